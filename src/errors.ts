@@ -1,0 +1,59 @@
+/**
+ * One error model for all of Sealgate (after panva/jose): a single class whose `code` is drawn from a
+ * closed union. Clients of the HTTP services only ever see the code (mapped to OpenAI's error JSON);
+ * `message` and `detail` are for logs and tests.
+ *
+ * Verification findings are *not* thrown: they are `Violation`s collected into a verdict (see
+ * `src/verify/violations.ts`), so that a caller sees every failed check, not just the first.
+ * `SealgateError` is for malformed input and for operations that cannot proceed at all.
+ */
+export const ERROR_CODES = [
+  /** Bytes that do not parse as the structure they claim to be (wrong size, bad field, non-zero reserved). */
+  'malformed_evidence',
+  /** A certificate that cannot be decoded or lacks a required extension. */
+  'malformed_certificate',
+  /** A manifest that fails strict parsing. */
+  'invalid_manifest',
+  /** A caller passed an argument outside its domain (wrong length, unknown enum value...). */
+  'invalid_argument',
+  /** Evidence was parsed but did not verify / was rejected by policy. */
+  'attestation_rejected',
+  /** A certificate or collateral fetch failed (network, HTTP status, unexpected body). */
+  'fetch_failed',
+  /** Envelope: ciphertext failed authentication, or framing is broken. */
+  'decryption_failed',
+  /** Envelope: the key id named is not known to the receiver. */
+  'unknown_key',
+  /** Envelope: the key id is known but past its not-after. */
+  'key_expired',
+  /** A sealed stream ended without its end marker, or chunks came out of order. */
+  'stream_truncated',
+  /** A request or nonce replayed outside its window, or twice. */
+  'replay_detected',
+  /** Something that must not happen did; a bug, never caused by input. */
+  'internal',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class SealgateError extends Error {
+  override readonly name = 'SealgateError';
+  readonly code: ErrorCode;
+  /** Structured detail for logs and tests; never shown to an API client. */
+  readonly detail: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    detail?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+export function isSealgateError(e: unknown, code?: ErrorCode): e is SealgateError {
+  return e instanceof SealgateError && (code === undefined || e.code === code);
+}
