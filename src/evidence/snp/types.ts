@@ -111,3 +111,29 @@ export interface AmdCertExtensions {
   /** 1.3.6.1.4.1.3704.1.5: CSP id; VLEK only. */
   cspId: string | null;
 }
+
+/**
+ * What stage 2 (verification: signatures and chain) hands to stage 3 (policy evaluation): a
+ * report whose signature verified under a leaf that chains to a pinned root, with its TCBs decoded
+ * for the product. Produced by `src/verify`, consumed by `src/policy`.
+ */
+export interface SnpClaims {
+  report: SnpReport;
+  product: SnpProduct;
+  signingKey: Exclude<SnpSigningKey, 'none'>;
+  reportedTcb: TcbVersion;
+  currentTcb: TcbVersion;
+  committedTcb: TcbVersion;
+  launchTcb: TcbVersion;
+  /** The endorsement certificate (VCEK/VLEK) that signed the report. */
+  leaf: {
+    subject: string;
+    notBefore: Date;
+    notAfter: Date;
+    /** SHA-256 of the DER, lower-case hex. */
+    sha256: string;
+    extensions: AmdCertExtensions;
+  };
+  /** SHA-256 (DER, lower-case hex) of the ASK/ASVK and of the ARK the chain ended in. */
+  chain: { intermediateSha256: string; rootSha256: string };
+}
