@@ -1,0 +1,155 @@
+/**
+ * Stage 1 of parse → verify → evaluate: 1184 bytes → `SnpReport`, structure only (after
+ * go-sev-guest's `abi.ReportToProto`). Throws `SealgateError('malformed_evidence')` with an exact
+ * message for bytes that are not a report: wrong size, unknown version, non-zero reserved bytes,
+ * reserved SIGNING_KEY values, an undefined signature algorithm, guest policy bit 17 clear or a
+ * reserved policy bit set. Everything a genuine report can carry parses — DEBUG=1, VMPL 3, a masked
+ * CHIP_ID, an unsigned report (SIGNING_KEY none) — and is judged later by verification or policy.
+ * TCBs stay raw: their layout depends on the product (see tcb.ts).
+ */
+import { SealgateError } from '../../errors.js';
+import {
+  hex,
+  isBytes,
+  OFFSET,
+  REPORT_SIZE,
+  reservedRanges,
+  SIGNATURE_ALGO_ECDSA_P384_SHA384,
+  SIGNED_REGION_END,
+  SIGNING_KEY_NONE,
+  SIGNING_KEY_VCEK,
+  SIGNING_KEY_VLEK,
+  SIZE,
+  SUPPORTED_REPORT_VERSIONS,
+} from './layout.js';
+import { decodeGuestPolicy, decodePlatformInfo } from './policy-bits.js';
+import type { FirmwareVersion, SnpReport, SnpSigningKey } from './types.js';
+
+function malformed(message: string, detail: Record<string, unknown>): SealgateError {
+  return new SealgateError('malformed_evidence', `SNP report: ${message}`, detail);
+}
+
+export function parseReport(bytes: Uint8Array): SnpReport {
+  if (!isBytes(bytes)) {
+    throw new SealgateError('invalid_argument', 'SNP report: expected a Uint8Array');
+  }
+  if (bytes.length !== REPORT_SIZE) {
+    throw malformed(`expected ${REPORT_SIZE} bytes, got ${bytes.length}`, {
+      field: 'size',
+      expected: REPORT_SIZE,
+      actual: bytes.length,
+    });
+  }
+  // Work on our own copy from here on: the caller's buffer may change under us, and everything
+  // returned must be independent of it.
+  const raw = bytes.slice();
+  const view = new DataView(raw.buffer);
+  const u32 = (off: number): number => view.getUint32(off, true);
+  const u64 = (off: number): bigint => view.getBigUint64(off, true);
+  const field = (off: number, len: number): Uint8Array => raw.slice(off, off + len);
+
+  const version = u32(OFFSET.VERSION);
+  if (!SUPPORTED_REPORT_VERSIONS.includes(version)) {
+    throw malformed(`unsupported version ${version} (supported: ${SUPPORTED_REPORT_VERSIONS.join(', ')})`, {
+      field: 'version',
+      offset: OFFSET.VERSION,
+      actual: version,
+    });
+  }
+
+  for (const r of reservedRanges(version)) {
+    for (let i = r.start; i < r.end; i++) {
+      if (raw[i] !== 0) {
+        throw malformed(
+          `byte ${hex(i)} must be zero in version ${version} (reserved [${hex(r.start)}, ${hex(r.end)}): ${r.name}), got 0x${raw[i]!.toString(16).padStart(2, '0')}`,
+          { field: 'reserved', offset: i, range: [r.start, r.end], version },
+        );
+      }
+    }
+  }
+
+  const signatureAlgo = u32(OFFSET.SIGNATURE_ALGO);
+  if (signatureAlgo !== SIGNATURE_ALGO_ECDSA_P384_SHA384) {
+    // The SIGNATURE block's format (and so which of its bytes are reserved) is defined per algorithm,
+    // and ECDSA P-384 with SHA-384 is the only one the ABI spec defines.
+    throw malformed(`unsupported signature algorithm ${signatureAlgo} (1 = ECDSA P-384 with SHA-384)`, {
+      field: 'signatureAlgo',
+      offset: OFFSET.SIGNATURE_ALGO,
+      actual: signatureAlgo,
+    });
+  }
+
+  const signerInfo = u32(OFFSET.SIGNER_INFO);
+  if (signerInfo >>> 5 !== 0) {
+    throw malformed(
+      `signer info reserved bits 31:5 must be zero, got 0x${signerInfo.toString(16).padStart(8, '0')}`,
+      { field: 'signerInfo', offset: OFFSET.SIGNER_INFO, actual: signerInfo },
+    );
+  }
+  const signingKeyCode = (signerInfo >>> 2) & 7;
+  let signingKey: SnpSigningKey;
+  if (signingKeyCode === SIGNING_KEY_VCEK) signingKey = 'vcek';
+  else if (signingKeyCode === SIGNING_KEY_VLEK) signingKey = 'vlek';
+  else if (signingKeyCode === SIGNING_KEY_NONE) signingKey = 'none';
+  else {
+    throw malformed(`SIGNING_KEY ${signingKeyCode} is reserved (0 = VCEK, 1 = VLEK, 7 = none)`, {
+      field: 'signingKey',
+      offset: OFFSET.SIGNER_INFO,
+      actual: signingKeyCode,
+    });
+  }
+
+  // Throws malformed_evidence for bit 17 clear or reserved bits 63:26 set.
+  const policy = decodeGuestPolicy(u64(OFFSET.POLICY));
+
+  const version3 = version >= 3;
+  const version5 = version >= 5;
+  const fw = (build: number, minor: number, major: number): FirmwareVersion => ({
+    major: raw[major]!,
+    minor: raw[minor]!,
+    build: raw[build]!,
+  });
+
+  return {
+    raw,
+    signedBytes: raw.slice(0, SIGNED_REGION_END),
+    version,
+    guestSvn: u32(OFFSET.GUEST_SVN),
+    policy,
+    familyId: field(OFFSET.FAMILY_ID, SIZE.FAMILY_ID),
+    imageId: field(OFFSET.IMAGE_ID, SIZE.IMAGE_ID),
+    vmpl: u32(OFFSET.VMPL),
+    signatureAlgo,
+    currentTcb: u64(OFFSET.CURRENT_TCB),
+    platformInfo: decodePlatformInfo(u64(OFFSET.PLATFORM_INFO)),
+    authorKeyEn: (signerInfo & 1) === 1,
+    maskChipKey: (signerInfo & 2) === 2,
+    signingKey,
+    reportData: field(OFFSET.REPORT_DATA, SIZE.REPORT_DATA),
+    measurement: field(OFFSET.MEASUREMENT, SIZE.MEASUREMENT),
+    hostData: field(OFFSET.HOST_DATA, SIZE.HOST_DATA),
+    idKeyDigest: field(OFFSET.ID_KEY_DIGEST, SIZE.ID_KEY_DIGEST),
+    authorKeyDigest: field(OFFSET.AUTHOR_KEY_DIGEST, SIZE.AUTHOR_KEY_DIGEST),
+    reportId: field(OFFSET.REPORT_ID, SIZE.REPORT_ID),
+    reportIdMa: field(OFFSET.REPORT_ID_MA, SIZE.REPORT_ID_MA),
+    reportedTcb: u64(OFFSET.REPORTED_TCB),
+    cpuid: version3
+      ? {
+          family: raw[OFFSET.CPUID_FAM_ID]!,
+          model: raw[OFFSET.CPUID_MOD_ID]!,
+          stepping: raw[OFFSET.CPUID_STEP]!,
+        }
+      : null,
+    chipId: field(OFFSET.CHIP_ID, SIZE.CHIP_ID),
+    committedTcb: u64(OFFSET.COMMITTED_TCB),
+    currentVersion: fw(OFFSET.CURRENT_BUILD, OFFSET.CURRENT_MINOR, OFFSET.CURRENT_MAJOR),
+    committedVersion: fw(OFFSET.COMMITTED_BUILD, OFFSET.COMMITTED_MINOR, OFFSET.COMMITTED_MAJOR),
+    launchTcb: u64(OFFSET.LAUNCH_TCB),
+    launchMitVector: version5 ? u64(OFFSET.LAUNCH_MIT_VECTOR) : null,
+    currentMitVector: version5 ? u64(OFFSET.CURRENT_MIT_VECTOR) : null,
+    signature: {
+      rLe: field(OFFSET.SIGNATURE_R, SIZE.SIGNATURE_COMPONENT),
+      sLe: field(OFFSET.SIGNATURE_S, SIZE.SIGNATURE_COMPONENT),
+    },
+  };
+}
