@@ -73,6 +73,7 @@ export function parseInstant(flag: string, value: string): Date {
     throw new UsageError(`--${flag}: not an ISO-8601 date or time: ${JSON.stringify(value)}`);
   }
   const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`--${flag}: not a valid date: ${JSON.stringify(value)}`);
+  if (Number.isNaN(d.getTime()))
+    throw new UsageError(`--${flag}: not a valid date: ${JSON.stringify(value)}`);
   return d;
 }

@@ -52,6 +52,13 @@ export const VIOLATION_CODES = [
   'product_not_allowed',
   'signing_key_not_allowed',
   'role_unknown',
+  // --- protocol (evidence bundles, src/attestation) ---
+  /** The party runs a manifest whose digest differs from the verifier's own. */
+  'manifest_mismatch',
+  /** The bundle answers another nonce than the one the verifier sent. */
+  'nonce_mismatch',
+  /** The bundle claims another role than the one being attested. */
+  'role_mismatch',
 ] as const;
 
 export type ViolationCode = (typeof VIOLATION_CODES)[number];

@@ -1,0 +1,41 @@
+/**
+ * The `sealgate` CLI: `npm run --silent sealgate -- <command>`. Commands return their output
+ * (see `result.ts`) so tests run them in-process; this file maps usage errors to exit code 2.
+ */
+import { UsageError } from './args.js';
+import { MANIFEST_USAGE, manifestCommand } from './manifest-command.js';
+import type { CommandResult } from './result.js';
+import { VERIFY_USAGE, verifyCommand } from './verify-command.js';
+
+export const USAGE = [
+  'usage: sealgate <command>',
+  '',
+  `  ${VERIFY_USAGE}`,
+  ...MANIFEST_USAGE.map((u) => `  ${u}`),
+  '  help',
+].join('\n');
+
+export async function runCli(
+  argv: readonly string[],
+  now: () => Date = () => new Date(),
+): Promise<CommandResult> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'verify':
+        return await verifyCommand(rest, now);
+      case 'manifest':
+        return await manifestCommand(rest, now);
+      case 'help':
+      case '--help':
+      case '-h':
+        return { stdout: `${USAGE}\n`, exitCode: 0 };
+      default:
+        throw new UsageError(command === undefined ? 'missing command' : `unknown command ${command}`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError)
+      return { stdout: '', stderr: `sealgate: ${e.message}\n${USAGE}\n`, exitCode: 2 };
+    throw e;
+  }
+}

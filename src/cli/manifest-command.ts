@@ -1,0 +1,90 @@
+/**
+ * `sealgate manifest pin|digest|check`.
+ */
+import { isSealgateError } from '../errors.js';
+import { manifestDigest } from '../policy/manifest-digest.js';
+import type { Manifest, RoleName } from '../policy/manifest-types.js';
+import { parseManifest } from '../policy/parse-manifest.js';
+import { parseFlags, parseInstant, UsageError } from './args.js';
+import { readInput, readTextInput } from './io.js';
+import { cliKds } from './kds-fetch.js';
+import { pinManifest } from './manifest-pin.js';
+import type { CommandResult } from './result.js';
+import { checkRole, loadCertificates } from './verify-command.js';
+
+export const MANIFEST_USAGE = [
+  'manifest pin --report FILE --cert FILE [--chain FILE] --role ROLE [--at ISO-8601] [--allow-debug]',
+  'manifest digest FILE',
+  'manifest check FILE',
+];
+
+function formatIssues(e: unknown): string | null {
+  if (!isSealgateError(e, 'invalid_manifest')) return null;
+  const errors = (e.detail?.errors as { path: string; message: string }[] | undefined) ?? [];
+  return errors.map((x) => `  ${x.path || '/'}: ${x.message}`).join('\n');
+}
+
+/** Reads and strictly parses a manifest file; an invalid one is exit 1 with every error listed. */
+async function loadManifest(path: string): Promise<{ manifest: Manifest } | CommandResult> {
+  const text = await readTextInput('manifest', path);
+  try {
+    return { manifest: parseManifest(text) };
+  } catch (e) {
+    const issues = formatIssues(e);
+    if (issues === null) throw e;
+    return { stdout: '', stderr: `${path}: not a valid manifest:\n${issues}\n`, exitCode: 1 };
+  }
+}
+
+export async function manifestCommand(argv: readonly string[], now: () => Date): Promise<CommandResult> {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case 'digest':
+    case 'check': {
+      const { positionals } = parseFlags(rest, { values: [], positionals: 1 });
+      const loaded = await loadManifest(positionals[0]!);
+      if (!('manifest' in loaded)) return loaded;
+      const digest = await manifestDigest(loaded.manifest);
+      if (sub === 'digest') return { stdout: `${digest}\n`, exitCode: 0 };
+      return { stdout: `ok ${digest} ${loaded.manifest.name}\n`, exitCode: 0 };
+    }
+    case 'pin': {
+      const flags = parseFlags(rest, {
+        values: ['report', 'cert', 'chain', 'role', 'at'],
+        switches: ['allow-debug'],
+        required: ['report', 'cert', 'role'],
+      });
+      const v = flags.values;
+      checkRole(v.role!);
+      const at = v.at ? parseInstant('at', v.at) : now();
+      const report = await readInput('report', v.report!);
+      const { leaf, chain } = await loadCertificates(v.cert!, v.chain);
+      const result = await pinManifest({
+        report,
+        leaf,
+        ...(chain ? { chain } : { kds: cliKds() }),
+        role: v.role as RoleName,
+        now: at,
+        allowDebug: flags.switches.has('allow-debug'),
+      });
+      if (!result.ok) {
+        const lines = result.violations.map((x) => `  ${x.code}: ${x.message}`).join('\n');
+        return {
+          stdout: '',
+          stderr: `refusing to pin evidence that does not verify:\n${lines}\n`,
+          exitCode: 1,
+        };
+      }
+      // The manifest we print must pass our own parser: never hand out something we would refuse.
+      parseManifest(JSON.stringify(result.manifest));
+      const stderr = result.warnings.map((w) => `warning: ${w}\n`).join('');
+      return { stdout: `${JSON.stringify(result.manifest, null, 2)}\n`, stderr, exitCode: 0 };
+    }
+    default:
+      throw new UsageError(
+        sub === undefined
+          ? 'manifest: missing subcommand (pin, digest, check)'
+          : `manifest: unknown subcommand ${sub}`,
+      );
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * `sealgate manifest pin`: a starting manifest from one piece of real evidence. The evidence must
+ * verify to one of AMD's published roots first (a pin is a statement of trust; it is never made
+ * from bytes nobody signed). The reference values pin what the report shows, with strict policy:
+ * debug and migration agents are never allowed unless asked, the report's TCB becomes the minimum.
+ */
+import { isAllZero, toHex } from '../bytes.js';
+import type { SnpClaims } from '../evidence/snp/types.js';
+import type { KeyPolicy, Manifest, RoleName, SnpReferenceValues } from '../policy/manifest-types.js';
+import { AMD_ROOTS } from '../verify/amd-roots.js';
+import type { KdsOptions } from '../verify/kds.js';
+import { verifySnpEvidence } from '../verify/verify-snp.js';
+import type { Violation } from '../verify/violations.js';
+
+/** A day between rotations, an hour of overlap, two days before a key is dead without the service. */
+export const DEFAULT_KEY_POLICY: KeyPolicy = {
+  rotationIntervalSeconds: 86_400,
+  overlapSeconds: 3_600,
+  lifetimeSeconds: 172_800,
+};
+
+export interface PinInput {
+  report: Uint8Array;
+  leaf: Uint8Array;
+  chain?: Uint8Array[];
+  role: RoleName;
+  now: Date;
+  allowDebug: boolean;
+  kds?: KdsOptions;
+}
+
+export type PinResult =
+  | { ok: true; manifest: Manifest; warnings: string[] }
+  | { ok: false; violations: Violation[] };
+
+export function referenceValuesFor(claims: SnpClaims, allowDebug: boolean): SnpReferenceValues {
+  const r = claims.report;
+  const tcb = (t: typeof claims.reportedTcb) =>
+    claims.product === 'Turin'
+      ? { fmc: t.fmc ?? 0, bootloader: t.bootloader, tee: t.tee, snp: t.snp, microcode: t.microcode }
+      : { bootloader: t.bootloader, tee: t.tee, snp: t.snp, microcode: t.microcode };
+  const ref: SnpReferenceValues = {
+    measurements: [toHex(r.measurement)],
+    signingKeys: [claims.signingKey],
+    policy: {
+      allowDebug,
+      allowMigrationAgent: false,
+      // SMT and single-socket describe how the guest was launched; mirror them so the pinned
+      // evidence passes, and so a relaunch with weaker settings does not.
+      allowSmt: r.policy.smt,
+      requireSingleSocket: r.policy.singleSocket,
+      minAbi: { major: r.policy.abiMajor, minor: r.policy.abiMinor },
+    },
+    minimumTcb: { [claims.product]: tcb(claims.reportedTcb) },
+    minimumLaunchTcb: { [claims.product]: tcb(claims.launchTcb) },
+    vmpl: r.vmpl,
+  };
+  if (!isAllZero(r.hostData)) ref.hostData = toHex(r.hostData);
+  if (!isAllZero(r.idKeyDigest)) ref.idKeyDigests = [toHex(r.idKeyDigest)];
+  if (r.authorKeyEn && !isAllZero(r.authorKeyDigest)) ref.authorKeyDigests = [toHex(r.authorKeyDigest)];
+  if (r.guestSvn > 0) ref.minimumGuestSvn = r.guestSvn;
+  if (!isAllZero(r.familyId)) ref.familyId = toHex(r.familyId);
+  if (!isAllZero(r.imageId)) ref.imageId = toHex(r.imageId);
+  return ref;
+}
+
+export async function pinManifest(input: PinInput): Promise<PinResult> {
+  const verified = await verifySnpEvidence({
+    report: input.report,
+    leaf: input.leaf,
+    ...(input.chain ? { chain: input.chain } : {}),
+    // Only AMD's published roots: `manifest pin` never pins a simulated or unknown root.
+    trustAnchors: AMD_ROOTS.map((r) => ({ sha256: r.sha256, product: r.product })),
+    now: input.now,
+    ...(input.kds ? { kds: input.kds } : {}),
+  });
+  if (!verified.claims) return { ok: false, violations: verified.violations };
+  const claims = verified.claims;
+  const warnings: string[] = [];
+  if (claims.report.policy.debug && !input.allowDebug) {
+    warnings.push(
+      'the report has DEBUG set: the pinned manifest rejects it (pass --allow-debug to allow debug guests)',
+    );
+  }
+  if (claims.report.policy.migrateMa) {
+    warnings.push('the report allows a migration agent: the pinned manifest rejects it');
+  }
+  const root = AMD_ROOTS.find((r) => r.sha256 === claims.chain.rootSha256)!;
+  const manifest = {
+    version: 1 as const,
+    name: `pinned ${input.role} ${toHex(claims.report.measurement).slice(0, 16)} (${claims.product})`,
+    trustAnchors: {
+      snp: [{ sha256: root.sha256, product: root.product, note: `AMD ${root.commonName}` }],
+    },
+    roles: { [input.role]: { snp: referenceValuesFor(claims, input.allowDebug) } },
+    keyPolicy: DEFAULT_KEY_POLICY,
+  } as Manifest;
+  return { ok: true, manifest, warnings };
+}
