@@ -1,0 +1,66 @@
+/**
+ * The members each object of the manifest accepts: the one table both the parser
+ * (`parse-manifest.ts`) and the JSON Schema (`manifests/manifest.schema.json`, whose `$defs` carry
+ * the same names) are held to. `test/policy/schema.test.ts` fails when the two drift apart.
+ * Anything not listed is rejected ("unknown field") at every level — including `tdx` and `nvidia`
+ * under a role, until their reference values exist.
+ */
+export interface FieldSpec {
+  readonly required: readonly string[];
+  readonly optional: readonly string[];
+}
+
+export const MANIFEST_FIELDS = {
+  manifest: { required: ['version', 'name', 'trustAnchors', 'roles', 'keyPolicy'], optional: [] },
+  trustAnchors: { required: ['snp'], optional: [] },
+  snpTrustAnchor: { required: ['sha256', 'product'], optional: ['simulated', 'note'] },
+  roles: { required: ['attestation-service', 'worker'], optional: [] },
+  roleReference: { required: ['snp'], optional: ['note'] },
+  snpReferenceValues: {
+    required: ['measurements', 'minimumTcb'],
+    optional: [
+      'signingKeys',
+      'policy',
+      'minimumLaunchTcb',
+      'vmpl',
+      'hostData',
+      'idKeyDigests',
+      'authorKeyDigests',
+      'chipIds',
+      'minimumGuestSvn',
+      'familyId',
+      'imageId',
+    ],
+  },
+  snpGuestPolicyRules: {
+    required: [],
+    optional: ['allowDebug', 'allowMigrationAgent', 'allowSmt', 'requireSingleSocket', 'minAbi'],
+  },
+  abiVersion: { required: ['major', 'minor'], optional: [] },
+  snpTcbMinimums: { required: [], optional: ['Milan', 'Genoa', 'Turin'] },
+  /** Milan and Genoa TCB_VERSION: no FMC SPL. */
+  snpTcbMinimumMilanGenoa: { required: ['bootloader', 'tee', 'snp', 'microcode'], optional: [] },
+  /** Turin TCB_VERSION adds the FMC SPL (byte 0). */
+  snpTcbMinimumTurin: { required: ['fmc', 'bootloader', 'tee', 'snp', 'microcode'], optional: [] },
+  keyPolicy: { required: ['rotationIntervalSeconds', 'overlapSeconds', 'lifetimeSeconds'], optional: [] },
+} as const satisfies Record<string, FieldSpec>;
+
+export type ManifestObjectName = keyof typeof MANIFEST_FIELDS;
+
+/** Numeric bounds the parser enforces (and the schema repeats). */
+export const LIMITS = {
+  nameMaxLength: 128,
+  noteMaxLength: 512,
+  /** TCB_VERSION components and ABI_MAJOR/ABI_MINOR are 8-bit fields. */
+  u8Max: 255,
+  /** GUEST_SVN is 32 bits. */
+  u32Max: 0xffff_ffff,
+  /** VMPL 0..3: the four Virtual Machine Privilege Levels (AMD APM vol. 2, "VMPL"). */
+  vmplMax: 3,
+  /** Rotating faster than a minute only multiplies re-attestation; slower than 30 days keeps a
+   *  leaked KEK useful for too long. */
+  rotationIntervalSeconds: { min: 60, max: 30 * 24 * 3600 },
+  overlapSeconds: { min: 1, max: 30 * 24 * 3600 },
+  /** A KEK's not-after bounds how long a gateway may keep serving while the service is unreachable. */
+  lifetimeSeconds: { min: 60, max: 90 * 24 * 3600 },
+} as const;

@@ -1,0 +1,305 @@
+/**
+ * `parseManifest`: the strict manifest parser. It reports every problem of a document in one
+ * `SealgateError('invalid_manifest', …, { errors: [{ path, message }] })` (RFC 6901 paths), rejects
+ * unknown members at every level, and returns a deep-frozen copy holding exactly the members
+ * written (no defaults filled in), so `manifestDigest(parseManifest(text))` equals
+ * `manifestDigest(text)`. The format is documented in docs/manifest.md.
+ */
+import { utf8 } from '../bytes.js';
+import {
+  at,
+  checkBool,
+  checkEnum,
+  checkHex,
+  checkInt,
+  checkList,
+  checkObject,
+  checkText,
+  deepFreeze,
+  has,
+  Issues,
+} from './manifest-checks.js';
+import { LIMITS, MANIFEST_FIELDS } from './manifest-fields.js';
+import {
+  type KeyPolicy,
+  type Manifest,
+  ROLES,
+  type RoleName,
+  type RoleReference,
+  SNP_PRODUCTS,
+  SNP_SIGNING_KEYS,
+  type SnpGuestPolicyRules,
+  type SnpProduct,
+  type SnpReferenceValues,
+  type SnpTcbMinimum,
+  type SnpTcbMinimums,
+  type SnpTrustAnchor,
+} from './manifest-types.js';
+import { invalidManifest, parseStrictJson } from './strict-json.js';
+import { amdArkProduct } from './trust-anchors.js';
+
+/**
+ * Parses and checks a manifest given as JSON text, UTF-8 bytes, or an already-parsed JSON value.
+ * Text goes through the strict JSON parser (duplicate names and lone surrogates rejected).
+ */
+export function parseManifest(input: unknown): Manifest {
+  let value = input;
+  if (input instanceof Uint8Array) {
+    let text: string;
+    try {
+      text = utf8.decode(input);
+    } catch {
+      throw invalidManifest([{ path: '', message: 'manifest bytes are not valid UTF-8' }]);
+    }
+    value = parseStrictJson(text);
+  } else if (typeof input === 'string') {
+    value = parseStrictJson(input);
+  }
+  const iss = new Issues();
+  const manifest = checkManifest(iss, value);
+  if (iss.list.length > 0 || manifest === undefined) throw invalidManifest(iss.list);
+  return deepFreeze(manifest);
+}
+
+/** Builds the copy only from members that passed; `undefined` members are left out. */
+function defined<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+function checkManifest(iss: Issues, v: unknown): Manifest | undefined {
+  const o = checkObject(iss, v, '', MANIFEST_FIELDS.manifest);
+  if (!o) return undefined;
+  if (has(o, 'version') && o.version !== 1) iss.add('/version', 'expected 1');
+  const name = has(o, 'name') ? checkText(iss, o.name, '/name', LIMITS.nameMaxLength) : undefined;
+  const before = iss.list.length;
+  const anchors = has(o, 'trustAnchors') ? checkTrustAnchors(iss, o.trustAnchors) : undefined;
+  // A broken anchor is reported once, not again as "no trust anchor for …" under each role.
+  const anchorsClean = iss.list.length === before;
+  const roles = has(o, 'roles') ? checkRoles(iss, o.roles) : undefined;
+  const keyPolicy = has(o, 'keyPolicy') ? checkKeyPolicy(iss, o.keyPolicy) : undefined;
+  if (anchors && anchorsClean && roles) checkProductsAnchored(iss, anchors, roles);
+  const service = roles?.['attestation-service'];
+  const worker = roles?.worker;
+  if (iss.list.length > 0 || !name || !anchors || !service || !worker || !keyPolicy) return undefined;
+  return {
+    version: 1,
+    name,
+    trustAnchors: { snp: anchors },
+    roles: { 'attestation-service': service, worker },
+    keyPolicy,
+  };
+}
+
+function checkTrustAnchors(iss: Issues, v: unknown): SnpTrustAnchor[] | undefined {
+  const o = checkObject(iss, v, '/trustAnchors', MANIFEST_FIELDS.trustAnchors);
+  if (!o || !has(o, 'snp')) return undefined;
+  return checkList(
+    iss,
+    o.snp,
+    '/trustAnchors/snp',
+    (x, p) => checkAnchor(iss, x, p),
+    (a) => a.sha256,
+  );
+}
+
+/**
+ * AMD's roots are known by fingerprint (trust-anchors.ts). Anything else can only be the
+ * simulator's development root, which must be marked `simulated: true` so that trusting it is
+ * never an accident; and AMD's roots must not be marked.
+ */
+function checkAnchor(iss: Issues, v: unknown, path: string): SnpTrustAnchor | undefined {
+  const o = checkObject(iss, v, path, MANIFEST_FIELDS.snpTrustAnchor);
+  if (!o) return undefined;
+  const sha256 = has(o, 'sha256') ? checkHex(iss, o.sha256, at(path, 'sha256'), 32) : undefined;
+  const product = has(o, 'product')
+    ? checkEnum(iss, o.product, at(path, 'product'), SNP_PRODUCTS)
+    : undefined;
+  let simulated: true | undefined;
+  if (has(o, 'simulated')) {
+    if (o.simulated === true) simulated = true;
+    else iss.add(at(path, 'simulated'), 'expected true (omit the field for AMD roots)');
+  }
+  const note = has(o, 'note') ? checkText(iss, o.note, at(path, 'note'), LIMITS.noteMaxLength) : undefined;
+  if (!sha256 || !product) return undefined;
+  const amd = amdArkProduct(sha256);
+  if (amd !== undefined) {
+    if (simulated) iss.add(at(path, 'simulated'), `this is AMD's ${amd} ARK, not a simulated root`);
+    if (amd !== product) iss.add(at(path, 'product'), `this fingerprint is AMD's ${amd} ARK`);
+  } else if (!simulated && !has(o, 'simulated')) {
+    iss.add(at(path, 'sha256'), 'not an AMD ARK fingerprint; a development root needs "simulated": true');
+  }
+  return defined({ sha256, product, simulated, note });
+}
+
+function checkRoles(iss: Issues, v: unknown): Partial<Record<RoleName, RoleReference>> | undefined {
+  const o = checkObject(iss, v, '/roles', MANIFEST_FIELDS.roles);
+  if (!o) return undefined;
+  const out: Partial<Record<RoleName, RoleReference>> = {};
+  for (const role of ROLES) {
+    if (!has(o, role)) continue;
+    const path = at('/roles', role);
+    const r = checkObject(iss, o[role], path, MANIFEST_FIELDS.roleReference);
+    const snp = r && has(r, 'snp') ? checkSnpReference(iss, r.snp, at(path, 'snp')) : undefined;
+    const note =
+      r && has(r, 'note') ? checkText(iss, r.note, at(path, 'note'), LIMITS.noteMaxLength) : undefined;
+    if (snp) out[role] = defined({ snp, note });
+  }
+  return out;
+}
+
+function checkSnpReference(iss: Issues, v: unknown, path: string): SnpReferenceValues | undefined {
+  const o = checkObject(iss, v, path, MANIFEST_FIELDS.snpReferenceValues);
+  if (!o) return undefined;
+  const p = (k: string): string => at(path, k);
+  const hexList = (k: string, bytes: number, nonZero = false): string[] | undefined =>
+    has(o, k) ? checkList(iss, o[k], p(k), (x, q) => checkHex(iss, x, q, bytes, { nonZero })) : undefined;
+  const hex = (k: string, bytes: number): string | undefined =>
+    has(o, k) ? checkHex(iss, o[k], p(k), bytes) : undefined;
+
+  const measurements = has(o, 'measurements') ? hexList('measurements', 48) : undefined;
+  const minimumTcb = has(o, 'minimumTcb') ? checkTcbMinimums(iss, o.minimumTcb, p('minimumTcb')) : undefined;
+  const minimumLaunchTcb = has(o, 'minimumLaunchTcb')
+    ? checkTcbMinimums(iss, o.minimumLaunchTcb, p('minimumLaunchTcb'))
+    : undefined;
+  if (minimumTcb && minimumLaunchTcb) {
+    for (const product of Object.keys(minimumLaunchTcb)) {
+      if (!has(minimumTcb, product)) {
+        iss.add(
+          at(p('minimumLaunchTcb'), product),
+          'product has no minimumTcb, so the role does not accept it',
+        );
+      }
+    }
+  }
+  const out: SnpReferenceValues = defined({
+    measurements: measurements ?? [],
+    signingKeys: has(o, 'signingKeys')
+      ? checkList(iss, o.signingKeys, p('signingKeys'), (x, q) => checkEnum(iss, x, q, SNP_SIGNING_KEYS))
+      : undefined,
+    policy: has(o, 'policy') ? checkGuestPolicy(iss, o.policy, p('policy')) : undefined,
+    minimumTcb: minimumTcb ?? {},
+    minimumLaunchTcb,
+    vmpl: has(o, 'vmpl') ? checkInt(iss, o.vmpl, p('vmpl'), 0, LIMITS.vmplMax) : undefined,
+    hostData: hex('hostData', 32),
+    idKeyDigests: hexList('idKeyDigests', 48, true),
+    authorKeyDigests: hexList('authorKeyDigests', 48, true),
+    chipIds: hexList('chipIds', 64, true),
+    minimumGuestSvn: has(o, 'minimumGuestSvn')
+      ? checkInt(iss, o.minimumGuestSvn, p('minimumGuestSvn'), 0, LIMITS.u32Max)
+      : undefined,
+    familyId: hex('familyId', 16),
+    imageId: hex('imageId', 16),
+  });
+  return measurements && minimumTcb ? out : undefined;
+}
+
+function checkGuestPolicy(iss: Issues, v: unknown, path: string): SnpGuestPolicyRules | undefined {
+  const o = checkObject(iss, v, path, MANIFEST_FIELDS.snpGuestPolicyRules);
+  if (!o) return undefined;
+  const flag = (k: string): boolean | undefined =>
+    has(o, k) ? checkBool(iss, o[k], at(path, k)) : undefined;
+  let minAbi: { major: number; minor: number } | undefined;
+  if (has(o, 'minAbi')) {
+    const q = at(path, 'minAbi');
+    const a = checkObject(iss, o.minAbi, q, MANIFEST_FIELDS.abiVersion);
+    const major = a && has(a, 'major') ? checkInt(iss, a.major, at(q, 'major'), 0, LIMITS.u8Max) : undefined;
+    const minor = a && has(a, 'minor') ? checkInt(iss, a.minor, at(q, 'minor'), 0, LIMITS.u8Max) : undefined;
+    if (major !== undefined && minor !== undefined) minAbi = { major, minor };
+  }
+  return defined({
+    allowDebug: flag('allowDebug'),
+    allowMigrationAgent: flag('allowMigrationAgent'),
+    allowSmt: flag('allowSmt'),
+    requireSingleSocket: flag('requireSingleSocket'),
+    minAbi,
+  });
+}
+
+function checkTcbMinimums(iss: Issues, v: unknown, path: string): SnpTcbMinimums | undefined {
+  const o = checkObject(iss, v, path, MANIFEST_FIELDS.snpTcbMinimums);
+  if (!o) return undefined;
+  if (Object.keys(o).length === 0) iss.add(path, 'expected at least one product');
+  const out: SnpTcbMinimums = {};
+  for (const product of SNP_PRODUCTS) {
+    if (!has(o, product)) continue;
+    const tcb = checkTcb(iss, o[product], at(path, product), product);
+    if (tcb) out[product] = tcb;
+  }
+  return out;
+}
+
+function checkTcb(iss: Issues, v: unknown, path: string, product: SnpProduct): SnpTcbMinimum | undefined {
+  const spec =
+    product === 'Turin' ? MANIFEST_FIELDS.snpTcbMinimumTurin : MANIFEST_FIELDS.snpTcbMinimumMilanGenoa;
+  const o = checkObject(iss, v, path, spec);
+  if (!o) return undefined;
+  const spl = (k: string): number | undefined =>
+    has(o, k) && (spec.required as readonly string[]).includes(k)
+      ? checkInt(iss, o[k], at(path, k), 0, LIMITS.u8Max)
+      : undefined;
+  const t = defined({
+    fmc: spl('fmc'),
+    bootloader: spl('bootloader'),
+    tee: spl('tee'),
+    snp: spl('snp'),
+    microcode: spl('microcode'),
+  });
+  return Object.keys(t).length === spec.required.length ? (t as SnpTcbMinimum) : undefined;
+}
+
+/**
+ * A KEK is current for `rotationIntervalSeconds`, then decrypt-only for `overlapSeconds`; its
+ * not-after (`lifetimeSeconds` after creation) must cover both, or requests in flight under the
+ * old key fail before the overlap ends. Overlap shorter than the interval keeps at most two keys live.
+ */
+function checkKeyPolicy(iss: Issues, v: unknown): KeyPolicy | undefined {
+  const o = checkObject(iss, v, '/keyPolicy', MANIFEST_FIELDS.keyPolicy);
+  if (!o) return undefined;
+  const num = (k: 'rotationIntervalSeconds' | 'overlapSeconds' | 'lifetimeSeconds'): number | undefined =>
+    has(o, k) ? checkInt(iss, o[k], `/keyPolicy/${k}`, LIMITS[k].min, LIMITS[k].max) : undefined;
+  const rotationIntervalSeconds = num('rotationIntervalSeconds');
+  const overlapSeconds = num('overlapSeconds');
+  const lifetimeSeconds = num('lifetimeSeconds');
+  if (
+    rotationIntervalSeconds === undefined ||
+    overlapSeconds === undefined ||
+    lifetimeSeconds === undefined
+  ) {
+    return undefined;
+  }
+  let ok = true;
+  if (overlapSeconds >= rotationIntervalSeconds) {
+    iss.add('/keyPolicy/overlapSeconds', 'must be less than rotationIntervalSeconds');
+    ok = false;
+  }
+  if (rotationIntervalSeconds + overlapSeconds > lifetimeSeconds) {
+    iss.add(
+      '/keyPolicy/lifetimeSeconds',
+      `must be at least rotationIntervalSeconds + overlapSeconds (${rotationIntervalSeconds + overlapSeconds})`,
+    );
+    ok = false;
+  }
+  return ok ? { rotationIntervalSeconds, overlapSeconds, lifetimeSeconds } : undefined;
+}
+
+/** A product a role accepts but no anchor roots can never verify: a mistake, said at parse time. */
+function checkProductsAnchored(
+  iss: Issues,
+  anchors: SnpTrustAnchor[],
+  roles: Partial<Record<RoleName, RoleReference>>,
+): void {
+  const anchored = new Set(anchors.map((a) => a.product));
+  for (const role of ROLES) {
+    const snp = roles[role]?.snp;
+    if (!snp) continue;
+    for (const product of Object.keys(snp.minimumTcb) as SnpProduct[]) {
+      if (!anchored.has(product)) {
+        iss.add(
+          `/roles/${role}/snp/minimumTcb/${product}`,
+          `no trust anchor for ${product} in /trustAnchors/snp`,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The manifest digest (SHA-256 of the RFC 8785 form) and the strict JSON reader it relies on.
+ * Pinned digests were computed by a second implementation (Python:
+ * `hashlib.sha256(json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())`,
+ * equal to RFC 8785 for documents of integers and BMP strings, as both manifests are).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import example from '../../manifests/example.json' with { type: 'json' };
+import testVectors from '../../manifests/test-vectors.json' with { type: 'json' };
+import { utf8 } from '../../src/bytes.js';
+import { isSealgateError } from '../../src/errors.js';
+import { manifestDigest, parseManifest, parseStrictJson } from '../../src/policy/index.js';
+
+const EXAMPLE_DIGEST = 'e7a260ba7374108c5a45a021cf499f20b0954661504f805e6f6d61c2735a83d9';
+
+function reorder(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(reorder);
+  if (typeof v === 'object' && v !== null) {
+    return Object.fromEntries(
+      Object.entries(v)
+        .reverse()
+        .map(([k, x]) => [k, reorder(x)]),
+    );
+  }
+  return v;
+}
+
+function manifestError(f: () => unknown): { path: string; message: string }[] {
+  try {
+    f();
+  } catch (e) {
+    expect(isSealgateError(e, 'invalid_manifest')).toBe(true);
+    return (e as { detail: { errors: { path: string; message: string }[] } }).detail.errors;
+  }
+  return expect.unreachable('expected an invalid_manifest error');
+}
+
+describe('manifestDigest', () => {
+  it('matches digests computed by a second implementation', async () => {
+    expect(await manifestDigest('{"b":"x","a":[1,2]}')).toBe(
+      'd0f56dda38d34376527524ddd98f7ec117d5cbfb240f86e11bfb9d2d01a717d9',
+    );
+    expect(await manifestDigest(JSON.stringify(example))).toBe(EXAMPLE_DIGEST);
+    expect(await manifestDigest(JSON.stringify(testVectors))).toBe(
+      '517101f578fe48b3ec29aa0bfd7351ee265f335e2576c76801dce818b38d9908',
+    );
+  });
+
+  it('is the same for the text, its bytes, the parsed manifest, and any whitespace or member order', async () => {
+    const pretty = JSON.stringify(example, null, 2);
+    const forms: (string | Uint8Array | ReturnType<typeof parseManifest>)[] = [
+      pretty,
+      JSON.stringify(example),
+      JSON.stringify(reorder(example), null, '\t'),
+      pretty.replace(/\n/g, '\r\n   '),
+      // Same numbers, other spelling: 3600 → 3.6e3, 300 → 300.0.
+      pretty.replace('3600', '3.6e3').replace('"overlapSeconds": 300', '"overlapSeconds": 300.0'),
+      utf8.encode(pretty),
+      parseManifest(pretty),
+      parseManifest(reorder(example)),
+    ];
+    for (const form of forms) expect(await manifestDigest(form)).toBe(EXAMPLE_DIGEST);
+  });
+
+  it('changes when one character of the value changes', async () => {
+    const text = JSON.stringify(example);
+    const i = text.indexOf('badc0ffee0ddf00d');
+    const changed = `${text.slice(0, i)}c${text.slice(i + 1)}`;
+    expect(changed.length).toBe(text.length);
+    expect(await manifestDigest(changed)).not.toBe(EXAMPLE_DIGEST);
+    expect(await manifestDigest(text.replace('"vmpl":0', '"vmpl":1'))).not.toBe(EXAMPLE_DIGEST);
+  });
+
+  it('refuses text that is not strict JSON', async () => {
+    await expect(manifestDigest('{"a":1,"a":2}')).rejects.toThrow(
+      'invalid manifest: /a: JSON: duplicate member name',
+    );
+    await expect(manifestDigest(new Uint8Array([0x7b, 0xff, 0x7d]))).rejects.toThrow(
+      'invalid manifest: /: manifest bytes are not valid UTF-8',
+    );
+  });
+});
+
+describe('parseStrictJson', () => {
+  it('reads what JSON.parse reads, for generated JSON', () => {
+    fc.assert(
+      fc.property(fc.json(), (text) => {
+        expect(parseStrictJson(text)).toEqual(JSON.parse(text));
+      }),
+    );
+  });
+
+  it('keeps a member named __proto__ as a plain member', () => {
+    const v = parseStrictJson('{"__proto__":{"polluted":true}}') as Record<string, unknown>;
+    expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
+    expect(Object.keys(v)).toEqual(['__proto__']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it.each([
+    ['a duplicate member name', '{"x":{"a":1,"b":2,"a":3}}', '/x/a', 'duplicate member name'],
+    ['an escaped lone surrogate', '{"s":"\\ud800x"}', '/s', 'unpaired surrogate'],
+    ['a raw lone surrogate', '["\ud800"]', '/0', 'unpaired surrogate'],
+    ['a reversed surrogate pair', '["\\udc00\\ud800"]', '/0', 'unpaired surrogate'],
+    ['a number beyond double range', '{"n":1e400}', '/n', 'number out of IEEE 754 double range'],
+    ['trailing text', '{} {}', '', 'unexpected text after the JSON value'],
+    ['a byte-order mark', '\ufeff{}', '', 'unexpected character'],
+    ['a leading zero', '[01]', '', 'expected "," or "]"'],
+    ['a plus sign', '[+1]', '/0', 'unexpected character'],
+    ['a bare fraction', '[.5]', '/0', 'unexpected character'],
+    ['a trailing comma', '{"a":1,}', '', 'expected a member name'],
+    ['single quotes', "{'a':1}", '', 'expected a member name'],
+    ['a comment', '{"a":1 /* c */}', '', 'expected "," or "}"'],
+    ['a raw control character', '["a\tb"]', '/0', 'control character in string'],
+    ['a bad escape', '["\\x41"]', '/0', 'bad escape'],
+    ['NaN', '[NaN]', '/0', 'unexpected character'],
+    ['an empty text', '  ', '', 'unexpected end of text'],
+    [
+      'nesting deeper than 32',
+      `${'['.repeat(33)}${']'.repeat(33)}`,
+      '/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0',
+      'nesting deeper than 32',
+    ],
+  ])('rejects %s', (_what, text, path, message) => {
+    const errors = manifestError(() => parseStrictJson(text));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.path).toBe(path);
+    expect(errors[0]?.message).toContain(message);
+  });
+
+  it('escapes "/" and "~" in paths (RFC 6901)', () => {
+    expect(manifestError(() => parseStrictJson('{"a/b":{"c~d":[1,2,}]}}'))[0]?.path).toBe('/a~1b/c~0d/2');
+  });
+
+  it('accepts nesting of exactly 32', () => {
+    expect(() => parseStrictJson(`${'['.repeat(32)}${']'.repeat(32)}`)).not.toThrow();
+  });
+});
