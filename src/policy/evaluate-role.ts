@@ -28,5 +28,15 @@ export function evaluateRole(
       }),
     ];
   }
-  return evaluateSnp(claims, manifest.roles[role].snp, opts);
+  const reference = manifest.roles[role];
+  if (!reference) {
+    return [
+      violation('role_unknown', `the manifest defines no reference values for role ${role}`, {
+        field: 'role',
+        expected: Object.keys(manifest.roles),
+        actual: role,
+      }),
+    ];
+  }
+  return evaluateSnp(claims, reference.snp, opts);
 }

@@ -14,7 +14,7 @@ export const MANIFEST_FIELDS = {
   manifest: { required: ['version', 'name', 'trustAnchors', 'roles', 'keyPolicy'], optional: [] },
   trustAnchors: { required: ['snp'], optional: [] },
   snpTrustAnchor: { required: ['sha256', 'product'], optional: ['simulated', 'note'] },
-  roles: { required: ['attestation-service', 'worker'], optional: [] },
+  roles: { required: [], optional: ['attestation-service', 'worker'] },
   roleReference: { required: ['snp'], optional: ['note'] },
   snpReferenceValues: {
     required: ['measurements', 'minimumTcb'],

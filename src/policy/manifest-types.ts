@@ -112,7 +112,8 @@ export interface Manifest {
   version: 1;
   name: string;
   trustAnchors: TrustAnchors;
-  roles: Record<RoleName, RoleReference>;
+  /** The roles this manifest trusts; at least one. A role left out is never trusted. */
+  roles: Partial<Record<RoleName, RoleReference>>;
   keyPolicy: KeyPolicy;
 }
 

@@ -79,16 +79,8 @@ function checkManifest(iss: Issues, v: unknown): Manifest | undefined {
   const roles = has(o, 'roles') ? checkRoles(iss, o.roles) : undefined;
   const keyPolicy = has(o, 'keyPolicy') ? checkKeyPolicy(iss, o.keyPolicy) : undefined;
   if (anchors && anchorsClean && roles) checkProductsAnchored(iss, anchors, roles);
-  const service = roles?.['attestation-service'];
-  const worker = roles?.worker;
-  if (iss.list.length > 0 || !name || !anchors || !service || !worker || !keyPolicy) return undefined;
-  return {
-    version: 1,
-    name,
-    trustAnchors: { snp: anchors },
-    roles: { 'attestation-service': service, worker },
-    keyPolicy,
-  };
+  if (iss.list.length > 0 || !name || !anchors || !roles || !keyPolicy) return undefined;
+  return { version: 1, name, trustAnchors: { snp: anchors }, roles, keyPolicy };
 }
 
 function checkTrustAnchors(iss: Issues, v: unknown): SnpTrustAnchor[] | undefined {
@@ -145,6 +137,10 @@ function checkRoles(iss: Issues, v: unknown): Partial<Record<RoleName, RoleRefer
       r && has(r, 'note') ? checkText(iss, r.note, at(path, 'note'), LIMITS.noteMaxLength) : undefined;
     if (snp) out[role] = defined({ snp, note });
   }
+  // A role the manifest does not describe is never trusted (evaluation: `role_unknown`); a
+  // manifest that describes none trusts nothing and is a mistake.
+  if (!ROLES.some((role) => has(o, role)))
+    iss.add('/roles', `at least one role is required (${ROLES.join(', ')})`);
   return out;
 }
 

@@ -387,9 +387,15 @@ describe('evaluateRole', () => {
     expect(got).toEqual([expect.objectContaining({ code: 'role_unknown', field: 'role', actual: role })]);
   });
 
+  it('a role the manifest leaves out is role_unknown', () => {
+    const workerOnly = { ...manifest, roles: { worker: manifest.roles.worker! } };
+    const got = evaluateRole(workerOnly, 'attestation-service', syntheticClaims());
+    expect(got).toEqual([expect.objectContaining({ code: 'role_unknown', actual: 'attestation-service' })]);
+  });
+
   it("evaluates a known role against that role's reference values", () => {
     const claims = syntheticClaims();
-    claims.report.measurement.set(fromHex(manifest.roles.worker.snp.measurements[0]!));
+    claims.report.measurement.set(fromHex(manifest.roles.worker!.snp.measurements[0]!));
     claims.reportedTcb = { bootloader: 4, tee: 0, snp: 24, microcode: 217 };
     claims.report.policy.smt = true;
     expect(evaluateRole(manifest, 'worker', claims)).toEqual([]);

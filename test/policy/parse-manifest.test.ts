@@ -47,9 +47,9 @@ describe('parseManifest: valid documents', () => {
     const m = parseManifest(doc);
     expect(m).toEqual(doc);
     expect(m).not.toBe(doc);
-    expect(Object.isFrozen(m.roles.worker.snp.measurements)).toBe(true);
+    expect(Object.isFrozen(m.roles.worker!.snp.measurements)).toBe(true);
     expect(() => {
-      (m.roles.worker.snp.measurements as string[]).push(M48);
+      (m.roles.worker!.snp.measurements as string[]).push(M48);
     }).toThrow(TypeError);
     expect(parseManifest(JSON.stringify(doc))).toEqual(m);
   });
@@ -140,7 +140,6 @@ describe('parseManifest: all errors, each with its path', () => {
     ['version', (m: Doc) => delete m.version, '/version'],
     ['name', (m: Doc) => delete m.name, '/name'],
     ['trustAnchors', (m: Doc) => delete m.trustAnchors, '/trustAnchors'],
-    ['a role', (m: Doc) => delete m.roles['attestation-service'], '/roles/attestation-service'],
     ['snp', (m: Doc) => delete m.roles.worker.snp, '/roles/worker/snp'],
     ['measurements', (m: Doc) => delete m.roles.worker.snp.measurements, `${SNP}/measurements`],
     ['minimumTcb', (m: Doc) => delete m.roles.worker.snp.minimumTcb, `${SNP}/minimumTcb`],
@@ -156,6 +155,19 @@ describe('parseManifest: all errors, each with its path', () => {
     ['lifetimeSeconds', (m: Doc) => delete m.keyPolicy.lifetimeSeconds, '/keyPolicy/lifetimeSeconds'],
   ])('reports a missing %s', (_what, f, path) => {
     expect(errorsOf(edit(f))).toEqual([{ path, message: 'required field missing' }]);
+  });
+
+  it('accepts a manifest that trusts one role only, and refuses one that trusts none', () => {
+    const one = parseManifest(edit((m: Doc) => delete m.roles['attestation-service']));
+    expect(Object.keys(one.roles)).toEqual(['worker']);
+    expect(
+      errorsOf(
+        edit((m: Doc) => {
+          delete m.roles['attestation-service'];
+          delete m.roles.worker;
+        }),
+      ),
+    ).toEqual([{ path: '/roles', message: 'at least one role is required (attestation-service, worker)' }]);
   });
 
   it.each([
