@@ -1,0 +1,318 @@
+/**
+ * Stage 2 of parse → verify → evaluate for SEV-SNP: cryptography only. Given a report and whatever
+ * certificates came with it, establish that an AMD-rooted (or explicitly simulated) key for this
+ * chip at this TCB signed these exact bytes. Policy — measurements, debug, minimum TCBs,
+ * REPORT_DATA — is stage 3 (src/policy), which consumes the `SnpClaims` produced here.
+ *
+ * Order (docs/verification.md has the table of checks and violation codes):
+ *   1. parse the report                                   report_malformed / report_version_unsupported
+ *   2. SIGNING_KEY must be VCEK or VLEK                    signing_key_mismatch
+ *   3. the leaf: given, or the VCEK from KDS               cert_missing, cert_malformed
+ *   4. the ASK/ASVK + ARK: given, or cert_chain from KDS   cert_missing, cert_malformed
+ *   5. the chain (verify-chain.ts)                         root_untrusted, cert_chain_invalid, cert_expired…
+ *      — if the leaf's key is not AMD's (anything but dates failed), stop here
+ *   6. binding of leaf to report (verify-binding.ts)       signing_key_mismatch, product_unknown,
+ *                                                          cert_tcb_mismatch, cert_hwid_mismatch
+ *   7. the report signature                                report_signature_invalid
+ *   8. claims, only when nothing above was violated
+ * Bad evidence never throws: it yields violations. Throws are for caller errors only (a `now` that
+ * is not a Date, trust anchors that fail `checkTrustAnchors`, a report that is not a Uint8Array).
+ */
+import { isSealgateError, SealgateError } from '../errors.js';
+import {
+  decodeTcb,
+  parseAmdCertExtensions,
+  parseReport,
+  productFromCpuid,
+  productFromName,
+  type SnpClaims,
+  type SnpProduct,
+  type SnpReport,
+} from '../evidence/snp/index.js';
+import { checkTrustAnchors, type TrustAnchor } from './amd-roots.js';
+import { type ParsedCertificate, parseCertificate, splitCertChain } from './certificates.js';
+import { certChainUrl, type KdsOptions, kdsGet, kdsRemember, vcekUrl } from './kds.js';
+import { checkBinding, decodeReportedTcb } from './verify-binding.js';
+import { verifyChain } from './verify-chain.js';
+import { importLeafKey, verifyReportSignature } from './verify-report-signature.js';
+import { type Violation, violation } from './violations.js';
+
+export interface SnpEvidenceInput {
+  /** The 1184-byte ATTESTATION_REPORT. */
+  report: Uint8Array;
+  /** The VCEK or VLEK, DER or PEM. Absent: the VCEK is fetched from KDS (a VLEK cannot be). */
+  leaf?: Uint8Array;
+  /** ASK/ASVK then ARK, each DER or PEM, or one `cert_chain` PEM. Absent: fetched from KDS. */
+  chain?: Uint8Array[];
+  /** The roots the manifest trusts (see `checkTrustAnchors`). */
+  trustAnchors: readonly TrustAnchor[];
+  now: Date;
+  kds?: KdsOptions;
+}
+
+export interface SnpVerification {
+  /** Only when `violations` is empty. */
+  claims: SnpClaims | null;
+  /** The parsed report when it parsed, whatever else failed (for logs and diagnostics). */
+  report: SnpReport | null;
+  violations: Violation[];
+}
+
+function text(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function done(report: SnpReport | null, violations: Violation[]): SnpVerification {
+  return { claims: null, report, violations };
+}
+
+/** Stage 1 with its failures as violations. */
+function parse(bytes: Uint8Array): { report: SnpReport } | { violation: Violation } {
+  try {
+    return { report: parseReport(bytes) };
+  } catch (e) {
+    if (!isSealgateError(e, 'malformed_evidence')) throw e;
+    const unsupported = e.detail?.field === 'version';
+    return {
+      violation: violation(unsupported ? 'report_version_unsupported' : 'report_malformed', e.message, {
+        field: typeof e.detail?.field === 'string' ? e.detail.field : 'report',
+      }),
+    };
+  }
+}
+
+/** The product to ask KDS about before any certificate is known: CPUID (v3+), else the anchors' single product. */
+function productForFetch(report: SnpReport, anchors: readonly TrustAnchor[]): SnpProduct | null {
+  if (report.cpuid !== null) return productFromCpuid(report.cpuid);
+  const products = new Set(anchors.map((a) => a.product));
+  return products.size === 1 ? [...products][0]! : null;
+}
+
+interface Fetched {
+  cert: ParsedCertificate;
+  url: string | null;
+  fromCache: boolean;
+  bytes: Uint8Array;
+}
+
+async function obtainLeaf(
+  input: SnpEvidenceInput,
+  report: SnpReport,
+  anchors: readonly TrustAnchor[],
+  out: Violation[],
+): Promise<Fetched | null> {
+  let bytes = input.leaf;
+  let url: string | null = null;
+  let fromCache = false;
+  if (bytes === undefined) {
+    const missing = (why: string): null => {
+      out.push(violation('cert_missing', `no VCEK/VLEK supplied, and ${why}`, { field: 'leaf' }));
+      return null;
+    };
+    if (report.signingKey === 'vlek') return missing('a VLEK cannot be fetched from KDS');
+    if (!input.kds) return missing('no KDS fetcher was given');
+    if (report.maskChipKey) return missing('MASK_CHIP_KEY is set, so there is no CHIP_ID to ask KDS for');
+    const product = productForFetch(report, anchors);
+    if (product === null) {
+      out.push(
+        violation(
+          'product_unknown',
+          'cannot tell which product to ask KDS for (v2 report, anchors of several products)',
+          {
+            field: 'cpuid',
+          },
+        ),
+      );
+      return missing('the product is unknown');
+    }
+    const tcb = decodeReportedTcb(report, product);
+    if (tcb.violation) {
+      out.push(tcb.violation);
+      return missing('REPORTED_TCB does not decode');
+    }
+    url = vcekUrl(product, report.chipId, tcb.tcb);
+    const got = await kdsGet(input.kds, url);
+    if (!got.ok) return missing(got.error);
+    bytes = got.bytes;
+    fromCache = got.fromCache;
+  }
+  try {
+    return { cert: await parseCertificate(bytes), url, fromCache, bytes };
+  } catch (e) {
+    if (!isSealgateError(e)) throw e;
+    out.push(violation('cert_malformed', `VCEK/VLEK: ${e.message}`, { field: 'leaf' }));
+    return null;
+  }
+}
+
+async function obtainChain(
+  input: SnpEvidenceInput,
+  product: SnpProduct | null,
+  kind: 'vcek' | 'vlek',
+  out: Violation[],
+): Promise<{
+  intermediate: ParsedCertificate;
+  root: ParsedCertificate;
+  url: string | null;
+  fromCache: boolean;
+  bytes: Uint8Array | null;
+} | null> {
+  let parts = input.chain;
+  let url: string | null = null;
+  let fromCache = false;
+  let bytes: Uint8Array | null = null;
+  if (parts === undefined || parts.length === 0) {
+    if (!input.kds || product === null) {
+      out.push(
+        violation(
+          'cert_missing',
+          `no ASK/ARK supplied, and ${input.kds ? 'the product is unknown' : 'no KDS fetcher was given'}`,
+          { field: 'chain' },
+        ),
+      );
+      return null;
+    }
+    url = certChainUrl(product, kind);
+    const got = await kdsGet(input.kds, url);
+    if (!got.ok) {
+      out.push(violation('cert_missing', `no ASK/ARK supplied, and ${got.error}`, { field: 'chain' }));
+      return null;
+    }
+    parts = [got.bytes];
+    bytes = got.bytes;
+    fromCache = got.fromCache;
+  }
+  try {
+    const split = splitCertChain(parts);
+    const [intermediate, root] = await Promise.all([
+      parseCertificate(split.intermediate),
+      parseCertificate(split.root),
+    ]);
+    return { intermediate, root, url, fromCache, bytes };
+  } catch (e) {
+    if (!isSealgateError(e)) throw e;
+    out.push(violation('cert_malformed', `ASK/ARK: ${e.message}`, { field: 'chain' }));
+    return null;
+  }
+}
+
+export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVerification> {
+  if (typeof input !== 'object' || input === null) {
+    throw new SealgateError('invalid_argument', 'verifySnpEvidence: expected an input object');
+  }
+  if (!(input.now instanceof Date) || Number.isNaN(input.now.getTime())) {
+    throw new SealgateError('invalid_argument', 'verifySnpEvidence: now must be a valid Date');
+  }
+  const anchors = checkTrustAnchors(input.trustAnchors);
+  const { now } = input;
+
+  // 1. Parse.
+  const parsed = parse(input.report);
+  if ('violation' in parsed) return done(null, [parsed.violation]);
+  const { report } = parsed;
+
+  // 2. An unsigned report (SIGNING_KEY 7, "none") proves nothing.
+  if (report.signingKey === 'none') {
+    return done(report, [
+      violation('signing_key_mismatch', 'report SIGNING_KEY is 7 (none): the report is not signed', {
+        field: 'signingKey',
+        actual: 'none',
+      }),
+    ]);
+  }
+
+  // 3–4. Certificates.
+  const violations: Violation[] = [];
+  const leaf = await obtainLeaf(input, report, anchors, violations);
+  if (leaf === null) return done(report, violations);
+  // The chain to fetch is the leaf's product's (its productName), else what the report says.
+  let chainProduct = productForFetch(report, anchors);
+  try {
+    chainProduct = productFromName(parseAmdCertExtensions(leaf.cert.der).productName) ?? chainProduct;
+  } catch {
+    // A leaf whose extensions do not decode is reported by the chain check.
+  }
+  const chain = await obtainChain(input, chainProduct, report.signingKey, violations);
+  if (chain === null) return done(report, violations);
+
+  // 5. Chain.
+  const verdict = await verifyChain({
+    leaf: leaf.cert,
+    intermediate: chain.intermediate,
+    root: chain.root,
+    trustAnchors: anchors,
+    now,
+  });
+  violations.push(...verdict.violations);
+  if (
+    input.kds &&
+    chain.url !== null &&
+    !chain.fromCache &&
+    chain.bytes !== null &&
+    verdict.intermediateTrusted
+  ) {
+    const notAfter = new Date(Math.min(chain.intermediate.notAfter.getTime(), chain.root.notAfter.getTime()));
+    await kdsRemember(input.kds, chain.url, chain.bytes, notAfter, now);
+  }
+  if (
+    !verdict.leafKeyTrusted ||
+    verdict.leafKind === null ||
+    verdict.extensions === null ||
+    verdict.product === null
+  ) {
+    return done(report, violations);
+  }
+  const { leafKind, extensions, product } = verdict;
+
+  // 6. Binding.
+  const binding = checkBinding({ report, leafKind, extensions, product });
+  violations.push(...binding);
+  const leafValidNow = !verdict.violations.some((v) => v.code === 'cert_expired' && v.field === 'chain.leaf');
+  const boundToUrl = !binding.some((v) => v.code === 'cert_tcb_mismatch' || v.code === 'cert_hwid_mismatch');
+  if (input.kds && leaf.url !== null && !leaf.fromCache && leafValidNow && boundToUrl) {
+    await kdsRemember(input.kds, leaf.url, leaf.bytes, leaf.cert.notAfter, now);
+  }
+
+  // 7. Signature.
+  let key: CryptoKey;
+  try {
+    key = await importLeafKey(leaf.cert);
+  } catch (e) {
+    violations.push(violation('cert_malformed', `VCEK/VLEK: ${text(e)}`, { field: 'leaf' }));
+    return done(report, violations);
+  }
+  violations.push(...(await verifyReportSignature(report.raw, key)));
+
+  if (violations.length > 0) return done(report, violations);
+
+  // 8. Claims: every TCB decoded with the product's layout.
+  const tcbs: Partial<
+    Record<'reportedTcb' | 'currentTcb' | 'committedTcb' | 'launchTcb', ReturnType<typeof decodeTcb>>
+  > = {};
+  for (const k of ['reportedTcb', 'currentTcb', 'committedTcb', 'launchTcb'] as const) {
+    try {
+      tcbs[k] = decodeTcb(report[k], product);
+    } catch (e) {
+      violations.push(violation('report_malformed', `${k}: ${text(e)}`, { field: k }));
+    }
+  }
+  if (violations.length > 0) return done(report, violations);
+  const claims: SnpClaims = {
+    report,
+    product,
+    signingKey: leafKind,
+    reportedTcb: tcbs.reportedTcb!,
+    currentTcb: tcbs.currentTcb!,
+    committedTcb: tcbs.committedTcb!,
+    launchTcb: tcbs.launchTcb!,
+    leaf: {
+      subject: leaf.cert.subjectText,
+      notBefore: leaf.cert.notBefore,
+      notAfter: leaf.cert.notAfter,
+      sha256: leaf.cert.sha256,
+      extensions,
+    },
+    chain: { intermediateSha256: chain.intermediate.sha256, rootSha256: chain.root.sha256 },
+  };
+  return { claims, report, violations };
+}
