@@ -12,10 +12,11 @@
  */
 import { concatBytes, fromHex, utf8 } from '../bytes.js';
 import { SealgateError } from '../errors.js';
+import { ROLES, type RoleName } from '../policy/manifest-types.js';
 
 export const REPORT_DATA_DST = 'sealgate/v1/report-data';
-export const ROLES = ['attestation-service', 'worker'] as const;
-export type Role = (typeof ROLES)[number];
+/** The roles of docs/services.md: the manifest's closed set. */
+export type Role = RoleName;
 
 export const NONCE_LENGTH = 32;
 
