@@ -1,0 +1,150 @@
+/**
+ * Sealing a non-streamed OpenAI response (AI worker) and opening it (gateway).
+ *
+ * Sealed body (JSON):  { ["usage": {…},] "sealgate": { "v": 1, "rs", "ct" } }
+ *
+ * rs  = 32 random bytes chosen by the responder (salt of K_resp, see data-key.ts)
+ * ct  = AES-256-GCM(K_resp, nonce = 0^96, JSON(rest), AAD)
+ * AAD = LP("sealgate/v1/response") ‖ LP(kid) ‖ LP(rid) ‖ LP(route) ‖ LP(JCS(plain))
+ *
+ * A fixed nonce is sound because K_resp encrypts exactly one message: it is derived from a fresh
+ * DEK *and* a fresh rs. The AAD ties the response to the request it answers (kid, rid, route) and
+ * authenticates the plain `usage`.
+ *
+ * `usage` is plain only when it has the metering shape — an object whose values are non-negative
+ * integers, null, or objects of those (OpenAI's `prompt_tokens_details` etc.). Any other `usage`
+ * stays sealed: a surprising model server costs metering visibility, never confidentiality.
+ */
+import { toBase64Url } from '../bytes.js';
+import { SealgateError } from '../errors.js';
+import { decodeBase64UrlField } from '../keys/encoding.js';
+import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
+import { canonicalJson, isWellFormedString } from './canonical-json.js';
+import {
+  deriveAesKey,
+  gcmOpen,
+  gcmSeal,
+  HKDF_INFO,
+  IV_LENGTH,
+  RESPONSE_SALT_LENGTH,
+  type RequestContext,
+  TAG_LENGTH,
+} from './data-key.js';
+import {
+  decodeSealedObject,
+  ENVELOPE_FIELD,
+  encodeJsonObject,
+  isPlainObject,
+  PROTOCOL_VERSION,
+  parseJsonInput,
+  responseAad,
+} from './wire.js';
+
+const ZERO_NONCE = new Uint8Array(IV_LENGTH);
+const ENVELOPE_KEYS = ['ct', 'rs', 'v'];
+const MAX_USAGE_KEYS = 32;
+const WHAT = 'sealed response';
+
+export interface SealedResponse {
+  readonly usage?: Readonly<Record<string, unknown>>;
+  readonly sealgate: { readonly v: 1; readonly rs: string; readonly ct: string };
+}
+
+export async function sealResponse(
+  context: RequestContext,
+  body: unknown,
+  options: { random?: RandomSource } = {},
+): Promise<SealedResponse> {
+  const fn = 'sealResponse';
+  checkContext(context, fn);
+  if (!isPlainObject(body)) throw new SealgateError('invalid_argument', `${fn}: body must be a JSON object`);
+  const plain: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(body)) {
+    if (k === 'usage' && isMeteringUsage(v)) plain.usage = v;
+    else Object.defineProperty(rest, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  const restBytes = encodeJsonObject(rest, fn);
+  const rs = drawRandom(options.random ?? systemRandom, RESPONSE_SALT_LENGTH, 'a response salt');
+  const key = await deriveAesKey(context.dek, rs, HKDF_INFO.response);
+  const ct = await gcmSeal(key, ZERO_NONCE, aadFor(context, plain), restBytes);
+  return { ...plain, [ENVELOPE_FIELD]: { v: PROTOCOL_VERSION, rs: toBase64Url(rs), ct: toBase64Url(ct) } };
+}
+
+/** Opens a sealed response (parsed JSON or its text) for the request behind `context`. */
+export async function openResponse(
+  context: RequestContext,
+  sealedInput: unknown,
+): Promise<Record<string, unknown>> {
+  checkContext(context, 'openResponse');
+  const fail = (message: string): never => {
+    throw new SealgateError('decryption_failed', `${WHAT}: ${message}`);
+  };
+  const sealed = parseJsonInput(sealedInput, WHAT);
+  if (!isPlainObject(sealed)) return fail('expected a JSON object');
+  const plain: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(sealed)) {
+    if (k === ENVELOPE_FIELD) continue;
+    if (k !== 'usage') return fail(`unexpected field "${k}"`);
+    if (!isMeteringUsage(v)) return fail('usage must be an object of non-negative integers');
+    plain.usage = v;
+  }
+  const env = sealed[ENVELOPE_FIELD];
+  if (!isPlainObject(env)) return fail(`"${ENVELOPE_FIELD}" must be an object`);
+  if (Object.keys(env).sort().join(',') !== ENVELOPE_KEYS.join(',')) {
+    return fail(`"${ENVELOPE_FIELD}" must have exactly v, rs, ct`);
+  }
+  if (env.v !== PROTOCOL_VERSION) return fail('unsupported version');
+  const rs = decodeBase64UrlField(env.rs, {
+    code: 'decryption_failed',
+    message: `${WHAT}: rs must be ${RESPONSE_SALT_LENGTH} bytes of canonical base64url`,
+    length: RESPONSE_SALT_LENGTH,
+  });
+  const ct = decodeBase64UrlField(env.ct, {
+    code: 'decryption_failed',
+    message: `${WHAT}: ct must be at least ${TAG_LENGTH} bytes of canonical base64url`,
+    minLength: TAG_LENGTH,
+  });
+  const key = await deriveAesKey(context.dek, rs, HKDF_INFO.response);
+  const pt = await gcmOpen(key, ZERO_NONCE, aadFor(context, plain), ct, `${WHAT}: authentication failed`);
+  const rest = decodeSealedObject(pt, WHAT);
+  if (Object.hasOwn(plain, 'usage') && Object.hasOwn(rest, 'usage'))
+    return fail('usage both plain and sealed');
+  return { ...rest, ...plain };
+}
+
+/** The plain-usage rule (docs/protocol.md "Plaintext allow-list"). */
+export function isMeteringUsage(value: unknown): value is Record<string, unknown> {
+  const isCount = (v: unknown) => v === null || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
+  const isFlat = (v: unknown, nested: boolean): boolean => {
+    if (!isPlainObject(v)) return false;
+    const entries = Object.entries(v);
+    if (entries.length > MAX_USAGE_KEYS) return false;
+    return entries.every(
+      ([k, x]) => k.length <= 64 && isWellFormedString(k) && (isCount(x) || (nested && isFlat(x, false))),
+    );
+  };
+  return isFlat(value, true);
+}
+
+function aadFor(context: RequestContext, plain: Record<string, unknown>): Uint8Array {
+  return responseAad({
+    kid: context.kid,
+    requestId: context.requestId,
+    route: context.route,
+    plainJson: canonicalJson(plain),
+  });
+}
+
+export function checkContext(context: unknown, fn: string): asserts context is RequestContext {
+  if (
+    !isPlainObject(context) ||
+    typeof context.kid !== 'string' ||
+    typeof context.requestId !== 'string' ||
+    typeof context.route !== 'string' ||
+    typeof context.model !== 'string' ||
+    !(context.dek instanceof CryptoKey)
+  ) {
+    throw new SealgateError('invalid_argument', `${fn}: context must come from sealRequest or openRequest`);
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Version 1 of the sealed-request protocol on the wire: version number, AAD labels and layouts, and
+ * the checks for the identifiers that the AAD binds. docs/protocol.md is the normative text.
+ *
+ * Every AAD is LP(label) ‖ LP(field) ‖ … with LP(x) = u32be(len(x)) ‖ x, strings as UTF-8 and
+ * integers as u64be (so the AAD parses back unambiguously whatever the fields contain).
+ */
+import { utf8 } from '../bytes.js';
+import { type ErrorCode, SealgateError } from '../errors.js';
+import { lengthPrefixed, u64be } from '../keys/encoding.js';
+
+export const PROTOCOL_VERSION = 1;
+
+export const AAD_LABEL = Object.freeze({
+  request: 'sealgate/v1/request',
+  response: 'sealgate/v1/response',
+  stream: 'sealgate/v1/stream',
+});
+
+/** The key under which the envelope sits in a sealed JSON body. */
+export const ENVELOPE_FIELD = 'sealgate';
+
+/** Request ids: OpenAI-style ids, UUIDs, ULIDs; printable and safe to log. */
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** A route is a URL path the way the gateway routed it: "/v1/chat/completions". */
+const ROUTE_PATTERN = /^\/[\x21-\x7e]{0,255}$/;
+const MAX_MODEL_LENGTH = 256;
+
+export function requestAad(f: {
+  kid: string;
+  requestId: string;
+  ts: number;
+  route: string;
+  plainJson: string;
+}): Uint8Array {
+  return lengthPrefixed(
+    utf8.encode(AAD_LABEL.request),
+    utf8.encode(f.kid),
+    utf8.encode(f.requestId),
+    u64be(f.ts),
+    utf8.encode(f.route),
+    utf8.encode(f.plainJson),
+  );
+}
+
+export function responseAad(f: {
+  kid: string;
+  requestId: string;
+  route: string;
+  plainJson: string;
+}): Uint8Array {
+  return lengthPrefixed(
+    utf8.encode(AAD_LABEL.response),
+    utf8.encode(f.kid),
+    utf8.encode(f.requestId),
+    utf8.encode(f.route),
+    utf8.encode(f.plainJson),
+  );
+}
+
+export function streamFrameAad(f: {
+  kid: string;
+  requestId: string;
+  route: string;
+  seq: number;
+  end: boolean;
+}): Uint8Array {
+  return lengthPrefixed(
+    utf8.encode(AAD_LABEL.stream),
+    utf8.encode(f.kid),
+    utf8.encode(f.requestId),
+    utf8.encode(f.route),
+    u64be(f.seq),
+    new Uint8Array([f.end ? 1 : 0]),
+  );
+}
+
+/** Stream frame nonce: u32be(0) ‖ u64be(seq) — unique per frame under a per-response key. */
+export function streamNonce(seq: number): Uint8Array {
+  const nonce = new Uint8Array(12);
+  nonce.set(u64be(seq), 4);
+  return nonce;
+}
+
+export function checkRequestId(value: unknown, name: string, code: ErrorCode = 'invalid_argument'): string {
+  if (typeof value !== 'string' || !REQUEST_ID_PATTERN.test(value)) {
+    throw new SealgateError(
+      code,
+      `${name} must be 1–128 characters of [A-Za-z0-9._:-], starting alphanumeric`,
+    );
+  }
+  return value;
+}
+
+export function checkRoute(value: unknown, name: string): string {
+  if (typeof value !== 'string' || !ROUTE_PATTERN.test(value)) {
+    throw new SealgateError(
+      'invalid_argument',
+      `${name} must be a path of printable ASCII starting with "/"`,
+    );
+  }
+  return value;
+}
+
+export function isValidModel(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= MAX_MODEL_LENGTH &&
+    !/\p{Cc}/u.test(value) &&
+    !/\p{Cs}/u.test(value)
+  );
+}
+
+/** Parses JSON text or passes a value through; broken JSON is `decryption_failed` (framing). */
+export function parseJsonInput(input: unknown, what: string): unknown {
+  if (typeof input !== 'string') return input;
+  try {
+    return JSON.parse(input);
+  } catch {
+    throw new SealgateError('decryption_failed', `${what}: not JSON`);
+  }
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+/** Decrypted bytes → JSON object; anything else is `decryption_failed` (cannot happen from a good sealer). */
+export function decodeSealedObject(pt: Uint8Array, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(pt));
+  } catch {
+    throw new SealgateError('decryption_failed', `${what}: sealed content is not JSON`);
+  }
+  if (!isPlainObject(value))
+    throw new SealgateError('decryption_failed', `${what}: sealed content is not an object`);
+  return value;
+}
+
+/** JSON text of a body part; bodies are JSON by construction, but a caller may hand us anything. */
+export function encodeJsonObject(value: Record<string, unknown>, fn: string): Uint8Array {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined) throw new SealgateError('invalid_argument', `${fn}: body is not JSON-serialisable`);
+  return utf8.encode(text);
+}

@@ -1,0 +1,45 @@
+/**
+ * Byte encodings shared by the key exchange and the envelope, chosen so that a second implementation
+ * produces identical bytes: length prefixes are 4-byte big-endian (as RFC 9180's I2OSP), integers are
+ * fixed-width big-endian, and base64url is RFC 4648 §5 without padding and *canonical* (the unused low
+ * bits of the last character are zero) so that one byte string has exactly one wire spelling.
+ */
+import { concatBytes, fromBase64Url, toBase64Url } from '../bytes.js';
+import { type ErrorCode, SealgateError } from '../errors.js';
+
+/** u32be(len(p)) ‖ p for each part: an unambiguous concatenation. */
+export function lengthPrefixed(...parts: Uint8Array[]): Uint8Array {
+  const out: Uint8Array[] = [];
+  for (const part of parts) {
+    const len = new Uint8Array(4);
+    new DataView(len.buffer).setUint32(0, part.length);
+    out.push(len, part);
+  }
+  return concatBytes(...out);
+}
+
+/** An integer 0 ≤ n ≤ 2^53−1 as 8 big-endian bytes. */
+export function u64be(n: number): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(n));
+  return out;
+}
+
+/**
+ * Strict decoder for wire fields: rejects anything but canonical unpadded base64url, and (when
+ * given) any length other than `length` / shorter than `minLength`. Throws `code` with `message`.
+ */
+export function decodeBase64UrlField(
+  value: unknown,
+  opts: { code: ErrorCode; message: string; length?: number; minLength?: number },
+): Uint8Array {
+  const fail = (): never => {
+    throw new SealgateError(opts.code, opts.message);
+  };
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]*$/.test(value) || value.length % 4 === 1) return fail();
+  const bytes = fromBase64Url(value);
+  if (toBase64Url(bytes) !== value) return fail();
+  if (opts.length !== undefined && bytes.length !== opts.length) return fail();
+  if (opts.minLength !== undefined && bytes.length < opts.minLength) return fail();
+  return bytes;
+}
