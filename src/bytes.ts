@@ -25,10 +25,16 @@ export function fromHex(hex: string, expectedLength?: number): Uint8Array {
   return out;
 }
 
+/** TC39 "Uint8Array to/from base64" (native in workerd and Node ≥ 25; absent in Node 20). */
+type NativeBase64 = { toBase64?: (opts?: { alphabet?: string; omitPadding?: boolean }) => string };
+
 export function toBase64(bytes: Uint8Array): string {
+  const native = (bytes as NativeBase64).toBase64;
+  if (native) return native.call(bytes);
+  // Chunks keep `apply` under engines' argument limits; one btoa over the whole binary string.
   let bin = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  for (let i = 0; i < bytes.length; i += 0x2000) {
+    bin += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x2000) as unknown as number[]);
   }
   return btoa(bin);
 }
@@ -46,6 +52,8 @@ export function fromBase64(b64: string): Uint8Array {
 }
 
 export function toBase64Url(bytes: Uint8Array): string {
+  const native = (bytes as NativeBase64).toBase64;
+  if (native) return native.call(bytes, { alphabet: 'base64url', omitPadding: true });
   return toBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 

@@ -1,5 +1,4 @@
 /** The per-request envelope: sealed requests, responses and streams. See docs/protocol.md. */
-export { canonicalJson } from './canonical-json.js';
 export { HKDF_INFO, type RequestContext } from './data-key.js';
 export { MemoryReplayGuard, type ReplayGuard } from './replay-guard.js';
 export {

@@ -19,7 +19,7 @@ import { type Kek, KID_PATTERN } from '../keys/kek.js';
 import type { KeyLookup } from '../keys/key-ring.js';
 import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
 import { checkUnixSeconds } from '../keys/time.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalizeJson as canonicalJson } from '../policy/jcs.js';
 import {
   DEK_LENGTH,
   deriveAesKey,

@@ -19,7 +19,9 @@ import { toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { decodeBase64UrlField } from '../keys/encoding.js';
 import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
-import { canonicalJson, isWellFormedString } from './canonical-json.js';
+import { canonicalizeJson as canonicalJson } from '../policy/jcs.js';
+import { isWellFormedString } from '../policy/strict-json.js';
+
 import {
   deriveAesKey,
   gcmOpen,

@@ -19,7 +19,7 @@ import { toBase64Url, utf8 } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { decodeBase64UrlField } from '../keys/encoding.js';
 import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
-import { isWellFormedString } from './canonical-json.js';
+import { isWellFormedString } from '../policy/strict-json.js';
 import {
   deriveAesKey,
   gcmOpen,

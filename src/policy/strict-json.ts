@@ -35,6 +35,11 @@ export function findLoneSurrogate(s: string): number {
   return -1;
 }
 
+/** True when `s` has no unpaired surrogate (I-JSON, RFC 7493 §2.1). */
+export function isWellFormedString(s: string): boolean {
+  return findLoneSurrogate(s) < 0;
+}
+
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 const ESCAPES: Record<string, string> = {
   '"': '"',
