@@ -1,0 +1,111 @@
+/**
+ * Reading a JSON request body at the service's boundary, strictly and with a size limit:
+ *
+ * - `content-type` must be `application/json` (RFC 8259 §11; a `charset` parameter is tolerated,
+ *   the text must be UTF-8 either way) → `unsupported_media_type`;
+ * - at most `maxBytes`, checked on `content-length` when present and while reading (a chunked body
+ *   has none) → `payload_too_large`;
+ * - UTF-8 (fatal decoding) and I-JSON (RFC 7493: duplicate member names, lone surrogates and
+ *   out-of-range numbers refused, via the manifest's strict parser) → `invalid_json`;
+ * - a JSON object holding exactly `fields` → `invalid_request` naming the first missing or
+ *   unknown field.
+ *
+ * Problems come back as a ready error `Response` (OpenAI error JSON, src/http/errors.ts), not as
+ * exceptions: each is an expected outcome of a hostile or broken client.
+ */
+import { concatBytes } from '../bytes.js';
+import { errorResponse } from '../http/errors.js';
+import { decodeBase64UrlField } from '../keys/encoding.js';
+import { parseStrictJson } from '../policy/strict-json.js';
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; response: Response };
+
+const fail = (response: Response): { ok: false; response: Response } => ({ ok: false, response });
+
+async function readLimited(req: Request, maxBytes: number): Promise<Checked<Uint8Array>> {
+  const tooLarge = () =>
+    fail(errorResponse('payload_too_large', `request body larger than ${maxBytes} bytes`));
+  const declared = req.headers.get('content-length');
+  if (declared !== null) {
+    if (!/^[0-9]{1,15}$/.test(declared.trim())) {
+      return fail(errorResponse('invalid_request', 'content-length is not a number'));
+    }
+    if (Number(declared) > maxBytes) return tooLarge();
+  }
+  if (!req.body) return { ok: true, value: new Uint8Array(0) };
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      return tooLarge();
+    }
+    chunks.push(value);
+  }
+  return { ok: true, value: concatBytes(...chunks) };
+}
+
+export async function readJsonObject(
+  req: Request,
+  opts: { maxBytes: number; fields: readonly string[] },
+): Promise<Checked<Record<string, unknown>>> {
+  const type = (req.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') {
+    return fail(errorResponse('unsupported_media_type', 'content-type must be application/json'));
+  }
+  const body = await readLimited(req, opts.maxBytes);
+  if (!body.ok) return body;
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body.value);
+  } catch {
+    return fail(errorResponse('invalid_json', 'request body is not UTF-8'));
+  }
+  let value: unknown;
+  try {
+    value = parseStrictJson(text);
+  } catch (e) {
+    const first = ((e as { detail?: { errors?: { path: string; message: string }[] } }).detail?.errors ??
+      [])[0];
+    const where = first ? `${first.path || '/'}: ${first.message}` : 'unparseable';
+    return fail(errorResponse('invalid_json', `request body is not valid JSON (${where})`));
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return fail(errorResponse('invalid_request', 'request body must be a JSON object'));
+  }
+  const obj = value as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    if (!opts.fields.includes(key))
+      return fail(errorResponse('invalid_request', `unknown field ${key}`, { param: key }));
+  }
+  for (const key of opts.fields) {
+    if (!Object.hasOwn(obj, key))
+      return fail(errorResponse('invalid_request', `missing field ${key}`, { param: key }));
+  }
+  return { ok: true, value: obj };
+}
+
+/** A canonical unpadded base64url field of exactly `length` bytes, or of `minLength..maxLength`. */
+export function base64UrlField(
+  value: unknown,
+  name: string,
+  size: { length: number } | { minLength: number; maxLength: number },
+): Checked<Uint8Array> {
+  const what = 'length' in size ? `${size.length} bytes` : `${size.minLength}..${size.maxLength} bytes`;
+  const message = `${name} must be ${what} of unpadded base64url`;
+  try {
+    const bytes = decodeBase64UrlField(value, {
+      code: 'invalid_argument',
+      message,
+      ...('length' in size ? { length: size.length } : { minLength: size.minLength }),
+    });
+    if ('maxLength' in size && bytes.length > size.maxLength) throw new Error(message);
+    return { ok: true, value: bytes };
+  } catch {
+    return fail(errorResponse('invalid_request', message, { param: name }));
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The worker side of the service (docs/services.md "Attestation service"):
+ *
+ *   POST /v1/workers/challenge  → a single-use nonce (challenges.ts)
+ *   POST /v1/workers/register   → the worker's evidence for that nonce, verified against the
+ *                                 manifest's `worker` reference values; on success a certificate and
+ *                                 every active KEK sealed to the worker's attested `hpke` key
+ *   POST /v1/workers/keys       → the active KEKs again, for the holder of a valid certificate
+ *
+ * The caller of a refused registration learns only `attestation_rejected`; which check failed
+ * (violation codes, fields) goes to the log (ARCHITECTURE.md "Fail closed everywhere").
+ */
+
+import { type EvidenceBundle, parseEvidenceBundle } from '../attestation/evidence-bundle.js';
+import { verifyEvidenceBundle } from '../attestation/verify-evidence-bundle.js';
+import { toBase64Url } from '../bytes.js';
+import { errorResponse } from '../http/errors.js';
+import { importPublicKey } from '../keys/hpke.js';
+import { type SealedKek, sealKek } from '../keys/kek-transport.js';
+import { findSnpTrustAnchor } from '../policy/trust-anchors.js';
+import { verifyWorkerCertificate } from '../service-client/worker-certificate.js';
+import { issueWorkerCertificate } from './issue-certificate.js';
+import { base64UrlField, readJsonObject } from './request-body.js';
+import type { ServiceRuntime } from './runtime.js';
+
+const MAX_CHALLENGE_BYTES = 256;
+/** A bundle: manifest ≤ 256 KiB and three certificates ≤ 16 KiB each, in base64url (×4/3). */
+const MAX_REGISTER_BYTES = 512 * 1024;
+const MAX_CERTIFICATE_BYTES = 16 * 1024;
+const WORKER_KEY_NAMES = ['hpke', 'signing'];
+const REJECTED = 'the worker’s evidence was not accepted';
+
+export async function postChallenge(rt: ServiceRuntime, req: Request): Promise<Response> {
+  const body = await readJsonObject(req, { maxBytes: MAX_CHALLENGE_BYTES, fields: [] });
+  if (!body.ok) return body.response;
+  const challenge = rt.challenges.issue(rt.nowSeconds());
+  if (!challenge) {
+    rt.deps.log('warn', 'worker_challenge_refused', { reason: 'too many outstanding challenges' });
+    return errorResponse('rate_limited', 'too many outstanding challenges, retry later');
+  }
+  return Response.json({ nonce: toBase64Url(challenge.nonce), expiresAt: challenge.expiresAt });
+}
+
+export async function postRegister(rt: ServiceRuntime, req: Request): Promise<Response> {
+  const body = await readJsonObject(req, { maxBytes: MAX_REGISTER_BYTES, fields: ['bundle'] });
+  if (!body.ok) return body.response;
+  let bundle: EvidenceBundle;
+  try {
+    bundle = parseEvidenceBundle(body.value.bundle);
+  } catch (e) {
+    return errorResponse('invalid_request', (e as Error).message, { param: 'bundle' });
+  }
+  const { deps } = rt;
+  const now = deps.now();
+  const nowSeconds = rt.nowSeconds();
+  const reject = (reason: string, detail: Record<string, unknown> = {}): Response => {
+    deps.log('warn', 'worker_rejected', { reason, ...detail });
+    return errorResponse('attestation_rejected', REJECTED);
+  };
+
+  // The bundle names the challenge it answers; taking it makes it single-use whatever follows.
+  const taken = rt.challenges.take(bundle.nonce, nowSeconds);
+  if (!taken.ok) return reject(`challenge ${taken.reason}`, { code: `challenge_${taken.reason}` });
+
+  const verdict = await verifyEvidenceBundle({
+    bundle,
+    manifest: deps.manifest,
+    manifestDigest: deps.manifestDigest,
+    role: 'worker',
+    nonce: taken.challenge.nonce,
+    now,
+    ...(deps.kds ? { kds: deps.kds } : {}),
+  });
+  if (verdict.verdict !== 'trusted' || !verdict.claims || !verdict.keys) {
+    return reject('evidence rejected', {
+      violations: verdict.violations.map((v) => ({ code: v.code, field: v.field, message: v.message })),
+    });
+  }
+  const keyNames = Object.keys(verdict.keys).sort();
+  if (keyNames.join(',') !== WORKER_KEY_NAMES.join(',')) {
+    return reject('worker keys must be exactly hpke and signing', { code: 'worker_keys_invalid', keyNames });
+  }
+  let hpkeKey: Uint8Array;
+  try {
+    hpkeKey = importPublicKey(verdict.keys.hpke!);
+  } catch (e) {
+    return reject('worker hpke key invalid', { code: 'worker_keys_invalid', message: (e as Error).message });
+  }
+  // What the certificate says about simulation comes from the root the chain verified to, not
+  // from the bundle's own (unsigned) `simulated` flag.
+  const simulated = findSnpTrustAnchor(deps.manifest, verdict.claims.chain.rootSha256)?.simulated === true;
+  let issued: Awaited<ReturnType<typeof issueWorkerCertificate>>;
+  try {
+    issued = await issueWorkerCertificate({
+      issuer: deps.keys.signing,
+      workerSigningKey: verdict.keys.signing!,
+      workerHpkeKey: hpkeKey,
+      measurement: verdict.claims.report.measurement,
+      manifestDigest: deps.manifestDigest,
+      simulated,
+      now,
+      lifetimeSeconds: deps.manifest.keyPolicy.lifetimeSeconds,
+      ...(deps.random ? { random: deps.random } : {}),
+    });
+  } catch (e) {
+    return reject('worker signing key invalid', {
+      code: 'worker_keys_invalid',
+      message: (e as Error).message,
+    });
+  }
+  const added = rt.workers.add(
+    {
+      serialNumber: issued.serialNumber,
+      hpkeKey,
+      hpkeKeySha256: issued.hpkeKeySha256,
+      notAfter: Math.floor(issued.notAfter.getTime() / 1000),
+    },
+    nowSeconds,
+  );
+  if (!added) {
+    deps.log('error', 'worker_registry_full', { serialNumber: issued.serialNumber });
+    return errorResponse('rate_limited', 'too many registered workers, retry later');
+  }
+  const keys = await sealActiveKeys(rt, hpkeKey);
+  const { publicKeys } = await rt.ready;
+  deps.log('info', 'worker_registered', {
+    serialNumber: issued.serialNumber,
+    notAfter: issued.notAfter.toISOString(),
+    simulated,
+    keys: keys.map((k) => k.kid),
+  });
+  return Response.json({
+    certificate: toBase64Url(issued.der),
+    serviceKey: toBase64Url(publicKeys.signing),
+    keys,
+  });
+}
+
+export async function postWorkerKeys(rt: ServiceRuntime, req: Request): Promise<Response> {
+  const body = await readJsonObject(req, { maxBytes: 2 * MAX_CERTIFICATE_BYTES, fields: ['certificate'] });
+  if (!body.ok) return body.response;
+  const der = base64UrlField(body.value.certificate, 'certificate', {
+    minLength: 1,
+    maxLength: MAX_CERTIFICATE_BYTES,
+  });
+  if (!der.ok) return der.response;
+  const { deps } = rt;
+  const refuse = (reason: string): Response => {
+    deps.log('warn', 'worker_certificate_refused', { reason });
+    return errorResponse(
+      'certificate_rejected',
+      'the certificate was not issued by this service or has expired',
+    );
+  };
+  let serialNumber: string;
+  let hpkeKeySha256: Uint8Array;
+  try {
+    ({ serialNumber, hpkeKeySha256 } = await verifyWorkerCertificate({
+      certificate: der.value,
+      issuerKey: deps.keys.signing.publicKey,
+      now: deps.now(),
+      manifestDigest: deps.manifestDigest,
+    }));
+  } catch (e) {
+    return refuse((e as Error).message);
+  }
+  const worker = rt.workers.lookup(serialNumber, hpkeKeySha256, rt.nowSeconds());
+  if (!worker) return refuse(`serial ${serialNumber} is not a registered worker with this hpke key`);
+  return Response.json({ keys: await sealActiveKeys(rt, worker.hpkeKey) });
+}
+
+/** Every unexpired KEK, sealed to `hpkeKey` for release (purpose `kek-release`, manifest-bound). */
+async function sealActiveKeys(rt: ServiceRuntime, hpkeKey: Uint8Array): Promise<SealedKek[]> {
+  const { kekContext } = await rt.ready;
+  const keys = rt.keys.active(rt.nowSeconds());
+  return Promise.all(
+    keys.map((kek) =>
+      sealKek(hpkeKey, kek, {
+        purpose: 'kek-release',
+        context: kekContext,
+        ...(rt.deps.random ? { random: rt.deps.random } : {}),
+      }),
+    ),
+  );
+}

@@ -1,0 +1,165 @@
+/**
+ * A complete development environment on SIMULATED hardware: a simulated AMD chain, a manifest that
+ * trusts only that chain's root (marked `simulated: true`, docs/manifest.md "The simulator rule"),
+ * and two simulated guests — the attestation service and an AI worker — launched with the
+ * measurements that manifest names. Nothing here is a production path: the manifest's name says
+ * DEVELOPMENT — SIMULATED HARDWARE, and every service that runs under it says SIMULATED.
+ *
+ * Runtime-neutral (no node:*): tests in workerd use it too. Making a chain costs two RSA-4096 key
+ * generations (seconds): pass `chain` (e.g. from `importDevChain`) to reuse one.
+ */
+import { toHex, utf8 } from '../bytes.js';
+import { SealgateError } from '../errors.js';
+import type { SnpProduct, TcbVersion } from '../evidence/snp/index.js';
+import {
+  createDevChain,
+  type DevChain,
+  measurementFor,
+  SimulatedSnpPlatform,
+} from '../platform/simulator/index.js';
+import type { AttestationPlatform, SnpEvidence } from '../platform/types.js';
+import { manifestDigest as digestOf } from '../policy/manifest-digest.js';
+import type { KeyPolicy, Manifest } from '../policy/manifest-types.js';
+import { parseManifest } from '../policy/parse-manifest.js';
+
+/** The labels `measurementFor` turns into the development launch measurements. */
+export const DEV_MEASUREMENT_LABELS = Object.freeze({
+  service: 'sealgate/attestation-service/dev',
+  worker: 'sealgate/worker/dev',
+});
+
+export const DEV_MANIFEST_NAME = 'DEVELOPMENT — SIMULATED HARDWARE (Sealgate dev manifest, never deploy)';
+
+/**
+ * Short, so rotation and certificate renewal happen within a test session; inside the parser's
+ * limits (interval ≥ 60, overlap < interval, interval + overlap ≤ lifetime; docs/manifest.md).
+ */
+export const DEV_KEY_POLICY: Readonly<KeyPolicy> = Object.freeze({
+  rotationIntervalSeconds: 300,
+  overlapSeconds: 60,
+  lifetimeSeconds: 900,
+});
+
+/** The TCB the simulated VCEK is issued for, per product (recent SPLs of each line). */
+export const DEV_TCB: Readonly<Record<SnpProduct, TcbVersion>> = {
+  Milan: { bootloader: 4, tee: 0, snp: 24, microcode: 217 },
+  Genoa: { bootloader: 10, tee: 0, snp: 23, microcode: 84 },
+  Turin: { fmc: 1, bootloader: 1, tee: 0, snp: 2, microcode: 71 },
+};
+
+/**
+ * A simulated guest that is also an `AttestationPlatform` (the interface the services take), so the
+ * same object serves the services and tests that call the simulator's `getReport` directly.
+ */
+export class DevSnpPlatform extends SimulatedSnpPlatform implements AttestationPlatform {
+  readonly kind = 'sev-snp' as const;
+  readonly description: string;
+
+  constructor(chain: DevChain, measurement: Uint8Array, label: string) {
+    super(chain, { measurement });
+    this.description = `SIMULATED HARDWARE: simulated ${chain.product} guest "${label}" (development root ${chain.arkSha256.slice(0, 16)}…)`;
+  }
+
+  async getEvidence(reportData: Uint8Array, opts?: { vmpl?: number }): Promise<SnpEvidence> {
+    const { report, certificates } = await this.getReport(reportData, opts);
+    return { report, certificates: { ...certificates } };
+  }
+}
+
+export interface DevelopmentEnvironment {
+  readonly simulated: true;
+  readonly chain: DevChain;
+  readonly manifest: Manifest;
+  /** The exact manifest bytes (UTF-8 JSON) the services load and put in their evidence. */
+  readonly manifestBytes: Uint8Array;
+  readonly manifestText: string;
+  readonly manifestDigest: string;
+  readonly measurements: { readonly service: Uint8Array; readonly worker: Uint8Array };
+  /** Launched with the service measurement. */
+  readonly servicePlatform: DevSnpPlatform;
+  /** Launched with the worker measurement. */
+  readonly workerPlatform: DevSnpPlatform;
+}
+
+/** The development manifest's text for `chain` (deterministic: same chain, same bytes, same digest). */
+export async function developmentManifestText(chain: DevChain): Promise<string> {
+  const [service, worker] = await Promise.all([
+    measurementFor(DEV_MEASUREMENT_LABELS.service),
+    measurementFor(DEV_MEASUREMENT_LABELS.worker),
+  ]);
+  const { fmc, bootloader, tee, snp, microcode } = chain.tcb;
+  const minimumTcb = {
+    [chain.product]: { ...(fmc === undefined ? {} : { fmc }), bootloader, tee, snp, microcode },
+  };
+  const reference = (measurement: Uint8Array) => ({
+    measurements: [toHex(measurement)],
+    signingKeys: [chain.signingKey],
+    // The simulator launches with SMT allowed, like most cloud hosts.
+    policy: { allowDebug: false, allowMigrationAgent: false, allowSmt: true },
+    minimumTcb,
+    vmpl: 0,
+  });
+  const manifest = {
+    version: 1,
+    name: DEV_MANIFEST_NAME,
+    trustAnchors: {
+      snp: [
+        {
+          sha256: chain.arkSha256,
+          product: chain.product,
+          simulated: true,
+          note: 'SIMULATED development root made by the Sealgate simulator: not AMD',
+        },
+      ],
+    },
+    roles: {
+      'attestation-service': {
+        note: `SIMULATED: measurementFor("${DEV_MEASUREMENT_LABELS.service}")`,
+        snp: reference(service),
+      },
+      worker: {
+        note: `SIMULATED: measurementFor("${DEV_MEASUREMENT_LABELS.worker}")`,
+        snp: reference(worker),
+      },
+    },
+    keyPolicy: { ...DEV_KEY_POLICY },
+  };
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+export async function createDevelopmentEnvironment(options: {
+  now: Date;
+  product?: SnpProduct;
+  /** Reuse a chain (e.g. `importDevChain` of a saved one) instead of making a new one. */
+  chain?: DevChain;
+}): Promise<DevelopmentEnvironment> {
+  if (!(options?.now instanceof Date) || Number.isNaN(options.now.getTime())) {
+    throw new SealgateError('invalid_argument', 'createDevelopmentEnvironment: now must be a valid Date');
+  }
+  const product = options.chain?.product ?? options.product ?? 'Milan';
+  if (options.chain && options.product && options.chain.product !== options.product) {
+    throw new SealgateError('invalid_argument', 'createDevelopmentEnvironment: chain and product disagree');
+  }
+  const tcb = DEV_TCB[product];
+  if (!tcb)
+    throw new SealgateError('invalid_argument', `createDevelopmentEnvironment: unknown product ${product}`);
+  const chain = options.chain ?? (await createDevChain({ product, now: options.now, tcb }));
+  const manifestText = await developmentManifestText(chain);
+  const manifestBytes = utf8.encode(manifestText);
+  const manifest = parseManifest(manifestBytes);
+  const [service, worker] = await Promise.all([
+    measurementFor(DEV_MEASUREMENT_LABELS.service),
+    measurementFor(DEV_MEASUREMENT_LABELS.worker),
+  ]);
+  return Object.freeze({
+    simulated: true,
+    chain,
+    manifest,
+    manifestBytes,
+    manifestText,
+    manifestDigest: await digestOf(manifestBytes),
+    measurements: Object.freeze({ service, worker }),
+    servicePlatform: new DevSnpPlatform(chain, service, 'attestation-service'),
+    workerPlatform: new DevSnpPlatform(chain, worker, 'worker'),
+  });
+}

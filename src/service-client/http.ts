@@ -1,0 +1,142 @@
+/**
+ * JSON over an injected `fetch`, for calling Sealgate's services from any runtime (the gateway's
+ * Durable Object in workerd, Node, tests with `app.request`). Failures become `SealgateError`s:
+ *
+ * - the network (fetch threw, aborted) → `fetch_failed`, `detail.status` 0;
+ * - an error answer (OpenAI error JSON, docs/services.md "Errors") → the domain code when the
+ *   service's code has one (`attestation_rejected`, `decryption_failed`, `key_expired`,
+ *   `unknown_key`), else `fetch_failed`; `detail` carries `status` and the service's `code`;
+ * - an answer that is not a JSON object within `maxBytes` → `fetch_failed`.
+ */
+
+import { concatBytes } from '../bytes.js';
+import { SealgateError } from '../errors.js';
+import { parseStrictJson } from '../policy/strict-json.js';
+
+/** What the client needs of `fetch` (the global one fits, as does a Hono app's `request`). */
+export type Fetcher = (url: string, init?: RequestInit) => Promise<Response>;
+
+export const DEFAULT_MAX_ANSWER_BYTES = 1024 * 1024;
+
+const PASSED_THROUGH = new Set(['attestation_rejected', 'decryption_failed', 'key_expired', 'unknown_key']);
+
+export interface CallOptions {
+  baseUrl: string;
+  fetch: Fetcher;
+  signal?: AbortSignal;
+}
+
+/** `baseUrl` (absolute http(s), trailing slashes ignored) joined with `path`. */
+export function serviceUrl(baseUrl: string, path: string): string {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new SealgateError('invalid_argument', 'service client: baseUrl must be an absolute http(s) URL');
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
+    throw new SealgateError('invalid_argument', 'service client: baseUrl must be an absolute http(s) URL');
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}${path}`;
+}
+
+export async function callJson(
+  opts: CallOptions,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  maxBytes = DEFAULT_MAX_ANSWER_BYTES,
+): Promise<Record<string, unknown>> {
+  const url = serviceUrl(opts.baseUrl, path);
+  if (typeof opts.fetch !== 'function')
+    throw new SealgateError('invalid_argument', 'service client: fetch is required');
+  let res: Response;
+  try {
+    res = await opts.fetch(url, {
+      method,
+      headers:
+        body === undefined
+          ? { accept: 'application/json' }
+          : { accept: 'application/json', 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+  } catch (cause) {
+    throw new SealgateError(
+      'fetch_failed',
+      `service client: ${method} ${path}: unreachable`,
+      { url, status: 0 },
+      { cause },
+    );
+  }
+  const answer = await readAnswer(res, maxBytes, url, path);
+  if (!res.ok) {
+    const error = (answer as { error?: { code?: unknown } } | undefined)?.error;
+    const code = typeof error?.code === 'string' ? error.code : null;
+    const detail = { url, status: res.status, code };
+    if (code !== null && PASSED_THROUGH.has(code)) {
+      throw new SealgateError(code as 'attestation_rejected', `service client: ${path}: ${code}`, detail);
+    }
+    throw new SealgateError(
+      'fetch_failed',
+      `service client: ${path}: HTTP ${res.status} ${code ?? ''}`.trim(),
+      detail,
+    );
+  }
+  if (answer === undefined) {
+    throw new SealgateError('fetch_failed', `service client: ${path}: answer is not a JSON object`, {
+      url,
+      status: res.status,
+    });
+  }
+  return answer;
+}
+
+/** The answer as a JSON object, or undefined when it is not one (error answers may be anything). */
+async function readAnswer(
+  res: Response,
+  maxBytes: number,
+  url: string,
+  path: string,
+): Promise<Record<string, unknown> | undefined> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (res.body) {
+    const reader = res.body.getReader();
+    for (;;) {
+      let step: ReadableStreamReadResult<Uint8Array>;
+      try {
+        step = await reader.read();
+      } catch (cause) {
+        throw new SealgateError(
+          'fetch_failed',
+          `service client: ${path}: answer cut off`,
+          { url, status: res.status },
+          { cause },
+        );
+      }
+      if (step.done) break;
+      total += step.value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw new SealgateError(
+          'fetch_failed',
+          `service client: ${path}: answer larger than ${maxBytes} bytes`,
+          {
+            url,
+            status: res.status,
+          },
+        );
+      }
+      chunks.push(step.value);
+    }
+  }
+  try {
+    const value = parseStrictJson(new TextDecoder('utf-8', { fatal: true }).decode(concatBytes(...chunks)));
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
