@@ -30,6 +30,8 @@ export const ERROR_CODES = [
   'stream_truncated',
   /** A request or nonce replayed outside its window, or twice. */
   'replay_detected',
+  /** The model server answered, but not with a usable answer (HTTP error, broken JSON or SSE, cut stream). */
+  'model_error',
   /** Something that must not happen did; a bug, never caused by input. */
   'internal',
 ] as const;

@@ -86,6 +86,7 @@ export function httpCodeFor(e: unknown): HttpErrorCode {
     malformed_certificate: 'invalid_request',
     invalid_manifest: 'invalid_request',
     fetch_failed: 'upstream_unavailable',
+    model_error: 'model_error',
   };
   return map[e.code] ?? 'internal_error';
 }

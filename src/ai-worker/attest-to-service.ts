@@ -1,0 +1,273 @@
+/**
+ * The worker's lifecycle towards the attestation service (docs/services.md, "AI worker"):
+ *
+ *   1. challenge  — `POST /v1/workers/challenge` → the service's single-use nonce;
+ *   2. evidence   — REPORT_DATA = computeReportData({role: "worker", nonce, manifestDigest,
+ *                   keys: {hpke, signing}}) asked of the platform (hardware or simulator);
+ *   3. register   — `POST /v1/workers/register` {bundle} → our certificate and the active KEKs sealed
+ *                   to our `hpke` key (purpose `kek-release`), opened into the key ring;
+ *   4. follow     — `POST /v1/workers/keys` {certificate} every `pollIntervalMs` (and at once
+ *                   when a request names a key id we do not know: `WorkerKeys`); a 401 means the
+ *                   service no longer accepts our certificate (the service restarted), so we attest
+ *                   again from step 1 — as we do, unasked, in the last minute before it expires.
+ *
+ * The certificate is read before it is used: it must name our own `signing` key, our `hpke` key (by
+ * SHA-256) and our manifest, or the service is not the one we think and nothing it sends is taken.
+ * Released KEKs are opened with the manifest digest as HPKE context (docs/protocol.md, "Sealed
+ * KEK"; `kekContext`), so a key released under another manifest does not open here.
+ *
+ * A refused attestation is logged with what the service said (its code; *why* is in the service's
+ * log, never told to the worker) and retried with exponential backoff; the worker meanwhile stays
+ * not ready. Nothing here reads a clock or a timer directly: both are injected.
+ */
+import { encodeEvidenceBundle } from '../attestation/evidence-bundle.js';
+import { computeReportData } from '../attestation/report-data.js';
+import { constantTimeEqual, sha256 } from '../bytes.js';
+import { isSealgateError, SealgateError } from '../errors.js';
+import { openKek } from '../keys/kek-transport.js';
+import type { AttestationPlatform } from '../platform/types.js';
+import { kekContext } from '../service-client/kek-binding.js';
+import { parseWorkerCertificate } from '../service-client/worker-certificate.js';
+import { createWorkerIdentity, presentedKeys, type WorkerIdentity } from './identity.js';
+import { consoleLog, errorDetail, type WorkerLog } from './log.js';
+import { ServiceApi, serviceFailureStatus } from './service-api.js';
+import { WorkerKeys } from './worker-keys.js';
+
+export interface WorkerSessionOptions {
+  serviceUrl: string;
+  platform: AttestationPlatform;
+  /** The exact manifest bytes the worker runs (they go into the evidence bundle). */
+  manifest: Uint8Array;
+  /** Its digest (`manifestDigest`), bound into REPORT_DATA. */
+  manifestDigest: string;
+  /** Made at start when absent. */
+  identity?: WorkerIdentity;
+  fetch?: typeof fetch;
+  /** Milliseconds (Date.now by default). */
+  clock?: () => number;
+  /** An abortable sleep; the default uses setTimeout. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Key polling interval. Default 10 s. */
+  pollIntervalMs?: number;
+  /** Backoff after a failure: first delay, doubling up to the maximum. Default 1 s … 60 s. */
+  retryInitialMs?: number;
+  retryMaxMs?: number;
+  /** Minimum time between two refreshes (see WorkerKeys). Default 1 s. */
+  minRefreshIntervalMs?: number;
+  /** Timeout of each call to the service. Default 30 s. */
+  serviceTimeoutMs?: number;
+  log?: WorkerLog;
+}
+
+export type SessionState = 'starting' | 'registered' | 'closed';
+
+/** Attest again this long before the certificate expires. */
+const RENEW_BEFORE_MS = 60_000;
+
+const abortableSleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+export class WorkerSession {
+  readonly keys: WorkerKeys;
+  readonly #opts: WorkerSessionOptions;
+  readonly #api: ServiceApi;
+  readonly #clock: () => number;
+  readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  readonly #log: WorkerLog;
+  readonly #stop = new AbortController();
+  #identity: WorkerIdentity | undefined;
+  #certificate: { bytes: Uint8Array; text: string; notAfter: number } | undefined;
+  #state: SessionState = 'starting';
+  #loop: Promise<void> | undefined;
+  #markReady!: () => void;
+  /** Resolves once the worker holds a usable key (never rejects; stays pending if it never does). */
+  readonly ready: Promise<void>;
+
+  constructor(options: WorkerSessionOptions) {
+    this.#opts = options;
+    this.#api = new ServiceApi({
+      serviceUrl: options.serviceUrl,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.serviceTimeoutMs ? { timeoutMs: options.serviceTimeoutMs } : {}),
+    });
+    this.#clock = options.clock ?? Date.now;
+    this.#sleep = options.sleep ?? abortableSleep;
+    this.#log = options.log ?? consoleLog;
+    this.#identity = options.identity;
+    this.ready = new Promise((resolve) => {
+      this.#markReady = resolve;
+    });
+    this.keys = new WorkerKeys({
+      refresher: () => this.#refresh(),
+      minIntervalMs: options.minRefreshIntervalMs ?? 1000,
+      clock: this.#clock,
+      sleep: (ms) => this.#sleep(ms, this.#stop.signal),
+    });
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** Our certificate (DER) once registered. */
+  get certificate(): Uint8Array | null {
+    return this.#certificate?.bytes ?? null;
+  }
+
+  get nowSeconds(): number {
+    return Math.floor(this.#clock() / 1000);
+  }
+
+  /** Starts attesting and polling in the background (idempotent). */
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  async close(): Promise<void> {
+    this.#stop.abort();
+    await this.#loop;
+    this.#state = 'closed';
+  }
+
+  async #run(): Promise<void> {
+    const initial = this.#opts.retryInitialMs ?? 1000;
+    const max = this.#opts.retryMaxMs ?? 60_000;
+    let delay = initial;
+    while (!this.#stop.signal.aborted) {
+      try {
+        await this.keys.refresh();
+        delay = initial;
+        await this.#sleep(this.#opts.pollIntervalMs ?? 10_000, this.#stop.signal);
+      } catch {
+        // #refresh logged it. Back off: a worker the service refuses must not hammer it.
+        await this.#sleep(delay, this.#stop.signal);
+        delay = Math.min(max, delay * 2);
+      }
+    }
+  }
+
+  /** One refresh: register if we have no (accepted) certificate, else fetch the active keys. */
+  async #refresh(): Promise<void> {
+    if (this.#stop.signal.aborted) return;
+    try {
+      let sealed: unknown[];
+      if (!this.#certificate || this.#clock() >= this.#certificate.notAfter - RENEW_BEFORE_MS) {
+        sealed = await this.#register();
+      } else {
+        try {
+          sealed = await this.#api.keys(this.#certificate.text);
+        } catch (e) {
+          if (serviceFailureStatus(e)?.status !== 401) throw e;
+          this.#log('warn', 'attestation service no longer accepts our certificate: attesting again', {
+            ...errorDetail(e),
+          });
+          this.#certificate = undefined;
+          this.#state = 'starting';
+          sealed = await this.#register();
+        }
+      }
+      await this.#openKeys(sealed);
+    } catch (e) {
+      const failure = serviceFailureStatus(e);
+      this.#log(
+        'error',
+        isSealgateError(e, 'attestation_rejected')
+          ? 'attestation rejected by the attestation service; not ready, will retry'
+          : 'cannot get keys from the attestation service; will retry',
+        { ...errorDetail(e), ...(failure ? { status: failure.status, serviceCode: failure.code } : {}) },
+      );
+      throw e;
+    }
+  }
+
+  async #register(): Promise<unknown[]> {
+    this.#identity ??= await createWorkerIdentity();
+    const keys = presentedKeys(this.#identity);
+    const { nonce } = await this.#api.challenge();
+    const reportData = await computeReportData({
+      role: 'worker',
+      nonce,
+      manifestDigest: this.#opts.manifestDigest,
+      keys,
+    });
+    const evidence = await this.#opts.platform.getEvidence(reportData);
+    const bundle = encodeEvidenceBundle({
+      version: 1,
+      role: 'worker',
+      platform: 'sev-snp',
+      simulated: this.#opts.platform.simulated,
+      nonce,
+      report: evidence.report,
+      certificates: evidence.certificates,
+      manifest: this.#opts.manifest,
+      keys,
+    });
+    const registration = await this.#api.register(bundle);
+    const notAfter = await this.#checkCertificate(registration.certificate, this.#identity);
+    this.#certificate = {
+      bytes: registration.certificate,
+      text: registration.certificateText,
+      notAfter,
+    };
+    this.#state = 'registered';
+    this.#log('info', 'attested to the attestation service and registered', {
+      service: this.#api.baseUrl,
+      keys: registration.keys.length,
+    });
+    return registration.keys;
+  }
+
+  /** The certificate must be about us and our manifest; returns its notAfter (ms). */
+  async #checkCertificate(der: Uint8Array, identity: WorkerIdentity): Promise<number> {
+    let cert: Awaited<ReturnType<typeof parseWorkerCertificate>>;
+    try {
+      cert = await parseWorkerCertificate(der);
+    } catch (cause) {
+      throw new SealgateError('fetch_failed', 'attestation service: certificate does not parse', undefined, {
+        cause,
+      });
+    }
+    const ours =
+      constantTimeEqual(cert.signingKeySpki, identity.signingSpki) &&
+      constantTimeEqual(cert.hpkeKeySha256, await sha256(identity.hpke.publicKey)) &&
+      cert.manifestDigest === this.#opts.manifestDigest;
+    if (!ours) {
+      throw new SealgateError(
+        'fetch_failed',
+        'attestation service: certificate names other keys or manifest',
+      );
+    }
+    return cert.notAfter.getTime();
+  }
+
+  /** Opens each released KEK we do not hold yet; a key that does not open is logged and skipped. */
+  async #openKeys(sealed: unknown[]): Promise<void> {
+    const identity = this.#identity!;
+    for (const item of sealed) {
+      const kid = (item as { kid?: unknown } | null)?.kid;
+      if (typeof kid === 'string' && this.keys.ring.has(kid)) continue;
+      try {
+        const kek = await openKek(identity.hpke.privateKey, item, {
+          purpose: 'kek-release',
+          context: kekContext(this.#opts.manifestDigest),
+        });
+        await this.keys.add(kek);
+        this.#log('info', 'key received', { kid: kek.kid, notBefore: kek.notBefore, notAfter: kek.notAfter });
+      } catch (e) {
+        this.#log('error', 'a released key did not open; skipped', { ...errorDetail(e) });
+      }
+    }
+    const dropped = this.keys.ring.prune(this.nowSeconds);
+    if (dropped.length > 0) this.#log('info', 'expired keys dropped', { kids: dropped });
+    if (this.keys.count(this.nowSeconds) > 0) this.#markReady();
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * One sealed exchange on a model route: open the sealed request, call the model, seal the answer.
+ *
+ * Order of refusals (each with its own code, docs/services.md "Errors the gateway acts on"):
+ * not ready (503 `not_ready`) → not JSON (415/413/400) → not sealed (400 `invalid_request`: plain
+ * JSON is never accepted here) → `openRequest` (409 `unknown_key` after one key refresh, 409
+ * `key_expired`, 409 `replay_detected` for a time outside the window or a second opening, 400
+ * `decryption_failed` for anything that does not authenticate — including a body sealed for another
+ * route or model, both bound in the AAD) → model (404 `model_not_found`, 400 `invalid_request`,
+ * 502 `model_error` / `upstream_unavailable`).
+ *
+ * Streams (docs/protocol.md, sealed streams): every `data:` payload the model produces is sealed as
+ * one frame and written out at once — the response body is pulled chunk by chunk, never buffered —
+ * and the end frame follows the model's last payload. If the model fails mid-stream the response
+ * ends *without* the end frame: the gateway's opener then reports `stream_truncated`, and no
+ * half-answer can pass as a whole one.
+ */
+import { utf8 } from '../bytes.js';
+import type { ReplayGuard } from '../envelope/replay-guard.js';
+import { openRequest } from '../envelope/request.js';
+import { sealResponse } from '../envelope/response.js';
+import { createStreamSealer } from '../envelope/stream.js';
+import { ENVELOPE_FIELD } from '../envelope/wire.js';
+import { isSealgateError } from '../errors.js';
+import { errorResponse, httpCodeFor } from '../http/errors.js';
+import { encodeSseEvent } from '../model/sse.js';
+import type { ModelBackend, ModelRoute } from '../model/types.js';
+import { errorDetail, type WorkerLog } from './log.js';
+import type { WorkerKeyStore } from './worker-keys.js';
+
+export interface SealedExchangeDeps {
+  keys: WorkerKeyStore;
+  model: ModelBackend;
+  replayGuard: ReplayGuard;
+  /** Unix seconds. */
+  now: () => number;
+  maxAgeSeconds: number;
+  maxFutureSkewSeconds: number;
+  maxBodyBytes: number;
+  log: WorkerLog;
+}
+
+const NO_STORE = { 'cache-control': 'no-store' };
+
+/** What the client is told for a failure: the code's HTTP status, a message without secrets. */
+export function failure(e: unknown, log: WorkerLog, what: string): Response {
+  const code = httpCodeFor(e);
+  if (code === 'internal_error') {
+    log('error', `${what}: unexpected failure`, errorDetail(e));
+    return errorResponse('internal_error', 'internal error');
+  }
+  log('warn', `${what}: refused`, errorDetail(e));
+  // SealgateError messages name fields and checks, never key material or content.
+  return errorResponse(code, isSealgateError(e) ? e.message : code);
+}
+
+export async function handleSealed(
+  deps: SealedExchangeDeps,
+  route: ModelRoute,
+  request: Request,
+): Promise<Response> {
+  const now = deps.now();
+  if (deps.keys.count(now) === 0) {
+    return errorResponse('not_ready', 'worker holds no key yet', { headers: { 'retry-after': '1' } });
+  }
+  const type = request.headers.get('content-type') ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
+    return errorResponse('unsupported_media_type', 'sealed requests are application/json');
+  }
+  const bytes = await readBody(request, deps.maxBodyBytes);
+  if (bytes === undefined) {
+    return errorResponse('payload_too_large', `request body exceeds ${deps.maxBodyBytes} bytes`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(utf8.decode(bytes));
+  } catch {
+    return errorResponse('invalid_json', 'request body is not UTF-8 JSON');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json) || !(ENVELOPE_FIELD in json)) {
+    return errorResponse('invalid_request', 'this route accepts only sealed requests (docs/protocol.md)');
+  }
+
+  let opened: Awaited<ReturnType<typeof openRequest>>;
+  try {
+    opened = await openRequest(json, deps.keys, {
+      route,
+      now,
+      maxAgeSeconds: deps.maxAgeSeconds,
+      maxFutureSkewSeconds: deps.maxFutureSkewSeconds,
+      replayGuard: deps.replayGuard,
+    });
+  } catch (e) {
+    return failure(e, deps.log, 'sealed request');
+  }
+  const { body, context } = opened;
+  if (deps.model.servesModel(context.model) === false) {
+    return errorResponse('model_not_found', 'this worker does not serve that model');
+  }
+
+  // The model call stops when the client goes away (request.signal) — for a stream, also when the
+  // response body is cancelled (below).
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  request.signal.addEventListener('abort', onAbort, { once: true });
+  let answer: Awaited<ReturnType<ModelBackend['call']>>;
+  try {
+    answer = await deps.model.call(route, { body, signal: controller.signal });
+  } catch (e) {
+    request.signal.removeEventListener('abort', onAbort);
+    return failure(e, deps.log, 'model call');
+  }
+  if (answer.kind === 'json') {
+    request.signal.removeEventListener('abort', onAbort);
+    try {
+      const sealed = await sealResponse(context, answer.body);
+      return new Response(JSON.stringify(sealed), {
+        status: 200,
+        headers: { 'content-type': 'application/json', ...NO_STORE },
+      });
+    } catch (e) {
+      return failure(e, deps.log, 'sealing the answer');
+    }
+  }
+
+  const sealer = createStreamSealer(context);
+  const events = answer.events[Symbol.asyncIterator]();
+  const log = deps.log;
+  const rid = context.requestId;
+  let frames = 0;
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      async pull(out) {
+        try {
+          const next = await events.next();
+          const frame = next.done ? await sealer.end() : await sealer.seal(next.value);
+          out.enqueue(utf8.encode(encodeSseEvent(frame)));
+          frames++;
+          if (next.done) {
+            out.close();
+            request.signal.removeEventListener('abort', onAbort);
+          }
+        } catch (e) {
+          // No end frame: the gateway detects the cut (stream_truncated) and releases nothing more.
+          log('warn', 'model stream failed: sealed stream ends without its end frame', {
+            rid,
+            frames,
+            ...errorDetail(e),
+          });
+          request.signal.removeEventListener('abort', onAbort);
+          controller.abort(); // release the model server's connection, if any is left
+          out.close();
+        }
+      },
+      async cancel() {
+        controller.abort();
+        request.signal.removeEventListener('abort', onAbort);
+        await events.return?.(undefined).catch(() => undefined);
+      },
+    },
+    // Pull one frame only when the transport asks for it: nothing is made ahead or held back.
+    { highWaterMark: 0 },
+  );
+  return new Response(stream, {
+    status: 200,
+    headers: {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store, no-transform',
+      'x-accel-buffering': 'no',
+    },
+  });
+}
+
+/** The body's bytes, or undefined when it exceeds `max` bytes (Content-Length or actual). */
+async function readBody(request: Request, max: number): Promise<Uint8Array | undefined> {
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+  if (declared > max) return undefined;
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    parts.push(value);
+  }
+  const all = new Uint8Array(size);
+  let offset = 0;
+  for (const p of parts) {
+    all.set(p, offset);
+    offset += p.byteLength;
+  }
+  return all;
+}

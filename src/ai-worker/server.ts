@@ -1,0 +1,179 @@
+/**
+ * Serving the AI worker on Node (@hono/node-server): `startWorker` checks the manifest, picks the
+ * model (MODEL_URL or the built-in one), starts attesting to the service in the background and
+ * listens at once — answering 503 `not_ready` on the sealed routes until it holds a key. In-process
+ * and awaitable, so tests and `npm start` run the same code as `main.ts`. Port 0 picks a free port;
+ * the returned `url` has the real one.
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { SealgateError } from '../errors.js';
+import { createBuiltinModel } from '../model/builtin.js';
+import type { ModelBackend } from '../model/types.js';
+import { createUpstreamModel } from '../model/upstream.js';
+import type { AttestationPlatform } from '../platform/types.js';
+import { manifestDigest as digestOf } from '../policy/manifest-digest.js';
+import { parseManifest } from '../policy/parse-manifest.js';
+import { manifestTrustsSimulator } from '../policy/trust-anchors.js';
+import { createWorkerApp } from './app.js';
+import { WorkerSession, type WorkerSessionOptions } from './attest-to-service.js';
+import { consoleLog, type WorkerLog } from './log.js';
+
+export const DEFAULT_PORT = 8789;
+export const DEFAULT_HOST = '127.0.0.1';
+const CLOSE_GRACE_MS = 5_000;
+
+export const SIMULATED_BANNER = [
+  '************************************************************************',
+  '*  SIMULATED HARDWARE: this AI worker runs on the SEV-SNP simulator.   *',
+  '*  Its evidence proves nothing about real hardware: the prompts it     *',
+  "*  opens are protected by nothing but this machine's operator.         *",
+  '************************************************************************',
+].join('\n');
+
+export interface StartWorkerOptions {
+  /** The exact manifest bytes (UTF-8 JSON), loaded once. */
+  manifestBytes: Uint8Array;
+  /** The attestation service (SEALGATE_SERVICE_URL). */
+  serviceUrl: string;
+  platform: AttestationPlatform;
+  /** MODEL_URL: an OpenAI-compatible server; absent → the built-in model. */
+  modelUrl?: string;
+  /** MODEL_API_KEY. */
+  modelApiKey?: string;
+  /** Overrides modelUrl (tests, embedding). */
+  model?: ModelBackend;
+  /** Default 8789; 0 for an ephemeral port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Milliseconds (Date.now by default). */
+  clock?: () => number;
+  log?: WorkerLog;
+  /** Passed to the session (key polling, backoff, service calls). */
+  session?: Pick<
+    WorkerSessionOptions,
+    | 'fetch'
+    | 'pollIntervalMs'
+    | 'retryInitialMs'
+    | 'retryMaxMs'
+    | 'minRefreshIntervalMs'
+    | 'serviceTimeoutMs'
+    | 'identity'
+  >;
+  /** Sealed-request window (seconds), default 300. */
+  maxAgeSeconds?: number;
+}
+
+export interface RunningWorker {
+  url: string;
+  port: number;
+  manifestDigest: string;
+  simulated: boolean;
+  /** Resolves once the worker holds a key (stays pending while the service refuses it). */
+  ready: Promise<void>;
+  session: WorkerSession;
+  app: Hono;
+  close(): Promise<void>;
+}
+
+export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
+  const log = opts.log ?? consoleLog;
+  const manifest = parseManifest(opts.manifestBytes);
+  const manifestDigest = await digestOf(opts.manifestBytes);
+  const { platform } = opts;
+  if (platform.simulated) {
+    if (!manifestTrustsSimulator(manifest)) {
+      throw new SealgateError(
+        'invalid_argument',
+        'AI worker: the platform is simulated but the manifest trusts no simulated root: no service would accept this worker',
+      );
+    }
+    log('warn', 'SIMULATED HARDWARE', { banner: SIMULATED_BANNER, platform: platform.description });
+  }
+  const model =
+    opts.model ??
+    (opts.modelUrl
+      ? createUpstreamModel({
+          baseUrl: opts.modelUrl,
+          ...(opts.modelApiKey ? { apiKey: opts.modelApiKey } : {}),
+        })
+      : createBuiltinModel());
+  const clock = opts.clock ?? Date.now;
+  const session = new WorkerSession({
+    serviceUrl: opts.serviceUrl,
+    platform,
+    manifest: opts.manifestBytes.slice(),
+    manifestDigest,
+    clock,
+    log,
+    ...opts.session,
+  });
+  const app = createWorkerApp({
+    keys: session.keys,
+    model,
+    manifestDigest,
+    simulated: platform.simulated,
+    certificate: () => session.certificate,
+    clock,
+    log,
+    ...(opts.maxAgeSeconds !== undefined ? { maxAgeSeconds: opts.maxAgeSeconds } : {}),
+  });
+
+  const host = opts.host ?? DEFAULT_HOST;
+  // overrideGlobalObjects: false — do not replace the process's Request/Response (tests share it).
+  const server = createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false }) as HttpServer;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? DEFAULT_PORT, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  log('info', 'AI worker listening', {
+    url,
+    manifestDigest,
+    simulated: platform.simulated,
+    platform: platform.description,
+    model: model.description,
+    service: opts.serviceUrl,
+  });
+  session.start();
+  session.ready.then(
+    () => log('info', 'AI worker ready: holds a key', { url }),
+    () => undefined,
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    manifestDigest,
+    simulated: platform.simulated,
+    ready: session.ready,
+    session,
+    app,
+    close: () => {
+      closing ??= (async () => {
+        await session.close();
+        await new Promise<void>((resolve, reject) => {
+          // Requests in flight (streams too) may finish; idle keep-alive connections would hold
+          // close() open, and whatever is still open after the grace period is cut.
+          const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+          force.unref();
+          server.close((e) => {
+            clearTimeout(force);
+            if (e) reject(e);
+            else resolve();
+          });
+          server.closeIdleConnections();
+        });
+        log('info', 'AI worker stopped', { url });
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * Server-sent events, both ways, per WHATWG HTML §9.2 ("Server-sent events"):
+ *
+ * - `SseParser` / `parseSseStream`: §9.2.6 "Interpreting an event stream". Lines end in CRLF, LF
+ *   or CR (a CRLF split across two network chunks is still one line end); a leading U+FEFF is
+ *   dropped; `:` lines are comments; `field: value` loses one leading space; `data` lines append
+ *   to the data buffer with a LF between them; a blank line dispatches (with the trailing LF
+ *   removed), unless the data buffer is empty; `id` with a NUL is ignored; `retry` with non-digits is
+ *   ignored; an event that the stream cuts off before its blank line is discarded, never dispatched.
+ * - `encodeSseEvent`: §9.2.5 "Parsing an event stream" grammar — one `data:` line per line of the
+ *   payload (so a payload with line breaks survives), blank line at the end.
+ *
+ * Runtime-neutral: WHATWG streams and TextDecoder only.
+ */
+
+export interface SseEvent {
+  /** The `event:` field, "message" when absent (§9.2.6 dispatch step 4). */
+  readonly type: string;
+  readonly data: string;
+  /** The last event id seen so far ("" when none). */
+  readonly lastEventId: string;
+}
+
+export class SseParser {
+  readonly #maxPending: number;
+  #buffer = '';
+  /** The previous chunk ended with CR: a LF at the start of the next one belongs to it. */
+  #afterCr = false;
+  #first = true;
+  #type = '';
+  #data = '';
+  #hasData = false;
+  #lastEventId = '';
+  #retry: number | undefined;
+
+  /**
+   * `maxPending` bounds what a peer can make us hold: the unfinished line plus the data of the
+   * unfinished event (UTF-16 code units). Beyond it `push` throws a RangeError.
+   */
+  constructor(options: { maxPending?: number } = {}) {
+    this.#maxPending = options.maxPending ?? 16 * 1024 * 1024;
+  }
+
+  /** The last valid `retry:` value (ms), if any. */
+  get retry(): number | undefined {
+    return this.#retry;
+  }
+
+  /** Feeds decoded text; returns the events it completes, in order. */
+  push(text: string): SseEvent[] {
+    let input = text;
+    if (this.#first && input.length > 0) {
+      this.#first = false;
+      if (input.charCodeAt(0) === 0xfeff) input = input.slice(1);
+    }
+    if (this.#afterCr && input.startsWith('\n')) input = input.slice(1);
+    this.#afterCr = false;
+    this.#buffer += input;
+    const events: SseEvent[] = [];
+    let start = 0;
+    for (let i = 0; i < this.#buffer.length; i++) {
+      const c = this.#buffer.charCodeAt(i);
+      if (c !== 0x0a && c !== 0x0d) continue;
+      const line = this.#buffer.slice(start, i);
+      if (c === 0x0d) {
+        if (i + 1 < this.#buffer.length) {
+          if (this.#buffer.charCodeAt(i + 1) === 0x0a) i++;
+        } else {
+          this.#afterCr = true;
+        }
+      }
+      start = i + 1;
+      const event = this.#line(line);
+      if (event) events.push(event);
+    }
+    this.#buffer = this.#buffer.slice(start);
+    if (this.#buffer.length + this.#data.length > this.#maxPending) {
+      throw new RangeError(`SSE: more than ${this.#maxPending} characters without an event boundary`);
+    }
+    return events;
+  }
+
+  /** The end of the stream: a pending, unterminated event is discarded (§9.2.6). */
+  end(): void {
+    this.#buffer = '';
+    this.#data = '';
+    this.#hasData = false;
+    this.#type = '';
+  }
+
+  #line(line: string): SseEvent | undefined {
+    if (line === '') return this.#dispatch();
+    if (line.startsWith(':')) return undefined;
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    switch (field) {
+      case 'event':
+        this.#type = value;
+        break;
+      case 'data':
+        this.#data += `${value}\n`;
+        this.#hasData = true;
+        break;
+      case 'id':
+        if (!value.includes('\0')) this.#lastEventId = value;
+        break;
+      case 'retry':
+        if (/^[0-9]+$/.test(value)) this.#retry = Number(value);
+        break;
+      default:
+        break; // unknown fields are ignored
+    }
+    return undefined;
+  }
+
+  #dispatch(): SseEvent | undefined {
+    const hasData = this.#hasData;
+    const data = this.#data.endsWith('\n') ? this.#data.slice(0, -1) : this.#data;
+    const type = this.#type === '' ? 'message' : this.#type;
+    this.#data = '';
+    this.#hasData = false;
+    this.#type = '';
+    if (!hasData) return undefined;
+    return { type, data, lastEventId: this.#lastEventId };
+  }
+}
+
+/**
+ * Reads an SSE body event by event, as bytes arrive (nothing is buffered beyond the current line).
+ * Decodes UTF-8 as the spec says (invalid bytes become U+FFFD). Cancelling the iteration (break,
+ * return, throw) cancels the body.
+ */
+export async function* parseSseStream(
+  body: ReadableStream<Uint8Array>,
+  options: { maxPending?: number } = {},
+): AsyncGenerator<SseEvent> {
+  const reader = body.getReader();
+  // The parser strips the one leading BOM itself (ignoreBOM keeps TextDecoder from doing it too).
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  const parser = new SseParser(options);
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        finished = true;
+        // A final partial line cannot complete an event; flushing only reports stray bytes.
+        for (const event of parser.push(decoder.decode())) yield event;
+        parser.end();
+        return;
+      }
+      for (const event of parser.push(decoder.decode(value, { stream: true }))) yield event;
+    }
+  } finally {
+    if (!finished) await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
+  }
+}
+
+/** One event in wire form: `[event: type\n]data: line\n…\n` (one `data:` line per payload line). */
+export function encodeSseEvent(data: string, type?: string): string {
+  if (type !== undefined && /[\r\n]/.test(type)) throw new TypeError('SSE event type must be one line');
+  const head = type === undefined ? '' : `event: ${type}\n`;
+  return `${head}${data
+    .split(/\r\n|\r|\n/)
+    .map((line) => `data: ${line}\n`)
+    .join('')}\n`;
+}

@@ -1,0 +1,59 @@
+/**
+ * What the AI worker needs from a model: the three OpenAI routes it serves and the model list.
+ * Two implementations: the built-in deterministic model (`builtin.ts`) and any OpenAI-compatible
+ * server at MODEL_URL (`upstream.ts`). Runtime-neutral: no `node:*`.
+ *
+ * A backend sees the *opened* request body (plain fields and sealed content merged) and answers
+ * either one JSON object or a stream of SSE `data:` payloads — exactly the strings an OpenAI server
+ * writes after `data: ` (each a `chat.completion.chunk` / `text_completion` JSON text, and finally
+ * `[DONE]`), which the worker seals one by one (docs/protocol.md, sealed streams).
+ */
+
+/** The OpenAI routes a worker serves for sealed requests (OpenAI API reference, "Endpoints"). */
+export const MODEL_ROUTES = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'] as const;
+export type ModelRoute = (typeof MODEL_ROUTES)[number];
+
+/** OpenAI's terminator of a streamed answer: the last `data:` payload. */
+export const SSE_DONE = '[DONE]';
+
+export interface ModelCall {
+  /** The opened OpenAI request body. */
+  body: Record<string, unknown>;
+  /** Aborts the model call (the client went away, the worker shuts down). */
+  signal?: AbortSignal;
+}
+
+export type ModelAnswer =
+  | { readonly kind: 'json'; readonly body: Record<string, unknown> }
+  /** `events` yields each `data:` payload as it arrives, `[DONE]` last; it throws if the model fails. */
+  | { readonly kind: 'stream'; readonly events: AsyncIterable<string> };
+
+/** An entry of OpenAI's `GET /v1/models` list. */
+export interface ModelInfo {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+}
+
+export interface ModelBackend {
+  /** For logs and health: "builtin" or "upstream http://127.0.0.1:8000". */
+  readonly description: string;
+  /** OpenAI's `GET /v1/models` body: `{object: "list", data: [...]}`. */
+  listModels(signal?: AbortSignal): Promise<{ object: 'list'; data: ModelInfo[] }>;
+  /**
+   * Whether this backend serves `model`; `undefined` when only the model server can tell (an
+   * upstream is asked, and answers for itself).
+   */
+  servesModel(model: string): boolean | undefined;
+  /**
+   * Answers one request. A stream is answered (`kind: "stream"`) exactly when `body.stream === true`.
+   * Throws SealgateError: `invalid_argument` for a request the model refuses, `fetch_failed` when
+   * the model server cannot be reached, `model_error` when it answers badly.
+   */
+  call(route: ModelRoute, call: ModelCall): Promise<ModelAnswer>;
+}
+
+export function isModelRoute(route: string): route is ModelRoute {
+  return (MODEL_ROUTES as readonly string[]).includes(route);
+}

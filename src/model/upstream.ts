@@ -1,0 +1,309 @@
+/**
+ * An OpenAI-compatible model server as the worker's model: vLLM, Ollama, llama.cpp's server, or
+ * OpenAI itself — anything that serves `POST /v1/chat/completions`, `/v1/completions`,
+ * `/v1/embeddings` and `GET /v1/models` (OpenAI API reference). The opened request body is forwarded
+ * as it is; nothing of the incoming HTTP request (headers, client address) is.
+ *
+ * MODEL_URL is the server's origin, with or without a trailing `/v1` (`http://127.0.0.1:8000`,
+ * `http://127.0.0.1:11434/v1` and `https://api.openai.com/v1` all work): requests go to
+ * `{origin}/v1/...`. MODEL_API_KEY, when set, is sent as `Authorization: Bearer …` (RFC 6750 §2.1).
+ *
+ * Streams are passed through event by event as the server produces them (SSE parsed per WHATWG HTML
+ * §9.2, `sse.ts`); the `[DONE]` payload is the only proper end, so a server that stops without it,
+ * sends an `event: error`, or a `data:` object with an `error` member, fails the stream
+ * (`model_error`) — and the worker then ends the sealed stream without its end frame.
+ *
+ * Errors: `fetch_failed` (→ HTTP `upstream_unavailable`) when the server cannot be reached or does
+ * not answer in time; `invalid_argument` (→ `invalid_request`) when it refuses the request as
+ * malformed (400, 413, 422); `model_error` for any other failure. The server's own error text is
+ * never passed on (it may quote the prompt, and the worker's errors are not sealed).
+ */
+import { SealgateError } from '../errors.js';
+import { parseSseStream } from './sse.js';
+import {
+  type ModelAnswer,
+  type ModelBackend,
+  type ModelCall,
+  type ModelInfo,
+  type ModelRoute,
+  SSE_DONE,
+} from './types.js';
+
+export interface UpstreamModelOptions {
+  /** MODEL_URL: http(s) origin of the model server, optionally ending in `/v1`. */
+  baseUrl: string;
+  /** MODEL_API_KEY. */
+  apiKey?: string;
+  fetch?: typeof fetch;
+  /** Time until the answer's head arrives, and for a non-streamed answer its whole body. Default 600 s. */
+  requestTimeoutMs?: number;
+  /** Longest silence allowed between two stream events. Default 120 s. */
+  idleTimeoutMs?: number;
+  /** Largest non-streamed answer read (bytes). Default 64 MiB. */
+  maxResponseBytes?: number;
+}
+
+const REFUSED_AS_INVALID = new Set([400, 413, 422]);
+
+/** `http://host:port/v1/` → `http://host:port`; anything but an http(s) URL is refused. */
+export function modelOrigin(baseUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new SealgateError('invalid_argument', 'MODEL_URL must be an absolute http(s) URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new SealgateError('invalid_argument', 'MODEL_URL must be an absolute http(s) URL');
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    throw new SealgateError('invalid_argument', 'MODEL_URL must not carry a query, fragment or credentials');
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '')}`;
+}
+
+export function createUpstreamModel(options: UpstreamModelOptions): ModelBackend {
+  const origin = modelOrigin(options.baseUrl);
+  const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
+  const requestTimeoutMs = options.requestTimeoutMs ?? 600_000;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
+  const maxBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
+  const headers = (accept: string): Record<string, string> => ({
+    accept,
+    ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
+  });
+
+  /** Sends one request under a deadline; the returned `done()` must be called once the body is consumed. */
+  async function send(path: string, init: RequestInit, signal: AbortSignal | undefined) {
+    const controller = new AbortController();
+    const state = { timedOut: false };
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) controller.abort(signal.reason);
+    let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(() => {
+      state.timedOut = true;
+      controller.abort();
+    }, requestTimeoutMs);
+    const clearDeadline = () => {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+    };
+    const done = () => {
+      clearDeadline();
+      signal?.removeEventListener('abort', onAbort);
+      controller.abort(); // releases the connection if the body was not read to its end
+    };
+    let response: Response;
+    try {
+      response = await doFetch(`${origin}${path}`, { ...init, signal: controller.signal });
+    } catch (cause) {
+      done();
+      throw new SealgateError(
+        'fetch_failed',
+        state.timedOut
+          ? `model server did not answer within ${requestTimeoutMs} ms`
+          : signal?.aborted
+            ? 'model request cancelled'
+            : 'cannot reach the model server',
+        { url: `${origin}${path}` },
+        { cause },
+      );
+    }
+    if (!response.ok) {
+      done();
+      await response.body?.cancel().catch(() => undefined);
+      const status = response.status;
+      if (REFUSED_AS_INVALID.has(status)) {
+        throw new SealgateError('invalid_argument', `model server refused the request (HTTP ${status})`, {
+          status,
+        });
+      }
+      throw new SealgateError('model_error', `model server answered HTTP ${status}`, { status });
+    }
+    return { response, controller, state, clearDeadline, done };
+  }
+
+  async function readJson(path: string, init: RequestInit, signal?: AbortSignal) {
+    const { response, state, done } = await send(path, init, signal);
+    try {
+      const text = await readLimited(response, maxBytes);
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        throw new SealgateError('model_error', 'model server answer is not JSON');
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new SealgateError('model_error', 'model server answer is not a JSON object');
+      }
+      return value as Record<string, unknown>;
+    } catch (e) {
+      if (e instanceof SealgateError) throw e;
+      throw new SealgateError(
+        state.timedOut ? 'fetch_failed' : 'model_error',
+        state.timedOut
+          ? `model server did not answer within ${requestTimeoutMs} ms`
+          : 'model server answer broke off',
+        undefined,
+        { cause: e },
+      );
+    } finally {
+      done();
+    }
+  }
+
+  async function openStream(path: string, body: Record<string, unknown>, signal?: AbortSignal) {
+    const sent = await send(
+      path,
+      {
+        method: 'POST',
+        headers: { ...headers('text/event-stream'), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      },
+      signal,
+    );
+    const type = sent.response.headers.get('content-type') ?? '';
+    if (!/^text\/event-stream\b/i.test(type) || !sent.response.body) {
+      sent.done();
+      await sent.response.body?.cancel().catch(() => undefined);
+      throw new SealgateError('model_error', 'model server did not answer the stream as text/event-stream');
+    }
+    sent.clearDeadline();
+    return { body: sent.response.body, done: sent.done, controller: sent.controller };
+  }
+
+  async function* streamEvents(
+    opened: { body: ReadableStream<Uint8Array>; done: () => void; controller: AbortController },
+    signal?: AbortSignal,
+  ): AsyncGenerator<string> {
+    const events = parseSseStream(opened.body)[Symbol.asyncIterator]();
+    let idle = false;
+    try {
+      for (;;) {
+        // The idle deadline runs only while we wait for the server, not while our reader is slow.
+        const timer = setTimeout(() => {
+          idle = true;
+          opened.controller.abort();
+        }, idleTimeoutMs);
+        let next: IteratorResult<{ type: string; data: string }>;
+        try {
+          next = await events.next();
+        } catch (cause) {
+          const message = idle
+            ? `model server stream idle for ${idleTimeoutMs} ms`
+            : signal?.aborted
+              ? 'model request cancelled'
+              : 'model server stream broke off';
+          throw new SealgateError('model_error', message, undefined, { cause });
+        } finally {
+          clearTimeout(timer);
+        }
+        if (next.done) throw new SealgateError('model_error', 'model server stream ended without [DONE]');
+        const { type, data } = next.value;
+        if (type === 'error') throw new SealgateError('model_error', 'model server sent an error event');
+        if (type !== 'message') continue; // other event types are not part of OpenAI's stream
+        if (data === SSE_DONE) {
+          yield SSE_DONE;
+          return;
+        }
+        checkChunk(data);
+        yield data;
+      }
+    } finally {
+      await events.return?.(undefined).catch(() => undefined);
+      opened.done();
+    }
+  }
+
+  return {
+    description: `upstream ${origin}`,
+    servesModel: () => undefined,
+    async listModels(signal) {
+      const value = await readJson(
+        '/v1/models',
+        { method: 'GET', headers: headers('application/json') },
+        signal,
+      );
+      if (!Array.isArray(value.data)) throw new SealgateError('model_error', 'model list has no data array');
+      const data: ModelInfo[] = value.data.map((m: unknown) => {
+        const e = (typeof m === 'object' && m !== null ? m : {}) as Record<string, unknown>;
+        if (typeof e.id !== 'string' || e.id.length === 0) {
+          throw new SealgateError('model_error', 'model list entry without an id');
+        }
+        return {
+          id: e.id,
+          object: 'model',
+          created: typeof e.created === 'number' && Number.isSafeInteger(e.created) ? e.created : 0,
+          owned_by: typeof e.owned_by === 'string' ? e.owned_by : 'upstream',
+        };
+      });
+      return { object: 'list', data };
+    },
+    async call(route: ModelRoute, call: ModelCall): Promise<ModelAnswer> {
+      if (call.body.stream === true) {
+        const opened = await openStream(route, call.body, call.signal);
+        return { kind: 'stream', events: streamEvents(opened, call.signal) };
+      }
+      const body = await readJson(
+        route,
+        {
+          method: 'POST',
+          headers: { ...headers('application/json'), 'content-type': 'application/json' },
+          body: JSON.stringify(call.body),
+        },
+        call.signal,
+      );
+      if (body.error !== undefined && body.error !== null)
+        throw new SealgateError('model_error', 'model server answered an error');
+      return { kind: 'json', body };
+    },
+  };
+}
+
+/** A stream payload must be an OpenAI chunk: a JSON object, and not an in-band error. */
+function checkChunk(data: string): void {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    throw new SealgateError('model_error', 'model server stream event is not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SealgateError('model_error', 'model server stream event is not a JSON object');
+  }
+  const v = value as Record<string, unknown>;
+  // vLLM and OpenAI report a failure mid-stream as a data object with `error` (older vLLM: object "error").
+  if ((v.error !== undefined && v.error !== null) || v.object === 'error') {
+    throw new SealgateError('model_error', 'model server reported an error mid-stream');
+  }
+}
+
+async function readLimited(response: Response, max: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (declared > max) throw new SealgateError('model_error', `model server answer exceeds ${max} bytes`);
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      throw new SealgateError('model_error', `model server answer exceeds ${max} bytes`);
+    }
+    parts.push(value);
+  }
+  const all = new Uint8Array(size);
+  let offset = 0;
+  for (const p of parts) {
+    all.set(p, offset);
+    offset += p.byteLength;
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(all);
+  } catch {
+    throw new SealgateError('model_error', 'model server answer is not UTF-8');
+  }
+}

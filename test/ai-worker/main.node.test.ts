@@ -1,0 +1,149 @@
+/**
+ * The worker as a program: configuration from the environment (every refusal with its exact
+ * message), and `tsx src/ai-worker/main.ts` on the simulator — SIMULATED banner, attests to a real
+ * service, stops cleanly on SIGINT.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configFromEnv } from '../../src/ai-worker/main.js';
+import { type RunningService, startService } from '../../src/attestation-service/main.js';
+import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/index.js';
+import { exportDevChain } from '../../src/platform/simulator/index.js';
+import { expectSealgateError } from '../keys/support.js';
+
+let env: DevelopmentEnvironment;
+let dir: string;
+let chainPath: string;
+let manifestPath: string;
+
+beforeAll(async () => {
+  env = await createDevelopmentEnvironment({ now: new Date() });
+  dir = await mkdtemp(join(tmpdir(), 'sealgate-worker-'));
+  chainPath = join(dir, 'dev-chain.json');
+  manifestPath = join(dir, 'manifest.dev.json');
+  await writeFile(chainPath, JSON.stringify(await exportDevChain(env.chain)));
+  await writeFile(manifestPath, env.manifestBytes);
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('configFromEnv', () => {
+  const base = () => ({
+    SEALGATE_MANIFEST: manifestPath,
+    SEALGATE_SERVICE_URL: 'http://127.0.0.1:8788',
+    SEALGATE_PLATFORM: 'simulator',
+    SEALGATE_DEV_CHAIN: chainPath,
+  });
+  it('reads a simulator setup with MODEL_URL and defaults PORT 8789, HOST 127.0.0.1', async () => {
+    const opts = await configFromEnv({ ...base(), MODEL_URL: 'http://127.0.0.1:8000', MODEL_API_KEY: 'k' });
+    expect(opts).toMatchObject({
+      serviceUrl: 'http://127.0.0.1:8788',
+      port: 8789,
+      host: '127.0.0.1',
+      modelUrl: 'http://127.0.0.1:8000',
+      modelApiKey: 'k',
+    });
+    expect(opts.platform.simulated).toBe(true);
+    expect(opts.platform.description).toMatch(/^SIMULATED HARDWARE/);
+    expect(opts.manifestBytes).toEqual(env.manifestBytes);
+    expect((await configFromEnv(base())).modelUrl).toBeUndefined();
+  });
+  it('refuses a missing or unknown platform: simulation is never picked silently', async () => {
+    const { SEALGATE_PLATFORM: _, ...rest } = base();
+    await expectSealgateError(
+      configFromEnv(rest),
+      'invalid_argument',
+      'AI worker: SEALGATE_PLATFORM must be "configfs-tsm" or "simulator", got null',
+    );
+    await expectSealgateError(
+      configFromEnv({ ...base(), SEALGATE_PLATFORM: 'sim' }),
+      'invalid_argument',
+      'AI worker: SEALGATE_PLATFORM must be "configfs-tsm" or "simulator", got "sim"',
+    );
+  });
+  it('refuses a missing manifest, service URL or dev chain, and a bad port', async () => {
+    await expectSealgateError(
+      configFromEnv({ ...base(), SEALGATE_MANIFEST: '' }),
+      'invalid_argument',
+      'AI worker: SEALGATE_MANIFEST (path of the manifest file) is required',
+    );
+    await expectSealgateError(
+      configFromEnv({ ...base(), SEALGATE_SERVICE_URL: undefined }),
+      'invalid_argument',
+      'AI worker: SEALGATE_SERVICE_URL (the attestation service, e.g. http://127.0.0.1:8788) is required',
+    );
+    await expectSealgateError(
+      configFromEnv({ ...base(), SEALGATE_DEV_CHAIN: undefined }),
+      'invalid_argument',
+      'AI worker: SEALGATE_DEV_CHAIN is required with SEALGATE_PLATFORM=simulator (tsx src/dev/main.ts writes one)',
+    );
+    await expectSealgateError(
+      configFromEnv({ ...base(), PORT: '70000' }),
+      'invalid_argument',
+      'AI worker: PORT must be 0..65535, got 70000',
+    );
+  });
+});
+
+describe('main.ts as a program', () => {
+  let child: ChildProcess | undefined;
+  let service: RunningService | undefined;
+  const serviceEvents: string[] = [];
+  afterAll(async () => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    await service?.close();
+  });
+
+  it('runs on the simulator with a SIMULATED banner, attests to the service, stops cleanly on SIGINT', async () => {
+    let registered!: () => void;
+    const registeredP = new Promise<void>((r) => {
+      registered = r;
+    });
+    service = await startService({
+      manifestBytes: env.manifestBytes,
+      platform: env.servicePlatform,
+      port: 0,
+      log: (_level, event) => {
+        serviceEvents.push(event);
+        if (event === 'worker_registered') registered();
+      },
+    });
+    child = spawn(join('node_modules', '.bin', 'tsx'), ['src/ai-worker/main.ts'], {
+      env: {
+        ...process.env,
+        SEALGATE_PLATFORM: 'simulator',
+        SEALGATE_DEV_CHAIN: chainPath,
+        SEALGATE_MANIFEST: manifestPath,
+        SEALGATE_SERVICE_URL: service.url,
+        PORT: '0',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child!.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        const m = /AI worker listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+        if (m) resolve(m[1]!);
+      });
+      child!.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+    });
+    expect(stderr).toContain('SIMULATED HARDWARE: this AI worker runs on the SEV-SNP simulator');
+    await registeredP; // the program attested and the service issued it a certificate
+    const health = await (await fetch(`${url}/healthz`)).json();
+    // No gateway has uploaded a key: attested, registered, and still not ready.
+    expect(health).toEqual({
+      status: 'starting',
+      role: 'worker',
+      manifestDigest: env.manifestDigest,
+      simulated: true,
+      keys: 0,
+    });
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', resolve));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('"message":"AI worker stopped"');
+  });
+});
