@@ -12,13 +12,15 @@ export default defineConfig({
   test: {
     provide: { vectors },
     projects: [
+      // The gateway: the Worker with real KV and the key-rotation Durable Object (its own bindings).
+      './vitest.gateway.config.ts',
       {
         extends: true,
         test: {
           name: 'node',
           environment: 'node',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.worker.test.ts'],
+          exclude: ['test/**/*.worker.test.ts', 'test/gateway/**'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
         },
@@ -33,7 +35,7 @@ export default defineConfig({
         test: {
           name: 'workerd',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.node.test.ts'],
+          exclude: ['test/**/*.node.test.ts', 'test/gateway/**'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
         },

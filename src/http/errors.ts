@@ -25,6 +25,7 @@ export const HTTP_ERROR_CODES = {
   key_expired: 409,
   replay_detected: 409,
   stream_truncated: 502,
+  upstream_tampered: 502,
   // attestation
   attestation_rejected: 403,
   certificate_rejected: 401,

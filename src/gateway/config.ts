@@ -1,0 +1,130 @@
+/**
+ * The gateway's configuration: Worker bindings, vars and secrets (docs/gateway.md "Configuration"),
+ * checked once per isolate. A configuration that does not hold — a manifest that does not parse, a
+ * manifest that trusts the simulator without `SEALGATE_ALLOW_SIMULATED=1`, no `GATEWAY_SECRET`, no
+ * attestation service — is not an error to work around: the gateway refuses to serve (typed 503,
+ * reason in the log), because every way of "carrying on" would forward prompts to something
+ * nobody verified.
+ */
+import { manifestDigest } from '../policy/manifest-digest.js';
+import type { Manifest } from '../policy/manifest-types.js';
+import { parseManifest } from '../policy/parse-manifest.js';
+import { manifestTrustsSimulator } from '../policy/trust-anchors.js';
+import type { DurableObjectNamespaceLike, KvNamespace } from './cf-types.js';
+
+export interface GatewayEnv {
+  /** KV: API keys, the verified-attestation cache, published KEKs (wrapped), KDS certificates. */
+  SEALGATE_KV: KvNamespace;
+  /** The key-rotation Durable Object (one per manifest digest). */
+  KEY_ROTATION: DurableObjectNamespaceLike;
+  /** The exact manifest JSON text (var). */
+  SEALGATE_MANIFEST?: string;
+  /** "1" lets a manifest that trusts the simulator's root be served (development only). */
+  SEALGATE_ALLOW_SIMULATED?: string;
+  /** Secret: keys at rest (DO storage, KV) are wrapped under a key derived from it. ≥ 32 characters. */
+  GATEWAY_SECRET?: string;
+  /** The attestation service's base URL. */
+  ATTESTATION_SERVICE_URL?: string;
+  /** AI workers' base URLs, comma-separated, tried in turn. */
+  WORKER_URLS?: string;
+  /** Secret: an API key accepted besides the hashed keys in KV (development). */
+  DEV_API_KEY?: string;
+  /** Allowed CORS origins, comma-separated, or "*"; empty/absent: no CORS headers. */
+  CORS_ORIGINS?: string;
+  /** Largest accepted request body in bytes (default 4 MiB). */
+  MAX_BODY_BYTES?: string;
+}
+
+export interface GatewayConfig {
+  manifest: Manifest;
+  manifestDigest: string;
+  simulated: boolean;
+  secret: string;
+  serviceUrl: string;
+  workerUrls: string[];
+  corsOrigins: string[];
+  maxBodyBytes: number;
+}
+
+export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; reason: string };
+
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+const MIN_SECRET_LENGTH = 32;
+
+let cached: { fingerprint: string; result: Promise<ConfigResult> } | undefined;
+
+/** The checked configuration; the same env text gives the same (cached) result within an isolate. */
+export function loadConfig(env: GatewayEnv): Promise<ConfigResult> {
+  const fingerprint = JSON.stringify([
+    env.SEALGATE_MANIFEST,
+    env.SEALGATE_ALLOW_SIMULATED,
+    env.GATEWAY_SECRET,
+    env.ATTESTATION_SERVICE_URL,
+    env.WORKER_URLS,
+    env.CORS_ORIGINS,
+    env.MAX_BODY_BYTES,
+  ]);
+  if (cached?.fingerprint !== fingerprint) cached = { fingerprint, result: checkConfig(env) };
+  return cached.result;
+}
+
+async function checkConfig(env: GatewayEnv): Promise<ConfigResult> {
+  const fail = (reason: string): ConfigResult => ({ ok: false, reason });
+  if (typeof env.SEALGATE_MANIFEST !== 'string' || env.SEALGATE_MANIFEST.length === 0) {
+    return fail('SEALGATE_MANIFEST is not set');
+  }
+  let manifest: Manifest;
+  let digest: string;
+  try {
+    manifest = parseManifest(env.SEALGATE_MANIFEST);
+    digest = await manifestDigest(env.SEALGATE_MANIFEST);
+  } catch (e) {
+    return fail(`SEALGATE_MANIFEST does not parse: ${(e as Error).message}`);
+  }
+  const simulated = manifestTrustsSimulator(manifest);
+  if (simulated && env.SEALGATE_ALLOW_SIMULATED !== '1') {
+    return fail('the manifest trusts a SIMULATED root and SEALGATE_ALLOW_SIMULATED is not 1');
+  }
+  const secret = env.GATEWAY_SECRET;
+  if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
+    return fail(`GATEWAY_SECRET must be set (at least ${MIN_SECRET_LENGTH} characters)`);
+  }
+  const serviceUrl = (env.ATTESTATION_SERVICE_URL ?? '').trim();
+  if (!isHttpUrl(serviceUrl)) return fail('ATTESTATION_SERVICE_URL must be an http(s) URL');
+  const workerUrls = splitList(env.WORKER_URLS);
+  const badWorker = workerUrls.find((u) => !isHttpUrl(u));
+  if (badWorker !== undefined) return fail(`WORKER_URLS holds a value that is not an http(s) URL`);
+  const maxBodyBytes = env.MAX_BODY_BYTES === undefined ? DEFAULT_MAX_BODY_BYTES : Number(env.MAX_BODY_BYTES);
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1024) {
+    return fail('MAX_BODY_BYTES must be an integer ≥ 1024');
+  }
+  return {
+    ok: true,
+    config: {
+      manifest,
+      manifestDigest: digest,
+      simulated,
+      secret,
+      serviceUrl,
+      workerUrls: workerUrls.map((u) => u.replace(/\/+$/, '')),
+      corsOrigins: splitList(env.CORS_ORIGINS),
+      maxBodyBytes,
+    },
+  };
+}
+
+function splitList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * The sealed exchange with the AI workers (docs/protocol.md): seal the OpenAI body under the
+ * current KEK, POST it to a worker (in turn from WORKER_URLS; an unreachable or unavailable worker
+ * is skipped), and open what comes back — one sealed JSON answer, or a sealed SSE stream frame by
+ * frame. Nothing unsealed ever leaves the gateway, and nothing reaches the client that did not
+ * authenticate: a stream that breaks ends with an OpenAI error event after the last verified
+ * chunk, and OpenAI's `[DONE]` is held back until the end frame verified, so a cut stream can
+ * never look complete.
+ */
+import { toHex } from '../bytes.js';
+import type { RequestContext } from '../envelope/data-key.js';
+import { sealRequest } from '../envelope/request.js';
+import { openResponse } from '../envelope/response.js';
+import { createStreamOpener } from '../envelope/stream.js';
+import { isSealgateError } from '../errors.js';
+import { errorBody, HTTP_ERROR_CODES, type HttpErrorCode, isHttpErrorCode } from '../http/errors.js';
+import type { Kek } from '../keys/kek.js';
+import { encodeSseEvent, parseSseStream } from '../model/sse.js';
+import { SSE_DONE } from '../model/types.js';
+import type { Fetcher } from '../service-client/http.js';
+import { nowSeconds } from './clock.js';
+import { log } from './log.js';
+
+/** Largest sealed JSON answer read from a worker (an embeddings batch can be big). */
+const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
+
+export type Exchange =
+  | { kind: 'answer'; response: Response; context: RequestContext; kek: Kek; stream: boolean }
+  | { kind: 'unknown_key' }
+  | { kind: 'error'; code: HttpErrorCode; status: number; message: string }
+  | { kind: 'no_worker' };
+
+let nextWorker = 0;
+
+/** Workers in the order to try them: rotating start (spreads load), then the rest in turn. */
+function order(urls: readonly string[]): string[] {
+  const start = nextWorker++ % Math.max(1, urls.length);
+  return [...urls.slice(start), ...urls.slice(0, start)];
+}
+
+function requestId(): string {
+  return `gw-${toHex(crypto.getRandomValues(new Uint8Array(16)))}`;
+}
+
+async function errorCodeOf(res: Response): Promise<string | null> {
+  try {
+    const body = (await res.json()) as { error?: { code?: unknown } };
+    return typeof body?.error?.code === 'string' ? body.error.code : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether another worker may do better: it was down, not ready, or broke (never a request problem). */
+function tryNext(status: number, code: string | null): boolean {
+  if (status >= 500) return code !== 'model_error';
+  return status === 408 || status === 429;
+}
+
+export async function exchange(input: {
+  kek: Kek;
+  route: string;
+  body: Record<string, unknown>;
+  workerUrls: readonly string[];
+  fetch: Fetcher;
+  signal?: AbortSignal;
+}): Promise<Exchange> {
+  const rid = requestId();
+  const { sealed, context } = await sealRequest({
+    kek: input.kek,
+    route: input.route,
+    requestId: rid,
+    body: input.body,
+    now: nowSeconds(),
+  });
+  const text = JSON.stringify(sealed);
+  for (const base of order(input.workerUrls)) {
+    let res: Response;
+    try {
+      res = await input.fetch(`${base}${input.route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: text,
+        ...(input.signal ? { signal: input.signal } : {}),
+      });
+    } catch (e) {
+      log('warn', 'worker_unreachable', { worker: base, rid, message: (e as Error).message });
+      continue;
+    }
+    if (res.ok) {
+      const type = res.headers.get('content-type') ?? '';
+      return {
+        kind: 'answer',
+        response: res,
+        context,
+        kek: input.kek,
+        stream: type.startsWith('text/event-stream'),
+      };
+    }
+    const code = await errorCodeOf(res);
+    // `key_expired` too: the worker's clock or key set is ahead of our copy — the same remedy.
+    if (code === 'unknown_key' || code === 'key_expired') {
+      log('warn', 'worker_unknown_key', { worker: base, rid, kid: input.kek.kid, code });
+      return { kind: 'unknown_key' };
+    }
+    log('warn', 'worker_error', { worker: base, rid, status: res.status, code });
+    if (tryNext(res.status, code)) continue;
+    return {
+      kind: 'error',
+      code: isHttpErrorCode(code) ? code : 'upstream_unavailable',
+      status: res.status,
+      message: `the AI worker refused the request (${code ?? res.status})`,
+    };
+  }
+  return { kind: 'no_worker' };
+}
+
+/** A typed error for an upstream failure (every code used here is a 502 in `HTTP_ERROR_CODES`). */
+export function upstreamError(code: HttpErrorCode, message: string, headers: Record<string, string>) {
+  return new Response(JSON.stringify(errorBody(code, message)), {
+    status: HTTP_ERROR_CODES[code],
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+  });
+}
+
+/** Opens a sealed JSON answer: the OpenAI body, or a 502 typed error (nothing of the answer). */
+export async function openJsonAnswer(
+  answer: Extract<Exchange, { kind: 'answer' }>,
+  headers: Record<string, string>,
+): Promise<Response> {
+  try {
+    const declared = Number(answer.response.headers.get('content-length') ?? 0);
+    if (declared > MAX_ANSWER_BYTES) throw new Error('answer too large');
+    const text = await answer.response.text();
+    if (text.length > MAX_ANSWER_BYTES) throw new Error('answer too large');
+    const body = await openResponse(answer.context, text);
+    return new Response(JSON.stringify(body), {
+      status: 200,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+    });
+  } catch (e) {
+    const code = isSealgateError(e, 'decryption_failed') ? 'upstream_tampered' : 'upstream_unavailable';
+    log('error', 'answer_rejected', { rid: answer.context.requestId, code, message: (e as Error).message });
+    return upstreamError(code, 'the answer from the AI worker did not authenticate', headers);
+  }
+}
+
+/**
+ * Opens a sealed SSE stream as the client reads it (pull-based, high-water mark 0: one upstream
+ * frame is read per client read, so a slow client slows the worker, nothing piles up here).
+ */
+export function openStreamAnswer(
+  answer: Extract<Exchange, { kind: 'answer' }>,
+  headers: Record<string, string>,
+): Response {
+  const body = answer.response.body;
+  const rid = answer.context.requestId;
+  const opener = createStreamOpener(answer.context);
+  const events = body ? parseSseStream(body) : undefined;
+  const encoder = new TextEncoder();
+  let heldDone = false;
+  let finished = false;
+
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (finished) return;
+        try {
+          if (!events) throw Object.assign(new Error('no body'), { code: 'stream_truncated' });
+          for (;;) {
+            const next = await events.next();
+            if (next.done) {
+              await opener.finish(); // throws stream_truncated: the end frame returns below, never here
+              throw new Error('sealed stream: transport ended in an impossible state');
+            }
+            const chunk = await opener.open(next.value.data);
+            if (chunk === null) {
+              // End frame verified: now the answer is known complete.
+              if (heldDone) controller.enqueue(encoder.encode(encodeSseEvent(SSE_DONE)));
+              finished = true;
+              controller.close();
+              await events.return(undefined);
+              return;
+            }
+            if (chunk === SSE_DONE) {
+              heldDone = true;
+              continue;
+            }
+            controller.enqueue(encoder.encode(encodeSseEvent(chunk)));
+            return;
+          }
+        } catch (e) {
+          finished = true;
+          const code: HttpErrorCode = isSealgateError(e, 'stream_truncated')
+            ? 'stream_truncated'
+            : isSealgateError(e, 'decryption_failed')
+              ? 'upstream_tampered'
+              : 'upstream_unavailable';
+          log('error', 'stream_rejected', { rid, code, message: (e as Error).message });
+          const message = 'the stream from the AI worker was cut or did not authenticate';
+          controller.enqueue(encoder.encode(encodeSseEvent(JSON.stringify(errorBody(code, message)))));
+          controller.close();
+          await events?.return(undefined).catch(() => undefined);
+        }
+      },
+      async cancel() {
+        finished = true;
+        await events?.return(undefined).catch(() => undefined);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return new Response(stream, {
+    status: 200,
+    headers: {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      ...headers,
+    },
+  });
+}

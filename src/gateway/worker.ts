@@ -1,0 +1,34 @@
+/**
+ * The gateway Worker's entry (wrangler.toml `main`): the Hono app for HTTP, a cron that keeps the
+ * key-rotation Durable Object's alarm alive, and the Durable Object class itself.
+ */
+import { createGatewayApp } from './app.js';
+import type { ExecutionContextLike } from './cf-types.js';
+import { type GatewayEnv, loadConfig } from './config.js';
+import { rotationStub } from './key-cache.js';
+import { log } from './log.js';
+
+export { KeyRotation } from './key-rotation.js';
+
+// `fetch` is looked up at call time, not captured: the global is the runtime's.
+const app = createGatewayApp({ fetch: (url, init) => fetch(url, init) });
+
+export default {
+  fetch(request: Request, env: GatewayEnv, ctx: ExecutionContextLike): Response | Promise<Response> {
+    return app.fetch(request, env, ctx as never);
+  },
+
+  /** Cron (wrangler.toml `triggers`): makes sure the rotation alarm exists even with no traffic. */
+  async scheduled(_controller: unknown, env: GatewayEnv, ctx: ExecutionContextLike): Promise<void> {
+    const loaded = await loadConfig(env);
+    if (!loaded.ok) {
+      log('error', 'gateway_misconfigured', { reason: loaded.reason });
+      return;
+    }
+    ctx.waitUntil(
+      rotationStub(env, loaded.config.manifestDigest)
+        .fetch('https://key-rotation/ensure', { method: 'POST' })
+        .then(() => undefined),
+    );
+  },
+};

@@ -1,0 +1,342 @@
+/**
+ * The sealed path end to end inside workerd: the key-rotation DO attests the REAL attestation
+ * service (simulator), uploads and promotes a KEK; the gateway seals each OpenAI request to the
+ * REAL AI worker (built-in model) and opens its sealed answers and streams. Then every fail-closed
+ * path: tampered answers, cut and edited streams, a worker that does not know the key, workers
+ * that are down, a service that goes away — before and after the key's notAfter.
+ */
+import {
+  createExecutionContext,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { wrapKek } from '../../src/gateway/at-rest.js';
+import type { DurableObjectStubLike } from '../../src/gateway/cf-types.js';
+import { resetKeyCache } from '../../src/gateway/key-cache.js';
+import type { RotationState } from '../../src/gateway/key-rotation.js';
+import type { AttestationPointer, AttestationRecord, PublishedKeys } from '../../src/gateway/kv-store.js';
+import worker from '../../src/gateway/worker.js';
+import { createKek } from '../../src/keys/kek.js';
+import {
+  advance,
+  env,
+  gatewayDescribe,
+  HAS_GATEWAY_BINDINGS,
+  installClock,
+  type Stack,
+  sseData,
+  startStack,
+  WORKER_A,
+  WORKER_B,
+} from './stack.js';
+
+const KEY = { authorization: `Bearer ${env.DEV_API_KEY}`, 'content-type': 'application/json' };
+const PROMPT = [{ role: 'user', content: 'the secret prompt' }];
+let stack: Stack;
+let digest: string;
+
+/** The DO of this manifest (typed for both our fetch and the cloudflare:test helpers). */
+const doStub = (): DurableObjectStubLike => env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName(digest));
+const stub = () => doStub() as never;
+const doState = async () => (await (await doStub().fetch('https://do/state')).json()) as RotationState;
+
+async function runRotation(): Promise<RotationState> {
+  const s = stub();
+  // Schedule explicitly, then run: the test, not the wall clock, decides when rotation happens.
+  await runInDurableObject(s, (_i, state) => state.storage.setAlarm(Date.now() + 3600_000));
+  expect(await runDurableObjectAlarm(s)).toBe(true);
+  return (await (
+    await env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName(digest)).fetch('https://do/state')
+  ).json()) as RotationState;
+}
+
+async function call(path: string, init: RequestInit = {}): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`https://gateway.test${path}`, init), env, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+const post = (path: string, body: unknown) =>
+  call(path, { method: 'POST', headers: KEY, body: JSON.stringify(body) });
+const workerPosts = () => stack.calls.filter((c) => c.startsWith('POST http://worker'));
+
+beforeAll(async () => {
+  if (!HAS_GATEWAY_BINDINGS) return;
+  installClock();
+  stack = await startStack();
+  digest = stack.dev.manifestDigest;
+  resetKeyCache();
+  // Start from an empty DO without a pending alarm, whatever ran before in this miniflare.
+  await runInDurableObject(
+    stub(),
+    async (_i, state: { storage: { deleteAlarm(): Promise<void>; deleteAll(): Promise<void> } }) => {
+      await state.storage.deleteAlarm();
+      await state.storage.deleteAll();
+    },
+  );
+  await env.SEALGATE_KV.delete(`keys:${digest}`);
+});
+afterAll(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllGlobals();
+});
+
+gatewayDescribe('key rotation: first attestation', () => {
+  it('attests the service, uploads a KEK, confirms it and publishes it (wrapped) to KV', async () => {
+    const state = await runRotation();
+    expect(state.lastError).toBeNull();
+    expect(state.keys).toHaveLength(1);
+    expect(state.keys[0]!.confirmed).toBe(true);
+    expect(stack.calls).toContain('POST http://attestation-service.test/v1/attestation');
+    expect(stack.calls).toContain('POST http://attestation-service.test/v1/keys');
+
+    const published = JSON.parse((await env.SEALGATE_KV.get(`keys:${digest}`, 'text'))!) as PublishedKeys;
+    expect(published.keys.map((k) => k.kid)).toEqual([state.keys[0]!.kid]);
+    // Wrapped, not the 32-byte key: 12 IV + 49 record + 16 tag, base64url.
+    expect(Object.keys(published.keys[0]!).sort()).toEqual(['kid', 'notAfter', 'notBefore', 'wrapped']);
+    expect(published.keys[0]!.wrapped.length).toBe(Math.ceil(((12 + 49 + 16) * 4) / 3));
+    const stored = await runInDurableObject(stub(), (_i, s) => s.storage.get<{ wrapped: string }[]>('keys'));
+    expect(stored![0]!.wrapped).not.toContain(state.keys[0]!.kid);
+  });
+
+  it('caches the verified attestation under att:<digest>:<nonce> and :current, TTL ≤ the rotation interval', async () => {
+    const pointer = JSON.parse(
+      (await env.SEALGATE_KV.get(`att:${digest}:current`, 'text'))!,
+    ) as AttestationPointer;
+    expect(pointer.nonce).toMatch(/^[0-9a-f]{64}$/);
+    const record = JSON.parse(
+      (await env.SEALGATE_KV.get(`att:${digest}:${pointer.nonce}`, 'text'))!,
+    ) as AttestationRecord;
+    expect(record.manifestDigest).toBe(digest);
+    expect(record.simulated).toBe(true);
+    expect(record.expiresAt - record.verifiedAt).toBeLessThanOrEqual(
+      stack.dev.manifest.keyPolicy.rotationIntervalSeconds,
+    );
+    expect(record.expiresAt).toBeLessThanOrEqual(record.leafNotAfter);
+    const listed = await (
+      env.SEALGATE_KV as unknown as {
+        list(o: { prefix: string }): Promise<{ keys: { name: string; expiration?: number }[] }>;
+      }
+    ).list({ prefix: `att:${digest}:` });
+    expect(listed.keys.map((k) => k.name).sort()).toEqual(
+      [`att:${digest}:${pointer.nonce}`, `att:${digest}:current`].sort(),
+    );
+    // KV expirations are absolute, in real time (the test's clock offset is 0 here).
+    for (const k of listed.keys) {
+      expect(k.expiration).toBeDefined();
+      expect(k.expiration!).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 300 + 2);
+    }
+  });
+});
+
+gatewayDescribe('the sealed request path', () => {
+  it('a chat completion: sealed to the worker, opened for the client', async () => {
+    await stack.session.keys.refresh(); // the worker registers with the service and gets the KEK
+    stack.calls.length = 0;
+    const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { object: string; choices: { message: { content: string } }[] };
+    expect(body.object).toBe('chat.completion');
+    expect(typeof body.choices[0]!.message.content).toBe('string');
+    const state = await doState();
+    expect(res.headers.get('x-sealgate-key-id')).toBe(state.keys[0]!.kid);
+    expect(res.headers.get('x-sealgate-manifest')).toBe(digest);
+    expect(res.headers.get('x-sealgate-simulated')).toBe('1');
+    expect(workerPosts()).toHaveLength(1);
+  });
+
+  it('never sends the prompt in the clear', async () => {
+    const seen: string[] = [];
+    const inner = globalThis.fetch;
+    vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (typeof init?.body === 'string') seen.push(init.body);
+      return inner(input, init);
+    });
+    try {
+      expect(
+        (await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT })).status,
+      ).toBe(200);
+    } finally {
+      vi.stubGlobal('fetch', inner);
+    }
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).not.toContain('secret prompt');
+    expect(JSON.parse(seen[0]!).sealgate.kid).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  });
+
+  it('a streamed chat completion: every chunk opened in order, [DONE] last', async () => {
+    const res = await post('/v1/chat/completions', {
+      model: 'sealgate-builtin',
+      messages: PROMPT,
+      stream: true,
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const data = await sseData(res);
+    expect(data.at(-1)).toBe('[DONE]');
+    expect(data.length).toBeGreaterThan(2);
+    for (const d of data.slice(0, -1))
+      expect((JSON.parse(d) as { object: string }).object).toBe('chat.completion.chunk');
+  });
+
+  it('completions, embeddings and the model list', async () => {
+    const completion = await post('/v1/completions', { model: 'sealgate-builtin', prompt: 'hello' });
+    expect(completion.status).toBe(200);
+    expect(((await completion.json()) as { object: string }).object).toBe('text_completion');
+    const embedding = await post('/v1/embeddings', { model: 'sealgate-builtin', input: 'hello' });
+    expect(embedding.status).toBe(200);
+    expect(
+      ((await embedding.json()) as { data: { embedding: number[] }[] }).data[0]!.embedding.length,
+    ).toBeGreaterThan(0);
+    const models = await call('/v1/models', { headers: KEY });
+    expect(models.status).toBe(200);
+    expect(((await models.json()) as { data: { id: string }[] }).data.map((m) => m.id)).toContain(
+      'sealgate-builtin',
+    );
+  });
+
+  it('skips a worker that is down or busy and uses the next', async () => {
+    stack.modes[WORKER_A] = 'down';
+    stack.modes[WORKER_B] = 'ok';
+    for (let i = 0; i < 2; i++) {
+      stack.calls.length = 0;
+      const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+      expect(res.status).toBe(200);
+      expect(workerPosts().at(-1)).toContain(WORKER_B);
+    }
+    stack.modes[WORKER_A] = 'busy';
+    stack.modes[WORKER_B] = 'down';
+    const none = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+    expect(none.status).toBe(503);
+    expect(((await none.json()) as { error: { code: string } }).error.code).toBe('no_worker_available');
+    stack.modes[WORKER_A] = 'ok';
+    stack.modes[WORKER_B] = 'ok';
+  });
+});
+
+gatewayDescribe('fail closed on what comes back', () => {
+  it('a tampered sealed answer is a 502 typed error, with nothing of the answer', async () => {
+    stack.modes[WORKER_A] = 'tamper-json';
+    stack.modes[WORKER_B] = 'tamper-json';
+    const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+    expect(res.status).toBe(502);
+    const body = (await res.json()) as { error: { code: string }; choices?: unknown };
+    expect(body.error.code).toBe('upstream_tampered');
+    expect(body.choices).toBeUndefined();
+  });
+
+  it('a truncated stream ends with an error event, and never with [DONE]', async () => {
+    stack.modes[WORKER_A] = 'truncate-stream';
+    stack.modes[WORKER_B] = 'truncate-stream';
+    const res = await post('/v1/chat/completions', {
+      model: 'sealgate-builtin',
+      messages: PROMPT,
+      stream: true,
+    });
+    expect(res.status).toBe(200);
+    const data = await sseData(res);
+    expect(data).not.toContain('[DONE]');
+    const last = JSON.parse(data.at(-1)!) as { error: { code: string } };
+    expect(last.error.code).toBe('stream_truncated');
+    // Everything before it is an authentic chunk.
+    for (const d of data.slice(0, -1))
+      expect((JSON.parse(d) as { object: string }).object).toBe('chat.completion.chunk');
+  });
+
+  it('an edited stream frame ends the stream with an error event right there', async () => {
+    stack.modes[WORKER_A] = 'tamper-stream';
+    stack.modes[WORKER_B] = 'tamper-stream';
+    const res = await post('/v1/chat/completions', {
+      model: 'sealgate-builtin',
+      messages: PROMPT,
+      stream: true,
+    });
+    const data = await sseData(res);
+    // Frame 0 verified, frame 1 did not: one chunk, then the error.
+    expect(data).toHaveLength(2);
+    expect((JSON.parse(data[0]!) as { object: string }).object).toBe('chat.completion.chunk');
+    expect((JSON.parse(data[1]!) as { error: { code: string } }).error.code).toBe('upstream_tampered');
+    stack.modes[WORKER_A] = 'ok';
+    stack.modes[WORKER_B] = 'ok';
+  });
+
+  it('unknown_key from the worker: one refresh from the DO, one retry', async () => {
+    // The isolate's copy (from KV) names a key no service or worker ever saw.
+    const now = Math.floor(Date.now() / 1000);
+    const stray = await createKek({ notBefore: now, notAfter: now + 600 });
+    const published = JSON.parse((await env.SEALGATE_KV.get(`keys:${digest}`, 'text'))!) as PublishedKeys;
+    const wrapped = await wrapKek(env.GATEWAY_SECRET!, digest, stray);
+    await env.SEALGATE_KV.put(`keys:${digest}`, JSON.stringify({ ...published, keys: [wrapped] }));
+    resetKeyCache();
+    stack.calls.length = 0;
+    const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-sealgate-key-id')).toBe(published.keys[0]!.kid);
+    expect(workerPosts()).toHaveLength(2);
+    await env.SEALGATE_KV.put(`keys:${digest}`, JSON.stringify(published));
+  });
+});
+
+gatewayDescribe('rotation over time', () => {
+  it('uploads the next key ahead of time, keeps the previous for the overlap', async () => {
+    const policy = stack.dev.manifest.keyPolicy;
+    const before = await doState();
+    const first = before.keys[0]!;
+    advance(policy.rotationIntervalSeconds - policy.overlapSeconds + 1);
+    const after = await runRotation();
+    expect(after.lastError).toBeNull();
+    expect(after.keys).toHaveLength(2);
+    const next = after.keys.find((k) => k.kid !== first.kid)!;
+    expect(next.confirmed).toBe(true);
+    expect(next.notBefore).toBe(first.notBefore + policy.rotationIntervalSeconds);
+    expect(next.notAfter).toBe(next.notBefore + policy.lifetimeSeconds);
+    // Not yet promoted for sealing (its notBefore is ahead); the first still seals.
+    resetKeyCache();
+    await stack.session.keys.refresh();
+    const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+    expect(res.headers.get('x-sealgate-key-id')).toBe(first.kid);
+    advance(policy.overlapSeconds);
+    resetKeyCache();
+    const later = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+    expect(later.status).toBe(200);
+    expect(later.headers.get('x-sealgate-key-id')).toBe(next.kid);
+  });
+
+  it('a restarted service (new keys, no KEKs) is attested again and gets our live keys again', async () => {
+    const before = await doState();
+    await stack.restartService();
+    stack.calls.length = 0;
+    const after = await runRotation();
+    expect(after.lastError).toBeNull();
+    expect(after.keys.map((k) => k.kid).sort()).toEqual(before.keys.map((k) => k.kid).sort());
+    expect(after.keys.every((k) => k.confirmed)).toBe(true);
+    const uploads = stack.calls.filter((c) => c === 'POST http://attestation-service.test/v1/keys');
+    expect(uploads).toHaveLength(before.keys.length);
+    const held = (await (await fetch('http://attestation-service.test/v1/keys')).json()) as {
+      keys: { kid: string }[];
+    };
+    expect(held.keys.map((k) => k.kid).sort()).toEqual(before.keys.map((k) => k.kid).sort());
+  });
+
+  it('service down: keeps serving with the current key, then fails closed past its notAfter', async () => {
+    stack.serviceDown = true;
+    const failed = await runRotation();
+    expect(failed.lastError?.code).toBe('fetch_failed');
+    resetKeyCache();
+    const still = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+    expect(still.status).toBe(200);
+
+    const newest = Math.max(...failed.keys.map((k) => k.notAfter));
+    advance(newest - Math.floor(Date.now() / 1000) + 1);
+    const past = await runRotation();
+    expect(past.lastError?.code).toBe('fetch_failed');
+    resetKeyCache();
+    stack.calls.length = 0;
+    const closed = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+    expect(closed.status).toBe(503);
+    expect(((await closed.json()) as { error: { code: string } }).error.code).toBe('no_attested_service');
+    expect(workerPosts()).toEqual([]);
+  });
+});

@@ -1,0 +1,169 @@
+/**
+ * A whole Sealgate stack inside workerd for the gateway's tests: the REAL attestation service app
+ * (`createServiceApp`) and AI worker app (`createWorkerApp` + `WorkerSession`, built-in model) on
+ * the simulator, built from the chain vitest.gateway.config.ts made (GATEWAY_TEST_CHAIN), reached
+ * through a stubbed global `fetch` (the gateway and its Durable Object run in this isolate, so
+ * they use it too). Each upstream host has a mode the tests switch to break it on purpose.
+ */
+import { env as rawEnv } from 'cloudflare:test';
+import { describe, vi } from 'vitest';
+import { createWorkerApp } from '../../src/ai-worker/app.js';
+import { WorkerSession } from '../../src/ai-worker/attest-to-service.js';
+import { createServiceApp } from '../../src/attestation-service/app.js';
+import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
+import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
+import type { GatewayEnv } from '../../src/gateway/config.js';
+import { createBuiltinModel } from '../../src/model/builtin.js';
+import { importDevChain } from '../../src/platform/simulator/dev-chain-json.js';
+
+export const env = rawEnv as unknown as GatewayEnv & { GATEWAY_TEST_CHAIN: string; DEV_API_KEY: string };
+/**
+ * The gateway's bindings exist only under vitest.gateway.config.ts; the repo-wide workerd project
+ * also picks up `*.worker.test.ts` and must skip these rather than fail.
+ */
+export const HAS_GATEWAY_BINDINGS = Boolean(
+  (rawEnv as Record<string, unknown> | undefined)?.SEALGATE_KV &&
+    (rawEnv as Record<string, unknown> | undefined)?.GATEWAY_TEST_CHAIN,
+);
+export const gatewayDescribe = HAS_GATEWAY_BINDINGS ? describe : describe.skip;
+
+export const SERVICE = 'http://attestation-service.test';
+export const WORKER_A = 'http://worker-a.test';
+export const WORKER_B = 'http://worker-b.test';
+
+export type WorkerMode = 'ok' | 'down' | 'busy' | 'tamper-json' | 'truncate-stream' | 'tamper-stream';
+
+/** The mocked clock (Date.now), moved by tests; the DO and the apps read it too. */
+export const clock = { offsetMs: 0 };
+const realNow = Date.now.bind(Date);
+export function installClock(): void {
+  vi.spyOn(Date, 'now').mockImplementation(() => realNow() + clock.offsetMs);
+}
+export function advance(seconds: number): void {
+  clock.offsetMs += seconds * 1000;
+}
+
+export interface Stack {
+  dev: DevelopmentEnvironment;
+  serviceDown: boolean;
+  modes: Record<string, WorkerMode>;
+  /** Every upstream call the stubbed fetch saw: "METHOD url". */
+  calls: string[];
+  session: WorkerSession;
+  /** A new service process: new keys, no KEKs (it holds them in memory only). */
+  restartService(): Promise<void>;
+}
+
+export async function startStack(): Promise<Stack> {
+  const chain = await importDevChain(JSON.parse(env.GATEWAY_TEST_CHAIN));
+  const dev = await createDevelopmentEnvironment({ now: new Date(Date.now()), chain });
+  const makeService = async () =>
+    createServiceApp({
+      manifestBytes: dev.manifestBytes,
+      manifest: dev.manifest,
+      manifestDigest: dev.manifestDigest,
+      platform: dev.servicePlatform,
+      keys: await generateServiceKeys(),
+      now: () => new Date(Date.now()),
+      log: () => undefined,
+    });
+  let serviceApp = await makeService();
+  const stack: Stack = {
+    dev,
+    serviceDown: false,
+    modes: { [WORKER_A]: 'ok', [WORKER_B]: 'ok' },
+    calls: [],
+    session: undefined as unknown as WorkerSession,
+    restartService: async () => {
+      serviceApp = await makeService();
+    },
+  };
+  const toService = async (url: string, init?: RequestInit) => {
+    if (stack.serviceDown) throw new TypeError('connection refused (test: service down)');
+    return serviceApp.request(url, init);
+  };
+  stack.session = new WorkerSession({
+    serviceUrl: SERVICE,
+    platform: dev.workerPlatform,
+    manifest: dev.manifestBytes,
+    manifestDigest: dev.manifestDigest,
+    fetch: toService as typeof fetch,
+    clock: () => Date.now(),
+    minRefreshIntervalMs: 0,
+    log: () => undefined,
+  });
+  const workerApp = createWorkerApp({
+    keys: stack.session.keys,
+    model: createBuiltinModel({ models: ['sealgate-builtin', 'gpt-4o-mini'] }),
+    manifestDigest: dev.manifestDigest,
+    simulated: true,
+    certificate: () => stack.session.certificate,
+    clock: () => Date.now(),
+    log: () => undefined,
+  });
+
+  const router = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const url = input instanceof Request ? input.url : String(input);
+    const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+    stack.calls.push(`${method} ${url}`);
+    const origin = new URL(url).origin;
+    // `return await`: a rejection adopted a microtask late is reported as unhandled by workerd.
+    if (origin === SERVICE) return await toService(url, init);
+    const mode = stack.modes[origin];
+    if (mode === undefined) throw new TypeError(`test network: no host ${origin}`);
+    if (mode === 'down') throw new TypeError('connection refused (test: worker down)');
+    if (mode === 'busy') {
+      return Response.json(
+        { error: { message: 'busy', type: 'server_error', param: null, code: 'not_ready' } },
+        { status: 503 },
+      );
+    }
+    const res = await workerApp.request(url, init);
+    if (!res.ok || mode === 'ok') return res;
+    return breakAnswer(res, mode);
+  };
+  vi.stubGlobal('fetch', router);
+  return stack;
+}
+
+/** Flips one character of a base64url ciphertext (still canonical base64url, no longer authentic). */
+export function flip(ct: string): string {
+  const i = Math.floor(ct.length / 2);
+  return `${ct.slice(0, i)}${ct[i] === 'A' ? 'B' : 'A'}${ct.slice(i + 1)}`;
+}
+
+async function breakAnswer(res: Response, mode: WorkerMode): Promise<Response> {
+  const headers = new Headers(res.headers);
+  headers.delete('content-length');
+  const text = await res.text();
+  if (mode === 'tamper-json') {
+    const body = JSON.parse(text) as { sealgate: { ct: string } };
+    body.sealgate.ct = flip(body.sealgate.ct);
+    return new Response(JSON.stringify(body), { status: res.status, headers });
+  }
+  const events = text.split('\n\n').filter((e) => e.length > 0);
+  if (mode === 'truncate-stream') {
+    // Everything but the end frame: every chunk (OpenAI's [DONE] included) authentic, the end missing.
+    return new Response(`${events.slice(0, -1).join('\n\n')}\n\n`, { status: res.status, headers });
+  }
+  // tamper-stream: the second frame's ciphertext edited.
+  const second = JSON.parse(events[1]!.slice('data: '.length)) as { ct: string };
+  second.ct = flip(second.ct);
+  events[1] = `data: ${JSON.stringify(second)}`;
+  return new Response(`${events.join('\n\n')}\n\n`, { status: res.status, headers });
+}
+
+/** SSE `data:` payloads of a gateway answer. */
+export async function sseData(res: Response): Promise<string[]> {
+  const text = await res.text();
+  return text
+    .split('\n\n')
+    .filter((e) => e.length > 0)
+    .map((e) =>
+      e
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => l.slice(6))
+        .join('\n'),
+    );
+}
