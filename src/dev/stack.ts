@@ -1,0 +1,177 @@
+/**
+ * The whole local stack on SIMULATED hardware, as a function (Node only): what `npm start` runs,
+ * and what the end-to-end tests start. Attestation service and AI worker run in this process; the
+ * gateway is the real Worker under `wrangler dev` (workerd), in its own process group so that
+ * `close()` stops it and its workerd children as one.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { startWorker } from '../ai-worker/main.js';
+import { startService } from '../attestation-service/main.js';
+import { gatewayDevVars, wranglerVarArgs } from '../gateway/dev-vars.js';
+import { measurementFor } from '../platform/simulator/index.js';
+import { manifestDigest } from '../policy/manifest-digest.js';
+import { DEV_MEASUREMENT_LABELS, DevSnpPlatform } from './environment.js';
+import { writeDevelopmentFiles } from './files.js';
+
+export interface StackOptions {
+  /** Gateway port (default 8787). */
+  port?: number;
+  /** Attestation service and worker ports (default 8788, 8789; 0 = ephemeral). */
+  servicePort?: number;
+  workerPort?: number;
+  apiKey?: string;
+  /** Where the dev chain and manifest live (default `.sealgate-dev`). */
+  devDir?: string;
+  modelUrl?: string;
+  modelApiKey?: string;
+  /** Show the services' logs and wrangler's output (default true). */
+  verbose?: boolean;
+  /** How long to wait for the gateway and its first key (default 120 s). */
+  readyTimeoutMs?: number;
+  /** Worker key polling (default the worker's 10 s); tests of rotation shorten it. */
+  workerPollIntervalMs?: number;
+}
+
+export interface RunningStack {
+  url: string;
+  apiKey: string;
+  manifestDigest: string;
+  serviceUrl: string;
+  workerUrl: string;
+  devChainCreated: boolean;
+  close(): Promise<void>;
+}
+
+async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number, gone: () => boolean) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (gone()) throw new Error(`${what}: wrangler dev exited`);
+    if (await probe().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`${what} not ready within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function stopGroup(child: ChildProcess): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const kill = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, sig); // the whole group: npx, wrangler and its workerd
+      } catch {
+        /* already gone */
+      }
+    };
+    const t = setTimeout(() => {
+      kill('SIGKILL');
+      resolve();
+    }, 5_000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    kill('SIGTERM');
+  });
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<RunningStack> {
+  const port = opts.port ?? 8787;
+  const apiKey = opts.apiKey ?? 'sk-sealgate-dev';
+  const verbose = opts.verbose ?? true;
+  const quietLog = verbose ? {} : { log: () => undefined };
+  const files = await writeDevelopmentFiles(opts.devDir ?? '.sealgate-dev', { now: new Date() });
+  const manifestBytes = new Uint8Array(await readFile(files.manifestPath));
+  const digest = await manifestDigest(manifestBytes);
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    closers.length = 0;
+  };
+  try {
+    const service = await startService({
+      manifestBytes,
+      platform: new DevSnpPlatform(
+        files.chain,
+        await measurementFor(DEV_MEASUREMENT_LABELS.service),
+        'attestation-service',
+      ),
+      port: opts.servicePort ?? 8788,
+      ...quietLog,
+    });
+    closers.push(() => service.close());
+    const worker = await startWorker({
+      manifestBytes,
+      serviceUrl: service.url,
+      platform: new DevSnpPlatform(
+        files.chain,
+        await measurementFor(DEV_MEASUREMENT_LABELS.worker),
+        'worker',
+      ),
+      port: opts.workerPort ?? 8789,
+      ...(opts.modelUrl ? { modelUrl: opts.modelUrl } : {}),
+      ...(opts.modelApiKey ? { modelApiKey: opts.modelApiKey } : {}),
+      ...(opts.workerPollIntervalMs ? { session: { pollIntervalMs: opts.workerPollIntervalMs } } : {}),
+      ...quietLog,
+    });
+    closers.push(() => worker.close());
+
+    const vars = gatewayDevVars({
+      manifestText: new TextDecoder().decode(manifestBytes),
+      serviceUrl: service.url,
+      workerUrls: [worker.url],
+      devApiKey: apiKey,
+    });
+    const wrangler = spawn(
+      'npx',
+      ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), ...wranglerVarArgs(vars)],
+      {
+        detached: true,
+        stdio: ['ignore', verbose ? 'inherit' : 'ignore', verbose ? 'inherit' : 'ignore'],
+        env: {
+          ...process.env,
+          WRANGLER_SEND_METRICS: 'false',
+          CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+          NO_COLOR: '1',
+        },
+      },
+    );
+    closers.push(() => stopGroup(wrangler));
+    const gone = () => wrangler.exitCode !== null || wrangler.signalCode !== null;
+    const url = `http://127.0.0.1:${port}`;
+    const timeout = opts.readyTimeoutMs ?? 120_000;
+    await waitFor('the gateway', async () => (await fetch(`${url}/healthz`)).ok, timeout, gone);
+    // The first key: the key-rotation Durable Object attests the service and uploads one (a request
+    // that finds no key pokes it). Ready when a sealed chat completion comes back.
+    await waitFor(
+      'the first attested key',
+      async () =>
+        (
+          await fetch(`${url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+            body: JSON.stringify({
+              model: 'sealgate-builtin',
+              messages: [{ role: 'user', content: 'ping' }],
+              max_tokens: 1,
+            }),
+          })
+        ).ok,
+      timeout,
+      gone,
+    );
+    return {
+      url,
+      apiKey,
+      manifestDigest: digest,
+      serviceUrl: service.url,
+      workerUrl: worker.url,
+      devChainCreated: files.created,
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
