@@ -2,6 +2,7 @@
  * The `sealgate` CLI: `npm run --silent sealgate -- <command>`. Commands return their output
  * (see `result.ts`) so tests run them in-process; this file maps usage errors to exit code 2.
  */
+import { APIKEY_USAGE, apikeyCommand } from './apikey-command.js';
 import { UsageError } from './args.js';
 import { MANIFEST_USAGE, manifestCommand } from './manifest-command.js';
 import type { CommandResult } from './result.js';
@@ -12,6 +13,7 @@ export const USAGE = [
   '',
   `  ${VERIFY_USAGE}`,
   ...MANIFEST_USAGE.map((u) => `  ${u}`),
+  ...APIKEY_USAGE.map((u) => `  ${u}`),
   '  help',
 ].join('\n');
 
@@ -26,6 +28,8 @@ export async function runCli(
         return await verifyCommand(rest, now);
       case 'manifest':
         return await manifestCommand(rest, now);
+      case 'apikey':
+        return await apikeyCommand(rest, now);
       case 'help':
       case '--help':
       case '-h':
