@@ -16,16 +16,9 @@
  * Stops cleanly on SIGINT/SIGTERM. Importing this module starts nothing: tests use `startWorker`
  * (re-exported here) or `configFromEnv`.
  */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEV_MEASUREMENT_LABELS, DevSnpPlatform } from '../dev/environment.js';
-import { loadOrCreateDevChain } from '../dev/files.js';
-import { SealgateError } from '../errors.js';
-import { ConfigfsTsmPlatform } from '../platform/configfs-tsm.js';
-import { measurementFor } from '../platform/simulator/index.js';
-import type { AttestationPlatform } from '../platform/types.js';
-import { parseManifest } from '../policy/parse-manifest.js';
+import { programConfigFromEnv, programFail } from '../dev/program-config.js';
 import { consoleLog } from './log.js';
 import {
   DEFAULT_HOST,
@@ -37,58 +30,30 @@ import {
 
 export { type RunningWorker, type StartWorkerOptions, startWorker } from './server.js';
 
-const fail = (message: string): never => {
-  throw new SealgateError('invalid_argument', `AI worker: ${message}`);
-};
-
 /** Reads the environment (and the files it names) into `startWorker` options. */
 export async function configFromEnv(
   env: Record<string, string | undefined>,
   now: () => Date = () => new Date(),
 ): Promise<StartWorkerOptions> {
-  const manifestPath =
-    env.SEALGATE_MANIFEST || fail('SEALGATE_MANIFEST (path of the manifest file) is required');
-  const manifestBytes = new Uint8Array(await readFile(manifestPath));
-  const manifest = parseManifest(manifestBytes);
+  const program = 'AI worker';
+  const c = await programConfigFromEnv(env, {
+    program,
+    role: 'worker',
+    defaultPort: DEFAULT_PORT,
+    defaultHost: DEFAULT_HOST,
+    now,
+  });
   const serviceUrl =
     env.SEALGATE_SERVICE_URL ||
-    fail('SEALGATE_SERVICE_URL (the attestation service, e.g. http://127.0.0.1:8788) is required');
-  const port = env.PORT === undefined || env.PORT === '' ? DEFAULT_PORT : Number(env.PORT);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`PORT must be 0..65535, got ${env.PORT}`);
-  const host = env.HOST || DEFAULT_HOST;
-  let platform: AttestationPlatform;
-  switch (env.SEALGATE_PLATFORM) {
-    case 'configfs-tsm':
-      platform = new ConfigfsTsmPlatform();
-      break;
-    case 'simulator': {
-      const chainPath =
-        env.SEALGATE_DEV_CHAIN ||
-        fail(
-          'SEALGATE_DEV_CHAIN is required with SEALGATE_PLATFORM=simulator (tsx src/dev/main.ts writes one)',
-        );
-      const { chain, created } = await loadOrCreateDevChain(chainPath, { now: now() });
-      if (!manifest.trustAnchors.snp.some((a) => a.sha256 === chain.arkSha256 && a.simulated === true)) {
-        fail(
-          `the manifest does not trust the simulated root of ${chainPath} (${chain.arkSha256})${
-            created ? ', which was just created' : ''
-          }: write a development manifest for it with \`tsx src/dev/main.ts\``,
-        );
-      }
-      platform = new DevSnpPlatform(chain, await measurementFor(DEV_MEASUREMENT_LABELS.worker), 'worker');
-      break;
-    }
-    default:
-      return fail(
-        `SEALGATE_PLATFORM must be "configfs-tsm" or "simulator", got ${JSON.stringify(env.SEALGATE_PLATFORM ?? null)}`,
-      );
-  }
+    programFail(program)(
+      'SEALGATE_SERVICE_URL (the attestation service, e.g. http://127.0.0.1:8788) is required',
+    );
   return {
-    manifestBytes,
+    manifestBytes: c.manifestBytes,
     serviceUrl,
-    platform,
-    port,
-    host,
+    platform: c.platform,
+    port: c.port,
+    host: c.host,
     ...(env.MODEL_URL ? { modelUrl: env.MODEL_URL } : {}),
     ...(env.MODEL_API_KEY ? { modelApiKey: env.MODEL_API_KEY } : {}),
   };

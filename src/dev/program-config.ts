@@ -1,0 +1,79 @@
+/**
+ * What the attestation service and the AI worker read from their environment alike (Node only):
+ * the manifest file, the listen address, and the platform — `configfs-tsm` on real SEV-SNP or the
+ * simulator. There is no default platform, so simulation is never picked silently; a simulated
+ * platform is refused under a manifest that does not trust the simulator's root.
+ */
+import { readFile } from 'node:fs/promises';
+import { SealgateError } from '../errors.js';
+import { ConfigfsTsmPlatform } from '../platform/configfs-tsm.js';
+import { measurementFor } from '../platform/simulator/index.js';
+import type { AttestationPlatform } from '../platform/types.js';
+import type { Manifest, RoleName } from '../policy/manifest-types.js';
+import { parseManifest } from '../policy/parse-manifest.js';
+import { DEV_MEASUREMENT_LABELS, DevSnpPlatform } from './environment.js';
+import { loadOrCreateDevChain } from './files.js';
+
+export interface ProgramConfig {
+  manifestBytes: Uint8Array;
+  manifest: Manifest;
+  platform: AttestationPlatform;
+  port: number;
+  host: string;
+}
+
+const LABEL_BY_ROLE: Record<RoleName, keyof typeof DEV_MEASUREMENT_LABELS> = {
+  'attestation-service': 'service',
+  worker: 'worker',
+};
+
+/** `program` prefixes every message ("attestation service", "AI worker"). */
+export function programFail(program: string): (message: string) => never {
+  return (message) => {
+    throw new SealgateError('invalid_argument', `${program}: ${message}`);
+  };
+}
+
+export async function programConfigFromEnv(
+  env: Record<string, string | undefined>,
+  opts: { program: string; role: RoleName; defaultPort: number; defaultHost: string; now: () => Date },
+): Promise<ProgramConfig> {
+  const fail = programFail(opts.program);
+  const manifestPath =
+    env.SEALGATE_MANIFEST || fail('SEALGATE_MANIFEST (path of the manifest file) is required');
+  const manifestBytes = new Uint8Array(await readFile(manifestPath));
+  const manifest = parseManifest(manifestBytes);
+  const port = env.PORT === undefined || env.PORT === '' ? opts.defaultPort : Number(env.PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`PORT must be 0..65535, got ${env.PORT}`);
+  const host = env.HOST || opts.defaultHost;
+  switch (env.SEALGATE_PLATFORM) {
+    case 'configfs-tsm':
+      return { manifestBytes, manifest, platform: new ConfigfsTsmPlatform(), port, host };
+    case 'simulator': {
+      const chainPath =
+        env.SEALGATE_DEV_CHAIN ||
+        fail(
+          'SEALGATE_DEV_CHAIN is required with SEALGATE_PLATFORM=simulator (tsx src/dev/main.ts writes one)',
+        );
+      const { chain, created } = await loadOrCreateDevChain(chainPath, { now: opts.now() });
+      if (!manifest.trustAnchors.snp.some((a) => a.sha256 === chain.arkSha256 && a.simulated === true)) {
+        fail(
+          `the manifest does not trust the simulated root of ${chainPath} (${chain.arkSha256})${
+            created ? ', which was just created' : ''
+          }: write a development manifest for it with \`tsx src/dev/main.ts\``,
+        );
+      }
+      const label = LABEL_BY_ROLE[opts.role];
+      const platform = new DevSnpPlatform(
+        chain,
+        await measurementFor(DEV_MEASUREMENT_LABELS[label]),
+        opts.role,
+      );
+      return { manifestBytes, manifest, platform, port, host };
+    }
+    default:
+      return fail(
+        `SEALGATE_PLATFORM must be "configfs-tsm" or "simulator", got ${JSON.stringify(env.SEALGATE_PLATFORM ?? null)}`,
+      );
+  }
+}
