@@ -5,10 +5,9 @@
  * and awaitable, so tests and `npm start` run the same code as `main.ts`. Port 0 picks a free port;
  * the returned `url` has the real one.
  */
-import type { Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
+
 import type { Hono } from 'hono';
+import { listen } from '../dev/serve.js';
 import { SealgateError } from '../errors.js';
 import { createBuiltinModel } from '../model/builtin.js';
 import type { ModelBackend } from '../model/types.js';
@@ -23,7 +22,6 @@ import { consoleLog, type WorkerLog } from './log.js';
 
 export const DEFAULT_PORT = 8789;
 export const DEFAULT_HOST = '127.0.0.1';
-const CLOSE_GRACE_MS = 5_000;
 
 export const SIMULATED_BANNER = [
   '************************************************************************',
@@ -122,17 +120,11 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     ...(opts.maxAgeSeconds !== undefined ? { maxAgeSeconds: opts.maxAgeSeconds } : {}),
   });
 
-  const host = opts.host ?? DEFAULT_HOST;
-  // overrideGlobalObjects: false — do not replace the process's Request/Response (tests share it).
-  const server = createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false }) as HttpServer;
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? DEFAULT_PORT, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
+  const listening = await listen(app.fetch, {
+    port: opts.port ?? DEFAULT_PORT,
+    host: opts.host ?? DEFAULT_HOST,
   });
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const { url, port } = listening;
   log('info', 'AI worker listening', {
     url,
     manifestDigest,
@@ -159,18 +151,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     close: () => {
       closing ??= (async () => {
         await session.close();
-        await new Promise<void>((resolve, reject) => {
-          // Requests in flight (streams too) may finish; idle keep-alive connections would hold
-          // close() open, and whatever is still open after the grace period is cut.
-          const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
-          force.unref();
-          server.close((e) => {
-            clearTimeout(force);
-            if (e) reject(e);
-            else resolve();
-          });
-          server.closeIdleConnections();
-        });
+        await listening.close();
         log('info', 'AI worker stopped', { url });
       })();
       return closing;

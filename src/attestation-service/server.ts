@@ -4,10 +4,9 @@
  * together, and listens. In-process and awaitable, so tests and `npm start` run the same code as
  * `main.ts`. Port 0 picks a free port; the returned `url` has the real one.
  */
-import type { Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
+
 import type { Hono } from 'hono';
+import { listen } from '../dev/serve.js';
 import { SealgateError } from '../errors.js';
 import type { AttestationPlatform } from '../platform/types.js';
 import { manifestDigest as digestOf } from '../policy/manifest-digest.js';
@@ -20,7 +19,6 @@ import { generateServiceKeys, type ServiceKeys } from './service-keys.js';
 
 export const DEFAULT_PORT = 8788;
 export const DEFAULT_HOST = '127.0.0.1';
-const CLOSE_GRACE_MS = 5_000;
 
 export const SIMULATED_BANNER = [
   '************************************************************************',
@@ -87,17 +85,11 @@ export async function startService(opts: StartServiceOptions): Promise<RunningSe
     log,
     ...(opts.kds ? { kds: opts.kds } : {}),
   });
-  const host = opts.host ?? DEFAULT_HOST;
-  // overrideGlobalObjects: false — do not replace the process's Request/Response (tests share it).
-  const server = createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? DEFAULT_PORT, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
+  const listening = await listen(app.fetch, {
+    port: opts.port ?? DEFAULT_PORT,
+    host: opts.host ?? DEFAULT_HOST,
   });
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const { url, port } = listening;
   log('info', 'service_started', {
     url,
     manifestDigest,
@@ -112,19 +104,7 @@ export async function startService(opts: StartServiceOptions): Promise<RunningSe
     simulated: platform.simulated,
     app,
     close: () => {
-      closing ??= new Promise<void>((resolve, reject) => {
-        const http = server as HttpServer;
-        // Requests in flight may finish; idle keep-alive connections would hold close() open, and
-        // anything still open after the grace period is cut.
-        const force = setTimeout(() => http.closeAllConnections(), CLOSE_GRACE_MS);
-        force.unref();
-        http.close((e) => {
-          clearTimeout(force);
-          if (e) reject(e);
-          else resolve();
-        });
-        http.closeIdleConnections();
-      }).then(() => log('info', 'service_stopped', { url }));
+      closing ??= listening.close().then(() => log('info', 'service_stopped', { url }));
       return closing;
     },
   };

@@ -1,0 +1,52 @@
+/**
+ * Serving a Hono app over HTTP in Node, shared by the attestation service and the AI worker:
+ * listen (port 0 = ephemeral), and a close that lets requests in flight (streams too) finish while
+ * idle keep-alive connections — which would hold `close()` open — are dropped at once, and anything
+ * still open after a grace period is cut.
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+
+export const CLOSE_GRACE_MS = 5_000;
+
+export interface Listening {
+  url: string;
+  port: number;
+  /** Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function listen(
+  fetch: (request: Request) => Response | Promise<Response>,
+  opts: { port: number; host: string },
+): Promise<Listening> {
+  // overrideGlobalObjects: false — do not replace the process's Request/Response (tests share it).
+  const server = createAdaptorServer({ fetch, overrideGlobalObjects: false }) as HttpServer;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+  const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    close: () => {
+      closing ??= new Promise<void>((resolve, reject) => {
+        const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        force.unref();
+        server.close((e) => {
+          clearTimeout(force);
+          if (e) reject(e);
+          else resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}
