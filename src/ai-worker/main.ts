@@ -16,9 +16,7 @@
  * Stops cleanly on SIGINT/SIGTERM. Importing this module starts nothing: tests use `startWorker`
  * (re-exported here) or `configFromEnv`.
  */
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { programConfigFromEnv, programFail } from '../dev/program-config.js';
+import { closeOnSignals, programConfigFromEnv, programFail, runIfMain } from '../dev/program-config.js';
 import { consoleLog } from './log.js';
 import {
   DEFAULT_HOST,
@@ -64,22 +62,10 @@ async function main(): Promise<void> {
   if (options.platform.simulated) process.stderr.write(`\n${SIMULATED_BANNER}\n\n`);
   const worker = await startWorker({ ...options, log: consoleLog });
   process.stderr.write(`AI worker listening on ${worker.url} (attesting to ${options.serviceUrl})\n`);
-  const stop = (signal: string) => {
-    consoleLog('info', 'signal', { signal });
-    worker.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  closeOnSignals(
+    () => worker.close(),
+    (signal) => consoleLog('info', 'signal', { signal }),
+  );
 }
 
-const invokedDirectly =
-  process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (invokedDirectly) {
-  main().catch((e) => {
-    process.stderr.write(`AI worker: ${(e as Error).message}\n`);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, 'AI worker', main);

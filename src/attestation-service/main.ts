@@ -11,9 +11,7 @@
  * Stops cleanly on SIGINT/SIGTERM. Importing this module starts nothing: tests use `startService`
  * (re-exported here) or `configFromEnv`.
  */
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { programConfigFromEnv } from '../dev/program-config.js';
+import { closeOnSignals, programConfigFromEnv, runIfMain } from '../dev/program-config.js';
 import {
   DEFAULT_HOST,
   DEFAULT_PORT,
@@ -45,22 +43,10 @@ async function main(): Promise<void> {
   if (options.platform.simulated) process.stderr.write(`\n${SIMULATED_BANNER}\n\n`);
   const service = await startService({ ...options, log: jsonLinesLog });
   process.stderr.write(`attestation service listening on ${service.url}\n`);
-  const stop = (signal: string) => {
-    jsonLinesLog('info', 'signal', { signal });
-    service.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  closeOnSignals(
+    () => service.close(),
+    (signal) => jsonLinesLog('info', 'signal', { signal }),
+  );
 }
 
-const invokedDirectly =
-  process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (invokedDirectly) {
-  main().catch((e) => {
-    process.stderr.write(`attestation service: ${(e as Error).message}\n`);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, 'attestation service', main);

@@ -5,6 +5,8 @@
  * platform is refused under a manifest that does not trust the simulator's root.
  */
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SealgateError } from '../errors.js';
 import { ConfigfsTsmPlatform } from '../platform/configfs-tsm.js';
 import { measurementFor } from '../platform/simulator/index.js';
@@ -76,4 +78,26 @@ export async function programConfigFromEnv(
         `SEALGATE_PLATFORM must be "configfs-tsm" or "simulator", got ${JSON.stringify(env.SEALGATE_PLATFORM ?? null)}`,
       );
   }
+}
+
+/** Runs `main` when this module is the program (`tsx file.ts`), not when it is imported. */
+export function runIfMain(moduleUrl: string, program: string, main: () => Promise<void>): void {
+  if (process.argv[1] === undefined || resolve(process.argv[1]) !== fileURLToPath(moduleUrl)) return;
+  main().catch((e) => {
+    process.stderr.write(`${program}: ${(e as Error).message}\n`);
+    process.exit(1);
+  });
+}
+
+/** SIGINT/SIGTERM close the server (requests in flight may finish), then exit 0 (1 if closing failed). */
+export function closeOnSignals(close: () => Promise<void>, log: (signal: string) => void): void {
+  const stop = (signal: string) => {
+    log(signal);
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
 }
