@@ -5,12 +5,13 @@
  * `close()` stops it and its workerd children as one.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { startWorker } from '../ai-worker/main.js';
 import { startService } from '../attestation-service/main.js';
 import { gatewayDevVars, wranglerVarArgs } from '../gateway/dev-vars.js';
 import { measurementFor } from '../platform/simulator/index.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
+import type { KeyPolicy } from '../policy/manifest-types.js';
 import { DEV_MEASUREMENT_LABELS, DevSnpPlatform } from './environment.js';
 import { writeDevelopmentFiles } from './files.js';
 
@@ -31,6 +32,13 @@ export interface StackOptions {
   readyTimeoutMs?: number;
   /** Worker key polling (default the worker's 10 s); tests of rotation shorten it. */
   workerPollIntervalMs?: number;
+  /**
+   * Replaces the development manifest's key policy (written to `devDir`'s manifest, so the file is
+   * what runs); tests of rotation use the shortest the parser allows. Default: `DEV_KEY_POLICY`.
+   */
+  keyPolicy?: KeyPolicy;
+  /** wrangler's local state (KV, Durable Objects) (`--persist-to`; default `.wrangler/state`). */
+  persistTo?: string;
 }
 
 export interface RunningStack {
@@ -40,6 +48,8 @@ export interface RunningStack {
   serviceUrl: string;
   workerUrl: string;
   devChainCreated: boolean;
+  /** `wrangler dev`'s pid, which is also its process group's id (wrangler and its workerd). */
+  gatewayPid: number | undefined;
   close(): Promise<void>;
 }
 
@@ -82,6 +92,11 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
   const verbose = opts.verbose ?? true;
   const quietLog = verbose ? {} : { log: () => undefined };
   const files = await writeDevelopmentFiles(opts.devDir ?? '.sealgate-dev', { now: new Date() });
+  if (opts.keyPolicy) {
+    const manifest = JSON.parse(await readFile(files.manifestPath, 'utf8'));
+    const text = `${JSON.stringify({ ...manifest, keyPolicy: { ...opts.keyPolicy } }, null, 2)}\n`;
+    await writeFile(files.manifestPath, text);
+  }
   const manifestBytes = new Uint8Array(await readFile(files.manifestPath));
   const digest = await manifestDigest(manifestBytes);
   const closers: (() => Promise<void>)[] = [];
@@ -125,7 +140,16 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     });
     const wrangler = spawn(
       'npx',
-      ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), ...wranglerVarArgs(vars)],
+      [
+        'wrangler',
+        'dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        ...(opts.persistTo ? ['--persist-to', opts.persistTo] : []),
+        ...wranglerVarArgs(vars),
+      ],
       {
         detached: true,
         stdio: ['ignore', verbose ? 'inherit' : 'ignore', verbose ? 'inherit' : 'ignore'],
@@ -168,6 +192,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       serviceUrl: service.url,
       workerUrl: worker.url,
       devChainCreated: files.created,
+      gatewayPid: wrangler.pid,
       close,
     };
   } catch (e) {
