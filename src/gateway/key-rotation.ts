@@ -149,14 +149,29 @@ export class KeyRotation {
     await this.#recordAttestation(config, service, now);
 
     const call = { baseUrl: config.serviceUrl, fetch: upstreamFetch };
-    const live = ((await s.get<RotationKey[]>('keys')) ?? []).filter((k) => k.notAfter > now);
+    // Keys that no longer open under GATEWAY_SECRET (the secret was changed) are orphans: drop
+    // them and make new ones below, rather than failing every rotation from now on.
+    const live: RotationKey[] = [];
+    const opened = new Map<string, Kek>();
+    for (const stored of ((await s.get<RotationKey[]>('keys')) ?? []).filter((k) => k.notAfter > now)) {
+      try {
+        opened.set(stored.kid, await unwrapKek(secret, manifestDigest, stored));
+        live.push(stored);
+      } catch (e) {
+        if (!isSealgateError(e, 'decryption_failed')) throw e;
+        log('warn', 'rotation_key_orphaned', {
+          kid: stored.kid,
+          reason: 'does not open under GATEWAY_SECRET',
+        });
+      }
+    }
     const held = new Set((await listServiceKeys(call)).map((k) => k.kid));
     const upload = async (kek: Kek) => {
       await uploadKek({ ...call, service, kek, manifestDigest });
     };
     for (const stored of live) {
       if (held.has(stored.kid)) continue;
-      await upload(await unwrapKek(secret, manifestDigest, stored));
+      await upload(opened.get(stored.kid)!);
       log('warn', 'rotation_reuploaded', { kid: stored.kid });
     }
     const newest = live.reduce<RotationKey | undefined>(

@@ -12,7 +12,7 @@ import {
   waitOnExecutionContext,
 } from 'cloudflare:test';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { wrapKek } from '../../src/gateway/at-rest.js';
+import { type StoredKek, unwrapKek, wrapKek } from '../../src/gateway/at-rest.js';
 import type { DurableObjectStubLike } from '../../src/gateway/cf-types.js';
 import { resetKeyCache } from '../../src/gateway/key-cache.js';
 import type { RotationState } from '../../src/gateway/key-rotation.js';
@@ -318,6 +318,44 @@ gatewayDescribe('rotation over time', () => {
       keys: { kid: string }[];
     };
     expect(held.keys.map((k) => k.kid).sort()).toEqual(before.keys.map((k) => k.kid).sort());
+  });
+
+  it('keys that no longer open under GATEWAY_SECRET (the secret changed) are dropped and replaced', async () => {
+    const before = await doState();
+    // Re-wrap every stored key under another secret: what a changed GATEWAY_SECRET leaves behind.
+    await runInDurableObject(
+      stub(),
+      async (
+        _i,
+        state: {
+          storage: { get<T>(k: string): Promise<T | undefined>; put(k: string, v: unknown): Promise<void> };
+        },
+      ) => {
+        const stored = (await state.storage.get<(StoredKek & { confirmed: boolean })[]>('keys')) ?? [];
+        const other = await Promise.all(
+          stored.map(async (k) => ({
+            ...(await wrapKek(
+              'another-gateway-secret-0123456789abcdef',
+              digest,
+              await unwrapKek(env.GATEWAY_SECRET!, digest, k),
+            )),
+            confirmed: k.confirmed,
+          })),
+        );
+        await state.storage.put('keys', other);
+      },
+    );
+    const after = await runRotation();
+    expect(after.lastError).toBeNull();
+    expect(after.keys).toHaveLength(1);
+    expect(before.keys.map((k) => k.kid)).not.toContain(after.keys[0]!.kid);
+    expect(after.keys[0]!.confirmed).toBe(true);
+    const published = JSON.parse((await env.SEALGATE_KV.get(`keys:${digest}`, 'text'))!) as PublishedKeys;
+    expect(published.keys.map((k) => k.kid)).toEqual([after.keys[0]!.kid]);
+    resetKeyCache();
+    const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-sealgate-key-id')).toBe(after.keys[0]!.kid);
   });
 
   it('service down: keeps serving with the current key, then fails closed past its notAfter', async () => {
