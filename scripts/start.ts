@@ -1,40 +1,46 @@
 /**
  * `npm start`: the whole local stack on SIMULATED hardware (src/dev/stack.ts), until Ctrl-C or
- * SIGTERM, which stop everything — nothing is left running.
+ * SIGTERM, which stop everything — also while it is still starting — so nothing is left running.
  *
  *   PORT (8787) · DEV_API_KEY (sk-sealgate-dev) · MODEL_URL / MODEL_API_KEY (default: built-in model)
  *   SEALGATE_SERVICE_PORT (8788) · SEALGATE_WORKER_PORT (8789) · SEALGATE_DEV_DIR (.sealgate-dev)
  */
-import { type RunningStack, startStack } from '../src/dev/stack.js';
+import { startStack } from '../src/dev/stack.js';
 
 const env = process.env;
 const say = (line: string): void => {
   process.stdout.write(`[sealgate] ${line}\n`);
 };
 
-let stack: RunningStack | undefined;
+const abort = new AbortController();
+say('starting the local stack on SIMULATED HARDWARE (attestation service, AI worker, gateway)…');
+const starting = startStack({
+  ...(env.PORT ? { port: Number(env.PORT) } : {}),
+  ...(env.SEALGATE_SERVICE_PORT ? { servicePort: Number(env.SEALGATE_SERVICE_PORT) } : {}),
+  ...(env.SEALGATE_WORKER_PORT ? { workerPort: Number(env.SEALGATE_WORKER_PORT) } : {}),
+  ...(env.DEV_API_KEY ? { apiKey: env.DEV_API_KEY } : {}),
+  ...(env.SEALGATE_DEV_DIR ? { devDir: env.SEALGATE_DEV_DIR } : {}),
+  ...(env.MODEL_URL ? { modelUrl: env.MODEL_URL } : {}),
+  ...(env.MODEL_API_KEY ? { modelApiKey: env.MODEL_API_KEY } : {}),
+  signal: abort.signal,
+});
+
 let stopping = false;
 async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  await stack?.close();
+  abort.abort(); // while starting: startStack stops what it started and rejects
+  await starting.then(
+    (stack) => stack.close(),
+    () => undefined,
+  );
   process.exit(code);
 }
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
-say('starting the local stack on SIMULATED HARDWARE (attestation service, AI worker, gateway)…');
 try {
-  stack = await startStack({
-    ...(env.PORT ? { port: Number(env.PORT) } : {}),
-    ...(env.SEALGATE_SERVICE_PORT ? { servicePort: Number(env.SEALGATE_SERVICE_PORT) } : {}),
-    ...(env.SEALGATE_WORKER_PORT ? { workerPort: Number(env.SEALGATE_WORKER_PORT) } : {}),
-    ...(env.DEV_API_KEY ? { apiKey: env.DEV_API_KEY } : {}),
-    ...(env.SEALGATE_DEV_DIR ? { devDir: env.SEALGATE_DEV_DIR } : {}),
-    ...(env.MODEL_URL ? { modelUrl: env.MODEL_URL } : {}),
-    ...(env.MODEL_API_KEY ? { modelApiKey: env.MODEL_API_KEY } : {}),
-  });
-  const s = stack;
+  const s = await starting;
   say('');
   say(`gateway     ${s.url}   (OpenAI-compatible; SIMULATED hardware)`);
   say(`manifest    ${s.manifestDigest}`);
@@ -49,6 +55,8 @@ try {
   );
   say('Ctrl-C stops everything.');
 } catch (e) {
-  process.stderr.write(`[sealgate] start failed: ${e instanceof Error ? e.message : String(e)}\n`);
-  await stop(1);
+  if (!stopping) {
+    process.stderr.write(`[sealgate] start failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    await stop(1);
+  }
 }

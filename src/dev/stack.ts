@@ -6,8 +6,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { startWorker } from '../ai-worker/main.js';
 import { startService } from '../attestation-service/main.js';
+import { toBase64Url } from '../bytes.js';
 import { gatewayDevVars, wranglerVarArgs } from '../gateway/dev-vars.js';
 import { measurementFor } from '../platform/simulator/index.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
@@ -30,6 +32,8 @@ export interface StackOptions {
   verbose?: boolean;
   /** How long to wait for the gateway and its first key (default 120 s). */
   readyTimeoutMs?: number;
+  /** Aborting it during start stops what was started and rejects (Ctrl-C while starting). */
+  signal?: AbortSignal;
   /** Worker key polling (default the worker's 10 s); tests of rotation shorten it. */
   workerPollIntervalMs?: number;
   /**
@@ -53,9 +57,32 @@ export interface RunningStack {
   close(): Promise<void>;
 }
 
-async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number, gone: () => boolean) {
+/**
+ * The development gateway's GATEWAY_SECRET, kept beside the dev chain (mode 0600) so that a
+ * restarted `npm start` can still open the keys its Durable Object stored in `.wrangler/state`.
+ */
+async function devGatewaySecret(path: string): Promise<string> {
+  try {
+    const kept = (await readFile(path, 'utf8')).trim();
+    if (kept.length >= 32) return kept;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const secret = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+  await writeFile(path, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  gone: () => boolean,
+  signal?: AbortSignal,
+) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    if (signal?.aborted) throw new Error(`${what}: start aborted`);
     if (gone()) throw new Error(`${what}: wrangler dev exited`);
     if (await probe().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`${what} not ready within ${timeoutMs / 1000} s`);
@@ -137,6 +164,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       serviceUrl: service.url,
       workerUrls: [worker.url],
       devApiKey: apiKey,
+      gatewaySecret: await devGatewaySecret(join(opts.devDir ?? '.sealgate-dev', 'gateway-secret')),
     });
     const wrangler = spawn(
       'npx',
@@ -165,7 +193,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     const gone = () => wrangler.exitCode !== null || wrangler.signalCode !== null;
     const url = `http://127.0.0.1:${port}`;
     const timeout = opts.readyTimeoutMs ?? 120_000;
-    await waitFor('the gateway', async () => (await fetch(`${url}/healthz`)).ok, timeout, gone);
+    await waitFor('the gateway', async () => (await fetch(`${url}/healthz`)).ok, timeout, gone, opts.signal);
     // The first key: the key-rotation Durable Object attests the service and uploads one (a request
     // that finds no key pokes it). Ready when a sealed chat completion comes back.
     await waitFor(
@@ -184,6 +212,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
         ).ok,
       timeout,
       gone,
+      opts.signal,
     );
     return {
       url,

@@ -186,6 +186,14 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
         }
         throw e;
       });
+    // No worker could serve with our key: maybe the service lost its keys (restart). Ask the DO to
+    // recheck the service soon (rate-limited there); the request itself never waits for it.
+    const recheck = () => {
+      const poke = rotationStub(env, config.manifestDigest)
+        .fetch('https://key-rotation/recheck', { method: 'POST' })
+        .catch(() => undefined);
+      if (ctx) ctx.waitUntil(poke);
+    };
     let result = await send(kek);
     if (result.kind === 'unknown_key') {
       // The worker does not know our key id: our copy is stale (or the worker's). One refresh from
@@ -203,8 +211,10 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
       case 'error':
         return errorResponse(result.code, result.message);
       case 'unknown_key':
+        recheck();
         return errorResponse('no_worker_available', 'no AI worker holds the current key');
       case 'no_worker':
+        recheck();
         return errorResponse('no_worker_available', 'no AI worker answered', {
           headers: { 'retry-after': '1' },
         });

@@ -60,6 +60,8 @@ const RETRY_INITIAL_SECONDS = 5;
 const RETRY_MAX_SECONDS = 300;
 /** Never schedule the next alarm sooner than this (a busy loop helps nobody). */
 const MIN_ALARM_SECONDS = 5;
+/** A recheck asked by the request path runs at most this often. */
+const RECHECK_MIN_SECONDS = 15;
 
 const upstreamFetch = (url: string, init?: RequestInit) => fetch(url, init);
 
@@ -81,6 +83,10 @@ export class KeyRotation {
     }
     if (request.method === 'POST' && pathname === '/ensure') {
       await this.#ensureAlarm();
+      return new Response(null, { status: 204 });
+    }
+    if (request.method === 'POST' && pathname === '/recheck') {
+      await this.#recheckSoon();
       return new Response(null, { status: 204 });
     }
     if (request.method === 'GET' && pathname === '/state') return Response.json(await this.state());
@@ -241,6 +247,20 @@ export class KeyRotation {
 
   async #published(): Promise<PublishedKeys | null> {
     return (await this.#state.storage.get<PublishedKeys>('published')) ?? null;
+  }
+
+  /**
+   * No worker could serve with our key (e.g. the attestation service restarted and lost the keys it
+   * held in memory): run the rotation step soon — it re-attests the service and re-uploads every
+   * live key it no longer lists — instead of waiting for the next interval. At most once per
+   * RECHECK_MIN_SECONDS, so a worker outage cannot turn into an attestation storm.
+   */
+  async #recheckSoon(): Promise<void> {
+    const s = this.#state.storage;
+    const last = await s.get<RotationState['lastAttestation']>('lastAttestation');
+    if (last && nowSeconds() - last.verifiedAt < RECHECK_MIN_SECONDS) return;
+    const alarm = await s.getAlarm();
+    if (alarm === null || alarm > nowMs() + RECHECK_MIN_SECONDS * 1000) await s.setAlarm(nowMs());
   }
 
   /** Schedules an alarm now if none is pending (first start, or after a lost alarm). */
