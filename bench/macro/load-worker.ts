@@ -1,0 +1,167 @@
+/**
+ * The load generator (a worker thread, so that its event loop is not the one of the in-process AI
+ * worker and attestation service). Closed loop: `concurrency` requests in flight over keep-alive
+ * connections (node:http Agent, no dependency), for `warmupMs` (discarded) then `durationMs` (measured).
+ *
+ * Modes: "load" (many requests, latency / TTFC / throughput), "drain" (one request, read the whole
+ * answer, count bytes — the long stream of the memory measurement).
+ */
+import { Agent, request } from 'node:http';
+import { parentPort, workerData } from 'node:worker_threads';
+
+export interface LoadJob {
+  mode: 'load' | 'drain';
+  url: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  stream: boolean;
+  concurrency: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+export interface LoadResult {
+  requests: number;
+  errors: number;
+  firstError: string | null;
+  seconds: number;
+  /** Completed requests per second in the measured window. */
+  rps: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+  /** Time to the first chunk of the answer body (streams). */
+  ttfcMs: { p50: number; p90: number; p99: number } | null;
+  bytes: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+function send(agent: Agent, job: LoadJob, onChunk: (b: Buffer) => void): Promise<number> {
+  const url = new URL(job.path, job.url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        agent,
+        method: 'POST',
+        headers: { ...job.headers, 'content-length': String(Buffer.byteLength(job.body)) },
+      },
+      (res) => {
+        res.on('data', onChunk);
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(job.body);
+  });
+}
+
+async function one(
+  agent: Agent,
+  job: LoadJob,
+): Promise<{ latency: number; ttfc: number; bytes: number; error: string | null }> {
+  const t0 = performance.now();
+  let ttfc = Number.NaN;
+  let bytes = 0;
+  let tail = '';
+  try {
+    const status = await send(agent, job, (b) => {
+      if (bytes === 0) ttfc = performance.now() - t0;
+      bytes += b.length;
+      if (job.stream) tail = (tail + b.toString('latin1')).slice(-64);
+    });
+    const latency = performance.now() - t0;
+    if (status !== 200) return { latency, ttfc, bytes, error: `HTTP ${status}` };
+    if (job.stream && !tail.includes('[DONE]'))
+      return { latency, ttfc, bytes, error: 'stream without [DONE]' };
+    return { latency, ttfc, bytes, error: null };
+  } catch (e) {
+    return {
+      latency: performance.now() - t0,
+      ttfc,
+      bytes,
+      error: e instanceof Error ? e.message : String(e),
+    };
+  }
+}
+
+async function run(job: LoadJob): Promise<LoadResult> {
+  const pool = new Agent({ keepAlive: true, maxSockets: job.concurrency });
+  try {
+    if (job.mode === 'drain') {
+      const t0 = performance.now();
+      const r = await one(pool, job);
+      const seconds = (performance.now() - t0) / 1000;
+      return {
+        requests: r.error ? 0 : 1,
+        errors: r.error ? 1 : 0,
+        firstError: r.error,
+        seconds,
+        rps: 0,
+        latencyMs: { p50: r.latency, p90: r.latency, p99: r.latency, max: r.latency, mean: r.latency },
+        ttfcMs: { p50: r.ttfc, p90: r.ttfc, p99: r.ttfc },
+        bytes: r.bytes,
+      };
+    }
+    const start = performance.now();
+    const measureFrom = start + job.warmupMs;
+    const stopAt = measureFrom + job.durationMs;
+    const latencies: number[] = [];
+    const ttfcs: number[] = [];
+    let errors = 0;
+    let firstError: string | null = null;
+    let bytes = 0;
+    const loop = async () => {
+      while (performance.now() < stopAt) {
+        const began = performance.now();
+        const r = await one(pool, job);
+        const ended = performance.now();
+        if (began < measureFrom || ended > stopAt) continue; // only requests wholly inside the window
+        if (r.error) {
+          errors++;
+          firstError ??= r.error;
+          continue;
+        }
+        latencies.push(r.latency);
+        if (job.stream) ttfcs.push(r.ttfc);
+        bytes += r.bytes;
+      }
+    };
+    await Promise.all(Array.from({ length: job.concurrency }, loop));
+    latencies.sort((a, b) => a - b);
+    ttfcs.sort((a, b) => a - b);
+    const seconds = job.durationMs / 1000;
+    return {
+      requests: latencies.length,
+      errors,
+      firstError,
+      seconds,
+      rps: latencies.length / seconds,
+      latencyMs: {
+        p50: percentile(latencies, 50),
+        p90: percentile(latencies, 90),
+        p99: percentile(latencies, 99),
+        max: latencies.at(-1) ?? Number.NaN,
+        mean: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
+      },
+      ttfcMs: job.stream
+        ? { p50: percentile(ttfcs, 50), p90: percentile(ttfcs, 90), p99: percentile(ttfcs, 99) }
+        : null,
+      bytes,
+    };
+  } finally {
+    pool.destroy();
+  }
+}
+
+if (parentPort && workerData) {
+  const port = parentPort;
+  run(workerData as LoadJob).then(
+    (r) => port.postMessage({ ok: true, result: r }),
+    (e: unknown) => port.postMessage({ ok: false, error: e instanceof Error ? e.message : String(e) }),
+  );
+}

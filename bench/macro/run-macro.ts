@@ -1,0 +1,453 @@
+/**
+ * The macro benchmark: the local stack (`startStack`, exactly what `npm start` runs: attestation
+ * service + AI worker in this process, the real gateway under `wrangler dev`) against a plaintext
+ * baseline (bench/workerd/passthrough.ts under `wrangler dev`), both in front of the same model
+ * server (bench/macro/model-server.ts, its own process), in the same run.
+ *
+ * Measures throughput, p50/p99 latency and time to first chunk for 4 KiB chat prompts, streamed
+ * and not; counts the attestation service's `/v1/attestation` calls (the only way an evidence
+ * verification starts) during the load; samples the gateway's workerd RSS while a 100 MB stream
+ * passes through it.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import dc from 'node:diagnostics_channel';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import type { IncomingMessage, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { startStack } from '../../src/dev/stack.js';
+import { chatBody } from '../micro/cases.js';
+import type { LoadJob, LoadResult } from './load-worker.js';
+import { startNodeHop } from './node-hop.js';
+
+const GATEWAY_PORT = Number(process.env.BENCH_GATEWAY_PORT ?? 18787);
+const BASELINE_PORT = Number(process.env.BENCH_BASELINE_PORT ?? 18797);
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 2_000);
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 12_000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+/** The unloaded phases (one request at a time): latency and time to first chunk without queueing. */
+const SINGLE_MS = Number(process.env.BENCH_SINGLE_MS ?? 6_000);
+export const LONG_STREAM_BYTES = Number(process.env.BENCH_LONG_BYTES ?? 100 * 1024 * 1024);
+
+export interface Phase {
+  name: string;
+  /** sealed: the stack; plain: passthrough → model server; hop: passthrough → Node hop → model server. */
+  target: 'sealed' | 'plain' | 'hop';
+  stream: boolean;
+  concurrency: number;
+  result: LoadResult;
+  /** `/v1/attestation` calls on the attestation service during the phase. */
+  attestations: number;
+}
+
+export interface MemoryTrace {
+  target: 'sealed' | 'plain';
+  bytes: number;
+  seconds: number;
+  error: string | null;
+  /** RSS in MiB of the workerd that runs the Worker itself: idle before, samples during, 3 s after. */
+  beforeMiB: number;
+  duringMiB: number[];
+  afterMiB: number;
+  /** The same for wrangler dev's proxy workerd (listens on the public port, forwards to the Worker). */
+  proxyBeforeMiB: number;
+  proxyDuringMiB: number[];
+  proxyAfterMiB: number;
+}
+
+export interface MacroRun {
+  concurrency: number;
+  warmupMs: number;
+  durationMs: number;
+  singleMs: number;
+  promptBytes: number;
+  phases: Phase[];
+  memory: MemoryTrace[];
+  /** `/v1/attestation` calls from stack start to the end of the run (incl. the first key). */
+  attestationsTotal: number;
+  attestationsDuringLoad: number;
+  /** Wall time of the sealed load phases (warm-up included), seconds. */
+  sealedLoadSeconds: number;
+  /** `/v1/attestation` calls during the plaintext phases (the control: no sealed traffic then). */
+  attestationsDuringPlain: number;
+  /** Seconds between the key-rotation DO's scheduled attestations at most (interval − overlap). */
+  rotationCadenceSeconds: number | null;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function load(job: LoadJob): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    // tsx's loader hooks do not reach worker threads on Node 20: load the TypeScript entry through tsx's API.
+    const entry = JSON.stringify(new URL('./load-worker.ts', import.meta.url).href);
+    const w = new Worker(
+      `import('tsx/esm/api').then((m) => m.tsImport(${entry}, ${JSON.stringify(import.meta.url)}))`,
+      {
+        eval: true,
+        workerData: job,
+      },
+    );
+    w.once('message', (m: { ok: boolean; result?: LoadResult; error?: string }) => {
+      void w.terminate();
+      if (m.ok) resolve(m.result!);
+      else reject(new Error(m.error));
+    });
+    w.once('error', reject);
+  });
+}
+
+/** Starts the model server process; resolves with its URL. */
+function startModelServer(root: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/macro/model-server.ts')], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, BENCH_LONG_BYTES: String(LONG_STREAM_BYTES) },
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) resolve({ url: (JSON.parse(line) as { url: string }).url, child });
+    });
+    child.once('exit', (code) => reject(new Error(`model server exited (${code})`)));
+  });
+}
+
+function stopGroup(child: ChildProcess): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, sig);
+      } catch {
+        /* gone */
+      }
+    };
+    const t = setTimeout(() => {
+      kill('SIGKILL');
+      resolve();
+    }, 5_000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    kill('SIGTERM');
+  });
+}
+
+/** The plaintext baseline under `wrangler dev` (its own process group). */
+async function startBaseline(
+  root: string,
+  upstream: string,
+  hop: string,
+  persistDir: string,
+): Promise<ChildProcess> {
+  const child = spawn(
+    'npx',
+    [
+      'wrangler',
+      'dev',
+      '--config',
+      join(root, 'bench/workerd/passthrough.toml'),
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(BASELINE_PORT),
+      '--inspector-port',
+      String(BASELINE_PORT + 1),
+      '--persist-to',
+      persistDir,
+      '--var',
+      `UPSTREAM:${upstream}`,
+      '--var',
+      `UPSTREAM_HOP:${hop}`,
+    ],
+    {
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', 'ignore', 'ignore'],
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: 'false',
+        CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+        NO_COLOR: '1',
+      },
+    },
+  );
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error('baseline: wrangler dev exited');
+    const ok = await fetch(`http://127.0.0.1:${BASELINE_PORT}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return child;
+    if (Date.now() > deadline) {
+      await stopGroup(child);
+      throw new Error('baseline not ready within 120 s');
+    }
+    await sleep(250);
+  }
+}
+
+interface Proc {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  rss: number;
+  args: string;
+}
+
+function processes(): Proc[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,ppid=,pgid=,rss=,args='], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .map((l) => l.trim().match(/^(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(.*)$/))
+    .filter((m): m is RegExpMatchArray => m !== null)
+    .map((m) => ({ pid: +m[1]!, ppid: +m[2]!, pgid: +m[3]!, rss: +m[4]!, args: m[5]! }));
+}
+
+/**
+ * The workerd processes of a `wrangler dev` process group: `worker` runs the Worker, `proxy` is
+ * wrangler's proxy on the public `port` (it forwards every request to the Worker's workerd).
+ */
+export function workerdOf(pgid: number | undefined, port: number): { worker: number[]; proxy: number[] } {
+  const all = processes();
+  const group = pgid ?? all.find((p) => /wrangler/.test(p.args) && p.args.includes(`--port ${port}`))?.pgid;
+  const w = all.filter((p) => p.pgid === group && /\/workerd\s/.test(`${p.args} `));
+  const isProxy = (p: Proc) =>
+    p.args.includes(`entry=127.0.0.1:${port} `) || p.args.endsWith(`entry=127.0.0.1:${port}`);
+  return {
+    worker: w.filter((p) => !isProxy(p)).map((p) => p.pid),
+    proxy: w.filter(isProxy).map((p) => p.pid),
+  };
+}
+
+function rssMiB(pids: number[]): number {
+  const set = new Set(pids);
+  return processes()
+    .filter((p) => set.has(p.pid))
+    .reduce((a, p) => a + p.rss / 1024, 0);
+}
+
+async function memoryTrace(
+  target: 'sealed' | 'plain',
+  pids: { worker: number[]; proxy: number[] },
+  job: LoadJob,
+  say: (s: string) => void,
+): Promise<MemoryTrace> {
+  const beforeMiB = rssMiB(pids.worker);
+  const proxyBeforeMiB = rssMiB(pids.proxy);
+  const duringMiB: number[] = [];
+  const proxyDuringMiB: number[] = [];
+  let done = false;
+  const sampler = (async () => {
+    while (!done) {
+      duringMiB.push(rssMiB(pids.worker));
+      proxyDuringMiB.push(rssMiB(pids.proxy));
+      await sleep(500);
+    }
+  })();
+  const capMs = Number(process.env.BENCH_LONG_TIMEOUT_MS ?? 300_000);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const capped = new Promise<LoadResult>((resolve) => {
+    timer = setTimeout(
+      () =>
+        resolve({
+          requests: 0,
+          errors: 1,
+          firstError: `not finished within ${capMs / 1000} s`,
+          seconds: capMs / 1000,
+          rps: 0,
+          latencyMs: { p50: Number.NaN, p90: Number.NaN, p99: Number.NaN, max: Number.NaN, mean: Number.NaN },
+          ttfcMs: null,
+          bytes: 0,
+        }),
+      capMs,
+    );
+  });
+  const r = await Promise.race([load(job), capped]).finally(() => {
+    done = true;
+    clearTimeout(timer);
+  });
+  await sampler;
+  await sleep(3_000);
+  const afterMiB = rssMiB(pids.worker);
+  const proxyAfterMiB = rssMiB(pids.proxy);
+  const mib = (x: number) => x.toFixed(0);
+  say(
+    `  ${target} long stream: ${(r.bytes / 1048576).toFixed(1)} MiB in ${r.seconds.toFixed(1)} s; Worker's workerd RSS ${mib(beforeMiB)} → max ${mib(Math.max(...duringMiB))} → ${mib(afterMiB)} MiB; wrangler proxy ${mib(proxyBeforeMiB)} → max ${mib(Math.max(...proxyDuringMiB))} → ${mib(proxyAfterMiB)} MiB${r.firstError ? ` (error: ${r.firstError})` : ''}`,
+  );
+  return {
+    target,
+    bytes: r.bytes,
+    seconds: r.seconds,
+    error: r.firstError,
+    beforeMiB,
+    duringMiB,
+    afterMiB,
+    proxyBeforeMiB,
+    proxyDuringMiB,
+    proxyAfterMiB,
+  };
+}
+
+export async function runMacro(root: string, say: (s: string) => void): Promise<MacroRun> {
+  // Every HTTP request this process serves passes here; the attestation service's are counted.
+  let servicePort = -1;
+  let attestations = 0;
+  const onRequest = (msg: unknown) => {
+    const { request, server } = msg as { request: IncomingMessage; server: Server };
+    const port = (server.address() as AddressInfo | null)?.port;
+    if (port === servicePort && request.url?.startsWith('/v1/attestation')) attestations++;
+  };
+  dc.subscribe('http.server.request.start', onRequest);
+  const devDir = await mkdtemp(join(tmpdir(), 'sealgate-bench-dev-'));
+  const persist = await mkdtemp(join(tmpdir(), 'sealgate-bench-wrangler-'));
+  const closers: (() => Promise<void>)[] = [];
+  try {
+    const model = await startModelServer(root);
+    closers.push(async () => {
+      model.child.kill('SIGTERM');
+      await sleep(200);
+    });
+    say(`  model server ${model.url}`);
+    say('  starting the stack (startStack: service, worker, gateway under wrangler dev)…');
+    const stack = await startStack({
+      port: GATEWAY_PORT,
+      servicePort: 0,
+      workerPort: 0,
+      devDir,
+      // Fresh wrangler state: no Durable Object keys wrapped under an earlier run's GATEWAY_SECRET.
+      persistTo: join(persist, 'gateway'),
+      modelUrl: model.url,
+      verbose: false,
+    });
+    closers.push(() => stack.close());
+    servicePort = Number(new URL(stack.serviceUrl).port);
+    // The readiness probe raced the first attestation; count from here, and the first key's too.
+    const gatewayPids = workerdOf(stack.gatewayPid, GATEWAY_PORT);
+    say(
+      `  gateway ${stack.url} (workerd: Worker ${gatewayPids.worker.join(', ')}, proxy ${gatewayPids.proxy.join(', ')})`,
+    );
+    say('  starting the plaintext baseline (passthrough Worker under wrangler dev)…');
+    const hop = await startNodeHop(model.url);
+    closers.push(() => hop.close());
+    const baseline = await startBaseline(root, model.url, hop.url, join(persist, 'baseline'));
+    closers.push(() => stopGroup(baseline));
+    const baselineUrl = `http://127.0.0.1:${BASELINE_PORT}`;
+
+    const headers = { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' };
+    const promptBytes = 4096;
+    const phases: Phase[] = [];
+    let duringLoad = 0;
+    let duringPlain = 0;
+    let sealedLoadSeconds = 0;
+    const plan = [
+      ...[false, true].map((stream) => ({
+        stream,
+        concurrency: CONCURRENCY,
+        warm: WARMUP_MS,
+        ms: DURATION_MS,
+      })),
+      ...[false, true].map((stream) => ({ stream, concurrency: 1, warm: 1_000, ms: SINGLE_MS })),
+    ];
+    for (const { stream, concurrency, warm, ms } of plan) {
+      for (const target of ['sealed', 'plain', 'hop'] as const) {
+        const body = JSON.stringify(chatBody(promptBytes, stream));
+        const before = attestations;
+        const began = performance.now();
+        const result = await load({
+          mode: 'load',
+          url: target === 'sealed' ? stack.url : baselineUrl,
+          path: target === 'hop' ? '/hop/v1/chat/completions' : '/v1/chat/completions',
+          headers,
+          body,
+          stream,
+          concurrency,
+          warmupMs: warm,
+          durationMs: ms,
+        });
+        const n = attestations - before;
+        if (target === 'sealed') {
+          duringLoad += n;
+          sealedLoadSeconds += (performance.now() - began) / 1000;
+        } else if (target === 'plain') {
+          duringPlain += n;
+        }
+        const name = `${target}.${stream ? 'stream' : 'json'}.c${concurrency}`;
+        phases.push({ name, target, stream, concurrency, result, attestations: n });
+        say(
+          `  ${name.padEnd(17)} ${result.rps.toFixed(1)} req/s  p50 ${result.latencyMs.p50.toFixed(1)} ms  p99 ${result.latencyMs.p99.toFixed(1)} ms${
+            result.ttfcMs ? `  TTFC p50 ${result.ttfcMs.p50.toFixed(1)} ms` : ''
+          }  errors ${result.errors}${result.firstError ? ` (${result.firstError})` : ''}  attestations ${n}`,
+        );
+      }
+    }
+
+    const longBody = JSON.stringify({
+      model: 'bench-long',
+      stream: true,
+      messages: [{ role: 'user', content: 'a long answer, please' }],
+    });
+    const memory: MemoryTrace[] = [];
+    // The plaintext long stream is off by default: wrangler dev's own Node process and proxy grow by
+    // gigabytes under it (not the Worker), which once stalled the run past its time budget.
+    const longTargets =
+      process.env.BENCH_LONG_BASELINE === '1' ? (['sealed', 'plain'] as const) : (['sealed'] as const);
+    for (const target of longTargets) {
+      memory.push(
+        await memoryTrace(
+          target,
+          // Looked up now: wrangler dev may have restarted the Worker's workerd since start.
+          target === 'sealed'
+            ? workerdOf(stack.gatewayPid, GATEWAY_PORT)
+            : workerdOf(baseline.pid, BASELINE_PORT),
+          {
+            mode: 'drain',
+            url: target === 'sealed' ? stack.url : baselineUrl,
+            path: '/v1/chat/completions',
+            headers,
+            body: longBody,
+            stream: true,
+            concurrency: 1,
+            warmupMs: 0,
+            durationMs: 0,
+          },
+          say,
+        ),
+      );
+    }
+    return {
+      concurrency: CONCURRENCY,
+      warmupMs: WARMUP_MS,
+      durationMs: DURATION_MS,
+      singleMs: SINGLE_MS,
+      promptBytes,
+      phases,
+      memory,
+      attestationsTotal: attestations,
+      attestationsDuringLoad: duringLoad,
+      sealedLoadSeconds,
+      attestationsDuringPlain: duringPlain,
+      rotationCadenceSeconds: await readFile(join(devDir, 'manifest.dev.json'), 'utf8').then(
+        (t) => {
+          const k = (
+            JSON.parse(t) as { keyPolicy?: { rotationIntervalSeconds: number; overlapSeconds: number } }
+          ).keyPolicy;
+          return k ? k.rotationIntervalSeconds - k.overlapSeconds : null;
+        },
+        () => null,
+      ),
+    };
+  } finally {
+    dc.unsubscribe('http.server.request.start', onRequest);
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    await rm(devDir, { recursive: true, force: true });
+    await rm(persist, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,330 @@
+/**
+ * The micro benchmarks, runtime-neutral (no `node:*`, no `cloudflare:*`): the same cases run inside
+ * workerd (bench/workerd/micro-worker.ts) and in Node (bench/micro/node.ts). Each case is set up once
+ * (keys, sealed inputs, parsed certificates) and then `run()` does exactly one operation.
+ */
+import { gcm } from '@noble/ciphers/aes.js';
+import { fromBase64 } from '../../src/bytes.js';
+import {
+  createStreamOpener,
+  createStreamSealer,
+  openRequest,
+  sealRequest,
+} from '../../src/envelope/index.js';
+import { parseReport } from '../../src/evidence/snp/index.js';
+import { createKek, KeyRing } from '../../src/keys/index.js';
+import { evaluateSnp } from '../../src/policy/index.js';
+import type { SnpReferenceValues } from '../../src/policy/manifest-types.js';
+import {
+  AMD_ROOTS,
+  importLeafKey,
+  parseCertificate,
+  splitCertChain,
+  verifyChain,
+  verifyReportSignature,
+  verifySnpEvidence,
+} from '../../src/verify/index.js';
+
+/** The real SEV-SNP set the verification cases use (base64, read by the runner from SEALGATE_TESTDATA). */
+export interface SnpVector {
+  name: string;
+  report: string;
+  leaf: string;
+  chain: string;
+  /** ISO time inside every certificate's validity. */
+  at: string;
+}
+
+export interface MicroCase {
+  /** e.g. "envelope.sealRequest.4KiB" */
+  name: string;
+  /** What one operation is. */
+  what: string;
+  /** Bytes per operation, for throughput figures (0: not a byte-throughput case). */
+  bytes: number;
+  run(): Promise<unknown>;
+}
+
+const KiB = 1024;
+const ROUTE = '/v1/chat/completions';
+const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+/** A chat body whose prompt makes the JSON body `size` bytes (±1 %). */
+export function chatBody(size: number, stream = false): Record<string, unknown> {
+  const base = {
+    model: 'sealgate-builtin',
+    stream,
+    max_tokens: 64,
+    messages: [{ role: 'user', content: '' }],
+  };
+  const overhead = JSON.stringify(base).length;
+  const words = 'the quick brown fox jumps over the lazy dog ';
+  const content = words.repeat(Math.ceil(size / words.length)).slice(0, Math.max(0, size - overhead));
+  return { ...base, messages: [{ role: 'user', content }] };
+}
+
+let ridCounter = 0;
+const nextRid = (): string => `gw-${(++ridCounter).toString(16).padStart(32, '0')}`;
+
+async function envelopeCases(): Promise<MicroCase[]> {
+  const now = Math.floor(Date.now() / 1000);
+  const kek = await createKek({ notBefore: now - 60, notAfter: now + 86_400 });
+  const ring = await KeyRing.from([kek]);
+  const out: MicroCase[] = [];
+  for (const [label, size] of [
+    ['4KiB', 4 * KiB],
+    ['64KiB', 64 * KiB],
+    ['1MiB', 1024 * KiB],
+  ] as const) {
+    const body = chatBody(size);
+    out.push({
+      name: `envelope.sealRequest.${label}`,
+      what: `sealRequest of a ${label} chat body (fresh DEK, AES-KW wrap, HKDF, AES-GCM, base64url, JSON)`,
+      bytes: size,
+      run: () => sealRequest({ kek, route: ROUTE, requestId: nextRid(), body, now }),
+    });
+    // The worker receives JSON text: openRequest includes JSON.parse of the sealed body.
+    const sealedText = JSON.stringify(
+      (await sealRequest({ kek, route: ROUTE, requestId: nextRid(), body, now })).sealed,
+    );
+    out.push({
+      name: `envelope.openRequest.${label}`,
+      what: `openRequest of a sealed ${label} chat body given as JSON text (parse, unwrap, HKDF, AES-GCM, JSON)`,
+      bytes: size,
+      run: () => openRequest(sealedText, ring, { route: ROUTE, now, maxAgeSeconds: 300 }),
+    });
+  }
+  const { context } = await sealRequest({
+    kek,
+    route: ROUTE,
+    requestId: nextRid(),
+    body: chatBody(512),
+    now,
+  });
+  for (const [label, size] of [
+    ['100B', 100],
+    ['1KiB', KiB],
+  ] as const) {
+    const chunk = JSON.stringify({ choices: [{ delta: { content: 'x'.repeat(size) } }] }).slice(0, size);
+    const padded = chunk.length < size ? chunk + ' '.repeat(size - chunk.length) : chunk;
+    let sealer = createStreamSealer(context);
+    let sealed = 0;
+    out.push({
+      name: `stream.sealFrame.${label}`,
+      what: `seal one SSE chunk of ${label} into a frame (AES-GCM, base64url)`,
+      bytes: size,
+      run: () => {
+        // A fresh stream every 4096 frames (the key derivation is amortised as in a long answer).
+        if (++sealed % 4096 === 0) sealer = createStreamSealer(context);
+        return sealer.seal(padded);
+      },
+    });
+    const POOL = 2048;
+    const s = createStreamSealer(context);
+    const frames: string[] = [];
+    for (let i = 0; i < POOL; i++) frames.push(await s.seal(padded));
+    let opener = createStreamOpener(context);
+    let at = 0;
+    out.push({
+      name: `stream.openFrame.${label}`,
+      what: `open one sealed frame of a ${label} SSE chunk (JSON, base64url, AES-GCM, in-order check)`,
+      bytes: size,
+      run: () => {
+        if (at === POOL) {
+          opener = createStreamOpener(context);
+          at = 0;
+        }
+        return opener.open(frames[at++]);
+      },
+    });
+  }
+  return out;
+}
+
+async function aesCases(): Promise<MicroCase[]> {
+  const keyBytes = crypto.getRandomValues(new Uint8Array(32));
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const key = await crypto.subtle.importKey('raw', keyBytes, 'AES-GCM', false, ['encrypt']);
+  const out: MicroCase[] = [];
+  for (const [label, size] of [
+    ['4KiB', 4 * KiB],
+    ['64KiB', 64 * KiB],
+  ] as const) {
+    const pt = crypto.getRandomValues(new Uint8Array(size));
+    out.push({
+      name: `aes-gcm.webcrypto.${label}`,
+      what: `AES-256-GCM encrypt of ${label}, WebCrypto (key imported once)`,
+      bytes: size,
+      run: () => crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, pt),
+    });
+    out.push({
+      name: `aes-gcm.noble.${label}`,
+      what: `AES-256-GCM encrypt of ${label}, @noble/ciphers gcm`,
+      bytes: size,
+      run: async () => gcm(keyBytes, iv).encrypt(pt),
+    });
+  }
+  return out;
+}
+
+/** Reference values made from the report's own claims (every rule in play, all satisfied). */
+function matchingReference(claims: NonNullable<Awaited<ReturnType<typeof verifySnpEvidence>>['claims']>) {
+  const r = claims.report;
+  const nonZero = (b: Uint8Array) => b.some((x) => x !== 0);
+  const ref: SnpReferenceValues = {
+    measurements: [hex(r.measurement)],
+    signingKeys: [claims.signingKey],
+    policy: {
+      allowDebug: r.policy.debug,
+      allowMigrationAgent: r.policy.migrateMa,
+      allowSmt: r.policy.smt,
+      requireSingleSocket: r.policy.singleSocket,
+      minAbi: { major: r.policy.abiMajor, minor: r.policy.abiMinor },
+    },
+    minimumTcb: { [claims.product]: { ...claims.reportedTcb } },
+    minimumLaunchTcb: { [claims.product]: { ...claims.launchTcb } },
+    vmpl: r.vmpl,
+    hostData: hex(r.hostData),
+    ...(nonZero(r.idKeyDigest) ? { idKeyDigests: [hex(r.idKeyDigest)] } : {}),
+    ...(nonZero(r.chipId) ? { chipIds: [hex(r.chipId)] } : {}),
+    minimumGuestSvn: r.guestSvn,
+    familyId: hex(r.familyId),
+    imageId: hex(r.imageId),
+  };
+  return ref;
+}
+
+async function snpCases(v: SnpVector): Promise<MicroCase[]> {
+  const report = fromBase64(v.report);
+  const leaf = fromBase64(v.leaf);
+  const chain = fromBase64(v.chain);
+  const now = new Date(v.at);
+  const trustAnchors = AMD_ROOTS.map((r) => ({ sha256: r.sha256, product: r.product }));
+  const input = { report, leaf, chain: [chain], trustAnchors, now };
+  const first = await verifySnpEvidence(input);
+  if (!first.claims) throw new Error(`${v.name}: does not verify: ${JSON.stringify(first.violations)}`);
+  const ref = matchingReference(first.claims);
+  const opts = { expectedReportData: first.claims.report.reportData };
+  const split = splitCertChain([chain]);
+  const certs = [
+    await parseCertificate(leaf),
+    await parseCertificate(split.intermediate),
+    await parseCertificate(split.root),
+  ] as const;
+  const leafKey = await importLeafKey(certs[0]);
+  return [
+    {
+      name: 'snp.verify.cold',
+      what: `verifySnpEvidence on a real report (${v.name}): parse report, parse VCEK + ASK + ARK, chain to the pinned root (RSA-PSS ×2), binding, report signature (ECDSA P-384); then evaluateSnp`,
+      bytes: 0,
+      run: async () => {
+        const r = await verifySnpEvidence(input);
+        return evaluateSnp(r.claims!, ref, opts);
+      },
+    },
+    {
+      name: 'snp.verify.warm',
+      what: 'the same report re-evaluated with the chain already verified and the VCEK key imported: parse report, report signature (ECDSA P-384), evaluateSnp',
+      bytes: 0,
+      run: async () => {
+        const parsed = parseReport(report);
+        const violations = await verifyReportSignature(parsed.raw, leafKey);
+        if (violations.length) throw new Error('signature');
+        return evaluateSnp(first.claims!, ref, opts);
+      },
+    },
+    // The cold path's stages, to see where its time goes.
+    {
+      name: 'snp.cold.parseCertificates',
+      what: 'stage of snp.verify.cold: parse VCEK, ASK and ARK (@peculiar/x509, SHA-256 fingerprints)',
+      bytes: 0,
+      run: async () => {
+        const split = splitCertChain([chain]);
+        return Promise.all([
+          parseCertificate(leaf),
+          parseCertificate(split.intermediate),
+          parseCertificate(split.root),
+        ]);
+      },
+    },
+    {
+      name: 'snp.cold.verifyChain',
+      what: 'stage of snp.verify.cold: verifyChain on parsed certificates (RSA-PSS-SHA384 4096-bit signatures, names, dates, pins)',
+      bytes: 0,
+      run: () => verifyChain({ leaf: certs[0], intermediate: certs[1], root: certs[2], trustAnchors, now }),
+    },
+    {
+      name: 'snp.cold.reportSignature',
+      what: 'stage of snp.verify.cold: import the VCEK key and verify the report signature (ECDSA P-384)',
+      bytes: 0,
+      run: async () => verifyReportSignature(report, await importLeafKey(certs[0])),
+    },
+    {
+      name: 'policy.evaluateSnp',
+      what: 'evaluateSnp of verified claims against reference values (every rule in play)',
+      bytes: 0,
+      run: async () => evaluateSnp(first.claims!, ref, opts),
+    },
+  ];
+}
+
+export async function microCases(snp: SnpVector | null): Promise<MicroCase[]> {
+  return [...(await envelopeCases()), ...(snp ? await snpCases(snp) : []), ...(await aesCases())];
+}
+
+export interface Sample {
+  name: string;
+  /** Milliseconds per operation: the median of the samples. */
+  msPerOp: number;
+  /** Fastest sample. */
+  minMsPerOp: number;
+  samples: number;
+  iterationsPerSample: number;
+}
+
+/**
+ * Times `c` with performance.now(): calibrates the iterations so that one sample takes ≥ `sampleMs`
+ * (workerd coarsens timers; many iterations per sample make that irrelevant), then takes `samples`
+ * samples. Operations run one after another (awaited), as on a request path.
+ */
+export async function measure(c: MicroCase, sampleMs = 40, samples = 7): Promise<Sample> {
+  for (let i = 0; i < 3; i++) await c.run(); // warm-up (JIT, lazy key derivations)
+  let n = 1;
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await c.run();
+    const dt = performance.now() - t0;
+    if (dt >= sampleMs || n >= 1 << 20) break;
+    n = Math.min(1 << 20, Math.max(n * 2, Math.ceil((n * sampleMs * 1.2) / Math.max(dt, 0.5))));
+  }
+  const per: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await c.run();
+    per.push((performance.now() - t0) / n);
+  }
+  per.sort((a, b) => a - b);
+  return {
+    name: c.name,
+    msPerOp: per[Math.floor(per.length / 2)]!,
+    minMsPerOp: per[0]!,
+    samples,
+    iterationsPerSample: n,
+  };
+}
+
+/** The very first verification in a fresh runtime (nothing JIT-compiled yet): one timed call. */
+export async function firstVerification(v: SnpVector): Promise<number> {
+  const trustAnchors = AMD_ROOTS.map((r) => ({ sha256: r.sha256, product: r.product }));
+  const t0 = performance.now();
+  const r = await verifySnpEvidence({
+    report: fromBase64(v.report),
+    leaf: fromBase64(v.leaf),
+    chain: [fromBase64(v.chain)],
+    trustAnchors,
+    now: new Date(v.at),
+  });
+  const dt = performance.now() - t0;
+  if (!r.claims) throw new Error(`${v.name}: does not verify`);
+  return dt;
+}

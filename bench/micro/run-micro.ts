@@ -1,0 +1,132 @@
+/**
+ * Node side of the micro benchmarks: reads the real SNP vector, runs the cases inside workerd
+ * (esbuild bundle of bench/workerd/micro-worker.ts under miniflare) and in this Node process.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { Miniflare } from 'miniflare';
+import {
+  firstVerification,
+  type MicroCase,
+  measure,
+  microCases,
+  type Sample,
+  type SnpVector,
+} from './cases.js';
+
+export const SNP_SET = 'milan-v2-virtee';
+const DAY_MS = 86_400_000;
+
+export interface MicroResult extends Sample {
+  what: string;
+  bytes: number;
+}
+
+export interface MicroRun {
+  runtime: 'workerd' | 'node';
+  firstVerificationMs: number | null;
+  results: MicroResult[];
+}
+
+/** The real Milan report, its VCEK and AMD's Milan cert_chain, or null (with why) when the vectors are missing. */
+export function loadSnpVector(root: string): { vector: SnpVector | null; missing: string | null } {
+  const dir = resolve(root, process.env.SEALGATE_TESTDATA ?? '../shared/testdata');
+  const setDir = join(dir, 'snp', SNP_SET);
+  if (!existsSync(join(setDir, 'expected.json'))) {
+    return { vector: null, missing: `real vectors not found at ${dir} (set SEALGATE_TESTDATA)` };
+  }
+  const expected = JSON.parse(readFileSync(join(setDir, 'expected.json'), 'utf8')) as {
+    files: { report: string; endorsement_cert: string; ask_ark_chain: string };
+    endorsement_cert: { not_before: string };
+  };
+  const b64 = (p: string) => readFileSync(p).toString('base64');
+  return {
+    vector: {
+      name: SNP_SET,
+      report: b64(join(setDir, expected.files.report)),
+      leaf: b64(join(setDir, expected.files.endorsement_cert)),
+      chain: b64(join(setDir, expected.files.ask_ark_chain)),
+      at: new Date(new Date(expected.endorsement_cert.not_before).getTime() + DAY_MS).toISOString(),
+    },
+    missing: null,
+  };
+}
+
+const withWhat = (c: Pick<MicroCase, 'what' | 'bytes'>, s: Sample): MicroResult => ({
+  ...s,
+  what: c.what,
+  bytes: c.bytes,
+});
+
+export async function runWorkerdMicro(
+  root: string,
+  vector: SnpVector | null,
+  say: (s: string) => void,
+): Promise<MicroRun> {
+  const dir = await mkdtemp(join(tmpdir(), 'sealgate-bench-'));
+  const script = join(dir, 'micro-worker.mjs');
+  await build({
+    entryPoints: [join(root, 'bench/workerd/micro-worker.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    mainFields: ['module', 'main'],
+    conditions: ['workerd', 'worker', 'browser', 'import'],
+    outfile: script,
+    logLevel: 'warning',
+  });
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: script,
+    modulesRoot: dir,
+    compatibilityDate: '2025-06-01',
+    compatibilityFlags: ['nodejs_compat'],
+    bindings: { SNP_VECTOR: vector ? JSON.stringify(vector) : '' },
+    kvNamespaces: ['SEALGATE_KV'],
+  });
+  try {
+    const get = async <T>(path: string, body?: unknown): Promise<T> => {
+      const res = await mf.dispatchFetch(`http://bench${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        ...(body === undefined
+          ? {}
+          : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      });
+      const json = (await res.json()) as T & { error?: string };
+      if (!res.ok) throw new Error(`workerd ${path}: ${json.error ?? res.status}`);
+      return json;
+    };
+    const first = await get<{ ms: number | null }>('/first');
+    const list = await get<{ name: string; what: string; bytes: number }[]>('/cases');
+    const results: MicroResult[] = [];
+    for (const c of list) {
+      const s = await get<Sample>('/run', { name: c.name });
+      say(`  workerd ${c.name.padEnd(28)} ${fmtMs(s.msPerOp)}`);
+      results.push(withWhat(c, s));
+    }
+    return { runtime: 'workerd', firstVerificationMs: first.ms, results };
+  } finally {
+    await mf.dispose();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runNodeMicro(vector: SnpVector | null, say: (s: string) => void): Promise<MicroRun> {
+  const first = vector ? await firstVerification(vector) : null;
+  const cases = await microCases(vector);
+  const results: MicroResult[] = [];
+  for (const c of cases) {
+    const s = await measure(c);
+    say(`  node    ${c.name.padEnd(28)} ${fmtMs(s.msPerOp)}`);
+    results.push(withWhat(c, s));
+  }
+  return { runtime: 'node', firstVerificationMs: first, results };
+}
+
+export function fmtMs(ms: number): string {
+  return ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`;
+}

@@ -1,0 +1,290 @@
+/**
+ * docs/benchmarks.md, generated from bench/results.json only (run `npm run bench`, or
+ * `tsx bench/report.ts` to regenerate the page from an existing results.json). Every figure on the
+ * page is one entry of the array, so the page cannot drift from the run.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Result } from './results.js';
+
+const DESCRIPTIONS: Record<string, string> = {
+  'envelope.sealRequest':
+    'sealRequest of a chat body of that size (fresh DEK, AES-KW wrap, HKDF, AES-256-GCM, base64url)',
+  'envelope.openRequest':
+    'openRequest of the sealed body given as JSON text (JSON.parse, unwrap, HKDF, AES-256-GCM, JSON)',
+  'stream.sealFrame': 'seal one SSE chunk of that size into a frame',
+  'stream.openFrame': 'open one frame (JSON, base64url, AES-256-GCM, order check)',
+  'snp.verify.first':
+    'the first verifySnpEvidence of a fresh isolate/process (nothing JIT-compiled): one call',
+  'snp.verify.cold':
+    'verifySnpEvidence on a real Milan report (parse report and VCEK/ASK/ARK, chain to the pinned AMD root, binding, report signature) + evaluateSnp; steady state',
+  'snp.cold.parseCertificates': 'stage of cold: parse the three certificates',
+  'snp.cold.verifyChain': 'stage of cold: chain checks on parsed certificates (RSA-PSS-SHA384, 4096-bit)',
+  'snp.cold.reportSignature': 'stage of cold: import the VCEK key, verify the report signature (ECDSA P-384)',
+  'snp.verify.warm':
+    'warm re-verification: chain already verified and the VCEK key imported; parse the report, verify its signature, evaluateSnp',
+  'snp.verdict.kv':
+    'warm, the KV-cached verdict: read att:<digest>:current and att:<digest>:<nonce> from KV, parse, check expiry',
+  'gateway.keys.kvRefresh':
+    "the request path's key refresh (at most every 30 s per isolate): read keys:<digest>, unwrap the KEK at rest, KeyRing",
+  'policy.evaluateSnp': 'evaluateSnp of verified claims, every rule in play',
+  'aes-gcm.webcrypto': 'AES-256-GCM encrypt, WebCrypto, key imported once',
+  'aes-gcm.noble': 'AES-256-GCM encrypt, @noble/ciphers gcm',
+};
+
+function describe(name: string): string {
+  const bare = name.replace(/^(workerd|node)\./, '').replace(/\.(4KiB|64KiB|1MiB|100B|1KiB)$/, '');
+  return DESCRIPTIONS[bare] ?? '';
+}
+
+function fmt(x: number | null, unit: string): string {
+  if (x === null) return '—';
+  if (unit === 'ms') {
+    if (Math.abs(x) < 1) return `${(x * 1000).toFixed(1)} µs`;
+    return `${x.toFixed(2)} ms`;
+  }
+  if (unit === 'count') return String(Math.round(x));
+  if (unit === 'req/s') return `${x.toFixed(1)} req/s`;
+  if (unit === 'MiB') return `${x.toFixed(1)} MiB`;
+  if (unit === 's') return `${x.toFixed(1)} s`;
+  return `${x} ${unit}`;
+}
+
+const ratio = (r: Result) => (r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`);
+
+interface Target {
+  what: string;
+  status: string;
+}
+
+function targets(results: Result[]): Target[] {
+  const get = (name: string) => results.find((r) => r.name === name);
+  const out: Target[] = [];
+  const loaded = results.filter(
+    (r) => /^macro\.(json|stream)\.c(\d+)\.(vsHop\.)?throughput$/.test(r.name) && !r.name.includes('.c1.'),
+  );
+  for (const r of loaded) {
+    const kind = r.name.includes('.stream.') ? 'streamed' : 'not streamed';
+    const vsHop = r.name.includes('.vsHop.');
+    if (r.ratio === null) continue;
+    const against = vsHop ? 'the same path with a plaintext Node hop in place of the AI worker' : 'plaintext';
+    out.push({
+      what: `sealed throughput ≥ 0.95× ${vsHop ? 'plaintext + Node hop (sealing alone)' : 'plaintext'} (${kind}, ${r.name.match(/\.c(\d+)\./)![1]} in flight)`,
+      status:
+        r.ratio >= 0.95
+          ? `met: ${r.ratio.toFixed(2)}×`
+          : `**missed**: ${r.ratio.toFixed(2)}× (${fmt(r.value, r.unit)} vs ${fmt(r.baseline, r.unit)} for ${against}; ${((0.95 - r.ratio) * 100).toFixed(0)} points short)`,
+    });
+  }
+  const ttfc = get('macro.stream.c1.ttfc.overhead.p50');
+  if (ttfc?.value != null) {
+    const s = get('macro.stream.c1.ttfc.p50');
+    out.push({
+      what: 'time to first chunk overhead ≤ 1 ms (p50, one request at a time)',
+      status:
+        ttfc.value <= 1
+          ? `met: ${fmt(ttfc.value, 'ms')}`
+          : `**missed** by ${fmt(ttfc.value - 1, 'ms')}: ${fmt(s?.value ?? null, 'ms')} sealed vs ${fmt(s?.baseline ?? null, 'ms')} plaintext`,
+    });
+  }
+  const ttfcHop = get('macro.stream.c1.vsHop.ttfc.p50');
+  if (ttfcHop?.value != null && ttfcHop.baseline != null) {
+    const d = ttfcHop.value - ttfcHop.baseline;
+    out.push({
+      what: 'time to first chunk overhead ≤ 1 ms, sealing alone (vs plaintext + Node hop, p50, one at a time)',
+      status:
+        d <= 1
+          ? `met: ${fmt(d, 'ms')}`
+          : `**missed** by ${fmt(d - 1, 'ms')}: ${fmt(ttfcHop.value, 'ms')} vs ${fmt(ttfcHop.baseline, 'ms')}`,
+    });
+  }
+  const cold = get('workerd.snp.verify.cold');
+  if (cold?.value != null) {
+    out.push({
+      what: 'cold SNP verification ≤ 3 ms CPU (workerd; no I/O in it, so wall time is CPU time)',
+      status:
+        cold.value <= 3
+          ? `met: ${fmt(cold.value, 'ms')}`
+          : `**missed** by ${fmt(cold.value - 3, 'ms')} (${fmt(cold.value, 'ms')}, ${(cold.value / 3).toFixed(1)}× the target)`,
+    });
+  }
+  const att = get('macro.load.attestations');
+  const bound = get('macro.load.attestationsByRotationAlarmMax');
+  const reqs = get('macro.load.sealedRequests');
+  if (att?.value != null) {
+    const none = att.value === 0;
+    const byAlarm = bound?.value != null && att.value <= bound.value;
+    out.push({
+      what: 'zero evidence verifications on the request path during load',
+      status: none
+        ? `met: 0 attestation calls during ${fmt(reqs?.value ?? null, 'count')} sealed requests`
+        : byAlarm
+          ? `met on the request path: ${fmt(att.value, 'count')} attestation call(s) during ${fmt(reqs?.value ?? null, 'count')} sealed requests, all within what the key-rotation alarm does on its own (≤ ${fmt(bound!.value, 'count')} in that time with the dev manifest's rotation interval)`
+          : `**missed**: ${fmt(att.value, 'count')} attestation calls during ${fmt(reqs?.value ?? null, 'count')} sealed requests (the rotation alarm accounts for ≤ ${fmt(bound?.value ?? null, 'count')})`,
+    });
+  }
+  const growth = get('macro.longStream.rss.growth');
+  const late = get('macro.longStream.rss.growthSecondHalf');
+  const mib = get('macro.longStream.MiB');
+  if (growth?.value != null && late?.value != null) {
+    const flat = late.value <= 8;
+    out.push({
+      what: `gateway memory flat while a ${fmt(mib?.value ?? null, 'MiB')} stream passes (the Worker's workerd; second half of the stream grows ≤ 8 MiB over the first)`,
+      status: `${flat ? 'met' : '**missed**'}: second half +${fmt(late.value, 'MiB')}; whole stream +${fmt(growth.value, 'MiB')} over idle${late.baseline === null ? '' : ` (plaintext passthrough: +${fmt(late.baseline, 'MiB')} / +${fmt(growth.baseline, 'MiB')})`}`,
+    });
+  }
+  return out;
+}
+
+function table(rows: Result[], baselineLabel: string, withWhat: boolean): string {
+  const head = `| figure | value | ${baselineLabel} | ratio |${withWhat ? ' what |' : ''}\n|---|---|---|---|${withWhat ? '---|' : ''}`;
+  const lines = rows.map(
+    (r) =>
+      `| \`${r.name}\` | ${fmt(r.value, r.unit)} | ${fmt(r.baseline, r.unit)} | ${ratio(r)} |${withWhat ? ` ${describe(r.name)} |` : ''}`,
+  );
+  return [head, ...lines].join('\n');
+}
+
+export function renderMarkdown(results: Result[]): string {
+  const m = results[0]?.machine;
+  const micro = results.filter((r) => r.name.startsWith('workerd.') && !r.name.includes('aes-gcm.noble'));
+  const gcm = results.filter((r) => r.name.includes('aes-gcm.noble'));
+  const node = results.filter((r) => r.name.startsWith('node.') && !r.name.includes('aes-gcm.noble'));
+  const macro = results.filter(
+    (r) =>
+      r.name.startsWith('macro.') &&
+      !r.name.startsWith('macro.longStream') &&
+      !r.name.startsWith('macro.load') &&
+      !r.name.startsWith('macro.run'),
+  );
+  const att = results.filter((r) => r.name.startsWith('macro.load') || r.name.startsWith('macro.run'));
+  const mem = results.filter((r) => r.name.startsWith('macro.longStream'));
+  const t = targets(results);
+  const parts: string[] = [];
+  parts.push(`# Benchmarks
+
+Generated by \`npm run bench\` (\`bench/run.ts\`) from \`bench/results.json\`: every figure below is an
+entry of that file, written in the same run. Do not edit by hand; re-run, or regenerate this page from
+an existing results.json with \`npx tsx bench/report.ts\`. Speed is measured here, never asserted in tests.
+
+Run: ${m?.ranAt ?? 'unknown'}.${
+    m
+      ? ` Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, workerd ${m.workerd} (wrangler ${m.wrangler}); 1-minute load average at start ${m.loadAverage1m}.`
+      : ''
+  }
+The machine may be shared with other work (then the load average is above 0): treat differences below
+~30 % between runs as noise.`);
+  if (t.length) {
+    parts.push(`## Targets (reported, not asserted)
+
+| target | this run |
+|---|---|
+${t.map((x) => `| ${x.what} | ${x.status} |`).join('\n')}`);
+  }
+  if (micro.length) {
+    parts.push(`## Micro, inside workerd
+
+The real runtime: \`bench/workerd/micro-worker.ts\` bundled with esbuild and run by miniflare's
+workerd; timed with \`performance.now()\` inside workerd, each sample many iterations long (≥ 40 ms),
+median of 7 samples, after warm-up; operations awaited one after another. Time per operation.
+Baseline: the same operation in Node (\`bench/micro/cases.ts\` runs unchanged in both); ratio =
+workerd / Node. The SNP cases use the real report \`snp/milan-v2-virtee\` of \`SEALGATE_TESTDATA\`
+with AMD's Milan chain.
+
+What "warm" means: \`snp.verify.warm\` is re-verification of a report whose chain was already verified
+(VCEK key imported once): the report's signature and the policy only. \`snp.verdict.kv\` is what the
+gateway pays for a cached verdict (two KV reads of the key-rotation DO's \`att:\` records). Neither is
+on the request path: there, the gateway only reads its KEKs (\`gateway.keys.kvRefresh\`, at most once
+per 30 s per isolate; otherwise an in-memory lookup).
+
+${table(micro, 'Node', true)}
+
+### AES-256-GCM: WebCrypto vs @noble/ciphers
+
+Baseline: WebCrypto in the same runtime; ratio = noble / WebCrypto.
+
+${table(gcm, 'WebCrypto', true)}`);
+  }
+  if (node.length) parts.push(`### Node only\n\n${table(node, 'baseline', true)}`);
+  if (macro.length) {
+    parts.push(`## Macro: the local stack under load
+
+\`startStack\` (what \`npm start\` runs: attestation service and AI worker in the runner's process, the
+gateway under \`wrangler dev\`, here with its own fresh \`--persist-to\` state), its AI worker pointed
+(\`MODEL_URL\`) at \`bench/macro/model-server.ts\` — a plain Node HTTP server around the built-in
+model, in its own process. Baselines, same run, same machine: \`bench/workerd/passthrough.ts\` under
+\`wrangler dev\`, forwarding the plain OpenAI request
+
+- straight to the same model server (**plaintext**, the baseline of every \`macro.*\` figure), and
+- under \`/hop/…\` through \`bench/macro/node-hop.ts\`, a plaintext Node hop (Node HTTP in, fetch
+  out, in the runner's process like the AI worker) to the same model server (the baseline of the
+  \`*.vsHop.*\` figures: what sealing itself costs, the AI worker's extra hop priced out).
+
+So the sealed path is gateway (workerd) → AI worker (Node) → model server; plaintext is passthrough
+(workerd) → model server. 4 KiB chat prompts (\`max_tokens\` 64: the built-in model answers ~64 words,
+a stream is ~70 SSE events), closed loop over keep-alive connections from a worker thread; \`cN\` = N
+requests in flight (\`c1\`: one at a time, latency without queueing). Ratio = sealed / baseline.
+
+${table(macro, 'baseline', false)}
+
+### Evidence verifications during the load
+
+Counted at the attestation service: every \`POST /v1/attestation\` it serves (the only way a
+verification starts; only the gateway's key-rotation Durable Object makes them). The DO's alarm
+attests on its own schedule (at most about once per rotation interval − overlap of the dev
+manifest's key policy), whatever the traffic; the plaintext phases, which send the gateway nothing,
+are the control.
+
+${table(att, 'baseline', false)}
+
+### Gateway memory during a long stream
+
+One streamed answer of \`BENCH_LONG_BYTES\` (default 100 MB) of content in 16 KiB chunks from the
+model server, read to the end by the client. \`rss.*\`: the workerd process that runs the gateway
+Worker; \`proxyRss.*\`: wrangler dev's own proxy workerd in front of it (listens on the public port;
+not part of a deployment). Sampled with \`ps\` every 0.5 s: before, maximum during, 3 s after.
+Baseline (only with \`BENCH_LONG_BASELINE=1\`): the passthrough's processes, same stream — off by
+default because wrangler dev's own Node process and proxy grow by gigabytes under it and once
+stalled the run past its time budget. The stream is capped at \`BENCH_LONG_TIMEOUT_MS\` (300000).
+
+${table(mem, 'plaintext', false)}`);
+  }
+  parts.push(`## Reading the figures
+
+- Targets that are missed are shown with by how much; \`docs/benchmarks.md\` is regenerated by every
+  run, so the page always states the figures of the last run.
+- \`snp.cold.*\` splits \`snp.verify.cold\` into its stages: where the cold verification's time goes.
+  A CPU profile of the cold path (Node, \`--cpu-prof\`) puts most of it in ASN.1 decoding
+  (@peculiar/x509 and asn1js, which parse every certificate, and its extensions again), the rest in
+  importing the RSA-4096 keys and the RSA-PSS verifications of the chain. AMD's ASK/ARK are the same
+  for every report of a product, so caching the verified chain by its bytes' hash would leave the
+  VCEK (parse, one RSA-PSS verification) and the report signature on the cold path.
+- Node's WebCrypto hops to the libuv thread pool for every call (~0.1–0.3 ms each), which is why small
+  operations cost more in Node than in workerd.
+- Streams under \`wrangler dev\`: every chunk of a streamed body crosses wrangler's proxy workerd
+  (a JavaScript Worker in front of the real one) on its own, so per-chunk costs dominate streamed
+  answers. The plaintext path hands the model server's ~70 small writes through one by one; the
+  Node hop's \`fetch\` coalesces them into a few large reads (hence its higher streamed throughput);
+  the sealed path must carry every frame on its own, and the gateway opens frames as the client
+  pulls (high-water mark 0), so every frame is a round trip through that pipeline.
+- Everything (load generator, model server, AI worker, attestation service, two workerd pairs) shares
+  the same cores, so absolute req/s are far below a real deployment; the ratios are the point.
+
+Knobs (environment): \`BENCH_DURATION_MS\` (12000, each loaded phase), \`BENCH_WARMUP_MS\` (2000),
+\`BENCH_SINGLE_MS\` (6000, each one-at-a-time phase), \`BENCH_CONCURRENCY\` (8), \`BENCH_LONG_BYTES\`
+(104857600), \`BENCH_LONG_CHUNK\` (16384), \`BENCH_LONG_BASELINE=1\`, \`BENCH_LONG_TIMEOUT_MS\` (300000), \`BENCH_GATEWAY_PORT\` (18787), \`BENCH_BASELINE_PORT\` (18797, and +1 for its inspector),
+\`BENCH_SKIP_MACRO=1\` (micro only), \`SEALGATE_TESTDATA\` (../shared/testdata).
+`);
+  return `${parts.join('\n\n')}\n`;
+}
+
+export function writeReport(root: string, results: Result[]): void {
+  writeFileSync(join(root, 'docs/benchmarks.md'), renderMarkdown(results));
+}
+
+// `tsx bench/report.ts`: regenerate the page from the existing results.json.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const root = join(import.meta.dirname, '..');
+  const results = JSON.parse(readFileSync(join(root, 'bench/results.json'), 'utf8')) as Result[];
+  writeReport(root, results);
+}

@@ -1,0 +1,43 @@
+/**
+ * `npm run bench`: micro benchmarks inside workerd and in Node, then the local stack under load
+ * against a plaintext baseline, then bench/results.json and docs/benchmarks.md (generated from it).
+ * About 5 minutes on 2 cores; knobs in docs/benchmarks.md. Nothing here asserts a speed.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type MacroRun, runMacro } from './macro/run-macro.js';
+import { loadSnpVector, type MicroRun, runNodeMicro, runWorkerdMicro } from './micro/run-micro.js';
+import { writeReport } from './report.js';
+import { buildResults, machineInfo } from './results.js';
+
+const root = join(import.meta.dirname, '..');
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
+
+const machine = machineInfo(root);
+say(
+  `[bench] ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, workerd ${machine.workerd}, load average ${machine.loadAverage1m}`,
+);
+const { vector, missing } = loadSnpVector(root);
+if (missing) say(`[bench] ${missing}: the SNP verification cases are skipped`);
+
+say('[bench] micro, inside workerd (miniflare)…');
+const workerd: MicroRun = await runWorkerdMicro(root, vector, say);
+say(`[bench] micro, in Node… (${elapsed()})`);
+const node: MicroRun = await runNodeMicro(vector, say);
+
+let macro: MacroRun | null = null;
+if (process.env.BENCH_SKIP_MACRO !== '1') {
+  say(`[bench] macro, the local stack under load… (${elapsed()})`);
+  macro = await runMacro(root, say);
+}
+
+const results = buildResults(machine, { workerd, node }, macro);
+writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeReport(root, results);
+say(`[bench] wrote bench/results.json (${results.length} figures) and docs/benchmarks.md in ${elapsed()}`);
+// The stack's in-process servers are closed; worker threads and sockets may linger a moment.
+process.exit(0);
