@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { startStack } from '../../src/dev/stack.js';
+import { startStack, stopGroup } from '../../src/dev/stack.js';
 import { chatBody } from '../micro/cases.js';
 import type { LoadJob, LoadResult } from './load-worker.js';
 import { startNodeHop } from './node-hop.js';
@@ -113,29 +113,6 @@ function startModelServer(root: string): Promise<{ url: string; child: ChildProc
       if (out.includes('\n') && line) resolve({ url: (JSON.parse(line) as { url: string }).url, child });
     });
     child.once('exit', (code) => reject(new Error(`model server exited (${code})`)));
-  });
-}
-
-function stopGroup(child: ChildProcess): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null)
-    return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = (sig: NodeJS.Signals) => {
-      try {
-        process.kill(-child.pid!, sig);
-      } catch {
-        /* gone */
-      }
-    };
-    const t = setTimeout(() => {
-      kill('SIGKILL');
-      resolve();
-    }, 5_000);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    kill('SIGTERM');
   });
 }
 

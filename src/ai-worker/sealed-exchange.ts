@@ -15,6 +15,7 @@
  * ends *without* the end frame: the gateway's opener then reports `stream_truncated`, and no
  * half-answer can pass as a whole one.
  */
+
 import { utf8 } from '../bytes.js';
 import type { ReplayGuard } from '../envelope/replay-guard.js';
 import { openRequest } from '../envelope/request.js';
@@ -23,6 +24,7 @@ import { createStreamSealer } from '../envelope/stream.js';
 import { ENVELOPE_FIELD } from '../envelope/wire.js';
 import { isSealgateError } from '../errors.js';
 import { errorResponse, httpCodeFor } from '../http/errors.js';
+import { readLimited } from '../http/read-limited.js';
 import { encodeSseEvent } from '../model/sse.js';
 import type { ModelBackend, ModelRoute } from '../model/types.js';
 import { errorDetail, type WorkerLog } from './log.js';
@@ -173,27 +175,5 @@ export async function handleSealed(
 
 /** The body's bytes, or undefined when it exceeds `max` bytes (Content-Length or actual). */
 async function readBody(request: Request, max: number): Promise<Uint8Array | undefined> {
-  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
-  if (declared > max) return undefined;
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    parts.push(value);
-  }
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const p of parts) {
-    all.set(p, offset);
-    offset += p.byteLength;
-  }
-  return all;
+  return (await readLimited(request.body, request.headers.get('content-length'), max)) ?? undefined;
 }

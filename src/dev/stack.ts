@@ -90,7 +90,8 @@ async function waitFor(
   }
 }
 
-function stopGroup(child: ChildProcess): Promise<void> {
+/** Stops a child started with `detached: true` and its whole process group (SIGTERM, then SIGKILL). */
+export function stopGroup(child: ChildProcess): Promise<void> {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null)
     return Promise.resolve();
   return new Promise<void>((resolve) => {

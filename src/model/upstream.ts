@@ -18,7 +18,9 @@
  * malformed (400, 413, 422); `model_error` for any other failure. The server's own error text is
  * never passed on (it may quote the prompt, and the worker's errors are not sealed).
  */
+
 import { SealgateError } from '../errors.js';
+import { readLimited } from '../http/read-limited.js';
 import { parseSseStream } from './sse.js';
 import {
   type ModelAnswer,
@@ -126,7 +128,7 @@ export function createUpstreamModel(options: UpstreamModelOptions): ModelBackend
   async function readJson(path: string, init: RequestInit, signal?: AbortSignal) {
     const { response, state, done } = await send(path, init, signal);
     try {
-      const text = await readLimited(response, maxBytes);
+      const text = await readLimitedText(response, maxBytes);
       let value: unknown;
       try {
         value = JSON.parse(text);
@@ -278,29 +280,9 @@ function checkChunk(data: string): void {
   }
 }
 
-async function readLimited(response: Response, max: number): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (declared > max) throw new SealgateError('model_error', `model server answer exceeds ${max} bytes`);
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => undefined);
-      throw new SealgateError('model_error', `model server answer exceeds ${max} bytes`);
-    }
-    parts.push(value);
-  }
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const p of parts) {
-    all.set(p, offset);
-    offset += p.byteLength;
-  }
+async function readLimitedText(response: Response, max: number): Promise<string> {
+  const all = await readLimited(response.body, response.headers.get('content-length'), max);
+  if (all === null) throw new SealgateError('model_error', `model server answer exceeds ${max} bytes`);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(all);
   } catch {
