@@ -7,15 +7,12 @@
  */
 
 import type { Hono } from 'hono';
+import { loadManifestForPlatform } from '../dev/program-config.js';
 import { listen } from '../dev/serve.js';
-import { SealgateError } from '../errors.js';
 import { createBuiltinModel } from '../model/builtin.js';
 import type { ModelBackend } from '../model/types.js';
 import { createUpstreamModel } from '../model/upstream.js';
 import type { AttestationPlatform } from '../platform/types.js';
-import { manifestDigest as digestOf } from '../policy/manifest-digest.js';
-import { parseManifest } from '../policy/parse-manifest.js';
-import { manifestTrustsSimulator } from '../policy/trust-anchors.js';
 import { createWorkerApp } from './app.js';
 import { WorkerSession, type WorkerSessionOptions } from './attest-to-service.js';
 import { consoleLog, type WorkerLog } from './log.js';
@@ -79,16 +76,9 @@ export interface RunningWorker {
 
 export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
   const log = opts.log ?? consoleLog;
-  const manifest = parseManifest(opts.manifestBytes);
-  const manifestDigest = await digestOf(opts.manifestBytes);
   const { platform } = opts;
+  const { manifestDigest } = await loadManifestForPlatform(opts.manifestBytes, platform, 'AI worker');
   if (platform.simulated) {
-    if (!manifestTrustsSimulator(manifest)) {
-      throw new SealgateError(
-        'invalid_argument',
-        'AI worker: the platform is simulated but the manifest trusts no simulated root: no service would accept this worker',
-      );
-    }
     log('warn', 'SIMULATED HARDWARE', { banner: SIMULATED_BANNER, platform: platform.description });
   }
   const model =

@@ -6,11 +6,9 @@
  */
 
 import type { Hono } from 'hono';
+import { loadManifestForPlatform } from '../dev/program-config.js';
 import { listen } from '../dev/serve.js';
-import { SealgateError } from '../errors.js';
 import type { AttestationPlatform } from '../platform/types.js';
-import { manifestDigest as digestOf } from '../policy/manifest-digest.js';
-import { parseManifest } from '../policy/parse-manifest.js';
 import { manifestTrustsSimulator } from '../policy/trust-anchors.js';
 import type { KdsOptions } from '../verify/kds.js';
 import { createServiceApp } from './app.js';
@@ -59,16 +57,13 @@ export const jsonLinesLog: ServiceLog = (level, event, detail = {}) => {
 
 export async function startService(opts: StartServiceOptions): Promise<RunningService> {
   const log = opts.log ?? jsonLinesLog;
-  const manifest = parseManifest(opts.manifestBytes);
-  const manifestDigest = await digestOf(opts.manifestBytes);
   const { platform } = opts;
+  const { manifest, manifestDigest } = await loadManifestForPlatform(
+    opts.manifestBytes,
+    platform,
+    'attestation service',
+  );
   if (platform.simulated) {
-    if (!manifestTrustsSimulator(manifest)) {
-      throw new SealgateError(
-        'invalid_argument',
-        'attestation service: the platform is simulated but the manifest trusts no simulated root: no verifier would accept this service',
-      );
-    }
     log('warn', 'SIMULATED_HARDWARE', { banner: SIMULATED_BANNER, platform: platform.description });
   } else if (manifestTrustsSimulator(manifest)) {
     log('warn', 'manifest_trusts_simulator', {

@@ -11,8 +11,10 @@ import { SealgateError } from '../errors.js';
 import { ConfigfsTsmPlatform } from '../platform/configfs-tsm.js';
 import { measurementFor } from '../platform/simulator/index.js';
 import type { AttestationPlatform } from '../platform/types.js';
+import { manifestDigest } from '../policy/manifest-digest.js';
 import type { Manifest, RoleName } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
+import { manifestTrustsSimulator } from '../policy/trust-anchors.js';
 import { DEV_MEASUREMENT_LABELS, DevSnpPlatform } from './environment.js';
 import { loadOrCreateDevChain } from './files.js';
 
@@ -100,4 +102,22 @@ export function closeOnSignals(close: () => Promise<void>, log: (signal: string)
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+/**
+ * What both services check at start: the manifest parses, its digest, and that a simulated platform
+ * runs only under a manifest that trusts a simulated root (else no verifier would ever accept it).
+ */
+export async function loadManifestForPlatform(
+  manifestBytes: Uint8Array,
+  platform: AttestationPlatform,
+  program: string,
+): Promise<{ manifest: Manifest; manifestDigest: string }> {
+  const manifest = parseManifest(manifestBytes);
+  if (platform.simulated && !manifestTrustsSimulator(manifest)) {
+    programFail(program)(
+      'the platform is simulated but the manifest trusts no simulated root: no verifier would accept it',
+    );
+  }
+  return { manifest, manifestDigest: await manifestDigest(manifestBytes) };
 }
