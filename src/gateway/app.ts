@@ -6,6 +6,8 @@
  *   POST /v1/embeddings         same (JSON)
  *   GET  /v1/models             the workers' model list (plain routing data)
  *   GET  /healthz               {status, manifestDigest, simulated}; no API key
+ *   GET  /, /v1/attestation[/nonce], /v1/manifest, /.well-known/jwks.json
+ *                               verification (routes/, docs/verifiability.md); no API key
  *
  * Every error — 404, 405, bad JSON, wrong content type, a body over the limit, a missing or wrong
  * API key — is OpenAI's error JSON with a code of src/http/errors.ts. Every answer carries
@@ -24,6 +26,7 @@ import type { ExecutionContextLike } from './cf-types.js';
 import { type GatewayConfig, type GatewayEnv, loadConfig } from './config.js';
 import { currentKey, refreshFromDo, rotationStub } from './key-cache.js';
 import { log } from './log.js';
+import { VERIFICATION_ROUTES } from './routes/index.js';
 import { exchange, openJsonAnswer, openStreamAnswer } from './upstream.js';
 
 export interface GatewayDeps {
@@ -40,6 +43,7 @@ const ROUTES: Record<string, string> = {
   '/v1/embeddings': 'POST',
   '/v1/models': 'GET',
   '/healthz': 'GET',
+  ...Object.fromEntries(Object.keys(VERIFICATION_ROUTES).map((path) => [path, 'GET'])),
 };
 
 export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
@@ -96,6 +100,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
   });
 
   app.use('/v1/*', async (c, next) => {
+    if (VERIFICATION_ROUTES[c.req.path]) return next(); // public: verification data, no prompt data
     if (!(await isValidApiKey(c.env, bearerToken(c.req.header('authorization'))))) {
       return errorResponse('invalid_api_key', 'missing or invalid API key', {
         headers: { 'www-authenticate': 'Bearer' },
@@ -118,6 +123,18 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
     }
     return errorResponse('no_worker_available', 'no AI worker answered');
   });
+
+  for (const [path, handler] of Object.entries(VERIFICATION_ROUTES)) {
+    app.get(path, (c) =>
+      handler({
+        request: c.req.raw,
+        env: c.env,
+        config: c.get('config'),
+        fetch: deps.fetch,
+        ...executionContextOf(c),
+      }),
+    );
+  }
 
   for (const route of MODEL_ROUTES) {
     app.post(route, (c) =>
@@ -219,6 +236,15 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
           headers: { 'retry-after': '1' },
         });
     }
+  }
+}
+
+/** The execution context when there is one (`app.request()` in tests has none and throws). */
+function executionContextOf(c: { executionCtx: ExecutionContextLike }): { ctx?: ExecutionContextLike } {
+  try {
+    return { ctx: c.executionCtx };
+  } catch {
+    return {};
   }
 }
 

@@ -9,6 +9,8 @@ import { rotationStub } from './key-cache.js';
 import { log } from './log.js';
 
 export { KeyRotation } from './key-rotation.js';
+export { ManifestLog } from './manifest-log-do.js';
+export { AttestationRateLimit } from './rate-limit.js';
 
 // `fetch` is looked up at call time, not captured: the global is the runtime's.
 const app = createGatewayApp({ fetch: (url, init) => fetch(url, init) });
