@@ -4,9 +4,18 @@
  * entry breaks it), the EAR trustworthiness vector and status, the token bucket, HTML escaping.
  */
 import { describe, expect, it } from 'vitest';
-import { earClaims, expectedStatus, checkEarClaims, trustworthinessVector } from '../../src/attestation/ear.js';
+import {
+  checkEarClaims,
+  earClaims,
+  expectedStatus,
+  trustworthinessVector,
+} from '../../src/attestation/ear.js';
 import { toHex } from '../../src/bytes.js';
-import { checkGatewayNonce, issueGatewayNonce, NONCE_WINDOW_SECONDS } from '../../src/gateway/gateway-nonce.js';
+import {
+  checkGatewayNonce,
+  issueGatewayNonce,
+  NONCE_WINDOW_SECONDS,
+} from '../../src/gateway/gateway-nonce.js';
 import { appendIfNew, entryHash, GENESIS_PREV, verifyManifestLog } from '../../src/gateway/manifest-log.js';
 import { takeToken } from '../../src/gateway/rate-limit.js';
 import { esc } from '../../src/gateway/verification-html.js';
@@ -24,7 +33,10 @@ describe('gateway nonces', () => {
     expect(await checkGatewayNonce(SECRET, nonce, t0 + NONCE_WINDOW_SECONDS)).toMatchObject({ ok: true });
     expect(await checkGatewayNonce(SECRET, nonce, expiresAt - 1)).toMatchObject({ ok: true });
     expect(await checkGatewayNonce(SECRET, nonce, expiresAt)).toEqual({ ok: false, reason: 'expired' });
-    expect(await checkGatewayNonce(SECRET, nonce, t0 - NONCE_WINDOW_SECONDS)).toEqual({ ok: false, reason: 'expired' });
+    expect(await checkGatewayNonce(SECRET, nonce, t0 - NONCE_WINDOW_SECONDS)).toEqual({
+      ok: false,
+      reason: 'expired',
+    });
   });
   it('another secret, any flipped bit, or a changed window: forged', async () => {
     const { nonce } = await issueGatewayNonce(SECRET, t0);
@@ -104,9 +116,15 @@ describe('EAR appraisal', () => {
     const claims = earClaims({ appraisal: base, nonceHex: 'ff', manifestDigest: D1, iat: 1 });
     const payload = JSON.parse(JSON.stringify(claims)) as Record<string, unknown>;
     expect(checkEarClaims(payload, { nonceHex: 'ff', manifestDigest: D1, status: 'affirming' })).toEqual([]);
-    expect(checkEarClaims(payload, { nonceHex: 'fe', manifestDigest: D1, status: 'affirming' })).toHaveLength(1);
-    expect(checkEarClaims(payload, { nonceHex: 'ff', manifestDigest: D2, status: 'affirming' })).toHaveLength(1);
-    expect(checkEarClaims(payload, { nonceHex: 'ff', manifestDigest: D1, status: 'warning' })).toHaveLength(1);
+    expect(checkEarClaims(payload, { nonceHex: 'fe', manifestDigest: D1, status: 'affirming' })).toHaveLength(
+      1,
+    );
+    expect(checkEarClaims(payload, { nonceHex: 'ff', manifestDigest: D2, status: 'affirming' })).toHaveLength(
+      1,
+    );
+    expect(checkEarClaims(payload, { nonceHex: 'ff', manifestDigest: D1, status: 'warning' })).toHaveLength(
+      1,
+    );
   });
 });
 
@@ -127,6 +145,8 @@ describe('token bucket', () => {
 
 describe('HTML escaping', () => {
   it('escapes the five characters', () => {
-    expect(esc(`<a href="x" onclick='y'>&</a>`)).toBe('&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
+    expect(esc(`<a href="x" onclick='y'>&</a>`)).toBe(
+      '&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;',
+    );
   });
 });
