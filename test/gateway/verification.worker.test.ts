@@ -15,6 +15,7 @@ import { fromBase64Url, fromHex, toBase64Url, toHex } from '../../src/bytes.js';
 import type { GatewayEnv } from '../../src/gateway/config.js';
 import { resetKeyCache } from '../../src/gateway/key-cache.js';
 import { type ManifestLogEntry, verifyManifestLog } from '../../src/gateway/manifest-log.js';
+import type { VerificationEnv } from '../../src/gateway/routes/index.js';
 import worker from '../../src/gateway/worker.js';
 import { manifestDigest } from '../../src/policy/manifest-digest.js';
 import {
@@ -32,6 +33,8 @@ let stack: Stack;
 let ipCounter = 0;
 /** Each test its own client address: its own rate-limit bucket. */
 const freshClient = () => ({ 'cf-connecting-ip': `198.51.100.${++ipCounter}` });
+
+const vEnv = env as typeof env & VerificationEnv;
 
 async function call(path: string, init: RequestInit = {}, e: GatewayEnv = env): Promise<Response> {
   const ctx = createExecutionContext();
@@ -297,6 +300,23 @@ gatewayDescribe('GET /v1/manifest', () => {
     expect(third.history).toHaveLength(second.history.length + 1);
     expect(third.history.at(-1)!.manifestDigest).toBe(stack.dev.manifestDigest);
     expect((await verifyManifestLog(third.history)).ok).toBe(true);
+  });
+});
+
+gatewayDescribe('the cron', () => {
+  it('records the served manifest in the history even when nobody asks', async () => {
+    const cronManifest = JSON.stringify({ ...JSON.parse(stack.dev.manifestText), name: 'cron manifest' });
+    const cronEnv = { ...env, SEALGATE_MANIFEST: cronManifest };
+    const ctx = createExecutionContext();
+    await worker.scheduled({}, cronEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    const log = (await (
+      await vEnv
+        .MANIFEST_LOG!.get(vEnv.MANIFEST_LOG!.idFromName('manifest-log'))
+        .fetch('https://manifest-log/log')
+    ).json()) as { entries: ManifestLogEntry[] };
+    expect(log.entries.at(-1)!.manifestDigest).toBe(await manifestDigest(cronManifest));
+    expect((await verifyManifestLog(log.entries)).ok).toBe(true);
   });
 });
 
