@@ -213,9 +213,13 @@ async function run(
   } else {
     r.fail('the hardware evidence does not verify (signature or certificate chain)');
   }
-  const bound = !['report_data_mismatch', 'nonce_mismatch', 'manifest_mismatch', 'role_mismatch'].some((c) =>
-    codes.has(c as never),
-  );
+  // REPORT_DATA and the reference values are evaluated only on claims whose signature verified:
+  // without them nothing below was checked, and nothing may read as holding.
+  const bound =
+    claims !== null &&
+    !['report_data_mismatch', 'nonce_mismatch', 'manifest_mismatch', 'role_mismatch'].some((c) =>
+      codes.has(c as never),
+    );
   r.check(
     bound,
     'the report is bound to OUR nonce, this manifest digest and the service’s keys (REPORT_DATA)',
@@ -223,7 +227,7 @@ async function run(
   );
   const measurement = verdict.report ? toHex(verdict.report.measurement) : null;
   r.check(
-    !codes.has('measurement_not_allowed') && measurement !== null,
+    claims !== null && !codes.has('measurement_not_allowed') && measurement !== null,
     `the service's launch measurement ${measurement} is one the manifest allows`,
     `the service's launch measurement ${measurement ?? '(unreadable)'} is NOT one the manifest allows`,
   );

@@ -20,7 +20,7 @@ import type { GatewayConfig } from './config.js';
 import { earSigner } from './ear-signer.js';
 import { kvCertificateCache } from './kv-store.js';
 
-/** A bundle holds a manifest ≤ 256 KiB and certificates, base64url: well under 1 MiB… with room. */
+/** A bundle: a manifest ≤ 256 KiB and four certificates ≤ 16 KiB each, base64url (×4/3): < 1 MiB. */
 const MAX_BUNDLE_BYTES = 1024 * 1024;
 
 export interface ServiceAppraisal {
