@@ -24,6 +24,8 @@ import type { ExecutionContextLike } from './cf-types.js';
 import { type GatewayConfig, type GatewayEnv, loadConfig } from './config.js';
 import { currentKey, refreshFromDo, rotationStub } from './key-cache.js';
 import { log } from './log.js';
+import { prepareReceipt } from './receipt-check.js';
+import { isReceiptPath, receiptRoutes } from './routes/receipts.js';
 import { exchange, openJsonAnswer, openStreamAnswer } from './upstream.js';
 
 export interface GatewayDeps {
@@ -55,7 +57,12 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
       },
       allowMethods: ['GET', 'POST', 'OPTIONS'],
       allowHeaders: ['authorization', 'content-type', 'openai-organization', 'openai-project'],
-      exposeHeaders: ['x-sealgate-manifest', 'x-sealgate-key-id', 'x-sealgate-simulated'],
+      exposeHeaders: [
+        'x-sealgate-manifest',
+        'x-sealgate-key-id',
+        'x-sealgate-simulated',
+        'x-sealgate-receipt',
+      ],
       maxAge: 600,
     }),
   );
@@ -80,7 +87,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
 
   // 404 and 405 before authentication: they say nothing an unauthenticated caller could not guess.
   app.use('*', async (c, next) => {
-    const method = ROUTES[c.req.path];
+    const method = ROUTES[c.req.path] ?? (isReceiptPath(c.req.path) ? 'GET' : undefined);
     if (method === undefined) return errorResponse('not_found', `no route ${c.req.path}`);
     if (c.req.method !== method) {
       return errorResponse('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}`, {
@@ -118,6 +125,8 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
     }
     return errorResponse('no_worker_available', 'no AI worker answered');
   });
+
+  app.route('/', receiptRoutes());
 
   for (const route of MODEL_ROUTES) {
     app.post(route, (c) =>
@@ -205,8 +214,36 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
     }
     switch (result.kind) {
       case 'answer': {
-        const out = { ...headers, 'x-sealgate-key-id': result.kek.kid };
-        return result.stream ? openStreamAnswer(result, out) : openJsonAnswer(result, out);
+        const out = {
+          ...headers,
+          'x-sealgate-key-id': result.kek.kid,
+          'x-sealgate-receipt': result.context.requestId,
+        };
+        let receipt: Awaited<ReturnType<typeof prepareReceipt>>;
+        try {
+          receipt = await prepareReceipt({
+            kv: env.SEALGATE_KV,
+            manifestDigest: config.manifestDigest,
+            ...result,
+          });
+        } catch (e) {
+          await result.response.body?.cancel().catch(() => undefined);
+          const code: HttpErrorCode = isSealgateError(e, 'unknown_key')
+            ? 'no_attested_service'
+            : isSealgateError(e)
+              ? 'upstream_tampered'
+              : 'internal_error';
+          log('error', 'worker_certificate_rejected', {
+            rid: result.context.requestId,
+            code,
+            message: (e as Error).message,
+          });
+          return errorResponse(
+            code,
+            'the AI worker’s certificate is not one a verified attestation service issued',
+          );
+        }
+        return result.stream ? openStreamAnswer(result, out, receipt) : openJsonAnswer(result, out, receipt);
       }
       case 'error':
         return errorResponse(result.code, result.message);

@@ -24,6 +24,10 @@ import { SealgateError } from '../errors.js';
 import { canonicalizeJson } from '../policy/jcs.js';
 
 export const RECEIPT_VERSION = 1;
+/** Worker → gateway: the compact receipt of a non-streamed answer. */
+export const RECEIPT_HEADER = 'x-sealgate-receipt';
+/** Worker → gateway: the worker certificate (base64url DER) the receipt names. */
+export const WORKER_CERTIFICATE_HEADER = 'x-sealgate-worker-certificate';
 export const RECEIPT_TYPE = 'sealgate-receipt+jws';
 export const RECEIPT_ALG = 'ES384';
 /** Upper bound for a receipt's compact form (a real one is ~800 characters). */
