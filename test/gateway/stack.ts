@@ -43,7 +43,8 @@ export type WorkerMode =
   | 'no-receipt' // the JSON answer without its receipt header
   | 'drop-trailer' // a stream without its receipt trailer (the end frame intact)
   | 'tamper-trailer' // one character of the stream's receipt changed
-  | 'no-certificate'; // the answer without its worker certificate header
+  | 'no-certificate' // the answer without its worker certificate header
+  | 'swap-certificate'; // the answer with `stack.swapCertificate` as its worker certificate
 
 /** The mocked clock (Date.now), moved by tests; the DO and the apps read it too. */
 export const clock = { offsetMs: 0 };
@@ -61,6 +62,8 @@ export interface Stack {
   modes: Record<string, WorkerMode>;
   /** Every upstream call the stubbed fetch saw: "METHOD url". */
   calls: string[];
+  /** base64url DER put in place of the worker's certificate in mode `swap-certificate`. */
+  swapCertificate: string;
   session: WorkerSession;
   /** A new service process: new keys, no KEKs (it holds them in memory only). */
   restartService(): Promise<void>;
@@ -85,6 +88,7 @@ export async function startStack(): Promise<Stack> {
     serviceDown: false,
     modes: { [WORKER_A]: 'ok', [WORKER_B]: 'ok' },
     calls: [],
+    swapCertificate: '',
     session: undefined as unknown as WorkerSession,
     restartService: async () => {
       serviceApp = await makeService();
@@ -133,7 +137,7 @@ export async function startStack(): Promise<Stack> {
     }
     const res = await workerApp.request(url, init);
     if (!res.ok || mode === 'ok') return res;
-    return breakAnswer(res, mode);
+    return breakAnswer(res, mode, stack);
   };
   vi.stubGlobal('fetch', router);
   return stack;
@@ -145,9 +149,13 @@ export function flip(ct: string): string {
   return `${ct.slice(0, i)}${ct[i] === 'A' ? 'B' : 'A'}${ct.slice(i + 1)}`;
 }
 
-async function breakAnswer(res: Response, mode: WorkerMode): Promise<Response> {
+async function breakAnswer(res: Response, mode: WorkerMode, stack: Stack): Promise<Response> {
   const headers = new Headers(res.headers);
   headers.delete('content-length');
+  if (mode === 'swap-certificate') {
+    headers.set('x-sealgate-worker-certificate', stack.swapCertificate);
+    return new Response(res.body, { status: res.status, headers });
+  }
   if (mode === 'no-certificate') {
     headers.delete('x-sealgate-worker-certificate');
     return new Response(res.body, { status: res.status, headers });
