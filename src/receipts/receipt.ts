@@ -267,10 +267,11 @@ export function createFrameHash(): FrameHash {
   const h = nobleSha256.create();
   let done = false;
   const length = new Uint8Array(4);
+  const encoder = new TextEncoder();
   return {
     update(frame) {
       if (done) throw new SealgateError('internal', 'frame hash: already finished');
-      const bytes = utf8.encode(frame);
+      const bytes = encoder.encode(frame);
       new DataView(length.buffer).setUint32(0, bytes.length, false);
       h.update(length);
       h.update(bytes);
