@@ -243,7 +243,11 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
             'the AI worker’s certificate is not one a verified attestation service issued',
           );
         }
-        return result.stream ? openStreamAnswer(result, out, receipt) : openJsonAnswer(result, out, receipt);
+        if (result.stream) return openStreamAnswer(result, out, receipt);
+        // A stream's id goes out before its receipt is checked; a refused JSON answer names none.
+        const answer = await openJsonAnswer(result, out, receipt);
+        if (!answer.ok) answer.headers.delete('x-sealgate-receipt');
+        return answer;
       }
       case 'error':
         return errorResponse(result.code, result.message);
