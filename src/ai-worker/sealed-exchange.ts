@@ -17,6 +17,7 @@
  */
 
 import { utf8 } from '../bytes.js';
+import type { RequestContext } from '../envelope/data-key.js';
 import type { ReplayGuard } from '../envelope/replay-guard.js';
 import { openRequest } from '../envelope/request.js';
 import { sealResponse } from '../envelope/response.js';
@@ -27,7 +28,9 @@ import { errorResponse, httpCodeFor } from '../http/errors.js';
 import { readLimited } from '../http/read-limited.js';
 import { encodeSseEvent } from '../model/sse.js';
 import type { ModelBackend, ModelRoute } from '../model/types.js';
+import { bodySha256, createFrameHash, receiptTrailer } from '../receipts/receipt.js';
 import { errorDetail, type WorkerLog } from './log.js';
+import { certificateHeader, makeReceipt, RECEIPT_HEADER, type ReceiptSigner } from './receipt-signer.js';
 import type { WorkerKeyStore } from './worker-keys.js';
 
 export interface SealedExchangeDeps {
@@ -40,6 +43,12 @@ export interface SealedExchangeDeps {
   maxFutureSkewSeconds: number;
   maxBodyBytes: number;
   log: WorkerLog;
+  /**
+   * Receipts (docs/protocol.md "Receipts"): the signer of the moment (null before registration)
+   * and the manifest digest the receipts name. Absent: answers carry no receipt (unit tests only:
+   * the gateway refuses an answer without one).
+   */
+  receipts?: { signer: () => ReceiptSigner | null; manifestDigest: string };
 }
 
 const NO_STORE = { 'cache-control': 'no-store' };
@@ -83,6 +92,23 @@ export async function handleSealed(
     return errorResponse('invalid_request', 'this route accepts only sealed requests (docs/protocol.md)');
   }
 
+  // Taken now, with the request's hash: the receipt names the certificate of this moment.
+  const signer = deps.receipts?.signer() ?? null;
+  if (deps.receipts && !signer) {
+    return errorResponse('not_ready', 'worker holds no certificate yet', { headers: { 'retry-after': '1' } });
+  }
+  const requestSha256 = signer ? await bodySha256(bytes) : '';
+  const receipt = (context: RequestContext, responseSha256: string, stream: boolean) =>
+    makeReceipt({
+      signer: signer!,
+      context,
+      manifestDigest: deps.receipts!.manifestDigest,
+      requestSha256,
+      responseSha256,
+      stream,
+      now: deps.now(),
+    });
+
   let opened: Awaited<ReturnType<typeof openRequest>>;
   try {
     opened = await openRequest(json, deps.keys, {
@@ -115,10 +141,17 @@ export async function handleSealed(
   if (answer.kind === 'json') {
     request.signal.removeEventListener('abort', onAbort);
     try {
-      const sealed = await sealResponse(context, answer.body);
-      return new Response(JSON.stringify(sealed), {
+      // The body is sent as this text, i.e. exactly its UTF-8 bytes, which the receipt hashes.
+      const sealed = JSON.stringify(await sealResponse(context, answer.body));
+      const signed = signer
+        ? {
+            [RECEIPT_HEADER]: await receipt(context, await bodySha256(utf8.encode(sealed)), false),
+            ...certificateHeader(signer),
+          }
+        : {};
+      return new Response(sealed, {
         status: 200,
-        headers: { 'content-type': 'application/json', ...NO_STORE },
+        headers: { 'content-type': 'application/json', ...NO_STORE, ...signed },
       });
     } catch (e) {
       return failure(e, deps.log, 'sealing the answer');
@@ -130,13 +163,20 @@ export async function handleSealed(
   const log = deps.log;
   const rid = context.requestId;
   let frames = 0;
+  const frameHash = signer ? createFrameHash() : undefined;
   const stream = new ReadableStream<Uint8Array>(
     {
       async pull(out) {
         try {
           const next = await events.next();
           const frame = next.done ? await sealer.end() : await sealer.seal(next.value);
-          out.enqueue(utf8.encode(encodeSseEvent(frame)));
+          frameHash?.update(frame);
+          let event = encodeSseEvent(frame);
+          if (next.done && frameHash) {
+            // The receipt trailer follows the end frame (docs/protocol.md "Receipts").
+            event += encodeSseEvent(receiptTrailer(await receipt(context, frameHash.digest(), true)));
+          }
+          out.enqueue(utf8.encode(event));
           frames++;
           if (next.done) {
             out.close();
@@ -169,6 +209,7 @@ export async function handleSealed(
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store, no-transform',
       'x-accel-buffering': 'no',
+      ...(signer ? certificateHeader(signer) : {}),
     },
   });
 }

@@ -8,12 +8,14 @@ import { MANIFEST_USAGE, manifestCommand } from './manifest-command.js';
 import type { CommandResult } from './result.js';
 import { VERIFY_USAGE, verifyCommand } from './verify-command.js';
 import { VERIFY_ENDPOINT_USAGE, verifyEndpointCommand } from './verify-endpoint-command.js';
+import { VERIFY_RECEIPT_USAGE, verifyReceiptCommand } from './verify-receipt-command.js';
 
 export const USAGE = [
   'usage: sealgate <command>',
   '',
   `  ${VERIFY_USAGE}`,
   `  ${VERIFY_ENDPOINT_USAGE}`,
+  `  ${VERIFY_RECEIPT_USAGE}`,
   ...MANIFEST_USAGE.map((u) => `  ${u}`),
   ...APIKEY_USAGE.map((u) => `  ${u}`),
   '  help',
@@ -30,6 +32,8 @@ export async function runCli(
         return await verifyCommand(rest, now);
       case 'verify-endpoint':
         return await verifyEndpointCommand(rest, now);
+      case 'verify-receipt':
+        return await verifyReceiptCommand(rest);
       case 'manifest':
         return await manifestCommand(rest, now);
       case 'apikey':

@@ -26,7 +26,9 @@ import type { ExecutionContextLike } from './cf-types.js';
 import { type GatewayConfig, type GatewayEnv, loadConfig } from './config.js';
 import { currentKey, refreshFromDo, rotationStub } from './key-cache.js';
 import { log } from './log.js';
+import { prepareReceipt } from './receipt-check.js';
 import { VERIFICATION_ROUTES } from './routes/index.js';
+import { isReceiptPath, receiptRoutes } from './routes/receipts.js';
 import { exchange, openJsonAnswer, openStreamAnswer } from './upstream.js';
 
 export interface GatewayDeps {
@@ -59,7 +61,12 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
       },
       allowMethods: ['GET', 'POST', 'OPTIONS'],
       allowHeaders: ['authorization', 'content-type', 'openai-organization', 'openai-project'],
-      exposeHeaders: ['x-sealgate-manifest', 'x-sealgate-key-id', 'x-sealgate-simulated'],
+      exposeHeaders: [
+        'x-sealgate-manifest',
+        'x-sealgate-key-id',
+        'x-sealgate-simulated',
+        'x-sealgate-receipt',
+      ],
       maxAge: 600,
     }),
   );
@@ -84,7 +91,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
 
   // 404 and 405 before authentication: they say nothing an unauthenticated caller could not guess.
   app.use('*', async (c, next) => {
-    const method = ROUTES[c.req.path];
+    const method = ROUTES[c.req.path] ?? (isReceiptPath(c.req.path) ? 'GET' : undefined);
     if (method === undefined) return errorResponse('not_found', `no route ${c.req.path}`);
     if (c.req.method !== method) {
       return errorResponse('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}`, {
@@ -135,6 +142,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
       }),
     );
   }
+  app.route('/', receiptRoutes());
 
   for (const route of MODEL_ROUTES) {
     app.post(route, (c) =>
@@ -222,8 +230,40 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
     }
     switch (result.kind) {
       case 'answer': {
-        const out = { ...headers, 'x-sealgate-key-id': result.kek.kid };
-        return result.stream ? openStreamAnswer(result, out) : openJsonAnswer(result, out);
+        const out = {
+          ...headers,
+          'x-sealgate-key-id': result.kek.kid,
+          'x-sealgate-receipt': result.context.requestId,
+        };
+        let receipt: Awaited<ReturnType<typeof prepareReceipt>>;
+        try {
+          receipt = await prepareReceipt({
+            kv: env.SEALGATE_KV,
+            manifestDigest: config.manifestDigest,
+            ...result,
+          });
+        } catch (e) {
+          await result.response.body?.cancel().catch(() => undefined);
+          const code: HttpErrorCode = isSealgateError(e, 'unknown_key')
+            ? 'no_attested_service'
+            : isSealgateError(e)
+              ? 'upstream_tampered'
+              : 'internal_error';
+          log('error', 'worker_certificate_rejected', {
+            rid: result.context.requestId,
+            code,
+            message: (e as Error).message,
+          });
+          return errorResponse(
+            code,
+            'the AI worker’s certificate is not one a verified attestation service issued',
+          );
+        }
+        if (result.stream) return openStreamAnswer(result, out, receipt);
+        // A stream's id goes out before its receipt is checked; a refused JSON answer names none.
+        const answer = await openJsonAnswer(result, out, receipt);
+        if (!answer.ok) answer.headers.delete('x-sealgate-receipt');
+        return answer;
       }
       case 'error':
         return errorResponse(result.code, result.message);

@@ -41,6 +41,7 @@ import {
   putPublishedKeys,
 } from './kv-store.js';
 import { log } from './log.js';
+import { recordServiceForReceipts } from './receipt-store.js';
 
 /** A stored key and whether the service confirmed holding it (only confirmed keys are published). */
 export interface RotationKey extends StoredKek {
@@ -153,6 +154,13 @@ export class KeyRotation {
       throw new Error('service chain ends in a simulated root the configuration does not allow');
     }
     await this.#recordAttestation(config, service, now);
+    // Receipts name this service's evidence; its key checks worker certificates (receipt-store.ts).
+    await recordServiceForReceipts(this.#env.SEALGATE_KV, {
+      manifestDigest,
+      bundle: service.bundle,
+      signingKey: service.signingKey,
+      now,
+    });
 
     const call = { baseUrl: config.serviceUrl, fetch: upstreamFetch };
     // Keys that no longer open under GATEWAY_SECRET (the secret was changed) are orphans: drop

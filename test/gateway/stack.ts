@@ -31,7 +31,20 @@ export const SERVICE = 'http://attestation-service.test';
 export const WORKER_A = 'http://worker-a.test';
 export const WORKER_B = 'http://worker-b.test';
 
-export type WorkerMode = 'ok' | 'down' | 'busy' | 'tamper-json' | 'truncate-stream' | 'tamper-stream';
+export type WorkerMode =
+  | 'ok'
+  | 'down'
+  | 'busy'
+  | 'tamper-json'
+  | 'truncate-stream'
+  | 'tamper-stream'
+  /** Receipts (docs/protocol.md "Receipts"): */
+  | 'tamper-receipt' // one character of the JSON answer's receipt header changed
+  | 'no-receipt' // the JSON answer without its receipt header
+  | 'drop-trailer' // a stream without its receipt trailer (the end frame intact)
+  | 'tamper-trailer' // one character of the stream's receipt changed
+  | 'no-certificate' // the answer without its worker certificate header
+  | 'swap-certificate'; // the answer with `stack.swapCertificate` as its worker certificate
 
 /** The mocked clock (Date.now), moved by tests; the DO and the apps read it too. */
 export const clock = { offsetMs: 0 };
@@ -49,6 +62,8 @@ export interface Stack {
   modes: Record<string, WorkerMode>;
   /** Every upstream call the stubbed fetch saw: "METHOD url". */
   calls: string[];
+  /** base64url DER put in place of the worker's certificate in mode `swap-certificate`. */
+  swapCertificate: string;
   session: WorkerSession;
   /** A new service process: new keys, no KEKs (it holds them in memory only). */
   restartService(): Promise<void>;
@@ -73,6 +88,7 @@ export async function startStack(): Promise<Stack> {
     serviceDown: false,
     modes: { [WORKER_A]: 'ok', [WORKER_B]: 'ok' },
     calls: [],
+    swapCertificate: '',
     session: undefined as unknown as WorkerSession,
     restartService: async () => {
       serviceApp = await makeService();
@@ -98,6 +114,7 @@ export async function startStack(): Promise<Stack> {
     manifestDigest: dev.manifestDigest,
     simulated: true,
     certificate: () => stack.session.certificate,
+    receiptSigner: () => stack.session.receiptSigner,
     clock: () => Date.now(),
     log: () => undefined,
   });
@@ -120,7 +137,7 @@ export async function startStack(): Promise<Stack> {
     }
     const res = await workerApp.request(url, init);
     if (!res.ok || mode === 'ok') return res;
-    return breakAnswer(res, mode);
+    return breakAnswer(res, mode, stack);
   };
   vi.stubGlobal('fetch', router);
   return stack;
@@ -132,9 +149,23 @@ export function flip(ct: string): string {
   return `${ct.slice(0, i)}${ct[i] === 'A' ? 'B' : 'A'}${ct.slice(i + 1)}`;
 }
 
-async function breakAnswer(res: Response, mode: WorkerMode): Promise<Response> {
+async function breakAnswer(res: Response, mode: WorkerMode, stack: Stack): Promise<Response> {
   const headers = new Headers(res.headers);
   headers.delete('content-length');
+  if (mode === 'swap-certificate') {
+    headers.set('x-sealgate-worker-certificate', stack.swapCertificate);
+    return new Response(res.body, { status: res.status, headers });
+  }
+  if (mode === 'no-certificate') {
+    headers.delete('x-sealgate-worker-certificate');
+    return new Response(res.body, { status: res.status, headers });
+  }
+  if (mode === 'tamper-receipt' || mode === 'no-receipt') {
+    const receipt = headers.get('x-sealgate-receipt') ?? '';
+    if (mode === 'no-receipt') headers.delete('x-sealgate-receipt');
+    else headers.set('x-sealgate-receipt', flip(receipt));
+    return new Response(res.body, { status: res.status, headers });
+  }
   const text = await res.text();
   if (mode === 'tamper-json') {
     const body = JSON.parse(text) as { sealgate: { ct: string } };
@@ -143,8 +174,18 @@ async function breakAnswer(res: Response, mode: WorkerMode): Promise<Response> {
   }
   const events = text.split('\n\n').filter((e) => e.length > 0);
   if (mode === 'truncate-stream') {
-    // Everything but the end frame: every chunk (OpenAI's [DONE] included) authentic, the end missing.
+    // Everything but the end frame (and the receipt trailer after it): every chunk (OpenAI's [DONE]
+    // included) authentic, the end missing.
+    return new Response(`${events.slice(0, -2).join('\n\n')}\n\n`, { status: res.status, headers });
+  }
+  if (mode === 'drop-trailer') {
     return new Response(`${events.slice(0, -1).join('\n\n')}\n\n`, { status: res.status, headers });
+  }
+  if (mode === 'tamper-trailer') {
+    const trailer = JSON.parse(events.at(-1)!.slice('data: '.length)) as { receipt: string };
+    trailer.receipt = flip(trailer.receipt);
+    events[events.length - 1] = `data: ${JSON.stringify(trailer)}`;
+    return new Response(`${events.join('\n\n')}\n\n`, { status: res.status, headers });
   }
   // tamper-stream: the second frame's ciphertext edited.
   const second = JSON.parse(events[1]!.slice('data: '.length)) as { ct: string };
