@@ -17,6 +17,7 @@ import { cors } from 'hono/cors';
 import { isSealgateError } from '../errors.js';
 import { errorResponse, type HttpErrorCode } from '../http/errors.js';
 import { isJsonContentType } from '../http/json-content-type.js';
+import { MAX_REQUEST_JSON_DEPTH, nestsDeeperThan } from '../http/json-depth.js';
 import type { Kek } from '../keys/kek.js';
 import { MODEL_ROUTES } from '../model/types.js';
 import type { Fetcher } from '../service-client/http.js';
@@ -265,6 +266,9 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return fail('invalid_request', 'the body must be a JSON object');
+  }
+  if (nestsDeeperThan(value, MAX_REQUEST_JSON_DEPTH)) {
+    return fail('invalid_request', `the body nests deeper than ${MAX_REQUEST_JSON_DEPTH} levels`);
   }
   if (typeof (value as { model?: unknown }).model !== 'string') {
     return fail('invalid_request', 'model is required');
