@@ -18,6 +18,8 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { isSealgateError } from '../errors.js';
 import { errorResponse, type HttpErrorCode } from '../http/errors.js';
+import { isJsonContentType } from '../http/json-content-type.js';
+import { MAX_REQUEST_JSON_DEPTH, nestsDeeperThan } from '../http/json-depth.js';
 import type { Kek } from '../keys/kek.js';
 import { MODEL_ROUTES } from '../model/types.js';
 import type { Fetcher } from '../service-client/http.js';
@@ -296,8 +298,9 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
     ok: false,
     response: errorResponse(code, message),
   });
-  const type = (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
-  if (type !== 'application/json') return fail('unsupported_media_type', 'the body must be application/json');
+  if (!isJsonContentType(request.headers.get('content-type'))) {
+    return fail('unsupported_media_type', 'the body must be application/json (UTF-8)');
+  }
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (declared > maxBytes) return fail('payload_too_large', `the body exceeds ${maxBytes} bytes`);
   const chunks: Uint8Array[] = [];
@@ -329,6 +332,9 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return fail('invalid_request', 'the body must be a JSON object');
+  }
+  if (nestsDeeperThan(value, MAX_REQUEST_JSON_DEPTH)) {
+    return fail('invalid_request', `the body nests deeper than ${MAX_REQUEST_JSON_DEPTH} levels`);
   }
   if (typeof (value as { model?: unknown }).model !== 'string') {
     return fail('invalid_request', 'model is required');
