@@ -266,7 +266,7 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
       '/v1/chat%2Fcompletions',
       '/v1/engines/davinci/completions',
       '/v1/assistants',
-      '/',
+      '/index.html',
       '/v1',
       `/v1/${'x'.repeat(4000)}`,
     ];
@@ -283,6 +283,8 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
         [CHAT, 'POST'],
         ['/v1/embeddings', 'POST'],
         ['/v1/models', 'GET'],
+        ['/', 'GET'], // the public verification page
+        ['/v1/attestation', 'GET'],
       ] as const) {
         if (method === allow) continue;
         const res = await call(path, {
