@@ -43,6 +43,14 @@ export interface StackOptions {
   keyPolicy?: KeyPolicy;
   /** wrangler's local state (KV, Durable Objects) (`--persist-to`; default `.wrangler/state`). */
   persistTo?: string;
+  /**
+   * Tests only (never a deployed config): the URLs the gateway is given for the service and the
+   * worker, from the real ones — the fault tests put a proxy in between (test/faults).
+   */
+  gatewayUpstreams?: (real: { serviceUrl: string; workerUrl: string }) => Promise<{
+    serviceUrl: string;
+    workerUrls: string[];
+  }>;
 }
 
 export interface RunningStack {
@@ -160,10 +168,13 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     });
     closers.push(() => worker.close());
 
+    const upstreams = opts.gatewayUpstreams
+      ? await opts.gatewayUpstreams({ serviceUrl: service.url, workerUrl: worker.url })
+      : { serviceUrl: service.url, workerUrls: [worker.url] };
     const vars = gatewayDevVars({
       manifestText: new TextDecoder().decode(manifestBytes),
-      serviceUrl: service.url,
-      workerUrls: [worker.url],
+      serviceUrl: upstreams.serviceUrl,
+      workerUrls: upstreams.workerUrls,
       devApiKey: apiKey,
       gatewaySecret: await devGatewaySecret(join(opts.devDir ?? '.sealgate-dev', 'gateway-secret')),
     });
