@@ -44,6 +44,8 @@ afterAll(async () => {
 
 interface Outcome {
   ok: boolean;
+  /** Seconds since the load started, when the request ended. */
+  at?: number;
   kid: string | null;
   ms: number;
   error?: string;
@@ -97,7 +99,9 @@ async function streamOnce(client: number, n: number): Promise<Outcome> {
     if (text !== expected) return { ok: false, kid, ms, error: `wrong answer: ${JSON.stringify(text)}` };
     return { ok: true, kid, ms };
   } catch (e) {
-    return { ok: false, kid: null, ms: performance.now() - started, error: (e as Error).message };
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : '';
+    return { ok: false, kid: null, ms: performance.now() - started, error: `${(e as Error).message}${why}` };
   }
 }
 
@@ -130,6 +134,16 @@ describe('load across key rotations', () => {
       const ms = outcomes.map((o) => o.ms).sort((a, b) => a - b);
       const perKid = kids.map((kid) => outcomes.filter((o) => o.kid === kid).length);
       const errorKinds = [...new Set(failures.map((f) => f.error))].slice(0, 5);
+      // When failures ended (10 s buckets since the start), and when each key id was first seen.
+      const failureTimes = [...new Set(failures.map((f) => Math.floor((f.at ?? 0) / 10) * 10))]
+        .sort((a, b) => a - b)
+        .map(
+          (t) =>
+            `${t}–${t + 10} s: ${failures.filter((f) => Math.floor((f.at ?? 0) / 10) * 10 === t).length}`,
+        );
+      const firstSeen = kids.map((kid) =>
+        Math.min(...outcomes.filter((o) => o.kid === kid).map((o) => o.at ?? 0)).toFixed(0),
+      );
       const report = [
         '# Load across key rotations',
         '',
@@ -149,12 +163,14 @@ describe('load across key rotations', () => {
         `| failed requests | ${failures.length} |`,
         `| rotations seen (distinct key ids − 1) | ${kids.length - 1} |`,
         `| requests per key id, in order | ${perKid.join(', ')} |`,
+        `| key id first seen (s after start) | ${firstSeen.join(', ')} |`,
         `| duration | ${seconds.toFixed(1)} s |`,
         `| throughput | ${(outcomes.length / seconds).toFixed(1)} streamed requests/s |`,
         `| latency p50 (whole stream) | ${percentile(ms, 50).toFixed(0)} ms |`,
         `| latency p99 (whole stream) | ${percentile(ms, 99).toFixed(0)} ms |`,
         `| latency max | ${(ms.at(-1) ?? 0).toFixed(0)} ms |`,
         `| errors | ${failures.length === 0 ? 'none' : errorKinds.join('; ')} |`,
+        ...(failures.length > 0 ? [`| failures by time | ${failureTimes.join('; ')} |`] : []),
         `| machine | ${process.platform} ${process.arch}, Node ${process.versions.node}; load average (1 min) ${load1.toFixed(2)} at start, ${load2.toFixed(2)} at end — shared with other jobs |`,
         '',
         'Latency is measured in the same process that runs the AI worker and the attestation service,',
