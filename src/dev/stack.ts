@@ -51,6 +51,14 @@ export interface StackOptions {
     serviceUrl: string;
     workerUrls: string[];
   }>;
+  /**
+   * Tests only: runs the gateway Worker some other way than `wrangler dev` (the load test runs it
+   * in Miniflare, without wrangler's dev proxy in front). Default: `wrangler dev`.
+   */
+  runGateway?: (input: { port: number; vars: Record<string, string>; persistTo?: string }) => Promise<{
+    exited(): boolean;
+    close(): Promise<void>;
+  }>;
 }
 
 export interface RunningStack {
@@ -178,31 +186,44 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       devApiKey: apiKey,
       gatewaySecret: await devGatewaySecret(join(opts.devDir ?? '.sealgate-dev', 'gateway-secret')),
     });
-    const wrangler = spawn(
-      'npx',
-      [
-        'wrangler',
-        'dev',
-        '--ip',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        ...(opts.persistTo ? ['--persist-to', opts.persistTo] : []),
-        ...wranglerVarArgs(vars),
-      ],
-      {
-        detached: true,
-        stdio: ['ignore', verbose ? 'inherit' : 'ignore', verbose ? 'inherit' : 'ignore'],
-        env: {
-          ...process.env,
-          WRANGLER_SEND_METRICS: 'false',
-          CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-          NO_COLOR: '1',
+    let gone: () => boolean;
+    let gatewayPid: number | undefined;
+    if (opts.runGateway) {
+      const gateway = await opts.runGateway({
+        port,
+        vars,
+        ...(opts.persistTo ? { persistTo: opts.persistTo } : {}),
+      });
+      closers.push(() => gateway.close());
+      gone = () => gateway.exited();
+    } else {
+      const wrangler = spawn(
+        'npx',
+        [
+          'wrangler',
+          'dev',
+          '--ip',
+          '127.0.0.1',
+          '--port',
+          String(port),
+          ...(opts.persistTo ? ['--persist-to', opts.persistTo] : []),
+          ...wranglerVarArgs(vars),
+        ],
+        {
+          detached: true,
+          stdio: ['ignore', verbose ? 'inherit' : 'ignore', verbose ? 'inherit' : 'ignore'],
+          env: {
+            ...process.env,
+            WRANGLER_SEND_METRICS: 'false',
+            CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+            NO_COLOR: '1',
+          },
         },
-      },
-    );
-    closers.push(() => stopGroup(wrangler));
-    const gone = () => wrangler.exitCode !== null || wrangler.signalCode !== null;
+      );
+      closers.push(() => stopGroup(wrangler));
+      gone = () => wrangler.exitCode !== null || wrangler.signalCode !== null;
+      gatewayPid = wrangler.pid;
+    }
     const url = `http://127.0.0.1:${port}`;
     const timeout = opts.readyTimeoutMs ?? 120_000;
     await waitFor('the gateway', async () => (await fetch(`${url}/healthz`)).ok, timeout, gone, opts.signal);
@@ -233,7 +254,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       serviceUrl: service.url,
       workerUrl: worker.url,
       devChainCreated: files.created,
-      gatewayPid: wrangler.pid,
+      gatewayPid,
       close,
     };
   } catch (e) {
