@@ -241,6 +241,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
         try {
           receipt = await prepareReceipt({
             kv: env.SEALGATE_KV,
+            secret: config.secret,
             manifestDigest: config.manifestDigest,
             ...result,
           });

@@ -54,7 +54,12 @@ function tampered(message: string): SealgateError {
   return new SealgateError('attestation_rejected', `receipt: ${message}`);
 }
 
-async function serviceList(kv: KvNamespace, digest: string, fresh: boolean): Promise<ReceiptService[]> {
+async function serviceList(
+  kv: KvNamespace,
+  secret: string,
+  digest: string,
+  fresh: boolean,
+): Promise<ReceiptService[]> {
   const now = nowSeconds();
   if (
     fresh ||
@@ -62,7 +67,7 @@ async function serviceList(kv: KvNamespace, digest: string, fresh: boolean): Pro
     services.digest !== digest ||
     now - services.loadedAt >= SERVICES_REFRESH_SECONDS
   ) {
-    services = { digest, list: await readReceiptServices(kv, digest), loadedAt: now };
+    services = { digest, list: await readReceiptServices(kv, secret, digest), loadedAt: now };
   }
   return services.list;
 }
@@ -72,7 +77,12 @@ async function serviceList(kv: KvNamespace, digest: string, fresh: boolean): Pro
  * services the DO verified; cached per isolate by its exact text. Throws `unknown_key` when no
  * verified service is known yet, `attestation_rejected` / `malformed_*` for a bad certificate.
  */
-async function trustedWorker(kv: KvNamespace, digest: string, header: string | null): Promise<TrustedWorker> {
+async function trustedWorker(
+  kv: KvNamespace,
+  secret: string,
+  digest: string,
+  header: string | null,
+): Promise<TrustedWorker> {
   if (!header || header.length > 32 * 1024 || !/^[A-Za-z0-9_-]+$/.test(header)) {
     throw tampered('the answer carries no worker certificate');
   }
@@ -81,7 +91,7 @@ async function trustedWorker(kv: KvNamespace, digest: string, header: string | n
   const der = fromBase64Url(header);
   let failure: unknown;
   for (const fresh of [false, true]) {
-    const list = await serviceList(kv, digest, fresh);
+    const list = await serviceList(kv, secret, digest, fresh);
     for (const service of list) {
       try {
         const cert = await verifyWorkerCertificate({
@@ -122,6 +132,8 @@ export interface AnswerReceipt {
 /** Before anything of the answer is released: its worker certificate must be trusted. */
 export async function prepareReceipt(input: {
   kv: KvNamespace;
+  /** GATEWAY_SECRET: `rcpt-svc:` is an authenticated KV entry (receipt-store.ts). */
+  secret: string;
   manifestDigest: string;
   response: Response;
   context: RequestContext;
@@ -130,6 +142,7 @@ export async function prepareReceipt(input: {
 }): Promise<AnswerReceipt> {
   const worker = await trustedWorker(
     input.kv,
+    input.secret,
     input.manifestDigest,
     input.response.headers.get(WORKER_CERTIFICATE_HEADER),
   );

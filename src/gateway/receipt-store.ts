@@ -10,7 +10,13 @@
  *                                                                           TTL RECEIPT_TTL
  *
  * The key-rotation DO is the single writer of `rcpt-ev:` and `rcpt-svc:` (after each verified
- * attestation); request isolates write `rcpt:` (one per answer) and only read the rest. The evidence
+ * attestation); request isolates write `rcpt:` (one per answer) and only read the rest.
+ *
+ * `rcpt-svc:` is a trust decision — the keys it lists vouch for worker certificates — so, like
+ * `keys:` and `att:`, it is an authenticated entry (kv-auth.ts, MAC bound to its name): KV is not
+ * trusted (docs/threat-model.md), and a key written there by anyone but the DO is never used.
+ * `rcpt:` and `rcpt-ev:` need no MAC: the gateway only serves them, and whoever reads a receipt
+ * bundle verifies its whole chain offline (src/receipts/verify-receipt.ts). The evidence
  * is stored once per attestation, not once per receipt. Nothing here is secret: no prompt, no
  * answer, no key material — only hashes, public keys, certificates and hardware evidence.
  */
@@ -18,7 +24,8 @@ import { type EvidenceBundle, encodeEvidenceBundle } from '../attestation/eviden
 import { fromBase64Url, sha256, toBase64Url, toHex, utf8 } from '../bytes.js';
 import { canonicalizeJson } from '../policy/jcs.js';
 import type { KvNamespace } from './cf-types.js';
-import { readJson } from './kv-store.js';
+import { sealKvEntry } from './kv-auth.js';
+import { readAuthenticated } from './kv-store.js';
 
 /** How long a receipt can be fetched from the gateway (7 days). */
 export const RECEIPT_TTL_SECONDS = 7 * 24 * 3600;
@@ -60,32 +67,33 @@ export interface ReceiptServices {
  */
 export async function recordServiceForReceipts(
   kv: KvNamespace,
+  secret: string,
   input: { manifestDigest: string; bundle: EvidenceBundle; signingKey: Uint8Array; now: number },
 ): Promise<string> {
   const text = canonicalizeJson(encodeEvidenceBundle(input.bundle));
   const evidenceSha256 = toHex(await sha256(utf8.encode(text)));
   await kv.put(receiptKeys.evidence(evidenceSha256), text, { expirationTtl: EVIDENCE_TTL_SECONDS });
   const signing = toBase64Url(input.signingKey);
-  const previous = await readJson<ReceiptServices>(kv, receiptKeys.services(input.manifestDigest));
-  const others = (Array.isArray(previous?.services) ? previous.services : []).filter(
-    (s) => s.signing !== signing,
-  );
+  const previous = await readReceiptServices(kv, secret, input.manifestDigest);
+  const others = previous.filter((s) => s.signing !== signing);
   const list: ReceiptServices = {
     v: 1,
     manifestDigest: input.manifestDigest,
     services: [{ signing, evidenceSha256, verifiedAt: input.now }, ...others].slice(0, MAX_SERVICES),
   };
-  await kv.put(receiptKeys.services(input.manifestDigest), JSON.stringify(list), {
-    expirationTtl: RECEIPT_TTL_SECONDS,
-  });
+  const name = receiptKeys.services(input.manifestDigest);
+  await kv.put(name, await sealKvEntry(secret, name, list), { expirationTtl: RECEIPT_TTL_SECONDS });
   return evidenceSha256;
 }
 
+/** The services whose keys vouch for worker certificates; an entry that does not verify counts as none. */
 export async function readReceiptServices(
   kv: KvNamespace,
+  secret: string,
   manifestDigest: string,
 ): Promise<ReceiptService[]> {
-  const list = await readJson<ReceiptServices>(kv, receiptKeys.services(manifestDigest));
+  const read = await readAuthenticated<ReceiptServices>(kv, secret, receiptKeys.services(manifestDigest));
+  const list = read.ok ? read.value : null;
   if (!list || list.manifestDigest !== manifestDigest || !Array.isArray(list.services)) return [];
   return list.services.filter((s) => typeof s?.signing === 'string' && typeof s.evidenceSha256 === 'string');
 }
@@ -99,9 +107,9 @@ export async function readReceiptBundle(
   kv: KvNamespace,
   id: string,
 ): Promise<Record<string, unknown> | null> {
-  const record = await readJson<ReceiptRecord>(kv, receiptKeys.receipt(id));
+  const record = await readPlainJson<ReceiptRecord>(kv, receiptKeys.receipt(id));
   if (record?.v !== 1) return null;
-  const evidence = await readJson<Record<string, unknown>>(
+  const evidence = await readPlainJson<Record<string, unknown>>(
     kv,
     receiptKeys.evidence(record.serviceEvidenceSha256),
   );
@@ -116,4 +124,15 @@ export async function readReceiptBundle(
 
 export function spkiOf(service: ReceiptService): Uint8Array {
   return fromBase64Url(service.signing);
+}
+
+/** `rcpt:` and `rcpt-ev:` are served, not trusted (see the top of this file): plain JSON. */
+async function readPlainJson<T>(kv: KvNamespace, key: string): Promise<T | null> {
+  const text = await kv.get(key, 'text');
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return null;
+  }
 }

@@ -17,6 +17,7 @@ import { issueWorkerCertificate } from '../../src/attestation-service/issue-cert
 import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { toBase64Url } from '../../src/bytes.js';
 import { resetKeyCache } from '../../src/gateway/key-cache.js';
+import { sealKvEntry } from '../../src/gateway/kv-auth.js';
 import { resetReceiptCache } from '../../src/gateway/receipt-check.js';
 import worker from '../../src/gateway/worker.js';
 import { verifyReceiptBundle } from '../../src/receipts/verify-receipt.js';
@@ -88,9 +89,9 @@ afterAll(() => {
 
 gatewayDescribe('receipts', () => {
   it('the DO stores the verified service evidence once, and lists its signing key', async () => {
-    const list = JSON.parse((await env.SEALGATE_KV.get(`rcpt-svc:${digest}`, 'text'))!) as {
-      services: { signing: string; evidenceSha256: string }[];
-    };
+    // An authenticated entry (kv-auth.ts): the list is its `data`, under a MAC bound to the name.
+    const entry = JSON.parse((await env.SEALGATE_KV.get(`rcpt-svc:${digest}`, 'text'))!) as { data: string };
+    const list = JSON.parse(entry.data) as { services: { signing: string; evidenceSha256: string }[] };
     expect(list.services).toHaveLength(1);
     const evidence = await env.SEALGATE_KV.get(`rcpt-ev:${list.services[0]!.evidenceSha256}`, 'text');
     expect(JSON.parse(evidence!).role).toBe('attestation-service');
@@ -219,5 +220,50 @@ gatewayDescribe('receipts', () => {
       expect(res.status).toBe(502);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('upstream_tampered');
     }
+  });
+
+  it('a service key written into KV by anyone but the DO never vouches for a worker certificate', async () => {
+    // KV is not trusted: `rcpt-svc:` lists the keys that vouch for worker certificates, so a forged
+    // list naming a rogue key (plain JSON, or MAC'd under another secret) must count as no list.
+    const rogue = await generateServiceKeys();
+    const real = await parseWorkerCertificate(stack.session.certificate!);
+    const issued = await issueWorkerCertificate({
+      issuer: rogue.signing,
+      workerSigningKey: real.signingKeySpki,
+      workerHpkeKey: new Uint8Array(1216).fill(7),
+      measurement: real.measurement,
+      manifestDigest: digest,
+      simulated: true,
+      now: new Date(Date.now()),
+      lifetimeSeconds: 3600,
+    });
+    const name = `rcpt-svc:${digest}`;
+    const genuine = (await env.SEALGATE_KV.get(name, 'text'))!;
+    const rogueSpki = new Uint8Array(await crypto.subtle.exportKey('spki', rogue.signing.publicKey));
+    const forgedList = {
+      v: 1,
+      manifestDigest: digest,
+      services: [{ signing: toBase64Url(rogueSpki), evidenceSha256: '00'.repeat(32), verifiedAt: 0 }],
+    };
+    stack.swapCertificate = toBase64Url(issued.der);
+    const stored = await storedReceipts();
+    for (const forged of [
+      JSON.stringify(forgedList),
+      await sealKvEntry('another-secret-of-at-least-32-characters!', name, forgedList),
+    ]) {
+      await env.SEALGATE_KV.put(name, forged);
+      resetReceiptCache();
+      mode('swap-certificate');
+      const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+      mode('ok');
+      // Fail closed: no verified service vouches for the certificate, so nothing of the answer.
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('no_attested_service');
+      expect(await storedReceipts()).toBe(stored);
+    }
+    await env.SEALGATE_KV.put(name, genuine);
+    resetReceiptCache();
+    const ok = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+    expect(ok.status).toBe(200);
   });
 });

@@ -44,7 +44,11 @@ export type WorkerMode =
   | 'drop-trailer' // a stream without its receipt trailer (the end frame intact)
   | 'tamper-trailer' // one character of the stream's receipt changed
   | 'no-certificate' // the answer without its worker certificate header
-  | 'swap-certificate'; // the answer with `stack.swapCertificate` as its worker certificate
+  | 'swap-certificate' // the answer with `stack.swapCertificate` as its worker certificate
+  /** Frames 1 and 2 of the sealed stream swapped (each authentic on its own). */
+  | 'reorder-stream'
+  /** The authentic sealed answer to an EARLIER request (another DEK, request id, maybe key). */
+  | 'replay-answer';
 
 /** The mocked clock (Date.now), moved by tests; the DO and the apps read it too. */
 export const clock = { offsetMs: 0 };
@@ -64,9 +68,21 @@ export interface Stack {
   calls: string[];
   /** base64url DER put in place of the worker's certificate in mode `swap-certificate`. */
   swapCertificate: string;
+  /** Every string body the gateway (or its DO) sent upstream (to assert no plaintext crossed). */
+  wire: string[];
   session: WorkerSession;
   /** A new service process: new keys, no KEKs (it holds them in memory only). */
   restartService(): Promise<void>;
+  /**
+   * A fault on one service route only (`"POST /v1/keys"`): `down` refuses the connection, `hold`
+   * parks the call until `releaseHeld()` (to stop a rotation half-way).
+   */
+  serviceFaults: Record<string, 'down' | 'hold'>;
+  /** Resolves when a call is parked by a `hold` fault. */
+  held(): Promise<void>;
+  releaseHeld(): void;
+  /** The AI worker's clock minus the gateway's (ms): clock skew between the two. */
+  workerSkewMs: number;
 }
 
 export async function startStack(): Promise<Stack> {
@@ -83,19 +99,38 @@ export async function startStack(): Promise<Stack> {
       log: () => undefined,
     });
   let serviceApp = await makeService();
+  let parked: (() => void)[] = [];
+  let onHeld: (() => void)[] = [];
   const stack: Stack = {
     dev,
     serviceDown: false,
     modes: { [WORKER_A]: 'ok', [WORKER_B]: 'ok' },
     calls: [],
     swapCertificate: '',
+    wire: [],
     session: undefined as unknown as WorkerSession,
     restartService: async () => {
       serviceApp = await makeService();
     },
+    serviceFaults: {},
+    held: () => new Promise<void>((resolve) => onHeld.push(resolve)),
+    releaseHeld: () => {
+      const go = parked;
+      parked = [];
+      for (const resolve of go) resolve();
+    },
+    workerSkewMs: 0,
   };
   const toService = async (url: string, init?: RequestInit) => {
     if (stack.serviceDown) throw new TypeError('connection refused (test: service down)');
+    const fault = stack.serviceFaults[`${init?.method ?? 'GET'} ${new URL(url).pathname}`];
+    if (fault === 'down') throw new TypeError('connection refused (test: service route down)');
+    if (fault === 'hold') {
+      const waiting = onHeld;
+      onHeld = [];
+      for (const resolve of waiting) resolve();
+      await new Promise<void>((resolve) => parked.push(resolve));
+    }
     return serviceApp.request(url, init);
   };
   stack.session = new WorkerSession({
@@ -115,7 +150,7 @@ export async function startStack(): Promise<Stack> {
     simulated: true,
     certificate: () => stack.session.certificate,
     receiptSigner: () => stack.session.receiptSigner,
-    clock: () => Date.now(),
+    clock: () => Date.now() + stack.workerSkewMs,
     log: () => undefined,
   });
 
@@ -123,6 +158,7 @@ export async function startStack(): Promise<Stack> {
     const url = input instanceof Request ? input.url : String(input);
     const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
     stack.calls.push(`${method} ${url}`);
+    if (typeof init?.body === 'string') stack.wire.push(init.body);
     const origin = new URL(url).origin;
     // `return await`: a rejection adopted a microtask late is reported as unhandled by workerd.
     if (origin === SERVICE) return await toService(url, init);
@@ -137,8 +173,18 @@ export async function startStack(): Promise<Stack> {
     }
     const res = await workerApp.request(url, init);
     if (!res.ok || mode === 'ok') return res;
+    if (mode === 'replay-answer') {
+      // Answer with the previous request's authentic answer; remember this one for the next.
+      const text = await res.text();
+      const earlier = lastAnswer ?? text;
+      lastAnswer = text;
+      const headers = new Headers(res.headers);
+      headers.delete('content-length');
+      return new Response(earlier, { status: res.status, headers });
+    }
     return breakAnswer(res, mode, stack);
   };
+  let lastAnswer: string | undefined;
   vi.stubGlobal('fetch', router);
   return stack;
 }
@@ -185,6 +231,10 @@ async function breakAnswer(res: Response, mode: WorkerMode, stack: Stack): Promi
     const trailer = JSON.parse(events.at(-1)!.slice('data: '.length)) as { receipt: string };
     trailer.receipt = flip(trailer.receipt);
     events[events.length - 1] = `data: ${JSON.stringify(trailer)}`;
+    return new Response(`${events.join('\n\n')}\n\n`, { status: res.status, headers });
+  }
+  if (mode === 'reorder-stream') {
+    [events[1], events[2]] = [events[2]!, events[1]!];
     return new Response(`${events.join('\n\n')}\n\n`, { status: res.status, headers });
   }
   // tamper-stream: the second frame's ciphertext edited.
