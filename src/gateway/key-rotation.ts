@@ -69,6 +69,14 @@ const upstreamFetch = (url: string, init?: RequestInit) => fetch(url, init);
 export class KeyRotation {
   readonly #state: DurableObjectStateLike;
   readonly #env: GatewayEnv;
+  /**
+   * The rotation running now, if any. While `alarm()` runs, `getAlarm()` reads null, so a request
+   * asking `/ensure` or `/recheck` then schedules another alarm — and workerd may start it while the
+   * first still awaits the service (the DO's input gate opens during outgoing fetches). Two rotations
+   * at once each see no key and each upload one: seen under `npm start` as 20+ keys in 25 ms until
+   * the service refused more. One rotation at a time, and no alarm scheduled while one runs.
+   */
+  #running: Promise<void> | undefined;
 
   constructor(state: DurableObjectStateLike, env: GatewayEnv) {
     this.#state = state;
@@ -109,6 +117,14 @@ export class KeyRotation {
   }
 
   async alarm(): Promise<void> {
+    if (this.#running) return await this.#running; // it schedules the next alarm itself
+    this.#running = this.#alarm().finally(() => {
+      this.#running = undefined;
+    });
+    return await this.#running;
+  }
+
+  async #alarm(): Promise<void> {
     const loaded = await loadConfig(this.#env);
     const s = this.#state.storage;
     if (!loaded.ok) {
@@ -264,6 +280,7 @@ export class KeyRotation {
    * RECHECK_MIN_SECONDS, so a worker outage cannot turn into an attestation storm.
    */
   async #recheckSoon(): Promise<void> {
+    if (this.#running) return; // a rotation (an attestation first) is under way
     const s = this.#state.storage;
     const last = await s.get<RotationState['lastAttestation']>('lastAttestation');
     if (last && nowSeconds() - last.verifiedAt < RECHECK_MIN_SECONDS) return;
@@ -273,6 +290,7 @@ export class KeyRotation {
 
   /** Schedules an alarm now if none is pending (first start, or after a lost alarm). */
   async #ensureAlarm(): Promise<void> {
+    if (this.#running) return; // the running rotation sets the next alarm
     const s = this.#state.storage;
     if ((await s.getAlarm()) === null) await s.setAlarm(nowMs());
   }

@@ -143,7 +143,7 @@ describe('attestation service: bad HTTP input', () => {
   });
 
   it('unknown routes → 404; wrong methods → 405 with Allow', async () => {
-    for (const path of ['/v1/attestations', '/v1/attestation/', '/V1/keys', '/v1/workers', '/']) {
+    for (const path of ['/v1/attestations', '/v1/attestation/', '/V1/keys', '/v1/worker', '/']) {
       await expectError(await svc.post(path, '{}'), 404, 'not_found', path);
     }
     for (const [method, path, allow] of [
@@ -151,6 +151,7 @@ describe('attestation service: bad HTTP input', () => {
       ['PUT', '/v1/keys', 'GET, POST'],
       ['DELETE', '/v1/workers/register', 'POST'],
       ['POST', '/healthz', 'GET'],
+      ['POST', '/v1/workers', 'GET'], // the attested-worker list is read-only
     ] as const) {
       const res = await svc.app.request(path, { method });
       expect(res.headers.get('allow'), `${method} ${path}`).toBe(allow);

@@ -1,0 +1,68 @@
+/**
+ * One rotation at a time (src/gateway/key-rotation.ts `#running`). While `alarm()` runs, `getAlarm()`
+ * reads null, so `/ensure` and `/recheck` from the request path would schedule another alarm, and
+ * workerd may start it while the first still awaits the service. Found under `npm start`: 20+ keys
+ * created in 25 ms until the service refused more. Here the first rotation is parked in its key
+ * upload while everything that could start a second one arrives; exactly one key must result.
+ */
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { resetKeyCache } from '../../src/gateway/key-cache.js';
+import type { RotationState } from '../../src/gateway/key-rotation.js';
+import { env, gatewayDescribe, HAS_GATEWAY_BINDINGS, installClock, type Stack, startStack } from './stack.js';
+
+let stack: Stack;
+let digest: string;
+const stub = () => env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName(digest)) as never;
+const rotation = () => env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName(digest));
+const doState = async () => (await (await rotation().fetch('https://do/state')).json()) as RotationState;
+
+beforeAll(async () => {
+  if (!HAS_GATEWAY_BINDINGS) return;
+  installClock();
+  stack = await startStack();
+  digest = stack.dev.manifestDigest;
+  resetKeyCache();
+  await runInDurableObject(
+    stub(),
+    async (_i, state: { storage: { deleteAlarm(): Promise<void>; deleteAll(): Promise<void> } }) => {
+      await state.storage.deleteAlarm();
+      await state.storage.deleteAll();
+    },
+  );
+});
+afterAll(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllGlobals();
+});
+
+gatewayDescribe('key rotation: one at a time', () => {
+  it('/ensure, /recheck, /keys and a second alarm during the first rotation start no other', async () => {
+    expect((await doState()).keys).toEqual([]);
+    stack.serviceFaults['POST /v1/keys'] = 'hold';
+    const parked = stack.held();
+    await runInDurableObject(stub(), (_i, state: { storage: { setAlarm(t: number): Promise<void> } }) =>
+      state.storage.setAlarm(Date.now() + 3600_000),
+    );
+    const first = runDurableObjectAlarm(stub());
+    await parked; // the first key is made and on its way to the service
+    expect((await rotation().fetch('https://do/ensure', { method: 'POST' })).status).toBe(204);
+    expect((await rotation().fetch('https://do/recheck', { method: 'POST' })).status).toBe(204);
+    expect((await rotation().fetch('https://do/keys')).status).toBe(200);
+    const second = runInDurableObject(stub(), (instance: { alarm(): Promise<void> }) => instance.alarm());
+    delete stack.serviceFaults['POST /v1/keys'];
+    stack.releaseHeld();
+    expect(await first).toBe(true);
+    await second;
+
+    const after = await doState();
+    expect(after.lastError).toBeNull();
+    expect(after.keys).toHaveLength(1);
+    expect(after.keys[0]!.confirmed).toBe(true);
+    // The service got exactly that one key.
+    const held = (await (await fetch('http://attestation-service.test/v1/keys')).json()) as {
+      keys: { kid: string }[];
+    };
+    expect(held.keys.map((k) => k.kid)).toEqual([after.keys[0]!.kid]);
+  });
+});
