@@ -31,7 +31,15 @@ export const SERVICE = 'http://attestation-service.test';
 export const WORKER_A = 'http://worker-a.test';
 export const WORKER_B = 'http://worker-b.test';
 
-export type WorkerMode = 'ok' | 'down' | 'busy' | 'tamper-json' | 'truncate-stream' | 'tamper-stream';
+export type WorkerMode =
+  | 'ok'
+  | 'down'
+  | 'busy'
+  | 'tamper-json'
+  | 'truncate-stream'
+  | 'tamper-stream'
+  /** The authentic answer, but its body arrives in 7-byte reads (frames split across reads). */
+  | 'trickle-stream';
 
 /** The mocked clock (Date.now), moved by tests; the DO and the apps read it too. */
 export const clock = { offsetMs: 0 };
@@ -135,6 +143,18 @@ export function flip(ct: string): string {
 async function breakAnswer(res: Response, mode: WorkerMode): Promise<Response> {
   const headers = new Headers(res.headers);
   headers.delete('content-length');
+  if (mode === 'trickle-stream') {
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    let at = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (at >= bytes.length) return c.close();
+        c.enqueue(bytes.slice(at, at + 7));
+        at += 7;
+      },
+    });
+    return new Response(body, { status: res.status, headers });
+  }
   const text = await res.text();
   if (mode === 'tamper-json') {
     const body = JSON.parse(text) as { sealgate: { ct: string } };
