@@ -7,7 +7,8 @@
  * at the gateway and its own trip through everything behind it, and put each frame's sealing
  * (a WebCrypto call: a thread-pool hop in Node) between the model and the socket. Here a producer
  * seals as payloads come — several seals in flight, their frames appended strictly in sequence
- * order — and each transport read takes every frame sealed so far as one chunk. The producer pauses
+ * order — and each transport read takes every frame sealed so far as one chunk (waiting, while
+ * seals of the same burst are still in flight, for those too: up to 16 Ki characters). The producer pauses
  * when `maxBufferedChars` of frames wait unread or `maxInFlight` seals are pending, so a slow
  * gateway still slows the model and nothing piles up.
  *
@@ -37,9 +38,11 @@ export interface SealedStreamBodyOptions {
 export function sealedStreamBody(opts: SealedStreamBodyOptions): ReadableStream<Uint8Array> {
   const maxBuffered = opts.maxBufferedChars ?? 64 * 1024;
   const maxInFlight = opts.maxInFlight ?? 16;
+  const flushChars = Math.min(maxBuffered, 16 * 1024);
   let buffered = '';
   let frames = 0;
   let inFlight = 0;
+  let sentFirst = false;
   let state: 'running' | 'done' | 'failed' | 'cancelled' = 'running';
   let wakeReader: (() => void) | null = null;
   let wakeProducer: (() => void) | null = null;
@@ -117,7 +120,13 @@ export function sealedStreamBody(opts: SealedStreamBodyOptions): ReadableStream<
         void produce();
       },
       async pull(controller) {
-        while (buffered === '' && state === 'running') {
+        // Wait for a frame; and, after the first chunk (which goes out at once: time to first
+        // chunk), while more seals are in flight (the model handed over a burst), for them too, up
+        // to `flushChars`: a burst goes out as one write, a lone frame at once.
+        while (
+          state === 'running' &&
+          (buffered === '' || (sentFirst && inFlight > 0 && buffered.length < flushChars))
+        ) {
           await new Promise<void>((r) => {
             wakeReader = r;
           });
@@ -125,6 +134,7 @@ export function sealedStreamBody(opts: SealedStreamBodyOptions): ReadableStream<
         if (buffered !== '') {
           controller.enqueue(utf8.encode(buffered));
           buffered = '';
+          sentFirst = true;
           signalProducer();
         }
         // Done: every frame, the end frame last, is out. Failed or cancelled: what was sealed before is.
