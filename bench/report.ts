@@ -291,6 +291,11 @@ ${table(mem, 'plaintext', false)}`);
   AI worker seals ahead of its socket (bounded: 64 Ki characters unread, 16 seals in flight) and
   writes its first frame at once and then each burst of frames as one chunk, and the gateway opens
   every frame completed in one network read and hands the client that read's events as one chunk.
+  The plaintext passthrough forwards the model server's body read by read, and the model server's
+  many small writes reach it as many small reads, each of which crosses the proxy on its own; the
+  Node hop's \`fetch\` coalesces them into a few large reads (hence its higher streamed throughput).
+  That is why the sealed stream can beat the plain passthrough, and why the \`vsHop\` figures are
+  the fairer measure of what sealing costs.
   What is left over plaintext is structural: the sealed path has one more process and HTTP hop (the
   AI worker; compare the \`vsHop\` figures, which price that hop out), the worker's request opening
   and frame sealing in Node's WebCrypto (above), and the gateway's own request sealing and frame
