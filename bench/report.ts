@@ -319,7 +319,8 @@ ${table(mem, 'plaintext', false)}`);
 Knobs (environment): \`BENCH_DURATION_MS\` (12000, each loaded phase), \`BENCH_WARMUP_MS\` (2000),
 \`BENCH_SINGLE_MS\` (6000, each one-at-a-time phase), \`BENCH_CONCURRENCY\` (8), \`BENCH_LONG_BYTES\`
 (104857600), \`BENCH_LONG_CHUNK\` (16384), \`BENCH_LONG_BASELINE=1\`, \`BENCH_LONG_TIMEOUT_MS\` (300000), \`BENCH_GATEWAY_PORT\` (18787), \`BENCH_BASELINE_PORT\` (18797, and +1 for its inspector),
-\`BENCH_SKIP_MACRO=1\` (micro only), \`SEALGATE_TESTDATA\` (../shared/testdata).
+\`BENCH_SKIP_MACRO=1\` (micro only), \`BENCH_MICRO_FILTER\` (a regular expression: only the micro cases whose
+name matches, for profiling), \`SEALGATE_TESTDATA\` (../shared/testdata).
 `);
   return `${parts.join('\n\n')}\n`;
 }
