@@ -20,7 +20,8 @@ export default defineConfig({
           name: 'node',
           environment: 'node',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.worker.test.ts', 'test/gateway/**'],
+          // test/faults and test/load are the slow suites (vitest.slow.config.ts, npm run test:faults|load).
+          exclude: ['test/**/*.worker.test.ts', 'test/gateway/**', 'test/faults/**', 'test/load/**'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
         },
@@ -35,7 +36,7 @@ export default defineConfig({
         test: {
           name: 'workerd',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.node.test.ts', 'test/gateway/**'],
+          exclude: ['test/**/*.node.test.ts', 'test/gateway/**', 'test/faults/**', 'test/load/**'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
         },

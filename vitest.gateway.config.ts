@@ -31,7 +31,11 @@ export default defineConfig({
         compatibilityDate: '2025-06-01',
         compatibilityFlags: ['nodejs_compat'],
         kvNamespaces: ['SEALGATE_KV'],
-        durableObjects: { KEY_ROTATION: 'KeyRotation' },
+        durableObjects: {
+          KEY_ROTATION: 'KeyRotation',
+          ATTESTATION_RATE_LIMIT: 'AttestationRateLimit',
+          MANIFEST_LOG: 'ManifestLog',
+        },
         bindings: { ...vars, GATEWAY_TEST_CHAIN: JSON.stringify(await exportDevChain(dev.chain)) },
       },
     }),

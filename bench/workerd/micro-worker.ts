@@ -13,13 +13,12 @@
 import { type StoredKek, unwrapKek, wrapKek } from '../../src/gateway/at-rest.js';
 import type { KvNamespace } from '../../src/gateway/cf-types.js';
 import {
-  type AttestationPointer,
   type AttestationRecord,
-  kvKeys,
   type PublishedKeys,
   putAttestation,
   putPublishedKeys,
-  readJson,
+  readAttestation,
+  readPublishedKeys,
 } from '../../src/gateway/kv-store.js';
 import { createKek, KeyRing } from '../../src/keys/index.js';
 import { firstVerification, type MicroCase, measure, microCases, type SnpVector } from '../micro/cases.js';
@@ -52,32 +51,31 @@ async function kvCases(kv: KvNamespace): Promise<MicroCase[]> {
     hpke: 'A'.repeat(1622),
     signing: 'B'.repeat(87),
   };
-  await putAttestation(kv, record, 3600);
+  await putAttestation(kv, SECRET, record, 3600);
   const kek = await createKek({ notBefore: now - 60, notAfter: now + 86_400 });
   const stored: StoredKek = await wrapKek(SECRET, DIGEST, kek);
   const published: PublishedKeys = { v: 1, manifestDigest: DIGEST, updatedAt: now, keys: [stored] };
-  await putPublishedKeys(kv, published, now);
+  await putPublishedKeys(kv, SECRET, published, now);
   return [
     {
       name: 'snp.verdict.kv',
-      what: 'the KV-cached verdict: read att:<digest>:current, then att:<digest>:<nonce>, parse, check expiry (miniflare KV, local)',
+      what: 'the KV-cached verdict: read att:<digest>:current, then att:<digest>:<nonce>, verify both MACs, parse, check expiry (miniflare KV, local)',
       bytes: 0,
       run: async () => {
-        const p = await readJson<AttestationPointer>(kv, kvKeys.attestationCurrent(DIGEST));
-        if (!p) throw new Error('no pointer');
-        const r = await readJson<AttestationRecord>(kv, kvKeys.attestation(DIGEST, p.nonce));
-        if (!r || r.expiresAt <= Math.floor(Date.now() / 1000)) throw new Error('no record');
-        return r;
+        const r = await readAttestation(kv, SECRET, DIGEST, Math.floor(Date.now() / 1000));
+        if (!r.ok) throw new Error(`no record: ${r.reason}`);
+        return r.value;
       },
     },
     {
       name: 'gateway.keys.kvRefresh',
-      what: "the request path's key refresh (every 30 s per isolate): read keys:<digest>, unwrap the KEK at rest, build the KeyRing",
+      what: "the request path's key refresh (every 30 s per isolate): read keys:<digest>, verify its MAC, unwrap the KEK at rest, build the KeyRing",
       bytes: 0,
       run: async () => {
-        const p = await readJson<PublishedKeys>(kv, kvKeys.keys(DIGEST));
+        const p = await readPublishedKeys(kv, SECRET, DIGEST);
+        if (!p.ok) throw new Error(`no keys: ${p.reason}`);
         const ring = new KeyRing();
-        for (const k of p!.keys) await ring.add(await unwrapKek(SECRET, DIGEST, k));
+        for (const k of p.value.keys) await ring.add(await unwrapKek(SECRET, DIGEST, k));
         return ring.current(Math.floor(Date.now() / 1000));
       },
     },

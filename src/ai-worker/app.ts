@@ -18,6 +18,7 @@ import { MemoryReplayGuard, type ReplayGuard } from '../envelope/replay-guard.js
 import { errorResponse } from '../http/errors.js';
 import { MODEL_ROUTES, type ModelBackend } from '../model/types.js';
 import { consoleLog, type WorkerLog } from './log.js';
+import type { ReceiptSigner } from './receipt-signer.js';
 import { failure, handleSealed } from './sealed-exchange.js';
 import type { WorkerKeyStore } from './worker-keys.js';
 
@@ -39,6 +40,8 @@ export interface WorkerAppDeps {
   /** Largest request body. Default 16 MiB. */
   maxBodyBytes?: number;
   log?: WorkerLog;
+  /** Signs receipts (docs/protocol.md "Receipts"): the key and the certificate, null before registration. */
+  receiptSigner?: () => ReceiptSigner | null;
 }
 
 export function createWorkerApp(deps: WorkerAppDeps): Hono {
@@ -54,6 +57,9 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono {
     maxFutureSkewSeconds: deps.maxFutureSkewSeconds ?? 60,
     maxBodyBytes: deps.maxBodyBytes ?? 16 * 1024 * 1024,
     log,
+    ...(deps.receiptSigner
+      ? { receipts: { signer: deps.receiptSigner, manifestDigest: deps.manifestDigest } }
+      : {}),
   };
   const app = new Hono();
 

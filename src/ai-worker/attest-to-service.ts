@@ -123,6 +123,16 @@ export class WorkerSession {
     return this.#certificate?.bytes ?? null;
   }
 
+  /**
+   * The certificate and the private key it certifies, together (receipts are signed with it,
+   * docs/protocol.md "Receipts"); null before registration.
+   */
+  get receiptSigner(): { key: CryptoKey; certificate: Uint8Array } | null {
+    const cert = this.#certificate;
+    const identity = this.#identity;
+    return cert && identity ? { key: identity.signing.privateKey, certificate: cert.bytes } : null;
+  }
+
   get nowSeconds(): number {
     return Math.floor(this.#clock() / 1000);
   }

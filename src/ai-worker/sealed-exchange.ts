@@ -17,6 +17,7 @@
  */
 
 import { utf8 } from '../bytes.js';
+import type { RequestContext } from '../envelope/data-key.js';
 import type { ReplayGuard } from '../envelope/replay-guard.js';
 import { openRequest } from '../envelope/request.js';
 import { sealResponse } from '../envelope/response.js';
@@ -26,7 +27,9 @@ import { isSealgateError } from '../errors.js';
 import { errorResponse, httpCodeFor } from '../http/errors.js';
 import { readLimited } from '../http/read-limited.js';
 import type { ModelBackend, ModelRoute } from '../model/types.js';
+import { bodySha256, createFrameHash, receiptTrailer } from '../receipts/receipt.js';
 import { errorDetail, type WorkerLog } from './log.js';
+import { certificateHeader, makeReceipt, RECEIPT_HEADER, type ReceiptSigner } from './receipt-signer.js';
 import { sealedStreamBody } from './sealed-stream-body.js';
 import type { WorkerKeyStore } from './worker-keys.js';
 
@@ -40,6 +43,12 @@ export interface SealedExchangeDeps {
   maxFutureSkewSeconds: number;
   maxBodyBytes: number;
   log: WorkerLog;
+  /**
+   * Receipts (docs/protocol.md "Receipts"): the signer of the moment (null before registration)
+   * and the manifest digest the receipts name. Absent: answers carry no receipt (unit tests only:
+   * the gateway refuses an answer without one).
+   */
+  receipts?: { signer: () => ReceiptSigner | null; manifestDigest: string };
 }
 
 const NO_STORE = { 'cache-control': 'no-store' };
@@ -83,6 +92,23 @@ export async function handleSealed(
     return errorResponse('invalid_request', 'this route accepts only sealed requests (docs/protocol.md)');
   }
 
+  // Taken now, with the request's hash: the receipt names the certificate of this moment.
+  const signer = deps.receipts?.signer() ?? null;
+  if (deps.receipts && !signer) {
+    return errorResponse('not_ready', 'worker holds no certificate yet', { headers: { 'retry-after': '1' } });
+  }
+  const requestSha256 = signer ? await bodySha256(bytes) : '';
+  const receipt = (context: RequestContext, responseSha256: string, stream: boolean) =>
+    makeReceipt({
+      signer: signer!,
+      context,
+      manifestDigest: deps.receipts!.manifestDigest,
+      requestSha256,
+      responseSha256,
+      stream,
+      now: deps.now(),
+    });
+
   let opened: Awaited<ReturnType<typeof openRequest>>;
   try {
     opened = await openRequest(json, deps.keys, {
@@ -115,10 +141,17 @@ export async function handleSealed(
   if (answer.kind === 'json') {
     request.signal.removeEventListener('abort', onAbort);
     try {
-      const sealed = await sealResponse(context, answer.body);
-      return new Response(JSON.stringify(sealed), {
+      // The body is sent as this text, i.e. exactly its UTF-8 bytes, which the receipt hashes.
+      const sealed = JSON.stringify(await sealResponse(context, answer.body));
+      const signed = signer
+        ? {
+            [RECEIPT_HEADER]: await receipt(context, await bodySha256(utf8.encode(sealed)), false),
+            ...certificateHeader(signer),
+          }
+        : {};
+      return new Response(sealed, {
         status: 200,
-        headers: { 'content-type': 'application/json', ...NO_STORE },
+        headers: { 'content-type': 'application/json', ...NO_STORE, ...signed },
       });
     } catch (e) {
       return failure(e, deps.log, 'sealing the answer');
@@ -127,9 +160,14 @@ export async function handleSealed(
 
   const log = deps.log;
   const rid = context.requestId;
+  const frameHash = signer ? createFrameHash() : undefined;
   const stream = sealedStreamBody({
     events: answer.events[Symbol.asyncIterator](),
     sealer: createStreamSealer(context),
+    onFrame: frameHash ? (frame) => frameHash.update(frame) : undefined,
+    trailer: frameHash
+      ? async () => receiptTrailer(await receipt(context, frameHash.digest(), true))
+      : undefined,
     onEnd: () => request.signal.removeEventListener('abort', onAbort),
     onFailure: (e, frames) => {
       // No end frame: the gateway detects the cut (stream_truncated) and releases nothing more.
@@ -152,6 +190,7 @@ export async function handleSealed(
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store, no-transform',
       'x-accel-buffering': 'no',
+      ...(signer ? certificateHeader(signer) : {}),
     },
   });
 }

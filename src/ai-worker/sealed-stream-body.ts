@@ -29,6 +29,14 @@ export interface SealedStreamBodyOptions {
   onFailure: (error: unknown, frames: number) => void;
   /** The reader went away: stop the model. */
   onCancel: () => void;
+  /** Each sealed frame's SSE data, in sequence order, the end frame last (the receipt's frame hash). */
+  onFrame?: (frame: string) => void;
+  /**
+   * SSE data of one more event after the end frame (the receipt trailer, docs/protocol.md
+   * "Receipts"), made once every frame has passed `onFrame`. If it fails, the body ends after the
+   * end frame without it, and the gateway refuses the answer (`upstream_tampered`).
+   */
+  trailer?: () => Promise<string>;
   /** Frames (SSE text) waiting unread before the producer pauses. Default 64 Ki characters. */
   maxBufferedChars?: number;
   /** Seals pending at once. Default 16. */
@@ -77,9 +85,17 @@ export function sealedStreamBody(opts: SealedStreamBodyOptions): ReadableStream<
         inFlight--;
       }
       if (state !== 'running') return;
+      opts.onFrame?.(text);
       buffered += encodeSseEvent(text);
       frames++;
       if (last) {
+        if (opts.trailer) {
+          // Not `buffered += await …`: that reads `buffered` before the await, and the reader may
+          // take (and clear) it meanwhile — its frames would then be sent twice.
+          const trailer = encodeSseEvent(await opts.trailer());
+          if (state !== 'running') return;
+          buffered += trailer;
+        }
         state = 'done';
         opts.onEnd();
       }

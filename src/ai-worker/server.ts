@@ -105,6 +105,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     manifestDigest,
     simulated: platform.simulated,
     certificate: () => session.certificate,
+    receiptSigner: () => session.receiptSigner,
     clock,
     log,
     ...(opts.maxAgeSeconds !== undefined ? { maxAgeSeconds: opts.maxAgeSeconds } : {}),

@@ -14,6 +14,7 @@ import { errorResponse } from '../http/errors.js';
 import { listKeys, postKey } from './key-routes.js';
 import { base64UrlField, readJsonObject } from './request-body.js';
 import { createRuntime, type ServiceDeps, type ServiceRuntime } from './runtime.js';
+import { listWorkers } from './worker-list.js';
 import { postChallenge, postRegister, postWorkerKeys } from './worker-routes.js';
 
 type Handler = (rt: ServiceRuntime, req: Request) => Response | Promise<Response>;
@@ -25,6 +26,7 @@ const ROUTES: Record<string, Partial<Record<Method, Handler>>> = {
   '/healthz': { GET: healthz },
   '/v1/attestation': { POST: postAttestation },
   '/v1/keys': { GET: listKeys, POST: postKey },
+  '/v1/workers': { GET: listWorkers },
   '/v1/workers/challenge': { POST: postChallenge },
   '/v1/workers/register': { POST: postRegister },
   '/v1/workers/keys': { POST: postWorkerKeys },

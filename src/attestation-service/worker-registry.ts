@@ -15,6 +15,8 @@ export interface RegisteredWorker {
   hpkeKeySha256: Uint8Array;
   /** Unix seconds: the certificate's notAfter. */
   notAfter: number;
+  /** The issued certificate (DER), shown read-only by `GET /v1/workers` (worker-list.ts). */
+  certificate?: Uint8Array;
 }
 
 export class WorkerRegistry {
@@ -42,6 +44,11 @@ export class WorkerRegistry {
 
   prune(now: number): void {
     for (const [serial, w] of this.#bySerial) if (now >= w.notAfter) this.#bySerial.delete(serial);
+  }
+
+  /** Workers whose certificates are valid at `now`, oldest first (read-only copies). */
+  list(now: number): RegisteredWorker[] {
+    return [...this.#bySerial.values()].filter((w) => now < w.notAfter).map((w) => ({ ...w }));
   }
 
   get size(): number {

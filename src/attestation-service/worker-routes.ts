@@ -115,6 +115,7 @@ export async function postRegister(rt: ServiceRuntime, req: Request): Promise<Re
       hpkeKey,
       hpkeKeySha256: issued.hpkeKeySha256,
       notAfter: Math.floor(issued.notAfter.getTime() / 1000),
+      certificate: issued.der,
     },
     nowSeconds,
   );

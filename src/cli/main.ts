@@ -7,11 +7,15 @@ import { UsageError } from './args.js';
 import { MANIFEST_USAGE, manifestCommand } from './manifest-command.js';
 import type { CommandResult } from './result.js';
 import { VERIFY_USAGE, verifyCommand } from './verify-command.js';
+import { VERIFY_ENDPOINT_USAGE, verifyEndpointCommand } from './verify-endpoint-command.js';
+import { VERIFY_RECEIPT_USAGE, verifyReceiptCommand } from './verify-receipt-command.js';
 
 export const USAGE = [
   'usage: sealgate <command>',
   '',
   `  ${VERIFY_USAGE}`,
+  `  ${VERIFY_ENDPOINT_USAGE}`,
+  `  ${VERIFY_RECEIPT_USAGE}`,
   ...MANIFEST_USAGE.map((u) => `  ${u}`),
   ...APIKEY_USAGE.map((u) => `  ${u}`),
   '  help',
@@ -26,6 +30,10 @@ export async function runCli(
     switch (command) {
       case 'verify':
         return await verifyCommand(rest, now);
+      case 'verify-endpoint':
+        return await verifyEndpointCommand(rest, now);
+      case 'verify-receipt':
+        return await verifyReceiptCommand(rest);
       case 'manifest':
         return await manifestCommand(rest, now);
       case 'apikey':

@@ -43,6 +43,22 @@ export interface StackOptions {
   keyPolicy?: KeyPolicy;
   /** wrangler's local state (KV, Durable Objects) (`--persist-to`; default `.wrangler/state`). */
   persistTo?: string;
+  /**
+   * Tests only (never a deployed config): the URLs the gateway is given for the service and the
+   * worker, from the real ones — the fault tests put a proxy in between (test/faults).
+   */
+  gatewayUpstreams?: (real: { serviceUrl: string; workerUrl: string }) => Promise<{
+    serviceUrl: string;
+    workerUrls: string[];
+  }>;
+  /**
+   * Tests only: runs the gateway Worker some other way than `wrangler dev` (the load test runs it
+   * in Miniflare, without wrangler's dev proxy in front). Default: `wrangler dev`.
+   */
+  runGateway?: (input: { port: number; vars: Record<string, string>; persistTo?: string }) => Promise<{
+    exited(): boolean;
+    close(): Promise<void>;
+  }>;
 }
 
 export interface RunningStack {
@@ -160,38 +176,54 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     });
     closers.push(() => worker.close());
 
+    const upstreams = opts.gatewayUpstreams
+      ? await opts.gatewayUpstreams({ serviceUrl: service.url, workerUrl: worker.url })
+      : { serviceUrl: service.url, workerUrls: [worker.url] };
     const vars = gatewayDevVars({
       manifestText: new TextDecoder().decode(manifestBytes),
-      serviceUrl: service.url,
-      workerUrls: [worker.url],
+      serviceUrl: upstreams.serviceUrl,
+      workerUrls: upstreams.workerUrls,
       devApiKey: apiKey,
       gatewaySecret: await devGatewaySecret(join(opts.devDir ?? '.sealgate-dev', 'gateway-secret')),
     });
-    const wrangler = spawn(
-      'npx',
-      [
-        'wrangler',
-        'dev',
-        '--ip',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        ...(opts.persistTo ? ['--persist-to', opts.persistTo] : []),
-        ...wranglerVarArgs(vars),
-      ],
-      {
-        detached: true,
-        stdio: ['ignore', verbose ? 'inherit' : 'ignore', verbose ? 'inherit' : 'ignore'],
-        env: {
-          ...process.env,
-          WRANGLER_SEND_METRICS: 'false',
-          CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-          NO_COLOR: '1',
+    let gone: () => boolean;
+    let gatewayPid: number | undefined;
+    if (opts.runGateway) {
+      const gateway = await opts.runGateway({
+        port,
+        vars,
+        ...(opts.persistTo ? { persistTo: opts.persistTo } : {}),
+      });
+      closers.push(() => gateway.close());
+      gone = () => gateway.exited();
+    } else {
+      const wrangler = spawn(
+        'npx',
+        [
+          'wrangler',
+          'dev',
+          '--ip',
+          '127.0.0.1',
+          '--port',
+          String(port),
+          ...(opts.persistTo ? ['--persist-to', opts.persistTo] : []),
+          ...wranglerVarArgs(vars),
+        ],
+        {
+          detached: true,
+          stdio: ['ignore', verbose ? 'inherit' : 'ignore', verbose ? 'inherit' : 'ignore'],
+          env: {
+            ...process.env,
+            WRANGLER_SEND_METRICS: 'false',
+            CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+            NO_COLOR: '1',
+          },
         },
-      },
-    );
-    closers.push(() => stopGroup(wrangler));
-    const gone = () => wrangler.exitCode !== null || wrangler.signalCode !== null;
+      );
+      closers.push(() => stopGroup(wrangler));
+      gone = () => wrangler.exitCode !== null || wrangler.signalCode !== null;
+      gatewayPid = wrangler.pid;
+    }
     const url = `http://127.0.0.1:${port}`;
     const timeout = opts.readyTimeoutMs ?? 120_000;
     await waitFor('the gateway', async () => (await fetch(`${url}/healthz`)).ok, timeout, gone, opts.signal);
@@ -222,7 +254,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       serviceUrl: service.url,
       workerUrl: worker.url,
       devChainCreated: files.created,
-      gatewayPid: wrangler.pid,
+      gatewayPid,
       close,
     };
   } catch (e) {

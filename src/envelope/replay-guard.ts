@@ -23,6 +23,8 @@ export class MemoryReplayGuard implements ReplayGuard {
   readonly #seen = new Map<string, number>();
   readonly #maxEntries: number;
   #nextSweep = 0;
+  /** The latest `now` a sweep used: ids expiring at or before it may have been forgotten. */
+  #sweptUpTo = 0;
 
   /**
    * `maxEntries` bounds memory. When it is reached even after dropping expired ids, claims fail
@@ -41,6 +43,10 @@ export class MemoryReplayGuard implements ReplayGuard {
     const until = checkUnixSeconds(expiresAt, 'MemoryReplayGuard.claim: expiresAt');
     const seen = this.#seen.get(id);
     if (seen !== undefined && seen > t) return false;
+    // An id that a sweep may already have dropped cannot be proved fresh. With a monotonic clock
+    // the caller's time window refuses such a request anyway; this holds when the clock steps
+    // back (an NTP correction) after the sweep, which would otherwise re-open the window for it.
+    if (until <= this.#sweptUpTo) return false;
     if (this.#seen.size >= this.#maxEntries || t >= this.#nextSweep) this.#sweep(t);
     if (this.#seen.size >= this.#maxEntries) {
       throw new SealgateError('replay_detected', 'replay guard full: refusing to forget live ids', {
@@ -59,5 +65,6 @@ export class MemoryReplayGuard implements ReplayGuard {
   #sweep(now: number): void {
     for (const [id, until] of this.#seen) if (until <= now) this.#seen.delete(id);
     this.#nextSweep = now + 1;
+    this.#sweptUpTo = Math.max(this.#sweptUpTo, now);
   }
 }

@@ -6,6 +6,8 @@
  *   POST /v1/embeddings         same (JSON)
  *   GET  /v1/models             the workers' model list (plain routing data)
  *   GET  /healthz               {status, manifestDigest, simulated}; no API key
+ *   GET  /, /v1/attestation[/nonce], /v1/manifest, /.well-known/jwks.json
+ *                               verification (routes/, docs/verifiability.md); no API key
  *
  * Every error — 404, 405, bad JSON, wrong content type, a body over the limit, a missing or wrong
  * API key — is OpenAI's error JSON with a code of src/http/errors.ts. Every answer carries
@@ -16,6 +18,8 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { isSealgateError } from '../errors.js';
 import { errorResponse, type HttpErrorCode } from '../http/errors.js';
+import { isJsonContentType } from '../http/json-content-type.js';
+import { MAX_REQUEST_JSON_DEPTH, nestsDeeperThan } from '../http/json-depth.js';
 import type { Kek } from '../keys/kek.js';
 import { MODEL_ROUTES } from '../model/types.js';
 import type { Fetcher } from '../service-client/http.js';
@@ -24,6 +28,9 @@ import type { ExecutionContextLike } from './cf-types.js';
 import { type GatewayConfig, type GatewayEnv, loadConfig } from './config.js';
 import { currentKey, refreshFromDo, rotationStub } from './key-cache.js';
 import { log } from './log.js';
+import { prepareReceipt } from './receipt-check.js';
+import { VERIFICATION_ROUTES } from './routes/index.js';
+import { isReceiptPath, receiptRoutes } from './routes/receipts.js';
 import { exchange, openJsonAnswer, openStreamAnswer } from './upstream.js';
 
 export interface GatewayDeps {
@@ -40,6 +47,7 @@ const ROUTES: Record<string, string> = {
   '/v1/embeddings': 'POST',
   '/v1/models': 'GET',
   '/healthz': 'GET',
+  ...Object.fromEntries(Object.keys(VERIFICATION_ROUTES).map((path) => [path, 'GET'])),
 };
 
 export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
@@ -55,7 +63,12 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
       },
       allowMethods: ['GET', 'POST', 'OPTIONS'],
       allowHeaders: ['authorization', 'content-type', 'openai-organization', 'openai-project'],
-      exposeHeaders: ['x-sealgate-manifest', 'x-sealgate-key-id', 'x-sealgate-simulated'],
+      exposeHeaders: [
+        'x-sealgate-manifest',
+        'x-sealgate-key-id',
+        'x-sealgate-simulated',
+        'x-sealgate-receipt',
+      ],
       maxAge: 600,
     }),
   );
@@ -80,7 +93,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
 
   // 404 and 405 before authentication: they say nothing an unauthenticated caller could not guess.
   app.use('*', async (c, next) => {
-    const method = ROUTES[c.req.path];
+    const method = ROUTES[c.req.path] ?? (isReceiptPath(c.req.path) ? 'GET' : undefined);
     if (method === undefined) return errorResponse('not_found', `no route ${c.req.path}`);
     if (c.req.method !== method) {
       return errorResponse('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}`, {
@@ -96,6 +109,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
   });
 
   app.use('/v1/*', async (c, next) => {
+    if (VERIFICATION_ROUTES[c.req.path]) return next(); // public: verification data, no prompt data
     if (!(await isValidApiKey(c.env, bearerToken(c.req.header('authorization'))))) {
       return errorResponse('invalid_api_key', 'missing or invalid API key', {
         headers: { 'www-authenticate': 'Bearer' },
@@ -118,6 +132,19 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
     }
     return errorResponse('no_worker_available', 'no AI worker answered');
   });
+
+  for (const [path, handler] of Object.entries(VERIFICATION_ROUTES)) {
+    app.get(path, (c) =>
+      handler({
+        request: c.req.raw,
+        env: c.env,
+        config: c.get('config'),
+        fetch: deps.fetch,
+        ...executionContextOf(c),
+      }),
+    );
+  }
+  app.route('/', receiptRoutes());
 
   for (const route of MODEL_ROUTES) {
     app.post(route, (c) =>
@@ -205,8 +232,41 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
     }
     switch (result.kind) {
       case 'answer': {
-        const out = { ...headers, 'x-sealgate-key-id': result.kek.kid };
-        return result.stream ? openStreamAnswer(result, out) : openJsonAnswer(result, out);
+        const out = {
+          ...headers,
+          'x-sealgate-key-id': result.kek.kid,
+          'x-sealgate-receipt': result.context.requestId,
+        };
+        let receipt: Awaited<ReturnType<typeof prepareReceipt>>;
+        try {
+          receipt = await prepareReceipt({
+            kv: env.SEALGATE_KV,
+            secret: config.secret,
+            manifestDigest: config.manifestDigest,
+            ...result,
+          });
+        } catch (e) {
+          await result.response.body?.cancel().catch(() => undefined);
+          const code: HttpErrorCode = isSealgateError(e, 'unknown_key')
+            ? 'no_attested_service'
+            : isSealgateError(e)
+              ? 'upstream_tampered'
+              : 'internal_error';
+          log('error', 'worker_certificate_rejected', {
+            rid: result.context.requestId,
+            code,
+            message: (e as Error).message,
+          });
+          return errorResponse(
+            code,
+            'the AI worker’s certificate is not one a verified attestation service issued',
+          );
+        }
+        if (result.stream) return openStreamAnswer(result, out, receipt);
+        // A stream's id goes out before its receipt is checked; a refused JSON answer names none.
+        const answer = await openJsonAnswer(result, out, receipt);
+        if (!answer.ok) answer.headers.delete('x-sealgate-receipt');
+        return answer;
       }
       case 'error':
         return errorResponse(result.code, result.message);
@@ -222,6 +282,15 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
   }
 }
 
+/** The execution context when there is one (`app.request()` in tests has none and throws). */
+function executionContextOf(c: { executionCtx: ExecutionContextLike }): { ctx?: ExecutionContextLike } {
+  try {
+    return { ctx: c.executionCtx };
+  } catch {
+    return {};
+  }
+}
+
 type BodyResult = { ok: true; value: Record<string, unknown> } | { ok: false; response: Response };
 
 /** The request's JSON object, read with a byte limit (counted as it streams, not trusted from headers). */
@@ -230,8 +299,9 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
     ok: false,
     response: errorResponse(code, message),
   });
-  const type = (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
-  if (type !== 'application/json') return fail('unsupported_media_type', 'the body must be application/json');
+  if (!isJsonContentType(request.headers.get('content-type'))) {
+    return fail('unsupported_media_type', 'the body must be application/json (UTF-8)');
+  }
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (declared > maxBytes) return fail('payload_too_large', `the body exceeds ${maxBytes} bytes`);
   const chunks: Uint8Array[] = [];
@@ -263,6 +333,9 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return fail('invalid_request', 'the body must be a JSON object');
+  }
+  if (nestsDeeperThan(value, MAX_REQUEST_JSON_DEPTH)) {
+    return fail('invalid_request', `the body nests deeper than ${MAX_REQUEST_JSON_DEPTH} levels`);
   }
   if (typeof (value as { model?: unknown }).model !== 'string') {
     return fail('invalid_request', 'model is required');

@@ -11,7 +11,7 @@ import { unwrapKek } from './at-rest.js';
 import type { ExecutionContextLike } from './cf-types.js';
 import { nowSeconds } from './clock.js';
 import type { GatewayConfig, GatewayEnv } from './config.js';
-import { kvKeys, type PublishedKeys, readJson } from './kv-store.js';
+import { type PublishedKeys, readPublishedKeys } from './kv-store.js';
 import { log } from './log.js';
 
 /** How long an isolate trusts its copy before looking at KV again. */
@@ -69,22 +69,34 @@ export async function currentKey(
 ): Promise<Kek> {
   const now = nowSeconds();
   if (!cached || cached.digest !== config.manifestDigest || now - cached.loadedAt >= KV_REFRESH_SECONDS) {
-    const published = await readJson<PublishedKeys>(env.SEALGATE_KV, kvKeys.keys(config.manifestDigest));
-    cached = {
-      digest: config.manifestDigest,
-      ring: await ringFrom(config, published),
-      loadedAt: now,
-      askedDoAt: cached?.digest === config.manifestDigest ? cached.askedDoAt : 0,
-    };
+    const read = await readPublishedKeys(env.SEALGATE_KV, config.secret, config.manifestDigest);
+    if (!read.ok && read.reason === 'rejected') {
+      // The KV copy does not authenticate (altered, swapped, written without our secret): never
+      // use it. Take the DO's own copy (its storage is the source of truth) and have the DO
+      // re-attest and publish again (rate-limited there), which overwrites the bad entry.
+      const poke = rotationStub(env, config.manifestDigest)
+        .fetch('https://key-rotation/recheck', { method: 'POST' })
+        .catch(() => undefined);
+      if (ctx) ctx.waitUntil(poke);
+      await refreshFromDo(env, config, ctx);
+    } else {
+      cached = {
+        digest: config.manifestDigest,
+        ring: await ringFrom(config, read.ok ? read.value : null),
+        loadedAt: now,
+        askedDoAt: cached?.digest === config.manifestDigest ? cached.askedDoAt : 0,
+      };
+    }
   }
+  const copy = cached!;
   try {
-    return cached.ring.current(now);
+    return copy.ring.current(now);
   } catch (e) {
     // KV may lag the DO (eventual consistency) or nothing was ever published: ask the DO (which
     // also schedules its alarm), rate-limited so a dead service does not turn into a DO storm.
-    if (now - cached.askedDoAt < DO_REFRESH_SECONDS) throw e;
+    if (now - copy.askedDoAt < DO_REFRESH_SECONDS) throw e;
     await refreshFromDo(env, config, ctx);
-    return cached.ring.current(now);
+    return cached!.ring.current(now);
   }
 }
 

@@ -42,6 +42,7 @@ import {
   putPublishedKeys,
 } from './kv-store.js';
 import { log } from './log.js';
+import { recordServiceForReceipts } from './receipt-store.js';
 
 /** A stored key and whether the service confirmed holding it (only confirmed keys are published). */
 export interface RotationKey extends StoredKek {
@@ -157,6 +158,13 @@ export class KeyRotation {
       throw new Error('service chain ends in a simulated root the configuration does not allow');
     }
     await this.#recordAttestation(config, service, now);
+    // Receipts name this service's evidence; its key checks worker certificates (receipt-store.ts).
+    await recordServiceForReceipts(this.#env.SEALGATE_KV, secret, {
+      manifestDigest,
+      bundle: service.bundle,
+      signingKey: service.signingKey,
+      now,
+    });
 
     const call = { baseUrl: config.serviceUrl, fetch: upstreamFetch };
     // Keys that no longer open under GATEWAY_SECRET (the secret was changed) are orphans: drop
@@ -208,7 +216,7 @@ export class KeyRotation {
       keys: keys.filter((k) => k.confirmed).map(({ confirmed: _c, ...k }) => k),
     };
     await s.put('published', published);
-    await putPublishedKeys(this.#env.SEALGATE_KV, published, now);
+    await putPublishedKeys(this.#env.SEALGATE_KV, secret, published, now);
     if (missing.length > 0) throw new Error(`service did not confirm keys ${missing.join(', ')}`);
     const latest = keys.reduce((a, k) => (k.notBefore > a.notBefore ? k : a));
     return Math.max(now + MIN_ALARM_SECONDS, Math.min(dueAt(latest), now + policy.rotationIntervalSeconds));
@@ -246,7 +254,7 @@ export class KeyRotation {
       log('warn', 'attestation_not_cached', { reason: 'evidence valid for less than 60 s', ttl });
       return;
     }
-    await putAttestation(this.#env.SEALGATE_KV, record, ttl);
+    await putAttestation(this.#env.SEALGATE_KV, config.secret, record, ttl);
   }
 
   async #published(): Promise<PublishedKeys | null> {

@@ -5,16 +5,22 @@
  * read. `apikey:` entries are written by operators (wrangler kv key put).
  *
  *   apikey:<sha256 hex of the key>         {name?: string, createdAt?: number}         no TTL
- *   att:<manifestDigest>:<nonce hex>       AttestationRecord (JSON)                    TTL ≤ evidence
- *   att:<manifestDigest>:current           {nonce, verifiedAt, expiresAt}              same TTL
- *   keys:<manifestDigest>                  PublishedKeys (JSON, keys wrapped)          until last notAfter
+ *   att:<manifestDigest>:<nonce hex>       MAC'd AttestationRecord                     TTL ≤ evidence
+ *   att:<manifestDigest>:current           MAC'd {nonce, verifiedAt, expiresAt}        same TTL
+ *   keys:<manifestDigest>                  MAC'd PublishedKeys (keys also wrapped)     until last notAfter
  *   snp-kds:<KDS URL>                      certificate bytes (DER or PEM)              ≤ 7 d, ≤ notAfter
+ *
+ * "MAC'd": `kv-auth.ts` (HMAC-SHA-256 under a key derived from GATEWAY_SECRET, bound to the KV key
+ * name). Readers verify it and the entry's own freshness, and never use an entry that fails either.
+ * `snp-kds:` entries need no MAC: a certificate is used only after it chains to a pinned AMD root.
  */
 import { toHex } from '../bytes.js';
 import type { CertificateCache } from '../verify/kds.js';
 import { kdsCacheKey } from '../verify/kds.js';
 import type { StoredKek } from './at-rest.js';
 import type { KvNamespace } from './cf-types.js';
+import { openKvEntry, sealKvEntry } from './kv-auth.js';
+import { log } from './log.js';
 
 /** Cloudflare KV refuses an expirationTtl below 60 seconds. */
 export const KV_MIN_TTL_SECONDS = 60;
@@ -60,38 +66,101 @@ export interface PublishedKeys {
   keys: StoredKek[];
 }
 
-export async function readJson<T>(kv: KvNamespace, key: string): Promise<T | null> {
-  const text = await kv.get(key, 'text');
-  if (text === null) return null;
+/**
+ * What an authenticated entry holds: `missing` (absent), `rejected` (present but its MAC does not
+ * verify — altered, moved from another key name, written without the secret; logged, never used).
+ */
+export type KvRead<T> = { ok: true; value: T } | { ok: false; reason: 'missing' | 'rejected' };
+
+export async function readAuthenticated<T>(
+  kv: KvNamespace,
+  secret: string,
+  name: string,
+): Promise<KvRead<T>> {
+  const text = await kv.get(name, 'text');
+  if (text === null) return { ok: false, reason: 'missing' };
   try {
-    return JSON.parse(text) as T;
-  } catch {
-    return null;
+    return { ok: true, value: await openKvEntry<T>(secret, name, text) };
+  } catch (e) {
+    log('error', 'kv_entry_rejected', { name, message: (e as Error).message });
+    return { ok: false, reason: 'rejected' };
   }
 }
 
-/** Writes both the record and the `current` pointer with the same TTL. */
-export async function putAttestation(kv: KvNamespace, record: AttestationRecord, ttlSeconds: number) {
+/** The published keys of `digest`, authenticated (whether each key is still valid is the ring's job). */
+export async function readPublishedKeys(
+  kv: KvNamespace,
+  secret: string,
+  digest: string,
+): Promise<KvRead<PublishedKeys>> {
+  const read = await readAuthenticated<PublishedKeys>(kv, secret, kvKeys.keys(digest));
+  if (read.ok && (read.value?.manifestDigest !== digest || !Array.isArray(read.value.keys))) {
+    log('error', 'kv_entry_rejected', { name: kvKeys.keys(digest), message: 'not this manifest' });
+    return { ok: false, reason: 'rejected' };
+  }
+  return read;
+}
+
+/**
+ * The cached verified attestation of the service under `digest`, if authentic and still fresh at
+ * `now`: the `current` pointer and the record it names must both verify, agree on nonce and digest,
+ * and be before their `expiresAt`. `stale` is an authentic entry past its expiry (KV TTLs are not
+ * exact, and an old entry can be written back by whoever controls KV).
+ */
+export async function readAttestation(
+  kv: KvNamespace,
+  secret: string,
+  digest: string,
+  now: number,
+): Promise<{ ok: true; value: AttestationRecord } | { ok: false; reason: 'missing' | 'rejected' | 'stale' }> {
+  const pointer = await readAuthenticated<AttestationPointer>(kv, secret, kvKeys.attestationCurrent(digest));
+  if (!pointer.ok) return pointer;
+  if (typeof pointer.value?.nonce !== 'string' || !/^[0-9a-f]{64}$/.test(pointer.value.nonce)) {
+    return { ok: false, reason: 'rejected' };
+  }
+  const name = kvKeys.attestation(digest, pointer.value.nonce);
+  const record = await readAuthenticated<AttestationRecord>(kv, secret, name);
+  if (!record.ok) return record;
+  const r = record.value;
+  if (r?.v !== 1 || r.manifestDigest !== digest || r.nonce !== pointer.value.nonce) {
+    log('error', 'kv_entry_rejected', { name, message: 'record does not match its pointer' });
+    return { ok: false, reason: 'rejected' };
+  }
+  if (!(r.expiresAt > now) || !(pointer.value.expiresAt > now)) return { ok: false, reason: 'stale' };
+  return { ok: true, value: r };
+}
+
+/** Writes both the record and the `current` pointer with the same TTL, each MAC'd under its name. */
+export async function putAttestation(
+  kv: KvNamespace,
+  secret: string,
+  record: AttestationRecord,
+  ttlSeconds: number,
+) {
   const pointer: AttestationPointer = {
     nonce: record.nonce,
     verifiedAt: record.verifiedAt,
     expiresAt: record.expiresAt,
   };
-  await kv.put(kvKeys.attestation(record.manifestDigest, record.nonce), JSON.stringify(record), {
-    expirationTtl: ttlSeconds,
-  });
-  await kv.put(kvKeys.attestationCurrent(record.manifestDigest), JSON.stringify(pointer), {
-    expirationTtl: ttlSeconds,
-  });
+  const recordName = kvKeys.attestation(record.manifestDigest, record.nonce);
+  await kv.put(recordName, await sealKvEntry(secret, recordName, record), { expirationTtl: ttlSeconds });
+  const pointerName = kvKeys.attestationCurrent(record.manifestDigest);
+  await kv.put(pointerName, await sealKvEntry(secret, pointerName, pointer), { expirationTtl: ttlSeconds });
 }
 
-export async function putPublishedKeys(kv: KvNamespace, published: PublishedKeys, now: number) {
+export async function putPublishedKeys(
+  kv: KvNamespace,
+  secret: string,
+  published: PublishedKeys,
+  now: number,
+) {
+  const name = kvKeys.keys(published.manifestDigest);
   const last = Math.max(0, ...published.keys.map((k) => k.notAfter));
   if (last <= now) {
-    await kv.delete(kvKeys.keys(published.manifestDigest));
+    await kv.delete(name);
     return;
   }
-  await kv.put(kvKeys.keys(published.manifestDigest), JSON.stringify(published), {
+  await kv.put(name, await sealKvEntry(secret, name, published), {
     expirationTtl: Math.max(KV_MIN_TTL_SECONDS, last - now),
   });
 }

@@ -7,7 +7,7 @@
  * chunk, and OpenAI's `[DONE]` is held back until the end frame verified, so a cut stream can
  * never look complete.
  */
-import { toHex } from '../bytes.js';
+import { toHex, utf8 } from '../bytes.js';
 import type { RequestContext } from '../envelope/data-key.js';
 import { sealRequest } from '../envelope/request.js';
 import { openResponse } from '../envelope/response.js';
@@ -17,15 +17,25 @@ import { errorBody, HTTP_ERROR_CODES, type HttpErrorCode, isHttpErrorCode } from
 import type { Kek } from '../keys/kek.js';
 import { encodeSseEvent, SseParser } from '../model/sse.js';
 import { SSE_DONE } from '../model/types.js';
+import { bodySha256, RECEIPT_HEADER } from '../receipts/receipt.js';
 import type { Fetcher } from '../service-client/http.js';
 import { nowSeconds } from './clock.js';
 import { log } from './log.js';
+import type { AnswerReceipt } from './receipt-check.js';
 
 /** Largest sealed JSON answer read from a worker (an embeddings batch can be big). */
 const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
 
 export type Exchange =
-  | { kind: 'answer'; response: Response; context: RequestContext; kek: Kek; stream: boolean }
+  | {
+      kind: 'answer';
+      response: Response;
+      context: RequestContext;
+      kek: Kek;
+      stream: boolean;
+      /** SHA-256 (hex) of the sealed request body sent (the receipt must name it). */
+      requestSha256: string;
+    }
   | { kind: 'unknown_key' }
   | { kind: 'error'; code: HttpErrorCode; status: number; message: string }
   | { kind: 'no_worker' };
@@ -74,6 +84,7 @@ export async function exchange(input: {
     now: nowSeconds(),
   });
   const text = JSON.stringify(sealed);
+  const requestSha256 = await bodySha256(utf8.encode(text));
   for (const base of order(input.workerUrls)) {
     let res: Response;
     try {
@@ -95,6 +106,7 @@ export async function exchange(input: {
         context,
         kek: input.kek,
         stream: type.startsWith('text/event-stream'),
+        requestSha256,
       };
     }
     const code = await errorCodeOf(res);
@@ -123,23 +135,38 @@ export function upstreamError(code: HttpErrorCode, message: string, headers: Rec
   });
 }
 
-/** Opens a sealed JSON answer: the OpenAI body, or a 502 typed error (nothing of the answer). */
+/** A receipt that is missing, malformed or wrong says the answer is not the worker's as sent. */
+function isTampered(e: unknown): boolean {
+  return (
+    isSealgateError(e, 'decryption_failed') ||
+    isSealgateError(e, 'attestation_rejected') ||
+    isSealgateError(e, 'malformed_evidence')
+  );
+}
+
+/**
+ * Opens a sealed JSON answer: the OpenAI body, or a 502 typed error (nothing of the answer). With
+ * `receipt`, the worker's receipt must verify first (receipt-check.ts).
+ */
 export async function openJsonAnswer(
   answer: Extract<Exchange, { kind: 'answer' }>,
   headers: Record<string, string>,
+  receipt?: AnswerReceipt,
 ): Promise<Response> {
   try {
     const declared = Number(answer.response.headers.get('content-length') ?? 0);
     if (declared > MAX_ANSWER_BYTES) throw new Error('answer too large');
-    const text = await answer.response.text();
-    if (text.length > MAX_ANSWER_BYTES) throw new Error('answer too large');
+    const bytes = new Uint8Array(await answer.response.arrayBuffer());
+    if (bytes.length > MAX_ANSWER_BYTES) throw new Error('answer too large');
+    await receipt?.checkJson(bytes, answer.response.headers.get(RECEIPT_HEADER));
+    const text = utf8.decode(bytes);
     const body = await openResponse(answer.context, text);
     return new Response(JSON.stringify(body), {
       status: 200,
       headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
     });
   } catch (e) {
-    const code = isSealgateError(e, 'decryption_failed') ? 'upstream_tampered' : 'upstream_unavailable';
+    const code = isTampered(e) ? 'upstream_tampered' : 'upstream_unavailable';
     log('error', 'answer_rejected', { rid: answer.context.requestId, code, message: (e as Error).message });
     return upstreamError(code, 'the answer from the AI worker did not authenticate', headers);
   }
@@ -158,6 +185,7 @@ export async function openJsonAnswer(
 export function openStreamAnswer(
   answer: Extract<Exchange, { kind: 'answer' }>,
   headers: Record<string, string>,
+  receipt?: AnswerReceipt,
 ): Response {
   const body = answer.response.body;
   const rid = answer.context.requestId;
@@ -168,6 +196,8 @@ export function openStreamAnswer(
   const parser = new SseParser();
   const encoder = new TextEncoder();
   let heldDone = false;
+  /** The end frame verified; with a receipt expected, its trailer is the next event. */
+  let ended = false;
   let finished = false;
   const release = () => reader?.cancel().catch(() => undefined);
 
@@ -177,25 +207,39 @@ export function openStreamAnswer(
         if (finished) return;
         // The client's events of this read, in order; each one only after its frame verified.
         let out = '';
+        const complete = async () => {
+          if (heldDone) out += encodeSseEvent(SSE_DONE);
+          finished = true;
+          if (out) controller.enqueue(encoder.encode(out));
+          controller.close();
+          await release();
+        };
         try {
           if (!reader) throw Object.assign(new Error('no body'), { code: 'stream_truncated' });
           for (;;) {
             const next = await reader.read();
             if (next.done) {
               parser.push(decoder.decode()); // a final partial line cannot complete an event
+              if (ended) {
+                await receipt?.checkStream(undefined); // throws: the end frame came, its receipt did not
+                throw new Error('sealed stream: a receipt check passed without a receipt');
+              }
               await opener.finish(); // throws stream_truncated: the end frame returns below, never here
               throw new Error('sealed stream: transport ended in an impossible state');
             }
             for (const event of parser.push(decoder.decode(next.value, { stream: true }))) {
+              if (ended) {
+                // The receipt trailer follows the end frame; [DONE] only once it verified.
+                await receipt?.checkStream(event.data);
+                return await complete();
+              }
+              receipt?.frame(event.data);
               const chunk = await opener.open(event.data);
               if (chunk === null) {
-                // End frame verified: now the answer is known complete.
-                if (heldDone) out += encodeSseEvent(SSE_DONE);
-                finished = true;
-                if (out) controller.enqueue(encoder.encode(out));
-                controller.close();
-                await release();
-                return;
+                // End frame verified: the answer is known complete (once its receipt verified, if any).
+                ended = true;
+                if (receipt) continue;
+                return await complete();
               }
               if (chunk === SSE_DONE) {
                 heldDone = true;
@@ -213,7 +257,7 @@ export function openStreamAnswer(
           finished = true;
           const code: HttpErrorCode = isSealgateError(e, 'stream_truncated')
             ? 'stream_truncated'
-            : isSealgateError(e, 'decryption_failed')
+            : isTampered(e)
               ? 'upstream_tampered'
               : 'upstream_unavailable';
           log('error', 'stream_rejected', { rid, code, message: (e as Error).message });

@@ -7,8 +7,12 @@ import type { ExecutionContextLike } from './cf-types.js';
 import { type GatewayEnv, loadConfig } from './config.js';
 import { rotationStub } from './key-cache.js';
 import { log } from './log.js';
+import { observeManifest } from './manifest-log-do.js';
+import type { VerificationEnv } from './routes/index.js';
 
 export { KeyRotation } from './key-rotation.js';
+export { ManifestLog } from './manifest-log-do.js';
+export { AttestationRateLimit } from './rate-limit.js';
 
 // `fetch` is looked up at call time, not captured: the global is the runtime's.
 const app = createGatewayApp({ fetch: (url, init) => fetch(url, init) });
@@ -30,5 +34,8 @@ export default {
         .fetch('https://key-rotation/ensure', { method: 'POST' })
         .then(() => undefined),
     );
+    // The manifest history records what is served even when nobody asks (docs/verifiability.md).
+    const logNs = (env as VerificationEnv).MANIFEST_LOG;
+    if (logNs) ctx.waitUntil(observeManifest(logNs, loaded.config.manifestDigest).then(() => undefined));
   },
 };

@@ -12,6 +12,7 @@
  *
  * Runtime-neutral: WHATWG streams and TextDecoder only.
  */
+import { SealgateError } from '../errors.js';
 
 export interface SseEvent {
   /** The `event:` field, "message" when absent (§9.2.6 dispatch step 4). */
@@ -23,7 +24,12 @@ export interface SseEvent {
 
 export class SseParser {
   readonly #maxPending: number;
-  #buffer = '';
+  /**
+   * The unfinished line, as the pieces that arrived. Each push scans only its own text, so a long
+   * line fed in many small chunks costs linear time, not quadratic (rescanning a growing buffer).
+   */
+  #pending: string[] = [];
+  #pendingLength = 0;
   /** The previous chunk ended with CR: a LF at the start of the next one belongs to it. */
   #afterCr = false;
   #first = true;
@@ -35,7 +41,7 @@ export class SseParser {
 
   /**
    * `maxPending` bounds what a peer can make us hold: the unfinished line plus the data of the
-   * unfinished event (UTF-16 code units). Beyond it `push` throws a RangeError.
+   * unfinished event (UTF-16 code units). Beyond it `push` throws `SealgateError('model_error')`.
    */
   constructor(options: { maxPending?: number } = {}) {
     this.#maxPending = options.maxPending ?? 16 * 1024 * 1024;
@@ -55,16 +61,20 @@ export class SseParser {
     }
     if (this.#afterCr && input.startsWith('\n')) input = input.slice(1);
     this.#afterCr = false;
-    this.#buffer += input;
     const events: SseEvent[] = [];
     let start = 0;
-    for (let i = 0; i < this.#buffer.length; i++) {
-      const c = this.#buffer.charCodeAt(i);
+    for (let i = 0; i < input.length; i++) {
+      const c = input.charCodeAt(i);
       if (c !== 0x0a && c !== 0x0d) continue;
-      const line = this.#buffer.slice(start, i);
+      let line = input.slice(start, i);
+      if (this.#pending.length > 0) {
+        line = this.#pending.join('') + line;
+        this.#pending = [];
+        this.#pendingLength = 0;
+      }
       if (c === 0x0d) {
-        if (i + 1 < this.#buffer.length) {
-          if (this.#buffer.charCodeAt(i + 1) === 0x0a) i++;
+        if (i + 1 < input.length) {
+          if (input.charCodeAt(i + 1) === 0x0a) i++;
         } else {
           this.#afterCr = true;
         }
@@ -73,16 +83,23 @@ export class SseParser {
       const event = this.#line(line);
       if (event) events.push(event);
     }
-    this.#buffer = this.#buffer.slice(start);
-    if (this.#buffer.length + this.#data.length > this.#maxPending) {
-      throw new RangeError(`SSE: more than ${this.#maxPending} characters without an event boundary`);
+    if (start < input.length) {
+      this.#pending.push(input.slice(start));
+      this.#pendingLength += input.length - start;
+    }
+    if (this.#pendingLength + this.#data.length > this.#maxPending) {
+      throw new SealgateError(
+        'model_error',
+        `SSE: more than ${this.#maxPending} characters without an event boundary`,
+      );
     }
     return events;
   }
 
   /** The end of the stream: a pending, unterminated event is discarded (§9.2.6). */
   end(): void {
-    this.#buffer = '';
+    this.#pending = [];
+    this.#pendingLength = 0;
     this.#data = '';
     this.#hasData = false;
     this.#type = '';

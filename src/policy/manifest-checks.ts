@@ -6,7 +6,7 @@
 
 import type { FieldSpec } from './manifest-fields.js';
 import type { ManifestIssue } from './manifest-types.js';
-import { pointerAppend } from './strict-json.js';
+import { isWellFormedString, pointerAppend } from './strict-json.js';
 
 export class Issues {
   readonly list: ManifestIssue[] = [];
@@ -74,7 +74,15 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 export function checkText(iss: Issues, v: unknown, path: string, maxLength: number): string | undefined {
   // Length in code points, as JSON Schema's maxLength counts.
   const length = typeof v === 'string' ? [...v].length : 0;
-  if (typeof v !== 'string' || length === 0 || length > maxLength || CONTROL.test(v)) {
+  // Unpaired surrogates too (RFC 7493 §2.1): a parsed value handed in directly skips the strict
+  // JSON parser, and a manifest that cannot be canonicalised (RFC 8785) has no digest.
+  if (
+    typeof v !== 'string' ||
+    length === 0 ||
+    length > maxLength ||
+    CONTROL.test(v) ||
+    !isWellFormedString(v)
+  ) {
     iss.add(path, `expected a string of 1 to ${maxLength} characters without control characters`);
     return undefined;
   }

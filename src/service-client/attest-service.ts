@@ -51,6 +51,8 @@ export interface AttestedService {
   simulated: boolean;
   nonce: Uint8Array;
   manifestDigest: string;
+  /** The evidence bundle that verified (kept for receipts, docs/protocol.md "Receipts"). */
+  bundle: EvidenceBundle;
 }
 
 function rejected(
@@ -118,5 +120,6 @@ export async function attestService(opts: AttestServiceOptions): Promise<Atteste
     simulated: findSnpTrustAnchor(opts.manifest, verdict.claims.chain.rootSha256)?.simulated === true,
     nonce: nonce.slice(),
     manifestDigest: opts.manifestDigest,
+    bundle,
   };
 }

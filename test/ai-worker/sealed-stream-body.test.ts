@@ -132,4 +132,38 @@ describe('sealedStreamBody', () => {
     expect(cancelled).toBe(true);
     expect(seen.returned).toBe(true);
   });
+
+  it('the trailer comes once, after the end frame; frames read while it is made are not sent twice', async () => {
+    const ctx = await context();
+    const { iterator } = payloads(40);
+    const seen: string[] = [];
+    const body = sealedStreamBody({
+      events: iterator,
+      sealer: createStreamSealer(ctx),
+      onFrame: (frame) => seen.push(frame),
+      // Slow on purpose: the reader takes (and clears) the buffered frames while it is made.
+      trailer: async () => {
+        await settle();
+        await settle();
+        return `trailer after ${seen.length} frames`;
+      },
+      onEnd: () => undefined,
+      onFailure: () => undefined,
+      onCancel: () => undefined,
+    });
+    const parser = new SseParser();
+    const decoder = new TextDecoder();
+    const events: string[] = [];
+    const reader = body.getReader();
+    for (;;) {
+      await settle(); // a slow reader: every frame, the end frame too, is buffered when it reads
+      const { done, value } = await reader.read();
+      if (done) break;
+      for (const e of parser.push(decoder.decode(value, { stream: true }))) events.push(e.data);
+    }
+    // 40 frames and the end frame, each exactly once and in order, then the trailer.
+    expect(events.slice(0, -1)).toEqual(seen);
+    expect(seen).toHaveLength(41);
+    expect(events.at(-1)).toBe('trailer after 41 frames');
+  });
 });

@@ -64,6 +64,8 @@ export interface OpenedStream {
   chunks: string[];
   /** The frames as sent (SSE data). */
   frames: string[];
+  /** The receipt trailer event's data after the end frame, when the worker signs receipts. */
+  trailer?: string;
   /** Set when the stream failed to open or was cut (e.g. stream_truncated). */
   error?: { code: string; message: string };
 }
@@ -79,13 +81,19 @@ export async function openSse(
   const opener = createStreamOpener(context);
   const out: OpenedStream = { chunks: [], frames: [] };
   try {
+    let ended = false;
     for await (const event of parseSseStream(response.body!)) {
+      // After the end frame: the receipt trailer (docs/protocol.md "Receipts"), once; not a frame.
+      if (ended && out.trailer === undefined && event.data.startsWith('{"receipt":')) {
+        out.trailer = event.data;
+        continue;
+      }
       out.frames.push(event.data);
       const chunk = await opener.open(event.data);
       if (chunk !== null) {
         out.chunks.push(chunk);
         onChunk?.(chunk, out.chunks.length - 1);
-      }
+      } else ended = true;
     }
     await opener.finish();
   } catch (e) {

@@ -16,6 +16,7 @@ import { type StoredKek, unwrapKek, wrapKek } from '../../src/gateway/at-rest.js
 import type { DurableObjectStubLike } from '../../src/gateway/cf-types.js';
 import { resetKeyCache } from '../../src/gateway/key-cache.js';
 import type { RotationState } from '../../src/gateway/key-rotation.js';
+import { openKvEntry, sealKvEntry } from '../../src/gateway/kv-auth.js';
 import type { AttestationPointer, AttestationRecord, PublishedKeys } from '../../src/gateway/kv-store.js';
 import worker from '../../src/gateway/worker.js';
 import { createKek } from '../../src/keys/kek.js';
@@ -60,6 +61,11 @@ async function call(path: string, init: RequestInit = {}): Promise<Response> {
 }
 const post = (path: string, body: unknown) =>
   call(path, { method: 'POST', headers: KEY, body: JSON.stringify(body) });
+/** A KV entry as the gateway reads it: authenticated (kv-auth.ts) under GATEWAY_SECRET. */
+const kvValue = async <T>(name: string) =>
+  openKvEntry<T>(env.GATEWAY_SECRET!, name, (await env.SEALGATE_KV.get(name, 'text'))!);
+const kvPut = async (name: string, value: unknown) =>
+  env.SEALGATE_KV.put(name, await sealKvEntry(env.GATEWAY_SECRET!, name, value));
 const workerPosts = () => stack.calls.filter((c) => c.startsWith('POST http://worker'));
 
 beforeAll(async () => {
@@ -92,7 +98,7 @@ gatewayDescribe('key rotation: first attestation', () => {
     expect(stack.calls).toContain('POST http://attestation-service.test/v1/attestation');
     expect(stack.calls).toContain('POST http://attestation-service.test/v1/keys');
 
-    const published = JSON.parse((await env.SEALGATE_KV.get(`keys:${digest}`, 'text'))!) as PublishedKeys;
+    const published = await kvValue<PublishedKeys>(`keys:${digest}`);
     expect(published.keys.map((k) => k.kid)).toEqual([state.keys[0]!.kid]);
     // Wrapped, not the 32-byte key: 12 IV + 49 record + 16 tag, base64url.
     expect(Object.keys(published.keys[0]!).sort()).toEqual(['kid', 'notAfter', 'notBefore', 'wrapped']);
@@ -102,13 +108,9 @@ gatewayDescribe('key rotation: first attestation', () => {
   });
 
   it('caches the verified attestation under att:<digest>:<nonce> and :current, TTL ≤ the rotation interval', async () => {
-    const pointer = JSON.parse(
-      (await env.SEALGATE_KV.get(`att:${digest}:current`, 'text'))!,
-    ) as AttestationPointer;
+    const pointer = await kvValue<AttestationPointer>(`att:${digest}:current`);
     expect(pointer.nonce).toMatch(/^[0-9a-f]{64}$/);
-    const record = JSON.parse(
-      (await env.SEALGATE_KV.get(`att:${digest}:${pointer.nonce}`, 'text'))!,
-    ) as AttestationRecord;
+    const record = await kvValue<AttestationRecord>(`att:${digest}:${pointer.nonce}`);
     expect(record.manifestDigest).toBe(digest);
     expect(record.simulated).toBe(true);
     expect(record.expiresAt - record.verifiedAt).toBeLessThanOrEqual(
@@ -285,16 +287,16 @@ gatewayDescribe('fail closed on what comes back', () => {
     // The isolate's copy (from KV) names a key no service or worker ever saw.
     const now = Math.floor(Date.now() / 1000);
     const stray = await createKek({ notBefore: now, notAfter: now + 600 });
-    const published = JSON.parse((await env.SEALGATE_KV.get(`keys:${digest}`, 'text'))!) as PublishedKeys;
+    const published = await kvValue<PublishedKeys>(`keys:${digest}`);
     const wrapped = await wrapKek(env.GATEWAY_SECRET!, digest, stray);
-    await env.SEALGATE_KV.put(`keys:${digest}`, JSON.stringify({ ...published, keys: [wrapped] }));
+    await kvPut(`keys:${digest}`, { ...published, keys: [wrapped] });
     resetKeyCache();
     stack.calls.length = 0;
     const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-sealgate-key-id')).toBe(published.keys[0]!.kid);
     expect(workerPosts()).toHaveLength(2);
-    await env.SEALGATE_KV.put(`keys:${digest}`, JSON.stringify(published));
+    await kvPut(`keys:${digest}`, published);
   });
 });
 
@@ -369,7 +371,7 @@ gatewayDescribe('rotation over time', () => {
     expect(after.keys).toHaveLength(1);
     expect(before.keys.map((k) => k.kid)).not.toContain(after.keys[0]!.kid);
     expect(after.keys[0]!.confirmed).toBe(true);
-    const published = JSON.parse((await env.SEALGATE_KV.get(`keys:${digest}`, 'text'))!) as PublishedKeys;
+    const published = await kvValue<PublishedKeys>(`keys:${digest}`);
     expect(published.keys.map((k) => k.kid)).toEqual([after.keys[0]!.kid]);
     resetKeyCache();
     const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });

@@ -39,7 +39,18 @@ export type WorkerMode =
   | 'truncate-stream'
   | 'tamper-stream'
   /** The authentic answer, but its body arrives in 7-byte reads (frames split across reads). */
-  | 'trickle-stream';
+  | 'trickle-stream'
+  /** Receipts (docs/protocol.md "Receipts"): */
+  | 'tamper-receipt' // one character of the JSON answer's receipt header changed
+  | 'no-receipt' // the JSON answer without its receipt header
+  | 'drop-trailer' // a stream without its receipt trailer (the end frame intact)
+  | 'tamper-trailer' // one character of the stream's receipt changed
+  | 'no-certificate' // the answer without its worker certificate header
+  | 'swap-certificate' // the answer with `stack.swapCertificate` as its worker certificate
+  /** Frames 1 and 2 of the sealed stream swapped (each authentic on its own). */
+  | 'reorder-stream'
+  /** The authentic sealed answer to an EARLIER request (another DEK, request id, maybe key). */
+  | 'replay-answer';
 
 /** The mocked clock (Date.now), moved by tests; the DO and the apps read it too. */
 export const clock = { offsetMs: 0 };
@@ -57,9 +68,23 @@ export interface Stack {
   modes: Record<string, WorkerMode>;
   /** Every upstream call the stubbed fetch saw: "METHOD url". */
   calls: string[];
+  /** base64url DER put in place of the worker's certificate in mode `swap-certificate`. */
+  swapCertificate: string;
+  /** Every string body the gateway (or its DO) sent upstream (to assert no plaintext crossed). */
+  wire: string[];
   session: WorkerSession;
   /** A new service process: new keys, no KEKs (it holds them in memory only). */
   restartService(): Promise<void>;
+  /**
+   * A fault on one service route only (`"POST /v1/keys"`): `down` refuses the connection, `hold`
+   * parks the call until `releaseHeld()` (to stop a rotation half-way).
+   */
+  serviceFaults: Record<string, 'down' | 'hold'>;
+  /** Resolves when a call is parked by a `hold` fault. */
+  held(): Promise<void>;
+  releaseHeld(): void;
+  /** The AI worker's clock minus the gateway's (ms): clock skew between the two. */
+  workerSkewMs: number;
 }
 
 export async function startStack(): Promise<Stack> {
@@ -76,18 +101,38 @@ export async function startStack(): Promise<Stack> {
       log: () => undefined,
     });
   let serviceApp = await makeService();
+  let parked: (() => void)[] = [];
+  let onHeld: (() => void)[] = [];
   const stack: Stack = {
     dev,
     serviceDown: false,
     modes: { [WORKER_A]: 'ok', [WORKER_B]: 'ok' },
     calls: [],
+    swapCertificate: '',
+    wire: [],
     session: undefined as unknown as WorkerSession,
     restartService: async () => {
       serviceApp = await makeService();
     },
+    serviceFaults: {},
+    held: () => new Promise<void>((resolve) => onHeld.push(resolve)),
+    releaseHeld: () => {
+      const go = parked;
+      parked = [];
+      for (const resolve of go) resolve();
+    },
+    workerSkewMs: 0,
   };
   const toService = async (url: string, init?: RequestInit) => {
     if (stack.serviceDown) throw new TypeError('connection refused (test: service down)');
+    const fault = stack.serviceFaults[`${init?.method ?? 'GET'} ${new URL(url).pathname}`];
+    if (fault === 'down') throw new TypeError('connection refused (test: service route down)');
+    if (fault === 'hold') {
+      const waiting = onHeld;
+      onHeld = [];
+      for (const resolve of waiting) resolve();
+      await new Promise<void>((resolve) => parked.push(resolve));
+    }
     return serviceApp.request(url, init);
   };
   stack.session = new WorkerSession({
@@ -106,7 +151,8 @@ export async function startStack(): Promise<Stack> {
     manifestDigest: dev.manifestDigest,
     simulated: true,
     certificate: () => stack.session.certificate,
-    clock: () => Date.now(),
+    receiptSigner: () => stack.session.receiptSigner,
+    clock: () => Date.now() + stack.workerSkewMs,
     log: () => undefined,
   });
 
@@ -114,6 +160,7 @@ export async function startStack(): Promise<Stack> {
     const url = input instanceof Request ? input.url : String(input);
     const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
     stack.calls.push(`${method} ${url}`);
+    if (typeof init?.body === 'string') stack.wire.push(init.body);
     const origin = new URL(url).origin;
     // `return await`: a rejection adopted a microtask late is reported as unhandled by workerd.
     if (origin === SERVICE) return await toService(url, init);
@@ -128,8 +175,18 @@ export async function startStack(): Promise<Stack> {
     }
     const res = await workerApp.request(url, init);
     if (!res.ok || mode === 'ok') return res;
-    return breakAnswer(res, mode);
+    if (mode === 'replay-answer') {
+      // Answer with the previous request's authentic answer; remember this one for the next.
+      const text = await res.text();
+      const earlier = lastAnswer ?? text;
+      lastAnswer = text;
+      const headers = new Headers(res.headers);
+      headers.delete('content-length');
+      return new Response(earlier, { status: res.status, headers });
+    }
+    return breakAnswer(res, mode, stack);
   };
+  let lastAnswer: string | undefined;
   vi.stubGlobal('fetch', router);
   return stack;
 }
@@ -140,7 +197,7 @@ export function flip(ct: string): string {
   return `${ct.slice(0, i)}${ct[i] === 'A' ? 'B' : 'A'}${ct.slice(i + 1)}`;
 }
 
-async function breakAnswer(res: Response, mode: WorkerMode): Promise<Response> {
+async function breakAnswer(res: Response, mode: WorkerMode, stack: Stack): Promise<Response> {
   const headers = new Headers(res.headers);
   headers.delete('content-length');
   if (mode === 'trickle-stream') {
@@ -155,6 +212,20 @@ async function breakAnswer(res: Response, mode: WorkerMode): Promise<Response> {
     });
     return new Response(body, { status: res.status, headers });
   }
+  if (mode === 'swap-certificate') {
+    headers.set('x-sealgate-worker-certificate', stack.swapCertificate);
+    return new Response(res.body, { status: res.status, headers });
+  }
+  if (mode === 'no-certificate') {
+    headers.delete('x-sealgate-worker-certificate');
+    return new Response(res.body, { status: res.status, headers });
+  }
+  if (mode === 'tamper-receipt' || mode === 'no-receipt') {
+    const receipt = headers.get('x-sealgate-receipt') ?? '';
+    if (mode === 'no-receipt') headers.delete('x-sealgate-receipt');
+    else headers.set('x-sealgate-receipt', flip(receipt));
+    return new Response(res.body, { status: res.status, headers });
+  }
   const text = await res.text();
   if (mode === 'tamper-json') {
     const body = JSON.parse(text) as { sealgate: { ct: string } };
@@ -163,8 +234,22 @@ async function breakAnswer(res: Response, mode: WorkerMode): Promise<Response> {
   }
   const events = text.split('\n\n').filter((e) => e.length > 0);
   if (mode === 'truncate-stream') {
-    // Everything but the end frame: every chunk (OpenAI's [DONE] included) authentic, the end missing.
+    // Everything but the end frame (and the receipt trailer after it): every chunk (OpenAI's [DONE]
+    // included) authentic, the end missing.
+    return new Response(`${events.slice(0, -2).join('\n\n')}\n\n`, { status: res.status, headers });
+  }
+  if (mode === 'drop-trailer') {
     return new Response(`${events.slice(0, -1).join('\n\n')}\n\n`, { status: res.status, headers });
+  }
+  if (mode === 'tamper-trailer') {
+    const trailer = JSON.parse(events.at(-1)!.slice('data: '.length)) as { receipt: string };
+    trailer.receipt = flip(trailer.receipt);
+    events[events.length - 1] = `data: ${JSON.stringify(trailer)}`;
+    return new Response(`${events.join('\n\n')}\n\n`, { status: res.status, headers });
+  }
+  if (mode === 'reorder-stream') {
+    [events[1], events[2]] = [events[2]!, events[1]!];
+    return new Response(`${events.join('\n\n')}\n\n`, { status: res.status, headers });
   }
   // tamper-stream: the second frame's ciphertext edited.
   const second = JSON.parse(events[1]!.slice('data: '.length)) as { ct: string };

@@ -13,6 +13,7 @@ import { createStreamOpener, openResponse } from '../../src/envelope/index.js';
 import { createKek } from '../../src/keys/index.js';
 import { BUILTIN_MODEL_ID } from '../../src/model/builtin.js';
 import { measurementFor } from '../../src/platform/simulator/index.js';
+import { createFrameHash, parseReceipt, readReceiptTrailer } from '../../src/receipts/receipt.js';
 import { verifyWorkerCertificate } from '../../src/service-client/index.js';
 import { expectError, openSse, post } from '../ai-worker/support.js';
 import { expectSealgateError } from '../keys/support.js';
@@ -94,6 +95,15 @@ describe('services end to end (SIMULATED hardware)', () => {
       'You said: "stream me" Backwards: "me stream"',
     );
     expect(chunks.at(-1).usage).toEqual({ prompt_tokens: 2, completion_tokens: 7, total_tokens: 9 });
+    // The receipt trailer after the end frame: signed over the frame hash of exactly these frames.
+    const receipt = parseReceipt(readReceiptTrailer(opened.trailer!));
+    const hash = createFrameHash();
+    for (const frame of opened.frames) hash.update(frame);
+    expect(receipt.claims).toMatchObject({
+      id: context.requestId,
+      stream: true,
+      responseSha256: hash.digest(),
+    });
   });
 
   it('embeddings: a correct sealed answer', async () => {

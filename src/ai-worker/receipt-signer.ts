@@ -1,0 +1,53 @@
+/**
+ * The worker's side of receipts (docs/protocol.md "Receipts"): sign, with the `signing` key its
+ * worker certificate certifies, a receipt over the hashes of the sealed request it received and
+ * the sealed answer it sent. A non-streamed answer carries it in `x-sealgate-receipt`; a stream in
+ * a trailer event after its end frame. Either way the certificate travels in
+ * `x-sealgate-worker-certificate` (base64url DER), so the gateway can check the receipt at once.
+ */
+import { toBase64Url } from '../bytes.js';
+import type { RequestContext } from '../envelope/data-key.js';
+import { RECEIPT_HEADER, signReceipt, WORKER_CERTIFICATE_HEADER } from '../receipts/receipt.js';
+
+export { RECEIPT_HEADER };
+
+export interface ReceiptSigner {
+  /** The worker's `signing` private key (ECDSA P-384). */
+  key: CryptoKey;
+  /** The worker certificate (DER) that certifies its public half. */
+  certificate: Uint8Array;
+}
+
+export interface ReceiptInput {
+  signer: ReceiptSigner;
+  context: RequestContext;
+  manifestDigest: string;
+  requestSha256: string;
+  responseSha256: string;
+  stream: boolean;
+  /** Unix seconds. */
+  now: number;
+}
+
+export function makeReceipt(r: ReceiptInput): Promise<string> {
+  return signReceipt({
+    key: r.signer.key,
+    certificateDer: r.signer.certificate,
+    claims: {
+      v: 1,
+      id: r.context.requestId,
+      route: r.context.route,
+      model: r.context.model,
+      manifestDigest: r.manifestDigest,
+      kid: r.context.kid,
+      requestSha256: r.requestSha256,
+      responseSha256: r.responseSha256,
+      stream: r.stream,
+      iat: r.now,
+    },
+  });
+}
+
+export function certificateHeader(signer: ReceiptSigner): Record<string, string> {
+  return { [WORKER_CERTIFICATE_HEADER]: toBase64Url(signer.certificate) };
+}

@@ -1,0 +1,179 @@
+/**
+ * The gateway's verdict on the attestation service as an EAT Attestation Result (EAR,
+ * draft-ietf-rats-ear §3, JWT serialization §4.1), so that a relying party can read it with any EAR
+ * library and the appraisal can be checked against the evidence it came with.
+ *
+ * One submodule, "attestation-service". Its `ear.trustworthiness-vector` uses the AR4SI claims
+ * (draft-ietf-rats-ar4si §2.3) that an SEV-SNP appraisal can speak to:
+ *
+ *   instance-identity  2 recognized instance (REPORT_DATA binds our nonce, digest and its keys) | 96
+ *   configuration      2 approved configuration (guest policy, VMPL, host data, same manifest)   | 96
+ *   executables        3 approved boot-time executables (launch MEASUREMENT allowed)             | 96
+ *   hardware           2 genuine | 32 SIMULATED (trusted by a development manifest only) | 96
+ *   runtime-opaque     2 memory encrypted by the hardware | 32 simulated: nothing encrypts it | 96
+ *
+ * Tiers (AR4SI §2.3.1): 2–31 affirming, 32–95 warning, 96–127
+ * contraindicated. `ear.status` is the worst tier. A rejected appraisal is always
+ * `contraindicated` — it is reported, never hidden. `ear.appraisal-policy-id` names the manifest by
+ * its digest: the policy the evidence was appraised against.
+ *
+ * Pure: no I/O; signing is src/gateway/ear-signer.ts, checking is `checkEarClaims` here.
+ */
+import type { Violation, ViolationCode } from '../verify/violations.js';
+
+export const EAR_PROFILE = 'tag:github.com,2023:veraison/ear';
+export const EAR_SUBMOD = 'attestation-service';
+export type EarStatus = 'affirming' | 'warning' | 'contraindicated' | 'none';
+
+export interface TrustworthinessVector {
+  'instance-identity': number;
+  configuration: number;
+  executables: number;
+  hardware: number;
+  'runtime-opaque': number;
+}
+
+export interface EarSubmod {
+  'ear.status': EarStatus;
+  'ear.trustworthiness-vector': TrustworthinessVector;
+  'ear.appraisal-policy-id': string;
+  /** Sealgate's extensions (unregistered, §3.2 allows them): what the vector summarizes. */
+  'sealgate.simulated': boolean;
+  'sealgate.violations': string[];
+  'sealgate.measurement': string | null;
+}
+
+export interface EarClaims {
+  eat_profile: typeof EAR_PROFILE;
+  iat: number;
+  'ear.verifier-id': { build: string; developer: string };
+  eat_nonce: string;
+  submods: Record<typeof EAR_SUBMOD, EarSubmod>;
+}
+
+export const EAR_VERIFIER_ID = {
+  build: 'sealgate-gateway 0.1.0',
+  developer: 'https://sealgate.dev',
+} as const;
+
+const IDENTITY: readonly ViolationCode[] = [
+  'report_data_mismatch',
+  'nonce_mismatch',
+  'role_mismatch',
+  'role_unknown',
+];
+const CONFIGURATION: readonly ViolationCode[] = [
+  'manifest_mismatch',
+  'host_data_mismatch',
+  'debug_not_allowed',
+  'migration_agent_not_allowed',
+  'smt_not_allowed',
+  'single_socket_required',
+  'vmpl_not_allowed',
+  'guest_svn_below_minimum',
+  'id_key_not_allowed',
+  'author_key_not_allowed',
+  'family_id_mismatch',
+  'image_id_mismatch',
+];
+const EXECUTABLES: readonly ViolationCode[] = ['measurement_not_allowed'];
+// Everything else — evidence shape, certificates, signatures, TCB, product — is about the hardware.
+
+export interface Appraisal {
+  /** Whether the whole verification held (verifyEvidenceBundle's verdict). */
+  trusted: boolean;
+  /** The chain ended in a root the manifest marks simulated. */
+  simulated: boolean;
+  violations: readonly Pick<Violation, 'code'>[];
+  /** The launch MEASUREMENT (hex) when the report parsed. */
+  measurement: string | null;
+}
+
+function tierOf(value: number): EarStatus {
+  if (value >= 96) return 'contraindicated';
+  if (value >= 32) return 'warning';
+  if (value >= 2) return 'affirming';
+  return 'none';
+}
+
+const ORDER: EarStatus[] = ['none', 'affirming', 'warning', 'contraindicated'];
+
+export function trustworthinessVector(a: Appraisal): TrustworthinessVector {
+  const codes = new Set(a.violations.map((v) => v.code));
+  const any = (list: readonly ViolationCode[]) => list.some((c) => codes.has(c));
+  const hardwareBad = [...codes].some(
+    (c) => !IDENTITY.includes(c) && !CONFIGURATION.includes(c) && !EXECUTABLES.includes(c),
+  );
+  const vector: TrustworthinessVector = {
+    'instance-identity': any(IDENTITY) ? 96 : 2,
+    configuration: any(CONFIGURATION) ? 96 : 2,
+    executables: any(EXECUTABLES) ? 96 : 3,
+    hardware: hardwareBad ? 96 : a.simulated ? 32 : 2,
+    'runtime-opaque': hardwareBad ? 96 : a.simulated ? 32 : 2,
+  };
+  // A rejection whose cause is not mapped above must still be contraindicated, never affirming.
+  if (!a.trusted && !Object.values(vector).some((v) => v >= 96)) vector.hardware = 96;
+  return vector;
+}
+
+export function earStatus(vector: TrustworthinessVector): EarStatus {
+  let worst: EarStatus = 'none';
+  for (const v of Object.values(vector)) {
+    const t = tierOf(v);
+    if (ORDER.indexOf(t) > ORDER.indexOf(worst)) worst = t;
+  }
+  return worst;
+}
+
+/** The status a verifier that reached `a` must announce: the same function on both sides. */
+export function expectedStatus(a: Appraisal): EarStatus {
+  return earStatus(trustworthinessVector(a));
+}
+
+export function earClaims(input: {
+  appraisal: Appraisal;
+  nonceHex: string;
+  manifestDigest: string;
+  iat: number;
+}): EarClaims {
+  const vector = trustworthinessVector(input.appraisal);
+  return {
+    eat_profile: EAR_PROFILE,
+    iat: input.iat,
+    'ear.verifier-id': { ...EAR_VERIFIER_ID },
+    eat_nonce: input.nonceHex,
+    submods: {
+      [EAR_SUBMOD]: {
+        'ear.status': earStatus(vector),
+        'ear.trustworthiness-vector': vector,
+        'ear.appraisal-policy-id': `sha256:${input.manifestDigest}`,
+        'sealgate.simulated': input.appraisal.simulated,
+        'sealgate.violations': [...new Set(input.appraisal.violations.map((v) => v.code))],
+        'sealgate.measurement': input.appraisal.measurement,
+      },
+    },
+  };
+}
+
+/**
+ * What a relying party checks in a (signature-verified) EAR payload: our profile, our nonce, the
+ * manifest digest we appraised against, and a status equal to the one OUR appraisal gives. Returns
+ * the problems in plain words; empty means the EAR says what we found ourselves.
+ */
+export function checkEarClaims(
+  payload: Record<string, unknown>,
+  expected: { nonceHex: string; manifestDigest: string; status: EarStatus },
+): string[] {
+  const problems: string[] = [];
+  if (payload.eat_profile !== EAR_PROFILE) problems.push(`eat_profile is not ${EAR_PROFILE}`);
+  if (payload.eat_nonce !== expected.nonceHex) problems.push('eat_nonce is not our nonce');
+  const sub = (payload.submods as Record<string, Record<string, unknown>> | undefined)?.[EAR_SUBMOD];
+  if (!sub) return [...problems, `no submodule ${EAR_SUBMOD}`];
+  if (sub['ear.appraisal-policy-id'] !== `sha256:${expected.manifestDigest}`) {
+    problems.push('ear.appraisal-policy-id is not the manifest digest');
+  }
+  if (sub['ear.status'] !== expected.status) {
+    problems.push(`ear.status is ${String(sub['ear.status'])}, our own appraisal gives ${expected.status}`);
+  }
+  return problems;
+}

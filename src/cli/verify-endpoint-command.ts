@@ -1,0 +1,300 @@
+/**
+ * `sealgate verify-endpoint URL [--manifest FILE] [--at ISO-8601]` (docs/verifiability.md "The
+ * CLI"): attests the attestation service THROUGH the gateway with a nonce drawn here, and checks
+ * everything on this machine, taking nothing on the gateway's word:
+ *
+ *   1. `GET URL/v1/attestation?nonce=<ours>` → the raw evidence bundle, the manifest, the EAR;
+ *   2. the manifest: the pinned file (`--manifest`), or — without it — the endpoint's own, said so
+ *      loudly (trust on first use) with its digest to pin next time;
+ *   3. the bundle, with the same `verifyEvidenceBundle` the gateway and `sealgate verify` rely on:
+ *      chain to a root the manifest pins (AMD's, or the simulator's when the manifest says so), the
+ *      report signature, every reference value, REPORT_DATA = our nonce ‖ the manifest digest ‖ the
+ *      service's keys, and the service running the same manifest;
+ *   4. the EAR: signature against `URL/.well-known/jwks.json`, our nonce, the manifest digest as
+ *      policy id, and the status our own appraisal gives (ear.ts `expectedStatus`);
+ *   5. the manifest history (`URL/v1/manifest`): the hash chain holds and its newest entry is the
+ *      manifest served.
+ *
+ * Prints the chain in plain words. Exit 0 only if every step holds, 1 otherwise (also when the
+ * endpoint cannot be reached), 2 on bad usage.
+ */
+import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
+import { checkEarClaims, expectedStatus } from '../attestation/ear.js';
+import { type EvidenceBundle, parseEvidenceBundle } from '../attestation/evidence-bundle.js';
+import { NONCE_LENGTH } from '../attestation/report-data.js';
+import { verifyEvidenceBundle } from '../attestation/verify-evidence-bundle.js';
+import { toHex } from '../bytes.js';
+import { isSealgateError } from '../errors.js';
+import { type ManifestLogEntry, verifyManifestLog } from '../gateway/manifest-log.js';
+import { manifestDigest } from '../policy/manifest-digest.js';
+import type { Manifest } from '../policy/manifest-types.js';
+import { parseManifest } from '../policy/parse-manifest.js';
+import { findSnpTrustAnchor } from '../policy/trust-anchors.js';
+import { parseFlags, parseInstant, UsageError } from './args.js';
+import { readTextInput } from './io.js';
+import { cliKds } from './kds-fetch.js';
+import type { CommandResult } from './result.js';
+
+export const VERIFY_ENDPOINT_USAGE = 'verify-endpoint URL [--manifest FILE] [--at ISO-8601]';
+
+const TIMEOUT_MS = 30_000;
+
+type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
+
+class Report {
+  readonly lines: string[] = [];
+  failed = false;
+  simulated = false;
+  say(line: string) {
+    this.lines.push(line);
+  }
+  ok(line: string) {
+    this.lines.push(`  ✔ ${line}`);
+  }
+  fail(line: string) {
+    this.failed = true;
+    this.lines.push(`  ✘ ${line}`);
+  }
+  check(holds: boolean, yes: string, no: string) {
+    if (holds) this.ok(yes);
+    else this.fail(no);
+  }
+}
+
+function baseUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`URL: ${JSON.stringify(value)} is not an absolute URL`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
+    throw new UsageError('URL must be an http(s) URL without query or fragment');
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+async function getJson(
+  fetchFn: Fetch,
+  url: string,
+): Promise<{ status: number; body: Record<string, unknown> | null }> {
+  const res = await fetchFn(url, {
+    headers: { accept: 'application/json' },
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+  });
+  const text = await res.text();
+  try {
+    const body = JSON.parse(text) as unknown;
+    return {
+      status: res.status,
+      body: typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : null,
+    };
+  } catch {
+    return { status: res.status, body: null };
+  }
+}
+
+export async function verifyEndpointCommand(
+  argv: readonly string[],
+  now: () => Date,
+  fetchFn: Fetch = (url, init) => fetch(url, init),
+): Promise<CommandResult> {
+  const flags = parseFlags(argv, { values: ['manifest', 'at'], positionals: 1 });
+  const base = baseUrl(flags.positionals[0]!);
+  const at = flags.values.at ? parseInstant('at', flags.values.at) : now();
+  let pinnedText: string | undefined;
+  if (flags.values.manifest !== undefined) {
+    pinnedText = await readTextInput('manifest', flags.values.manifest);
+    try {
+      parseManifest(pinnedText);
+    } catch (e) {
+      throw new UsageError(
+        `--manifest: ${flags.values.manifest} is not a valid manifest (${(e as Error).message})`,
+      );
+    }
+  }
+  const r = new Report();
+  r.say(`Verifying ${base}`);
+  try {
+    await run(r, { base, at, pinnedText, pinnedPath: flags.values.manifest, fetchFn });
+  } catch (e) {
+    r.fail(`could not complete: ${isSealgateError(e) ? `${e.code}: ` : ''}${(e as Error).message}`);
+  }
+  r.say(
+    r.failed
+      ? 'Verdict: NOT VERIFIED — do not send this endpoint anything you would not publish.'
+      : r.simulated
+        ? 'Verdict: VERIFIED — but on SIMULATED hardware: for development only, nothing is protected by hardware.'
+        : 'Verdict: VERIFIED — every link of the chain holds.',
+  );
+  return { stdout: `${r.lines.join('\n')}\n`, exitCode: r.failed ? 1 : 0 };
+}
+
+async function run(
+  r: Report,
+  o: {
+    base: string;
+    at: Date;
+    pinnedText: string | undefined;
+    pinnedPath: string | undefined;
+    fetchFn: Fetch;
+  },
+): Promise<void> {
+  const nonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH));
+  const nonceHex = toHex(nonce);
+  r.say(`  our nonce (fresh, drawn here): ${nonceHex}`);
+  const answer = await getJson(o.fetchFn, `${o.base}/v1/attestation?nonce=${nonceHex}`);
+  if (answer.status !== 200 || !answer.body) {
+    const err = (answer.body?.error as { code?: string; message?: string } | undefined) ?? {};
+    r.fail(
+      `the endpoint gave no attestation (HTTP ${answer.status}${err.code ? `, ${err.code}: ${err.message}` : ''})`,
+    );
+    return;
+  }
+  const a = answer.body;
+  const served = typeof a.manifest === 'string' ? a.manifest : '';
+
+  // 2. Which manifest we judge by.
+  let manifestText: string;
+  if (o.pinnedText !== undefined) {
+    manifestText = o.pinnedText;
+    const digest = await manifestDigest(manifestText);
+    r.say(`  manifest: pinned (${o.pinnedPath}), digest ${digest}`);
+    const servedDigest = served ? await manifestDigest(served).catch(() => 'unparseable') : 'absent';
+    r.check(
+      servedDigest === digest,
+      'the gateway serves under exactly this manifest',
+      `the gateway serves under ANOTHER manifest (digest ${servedDigest})`,
+    );
+  } else {
+    manifestText = served;
+    const digest = await manifestDigest(manifestText);
+    r.say(`  manifest: taken from the endpoint itself — TRUST ON FIRST USE. Its digest is ${digest};`);
+    r.say('            save it and pin it next time with --manifest FILE.');
+  }
+  let manifest: Manifest;
+  try {
+    manifest = parseManifest(manifestText);
+  } catch (e) {
+    r.fail(`the manifest does not parse (${(e as Error).message})`);
+    return;
+  }
+  const digest = await manifestDigest(manifestText);
+
+  // 3. The hardware evidence, verified here.
+  let bundle: EvidenceBundle;
+  try {
+    bundle = parseEvidenceBundle(a.evidence);
+  } catch (e) {
+    r.fail(`the evidence bundle is malformed (${(e as Error).message})`);
+    return;
+  }
+  const verdict = await verifyEvidenceBundle({
+    bundle,
+    manifest,
+    manifestDigest: digest,
+    role: 'attestation-service',
+    nonce,
+    now: o.at,
+    kds: cliKds(),
+  });
+  const codes = new Set(verdict.violations.map((v) => v.code));
+  const claims = verdict.claims;
+  const anchor = claims ? findSnpTrustAnchor(manifest, claims.chain.rootSha256) : undefined;
+  const simulated = anchor?.simulated === true;
+  r.simulated = simulated;
+  if (claims) {
+    r.ok(
+      `hardware evidence: an SEV-SNP report signed by a ${claims.signingKey.toUpperCase()} that chains to root ${claims.chain.rootSha256.slice(0, 16)}… ` +
+        (simulated
+          ? '(the SIMULATED development root the manifest names)'
+          : `(AMD ${claims.product} root pinned by the manifest)`),
+    );
+  } else {
+    r.fail('the hardware evidence does not verify (signature or certificate chain)');
+  }
+  // REPORT_DATA and the reference values are evaluated only on claims whose signature verified:
+  // without them nothing below was checked, and nothing may read as holding.
+  const bound =
+    claims !== null &&
+    !['report_data_mismatch', 'nonce_mismatch', 'manifest_mismatch', 'role_mismatch'].some((c) =>
+      codes.has(c as never),
+    );
+  r.check(
+    bound,
+    'the report is bound to OUR nonce, this manifest digest and the service’s keys (REPORT_DATA)',
+    'the report is NOT bound to our nonce and this manifest (REPORT_DATA, nonce or manifest differ)',
+  );
+  const measurement = verdict.report ? toHex(verdict.report.measurement) : null;
+  r.check(
+    claims !== null && !codes.has('measurement_not_allowed') && measurement !== null,
+    `the service's launch measurement ${measurement} is one the manifest allows`,
+    `the service's launch measurement ${measurement ?? '(unreadable)'} is NOT one the manifest allows`,
+  );
+  for (const v of verdict.violations) {
+    if (v.code === 'measurement_not_allowed') continue;
+    r.fail(`${v.code}: ${v.message}`);
+  }
+  if (claims && verdict.verdict === 'trusted') {
+    const t = claims.reportedTcb;
+    r.ok(
+      `TCB (reported) bootloader ${t.bootloader}, tee ${t.tee}, snp ${t.snp}, microcode ${t.microcode}${t.fmc === undefined ? '' : `, fmc ${t.fmc}`}: at least the manifest's minimum; guest policy and VMPL as required`,
+    );
+  }
+
+  // 4. The gateway's own verdict, signed.
+  const jwks = await getJson(o.fetchFn, `${o.base}/.well-known/jwks.json`);
+  if (jwks.status !== 200 || !jwks.body || typeof a.ear !== 'string') {
+    r.fail(`no EAR or no JWKS to check it with (HTTP ${jwks.status})`);
+  } else {
+    try {
+      const { payload, protectedHeader } = await jwtVerify(
+        a.ear,
+        createLocalJWKSet(jwks.body as unknown as JSONWebKeySet),
+        {
+          algorithms: ['ES256'],
+        },
+      );
+      const status = expectedStatus({
+        trusted: verdict.verdict === 'trusted',
+        simulated,
+        violations: verdict.violations,
+        measurement,
+      });
+      const problems = checkEarClaims(payload as Record<string, unknown>, {
+        nonceHex,
+        manifestDigest: digest,
+        status,
+      });
+      if (problems.length === 0) {
+        r.ok(
+          `the gateway's EAR is signed by its key ${protectedHeader.kid} and says "${status}" — what we found ourselves`,
+        );
+      } else {
+        for (const p of problems) r.fail(`the gateway's EAR: ${p}`);
+      }
+    } catch (e) {
+      r.fail(`the gateway's EAR does not verify against its JWKS (${(e as Error).message})`);
+    }
+  }
+
+  // 5. The manifest history.
+  const history = await getJson(o.fetchFn, `${o.base}/v1/manifest`);
+  const entries = history.body?.history as ManifestLogEntry[] | undefined;
+  if (history.status !== 200 || !Array.isArray(entries)) {
+    r.fail(`no manifest history (HTTP ${history.status})`);
+  } else {
+    const chain = await verifyManifestLog(entries);
+    if (!chain.ok) r.fail(`the manifest history is broken at entry ${chain.seq}: ${chain.reason}`);
+    else {
+      const newest = entries.at(-1)?.manifestDigest;
+      r.check(
+        newest === digest,
+        `manifest history: ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, hash chain intact, newest is this manifest`,
+        `manifest history: the newest entry (${newest ?? 'none'}) is not this manifest`,
+      );
+    }
+  }
+  if (simulated)
+    r.say('  !! SIMULATED HARDWARE: the evidence comes from a software simulator, not from AMD SEV-SNP.');
+}

@@ -1,0 +1,308 @@
+/**
+ * Signed receipts (docs/protocol.md "Receipts"): the AI worker's statement, signed with the
+ * ECDSA P-384 key its worker certificate vouches for, that it answered request `id` — these exact
+ * sealed request bytes — with these exact sealed response bytes, for this model, under this
+ * manifest and KEK, at this time.
+ *
+ * Form: a JWS in compact serialization (RFC 7515 §7.1), `alg` ES384 (RFC 7518 §3.4: ECDSA P-384
+ * with SHA-384, signature r ‖ s, 96 bytes), so any JOSE library can check it. It is stricter than
+ * RFC 7515 requires, so that one receipt has exactly one spelling:
+ *
+ *   - header and payload are RFC 8785 (JCS) canonical JSON, and base64url is canonical and unpadded;
+ *   - header = {"alg":"ES384","typ":"sealgate-receipt+jws","x5t#S256":<b64u SHA-256 of the worker
+ *     certificate DER>} exactly. `typ` is the domain separation (explicit typing, RFC 8725 §3.11):
+ *     the signed bytes are ASCII(b64u(header) "." b64u(payload)) and a verifier refuses any other
+ *     type, so nothing else the key might ever sign can pass for a receipt;
+ *   - payload = exactly the fields of `ReceiptClaims`.
+ *
+ * Pure: WebCrypto and @noble/hashes only; runs in workerd, Node and browsers.
+ */
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import { constantTimeEqual, fromBase64Url, sha256, toBase64Url, toHex, utf8 } from '../bytes.js';
+import { checkRequestId, checkRoute, isValidModel } from '../envelope/wire.js';
+import { SealgateError } from '../errors.js';
+import { canonicalizeJson } from '../policy/jcs.js';
+
+export const RECEIPT_VERSION = 1;
+/** Worker → gateway: the compact receipt of a non-streamed answer. */
+export const RECEIPT_HEADER = 'x-sealgate-receipt';
+/** Worker → gateway: the worker certificate (base64url DER) the receipt names. */
+export const WORKER_CERTIFICATE_HEADER = 'x-sealgate-worker-certificate';
+export const RECEIPT_TYPE = 'sealgate-receipt+jws';
+export const RECEIPT_ALG = 'ES384';
+/** Upper bound for a receipt's compact form (a real one is ~800 characters). */
+export const MAX_RECEIPT_LENGTH = 4096;
+const P384 = { name: 'ECDSA', namedCurve: 'P-384' } as const;
+const ES384 = { name: 'ECDSA', hash: 'SHA-384' } as const;
+const SIGNATURE_LENGTH = 96;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export interface ReceiptClaims {
+  v: 1;
+  /** The request id (`rid` of the sealed request); also the receipt's id at the gateway. */
+  id: string;
+  /** The route the request was sealed for, e.g. "/v1/chat/completions". */
+  route: string;
+  model: string;
+  /** SHA-256 of the canonical manifest the worker was attested against (hex). */
+  manifestDigest: string;
+  /** The KEK id the request was sealed under. */
+  kid: string;
+  /** SHA-256 (hex) of the exact sealed request body bytes the worker received. */
+  requestSha256: string;
+  /** SHA-256 (hex) of the sealed response body; for streams, the frame hash (`createFrameHash`). */
+  responseSha256: string;
+  /** Whether the answer was a sealed stream (and `responseSha256` is a frame hash). */
+  stream: boolean;
+  /** Signing time, Unix seconds. */
+  iat: number;
+}
+
+const CLAIM_NAMES = [
+  'iat',
+  'id',
+  'kid',
+  'manifestDigest',
+  'model',
+  'requestSha256',
+  'responseSha256',
+  'route',
+  'stream',
+  'v',
+] as const;
+const HEADER_NAMES = ['alg', 'typ', 'x5t#S256'] as const;
+
+export interface ParsedReceipt {
+  /** The compact form as given. */
+  compact: string;
+  claims: ReceiptClaims;
+  /** SHA-256 of the worker certificate DER the receipt names (`x5t#S256`). */
+  certificateSha256: Uint8Array;
+  signingInput: Uint8Array;
+  signature: Uint8Array;
+}
+
+function malformed(message: string): SealgateError {
+  return new SealgateError('malformed_evidence', `receipt: ${message}`);
+}
+
+function rejected(message: string, detail?: Record<string, unknown>): SealgateError {
+  return new SealgateError('attestation_rejected', `receipt: ${message}`, detail);
+}
+
+/** Throws `invalid_argument` (signing) or `malformed_evidence` (reading) for claims out of domain. */
+function checkClaims(c: Record<string, unknown>, fail: (m: string) => SealgateError): ReceiptClaims {
+  const keys = Object.keys(c).sort();
+  if (keys.join(',') !== [...CLAIM_NAMES].join(','))
+    throw fail(`claims must be exactly ${CLAIM_NAMES.join(', ')}`);
+  if (c.v !== RECEIPT_VERSION) throw fail('unsupported version');
+  try {
+    checkRequestId(c.id, 'id');
+    checkRoute(c.route, 'route');
+  } catch (e) {
+    throw fail((e as Error).message);
+  }
+  // Key ids are 22 characters of base64url (docs/protocol.md "Key ids and lifetimes").
+  if (typeof c.kid !== 'string' || !/^[A-Za-z0-9_-]{22}$/.test(c.kid)) throw fail('kid must be a key id');
+  if (!isValidModel(c.model)) throw fail('model is not a valid model name');
+  for (const name of ['manifestDigest', 'requestSha256', 'responseSha256'] as const) {
+    if (typeof c[name] !== 'string' || !HEX64.test(c[name] as string))
+      throw fail(`${name} must be 64 lower-case hex characters`);
+  }
+  if (typeof c.stream !== 'boolean') throw fail('stream must be a boolean');
+  if (typeof c.iat !== 'number' || !Number.isSafeInteger(c.iat) || c.iat < 0 || c.iat > 2 ** 40) {
+    throw fail('iat must be Unix seconds');
+  }
+  return c as unknown as ReceiptClaims;
+}
+
+/**
+ * Signs a receipt with the worker's `signing` private key for the certificate `certificateDer`.
+ * Returns the compact JWS.
+ */
+export async function signReceipt(input: {
+  key: CryptoKey;
+  certificateDer: Uint8Array;
+  claims: ReceiptClaims;
+}): Promise<string> {
+  const claims = checkClaims(
+    { ...input.claims },
+    (m) => new SealgateError('invalid_argument', `signReceipt: ${m}`),
+  );
+  const header = {
+    alg: RECEIPT_ALG,
+    typ: RECEIPT_TYPE,
+    'x5t#S256': toBase64Url(await sha256(input.certificateDer)),
+  };
+  const signingInput = `${b64uJson(header)}.${b64uJson(claims)}`;
+  const signature = new Uint8Array(
+    await crypto.subtle.sign(ES384, input.key, utf8.encode(signingInput) as BufferSource),
+  );
+  return `${signingInput}.${toBase64Url(signature)}`;
+}
+
+function b64uJson(value: unknown): string {
+  return toBase64Url(utf8.encode(canonicalizeJson(value)));
+}
+
+/** Canonical base64url only: the encoding of the decoded bytes must give back the same text. */
+function decodeCanonical(part: string, what: string): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = fromBase64Url(part);
+  } catch {
+    throw malformed(`${what} is not base64url`);
+  }
+  if (toBase64Url(bytes) !== part) throw malformed(`${what} is not canonical base64url`);
+  return bytes;
+}
+
+function decodeJsonObject(part: string, what: string): Record<string, unknown> {
+  const bytes = decodeCanonical(part, what);
+  let text: string;
+  let value: unknown;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    value = JSON.parse(text);
+  } catch {
+    throw malformed(`${what} is not UTF-8 JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw malformed(`${what} is not a JSON object`);
+  }
+  let canonical: string;
+  try {
+    canonical = canonicalizeJson(value);
+  } catch {
+    throw malformed(`${what} is not canonical JSON (RFC 8785)`);
+  }
+  if (canonical !== text) throw malformed(`${what} is not canonical JSON (RFC 8785)`);
+  return value as Record<string, unknown>;
+}
+
+/** Parses a compact receipt strictly (no signature check). Throws `malformed_evidence`. */
+export function parseReceipt(compact: unknown): ParsedReceipt {
+  if (typeof compact !== 'string' || compact.length === 0 || compact.length > MAX_RECEIPT_LENGTH) {
+    throw malformed(`must be a string of 1..${MAX_RECEIPT_LENGTH} characters`);
+  }
+  const parts = compact.split('.');
+  if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]+$/.test(p))) {
+    throw malformed('not a JWS in compact serialization (RFC 7515 §7.1)');
+  }
+  const [h, p, s] = parts as [string, string, string];
+  const header = decodeJsonObject(h, 'header');
+  if (Object.keys(header).sort().join(',') !== HEADER_NAMES.join(',')) {
+    throw malformed(`header must be exactly ${HEADER_NAMES.join(', ')}`);
+  }
+  if (header.alg !== RECEIPT_ALG) throw malformed(`alg must be ${RECEIPT_ALG}`);
+  if (header.typ !== RECEIPT_TYPE) throw malformed(`typ must be ${RECEIPT_TYPE}`);
+  const thumb = header['x5t#S256'];
+  if (typeof thumb !== 'string') throw malformed('x5t#S256 must be a string');
+  const certificateSha256 = decodeCanonical(thumb, 'x5t#S256');
+  if (certificateSha256.length !== 32) throw malformed('x5t#S256 must be 32 bytes');
+  const claims = checkClaims(decodeJsonObject(p, 'payload'), malformed);
+  const signature = decodeCanonical(s, 'signature');
+  if (signature.length !== SIGNATURE_LENGTH) throw malformed(`signature must be ${SIGNATURE_LENGTH} bytes`);
+  return { compact, claims, certificateSha256, signingInput: utf8.encode(`${h}.${p}`), signature };
+}
+
+/**
+ * Checks a parsed receipt against the worker certificate it names: the thumbprint must be that
+ * certificate's, and the signature must verify under `workerKey` (the certificate's subject key,
+ * SPKI DER or an imported P-384 verify key). Throws `attestation_rejected`.
+ */
+export async function verifyReceiptSignature(
+  receipt: ParsedReceipt,
+  certificateDer: Uint8Array,
+  workerKey: Uint8Array | CryptoKey,
+): Promise<ReceiptClaims> {
+  if (!constantTimeEqual(receipt.certificateSha256, await sha256(certificateDer))) {
+    throw rejected('names another worker certificate (x5t#S256)');
+  }
+  const key = workerKey instanceof Uint8Array ? await importWorkerKey(workerKey) : workerKey;
+  let ok = false;
+  try {
+    ok = await crypto.subtle.verify(
+      ES384,
+      key,
+      receipt.signature as BufferSource,
+      receipt.signingInput as BufferSource,
+    );
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw rejected('signature does not verify under the worker certificate’s key');
+  return receipt.claims;
+}
+
+export async function importWorkerKey(spki: Uint8Array): Promise<CryptoKey> {
+  try {
+    return await crypto.subtle.importKey('spki', spki.slice(), P384, false, ['verify']);
+  } catch (cause) {
+    throw new SealgateError('malformed_certificate', 'receipt: worker key is not P-384 SPKI', undefined, {
+      cause,
+    });
+  }
+}
+
+/** SHA-256 (hex) of one body: the sealed request, or a sealed JSON response. */
+export async function bodySha256(bytes: Uint8Array): Promise<string> {
+  return toHex(await sha256(bytes));
+}
+
+/**
+ * The response hash of a sealed stream: SHA-256 over every frame, in order, the end frame
+ * included, each as u32be(length) ‖ UTF-8(frame), where a frame is the `data:` payload of its SSE
+ * event (the frame JSON text, docs/protocol.md "Sealed stream"). Independent of how the transport
+ * splits the bytes; the length prefix keeps frame boundaries unambiguous. Incremental, so neither
+ * side holds the stream.
+ */
+export interface FrameHash {
+  update(frame: string): void;
+  /** Hex; after it, `update` refuses. */
+  digest(): string;
+}
+
+export function createFrameHash(): FrameHash {
+  const h = nobleSha256.create();
+  let done = false;
+  const length = new Uint8Array(4);
+  const encoder = new TextEncoder();
+  return {
+    update(frame) {
+      if (done) throw new SealgateError('internal', 'frame hash: already finished');
+      const bytes = encoder.encode(frame);
+      new DataView(length.buffer).setUint32(0, bytes.length, false);
+      h.update(length);
+      h.update(bytes);
+    },
+    digest() {
+      done = true;
+      return toHex(h.digest());
+    },
+  };
+}
+
+/** The receipt trailer event that follows a sealed stream's end frame (docs/protocol.md). */
+export function receiptTrailer(compact: string): string {
+  return JSON.stringify({ receipt: compact });
+}
+
+/** The compact receipt out of a trailer event's data; throws `malformed_evidence`. */
+export function readReceiptTrailer(data: string): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    throw malformed('trailer is not JSON');
+  }
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Object.keys(value).join(',') !== 'receipt' ||
+    typeof (value as { receipt: unknown }).receipt !== 'string'
+  ) {
+    throw malformed('trailer must be exactly {"receipt": "<compact JWS>"}');
+  }
+  return (value as { receipt: string }).receipt;
+}

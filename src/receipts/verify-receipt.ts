@@ -1,0 +1,193 @@
+/**
+ * Offline verification of a receipt bundle (docs/verification.md "Checking a receipt"), trusting
+ * nothing the gateway says — only signatures, the hardware evidence and a manifest:
+ *
+ *   1. receipt     the compact JWS parses strictly (receipt.ts);
+ *   2. signature   it names the bundle's worker certificate (x5t#S256) and verifies under the
+ *                  certificate's subject key — the worker's attested `signing` key;
+ *   3. certificate the worker certificate is signed by the attestation service's `signing` key
+ *                  (the one in the service's evidence), was valid when the receipt was signed
+ *                  (notBefore ≤ iat < notAfter) and was issued for the receipt's manifest digest;
+ *   4. service     the service's evidence verifies (`verifyEvidenceBundle`, role
+ *                  attestation-service): AMD chain to a root the manifest pins, report signature,
+ *                  every reference value, and REPORT_DATA binding exactly that `signing` key (and
+ *                  the manifest digest) — so the key that signed the certificate exists only inside
+ *                  the attested service VM. Its nonce is the gateway's, so freshness is the
+ *                  gateway's word: offline, this proves that attested code held the key;
+ *   5. manifest    the manifest used (the caller's own, or else the bundle's) has the digest the
+ *                  receipt and the certificate name.
+ *
+ * Every step is reported; after the first failure the later ones are not run ("not checked").
+ * Pure: `kds` (for evidence without its certificates) is passed in.
+ */
+import { verifyEvidenceBundle } from '../attestation/verify-evidence-bundle.js';
+import { toHex } from '../bytes.js';
+import { manifestDigest as digestOf } from '../policy/manifest-digest.js';
+import type { Manifest } from '../policy/manifest-types.js';
+import { parseManifest } from '../policy/parse-manifest.js';
+import { findSnpTrustAnchor } from '../policy/trust-anchors.js';
+import {
+  parseWorkerCertificate,
+  verifyWorkerCertificate,
+  type WorkerCertificate,
+} from '../service-client/worker-certificate.js';
+import type { KdsOptions } from '../verify/kds.js';
+import { parseReceiptBundle, type ReceiptBundle } from './bundle.js';
+import { type ReceiptClaims, verifyReceiptSignature } from './receipt.js';
+
+export const RECEIPT_STEPS = ['receipt', 'signature', 'certificate', 'service', 'manifest'] as const;
+export type ReceiptStep = (typeof RECEIPT_STEPS)[number];
+
+export interface StepResult {
+  step: ReceiptStep;
+  status: 'ok' | 'failed' | 'not checked';
+  /** One sentence for people. */
+  message: string;
+}
+
+export interface ReceiptVerdict {
+  verdict: 'verified' | 'rejected';
+  steps: StepResult[];
+  claims: ReceiptClaims | null;
+  /** The service's evidence chains to a root the manifest marks `simulated` (proves nothing). */
+  simulated: boolean;
+  /** Digest of the manifest the chain was checked against. */
+  manifestDigest: string | null;
+  /** Whether that manifest was the caller's own (`manifestText`) rather than the bundle's copy. */
+  ownManifest: boolean;
+}
+
+export interface VerifyReceiptInput {
+  /** The bundle: JSON text, a parsed value, or an already parsed `ReceiptBundle`. */
+  bundle: unknown;
+  /** The manifest the caller trusts (exact text). Absent: the copy inside the service evidence. */
+  manifestText?: string;
+  kds?: KdsOptions;
+}
+
+class StepFailed extends Error {}
+
+export async function verifyReceiptBundle(input: VerifyReceiptInput): Promise<ReceiptVerdict> {
+  const steps: StepResult[] = [];
+  const out: ReceiptVerdict = {
+    verdict: 'rejected',
+    steps,
+    claims: null,
+    simulated: false,
+    manifestDigest: null,
+    ownManifest: input.manifestText !== undefined,
+  };
+  let current: ReceiptStep = 'receipt';
+  const ok = (step: ReceiptStep, message: string) => steps.push({ step, status: 'ok', message });
+  const fail = (message: string): never => {
+    steps.push({ step: current, status: 'failed', message });
+    throw new StepFailed(message);
+  };
+  const attempt = async <T>(step: ReceiptStep, run: () => Promise<T> | T): Promise<T> => {
+    current = step;
+    try {
+      return await run();
+    } catch (e) {
+      if (e instanceof StepFailed) throw e;
+      return fail((e as Error).message);
+    }
+  };
+
+  try {
+    const bundle = await attempt('receipt', () => parseBundle(input.bundle));
+    const { claims } = bundle.receipt;
+    out.claims = claims;
+    ok(
+      'receipt',
+      `receipt for request ${claims.id} (${claims.route}, model ${claims.model}, ${claims.stream ? 'streamed' : 'not streamed'}), signed at ${iso(claims.iat)}`,
+    );
+
+    const at = new Date(claims.iat * 1000);
+    let cert: WorkerCertificate | undefined;
+    await attempt('signature', async () => {
+      const parsed = await parseWorkerCertificate(bundle.workerCertificate);
+      await verifyReceiptSignature(bundle.receipt, bundle.workerCertificate, parsed.signingKeySpki);
+    });
+    ok('signature', 'the receipt is signed by the key of the worker certificate it names');
+
+    const serviceKey = bundle.serviceEvidence.keys.signing;
+    await attempt('certificate', async () => {
+      if (!serviceKey) fail('the service evidence presents no signing key');
+      cert = await verifyWorkerCertificate({
+        certificate: bundle.workerCertificate,
+        issuerKey: serviceKey!,
+        now: at,
+        manifestDigest: claims.manifestDigest,
+      });
+    });
+    ok(
+      'certificate',
+      `worker certificate ${cert!.serialNumber} (measurement ${toHex(cert!.measurement)}) is signed by the service's signing key, valid at ${at.toISOString()}, for manifest ${cert!.manifestDigest}`,
+    );
+
+    const manifestText = input.manifestText ?? decodeManifest(bundle);
+    const manifest: Manifest = await attempt('service', () => parseManifest(manifestText));
+    const digest = await attempt('service', () => digestOf(manifestText));
+    out.manifestDigest = digest;
+    const verdict = await attempt('service', () =>
+      verifyEvidenceBundle({
+        bundle: bundle.serviceEvidence,
+        manifest,
+        manifestDigest: digest,
+        role: 'attestation-service',
+        nonce: bundle.serviceEvidence.nonce,
+        now: at,
+        ...(input.kds ? { kds: input.kds } : {}),
+      }),
+    );
+    current = 'service';
+    if (verdict.verdict !== 'trusted' || !verdict.claims) {
+      fail(
+        `the service's hardware evidence is rejected: ${verdict.violations.map((v) => `${v.code} (${v.message})`).join('; ')}`,
+      );
+    }
+    out.simulated = findSnpTrustAnchor(manifest, verdict.claims!.chain.rootSha256)?.simulated === true;
+    ok(
+      'service',
+      `the service's ${out.simulated ? 'SIMULATED ' : ''}SEV-SNP evidence verifies (chain to root ${verdict.claims!.chain.rootSha256}, measurement ${toHex(verdict.claims!.report.measurement)}) and binds that signing key in REPORT_DATA`,
+    );
+
+    current = 'manifest';
+    if (claims.manifestDigest !== digest) {
+      fail(`the receipt names manifest ${claims.manifestDigest}, the manifest checked is ${digest}`);
+    }
+    ok(
+      'manifest',
+      `manifest ${digest} (${input.manifestText !== undefined ? 'the one you gave' : 'the copy in the bundle: compare it with the manifest you expect'}) is the one the receipt, the certificate and the service name`,
+    );
+    out.verdict = 'verified';
+  } catch (e) {
+    if (!(e instanceof StepFailed)) throw e;
+    for (const step of RECEIPT_STEPS) {
+      if (!steps.some((s) => s.step === step)) {
+        steps.push({ step, status: 'not checked', message: 'not checked (an earlier step failed)' });
+      }
+    }
+  }
+  return out;
+}
+
+function parseBundle(value: unknown): ReceiptBundle {
+  if (typeof value === 'object' && value !== null && 'receipt' in value && 'serviceEvidence' in value) {
+    const b = value as Partial<ReceiptBundle>;
+    if (b.workerCertificate instanceof Uint8Array) return value as ReceiptBundle;
+  }
+  return parseReceiptBundle(value);
+}
+
+function decodeManifest(bundle: ReceiptBundle): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bundle.serviceEvidence.manifest);
+  } catch {
+    return '';
+  }
+}
+
+function iso(seconds: number): string {
+  return new Date(seconds * 1000).toISOString();
+}

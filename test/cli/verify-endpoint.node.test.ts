@@ -1,0 +1,170 @@
+/**
+ * `sealgate verify-endpoint` against an endpoint built here from the REAL pieces — the real
+ * attestation service app on the simulator for the evidence, the real EAR signer and claims, the
+ * real manifest log — with one thing broken at a time, so each refusal is seen: tampered evidence,
+ * an EAR signed by another key, an EAR whose status is not what the evidence gives, a broken
+ * history, a rate-limited endpoint. (The honest endpoint under `wrangler dev` is
+ * test/e2e/verifiability.node.test.ts.)
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EarClaims, earClaims } from '../../src/attestation/ear.js';
+import { createServiceApp } from '../../src/attestation-service/app.js';
+import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
+import { fromBase64Url, fromHex, toBase64Url } from '../../src/bytes.js';
+import { verifyEndpointCommand } from '../../src/cli/verify-endpoint-command.js';
+import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
+import { earSigner } from '../../src/gateway/ear-signer.js';
+import { appendIfNew, entryHash } from '../../src/gateway/manifest-log.js';
+
+const URL_ = 'http://gateway.test';
+const SECRET = 'verify-endpoint-test-secret-0123456789abcdef';
+let dev: DevelopmentEnvironment;
+let service: ReturnType<typeof createServiceApp>;
+let dir: string;
+
+interface Breakage {
+  tamperReport?: boolean;
+  otherKey?: boolean;
+  status?: string;
+  brokenHistory?: boolean;
+  limited?: boolean;
+}
+
+/** A gateway as the docs describe it, made of the real parts, with `b` broken. */
+function endpoint(b: Breakage = {}) {
+  return async (url: string): Promise<Response> => {
+    const u = new URL(url);
+    if (u.pathname === '/v1/attestation') {
+      if (b.limited) {
+        return Response.json(
+          { error: { message: 'slow down', type: 'rate_limit_error', param: null, code: 'rate_limited' } },
+          { status: 429, headers: { 'retry-after': '6' } },
+        );
+      }
+      const nonceHex = u.searchParams.get('nonce')!;
+      const res = await service.request('/v1/attestation', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ nonce: toBase64Url(fromHex(nonceHex)) }),
+      });
+      const evidence = (await res.json()) as { report: string };
+      if (b.tamperReport) {
+        const report = fromBase64Url(evidence.report);
+        report[0x90]! ^= 1;
+        evidence.report = toBase64Url(report);
+      }
+      const claims: EarClaims = earClaims({
+        appraisal: { trusted: true, simulated: true, violations: [], measurement: null },
+        nonceHex,
+        manifestDigest: dev.manifestDigest,
+        iat: Math.floor(Date.now() / 1000),
+      });
+      if (b.status) (claims.submods['attestation-service']['ear.status'] as string) = b.status;
+      const signer = await earSigner(b.otherKey ? `${SECRET}-other` : SECRET);
+      return Response.json({
+        nonce: nonceHex,
+        manifestDigest: dev.manifestDigest,
+        manifest: dev.manifestText,
+        evidence,
+        ear: await signer.sign(claims),
+      });
+    }
+    if (u.pathname === '/.well-known/jwks.json') {
+      return Response.json({ keys: [(await earSigner(SECRET)).publicJwk] });
+    }
+    if (u.pathname === '/v1/manifest') {
+      let log = await appendIfNew([], 'a'.repeat(64), 100);
+      log = await appendIfNew(log, dev.manifestDigest, 200);
+      if (b.brokenHistory) log[0]!.firstServedAt = 99;
+      return Response.json({
+        manifestDigest: dev.manifestDigest,
+        history: log,
+        head: await entryHash(log.at(-1)!),
+      });
+    }
+    return new Response('no', { status: 404 });
+  };
+}
+
+const run = (b: Breakage = {}, extra: string[] = []) =>
+  verifyEndpointCommand([URL_, ...extra], () => new Date(), endpoint(b));
+
+beforeAll(async () => {
+  dev = await createDevelopmentEnvironment({ now: new Date() });
+  service = createServiceApp({
+    manifestBytes: dev.manifestBytes,
+    manifest: dev.manifest,
+    manifestDigest: dev.manifestDigest,
+    platform: dev.servicePlatform,
+    keys: await generateServiceKeys(),
+    now: () => new Date(),
+    log: () => undefined,
+  });
+  dir = await mkdtemp(join(tmpdir(), 'sealgate-ve-'));
+}, 240_000);
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('verify-endpoint', () => {
+  it('the honest endpoint: exit 0, every link ✔, trust on first use said, SIMULATED said', async () => {
+    const out = await run();
+    expect(out.stdout).not.toContain('✘');
+    expect(out.stdout).toContain('TRUST ON FIRST USE');
+    expect(out.stdout).toContain('manifest history: 2 entries, hash chain intact');
+    expect(out.stdout).toContain('SIMULATED');
+    expect(out.exitCode).toBe(0);
+    const pinned = join(dir, 'pinned.json');
+    await writeFile(pinned, dev.manifestText);
+    const withPin = await run({}, ['--manifest', pinned]);
+    expect(withPin.stdout).not.toContain('TRUST ON FIRST USE');
+    expect(withPin.exitCode).toBe(0);
+  });
+
+  it('tampered evidence: exit 1, and nothing that was not checked reads as holding', async () => {
+    const out = await run({ tamperReport: true });
+    expect(out.exitCode).toBe(1);
+    expect(out.stdout).toContain('report_signature_invalid');
+    expect(out.stdout).not.toContain('✔ the report is bound');
+    expect(out.stdout).not.toContain('is one the manifest allows');
+    // The EAR claims "warning", our own appraisal says "contraindicated": the lie is caught.
+    expect(out.stdout).toContain('our own appraisal gives contraindicated');
+  });
+
+  it('an EAR signed by a key that is not in the JWKS: exit 1', async () => {
+    const out = await run({ otherKey: true });
+    expect(out.stdout).toContain('does not verify against its JWKS');
+    expect(out.exitCode).toBe(1);
+  });
+
+  it('an EAR claiming "affirming" for simulated hardware: exit 1', async () => {
+    const out = await run({ status: 'affirming' });
+    expect(out.stdout).toContain('ear.status is affirming, our own appraisal gives warning');
+    expect(out.exitCode).toBe(1);
+  });
+
+  it('a manifest history with an altered entry: exit 1', async () => {
+    const out = await run({ brokenHistory: true });
+    expect(out.stdout).toContain('the manifest history is broken at entry 1');
+    expect(out.exitCode).toBe(1);
+  });
+
+  it('a rate-limited endpoint: exit 1 with the reason', async () => {
+    const out = await run({ limited: true });
+    expect(out.stdout).toContain('HTTP 429, rate_limited');
+    expect(out.exitCode).toBe(1);
+  });
+
+  it('usage: one URL, http(s) only, a manifest that parses', async () => {
+    const bad = join(dir, 'bad.json');
+    await writeFile(bad, '{"version": 1}');
+    await expect(verifyEndpointCommand([], () => new Date())).rejects.toThrow(/expected 1 argument/);
+    await expect(verifyEndpointCommand(['file:///x'], () => new Date())).rejects.toThrow(/http/);
+    await expect(verifyEndpointCommand([URL_, '--manifest', bad], () => new Date())).rejects.toThrow(
+      /not a valid manifest/,
+    );
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * `sealgate verify-receipt FILE` on a real receipt bundle (test/receipts/support.ts: simulator
+ * evidence from the REAL service app, a real worker certificate and receipt): the chain in plain
+ * words and exit 0; exit 1 for an altered receipt, a wrong manifest or a file that is no bundle;
+ * exit 2 for usage errors. The `--url` form runs against the real stack in
+ * test/e2e/receipts.node.test.ts.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/main.js';
+import { ENV_TIMEOUT_MS, type Fixture, makeFixture } from '../receipts/support.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'sealgate-receipt-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+let f: Fixture;
+let file: string;
+beforeAll(async () => {
+  f = await makeFixture();
+  file = join(tmp, 'receipt.json');
+  writeFileSync(file, JSON.stringify(f.bundle, null, 2));
+}, ENV_TIMEOUT_MS);
+
+function write(name: string, text: string): string {
+  const path = join(tmp, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('sealgate verify-receipt', () => {
+  it('prints every link of the chain and exits 0 for a good receipt', async () => {
+    const r = await runCli(['verify-receipt', file]);
+    expect(r.exitCode).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines.slice(0, 5).map((l) => l.slice(0, 6))).toEqual(Array(5).fill('[ok ] '));
+    expect(r.stdout).toContain('receipt → worker certificate');
+    expect(r.stdout).toContain('service signing key → hardware evidence');
+    expect(r.stdout).toContain(`VERIFIED: the answer to request ${f.claims.id}`);
+    expect(r.stdout).toContain('SIMULATED');
+    const own = await runCli([
+      'verify-receipt',
+      file,
+      '--manifest',
+      write('m.json', f.dev.manifestText),
+      '--json',
+    ]);
+    expect(own.exitCode).toBe(0);
+    expect(JSON.parse(own.stdout)).toMatchObject({ verdict: 'verified', ownManifest: true });
+  });
+
+  it('exits 1 for a receipt altered in one byte, and names the failed link', async () => {
+    const r = f.receipt;
+    const i = r.indexOf('.') + 40; // inside the payload
+    const altered = `${r.slice(0, i)}${r[i] === 'A' ? 'B' : 'A'}${r.slice(i + 1)}`;
+    const out = await runCli([
+      'verify-receipt',
+      write('altered.json', JSON.stringify({ ...f.bundle, receipt: altered })),
+    ]);
+    expect(out.exitCode).toBe(1);
+    expect(out.stdout).toMatch(/\[FAIL\] (receipt|receipt → worker certificate):/);
+    expect(out.stdout).toContain('NOT VERIFIED');
+    expect(out.stdout).toContain('[ -  ] hardware evidence → manifest: not checked');
+  });
+
+  it('exits 1 under another manifest and for a file that is no bundle', async () => {
+    const other = f.dev.manifestText.replace('"name": "', '"name": "other ');
+    expect((await runCli(['verify-receipt', file, '--manifest', write('o.json', other)])).exitCode).toBe(1);
+    expect((await runCli(['verify-receipt', write('junk.json', '{"v":1}')])).exitCode).toBe(1);
+  });
+
+  it('exits 2 for usage errors', async () => {
+    expect((await runCli(['verify-receipt'])).exitCode).toBe(2);
+    expect((await runCli(['verify-receipt', join(tmp, 'missing.json')])).exitCode).toBe(2);
+    expect((await runCli(['verify-receipt', file, '--api-key', 'k'])).exitCode).toBe(2);
+    expect((await runCli(['verify-receipt', 'a b', '--url', 'http://127.0.0.1:1'])).exitCode).toBe(2);
+    expect((await runCli(['help'])).stdout).toContain('verify-receipt FILE | ID --url URL');
+  });
+});

@@ -1,0 +1,236 @@
+/**
+ * Property tests for the open side, filling what fuzz.test.ts leaves out: mutated REAL sealed
+ * responses and stream frames (any character of the JSON text, any member added or dropped),
+ * header fields of a sealed request (v, ts within the window), and confusion between requests —
+ * a response or stream opened under another request's context (other rid, kid, route or DEK),
+ * frames spliced in from another stream, a request relabelled with another known key id. Nothing
+ * opens; the error is always a SealgateError of the expected codes; no plaintext of a frame that
+ * did not authenticate is released.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  createStreamOpener,
+  openRequest,
+  openResponse,
+  type RequestContext,
+  sealRequest,
+  sealResponse,
+  sealStream,
+} from '../../src/envelope/index.js';
+import { SealgateError } from '../../src/errors.js';
+import { createKek, KeyRing } from '../../src/keys/index.js';
+
+const T = 1_767_225_600;
+const ROUTE = '/v1/chat/completions';
+const CHUNKS = ['{"a":1}', '{"b":2}', '[DONE]'];
+const BODY = { model: 'm', stream: true, max_tokens: 5, messages: [{ role: 'user', content: 'secret' }] };
+
+async function outcome(run: () => Promise<unknown>): Promise<string> {
+  try {
+    await run();
+    return 'accepted';
+  } catch (e) {
+    if (!(e instanceof SealgateError)) throw new Error(`non-SealgateError thrown: ${String(e)}`);
+    return e.code;
+  }
+}
+
+async function exchange(kek: Awaited<ReturnType<typeof createKek>>, requestId: string, route = ROUTE) {
+  const { sealed, context } = await sealRequest({ kek, route, requestId, body: BODY, now: T });
+  const frames: string[] = [];
+  for await (const f of sealStream(context, CHUNKS)) frames.push(f);
+  const response = JSON.stringify(
+    await sealResponse(context, { choices: [{ text: 'x' }], usage: { prompt_tokens: 3, total_tokens: 5 } }),
+  );
+  return { sealed, context, frames, response };
+}
+
+const fixture = (async () => {
+  const a = await createKek({ notBefore: T - 60, notAfter: T + 3600 });
+  const b = await createKek({ notBefore: T - 60, notAfter: T + 3600 });
+  const ring = await KeyRing.from([a, b]);
+  const one = await exchange(a, 'req-1');
+  const other = await exchange(a, 'req-2');
+  const otherRoute = await exchange(a, 'req-1', '/v1/completions');
+  const otherKey = await exchange(b, 'req-1');
+  return { a, b, ring, one, other, otherRoute, otherKey };
+})();
+
+/** Replaces the character at `at` (mod length) with `ch`, if that changes the text. */
+function edit(text: string, at: number, ch: string): string | undefined {
+  const i = at % text.length;
+  return text[i] === ch ? undefined : text.slice(0, i) + ch + text.slice(i + 1);
+}
+const anyChar = fc.oneof(
+  fc.constantFrom('A', 'B', '0', '1', '-', '_', '"', ',', '{', '}', ':', ' ', 't', 'e'),
+  fc.string({ minLength: 1, maxLength: 1 }),
+);
+
+async function openStream(context: RequestContext, frames: string[]) {
+  const released: string[] = [];
+  const opener = createStreamOpener(context);
+  const code = await outcome(async () => {
+    for (const f of frames) {
+      const chunk = await opener.open(f);
+      if (chunk !== null) released.push(chunk);
+    }
+    await opener.finish();
+  });
+  return { code, released };
+}
+
+describe('open side: mutated real responses and frames', () => {
+  it('a sealed response with any one character changed never opens', async () => {
+    const { one } = await fixture;
+    await fc.assert(
+      fc.asyncProperty(fc.nat(), anyChar, async (at, ch) => {
+        const text = edit(one.response, at, ch);
+        fc.pre(text !== undefined);
+        // Whitespace between tokens, or an escape that spells the same value, is not a change.
+        let same = false;
+        try {
+          same = JSON.stringify(JSON.parse(text!)) === JSON.stringify(JSON.parse(one.response));
+        } catch {}
+        const code = await outcome(() => openResponse(one.context, text));
+        expect(code).toBe(same ? 'accepted' : 'decryption_failed');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a sealed response with a member dropped, added or retyped never opens', async () => {
+    const { one } = await fixture;
+    const base = JSON.parse(one.response) as Record<string, Record<string, unknown>>;
+    const paths: [string | null, string][] = [
+      [null, 'usage'],
+      [null, 'sealgate'],
+      ['sealgate', 'v'],
+      ['sealgate', 'rs'],
+      ['sealgate', 'ct'],
+      ['usage', 'prompt_tokens'],
+      ['usage', 'total_tokens'],
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...paths),
+        fc.constantFrom('drop', 'retype', 'add'),
+        fc.jsonValue({ maxDepth: 1 }),
+        async ([holder, key], op, value) => {
+          const doc = structuredClone(base) as Record<string, unknown>;
+          const target = (holder === null ? doc : doc[holder]) as Record<string, unknown>;
+          if (op === 'drop') delete target[key];
+          else if (op === 'add') target[`${key}_extra`] = value;
+          else {
+            fc.pre(JSON.stringify(value) !== JSON.stringify(target[key]));
+            target[key] = value;
+          }
+          expect(await outcome(() => openResponse(one.context, doc))).toBe('decryption_failed');
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('stream frames with any one character changed: only real chunks before it are released', async () => {
+    const { one } = await fixture;
+    await fc.assert(
+      fc.asyncProperty(fc.nat(one.frames.length - 1), fc.nat(), anyChar, async (which, at, ch) => {
+        const frame = edit(one.frames[which]!, at, ch);
+        fc.pre(frame !== undefined);
+        let same = false;
+        try {
+          same = JSON.stringify(JSON.parse(frame!)) === JSON.stringify(JSON.parse(one.frames[which]!));
+        } catch {}
+        const frames = one.frames.map((f, i) => (i === which ? frame! : f));
+        const { code, released } = await openStream(one.context, frames);
+        expect(released).toEqual(CHUNKS.slice(0, released.length));
+        if (same) expect(code).toBe('accepted');
+        else {
+          expect(['decryption_failed', 'stream_truncated']).toContain(code);
+          expect(released.length).toBeLessThanOrEqual(which);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('open side: confusion between requests', () => {
+  it("another request's response or stream does not open under this context (rid, kid, route)", async () => {
+    const { one, other, otherRoute, otherKey } = await fixture;
+    for (const [name, x] of [
+      ['other rid', other],
+      ['other route', otherRoute],
+      ['other key', otherKey],
+    ] as const) {
+      expect(await outcome(() => openResponse(one.context, x.response)), name).toBe('decryption_failed');
+      const { code, released } = await openStream(one.context, x.frames);
+      expect(code, name).toBe('decryption_failed');
+      expect(released, name).toEqual([]);
+    }
+  });
+
+  it('a context with one field changed opens nothing (the AAD binds rid, kid and route)', async () => {
+    const { one, other } = await fixture;
+    const contexts: [string, RequestContext][] = [
+      ['rid', { ...one.context, requestId: 'req-x' }],
+      ['route', { ...one.context, route: '/v1/embeddings' }],
+      [
+        'kid',
+        { ...one.context, kid: other.context.kid === one.context.kid ? 'A'.repeat(22) : other.context.kid },
+      ],
+      ['dek', { ...one.context, dek: other.context.dek }],
+    ];
+    for (const [name, ctx] of contexts) {
+      expect(await outcome(() => openResponse(ctx, one.response)), name).toBe('decryption_failed');
+      expect((await openStream(ctx, one.frames)).released, name).toEqual([]);
+    }
+  });
+
+  it('frames spliced in from another stream of the same key: refused at the first foreign frame', async () => {
+    const { one, other } = await fixture;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.boolean(), fc.nat(one.frames.length - 1)), { minLength: 1, maxLength: 6 }),
+        async (picks) => {
+          const frames = picks.map(([mine, i]) => (mine ? one.frames[i]! : other.frames[i]!));
+          const { code, released } = await openStream(one.context, frames);
+          expect(released).toEqual(CHUNKS.slice(0, released.length));
+          const firstForeign = picks.findIndex(([mine]) => !mine);
+          if (firstForeign >= 0) expect(released.length).toBeLessThanOrEqual(firstForeign);
+          if (code === 'accepted') expect(frames).toEqual(one.frames);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('request header fields: another known kid, v, ts inside the window, rid — never opens', async () => {
+    const { one, a, b, ring } = await fixture;
+    const s = one.sealed as unknown as { sealgate: Record<string, unknown> };
+    const cases: [string, Record<string, unknown>, string][] = [
+      ['kid of another known key', { kid: a.kid === s.sealgate.kid ? b.kid : a.kid }, 'decryption_failed'],
+      ['v 2', { v: 2 }, 'decryption_failed'],
+      ['v "1"', { v: '1' }, 'decryption_failed'],
+      ['ts − 1', { ts: T - 1 }, 'decryption_failed'],
+      ['ts + 1', { ts: T + 1 }, 'decryption_failed'],
+      ['ts as string', { ts: String(T) }, 'decryption_failed'],
+      ['ts fractional', { ts: T + 0.5 }, 'decryption_failed'],
+      ['rid changed', { rid: 'req-2' }, 'decryption_failed'],
+      ['rid with a space', { rid: 'req 1' }, 'decryption_failed'],
+      ['an extra member', { extra: 1 }, 'decryption_failed'],
+    ];
+    for (const [name, change, code] of cases) {
+      const mutated = { ...one.sealed, sealgate: { ...s.sealgate, ...change } };
+      const got = await outcome(() =>
+        openRequest(mutated, ring, { route: ROUTE, now: T, maxAgeSeconds: 300 }),
+      );
+      expect(got, name).toBe(code);
+    }
+    // The unmodified request opens (the cases above are not failing for another reason).
+    expect(
+      await outcome(() => openRequest(one.sealed, ring, { route: ROUTE, now: T, maxAgeSeconds: 300 })),
+    ).toBe('accepted');
+  });
+});

@@ -1,0 +1,269 @@
+/**
+ * Receipts through the real gateway inside workerd (docs/protocol.md "Receipts"): the key-rotation
+ * DO attests the REAL service and records its evidence for receipts; every answer — JSON and
+ * stream — comes with `x-sealgate-receipt`, and `GET /v1/receipts/{id}` returns a bundle that
+ * verifies offline (verifyReceiptBundle, here in workerd) and holds no prompt or answer. A
+ * receipt that is missing, altered or from a certificate no verified service issued is a 502
+ * `upstream_tampered` (a stream ends with that error instead of [DONE]); nothing is stored then.
+ */
+import {
+  createExecutionContext,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { issueWorkerCertificate } from '../../src/attestation-service/issue-certificate.js';
+import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
+import { toBase64Url } from '../../src/bytes.js';
+import { resetKeyCache } from '../../src/gateway/key-cache.js';
+import { sealKvEntry } from '../../src/gateway/kv-auth.js';
+import { resetReceiptCache } from '../../src/gateway/receipt-check.js';
+import worker from '../../src/gateway/worker.js';
+import { verifyReceiptBundle } from '../../src/receipts/verify-receipt.js';
+import { parseWorkerCertificate } from '../../src/service-client/worker-certificate.js';
+import {
+  env,
+  gatewayDescribe,
+  HAS_GATEWAY_BINDINGS,
+  installClock,
+  type Stack,
+  sseData,
+  startStack,
+  WORKER_A,
+  WORKER_B,
+} from './stack.js';
+
+const KEY = { authorization: `Bearer ${env.DEV_API_KEY}`, 'content-type': 'application/json' };
+const PROMPT = [{ role: 'user', content: 'the secret prompt' }];
+let stack: Stack;
+let digest: string;
+const stub = () => env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName(digest)) as never;
+
+async function call(path: string, init: RequestInit = {}): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`https://gateway.test${path}`, init), env, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+const post = (path: string, body: unknown) =>
+  call(path, { method: 'POST', headers: KEY, body: JSON.stringify(body) });
+const getReceipt = (id: string, headers: Record<string, string> = KEY) =>
+  call(`/v1/receipts/${id}`, { headers });
+const storedReceipts = async () =>
+  (
+    await (env.SEALGATE_KV as unknown as { list(o: { prefix: string }): Promise<{ keys: unknown[] }> }).list({
+      prefix: 'rcpt:',
+    })
+  ).keys.length;
+const mode = (m: Stack['modes'][string]) => {
+  stack.modes[WORKER_A] = m;
+  stack.modes[WORKER_B] = m;
+};
+
+beforeAll(async () => {
+  if (!HAS_GATEWAY_BINDINGS) return;
+  installClock();
+  stack = await startStack();
+  digest = stack.dev.manifestDigest;
+  resetKeyCache();
+  resetReceiptCache();
+  await runInDurableObject(
+    stub(),
+    async (_i, state: { storage: { deleteAlarm(): Promise<void>; deleteAll(): Promise<void> } }) => {
+      await state.storage.deleteAlarm();
+      await state.storage.deleteAll();
+    },
+  );
+  await env.SEALGATE_KV.delete(`keys:${digest}`);
+  await runInDurableObject(stub(), (_i, state: { storage: { setAlarm(t: number): Promise<void> } }) =>
+    state.storage.setAlarm(Date.now() + 3600_000),
+  );
+  expect(await runDurableObjectAlarm(stub())).toBe(true);
+  await stack.session.keys.refresh();
+});
+afterAll(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllGlobals();
+});
+
+gatewayDescribe('receipts', () => {
+  it('the DO stores the verified service evidence once, and lists its signing key', async () => {
+    // An authenticated entry (kv-auth.ts): the list is its `data`, under a MAC bound to the name.
+    const entry = JSON.parse((await env.SEALGATE_KV.get(`rcpt-svc:${digest}`, 'text'))!) as { data: string };
+    const list = JSON.parse(entry.data) as { services: { signing: string; evidenceSha256: string }[] };
+    expect(list.services).toHaveLength(1);
+    const evidence = await env.SEALGATE_KV.get(`rcpt-ev:${list.services[0]!.evidenceSha256}`, 'text');
+    expect(JSON.parse(evidence!).role).toBe('attestation-service');
+  });
+
+  it('a JSON answer comes with a receipt id whose bundle verifies offline and holds no prompt', async () => {
+    mode('ok');
+    const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+    expect(res.status).toBe(200);
+    const answer = await res.text();
+    const id = res.headers.get('x-sealgate-receipt')!;
+    expect(id).toMatch(/^gw-[0-9a-f]{32}$/);
+    const got = await getReceipt(id);
+    expect(got.status).toBe(200);
+    const text = await got.text();
+    expect(text).not.toContain('secret prompt');
+    expect(text).not.toContain(JSON.parse(answer).choices[0].message.content);
+    const v = await verifyReceiptBundle({ bundle: text });
+    expect(v.steps.filter((s) => s.status !== 'ok')).toEqual([]);
+    expect(v.verdict).toBe('verified');
+    expect(v.claims).toMatchObject({
+      id,
+      route: '/v1/chat/completions',
+      model: 'sealgate-builtin',
+      stream: false,
+    });
+    expect(v.claims!.kid).toBe(res.headers.get('x-sealgate-key-id'));
+    expect(v.manifestDigest).toBe(digest);
+  });
+
+  it('a streamed answer: the receipt id up front, [DONE] after the receipt verified', async () => {
+    const res = await post('/v1/chat/completions', {
+      model: 'sealgate-builtin',
+      messages: PROMPT,
+      stream: true,
+    });
+    const id = res.headers.get('x-sealgate-receipt')!;
+    const data = await sseData(res);
+    expect(data.at(-1)).toBe('[DONE]');
+    expect(data.some((d) => d.includes('receipt'))).toBe(false); // the trailer is not forwarded
+    const v = await verifyReceiptBundle({ bundle: await (await getReceipt(id)).text() });
+    expect(v.verdict).toBe('verified');
+    expect(v.claims).toMatchObject({ id, stream: true });
+  });
+
+  it('embeddings and completions come with receipts too', async () => {
+    for (const [route, body] of [
+      ['/v1/embeddings', { model: 'sealgate-builtin', input: 'hello' }],
+      ['/v1/completions', { model: 'sealgate-builtin', prompt: 'hello' }],
+    ] as const) {
+      const res = await post(route, body);
+      expect(res.status).toBe(200);
+      const v = await verifyReceiptBundle({
+        bundle: await (await getReceipt(res.headers.get('x-sealgate-receipt')!)).text(),
+      });
+      expect([v.verdict, v.claims?.route]).toEqual(['verified', route]);
+    }
+  });
+
+  it('GET /v1/receipts/{id}: API key required, 404 for unknown ids, 405 for other methods', async () => {
+    expect((await getReceipt('gw-00', { 'content-type': 'application/json' })).status).toBe(401);
+    const unknown = await getReceipt('gw-ffffffffffffffffffffffffffffffff');
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    expect((await getReceipt('not%20an%20id')).status).toBe(404);
+    const wrong = await call('/v1/receipts/gw-00', { method: 'POST', headers: KEY, body: '{}' });
+    expect(wrong.status).toBe(405);
+  });
+
+  for (const [m, what] of [
+    ['tamper-receipt', 'an altered receipt'],
+    ['no-receipt', 'a missing receipt'],
+    ['no-certificate', 'a missing worker certificate'],
+  ] as const) {
+    it(`a JSON answer with ${what} is 502 upstream_tampered, nothing of the answer, nothing stored`, async () => {
+      const before = await storedReceipts();
+      mode(m);
+      const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+      mode('ok');
+      expect(await storedReceipts()).toBe(before);
+      expect(res.status).toBe(502);
+      const body = (await res.json()) as { error: { code: string }; choices?: unknown };
+      expect(body.error.code).toBe('upstream_tampered');
+      expect(body.choices).toBeUndefined();
+      expect(res.headers.get('x-sealgate-receipt')).toBeNull();
+    });
+  }
+
+  for (const [m, what] of [
+    ['drop-trailer', 'without its receipt'],
+    ['tamper-trailer', 'with an altered receipt'],
+  ] as const) {
+    it(`a stream ${what} ends with upstream_tampered instead of [DONE]; nothing stored`, async () => {
+      mode(m);
+      const res = await post('/v1/chat/completions', {
+        model: 'sealgate-builtin',
+        messages: PROMPT,
+        stream: true,
+      });
+      const data = await sseData(res);
+      mode('ok');
+      expect(data).not.toContain('[DONE]');
+      expect((JSON.parse(data.at(-1)!) as { error: { code: string } }).error.code).toBe('upstream_tampered');
+      expect((await getReceipt(res.headers.get('x-sealgate-receipt')!)).status).toBe(404);
+    });
+  }
+
+  it('a worker certificate from an issuer the DO never verified is refused before any answer', async () => {
+    const rogue = await generateServiceKeys();
+    const real = await parseWorkerCertificate(stack.session.certificate!);
+    const issued = await issueWorkerCertificate({
+      issuer: rogue.signing,
+      workerSigningKey: real.signingKeySpki,
+      workerHpkeKey: new Uint8Array(1216).fill(7),
+      measurement: real.measurement,
+      manifestDigest: digest,
+      simulated: true,
+      now: new Date(Date.now()),
+      lifetimeSeconds: 3600,
+    });
+    stack.swapCertificate = toBase64Url(issued.der);
+    for (const stream of [false, true]) {
+      mode('swap-certificate');
+      const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT, stream });
+      mode('ok');
+      expect(res.status).toBe(502);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('upstream_tampered');
+    }
+  });
+
+  it('a service key written into KV by anyone but the DO never vouches for a worker certificate', async () => {
+    // KV is not trusted: `rcpt-svc:` lists the keys that vouch for worker certificates, so a forged
+    // list naming a rogue key (plain JSON, or MAC'd under another secret) must count as no list.
+    const rogue = await generateServiceKeys();
+    const real = await parseWorkerCertificate(stack.session.certificate!);
+    const issued = await issueWorkerCertificate({
+      issuer: rogue.signing,
+      workerSigningKey: real.signingKeySpki,
+      workerHpkeKey: new Uint8Array(1216).fill(7),
+      measurement: real.measurement,
+      manifestDigest: digest,
+      simulated: true,
+      now: new Date(Date.now()),
+      lifetimeSeconds: 3600,
+    });
+    const name = `rcpt-svc:${digest}`;
+    const genuine = (await env.SEALGATE_KV.get(name, 'text'))!;
+    const rogueSpki = new Uint8Array(await crypto.subtle.exportKey('spki', rogue.signing.publicKey));
+    const forgedList = {
+      v: 1,
+      manifestDigest: digest,
+      services: [{ signing: toBase64Url(rogueSpki), evidenceSha256: '00'.repeat(32), verifiedAt: 0 }],
+    };
+    stack.swapCertificate = toBase64Url(issued.der);
+    const stored = await storedReceipts();
+    for (const forged of [
+      JSON.stringify(forgedList),
+      await sealKvEntry('another-secret-of-at-least-32-characters!', name, forgedList),
+    ]) {
+      await env.SEALGATE_KV.put(name, forged);
+      resetReceiptCache();
+      mode('swap-certificate');
+      const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+      mode('ok');
+      // Fail closed: no verified service vouches for the certificate, so nothing of the answer.
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('no_attested_service');
+      expect(await storedReceipts()).toBe(stored);
+    }
+    await env.SEALGATE_KV.put(name, genuine);
+    resetReceiptCache();
+    const ok = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+    expect(ok.status).toBe(200);
+  });
+});

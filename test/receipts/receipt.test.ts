@@ -1,0 +1,240 @@
+/**
+ * Receipts offline (src/receipts): a real bundle — the simulator's service evidence from the REAL
+ * service app, a worker certificate issued with the service's key, a receipt signed with the
+ * worker's key — verifies through every link; any single altered byte of the receipt, any sampled
+ * byte of every field of the bundle, a receipt of another worker, a certificate of an unattested
+ * issuer, an expired certificate and a wrong manifest all fail. Node and workerd.
+ */
+import { compactVerify, importSPKI } from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
+import { toBase64, toHex, utf8 } from '../../src/bytes.js';
+import { encodeReceiptBundle } from '../../src/receipts/bundle.js';
+import { createFrameHash, parseReceipt, signReceipt } from '../../src/receipts/receipt.js';
+import { verifyReceiptBundle } from '../../src/receipts/verify-receipt.js';
+import { makeWorkerIdentity, T0 } from '../attestation-service/support.js';
+import { claimsFor, ENV_TIMEOUT_MS, type Fixture, issueFor, makeFixture } from './support.js';
+
+let f: Fixture;
+beforeAll(async () => {
+  f = await makeFixture();
+}, ENV_TIMEOUT_MS);
+
+const B64U = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+function withReceipt(receipt: string): Record<string, unknown> {
+  return { ...f.bundle, receipt };
+}
+
+async function failedStep(bundle: unknown, manifestText?: string): Promise<string | null> {
+  const v = await verifyReceiptBundle({ bundle, ...(manifestText !== undefined ? { manifestText } : {}) });
+  if (v.verdict === 'verified') return null;
+  return v.steps.find((s) => s.status === 'failed')!.step;
+}
+
+describe('receipt format', () => {
+  it('is a JWS (ES384, explicit typ) any JOSE library verifies with the worker key', async () => {
+    const [h, p] = f.receipt.split('.');
+    expect(
+      JSON.parse(
+        utf8.decode(Uint8Array.from(atob(h!.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))),
+      ),
+    ).toEqual({
+      alg: 'ES384',
+      typ: 'sealgate-receipt+jws',
+      'x5t#S256': expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    });
+    const pem = `-----BEGIN PUBLIC KEY-----\n${toBase64(f.worker.signingSpki)}\n-----END PUBLIC KEY-----`;
+    const { payload, protectedHeader } = await compactVerify(f.receipt, await importSPKI(pem, 'ES384'));
+    expect(protectedHeader.typ).toBe('sealgate-receipt+jws');
+    expect(JSON.parse(utf8.decode(payload))).toEqual(f.claims);
+    expect(p).toBeDefined();
+  });
+
+  it('refuses claims outside their domain when signing', async () => {
+    await expect(
+      signReceipt({
+        key: f.worker.signing.privateKey,
+        certificateDer: f.certificate,
+        claims: claimsFor(f.dev, { requestSha256: 'XYZ' }),
+      }),
+    ).rejects.toMatchObject({ code: 'invalid_argument' });
+  });
+
+  it('defines the stream hash as SHA-256 over u32be(len) ‖ frame for every frame in order', async () => {
+    const frames = ['{"v":1,"seq":0,"ct":"x"}', '{"seq":1,"end":true,"ct":"é"}'];
+    const h = createFrameHash();
+    for (const fr of frames) h.update(fr);
+    const parts = frames.flatMap((fr) => {
+      const b = utf8.encode(fr);
+      const len = new Uint8Array(4);
+      new DataView(len.buffer).setUint32(0, b.length);
+      return [...len, ...b];
+    });
+    const expected = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array(parts))));
+    expect(h.digest()).toBe(expected);
+    const swapped = createFrameHash();
+    for (const fr of [...frames].reverse()) swapped.update(fr);
+    expect(swapped.digest()).not.toBe(expected);
+  });
+});
+
+describe('offline verification', () => {
+  it('verifies every link of a real bundle, and says the hardware is simulated', async () => {
+    const v = await verifyReceiptBundle({ bundle: JSON.stringify(f.bundle) });
+    expect(v.steps.map((s) => [s.step, s.status])).toEqual([
+      ['receipt', 'ok'],
+      ['signature', 'ok'],
+      ['certificate', 'ok'],
+      ['service', 'ok'],
+      ['manifest', 'ok'],
+    ]);
+    expect(v.verdict).toBe('verified');
+    expect(v.simulated).toBe(true);
+    expect(v.manifestDigest).toBe(f.dev.manifestDigest);
+    expect(v.claims).toEqual(f.claims);
+    // With the caller's own copy of the manifest too.
+    const own = await verifyReceiptBundle({ bundle: f.bundle, manifestText: f.dev.manifestText });
+    expect([own.verdict, own.ownManifest]).toEqual(['verified', true]);
+  });
+
+  it('fails for every single-character alteration of the receipt (two per position)', async () => {
+    const r = f.receipt;
+    let tried = 0;
+    const passed: string[] = [];
+    for (let i = 0; i < r.length; i++) {
+      const c = r.charCodeAt(i);
+      const alts = new Set([String.fromCharCode(c ^ 1), B64U[(B64U.indexOf(r[i]!) + 17) % 64]!]);
+      alts.delete(r[i]!);
+      for (const alt of alts) {
+        const altered = r.slice(0, i) + alt + r.slice(i + 1);
+        const step = await failedStep(withReceipt(altered));
+        tried++;
+        // Nothing gets past the receipt itself: it does not parse, or its signature fails.
+        if (step !== 'receipt' && step !== 'signature') passed.push(`${i}:${alt}:${step}`);
+      }
+    }
+    expect(passed).toEqual([]);
+    expect(tried).toBeGreaterThan(2 * r.length - 10);
+  });
+
+  it('fails for a systematic sample of single-byte alterations over every field of the bundle', async () => {
+    const text = JSON.stringify(f.bundle);
+    // Every position outside long base64url runs; inside them the first and last 4 and every 61st.
+    const positions: number[] = [];
+    const runs = [...text.matchAll(/[A-Za-z0-9_-]{200,}/g)].map((m) => [m.index!, m.index! + m[0].length]);
+    for (let i = 0; i < text.length; i++) {
+      const run = runs.find(([a, b]) => i >= a! && i < b!);
+      if (!run || i - run[0]! < 4 || run[1]! - i <= 4 || (i - run[0]!) % 61 === 0) positions.push(i);
+    }
+    const accepted: string[] = [];
+    for (const i of positions) {
+      const c = text.charCodeAt(i);
+      const alt = B64U.includes(text[i]!)
+        ? B64U[(B64U.indexOf(text[i]!) + 1) % 64]!
+        : String.fromCharCode(c ^ 1);
+      const altered = text.slice(0, i) + alt + text.slice(i + 1);
+      const v = await verifyReceiptBundle({ bundle: altered });
+      if (v.verdict === 'verified') accepted.push(`${i} (${text.slice(Math.max(0, i - 20), i + 5)})`);
+    }
+    expect(accepted).toEqual([]);
+    expect(positions.length).toBeGreaterThan(300);
+  });
+
+  it('fails for a receipt of another worker, under either certificate', async () => {
+    const other = await makeWorkerIdentity();
+    const otherCert = await issueFor(f, f.service.keys.signing, other);
+    const otherReceipt = await signReceipt({
+      key: other.signing.privateKey,
+      certificateDer: otherCert,
+      claims: f.claims,
+    });
+    // Its own pair verifies (same service, same manifest) ...
+    expect(
+      await failedStep(
+        encodeReceiptBundle({
+          receipt: otherReceipt,
+          workerCertificate: otherCert,
+          serviceEvidence: f.serviceEvidence,
+        }),
+      ),
+    ).toBeNull();
+    // ... but neither receipt verifies with the other's certificate.
+    expect(await failedStep(withReceipt(otherReceipt))).toBe('signature');
+    expect(
+      await failedStep(
+        encodeReceiptBundle({
+          receipt: f.receipt,
+          workerCertificate: otherCert,
+          serviceEvidence: f.serviceEvidence,
+        }),
+      ),
+    ).toBe('signature');
+    // A receipt signed by another key that claims our certificate's thumbprint.
+    const forged = await signReceipt({
+      key: other.signing.privateKey,
+      certificateDer: f.certificate,
+      claims: f.claims,
+    });
+    expect(await failedStep(withReceipt(forged))).toBe('signature');
+  });
+
+  it('fails for a certificate issued by a key the attested service does not hold', async () => {
+    const rogue = await generateServiceKeys();
+    const cert = await issueFor(f, rogue.signing, f.worker);
+    const receipt = await signReceipt({
+      key: f.worker.signing.privateKey,
+      certificateDer: cert,
+      claims: f.claims,
+    });
+    expect(
+      await failedStep(
+        encodeReceiptBundle({ receipt, workerCertificate: cert, serviceEvidence: f.serviceEvidence }),
+      ),
+    ).toBe('certificate');
+  });
+
+  it('fails for a receipt signed outside its certificate’s validity', async () => {
+    const receipt = await signReceipt({
+      key: f.worker.signing.privateKey,
+      certificateDer: f.certificate,
+      claims: claimsFor(f.dev, { iat: Math.floor(T0.getTime() / 1000) + 7200 }),
+    });
+    expect(await failedStep(withReceipt(receipt))).toBe('certificate');
+  });
+
+  it('fails under a wrong manifest: the caller’s, the receipt’s or the certificate’s', async () => {
+    const otherManifest = f.dev.manifestText.replace('"name": "', '"name": "another ');
+    expect(otherManifest).not.toBe(f.dev.manifestText);
+    expect(await failedStep(f.bundle, otherManifest)).toBe('service');
+    const wrongDigest = await signReceipt({
+      key: f.worker.signing.privateKey,
+      certificateDer: f.certificate,
+      claims: claimsFor(f.dev, { manifestDigest: 'c'.repeat(64) }),
+    });
+    expect(await failedStep(withReceipt(wrongDigest))).toBe('certificate');
+    const certElsewhere = await issueFor(f, f.service.keys.signing, f.worker, {
+      manifestDigest: 'c'.repeat(64),
+    });
+    const receipt = await signReceipt({
+      key: f.worker.signing.privateKey,
+      certificateDer: certElsewhere,
+      claims: claimsFor(f.dev, { manifestDigest: 'c'.repeat(64) }),
+    });
+    const v = await verifyReceiptBundle({
+      bundle: encodeReceiptBundle({
+        receipt,
+        workerCertificate: certElsewhere,
+        serviceEvidence: f.serviceEvidence,
+      }),
+    });
+    expect(v.verdict).toBe('rejected');
+    expect(v.steps.find((s) => s.status === 'failed')!.step).toBe('manifest');
+  });
+
+  it('parses strictly: one spelling per receipt', () => {
+    expect(parseReceipt(f.receipt).claims).toEqual(f.claims);
+    expect(() => parseReceipt(`${f.receipt}.x`)).toThrow(/compact/);
+    expect(() => parseReceipt(f.receipt.replace('.', '=.'))).toThrow();
+  });
+});
