@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { concatBytes, constantTimeEqual, fromBase64Url, fromHex, toBase64Url, toHex } from '../src/bytes.js';
+import {
+  concatBytes,
+  constantTimeEqual,
+  fromBase64,
+  fromBase64Url,
+  fromHex,
+  isCanonicalBase64UrlTail,
+  toBase64,
+  toBase64Url,
+  toHex,
+} from '../src/bytes.js';
 import { isSealgateError } from '../src/errors.js';
+import { decodeBase64UrlField } from '../src/keys/encoding.js';
 import { vectors } from './support/vectors.js';
 
 describe('bytes', () => {
@@ -20,6 +31,46 @@ describe('bytes', () => {
     const b = new Uint8Array([0xfb, 0xff, 0x00, 0x01]);
     expect(toBase64Url(b)).toBe('-_8AAQ');
     expect(fromBase64Url('-_8AAQ')).toEqual(b);
+  });
+  // Runs in Node 20 (atob path) and workerd (native Uint8Array.fromBase64): one behaviour on both.
+  it('decodes base64 and base64url alike on the native and the atob path', () => {
+    const bytes = new Uint8Array(300);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 37 + 11) & 0xff;
+    for (let n = 0; n <= 40; n++) {
+      const b = bytes.subarray(0, n);
+      expect(fromBase64Url(toBase64Url(b))).toEqual(b);
+      expect(fromBase64(toBase64(b))).toEqual(b);
+    }
+    const invalid = (f: () => unknown) => {
+      try {
+        f();
+        expect.unreachable();
+      } catch (e) {
+        expect(isSealgateError(e, 'invalid_argument')).toBe(true);
+      }
+    };
+    // A lone last character, padding, whitespace, the other alphabet: refused by base64url.
+    for (const bad of ['A', 'AAAAA', 'AA==', 'AA AA', 'AA+A', 'AA/A', 'AA\nA'])
+      invalid(() => fromBase64Url(bad));
+    for (const bad of ['A', 'AAAAA', 'A===', 'AA=', 'AA-_', '%%%%']) invalid(() => fromBase64(bad));
+    // atob's forgiving-base64: unused low bits are ignored when decoding (canonicality is checked apart).
+    expect(fromBase64Url('AB')).toEqual(new Uint8Array([0]));
+    expect(fromBase64('AB==')).toEqual(new Uint8Array([0]));
+  });
+  it('knows the canonical base64url spelling without re-encoding', () => {
+    for (let n = 0; n <= 20; n++) {
+      const s = toBase64Url(new Uint8Array(n).fill(0xff));
+      expect(isCanonicalBase64UrlTail(s)).toBe(true);
+    }
+    expect(isCanonicalBase64UrlTail('AB')).toBe(false); // 4 unused bits set
+    expect(isCanonicalBase64UrlTail('AAB')).toBe(false); // 2 unused bits set
+    expect(isCanonicalBase64UrlTail('AAE')).toBe(true);
+    expect(isCanonicalBase64UrlTail('AAAAA')).toBe(false); // a lone last character
+    const field = (v: string) => decodeBase64UrlField(v, { code: 'decryption_failed', message: 'nope' });
+    expect(field('AAE')).toEqual(new Uint8Array([0, 1]));
+    for (const bad of ['AB', 'AAB', 'AAAAA', 'AA==', 'AA A']) {
+      expect(() => field(bad)).toThrow('nope');
+    }
   });
   it('compares in constant time and concatenates', () => {
     expect(constantTimeEqual(fromHex('0102'), fromHex('0102'))).toBe(true);

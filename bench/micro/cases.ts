@@ -17,6 +17,7 @@ import { evaluateSnp } from '../../src/policy/index.js';
 import type { SnpReferenceValues } from '../../src/policy/manifest-types.js';
 import {
   AMD_ROOTS,
+  createChainCache,
   importLeafKey,
   parseCertificate,
   splitCertChain,
@@ -212,6 +213,8 @@ async function snpCases(v: SnpVector): Promise<MicroCase[]> {
     await parseCertificate(split.root),
   ] as const;
   const leafKey = await importLeafKey(certs[0]);
+  const chainCache = createChainCache();
+  await verifySnpEvidence({ ...input, chainCache });
   return [
     {
       name: 'snp.verify.cold',
@@ -219,6 +222,15 @@ async function snpCases(v: SnpVector): Promise<MicroCase[]> {
       bytes: 0,
       run: async () => {
         const r = await verifySnpEvidence(input);
+        return evaluateSnp(r.claims!, ref, opts);
+      },
+    },
+    {
+      name: 'snp.verify.chainCached',
+      what: `verifySnpEvidence on the same report with AMD's ARK → ASK already verified in this isolate (chain cache keyed by the SHA-256 of their DER): parse report and VCEK, VCEK signature under the ASK (RSA-PSS), binding, report signature (ECDSA P-384); then evaluateSnp`,
+      bytes: 0,
+      run: async () => {
+        const r = await verifySnpEvidence({ ...input, chainCache });
         return evaluateSnp(r.claims!, ref, opts);
       },
     },

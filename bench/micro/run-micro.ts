@@ -55,6 +55,10 @@ export function loadSnpVector(root: string): { vector: SnpVector | null; missing
   };
 }
 
+/** `BENCH_MICRO_FILTER` (a regular expression): only the cases whose name matches (for profiling runs). */
+const FILTER = process.env.BENCH_MICRO_FILTER ? new RegExp(process.env.BENCH_MICRO_FILTER) : null;
+const selected = (c: { name: string }): boolean => FILTER === null || FILTER.test(c.name);
+
 const withWhat = (c: Pick<MicroCase, 'what' | 'bytes'>, s: Sample): MicroResult => ({
   ...s,
   what: c.what,
@@ -101,7 +105,7 @@ export async function runWorkerdMicro(
       return json;
     };
     const first = await get<{ ms: number | null }>('/first');
-    const list = await get<{ name: string; what: string; bytes: number }[]>('/cases');
+    const list = (await get<{ name: string; what: string; bytes: number }[]>('/cases')).filter(selected);
     const results: MicroResult[] = [];
     for (const c of list) {
       const s = await get<Sample>('/run', { name: c.name });
@@ -117,7 +121,7 @@ export async function runWorkerdMicro(
 
 export async function runNodeMicro(vector: SnpVector | null, say: (s: string) => void): Promise<MicroRun> {
   const first = vector ? await firstVerification(vector) : null;
-  const cases = await microCases(vector);
+  const cases = (await microCases(vector)).filter(selected);
   const results: MicroResult[] = [];
   for (const c of cases) {
     const s = await measure(c);

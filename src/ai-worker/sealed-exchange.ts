@@ -10,8 +10,8 @@
  * 502 `model_error` / `upstream_unavailable`).
  *
  * Streams (docs/protocol.md, sealed streams): every `data:` payload the model produces is sealed as
- * one frame and written out at once — the response body is pulled chunk by chunk, never buffered —
- * and the end frame follows the model's last payload. If the model fails mid-stream the response
+ * one frame, the frames sealed so far go out together at each read of the body (read ahead, bounded:
+ * sealed-stream-body.ts), and the end frame follows the model's last payload. If the model fails mid-stream the response
  * ends *without* the end frame: the gateway's opener then reports `stream_truncated`, and no
  * half-answer can pass as a whole one.
  */
@@ -26,11 +26,11 @@ import { ENVELOPE_FIELD } from '../envelope/wire.js';
 import { isSealgateError } from '../errors.js';
 import { errorResponse, httpCodeFor } from '../http/errors.js';
 import { readLimited } from '../http/read-limited.js';
-import { encodeSseEvent } from '../model/sse.js';
 import type { ModelBackend, ModelRoute } from '../model/types.js';
 import { bodySha256, createFrameHash, receiptTrailer } from '../receipts/receipt.js';
 import { errorDetail, type WorkerLog } from './log.js';
 import { certificateHeader, makeReceipt, RECEIPT_HEADER, type ReceiptSigner } from './receipt-signer.js';
+import { sealedStreamBody } from './sealed-stream-body.js';
 import type { WorkerKeyStore } from './worker-keys.js';
 
 export interface SealedExchangeDeps {
@@ -158,51 +158,32 @@ export async function handleSealed(
     }
   }
 
-  const sealer = createStreamSealer(context);
-  const events = answer.events[Symbol.asyncIterator]();
   const log = deps.log;
   const rid = context.requestId;
-  let frames = 0;
   const frameHash = signer ? createFrameHash() : undefined;
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      async pull(out) {
-        try {
-          const next = await events.next();
-          const frame = next.done ? await sealer.end() : await sealer.seal(next.value);
-          frameHash?.update(frame);
-          let event = encodeSseEvent(frame);
-          if (next.done && frameHash) {
-            // The receipt trailer follows the end frame (docs/protocol.md "Receipts").
-            event += encodeSseEvent(receiptTrailer(await receipt(context, frameHash.digest(), true)));
-          }
-          out.enqueue(utf8.encode(event));
-          frames++;
-          if (next.done) {
-            out.close();
-            request.signal.removeEventListener('abort', onAbort);
-          }
-        } catch (e) {
-          // No end frame: the gateway detects the cut (stream_truncated) and releases nothing more.
-          log('warn', 'model stream failed: sealed stream ends without its end frame', {
-            rid,
-            frames,
-            ...errorDetail(e),
-          });
-          request.signal.removeEventListener('abort', onAbort);
-          controller.abort(); // release the model server's connection, if any is left
-          out.close();
-        }
-      },
-      async cancel() {
-        controller.abort();
-        request.signal.removeEventListener('abort', onAbort);
-        await events.return?.(undefined).catch(() => undefined);
-      },
+  const stream = sealedStreamBody({
+    events: answer.events[Symbol.asyncIterator](),
+    sealer: createStreamSealer(context),
+    onFrame: frameHash ? (frame) => frameHash.update(frame) : undefined,
+    trailer: frameHash
+      ? async () => receiptTrailer(await receipt(context, frameHash.digest(), true))
+      : undefined,
+    onEnd: () => request.signal.removeEventListener('abort', onAbort),
+    onFailure: (e, frames) => {
+      // No end frame: the gateway detects the cut (stream_truncated) and releases nothing more.
+      log('warn', 'model stream failed: sealed stream ends without its end frame', {
+        rid,
+        frames,
+        ...errorDetail(e),
+      });
+      request.signal.removeEventListener('abort', onAbort);
+      controller.abort(); // release the model server's connection, if any is left
     },
-    // Pull one frame only when the transport asks for it: nothing is made ahead or held back.
-    { highWaterMark: 0 },
-  );
+    onCancel: () => {
+      controller.abort();
+      request.signal.removeEventListener('abort', onAbort);
+    },
+  });
   return new Response(stream, {
     status: 200,
     headers: {

@@ -10,6 +10,7 @@ import type { AttestationPlatform } from '../platform/types.js';
 import { manifestDigest as digestOf } from '../policy/manifest-digest.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { kekContext } from '../service-client/kek-binding.js';
+import { type ChainCache, createChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
 import { ChallengeStore } from './challenges.js';
 import { ServiceKeyStore } from './key-store.js';
@@ -47,6 +48,8 @@ export interface ServiceRuntime {
   keys: ServiceKeyStore;
   challenges: ChallengeStore;
   workers: WorkerRegistry;
+  /** AMD upper chains that verified, for the workers' evidence (src/verify/chain-cache.ts). */
+  chainCache: ChainCache;
   /** `deps.now()` in Unix seconds. */
   nowSeconds(): number;
 }
@@ -58,6 +61,7 @@ export function createRuntime(deps: ServiceDeps): ServiceRuntime {
   return {
     deps,
     ready,
+    chainCache: createChainCache(),
     keys: new ServiceKeyStore({ lifetimeSeconds: deps.manifest.keyPolicy.lifetimeSeconds }),
     challenges: new ChallengeStore(deps.random ? { random: deps.random } : {}),
     workers: new WorkerRegistry(),

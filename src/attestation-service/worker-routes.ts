@@ -70,6 +70,7 @@ export async function postRegister(rt: ServiceRuntime, req: Request): Promise<Re
     nonce: taken.challenge.nonce,
     now,
     ...(deps.kds ? { kds: deps.kds } : {}),
+    chainCache: rt.chainCache,
   });
   if (verdict.verdict !== 'trusted' || !verdict.claims || !verdict.keys) {
     return reject('evidence rejected', {

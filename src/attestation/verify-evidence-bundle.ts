@@ -9,6 +9,7 @@
 import { constantTimeEqual, toHex } from '../bytes.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
 import type { Manifest } from '../policy/manifest-types.js';
+import type { ChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
 import { type Violation, violation } from '../verify/violations.js';
 import type { EvidenceBundle } from './evidence-bundle.js';
@@ -25,6 +26,8 @@ export interface BundleVerificationInput {
   nonce: Uint8Array;
   now: Date;
   kds?: KdsOptions;
+  /** Verified AMD upper chains (src/verify/chain-cache.ts); the caller keeps one per isolate/process. */
+  chainCache?: ChainCache;
 }
 
 export interface BundleVerdict extends AttestationVerdict {
@@ -89,6 +92,7 @@ export async function verifyEvidenceBundle(input: BundleVerificationInput): Prom
     expectedReportData,
     now: input.now,
     ...(input.kds ? { kds: input.kds } : {}),
+    ...(input.chainCache ? { chainCache: input.chainCache } : {}),
   });
   const violations = [...pre, ...verdict.violations];
   const trusted = violations.length === 0 && verdict.claims !== null;

@@ -7,6 +7,7 @@
 import type { SnpClaims, SnpReport } from '../evidence/snp/types.js';
 import { evaluateRole } from '../policy/evaluate-role.js';
 import type { Manifest } from '../policy/manifest-types.js';
+import type { ChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
 import { verifySnpEvidence } from '../verify/verify-snp.js';
 import type { Violation } from '../verify/violations.js';
@@ -31,6 +32,8 @@ export interface SnpAttestationInput {
   expectedReportData?: Uint8Array;
   now: Date;
   kds?: KdsOptions;
+  /** Verified AMD upper chains (src/verify/chain-cache.ts); the caller keeps one per isolate/process. */
+  chainCache?: ChainCache;
 }
 
 export async function verifySnpAttestation(input: SnpAttestationInput): Promise<AttestationVerdict> {
@@ -41,6 +44,7 @@ export async function verifySnpAttestation(input: SnpAttestationInput): Promise<
     trustAnchors: input.manifest.trustAnchors.snp,
     now: input.now,
     ...(input.kds ? { kds: input.kds } : {}),
+    ...(input.chainCache ? { chainCache: input.chainCache } : {}),
   });
   const violations = [...verified.violations];
   if (verified.claims) {

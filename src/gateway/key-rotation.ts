@@ -28,6 +28,7 @@ import { isSealgateError } from '../errors.js';
 import { createKek, type Kek } from '../keys/kek.js';
 import { type AttestedService, attestService } from '../service-client/attest-service.js';
 import { listServiceKeys, uploadKek } from '../service-client/keys.js';
+import { createChainCache } from '../verify/chain-cache.js';
 import { type StoredKek, unwrapKek, wrapKek } from './at-rest.js';
 import type { DurableObjectStateLike } from './cf-types.js';
 import { nowMs, nowSeconds } from './clock.js';
@@ -65,6 +66,8 @@ const MIN_ALARM_SECONDS = 5;
 const RECHECK_MIN_SECONDS = 15;
 
 const upstreamFetch = (url: string, init?: RequestInit) => fetch(url, init);
+/** AMD upper chains that verified in this isolate: a re-attestation skips re-verifying ARK → ASK. */
+const chainCache = createChainCache();
 
 export class KeyRotation {
   readonly #state: DurableObjectStateLike;
@@ -164,6 +167,7 @@ export class KeyRotation {
       manifestDigest,
       now: new Date(nowMs()),
       kds: { fetch: (url) => fetch(url), cache: kvCertificateCache(this.#env.SEALGATE_KV) },
+      chainCache,
     });
     if (service.simulated && !config.simulated) {
       // Cannot happen with a consistent manifest; refuse rather than trust a simulated root silently.

@@ -15,7 +15,7 @@ import { createStreamOpener } from '../envelope/stream.js';
 import { isSealgateError } from '../errors.js';
 import { errorBody, HTTP_ERROR_CODES, type HttpErrorCode, isHttpErrorCode } from '../http/errors.js';
 import type { Kek } from '../keys/kek.js';
-import { encodeSseEvent, parseSseStream } from '../model/sse.js';
+import { encodeSseEvent, SseParser } from '../model/sse.js';
 import { SSE_DONE } from '../model/types.js';
 import { bodySha256, RECEIPT_HEADER } from '../receipts/receipt.js';
 import type { Fetcher } from '../service-client/http.js';
@@ -173,8 +173,14 @@ export async function openJsonAnswer(
 }
 
 /**
- * Opens a sealed SSE stream as the client reads it (pull-based, high-water mark 0: one upstream
- * frame is read per client read, so a slow client slows the worker, nothing piles up here).
+ * Opens a sealed SSE stream as the client reads it. Pull-based: each client read takes ONE read of
+ * the worker's body (not one frame), opens every frame completed in it, in order, and hands the
+ * client their events as one chunk. Per-chunk costs downstream (the runtime's stream plumbing, a
+ * proxy in front of the Worker, the socket) are then paid per network read instead of per frame —
+ * the frames a worker wrote in one burst go out together, a lone frame goes out at once — and
+ * nothing piles up here: at most one network read of the worker's body is held, and a slow client
+ * slows the worker. Only frames whose tag verified are released, strictly in order, and nothing
+ * after the first failure.
  */
 export function openStreamAnswer(
   answer: Extract<Exchange, { kind: 'answer' }>,
@@ -184,44 +190,68 @@ export function openStreamAnswer(
   const body = answer.response.body;
   const rid = answer.context.requestId;
   const opener = createStreamOpener(answer.context);
-  const events = body ? parseSseStream(body) : undefined;
+  const reader = body ? body.getReader() : undefined;
+  // As parseSseStream (src/model/sse.ts): UTF-8 with U+FFFD for bad bytes; the parser strips the BOM.
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  const parser = new SseParser();
   const encoder = new TextEncoder();
   let heldDone = false;
+  /** The end frame verified; with a receipt expected, its trailer is the next event. */
+  let ended = false;
   let finished = false;
+  const release = () => reader?.cancel().catch(() => undefined);
 
   const stream = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         if (finished) return;
+        // The client's events of this read, in order; each one only after its frame verified.
+        let out = '';
+        const complete = async () => {
+          if (heldDone) out += encodeSseEvent(SSE_DONE);
+          finished = true;
+          if (out) controller.enqueue(encoder.encode(out));
+          controller.close();
+          await release();
+        };
         try {
-          if (!events) throw Object.assign(new Error('no body'), { code: 'stream_truncated' });
+          if (!reader) throw Object.assign(new Error('no body'), { code: 'stream_truncated' });
           for (;;) {
-            const next = await events.next();
+            const next = await reader.read();
             if (next.done) {
+              parser.push(decoder.decode()); // a final partial line cannot complete an event
+              if (ended) {
+                await receipt?.checkStream(undefined); // throws: the end frame came, its receipt did not
+                throw new Error('sealed stream: a receipt check passed without a receipt');
+              }
               await opener.finish(); // throws stream_truncated: the end frame returns below, never here
               throw new Error('sealed stream: transport ended in an impossible state');
             }
-            receipt?.frame(next.value.data);
-            const chunk = await opener.open(next.value.data);
-            if (chunk === null) {
-              // The receipt trailer follows the end frame; [DONE] only once it verified.
-              if (receipt) {
-                const trailer = await events.next();
-                await receipt.checkStream(trailer.done ? undefined : trailer.value.data);
+            for (const event of parser.push(decoder.decode(next.value, { stream: true }))) {
+              if (ended) {
+                // The receipt trailer follows the end frame; [DONE] only once it verified.
+                await receipt?.checkStream(event.data);
+                return await complete();
               }
-              // End frame verified: now the answer is known complete.
-              if (heldDone) controller.enqueue(encoder.encode(encodeSseEvent(SSE_DONE)));
-              finished = true;
-              controller.close();
-              await events.return(undefined);
+              receipt?.frame(event.data);
+              const chunk = await opener.open(event.data);
+              if (chunk === null) {
+                // End frame verified: the answer is known complete (once its receipt verified, if any).
+                ended = true;
+                if (receipt) continue;
+                return await complete();
+              }
+              if (chunk === SSE_DONE) {
+                heldDone = true;
+                continue;
+              }
+              out += encodeSseEvent(chunk);
+            }
+            if (out) {
+              controller.enqueue(encoder.encode(out));
               return;
             }
-            if (chunk === SSE_DONE) {
-              heldDone = true;
-              continue;
-            }
-            controller.enqueue(encoder.encode(encodeSseEvent(chunk)));
-            return;
+            // Only part of a frame so far: read on.
           }
         } catch (e) {
           finished = true;
@@ -232,14 +262,16 @@ export function openStreamAnswer(
               : 'upstream_unavailable';
           log('error', 'stream_rejected', { rid, code, message: (e as Error).message });
           const message = 'the stream from the AI worker was cut or did not authenticate';
-          controller.enqueue(encoder.encode(encodeSseEvent(JSON.stringify(errorBody(code, message)))));
+          // The frames of this read that verified before the failure, then the error event.
+          out += encodeSseEvent(JSON.stringify(errorBody(code, message)));
+          controller.enqueue(encoder.encode(out));
           controller.close();
-          await events?.return(undefined).catch(() => undefined);
+          await release();
         }
       },
       async cancel() {
         finished = true;
-        await events?.return(undefined).catch(() => undefined);
+        await release();
       },
     },
     { highWaterMark: 0 },

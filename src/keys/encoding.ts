@@ -4,7 +4,7 @@
  * fixed-width big-endian, and base64url is RFC 4648 §5 without padding and *canonical* (the unused low
  * bits of the last character are zero) so that one byte string has exactly one wire spelling.
  */
-import { concatBytes, fromBase64Url, toBase64Url } from '../bytes.js';
+import { concatBytes, fromBase64Url, isCanonicalBase64UrlTail } from '../bytes.js';
 import { type ErrorCode, SealgateError } from '../errors.js';
 
 /** u32be(len(p)) ‖ p for each part: an unambiguous concatenation. */
@@ -37,8 +37,14 @@ export function decodeBase64UrlField(
     throw new SealgateError(opts.code, opts.message);
   };
   if (typeof value !== 'string' || !/^[A-Za-z0-9_-]*$/.test(value) || value.length % 4 === 1) return fail();
-  const bytes = fromBase64Url(value);
-  if (toBase64Url(bytes) !== value) return fail();
+  // Canonical: the unused bits of the last character are zero (no re-encoding of a 1 MiB body).
+  if (!isCanonicalBase64UrlTail(value)) return fail();
+  let bytes: Uint8Array;
+  try {
+    bytes = fromBase64Url(value);
+  } catch {
+    return fail();
+  }
   if (opts.length !== undefined && bytes.length !== opts.length) return fail();
   if (opts.minLength !== undefined && bytes.length < opts.minLength) return fail();
   return bytes;

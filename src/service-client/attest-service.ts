@@ -18,6 +18,7 @@ import type { SnpClaims } from '../evidence/snp/types.js';
 import { importPublicKey } from '../keys/hpke.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { findSnpTrustAnchor } from '../policy/trust-anchors.js';
+import type { ChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
 import type { Violation } from '../verify/violations.js';
 import { callJson, type Fetcher } from './http.js';
@@ -31,6 +32,8 @@ export interface AttestServiceOptions {
   now: Date;
   /** For evidence that arrives without its certificates (AMD KDS). */
   kds?: KdsOptions;
+  /** Verified AMD upper chains (src/verify/chain-cache.ts): keep one per isolate/process. */
+  chainCache?: ChainCache;
   /** 32 bytes; default fresh from the CSPRNG. Give one only to bind the attestation to your own value. */
   nonce?: Uint8Array;
   signal?: AbortSignal;
@@ -89,6 +92,7 @@ export async function attestService(opts: AttestServiceOptions): Promise<Atteste
     nonce,
     now: opts.now,
     ...(opts.kds ? { kds: opts.kds } : {}),
+    ...(opts.chainCache ? { chainCache: opts.chainCache } : {}),
   });
   if (verdict.verdict !== 'trusted' || !verdict.claims || !verdict.keys) {
     const codes = verdict.violations.map((v) => v.code).join(', ');

@@ -18,7 +18,14 @@ import * as x509 from '@peculiar/x509';
 import { constantTimeEqual, fromHex, sha256, toHex } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { readTlv } from '../evidence/snp/der.js';
-import { decodeCertificate, decodeCertificates } from '../evidence/snp/index.js';
+import {
+  type AmdCertExtensions,
+  decodeAmdExtensions,
+  decodeCertificate,
+  decodeCertificates,
+  kindFromSubjectCns,
+  type RawExtension,
+} from '../evidence/snp/index.js';
 
 const TAG_SEQUENCE = 0x30;
 const TAG_BIT_STRING = 0x03;
@@ -54,6 +61,10 @@ export interface ParsedCertificate {
   /** SubjectPublicKeyInfo, whole DER. */
   spki: Uint8Array;
   subjectCn: string | null;
+  /** Every CN of the subject, in order (AMD's certificates have exactly one). */
+  subjectCns: readonly string[];
+  /** Every extension as (OID, extnValue), in order: what the AMD extensions are decoded from. */
+  extensions: readonly RawExtension[];
   /** The subject as RFC 4514-style text, for people. */
   subjectText: string;
   notBefore: Date;
@@ -134,8 +145,11 @@ export async function parseCertificate(input: Uint8Array): Promise<ParsedCertifi
   let isCa = false;
   let mayCertSign = true;
   let criticalExtensions: string[];
+  let extensions: RawExtension[];
   try {
     cns = cert.subjectName.getField('CN');
+    // Decoded once here: the chain check and the binding read them again without another parse.
+    extensions = cert.extensions.map((e) => ({ oid: e.type, value: new Uint8Array(e.value) }));
     const bc = cert.getExtension(x509.BasicConstraintsExtension);
     if (bc) isCa = bc.ca;
     const ku = cert.getExtension(x509.KeyUsagesExtension);
@@ -155,6 +169,8 @@ export async function parseCertificate(input: Uint8Array): Promise<ParsedCertifi
     subject,
     spki,
     subjectCn: cns.length === 1 ? cns[0]! : null,
+    subjectCns: cns,
+    extensions,
     subjectText: cert.subject,
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
@@ -165,14 +181,22 @@ export async function parseCertificate(input: Uint8Array): Promise<ParsedCertifi
 }
 
 /**
- * True when `issuer`'s RSA key made `child`'s signature with AMD's RSASSA-PSS parameters. False
- * for a wrong key, a bad signature, a non-AMD algorithm, or an issuer key that is not RSA.
+ * The kind (VCEK/VLEK, from the subject CN) and AMD extensions of a parsed leaf — what
+ * `certificateKind` and `parseAmdCertExtensions` say of the same DER, without parsing it again
+ * (every parse of a certificate by @peculiar/x509 costs ~1 ms of ASN.1 decoding in workerd).
  */
-export async function isIssuedBy(child: ParsedCertificate, issuer: ParsedCertificate): Promise<boolean> {
-  if (!child.signatureAlgorithmIsAmdPss) return false;
-  let key: CryptoKey;
+export function amdLeafIdentity(cert: ParsedCertificate): {
+  kind: 'vcek' | 'vlek';
+  extensions: AmdCertExtensions;
+} {
+  const kind = kindFromSubjectCns(cert.subjectCns);
+  return { kind, extensions: decodeAmdExtensions(cert.extensions, kind) };
+}
+
+/** The issuer's RSA-PSS SHA-384 verification key from its SubjectPublicKeyInfo; null when it is not one. */
+export async function importIssuerKey(issuer: Pick<ParsedCertificate, 'spki'>): Promise<CryptoKey | null> {
   try {
-    key = await crypto.subtle.importKey(
+    return await crypto.subtle.importKey(
       'spki',
       issuer.spki as BufferSource,
       { name: 'RSA-PSS', hash: 'SHA-384' },
@@ -180,8 +204,13 @@ export async function isIssuedBy(child: ParsedCertificate, issuer: ParsedCertifi
       ['verify'],
     );
   } catch {
-    return false;
+    return null;
   }
+}
+
+/** True when `key` made `child`'s signature with AMD's RSASSA-PSS parameters (see `isIssuedBy`). */
+export async function isSignedBy(child: ParsedCertificate, key: CryptoKey | null): Promise<boolean> {
+  if (!child.signatureAlgorithmIsAmdPss || key === null) return false;
   try {
     return await crypto.subtle.verify(
       AMD_PSS_PARAMS,
@@ -192,6 +221,15 @@ export async function isIssuedBy(child: ParsedCertificate, issuer: ParsedCertifi
   } catch {
     return false;
   }
+}
+
+/**
+ * True when `issuer`'s RSA key made `child`'s signature with AMD's RSASSA-PSS parameters. False
+ * for a wrong key, a bad signature, a non-AMD algorithm, or an issuer key that is not RSA.
+ */
+export async function isIssuedBy(child: ParsedCertificate, issuer: ParsedCertificate): Promise<boolean> {
+  if (!child.signatureAlgorithmIsAmdPss) return false;
+  return await isSignedBy(child, await importIssuerKey(issuer));
 }
 
 /**

@@ -12,7 +12,20 @@ export {
   checkTrustAnchors,
   type TrustAnchor,
 } from './amd-roots.js';
-export { isIssuedBy, type ParsedCertificate, parseCertificate, splitCertChain } from './certificates.js';
+export {
+  amdLeafIdentity,
+  isIssuedBy,
+  type ParsedCertificate,
+  parseCertificate,
+  splitCertChain,
+} from './certificates.js';
+export {
+  type ChainCache,
+  chainCacheKey,
+  createChainCache,
+  DEFAULT_CHAIN_CACHE_ENTRIES,
+  type VerifiedUpperChain,
+} from './chain-cache.js';
 export {
   type CertificateCache,
   certChainUrl,

@@ -18,15 +18,16 @@
  */
 
 import { constantTimeEqual } from '../bytes.js';
-import {
-  type AmdCertExtensions,
-  certificateKind,
-  parseAmdCertExtensions,
-  productFromName,
-  type SnpProduct,
-} from '../evidence/snp/index.js';
+import { type AmdCertExtensions, productFromName, type SnpProduct } from '../evidence/snp/index.js';
 import { amdRootBySha256, type TrustAnchor } from './amd-roots.js';
-import { isIssuedBy, type ParsedCertificate } from './certificates.js';
+import {
+  amdLeafIdentity,
+  importIssuerKey,
+  isIssuedBy,
+  isSignedBy,
+  type ParsedCertificate,
+} from './certificates.js';
+import { type ChainCache, chainCacheKey } from './chain-cache.js';
 import { type Violation, violation } from './violations.js';
 
 export interface ChainInput {
@@ -36,6 +37,12 @@ export interface ChainInput {
   /** Already checked with `checkTrustAnchors`. */
   trustAnchors: readonly TrustAnchor[];
   now: Date;
+  /**
+   * Upper chains (ARK → ASK/ASVK) that verified before, by the SHA-256 of their exact DER
+   * (chain-cache.ts). A hit stands in for the ARK's and the ASK's signature checks only; an upper
+   * chain that verifies here in full is added. Absent: every signature is verified.
+   */
+  cache?: ChainCache;
 }
 
 export interface ChainResult {
@@ -86,8 +93,7 @@ export async function verifyChain(input: ChainInput): Promise<ChainResult> {
   let extensions: AmdCertExtensions | null = null;
   let leafProduct: SnpProduct | null = null;
   try {
-    leafKind = certificateKind(leaf.der);
-    extensions = parseAmdCertExtensions(leaf.der);
+    ({ kind: leafKind, extensions } = amdLeafIdentity(leaf));
     leafProduct = productFromName(extensions.productName);
   } catch (e) {
     chainV.push(violation('cert_malformed', `VCEK/VLEK: ${message(e)}`, { field: 'chain.leaf' }));
@@ -110,9 +116,13 @@ export async function verifyChain(input: ChainInput): Promise<ChainResult> {
     list.push(violation('cert_chain_invalid', text, { field, ...extra }));
   };
 
+  // A cached upper chain: these exact ARK and ASK bytes verified before (both signatures).
+  const cacheKey = chainCacheKey(intermediate.sha256, root.sha256);
+  const cached = input.cache?.get(cacheKey);
+
   // 2. The root.
   if (!constantTimeEqual(root.subject, root.issuer)) invalid(upperV, 'chain.root', 'ARK is not self-issued');
-  if (!(await isIssuedBy(root, root))) {
+  if (cached === undefined && !(await isIssuedBy(root, root))) {
     invalid(upperV, 'chain.root', 'ARK self-signature does not verify (RSASSA-PSS SHA-384)');
   }
   if (!root.isCa || !root.mayCertSign)
@@ -133,7 +143,8 @@ export async function verifyChain(input: ChainInput): Promise<ChainResult> {
   if (!constantTimeEqual(intermediate.issuer, root.subject)) {
     invalid(upperV, 'chain.intermediate', "ASK/ASVK issuer is not the ARK's subject");
   }
-  if (!(await isIssuedBy(intermediate, root))) {
+  const intermediateKey = cached?.intermediateKey ?? (await importIssuerKey(intermediate));
+  if (cached === undefined && !(await isIssuedBy(intermediate, root))) {
     invalid(
       upperV,
       'chain.intermediate',
@@ -159,7 +170,8 @@ export async function verifyChain(input: ChainInput): Promise<ChainResult> {
   if (!constantTimeEqual(leaf.issuer, intermediate.subject)) {
     invalid(chainV, 'chain.leaf', "VCEK/VLEK issuer is not the ASK/ASVK's subject");
   }
-  if (!(await isIssuedBy(leaf, intermediate))) {
+  // Never cached: the leaf's signature is verified on every call.
+  if (!(await isSignedBy(leaf, intermediateKey))) {
     invalid(
       chainV,
       'chain.leaf',
@@ -210,6 +222,10 @@ export async function verifyChain(input: ChainInput): Promise<ChainResult> {
   }
 
   const upperDatesOk = !dateV.some((v) => v.field !== 'chain.leaf');
+  // Only an upper chain that holds in full (and is valid now) is remembered; never a failure.
+  if (input.cache && cached === undefined && upperV.length === 0 && upperDatesOk && intermediateKey) {
+    input.cache.set(cacheKey, { intermediate, root, intermediateKey });
+  }
   return {
     violations: [...upperV, ...chainV, ...dateV],
     anchor,

@@ -18,10 +18,10 @@
  * Bad evidence never throws: it yields violations. Throws are for caller errors only (a `now` that
  * is not a Date, trust anchors that fail `checkTrustAnchors`, a report that is not a Uint8Array).
  */
+import { sha256, toHex } from '../bytes.js';
 import { isSealgateError, SealgateError } from '../errors.js';
 import {
   decodeTcb,
-  parseAmdCertExtensions,
   parseReport,
   productFromCpuid,
   productFromName,
@@ -30,7 +30,8 @@ import {
   type SnpReport,
 } from '../evidence/snp/index.js';
 import { checkTrustAnchors, type TrustAnchor } from './amd-roots.js';
-import { type ParsedCertificate, parseCertificate, splitCertChain } from './certificates.js';
+import { amdLeafIdentity, type ParsedCertificate, parseCertificate, splitCertChain } from './certificates.js';
+import { type ChainCache, chainCacheKey } from './chain-cache.js';
 import { certChainUrl, type KdsOptions, kdsGet, kdsRemember, vcekUrl } from './kds.js';
 import { checkBinding, decodeReportedTcb } from './verify-binding.js';
 import { verifyChain } from './verify-chain.js';
@@ -48,6 +49,12 @@ export interface SnpEvidenceInput {
   trustAnchors: readonly TrustAnchor[];
   now: Date;
   kds?: KdsOptions;
+  /**
+   * AMD upper chains (ARK → ASK/ASVK) that verified before, keyed by the SHA-256 of their exact
+   * bytes (chain-cache.ts): a hit skips parsing them and their two RSA signature checks, never the
+   * leaf's signature or the report's. One per isolate/process; absent: everything is verified.
+   */
+  chainCache?: ChainCache;
 }
 
 export interface SnpVerification {
@@ -184,6 +191,13 @@ async function obtainChain(
   }
   try {
     const split = splitCertChain(parts);
+    if (input.chainCache) {
+      // The same bytes verified before: their parse is reused (verifyChain re-checks all but the
+      // two upper signatures from it).
+      const [i, r] = await Promise.all([sha256(split.intermediate), sha256(split.root)]);
+      const hit = input.chainCache.get(chainCacheKey(toHex(i), toHex(r)));
+      if (hit) return { intermediate: hit.intermediate, root: hit.root, url, fromCache, bytes };
+    }
     const [intermediate, root] = await Promise.all([
       parseCertificate(split.intermediate),
       parseCertificate(split.root),
@@ -228,7 +242,7 @@ export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVer
   // The chain to fetch is the leaf's product's (its productName), else what the report says.
   let chainProduct = productForFetch(report, anchors);
   try {
-    chainProduct = productFromName(parseAmdCertExtensions(leaf.cert.der).productName) ?? chainProduct;
+    chainProduct = productFromName(amdLeafIdentity(leaf.cert).extensions.productName) ?? chainProduct;
   } catch {
     // A leaf whose extensions do not decode is reported by the chain check.
   }
@@ -242,6 +256,7 @@ export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVer
     root: chain.root,
     trustAnchors: anchors,
     now,
+    ...(input.chainCache ? { cache: input.chainCache } : {}),
   });
   violations.push(...verdict.violations);
   if (

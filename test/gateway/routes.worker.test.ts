@@ -5,7 +5,7 @@
  */
 import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
 import { afterAll, afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { hashApiKey } from '../../src/gateway/api-keys.js';
+import { API_KEY_CACHE_MS, hashApiKey, resetApiKeyCache } from '../../src/gateway/api-keys.js';
 import type { DurableObjectStubLike } from '../../src/gateway/cf-types.js';
 import type { GatewayEnv } from '../../src/gateway/config.js';
 import { resetKeyCache } from '../../src/gateway/key-cache.js';
@@ -22,6 +22,7 @@ const upstream: string[] = [];
 
 beforeEach(() => {
   resetKeyCache();
+  resetApiKeyCache();
   upstream.length = 0;
   // No service and no worker: every upstream call fails, and is recorded.
   vi.stubGlobal('fetch', async (input: RequestInfo | URL) => {
@@ -143,6 +144,31 @@ gatewayDescribe('routes and errors', () => {
     const res = await chat({ model: 'm', messages: [] }, { authorization: `Bearer ${key}` });
     await expectError(res, 503, 'no_attested_service');
     expect(await env.SEALGATE_KV.get(`apikey:${key}`, 'text')).toBeNull();
+  });
+
+  it('a KV-registered key is trusted in the isolate for a while, then looked up again (revocation)', async () => {
+    const key = 'sk-revoked-soon-0123456789';
+    const kvKey = `apikey:${await hashApiKey(key)}`;
+    const auth = { authorization: `Bearer ${key}` };
+    await env.SEALGATE_KV.put(kvKey, JSON.stringify({ name: 'test' }));
+    await expectError(await chat({ model: 'm', messages: [] }, auth), 503, 'no_attested_service');
+    await env.SEALGATE_KV.delete(kvKey);
+    // Still trusted from the isolate's memory (no KV read on the request path)…
+    await expectError(await chat({ model: 'm', messages: [] }, auth), 503, 'no_attested_service');
+    // …until API_KEY_CACHE_MS have passed: then KV says it is gone.
+    const real = Date.now.bind(Date);
+    vi.spyOn(Date, 'now').mockImplementation(() => real() + API_KEY_CACHE_MS + 1000);
+    try {
+      await expectError(await chat({ model: 'm', messages: [] }, auth), 401, 'invalid_api_key');
+    } finally {
+      vi.restoreAllMocks();
+    }
+    // An unknown key is never remembered: registering it works at once.
+    const fresh = 'sk-added-later-0123456789';
+    const freshAuth = { authorization: `Bearer ${fresh}` };
+    await expectError(await chat({ model: 'm', messages: [] }, freshAuth), 401, 'invalid_api_key');
+    await env.SEALGATE_KV.put(`apikey:${await hashApiKey(fresh)}`, '{}');
+    await expectError(await chat({ model: 'm', messages: [] }, freshAuth), 503, 'no_attested_service');
   });
 
   it('415 for a body that is not application/json', async () => {

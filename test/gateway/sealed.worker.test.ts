@@ -183,6 +183,25 @@ gatewayDescribe('the sealed request path', () => {
       expect((JSON.parse(d) as { object: string }).object).toBe('chat.completion.chunk');
   });
 
+  it('a stream whose frames arrive split across many small reads opens to the same chunks', async () => {
+    const ask = () =>
+      post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT, stream: true, seed: 7 });
+    const whole = await sseData(await ask());
+    stack.modes[WORKER_A] = 'trickle-stream';
+    stack.modes[WORKER_B] = 'trickle-stream';
+    try {
+      const trickled = await sseData(await ask());
+      expect(trickled.at(-1)).toBe('[DONE]');
+      // The built-in model is deterministic for a body; ids and timestamps may differ, content not.
+      const content = (d: string[]) =>
+        d.slice(0, -1).map((x) => (JSON.parse(x) as { choices: unknown }).choices);
+      expect(content(trickled)).toEqual(content(whole));
+    } finally {
+      stack.modes[WORKER_A] = 'ok';
+      stack.modes[WORKER_B] = 'ok';
+    }
+  });
+
   it('completions, embeddings and the model list', async () => {
     const completion = await post('/v1/completions', { model: 'sealgate-builtin', prompt: 'hello' });
     expect(completion.status).toBe(200);

@@ -38,6 +38,8 @@ export type WorkerMode =
   | 'tamper-json'
   | 'truncate-stream'
   | 'tamper-stream'
+  /** The authentic answer, but its body arrives in 7-byte reads (frames split across reads). */
+  | 'trickle-stream'
   /** Receipts (docs/protocol.md "Receipts"): */
   | 'tamper-receipt' // one character of the JSON answer's receipt header changed
   | 'no-receipt' // the JSON answer without its receipt header
@@ -198,6 +200,18 @@ export function flip(ct: string): string {
 async function breakAnswer(res: Response, mode: WorkerMode, stack: Stack): Promise<Response> {
   const headers = new Headers(res.headers);
   headers.delete('content-length');
+  if (mode === 'trickle-stream') {
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    let at = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (at >= bytes.length) return c.close();
+        c.enqueue(bytes.slice(at, at + 7));
+        at += 7;
+      },
+    });
+    return new Response(body, { status: res.status, headers });
+  }
   if (mode === 'swap-certificate') {
     headers.set('x-sealgate-worker-certificate', stack.swapCertificate);
     return new Response(res.body, { status: res.status, headers });

@@ -96,6 +96,11 @@ export function certificateKind(der: Uint8Array): 'vcek' | 'vlek' {
   } catch (e) {
     throw bad('subject does not decode', e);
   }
+  return kindFromSubjectCns(cns);
+}
+
+/** `certificateKind` on subject CNs already decoded (a parsed certificate's), without parsing again. */
+export function kindFromSubjectCns(cns: readonly string[]): 'vcek' | 'vlek' {
   if (cns.length !== 1) throw bad(`expected one subject CN, got ${cns.length}`);
   if (cns[0] === 'SEV-VCEK') return 'vcek';
   if (cns[0] === 'SEV-VLEK') return 'vlek';

@@ -17,7 +17,7 @@ export {
   parseCertTable,
   serializeCertTable,
 } from './cert-table.js';
-export { certificateKind, decodeCertificate, decodeCertificates } from './certificate.js';
+export { certificateKind, decodeCertificate, decodeCertificates, kindFromSubjectCns } from './certificate.js';
 export {
   OFFSET as REPORT_OFFSET,
   REPORT_SIZE,

@@ -1,0 +1,176 @@
+/**
+ * The verified-upper-chain cache (src/verify/chain-cache.ts) on the real SEV-SNP sets and AMD's real
+ * chains: a hit gives exactly the verdict a full verification gives, it is keyed by the exact bytes
+ * (DER or PEM spelling of the same certificates hit the same entry; one flipped bit misses), only
+ * upper chains that verified are stored, and after a cached success every check that involves the
+ * leaf, the report, the anchors or the dates still runs: tampering with any of them is still caught.
+ */
+import { describe, expect, it } from 'vitest';
+import { decodeCertificates } from '../../src/evidence/snp/index.js';
+import {
+  type ChainCache,
+  chainCacheKey,
+  createChainCache,
+  parseCertificate,
+  type VerifiedUpperChain,
+  verifySnpEvidence,
+} from '../../src/verify/index.js';
+import { SNP_SETS } from '../support/vectors.js';
+import { AMD_ANCHORS, anchorsFor, codes, loadSet, v } from './support.js';
+
+/** A real cache that also counts what it was asked (to see hits and stores). */
+function countingCache(inner: ChainCache = createChainCache()) {
+  const seen = { gets: 0, hits: 0, sets: 0 };
+  const cache: ChainCache = {
+    get(key) {
+      seen.gets++;
+      const hit = inner.get(key);
+      if (hit) seen.hits++;
+      return hit;
+    },
+    set(key, entry) {
+      seen.sets++;
+      inner.set(key, entry);
+    },
+    get size() {
+      return inner.size;
+    },
+  };
+  return { cache, seen };
+}
+
+function flipLastSignatureBit(der: Uint8Array): Uint8Array {
+  const out = der.slice();
+  out[out.length - 1]! ^= 1; // the last byte of an X.509 certificate is the signature's
+  return out;
+}
+
+describe('createChainCache', () => {
+  it('is bounded: the least recently used entry goes first', async () => {
+    const cache = createChainCache(2);
+    const entry = {} as VerifiedUpperChain;
+    cache.set('a', entry);
+    cache.set('b', entry);
+    expect(cache.get('a')).toBe(entry); // a is now the most recent
+    cache.set('c', entry);
+    expect(cache.size).toBe(2);
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('a')).toBe(entry);
+    expect(cache.get('c')).toBe(entry);
+    expect(() => createChainCache(0)).toThrow(RangeError);
+  });
+});
+
+describe.skipIf(!v.present)(`verification with a chain cache ${v.skipReason}`, () => {
+  for (const name of SNP_SETS) {
+    it(`${name}: a hit gives the very verdict of a full verification`, async () => {
+      const s = loadSet(name);
+      const input = {
+        report: s.report,
+        leaf: s.leaf,
+        chain: [s.chain],
+        trustAnchors: AMD_ANCHORS,
+        now: s.at,
+      };
+      const { cache, seen } = countingCache();
+      const plain = await verifySnpEvidence(input);
+      const first = await verifySnpEvidence({ ...input, chainCache: cache });
+      const second = await verifySnpEvidence({ ...input, chainCache: cache });
+      expect(plain.violations).toEqual([]);
+      expect(first).toEqual(plain);
+      expect(second).toEqual(plain);
+      expect(seen.sets).toBe(1);
+      expect(seen.hits).toBeGreaterThanOrEqual(1);
+      expect(cache.size).toBe(1);
+    });
+  }
+
+  it('is keyed by the SHA-256 of the exact DER: PEM or DER spelling hit the same entry', async () => {
+    const s = loadSet('milan-v2-virtee');
+    const [ask, ark] = decodeCertificates(s.chain);
+    const { cache, seen } = countingCache();
+    const base = {
+      report: s.report,
+      leaf: s.leaf,
+      trustAnchors: anchorsFor('Milan'),
+      now: s.at,
+      chainCache: cache,
+    };
+    expect((await verifySnpEvidence({ ...base, chain: [s.chain] })).violations).toEqual([]);
+    expect((await verifySnpEvidence({ ...base, chain: [ask!, ark!] })).violations).toEqual([]);
+    expect(seen.sets).toBe(1);
+    const [a, r] = await Promise.all([parseCertificate(ask!), parseCertificate(ark!)]);
+    expect(cache.get(chainCacheKey(a.sha256, r.sha256))).toBeDefined();
+  });
+
+  it('after a cached success, a tampered ASK or ARK with the same leaf is still rejected and not stored', async () => {
+    const s = loadSet('milan-v2-virtee');
+    const [ask, ark] = decodeCertificates(s.chain);
+    const { cache, seen } = countingCache();
+    const base = { report: s.report, leaf: s.leaf, trustAnchors: AMD_ANCHORS, now: s.at, chainCache: cache };
+    expect((await verifySnpEvidence({ ...base, chain: [ask!, ark!] })).violations).toEqual([]);
+    expect(seen.sets).toBe(1);
+
+    const badAsk = await verifySnpEvidence({ ...base, chain: [flipLastSignatureBit(ask!), ark!] });
+    expect(badAsk.claims).toBeNull();
+    expect(codes(badAsk.violations)).toContain('cert_chain_invalid');
+    // A flipped ARK is another root: not an anchor any more.
+    const badArk = await verifySnpEvidence({ ...base, chain: [ask!, flipLastSignatureBit(ark!)] });
+    expect(badArk.claims).toBeNull();
+    expect(codes(badArk.violations)).toContain('root_untrusted');
+    expect(seen.sets).toBe(1); // failures are never stored
+    expect(cache.size).toBe(1);
+    // …and the good chain still hits.
+    const hitsBefore = seen.hits;
+    expect((await verifySnpEvidence({ ...base, chain: [ask!, ark!] })).violations).toEqual([]);
+    expect(seen.hits).toBeGreaterThan(hitsBefore);
+  });
+
+  it('after a cached success, a tampered leaf or report under the cached chain is still rejected', async () => {
+    const s = loadSet('milan-v2-virtee');
+    const { cache, seen } = countingCache();
+    const base = { chain: [s.chain], trustAnchors: AMD_ANCHORS, now: s.at, chainCache: cache };
+    expect((await verifySnpEvidence({ ...base, report: s.report, leaf: s.leaf })).violations).toEqual([]);
+    const hitsBefore = seen.hits;
+
+    // The VCEK → ASK signature is never cached.
+    const badLeaf = await verifySnpEvidence({
+      ...base,
+      report: s.report,
+      leaf: flipLastSignatureBit(s.leaf),
+    });
+    expect(badLeaf.claims).toBeNull();
+    expect(codes(badLeaf.violations)).toContain('cert_chain_invalid');
+    expect(seen.hits).toBeGreaterThan(hitsBefore); // it was a hit, and the leaf still failed
+
+    // Nor is the report's signature.
+    const report = s.report.slice();
+    report[0x50]! ^= 1; // REPORT_DATA, inside the signed region
+    const badReport = await verifySnpEvidence({ ...base, report, leaf: s.leaf });
+    expect(badReport.claims).toBeNull();
+    expect(codes(badReport.violations)).toContain('report_signature_invalid');
+  });
+
+  it('after a cached success, the anchors and the dates are checked again', async () => {
+    const s = loadSet('milan-v2-virtee');
+    const { cache, seen } = countingCache();
+    const input = { report: s.report, leaf: s.leaf, chain: [s.chain], now: s.at, chainCache: cache };
+    expect((await verifySnpEvidence({ ...input, trustAnchors: AMD_ANCHORS })).violations).toEqual([]);
+    const hitsBefore = seen.hits;
+
+    const otherAnchors = await verifySnpEvidence({ ...input, trustAnchors: anchorsFor('Genoa') });
+    expect(otherAnchors.claims).toBeNull();
+    expect(codes(otherAnchors.violations)).toContain('root_untrusted');
+
+    const [ask] = decodeCertificates(s.chain);
+    const askNotAfter = (await parseCertificate(ask!)).notAfter;
+    const late = await verifySnpEvidence({
+      ...input,
+      trustAnchors: AMD_ANCHORS,
+      now: new Date(askNotAfter.getTime() + 1000),
+    });
+    expect(late.claims).toBeNull();
+    expect(codes(late.violations)).toContain('cert_expired');
+    expect(seen.hits).toBeGreaterThanOrEqual(hitsBefore + 2);
+  });
+});
