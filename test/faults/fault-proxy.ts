@@ -90,16 +90,21 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const sse = (upstream.headers.get('content-type') ?? '').startsWith('text/event-stream');
     if (upstream.ok && fault === 'tamper') text = flipCt(text, sse ? 1 : 0);
     if (upstream.ok && fault === 'truncate') {
-      text = sse ? `${sseEvents(text).slice(0, -1).join('\n\n')}\n\n` : text.slice(0, text.length >> 1);
+      // A stream loses its end frame and the receipt trailer after it (docs/protocol.md "Receipts").
+      text = sse ? `${sseEvents(text).slice(0, -2).join('\n\n')}\n\n` : text.slice(0, text.length >> 1);
     }
     if (upstream.ok && fault === 'reorder' && sse) {
       const events = sseEvents(text);
       [events[1], events[2]] = [events[2]!, events[1]!];
       text = `${events.join('\n\n')}\n\n`;
     }
-    res.writeHead(upstream.status, {
-      'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream',
+    // Every end-to-end header passes (the worker certificate and receipt among them); the body is
+    // re-framed here, so its length and transfer headers do not.
+    const out: Record<string, string> = {};
+    upstream.headers.forEach((v, k) => {
+      if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive'].includes(k)) out[k] = v;
     });
+    res.writeHead(upstream.status, out);
     res.end(text);
   };
   const server: Server = createServer((req, res) => {
