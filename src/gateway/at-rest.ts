@@ -11,12 +11,13 @@
  * another manifest's entry does not open. Whoever can read KV but not the secret learns key ids
  * and windows, never keys.
  */
+
 import { concatBytes, fromBase64Url, toArrayBuffer, toBase64Url, utf8 } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { lengthPrefixed } from '../keys/encoding.js';
 import { decodeKekRecord, encodeKekRecord, type Kek } from '../keys/kek.js';
+import { SECRET_KEY_LABELS, secretKey } from './secret-keys.js';
 
-const INFO = 'sealgate/gateway/v1/at-rest';
 const AAD_LABEL = 'sealgate/gateway/v1/kek-at-rest';
 const IV_LENGTH = 12;
 
@@ -28,26 +29,11 @@ export interface StoredKek {
   wrapped: string;
 }
 
-const keys = new Map<string, Promise<CryptoKey>>();
-
 function restKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = (async () => {
-      const ikm = await crypto.subtle.importKey('raw', toArrayBuffer(utf8.encode(secret)), 'HKDF', false, [
-        'deriveKey',
-      ]);
-      return crypto.subtle.deriveKey(
-        { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: toArrayBuffer(utf8.encode(INFO)) },
-        ikm,
-        { name: 'AES-GCM', length: 256 },
-        false,
-        ['encrypt', 'decrypt'],
-      );
-    })();
-    keys.set(secret, key);
-  }
-  return key;
+  return secretKey(secret, SECRET_KEY_LABELS.atRest, { name: 'AES-GCM', length: 256 }, [
+    'encrypt',
+    'decrypt',
+  ]);
 }
 
 function aad(manifestDigest: string, kid: string): Uint8Array {

@@ -10,12 +10,13 @@
  * public half. Rotating GATEWAY_SECRET rotates this key too (old EARs then no longer verify
  * against the published JWKS — they were short-lived verdicts bound to one nonce anyway).
  */
+
 import { p256 } from '@noble/curves/nist.js';
 import { calculateJwkThumbprint, importJWK, type JWK, SignJWT } from 'jose';
 import type { EarClaims } from '../attestation/ear.js';
-import { toArrayBuffer, toBase64Url, utf8 } from '../bytes.js';
+import { toBase64Url } from '../bytes.js';
+import { SECRET_KEY_LABELS, secretBits } from './secret-keys.js';
 
-const INFO = 'sealgate/gateway/v1/ear-signing';
 export const EAR_ALG = 'ES256';
 
 export interface EarSigner {
@@ -26,16 +27,8 @@ export interface EarSigner {
 
 const signers = new Map<string, Promise<EarSigner>>();
 
-async function deriveSeed(secret: string): Promise<Uint8Array> {
-  const ikm = await crypto.subtle.importKey('raw', toArrayBuffer(utf8.encode(secret)), 'HKDF', false, [
-    'deriveBits',
-  ]);
-  const bits = await crypto.subtle.deriveBits(
-    { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: toArrayBuffer(utf8.encode(INFO)) },
-    ikm,
-    p256.lengths.seed! * 8,
-  );
-  return new Uint8Array(bits);
+function deriveSeed(secret: string): Promise<Uint8Array> {
+  return secretBits(secret, SECRET_KEY_LABELS.earSigning, p256.lengths.seed!);
 }
 
 export function earSigner(secret: string): Promise<EarSigner> {

@@ -17,33 +17,15 @@
 
 import { NONCE_LENGTH } from '../attestation/report-data.js';
 import { concatBytes, constantTimeEqual, toArrayBuffer, utf8 } from '../bytes.js';
+import { SECRET_KEY_LABELS, secretKey } from './secret-keys.js';
 
 export const GATEWAY_NONCE_MAGIC = utf8.encode('SGN1');
 export const NONCE_WINDOW_SECONDS = 300;
-const INFO = 'sealgate/gateway/v1/nonce';
 const RANDOM_LENGTH = 8;
 const TAG_LENGTH = 16;
 
-const keys = new Map<string, Promise<CryptoKey>>();
-
 function nonceKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = (async () => {
-      const ikm = await crypto.subtle.importKey('raw', toArrayBuffer(utf8.encode(secret)), 'HKDF', false, [
-        'deriveKey',
-      ]);
-      return crypto.subtle.deriveKey(
-        { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: toArrayBuffer(utf8.encode(INFO)) },
-        ikm,
-        { name: 'HMAC', hash: 'SHA-256', length: 256 },
-        false,
-        ['sign'],
-      );
-    })();
-    keys.set(secret, key);
-  }
-  return key;
+  return secretKey(secret, SECRET_KEY_LABELS.nonce, { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign']);
 }
 
 function windowBytes(window: number): Uint8Array {

@@ -14,32 +14,19 @@
  * inside `data` (an old but authentic entry is refused once stale). An entry that does not verify
  * is a typed `decryption_failed`, logged, and never used.
  */
+
 import { fromBase64Url, toArrayBuffer, toBase64Url, utf8 } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { lengthPrefixed } from '../keys/encoding.js';
+import { SECRET_KEY_LABELS, secretKey } from './secret-keys.js';
 
 const LABEL = 'sealgate/gateway/v1/kv-entry';
 
-const macKeys = new Map<string, Promise<CryptoKey>>();
-
 function macKey(secret: string): Promise<CryptoKey> {
-  let key = macKeys.get(secret);
-  if (!key) {
-    key = (async () => {
-      const ikm = await crypto.subtle.importKey('raw', toArrayBuffer(utf8.encode(secret)), 'HKDF', false, [
-        'deriveKey',
-      ]);
-      return crypto.subtle.deriveKey(
-        { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: toArrayBuffer(utf8.encode(LABEL)) },
-        ikm,
-        { name: 'HMAC', hash: 'SHA-256', length: 256 },
-        false,
-        ['sign', 'verify'],
-      );
-    })();
-    macKeys.set(secret, key);
-  }
-  return key;
+  return secretKey(secret, SECRET_KEY_LABELS.kvEntry, { name: 'HMAC', hash: 'SHA-256', length: 256 }, [
+    'sign',
+    'verify',
+  ]);
 }
 
 function macInput(name: string, data: string): ArrayBuffer {
