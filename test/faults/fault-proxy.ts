@@ -102,7 +102,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     // re-framed here, so its length and transfer headers do not.
     const out: Record<string, string> = {};
     upstream.headers.forEach((v, k) => {
-      if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive'].includes(k)) out[k] = v;
+      if (
+        !['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive'].includes(k)
+      )
+        out[k] = v;
     });
     res.writeHead(upstream.status, out);
     res.end(text);
