@@ -32,6 +32,7 @@ import {
 import worker from '../../src/gateway/worker.js';
 import {
   advance,
+  emptyRotationDo,
   env,
   gatewayDescribe,
   HAS_GATEWAY_BINDINGS,
@@ -121,13 +122,7 @@ beforeAll(async () => {
   digest = stack.dev.manifestDigest;
   secret = env.GATEWAY_SECRET!;
   resetKeyCache();
-  await runInDurableObject(
-    stub(),
-    async (_i, state: { storage: { deleteAlarm(): Promise<void>; deleteAll(): Promise<void> } }) => {
-      await state.storage.deleteAlarm();
-      await state.storage.deleteAll();
-    },
-  );
+  await emptyRotationDo(digest);
   await env.SEALGATE_KV.delete(`keys:${digest}`);
   await env.SEALGATE_KV.delete(`att:${digest}:current`);
 });

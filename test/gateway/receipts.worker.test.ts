@@ -23,6 +23,7 @@ import worker from '../../src/gateway/worker.js';
 import { verifyReceiptBundle } from '../../src/receipts/verify-receipt.js';
 import { parseWorkerCertificate } from '../../src/service-client/worker-certificate.js';
 import {
+  emptyRotationDo,
   env,
   gatewayDescribe,
   HAS_GATEWAY_BINDINGS,
@@ -68,13 +69,7 @@ beforeAll(async () => {
   digest = stack.dev.manifestDigest;
   resetKeyCache();
   resetReceiptCache();
-  await runInDurableObject(
-    stub(),
-    async (_i, state: { storage: { deleteAlarm(): Promise<void>; deleteAll(): Promise<void> } }) => {
-      await state.storage.deleteAlarm();
-      await state.storage.deleteAll();
-    },
-  );
+  await emptyRotationDo(digest);
   await env.SEALGATE_KV.delete(`keys:${digest}`);
   await runInDurableObject(stub(), (_i, state: { storage: { setAlarm(t: number): Promise<void> } }) =>
     state.storage.setAlarm(Date.now() + 3600_000),

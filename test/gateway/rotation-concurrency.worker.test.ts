@@ -9,7 +9,15 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { resetKeyCache } from '../../src/gateway/key-cache.js';
 import type { RotationState } from '../../src/gateway/key-rotation.js';
-import { env, gatewayDescribe, HAS_GATEWAY_BINDINGS, installClock, type Stack, startStack } from './stack.js';
+import {
+  emptyRotationDo,
+  env,
+  gatewayDescribe,
+  HAS_GATEWAY_BINDINGS,
+  installClock,
+  type Stack,
+  startStack,
+} from './stack.js';
 
 let stack: Stack;
 let digest: string;
@@ -23,13 +31,7 @@ beforeAll(async () => {
   stack = await startStack();
   digest = stack.dev.manifestDigest;
   resetKeyCache();
-  await runInDurableObject(
-    stub(),
-    async (_i, state: { storage: { deleteAlarm(): Promise<void>; deleteAll(): Promise<void> } }) => {
-      await state.storage.deleteAlarm();
-      await state.storage.deleteAll();
-    },
-  );
+  await emptyRotationDo(digest);
 });
 afterAll(() => {
   vi.restoreAllMocks();

@@ -22,6 +22,7 @@ import worker from '../../src/gateway/worker.js';
 import { createKek } from '../../src/keys/kek.js';
 import {
   advance,
+  emptyRotationDo,
   env,
   gatewayDescribe,
   HAS_GATEWAY_BINDINGS,
@@ -75,13 +76,7 @@ beforeAll(async () => {
   digest = stack.dev.manifestDigest;
   resetKeyCache();
   // Start from an empty DO without a pending alarm, whatever ran before in this miniflare.
-  await runInDurableObject(
-    stub(),
-    async (_i, state: { storage: { deleteAlarm(): Promise<void>; deleteAll(): Promise<void> } }) => {
-      await state.storage.deleteAlarm();
-      await state.storage.deleteAll();
-    },
-  );
+  await emptyRotationDo(digest);
   await env.SEALGATE_KV.delete(`keys:${digest}`);
 });
 afterAll(() => {

@@ -5,7 +5,7 @@
  * through a stubbed global `fetch` (the gateway and its Durable Object run in this isolate, so
  * they use it too). Each upstream host has a mode the tests switch to break it on purpose.
  */
-import { env as rawEnv } from 'cloudflare:test';
+import { env as rawEnv, runInDurableObject } from 'cloudflare:test';
 import { describe, vi } from 'vitest';
 import { createWorkerApp } from '../../src/ai-worker/app.js';
 import { WorkerSession } from '../../src/ai-worker/attest-to-service.js';
@@ -271,4 +271,16 @@ export async function sseData(res: Response): Promise<string[]> {
         .map((l) => l.slice(6))
         .join('\n'),
     );
+}
+
+/** The key-rotation DO of `digest` emptied, without a pending alarm, whatever ran before in this miniflare. */
+export async function emptyRotationDo(digest: string): Promise<void> {
+  const ns = env.KEY_ROTATION;
+  await runInDurableObject(
+    ns.get(ns.idFromName(digest)) as never,
+    async (_i, state: { storage: { deleteAlarm(): Promise<void>; deleteAll(): Promise<void> } }) => {
+      await state.storage.deleteAlarm();
+      await state.storage.deleteAll();
+    },
+  );
 }
