@@ -62,6 +62,23 @@ const mode = (m: Stack['modes'][string]) => {
   stack.modes[WORKER_B] = m;
 };
 
+/** A certificate for our worker's keys, issued by a service key no verified service holds. */
+async function rogueCertificate() {
+  const rogue = await generateServiceKeys();
+  const real = await parseWorkerCertificate(stack.session.certificate!);
+  const issued = await issueWorkerCertificate({
+    issuer: rogue.signing,
+    workerSigningKey: real.signingKeySpki,
+    workerHpkeKey: new Uint8Array(1216).fill(7),
+    measurement: real.measurement,
+    manifestDigest: digest,
+    simulated: true,
+    now: new Date(Date.now()),
+    lifetimeSeconds: 3600,
+  });
+  return { rogue, issued };
+}
+
 beforeAll(async () => {
   if (!HAS_GATEWAY_BINDINGS) return;
   installClock();
@@ -195,18 +212,7 @@ gatewayDescribe('receipts', () => {
   }
 
   it('a worker certificate from an issuer the DO never verified is refused before any answer', async () => {
-    const rogue = await generateServiceKeys();
-    const real = await parseWorkerCertificate(stack.session.certificate!);
-    const issued = await issueWorkerCertificate({
-      issuer: rogue.signing,
-      workerSigningKey: real.signingKeySpki,
-      workerHpkeKey: new Uint8Array(1216).fill(7),
-      measurement: real.measurement,
-      manifestDigest: digest,
-      simulated: true,
-      now: new Date(Date.now()),
-      lifetimeSeconds: 3600,
-    });
+    const { issued } = await rogueCertificate();
     stack.swapCertificate = toBase64Url(issued.der);
     for (const stream of [false, true]) {
       mode('swap-certificate');
@@ -220,18 +226,7 @@ gatewayDescribe('receipts', () => {
   it('a service key written into KV by anyone but the DO never vouches for a worker certificate', async () => {
     // KV is not trusted: `rcpt-svc:` lists the keys that vouch for worker certificates, so a forged
     // list naming a rogue key (plain JSON, or MAC'd under another secret) must count as no list.
-    const rogue = await generateServiceKeys();
-    const real = await parseWorkerCertificate(stack.session.certificate!);
-    const issued = await issueWorkerCertificate({
-      issuer: rogue.signing,
-      workerSigningKey: real.signingKeySpki,
-      workerHpkeKey: new Uint8Array(1216).fill(7),
-      measurement: real.measurement,
-      manifestDigest: digest,
-      simulated: true,
-      now: new Date(Date.now()),
-      lifetimeSeconds: 3600,
-    });
+    const { rogue, issued } = await rogueCertificate();
     const name = `rcpt-svc:${digest}`;
     const genuine = (await env.SEALGATE_KV.get(name, 'text'))!;
     const rogueSpki = new Uint8Array(await crypto.subtle.exportKey('spki', rogue.signing.publicKey));
