@@ -3,7 +3,7 @@
  *
  * - `hpke`: an X-Wing key pair (docs/protocol.md, "Key exchange"): the service seals released KEKs
  *   to its public half (purpose `kek-release`);
- * - `signing`: an ECDSA P-384 key pair (FIPS 186-5) whose public half (SPKI DER, RFC 5280 §4.1.2.7)
+ * - `signing`: an ECDSA P-256 key pair (FIPS 186-5; it signs a receipt per answer, src/receipts) whose public half (SPKI DER, RFC 5280 §4.1.2.7)
  *   the service puts into the worker's certificate. Non-extractable private key.
  *
  * Both public keys are bound into REPORT_DATA (docs/services.md, "Evidence and REPORT_DATA"), so the
@@ -21,7 +21,7 @@ export interface WorkerIdentity {
 
 export async function createWorkerIdentity(): Promise<WorkerIdentity> {
   const hpke = await generateKeyExchangeKeyPair();
-  const signing = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, false, [
+  const signing = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, [
     'sign',
     'verify',
   ])) as CryptoKeyPair;

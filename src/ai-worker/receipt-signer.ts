@@ -12,7 +12,7 @@ import { RECEIPT_HEADER, signReceipt, WORKER_CERTIFICATE_HEADER } from '../recei
 export { RECEIPT_HEADER };
 
 export interface ReceiptSigner {
-  /** The worker's `signing` private key (ECDSA P-384). */
+  /** The worker's `signing` private key (ECDSA P-256). */
   key: CryptoKey;
   /** The worker certificate (DER) that certifies its public half. */
   certificate: Uint8Array;

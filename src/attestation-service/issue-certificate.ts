@@ -35,7 +35,8 @@ import {
   WORKER_CERT_SUBJECT,
 } from '../service-client/worker-certificate.js';
 
-const P384 = { name: 'ECDSA', namedCurve: 'P-384' } as const;
+/** The worker's receipt-signing key (src/receipts/receipt.ts: ES256). */
+const P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const ECDSA_WITH_SHA384 = '1.2.840.10045.4.3.3';
 
 export interface WorkerCertificateInput {
@@ -82,11 +83,11 @@ export async function issueWorkerCertificate(input: WorkerCertificateInput): Pro
     fail('measurement must be 48 bytes');
   let subjectKey: CryptoKey;
   try {
-    subjectKey = await crypto.subtle.importKey('spki', toArrayBuffer(input.workerSigningKey), P384, true, [
+    subjectKey = await crypto.subtle.importKey('spki', toArrayBuffer(input.workerSigningKey), P256, true, [
       'verify',
     ]);
   } catch {
-    return fail('worker signing key is not P-384 SPKI');
+    return fail('worker signing key is not P-256 SPKI');
   }
   // Whole seconds: X.509 times have no fraction (RFC 5280 §4.1.2.5.1).
   const start = Math.floor(input.now.getTime() / 1000);

@@ -1,19 +1,24 @@
 /**
  * Signed receipts (docs/protocol.md "Receipts"): the AI worker's statement, signed with the
- * ECDSA P-384 key its worker certificate vouches for, that it answered request `id` — these exact
+ * ECDSA P-256 key its worker certificate vouches for, that it answered request `id` — these exact
  * sealed request bytes — with these exact sealed response bytes, for this model, under this
  * manifest and KEK, at this time.
  *
- * Form: a JWS in compact serialization (RFC 7515 §7.1), `alg` ES384 (RFC 7518 §3.4: ECDSA P-384
- * with SHA-384, signature r ‖ s, 96 bytes), so any JOSE library can check it. It is stricter than
+ * Form: a JWS in compact serialization (RFC 7515 §7.1), `alg` ES256 (RFC 7518 §3.4: ECDSA P-256
+ * with SHA-256, signature r ‖ s, 64 bytes), so any JOSE library can check it. It is stricter than
  * RFC 7515 requires, so that one receipt has exactly one spelling:
  *
  *   - header and payload are RFC 8785 (JCS) canonical JSON, and base64url is canonical and unpadded;
- *   - header = {"alg":"ES384","typ":"sealgate-receipt+jws","x5t#S256":<b64u SHA-256 of the worker
+ *   - header = {"alg":"ES256","typ":"sealgate-receipt+jws","x5t#S256":<b64u SHA-256 of the worker
  *     certificate DER>} exactly. `typ` is the domain separation (explicit typing, RFC 8725 §3.11):
  *     the signed bytes are ASCII(b64u(header) "." b64u(payload)) and a verifier refuses any other
  *     type, so nothing else the key might ever sign can pass for a receipt;
  *   - payload = exactly the fields of `ReceiptClaims`.
+ *
+ * Why ES256 and not ES384: a receipt is signed (worker) and checked (gateway) for every answer, on
+ * the request path, and P-256 costs a fraction of P-384 in both BoringSSL and OpenSSL (docs/
+ * benchmarks.md, `receipt.*`); 128-bit security is that of the EAR's ES256 and of WebPKI. The worker
+ * certificate, signed once per registration, stays ECDSA P-384 / SHA-384 under the service's key.
  *
  * Pure: WebCrypto and @noble/hashes only; runs in workerd, Node and browsers.
  */
@@ -29,12 +34,12 @@ export const RECEIPT_HEADER = 'x-sealgate-receipt';
 /** Worker → gateway: the worker certificate (base64url DER) the receipt names. */
 export const WORKER_CERTIFICATE_HEADER = 'x-sealgate-worker-certificate';
 export const RECEIPT_TYPE = 'sealgate-receipt+jws';
-export const RECEIPT_ALG = 'ES384';
+export const RECEIPT_ALG = 'ES256';
 /** Upper bound for a receipt's compact form (a real one is ~800 characters). */
 export const MAX_RECEIPT_LENGTH = 4096;
-const P384 = { name: 'ECDSA', namedCurve: 'P-384' } as const;
-const ES384 = { name: 'ECDSA', hash: 'SHA-384' } as const;
-const SIGNATURE_LENGTH = 96;
+const P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+const ES256 = { name: 'ECDSA', hash: 'SHA-256' } as const;
+const SIGNATURE_LENGTH = 64;
 const HEX64 = /^[0-9a-f]{64}$/;
 
 export interface ReceiptClaims {
@@ -136,7 +141,7 @@ export async function signReceipt(input: {
   };
   const signingInput = `${b64uJson(header)}.${b64uJson(claims)}`;
   const signature = new Uint8Array(
-    await crypto.subtle.sign(ES384, input.key, utf8.encode(signingInput) as BufferSource),
+    await crypto.subtle.sign(ES256, input.key, utf8.encode(signingInput) as BufferSource),
   );
   return `${signingInput}.${toBase64Url(signature)}`;
 }
@@ -209,7 +214,7 @@ export function parseReceipt(compact: unknown): ParsedReceipt {
 /**
  * Checks a parsed receipt against the worker certificate it names: the thumbprint must be that
  * certificate's, and the signature must verify under `workerKey` (the certificate's subject key,
- * SPKI DER or an imported P-384 verify key). Throws `attestation_rejected`.
+ * SPKI DER or an imported P-256 verify key). Throws `attestation_rejected`.
  */
 export async function verifyReceiptSignature(
   receipt: ParsedReceipt,
@@ -223,7 +228,7 @@ export async function verifyReceiptSignature(
   let ok = false;
   try {
     ok = await crypto.subtle.verify(
-      ES384,
+      ES256,
       key,
       receipt.signature as BufferSource,
       receipt.signingInput as BufferSource,
@@ -237,9 +242,9 @@ export async function verifyReceiptSignature(
 
 export async function importWorkerKey(spki: Uint8Array): Promise<CryptoKey> {
   try {
-    return await crypto.subtle.importKey('spki', spki.slice(), P384, false, ['verify']);
+    return await crypto.subtle.importKey('spki', spki.slice(), P256, false, ['verify']);
   } catch (cause) {
-    throw new SealgateError('malformed_certificate', 'receipt: worker key is not P-384 SPKI', undefined, {
+    throw new SealgateError('malformed_certificate', 'receipt: worker key is not P-256 SPKI', undefined, {
       cause,
     });
   }

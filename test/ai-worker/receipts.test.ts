@@ -28,7 +28,7 @@ async function setup(withSigner = true) {
   const kek = await kekAt();
   const keys = new WorkerKeys({ minIntervalMs: 0, clock: () => T * 1000, refresher: async () => undefined });
   await keys.add(kek);
-  const signing = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, false, [
+  const signing = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, [
     'sign',
     'verify',
   ])) as CryptoKeyPair;

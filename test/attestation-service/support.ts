@@ -79,7 +79,7 @@ export interface TestWorker {
 
 export async function makeWorkerIdentity(): Promise<TestWorker> {
   const hpke = await generateKeyExchangeKeyPair();
-  const signing = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, false, [
+  const signing = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, [
     'sign',
     'verify',
   ])) as CryptoKeyPair;

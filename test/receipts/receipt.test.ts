@@ -33,19 +33,19 @@ async function failedStep(bundle: unknown, manifestText?: string): Promise<strin
 }
 
 describe('receipt format', () => {
-  it('is a JWS (ES384, explicit typ) any JOSE library verifies with the worker key', async () => {
+  it('is a JWS (ES256, explicit typ) any JOSE library verifies with the worker key', async () => {
     const [h, p] = f.receipt.split('.');
     expect(
       JSON.parse(
         utf8.decode(Uint8Array.from(atob(h!.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))),
       ),
     ).toEqual({
-      alg: 'ES384',
+      alg: 'ES256',
       typ: 'sealgate-receipt+jws',
       'x5t#S256': expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
     });
     const pem = `-----BEGIN PUBLIC KEY-----\n${toBase64(f.worker.signingSpki)}\n-----END PUBLIC KEY-----`;
-    const { payload, protectedHeader } = await compactVerify(f.receipt, await importSPKI(pem, 'ES384'));
+    const { payload, protectedHeader } = await compactVerify(f.receipt, await importSPKI(pem, 'ES256'));
     expect(protectedHeader.typ).toBe('sealgate-receipt+jws');
     expect(JSON.parse(utf8.decode(payload))).toEqual(f.claims);
     expect(p).toBeDefined();

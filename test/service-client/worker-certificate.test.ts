@@ -31,7 +31,12 @@ let workerSpki: Uint8Array;
 
 beforeAll(async () => {
   [service, worker] = await Promise.all([generateServiceKeys(), generateServiceKeys()]);
-  workerSpki = new Uint8Array(await crypto.subtle.exportKey('spki', worker.signing.publicKey));
+  // A worker's receipt key is P-256 (src/ai-worker/identity.ts); its hpke key is the service's kind.
+  const receiptKey = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+    'sign',
+    'verify',
+  ]);
+  workerSpki = new Uint8Array(await crypto.subtle.exportKey('spki', receiptKey.publicKey));
 });
 
 const issue = (over: Partial<WorkerCertificateInput> = {}) =>
@@ -162,8 +167,14 @@ describe('issue → parse → verify', () => {
     await expectSealgateError(parseWorkerCertificate(trailing), 'malformed_certificate');
   });
 
-  it('refuses a worker key that is not P-384 and a bad digest', async () => {
+  it('refuses a worker key that is not P-256 (receipts are ES256) and a bad digest', async () => {
     await expectSealgateError(issue({ workerSigningKey: new Uint8Array(10) }), 'invalid_argument');
+    const p384 = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, true, [
+      'sign',
+      'verify',
+    ]);
+    const p384Spki = new Uint8Array(await crypto.subtle.exportKey('spki', p384.publicKey));
+    await expectSealgateError(issue({ workerSigningKey: p384Spki }), 'invalid_argument');
     await expectSealgateError(issue({ manifestDigest: 'AB'.repeat(32) }), 'invalid_argument');
   });
 });
