@@ -29,6 +29,9 @@ const DESCRIPTIONS: Record<string, string> = {
     'warm, the KV-cached verdict: read att:<digest>:current and att:<digest>:<nonce> from KV, parse, check expiry',
   'gateway.keys.kvRefresh':
     "the request path's key refresh (at most every 30 s per isolate): read keys:<digest>, unwrap the KEK at rest, KeyRing",
+  'receipt.sign': 'the worker signs one answer’s receipt: JCS header and claims, SHA-256 thumbprint, ES256',
+  'receipt.check':
+    'the gateway checks one answer’s receipt: strict parse, thumbprint, ES256 verify (worker key imported once)',
   'policy.evaluateSnp': 'evaluateSnp of verified claims, every rule in play',
   'aes-gcm.webcrypto': 'AES-256-GCM encrypt, WebCrypto, key imported once',
   'aes-gcm.noble': 'AES-256-GCM encrypt, @noble/ciphers gcm',

@@ -25,6 +25,7 @@ import {
   verifyReportSignature,
   verifySnpEvidence,
 } from '../../src/verify/index.js';
+import { receiptCases } from './receipt-cases.js';
 
 /** The real SEV-SNP set the verification cases use (base64, read by the runner from SEALGATE_TESTDATA). */
 export interface SnpVector {
@@ -281,7 +282,12 @@ async function snpCases(v: SnpVector): Promise<MicroCase[]> {
 }
 
 export async function microCases(snp: SnpVector | null): Promise<MicroCase[]> {
-  return [...(await envelopeCases()), ...(snp ? await snpCases(snp) : []), ...(await aesCases())];
+  return [
+    ...(await envelopeCases()),
+    ...(await receiptCases()),
+    ...(snp ? await snpCases(snp) : []),
+    ...(await aesCases()),
+  ];
 }
 
 export interface Sample {

@@ -244,6 +244,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
             secret: config.secret,
             manifestDigest: config.manifestDigest,
             ...result,
+            ...(ctx ? { defer: (write: Promise<unknown>) => ctx.waitUntil(write) } : {}),
           });
         } catch (e) {
           await result.response.body?.cancel().catch(() => undefined);

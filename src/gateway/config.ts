@@ -51,20 +51,28 @@ export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; re
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 const MIN_SECRET_LENGTH = 32;
 
-let cached: { fingerprint: string; result: Promise<ConfigResult> } | undefined;
+const CONFIG_VARS = [
+  'SEALGATE_MANIFEST',
+  'SEALGATE_ALLOW_SIMULATED',
+  'GATEWAY_SECRET',
+  'ATTESTATION_SERVICE_URL',
+  'WORKER_URLS',
+  'CORS_ORIGINS',
+  'MAX_BODY_BYTES',
+] as const;
 
-/** The checked configuration; the same env text gives the same (cached) result within an isolate. */
+let cached: { values: unknown[]; result: Promise<ConfigResult> } | undefined;
+
+/**
+ * The checked configuration; the same env values give the same (cached) result within an isolate.
+ * Runs on every request, so the cache key is compared value by value (`===`: the same string is
+ * one pointer comparison) rather than by serialising the manifest each time.
+ */
 export function loadConfig(env: GatewayEnv): Promise<ConfigResult> {
-  const fingerprint = JSON.stringify([
-    env.SEALGATE_MANIFEST,
-    env.SEALGATE_ALLOW_SIMULATED,
-    env.GATEWAY_SECRET,
-    env.ATTESTATION_SERVICE_URL,
-    env.WORKER_URLS,
-    env.CORS_ORIGINS,
-    env.MAX_BODY_BYTES,
-  ]);
-  if (cached?.fingerprint !== fingerprint) cached = { fingerprint, result: checkConfig(env) };
+  const values = CONFIG_VARS.map((name) => env[name]);
+  if (!cached || values.some((v, i) => v !== cached!.values[i])) {
+    cached = { values, result: checkConfig(env) };
+  }
   return cached.result;
 }
 

@@ -139,6 +139,13 @@ export async function prepareReceipt(input: {
   context: RequestContext;
   requestSha256: string;
   stream: boolean;
+  /**
+   * Where the KV write of a checked receipt goes: the execution context's `waitUntil`, so the
+   * answer never waits for it (absent, e.g. `app.request()` in tests: awaited). The receipt is
+   * checked before the answer's end either way; only its storage trails the answer by the time of
+   * one KV write — and KV promises no read-after-write across locations anyway (docs/gateway.md).
+   */
+  defer?: (write: Promise<unknown>) => void;
 }): Promise<AnswerReceipt> {
   const worker = await trustedWorker(
     input.kv,
@@ -167,17 +174,17 @@ export async function prepareReceipt(input: {
         throw tampered(`${name} is not what the gateway saw`);
     }
     if (Math.abs(claims.iat - nowSeconds()) > MAX_CLOCK_SKEW_SECONDS) throw tampered('iat is not now');
-    try {
-      await putReceipt(input.kv, input.context.requestId, {
-        v: 1,
-        receipt: compact,
-        workerCertificate: toBase64Url(worker.der),
-        serviceEvidenceSha256: worker.evidenceSha256,
-      });
-    } catch (e) {
+    const stored = putReceipt(input.kv, input.context.requestId, {
+      v: 1,
+      receipt: compact,
+      workerCertificate: toBase64Url(worker.der),
+      serviceEvidenceSha256: worker.evidenceSha256,
+    }).catch((e: unknown) => {
       // The answer verified; only its later retrieval is lost. Logged, not fatal.
       log('error', 'receipt_store_failed', { rid: input.context.requestId, message: (e as Error).message });
-    }
+    });
+    if (input.defer) input.defer(stored);
+    else await stored;
   };
   return {
     // `return await`: a rejection adopted a microtask late is reported as unhandled by workerd.
