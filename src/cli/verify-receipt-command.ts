@@ -48,16 +48,24 @@ export async function verifyReceiptCommand(argv: readonly string[]): Promise<Com
       throw new UsageError('with --url, the argument is a receipt id (the x-sealgate-receipt header)');
     }
     const where = `${url.replace(/\/+$/, '')}/v1/receipts/${encodeURIComponent(target)}`;
-    let res: Response;
-    try {
-      res = await fetch(where, {
-        headers: { accept: 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
-        signal: AbortSignal.timeout(30_000),
-      });
-    } catch (e) {
-      return failed(`cannot fetch ${where}: ${(e as Error).message}`);
+    let res: Response | undefined;
+    bundle = '';
+    // The gateway stores a receipt just after its answer (waitUntil, docs/gateway.md): a 404 right
+    // after the answer may mean "not written yet", so it is asked again twice before giving up.
+    for (const pause of [0, 300, 1_000]) {
+      if (pause > 0) await new Promise((r) => setTimeout(r, pause));
+      try {
+        res = await fetch(where, {
+          headers: { accept: 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+          signal: AbortSignal.timeout(30_000),
+        });
+      } catch (e) {
+        return failed(`cannot fetch ${where}: ${(e as Error).message}`);
+      }
+      bundle = await res.text();
+      if (res.status !== 404) break;
     }
-    bundle = await res.text();
+    if (!res) return failed(`cannot fetch ${where}`);
     if (!res.ok) return failed(`${where} answered ${res.status}: ${bundle.slice(0, 300)}`);
   } else {
     bundle = await readTextInput('receipt', target);
