@@ -41,8 +41,13 @@ let stack: Stack;
 let digest: string;
 const stub = () => env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName(digest)) as never;
 
+// A stream's receipt is checked, and its KV write handed to `waitUntil`, while the body is read:
+// after the caller has read it. So the contexts are kept, and awaited again before a receipt is read.
+const contexts: ReturnType<typeof createExecutionContext>[] = [];
 async function call(path: string, init: RequestInit = {}): Promise<Response> {
+  for (const earlier of contexts.splice(0)) await waitOnExecutionContext(earlier);
   const ctx = createExecutionContext();
+  contexts.push(ctx);
   const res = await worker.fetch(new Request(`https://gateway.test${path}`, init), env, ctx);
   await waitOnExecutionContext(ctx);
   return res;
