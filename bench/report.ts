@@ -169,8 +169,10 @@ export function renderMarkdown(results: Result[]): string {
       r.name.startsWith('macro.') &&
       !r.name.startsWith('macro.longStream') &&
       !r.name.startsWith('macro.load') &&
-      !r.name.startsWith('macro.run'),
+      !r.name.startsWith('macro.run') &&
+      !r.name.includes('.cpu.'),
   );
+  const cpu = results.filter((r) => r.name.startsWith('macro.') && r.name.includes('.cpu.'));
   const att = results.filter((r) => r.name.startsWith('macro.load') || r.name.startsWith('macro.run'));
   const mem = results.filter((r) => r.name.startsWith('macro.longStream'));
   const t = targets(results);
@@ -240,7 +242,28 @@ a stream is ~70 SSE events), closed loop over keep-alive connections from a work
 requests in flight (\`c1\`: one at a time, latency without queueing). Ratio = sealed / baseline.
 
 ${table(macro, 'baseline', false)}
+${
+  cpu.length
+    ? `
+### Where the CPU of a request goes
 
+CPU time (Linux \`/proc/<pid>/stat\`, user + system) of each process over the measured window of a
+loaded phase, divided by the requests completed in it: ms of CPU per request. On 2 cores, throughput
+under load is this total's inverse (2000 ms / total ≈ req/s at best), so the ratio of totals is the
+ceiling of the throughput ratio. Parts: \`worker\` the workerd running the Worker (the gateway,
+or the passthrough); \`proxy\` wrangler dev's proxy workerd in front of it; \`wrangler\` the rest
+of that \`wrangler dev\` process group — its Node process, which receives every inspector event
+of the Worker (four per subrequest) and appends each to wrangler's debug log file, the same per
+request on both sides; \`node\` the runner process less the load generator's thread: the
+attestation service and AI worker for sealed, the plaintext Node hop for \`vsHop\`, idle timers
+for plaintext; \`model\` the model server; \`load\` the load generator's thread. Of these, only
+\`worker\` and \`node\` (the AI worker) exist in a deployment; \`proxy\` and \`wrangler\` are
+\`wrangler dev\`'s.
+
+${table(cpu, 'baseline', false)}
+`
+    : ''
+}
 ### Evidence verifications during the load
 
 Counted at the attestation service: every \`POST /v1/attestation\` it serves (the only way a

@@ -123,6 +123,22 @@ export function buildResults(
         if (s.ttfcMs && h.ttfcMs) add(`${base}.vsHop.ttfc.p50`, 'ms', s.ttfcMs.p50, h.ttfcMs.p50);
         add(`${base}.vsHop.errors`, 'count', s.errors, h.errors);
       }
+      // Where the CPU of a request goes, by process (under load only: one at a time is mostly idle).
+      const sc = phase('sealed', kind, c)?.cpu;
+      const pc = phase('plain', kind, c)?.cpu;
+      const hc = phase('hop', kind, c)?.cpu;
+      if (c === macro.concurrency && sc) {
+        const total = (x: typeof sc | null | undefined) =>
+          x ? x.worker + x.proxy + x.wrangler + x.node + x.model + x.load : null;
+        for (const part of ['worker', 'proxy', 'wrangler', 'node', 'model', 'load'] as const) {
+          add(`${base}.cpu.${part}`, 'ms', sc[part], pc?.[part] ?? null);
+        }
+        add(`${base}.cpu.total`, 'ms', total(sc), total(pc));
+        if (hc) {
+          add(`${base}.vsHop.cpu.node`, 'ms', sc.node, hc.node);
+          add(`${base}.vsHop.cpu.total`, 'ms', total(sc), total(hc));
+        }
+      }
     }
   }
   const sealedPhases = macro.phases.filter((p) => p.target === 'sealed');

@@ -8,6 +8,7 @@
  */
 import { Agent, request } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
+import { threadCpuMs } from './cpu-time.js';
 
 export interface LoadJob {
   mode: 'load' | 'drain';
@@ -32,6 +33,8 @@ export interface LoadResult {
   /** Time to the first chunk of the answer body (streams). */
   ttfcMs: { p50: number; p90: number; p99: number } | null;
   bytes: number;
+  /** This load generator's own CPU ms in the measured window (its thread only), when known. */
+  loadCpuMs?: number | null;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -115,6 +118,19 @@ async function run(job: LoadJob): Promise<LoadResult> {
     let errors = 0;
     let firstError: string | null = null;
     let bytes = 0;
+    // The parent samples the other processes' CPU at the edges of the measured window.
+    let cpuAtStart: number | null = null;
+    let cpuAtEnd: number | null = null;
+    const edges = [
+      setTimeout(() => {
+        cpuAtStart = threadCpuMs();
+        parentPort?.postMessage({ window: 'start' });
+      }, job.warmupMs),
+      setTimeout(() => {
+        cpuAtEnd = threadCpuMs();
+        parentPort?.postMessage({ window: 'end' });
+      }, job.warmupMs + job.durationMs),
+    ];
     const loop = async () => {
       while (performance.now() < stopAt) {
         const began = performance.now();
@@ -132,6 +148,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
       }
     };
     await Promise.all(Array.from({ length: job.concurrency }, loop));
+    for (const t of edges) clearTimeout(t);
     latencies.sort((a, b) => a - b);
     ttfcs.sort((a, b) => a - b);
     const seconds = job.durationMs / 1000;
@@ -152,6 +169,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
         ? { p50: percentile(ttfcs, 50), p90: percentile(ttfcs, 90), p99: percentile(ttfcs, 99) }
         : null,
       bytes,
+      loadCpuMs: cpuAtStart !== null && cpuAtEnd !== null ? cpuAtEnd - cpuAtStart : null,
     };
   } finally {
     pool.destroy();

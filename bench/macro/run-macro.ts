@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { startStack, stopGroup } from '../../src/dev/stack.js';
 import { chatBody } from '../micro/cases.js';
+import { processesCpuMs, processGroup } from './cpu-time.js';
 import type { LoadJob, LoadResult } from './load-worker.js';
 import { startNodeHop } from './node-hop.js';
 
@@ -40,6 +41,25 @@ export interface Phase {
   result: LoadResult;
   /** `/v1/attestation` calls on the attestation service during the phase. */
   attestations: number;
+  /** CPU ms per measured request, by process (null off Linux): see `CpuParts`. */
+  cpu: CpuParts | null;
+}
+
+/**
+ * Where the CPU of one request goes, ms per request over the measured window. `worker`: the workerd
+ * that runs the Worker (the gateway, or the passthrough); `proxy`: wrangler dev's proxy workerd in
+ * front of it; `wrangler`: the rest of that `wrangler dev` process group (its Node process, which
+ * also receives every inspector event of the Worker); `node`: this runner process less the load
+ * generator's thread — the attestation service and AI worker (sealed), the plaintext Node hop (hop),
+ * nothing but idle timers (plain); `model`: the model server; `load`: the load generator's thread.
+ */
+export interface CpuParts {
+  worker: number;
+  proxy: number;
+  wrangler: number;
+  node: number;
+  model: number;
+  load: number;
 }
 
 export interface MemoryTrace {
@@ -78,7 +98,7 @@ export interface MacroRun {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function load(job: LoadJob): Promise<LoadResult> {
+function load(job: LoadJob, onWindow?: (edge: 'start' | 'end') => void): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     // tsx's loader hooks do not reach worker threads on Node 20: load the TypeScript entry through tsx's API.
     const entry = JSON.stringify(new URL('./load-worker.ts', import.meta.url).href);
@@ -89,7 +109,11 @@ function load(job: LoadJob): Promise<LoadResult> {
         workerData: job,
       },
     );
-    w.once('message', (m: { ok: boolean; result?: LoadResult; error?: string }) => {
+    w.on('message', (m: { ok?: boolean; result?: LoadResult; error?: string; window?: 'start' | 'end' }) => {
+      if (m.window) {
+        onWindow?.(m.window);
+        return;
+      }
       void w.terminate();
       if (m.ok) resolve(m.result!);
       else reject(new Error(m.error));
@@ -202,6 +226,29 @@ export function workerdOf(pgid: number | undefined, port: number): { worker: num
     worker: w.filter((p) => !isProxy(p)).map((p) => p.pid),
     proxy: w.filter(isProxy).map((p) => p.pid),
   };
+}
+
+/** CPU ms per measured request, by part, from the samples at the window's edges (null when any is missing). */
+function cpuParts(
+  start: Record<string, number | null> | undefined,
+  end: Record<string, number | null> | undefined,
+  result: LoadResult,
+): CpuParts | null {
+  if (!start || !end || result.requests === 0 || result.loadCpuMs == null) return null;
+  const per = (k: string, minus = 0): number | null => {
+    const a = start[k];
+    const b = end[k];
+    return a == null || b == null ? null : (b - a - minus) / result.requests;
+  };
+  const parts = {
+    worker: per('worker'),
+    proxy: per('proxy'),
+    wrangler: per('wrangler'),
+    node: per('node', result.loadCpuMs),
+    model: per('model'),
+    load: result.loadCpuMs / result.requests,
+  };
+  return Object.values(parts).some((v) => v === null) ? null : (parts as CpuParts);
 }
 
 function rssMiB(pids: number[]): number {
@@ -317,6 +364,7 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
     const baseline = await startBaseline(root, model.url, hop.url, join(persist, 'baseline'));
     closers.push(() => stopGroup(baseline));
     const baselineUrl = `http://127.0.0.1:${BASELINE_PORT}`;
+    const baselinePids = workerdOf(baseline.pid, BASELINE_PORT);
 
     const headers = { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' };
     const promptBytes = 4096;
@@ -338,17 +386,40 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
         const body = JSON.stringify(chatBody(promptBytes, stream));
         const before = attestations;
         const began = performance.now();
-        const result = await load({
-          mode: 'load',
-          url: target === 'sealed' ? stack.url : baselineUrl,
-          path: target === 'hop' ? '/hop/v1/chat/completions' : '/v1/chat/completions',
-          headers,
-          body,
-          stream,
-          concurrency,
-          warmupMs: warm,
-          durationMs: ms,
-        });
+        const wrangler = target === 'sealed' ? stack.gatewayPid : baseline.pid;
+        const workerds = target === 'sealed' ? gatewayPids : baselinePids;
+        const groups = {
+          worker: workerds.worker,
+          proxy: workerds.proxy,
+          wrangler:
+            wrangler === undefined
+              ? []
+              : processGroup(wrangler).filter(
+                  (pid) => !workerds.worker.includes(pid) && !workerds.proxy.includes(pid),
+                ),
+          node: [process.pid],
+          model: model.child.pid === undefined ? [] : [model.child.pid],
+        };
+        const sample = () =>
+          Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, processesCpuMs(pids)]));
+        const edges: Record<string, ReturnType<typeof sample>> = {};
+        const result = await load(
+          {
+            mode: 'load',
+            url: target === 'sealed' ? stack.url : baselineUrl,
+            path: target === 'hop' ? '/hop/v1/chat/completions' : '/v1/chat/completions',
+            headers,
+            body,
+            stream,
+            concurrency,
+            warmupMs: warm,
+            durationMs: ms,
+          },
+          (edge) => {
+            edges[edge] = sample();
+          },
+        );
+        const cpu = cpuParts(edges.start, edges.end, result);
         const n = attestations - before;
         if (target === 'sealed') {
           duringLoad += n;
@@ -357,7 +428,7 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
           duringPlain += n;
         }
         const name = `${target}.${stream ? 'stream' : 'json'}.c${concurrency}`;
-        phases.push({ name, target, stream, concurrency, result, attestations: n });
+        phases.push({ name, target, stream, concurrency, result, attestations: n, cpu });
         say(
           `  ${name.padEnd(17)} ${result.rps.toFixed(1)} req/s  p50 ${result.latencyMs.p50.toFixed(1)} ms  p99 ${result.latencyMs.p99.toFixed(1)} ms${
             result.ttfcMs ? `  TTFC p50 ${result.ttfcMs.p50.toFixed(1)} ms` : ''

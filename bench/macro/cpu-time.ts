@@ -1,0 +1,66 @@
+/**
+ * CPU time of processes and threads, from Linux's /proc (proc(5): `stat` fields 14 utime and 15
+ * stime, in clock ticks): what each process of a run spends per request, so that a throughput ratio
+ * can be taken apart. Linux only; elsewhere every reading is null and the figures are left out.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+let ticksPerSecond: number | null | undefined;
+
+function clockTicks(): number | null {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || null;
+    } catch {
+      ticksPerSecond = null;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** utime + stime of one /proc stat file, in ms; null when it cannot be read. */
+function statCpuMs(path: string): number | null {
+  const hz = clockTicks();
+  if (hz === null) return null;
+  try {
+    // The command name (field 2) is in parentheses and may hold spaces: split after its last ')'.
+    const text = readFileSync(path, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state), so utime (14) and stime (15) are fields[11] and fields[12].
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / hz;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU ms of these processes together (all their threads); a process that is gone counts 0. */
+export function processesCpuMs(pids: readonly number[]): number | null {
+  if (clockTicks() === null) return null;
+  return pids.reduce((a, pid) => a + (statCpuMs(`/proc/${pid}/stat`) ?? 0), 0);
+}
+
+/** CPU ms of the calling thread (a worker thread's own, not its process's). */
+export function threadCpuMs(): number | null {
+  return statCpuMs('/proc/thread-self/stat');
+}
+
+/** The pids of a process group (e.g. everything `wrangler dev` started, detached). */
+export function processGroup(pgid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const text = readFileSync(`/proc/${name}/stat`, 'utf8');
+        // pgrp is field 5: fields[2] after the command name.
+        if (Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[2]) === pgid) out.push(Number(name));
+      } catch {
+        /* exited meanwhile */
+      }
+    }
+  } catch {
+    return [];
+  }
+  return out;
+}
