@@ -24,14 +24,16 @@
  */
 import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, KeyObject } from 'node:crypto';
 import { utf8 } from '../bytes.js';
+import {
+  IV_LENGTH,
+  DEK_LENGTH as KEY_LENGTH,
+  TAG_LENGTH,
+  WRAPPED_DEK_LENGTH as WRAPPED_LENGTH,
+} from '../envelope/data-key.js';
 import type { AesKeyHandle, DekHandle, EnvelopeCrypto } from '../envelope/envelope-crypto.js';
 import { SealgateError } from '../errors.js';
 import { checkKek, type Kek } from '../keys/kek.js';
 
-const KEY_LENGTH = 32;
-const WRAPPED_LENGTH = 40;
-const IV_LENGTH = 12;
-const TAG_LENGTH = 16;
 /** RFC 3394 §2.2.3.1: the default initial value, checked by the unwrap as its integrity check. */
 const AES_KW_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex');
 
