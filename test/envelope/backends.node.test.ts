@@ -5,6 +5,7 @@
  * the same randomness, envelope-v1.json and the independent @noble reference included; and every
  * negative case gives the same SealgateError (code and message) with either backend as the opener.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nodeEnvelopeCrypto } from '../../src/ai-worker/node-envelope-crypto.js';
 import { nodeSha256 } from '../../src/ai-worker/node-sha256.js';
@@ -378,6 +379,53 @@ describe('envelope backends: every failure is the same error', () => {
       expect(web, name).toMatch(/^(decryption_failed|stream_truncated): /);
     }
     expect(await openFrames(ctx.web, frames)).toEqual(await openFrames(ctx.node, frames));
+  });
+});
+
+describe('envelope backends: random tampering (property)', () => {
+  const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  it('any one character of any request field or frame changed: the same outcome from both', async () => {
+    const { seal, open } = await fixture();
+    const { sealed } = await seal(nodeEnvelopeCrypto);
+    const ctx = {
+      web: (await open(sealed, webEnvelopeCrypto)).context,
+      node: (await open(sealed, nodeEnvelopeCrypto)).context,
+    };
+    const frames = await sealFrames(ctx.web);
+    const fields = ['model', 'wk', 'iv', 'ct', 'rid', 'kid', 'frame'] as const;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...fields),
+        fc.nat(),
+        fc.nat(),
+        fc.constantFrom(...B64),
+        async (field, at, which, ch) => {
+          const change = (value: string) => {
+            const i = at % value.length;
+            fc.pre(value[i] !== ch);
+            return value.slice(0, i) + ch + value.slice(i + 1);
+          };
+          if (field === 'frame') {
+            const edited = [...frames];
+            const f = which % frames.length;
+            const x = JSON.parse(frames[f]!);
+            x.ct = change(x.ct);
+            edited[f] = JSON.stringify(x);
+            const web = await outcome(() => openFrames(ctx.web, edited));
+            expect(await outcome(() => openFrames(ctx.node, edited))).toBe(web);
+            expect(web).not.toBe('ok');
+            return;
+          }
+          const s = clone(sealed);
+          const holder = field === 'model' ? s : s.sealgate;
+          holder[field] = change(holder[field] as string);
+          const web = await outcome(() => open(s, webEnvelopeCrypto));
+          expect(await outcome(() => open(s, nodeEnvelopeCrypto))).toBe(web);
+          expect(web).not.toBe('ok');
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
