@@ -12,6 +12,8 @@ const DESCRIPTIONS: Record<string, string> = {
     'sealRequest of a chat body of that size (fresh DEK, AES-KW wrap, HKDF, AES-256-GCM, base64url)',
   'envelope.openRequest':
     'openRequest of the sealed body given as JSON text (JSON.parse, unwrap, HKDF, AES-256-GCM, JSON)',
+  'envelope.sealResponse':
+    'sealResponse of a chat answer of that size (fresh rs, HKDF, AES-256-GCM, base64url)',
   'stream.sealFrame': 'seal one SSE chunk of that size into a frame',
   'stream.openFrame': 'open one frame (JSON, base64url, AES-256-GCM, order check)',
   'snp.verify.first':
@@ -38,8 +40,14 @@ const DESCRIPTIONS: Record<string, string> = {
 };
 
 function describe(name: string): string {
-  const bare = name.replace(/^(workerd|node)\./, '').replace(/\.(4KiB|64KiB|1MiB|100B|1KiB)$/, '');
-  return DESCRIPTIONS[bare] ?? '';
+  const backend = name.endsWith('.nodeCrypto')
+    ? ' — node:crypto backend (AI worker); baseline: WebCrypto in Node'
+    : '';
+  const bare = name
+    .replace(/^(workerd|node)\./, '')
+    .replace(/\.nodeCrypto$/, '')
+    .replace(/\.(4KiB|64KiB|1MiB|100B|1KiB)$/, '');
+  return `${DESCRIPTIONS[bare] ?? ''}${backend}`;
 }
 
 function fmt(x: number | null, unit: string): string {
@@ -304,9 +312,12 @@ ${table(mem, 'plaintext', false)}`);
   certificates: the first report of a product in an isolate pays it (and replacing @peculiar/x509
   by a strict DER reader of the few fields used is what would bring that under the target).
 - Node's WebCrypto hops to the libuv thread pool for every call (~0.1–0.3 ms each), which is why small
-  operations cost more in Node than in workerd. The AI worker runs in Node: opening a request
-  (AES-KW unwrap, HKDF, AES-GCM) and sealing every stream frame pay these hops, and under load
-  they queue behind everything else on the two cores.
+  operations cost more in Node than in workerd (the \`envelope.*\` and \`stream.*\` cases use WebCrypto
+  in both runtimes; the \`*.nodeCrypto\` cases, Node only, the AI worker's backend). The AI worker
+  runs in Node, so its envelope (AES-KW unwrap, HKDF, AES-GCM) and receipt hashes use
+  \`node:crypto\`'s synchronous calls instead (\`src/ai-worker/node-envelope-crypto.ts\`,
+  \`node-sha256.ts\`; protocol.md, "Cost of the envelope"); per request, WebCrypto jobs remain only in
+  \`signReceipt\` (the ECDSA signature and the SHA-256 of the worker certificate).
 - \`envelope.openRequest\` of large bodies: base64url is decoded with workerd's native
   \`Uint8Array.fromBase64\` (atob and a byte loop in Node 20), and its canonical spelling is checked on
   the last character's unused bits instead of by re-encoding the whole ciphertext; what remains is
@@ -324,7 +335,7 @@ ${table(mem, 'plaintext', false)}`);
   the fairer measure of what sealing costs.
   What is left over plaintext is structural: the sealed path has one more process and HTTP hop (the
   AI worker; compare the \`vsHop\` figures, which price that hop out), the worker's request opening
-  and frame sealing in Node's WebCrypto (above), and the gateway's own request sealing and frame
+  and frame sealing in Node (above), and the gateway's own request sealing and frame
   opening — on a 2-core machine that also runs the load generator, the model server and two
   \`wrangler dev\` stacks, every millisecond of CPU there is taken from the other side of the
   comparison, so the ratio under load is lower than on separate machines.
@@ -332,9 +343,9 @@ ${table(mem, 'plaintext', false)}`);
   the API-key check against \`DEV_API_KEY\`, and the key ring (KV read at most every 30 s per isolate)
   are in-isolate; no KV read, Durable Object call or attestation is on the request path. The
   overhead is the AI worker's hop: gateway → worker (HTTP), opening the request, the worker's own
-  request to the model server, and sealing the first frame (HKDF + AES-GCM in Node), then opening it
-  at the gateway. It cannot reach 1 ms while a second HTTP hop and ~5 WebCrypto thread-pool hops in
-  Node sit between the gateway and the model.
+  request to the model server, and sealing the first frame (HKDF + AES-GCM in Node, \`node:crypto\` on
+  the worker's own thread), then opening it at the gateway. It cannot reach 1 ms while a second HTTP
+  hop and the worker's own request to the model server sit between the gateway and the model.
 - Gateway memory: nothing of a stream accumulates in the gateway (at most one network read of the
   worker's body and the events of that read are held; no tee, no hash over the stream). The RSS of
   a workerd is not its live heap: V8 grows its heap before it collects, and RSS rarely shrinks after;

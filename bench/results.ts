@@ -94,6 +94,12 @@ export function buildResults(
     const native = n.find((x) => x.name === r.name.replace('noble', 'webcrypto'));
     add(`node.${r.name}`, 'ms', r.msPerOp, native?.msPerOp ?? null);
   }
+  // The AI worker's node:crypto envelope backend, against the same case with WebCrypto in Node.
+  if (micro.workerd)
+    for (const r of n) {
+      if (r.name.endsWith('.nodeCrypto'))
+        add(`node.${r.name}`, 'ms', r.msPerOp, nodeOf(r.name.slice(0, -11)));
+    }
   if (!micro.workerd && micro.node) for (const r of n) add(`node.${r.name}`, 'ms', r.msPerOp);
 
   if (!macro) return out;

@@ -8,8 +8,10 @@ import { fromBase64 } from '../../src/bytes.js';
 import {
   createStreamOpener,
   createStreamSealer,
+  type EnvelopeCrypto,
   openRequest,
   sealRequest,
+  sealResponse,
 } from '../../src/envelope/index.js';
 import { parseReport } from '../../src/evidence/snp/index.js';
 import { createKek, KeyRing } from '../../src/keys/index.js';
@@ -281,10 +283,103 @@ async function snpCases(v: SnpVector): Promise<MicroCase[]> {
   ];
 }
 
-export async function microCases(snp: SnpVector | null): Promise<MicroCase[]> {
+/**
+ * The AI worker's hot path with another envelope crypto backend (Node: `node:crypto`, passed in by
+ * the Node runner so this file stays runtime-neutral), named `<case>.<suffix>`; the same cases with
+ * the default backend (WebCrypto) are in `envelopeCases` and `responseCases`.
+ */
+async function backendCases(backend: EnvelopeCrypto, suffix: string): Promise<MicroCase[]> {
+  const now = Math.floor(Date.now() / 1000);
+  const kek = await createKek({ notBefore: now - 60, notAfter: now + 86_400 });
+  const ring = await KeyRing.from([kek]);
+  const body = chatBody(4 * KiB);
+  const sealedText = JSON.stringify(
+    (await sealRequest({ kek, route: ROUTE, requestId: nextRid(), body, now })).sealed,
+  );
+  const open = () =>
+    openRequest(sealedText, ring, { route: ROUTE, now, maxAgeSeconds: 300, envelopeCrypto: backend });
+  const { context } = await open();
+  const answer = chatAnswer(4 * KiB);
+  const chunk = frameChunk(100);
+  let sealer = createStreamSealer(context);
+  let sealed = 0;
+  return [
+    {
+      name: `envelope.openRequest.4KiB.${suffix}`,
+      what: `openRequest of a sealed 4KiB chat body as JSON text, ${backend.name} backend`,
+      bytes: 4 * KiB,
+      run: open,
+    },
+    {
+      name: `envelope.sealResponse.4KiB.${suffix}`,
+      what: `sealResponse of a 4KiB chat answer, ${backend.name} backend`,
+      bytes: 4 * KiB,
+      run: () => sealResponse(context, answer),
+    },
+    {
+      name: `stream.sealFrame.100B.${suffix}`,
+      what: `seal one 100B SSE chunk into a frame, ${backend.name} backend`,
+      bytes: 100,
+      run: () => {
+        if (++sealed % 4096 === 0) sealer = createStreamSealer(context);
+        return sealer.seal(chunk);
+      },
+    },
+  ];
+}
+
+async function responseCases(): Promise<MicroCase[]> {
+  const now = Math.floor(Date.now() / 1000);
+  const kek = await createKek({ notBefore: now - 60, notAfter: now + 86_400 });
+  const { context } = await sealRequest({
+    kek,
+    route: ROUTE,
+    requestId: nextRid(),
+    body: chatBody(512),
+    now,
+  });
+  const answer = chatAnswer(4 * KiB);
+  return [
+    {
+      name: 'envelope.sealResponse.4KiB',
+      what: 'sealResponse of a 4KiB chat answer (fresh rs, HKDF, AES-GCM, base64url, JSON)',
+      bytes: 4 * KiB,
+      run: () => sealResponse(context, answer),
+    },
+  ];
+}
+
+/** A non-streamed chat answer whose JSON is about `size` bytes, with a metering `usage`. */
+function chatAnswer(size: number): Record<string, unknown> {
+  return {
+    id: 'chatcmpl-bench',
+    object: 'chat.completion',
+    model: 'sealgate-builtin',
+    choices: [
+      { index: 0, message: { role: 'assistant', content: 'y'.repeat(size - 200) }, finish_reason: 'stop' },
+    ],
+    usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 },
+  };
+}
+
+/** An SSE chunk of exactly `size` characters (as the frame cases above). */
+function frameChunk(size: number): string {
+  const chunk = JSON.stringify({ choices: [{ delta: { content: 'x'.repeat(size) } }] }).slice(0, size);
+  return chunk.length < size ? chunk + ' '.repeat(size - chunk.length) : chunk;
+}
+
+export async function microCases(
+  snp: SnpVector | null,
+  /** Node: the AI worker's envelope backend, measured next to WebCrypto (`.nodeCrypto` cases). */
+  extra: { envelopeCrypto?: EnvelopeCrypto; suffix?: string } = {},
+): Promise<MicroCase[]> {
   return [
     ...(await envelopeCases()),
+    ...(await responseCases()),
     ...(await receiptCases()),
+    ...(extra.envelopeCrypto
+      ? await backendCases(extra.envelopeCrypto, extra.suffix ?? extra.envelopeCrypto.name)
+      : []),
     ...(snp ? await snpCases(snp) : []),
     ...(await aesCases()),
   ];

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
+import { nodeEnvelopeCrypto } from '../../src/ai-worker/node-envelope-crypto.js';
 import {
   firstVerification,
   type MicroCase,
@@ -121,7 +122,10 @@ export async function runWorkerdMicro(
 
 export async function runNodeMicro(vector: SnpVector | null, say: (s: string) => void): Promise<MicroRun> {
   const first = vector ? await firstVerification(vector) : null;
-  const cases = (await microCases(vector)).filter(selected);
+  // Node also measures the AI worker's own envelope backend (node:crypto) next to WebCrypto.
+  const cases = (
+    await microCases(vector, { envelopeCrypto: nodeEnvelopeCrypto, suffix: 'nodeCrypto' })
+  ).filter(selected);
   const results: MicroResult[] = [];
   for (const c of cases) {
     const s = await measure(c);

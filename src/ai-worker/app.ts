@@ -14,9 +14,11 @@
  */
 import { Hono } from 'hono';
 import { toBase64Url } from '../bytes.js';
+import type { EnvelopeCrypto } from '../envelope/envelope-crypto.js';
 import { MemoryReplayGuard, type ReplayGuard } from '../envelope/replay-guard.js';
 import { errorResponse } from '../http/errors.js';
 import { MODEL_ROUTES, type ModelBackend } from '../model/types.js';
+import type { Sha256State } from '../receipts/receipt.js';
 import { consoleLog, type WorkerLog } from './log.js';
 import type { ReceiptSigner } from './receipt-signer.js';
 import { failure, handleSealed } from './sealed-exchange.js';
@@ -42,6 +44,10 @@ export interface WorkerAppDeps {
   log?: WorkerLog;
   /** Signs receipts (docs/protocol.md "Receipts"): the key and the certificate, null before registration. */
   receiptSigner?: () => ReceiptSigner | null;
+  /** The envelope's crypto backend; default WebCrypto. The Node server passes node:crypto's (server.ts). */
+  envelopeCrypto?: EnvelopeCrypto;
+  /** SHA-256 for receipt hashes; default WebCrypto / noble. The Node server passes node:crypto's. */
+  sha256?: () => Sha256State;
 }
 
 export function createWorkerApp(deps: WorkerAppDeps): Hono {
@@ -57,6 +63,8 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono {
     maxFutureSkewSeconds: deps.maxFutureSkewSeconds ?? 60,
     maxBodyBytes: deps.maxBodyBytes ?? 16 * 1024 * 1024,
     log,
+    ...(deps.envelopeCrypto ? { envelopeCrypto: deps.envelopeCrypto } : {}),
+    ...(deps.sha256 ? { sha256: deps.sha256 } : {}),
     ...(deps.receiptSigner
       ? { receipts: { signer: deps.receiptSigner, manifestDigest: deps.manifestDigest } }
       : {}),

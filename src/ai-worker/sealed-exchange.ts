@@ -18,6 +18,7 @@
 
 import { utf8 } from '../bytes.js';
 import type { RequestContext } from '../envelope/data-key.js';
+import type { EnvelopeCrypto } from '../envelope/envelope-crypto.js';
 import type { ReplayGuard } from '../envelope/replay-guard.js';
 import { openRequest } from '../envelope/request.js';
 import { sealResponse } from '../envelope/response.js';
@@ -27,7 +28,7 @@ import { isSealgateError } from '../errors.js';
 import { errorResponse, httpCodeFor } from '../http/errors.js';
 import { readLimited } from '../http/read-limited.js';
 import type { ModelBackend, ModelRoute } from '../model/types.js';
-import { bodySha256, createFrameHash, receiptTrailer } from '../receipts/receipt.js';
+import { bodySha256, createFrameHash, receiptTrailer, type Sha256State } from '../receipts/receipt.js';
 import { errorDetail, type WorkerLog } from './log.js';
 import { certificateHeader, makeReceipt, RECEIPT_HEADER, type ReceiptSigner } from './receipt-signer.js';
 import { sealedStreamBody } from './sealed-stream-body.js';
@@ -49,6 +50,13 @@ export interface SealedExchangeDeps {
    * the gateway refuses an answer without one).
    */
   receipts?: { signer: () => ReceiptSigner | null; manifestDigest: string };
+  /**
+   * The envelope's crypto backend (src/envelope/envelope-crypto.ts) and the receipts' SHA-256.
+   * Absent: WebCrypto (and noble for the frame hash). The Node server passes `node:crypto`'s
+   * synchronous ones (server.ts): this app itself imports nothing from `node:*`.
+   */
+  envelopeCrypto?: EnvelopeCrypto;
+  sha256?: () => Sha256State;
 }
 
 const NO_STORE = { 'cache-control': 'no-store' };
@@ -97,7 +105,7 @@ export async function handleSealed(
   if (deps.receipts && !signer) {
     return errorResponse('not_ready', 'worker holds no certificate yet', { headers: { 'retry-after': '1' } });
   }
-  const requestSha256 = signer ? await bodySha256(bytes) : '';
+  const requestSha256 = signer ? await bodySha256(bytes, deps.sha256) : '';
   const receipt = (context: RequestContext, responseSha256: string, stream: boolean) =>
     makeReceipt({
       signer: signer!,
@@ -117,6 +125,7 @@ export async function handleSealed(
       maxAgeSeconds: deps.maxAgeSeconds,
       maxFutureSkewSeconds: deps.maxFutureSkewSeconds,
       replayGuard: deps.replayGuard,
+      ...(deps.envelopeCrypto ? { envelopeCrypto: deps.envelopeCrypto } : {}),
     });
   } catch (e) {
     return failure(e, deps.log, 'sealed request');
@@ -145,7 +154,11 @@ export async function handleSealed(
       const sealed = JSON.stringify(await sealResponse(context, answer.body));
       const signed = signer
         ? {
-            [RECEIPT_HEADER]: await receipt(context, await bodySha256(utf8.encode(sealed)), false),
+            [RECEIPT_HEADER]: await receipt(
+              context,
+              await bodySha256(utf8.encode(sealed), deps.sha256),
+              false,
+            ),
             ...certificateHeader(signer),
           }
         : {};
@@ -160,7 +173,7 @@ export async function handleSealed(
 
   const log = deps.log;
   const rid = context.requestId;
-  const frameHash = signer ? createFrameHash() : undefined;
+  const frameHash = signer ? createFrameHash(deps.sha256) : undefined;
   const stream = sealedStreamBody({
     events: answer.events[Symbol.asyncIterator](),
     sealer: createStreamSealer(context),

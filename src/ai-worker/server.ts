@@ -16,6 +16,8 @@ import type { AttestationPlatform } from '../platform/types.js';
 import { createWorkerApp } from './app.js';
 import { WorkerSession, type WorkerSessionOptions } from './attest-to-service.js';
 import { consoleLog, type WorkerLog } from './log.js';
+import { nodeEnvelopeCrypto } from './node-envelope-crypto.js';
+import { nodeSha256 } from './node-sha256.js';
 
 export const DEFAULT_PORT = 8789;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -106,6 +108,9 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     simulated: platform.simulated,
     certificate: () => session.certificate,
     receiptSigner: () => session.receiptSigner,
+    // node:crypto's synchronous calls, not WebCrypto's thread-pool jobs (node-envelope-crypto.ts).
+    envelopeCrypto: nodeEnvelopeCrypto,
+    sha256: nodeSha256,
     clock,
     log,
     ...(opts.maxAgeSeconds !== undefined ? { maxAgeSeconds: opts.maxAgeSeconds } : {}),

@@ -1,6 +1,6 @@
 /**
- * The per-request data key (DEK) and everything derived from it. All WebCrypto, so the hot path is
- * native in workerd and Node.
+ * The per-request data key (DEK) and everything derived from it. The primitives come from a backend
+ * (envelope-crypto.ts): WebCrypto by default (web-crypto.ts), `node:crypto` in the AI worker.
  *
  *   DEK      32 random bytes, fresh per request, made by the gateway.
  *   wk       AES-KW(KEK, DEK), RFC 3394 — 40 bytes.
@@ -23,9 +23,9 @@
  * nonces — GCM's catastrophic case. With `rs` every response has its own key, so the fixed and
  * counter nonces below can never repeat under one key.
  */
-import { utf8 } from '../bytes.js';
 import { SealgateError } from '../errors.js';
-import { checkKek, type Kek } from '../keys/kek.js';
+import type { DekHandle, EnvelopeCrypto } from './envelope-crypto.js';
+import { webEnvelopeCrypto } from './web-crypto.js';
 
 export const DEK_LENGTH = 32;
 export const WRAPPED_DEK_LENGTH = 40;
@@ -41,100 +41,32 @@ export const HKDF_INFO = Object.freeze({
 });
 
 /**
- * What both ends keep between a request and its response. `dek` is a non-extractable HKDF key;
- * the rest is what the response AAD binds.
+ * What both ends keep between a request and its response. `dek` is an opaque handle of the backend
+ * `crypto` that made it (WebCrypto: a non-extractable HKDF key); the response and stream of this
+ * request are sealed and opened with that same backend. The rest is what the response AAD binds.
  */
 export interface RequestContext {
   readonly requestId: string;
   readonly kid: string;
   readonly route: string;
   readonly model: string;
-  readonly dek: CryptoKey;
+  readonly dek: DekHandle;
+  readonly crypto: EnvelopeCrypto;
 }
 
-// A KEK is checked (kid derived from key) and imported once per Kek object, not once per request.
-const kekKeys = new WeakMap<object, Promise<CryptoKey>>();
+const METHODS = ['importAndWrapDek', 'unwrapDek', 'deriveAesKey', 'gcmSeal', 'gcmOpen', 'isDek'] as const;
 
-export function kekWrappingKey(kek: Kek): Promise<CryptoKey> {
-  let key = kekKeys.get(kek);
-  if (!key) {
-    key = checkKek(kek, 'KEK').then((checked) =>
-      crypto.subtle.importKey('raw', checked.key as BufferSource, 'AES-KW', false, ['wrapKey', 'unwrapKey']),
-    );
-    // A failed check must not stick: drop it so the error is thrown again on the next call.
-    key.catch(() => kekKeys.delete(kek));
-    kekKeys.set(kek, key);
-  }
-  return key;
+/** The backend a caller chose (checked for shape), or the default: WebCrypto. */
+export function chooseEnvelopeCrypto(chosen: unknown, fn: string): EnvelopeCrypto {
+  if (chosen === undefined) return webEnvelopeCrypto;
+  if (isEnvelopeCrypto(chosen)) return chosen;
+  throw new SealgateError('invalid_argument', `${fn}: envelopeCrypto must be an EnvelopeCrypto`);
 }
 
-/** Imports the DEK for derivation and wraps it under the KEK. The caller zeroises `dek` afterwards. */
-export async function importAndWrapDek(
-  kek: Kek,
-  dek: Uint8Array,
-): Promise<{ dekKey: CryptoKey; wk: Uint8Array }> {
-  const wrapping = await kekWrappingKey(kek);
-  const s = crypto.subtle;
-  // WebCrypto wraps only CryptoKeys; the algorithm tag of this transient handle does not affect the
-  // wrapped bytes (RFC 3394 wraps the raw key).
-  const transient = await s.importKey('raw', dek as BufferSource, 'AES-GCM', true, ['encrypt']);
-  const wk = new Uint8Array(await s.wrapKey('raw', transient, wrapping, 'AES-KW'));
-  const dekKey = await s.importKey('raw', dek as BufferSource, 'HKDF', false, ['deriveKey']);
-  return { dekKey, wk };
-}
-
-/** Unwraps straight into a non-extractable HKDF key; any failure is `decryption_failed`. */
-export async function unwrapDek(kek: Kek, wk: Uint8Array, what: string): Promise<CryptoKey> {
-  const wrapping = await kekWrappingKey(kek);
-  try {
-    return await crypto.subtle.unwrapKey('raw', wk as BufferSource, wrapping, 'AES-KW', 'HKDF', false, [
-      'deriveKey',
-    ]);
-  } catch (cause) {
-    throw new SealgateError('decryption_failed', `${what}: key unwrap failed`, undefined, { cause });
-  }
-}
-
-export function deriveAesKey(dek: CryptoKey, salt: Uint8Array, info: string): Promise<CryptoKey> {
-  return crypto.subtle.deriveKey(
-    { name: 'HKDF', hash: 'SHA-256', salt: salt as BufferSource, info: utf8.encode(info) as BufferSource },
-    dek,
-    { name: 'AES-GCM', length: 256 },
-    false,
-    ['encrypt', 'decrypt'],
+export function isEnvelopeCrypto(value: unknown): value is EnvelopeCrypto {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
   );
-}
-
-export async function gcmSeal(
-  key: CryptoKey,
-  iv: Uint8Array,
-  aad: Uint8Array,
-  pt: Uint8Array,
-): Promise<Uint8Array> {
-  const ct = await crypto.subtle.encrypt(
-    { name: 'AES-GCM', iv: iv as BufferSource, additionalData: aad as BufferSource, tagLength: 128 },
-    key,
-    pt as BufferSource,
-  );
-  return new Uint8Array(ct);
-}
-
-/** AES-256-GCM open; WebCrypto releases nothing unless the tag verifies. Failure → decryption_failed. */
-export async function gcmOpen(
-  key: CryptoKey,
-  iv: Uint8Array,
-  aad: Uint8Array,
-  ct: Uint8Array,
-  message: string,
-): Promise<Uint8Array> {
-  try {
-    const pt = await crypto.subtle.decrypt(
-      { name: 'AES-GCM', iv: iv as BufferSource, additionalData: aad as BufferSource, tagLength: 128 },
-      key,
-      ct as BufferSource,
-    );
-    return new Uint8Array(pt);
-  } catch (cause) {
-    throw new SealgateError('decryption_failed', message, undefined, { cause });
-  }
 }

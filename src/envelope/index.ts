@@ -1,5 +1,6 @@
 /** The per-request envelope: sealed requests, responses and streams. See docs/protocol.md. */
 export { HKDF_INFO, type RequestContext } from './data-key.js';
+export type { AesKeyHandle, Awaitable, DekHandle, EnvelopeCrypto } from './envelope-crypto.js';
 export { MemoryReplayGuard, type ReplayGuard } from './replay-guard.js';
 export {
   type OpenRequestOptions,
@@ -19,4 +20,5 @@ export {
   type StreamSealer,
   sealStream,
 } from './stream.js';
+export { webEnvelopeCrypto } from './web-crypto.js';
 export { AAD_LABEL, ENVELOPE_FIELD, PROTOCOL_VERSION } from './wire.js';

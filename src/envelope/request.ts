@@ -21,18 +21,15 @@ import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
 import { checkUnixSeconds } from '../keys/time.js';
 import { canonicalizeJson as canonicalJson } from '../policy/jcs.js';
 import {
+  chooseEnvelopeCrypto,
   DEK_LENGTH,
-  deriveAesKey,
-  gcmOpen,
-  gcmSeal,
   HKDF_INFO,
   IV_LENGTH,
-  importAndWrapDek,
   type RequestContext,
   TAG_LENGTH,
-  unwrapDek,
   WRAPPED_DEK_LENGTH,
 } from './data-key.js';
+import type { DekHandle, EnvelopeCrypto } from './envelope-crypto.js';
 import type { ReplayGuard } from './replay-guard.js';
 import {
   checkRequestId,
@@ -86,6 +83,8 @@ export interface SealRequestInput {
   model?: string;
   /** Test vectors only: source of the DEK (first 32 bytes) and the IV (next 12). */
   random?: RandomSource;
+  /** The crypto backend (envelope-crypto.ts); the context keeps it. Default: WebCrypto. */
+  envelopeCrypto?: EnvelopeCrypto;
 }
 
 export interface OpenRequestOptions {
@@ -99,6 +98,8 @@ export interface OpenRequestOptions {
   maxFutureSkewSeconds?: number;
   /** Rejects a second opening of the same sealed request inside the window. */
   replayGuard?: ReplayGuard;
+  /** The crypto backend (envelope-crypto.ts); the context keeps it. Default: WebCrypto. */
+  envelopeCrypto?: EnvelopeCrypto;
 }
 
 export async function sealRequest(
@@ -109,6 +110,7 @@ export async function sealRequest(
   const route = checkRoute(input.route, `${fn}: route`);
   const requestId = checkRequestId(input.requestId, `${fn}: requestId`);
   const now = checkUnixSeconds(input.now, `${fn}: now`);
+  const backend = chooseEnvelopeCrypto(input.envelopeCrypto, fn);
   const { kek } = input;
   if (!isPlainObject(kek) || typeof kek.kid !== 'string' || typeof kek.notAfter !== 'number') {
     throw new SealgateError('invalid_argument', `${fn}: kek must be a Kek`);
@@ -130,15 +132,15 @@ export async function sealRequest(
   const random = input.random ?? systemRandom;
   const dek = drawRandom(random, DEK_LENGTH, 'a DEK');
   const iv = drawRandom(random, IV_LENGTH, 'the request IV');
-  let wrapped: { dekKey: CryptoKey; wk: Uint8Array };
+  let wrapped: { dek: DekHandle; wk: Uint8Array };
   try {
-    wrapped = await importAndWrapDek(kek, dek);
+    wrapped = await backend.importAndWrapDek(kek, dek);
   } finally {
     dek.fill(0);
   }
-  const kReq = await deriveAesKey(wrapped.dekKey, NO_SALT, HKDF_INFO.request);
+  const kReq = await backend.deriveAesKey(wrapped.dek, NO_SALT, HKDF_INFO.request);
   const aad = requestAad({ kid: kek.kid, requestId, ts: now, route, plainJson });
-  const ct = await gcmSeal(kReq, iv, aad, restBytes);
+  const ct = await backend.gcmSeal(kReq, iv, aad, restBytes);
 
   const sealed: SealedRequest = {
     ...plain,
@@ -157,7 +159,8 @@ export async function sealRequest(
     kid: kek.kid,
     route,
     model: plain.model,
-    dek: wrapped.dekKey,
+    dek: wrapped.dek,
+    crypto: backend,
   });
   return { sealed, context };
 }
@@ -182,6 +185,7 @@ export async function openRequest(
   const maxSkew = checkSeconds(options.maxFutureSkewSeconds ?? 60, 0, 3_600, `${fn}: maxFutureSkewSeconds`);
   if (typeof keys?.get !== 'function')
     throw new SealgateError('invalid_argument', `${fn}: keys must be a KeyLookup`);
+  const backend = chooseEnvelopeCrypto(options.envelopeCrypto, fn);
 
   const { plain, env } = parseSealedRequest(parseJsonInput(sealedInput, WHAT));
   const kek = await lookUp(keys, env.kid, now);
@@ -193,8 +197,8 @@ export async function openRequest(
     throw new SealgateError('replay_detected', `${WHAT}: timestamp in the future`, { ts: env.ts, now });
   }
 
-  const dekKey = await unwrapDek(kek, env.wk, WHAT);
-  const kReq = await deriveAesKey(dekKey, NO_SALT, HKDF_INFO.request);
+  const dek = await backend.unwrapDek(kek, env.wk, WHAT);
+  const kReq = await backend.deriveAesKey(dek, NO_SALT, HKDF_INFO.request);
   const aad = requestAad({
     kid: env.kid,
     requestId: env.rid,
@@ -202,7 +206,7 @@ export async function openRequest(
     route,
     plainJson: canonicalJson(plain),
   });
-  const pt = await gcmOpen(kReq, env.iv, aad, env.ct, `${WHAT}: authentication failed`);
+  const pt = await backend.gcmOpen(kReq, env.iv, aad, env.ct, `${WHAT}: authentication failed`);
   const rest = decodeSealedObject(pt, WHAT);
   for (const field of PLAIN_REQUEST_FIELDS) {
     if (Object.hasOwn(rest, field)) {
@@ -222,7 +226,8 @@ export async function openRequest(
     kid: env.kid,
     route,
     model: plain.model as string,
-    dek: dekKey,
+    dek,
+    crypto: backend,
   });
   return { body: { ...plain, ...rest }, context };
 }

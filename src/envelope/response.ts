@@ -23,11 +23,9 @@ import { canonicalizeJson as canonicalJson } from '../policy/jcs.js';
 import { isWellFormedString } from '../policy/strict-json.js';
 
 import {
-  deriveAesKey,
-  gcmOpen,
-  gcmSeal,
   HKDF_INFO,
   IV_LENGTH,
+  isEnvelopeCrypto,
   RESPONSE_SALT_LENGTH,
   type RequestContext,
   TAG_LENGTH,
@@ -68,8 +66,8 @@ export async function sealResponse(
   }
   const restBytes = encodeJsonObject(rest, fn);
   const rs = drawRandom(options.random ?? systemRandom, RESPONSE_SALT_LENGTH, 'a response salt');
-  const key = await deriveAesKey(context.dek, rs, HKDF_INFO.response);
-  const ct = await gcmSeal(key, ZERO_NONCE, aadFor(context, plain), restBytes);
+  const key = await context.crypto.deriveAesKey(context.dek, rs, HKDF_INFO.response);
+  const ct = await context.crypto.gcmSeal(key, ZERO_NONCE, aadFor(context, plain), restBytes);
   return { ...plain, [ENVELOPE_FIELD]: { v: PROTOCOL_VERSION, rs: toBase64Url(rs), ct: toBase64Url(ct) } };
 }
 
@@ -107,8 +105,14 @@ export async function openResponse(
     message: `${WHAT}: ct must be at least ${TAG_LENGTH} bytes of canonical base64url`,
     minLength: TAG_LENGTH,
   });
-  const key = await deriveAesKey(context.dek, rs, HKDF_INFO.response);
-  const pt = await gcmOpen(key, ZERO_NONCE, aadFor(context, plain), ct, `${WHAT}: authentication failed`);
+  const key = await context.crypto.deriveAesKey(context.dek, rs, HKDF_INFO.response);
+  const pt = await context.crypto.gcmOpen(
+    key,
+    ZERO_NONCE,
+    aadFor(context, plain),
+    ct,
+    `${WHAT}: authentication failed`,
+  );
   const rest = decodeSealedObject(pt, WHAT);
   if (Object.hasOwn(plain, 'usage') && Object.hasOwn(rest, 'usage'))
     return fail('usage both plain and sealed');
@@ -145,7 +149,8 @@ export function checkContext(context: unknown, fn: string): asserts context is R
     typeof context.requestId !== 'string' ||
     typeof context.route !== 'string' ||
     typeof context.model !== 'string' ||
-    !(context.dek instanceof CryptoKey)
+    !isEnvelopeCrypto(context.crypto) ||
+    !context.crypto.isDek(context.dek)
   ) {
     throw new SealgateError('invalid_argument', `${fn}: context must come from sealRequest or openRequest`);
   }

@@ -20,15 +20,8 @@ import { SealgateError } from '../errors.js';
 import { decodeBase64UrlField } from '../keys/encoding.js';
 import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
 import { isWellFormedString } from '../policy/strict-json.js';
-import {
-  deriveAesKey,
-  gcmOpen,
-  gcmSeal,
-  HKDF_INFO,
-  RESPONSE_SALT_LENGTH,
-  type RequestContext,
-  TAG_LENGTH,
-} from './data-key.js';
+import { HKDF_INFO, RESPONSE_SALT_LENGTH, type RequestContext, TAG_LENGTH } from './data-key.js';
+import type { AesKeyHandle } from './envelope-crypto.js';
 import { checkContext } from './response.js';
 import { isPlainObject, PROTOCOL_VERSION, parseJsonInput, streamFrameAad, streamNonce } from './wire.js';
 
@@ -55,14 +48,15 @@ export function createStreamSealer(
 ): StreamSealer {
   checkContext(context, 'createStreamSealer');
   const rs = drawRandom(options.random ?? systemRandom, RESPONSE_SALT_LENGTH, 'a stream salt');
-  let key: Promise<CryptoKey> | undefined;
+  const backend = context.crypto;
+  let key: AesKeyHandle | Promise<AesKeyHandle> | undefined;
   let next = 0;
   let ended = false;
 
   const frame = async (seq: number, end: boolean, pt: Uint8Array): Promise<string> => {
-    key ??= deriveAesKey(context.dek, rs, HKDF_INFO.stream);
+    key ??= backend.deriveAesKey(context.dek, rs, HKDF_INFO.stream);
     const aad = streamFrameAad({ ...ids(context), seq, end });
-    const ct = toBase64Url(await gcmSeal(await key, streamNonce(seq), aad, pt));
+    const ct = toBase64Url(await backend.gcmSeal(await key, streamNonce(seq), aad, pt));
     // Fixed member order so that frames are byte-identical across implementations (test vectors).
     const head = seq === 0 ? `"v":${PROTOCOL_VERSION},"rs":"${toBase64Url(rs)}",` : '';
     return `{${head}"seq":${seq},${end ? '"end":true,' : ''}"ct":"${ct}"}`;
@@ -89,7 +83,8 @@ export function createStreamSealer(
 
 export function createStreamOpener(context: RequestContext): StreamOpener {
   checkContext(context, 'createStreamOpener');
-  let key: CryptoKey | undefined;
+  const backend = context.crypto;
+  let key: AesKeyHandle | undefined;
   let expected = 0;
   let ended = false;
   let failure: SealgateError | undefined;
@@ -119,7 +114,7 @@ export function createStreamOpener(context: RequestContext): StreamOpener {
         message: `${WHAT}: rs must be ${RESPONSE_SALT_LENGTH} bytes of canonical base64url`,
         length: RESPONSE_SALT_LENGTH,
       });
-      key = await deriveAesKey(context.dek, rs, HKDF_INFO.stream);
+      key = await backend.deriveAesKey(context.dek, rs, HKDF_INFO.stream);
     }
     const ct = decodeBase64UrlField(frame.ct, {
       code: 'decryption_failed',
@@ -127,7 +122,7 @@ export function createStreamOpener(context: RequestContext): StreamOpener {
       ...(isEnd ? { length: TAG_LENGTH } : { minLength: TAG_LENGTH }),
     });
     const aad = streamFrameAad({ ...ids(context), seq, end: isEnd });
-    const pt = await gcmOpen(key!, streamNonce(seq), aad, ct, `${WHAT}: authentication failed`);
+    const pt = await backend.gcmOpen(key!, streamNonce(seq), aad, ct, `${WHAT}: authentication failed`);
     expected = seq + 1;
     if (isEnd) {
       ended = true;

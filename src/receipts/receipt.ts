@@ -251,8 +251,21 @@ export async function importWorkerKey(spki: Uint8Array): Promise<CryptoKey> {
 }
 
 /** SHA-256 (hex) of one body: the sealed request, or a sealed JSON response. */
-export async function bodySha256(bytes: Uint8Array): Promise<string> {
-  return toHex(await sha256(bytes));
+/**
+ * An incremental SHA-256: noble's `sha256.create()` or Node's `createHash('sha256')`. The seam
+ * through which the AI worker hashes on its own thread in Node, where WebCrypto's digest is a
+ * thread-pool job (src/ai-worker/node-sha256.ts); without it, WebCrypto / noble as before.
+ */
+export interface Sha256State {
+  update(data: Uint8Array): unknown;
+  digest(): Uint8Array;
+}
+
+export async function bodySha256(bytes: Uint8Array, newSha256?: () => Sha256State): Promise<string> {
+  if (!newSha256) return toHex(await sha256(bytes));
+  const h = newSha256();
+  h.update(bytes);
+  return toHex(h.digest());
 }
 
 /**
@@ -268,8 +281,8 @@ export interface FrameHash {
   digest(): string;
 }
 
-export function createFrameHash(): FrameHash {
-  const h = nobleSha256.create();
+export function createFrameHash(newSha256: () => Sha256State = () => nobleSha256.create()): FrameHash {
+  const h = newSha256();
   let done = false;
   const length = new Uint8Array(4);
   const encoder = new TextEncoder();
