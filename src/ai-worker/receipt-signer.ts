@@ -48,6 +48,14 @@ export function makeReceipt(r: ReceiptInput): Promise<string> {
   });
 }
 
+// The same certificate goes out with every answer until the worker re-registers: encoded once.
+const encoded = new WeakMap<Uint8Array, string>();
+
 export function certificateHeader(signer: ReceiptSigner): Record<string, string> {
-  return { [WORKER_CERTIFICATE_HEADER]: toBase64Url(signer.certificate) };
+  let b64u = encoded.get(signer.certificate);
+  if (b64u === undefined) {
+    b64u = toBase64Url(signer.certificate);
+    encoded.set(signer.certificate, b64u);
+  }
+  return { [WORKER_CERTIFICATE_HEADER]: b64u };
 }

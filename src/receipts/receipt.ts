@@ -137,13 +137,29 @@ export async function signReceipt(input: {
   const header = {
     alg: RECEIPT_ALG,
     typ: RECEIPT_TYPE,
-    'x5t#S256': toBase64Url(await sha256(input.certificateDer)),
+    'x5t#S256': await certificateThumbprint(input.certificateDer),
   };
   const signingInput = `${b64uJson(header)}.${b64uJson(claims)}`;
   const signature = new Uint8Array(
     await crypto.subtle.sign(ES256, input.key, utf8.encode(signingInput) as BufferSource),
   );
   return `${signingInput}.${toBase64Url(signature)}`;
+}
+
+/**
+ * `x5t#S256` of a certificate, computed once per certificate object: a worker signs every answer
+ * under the same certificate until it re-registers. Keyed by identity; certificate bytes are never
+ * modified in place (and a stale thumbprint could only make a receipt fail to verify).
+ */
+const thumbprints = new WeakMap<Uint8Array, Promise<string>>();
+
+function certificateThumbprint(der: Uint8Array): Promise<string> {
+  let t = thumbprints.get(der);
+  if (!t) {
+    t = sha256(der).then(toBase64Url);
+    thumbprints.set(der, t);
+  }
+  return t;
 }
 
 function b64uJson(value: unknown): string {
