@@ -6,15 +6,14 @@
  * X.509 structure: RFC 5280 §4.1 — Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm,
  * signatureValue BIT STRING }; TBSCertificate ::= SEQUENCE { [0] version, serialNumber, signature,
  * issuer, validity, subject, subjectPublicKeyInfo, … }. Outer DER walking uses the parser's strict
- * reader (src/evidence/snp/der.ts); validity dates and extensions come from @peculiar/x509.
+ * reader (src/evidence/snp/der.ts); names, validity dates and extensions
+ * from src/evidence/snp/x509-fields.ts.
  *
  * AMD signs every certificate of the chain (ARK, ASK/ASVK, VCEK/VLEK) with RSASSA-PSS, SHA-384,
  * MGF1-SHA-384, salt 48 (pub. 57230 §2 "Certificates"; RFC 4055 §3.1 for the parameters). The
  * signature AlgorithmIdentifier is pinned to exactly those parameters, in the two DER spellings AMD
  * has used (trailerField written or omitted); anything else is not an AMD chain.
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import { constantTimeEqual, fromHex, sha256, toHex } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { readTlv } from '../evidence/snp/der.js';
@@ -26,6 +25,7 @@ import {
   kindFromSubjectCns,
   type RawExtension,
 } from '../evidence/snp/index.js';
+import { readTbsFields } from '../evidence/snp/x509-fields.js';
 
 const TAG_SEQUENCE = 0x30;
 const TAG_BIT_STRING = 0x03;
@@ -135,29 +135,19 @@ export async function parseCertificate(input: Uint8Array): Promise<ParsedCertifi
   const isPss = (a: Uint8Array): boolean =>
     constantTimeEqual(a, PSS_SHA384_EXPLICIT_TRAILER) || constantTimeEqual(a, PSS_SHA384_OMITTED_TRAILER);
 
-  let cert: x509.X509Certificate;
-  try {
-    cert = new x509.X509Certificate(der.slice());
-  } catch (e) {
-    throw bad('not a valid X.509 certificate', e);
-  }
-  let cns: string[];
-  let isCa = false;
-  let mayCertSign = true;
-  let criticalExtensions: string[];
-  let extensions: RawExtension[];
-  try {
-    cns = cert.subjectName.getField('CN');
-    // Decoded once here: the chain check and the binding read them again without another parse.
-    extensions = cert.extensions.map((e) => ({ oid: e.type, value: new Uint8Array(e.value) }));
-    const bc = cert.getExtension(x509.BasicConstraintsExtension);
-    if (bc) isCa = bc.ca;
-    const ku = cert.getExtension(x509.KeyUsagesExtension);
-    if (ku) mayCertSign = (ku.usages & x509.KeyUsageFlags.keyCertSign) !== 0;
-    criticalExtensions = cert.extensions.filter((e) => e.critical).map((e) => e.type);
-  } catch (e) {
-    throw bad('names or extensions do not decode', e);
-  }
+  // Names, validity and extensions: the strict reader of x509-fields.ts (no general ASN.1 library).
+  const tlvOf = (f: [number, number, number] | undefined, what: string) => {
+    if (f === undefined) throw bad(`tbsCertificate.${what} missing`);
+    return readTlv(der, f[1], what);
+  };
+  const fieldsAfterSpki = fields.slice(offset + 6).map((f) => readTlv(der, f[1], 'tbsCertificate'));
+  const tbsFields = readTbsFields(
+    der,
+    tlvOf(fields[offset + 3], 'validity'),
+    tlvOf(fields[offset + 4], 'subject'),
+    fieldsAfterSpki,
+  );
+  const cns = tbsFields.subject.cns;
   return {
     der,
     sha256: toHex(await sha256(der)),
@@ -170,13 +160,13 @@ export async function parseCertificate(input: Uint8Array): Promise<ParsedCertifi
     spki,
     subjectCn: cns.length === 1 ? cns[0]! : null,
     subjectCns: cns,
-    extensions,
-    subjectText: cert.subject,
-    notBefore: cert.notBefore,
-    notAfter: cert.notAfter,
-    isCa,
-    mayCertSign,
-    criticalExtensions,
+    extensions: tbsFields.extensions.map((e) => ({ oid: e.oid, value: e.value })),
+    subjectText: tbsFields.subject.text,
+    notBefore: tbsFields.notBefore,
+    notAfter: tbsFields.notAfter,
+    isCa: tbsFields.isCa,
+    mayCertSign: tbsFields.mayCertSign,
+    criticalExtensions: tbsFields.extensions.filter((e) => e.critical).map((e) => e.oid),
   };
 }
 

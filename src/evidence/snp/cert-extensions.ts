@@ -8,10 +8,11 @@
  * result with the report (TCB, CHIP_ID, product); this module only says what the certificate says.
  */
 import { isSealgateError, SealgateError } from '../../errors.js';
-import { certificateKind, parseX509 } from './certificate.js';
+import { kindFromSubjectCns } from './certificate.js';
 import { decodeDerIa5String, decodeDerUint8, encodeDerIa5String, encodeDerUint8 } from './der.js';
 import { productFromName } from './product.js';
 import type { AmdCertExtensions, SnpProduct, TcbVersion } from './types.js';
+import { readCertificateFields } from './x509-fields.js';
 
 const P = '1.3.6.1.4.1.3704.1';
 
@@ -110,17 +111,11 @@ export function decodeAmdExtensions(
 
 /** The AMD extensions of a VCEK/VLEK given as DER; its kind comes from the subject CN. */
 export function parseAmdCertExtensions(der: Uint8Array): AmdCertExtensions {
-  const kind = certificateKind(der);
-  const cert = parseX509(der);
-  let list: RawExtension[];
-  try {
-    list = cert.extensions.map((e) => ({ oid: e.type, value: new Uint8Array(e.value) }));
-  } catch (e) {
-    throw new SealgateError('malformed_certificate', 'certificate: extensions do not decode', undefined, {
-      cause: e,
-    });
-  }
-  return decodeAmdExtensions(list, kind);
+  const fields = readCertificateFields(der);
+  return decodeAmdExtensions(
+    fields.extensions.map((e) => ({ oid: e.oid, value: e.value })),
+    kindFromSubjectCns(fields.subject.cns),
+  );
 }
 
 /**

@@ -3,12 +3,11 @@
  * `cert_chain`, Azure's THIM, or a file) → DER, and the kind of an AMD endorsement key certificate.
  * Decoding only: signatures and validity are `src/verify`'s job.
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import { fromBase64, utf8 } from '../../bytes.js';
 import { SealgateError } from '../../errors.js';
 import { readTlv, TAG_SEQUENCE } from './der.js';
 import { isBytes } from './layout.js';
+import { readCertificateFields } from './x509-fields.js';
 
 function bad(message: string, cause?: unknown): SealgateError {
   return new SealgateError('malformed_certificate', `certificate: ${message}`, undefined, { cause });
@@ -73,30 +72,13 @@ export function decodeCertificate(bytes: Uint8Array): Uint8Array {
   return all[0]!;
 }
 
-/** Parse DER with @peculiar/x509; any failure is `malformed_certificate`. */
-export function parseX509(der: Uint8Array): x509.X509Certificate {
-  if (!isBytes(der)) throw new SealgateError('invalid_argument', 'certificate: expected a Uint8Array');
-  checkOuterDer(der);
-  try {
-    return new x509.X509Certificate(der.slice());
-  } catch (e) {
-    throw bad('not a valid X.509 certificate', e);
-  }
-}
-
 /**
  * VCEK or VLEK, from the subject CN that AMD's KDS gives each (pub. 57230: "SEV-VCEK", "SEV-VLEK").
  * The verifier matches this against the report's SIGNING_KEY.
  */
 export function certificateKind(der: Uint8Array): 'vcek' | 'vlek' {
-  const cert = parseX509(der);
-  let cns: string[];
-  try {
-    cns = cert.subjectName.getField('CN');
-  } catch (e) {
-    throw bad('subject does not decode', e);
-  }
-  return kindFromSubjectCns(cns);
+  if (!isBytes(der)) throw new SealgateError('invalid_argument', 'certificate: expected a Uint8Array');
+  return kindFromSubjectCns(readCertificateFields(der).subject.cns);
 }
 
 /** `certificateKind` on subject CNs already decoded (a parsed certificate's), without parsing again. */

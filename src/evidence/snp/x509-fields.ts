@@ -1,0 +1,390 @@
+/**
+ * A strict DER reader for the few X.509 fields the verifier uses besides the signed bytes: names
+ * (subject CNs and their text), validity, and the extensions (with basicConstraints and keyUsage).
+ * It replaces a general ASN.1 library on the verification path — about 1–1.5 ms of decoding per
+ * certificate in workerd there, a few microseconds here (docs/benchmarks.md, `snp.cold.*`).
+ *
+ * Strict means X.690 §10 DER as `readTlv` (./der.ts) reads it: definite minimal
+ * lengths, every element inside its parent, no trailing bytes; plus the DER rules of the types read
+ * here (BOOLEAN TRUE is 0xFF and a DEFAULT FALSE is absent, §11.1 and §11.5; times end in `Z` and
+ * carry seconds, §11.7–11.8 and RFC 5280 §4.1.2.5). Every failure is `malformed_certificate`.
+ */
+import { utf8 } from '../../bytes.js';
+import { SealgateError } from '../../errors.js';
+import { readTlv, type Tlv } from './der.js';
+
+const TAG = {
+  boolean: 0x01,
+  integer: 0x02,
+  bitString: 0x03,
+  octetString: 0x04,
+  oid: 0x06,
+  utf8String: 0x0c,
+  printableString: 0x13,
+  ia5String: 0x16,
+  utcTime: 0x17,
+  generalizedTime: 0x18,
+  sequence: 0x30,
+  set: 0x31,
+  extensions: 0xa3,
+} as const;
+
+const OID_BASIC_CONSTRAINTS = '2.5.29.19';
+const OID_KEY_USAGE = '2.5.29.15';
+const OID_COMMON_NAME = '2.5.4.3';
+
+/**
+ * Short names of attribute types in the subject text (RFC 4514 §3, plus E, G, I, SN, T as common
+ * tools print them); any other type is written as its dotted OID, as RFC 4514 §2.3 allows.
+ */
+const SHORT_NAMES: Record<string, string> = {
+  '2.5.4.3': 'CN',
+  '2.5.4.4': 'SN',
+  '2.5.4.6': 'C',
+  '2.5.4.7': 'L',
+  '2.5.4.8': 'ST',
+  '2.5.4.10': 'O',
+  '2.5.4.11': 'OU',
+  '2.5.4.12': 'T',
+  '2.5.4.42': 'G',
+  '2.5.4.43': 'I',
+  '0.9.2342.19200300.100.1.25': 'DC',
+  '1.2.840.113549.1.9.1': 'E',
+};
+
+function bad(message: string): SealgateError {
+  return new SealgateError('malformed_certificate', `certificate: ${message}`);
+}
+
+function tlvAt(der: Uint8Array, offset: number, end: number, name: string): Tlv {
+  let t: Tlv;
+  try {
+    t = readTlv(der, offset, name);
+  } catch (e) {
+    throw bad((e as Error).message);
+  }
+  if (t.end > end) throw bad(`${name}: element overruns its parent`);
+  return t;
+}
+
+/** Every TLV directly inside [start, end), in order. */
+function childrenOf(der: Uint8Array, start: number, end: number, name: string): (Tlv & { at: number })[] {
+  const out: (Tlv & { at: number })[] = [];
+  for (let pos = start; pos < end; ) {
+    const t = tlvAt(der, pos, end, name);
+    out.push({ ...t, at: pos });
+    pos = t.end;
+  }
+  return out;
+}
+
+function expectTag(t: Tlv, tag: number, name: string): void {
+  if (t.tag !== tag) {
+    throw bad(`${name}: expected tag 0x${tag.toString(16)}, got 0x${t.tag.toString(16)}`);
+  }
+}
+
+/**
+ * OBJECT IDENTIFIER content → dotted text (X.690 §8.19): base-128 arcs, minimal (no leading 0x80),
+ * the first subidentifier split as 40·X + Y. Arcs of any size (BigInt past 2^53: UUID arcs are 128-bit).
+ */
+export function decodeOid(bytes: Uint8Array, start: number, end: number, name = 'OID'): string {
+  if (end <= start) throw bad(`${name}: empty`);
+  if (bytes[end - 1]! & 0x80) throw bad(`${name}: truncated subidentifier`);
+  const arcs: string[] = [];
+  let pos = start;
+  while (pos < end) {
+    if (bytes[pos] === 0x80) throw bad(`${name}: non-minimal subidentifier`);
+    let small = 0;
+    let big: bigint | null = null;
+    for (;;) {
+      const b = bytes[pos++]!;
+      if (big !== null) big = (big << 7n) | BigInt(b & 0x7f);
+      else if (small >= 2 ** 45) big = (BigInt(small) << 7n) | BigInt(b & 0x7f);
+      else small = small * 128 + (b & 0x7f);
+      if ((b & 0x80) === 0) break;
+    }
+    if (arcs.length === 0) {
+      // X.690 §8.19.4: the first subidentifier is 40·X + Y, X ∈ {0, 1, 2}.
+      if (big !== null) arcs.push('2', (big - 80n).toString());
+      else if (small < 40) arcs.push('0', String(small));
+      else if (small < 80) arcs.push('1', String(small - 40));
+      else arcs.push('2', String(small - 80));
+    } else {
+      arcs.push(big !== null ? big.toString() : String(small));
+    }
+  }
+  return arcs.join('.');
+}
+
+function readOid(der: Uint8Array, t: Tlv, name: string): string {
+  expectTag(t, TAG.oid, name);
+  return decodeOid(der, t.start, t.end, name);
+}
+
+/** A directory string: UTF8String, PrintableString or IA5String (what RFC 5280 §4.1.2.4 profiles use). */
+function readString(der: Uint8Array, t: Tlv, name: string): string {
+  const bytes = der.subarray(t.start, t.end);
+  if (t.tag === TAG.utf8String) {
+    try {
+      return utf8.decode(bytes);
+    } catch {
+      throw bad(`${name}: UTF8String is not UTF-8`);
+    }
+  }
+  if (t.tag === TAG.printableString || t.tag === TAG.ia5String) {
+    let s = '';
+    for (const c of bytes) {
+      // X.680 §41.4 PrintableString ⊂ IA5String (ASCII); control characters are refused in both.
+      if (c < 0x20 || c > 0x7e) throw bad(`${name}: non-printable character in a string`);
+      if (t.tag === TAG.printableString && !/[A-Za-z0-9 '()+,\-./:=?]/.test(String.fromCharCode(c))) {
+        throw bad(`${name}: character outside PrintableString`);
+      }
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  throw bad(`${name}: unsupported string type (tag 0x${t.tag.toString(16)})`);
+}
+
+/** RFC 4514 §2.4 escaping of one attribute value. */
+function escapeValue(v: string): string {
+  let s = v.replace(/[\\"+,;<>]/g, (c) => `\\${c}`);
+  if (s.startsWith(' ') || s.startsWith('#')) s = `\\${s}`;
+  if (s.endsWith(' ') && s.length > 1) s = `${s.slice(0, -1)}\\ `;
+  return s;
+}
+
+export interface NameFields {
+  /** Every commonName value, in order. */
+  cns: string[];
+  /** `type=value, …` in encoding order (RFC 4514 escaping; types by short name or dotted OID). */
+  text: string;
+}
+
+/** Name ::= RDNSequence ::= SEQUENCE OF SET OF AttributeTypeAndValue (RFC 5280 §4.1.2.4). */
+export function readName(der: Uint8Array, name: Tlv, what: string): NameFields {
+  expectTag(name, TAG.sequence, what);
+  const cns: string[] = [];
+  const parts: string[] = [];
+  for (const rdn of childrenOf(der, name.start, name.end, what)) {
+    expectTag(rdn, TAG.set, `${what} RDN`);
+    const atvs = childrenOf(der, rdn.start, rdn.end, `${what} RDN`);
+    if (atvs.length === 0) throw bad(`${what}: empty RDN`);
+    const rdnParts: string[] = [];
+    for (const atv of atvs) {
+      expectTag(atv, TAG.sequence, `${what} attribute`);
+      const fields = childrenOf(der, atv.start, atv.end, `${what} attribute`);
+      if (fields.length !== 2) throw bad(`${what}: an attribute is not { type, value }`);
+      const oid = readOid(der, fields[0]!, `${what} attribute type`);
+      const value = readString(der, fields[1]!, `${what} ${SHORT_NAMES[oid] ?? oid}`);
+      if (oid === OID_COMMON_NAME) cns.push(value);
+      rdnParts.push(`${SHORT_NAMES[oid] ?? oid}=${escapeValue(value)}`);
+    }
+    parts.push(rdnParts.join('+'));
+  }
+  return { cns, text: parts.join(', ') };
+}
+
+function digits(s: string, from: number, n: number): number {
+  const part = s.slice(from, from + n);
+  if (!/^[0-9]+$/.test(part) || part.length !== n) return Number.NaN;
+  return Number(part);
+}
+
+/**
+ * UTCTime `YYMMDDHHMMSSZ` (RFC 5280 §4.1.2.5.1: YY ≥ 50 is 19YY, else 20YY) or GeneralizedTime
+ * `YYYYMMDDHHMMSSZ` (§4.1.2.5.2: no fraction). Calendar-checked: 30 February or 24:00:00 is refused.
+ */
+export function readTime(der: Uint8Array, t: Tlv, name: string): Date {
+  const s = String.fromCharCode(...der.subarray(t.start, t.end));
+  let year: number;
+  let at: number;
+  if (t.tag === TAG.utcTime) {
+    if (s.length !== 13) throw bad(`${name}: UTCTime must be YYMMDDHHMMSSZ`);
+    const yy = digits(s, 0, 2);
+    year = yy >= 50 ? 1900 + yy : 2000 + yy;
+    at = 2;
+  } else if (t.tag === TAG.generalizedTime) {
+    if (s.length !== 15) throw bad(`${name}: GeneralizedTime must be YYYYMMDDHHMMSSZ`);
+    year = digits(s, 0, 4);
+    at = 4;
+  } else {
+    throw bad(`${name}: not a UTCTime or GeneralizedTime`);
+  }
+  if (s[s.length - 1] !== 'Z') throw bad(`${name}: time must be UTC (Z)`);
+  const [mo, d, h, mi, se] = [0, 2, 4, 6, 8].map((o) => digits(s, at + o, 2)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const ms = Date.UTC(year, mo - 1, d, h, mi, se);
+  const date = new Date(ms);
+  if (
+    [year, mo, d, h, mi, se].some(Number.isNaN) ||
+    date.getUTCFullYear() !== year ||
+    date.getUTCMonth() !== mo - 1 ||
+    date.getUTCDate() !== d ||
+    date.getUTCHours() !== h ||
+    date.getUTCMinutes() !== mi ||
+    date.getUTCSeconds() !== se
+  ) {
+    throw bad(`${name}: not a valid date and time`);
+  }
+  return date;
+}
+
+export interface ExtensionFields {
+  oid: string;
+  critical: boolean;
+  /** extnValue's content (the DER of the extension's own value). */
+  value: Uint8Array;
+}
+
+/**
+ * The extensions of a TBSCertificate, from the fields after subjectPublicKeyInfo: [1] and [2]
+ * unique identifiers (skipped), then [3] EXPLICIT Extensions (RFC 5280 §4.1). An extension appears
+ * at most once (§4.2).
+ */
+export function readExtensions(der: Uint8Array, afterSpki: readonly Tlv[]): ExtensionFields[] {
+  const out: ExtensionFields[] = [];
+  let seenTag = 0;
+  for (const field of afterSpki) {
+    if (field.tag <= seenTag) throw bad('tbsCertificate: fields after subjectPublicKeyInfo out of order');
+    seenTag = field.tag;
+    if (field.tag === 0x81 || field.tag === 0x82) continue; // issuerUniqueID, subjectUniqueID
+    if (field.tag !== TAG.extensions)
+      throw bad(`tbsCertificate: unexpected field 0x${field.tag.toString(16)}`);
+    const inner = childrenOf(der, field.start, field.end, 'extensions');
+    if (inner.length !== 1) throw bad('extensions: [3] must hold one SEQUENCE');
+    expectTag(inner[0]!, TAG.sequence, 'extensions');
+    const list = childrenOf(der, inner[0]!.start, inner[0]!.end, 'extensions');
+    if (list.length === 0) throw bad('extensions: empty (RFC 5280 §4.1: SIZE (1..MAX))');
+    for (const ext of list) {
+      expectTag(ext, TAG.sequence, 'extension');
+      const parts = childrenOf(der, ext.start, ext.end, 'extension');
+      const oid = readOid(der, parts[0] ?? ext, 'extension extnID');
+      let critical = false;
+      let i = 1;
+      if (parts[i]?.tag === TAG.boolean) {
+        critical = readBoolean(der, parts[i]!, `extension ${oid} critical`);
+        // DER (X.690 §11.5): a value equal to its DEFAULT is absent, so an explicit FALSE is not DER.
+        if (!critical) throw bad(`extension ${oid}: critical FALSE must be omitted (DER)`);
+        i++;
+      }
+      const value = parts[i];
+      if (!value || value.tag !== TAG.octetString || parts.length !== i + 1) {
+        throw bad(`extension ${oid}: not { extnID, critical?, extnValue OCTET STRING }`);
+      }
+      if (out.some((e) => e.oid === oid)) throw bad(`extension ${oid} appears twice (RFC 5280 §4.2)`);
+      out.push({ oid, critical, value: der.slice(value.start, value.end) });
+    }
+  }
+  return out;
+}
+
+function readBoolean(der: Uint8Array, t: Tlv, name: string): boolean {
+  expectTag(t, TAG.boolean, name);
+  if (t.end - t.start !== 1) throw bad(`${name}: BOOLEAN must be one byte`);
+  const b = der[t.start]!;
+  if (b !== 0x00 && b !== 0xff) throw bad(`${name}: BOOLEAN must be 0x00 or 0xFF (DER)`);
+  return b === 0xff;
+}
+
+/** BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL } (§4.2.1.9). */
+export function basicConstraintsCa(value: Uint8Array): boolean {
+  const seq = tlvAt(value, 0, value.length, 'basicConstraints');
+  expectTag(seq, TAG.sequence, 'basicConstraints');
+  if (seq.end !== value.length) throw bad('basicConstraints: trailing bytes');
+  const parts = childrenOf(value, seq.start, seq.end, 'basicConstraints');
+  let ca = false;
+  let i = 0;
+  if (parts[0]?.tag === TAG.boolean) {
+    ca = readBoolean(value, parts[0], 'basicConstraints cA');
+    if (!ca) throw bad('basicConstraints: cA FALSE must be omitted (DER)');
+    i = 1;
+  }
+  if (parts[i]) {
+    expectTag(parts[i]!, TAG.integer, 'basicConstraints pathLenConstraint');
+    i++;
+  }
+  if (parts.length !== i) throw bad('basicConstraints: unexpected elements');
+  return ca;
+}
+
+/** KeyUsage ::= BIT STRING (§4.2.1.3); true when keyCertSign (bit 5) is set. */
+export function keyUsageCertSign(value: Uint8Array): boolean {
+  const t = tlvAt(value, 0, value.length, 'keyUsage');
+  expectTag(t, TAG.bitString, 'keyUsage');
+  if (t.end !== value.length) throw bad('keyUsage: trailing bytes');
+  const len = t.end - t.start;
+  if (len < 1) throw bad('keyUsage: empty BIT STRING');
+  const unused = value[t.start]!;
+  if (unused > 7 || (len === 1 && unused !== 0)) throw bad('keyUsage: bad unused-bits count');
+  // Bit 5 (keyCertSign) is 0x04 of the first content byte (bits are numbered from the high end).
+  return len >= 2 && (value[t.start + 1]! & 0x04) !== 0;
+}
+
+export interface TbsFields {
+  subject: NameFields;
+  notBefore: Date;
+  notAfter: Date;
+  extensions: ExtensionFields[];
+  isCa: boolean;
+  mayCertSign: boolean;
+}
+
+/**
+ * The fields above from the TBSCertificate's elements (as `parseCertificate` splits them):
+ * `validity` and `subject` TLVs, and every element after subjectPublicKeyInfo.
+ */
+export function readTbsFields(
+  der: Uint8Array,
+  validity: Tlv,
+  subject: Tlv,
+  afterSpki: readonly Tlv[],
+): TbsFields {
+  expectTag(validity, TAG.sequence, 'validity');
+  const times = childrenOf(der, validity.start, validity.end, 'validity');
+  if (times.length !== 2) throw bad('validity: expected { notBefore, notAfter }');
+  const notBefore = readTime(der, times[0]!, 'notBefore');
+  const notAfter = readTime(der, times[1]!, 'notAfter');
+  const extensions = readExtensions(der, afterSpki);
+  const bc = extensions.find((e) => e.oid === OID_BASIC_CONSTRAINTS);
+  const ku = extensions.find((e) => e.oid === OID_KEY_USAGE);
+  return {
+    subject: readName(der, subject, 'subject'),
+    notBefore,
+    notAfter,
+    extensions,
+    isCa: bc ? basicConstraintsCa(bc.value) : false,
+    mayCertSign: ku ? keyUsageCertSign(ku.value) : true,
+  };
+}
+
+/** The TLVs directly inside `parent` (exported for parseCertificate's TBSCertificate walk). */
+export function childTlvs(der: Uint8Array, parent: Tlv, name: string): Tlv[] {
+  return childrenOf(der, parent.start, parent.end, name);
+}
+
+/**
+ * The same fields from a whole certificate's DER (Certificate ::= SEQUENCE { tbsCertificate, … },
+ * TBSCertificate ::= SEQUENCE { [0] version, serialNumber, signature, issuer, validity, subject,
+ * subjectPublicKeyInfo, … }, RFC 5280 §4.1), for callers that need no signature check.
+ */
+export function readCertificateFields(der: Uint8Array): TbsFields {
+  const outer = tlvAt(der, 0, der.length, 'certificate');
+  expectTag(outer, TAG.sequence, 'certificate');
+  if (outer.end !== der.length) throw bad('trailing bytes after the certificate');
+  const parts = childrenOf(der, outer.start, outer.end, 'certificate');
+  if (parts.length !== 3) throw bad(`expected 3 elements in Certificate, got ${parts.length}`);
+  expectTag(parts[0]!, TAG.sequence, 'tbsCertificate');
+  const fields = childrenOf(der, parts[0]!.start, parts[0]!.end, 'tbsCertificate');
+  const offset = fields[0]?.tag === 0xa0 ? 1 : 0;
+  const validity = fields[offset + 3];
+  const subject = fields[offset + 4];
+  if (!validity || !subject || !fields[offset + 5]) throw bad('tbsCertificate: missing fields');
+  return readTbsFields(der, validity, subject, fields.slice(offset + 6));
+}
