@@ -136,7 +136,18 @@ export class KeyRotation {
       return;
     }
     const config = loaded.config;
-    await s.put('manifestDigest', config.manifestDigest);
+    // One object per manifest (named by its digest). An object of a manifest the gateway no longer
+    // serves keeps its pending alarm after a deploy changes the manifest (and `wrangler dev` resumes
+    // every persisted alarm): left to run, it would rotate for the *current* manifest beside that
+    // manifest's own object — two writers of `keys:<digest>`, two uploads per rotation. Seen under
+    // `npm start` with old dev state: four objects rotating at once until the service refused keys.
+    // So it retires: no rotation, no next alarm; a request naming its manifest wakes it again.
+    const mine = await s.get<string>('manifestDigest');
+    if (mine !== undefined && mine !== config.manifestDigest) {
+      log('info', 'rotation_retired', { manifestDigest: mine, serving: config.manifestDigest });
+      return;
+    }
+    if (mine === undefined) await s.put('manifestDigest', config.manifestDigest);
     try {
       const next = await this.#rotate(config);
       await s.put('failures', 0);

@@ -67,4 +67,30 @@ gatewayDescribe('key rotation: one at a time', () => {
     };
     expect(held.keys.map((k) => k.kid)).toEqual([after.keys[0]!.kid]);
   });
+
+  it('the object of a manifest no longer served retires at its alarm: no key, no upload, no next alarm', async () => {
+    const heldBefore = (await (await fetch('http://attestation-service.test/v1/keys')).json()) as {
+      keys: unknown[];
+    };
+    const old = env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName('ab'.repeat(32))) as never;
+    await runInDurableObject(
+      old,
+      async (
+        _i,
+        state: { storage: { put(k: string, v: unknown): Promise<void>; setAlarm(t: number): Promise<void> } },
+      ) => {
+        await state.storage.put('manifestDigest', 'ab'.repeat(32)); // it served that manifest once
+        await state.storage.setAlarm(Date.now() + 3600_000);
+      },
+    );
+    expect(await runDurableObjectAlarm(old)).toBe(true);
+    const s = (await (
+      await (old as { fetch(u: string): Promise<Response> }).fetch('https://do/state')
+    ).json()) as RotationState;
+    expect([s.keys, s.alarm, s.lastAttestation, s.manifestDigest]).toEqual([[], null, null, 'ab'.repeat(32)]);
+    const heldAfter = (await (await fetch('http://attestation-service.test/v1/keys')).json()) as {
+      keys: unknown[];
+    };
+    expect(heldAfter.keys).toHaveLength(heldBefore.keys.length);
+  });
 });
