@@ -147,6 +147,13 @@ export function sealedStreamBody(opts: SealedStreamBodyOptions): ReadableStream<
             wakeReader = r;
           });
         }
+        // The model's events of one network read arrive one microtask apart, and with synchronous
+        // sealing (node:crypto) no seal stays in flight to hold the write back: without this turn of
+        // the event loop every frame would be its own write (~70 per answer instead of a few), and
+        // each crosses every hop on its own. One macrotask lets the rest of the read be sealed.
+        if (sentFirst && state === 'running' && buffered.length < flushChars) {
+          await nextTurn();
+        }
         if (buffered !== '') {
           controller.enqueue(utf8.encode(buffered));
           buffered = '';
@@ -165,4 +172,10 @@ export function sealedStreamBody(opts: SealedStreamBodyOptions): ReadableStream<
     },
     { highWaterMark: 0 },
   );
+}
+
+/** One turn of the event loop: after the I/O callbacks and microtasks now due (setImmediate in Node). */
+function nextTurn(): Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => unknown };
+  return new Promise<void>((r) => (g.setImmediate ? g.setImmediate(r) : setTimeout(r, 0)));
 }
