@@ -70,6 +70,11 @@ export function chatBody(size: number, stream = false): Record<string, unknown> 
 let ridCounter = 0;
 const nextRid = (): string => `gw-${(++ridCounter).toString(16).padStart(32, '0')}`;
 
+/** The context of a small sealed chat request: what the response and stream cases seal under. */
+async function smallRequestContext(kek: Awaited<ReturnType<typeof createKek>>, now: number) {
+  return (await sealRequest({ kek, route: ROUTE, requestId: nextRid(), body: chatBody(512), now })).context;
+}
+
 async function envelopeCases(): Promise<MicroCase[]> {
   const now = Math.floor(Date.now() / 1000);
   const kek = await createKek({ notBefore: now - 60, notAfter: now + 86_400 });
@@ -98,13 +103,7 @@ async function envelopeCases(): Promise<MicroCase[]> {
       run: () => openRequest(sealedText, ring, { route: ROUTE, now, maxAgeSeconds: 300 }),
     });
   }
-  const { context } = await sealRequest({
-    kek,
-    route: ROUTE,
-    requestId: nextRid(),
-    body: chatBody(512),
-    now,
-  });
+  const context = await smallRequestContext(kek, now);
   for (const [label, size] of [
     ['100B', 100],
     ['1KiB', KiB],
@@ -331,13 +330,7 @@ async function backendCases(backend: EnvelopeCrypto, suffix: string): Promise<Mi
 async function responseCases(): Promise<MicroCase[]> {
   const now = Math.floor(Date.now() / 1000);
   const kek = await createKek({ notBefore: now - 60, notAfter: now + 86_400 });
-  const { context } = await sealRequest({
-    kek,
-    route: ROUTE,
-    requestId: nextRid(),
-    body: chatBody(512),
-    now,
-  });
+  const context = await smallRequestContext(kek, now);
   const answer = chatAnswer(4 * KiB);
   return [
     {
