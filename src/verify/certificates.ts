@@ -141,13 +141,13 @@ export async function parseCertificate(input: Uint8Array): Promise<ParsedCertifi
     if (t === undefined) throw bad(`tbsCertificate.${what} missing`);
     return t;
   };
-  const tbsFields = readTbsFields(
-    der,
-    tlvOf(3, 'validity'),
-    tlvOf(4, 'subject'),
-    tlvs.slice(offset + 6),
+  const tbsFields = readTbsFields(der, {
     version,
-  );
+    issuer: tlvOf(2, 'issuer'),
+    validity: tlvOf(3, 'validity'),
+    subject: tlvOf(4, 'subject'),
+    afterSpki: tlvs.slice(offset + 6),
+  });
   const cns = tbsFields.subject.cns;
   return {
     der,

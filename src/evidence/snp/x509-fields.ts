@@ -139,11 +139,19 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 function readString(der: Uint8Array, t: Tlv, name: string): string {
   const bytes = der.subarray(t.start, t.end);
   if (t.tag === TAG.utf8String) {
+    let s: string;
     try {
-      return UTF8.decode(bytes);
+      s = UTF8.decode(bytes);
     } catch {
       throw bad(`${name}: UTF8String is not UTF-8`);
     }
+    // Control characters (C0, DEL, C1) have no place in a name and would reach people's terminals
+    // and logs through the subject text; refused as in PrintableString and IA5String below.
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) throw bad(`${name}: control character in a string`);
+    }
+    return s;
   }
   if (t.tag === TAG.printableString || t.tag === TAG.ia5String) {
     let s = '';
@@ -393,18 +401,26 @@ export function readVersion(der: Uint8Array, fields: readonly Tlv[]): { version:
   return { version, offset };
 }
 
+/** The TBSCertificate's elements that `readTbsFields` decodes, as `parseCertificate` splits them. */
+export interface TbsElements {
+  /** From `readVersion`: extensions are v3 only (§4.1.2.9). */
+  version: number;
+  issuer: Tlv;
+  validity: Tlv;
+  subject: Tlv;
+  /** Every element after subjectPublicKeyInfo. */
+  afterSpki: readonly Tlv[];
+}
+
 /**
- * The fields above from the TBSCertificate's elements (as `parseCertificate` splits them):
- * `validity` and `subject` TLVs, every element after subjectPublicKeyInfo, and the version
- * (`readVersion`): extensions are v3 only (§4.1.2.9).
+ * The fields above. The issuer Name is decoded as strictly as the subject, though only its DER
+ * is used (chaining compares it byte for byte with the issuer's subject). Left as bytes, not
+ * decoded here: the AlgorithmIdentifiers (the verifiers pin their exact DER) and
+ * subjectPublicKeyInfo (WebCrypto's `importKey` parses it).
  */
-export function readTbsFields(
-  der: Uint8Array,
-  validity: Tlv,
-  subject: Tlv,
-  afterSpki: readonly Tlv[],
-  version: number,
-): TbsFields {
+export function readTbsFields(der: Uint8Array, e: TbsElements): TbsFields {
+  const { version, validity, subject, afterSpki } = e;
+  readName(der, e.issuer, 'issuer');
   expectTag(validity, TAG.sequence, 'validity');
   const times = childrenOf(der, validity.start, validity.end, 'validity');
   if (times.length !== 2) throw bad('validity: expected { notBefore, notAfter }');
@@ -444,8 +460,7 @@ export function readCertificateFields(der: Uint8Array): TbsFields {
   expectTag(parts[0]!, TAG.sequence, 'tbsCertificate');
   const fields = childrenOf(der, parts[0]!.start, parts[0]!.end, 'tbsCertificate');
   const { version, offset } = readVersion(der, fields);
-  const validity = fields[offset + 3];
-  const subject = fields[offset + 4];
-  if (!validity || !subject || !fields[offset + 5]) throw bad('tbsCertificate: missing fields');
-  return readTbsFields(der, validity, subject, fields.slice(offset + 6), version);
+  const [issuer, validity, subject, spki] = fields.slice(offset + 2, offset + 6);
+  if (!issuer || !validity || !subject || !spki) throw bad('tbsCertificate: missing fields');
+  return readTbsFields(der, { version, issuer, validity, subject, afterSpki: fields.slice(offset + 6) });
 }
