@@ -1,13 +1,16 @@
 /**
- * A strict DER reader for the few X.509 fields the verifier uses besides the signed bytes: names
- * (subject CNs and their text), validity, and the extensions (with basicConstraints and keyUsage).
+ * A strict DER reader for the few X.509 fields the verifier uses besides the signed bytes: the
+ * version, names (subject CNs and their text; the issuer is checked the same way), validity, and
+ * the extensions (with basicConstraints and keyUsage). Used for AMD's certificates and for the
+ * attestation service's worker certificates alike.
  * It replaces a general ASN.1 library on the verification path — about 1–1.5 ms of decoding per
  * certificate in workerd there, a few microseconds here (docs/benchmarks.md, `snp.cold.*`).
  *
  * Strict means X.690 §10 DER as `readTlv` (./der.ts) reads it: definite minimal
  * lengths, every element inside its parent, no trailing bytes; plus the DER rules of the types read
  * here (BOOLEAN TRUE is 0xFF and a DEFAULT FALSE is absent, §11.1 and §11.5; times end in `Z` and
- * carry seconds, §11.7–11.8 and RFC 5280 §4.1.2.5). Every failure is `malformed_certificate`.
+ * carry seconds, §11.7–11.8 and RFC 5280 §4.1.2.5; BIT STRING unused bits are zero, §11.2.1). Every
+ * failure is `malformed_certificate`, and the work stays linear in the input whatever its shape.
  */
 import { SealgateError } from '../../errors.js';
 import { readTlv, type Tlv } from './der.js';
