@@ -301,9 +301,11 @@ ${table(mem, 'plaintext', false)}`);
 - \`snp.cold.*\` splits \`snp.verify.cold\` into its stages: where the cold verification's time goes.
   The certificates are read by a strict DER reader of the few fields the verifier uses
   (\`src/evidence/snp/x509-fields.ts\`: names, validity, extensions; checked against @peculiar/x509
-  on every real certificate of the vectors). It replaced @peculiar/x509 and asn1js, whose ASN.1
-  decoding took 1–1.5 ms per certificate in workerd (5.3 ms of a 10 ms cold verification); what is
-  left is the signatures: the report's ECDSA P-384 (the largest part), the chain's RSA-PSS checks
+  on every real certificate of the vectors; the worker certificates of the attestation service are
+  read by it too, so neither @peculiar/x509 nor asn1js is bundled into the gateway). It replaced
+  @peculiar/x509 and asn1js, whose ASN.1 decoding took 1–1.5 ms per certificate in workerd (5.3 ms
+  of a 10 ms cold verification; \`snp.cold.parseCertificates\` went from 4–7 ms to about 0.3 ms);
+  what is left is the signatures: the report's ECDSA P-384 (the largest part), the chain's RSA-PSS checks
   and the key imports. Each certificate is parsed once (the VCEK used to be parsed five times: for its
   kind and its AMD extensions, in the verifier and again in the chain check), and AMD's ARK → ASK,
   the same for every report of a product, is kept in a bounded in-isolate cache keyed by the

@@ -250,7 +250,7 @@ async function snpCases(v: SnpVector): Promise<MicroCase[]> {
     // The cold path's stages, to see where its time goes.
     {
       name: 'snp.cold.parseCertificates',
-      what: 'stage of snp.verify.cold: parse VCEK, ASK and ARK (@peculiar/x509, SHA-256 fingerprints)',
+      what: 'stage of snp.verify.cold: parse VCEK, ASK and ARK (strict DER reader, SHA-256 fingerprints)',
       bytes: 0,
       run: async () => {
         const split = splitCertChain([chain]);

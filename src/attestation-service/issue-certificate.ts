@@ -25,7 +25,7 @@ import * as x509 from '@peculiar/x509';
 import { fromHex, sha256, toArrayBuffer, toHex } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
-import { ecdsaP1363ToDer } from '../service-client/certificate-der.js';
+import { ecdsaP1363ToDer, encodeCommonNameDer } from '../service-client/certificate-der.js';
 import {
   encodeBoolean,
   encodeOctetString,
@@ -104,9 +104,9 @@ export async function issueWorkerCertificate(input: WorkerCertificateInput): Pro
     version: Version.v3,
     serialNumber: toArrayBuffer(serial),
     signature: signatureAlgorithm,
-    issuer: AsnConvert.parse(new x509.Name(WORKER_CERT_ISSUER).toArrayBuffer(), Name),
+    issuer: AsnConvert.parse(toArrayBuffer(encodeCommonNameDer(WORKER_CERT_ISSUER)), Name),
     validity: new Validity({ notBefore, notAfter }),
-    subject: AsnConvert.parse(new x509.Name(WORKER_CERT_SUBJECT).toArrayBuffer(), Name),
+    subject: AsnConvert.parse(toArrayBuffer(encodeCommonNameDer(WORKER_CERT_SUBJECT)), Name),
     subjectPublicKeyInfo: AsnConvert.parse(toArrayBuffer(spki), SubjectPublicKeyInfo),
     extensions: new Extensions([
       standard(new x509.BasicConstraintsExtension(false, undefined, true)),

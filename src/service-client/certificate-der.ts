@@ -7,6 +7,7 @@
  *   content bytes, never strings, and never through a decode → re-encode cycle.
  * - The extensions of a TBSCertificate (RFC 5280 §4.1, [3] EXPLICIT Extensions), walked with the
  *   strict reader of src/evidence/snp/der.ts.
+ * - The Sealgate names (one commonName), so no X.509 library is needed to compare them.
  * - ECDSA signatures: WebCrypto speaks IEEE P1363 (r ‖ s), X.509 carries
  *   Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } (RFC 5480 §2.2 / RFC 3279 §2.2.3).
  */
@@ -51,6 +52,21 @@ export function encodeOidContent(dotted: string): Uint8Array {
     out.push(...groups);
   }
   return Uint8Array.from(out);
+}
+
+/**
+ * Name ::= RDNSequence (RFC 5280 §4.1.2.4) of one RDN holding one commonName (2.5.4.3), written
+ * `CN=<value>`, the value a PrintableString (X.680 §41.4) of letters, digits and '-' (the Sealgate
+ * names; what @peculiar/x509's `Name` writes for them too, checked in the tests). The issuer and
+ * every reader use these bytes: names are compared as DER, never as text.
+ */
+export function encodeCommonNameDer(text: string): Uint8Array {
+  const m = /^CN=([A-Za-z0-9-]{1,64})$/.exec(text);
+  if (!m)
+    throw new SealgateError('invalid_argument', `encodeCommonNameDer: not CN=<letters, digits, ->: ${text}`);
+  const value = Uint8Array.from(m[1]!, (c) => c.charCodeAt(0));
+  const atv = derTlv(0x30, concatBytes(derTlv(0x06, encodeOidContent('2.5.4.3')), derTlv(0x13, value)));
+  return derTlv(0x30, derTlv(0x31, atv));
 }
 
 /** The TLVs inside `tlv`'s contents, each with `offset`, where its tag byte is. */

@@ -17,12 +17,10 @@
  * Signature: ecdsa-with-SHA384 (RFC 5758 §3.2, parameters absent), checked on the exact signed
  * bytes (certificate-der.ts explains why no library re-encoding is involved).
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import { constantTimeEqual, fromHex, toHex } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { parseCertificate } from '../verify/certificates.js';
-import { ecdsaDerToP1363, encodeOidContent, readTbs } from './certificate-der.js';
+import { ecdsaDerToP1363, encodeCommonNameDer, encodeOidContent, readTbs } from './certificate-der.js';
 
 export const SEALGATE_OID_ARC = '2.25.333905107900016310972470196611105242791';
 /** Sub-arc .1: worker-certificate extensions. */
@@ -145,8 +143,8 @@ function rejected(message: string, detail?: Record<string, unknown>): SealgateEr
 let names: { issuer: Uint8Array; subject: Uint8Array } | undefined;
 function expectedNames() {
   names ??= {
-    issuer: new Uint8Array(new x509.Name(WORKER_CERT_ISSUER).toArrayBuffer()),
-    subject: new Uint8Array(new x509.Name(WORKER_CERT_SUBJECT).toArrayBuffer()),
+    issuer: encodeCommonNameDer(WORKER_CERT_ISSUER),
+    subject: encodeCommonNameDer(WORKER_CERT_SUBJECT),
   };
   return names;
 }

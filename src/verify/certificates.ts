@@ -25,11 +25,10 @@ import {
   kindFromSubjectCns,
   type RawExtension,
 } from '../evidence/snp/index.js';
-import { readTbsFields } from '../evidence/snp/x509-fields.js';
+import { readTbsFields, readVersion } from '../evidence/snp/x509-fields.js';
 
 const TAG_SEQUENCE = 0x30;
 const TAG_BIT_STRING = 0x03;
-const TAG_VERSION = 0xa0;
 
 // Both byte strings are read from AMD's real certificates (amd-roots/*.pem, snp/*/vcek.der).
 /** id-RSASSA-PSS { sha384 (NULL params), mgf1(sha384), saltLength 48, trailerField 1 } — as in the ARKs/ASKs. */
@@ -122,7 +121,8 @@ export async function parseCertificate(input: Uint8Array): Promise<ParsedCertifi
   const fields = children(der, tbsTlv.start, tbsTlv.end, 'tbsCertificate');
   // [0] version is present in every v3 certificate (AMD's are v3); then serial, signature, issuer,
   // validity, subject, subjectPublicKeyInfo.
-  const offset = fields[0]?.[0] === TAG_VERSION ? 1 : 0;
+  const tlvs = fields.map((f) => readTlv(der, f[1], 'tbsCertificate'));
+  const { version, offset } = readVersion(der, tlvs);
   const at = (i: number, what: string): Uint8Array => {
     const f = fields[offset + i];
     if (f === undefined || f[0] !== TAG_SEQUENCE) throw bad(`tbsCertificate.${what} missing`);
@@ -136,17 +136,18 @@ export async function parseCertificate(input: Uint8Array): Promise<ParsedCertifi
     constantTimeEqual(a, PSS_SHA384_EXPLICIT_TRAILER) || constantTimeEqual(a, PSS_SHA384_OMITTED_TRAILER);
 
   // Names, validity and extensions: the strict reader of x509-fields.ts (no general ASN.1 library).
-  const tlvOf = (f: [number, number, number] | undefined, what: string) => {
-    if (f === undefined) throw bad(`tbsCertificate.${what} missing`);
-    return readTlv(der, f[1], what);
+  const tlvOf = (i: number, what: string) => {
+    const t = tlvs[offset + i];
+    if (t === undefined) throw bad(`tbsCertificate.${what} missing`);
+    return t;
   };
-  const fieldsAfterSpki = fields.slice(offset + 6).map((f) => readTlv(der, f[1], 'tbsCertificate'));
-  const tbsFields = readTbsFields(
-    der,
-    tlvOf(fields[offset + 3], 'validity'),
-    tlvOf(fields[offset + 4], 'subject'),
-    fieldsAfterSpki,
-  );
+  const tbsFields = readTbsFields(der, {
+    version,
+    issuer: tlvOf(2, 'issuer'),
+    validity: tlvOf(3, 'validity'),
+    subject: tlvOf(4, 'subject'),
+    afterSpki: tlvs.slice(offset + 6),
+  });
   const cns = tbsFields.subject.cns;
   return {
     der,
@@ -172,8 +173,7 @@ export async function parseCertificate(input: Uint8Array): Promise<ParsedCertifi
 
 /**
  * The kind (VCEK/VLEK, from the subject CN) and AMD extensions of a parsed leaf — what
- * `certificateKind` and `parseAmdCertExtensions` say of the same DER, without parsing it again
- * (every parse of a certificate by @peculiar/x509 costs ~1 ms of ASN.1 decoding in workerd).
+ * `certificateKind` and `parseAmdCertExtensions` say of the same DER, without parsing it again.
  */
 export function amdLeafIdentity(cert: ParsedCertificate): {
   kind: 'vcek' | 'vlek';

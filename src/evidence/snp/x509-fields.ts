@@ -1,15 +1,17 @@
 /**
- * A strict DER reader for the few X.509 fields the verifier uses besides the signed bytes: names
- * (subject CNs and their text), validity, and the extensions (with basicConstraints and keyUsage).
+ * A strict DER reader for the few X.509 fields the verifier uses besides the signed bytes: the
+ * version, names (subject CNs and their text; the issuer is checked the same way), validity, and
+ * the extensions (with basicConstraints and keyUsage). Used for AMD's certificates and for the
+ * attestation service's worker certificates alike.
  * It replaces a general ASN.1 library on the verification path — about 1–1.5 ms of decoding per
  * certificate in workerd there, a few microseconds here (docs/benchmarks.md, `snp.cold.*`).
  *
  * Strict means X.690 §10 DER as `readTlv` (./der.ts) reads it: definite minimal
  * lengths, every element inside its parent, no trailing bytes; plus the DER rules of the types read
  * here (BOOLEAN TRUE is 0xFF and a DEFAULT FALSE is absent, §11.1 and §11.5; times end in `Z` and
- * carry seconds, §11.7–11.8 and RFC 5280 §4.1.2.5). Every failure is `malformed_certificate`.
+ * carry seconds, §11.7–11.8 and RFC 5280 §4.1.2.5; BIT STRING unused bits are zero, §11.2.1). Every
+ * failure is `malformed_certificate`, and the work stays linear in the input whatever its shape.
  */
-import { utf8 } from '../../bytes.js';
 import { SealgateError } from '../../errors.js';
 import { readTlv, type Tlv } from './der.js';
 
@@ -85,8 +87,10 @@ function expectTag(t: Tlv, tag: number, name: string): void {
 }
 
 /**
- * OBJECT IDENTIFIER content → dotted text (X.690 §8.19): base-128 arcs, minimal (no leading 0x80),
- * the first subidentifier split as 40·X + Y. Arcs of any size (BigInt past 2^53: UUID arcs are 128-bit).
+ * OBJECT IDENTIFIER content → dotted text (X.690 §8.19): base-128 arcs, minimal (no leading 0x80,
+ * §8.19.2), the first subidentifier split as 40·X + Y (§8.19.4). Arcs of any size, exactly: up to
+ * 7 base-128 digits (49 bits) as a number, longer ones as a BigInt built from their bits in one
+ * step (UUID arcs, ITU-T X.667, are 128-bit; a linear build keeps a hostile huge arc cheap).
  */
 export function decodeOid(bytes: Uint8Array, start: number, end: number, name = 'OID'): string {
   if (end <= start) throw bad(`${name}: empty`);
@@ -95,23 +99,26 @@ export function decodeOid(bytes: Uint8Array, start: number, end: number, name = 
   let pos = start;
   while (pos < end) {
     if (bytes[pos] === 0x80) throw bad(`${name}: non-minimal subidentifier`);
-    let small = 0;
-    let big: bigint | null = null;
-    for (;;) {
-      const b = bytes[pos++]!;
-      if (big !== null) big = (big << 7n) | BigInt(b & 0x7f);
-      else if (small >= 2 ** 45) big = (BigInt(small) << 7n) | BigInt(b & 0x7f);
-      else small = small * 128 + (b & 0x7f);
-      if ((b & 0x80) === 0) break;
-    }
-    if (arcs.length === 0) {
-      // X.690 §8.19.4: the first subidentifier is 40·X + Y, X ∈ {0, 1, 2}.
-      if (big !== null) arcs.push('2', (big - 80n).toString());
-      else if (small < 40) arcs.push('0', String(small));
-      else if (small < 80) arcs.push('1', String(small - 40));
-      else arcs.push('2', String(small - 80));
+    let last = pos;
+    while (bytes[last]! & 0x80) last++;
+    let arc: number | bigint;
+    if (last - pos < 7) {
+      arc = 0;
+      for (let i = pos; i <= last; i++) arc = arc * 128 + (bytes[i]! & 0x7f);
     } else {
-      arcs.push(big !== null ? big.toString() : String(small));
+      let bits = '0b';
+      for (let i = pos; i <= last; i++) bits += (bytes[i]! & 0x7f).toString(2).padStart(7, '0');
+      arc = BigInt(bits);
+    }
+    pos = last + 1;
+    if (arcs.length === 0) {
+      // X.690 §8.19.4: the first subidentifier is 40·X + Y, X ∈ {0, 1, 2}; X = 2 allows any Y.
+      if (typeof arc === 'bigint') arcs.push('2', (arc - 80n).toString());
+      else if (arc < 40) arcs.push('0', String(arc));
+      else if (arc < 80) arcs.push('1', String(arc - 40));
+      else arcs.push('2', String(arc - 80));
+    } else {
+      arcs.push(String(arc));
     }
   }
   return arcs.join('.');
@@ -122,15 +129,32 @@ function readOid(der: Uint8Array, t: Tlv, name: string): string {
   return decodeOid(der, t.start, t.end, name);
 }
 
-/** A directory string: UTF8String, PrintableString or IA5String (what RFC 5280 §4.1.2.4 profiles use). */
+/** Fatal on invalid UTF-8; a leading U+FEFF is kept as a character, not swallowed as a BOM. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * An attribute value: UTF8String, PrintableString or IA5String — what RFC 5280 §4.1.2.4 tells CAs
+ * to use (UTF8String or PrintableString for DirectoryString; IA5String for emailAddress and
+ * domainComponent, §4.1.2.6 and RFC 4519). TeletexString, BMPString, UniversalString and every
+ * other type are refused: no certificate of the vectors uses them, and their decodings are where
+ * readers disagree.
+ */
 function readString(der: Uint8Array, t: Tlv, name: string): string {
   const bytes = der.subarray(t.start, t.end);
   if (t.tag === TAG.utf8String) {
+    let s: string;
     try {
-      return utf8.decode(bytes);
+      s = UTF8.decode(bytes);
     } catch {
       throw bad(`${name}: UTF8String is not UTF-8`);
     }
+    // Control characters (C0, DEL, C1) have no place in a name and would reach people's terminals
+    // and logs through the subject text; refused as in PrintableString and IA5String below.
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) throw bad(`${name}: control character in a string`);
+    }
+    return s;
   }
   if (t.tag === TAG.printableString || t.tag === TAG.ia5String) {
     let s = '';
@@ -197,20 +221,25 @@ function digits(s: string, from: number, n: number): number {
  * `YYYYMMDDHHMMSSZ` (§4.1.2.5.2: no fraction). Calendar-checked: 30 February or 24:00:00 is refused.
  */
 export function readTime(der: Uint8Array, t: Tlv, name: string): Date {
-  const s = String.fromCharCode(...der.subarray(t.start, t.end));
+  const length = t.end - t.start;
   let year: number;
   let at: number;
+  // Lengths first: a time is 13 or 15 ASCII bytes, whatever a hostile length says.
   if (t.tag === TAG.utcTime) {
-    if (s.length !== 13) throw bad(`${name}: UTCTime must be YYMMDDHHMMSSZ`);
+    if (length !== 13) throw bad(`${name}: UTCTime must be YYMMDDHHMMSSZ`);
+  } else if (t.tag === TAG.generalizedTime) {
+    if (length !== 15) throw bad(`${name}: GeneralizedTime must be YYYYMMDDHHMMSSZ`);
+  } else {
+    throw bad(`${name}: not a UTCTime or GeneralizedTime`);
+  }
+  const s = String.fromCharCode(...der.subarray(t.start, t.end));
+  if (t.tag === TAG.utcTime) {
     const yy = digits(s, 0, 2);
     year = yy >= 50 ? 1900 + yy : 2000 + yy;
     at = 2;
-  } else if (t.tag === TAG.generalizedTime) {
-    if (s.length !== 15) throw bad(`${name}: GeneralizedTime must be YYYYMMDDHHMMSSZ`);
+  } else {
     year = digits(s, 0, 4);
     at = 4;
-  } else {
-    throw bad(`${name}: not a UTCTime or GeneralizedTime`);
   }
   if (s[s.length - 1] !== 'Z') throw bad(`${name}: time must be UTC (Z)`);
   const [mo, d, h, mi, se] = [0, 2, 4, 6, 8].map((o) => digits(s, at + o, 2)) as [
@@ -220,8 +249,10 @@ export function readTime(der: Uint8Array, t: Tlv, name: string): Date {
     number,
     number,
   ];
-  const ms = Date.UTC(year, mo - 1, d, h, mi, se);
-  const date = new Date(ms);
+  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0–99 to 1900–1999 (GeneralizedTime 0050 is 50 AD).
+  const date = new Date(0);
+  date.setUTCFullYear(year, mo - 1, d);
+  date.setUTCHours(h, mi, se, 0);
   if (
     [year, mo, d, h, mi, se].some(Number.isNaN) ||
     date.getUTCFullYear() !== year ||
@@ -250,6 +281,7 @@ export interface ExtensionFields {
  */
 export function readExtensions(der: Uint8Array, afterSpki: readonly Tlv[]): ExtensionFields[] {
   const out: ExtensionFields[] = [];
+  const seen = new Set<string>();
   let seenTag = 0;
   for (const field of afterSpki) {
     if (field.tag <= seenTag) throw bad('tbsCertificate: fields after subjectPublicKeyInfo out of order');
@@ -278,7 +310,8 @@ export function readExtensions(der: Uint8Array, afterSpki: readonly Tlv[]): Exte
       if (!value || value.tag !== TAG.octetString || parts.length !== i + 1) {
         throw bad(`extension ${oid}: not { extnID, critical?, extnValue OCTET STRING }`);
       }
-      if (out.some((e) => e.oid === oid)) throw bad(`extension ${oid} appears twice (RFC 5280 §4.2)`);
+      if (seen.has(oid)) throw bad(`extension ${oid} appears twice (RFC 5280 §4.2)`);
+      seen.add(oid);
       out.push({ oid, critical, value: der.slice(value.start, value.end) });
     }
   }
@@ -306,8 +339,15 @@ export function basicConstraintsCa(value: Uint8Array): boolean {
     if (!ca) throw bad('basicConstraints: cA FALSE must be omitted (DER)');
     i = 1;
   }
-  if (parts[i]) {
-    expectTag(parts[i]!, TAG.integer, 'basicConstraints pathLenConstraint');
+  const pathLen = parts[i];
+  if (pathLen) {
+    // pathLenConstraint INTEGER (0..MAX): non-negative, minimal two's complement (X.690 §8.3.2).
+    expectTag(pathLen, TAG.integer, 'basicConstraints pathLenConstraint');
+    const n = pathLen.end - pathLen.start;
+    const b0 = value[pathLen.start];
+    if (n === 0 || b0! & 0x80 || (n > 1 && b0 === 0 && !(value[pathLen.start + 1]! & 0x80))) {
+      throw bad('basicConstraints: pathLenConstraint is not a minimal non-negative INTEGER');
+    }
     i++;
   }
   if (parts.length !== i) throw bad('basicConstraints: unexpected elements');
@@ -323,6 +363,8 @@ export function keyUsageCertSign(value: Uint8Array): boolean {
   if (len < 1) throw bad('keyUsage: empty BIT STRING');
   const unused = value[t.start]!;
   if (unused > 7 || (len === 1 && unused !== 0)) throw bad('keyUsage: bad unused-bits count');
+  // DER (X.690 §11.2.1): the unused bits are zero.
+  if (value[t.end - 1]! & ((1 << unused) - 1)) throw bad('keyUsage: unused bits are not zero (DER)');
   // Bit 5 (keyCertSign) is 0x04 of the first content byte (bits are numbered from the high end).
   return len >= 2 && (value[t.start + 1]! & 0x04) !== 0;
 }
@@ -337,21 +379,59 @@ export interface TbsFields {
 }
 
 /**
- * The fields above from the TBSCertificate's elements (as `parseCertificate` splits them):
- * `validity` and `subject` TLVs, and every element after subjectPublicKeyInfo.
+ * TBSCertificate ::= SEQUENCE { version [0] EXPLICIT Version DEFAULT v1, serialNumber INTEGER, …}
+ * (RFC 5280 §4.1): the version (0 = v1, 1 = v2, 2 = v3, §4.1.2.1) and where the fields after it
+ * start. DER (X.690 §11.5) omits a DEFAULT value, so an explicit v1 is refused.
  */
-export function readTbsFields(
-  der: Uint8Array,
-  validity: Tlv,
-  subject: Tlv,
-  afterSpki: readonly Tlv[],
-): TbsFields {
+export function readVersion(der: Uint8Array, fields: readonly Tlv[]): { version: number; offset: number } {
+  const first = fields[0];
+  let version = 0;
+  let offset = 0;
+  if (first?.tag === 0xa0) {
+    const inner = childrenOf(der, first.start, first.end, 'version');
+    const int = inner[0];
+    if (inner.length !== 1 || int?.tag !== TAG.integer || int.end - int.start !== 1) {
+      throw bad('version: [0] must hold one one-byte INTEGER');
+    }
+    version = der[int.start]!;
+    if (version !== 1 && version !== 2)
+      throw bad(`version: ${version} is not v2 or v3 (v1 is omitted in DER)`);
+    offset = 1;
+  }
+  const serial = fields[offset];
+  if (serial === undefined) throw bad('tbsCertificate: serialNumber missing');
+  expectTag(serial, TAG.integer, 'serialNumber');
+  return { version, offset };
+}
+
+/** The TBSCertificate's elements that `readTbsFields` decodes, as `parseCertificate` splits them. */
+export interface TbsElements {
+  /** From `readVersion`: extensions are v3 only (§4.1.2.9). */
+  version: number;
+  issuer: Tlv;
+  validity: Tlv;
+  subject: Tlv;
+  /** Every element after subjectPublicKeyInfo. */
+  afterSpki: readonly Tlv[];
+}
+
+/**
+ * The fields above. The issuer Name is decoded as strictly as the subject, though only its DER
+ * is used (chaining compares it byte for byte with the issuer's subject). Left as bytes, not
+ * decoded here: the AlgorithmIdentifiers (the verifiers pin their exact DER) and
+ * subjectPublicKeyInfo (WebCrypto's `importKey` parses it).
+ */
+export function readTbsFields(der: Uint8Array, e: TbsElements): TbsFields {
+  const { version, validity, subject, afterSpki } = e;
+  readName(der, e.issuer, 'issuer');
   expectTag(validity, TAG.sequence, 'validity');
   const times = childrenOf(der, validity.start, validity.end, 'validity');
   if (times.length !== 2) throw bad('validity: expected { notBefore, notAfter }');
   const notBefore = readTime(der, times[0]!, 'notBefore');
   const notAfter = readTime(der, times[1]!, 'notAfter');
   const extensions = readExtensions(der, afterSpki);
+  if (extensions.length > 0 && version !== 2)
+    throw bad('extensions in a certificate that is not v3 (§4.1.2.9)');
   const bc = extensions.find((e) => e.oid === OID_BASIC_CONSTRAINTS);
   const ku = extensions.find((e) => e.oid === OID_KEY_USAGE);
   return {
@@ -382,9 +462,8 @@ export function readCertificateFields(der: Uint8Array): TbsFields {
   if (parts.length !== 3) throw bad(`expected 3 elements in Certificate, got ${parts.length}`);
   expectTag(parts[0]!, TAG.sequence, 'tbsCertificate');
   const fields = childrenOf(der, parts[0]!.start, parts[0]!.end, 'tbsCertificate');
-  const offset = fields[0]?.tag === 0xa0 ? 1 : 0;
-  const validity = fields[offset + 3];
-  const subject = fields[offset + 4];
-  if (!validity || !subject || !fields[offset + 5]) throw bad('tbsCertificate: missing fields');
-  return readTbsFields(der, validity, subject, fields.slice(offset + 6));
+  const { version, offset } = readVersion(der, fields);
+  const [issuer, validity, subject, spki] = fields.slice(offset + 2, offset + 6);
+  if (!issuer || !validity || !subject || !spki) throw bad('tbsCertificate: missing fields');
+  return readTbsFields(der, { version, issuer, validity, subject, afterSpki: fields.slice(offset + 6) });
 }
