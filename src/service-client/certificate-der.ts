@@ -1,19 +1,19 @@
 /**
  * The DER pieces of the worker certificate that are done by hand, on bytes (ITU-T X.690):
  *
- * - OBJECT IDENTIFIER contents (§8.19). Sealgate's arc is a UUID arc (2.25.<128-bit integer>,
- *   ITU-T X.667), and @peculiar's ASN.1 layer does not round-trip arcs beyond 2^53: it decodes one
- *   as "2.25.{hex}" and re-encodes that as plain 2.25. So extensions are found by comparing OID
- *   content bytes, never strings, and never through a decode → re-encode cycle.
- * - The extensions of a TBSCertificate (RFC 5280 §4.1, [3] EXPLICIT Extensions), walked with the
- *   strict reader of src/evidence/snp/der.ts.
+ * - OBJECT IDENTIFIER contents (§8.19), arcs of any size. Sealgate's arc is a UUID arc
+ *   (2.25.<128-bit integer>, ITU-T X.667), and @peculiar's ASN.1 layer does not round-trip arcs
+ *   beyond 2^53: it decodes one as "2.25.{hex}" and re-encodes that as plain 2.25. Readers never go
+ *   through it: the verifier's strict reader (src/evidence/snp/x509-fields.ts `decodeOid`) decodes
+ *   every arc exactly, and worker-certificate.ts matches Sealgate's extensions by that dotted text.
  * - The Sealgate names (one commonName), so no X.509 library is needed to compare them.
  * - ECDSA signatures: WebCrypto speaks IEEE P1363 (r ‖ s), X.509 carries
  *   Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } (RFC 5480 §2.2 / RFC 3279 §2.2.3).
  */
 import { concatBytes } from '../bytes.js';
 import { SealgateError } from '../errors.js';
-import { readTlv, type Tlv } from '../evidence/snp/der.js';
+import { readTlv } from '../evidence/snp/der.js';
+import { childTlvs } from '../evidence/snp/x509-fields.js';
 
 function bad(message: string): SealgateError {
   return new SealgateError('malformed_certificate', `worker certificate: ${message}`);
@@ -69,76 +69,6 @@ export function encodeCommonNameDer(text: string): Uint8Array {
   return derTlv(0x30, derTlv(0x31, atv));
 }
 
-/** The TLVs inside `tlv`'s contents, each with `offset`, where its tag byte is. */
-function children(bytes: Uint8Array, tlv: Tlv, name: string): (Tlv & { offset: number })[] {
-  const out: (Tlv & { offset: number })[] = [];
-  let pos = tlv.start;
-  while (pos < tlv.end) {
-    const child = readTlv(bytes, pos, name);
-    if (child.end > tlv.end) throw bad(`${name}: element overruns its parent`);
-    out.push({ ...child, offset: pos });
-    pos = child.end;
-  }
-  return out;
-}
-
-export interface TbsFields {
-  version: number;
-  /** INTEGER contents (two's complement, as written). */
-  serial: Uint8Array;
-  /** The inner signature AlgorithmIdentifier, whole DER. */
-  signatureAlgorithm: Uint8Array;
-  extensions: { oid: Uint8Array; critical: boolean; value: Uint8Array }[];
-}
-
-/** Version, serial, inner signature algorithm and extensions of a TBSCertificate (whole DER). */
-export function readTbs(tbs: Uint8Array): TbsFields {
-  const outer = readTlv(tbs, 0, 'tbsCertificate');
-  if (outer.tag !== 0x30 || outer.end !== tbs.length) throw bad('tbsCertificate is not one SEQUENCE');
-  const fields = children(tbs, outer, 'tbsCertificate');
-  const [v, serial, alg] = fields;
-  if (v?.tag !== 0xa0) throw bad('no version field: not an X.509 v3 certificate');
-  const vInt = children(tbs, v, 'version');
-  if (vInt.length !== 1 || vInt[0]!.tag !== 0x02 || vInt[0]!.end - vInt[0]!.start !== 1)
-    throw bad('bad version');
-  if (serial?.tag !== 0x02 || !alg || alg.tag !== 0x30) throw bad('bad serialNumber or signature');
-  const extField = fields.find((f) => f.tag === 0xa3);
-  const extensions: TbsFields['extensions'] = [];
-  if (extField) {
-    const [seq, ...more] = children(tbs, extField, 'extensions');
-    if (seq?.tag !== 0x30 || more.length > 0) throw bad('extensions is not one SEQUENCE');
-    for (const ext of children(tbs, seq, 'extension')) {
-      const parts = ext.tag === 0x30 ? children(tbs, ext, 'extension') : [];
-      const [oid, second, third] = parts;
-      const criticalTlv = parts.length === 3 ? second : undefined;
-      const valueTlv = parts.length === 3 ? third : second;
-      if (oid?.tag !== 0x06 || !valueTlv || valueTlv.tag !== 0x04 || parts.length > 3) {
-        throw bad('an extension is not { OID, [BOOLEAN,] OCTET STRING }');
-      }
-      // DER (X.690 §11.5): a DEFAULT FALSE `critical` is omitted, so one written must be TRUE.
-      if (
-        criticalTlv &&
-        (criticalTlv.tag !== 0x01 ||
-          criticalTlv.end - criticalTlv.start !== 1 ||
-          tbs[criticalTlv.start] !== 0xff)
-      ) {
-        throw bad('an extension has a non-DER critical flag');
-      }
-      extensions.push({
-        oid: tbs.slice(oid.start, oid.end),
-        critical: criticalTlv !== undefined,
-        value: tbs.slice(valueTlv.start, valueTlv.end),
-      });
-    }
-  }
-  return {
-    version: tbs[vInt[0]!.start]!,
-    serial: tbs.slice(serial.start, serial.end),
-    signatureAlgorithm: tbs.slice(alg.offset, alg.end),
-    extensions,
-  };
-}
-
 /** Minimal positive INTEGER contents of an unsigned big-endian number (X.690 §8.3.2). */
 function unsignedIntegerContent(raw: Uint8Array): Uint8Array {
   let i = 0;
@@ -163,7 +93,7 @@ export function ecdsaP1363ToDer(sig: Uint8Array): Uint8Array {
 export function ecdsaDerToP1363(der: Uint8Array, n: number): Uint8Array {
   const seq = readTlv(der, 0, 'signature');
   if (seq.tag !== 0x30 || seq.end !== der.length) throw bad('signature is not one SEQUENCE');
-  const ints = children(der, seq, 'signature');
+  const ints = childTlvs(der, seq, 'signature');
   if (ints.length !== 2) throw bad('signature is not { r, s }');
   const out = new Uint8Array(2 * n);
   ints.forEach((t, i) => {

@@ -20,7 +20,7 @@
 import { constantTimeEqual, fromHex, toHex } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { parseCertificate } from '../verify/certificates.js';
-import { ecdsaDerToP1363, encodeCommonNameDer, encodeOidContent, readTbs } from './certificate-der.js';
+import { ecdsaDerToP1363, encodeCommonNameDer } from './certificate-der.js';
 
 export const SEALGATE_OID_ARC = '2.25.333905107900016310972470196611105242791';
 /** Sub-arc .1: worker-certificate extensions. */
@@ -38,7 +38,7 @@ export const MAX_WORKER_CERT_BYTES = 16 * 1024;
 /** AlgorithmIdentifier { ecdsa-with-SHA384 } with parameters absent (RFC 5758 §3.2), whole DER. */
 export const ECDSA_SHA384_ALGORITHM = fromHex('300a06082a8648ce3d040303');
 /** basicConstraints and keyUsage: the only extensions that may be critical (RFC 5280 §4.2). */
-const MAY_BE_CRITICAL = ['2.5.29.19', '2.5.29.15'].map(encodeOidContent);
+const MAY_BE_CRITICAL: ReadonlySet<string> = new Set(['2.5.29.19', '2.5.29.15']);
 const P384 = { name: 'ECDSA', namedCurve: 'P-384' } as const;
 
 export interface WorkerCertificate {
@@ -88,26 +88,22 @@ async function parse(der: Uint8Array): Promise<Parsed> {
     throw bad(`expected 1..${MAX_WORKER_CERT_BYTES} bytes of DER`);
   }
   if (der[0] !== 0x30) throw bad('not DER');
+  // The verifier's strict reader: DER, version, names, validity, and extensions each at most once
+  // with a DER critical flag (RFC 5280 §4.2). OIDs come back as dotted text, arcs of any size
+  // decoded exactly, so Sealgate's 128-bit UUID arc is matched as text.
   const cert = await parseCertificate(der);
-  const tbs = readTbs(cert.tbs);
-  if (tbs.version !== 2) throw bad('not an X.509 v3 certificate');
+  if (cert.version !== 2) throw bad('not an X.509 v3 certificate');
   if (
     !constantTimeEqual(cert.signatureAlgorithm, ECDSA_SHA384_ALGORITHM) ||
-    !constantTimeEqual(tbs.signatureAlgorithm, ECDSA_SHA384_ALGORITHM)
+    !constantTimeEqual(cert.tbsSignatureAlgorithm, ECDSA_SHA384_ALGORITHM)
   ) {
     throw bad('signature algorithm is not ecdsa-with-SHA384 (RFC 5758 §3.2)');
   }
-  const values = new Map<string, Uint8Array>();
-  for (const ext of tbs.extensions) {
-    const key = toHex(ext.oid);
-    if (values.has(key)) throw bad('an extension appears twice (RFC 5280 §4.2)');
-    if (ext.critical && !MAY_BE_CRITICAL.some((o) => constantTimeEqual(o, ext.oid))) {
-      throw bad('unknown critical extension (RFC 5280 §4.2)');
-    }
-    values.set(key, ext.value);
+  if (cert.criticalExtensions.some((oid) => !MAY_BE_CRITICAL.has(oid))) {
+    throw bad('unknown critical extension (RFC 5280 §4.2)');
   }
   const ext = (name: keyof typeof WORKER_CERT_OIDS): Uint8Array => {
-    const v = values.get(toHex(encodeOidContent(WORKER_CERT_OIDS[name])));
+    const v = cert.extensions.find((e) => e.oid === WORKER_CERT_OIDS[name])?.value;
     if (!v) throw bad(`extension ${name} (${WORKER_CERT_OIDS[name]}) missing`);
     return v;
   };
@@ -115,7 +111,7 @@ async function parse(der: Uint8Array): Promise<Parsed> {
   if (simulatedByte !== 0x00 && simulatedByte !== 0xff) throw bad('simulated is not a DER BOOLEAN');
   return {
     der: cert.der,
-    serialNumber: toHex(tbs.serial),
+    serialNumber: cert.serialNumber,
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
     signingKeySpki: cert.spki,

@@ -49,8 +49,14 @@ export interface ParsedCertificate {
   sha256: string;
   /** tbsCertificate, tag and length included: the signed bytes. */
   tbs: Uint8Array;
+  /** As encoded (RFC 5280 §4.1.2.1): 0 = v1 ([0] absent), 1 = v2, 2 = v3. */
+  version: number;
+  /** serialNumber's INTEGER contents (two's complement, as written), lower-case hex. */
+  serialNumber: string;
   /** The outer signatureAlgorithm, whole DER. */
   signatureAlgorithm: Uint8Array;
+  /** The TBSCertificate's own signature AlgorithmIdentifier, whole DER (RFC 5280 §4.1.2.3). */
+  tbsSignatureAlgorithm: Uint8Array;
   /** True when both AlgorithmIdentifiers are AMD's RSASSA-PSS SHA-384 and agree (RFC 5280 §4.1.1.2). */
   signatureAlgorithmIsAmdPss: boolean;
   /** signatureValue without the unused-bits byte. */
@@ -128,6 +134,7 @@ export async function parseCertificate(input: Uint8Array): Promise<ParsedCertifi
     if (f === undefined || f[0] !== TAG_SEQUENCE) throw bad(`tbsCertificate.${what} missing`);
     return der.slice(f[1], f[2]);
   };
+  const serial = tlvs[offset]!; // readVersion found it and checked that it is an INTEGER
   const innerAlg = at(1, 'signature');
   const issuer = at(2, 'issuer');
   const subject = at(4, 'subject');
@@ -153,7 +160,10 @@ export async function parseCertificate(input: Uint8Array): Promise<ParsedCertifi
     der,
     sha256: toHex(await sha256(der)),
     tbs,
+    version,
+    serialNumber: toHex(der.subarray(serial.start, serial.end)),
     signatureAlgorithm,
+    tbsSignatureAlgorithm: innerAlg,
     signatureAlgorithmIsAmdPss: isPss(signatureAlgorithm) && constantTimeEqual(innerAlg, signatureAlgorithm),
     signature,
     issuer,

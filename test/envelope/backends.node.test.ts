@@ -24,6 +24,7 @@ import {
 import { SealgateError } from '../../src/errors.js';
 import { createKek, KeyRing } from '../../src/keys/index.js';
 import { bodySha256, createFrameHash } from '../../src/receipts/receipt.js';
+import { vectorRequest, vectorStreamFrames } from '../vectors/envelope-v1.js';
 import v from '../vectors/envelope-v1.json';
 import { fixedRandom, ramp, refGcmSeal, refHkdf, refUnwrap, refWrap, unhex } from '../vectors/reference.js';
 
@@ -140,41 +141,18 @@ describe('envelope backends: every direction', () => {
 });
 
 describe('envelope backends: envelope-v1.json', () => {
-  const { route, requestId, now } = v.request;
   it('the node backend reproduces and opens every vector', async () => {
-    const kek = await createKek({
-      key: unhex(v.kek.key),
-      notBefore: v.kek.notBefore,
-      notAfter: v.kek.notAfter,
-    });
-    const ring = await KeyRing.from([kek]);
-    const gateway = await sealRequest({
-      kek,
-      route,
-      requestId,
-      now,
-      body: v.request.body,
-      random: fixedRandom(unhex(v.request.dek), unhex(v.request.iv)),
-      envelopeCrypto: nodeEnvelopeCrypto,
-    });
+    const { gateway, worker } = await vectorRequest(nodeEnvelopeCrypto);
     expect(JSON.stringify(gateway.sealed)).toBe(JSON.stringify(v.request.sealed));
-    const worker = await openRequest(v.request.sealed, ring, {
-      route,
-      now,
-      maxAgeSeconds: 300,
-      envelopeCrypto: nodeEnvelopeCrypto,
-    });
     expect(worker.body).toEqual(v.request.body);
+    expect(gateway.context.crypto).toBe(nodeEnvelopeCrypto);
+    expect(worker.context.crypto).toBe(nodeEnvelopeCrypto);
     for (const ctx of [gateway.context, worker.context]) {
       const sealed = await sealResponse(ctx, v.response.body, { random: fixedRandom(unhex(v.response.rs)) });
       expect(JSON.stringify(sealed)).toBe(JSON.stringify(v.response.sealed));
       expect(await openResponse(ctx, v.response.sealed)).toEqual(v.response.body);
     }
-    const sealer = createStreamSealer(worker.context, { random: fixedRandom(unhex(v.stream.rs)) });
-    const frames = [];
-    for (const c of v.stream.chunks) frames.push(await sealer.seal(c));
-    frames.push(await sealer.end());
-    expect(frames).toEqual(v.stream.frames);
+    expect(await vectorStreamFrames(worker.context)).toEqual(v.stream.frames);
     expect(await openFrames(gateway.context, v.stream.frames)).toEqual([...v.stream.chunks, null]);
   });
 });

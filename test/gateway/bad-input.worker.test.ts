@@ -5,17 +5,9 @@
  * the right status and code — and the recording upstream (test/gateway/stack.ts `calls`) must show
  * that nothing at all was sent to a worker.
  */
-import {
-  createExecutionContext,
-  runDurableObjectAlarm,
-  runInDurableObject,
-  waitOnExecutionContext,
-} from 'cloudflare:test';
 import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
-import type { DurableObjectStubLike } from '../../src/gateway/cf-types.js';
-import { resetKeyCache } from '../../src/gateway/key-cache.js';
-import worker from '../../src/gateway/worker.js';
-import { env, gatewayDescribe, HAS_GATEWAY_BINDINGS, installClock, type Stack, startStack } from './stack.js';
+import { callGateway as call, runRotation, startFreshStack } from './do-helpers.js';
+import { emptyRotationDo, env, gatewayDescribe, HAS_GATEWAY_BINDINGS, type Stack } from './stack.js';
 
 const CHAT = '/v1/chat/completions';
 const GOOD = { model: 'sealgate-builtin', messages: [{ role: 'user', content: 'the secret prompt' }] };
@@ -23,13 +15,6 @@ const AUTH = `Bearer ${env.DEV_API_KEY}`;
 let stack: Stack;
 
 const workerPosts = () => stack.calls.filter((c) => c.startsWith('POST http://worker'));
-
-async function call(path: string, init: RequestInit = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`https://gateway.test${path}`, init), env, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
 
 function post(body: BodyInit, headers: Record<string, string> = {}, path = CHAT): Promise<Response> {
   const h = new Headers({ authorization: AUTH, 'content-type': 'application/json' });
@@ -57,30 +42,8 @@ async function expectError(res: Response, status: number, code: string, what: st
 
 beforeAll(async () => {
   if (!HAS_GATEWAY_BINDINGS) return;
-  installClock();
-  stack = await startStack();
-  const digest = stack.dev.manifestDigest;
-  const s = env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName(digest)) as DurableObjectStubLike as never;
-  await runInDurableObject(
-    s,
-    async (
-      _i,
-      state: {
-        storage: {
-          deleteAlarm(): Promise<void>;
-          deleteAll(): Promise<void>;
-          setAlarm(t: number): Promise<void>;
-        };
-      },
-    ) => {
-      await state.storage.deleteAlarm();
-      await state.storage.deleteAll();
-      await state.storage.setAlarm(Date.now() + 3600_000);
-    },
-  );
-  await env.SEALGATE_KV.delete(`keys:${digest}`);
-  resetKeyCache();
-  expect(await runDurableObjectAlarm(s)).toBe(true);
+  stack = await startFreshStack();
+  await runRotation(stack.dev.manifestDigest);
   await stack.session.keys.refresh(); // the worker registers and receives the KEK
 });
 beforeEach(() => {
@@ -90,14 +53,7 @@ afterAll(async () => {
   vi.restoreAllMocks();
   vi.unstubAllGlobals();
   if (!HAS_GATEWAY_BINDINGS) return;
-  const s = env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName(stack.dev.manifestDigest)) as never;
-  await runInDurableObject(
-    s,
-    async (_i, state: { storage: { deleteAlarm(): Promise<void>; deleteAll(): Promise<void> } }) => {
-      await state.storage.deleteAlarm();
-      await state.storage.deleteAll();
-    },
-  );
+  await emptyRotationDo(stack.dev.manifestDigest);
 });
 
 gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {

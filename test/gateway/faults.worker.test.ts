@@ -12,16 +12,9 @@
  *
  * The slow faults on the real stack (wrangler dev, a byte-level fault proxy) are in test/faults/.
  */
-import {
-  abortAllDurableObjects,
-  createExecutionContext,
-  runDurableObjectAlarm,
-  runInDurableObject,
-  waitOnExecutionContext,
-} from 'cloudflare:test';
+import { abortAllDurableObjects, runDurableObjectAlarm } from 'cloudflare:test';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { resetKeyCache } from '../../src/gateway/key-cache.js';
-import type { RotationState } from '../../src/gateway/key-rotation.js';
 import { openKvEntry, sealKvEntry } from '../../src/gateway/kv-auth.js';
 import {
   type AttestationPointer,
@@ -29,17 +22,21 @@ import {
   readAttestation,
   readPublishedKeys,
 } from '../../src/gateway/kv-store.js';
-import worker from '../../src/gateway/worker.js';
+import {
+  callGateway as call,
+  rotationState,
+  rotationStub,
+  runRotation,
+  scheduleRotation,
+  startFreshStack,
+} from './do-helpers.js';
 import {
   advance,
-  emptyRotationDo,
   env,
   gatewayDescribe,
   HAS_GATEWAY_BINDINGS,
-  installClock,
   type Stack,
   sseData,
-  startStack,
   WORKER_A,
   WORKER_B,
 } from './stack.js';
@@ -53,25 +50,10 @@ let stack: Stack;
 let digest: string;
 let secret: string;
 
-const stub = () => env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName(digest)) as never;
-const doState = async () =>
-  (await (
-    await env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName(digest)).fetch('https://do/state')
-  ).json()) as RotationState;
+const stub = () => rotationStub(digest);
+const doState = () => rotationState(digest);
+const rotate = () => runRotation(digest);
 const now = () => Math.floor(Date.now() / 1000);
-
-async function runRotation(): Promise<RotationState> {
-  await runInDurableObject(stub(), (_i, state) => state.storage.setAlarm(Date.now() + 3600_000));
-  expect(await runDurableObjectAlarm(stub())).toBe(true);
-  return doState();
-}
-
-async function call(path: string, init: RequestInit = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`https://gateway.test${path}`, init), env, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
 const chat = (stream = false) =>
   call('/v1/chat/completions', {
     method: 'POST',
@@ -117,13 +99,9 @@ const kvText = async (name: string) => (await env.SEALGATE_KV.get(name, 'text'))
 
 beforeAll(async () => {
   if (!HAS_GATEWAY_BINDINGS) return;
-  installClock();
-  stack = await startStack();
+  stack = await startFreshStack();
   digest = stack.dev.manifestDigest;
   secret = env.GATEWAY_SECRET!;
-  resetKeyCache();
-  await emptyRotationDo(digest);
-  await env.SEALGATE_KV.delete(`keys:${digest}`);
   await env.SEALGATE_KV.delete(`att:${digest}:current`);
 });
 afterAll(() => {
@@ -135,14 +113,14 @@ gatewayDescribe('the attestation service faults', () => {
   it('down at start: typed 503 and nothing sent to a worker; serves once it is back', async () => {
     stack.serviceDown = true;
     stack.calls.length = 0;
-    const failed = await runRotation();
+    const failed = await rotate();
     expect(failed.lastError?.code).toBe('fetch_failed');
     expect(failed.keys).toEqual([]);
     await expectTypedError(await chat(), 503, 'no_attested_service');
     expect(workerPosts()).toEqual([]);
 
     stack.serviceDown = false;
-    const ok = await runRotation();
+    const ok = await rotate();
     expect(ok.lastError).toBeNull();
     expect(ok.keys.every((k) => k.confirmed)).toBe(true);
     await stack.session.keys.refresh();
@@ -157,7 +135,7 @@ gatewayDescribe('the attestation service faults', () => {
     const current = before.keys[0]!;
     advance(current.notBefore + policy.rotationIntervalSeconds - policy.overlapSeconds - now() + 1);
     stack.serviceFaults['POST /v1/keys'] = 'down';
-    const failed = await runRotation();
+    const failed = await rotate();
     expect(failed.lastError?.code).toBe('fetch_failed');
     expect(failed.keys.map((k) => k.kid)).toEqual([current.kid]);
     const published = await readPublishedKeys(env.SEALGATE_KV, secret, digest);
@@ -166,7 +144,7 @@ gatewayDescribe('the attestation service faults', () => {
     expect(await expectServed(await chat())).toBe(current.kid);
 
     delete stack.serviceFaults['POST /v1/keys'];
-    const ok = await runRotation();
+    const ok = await rotate();
     expect(ok.lastError).toBeNull();
     expect(ok.keys).toHaveLength(2);
     expect(ok.keys.every((k) => k.confirmed)).toBe(true);
@@ -224,7 +202,7 @@ gatewayDescribe('KV entries are authenticated (HMAC bound to the key name)', () 
     // The bad entry made the isolate ask the DO for a recheck: an alarm is due now.
     expect((await doState()).alarm).toBeLessThanOrEqual(Date.now());
 
-    await runRotation();
+    await rotate();
     const again = await readPublishedKeys(env.SEALGATE_KV, secret, digest);
     expect(again.ok).toBe(true);
     expect(await kvText(name)).not.toBe(JSON.stringify({ ...entry, data: JSON.stringify(data) }));
@@ -366,7 +344,7 @@ gatewayDescribe('the key-rotation Durable Object restarted mid-rotation', () => 
 
     stack.serviceFaults['POST /v1/keys'] = 'hold';
     const parked = stack.held();
-    await runInDurableObject(stub(), (_i, state) => state.storage.setAlarm(Date.now() + 3600_000));
+    await scheduleRotation(digest);
     // The aborted instance's alarm call never settles (its instance is gone): not awaited.
     void runDurableObjectAlarm(stub()).catch(() => undefined);
     await parked; // the DO created a successor and is uploading it
@@ -390,7 +368,7 @@ gatewayDescribe('the key-rotation Durable Object restarted mid-rotation', () => 
     await expectServed(await chat());
 
     // The next alarm (a new instance) re-uploads the live keys and finishes the rotation.
-    const done = await runRotation();
+    const done = await rotate();
     expect(done.lastError).toBeNull();
     expect(done.keys.every((k) => k.confirmed)).toBe(true);
     const successor = done.keys.find(

@@ -6,31 +6,23 @@
  * receipt that is missing, altered or from a certificate no verified service issued is a 502
  * `upstream_tampered` (a stream ends with that error instead of [DONE]); nothing is stored then.
  */
-import {
-  createExecutionContext,
-  runDurableObjectAlarm,
-  runInDurableObject,
-  waitOnExecutionContext,
-} from 'cloudflare:test';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { issueWorkerCertificate } from '../../src/attestation-service/issue-certificate.js';
 import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { toBase64Url } from '../../src/bytes.js';
-import { resetKeyCache } from '../../src/gateway/key-cache.js';
 import { sealKvEntry } from '../../src/gateway/kv-auth.js';
 import { resetReceiptCache } from '../../src/gateway/receipt-check.js';
 import worker from '../../src/gateway/worker.js';
 import { verifyReceiptBundle } from '../../src/receipts/verify-receipt.js';
 import { parseWorkerCertificate } from '../../src/service-client/worker-certificate.js';
+import { runRotation, startFreshStack } from './do-helpers.js';
 import {
-  emptyRotationDo,
   env,
   gatewayDescribe,
   HAS_GATEWAY_BINDINGS,
-  installClock,
   type Stack,
   sseData,
-  startStack,
   WORKER_A,
   WORKER_B,
 } from './stack.js';
@@ -39,7 +31,6 @@ const KEY = { authorization: `Bearer ${env.DEV_API_KEY}`, 'content-type': 'appli
 const PROMPT = [{ role: 'user', content: 'the secret prompt' }];
 let stack: Stack;
 let digest: string;
-const stub = () => env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName(digest)) as never;
 
 // A stream's receipt is checked, and its KV write handed to `waitUntil`, while the body is read:
 // after the caller has read it. So the contexts are kept, and awaited again before a receipt is read.
@@ -86,17 +77,10 @@ async function rogueCertificate() {
 
 beforeAll(async () => {
   if (!HAS_GATEWAY_BINDINGS) return;
-  installClock();
-  stack = await startStack();
+  stack = await startFreshStack();
   digest = stack.dev.manifestDigest;
-  resetKeyCache();
   resetReceiptCache();
-  await emptyRotationDo(digest);
-  await env.SEALGATE_KV.delete(`keys:${digest}`);
-  await runInDurableObject(stub(), (_i, state: { storage: { setAlarm(t: number): Promise<void> } }) =>
-    state.storage.setAlarm(Date.now() + 3600_000),
-  );
-  expect(await runDurableObjectAlarm(stub())).toBe(true);
+  await runRotation(digest);
   await stack.session.keys.refresh();
 });
 afterAll(() => {

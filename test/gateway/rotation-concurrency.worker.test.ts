@@ -7,31 +7,20 @@
  */
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { resetKeyCache } from '../../src/gateway/key-cache.js';
 import type { RotationState } from '../../src/gateway/key-rotation.js';
-import {
-  emptyRotationDo,
-  env,
-  gatewayDescribe,
-  HAS_GATEWAY_BINDINGS,
-  installClock,
-  type Stack,
-  startStack,
-} from './stack.js';
+import { rotationDo, rotationState, rotationStub, scheduleRotation, startFreshStack } from './do-helpers.js';
+import { env, gatewayDescribe, HAS_GATEWAY_BINDINGS, type Stack } from './stack.js';
 
 let stack: Stack;
 let digest: string;
-const stub = () => env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName(digest)) as never;
-const rotation = () => env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName(digest));
-const doState = async () => (await (await rotation().fetch('https://do/state')).json()) as RotationState;
+const stub = () => rotationStub(digest);
+const rotation = () => rotationDo(digest);
+const doState = () => rotationState(digest);
 
 beforeAll(async () => {
   if (!HAS_GATEWAY_BINDINGS) return;
-  installClock();
-  stack = await startStack();
+  stack = await startFreshStack();
   digest = stack.dev.manifestDigest;
-  resetKeyCache();
-  await emptyRotationDo(digest);
 });
 afterAll(() => {
   vi.restoreAllMocks();
@@ -43,9 +32,7 @@ gatewayDescribe('key rotation: one at a time', () => {
     expect((await doState()).keys).toEqual([]);
     stack.serviceFaults['POST /v1/keys'] = 'hold';
     const parked = stack.held();
-    await runInDurableObject(stub(), (_i, state: { storage: { setAlarm(t: number): Promise<void> } }) =>
-      state.storage.setAlarm(Date.now() + 3600_000),
-    );
+    await scheduleRotation(digest);
     const first = runDurableObjectAlarm(stub());
     await parked; // the first key is made and on its way to the service
     expect((await rotation().fetch('https://do/ensure', { method: 'POST' })).status).toBe(204);

@@ -3,20 +3,17 @@
  * every error in OpenAI's shape, API keys, CORS, configuration refusals, and the fail-closed 503
  * when no verified attestation service exists.
  */
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { afterAll, afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { API_KEY_CACHE_MS, hashApiKey, resetApiKeyCache } from '../../src/gateway/api-keys.js';
-import type { DurableObjectStubLike } from '../../src/gateway/cf-types.js';
-import type { GatewayEnv } from '../../src/gateway/config.js';
 import { resetKeyCache } from '../../src/gateway/key-cache.js';
-import type { RotationState } from '../../src/gateway/key-rotation.js';
 import worker from '../../src/gateway/worker.js';
 import { manifestDigest } from '../../src/policy/manifest-digest.js';
-import { env, gatewayDescribe, HAS_GATEWAY_BINDINGS } from './stack.js';
+import { callGateway as call, rotationState } from './do-helpers.js';
+import { emptyRotationDo, env, gatewayDescribe, HAS_GATEWAY_BINDINGS } from './stack.js';
 
 const digest = HAS_GATEWAY_BINDINGS ? await manifestDigest(env.SEALGATE_MANIFEST!) : '';
 
-const BASE = 'https://gateway.test';
 const KEY = { authorization: `Bearer ${env.DEV_API_KEY}` };
 const upstream: string[] = [];
 
@@ -34,29 +31,12 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
-const rotation = (): DurableObjectStubLike => env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName(digest));
-
 /** Leaves the shared key-rotation DO empty and without an alarm (the sealed tests use it too). */
-async function wipeRotation(): Promise<void> {
-  await runInDurableObject(
-    rotation() as never,
-    async (_i, state: { storage: { deleteAlarm(): Promise<void>; deleteAll(): Promise<void> } }) => {
-      await state.storage.deleteAlarm();
-      await state.storage.deleteAll();
-    },
-  );
-}
+const wipeRotation = () => emptyRotationDo(digest);
 
 afterAll(async () => {
   if (HAS_GATEWAY_BINDINGS) await wipeRotation();
 });
-
-async function call(path: string, init: RequestInit = {}, e: GatewayEnv = env): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`${BASE}${path}`, init), e, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
 
 async function expectError(res: Response, status: number, code: string) {
   expect(res.status).toBe(status);
@@ -265,7 +245,7 @@ gatewayDescribe('refusing to serve', () => {
     // The alarm is pending, or it already ran (and, the service being unreachable, failed and
     // rescheduled itself): either way the cron brought rotation back to life.
     await vi.waitFor(async () => {
-      const state = (await (await rotation().fetch('https://do/state')).json()) as RotationState;
+      const state = await rotationState(digest);
       expect(state.alarm !== null || state.failures > 0).toBe(true);
     });
   });

@@ -5,31 +5,27 @@
  * path: tampered answers, cut and edited streams, a worker that does not know the key, workers
  * that are down, a service that goes away — before and after the key's notAfter.
  */
-import {
-  createExecutionContext,
-  runDurableObjectAlarm,
-  runInDurableObject,
-  waitOnExecutionContext,
-} from 'cloudflare:test';
+import { runInDurableObject } from 'cloudflare:test';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { type StoredKek, unwrapKek, wrapKek } from '../../src/gateway/at-rest.js';
-import type { DurableObjectStubLike } from '../../src/gateway/cf-types.js';
 import { resetKeyCache } from '../../src/gateway/key-cache.js';
-import type { RotationState } from '../../src/gateway/key-rotation.js';
 import { openKvEntry, sealKvEntry } from '../../src/gateway/kv-auth.js';
 import type { AttestationPointer, AttestationRecord, PublishedKeys } from '../../src/gateway/kv-store.js';
-import worker from '../../src/gateway/worker.js';
 import { createKek } from '../../src/keys/kek.js';
 import {
+  callGateway as call,
+  rotationState,
+  rotationStub,
+  runRotation,
+  startFreshStack,
+} from './do-helpers.js';
+import {
   advance,
-  emptyRotationDo,
   env,
   gatewayDescribe,
   HAS_GATEWAY_BINDINGS,
-  installClock,
   type Stack,
   sseData,
-  startStack,
   WORKER_A,
   WORKER_B,
 } from './stack.js';
@@ -39,27 +35,10 @@ const PROMPT = [{ role: 'user', content: 'the secret prompt' }];
 let stack: Stack;
 let digest: string;
 
-/** The DO of this manifest (typed for both our fetch and the cloudflare:test helpers). */
-const doStub = (): DurableObjectStubLike => env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName(digest));
-const stub = () => doStub() as never;
-const doState = async () => (await (await doStub().fetch('https://do/state')).json()) as RotationState;
-
-async function runRotation(): Promise<RotationState> {
-  const s = stub();
-  // Schedule explicitly, then run: the test, not the wall clock, decides when rotation happens.
-  await runInDurableObject(s, (_i, state) => state.storage.setAlarm(Date.now() + 3600_000));
-  expect(await runDurableObjectAlarm(s)).toBe(true);
-  return (await (
-    await env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName(digest)).fetch('https://do/state')
-  ).json()) as RotationState;
-}
-
-async function call(path: string, init: RequestInit = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`https://gateway.test${path}`, init), env, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
+/** The DO of this manifest; a rotation runs when the test, not the wall clock, says so. */
+const stub = () => rotationStub(digest);
+const doState = () => rotationState(digest);
+const rotate = () => runRotation(digest);
 const post = (path: string, body: unknown) =>
   call(path, { method: 'POST', headers: KEY, body: JSON.stringify(body) });
 /** A KV entry as the gateway reads it: authenticated (kv-auth.ts) under GATEWAY_SECRET. */
@@ -71,13 +50,8 @@ const workerPosts = () => stack.calls.filter((c) => c.startsWith('POST http://wo
 
 beforeAll(async () => {
   if (!HAS_GATEWAY_BINDINGS) return;
-  installClock();
-  stack = await startStack();
+  stack = await startFreshStack();
   digest = stack.dev.manifestDigest;
-  resetKeyCache();
-  // Start from an empty DO without a pending alarm, whatever ran before in this miniflare.
-  await emptyRotationDo(digest);
-  await env.SEALGATE_KV.delete(`keys:${digest}`);
 });
 afterAll(() => {
   vi.restoreAllMocks();
@@ -86,7 +60,7 @@ afterAll(() => {
 
 gatewayDescribe('key rotation: first attestation', () => {
   it('attests the service, uploads a KEK, confirms it and publishes it (wrapped) to KV', async () => {
-    const state = await runRotation();
+    const state = await rotate();
     expect(state.lastError).toBeNull();
     expect(state.keys).toHaveLength(1);
     expect(state.keys[0]!.confirmed).toBe(true);
@@ -301,7 +275,7 @@ gatewayDescribe('rotation over time', () => {
     const before = await doState();
     const first = before.keys[0]!;
     advance(policy.rotationIntervalSeconds - policy.overlapSeconds + 1);
-    const after = await runRotation();
+    const after = await rotate();
     expect(after.lastError).toBeNull();
     expect(after.keys).toHaveLength(2);
     const next = after.keys.find((k) => k.kid !== first.kid)!;
@@ -324,7 +298,7 @@ gatewayDescribe('rotation over time', () => {
     const before = await doState();
     await stack.restartService();
     stack.calls.length = 0;
-    const after = await runRotation();
+    const after = await rotate();
     expect(after.lastError).toBeNull();
     expect(after.keys.map((k) => k.kid).sort()).toEqual(before.keys.map((k) => k.kid).sort());
     expect(after.keys.every((k) => k.confirmed)).toBe(true);
@@ -361,7 +335,7 @@ gatewayDescribe('rotation over time', () => {
         await state.storage.put('keys', other);
       },
     );
-    const after = await runRotation();
+    const after = await rotate();
     expect(after.lastError).toBeNull();
     expect(after.keys).toHaveLength(1);
     expect(before.keys.map((k) => k.kid)).not.toContain(after.keys[0]!.kid);
@@ -376,7 +350,7 @@ gatewayDescribe('rotation over time', () => {
 
   it('service down: keeps serving with the current key, then fails closed past its notAfter', async () => {
     stack.serviceDown = true;
-    const failed = await runRotation();
+    const failed = await rotate();
     expect(failed.lastError?.code).toBe('fetch_failed');
     resetKeyCache();
     const still = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
@@ -384,7 +358,7 @@ gatewayDescribe('rotation over time', () => {
 
     const newest = Math.max(...failed.keys.map((k) => k.notAfter));
     advance(newest - Math.floor(Date.now() / 1000) + 1);
-    const past = await runRotation();
+    const past = await rotate();
     expect(past.lastError?.code).toBe('fetch_failed');
     resetKeyCache();
     stack.calls.length = 0;

@@ -12,12 +12,12 @@ import { expectedStatus } from '../../src/attestation/ear.js';
 import { parseEvidenceBundle } from '../../src/attestation/evidence-bundle.js';
 import { verifyEvidenceBundle } from '../../src/attestation/verify-evidence-bundle.js';
 import { fromBase64Url, fromHex, toBase64Url, toHex } from '../../src/bytes.js';
-import type { GatewayEnv } from '../../src/gateway/config.js';
 import { resetKeyCache } from '../../src/gateway/key-cache.js';
 import { type ManifestLogEntry, verifyManifestLog } from '../../src/gateway/manifest-log.js';
 import type { VerificationEnv } from '../../src/gateway/routes/index.js';
 import worker from '../../src/gateway/worker.js';
 import { manifestDigest } from '../../src/policy/manifest-digest.js';
+import { callGateway as call } from './do-helpers.js';
 import {
   advance,
   env,
@@ -35,13 +35,6 @@ let ipCounter = 0;
 const freshClient = () => ({ 'cf-connecting-ip': `198.51.100.${++ipCounter}` });
 
 const vEnv = env as typeof env & VerificationEnv;
-
-async function call(path: string, init: RequestInit = {}, e: GatewayEnv = env): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`https://gateway.test${path}`, init), e, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
 
 const randomNonce = () => crypto.getRandomValues(new Uint8Array(32));
 

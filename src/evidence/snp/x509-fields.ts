@@ -444,7 +444,7 @@ export function readTbsFields(der: Uint8Array, e: TbsElements): TbsFields {
   };
 }
 
-/** The TLVs directly inside `parent` (exported for parseCertificate's TBSCertificate walk). */
+/** The TLVs directly inside `parent` (exported for the worker certificate's ECDSA signature). */
 export function childTlvs(der: Uint8Array, parent: Tlv, name: string): Tlv[] {
   return childrenOf(der, parent.start, parent.end, name);
 }
