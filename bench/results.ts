@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { retainedFigures } from './macro/memory-trace.js';
 import type { MacroRun, Phase } from './macro/run-macro.js';
 import type { MicroRun } from './micro/run-micro.js';
 
@@ -196,6 +197,18 @@ export function buildResults(
       (maxOf(ms) ?? Number.NaN) - ms.beforeMiB,
       mp ? (maxOf(mp) ?? Number.NaN) - mp.beforeMiB : null,
     );
+    // What the isolate retains (after full collections, read over the inspector): memory-trace.ts.
+    const rs = retainedFigures(ms);
+    const rp = mp ? retainedFigures(mp) : null;
+    if (rs) {
+      add('macro.longStream.retained.before', 'MiB', rs.before, rp?.before ?? null);
+      add('macro.longStream.retained.maxDuring', 'MiB', rs.maxDuring, rp?.maxDuring ?? null);
+      add('macro.longStream.retained.after', 'MiB', rs.after, rp?.after ?? null);
+      add('macro.longStream.retained.leftBehind', 'MiB', rs.leftBehind, rp?.leftBehind ?? null);
+      add('macro.longStream.retained.floorGrowth', 'MiB', rs.floorGrowth, rp?.floorGrowth ?? null);
+      add('macro.longStream.retained.collections', 'count', rs.collections, rp?.collections ?? null);
+      add('macro.longStream.heapTotal.max', 'MiB', rs.heapTotalMax, rp?.heapTotalMax ?? null);
+    }
   }
   return out;
 }

@@ -21,6 +21,7 @@ import { startStack, stopGroup } from '../../src/dev/stack.js';
 import { chatBody } from '../micro/cases.js';
 import { processesCpuMs, processGroup } from './cpu-time.js';
 import type { LoadJob, LoadResult } from './load-worker.js';
+import { type MemoryTrace, memoryTrace } from './memory-trace.js';
 import { startNodeHop } from './node-hop.js';
 
 const GATEWAY_PORT = Number(process.env.BENCH_GATEWAY_PORT ?? 18787);
@@ -60,21 +61,6 @@ export interface CpuParts {
   node: number;
   model: number;
   load: number;
-}
-
-export interface MemoryTrace {
-  target: 'sealed' | 'plain';
-  bytes: number;
-  seconds: number;
-  error: string | null;
-  /** RSS in MiB of the workerd that runs the Worker itself: idle before, samples during, 3 s after. */
-  beforeMiB: number;
-  duringMiB: number[];
-  afterMiB: number;
-  /** The same for wrangler dev's proxy workerd (listens on the public port, forwards to the Worker). */
-  proxyBeforeMiB: number;
-  proxyDuringMiB: number[];
-  proxyAfterMiB: number;
 }
 
 export interface MacroRun {
@@ -251,31 +237,8 @@ function cpuParts(
   return Object.values(parts).some((v) => v === null) ? null : (parts as CpuParts);
 }
 
-function rssMiB(pids: number[]): number {
-  const set = new Set(pids);
-  return processes()
-    .filter((p) => set.has(p.pid))
-    .reduce((a, p) => a + p.rss / 1024, 0);
-}
-
-async function memoryTrace(
-  target: 'sealed' | 'plain',
-  pids: { worker: number[]; proxy: number[] },
-  job: LoadJob,
-  say: (s: string) => void,
-): Promise<MemoryTrace> {
-  const beforeMiB = rssMiB(pids.worker);
-  const proxyBeforeMiB = rssMiB(pids.proxy);
-  const duringMiB: number[] = [];
-  const proxyDuringMiB: number[] = [];
-  let done = false;
-  const sampler = (async () => {
-    while (!done) {
-      duringMiB.push(rssMiB(pids.worker));
-      proxyDuringMiB.push(rssMiB(pids.proxy));
-      await sleep(500);
-    }
-  })();
+/** The long stream, drained by the load generator, given up after `BENCH_LONG_TIMEOUT_MS`. */
+async function drainCapped(job: LoadJob): Promise<LoadResult> {
   const capMs = Number(process.env.BENCH_LONG_TIMEOUT_MS ?? 300_000);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const capped = new Promise<LoadResult>((resolve) => {
@@ -294,30 +257,7 @@ async function memoryTrace(
       capMs,
     );
   });
-  const r = await Promise.race([load(job), capped]).finally(() => {
-    done = true;
-    clearTimeout(timer);
-  });
-  await sampler;
-  await sleep(3_000);
-  const afterMiB = rssMiB(pids.worker);
-  const proxyAfterMiB = rssMiB(pids.proxy);
-  const mib = (x: number) => x.toFixed(0);
-  say(
-    `  ${target} long stream: ${(r.bytes / 1048576).toFixed(1)} MiB in ${r.seconds.toFixed(1)} s; Worker's workerd RSS ${mib(beforeMiB)} → max ${mib(Math.max(...duringMiB))} → ${mib(afterMiB)} MiB; wrangler proxy ${mib(proxyBeforeMiB)} → max ${mib(Math.max(...proxyDuringMiB))} → ${mib(proxyAfterMiB)} MiB${r.firstError ? ` (error: ${r.firstError})` : ''}`,
-  );
-  return {
-    target,
-    bytes: r.bytes,
-    seconds: r.seconds,
-    error: r.firstError,
-    beforeMiB,
-    duringMiB,
-    afterMiB,
-    proxyBeforeMiB,
-    proxyDuringMiB,
-    proxyAfterMiB,
-  };
+  return await Promise.race([load(job), capped]).finally(() => clearTimeout(timer));
 }
 
 export async function runMacro(root: string, say: (s: string) => void): Promise<MacroRun> {
@@ -447,6 +387,7 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
     // gigabytes under it (not the Worker), which once stalled the run past its time budget.
     const longTargets =
       process.env.BENCH_LONG_BASELINE === '1' ? (['sealed', 'plain'] as const) : (['sealed'] as const);
+    const longUrl = (t: 'sealed' | 'plain') => (t === 'sealed' ? stack.url : baselineUrl);
     for (const target of longTargets) {
       memory.push(
         await memoryTrace(
@@ -455,16 +396,21 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
           target === 'sealed'
             ? workerdOf(stack.gatewayPid, GATEWAY_PORT)
             : workerdOf(baseline.pid, BASELINE_PORT),
-          {
-            mode: 'drain',
-            url: target === 'sealed' ? stack.url : baselineUrl,
-            path: '/v1/chat/completions',
-            headers,
-            body: longBody,
-            stream: true,
-            concurrency: 1,
-            warmupMs: 0,
-            durationMs: 0,
+          () =>
+            drainCapped({
+              mode: 'drain',
+              url: longUrl(target),
+              path: '/v1/chat/completions',
+              headers,
+              body: longBody,
+              stream: true,
+              concurrency: 1,
+              warmupMs: 0,
+              durationMs: 0,
+            }),
+          // Any request enters the isolate (the passthrough answers 404 here; that is enough).
+          async () => {
+            await (await fetch(`${longUrl(target)}/healthz`)).arrayBuffer();
           },
           say,
         ),
