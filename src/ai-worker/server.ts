@@ -1,5 +1,6 @@
 /**
- * Serving the AI worker on Node (@hono/node-server): `startWorker` checks the manifest, picks the
+ * Serving the AI worker on Node (node:http; sealed routes direct, the rest through Hono —
+ * node-listener.ts): `startWorker` checks the manifest, picks the
  * model (MODEL_URL or the built-in one), starts attesting to the service in the background and
  * listens at once — answering 503 `not_ready` on the sealed routes until it holds a key. In-process
  * and awaitable, so tests and `npm start` run the same code as `main.ts`. Port 0 picks a free port;
