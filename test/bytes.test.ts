@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   concatBytes,
@@ -56,6 +57,61 @@ describe('bytes', () => {
     // atob's forgiving-base64: unused low bits are ignored when decoding (canonicality is checked apart).
     expect(fromBase64Url('AB')).toEqual(new Uint8Array([0]));
     expect(fromBase64('AB==')).toEqual(new Uint8Array([0]));
+  });
+  // RFC 4648 §4/§5 spelled out bit by bit: what the native and the table-driven (Node 20) codecs
+  // must both agree with, on every length's tail.
+  const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const reference = (b: Uint8Array, url: boolean) => {
+    let bits = '';
+    for (const x of b) bits += x.toString(2).padStart(8, '0');
+    while (bits.length % 6 !== 0) bits += '0';
+    let out = '';
+    for (let i = 0; i < bits.length; i += 6) out += ALPHABET[Number.parseInt(bits.slice(i, i + 6), 2)];
+    if (url) return out.replace(/\+/g, '-').replace(/\//g, '_');
+    return out + '='.repeat((4 - (out.length % 4)) % 4);
+  };
+  it('encodes and decodes base64 and base64url as RFC 4648 spells them (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), fc.nat(8), (b, offset) => {
+        // A view into a larger buffer too: the codec must honour byteOffset.
+        const big = new Uint8Array(b.length + offset + 3).fill(0xa5);
+        big.set(b, offset);
+        const view = big.subarray(offset, offset + b.length);
+        expect(toBase64Url(view)).toBe(reference(b, true));
+        expect(toBase64(view)).toBe(reference(b, false));
+        expect(fromBase64Url(reference(b, true))).toEqual(b);
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('decodes base64url text of any characters as the reference does, or refuses it (property)', () => {
+    const chars = fc.constantFrom(...'AZaz09-_+/= .\n%\u00e9\u0100'.split(''), 'Q', 'w');
+    fc.assert(
+      fc.property(fc.array(chars, { maxLength: 24 }), (parts) => {
+        const s = parts.join('');
+        const valid = /^[A-Za-z0-9_-]*$/.test(s) && s.length % 4 !== 1;
+        let got: Uint8Array | 'refused';
+        try {
+          got = fromBase64Url(s);
+        } catch (e) {
+          expect(isSealgateError(e, 'invalid_argument')).toBe(true);
+          got = 'refused';
+        }
+        if (!valid) {
+          expect(got).toBe('refused');
+          return;
+        }
+        // Decoding ignores the unused low bits: re-encoding gives the canonical spelling.
+        expect(got).not.toBe('refused');
+        const bytes = got as Uint8Array;
+        expect(bytes.length).toBe(Math.floor((s.length * 6) / 8));
+        const again = reference(bytes, true);
+        expect(again.length).toBe(s.length);
+        expect(again.slice(0, -1)).toBe(s.slice(0, -1));
+        if (s.length % 4 === 0) expect(again).toBe(s);
+      }),
+      { numRuns: 500 },
+    );
   });
   it('knows the canonical base64url spelling without re-encoding', () => {
     for (let n = 0; n <= 20; n++) {

@@ -21,7 +21,7 @@ import { MODEL_ROUTES, type ModelBackend } from '../model/types.js';
 import type { Sha256State } from '../receipts/receipt.js';
 import { consoleLog, type WorkerLog } from './log.js';
 import type { ReceiptSigner } from './receipt-signer.js';
-import { failure, handleSealed } from './sealed-exchange.js';
+import { failure, handleSealed, type SealedExchangeDeps } from './sealed-exchange.js';
 import type { WorkerKeyStore } from './worker-keys.js';
 
 export interface WorkerAppDeps {
@@ -50,11 +50,15 @@ export interface WorkerAppDeps {
   sha256?: () => Sha256State;
 }
 
-export function createWorkerApp(deps: WorkerAppDeps): Hono {
+/**
+ * What the sealed routes run on (sealed-exchange.ts), shared by the Hono app and the Node server's
+ * direct path (node-listener.ts) — one replay guard for both.
+ */
+export function createWorkerExchange(deps: WorkerAppDeps): SealedExchangeDeps {
   const clock = deps.clock ?? Date.now;
   const log = deps.log ?? consoleLog;
   const now = () => Math.floor(clock() / 1000);
-  const exchange = {
+  return {
     keys: deps.keys,
     model: deps.model,
     replayGuard: deps.replayGuard ?? new MemoryReplayGuard(),
@@ -69,6 +73,11 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono {
       ? { receipts: { signer: deps.receiptSigner, manifestDigest: deps.manifestDigest } }
       : {}),
   };
+}
+
+/** `exchange`: the sealed routes' state, when the caller serves them elsewhere too (server.ts). */
+export function createWorkerApp(deps: WorkerAppDeps, exchange = createWorkerExchange(deps)): Hono {
+  const { now, log } = exchange;
   const app = new Hono();
 
   // Nothing a worker answers may be cached by anything between it and the gateway.

@@ -25,7 +25,7 @@ import { sealResponse } from '../envelope/response.js';
 import { createStreamSealer } from '../envelope/stream.js';
 import { ENVELOPE_FIELD } from '../envelope/wire.js';
 import { isSealgateError } from '../errors.js';
-import { errorResponse, httpCodeFor } from '../http/errors.js';
+import { errorBody, HTTP_ERROR_CODES, type HttpErrorCode, httpCodeFor } from '../http/errors.js';
 import { readLimited } from '../http/read-limited.js';
 import type { ModelBackend, ModelRoute } from '../model/types.js';
 import { bodySha256, createFrameHash, receiptTrailer, type Sha256State } from '../receipts/receipt.js';
@@ -61,49 +61,113 @@ export interface SealedExchangeDeps {
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
+/**
+ * One answer of a sealed route, independent of the HTTP server that sends it: `handleSealed` makes
+ * it a WHATWG Response (the Hono app), node-listener.ts writes it to a `node:http` response without
+ * one. Every answer carries `cache-control: no-store`.
+ */
+export type SealedAnswer =
+  | { readonly status: number; readonly headers: Record<string, string>; readonly body: string }
+  | {
+      readonly status: 200;
+      readonly headers: Record<string, string>;
+      readonly stream: ReadableStream<Uint8Array>;
+    };
+
+/** What a sealed exchange needs of the incoming HTTP request. */
+export interface SealedRequestInput {
+  contentType: string | null;
+  contentLength: string | null;
+  /** The body's bytes, or null as soon as it is known to exceed `max` bytes (then it is not read on). */
+  readBody(max: number): Promise<Uint8Array | null>;
+  /** Aborts when the client goes away. */
+  signal: AbortSignal;
+}
+
+/** OpenAI's error JSON for `code` (src/http/errors.ts) as an answer. */
+export function errorAnswer(
+  code: HttpErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+): SealedAnswer {
+  return {
+    status: HTTP_ERROR_CODES[code],
+    headers: { 'content-type': 'application/json', ...NO_STORE, ...headers },
+    body: JSON.stringify(errorBody(code, message)),
+  };
+}
+
 /** What the client is told for a failure: the code's HTTP status, a message without secrets. */
-export function failure(e: unknown, log: WorkerLog, what: string): Response {
+export function failureAnswer(e: unknown, log: WorkerLog, what: string): SealedAnswer {
   const code = httpCodeFor(e);
   if (code === 'internal_error') {
     log('error', `${what}: unexpected failure`, errorDetail(e));
-    return errorResponse('internal_error', 'internal error');
+    return errorAnswer('internal_error', 'internal error');
   }
   log('warn', `${what}: refused`, errorDetail(e));
   // SealgateError messages name fields and checks, never key material or content.
-  return errorResponse(code, isSealgateError(e) ? e.message : code);
+  return errorAnswer(code, isSealgateError(e) ? e.message : code);
 }
 
+/** `failureAnswer` as a Response (the Hono app's other routes and its error handler). */
+export function failure(e: unknown, log: WorkerLog, what: string): Response {
+  return answerResponse(failureAnswer(e, log, what));
+}
+
+export function answerResponse(answer: SealedAnswer): Response {
+  return new Response('body' in answer ? answer.body : answer.stream, {
+    status: answer.status,
+    headers: answer.headers,
+  });
+}
+
+/** A sealed exchange for the Hono app: the WHATWG Request in, a Response out. */
 export async function handleSealed(
   deps: SealedExchangeDeps,
   route: ModelRoute,
   request: Request,
 ): Promise<Response> {
+  return answerResponse(
+    await exchangeSealed(deps, route, {
+      contentType: request.headers.get('content-type'),
+      contentLength: request.headers.get('content-length'),
+      readBody: (max) => readLimited(request.body, request.headers.get('content-length'), max),
+      signal: request.signal,
+    }),
+  );
+}
+
+export async function exchangeSealed(
+  deps: SealedExchangeDeps,
+  route: ModelRoute,
+  request: SealedRequestInput,
+): Promise<SealedAnswer> {
   const now = deps.now();
   if (deps.keys.count(now) === 0) {
-    return errorResponse('not_ready', 'worker holds no key yet', { headers: { 'retry-after': '1' } });
+    return errorAnswer('not_ready', 'worker holds no key yet', { 'retry-after': '1' });
   }
-  const type = request.headers.get('content-type') ?? '';
+  const type = request.contentType ?? '';
   if (!/^application\/json\s*(;|$)/i.test(type)) {
-    return errorResponse('unsupported_media_type', 'sealed requests are application/json');
+    return errorAnswer('unsupported_media_type', 'sealed requests are application/json');
   }
-  const bytes = await readBody(request, deps.maxBodyBytes);
-  if (bytes === undefined) {
-    return errorResponse('payload_too_large', `request body exceeds ${deps.maxBodyBytes} bytes`);
+  const bytes = await request.readBody(deps.maxBodyBytes);
+  if (bytes === null) {
+    return errorAnswer('payload_too_large', `request body exceeds ${deps.maxBodyBytes} bytes`);
   }
   let json: unknown;
   try {
     json = JSON.parse(utf8.decode(bytes));
   } catch {
-    return errorResponse('invalid_json', 'request body is not UTF-8 JSON');
+    return errorAnswer('invalid_json', 'request body is not UTF-8 JSON');
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json) || !(ENVELOPE_FIELD in json)) {
-    return errorResponse('invalid_request', 'this route accepts only sealed requests (docs/protocol.md)');
+    return errorAnswer('invalid_request', 'this route accepts only sealed requests (docs/protocol.md)');
   }
 
   // Taken now, with the request's hash: the receipt names the certificate of this moment.
   const signer = deps.receipts?.signer() ?? null;
   if (deps.receipts && !signer) {
-    return errorResponse('not_ready', 'worker holds no certificate yet', { headers: { 'retry-after': '1' } });
+    return errorAnswer('not_ready', 'worker holds no certificate yet', { 'retry-after': '1' });
   }
   const requestSha256 = signer ? await bodySha256(bytes, deps.sha256) : '';
   const receipt = (context: RequestContext, responseSha256: string, stream: boolean) =>
@@ -128,11 +192,11 @@ export async function handleSealed(
       ...(deps.envelopeCrypto ? { envelopeCrypto: deps.envelopeCrypto } : {}),
     });
   } catch (e) {
-    return failure(e, deps.log, 'sealed request');
+    return failureAnswer(e, deps.log, 'sealed request');
   }
   const { body, context } = opened;
   if (deps.model.servesModel(context.model) === false) {
-    return errorResponse('model_not_found', 'this worker does not serve that model');
+    return errorAnswer('model_not_found', 'this worker does not serve that model');
   }
 
   // The model call stops when the client goes away (request.signal) — for a stream, also when the
@@ -145,7 +209,7 @@ export async function handleSealed(
     answer = await deps.model.call(route, { body, signal: controller.signal });
   } catch (e) {
     request.signal.removeEventListener('abort', onAbort);
-    return failure(e, deps.log, 'model call');
+    return failureAnswer(e, deps.log, 'model call');
   }
   if (answer.kind === 'json') {
     request.signal.removeEventListener('abort', onAbort);
@@ -162,15 +226,15 @@ export async function handleSealed(
             ...certificateHeader(signer),
           }
         : {};
-      return new Response(sealed, {
+      return {
         status: 200,
         headers: { 'content-type': 'application/json', ...NO_STORE, ...signed },
-      });
+        body: sealed,
+      };
     } catch (e) {
-      return failure(e, deps.log, 'sealing the answer');
+      return failureAnswer(e, deps.log, 'sealing the answer');
     }
   }
-
   const log = deps.log;
   const rid = context.requestId;
   const frameHash = signer ? createFrameHash(deps.sha256) : undefined;
@@ -197,18 +261,14 @@ export async function handleSealed(
       request.signal.removeEventListener('abort', onAbort);
     },
   });
-  return new Response(stream, {
+  return {
     status: 200,
+    stream,
     headers: {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store, no-transform',
       'x-accel-buffering': 'no',
       ...(signer ? certificateHeader(signer) : {}),
     },
-  });
-}
-
-/** The body's bytes, or undefined when it exceeds `max` bytes (Content-Length or actual). */
-async function readBody(request: Request, max: number): Promise<Uint8Array | undefined> {
-  return (await readLimited(request.body, request.headers.get('content-length'), max)) ?? undefined;
+  };
 }

@@ -1,5 +1,6 @@
 /**
- * Serving the AI worker on Node (@hono/node-server): `startWorker` checks the manifest, picks the
+ * Serving the AI worker on Node (node:http; sealed routes direct, the rest through Hono —
+ * node-listener.ts): `startWorker` checks the manifest, picks the
  * model (MODEL_URL or the built-in one), starts attesting to the service in the background and
  * listens at once — answering 503 `not_ready` on the sealed routes until it holds a key. In-process
  * and awaitable, so tests and `npm start` run the same code as `main.ts`. Port 0 picks a free port;
@@ -8,15 +9,17 @@
 
 import type { Hono } from 'hono';
 import { loadManifestForPlatform } from '../dev/program-config.js';
-import { listen } from '../dev/serve.js';
+import { listenNode } from '../dev/serve.js';
 import { createBuiltinModel } from '../model/builtin.js';
+import { createNodeHttpFetch } from '../model/node-http-fetch.js';
 import type { ModelBackend } from '../model/types.js';
 import { createUpstreamModel } from '../model/upstream.js';
 import type { AttestationPlatform } from '../platform/types.js';
-import { createWorkerApp } from './app.js';
+import { createWorkerApp, createWorkerExchange, type WorkerAppDeps } from './app.js';
 import { WorkerSession, type WorkerSessionOptions } from './attest-to-service.js';
 import { consoleLog, type WorkerLog } from './log.js';
 import { nodeEnvelopeCrypto } from './node-envelope-crypto.js';
+import { createWorkerListener } from './node-listener.js';
 import { nodeSha256 } from './node-sha256.js';
 
 export const DEFAULT_PORT = 8789;
@@ -83,11 +86,14 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   if (platform.simulated) {
     log('warn', 'SIMULATED HARDWARE', { banner: SIMULATED_BANNER, platform: platform.description });
   }
+  // The model call over node:http, not undici's fetch: less CPU per request (node-http-fetch.ts).
+  const modelFetch = opts.model || !opts.modelUrl ? undefined : createNodeHttpFetch();
   const model =
     opts.model ??
     (opts.modelUrl
       ? createUpstreamModel({
           baseUrl: opts.modelUrl,
+          ...(modelFetch ? { fetch: modelFetch } : {}),
           ...(opts.modelApiKey ? { apiKey: opts.modelApiKey } : {}),
         })
       : createBuiltinModel());
@@ -101,7 +107,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     log,
     ...opts.session,
   });
-  const app = createWorkerApp({
+  const appDeps: WorkerAppDeps = {
     keys: session.keys,
     model,
     manifestDigest,
@@ -114,9 +120,12 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     clock,
     log,
     ...(opts.maxAgeSeconds !== undefined ? { maxAgeSeconds: opts.maxAgeSeconds } : {}),
-  });
+  };
+  const exchange = createWorkerExchange(appDeps);
+  const app = createWorkerApp(appDeps, exchange);
 
-  const listening = await listen(app.fetch, {
+  // The sealed routes straight on node:http, the rest through Hono (node-listener.ts).
+  const listening = await listenNode(createWorkerListener(app, exchange), {
     port: opts.port ?? DEFAULT_PORT,
     host: opts.host ?? DEFAULT_HOST,
   });
@@ -148,6 +157,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       closing ??= (async () => {
         await session.close();
         await listening.close();
+        modelFetch?.close();
         log('info', 'AI worker stopped', { url });
       })();
       return closing;

@@ -1,12 +1,12 @@
 /**
- * Serving a Hono app over HTTP in Node, shared by the attestation service and the AI worker:
+ * Serving a Hono app (or a `node:http` listener) over HTTP in Node, shared by the attestation service and the AI worker:
  * listen (port 0 = ephemeral), and a close that lets requests in flight (streams too) finish while
  * idle keep-alive connections — which would hold `close()` open — are dropped at once, and anything
  * still open after a grace period is cut.
  */
-import type { Server as HttpServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 
 export const CLOSE_GRACE_MS = 5_000;
 
@@ -17,12 +17,20 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-export async function listen(
+export function listen(
   fetch: (request: Request) => Response | Promise<Response>,
   opts: { port: number; host: string },
 ): Promise<Listening> {
   // overrideGlobalObjects: false — do not replace the process's Request/Response (tests share it).
-  const server = createAdaptorServer({ fetch, overrideGlobalObjects: false }) as HttpServer;
+  return listenNode(getRequestListener(fetch, { overrideGlobalObjects: false }), opts);
+}
+
+/** `listen` with a `node:http` request listener (the AI worker's, src/ai-worker/node-listener.ts). */
+export async function listenNode(
+  listener: RequestListener,
+  opts: { port: number; host: string },
+): Promise<Listening> {
+  const server = createServer(listener);
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {

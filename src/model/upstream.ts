@@ -31,12 +31,33 @@ import {
   SSE_DONE,
 } from './types.js';
 
+/**
+ * The part of `fetch` this module uses: the global `fetch` is one; the AI worker passes a leaner one
+ * over `node:http` (node-http-fetch.ts).
+ */
+export type ModelFetch = (url: string, init: ModelFetchInit) => Promise<ModelFetchResponse>;
+
+export interface ModelFetchInit {
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+export interface ModelFetchResponse {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  readonly body: ReadableStream<Uint8Array> | null;
+}
+
 export interface UpstreamModelOptions {
   /** MODEL_URL: http(s) origin of the model server, optionally ending in `/v1`. */
   baseUrl: string;
   /** MODEL_API_KEY. */
   apiKey?: string;
-  fetch?: typeof fetch;
+  /** Default: the global `fetch`. */
+  fetch?: ModelFetch;
   /** Time until the answer's head arrives, and for a non-streamed answer its whole body. Default 600 s. */
   requestTimeoutMs?: number;
   /** Longest silence allowed between two stream events. Default 120 s. */
@@ -66,7 +87,7 @@ export function modelOrigin(baseUrl: string): string {
 
 export function createUpstreamModel(options: UpstreamModelOptions): ModelBackend {
   const origin = modelOrigin(options.baseUrl);
-  const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
+  const doFetch: ModelFetch = options.fetch ?? ((url, init) => fetch(url, init));
   const requestTimeoutMs = options.requestTimeoutMs ?? 600_000;
   const idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
   const maxBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
@@ -76,7 +97,7 @@ export function createUpstreamModel(options: UpstreamModelOptions): ModelBackend
   });
 
   /** Sends one request under a deadline; the returned `done()` must be called once the body is consumed. */
-  async function send(path: string, init: RequestInit, signal: AbortSignal | undefined) {
+  async function send(path: string, init: Omit<ModelFetchInit, 'signal'>, signal: AbortSignal | undefined) {
     const controller = new AbortController();
     const state = { timedOut: false };
     const onAbort = () => controller.abort(signal?.reason);
@@ -95,7 +116,7 @@ export function createUpstreamModel(options: UpstreamModelOptions): ModelBackend
       signal?.removeEventListener('abort', onAbort);
       controller.abort(); // releases the connection if the body was not read to its end
     };
-    let response: Response;
+    let response: ModelFetchResponse;
     try {
       response = await doFetch(`${origin}${path}`, { ...init, signal: controller.signal });
     } catch (cause) {
@@ -125,7 +146,7 @@ export function createUpstreamModel(options: UpstreamModelOptions): ModelBackend
     return { response, controller, state, clearDeadline, done };
   }
 
-  async function readJson(path: string, init: RequestInit, signal?: AbortSignal) {
+  async function readJson(path: string, init: Omit<ModelFetchInit, 'signal'>, signal?: AbortSignal) {
     const { response, state, done } = await send(path, init, signal);
     try {
       const text = await readLimitedText(response, maxBytes);
@@ -280,7 +301,7 @@ function checkChunk(data: string): void {
   }
 }
 
-async function readLimitedText(response: Response, max: number): Promise<string> {
+async function readLimitedText(response: ModelFetchResponse, max: number): Promise<string> {
   const all = await readLimited(response.body, response.headers.get('content-length'), max);
   if (all === null) throw new SealgateError('model_error', `model server answer exceeds ${max} bytes`);
   try {

@@ -1,12 +1,14 @@
 /**
  * The upstream client against a real OpenAI-compatible server on loopback (vLLM's framing): the
  * opened body is forwarded as it is, streams pass through event by event as they are produced, and
- * every failure has its typed code.
+ * every failure has its typed code. Each case runs over both transports: the global fetch (undici,
+ * the default) and node-http-fetch.ts (what the AI worker passes).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SealgateError } from '../../src/errors.js';
+import { createNodeHttpFetch } from '../../src/model/node-http-fetch.js';
 import type { ModelAnswer } from '../../src/model/types.js';
-import { createUpstreamModel, modelOrigin } from '../../src/model/upstream.js';
+import { createUpstreamModel, modelOrigin, type UpstreamModelOptions } from '../../src/model/upstream.js';
 import {
   chatChunk,
   type Handler,
@@ -27,6 +29,13 @@ async function serve(handler: Handler) {
   server = await startLocalModelServer(handler);
   return server;
 }
+const nodeHttpFetch = createNodeHttpFetch();
+afterAll(() => nodeHttpFetch.close());
+const TRANSPORTS = [
+  ['fetch', undefined],
+  ['node:http', nodeHttpFetch],
+] as const;
+
 const CHAT = '/v1/chat/completions';
 const body = { model: 'local-model', messages: [{ role: 'user', content: 'hi' }] };
 
@@ -39,6 +48,9 @@ async function collect(answer: ModelAnswer): Promise<{ events: string[]; error?:
     return { events, error: error as SealgateError };
   }
   return { events };
+}
+function upstream(o: UpstreamModelOptions, transport: (typeof TRANSPORTS)[number][1]) {
+  return createUpstreamModel(transport ? { ...o, fetch: transport } : o);
 }
 async function failure(run: Promise<unknown>): Promise<SealgateError> {
   try {
@@ -64,7 +76,8 @@ describe('modelOrigin', () => {
   });
 });
 
-describe('upstream model: JSON answers', () => {
+describe.each(TRANSPORTS)('upstream model over %s: JSON answers', (_name, transport) => {
+  const createUpstreamModel = (o: UpstreamModelOptions) => upstream(o, transport);
   it('forwards the opened body verbatim to {MODEL_URL}/v1/…, with the API key as a bearer token', async () => {
     const s = await serve((_req, res) =>
       sendJson(res, 200, { id: 'x', object: 'chat.completion', choices: [] }),
@@ -155,7 +168,8 @@ describe('upstream model: JSON answers', () => {
   });
 });
 
-describe('upstream model: streams', () => {
+describe.each(TRANSPORTS)('upstream model over %s: streams', (_name, transport) => {
+  const createUpstreamModel = (o: UpstreamModelOptions) => upstream(o, transport);
   it('yields each data payload, [DONE] last, tolerating CRLF, comments and multi-line data', async () => {
     const s = await serve((_req, res) => {
       startSse(res);

@@ -1,0 +1,215 @@
+/**
+ * The AI worker's `node:http` request listener: the sealed routes (`POST` on exactly one of
+ * MODEL_ROUTES) served straight on `node:http`, every other request handed to the Hono app through
+ * @hono/node-server. Why: measured in the worker (docs/benchmarks.md), the adapter's WHATWG
+ * Request per request (headers copied, the body a web stream over the socket, an AbortSignal) and
+ * the Response it turns back into `node:http` calls cost more CPU than the envelope's cryptography.
+ * Both paths run the same exchange (sealed-exchange.ts `exchangeSealed`), so they answer alike:
+ * same status, headers, error JSON, order of refusals; `app.request()` tests cover the exchange,
+ * test/ai-worker/node-listener.node.test.ts this transport.
+ *
+ * Transport duties kept from the adapter:
+ * - the body limit counts bytes as they arrive (Content-Length is only an early refusal);
+ * - the exchange's signal aborts when the client goes away before the answer is complete (the
+ *   model call stops; a stream's body is cancelled);
+ * - a stream is written with backpressure: the next chunk is read from the sealed stream only once
+ *   the socket took the previous one (a slow gateway slows the model);
+ * - a body left unread (an early refusal, a body over the limit) is drained, at most 64 MiB and
+ *   500 ms, then the connection is closed — as the adapter does;
+ * - anything unexpected is a 500 `internal_error` in OpenAI's error JSON (nothing else leaks), or,
+ *   once a stream's head is out, the connection is cut: the gateway then sees the stream end
+ *   without its end frame (`stream_truncated`).
+ */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { MODEL_ROUTES, type ModelRoute } from '../model/types.js';
+import { errorDetail, type WorkerLog } from './log.js';
+import {
+  exchangeSealed,
+  failureAnswer,
+  type SealedAnswer,
+  type SealedExchangeDeps,
+} from './sealed-exchange.js';
+
+const SEALED_ROUTES: ReadonlySet<string> = new Set(MODEL_ROUTES);
+
+/** As @hono/node-server drains an unread request body before closing (listener.ts). */
+export const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+export const DRAIN_TIMEOUT_MS = 500;
+
+export function createWorkerListener(app: Hono, exchange: SealedExchangeDeps): RequestListener {
+  // overrideGlobalObjects: false — do not replace the process's Request/Response (tests share it).
+  const viaHono = getRequestListener(app.fetch, { overrideGlobalObjects: false });
+  return (req, res) => {
+    // Only the exact route: anything else (a query string aside) is Hono's to route, so that both
+    // paths agree on every URL (percent-encoding, trailing slashes, absolute forms).
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (req.method !== 'POST' || !SEALED_ROUTES.has(path)) {
+      void viaHono(req, res);
+      return;
+    }
+    void serveSealed(exchange, path as ModelRoute, req, res);
+  };
+}
+
+async function serveSealed(
+  deps: SealedExchangeDeps,
+  route: ModelRoute,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const gone = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) gone.abort();
+    if (!req.readableEnded) drain(req);
+  });
+  let answer: SealedAnswer;
+  try {
+    answer = await exchangeSealed(deps, route, {
+      contentType: header(req, 'content-type'),
+      contentLength: header(req, 'content-length'),
+      readBody: (max) => readBody(req, max),
+      signal: gone.signal,
+    });
+  } catch (e) {
+    answer = failureAnswer(e, deps.log, 'request');
+  }
+  if ('body' in answer) {
+    if (!res.destroyed) {
+      res.writeHead(answer.status, {
+        ...answer.headers,
+        'content-length': String(Buffer.byteLength(answer.body)),
+      });
+      res.end(answer.body);
+    }
+    return;
+  }
+  await writeStream(answer, res, deps.log);
+}
+
+function header(req: IncomingMessage, name: string): string | null {
+  const v = req.headers[name];
+  return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+}
+
+/**
+ * The whole body, or null as soon as it is known to exceed `max` bytes (declared or counted);
+ * reading then stops and the rest is drained once the answer is sent. Rejects if the client goes
+ * away mid-body.
+ */
+export function readBody(req: IncomingMessage, max: number): Promise<Uint8Array | null> {
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (declared > max) return Promise.resolve(null);
+  return new Promise<Uint8Array | null>((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > max) {
+        done();
+        req.pause();
+        resolve(null);
+        return;
+      }
+      parts.push(chunk);
+    };
+    const onEnd = () => {
+      done();
+      const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+      resolve(new Uint8Array(all.buffer, all.byteOffset, all.byteLength));
+    };
+    const onError = (e: Error) => {
+      done();
+      reject(e);
+    };
+    // Closed before its end: the client went away mid-body.
+    const onClose = () => {
+      done();
+      reject(new Error('request body broke off'));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
+/** Reads what is left of a body and throws it away (at most DRAIN_MAX_BYTES / DRAIN_TIMEOUT_MS), then closes. */
+function drain(req: IncomingMessage): void {
+  if (req.destroyed) return;
+  let read = 0;
+  const close = () => {
+    cleanup();
+    req.socket?.destroySoon();
+  };
+  const timer = setTimeout(close, DRAIN_TIMEOUT_MS);
+  timer.unref();
+  const onData = (chunk: Buffer) => {
+    read += chunk.byteLength;
+    if (read > DRAIN_MAX_BYTES) close();
+  };
+  const cleanup = () => {
+    clearTimeout(timer);
+    req.off('data', onData);
+    req.off('end', cleanup);
+    req.off('error', cleanup);
+  };
+  req.on('data', onData);
+  req.on('end', cleanup);
+  req.on('error', cleanup);
+  req.resume();
+}
+
+/** The sealed stream to the socket, one read at a time, waiting for the socket to drain. */
+async function writeStream(
+  answer: Extract<SealedAnswer, { stream: ReadableStream<Uint8Array> }>,
+  res: ServerResponse,
+  log: WorkerLog,
+): Promise<void> {
+  const reader = answer.stream.getReader();
+  // The client went away: cancel the body (the exchange stops the model).
+  const onClose = () => {
+    if (!res.writableFinished) reader.cancel().catch(() => undefined);
+  };
+  res.once('close', onClose);
+  if (res.destroyed) {
+    onClose();
+    return;
+  }
+  res.writeHead(answer.status, answer.headers);
+  // The head goes out at once, before the first frame (as the adapter does with a stream).
+  res.flushHeaders();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (res.destroyed) return;
+      if (!res.write(value)) {
+        await new Promise<void>((resolve) => {
+          const go = () => {
+            res.off('drain', go);
+            res.off('close', go);
+            resolve();
+          };
+          res.on('drain', go);
+          res.on('close', go);
+        });
+      }
+    }
+    res.end();
+  } catch (e) {
+    // sealedStreamBody closes rather than errors; should anything throw, cut the connection: the
+    // stream then ends without its end frame, which the gateway reports as stream_truncated.
+    log('error', 'sealed stream: unexpected failure', errorDetail(e));
+    res.destroy();
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * The model call over `node:http` / `node:https` (Node only), for the AI worker: the subset of
+ * `fetch` that `upstream.ts` uses (`ModelFetch`), without undici's fetch machinery — which, measured
+ * in the worker (docs/benchmarks.md, "AI worker CPU"), cost more CPU per request than the rest of
+ * the model call: a WHATWG Request and Response per call, header lists converted and validated
+ * through WebIDL, the body written as an async iterable, the answer teed through a fetch
+ * controller. Here the request goes out as one write on a keep-alive connection and the answer's
+ * body is a byte stream fed straight from the socket, paused while nobody reads it.
+ *
+ * Same contract as fetch for `upstream.ts`: it rejects when no answer head arrives (connection
+ * refused, reset, or the signal aborts); an answer's body stream errors when the connection breaks
+ * off before the end of the body (a short body is never passed as a whole one: Node checks
+ * Content-Length and chunked framing) or when the signal aborts. Differences, on purpose: redirects
+ * are not followed (an answer 3xx is not ok, so the model call fails as `model_error`: a model
+ * server that redirects is misconfigured, and following it would send the prompt elsewhere), and
+ * no `Accept-Encoding` is sent — a gzip, deflate or br body is still decoded, any other coding errors.
+ */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { ModelFetch, ModelFetchInit, ModelFetchResponse } from './upstream.js';
+
+export interface NodeHttpFetchOptions {
+  /** Connections kept open per origin (idle ones are reused). Default 64. */
+  maxSockets?: number;
+}
+
+/** A `ModelFetch` with its own keep-alive agents; `close()` drops their idle connections. */
+export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): ModelFetch & { close(): void } {
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64 };
+  const http = new HttpAgent(agentOptions);
+  const https = new HttpsAgent(agentOptions);
+  const fetchImpl = (url: string, init: ModelFetchInit) =>
+    send(
+      new URL(url),
+      init,
+      url.startsWith('https:')
+        ? { request: httpsRequest, agent: https }
+        : { request: httpRequest, agent: http },
+    );
+  return Object.assign(fetchImpl, {
+    close: () => {
+      http.destroy();
+      https.destroy();
+    },
+  });
+}
+
+function abortError(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+function send(
+  url: URL,
+  init: ModelFetchInit,
+  via: { request: typeof httpRequest; agent: HttpAgent },
+): Promise<ModelFetchResponse> {
+  const { signal } = init;
+  if (signal?.aborted) return Promise.reject(abortError(signal));
+  const body = init.body === undefined ? undefined : Buffer.from(init.body);
+  const headers: Record<string, string> = { ...init.headers };
+  if (body !== undefined) headers['content-length'] = String(body.byteLength);
+  return new Promise<ModelFetchResponse>((resolve, reject) => {
+    let settled = false;
+    let onAbortBody: ((e: unknown) => void) | undefined;
+    const onAbort = () => {
+      const e = abortError(signal!);
+      req.destroy(e instanceof Error ? e : new Error('aborted'));
+      if (!settled) {
+        settled = true;
+        reject(e);
+      }
+      onAbortBody?.(e);
+    };
+    const req = via.request(
+      url,
+      { method: init.method, headers, agent: via.agent, ...(signal ? {} : {}) },
+      (res) => {
+        if (settled) {
+          res.destroy();
+          return;
+        }
+        settled = true;
+        const status = res.statusCode ?? 0;
+        const answer = responseOf(
+          res,
+          status,
+          (abortBody) => {
+            onAbortBody = abortBody;
+          },
+          () => signal?.removeEventListener('abort', onAbort),
+        );
+        resolve(answer);
+      },
+    );
+    req.on('error', (e) => {
+      if (!settled) {
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        reject(e);
+      }
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    req.end(body);
+  });
+}
+
+function responseOf(
+  res: IncomingMessage,
+  status: number,
+  setAbort: (abort: (e: unknown) => void) => void,
+  release: () => void,
+): ModelFetchResponse {
+  const get = (name: string): string | null => {
+    const v = res.headers[name.toLowerCase()];
+    return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+  };
+  // RFC 9110 §6.4.1: no content for HEAD, 1xx, 204, 304.
+  const noBody = status === 204 || status === 304 || (status >= 100 && status < 200);
+  let decoded: Readable = res;
+  let bodyError: Error | undefined;
+  const coding = (get('content-encoding') ?? '').trim().toLowerCase();
+  if (coding !== '' && coding !== 'identity') {
+    const decoder =
+      coding === 'gzip' || coding === 'x-gzip'
+        ? createGunzip()
+        : coding === 'deflate'
+          ? createInflate()
+          : coding === 'br'
+            ? createBrotliDecompress()
+            : undefined;
+    if (decoder) {
+      res.on('error', (e) => decoder.destroy(e));
+      res.pipe(decoder);
+      decoded = decoder;
+    } else {
+      bodyError = new Error(`unsupported content-encoding ${coding}`);
+    }
+  }
+  const body = noBody ? null : byteStream(res, decoded, bodyError, setAbort, release);
+  if (noBody) {
+    res.resume();
+    release();
+  }
+  return {
+    ok: status >= 200 && status < 300,
+    status,
+    headers: { get },
+    body,
+  };
+}
+
+/**
+ * The body as a WHATWG byte stream fed from the socket: a chunk is handed on as it arrives, the
+ * socket paused while one waits unread (highWaterMark 1 chunk). The stream errors if the
+ * connection closes before the body's end or the signal aborts, and cancelling it closes the connection.
+ */
+function byteStream(
+  res: IncomingMessage,
+  source: Readable,
+  initialError: Error | undefined,
+  setAbort: (abort: (e: unknown) => void) => void,
+  release: () => void,
+): ReadableStream<Uint8Array> {
+  let finished = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        const finish = (e?: unknown) => {
+          if (finished) return;
+          finished = true;
+          release();
+          if (e === undefined) controller.close();
+          else {
+            controller.error(e);
+            res.destroy();
+          }
+        };
+        if (initialError) {
+          finish(initialError);
+          return;
+        }
+        setAbort((e) => finish(e));
+        source.on('data', (chunk: Buffer) => {
+          if (finished) return;
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 0) <= 0) source.pause();
+        });
+        source.on('end', () => finish());
+        source.on('error', (e) => finish(e));
+        // A connection that closes before the body's end (no 'end'): the body broke off.
+        res.on('close', () => {
+          if (!res.complete) finish(new Error('model server connection closed before the end of the answer'));
+        });
+      },
+      pull() {
+        if (!finished) source.resume();
+      },
+      cancel() {
+        if (finished) return;
+        finished = true;
+        release();
+        res.destroy();
+      },
+    },
+    { highWaterMark: 1 },
+  );
+}

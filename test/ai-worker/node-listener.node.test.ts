@@ -1,0 +1,387 @@
+/**
+ * The worker's node:http listener (src/ai-worker/node-listener.ts) on a real socket: the sealed
+ * routes served without the Hono adapter must answer exactly as the app does through
+ * `app.request()` (status, headers, error JSON, sealed answers that open), hand every other request
+ * to Hono, count the body limit as bytes arrive, stop the model when the client goes away, and
+ * write streams with backpressure.
+ */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createWorkerApp, createWorkerExchange, type WorkerAppDeps } from '../../src/ai-worker/app.js';
+import type { WorkerLog } from '../../src/ai-worker/log.js';
+import { createWorkerListener } from '../../src/ai-worker/node-listener.js';
+import { WorkerKeys } from '../../src/ai-worker/worker-keys.js';
+import { type Listening, listenNode } from '../../src/dev/serve.js';
+import { SealgateError } from '../../src/errors.js';
+import type { Kek } from '../../src/keys/index.js';
+import { BUILTIN_MODEL_ID, createBuiltinModel } from '../../src/model/builtin.js';
+import type { ModelBackend } from '../../src/model/types.js';
+import { expectError, kekAt, openJson, openSse, post, seal, T } from './support.js';
+
+const CHAT = '/v1/chat/completions';
+const chatBody = { model: BUILTIN_MODEL_ID, messages: [{ role: 'user', content: 'the secret prompt' }] };
+
+const running: Listening[] = [];
+afterEach(async () => {
+  for (const l of running.splice(0)) await l.close();
+});
+
+async function setup(opts: { keys?: Kek[]; model?: ModelBackend; maxBodyBytes?: number } = {}) {
+  const keys = new WorkerKeys({ minIntervalMs: 0, clock: () => T * 1000, refresher: async () => undefined });
+  for (const k of opts.keys ?? []) await keys.add(k);
+  const logs: { level: string; message: string }[] = [];
+  const log: WorkerLog = (level, message) => logs.push({ level, message });
+  const deps: WorkerAppDeps = {
+    keys,
+    model: opts.model ?? createBuiltinModel({ now: () => T }),
+    manifestDigest: 'ab'.repeat(32),
+    simulated: true,
+    certificate: () => null,
+    clock: () => T * 1000 + 500,
+    log,
+    ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}),
+  };
+  const exchange = createWorkerExchange(deps);
+  const app = createWorkerApp(deps, exchange);
+  const listening = await listenNode(createWorkerListener(app, exchange), { port: 0, host: '127.0.0.1' });
+  running.push(listening);
+  return { app, url: listening.url, port: listening.port, logs };
+}
+
+/** The parts of an answer both paths must agree on. */
+async function shape(res: Response) {
+  const text = await res.text();
+  let code: unknown;
+  let message: unknown;
+  try {
+    const j = JSON.parse(text);
+    code = j.error?.code;
+    message = j.error?.message;
+  } catch {
+    code = undefined;
+  }
+  const h = (n: string) => res.headers.get(n);
+  return {
+    status: res.status,
+    type: h('content-type'),
+    cache: h('cache-control'),
+    retry: h('retry-after'),
+    allow: h('allow'),
+    code,
+    message,
+  };
+}
+
+/** A model whose answer the test controls; `aborted` resolves when the worker aborts its call. */
+function controlledModel(
+  call: (signal: AbortSignal) => Promise<Awaited<ReturnType<ModelBackend['call']>>>,
+): ModelBackend & { aborted: Promise<void>; calls: number } {
+  let fire: () => void = () => undefined;
+  const aborted = new Promise<void>((r) => (fire = r));
+  const m = {
+    description: 'test',
+    aborted,
+    calls: 0,
+    listModels: async () => ({ object: 'list' as const, data: [] }),
+    servesModel: () => true,
+    call: (_route: string, req: { signal?: AbortSignal }) => {
+      m.calls++;
+      req.signal?.addEventListener('abort', fire, { once: true });
+      return call(req.signal!);
+    },
+  };
+  return m as ModelBackend & { aborted: Promise<void>; calls: number };
+}
+
+function rawPost(port: number, path: string, body: string, headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; headers: IncomingMessage['headers']; text: string }>(
+    (resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+        },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (c) => parts.push(c));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              text: Buffer.concat(parts).toString(),
+            }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    },
+  );
+}
+
+describe('node listener: the same answers as the app', () => {
+  it('sealed answers open, streamed and not; JSON carries Content-Length and no-store', async () => {
+    const kek = await kekAt();
+    const { url } = await setup({ keys: [kek] });
+    const one = await seal(kek, CHAT, chatBody);
+    const res = await post(url, CHAT, one.sealed);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(Number(res.headers.get('content-length'))).toBeGreaterThan(0);
+    const body = await openJson(res, one.context);
+    expect(body.choices[0].message.content).toContain('the secret prompt');
+
+    const two = await seal(kek, CHAT, { ...chatBody, stream: true });
+    const sse = await post(url, CHAT, two.sealed);
+    expect(sse.headers.get('cache-control')).toBe('no-store, no-transform');
+    expect(sse.headers.get('x-accel-buffering')).toBe('no');
+    const opened = await openSse(sse, two.context);
+    expect(opened.error).toBeUndefined();
+    expect(opened.chunks.at(-1)).toBe('[DONE]');
+  });
+
+  it('every refusal: status, headers, code and message as through app.request()', async () => {
+    const kek = await kekAt();
+    const other = await kekAt();
+    const { app, url } = await setup({ keys: [kek], maxBodyBytes: 4096 });
+    const { app: notReadyApp, url: notReadyUrl } = await setup({ keys: [] });
+    const cases: [string, (target: string | typeof app, which: 'app' | 'node') => Promise<Response>][] = [
+      [
+        'not ready',
+        async (t) =>
+          post(t === app ? notReadyApp : notReadyUrl, CHAT, (await seal(kek, CHAT, chatBody)).sealed),
+      ],
+      ['wrong type', async (t) => post(t, CHAT, '{}', { 'content-type': 'text/plain' })],
+      ['not json', async (t) => post(t, CHAT, '{"a":')],
+      ['not utf-8', async (t) => post(t, CHAT, '"\udc00"')],
+      ['plain', async (t) => post(t, CHAT, chatBody)],
+      ['array', async (t) => post(t, CHAT, [1])],
+      ['too large', async (t) => post(t, CHAT, { sealgate: 'x'.repeat(5000) })],
+      [
+        'too large declared',
+        async (t) => {
+          if (typeof t !== 'string') return post(t, CHAT, '{}', { 'content-length': String(1 << 30) });
+          // fetch will not send a Content-Length its body does not match: node:http will.
+          const r = await rawPost(Number(new URL(t).port), CHAT, '{}', { 'content-length': String(1 << 30) });
+          return new Response(r.text, {
+            status: r.status,
+            headers: Object.entries(r.headers).map(([k, v]) => [k, String(v)] as [string, string]),
+          });
+        },
+      ],
+      ['unknown key', async (t) => post(t, CHAT, (await seal(other, CHAT, chatBody)).sealed)],
+      [
+        'tampered',
+        async (t) => {
+          const { sealed } = await seal(kek, CHAT, chatBody);
+          return post(t, CHAT, {
+            ...sealed,
+            sealgate: { ...sealed.sealgate, ct: `A${sealed.sealgate.ct.slice(1)}` },
+          });
+        },
+      ],
+      ['other route', async (t) => post(t, CHAT, (await seal(kek, '/v1/completions', chatBody)).sealed)],
+      [
+        'unknown model',
+        async (t) => post(t, CHAT, (await seal(kek, CHAT, { ...chatBody, model: 'nope' })).sealed),
+      ],
+      [
+        'model refuses',
+        async (t) => post(t, CHAT, (await seal(kek, CHAT, { model: BUILTIN_MODEL_ID })).sealed),
+      ],
+      ['query string', async (t) => post(t, `${CHAT}?x=1`, chatBody)],
+      ['trailing slash (Hono)', async (t) => post(t, `${CHAT}/`, chatBody)],
+      ['encoded path (Hono)', async (t) => post(t, '/v1/chat%2Fcompletions', chatBody)],
+      [
+        'wrong method (Hono)',
+        async (t) =>
+          typeof t === 'string'
+            ? fetch(`${t}${CHAT}`, { method: 'PUT' })
+            : t.request(CHAT, { method: 'PUT' }),
+      ],
+      ['health (Hono)', async (t) => (typeof t === 'string' ? fetch(`${t}/healthz`) : t.request('/healthz'))],
+    ];
+    for (const [name, send] of cases) {
+      const viaApp = await shape(await send(app, 'app'));
+      const viaNode = await shape(await send(url, 'node'));
+      expect({ name, ...viaNode }).toEqual({ name, ...viaApp });
+    }
+  });
+
+  it('a replay is caught across both paths: one replay guard', async () => {
+    const kek = await kekAt();
+    const { app, url } = await setup({ keys: [kek] });
+    const { sealed } = await seal(kek, CHAT, chatBody);
+    expect((await post(url, CHAT, sealed)).status).toBe(200);
+    await expectError(await post(app, CHAT, sealed), 409, 'replay_detected');
+    await expectError(await post(url, CHAT, sealed), 409, 'replay_detected');
+  });
+
+  it('an unexpected failure is 500 internal_error in OpenAI JSON, and logged', async () => {
+    const kek = await kekAt();
+    const model = controlledModel(async () => ({ kind: 'json', body: {} }));
+    model.servesModel = () => {
+      throw new TypeError('boom: secret detail');
+    };
+    const { url, logs } = await setup({ keys: [kek], model });
+    const res = await post(url, CHAT, (await seal(kek, CHAT, chatBody)).sealed);
+    expect(await expectError(res, 500, 'internal_error')).toBe('internal error');
+    expect(logs.some((l) => l.level === 'error')).toBe(true);
+  });
+});
+
+describe('node listener: transport', () => {
+  it('counts the body limit as bytes arrive (chunked, no Content-Length), then serves the next connection', async () => {
+    const kek = await kekAt();
+    const { port, url } = await setup({ keys: [kek], maxBodyBytes: 4096 });
+    const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          path: CHAT,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+        },
+        (r) => {
+          const parts: Buffer[] = [];
+          r.on('data', (c) => parts.push(c));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, text: Buffer.concat(parts).toString() }));
+        },
+      );
+      req.on('error', reject);
+      req.write('{"sealgate":"');
+      req.write('x'.repeat(3000));
+      req.write('x'.repeat(3000));
+      req.end('"}');
+    });
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.text).error.code).toBe('payload_too_large');
+    const ok = await seal(kek, CHAT, chatBody);
+    expect((await rawPost(Number(new URL(url).port), CHAT, JSON.stringify(ok.sealed))).status).toBe(200);
+  });
+
+  it('a body far over the limit is refused without being read to its end: the connection closes', async () => {
+    const { port } = await setup({ keys: [await kekAt()], maxBodyBytes: 1024 });
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (d) => (answer += d.toString()));
+    const closed = new Promise<void>((r) => socket.on('close', () => r()));
+    socket.on('error', () => undefined);
+    socket.write(
+      `POST ${CHAT} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n`,
+    );
+    // Keep sending: the worker answers 413, drains a while, then closes rather than read forever.
+    const chunk = `${(64 * 1024).toString(16)}\r\n${'x'.repeat(64 * 1024)}\r\n`;
+    const timer = setInterval(() => {
+      if (!socket.destroyed) socket.write(chunk);
+    }, 5);
+    await closed;
+    clearInterval(timer);
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer).toContain('"code":"payload_too_large"');
+  });
+
+  it('the client going away before the answer aborts the model call', async () => {
+    const kek = await kekAt();
+    const model = controlledModel(
+      (signal) =>
+        new Promise((_, reject) =>
+          signal.addEventListener('abort', () => reject(new SealgateError('fetch_failed', 'x'))),
+        ),
+    );
+    const { url } = await setup({ keys: [kek], model });
+    const c = new AbortController();
+    const pending = Promise.resolve(
+      post(url, CHAT, (await seal(kek, CHAT, chatBody)).sealed, {}, c.signal),
+    ).catch(() => 'aborted');
+    while (model.calls === 0) await new Promise((r) => setTimeout(r, 5));
+    c.abort();
+    expect(await pending).toBe('aborted');
+    await model.aborted; // resolves only if the worker aborted the model call
+  });
+
+  it('the client going away mid-stream stops the model', async () => {
+    const kek = await kekAt();
+    let produced = 0;
+    const model = controlledModel(async (signal) => ({
+      kind: 'stream',
+      events: (async function* () {
+        while (!signal.aborted) {
+          produced++;
+          yield `{"n":${produced}}`;
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      })(),
+    }));
+    const { url } = await setup({ keys: [kek], model });
+    const c = new AbortController();
+    const res = await post(
+      url,
+      CHAT,
+      (await seal(kek, CHAT, { ...chatBody, stream: true })).sealed,
+      {},
+      c.signal,
+    );
+    const reader = res.body!.getReader();
+    await reader.read();
+    c.abort();
+    await model.aborted;
+    const at = produced;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(produced - at).toBeLessThanOrEqual(1);
+  });
+
+  it('a stream is written with backpressure: an unread answer pauses the model, then arrives whole', async () => {
+    const kek = await kekAt();
+    const TOTAL = 2000;
+    let produced = 0;
+    const big = 'z'.repeat(8 * 1024);
+    const model = controlledModel(async () => ({
+      kind: 'stream',
+      events: (async function* () {
+        for (let i = 0; i < TOTAL; i++) {
+          produced++;
+          yield JSON.stringify({ i, big });
+        }
+        yield '[DONE]';
+      })(),
+    }));
+    const { url } = await setup({ keys: [kek], model });
+    const { sealed, context } = await seal(kek, CHAT, { ...chatBody, stream: true });
+    const res = await post(url, CHAT, sealed);
+    // Nothing read: ~22 MB of frames offered. The model must stall (socket buffers full, the
+    // stream's read-ahead bound reached) well before its end — wait until it stops producing.
+    let last = -1;
+    while (produced !== last && produced < TOTAL) {
+      last = produced;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(produced).toBeLessThan(TOTAL);
+    const opened = await openSse(res, context);
+    expect(opened.error).toBeUndefined();
+    expect(opened.chunks).toHaveLength(TOTAL + 1);
+    expect(JSON.parse(opened.chunks[TOTAL - 1]!).i).toBe(TOTAL - 1);
+  });
+
+  it('a model failing mid-stream: the frames before it, then the end without an end frame', async () => {
+    const kek = await kekAt();
+    const model = controlledModel(async () => ({
+      kind: 'stream',
+      events: (async function* () {
+        yield '{"a":1}';
+        yield '{"a":2}';
+        throw new SealgateError('model_error', 'model server stream broke off');
+      })(),
+    }));
+    const { url } = await setup({ keys: [kek], model });
+    const { sealed, context } = await seal(kek, CHAT, { ...chatBody, stream: true });
+    const opened = await openSse(await post(url, CHAT, sealed), context);
+    expect(opened.chunks).toEqual(['{"a":1}', '{"a":2}']);
+    expect(opened.error?.code).toBe('stream_truncated');
+  });
+});
