@@ -205,7 +205,7 @@ export function buildResults(
       add('macro.longStream.retained.maxDuring', 'MiB', rs.maxDuring, rp?.maxDuring ?? null);
       add('macro.longStream.retained.after', 'MiB', rs.after, rp?.after ?? null);
       add('macro.longStream.retained.leftBehind', 'MiB', rs.leftBehind, rp?.leftBehind ?? null);
-      add('macro.longStream.retained.floorGrowth', 'MiB', rs.floorGrowth, rp?.floorGrowth ?? null);
+      add('macro.longStream.retained.growth', 'MiB', rs.growth, rp?.growth ?? null);
       add('macro.longStream.retained.collections', 'count', rs.collections, rp?.collections ?? null);
       add('macro.longStream.heapTotal.max', 'MiB', rs.heapTotalMax, rp?.heapTotalMax ?? null);
     }

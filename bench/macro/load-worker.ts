@@ -6,7 +6,7 @@
  * Modes: "load" (many requests, latency / TTFC / throughput), "drain" (one request, read the whole
  * answer, count bytes — the long stream of the memory measurement).
  */
-import { Agent, request } from 'node:http';
+import { Agent, type IncomingMessage, request } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import { threadCpuMs } from './cpu-time.js';
 
@@ -20,6 +20,12 @@ export interface LoadJob {
   concurrency: number;
   warmupMs: number;
   durationMs: number;
+  /**
+   * Drain only: stop reading after about every this many bytes until the parent answers the
+   * `{pause: bytes}` message with `"resume"` — the memory trace collects the gateway's heap there,
+   * with the stream at rest (memory-trace.ts).
+   */
+  pauseEveryBytes?: number;
 }
 
 export interface LoadResult {
@@ -42,7 +48,11 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-function send(agent: Agent, job: LoadJob, onChunk: (b: Buffer) => void): Promise<number> {
+function send(
+  agent: Agent,
+  job: LoadJob,
+  onChunk: (b: Buffer, res: IncomingMessage) => void,
+): Promise<number> {
   const url = new URL(job.path, job.url);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -53,7 +63,7 @@ function send(agent: Agent, job: LoadJob, onChunk: (b: Buffer) => void): Promise
         headers: { ...job.headers, 'content-length': String(Buffer.byteLength(job.body)) },
       },
       (res) => {
-        res.on('data', onChunk);
+        res.on('data', (b: Buffer) => onChunk(b, res));
         res.on('end', () => resolve(res.statusCode ?? 0));
         res.on('error', reject);
       },
@@ -71,11 +81,19 @@ async function one(
   let ttfc = Number.NaN;
   let bytes = 0;
   let tail = '';
+  let nextPause = job.pauseEveryBytes ?? Number.POSITIVE_INFINITY;
   try {
-    const status = await send(agent, job, (b) => {
+    const status = await send(agent, job, (b, res) => {
       if (bytes === 0) ttfc = performance.now() - t0;
       bytes += b.length;
       if (job.stream) tail = (tail + b.toString('latin1')).slice(-64);
+      if (bytes >= nextPause && parentPort) {
+        nextPause = bytes + job.pauseEveryBytes!;
+        res.pause();
+        const port = parentPort;
+        port.once('message', () => res.resume());
+        port.postMessage({ pause: bytes });
+      }
     });
     const latency = performance.now() - t0;
     if (status !== 200) return { latency, ttfc, bytes, error: `HTTP ${status}` };

@@ -2,26 +2,27 @@
  * The gateway's memory while one long stream passes through it: the RSS of the workerd that runs the
  * Worker (and of wrangler dev's proxy in front of it), and — the figure that tells a leak from V8's
  * heap sizing — what the Worker's isolate *retains*: its V8 heap in use right after a full
- * collection, plus ArrayBuffer backing stores, read over the inspector (isolate-heap.ts) every
- * `GC_PAUSE_MS` through the stream, before it and after it.
+ * collection, plus ArrayBuffer backing stores, read over the inspector (isolate-heap.ts) before the
+ * stream, at each of ~20 pauses of the reader through it, and after it.
  *
  * A stream that leaves something behind per byte (a tee, a growing buffer, a hash over the whole
- * answer kept as chunks) shows as retained memory rising from one collection to the next; V8 growing
- * its heap before it collects shows only in RSS and `totalMiB`, and is given back at the next full GC.
- * The forced collections change the RSS curve (each one may shrink the heap): the RSS figures of
- * this trace are of a stream with a full GC every few hundred milliseconds, not of an undisturbed one.
+ * answer kept as chunks) shows as retained memory rising from one pause to the next; V8 growing its
+ * heap before it collects shows only in RSS and `totalMiB`, and is given back at the next full GC.
+ * The pauses and forced collections shape the RSS curve (a collection may shrink the heap): the RSS
+ * figures of this trace are of a stream read in ~20 legs, not of an undisturbed one.
  */
 import { readFileSync } from 'node:fs';
 import { connectIsolateHeap, type HeapUsage, type IsolateHeap } from './isolate-heap.js';
 import type { LoadResult } from './load-worker.js';
 
-const GC_PAUSE_MS = 250;
 const SAMPLE_EVERY_MS = 500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One full collection during the stream: when (ms after its start) and what the isolate retained. */
 export interface RetainedSample {
   atMs: number;
+  /** Bytes of the answer read when the reader paused for this collection. */
+  bytes: number;
   /** V8 heap in use plus ArrayBuffer backing stores, MiB, right after the collection. */
   retainedMiB: number;
   /** The V8 heap's reservation at that moment, MiB. */
@@ -71,8 +72,11 @@ const retainedOf = (u: HeapUsage) => u.usedMiB + u.backingMiB;
 export async function memoryTrace(
   target: 'sealed' | 'plain',
   pids: { worker: number[]; proxy: number[] },
-  /** Drains the long stream; resolves when it has ended (or failed, or hit its cap). */
-  drain: () => Promise<LoadResult>,
+  /**
+   * Drains the long stream, pausing every so many bytes until `onPause` settles; resolves when it
+   * has ended (or failed, or hit its cap).
+   */
+  drain: (onPause: (bytes: number) => Promise<void>) => Promise<LoadResult>,
   /** A cheap request to the Worker: workerd runs a queued collection only once its isolate is entered. */
   poke: () => Promise<void>,
   say: (s: string) => void,
@@ -103,36 +107,40 @@ export async function memoryTrace(
   let heapTotalMaxMiB = 0;
   let done = false;
   const t0 = performance.now();
-  // RSS every SAMPLE_EVERY_MS; apart from it, a full collection GC_PAUSE_MS after the last one
-  // returned (a collection waits until workerd next enters the isolate: mostly 20–50 ms during a
-  // stream, now and then seconds).
   const rssSampler = (async () => {
     while (!done) {
       duringMiB.push(rssMiB(pids.worker));
       proxyDuringMiB.push(rssMiB(pids.proxy));
+      if (heap) {
+        // Not a collection: the heap's reservation as V8 sized it, what RSS follows.
+        heapTotalMaxMiB = Math.max(heapTotalMaxMiB, (await heap.usage().catch(() => null))?.totalMiB ?? 0);
+      }
       await sleep(SAMPLE_EVERY_MS);
     }
   })();
-  const heapSampler = (async () => {
-    while (!done && heap) {
-      try {
-        heapTotalMaxMiB = Math.max(heapTotalMaxMiB, (await heap.usage()).totalMiB);
-        const at = performance.now() - t0;
-        const u = await heap.retained(poke);
-        if (!done)
-          during.push({ atMs: Math.round(at), retainedMiB: retainedOf(u), heapTotalMiB: u.totalMiB });
-      } catch (e) {
-        retainedError = (e as Error).message;
-        heap.close();
-        heap = null;
-      }
-      await sleep(GC_PAUSE_MS);
+  // At each pause of the reader (the stream at rest, the gateway holding at most its one read), a
+  // full collection: during a stream that flows, workerd takes the command only when the stream
+  // ends, so the client stops reading for the moment of the collection instead.
+  const onPause = async (bytes: number) => {
+    if (!heap) return;
+    try {
+      const u = await heap.retained(poke);
+      during.push({
+        atMs: Math.round(performance.now() - t0),
+        bytes,
+        retainedMiB: retainedOf(u),
+        heapTotalMiB: u.totalMiB,
+      });
+    } catch (e) {
+      retainedError = (e as Error).message;
+      heap.close();
+      heap = null;
     }
-  })();
-  const r = await drain().finally(() => {
+  };
+  const r = await drain(onPause).finally(() => {
     done = true;
   });
-  await Promise.all([rssSampler, heapSampler]);
+  await rssSampler;
   await sleep(3_000);
   const afterMiB = rssMiB(pids.worker);
   const proxyAfterMiB = rssMiB(pids.proxy);
@@ -184,30 +192,47 @@ export interface RetainedFigures {
   /** Largest retained during the stream (in-flight reads and events included). */
   maxDuring: number | null;
   /**
-   * How much the floor of retained memory rose during the stream: the least retained in the second
-   * half of the collections minus the least in the first half (the first tenth of the stream, when
-   * the answer is still being set up, left out). A store per byte passed lifts the floor; the work in
-   * flight when a collection lands (one network read of the worker's answer, its frames, decoded and
-   * re-encoded: several MiB at a time) only makes spikes above it.
+   * How much retained memory grew over the stream: the Theil–Sen slope of retained against bytes
+   * read (the median of the slopes between every two pauses) times the stream's bytes. A store per
+   * byte or per frame passed grows it; a collection that lands on work in flight (a spike) or after
+   * the gateway already sent its last byte (the client still reading what the proxy holds) is an
+   * outlier the median ignores — up to ~29 % of the pauses. Pauses in the first tenth and the last
+   * 16 MiB are left out (see `retainedFigures`).
    */
-  floorGrowth: number | null;
+  growth: number | null;
   collections: number;
   heapTotalMax: number;
 }
 
-/** Fewer collections than this in either half give no floor (not judged). */
-const MIN_COLLECTIONS_PER_HALF = 3;
+/** Fewer pauses than this give no slope (not judged). */
+const MIN_PAUSES = 6;
+/** What may sit downstream of the gateway when it has sent its last byte (measured: up to ~7 MiB). */
+const TAIL_BYTES = 16 * 1024 * 1024;
+
+/** Median of the pairwise slopes (Theil–Sen): robust to outliers, unlike least squares. */
+function theilSen(points: { x: number; y: number }[]): number | null {
+  const slopes: number[] = [];
+  for (let i = 0; i < points.length; i++) {
+    for (let j = i + 1; j < points.length; j++) {
+      const dx = points[j]!.x - points[i]!.x;
+      if (dx > 0) slopes.push((points[j]!.y - points[i]!.y) / dx);
+    }
+  }
+  if (slopes.length === 0) return null;
+  slopes.sort((a, b) => a - b);
+  const h = slopes.length >> 1;
+  return slopes.length % 2 ? slopes[h]! : (slopes[h - 1]! + slopes[h]!) / 2;
+}
 
 export function retainedFigures(m: MemoryTrace): RetainedFigures | null {
   const r = m.retained;
   if (!r) return null;
-  const settled = r.during.filter((d) => d.atMs >= m.seconds * 100);
-  const h = Math.floor(settled.length / 2);
-  const floor = (xs: RetainedSample[]) => Math.min(...xs.map((d) => d.retainedMiB));
-  const floorGrowth =
-    h >= MIN_COLLECTIONS_PER_HALF
-      ? floor(settled.slice(settled.length - h)) - floor(settled.slice(0, h))
-      : null;
+  // Pauses while the gateway is still streaming: the first tenth (the answer being set up) and the
+  // last TAIL_BYTES (by then the gateway may have sent its last byte, which waits in wrangler's proxy
+  // and the sockets for the client: the isolate is idle again) are left out.
+  const inStream = r.during.filter((d) => d.bytes >= m.bytes / 10 && d.bytes <= m.bytes - TAIL_BYTES);
+  const slope =
+    inStream.length >= MIN_PAUSES ? theilSen(inStream.map((d) => ({ x: d.bytes, y: d.retainedMiB }))) : null;
   const before = retainedOf(r.before);
   const after = retainedOf(r.after);
   return {
@@ -215,7 +240,7 @@ export function retainedFigures(m: MemoryTrace): RetainedFigures | null {
     after,
     leftBehind: after - before,
     maxDuring: r.during.length ? Math.max(...r.during.map((d) => d.retainedMiB)) : null,
-    floorGrowth,
+    growth: slope === null ? null : slope * m.bytes,
     collections: r.during.length,
     heapTotalMax: r.heapTotalMaxMiB,
   };

@@ -84,7 +84,12 @@ export interface MacroRun {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function load(job: LoadJob, onWindow?: (edge: 'start' | 'end') => void): Promise<LoadResult> {
+function load(
+  job: LoadJob,
+  onWindow?: (edge: 'start' | 'end') => void,
+  /** Drain with `pauseEveryBytes`: called at each pause; reading resumes when it settles. */
+  onPause?: (bytes: number) => Promise<void>,
+): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     // tsx's loader hooks do not reach worker threads on Node 20: load the TypeScript entry through tsx's API.
     const entry = JSON.stringify(new URL('./load-worker.ts', import.meta.url).href);
@@ -95,15 +100,29 @@ function load(job: LoadJob, onWindow?: (edge: 'start' | 'end') => void): Promise
         workerData: job,
       },
     );
-    w.on('message', (m: { ok?: boolean; result?: LoadResult; error?: string; window?: 'start' | 'end' }) => {
-      if (m.window) {
-        onWindow?.(m.window);
-        return;
-      }
-      void w.terminate();
-      if (m.ok) resolve(m.result!);
-      else reject(new Error(m.error));
-    });
+    w.on(
+      'message',
+      (m: {
+        ok?: boolean;
+        result?: LoadResult;
+        error?: string;
+        window?: 'start' | 'end';
+        pause?: number;
+      }) => {
+        if (m.pause !== undefined) {
+          const resume = () => w.postMessage('resume');
+          (onPause ? onPause(m.pause) : Promise.resolve()).then(resume, resume);
+          return;
+        }
+        if (m.window) {
+          onWindow?.(m.window);
+          return;
+        }
+        void w.terminate();
+        if (m.ok) resolve(m.result!);
+        else reject(new Error(m.error));
+      },
+    );
     w.once('error', reject);
   });
 }
@@ -238,7 +257,7 @@ function cpuParts(
 }
 
 /** The long stream, drained by the load generator, given up after `BENCH_LONG_TIMEOUT_MS`. */
-async function drainCapped(job: LoadJob): Promise<LoadResult> {
+async function drainCapped(job: LoadJob, onPause: (bytes: number) => Promise<void>): Promise<LoadResult> {
   const capMs = Number(process.env.BENCH_LONG_TIMEOUT_MS ?? 300_000);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const capped = new Promise<LoadResult>((resolve) => {
@@ -257,7 +276,7 @@ async function drainCapped(job: LoadJob): Promise<LoadResult> {
       capMs,
     );
   });
-  return await Promise.race([load(job), capped]).finally(() => clearTimeout(timer));
+  return await Promise.race([load(job, undefined, onPause), capped]).finally(() => clearTimeout(timer));
 }
 
 export async function runMacro(root: string, say: (s: string) => void): Promise<MacroRun> {
@@ -396,18 +415,22 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
           target === 'sealed'
             ? workerdOf(stack.gatewayPid, GATEWAY_PORT)
             : workerdOf(baseline.pid, BASELINE_PORT),
-          () =>
-            drainCapped({
-              mode: 'drain',
-              url: longUrl(target),
-              path: '/v1/chat/completions',
-              headers,
-              body: longBody,
-              stream: true,
-              concurrency: 1,
-              warmupMs: 0,
-              durationMs: 0,
-            }),
+          (onPause) =>
+            drainCapped(
+              {
+                mode: 'drain',
+                url: longUrl(target),
+                path: '/v1/chat/completions',
+                headers,
+                body: longBody,
+                stream: true,
+                concurrency: 1,
+                warmupMs: 0,
+                durationMs: 0,
+                pauseEveryBytes: LONG_STREAM_BYTES / 20,
+              },
+              onPause,
+            ),
           // Any request enters the isolate (the passthrough answers 404 here; that is enough).
           async () => {
             await (await fetch(`${longUrl(target)}/healthz`)).arrayBuffer();
