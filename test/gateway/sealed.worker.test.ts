@@ -171,6 +171,65 @@ gatewayDescribe('the sealed request path', () => {
     }
   });
 
+  it('a stream is read from the worker only as fast as the client reads it: nothing piles up in the gateway', async () => {
+    stack.modes[WORKER_A] = 'counted-stream';
+    stack.modes[WORKER_B] = 'counted-stream';
+    try {
+      const res = await post('/v1/chat/completions', {
+        model: 'sealgate-builtin',
+        messages: PROMPT,
+        stream: true,
+      });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      expect(first.done).toBe(false);
+      // The client stops reading. Let the gateway run as far as it would (many turns of the loop).
+      const settle = async () => {
+        for (let i = 0; i < 50; i++) await new Promise((r) => setTimeout(r, 0));
+      };
+      await settle();
+      const held = stack.body.reads;
+      await settle();
+      // It stopped: it holds at most the chunk the client has not taken, never the rest of the body.
+      expect(stack.body.reads).toBe(held);
+      expect(held).toBeLessThan(stack.body.total / 2);
+      // Reading on takes the rest, in order, to [DONE].
+      let text = new TextDecoder().decode(first.value);
+      for (;;) {
+        const next = await reader.read();
+        if (next.done) break;
+        text += new TextDecoder().decode(next.value);
+      }
+      expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+      expect(stack.body.reads).toBe(stack.body.total);
+    } finally {
+      stack.modes[WORKER_A] = 'ok';
+      stack.modes[WORKER_B] = 'ok';
+    }
+  });
+
+  it("a client that goes away mid-stream: the worker's body is cancelled, nothing more is read", async () => {
+    stack.modes[WORKER_A] = 'counted-stream';
+    stack.modes[WORKER_B] = 'counted-stream';
+    try {
+      const res = await post('/v1/chat/completions', {
+        model: 'sealgate-builtin',
+        messages: PROMPT,
+        stream: true,
+      });
+      const reader = res.body!.getReader();
+      expect((await reader.read()).done).toBe(false);
+      await reader.cancel();
+      for (let i = 0; i < 200 && !stack.body.cancelled; i++) await new Promise((r) => setTimeout(r, 0));
+      expect(stack.body.cancelled).toBe(true);
+      expect(stack.body.reads).toBeLessThan(stack.body.total);
+    } finally {
+      stack.modes[WORKER_A] = 'ok';
+      stack.modes[WORKER_B] = 'ok';
+    }
+  });
+
   it('completions, embeddings and the model list', async () => {
     const completion = await post('/v1/completions', { model: 'sealgate-builtin', prompt: 'hello' });
     expect(completion.status).toBe(200);

@@ -40,6 +40,8 @@ export type WorkerMode =
   | 'tamper-stream'
   /** The authentic answer, but its body arrives in 7-byte reads (frames split across reads). */
   | 'trickle-stream'
+  /** As trickle-stream, counting the gateway's reads of the body and whether it cancelled it (`stack.body`). */
+  | 'counted-stream'
   /** Receipts (docs/protocol.md "Receipts"): */
   | 'tamper-receipt' // one character of the JSON answer's receipt header changed
   | 'no-receipt' // the JSON answer without its receipt header
@@ -85,6 +87,8 @@ export interface Stack {
   releaseHeld(): void;
   /** The AI worker's clock minus the gateway's (ms): clock skew between the two. */
   workerSkewMs: number;
+  /** Mode `counted-stream`: reads of the last such body the gateway made, of how many it has, and whether it cancelled it. */
+  body: { reads: number; total: number; cancelled: boolean };
 }
 
 export async function startStack(): Promise<Stack> {
@@ -110,6 +114,7 @@ export async function startStack(): Promise<Stack> {
     calls: [],
     swapCertificate: '',
     wire: [],
+    body: { reads: 0, total: 0, cancelled: false },
     session: undefined as unknown as WorkerSession,
     restartService: async () => {
       serviceApp = await makeService();
@@ -200,16 +205,26 @@ export function flip(ct: string): string {
 async function breakAnswer(res: Response, mode: WorkerMode, stack: Stack): Promise<Response> {
   const headers = new Headers(res.headers);
   headers.delete('content-length');
-  if (mode === 'trickle-stream') {
+  if (mode === 'trickle-stream' || mode === 'counted-stream') {
     const bytes = new Uint8Array(await res.arrayBuffer());
     let at = 0;
-    const body = new ReadableStream<Uint8Array>({
-      pull(c) {
-        if (at >= bytes.length) return c.close();
-        c.enqueue(bytes.slice(at, at + 7));
-        at += 7;
+    const counted = { reads: 0, total: Math.ceil(bytes.length / 7), cancelled: false };
+    if (mode === 'counted-stream') stack.body = counted;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull(c) {
+          if (at >= bytes.length) return c.close();
+          counted.reads++;
+          c.enqueue(bytes.slice(at, at + 7));
+          at += 7;
+        },
+        cancel() {
+          counted.cancelled = true;
+        },
       },
-    });
+      // Nothing read ahead on this side: `reads` is what the gateway asked for.
+      { highWaterMark: 0 },
+    );
     return new Response(body, { status: res.status, headers });
   }
   if (mode === 'swap-certificate') {
