@@ -417,11 +417,13 @@ ${table(mem, 'plaintext', false)}`);
   that read (no tee, no hash over the stream kept as chunks). The RSS of a workerd is not its live
   heap: V8 grows its heap before it collects and gives it back only at a full GC (in an undisturbed
   run, the heap's reservation went from 46 to 73 MiB while less than 30 MiB was in use), so the
-  target is judged on what the isolate retains after full collections. That figure is not quite
-  flat: it grows by about 100 bytes per frame for as long as a stream lasts (+0.5–0.6 MiB over the
-  100 MiB stream's ~6 400 frames; a stream of 2 KiB chunks grows faster per byte) and is all given
-  back when the stream ends (\`leftBehind\` ≈ 0). Not yet traced to its object; bounded by the
-  stream's length, it matters only for streams of hundreds of thousands of frames.
+  target is judged on what the isolate retains after full collections. That figure found a real
+  leak bounded by the stream: while the gateway handed a sealed stream to workerd as a JavaScript
+  \`ReadableStream\`, workerd's pump chained a promise per pull, kept until the stream ended (about
+  100 bytes per frame: +0.6 MiB over the 100 MiB stream; a heap snapshot showed a chain of 14 600
+  Promises and their reactions rooted in a global handle). The stream is now written into
+  workerd's native byte pipe (\`IdentityTransformStream\`, docs/gateway.md), which runs no
+  JavaScript per chunk.
 - Everything (load generator, model server, AI worker, attestation service, two workerd pairs) shares
   the same cores, so absolute req/s are far below a real deployment; the ratios are the point.
 
