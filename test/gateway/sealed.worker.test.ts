@@ -28,6 +28,7 @@ import {
   sseData,
   WORKER_A,
   WORKER_B,
+  type WorkerMode,
 } from './stack.js';
 
 const KEY = { authorization: `Bearer ${env.DEV_API_KEY}`, 'content-type': 'application/json' };
@@ -47,6 +48,22 @@ const kvValue = async <T>(name: string) =>
 const kvPut = async (name: string, value: unknown) =>
   env.SEALGATE_KV.put(name, await sealKvEntry(env.GATEWAY_SECRET!, name, value));
 const workerPosts = () => stack.calls.filter((c) => c.startsWith('POST http://worker'));
+
+/** Runs `body` with both workers answering in `mode`, then puts them back to `ok`. */
+async function withWorkerMode(mode: WorkerMode, body: () => Promise<void>): Promise<void> {
+  stack.modes[WORKER_A] = mode;
+  stack.modes[WORKER_B] = mode;
+  try {
+    await body();
+  } finally {
+    stack.modes[WORKER_A] = 'ok';
+    stack.modes[WORKER_B] = 'ok';
+  }
+}
+
+/** A streamed chat completion of the prompt. */
+const askStream = (extra: Record<string, unknown> = {}) =>
+  post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT, stream: true, ...extra });
 
 beforeAll(async () => {
   if (!HAS_GATEWAY_BINDINGS) return;
@@ -153,33 +170,20 @@ gatewayDescribe('the sealed request path', () => {
   });
 
   it('a stream whose frames arrive split across many small reads opens to the same chunks', async () => {
-    const ask = () =>
-      post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT, stream: true, seed: 7 });
-    const whole = await sseData(await ask());
-    stack.modes[WORKER_A] = 'trickle-stream';
-    stack.modes[WORKER_B] = 'trickle-stream';
-    try {
-      const trickled = await sseData(await ask());
+    const whole = await sseData(await askStream({ seed: 7 }));
+    await withWorkerMode('trickle-stream', async () => {
+      const trickled = await sseData(await askStream({ seed: 7 }));
       expect(trickled.at(-1)).toBe('[DONE]');
       // The built-in model is deterministic for a body; ids and timestamps may differ, content not.
       const content = (d: string[]) =>
         d.slice(0, -1).map((x) => (JSON.parse(x) as { choices: unknown }).choices);
       expect(content(trickled)).toEqual(content(whole));
-    } finally {
-      stack.modes[WORKER_A] = 'ok';
-      stack.modes[WORKER_B] = 'ok';
-    }
+    });
   });
 
   it('a stream is read from the worker only as fast as the client reads it: nothing piles up in the gateway', async () => {
-    stack.modes[WORKER_A] = 'counted-stream';
-    stack.modes[WORKER_B] = 'counted-stream';
-    try {
-      const res = await post('/v1/chat/completions', {
-        model: 'sealgate-builtin',
-        messages: PROMPT,
-        stream: true,
-      });
+    await withWorkerMode('counted-stream', async () => {
+      const res = await askStream();
       expect(res.status).toBe(200);
       const reader = res.body!.getReader();
       const first = await reader.read();
@@ -203,31 +207,18 @@ gatewayDescribe('the sealed request path', () => {
       }
       expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
       expect(stack.body.reads).toBe(stack.body.total);
-    } finally {
-      stack.modes[WORKER_A] = 'ok';
-      stack.modes[WORKER_B] = 'ok';
-    }
+    });
   });
 
   it("a client that goes away mid-stream: the worker's body is cancelled, nothing more is read", async () => {
-    stack.modes[WORKER_A] = 'counted-stream';
-    stack.modes[WORKER_B] = 'counted-stream';
-    try {
-      const res = await post('/v1/chat/completions', {
-        model: 'sealgate-builtin',
-        messages: PROMPT,
-        stream: true,
-      });
-      const reader = res.body!.getReader();
+    await withWorkerMode('counted-stream', async () => {
+      const reader = (await askStream()).body!.getReader();
       expect((await reader.read()).done).toBe(false);
       await reader.cancel();
       for (let i = 0; i < 200 && !stack.body.cancelled; i++) await new Promise((r) => setTimeout(r, 0));
       expect(stack.body.cancelled).toBe(true);
       expect(stack.body.reads).toBeLessThan(stack.body.total);
-    } finally {
-      stack.modes[WORKER_A] = 'ok';
-      stack.modes[WORKER_B] = 'ok';
-    }
+    });
   });
 
   it('completions, embeddings and the model list', async () => {
