@@ -12,8 +12,10 @@ export const ERROR_CODES = [
   'malformed_evidence',
   /** A certificate that cannot be decoded or lacks a required extension. */
   'malformed_certificate',
-  /** A manifest that fails strict parsing. */
+  /** A manifest that fails strict parsing or the manifest format. */
   'invalid_manifest',
+  /** JSON text that is not I-JSON (RFC 7493) under RFC 8259's grammar, or is too large or deep. */
+  'invalid_json',
   /** A caller passed an argument outside its domain (wrong length, unknown enum value...). */
   'invalid_argument',
   /** Evidence was parsed but did not verify / was rejected by policy. */

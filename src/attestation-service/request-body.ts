@@ -6,7 +6,7 @@
  * - at most `maxBytes`, checked on `content-length` when present and while reading (a chunked body
  *   has none) → `payload_too_large`;
  * - UTF-8 (fatal decoding) and I-JSON (RFC 7493: duplicate member names, lone surrogates and
- *   out-of-range numbers refused, via the manifest's strict parser) → `invalid_json`;
+ *   out-of-range numbers refused, by src/json/strict-json.ts) → `invalid_json`;
  * - a JSON object holding exactly `fields` → `invalid_request` naming the first missing or
  *   unknown field.
  *
@@ -15,8 +15,8 @@
  */
 import { concatBytes } from '../bytes.js';
 import { errorResponse } from '../http/errors.js';
+import { describeProblems, jsonProblems, parseStrictJson } from '../json/strict-json.js';
 import { decodeBase64UrlField } from '../keys/encoding.js';
-import { parseStrictJson } from '../policy/strict-json.js';
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; response: Response };
 
@@ -69,9 +69,8 @@ export async function readJsonObject(
   try {
     value = parseStrictJson(text);
   } catch (e) {
-    const first = ((e as { detail?: { errors?: { path: string; message: string }[] } }).detail?.errors ??
-      [])[0];
-    const where = first ? `${first.path || '/'}: ${first.message}` : 'unparseable';
+    const first = (jsonProblems(e) ?? []).slice(0, 1);
+    const where = first.length > 0 ? describeProblems(first) : 'unparseable';
     return fail(errorResponse('invalid_json', `request body is not valid JSON (${where})`));
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {

@@ -14,12 +14,12 @@
  */
 import { toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
+import { canonicalizeJson as canonicalJson } from '../json/canonical.js';
 import { decodeBase64UrlField } from '../keys/encoding.js';
 import { type Kek, KID_PATTERN } from '../keys/kek.js';
 import type { KeyLookup } from '../keys/key-ring.js';
 import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
 import { checkUnixSeconds } from '../keys/time.js';
-import { canonicalizeJson as canonicalJson } from '../policy/jcs.js';
 import {
   chooseEnvelopeCrypto,
   DEK_LENGTH,

@@ -17,10 +17,10 @@
  */
 import { toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
+import { canonicalizeJson as canonicalJson } from '../json/canonical.js';
+import { isWellFormedString } from '../json/strict-json.js';
 import { decodeBase64UrlField } from '../keys/encoding.js';
 import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
-import { canonicalizeJson as canonicalJson } from '../policy/jcs.js';
-import { isWellFormedString } from '../policy/strict-json.js';
 
 import {
   HKDF_INFO,

@@ -17,9 +17,9 @@
  */
 import { toBase64Url, utf8 } from '../bytes.js';
 import { SealgateError } from '../errors.js';
+import { isWellFormedString } from '../json/strict-json.js';
 import { decodeBase64UrlField } from '../keys/encoding.js';
 import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
-import { isWellFormedString } from '../policy/strict-json.js';
 import { HKDF_INFO, RESPONSE_SALT_LENGTH, type RequestContext, TAG_LENGTH } from './data-key.js';
 import type { AesKeyHandle } from './envelope-crypto.js';
 import { checkContext } from './response.js';

@@ -11,7 +11,7 @@
  * Pure: the Durable Object that holds it is manifest-log-do.ts.
  */
 import { sha256, toHex } from '../bytes.js';
-import { canonicalJsonBytes } from '../policy/jcs.js';
+import { canonicalJsonBytes } from '../json/canonical.js';
 
 export const GENESIS_PREV = '0'.repeat(64);
 

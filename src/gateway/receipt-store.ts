@@ -22,7 +22,7 @@
  */
 import { type EvidenceBundle, encodeEvidenceBundle } from '../attestation/evidence-bundle.js';
 import { fromBase64Url, sha256, toBase64Url, toHex, utf8 } from '../bytes.js';
-import { canonicalizeJson } from '../policy/jcs.js';
+import { canonicalizeJson } from '../json/canonical.js';
 import type { KvNamespace } from './cf-types.js';
 import { sealKvEntry } from './kv-auth.js';
 import { readAuthenticated } from './kv-store.js';

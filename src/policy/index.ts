@@ -5,12 +5,10 @@
 
 export { evaluateRole, isRoleName } from './evaluate-role.js';
 export { type EvaluateOptions, evaluateSnp, SNP_DEFAULTS } from './evaluate-snp.js';
-export { canonicalizeJson, canonicalJsonBytes, compareUtf16 } from './jcs.js';
 export { manifestDigest } from './manifest-digest.js';
 export { LIMITS, MANIFEST_FIELDS } from './manifest-fields.js';
 export * from './manifest-types.js';
 export { parseManifest } from './parse-manifest.js';
-export { type JsonValue, parseStrictJson } from './strict-json.js';
 export {
   AMD_ARK_SHA256,
   amdArkProduct,

@@ -4,9 +4,9 @@
  * unusable. Nothing here throws, so one pass reports all errors of a document.
  */
 
+import { isWellFormedString, pointerAppend } from '../json/strict-json.js';
 import type { FieldSpec } from './manifest-fields.js';
 import type { ManifestIssue } from './manifest-types.js';
-import { isWellFormedString, pointerAppend } from './strict-json.js';
 
 export class Issues {
   readonly list: ManifestIssue[] = [];

@@ -8,9 +8,9 @@
  * it is not checked against the manifest format here — `parseManifest` does that.
  */
 import { sha256, toHex, utf8 } from '../bytes.js';
-import { canonicalJsonBytes } from './jcs.js';
+import { canonicalJsonBytes } from '../json/canonical.js';
+import { invalidManifest, parseManifestJson } from './manifest-error.js';
 import type { Manifest } from './manifest-types.js';
-import { invalidManifest, parseStrictJson } from './strict-json.js';
 
 /** `manifest` as a parsed `Manifest` (or any JSON value), as JSON text, or as UTF-8 JSON bytes. */
 export async function manifestDigest(manifest: Manifest | string | Uint8Array): Promise<string> {
@@ -22,9 +22,9 @@ export async function manifestDigest(manifest: Manifest | string | Uint8Array): 
     } catch {
       throw invalidManifest([{ path: '', message: 'manifest bytes are not valid UTF-8' }]);
     }
-    value = parseStrictJson(text);
+    value = parseManifestJson(text);
   } else if (typeof manifest === 'string') {
-    value = parseStrictJson(manifest);
+    value = parseManifestJson(manifest);
   }
   return toHex(await sha256(canonicalJsonBytes(value)));
 }

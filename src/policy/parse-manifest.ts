@@ -19,6 +19,7 @@ import {
   has,
   Issues,
 } from './manifest-checks.js';
+import { invalidManifest, parseManifestJson } from './manifest-error.js';
 import { LIMITS, MANIFEST_FIELDS } from './manifest-fields.js';
 import {
   type KeyPolicy,
@@ -35,7 +36,6 @@ import {
   type SnpTcbMinimums,
   type SnpTrustAnchor,
 } from './manifest-types.js';
-import { invalidManifest, parseStrictJson } from './strict-json.js';
 import { amdArkProduct } from './trust-anchors.js';
 
 /**
@@ -51,9 +51,9 @@ export function parseManifest(input: unknown): Manifest {
     } catch {
       throw invalidManifest([{ path: '', message: 'manifest bytes are not valid UTF-8' }]);
     }
-    value = parseStrictJson(text);
+    value = parseManifestJson(text);
   } else if (typeof input === 'string') {
-    value = parseStrictJson(input);
+    value = parseManifestJson(input);
   }
   const iss = new Issues();
   const manifest = checkManifest(iss, value);

@@ -19,7 +19,7 @@ import {
 } from '../attestation/evidence-bundle.js';
 import { fromBase64Url, toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
-import { canonicalizeJson } from '../policy/jcs.js';
+import { canonicalizeJson } from '../json/canonical.js';
 import { MAX_WORKER_CERT_BYTES } from '../service-client/worker-certificate.js';
 import { type ParsedReceipt, parseReceipt } from './receipt.js';
 

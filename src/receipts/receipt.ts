@@ -26,7 +26,7 @@ import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { constantTimeEqual, fromBase64Url, sha256, toBase64Url, toHex, utf8 } from '../bytes.js';
 import { checkRequestId, checkRoute, isValidModel } from '../envelope/wire.js';
 import { SealgateError } from '../errors.js';
-import { canonicalizeJson } from '../policy/jcs.js';
+import { canonicalizeJson } from '../json/canonical.js';
 
 export const RECEIPT_VERSION = 1;
 /** Worker → gateway: the compact receipt of a non-streamed answer. */

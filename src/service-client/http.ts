@@ -11,7 +11,7 @@
 
 import { concatBytes } from '../bytes.js';
 import { SealgateError } from '../errors.js';
-import { parseStrictJson } from '../policy/strict-json.js';
+import { parseStrictJson } from '../json/strict-json.js';
 
 /** What the client needs of `fetch` (the global one fits, as does a Hono app's `request`). */
 export type Fetcher = (url: string, init?: RequestInit) => Promise<Response>;

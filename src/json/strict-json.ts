@@ -1,5 +1,6 @@
 /**
- * A strict JSON text parser for documents that are bound by digest (the manifest).
+ * A strict JSON text parser for documents that are bound by digest or signature (the manifest,
+ * request bodies, service answers, collateral).
  *
  * `JSON.parse` accepts duplicate member names (the last one wins, RFC 8259 §4 leaves it open) and
  * strings with unpaired surrogates. Both are parser differentials: two readers of the same bytes
@@ -12,9 +13,9 @@ import { SealgateError } from '../errors.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-/** Larger than any sane manifest; keeps a hostile peer from making us allocate without bound. */
+/** Bounds what a hostile peer can make us allocate. */
 export const MAX_JSON_TEXT_LENGTH = 1024 * 1024;
-/** Deeper than any manifest (it nests 6 levels); bounds the recursion. */
+/** Bounds the recursion (a manifest nests 6 levels). */
 export const MAX_JSON_DEPTH = 32;
 
 /** RFC 6901 §3: "~" → "~0", "/" → "~1". */
@@ -54,8 +55,8 @@ const ESCAPES: Record<string, string> = {
 
 /**
  * Parses RFC 8259 JSON text under the I-JSON restrictions above. Throws
- * `SealgateError('invalid_manifest', …, { errors: [{ path, message }] })`: JSON text is only ever
- * parsed here on the way to a manifest.
+ * `SealgateError('invalid_json', …, { errors: [{ path, message }] })`; a caller that reads a
+ * particular document (the manifest) maps it to that document's own error.
  */
 export function parseStrictJson(text: string): JsonValue {
   if (typeof text !== 'string') throw fail('', 'JSON: expected a string');
@@ -207,14 +208,27 @@ export function parseStrictJson(text: string): JsonValue {
 }
 
 function fail(path: string, message: string): SealgateError {
-  return invalidManifest([{ path, message }]);
+  return invalidJson([{ path, message }]);
 }
 
-/**
- * The manifest error: every problem listed in `detail.errors` (path = RFC 6901 pointer, "" for the
- * whole document) and in the message as `invalid manifest: <path>: <message>; …`.
- */
-export function invalidManifest(errors: { path: string; message: string }[]): SealgateError {
-  const list = errors.map((e) => `${e.path || '/'}: ${e.message}`).join('; ');
-  return new SealgateError('invalid_manifest', `invalid manifest: ${list}`, { errors });
+/** One JSON problem at an RFC 6901 pointer ("" for the whole text). */
+export interface JsonProblem {
+  path: string;
+  message: string;
+}
+
+/** Every problem in `detail.errors` and in the message as `invalid JSON: <path>: <message>; …`. */
+export function invalidJson(errors: JsonProblem[]): SealgateError {
+  return new SealgateError('invalid_json', `invalid JSON: ${describeProblems(errors)}`, { errors });
+}
+
+/** `<path>: <message>; …` with "/" for the whole document. */
+export function describeProblems(errors: readonly JsonProblem[]): string {
+  return errors.map((e) => `${e.path || '/'}: ${e.message}`).join('; ');
+}
+
+/** The problems of a `SealgateError` from this module, or null for any other error. */
+export function jsonProblems(e: unknown): JsonProblem[] | null {
+  if (!(e instanceof SealgateError) || e.code !== 'invalid_json') return null;
+  return (e.detail?.errors as JsonProblem[] | undefined) ?? [];
 }

@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toHex, utf8 } from '../../src/bytes.js';
 import { isSealgateError } from '../../src/errors.js';
-import { canonicalizeJson, canonicalJsonBytes, parseStrictJson } from '../../src/policy/index.js';
+import { canonicalizeJson, canonicalJsonBytes } from '../../src/json/canonical.js';
+import { parseStrictJson } from '../../src/json/strict-json.js';
 
 const jcs = (text: string): string => canonicalizeJson(parseStrictJson(text));
 
