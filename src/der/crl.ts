@@ -21,8 +21,8 @@
  * `SealgateError('malformed_certificate')` whose message starts with "CRL:".
  */
 import { SealgateError } from '../errors.js';
-import { readTlv, type Tlv } from '../evidence/snp/der.js';
-import { childTlvs, decodeOid, readName, readTime } from '../evidence/snp/x509-fields.js';
+import { readTlv, type Tlv } from './der.js';
+import { childTlvs, decodeOid, readName, readTime } from './x509-fields.js';
 
 const TAG = {
   boolean: 0x01,

@@ -8,9 +8,10 @@
  * Strict: each element once, every required one present, sizes exact, SVNs in range (component
  * 0..255, PCESVN 0..65535), DER minimal integers. Failures are `malformed_certificate`.
  */
+
+import { readTlv, type Tlv } from '../../der/der.js';
+import { childTlvs, decodeOid } from '../../der/x509-fields.js';
 import { SealgateError } from '../../errors.js';
-import { readTlv, type Tlv } from '../snp/der.js';
-import { childTlvs, decodeOid } from '../snp/x509-fields.js';
 
 export const OID_SGX_EXTENSIONS = '1.2.840.113741.1.13.1';
 const SGX = OID_SGX_EXTENSIONS;

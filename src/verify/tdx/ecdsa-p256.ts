@@ -6,7 +6,7 @@
  */
 import { concatBytes, constantTimeEqual, fromHex } from '../../bytes.js';
 import type { SignatureScheme } from '../../der/crl.js';
-import { ecdsaDerToP1363 } from '../../service-client/certificate-der.js';
+import { ecdsaDerToP1363 } from '../../der/ecdsa-signature.js';
 
 const P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const ECDSA_SHA256 = { name: 'ECDSA', hash: 'SHA-256' } as const;

@@ -7,9 +7,9 @@
  * Specification" §1.1; PCS API v4 for the issuer chains). Findings are violations, never throws.
  */
 import { utf8 } from '../../bytes.js';
+import { type Certificate, parseX509Certificate } from '../../der/certificate.js';
+import { decodeCertificates } from '../../der/pem.js';
 import { isSealgateError } from '../../errors.js';
-import { decodeCertificates } from '../../evidence/snp/certificate.js';
-import { type ParsedCertificate, parseCertificate } from '../certificates.js';
 import { type Violation, violation } from '../violations.js';
 import { importSpkiP256, verifyDerSignature } from './ecdsa-p256.js';
 import { INTEL_SGX_ROOT_CA_SHA256 } from './intel-root.js';
@@ -23,7 +23,7 @@ export const CN = {
 } as const;
 
 export interface VerifiedCert {
-  cert: ParsedCertificate;
+  cert: Certificate;
   key: CryptoKey;
 }
 
@@ -32,11 +32,11 @@ export async function parsePemChain(
   pem: string,
   field: string,
   out: Violation[],
-): Promise<ParsedCertificate[] | null> {
+): Promise<Certificate[] | null> {
   try {
     const ders = decodeCertificates(utf8.encode(pem));
-    const certs: ParsedCertificate[] = [];
-    for (const der of ders) certs.push(await parseCertificate(der));
+    const certs: Certificate[] = [];
+    for (const der of ders) certs.push(await parseX509Certificate(der));
     return certs;
   } catch (e) {
     if (!isSealgateError(e)) throw e;
@@ -45,7 +45,7 @@ export async function parsePemChain(
   }
 }
 
-function inValidity(c: ParsedCertificate, at: Date): boolean {
+function inValidity(c: Certificate, at: Date): boolean {
   const t = at.getTime();
   return c.notBefore.getTime() <= t && t <= c.notAfter.getTime();
 }
@@ -56,11 +56,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-async function issuedBy(
-  child: ParsedCertificate,
-  issuer: ParsedCertificate,
-  key: CryptoKey | null,
-): Promise<boolean> {
+async function issuedBy(child: Certificate, issuer: Certificate, key: CryptoKey | null): Promise<boolean> {
   return (
     sameBytes(child.issuer, issuer.subject) &&
     sameBytes(child.signatureAlgorithm, child.tbsSignatureAlgorithm) &&
@@ -74,7 +70,7 @@ async function issuedBy(
  * their keys when nothing but dates failed; null when the chain is not Intel's.
  */
 export async function verifyIntelChain(
-  certs: readonly ParsedCertificate[],
+  certs: readonly Certificate[],
   cns: readonly (string | readonly string[])[],
   at: Date,
   field: string,

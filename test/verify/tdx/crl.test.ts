@@ -9,10 +9,11 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { concatBytes, toArrayBuffer } from '../../../src/bytes.js';
+import { parseX509Certificate } from '../../../src/der/certificate.js';
 import { parseCrl } from '../../../src/der/crl.js';
+import { ecdsaP1363ToDer } from '../../../src/der/ecdsa-signature.js';
+import { tlv } from '../../../src/der/write.js';
 import { parseQuote } from '../../../src/evidence/tdx/parse-quote.js';
-import { ecdsaP1363ToDer } from '../../../src/service-client/certificate-der.js';
-import { parseCertificate } from '../../../src/verify/certificates.js';
 import type { TdxCollateral } from '../../../src/verify/tdx/collateral.js';
 import { authenticateCrl, checkNotRevoked } from '../../../src/verify/tdx/crl-checks.js';
 import { importSpkiP256 } from '../../../src/verify/tdx/ecdsa-p256.js';
@@ -22,12 +23,6 @@ import type { Violation } from '../../../src/verify/violations.js';
 import { codes, loadTdx, v } from './support.js';
 
 const ECDSA = { name: 'ECDSA', hash: 'SHA-256' } as const;
-
-function tlv(tag: number, content: Uint8Array): Uint8Array {
-  const n = content.length;
-  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
-  return concatBytes(Uint8Array.of(tag, ...len), content);
-}
 
 async function freshKeys(): Promise<CryptoKeyPair> {
   return (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
@@ -152,7 +147,7 @@ describe.skipIf(!v.present)(`CRLs are authenticated before use ${v.skipReason}`,
       signingAlgorithm: ECDSA,
       extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
     });
-    const caCert = await parseCertificate(new Uint8Array(ca.rawData));
+    const caCert = await parseX509Certificate(new Uint8Array(ca.rawData));
     const issuer = { cert: caCert, key: (await importSpkiP256(caCert.spki))! };
     const crlDer = await crlListing(caCert.subject, pckSerial, keys, new Date('2026-01-01T00:00:00Z'));
     const pckLeaf = (await parsePemChain(parseQuote(s!.quote).pckChainPem, 'pck', []))![0]!;
