@@ -5,15 +5,18 @@ import { isSealgateError } from '../errors.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
 import type { Manifest, RoleName } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
-import { parseFlags, parseInstant, UsageError } from './args.js';
+import { type ParsedFlags, parseFlags, parseInstant, UsageError } from './args.js';
 import { readInput, readTextInput } from './io.js';
 import { cliKds } from './kds-fetch.js';
 import { pinManifest } from './manifest-pin.js';
+import { pinTdxManifest } from './manifest-pin-tdx.js';
 import type { CommandResult } from './result.js';
 import { checkRole, loadCertificates } from './verify-command.js';
+import { loadCollateral } from './verify-tdx-command.js';
 
 export const MANIFEST_USAGE = [
   'manifest pin --report FILE --cert FILE [--chain FILE] --role ROLE [--at ISO-8601] [--allow-debug]',
+  'manifest pin --tdx-quote FILE --collateral FILE --role ROLE [--at ISO-8601]',
   'manifest digest FILE',
   'manifest check FILE',
 ];
@@ -36,6 +39,27 @@ async function loadManifest(path: string): Promise<{ manifest: Manifest } | Comm
   }
 }
 
+/** `manifest pin --tdx-quote FILE --collateral FILE --role ROLE [--at]` (manifest-pin-tdx.ts). */
+async function pinTdx(flags: ParsedFlags, now: () => Date): Promise<CommandResult> {
+  const v = flags.values;
+  for (const f of ['tdx-quote', 'collateral']) if (v[f] === undefined) throw new UsageError(`missing --${f}`);
+  for (const f of ['report', 'cert', 'chain']) {
+    if (v[f] !== undefined) throw new UsageError(`--${f} is for SEV-SNP; not with --tdx-quote`);
+  }
+  if (flags.switches.has('allow-debug')) throw new UsageError('--allow-debug: a debug TD is never pinned');
+  checkRole(v.role!);
+  const at = v.at ? parseInstant('at', v.at) : now();
+  const quote = await readInput('tdx-quote', v['tdx-quote']!);
+  const collateral = await loadCollateral(v.collateral!);
+  const result = await pinTdxManifest({ quote, collateral, role: v.role as RoleName, now: at });
+  if (!result.ok) {
+    const lines = result.violations.map((x) => `  ${x.code}: ${x.message}`).join('\n');
+    return { stdout: '', stderr: `refusing to pin evidence that does not verify:\n${lines}\n`, exitCode: 1 };
+  }
+  parseManifest(JSON.stringify(result.manifest));
+  return { stdout: `${JSON.stringify(result.manifest, null, 2)}\n`, exitCode: 0 };
+}
+
 export async function manifestCommand(argv: readonly string[], now: () => Date): Promise<CommandResult> {
   const [sub, ...rest] = argv;
   switch (sub) {
@@ -50,11 +74,13 @@ export async function manifestCommand(argv: readonly string[], now: () => Date):
     }
     case 'pin': {
       const flags = parseFlags(rest, {
-        values: ['report', 'cert', 'chain', 'role', 'at'],
+        values: ['report', 'cert', 'chain', 'role', 'at', 'tdx-quote', 'collateral'],
         switches: ['allow-debug'],
-        required: ['report', 'cert', 'role'],
+        required: ['role'],
       });
       const v = flags.values;
+      if (v['tdx-quote'] !== undefined || v.collateral !== undefined) return await pinTdx(flags, now);
+      for (const f of ['report', 'cert']) if (v[f] === undefined) throw new UsageError(`missing --${f}`);
       checkRole(v.role!);
       const at = v.at ? parseInstant('at', v.at) : now();
       const report = await readInput('report', v.report!);

@@ -1,12 +1,16 @@
 /**
  * `sealgate verify-tdx`: one Intel TDX quote verified with its collateral (QuoteCollateralV3 JSON,
  * as Intel's PCCS and dcap-qvl write it): signatures, PCK chain, CRLs, collateral and TCB status.
- * Without a manifest the TCB status must be UpToDate. Exit 0 verified, 1 rejected (every violation
+ * With `--manifest` and `--role` the role's `tdx` reference values are evaluated (allowed TCB statuses
+ * and advisories among them); without, the TCB status must be UpToDate. Exit 0 verified, 1 rejected (every violation
  * listed), 2 usage or unreadable input (including a collateral file of the wrong shape).
  */
 import { fromHex, toHex } from '../bytes.js';
 import { isSealgateError } from '../errors.js';
 import type { TdxQuote } from '../evidence/tdx/types.js';
+import { evaluateRoleTdx } from '../policy/evaluate-role.js';
+import type { Manifest } from '../policy/manifest-types.js';
+import { parseManifest } from '../policy/parse-manifest.js';
 import { parseCollateralJson, type TdxCollateral } from '../verify/tdx/collateral.js';
 import { checkTcbStatus, type TcbEvaluation } from '../verify/tdx/tcb-status.js';
 import { verifyTdxEvidence } from '../verify/tdx/verify-tdx.js';
@@ -16,14 +20,28 @@ import { readInput, readTextInput } from './io.js';
 import type { CommandResult } from './result.js';
 
 export const VERIFY_TDX_USAGE =
-  'verify-tdx --quote FILE --collateral FILE [--report-data HEX | --any-report-data] [--at ISO-8601] [--json]';
+  'verify-tdx --quote FILE --collateral FILE [--manifest FILE --role ROLE] [--report-data HEX | --any-report-data] [--at ISO-8601] [--json]';
 
-async function loadCollateral(path: string): Promise<TdxCollateral> {
+export async function loadCollateral(path: string): Promise<TdxCollateral> {
   const text = await readTextInput('collateral', path);
   try {
     return parseCollateralJson(text);
   } catch (e) {
     if (isSealgateError(e)) throw new UsageError(`--collateral: ${path}: ${e.message}`);
+    throw e;
+  }
+}
+
+async function loadManifest(path: string): Promise<Manifest> {
+  const text = await readTextInput('manifest', path);
+  try {
+    return parseManifest(text);
+  } catch (e) {
+    if (isSealgateError(e, 'invalid_manifest') || isSealgateError(e, 'invalid_json')) {
+      const errors = (e.detail?.errors as { path: string; message: string }[] | undefined) ?? [];
+      const lines = errors.map((x) => `  ${x.path || '/'}: ${x.message}`).join('\n');
+      throw new UsageError(`--manifest: ${path} is not a valid manifest:\n${lines}`);
+    }
     throw e;
   }
 }
@@ -78,7 +96,7 @@ function text(
 
 export async function verifyTdxCommand(argv: readonly string[], now: () => Date): Promise<CommandResult> {
   const flags = parseFlags(argv, {
-    values: ['quote', 'collateral', 'report-data', 'at'],
+    values: ['quote', 'collateral', 'manifest', 'role', 'report-data', 'at'],
     switches: ['any-report-data', 'json'],
     required: ['quote', 'collateral'],
   });
@@ -86,14 +104,29 @@ export async function verifyTdxCommand(argv: readonly string[], now: () => Date)
   if (v['report-data'] !== undefined && flags.switches.has('any-report-data')) {
     throw new UsageError('--report-data and --any-report-data exclude each other');
   }
+  if ((v.manifest === undefined) !== (v.role === undefined)) {
+    throw new UsageError('--manifest and --role go together');
+  }
   const at = v.at ? parseInstant('at', v.at) : now();
+  const manifest = v.manifest === undefined ? null : await loadManifest(v.manifest);
   const expectedReportData = reportDataFlag(v['report-data']);
   const quote = await readInput('quote', v.quote!);
   const collateral = await loadCollateral(v.collateral!);
   const r = await verifyTdxEvidence({ quote, collateral, now: at });
   const violations = [...r.violations];
-  if (r.tcb !== null) violations.push(...checkTcbStatus(r.tcb, ['UpToDate'], null));
-  if (expectedReportData && r.quote && toHex(r.quote.body.reportData) !== toHex(expectedReportData)) {
+  if (manifest !== null) {
+    if (r.claims !== null) {
+      violations.push(
+        ...evaluateRoleTdx(manifest, v.role!, r.claims, expectedReportData ? { expectedReportData } : {}),
+      );
+    }
+  } else if (r.tcb !== null) violations.push(...checkTcbStatus(r.tcb, ['UpToDate'], null));
+  if (
+    manifest === null &&
+    expectedReportData &&
+    r.quote &&
+    toHex(r.quote.body.reportData) !== toHex(expectedReportData)
+  ) {
     violations.push(
       violation('report_data_mismatch', 'REPORT_DATA differs from --report-data', {
         field: 'reportData',

@@ -87,6 +87,16 @@ export const VIOLATION_CODES = [
   'product_not_allowed',
   'signing_key_not_allowed',
   'role_unknown',
+  // --- policy for Intel TDX (the manifest's `tdx` reference values) ---
+  /** The role does not accept evidence of this TEE (its manifest entry has no `snp` / `tdx`). */
+  'tee_not_allowed',
+  'mrtd_not_allowed',
+  'rtmr_not_allowed',
+  'mr_seam_not_allowed',
+  'td_config_mismatch',
+  'td_attributes_not_allowed',
+  'xfam_not_allowed',
+  'tee_tcb_svn_below_minimum',
   // --- protocol (evidence bundles, src/attestation) ---
   /** The party runs a manifest whose digest differs from the verifier's own. */
   'manifest_mismatch',

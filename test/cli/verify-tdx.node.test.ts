@@ -152,6 +152,66 @@ describe.skipIf(!v.present)(`sealgate verify-tdx on the real sets ${v.skipReason
     }
   });
 
+  it('manifest pin --tdx-quote pins a verified TD; verify-tdx --manifest then accepts it and nothing else', async () => {
+    const f = files('phala-v4-uptodate');
+    const pinned = await runCli([
+      'manifest',
+      'pin',
+      '--tdx-quote',
+      f.quote,
+      '--collateral',
+      f.collateral,
+      '--role',
+      'worker',
+      '--at',
+      f.at,
+    ]);
+    expect(pinned.exitCode).toBe(0);
+    const manifest = JSON.parse(pinned.stdout);
+    expect(Object.keys(manifest.roles.worker)).toEqual(['tdx']);
+    expect(manifest.roles.worker.tdx.mrTd).toEqual([
+      '91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7',
+    ]);
+    const path = join(tmp, 'pinned-tdx.json');
+    writeFileSync(path, pinned.stdout);
+    const ok = await verifyJson('phala-v4-uptodate', ['--manifest', path, '--role', 'worker']);
+    expect(ok.exitCode).toBe(0);
+    const wrongRole = await verifyJson('phala-v4-uptodate', [
+      '--manifest',
+      path,
+      '--role',
+      'attestation-service',
+    ]);
+    expect(codesOf(wrongRole.out)).toEqual(['role_unknown']);
+    const other = await verifyJson('google-v5-tdx15', ['--manifest', path, '--role', 'worker']);
+    expect(other.exitCode).toBe(1);
+    const refused = files('phala-v5-no-tcb-match');
+    const r = await runCli([
+      'manifest',
+      'pin',
+      '--tdx-quote',
+      refused.quote,
+      '--collateral',
+      refused.collateral,
+      '--role',
+      'worker',
+      '--at',
+      refused.at,
+    ]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('tcb_level_not_found');
+    const usage = await runCli([
+      'verify-tdx',
+      '--quote',
+      f.quote,
+      '--collateral',
+      f.collateral,
+      '--manifest',
+      path,
+    ]);
+    expect(usage.exitCode).toBe(2);
+  });
+
   it('runs through the real entry point (npm run --silent sealgate)', async () => {
     const f = files('phala-v4-uptodate');
     const { stdout } = await promisify(execFile)(
