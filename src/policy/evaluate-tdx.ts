@@ -95,7 +95,8 @@ export function evaluateTdx(
   const out: Violation[] = [];
   const b = claims.body;
   oneOf(out, 'mrtd_not_allowed', 'mrTd', b.mrTd, ref.mrTd);
-  b.rtmrs.forEach((r, i) => oneOf(out, 'rtmr_not_allowed', `rtmr${i}`, r, ref[`rtmr${i}` as 'rtmr0']));
+  const rtmrRefs = [ref.rtmr0, ref.rtmr1, ref.rtmr2, ref.rtmr3];
+  for (let i = 0; i < 4; i++) oneOf(out, 'rtmr_not_allowed', `rtmr${i}`, b.rtmrs[i]!, rtmrRefs[i]);
   oneOf(out, 'mr_seam_not_allowed', 'mrSeam', b.mrSeam, ref.mrSeam);
   exact(out, 'mrConfigId', b.mrConfigId, ref.mrConfigId);
   exact(out, 'mrOwner', b.mrOwner, ref.mrOwner);
