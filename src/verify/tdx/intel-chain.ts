@@ -22,6 +22,9 @@ export const CN = {
   tcbSigning: 'Intel SGX TCB Signing',
 } as const;
 
+/** keyUsage and basicConstraints: the only critical extensions Intel's PKI uses (RFC 5280 §4.2). */
+const UNDERSTOOD_CRITICAL = new Set(['2.5.29.15', '2.5.29.19']);
+
 export interface VerifiedCert {
   cert: Certificate;
   key: CryptoKey;
@@ -113,15 +116,21 @@ export async function verifyIntelChain(
     const isRoot = i === certs.length - 1;
     const issuer = isRoot ? c : certs[i + 1]!;
     const issuerKey = isRoot ? keys[i]! : keys[i + 1]!;
-    if (
-      keys[i] === null ||
-      !(await issuedBy(c, issuer, issuerKey)) ||
-      (i > 0 && !(c.isCa && c.mayCertSign))
-    ) {
+    const unknownCritical = c.criticalExtensions.filter((oid) => !UNDERSTOOD_CRITICAL.has(oid));
+    if (unknownCritical.length > 0) {
+      const text = `${field}[${i}]: critical extension(s) not understood: ${unknownCritical.join(', ')}`;
+      out.push(violation('cert_chain_invalid', text, { field }));
+      ok = false;
+    }
+    // The PCK and TCB Signing certificates are end entities, not CAs (RFC 5280 §4.2.1.9); every
+    // issuer, and a CA at the head of a CRL issuer chain, is a CA allowed to sign certificates.
+    const endEntity = c.subjectCn === CN.pck || c.subjectCn === CN.tcbSigning;
+    const roleOk = i > 0 || !endEntity ? c.isCa && c.mayCertSign : !c.isCa;
+    if (keys[i] === null || !(await issuedBy(c, issuer, issuerKey)) || !roleOk) {
       out.push(
         violation(
           'cert_chain_invalid',
-          `${field}[${i}] (${c.subjectCn}): not signed by its issuer, or not a CA`,
+          `${field}[${i}] (${c.subjectCn}): not signed by its issuer, or its CA flag wrong for its place`,
           {
             field,
           },

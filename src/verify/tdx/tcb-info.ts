@@ -94,6 +94,8 @@ export function parseTcbInfo(text: string): TcbInfo {
   const f = Fields.of(WHAT, parseStrictJson(text));
   if (f.str('id') !== 'TDX') throw malformed(WHAT, `id "${f.str('id')}" is not "TDX"`);
   if (f.int('version', 0xffff) !== 3) throw malformed(WHAT, `version ${f.int('version', 0xffff)} is not 3`);
+  // tcbType 0 is the only one defined: TCB components compared one by one (PCS API v4).
+  if (f.int('tcbType', 0xffff) !== 0) throw malformed(WHAT, `tcbType ${f.int('tcbType', 0xffff)} is not 0`);
   const m = f.obj('tdxModule');
   const levels = f.arr('tcbLevels');
   if (levels.length === 0) throw malformed(WHAT, '/tcbLevels is empty');

@@ -106,6 +106,25 @@ describe.skipIf(!v.present)(`real TDX sets ${v.skipReason}`, () => {
     }
   });
 
+  it("refuses another Intel CA (the PCK CA) as the TCB info signer, and a chain not ending at Intel's root", async () => {
+    const s = loadTdx('phala-v4-uptodate');
+    const asSigner = await verifyTdxEvidence({
+      quote: s.quote,
+      collateral: { ...s.collateral, tcbInfoIssuerChain: s.collateral.pckCrlIssuerChain! },
+      now: s.at,
+    });
+    expect(codes(asSigner.violations)).toEqual(['cert_chain_invalid']);
+    const firstOnly = s.collateral.tcbInfoIssuerChain.split('-----END CERTIFICATE-----')[0]!;
+    const noRoot = `${firstOnly}-----END CERTIFICATE-----\n${firstOnly}-----END CERTIFICATE-----\n`;
+    const r = await verifyTdxEvidence({
+      quote: s.quote,
+      collateral: { ...s.collateral, qeIdentityIssuerChain: noRoot },
+      now: s.at,
+    });
+    expect(codes(r.violations)).toEqual(['root_untrusted']);
+    expect(r.claims).toBeNull();
+  });
+
   it('refuses a TCB info of another platform (FMSPC) even when its shape is fine', async () => {
     const s = loadTdx('phala-v4-uptodate');
     const other = loadTdx('phala-v5-no-tcb-match');
