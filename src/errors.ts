@@ -12,6 +12,10 @@ export const ERROR_CODES = [
   'malformed_evidence',
   /** A certificate that cannot be decoded or lacks a required extension. */
   'malformed_certificate',
+  /** Firmware image bytes that do not parse (OVMF GUIDed table, SNP metadata: lengths, signature). */
+  'malformed_image',
+  /** A launch whose measurement cannot be computed from what was given (no SNP metadata, no kernel-hashes section). */
+  'unmeasurable_launch',
   /** A manifest that fails strict parsing. */
   'invalid_manifest',
   /** A caller passed an argument outside its domain (wrong length, unknown enum value...). */
