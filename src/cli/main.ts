@@ -18,7 +18,7 @@ export const USAGE = [
   `  ${VERIFY_ENDPOINT_USAGE}`,
   `  ${VERIFY_RECEIPT_USAGE}`,
   ...MANIFEST_USAGE.map((u) => `  ${u}`),
-  `  ${MEASURE_USAGE}`,
+  ...MEASURE_USAGE.map((u) => `  ${u}`),
   ...APIKEY_USAGE.map((u) => `  ${u}`),
   '  help',
 ].join('\n');

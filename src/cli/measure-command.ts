@@ -8,6 +8,7 @@ import { isSealgateError } from '../errors.js';
 import {
   computeSnpLaunchDigest,
   DEFAULT_GUEST_FEATURES,
+  ovmfLaunchDigest,
   type SnpLaunchInput,
   VMMS,
   type Vmm,
@@ -20,7 +21,7 @@ import type { CommandResult } from './result.js';
 export const MEASURE_IMAGE_FLAGS =
   '--ovmf FILE [--ovmf-hash HEX] --vcpus N [--vcpu-type NAME | --vcpu-sig HEX] [--vmm qemu|ec2|gce] ' +
   '[--guest-features HEX] [--kernel FILE [--initrd FILE] [--append TEXT]]';
-export const MEASURE_USAGE = `measure ${MEASURE_IMAGE_FLAGS} [--json]`;
+export const MEASURE_USAGE = [`measure ${MEASURE_IMAGE_FLAGS} [--json]`, 'measure ovmf-hash --ovmf FILE'];
 
 /** The value flags that describe an image (shared with `manifest pin --from-image`). */
 export const IMAGE_FLAGS = [
@@ -131,7 +132,20 @@ export function measureLaunch(input: SnpLaunchInput): string {
   }
 }
 
+/** `measure ovmf-hash`: the launch digest after OVMF's pages, for `--ovmf-hash` (sev-snp-measure's snp:ovmf-hash). */
+async function ovmfHashCommand(argv: readonly string[]): Promise<CommandResult> {
+  const { values } = parseFlags(argv, { values: ['ovmf'], required: ['ovmf'] });
+  const ovmf = await readInput('ovmf', values.ovmf!);
+  try {
+    return { stdout: `${toHex(ovmfLaunchDigest(ovmf))}\n`, exitCode: 0 };
+  } catch (e) {
+    if (isSealgateError(e, 'malformed_image')) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 export async function measureCommand(argv: readonly string[]): Promise<CommandResult> {
+  if (argv[0] === 'ovmf-hash') return ovmfHashCommand(argv.slice(1));
   const flags = parseFlags(argv, MEASURE_SPEC);
   const measurement = measureLaunch(await launchInputFromFlags(flags.values));
   if (flags.switches.has('json')) return { stdout: `${JSON.stringify({ measurement })}\n`, exitCode: 0 };

@@ -96,6 +96,14 @@ describe.skipIf(!present)(`sealgate measure${present ? '' : ` (skipped: ${v.skip
     expect((await runCli(['measure', ...hashed])).stdout).toBe(`${c.launch_digest}\n`);
   });
 
+  it('measure ovmf-hash prints the digest after the OVMF pages (sev-snp-measure snp:ovmf-hash)', async () => {
+    const r = await runCli(['measure', 'ovmf-hash', '--ovmf', AMDSEV()]);
+    expect(r).toEqual({ stdout: `${expected().ovmf_snp_hash_AmdSev_suffix}\n`, exitCode: 0 });
+    const odd = await runCli(['measure', 'ovmf-hash', '--ovmf', save('odd.bin', new Uint8Array(100))]);
+    expect(odd.exitCode).toBe(2);
+    expect(odd.stderr).toMatch(/not whole 4 KiB pages/);
+  });
+
   it.each([
     [
       ['--ovmf', 'X64', '--vcpus', '1', '--vcpu-type', 'EPYC-v4', '--kernel', 'EMPTY'],
