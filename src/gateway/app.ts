@@ -26,9 +26,10 @@ import type { Fetcher } from '../service-client/http.js';
 import { bearerToken, isValidApiKey } from './api-keys.js';
 import type { ExecutionContextLike } from './cf-types.js';
 import { type GatewayConfig, type GatewayEnv, loadConfig } from './config.js';
-import { currentKey, refreshFromDo, rotationStub } from './key-cache.js';
+import { currentKey, refreshFromDo } from './key-cache.js';
 import { log } from './log.js';
 import { prepareReceipt } from './receipt-check.js';
+import { pokeRotation } from './rotation-client.js';
 import { VERIFICATION_ROUTES } from './routes/index.js';
 import { isReceiptPath, receiptRoutes } from './routes/receipts.js';
 import { exchange, openJsonAnswer, openStreamAnswer } from './upstream.js';
@@ -165,16 +166,11 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
     headers: Record<string, string>,
     route: string,
     request: Request,
-    c: { executionCtx: ExecutionContextLike } | { executionCtx?: never },
+    c: { executionCtx: ExecutionContextLike },
   ): Promise<Response> {
     const body = await readJsonBody(request, config.maxBodyBytes);
     if (!body.ok) return body.response;
-    let ctx: ExecutionContextLike | undefined;
-    try {
-      ctx = c.executionCtx;
-    } catch {
-      ctx = undefined; // app.request() in tests has none
-    }
+    const { ctx } = executionContextOf(c);
     if (config.workerUrls.length === 0)
       return errorResponse('no_worker_available', 'no AI worker is configured');
 
@@ -187,10 +183,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
           message: (e as Error).message,
         });
         // Ask the DO to (re)attest soon; the request itself never waits for an attestation.
-        const poke = rotationStub(env, config.manifestDigest)
-          .fetch('https://key-rotation/ensure', { method: 'POST' })
-          .catch(() => undefined);
-        if (ctx) ctx.waitUntil(poke);
+        pokeRotation(env, config.manifestDigest, 'ensureAlarm', ctx);
         return errorResponse('no_attested_service', 'no verified attestation service holds a current key', {
           headers: { 'retry-after': '5' },
         });
@@ -215,12 +208,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
       });
     // No worker could serve with our key: maybe the service lost its keys (restart). Ask the DO to
     // recheck the service soon (rate-limited there); the request itself never waits for it.
-    const recheck = () => {
-      const poke = rotationStub(env, config.manifestDigest)
-        .fetch('https://key-rotation/recheck', { method: 'POST' })
-        .catch(() => undefined);
-      if (ctx) ctx.waitUntil(poke);
-    };
+    const recheck = () => pokeRotation(env, config.manifestDigest, 'recheckSoon', ctx);
     let result = await send(kek);
     if (result.kind === 'unknown_key') {
       // The worker does not know our key id: our copy is stale (or the worker's). One refresh from

@@ -4,7 +4,6 @@
  * says it does not know our key id (or KV has nothing yet). Reading keys never verifies evidence:
  * only the DO attests, and it publishes only keys the verified service confirmed.
  */
-import { SealgateError } from '../errors.js';
 import type { Kek } from '../keys/kek.js';
 import { KeyRing } from '../keys/key-ring.js';
 import { unwrapKek } from './at-rest.js';
@@ -13,6 +12,7 @@ import { nowSeconds } from './clock.js';
 import type { GatewayConfig, GatewayEnv } from './config.js';
 import { type PublishedKeys, readPublishedKeys } from './kv-store.js';
 import { log } from './log.js';
+import { pokeRotation, rotationStub } from './rotation-client.js';
 
 /** How long an isolate trusts its copy before looking at KV again. */
 export const KV_REFRESH_SECONDS = 30;
@@ -33,10 +33,6 @@ export function resetKeyCache(): void {
   cached = undefined;
 }
 
-export function rotationStub(env: GatewayEnv, digest: string) {
-  return env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName(digest));
-}
-
 async function ringFrom(config: GatewayConfig, published: PublishedKeys | null): Promise<KeyRing> {
   const ring = new KeyRing();
   if (!published || published.manifestDigest !== config.manifestDigest || !Array.isArray(published.keys)) {
@@ -50,12 +46,6 @@ async function ringFrom(config: GatewayConfig, published: PublishedKeys | null):
     }
   }
   return ring;
-}
-
-async function fromDo(env: GatewayEnv, config: GatewayConfig): Promise<PublishedKeys | null> {
-  const res = await rotationStub(env, config.manifestDigest).fetch('https://key-rotation/keys');
-  if (!res.ok) throw new SealgateError('internal', `key-rotation DO answered ${res.status}`);
-  return (await res.json()) as PublishedKeys;
 }
 
 /**
@@ -74,10 +64,7 @@ export async function currentKey(
       // The KV copy does not authenticate (altered, swapped, written without our secret): never
       // use it. Take the DO's own copy (its storage is the source of truth) and have the DO
       // re-attest and publish again (rate-limited there), which overwrites the bad entry.
-      const poke = rotationStub(env, config.manifestDigest)
-        .fetch('https://key-rotation/recheck', { method: 'POST' })
-        .catch(() => undefined);
-      if (ctx) ctx.waitUntil(poke);
+      pokeRotation(env, config.manifestDigest, 'recheckSoon', ctx);
       await refreshFromDo(env, config, ctx);
     } else {
       cached = {
@@ -107,7 +94,7 @@ export async function refreshFromDo(
   _ctx?: ExecutionContextLike,
 ): Promise<void> {
   const now = nowSeconds();
-  const published = await fromDo(env, config);
+  const published = await rotationStub(env, config.manifestDigest).publishedKeys();
   cached = {
     digest: config.manifestDigest,
     ring: await ringFrom(config, published),

@@ -1,6 +1,6 @@
 /**
  * The key-rotation Durable Object: one per manifest digest (`idFromName(digest)`), the single
- * writer of the gateway's keys (ARCHITECTURE.md "Rotation"). On each alarm it
+ * writer of the gateway's keys (docs/architecture.md "Rotation"). On each alarm it
  *
  *   1. attests the attestation service with a fresh nonce (`attestService`; KDS certificates
  *      cached in KV) and records the verified result in KV (`att:<digest>:<nonce>` + `:current`)
@@ -18,11 +18,13 @@
  * has no key and every request fails closed (503). The alarm retries with backoff meanwhile.
  *
  * A request never waits for any of this: the request path only reads what was published
- * (`GET /keys`), and may ask for the alarm to run soon (`POST /ensure`).
+ * (`publishedKeys`), and may ask for the alarm to run soon (`ensureAlarm`, `recheckSoon`). These
+ * and `state` are the object's Workers RPC methods; callers hold a
+ * `DurableObjectNamespace<KeyRotation>` stub (rotation-client.ts).
  *
- * Keys in storage and KV are wrapped under GATEWAY_SECRET (at-rest.ts). No `cloudflare:*` import:
- * a plain class with `fetch` and `alarm` is a Durable Object to workerd.
+ * Keys in storage and KV are wrapped under GATEWAY_SECRET (at-rest.ts).
  */
+import { DurableObject } from 'cloudflare:workers';
 import { toBase64Url, toHex } from '../bytes.js';
 import { isSealgateError } from '../errors.js';
 import { createKek, type Kek } from '../keys/kek.js';
@@ -30,7 +32,6 @@ import { type AttestedService, attestService } from '../service-client/attest-se
 import { listServiceKeys, uploadKek } from '../service-client/keys.js';
 import { createChainCache } from '../verify/chain-cache.js';
 import { type StoredKek, unwrapKek, wrapKek } from './at-rest.js';
-import type { DurableObjectStateLike } from './cf-types.js';
 import { nowMs, nowSeconds } from './clock.js';
 import { type GatewayConfig, type GatewayEnv, loadConfig } from './config.js';
 import {
@@ -69,45 +70,25 @@ const upstreamFetch = (url: string, init?: RequestInit) => fetch(url, init);
 /** AMD upper chains that verified in this isolate: a re-attestation skips re-verifying ARK → ASK. */
 const chainCache = createChainCache();
 
-export class KeyRotation {
-  readonly #state: DurableObjectStateLike;
-  readonly #env: GatewayEnv;
+export class KeyRotation extends DurableObject<GatewayEnv> {
   /**
-   * The rotation running now, if any. While `alarm()` runs, `getAlarm()` reads null, so a request
-   * asking `/ensure` or `/recheck` then schedules another alarm — and workerd may start it while the
-   * first still awaits the service (the DO's input gate opens during outgoing fetches). Two rotations
-   * at once each see no key and each upload one: seen under `npm start` as 20+ keys in 25 ms until
-   * the service refused more. One rotation at a time, and no alarm scheduled while one runs.
+   * The rotation running now, if any. While `alarm()` runs, `getAlarm()` reads null, so a caller of
+   * `ensureAlarm` or `recheckSoon` would schedule another alarm — and workerd may start it while the
+   * first still awaits the service (the DO's input gate opens during outgoing fetches). Two
+   * rotations at once would each see no key and each upload one. Invariant: at most one rotation
+   * runs, and no alarm is scheduled while one runs.
    */
   #running: Promise<void> | undefined;
 
-  constructor(state: DurableObjectStateLike, env: GatewayEnv) {
-    this.#state = state;
-    this.#env = env;
-  }
-
-  async fetch(request: Request): Promise<Response> {
-    const { pathname } = new URL(request.url);
-    if (request.method === 'GET' && pathname === '/keys') {
-      await this.#ensureAlarm();
-      const published = await this.#published();
-      return Response.json(published ?? { v: 1, manifestDigest: null, updatedAt: 0, keys: [] });
-    }
-    if (request.method === 'POST' && pathname === '/ensure') {
-      await this.#ensureAlarm();
-      return new Response(null, { status: 204 });
-    }
-    if (request.method === 'POST' && pathname === '/recheck') {
-      await this.#recheckSoon();
-      return new Response(null, { status: 204 });
-    }
-    if (request.method === 'GET' && pathname === '/state') return Response.json(await this.state());
-    return new Response('not found', { status: 404 });
+  /** The published key set for the request path (schedules an alarm if none is pending). */
+  async publishedKeys(): Promise<PublishedKeys | null> {
+    await this.ensureAlarm();
+    return (await this.ctx.storage.get<PublishedKeys>('published')) ?? null;
   }
 
   /** What the DO holds, without key material (operators, tests). */
   async state(): Promise<RotationState> {
-    const s = this.#state.storage;
+    const s = this.ctx.storage;
     const keys = (await s.get<RotationKey[]>('keys')) ?? [];
     return {
       manifestDigest: (await s.get<string>('manifestDigest')) ?? null,
@@ -128,20 +109,19 @@ export class KeyRotation {
   }
 
   async #alarm(): Promise<void> {
-    const loaded = await loadConfig(this.#env);
-    const s = this.#state.storage;
+    const loaded = await loadConfig(this.env);
+    const s = this.ctx.storage;
     if (!loaded.ok) {
       log('error', 'rotation_misconfigured', { reason: loaded.reason });
       await s.setAlarm(nowMs() + RETRY_MAX_SECONDS * 1000);
       return;
     }
     const config = loaded.config;
-    // One object per manifest (named by its digest). An object of a manifest the gateway no longer
-    // serves keeps its pending alarm after a deploy changes the manifest (and `wrangler dev` resumes
-    // every persisted alarm): left to run, it would rotate for the *current* manifest beside that
-    // manifest's own object — two writers of `keys:<digest>`, two uploads per rotation. Seen under
-    // `npm start` with old dev state: four objects rotating at once until the service refused keys.
-    // So it retires: no rotation, no next alarm; a request naming its manifest wakes it again.
+    // One object per manifest (named by its digest), and one writer of `keys:<digest>`. An object
+    // of a manifest the gateway no longer serves may still hold a pending alarm (after a deploy that
+    // changed the manifest, or persisted dev state): run, it would rotate for the *current* manifest
+    // beside that manifest's own object — two writers, two uploads per rotation. So it retires: no
+    // rotation, no next alarm; a request naming its manifest wakes it again.
     const mine = await s.get<string>('manifestDigest');
     if (mine !== undefined && mine !== config.manifestDigest) {
       log('info', 'rotation_retired', { manifestDigest: mine, serving: config.manifestDigest });
@@ -169,7 +149,7 @@ export class KeyRotation {
   async #rotate(config: GatewayConfig): Promise<number> {
     const { manifestDigest, secret } = config;
     const policy = config.manifest.keyPolicy;
-    const s = this.#state.storage;
+    const s = this.ctx.storage;
     const now = nowSeconds();
     const service = await attestService({
       baseUrl: config.serviceUrl,
@@ -177,7 +157,7 @@ export class KeyRotation {
       manifest: config.manifest,
       manifestDigest,
       now: new Date(nowMs()),
-      kds: { fetch: (url) => fetch(url), cache: kvCertificateCache(this.#env.SEALGATE_KV) },
+      kds: { fetch: (url) => fetch(url), cache: kvCertificateCache(this.env.SEALGATE_KV) },
       chainCache,
     });
     if (service.simulated && !config.simulated) {
@@ -186,7 +166,7 @@ export class KeyRotation {
     }
     await this.#recordAttestation(config, service, now);
     // Receipts name this service's evidence; its key checks worker certificates (receipt-store.ts).
-    await recordServiceForReceipts(this.#env.SEALGATE_KV, secret, {
+    await recordServiceForReceipts(this.env.SEALGATE_KV, secret, {
       manifestDigest,
       bundle: service.bundle,
       signingKey: service.signingKey,
@@ -243,7 +223,7 @@ export class KeyRotation {
       keys: keys.filter((k) => k.confirmed).map(({ confirmed: _c, ...k }) => k),
     };
     await s.put('published', published);
-    await putPublishedKeys(this.#env.SEALGATE_KV, secret, published, now);
+    await putPublishedKeys(this.env.SEALGATE_KV, secret, published, now);
     if (missing.length > 0) throw new Error(`service did not confirm keys ${missing.join(', ')}`);
     const latest = keys.reduce((a, k) => (k.notBefore > a.notBefore ? k : a));
     return Math.max(now + MIN_ALARM_SECONDS, Math.min(dueAt(latest), now + policy.rotationIntervalSeconds));
@@ -271,7 +251,7 @@ export class KeyRotation {
       hpke: toBase64Url(service.hpkePublicKey),
       signing: toBase64Url(service.signingKey),
     };
-    await this.#state.storage.put('lastAttestation', {
+    await this.ctx.storage.put('lastAttestation', {
       nonce: record.nonce,
       verifiedAt: now,
       expiresAt: record.expiresAt,
@@ -281,11 +261,7 @@ export class KeyRotation {
       log('warn', 'attestation_not_cached', { reason: 'evidence valid for less than 60 s', ttl });
       return;
     }
-    await putAttestation(this.#env.SEALGATE_KV, config.secret, record, ttl);
-  }
-
-  async #published(): Promise<PublishedKeys | null> {
-    return (await this.#state.storage.get<PublishedKeys>('published')) ?? null;
+    await putAttestation(this.env.SEALGATE_KV, config.secret, record, ttl);
   }
 
   /**
@@ -294,9 +270,9 @@ export class KeyRotation {
    * live key it no longer lists — instead of waiting for the next interval. At most once per
    * RECHECK_MIN_SECONDS, so a worker outage cannot turn into an attestation storm.
    */
-  async #recheckSoon(): Promise<void> {
+  async recheckSoon(): Promise<void> {
     if (this.#running) return; // a rotation (an attestation first) is under way
-    const s = this.#state.storage;
+    const s = this.ctx.storage;
     const last = await s.get<RotationState['lastAttestation']>('lastAttestation');
     if (last && nowSeconds() - last.verifiedAt < RECHECK_MIN_SECONDS) return;
     const alarm = await s.getAlarm();
@@ -304,9 +280,9 @@ export class KeyRotation {
   }
 
   /** Schedules an alarm now if none is pending (first start, or after a lost alarm). */
-  async #ensureAlarm(): Promise<void> {
+  async ensureAlarm(): Promise<void> {
     if (this.#running) return; // the running rotation sets the next alarm
-    const s = this.#state.storage;
+    const s = this.ctx.storage;
     if ((await s.getAlarm()) === null) await s.setAlarm(nowMs());
   }
 }

@@ -4,10 +4,13 @@
  * single storage put (atomic). KV would not do: it is eventually consistent, two edges could both
  * append "seq n". Entries are only ever appended; nothing here deletes or rewrites one.
  *
- *   POST /observe {"manifestDigest"}  appends when the digest differs from the newest entry
- *   GET  /log                          {"entries": [...], "head": hash|null}
+ *   observe(manifestDigest)  appends when the digest differs from the newest entry; the log
+ *   read()                   the log: {entries: [...], head: hash | null}
+ *
+ * (Workers RPC methods; callers hold a `DurableObjectNamespace<ManifestLog>` stub.)
  */
-import type { DurableObjectNamespaceLike, DurableObjectStateLike } from './cf-types.js';
+import { DurableObject } from 'cloudflare:workers';
+import type { DurableObjectNamespace } from './cf-types.js';
 import { nowSeconds } from './clock.js';
 import { appendIfNew, entryHash, type ManifestLogEntry } from './manifest-log.js';
 
@@ -18,29 +21,22 @@ export interface ManifestLogView {
   head: string | null;
 }
 
-export class ManifestLog {
-  readonly #state: DurableObjectStateLike;
-
-  constructor(state: DurableObjectStateLike, _env: unknown) {
-    this.#state = state;
+export class ManifestLog extends DurableObject {
+  /** Appends `manifestDigest` when it differs from the newest entry; returns the log. */
+  async observe(manifestDigest: string): Promise<ManifestLogView> {
+    if (typeof manifestDigest !== 'string' || !/^[0-9a-f]{64}$/.test(manifestDigest)) {
+      throw new TypeError('bad digest');
+    }
+    const s = this.ctx.storage;
+    const current = (await s.get<ManifestLogEntry[]>('entries')) ?? [];
+    const next = await appendIfNew(current, manifestDigest, nowSeconds());
+    if (next.length !== current.length) await s.put('entries', next);
+    return await view(next);
   }
 
-  async fetch(request: Request): Promise<Response> {
-    const { pathname } = new URL(request.url);
-    const s = this.#state.storage;
-    const current = (await s.get<ManifestLogEntry[]>('entries')) ?? [];
-    if (request.method === 'POST' && pathname === '/observe') {
-      const body = (await request.json().catch(() => null)) as { manifestDigest?: unknown } | null;
-      const digest = body?.manifestDigest;
-      if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest)) {
-        return new Response('bad digest', { status: 400 });
-      }
-      const next = await appendIfNew(current, digest, nowSeconds());
-      if (next.length !== current.length) await s.put('entries', next);
-      return Response.json(await view(next));
-    }
-    if (request.method === 'GET' && pathname === '/log') return Response.json(await view(current));
-    return new Response('not found', { status: 404 });
+  /** The log as it stands. */
+  async read(): Promise<ManifestLogView> {
+    return await view((await this.ctx.storage.get<ManifestLogEntry[]>('entries')) ?? []);
   }
 }
 
@@ -50,16 +46,9 @@ async function view(entries: ManifestLogEntry[]): Promise<ManifestLogView> {
 }
 
 /** Records that the gateway serves under `digest` (idempotent) and returns the log. */
-export async function observeManifest(
-  ns: DurableObjectNamespaceLike,
+export function observeManifest(
+  ns: DurableObjectNamespace<ManifestLog>,
   digest: string,
 ): Promise<ManifestLogView> {
-  const stub = ns.get(ns.idFromName(MANIFEST_LOG_NAME));
-  const res = await stub.fetch('https://manifest-log/observe', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ manifestDigest: digest }),
-  });
-  if (!res.ok) throw new Error(`manifest log answered ${res.status}`);
-  return (await res.json()) as ManifestLogView;
+  return ns.get(ns.idFromName(MANIFEST_LOG_NAME)).observe(digest);
 }

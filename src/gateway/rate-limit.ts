@@ -8,70 +8,27 @@
  *
  *   capacity = ATTESTATION_RATE_PER_MINUTE (default 10), refill = capacity per 60 s.
  */
-import type { DurableObjectNamespaceLike, DurableObjectStateLike } from './cf-types.js';
+import { DurableObject } from 'cloudflare:workers';
+import type { DurableObjectNamespace } from './cf-types.js';
 import { nowMs } from './clock.js';
+import { type Bucket, clientId, type Take, takeToken } from './token-bucket.js';
 
-export const DEFAULT_ATTESTATIONS_PER_MINUTE = 10;
-
-interface Bucket {
-  tokens: number;
-  updatedMs: number;
-}
-
-export type Take = { ok: true; remaining: number } | { ok: false; retryAfterSeconds: number };
-
-/** The bucket after `elapsedMs` and one take (pure; the DO persists it). */
-export function takeToken(
-  bucket: Bucket | undefined,
-  capacity: number,
-  now: number,
-): { bucket: Bucket; take: Take } {
-  const perMs = capacity / 60_000;
-  const start = bucket ?? { tokens: capacity, updatedMs: now };
-  const tokens = Math.min(capacity, start.tokens + Math.max(0, now - start.updatedMs) * perMs);
-  if (tokens >= 1)
-    return {
-      bucket: { tokens: tokens - 1, updatedMs: now },
-      take: { ok: true, remaining: Math.floor(tokens - 1) },
-    };
-  return {
-    bucket: { tokens, updatedMs: now },
-    take: { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / perMs / 1000)) },
-  };
-}
-
-export class AttestationRateLimit {
-  readonly #state: DurableObjectStateLike;
-
-  constructor(state: DurableObjectStateLike, _env: unknown) {
-    this.#state = state;
-  }
-
-  async fetch(request: Request): Promise<Response> {
-    const url = new URL(request.url);
-    if (request.method !== 'POST' || url.pathname !== '/take')
-      return new Response('not found', { status: 404 });
-    const capacity = Number(url.searchParams.get('capacity'));
-    if (!Number.isSafeInteger(capacity) || capacity < 1) return new Response('bad capacity', { status: 400 });
-    const s = this.#state.storage;
+export class AttestationRateLimit extends DurableObject {
+  /** Takes one token of this client's bucket of `capacity` per minute. */
+  async take(capacity: number): Promise<Take> {
+    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError('bad capacity');
+    const s = this.ctx.storage;
     const { bucket, take } = takeToken(await s.get<Bucket>('bucket'), capacity, nowMs());
     await s.put('bucket', bucket);
-    return Response.json(take);
+    return take;
   }
 }
 
-export function clientId(request: Request): string {
-  const ip = request.headers.get('cf-connecting-ip')?.trim();
-  return ip && ip.length <= 64 ? `ip:${ip}` : 'ip:unknown';
-}
-
-export async function takeAttestationToken(
-  ns: DurableObjectNamespaceLike,
+/** One token of the caller's bucket (`ns` is the ATTESTATION_RATE_LIMIT binding). */
+export function takeAttestationToken(
+  ns: DurableObjectNamespace<AttestationRateLimit>,
   request: Request,
   perMinute: number,
 ): Promise<Take> {
-  const stub = ns.get(ns.idFromName(clientId(request)));
-  const res = await stub.fetch(`https://rate-limit/take?capacity=${perMinute}`, { method: 'POST' });
-  if (!res.ok) throw new Error(`rate limiter answered ${res.status}`);
-  return (await res.json()) as Take;
+  return ns.get(ns.idFromName(clientId(request))).take(perMinute);
 }

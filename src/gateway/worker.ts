@@ -5,9 +5,9 @@
 import { createGatewayApp } from './app.js';
 import type { ExecutionContextLike } from './cf-types.js';
 import { type GatewayEnv, loadConfig } from './config.js';
-import { rotationStub } from './key-cache.js';
 import { log } from './log.js';
 import { observeManifest } from './manifest-log-do.js';
+import { rotationStub } from './rotation-client.js';
 import type { VerificationEnv } from './routes/index.js';
 
 export { KeyRotation } from './key-rotation.js';
@@ -29,11 +29,7 @@ export default {
       log('error', 'gateway_misconfigured', { reason: loaded.reason });
       return;
     }
-    ctx.waitUntil(
-      rotationStub(env, loaded.config.manifestDigest)
-        .fetch('https://key-rotation/ensure', { method: 'POST' })
-        .then(() => undefined),
-    );
+    ctx.waitUntil(rotationStub(env, loaded.config.manifestDigest).ensureAlarm());
     // The manifest history records what is served even when nobody asks (docs/verifiability.md).
     const logNs = (env as VerificationEnv).MANIFEST_LOG;
     if (logNs) ctx.waitUntil(observeManifest(logNs, loaded.config.manifestDigest).then(() => undefined));

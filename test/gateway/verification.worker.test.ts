@@ -303,11 +303,7 @@ gatewayDescribe('the cron', () => {
     const ctx = createExecutionContext();
     await worker.scheduled({}, cronEnv, ctx);
     await waitOnExecutionContext(ctx);
-    const log = (await (
-      await vEnv
-        .MANIFEST_LOG!.get(vEnv.MANIFEST_LOG!.idFromName('manifest-log'))
-        .fetch('https://manifest-log/log')
-    ).json()) as { entries: ManifestLogEntry[] };
+    const log = await vEnv.MANIFEST_LOG!.get(vEnv.MANIFEST_LOG!.idFromName('manifest-log')).read();
     expect(log.entries.at(-1)!.manifestDigest).toBe(await manifestDigest(cronManifest));
     expect((await verifyManifestLog(log.entries)).ok).toBe(true);
   });

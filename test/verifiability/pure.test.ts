@@ -17,7 +17,7 @@ import {
   NONCE_WINDOW_SECONDS,
 } from '../../src/gateway/gateway-nonce.js';
 import { appendIfNew, entryHash, GENESIS_PREV, verifyManifestLog } from '../../src/gateway/manifest-log.js';
-import { takeToken } from '../../src/gateway/rate-limit.js';
+import { takeToken } from '../../src/gateway/token-bucket.js';
 import { esc } from '../../src/gateway/verification-html.js';
 
 const SECRET = 'a-gateway-secret-of-at-least-32-characters';

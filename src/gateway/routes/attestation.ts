@@ -26,7 +26,8 @@ import {
 } from '../gateway-nonce.js';
 import { log } from '../log.js';
 import { observeManifest } from '../manifest-log-do.js';
-import { DEFAULT_ATTESTATIONS_PER_MINUTE, takeAttestationToken } from '../rate-limit.js';
+import { takeAttestationToken } from '../rate-limit.js';
+import { DEFAULT_ATTESTATIONS_PER_MINUTE } from '../token-bucket.js';
 import type { RouteContext } from './context.js';
 
 const NO_STORE = { 'cache-control': 'no-store' };

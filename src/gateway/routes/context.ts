@@ -5,14 +5,16 @@
  * (docs/verifiability.md "Who may call them").
  */
 import type { Fetcher } from '../../service-client/http.js';
-import type { DurableObjectNamespaceLike, ExecutionContextLike } from '../cf-types.js';
+import type { DurableObjectNamespace, ExecutionContextLike } from '../cf-types.js';
 import type { GatewayConfig, GatewayEnv } from '../config.js';
+import type { ManifestLog } from '../manifest-log-do.js';
+import type { AttestationRateLimit } from '../rate-limit.js';
 
 export interface VerificationEnv extends GatewayEnv {
   /** Durable Object: the per-client token bucket of `GET /v1/attestation` (rate-limit.ts). */
-  ATTESTATION_RATE_LIMIT?: DurableObjectNamespaceLike;
+  ATTESTATION_RATE_LIMIT?: DurableObjectNamespace<AttestationRateLimit>;
   /** Durable Object: the hash-chained manifest history (manifest-log-do.ts). */
-  MANIFEST_LOG?: DurableObjectNamespaceLike;
+  MANIFEST_LOG?: DurableObjectNamespace<ManifestLog>;
   /** Fresh attestations per client per minute (default 10). */
   ATTESTATION_RATE_PER_MINUTE?: string;
 }

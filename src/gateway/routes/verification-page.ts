@@ -15,10 +15,10 @@ import { verifyWorkerCertificate } from '../../service-client/worker-certificate
 import { appraiseService, type ServiceAppraisal } from '../appraise-service.js';
 import { nowMs, nowSeconds } from '../clock.js';
 import { issueGatewayNonce } from '../gateway-nonce.js';
-import { rotationStub } from '../key-cache.js';
 import type { RotationState } from '../key-rotation.js';
 import { log } from '../log.js';
 import { observeManifest } from '../manifest-log-do.js';
+import { rotationStub } from '../rotation-client.js';
 import {
   esc,
   type PageModel,
@@ -109,8 +109,7 @@ async function buildModel(rc: RouteContext): Promise<PageModel> {
     : null;
   let rotation: RotationState | null = null;
   try {
-    const res = await rotationStub(rc.env, config.manifestDigest).fetch('https://key-rotation/state');
-    if (res.ok) rotation = (await res.json()) as RotationState;
+    rotation = await rotationStub(rc.env, config.manifestDigest).state();
   } catch (e) {
     log('warn', 'page_rotation_state_failed', { message: (e as Error).message });
   }
