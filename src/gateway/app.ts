@@ -23,16 +23,16 @@ import { MAX_REQUEST_JSON_DEPTH, nestsDeeperThan } from '../http/json-depth.js';
 import type { Kek } from '../keys/kek.js';
 import { MODEL_ROUTES } from '../model/types.js';
 import type { Fetcher } from '../service-client/http.js';
-import { bearerToken, isValidApiKey } from './api-keys.js';
 import type { ExecutionContextLike } from './cf-types.js';
 import { type GatewayConfig, type GatewayEnv, loadConfig } from './config.js';
-import { currentKey, refreshFromDo } from './key-cache.js';
+import { pokeRotation } from './durable-objects/rotation-client.js';
+import { bearerToken, isValidApiKey } from './kv/api-keys.js';
+import { currentKey, refreshFromDo } from './kv/key-cache.js';
 import { log } from './log.js';
-import { prepareReceipt } from './receipt-check.js';
-import { pokeRotation } from './rotation-client.js';
-import { VERIFICATION_ROUTES } from './routes/index.js';
 import { isReceiptPath, receiptRoutes } from './routes/receipts.js';
-import { exchange, openJsonAnswer, openStreamAnswer } from './upstream.js';
+import { VERIFICATION_ROUTES } from './routes/verification/verification-routes.js';
+import { prepareReceipt } from './sealing/receipt-check.js';
+import { exchange, openJsonAnswer, openStreamAnswer } from './sealing/upstream.js';
 
 export interface GatewayDeps {
   /** How the gateway reaches the AI workers (the global `fetch` in production). */

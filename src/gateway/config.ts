@@ -11,7 +11,7 @@ import type { Manifest } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
 import { manifestTrustsSimulator } from '../policy/trust-anchors.js';
 import type { DurableObjectNamespace, KvNamespace } from './cf-types.js';
-import type { KeyRotation } from './key-rotation.js';
+import type { KeyRotation } from './durable-objects/key-rotation.js';
 
 export interface GatewayEnv {
   /** KV: API keys, the verified-attestation cache, published KEKs (wrapped), KDS certificates. */

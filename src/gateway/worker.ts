@@ -5,14 +5,14 @@
 import { createGatewayApp } from './app.js';
 import type { ExecutionContextLike } from './cf-types.js';
 import { type GatewayEnv, loadConfig } from './config.js';
+import { observeManifest } from './durable-objects/manifest-log.js';
+import { rotationStub } from './durable-objects/rotation-client.js';
 import { log } from './log.js';
-import { observeManifest } from './manifest-log-do.js';
-import { rotationStub } from './rotation-client.js';
-import type { VerificationEnv } from './routes/index.js';
+import type { VerificationEnv } from './routes/verification/verification-routes.js';
 
-export { KeyRotation } from './key-rotation.js';
-export { ManifestLog } from './manifest-log-do.js';
-export { AttestationRateLimit } from './rate-limit.js';
+export { AttestationRateLimit } from './durable-objects/attestation-rate-limit.js';
+export { KeyRotation } from './durable-objects/key-rotation.js';
+export { ManifestLog } from './durable-objects/manifest-log.js';
 
 // `fetch` is looked up at call time, not captured: the global is the runtime's.
 const app = createGatewayApp({ fetch: (url, init) => fetch(url, init) });

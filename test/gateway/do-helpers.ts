@@ -12,8 +12,8 @@ import {
 import { expect } from 'vitest';
 import type { DurableObjectStub } from '../../src/gateway/cf-types.js';
 import type { GatewayEnv } from '../../src/gateway/config.js';
-import { resetKeyCache } from '../../src/gateway/key-cache.js';
-import type { KeyRotation, RotationState } from '../../src/gateway/key-rotation.js';
+import type { KeyRotation, RotationState } from '../../src/gateway/durable-objects/key-rotation.js';
+import { resetKeyCache } from '../../src/gateway/kv/key-cache.js';
 import worker from '../../src/gateway/worker.js';
 import { emptyRotationDo, env, installClock, type Stack, startStack } from './stack.js';
 

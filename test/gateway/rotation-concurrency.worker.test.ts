@@ -1,5 +1,5 @@
 /**
- * One rotation at a time (src/gateway/key-rotation.ts `#running`). While `alarm()` runs, `getAlarm()`
+ * One rotation at a time (src/gateway/durable-objects/key-rotation.ts `#running`). While `alarm()` runs, `getAlarm()`
  * reads null, so `ensureAlarm` and `recheckSoon` from the request path would schedule another alarm, and
  * workerd may start it while the first still awaits the service. Found under `npm start`: 20+ keys
  * created in 25 ms until the service refused more. Here the first rotation is parked in its key

@@ -5,8 +5,8 @@
  */
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { afterAll, afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { API_KEY_CACHE_MS, hashApiKey, resetApiKeyCache } from '../../src/gateway/api-keys.js';
-import { resetKeyCache } from '../../src/gateway/key-cache.js';
+import { API_KEY_CACHE_MS, hashApiKey, resetApiKeyCache } from '../../src/gateway/kv/api-keys.js';
+import { resetKeyCache } from '../../src/gateway/kv/key-cache.js';
 import worker from '../../src/gateway/worker.js';
 import { manifestDigest } from '../../src/policy/manifest-digest.js';
 import { callGateway as call, rotationState } from './do-helpers.js';

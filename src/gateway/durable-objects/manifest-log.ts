@@ -1,5 +1,5 @@
 /**
- * The Durable Object holding the manifest history (manifest-log.ts): ONE instance,
+ * The Durable Object holding the manifest history (verification/manifest-chain.ts): ONE instance,
  * `idFromName("manifest-log")`, so appends are serialized and the whole log is written with a
  * single storage put (atomic). KV would not do: it is eventually consistent, two edges could both
  * append "seq n". Entries are only ever appended; nothing here deletes or rewrites one.
@@ -10,9 +10,9 @@
  * (Workers RPC methods; callers hold a `DurableObjectNamespace<ManifestLog>` stub.)
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { DurableObjectNamespace } from './cf-types.js';
-import { nowSeconds } from './clock.js';
-import { appendIfNew, entryHash, type ManifestLogEntry } from './manifest-log.js';
+import type { DurableObjectNamespace } from '../cf-types.js';
+import { nowSeconds } from '../clock.js';
+import { appendIfNew, entryHash, type ManifestLogEntry } from '../verification/manifest-chain.js';
 
 export const MANIFEST_LOG_NAME = 'manifest-log';
 

@@ -20,10 +20,10 @@
  * is stored once per attestation, not once per receipt. Nothing here is secret: no prompt, no
  * answer, no key material — only hashes, public keys, certificates and hardware evidence.
  */
-import { type EvidenceBundle, encodeEvidenceBundle } from '../attestation/evidence-bundle.js';
-import { fromBase64Url, sha256, toBase64Url, toHex, utf8 } from '../bytes.js';
-import { canonicalizeJson } from '../policy/jcs.js';
-import type { KvNamespace } from './cf-types.js';
+import { type EvidenceBundle, encodeEvidenceBundle } from '../../attestation/evidence-bundle.js';
+import { fromBase64Url, sha256, toBase64Url, toHex, utf8 } from '../../bytes.js';
+import { canonicalizeJson } from '../../policy/jcs.js';
+import type { KvNamespace } from '../cf-types.js';
 import { sealKvEntry } from './kv-auth.js';
 import { readAuthenticated } from './kv-store.js';
 

@@ -13,9 +13,9 @@
 
 import { p256 } from '@noble/curves/nist.js';
 import { calculateJwkThumbprint, importJWK, type JWK, SignJWT } from 'jose';
-import type { EarClaims } from '../attestation/ear.js';
-import { toBase64Url } from '../bytes.js';
-import { SECRET_KEY_LABELS, secretBits } from './secret-keys.js';
+import type { EarClaims } from '../../attestation/ear.js';
+import { toBase64Url } from '../../bytes.js';
+import { SECRET_KEY_LABELS, secretBits } from '../secret-keys.js';
 
 export const EAR_ALG = 'ES256';
 

@@ -2,8 +2,8 @@
  * How the gateway reaches the key-rotation Durable Object (key-rotation.ts): one object per
  * manifest digest, called through its Workers RPC methods.
  */
-import type { DurableObjectStub, ExecutionContextLike } from './cf-types.js';
-import type { GatewayEnv } from './config.js';
+import type { DurableObjectStub, ExecutionContextLike } from '../cf-types.js';
+import type { GatewayEnv } from '../config.js';
 import type { KeyRotation } from './key-rotation.js';
 
 /** The key-rotation object of the manifest `digest`. */

@@ -10,9 +10,9 @@
  * A missing or wrong receipt is `attestation_rejected` / `malformed_evidence` (the caller answers
  * 502 `upstream_tampered`); it is never dropped silently.
  */
-import { fromBase64Url, toBase64Url } from '../bytes.js';
-import type { RequestContext } from '../envelope/data-key.js';
-import { SealgateError } from '../errors.js';
+import { fromBase64Url, toBase64Url } from '../../bytes.js';
+import type { RequestContext } from '../../envelope/data-key.js';
+import { SealgateError } from '../../errors.js';
 import {
   bodySha256,
   createFrameHash,
@@ -23,12 +23,12 @@ import {
   readReceiptTrailer,
   verifyReceiptSignature,
   WORKER_CERTIFICATE_HEADER,
-} from '../receipts/receipt.js';
-import { verifyWorkerCertificate } from '../service-client/worker-certificate.js';
-import type { KvNamespace } from './cf-types.js';
-import { nowMs, nowSeconds } from './clock.js';
-import { log } from './log.js';
-import { putReceipt, type ReceiptService, readReceiptServices, spkiOf } from './receipt-store.js';
+} from '../../receipts/receipt.js';
+import { verifyWorkerCertificate } from '../../service-client/worker-certificate.js';
+import type { KvNamespace } from '../cf-types.js';
+import { nowMs, nowSeconds } from '../clock.js';
+import { putReceipt, type ReceiptService, readReceiptServices, spkiOf } from '../kv/receipt-store.js';
+import { log } from '../log.js';
 
 /** A receipt's iat may differ from our clock by this much (the worker's clock, a long answer). */
 const MAX_CLOCK_SKEW_SECONDS = 300;
@@ -133,7 +133,7 @@ export interface AnswerReceipt {
 /** Before anything of the answer is released: its worker certificate must be trusted. */
 export async function prepareReceipt(input: {
   kv: KvNamespace;
-  /** GATEWAY_SECRET: `rcpt-svc:` is an authenticated KV entry (receipt-store.ts). */
+  /** GATEWAY_SECRET: `rcpt-svc:` is an authenticated KV entry (kv/receipt-store.ts). */
   secret: string;
   manifestDigest: string;
   response: Response;

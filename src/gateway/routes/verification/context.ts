@@ -4,16 +4,16 @@
  * They are PUBLIC — no API key: they carry verification data only, never prompt data
  * (docs/verifiability.md "Who may call them").
  */
-import type { Fetcher } from '../../service-client/http.js';
-import type { DurableObjectNamespace, ExecutionContextLike } from '../cf-types.js';
-import type { GatewayConfig, GatewayEnv } from '../config.js';
-import type { ManifestLog } from '../manifest-log-do.js';
-import type { AttestationRateLimit } from '../rate-limit.js';
+import type { Fetcher } from '../../../service-client/http.js';
+import type { DurableObjectNamespace, ExecutionContextLike } from '../../cf-types.js';
+import type { GatewayConfig, GatewayEnv } from '../../config.js';
+import type { AttestationRateLimit } from '../../durable-objects/attestation-rate-limit.js';
+import type { ManifestLog } from '../../durable-objects/manifest-log.js';
 
 export interface VerificationEnv extends GatewayEnv {
-  /** Durable Object: the per-client token bucket of `GET /v1/attestation` (rate-limit.ts). */
+  /** Durable Object: the per-client token bucket of `GET /v1/attestation` (durable-objects/attestation-rate-limit.ts). */
   ATTESTATION_RATE_LIMIT?: DurableObjectNamespace<AttestationRateLimit>;
-  /** Durable Object: the hash-chained manifest history (manifest-log-do.ts). */
+  /** Durable Object: the hash-chained manifest history (durable-objects/manifest-log.ts). */
   MANIFEST_LOG?: DurableObjectNamespace<ManifestLog>;
   /** Fresh attestations per client per minute (default 10). */
   ATTESTATION_RATE_PER_MINUTE?: string;

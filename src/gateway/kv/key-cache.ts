@@ -4,15 +4,15 @@
  * says it does not know our key id (or KV has nothing yet). Reading keys never verifies evidence:
  * only the DO attests, and it publishes only keys the verified service confirmed.
  */
-import type { Kek } from '../keys/kek.js';
-import { KeyRing } from '../keys/key-ring.js';
+import type { Kek } from '../../keys/kek.js';
+import { KeyRing } from '../../keys/key-ring.js';
+import type { ExecutionContextLike } from '../cf-types.js';
+import { nowSeconds } from '../clock.js';
+import type { GatewayConfig, GatewayEnv } from '../config.js';
+import { pokeRotation, rotationStub } from '../durable-objects/rotation-client.js';
+import { log } from '../log.js';
 import { unwrapKek } from './at-rest.js';
-import type { ExecutionContextLike } from './cf-types.js';
-import { nowSeconds } from './clock.js';
-import type { GatewayConfig, GatewayEnv } from './config.js';
 import { type PublishedKeys, readPublishedKeys } from './kv-store.js';
-import { log } from './log.js';
-import { pokeRotation, rotationStub } from './rotation-client.js';
 
 /** How long an isolate trusts its copy before looking at KV again. */
 export const KV_REFRESH_SECONDS = 30;

@@ -15,9 +15,9 @@
  * checked as a gateway nonce and refused — the caller draws another.
  */
 
-import { NONCE_LENGTH } from '../attestation/report-data.js';
-import { concatBytes, constantTimeEqual, toArrayBuffer, utf8 } from '../bytes.js';
-import { SECRET_KEY_LABELS, secretKey } from './secret-keys.js';
+import { NONCE_LENGTH } from '../../attestation/report-data.js';
+import { concatBytes, constantTimeEqual, toArrayBuffer, utf8 } from '../../bytes.js';
+import { SECRET_KEY_LABELS, secretKey } from '../secret-keys.js';
 
 export const GATEWAY_NONCE_MAGIC = utf8.encode('SGN1');
 export const NONCE_WINDOW_SECONDS = 300;

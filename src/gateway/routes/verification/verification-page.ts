@@ -7,25 +7,25 @@
  * certificates verify under the service key the hardware evidence just bound — the key windows
  * and the last attestation from the key-rotation DO, and the manifest history.
  */
-import { fromBase64Url, toHex } from '../../bytes.js';
-import { isSealgateError } from '../../errors.js';
-import type { SnpTcbMinimum } from '../../policy/manifest-types.js';
-import { callJson } from '../../service-client/http.js';
-import { verifyWorkerCertificate } from '../../service-client/worker-certificate.js';
-import { appraiseService, type ServiceAppraisal } from '../appraise-service.js';
-import { nowMs, nowSeconds } from '../clock.js';
-import { issueGatewayNonce } from '../gateway-nonce.js';
-import type { RotationState } from '../key-rotation.js';
-import { log } from '../log.js';
-import { observeManifest } from '../manifest-log-do.js';
-import { rotationStub } from '../rotation-client.js';
+import { fromBase64Url, toHex } from '../../../bytes.js';
+import { isSealgateError } from '../../../errors.js';
+import type { SnpTcbMinimum } from '../../../policy/manifest-types.js';
+import { callJson } from '../../../service-client/http.js';
+import { verifyWorkerCertificate } from '../../../service-client/worker-certificate.js';
+import { nowMs, nowSeconds } from '../../clock.js';
+import type { RotationState } from '../../durable-objects/key-rotation.js';
+import { observeManifest } from '../../durable-objects/manifest-log.js';
+import { rotationStub } from '../../durable-objects/rotation-client.js';
+import { log } from '../../log.js';
 import {
   esc,
   type PageModel,
   type PageTcb,
   type PageWorker,
   renderVerificationPage,
-} from '../verification-html.js';
+} from '../../page/verification-html.js';
+import { appraiseService, type ServiceAppraisal } from '../../verification/appraise-service.js';
+import { issueGatewayNonce } from '../../verification/gateway-nonce.js';
 import { rateLimited } from './attestation.js';
 import type { RouteContext } from './context.js';
 

@@ -1,12 +1,12 @@
 /**
  * `GET /v1/manifest` (docs/verifiability.md "Manifest history"): the manifest this gateway serves
  * under — its exact text and digest — and the append-only, hash-chained log of every manifest it
- * has served under (manifest-log.ts), newest last, with the head hash. Asking records the current
+ * has served under (verification/manifest-chain.ts), newest last, with the head hash. Asking records the current
  * manifest in the log first (idempotent), so the log can never lag behind what is served.
  */
-import { errorResponse } from '../../http/errors.js';
-import { log } from '../log.js';
-import { observeManifest } from '../manifest-log-do.js';
+import { errorResponse } from '../../../http/errors.js';
+import { observeManifest } from '../../durable-objects/manifest-log.js';
+import { log } from '../../log.js';
 import type { RouteContext } from './context.js';
 
 export async function getManifest(rc: RouteContext): Promise<Response> {

@@ -11,9 +11,9 @@
  * most that long in an isolate that saw it — within what KV's own propagation of a delete takes
  * (reads are cached at the edge for up to 60 s).
  */
-import { constantTimeEqual, sha256, toHex, utf8 } from '../bytes.js';
-import { nowMs } from './clock.js';
-import type { GatewayEnv } from './config.js';
+import { constantTimeEqual, sha256, toHex, utf8 } from '../../bytes.js';
+import { nowMs } from '../clock.js';
+import type { GatewayEnv } from '../config.js';
 import { kvKeys } from './kv-store.js';
 
 /** OpenAI's keys are ~50–200 characters; anything far longer is not a key. */

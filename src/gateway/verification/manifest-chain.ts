@@ -8,10 +8,10 @@
  *   hash(entry) = lower-case hex SHA-256 of the entry's JCS form (RFC 8785)
  *   prev of seq 0 = 64 × "0"; prev of seq n = hash(entry n−1)
  *
- * Pure: the Durable Object that holds it is manifest-log-do.ts.
+ * Pure: the Durable Object that holds it is durable-objects/manifest-log.ts.
  */
-import { sha256, toHex } from '../bytes.js';
-import { canonicalJsonBytes } from '../policy/jcs.js';
+import { sha256, toHex } from '../../bytes.js';
+import { canonicalJsonBytes } from '../../policy/jcs.js';
 
 export const GENESIS_PREV = '0'.repeat(64);
 

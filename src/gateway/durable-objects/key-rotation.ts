@@ -22,18 +22,18 @@
  * and `state` are the object's Workers RPC methods; callers hold a
  * `DurableObjectNamespace<KeyRotation>` stub (rotation-client.ts).
  *
- * Keys in storage and KV are wrapped under GATEWAY_SECRET (at-rest.ts).
+ * Keys in storage and KV are wrapped under GATEWAY_SECRET (kv/at-rest.ts).
  */
 import { DurableObject } from 'cloudflare:workers';
-import { toBase64Url, toHex } from '../bytes.js';
-import { isSealgateError } from '../errors.js';
-import { createKek, type Kek } from '../keys/kek.js';
-import { type AttestedService, attestService } from '../service-client/attest-service.js';
-import { listServiceKeys, uploadKek } from '../service-client/keys.js';
-import { createChainCache } from '../verify/chain-cache.js';
-import { type StoredKek, unwrapKek, wrapKek } from './at-rest.js';
-import { nowMs, nowSeconds } from './clock.js';
-import { type GatewayConfig, type GatewayEnv, loadConfig } from './config.js';
+import { toBase64Url, toHex } from '../../bytes.js';
+import { isSealgateError } from '../../errors.js';
+import { createKek, type Kek } from '../../keys/kek.js';
+import { type AttestedService, attestService } from '../../service-client/attest-service.js';
+import { listServiceKeys, uploadKek } from '../../service-client/keys.js';
+import { createChainCache } from '../../verify/chain-cache.js';
+import { nowMs, nowSeconds } from '../clock.js';
+import { type GatewayConfig, type GatewayEnv, loadConfig } from '../config.js';
+import { type StoredKek, unwrapKek, wrapKek } from '../kv/at-rest.js';
 import {
   type AttestationRecord,
   KV_MIN_TTL_SECONDS,
@@ -41,9 +41,9 @@ import {
   type PublishedKeys,
   putAttestation,
   putPublishedKeys,
-} from './kv-store.js';
-import { log } from './log.js';
-import { recordServiceForReceipts } from './receipt-store.js';
+} from '../kv/kv-store.js';
+import { recordServiceForReceipts } from '../kv/receipt-store.js';
+import { log } from '../log.js';
 
 /** A stored key and whether the service confirmed holding it (only confirmed keys are published). */
 export interface RotationKey extends StoredKek {
@@ -165,7 +165,7 @@ export class KeyRotation extends DurableObject<GatewayEnv> {
       throw new Error('service chain ends in a simulated root the configuration does not allow');
     }
     await this.#recordAttestation(config, service, now);
-    // Receipts name this service's evidence; its key checks worker certificates (receipt-store.ts).
+    // Receipts name this service's evidence; its key checks worker certificates (kv/receipt-store.ts).
     await recordServiceForReceipts(this.env.SEALGATE_KV, secret, {
       manifestDigest,
       bundle: service.bundle,

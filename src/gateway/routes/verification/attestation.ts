@@ -4,30 +4,30 @@
  *   GET /v1/attestation?nonce=HEX   fresh evidence of the attestation service bound to the caller's
  *                                   32-byte nonce (64 hex characters), the manifest, and the
  *                                   gateway's verdict as a signed EAR. Without `nonce` the gateway
- *                                   draws one itself (a gateway nonce, gateway-nonce.ts).
+ *                                   draws one itself (a gateway nonce, verification/gateway-nonce.ts).
  *   GET /v1/attestation/nonce       a gateway nonce: for clients that cannot draw good randomness;
  *                                   any edge instance accepts it back, statelessly, for one window.
  *   GET /.well-known/jwks.json      the public key that signs the EARs (RFC 7517).
  *
- * `/v1/attestation` is rate limited per client (rate-limit.ts): 429 `rate_limited` + Retry-After.
+ * `/v1/attestation` is rate limited per client (durable-objects/attestation-rate-limit.ts): 429 `rate_limited` + Retry-After.
  */
-import { NONCE_LENGTH } from '../../attestation/report-data.js';
-import { fromHex, toHex } from '../../bytes.js';
-import { isSealgateError } from '../../errors.js';
-import { errorResponse } from '../../http/errors.js';
-import { appraiseService } from '../appraise-service.js';
-import { nowSeconds } from '../clock.js';
-import { earSigner } from '../ear-signer.js';
+import { NONCE_LENGTH } from '../../../attestation/report-data.js';
+import { fromHex, toHex } from '../../../bytes.js';
+import { isSealgateError } from '../../../errors.js';
+import { errorResponse } from '../../../http/errors.js';
+import { nowSeconds } from '../../clock.js';
+import { takeAttestationToken } from '../../durable-objects/attestation-rate-limit.js';
+import { observeManifest } from '../../durable-objects/manifest-log.js';
+import { DEFAULT_ATTESTATIONS_PER_MINUTE } from '../../durable-objects/token-bucket.js';
+import { log } from '../../log.js';
+import { appraiseService } from '../../verification/appraise-service.js';
+import { earSigner } from '../../verification/ear-signer.js';
 import {
   checkGatewayNonce,
   issueGatewayNonce,
   looksLikeGatewayNonce,
   NONCE_WINDOW_SECONDS,
-} from '../gateway-nonce.js';
-import { log } from '../log.js';
-import { observeManifest } from '../manifest-log-do.js';
-import { takeAttestationToken } from '../rate-limit.js';
-import { DEFAULT_ATTESTATIONS_PER_MINUTE } from '../token-bucket.js';
+} from '../../verification/gateway-nonce.js';
 import type { RouteContext } from './context.js';
 
 const NO_STORE = { 'cache-control': 'no-store' };

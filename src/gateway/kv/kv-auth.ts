@@ -15,10 +15,10 @@
  * is a typed `decryption_failed`, logged, and never used.
  */
 
-import { fromBase64Url, toArrayBuffer, toBase64Url, utf8 } from '../bytes.js';
-import { SealgateError } from '../errors.js';
-import { lengthPrefixed } from '../keys/encoding.js';
-import { SECRET_KEY_LABELS, secretKey } from './secret-keys.js';
+import { fromBase64Url, toArrayBuffer, toBase64Url, utf8 } from '../../bytes.js';
+import { SealgateError } from '../../errors.js';
+import { lengthPrefixed } from '../../keys/encoding.js';
+import { SECRET_KEY_LABELS, secretKey } from '../secret-keys.js';
 
 const LABEL = 'sealgate/gateway/v1/kv-entry';
 

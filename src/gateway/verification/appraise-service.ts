@@ -8,17 +8,17 @@
  *
  * No prompt data is involved: the only input is the nonce.
  */
-import { type Appraisal, type EarClaims, earClaims } from '../attestation/ear.js';
-import { type EvidenceBundle, parseEvidenceBundle } from '../attestation/evidence-bundle.js';
-import { type BundleVerdict, verifyEvidenceBundle } from '../attestation/verify-evidence-bundle.js';
-import { toBase64Url, toHex } from '../bytes.js';
-import { findSnpTrustAnchor } from '../policy/trust-anchors.js';
-import { callJson, type Fetcher } from '../service-client/http.js';
-import type { KvNamespace } from './cf-types.js';
-import { nowMs, nowSeconds } from './clock.js';
-import type { GatewayConfig } from './config.js';
+import { type Appraisal, type EarClaims, earClaims } from '../../attestation/ear.js';
+import { type EvidenceBundle, parseEvidenceBundle } from '../../attestation/evidence-bundle.js';
+import { type BundleVerdict, verifyEvidenceBundle } from '../../attestation/verify-evidence-bundle.js';
+import { toBase64Url, toHex } from '../../bytes.js';
+import { findSnpTrustAnchor } from '../../policy/trust-anchors.js';
+import { callJson, type Fetcher } from '../../service-client/http.js';
+import type { KvNamespace } from '../cf-types.js';
+import { nowMs, nowSeconds } from '../clock.js';
+import type { GatewayConfig } from '../config.js';
+import { kvCertificateCache } from '../kv/kv-store.js';
 import { earSigner } from './ear-signer.js';
-import { kvCertificateCache } from './kv-store.js';
 
 /** A bundle: a manifest ≤ 256 KiB and four certificates ≤ 16 KiB each, base64url (×4/3): < 1 MiB. */
 const MAX_BUNDLE_BYTES = 1024 * 1024;

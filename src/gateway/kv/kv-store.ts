@@ -14,13 +14,13 @@
  * name). Readers verify it and the entry's own freshness, and never use an entry that fails either.
  * `snp-kds:` entries need no MAC: a certificate is used only after it chains to a pinned AMD root.
  */
-import { toHex } from '../bytes.js';
-import type { CertificateCache } from '../verify/kds.js';
-import { kdsCacheKey } from '../verify/kds.js';
+import { toHex } from '../../bytes.js';
+import type { CertificateCache } from '../../verify/kds.js';
+import { kdsCacheKey } from '../../verify/kds.js';
+import type { KvNamespace } from '../cf-types.js';
+import { log } from '../log.js';
 import type { StoredKek } from './at-rest.js';
-import type { KvNamespace } from './cf-types.js';
 import { openKvEntry, sealKvEntry } from './kv-auth.js';
-import { log } from './log.js';
 
 /** Cloudflare KV refuses an expirationTtl below 60 seconds. */
 export const KV_MIN_TTL_SECONDS = 60;

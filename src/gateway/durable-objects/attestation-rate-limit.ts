@@ -9,8 +9,8 @@
  *   capacity = ATTESTATION_RATE_PER_MINUTE (default 10), refill = capacity per 60 s.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { DurableObjectNamespace } from './cf-types.js';
-import { nowMs } from './clock.js';
+import type { DurableObjectNamespace } from '../cf-types.js';
+import { nowMs } from '../clock.js';
 import { type Bucket, clientId, type Take, takeToken } from './token-bucket.js';
 
 export class AttestationRateLimit extends DurableObject {

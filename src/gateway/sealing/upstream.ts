@@ -7,21 +7,21 @@
  * chunk, and OpenAI's `[DONE]` is held back until the end frame verified, so a cut stream can
  * never look complete.
  */
-import { toHex, utf8 } from '../bytes.js';
-import type { RequestContext } from '../envelope/data-key.js';
-import { sealRequest } from '../envelope/request.js';
-import { openResponse } from '../envelope/response.js';
-import { createStreamOpener } from '../envelope/stream.js';
-import { isSealgateError } from '../errors.js';
-import { errorBody, HTTP_ERROR_CODES, type HttpErrorCode, isHttpErrorCode } from '../http/errors.js';
-import type { Kek } from '../keys/kek.js';
-import { encodeSseEvent, SseParser } from '../model/sse.js';
-import { SSE_DONE } from '../model/types.js';
-import { bodySha256, RECEIPT_HEADER } from '../receipts/receipt.js';
-import type { Fetcher } from '../service-client/http.js';
+import { toHex, utf8 } from '../../bytes.js';
+import type { RequestContext } from '../../envelope/data-key.js';
+import { sealRequest } from '../../envelope/request.js';
+import { openResponse } from '../../envelope/response.js';
+import { createStreamOpener } from '../../envelope/stream.js';
+import { isSealgateError } from '../../errors.js';
+import { errorBody, HTTP_ERROR_CODES, type HttpErrorCode, isHttpErrorCode } from '../../http/errors.js';
+import type { Kek } from '../../keys/kek.js';
+import { encodeSseEvent, SseParser } from '../../model/sse.js';
+import { SSE_DONE } from '../../model/types.js';
+import { bodySha256, RECEIPT_HEADER } from '../../receipts/receipt.js';
+import type { Fetcher } from '../../service-client/http.js';
+import { nowSeconds } from '../clock.js';
+import { log } from '../log.js';
 import { byteStreamPipe } from './byte-pipe.js';
-import { nowSeconds } from './clock.js';
-import { log } from './log.js';
 import type { AnswerReceipt } from './receipt-check.js';
 
 /** Largest sealed JSON answer read from a worker (an embeddings batch can be big). */

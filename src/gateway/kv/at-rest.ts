@@ -12,11 +12,11 @@
  * and windows, never keys.
  */
 
-import { concatBytes, fromBase64Url, toArrayBuffer, toBase64Url, utf8 } from '../bytes.js';
-import { SealgateError } from '../errors.js';
-import { lengthPrefixed } from '../keys/encoding.js';
-import { decodeKekRecord, encodeKekRecord, type Kek } from '../keys/kek.js';
-import { SECRET_KEY_LABELS, secretKey } from './secret-keys.js';
+import { concatBytes, fromBase64Url, toArrayBuffer, toBase64Url, utf8 } from '../../bytes.js';
+import { SealgateError } from '../../errors.js';
+import { lengthPrefixed } from '../../keys/encoding.js';
+import { decodeKekRecord, encodeKekRecord, type Kek } from '../../keys/kek.js';
+import { SECRET_KEY_LABELS, secretKey } from '../secret-keys.js';
 
 const AAD_LABEL = 'sealgate/gateway/v1/kek-at-rest';
 const IV_LENGTH = 12;
