@@ -8,7 +8,7 @@ import { type GatewayEnv, loadConfig } from './config.js';
 import { observeManifest } from './durable-objects/manifest-log.js';
 import { rotationStub } from './durable-objects/rotation-client.js';
 import { log } from './log.js';
-import type { VerificationEnv } from './routes/verification/verification-routes.js';
+import type { VerificationEnv } from './routes/verification/context.js';
 
 export { AttestationRateLimit } from './durable-objects/attestation-rate-limit.js';
 export { KeyRotation } from './durable-objects/key-rotation.js';

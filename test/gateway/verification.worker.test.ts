@@ -13,7 +13,7 @@ import { parseEvidenceBundle } from '../../src/attestation/evidence-bundle.js';
 import { verifyEvidenceBundle } from '../../src/attestation/verify-evidence-bundle.js';
 import { fromBase64Url, fromHex, toBase64Url, toHex } from '../../src/bytes.js';
 import { resetKeyCache } from '../../src/gateway/kv/key-cache.js';
-import type { VerificationEnv } from '../../src/gateway/routes/verification/verification-routes.js';
+import type { VerificationEnv } from '../../src/gateway/routes/verification/context.js';
 import { type ManifestLogEntry, verifyManifestLog } from '../../src/gateway/verification/manifest-chain.js';
 import worker from '../../src/gateway/worker.js';
 import { manifestDigest } from '../../src/policy/manifest-digest.js';
