@@ -174,22 +174,7 @@ export class KeyRotation extends DurableObject<GatewayEnv> {
     });
 
     const call = { baseUrl: config.serviceUrl, fetch: upstreamFetch };
-    // Keys that no longer open under GATEWAY_SECRET (the secret was changed) are orphans: drop
-    // them and make new ones below, rather than failing every rotation from now on.
-    const live: RotationKey[] = [];
-    const opened = new Map<string, Kek>();
-    for (const stored of ((await s.get<RotationKey[]>('keys')) ?? []).filter((k) => k.notAfter > now)) {
-      try {
-        opened.set(stored.kid, await unwrapKek(secret, manifestDigest, stored));
-        live.push(stored);
-      } catch (e) {
-        if (!isSealgateError(e, 'decryption_failed')) throw e;
-        log('warn', 'rotation_key_orphaned', {
-          kid: stored.kid,
-          reason: 'does not open under GATEWAY_SECRET',
-        });
-      }
-    }
+    const { live, opened } = await this.#liveKeys(config, now);
     const held = new Set((await listServiceKeys(call)).map((k) => k.kid));
     const upload = async (kek: Kek) => {
       await uploadKek({ ...call, service, kek, manifestDigest });
@@ -227,6 +212,30 @@ export class KeyRotation extends DurableObject<GatewayEnv> {
     if (missing.length > 0) throw new Error(`service did not confirm keys ${missing.join(', ')}`);
     const latest = keys.reduce((a, k) => (k.notBefore > a.notBefore ? k : a));
     return Math.max(now + MIN_ALARM_SECONDS, Math.min(dueAt(latest), now + policy.rotationIntervalSeconds));
+  }
+
+  /**
+   * The stored keys not yet past their notAfter, opened. Keys that no longer open under
+   * GATEWAY_SECRET (the secret was changed) are orphans: dropped here, so the rotation makes new
+   * ones rather than failing from now on.
+   */
+  async #liveKeys(
+    config: GatewayConfig,
+    now: number,
+  ): Promise<{ live: RotationKey[]; opened: Map<string, Kek> }> {
+    const live: RotationKey[] = [];
+    const opened = new Map<string, Kek>();
+    const stored = (await this.ctx.storage.get<RotationKey[]>('keys')) ?? [];
+    for (const key of stored.filter((k) => k.notAfter > now)) {
+      try {
+        opened.set(key.kid, await unwrapKek(config.secret, config.manifestDigest, key));
+        live.push(key);
+      } catch (e) {
+        if (!isSealgateError(e, 'decryption_failed')) throw e;
+        log('warn', 'rotation_key_orphaned', { kid: key.kid, reason: 'does not open under GATEWAY_SECRET' });
+      }
+    }
+    return { live, opened };
   }
 
   async #recordAttestation(config: GatewayConfig, service: AttestedService, now: number): Promise<void> {

@@ -2,7 +2,7 @@
  * workerd's native byte pipe, `IdentityTransformStream`: what is written to `writable` is read from
  * `readable`, with no queue in between — a write resolves once the reader took the chunk. Its
  * readable side is a native stream, so workerd sends it as a response body without running
- * JavaScript per chunk (see `openStreamAnswer` for why that matters). Only workerd has it; the
+ * JavaScript per chunk (stream-answer.ts says why that matters). Only workerd has it; the
  * gateway runs nowhere else, and refuses to stream rather than fall back to something that piles up.
  */
 export interface BytePipe {

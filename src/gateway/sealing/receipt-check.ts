@@ -154,8 +154,8 @@ export async function prepareReceipt(input: {
     input.manifestDigest,
     input.response.headers.get(WORKER_CERTIFICATE_HEADER),
   );
-  // Made on a stream's first frame: a JSON answer needs none, and making one costs about 0.15 ms of
-  // workerd CPU per answer in a CPU profile under load (profiler on): noble's SHA-256 state.
+  // Made on a stream's first frame only: a JSON answer needs none, and the SHA-256 state is CPU
+  // spent per answer (docs/benchmarks.md).
   let frames: FrameHash | undefined;
   const frameHash = () => {
     frames ??= createFrameHash();

@@ -5,23 +5,19 @@
  * frame. Nothing unsealed ever leaves the gateway, and nothing reaches the client that did not
  * authenticate: a stream that breaks ends with an OpenAI error event after the last verified
  * chunk, and OpenAI's `[DONE]` is held back until the end frame verified, so a cut stream can
- * never look complete.
+ * never look complete (streams: stream-answer.ts).
  */
 import { toHex, utf8 } from '../../bytes.js';
 import type { RequestContext } from '../../envelope/data-key.js';
 import { sealRequest } from '../../envelope/request.js';
 import { openResponse } from '../../envelope/response.js';
-import { createStreamOpener } from '../../envelope/stream.js';
 import { isSealgateError } from '../../errors.js';
 import { errorBody, HTTP_ERROR_CODES, type HttpErrorCode, isHttpErrorCode } from '../../http/errors.js';
 import type { Kek } from '../../keys/kek.js';
-import { encodeSseEvent, SseParser } from '../../model/sse.js';
-import { SSE_DONE } from '../../model/types.js';
 import { bodySha256, RECEIPT_HEADER } from '../../receipts/receipt.js';
 import type { Fetcher } from '../../service-client/http.js';
 import { nowSeconds } from '../clock.js';
 import { log } from '../log.js';
-import { byteStreamPipe } from './byte-pipe.js';
 import type { AnswerReceipt } from './receipt-check.js';
 
 /** Largest sealed JSON answer read from a worker (an embeddings batch can be big). */
@@ -137,7 +133,7 @@ export function upstreamError(code: HttpErrorCode, message: string, headers: Rec
 }
 
 /** A receipt that is missing, malformed or wrong says the answer is not the worker's as sent. */
-function isTampered(e: unknown): boolean {
+export function isTampered(e: unknown): boolean {
   return (
     isSealgateError(e, 'decryption_failed') ||
     isSealgateError(e, 'attestation_rejected') ||
@@ -171,137 +167,4 @@ export async function openJsonAnswer(
     log('error', 'answer_rejected', { rid: answer.context.requestId, code, message: (e as Error).message });
     return upstreamError(code, 'the answer from the AI worker did not authenticate', headers);
   }
-}
-
-/**
- * Opens a sealed SSE stream as the client reads it. Each round takes ONE read of the worker's body
- * (not one frame), opens every frame completed in it, in order, and hands the client their events
- * as one chunk. Per-chunk costs downstream (the runtime's stream plumbing, a proxy in front of the
- * Worker, the socket) are then paid per network read instead of per frame — the frames a worker
- * wrote in one burst go out together, a lone frame goes out at once. Only frames whose tag verified
- * are released, strictly in order, and nothing after the first failure.
- *
- * Pushed into workerd's native byte pipe (`IdentityTransformStream`), not pulled through a
- * JavaScript `ReadableStream`: workerd pumps a JS-backed body by chaining a promise per pull that
- * settles only when the stream ends — about two Promises and their reactions per network read held
- * for the stream's life (a heap snapshot showed a chain 14 600 deep, rooted in a global handle,
- * 60 MiB into a 100 MiB stream; `npm run bench`, "Gateway memory"). The pipe has no queue: a write
- * resolves once the client's side took the chunk, so nothing piles up here (at most one network
- * read of the worker's body is held) and a slow client still slows the worker. A client that goes
- * away fails the pending write; the worker's body is then cancelled.
- */
-export function openStreamAnswer(
-  answer: Extract<Exchange, { kind: 'answer' }>,
-  headers: Record<string, string>,
-  receipt?: AnswerReceipt,
-): Response {
-  const body = answer.response.body;
-  const rid = answer.context.requestId;
-  const opener = createStreamOpener(answer.context);
-  const reader = body ? body.getReader() : undefined;
-  // As parseSseStream (src/model/sse.ts): UTF-8 with U+FFFD for bad bytes; the parser strips the BOM.
-  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-  const parser = new SseParser();
-  const encoder = new TextEncoder();
-  const pipe = byteStreamPipe();
-  const writer = pipe.writable.getWriter();
-  const release = () => reader?.cancel().catch(() => undefined);
-  /** The client's side is gone (cancelled, disconnected): nothing more can be sent. */
-  let clientGone = false;
-  const send = async (text: string) => {
-    try {
-      await writer.write(encoder.encode(text));
-    } catch (e) {
-      clientGone = true;
-      throw e;
-    }
-  };
-
-  const pump = async () => {
-    let heldDone = false;
-    /** The end frame verified; with a receipt expected, its trailer is the next event. */
-    let ended = false;
-    // The client's events of this read, in order; each one only after its frame verified.
-    let out = '';
-    const complete = async () => {
-      if (heldDone) out += encodeSseEvent(SSE_DONE);
-      if (out) await send(out);
-      await release();
-      await writer.close();
-    };
-    try {
-      if (!reader) throw Object.assign(new Error('no body'), { code: 'stream_truncated' });
-      for (;;) {
-        const next = await reader.read();
-        if (next.done) {
-          parser.push(decoder.decode()); // a final partial line cannot complete an event
-          if (ended) {
-            await receipt?.checkStream(undefined); // throws: the end frame came, its receipt did not
-            throw new Error('sealed stream: a receipt check passed without a receipt');
-          }
-          await opener.finish(); // throws stream_truncated: the end frame returns below, never here
-          throw new Error('sealed stream: transport ended in an impossible state');
-        }
-        for (const event of parser.push(decoder.decode(next.value, { stream: true }))) {
-          if (ended) {
-            // The receipt trailer follows the end frame; [DONE] only once it verified.
-            await receipt?.checkStream(event.data);
-            return await complete();
-          }
-          receipt?.frame(event.data);
-          const chunk = await opener.open(event.data);
-          if (chunk === null) {
-            // End frame verified: the answer is known complete (once its receipt verified, if any).
-            ended = true;
-            if (receipt) continue;
-            return await complete();
-          }
-          if (chunk === SSE_DONE) {
-            heldDone = true;
-            continue;
-          }
-          out += encodeSseEvent(chunk);
-        }
-        if (out) {
-          const text = out;
-          out = '';
-          await send(text); // resolves once the client took it: the next read waits for that
-        }
-        // else only part of a frame so far: read on.
-      }
-    } catch (e) {
-      await release();
-      if (clientGone) {
-        await writer.abort().catch(() => undefined);
-        return;
-      }
-      const code: HttpErrorCode = isSealgateError(e, 'stream_truncated')
-        ? 'stream_truncated'
-        : isTampered(e)
-          ? 'upstream_tampered'
-          : 'upstream_unavailable';
-      log('error', 'stream_rejected', { rid, code, message: (e as Error).message });
-      const message = 'the stream from the AI worker was cut or did not authenticate';
-      // The frames of this read that verified before the failure, then the error event.
-      out += encodeSseEvent(JSON.stringify(errorBody(code, message)));
-      try {
-        await send(out);
-        await writer.close();
-      } catch {
-        await writer.abort().catch(() => undefined);
-      }
-    }
-  };
-  // Runs for as long as the response body is being sent: workerd keeps the request's context alive
-  // while its body is open, and every failure is handled inside (no rejection escapes).
-  void pump();
-  const stream = pipe.readable;
-  return new Response(stream, {
-    status: 200,
-    headers: {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      ...headers,
-    },
-  });
 }

@@ -16,7 +16,8 @@ import { pokeRotation } from '../../durable-objects/rotation-client.js';
 import { currentKey, refreshFromDo } from '../../kv/key-cache.js';
 import { log } from '../../log.js';
 import { prepareReceipt } from '../../sealing/receipt-check.js';
-import { type Exchange, exchange, openJsonAnswer, openStreamAnswer } from '../../sealing/upstream.js';
+import { openStreamAnswer } from '../../sealing/stream-answer.js';
+import { type Exchange, exchange, openJsonAnswer } from '../../sealing/upstream.js';
 
 export interface SealedRequest {
   env: GatewayEnv;
