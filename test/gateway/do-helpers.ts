@@ -1,6 +1,6 @@
 /**
  * The key-rotation Durable Object and the gateway Worker as the gateway tests drive them: the DO
- * of a manifest, its `/state`, a rotation run when the test (not the wall clock) says so, one
+ * of a manifest, its `state()`, a rotation run when the test (not the wall clock) says so, one
  * request through the Worker with its `waitUntil` work awaited, and a stack that starts with none.
  */
 import {
