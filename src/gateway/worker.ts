@@ -1,6 +1,8 @@
 /**
  * The gateway Worker's entry (wrangler.toml `main`): the Hono app for HTTP, a cron that keeps the
- * key-rotation Durable Object's alarm alive, and the Durable Object class itself.
+ * key-rotation Durable Object's alarm alive, and the three Durable Object classes, exported under
+ * the class names wrangler.toml binds (persisted state hangs on them: never rename one without a
+ * migration).
  */
 import { createGatewayApp } from './app.js';
 import type { ExecutionContextLike } from './cf-types.js';

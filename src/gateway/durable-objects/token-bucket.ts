@@ -1,5 +1,6 @@
 /**
- * The token bucket of the attestation rate limit (attestation-rate-limit.ts), pure: one bucket per client,
+ * The token bucket of the attestation rate limit (attestation-rate-limit.ts), pure: one bucket
+ * per client,
  *
  *   capacity = ATTESTATION_RATE_PER_MINUTE (default 10), refill = capacity per 60 s,
  *

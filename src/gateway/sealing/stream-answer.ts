@@ -9,7 +9,7 @@
  *
  * The events are pushed into workerd's native byte pipe (byte-pipe.ts), not pulled through a
  * JavaScript `ReadableStream`, whose pump holds a chain of promises per network read for the
- * stream's life (docs/benchmarks.md, "Gateway memory"). The pipe has no queue: a write resolves once
+ * stream's life (docs/benchmarks.md, "Gateway memory during a long stream"). The pipe has no queue: a write resolves once
  * the client's side took the chunk, so at most one network read of the worker's body is held here
  * and a slow client slows the worker. A client that goes away fails the pending write; the worker's
  * body is then cancelled.
