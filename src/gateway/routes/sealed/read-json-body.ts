@@ -7,6 +7,7 @@
 import { errorResponse, type HttpErrorCode } from '../../../http/errors.js';
 import { isJsonContentType } from '../../../http/json-content-type.js';
 import { MAX_REQUEST_JSON_DEPTH, nestsDeeperThan } from '../../../http/json-depth.js';
+import { readLimited } from '../../../http/read-limited.js';
 
 type BodyResult = { ok: true; value: Record<string, unknown> } | { ok: false; response: Response };
 
@@ -19,29 +20,8 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   if (!isJsonContentType(request.headers.get('content-type'))) {
     return fail('unsupported_media_type', 'the body must be application/json (UTF-8)');
   }
-  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
-  if (declared > maxBytes) return fail('payload_too_large', `the body exceeds ${maxBytes} bytes`);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  if (request.body) {
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        return fail('payload_too_large', `the body exceeds ${maxBytes} bytes`);
-      }
-      chunks.push(value);
-    }
-  }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
+  const bytes = await readLimited(request.body, request.headers.get('content-length'), maxBytes);
+  if (bytes === null) return fail('payload_too_large', `the body exceeds ${maxBytes} bytes`);
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
