@@ -34,7 +34,7 @@ export function fromHex(hex: string, expectedLength?: number): Uint8Array {
   return out;
 }
 
-/** TC39 "Uint8Array to/from base64" (native in workerd and Node ≥ 25; absent in Node 20). */
+/** TC39 "Uint8Array to/from base64" (native in workerd and Node ≥ 25; absent in Node ≤ 24). */
 type NativeBase64 = { toBase64?: (opts?: { alphabet?: string; omitPadding?: boolean }) => string };
 
 export function toBase64(bytes: Uint8Array): string {
@@ -61,7 +61,7 @@ const STD_PAIRS = pairs(B64_STD);
 const URL_PAIRS = pairs(B64_URL);
 
 /**
- * RFC 4648 §4 / §5 encoding where the runtime has no `toBase64` (Node 20): two characters per
+ * RFC 4648 §4 / §5 encoding where the runtime has no `toBase64` (Node ≤ 24): two characters per
  * table lookup, written as ASCII into one buffer that is decoded once. The former fallback (a binary
  * string, btoa, and for base64url three regex passes) cost ≈70 µs per 6 KB in Node 20 — more than
  * sealing the answer; this ≈12 µs.
@@ -102,7 +102,7 @@ const URL_VALUES = (() => {
 })();
 
 /**
- * Unpadded base64url (RFC 4648 §5) where the runtime has no `Uint8Array.fromBase64` (Node 20), in
+ * Unpadded base64url (RFC 4648 §5) where the runtime has no `Uint8Array.fromBase64` (Node ≤ 24), in
  * one pass: accepts exactly what the native path does with the checks `fromBase64Url` makes before
  * it — only the 64 characters, no padding, not a lone last character — and, like atob and the
  * native "loose" mode, ignores the unused low bits of the last character. Says which check failed
