@@ -8,7 +8,7 @@
  *   POST /v1/workers/keys       → the active KEKs again, for the holder of a valid certificate
  *
  * The caller of a refused registration learns only `attestation_rejected`; which check failed
- * (violation codes, fields) goes to the log (ARCHITECTURE.md "Fail closed everywhere").
+ * (violation codes, fields) goes to the log (docs/architecture.md "Fail closed everywhere").
  */
 
 import { type EvidenceBundle, parseEvidenceBundle } from '../attestation/evidence-bundle.js';
