@@ -5,17 +5,19 @@ import { isSealgateError } from '../errors.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
 import type { Manifest, RoleName } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
-import { type ParsedFlags, parseFlags, parseInstant, UsageError } from './args.js';
+import { parseFlags, parseInstant, UsageError } from './args.js';
 import { readInput, readTextInput } from './io.js';
 import { cliKds } from './kds-fetch.js';
 import { pinManifest } from './manifest-pin.js';
 import { pinTdxManifest } from './manifest-pin-tdx.js';
+import { IMAGE_FLAGS, launchInputFromFlags, MEASURE_IMAGE_FLAGS, measureLaunch } from './measure-command.js';
 import type { CommandResult } from './result.js';
 import { checkRole, loadCertificates } from './verify-command.js';
 import { loadCollateral } from './verify-tdx-command.js';
 
 export const MANIFEST_USAGE = [
   'manifest pin --report FILE --cert FILE [--chain FILE] --role ROLE [--at ISO-8601] [--allow-debug]',
+  `    [--measurement HEX]... [--from-image ${MEASURE_IMAGE_FLAGS}]`,
   'manifest pin --tdx-quote FILE --collateral FILE --role ROLE [--at ISO-8601]',
   'manifest digest FILE',
   'manifest check FILE',
@@ -39,14 +41,38 @@ async function loadManifest(path: string): Promise<{ manifest: Manifest } | Comm
   }
 }
 
+/**
+ * The measurements to pin instead of the report's: each `--measurement`, and the one computed from
+ * `--from-image` and the image flags. Undefined when neither is given (pin the report's).
+ */
+async function computedMeasurements(
+  given: string[],
+  flags: { values: Record<string, string>; switches: Set<string> },
+): Promise<string[] | undefined> {
+  const imageFlag = IMAGE_FLAGS.find((f) => f in flags.values);
+  const fromImage = flags.switches.has('from-image');
+  if (imageFlag && !fromImage) throw new UsageError(`--${imageFlag} describes an image: add --from-image`);
+  const out = given.map((m) => {
+    if (!/^[0-9a-fA-F]{96}$/.test(m))
+      throw new UsageError('--measurement: not 96 hex digits (a launch digest)');
+    return m.toLowerCase();
+  });
+  if (fromImage) out.push(measureLaunch(await launchInputFromFlags(flags.values)));
+  return out.length === 0 ? undefined : [...new Set(out)];
+}
+
 /** `manifest pin --tdx-quote FILE --collateral FILE --role ROLE [--at]` (manifest-pin-tdx.ts). */
-async function pinTdx(flags: ParsedFlags, now: () => Date): Promise<CommandResult> {
+async function pinTdx(
+  flags: { values: Record<string, string>; switches: Set<string> },
+  now: () => Date,
+): Promise<CommandResult> {
   const v = flags.values;
   for (const f of ['tdx-quote', 'collateral']) if (v[f] === undefined) throw new UsageError(`missing --${f}`);
-  for (const f of ['report', 'cert', 'chain']) {
+  for (const f of ['report', 'cert', 'chain', 'measurement', ...IMAGE_FLAGS]) {
     if (v[f] !== undefined) throw new UsageError(`--${f} is for SEV-SNP; not with --tdx-quote`);
   }
-  if (flags.switches.has('allow-debug')) throw new UsageError('--allow-debug: a debug TD is never pinned');
+  if (flags.switches.size > 0)
+    throw new UsageError(`--${[...flags.switches][0]} is for SEV-SNP; not with --tdx-quote`);
   checkRole(v.role!);
   const at = v.at ? parseInstant('at', v.at) : now();
   const quote = await readInput('tdx-quote', v['tdx-quote']!);
@@ -56,6 +82,7 @@ async function pinTdx(flags: ParsedFlags, now: () => Date): Promise<CommandResul
     const lines = result.violations.map((x) => `  ${x.code}: ${x.message}`).join('\n');
     return { stdout: '', stderr: `refusing to pin evidence that does not verify:\n${lines}\n`, exitCode: 1 };
   }
+  // The manifest we print must pass our own parser: never hand out something we would refuse.
   parseManifest(JSON.stringify(result.manifest));
   return { stdout: `${JSON.stringify(result.manifest, null, 2)}\n`, exitCode: 0 };
 }
@@ -74,14 +101,27 @@ export async function manifestCommand(argv: readonly string[], now: () => Date):
     }
     case 'pin': {
       const flags = parseFlags(rest, {
-        values: ['report', 'cert', 'chain', 'role', 'at', 'tdx-quote', 'collateral'],
-        switches: ['allow-debug'],
+        values: [
+          'report',
+          'cert',
+          'chain',
+          'role',
+          'at',
+          'measurement',
+          'tdx-quote',
+          'collateral',
+          ...IMAGE_FLAGS,
+        ],
+        switches: ['allow-debug', 'from-image'],
         required: ['role'],
+        repeatable: ['measurement'],
+        allowEmpty: ['append'],
       });
       const v = flags.values;
       if (v['tdx-quote'] !== undefined || v.collateral !== undefined) return await pinTdx(flags, now);
       for (const f of ['report', 'cert']) if (v[f] === undefined) throw new UsageError(`missing --${f}`);
       checkRole(v.role!);
+      const measurements = await computedMeasurements(flags.lists.measurement ?? [], flags);
       const at = v.at ? parseInstant('at', v.at) : now();
       const report = await readInput('report', v.report!);
       const { leaf, chain } = await loadCertificates(v.cert!, v.chain);
@@ -92,6 +132,7 @@ export async function manifestCommand(argv: readonly string[], now: () => Date):
         role: v.role as RoleName,
         now: at,
         allowDebug: flags.switches.has('allow-debug'),
+        ...(measurements ? { measurements } : {}),
       });
       if (!result.ok) {
         const lines = result.violations.map((x) => `  ${x.code}: ${x.message}`).join('\n');
