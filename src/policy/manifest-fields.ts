@@ -2,8 +2,8 @@
  * The members each object of the manifest accepts: the one table both the parser
  * (`parse-manifest.ts`) and the JSON Schema (`manifests/manifest.schema.json`, whose `$defs` carry
  * the same names) are held to. `test/policy/schema.test.ts` fails when the two drift apart.
- * Anything not listed is rejected ("unknown field") at every level — including `tdx` and `nvidia`
- * under a role, until their reference values exist.
+ * Anything not listed is rejected ("unknown field") at every level — including `nvidia` under a
+ * role, until its reference values exist.
  */
 export interface FieldSpec {
   readonly required: readonly string[];
@@ -15,7 +15,27 @@ export const MANIFEST_FIELDS = {
   trustAnchors: { required: ['snp'], optional: [] },
   snpTrustAnchor: { required: ['sha256', 'product'], optional: ['simulated', 'note'] },
   roles: { required: [], optional: ['attestation-service', 'worker'] },
-  roleReference: { required: ['snp'], optional: ['note'] },
+  /** At least one of `snp` and `tdx` (a parser-only rule). */
+  roleReference: { required: [], optional: ['snp', 'tdx', 'note'] },
+  tdxReferenceValues: {
+    required: ['mrTd'],
+    optional: [
+      'rtmr0',
+      'rtmr1',
+      'rtmr2',
+      'rtmr3',
+      'mrConfigId',
+      'mrOwner',
+      'mrOwnerConfig',
+      'mrSeam',
+      'tdAttributesAllowed',
+      'tdAttributesRequired',
+      'xfam',
+      'minimumTeeTcbSvn',
+      'tcbStatuses',
+      'advisoryIds',
+    ],
+  },
   snpReferenceValues: {
     required: ['measurements', 'minimumTcb'],
     optional: [

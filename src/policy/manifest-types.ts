@@ -94,9 +94,57 @@ export interface SnpReferenceValues {
   imageId?: string;
 }
 
-/** Reference values for one role. Only `snp` today; `tdx` and `nvidia` will sit beside it. */
+/** Intel's TCB statuses (PCS API v4 TCB info `tcbStatus`), from best to worst. */
+export const TDX_TCB_STATUSES = [
+  'UpToDate',
+  'SWHardeningNeeded',
+  'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+  'OutOfDate',
+  'OutOfDateConfigurationNeeded',
+  'Revoked',
+] as const;
+export type TdxTcbStatus = (typeof TDX_TCB_STATUSES)[number];
+
+/**
+ * Reference values for a TD (Intel TDX DCAP quote, TD Quote Body, A.3.2). Hex values are the quote's
+ * bytes as written (lower-case). Every optional member defaults to the strict choice.
+ */
+export interface TdxReferenceValues {
+  /** MRTD (body 0x088, 48 bytes): allowed build-time measurements. Non-empty. */
+  mrTd: string[];
+  /** RTMR0..RTMR3 (0x148.., 48 bytes each): when given, the allowed values of that register. */
+  rtmr0?: string[];
+  rtmr1?: string[];
+  rtmr2?: string[];
+  rtmr3?: string[];
+  /** MRCONFIGID (0x0B8), MROWNER (0x0E8), MROWNERCONFIG (0x118), 48 bytes each: exact. */
+  mrConfigId?: string;
+  mrOwner?: string;
+  mrOwnerConfig?: string;
+  /** MRSEAM (0x010, 48 bytes): allowed TDX module measurements. */
+  mrSeam?: string[];
+  /**
+   * TDATTRIBUTES (0x078, 8 bytes as in the quote): bits that may be set. DEBUG (bit 0) is refused
+   * whatever this says. Default "0000001000000000": SEPT_VE_DISABLE (bit 28) only.
+   */
+  tdAttributesAllowed?: string;
+  /** TDATTRIBUTES bits that must be set. Default "0000001000000000": SEPT_VE_DISABLE. */
+  tdAttributesRequired?: string;
+  /** XFAM (0x080, 8 bytes as in the quote): allowed values. */
+  xfam?: string[];
+  /** TEE_TCB_SVN (0x000, 16 bytes): each byte at least this one. */
+  minimumTeeTcbSvn?: string;
+  /** TCB statuses accepted. Default ["UpToDate"]. */
+  tcbStatuses?: TdxTcbStatus[];
+  /** Advisory IDs (INTEL-SA-NNNNN) that may be open. Default none. */
+  advisoryIds?: string[];
+}
+
+/** Reference values for one role: SEV-SNP, Intel TDX, or both (at least one). */
 export interface RoleReference {
-  snp: SnpReferenceValues;
+  snp?: SnpReferenceValues;
+  tdx?: TdxReferenceValues;
   /** For people (e.g. which image build the measurements come from); not evaluated. */
   note?: string;
 }

@@ -27,6 +27,8 @@ import {
   type SnpTcbMinimum,
   type SnpTcbMinimums,
   type SnpTrustAnchor,
+  TDX_TCB_STATUSES,
+  type TdxReferenceValues,
 } from './manifest-types.js';
 import { amdArkProduct } from './trust-anchors.js';
 
@@ -114,9 +116,12 @@ function checkRoles(iss: Issues, v: unknown): Partial<Record<RoleName, RoleRefer
     const path = at('/roles', role);
     const r = checkObject(iss, o[role], path, MANIFEST_FIELDS.roleReference);
     const snp = r && has(r, 'snp') ? checkSnpReference(iss, r.snp, at(path, 'snp')) : undefined;
+    const tdx = r && has(r, 'tdx') ? checkTdxReference(iss, r.tdx, at(path, 'tdx')) : undefined;
     const note =
       r && has(r, 'note') ? checkText(iss, r.note, at(path, 'note'), LIMITS.noteMaxLength) : undefined;
-    if (snp) out[role] = defined({ snp, note });
+    // A role names the TEEs it accepts: SEV-SNP, Intel TDX or both; with neither it trusts nothing.
+    if (r && !has(r, 'snp') && !has(r, 'tdx')) iss.add(path, 'expected "snp", "tdx" or both');
+    if (snp || tdx) out[role] = defined({ snp, tdx, note });
   }
   // A role the manifest does not describe is never trusted (evaluation: `role_unknown`); a
   // manifest that describes none trusts nothing and is a mistake.
@@ -169,6 +174,48 @@ function checkSnpReference(iss: Issues, v: unknown, path: string): SnpReferenceV
     imageId: hex('imageId', 16),
   });
   return measurements && minimumTcb ? out : undefined;
+}
+
+function checkTdxReference(iss: Issues, v: unknown, path: string): TdxReferenceValues | undefined {
+  const o = checkObject(iss, v, path, MANIFEST_FIELDS.tdxReferenceValues);
+  if (!o) return undefined;
+  const p = (k: string): string => at(path, k);
+  const hexList = (k: string, bytes: number): string[] | undefined =>
+    has(o, k) ? checkList(iss, o[k], p(k), (x, q) => checkHex(iss, x, q, bytes)) : undefined;
+  const hex = (k: string, bytes: number): string | undefined =>
+    has(o, k) ? checkHex(iss, o[k], p(k), bytes) : undefined;
+  const mrTd = hexList('mrTd', 48);
+  const out: TdxReferenceValues = defined({
+    mrTd: mrTd ?? [],
+    rtmr0: hexList('rtmr0', 48),
+    rtmr1: hexList('rtmr1', 48),
+    rtmr2: hexList('rtmr2', 48),
+    rtmr3: hexList('rtmr3', 48),
+    mrConfigId: hex('mrConfigId', 48),
+    mrOwner: hex('mrOwner', 48),
+    mrOwnerConfig: hex('mrOwnerConfig', 48),
+    mrSeam: hexList('mrSeam', 48),
+    tdAttributesAllowed: hex('tdAttributesAllowed', 8),
+    tdAttributesRequired: hex('tdAttributesRequired', 8),
+    xfam: hexList('xfam', 8),
+    minimumTeeTcbSvn: hex('minimumTeeTcbSvn', 16),
+    tcbStatuses: has(o, 'tcbStatuses')
+      ? checkList(iss, o.tcbStatuses, p('tcbStatuses'), (x, q) => checkEnum(iss, x, q, TDX_TCB_STATUSES))
+      : undefined,
+    advisoryIds: has(o, 'advisoryIds')
+      ? checkList(iss, o.advisoryIds, p('advisoryIds'), (x, q) => checkAdvisoryId(iss, x, q))
+      : undefined,
+  });
+  return mrTd ? out : undefined;
+}
+
+/** Intel security advisory IDs as TCB info lists them: INTEL-SA-NNNNN. */
+function checkAdvisoryId(iss: Issues, v: unknown, path: string): string | undefined {
+  if (typeof v !== 'string' || !/^INTEL-SA-[0-9]{5}$/.test(v)) {
+    iss.add(path, 'expected an Intel advisory ID (INTEL-SA-NNNNN)');
+    return undefined;
+  }
+  return v;
 }
 
 function checkGuestPolicy(iss: Issues, v: unknown, path: string): SnpGuestPolicyRules | undefined {
