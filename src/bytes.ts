@@ -4,6 +4,15 @@
  */
 import { SealgateError } from './errors.js';
 
+/**
+ * The one boundary check for bytes (after noble's `isBytes`/`abytes`): a Uint8Array, also from
+ * another realm, of exactly `length` bytes when given.
+ */
+export function isBytes(a: unknown, length?: number): a is Uint8Array {
+  const bytes = a instanceof Uint8Array || (ArrayBuffer.isView(a) && a.constructor.name === 'Uint8Array');
+  return bytes && (length === undefined || (a as Uint8Array).length === length);
+}
+
 const HEX = '0123456789abcdef';
 
 export function toHex(bytes: Uint8Array): string {

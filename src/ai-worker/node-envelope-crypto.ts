@@ -23,7 +23,7 @@
  * key as an HKDF input — what WebCrypto's key usages enforce.
  */
 import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, KeyObject } from 'node:crypto';
-import { utf8 } from '../bytes.js';
+import { isBytes, utf8 } from '../bytes.js';
 import {
   IV_LENGTH,
   DEK_LENGTH as KEY_LENGTH,
@@ -66,11 +66,6 @@ function kekKey(kek: Kek): KeyObject | Promise<KeyObject> {
 function withKek<T>(kek: Kek, use: (key: KeyObject) => T): T | Promise<T> {
   const key = kekKey(kek);
   return key instanceof KeyObject ? use(key) : key.then(use);
-}
-
-/** Noble-style boundary check: a Uint8Array, of exactly `length` bytes when given. */
-function isBytes(value: unknown, length?: number): value is Uint8Array {
-  return value instanceof Uint8Array && (length === undefined || value.length === length);
 }
 
 function bytes(value: unknown, name: string, length?: number): Uint8Array {

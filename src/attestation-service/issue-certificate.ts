@@ -6,7 +6,7 @@
  *
  * The TBSCertificate is built from @peculiar/asn1-x509's structures and serialized once, then
  * signed here: @peculiar/x509's generator re-parses extensions and truncates OID arcs beyond 2^53
- * (Sealgate's UUID arc is 128 bits), see src/service-client/certificate-der.ts.
+ * (Sealgate's UUID arc is 128 bits), see src/der/write.ts.
  */
 import 'reflect-metadata';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
@@ -23,9 +23,10 @@ import {
 } from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
 import { fromHex, sha256, toArrayBuffer, toHex } from '../bytes.js';
+import { ecdsaP1363ToDer } from '../der/ecdsa-signature.js';
 import { SealgateError } from '../errors.js';
 import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
-import { ecdsaP1363ToDer, encodeCommonNameDer } from '../service-client/certificate-der.js';
+import { encodeCommonNameDer } from '../service-client/certificate-der.js';
 import {
   encodeBoolean,
   encodeOctetString,

@@ -6,8 +6,8 @@
 import { claimsJson } from '../attestation/claims-json.js';
 import { verifySnpAttestation } from '../attestation/verify-snp-attestation.js';
 import { fromHex } from '../bytes.js';
+import { decodeCertificate, decodeCertificates } from '../der/pem.js';
 import { isSealgateError } from '../errors.js';
-import { decodeCertificate, decodeCertificates } from '../evidence/snp/certificate.js';
 import { isRoleName } from '../policy/evaluate-role.js';
 import { ROLES } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';

@@ -18,9 +18,10 @@
  * bytes (certificate-der.ts explains why no library re-encoding is involved).
  */
 import { constantTimeEqual, fromHex, toHex } from '../bytes.js';
+import { ecdsaDerToP1363 } from '../der/ecdsa-signature.js';
 import { SealgateError } from '../errors.js';
 import { parseCertificate } from '../verify/certificates.js';
-import { ecdsaDerToP1363, encodeCommonNameDer } from './certificate-der.js';
+import { encodeCommonNameDer } from './certificate-der.js';
 
 export const SEALGATE_OID_ARC = '2.25.333905107900016310972470196611105242791';
 /** Sub-arc .1: worker-certificate extensions. */

@@ -23,7 +23,7 @@
  * `ttlSeconds` (default 7 days, so that a reissued ASK or a revocation is picked up within a
  * week) and never beyond the certificate's notAfter. Cache read/write errors count as misses.
  */
-import { toHex } from '../bytes.js';
+import { isBytes, toHex } from '../bytes.js';
 import type { SnpProduct, TcbVersion } from '../evidence/snp/index.js';
 
 export const KDS_BASE_URL = 'https://kdsintf.amd.com';
@@ -78,10 +78,6 @@ export function certChainUrl(product: SnpProduct, kind: 'vcek' | 'vlek'): string
 }
 
 export type KdsResult = { ok: true; bytes: Uint8Array; fromCache: boolean } | { ok: false; error: string };
-
-function isBytes(v: unknown): v is Uint8Array {
-  return v instanceof Uint8Array || (ArrayBuffer.isView(v) && v.constructor.name === 'Uint8Array');
-}
 
 /** The bytes at `url`: from the cache when present, else fetched. Never throws. */
 export async function kdsGet(kds: KdsOptions, url: string): Promise<KdsResult> {

@@ -6,12 +6,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateServiceKeys, type ServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { concatBytes, fromHex } from '../../src/bytes.js';
-import {
-  derTlv,
-  ecdsaP1363ToDer,
-  encodeCommonNameDer,
-  encodeOidContent,
-} from '../../src/service-client/certificate-der.js';
+import { ecdsaP1363ToDer } from '../../src/der/ecdsa-signature.js';
+import { tlv as derTlv, oidContent as encodeOidContent } from '../../src/der/write.js';
+import { encodeCommonNameDer } from '../../src/service-client/certificate-der.js';
 import {
   ECDSA_SHA384_ALGORITHM,
   MAX_WORKER_CERT_BYTES,

@@ -10,11 +10,8 @@ import {
 } from '../../src/attestation-service/issue-certificate.js';
 import { generateServiceKeys, type ServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { fromHex, sha256, toHex } from '../../src/bytes.js';
-import {
-  ecdsaDerToP1363,
-  ecdsaP1363ToDer,
-  encodeOidContent,
-} from '../../src/service-client/certificate-der.js';
+import { ecdsaDerToP1363, ecdsaP1363ToDer } from '../../src/der/ecdsa-signature.js';
+import { oidContent as encodeOidContent } from '../../src/der/write.js';
 import {
   parseWorkerCertificate,
   SEALGATE_OID_ARC,
@@ -65,7 +62,7 @@ describe('OID encoding (X.690 §8.19)', () => {
 
   it('refuses what is not a dotted OID', () => {
     for (const bad of ['', '3.1', '1.40', '1.2.03', '1..2']) {
-      expect(() => encodeOidContent(bad)).toThrow('encodeOidContent');
+      expect(() => encodeOidContent(bad)).toThrow(/^der: (not a dotted OID|bad second arc)/);
     }
   });
 });

@@ -7,12 +7,14 @@
  * Decoded strictly (der.ts); anything off is `malformed_certificate`. The verifier compares the
  * result with the report (TCB, CHIP_ID, product); this module only says what the certificate says.
  */
+
+import { decodeDerIa5String, decodeDerUint8 } from '../../der/der.js';
+import { encodeDerIa5String, encodeDerUint8 } from '../../der/write.js';
+import { readCertificateFields } from '../../der/x509-fields.js';
 import { isSealgateError, SealgateError } from '../../errors.js';
 import { kindFromSubjectCns } from './certificate.js';
-import { decodeDerIa5String, decodeDerUint8, encodeDerIa5String, encodeDerUint8 } from './der.js';
 import { productFromName } from './product.js';
 import type { AmdCertExtensions, SnpProduct, TcbVersion } from './types.js';
-import { readCertificateFields } from './x509-fields.js';
 
 const P = '1.3.6.1.4.1.3704.1';
 

@@ -3,6 +3,7 @@
  * Verification (`src/verify`) and evaluation (`src/policy`) build on these.
  */
 
+export { decodeCertificate, decodeCertificates } from '../../der/pem.js';
 export {
   AMD_EXTENSION_OIDS,
   decodeAmdExtensions,
@@ -17,7 +18,7 @@ export {
   parseCertTable,
   serializeCertTable,
 } from './cert-table.js';
-export { certificateKind, decodeCertificate, decodeCertificates, kindFromSubjectCns } from './certificate.js';
+export { certificateKind, kindFromSubjectCns } from './certificate.js';
 export {
   OFFSET as REPORT_OFFSET,
   REPORT_SIZE,

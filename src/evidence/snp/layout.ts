@@ -117,8 +117,3 @@ export function reservedRanges(version: number): ReservedRange[] {
 export function hex(n: number): string {
   return `0x${n.toString(16).toUpperCase()}`;
 }
-
-/** Uint8Array check that also accepts arrays from another realm (after noble's `isBytes`). */
-export function isBytes(a: unknown): a is Uint8Array {
-  return a instanceof Uint8Array || (ArrayBuffer.isView(a) && a.constructor.name === 'Uint8Array');
-}

@@ -7,10 +7,10 @@
  * CHIP_ID, an unsigned report (SIGNING_KEY none) — and is judged later by verification or policy.
  * TCBs stay raw: their layout depends on the product (see tcb.ts).
  */
+import { isBytes } from '../../bytes.js';
 import { SealgateError } from '../../errors.js';
 import {
   hex,
-  isBytes,
   OFFSET,
   REPORT_SIZE,
   reservedRanges,

@@ -6,9 +6,9 @@
  * set `signature: signatureFromP1363(sig)` and serialize again.
  * Bad fields throw `invalid_argument`; the result always parses.
  */
+import { isBytes } from '../../bytes.js';
 import { isSealgateError, SealgateError } from '../../errors.js';
 import {
-  isBytes,
   OFFSET,
   REPORT_SIZE,
   SIGNATURE_ALGO_ECDSA_P384_SHA384,

@@ -3,8 +3,9 @@
  * table): R at 0x2A0 and S at 0x2E8, each a 72-byte little-endian field, zero-extended from the
  * 48-byte P-384 scalar. WebCrypto wants IEEE P1363: r||s, 48 bytes each, big-endian.
  */
+import { isBytes } from '../../bytes.js';
 import { SealgateError } from '../../errors.js';
-import { isBytes, SIZE } from './layout.js';
+import { SIZE } from './layout.js';
 
 const SCALAR = 48;
 

@@ -6,8 +6,8 @@
  * walks for AMD's chain; only the names say SIMULATED.
  */
 import { fromHex } from '../../bytes.js';
+import { explicit, integer, sequence } from '../../der/write.js';
 import type { AMD_EXTENSION_OIDS, SnpProduct } from '../../evidence/snp/index.js';
-import { explicit, integer, sequence } from './der.js';
 
 /** id-RSASSA-PSS (RFC 8017 Appendix C / RFC 4055 §3.1). */
 export const OID_RSASSA_PSS = '1.2.840.113549.1.1.10';

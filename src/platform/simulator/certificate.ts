@@ -22,8 +22,8 @@ import {
   Version,
 } from '@peculiar/asn1-x509';
 import { toArrayBuffer } from '../../bytes.js';
+import { integerContent } from '../../der/write.js';
 import { OID_RSASSA_PSS, type PssTrailer, pssParameters, SIMULATED_NAME } from './amd-shapes.js';
-import { integerContent } from './der.js';
 
 export interface CertificateSpec {
   serial: number;

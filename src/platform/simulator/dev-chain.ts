@@ -8,6 +8,7 @@
  * root afterwards, and only the VCEK key (to sign reports) is kept and exportable.
  */
 import { sha256, toHex, utf8 } from '../../bytes.js';
+import { integer, octetString, sequence, tlv } from '../../der/write.js';
 import { SealgateError } from '../../errors.js';
 import {
   AMD_EXTENSION_OIDS,
@@ -17,7 +18,6 @@ import {
 } from '../../evidence/snp/index.js';
 import { PRODUCT_SHAPES, type PssTrailer, SNP_PRODUCTS, simulatedCrlUrl } from './amd-shapes.js';
 import { generateRsaPssKey, issueCertificate, keyIdentifier } from './certificate.js';
-import { integer, octetString, sequence, tlv } from './der.js';
 
 export type SimulatedSigningKey = 'vcek' | 'vlek';
 

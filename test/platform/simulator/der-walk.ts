@@ -2,7 +2,7 @@
  * Test-side DER walking: the raw bytes of a certificate's pieces, so the simulator's output can be
  * compared byte for byte with AMD's real certificates. Built on the parser's strict `readTlv`.
  */
-import { readTlv } from '../../../src/evidence/snp/der.js';
+import { readTlv } from '../../../src/der/der.js';
 
 /** The complete TLVs (header included) directly inside the constructed TLV `der`. */
 export function children(der: Uint8Array): Uint8Array[] {

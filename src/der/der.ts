@@ -1,10 +1,10 @@
 /**
- * A minimal, strict DER reader and writer for the small values inside AMD's VCEK/VLEK extensions
- * (pub. 57230 Table 8): INTEGER SPLs and IA5String names. Strict means X.690 §10 DER: definite,
- * minimal lengths (§10.1, §8.1.3), minimal two's-complement INTEGERs (§8.3.2), no trailing bytes.
- * Errors are `malformed_certificate` with the field name first.
+ * A strict DER reader (ITU-T X.690 §10): definite, minimal lengths (§10.1, §8.1.3), low tag
+ * numbers, minimal two's-complement INTEGERs (§8.3.2), no trailing bytes; plus the two small
+ * values AMD's VCEK/VLEK extensions hold (pub. 57230 Table 8: INTEGER SPLs, IA5String names).
+ * Errors are `malformed_certificate` with the field name first. The writer is write.ts.
  */
-import { SealgateError } from '../../errors.js';
+import { SealgateError } from '../errors.js';
 
 export const TAG_INTEGER = 0x02;
 export const TAG_IA5STRING = 0x16;
@@ -86,28 +86,4 @@ export function decodeDerIa5String(bytes: Uint8Array, name: string): string {
     s += String.fromCharCode(c);
   }
   return s;
-}
-
-function lengthBytes(n: number): number[] {
-  if (n < 0x80) return [n];
-  const out: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) out.unshift(v & 0xff);
-  return [0x80 | out.length, ...out];
-}
-
-export function encodeDerUint8(n: number, name = 'INTEGER'): Uint8Array {
-  if (!Number.isInteger(n) || n < 0 || n > 255) {
-    throw new SealgateError('invalid_argument', `${name}: must be an integer in [0, 255]`);
-  }
-  return n < 0x80 ? Uint8Array.of(TAG_INTEGER, 1, n) : Uint8Array.of(TAG_INTEGER, 2, 0, n);
-}
-
-export function encodeDerIa5String(s: string, name = 'IA5String'): Uint8Array {
-  const codes: number[] = [];
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0x7f) throw new SealgateError('invalid_argument', `${name}: must be ASCII`);
-    codes.push(c);
-  }
-  return Uint8Array.from([TAG_IA5STRING, ...lengthBytes(codes.length), ...codes]);
 }

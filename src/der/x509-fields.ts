@@ -12,7 +12,7 @@
  * carry seconds, §11.7–11.8 and RFC 5280 §4.1.2.5; BIT STRING unused bits are zero, §11.2.1). Every
  * failure is `malformed_certificate`, and the work stays linear in the input whatever its shape.
  */
-import { SealgateError } from '../../errors.js';
+import { SealgateError } from '../errors.js';
 import { readTlv, type Tlv } from './der.js';
 
 const TAG = {

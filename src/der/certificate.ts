@@ -1,0 +1,156 @@
+/**
+ * X.509 certificates as verifiers need them: the exact bytes that were signed and the exact bytes
+ * of each name, so that signatures and issuer/subject chaining are checked on DER, not on a
+ * library's re-encoding.
+ *
+ * RFC 5280 §4.1 — Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm,
+ * signatureValue BIT STRING }; TBSCertificate ::= SEQUENCE { [0] version, serialNumber, signature,
+ * issuer, validity, subject, subjectPublicKeyInfo, … }. DER walking is the strict reader (der.ts);
+ * names, validity dates and extensions are x509-fields.ts. Which signature algorithms and keys a
+ * chain may use is the verifier's policy, not this module's.
+ */
+import { sha256, toHex } from '../bytes.js';
+import { SealgateError } from '../errors.js';
+import { readTlv, TAG_SEQUENCE } from './der.js';
+import { decodeCertificate } from './pem.js';
+import { readTbsFields, readVersion } from './x509-fields.js';
+
+const TAG_BIT_STRING = 0x03;
+
+/** One extension as written: its OID (dotted) and extnValue's contents. */
+export interface CertificateExtension {
+  oid: string;
+  value: Uint8Array;
+}
+
+export interface Certificate {
+  der: Uint8Array;
+  /** SHA-256 of the DER, lower-case hex. */
+  sha256: string;
+  /** tbsCertificate, tag and length included: the signed bytes. */
+  tbs: Uint8Array;
+  /** As encoded (RFC 5280 §4.1.2.1): 0 = v1 ([0] absent), 1 = v2, 2 = v3. */
+  version: number;
+  /** serialNumber's INTEGER contents (two's complement, as written), lower-case hex. */
+  serialNumber: string;
+  /** The outer signatureAlgorithm, whole DER. */
+  signatureAlgorithm: Uint8Array;
+  /** The TBSCertificate's own signature AlgorithmIdentifier, whole DER (RFC 5280 §4.1.2.3). */
+  tbsSignatureAlgorithm: Uint8Array;
+  /** signatureValue without the unused-bits byte. */
+  signature: Uint8Array;
+  issuer: Uint8Array;
+  subject: Uint8Array;
+  /** SubjectPublicKeyInfo, whole DER. */
+  spki: Uint8Array;
+  subjectCn: string | null;
+  /** Every CN of the subject, in order. */
+  subjectCns: readonly string[];
+  /** Every extension as (OID, extnValue), in order. */
+  extensions: readonly CertificateExtension[];
+  /** The subject as RFC 4514-style text, for people. */
+  subjectText: string;
+  notBefore: Date;
+  notAfter: Date;
+  /** basicConstraints cA (RFC 5280 §4.2.1.9); false when absent. */
+  isCa: boolean;
+  /** keyUsage keyCertSign (RFC 5280 §4.2.1.3); true when keyUsage is absent. */
+  mayCertSign: boolean;
+  /** OIDs of critical extensions. */
+  criticalExtensions: string[];
+}
+
+function bad(message: string, cause?: unknown): SealgateError {
+  return new SealgateError('malformed_certificate', `certificate: ${message}`, undefined, { cause });
+}
+
+/** The TLVs of a SEQUENCE's content, each as [start of tag, end). */
+function children(der: Uint8Array, start: number, end: number, name: string): [number, number, number][] {
+  const out: [number, number, number][] = [];
+  let pos = start;
+  while (pos < end) {
+    const t = readTlv(der, pos, name);
+    if (t.end > end) throw bad(`${name}: element overruns its SEQUENCE`);
+    out.push([t.tag, pos, t.end]);
+    pos = t.end;
+  }
+  return out;
+}
+
+/**
+ * Parses one DER certificate (throws `malformed_certificate` with an exact message). Pure decoding:
+ * nothing here says the certificate is valid or trusted.
+ */
+export async function parseX509Certificate(input: Uint8Array): Promise<Certificate> {
+  const der = decodeCertificate(input);
+  const outer = readTlv(der, 0, 'certificate');
+  if (outer.tag !== TAG_SEQUENCE || outer.end !== der.length) throw bad('not one DER SEQUENCE');
+  const parts = children(der, outer.start, outer.end, 'certificate');
+  if (parts.length !== 3) throw bad(`expected 3 elements in Certificate, got ${parts.length}`);
+  const [tbsP, algP, sigP] = parts as [
+    [number, number, number],
+    [number, number, number],
+    [number, number, number],
+  ];
+  if (tbsP[0] !== TAG_SEQUENCE || algP[0] !== TAG_SEQUENCE || sigP[0] !== TAG_BIT_STRING) {
+    throw bad('Certificate is not { SEQUENCE, SEQUENCE, BIT STRING }');
+  }
+  const tbs = der.slice(tbsP[1], tbsP[2]);
+  const signatureAlgorithm = der.slice(algP[1], algP[2]);
+  const sigTlv = readTlv(der, sigP[1], 'signatureValue');
+  if (sigTlv.end - sigTlv.start < 2 || der[sigTlv.start] !== 0) throw bad('signatureValue has unused bits');
+  const signature = der.slice(sigTlv.start + 1, sigTlv.end);
+
+  const tbsTlv = readTlv(der, tbsP[1], 'tbsCertificate');
+  const fields = children(der, tbsTlv.start, tbsTlv.end, 'tbsCertificate');
+  // [0] version (absent in v1), then serial, signature, issuer, validity, subject,
+  // subjectPublicKeyInfo (RFC 5280 §4.1).
+  const tlvs = fields.map((f) => readTlv(der, f[1], 'tbsCertificate'));
+  const { version, offset } = readVersion(der, tlvs);
+  const at = (i: number, what: string): Uint8Array => {
+    const f = fields[offset + i];
+    if (f === undefined || f[0] !== TAG_SEQUENCE) throw bad(`tbsCertificate.${what} missing`);
+    return der.slice(f[1], f[2]);
+  };
+  const serial = tlvs[offset]!; // readVersion found it and checked that it is an INTEGER
+  const innerAlg = at(1, 'signature');
+  const issuer = at(2, 'issuer');
+  const subject = at(4, 'subject');
+  const spki = at(5, 'subjectPublicKeyInfo');
+  // Names, validity and extensions: the strict reader of x509-fields.ts.
+  const tlvOf = (i: number, what: string) => {
+    const t = tlvs[offset + i];
+    if (t === undefined) throw bad(`tbsCertificate.${what} missing`);
+    return t;
+  };
+  const tbsFields = readTbsFields(der, {
+    version,
+    issuer: tlvOf(2, 'issuer'),
+    validity: tlvOf(3, 'validity'),
+    subject: tlvOf(4, 'subject'),
+    afterSpki: tlvs.slice(offset + 6),
+  });
+  const cns = tbsFields.subject.cns;
+  return {
+    der,
+    sha256: toHex(await sha256(der)),
+    tbs,
+    version,
+    serialNumber: toHex(der.subarray(serial.start, serial.end)),
+    signatureAlgorithm,
+    tbsSignatureAlgorithm: innerAlg,
+    signature,
+    issuer,
+    subject,
+    spki,
+    subjectCn: cns.length === 1 ? cns[0]! : null,
+    subjectCns: cns,
+    extensions: tbsFields.extensions.map((e) => ({ oid: e.oid, value: e.value })),
+    subjectText: tbsFields.subject.text,
+    notBefore: tbsFields.notBefore,
+    notAfter: tbsFields.notAfter,
+    isCa: tbsFields.isCa,
+    mayCertSign: tbsFields.mayCertSign,
+    criticalExtensions: tbsFields.extensions.filter((e) => e.critical).map((e) => e.oid),
+  };
+}
