@@ -18,9 +18,9 @@
  * and pinned at the root; a chain longer than `expectedLength` is refused instead.
  */
 import { constantTimeEqual, fromHex } from '../../bytes.js';
+import type { Certificate } from '../../der/certificate.js';
+import { ecdsaDerToP1363 } from '../../der/ecdsa-signature.js';
 import { isSealgateError } from '../../errors.js';
-import { ecdsaDerToP1363 } from '../../service-client/certificate-der.js';
-import type { ParsedCertificate } from '../certificates.js';
 import { type Violation, violation } from '../violations.js';
 
 /** AlgorithmIdentifier { ecdsa-with-SHA384 (1.2.840.10045.4.3.3) } with parameters absent (RFC 5758 §3.2). */
@@ -31,7 +31,7 @@ const KNOWN_CRITICAL = new Set(['2.5.29.15', '2.5.29.19']);
 
 export interface EcdsaChainInput {
   /** Leaf first, root last. */
-  certs: readonly ParsedCertificate[];
+  certs: readonly Certificate[];
   /** SHA-256 (lower-case hex) of the DER of each root accepted. */
   anchors: readonly string[];
   at: Date;
@@ -87,14 +87,14 @@ export async function verifyDerEcdsa(
   }
 }
 
-function isEcdsaSha384(cert: ParsedCertificate): boolean {
+function isEcdsaSha384(cert: Certificate): boolean {
   return (
     constantTimeEqual(cert.signatureAlgorithm, ECDSA_WITH_SHA384) &&
     constantTimeEqual(cert.tbsSignatureAlgorithm, ECDSA_WITH_SHA384)
   );
 }
 
-function label(cert: ParsedCertificate, i: number): string {
+function label(cert: Certificate, i: number): string {
   return `certificate ${i} (${cert.subjectCn ?? cert.subjectText})`;
 }
 

@@ -12,10 +12,11 @@
  * 48-byte digest, which are those same bytes on every genuine certificate, and return the key so
  * that the verifier can hold it equal to the issuer's.
  */
+
+import type { Certificate } from '../../der/certificate.js';
+import { readTlv, type Tlv } from '../../der/der.js';
+import { childTlvs, decodeOid } from '../../der/x509-fields.js';
 import { SealgateError } from '../../errors.js';
-import { readTlv, type Tlv } from '../../evidence/snp/der.js';
-import { childTlvs, decodeOid } from '../../evidence/snp/x509-fields.js';
-import type { ParsedCertificate } from '../certificates.js';
 
 export const OID_TCG_DICE_FWID = '2.23.133.5.4.1';
 const OID_SHA384 = '2.16.840.1.101.3.4.2.2';
@@ -38,7 +39,7 @@ export interface CertificateFwid {
 }
 
 /** The leaf's FWID extension decoded, or null when it has none. Throws `malformed_certificate`. */
-export function certificateFwid(cert: Pick<ParsedCertificate, 'extensions'>): CertificateFwid | null {
+export function certificateFwid(cert: Pick<Certificate, 'extensions'>): CertificateFwid | null {
   const found = cert.extensions.filter((e) => e.oid === OID_TCG_DICE_FWID);
   if (found.length === 0) return null;
   if (found.length > 1) throw bad('appears more than once');

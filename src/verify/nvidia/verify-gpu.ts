@@ -20,12 +20,12 @@
  * Bad evidence never throws; throws are for caller errors (a nonce that is not 32 bytes, a bad `at`).
  */
 import { constantTimeEqual, toHex } from '../../bytes.js';
+import { type Certificate, parseX509Certificate } from '../../der/certificate.js';
+import { decodeCertificates } from '../../der/pem.js';
 import { isSealgateError, SealgateError } from '../../errors.js';
 import { gpuEvidenceBytes } from '../../evidence/nvidia/evidence-text.js';
 import { parseGpuEvidence } from '../../evidence/nvidia/parse-evidence.js';
 import type { GpuEvidence } from '../../evidence/nvidia/types.js';
-import { decodeCertificates } from '../../evidence/snp/certificate.js';
-import { type ParsedCertificate, parseCertificate } from '../certificates.js';
 import { type Violation, violation } from '../violations.js';
 import { importP384Key, verifyEcdsaChain } from './ecdsa-chain.js';
 import { certificateFwid } from './fwid.js';
@@ -109,14 +109,11 @@ function parse(bytes: Uint8Array): { evidence: GpuEvidence } | { violation: Viol
   }
 }
 
-async function parseChain(
-  chain: GpuEvidenceInput['chain'],
-  out: Violation[],
-): Promise<ParsedCertificate[] | null> {
+async function parseChain(chain: GpuEvidenceInput['chain'], out: Violation[]): Promise<Certificate[] | null> {
   const parts = chain instanceof Uint8Array ? [chain] : [...chain];
   try {
     const ders = parts.flatMap((p) => decodeCertificates(p));
-    return await Promise.all(ders.map((d) => parseCertificate(d)));
+    return await Promise.all(ders.map((d) => parseX509Certificate(d)));
   } catch (e) {
     if (!isSealgateError(e)) throw e;
     const code = parts.length === 0 ? 'cert_missing' : 'cert_malformed';
@@ -126,7 +123,7 @@ async function parseChain(
 }
 
 /** Step 5: the report's FWID against the leaf's extension; [] when they agree. */
-function checkFwid(evidence: GpuEvidence, certs: readonly ParsedCertificate[]): Violation[] {
+function checkFwid(evidence: GpuEvidence, certs: readonly Certificate[]): Violation[] {
   const reportFwid = evidence.response.opaque.fwid;
   let ext: ReturnType<typeof certificateFwid>;
   try {
@@ -170,7 +167,7 @@ function checkFwid(evidence: GpuEvidence, certs: readonly ParsedCertificate[]): 
   return out;
 }
 
-function architectureOf(certs: readonly ParsedCertificate[]): GpuArchitecture | null {
+function architectureOf(certs: readonly Certificate[]): GpuArchitecture | null {
   const ca = certs[certs.length - 2];
   return ca?.subjectCn ? (ARCHITECTURE_CAS[ca.subjectCn] ?? null) : null;
 }

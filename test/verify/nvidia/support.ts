@@ -1,6 +1,6 @@
 /** The real GPU sets as verifyGpuEvidence inputs (runs in Node and workerd). */
 import { fromHex } from '../../../src/bytes.js';
-import { decodeCertificates } from '../../../src/evidence/snp/certificate.js';
+import { decodeCertificates } from '../../../src/der/pem.js';
 import { NVIDIA_GPU_ROOTS } from '../../../src/verify/nvidia/nvidia-roots.js';
 import type { GpuEvidenceInput } from '../../../src/verify/nvidia/verify-gpu.js';
 import { vectors } from '../../support/vectors.js';

@@ -7,9 +7,9 @@
  * test each, so that no single test runs long. A sample also goes through verifyGpuEvidence.
  */
 import { describe, expect, it } from 'vitest';
+import { parseX509Certificate } from '../../../src/der/certificate.js';
 import { isSealgateError } from '../../../src/errors.js';
 import { parseGpuEvidence } from '../../../src/evidence/nvidia/parse-evidence.js';
-import { parseCertificate } from '../../../src/verify/certificates.js';
 import { importP384Key } from '../../../src/verify/nvidia/ecdsa-chain.js';
 import { verifySpdmSignature } from '../../../src/verify/nvidia/spdm-signature.js';
 import { verifyGpuEvidence } from '../../../src/verify/nvidia/verify-gpu.js';
@@ -48,7 +48,7 @@ async function accepted(report: Uint8Array, key: CryptoKey, bits: number[]): Pro
 describe.skipIf(!v.present)(`GPU report tampering${v.present ? '' : ` (skipped: ${v.skipReason})`}`, () => {
   const setUp = async () => {
     const set = loadGpuSet(SET);
-    const key = (await importP384Key((await parseCertificate(set.certs[0]!)).spki))!;
+    const key = (await importP384Key((await parseX509Certificate(set.certs[0]!)).spki))!;
     const report = set.input.evidence;
     const signedEnd = parseGpuEvidence(report).signedBytes.length;
     expect(signedEnd).toBe(set.expected.evidence.signed_len);
