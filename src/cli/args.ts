@@ -13,6 +13,8 @@ export interface FlagSpec {
   switches?: readonly string[];
   /** Value flags that must be present. */
   required?: readonly string[];
+  /** Value flags that may be given more than once (collected in order in `lists`). */
+  repeatable?: readonly string[];
   /** How many positional arguments are expected (default 0). */
   positionals?: number;
 }
@@ -21,12 +23,15 @@ export interface ParsedFlags {
   values: Record<string, string>;
   switches: Set<string>;
   positionals: string[];
+  /** Every value of each repeatable flag, in order (absent: not given). */
+  lists: Record<string, string[]>;
 }
 
 export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedFlags {
   const values: Record<string, string> = {};
   const switches = new Set<string>();
   const positionals: string[] = [];
+  const lists: Record<string, string[]> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('--')) {
@@ -41,7 +46,8 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedFlags
       continue;
     }
     if (!spec.values.includes(name)) throw new UsageError(`unknown flag --${name}`);
-    if (name in values) throw new UsageError(`--${name} given twice`);
+    const repeatable = spec.repeatable?.includes(name) ?? false;
+    if (name in values && !repeatable) throw new UsageError(`--${name} given twice`);
     let value: string | undefined;
     if (eq !== -1) value = arg.slice(eq + 1);
     else {
@@ -52,6 +58,7 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedFlags
       throw new UsageError(`--${name} needs a value`);
     }
     values[name] = value;
+    if (repeatable) (lists[name] ??= []).push(value);
   }
   for (const name of spec.required ?? []) {
     if (!(name in values)) throw new UsageError(`missing --${name}`);
@@ -64,7 +71,7 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedFlags
         : `expected ${expected} argument${expected === 1 ? '' : 's'}, got ${positionals.length}`,
     );
   }
-  return { values, switches, positionals };
+  return { values, switches, positionals, lists };
 }
 
 /** `--at` and friends: an ISO-8601 instant; anything Date cannot parse exactly is a usage error. */

@@ -8,6 +8,7 @@ import { MANIFEST_USAGE, manifestCommand } from './manifest-command.js';
 import type { CommandResult } from './result.js';
 import { VERIFY_USAGE, verifyCommand } from './verify-command.js';
 import { VERIFY_ENDPOINT_USAGE, verifyEndpointCommand } from './verify-endpoint-command.js';
+import { VERIFY_GPU_USAGE, verifyGpuCommand } from './verify-gpu-command.js';
 import { VERIFY_RECEIPT_USAGE, verifyReceiptCommand } from './verify-receipt-command.js';
 
 export const USAGE = [
@@ -15,6 +16,7 @@ export const USAGE = [
   '',
   `  ${VERIFY_USAGE}`,
   `  ${VERIFY_ENDPOINT_USAGE}`,
+  `  ${VERIFY_GPU_USAGE}`,
   `  ${VERIFY_RECEIPT_USAGE}`,
   ...MANIFEST_USAGE.map((u) => `  ${u}`),
   ...APIKEY_USAGE.map((u) => `  ${u}`),
@@ -32,6 +34,8 @@ export async function runCli(
         return await verifyCommand(rest, now);
       case 'verify-endpoint':
         return await verifyEndpointCommand(rest, now);
+      case 'verify-gpu':
+        return await verifyGpuCommand(rest, now);
       case 'verify-receipt':
         return await verifyReceiptCommand(rest);
       case 'manifest':

@@ -3,7 +3,7 @@
  * flip of the signed region L1 (request ‖ response up to the signature, 4021 bytes = 32 168 flips)
  * and of the 96-byte signature (768 flips) is rejected — by the parser or by the signature check.
  * The attestation key is imported once; each flip goes through parseGpuEvidence and, when it
- * parses, the SPDM signature check (WebCrypto). The signed region is swept in 512-byte windows, one
+ * parses, the SPDM signature check (WebCrypto). The signed region is swept in 256-byte windows, one
  * test each, so that no single test runs long. A sample also goes through verifyGpuEvidence.
  */
 import { describe, expect, it } from 'vitest';
@@ -61,8 +61,8 @@ describe.skipIf(!v.present)(`GPU report tampering${v.present ? '' : ` (skipped: 
     expect(await verifySpdmSignature(parseGpuEvidence(report), key)).toEqual([]);
   });
 
-  // 4021 signed bytes (expected.json signed_len) in windows of 512.
-  const WINDOW = 512;
+  // 4021 signed bytes (expected.json signed_len) in windows of 256.
+  const WINDOW = 256;
   for (let start = 0; start < 4021; start += WINDOW) {
     const end = Math.min(start + WINDOW, 4021);
     it(`rejects every single-bit flip of signed bytes [${start}, ${end})`, async () => {
