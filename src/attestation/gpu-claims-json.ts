@@ -18,6 +18,7 @@ export function gpuClaimsJson(claims: GpuClaims | null): Record<string, unknown>
     chipSku: claims.chipSku,
     leaf: claims.leaf,
     rootSha256: claims.rootSha256,
+    rims: claims.rims,
     measurements: Object.fromEntries(claims.measurements.map((m) => [String(m.index), toHex(m.value)])),
   };
 }

@@ -1,6 +1,7 @@
 /**
  * `sealgate verify-gpu`: one NVIDIA GPU's evidence (NVML's attestation report, raw or hex text)
- * with its device chain against the nonce the verifier chose. Exit 0 verified, 1 rejected (every
+ * with its device chain against the nonce the verifier chose, and with `--rim` (the driver and the
+ * VBIOS RIM) its measurements against NVIDIA's signed reference values. Exit 0 verified, 1 rejected (every
  * violation listed), 2 usage or unreadable input. `--json` prints the verdict, the violations and
  * the claims as JSON; otherwise one line per finding.
  */
@@ -15,7 +16,7 @@ import { readInput } from './io.js';
 import type { CommandResult } from './result.js';
 
 export const VERIFY_GPU_USAGE =
-  'verify-gpu --evidence FILE --chain FILE --nonce HEX [--at ISO-8601] [--json]';
+  'verify-gpu --evidence FILE --chain FILE [--rim FILE]… --nonce HEX [--at ISO-8601] [--json]';
 
 function nonceOf(hex: string): Uint8Array {
   try {
@@ -45,13 +46,16 @@ function textReport(
     lines.push(
       `  architecture ${claims.architecture}, driver ${claims.driverVersion}, VBIOS ${claims.vbiosVersion}`,
     );
+    if (claims.rims)
+      lines.push('  every active RIM measurement equals the report (driver and VBIOS RIMs verified)');
   }
   return `${lines.join('\n')}\n`;
 }
 
 export async function verifyGpuCommand(argv: readonly string[], now: () => Date): Promise<CommandResult> {
   const flags = parseFlags(argv, {
-    values: ['evidence', 'chain', 'nonce', 'at'],
+    values: ['evidence', 'chain', 'nonce', 'at', 'rim'],
+    repeatable: ['rim'],
     switches: ['json'],
     required: ['evidence', 'chain', 'nonce'],
   });
@@ -60,7 +64,8 @@ export async function verifyGpuCommand(argv: readonly string[], now: () => Date)
   const at = v.at ? parseInstant('at', v.at) : now();
   const evidence = await readInput('evidence', v.evidence!);
   const chain = await chainOf(v.chain!);
-  const result = await verifyGpuEvidence({ evidence, chain, nonce, at, roots: NVIDIA_GPU_ROOTS });
+  const rims = await Promise.all((flags.lists.rim ?? []).map((path) => readInput('rim', path)));
+  const result = await verifyGpuEvidence({ evidence, chain, nonce, at, rims, roots: NVIDIA_GPU_ROOTS });
   const verdict = result.violations.length === 0 ? 'verified' : 'rejected';
   const claims = gpuClaimsJson(result.claims);
   const stdout = flags.switches.has('json')

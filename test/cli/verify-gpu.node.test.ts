@@ -69,6 +69,32 @@ describe.skipIf(!v.present)(`sealgate verify-gpu${v.present ? '' : ` (skipped: $
     });
   }
 
+  it('--rim twice: both RIMs verify and the measurements match (exit 0); another time: exit 1', async () => {
+    const s = set('hopper-545-with-rims-nvtrust');
+    const base = join(dir, 'nvidia', 'hopper-545-with-rims-nvtrust');
+    const rims = [
+      '--rim',
+      join(base, 'driver_rim_test_no_gpu.swidtag'),
+      '--rim',
+      join(base, 'vbios_rim_1010_0200_882_96005E0001_test_no_gpu.swidtag'),
+    ];
+    const r = await runCli(args(s, ...rims, '--json'));
+    expect(r.exitCode).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.claims.rims.driver.version).toBe('545.00');
+    expect(out.claims.rims.vbios.version).toBe('96.00.5E.00.01');
+    const text = await runCli(args(s, ...rims));
+    expect(text.stdout).toContain('every active RIM measurement equals the report');
+    const late = await runCli([...args(s).slice(0, -2), '--at', '2026-01-01T00:00:00Z', ...rims, '--json']);
+    expect(late.exitCode).toBe(1);
+    expect(new Set(JSON.parse(late.stdout).violations.map((x: { code: string }) => x.code))).toEqual(
+      new Set(['cert_expired']),
+    );
+    const one = await runCli(args(s, rims[0]!, rims[1]!));
+    expect(one.exitCode).toBe(1);
+    expect(one.stdout).toContain('rim_conflict');
+  });
+
   it('reads hex text evidence; prints text without --json', async () => {
     const s = set('hopper-coco-ci-trustee');
     const r = await runCli(['verify-gpu', '--evidence', s.hex, ...args(s).slice(3)]);

@@ -15,7 +15,8 @@
  *      when the report has no FWID, before R550; so do we)  gpu_fwid_mismatch, cert_chain_invalid
  *   6. the SPDM signature under the leaf's key                report_signature_invalid
  *   7. the request nonce is the verifier's                     nonce_mismatch
- *   8. RIMs given: each verified and compared (rim.ts)        rim_*, gpu_measurement_mismatch
+ *   8. RIMs given: both verified, every active index compared
+ *      (verify-rims.ts)                                       rim_*, gpu_measurement_mismatch, chain codes
  *   9. claims, only when nothing above was violated
  * Bad evidence never throws; throws are for caller errors (a nonce that is not 32 bytes, a bad `at`).
  */
@@ -31,6 +32,7 @@ import { importP384Key, verifyEcdsaChain } from './ecdsa-chain.js';
 import { certificateFwid } from './fwid.js';
 import type { GpuRoots } from './nvidia-roots.js';
 import { verifySpdmSignature } from './spdm-signature.js';
+import { type VerifiedRim, verifyRims } from './verify-rims.js';
 
 /** Certificates in a Hopper device chain (nvtrust `HopperSettings.MAX_CERT_CHAIN_LENGTH`). */
 export const HOPPER_CHAIN_LENGTH = 5;
@@ -70,6 +72,11 @@ export interface GpuClaims {
   /** The attestation-key certificate. */
   leaf: { subject: string; serialNumber: string; sha256: string };
   rootSha256: string;
+  /**
+   * The driver and VBIOS RIMs that verified, when RIMs were given: then every active RIM
+   * measurement equals the report's. Null: the measurements were not compared here.
+   */
+  rims: { driver: VerifiedRim; vbios: VerifiedRim } | null;
 }
 
 export interface GpuVerification {
@@ -225,6 +232,13 @@ export async function verifyGpuEvidence(input: GpuEvidenceInput): Promise<GpuVer
     );
   }
 
+  let rims: GpuClaims['rims'] = null;
+  if (input.rims !== undefined && input.rims.length > 0) {
+    const r = await verifyRims(input.rims, evidence, input.roots.rim, input.at);
+    violations.push(...r.violations);
+    rims = r.verified;
+  }
+
   if (violations.length > 0 || architecture === null) return done();
   const o = evidence.response.opaque;
   const claims: GpuClaims = {
@@ -239,6 +253,7 @@ export async function verifyGpuEvidence(input: GpuEvidenceInput): Promise<GpuVer
     chipSku: o.chipSku,
     leaf: { subject: certs[0]!.subjectText, serialNumber: certs[0]!.serialNumber, sha256: certs[0]!.sha256 },
     rootSha256: certs[certs.length - 1]!.sha256,
+    rims,
   };
   return { claims, evidence, violations };
 }
