@@ -58,7 +58,7 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedFlags
       throw new UsageError(`--${name} needs a value`);
     }
     values[name] = value;
-    if (repeatable) (lists[name] ??= []).push(value);
+    if (repeatable) lists[name] = [...(lists[name] ?? []), value];
   }
   for (const name of spec.required ?? []) {
     if (!(name in values)) throw new UsageError(`missing --${name}`);
