@@ -15,7 +15,14 @@ export const MANIFEST_FIELDS = {
   trustAnchors: { required: ['snp'], optional: [] },
   snpTrustAnchor: { required: ['sha256', 'product'], optional: ['simulated', 'note'] },
   roles: { required: [], optional: ['attestation-service', 'worker'] },
-  roleReference: { required: ['snp'], optional: ['note'] },
+  roleReference: { required: ['snp'], optional: ['gpu', 'note'] },
+  gpuReferenceValues: {
+    required: ['count', 'architecture', 'driverVersions', 'vbiosVersions', 'measurements'],
+    optional: ['allowMissingFwid'],
+  },
+  gpuCount: { required: ['min', 'max'], optional: [] },
+  gpuMeasurements: { required: ['source'], optional: ['golden'] },
+  gpuGoldenMeasurement: { required: ['index', 'values'], optional: [] },
   snpReferenceValues: {
     required: ['measurements', 'minimumTcb'],
     optional: [
@@ -57,6 +64,12 @@ export const LIMITS = {
   u32Max: 0xffff_ffff,
   /** VMPL 0..3: the four Virtual Machine Privilege Levels (AMD APM vol. 2, "VMPL"). */
   vmplMax: 3,
+  /** GPUs per role: an 8-GPU HGX board is the largest Hopper system. */
+  gpuCountMax: 8,
+  /** SPDM measurement block indices are 1..0xFE (DSP0274). */
+  gpuBlockIndexMax: 254,
+  /** Driver and VBIOS version strings. */
+  gpuVersionMaxLength: 32,
   /** Rotating faster than a minute only multiplies re-attestation; slower than 30 days keeps a
    *  leaked KEK useful for too long. */
   rotationIntervalSeconds: { min: 60, max: 30 * 24 * 3600 },

@@ -95,6 +95,46 @@ describe.skipIf(!v.present)(`sealgate verify-gpu${v.present ? '' : ` (skipped: $
     expect(one.stdout).toContain('rim_conflict');
   });
 
+  it('--manifest --role: the gpu section of the role is evaluated', async () => {
+    const s = set('hopper-test-no-gpu-nvtrust');
+    const example = JSON.parse(readFileSync('manifests/example.json', 'utf8'));
+    const write = (gpu: unknown) => {
+      const doc = structuredClone(example);
+      if (gpu !== undefined) doc.roles.worker.gpu = gpu;
+      const path = join(tmp, `manifest-${Math.random().toString(16).slice(2)}.json`);
+      writeFileSync(path, JSON.stringify(doc));
+      return path;
+    };
+    const block2 = s.expected.evidence.measurements['2']!;
+    const gpu = {
+      count: { min: 1, max: 8 },
+      architecture: 'hopper',
+      driverVersions: ['550.90.07'],
+      vbiosVersions: ['96.00.9f.00.01'],
+      measurements: { source: 'golden', golden: [{ index: 2, values: [block2] }] },
+    };
+    const ok = await runCli(args(s, '--manifest', write(gpu), '--role', 'worker', '--json'));
+    expect(ok.exitCode).toBe(0);
+    const rimPolicy = await runCli(
+      args(s, '--manifest', write({ ...gpu, measurements: { source: 'rim' } }), '--role', 'worker', '--json'),
+    );
+    expect(rimPolicy.exitCode).toBe(1);
+    expect(JSON.parse(rimPolicy.stdout).violations.map((x: { code: string }) => x.code)).toEqual([
+      'gpu_cc_mode_unproven',
+    ]);
+    const noGpu = await runCli(args(s, '--manifest', write(undefined), '--role', 'worker'));
+    expect(noGpu.exitCode).toBe(1);
+    expect(noGpu.stdout).toContain('gpu_count_not_allowed');
+    const alone = await runCli(args(s, '--manifest', write(gpu)));
+    expect(alone.exitCode).toBe(2);
+    expect(alone.stderr).toContain('--manifest and --role go together');
+    const broken = await runCli(
+      args(s, '--manifest', write({ ...gpu, count: { min: 2, max: 1 } }), '--role', 'worker'),
+    );
+    expect(broken.exitCode).toBe(2);
+    expect(broken.stderr).toContain('/roles/worker/gpu/count: min is greater than max');
+  });
+
   it('reads hex text evidence; prints text without --json', async () => {
     const s = set('hopper-coco-ci-trustee');
     const r = await runCli(['verify-gpu', '--evidence', s.hex, ...args(s).slice(3)]);
