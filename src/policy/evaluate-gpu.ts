@@ -118,6 +118,6 @@ export function evaluateGpu(claims: readonly GpuClaims[], ref: GpuReferenceValue
       ),
     );
   }
-  if (ref !== undefined) claims.forEach((c, n) => out.push(...checkOne(c, ref, n)));
+  if (ref !== undefined) for (const [n, c] of claims.entries()) out.push(...checkOne(c, ref, n));
   return out;
 }
