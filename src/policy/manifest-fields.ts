@@ -2,8 +2,8 @@
  * The members each object of the manifest accepts: the one table both the parser
  * (`parse-manifest.ts`) and the JSON Schema (`manifests/manifest.schema.json`, whose `$defs` carry
  * the same names) are held to. `test/policy/schema.test.ts` fails when the two drift apart.
- * Anything not listed is rejected ("unknown field") at every level — including `tdx` and `nvidia`
- * under a role, until their reference values exist.
+ * Anything not listed is rejected ("unknown field") at every level — including `tdx`
+ * under a role, until its reference values exist (`gpu` is NVIDIA's).
  */
 export interface FieldSpec {
   readonly required: readonly string[];
