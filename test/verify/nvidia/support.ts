@@ -16,7 +16,7 @@ export interface GpuSet {
   certs: Uint8Array[];
   expected: {
     evidence: { request: { nonce: string }; opaque: Record<string, string>; signed_len: number };
-    leaf_fwid_extension_2_23_133_5_4_1?: string;
+    'leaf_fwid_extension_2.23.133.5.4.1': string;
   };
 }
 

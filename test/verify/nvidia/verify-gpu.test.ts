@@ -6,6 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../../../src/bytes.js';
+import { parseX509Certificate } from '../../../src/der/certificate.js';
+import { certificateFwid } from '../../../src/verify/nvidia/fwid.js';
 import { verifyGpuEvidence } from '../../../src/verify/nvidia/verify-gpu.js';
 import { GPU_SETS } from '../../support/vectors.js';
 import { loadGpuSet, v } from './support.js';
@@ -29,6 +31,15 @@ describe.skipIf(!v.present)(`verifyGpuEvidence${v.present ? '' : ` (skipped: ${v
       expect(c.leaf.subject).toContain('CN=GH100 A01 GSP FMC LF');
     });
   }
+
+  it("each leaf's FWID extension decodes to the FWID expected.json read from it", async () => {
+    for (const set of GPU_SETS) {
+      const { certs, expected } = loadGpuSet(set);
+      const ext = certificateFwid(await parseX509Certificate(certs[0]!))!;
+      expect(toHex(ext.fwid), set).toBe(expected['leaf_fwid_extension_2.23.133.5.4.1']);
+      expect(ext.deviceIdKey).toEqual((await parseX509Certificate(certs[1]!)).spki);
+    }
+  });
 
   it('the same evidence in hex text verifies', async () => {
     const { input } = loadGpuSet('hopper-coco-ci-trustee');
