@@ -1,8 +1,8 @@
 /**
  * Reading a JSON request body at the service's boundary, strictly and with a size limit:
  *
- * - `content-type` must be `application/json` (RFC 8259 §11; a `charset` parameter is tolerated,
- *   the text must be UTF-8 either way) → `unsupported_media_type`;
+ * - `content-type` must be `application/json`, UTF-8 if a charset is named
+ *   (src/http/json-content-type.ts) → `unsupported_media_type`;
  * - at most `maxBytes`, checked on `content-length` when present and while reading (a chunked body
  *   has none) → `payload_too_large`;
  * - UTF-8 (fatal decoding) and I-JSON (RFC 7493: duplicate member names, lone surrogates and
@@ -13,8 +13,9 @@
  * Problems come back as a ready error `Response` (OpenAI error JSON, src/http/errors.ts), not as
  * exceptions: each is an expected outcome of a hostile or broken client.
  */
-import { concatBytes } from '../bytes.js';
 import { errorResponse } from '../http/errors.js';
+import { isJsonContentType } from '../http/json-content-type.js';
+import { isContentLengthSyntax, readLimited } from '../http/read-limited.js';
 import { describeProblems, jsonProblems, parseStrictJson } from '../json/strict-json.js';
 import { decodeBase64UrlField } from '../keys/encoding.js';
 
@@ -22,42 +23,25 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; response: Respons
 
 const fail = (response: Response): { ok: false; response: Response } => ({ ok: false, response });
 
-async function readLimited(req: Request, maxBytes: number): Promise<Checked<Uint8Array>> {
-  const tooLarge = () =>
-    fail(errorResponse('payload_too_large', `request body larger than ${maxBytes} bytes`));
+async function readBody(req: Request, maxBytes: number): Promise<Checked<Uint8Array>> {
   const declared = req.headers.get('content-length');
-  if (declared !== null) {
-    if (!/^[0-9]{1,15}$/.test(declared.trim())) {
-      return fail(errorResponse('invalid_request', 'content-length is not a number'));
-    }
-    if (Number(declared) > maxBytes) return tooLarge();
+  if (declared !== null && !isContentLengthSyntax(declared)) {
+    return fail(errorResponse('invalid_request', 'content-length is not a number'));
   }
-  if (!req.body) return { ok: true, value: new Uint8Array(0) };
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      return tooLarge();
-    }
-    chunks.push(value);
-  }
-  return { ok: true, value: concatBytes(...chunks) };
+  const bytes = await readLimited(req.body, declared, maxBytes);
+  if (bytes === null)
+    return fail(errorResponse('payload_too_large', `request body larger than ${maxBytes} bytes`));
+  return { ok: true, value: bytes };
 }
 
 export async function readJsonObject(
   req: Request,
   opts: { maxBytes: number; fields: readonly string[] },
 ): Promise<Checked<Record<string, unknown>>> {
-  const type = (req.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') {
+  if (!isJsonContentType(req.headers.get('content-type'))) {
     return fail(errorResponse('unsupported_media_type', 'content-type must be application/json'));
   }
-  const body = await readLimited(req, opts.maxBytes);
+  const body = await readBody(req, opts.maxBytes);
   if (!body.ok) return body;
   let text: string;
   try {

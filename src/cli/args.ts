@@ -13,25 +13,27 @@ export interface FlagSpec {
   switches?: readonly string[];
   /** Value flags that must be present. */
   required?: readonly string[];
-  /** Value flags that may be given more than once (collected in order in `lists`). */
+  /** Value flags that may be given more than once; all their values are in `lists`. */
   repeatable?: readonly string[];
+  /** Value flags whose value may be the empty string (e.g. `--append ""`). */
+  allowEmpty?: readonly string[];
   /** How many positional arguments are expected (default 0). */
   positionals?: number;
 }
 
 export interface ParsedFlags {
   values: Record<string, string>;
+  /** Every value of each repeatable flag, in order (its last value is also in `values`). */
+  lists: Record<string, string[]>;
   switches: Set<string>;
   positionals: string[];
-  /** Every value of each repeatable flag, in order (absent: not given). */
-  lists: Record<string, string[]>;
 }
 
 export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedFlags {
   const values: Record<string, string> = {};
+  const lists: Record<string, string[]> = {};
   const switches = new Set<string>();
   const positionals: string[] = [];
-  const lists: Record<string, string[]> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('--')) {
@@ -54,7 +56,8 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedFlags
       value = argv[i + 1];
       i++;
     }
-    if (value === undefined || value === '' || (eq === -1 && value.startsWith('--'))) {
+    const emptyOk = spec.allowEmpty?.includes(name) ?? false;
+    if (value === undefined || (value === '' && !emptyOk) || (eq === -1 && value.startsWith('--'))) {
       throw new UsageError(`--${name} needs a value`);
     }
     values[name] = value;
@@ -71,7 +74,7 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedFlags
         : `expected ${expected} argument${expected === 1 ? '' : 's'}, got ${positionals.length}`,
     );
   }
-  return { values, switches, positionals, lists };
+  return { values, lists, switches, positionals };
 }
 
 /** `--at` and friends: an ISO-8601 instant; anything Date cannot parse exactly is a usage error. */

@@ -1,6 +1,7 @@
 /**
- * Reading a body with a byte limit that is counted as the bytes arrive (a `content-length` header
- * is only an early refusal, never trusted as the size). Runtime-neutral.
+ * The one reader of a body with a byte limit, counted as the bytes arrive (a `content-length`
+ * header is only an early refusal, never trusted as the size: RFC 9110 §8.6). Runtime-neutral.
+ * A failing stream rejects with its own error; callers say what a cut body means to them.
  */
 import { concatBytes } from '../bytes.js';
 
@@ -29,4 +30,9 @@ export async function readLimited(
     parts.push(value);
   }
   return concatBytes(...parts);
+}
+
+/** RFC 9110 §8.6: Content-Length = 1*DIGIT (at most 15 digits here: beyond any body we accept). */
+export function isContentLengthSyntax(header: string): boolean {
+  return /^[0-9]{1,15}$/.test(header.trim());
 }

@@ -9,8 +9,8 @@
  * - an answer that is not a JSON object within `maxBytes` → `fetch_failed`.
  */
 
-import { concatBytes } from '../bytes.js';
 import { SealgateError } from '../errors.js';
+import { readLimited } from '../http/read-limited.js';
 import { parseStrictJson } from '../json/strict-json.js';
 
 /** What the client needs of `fetch` (the global one fits, as does a Hono app's `request`). */
@@ -99,40 +99,25 @@ async function readAnswer(
   url: string,
   path: string,
 ): Promise<Record<string, unknown> | undefined> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  if (res.body) {
-    const reader = res.body.getReader();
-    for (;;) {
-      let step: ReadableStreamReadResult<Uint8Array>;
-      try {
-        step = await reader.read();
-      } catch (cause) {
-        throw new SealgateError(
-          'fetch_failed',
-          `service client: ${path}: answer cut off`,
-          { url, status: res.status },
-          { cause },
-        );
-      }
-      if (step.done) break;
-      total += step.value.byteLength;
-      if (total > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw new SealgateError(
-          'fetch_failed',
-          `service client: ${path}: answer larger than ${maxBytes} bytes`,
-          {
-            url,
-            status: res.status,
-          },
-        );
-      }
-      chunks.push(step.value);
-    }
+  let bytes: Uint8Array | null;
+  try {
+    bytes = await readLimited(res.body, null, maxBytes);
+  } catch (cause) {
+    throw new SealgateError(
+      'fetch_failed',
+      `service client: ${path}: answer cut off`,
+      { url, status: res.status },
+      { cause },
+    );
+  }
+  if (bytes === null) {
+    throw new SealgateError('fetch_failed', `service client: ${path}: answer larger than ${maxBytes} bytes`, {
+      url,
+      status: res.status,
+    });
   }
   try {
-    const value = parseStrictJson(new TextDecoder('utf-8', { fatal: true }).decode(concatBytes(...chunks)));
+    const value = parseStrictJson(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
     return typeof value === 'object' && value !== null && !Array.isArray(value)
       ? (value as Record<string, unknown>)
       : undefined;
