@@ -58,6 +58,14 @@ describe.skipIf(!v.present)(`GPU RIMs${v.present ? '' : ` (skipped: ${v.skipReas
     ).toEqual([7, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40]);
   });
 
+  it('an XML declaration and whitespace around the root change nothing (C14N drops them)', async () => {
+    const { input, vbios, driverXml } = setUp();
+    const declared = enc.encode(`<?xml version="1.0" encoding="UTF-8"?>\n${driverXml}\n`);
+    expect((await verifyGpuEvidence({ ...input, rims: [declared, vbios] })).violations).toEqual([]);
+    const pi = enc.encode(`<?xml version="1.0"?><?other x?>${driverXml}`);
+    expect(codes(await verifyGpuEvidence({ ...input, rims: [pi, vbios] }))).toEqual(['rim_malformed']);
+  });
+
   it('rejects a RIM with one measurement changed (digest)', async () => {
     const { input, vbios, driverXml } = setUp();
     expect(driverXml).toContain(DRIVER_7);

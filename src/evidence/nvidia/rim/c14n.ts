@@ -5,8 +5,9 @@
  * which is what every NVIDIA RIM names for both SignedInfo and its Reference; xml-crypto needs
  * node:crypto. The subset this module accepts is checked by `assertPlainDocument` first, and makes
  * C14N 1.1 and 1.0 produce the same bytes:
- *   - no DOCTYPE (so no entity or default-attribute expansion), no processing instruction, no
- *     comment, no CDATA section: the document is elements, attributes and text only;
+ *   - no DOCTYPE (so no entity or default-attribute expansion), no processing instruction (an XML
+ *     declaration is allowed: C14N drops it), no comment, no CDATA section: the document is
+ *     elements, attributes and text only;
  *   - no attribute in the xml: namespace (C14N 1.1 differs from 1.0 only in how xml:id, xml:base
  *     and the other xml: attributes of omitted ancestors are inherited, §2.4).
  * Within it, the rules applied (c14n11 §2.2–2.3, as in c14n 1.0 §2.3): the document's children
@@ -25,7 +26,11 @@ const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 /** The DOM node types this module meets (DOM Level 2 Core `Node.nodeType`). */
 const ELEMENT = 1;
 const TEXT = 3;
+const PROCESSING_INSTRUCTION = 7;
 const DOCUMENT = 9;
+
+/** `<?xml version="1.0" encoding="UTF-8"?>`, encoding and standalone optional (XML 1.0 §2.8). */
+const XML_DECLARATION = /^version="1\.0"( encoding="[Uu][Tt][Ff]-8")?( standalone="(yes|no)")?$/;
 
 function bad(message: string): SealgateError {
   return new SealgateError('malformed_evidence', `RIM: ${message}`, { field: 'rim' });
@@ -33,25 +38,34 @@ function bad(message: string): SealgateError {
 
 /** Every node of the document is an element, an attribute or text (see the header). */
 export function assertPlainDocument(doc: Document): void {
-  const children = Array.from(doc.childNodes);
+  // Outside the root: an XML declaration (which xmldom presents as a PI named "xml"; C14N drops it)
+  // and whitespace (dropped too, c14n11 §2.2 — there is no PI or comment it could separate).
+  const children = Array.from(doc.childNodes).filter(
+    (n, i) =>
+      !(
+        i === 0 &&
+        n.nodeType === PROCESSING_INSTRUCTION &&
+        n.nodeName === 'xml' &&
+        XML_DECLARATION.test(n.nodeValue ?? '')
+      ) && !(n.nodeType === TEXT && /^[ \t\r\n]*$/.test(n.nodeValue ?? '')),
+  );
   if (children.length !== 1 || children[0]!.nodeType !== ELEMENT) {
     throw bad('the document must be one root element (no DOCTYPE, comment or processing instruction)');
   }
-  const walk = (node: Node): void => {
-    for (const child of Array.from(node.childNodes)) {
-      if (child.nodeType === ELEMENT) {
-        for (const a of Array.from((child as Element).attributes)) {
-          if (a.namespaceURI === XML_NS || a.name.startsWith('xml:')) {
-            throw bad(`attribute ${a.name} in the xml: namespace is not accepted`);
-          }
-        }
-        walk(child);
-      } else if (child.nodeType !== TEXT) {
+  const walk = (el: Element): void => {
+    for (const a of Array.from(el.attributes)) {
+      if (a.namespaceURI === XML_NS || a.name.startsWith('xml:')) {
+        throw bad(`attribute ${a.name} in the xml: namespace is not accepted`);
+      }
+    }
+    for (const child of Array.from(el.childNodes)) {
+      if (child.nodeType === ELEMENT) walk(child as Element);
+      else if (child.nodeType !== TEXT) {
         throw bad(`node type ${child.nodeType} (comment, CDATA or processing instruction) is not accepted`);
       }
     }
   };
-  walk(doc);
+  walk(children[0] as Element);
 }
 
 function escapeText(s: string): string {
