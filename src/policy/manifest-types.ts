@@ -94,6 +94,44 @@ export interface SnpReferenceValues {
   imageId?: string;
 }
 
+/** GPU architectures the verifier knows (the device chain's architecture CA). */
+export const GPU_ARCHITECTURES = ['hopper'] as const;
+export type GpuArchitectureName = (typeof GPU_ARCHITECTURES)[number];
+
+/** Where a role's GPU reference measurements come from. */
+export const GPU_MEASUREMENT_SOURCES = ['rim', 'golden'] as const;
+
+/** One pinned GPU measurement: SPDM block `index` (1-based) must be one of `values`. */
+export interface GpuGoldenMeasurement {
+  index: number;
+  /** 48-byte SHA-384 values, lower-case hex. */
+  values: string[];
+}
+
+export interface GpuMeasurements {
+  /**
+   * "rim": NVIDIA's driver and VBIOS RIMs must have verified and matched (every active index).
+   * "golden": every index in `golden` must hold one of its values.
+   */
+  source: (typeof GPU_MEASUREMENT_SOURCES)[number];
+  /** Required with "golden", absent with "rim". */
+  golden?: GpuGoldenMeasurement[];
+}
+
+/** Reference values for a role's GPUs (docs/manifest.md "gpu"). Absent: the role may have no GPU. */
+export interface GpuReferenceValues {
+  /** How many GPUs the role must present, inclusive bounds. */
+  count: { min: number; max: number };
+  architecture: GpuArchitectureName;
+  /** Driver versions as the report carries them, e.g. "550.90.07". Non-empty. */
+  driverVersions: string[];
+  /** VBIOS versions, lower-case, e.g. "96.00.9f.00.01". Non-empty. */
+  vbiosVersions: string[];
+  measurements: GpuMeasurements;
+  /** Accept reports without a FWID (drivers before R550: the key is then not bound to the firmware). Default false. */
+  allowMissingFwid?: boolean;
+}
+
 /** Intel's TCB statuses (PCS API v4 TCB info `tcbStatus`), from best to worst. */
 export const TDX_TCB_STATUSES = [
   'UpToDate',
@@ -141,10 +179,11 @@ export interface TdxReferenceValues {
   advisoryIds?: string[];
 }
 
-/** Reference values for one role: SEV-SNP, Intel TDX, or both (at least one). */
+/** Reference values for one role: SEV-SNP, Intel TDX, or both (at least one) for its CPU; `gpu` for its GPUs. */
 export interface RoleReference {
   snp?: SnpReferenceValues;
   tdx?: TdxReferenceValues;
+  gpu?: GpuReferenceValues;
   /** For people (e.g. which image build the measurements come from); not evaluated. */
   note?: string;
 }

@@ -14,6 +14,11 @@ import {
 import { invalidManifest, manifestJsonValue } from './manifest-error.js';
 import { LIMITS, MANIFEST_FIELDS } from './manifest-fields.js';
 import {
+  GPU_ARCHITECTURES,
+  GPU_MEASUREMENT_SOURCES,
+  type GpuGoldenMeasurement,
+  type GpuMeasurements,
+  type GpuReferenceValues,
   type KeyPolicy,
   type Manifest,
   ROLES,
@@ -117,11 +122,12 @@ function checkRoles(iss: Issues, v: unknown): Partial<Record<RoleName, RoleRefer
     const r = checkObject(iss, o[role], path, MANIFEST_FIELDS.roleReference);
     const snp = r && has(r, 'snp') ? checkSnpReference(iss, r.snp, at(path, 'snp')) : undefined;
     const tdx = r && has(r, 'tdx') ? checkTdxReference(iss, r.tdx, at(path, 'tdx')) : undefined;
+    const gpu = r && has(r, 'gpu') ? checkGpuReference(iss, r.gpu, at(path, 'gpu')) : undefined;
     const note =
       r && has(r, 'note') ? checkText(iss, r.note, at(path, 'note'), LIMITS.noteMaxLength) : undefined;
     // A role names the TEEs it accepts: SEV-SNP, Intel TDX or both; with neither it trusts nothing.
     if (r && !has(r, 'snp') && !has(r, 'tdx')) iss.add(path, 'expected "snp", "tdx" or both');
-    if (snp || tdx) out[role] = defined({ snp, tdx, note });
+    if (snp || tdx) out[role] = defined({ snp, tdx, gpu, note });
   }
   // A role the manifest does not describe is never trusted (evaluation: `role_unknown`); a
   // manifest that describes none trusts nothing and is a mistake.
@@ -216,6 +222,87 @@ function checkAdvisoryId(iss: Issues, v: unknown, path: string): string | undefi
     return undefined;
   }
   return v;
+}
+
+/** A version string as the GPU report carries it: digits and dots (VBIOS: lower-case hex and dots). */
+function checkVersion(iss: Issues, v: unknown, path: string, pattern: RegExp): string | undefined {
+  const s = checkText(iss, v, path, LIMITS.gpuVersionMaxLength);
+  if (s !== undefined && !pattern.test(s)) {
+    iss.add(
+      path,
+      `expected a version like ${pattern === VBIOS_VERSION ? '"96.00.9f.00.01" (lower-case)' : '"550.90.07"'}`,
+    );
+    return undefined;
+  }
+  return s;
+}
+
+const DRIVER_VERSION = /^[0-9]+(\.[0-9]+)*$/;
+const VBIOS_VERSION = /^[0-9a-f]{2}(\.[0-9a-f]{2}){4}$/;
+
+function checkGpuReference(iss: Issues, v: unknown, path: string): GpuReferenceValues | undefined {
+  const o = checkObject(iss, v, path, MANIFEST_FIELDS.gpuReferenceValues);
+  if (!o) return undefined;
+  const p = (k: string): string => at(path, k);
+  let count: { min: number; max: number } | undefined;
+  if (has(o, 'count')) {
+    const c = checkObject(iss, o.count, p('count'), MANIFEST_FIELDS.gpuCount);
+    const min =
+      c && has(c, 'min') ? checkInt(iss, c.min, at(p('count'), 'min'), 0, LIMITS.gpuCountMax) : undefined;
+    const max =
+      c && has(c, 'max') ? checkInt(iss, c.max, at(p('count'), 'max'), 1, LIMITS.gpuCountMax) : undefined;
+    if (min !== undefined && max !== undefined) {
+      if (min > max) iss.add(p('count'), 'min is greater than max');
+      else count = { min, max };
+    }
+  }
+  const architecture = has(o, 'architecture')
+    ? checkEnum(iss, o.architecture, p('architecture'), GPU_ARCHITECTURES)
+    : undefined;
+  const versions = (k: string, pattern: RegExp): string[] | undefined =>
+    has(o, k) ? checkList(iss, o[k], p(k), (x, q) => checkVersion(iss, x, q, pattern)) : undefined;
+  const driverVersions = versions('driverVersions', DRIVER_VERSION);
+  const vbiosVersions = versions('vbiosVersions', VBIOS_VERSION);
+  const measurements = has(o, 'measurements')
+    ? checkGpuMeasurements(iss, o.measurements, p('measurements'))
+    : undefined;
+  const allowMissingFwid = has(o, 'allowMissingFwid')
+    ? checkBool(iss, o.allowMissingFwid, p('allowMissingFwid'))
+    : undefined;
+  if (!count || !architecture || !driverVersions || !vbiosVersions || !measurements) return undefined;
+  return defined({ count, architecture, driverVersions, vbiosVersions, measurements, allowMissingFwid });
+}
+
+function checkGpuMeasurements(iss: Issues, v: unknown, path: string): GpuMeasurements | undefined {
+  const o = checkObject(iss, v, path, MANIFEST_FIELDS.gpuMeasurements);
+  if (!o) return undefined;
+  const source = has(o, 'source')
+    ? checkEnum(iss, o.source, at(path, 'source'), GPU_MEASUREMENT_SOURCES)
+    : undefined;
+  if (source === 'rim' && has(o, 'golden'))
+    iss.add(at(path, 'golden'), 'golden values are only read with source "golden"');
+  if (source === 'golden' && !has(o, 'golden')) iss.add(at(path, 'golden'), 'required with source "golden"');
+  const golden = has(o, 'golden')
+    ? checkList(
+        iss,
+        o.golden,
+        at(path, 'golden'),
+        (x, q): GpuGoldenMeasurement | undefined => {
+          const g = checkObject(iss, x, q, MANIFEST_FIELDS.gpuGoldenMeasurement);
+          if (!g) return undefined;
+          const index = has(g, 'index')
+            ? checkInt(iss, g.index, at(q, 'index'), 1, LIMITS.gpuBlockIndexMax)
+            : undefined;
+          const values = has(g, 'values')
+            ? checkList(iss, g.values, at(q, 'values'), (y, r) => checkHex(iss, y, r, 48))
+            : undefined;
+          return index !== undefined && values ? { index, values } : undefined;
+        },
+        (g) => String(g.index),
+      )
+    : undefined;
+  if (!source || (source === 'golden' && !golden)) return undefined;
+  return defined({ source, golden });
 }
 
 function checkGuestPolicy(iss: Issues, v: unknown, path: string): SnpGuestPolicyRules | undefined {

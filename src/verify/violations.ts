@@ -104,6 +104,29 @@ export const VIOLATION_CODES = [
   'nonce_mismatch',
   /** The bundle claims another role than the one being attested. */
   'role_mismatch',
+  // --- NVIDIA GPU evidence (src/evidence/nvidia, src/verify/nvidia, src/policy/evaluate-gpu.ts) ---
+  /** The device chain's architecture CA is not one this verifier knows (only Hopper, GH100). */
+  'gpu_architecture_unsupported',
+  /** The report's FWID differs from the attestation-key certificate's FWID extension, or one lacks it. */
+  'gpu_fwid_mismatch',
+  /** A RIM (SWID tag) does not parse, is not for this GPU's driver/VBIOS, or is not a NVIDIA RIM. */
+  'rim_malformed',
+  /** A RIM's XML signature does not verify, or does not cover the whole document. */
+  'rim_signature_invalid',
+  /** The driver and VBIOS RIMs both claim one measurement index, or a RIM is missing. */
+  'rim_conflict',
+  /** An active RIM or golden measurement differs from the report's measurement at that index. */
+  'gpu_measurement_mismatch',
+  /** The number of GPUs is outside the role's min..max. */
+  'gpu_count_not_allowed',
+  /** The GPU architecture is not the role's. */
+  'gpu_architecture_not_allowed',
+  /** The driver version is not one the role allows. */
+  'gpu_driver_not_allowed',
+  /** The VBIOS version is not one the role allows. */
+  'gpu_vbios_not_allowed',
+  /** CC mode on without devtools is not proven: no reference measurements were compared. */
+  'gpu_cc_mode_unproven',
 ] as const;
 
 export type ViolationCode = (typeof VIOLATION_CODES)[number];
