@@ -72,7 +72,7 @@ export async function postRegister(rt: ServiceRuntime, req: Request): Promise<Re
     ...(deps.kds ? { kds: deps.kds } : {}),
     chainCache: rt.chainCache,
   });
-  if (verdict.verdict !== 'trusted' || !verdict.claims || !verdict.keys) {
+  if (verdict.verdict !== 'trusted' || !verdict.claims || !verdict.keys || !verdict.configDigest) {
     return reject('evidence rejected', {
       violations: verdict.violations.map((v) => ({ code: v.code, field: v.field, message: v.message })),
     });
@@ -98,6 +98,7 @@ export async function postRegister(rt: ServiceRuntime, req: Request): Promise<Re
       workerHpkeKey: hpkeKey,
       measurement: verdict.claims.report.measurement,
       manifestDigest: deps.manifestDigest,
+      configDigest: verdict.configDigest,
       simulated,
       now,
       lifetimeSeconds: deps.manifest.keyPolicy.lifetimeSeconds,

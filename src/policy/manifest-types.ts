@@ -94,9 +94,26 @@ export interface SnpReferenceValues {
   imageId?: string;
 }
 
+/** `allowed`: the worker may send an API key (MODEL_API_KEY) to its model endpoint. */
+export const MODEL_API_KEY_RULES = ['forbidden', 'allowed'] as const;
+export type ModelApiKeyRule = (typeof MODEL_API_KEY_RULES)[number];
+
+/**
+ * Where a worker may send opened prompts (docs/manifest.md "roles.worker.model"). Absent: the
+ * built-in model or loopback, no API key (`DEFAULT_MODEL_POLICY` in model-policy.ts).
+ */
+export interface ModelRules {
+  /** `builtin`, `loopback`, or normalized URLs (model-endpoint.ts) matched exactly. Non-empty. */
+  endpoints: string[];
+  /** Default `forbidden`. */
+  apiKey?: ModelApiKeyRule;
+}
+
 /** Reference values for one role. Only `snp` today; `tdx` and `nvidia` will sit beside it. */
 export interface RoleReference {
   snp: SnpReferenceValues;
+  /** The worker role only: where it may send opened prompts. */
+  model?: ModelRules;
   /** For people (e.g. which image build the measurements come from); not evaluated. */
   note?: string;
 }
