@@ -122,7 +122,7 @@ export async function verifyReceiptBundle(input: VerifyReceiptInput): Promise<Re
     });
     ok(
       'certificate',
-      `worker certificate ${cert!.serialNumber} (measurement ${toHex(cert!.measurement)}) is signed by the service's signing key, valid at ${at.toISOString()}, for manifest ${cert!.manifestDigest}`,
+      `worker certificate ${cert!.serialNumber} (measurement ${toHex(cert!.measurement)}) is signed by the service's signing key, valid at ${at.toISOString()}, for manifest ${cert!.manifestDigest}, with configuration ${cert!.configDigest} (where it sends prompts)`,
     );
 
     const manifestText = input.manifestText ?? decodeManifest(bundle);
