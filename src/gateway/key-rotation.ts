@@ -33,6 +33,7 @@ import { type StoredKek, unwrapKek, wrapKek } from './at-rest.js';
 import type { DurableObjectStateLike } from './cf-types.js';
 import { nowMs, nowSeconds } from './clock.js';
 import { type GatewayConfig, type GatewayEnv, loadConfig } from './config.js';
+import { gatewayIdentity } from './gateway-identity.js';
 import {
   type AttestationRecord,
   KV_MIN_TTL_SECONDS,
@@ -171,7 +172,9 @@ export class KeyRotation {
     const policy = config.manifest.keyPolicy;
     const s = this.#state.storage;
     const now = nowSeconds();
+    const gatewayKey = await gatewayIdentity(secret, config.manifest);
     const service = await attestService({
+      gatewayKey,
       baseUrl: config.serviceUrl,
       fetch: upstreamFetch,
       manifest: config.manifest,
@@ -212,7 +215,7 @@ export class KeyRotation {
     }
     const held = new Set((await listServiceKeys(call)).map((k) => k.kid));
     const upload = async (kek: Kek) => {
-      await uploadKek({ ...call, service, kek, manifestDigest });
+      await uploadKek({ ...call, service, kek, manifestDigest, gatewayKey });
     };
     for (const stored of live) {
       if (held.has(stored.kid)) continue;
