@@ -24,7 +24,6 @@ import { openRequest } from '../envelope/request.js';
 import { sealResponse } from '../envelope/response.js';
 import { createStreamSealer } from '../envelope/stream.js';
 import { ENVELOPE_FIELD } from '../envelope/wire.js';
-import { isSealgateError } from '../errors.js';
 import { errorBody, HTTP_ERROR_CODES, type HttpErrorCode, httpCodeFor } from '../http/errors.js';
 import { readLimited } from '../http/read-limited.js';
 import type { ModelBackend, ModelRoute } from '../model/types.js';
