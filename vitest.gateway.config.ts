@@ -13,12 +13,14 @@ import { createDevelopmentEnvironment } from './src/dev/environment.js';
 import { gatewayDevVars } from './src/gateway/dev-vars.js';
 import { exportDevChain } from './src/platform/simulator/dev-chain-json.js';
 
-const dev = await createDevelopmentEnvironment({ now: new Date() });
+const gatewaySecret = 'test-gateway-secret-0123456789abcdef0123456789';
+// The dev manifest pins the key this GATEWAY_SECRET derives (the service takes uploads from it only).
+const dev = await createDevelopmentEnvironment({ now: new Date(), gatewaySecret });
 const vars = gatewayDevVars({
   manifestText: dev.manifestText,
   serviceUrl: 'http://attestation-service.test',
   workerUrls: ['http://worker-a.test', 'http://worker-b.test'],
-  gatewaySecret: 'test-gateway-secret-0123456789abcdef0123456789',
+  gatewaySecret,
   devApiKey: 'sk-test-dev-key',
   corsOrigins: ['https://app.example'],
 });

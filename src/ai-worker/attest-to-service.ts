@@ -1,6 +1,10 @@
 /**
  * The worker's lifecycle towards the attestation service (docs/services.md, "AI worker"):
  *
+ *   0. attest     — the service's evidence for OUR fresh nonce, verified against our manifest
+ *                   (src/service-client/attest-service.ts, the gateway's code): until it verifies,
+ *                   the worker sends no evidence and takes no key; it keeps the service's attested
+ *                   `signing` key, which must have signed the certificate it is issued;
  *   1. challenge  — `POST /v1/workers/challenge` → the service's single-use nonce;
  *   2. evidence   — REPORT_DATA = computeReportData({role: "worker", nonce, manifestDigest,
  *                   keys: {hpke, signing}, digests: {config}}) asked of the platform (hardware or
@@ -12,8 +16,9 @@
  *                   service no longer accepts our certificate (the service restarted), so we attest
  *                   again from step 1 — as we do, unasked, in the last minute before it expires.
  *
- * The certificate is read before it is used: it must name our own `signing` key, our `hpke` key (by
- * SHA-256), our manifest and our configuration, or the service is not the one we think and nothing it sends is taken.
+ * The certificate is read before it is used: it must be signed by the attested service's key and
+ * name our own `signing` key, our `hpke` key (by SHA-256), our manifest and our configuration, or
+ * the service is not the one we think and nothing it sends is taken.
  * Released KEKs are opened with the manifest digest as HPKE context (docs/protocol.md, "Sealed
  * KEK"; `kekContext`), so a key released under another manifest does not open here.
  *
@@ -32,8 +37,11 @@ import { constantTimeEqual, sha256 } from '../bytes.js';
 import { isSealgateError, SealgateError } from '../errors.js';
 import { openKek } from '../keys/kek-transport.js';
 import type { AttestationPlatform } from '../platform/types.js';
+import type { Manifest } from '../policy/manifest-types.js';
+import { parseManifest } from '../policy/parse-manifest.js';
+import { attestService } from '../service-client/attest-service.js';
 import { kekContext } from '../service-client/kek-binding.js';
-import { parseWorkerCertificate } from '../service-client/worker-certificate.js';
+import { verifyWorkerCertificate } from '../service-client/worker-certificate.js';
 import { createWorkerIdentity, presentedKeys, type WorkerIdentity } from './identity.js';
 import { consoleLog, errorDetail, type WorkerLog } from './log.js';
 import { ServiceApi, serviceFailureStatus } from './service-api.js';
@@ -93,6 +101,7 @@ export class WorkerSession {
   readonly #log: WorkerLog;
   readonly #stop = new AbortController();
   #identity: WorkerIdentity | undefined;
+  #manifest: Manifest | undefined;
   #certificate: { bytes: Uint8Array; text: string; notAfter: number } | undefined;
   #state: SessionState = 'starting';
   #loop: Promise<void> | undefined;
@@ -207,7 +216,23 @@ export class WorkerSession {
     }
   }
 
+  /** The service's evidence for our own nonce, against our manifest; its attested signing key. */
+  async #attestService(): Promise<Uint8Array> {
+    this.#manifest ??= parseManifest(this.#opts.manifest);
+    const f = this.#opts.fetch ?? ((input, init) => fetch(input, init));
+    const service = await attestService({
+      baseUrl: this.#api.baseUrl,
+      fetch: (url, init) => f(url, init),
+      manifest: this.#manifest,
+      manifestDigest: this.#opts.manifestDigest,
+      now: new Date(this.#clock()),
+      signal: AbortSignal.timeout(this.#opts.serviceTimeoutMs ?? 30_000),
+    });
+    return service.signingKey;
+  }
+
   async #register(): Promise<unknown[]> {
+    const serviceKey = await this.#attestService();
     this.#identity ??= await createWorkerIdentity();
     const keys = presentedKeys(this.#identity);
     const { nonce } = await this.#api.challenge();
@@ -233,7 +258,7 @@ export class WorkerSession {
       config,
     });
     const registration = await this.#api.register(bundle);
-    const notAfter = await this.#checkCertificate(registration.certificate, this.#identity);
+    const notAfter = await this.#checkCertificate(registration.certificate, this.#identity, serviceKey);
     this.#certificate = {
       bytes: registration.certificate,
       text: registration.certificateText,
@@ -247,15 +272,30 @@ export class WorkerSession {
     return registration.keys;
   }
 
-  /** The certificate must be about us and our manifest; returns its notAfter (ms). */
-  async #checkCertificate(der: Uint8Array, identity: WorkerIdentity): Promise<number> {
-    let cert: Awaited<ReturnType<typeof parseWorkerCertificate>>;
+  /**
+   * The certificate must be signed by the attested service's key, valid now, and about us and our
+   * manifest; returns its notAfter (ms).
+   */
+  async #checkCertificate(
+    der: Uint8Array,
+    identity: WorkerIdentity,
+    serviceKey: Uint8Array,
+  ): Promise<number> {
+    let cert: Awaited<ReturnType<typeof verifyWorkerCertificate>>;
     try {
-      cert = await parseWorkerCertificate(der);
-    } catch (cause) {
-      throw new SealgateError('fetch_failed', 'attestation service: certificate does not parse', undefined, {
-        cause,
+      cert = await verifyWorkerCertificate({
+        certificate: der,
+        issuerKey: serviceKey,
+        now: new Date(this.#clock()),
+        manifestDigest: this.#opts.manifestDigest,
       });
+    } catch (cause) {
+      throw new SealgateError(
+        'fetch_failed',
+        'attestation service: certificate does not verify under the attested service key',
+        undefined,
+        { cause },
+      );
     }
     const ours =
       constantTimeEqual(cert.signingKeySpki, identity.signingSpki) &&

@@ -24,7 +24,6 @@ import { openRequest } from '../envelope/request.js';
 import { sealResponse } from '../envelope/response.js';
 import { createStreamSealer } from '../envelope/stream.js';
 import { ENVELOPE_FIELD } from '../envelope/wire.js';
-import { isSealgateError } from '../errors.js';
 import { errorBody, HTTP_ERROR_CODES, type HttpErrorCode, httpCodeFor } from '../http/errors.js';
 import { readLimited } from '../http/read-limited.js';
 import type { ModelBackend, ModelRoute } from '../model/types.js';
@@ -97,7 +96,11 @@ export function errorAnswer(
   };
 }
 
-/** What the client is told for a failure: the code's HTTP status, a message without secrets. */
+/**
+ * What the client is told for a failure: the code's HTTP status and a fixed message per code. The
+ * error's own message stays in the CVM's log: it can describe the opened request (a field path, a
+ * type, a count), and the hop to the gateway must learn nothing of the sealed body but its code.
+ */
 export function failureAnswer(e: unknown, log: WorkerLog, what: string): SealedAnswer {
   const code = httpCodeFor(e);
   if (code === 'internal_error') {
@@ -105,8 +108,7 @@ export function failureAnswer(e: unknown, log: WorkerLog, what: string): SealedA
     return errorAnswer('internal_error', 'internal error');
   }
   log('warn', `${what}: refused`, errorDetail(e));
-  // SealgateError messages name fields and checks, never key material or content.
-  return errorAnswer(code, isSealgateError(e) ? e.message : code);
+  return errorAnswer(code, `${what} refused: ${code} (details are in the worker's log)`);
 }
 
 /** `failureAnswer` as a Response (the Hono app's other routes and its error handler). */

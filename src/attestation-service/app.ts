@@ -11,13 +11,14 @@ import { Hono } from 'hono';
 import { encodeEvidenceBundle } from '../attestation/evidence-bundle.js';
 import { computeReportData, NONCE_LENGTH } from '../attestation/report-data.js';
 import { errorResponse } from '../http/errors.js';
+import { GATEWAY_AUTH_HEADER, isGatewayAttestationRequest } from '../keys/attestation-request-auth.js';
 import { listKeys, postKey } from './key-routes.js';
 import { base64UrlField, readJsonObject } from './request-body.js';
 import { createRuntime, type ServiceDeps, type ServiceRuntime } from './runtime.js';
 import { listWorkers } from './worker-list.js';
 import { postChallenge, postRegister, postWorkerKeys } from './worker-routes.js';
 
-type Handler = (rt: ServiceRuntime, req: Request) => Response | Promise<Response>;
+type Handler = (rt: ServiceRuntime, req: Request, caller: string | null) => Response | Promise<Response>;
 type Method = 'GET' | 'POST';
 
 const MAX_ATTESTATION_REQUEST_BYTES = 256;
@@ -48,7 +49,7 @@ export function createServiceApp(deps: ServiceDeps): Hono {
           headers: { allow },
         });
       }
-      return handler(rt, c.req.raw);
+      return handler(rt, c.req.raw, peerAddress(c.env));
     });
   }
   app.notFound((c) => errorResponse('not_found', `no route ${c.req.path}`));
@@ -62,6 +63,16 @@ export function createServiceApp(deps: ServiceDeps): Hono {
     return errorResponse('internal_error', 'internal error');
   });
   return app;
+}
+
+/**
+ * The TCP peer's address when served by @hono/node-server (its `env.incoming` is the Node request).
+ * Forwarded headers are not read: the service is reached directly, and a header is the caller's word.
+ */
+function peerAddress(env: unknown): string | null {
+  const address = (env as { incoming?: { socket?: { remoteAddress?: unknown } } } | undefined)?.incoming
+    ?.socket?.remoteAddress;
+  return typeof address === 'string' && address.length > 0 ? address : null;
 }
 
 async function healthz(rt: ServiceRuntime): Promise<Response> {
@@ -80,13 +91,30 @@ async function healthz(rt: ServiceRuntime): Promise<Response> {
  * digest and both public keys (src/attestation/report-data.ts), so the bundle proves that these
  * keys live in a VM measured as the manifest's attestation service, now.
  */
-async function postAttestation(rt: ServiceRuntime, req: Request): Promise<Response> {
+async function postAttestation(rt: ServiceRuntime, req: Request, caller: string | null): Promise<Response> {
   const body = await readJsonObject(req, { maxBytes: MAX_ATTESTATION_REQUEST_BYTES, fields: ['nonce'] });
   if (!body.ok) return body.response;
   const nonce = base64UrlField(body.value.nonce, 'nonce', { length: NONCE_LENGTH });
   if (!nonce.ok) return nonce.response;
-  const { publicKeys } = await rt.ready;
+  const { publicKeys, gatewayKey, kekContext } = await rt.ready;
   const { deps } = rt;
+  const nowMs = deps.now().getTime();
+  const fromGateway = isGatewayAttestationRequest(
+    req.headers.get(GATEWAY_AUTH_HEADER),
+    gatewayKey,
+    kekContext,
+    nonce.value,
+    rt.nowSeconds(),
+  );
+  const allowed = fromGateway
+    ? rt.attestationLimiter.allowGateway(nowMs)
+    : rt.attestationLimiter.allowAnonymous(caller, nowMs);
+  if (!allowed) {
+    deps.log('warn', 'attestation_rate_limited', { caller, gateway: fromGateway });
+    return errorResponse('rate_limited', 'too many attestation requests, retry later', {
+      headers: { 'retry-after': '1' },
+    });
+  }
   const reportData = await computeReportData({
     role: 'attestation-service',
     nonce: nonce.value,

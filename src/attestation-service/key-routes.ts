@@ -1,20 +1,25 @@
 /**
- * `POST /v1/keys` (a gateway uploads a KEK) and `GET /v1/keys` (metadata, how the gateway confirms
+ * `POST /v1/keys` (the gateway uploads a KEK) and `GET /v1/keys` (metadata, how the gateway confirms
  * an upload before promoting the key). docs/services.md "Attestation service".
  *
- * An upload is accepted only if it opens with the service's attested HPKE key, under the
- * `kek-upload` purpose, with the service's own manifest digest as aad context
- * (src/service-client/kek-binding.ts): a key sealed to another key, for another purpose or for
- * another manifest fails authentication and is `decryption_failed`.
+ * Only the gateway the manifest pins adds keys (docs/protocol.md "Authenticated key upload"): the
+ * upload's Ed25519 signature must verify under `manifest.gateway.uploadKey`, bound to this
+ * manifest's digest and this service's HPKE key, BEFORE anything is decrypted or stored — an
+ * upload that does not authenticate is `gateway_unauthenticated` and takes no slot. Then it must
+ * open with the service's attested HPKE key, under the `kek-upload` purpose, with the manifest
+ * digest as aad context (src/service-client/kek-binding.ts), or it is `decryption_failed`.
+ *
+ * No route removes or replaces a key: keys leave only by expiry, and a kid already held with
+ * another window is refused (key-store.ts), so only the pinned gateway changes the key set.
  */
 import { errorResponse } from '../http/errors.js';
 import type { Kek } from '../keys/kek.js';
-import { openKek } from '../keys/kek-transport.js';
+import { openKek, type SealedKek } from '../keys/kek-transport.js';
+import { SIGNED_UPLOAD_FIELDS, verifyKekUpload } from '../keys/kek-upload.js';
 import { readJsonObject } from './request-body.js';
 import type { ServiceRuntime } from './runtime.js';
 
 const MAX_UPLOAD_BYTES = 8 * 1024;
-const SEALED_KEK_FIELDS = ['v', 'kid', 'enc', 'ct'] as const;
 
 export type KeyMetadata = {
   kid: string;
@@ -29,12 +34,14 @@ export const keyMetadata = (k: Kek): KeyMetadata => ({
 });
 
 export async function postKey(rt: ServiceRuntime, req: Request): Promise<Response> {
-  const body = await readJsonObject(req, { maxBytes: MAX_UPLOAD_BYTES, fields: SEALED_KEK_FIELDS });
+  const body = await readJsonObject(req, { maxBytes: MAX_UPLOAD_BYTES, fields: SIGNED_UPLOAD_FIELDS });
   if (!body.ok) return body.response;
+  const sealed = await authenticatedUpload(rt, body.value);
+  if (!sealed.ok) return sealed.response;
   const { kekContext } = await rt.ready;
   let kek: Kek;
   try {
-    kek = await openKek(rt.deps.keys.hpke.privateKey, body.value, {
+    kek = await openKek(rt.deps.keys.hpke.privateKey, sealed.value, {
       purpose: 'kek-upload',
       context: kekContext,
     });
@@ -52,6 +59,43 @@ export async function postKey(rt: ServiceRuntime, req: Request): Promise<Respons
   }
   rt.deps.log('info', result.added ? 'kek_accepted' : 'kek_already_held', keyMetadata(result.kek));
   return Response.json(keyMetadata(result.kek));
+}
+
+/** The SealedKek of an upload signed by the pinned gateway, or the refusal to send. */
+async function authenticatedUpload(
+  rt: ServiceRuntime,
+  upload: Record<string, unknown>,
+): Promise<{ ok: true; value: SealedKek } | { ok: false; response: Response }> {
+  const { gatewayKey, kekContext, publicKeys } = await rt.ready;
+  const refuse = (reason: string, code: 'gateway_unauthenticated' | 'decryption_failed') => {
+    rt.deps.log('warn', 'kek_upload_refused', { reason });
+    const message =
+      code === 'decryption_failed'
+        ? 'the upload is malformed'
+        : 'the upload is not signed by the gateway this manifest pins';
+    return { ok: false as const, response: errorResponse(code, message) };
+  };
+  const binding = { manifestDigest: kekContext, serviceHpkeKey: publicKeys.hpke };
+  try {
+    if (gatewayKey === null) {
+      if (!rt.deps.allowUnpinnedGateway)
+        return refuse('the manifest pins no gateway', 'gateway_unauthenticated');
+      // Development only (startService allows it on the simulator alone, with a warning).
+      const value = verifyKekUpload(new Uint8Array(32), upload, binding) ?? unsignedForm(upload);
+      rt.deps.log('warn', 'kek_upload_unauthenticated', { reason: 'no gateway pinned: development mode' });
+      return { ok: true, value };
+    }
+    const value = verifyKekUpload(gatewayKey, upload, binding);
+    if (!value)
+      return refuse('signature does not verify under the pinned gateway key', 'gateway_unauthenticated');
+    return { ok: true, value };
+  } catch (e) {
+    return refuse((e as Error).message, 'decryption_failed');
+  }
+}
+
+function unsignedForm(upload: Record<string, unknown>): SealedKek {
+  return { v: 1, kid: upload.kid as string, enc: upload.enc as string, ct: upload.ct as string };
 }
 
 export function listKeys(rt: ServiceRuntime): Response {

@@ -7,6 +7,8 @@
  *   SEALGATE_DEV_CHAIN  simulator only (required there): the dev-chain JSON, created if missing.
  *                       `tsx src/dev/main.ts` writes one with a manifest that trusts it.
  *   PORT                default 8788        HOST  default 127.0.0.1
+ *   SEALGATE_DEV_ALLOW_UNPINNED_GATEWAY  `1`: simulator only — start with a manifest that pins no
+ *                       gateway and take unauthenticated key uploads (docs/manifest.md "gateway")
  *
  * Stops cleanly on SIGINT/SIGTERM. Importing this module starts nothing: tests use `startService`
  * (re-exported here) or `configFromEnv`.
@@ -35,7 +37,14 @@ export async function configFromEnv(
     defaultHost: DEFAULT_HOST,
     now,
   });
-  return { manifestBytes: c.manifestBytes, platform: c.platform, port: c.port, host: c.host, now };
+  return {
+    manifestBytes: c.manifestBytes,
+    platform: c.platform,
+    port: c.port,
+    host: c.host,
+    now,
+    ...(env.SEALGATE_DEV_ALLOW_UNPINNED_GATEWAY === '1' ? { allowUnpinnedGateway: true } : {}),
+  };
 }
 
 async function main(): Promise<void> {

@@ -4,6 +4,7 @@
  * a restarted service has new keys, so it must be attested again and sent its KEKs again.
  */
 
+import { fromHex } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import type { RandomSource } from '../keys/random.js';
 import type { AttestationPlatform } from '../platform/types.js';
@@ -12,8 +13,9 @@ import type { Manifest } from '../policy/manifest-types.js';
 import { kekContext } from '../service-client/kek-binding.js';
 import { type ChainCache, createChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
-import { ChallengeStore } from './challenges.js';
+import { ChallengeIssuer } from './challenges.js';
 import { ServiceKeyStore } from './key-store.js';
+import { AttestationLimiter, type AttestationLimits, DEFAULT_ATTESTATION_LIMITS } from './rate-limit.js';
 import { type ServiceKeys, servicePublicKeys } from './service-keys.js';
 import { WorkerRegistry } from './worker-registry.js';
 
@@ -34,11 +36,20 @@ export interface ServiceDeps {
   /** Where worker certificates missing from a bundle are fetched (AMD KDS); absent → none fetched. */
   kds?: KdsOptions;
   random?: RandomSource;
+  /**
+   * Development only: with no `gateway` in the manifest, take unauthenticated uploads instead of
+   * refusing them. `startService` allows it on the simulator alone (docs/manifest.md "gateway").
+   */
+  allowUnpinnedGateway?: boolean;
+  /** `POST /v1/attestation` budgets (rate-limit.ts); default DEFAULT_ATTESTATION_LIMITS. */
+  attestationLimits?: AttestationLimits;
 }
 
 export interface Prepared {
   publicKeys: { hpke: Uint8Array; signing: Uint8Array };
   kekContext: Uint8Array;
+  /** `manifest.gateway.uploadKey` (Ed25519, 32 bytes), or null when the manifest pins none. */
+  gatewayKey: Uint8Array | null;
 }
 
 export interface ServiceRuntime {
@@ -46,7 +57,8 @@ export interface ServiceRuntime {
   /** Resolved once the async checks of the dependencies passed; rejects (→ 500 everywhere) if not. */
   ready: Promise<Prepared>;
   keys: ServiceKeyStore;
-  challenges: ChallengeStore;
+  challenges: ChallengeIssuer;
+  attestationLimiter: AttestationLimiter;
   workers: WorkerRegistry;
   /** AMD upper chains that verified, for the workers' evidence (src/verify/chain-cache.ts). */
   chainCache: ChainCache;
@@ -63,7 +75,11 @@ export function createRuntime(deps: ServiceDeps): ServiceRuntime {
     ready,
     chainCache: createChainCache(),
     keys: new ServiceKeyStore({ lifetimeSeconds: deps.manifest.keyPolicy.lifetimeSeconds }),
-    challenges: new ChallengeStore(deps.random ? { random: deps.random } : {}),
+    challenges: new ChallengeIssuer(deps.random ? { random: deps.random } : {}),
+    attestationLimiter: new AttestationLimiter(
+      deps.attestationLimits ?? DEFAULT_ATTESTATION_LIMITS,
+      deps.now().getTime(),
+    ),
     workers: new WorkerRegistry(),
     nowSeconds: () => Math.floor(deps.now().getTime() / 1000),
   };
@@ -76,5 +92,10 @@ async function prepare(deps: ServiceDeps): Promise<Prepared> {
   if (ofBytes !== deps.manifestDigest || ofManifest !== deps.manifestDigest) {
     throw new SealgateError('internal', 'attestation service: manifestDigest does not match the manifest');
   }
-  return { publicKeys: await servicePublicKeys(deps.keys), kekContext: kekContext(deps.manifestDigest) };
+  const pin = deps.manifest.gateway?.uploadKey;
+  return {
+    publicKeys: await servicePublicKeys(deps.keys),
+    kekContext: kekContext(deps.manifestDigest),
+    gatewayKey: pin === undefined ? null : fromHex(pin, 32),
+  };
 }

@@ -8,7 +8,9 @@
 import type { Hono } from 'hono';
 import { loadManifestForPlatform } from '../dev/program-config.js';
 import { listen } from '../dev/serve.js';
+import { SealgateError } from '../errors.js';
 import type { AttestationPlatform } from '../platform/types.js';
+import type { Manifest } from '../policy/manifest-types.js';
 import { manifestTrustsSimulator } from '../policy/trust-anchors.js';
 import type { KdsOptions } from '../verify/kds.js';
 import { createServiceApp } from './app.js';
@@ -39,6 +41,40 @@ export interface StartServiceOptions {
   /** Default: fresh keys made now. */
   keys?: ServiceKeys;
   kds?: KdsOptions;
+  /**
+   * Development only, and only on the simulator: start with a manifest that pins no gateway
+   * (`gateway.uploadKey`) and take UNAUTHENTICATED key uploads. Without it such a manifest is refused.
+   */
+  allowUnpinnedGateway?: boolean;
+}
+
+export const UNPINNED_GATEWAY_BANNER = [
+  '************************************************************************',
+  '*  NO GATEWAY PINNED: the manifest has no gateway.uploadKey, and this  *',
+  '*  development service takes KEK uploads from ANYONE who can reach it. *',
+  '************************************************************************',
+].join('\n');
+
+/**
+ * A manifest must pin the gateway the service takes keys from (docs/manifest.md "gateway"); the one
+ * exception is an explicit development flag on the simulator, said loudly.
+ */
+function checkGatewayPinned(manifest: Manifest, opts: StartServiceOptions, log: ServiceLog): boolean {
+  if (manifest.gateway !== undefined) return false;
+  if (!opts.allowUnpinnedGateway) {
+    throw new SealgateError(
+      'invalid_manifest',
+      'attestation service: the manifest pins no gateway (gateway.uploadKey); see `sealgate manifest gateway-key`',
+    );
+  }
+  if (!opts.platform.simulated) {
+    throw new SealgateError(
+      'invalid_manifest',
+      'attestation service: an unpinned gateway is allowed on the simulator only',
+    );
+  }
+  log('warn', 'GATEWAY_NOT_PINNED', { banner: UNPINNED_GATEWAY_BANNER });
+  return true;
 }
 
 export interface RunningService {
@@ -63,6 +99,7 @@ export async function startService(opts: StartServiceOptions): Promise<RunningSe
     platform,
     'attestation service',
   );
+  const allowUnpinnedGateway = checkGatewayPinned(manifest, opts, log);
   if (platform.simulated) {
     log('warn', 'SIMULATED_HARDWARE', { banner: SIMULATED_BANNER, platform: platform.description });
   } else if (manifestTrustsSimulator(manifest)) {
@@ -79,6 +116,7 @@ export async function startService(opts: StartServiceOptions): Promise<RunningSe
     now: opts.now ?? (() => new Date()),
     log,
     ...(opts.kds ? { kds: opts.kds } : {}),
+    ...(allowUnpinnedGateway ? { allowUnpinnedGateway } : {}),
   });
   const listening = await listen(app.fetch, {
     port: opts.port ?? DEFAULT_PORT,

@@ -1,7 +1,7 @@
 /**
  * The worker side of the service (docs/services.md "Attestation service"):
  *
- *   POST /v1/workers/challenge  → a single-use nonce (challenges.ts)
+ *   POST /v1/workers/challenge  → a stateless, MAC'd, single-use nonce (challenges.ts)
  *   POST /v1/workers/register   → the worker's evidence for that nonce, verified against the
  *                                 manifest's `worker` reference values; on success a certificate and
  *                                 every active KEK sealed to the worker's attested `hpke` key
@@ -33,11 +33,7 @@ const REJECTED = 'the worker’s evidence was not accepted';
 export async function postChallenge(rt: ServiceRuntime, req: Request): Promise<Response> {
   const body = await readJsonObject(req, { maxBytes: MAX_CHALLENGE_BYTES, fields: [] });
   if (!body.ok) return body.response;
-  const challenge = rt.challenges.issue(rt.nowSeconds());
-  if (!challenge) {
-    rt.deps.log('warn', 'worker_challenge_refused', { reason: 'too many outstanding challenges' });
-    return errorResponse('rate_limited', 'too many outstanding challenges, retry later');
-  }
+  const challenge = await rt.challenges.issue(rt.nowSeconds());
   return Response.json({ nonce: toBase64Url(challenge.nonce), expiresAt: challenge.expiresAt });
 }
 
@@ -76,13 +72,20 @@ export async function postRegister(rt: ServiceRuntime, req: Request): Promise<Re
     return errorResponse('attestation_rejected', REJECTED);
   };
 
-  // The bundle names the challenge it answers; taking it makes it single-use whatever follows.
-  const taken = rt.challenges.take(bundle.nonce, nowSeconds);
-  if (!taken.ok) {
-    return reject({ rejected: `challenge ${taken.reason}`, detail: { code: `challenge_${taken.reason}` } });
+  // The bundle names the challenge it answers: ours, live and unspent (stateless, challenges.ts).
+  const checked = await rt.challenges.check(bundle.nonce, nowSeconds);
+  if (!checked.ok) {
+    return reject({
+      rejected: `challenge ${checked.reason}`,
+      detail: { code: `challenge_${checked.reason}` },
+    });
   }
-  const worker = await appraiseWorker(rt, bundle, taken.challenge.nonce, now);
+  const worker = await appraiseWorker(rt, bundle, bundle.nonce, now);
   if ('rejected' in worker) return reject(worker);
+  // Single use, spent only by evidence that verified: a flood of junk cannot fill the spent set.
+  if (!rt.challenges.spend(bundle.nonce, checked.expiresAt, nowSeconds)) {
+    return reject({ rejected: 'challenge spent', detail: { code: 'challenge_spent' } });
+  }
   const issued = await certifyWorker(rt, worker, now);
   if ('rejected' in issued) return reject(issued);
   const added = rt.workers.add(

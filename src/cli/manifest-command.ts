@@ -1,5 +1,5 @@
 /**
- * `sealgate manifest pin|digest|check`.
+ * `sealgate manifest pin|digest|check|gateway-key`.
  */
 import { isSealgateError } from '../errors.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
@@ -8,6 +8,7 @@ import { parseManifest } from '../policy/parse-manifest.js';
 import { parseFlags, parseInstant, UsageError } from './args.js';
 import { readInput, readTextInput } from './io.js';
 import { cliKds } from './kds-fetch.js';
+import { gatewayKeyCommand, withGatewayKey } from './manifest-gateway-key.js';
 import { pinManifest } from './manifest-pin.js';
 import { pinTdxManifest } from './manifest-pin-tdx.js';
 import { IMAGE_FLAGS, launchInputFromFlags, MEASURE_IMAGE_FLAGS, measureLaunch } from './measure-command.js';
@@ -16,9 +17,10 @@ import { checkRole, loadCertificates } from './verify-command.js';
 import { loadCollateral } from './verify-tdx-command.js';
 
 export const MANIFEST_USAGE = [
-  'manifest pin --report FILE --cert FILE [--chain FILE] --role ROLE [--at ISO-8601] [--allow-debug]',
+  'manifest pin --report FILE --cert FILE [--chain FILE] --role ROLE [--at ISO-8601] [--allow-debug] [--gateway-key HEX]',
   `    [--measurement HEX]... [--from-image ${MEASURE_IMAGE_FLAGS}]`,
   'manifest pin --tdx-quote FILE --collateral FILE --role ROLE [--at ISO-8601]',
+  'manifest gateway-key --secret-file FILE',
   'manifest digest FILE',
   'manifest check FILE',
 ];
@@ -110,6 +112,7 @@ export async function manifestCommand(argv: readonly string[], now: () => Date):
           'measurement',
           'tdx-quote',
           'collateral',
+          'gateway-key',
           ...IMAGE_FLAGS,
         ],
         switches: ['allow-debug', 'from-image'],
@@ -142,15 +145,24 @@ export async function manifestCommand(argv: readonly string[], now: () => Date):
           exitCode: 1,
         };
       }
+      const gatewayKey = v['gateway-key'];
+      const manifest =
+        gatewayKey === undefined ? result.manifest : withGatewayKey(result.manifest, gatewayKey);
       // The manifest we print must pass our own parser: never hand out something we would refuse.
-      parseManifest(JSON.stringify(result.manifest));
-      const stderr = result.warnings.map((w) => `warning: ${w}\n`).join('');
-      return { stdout: `${JSON.stringify(result.manifest, null, 2)}\n`, stderr, exitCode: 0 };
+      parseManifest(JSON.stringify(manifest));
+      const warnings =
+        gatewayKey === undefined
+          ? [...result.warnings, 'no --gateway-key: an attestation service refuses to start on this manifest']
+          : result.warnings;
+      const stderr = warnings.map((w) => `warning: ${w}\n`).join('');
+      return { stdout: `${JSON.stringify(manifest, null, 2)}\n`, stderr, exitCode: 0 };
     }
+    case 'gateway-key':
+      return gatewayKeyCommand(rest);
     default:
       throw new UsageError(
         sub === undefined
-          ? 'manifest: missing subcommand (pin, digest, check)'
+          ? 'manifest: missing subcommand (pin, gateway-key, digest, check)'
           : `manifest: unknown subcommand ${sub}`,
       );
   }

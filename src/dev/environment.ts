@@ -11,6 +11,7 @@
 import { toHex, utf8 } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import type { SnpProduct, TcbVersion } from '../evidence/snp/index.js';
+import { deriveGatewayKey, type GatewayKey } from '../keys/gateway-key.js';
 import {
   createDevChain,
   type DevChain,
@@ -27,6 +28,12 @@ export const DEV_MEASUREMENT_LABELS = Object.freeze({
   service: 'sealgate/attestation-service/dev',
   worker: 'sealgate/worker/dev',
 });
+
+/**
+ * The development gateway's GATEWAY_SECRET when none is given: public, so anyone can sign uploads
+ * to a service that runs a manifest pinning its key — which only the dev manifest does.
+ */
+export const DEV_GATEWAY_SECRET = 'sealgate-DEVELOPMENT-gateway-secret-never-deploy';
 
 export const DEV_MANIFEST_NAME = 'DEVELOPMENT — SIMULATED HARDWARE (Sealgate dev manifest, never deploy)';
 
@@ -74,6 +81,9 @@ export interface DevelopmentEnvironment {
   readonly manifestBytes: Uint8Array;
   readonly manifestText: string;
   readonly manifestDigest: string;
+  /** The development gateway: its GATEWAY_SECRET and the identity key the manifest pins. */
+  readonly gatewaySecret: string;
+  readonly gatewayKey: GatewayKey;
   readonly measurements: { readonly service: Uint8Array; readonly worker: Uint8Array };
   /** Launched with the service measurement. */
   readonly servicePlatform: DevSnpPlatform;
@@ -81,8 +91,15 @@ export interface DevelopmentEnvironment {
   readonly workerPlatform: DevSnpPlatform;
 }
 
-/** The development manifest's text for `chain` (deterministic: same chain, same bytes, same digest). */
-export async function developmentManifestText(chain: DevChain): Promise<string> {
+/**
+ * The development manifest's text for `chain`, pinning the gateway whose GATEWAY_SECRET is
+ * `gatewaySecret` (deterministic: same chain and secret, same bytes, same digest).
+ */
+export async function developmentManifestText(
+  chain: DevChain,
+  gatewaySecret: string = DEV_GATEWAY_SECRET,
+): Promise<string> {
+  const gateway = await deriveGatewayKey(gatewaySecret);
   const [service, worker] = await Promise.all([
     measurementFor(DEV_MEASUREMENT_LABELS.service),
     measurementFor(DEV_MEASUREMENT_LABELS.worker),
@@ -123,6 +140,10 @@ export async function developmentManifestText(chain: DevChain): Promise<string> 
       },
     },
     keyPolicy: { ...DEV_KEY_POLICY },
+    gateway: {
+      uploadKey: toHex(gateway.publicKey),
+      note: 'the development gateway (its GATEWAY_SECRET is in .sealgate-dev or the test config)',
+    },
   };
   return `${JSON.stringify(manifest, null, 2)}\n`;
 }
@@ -132,6 +153,8 @@ export async function createDevelopmentEnvironment(options: {
   product?: SnpProduct;
   /** Reuse a chain (e.g. `importDevChain` of a saved one) instead of making a new one. */
   chain?: DevChain;
+  /** The dev gateway's GATEWAY_SECRET, whose key the manifest pins. Default DEV_GATEWAY_SECRET. */
+  gatewaySecret?: string;
 }): Promise<DevelopmentEnvironment> {
   if (!(options?.now instanceof Date) || Number.isNaN(options.now.getTime())) {
     throw new SealgateError('invalid_argument', 'createDevelopmentEnvironment: now must be a valid Date');
@@ -144,7 +167,8 @@ export async function createDevelopmentEnvironment(options: {
   if (!tcb)
     throw new SealgateError('invalid_argument', `createDevelopmentEnvironment: unknown product ${product}`);
   const chain = options.chain ?? (await createDevChain({ product, now: options.now, tcb }));
-  const manifestText = await developmentManifestText(chain);
+  const gatewaySecret = options.gatewaySecret ?? DEV_GATEWAY_SECRET;
+  const manifestText = await developmentManifestText(chain, gatewaySecret);
   const manifestBytes = utf8.encode(manifestText);
   const manifest = parseManifest(manifestBytes);
   const [service, worker] = await Promise.all([
@@ -158,6 +182,8 @@ export async function createDevelopmentEnvironment(options: {
     manifestBytes,
     manifestText,
     manifestDigest: await digestOf(manifestBytes),
+    gatewaySecret,
+    gatewayKey: await deriveGatewayKey(gatewaySecret),
     measurements: Object.freeze({ service, worker }),
     servicePlatform: new DevSnpPlatform(chain, service, 'attestation-service'),
     workerPlatform: new DevSnpPlatform(chain, worker, 'worker'),

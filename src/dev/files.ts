@@ -5,6 +5,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import type { SnpProduct } from '../evidence/snp/index.js';
 import {
@@ -47,16 +48,42 @@ export async function loadOrCreateDevChain(
 }
 
 /**
- * `dir/dev-chain.json` (kept if present) and `dir/manifest.dev.json` (rewritten for that chain):
- * everything `SEALGATE_PLATFORM=simulator` needs.
+ * The development gateway's GATEWAY_SECRET, kept beside the dev chain (mode 0600) so that a
+ * restarted `npm start` can still open the keys its Durable Object stored in `.wrangler/state`, and
+ * so that the dev manifest keeps pinning the same gateway key.
+ */
+export async function devGatewaySecret(path: string): Promise<string> {
+  try {
+    const kept = (await readFile(path, 'utf8')).trim();
+    if (kept.length >= 32) return kept;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const secret = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+/**
+ * `dir/dev-chain.json` (kept if present), `dir/gateway-secret` (kept if present) and
+ * `dir/manifest.dev.json` (rewritten for that chain, pinning that gateway's key): everything
+ * `SEALGATE_PLATFORM=simulator` and the dev gateway need.
  */
 export async function writeDevelopmentFiles(
   dir: string,
   opts: { now: Date; product?: SnpProduct },
-): Promise<{ chainPath: string; manifestPath: string; chain: DevChain; created: boolean }> {
+): Promise<{
+  chainPath: string;
+  manifestPath: string;
+  chain: DevChain;
+  created: boolean;
+  gatewaySecret: string;
+}> {
   const chainPath = join(dir, 'dev-chain.json');
   const manifestPath = join(dir, 'manifest.dev.json');
   const { chain, created } = await loadOrCreateDevChain(chainPath, opts);
-  await writeFile(manifestPath, await developmentManifestText(chain));
-  return { chainPath, manifestPath, chain, created };
+  const gatewaySecret = await devGatewaySecret(join(dir, 'gateway-secret'));
+  await writeFile(manifestPath, await developmentManifestText(chain, gatewaySecret));
+  return { chainPath, manifestPath, chain, created, gatewaySecret };
 }

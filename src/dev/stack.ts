@@ -6,10 +6,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { startWorker } from '../ai-worker/main.js';
 import { startService } from '../attestation-service/main.js';
-import { toBase64Url } from '../bytes.js';
 import { gatewayDevVars, wranglerVarArgs } from '../gateway/dev-vars.js';
 import { measurementFor } from '../platform/simulator/index.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
@@ -71,22 +69,6 @@ export interface RunningStack {
   /** `wrangler dev`'s pid, which is also its process group's id (wrangler and its workerd). */
   gatewayPid: number | undefined;
   close(): Promise<void>;
-}
-
-/**
- * The development gateway's GATEWAY_SECRET, kept beside the dev chain (mode 0600) so that a
- * restarted `npm start` can still open the keys its Durable Object stored in `.wrangler/state`.
- */
-async function devGatewaySecret(path: string): Promise<string> {
-  try {
-    const kept = (await readFile(path, 'utf8')).trim();
-    if (kept.length >= 32) return kept;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  const secret = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
-  await writeFile(path, `${secret}\n`, { mode: 0o600 });
-  return secret;
 }
 
 async function waitFor(
@@ -184,7 +166,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       serviceUrl: upstreams.serviceUrl,
       workerUrls: upstreams.workerUrls,
       devApiKey: apiKey,
-      gatewaySecret: await devGatewaySecret(join(opts.devDir ?? '.sealgate-dev', 'gateway-secret')),
+      gatewaySecret: files.gatewaySecret,
     });
     let gone: () => boolean;
     let gatewayPid: number | undefined;

@@ -29,6 +29,7 @@ export const HTTP_ERROR_CODES = {
   // attestation
   attestation_rejected: 403,
   certificate_rejected: 401,
+  gateway_unauthenticated: 401,
   // availability
   not_ready: 503,
   no_attested_service: 503,

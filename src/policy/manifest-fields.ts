@@ -10,7 +10,8 @@ export interface FieldSpec {
 }
 
 export const MANIFEST_FIELDS = {
-  manifest: { required: ['version', 'name', 'trustAnchors', 'roles', 'keyPolicy'], optional: [] },
+  manifest: { required: ['version', 'name', 'trustAnchors', 'roles', 'keyPolicy'], optional: ['gateway'] },
+  gateway: { required: ['uploadKey'], optional: ['note'] },
   trustAnchors: { required: ['snp'], optional: [] },
   snpTrustAnchor: { required: ['sha256', 'product'], optional: ['simulated', 'note'] },
   roles: { required: [], optional: ['attestation-service', 'worker'] },

@@ -212,6 +212,13 @@ export interface KeyPolicy {
   lifetimeSeconds: number;
 }
 
+/** The gateway the attestation service takes keys from (docs/manifest.md "gateway"). */
+export interface GatewayPin {
+  /** The gateway's Ed25519 identity public key (src/keys/gateway-key.ts), 64 lower-case hex. */
+  uploadKey: string;
+  note?: string;
+}
+
 export interface Manifest {
   version: 1;
   name: string;
@@ -219,6 +226,8 @@ export interface Manifest {
   /** The roles this manifest trusts; at least one. A role left out is never trusted. */
   roles: Partial<Record<RoleName, RoleReference>>;
   keyPolicy: KeyPolicy;
+  /** Absent: no gateway is pinned, and a production attestation service refuses to start. */
+  gateway?: GatewayPin;
 }
 
 /** One finding of the manifest parser: where (RFC 6901 pointer) and what. */

@@ -14,6 +14,7 @@ import {
 import { invalidManifest, manifestJsonValue } from './manifest-error.js';
 import { LIMITS, MANIFEST_FIELDS } from './manifest-fields.js';
 import {
+  type GatewayPin,
   GPU_ARCHITECTURES,
   GPU_MEASUREMENT_SOURCES,
   type GpuGoldenMeasurement,
@@ -70,9 +71,21 @@ function checkManifest(iss: Issues, v: unknown): Manifest | undefined {
   const anchorsClean = iss.list.length === before;
   const roles = has(o, 'roles') ? checkRoles(iss, o.roles) : undefined;
   const keyPolicy = has(o, 'keyPolicy') ? checkKeyPolicy(iss, o.keyPolicy) : undefined;
+  const gateway = has(o, 'gateway') ? checkGatewayPin(iss, o.gateway) : undefined;
   if (anchors && anchorsClean && roles) checkProductsAnchored(iss, anchors, roles);
   if (iss.list.length > 0 || !name || !anchors || !roles || !keyPolicy) return undefined;
-  return { version: 1, name, trustAnchors: { snp: anchors }, roles, keyPolicy };
+  return defined<Manifest>({ version: 1, name, trustAnchors: { snp: anchors }, roles, keyPolicy, gateway });
+}
+
+/** `gateway.uploadKey`: a 32-byte Ed25519 public key (RFC 8032 §5.1.5), hex. */
+function checkGatewayPin(iss: Issues, v: unknown): GatewayPin | undefined {
+  const o = checkObject(iss, v, '/gateway', MANIFEST_FIELDS.gateway);
+  if (!o) return undefined;
+  const uploadKey = has(o, 'uploadKey')
+    ? checkHex(iss, o.uploadKey, '/gateway/uploadKey', 32, { nonZero: true })
+    : undefined;
+  const note = has(o, 'note') ? checkText(iss, o.note, '/gateway/note', LIMITS.noteMaxLength) : undefined;
+  return uploadKey ? defined({ uploadKey, note }) : undefined;
 }
 
 function checkTrustAnchors(iss: Issues, v: unknown): SnpTrustAnchor[] | undefined {

@@ -15,13 +15,16 @@ import { type BundleVerdict, verifyEvidenceBundle } from '../attestation/verify-
 import { toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import type { SnpClaims } from '../evidence/snp/types.js';
+import { attestationRequestAuth, GATEWAY_AUTH_HEADER } from '../keys/attestation-request-auth.js';
+import type { GatewayKey } from '../keys/gateway-key.js';
 import { importPublicKey } from '../keys/hpke.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { findSnpTrustAnchor } from '../policy/trust-anchors.js';
 import type { ChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
 import type { Violation } from '../verify/violations.js';
-import { callJson, type Fetcher } from './http.js';
+import { callJson, DEFAULT_MAX_ANSWER_BYTES, type Fetcher } from './http.js';
+import { kekContext } from './kek-binding.js';
 
 export interface AttestServiceOptions {
   baseUrl: string;
@@ -36,6 +39,11 @@ export interface AttestServiceOptions {
   chainCache?: ChainCache;
   /** 32 bytes; default fresh from the CSPRNG. Give one only to bind the attestation to your own value. */
   nonce?: Uint8Array;
+  /**
+   * The gateway's identity key: signs the request (src/keys/attestation-request-auth.ts) so the
+   * service counts it against the gateway's own budget, not the anonymous one.
+   */
+  gatewayKey?: GatewayKey;
   signal?: AbortSignal;
 }
 
@@ -77,7 +85,24 @@ export async function attestService(opts: AttestServiceOptions): Promise<Atteste
   if (!(nonce instanceof Uint8Array) || nonce.length !== NONCE_LENGTH) {
     throw new SealgateError('invalid_argument', `attestService: nonce must be ${NONCE_LENGTH} bytes`);
   }
-  const answer = await callJson(opts, 'POST', '/v1/attestation', { nonce: toBase64Url(nonce) });
+  const headers: Record<string, string> = opts.gatewayKey
+    ? {
+        [GATEWAY_AUTH_HEADER]: attestationRequestAuth(
+          opts.gatewayKey,
+          kekContext(opts.manifestDigest),
+          nonce,
+          Math.floor(opts.now.getTime() / 1000),
+        ),
+      }
+    : {};
+  const answer = await callJson(
+    opts,
+    'POST',
+    '/v1/attestation',
+    { nonce: toBase64Url(nonce) },
+    DEFAULT_MAX_ANSWER_BYTES,
+    headers,
+  );
   let bundle: EvidenceBundle;
   try {
     bundle = parseEvidenceBundle(answer);

@@ -26,6 +26,9 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** Extra request headers for one call (e.g. the gateway's signature on an attestation request). */
+export type CallHeaders = Readonly<Record<string, string>>;
+
 /** `baseUrl` (absolute http(s), trailing slashes ignored) joined with `path`. */
 export function serviceUrl(baseUrl: string, path: string): string {
   let url: URL;
@@ -46,6 +49,7 @@ export async function callJson(
   path: string,
   body?: unknown,
   maxBytes = DEFAULT_MAX_ANSWER_BYTES,
+  extraHeaders: CallHeaders = {},
 ): Promise<Record<string, unknown>> {
   const url = serviceUrl(opts.baseUrl, path);
   if (typeof opts.fetch !== 'function')
@@ -56,8 +60,8 @@ export async function callJson(
       method,
       headers:
         body === undefined
-          ? { accept: 'application/json' }
-          : { accept: 'application/json', 'content-type': 'application/json' },
+          ? { ...extraHeaders, accept: 'application/json' }
+          : { ...extraHeaders, accept: 'application/json', 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });

@@ -1,12 +1,15 @@
 /**
- * Step 2 of the flow (docs/architecture.md "Flow"): KEKs to the attested service. `uploadKek`
- * seals a KEK to the service's attested `hpke` key (HPKE purpose `kek-upload`, aad bound to the
- * manifest digest: kek-binding.ts) and posts it; `listServiceKeys` reads back which keys the service holds
+ * Step 2 of the flow (docs/architecture.md "Flow"): KEKs to the attested service. `uploadKek` seals a KEK to
+ * the service's attested `hpke` key (HPKE purpose `kek-upload`, aad bound to the manifest digest:
+ * kek-binding.ts), signs the sealed upload with the gateway's identity key (src/keys/kek-upload.ts:
+ * the service takes keys only from the gateway its manifest pins) and posts it; `listServiceKeys` reads back which keys the service holds
  * (metadata only), which is how the gateway confirms an upload before promoting a key.
  */
 import { SealgateError } from '../errors.js';
+import type { GatewayKey } from '../keys/gateway-key.js';
 import { checkKek, type Kek, KID_PATTERN } from '../keys/kek.js';
 import { sealKek } from '../keys/kek-transport.js';
+import { signKekUpload } from '../keys/kek-upload.js';
 import type { RandomSource } from '../keys/random.js';
 import { checkUnixSeconds } from '../keys/time.js';
 import { type CallOptions, callJson } from './http.js';
@@ -23,6 +26,8 @@ export interface UploadKekOptions extends CallOptions {
   service: { hpkePublicKey: Uint8Array; manifestDigest?: string };
   kek: Kek;
   manifestDigest: string;
+  /** The gateway's identity key (src/keys/gateway-key.ts `deriveGatewayKey`): signs the upload. */
+  gatewayKey: GatewayKey;
   random?: RandomSource;
 }
 
@@ -35,12 +40,17 @@ export async function uploadKek(opts: UploadKekOptions): Promise<KeyMetadata> {
     );
   }
   const kek = await checkKek(opts.kek, 'uploadKek');
+  const context = kekContext(opts.manifestDigest);
   const sealed = await sealKek(opts.service.hpkePublicKey, kek, {
     purpose: 'kek-upload',
-    context: kekContext(opts.manifestDigest),
+    context,
     ...(opts.random ? { random: opts.random } : {}),
   });
-  const answer = await callJson(opts, 'POST', '/v1/keys', sealed);
+  const signed = signKekUpload(opts.gatewayKey, sealed, {
+    manifestDigest: context,
+    serviceHpkeKey: opts.service.hpkePublicKey,
+  });
+  const answer = await callJson(opts, 'POST', '/v1/keys', signed);
   const meta = keyMetadata(answer, '/v1/keys');
   if (meta.kid !== kek.kid || meta.notBefore !== kek.notBefore || meta.notAfter !== kek.notAfter) {
     throw new SealgateError('fetch_failed', 'uploadKek: the service confirmed another key', {

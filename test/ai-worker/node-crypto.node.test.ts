@@ -71,7 +71,7 @@ describe('worker app on the node:crypto envelope backend', () => {
     expect(calls.deriveAesKey).toBe(2); // K_req and K_stream
   });
 
-  it('refusals keep their codes and messages: tampered request, replay', async () => {
+  it('refusals keep their codes (the message is the code only): tampered request, replay', async () => {
     const node = await setup(nodeEnvelopeCrypto);
     const web = await setup();
     for (const s of [node, web]) {
@@ -81,13 +81,13 @@ describe('worker app on the node:crypto envelope backend', () => {
       ct[ct.length - 1]! ^= 1;
       tampered.sealgate.ct = toBase64Url(ct);
       expect(await expectError(await post(s.app, CHAT, tampered), 400, 'decryption_failed')).toBe(
-        'sealed request: authentication failed',
+        "sealed request refused: decryption_failed (details are in the worker's log)",
       );
       const wk = fromBase64Url(tampered.sealgate.wk);
       wk[0]! ^= 1;
       tampered.sealgate.wk = toBase64Url(wk);
       expect(await expectError(await post(s.app, CHAT, tampered), 400, 'decryption_failed')).toBe(
-        'sealed request: key unwrap failed',
+        "sealed request refused: decryption_failed (details are in the worker's log)",
       );
       expect((await post(s.app, CHAT, sealed)).status).toBe(200);
       await expectError(await post(s.app, CHAT, sealed), 409, 'replay_detected');

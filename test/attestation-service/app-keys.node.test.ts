@@ -13,7 +13,15 @@ import { generateKeyExchangeKeyPair } from '../../src/keys/hpke.js';
 import { createKek, type Kek } from '../../src/keys/kek.js';
 import { sealKek } from '../../src/keys/kek-transport.js';
 import { kekContext } from '../../src/service-client/kek-binding.js';
-import { ENV_TIMEOUT_MS, errorCode, makeService, T0, T0_SECONDS, type TestService } from './support.js';
+import {
+  ENV_TIMEOUT_MS,
+  errorCode,
+  makeService,
+  signUpload,
+  T0,
+  T0_SECONDS,
+  type TestService,
+} from './support.js';
 
 let env: DevelopmentEnvironment;
 let svc: TestService;
@@ -30,10 +38,11 @@ async function sealUpload(
   kek: Kek,
   opts: { to?: Uint8Array; digest?: string; purpose?: 'kek-upload' | 'kek-release' } = {},
 ) {
-  return sealKek(opts.to ?? svc.keys.hpke.publicKey, kek, {
+  const sealed = await sealKek(opts.to ?? svc.keys.hpke.publicKey, kek, {
     purpose: opts.purpose ?? 'kek-upload',
     context: kekContext(opts.digest ?? env.manifestDigest),
   });
+  return signUpload(env, svc, sealed);
 }
 
 describe('GET /healthz', () => {
@@ -161,10 +170,14 @@ describe('POST /v1/keys and GET /v1/keys', () => {
   it('accepts a KEK sealed to the service for its manifest, idempotently, and lists it', async () => {
     const s = await makeService(env);
     const kek = await createKek({ notBefore: T0_SECONDS, notAfter: T0_SECONDS + 900 });
-    const sealed = await sealKek(s.keys.hpke.publicKey, kek, {
-      purpose: 'kek-upload',
-      context: kekContext(env.manifestDigest),
-    });
+    const sealed = signUpload(
+      env,
+      s,
+      await sealKek(s.keys.hpke.publicKey, kek, {
+        purpose: 'kek-upload',
+        context: kekContext(env.manifestDigest),
+      }),
+    );
     const meta = { kid: kek.kid, notBefore: kek.notBefore, notAfter: kek.notAfter };
     for (let i = 0; i < 2; i++) {
       const res = await s.post('/v1/keys', sealed);
@@ -200,7 +213,7 @@ describe('POST /v1/keys and GET /v1/keys', () => {
       await sealUpload(kek, { to: other.publicKey }),
       await sealUpload(kek, { digest: 'ab'.repeat(32) }),
       await sealUpload(kek, { purpose: 'kek-release' }),
-      await sealKek(svc.keys.hpke.publicKey, kek, { purpose: 'kek-upload' }), // no manifest binding
+      signUpload(env, svc, await sealKek(svc.keys.hpke.publicKey, kek, { purpose: 'kek-upload' })), // no manifest binding
     ];
     for (const sealed of cases) {
       const res = await svc.post('/v1/keys', sealed);
@@ -218,6 +231,7 @@ describe('POST /v1/keys and GET /v1/keys', () => {
     const { ct: _ct, ...missing } = sealed;
     expect(await errorCode(await svc.post('/v1/keys', missing))).toBe('invalid_request');
     const short = await svc.post('/v1/keys', { ...sealed, ct: sealed.ct.slice(0, -4) });
+    // Sizes are checked before the signature: a malformed upload is decryption_failed.
     expect(short.status).toBe(400);
     expect(await errorCode(short)).toBe('decryption_failed');
   });
@@ -227,10 +241,14 @@ describe('POST /v1/keys and GET /v1/keys', () => {
     const upload = async (kek: Kek) =>
       s.post(
         '/v1/keys',
-        await sealKek(s.keys.hpke.publicKey, kek, {
-          purpose: 'kek-upload',
-          context: kekContext(env.manifestDigest),
-        }),
+        signUpload(
+          env,
+          s,
+          await sealKek(s.keys.hpke.publicKey, kek, {
+            purpose: 'kek-upload',
+            context: kekContext(env.manifestDigest),
+          }),
+        ),
       );
     const first = await kekFor();
     expect((await upload(first)).status).toBe(200);

@@ -26,6 +26,7 @@ import {
   errorCode,
   makeService,
   makeWorkerIdentity,
+  signUpload,
   T0,
   T0_SECONDS,
   type TestService,
@@ -47,7 +48,7 @@ beforeAll(async () => {
     purpose: 'kek-upload',
     context: kekContext(env.manifestDigest),
   });
-  expect((await svc.post('/v1/keys', sealed)).status).toBe(200);
+  expect((await svc.post('/v1/keys', signUpload(env, svc, sealed))).status).toBe(200);
 }, ENV_TIMEOUT_MS);
 
 async function challenge(s: TestService = svc): Promise<Uint8Array> {
@@ -118,7 +119,7 @@ describe('register', () => {
     const again = await register(bundle);
     expect(again.status).toBe(403);
     expect(await errorCode(again)).toBe('attestation_rejected');
-    expect(lastRejection()).toMatchObject({ code: 'challenge_unknown' });
+    expect(lastRejection()).toMatchObject({ code: 'challenge_spent' });
   });
 
   it('an expired challenge is 403 (60 s)', async () => {
@@ -131,10 +132,14 @@ describe('register', () => {
     expect(lastRejection(s)).toMatchObject({ code: 'challenge_expired' });
   });
 
-  it('a nonce the service never issued is 403', async () => {
+  it('a nonce the service never issued is 403 (not SWC1, or a tag that does not verify)', async () => {
     const res = await register(await workerBundle(env, worker, crypto.getRandomValues(new Uint8Array(32))));
     expect(res.status).toBe(403);
-    expect(lastRejection()).toMatchObject({ code: 'challenge_unknown' });
+    expect(lastRejection()).toMatchObject({ code: 'challenge_malformed' });
+    const forged = await challenge();
+    forged[31] = (forged[31] ?? 0) ^ 1;
+    expect((await register(await workerBundle(env, worker, forged))).status).toBe(403);
+    expect(lastRejection()).toMatchObject({ code: 'challenge_forged' });
   });
 
   it('evidence made for another nonce, presented for this challenge, is 403 (REPORT_DATA)', async () => {

@@ -10,10 +10,14 @@ import { createServiceApp } from '../../src/attestation-service/app.js';
 import type { LogLevel } from '../../src/attestation-service/runtime.js';
 import { generateServiceKeys, type ServiceKeys } from '../../src/attestation-service/service-keys.js';
 import type { DevelopmentEnvironment } from '../../src/dev/environment.js';
+import type { GatewayKey } from '../../src/keys/gateway-key.js';
 import { generateKeyExchangeKeyPair, type KeyExchangeKeyPair } from '../../src/keys/hpke.js';
+import type { SealedKek } from '../../src/keys/kek-transport.js';
+import { type SignedKekUpload, signKekUpload } from '../../src/keys/kek-upload.js';
 import type { AttestationPlatform } from '../../src/platform/types.js';
 import { manifestDigest } from '../../src/policy/manifest-digest.js';
 import { parseManifest } from '../../src/policy/parse-manifest.js';
+import { kekContext } from '../../src/service-client/kek-binding.js';
 
 /** RSA-4096 chain generation can take tens of seconds on a loaded machine (more in workerd). */
 export const ENV_TIMEOUT_MS = 240_000;
@@ -38,9 +42,27 @@ export interface TestService {
   get(path: string): Promise<Response>;
 }
 
+/** `sealed` signed as the gateway does (src/keys/kek-upload.ts), by `key` (default: the dev gateway's). */
+export function signUpload(
+  env: DevelopmentEnvironment,
+  svc: { keys: ServiceKeys },
+  sealed: SealedKek,
+  opts: { key?: GatewayKey; digest?: string; serviceHpkeKey?: Uint8Array } = {},
+): SignedKekUpload {
+  return signKekUpload(opts.key ?? env.gatewayKey, sealed, {
+    manifestDigest: kekContext(opts.digest ?? env.manifestDigest),
+    serviceHpkeKey: opts.serviceHpkeKey ?? svc.keys.hpke.publicKey,
+  });
+}
+
 export async function makeService(
   env: DevelopmentEnvironment,
-  overrides: { manifestBytes?: Uint8Array; manifestDigest?: string; platform?: AttestationPlatform } = {},
+  overrides: {
+    manifestBytes?: Uint8Array;
+    manifestDigest?: string;
+    platform?: AttestationPlatform;
+    allowUnpinnedGateway?: boolean;
+  } = {},
 ): Promise<TestService> {
   const keys = await generateServiceKeys();
   const logs: LogEntry[] = [];
@@ -54,6 +76,7 @@ export async function makeService(
     keys,
     now: () => clock.now,
     log: (level, event, detail = {}) => logs.push({ level, event, detail }),
+    ...(overrides.allowUnpinnedGateway ? { allowUnpinnedGateway: true } : {}),
   });
   const fetch = async (url: string, init?: RequestInit) => app.request(url, init);
   return {

@@ -194,7 +194,18 @@ describe.skipIf(!pinPresent)(
 
     async function pin(extra: string[]) {
       const s = set();
-      return runCli(['manifest', 'pin', ...s.evidence, '--role', 'worker', '--at', s.at, ...extra]);
+      const gatewayKey = ['--gateway-key', '11'.repeat(32)];
+      return runCli([
+        'manifest',
+        'pin',
+        ...s.evidence,
+        '--role',
+        'worker',
+        '--at',
+        s.at,
+        ...gatewayKey,
+        ...extra,
+      ]);
     }
     async function verify(manifest: string) {
       const s = set();

@@ -94,7 +94,11 @@ export interface Stack {
 
 export async function startStack(): Promise<Stack> {
   const chain = await importDevChain(JSON.parse(env.GATEWAY_TEST_CHAIN));
-  const dev = await createDevelopmentEnvironment({ now: new Date(Date.now()), chain });
+  const dev = await createDevelopmentEnvironment({
+    now: new Date(Date.now()),
+    chain,
+    gatewaySecret: env.GATEWAY_SECRET!,
+  });
   const makeService = async () =>
     createServiceApp({
       manifestBytes: dev.manifestBytes,

@@ -94,6 +94,7 @@ export async function startStack(): Promise<Stack> {
     const now = nowSeconds();
     const kek = await createKek({ notBefore: now - 5, notAfter: now + 600 });
     await uploadKek({
+      gatewayKey: env.gatewayKey,
       baseUrl: service.url,
       fetch: (url, init) => fetch(url, init),
       service: attested,

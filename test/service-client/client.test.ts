@@ -122,6 +122,7 @@ describe('uploadKek and listServiceKeys', () => {
     const service = await attest({ fetch: s.fetch });
     const kek = await createKek({ notBefore: T0_SECONDS, notAfter: T0_SECONDS + 900 });
     const meta = await uploadKek({
+      gatewayKey: env.gatewayKey,
       baseUrl: BASE,
       fetch: s.fetch,
       service,
@@ -136,23 +137,46 @@ describe('uploadKek and listServiceKeys', () => {
     const service = await attest();
     const kek = await createKek({ notBefore: T0_SECONDS - 900, notAfter: T0_SECONDS });
     const e = await expectSealgateError(
-      uploadKek({ baseUrl: BASE, fetch: svc.fetch, service, kek, manifestDigest: env.manifestDigest }),
+      uploadKek({
+        gatewayKey: env.gatewayKey,
+        baseUrl: BASE,
+        fetch: svc.fetch,
+        service,
+        kek,
+        manifestDigest: env.manifestDigest,
+      }),
       'key_expired',
     );
     expect(e.detail).toMatchObject({ status: 409, code: 'key_expired' });
   });
 
-  it('a key sealed for another manifest is refused by the service (decryption_failed)', async () => {
+  it('a key sealed and signed for another manifest is refused by the service', async () => {
     const service = await attest();
     const kek = await createKek({ notBefore: T0_SECONDS, notAfter: T0_SECONDS + 900 });
     const other = { hpkePublicKey: service.hpkePublicKey };
-    await expectSealgateError(
-      uploadKek({ baseUrl: BASE, fetch: svc.fetch, service: other, kek, manifestDigest: 'ef'.repeat(32) }),
-      'decryption_failed',
+    const e = await expectSealgateError(
+      uploadKek({
+        gatewayKey: env.gatewayKey,
+        baseUrl: BASE,
+        fetch: svc.fetch,
+        service: other,
+        kek,
+        manifestDigest: 'ef'.repeat(32),
+      }),
+      'fetch_failed',
     );
+    // The signature binds the digest: it fails before anything is decrypted.
+    expect(e.detail).toMatchObject({ status: 401, code: 'gateway_unauthenticated' });
     // …and the client refuses to mix a service attested for one digest with another.
     await expectSealgateError(
-      uploadKek({ baseUrl: BASE, fetch: svc.fetch, service, kek, manifestDigest: 'ef'.repeat(32) }),
+      uploadKek({
+        gatewayKey: env.gatewayKey,
+        baseUrl: BASE,
+        fetch: svc.fetch,
+        service,
+        kek,
+        manifestDigest: 'ef'.repeat(32),
+      }),
       'invalid_argument',
     );
   });

@@ -83,6 +83,7 @@ describe('client ↔ service over loopback HTTP', () => {
     const now = Math.floor(Date.now() / 1000);
     const kek = await createKek({ notBefore: now, notAfter: now + 600 });
     const meta = await uploadKek({
+      gatewayKey: env.gatewayKey,
       baseUrl: service.url,
       fetch,
       service: attested,

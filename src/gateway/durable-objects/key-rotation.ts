@@ -33,6 +33,7 @@ import { listServiceKeys, uploadKek } from '../../service-client/keys.js';
 import { createChainCache } from '../../verify/chain-cache.js';
 import { nowMs, nowSeconds } from '../clock.js';
 import { type GatewayConfig, type GatewayEnv, loadConfig } from '../config.js';
+import { gatewayIdentity } from '../gateway-identity.js';
 import { type StoredKek, unwrapKek, wrapKek } from '../kv/at-rest.js';
 import {
   type AttestationRecord,
@@ -151,7 +152,9 @@ export class KeyRotation extends DurableObject<GatewayEnv> {
     const policy = config.manifest.keyPolicy;
     const s = this.ctx.storage;
     const now = nowSeconds();
+    const gatewayKey = await gatewayIdentity(secret, config.manifest);
     const service = await attestService({
+      gatewayKey,
       baseUrl: config.serviceUrl,
       fetch: upstreamFetch,
       manifest: config.manifest,
@@ -177,7 +180,7 @@ export class KeyRotation extends DurableObject<GatewayEnv> {
     const { live, opened } = await this.#liveKeys(config, now);
     const held = new Set((await listServiceKeys(call)).map((k) => k.kid));
     const upload = async (kek: Kek) => {
-      await uploadKek({ ...call, service, kek, manifestDigest });
+      await uploadKek({ ...call, service, kek, manifestDigest, gatewayKey });
     };
     for (const stored of live) {
       if (held.has(stored.kid)) continue;

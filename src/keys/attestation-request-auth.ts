@@ -1,0 +1,57 @@
+/**
+ * The gateway's signature on `POST /v1/attestation` (docs/protocol.md "Authenticated key upload"):
+ * it lets the attestation service give the pinned gateway its own rate budget, so anonymous callers
+ * behind the same shared egress cannot starve it. Header:
+ *
+ *   sealgate-gateway-auth: <t>.<sig>     t = Unix seconds (decimal), sig = base64url(64 bytes)
+ *   sig = Ed25519(gateway key, LP("sealgate/attestation-request/v1") ‖ LP(manifest digest, 32 raw)
+ *                               ‖ LP(nonce, 32) ‖ LP(u64be(t)))                       (RFC 8032)
+ *
+ * Accepted within ±MAX_SKEW_SECONDS of the service's clock. A header that does not verify is
+ * ignored (the call is then anonymous), never an error: it only selects a budget.
+ */
+import { fromBase64Url, toBase64Url } from '../bytes.js';
+import { u64be } from './encoding.js';
+import { type GatewayKey, SIGNED_LABELS, signAsGateway, verifyGatewaySignature } from './gateway-key.js';
+
+export const GATEWAY_AUTH_HEADER = 'sealgate-gateway-auth';
+export const MAX_SKEW_SECONDS = 60;
+
+export function attestationRequestAuth(
+  key: GatewayKey,
+  manifestDigest: Uint8Array,
+  nonce: Uint8Array,
+  nowSeconds: number,
+): string {
+  const sig = signAsGateway(key, SIGNED_LABELS.attestationRequest, [
+    manifestDigest,
+    nonce,
+    u64be(nowSeconds),
+  ]);
+  return `${nowSeconds}.${toBase64Url(sig)}`;
+}
+
+export function isGatewayAttestationRequest(
+  header: string | null,
+  gatewayKey: Uint8Array | null,
+  manifestDigest: Uint8Array,
+  nonce: Uint8Array,
+  nowSeconds: number,
+): boolean {
+  if (header === null || gatewayKey === null) return false;
+  const m = /^(\d{1,12})\.([A-Za-z0-9_-]{86})$/.exec(header);
+  if (!m) return false;
+  const t = Number(m[1]);
+  if (Math.abs(t - nowSeconds) > MAX_SKEW_SECONDS) return false;
+  let sig: Uint8Array;
+  try {
+    sig = fromBase64Url(m[2]!);
+  } catch {
+    return false;
+  }
+  return verifyGatewaySignature(gatewayKey, sig, SIGNED_LABELS.attestationRequest, [
+    manifestDigest,
+    nonce,
+    u64be(t),
+  ]);
+}
