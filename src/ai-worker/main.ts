@@ -11,12 +11,16 @@
  *   MODEL_URL             an OpenAI-compatible server (vLLM, Ollama, llama.cpp, OpenAI); absent →
  *                         the built-in deterministic model `sealgate-builtin`
  *   MODEL_API_KEY         sent to MODEL_URL as a bearer token
+ *   MODEL_NATIVE_APIS     comma-separated `messages`, `responses`: the APIs MODEL_URL speaks itself
+ *                         (Anthropic Messages, OpenAI Responses); absent → both are translated to
+ *                         chat completions inside the worker (docs/gateway.md, "Translation")
  *   PORT                  default 8789        HOST  default 127.0.0.1
  *
  * Stops cleanly on SIGINT/SIGTERM. Importing this module starts nothing: tests use `startWorker`
  * (re-exported here) or `configFromEnv`.
  */
 import { closeOnSignals, programConfigFromEnv, programFail, runIfMain } from '../dev/program-config.js';
+import type { TranslatableRoute } from '../model/types.js';
 import { consoleLog } from './log.js';
 import {
   DEFAULT_HOST,
@@ -54,7 +58,21 @@ export async function configFromEnv(
     host: c.host,
     ...(env.MODEL_URL ? { modelUrl: env.MODEL_URL } : {}),
     ...(env.MODEL_API_KEY ? { modelApiKey: env.MODEL_API_KEY } : {}),
+    ...(env.MODEL_NATIVE_APIS ? { modelNativeRoutes: nativeRoutes(env.MODEL_NATIVE_APIS, program) } : {}),
   };
+}
+
+/** `messages,responses` → their routes; anything else is a configuration error. */
+function nativeRoutes(value: string, program: string): TranslatableRoute[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((name) => {
+      if (name === 'messages') return '/v1/messages';
+      if (name === 'responses') return '/v1/responses';
+      return programFail(program)(`MODEL_NATIVE_APIS: unknown API "${name}" (messages, responses)`);
+    });
 }
 
 async function main(): Promise<void> {

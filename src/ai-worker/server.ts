@@ -12,7 +12,7 @@ import { loadManifestForPlatform } from '../dev/program-config.js';
 import { listenNode } from '../dev/serve.js';
 import { createBuiltinModel } from '../model/builtin.js';
 import { createNodeHttpFetch } from '../model/node-http-fetch.js';
-import type { ModelBackend } from '../model/types.js';
+import type { ModelBackend, TranslatableRoute } from '../model/types.js';
 import { createUpstreamModel } from '../model/upstream.js';
 import type { AttestationPlatform } from '../platform/types.js';
 import { createWorkerApp, createWorkerExchange, type WorkerAppDeps } from './app.js';
@@ -43,6 +43,8 @@ export interface StartWorkerOptions {
   modelUrl?: string;
   /** MODEL_API_KEY. */
   modelApiKey?: string;
+  /** MODEL_NATIVE_APIS: the routes MODEL_URL answers itself; the others are translated to chat. */
+  modelNativeRoutes?: readonly TranslatableRoute[];
   /** Overrides modelUrl (tests, embedding). */
   model?: ModelBackend;
   /** Default 8789; 0 for an ephemeral port. */
@@ -95,6 +97,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
           baseUrl: opts.modelUrl,
           ...(modelFetch ? { fetch: modelFetch } : {}),
           ...(opts.modelApiKey ? { apiKey: opts.modelApiKey } : {}),
+          ...(opts.modelNativeRoutes ? { nativeRoutes: opts.modelNativeRoutes } : {}),
         })
       : createBuiltinModel());
   const clock = opts.clock ?? Date.now;

@@ -2,7 +2,8 @@
  * The whole local stack on SIMULATED hardware, as a function (Node only): what `npm start` runs,
  * and what the end-to-end tests start. Attestation service and AI worker run in this process; the
  * gateway is the real Worker under `wrangler dev` (workerd), in its own process group so that
- * `close()` stops it and its workerd children as one.
+ * `close()` stops it and its workerd children as one — and a watchdog stops that group when this
+ * process ends in any way (parent-watch.ts), so no gateway outlives it holding the port.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { manifestDigest } from '../policy/manifest-digest.js';
 import type { KeyPolicy } from '../policy/manifest-types.js';
 import { DEV_MEASUREMENT_LABELS, DevSnpPlatform } from './environment.js';
 import { writeDevelopmentFiles } from './files.js';
+import { checkPortFree, stopGroupWithParent } from './parent-watch.js';
 
 export interface StackOptions {
   /** Gateway port (default 8787). */
@@ -149,6 +151,8 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     closers.length = 0;
   };
   try {
+    // A port in use fails here, named, before anything starts.
+    if (!opts.runGateway) await checkPortFree(port, '127.0.0.1', 'the gateway');
     const service = await startService({
       manifestBytes,
       platform: new DevSnpPlatform(
@@ -220,7 +224,11 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
           },
         },
       );
-      closers.push(() => stopGroup(wrangler));
+      const watch = wrangler.pid === undefined ? undefined : stopGroupWithParent(wrangler.pid);
+      closers.push(async () => {
+        await stopGroup(wrangler);
+        watch?.stop();
+      });
       gone = () => wrangler.exitCode !== null || wrangler.signalCode !== null;
       gatewayPid = wrangler.pid;
     }

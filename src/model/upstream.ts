@@ -19,16 +19,19 @@
  * never passed on (it may quote the prompt, and the worker's errors are not sealed).
  */
 
+import { streamStep } from '../api/stream-end.js';
+import { readSealedForm } from '../api/transcriptions/form.js';
 import { SealgateError } from '../errors.js';
 import { readLimited } from '../http/read-limited.js';
+import { withApiRoutes } from './api-routes.js';
 import { parseSseStream } from './sse.js';
-import {
-  type ModelAnswer,
-  type ModelBackend,
-  type ModelCall,
-  type ModelInfo,
-  type ModelRoute,
-  SSE_DONE,
+import type {
+  ModelAnswer,
+  ModelBackend,
+  ModelCall,
+  ModelInfo,
+  ModelRoute,
+  TranslatableRoute,
 } from './types.js';
 
 /**
@@ -40,7 +43,7 @@ export type ModelFetch = (url: string, init: ModelFetchInit) => Promise<ModelFet
 export interface ModelFetchInit {
   method: 'GET' | 'POST';
   headers: Record<string, string>;
-  body?: string;
+  body?: string | Uint8Array<ArrayBuffer>;
   signal?: AbortSignal;
 }
 
@@ -64,6 +67,11 @@ export interface UpstreamModelOptions {
   idleTimeoutMs?: number;
   /** Largest non-streamed answer read (bytes). Default 64 MiB. */
   maxResponseBytes?: number;
+  /**
+   * MODEL_NATIVE_APIS: the routes the server answers itself (`/v1/messages` for a server that
+   * speaks Anthropic's Messages API, `/v1/responses`); the others are translated to chat completions.
+   */
+  nativeRoutes?: readonly TranslatableRoute[];
 }
 
 const REFUSED_AS_INVALID = new Set([400, 413, 422]);
@@ -175,7 +183,7 @@ export function createUpstreamModel(options: UpstreamModelOptions): ModelBackend
     }
   }
 
-  async function openStream(path: string, body: Record<string, unknown>, signal?: AbortSignal) {
+  async function openStream(path: ModelRoute, body: Record<string, unknown>, signal?: AbortSignal) {
     const sent = await send(
       path,
       {
@@ -192,11 +200,16 @@ export function createUpstreamModel(options: UpstreamModelOptions): ModelBackend
       throw new SealgateError('model_error', 'model server did not answer the stream as text/event-stream');
     }
     sent.clearDeadline();
-    return { body: sent.response.body, done: sent.done, controller: sent.controller };
+    return { route: path, body: sent.response.body, done: sent.done, controller: sent.controller };
   }
 
   async function* streamEvents(
-    opened: { body: ReadableStream<Uint8Array>; done: () => void; controller: AbortController },
+    opened: {
+      route: ModelRoute;
+      body: ReadableStream<Uint8Array>;
+      done: () => void;
+      controller: AbortController;
+    },
     signal?: AbortSignal,
   ): AsyncGenerator<string> {
     const events = parseSseStream(opened.body)[Symbol.asyncIterator]();
@@ -221,12 +234,20 @@ export function createUpstreamModel(options: UpstreamModelOptions): ModelBackend
         } finally {
           clearTimeout(timer);
         }
-        if (next.done) throw new SealgateError('model_error', 'model server stream ended without [DONE]');
+        if (next.done) {
+          const end = TYPED_STREAMS.has(opened.route) ? 'its end event' : '[DONE]';
+          throw new SealgateError('model_error', `model server stream ended without ${end}`);
+        }
         const { type, data } = next.value;
         if (type === 'error') throw new SealgateError('model_error', 'model server sent an error event');
-        if (type !== 'message') continue; // other event types are not part of OpenAI's stream
-        if (data === SSE_DONE) {
-          yield SSE_DONE;
+        if (type === 'ping') continue; // Anthropic's keep-alive (Messages API, "Streaming")
+        // OpenAI's chat stream has unnamed events only; Messages and Responses name each by its type.
+        if (type !== 'message' && !TYPED_STREAMS.has(opened.route)) continue;
+        const step = streamStep(opened.route, data);
+        if (step === 'fail')
+          throw new SealgateError('model_error', 'model server reported an error mid-stream');
+        if (step === 'end') {
+          yield data;
           return;
         }
         checkChunk(data);
@@ -238,50 +259,74 @@ export function createUpstreamModel(options: UpstreamModelOptions): ModelBackend
     }
   }
 
-  return {
-    description: `upstream ${origin}`,
-    servesModel: () => undefined,
-    async listModels(signal) {
-      const value = await readJson(
-        '/v1/models',
-        { method: 'GET', headers: headers('application/json') },
-        signal,
-      );
-      if (!Array.isArray(value.data)) throw new SealgateError('model_error', 'model list has no data array');
-      const data: ModelInfo[] = value.data.map((m: unknown) => {
-        const e = (typeof m === 'object' && m !== null ? m : {}) as Record<string, unknown>;
-        if (typeof e.id !== 'string' || e.id.length === 0) {
-          throw new SealgateError('model_error', 'model list entry without an id');
+  return withApiRoutes(
+    {
+      description: `upstream ${origin}`,
+      servesModel: () => undefined,
+      async listModels(signal) {
+        const value = await readJson(
+          '/v1/models',
+          { method: 'GET', headers: headers('application/json') },
+          signal,
+        );
+        if (!Array.isArray(value.data))
+          throw new SealgateError('model_error', 'model list has no data array');
+        const data: ModelInfo[] = value.data.map((m: unknown) => {
+          const e = (typeof m === 'object' && m !== null ? m : {}) as Record<string, unknown>;
+          if (typeof e.id !== 'string' || e.id.length === 0) {
+            throw new SealgateError('model_error', 'model list entry without an id');
+          }
+          return {
+            id: e.id,
+            object: 'model',
+            created: typeof e.created === 'number' && Number.isSafeInteger(e.created) ? e.created : 0,
+            owned_by: typeof e.owned_by === 'string' ? e.owned_by : 'upstream',
+          };
+        });
+        return { object: 'list', data };
+      },
+      async call(route: ModelRoute, call: ModelCall): Promise<ModelAnswer> {
+        if (route === '/v1/audio/transcriptions') return { kind: 'json', body: await transcribe(call) };
+        if (call.body.stream === true) {
+          const opened = await openStream(route, call.body, call.signal);
+          return { kind: 'stream', events: streamEvents(opened, call.signal) };
         }
-        return {
-          id: e.id,
-          object: 'model',
-          created: typeof e.created === 'number' && Number.isSafeInteger(e.created) ? e.created : 0,
-          owned_by: typeof e.owned_by === 'string' ? e.owned_by : 'upstream',
-        };
-      });
-      return { object: 'list', data };
+        const body = await readJson(
+          route,
+          {
+            method: 'POST',
+            headers: { ...headers('application/json'), 'content-type': 'application/json' },
+            body: JSON.stringify(call.body),
+          },
+          call.signal,
+        );
+        if (body.error !== undefined && body.error !== null)
+          throw new SealgateError('model_error', 'model server answered an error');
+        return { kind: 'json', body };
+      },
     },
-    async call(route: ModelRoute, call: ModelCall): Promise<ModelAnswer> {
-      if (call.body.stream === true) {
-        const opened = await openStream(route, call.body, call.signal);
-        return { kind: 'stream', events: streamEvents(opened, call.signal) };
-      }
-      const body = await readJson(
-        route,
-        {
-          method: 'POST',
-          headers: { ...headers('application/json'), 'content-type': 'application/json' },
-          body: JSON.stringify(call.body),
-        },
-        call.signal,
-      );
-      if (body.error !== undefined && body.error !== null)
-        throw new SealgateError('model_error', 'model server answered an error');
-      return { kind: 'json', body };
-    },
-  };
+    new Set(options.nativeRoutes ?? []),
+  );
+
+  /** The sealed multipart body, forwarded byte for byte under its own Content-Type. */
+  async function transcribe(call: ModelCall): Promise<Record<string, unknown>> {
+    const form = readSealedForm(call.body);
+    const body = await readJson(
+      '/v1/audio/transcriptions',
+      {
+        method: 'POST',
+        headers: { ...headers('application/json'), 'content-type': form.contentType },
+        body: form.bytes,
+      },
+      call.signal,
+    );
+    if (body.error !== undefined && body.error !== null)
+      throw new SealgateError('model_error', 'model server answered an error');
+    return body;
+  }
 }
+
+const TYPED_STREAMS: ReadonlySet<string> = new Set(['/v1/messages', '/v1/responses']);
 
 /** A stream payload must be an OpenAI chunk: a JSON object, and not an in-band error. */
 function checkChunk(data: string): void {

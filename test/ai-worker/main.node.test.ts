@@ -140,6 +140,8 @@ describe('main.ts as a program', () => {
       manifestDigest: env.manifestDigest,
       simulated: true,
       keys: 0,
+      keyIds: [],
+      registered: true,
     });
     const exited = new Promise<number | null>((resolve) => child!.once('exit', resolve));
     child.kill('SIGINT');
