@@ -344,7 +344,7 @@ ${table(mem, 'plaintext', false)}`);
   run, so the page always states the figures of the last run.
 - \`snp.cold.*\` splits \`snp.verify.cold\` into its stages: where the cold verification's time goes.
   The certificates are read by a strict DER reader of the few fields the verifier uses
-  (\`src/evidence/snp/x509-fields.ts\`: names, validity, extensions; checked against @peculiar/x509
+  (\`src/der/x509-fields.ts\`: names, validity, extensions; checked against @peculiar/x509
   on every real certificate of the vectors; the worker certificates of the attestation service are
   read by it too, so neither @peculiar/x509 nor asn1js is bundled into the gateway). It replaced
   @peculiar/x509 and asn1js, whose ASN.1 decoding took 1–1.5 ms per certificate in workerd (5.3 ms

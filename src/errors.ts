@@ -12,6 +12,10 @@ export const ERROR_CODES = [
   'malformed_evidence',
   /** A certificate that cannot be decoded or lacks a required extension. */
   'malformed_certificate',
+  /** Firmware image bytes that do not parse (OVMF GUIDed table, SNP metadata: lengths, signature). */
+  'malformed_image',
+  /** A launch whose measurement cannot be computed from what was given (no SNP metadata, no kernel-hashes section). */
+  'unmeasurable_launch',
   /** A manifest that fails strict parsing or the manifest format. */
   'invalid_manifest',
   /** JSON text that is not I-JSON (RFC 7493) under RFC 8259's grammar, or is too large or deep. */

@@ -10,8 +10,8 @@
  * Bindings: SNP_VECTOR (JSON text of an SnpVector, or ""), SEALGATE_KV (a KV namespace).
  */
 
-import { type StoredKek, unwrapKek, wrapKek } from '../../src/gateway/at-rest.js';
 import type { KvNamespace } from '../../src/gateway/cf-types.js';
+import { type StoredKek, unwrapKek, wrapKek } from '../../src/gateway/kv/at-rest.js';
 import {
   type AttestationRecord,
   type PublishedKeys,
@@ -19,7 +19,7 @@ import {
   putPublishedKeys,
   readAttestation,
   readPublishedKeys,
-} from '../../src/gateway/kv-store.js';
+} from '../../src/gateway/kv/kv-store.js';
 import { createKek, KeyRing } from '../../src/keys/index.js';
 import { firstVerification, type MicroCase, measure, microCases, type SnpVector } from '../micro/cases.js';
 

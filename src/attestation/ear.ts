@@ -17,7 +17,7 @@
  * `contraindicated` — it is reported, never hidden. `ear.appraisal-policy-id` names the manifest by
  * its digest: the policy the evidence was appraised against.
  *
- * Pure: no I/O; signing is src/gateway/ear-signer.ts, checking is `checkEarClaims` here.
+ * Pure: no I/O; signing is src/gateway/verification/ear-signer.ts, checking is `checkEarClaims` here.
  */
 import type { Violation, ViolationCode } from '../verify/violations.js';
 

@@ -6,8 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { toBase64Url } from '../bytes.js';
-import { hashApiKey } from '../gateway/api-keys.js';
-import { kvKeys } from '../gateway/kv-store.js';
+import { hashApiKey } from '../gateway/kv/api-keys.js';
+import { kvKeys } from '../gateway/kv/kv-store.js';
 import { parseFlags, UsageError } from './args.js';
 import type { CommandResult } from './result.js';
 

@@ -13,18 +13,25 @@ export interface FlagSpec {
   switches?: readonly string[];
   /** Value flags that must be present. */
   required?: readonly string[];
+  /** Value flags that may be given more than once; all their values are in `lists`. */
+  repeatable?: readonly string[];
+  /** Value flags whose value may be the empty string (e.g. `--append ""`). */
+  allowEmpty?: readonly string[];
   /** How many positional arguments are expected (default 0). */
   positionals?: number;
 }
 
 export interface ParsedFlags {
   values: Record<string, string>;
+  /** Every value of each repeatable flag, in order (its last value is also in `values`). */
+  lists: Record<string, string[]>;
   switches: Set<string>;
   positionals: string[];
 }
 
 export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedFlags {
   const values: Record<string, string> = {};
+  const lists: Record<string, string[]> = {};
   const switches = new Set<string>();
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -41,17 +48,20 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedFlags
       continue;
     }
     if (!spec.values.includes(name)) throw new UsageError(`unknown flag --${name}`);
-    if (name in values) throw new UsageError(`--${name} given twice`);
+    const repeatable = spec.repeatable?.includes(name) ?? false;
+    if (name in values && !repeatable) throw new UsageError(`--${name} given twice`);
     let value: string | undefined;
     if (eq !== -1) value = arg.slice(eq + 1);
     else {
       value = argv[i + 1];
       i++;
     }
-    if (value === undefined || value === '' || (eq === -1 && value.startsWith('--'))) {
+    const emptyOk = spec.allowEmpty?.includes(name) ?? false;
+    if (value === undefined || (value === '' && !emptyOk) || (eq === -1 && value.startsWith('--'))) {
       throw new UsageError(`--${name} needs a value`);
     }
     values[name] = value;
+    if (repeatable) lists[name] = [...(lists[name] ?? []), value];
   }
   for (const name of spec.required ?? []) {
     if (!(name in values)) throw new UsageError(`missing --${name}`);
@@ -64,7 +74,7 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedFlags
         : `expected ${expected} argument${expected === 1 ? '' : 's'}, got ${positionals.length}`,
     );
   }
-  return { values, switches, positionals };
+  return { values, lists, switches, positionals };
 }
 
 /** `--at` and friends: an ISO-8601 instant; anything Date cannot parse exactly is a usage error. */

@@ -5,6 +5,7 @@
 import { APIKEY_USAGE, apikeyCommand } from './apikey-command.js';
 import { UsageError } from './args.js';
 import { MANIFEST_USAGE, manifestCommand } from './manifest-command.js';
+import { MEASURE_USAGE, measureCommand } from './measure-command.js';
 import type { CommandResult } from './result.js';
 import { VERIFY_USAGE, verifyCommand } from './verify-command.js';
 import { VERIFY_ENDPOINT_USAGE, verifyEndpointCommand } from './verify-endpoint-command.js';
@@ -17,6 +18,7 @@ export const USAGE = [
   `  ${VERIFY_ENDPOINT_USAGE}`,
   `  ${VERIFY_RECEIPT_USAGE}`,
   ...MANIFEST_USAGE.map((u) => `  ${u}`),
+  ...MEASURE_USAGE.map((u) => `  ${u}`),
   ...APIKEY_USAGE.map((u) => `  ${u}`),
   '  help',
 ].join('\n');
@@ -36,6 +38,8 @@ export async function runCli(
         return await verifyReceiptCommand(rest);
       case 'manifest':
         return await manifestCommand(rest, now);
+      case 'measure':
+        return await measureCommand(rest);
       case 'apikey':
         return await apikeyCommand(rest, now);
       case 'help':

@@ -9,11 +9,13 @@ import { parseFlags, parseInstant, UsageError } from './args.js';
 import { readInput, readTextInput } from './io.js';
 import { cliKds } from './kds-fetch.js';
 import { pinManifest } from './manifest-pin.js';
+import { IMAGE_FLAGS, launchInputFromFlags, MEASURE_IMAGE_FLAGS, measureLaunch } from './measure-command.js';
 import type { CommandResult } from './result.js';
 import { checkRole, loadCertificates } from './verify-command.js';
 
 export const MANIFEST_USAGE = [
   'manifest pin --report FILE --cert FILE [--chain FILE] --role ROLE [--at ISO-8601] [--allow-debug]',
+  `    [--measurement HEX]... [--from-image ${MEASURE_IMAGE_FLAGS}]`,
   'manifest digest FILE',
   'manifest check FILE',
 ];
@@ -36,6 +38,26 @@ async function loadManifest(path: string): Promise<{ manifest: Manifest } | Comm
   }
 }
 
+/**
+ * The measurements to pin instead of the report's: each `--measurement`, and the one computed from
+ * `--from-image` and the image flags. Undefined when neither is given (pin the report's).
+ */
+async function computedMeasurements(
+  given: string[],
+  flags: { values: Record<string, string>; switches: Set<string> },
+): Promise<string[] | undefined> {
+  const imageFlag = IMAGE_FLAGS.find((f) => f in flags.values);
+  const fromImage = flags.switches.has('from-image');
+  if (imageFlag && !fromImage) throw new UsageError(`--${imageFlag} describes an image: add --from-image`);
+  const out = given.map((m) => {
+    if (!/^[0-9a-fA-F]{96}$/.test(m))
+      throw new UsageError('--measurement: not 96 hex digits (a launch digest)');
+    return m.toLowerCase();
+  });
+  if (fromImage) out.push(measureLaunch(await launchInputFromFlags(flags.values)));
+  return out.length === 0 ? undefined : [...new Set(out)];
+}
+
 export async function manifestCommand(argv: readonly string[], now: () => Date): Promise<CommandResult> {
   const [sub, ...rest] = argv;
   switch (sub) {
@@ -50,12 +72,15 @@ export async function manifestCommand(argv: readonly string[], now: () => Date):
     }
     case 'pin': {
       const flags = parseFlags(rest, {
-        values: ['report', 'cert', 'chain', 'role', 'at'],
-        switches: ['allow-debug'],
+        values: ['report', 'cert', 'chain', 'role', 'at', 'measurement', ...IMAGE_FLAGS],
+        switches: ['allow-debug', 'from-image'],
         required: ['report', 'cert', 'role'],
+        repeatable: ['measurement'],
+        allowEmpty: ['append'],
       });
       const v = flags.values;
       checkRole(v.role!);
+      const measurements = await computedMeasurements(flags.lists.measurement ?? [], flags);
       const at = v.at ? parseInstant('at', v.at) : now();
       const report = await readInput('report', v.report!);
       const { leaf, chain } = await loadCertificates(v.cert!, v.chain);
@@ -66,6 +91,7 @@ export async function manifestCommand(argv: readonly string[], now: () => Date):
         role: v.role as RoleName,
         now: at,
         allowDebug: flags.switches.has('allow-debug'),
+        ...(measurements ? { measurements } : {}),
       });
       if (!result.ok) {
         const lines = result.violations.map((x) => `  ${x.code}: ${x.message}`).join('\n');

@@ -3,10 +3,18 @@
  * verify to one of AMD's published roots first (a pin is a statement of trust; it is never made
  * from bytes nobody signed). The reference values pin what the report shows, with strict policy:
  * debug and migration agents are never allowed unless asked, the report's TCB becomes the minimum.
+ * Measurements computed from the image (`sealgate measure`) replace the report's MEASUREMENT when
+ * given: the report then vouches for the platform only, the computation for the image.
  */
 import { isAllZero, toHex } from '../bytes.js';
 import type { SnpClaims } from '../evidence/snp/types.js';
-import type { KeyPolicy, Manifest, RoleName, SnpReferenceValues } from '../policy/manifest-types.js';
+import type {
+  KeyPolicy,
+  Manifest,
+  RoleName,
+  SnpReferenceValues,
+  SnpTrustAnchor,
+} from '../policy/manifest-types.js';
 import { AMD_ROOTS } from '../verify/amd-roots.js';
 import type { KdsOptions } from '../verify/kds.js';
 import { verifySnpEvidence } from '../verify/verify-snp.js';
@@ -27,20 +35,26 @@ export interface PinInput {
   now: Date;
   allowDebug: boolean;
   kds?: KdsOptions;
+  /** Computed launch digests (lower-case hex) to pin instead of the report's MEASUREMENT. */
+  measurements?: string[];
 }
 
 export type PinResult =
   | { ok: true; manifest: Manifest; warnings: string[] }
   | { ok: false; violations: Violation[] };
 
-export function referenceValuesFor(claims: SnpClaims, allowDebug: boolean): SnpReferenceValues {
+export function referenceValuesFor(
+  claims: SnpClaims,
+  allowDebug: boolean,
+  measurements: string[] = [toHex(claims.report.measurement)],
+): SnpReferenceValues {
   const r = claims.report;
   const tcb = (t: typeof claims.reportedTcb) =>
     claims.product === 'Turin'
       ? { fmc: t.fmc ?? 0, bootloader: t.bootloader, tee: t.tee, snp: t.snp, microcode: t.microcode }
       : { bootloader: t.bootloader, tee: t.tee, snp: t.snp, microcode: t.microcode };
   const ref: SnpReferenceValues = {
-    measurements: [toHex(r.measurement)],
+    measurements,
     signingKeys: [claims.signingKey],
     policy: {
       allowDebug,
@@ -64,6 +78,49 @@ export function referenceValuesFor(claims: SnpClaims, allowDebug: boolean): SnpR
   return ref;
 }
 
+export interface ClaimsPin {
+  role: RoleName;
+  allowDebug: boolean;
+  /** Computed launch digests to pin instead of the report's MEASUREMENT. */
+  measurements?: string[];
+}
+
+function pinWarnings(claims: SnpClaims, pin: ClaimsPin): string[] {
+  const warnings: string[] = [];
+  if (claims.report.policy.debug && !pin.allowDebug) {
+    warnings.push(
+      'the report has DEBUG set: the pinned manifest rejects it (pass --allow-debug to allow debug guests)',
+    );
+  }
+  if (claims.report.policy.migrateMa) {
+    warnings.push('the report allows a migration agent: the pinned manifest rejects it');
+  }
+  const reported = toHex(claims.report.measurement);
+  if (pin.measurements && !pin.measurements.includes(reported)) {
+    warnings.push(
+      `the report's MEASUREMENT ${reported} is not one of the computed measurements: the pinned manifest rejects the instance it came from`,
+    );
+  }
+  return warnings;
+}
+
+/** The manifest that trusts `anchor` and, for `role`, what the verified claims show. */
+export function manifestFromClaims(
+  claims: SnpClaims,
+  anchor: SnpTrustAnchor,
+  pin: ClaimsPin,
+): { manifest: Manifest; warnings: string[] } {
+  const measurements = pin.measurements ?? [toHex(claims.report.measurement)];
+  const manifest = {
+    version: 1 as const,
+    name: `pinned ${pin.role} ${measurements[0]!.slice(0, 16)} (${claims.product})`,
+    trustAnchors: { snp: [anchor] },
+    roles: { [pin.role]: { snp: referenceValuesFor(claims, pin.allowDebug, measurements) } },
+    keyPolicy: DEFAULT_KEY_POLICY,
+  } as Manifest;
+  return { manifest, warnings: pinWarnings(claims, pin) };
+}
+
 export async function pinManifest(input: PinInput): Promise<PinResult> {
   const verified = await verifySnpEvidence({
     report: input.report,
@@ -76,24 +133,12 @@ export async function pinManifest(input: PinInput): Promise<PinResult> {
   });
   if (!verified.claims) return { ok: false, violations: verified.violations };
   const claims = verified.claims;
-  const warnings: string[] = [];
-  if (claims.report.policy.debug && !input.allowDebug) {
-    warnings.push(
-      'the report has DEBUG set: the pinned manifest rejects it (pass --allow-debug to allow debug guests)',
-    );
-  }
-  if (claims.report.policy.migrateMa) {
-    warnings.push('the report allows a migration agent: the pinned manifest rejects it');
-  }
   const root = AMD_ROOTS.find((r) => r.sha256 === claims.chain.rootSha256)!;
-  const manifest = {
-    version: 1 as const,
-    name: `pinned ${input.role} ${toHex(claims.report.measurement).slice(0, 16)} (${claims.product})`,
-    trustAnchors: {
-      snp: [{ sha256: root.sha256, product: root.product, note: `AMD ${root.commonName}` }],
-    },
-    roles: { [input.role]: { snp: referenceValuesFor(claims, input.allowDebug) } },
-    keyPolicy: DEFAULT_KEY_POLICY,
-  } as Manifest;
+  const anchor = { sha256: root.sha256, product: root.product, note: `AMD ${root.commonName}` };
+  const { manifest, warnings } = manifestFromClaims(claims, anchor, {
+    role: input.role,
+    allowDebug: input.allowDebug,
+    ...(input.measurements ? { measurements: input.measurements } : {}),
+  });
   return { ok: true, manifest, warnings };
 }

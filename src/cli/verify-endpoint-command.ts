@@ -25,7 +25,7 @@ import { NONCE_LENGTH } from '../attestation/report-data.js';
 import { verifyEvidenceBundle } from '../attestation/verify-evidence-bundle.js';
 import { toHex } from '../bytes.js';
 import { isSealgateError } from '../errors.js';
-import { type ManifestLogEntry, verifyManifestLog } from '../gateway/manifest-log.js';
+import { type ManifestLogEntry, verifyManifestLog } from '../gateway/verification/manifest-chain.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';

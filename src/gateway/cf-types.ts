@@ -29,13 +29,25 @@ export interface DurableObjectStateLike {
   blockConcurrencyWhile<T>(callback: () => Promise<T>): Promise<T>;
 }
 
-export interface DurableObjectStubLike {
-  fetch(input: string | Request, init?: RequestInit): Promise<Response>;
-}
+/** A Durable Object's id (`idFromName`); opaque to the gateway. */
+export type DurableObjectId = unknown;
 
-export interface DurableObjectNamespaceLike {
-  idFromName(name: string): unknown;
-  get(id: unknown): DurableObjectStubLike;
+/**
+ * The Workers RPC stub of a Durable Object class `T`: each public method of `T`, called across the
+ * object boundary, answers a Promise of its (structured-cloned) result.
+ */
+export type DurableObjectStub<T> = {
+  [K in keyof T as T[K] extends (...args: never[]) => unknown ? K : never]: T[K] extends (
+    ...args: infer A
+  ) => infer R
+    ? (...args: A) => Promise<Awaited<R>>
+    : never;
+};
+
+/** A Durable Object binding of class `T` (wrangler.toml `durable_objects.bindings`). */
+export interface DurableObjectNamespace<T> {
+  idFromName(name: string): DurableObjectId;
+  get(id: DurableObjectId): DurableObjectStub<T>;
 }
 
 export interface ExecutionContextLike {

@@ -10,13 +10,14 @@ import { manifestDigest } from '../policy/manifest-digest.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
 import { manifestTrustsSimulator } from '../policy/trust-anchors.js';
-import type { DurableObjectNamespaceLike, KvNamespace } from './cf-types.js';
+import type { DurableObjectNamespace, KvNamespace } from './cf-types.js';
+import type { KeyRotation } from './durable-objects/key-rotation.js';
 
 export interface GatewayEnv {
   /** KV: API keys, the verified-attestation cache, published KEKs (wrapped), KDS certificates. */
   SEALGATE_KV: KvNamespace;
   /** The key-rotation Durable Object (one per manifest digest). */
-  KEY_ROTATION: DurableObjectNamespaceLike;
+  KEY_ROTATION: DurableObjectNamespace<KeyRotation>;
   /** The exact manifest JSON text (var). */
   SEALGATE_MANIFEST?: string;
   /** "1" lets a manifest that trusts the simulator's root be served (development only). */

@@ -10,13 +10,13 @@
 import { toArrayBuffer, utf8 } from '../bytes.js';
 
 export const SECRET_KEY_LABELS = Object.freeze({
-  /** AES-256-GCM: KEKs at rest in DO storage and KV (at-rest.ts). */
+  /** AES-256-GCM: KEKs at rest in DO storage and KV (kv/at-rest.ts). */
   atRest: 'sealgate/gateway/v1/at-rest',
-  /** HMAC-SHA-256: authenticated KV entries (kv-auth.ts). */
+  /** HMAC-SHA-256: authenticated KV entries (kv/kv-auth.ts). */
   kvEntry: 'sealgate/gateway/v1/kv-entry',
-  /** HMAC-SHA-256: gateway nonces (gateway-nonce.ts). */
+  /** HMAC-SHA-256: gateway nonces (verification/gateway-nonce.ts). */
   nonce: 'sealgate/gateway/v1/nonce',
-  /** 48 bytes of seed for the EAR signing key (ear-signer.ts). */
+  /** 48 bytes of seed for the EAR signing key (verification/ear-signer.ts). */
   earSigning: 'sealgate/gateway/v1/ear-signing',
 });
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
-import { hashApiKey } from '../../src/gateway/api-keys.js';
+import { hashApiKey } from '../../src/gateway/kv/api-keys.js';
 
 const persist = mkdtempSync(join(tmpdir(), 'sealgate-kv-'));
 afterAll(() => rmSync(persist, { recursive: true, force: true }));

@@ -20,6 +20,16 @@ describe('parseFlags', () => {
   ])('refuses %j with %s', (argv, message) => {
     expect(() => parseFlags(argv, spec)).toThrow(new UsageError(message));
   });
+  it('repeatable flags collect every value; allowEmpty flags take ""', () => {
+    const more = { values: ['m', 'append'], repeatable: ['m'], allowEmpty: ['append'] };
+    const p = parseFlags(['--m', 'a', '--m=b', '--append', ''], more);
+    expect(p.lists).toEqual({ m: ['a', 'b'] });
+    expect(p.values.append).toBe('');
+    expect(() => parseFlags(['--m', ''], more)).toThrow(new UsageError('--m needs a value'));
+    expect(() => parseFlags(['--append', 'a', '--append', 'b'], more)).toThrow(
+      new UsageError('--append given twice'),
+    );
+  });
 });
 
 describe('parseInstant', () => {

@@ -16,8 +16,8 @@ import { generateServiceKeys } from '../../src/attestation-service/service-keys.
 import { fromBase64Url, fromHex, toBase64Url } from '../../src/bytes.js';
 import { verifyEndpointCommand } from '../../src/cli/verify-endpoint-command.js';
 import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
-import { earSigner } from '../../src/gateway/ear-signer.js';
-import { appendIfNew, entryHash } from '../../src/gateway/manifest-log.js';
+import { earSigner } from '../../src/gateway/verification/ear-signer.js';
+import { appendIfNew, entryHash } from '../../src/gateway/verification/manifest-chain.js';
 
 const URL_ = 'http://gateway.test';
 const SECRET = 'verify-endpoint-test-secret-0123456789abcdef';

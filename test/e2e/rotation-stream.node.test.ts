@@ -5,7 +5,7 @@
  * (node:http, vLLM's SSE framing) that holds its stream open until the test lets it go.
  *
  * Nothing lets a test make the Durable Object rotate "now": each alarm rotates only once the newest
- * key is within `overlapSeconds` of its successor's start (src/gateway/key-rotation.ts), and
+ * key is within `overlapSeconds` of its successor's start (src/gateway/durable-objects/key-rotation.ts), and
  * `/__scheduled` only makes sure an alarm exists. So the stack runs a dev manifest with the
  * shortest rotation the manifest parser allows (interval 60 s = LIMITS.rotationIntervalSeconds.min)
  * and the test waits, by observation, for the rotation to happen: first the service holds the

@@ -1,12 +1,12 @@
 /**
- * Keys at rest (src/gateway/at-rest.ts) and API-key parsing: runtime-neutral, so this runs in Node
+ * Keys at rest (src/gateway/kv/at-rest.ts) and API-key parsing: runtime-neutral, so this runs in Node
  * and workerd. A wrapped KEK opens only with the same secret, manifest digest and key id, and never
  * contains the key.
  */
 import { describe, expect, it } from 'vitest';
 import { fromBase64Url, toBase64Url, toHex } from '../../src/bytes.js';
-import { bearerToken, hashApiKey } from '../../src/gateway/api-keys.js';
-import { unwrapKek, wrapKek } from '../../src/gateway/at-rest.js';
+import { bearerToken, hashApiKey } from '../../src/gateway/kv/api-keys.js';
+import { unwrapKek, wrapKek } from '../../src/gateway/kv/at-rest.js';
 import { createKek } from '../../src/keys/kek.js';
 import { expectSealgateError } from '../keys/support.js';
 

@@ -1,6 +1,6 @@
 /**
  * The key-rotation Durable Object and the gateway Worker as the gateway tests drive them: the DO
- * of a manifest, its `/state`, a rotation run when the test (not the wall clock) says so, one
+ * of a manifest, its `state()`, a rotation run when the test (not the wall clock) says so, one
  * request through the Worker with its `waitUntil` work awaited, and a stack that starts with none.
  */
 import {
@@ -10,10 +10,10 @@ import {
   waitOnExecutionContext,
 } from 'cloudflare:test';
 import { expect } from 'vitest';
-import type { DurableObjectStubLike } from '../../src/gateway/cf-types.js';
+import type { DurableObjectStub } from '../../src/gateway/cf-types.js';
 import type { GatewayEnv } from '../../src/gateway/config.js';
-import { resetKeyCache } from '../../src/gateway/key-cache.js';
-import type { RotationState } from '../../src/gateway/key-rotation.js';
+import type { KeyRotation, RotationState } from '../../src/gateway/durable-objects/key-rotation.js';
+import { resetKeyCache } from '../../src/gateway/kv/key-cache.js';
 import worker from '../../src/gateway/worker.js';
 import { emptyRotationDo, env, installClock, type Stack, startStack } from './stack.js';
 
@@ -32,8 +32,8 @@ export async function startFreshStack(): Promise<Stack> {
   return stack;
 }
 
-/** The key-rotation DO of the manifest `digest`, for its HTTP routes (https://do/state, /ensure, …). */
-export function rotationDo(digest: string): DurableObjectStubLike {
+/** The key-rotation DO of the manifest `digest`, for its RPC methods (`state`, `ensureAlarm`, …). */
+export function rotationDo(digest: string): DurableObjectStub<KeyRotation> {
   return env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName(digest));
 }
 
@@ -46,7 +46,7 @@ export function rotationStub(digest: string): never {
 }
 
 export async function rotationState(digest: string): Promise<RotationState> {
-  return (await (await rotationDo(digest).fetch('https://do/state')).json()) as RotationState;
+  return await rotationDo(digest).state();
 }
 
 /** Sets the DO's alarm (an hour ahead: it only runs when `runDurableObjectAlarm` says so). */

@@ -14,14 +14,14 @@
  */
 import { abortAllDurableObjects, runDurableObjectAlarm } from 'cloudflare:test';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { resetKeyCache } from '../../src/gateway/key-cache.js';
-import { openKvEntry, sealKvEntry } from '../../src/gateway/kv-auth.js';
+import { resetKeyCache } from '../../src/gateway/kv/key-cache.js';
+import { openKvEntry, sealKvEntry } from '../../src/gateway/kv/kv-auth.js';
 import {
   type AttestationPointer,
   type PublishedKeys,
   readAttestation,
   readPublishedKeys,
-} from '../../src/gateway/kv-store.js';
+} from '../../src/gateway/kv/kv-store.js';
 import {
   callGateway as call,
   rotationState,

@@ -1,13 +1,12 @@
 /**
- * One rotation at a time (src/gateway/key-rotation.ts `#running`). While `alarm()` runs, `getAlarm()`
- * reads null, so `/ensure` and `/recheck` from the request path would schedule another alarm, and
+ * One rotation at a time (src/gateway/durable-objects/key-rotation.ts `#running`). While `alarm()` runs, `getAlarm()`
+ * reads null, so `ensureAlarm` and `recheckSoon` from the request path would schedule another alarm, and
  * workerd may start it while the first still awaits the service. Found under `npm start`: 20+ keys
  * created in 25 ms until the service refused more. Here the first rotation is parked in its key
  * upload while everything that could start a second one arrives; exactly one key must result.
  */
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import type { RotationState } from '../../src/gateway/key-rotation.js';
 import { rotationDo, rotationState, rotationStub, scheduleRotation, startFreshStack } from './do-helpers.js';
 import { env, gatewayDescribe, HAS_GATEWAY_BINDINGS, type Stack } from './stack.js';
 
@@ -28,16 +27,16 @@ afterAll(() => {
 });
 
 gatewayDescribe('key rotation: one at a time', () => {
-  it('/ensure, /recheck, /keys and a second alarm during the first rotation start no other', async () => {
+  it('ensureAlarm, recheckSoon, publishedKeys and a second alarm during the first rotation start no other', async () => {
     expect((await doState()).keys).toEqual([]);
     stack.serviceFaults['POST /v1/keys'] = 'hold';
     const parked = stack.held();
     await scheduleRotation(digest);
     const first = runDurableObjectAlarm(stub());
     await parked; // the first key is made and on its way to the service
-    expect((await rotation().fetch('https://do/ensure', { method: 'POST' })).status).toBe(204);
-    expect((await rotation().fetch('https://do/recheck', { method: 'POST' })).status).toBe(204);
-    expect((await rotation().fetch('https://do/keys')).status).toBe(200);
+    await rotation().ensureAlarm();
+    await rotation().recheckSoon();
+    expect(await rotation().publishedKeys()).toBeNull();
     const second = runInDurableObject(stub(), (instance: { alarm(): Promise<void> }) => instance.alarm());
     delete stack.serviceFaults['POST /v1/keys'];
     stack.releaseHeld();
@@ -59,9 +58,9 @@ gatewayDescribe('key rotation: one at a time', () => {
     const heldBefore = (await (await fetch('http://attestation-service.test/v1/keys')).json()) as {
       keys: unknown[];
     };
-    const old = env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName('ab'.repeat(32))) as never;
+    const old = env.KEY_ROTATION.get(env.KEY_ROTATION.idFromName('ab'.repeat(32)));
     await runInDurableObject(
-      old,
+      old as never,
       async (
         _i,
         state: { storage: { put(k: string, v: unknown): Promise<void>; setAlarm(t: number): Promise<void> } },
@@ -70,10 +69,8 @@ gatewayDescribe('key rotation: one at a time', () => {
         await state.storage.setAlarm(Date.now() + 3600_000);
       },
     );
-    expect(await runDurableObjectAlarm(old)).toBe(true);
-    const s = (await (
-      await (old as { fetch(u: string): Promise<Response> }).fetch('https://do/state')
-    ).json()) as RotationState;
+    expect(await runDurableObjectAlarm(old as never)).toBe(true);
+    const s = await old.state();
     expect([s.keys, s.alarm, s.lastAttestation, s.manifestDigest]).toEqual([[], null, null, 'ab'.repeat(32)]);
     const heldAfter = (await (await fetch('http://attestation-service.test/v1/keys')).json()) as {
       keys: unknown[];

@@ -5,8 +5,9 @@
  */
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { afterAll, afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { API_KEY_CACHE_MS, hashApiKey, resetApiKeyCache } from '../../src/gateway/api-keys.js';
-import { resetKeyCache } from '../../src/gateway/key-cache.js';
+import { createGatewayApp } from '../../src/gateway/app.js';
+import { API_KEY_CACHE_MS, hashApiKey, resetApiKeyCache } from '../../src/gateway/kv/api-keys.js';
+import { resetKeyCache } from '../../src/gateway/kv/key-cache.js';
 import worker from '../../src/gateway/worker.js';
 import { manifestDigest } from '../../src/policy/manifest-digest.js';
 import { callGateway as call, rotationState } from './do-helpers.js';
@@ -65,6 +66,22 @@ gatewayDescribe('routes and errors', () => {
     expect(body.simulated).toBe(true);
     expect(res.headers.get('x-sealgate-manifest')).toBe(body.manifestDigest);
     expect(res.headers.get('x-sealgate-simulated')).toBe('1');
+  });
+
+  it('app.request() without an execution context: middleware and route sub-apps answer', async () => {
+    const app = createGatewayApp({ fetch: (url, init) => fetch(url, init) });
+    const health = await app.request('/healthz', {}, env);
+    expect(health.status).toBe(200);
+    expect(health.headers.get('x-sealgate-manifest')).toBe(digest);
+    expect((await app.request('/v1/attestation/nonce', {}, env)).status).toBe(200);
+    const noKey = await app.request('/v1/embeddings', { method: 'POST' }, env);
+    await expectError(noKey, 401, 'invalid_api_key');
+    const badBody = await app.request(
+      '/v1/chat/completions',
+      { method: 'POST', headers: { ...KEY, 'content-type': 'application/json' }, body: '{' },
+      env,
+    );
+    await expectError(badBody, 400, 'invalid_json');
   });
 
   it('404 for an unknown route, in OpenAI shape, with the SIMULATED header', async () => {

@@ -7,10 +7,10 @@
  */
 import { runInDurableObject } from 'cloudflare:test';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { type StoredKek, unwrapKek, wrapKek } from '../../src/gateway/at-rest.js';
-import { resetKeyCache } from '../../src/gateway/key-cache.js';
-import { openKvEntry, sealKvEntry } from '../../src/gateway/kv-auth.js';
-import type { AttestationPointer, AttestationRecord, PublishedKeys } from '../../src/gateway/kv-store.js';
+import { type StoredKek, unwrapKek, wrapKek } from '../../src/gateway/kv/at-rest.js';
+import { resetKeyCache } from '../../src/gateway/kv/key-cache.js';
+import { openKvEntry, sealKvEntry } from '../../src/gateway/kv/kv-auth.js';
+import type { AttestationPointer, AttestationRecord, PublishedKeys } from '../../src/gateway/kv/kv-store.js';
 import { createKek } from '../../src/keys/kek.js';
 import {
   callGateway as call,

@@ -12,9 +12,9 @@ import { expectedStatus } from '../../src/attestation/ear.js';
 import { parseEvidenceBundle } from '../../src/attestation/evidence-bundle.js';
 import { verifyEvidenceBundle } from '../../src/attestation/verify-evidence-bundle.js';
 import { fromBase64Url, fromHex, toBase64Url, toHex } from '../../src/bytes.js';
-import { resetKeyCache } from '../../src/gateway/key-cache.js';
-import { type ManifestLogEntry, verifyManifestLog } from '../../src/gateway/manifest-log.js';
-import type { VerificationEnv } from '../../src/gateway/routes/index.js';
+import { resetKeyCache } from '../../src/gateway/kv/key-cache.js';
+import type { VerificationEnv } from '../../src/gateway/routes/verification/context.js';
+import { type ManifestLogEntry, verifyManifestLog } from '../../src/gateway/verification/manifest-chain.js';
 import worker from '../../src/gateway/worker.js';
 import { manifestDigest } from '../../src/policy/manifest-digest.js';
 import { callGateway as call } from './do-helpers.js';
@@ -303,11 +303,7 @@ gatewayDescribe('the cron', () => {
     const ctx = createExecutionContext();
     await worker.scheduled({}, cronEnv, ctx);
     await waitOnExecutionContext(ctx);
-    const log = (await (
-      await vEnv
-        .MANIFEST_LOG!.get(vEnv.MANIFEST_LOG!.idFromName('manifest-log'))
-        .fetch('https://manifest-log/log')
-    ).json()) as { entries: ManifestLogEntry[] };
+    const log = await vEnv.MANIFEST_LOG!.get(vEnv.MANIFEST_LOG!.idFromName('manifest-log')).read();
     expect(log.entries.at(-1)!.manifestDigest).toBe(await manifestDigest(cronManifest));
     expect((await verifyManifestLog(log.entries)).ok).toBe(true);
   });

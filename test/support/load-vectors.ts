@@ -16,7 +16,7 @@ export interface ProvidedVectors {
   files: Record<string, string>;
 }
 
-const SUBDIRS = ['snp', 'amd-roots', 'tdx', 'nvidia'];
+const SUBDIRS = ['snp', 'amd-roots', 'tdx', 'nvidia', 'snp-measure'];
 const MAX_FILE = 2 * 1024 * 1024;
 
 export function loadVectors(dirFromEnv: string | undefined, root: string): ProvidedVectors {

@@ -11,14 +11,19 @@ import {
   trustworthinessVector,
 } from '../../src/attestation/ear.js';
 import { toHex } from '../../src/bytes.js';
+import { takeToken } from '../../src/gateway/durable-objects/token-bucket.js';
+import { esc } from '../../src/gateway/page/verification-html.js';
 import {
   checkGatewayNonce,
   issueGatewayNonce,
   NONCE_WINDOW_SECONDS,
-} from '../../src/gateway/gateway-nonce.js';
-import { appendIfNew, entryHash, GENESIS_PREV, verifyManifestLog } from '../../src/gateway/manifest-log.js';
-import { takeToken } from '../../src/gateway/rate-limit.js';
-import { esc } from '../../src/gateway/verification-html.js';
+} from '../../src/gateway/verification/gateway-nonce.js';
+import {
+  appendIfNew,
+  entryHash,
+  GENESIS_PREV,
+  verifyManifestLog,
+} from '../../src/gateway/verification/manifest-chain.js';
 
 const SECRET = 'a-gateway-secret-of-at-least-32-characters';
 const D1 = 'a'.repeat(64);

@@ -1,5 +1,5 @@
 /**
- * `parseCertificate` (src/verify/certificates.ts, fields from src/evidence/snp/x509-fields.ts)
+ * `parseCertificate` (src/verify/certificates.ts, fields from src/der/x509-fields.ts)
  * against @peculiar/x509 as the reference — on every certificate of the real vectors (AMD, Intel
  * PCK chains, also those inside TDX quotes, NVIDIA), on a simulator-issued AMD-shaped chain and on
  * attestation-service-issued worker certificates (128-bit OID arcs, which @peculiar cannot decode:

@@ -9,7 +9,7 @@ import { Hono } from 'hono';
 import { checkRequestId } from '../../envelope/wire.js';
 import { errorResponse } from '../../http/errors.js';
 import type { GatewayEnv } from '../config.js';
-import { readReceiptBundle } from '../receipt-store.js';
+import { readReceiptBundle } from '../kv/receipt-store.js';
 
 const PREFIX = '/v1/receipts/';
 

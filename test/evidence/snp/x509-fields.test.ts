@@ -1,5 +1,5 @@
 /**
- * The strict X.509 field reader (src/evidence/snp/x509-fields.ts) against @peculiar/x509 as the
+ * The strict X.509 field reader (src/der/x509-fields.ts) against @peculiar/x509 as the
  * reference, on every real certificate of the test vectors (AMD, Intel, NVIDIA), then its
  * boundaries: truncation at every byte, every single-byte change of a real VCEK, times, booleans,
  * duplicate extensions and OID arcs beyond 2^53.

@@ -1,0 +1,20 @@
+/**
+ * What the gateway's Hono app and its sub-apps share: the Worker bindings, and the per-request
+ * variables the configuration middleware (middleware/gateway-config.ts) sets before any route runs.
+ */
+import type { Fetcher } from '../service-client/http.js';
+import type { GatewayConfig, GatewayEnv } from './config.js';
+
+export interface GatewayDeps {
+  /** How the gateway reaches the AI workers (the global `fetch` in production). */
+  fetch: Fetcher;
+}
+
+export type AppVars = {
+  /** The checked configuration (config.ts). */
+  config: GatewayConfig;
+  /** Headers every answer carries: `x-sealgate-manifest`, and `x-sealgate-simulated` when simulated. */
+  sealgateHeaders: Record<string, string>;
+};
+
+export type AppEnv = { Bindings: GatewayEnv; Variables: AppVars };

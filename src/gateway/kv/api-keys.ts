@@ -1,0 +1,65 @@
+/**
+ * API keys. Stored only as SHA-256 hashes (KV `apikey:<hex>` → JSON metadata, written by an
+ * operator: `wrangler kv key put apikey:$(printf %s "$KEY" | sha256sum | cut -c1-64) '{"name":"…"}'`),
+ * so a KV dump yields no usable key. The presented key is hashed and looked up by its hash; the
+ * development key (`DEV_API_KEY` secret) is compared hash against hash in constant time. Keys are
+ * never logged — not even their hashes.
+ *
+ * A key found in KV is remembered in the isolate for `API_KEY_CACHE_MS`, so that the request path
+ * does not wait on a KV read per request; only acceptances are remembered (an unknown key is looked
+ * up every time, so a key added is usable at once). A revoked key therefore keeps working for at
+ * most that long in an isolate that saw it — within what KV's own propagation of a delete takes
+ * (reads are cached at the edge for up to 60 s).
+ */
+import { constantTimeEqual, sha256, toHex, utf8 } from '../../bytes.js';
+import { nowMs } from '../clock.js';
+import type { GatewayEnv } from '../config.js';
+import { kvKeys } from './kv-store.js';
+
+/** OpenAI's keys are ~50–200 characters; anything far longer is not a key. */
+const MAX_KEY_LENGTH = 512;
+
+export function bearerToken(header: string | null | undefined): string | null {
+  if (!header) return null;
+  const match = /^Bearer[ ]+([\x21-\x7e]+)[ ]*$/i.exec(header);
+  const token = match?.[1];
+  return token && token.length <= MAX_KEY_LENGTH ? token : null;
+}
+
+export async function hashApiKey(key: string): Promise<string> {
+  return toHex(await sha256(utf8.encode(key)));
+}
+
+/** How long an isolate trusts a KV acceptance of a key. */
+export const API_KEY_CACHE_MS = 30_000;
+const MAX_CACHED_KEYS = 1024;
+/** SHA-256 hex of an accepted key → until when (ms) it is trusted without KV. */
+const accepted = new Map<string, number>();
+let devHash: { key: string; hash: Uint8Array } | undefined;
+
+/** For tests: forget the isolate's accepted keys. */
+export function resetApiKeyCache(): void {
+  accepted.clear();
+}
+
+/** Whether `key` is the development key or a key registered in KV. */
+export async function isValidApiKey(env: GatewayEnv, key: string | null): Promise<boolean> {
+  if (key === null) return false;
+  const hash = await sha256(utf8.encode(key));
+  if (env.DEV_API_KEY) {
+    if (devHash?.key !== env.DEV_API_KEY) {
+      devHash = { key: env.DEV_API_KEY, hash: await sha256(utf8.encode(env.DEV_API_KEY)) };
+    }
+    if (constantTimeEqual(hash, devHash.hash)) return true;
+  }
+  const hex = toHex(hash);
+  const now = nowMs();
+  const until = accepted.get(hex);
+  if (until !== undefined && now < until) return true;
+  accepted.delete(hex);
+  const entry = await env.SEALGATE_KV.get(kvKeys.apiKey(hex), 'text');
+  if (entry === null) return false;
+  if (accepted.size >= MAX_CACHED_KEYS) accepted.delete(accepted.keys().next().value as string);
+  accepted.set(hex, now + API_KEY_CACHE_MS);
+  return true;
+}

@@ -1,0 +1,41 @@
+/**
+ * The body of a sealed request: a JSON object with a string `model`, read with a byte limit that
+ * is counted as it streams (a `content-length` over the limit is refused early, but never trusted
+ * to be under it), UTF-8 (RFC 8259 §8.1), nesting at most MAX_REQUEST_JSON_DEPTH levels. Every
+ * refusal is OpenAI's error JSON (415, 413, 400).
+ */
+import { errorResponse, type HttpErrorCode } from '../../../http/errors.js';
+import { isJsonContentType } from '../../../http/json-content-type.js';
+import { MAX_REQUEST_JSON_DEPTH, nestsDeeperThan } from '../../../http/json-depth.js';
+import { readLimited } from '../../../http/read-limited.js';
+
+type BodyResult = { ok: true; value: Record<string, unknown> } | { ok: false; response: Response };
+
+/** The request's JSON object, read with a byte limit (counted as it streams, not trusted from headers). */
+export async function readJsonBody(request: Request, maxBytes: number): Promise<BodyResult> {
+  const fail = (code: HttpErrorCode, message: string): BodyResult => ({
+    ok: false,
+    response: errorResponse(code, message),
+  });
+  if (!isJsonContentType(request.headers.get('content-type'))) {
+    return fail('unsupported_media_type', 'the body must be application/json (UTF-8)');
+  }
+  const bytes = await readLimited(request.body, request.headers.get('content-length'), maxBytes);
+  if (bytes === null) return fail('payload_too_large', `the body exceeds ${maxBytes} bytes`);
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    return fail('invalid_json', 'the body is not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return fail('invalid_request', 'the body must be a JSON object');
+  }
+  if (nestsDeeperThan(value, MAX_REQUEST_JSON_DEPTH)) {
+    return fail('invalid_request', `the body nests deeper than ${MAX_REQUEST_JSON_DEPTH} levels`);
+  }
+  if (typeof (value as { model?: unknown }).model !== 'string') {
+    return fail('invalid_request', 'model is required');
+  }
+  return { ok: true, value: value as Record<string, unknown> };
+}

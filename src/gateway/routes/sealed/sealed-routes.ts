@@ -1,0 +1,41 @@
+/**
+ * The sealed OpenAI routes (docs/gateway.md "The sealed path"), a sub-app mounted by app.ts:
+ *
+ *   POST /v1/chat/completions   JSON, or SSE when `stream: true`
+ *   POST /v1/completions        same
+ *   POST /v1/embeddings         JSON
+ *
+ * The body is read and checked here; sealed-exchange.ts seals it to a worker and opens the answer.
+ */
+import { Hono } from 'hono';
+import { errorResponse } from '../../../http/errors.js';
+import { MODEL_ROUTES } from '../../../model/types.js';
+import type { AppEnv, GatewayDeps } from '../../app-env.js';
+import { executionContextOf } from '../../execution-context.js';
+import { readJsonBody } from './read-json-body.js';
+import { sealedExchange } from './sealed-exchange.js';
+
+export function sealedRoutes(deps: GatewayDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  for (const route of MODEL_ROUTES) {
+    app.post(route, async (c) => {
+      const config = c.get('config');
+      const body = await readJsonBody(c.req.raw, config.maxBodyBytes);
+      if (!body.ok) return body.response;
+      if (config.workerUrls.length === 0) {
+        return errorResponse('no_worker_available', 'no AI worker is configured');
+      }
+      return sealedExchange({
+        env: c.env,
+        config,
+        headers: c.get('sealgateHeaders'),
+        route,
+        body: body.value,
+        signal: c.req.raw.signal,
+        fetch: deps.fetch,
+        ctx: executionContextOf(c),
+      });
+    });
+  }
+  return app;
+}

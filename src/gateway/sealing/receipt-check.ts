@@ -1,0 +1,208 @@
+/**
+ * The gateway's side of receipts (docs/protocol.md "Receipts", docs/gateway.md): before any of an
+ * answer is released, the worker certificate it came with must be signed by the signing key of an
+ * attestation service the key-rotation DO verified (`rcpt-svc:`), issued for our manifest; before
+ * the answer's end is released (the JSON body, or a stream's `[DONE]`), the worker's receipt must
+ * verify under that certificate's key and state exactly what we sent and received — our request
+ * id, route, model, key id and manifest, the hash of the sealed request we sent and of the sealed
+ * bytes or frames we got. Then it is stored (`rcpt:<id>`) for `GET /v1/receipts/{id}`.
+ *
+ * A missing or wrong receipt is `attestation_rejected` / `malformed_evidence` (the caller answers
+ * 502 `upstream_tampered`); it is never dropped silently.
+ */
+import { fromBase64Url, toBase64Url } from '../../bytes.js';
+import type { RequestContext } from '../../envelope/data-key.js';
+import { SealgateError } from '../../errors.js';
+import {
+  bodySha256,
+  createFrameHash,
+  type FrameHash,
+  importWorkerKey,
+  parseReceipt,
+  type ReceiptClaims,
+  readReceiptTrailer,
+  verifyReceiptSignature,
+  WORKER_CERTIFICATE_HEADER,
+} from '../../receipts/receipt.js';
+import { verifyWorkerCertificate } from '../../service-client/worker-certificate.js';
+import type { KvNamespace } from '../cf-types.js';
+import { nowMs, nowSeconds } from '../clock.js';
+import { putReceipt, type ReceiptService, readReceiptServices, spkiOf } from '../kv/receipt-store.js';
+import { log } from '../log.js';
+
+/** A receipt's iat may differ from our clock by this much (the worker's clock, a long answer). */
+const MAX_CLOCK_SKEW_SECONDS = 300;
+const SERVICES_REFRESH_SECONDS = 30;
+const MAX_CACHED_CERTIFICATES = 32;
+
+interface TrustedWorker {
+  der: Uint8Array;
+  key: CryptoKey;
+  notAfterMs: number;
+  evidenceSha256: string;
+}
+
+let services: { digest: string; list: ReceiptService[]; loadedAt: number } | undefined;
+const workers = new Map<string, TrustedWorker>();
+
+/** For tests: forget the isolate's copies. */
+export function resetReceiptCache(): void {
+  services = undefined;
+  workers.clear();
+}
+
+function tampered(message: string): SealgateError {
+  return new SealgateError('attestation_rejected', `receipt: ${message}`);
+}
+
+async function serviceList(
+  kv: KvNamespace,
+  secret: string,
+  digest: string,
+  fresh: boolean,
+): Promise<ReceiptService[]> {
+  const now = nowSeconds();
+  if (
+    fresh ||
+    !services ||
+    services.digest !== digest ||
+    now - services.loadedAt >= SERVICES_REFRESH_SECONDS
+  ) {
+    services = { digest, list: await readReceiptServices(kv, secret, digest), loadedAt: now };
+  }
+  return services.list;
+}
+
+/**
+ * The worker certificate of an answer (header `x-sealgate-worker-certificate`), checked against the
+ * services the DO verified; cached per isolate by its exact text. Throws `unknown_key` when no
+ * verified service is known yet, `attestation_rejected` / `malformed_*` for a bad certificate.
+ */
+async function trustedWorker(
+  kv: KvNamespace,
+  secret: string,
+  digest: string,
+  header: string | null,
+): Promise<TrustedWorker> {
+  if (!header || header.length > 32 * 1024 || !/^[A-Za-z0-9_-]+$/.test(header)) {
+    throw tampered('the answer carries no worker certificate');
+  }
+  const cached = workers.get(header);
+  if (cached && nowMs() < cached.notAfterMs) return cached;
+  const der = fromBase64Url(header);
+  let failure: unknown;
+  for (const fresh of [false, true]) {
+    const list = await serviceList(kv, secret, digest, fresh);
+    for (const service of list) {
+      try {
+        const cert = await verifyWorkerCertificate({
+          certificate: der,
+          issuerKey: spkiOf(service),
+          now: new Date(nowMs()),
+          manifestDigest: digest,
+        });
+        const trusted: TrustedWorker = {
+          der,
+          key: await importWorkerKey(cert.signingKeySpki),
+          notAfterMs: cert.notAfter.getTime(),
+          evidenceSha256: service.evidenceSha256,
+        };
+        if (workers.size >= MAX_CACHED_CERTIFICATES) workers.delete(workers.keys().next().value!);
+        workers.set(header, trusted);
+        return trusted;
+      } catch (e) {
+        failure = e;
+      }
+    }
+    if (list.length === 0 && fresh) {
+      throw new SealgateError('unknown_key', 'receipts: no verified attestation service key yet');
+    }
+  }
+  throw failure instanceof SealgateError ? failure : tampered('worker certificate does not verify');
+}
+
+export interface AnswerReceipt {
+  /** Checks the receipt of a sealed JSON answer (`body` exactly as received) and stores it. */
+  checkJson(body: Uint8Array, compact: string | null): Promise<void>;
+  /** Feeds one stream frame (the SSE data, as received, the end frame included). */
+  frame(data: string): void;
+  /** Checks the trailer event after the end frame (undefined: none came) and stores the receipt. */
+  checkStream(trailer: string | undefined): Promise<void>;
+}
+
+/** Before anything of the answer is released: its worker certificate must be trusted. */
+export async function prepareReceipt(input: {
+  kv: KvNamespace;
+  /** GATEWAY_SECRET: `rcpt-svc:` is an authenticated KV entry (kv/receipt-store.ts). */
+  secret: string;
+  manifestDigest: string;
+  response: Response;
+  context: RequestContext;
+  requestSha256: string;
+  stream: boolean;
+  /**
+   * Where the KV write of a checked receipt goes: the execution context's `waitUntil`, so the
+   * answer never waits for it (absent, e.g. `app.request()` in tests: awaited). The receipt is
+   * checked before the answer's end either way; only its storage trails the answer by the time of
+   * one KV write — and KV promises no read-after-write across locations anyway (docs/gateway.md).
+   */
+  defer?: (write: Promise<unknown>) => void;
+}): Promise<AnswerReceipt> {
+  const worker = await trustedWorker(
+    input.kv,
+    input.secret,
+    input.manifestDigest,
+    input.response.headers.get(WORKER_CERTIFICATE_HEADER),
+  );
+  // Made on a stream's first frame only: a JSON answer needs none, and the SHA-256 state is CPU
+  // spent per answer (docs/benchmarks.md).
+  let frames: FrameHash | undefined;
+  const frameHash = () => {
+    frames ??= createFrameHash();
+    return frames;
+  };
+  const check = async (compact: string | null, responseSha256: string) => {
+    if (!compact) throw tampered('the answer carries no receipt');
+    const parsed = parseReceipt(compact);
+    const claims = await verifyReceiptSignature(parsed, worker.der, worker.key);
+    const expected: Omit<ReceiptClaims, 'iat'> = {
+      v: 1,
+      id: input.context.requestId,
+      route: input.context.route,
+      model: input.context.model,
+      manifestDigest: input.manifestDigest,
+      kid: input.context.kid,
+      requestSha256: input.requestSha256,
+      responseSha256,
+      stream: input.stream,
+    };
+    for (const [name, value] of Object.entries(expected)) {
+      if (claims[name as keyof ReceiptClaims] !== value)
+        throw tampered(`${name} is not what the gateway saw`);
+    }
+    if (Math.abs(claims.iat - nowSeconds()) > MAX_CLOCK_SKEW_SECONDS) throw tampered('iat is not now');
+    const stored = putReceipt(input.kv, input.context.requestId, {
+      v: 1,
+      receipt: compact,
+      workerCertificate: toBase64Url(worker.der),
+      serviceEvidenceSha256: worker.evidenceSha256,
+    }).catch((e: unknown) => {
+      // The answer verified; only its later retrieval is lost. Logged, not fatal.
+      log('error', 'receipt_store_failed', { rid: input.context.requestId, message: (e as Error).message });
+    });
+    if (input.defer) input.defer(stored);
+    else await stored;
+  };
+  return {
+    // `return await`: a rejection adopted a microtask late is reported as unhandled by workerd.
+    checkJson: async (body, compact) => {
+      const hash = await bodySha256(body);
+      return await check(compact, hash);
+    },
+    frame: (data) => frameHash().update(data),
+    checkStream: async (trailer) => {
+      if (trailer === undefined) throw tampered('the stream ended without its receipt');
+      await check(readReceiptTrailer(trailer), frameHash().digest());
+    },
+  };
+}

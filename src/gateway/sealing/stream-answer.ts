@@ -1,0 +1,183 @@
+/**
+ * Opens a sealed SSE stream as the client reads it (docs/protocol.md, sealed streams). Each round
+ * takes ONE read of the worker's body (not one frame), opens every frame completed in it, in order,
+ * and hands the client their events as one chunk, so per-chunk costs downstream (the runtime's
+ * stream plumbing, a proxy, the socket) are paid per network read, not per frame. Invariants: only
+ * frames whose tag verified are released, strictly in order, and nothing after the first failure;
+ * OpenAI's `[DONE]` goes out only after the end frame (and, when expected, the receipt trailer)
+ * verified, so a cut stream never looks complete — it ends with an OpenAI error event instead.
+ *
+ * The events are pushed into workerd's native byte pipe (byte-pipe.ts), not pulled through a
+ * JavaScript `ReadableStream`, whose pump holds a chain of promises per network read for the
+ * stream's life (docs/benchmarks.md, "Gateway memory during a long stream"). The pipe has no queue: a write resolves once
+ * the client's side took the chunk, so at most one network read of the worker's body is held here
+ * and a slow client slows the worker. A client that goes away fails the pending write; the worker's
+ * body is then cancelled.
+ */
+import { createStreamOpener } from '../../envelope/stream.js';
+import { isSealgateError } from '../../errors.js';
+import { errorBody, type HttpErrorCode } from '../../http/errors.js';
+import { encodeSseEvent, SseParser } from '../../model/sse.js';
+import { SSE_DONE } from '../../model/types.js';
+import { log } from '../log.js';
+import { byteStreamPipe } from './byte-pipe.js';
+import type { AnswerReceipt } from './receipt-check.js';
+import { type Exchange, isTampered } from './upstream.js';
+
+type Answer = Extract<Exchange, { kind: 'answer' }>;
+
+export function openStreamAnswer(
+  answer: Answer,
+  headers: Record<string, string>,
+  receipt?: AnswerReceipt,
+): Response {
+  const pipe = byteStreamPipe();
+  // Runs for as long as the response body is being sent: workerd keeps the request's context alive
+  // while its body is open, and every failure is handled inside (no rejection escapes).
+  void new StreamRelay(answer, pipe.writable.getWriter(), receipt).run();
+  return new Response(pipe.readable, {
+    status: 200,
+    headers: {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      ...headers,
+    },
+  });
+}
+
+/** One stream's relay from the worker's sealed frames to the client's opened events. */
+class StreamRelay {
+  readonly #rid: string;
+  readonly #opener: ReturnType<typeof createStreamOpener>;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #receipt: AnswerReceipt | undefined;
+  // As parseSseStream (src/model/sse.ts): UTF-8 with U+FFFD for bad bytes; the parser strips the BOM.
+  readonly #decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  readonly #parser = new SseParser();
+  readonly #encoder = new TextEncoder();
+  /** The client's side is gone (cancelled, disconnected): nothing more can be sent. */
+  #clientGone = false;
+  /** The worker's `[DONE]` arrived; it goes out only when the answer is known complete. */
+  #heldDone = false;
+  /** The end frame verified; with a receipt expected, its trailer is the next event. */
+  #ended = false;
+  /** The client's events of this read, in order; each one only after its frame verified. */
+  #out = '';
+
+  constructor(
+    answer: Answer,
+    writer: WritableStreamDefaultWriter<Uint8Array>,
+    receipt: AnswerReceipt | undefined,
+  ) {
+    this.#rid = answer.context.requestId;
+    this.#opener = createStreamOpener(answer.context);
+    this.#reader = answer.response.body ? answer.response.body.getReader() : undefined;
+    this.#writer = writer;
+    this.#receipt = receipt;
+  }
+
+  async run(): Promise<void> {
+    try {
+      await this.#relay();
+    } catch (e) {
+      await this.#fail(e);
+    }
+  }
+
+  async #relay(): Promise<void> {
+    const reader = this.#reader;
+    if (!reader) throw Object.assign(new Error('no body'), { code: 'stream_truncated' });
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) return await this.#transportEnded();
+      if (await this.#openRead(next.value)) return await this.#complete();
+      if (this.#out) {
+        const text = this.#out;
+        this.#out = '';
+        await this.#send(text); // resolves once the client took it: the next read waits for that
+      }
+      // else only part of a frame so far: read on.
+    }
+  }
+
+  /** Opens the events completed by one read into `#out`; true once the answer is complete. */
+  async #openRead(bytes: Uint8Array): Promise<boolean> {
+    const receipt = this.#receipt;
+    for (const event of this.#parser.push(this.#decoder.decode(bytes, { stream: true }))) {
+      if (this.#ended) {
+        // The receipt trailer follows the end frame; [DONE] only once it verified.
+        await receipt?.checkStream(event.data);
+        return true;
+      }
+      receipt?.frame(event.data);
+      const chunk = await this.#opener.open(event.data);
+      if (chunk === null) {
+        // End frame verified: the answer is known complete (once its receipt verified, if any).
+        this.#ended = true;
+        if (receipt) continue;
+        return true;
+      }
+      if (chunk === SSE_DONE) {
+        this.#heldDone = true;
+        continue;
+      }
+      this.#out += encodeSseEvent(chunk);
+    }
+    return false;
+  }
+
+  /** The worker's body ended before the answer was complete: always throws. */
+  async #transportEnded(): Promise<never> {
+    this.#parser.push(this.#decoder.decode()); // a final partial line cannot complete an event
+    if (this.#ended) {
+      await this.#receipt?.checkStream(undefined); // throws: the end frame came, its receipt did not
+      throw new Error('sealed stream: a receipt check passed without a receipt');
+    }
+    await this.#opener.finish(); // throws stream_truncated: the end frame returns earlier, never here
+    throw new Error('sealed stream: transport ended in an impossible state');
+  }
+
+  async #complete(): Promise<void> {
+    if (this.#heldDone) this.#out += encodeSseEvent(SSE_DONE);
+    if (this.#out) await this.#send(this.#out);
+    await this.#release();
+    await this.#writer.close();
+  }
+
+  /** The frames of this read that verified before the failure, then the error event. */
+  async #fail(e: unknown): Promise<void> {
+    await this.#release();
+    if (this.#clientGone) {
+      await this.#writer.abort().catch(() => undefined);
+      return;
+    }
+    const code: HttpErrorCode = isSealgateError(e, 'stream_truncated')
+      ? 'stream_truncated'
+      : isTampered(e)
+        ? 'upstream_tampered'
+        : 'upstream_unavailable';
+    log('error', 'stream_rejected', { rid: this.#rid, code, message: (e as Error).message });
+    const message = 'the stream from the AI worker was cut or did not authenticate';
+    this.#out += encodeSseEvent(JSON.stringify(errorBody(code, message)));
+    try {
+      await this.#send(this.#out);
+      await this.#writer.close();
+    } catch {
+      await this.#writer.abort().catch(() => undefined);
+    }
+  }
+
+  async #send(text: string): Promise<void> {
+    try {
+      await this.#writer.write(this.#encoder.encode(text));
+    } catch (e) {
+      this.#clientGone = true;
+      throw e;
+    }
+  }
+
+  #release(): Promise<unknown> | undefined {
+    return this.#reader?.cancel().catch(() => undefined);
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The sealed exchange with the AI workers (docs/protocol.md): seal the OpenAI body under the
+ * current KEK, POST it to a worker (in turn from WORKER_URLS; an unreachable or unavailable worker
+ * is skipped), and open what comes back — one sealed JSON answer, or a sealed SSE stream frame by
+ * frame. Nothing unsealed ever leaves the gateway, and nothing reaches the client that did not
+ * authenticate: a stream that breaks ends with an OpenAI error event after the last verified
+ * chunk, and OpenAI's `[DONE]` is held back until the end frame verified, so a cut stream can
+ * never look complete (streams: stream-answer.ts).
+ */
+import { toHex, utf8 } from '../../bytes.js';
+import type { RequestContext } from '../../envelope/data-key.js';
+import { sealRequest } from '../../envelope/request.js';
+import { openResponse } from '../../envelope/response.js';
+import { isSealgateError } from '../../errors.js';
+import { errorBody, HTTP_ERROR_CODES, type HttpErrorCode, isHttpErrorCode } from '../../http/errors.js';
+import type { Kek } from '../../keys/kek.js';
+import { bodySha256, RECEIPT_HEADER } from '../../receipts/receipt.js';
+import type { Fetcher } from '../../service-client/http.js';
+import { nowSeconds } from '../clock.js';
+import { log } from '../log.js';
+import type { AnswerReceipt } from './receipt-check.js';
+
+/** Largest sealed JSON answer read from a worker (an embeddings batch can be big). */
+const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
+
+export type Exchange =
+  | {
+      kind: 'answer';
+      response: Response;
+      context: RequestContext;
+      kek: Kek;
+      stream: boolean;
+      /** SHA-256 (hex) of the sealed request body sent (the receipt must name it). */
+      requestSha256: string;
+    }
+  | { kind: 'unknown_key' }
+  | { kind: 'error'; code: HttpErrorCode; status: number; message: string }
+  | { kind: 'no_worker' };
+
+let nextWorker = 0;
+
+/** Workers in the order to try them: rotating start (spreads load), then the rest in turn. */
+function order(urls: readonly string[]): string[] {
+  const start = nextWorker++ % Math.max(1, urls.length);
+  return [...urls.slice(start), ...urls.slice(0, start)];
+}
+
+function requestId(): string {
+  return `gw-${toHex(crypto.getRandomValues(new Uint8Array(16)))}`;
+}
+
+async function errorCodeOf(res: Response): Promise<string | null> {
+  try {
+    const body = (await res.json()) as { error?: { code?: unknown } };
+    return typeof body?.error?.code === 'string' ? body.error.code : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether another worker may do better: it was down, not ready, or broke (never a request problem). */
+function tryNext(status: number, code: string | null): boolean {
+  if (status >= 500) return code !== 'model_error';
+  return status === 408 || status === 429;
+}
+
+export async function exchange(input: {
+  kek: Kek;
+  route: string;
+  body: Record<string, unknown>;
+  workerUrls: readonly string[];
+  fetch: Fetcher;
+  signal?: AbortSignal;
+}): Promise<Exchange> {
+  const rid = requestId();
+  const { sealed, context } = await sealRequest({
+    kek: input.kek,
+    route: input.route,
+    requestId: rid,
+    body: input.body,
+    now: nowSeconds(),
+  });
+  const text = JSON.stringify(sealed);
+  const requestSha256 = await bodySha256(utf8.encode(text));
+  for (const base of order(input.workerUrls)) {
+    let res: Response;
+    try {
+      res = await input.fetch(`${base}${input.route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: text,
+        ...(input.signal ? { signal: input.signal } : {}),
+      });
+    } catch (e) {
+      log('warn', 'worker_unreachable', { worker: base, rid, message: (e as Error).message });
+      continue;
+    }
+    if (res.ok) {
+      const type = res.headers.get('content-type') ?? '';
+      return {
+        kind: 'answer',
+        response: res,
+        context,
+        kek: input.kek,
+        stream: type.startsWith('text/event-stream'),
+        requestSha256,
+      };
+    }
+    const code = await errorCodeOf(res);
+    // `key_expired` too: the worker's clock or key set is ahead of our copy — the same remedy.
+    if (code === 'unknown_key' || code === 'key_expired') {
+      log('warn', 'worker_unknown_key', { worker: base, rid, kid: input.kek.kid, code });
+      return { kind: 'unknown_key' };
+    }
+    log('warn', 'worker_error', { worker: base, rid, status: res.status, code });
+    if (tryNext(res.status, code)) continue;
+    return {
+      kind: 'error',
+      code: isHttpErrorCode(code) ? code : 'upstream_unavailable',
+      status: res.status,
+      message: `the AI worker refused the request (${code ?? res.status})`,
+    };
+  }
+  return { kind: 'no_worker' };
+}
+
+/** A typed error for an upstream failure (every code used here is a 502 in `HTTP_ERROR_CODES`). */
+export function upstreamError(code: HttpErrorCode, message: string, headers: Record<string, string>) {
+  return new Response(JSON.stringify(errorBody(code, message)), {
+    status: HTTP_ERROR_CODES[code],
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+  });
+}
+
+/** A receipt that is missing, malformed or wrong says the answer is not the worker's as sent. */
+export function isTampered(e: unknown): boolean {
+  return (
+    isSealgateError(e, 'decryption_failed') ||
+    isSealgateError(e, 'attestation_rejected') ||
+    isSealgateError(e, 'malformed_evidence')
+  );
+}
+
+/**
+ * Opens a sealed JSON answer: the OpenAI body, or a 502 typed error (nothing of the answer). With
+ * `receipt`, the worker's receipt must verify first (receipt-check.ts).
+ */
+export async function openJsonAnswer(
+  answer: Extract<Exchange, { kind: 'answer' }>,
+  headers: Record<string, string>,
+  receipt?: AnswerReceipt,
+): Promise<Response> {
+  try {
+    const declared = Number(answer.response.headers.get('content-length') ?? 0);
+    if (declared > MAX_ANSWER_BYTES) throw new Error('answer too large');
+    const bytes = new Uint8Array(await answer.response.arrayBuffer());
+    if (bytes.length > MAX_ANSWER_BYTES) throw new Error('answer too large');
+    await receipt?.checkJson(bytes, answer.response.headers.get(RECEIPT_HEADER));
+    const text = utf8.decode(bytes);
+    const body = await openResponse(answer.context, text);
+    return new Response(JSON.stringify(body), {
+      status: 200,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+    });
+  } catch (e) {
+    const code = isTampered(e) ? 'upstream_tampered' : 'upstream_unavailable';
+    log('error', 'answer_rejected', { rid: answer.context.requestId, code, message: (e as Error).message });
+    return upstreamError(code, 'the answer from the AI worker did not authenticate', headers);
+  }
+}
