@@ -235,22 +235,11 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     const url = `http://127.0.0.1:${port}`;
     const timeout = opts.readyTimeoutMs ?? 120_000;
     await waitFor('the gateway', async () => (await fetch(`${url}/healthz`)).ok, timeout, gone, opts.signal);
-    // The first key: the key-rotation Durable Object attests the service and uploads one (a request
-    // that finds no key pokes it). Ready when a sealed chat completion comes back.
+    // The first key: the key-rotation Durable Object attests the service and uploads one (/readyz
+    // asks it to). Ready when /readyz says a sealed request can be served now.
     await waitFor(
       'the first attested key',
-      async () =>
-        (
-          await fetch(`${url}/v1/chat/completions`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-            body: JSON.stringify({
-              model: 'sealgate-builtin',
-              messages: [{ role: 'user', content: 'ping' }],
-              max_tokens: 1,
-            }),
-          })
-        ).ok,
+      async () => (await fetch(`${url}/readyz`)).ok,
       timeout,
       gone,
       opts.signal,
