@@ -9,12 +9,17 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 
+// Ignores SIGINT and SIGTERM (a Ctrl-C reaches the whole foreground group; the parent handles it
+// and stops the watchdog itself): only EOF on its pipe makes it act.
 const WATCHDOG = `
 const pgid = Number(process.argv[1]);
-const kill = (sig) => { try { process.kill(-pgid, sig); } catch {} };
+const kill = (sig) => { try { process.kill(-pgid, sig); return true; } catch { return false; } };
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
 process.stdin.on('data', () => {});
 process.stdin.on('close', () => {
   kill('SIGTERM');
+  setInterval(() => { if (!kill(0)) process.exit(0); }, 100);
   setTimeout(() => { kill('SIGKILL'); process.exit(0); }, 5000);
 });
 process.stdin.resume();
@@ -27,7 +32,7 @@ export interface ParentWatch {
 
 export function stopGroupWithParent(pgid: number): ParentWatch {
   const watchdog = spawn(process.execPath, ['-e', WATCHDOG, String(pgid)], {
-    detached: true, // not in the terminal's group: a Ctrl-C must reach this process first
+    // In this process's group (not detached): a service manager that stops the group sees it.
     stdio: ['pipe', 'ignore', 'ignore'],
   });
   // Neither the watchdog nor its pipe keeps this process's event loop alive.
