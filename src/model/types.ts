@@ -1,12 +1,13 @@
 /**
- * What the AI worker needs from a model: the three OpenAI routes it serves and the model list.
+ * What the AI worker needs from a model: the routes it serves (MODEL_ROUTES) and the model list.
  * Two implementations: the built-in deterministic model (`builtin.ts`) and any OpenAI-compatible
- * server at MODEL_URL (`upstream.ts`). Runtime-neutral: no `node:*`.
+ * server at MODEL_URL (`upstream.ts`), both serving Messages and Responses through
+ * `api-routes.ts`. Runtime-neutral: no `node:*`.
  *
  * A backend sees the *opened* request body (plain fields and sealed content merged) and answers
- * either one JSON object or a stream of SSE `data:` payloads — exactly the strings an OpenAI server
- * writes after `data: ` (each a `chat.completion.chunk` / `text_completion` JSON text, and finally
- * `[DONE]`), which the worker seals one by one (docs/protocol.md, sealed streams).
+ * either one JSON object or a stream of SSE `data:` payloads — exactly the strings the API's server
+ * writes after `data: ` (on chat a `chat.completion.chunk` JSON text, and finally `[DONE]`), which
+ * the worker seals one by one (docs/protocol.md, sealed streams).
  */
 
 /**
