@@ -144,6 +144,77 @@ export async function exchangeSealed(
   request: SealedRequestInput,
 ): Promise<SealedAnswer> {
   const now = deps.now();
+  const read = await readSealedBody(deps, route, request, now);
+  if ('status' in read) return read;
+  const { bytes, json } = read;
+
+  // Taken now, with the request's hash: the receipt names the certificate of this moment.
+  const signer = deps.receipts?.signer() ?? null;
+  if (deps.receipts && !signer) {
+    return errorAnswer('not_ready', 'worker holds no certificate yet', { 'retry-after': '1' });
+  }
+  const receipts = signer ? await receiptsFor(deps, signer, bytes) : null;
+
+  let opened: Awaited<ReturnType<typeof openRequest>>;
+  try {
+    opened = await openRequest(json, deps.keys, {
+      route,
+      now,
+      maxAgeSeconds: deps.maxAgeSeconds,
+      maxFutureSkewSeconds: deps.maxFutureSkewSeconds,
+      replayGuard: deps.replayGuard,
+      ...(deps.envelopeCrypto ? { envelopeCrypto: deps.envelopeCrypto } : {}),
+    });
+  } catch (e) {
+    return failureAnswer(e, deps.log, 'sealed request');
+  }
+  const { body, context } = opened;
+  if (deps.model.servesModel(context.model) === false) {
+    return errorAnswer('model_not_found', 'this worker does not serve that model');
+  }
+
+  // The model call stops when the client goes away (request.signal) — for a stream, also when the
+  // response body is cancelled (sealedAnswerStream).
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  const call: ModelCallState = {
+    controller,
+    release: () => request.signal.removeEventListener('abort', onAbort),
+  };
+  request.signal.addEventListener('abort', onAbort, { once: true });
+  let answer: Awaited<ReturnType<ModelBackend['call']>>;
+  try {
+    answer = await deps.model.call(route, { body, signal: controller.signal });
+  } catch (e) {
+    call.release();
+    return failureAnswer(e, deps.log, 'model call');
+  }
+  if (answer.kind === 'json') {
+    call.release();
+    return await sealedAnswerJson(deps, context, answer.body, receipts);
+  }
+  return sealedAnswerStream(deps, context, answer.events, call, receipts);
+}
+
+/** The signer of this request and its receipts, which name the request's hash. */
+interface Receipts {
+  signer: ReceiptSigner;
+  make(context: RequestContext, responseSha256: string, stream: boolean): Promise<string>;
+}
+
+/** The model call's abort controller, and the removal of its link to the client's signal. */
+interface ModelCallState {
+  controller: AbortController;
+  release: () => void;
+}
+
+/** Refusals before anything is opened: not ready, not JSON, too large, not a sealed request. */
+async function readSealedBody(
+  deps: SealedExchangeDeps,
+  route: ModelRoute,
+  request: SealedRequestInput,
+  now: number,
+): Promise<{ bytes: Uint8Array; json: object } | SealedAnswer> {
   if (deps.keys.count(now) === 0) {
     return errorAnswer('not_ready', 'worker holds no key yet', { 'retry-after': '1' });
   }
@@ -169,89 +240,80 @@ export async function exchangeSealed(
   if (typeof json !== 'object' || json === null || Array.isArray(json) || !(ENVELOPE_FIELD in json)) {
     return errorAnswer('invalid_request', 'this route accepts only sealed requests (docs/protocol.md)');
   }
+  return { bytes, json };
+}
 
-  // Taken now, with the request's hash: the receipt names the certificate of this moment.
-  const signer = deps.receipts?.signer() ?? null;
-  if (deps.receipts && !signer) {
-    return errorAnswer('not_ready', 'worker holds no certificate yet', { 'retry-after': '1' });
-  }
-  const requestSha256 = signer ? await bodySha256(bytes, deps.sha256) : '';
-  const receipt = (context: RequestContext, responseSha256: string, stream: boolean) =>
-    makeReceipt({
-      signer: signer!,
-      context,
-      manifestDigest: deps.receipts!.manifestDigest,
-      requestSha256,
-      responseSha256,
-      stream,
-      now: deps.now(),
-    });
+async function receiptsFor(
+  deps: SealedExchangeDeps,
+  signer: ReceiptSigner,
+  bytes: Uint8Array,
+): Promise<Receipts> {
+  const requestSha256 = await bodySha256(bytes, deps.sha256);
+  return {
+    signer,
+    make: (context, responseSha256, stream) =>
+      makeReceipt({
+        signer,
+        context,
+        manifestDigest: deps.receipts!.manifestDigest,
+        requestSha256,
+        responseSha256,
+        stream,
+        now: deps.now(),
+      }),
+  };
+}
 
-  let opened: Awaited<ReturnType<typeof openRequest>>;
+/** A JSON answer, sealed; its receipt hashes exactly the bytes sent. */
+async function sealedAnswerJson(
+  deps: SealedExchangeDeps,
+  context: RequestContext,
+  answer: Record<string, unknown>,
+  receipts: Receipts | null,
+): Promise<SealedAnswer> {
   try {
-    opened = await openRequest(json, deps.keys, {
-      route,
-      now,
-      maxAgeSeconds: deps.maxAgeSeconds,
-      maxFutureSkewSeconds: deps.maxFutureSkewSeconds,
-      replayGuard: deps.replayGuard,
-      ...(deps.envelopeCrypto ? { envelopeCrypto: deps.envelopeCrypto } : {}),
-    });
+    // The body is sent as this text, i.e. exactly its UTF-8 bytes, which the receipt hashes.
+    const sealed = JSON.stringify(await sealResponse(context, answer));
+    const signed = receipts
+      ? {
+          [RECEIPT_HEADER]: await receipts.make(
+            context,
+            await bodySha256(utf8.encode(sealed), deps.sha256),
+            false,
+          ),
+          ...certificateHeader(receipts.signer),
+        }
+      : {};
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json', ...NO_STORE, ...signed },
+      body: sealed,
+    };
   } catch (e) {
-    return failureAnswer(e, deps.log, 'sealed request');
+    return failureAnswer(e, deps.log, 'sealing the answer');
   }
-  const { body, context } = opened;
-  if (deps.model.servesModel(context.model) === false) {
-    return errorAnswer('model_not_found', 'this worker does not serve that model');
-  }
+}
 
-  // The model call stops when the client goes away (request.signal) — for a stream, also when the
-  // response body is cancelled (below).
-  const controller = new AbortController();
-  const onAbort = () => controller.abort();
-  request.signal.addEventListener('abort', onAbort, { once: true });
-  let answer: Awaited<ReturnType<ModelBackend['call']>>;
-  try {
-    answer = await deps.model.call(route, { body, signal: controller.signal });
-  } catch (e) {
-    request.signal.removeEventListener('abort', onAbort);
-    return failureAnswer(e, deps.log, 'model call');
-  }
-  if (answer.kind === 'json') {
-    request.signal.removeEventListener('abort', onAbort);
-    try {
-      // The body is sent as this text, i.e. exactly its UTF-8 bytes, which the receipt hashes.
-      const sealed = JSON.stringify(await sealResponse(context, answer.body));
-      const signed = signer
-        ? {
-            [RECEIPT_HEADER]: await receipt(
-              context,
-              await bodySha256(utf8.encode(sealed), deps.sha256),
-              false,
-            ),
-            ...certificateHeader(signer),
-          }
-        : {};
-      return {
-        status: 200,
-        headers: { 'content-type': 'application/json', ...NO_STORE, ...signed },
-        body: sealed,
-      };
-    } catch (e) {
-      return failureAnswer(e, deps.log, 'sealing the answer');
-    }
-  }
+/** A streamed answer, sealed frame by frame; the receipt is a trailer over the frames' hash. */
+function sealedAnswerStream(
+  deps: SealedExchangeDeps,
+  context: RequestContext,
+  events: AsyncIterable<string>,
+  call: ModelCallState,
+  receipts: Receipts | null,
+): SealedAnswer {
   const log = deps.log;
   const rid = context.requestId;
-  const frameHash = signer ? createFrameHash(deps.sha256) : undefined;
+  const frameHash = receipts ? createFrameHash(deps.sha256) : undefined;
   const stream = sealedStreamBody({
-    events: answer.events[Symbol.asyncIterator](),
+    events: events[Symbol.asyncIterator](),
     sealer: createStreamSealer(context),
     onFrame: frameHash ? (frame) => frameHash.update(frame) : undefined,
-    trailer: frameHash
-      ? async () => receiptTrailer(await receipt(context, frameHash.digest(), true))
-      : undefined,
-    onEnd: () => request.signal.removeEventListener('abort', onAbort),
+    trailer:
+      frameHash && receipts
+        ? async () => receiptTrailer(await receipts.make(context, frameHash.digest(), true))
+        : undefined,
+    onEnd: () => call.release(),
     onFailure: (e, frames) => {
       // No end frame: the gateway detects the cut (stream_truncated) and releases nothing more.
       log('warn', 'model stream failed: sealed stream ends without its end frame', {
@@ -259,12 +321,12 @@ export async function exchangeSealed(
         frames,
         ...errorDetail(e),
       });
-      request.signal.removeEventListener('abort', onAbort);
-      controller.abort(); // release the model server's connection, if any is left
+      call.release();
+      call.controller.abort(); // release the model server's connection, if any is left
     },
     onCancel: () => {
-      controller.abort();
-      request.signal.removeEventListener('abort', onAbort);
+      call.controller.abort();
+      call.release();
     },
   });
   return {
@@ -274,7 +336,7 @@ export async function exchangeSealed(
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store, no-transform',
       'x-accel-buffering': 'no',
-      ...(signer ? certificateHeader(signer) : {}),
+      ...(receipts ? certificateHeader(receipts.signer) : {}),
     },
   };
 }

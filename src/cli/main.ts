@@ -9,14 +9,18 @@ import { MEASURE_USAGE, measureCommand } from './measure-command.js';
 import type { CommandResult } from './result.js';
 import { VERIFY_USAGE, verifyCommand } from './verify-command.js';
 import { VERIFY_ENDPOINT_USAGE, verifyEndpointCommand } from './verify-endpoint-command.js';
+import { VERIFY_GPU_USAGE, verifyGpuCommand } from './verify-gpu-command.js';
 import { VERIFY_RECEIPT_USAGE, verifyReceiptCommand } from './verify-receipt-command.js';
+import { VERIFY_TDX_USAGE, verifyTdxCommand } from './verify-tdx-command.js';
 
 export const USAGE = [
   'usage: sealgate <command>',
   '',
   `  ${VERIFY_USAGE}`,
   `  ${VERIFY_ENDPOINT_USAGE}`,
+  `  ${VERIFY_GPU_USAGE}`,
   `  ${VERIFY_RECEIPT_USAGE}`,
+  `  ${VERIFY_TDX_USAGE}`,
   ...MANIFEST_USAGE.map((u) => `  ${u}`),
   ...MEASURE_USAGE.map((u) => `  ${u}`),
   ...APIKEY_USAGE.map((u) => `  ${u}`),
@@ -34,8 +38,12 @@ export async function runCli(
         return await verifyCommand(rest, now);
       case 'verify-endpoint':
         return await verifyEndpointCommand(rest, now);
+      case 'verify-gpu':
+        return await verifyGpuCommand(rest, now);
       case 'verify-receipt':
         return await verifyReceiptCommand(rest);
+      case 'verify-tdx':
+        return await verifyTdxCommand(rest, now);
       case 'manifest':
         return await manifestCommand(rest, now);
       case 'measure':

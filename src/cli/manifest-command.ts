@@ -9,13 +9,16 @@ import { parseFlags, parseInstant, UsageError } from './args.js';
 import { readInput, readTextInput } from './io.js';
 import { cliKds } from './kds-fetch.js';
 import { pinManifest } from './manifest-pin.js';
+import { pinTdxManifest } from './manifest-pin-tdx.js';
 import { IMAGE_FLAGS, launchInputFromFlags, MEASURE_IMAGE_FLAGS, measureLaunch } from './measure-command.js';
 import type { CommandResult } from './result.js';
 import { checkRole, loadCertificates } from './verify-command.js';
+import { loadCollateral } from './verify-tdx-command.js';
 
 export const MANIFEST_USAGE = [
   'manifest pin --report FILE --cert FILE [--chain FILE] --role ROLE [--at ISO-8601] [--allow-debug]',
   `    [--measurement HEX]... [--from-image ${MEASURE_IMAGE_FLAGS}]`,
+  'manifest pin --tdx-quote FILE --collateral FILE --role ROLE [--at ISO-8601]',
   'manifest digest FILE',
   'manifest check FILE',
 ];
@@ -58,6 +61,32 @@ async function computedMeasurements(
   return out.length === 0 ? undefined : [...new Set(out)];
 }
 
+/** `manifest pin --tdx-quote FILE --collateral FILE --role ROLE [--at]` (manifest-pin-tdx.ts). */
+async function pinTdx(
+  flags: { values: Record<string, string>; switches: Set<string> },
+  now: () => Date,
+): Promise<CommandResult> {
+  const v = flags.values;
+  for (const f of ['tdx-quote', 'collateral']) if (v[f] === undefined) throw new UsageError(`missing --${f}`);
+  for (const f of ['report', 'cert', 'chain', 'measurement', ...IMAGE_FLAGS]) {
+    if (v[f] !== undefined) throw new UsageError(`--${f} is for SEV-SNP; not with --tdx-quote`);
+  }
+  if (flags.switches.size > 0)
+    throw new UsageError(`--${[...flags.switches][0]} is for SEV-SNP; not with --tdx-quote`);
+  checkRole(v.role!);
+  const at = v.at ? parseInstant('at', v.at) : now();
+  const quote = await readInput('tdx-quote', v['tdx-quote']!);
+  const collateral = await loadCollateral(v.collateral!);
+  const result = await pinTdxManifest({ quote, collateral, role: v.role as RoleName, now: at });
+  if (!result.ok) {
+    const lines = result.violations.map((x) => `  ${x.code}: ${x.message}`).join('\n');
+    return { stdout: '', stderr: `refusing to pin evidence that does not verify:\n${lines}\n`, exitCode: 1 };
+  }
+  // The manifest we print must pass our own parser: never hand out something we would refuse.
+  parseManifest(JSON.stringify(result.manifest));
+  return { stdout: `${JSON.stringify(result.manifest, null, 2)}\n`, exitCode: 0 };
+}
+
 export async function manifestCommand(argv: readonly string[], now: () => Date): Promise<CommandResult> {
   const [sub, ...rest] = argv;
   switch (sub) {
@@ -72,13 +101,25 @@ export async function manifestCommand(argv: readonly string[], now: () => Date):
     }
     case 'pin': {
       const flags = parseFlags(rest, {
-        values: ['report', 'cert', 'chain', 'role', 'at', 'measurement', ...IMAGE_FLAGS],
+        values: [
+          'report',
+          'cert',
+          'chain',
+          'role',
+          'at',
+          'measurement',
+          'tdx-quote',
+          'collateral',
+          ...IMAGE_FLAGS,
+        ],
         switches: ['allow-debug', 'from-image'],
-        required: ['report', 'cert', 'role'],
+        required: ['role'],
         repeatable: ['measurement'],
         allowEmpty: ['append'],
       });
       const v = flags.values;
+      if (v['tdx-quote'] !== undefined || v.collateral !== undefined) return await pinTdx(flags, now);
+      for (const f of ['report', 'cert']) if (v[f] === undefined) throw new UsageError(`missing --${f}`);
       checkRole(v.role!);
       const measurements = await computedMeasurements(flags.lists.measurement ?? [], flags);
       const at = v.at ? parseInstant('at', v.at) : now();

@@ -4,20 +4,18 @@
  * one is a finding (`role_unknown`), not an exception.
  */
 import type { SnpClaims } from '../evidence/snp/types.js';
+import type { TdxClaims } from '../verify/tdx/tdx-claims.js';
 import { type Violation, violation } from '../verify/violations.js';
 import { type EvaluateOptions, evaluateSnp } from './evaluate-snp.js';
-import { type Manifest, ROLES, type RoleName } from './manifest-types.js';
+import { evaluateTdx } from './evaluate-tdx.js';
+import { type Manifest, ROLES, type RoleName, type RoleReference } from './manifest-types.js';
 
 export function isRoleName(role: string): role is RoleName {
   return (ROLES as readonly string[]).includes(role);
 }
 
-export function evaluateRole(
-  manifest: Manifest,
-  role: string,
-  claims: SnpClaims,
-  opts: EvaluateOptions = {},
-): Violation[] {
+/** The role's reference values, or the `role_unknown` finding. */
+function referenceFor(manifest: Manifest, role: string): RoleReference | Violation[] {
   // A list lookup, not `role in manifest.roles`: "constructor" or "__proto__" must not resolve.
   if (!isRoleName(role)) {
     return [
@@ -38,5 +36,45 @@ export function evaluateRole(
       }),
     ];
   }
+  return reference;
+}
+
+function teeNotAllowed(role: string, tee: 'snp' | 'tdx', reference: RoleReference): Violation[] {
+  const allowed = (['snp', 'tdx'] as const).filter((t) => reference[t] !== undefined);
+  return [
+    violation(
+      'tee_not_allowed',
+      `role ${role} does not accept ${tee === 'snp' ? 'SEV-SNP' : 'Intel TDX'} evidence`,
+      {
+        field: 'tee',
+        expected: allowed,
+        actual: tee,
+      },
+    ),
+  ];
+}
+
+export function evaluateRole(
+  manifest: Manifest,
+  role: string,
+  claims: SnpClaims,
+  opts: EvaluateOptions = {},
+): Violation[] {
+  const reference = referenceFor(manifest, role);
+  if (Array.isArray(reference)) return reference;
+  if (reference.snp === undefined) return teeNotAllowed(role, 'snp', reference);
   return evaluateSnp(claims, reference.snp, opts);
+}
+
+/** `evaluateRole` for a TD: the role's `tdx` reference values against verified TDX claims. */
+export function evaluateRoleTdx(
+  manifest: Manifest,
+  role: string,
+  claims: TdxClaims,
+  opts: EvaluateOptions = {},
+): Violation[] {
+  const reference = referenceFor(manifest, role);
+  if (Array.isArray(reference)) return reference;
+  if (reference.tdx === undefined) return teeNotAllowed(role, 'tdx', reference);
+  return evaluateTdx(claims, reference.tdx, opts);
 }

@@ -3,8 +3,9 @@
  * Format reference: docs/manifest.md.
  */
 
-export { evaluateRole, isRoleName } from './evaluate-role.js';
+export { evaluateRole, evaluateRoleTdx, isRoleName } from './evaluate-role.js';
 export { type EvaluateOptions, evaluateSnp, SNP_DEFAULTS } from './evaluate-snp.js';
+export { evaluateTdx, TDX_DEFAULTS } from './evaluate-tdx.js';
 export { manifestDigest } from './manifest-digest.js';
 export { LIMITS, MANIFEST_FIELDS } from './manifest-fields.js';
 export * from './manifest-types.js';

@@ -2,8 +2,7 @@
  * The members each object of the manifest accepts: the one table both the parser
  * (`parse-manifest.ts`) and the JSON Schema (`manifests/manifest.schema.json`, whose `$defs` carry
  * the same names) are held to. `test/policy/schema.test.ts` fails when the two drift apart.
- * Anything not listed is rejected ("unknown field") at every level — including `tdx` and `nvidia`
- * under a role, until their reference values exist.
+ * Anything not listed is rejected ("unknown field") at every level.
  */
 export interface FieldSpec {
   readonly required: readonly string[];
@@ -15,7 +14,34 @@ export const MANIFEST_FIELDS = {
   trustAnchors: { required: ['snp'], optional: [] },
   snpTrustAnchor: { required: ['sha256', 'product'], optional: ['simulated', 'note'] },
   roles: { required: [], optional: ['attestation-service', 'worker'] },
-  roleReference: { required: ['snp'], optional: ['note'] },
+  /** At least one of `snp` and `tdx` (a parser-only rule). */
+  roleReference: { required: [], optional: ['snp', 'tdx', 'gpu', 'note'] },
+  tdxReferenceValues: {
+    required: ['mrTd'],
+    optional: [
+      'rtmr0',
+      'rtmr1',
+      'rtmr2',
+      'rtmr3',
+      'mrConfigId',
+      'mrOwner',
+      'mrOwnerConfig',
+      'mrSeam',
+      'tdAttributesAllowed',
+      'tdAttributesRequired',
+      'xfam',
+      'minimumTeeTcbSvn',
+      'tcbStatuses',
+      'advisoryIds',
+    ],
+  },
+  gpuReferenceValues: {
+    required: ['count', 'architecture', 'driverVersions', 'vbiosVersions', 'measurements'],
+    optional: ['allowMissingFwid'],
+  },
+  gpuCount: { required: ['min', 'max'], optional: [] },
+  gpuMeasurements: { required: ['source'], optional: ['golden'] },
+  gpuGoldenMeasurement: { required: ['index', 'values'], optional: [] },
   snpReferenceValues: {
     required: ['measurements', 'minimumTcb'],
     optional: [
@@ -57,6 +83,12 @@ export const LIMITS = {
   u32Max: 0xffff_ffff,
   /** VMPL 0..3: the four Virtual Machine Privilege Levels (AMD APM vol. 2, "VMPL"). */
   vmplMax: 3,
+  /** GPUs per role: an 8-GPU HGX board is the largest Hopper system. */
+  gpuCountMax: 8,
+  /** SPDM measurement block indices are 1..0xFE (DSP0274). */
+  gpuBlockIndexMax: 254,
+  /** Driver and VBIOS version strings. */
+  gpuVersionMaxLength: 32,
   /** Rotating faster than a minute only multiplies re-attestation; slower than 30 days keeps a
    *  leaked KEK useful for too long. */
   rotationIntervalSeconds: { min: 60, max: 30 * 24 * 3600 },

@@ -94,9 +94,96 @@ export interface SnpReferenceValues {
   imageId?: string;
 }
 
-/** Reference values for one role. Only `snp` today; `tdx` and `nvidia` will sit beside it. */
+/** GPU architectures the verifier knows (the device chain's architecture CA). */
+export const GPU_ARCHITECTURES = ['hopper'] as const;
+export type GpuArchitectureName = (typeof GPU_ARCHITECTURES)[number];
+
+/** Where a role's GPU reference measurements come from. */
+export const GPU_MEASUREMENT_SOURCES = ['rim', 'golden'] as const;
+
+/** One pinned GPU measurement: SPDM block `index` (1-based) must be one of `values`. */
+export interface GpuGoldenMeasurement {
+  index: number;
+  /** 48-byte SHA-384 values, lower-case hex. */
+  values: string[];
+}
+
+export interface GpuMeasurements {
+  /**
+   * "rim": NVIDIA's driver and VBIOS RIMs must have verified and matched (every active index).
+   * "golden": every index in `golden` must hold one of its values.
+   */
+  source: (typeof GPU_MEASUREMENT_SOURCES)[number];
+  /** Required with "golden", absent with "rim". */
+  golden?: GpuGoldenMeasurement[];
+}
+
+/** Reference values for a role's GPUs (docs/manifest.md "gpu"). Absent: the role may have no GPU. */
+export interface GpuReferenceValues {
+  /** How many GPUs the role must present, inclusive bounds. */
+  count: { min: number; max: number };
+  architecture: GpuArchitectureName;
+  /** Driver versions as the report carries them, e.g. "550.90.07". Non-empty. */
+  driverVersions: string[];
+  /** VBIOS versions, lower-case, e.g. "96.00.9f.00.01". Non-empty. */
+  vbiosVersions: string[];
+  measurements: GpuMeasurements;
+  /** Accept reports without a FWID (drivers before R550: the key is then not bound to the firmware). Default false. */
+  allowMissingFwid?: boolean;
+}
+
+/** Intel's TCB statuses (PCS API v4 TCB info `tcbStatus`), from best to worst. */
+export const TDX_TCB_STATUSES = [
+  'UpToDate',
+  'SWHardeningNeeded',
+  'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+  'OutOfDate',
+  'OutOfDateConfigurationNeeded',
+  'Revoked',
+] as const;
+export type TdxTcbStatus = (typeof TDX_TCB_STATUSES)[number];
+
+/**
+ * Reference values for a TD (Intel TDX DCAP quote, TD Quote Body, A.3.2). Hex values are the quote's
+ * bytes as written (lower-case). Every optional member defaults to the strict choice.
+ */
+export interface TdxReferenceValues {
+  /** MRTD (body 0x088, 48 bytes): allowed build-time measurements. Non-empty. */
+  mrTd: string[];
+  /** RTMR0..RTMR3 (0x148.., 48 bytes each): when given, the allowed values of that register. */
+  rtmr0?: string[];
+  rtmr1?: string[];
+  rtmr2?: string[];
+  rtmr3?: string[];
+  /** MRCONFIGID (0x0B8), MROWNER (0x0E8), MROWNERCONFIG (0x118), 48 bytes each: exact. */
+  mrConfigId?: string;
+  mrOwner?: string;
+  mrOwnerConfig?: string;
+  /** MRSEAM (0x010, 48 bytes): allowed TDX module measurements. */
+  mrSeam?: string[];
+  /**
+   * TDATTRIBUTES (0x078, 8 bytes as in the quote): bits that may be set. DEBUG (bit 0) is refused
+   * whatever this says. Default "0000001000000000": SEPT_VE_DISABLE (bit 28) only.
+   */
+  tdAttributesAllowed?: string;
+  /** TDATTRIBUTES bits that must be set. Default "0000001000000000": SEPT_VE_DISABLE. */
+  tdAttributesRequired?: string;
+  /** XFAM (0x080, 8 bytes as in the quote): allowed values. */
+  xfam?: string[];
+  /** TEE_TCB_SVN (0x000, 16 bytes): each byte at least this one. */
+  minimumTeeTcbSvn?: string;
+  /** TCB statuses accepted. Default ["UpToDate"]. */
+  tcbStatuses?: TdxTcbStatus[];
+  /** Advisory IDs (INTEL-SA-NNNNN) that may be open. Default none. */
+  advisoryIds?: string[];
+}
+
+/** Reference values for one role: SEV-SNP, Intel TDX, or both (at least one) for its CPU; `gpu` for its GPUs. */
 export interface RoleReference {
-  snp: SnpReferenceValues;
+  snp?: SnpReferenceValues;
+  tdx?: TdxReferenceValues;
+  gpu?: GpuReferenceValues;
   /** For people (e.g. which image build the measurements come from); not evaluated. */
   note?: string;
 }

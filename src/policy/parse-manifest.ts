@@ -1,11 +1,3 @@
-/**
- * `parseManifest`: the strict manifest parser. It reports every problem of a document in one
- * `SealgateError('invalid_manifest', …, { errors: [{ path, message }] })` (RFC 6901 paths), rejects
- * unknown members at every level, and returns a deep-frozen copy holding exactly the members
- * written (no defaults filled in), so `manifestDigest(parseManifest(text))` equals
- * `manifestDigest(text)`. The format is documented in docs/manifest.md.
- */
-import { utf8 } from '../bytes.js';
 import {
   at,
   checkBool,
@@ -19,9 +11,14 @@ import {
   has,
   Issues,
 } from './manifest-checks.js';
-import { invalidManifest, parseManifestJson } from './manifest-error.js';
+import { invalidManifest, manifestJsonValue } from './manifest-error.js';
 import { LIMITS, MANIFEST_FIELDS } from './manifest-fields.js';
 import {
+  GPU_ARCHITECTURES,
+  GPU_MEASUREMENT_SOURCES,
+  type GpuGoldenMeasurement,
+  type GpuMeasurements,
+  type GpuReferenceValues,
   type KeyPolicy,
   type Manifest,
   ROLES,
@@ -35,6 +32,8 @@ import {
   type SnpTcbMinimum,
   type SnpTcbMinimums,
   type SnpTrustAnchor,
+  TDX_TCB_STATUSES,
+  type TdxReferenceValues,
 } from './manifest-types.js';
 import { amdArkProduct } from './trust-anchors.js';
 
@@ -43,18 +42,7 @@ import { amdArkProduct } from './trust-anchors.js';
  * Text goes through the strict JSON parser (duplicate names and lone surrogates rejected).
  */
 export function parseManifest(input: unknown): Manifest {
-  let value = input;
-  if (input instanceof Uint8Array) {
-    let text: string;
-    try {
-      text = utf8.decode(input);
-    } catch {
-      throw invalidManifest([{ path: '', message: 'manifest bytes are not valid UTF-8' }]);
-    }
-    value = parseManifestJson(text);
-  } else if (typeof input === 'string') {
-    value = parseManifestJson(input);
-  }
+  const value = manifestJsonValue(input);
   const iss = new Issues();
   const manifest = checkManifest(iss, value);
   if (iss.list.length > 0 || manifest === undefined) throw invalidManifest(iss.list);
@@ -133,9 +121,13 @@ function checkRoles(iss: Issues, v: unknown): Partial<Record<RoleName, RoleRefer
     const path = at('/roles', role);
     const r = checkObject(iss, o[role], path, MANIFEST_FIELDS.roleReference);
     const snp = r && has(r, 'snp') ? checkSnpReference(iss, r.snp, at(path, 'snp')) : undefined;
+    const tdx = r && has(r, 'tdx') ? checkTdxReference(iss, r.tdx, at(path, 'tdx')) : undefined;
+    const gpu = r && has(r, 'gpu') ? checkGpuReference(iss, r.gpu, at(path, 'gpu')) : undefined;
     const note =
       r && has(r, 'note') ? checkText(iss, r.note, at(path, 'note'), LIMITS.noteMaxLength) : undefined;
-    if (snp) out[role] = defined({ snp, note });
+    // A role names the TEEs it accepts: SEV-SNP, Intel TDX or both; with neither it trusts nothing.
+    if (r && !has(r, 'snp') && !has(r, 'tdx')) iss.add(path, 'expected "snp", "tdx" or both');
+    if (snp || tdx) out[role] = defined({ snp, tdx, gpu, note });
   }
   // A role the manifest does not describe is never trusted (evaluation: `role_unknown`); a
   // manifest that describes none trusts nothing and is a mistake.
@@ -188,6 +180,129 @@ function checkSnpReference(iss: Issues, v: unknown, path: string): SnpReferenceV
     imageId: hex('imageId', 16),
   });
   return measurements && minimumTcb ? out : undefined;
+}
+
+function checkTdxReference(iss: Issues, v: unknown, path: string): TdxReferenceValues | undefined {
+  const o = checkObject(iss, v, path, MANIFEST_FIELDS.tdxReferenceValues);
+  if (!o) return undefined;
+  const p = (k: string): string => at(path, k);
+  const hexList = (k: string, bytes: number): string[] | undefined =>
+    has(o, k) ? checkList(iss, o[k], p(k), (x, q) => checkHex(iss, x, q, bytes)) : undefined;
+  const hex = (k: string, bytes: number): string | undefined =>
+    has(o, k) ? checkHex(iss, o[k], p(k), bytes) : undefined;
+  const mrTd = hexList('mrTd', 48);
+  const out: TdxReferenceValues = defined({
+    mrTd: mrTd ?? [],
+    rtmr0: hexList('rtmr0', 48),
+    rtmr1: hexList('rtmr1', 48),
+    rtmr2: hexList('rtmr2', 48),
+    rtmr3: hexList('rtmr3', 48),
+    mrConfigId: hex('mrConfigId', 48),
+    mrOwner: hex('mrOwner', 48),
+    mrOwnerConfig: hex('mrOwnerConfig', 48),
+    mrSeam: hexList('mrSeam', 48),
+    tdAttributesAllowed: hex('tdAttributesAllowed', 8),
+    tdAttributesRequired: hex('tdAttributesRequired', 8),
+    xfam: hexList('xfam', 8),
+    minimumTeeTcbSvn: hex('minimumTeeTcbSvn', 16),
+    tcbStatuses: has(o, 'tcbStatuses')
+      ? checkList(iss, o.tcbStatuses, p('tcbStatuses'), (x, q) => checkEnum(iss, x, q, TDX_TCB_STATUSES))
+      : undefined,
+    advisoryIds: has(o, 'advisoryIds')
+      ? checkList(iss, o.advisoryIds, p('advisoryIds'), (x, q) => checkAdvisoryId(iss, x, q))
+      : undefined,
+  });
+  return mrTd ? out : undefined;
+}
+
+/** Intel security advisory IDs as TCB info lists them: INTEL-SA-NNNNN. */
+function checkAdvisoryId(iss: Issues, v: unknown, path: string): string | undefined {
+  if (typeof v !== 'string' || !/^INTEL-SA-[0-9]{5}$/.test(v)) {
+    iss.add(path, 'expected an Intel advisory ID (INTEL-SA-NNNNN)');
+    return undefined;
+  }
+  return v;
+}
+
+/** A version string as the GPU report carries it: digits and dots (VBIOS: lower-case hex and dots). */
+function checkVersion(iss: Issues, v: unknown, path: string, pattern: RegExp): string | undefined {
+  const s = checkText(iss, v, path, LIMITS.gpuVersionMaxLength);
+  if (s !== undefined && !pattern.test(s)) {
+    iss.add(
+      path,
+      `expected a version like ${pattern === VBIOS_VERSION ? '"96.00.9f.00.01" (lower-case)' : '"550.90.07"'}`,
+    );
+    return undefined;
+  }
+  return s;
+}
+
+const DRIVER_VERSION = /^[0-9]+(\.[0-9]+)*$/;
+const VBIOS_VERSION = /^[0-9a-f]{2}(\.[0-9a-f]{2}){4}$/;
+
+function checkGpuReference(iss: Issues, v: unknown, path: string): GpuReferenceValues | undefined {
+  const o = checkObject(iss, v, path, MANIFEST_FIELDS.gpuReferenceValues);
+  if (!o) return undefined;
+  const p = (k: string): string => at(path, k);
+  let count: { min: number; max: number } | undefined;
+  if (has(o, 'count')) {
+    const c = checkObject(iss, o.count, p('count'), MANIFEST_FIELDS.gpuCount);
+    const min =
+      c && has(c, 'min') ? checkInt(iss, c.min, at(p('count'), 'min'), 0, LIMITS.gpuCountMax) : undefined;
+    const max =
+      c && has(c, 'max') ? checkInt(iss, c.max, at(p('count'), 'max'), 1, LIMITS.gpuCountMax) : undefined;
+    if (min !== undefined && max !== undefined) {
+      if (min > max) iss.add(p('count'), 'min is greater than max');
+      else count = { min, max };
+    }
+  }
+  const architecture = has(o, 'architecture')
+    ? checkEnum(iss, o.architecture, p('architecture'), GPU_ARCHITECTURES)
+    : undefined;
+  const versions = (k: string, pattern: RegExp): string[] | undefined =>
+    has(o, k) ? checkList(iss, o[k], p(k), (x, q) => checkVersion(iss, x, q, pattern)) : undefined;
+  const driverVersions = versions('driverVersions', DRIVER_VERSION);
+  const vbiosVersions = versions('vbiosVersions', VBIOS_VERSION);
+  const measurements = has(o, 'measurements')
+    ? checkGpuMeasurements(iss, o.measurements, p('measurements'))
+    : undefined;
+  const allowMissingFwid = has(o, 'allowMissingFwid')
+    ? checkBool(iss, o.allowMissingFwid, p('allowMissingFwid'))
+    : undefined;
+  if (!count || !architecture || !driverVersions || !vbiosVersions || !measurements) return undefined;
+  return defined({ count, architecture, driverVersions, vbiosVersions, measurements, allowMissingFwid });
+}
+
+function checkGpuMeasurements(iss: Issues, v: unknown, path: string): GpuMeasurements | undefined {
+  const o = checkObject(iss, v, path, MANIFEST_FIELDS.gpuMeasurements);
+  if (!o) return undefined;
+  const source = has(o, 'source')
+    ? checkEnum(iss, o.source, at(path, 'source'), GPU_MEASUREMENT_SOURCES)
+    : undefined;
+  if (source === 'rim' && has(o, 'golden'))
+    iss.add(at(path, 'golden'), 'golden values are only read with source "golden"');
+  if (source === 'golden' && !has(o, 'golden')) iss.add(at(path, 'golden'), 'required with source "golden"');
+  const golden = has(o, 'golden')
+    ? checkList(
+        iss,
+        o.golden,
+        at(path, 'golden'),
+        (x, q): GpuGoldenMeasurement | undefined => {
+          const g = checkObject(iss, x, q, MANIFEST_FIELDS.gpuGoldenMeasurement);
+          if (!g) return undefined;
+          const index = has(g, 'index')
+            ? checkInt(iss, g.index, at(q, 'index'), 1, LIMITS.gpuBlockIndexMax)
+            : undefined;
+          const values = has(g, 'values')
+            ? checkList(iss, g.values, at(q, 'values'), (y, r) => checkHex(iss, y, r, 48))
+            : undefined;
+          return index !== undefined && values ? { index, values } : undefined;
+        },
+        (g) => String(g.index),
+      )
+    : undefined;
+  if (!source || (source === 'golden' && !golden)) return undefined;
+  return defined({ source, golden });
 }
 
 function checkGuestPolicy(iss: Issues, v: unknown, path: string): SnpGuestPolicyRules | undefined {

@@ -31,6 +31,41 @@ export const VIOLATION_CODES = [
   'cert_hwid_mismatch',
   /** The report's ECDSA P-384 signature does not verify under the leaf's key. */
   'report_signature_invalid',
+  // --- Intel TDX evidence and collateral (docs/verification.md, "Intel TDX") ---
+  /** The TDX quote does not parse (lengths, reserved bytes, key type, TEE type, body type). */
+  'quote_malformed',
+  /** The quote version is not 4 or 5. */
+  'quote_version_unsupported',
+  /** The QE vendor ID is not Intel's. */
+  'qe_vendor_unknown',
+  /** The quote's ECDSA P-256 signature does not verify under its attestation key. */
+  'quote_signature_invalid',
+  /** The QE report's signature does not verify under the PCK leaf's key. */
+  'qe_report_signature_invalid',
+  /** QE report_data is not SHA-256(attestation key ‖ QE auth data) ‖ 32 zero bytes. */
+  'qe_report_data_mismatch',
+  /** A certificate is listed in an authenticated CRL. */
+  'cert_revoked',
+  /** A CRL is missing, does not parse, is not signed by its issuer, or its issuer does not match. */
+  'crl_invalid',
+  /** A CRL is outside [thisUpdate, nextUpdate] at the time checked. */
+  'crl_expired',
+  /** TCB info or QE identity is missing or does not decode. */
+  'collateral_malformed',
+  /** The TCB info or QE identity signature does not verify under the TCB Signing key. */
+  'collateral_signature_invalid',
+  /** TCB info or QE identity is outside [issueDate, nextUpdate] at the time checked. */
+  'collateral_expired',
+  /** The TCB info is for another platform (FMSPC, PCE-ID) than the PCK certificate's. */
+  'collateral_mismatch',
+  /** The QE's MRSIGNER, ISVPRODID, MISCSELECT or ATTRIBUTES differ from the QE identity. */
+  'qe_identity_mismatch',
+  /** The TDX module's MRSIGNER_SEAM or SEAM attributes differ from the TCB info, or its identity is unknown. */
+  'tdx_module_mismatch',
+  /** No TCB level of the TCB info (platform, TDX module) or QE identity matches. */
+  'tcb_level_not_found',
+  /** The TCB status (or an advisory ID) is not one the verifier or the manifest allows. */
+  'tcb_status_not_allowed',
   // --- policy (the manifest's reference values) ---
   'measurement_not_allowed',
   'report_data_mismatch',
@@ -52,6 +87,16 @@ export const VIOLATION_CODES = [
   'product_not_allowed',
   'signing_key_not_allowed',
   'role_unknown',
+  // --- policy for Intel TDX (the manifest's `tdx` reference values) ---
+  /** The role does not accept evidence of this TEE (its manifest entry has no `snp` / `tdx`). */
+  'tee_not_allowed',
+  'mrtd_not_allowed',
+  'rtmr_not_allowed',
+  'mr_seam_not_allowed',
+  'td_config_mismatch',
+  'td_attributes_not_allowed',
+  'xfam_not_allowed',
+  'tee_tcb_svn_below_minimum',
   // --- protocol (evidence bundles, src/attestation) ---
   /** The party runs a manifest whose digest differs from the verifier's own. */
   'manifest_mismatch',
@@ -59,6 +104,29 @@ export const VIOLATION_CODES = [
   'nonce_mismatch',
   /** The bundle claims another role than the one being attested. */
   'role_mismatch',
+  // --- NVIDIA GPU evidence (src/evidence/nvidia, src/verify/nvidia, src/policy/evaluate-gpu.ts) ---
+  /** The device chain's architecture CA is not one this verifier knows (only Hopper, GH100). */
+  'gpu_architecture_unsupported',
+  /** The report's FWID differs from the attestation-key certificate's FWID extension, or one lacks it. */
+  'gpu_fwid_mismatch',
+  /** A RIM (SWID tag) does not parse, is not for this GPU's driver/VBIOS, or is not a NVIDIA RIM. */
+  'rim_malformed',
+  /** A RIM's XML signature does not verify, or does not cover the whole document. */
+  'rim_signature_invalid',
+  /** The driver and VBIOS RIMs both claim one measurement index, or a RIM is missing. */
+  'rim_conflict',
+  /** An active RIM or golden measurement differs from the report's measurement at that index. */
+  'gpu_measurement_mismatch',
+  /** The number of GPUs is outside the role's min..max. */
+  'gpu_count_not_allowed',
+  /** The GPU architecture is not the role's. */
+  'gpu_architecture_not_allowed',
+  /** The driver version is not one the role allows. */
+  'gpu_driver_not_allowed',
+  /** The VBIOS version is not one the role allows. */
+  'gpu_vbios_not_allowed',
+  /** CC mode on without devtools is not proven: no reference measurements were compared. */
+  'gpu_cc_mode_unproven',
 ] as const;
 
 export type ViolationCode = (typeof VIOLATION_CODES)[number];

@@ -50,7 +50,7 @@ describe('GET /v1/workers', () => {
     const hashes = [await registerOne(), await registerOne()];
     const body = (await (await svc.get('/v1/workers')).json()) as Listed;
     expect(body.data).toHaveLength(2);
-    const measurement = env.manifest.roles.worker!.snp.measurements[0];
+    const measurement = env.manifest.roles.worker!.snp!.measurements[0];
     for (const [i, w] of body.data.entries()) {
       const cert = await verifyWorkerCertificate({
         certificate: fromBase64Url(w.certificate as string),

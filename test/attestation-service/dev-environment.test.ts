@@ -32,10 +32,10 @@ describe('createDevelopmentEnvironment', () => {
     ]);
     expect(env.manifestDigest).toBe(await manifestDigest(env.manifestBytes));
     expect(new TextDecoder().decode(env.manifestBytes)).toBe(env.manifestText);
-    expect(env.manifest.roles['attestation-service']!.snp.measurements).toEqual([
+    expect(env.manifest.roles['attestation-service']!.snp!.measurements).toEqual([
       toHex(await measurementFor(DEV_MEASUREMENT_LABELS.service)),
     ]);
-    expect(env.manifest.roles.worker!.snp.measurements).toEqual([
+    expect(env.manifest.roles.worker!.snp!.measurements).toEqual([
       toHex(await measurementFor(DEV_MEASUREMENT_LABELS.worker)),
     ]);
     const { rotationIntervalSeconds, overlapSeconds, lifetimeSeconds } = env.manifest.keyPolicy;

@@ -319,7 +319,7 @@ gatewayDescribe('GET / (the verification page)', () => {
     const html = await res.text();
     expect(html).toContain('data-verdict="verified-simulated"');
     expect(html).toContain('id="simulated-banner"');
-    const measurement = stack.dev.manifest.roles['attestation-service']!.snp.measurements[0]!;
+    const measurement = stack.dev.manifest.roles['attestation-service']!.snp!.measurements[0]!;
     expect(html).toContain(`<code data-testid="service-measurement">${measurement}</code>`);
     expect(html).toContain(stack.dev.manifestDigest);
     expect(html).toMatch(/<table id="workers">[\s\S]*✔ matches/);

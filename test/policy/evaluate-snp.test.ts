@@ -395,7 +395,7 @@ describe('evaluateRole', () => {
 
   it("evaluates a known role against that role's reference values", () => {
     const claims = syntheticClaims();
-    claims.report.measurement.set(fromHex(manifest.roles.worker!.snp.measurements[0]!));
+    claims.report.measurement.set(fromHex(manifest.roles.worker!.snp!.measurements[0]!));
     claims.reportedTcb = { bootloader: 4, tee: 0, snp: 24, microcode: 217 };
     claims.report.policy.smt = true;
     expect(evaluateRole(manifest, 'worker', claims)).toEqual([]);

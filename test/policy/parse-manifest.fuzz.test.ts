@@ -78,7 +78,7 @@ async function expectValid(m: Manifest, written: unknown, text?: string): Promis
   const anchored = new Set(m.trustAnchors.snp.map((a) => a.product));
   expect(new Set(m.trustAnchors.snp.map((a) => a.sha256)).size).toBe(m.trustAnchors.snp.length);
   for (const role of ROLES) {
-    for (const product of Object.keys(m.roles[role]?.snp.minimumTcb ?? {})) {
+    for (const product of Object.keys(m.roles[role]?.snp?.minimumTcb ?? {})) {
       expect(anchored.has(product as never)).toBe(true);
     }
   }

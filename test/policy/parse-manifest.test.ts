@@ -47,9 +47,9 @@ describe('parseManifest: valid documents', () => {
     const m = parseManifest(doc);
     expect(m).toEqual(doc);
     expect(m).not.toBe(doc);
-    expect(Object.isFrozen(m.roles.worker!.snp.measurements)).toBe(true);
+    expect(Object.isFrozen(m.roles.worker!.snp!.measurements)).toBe(true);
     expect(() => {
-      (m.roles.worker!.snp.measurements as string[]).push(M48);
+      (m.roles.worker!.snp!.measurements as string[]).push(M48);
     }).toThrow(TypeError);
     expect(parseManifest(JSON.stringify(doc))).toEqual(m);
   });
@@ -112,7 +112,7 @@ describe('parseManifest: all errors, each with its path', () => {
     ['trustAnchors', (m: Doc) => (m.trustAnchors.tdx = []), '/trustAnchors/tdx'],
     ['a trust anchor', (m: Doc) => (m.trustAnchors.snp[1].sha384 = 'x'), '/trustAnchors/snp/1/sha384'],
     ['roles', (m: Doc) => (m.roles['tdx-worker'] = m.roles.worker), '/roles/tdx-worker'],
-    ['a role (tdx not yet defined)', (m: Doc) => (m.roles.worker.tdx = {}), '/roles/worker/tdx'],
+    ['a role (nvidia not yet defined)', (m: Doc) => (m.roles.worker.nvidia = {}), '/roles/worker/nvidia'],
     ['snp reference values', (m: Doc) => (m.roles.worker.snp.reportData = '00'), `${SNP}/reportData`],
     ['the guest policy', (m: Doc) => (m.roles.worker.snp.policy.allowCxl = true), `${SNP}/policy/allowCxl`],
     ['minAbi', (m: Doc) => (m.roles.worker.snp.policy.minAbi.build = 1), `${SNP}/policy/minAbi/build`],
@@ -140,7 +140,6 @@ describe('parseManifest: all errors, each with its path', () => {
     ['version', (m: Doc) => delete m.version, '/version'],
     ['name', (m: Doc) => delete m.name, '/name'],
     ['trustAnchors', (m: Doc) => delete m.trustAnchors, '/trustAnchors'],
-    ['snp', (m: Doc) => delete m.roles.worker.snp, '/roles/worker/snp'],
     ['measurements', (m: Doc) => delete m.roles.worker.snp.measurements, `${SNP}/measurements`],
     ['minimumTcb', (m: Doc) => delete m.roles.worker.snp.minimumTcb, `${SNP}/minimumTcb`],
     ['Turin fmc', (m: Doc) => delete m.roles.worker.snp.minimumTcb.Turin.fmc, `${SNP}/minimumTcb/Turin/fmc`],
@@ -155,6 +154,12 @@ describe('parseManifest: all errors, each with its path', () => {
     ['lifetimeSeconds', (m: Doc) => delete m.keyPolicy.lifetimeSeconds, '/keyPolicy/lifetimeSeconds'],
   ])('reports a missing %s', (_what, f, path) => {
     expect(errorsOf(edit(f))).toEqual([{ path, message: 'required field missing' }]);
+  });
+
+  it('refuses a role that names neither snp nor tdx', () => {
+    expect(errorsOf(edit((m: Doc) => delete m.roles.worker.snp))).toEqual([
+      { path: '/roles/worker', message: 'expected "snp", "tdx" or both' },
+    ]);
   });
 
   it('accepts a manifest that trusts one role only, and refuses one that trusts none', () => {

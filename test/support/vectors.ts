@@ -51,3 +51,10 @@ export const SNP_SETS = [
   'genoa-v3-azure-trustee',
   'turin-v5-oak',
 ] as const;
+
+/** The NVIDIA Hopper evidence sets (report.bin/report.hex + cert_chain.pem + expected.json). */
+export const GPU_SETS = [
+  'hopper-545-with-rims-nvtrust',
+  'hopper-test-no-gpu-nvtrust',
+  'hopper-coco-ci-trustee',
+] as const;

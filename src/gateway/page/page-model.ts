@@ -151,7 +151,7 @@ async function attestedWorkers(
   rc: RouteContext,
   serviceSigningKey: Uint8Array,
 ): Promise<PageWorker[] | null> {
-  const allowed = rc.config.manifest.roles.worker?.snp.measurements ?? [];
+  const allowed = rc.config.manifest.roles.worker?.snp?.measurements ?? [];
   let listed: Record<string, unknown>;
   try {
     listed = await callJson({ baseUrl: rc.config.serviceUrl, fetch: rc.fetch }, 'GET', '/v1/workers');

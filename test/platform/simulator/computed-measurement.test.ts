@@ -75,7 +75,7 @@ describe('a manifest pinned from a computed measurement', () => {
     });
     expect(warnings.join('\n')).toMatch(/not one of the computed measurements/);
     const parsed = parseManifest(JSON.stringify(manifest));
-    expect(parsed.roles.worker!.snp.measurements).toEqual([toHex(computed)]);
+    expect(parsed.roles.worker!.snp!.measurements).toEqual([toHex(computed)]);
 
     const launched = await attest(await evidenceFor(computed), parsed);
     expect(launched.violations).toEqual([]);

@@ -1,0 +1,259 @@
+/**
+ * Stage 2 of parse → verify → evaluate for one NVIDIA Hopper GPU: cryptography and binding only.
+ * Given NVML's attestation report, the device certificate chain and the nonce the verifier chose,
+ * establish that a GPU whose identity chains to NVIDIA's Device Identity CA signed these exact
+ * measurements for this nonce. Policy — how many GPUs, which driver and VBIOS, reference
+ * measurements — is stage 3 (src/policy/evaluate-gpu.ts).
+ *
+ * Order (docs/verification.md, "NVIDIA GPU evidence", has the table):
+ *   1. parse the evidence                                     report_malformed
+ *   2. parse the chain (PEM, leaf first, root last)           cert_missing, cert_malformed
+ *   3. the chain (ecdsa-chain.ts), five certificates          root_untrusted, cert_chain_invalid, cert_expired
+ *   4. the architecture CA (next to the root) is GH100        gpu_architecture_unsupported
+ *   5. FWID: the report's equals the leaf's FWID extension,
+ *      whose device key is the issuer's (nvtrust skips this
+ *      when the report has no FWID, before R550; so do we)  gpu_fwid_mismatch, cert_chain_invalid
+ *   6. the SPDM signature under the leaf's key                report_signature_invalid
+ *   7. the request nonce is the verifier's                     nonce_mismatch
+ *   8. RIMs given: both verified, every active index compared
+ *      (verify-rims.ts)                                       rim_*, gpu_measurement_mismatch, chain codes
+ *   9. claims, only when nothing above was violated
+ * Bad evidence never throws; throws are for caller errors (a nonce that is not 32 bytes, a bad `at`).
+ */
+import { constantTimeEqual, toHex } from '../../bytes.js';
+import { type Certificate, parseX509Certificate } from '../../der/certificate.js';
+import { decodeCertificates } from '../../der/pem.js';
+import { isSealgateError, SealgateError } from '../../errors.js';
+import { gpuEvidenceBytes } from '../../evidence/nvidia/evidence-text.js';
+import { parseGpuEvidence } from '../../evidence/nvidia/parse-evidence.js';
+import type { GpuEvidence } from '../../evidence/nvidia/types.js';
+import { type Violation, violation } from '../violations.js';
+import { importP384Key, verifyEcdsaChain } from './ecdsa-chain.js';
+import { certificateFwid } from './fwid.js';
+import type { GpuRoots } from './nvidia-roots.js';
+import { verifySpdmSignature } from './spdm-signature.js';
+import { type VerifiedRim, verifyRims } from './verify-rims.js';
+
+/** Certificates in a Hopper device chain (nvtrust `HopperSettings.MAX_CERT_CHAIN_LENGTH`). */
+export const HOPPER_CHAIN_LENGTH = 5;
+
+/** Subject CN of the architecture CA (the certificate the root signs) → architecture. */
+const ARCHITECTURE_CAS: Readonly<Record<string, GpuArchitecture>> = { 'NVIDIA GH100 Identity': 'hopper' };
+
+export type GpuArchitecture = 'hopper';
+
+export interface GpuEvidenceInput {
+  /** NVML's attestation report: raw bytes or hex text. */
+  evidence: Uint8Array;
+  /** The device chain: PEM (leaf first, root last), or the certificates one by one (DER or PEM). */
+  chain: Uint8Array | readonly Uint8Array[];
+  /** The 32-byte nonce the verifier put in GET_MEASUREMENTS. */
+  nonce: Uint8Array;
+  /** The time certificates are checked at. */
+  at: Date;
+  /** NVIDIA RIMs (SWID tag XML) for the driver and the VBIOS, when measurements are to be compared. */
+  rims?: readonly Uint8Array[];
+  roots: GpuRoots;
+}
+
+export interface GpuClaims {
+  architecture: GpuArchitecture;
+  driverVersion: string;
+  vbiosVersion: string;
+  /** The request nonce (equal to the verifier's). */
+  nonce: Uint8Array;
+  /** Every measurement block, by its 1-based index. */
+  measurements: readonly { index: number; value: Uint8Array }[];
+  /** The FWID both the report and the certificate carry, or null when the report has none. */
+  fwid: Uint8Array | null;
+  project: string | null;
+  projectSku: string | null;
+  chipSku: string | null;
+  /** The attestation-key certificate. */
+  leaf: { subject: string; serialNumber: string; sha256: string };
+  rootSha256: string;
+  /**
+   * The driver and VBIOS RIMs that verified, when RIMs were given: then every active RIM
+   * measurement equals the report's. Null: the measurements were not compared here.
+   */
+  rims: { driver: VerifiedRim; vbios: VerifiedRim } | null;
+}
+
+export interface GpuVerification {
+  /** Only when `violations` is empty. */
+  claims: GpuClaims | null;
+  /** The parsed evidence when it parsed, whatever else failed. */
+  evidence: GpuEvidence | null;
+  violations: Violation[];
+}
+
+function text(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function checkInput(input: GpuEvidenceInput): void {
+  if (typeof input !== 'object' || input === null) {
+    throw new SealgateError('invalid_argument', 'verifyGpuEvidence: expected an input object');
+  }
+  if (!(input.at instanceof Date) || Number.isNaN(input.at.getTime())) {
+    throw new SealgateError('invalid_argument', 'verifyGpuEvidence: at must be a valid Date');
+  }
+  if (!(input.nonce instanceof Uint8Array) || input.nonce.length !== 32) {
+    throw new SealgateError('invalid_argument', 'verifyGpuEvidence: nonce must be 32 bytes');
+  }
+  if (!Array.isArray(input.roots?.device) || !Array.isArray(input.roots?.rim)) {
+    throw new SealgateError('invalid_argument', 'verifyGpuEvidence: roots must list device and rim roots');
+  }
+}
+
+function parse(bytes: Uint8Array): { evidence: GpuEvidence } | { violation: Violation } {
+  try {
+    return { evidence: parseGpuEvidence(gpuEvidenceBytes(bytes)) };
+  } catch (e) {
+    if (!isSealgateError(e, 'malformed_evidence')) throw e;
+    const field = typeof e.detail?.field === 'string' ? e.detail.field : 'evidence';
+    return { violation: violation('report_malformed', e.message, { field }) };
+  }
+}
+
+async function parseChain(chain: GpuEvidenceInput['chain'], out: Violation[]): Promise<Certificate[] | null> {
+  const parts = chain instanceof Uint8Array ? [chain] : [...chain];
+  try {
+    const ders = parts.flatMap((p) => decodeCertificates(p));
+    return await Promise.all(ders.map((d) => parseX509Certificate(d)));
+  } catch (e) {
+    if (!isSealgateError(e)) throw e;
+    const code = parts.length === 0 ? 'cert_missing' : 'cert_malformed';
+    out.push(violation(code, `device chain: ${e.message}`, { field: 'chain' }));
+    return null;
+  }
+}
+
+/** Step 5: the report's FWID against the leaf's extension; [] when they agree. */
+function checkFwid(evidence: GpuEvidence, certs: readonly Certificate[]): Violation[] {
+  const reportFwid = evidence.response.opaque.fwid;
+  let ext: ReturnType<typeof certificateFwid>;
+  try {
+    ext = certificateFwid(certs[0]!);
+  } catch (e) {
+    return [violation('cert_malformed', `attestation-key certificate: ${text(e)}`, { field: 'chain[0]' })];
+  }
+  const out: Violation[] = [];
+  if (ext !== null && certs[1] !== undefined && !constantTimeEqual(ext.deviceIdKey, certs[1].spki)) {
+    out.push(
+      violation(
+        'cert_chain_invalid',
+        "the leaf's FWID extension names a device key other than its issuer's",
+        {
+          field: 'chain[0]',
+        },
+      ),
+    );
+  }
+  if (reportFwid === null) return out;
+  if (ext === null) {
+    out.push(
+      violation(
+        'gpu_fwid_mismatch',
+        'the report carries a FWID but the attestation-key certificate has no FWID extension',
+        {
+          field: 'fwid',
+          actual: toHex(reportFwid),
+        },
+      ),
+    );
+  } else if (!constantTimeEqual(ext.fwid, reportFwid)) {
+    out.push(
+      violation('gpu_fwid_mismatch', "the report's FWID differs from the attestation-key certificate's", {
+        field: 'fwid',
+        expected: toHex(ext.fwid),
+        actual: toHex(reportFwid),
+      }),
+    );
+  }
+  return out;
+}
+
+function architectureOf(certs: readonly Certificate[]): GpuArchitecture | null {
+  const ca = certs[certs.length - 2];
+  return ca?.subjectCn ? (ARCHITECTURE_CAS[ca.subjectCn] ?? null) : null;
+}
+
+export async function verifyGpuEvidence(input: GpuEvidenceInput): Promise<GpuVerification> {
+  checkInput(input);
+  const parsed = parse(input.evidence);
+  if ('violation' in parsed) return { claims: null, evidence: null, violations: [parsed.violation] };
+  const { evidence } = parsed;
+  const violations: Violation[] = [];
+  const done = (): GpuVerification => ({ claims: null, evidence, violations });
+
+  const certs = await parseChain(input.chain, violations);
+  if (certs === null) return done();
+  const chain = await verifyEcdsaChain({
+    certs,
+    anchors: input.roots.device,
+    at: input.at,
+    field: 'chain',
+    expectedLength: HOPPER_CHAIN_LENGTH,
+  });
+  violations.push(...chain.violations);
+  if (!chain.leafKeyTrusted) return done();
+
+  const architecture = architectureOf(certs);
+  if (architecture === null) {
+    violations.push(
+      violation(
+        'gpu_architecture_unsupported',
+        `architecture CA ${JSON.stringify(certs[certs.length - 2]?.subjectCn)} is not GH100 (Hopper)`,
+        {
+          field: 'chain',
+        },
+      ),
+    );
+  }
+  violations.push(...checkFwid(evidence, certs));
+
+  const key = await importP384Key(certs[0]!.spki);
+  if (key === null) {
+    violations.push(
+      violation('cert_malformed', 'the attestation-key certificate has no P-384 key', { field: 'chain[0]' }),
+    );
+  } else {
+    violations.push(...(await verifySpdmSignature(evidence, key)));
+  }
+
+  if (!constantTimeEqual(evidence.request.nonce, input.nonce)) {
+    violations.push(
+      violation('nonce_mismatch', 'the GET_MEASUREMENTS nonce is not the one the verifier chose', {
+        field: 'request.nonce',
+        expected: toHex(input.nonce),
+        actual: toHex(evidence.request.nonce),
+      }),
+    );
+  }
+
+  let rims: GpuClaims['rims'] = null;
+  if (input.rims !== undefined && input.rims.length > 0) {
+    const r = await verifyRims(input.rims, evidence, input.roots.rim, input.at);
+    violations.push(...r.violations);
+    rims = r.verified;
+  }
+
+  if (violations.length > 0 || architecture === null) return done();
+  const o = evidence.response.opaque;
+  const claims: GpuClaims = {
+    architecture,
+    driverVersion: o.driverVersion,
+    vbiosVersion: o.vbiosVersion,
+    nonce: evidence.request.nonce,
+    measurements: evidence.response.blocks.map((b) => ({ index: b.index, value: b.value })),
+    fwid: o.fwid,
+    project: o.project,
+    projectSku: o.projectSku,
+    chipSku: o.chipSku,
+    leaf: { subject: certs[0]!.subjectText, serialNumber: certs[0]!.serialNumber, sha256: certs[0]!.sha256 },
+    rootSha256: certs[certs.length - 1]!.sha256,
+    rims,
+  };
+  return { claims, evidence, violations };
+}

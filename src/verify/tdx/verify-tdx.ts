@@ -1,0 +1,314 @@
+/**
+ * Stage 2 of parse → verify → evaluate for Intel TDX: cryptography and Intel's collateral. Given a
+ * quote and its collateral, establish that a TD whose body is these exact bytes ran on a platform
+ * Intel certified, and at which TCB status (Intel TDX DCAP Quote Library API, Appendix A; PCS API
+ * v4). Policy — MRTD, RTMRs, attributes, allowed statuses — is stage 3.
+ *
+ * Order (docs/verification.md, "Intel TDX", has the table):
+ *   1. parse the quote                                     quote_malformed / quote_version_unsupported
+ *   2. QE vendor ID is Intel's                             qe_vendor_unknown
+ *   3. quote signature under the attestation key           quote_signature_invalid
+ *   4. QE report_data = SHA-256(att. key ‖ auth data) ‖ 0  qe_report_data_mismatch
+ *   5. PCK chain → pinned SGX Root CA                      cert_malformed, root_untrusted, cert_chain_invalid, cert_expired
+ *   6. QE report signature under the PCK key               qe_report_signature_invalid
+ *   7. PCK SGX extensions                                  cert_malformed
+ *   8. TCB info, QE identity: issuer chain, signature over
+ *      the exact bytes, shape, [issueDate, nextUpdate]     collateral_*, cert_*
+ *   9. CRLs authenticated, chains' certificates checked    crl_invalid, crl_expired, cert_revoked
+ *  10. TCB info is this platform's (FMSPC, PCE-ID)         collateral_mismatch
+ *  11. TCB status (tcb-status.ts)                          tdx_module_mismatch, qe_identity_mismatch, tcb_level_not_found
+ *  12. claims, only when nothing above was violated
+ * Bad evidence never throws; throws are for caller errors (a `now` that is not a valid Date).
+ */
+import { concatBytes, isAllZero, sha256, toHex } from '../../bytes.js';
+import { isSealgateError, SealgateError } from '../../errors.js';
+import { INTEL_QE_VENDOR_ID } from '../../evidence/tdx/layout.js';
+import { parseQuote } from '../../evidence/tdx/parse-quote.js';
+import {
+  decodePckExtensions,
+  OID_SGX_EXTENSIONS,
+  type PckExtensions,
+} from '../../evidence/tdx/pck-extensions.js';
+import type { TdxQuote } from '../../evidence/tdx/types.js';
+import { type Violation, violation } from '../violations.js';
+import type { TdxCollateral } from './collateral.js';
+import { signedBytesOf } from './collateral.js';
+import { authenticateCrl, checkNotRevoked } from './crl-checks.js';
+import { importRawP256, verifyP1363 } from './ecdsa-p256.js';
+import { CN, parsePemChain, type VerifiedCert, verifyIntelChain } from './intel-chain.js';
+import { parseQeIdentity, type QeIdentity } from './qe-identity.js';
+import { parseTcbInfo, type TcbInfo } from './tcb-info.js';
+import { evaluateTcb, type TcbEvaluation } from './tcb-status.js';
+import type { TdxClaims } from './tdx-claims.js';
+
+export interface TdxEvidenceInput {
+  quote: Uint8Array;
+  collateral: TdxCollateral;
+  now: Date;
+}
+
+export interface TdxVerification {
+  /** Only when `violations` is empty. */
+  claims: TdxClaims | null;
+  /** Whatever parsed or was computed, for diagnostics, even when something failed. */
+  quote: TdxQuote | null;
+  pck: PckExtensions | null;
+  tcb: TcbEvaluation | null;
+  violations: Violation[];
+}
+
+function parse(bytes: Uint8Array): { quote: TdxQuote } | { violation: Violation } {
+  try {
+    return { quote: parseQuote(bytes) };
+  } catch (e) {
+    if (!isSealgateError(e, 'malformed_evidence')) throw e;
+    const code = e.detail?.field === 'version' ? 'quote_version_unsupported' : 'quote_malformed';
+    const field = typeof e.detail?.field === 'string' ? e.detail.field : 'quote';
+    return { violation: violation(code, e.message, { field }) };
+  }
+}
+
+async function checkQuoteSignatures(quote: TdxQuote, out: Violation[]): Promise<void> {
+  if (toHex(quote.qeVendorId) !== INTEL_QE_VENDOR_ID) {
+    out.push(
+      violation('qe_vendor_unknown', 'QE vendor ID is not Intel', {
+        field: 'qeVendorId',
+        expected: INTEL_QE_VENDOR_ID,
+        actual: toHex(quote.qeVendorId),
+      }),
+    );
+  }
+  const key = await importRawP256(quote.attestationKey);
+  if (!(await verifyP1363(key, quote.signature, quote.signedBytes))) {
+    out.push(
+      violation('quote_signature_invalid', 'the quote signature does not verify under the attestation key', {
+        field: 'signature',
+      }),
+    );
+  }
+  const expected = concatBytes(
+    await sha256(concatBytes(quote.attestationKey, quote.qeAuthData)),
+    new Uint8Array(32),
+  );
+  const rd = quote.qeReport.reportData;
+  if (toHex(rd.subarray(0, 32)) !== toHex(expected.subarray(0, 32)) || !isAllZero(rd.subarray(32))) {
+    out.push(
+      violation(
+        'qe_report_data_mismatch',
+        'QE report_data is not SHA-256(attestation key ‖ QE auth data) ‖ zeros',
+        {
+          field: 'qeReport.reportData',
+          expected: toHex(expected),
+          actual: toHex(rd),
+        },
+      ),
+    );
+  }
+}
+
+async function checkPck(
+  quote: TdxQuote,
+  at: Date,
+  out: Violation[],
+): Promise<{ chain: VerifiedCert[]; ext: PckExtensions | null } | null> {
+  const certs = await parsePemChain(quote.pckChainPem, 'pckChain', out);
+  if (certs === null) return null;
+  const chain = await verifyIntelChain(
+    certs,
+    [CN.pck, [CN.pckPlatformCa, CN.pckProcessorCa], CN.root],
+    at,
+    'pckChain',
+    out,
+  );
+  if (chain === null) return null;
+  const leaf = chain[0]!;
+  if (!(await verifyP1363(leaf.key, quote.qeReportSignature, quote.qeReport.raw))) {
+    out.push(
+      violation('qe_report_signature_invalid', 'the QE report signature does not verify under the PCK key', {
+        field: 'qeReportSignature',
+      }),
+    );
+  }
+  const raw = leaf.cert.extensions.find((e) => e.oid === OID_SGX_EXTENSIONS);
+  let ext: PckExtensions | null = null;
+  try {
+    if (raw === undefined)
+      throw new SealgateError('malformed_certificate', 'PCK certificate: no SGX extensions');
+    ext = decodePckExtensions(raw.value);
+  } catch (e) {
+    if (!isSealgateError(e)) throw e;
+    out.push(violation('cert_malformed', e.message, { field: 'pckChain[0]' }));
+  }
+  return { chain, ext };
+}
+
+interface SignedCollateral<T> {
+  value: T | null;
+  signer: VerifiedCert | null;
+}
+
+/** Issuer chain, signature over the exact bytes, shape and validity window of TCB info or QE identity. */
+async function checkSigned<T extends { issueDate: Date; nextUpdate: Date }>(
+  what: 'tcbInfo' | 'qeIdentity',
+  body: string,
+  signature: Uint8Array,
+  issuerChain: string,
+  decode: (text: string) => T,
+  at: Date,
+  out: Violation[],
+): Promise<SignedCollateral<T>> {
+  const certs = await parsePemChain(issuerChain, `${what}IssuerChain`, out);
+  const chain =
+    certs && (await verifyIntelChain(certs, [CN.tcbSigning, CN.root], at, `${what}IssuerChain`, out));
+  const signer = chain?.[0] ?? null;
+  if (signer !== null && !(await verifyP1363(signer.key, signature, signedBytesOf(body)))) {
+    out.push(
+      violation(
+        'collateral_signature_invalid',
+        `${what}: signature does not verify under the TCB Signing key`,
+        { field: what },
+      ),
+    );
+  }
+  let value: T | null = null;
+  try {
+    value = decode(body);
+  } catch (e) {
+    if (!isSealgateError(e)) throw e;
+    out.push(violation('collateral_malformed', `${what}: ${e.message}`, { field: what }));
+    return { value: null, signer };
+  }
+  const t = at.getTime();
+  if (t < value.issueDate.getTime() || t > value.nextUpdate.getTime()) {
+    out.push(
+      violation('collateral_expired', `${what} is not current at ${at.toISOString()}`, {
+        field: what,
+        expected: [value.issueDate.toISOString(), value.nextUpdate.toISOString()],
+        actual: at.toISOString(),
+      }),
+    );
+  }
+  return { value, signer };
+}
+
+/** Step 9: the Root CA CRL over every CA below the root, the PCK CRL over the PCK leaf. */
+async function checkCrls(
+  c: TdxCollateral,
+  pckChain: VerifiedCert[],
+  signers: (VerifiedCert | null)[],
+  at: Date,
+  out: Violation[],
+): Promise<void> {
+  const [leaf, pckCa, root] = pckChain as [VerifiedCert, VerifiedCert, VerifiedCert];
+  const rootCrl = await authenticateCrl(c.rootCaCrl, root, at, 'rootCaCrl', out);
+  let crlIssuer: VerifiedCert | null = null;
+  if (c.pckCrlIssuerChain === null) {
+    out.push(violation('crl_invalid', 'pckCrlIssuerChain: missing', { field: 'pckCrlIssuerChain' }));
+  } else {
+    const certs = await parsePemChain(c.pckCrlIssuerChain, 'pckCrlIssuerChain', out);
+    const chain =
+      certs &&
+      (await verifyIntelChain(
+        certs,
+        [[CN.pckPlatformCa, CN.pckProcessorCa], CN.root],
+        at,
+        'pckCrlIssuerChain',
+        out,
+      ));
+    crlIssuer = chain?.[0] ?? null;
+    if (
+      crlIssuer !== null &&
+      (toHex(crlIssuer.cert.subject) !== toHex(pckCa.cert.subject) ||
+        toHex(crlIssuer.cert.spki) !== toHex(pckCa.cert.spki))
+    ) {
+      out.push(
+        violation('crl_invalid', "pckCrlIssuerChain: not the PCK certificate's issuer", {
+          field: 'pckCrlIssuerChain',
+        }),
+      );
+      crlIssuer = null;
+    }
+  }
+  if (rootCrl !== null) {
+    const cas = [
+      pckCa,
+      ...(crlIssuer ? [crlIssuer] : []),
+      ...signers.filter((s): s is VerifiedCert => s !== null),
+    ];
+    checkNotRevoked(rootCrl, cas, 'rootCaCrl', out);
+  }
+  const pckCrl = await authenticateCrl(c.pckCrl, pckCa, at, 'pckCrl', out);
+  if (pckCrl !== null) checkNotRevoked(pckCrl, [leaf], 'pckCrl', out);
+}
+
+function checkPlatform(tcbInfo: TcbInfo, ext: PckExtensions, out: Violation[]): void {
+  if (toHex(tcbInfo.fmspc) !== toHex(ext.fmspc) || toHex(tcbInfo.pceId) !== toHex(ext.pceId)) {
+    out.push(
+      violation(
+        'collateral_mismatch',
+        'TCB info is for another platform (FMSPC, PCE-ID) than the PCK certificate',
+        {
+          field: 'tcbInfo.fmspc',
+          expected: `${toHex(ext.fmspc)}/${toHex(ext.pceId)}`,
+          actual: `${toHex(tcbInfo.fmspc)}/${toHex(tcbInfo.pceId)}`,
+        },
+      ),
+    );
+  }
+}
+
+export async function verifyTdxEvidence(input: TdxEvidenceInput): Promise<TdxVerification> {
+  const at = input.now;
+  if (!(at instanceof Date) || Number.isNaN(at.getTime()))
+    throw new SealgateError('invalid_argument', 'now: expected a valid Date');
+  const parsed = parse(input.quote);
+  if ('violation' in parsed)
+    return { claims: null, quote: null, pck: null, tcb: null, violations: [parsed.violation] };
+  const { quote } = parsed;
+  const out: Violation[] = [];
+  await checkQuoteSignatures(quote, out);
+  const pck = await checkPck(quote, at, out);
+  const c = input.collateral;
+  const tcbInfo = await checkSigned(
+    'tcbInfo',
+    c.tcbInfo,
+    c.tcbInfoSignature,
+    c.tcbInfoIssuerChain,
+    parseTcbInfo,
+    at,
+    out,
+  );
+  const qeId = await checkSigned<QeIdentity>(
+    'qeIdentity',
+    c.qeIdentity,
+    c.qeIdentitySignature,
+    c.qeIdentityIssuerChain,
+    parseQeIdentity,
+    at,
+    out,
+  );
+  if (pck !== null) await checkCrls(c, pck.chain, [tcbInfo.signer, qeId.signer], at, out);
+  const ext = pck?.ext ?? null;
+  let tcb: TcbEvaluation | null = null;
+  if (ext !== null && tcbInfo.value !== null && qeId.value !== null) {
+    checkPlatform(tcbInfo.value, ext, out);
+    tcb = evaluateTcb(tcbInfo.value, qeId.value, ext, quote.body, quote.qeReport, out);
+  }
+  if (out.length > 0 || tcb === null || ext === null || pck === null || tcbInfo.value === null) {
+    return { claims: null, quote, pck: ext, tcb, violations: out };
+  }
+  const claims: TdxClaims = {
+    tee: 'tdx',
+    quoteVersion: quote.version,
+    bodyType: quote.bodyType,
+    body: quote.body,
+    tcb,
+    fmspc: toHex(ext.fmspc),
+    pceId: toHex(ext.pceId),
+    pckSha256: pck.chain[0]!.cert.sha256,
+    rootSha256: pck.chain[2]!.cert.sha256,
+    tcbEvaluationDataNumber: tcbInfo.value.tcbEvaluationDataNumber,
+    verifiedAt: at.toISOString(),
+  };
+  return { claims, quote, pck: ext, tcb, violations: [] };
+}
