@@ -3,7 +3,8 @@
  *
  *   1. challenge  — `POST /v1/workers/challenge` → the service's single-use nonce;
  *   2. evidence   — REPORT_DATA = computeReportData({role: "worker", nonce, manifestDigest,
- *                   keys: {hpke, signing}}) asked of the platform (hardware or simulator);
+ *                   keys: {hpke, signing}, digests: {config}}) asked of the platform (hardware or
+ *                   simulator); the bundle carries the configuration document itself;
  *   3. register   — `POST /v1/workers/register` {bundle} → our certificate and the active KEKs sealed
  *                   to our `hpke` key (purpose `kek-release`), opened into the key ring;
  *   4. follow     — `POST /v1/workers/keys` {certificate} every `pollIntervalMs` (and at once
@@ -12,7 +13,7 @@
  *                   again from step 1 — as we do, unasked, in the last minute before it expires.
  *
  * The certificate is read before it is used: it must name our own `signing` key, our `hpke` key (by
- * SHA-256) and our manifest, or the service is not the one we think and nothing it sends is taken.
+ * SHA-256), our manifest and our configuration, or the service is not the one we think and nothing it sends is taken.
  * Released KEKs are opened with the manifest digest as HPKE context (docs/protocol.md, "Sealed
  * KEK"; `kekContext`), so a key released under another manifest does not open here.
  *
@@ -22,6 +23,11 @@
  */
 import { encodeEvidenceBundle } from '../attestation/evidence-bundle.js';
 import { computeReportData } from '../attestation/report-data.js';
+import {
+  CONFIG_DIGEST_NAME,
+  workerConfigDigest,
+  workerConfigDigestHex,
+} from '../attestation/worker-config.js';
 import { constantTimeEqual, sha256 } from '../bytes.js';
 import { isSealgateError, SealgateError } from '../errors.js';
 import { openKek } from '../keys/kek-transport.js';
@@ -40,6 +46,8 @@ export interface WorkerSessionOptions {
   manifest: Uint8Array;
   /** Its digest (`manifestDigest`), bound into REPORT_DATA. */
   manifestDigest: string;
+  /** The canonical configuration document (src/attestation/worker-config.ts), bound by digest. */
+  config: Uint8Array;
   /** Made at start when absent. */
   identity?: WorkerIdentity;
   fetch?: typeof fetch;
@@ -203,11 +211,13 @@ export class WorkerSession {
     this.#identity ??= await createWorkerIdentity();
     const keys = presentedKeys(this.#identity);
     const { nonce } = await this.#api.challenge();
+    const config = this.#opts.config;
     const reportData = await computeReportData({
       role: 'worker',
       nonce,
       manifestDigest: this.#opts.manifestDigest,
       keys,
+      digests: { [CONFIG_DIGEST_NAME]: await workerConfigDigest(config) },
     });
     const evidence = await this.#opts.platform.getEvidence(reportData);
     const bundle = encodeEvidenceBundle({
@@ -220,6 +230,7 @@ export class WorkerSession {
       certificates: evidence.certificates,
       manifest: this.#opts.manifest,
       keys,
+      config,
     });
     const registration = await this.#api.register(bundle);
     const notAfter = await this.#checkCertificate(registration.certificate, this.#identity);
@@ -249,11 +260,12 @@ export class WorkerSession {
     const ours =
       constantTimeEqual(cert.signingKeySpki, identity.signingSpki) &&
       constantTimeEqual(cert.hpkeKeySha256, await sha256(identity.hpke.publicKey)) &&
-      cert.manifestDigest === this.#opts.manifestDigest;
+      cert.manifestDigest === this.#opts.manifestDigest &&
+      cert.configDigest === (await workerConfigDigestHex(this.#opts.config));
     if (!ours) {
       throw new SealgateError(
         'fetch_failed',
-        'attestation service: certificate names other keys or manifest',
+        'attestation service: certificate names other keys, manifest or configuration',
       );
     }
     return cert.notAfter.getTime();

@@ -9,11 +9,15 @@
  *                         (`tsx src/dev/main.ts` writes it with a manifest that trusts it); the
  *                         simulated guest is launched with the development worker measurement
  *   MODEL_URL             an OpenAI-compatible server (vLLM, Ollama, llama.cpp, OpenAI); absent →
- *                         the built-in deterministic model `sealgate-builtin`
- *   MODEL_API_KEY         sent to MODEL_URL as a bearer token
+ *                         the built-in deterministic model `sealgate-builtin`. Must be allowed by the
+ *                         manifest's /roles/worker/model/endpoints (absent: loopback only), or the
+ *                         worker refuses to start; its normalized form is attested (worker-config.ts)
+ *   MODEL_API_KEY         sent to MODEL_URL as a bearer token; only if /roles/worker/model/apiKey
+ *                         is "allowed" (its use is attested, never its value)
  *   MODEL_NATIVE_APIS     comma-separated `messages`, `responses`: the APIs MODEL_URL speaks itself
  *                         (Anthropic Messages, OpenAI Responses); absent → both are translated to
- *                         chat completions inside the worker (docs/gateway.md, "Translation")
+ *                         chat completions inside the worker (docs/gateway.md, "native or translated")
+ *   (refused: NODE_USE_ENV_PROXY, NODE_TLS_REJECT_UNAUTHORIZED≠1, NODE_EXTRA_CA_CERTS — rerouting-env.ts)
  *   PORT                  default 8789        HOST  default 127.0.0.1
  *
  * Stops cleanly on SIGINT/SIGTERM. Importing this module starts nothing: tests use `startWorker`
@@ -22,6 +26,7 @@
 import { closeOnSignals, programConfigFromEnv, programFail, runIfMain } from '../dev/program-config.js';
 import type { TranslatableRoute } from '../model/types.js';
 import { consoleLog } from './log.js';
+import { refuseReroutingEnvironment } from './rerouting-env.js';
 import {
   DEFAULT_HOST,
   DEFAULT_PORT,
@@ -38,6 +43,7 @@ export async function configFromEnv(
   now: () => Date = () => new Date(),
 ): Promise<StartWorkerOptions> {
   const program = 'AI worker';
+  refuseReroutingEnvironment(env, env === process.env ? process.execArgv : []);
   const c = await programConfigFromEnv(env, {
     program,
     role: 'worker',

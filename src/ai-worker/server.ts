@@ -1,7 +1,7 @@
 /**
  * Serving the AI worker on Node (node:http; sealed routes direct, the rest through Hono —
- * node-listener.ts): `startWorker` checks the manifest, picks the
- * model (MODEL_URL or the built-in one), starts attesting to the service in the background and
+ * node-listener.ts): `startWorker` checks the manifest, refuses a model endpoint the manifest
+ * does not allow (effective-config.ts), picks the model (MODEL_URL or the built-in one), starts attesting to the service in the background and
  * listens at once — answering 503 `not_ready` on the sealed routes until it holds a key. In-process
  * and awaitable, so tests and `npm start` run the same code as `main.ts`. Port 0 picks a free port;
  * the returned `url` has the real one.
@@ -15,8 +15,10 @@ import { createNodeHttpFetch } from '../model/node-http-fetch.js';
 import type { ModelBackend, TranslatableRoute } from '../model/types.js';
 import { createUpstreamModel } from '../model/upstream.js';
 import type { AttestationPlatform } from '../platform/types.js';
+import { BUILTIN_ENDPOINT } from '../policy/model-endpoint.js';
 import { createWorkerApp, createWorkerExchange, type WorkerAppDeps } from './app.js';
 import { WorkerSession, type WorkerSessionOptions } from './attest-to-service.js';
+import { effectiveConfig } from './effective-config.js';
 import { consoleLog, type WorkerLog } from './log.js';
 import { nodeEnvelopeCrypto } from './node-envelope-crypto.js';
 import { createWorkerListener } from './node-listener.js';
@@ -45,7 +47,10 @@ export interface StartWorkerOptions {
   modelApiKey?: string;
   /** MODEL_NATIVE_APIS: the routes MODEL_URL answers itself; the others are translated to chat. */
   modelNativeRoutes?: readonly TranslatableRoute[];
-  /** Overrides modelUrl (tests, embedding). */
+  /**
+   * Replaces the backend (tests, embedding), not the configuration: the attested configuration is
+   * still made from modelUrl and modelApiKey (the built-in model when both are absent).
+   */
   model?: ModelBackend;
   /** Default 8789; 0 for an ephemeral port. */
   port?: number;
@@ -84,7 +89,16 @@ export interface RunningWorker {
 export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
   const log = opts.log ?? consoleLog;
   const { platform } = opts;
-  const { manifestDigest } = await loadManifestForPlatform(opts.manifestBytes, platform, 'AI worker');
+  const { manifest, manifestDigest } = await loadManifestForPlatform(
+    opts.manifestBytes,
+    platform,
+    'AI worker',
+  );
+  // Before anything listens or attests: the endpoint must be one the manifest allows.
+  const config = await effectiveConfig(manifest, {
+    ...(opts.modelUrl !== undefined ? { url: opts.modelUrl } : {}),
+    ...(opts.modelApiKey ? { apiKey: opts.modelApiKey } : {}),
+  });
   if (platform.simulated) {
     log('warn', 'SIMULATED HARDWARE', { banner: SIMULATED_BANNER, platform: platform.description });
   }
@@ -92,9 +106,9 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const modelFetch = opts.model || !opts.modelUrl ? undefined : createNodeHttpFetch();
   const model =
     opts.model ??
-    (opts.modelUrl
+    (config.config.model.endpoint !== BUILTIN_ENDPOINT
       ? createUpstreamModel({
-          baseUrl: opts.modelUrl,
+          baseUrl: config.config.model.endpoint,
           ...(modelFetch ? { fetch: modelFetch } : {}),
           ...(opts.modelApiKey ? { apiKey: opts.modelApiKey } : {}),
           ...(opts.modelNativeRoutes ? { nativeRoutes: opts.modelNativeRoutes } : {}),
@@ -106,6 +120,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     platform,
     manifest: opts.manifestBytes.slice(),
     manifestDigest,
+    config: config.bytes,
     clock,
     log,
     ...opts.session,
@@ -139,6 +154,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     simulated: platform.simulated,
     platform: platform.description,
     model: model.description,
+    configDigest: config.digest,
     service: opts.serviceUrl,
   });
   session.start();

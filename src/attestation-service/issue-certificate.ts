@@ -49,6 +49,8 @@ export interface WorkerCertificateInput {
   workerHpkeKey: Uint8Array;
   measurement: Uint8Array;
   manifestDigest: string;
+  /** SHA-256 (hex) of the worker's attested configuration document. */
+  configDigest: string;
   simulated: boolean;
   now: Date;
   /** The manifest's keyPolicy.lifetimeSeconds. */
@@ -80,6 +82,7 @@ export async function issueWorkerCertificate(input: WorkerCertificateInput): Pro
     fail('lifetimeSeconds must be a positive integer');
   }
   if (!/^[0-9a-f]{64}$/.test(input.manifestDigest)) fail('manifest digest must be 64 lower-case hex');
+  if (!/^[0-9a-f]{64}$/.test(input.configDigest)) fail('config digest must be 64 lower-case hex');
   if (!(input.measurement instanceof Uint8Array) || input.measurement.length !== 48)
     fail('measurement must be 48 bytes');
   let subjectKey: CryptoKey;
@@ -118,6 +121,7 @@ export async function issueWorkerCertificate(input: WorkerCertificateInput): Pro
       extension(WORKER_CERT_OIDS.manifestDigest, encodeOctetString(fromHex(input.manifestDigest, 32))),
       extension(WORKER_CERT_OIDS.hpkeKeySha256, encodeOctetString(hpkeKeySha256)),
       extension(WORKER_CERT_OIDS.simulated, encodeBoolean(input.simulated)),
+      extension(WORKER_CERT_OIDS.configDigest, encodeOctetString(fromHex(input.configDigest, 32))),
     ]),
   });
   const tbsDer = AsnConvert.serialize(tbs);

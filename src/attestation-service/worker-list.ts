@@ -18,6 +18,8 @@ export interface ListedWorker {
   manifestDigest: string;
   hpkeKeySha256: string;
   simulated: boolean;
+  /** SHA-256 of the worker's configuration document (where it sends prompts). */
+  configDigest: string;
   certificate: string;
 }
 
@@ -42,6 +44,7 @@ export async function listWorkers(rt: ServiceRuntime): Promise<Response> {
         manifestDigest: cert.manifestDigest,
         hpkeKeySha256: toHex(cert.hpkeKeySha256),
         simulated: cert.simulated,
+        configDigest: cert.configDigest,
         certificate: toBase64Url(w.certificate),
       });
     } catch (e) {

@@ -52,6 +52,8 @@ interface AttestedWorker {
   hpkeKey: Uint8Array;
   signingKey: Uint8Array;
   measurement: Uint8Array;
+  /** SHA-256 of the worker's configuration document, bound in REPORT_DATA (docs/protocol.md). */
+  configDigest: string;
   simulated: boolean;
 }
 
@@ -121,7 +123,7 @@ async function appraiseWorker(
     ...(deps.kds ? { kds: deps.kds } : {}),
     chainCache: rt.chainCache,
   });
-  if (verdict.verdict !== 'trusted' || !verdict.claims || !verdict.keys) {
+  if (verdict.verdict !== 'trusted' || !verdict.claims || !verdict.keys || !verdict.configDigest) {
     const violations = verdict.violations.map((v) => ({ code: v.code, field: v.field, message: v.message }));
     return { rejected: 'evidence rejected', detail: { violations } };
   }
@@ -148,6 +150,7 @@ async function appraiseWorker(
     hpkeKey,
     signingKey: verdict.keys.signing!,
     measurement: verdict.claims.report.measurement,
+    configDigest: verdict.configDigest,
     simulated,
   };
 }
@@ -166,6 +169,7 @@ async function certifyWorker(
       workerHpkeKey: worker.hpkeKey,
       measurement: worker.measurement,
       manifestDigest: deps.manifestDigest,
+      configDigest: worker.configDigest,
       simulated: worker.simulated,
       now,
       lifetimeSeconds: deps.manifest.keyPolicy.lifetimeSeconds,

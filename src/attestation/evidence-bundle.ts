@@ -11,6 +11,7 @@
 import { fromBase64Url, toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { isRole, NONCE_LENGTH, type Role } from './report-data.js';
+import { MAX_WORKER_CONFIG_BYTES } from './worker-config.js';
 
 export const EVIDENCE_BUNDLE_VERSION = 1;
 /** Certificate slots, as in the GHCB certificate table. */
@@ -37,6 +38,11 @@ export interface EvidenceBundle {
   manifest: Uint8Array;
   /** Public keys bound into REPORT_DATA, by name. */
   keys: Record<string, Uint8Array>;
+  /**
+   * A worker's configuration document (canonical bytes, worker-config.ts), bound into REPORT_DATA
+   * by digest (`config`). Absent for the attestation service.
+   */
+  config?: Uint8Array;
 }
 
 export function encodeEvidenceBundle(b: EvidenceBundle): Record<string, unknown> {
@@ -57,6 +63,7 @@ export function encodeEvidenceBundle(b: EvidenceBundle): Record<string, unknown>
     certificates,
     manifest: toBase64Url(b.manifest),
     keys,
+    ...(b.config ? { config: toBase64Url(b.config) } : {}),
   };
 }
 
@@ -97,10 +104,12 @@ const TOP_FIELDS = [
   'manifest',
   'keys',
 ];
+/** Present for some roles only (the verifier says which: verify-evidence-bundle.ts). */
+const OPTIONAL_FIELDS = ['config'];
 
 export function parseEvidenceBundle(json: unknown): EvidenceBundle {
   if (!isPlainObject(json)) fail('must be a JSON object');
-  onlyKeys(json, TOP_FIELDS, '');
+  onlyKeys(json, [...TOP_FIELDS, ...OPTIONAL_FIELDS], '');
   for (const k of TOP_FIELDS) if (!(k in json)) fail(`missing field ${k}`);
   if (json.version !== EVIDENCE_BUNDLE_VERSION) fail(`unsupported version ${JSON.stringify(json.version)}`);
   if (!isRole(json.role)) fail(`unknown role ${JSON.stringify(json.role)}`);
@@ -131,5 +140,6 @@ export function parseEvidenceBundle(json: unknown): EvidenceBundle {
     certificates,
     manifest: b64(json.manifest, 'manifest', MAX_MANIFEST_BYTES),
     keys,
+    ...(json.config !== undefined ? { config: b64(json.config, 'config', MAX_WORKER_CONFIG_BYTES) } : {}),
   };
 }

@@ -8,7 +8,12 @@
  *
  * Encoding (unambiguous by construction): DST, then each field as u32-BE length ‖ bytes, in this
  * order: role (UTF-8), nonce, manifest digest (32 raw bytes), key count (u32-BE), then for each
- * key sorted by name: name (UTF-8) and value, each length-prefixed.
+ * key sorted by name: name (UTF-8) and value, each length-prefixed. Then, only when the party binds
+ * documents (the worker: its configuration, `config`; later e.g. a GPU evidence digest): digest
+ * count (u32-BE) and for each digest sorted by name: name and 32-byte SHA-256, each
+ * length-prefixed. Without digests the bytes are exactly those of the keys-only binding; with them
+ * the input is strictly longer, and every section's length is fixed by its counts and prefixes, so
+ * no two bindings share an input.
  */
 import { concatBytes, fromHex, utf8 } from '../bytes.js';
 import { SealgateError } from '../errors.js';
@@ -28,7 +33,11 @@ export interface ReportDataBinding {
   manifestDigest: string;
   /** Public keys of the attested VM by name (e.g. `hpke`, `signing`), as raw bytes. */
   keys: Readonly<Record<string, Uint8Array>>;
+  /** SHA-256 digests of documents the VM presents beside its keys, by name (e.g. `config`). */
+  digests?: Readonly<Record<string, Uint8Array>>;
 }
+
+const NAME = /^[a-z][a-z0-9-]{0,31}$/;
 
 function u32(n: number): Uint8Array {
   const out = new Uint8Array(4);
@@ -65,12 +74,24 @@ export async function computeReportData(b: ReportDataBinding): Promise<Uint8Arra
     u32(names.length),
   ];
   for (const name of names) {
-    if (!/^[a-z][a-z0-9-]{0,31}$/.test(name)) {
+    if (!NAME.test(name)) {
       throw new SealgateError('invalid_argument', `report data: bad key name ${JSON.stringify(name)}`);
     }
     const value = b.keys[name]!;
     if (!(value instanceof Uint8Array) || value.length === 0) {
       throw new SealgateError('invalid_argument', `report data: key ${name} must be non-empty bytes`);
+    }
+    parts.push(lp(utf8.encode(name)), lp(value));
+  }
+  const digestNames = Object.keys(b.digests ?? {}).sort();
+  if (digestNames.length > 0) parts.push(u32(digestNames.length));
+  for (const name of digestNames) {
+    const value = b.digests![name]!;
+    if (!NAME.test(name)) {
+      throw new SealgateError('invalid_argument', `report data: bad digest name ${JSON.stringify(name)}`);
+    }
+    if (!(value instanceof Uint8Array) || value.length !== 32) {
+      throw new SealgateError('invalid_argument', `report data: digest ${name} must be 32 bytes`);
     }
     parts.push(lp(utf8.encode(name)), lp(value));
   }

@@ -12,6 +12,7 @@ import type { Manifest } from '../policy/manifest-types.js';
 import type { ChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
 import { type Violation, violation } from '../verify/violations.js';
+import { checkBundleConfig } from './check-bundle-config.js';
 import type { EvidenceBundle } from './evidence-bundle.js';
 import { computeReportData, type Role } from './report-data.js';
 import { type AttestationVerdict, verifySnpAttestation } from './verify-snp-attestation.js';
@@ -33,6 +34,8 @@ export interface BundleVerificationInput {
 export interface BundleVerdict extends AttestationVerdict {
   /** The party's public keys, only when trusted. */
   keys: Record<string, Uint8Array> | null;
+  /** SHA-256 (hex) of the worker's configuration document, only when trusted (null for other roles). */
+  configDigest: string | null;
 }
 
 export async function verifyEvidenceBundle(input: BundleVerificationInput): Promise<BundleVerdict> {
@@ -71,13 +74,17 @@ export async function verifyEvidenceBundle(input: BundleVerificationInput): Prom
       }),
     );
   }
-  // Bound to OUR nonce, OUR manifest digest and the keys the bundle presents: evidence made for
-  // another nonce, another manifest or other keys cannot match.
+  const config = await checkBundleConfig(bundle, input.manifest, input.role);
+  pre.push(...config.violations);
+  // Bound to OUR nonce, OUR manifest digest, the keys the bundle presents and the digest of the
+  // configuration it presents: evidence made for another nonce, another manifest, other keys or
+  // another configuration cannot match.
   const expectedReportData = await computeReportData({
     role: input.role,
     nonce: input.nonce,
     manifestDigest: input.manifestDigest,
     keys: bundle.keys,
+    digests: config.digests,
   });
   const verdict = await verifySnpAttestation({
     report: bundle.report,
@@ -101,5 +108,6 @@ export async function verifyEvidenceBundle(input: BundleVerificationInput): Prom
     verdict: trusted ? 'trusted' : 'rejected',
     violations,
     keys: trusted ? bundle.keys : null,
+    configDigest: trusted ? config.configDigest : null,
   };
 }

@@ -28,6 +28,7 @@ import { streamStep } from '../api/stream-end.js';
 import { readSealedForm } from '../api/transcriptions/form.js';
 import { SealgateError } from '../errors.js';
 import { readLimited } from '../http/read-limited.js';
+import { normalizeModelEndpoint } from '../policy/model-endpoint.js';
 import { withApiRoutes } from './api-routes.js';
 import { parseSseStream } from './sse.js';
 import type {
@@ -81,22 +82,12 @@ export interface UpstreamModelOptions {
 
 const REFUSED_AS_INVALID = new Set([400, 413, 422]);
 
-/** `http://host:port/v1/` → `http://host:port`; anything but an http(s) URL is refused. */
-export function modelOrigin(baseUrl: string): string {
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-  } catch {
-    throw new SealgateError('invalid_argument', 'MODEL_URL must be an absolute http(s) URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new SealgateError('invalid_argument', 'MODEL_URL must be an absolute http(s) URL');
-  }
-  if (url.search || url.hash || url.username || url.password) {
-    throw new SealgateError('invalid_argument', 'MODEL_URL must not carry a query, fragment or credentials');
-  }
-  return `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '')}`;
-}
+/**
+ * `http://host:port/v1/` → `http://host:port`; anything but an http(s) URL is refused. The same
+ * normalization the worker's attested configuration records (src/policy/model-endpoint.ts), so the
+ * text the worker connects to is the text its evidence binds.
+ */
+export const modelOrigin = (baseUrl: string): string => normalizeModelEndpoint(baseUrl);
 
 /** The settled options every request of one upstream model uses. */
 interface Upstream {

@@ -16,6 +16,9 @@ export const MANIFEST_FIELDS = {
   roles: { required: [], optional: ['attestation-service', 'worker'] },
   /** At least one of `snp` and `tdx` (a parser-only rule). */
   roleReference: { required: [], optional: ['snp', 'tdx', 'gpu', 'note'] },
+  /** The worker role adds `model` (only the worker sends prompts to a model). */
+  workerRoleReference: { required: [], optional: ['snp', 'tdx', 'gpu', 'model', 'note'] },
+  modelRules: { required: ['endpoints'], optional: ['apiKey'] },
   tdxReferenceValues: {
     required: ['mrTd'],
     optional: [
@@ -76,6 +79,8 @@ export type ManifestObjectName = keyof typeof MANIFEST_FIELDS;
 /** Numeric bounds the parser enforces (and the schema repeats). */
 export const LIMITS = {
   nameMaxLength: 128,
+  /** A model endpoint entry (a URL) in `roles.worker.model.endpoints`. */
+  endpointMaxLength: 2048,
   noteMaxLength: 512,
   /** TCB_VERSION components and ABI_MAJOR/ABI_MINOR are 8-bit fields. */
   u8Max: 255,

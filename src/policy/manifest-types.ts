@@ -94,6 +94,21 @@ export interface SnpReferenceValues {
   imageId?: string;
 }
 
+/** `allowed`: the worker may send an API key (MODEL_API_KEY) to its model endpoint. */
+export const MODEL_API_KEY_RULES = ['forbidden', 'allowed'] as const;
+export type ModelApiKeyRule = (typeof MODEL_API_KEY_RULES)[number];
+
+/**
+ * Where a worker may send opened prompts (docs/manifest.md "roles.worker.model"). Absent: the
+ * built-in model or loopback, no API key (`DEFAULT_MODEL_POLICY` in model-policy.ts).
+ */
+export interface ModelRules {
+  /** `builtin`, `loopback`, or normalized URLs (model-endpoint.ts) matched exactly. Non-empty. */
+  endpoints: string[];
+  /** Default `forbidden`. */
+  apiKey?: ModelApiKeyRule;
+}
+
 /** GPU architectures the verifier knows (the device chain's architecture CA). */
 export const GPU_ARCHITECTURES = ['hopper'] as const;
 export type GpuArchitectureName = (typeof GPU_ARCHITECTURES)[number];
@@ -184,6 +199,8 @@ export interface RoleReference {
   snp?: SnpReferenceValues;
   tdx?: TdxReferenceValues;
   gpu?: GpuReferenceValues;
+  /** The worker role only: where it may send opened prompts. */
+  model?: ModelRules;
   /** For people (e.g. which image build the measurements come from); not evaluated. */
   note?: string;
 }

@@ -21,6 +21,8 @@ import {
   type GpuReferenceValues,
   type KeyPolicy,
   type Manifest,
+  MODEL_API_KEY_RULES,
+  type ModelRules,
   ROLES,
   type RoleName,
   type RoleReference,
@@ -35,6 +37,8 @@ import {
   TDX_TCB_STATUSES,
   type TdxReferenceValues,
 } from './manifest-types.js';
+import { BUILTIN_ENDPOINT, isLoopbackEndpoint, normalizeModelEndpoint } from './model-endpoint.js';
+import { LOOPBACK_ENTRY } from './model-policy.js';
 import { amdArkProduct } from './trust-anchors.js';
 
 /**
@@ -119,21 +123,62 @@ function checkRoles(iss: Issues, v: unknown): Partial<Record<RoleName, RoleRefer
   for (const role of ROLES) {
     if (!has(o, role)) continue;
     const path = at('/roles', role);
-    const r = checkObject(iss, o[role], path, MANIFEST_FIELDS.roleReference);
+    const spec = role === 'worker' ? MANIFEST_FIELDS.workerRoleReference : MANIFEST_FIELDS.roleReference;
+    const r = checkObject(iss, o[role], path, spec);
     const snp = r && has(r, 'snp') ? checkSnpReference(iss, r.snp, at(path, 'snp')) : undefined;
     const tdx = r && has(r, 'tdx') ? checkTdxReference(iss, r.tdx, at(path, 'tdx')) : undefined;
     const gpu = r && has(r, 'gpu') ? checkGpuReference(iss, r.gpu, at(path, 'gpu')) : undefined;
+    const model = r && has(r, 'model') ? checkModelRules(iss, r.model, at(path, 'model')) : undefined;
     const note =
       r && has(r, 'note') ? checkText(iss, r.note, at(path, 'note'), LIMITS.noteMaxLength) : undefined;
     // A role names the TEEs it accepts: SEV-SNP, Intel TDX or both; with neither it trusts nothing.
     if (r && !has(r, 'snp') && !has(r, 'tdx')) iss.add(path, 'expected "snp", "tdx" or both');
-    if (snp || tdx) out[role] = defined({ snp, tdx, gpu, note });
+    if (snp || tdx) out[role] = defined({ snp, tdx, gpu, model, note });
   }
   // A role the manifest does not describe is never trusted (evaluation: `role_unknown`); a
   // manifest that describes none trusts nothing and is a mistake.
   if (!ROLES.some((role) => has(o, role)))
     iss.add('/roles', `at least one role is required (${ROLES.join(', ')})`);
   return out;
+}
+
+/**
+ * `model`: endpoints are `builtin`, `loopback`, or a URL written exactly as the worker normalizes it
+ * (one spelling per endpoint, so allowed means equal). Plain http only to a loopback address: to
+ * any other host it would carry prompts in the clear.
+ */
+function checkModelRules(iss: Issues, v: unknown, path: string): ModelRules | undefined {
+  const o = checkObject(iss, v, path, MANIFEST_FIELDS.modelRules);
+  if (!o) return undefined;
+  const endpoints = has(o, 'endpoints')
+    ? checkList(iss, o.endpoints, at(path, 'endpoints'), (x, p) => checkEndpointEntry(iss, x, p))
+    : undefined;
+  const apiKey = has(o, 'apiKey')
+    ? checkEnum(iss, o.apiKey, at(path, 'apiKey'), MODEL_API_KEY_RULES)
+    : undefined;
+  if (!endpoints || (has(o, 'apiKey') && apiKey === undefined)) return undefined;
+  return defined({ endpoints, apiKey });
+}
+
+function checkEndpointEntry(iss: Issues, v: unknown, path: string): string | undefined {
+  const text = checkText(iss, v, path, LIMITS.endpointMaxLength);
+  if (text === undefined || text === BUILTIN_ENDPOINT || text === LOOPBACK_ENTRY) return text;
+  let normalized: string;
+  try {
+    normalized = normalizeModelEndpoint(text, 'an endpoint');
+  } catch (e) {
+    iss.add(path, `expected "builtin", "loopback" or an http(s) URL: ${(e as Error).message}`);
+    return undefined;
+  }
+  if (normalized !== text) {
+    iss.add(path, `not in normalized form: write ${JSON.stringify(normalized)}`);
+    return undefined;
+  }
+  if (normalized.startsWith('http:') && !isLoopbackEndpoint(normalized)) {
+    iss.add(path, 'plain http is allowed only to a loopback address: use https');
+    return undefined;
+  }
+  return text;
 }
 
 function checkSnpReference(iss: Issues, v: unknown, path: string): SnpReferenceValues | undefined {

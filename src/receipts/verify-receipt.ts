@@ -161,7 +161,7 @@ async function checkCertificate(
   });
   log.ok(
     'certificate',
-    `worker certificate ${cert!.serialNumber} (measurement ${toHex(cert!.measurement)}) is signed by the service's signing key, valid at ${at.toISOString()}, for manifest ${cert!.manifestDigest}`,
+    `worker certificate ${cert!.serialNumber} (measurement ${toHex(cert!.measurement)}) is signed by the service's signing key, valid at ${at.toISOString()}, for manifest ${cert!.manifestDigest}, with configuration ${cert!.configDigest} (where it sends prompts)`,
   );
 }
 

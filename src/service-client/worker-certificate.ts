@@ -13,6 +13,9 @@
  *   <arc>.1.2  manifestDigest    OCTET STRING (32)  the manifest it was attested against
  *   <arc>.1.3  hpkeKeySha256     OCTET STRING (32)  SHA-256 of its attested X-Wing `hpke` key
  *   <arc>.1.4  simulated         BOOLEAN            its chain ends in a root the manifest marks simulated
+ *   <arc>.1.5  configDigest      OCTET STRING (32)  SHA-256 of its attested configuration document
+ *                                                  (src/attestation/worker-config.ts: where it sends
+ *                                                  opened prompts), bound in its REPORT_DATA
  *
  * Signature: ecdsa-with-SHA384 (RFC 5758 §3.2, parameters absent), checked on the exact signed
  * bytes (certificate-der.ts explains why no library re-encoding is involved).
@@ -30,6 +33,7 @@ export const WORKER_CERT_OIDS = Object.freeze({
   manifestDigest: `${SEALGATE_OID_ARC}.1.2`,
   hpkeKeySha256: `${SEALGATE_OID_ARC}.1.3`,
   simulated: `${SEALGATE_OID_ARC}.1.4`,
+  configDigest: `${SEALGATE_OID_ARC}.1.5`,
 });
 export const WORKER_CERT_SUBJECT = 'CN=sealgate-worker';
 export const WORKER_CERT_ISSUER = 'CN=sealgate-attestation-service';
@@ -54,6 +58,8 @@ export interface WorkerCertificate {
   manifestDigest: string;
   hpkeKeySha256: Uint8Array;
   simulated: boolean;
+  /** Lower-case hex SHA-256 of the worker's configuration document. */
+  configDigest: string;
 }
 
 function bad(message: string, cause?: unknown): SealgateError {
@@ -120,6 +126,7 @@ async function parse(der: Uint8Array): Promise<Parsed> {
     manifestDigest: toHex(single(ext('manifestDigest'), 0x04, 32, 'manifestDigest')),
     hpkeKeySha256: single(ext('hpkeKeySha256'), 0x04, 32, 'hpkeKeySha256'),
     simulated: simulatedByte === 0xff,
+    configDigest: toHex(single(ext('configDigest'), 0x04, 32, 'configDigest')),
     tbs: cert.tbs,
     signature: cert.signature,
     issuer: cert.issuer,

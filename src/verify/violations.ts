@@ -127,6 +127,17 @@ export const VIOLATION_CODES = [
   'gpu_vbios_not_allowed',
   /** CC mode on without devtools is not proven: no reference measurements were compared. */
   'gpu_cc_mode_unproven',
+  // --- worker configuration (src/attestation/worker-config.ts; docs/protocol.md) ---
+  /** A worker bundle without its configuration document. */
+  'config_missing',
+  /** A configuration document in the bundle of a role that has none (the attestation service). */
+  'config_unexpected',
+  /** The configuration document is not the canonical, closed document of docs/protocol.md. */
+  'config_malformed',
+  /** The worker sends prompts to a model endpoint its role's `model.endpoints` does not list. */
+  'model_endpoint_not_allowed',
+  /** The worker sends a model API key and its role's `model.apiKey` is not `allowed`. */
+  'model_api_key_not_allowed',
 ] as const;
 
 export type ViolationCode = (typeof VIOLATION_CODES)[number];

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkerSession } from '../../src/ai-worker/attest-to-service.js';
+import { encodeWorkerConfig, workerConfig } from '../../src/attestation/worker-config.js';
 import { type RunningService, startService } from '../../src/attestation-service/main.js';
 import { toBase64Url } from '../../src/bytes.js';
 import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/index.js';
@@ -68,6 +69,7 @@ function session(service: RunningService, log: ReturnType<typeof events>, fetche
     platform: env.workerPlatform,
     manifest: env.manifestBytes,
     manifestDigest: env.manifestDigest,
+    config: encodeWorkerConfig(workerConfig({ apiKey: false })),
     pollIntervalMs: 100,
     retryInitialMs: 50,
     retryMaxMs: 100,
@@ -136,7 +138,7 @@ describe('WorkerSession against the attestation service', () => {
     );
     expect(failure?.detail).toMatchObject({
       code: 'fetch_failed',
-      error: 'attestation service: certificate names other keys or manifest',
+      error: 'attestation service: certificate names other keys, manifest or configuration',
     });
     expect(victim.certificate).toBeNull();
     expect(victim.state).toBe('starting');

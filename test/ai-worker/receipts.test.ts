@@ -40,6 +40,7 @@ async function setup(withSigner = true) {
     workerHpkeKey: new Uint8Array(1216).fill(1),
     measurement: new Uint8Array(48).fill(2),
     manifestDigest: DIGEST,
+    configDigest: 'cf'.repeat(32),
     simulated: true,
     now: new Date(T * 1000),
     lifetimeSeconds: 3600,

@@ -8,6 +8,7 @@ import { fromBase64Url, sha256, toHex } from '../../src/bytes.js';
 import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
 import { verifyWorkerCertificate } from '../../src/service-client/worker-certificate.js';
 import {
+  BUILTIN_CONFIG,
   ENV_TIMEOUT_MS,
   errorCode,
   makeService,
@@ -66,6 +67,7 @@ describe('GET /v1/workers', () => {
         manifestDigest: env.manifestDigest,
         hpkeKeySha256: hashes[i],
         simulated: true,
+        configDigest: toHex(await sha256(BUILTIN_CONFIG)),
         certificate: w.certificate,
       });
     }

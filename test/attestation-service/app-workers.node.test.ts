@@ -224,6 +224,7 @@ describe('POST /v1/workers/keys', () => {
       workerHpkeKey: worker.hpke.publicKey,
       measurement: env.measurements.worker,
       manifestDigest: env.manifestDigest,
+      configDigest: 'cf'.repeat(32),
       simulated: true,
       now: T0,
       lifetimeSeconds: 900,

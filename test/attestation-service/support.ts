@@ -5,6 +5,7 @@
 import type { Hono } from 'hono';
 import { encodeEvidenceBundle } from '../../src/attestation/evidence-bundle.js';
 import { computeReportData } from '../../src/attestation/report-data.js';
+import { encodeWorkerConfig, workerConfig, workerConfigDigest } from '../../src/attestation/worker-config.js';
 import { createServiceApp } from '../../src/attestation-service/app.js';
 import type { LogLevel } from '../../src/attestation-service/runtime.js';
 import { generateServiceKeys, type ServiceKeys } from '../../src/attestation-service/service-keys.js';
@@ -87,22 +88,36 @@ export async function makeWorkerIdentity(): Promise<TestWorker> {
   return { hpke, signing, signingSpki };
 }
 
+/** The configuration of a worker on the built-in model (src/attestation/worker-config.ts). */
+export const BUILTIN_CONFIG = encodeWorkerConfig(workerConfig({ apiKey: false }));
+
 /**
  * A worker's evidence bundle: REPORT_DATA for `reportNonce` (default: `nonce`), the bundle saying
  * `nonce`. Different values make evidence for one nonce presented as the answer to another.
+ * `config` is the configuration presented (default the built-in model's; null: none) and
+ * `boundConfig` the one REPORT_DATA binds (default `config`; null: none).
  */
 export async function workerBundle(
   env: DevelopmentEnvironment,
   worker: TestWorker,
   nonce: Uint8Array,
-  opts: { platform?: AttestationPlatform; reportNonce?: Uint8Array; keys?: Record<string, Uint8Array> } = {},
+  opts: {
+    platform?: AttestationPlatform;
+    reportNonce?: Uint8Array;
+    keys?: Record<string, Uint8Array>;
+    config?: Uint8Array | null;
+    boundConfig?: Uint8Array | null;
+  } = {},
 ): Promise<Record<string, unknown>> {
   const keys = opts.keys ?? { hpke: worker.hpke.publicKey, signing: worker.signingSpki };
+  const config = opts.config === undefined ? BUILTIN_CONFIG : opts.config;
+  const bound = opts.boundConfig === undefined ? config : opts.boundConfig;
   const reportData = await computeReportData({
     role: 'worker',
     nonce: opts.reportNonce ?? nonce,
     manifestDigest: env.manifestDigest,
     keys,
+    ...(bound ? { digests: { config: await workerConfigDigest(bound) } } : {}),
   });
   const platform = opts.platform ?? env.workerPlatform;
   const evidence = await platform.getEvidence(reportData);
@@ -116,6 +131,7 @@ export async function workerBundle(
     certificates: evidence.certificates,
     manifest: env.manifestBytes,
     keys,
+    ...(config ? { config } : {}),
   });
 }
 

@@ -68,6 +68,7 @@ async function rogueCertificate() {
     workerHpkeKey: new Uint8Array(1216).fill(7),
     measurement: real.measurement,
     manifestDigest: digest,
+    configDigest: real.configDigest,
     simulated: true,
     now: new Date(Date.now()),
     lifetimeSeconds: 3600,

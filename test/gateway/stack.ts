@@ -9,6 +9,7 @@ import { env as rawEnv, runInDurableObject } from 'cloudflare:test';
 import { describe, vi } from 'vitest';
 import { createWorkerApp } from '../../src/ai-worker/app.js';
 import { WorkerSession } from '../../src/ai-worker/attest-to-service.js';
+import { encodeWorkerConfig, workerConfig } from '../../src/attestation/worker-config.js';
 import { createServiceApp } from '../../src/attestation-service/app.js';
 import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
@@ -145,6 +146,7 @@ export async function startStack(): Promise<Stack> {
     platform: dev.workerPlatform,
     manifest: dev.manifestBytes,
     manifestDigest: dev.manifestDigest,
+    config: encodeWorkerConfig(workerConfig({ apiKey: false })),
     fetch: toService as typeof fetch,
     clock: () => Date.now(),
     minRefreshIntervalMs: 0,

@@ -323,6 +323,9 @@ gatewayDescribe('GET / (the verification page)', () => {
     expect(html).toContain(`<code data-testid="service-measurement">${measurement}</code>`);
     expect(html).toContain(stack.dev.manifestDigest);
     expect(html).toMatch(/<table id="workers">[\s\S]*✔ matches/);
+    // The worker's attested configuration (built-in model) is shown by its digest.
+    expect(html).toContain('<th>configuration digest</th>');
+    expect(html).toMatch(/<td><code>[0-9a-f]{64}<\/code><\/td><td>\d{4}-/);
     expect(html).not.toContain('<script');
   });
 

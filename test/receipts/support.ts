@@ -46,6 +46,7 @@ export async function issueFor(
     workerHpkeKey: worker.hpke.publicKey,
     measurement: fixture.dev.measurements.worker,
     manifestDigest: opts.manifestDigest ?? fixture.dev.manifestDigest,
+    configDigest: 'cf'.repeat(32),
     simulated: true,
     now: opts.now ?? T0,
     lifetimeSeconds: 3600,

@@ -36,6 +36,7 @@ const sealgate = {
   manifestDigest: () => ext(WORKER_CERT_OIDS.manifestDigest, octets(32, 0xab)),
   hpkeKeySha256: () => ext(WORKER_CERT_OIDS.hpkeKeySha256, octets(32, 3)),
   simulated: () => ext(WORKER_CERT_OIDS.simulated, TRUE),
+  configDigest: () => ext(WORKER_CERT_OIDS.configDigest, octets(32, 0xcf)),
 };
 /** basicConstraints cA=false and keyUsage digitalSignature, both critical (as the issuer writes them). */
 const STANDARD = [
@@ -103,6 +104,7 @@ describe('worker certificate built field by field', () => {
       manifestDigest: 'ab'.repeat(32),
       hpkeKeySha256: new Uint8Array(32).fill(3),
       simulated: true,
+      configDigest: 'cf'.repeat(32),
     });
   });
 

@@ -36,6 +36,8 @@ beforeAll(async () => {
   workerSpki = new Uint8Array(await crypto.subtle.exportKey('spki', receiptKey.publicKey));
 });
 
+const CONFIG_DIGEST = 'cf'.repeat(32);
+
 const issue = (over: Partial<WorkerCertificateInput> = {}) =>
   issueWorkerCertificate({
     issuer: service.signing,
@@ -43,6 +45,7 @@ const issue = (over: Partial<WorkerCertificateInput> = {}) =>
     workerHpkeKey: worker.hpke.publicKey,
     measurement: new Uint8Array(48).fill(7),
     manifestDigest: DIGEST,
+    configDigest: CONFIG_DIGEST,
     simulated: true,
     now: NOW,
     lifetimeSeconds: 900,
@@ -84,7 +87,7 @@ describe('ECDSA signature encoding (RFC 3279 §2.2.3)', () => {
 });
 
 describe('issue → parse → verify', () => {
-  it('carries the worker key, measurement, manifest digest, hpke key hash and simulated flag', async () => {
+  it('carries the worker key, measurement, manifest digest, hpke key hash, simulated flag and config digest', async () => {
     const issued = await issue();
     const cert = await verifyWorkerCertificate({
       certificate: issued.der,
@@ -101,6 +104,7 @@ describe('issue → parse → verify', () => {
       manifestDigest: DIGEST,
       hpkeKeySha256: await sha256(worker.hpke.publicKey),
       simulated: true,
+      configDigest: CONFIG_DIGEST,
     });
     expect(issued.serialNumber).toMatch(/^[0-7][0-9a-f]{31}$/);
     expect((await parseWorkerCertificate(issued.der)).simulated).toBe(true);

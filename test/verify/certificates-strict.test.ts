@@ -245,6 +245,7 @@ describe('parseCertificate vs @peculiar/x509 on certificates Sealgate issues', (
           workerHpkeKey: new Uint8Array(1216).fill(3),
           measurement: new Uint8Array(48).fill(7),
           manifestDigest: 'ab'.repeat(32),
+          configDigest: 'cf'.repeat(32),
           simulated,
           now: new Date('2026-03-01T12:00:00Z'),
           lifetimeSeconds: 900,

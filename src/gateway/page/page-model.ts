@@ -185,6 +185,7 @@ async function attestedWorkers(
         notBefore: cert.notBefore.toISOString(),
         notAfter: cert.notAfter.toISOString(),
         simulated: cert.simulated,
+        configDigest: cert.configDigest,
       });
     } catch (e) {
       log('warn', 'page_worker_certificate_refused', { message: (e as Error).message });

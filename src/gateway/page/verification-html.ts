@@ -38,6 +38,8 @@ export interface PageWorker {
   notBefore: string;
   notAfter: string;
   simulated: boolean;
+  /** SHA-256 of its attested configuration (where it sends prompts; docs/protocol.md). */
+  configDigest: string;
 }
 
 export interface PageKey {
@@ -108,12 +110,12 @@ function workersTable(m: PageModel): string {
     ? '<p>The attestation service did not list its workers.</p>'
     : m.workers.length === 0
       ? '<p>No worker is attested at the moment.</p>'
-      : `<table id="workers"><tr><th>certificate serial</th><th>measurement</th><th>manifest</th><th>valid</th></tr>${m.workers
+      : `<table id="workers"><tr><th>certificate serial</th><th>measurement</th><th>manifest</th><th>configuration digest</th><th>valid</th></tr>${m.workers
           .map(
             (w) =>
               `<tr><td><code>${esc(w.serialNumber)}</code></td><td><code>${esc(w.measurement)}</code></td><td>${mark(
                 w.allowed,
-              )}${w.simulated ? ' <strong class="bad">SIMULATED</strong>' : ''}</td><td>${esc(w.notBefore)} → ${esc(w.notAfter)}</td></tr>`,
+              )}${w.simulated ? ' <strong class="bad">SIMULATED</strong>' : ''}</td><td><code>${esc(w.configDigest)}</code></td><td>${esc(w.notBefore)} → ${esc(w.notAfter)}</td></tr>`,
           )
           .join('\n')}</table>`;
 }
