@@ -94,6 +94,9 @@ export function createWorkerApp(deps: WorkerAppDeps, exchange = createWorkerExch
       manifestDigest: deps.manifestDigest,
       simulated: deps.simulated,
       keys,
+      // Key ids and registration are public; the gateway's /readyz needs a worker holding its key.
+      keyIds: deps.keys.keyIds?.(now()) ?? [],
+      registered: deps.certificate() !== null,
     });
   });
 

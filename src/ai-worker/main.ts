@@ -14,6 +14,9 @@
  *                         worker refuses to start; its normalized form is attested (worker-config.ts)
  *   MODEL_API_KEY         sent to MODEL_URL as a bearer token; only if /roles/worker/model/apiKey
  *                         is "allowed" (its use is attested, never its value)
+ *   MODEL_NATIVE_APIS     comma-separated `messages`, `responses`: the APIs MODEL_URL speaks itself
+ *                         (Anthropic Messages, OpenAI Responses); absent → both are translated to
+ *                         chat completions inside the worker (docs/gateway.md, "native or translated")
  *   (refused: NODE_USE_ENV_PROXY, NODE_TLS_REJECT_UNAUTHORIZED≠1, NODE_EXTRA_CA_CERTS — rerouting-env.ts)
  *   PORT                  default 8789        HOST  default 127.0.0.1
  *
@@ -21,6 +24,7 @@
  * (re-exported here) or `configFromEnv`.
  */
 import { closeOnSignals, programConfigFromEnv, programFail, runIfMain } from '../dev/program-config.js';
+import type { TranslatableRoute } from '../model/types.js';
 import { consoleLog } from './log.js';
 import { refuseReroutingEnvironment } from './rerouting-env.js';
 import {
@@ -60,7 +64,21 @@ export async function configFromEnv(
     host: c.host,
     ...(env.MODEL_URL ? { modelUrl: env.MODEL_URL } : {}),
     ...(env.MODEL_API_KEY ? { modelApiKey: env.MODEL_API_KEY } : {}),
+    ...(env.MODEL_NATIVE_APIS ? { modelNativeRoutes: nativeRoutes(env.MODEL_NATIVE_APIS, program) } : {}),
   };
+}
+
+/** `messages,responses` → their routes; anything else is a configuration error. */
+function nativeRoutes(value: string, program: string): TranslatableRoute[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((name) => {
+      if (name === 'messages') return '/v1/messages';
+      if (name === 'responses') return '/v1/responses';
+      return programFail(program)(`MODEL_NATIVE_APIS: unknown API "${name}" (messages, responses)`);
+    });
 }
 
 async function main(): Promise<void> {

@@ -16,6 +16,7 @@
  * half-answer can pass as a whole one.
  */
 
+import { MAX_SEALED_FORM_BYTES } from '../api/transcriptions/form.js';
 import { utf8 } from '../bytes.js';
 import type { RequestContext } from '../envelope/data-key.js';
 import type { EnvelopeCrypto } from '../envelope/envelope-crypto.js';
@@ -145,7 +146,7 @@ export async function exchangeSealed(
   request: SealedRequestInput,
 ): Promise<SealedAnswer> {
   const now = deps.now();
-  const read = await readSealedBody(deps, request, now);
+  const read = await readSealedBody(deps, route, request, now);
   if ('status' in read) return read;
   const { bytes, json } = read;
 
@@ -212,6 +213,7 @@ interface ModelCallState {
 /** Refusals before anything is opened: not ready, not JSON, too large, not a sealed request. */
 async function readSealedBody(
   deps: SealedExchangeDeps,
+  route: ModelRoute,
   request: SealedRequestInput,
   now: number,
 ): Promise<{ bytes: Uint8Array; json: object } | SealedAnswer> {
@@ -222,9 +224,14 @@ async function readSealedBody(
   if (!/^application\/json\s*(;|$)/i.test(type)) {
     return errorAnswer('unsupported_media_type', 'sealed requests are application/json');
   }
-  const bytes = await request.readBody(deps.maxBodyBytes);
+  // A sealed transcription carries its audio base64url-encoded (src/api/transcriptions/form.ts).
+  const maxBytes =
+    route === '/v1/audio/transcriptions'
+      ? Math.max(deps.maxBodyBytes, MAX_SEALED_FORM_BYTES)
+      : deps.maxBodyBytes;
+  const bytes = await request.readBody(maxBytes);
   if (bytes === null) {
-    return errorAnswer('payload_too_large', `request body exceeds ${deps.maxBodyBytes} bytes`);
+    return errorAnswer('payload_too_large', `request body exceeds ${maxBytes} bytes`);
   }
   let json: unknown;
   try {

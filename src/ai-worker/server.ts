@@ -12,7 +12,7 @@ import { loadManifestForPlatform } from '../dev/program-config.js';
 import { listenNode } from '../dev/serve.js';
 import { createBuiltinModel } from '../model/builtin.js';
 import { createNodeHttpFetch } from '../model/node-http-fetch.js';
-import type { ModelBackend } from '../model/types.js';
+import type { ModelBackend, TranslatableRoute } from '../model/types.js';
 import { createUpstreamModel } from '../model/upstream.js';
 import type { AttestationPlatform } from '../platform/types.js';
 import { BUILTIN_ENDPOINT } from '../policy/model-endpoint.js';
@@ -45,6 +45,8 @@ export interface StartWorkerOptions {
   modelUrl?: string;
   /** MODEL_API_KEY. */
   modelApiKey?: string;
+  /** MODEL_NATIVE_APIS: the routes MODEL_URL answers itself; the others are translated to chat. */
+  modelNativeRoutes?: readonly TranslatableRoute[];
   /**
    * Replaces the backend (tests, embedding), not the configuration: the attested configuration is
    * still made from modelUrl and modelApiKey (the built-in model when both are absent).
@@ -109,6 +111,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
           baseUrl: config.config.model.endpoint,
           ...(modelFetch ? { fetch: modelFetch } : {}),
           ...(opts.modelApiKey ? { apiKey: opts.modelApiKey } : {}),
+          ...(opts.modelNativeRoutes ? { nativeRoutes: opts.modelNativeRoutes } : {}),
         })
       : createBuiltinModel());
   const clock = opts.clock ?? Date.now;

@@ -21,6 +21,8 @@ import { type KeyLookup, KeyRing } from '../keys/key-ring.js';
 export interface WorkerKeyStore extends KeyLookup {
   /** Keys usable at `now` (Unix seconds): the worker is ready when this is > 0. */
   count(now: number): number;
+  /** The ids of the keys usable at `now` (public: the gateway's readiness asks which it holds). */
+  keyIds?(now: number): string[];
 }
 
 export interface WorkerKeysOptions {
@@ -64,6 +66,13 @@ export class WorkerKeys implements WorkerKeyStore {
 
   count(now: number): number {
     return this.ring.list().filter((k) => now < k.notAfter).length;
+  }
+
+  keyIds(now: number): string[] {
+    return this.ring
+      .list()
+      .filter((k) => now < k.notAfter)
+      .map((k) => k.kid);
   }
 
   async add(kek: Kek): Promise<void> {

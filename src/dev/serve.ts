@@ -32,9 +32,15 @@ export async function listenNode(
 ): Promise<Listening> {
   const server = createServer(listener);
   const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new Error(`port ${opts.port} on ${opts.host} is already in use`, { cause: e })
+          : e,
+      );
+    server.once('error', fail);
     server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve((server.address() as AddressInfo).port);
     });
   });

@@ -2,7 +2,8 @@
  * The whole local stack on SIMULATED hardware, as a function (Node only): what `npm start` runs,
  * and what the end-to-end tests start. Attestation service and AI worker run in this process; the
  * gateway is the real Worker under `wrangler dev` (workerd), in its own process group so that
- * `close()` stops it and its workerd children as one.
+ * `close()` stops it and its workerd children as one — and a watchdog stops that group when this
+ * process ends in any way (parent-watch.ts), so no gateway outlives it holding the port.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -14,6 +15,7 @@ import { manifestDigest } from '../policy/manifest-digest.js';
 import type { KeyPolicy } from '../policy/manifest-types.js';
 import { DEV_MEASUREMENT_LABELS, DevSnpPlatform } from './environment.js';
 import { writeDevelopmentFiles } from './files.js';
+import { checkPortFree, stopGroupWithParent } from './parent-watch.js';
 
 export interface StackOptions {
   /** Gateway port (default 8787). */
@@ -131,6 +133,8 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     closers.length = 0;
   };
   try {
+    // A port in use fails here, named, before anything starts.
+    if (!opts.runGateway) await checkPortFree(port, '127.0.0.1', 'the gateway');
     const service = await startService({
       manifestBytes,
       platform: new DevSnpPlatform(
@@ -202,29 +206,22 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
           },
         },
       );
-      closers.push(() => stopGroup(wrangler));
+      const watch = wrangler.pid === undefined ? undefined : stopGroupWithParent(wrangler.pid);
+      closers.push(async () => {
+        await stopGroup(wrangler);
+        watch?.stop();
+      });
       gone = () => wrangler.exitCode !== null || wrangler.signalCode !== null;
       gatewayPid = wrangler.pid;
     }
     const url = `http://127.0.0.1:${port}`;
     const timeout = opts.readyTimeoutMs ?? 120_000;
     await waitFor('the gateway', async () => (await fetch(`${url}/healthz`)).ok, timeout, gone, opts.signal);
-    // The first key: the key-rotation Durable Object attests the service and uploads one (a request
-    // that finds no key pokes it). Ready when a sealed chat completion comes back.
+    // The first key: the key-rotation Durable Object attests the service and uploads one (/readyz
+    // asks it to). Ready when /readyz says a sealed request can be served now.
     await waitFor(
       'the first attested key',
-      async () =>
-        (
-          await fetch(`${url}/v1/chat/completions`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-            body: JSON.stringify({
-              model: 'sealgate-builtin',
-              messages: [{ role: 'user', content: 'ping' }],
-              max_tokens: 1,
-            }),
-          })
-        ).ok,
+      async () => (await fetch(`${url}/readyz`)).ok,
       timeout,
       gone,
       opts.signal,

@@ -62,14 +62,21 @@ export function errorBody(
   return { error: { message, type: TYPE_BY_STATUS(HTTP_ERROR_CODES[code]), param, code } };
 }
 
+/** Seconds a client waits before retrying a 503 that names none (RFC 9110 §10.2.3). */
+export const DEFAULT_RETRY_AFTER_SECONDS = 1;
+
+/** Every 503 carries `Retry-After` (RFC 9110 §15.6.4): the caller's, else the default. */
 export function errorResponse(
   code: HttpErrorCode,
   message: string,
   init: { param?: string | null; headers?: Record<string, string> } = {},
 ): Response {
+  const status = HTTP_ERROR_CODES[code];
+  const retry: Record<string, string> =
+    status === 503 ? { 'retry-after': String(DEFAULT_RETRY_AFTER_SECONDS) } : {};
   return new Response(JSON.stringify(errorBody(code, message, init.param ?? null)), {
-    status: HTTP_ERROR_CODES[code],
-    headers: { 'content-type': 'application/json', ...init.headers },
+    status,
+    headers: { 'content-type': 'application/json', ...retry, ...init.headers },
   });
 }
 

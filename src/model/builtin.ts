@@ -9,8 +9,11 @@
  * then a chunk with an empty delta and `finish_reason`; with `stream_options.include_usage` every
  * chunk has `usage: null` and one extra chunk with `choices: []` carries the usage; `[DONE]` last.
  */
+import { builtinTranscription } from '../api/transcriptions/builtin.js';
+import { parseTranscriptionForm, readSealedForm } from '../api/transcriptions/form.js';
 import { sha256, toHex, utf8 } from '../bytes.js';
 import { SealgateError } from '../errors.js';
+import { withApiRoutes } from './api-routes.js';
 import {
   embed,
   float32Base64,
@@ -93,7 +96,8 @@ export function createBuiltinModel(options: BuiltinModelOptions = {}): ModelBack
   }
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
 
-  return {
+  // Messages and Responses are answered through their translation to chat (src/api/).
+  return withApiRoutes({
     description: 'builtin',
     async listModels() {
       const created = now();
@@ -116,11 +120,16 @@ export function createBuiltinModel(options: BuiltinModelOptions = {}): ModelBack
           return await completions(body, head, call.signal);
         case '/v1/embeddings':
           return await embeddings(body, head.model);
+        case '/v1/audio/transcriptions':
+          return {
+            kind: 'json',
+            body: builtinTranscription(await parseTranscriptionForm(readSealedForm(body))),
+          };
         default:
           return invalid('unknown route');
       }
     },
-  };
+  });
 }
 
 interface Head {

@@ -1,17 +1,33 @@
 /**
- * What the AI worker needs from a model: the three OpenAI routes it serves and the model list.
+ * What the AI worker needs from a model: the routes it serves (MODEL_ROUTES) and the model list.
  * Two implementations: the built-in deterministic model (`builtin.ts`) and any OpenAI-compatible
- * server at MODEL_URL (`upstream.ts`). Runtime-neutral: no `node:*`.
+ * server at MODEL_URL (`upstream.ts`), both serving Messages and Responses through
+ * `api-routes.ts`. Runtime-neutral: no `node:*`.
  *
  * A backend sees the *opened* request body (plain fields and sealed content merged) and answers
- * either one JSON object or a stream of SSE `data:` payloads — exactly the strings an OpenAI server
- * writes after `data: ` (each a `chat.completion.chunk` / `text_completion` JSON text, and finally
- * `[DONE]`), which the worker seals one by one (docs/protocol.md, sealed streams).
+ * either one JSON object or a stream of SSE `data:` payloads — exactly the strings the API's server
+ * writes after `data: ` (on chat a `chat.completion.chunk` JSON text, and finally `[DONE]`), which
+ * the worker seals one by one (docs/protocol.md, sealed streams).
  */
 
-/** The OpenAI routes a worker serves for sealed requests (OpenAI API reference, "Endpoints"). */
-export const MODEL_ROUTES = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'] as const;
+/**
+ * The routes a worker serves for sealed requests: OpenAI's (API reference, "Endpoints") and
+ * Anthropic's Messages. `/v1/messages` and `/v1/responses` are answered natively by a model server
+ * that speaks them, else translated to and from chat completions (api-routes.ts, src/api/).
+ */
+export const MODEL_ROUTES = [
+  '/v1/chat/completions',
+  '/v1/completions',
+  '/v1/embeddings',
+  '/v1/messages',
+  '/v1/responses',
+  '/v1/audio/transcriptions',
+] as const;
 export type ModelRoute = (typeof MODEL_ROUTES)[number];
+
+/** The routes whose API the model server may speak natively (MODEL_NATIVE_APIS), else translated. */
+export const TRANSLATABLE_ROUTES = ['/v1/messages', '/v1/responses'] as const;
+export type TranslatableRoute = (typeof TRANSLATABLE_ROUTES)[number];
 
 /** OpenAI's terminator of a streamed answer: the last `data:` payload. */
 export const SSE_DONE = '[DONE]';
@@ -25,7 +41,11 @@ export interface ModelCall {
 
 export type ModelAnswer =
   | { readonly kind: 'json'; readonly body: Record<string, unknown> }
-  /** `events` yields each `data:` payload as it arrives, `[DONE]` last; it throws if the model fails. */
+  /**
+   * `events` yields each `data:` payload as it arrives and throws if the model fails. Chat and
+   * completions end with `[DONE]`; Messages with `message_stop`, Responses with `response.completed`
+   * or `response.incomplete` (their APIs have no `[DONE]`: stream-end.ts).
+   */
   | { readonly kind: 'stream'; readonly events: AsyncIterable<string> };
 
 /** An entry of OpenAI's `GET /v1/models` list. */

@@ -9,9 +9,14 @@
  * `{origin}/v1/...`. MODEL_API_KEY, when set, is sent as `Authorization: Bearer …` (RFC 6750 §2.1).
  *
  * Streams are passed through event by event as the server produces them (SSE parsed per WHATWG HTML
- * §9.2, `sse.ts`); the `[DONE]` payload is the only proper end, so a server that stops without it,
+ * §9.2, `sse.ts`); the `[DONE]` payload is the only proper end (on Messages `message_stop`, on
+ * Responses `response.completed`: src/api/stream-end.ts), so a server that stops without it,
  * sends an `event: error`, or a `data:` object with an `error` member, fails the stream
  * (`model_error`) — and the worker then ends the sealed stream without its end frame.
+ *
+ * `/v1/messages` and `/v1/responses` go to the server as they are when it speaks them
+ * (`nativeRoutes`, MODEL_NATIVE_APIS), else translated to chat completions (api-routes.ts); a
+ * transcription's sealed multipart body is forwarded byte for byte under its own Content-Type.
  *
  * Errors: `fetch_failed` (→ HTTP `upstream_unavailable`) when the server cannot be reached or does
  * not answer in time; `invalid_argument` (→ `invalid_request`) when it refuses the request as
@@ -19,17 +24,20 @@
  * never passed on (it may quote the prompt, and the worker's errors are not sealed).
  */
 
+import { streamStep } from '../api/stream-end.js';
+import { readSealedForm } from '../api/transcriptions/form.js';
 import { SealgateError } from '../errors.js';
 import { readLimited } from '../http/read-limited.js';
 import { normalizeModelEndpoint } from '../policy/model-endpoint.js';
+import { withApiRoutes } from './api-routes.js';
 import { parseSseStream } from './sse.js';
-import {
-  type ModelAnswer,
-  type ModelBackend,
-  type ModelCall,
-  type ModelInfo,
-  type ModelRoute,
-  SSE_DONE,
+import type {
+  ModelAnswer,
+  ModelBackend,
+  ModelCall,
+  ModelInfo,
+  ModelRoute,
+  TranslatableRoute,
 } from './types.js';
 
 /**
@@ -41,7 +49,7 @@ export type ModelFetch = (url: string, init: ModelFetchInit) => Promise<ModelFet
 export interface ModelFetchInit {
   method: 'GET' | 'POST';
   headers: Record<string, string>;
-  body?: string;
+  body?: string | Uint8Array<ArrayBuffer>;
   signal?: AbortSignal;
 }
 
@@ -65,6 +73,11 @@ export interface UpstreamModelOptions {
   idleTimeoutMs?: number;
   /** Largest non-streamed answer read (bytes). Default 64 MiB. */
   maxResponseBytes?: number;
+  /**
+   * MODEL_NATIVE_APIS: the routes the server answers itself (`/v1/messages` for a server that
+   * speaks Anthropic's Messages API, `/v1/responses`); the others are translated to chat completions.
+   */
+  nativeRoutes?: readonly TranslatableRoute[];
 }
 
 const REFUSED_AS_INVALID = new Set([400, 413, 422]);
@@ -98,6 +111,7 @@ interface Sent {
 }
 
 interface OpenedStream {
+  route: string;
   body: ReadableStream<Uint8Array>;
   done: () => void;
   controller: AbortController;
@@ -112,12 +126,15 @@ export function createUpstreamModel(options: UpstreamModelOptions): ModelBackend
     idleTimeoutMs: options.idleTimeoutMs ?? 120_000,
     maxBytes: options.maxResponseBytes ?? 64 * 1024 * 1024,
   };
-  return {
-    description: `upstream ${up.origin}`,
-    servesModel: () => undefined,
-    listModels: (signal) => listModels(up, signal),
-    call: (route, call) => callModel(up, route, call),
-  };
+  return withApiRoutes(
+    {
+      description: `upstream ${up.origin}`,
+      servesModel: () => undefined,
+      listModels: (signal) => listModels(up, signal),
+      call: (route, call) => callModel(up, route, call),
+    },
+    new Set(options.nativeRoutes ?? []),
+  );
 }
 
 function headers(up: Upstream, accept: string): Record<string, string> {
@@ -148,6 +165,7 @@ async function listModels(up: Upstream, signal: AbortSignal | undefined) {
 }
 
 async function callModel(up: Upstream, route: ModelRoute, call: ModelCall): Promise<ModelAnswer> {
+  if (route === '/v1/audio/transcriptions') return { kind: 'json', body: await transcribe(up, call) };
   if (call.body.stream === true) {
     const opened = await openStream(up, route, call.body, call.signal);
     return { kind: 'stream', events: streamEvents(up, opened, call.signal) };
@@ -165,6 +183,24 @@ async function callModel(up: Upstream, route: ModelRoute, call: ModelCall): Prom
   if (body.error !== undefined && body.error !== null)
     throw new SealgateError('model_error', 'model server answered an error');
   return { kind: 'json', body };
+}
+
+/** The sealed multipart body, forwarded byte for byte under its own Content-Type. */
+async function transcribe(up: Upstream, call: ModelCall): Promise<Record<string, unknown>> {
+  const form = readSealedForm(call.body);
+  const body = await readJson(
+    up,
+    '/v1/audio/transcriptions',
+    {
+      method: 'POST',
+      headers: { ...headers(up, 'application/json'), 'content-type': form.contentType },
+      body: form.bytes,
+    },
+    call.signal,
+  );
+  if (body.error !== undefined && body.error !== null)
+    throw new SealgateError('model_error', 'model server answered an error');
+  return body;
 }
 
 /** Sends one request under the request deadline; refuses any status but 2xx. */
@@ -280,10 +316,10 @@ async function openStream(
     throw new SealgateError('model_error', 'model server did not answer the stream as text/event-stream');
   }
   sent.clearDeadline();
-  return { body: sent.response.body, done: sent.done, controller: sent.controller };
+  return { route: path, body: sent.response.body, done: sent.done, controller: sent.controller };
 }
 
-/** The stream's `data:` payloads up to and including `[DONE]`, the only proper end. */
+/** The stream's `data:` payloads up to and including the route's final event (stream-end.ts). */
 async function* streamEvents(
   up: Upstream,
   opened: OpenedStream,
@@ -311,12 +347,20 @@ async function* streamEvents(
       } finally {
         clearTimeout(timer);
       }
-      if (next.done) throw new SealgateError('model_error', 'model server stream ended without [DONE]');
+      if (next.done) {
+        const end = TYPED_STREAMS.has(opened.route) ? 'its end event' : '[DONE]';
+        throw new SealgateError('model_error', `model server stream ended without ${end}`);
+      }
       const { type, data } = next.value;
       if (type === 'error') throw new SealgateError('model_error', 'model server sent an error event');
-      if (type !== 'message') continue; // other event types are not part of OpenAI's stream
-      if (data === SSE_DONE) {
-        yield SSE_DONE;
+      if (type === 'ping') continue; // Anthropic's keep-alive (Messages API, "Streaming")
+      // OpenAI's chat stream has unnamed events only; Messages and Responses name each by its type.
+      if (type !== 'message' && !TYPED_STREAMS.has(opened.route)) continue;
+      const step = streamStep(opened.route, data);
+      if (step === 'fail')
+        throw new SealgateError('model_error', 'model server reported an error mid-stream');
+      if (step === 'end') {
+        yield data;
         return;
       }
       checkChunk(data);
@@ -327,6 +371,9 @@ async function* streamEvents(
     opened.done();
   }
 }
+
+/** The routes whose streams name each event by its `type` and end without `[DONE]`. */
+const TYPED_STREAMS: ReadonlySet<string> = new Set(['/v1/messages', '/v1/responses']);
 
 /** A stream payload must be an OpenAI chunk: a JSON object, and not an in-band error. */
 function checkChunk(data: string): void {

@@ -119,11 +119,18 @@ describe('worker app: sealed round trips', () => {
       manifestDigest: DIGEST,
       simulated: true,
       keys: 0,
+      keyIds: [],
+      registered: false,
     });
     await expectError(await s.app.request('/v1/worker'), 503, 'not_ready');
     await s.keys.add(kek);
     s.setCertificate(Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x01));
-    expect(await (await s.app.request('/healthz')).json()).toMatchObject({ status: 'ok', keys: 1 });
+    expect(await (await s.app.request('/healthz')).json()).toMatchObject({
+      status: 'ok',
+      keys: 1,
+      keyIds: [kek.kid],
+      registered: true,
+    });
     const worker = (await (await s.app.request('/v1/worker')).json()) as Record<string, unknown>;
     expect(worker).toEqual({
       certificate: toBase64Url(fromBase64Url('MAMCAQE')),

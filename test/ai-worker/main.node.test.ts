@@ -132,7 +132,12 @@ describe('main.ts as a program', () => {
     });
     expect(stderr).toContain('SIMULATED HARDWARE: this AI worker runs on the SEV-SNP simulator');
     await registeredP; // the program attested and the service issued it a certificate
-    const health = await (await fetch(`${url}/healthz`)).json();
+    // The service issued the certificate; the worker holds it once the answer reached it.
+    let health: Record<string, unknown> = {};
+    for (let i = 0; i < 50 && health.registered !== true; i++) {
+      health = (await (await fetch(`${url}/healthz`)).json()) as Record<string, unknown>;
+      if (health.registered !== true) await new Promise((r) => setTimeout(r, 50));
+    }
     // No gateway has uploaded a key: attested, registered, and still not ready.
     expect(health).toEqual({
       status: 'starting',
@@ -140,6 +145,8 @@ describe('main.ts as a program', () => {
       manifestDigest: env.manifestDigest,
       simulated: true,
       keys: 0,
+      keyIds: [],
+      registered: true,
     });
     const exited = new Promise<number | null>((resolve) => child!.once('exit', resolve));
     child.kill('SIGINT');

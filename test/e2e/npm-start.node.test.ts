@@ -2,7 +2,9 @@
  * A newcomer's path: `npm start` itself, as a child process on free ports with its dev files in a
  * temporary folder, prints the gateway's URL, the manifest digest and the API key; `curl` gets an
  * answer from the built-in model through it; SIGTERM stops everything — npm exits and no process it
- * started (sh, tsx, the services, wrangler, workerd) is left. One start only.
+ * started (sh, tsx, the services, wrangler, workerd) is left. And when the process running
+ * scripts/start.ts dies without its handlers (SIGKILL), the gateway's group still goes and its port
+ * is free (src/dev/parent-watch.ts).
  *
  * The SIGTERM goes to the npm process alone, as a service manager that signals one pid does: npm
  * forwards it to its script, which `exec`s tsx (package.json `"start": "exec tsx …"`), so the
@@ -136,5 +138,54 @@ describe('npm start', () => {
     expect(left).toEqual([]);
     const gateway = await curl(['-s', '-o', '/dev/null', '-w', '%{http_code}', `${url}/healthz`]);
     expect(gateway.stdout).toBe('000'); // nothing listens on the gateway's port any more
+  }, 240_000);
+
+  it('SIGKILL of the process running scripts/start.ts: the gateway still exits and frees its port', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'sealgate-npm-start-kill-'));
+    const port = await freePort();
+    const npm = spawn('npm', ['start'], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        PORT: String(port),
+        SEALGATE_SERVICE_PORT: String(await freePort()),
+        SEALGATE_WORKER_PORT: String(await freePort()),
+        SEALGATE_DEV_DIR: join(home, 'dev'),
+        NO_COLOR: '1',
+      },
+    });
+    if (npm.pid !== undefined) groups.add(npm.pid);
+    const out = { text: '' };
+    npm.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      out.text += d;
+    });
+    npm.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      out.text += d;
+    });
+    try {
+      await untilPrinted(npm, out, /Ctrl-C stops everything/);
+      const tree = await processTree(npm.pid as number);
+      // The process that started wrangler is the one running scripts/start.ts (tsx's child).
+      const wrangler = tree.find((p) => /wrangler/.test(p.args) && p.pgid !== npm.pid);
+      expect(wrangler).toBeDefined();
+      groups.add(wrangler!.pgid);
+      process.kill(wrangler!.ppid, 'SIGKILL'); // no handler runs
+      await groupGone(wrangler!.pgid, 15_000);
+      expect(groupAlive(wrangler!.pgid)).toBe(false);
+      const gateway = await curl([
+        '-s',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        `http://127.0.0.1:${port}/healthz`,
+      ]);
+      expect(gateway.stdout).toBe('000');
+    } finally {
+      if (npm.pid !== undefined && groupAlive(npm.pid)) process.kill(-npm.pid, 'SIGKILL');
+      await rm(home, { recursive: true, force: true });
+    }
   }, 240_000);
 });

@@ -26,6 +26,12 @@ export function bearerToken(header: string | null | undefined): string | null {
   return token && token.length <= MAX_KEY_LENGTH ? token : null;
 }
 
+/** Anthropic's `x-api-key` header (Messages API, "Authentication"): the key itself, no scheme. */
+export function xApiKey(header: string | null | undefined): string | null {
+  if (!header || !/^[\x21-\x7e]+$/.test(header)) return null;
+  return header.length <= MAX_KEY_LENGTH ? header : null;
+}
+
 export async function hashApiKey(key: string): Promise<string> {
   return toHex(await sha256(utf8.encode(key)));
 }

@@ -15,7 +15,15 @@ export function corsMiddleware(): MiddlewareHandler<AppEnv> {
       return allowed.includes(origin) ? origin : null;
     },
     allowMethods: ['GET', 'POST', 'OPTIONS'],
-    allowHeaders: ['authorization', 'content-type', 'openai-organization', 'openai-project'],
+    allowHeaders: [
+      'authorization',
+      'content-type',
+      'openai-organization',
+      'openai-project',
+      'x-api-key',
+      'anthropic-version',
+      'anthropic-beta',
+    ],
     exposeHeaders: ['x-sealgate-manifest', 'x-sealgate-key-id', 'x-sealgate-simulated', 'x-sealgate-receipt'],
     maxAge: 600,
   });

@@ -13,6 +13,7 @@ const ROUTES: Record<string, string> = {
   ...Object.fromEntries(MODEL_ROUTES.map((path) => [path, 'POST'])),
   '/v1/models': 'GET',
   '/healthz': 'GET',
+  '/readyz': 'GET',
   ...Object.fromEntries(Object.keys(VERIFICATION_ROUTES).map((path) => [path, 'GET'])),
 };
 

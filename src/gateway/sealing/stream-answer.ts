@@ -14,11 +14,13 @@
  * and a slow client slows the worker. A client that goes away fails the pending write; the worker's
  * body is then cancelled.
  */
+
+import { anthropicErrorBody } from '../../api/anthropic/errors.js';
+import { sseEventName, streamStep } from '../../api/stream-end.js';
 import { createStreamOpener } from '../../envelope/stream.js';
 import { isSealgateError } from '../../errors.js';
 import { errorBody, type HttpErrorCode } from '../../http/errors.js';
 import { encodeSseEvent, SseParser } from '../../model/sse.js';
-import { SSE_DONE } from '../../model/types.js';
 import { log } from '../log.js';
 import { byteStreamPipe } from './byte-pipe.js';
 import type { AnswerReceipt } from './receipt-check.js';
@@ -58,8 +60,12 @@ class StreamRelay {
   readonly #encoder = new TextEncoder();
   /** The client's side is gone (cancelled, disconnected): nothing more can be sent. */
   #clientGone = false;
-  /** The worker's `[DONE]` arrived; it goes out only when the answer is known complete. */
-  #heldDone = false;
+  /**
+   * The route's final event (`[DONE]`, `message_stop`, `response.completed`: src/api/stream-end.ts)
+   * arrived; it goes out only when the answer is known complete, so a cut stream never looks whole.
+   */
+  #held: string | null = null;
+  readonly #route: string;
   /** The end frame verified; with a receipt expected, its trailer is the next event. */
   #ended = false;
   /** The client's events of this read, in order; each one only after its frame verified. */
@@ -71,6 +77,7 @@ class StreamRelay {
     receipt: AnswerReceipt | undefined,
   ) {
     this.#rid = answer.context.requestId;
+    this.#route = answer.context.route;
     this.#opener = createStreamOpener(answer.context);
     this.#reader = answer.response.body ? answer.response.body.getReader() : undefined;
     this.#writer = writer;
@@ -118,11 +125,11 @@ class StreamRelay {
         if (receipt) continue;
         return true;
       }
-      if (chunk === SSE_DONE) {
-        this.#heldDone = true;
+      if (streamStep(this.#route, chunk) === 'end') {
+        this.#held = chunk;
         continue;
       }
-      this.#out += encodeSseEvent(chunk);
+      this.#out += this.#event(chunk);
     }
     return false;
   }
@@ -139,7 +146,7 @@ class StreamRelay {
   }
 
   async #complete(): Promise<void> {
-    if (this.#heldDone) this.#out += encodeSseEvent(SSE_DONE);
+    if (this.#held !== null) this.#out += this.#event(this.#held);
     if (this.#out) await this.#send(this.#out);
     await this.#release();
     await this.#writer.close();
@@ -159,13 +166,18 @@ class StreamRelay {
         : 'upstream_unavailable';
     log('error', 'stream_rejected', { rid: this.#rid, code, message: (e as Error).message });
     const message = 'the stream from the AI worker was cut or did not authenticate';
-    this.#out += encodeSseEvent(JSON.stringify(errorBody(code, message)));
+    this.#out += streamErrorEvent(this.#route, code, message);
     try {
       await this.#send(this.#out);
       await this.#writer.close();
     } catch {
       await this.#writer.abort().catch(() => undefined);
     }
+  }
+
+  /** One client event; Messages and Responses name each event by its `type` (stream-end.ts). */
+  #event(data: string): string {
+    return encodeSseEvent(data, sseEventName(this.#route, data));
   }
 
   async #send(text: string): Promise<void> {
@@ -180,4 +192,18 @@ class StreamRelay {
   #release(): Promise<unknown> | undefined {
     return this.#reader?.cancel().catch(() => undefined);
   }
+}
+
+/**
+ * The error event that ends a broken stream, in the route's own shape: Anthropic's `error` event
+ * (Messages API, "Error events"), an `error` event carrying OpenAI's error object on Responses
+ * (the openai SDK throws on a `data` with `error`), OpenAI's error JSON on chat and completions.
+ */
+function streamErrorEvent(route: string, code: HttpErrorCode, message: string): string {
+  if (route === '/v1/messages')
+    return encodeSseEvent(JSON.stringify(anthropicErrorBody(code, message)), 'error');
+  if (route === '/v1/responses') {
+    return encodeSseEvent(JSON.stringify({ type: 'error', ...errorBody(code, message) }), 'error');
+  }
+  return encodeSseEvent(JSON.stringify(errorBody(code, message)));
 }

@@ -49,12 +49,15 @@ function requestId(): string {
   return `gw-${toHex(crypto.getRandomValues(new Uint8Array(16)))}`;
 }
 
-async function errorCodeOf(res: Response): Promise<string | null> {
+/** The worker's error code and message (its messages name fields and checks, never content). */
+async function errorOf(res: Response): Promise<{ code: string | null; message: string | null }> {
   try {
-    const body = (await res.json()) as { error?: { code?: unknown } };
-    return typeof body?.error?.code === 'string' ? body.error.code : null;
+    const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
+    const code = typeof body?.error?.code === 'string' ? body.error.code : null;
+    const message = typeof body?.error?.message === 'string' ? body.error.message.slice(0, 500) : null;
+    return { code, message };
   } catch {
-    return null;
+    return { code: null, message: null };
   }
 }
 
@@ -106,7 +109,7 @@ export async function exchange(input: {
         requestSha256,
       };
     }
-    const code = await errorCodeOf(res);
+    const { code, message } = await errorOf(res);
     // `key_expired` too: the worker's clock or key set is ahead of our copy — the same remedy.
     if (code === 'unknown_key' || code === 'key_expired') {
       log('warn', 'worker_unknown_key', { worker: base, rid, kid: input.kek.kid, code });
@@ -118,7 +121,11 @@ export async function exchange(input: {
       kind: 'error',
       code: isHttpErrorCode(code) ? code : 'upstream_unavailable',
       status: res.status,
-      message: `the AI worker refused the request (${code ?? res.status})`,
+      // A request the worker refused (4xx) says why, so a client can fix it; a failure does not.
+      message:
+        res.status < 500 && message
+          ? `the AI worker refused the request: ${message}`
+          : `the AI worker refused the request (${code ?? res.status})`,
     };
   }
   return { kind: 'no_worker' };

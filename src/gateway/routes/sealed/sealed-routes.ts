@@ -1,9 +1,12 @@
 /**
- * The sealed OpenAI routes (docs/gateway.md "The sealed path"), a sub-app mounted by app.ts:
+ * The sealed routes (docs/gateway.md "The sealed path"), a sub-app mounted by app.ts:
  *
- *   POST /v1/chat/completions   JSON, or SSE when `stream: true`
- *   POST /v1/completions        same
- *   POST /v1/embeddings         JSON
+ *   POST /v1/chat/completions      JSON, or SSE when `stream: true`
+ *   POST /v1/completions           same
+ *   POST /v1/embeddings            JSON
+ *   POST /v1/messages              Anthropic Messages: JSON, or SSE with Anthropic's event types
+ *   POST /v1/responses             OpenAI Responses: JSON, or SSE with its typed events
+ *   POST /v1/audio/transcriptions  multipart/form-data, sealed whole (read-multipart-body.ts)
  *
  * The body is read and checked here; sealed-exchange.ts seals it to a worker and opens the answer.
  */
@@ -13,6 +16,7 @@ import { MODEL_ROUTES } from '../../../model/types.js';
 import type { AppEnv, GatewayDeps } from '../../app-env.js';
 import { executionContextOf } from '../../execution-context.js';
 import { readJsonBody } from './read-json-body.js';
+import { readMultipartBody } from './read-multipart-body.js';
 import { sealedExchange } from './sealed-exchange.js';
 
 export function sealedRoutes(deps: GatewayDeps): Hono<AppEnv> {
@@ -20,7 +24,10 @@ export function sealedRoutes(deps: GatewayDeps): Hono<AppEnv> {
   for (const route of MODEL_ROUTES) {
     app.post(route, async (c) => {
       const config = c.get('config');
-      const body = await readJsonBody(c.req.raw, config.maxBodyBytes);
+      const body =
+        route === '/v1/audio/transcriptions'
+          ? await readMultipartBody(c.req.raw)
+          : await readJsonBody(c.req.raw, config.maxBodyBytes);
       if (!body.ok) return body.response;
       if (config.workerUrls.length === 0) {
         return errorResponse('no_worker_available', 'no AI worker is configured');

@@ -1,0 +1,63 @@
+/**
+ * OpenAI chat completion (API reference: "The chat completion object") → Anthropic Message (API
+ * reference: "Messages", response body): text → a `text` block, each tool call → a `tool_use` block,
+ * finish_reason → stop_reason, prompt/completion tokens → input/output tokens.
+ */
+import { SealgateError } from '../../errors.js';
+import { arrayAt, isObject, type Json, parseArguments } from '../shape.js';
+
+/** chat `finish_reason` → Anthropic `stop_reason` (Messages API: "stop_reason"). */
+export function stopReason(finish: unknown): string {
+  switch (finish) {
+    case 'length':
+      return 'max_tokens';
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool_use';
+    case 'content_filter':
+      return 'refusal';
+    default:
+      return 'end_turn';
+  }
+}
+
+/** `msg_…` from the chat completion's id (stable: the same answer gets the same id). */
+export function messageId(chatId: unknown): string {
+  return `msg_${typeof chatId === 'string' ? chatId.replace(/^chatcmpl-/, '') : 'sealgate'}`;
+}
+
+export function anthropicUsage(usage: unknown): { input_tokens: number; output_tokens: number } {
+  const u = isObject(usage) ? usage : {};
+  const n = (v: unknown) => (typeof v === 'number' ? v : 0);
+  return { input_tokens: n(u.prompt_tokens), output_tokens: n(u.completion_tokens) };
+}
+
+export function chatToMessage(chat: Json, model: string): Json {
+  const choices = arrayAt(chat.choices, 'the model answer’s choices');
+  const choice = choices[0];
+  if (choices.length !== 1 || !isObject(choice) || !isObject(choice.message)) {
+    throw new SealgateError('model_error', 'the model answer does not have exactly one choice');
+  }
+  const m = choice.message;
+  const content: Json[] = [];
+  if (typeof m.content === 'string' && m.content !== '') content.push({ type: 'text', text: m.content });
+  for (const call of Array.isArray(m.tool_calls) ? m.tool_calls : []) {
+    const fn = isObject(call) && isObject(call.function) ? call.function : {};
+    content.push({
+      type: 'tool_use',
+      id: isObject(call) ? call.id : undefined,
+      name: fn.name,
+      input: parseArguments(fn.arguments),
+    });
+  }
+  return {
+    id: messageId(chat.id),
+    type: 'message',
+    role: 'assistant',
+    model,
+    content,
+    stop_reason: stopReason(choice.finish_reason),
+    stop_sequence: null,
+    usage: anthropicUsage(chat.usage),
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Shape checks shared by the API translations (src/api/*). A request the translation cannot carry
+ * over faithfully is refused with `invalid_argument` (HTTP 400 `invalid_request`), never approximated.
+ */
+import { SealgateError } from '../errors.js';
+
+export type Json = Record<string, unknown>;
+
+export function refuse(message: string): never {
+  throw new SealgateError('invalid_argument', message);
+}
+
+export function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function objectAt(value: unknown, where: string): Json {
+  if (!isObject(value)) refuse(`${where} must be an object`);
+  return value;
+}
+
+export function stringAt(value: unknown, where: string): string {
+  if (typeof value !== 'string') refuse(`${where} must be a string`);
+  return value;
+}
+
+export function arrayAt(value: unknown, where: string): unknown[] {
+  if (!Array.isArray(value)) refuse(`${where} must be an array`);
+  return value;
+}
+
+/** Refuses every field of `body` outside `known`: an unknown field is one the translation would drop. */
+export function refuseUnknownFields(body: Json, known: ReadonlySet<string>, where: string): void {
+  for (const field of Object.keys(body)) {
+    if (!known.has(field)) refuse(`${where}.${field} is not supported when translated to chat completions`);
+  }
+}
+
+/** Copies the fields of `from` that are present (not undefined) into `to` under their new names. */
+export function copyPresent(from: Json, to: Json, names: Readonly<Record<string, string>>): void {
+  for (const [source, target] of Object.entries(names)) {
+    if (from[source] !== undefined) to[target] = from[source];
+  }
+}
+
+/** A chat completion's `tool_calls[i].function.arguments` as an object (Anthropic `tool_use.input`). */
+export function parseArguments(text: unknown): Json {
+  if (typeof text !== 'string' || text === '') return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    if (isObject(value)) return value;
+  } catch {
+    // fall through
+  }
+  throw new SealgateError('model_error', 'the model returned tool arguments that are not a JSON object');
+}

@@ -1,0 +1,40 @@
+/**
+ * How each route's stream ends, by its `data` payloads alone:
+ *   chat, completions  `[DONE]` (OpenAI API reference, "Streaming")
+ *   /v1/messages       `{"type":"message_stop"}`; `{"type":"error"}` fails (Messages API, "Streaming")
+ *   /v1/responses      `response.completed` / `response.incomplete`; `response.failed` and `error`
+ *                      fail (Responses API, "Streaming events")
+ * The same rule tells the worker when a native stream is complete and the gateway which event to
+ * hold back until the sealed stream's end frame verified.
+ */
+export type StreamStep = 'more' | 'end' | 'fail';
+
+const TYPED_ENDS: Readonly<Record<string, { end: readonly string[]; fail: readonly string[] }>> = {
+  '/v1/messages': { end: ['message_stop'], fail: ['error'] },
+  '/v1/responses': { end: ['response.completed', 'response.incomplete'], fail: ['response.failed', 'error'] },
+};
+
+/** The SSE event name for a payload on `route`: its `type` on the typed routes, none otherwise. */
+export function sseEventName(route: string, data: string): string | undefined {
+  if (!Object.hasOwn(TYPED_ENDS, route)) return undefined;
+  return typeOf(data);
+}
+
+export function streamStep(route: string, data: string): StreamStep {
+  const rule = Object.hasOwn(TYPED_ENDS, route) ? TYPED_ENDS[route] : undefined;
+  if (!rule) return data === '[DONE]' ? 'end' : 'more';
+  const type = typeOf(data);
+  if (type === undefined) return 'fail';
+  if (rule.end.includes(type)) return 'end';
+  return rule.fail.includes(type) ? 'fail' : 'more';
+}
+
+function typeOf(data: string): string | undefined {
+  try {
+    const value: unknown = JSON.parse(data);
+    const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
+    return typeof type === 'string' ? type : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Audio transcriptions: the multipart body sealed whole (src/api/transcriptions/form.ts) and the
+ * built-in model's deterministic transcript.
+ */
+import { describe, expect, it } from 'vitest';
+import { sealedFormBody } from '../../src/api/transcriptions/form.js';
+import { utf8 } from '../../src/bytes.js';
+import { BUILTIN_MODEL_ID, createBuiltinModel } from '../../src/model/builtin.js';
+import type { ModelAnswer } from '../../src/model/types.js';
+
+const model = createBuiltinModel();
+
+async function multipart(fields: Record<string, string>, audio?: Uint8Array) {
+  const form = new FormData();
+  if (audio) form.append('file', new Blob([new Uint8Array(audio)], { type: 'audio/wav' }), 'a.wav');
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  const request = new Request('http://x/', { method: 'POST', body: form });
+  return {
+    contentType: request.headers.get('content-type') ?? '',
+    bytes: new Uint8Array(await request.arrayBuffer()),
+  };
+}
+
+async function transcribe(fields: Record<string, string>, audio?: Uint8Array, plainModel = BUILTIN_MODEL_ID) {
+  const body = sealedFormBody(plainModel, await multipart(fields, audio));
+  return model.call('/v1/audio/transcriptions', { body });
+}
+
+describe('audio transcriptions', () => {
+  it('transcribes deterministically from the audio’s length', async () => {
+    const answer = await transcribe({ model: BUILTIN_MODEL_ID }, new Uint8Array(64_000));
+    expect((answer as Extract<ModelAnswer, { kind: 'json' }>).body).toEqual({
+      text: 'Sealgate heard 64000 bytes of audio, about 2 seconds.',
+      usage: { type: 'duration', seconds: 2 },
+    });
+  });
+
+  it('answers verbose_json', async () => {
+    const answer = await transcribe(
+      { model: BUILTIN_MODEL_ID, response_format: 'verbose_json' },
+      new Uint8Array(16_000),
+    );
+    expect((answer as Extract<ModelAnswer, { kind: 'json' }>).body).toMatchObject({
+      task: 'transcribe',
+      duration: 0.5,
+      segments: [],
+    });
+  });
+
+  it.each([
+    [{ model: BUILTIN_MODEL_ID }, undefined, BUILTIN_MODEL_ID, /file is required/],
+    [
+      { model: BUILTIN_MODEL_ID, response_format: 'srt' },
+      new Uint8Array(4),
+      BUILTIN_MODEL_ID,
+      /response_format "srt"/,
+    ],
+    [{ model: 'other' }, new Uint8Array(4), BUILTIN_MODEL_ID, /form’s model differs/],
+  ])('refuses %j', async (fields, audio, plain, message) => {
+    const e = await transcribe(fields, audio, plain).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((e as Error).message).toMatch(message);
+  });
+
+  it('refuses a form that does not parse', async () => {
+    const body = sealedFormBody(BUILTIN_MODEL_ID, {
+      contentType: 'multipart/form-data; boundary=zzz',
+      bytes: utf8.encode('not a form') as Uint8Array<ArrayBuffer>,
+    });
+    const e = await model.call('/v1/audio/transcriptions', { body }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((e as Error).message).toMatch(/not valid multipart/);
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * A model server on loopback (node:http) that RECORDS every request it receives — method, path,
+ * content type and the raw body bytes — and answers as the built-in model would, plus a field no
+ * API has (`x_recorded_future_field`) on every JSON answer, to see that answers reach the client
+ * unchanged too. What it answered is recorded beside what it received.
+ */
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sealedFormBody } from '../../src/api/transcriptions/form.js';
+import { createBuiltinModel } from '../../src/model/builtin.js';
+import type { ModelRoute } from '../../src/model/types.js';
+
+export interface Recorded {
+  method: string;
+  path: string;
+  contentType: string | undefined;
+  raw: Buffer;
+  /** The JSON body it answered (non-streamed answers). */
+  answered?: Record<string, unknown>;
+}
+
+export interface RecordingModel {
+  url: string;
+  requests: Recorded[];
+  close(): Promise<void>;
+}
+
+/** Fields the built-in model refuses that a real server accepts: dropped from what it answers. */
+const BUILTIN_REFUSES = ['logprobs', 'top_logprobs'];
+
+export async function startRecordingModel(): Promise<RecordingModel> {
+  const model = createBuiltinModel();
+  const requests: Recorded[] = [];
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const recorded: Recorded = {
+      method: req.method ?? '',
+      path: req.url ?? '',
+      contentType: req.headers['content-type'],
+      raw: Buffer.concat(chunks),
+    };
+    requests.push(recorded);
+    try {
+      if (req.method === 'GET') return json(res, await model.listModels());
+      const route = recorded.path as ModelRoute;
+      const body =
+        route === '/v1/audio/transcriptions'
+          ? sealedFormBody('sealgate-builtin', {
+              contentType: recorded.contentType ?? '',
+              bytes: new Uint8Array(recorded.raw),
+            })
+          : (JSON.parse(recorded.raw.toString('utf8')) as Record<string, unknown>);
+      for (const field of BUILTIN_REFUSES) delete body[field];
+      const answer = await model.call(route, { body });
+      if (answer.kind === 'json') {
+        recorded.answered = { ...answer.body, x_recorded_future_field: { kept: [1, 'two', null] } };
+        return json(res, recorded.answered);
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for await (const data of answer.events) res.write(`data: ${data}\n\n`);
+      res.end();
+    } catch (e) {
+      json(res, { error: { message: (e as Error).message, type: 'invalid_request_error' } }, 400);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function json(res: ServerResponse, body: unknown, status = 200): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,242 @@
+/**
+ * The clients an organization already uses, unchanged — given only the gateway's base URL and a
+ * key — against the REAL local stack (`startStack`: gateway Worker under `wrangler dev`, attestation
+ * service and AI worker on SIMULATED hardware), whose worker calls a recording model server
+ * (recording-model.ts) that answers as the built-in model. Also the byte-exact passthrough: for a
+ * set of real requests, the body the model server received equals the client's, field by field,
+ * and the answer the client got equals the model server's, unknown fields included.
+ *
+ *   openai 6.49.0                  responses (plain, streamed), audio transcriptions
+ *   @anthropic-ai/sdk              messages.create, messages.stream
+ *   ai + @ai-sdk/openai-compatible generateText, streamText
+ *   @langchain/openai ChatOpenAI   invoke, stream
+ */
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import Anthropic from '@anthropic-ai/sdk';
+import { ChatOpenAI } from '@langchain/openai';
+import { generateText, streamText } from 'ai';
+import OpenAI, { toFile } from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RecordingModel, startRecordingModel } from './recording-model.js';
+import { type E2eStack, startE2eStack } from './support.js';
+
+const MODEL = 'sealgate-builtin';
+const PROMPT = 'Is this thing on?';
+const REPLY = 'You said: "Is this thing on?" Backwards: "on? thing this Is"';
+
+let recorder: RecordingModel;
+let stack: E2eStack;
+
+beforeAll(async () => {
+  recorder = await startRecordingModel();
+  stack = await startE2eStack({ modelUrl: recorder.url });
+}, 180_000);
+
+afterAll(async () => {
+  if (stack) {
+    const { leftover } = await stack.stop();
+    expect(leftover).toEqual([]);
+  }
+  await recorder?.close();
+}, 60_000);
+
+describe('openai SDK: responses and transcriptions', () => {
+  const client = () => new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: stack.apiKey, maxRetries: 0 });
+
+  it('responses.create, plain and streamed', async () => {
+    const response = await client().responses.create({ model: MODEL, input: PROMPT });
+    expect(response.output_text).toBe(REPLY);
+    expect(response.status).toBe('completed');
+    const stream = await client().responses.create({ model: MODEL, input: PROMPT, stream: true });
+    let text = '';
+    const types: string[] = [];
+    for await (const event of stream) {
+      types.push(event.type);
+      if (event.type === 'response.output_text.delta') text += event.delta;
+    }
+    expect(text).toBe(REPLY);
+    expect(types[0]).toBe('response.created');
+    expect(types.at(-1)).toBe('response.completed');
+  });
+
+  it('audio.transcriptions.create: the multipart body reaches the model server byte for byte', async () => {
+    recorder.requests.length = 0;
+    const audio = Buffer.alloc(48_000, 7);
+    const transcript = await client().audio.transcriptions.create({
+      file: await toFile(audio, 'hello.wav', { type: 'audio/wav' }),
+      model: MODEL,
+    });
+    expect(transcript.text).toBe('Sealgate heard 48000 bytes of audio, about 1.5 seconds.');
+    const got = recorder.requests.find((r) => r.path === '/v1/audio/transcriptions');
+    expect(got?.contentType).toMatch(/^multipart\/form-data; boundary=/);
+    expect(got?.raw.includes(audio)).toBe(true);
+  });
+});
+
+describe('@anthropic-ai/sdk: messages', () => {
+  const client = () => new Anthropic({ baseURL: stack.url, apiKey: stack.apiKey, maxRetries: 0 });
+
+  it('messages.create', async () => {
+    const message = await client().messages.create({
+      model: MODEL,
+      max_tokens: 64,
+      messages: [{ role: 'user', content: PROMPT }],
+    });
+    expect(message.content).toEqual([{ type: 'text', text: REPLY }]);
+    expect(message.stop_reason).toBe('end_turn');
+  });
+
+  it('messages.stream', async () => {
+    const stream = client().messages.stream({
+      model: MODEL,
+      max_tokens: 64,
+      messages: [{ role: 'user', content: PROMPT }],
+    });
+    let text = '';
+    stream.on('text', (delta) => {
+      text += delta;
+    });
+    const final = await stream.finalMessage();
+    expect(text).toBe(REPLY);
+    expect(final.content).toEqual([{ type: 'text', text: REPLY }]);
+    expect(final.usage.output_tokens).toBe(11);
+  });
+
+  it('a request the model server refuses is the SDK’s typed error, in Anthropic’s shape', async () => {
+    // This model server refuses an unknown model with 400 (the built-in model behind the gateway
+    // answers 404 not_found_error: test/gateway/api-routes.worker.test.ts).
+    const error = await client()
+      .messages.create({ model: 'nope', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((error as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error', code: 'invalid_request' },
+    });
+  });
+});
+
+describe('Vercel AI SDK (ai + @ai-sdk/openai-compatible)', () => {
+  const provider = () =>
+    createOpenAICompatible({ name: 'sealgate', baseURL: `${stack.url}/v1`, apiKey: stack.apiKey });
+
+  it('generateText', async () => {
+    const { text } = await generateText({ model: provider()(MODEL), prompt: PROMPT, maxRetries: 0 });
+    expect(text).toBe(REPLY);
+  });
+
+  it('streamText', async () => {
+    const result = streamText({ model: provider()(MODEL), prompt: PROMPT, maxRetries: 0 });
+    let text = '';
+    for await (const delta of result.textStream) text += delta;
+    expect(text).toBe(REPLY);
+  });
+});
+
+describe('LangChain JS (@langchain/openai ChatOpenAI)', () => {
+  const chat = () =>
+    new ChatOpenAI({
+      model: MODEL,
+      apiKey: stack.apiKey,
+      maxRetries: 0,
+      configuration: { baseURL: `${stack.url}/v1` },
+    });
+
+  it('invoke', async () => {
+    const message = await chat().invoke(PROMPT);
+    expect(message.content).toBe(REPLY);
+  });
+
+  it('stream', async () => {
+    let text = '';
+    for await (const chunk of await chat().stream(PROMPT)) text += String(chunk.content);
+    expect(text).toBe(REPLY);
+  });
+});
+
+describe('byte-exact passthrough', () => {
+  const tools = [
+    {
+      type: 'function',
+      function: {
+        name: 'get_weather',
+        description: 'Weather for a city',
+        parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+        strict: true,
+      },
+    },
+  ];
+  const REQUESTS: [string, Record<string, unknown>][] = [
+    ['/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: PROMPT }] }],
+    [
+      '/v1/chat/completions',
+      {
+        model: MODEL,
+        messages: [
+          { role: 'system', content: 'Answer in JSON.' },
+          { role: 'user', content: [{ type: 'text', text: PROMPT }] },
+        ],
+        tools,
+        tool_choice: { type: 'function', function: { name: 'get_weather' } },
+        parallel_tool_calls: false,
+        response_format: {
+          type: 'json_schema',
+          json_schema: {
+            name: 'answer',
+            strict: true,
+            schema: { type: 'object', properties: { a: { type: 'number' } } },
+          },
+        },
+        logprobs: true,
+        top_logprobs: 2,
+        n: 2,
+        seed: 42,
+        user: 'user-1234',
+        metadata: { team: 'search', ticket: 'T-1' },
+        temperature: 0.25,
+        max_completion_tokens: 40,
+        stop: ['\n\n'],
+        a_future_field: { nested: [1, 2.5, 'x', null, true], üñí: 'ç' },
+      },
+    ],
+    [
+      '/v1/chat/completions',
+      {
+        model: MODEL,
+        messages: [{ role: 'user', content: PROMPT }],
+        stream: true,
+        stream_options: { include_usage: true },
+        service_tier: 'default',
+      },
+    ],
+    [
+      '/v1/completions',
+      { model: MODEL, prompt: ['one two', 'three'], max_tokens: 3, echo: true, suffix: null },
+    ],
+    [
+      '/v1/embeddings',
+      { model: MODEL, input: ['a', 'b'], dimensions: 8, encoding_format: 'float', user: 'u' },
+    ],
+  ];
+
+  it.each(REQUESTS)('%s: the model server received the client’s body, field by field', async (path, body) => {
+    recorder.requests.length = 0;
+    const res = await fetch(`${stack.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(recorder.requests).toHaveLength(1);
+    const got = recorder.requests[0]!;
+    expect(got.path).toBe(path);
+    expect(got.contentType).toBe('application/json');
+    expect(JSON.parse(got.raw.toString('utf8'))).toStrictEqual(body);
+    // …and the client got the model server's answer as it was sent, unknown fields included.
+    if (body.stream !== true) expect(JSON.parse(text)).toStrictEqual(got.answered);
+  });
+});

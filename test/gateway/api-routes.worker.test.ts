@@ -1,0 +1,206 @@
+/**
+ * The routes for every client (docs/gateway.md "Routes") through the gateway Worker, the REAL
+ * worker and its built-in model: /readyz turning ready only once a sealed request can be served,
+ * Retry-After on its 503s, Anthropic Messages (x-api-key, Anthropic's error JSON, named stream
+ * events), OpenAI Responses (typed stream events), and transcriptions (multipart sealed whole) —
+ * with each route's refusals.
+ */
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { MAX_AUDIO_BODY_BYTES } from '../../src/api/transcriptions/form.js';
+import { callGateway as call, runRotation, startFreshStack } from './do-helpers.js';
+import { advance, env, gatewayDescribe, HAS_GATEWAY_BINDINGS, type Stack } from './stack.js';
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+const BEARER = { authorization: `Bearer ${env.DEV_API_KEY}` };
+const X_API_KEY = { 'x-api-key': env.DEV_API_KEY, 'anthropic-version': '2023-06-01' };
+const MESSAGE = {
+  model: 'sealgate-builtin',
+  max_tokens: 64,
+  messages: [{ role: 'user', content: 'hi there' }],
+};
+const REPLY = 'You said: "hi there" Backwards: "there hi"';
+let stack: Stack;
+
+const post = (path: string, body: unknown, headers: Record<string, string> = BEARER) =>
+  call(path, { method: 'POST', headers: { ...JSON_TYPE, ...headers }, body: JSON.stringify(body) });
+
+/** The SSE events of a response as [event name, data]. */
+async function events(res: Response): Promise<[string | undefined, string][]> {
+  const text = await res.text();
+  return text
+    .split('\n\n')
+    .filter((block) => block.trim() !== '')
+    .map((block) => {
+      const lines = block.split('\n');
+      const name = lines.find((l) => l.startsWith('event: '))?.slice(7);
+      const data = lines
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => l.slice(6))
+        .join('\n');
+      return [name, data];
+    });
+}
+
+function audioForm(bytes: number, fields: Record<string, string> = { model: 'sealgate-builtin' }): FormData {
+  const form = new FormData();
+  form.append('file', new Blob([new Uint8Array(bytes)], { type: 'audio/wav' }), 'a.wav');
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  return form;
+}
+
+beforeAll(async () => {
+  if (!HAS_GATEWAY_BINDINGS) return;
+  stack = await startFreshStack();
+});
+afterAll(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllGlobals();
+});
+
+gatewayDescribe('/readyz', () => {
+  it('is 503 with Retry-After naming the key, then the worker, then 200; /healthz is live all along', async () => {
+    expect((await call('/healthz')).status).toBe(200);
+    const noKey = await call('/readyz');
+    expect(noKey.status).toBe(503);
+    expect(noKey.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(await noKey.json()).toMatchObject({ status: 'not_ready', missing: ['key'] });
+
+    await runRotation(stack.dev.manifestDigest);
+    advance(6); // an isolate that found no key asks the DO again after 5 s (kv/key-cache.ts)
+    const noWorker = await call('/readyz');
+    expect(noWorker.status).toBe(503);
+    expect(noWorker.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(await noWorker.json()).toMatchObject({ status: 'not_ready', missing: ['worker'] });
+
+    await stack.session.keys.refresh(); // the worker registers and gets the key
+    const ready = await call('/readyz');
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready' });
+    // …and a sealed request is served now.
+    expect(
+      (await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: MESSAGE.messages })).status,
+    ).toBe(200);
+  });
+});
+
+gatewayDescribe('POST /v1/messages', () => {
+  it('answers a Message, with x-api-key as the Anthropic SDK sends it, or Bearer', async () => {
+    for (const headers of [X_API_KEY, BEARER]) {
+      const res = await post('/v1/messages', MESSAGE, headers);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ type: 'message', content: [{ type: 'text', text: REPLY }] });
+    }
+  });
+
+  it('streams named Anthropic events, message_stop last', async () => {
+    const res = await post('/v1/messages', { ...MESSAGE, stream: true }, X_API_KEY);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const list = await events(res);
+    for (const [name, data] of list) expect(name).toBe(JSON.parse(data).type);
+    expect(list[0]![0]).toBe('message_start');
+    expect(list.at(-1)![0]).toBe('message_stop');
+    expect(list.some(([, d]) => d === '[DONE]')).toBe(false);
+  });
+
+  it('refuses in Anthropic’s error shape: key, model, content type, JSON, fields', async () => {
+    const cases: [Response, number, string][] = [
+      [await post('/v1/messages', MESSAGE, { 'x-api-key': 'wrong' }), 401, 'authentication_error'],
+      [await post('/v1/messages', { ...MESSAGE, model: 'nope' }, X_API_KEY), 404, 'not_found_error'],
+      [
+        await call('/v1/messages', { method: 'POST', headers: X_API_KEY, body: 'x' }),
+        415,
+        'invalid_request_error',
+      ],
+      [
+        await call('/v1/messages', { method: 'POST', headers: { ...X_API_KEY, ...JSON_TYPE }, body: '{' }),
+        400,
+        'invalid_request_error',
+      ],
+      [
+        await post('/v1/messages', { ...MESSAGE, max_tokens: undefined }, X_API_KEY),
+        400,
+        'invalid_request_error',
+      ],
+      [await post('/v1/messages', { ...MESSAGE, top_k: 3 }, X_API_KEY), 400, 'invalid_request_error'],
+      [await call('/v1/messages', { headers: X_API_KEY }), 405, 'invalid_request_error'],
+    ];
+    for (const [res, status, type] of cases) {
+      expect(res.status).toBe(status);
+      const body = (await res.json()) as { type: string; error: { type: string; message: string } };
+      expect(body.type).toBe('error');
+      expect(body.error.type).toBe(type);
+    }
+    const missing = await post('/v1/messages', { ...MESSAGE, max_tokens: undefined }, X_API_KEY);
+    expect(((await missing.json()) as { error: { message: string } }).error.message).toMatch(/max_tokens/);
+  });
+});
+
+gatewayDescribe('POST /v1/responses', () => {
+  it('answers a response object and streams typed events, response.completed last', async () => {
+    const res = await post('/v1/responses', { model: 'sealgate-builtin', input: 'hi there' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ object: 'response', output: [{ content: [{ text: REPLY }] }] });
+    const list = await events(
+      await post('/v1/responses', { model: 'sealgate-builtin', input: 'hi there', stream: true }),
+    );
+    expect(list[0]![0]).toBe('response.created');
+    expect(list.at(-1)![0]).toBe('response.completed');
+  });
+
+  it('refuses an unknown model (404) and what it cannot translate (400), in OpenAI’s shape', async () => {
+    const unknown = await post('/v1/responses', { model: 'nope', input: 'x' });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ error: { code: 'model_not_found' } });
+    const chained = await post('/v1/responses', {
+      model: 'sealgate-builtin',
+      input: 'x',
+      previous_response_id: 'r',
+    });
+    expect(chained.status).toBe(400);
+    expect(await chained.json()).toMatchObject({ error: { code: 'invalid_request' } });
+  });
+});
+
+gatewayDescribe('POST /v1/audio/transcriptions', () => {
+  it('seals the multipart body whole and answers the transcript', async () => {
+    stack.wire.length = 0;
+    const res = await call('/v1/audio/transcriptions', {
+      method: 'POST',
+      headers: BEARER,
+      body: audioForm(32_000),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      text: 'Sealgate heard 32000 bytes of audio, about 1 seconds.',
+      usage: { type: 'duration', seconds: 1 },
+    });
+    expect(stack.wire.some((w) => w.includes('a.wav'))).toBe(false);
+  });
+
+  it('refuses JSON (415), a broken form or no file (400), an unknown model (404), too much audio (413)', async () => {
+    expect((await post('/v1/audio/transcriptions', { model: 'sealgate-builtin' })).status).toBe(415);
+    const broken = await call('/v1/audio/transcriptions', {
+      method: 'POST',
+      headers: { ...BEARER, 'content-type': 'multipart/form-data; boundary=zz' },
+      body: 'not a form',
+    });
+    expect(broken.status).toBe(400);
+    const noFile = new FormData();
+    noFile.append('model', 'sealgate-builtin');
+    expect(
+      (await call('/v1/audio/transcriptions', { method: 'POST', headers: BEARER, body: noFile })).status,
+    ).toBe(400);
+    const unknown = await call('/v1/audio/transcriptions', {
+      method: 'POST',
+      headers: BEARER,
+      body: audioForm(10, { model: 'nope' }),
+    });
+    expect(unknown.status).toBe(404);
+    const big = await call('/v1/audio/transcriptions', {
+      method: 'POST',
+      headers: BEARER,
+      body: audioForm(MAX_AUDIO_BODY_BYTES + 1),
+    });
+    expect(big.status).toBe(413);
+  });
+});
