@@ -25,8 +25,12 @@ const RUNTIME_NEUTRAL = [
   'keys',
   'receipts',
   'attestation',
+  'api',
   'service-client',
 ] as const;
+
+/** Folders that wire the domain to a runtime; no runtime-neutral module imports them. */
+const RUNTIME_FOLDERS = ['gateway', 'attestation-service', 'ai-worker', 'platform', 'cli', 'dev'] as const;
 
 const RUNTIME_SPECIFIC = /^(node:|cloudflare:|hono(\/|$)|@hono\/)/;
 
@@ -53,6 +57,19 @@ describe('docs/architecture.md import rules', () => {
       importSpecifiers(f)
         .filter((s) => RUNTIME_SPECIFIC.test(s))
         .map((s) => `${relative(ROOT, f)}: ${s}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it.each(RUNTIME_NEUTRAL)('src/%s imports no runtime folder', (entry) => {
+    const abs = join(SRC, entry);
+    const files = statSync(abs).isDirectory() ? sourceFiles(abs) : [abs];
+    const offenders = files.flatMap((f) =>
+      importSpecifiers(f)
+        .filter((s) => s.startsWith('.'))
+        .map((s) => relative(SRC, join(f, '..', s)))
+        .filter((target) => RUNTIME_FOLDERS.some((r) => target.startsWith(`${r}/`)))
+        .map((target) => `${relative(ROOT, f)}: ${target}`),
     );
     expect(offenders).toEqual([]);
   });
