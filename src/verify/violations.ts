@@ -23,6 +23,10 @@ export const VIOLATION_CODES = [
   'cert_chain_invalid',
   /** A certificate is outside its validity period at the time checked. */
   'cert_expired',
+  /** AMD's CRL for the product (pub. 57230 §4.3) lists the ASK/ASVK or the VCEK/VLEK as revoked. */
+  'cert_revoked',
+  /** AMD's CRL could not be fetched, does not parse, is not signed by the ARK, or is not current. */
+  'crl_invalid',
   /** The leaf's kind (VCEK/VLEK) does not match the report's SIGNING_KEY. */
   'signing_key_mismatch',
   /** The certificate's SPLs differ from the report's REPORTED_TCB. */
