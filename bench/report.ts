@@ -377,14 +377,14 @@ ${table(mem, 'plaintext', false)}`);
   HTTP machinery — @hono/node-server building a WHATWG Request (its body a web stream over the
   socket) and turning the Response back into \`node:http\` calls, and undici's \`fetch\` for the
   model call (a Request and Response per call, WebIDL header conversions, the body written as an
-  async iterable) — plus base64url in JavaScript (Node 20 has no native \`toBase64\`). The sealed
+  async iterable) — plus base64url in JavaScript (Node ≤ 24 has no native \`toBase64\`). The sealed
   routes are now served straight on \`node:http\` (\`src/ai-worker/node-listener.ts\`; the other
   routes still go through the Hono app), the model is called over \`node:http\`
   (\`src/model/node-http-fetch.ts\`), and the base64 fallback is table-driven. Worker CPU per
   request, medians of 5 alternating runs on this 2-core machine: non-streamed 3.7 → 1.7 ms,
   streamed 4.7 → 3.0 ms. The Node hop baseline still uses \`fetch\`.
 - \`envelope.openRequest\` of large bodies: base64url is decoded with workerd's native
-  \`Uint8Array.fromBase64\` (a table-driven one-pass decoder in Node 20), and its canonical spelling is checked on
+  \`Uint8Array.fromBase64\` (a table-driven one-pass decoder in Node ≤ 24), and its canonical spelling is checked on
   the last character's unused bits instead of by re-encoding the whole ciphertext; what remains is
   JSON parsing of the sealed text and of the opened body, and the AES-GCM pass.
 - Streams under \`wrangler dev\`: every chunk of a streamed body crosses wrangler's proxy workerd

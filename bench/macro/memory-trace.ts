@@ -196,8 +196,8 @@ export interface RetainedFigures {
    * read (the median of the slopes between every two pauses) times the stream's bytes. A store per
    * byte or per frame passed grows it; a collection that lands on work in flight (a spike) or after
    * the gateway already sent its last byte (the client still reading what the proxy holds) is an
-   * outlier the median ignores — up to ~29 % of the pauses. Pauses in the first tenth and the last
-   * 16 MiB are left out (see `retainedFigures`).
+   * outlier the median ignores (Theil–Sen tolerates up to 29 % outliers). Pauses in the first
+   * tenth and the last 16 MiB are left out (see `retainedFigures`).
    */
   growth: number | null;
   collections: number;
@@ -206,7 +206,7 @@ export interface RetainedFigures {
 
 /** Fewer pauses than this give no slope (not judged). */
 const MIN_PAUSES = 6;
-/** What may sit downstream of the gateway when it has sent its last byte (measured: up to ~7 MiB). */
+/** A bound on what may sit downstream of the gateway (proxy, socket buffers) after its last byte. */
 const TAIL_BYTES = 16 * 1024 * 1024;
 
 /** Median of the pairwise slopes (Theil–Sen): robust to outliers, unlike least squares. */

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { Miniflare } from 'miniflare';
+import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { nodeEnvelopeCrypto } from '../../src/ai-worker/node-envelope-crypto.js';
 import {
   firstVerification,
@@ -84,15 +84,17 @@ export async function runWorkerdMicro(
     outfile: script,
     logLevel: 'warning',
   });
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: script,
-    modulesRoot: dir,
-    compatibilityDate: '2025-06-01',
-    compatibilityFlags: ['nodejs_compat'],
-    bindings: { SNP_VECTOR: vector ? JSON.stringify(vector) : '' },
-    kvNamespaces: ['SEALGATE_KV'],
-  });
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      modules: true,
+      scriptPath: script,
+      modulesRoot: dir,
+      compatibilityDate: '2025-06-01',
+      compatibilityFlags: ['nodejs_compat'],
+      bindings: { SNP_VECTOR: vector ? JSON.stringify(vector) : '' },
+      kvNamespaces: ['SEALGATE_KV'],
+    }),
+  );
   try {
     const get = async <T>(path: string, body?: unknown): Promise<T> => {
       const res = await mf.dispatchFetch(`http://bench${path}`, {

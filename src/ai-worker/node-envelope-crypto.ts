@@ -3,8 +3,8 @@
  * calls instead of WebCrypto. Why: in Node every `crypto.subtle` call is a job handed to the libuv
  * thread pool and its result handed back through the event loop; for the handful of small
  * operations a sealed request needs (unwrap, two HKDFs, two GCMs) that hand-off costs more CPU than
- * the crypto, and on a busy machine it is the worker's largest cost (docs/benchmarks.md). The calls
- * here run on the calling thread, on the same OpenSSL. The gateway (workerd) keeps WebCrypto.
+ * the crypto (docs/benchmarks.md "Reading the figures"). The calls here run on the calling thread,
+ * on the same OpenSSL. The gateway (workerd) keeps WebCrypto.
  *
  * Same algorithms, same bytes (test/envelope/backends.node.test.ts checks both backends against each
  * other and against envelope-v1.json):

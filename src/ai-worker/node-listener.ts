@@ -1,9 +1,9 @@
 /**
  * The AI worker's `node:http` request listener: the sealed routes (`POST` on exactly one of
  * MODEL_ROUTES) served straight on `node:http`, every other request handed to the Hono app through
- * @hono/node-server. Why: measured in the worker (docs/benchmarks.md), the adapter's WHATWG
- * Request per request (headers copied, the body a web stream over the socket, an AbortSignal) and
- * the Response it turns back into `node:http` calls cost more CPU than the envelope's cryptography.
+ * @hono/node-server. Why: the adapter's WHATWG Request per request (headers copied, the body a web
+ * stream over the socket, an AbortSignal) and the Response it turns back into `node:http` calls
+ * cost more CPU than the envelope's cryptography (docs/benchmarks.md "Reading the figures").
  * Both paths run the same exchange (sealed-exchange.ts `exchangeSealed`), so they answer alike:
  * same status, headers, error JSON, order of refusals; `app.request()` tests cover the exchange,
  * test/ai-worker/node-listener.node.test.ts this transport.

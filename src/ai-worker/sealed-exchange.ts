@@ -143,43 +143,16 @@ export async function exchangeSealed(
   request: SealedRequestInput,
 ): Promise<SealedAnswer> {
   const now = deps.now();
-  if (deps.keys.count(now) === 0) {
-    return errorAnswer('not_ready', 'worker holds no key yet', { 'retry-after': '1' });
-  }
-  const type = request.contentType ?? '';
-  if (!/^application\/json\s*(;|$)/i.test(type)) {
-    return errorAnswer('unsupported_media_type', 'sealed requests are application/json');
-  }
-  const bytes = await request.readBody(deps.maxBodyBytes);
-  if (bytes === null) {
-    return errorAnswer('payload_too_large', `request body exceeds ${deps.maxBodyBytes} bytes`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(utf8.decode(bytes));
-  } catch {
-    return errorAnswer('invalid_json', 'request body is not UTF-8 JSON');
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json) || !(ENVELOPE_FIELD in json)) {
-    return errorAnswer('invalid_request', 'this route accepts only sealed requests (docs/protocol.md)');
-  }
+  const read = await readSealedBody(deps, request, now);
+  if ('status' in read) return read;
+  const { bytes, json } = read;
 
   // Taken now, with the request's hash: the receipt names the certificate of this moment.
   const signer = deps.receipts?.signer() ?? null;
   if (deps.receipts && !signer) {
     return errorAnswer('not_ready', 'worker holds no certificate yet', { 'retry-after': '1' });
   }
-  const requestSha256 = signer ? await bodySha256(bytes, deps.sha256) : '';
-  const receipt = (context: RequestContext, responseSha256: string, stream: boolean) =>
-    makeReceipt({
-      signer: signer!,
-      context,
-      manifestDigest: deps.receipts!.manifestDigest,
-      requestSha256,
-      responseSha256,
-      stream,
-      now: deps.now(),
-    });
+  const receipts = signer ? await receiptsFor(deps, signer, bytes) : null;
 
   let opened: Awaited<ReturnType<typeof openRequest>>;
   try {
@@ -200,52 +173,140 @@ export async function exchangeSealed(
   }
 
   // The model call stops when the client goes away (request.signal) — for a stream, also when the
-  // response body is cancelled (below).
+  // response body is cancelled (sealedAnswerStream).
   const controller = new AbortController();
   const onAbort = () => controller.abort();
+  const call: ModelCallState = {
+    controller,
+    release: () => request.signal.removeEventListener('abort', onAbort),
+  };
   request.signal.addEventListener('abort', onAbort, { once: true });
   let answer: Awaited<ReturnType<ModelBackend['call']>>;
   try {
     answer = await deps.model.call(route, { body, signal: controller.signal });
   } catch (e) {
-    request.signal.removeEventListener('abort', onAbort);
+    call.release();
     return failureAnswer(e, deps.log, 'model call');
   }
   if (answer.kind === 'json') {
-    request.signal.removeEventListener('abort', onAbort);
-    try {
-      // The body is sent as this text, i.e. exactly its UTF-8 bytes, which the receipt hashes.
-      const sealed = JSON.stringify(await sealResponse(context, answer.body));
-      const signed = signer
-        ? {
-            [RECEIPT_HEADER]: await receipt(
-              context,
-              await bodySha256(utf8.encode(sealed), deps.sha256),
-              false,
-            ),
-            ...certificateHeader(signer),
-          }
-        : {};
-      return {
-        status: 200,
-        headers: { 'content-type': 'application/json', ...NO_STORE, ...signed },
-        body: sealed,
-      };
-    } catch (e) {
-      return failureAnswer(e, deps.log, 'sealing the answer');
-    }
+    call.release();
+    return await sealedAnswerJson(deps, context, answer.body, receipts);
   }
+  return sealedAnswerStream(deps, context, answer.events, call, receipts);
+}
+
+/** The signer of this request and its receipts, which name the request's hash. */
+interface Receipts {
+  signer: ReceiptSigner;
+  make(context: RequestContext, responseSha256: string, stream: boolean): Promise<string>;
+}
+
+/** The model call's abort controller, and the removal of its link to the client's signal. */
+interface ModelCallState {
+  controller: AbortController;
+  release: () => void;
+}
+
+/** Refusals before anything is opened: not ready, not JSON, too large, not a sealed request. */
+async function readSealedBody(
+  deps: SealedExchangeDeps,
+  request: SealedRequestInput,
+  now: number,
+): Promise<{ bytes: Uint8Array; json: object } | SealedAnswer> {
+  if (deps.keys.count(now) === 0) {
+    return errorAnswer('not_ready', 'worker holds no key yet', { 'retry-after': '1' });
+  }
+  const type = request.contentType ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
+    return errorAnswer('unsupported_media_type', 'sealed requests are application/json');
+  }
+  const bytes = await request.readBody(deps.maxBodyBytes);
+  if (bytes === null) {
+    return errorAnswer('payload_too_large', `request body exceeds ${deps.maxBodyBytes} bytes`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(utf8.decode(bytes));
+  } catch {
+    return errorAnswer('invalid_json', 'request body is not UTF-8 JSON');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json) || !(ENVELOPE_FIELD in json)) {
+    return errorAnswer('invalid_request', 'this route accepts only sealed requests (docs/protocol.md)');
+  }
+  return { bytes, json };
+}
+
+async function receiptsFor(
+  deps: SealedExchangeDeps,
+  signer: ReceiptSigner,
+  bytes: Uint8Array,
+): Promise<Receipts> {
+  const requestSha256 = await bodySha256(bytes, deps.sha256);
+  return {
+    signer,
+    make: (context, responseSha256, stream) =>
+      makeReceipt({
+        signer,
+        context,
+        manifestDigest: deps.receipts!.manifestDigest,
+        requestSha256,
+        responseSha256,
+        stream,
+        now: deps.now(),
+      }),
+  };
+}
+
+/** A JSON answer, sealed; its receipt hashes exactly the bytes sent. */
+async function sealedAnswerJson(
+  deps: SealedExchangeDeps,
+  context: RequestContext,
+  answer: Record<string, unknown>,
+  receipts: Receipts | null,
+): Promise<SealedAnswer> {
+  try {
+    // The body is sent as this text, i.e. exactly its UTF-8 bytes, which the receipt hashes.
+    const sealed = JSON.stringify(await sealResponse(context, answer));
+    const signed = receipts
+      ? {
+          [RECEIPT_HEADER]: await receipts.make(
+            context,
+            await bodySha256(utf8.encode(sealed), deps.sha256),
+            false,
+          ),
+          ...certificateHeader(receipts.signer),
+        }
+      : {};
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json', ...NO_STORE, ...signed },
+      body: sealed,
+    };
+  } catch (e) {
+    return failureAnswer(e, deps.log, 'sealing the answer');
+  }
+}
+
+/** A streamed answer, sealed frame by frame; the receipt is a trailer over the frames' hash. */
+function sealedAnswerStream(
+  deps: SealedExchangeDeps,
+  context: RequestContext,
+  events: AsyncIterable<string>,
+  call: ModelCallState,
+  receipts: Receipts | null,
+): SealedAnswer {
   const log = deps.log;
   const rid = context.requestId;
-  const frameHash = signer ? createFrameHash(deps.sha256) : undefined;
+  const frameHash = receipts ? createFrameHash(deps.sha256) : undefined;
   const stream = sealedStreamBody({
-    events: answer.events[Symbol.asyncIterator](),
+    events: events[Symbol.asyncIterator](),
     sealer: createStreamSealer(context),
     onFrame: frameHash ? (frame) => frameHash.update(frame) : undefined,
-    trailer: frameHash
-      ? async () => receiptTrailer(await receipt(context, frameHash.digest(), true))
-      : undefined,
-    onEnd: () => request.signal.removeEventListener('abort', onAbort),
+    trailer:
+      frameHash && receipts
+        ? async () => receiptTrailer(await receipts.make(context, frameHash.digest(), true))
+        : undefined,
+    onEnd: () => call.release(),
     onFailure: (e, frames) => {
       // No end frame: the gateway detects the cut (stream_truncated) and releases nothing more.
       log('warn', 'model stream failed: sealed stream ends without its end frame', {
@@ -253,12 +314,12 @@ export async function exchangeSealed(
         frames,
         ...errorDetail(e),
       });
-      request.signal.removeEventListener('abort', onAbort);
-      controller.abort(); // release the model server's connection, if any is left
+      call.release();
+      call.controller.abort(); // release the model server's connection, if any is left
     },
     onCancel: () => {
-      controller.abort();
-      request.signal.removeEventListener('abort', onAbort);
+      call.controller.abort();
+      call.release();
     },
   });
   return {
@@ -268,7 +329,7 @@ export async function exchangeSealed(
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store, no-transform',
       'x-accel-buffering': 'no',
-      ...(signer ? certificateHeader(signer) : {}),
+      ...(receipts ? certificateHeader(receipts.signer) : {}),
     },
   };
 }

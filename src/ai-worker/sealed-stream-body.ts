@@ -2,15 +2,15 @@
  * The body of a sealed SSE answer (docs/protocol.md, sealed streams): the model's payloads sealed
  * frame by frame, then the end frame — read ahead of the transport, but bounded.
  *
- * Why read ahead: a model (or model server) hands over its payloads in bursts. Sealing one frame per
- * transport read (the former high-water mark 0) made every frame its own socket write, its own read
- * at the gateway and its own trip through everything behind it, and put each frame's sealing
- * (a WebCrypto call: a thread-pool hop in Node) between the model and the socket. Here a producer
- * seals as payloads come — several seals in flight, their frames appended strictly in sequence
- * order — and each transport read takes every frame sealed so far as one chunk (waiting, while
- * seals of the same burst are still in flight, for those too: up to 16 Ki characters). The producer pauses
- * when `maxBufferedChars` of frames wait unread or `maxInFlight` seals are pending, so a slow
- * gateway still slows the model and nothing piles up.
+ * Why read ahead: a model (or model server) hands over its payloads in bursts. Sealing one frame
+ * per transport read would make every frame its own socket write, its own read at the gateway and
+ * its own trip through everything behind it, and put each frame's sealing (a WebCrypto call: a
+ * thread-pool hop in Node) between the model and the socket. Here a producer seals as payloads come
+ * — several seals in flight, their frames appended strictly in sequence order — and each transport
+ * read takes every frame sealed so far as one chunk (waiting, while seals of the same burst are
+ * still in flight, for those too: up to 16 Ki characters). The producer pauses when
+ * `maxBufferedChars` of frames wait unread or `maxInFlight` seals are pending, so a slow gateway
+ * still slows the model and nothing piles up.
  *
  * Failure: if the model fails mid-stream, the frames sealed before the failure are still delivered
  * (each is authentic on its own), then the body ends WITHOUT the end frame: the gateway reports
@@ -149,8 +149,8 @@ export function sealedStreamBody(opts: SealedStreamBodyOptions): ReadableStream<
         }
         // The model's events of one network read arrive one microtask apart, and with synchronous
         // sealing (node:crypto) no seal stays in flight to hold the write back: without this turn of
-        // the event loop every frame would be its own write (~70 per answer instead of a few), and
-        // each crosses every hop on its own. One macrotask lets the rest of the read be sealed.
+        // the event loop every frame would be its own write, and each would cross every hop on its
+        // own. One macrotask lets the rest of the read be sealed.
         if (sentFirst && state === 'running' && buffered.length < flushChars) {
           await nextTurn();
         }

@@ -8,7 +8,7 @@
  *   POST /v1/workers/keys       → the active KEKs again, for the holder of a valid certificate
  *
  * The caller of a refused registration learns only `attestation_rejected`; which check failed
- * (violation codes, fields) goes to the log (ARCHITECTURE.md "Fail closed everywhere").
+ * (violation codes, fields) goes to the log (docs/architecture.md "Fail closed everywhere").
  */
 
 import { type EvidenceBundle, parseEvidenceBundle } from '../attestation/evidence-bundle.js';
@@ -41,6 +41,22 @@ export async function postChallenge(rt: ServiceRuntime, req: Request): Promise<R
   return Response.json({ nonce: toBase64Url(challenge.nonce), expiresAt: challenge.expiresAt });
 }
 
+/** Why a registration is refused: for the log only; the caller learns `attestation_rejected`. */
+interface Rejection {
+  rejected: string;
+  detail: Record<string, unknown>;
+}
+
+/** What the evidence of an accepted worker establishes. */
+interface AttestedWorker {
+  hpkeKey: Uint8Array;
+  signingKey: Uint8Array;
+  measurement: Uint8Array;
+  simulated: boolean;
+}
+
+type IssuedCertificate = Awaited<ReturnType<typeof issueWorkerCertificate>>;
+
 export async function postRegister(rt: ServiceRuntime, req: Request): Promise<Response> {
   const body = await readJsonObject(req, { maxBytes: MAX_REGISTER_BYTES, fields: ['bundle'] });
   if (!body.ok) return body.response;
@@ -53,66 +69,24 @@ export async function postRegister(rt: ServiceRuntime, req: Request): Promise<Re
   const { deps } = rt;
   const now = deps.now();
   const nowSeconds = rt.nowSeconds();
-  const reject = (reason: string, detail: Record<string, unknown> = {}): Response => {
-    deps.log('warn', 'worker_rejected', { reason, ...detail });
+  const reject = ({ rejected, detail }: Rejection): Response => {
+    deps.log('warn', 'worker_rejected', { reason: rejected, ...detail });
     return errorResponse('attestation_rejected', REJECTED);
   };
 
   // The bundle names the challenge it answers; taking it makes it single-use whatever follows.
   const taken = rt.challenges.take(bundle.nonce, nowSeconds);
-  if (!taken.ok) return reject(`challenge ${taken.reason}`, { code: `challenge_${taken.reason}` });
-
-  const verdict = await verifyEvidenceBundle({
-    bundle,
-    manifest: deps.manifest,
-    manifestDigest: deps.manifestDigest,
-    role: 'worker',
-    nonce: taken.challenge.nonce,
-    now,
-    ...(deps.kds ? { kds: deps.kds } : {}),
-    chainCache: rt.chainCache,
-  });
-  if (verdict.verdict !== 'trusted' || !verdict.claims || !verdict.keys) {
-    return reject('evidence rejected', {
-      violations: verdict.violations.map((v) => ({ code: v.code, field: v.field, message: v.message })),
-    });
+  if (!taken.ok) {
+    return reject({ rejected: `challenge ${taken.reason}`, detail: { code: `challenge_${taken.reason}` } });
   }
-  const keyNames = Object.keys(verdict.keys).sort();
-  if (keyNames.join(',') !== WORKER_KEY_NAMES.join(',')) {
-    return reject('worker keys must be exactly hpke and signing', { code: 'worker_keys_invalid', keyNames });
-  }
-  let hpkeKey: Uint8Array;
-  try {
-    hpkeKey = importPublicKey(verdict.keys.hpke!);
-  } catch (e) {
-    return reject('worker hpke key invalid', { code: 'worker_keys_invalid', message: (e as Error).message });
-  }
-  // What the certificate says about simulation comes from the root the chain verified to, not
-  // from the bundle's own (unsigned) `simulated` flag.
-  const simulated = findSnpTrustAnchor(deps.manifest, verdict.claims.chain.rootSha256)?.simulated === true;
-  let issued: Awaited<ReturnType<typeof issueWorkerCertificate>>;
-  try {
-    issued = await issueWorkerCertificate({
-      issuer: deps.keys.signing,
-      workerSigningKey: verdict.keys.signing!,
-      workerHpkeKey: hpkeKey,
-      measurement: verdict.claims.report.measurement,
-      manifestDigest: deps.manifestDigest,
-      simulated,
-      now,
-      lifetimeSeconds: deps.manifest.keyPolicy.lifetimeSeconds,
-      ...(deps.random ? { random: deps.random } : {}),
-    });
-  } catch (e) {
-    return reject('worker signing key invalid', {
-      code: 'worker_keys_invalid',
-      message: (e as Error).message,
-    });
-  }
+  const worker = await appraiseWorker(rt, bundle, taken.challenge.nonce, now);
+  if ('rejected' in worker) return reject(worker);
+  const issued = await certifyWorker(rt, worker, now);
+  if ('rejected' in issued) return reject(issued);
   const added = rt.workers.add(
     {
       serialNumber: issued.serialNumber,
-      hpkeKey,
+      hpkeKey: worker.hpkeKey,
       hpkeKeySha256: issued.hpkeKeySha256,
       notAfter: Math.floor(issued.notAfter.getTime() / 1000),
       certificate: issued.der,
@@ -123,12 +97,100 @@ export async function postRegister(rt: ServiceRuntime, req: Request): Promise<Re
     deps.log('error', 'worker_registry_full', { serialNumber: issued.serialNumber });
     return errorResponse('rate_limited', 'too many registered workers, retry later');
   }
-  const keys = await sealActiveKeys(rt, hpkeKey);
+  return await answerRegistered(rt, worker, issued);
+}
+
+/**
+ * The worker's evidence verifies against the manifest's `worker` reference values and the
+ * challenge's nonce, and presents exactly an `hpke` (X-Wing) and a `signing` key.
+ */
+async function appraiseWorker(
+  rt: ServiceRuntime,
+  bundle: EvidenceBundle,
+  nonce: Uint8Array,
+  now: Date,
+): Promise<AttestedWorker | Rejection> {
+  const { deps } = rt;
+  const verdict = await verifyEvidenceBundle({
+    bundle,
+    manifest: deps.manifest,
+    manifestDigest: deps.manifestDigest,
+    role: 'worker',
+    nonce,
+    now,
+    ...(deps.kds ? { kds: deps.kds } : {}),
+    chainCache: rt.chainCache,
+  });
+  if (verdict.verdict !== 'trusted' || !verdict.claims || !verdict.keys) {
+    const violations = verdict.violations.map((v) => ({ code: v.code, field: v.field, message: v.message }));
+    return { rejected: 'evidence rejected', detail: { violations } };
+  }
+  const keyNames = Object.keys(verdict.keys).sort();
+  if (keyNames.join(',') !== WORKER_KEY_NAMES.join(',')) {
+    return {
+      rejected: 'worker keys must be exactly hpke and signing',
+      detail: { code: 'worker_keys_invalid', keyNames },
+    };
+  }
+  let hpkeKey: Uint8Array;
+  try {
+    hpkeKey = importPublicKey(verdict.keys.hpke!);
+  } catch (e) {
+    return {
+      rejected: 'worker hpke key invalid',
+      detail: { code: 'worker_keys_invalid', message: (e as Error).message },
+    };
+  }
+  // What the certificate says about simulation comes from the root the chain verified to, not
+  // from the bundle's own (unsigned) `simulated` flag.
+  const simulated = findSnpTrustAnchor(deps.manifest, verdict.claims.chain.rootSha256)?.simulated === true;
+  return {
+    hpkeKey,
+    signingKey: verdict.keys.signing!,
+    measurement: verdict.claims.report.measurement,
+    simulated,
+  };
+}
+
+/** The worker's certificate, signed by the service's attested `signing` key (issue-certificate.ts). */
+async function certifyWorker(
+  rt: ServiceRuntime,
+  worker: AttestedWorker,
+  now: Date,
+): Promise<IssuedCertificate | Rejection> {
+  const { deps } = rt;
+  try {
+    return await issueWorkerCertificate({
+      issuer: deps.keys.signing,
+      workerSigningKey: worker.signingKey,
+      workerHpkeKey: worker.hpkeKey,
+      measurement: worker.measurement,
+      manifestDigest: deps.manifestDigest,
+      simulated: worker.simulated,
+      now,
+      lifetimeSeconds: deps.manifest.keyPolicy.lifetimeSeconds,
+      ...(deps.random ? { random: deps.random } : {}),
+    });
+  } catch (e) {
+    return {
+      rejected: 'worker signing key invalid',
+      detail: { code: 'worker_keys_invalid', message: (e as Error).message },
+    };
+  }
+}
+
+/** The certificate, the service's `signing` key, and every active KEK sealed to the worker. */
+async function answerRegistered(
+  rt: ServiceRuntime,
+  worker: AttestedWorker,
+  issued: IssuedCertificate,
+): Promise<Response> {
+  const keys = await sealActiveKeys(rt, worker.hpkeKey);
   const { publicKeys } = await rt.ready;
-  deps.log('info', 'worker_registered', {
+  rt.deps.log('info', 'worker_registered', {
     serialNumber: issued.serialNumber,
     notAfter: issued.notAfter.toISOString(),
-    simulated,
+    simulated: worker.simulated,
     keys: keys.map((k) => k.kid),
   });
   return Response.json({

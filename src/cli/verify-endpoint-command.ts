@@ -130,31 +130,63 @@ export async function verifyEndpointCommand(
   return { stdout: `${r.lines.join('\n')}\n`, exitCode: r.failed ? 1 : 0 };
 }
 
-async function run(
-  r: Report,
-  o: {
-    base: string;
-    at: Date;
-    pinnedText: string | undefined;
-    pinnedPath: string | undefined;
-    fetchFn: Fetch;
-  },
-): Promise<void> {
+interface RunOptions {
+  base: string;
+  at: Date;
+  pinnedText: string | undefined;
+  pinnedPath: string | undefined;
+  fetchFn: Fetch;
+}
+
+/** What the steps after the first share: our nonce, the endpoint's answer, the manifest judged by. */
+interface Judged {
+  nonce: Uint8Array;
+  nonceHex: string;
+  answer: Record<string, unknown>;
+  manifest: Manifest;
+  digest: string;
+}
+
+/** Steps 1–5 of the header, in order; a step that leaves nothing to check stops the run. */
+async function run(r: Report, o: RunOptions): Promise<void> {
   const nonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH));
   const nonceHex = toHex(nonce);
   r.say(`  our nonce (fresh, drawn here): ${nonceHex}`);
-  const answer = await getJson(o.fetchFn, `${o.base}/v1/attestation?nonce=${nonceHex}`);
-  if (answer.status !== 200 || !answer.body) {
-    const err = (answer.body?.error as { code?: string; message?: string } | undefined) ?? {};
-    r.fail(
-      `the endpoint gave no attestation (HTTP ${answer.status}${err.code ? `, ${err.code}: ${err.message}` : ''})`,
-    );
-    return;
-  }
-  const a = answer.body;
-  const served = typeof a.manifest === 'string' ? a.manifest : '';
+  const answer = await fetchAttestation(r, o, nonceHex);
+  if (answer === null) return;
+  const judged = await chooseManifest(r, o, answer);
+  if (judged === null) return;
+  const j: Judged = { nonce, nonceHex, answer, ...judged };
+  const evidence = await checkEvidence(r, o, j);
+  if (evidence === null) return;
+  await checkEar(r, o, j, evidence);
+  await checkHistory(r, o, j.digest);
+  if (evidence.simulated)
+    r.say('  !! SIMULATED HARDWARE: the evidence comes from a software simulator, not from AMD SEV-SNP.');
+}
 
-  // 2. Which manifest we judge by.
+/** 1. The endpoint's attestation for our nonce, or null (said) when it gives none. */
+async function fetchAttestation(
+  r: Report,
+  o: RunOptions,
+  nonceHex: string,
+): Promise<Record<string, unknown> | null> {
+  const answer = await getJson(o.fetchFn, `${o.base}/v1/attestation?nonce=${nonceHex}`);
+  if (answer.status === 200 && answer.body) return answer.body;
+  const err = (answer.body?.error as { code?: string; message?: string } | undefined) ?? {};
+  r.fail(
+    `the endpoint gave no attestation (HTTP ${answer.status}${err.code ? `, ${err.code}: ${err.message}` : ''})`,
+  );
+  return null;
+}
+
+/** 2. Which manifest we judge by: the pinned one, else the served one (trust on first use). */
+async function chooseManifest(
+  r: Report,
+  o: RunOptions,
+  answer: Record<string, unknown>,
+): Promise<{ manifest: Manifest; digest: string } | null> {
+  const served = typeof answer.manifest === 'string' ? answer.manifest : '';
   let manifestText: string;
   if (o.pinnedText !== undefined) {
     manifestText = o.pinnedText;
@@ -177,30 +209,38 @@ async function run(
     manifest = parseManifest(manifestText);
   } catch (e) {
     r.fail(`the manifest does not parse (${(e as Error).message})`);
-    return;
+    return null;
   }
-  const digest = await manifestDigest(manifestText);
+  return { manifest, digest: await manifestDigest(manifestText) };
+}
 
-  // 3. The hardware evidence, verified here.
+interface EvidenceFindings {
+  verdict: Awaited<ReturnType<typeof verifyEvidenceBundle>>;
+  simulated: boolean;
+  measurement: string | null;
+}
+
+/** 3. The hardware evidence, verified here; null (said) when the bundle does not even parse. */
+async function checkEvidence(r: Report, o: RunOptions, j: Judged): Promise<EvidenceFindings | null> {
   let bundle: EvidenceBundle;
   try {
-    bundle = parseEvidenceBundle(a.evidence);
+    bundle = parseEvidenceBundle(j.answer.evidence);
   } catch (e) {
     r.fail(`the evidence bundle is malformed (${(e as Error).message})`);
-    return;
+    return null;
   }
   const verdict = await verifyEvidenceBundle({
     bundle,
-    manifest,
-    manifestDigest: digest,
+    manifest: j.manifest,
+    manifestDigest: j.digest,
     role: 'attestation-service',
-    nonce,
+    nonce: j.nonce,
     now: o.at,
     kds: cliKds(),
   });
   const codes = new Set(verdict.violations.map((v) => v.code));
   const claims = verdict.claims;
-  const anchor = claims ? findSnpTrustAnchor(manifest, claims.chain.rootSha256) : undefined;
+  const anchor = claims ? findSnpTrustAnchor(j.manifest, claims.chain.rootSha256) : undefined;
   const simulated = anchor?.simulated === true;
   r.simulated = simulated;
   if (claims) {
@@ -241,60 +281,62 @@ async function run(
       `TCB (reported) bootloader ${t.bootloader}, tee ${t.tee}, snp ${t.snp}, microcode ${t.microcode}${t.fmc === undefined ? '' : `, fmc ${t.fmc}`}: at least the manifest's minimum; guest policy and VMPL as required`,
     );
   }
+  return { verdict, simulated, measurement };
+}
 
-  // 4. The gateway's own verdict, signed.
+/** 4. The gateway's own verdict, signed: its EAR says what our own appraisal found. */
+async function checkEar(r: Report, o: RunOptions, j: Judged, e: EvidenceFindings): Promise<void> {
   const jwks = await getJson(o.fetchFn, `${o.base}/.well-known/jwks.json`);
-  if (jwks.status !== 200 || !jwks.body || typeof a.ear !== 'string') {
+  if (jwks.status !== 200 || !jwks.body || typeof j.answer.ear !== 'string') {
     r.fail(`no EAR or no JWKS to check it with (HTTP ${jwks.status})`);
-  } else {
-    try {
-      const { payload, protectedHeader } = await jwtVerify(
-        a.ear,
-        createLocalJWKSet(jwks.body as unknown as JSONWebKeySet),
-        {
-          algorithms: ['ES256'],
-        },
-      );
-      const status = expectedStatus({
-        trusted: verdict.verdict === 'trusted',
-        simulated,
-        violations: verdict.violations,
-        measurement,
-      });
-      const problems = checkEarClaims(payload as Record<string, unknown>, {
-        nonceHex,
-        manifestDigest: digest,
-        status,
-      });
-      if (problems.length === 0) {
-        r.ok(
-          `the gateway's EAR is signed by its key ${protectedHeader.kid} and says "${status}" — what we found ourselves`,
-        );
-      } else {
-        for (const p of problems) r.fail(`the gateway's EAR: ${p}`);
-      }
-    } catch (e) {
-      r.fail(`the gateway's EAR does not verify against its JWKS (${(e as Error).message})`);
-    }
+    return;
   }
+  try {
+    const { payload, protectedHeader } = await jwtVerify(
+      j.answer.ear,
+      createLocalJWKSet(jwks.body as unknown as JSONWebKeySet),
+      { algorithms: ['ES256'] },
+    );
+    const status = expectedStatus({
+      trusted: e.verdict.verdict === 'trusted',
+      simulated: e.simulated,
+      violations: e.verdict.violations,
+      measurement: e.measurement,
+    });
+    const problems = checkEarClaims(payload as Record<string, unknown>, {
+      nonceHex: j.nonceHex,
+      manifestDigest: j.digest,
+      status,
+    });
+    if (problems.length === 0) {
+      r.ok(
+        `the gateway's EAR is signed by its key ${protectedHeader.kid} and says "${status}" — what we found ourselves`,
+      );
+    } else {
+      for (const p of problems) r.fail(`the gateway's EAR: ${p}`);
+    }
+  } catch (err) {
+    r.fail(`the gateway's EAR does not verify against its JWKS (${(err as Error).message})`);
+  }
+}
 
-  // 5. The manifest history.
+/** 5. The manifest history: its hash chain holds and its newest entry is the manifest judged by. */
+async function checkHistory(r: Report, o: RunOptions, digest: string): Promise<void> {
   const history = await getJson(o.fetchFn, `${o.base}/v1/manifest`);
   const entries = history.body?.history as ManifestLogEntry[] | undefined;
   if (history.status !== 200 || !Array.isArray(entries)) {
     r.fail(`no manifest history (HTTP ${history.status})`);
-  } else {
-    const chain = await verifyManifestLog(entries);
-    if (!chain.ok) r.fail(`the manifest history is broken at entry ${chain.seq}: ${chain.reason}`);
-    else {
-      const newest = entries.at(-1)?.manifestDigest;
-      r.check(
-        newest === digest,
-        `manifest history: ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, hash chain intact, newest is this manifest`,
-        `manifest history: the newest entry (${newest ?? 'none'}) is not this manifest`,
-      );
-    }
+    return;
   }
-  if (simulated)
-    r.say('  !! SIMULATED HARDWARE: the evidence comes from a software simulator, not from AMD SEV-SNP.');
+  const chain = await verifyManifestLog(entries);
+  if (!chain.ok) {
+    r.fail(`the manifest history is broken at entry ${chain.seq}: ${chain.reason}`);
+    return;
+  }
+  const newest = entries.at(-1)?.manifestDigest;
+  r.check(
+    newest === digest,
+    `manifest history: ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, hash chain intact, newest is this manifest`,
+    `manifest history: the newest entry (${newest ?? 'none'}) is not this manifest`,
+  );
 }

@@ -1,10 +1,10 @@
 /**
  * A strict DER reader for the few X.509 fields the verifier uses besides the signed bytes: the
  * version, names (subject CNs and their text; the issuer is checked the same way), validity, and
- * the extensions (with basicConstraints and keyUsage). Used for AMD's certificates and for the
- * attestation service's worker certificates alike.
- * It replaces a general ASN.1 library on the verification path — about 1–1.5 ms of decoding per
- * certificate in workerd there, a few microseconds here (docs/benchmarks.md, `snp.cold.*`).
+ * the extensions (with basicConstraints and keyUsage). Used for every certificate a verifier
+ * reads (AMD's, Intel's, NVIDIA's, the attestation service's worker certificates). Written by hand
+ * rather than through a general ASN.1 library for strictness and speed on the verification path
+ * (docs/benchmarks.md, `snp.cold.*`).
  *
  * Strict means X.690 §10 DER as `readTlv` (./der.ts) reads it: definite minimal
  * lengths, every element inside its parent, no trailing bytes; plus the DER rules of the types read

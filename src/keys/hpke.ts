@@ -5,11 +5,11 @@
  *   KDF  HKDF-SHA256 (kdf_id 0x0001)
  *   AEAD AES-256-GCM (aead_id 0x0002)
  *
- * Why X-Wing (measured, see docs/protocol.md "Key exchange"): a KEK sealed here protects every prompt
+ * Why X-Wing (docs/protocol.md "Why X-Wing (measured)"): a KEK sealed here protects every prompt
  * sealed under it, so a recorded KEK upload is worth harvesting now and decrypting later; the
- * post-quantum half removes that. The cost (~6 ms per seal in workerd) is paid once per KEK rotation,
- * never per request. X-Wing's X25519 comes from @hpke/dhkem-x25519 (pure JS), so it needs no
- * WebCrypto X25519 and runs unchanged in workerd, Node and browsers.
+ * post-quantum half removes that. Its cost is paid once per KEK rotation, never per request.
+ * X-Wing's X25519 comes from @hpke/dhkem-x25519 (pure JS), so it needs no WebCrypto X25519 and runs
+ * unchanged in workerd, Node and browsers.
  *
  * One suite only: there is nothing to negotiate, hence nothing to downgrade. A new suite is a new
  * protocol version (docs/protocol.md "Versioning").

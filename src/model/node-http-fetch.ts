@@ -1,8 +1,8 @@
 /**
  * The model call over `node:http` / `node:https` (Node only), for the AI worker: the subset of
- * `fetch` that `upstream.ts` uses (`ModelFetch`), without undici's fetch machinery — which, measured
- * in the worker (docs/benchmarks.md, "AI worker CPU"), cost more CPU per request than the rest of
- * the model call: a WHATWG Request and Response per call, header lists converted and validated
+ * `fetch` that `upstream.ts` uses (`ModelFetch`), without undici's fetch machinery, which costs
+ * more CPU per request than the rest of the model call (docs/benchmarks.md "Reading the figures"):
+ * a WHATWG Request and Response per call, header lists converted and validated
  * through WebIDL, the body written as an async iterable, the answer teed through a fetch
  * controller. Here the request goes out as one write on a keep-alive connection and the answer's
  * body is a byte stream fed straight from the socket, paused while nobody reads it.

@@ -85,202 +85,256 @@ export function modelOrigin(baseUrl: string): string {
   return `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '')}`;
 }
 
-export function createUpstreamModel(options: UpstreamModelOptions): ModelBackend {
-  const origin = modelOrigin(options.baseUrl);
-  const doFetch: ModelFetch = options.fetch ?? ((url, init) => fetch(url, init));
-  const requestTimeoutMs = options.requestTimeoutMs ?? 600_000;
-  const idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
-  const maxBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
-  const headers = (accept: string): Record<string, string> => ({
-    accept,
-    ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
-  });
+/** The settled options every request of one upstream model uses. */
+interface Upstream {
+  origin: string;
+  fetch: ModelFetch;
+  apiKey: string | undefined;
+  requestTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxBytes: number;
+}
 
-  /** Sends one request under a deadline; the returned `done()` must be called once the body is consumed. */
-  async function send(path: string, init: Omit<ModelFetchInit, 'signal'>, signal: AbortSignal | undefined) {
-    const controller = new AbortController();
-    const state = { timedOut: false };
-    const onAbort = () => controller.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted) controller.abort(signal.reason);
-    let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(() => {
-      state.timedOut = true;
-      controller.abort();
-    }, requestTimeoutMs);
-    const clearDeadline = () => {
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
+type SendInit = Omit<ModelFetchInit, 'signal'>;
+
+/** A request whose head arrived with 2xx; `done()` must be called once its body is consumed. */
+interface Sent {
+  response: ModelFetchResponse;
+  controller: AbortController;
+  state: { timedOut: boolean };
+  clearDeadline: () => void;
+  done: () => void;
+}
+
+interface OpenedStream {
+  body: ReadableStream<Uint8Array>;
+  done: () => void;
+  controller: AbortController;
+}
+
+export function createUpstreamModel(options: UpstreamModelOptions): ModelBackend {
+  const up: Upstream = {
+    origin: modelOrigin(options.baseUrl),
+    fetch: options.fetch ?? ((url, init) => fetch(url, init)),
+    apiKey: options.apiKey,
+    requestTimeoutMs: options.requestTimeoutMs ?? 600_000,
+    idleTimeoutMs: options.idleTimeoutMs ?? 120_000,
+    maxBytes: options.maxResponseBytes ?? 64 * 1024 * 1024,
+  };
+  return {
+    description: `upstream ${up.origin}`,
+    servesModel: () => undefined,
+    listModels: (signal) => listModels(up, signal),
+    call: (route, call) => callModel(up, route, call),
+  };
+}
+
+function headers(up: Upstream, accept: string): Record<string, string> {
+  return { accept, ...(up.apiKey ? { authorization: `Bearer ${up.apiKey}` } : {}) };
+}
+
+async function listModels(up: Upstream, signal: AbortSignal | undefined) {
+  const value = await readJson(
+    up,
+    '/v1/models',
+    { method: 'GET', headers: headers(up, 'application/json') },
+    signal,
+  );
+  if (!Array.isArray(value.data)) throw new SealgateError('model_error', 'model list has no data array');
+  const data: ModelInfo[] = value.data.map((m: unknown) => {
+    const e = (typeof m === 'object' && m !== null ? m : {}) as Record<string, unknown>;
+    if (typeof e.id !== 'string' || e.id.length === 0) {
+      throw new SealgateError('model_error', 'model list entry without an id');
+    }
+    return {
+      id: e.id,
+      object: 'model',
+      created: typeof e.created === 'number' && Number.isSafeInteger(e.created) ? e.created : 0,
+      owned_by: typeof e.owned_by === 'string' ? e.owned_by : 'upstream',
     };
-    const done = () => {
-      clearDeadline();
-      signal?.removeEventListener('abort', onAbort);
-      controller.abort(); // releases the connection if the body was not read to its end
-    };
-    let response: ModelFetchResponse;
+  });
+  return { object: 'list' as const, data };
+}
+
+async function callModel(up: Upstream, route: ModelRoute, call: ModelCall): Promise<ModelAnswer> {
+  if (call.body.stream === true) {
+    const opened = await openStream(up, route, call.body, call.signal);
+    return { kind: 'stream', events: streamEvents(up, opened, call.signal) };
+  }
+  const body = await readJson(
+    up,
+    route,
+    {
+      method: 'POST',
+      headers: { ...headers(up, 'application/json'), 'content-type': 'application/json' },
+      body: JSON.stringify(call.body),
+    },
+    call.signal,
+  );
+  if (body.error !== undefined && body.error !== null)
+    throw new SealgateError('model_error', 'model server answered an error');
+  return { kind: 'json', body };
+}
+
+/** Sends one request under the request deadline; refuses any status but 2xx. */
+async function send(
+  up: Upstream,
+  path: string,
+  init: SendInit,
+  signal: AbortSignal | undefined,
+): Promise<Sent> {
+  const controller = new AbortController();
+  const state = { timedOut: false };
+  const onAbort = () => controller.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) controller.abort(signal.reason);
+  let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(() => {
+    state.timedOut = true;
+    controller.abort();
+  }, up.requestTimeoutMs);
+  const clearDeadline = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+  };
+  const done = () => {
+    clearDeadline();
+    signal?.removeEventListener('abort', onAbort);
+    controller.abort(); // releases the connection if the body was not read to its end
+  };
+  let response: ModelFetchResponse;
+  try {
+    response = await up.fetch(`${up.origin}${path}`, { ...init, signal: controller.signal });
+  } catch (cause) {
+    done();
+    throw new SealgateError(
+      'fetch_failed',
+      state.timedOut
+        ? `model server did not answer within ${up.requestTimeoutMs} ms`
+        : signal?.aborted
+          ? 'model request cancelled'
+          : 'cannot reach the model server',
+      { url: `${up.origin}${path}` },
+      { cause },
+    );
+  }
+  if (!response.ok) {
+    done();
+    await response.body?.cancel().catch(() => undefined);
+    throw refused(response.status);
+  }
+  return { response, controller, state, clearDeadline, done };
+}
+
+/** A non-2xx answer: 400, 413 and 422 say the request was malformed; anything else is the server's. */
+function refused(status: number): SealgateError {
+  if (REFUSED_AS_INVALID.has(status)) {
+    return new SealgateError('invalid_argument', `model server refused the request (HTTP ${status})`, {
+      status,
+    });
+  }
+  return new SealgateError('model_error', `model server answered HTTP ${status}`, { status });
+}
+
+/** The whole answer, at most `maxBytes`, read before the request deadline: a JSON object. */
+async function readJson(up: Upstream, path: string, init: SendInit, signal?: AbortSignal) {
+  const { response, state, done } = await send(up, path, init, signal);
+  try {
+    const text = await readLimitedText(response, up.maxBytes);
+    let value: unknown;
     try {
-      response = await doFetch(`${origin}${path}`, { ...init, signal: controller.signal });
-    } catch (cause) {
-      done();
-      throw new SealgateError(
-        'fetch_failed',
-        state.timedOut
-          ? `model server did not answer within ${requestTimeoutMs} ms`
+      value = JSON.parse(text);
+    } catch {
+      throw new SealgateError('model_error', 'model server answer is not JSON');
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new SealgateError('model_error', 'model server answer is not a JSON object');
+    }
+    return value as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof SealgateError) throw e;
+    throw new SealgateError(
+      state.timedOut ? 'fetch_failed' : 'model_error',
+      state.timedOut
+        ? `model server did not answer within ${up.requestTimeoutMs} ms`
+        : 'model server answer broke off',
+      undefined,
+      { cause: e },
+    );
+  } finally {
+    done();
+  }
+}
+
+/** Opens an SSE answer: the head must say text/event-stream; from here on only the idle deadline runs. */
+async function openStream(
+  up: Upstream,
+  path: string,
+  body: Record<string, unknown>,
+  signal?: AbortSignal,
+): Promise<OpenedStream> {
+  const sent = await send(
+    up,
+    path,
+    {
+      method: 'POST',
+      headers: { ...headers(up, 'text/event-stream'), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    },
+    signal,
+  );
+  const type = sent.response.headers.get('content-type') ?? '';
+  if (!/^text\/event-stream\b/i.test(type) || !sent.response.body) {
+    sent.done();
+    await sent.response.body?.cancel().catch(() => undefined);
+    throw new SealgateError('model_error', 'model server did not answer the stream as text/event-stream');
+  }
+  sent.clearDeadline();
+  return { body: sent.response.body, done: sent.done, controller: sent.controller };
+}
+
+/** The stream's `data:` payloads up to and including `[DONE]`, the only proper end. */
+async function* streamEvents(
+  up: Upstream,
+  opened: OpenedStream,
+  signal?: AbortSignal,
+): AsyncGenerator<string> {
+  const events = parseSseStream(opened.body)[Symbol.asyncIterator]();
+  let idle = false;
+  try {
+    for (;;) {
+      // The idle deadline runs only while we wait for the server, not while our reader is slow.
+      const timer = setTimeout(() => {
+        idle = true;
+        opened.controller.abort();
+      }, up.idleTimeoutMs);
+      let next: IteratorResult<{ type: string; data: string }>;
+      try {
+        next = await events.next();
+      } catch (cause) {
+        const message = idle
+          ? `model server stream idle for ${up.idleTimeoutMs} ms`
           : signal?.aborted
             ? 'model request cancelled'
-            : 'cannot reach the model server',
-        { url: `${origin}${path}` },
-        { cause },
-      );
-    }
-    if (!response.ok) {
-      done();
-      await response.body?.cancel().catch(() => undefined);
-      const status = response.status;
-      if (REFUSED_AS_INVALID.has(status)) {
-        throw new SealgateError('invalid_argument', `model server refused the request (HTTP ${status})`, {
-          status,
-        });
+            : 'model server stream broke off';
+        throw new SealgateError('model_error', message, undefined, { cause });
+      } finally {
+        clearTimeout(timer);
       }
-      throw new SealgateError('model_error', `model server answered HTTP ${status}`, { status });
+      if (next.done) throw new SealgateError('model_error', 'model server stream ended without [DONE]');
+      const { type, data } = next.value;
+      if (type === 'error') throw new SealgateError('model_error', 'model server sent an error event');
+      if (type !== 'message') continue; // other event types are not part of OpenAI's stream
+      if (data === SSE_DONE) {
+        yield SSE_DONE;
+        return;
+      }
+      checkChunk(data);
+      yield data;
     }
-    return { response, controller, state, clearDeadline, done };
+  } finally {
+    await events.return?.(undefined).catch(() => undefined);
+    opened.done();
   }
-
-  async function readJson(path: string, init: Omit<ModelFetchInit, 'signal'>, signal?: AbortSignal) {
-    const { response, state, done } = await send(path, init, signal);
-    try {
-      const text = await readLimitedText(response, maxBytes);
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        throw new SealgateError('model_error', 'model server answer is not JSON');
-      }
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new SealgateError('model_error', 'model server answer is not a JSON object');
-      }
-      return value as Record<string, unknown>;
-    } catch (e) {
-      if (e instanceof SealgateError) throw e;
-      throw new SealgateError(
-        state.timedOut ? 'fetch_failed' : 'model_error',
-        state.timedOut
-          ? `model server did not answer within ${requestTimeoutMs} ms`
-          : 'model server answer broke off',
-        undefined,
-        { cause: e },
-      );
-    } finally {
-      done();
-    }
-  }
-
-  async function openStream(path: string, body: Record<string, unknown>, signal?: AbortSignal) {
-    const sent = await send(
-      path,
-      {
-        method: 'POST',
-        headers: { ...headers('text/event-stream'), 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      },
-      signal,
-    );
-    const type = sent.response.headers.get('content-type') ?? '';
-    if (!/^text\/event-stream\b/i.test(type) || !sent.response.body) {
-      sent.done();
-      await sent.response.body?.cancel().catch(() => undefined);
-      throw new SealgateError('model_error', 'model server did not answer the stream as text/event-stream');
-    }
-    sent.clearDeadline();
-    return { body: sent.response.body, done: sent.done, controller: sent.controller };
-  }
-
-  async function* streamEvents(
-    opened: { body: ReadableStream<Uint8Array>; done: () => void; controller: AbortController },
-    signal?: AbortSignal,
-  ): AsyncGenerator<string> {
-    const events = parseSseStream(opened.body)[Symbol.asyncIterator]();
-    let idle = false;
-    try {
-      for (;;) {
-        // The idle deadline runs only while we wait for the server, not while our reader is slow.
-        const timer = setTimeout(() => {
-          idle = true;
-          opened.controller.abort();
-        }, idleTimeoutMs);
-        let next: IteratorResult<{ type: string; data: string }>;
-        try {
-          next = await events.next();
-        } catch (cause) {
-          const message = idle
-            ? `model server stream idle for ${idleTimeoutMs} ms`
-            : signal?.aborted
-              ? 'model request cancelled'
-              : 'model server stream broke off';
-          throw new SealgateError('model_error', message, undefined, { cause });
-        } finally {
-          clearTimeout(timer);
-        }
-        if (next.done) throw new SealgateError('model_error', 'model server stream ended without [DONE]');
-        const { type, data } = next.value;
-        if (type === 'error') throw new SealgateError('model_error', 'model server sent an error event');
-        if (type !== 'message') continue; // other event types are not part of OpenAI's stream
-        if (data === SSE_DONE) {
-          yield SSE_DONE;
-          return;
-        }
-        checkChunk(data);
-        yield data;
-      }
-    } finally {
-      await events.return?.(undefined).catch(() => undefined);
-      opened.done();
-    }
-  }
-
-  return {
-    description: `upstream ${origin}`,
-    servesModel: () => undefined,
-    async listModels(signal) {
-      const value = await readJson(
-        '/v1/models',
-        { method: 'GET', headers: headers('application/json') },
-        signal,
-      );
-      if (!Array.isArray(value.data)) throw new SealgateError('model_error', 'model list has no data array');
-      const data: ModelInfo[] = value.data.map((m: unknown) => {
-        const e = (typeof m === 'object' && m !== null ? m : {}) as Record<string, unknown>;
-        if (typeof e.id !== 'string' || e.id.length === 0) {
-          throw new SealgateError('model_error', 'model list entry without an id');
-        }
-        return {
-          id: e.id,
-          object: 'model',
-          created: typeof e.created === 'number' && Number.isSafeInteger(e.created) ? e.created : 0,
-          owned_by: typeof e.owned_by === 'string' ? e.owned_by : 'upstream',
-        };
-      });
-      return { object: 'list', data };
-    },
-    async call(route: ModelRoute, call: ModelCall): Promise<ModelAnswer> {
-      if (call.body.stream === true) {
-        const opened = await openStream(route, call.body, call.signal);
-        return { kind: 'stream', events: streamEvents(opened, call.signal) };
-      }
-      const body = await readJson(
-        route,
-        {
-          method: 'POST',
-          headers: { ...headers('application/json'), 'content-type': 'application/json' },
-          body: JSON.stringify(call.body),
-        },
-        call.signal,
-      );
-      if (body.error !== undefined && body.error !== null)
-        throw new SealgateError('model_error', 'model server answered an error');
-      return { kind: 'json', body };
-    },
-  };
 }
 
 /** A stream payload must be an OpenAI chunk: a JSON object, and not an in-band error. */

@@ -11,7 +11,12 @@ import { constantTimeEqual, fromHex, toHex } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import type { SnpClaims, TcbVersion } from '../evidence/snp/types.js';
 import { type Violation, type ViolationCode, violation } from '../verify/violations.js';
-import type { SnpAllowedSigningKey, SnpReferenceValues, SnpTcbMinimum } from './manifest-types.js';
+import type {
+  SnpAllowedSigningKey,
+  SnpGuestPolicyRules,
+  SnpReferenceValues,
+  SnpTcbMinimum,
+} from './manifest-types.js';
 
 export interface EvaluateOptions {
   /**
@@ -35,6 +40,34 @@ export const SNP_DEFAULTS = Object.freeze({
 
 const TCB_COMPONENTS = ['fmc', 'bootloader', 'tee', 'snp', 'microcode'] as const;
 
+/** What every check sees: the claims, the role's reference values, the policy with its defaults. */
+interface SnpCheckInput {
+  claims: SnpClaims;
+  report: SnpClaims['report'];
+  ref: SnpReferenceValues;
+  policy: Required<SnpGuestPolicyRules>;
+  expectedReportData: Uint8Array | undefined;
+}
+
+type SnpCheck = (input: SnpCheckInput) => Violation[];
+
+/** The checks, in the order their violations are reported. */
+const SNP_CHECKS: readonly SnpCheck[] = [
+  checkProduct,
+  checkSigningKey,
+  checkMeasurement,
+  checkReportData,
+  checkHostData,
+  checkGuestPolicy,
+  checkTcb,
+  checkVmpl,
+  checkGuestSvn,
+  checkIdKey,
+  checkAuthorKey,
+  checkChipId,
+  checkIdBlockIds,
+];
+
 export function evaluateSnp(
   claims: SnpClaims,
   ref: SnpReferenceValues,
@@ -47,59 +80,68 @@ export function evaluateSnp(
       `expectedReportData: expected 64 bytes, got ${expectedReportData.length}`,
     );
   }
-  const out: Violation[] = [];
-  const r = claims.report;
   const policy = { ...SNP_DEFAULTS, ...ref.policy };
+  const input: SnpCheckInput = { claims, report: claims.report, ref, policy, expectedReportData };
+  return SNP_CHECKS.flatMap((check) => check(input));
+}
 
-  // Product: the role accepts exactly the products it has a minimum TCB for.
-  const minTcb = ref.minimumTcb[claims.product];
-  if (minTcb === undefined) {
-    out.push(
-      violation('product_not_allowed', `product ${claims.product} is not accepted for this role`, {
-        field: 'product',
-        expected: Object.keys(ref.minimumTcb),
-        actual: claims.product,
-      }),
-    );
-  }
+/** The role accepts exactly the products it has a minimum TCB for. */
+function checkProduct({ claims, ref }: SnpCheckInput): Violation[] {
+  if (ref.minimumTcb[claims.product] !== undefined) return [];
+  return [
+    violation('product_not_allowed', `product ${claims.product} is not accepted for this role`, {
+      field: 'product',
+      expected: Object.keys(ref.minimumTcb),
+      actual: claims.product,
+    }),
+  ];
+}
 
-  // SIGNING_KEY (0x048 bits 4:2): VLEK means trusting the cloud provider's key handling.
+/** SIGNING_KEY (0x048 bits 4:2): VLEK means trusting the cloud provider's key handling. */
+function checkSigningKey({ claims, ref }: SnpCheckInput): Violation[] {
   const signingKeys = ref.signingKeys ?? SNP_DEFAULTS.signingKeys;
-  if (!signingKeys.includes(claims.signingKey)) {
-    out.push(
-      violation('signing_key_not_allowed', `report signed by ${claims.signingKey}, not allowed`, {
-        field: 'signingKey',
-        expected: [...signingKeys],
-        actual: claims.signingKey,
-      }),
-    );
-  }
+  if (signingKeys.includes(claims.signingKey)) return [];
+  return [
+    violation('signing_key_not_allowed', `report signed by ${claims.signingKey}, not allowed`, {
+      field: 'signingKey',
+      expected: [...signingKeys],
+      actual: claims.signingKey,
+    }),
+  ];
+}
 
-  // MEASUREMENT (0x090).
-  if (!oneOf(r.measurement, ref.measurements)) {
-    out.push(
-      violation('measurement_not_allowed', 'launch measurement is not one the manifest allows', {
-        field: 'measurement',
-        expected: [...ref.measurements],
-        actual: toHex(r.measurement),
-      }),
-    );
-  }
+/** MEASUREMENT (0x090): one of the launch digests the manifest allows. */
+function checkMeasurement({ report: r, ref }: SnpCheckInput): Violation[] {
+  if (oneOf(r.measurement, ref.measurements)) return [];
+  return [
+    violation('measurement_not_allowed', 'launch measurement is not one the manifest allows', {
+      field: 'measurement',
+      expected: [...ref.measurements],
+      actual: toHex(r.measurement),
+    }),
+  ];
+}
 
-  // REPORT_DATA (0x050).
-  if (expectedReportData !== undefined && !constantTimeEqual(r.reportData, expectedReportData)) {
-    out.push(
-      violation('report_data_mismatch', 'REPORT_DATA does not bind the expected nonce and keys', {
-        field: 'reportData',
-        expected: toHex(expectedReportData),
-        actual: toHex(r.reportData),
-      }),
-    );
-  }
+/** REPORT_DATA (0x050): equal to the expected binding, when one is given. */
+function checkReportData({ report: r, expectedReportData }: SnpCheckInput): Violation[] {
+  if (expectedReportData === undefined || constantTimeEqual(r.reportData, expectedReportData)) return [];
+  return [
+    violation('report_data_mismatch', 'REPORT_DATA does not bind the expected nonce and keys', {
+      field: 'reportData',
+      expected: toHex(expectedReportData),
+      actual: toHex(r.reportData),
+    }),
+  ];
+}
 
-  exact(out, 'host_data_mismatch', 'hostData', 'HOST_DATA', r.hostData, ref.hostData);
+/** HOST_DATA (0x0C0): equal to the manifest's, when it names one. */
+function checkHostData({ report: r, ref }: SnpCheckInput): Violation[] {
+  return exact('host_data_mismatch', 'hostData', 'HOST_DATA', r.hostData, ref.hostData);
+}
 
-  // GUEST_POLICY (0x008), Table 9: the report may permit no more than the manifest does.
+/** GUEST_POLICY (0x008), Table 9: the report may permit no more than the manifest does. */
+function checkGuestPolicy({ report: r, policy }: SnpCheckInput): Violation[] {
+  const out: Violation[] = [];
   const bit = (on: boolean, allowed: boolean, code: ViolationCode, field: string, what: string): void => {
     if (on && !allowed) {
       out.push(violation(code, `guest policy allows ${what}`, { field, expected: false, actual: true }));
@@ -138,82 +180,99 @@ export function evaluateSnp(
       ),
     );
   }
-
-  // REPORTED_TCB (0x180) is what the VCEK is issued for; LAUNCH_TCB (0x1F0) what the guest started on.
-  if (minTcb) tcbAtLeast(out, 'tcb_below_minimum', 'reportedTcb', claims.reportedTcb, minTcb);
-  const minLaunch = ref.minimumLaunchTcb?.[claims.product];
-  if (minLaunch) tcbAtLeast(out, 'launch_tcb_below_minimum', 'launchTcb', claims.launchTcb, minLaunch);
-
-  // VMPL (0x030): exactly one privilege level speaks for a role (see docs/manifest.md).
-  const vmpl = ref.vmpl ?? SNP_DEFAULTS.vmpl;
-  if (r.vmpl !== vmpl) {
-    out.push(
-      violation('vmpl_not_allowed', `report requested at VMPL ${r.vmpl}, expected ${vmpl}`, {
-        field: 'vmpl',
-        expected: vmpl,
-        actual: r.vmpl,
-      }),
-    );
-  }
-
-  // GUEST_SVN (0x004), from the ID block.
-  if (ref.minimumGuestSvn !== undefined && r.guestSvn < ref.minimumGuestSvn) {
-    out.push(
-      violation('guest_svn_below_minimum', `GUEST_SVN ${r.guestSvn} is below ${ref.minimumGuestSvn}`, {
-        field: 'guestSvn',
-        expected: ref.minimumGuestSvn,
-        actual: r.guestSvn,
-      }),
-    );
-  }
-
-  // ID_KEY_DIGEST (0x0E0): the key that signed the ID block.
-  if (ref.idKeyDigests !== undefined && !oneOf(r.idKeyDigest, ref.idKeyDigests)) {
-    out.push(
-      violation('id_key_not_allowed', 'ID block was not signed by an allowed ID key', {
-        field: 'idKeyDigest',
-        expected: [...ref.idKeyDigests],
-        actual: toHex(r.idKeyDigest),
-      }),
-    );
-  }
-
-  // AUTHOR_KEY_DIGEST (0x110) means something only when AUTHOR_KEY_EN (0x048 bit 0) is 1;
-  // otherwise the field is zero and no author key endorsed the ID key.
-  if (ref.authorKeyDigests !== undefined) {
-    if (!r.authorKeyEn) {
-      out.push(
-        violation('author_key_not_allowed', 'AUTHOR_KEY_EN is 0: no author key signed the ID key', {
-          field: 'authorKeyEn',
-          expected: true,
-          actual: false,
-        }),
-      );
-    } else if (!oneOf(r.authorKeyDigest, ref.authorKeyDigests)) {
-      out.push(
-        violation('author_key_not_allowed', 'ID key was not signed by an allowed author key', {
-          field: 'authorKeyDigest',
-          expected: [...ref.authorKeyDigests],
-          actual: toHex(r.authorKeyDigest),
-        }),
-      );
-    }
-  }
-
-  // CHIP_ID (0x1A0): zero when MASK_CHIP_ID is set or the report is VLEK-signed, so never allowed then.
-  if (ref.chipIds !== undefined && !oneOf(r.chipId, ref.chipIds)) {
-    out.push(
-      violation('chip_id_not_allowed', 'CHIP_ID is not one of the allowed chips', {
-        field: 'chipId',
-        expected: [...ref.chipIds],
-        actual: toHex(r.chipId),
-      }),
-    );
-  }
-
-  exact(out, 'family_id_mismatch', 'familyId', 'FAMILY_ID', r.familyId, ref.familyId);
-  exact(out, 'image_id_mismatch', 'imageId', 'IMAGE_ID', r.imageId, ref.imageId);
   return out;
+}
+
+/** REPORTED_TCB (0x180) is what the VCEK is issued for; LAUNCH_TCB (0x1F0) what the guest started on. */
+function checkTcb({ claims, ref }: SnpCheckInput): Violation[] {
+  const minTcb = ref.minimumTcb[claims.product];
+  const minLaunch = ref.minimumLaunchTcb?.[claims.product];
+  return [
+    ...(minTcb ? tcbAtLeast('tcb_below_minimum', 'reportedTcb', claims.reportedTcb, minTcb) : []),
+    ...(minLaunch ? tcbAtLeast('launch_tcb_below_minimum', 'launchTcb', claims.launchTcb, minLaunch) : []),
+  ];
+}
+
+/** VMPL (0x030): exactly one privilege level speaks for a role (see docs/manifest.md). */
+function checkVmpl({ report: r, ref }: SnpCheckInput): Violation[] {
+  const vmpl = ref.vmpl ?? SNP_DEFAULTS.vmpl;
+  if (r.vmpl === vmpl) return [];
+  return [
+    violation('vmpl_not_allowed', `report requested at VMPL ${r.vmpl}, expected ${vmpl}`, {
+      field: 'vmpl',
+      expected: vmpl,
+      actual: r.vmpl,
+    }),
+  ];
+}
+
+/** GUEST_SVN (0x004), from the ID block: at least the manifest's minimum. */
+function checkGuestSvn({ report: r, ref }: SnpCheckInput): Violation[] {
+  if (ref.minimumGuestSvn === undefined || r.guestSvn >= ref.minimumGuestSvn) return [];
+  return [
+    violation('guest_svn_below_minimum', `GUEST_SVN ${r.guestSvn} is below ${ref.minimumGuestSvn}`, {
+      field: 'guestSvn',
+      expected: ref.minimumGuestSvn,
+      actual: r.guestSvn,
+    }),
+  ];
+}
+
+/** ID_KEY_DIGEST (0x0E0): the key that signed the ID block. */
+function checkIdKey({ report: r, ref }: SnpCheckInput): Violation[] {
+  if (ref.idKeyDigests === undefined || oneOf(r.idKeyDigest, ref.idKeyDigests)) return [];
+  return [
+    violation('id_key_not_allowed', 'ID block was not signed by an allowed ID key', {
+      field: 'idKeyDigest',
+      expected: [...ref.idKeyDigests],
+      actual: toHex(r.idKeyDigest),
+    }),
+  ];
+}
+
+/**
+ * AUTHOR_KEY_DIGEST (0x110) means something only when AUTHOR_KEY_EN (0x048 bit 0) is 1;
+ * otherwise the field is zero and no author key endorsed the ID key.
+ */
+function checkAuthorKey({ report: r, ref }: SnpCheckInput): Violation[] {
+  if (ref.authorKeyDigests === undefined) return [];
+  if (!r.authorKeyEn) {
+    return [
+      violation('author_key_not_allowed', 'AUTHOR_KEY_EN is 0: no author key signed the ID key', {
+        field: 'authorKeyEn',
+        expected: true,
+        actual: false,
+      }),
+    ];
+  }
+  if (oneOf(r.authorKeyDigest, ref.authorKeyDigests)) return [];
+  return [
+    violation('author_key_not_allowed', 'ID key was not signed by an allowed author key', {
+      field: 'authorKeyDigest',
+      expected: [...ref.authorKeyDigests],
+      actual: toHex(r.authorKeyDigest),
+    }),
+  ];
+}
+
+/** CHIP_ID (0x1A0): zero when MASK_CHIP_ID is set or the report is VLEK-signed, so never allowed then. */
+function checkChipId({ report: r, ref }: SnpCheckInput): Violation[] {
+  if (ref.chipIds === undefined || oneOf(r.chipId, ref.chipIds)) return [];
+  return [
+    violation('chip_id_not_allowed', 'CHIP_ID is not one of the allowed chips', {
+      field: 'chipId',
+      expected: [...ref.chipIds],
+      actual: toHex(r.chipId),
+    }),
+  ];
+}
+
+/** FAMILY_ID (0x010) and IMAGE_ID (0x020), from the ID block: equal to the manifest's, when named. */
+function checkIdBlockIds({ report: r, ref }: SnpCheckInput): Violation[] {
+  return [
+    ...exact('family_id_mismatch', 'familyId', 'FAMILY_ID', r.familyId, ref.familyId),
+    ...exact('image_id_mismatch', 'imageId', 'IMAGE_ID', r.imageId, ref.imageId),
+  ];
 }
 
 /** Constant-time membership: every candidate is compared, whatever matched before. */
@@ -224,27 +283,19 @@ function oneOf(actual: Uint8Array, allowedHex: readonly string[]): boolean {
 }
 
 function exact(
-  out: Violation[],
   code: ViolationCode,
   field: string,
   name: string,
   actual: Uint8Array,
   expectedHex: string | undefined,
-): void {
-  if (expectedHex === undefined) return;
-  if (!constantTimeEqual(actual, fromHex(expectedHex))) {
-    out.push(violation(code, `${name} differs`, { field, expected: expectedHex, actual: toHex(actual) }));
-  }
+): Violation[] {
+  if (expectedHex === undefined || constantTimeEqual(actual, fromHex(expectedHex))) return [];
+  return [violation(code, `${name} differs`, { field, expected: expectedHex, actual: toHex(actual) })];
 }
 
 /** One violation per component below its minimum; `fmc` only where the minimum has one (Turin). */
-function tcbAtLeast(
-  out: Violation[],
-  code: ViolationCode,
-  prefix: string,
-  tcb: TcbVersion,
-  min: SnpTcbMinimum,
-): void {
+function tcbAtLeast(code: ViolationCode, prefix: string, tcb: TcbVersion, min: SnpTcbMinimum): Violation[] {
+  const out: Violation[] = [];
   for (const c of TCB_COMPONENTS) {
     const want = min[c];
     if (want === undefined) continue;
@@ -260,4 +311,5 @@ function tcbAtLeast(
       );
     }
   }
+  return out;
 }

@@ -7,24 +7,13 @@
  * Text is read with the strict parser (duplicate member names would make "the value" ambiguous);
  * it is not checked against the manifest format here — `parseManifest` does that.
  */
-import { sha256, toHex, utf8 } from '../bytes.js';
+import { sha256, toHex } from '../bytes.js';
 import { canonicalJsonBytes } from '../json/canonical.js';
-import { invalidManifest, parseManifestJson } from './manifest-error.js';
+import { manifestJsonValue } from './manifest-error.js';
 import type { Manifest } from './manifest-types.js';
 
 /** `manifest` as a parsed `Manifest` (or any JSON value), as JSON text, or as UTF-8 JSON bytes. */
 export async function manifestDigest(manifest: Manifest | string | Uint8Array): Promise<string> {
-  let value: unknown = manifest;
-  if (manifest instanceof Uint8Array) {
-    let text: string;
-    try {
-      text = utf8.decode(manifest);
-    } catch {
-      throw invalidManifest([{ path: '', message: 'manifest bytes are not valid UTF-8' }]);
-    }
-    value = parseManifestJson(text);
-  } else if (typeof manifest === 'string') {
-    value = parseManifestJson(manifest);
-  }
+  const value = manifestJsonValue(manifest);
   return toHex(await sha256(canonicalJsonBytes(value)));
 }

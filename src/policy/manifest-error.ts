@@ -2,6 +2,7 @@
  * The manifest's own error: every problem listed in `detail.errors` (path = RFC 6901 pointer, ""
  * for the whole document) and in the message as `invalid manifest: <path>: <message>; …`.
  */
+import { utf8 } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import {
   describeProblems,
@@ -24,4 +25,17 @@ export function parseManifestJson(text: string): JsonValue {
     if (problems === null) throw e;
     throw invalidManifest(problems);
   }
+}
+
+/** A manifest given as UTF-8 bytes or JSON text → its JSON value (strictly); anything else as is. */
+export function manifestJsonValue(input: unknown): unknown {
+  if (typeof input === 'string') return parseManifestJson(input);
+  if (!(input instanceof Uint8Array)) return input;
+  let text: string;
+  try {
+    text = utf8.decode(input);
+  } catch {
+    throw invalidManifest([{ path: '', message: 'manifest bytes are not valid UTF-8' }]);
+  }
+  return parseManifestJson(text);
 }

@@ -1,11 +1,3 @@
-/**
- * `parseManifest`: the strict manifest parser. It reports every problem of a document in one
- * `SealgateError('invalid_manifest', …, { errors: [{ path, message }] })` (RFC 6901 paths), rejects
- * unknown members at every level, and returns a deep-frozen copy holding exactly the members
- * written (no defaults filled in), so `manifestDigest(parseManifest(text))` equals
- * `manifestDigest(text)`. The format is documented in docs/manifest.md.
- */
-import { utf8 } from '../bytes.js';
 import {
   at,
   checkBool,
@@ -19,7 +11,7 @@ import {
   has,
   Issues,
 } from './manifest-checks.js';
-import { invalidManifest, parseManifestJson } from './manifest-error.js';
+import { invalidManifest, manifestJsonValue } from './manifest-error.js';
 import { LIMITS, MANIFEST_FIELDS } from './manifest-fields.js';
 import {
   type KeyPolicy,
@@ -43,18 +35,7 @@ import { amdArkProduct } from './trust-anchors.js';
  * Text goes through the strict JSON parser (duplicate names and lone surrogates rejected).
  */
 export function parseManifest(input: unknown): Manifest {
-  let value = input;
-  if (input instanceof Uint8Array) {
-    let text: string;
-    try {
-      text = utf8.decode(input);
-    } catch {
-      throw invalidManifest([{ path: '', message: 'manifest bytes are not valid UTF-8' }]);
-    }
-    value = parseManifestJson(text);
-  } else if (typeof input === 'string') {
-    value = parseManifestJson(input);
-  }
+  const value = manifestJsonValue(input);
   const iss = new Issues();
   const manifest = checkManifest(iss, value);
   if (iss.list.length > 0 || manifest === undefined) throw invalidManifest(iss.list);

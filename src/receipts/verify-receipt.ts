@@ -67,109 +67,155 @@ export interface VerifyReceiptInput {
 
 class StepFailed extends Error {}
 
+/** The steps reported so far; `fail` records the current step as failed and stops the run. */
+class StepLog {
+  readonly steps: StepResult[] = [];
+  current: ReceiptStep = 'receipt';
+  ok(step: ReceiptStep, message: string): void {
+    this.steps.push({ step, status: 'ok', message });
+  }
+  fail(message: string): never {
+    this.steps.push({ step: this.current, status: 'failed', message });
+    throw new StepFailed(message);
+  }
+  /** Runs `run` as `step`: anything it throws fails the step with its message. */
+  async attempt<T>(step: ReceiptStep, run: () => Promise<T> | T): Promise<T> {
+    this.current = step;
+    try {
+      return await run();
+    } catch (e) {
+      if (e instanceof StepFailed) throw e;
+      return this.fail((e as Error).message);
+    }
+  }
+}
+
 export async function verifyReceiptBundle(input: VerifyReceiptInput): Promise<ReceiptVerdict> {
-  const steps: StepResult[] = [];
+  const log = new StepLog();
   const out: ReceiptVerdict = {
     verdict: 'rejected',
-    steps,
+    steps: log.steps,
     claims: null,
     simulated: false,
     manifestDigest: null,
     ownManifest: input.manifestText !== undefined,
   };
-  let current: ReceiptStep = 'receipt';
-  const ok = (step: ReceiptStep, message: string) => steps.push({ step, status: 'ok', message });
-  const fail = (message: string): never => {
-    steps.push({ step: current, status: 'failed', message });
-    throw new StepFailed(message);
-  };
-  const attempt = async <T>(step: ReceiptStep, run: () => Promise<T> | T): Promise<T> => {
-    current = step;
-    try {
-      return await run();
-    } catch (e) {
-      if (e instanceof StepFailed) throw e;
-      return fail((e as Error).message);
-    }
-  };
-
   try {
-    const bundle = await attempt('receipt', () => parseBundle(input.bundle));
+    const bundle = await checkReceipt(log, input.bundle);
     const { claims } = bundle.receipt;
     out.claims = claims;
-    ok(
-      'receipt',
-      `receipt for request ${claims.id} (${claims.route}, model ${claims.model}, ${claims.stream ? 'streamed' : 'not streamed'}), signed at ${iso(claims.iat)}`,
-    );
-
     const at = new Date(claims.iat * 1000);
-    let cert: WorkerCertificate | undefined;
-    await attempt('signature', async () => {
-      const parsed = await parseWorkerCertificate(bundle.workerCertificate);
-      await verifyReceiptSignature(bundle.receipt, bundle.workerCertificate, parsed.signingKeySpki);
-    });
-    ok('signature', 'the receipt is signed by the key of the worker certificate it names');
-
-    const serviceKey = bundle.serviceEvidence.keys.signing;
-    await attempt('certificate', async () => {
-      if (!serviceKey) fail('the service evidence presents no signing key');
-      cert = await verifyWorkerCertificate({
-        certificate: bundle.workerCertificate,
-        issuerKey: serviceKey!,
-        now: at,
-        manifestDigest: claims.manifestDigest,
-      });
-    });
-    ok(
-      'certificate',
-      `worker certificate ${cert!.serialNumber} (measurement ${toHex(cert!.measurement)}) is signed by the service's signing key, valid at ${at.toISOString()}, for manifest ${cert!.manifestDigest}`,
-    );
-
-    const manifestText = input.manifestText ?? decodeManifest(bundle);
-    const manifest: Manifest = await attempt('service', () => parseManifest(manifestText));
-    const digest = await attempt('service', () => digestOf(manifestText));
-    out.manifestDigest = digest;
-    const verdict = await attempt('service', () =>
-      verifyEvidenceBundle({
-        bundle: bundle.serviceEvidence,
-        manifest,
-        manifestDigest: digest,
-        role: 'attestation-service',
-        nonce: bundle.serviceEvidence.nonce,
-        now: at,
-        ...(input.kds ? { kds: input.kds } : {}),
-      }),
-    );
-    current = 'service';
-    if (verdict.verdict !== 'trusted' || !verdict.claims) {
-      fail(
-        `the service's hardware evidence is rejected: ${verdict.violations.map((v) => `${v.code} (${v.message})`).join('; ')}`,
-      );
-    }
-    out.simulated = findSnpTrustAnchor(manifest, verdict.claims!.chain.rootSha256)?.simulated === true;
-    ok(
-      'service',
-      `the service's ${out.simulated ? 'SIMULATED ' : ''}SEV-SNP evidence verifies (chain to root ${verdict.claims!.chain.rootSha256}, measurement ${toHex(verdict.claims!.report.measurement)}) and binds that signing key in REPORT_DATA`,
-    );
-
-    current = 'manifest';
-    if (claims.manifestDigest !== digest) {
-      fail(`the receipt names manifest ${claims.manifestDigest}, the manifest checked is ${digest}`);
-    }
-    ok(
-      'manifest',
-      `manifest ${digest} (${input.manifestText !== undefined ? 'the one you gave' : 'the copy in the bundle: compare it with the manifest you expect'}) is the one the receipt, the certificate and the service name`,
-    );
+    await checkSignature(log, bundle);
+    await checkCertificate(log, bundle, claims, at);
+    const digest = await checkService(log, input, bundle, at, out);
+    checkManifest(log, input, claims, digest);
     out.verdict = 'verified';
   } catch (e) {
     if (!(e instanceof StepFailed)) throw e;
     for (const step of RECEIPT_STEPS) {
-      if (!steps.some((s) => s.step === step)) {
-        steps.push({ step, status: 'not checked', message: 'not checked (an earlier step failed)' });
+      if (!log.steps.some((s) => s.step === step)) {
+        log.steps.push({ step, status: 'not checked', message: 'not checked (an earlier step failed)' });
       }
     }
   }
   return out;
+}
+
+/** 1. The bundle and its compact JWS parse strictly. */
+async function checkReceipt(log: StepLog, value: unknown): Promise<ReceiptBundle> {
+  const bundle = await log.attempt('receipt', () => parseBundle(value));
+  const { claims } = bundle.receipt;
+  log.ok(
+    'receipt',
+    `receipt for request ${claims.id} (${claims.route}, model ${claims.model}, ${claims.stream ? 'streamed' : 'not streamed'}), signed at ${iso(claims.iat)}`,
+  );
+  return bundle;
+}
+
+/** 2. The receipt verifies under the subject key of the worker certificate it names. */
+async function checkSignature(log: StepLog, bundle: ReceiptBundle): Promise<void> {
+  await log.attempt('signature', async () => {
+    const parsed = await parseWorkerCertificate(bundle.workerCertificate);
+    await verifyReceiptSignature(bundle.receipt, bundle.workerCertificate, parsed.signingKeySpki);
+  });
+  log.ok('signature', 'the receipt is signed by the key of the worker certificate it names');
+}
+
+/** 3. The worker certificate: signed by the service's key, valid at `iat`, for the receipt's manifest. */
+async function checkCertificate(
+  log: StepLog,
+  bundle: ReceiptBundle,
+  claims: ReceiptClaims,
+  at: Date,
+): Promise<void> {
+  const serviceKey = bundle.serviceEvidence.keys.signing;
+  let cert: WorkerCertificate | undefined;
+  await log.attempt('certificate', async () => {
+    if (!serviceKey) log.fail('the service evidence presents no signing key');
+    cert = await verifyWorkerCertificate({
+      certificate: bundle.workerCertificate,
+      issuerKey: serviceKey!,
+      now: at,
+      manifestDigest: claims.manifestDigest,
+    });
+  });
+  log.ok(
+    'certificate',
+    `worker certificate ${cert!.serialNumber} (measurement ${toHex(cert!.measurement)}) is signed by the service's signing key, valid at ${at.toISOString()}, for manifest ${cert!.manifestDigest}`,
+  );
+}
+
+/**
+ * 4. The service's evidence verifies against the manifest and binds its `signing` key. Sets
+ * `out.manifestDigest` as soon as the manifest is digested (also when the evidence then fails) and
+ * `out.simulated`; returns the digest.
+ */
+async function checkService(
+  log: StepLog,
+  input: VerifyReceiptInput,
+  bundle: ReceiptBundle,
+  at: Date,
+  out: ReceiptVerdict,
+): Promise<string> {
+  const manifestText = input.manifestText ?? decodeManifest(bundle);
+  const manifest: Manifest = await log.attempt('service', () => parseManifest(manifestText));
+  const digest = await log.attempt('service', () => digestOf(manifestText));
+  out.manifestDigest = digest;
+  const verdict = await log.attempt('service', () =>
+    verifyEvidenceBundle({
+      bundle: bundle.serviceEvidence,
+      manifest,
+      manifestDigest: digest,
+      role: 'attestation-service',
+      nonce: bundle.serviceEvidence.nonce,
+      now: at,
+      ...(input.kds ? { kds: input.kds } : {}),
+    }),
+  );
+  log.current = 'service';
+  if (verdict.verdict !== 'trusted' || !verdict.claims) {
+    log.fail(
+      `the service's hardware evidence is rejected: ${verdict.violations.map((v) => `${v.code} (${v.message})`).join('; ')}`,
+    );
+  }
+  out.simulated = findSnpTrustAnchor(manifest, verdict.claims!.chain.rootSha256)?.simulated === true;
+  log.ok(
+    'service',
+    `the service's ${out.simulated ? 'SIMULATED ' : ''}SEV-SNP evidence verifies (chain to root ${verdict.claims!.chain.rootSha256}, measurement ${toHex(verdict.claims!.report.measurement)}) and binds that signing key in REPORT_DATA`,
+  );
+  return digest;
+}
+
+/** 5. The manifest checked has the digest the receipt (and so the certificate) names. */
+function checkManifest(log: StepLog, input: VerifyReceiptInput, claims: ReceiptClaims, digest: string): void {
+  log.current = 'manifest';
+  if (claims.manifestDigest !== digest) {
+    log.fail(`the receipt names manifest ${claims.manifestDigest}, the manifest checked is ${digest}`);
+  }
+  log.ok(
+    'manifest',
+    `manifest ${digest} (${input.manifestText !== undefined ? 'the one you gave' : 'the copy in the bundle: compare it with the manifest you expect'}) is the one the receipt, the certificate and the service name`,
+  );
 }
 
 function parseBundle(value: unknown): ReceiptBundle {

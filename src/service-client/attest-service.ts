@@ -1,6 +1,6 @@
 /**
- * Step 1 of the flow (ARCHITECTURE.md): the gateway attests the attestation service. It sends a
- * fresh 32-byte nonce to `POST /v1/attestation` and trusts the service only if the evidence bundle
+ * Step 1 of the flow (docs/architecture.md "Flow"): the gateway attests the attestation service.
+ * It sends a fresh 32-byte nonce to `POST /v1/attestation` and trusts the service only if the evidence bundle
  * passes `verifyEvidenceBundle` against the gateway's OWN manifest, digest, nonce and the role
  * `attestation-service` — chain to a root the manifest pins, report signature, every reference
  * value, REPORT_DATA recomputed from our nonce, our digest and the presented keys, and the

@@ -1,7 +1,7 @@
 /**
- * Step 2 of the flow (ARCHITECTURE.md): KEKs to the attested service. `uploadKek` seals a KEK to
- * the service's attested `hpke` key (HPKE purpose `kek-upload`, aad bound to the manifest digest:
- * kek-binding.ts) and posts it; `listServiceKeys` reads back which keys the service holds
+ * Step 2 of the flow (docs/architecture.md "Flow"): KEKs to the attested service. `uploadKek`
+ * seals a KEK to the service's attested `hpke` key (HPKE purpose `kek-upload`, aad bound to the
+ * manifest digest: kek-binding.ts) and posts it; `listServiceKeys` reads back which keys the service holds
  * (metadata only), which is how the gateway confirms an upload before promoting a key.
  */
 import { SealgateError } from '../errors.js';

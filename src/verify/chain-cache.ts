@@ -1,7 +1,7 @@
 /**
  * A bounded, in-memory cache of AMD upper chains (ARK → ASK/ASVK) that verified, so that a second
  * report of the same product neither parses AMD's two RSA-4096 certificates again nor re-verifies
- * their two RSASSA-PSS signatures (together most of a cold verification's CPU, docs/benchmarks.md).
+ * their two RSASSA-PSS signatures (docs/benchmarks.md "Reading the figures", `snp.cold.*`).
  *
  * What an entry vouches for, and nothing more: "these exact ARK and ASK/ASVK bytes — keyed by the
  * SHA-256 of each DER (RFC 6234; collision resistance makes the digest stand for the bytes) — parsed

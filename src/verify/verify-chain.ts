@@ -67,159 +67,46 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+function invalid(field: string, text: string, extra: Partial<Violation> = {}): Violation {
+  return violation('cert_chain_invalid', text, { field, ...extra });
+}
+
+/**
+ * Verifies the chain. Violations come in three groups, in this order: the upper chain (ARK,
+ * ASK/ASVK), the rest of the chain (leaf, names, product), validity dates. The leaf's key is
+ * trusted only if the first two are empty; the upper chain is cached only if it holds in full.
+ */
 export async function verifyChain(input: ChainInput): Promise<ChainResult> {
-  const { leaf, intermediate, root, trustAnchors, now } = input;
-  const chainV: Violation[] = []; // signatures, names, trust: the key cannot be believed
-  const dateV: Violation[] = []; // validity only
-  const upperV: Violation[] = []; // the part of chainV that concerns ARK/ASK
-
-  // 1. The root is an anchor, by fingerprint.
-  const anchor = trustAnchors.find((a) => a.sha256 === root.sha256) ?? null;
-  if (anchor === null) {
-    const amd = amdRootBySha256(root.sha256);
-    upperV.push(
-      violation(
-        'root_untrusted',
-        amd
-          ? `root ${root.sha256} is AMD's ${amd.commonName}, which is not among the trust anchors`
-          : `root ${root.sha256} (${root.subjectCn ?? 'no CN'}) is not among the trust anchors`,
-        { field: 'chain.root', actual: root.sha256, expected: trustAnchors.map((a) => a.sha256) },
-      ),
-    );
-  }
-
-  // The leaf's identity: kind from its CN, product from its productName extension.
-  let leafKind: 'vcek' | 'vlek' | null = null;
-  let extensions: AmdCertExtensions | null = null;
-  let leafProduct: SnpProduct | null = null;
-  try {
-    ({ kind: leafKind, extensions } = amdLeafIdentity(leaf));
-    leafProduct = productFromName(extensions.productName);
-  } catch (e) {
-    chainV.push(violation('cert_malformed', `VCEK/VLEK: ${message(e)}`, { field: 'chain.leaf' }));
-  }
-  if (extensions !== null && leafProduct === null) {
-    chainV.push(
-      violation(
-        'product_unknown',
-        `productName ${JSON.stringify(extensions.productName)} is not a known product`,
-        {
-          field: 'leaf.productName',
-          actual: extensions.productName,
-        },
-      ),
-    );
-  }
-  const product = anchor?.product ?? amdRootBySha256(root.sha256)?.product ?? leafProduct;
-
-  const invalid = (list: Violation[], field: string, text: string, extra: Partial<Violation> = {}): void => {
-    list.push(violation('cert_chain_invalid', text, { field, ...extra }));
-  };
+  const { leaf, intermediate, root, trustAnchors } = input;
+  const anchored = checkAnchor(root, trustAnchors);
+  const anchor = anchored.anchor;
+  const identity = readLeafIdentity(leaf);
+  const product = anchor?.product ?? amdRootBySha256(root.sha256)?.product ?? identity.product;
 
   // A cached upper chain: these exact ARK and ASK bytes verified before (both signatures).
   const cacheKey = chainCacheKey(intermediate.sha256, root.sha256);
   const cached = input.cache?.get(cacheKey);
-
-  // 2. The root.
-  if (!constantTimeEqual(root.subject, root.issuer)) invalid(upperV, 'chain.root', 'ARK is not self-issued');
-  if (cached === undefined && !(await isIssuedBy(root, root))) {
-    invalid(upperV, 'chain.root', 'ARK self-signature does not verify (RSASSA-PSS SHA-384)');
-  }
-  if (!root.isCa || !root.mayCertSign)
-    invalid(upperV, 'chain.root', 'ARK is not a CA allowed to sign certificates');
-  if (product !== null && root.subjectCn !== `ARK-${product}`) {
-    invalid(
-      upperV,
-      'chain.root',
-      `ARK subject CN is ${JSON.stringify(root.subjectCn)}, expected "ARK-${product}"`,
-      {
-        expected: `ARK-${product}`,
-        actual: root.subjectCn,
-      },
-    );
-  }
-
-  // 3. The intermediate.
-  if (!constantTimeEqual(intermediate.issuer, root.subject)) {
-    invalid(upperV, 'chain.intermediate', "ASK/ASVK issuer is not the ARK's subject");
-  }
+  const rootV = await checkRoot(root, product, cached !== undefined);
   const intermediateKey = cached?.intermediateKey ?? (await importIssuerKey(intermediate));
-  if (cached === undefined && !(await isIssuedBy(intermediate, root))) {
-    invalid(
-      upperV,
-      'chain.intermediate',
-      'ASK/ASVK signature does not verify under the ARK (RSASSA-PSS SHA-384)',
-    );
-  }
-  if (!intermediate.isCa || !intermediate.mayCertSign) {
-    invalid(upperV, 'chain.intermediate', 'ASK/ASVK is not a CA allowed to sign certificates');
-  }
-  if (product !== null && leafKind !== null) {
-    const want = leafKind === 'vcek' ? `SEV-${product}` : `SEV-VLEK-${product}`;
-    if (intermediate.subjectCn !== want) {
-      invalid(
-        chainV,
-        'chain.intermediate',
-        `a ${leafKind.toUpperCase()} must be issued by ${want}, got ${JSON.stringify(intermediate.subjectCn)}`,
-        { expected: want, actual: intermediate.subjectCn },
-      );
-    }
-  }
+  const intermediateV = await checkIntermediate(intermediate, root, cached !== undefined);
 
-  // 4. The leaf.
-  if (!constantTimeEqual(leaf.issuer, intermediate.subject)) {
-    invalid(chainV, 'chain.leaf', "VCEK/VLEK issuer is not the ASK/ASVK's subject");
-  }
-  // Never cached: the leaf's signature is verified on every call.
-  if (!(await isSignedBy(leaf, intermediateKey))) {
-    invalid(
-      chainV,
-      'chain.leaf',
-      'VCEK/VLEK signature does not verify under the ASK/ASVK (RSASSA-PSS SHA-384)',
-    );
-  }
-
-  // 5. Critical extensions this verifier does not process make a certificate unusable (RFC 5280 §4.2).
-  for (const [name, cert, list] of [
-    ['root', root, upperV],
-    ['intermediate', intermediate, upperV],
-    ['leaf', leaf, chainV],
-  ] as const) {
-    for (const oid of cert.criticalExtensions) {
-      if (!KNOWN_CRITICAL.has(oid)) invalid(list, `chain.${name}`, `unknown critical extension ${oid}`);
-    }
-  }
-
-  // 6. One product along the chain.
-  if (anchor !== null && leafProduct !== null && leafProduct !== anchor.product) {
-    invalid(
-      chainV,
-      'chain.root',
-      `the ${leafProduct} VCEK/VLEK chains to a ${anchor.product} root; it needs the ${leafProduct} ARK`,
-      { expected: leafProduct, actual: anchor.product },
-    );
-  }
-
-  // 7. Validity at `now` (RFC 5280 §4.1.2.5: both bounds inclusive).
-  const t = now.getTime();
-  for (const [name, cert] of [
-    ['ARK', root],
-    ['ASK/ASVK', intermediate],
-    ['VCEK/VLEK', leaf],
-  ] as const) {
-    if (t < cert.notBefore.getTime() || t > cert.notAfter.getTime()) {
-      dateV.push(
-        violation(
-          'cert_expired',
-          `${name} is valid ${cert.notBefore.toISOString()} .. ${cert.notAfter.toISOString()}, not at ${now.toISOString()}`,
-          {
-            field: `chain.${name === 'ARK' ? 'root' : name === 'ASK/ASVK' ? 'intermediate' : 'leaf'}`,
-            actual: now.toISOString(),
-          },
-        ),
-      );
-    }
-  }
+  // Signatures, names and trust of ARK and ASK/ASVK.
+  const upperV = [
+    ...anchored.violations,
+    ...rootV,
+    ...intermediateV,
+    ...checkCriticalExtensions('root', root),
+    ...checkCriticalExtensions('intermediate', intermediate),
+  ];
+  // The rest of the chain: without these, the leaf's key cannot be believed.
+  const chainV = [
+    ...identity.violations,
+    ...checkIntermediateName(intermediate, product, identity.kind),
+    ...(await checkLeaf(leaf, intermediate, intermediateKey)),
+    ...checkCriticalExtensions('leaf', leaf),
+    ...checkOneProduct(anchor, identity.product),
+  ];
+  const dateV = checkValidity(input);
 
   const upperDatesOk = !dateV.some((v) => v.field !== 'chain.leaf');
   // Only an upper chain that holds in full (and is valid now) is remembered; never a failure.
@@ -231,8 +118,194 @@ export async function verifyChain(input: ChainInput): Promise<ChainResult> {
     anchor,
     intermediateTrusted: upperV.length === 0 && upperDatesOk,
     leafKeyTrusted: upperV.length === 0 && chainV.length === 0,
-    leafKind,
-    extensions,
+    leafKind: identity.kind,
+    extensions: identity.extensions,
     product,
   };
+}
+
+/** 1. The root is a trust anchor, by the SHA-256 of its DER. */
+function checkAnchor(
+  root: ParsedCertificate,
+  trustAnchors: readonly TrustAnchor[],
+): { anchor: TrustAnchor | null; violations: Violation[] } {
+  const anchor = trustAnchors.find((a) => a.sha256 === root.sha256) ?? null;
+  if (anchor !== null) return { anchor, violations: [] };
+  const amd = amdRootBySha256(root.sha256);
+  const text = amd
+    ? `root ${root.sha256} is AMD's ${amd.commonName}, which is not among the trust anchors`
+    : `root ${root.sha256} (${root.subjectCn ?? 'no CN'}) is not among the trust anchors`;
+  return {
+    anchor,
+    violations: [
+      violation('root_untrusted', text, {
+        field: 'chain.root',
+        actual: root.sha256,
+        expected: trustAnchors.map((a) => a.sha256),
+      }),
+    ],
+  };
+}
+
+/** The leaf's kind from its CN, its product from the productName extension (pub. 57230 Table 8). */
+function readLeafIdentity(leaf: ParsedCertificate): {
+  kind: 'vcek' | 'vlek' | null;
+  extensions: AmdCertExtensions | null;
+  product: SnpProduct | null;
+  violations: Violation[];
+} {
+  let kind: 'vcek' | 'vlek' | null = null;
+  let extensions: AmdCertExtensions | null = null;
+  let product: SnpProduct | null = null;
+  const violations: Violation[] = [];
+  try {
+    ({ kind, extensions } = amdLeafIdentity(leaf));
+    product = productFromName(extensions.productName);
+  } catch (e) {
+    violations.push(violation('cert_malformed', `VCEK/VLEK: ${message(e)}`, { field: 'chain.leaf' }));
+  }
+  if (extensions !== null && product === null) {
+    violations.push(
+      violation(
+        'product_unknown',
+        `productName ${JSON.stringify(extensions.productName)} is not a known product`,
+        {
+          field: 'leaf.productName',
+          actual: extensions.productName,
+        },
+      ),
+    );
+  }
+  return { kind, extensions, product, violations };
+}
+
+/** 2. The ARK: self-issued, self-signed (unless `cached`), a CA, named ARK-{product}. */
+async function checkRoot(
+  root: ParsedCertificate,
+  product: SnpProduct | null,
+  cached: boolean,
+): Promise<Violation[]> {
+  const out: Violation[] = [];
+  if (!constantTimeEqual(root.subject, root.issuer))
+    out.push(invalid('chain.root', 'ARK is not self-issued'));
+  if (!cached && !(await isIssuedBy(root, root))) {
+    out.push(invalid('chain.root', 'ARK self-signature does not verify (RSASSA-PSS SHA-384)'));
+  }
+  if (!root.isCa || !root.mayCertSign) {
+    out.push(invalid('chain.root', 'ARK is not a CA allowed to sign certificates'));
+  }
+  if (product !== null && root.subjectCn !== `ARK-${product}`) {
+    out.push(
+      invalid(
+        'chain.root',
+        `ARK subject CN is ${JSON.stringify(root.subjectCn)}, expected "ARK-${product}"`,
+        {
+          expected: `ARK-${product}`,
+          actual: root.subjectCn,
+        },
+      ),
+    );
+  }
+  return out;
+}
+
+/** 3. The ASK/ASVK: issued and signed (unless `cached`) by the ARK, a CA. */
+async function checkIntermediate(
+  intermediate: ParsedCertificate,
+  root: ParsedCertificate,
+  cached: boolean,
+): Promise<Violation[]> {
+  const out: Violation[] = [];
+  if (!constantTimeEqual(intermediate.issuer, root.subject)) {
+    out.push(invalid('chain.intermediate', "ASK/ASVK issuer is not the ARK's subject"));
+  }
+  if (!cached && !(await isIssuedBy(intermediate, root))) {
+    out.push(
+      invalid('chain.intermediate', 'ASK/ASVK signature does not verify under the ARK (RSASSA-PSS SHA-384)'),
+    );
+  }
+  if (!intermediate.isCa || !intermediate.mayCertSign) {
+    out.push(invalid('chain.intermediate', 'ASK/ASVK is not a CA allowed to sign certificates'));
+  }
+  return out;
+}
+
+/** 3. A VCEK is issued by SEV-{product} (ASK), a VLEK by SEV-VLEK-{product} (ASVK). */
+function checkIntermediateName(
+  intermediate: ParsedCertificate,
+  product: SnpProduct | null,
+  leafKind: 'vcek' | 'vlek' | null,
+): Violation[] {
+  if (product === null || leafKind === null) return [];
+  const want = leafKind === 'vcek' ? `SEV-${product}` : `SEV-VLEK-${product}`;
+  if (intermediate.subjectCn === want) return [];
+  return [
+    invalid(
+      'chain.intermediate',
+      `a ${leafKind.toUpperCase()} must be issued by ${want}, got ${JSON.stringify(intermediate.subjectCn)}`,
+      { expected: want, actual: intermediate.subjectCn },
+    ),
+  ];
+}
+
+/** 4. The VCEK/VLEK: issued by the ASK/ASVK and signed by its key — never cached. */
+async function checkLeaf(
+  leaf: ParsedCertificate,
+  intermediate: ParsedCertificate,
+  intermediateKey: CryptoKey | null,
+): Promise<Violation[]> {
+  const out: Violation[] = [];
+  if (!constantTimeEqual(leaf.issuer, intermediate.subject)) {
+    out.push(invalid('chain.leaf', "VCEK/VLEK issuer is not the ASK/ASVK's subject"));
+  }
+  if (!(await isSignedBy(leaf, intermediateKey))) {
+    out.push(
+      invalid('chain.leaf', 'VCEK/VLEK signature does not verify under the ASK/ASVK (RSASSA-PSS SHA-384)'),
+    );
+  }
+  return out;
+}
+
+/** 5. A critical extension this verifier does not process makes a certificate unusable (RFC 5280 §4.2). */
+function checkCriticalExtensions(
+  name: 'root' | 'intermediate' | 'leaf',
+  cert: ParsedCertificate,
+): Violation[] {
+  return cert.criticalExtensions
+    .filter((oid) => !KNOWN_CRITICAL.has(oid))
+    .map((oid) => invalid(`chain.${name}`, `unknown critical extension ${oid}`));
+}
+
+/** 6. One product along the chain: the leaf's productName names the anchor's product. */
+function checkOneProduct(anchor: TrustAnchor | null, leafProduct: SnpProduct | null): Violation[] {
+  if (anchor === null || leafProduct === null || leafProduct === anchor.product) return [];
+  return [
+    invalid(
+      'chain.root',
+      `the ${leafProduct} VCEK/VLEK chains to a ${anchor.product} root; it needs the ${leafProduct} ARK`,
+      { expected: leafProduct, actual: anchor.product },
+    ),
+  ];
+}
+
+/** 7. Every certificate is within its validity at `now` (RFC 5280 §4.1.2.5: both bounds inclusive). */
+function checkValidity({ leaf, intermediate, root, now }: ChainInput): Violation[] {
+  const t = now.getTime();
+  const out: Violation[] = [];
+  for (const [name, field, cert] of [
+    ['ARK', 'chain.root', root],
+    ['ASK/ASVK', 'chain.intermediate', intermediate],
+    ['VCEK/VLEK', 'chain.leaf', leaf],
+  ] as const) {
+    if (t < cert.notBefore.getTime() || t > cert.notAfter.getTime()) {
+      out.push(
+        violation(
+          'cert_expired',
+          `${name} is valid ${cert.notBefore.toISOString()} .. ${cert.notAfter.toISOString()}, not at ${now.toISOString()}`,
+          { field, actual: now.toISOString() },
+        ),
+      );
+    }
+  }
+  return out;
 }

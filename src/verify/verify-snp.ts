@@ -30,6 +30,7 @@ import {
   type SnpProduct,
   type SnpReport,
 } from '../evidence/snp/index.js';
+import type { AmdCertExtensions, SnpSigningKey } from '../evidence/snp/types.js';
 import { revocationViolations } from './amd-crl.js';
 import { amdRootBySha256, checkTrustAnchors, type TrustAnchor } from './amd-roots.js';
 import { amdLeafIdentity, type ParsedCertificate, parseCertificate, splitCertChain } from './certificates.js';
@@ -109,6 +110,14 @@ interface Fetched {
   bytes: Uint8Array;
 }
 
+interface FetchedChain {
+  intermediate: ParsedCertificate;
+  root: ParsedCertificate;
+  url: string | null;
+  fromCache: boolean;
+  bytes: Uint8Array | null;
+}
+
 async function obtainLeaf(
   input: SnpEvidenceInput,
   report: SnpReport,
@@ -164,13 +173,7 @@ async function obtainChain(
   product: SnpProduct | null,
   kind: 'vcek' | 'vlek',
   out: Violation[],
-): Promise<{
-  intermediate: ParsedCertificate;
-  root: ParsedCertificate;
-  url: string | null;
-  fromCache: boolean;
-  bytes: Uint8Array | null;
-} | null> {
+): Promise<FetchedChain | null> {
   let parts = input.chain;
   let url: string | null = null;
   let fromCache = false;
@@ -218,43 +221,19 @@ async function obtainChain(
 }
 
 export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVerification> {
-  if (typeof input !== 'object' || input === null) {
-    throw new SealgateError('invalid_argument', 'verifySnpEvidence: expected an input object');
-  }
-  if (!(input.now instanceof Date) || Number.isNaN(input.now.getTime())) {
-    throw new SealgateError('invalid_argument', 'verifySnpEvidence: now must be a valid Date');
-  }
-  const anchors = checkTrustAnchors(input.trustAnchors);
+  const anchors = checkInput(input);
   const { now } = input;
 
-  // 1. Parse.
-  const parsed = parse(input.report);
-  if ('violation' in parsed) return done(null, [parsed.violation]);
-  const { report } = parsed;
-
-  // 2. An unsigned report (SIGNING_KEY 7, "none") proves nothing.
-  if (report.signingKey === 'none') {
-    return done(report, [
-      violation('signing_key_mismatch', 'report SIGNING_KEY is 7 (none): the report is not signed', {
-        field: 'signingKey',
-        actual: 'none',
-      }),
-    ]);
-  }
+  // 1–2. A parsed report that says it is signed.
+  const signed = parseSigned(input.report);
+  if (!signed.ok) return done(signed.report, signed.violations);
+  const { report, signingKey } = signed;
 
   // 3–4. Certificates.
   const violations: Violation[] = [];
-  const leaf = await obtainLeaf(input, report, anchors, violations);
-  if (leaf === null) return done(report, violations);
-  // The chain to fetch is the leaf's product's (its productName), else what the report says.
-  let chainProduct = productForFetch(report, anchors);
-  try {
-    chainProduct = productFromName(amdLeafIdentity(leaf.cert).extensions.productName) ?? chainProduct;
-  } catch {
-    // A leaf whose extensions do not decode is reported by the chain check.
-  }
-  const chain = await obtainChain(input, chainProduct, report.signingKey, violations);
-  if (chain === null) return done(report, violations);
+  const certs = await obtainCertificates(input, report, signingKey, anchors, violations);
+  if (certs === null) return done(report, violations);
+  const { leaf, chain } = certs;
 
   // 5. Chain.
   const verdict = await verifyChain({
@@ -266,16 +245,7 @@ export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVer
     ...(input.chainCache ? { cache: input.chainCache } : {}),
   });
   violations.push(...verdict.violations);
-  if (
-    input.kds &&
-    chain.url !== null &&
-    !chain.fromCache &&
-    chain.bytes !== null &&
-    verdict.intermediateTrusted
-  ) {
-    const notAfter = new Date(Math.min(chain.intermediate.notAfter.getTime(), chain.root.notAfter.getTime()));
-    await kdsRemember(input.kds, chain.url, chain.bytes, notAfter, now);
-  }
+  if (verdict.intermediateTrusted) await rememberChain(input, chain);
   if (
     !verdict.leafKeyTrusted ||
     verdict.leafKind === null ||
@@ -306,29 +276,112 @@ export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVer
   violations.push(...binding);
   const leafValidNow = !verdict.violations.some((v) => v.code === 'cert_expired' && v.field === 'chain.leaf');
   const boundToUrl = !binding.some((v) => v.code === 'cert_tcb_mismatch' || v.code === 'cert_hwid_mismatch');
-  if (input.kds && leaf.url !== null && !leaf.fromCache && leafValidNow && boundToUrl) {
-    await kdsRemember(input.kds, leaf.url, leaf.bytes, leaf.cert.notAfter, now);
-  }
+  if (leafValidNow && boundToUrl) await rememberLeaf(input, leaf);
 
   // 7. Signature.
-  let key: CryptoKey;
-  try {
-    key = await importLeafKey(leaf.cert);
-  } catch (e) {
-    violations.push(violation('cert_malformed', `VCEK/VLEK: ${text(e)}`, { field: 'leaf' }));
-    return done(report, violations);
-  }
-  violations.push(...(await verifyReportSignature(report.raw, key)));
-
+  violations.push(...(await checkReportSignature(report, leaf.cert)));
   if (violations.length > 0) return done(report, violations);
 
-  // 8. Claims: every TCB decoded with the product's layout.
+  // 8. Claims.
+  return claimsOf(report, { product, leafKind, extensions, leaf: leaf.cert, chain });
+}
+
+/** Caller errors throw: a missing input, a `now` that is not a valid Date, bad trust anchors. */
+function checkInput(input: SnpEvidenceInput): readonly TrustAnchor[] {
+  if (typeof input !== 'object' || input === null) {
+    throw new SealgateError('invalid_argument', 'verifySnpEvidence: expected an input object');
+  }
+  if (!(input.now instanceof Date) || Number.isNaN(input.now.getTime())) {
+    throw new SealgateError('invalid_argument', 'verifySnpEvidence: now must be a valid Date');
+  }
+  return checkTrustAnchors(input.trustAnchors);
+}
+
+/** 1–2. The report parses, and its SIGNING_KEY is not 7 ("none"): an unsigned report proves nothing. */
+function parseSigned(
+  bytes: Uint8Array,
+):
+  | { ok: true; report: SnpReport; signingKey: Exclude<SnpSigningKey, 'none'> }
+  | { ok: false; report: SnpReport | null; violations: Violation[] } {
+  const parsed = parse(bytes);
+  if ('violation' in parsed) return { ok: false, report: null, violations: [parsed.violation] };
+  const { report } = parsed;
+  if (report.signingKey !== 'none') return { ok: true, report, signingKey: report.signingKey };
+  return {
+    ok: false,
+    report,
+    violations: [
+      violation('signing_key_mismatch', 'report SIGNING_KEY is 7 (none): the report is not signed', {
+        field: 'signingKey',
+        actual: 'none',
+      }),
+    ],
+  };
+}
+
+/** 3–4. The leaf, then the chain of the leaf's product (its productName), else the report's. */
+async function obtainCertificates(
+  input: SnpEvidenceInput,
+  report: SnpReport,
+  signingKey: Exclude<SnpSigningKey, 'none'>,
+  anchors: readonly TrustAnchor[],
+  out: Violation[],
+): Promise<{ leaf: Fetched; chain: FetchedChain } | null> {
+  const leaf = await obtainLeaf(input, report, anchors, out);
+  if (leaf === null) return null;
+  let chainProduct = productForFetch(report, anchors);
+  try {
+    chainProduct = productFromName(amdLeafIdentity(leaf.cert).extensions.productName) ?? chainProduct;
+  } catch {
+    // A leaf whose extensions do not decode is reported by the chain check.
+  }
+  const chain = await obtainChain(input, chainProduct, signingKey, out);
+  if (chain === null) return null;
+  return { leaf, chain };
+}
+
+/** A cert_chain fetched from KDS (not from its cache) whose ARK and ASK/ASVK are trusted is kept. */
+async function rememberChain(input: SnpEvidenceInput, chain: FetchedChain): Promise<void> {
+  if (!input.kds || chain.url === null || chain.fromCache || chain.bytes === null) return;
+  const notAfter = new Date(Math.min(chain.intermediate.notAfter.getTime(), chain.root.notAfter.getTime()));
+  await kdsRemember(input.kds, chain.url, chain.bytes, notAfter, input.now);
+}
+
+/** A VCEK fetched from KDS (not from its cache), valid now and bound to the report, is kept. */
+async function rememberLeaf(input: SnpEvidenceInput, leaf: Fetched): Promise<void> {
+  if (!input.kds || leaf.url === null || leaf.fromCache) return;
+  await kdsRemember(input.kds, leaf.url, leaf.bytes, leaf.cert.notAfter, input.now);
+}
+
+/** 7. The report's signature under the leaf's key (verify-report-signature.ts). */
+async function checkReportSignature(report: SnpReport, leaf: ParsedCertificate): Promise<Violation[]> {
+  let key: CryptoKey;
+  try {
+    key = await importLeafKey(leaf);
+  } catch (e) {
+    return [violation('cert_malformed', `VCEK/VLEK: ${text(e)}`, { field: 'leaf' })];
+  }
+  return await verifyReportSignature(report.raw, key);
+}
+
+/** 8. The claims, every TCB decoded with the product's layout; a TCB that does not decode is a violation. */
+function claimsOf(
+  report: SnpReport,
+  v: {
+    product: SnpProduct;
+    leafKind: 'vcek' | 'vlek';
+    extensions: AmdCertExtensions;
+    leaf: ParsedCertificate;
+    chain: FetchedChain;
+  },
+): SnpVerification {
+  const violations: Violation[] = [];
   const tcbs: Partial<
     Record<'reportedTcb' | 'currentTcb' | 'committedTcb' | 'launchTcb', ReturnType<typeof decodeTcb>>
   > = {};
   for (const k of ['reportedTcb', 'currentTcb', 'committedTcb', 'launchTcb'] as const) {
     try {
-      tcbs[k] = decodeTcb(report[k], product);
+      tcbs[k] = decodeTcb(report[k], v.product);
     } catch (e) {
       violations.push(violation('report_malformed', `${k}: ${text(e)}`, { field: k }));
     }
@@ -336,20 +389,20 @@ export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVer
   if (violations.length > 0) return done(report, violations);
   const claims: SnpClaims = {
     report,
-    product,
-    signingKey: leafKind,
+    product: v.product,
+    signingKey: v.leafKind,
     reportedTcb: tcbs.reportedTcb!,
     currentTcb: tcbs.currentTcb!,
     committedTcb: tcbs.committedTcb!,
     launchTcb: tcbs.launchTcb!,
     leaf: {
-      subject: leaf.cert.subjectText,
-      notBefore: leaf.cert.notBefore,
-      notAfter: leaf.cert.notAfter,
-      sha256: leaf.cert.sha256,
-      extensions,
+      subject: v.leaf.subjectText,
+      notBefore: v.leaf.notBefore,
+      notAfter: v.leaf.notAfter,
+      sha256: v.leaf.sha256,
+      extensions: v.extensions,
     },
-    chain: { intermediateSha256: chain.intermediate.sha256, rootSha256: chain.root.sha256 },
+    chain: { intermediateSha256: v.chain.intermediate.sha256, rootSha256: v.chain.root.sha256 },
   };
   return { claims, report, violations };
 }

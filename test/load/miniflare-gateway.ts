@@ -10,7 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { Miniflare } from 'miniflare';
+import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 
 function bundle(outdir: string): Promise<void> {
   return new Promise((resolve, reject) =>
@@ -30,21 +30,21 @@ export async function runGatewayInMiniflare(
 ): Promise<{ exited(): boolean; close(): Promise<void> }> {
   const outdir = join(dir, 'bundle');
   await bundle(outdir);
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: join(outdir, 'worker.js'),
-    modulesRoot: outdir,
-    compatibilityDate: '2025-06-01',
-    compatibilityFlags: ['nodejs_compat'],
-    kvNamespaces: ['SEALGATE_KV'],
-    durableObjects: { KEY_ROTATION: 'KeyRotation' },
-    bindings: input.vars,
-    host: '127.0.0.1',
-    port: input.port,
-    ...(input.persistTo
-      ? { kvPersist: join(input.persistTo, 'kv'), durableObjectsPersist: join(input.persistTo, 'do') }
-      : {}),
-  });
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      modules: true,
+      scriptPath: join(outdir, 'worker.js'),
+      modulesRoot: outdir,
+      compatibilityDate: '2025-06-01',
+      compatibilityFlags: ['nodejs_compat'],
+      kvNamespaces: ['SEALGATE_KV'],
+      durableObjects: { KEY_ROTATION: 'KeyRotation' },
+      bindings: input.vars,
+      host: '127.0.0.1',
+      port: input.port,
+      ...(input.persistTo ? { resourcePersistencePath: input.persistTo } : {}),
+    }),
+  );
   await mf.ready;
   let closed = false;
   return {

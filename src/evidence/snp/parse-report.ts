@@ -48,56 +48,11 @@ export function parseReport(bytes: Uint8Array): SnpReport {
   const u64 = (off: number): bigint => view.getBigUint64(off, true);
   const field = (off: number, len: number): Uint8Array => raw.slice(off, off + len);
 
-  const version = u32(OFFSET.VERSION);
-  if (!SUPPORTED_REPORT_VERSIONS.includes(version)) {
-    throw malformed(`unsupported version ${version} (supported: ${SUPPORTED_REPORT_VERSIONS.join(', ')})`, {
-      field: 'version',
-      offset: OFFSET.VERSION,
-      actual: version,
-    });
-  }
-
-  for (const r of reservedRanges(version)) {
-    for (let i = r.start; i < r.end; i++) {
-      if (raw[i] !== 0) {
-        throw malformed(
-          `byte ${hex(i)} must be zero in version ${version} (reserved [${hex(r.start)}, ${hex(r.end)}): ${r.name}), got 0x${raw[i]!.toString(16).padStart(2, '0')}`,
-          { field: 'reserved', offset: i, range: [r.start, r.end], version },
-        );
-      }
-    }
-  }
-
-  const signatureAlgo = u32(OFFSET.SIGNATURE_ALGO);
-  if (signatureAlgo !== SIGNATURE_ALGO_ECDSA_P384_SHA384) {
-    // The SIGNATURE block's format (and so which of its bytes are reserved) is defined per algorithm,
-    // and ECDSA P-384 with SHA-384 is the only one the ABI spec defines.
-    throw malformed(`unsupported signature algorithm ${signatureAlgo} (1 = ECDSA P-384 with SHA-384)`, {
-      field: 'signatureAlgo',
-      offset: OFFSET.SIGNATURE_ALGO,
-      actual: signatureAlgo,
-    });
-  }
-
+  const version = checkVersion(u32(OFFSET.VERSION));
+  checkReserved(raw, version);
+  const signatureAlgo = checkSignatureAlgo(u32(OFFSET.SIGNATURE_ALGO));
   const signerInfo = u32(OFFSET.SIGNER_INFO);
-  if (signerInfo >>> 5 !== 0) {
-    throw malformed(
-      `signer info reserved bits 31:5 must be zero, got 0x${signerInfo.toString(16).padStart(8, '0')}`,
-      { field: 'signerInfo', offset: OFFSET.SIGNER_INFO, actual: signerInfo },
-    );
-  }
-  const signingKeyCode = (signerInfo >>> 2) & 7;
-  let signingKey: SnpSigningKey;
-  if (signingKeyCode === SIGNING_KEY_VCEK) signingKey = 'vcek';
-  else if (signingKeyCode === SIGNING_KEY_VLEK) signingKey = 'vlek';
-  else if (signingKeyCode === SIGNING_KEY_NONE) signingKey = 'none';
-  else {
-    throw malformed(`SIGNING_KEY ${signingKeyCode} is reserved (0 = VCEK, 1 = VLEK, 7 = none)`, {
-      field: 'signingKey',
-      offset: OFFSET.SIGNER_INFO,
-      actual: signingKeyCode,
-    });
-  }
+  const signingKey = decodeSigningKey(signerInfo);
 
   // Throws malformed_evidence for bit 17 clear or reserved bits 63:26 set.
   const policy = decodeGuestPolicy(u64(OFFSET.POLICY));
@@ -152,4 +107,60 @@ export function parseReport(bytes: Uint8Array): SnpReport {
       sLe: field(OFFSET.SIGNATURE_S, SIZE.SIGNATURE_COMPONENT),
     },
   };
+}
+
+/** VERSION (0x000): one this parser knows the layout of. */
+function checkVersion(version: number): number {
+  if (SUPPORTED_REPORT_VERSIONS.includes(version)) return version;
+  throw malformed(`unsupported version ${version} (supported: ${SUPPORTED_REPORT_VERSIONS.join(', ')})`, {
+    field: 'version',
+    offset: OFFSET.VERSION,
+    actual: version,
+  });
+}
+
+/** Every byte reserved in this version is zero. */
+function checkReserved(raw: Uint8Array, version: number): void {
+  for (const r of reservedRanges(version)) {
+    for (let i = r.start; i < r.end; i++) {
+      if (raw[i] !== 0) {
+        throw malformed(
+          `byte ${hex(i)} must be zero in version ${version} (reserved [${hex(r.start)}, ${hex(r.end)}): ${r.name}), got 0x${raw[i]!.toString(16).padStart(2, '0')}`,
+          { field: 'reserved', offset: i, range: [r.start, r.end], version },
+        );
+      }
+    }
+  }
+}
+
+/**
+ * SIGNATURE_ALGO (0x034): the SIGNATURE block's format (and so which of its bytes are reserved) is
+ * defined per algorithm, and ECDSA P-384 with SHA-384 is the only one the ABI spec defines.
+ */
+function checkSignatureAlgo(signatureAlgo: number): number {
+  if (signatureAlgo === SIGNATURE_ALGO_ECDSA_P384_SHA384) return signatureAlgo;
+  throw malformed(`unsupported signature algorithm ${signatureAlgo} (1 = ECDSA P-384 with SHA-384)`, {
+    field: 'signatureAlgo',
+    offset: OFFSET.SIGNATURE_ALGO,
+    actual: signatureAlgo,
+  });
+}
+
+/** SIGNING_KEY, bits 4:2 of the signer info (0x048); bits 31:5 are reserved. */
+function decodeSigningKey(signerInfo: number): SnpSigningKey {
+  if (signerInfo >>> 5 !== 0) {
+    throw malformed(
+      `signer info reserved bits 31:5 must be zero, got 0x${signerInfo.toString(16).padStart(8, '0')}`,
+      { field: 'signerInfo', offset: OFFSET.SIGNER_INFO, actual: signerInfo },
+    );
+  }
+  const signingKeyCode = (signerInfo >>> 2) & 7;
+  if (signingKeyCode === SIGNING_KEY_VCEK) return 'vcek';
+  if (signingKeyCode === SIGNING_KEY_VLEK) return 'vlek';
+  if (signingKeyCode === SIGNING_KEY_NONE) return 'none';
+  throw malformed(`SIGNING_KEY ${signingKeyCode} is reserved (0 = VCEK, 1 = VLEK, 7 = none)`, {
+    field: 'signingKey',
+    offset: OFFSET.SIGNER_INFO,
+    actual: signingKeyCode,
+  });
 }

@@ -74,16 +74,7 @@ export function serializeReport(fields: SnpReportFields): Uint8Array {
   putU32(OFFSET.VERSION, version, 'version');
   putU32(OFFSET.GUEST_SVN, fields.guestSvn, 'guestSvn');
 
-  const policyRaw = checkU64(fields.policy?.raw, 'policy.raw');
-  let policy: GuestPolicy;
-  try {
-    policy = decodeGuestPolicy(policyRaw);
-  } catch (e) {
-    if (isSealgateError(e)) throw bad(`policy.raw: ${e.message}`);
-    throw e;
-  }
-  checkConsistent(fields.policy, policy, 'policy');
-  view.setBigUint64(OFFSET.POLICY, policyRaw, true);
+  view.setBigUint64(OFFSET.POLICY, encodePolicy(fields), true);
 
   putBytes(OFFSET.FAMILY_ID, fields.familyId, SIZE.FAMILY_ID, 'familyId');
   putBytes(OFFSET.IMAGE_ID, fields.imageId, SIZE.IMAGE_ID, 'imageId');
@@ -94,27 +85,8 @@ export function serializeReport(fields: SnpReportFields): Uint8Array {
   putU32(OFFSET.SIGNATURE_ALGO, fields.signatureAlgo, 'signatureAlgo');
   putU64(OFFSET.CURRENT_TCB, fields.currentTcb, 'currentTcb');
 
-  const platformRaw = checkU64(fields.platformInfo?.raw, 'platformInfo.raw');
-  const platform: PlatformInfo = decodePlatformInfo(platformRaw);
-  checkConsistent(fields.platformInfo, platform, 'platformInfo');
-  view.setBigUint64(OFFSET.PLATFORM_INFO, platformRaw, true);
-
-  const keyCode =
-    fields.signingKey === 'vcek'
-      ? SIGNING_KEY_VCEK
-      : fields.signingKey === 'vlek'
-        ? SIGNING_KEY_VLEK
-        : fields.signingKey === 'none'
-          ? SIGNING_KEY_NONE
-          : -1;
-  if (keyCode < 0) throw bad('signingKey must be "vcek", "vlek" or "none"');
-  if (typeof fields.authorKeyEn !== 'boolean') throw bad('authorKeyEn must be a boolean');
-  if (typeof fields.maskChipKey !== 'boolean') throw bad('maskChipKey must be a boolean');
-  view.setUint32(
-    OFFSET.SIGNER_INFO,
-    (fields.authorKeyEn ? 1 : 0) | (fields.maskChipKey ? 2 : 0) | (keyCode << 2),
-    true,
-  );
+  view.setBigUint64(OFFSET.PLATFORM_INFO, encodePlatformInfo(fields), true);
+  view.setUint32(OFFSET.SIGNER_INFO, encodeSignerInfo(fields), true);
 
   putBytes(OFFSET.REPORT_DATA, fields.reportData, SIZE.REPORT_DATA, 'reportData');
   putBytes(OFFSET.MEASUREMENT, fields.measurement, SIZE.MEASUREMENT, 'measurement');
@@ -125,16 +97,7 @@ export function serializeReport(fields: SnpReportFields): Uint8Array {
   putBytes(OFFSET.REPORT_ID_MA, fields.reportIdMa, SIZE.REPORT_ID_MA, 'reportIdMa');
   putU64(OFFSET.REPORTED_TCB, fields.reportedTcb, 'reportedTcb');
 
-  if (version >= 3) {
-    if (fields.cpuid === null || typeof fields.cpuid !== 'object') {
-      throw bad(`cpuid is required in version ${version}`);
-    }
-    out[OFFSET.CPUID_FAM_ID] = checkU8(fields.cpuid.family, 'cpuid.family');
-    out[OFFSET.CPUID_MOD_ID] = checkU8(fields.cpuid.model, 'cpuid.model');
-    out[OFFSET.CPUID_STEP] = checkU8(fields.cpuid.stepping, 'cpuid.stepping');
-  } else if (fields.cpuid !== null) {
-    throw bad('cpuid must be null in version 2 (bytes 0x188..0x18A are reserved)');
-  }
+  writeCpuid(out, fields, version);
 
   putBytes(OFFSET.CHIP_ID, fields.chipId, SIZE.CHIP_ID, 'chipId');
   putU64(OFFSET.COMMITTED_TCB, fields.committedTcb, 'committedTcb');
@@ -167,4 +130,56 @@ export function serializeReport(fields: SnpReportFields): Uint8Array {
     throw e;
   }
   return out;
+}
+
+/** GUEST_POLICY (0x008): `raw` decodes (Table 9) and agrees with the decoded members given. */
+function encodePolicy(fields: SnpReportFields): bigint {
+  const policyRaw = checkU64(fields.policy?.raw, 'policy.raw');
+  let policy: GuestPolicy;
+  try {
+    policy = decodeGuestPolicy(policyRaw);
+  } catch (e) {
+    if (isSealgateError(e)) throw bad(`policy.raw: ${e.message}`);
+    throw e;
+  }
+  checkConsistent(fields.policy, policy, 'policy');
+  return policyRaw;
+}
+
+/** PLATFORM_INFO (0x040): `raw` agrees with the decoded members given. */
+function encodePlatformInfo(fields: SnpReportFields): bigint {
+  const platformRaw = checkU64(fields.platformInfo?.raw, 'platformInfo.raw');
+  const platform: PlatformInfo = decodePlatformInfo(platformRaw);
+  checkConsistent(fields.platformInfo, platform, 'platformInfo');
+  return platformRaw;
+}
+
+/** The signer info (0x048): AUTHOR_KEY_EN bit 0, MASK_CHIP_KEY bit 1, SIGNING_KEY bits 4:2. */
+function encodeSignerInfo(fields: SnpReportFields): number {
+  const keyCode =
+    fields.signingKey === 'vcek'
+      ? SIGNING_KEY_VCEK
+      : fields.signingKey === 'vlek'
+        ? SIGNING_KEY_VLEK
+        : fields.signingKey === 'none'
+          ? SIGNING_KEY_NONE
+          : -1;
+  if (keyCode < 0) throw bad('signingKey must be "vcek", "vlek" or "none"');
+  if (typeof fields.authorKeyEn !== 'boolean') throw bad('authorKeyEn must be a boolean');
+  if (typeof fields.maskChipKey !== 'boolean') throw bad('maskChipKey must be a boolean');
+  return (fields.authorKeyEn ? 1 : 0) | (fields.maskChipKey ? 2 : 0) | (keyCode << 2);
+}
+
+/** CPUID_FAM_ID, CPUID_MOD_ID, CPUID_STEP (0x188–0x18A): required from version 3, reserved before. */
+function writeCpuid(out: Uint8Array, fields: SnpReportFields, version: number): void {
+  if (version >= 3) {
+    if (fields.cpuid === null || typeof fields.cpuid !== 'object') {
+      throw bad(`cpuid is required in version ${version}`);
+    }
+    out[OFFSET.CPUID_FAM_ID] = checkU8(fields.cpuid.family, 'cpuid.family');
+    out[OFFSET.CPUID_MOD_ID] = checkU8(fields.cpuid.model, 'cpuid.model');
+    out[OFFSET.CPUID_STEP] = checkU8(fields.cpuid.stepping, 'cpuid.stepping');
+  } else if (fields.cpuid !== null) {
+    throw bad('cpuid must be null in version 2 (bytes 0x188..0x18A are reserved)');
+  }
 }
