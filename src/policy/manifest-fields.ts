@@ -28,6 +28,7 @@ export const MANIFEST_FIELDS = {
       'authorKeyDigests',
       'chipIds',
       'minimumGuestSvn',
+      'allowProvisionalFirmware',
       'familyId',
       'imageId',
     ],

@@ -46,6 +46,10 @@ export const VIOLATION_CODES = [
   'abi_too_old',
   'tcb_below_minimum',
   'launch_tcb_below_minimum',
+  /** The VCEK/VLEK's TCB exceeds CURRENT_TCB in some component. */
+  'tcb_above_current',
+  /** COMMITTED_TCB differs from CURRENT_TCB and the manifest does not allow provisional firmware. */
+  'provisional_firmware_not_allowed',
   'vmpl_not_allowed',
   'guest_svn_below_minimum',
   'id_key_not_allowed',
