@@ -38,7 +38,7 @@ export async function issueFor(
   fixture: Pick<Fixture, 'dev'>,
   issuer: CryptoKeyPair,
   worker: TestWorker,
-  opts: { now?: Date; manifestDigest?: string } = {},
+  opts: { now?: Date; manifestDigest?: string; simulated?: boolean } = {},
 ): Promise<Uint8Array> {
   const issued = await issueWorkerCertificate({
     issuer,
@@ -46,7 +46,7 @@ export async function issueFor(
     workerHpkeKey: worker.hpke.publicKey,
     measurement: fixture.dev.measurements.worker,
     manifestDigest: opts.manifestDigest ?? fixture.dev.manifestDigest,
-    simulated: true,
+    simulated: opts.simulated ?? true,
     now: opts.now ?? T0,
     lifetimeSeconds: 3600,
   });
