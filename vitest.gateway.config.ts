@@ -21,7 +21,7 @@ const vars = gatewayDevVars({
   serviceUrl: 'http://attestation-service.test',
   workerUrls: ['http://worker-a.test', 'http://worker-b.test'],
   gatewaySecret,
-  devApiKey: 'sk-test-dev-key',
+  devApiKey: 'sk-test-dev-key-0123456789abcdef0123',
   corsOrigins: ['https://app.example'],
 });
 

@@ -2,7 +2,7 @@
  * `npm start`: the whole local stack on SIMULATED hardware (src/dev/stack.ts), until Ctrl-C or
  * SIGTERM, which stop everything — also while it is still starting — so nothing is left running.
  *
- *   PORT (8787) · DEV_API_KEY (sk-sealgate-dev) · MODEL_URL / MODEL_API_KEY (default: built-in model)
+ *   PORT (8787) · DEV_API_KEY (sk-sealgate-local-development-key) · MODEL_URL / MODEL_API_KEY (default: built-in model)
  *   SEALGATE_SERVICE_PORT (8788) · SEALGATE_WORKER_PORT (8789) · SEALGATE_DEV_DIR (.sealgate-dev)
  */
 import { startStack } from '../src/dev/stack.js';

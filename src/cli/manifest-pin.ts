@@ -7,7 +7,7 @@
  * given: the report then vouches for the platform only, the computation for the image.
  */
 import { isAllZero, toHex } from '../bytes.js';
-import type { SnpClaims } from '../evidence/snp/types.js';
+import type { SnpClaims, TcbVersion } from '../evidence/snp/types.js';
 import type {
   KeyPolicy,
   Manifest,
@@ -65,7 +65,11 @@ export function referenceValuesFor(
       requireSingleSocket: r.policy.singleSocket,
       minAbi: { major: r.policy.abiMajor, minor: r.policy.abiMinor },
     },
-    minimumTcb: { [claims.product]: tcb(claims.reportedTcb) },
+    // What it saw: each component the lowest of REPORTED, CURRENT and COMMITTED (all three are held
+    // to the minimum), and provisional firmware allowed only when this host runs it.
+    minimumTcb: {
+      [claims.product]: tcb(lowestTcb(claims.reportedTcb, claims.currentTcb, claims.committedTcb)),
+    },
     minimumLaunchTcb: { [claims.product]: tcb(claims.launchTcb) },
     vmpl: r.vmpl,
   };
@@ -73,6 +77,7 @@ export function referenceValuesFor(
   if (!isAllZero(r.idKeyDigest)) ref.idKeyDigests = [toHex(r.idKeyDigest)];
   if (r.authorKeyEn && !isAllZero(r.authorKeyDigest)) ref.authorKeyDigests = [toHex(r.authorKeyDigest)];
   if (r.guestSvn > 0) ref.minimumGuestSvn = r.guestSvn;
+  if (r.committedTcb !== r.currentTcb) ref.allowProvisionalFirmware = true;
   if (!isAllZero(r.familyId)) ref.familyId = toHex(r.familyId);
   if (!isAllZero(r.imageId)) ref.imageId = toHex(r.imageId);
   return ref;
@@ -141,4 +146,18 @@ export async function pinManifest(input: PinInput): Promise<PinResult> {
     ...(input.measurements ? { measurements: input.measurements } : {}),
   });
   return { ok: true, manifest, warnings };
+}
+
+/** Component-wise minimum of TCB_VERSIONs of one product. */
+function lowestTcb(...tcbs: TcbVersion[]): TcbVersion {
+  const [first, ...rest] = tcbs as [TcbVersion, ...TcbVersion[]];
+  const out: TcbVersion = { ...first };
+  for (const t of rest) {
+    for (const k of ['bootloader', 'tee', 'snp', 'microcode', 'fmc'] as const) {
+      const a = out[k];
+      const b = t[k];
+      if (a !== undefined && b !== undefined) out[k] = Math.min(a, b);
+    }
+  }
+  return out;
 }

@@ -2,5 +2,9 @@
 export interface CommandResult {
   stdout: string;
   stderr?: string;
-  exitCode: 0 | 1 | 2;
+  /**
+   * 0 verified against what the user pinned; 1 rejected; 2 usage or unreadable input; 3 not
+   * pinned (trust on first use: what was found and the digest to pin, never "VERIFIED").
+   */
+  exitCode: 0 | 1 | 2 | 3;
 }

@@ -1,6 +1,8 @@
 /**
- * `sealgate verify`: the full decision on one report, printed as JSON.
- * Exit 0 trusted, 1 rejected, 2 usage or unreadable input.
+ * `sealgate verify`: the full decision on one report against the manifest given, printed as JSON.
+ * Exit 0 trusted, 1 rejected (also: SIMULATED hardware without `--allow-simulated`), 2 usage or
+ * unreadable input. `--report-data HEX` is required: without it a replayed report cannot be told
+ * from a fresh one, so skipping the check takes `--any-report-data`, said explicitly.
  */
 
 import { claimsJson } from '../attestation/claims-json.js';
@@ -11,13 +13,14 @@ import { isSealgateError } from '../errors.js';
 import { isRoleName } from '../policy/evaluate-role.js';
 import { ROLES } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
+import { findSnpTrustAnchor } from '../policy/trust-anchors.js';
 import { parseFlags, parseInstant, UsageError } from './args.js';
 import { readInput, readTextInput } from './io.js';
 import { cliKds } from './kds-fetch.js';
 import type { CommandResult } from './result.js';
 
 export const VERIFY_USAGE =
-  'verify --report FILE --cert FILE [--chain FILE] --manifest FILE --role ROLE [--report-data HEX] [--at ISO-8601]';
+  'verify --report FILE --cert FILE [--chain FILE] --manifest FILE --role ROLE (--report-data HEX | --any-report-data) [--allow-simulated] [--at ISO-8601]';
 
 export async function loadCertificates(
   certPath: string,
@@ -53,10 +56,14 @@ export function checkRole(role: string): void {
 export async function verifyCommand(argv: readonly string[], now: () => Date): Promise<CommandResult> {
   const flags = parseFlags(argv, {
     values: ['report', 'cert', 'chain', 'manifest', 'role', 'report-data', 'at'],
+    switches: ['any-report-data', 'allow-simulated'],
     required: ['report', 'cert', 'manifest', 'role'],
   });
   const v = flags.values;
   checkRole(v.role!);
+  if ((v['report-data'] === undefined) === !flags.switches.has('any-report-data')) {
+    throw new UsageError('give --report-data HEX, or --any-report-data to skip that check explicitly');
+  }
   const at = v.at ? parseInstant('at', v.at) : now();
   let expectedReportData: Uint8Array | undefined;
   if (v['report-data'] !== undefined) {
@@ -90,10 +97,25 @@ export async function verifyCommand(argv: readonly string[], now: () => Date): P
     now: at,
     ...(chain ? {} : { kds: cliKds() }),
   });
+  const simulated =
+    verdict.claims !== null &&
+    findSnpTrustAnchor(manifest, verdict.claims.chain.rootSha256)?.simulated === true;
+  const refused = simulated && !flags.switches.has('allow-simulated');
   const out = {
-    verdict: verdict.verdict,
+    verdict: refused ? 'rejected' : verdict.verdict,
     violations: verdict.violations,
+    ...(simulated ? { simulated: true } : {}),
     claims: claimsJson(verdict.claims, verdict.report),
   };
-  return { stdout: `${JSON.stringify(out, null, 2)}\n`, exitCode: verdict.verdict === 'trusted' ? 0 : 1 };
+  return {
+    stdout: `${JSON.stringify(out, null, 2)}\n`,
+    ...(simulated
+      ? {
+          stderr: refused
+            ? 'sealgate: verify: SIMULATED hardware is not a pass without --allow-simulated\n'
+            : 'sealgate: verify: WARNING: SIMULATED hardware — this proves nothing about real confidentiality\n',
+        }
+      : {}),
+    exitCode: out.verdict === 'trusted' ? 0 : 1,
+  };
 }

@@ -1,5 +1,6 @@
 /**
- * `sealgate verify-endpoint URL [--manifest FILE] [--at ISO-8601]` (docs/verifiability.md "The
+ * `sealgate verify-endpoint URL [--manifest FILE | --manifest-digest HEX] [--save-manifest FILE]
+ * [--allow-simulated] [--at ISO-8601]` (docs/verifiability.md "The
  * CLI"): attests the attestation service THROUGH the gateway with a nonce drawn here, and checks
  * everything on this machine, taking nothing on the gateway's word:
  *
@@ -15,9 +16,12 @@
  *   5. the manifest history (`URL/v1/manifest`): the hash chain holds and its newest entry is the
  *      manifest served.
  *
- * Prints the chain in plain words. Exit 0 only if every step holds, 1 otherwise (also when the
- * endpoint cannot be reached), 2 on bad usage.
+ * Prints the chain in plain words. Exit 0 only if every step holds against a pinned manifest, 1
+ * otherwise (also when the endpoint cannot be reached, or SIMULATED without `--allow-simulated`),
+ * 2 on bad usage, 3 when every step holds but nothing was pinned (`verdictOf`).
  */
+
+import { writeFile } from 'node:fs/promises';
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
 import { checkEarClaims, expectedStatus } from '../attestation/ear.js';
 import { type EvidenceBundle, parseEvidenceBundle } from '../attestation/evidence-bundle.js';
@@ -35,7 +39,8 @@ import { readTextInput } from './io.js';
 import { cliKds } from './kds-fetch.js';
 import type { CommandResult } from './result.js';
 
-export const VERIFY_ENDPOINT_USAGE = 'verify-endpoint URL [--manifest FILE] [--at ISO-8601]';
+export const VERIFY_ENDPOINT_USAGE =
+  'verify-endpoint URL [--manifest FILE | --manifest-digest HEX] [--save-manifest FILE] [--allow-simulated] [--at ISO-8601]';
 
 const TIMEOUT_MS = 30_000;
 
@@ -45,6 +50,8 @@ class Report {
   readonly lines: string[] = [];
   failed = false;
   simulated = false;
+  /** The manifest text the endpoint served (its exact bytes are what `--save-manifest` writes). */
+  served: string | null = null;
   say(line: string) {
     this.lines.push(line);
   }
@@ -99,7 +106,18 @@ export async function verifyEndpointCommand(
   now: () => Date,
   fetchFn: Fetch = (url, init) => fetch(url, init),
 ): Promise<CommandResult> {
-  const flags = parseFlags(argv, { values: ['manifest', 'at'], positionals: 1 });
+  const flags = parseFlags(argv, {
+    values: ['manifest', 'manifest-digest', 'save-manifest', 'at'],
+    switches: ['allow-simulated'],
+    positionals: 1,
+  });
+  const pinnedDigest = flags.values['manifest-digest']?.toLowerCase();
+  if (pinnedDigest !== undefined && !/^[0-9a-f]{64}$/.test(pinnedDigest)) {
+    throw new UsageError('--manifest-digest must be 64 hex characters (SHA-256)');
+  }
+  if (pinnedDigest !== undefined && flags.values.manifest !== undefined) {
+    throw new UsageError('--manifest and --manifest-digest: give one');
+  }
   const base = baseUrl(flags.positionals[0]!);
   const at = flags.values.at ? parseInstant('at', flags.values.at) : now();
   let pinnedText: string | undefined;
@@ -116,24 +134,53 @@ export async function verifyEndpointCommand(
   const r = new Report();
   r.say(`Verifying ${base}`);
   try {
-    await run(r, { base, at, pinnedText, pinnedPath: flags.values.manifest, fetchFn });
+    await run(r, { base, at, pinnedText, pinnedDigest, pinnedPath: flags.values.manifest, fetchFn });
   } catch (e) {
     r.fail(`could not complete: ${isSealgateError(e) ? `${e.code}: ` : ''}${(e as Error).message}`);
   }
-  r.say(
-    r.failed
-      ? 'Verdict: NOT VERIFIED — do not send this endpoint anything you would not publish.'
-      : r.simulated
+  const save = flags.values['save-manifest'];
+  if (save !== undefined && r.served !== null) {
+    await writeFile(save, r.served); // the served manifest's exact bytes: its digest is the pin
+    r.say(`Saved the served manifest to ${save}; pin it with --manifest ${save}.`);
+  }
+  const pinned = pinnedText !== undefined || pinnedDigest !== undefined;
+  return verdictOf(r, pinned, flags.switches.has('allow-simulated'));
+}
+
+/**
+ * Exit 0 only for VERIFIED against what the user pinned; 1 rejected (SIMULATED hardware too,
+ * unless `--allow-simulated`); 3 every link holds but nothing was pinned (trust on first use).
+ */
+function verdictOf(r: Report, pinned: boolean, allowSimulated: boolean): CommandResult {
+  let exitCode: 0 | 1 | 3;
+  if (r.failed) {
+    exitCode = 1;
+    r.say('Verdict: NOT VERIFIED — do not send this endpoint anything you would not publish.');
+  } else if (r.simulated && !allowSimulated) {
+    exitCode = 1;
+    r.say(
+      'Verdict: NOT VERIFIED — SIMULATED hardware (pass --allow-simulated to accept it for development).',
+    );
+  } else if (!pinned) {
+    exitCode = 3;
+    r.say('Verdict: NOT PINNED — the chain holds for the manifest the endpoint chose itself.');
+    r.say('         Pin it (--save-manifest FILE, then --manifest FILE) and run again.');
+  } else {
+    exitCode = 0;
+    r.say(
+      r.simulated
         ? 'Verdict: VERIFIED — but on SIMULATED hardware: for development only, nothing is protected by hardware.'
         : 'Verdict: VERIFIED — every link of the chain holds.',
-  );
-  return { stdout: `${r.lines.join('\n')}\n`, exitCode: r.failed ? 1 : 0 };
+    );
+  }
+  return { stdout: `${r.lines.join('\n')}\n`, exitCode };
 }
 
 interface RunOptions {
   base: string;
   at: Date;
   pinnedText: string | undefined;
+  pinnedDigest: string | undefined;
   pinnedPath: string | undefined;
   fetchFn: Fetch;
 }
@@ -187,8 +234,18 @@ async function chooseManifest(
   answer: Record<string, unknown>,
 ): Promise<{ manifest: Manifest; digest: string } | null> {
   const served = typeof answer.manifest === 'string' ? answer.manifest : '';
+  if (served) r.served = served;
   let manifestText: string;
-  if (o.pinnedText !== undefined) {
+  if (o.pinnedDigest !== undefined) {
+    manifestText = served;
+    const digest = await manifestDigest(manifestText).catch(() => 'unparseable');
+    r.say(`  manifest: the endpoint's, pinned by digest ${o.pinnedDigest}`);
+    r.check(
+      digest === o.pinnedDigest,
+      'the gateway serves under exactly the pinned manifest',
+      `the gateway serves under ANOTHER manifest (digest ${digest})`,
+    );
+  } else if (o.pinnedText !== undefined) {
     manifestText = o.pinnedText;
     const digest = await manifestDigest(manifestText);
     r.say(`  manifest: pinned (${o.pinnedPath}), digest ${digest}`);
@@ -202,7 +259,7 @@ async function chooseManifest(
     manifestText = served;
     const digest = await manifestDigest(manifestText);
     r.say(`  manifest: taken from the endpoint itself — TRUST ON FIRST USE. Its digest is ${digest};`);
-    r.say('            save it and pin it next time with --manifest FILE.');
+    r.say('            save it (--save-manifest FILE) and pin it next time with --manifest FILE.');
   }
   let manifest: Manifest;
   try {

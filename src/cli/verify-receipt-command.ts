@@ -4,11 +4,15 @@
  * `x-sealgate-receipt` header of an answer) from the gateway's `GET /v1/receipts/{id}` — and prints
  * the chain in plain words: receipt → worker certificate → the service's signing key → the
  * service's hardware evidence → the manifest. Only the fetch trusts the gateway, and only to hand
- * over bytes: every link is checked here. `--manifest` pins the manifest you trust; without it the
- * copy inside the bundle is used, and its digest is printed for you to compare.
+ * over bytes: every link is checked here. `--manifest FILE` or `--manifest-digest HEX` pins the
+ * manifest you trust; without either the copy inside the bundle is checked for consistency only,
+ * which anyone can satisfy with a bundle of their own (a simulator, any SEV-SNP VM running their
+ * image): that is reported as NOT PINNED with the digest to pin, never as VERIFIED.
  *
- * Exit 0 only when every step holds; 1 when any fails (or the receipt cannot be had); 2 usage.
- * The API key may also come from SEALGATE_API_KEY.
+ * Exit 0 when every step holds against a pinned manifest (and, on SIMULATED hardware, only with
+ * `--allow-simulated`); 1 when any fails (or the receipt cannot be had, or it is simulated without
+ * `--allow-simulated`); 2 usage; 3 every step holds but nothing was pinned. The API key may also
+ * come from SEALGATE_API_KEY.
  */
 import { type ReceiptVerdict, verifyReceiptBundle } from '../receipts/verify-receipt.js';
 import { parseFlags, UsageError } from './args.js';
@@ -17,7 +21,7 @@ import { cliKds } from './kds-fetch.js';
 import type { CommandResult } from './result.js';
 
 export const VERIFY_RECEIPT_USAGE =
-  'verify-receipt FILE | ID --url URL [--api-key KEY] [--manifest FILE] [--json]';
+  'verify-receipt FILE | ID --url URL [--api-key KEY] [--manifest FILE | --manifest-digest HEX] [--allow-simulated] [--json]';
 
 const STEP_TITLES: Record<string, string> = {
   receipt: 'receipt',
@@ -29,14 +33,21 @@ const STEP_TITLES: Record<string, string> = {
 
 export async function verifyReceiptCommand(argv: readonly string[]): Promise<CommandResult> {
   const flags = parseFlags(argv, {
-    values: ['url', 'api-key', 'manifest'],
-    switches: ['json'],
+    values: ['url', 'api-key', 'manifest', 'manifest-digest'],
+    switches: ['json', 'allow-simulated'],
     positionals: 1,
   });
   const target = flags.positionals[0]!;
   const url = flags.values.url;
   const apiKey = flags.values['api-key'] ?? process.env.SEALGATE_API_KEY;
   if (!url && flags.values['api-key']) throw new UsageError('--api-key needs --url');
+  const pinnedDigest = flags.values['manifest-digest']?.toLowerCase();
+  if (pinnedDigest !== undefined && !/^[0-9a-f]{64}$/.test(pinnedDigest)) {
+    throw new UsageError('--manifest-digest must be 64 hex characters (SHA-256)');
+  }
+  if (pinnedDigest !== undefined && flags.values.manifest) {
+    throw new UsageError('--manifest and --manifest-digest: give one');
+  }
   const manifestText = flags.values.manifest
     ? await readTextInput('manifest', flags.values.manifest)
     : undefined;
@@ -76,9 +87,32 @@ export async function verifyReceiptCommand(argv: readonly string[]): Promise<Com
     ...(manifestText !== undefined ? { manifestText } : {}),
     kds: cliKds(),
   });
-  const exitCode = verdict.verdict === 'verified' ? 0 : 1;
-  if (flags.switches.has('json')) return { stdout: `${JSON.stringify(verdict, null, 2)}\n`, exitCode };
-  return { stdout: describe(verdict), exitCode };
+  const outcome = judge(verdict, pinnedDigest, flags.switches.has('allow-simulated'));
+  if (flags.switches.has('json')) {
+    return {
+      stdout: `${JSON.stringify({ ...verdict, outcome: outcome.name }, null, 2)}\n`,
+      exitCode: outcome.exitCode,
+    };
+  }
+  return { stdout: describe(verdict, outcome), exitCode: outcome.exitCode };
+}
+
+export interface Outcome {
+  name: 'verified' | 'rejected' | 'not-pinned' | 'simulated';
+  exitCode: 0 | 1 | 3;
+}
+
+/**
+ * The verdict against what the user pinned: a bundle is only VERIFIED against a manifest given
+ * by file or digest; simulated hardware is a pass only when asked for.
+ */
+export function judge(v: ReceiptVerdict, pinnedDigest: string | undefined, allowSimulated: boolean): Outcome {
+  if (v.verdict !== 'verified') return { name: 'rejected', exitCode: 1 };
+  if (pinnedDigest !== undefined && v.manifestDigest !== pinnedDigest)
+    return { name: 'rejected', exitCode: 1 };
+  if (v.simulated && !allowSimulated) return { name: 'simulated', exitCode: 1 };
+  if (!v.ownManifest && pinnedDigest === undefined) return { name: 'not-pinned', exitCode: 3 };
+  return { name: 'verified', exitCode: 0 };
 }
 
 function failed(message: string): CommandResult {
@@ -86,19 +120,32 @@ function failed(message: string): CommandResult {
 }
 
 /** The chain in plain words, one line per link, then the verdict. */
-export function describe(v: ReceiptVerdict): string {
+export function describe(v: ReceiptVerdict, outcome: Outcome): string {
   const mark = { ok: 'ok ', failed: 'FAIL', 'not checked': ' -  ' } as const;
   const lines = v.steps.map((s) => `[${mark[s.status]}] ${STEP_TITLES[s.step]}: ${s.message}`);
-  if (v.verdict === 'verified') {
+  if (outcome.name === 'not-pinned') {
     lines.push(
       '',
-      `VERIFIED: the answer to request ${v.claims!.id} came from an AI worker attested under manifest ${v.manifestDigest}${v.ownManifest ? ' (yours)' : ''}.`,
+      `NOT PINNED: the bundle is consistent with its own manifest ${v.manifestDigest}, which anyone can make.`,
+      `Pin the manifest you trust: --manifest FILE, or --manifest-digest ${v.manifestDigest}.`,
+    );
+  } else if (outcome.name === 'simulated') {
+    lines.push(
+      '',
+      'NOT VERIFIED: the evidence is from SIMULATED hardware (pass --allow-simulated to accept it for development).',
+    );
+  } else if (outcome.name === 'verified') {
+    lines.push(
+      '',
+      `VERIFIED: the answer to request ${v.claims!.id} came from an AI worker attested under manifest ${v.manifestDigest} (pinned).`,
     );
     if (v.simulated) {
       lines.push('WARNING: SIMULATED hardware — this proves nothing about real confidentiality.');
     }
   } else {
     lines.push('', 'NOT VERIFIED: do not rely on this answer’s receipt.');
+    if (v.verdict === 'verified')
+      lines.push(`The bundle's manifest ${v.manifestDigest} is not the one pinned.`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -5,10 +5,12 @@
  * `close()` stops it and its workerd children as one — and a watchdog stops that group when this
  * process ends in any way (parent-watch.ts), so no gateway outlives it holding the port.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { startWorker } from '../ai-worker/main.js';
 import { startService } from '../attestation-service/main.js';
+import { MIN_DEV_API_KEY_LENGTH } from '../gateway/config.js';
 import { gatewayDevVars, wranglerVarArgs } from '../gateway/dev-vars.js';
 import { measurementFor } from '../platform/simulator/index.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
@@ -116,7 +118,11 @@ export function stopGroup(child: ChildProcess): Promise<void> {
 
 export async function startStack(opts: StackOptions = {}): Promise<RunningStack> {
   const port = opts.port ?? 8787;
-  const apiKey = opts.apiKey ?? 'sk-sealgate-dev';
+  const apiKey = opts.apiKey ?? 'sk-sealgate-local-development-key';
+  if (apiKey.length < MIN_DEV_API_KEY_LENGTH) {
+    // The gateway would answer every request 503 (config.ts); say so before starting anything.
+    throw new Error(`DEV_API_KEY must be at least ${MIN_DEV_API_KEY_LENGTH} characters`);
+  }
   const verbose = opts.verbose ?? true;
   const quietLog = verbose ? {} : { log: () => undefined };
   const files = await writeDevelopmentFiles(opts.devDir ?? '.sealgate-dev', { now: new Date() });

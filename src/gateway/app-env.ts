@@ -15,6 +15,8 @@ export type AppVars = {
   config: GatewayConfig;
   /** Headers every answer carries: `x-sealgate-manifest`, and `x-sealgate-simulated` when simulated. */
   sealgateHeaders: Record<string, string>;
+  /** SHA-256 (hex) of the request's accepted API key, set by `requireApiKey` on `/v1/*`. */
+  apiKeyHash: string;
 };
 
 export type AppEnv = { Bindings: GatewayEnv; Variables: AppVars };

@@ -1,10 +1,10 @@
 /**
  * The gateway's configuration: Worker bindings, vars and secrets (docs/gateway.md "Configuration"),
  * checked once per isolate. A configuration that does not hold — a manifest that does not parse, a
- * manifest that trusts the simulator without `SEALGATE_ALLOW_SIMULATED=1`, no `GATEWAY_SECRET`, no
- * attestation service — is not an error to work around: the gateway refuses to serve (typed 503,
- * reason in the log), because every way of "carrying on" would forward prompts to something
- * nobody verified.
+ * manifest that trusts the simulator without `SEALGATE_ALLOW_SIMULATED=1`, no `GATEWAY_SECRET`, a
+ * `DEV_API_KEY` under 32 characters, no attestation service — is not an error to work around: the
+ * gateway refuses to serve (typed 503, reason in the log), because every way of "carrying on" would
+ * forward prompts to something nobody verified.
  */
 import { manifestDigest } from '../policy/manifest-digest.js';
 import type { Manifest } from '../policy/manifest-types.js';
@@ -28,7 +28,7 @@ export interface GatewayEnv {
   ATTESTATION_SERVICE_URL?: string;
   /** AI workers' base URLs, comma-separated, tried in turn. */
   WORKER_URLS?: string;
-  /** Secret: an API key accepted besides the hashed keys in KV (development). */
+  /** Secret: an API key accepted besides the hashed keys in KV (development). ≥ 32 characters. */
   DEV_API_KEY?: string;
   /** Allowed CORS origins, comma-separated, or "*"; empty/absent: no CORS headers. */
   CORS_ORIGINS?: string;
@@ -51,6 +51,8 @@ export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; re
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 const MIN_SECRET_LENGTH = 32;
+/** A guessable development key would open the gateway to anyone: as long as a 128-bit hex key. */
+export const MIN_DEV_API_KEY_LENGTH = 32;
 
 const CONFIG_VARS = [
   'SEALGATE_MANIFEST',
@@ -60,6 +62,7 @@ const CONFIG_VARS = [
   'WORKER_URLS',
   'CORS_ORIGINS',
   'MAX_BODY_BYTES',
+  'DEV_API_KEY',
 ] as const;
 
 let cached: { values: unknown[]; result: Promise<ConfigResult> } | undefined;
@@ -97,6 +100,9 @@ async function checkConfig(env: GatewayEnv): Promise<ConfigResult> {
   const secret = env.GATEWAY_SECRET;
   if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
     return fail(`GATEWAY_SECRET must be set (at least ${MIN_SECRET_LENGTH} characters)`);
+  }
+  if (env.DEV_API_KEY && env.DEV_API_KEY.length < MIN_DEV_API_KEY_LENGTH) {
+    return fail(`DEV_API_KEY, when set, must be at least ${MIN_DEV_API_KEY_LENGTH} characters`);
   }
   const serviceUrl = (env.ATTESTATION_SERVICE_URL ?? '').trim();
   if (!isHttpUrl(serviceUrl)) return fail('ATTESTATION_SERVICE_URL must be an http(s) URL');

@@ -60,6 +60,9 @@ const SNP_CHECKS: readonly SnpCheck[] = [
   checkHostData,
   checkGuestPolicy,
   checkTcb,
+  checkLaunchTcb,
+  checkCertTcbNotAboveCurrent,
+  checkCommittedFirmware,
   checkVmpl,
   checkGuestSvn,
   checkIdKey,
@@ -186,10 +189,63 @@ function checkGuestPolicy({ report: r, policy }: SnpCheckInput): Violation[] {
 /** REPORTED_TCB (0x180) is what the VCEK is issued for; LAUNCH_TCB (0x1F0) what the guest started on. */
 function checkTcb({ claims, ref }: SnpCheckInput): Violation[] {
   const minTcb = ref.minimumTcb[claims.product];
-  const minLaunch = ref.minimumLaunchTcb?.[claims.product];
+  if (!minTcb) return [];
+  // A host may report (REPORTED_TCB) or run (CURRENT_TCB) at the minimum while its COMMITTED_TCB —
+  // what it can roll back to (ABI 56860 §3 "TCB version", SNP_COMMIT) — is below it: all three count.
   return [
-    ...(minTcb ? tcbAtLeast('tcb_below_minimum', 'reportedTcb', claims.reportedTcb, minTcb) : []),
-    ...(minLaunch ? tcbAtLeast('launch_tcb_below_minimum', 'launchTcb', claims.launchTcb, minLaunch) : []),
+    ...tcbAtLeast('tcb_below_minimum', 'reportedTcb', claims.reportedTcb, minTcb),
+    ...tcbAtLeast('tcb_below_minimum', 'currentTcb', claims.currentTcb, minTcb),
+    ...tcbAtLeast('tcb_below_minimum', 'committedTcb', claims.committedTcb, minTcb),
+  ];
+}
+
+/** LAUNCH_TCB (0x1F0): at least `minimumLaunchTcb`, which defaults to `minimumTcb`. */
+function checkLaunchTcb({ claims, ref }: SnpCheckInput): Violation[] {
+  const min = (ref.minimumLaunchTcb ?? ref.minimumTcb)[claims.product];
+  return min ? tcbAtLeast('launch_tcb_below_minimum', 'launchTcb', claims.launchTcb, min) : [];
+}
+
+/**
+ * The VCEK/VLEK's TCB (its SPL extensions, which stage 2 held equal to REPORTED_TCB) does not exceed
+ * CURRENT_TCB in any component: a host cannot report a TCB it does not run (go-sev-guest validate).
+ */
+function checkCertTcbNotAboveCurrent({ claims }: SnpCheckInput): Violation[] {
+  const cert = claims.leaf.extensions.tcb;
+  const out: Violation[] = [];
+  for (const c of TCB_COMPONENTS) {
+    const have = cert[c];
+    const current = claims.currentTcb[c];
+    if (have === undefined || current === undefined || have <= current) continue;
+    out.push(
+      violation('tcb_above_current', `VCEK/VLEK ${c} SPL ${have} exceeds CURRENT_TCB's ${current}`, {
+        field: `currentTcb.${c}`,
+        expected: `>= ${have}`,
+        actual: current,
+      }),
+    );
+  }
+  return out;
+}
+
+/**
+ * Provisional firmware: COMMITTED_TCB (0x1E0) differs from CURRENT_TCB (0x1E8) until the host
+ * commits (SNP_COMMIT); until then it can roll back below what it reports. Refused unless the
+ * manifest says `allowProvisionalFirmware` (go-sev-guest: PermitProvisionalFirmware, default false).
+ */
+function checkCommittedFirmware({ claims, report: r, ref }: SnpCheckInput): Violation[] {
+  if (ref.allowProvisionalFirmware === true) return [];
+  const same = TCB_COMPONENTS.every((c) => claims.committedTcb[c] === claims.currentTcb[c]);
+  if (same && r.committedTcb === r.currentTcb) return [];
+  return [
+    violation(
+      'provisional_firmware_not_allowed',
+      'COMMITTED_TCB differs from CURRENT_TCB (provisional firmware)',
+      {
+        field: 'committedTcb',
+        expected: `0x${r.currentTcb.toString(16)}`,
+        actual: `0x${r.committedTcb.toString(16)}`,
+      },
+    ),
   ];
 }
 

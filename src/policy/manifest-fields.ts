@@ -58,6 +58,7 @@ export const MANIFEST_FIELDS = {
       'authorKeyDigests',
       'chipIds',
       'minimumGuestSvn',
+      'allowProvisionalFirmware',
       'familyId',
       'imageId',
     ],

@@ -88,6 +88,8 @@ export interface SnpReferenceValues {
   chipIds?: string[];
   /** GUEST_SVN (0x004) at least this. */
   minimumGuestSvn?: number;
+  /** Accept COMMITTED_TCB ≠ CURRENT_TCB (provisional firmware). Default false, as go-sev-guest. */
+  allowProvisionalFirmware?: boolean;
   /** FAMILY_ID (0x010, 16 bytes), exact. */
   familyId?: string;
   /** IMAGE_ID (0x020, 16 bytes), exact. */

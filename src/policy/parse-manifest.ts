@@ -234,6 +234,9 @@ function checkSnpReference(iss: Issues, v: unknown, path: string): SnpReferenceV
     minimumGuestSvn: has(o, 'minimumGuestSvn')
       ? checkInt(iss, o.minimumGuestSvn, p('minimumGuestSvn'), 0, LIMITS.u32Max)
       : undefined,
+    allowProvisionalFirmware: has(o, 'allowProvisionalFirmware')
+      ? checkBool(iss, o.allowProvisionalFirmware, p('allowProvisionalFirmware'))
+      : undefined,
     familyId: hex('familyId', 16),
     imageId: hex('imageId', 16),
   });

@@ -106,9 +106,9 @@ export async function verifyReceiptBundle(input: VerifyReceiptInput): Promise<Re
     out.claims = claims;
     const at = new Date(claims.iat * 1000);
     await checkSignature(log, bundle);
-    await checkCertificate(log, bundle, claims, at);
+    const cert = await checkCertificate(log, bundle, claims, at);
     const digest = await checkService(log, input, bundle, at, out);
-    checkManifest(log, input, claims, digest);
+    checkManifest(log, input, claims, digest, cert.simulated === out.simulated);
     out.verdict = 'verified';
   } catch (e) {
     if (!(e instanceof StepFailed)) throw e;
@@ -147,7 +147,7 @@ async function checkCertificate(
   bundle: ReceiptBundle,
   claims: ReceiptClaims,
   at: Date,
-): Promise<void> {
+): Promise<WorkerCertificate> {
   const serviceKey = bundle.serviceEvidence.keys.signing;
   let cert: WorkerCertificate | undefined;
   await log.attempt('certificate', async () => {
@@ -163,6 +163,7 @@ async function checkCertificate(
     'certificate',
     `worker certificate ${cert!.serialNumber} (measurement ${toHex(cert!.measurement)}) is signed by the service's signing key, valid at ${at.toISOString()}, for manifest ${cert!.manifestDigest}, with configuration ${cert!.configDigest} (where it sends prompts)`,
   );
+  return cert!;
 }
 
 /**
@@ -206,11 +207,25 @@ async function checkService(
   return digest;
 }
 
-/** 5. The manifest checked has the digest the receipt (and so the certificate) names. */
-function checkManifest(log: StepLog, input: VerifyReceiptInput, claims: ReceiptClaims, digest: string): void {
+/**
+ * 5. The manifest checked has the digest the receipt (and so the certificate) names, and the
+ * certificate's `simulated` flag says what the anchor the service's evidence chains to says.
+ */
+function checkManifest(
+  log: StepLog,
+  input: VerifyReceiptInput,
+  claims: ReceiptClaims,
+  digest: string,
+  simulatedAgrees: boolean,
+): void {
   log.current = 'manifest';
   if (claims.manifestDigest !== digest) {
     log.fail(`the receipt names manifest ${claims.manifestDigest}, the manifest checked is ${digest}`);
+  }
+  if (!simulatedAgrees) {
+    log.fail(
+      "the worker certificate's simulated flag differs from the anchor the service's evidence chains to",
+    );
   }
   log.ok(
     'manifest',

@@ -25,6 +25,14 @@ const PSS_SHA384_OMITTED_TRAILER = fromHex(
 /** RSASSA-PSS parameters of WebCrypto matching the pinned AlgorithmIdentifier. */
 export const AMD_PSS_PARAMS = { name: 'RSA-PSS', saltLength: 48 } as const;
 
+/** True when `algorithm` (an AlgorithmIdentifier's whole DER) is AMD's RSASSA-PSS SHA-384, salt 48. */
+export function isAmdPssAlgorithm(algorithm: Uint8Array): boolean {
+  return (
+    constantTimeEqual(algorithm, PSS_SHA384_EXPLICIT_TRAILER) ||
+    constantTimeEqual(algorithm, PSS_SHA384_OMITTED_TRAILER)
+  );
+}
+
 export interface ParsedCertificate extends Certificate {
   /** True when both AlgorithmIdentifiers are AMD's RSASSA-PSS SHA-384 and agree (RFC 5280 §4.1.1.2). */
   signatureAlgorithmIsAmdPss: boolean;
@@ -37,8 +45,7 @@ export interface ParsedCertificate extends Certificate {
  */
 export async function parseCertificate(input: Uint8Array): Promise<ParsedCertificate> {
   const cert = await parseX509Certificate(input);
-  const isPss = (a: Uint8Array): boolean =>
-    constantTimeEqual(a, PSS_SHA384_EXPLICIT_TRAILER) || constantTimeEqual(a, PSS_SHA384_OMITTED_TRAILER);
+  const isPss = isAmdPssAlgorithm;
   return {
     ...cert,
     signatureAlgorithmIsAmdPss:

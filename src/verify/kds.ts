@@ -20,8 +20,8 @@
  * fail for the whole TTL. So the verifier stores a fetched certificate only after it verified:
  * a cert_chain once its ARK is a trust anchor and its ASK/ASVK is signed by it, a VCEK once it
  * chains to that root and its hwID/SPLs are the ones the URL asked for. The TTL is at most
- * `ttlSeconds` (default 7 days, so that a reissued ASK or a revocation is picked up within a
- * week) and never beyond the certificate's notAfter. Cache read/write errors count as misses.
+ * `ttlSeconds` (default 7 days, so that a reissued ASK is picked up within a week) and never
+ * beyond the certificate's notAfter; a CRL (amd-crl.ts) is kept at most until its nextUpdate. Cache read/write errors count as misses.
  */
 import { isBytes, toHex } from '../bytes.js';
 import type { SnpProduct, TcbVersion } from '../evidence/snp/index.js';
@@ -54,6 +54,11 @@ export interface KdsOptions {
   cache?: CertificateCache;
   /** Upper bound of a cache entry's lifetime; default 7 days. */
   ttlSeconds?: number;
+  /**
+   * Also fetch AMD's CRL for a chain to an AMD root (amd-crl.ts) and fail closed when it cannot be
+   * had or checked. Set by every caller that reaches the network (the CLI, the gateway).
+   */
+  revocation?: boolean;
 }
 
 /** The cache key of a KDS URL: prefix `snp-kds:` + the URL (documented for the gateway's KV). */

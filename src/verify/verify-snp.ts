@@ -11,6 +11,7 @@
  *   4. the ASK/ASVK + ARK: given, or cert_chain from KDS   cert_missing, cert_malformed
  *   5. the chain (verify-chain.ts)                         root_untrusted, cert_chain_invalid, cert_expired…
  *      — if the leaf's key is not AMD's (anything but dates failed), stop here
+ *   5b. AMD's CRL (amd-crl.ts), when given or fetched     crl_invalid, cert_revoked
  *   6. binding of leaf to report (verify-binding.ts)       signing_key_mismatch, product_unknown,
  *                                                          cert_tcb_mismatch, cert_hwid_mismatch
  *   7. the report signature                                report_signature_invalid
@@ -30,7 +31,8 @@ import {
   type SnpReport,
 } from '../evidence/snp/index.js';
 import type { AmdCertExtensions, SnpSigningKey } from '../evidence/snp/types.js';
-import { checkTrustAnchors, type TrustAnchor } from './amd-roots.js';
+import { revocationViolations } from './amd-crl.js';
+import { amdRootBySha256, checkTrustAnchors, type TrustAnchor } from './amd-roots.js';
 import { amdLeafIdentity, type ParsedCertificate, parseCertificate, splitCertChain } from './certificates.js';
 import { type ChainCache, chainCacheKey } from './chain-cache.js';
 import { certChainUrl, type KdsOptions, kdsGet, kdsRemember, vcekUrl } from './kds.js';
@@ -50,6 +52,11 @@ export interface SnpEvidenceInput {
   trustAnchors: readonly TrustAnchor[];
   now: Date;
   kds?: KdsOptions;
+  /**
+   * AMD's CRL for the chain's product and kind (DER, as KDS serves it). Absent: fetched when
+   * `kds.revocation` is set and the root is AMD's; otherwise revocation is not checked.
+   */
+  crl?: Uint8Array;
   /**
    * AMD upper chains (ARK → ASK/ASVK) that verified before, keyed by the SHA-256 of their exact
    * bytes (chain-cache.ts): a hit skips parsing them and their two RSA signature checks, never the
@@ -248,6 +255,21 @@ export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVer
     return done(report, violations);
   }
   const { leafKind, extensions, product } = verdict;
+
+  // 5b. Revocation: AMD's CRL, signed by the anchored ARK.
+  violations.push(
+    ...(await revocationViolations({
+      ...(input.crl !== undefined ? { crl: input.crl } : {}),
+      ...(input.kds ? { kds: input.kds } : {}),
+      root: chain.root,
+      intermediate: chain.intermediate,
+      leaf: leaf.cert,
+      product,
+      kind: leafKind,
+      amdRoot: amdRootBySha256(chain.root.sha256) !== undefined,
+      now,
+    })),
+  );
 
   // 6. Binding.
   const binding = checkBinding({ report, leafKind, extensions, product });

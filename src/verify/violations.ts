@@ -23,6 +23,10 @@ export const VIOLATION_CODES = [
   'cert_chain_invalid',
   /** A certificate is outside its validity period at the time checked. */
   'cert_expired',
+  /** AMD's CRL for the product (pub. 57230 §4.3) lists the ASK/ASVK or the VCEK/VLEK as revoked. */
+  'cert_revoked',
+  /** AMD's CRL could not be fetched, does not parse, is not signed by the ARK, or is not current. */
+  'crl_invalid',
   /** The leaf's kind (VCEK/VLEK) does not match the report's SIGNING_KEY. */
   'signing_key_mismatch',
   /** The certificate's SPLs differ from the report's REPORTED_TCB. */
@@ -77,6 +81,10 @@ export const VIOLATION_CODES = [
   'abi_too_old',
   'tcb_below_minimum',
   'launch_tcb_below_minimum',
+  /** The VCEK/VLEK's TCB exceeds CURRENT_TCB in some component. */
+  'tcb_above_current',
+  /** COMMITTED_TCB differs from CURRENT_TCB and the manifest does not allow provisional firmware. */
+  'provisional_firmware_not_allowed',
   'vmpl_not_allowed',
   'guest_svn_below_minimum',
   'id_key_not_allowed',

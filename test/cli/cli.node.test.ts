@@ -63,6 +63,7 @@ async function pin(s: SetInfo, extra: string[] = []) {
 async function verify(s: SetInfo, manifestPath: string, extra: string[] = []) {
   const r = await runCli([
     'verify',
+    ...(extra.includes('--report-data') ? [] : ['--any-report-data']),
     '--report',
     s.report,
     '--cert',
@@ -172,6 +173,27 @@ describe.skipIf(!v.present)(
         ['verify', '--report', 'x', '--cert', 'y', '--manifest', 'z', '--role', 'gateway'],
         '--role must be one of',
       ],
+      [
+        ['verify', '--report', 'x', '--cert', 'y', '--manifest', 'z', '--role', 'worker'],
+        'give --report-data HEX, or --any-report-data',
+      ],
+      [
+        [
+          'verify',
+          '--report',
+          'x',
+          '--cert',
+          'y',
+          '--manifest',
+          'z',
+          '--role',
+          'worker',
+          '--any-report-data',
+          '--report-data',
+          '00',
+        ],
+        'give --report-data HEX, or --any-report-data',
+      ],
       [['nope'], 'unknown command nope'],
       [['manifest'], 'missing subcommand'],
       [['manifest', 'digest'], 'expected 1 argument'],
@@ -186,6 +208,7 @@ describe.skipIf(!v.present)(
       const m = save('ok.json', (await pin(s)).stdout);
       const missing = await runCli([
         'verify',
+        '--any-report-data',
         '--report',
         join(tmp, 'nope.bin'),
         '--cert',
@@ -201,6 +224,7 @@ describe.skipIf(!v.present)(
       expect(missing.stderr).toContain('nope.bin (ENOENT)');
       const badManifest = await runCli([
         'verify',
+        '--any-report-data',
         '--report',
         s.report,
         '--cert',
@@ -216,6 +240,7 @@ describe.skipIf(!v.present)(
       expect(badManifest.stderr).toContain('/version: expected 1');
       const badCert = await runCli([
         'verify',
+        '--any-report-data',
         '--report',
         s.report,
         '--cert',
@@ -239,6 +264,7 @@ describe.skipIf(!v.present)(
       const m = save('ok2.json', (await pin(s)).stdout);
       const r = await runCli([
         'verify',
+        '--any-report-data',
         '--report',
         s.cert,
         '--cert',
@@ -266,6 +292,7 @@ describe.skipIf(!v.present)(
         'sealgate',
         '--',
         'verify',
+        '--any-report-data',
         '--report',
         s.report,
         '--cert',

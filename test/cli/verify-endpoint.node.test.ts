@@ -6,7 +6,7 @@
  * history, a rate-limited endpoint. (The honest endpoint under `wrangler dev` is
  * test/e2e/verifiability.node.test.ts.)
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,18 +110,36 @@ afterAll(async () => {
 });
 
 describe('verify-endpoint', () => {
-  it('the honest endpoint: exit 0, every link ✔, trust on first use said, SIMULATED said', async () => {
-    const out = await run();
+  it('the honest endpoint, unpinned: exit 3, every link ✔, the digest to pin, never VERIFIED', async () => {
+    const out = await run({}, ['--allow-simulated']);
     expect(out.stdout).not.toContain('✘');
     expect(out.stdout).toContain('TRUST ON FIRST USE');
+    expect(out.stdout).toContain(dev.manifestDigest);
     expect(out.stdout).toContain('manifest history: 2 entries, hash chain intact');
-    expect(out.stdout).toContain('SIMULATED');
-    expect(out.exitCode).toBe(0);
-    const pinned = join(dir, 'pinned.json');
-    await writeFile(pinned, dev.manifestText);
-    const withPin = await run({}, ['--manifest', pinned]);
+    expect(out.stdout).not.toMatch(/Verdict: VERIFIED/);
+    expect(out.exitCode).toBe(3);
+  });
+
+  it('pinned by --save-manifest then --manifest, or by digest, with --allow-simulated: exit 0', async () => {
+    const saved = join(dir, 'saved.json');
+    const first = await run({}, ['--save-manifest', saved, '--allow-simulated']);
+    expect(first.exitCode).toBe(3);
+    expect(await readFile(saved, 'utf8')).toBe(dev.manifestText); // the served bytes, exactly
+    const withPin = await run({}, ['--manifest', saved, '--allow-simulated']);
     expect(withPin.stdout).not.toContain('TRUST ON FIRST USE');
+    expect(withPin.stdout).toContain('Verdict: VERIFIED — but on SIMULATED hardware');
     expect(withPin.exitCode).toBe(0);
+    const byDigest = await run({}, ['--manifest-digest', dev.manifestDigest, '--allow-simulated']);
+    expect(byDigest.exitCode).toBe(0);
+    const otherDigest = await run({}, ['--manifest-digest', 'ab'.repeat(32), '--allow-simulated']);
+    expect(otherDigest.exitCode).toBe(1);
+  });
+
+  it('SIMULATED hardware is not a pass without --allow-simulated, even pinned', async () => {
+    const out = await run({}, ['--manifest-digest', dev.manifestDigest]);
+    expect(out.exitCode).toBe(1);
+    expect(out.stdout).toContain('--allow-simulated');
+    expect(out.stdout).not.toMatch(/Verdict: VERIFIED/);
   });
 
   it('tampered evidence: exit 1, and nothing that was not checked reads as holding', async () => {

@@ -29,8 +29,9 @@ function write(name: string, text: string): string {
 }
 
 describe('sealgate verify-receipt', () => {
-  it('prints every link of the chain and exits 0 for a good receipt', async () => {
-    const r = await runCli(['verify-receipt', file]);
+  it('prints every link; against a pinned manifest and with --allow-simulated, exit 0', async () => {
+    const manifest = write('m.json', f.dev.manifestText);
+    const r = await runCli(['verify-receipt', file, '--manifest', manifest, '--allow-simulated']);
     expect(r.exitCode).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines.slice(0, 5).map((l) => l.slice(0, 6))).toEqual(Array(5).fill('[ok ] '));
@@ -41,12 +42,39 @@ describe('sealgate verify-receipt', () => {
     const own = await runCli([
       'verify-receipt',
       file,
-      '--manifest',
-      write('m.json', f.dev.manifestText),
+      '--manifest-digest',
+      f.dev.manifestDigest,
+      '--allow-simulated',
       '--json',
     ]);
     expect(own.exitCode).toBe(0);
-    expect(JSON.parse(own.stdout)).toMatchObject({ verdict: 'verified', ownManifest: true });
+    expect(JSON.parse(own.stdout)).toMatchObject({ verdict: 'verified', outcome: 'verified' });
+  });
+
+  it('without a pinned manifest: exit 3, the digest to pin, never VERIFIED', async () => {
+    // The bundle carries its own manifest: anyone can make one that is consistent with itself.
+    const r = await runCli(['verify-receipt', file, '--allow-simulated']);
+    expect(r.exitCode).toBe(3);
+    expect(r.stdout).not.toMatch(/^VERIFIED:/m);
+    expect(r.stdout).toContain('NOT PINNED');
+    expect(r.stdout).toContain(`--manifest-digest ${f.dev.manifestDigest}`);
+  });
+
+  it('SIMULATED hardware is not a pass without --allow-simulated; another pinned digest is a reject', async () => {
+    const manifest = write('m2.json', f.dev.manifestText);
+    const sim = await runCli(['verify-receipt', file, '--manifest', manifest]);
+    expect(sim.exitCode).toBe(1);
+    expect(sim.stdout).not.toMatch(/^VERIFIED:/m);
+    expect(sim.stdout).toContain('--allow-simulated');
+    const other = await runCli([
+      'verify-receipt',
+      file,
+      '--manifest-digest',
+      'ab'.repeat(32),
+      '--allow-simulated',
+    ]);
+    expect(other.exitCode).toBe(1);
+    expect(other.stdout).toContain('NOT VERIFIED');
   });
 
   it('exits 1 for a receipt altered in one byte, and names the failed link', async () => {

@@ -96,7 +96,7 @@ describe('npm start', () => {
     const apiKey = out.text.match(/\[sealgate\] API key\s+(\S+)/)?.[1];
     expect(url).toBe(`http://127.0.0.1:${port}`);
     expect(digest).toMatch(/^[0-9a-f]{64}$/);
-    expect(apiKey).toBe('sk-sealgate-dev');
+    expect(apiKey).toBe('sk-sealgate-local-development-key');
     expect(out.text).toMatch(/SIMULATED HARDWARE/);
 
     // curl, as the printed hint says.

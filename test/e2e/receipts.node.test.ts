@@ -56,7 +56,17 @@ describe('receipts on the real stack', () => {
     const id = response.headers.get('x-sealgate-receipt')!;
     expect(id).toMatch(/^gw-[0-9a-f]{32}$/);
     ids.push(id);
-    const r = await sealgate(['verify-receipt', id, '--url', stack.url, '--api-key', stack.apiKey]);
+    const r = await sealgate([
+      'verify-receipt',
+      id,
+      '--url',
+      stack.url,
+      '--api-key',
+      stack.apiKey,
+      '--manifest-digest',
+      stack.manifestDigest,
+      '--allow-simulated',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain(`VERIFIED: the answer to request ${id}`);
     expect(r.code).toBe(0);
@@ -71,7 +81,18 @@ describe('receipts on the real stack', () => {
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
     expect(text.length).toBeGreaterThan(0);
     ids.push(id);
-    const r = await sealgate(['verify-receipt', id, '--url', stack.url, '--api-key', stack.apiKey, '--json']);
+    const r = await sealgate([
+      'verify-receipt',
+      id,
+      '--url',
+      stack.url,
+      '--api-key',
+      stack.apiKey,
+      '--manifest-digest',
+      stack.manifestDigest,
+      '--allow-simulated',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'verified', claims: { id, stream: true } });
   }, 120_000);
@@ -92,8 +113,8 @@ describe('receipts on the real stack', () => {
       JSON.stringify({ ...bundle, receipt: bundle.receipt.slice(0, i) + c + bundle.receipt.slice(i + 1) }),
     );
     const [ok, refused, unauthorized] = await Promise.all([
-      sealgate(['verify-receipt', good]),
-      sealgate(['verify-receipt', bad]),
+      sealgate(['verify-receipt', good, '--manifest-digest', stack.manifestDigest, '--allow-simulated']),
+      sealgate(['verify-receipt', bad, '--manifest-digest', stack.manifestDigest, '--allow-simulated']),
       sealgate(['verify-receipt', ids[0]!, '--url', stack.url]),
     ]);
     expect(ok.code).toBe(0);

@@ -3,7 +3,7 @@
  * attestation service and AI worker on SIMULATED hardware):
  *
  * - a skeptic with only curl gets fresh evidence for their nonce and the manifest, no API key;
- * - `sealgate verify-endpoint URL` exits 0 (trust on first use, then with the manifest pinned), and
+ * - `sealgate verify-endpoint URL --allow-simulated` exits 3 on first use, 0 with the manifest pinned, and
  *   exits 1 when the pinned manifest differs in ONE measurement;
  * - the verification page at `/` in headless Chromium (Debian's /usr/bin/chromium driven by
  *   playwright-core): the verdict, the SIMULATED banner, the measurements; a screenshot is saved
@@ -54,13 +54,13 @@ describe('curl only', () => {
 });
 
 describe('sealgate verify-endpoint', () => {
-  it('exits 0 against the local stack, saying the manifest was taken on first use', async () => {
-    const out = await runCli(['verify-endpoint', stack.url]);
+  it('exits 3 against the local stack unpinned, saying the manifest was taken on first use', async () => {
+    const out = await runCli(['verify-endpoint', stack.url, '--allow-simulated']);
     expect(out.stdout).toContain('TRUST ON FIRST USE');
     expect(out.stdout).toContain(stack.manifestDigest);
     expect(out.stdout).toContain('SIMULATED');
     expect(out.stdout).not.toContain('✘');
-    expect(out.exitCode).toBe(0);
+    expect(out.exitCode).toBe(3);
   });
 
   it('exits 0 with the manifest pinned, 1 when the pinned manifest differs in one measurement', async () => {
@@ -68,7 +68,7 @@ describe('sealgate verify-endpoint', () => {
     try {
       const pinned = join(dir, 'pinned.json');
       await writeFile(pinned, manifestText);
-      const good = await runCli(['verify-endpoint', stack.url, '--manifest', pinned]);
+      const good = await runCli(['verify-endpoint', stack.url, '--manifest', pinned, '--allow-simulated']);
       expect(good.stdout).toContain('the gateway serves under exactly this manifest');
       expect(good.stdout).toContain('bound to OUR nonce');
       expect(good.stdout).toContain('EAR is signed');
@@ -81,7 +81,7 @@ describe('sealgate verify-endpoint', () => {
       measurements[0] = `${first.slice(0, -1)}${first.endsWith('0') ? '1' : '0'}`;
       const edited = join(dir, 'edited.json');
       await writeFile(edited, JSON.stringify(m, null, 2));
-      const bad = await runCli(['verify-endpoint', stack.url, '--manifest', edited]);
+      const bad = await runCli(['verify-endpoint', stack.url, '--manifest', edited, '--allow-simulated']);
       expect(bad.stdout).toContain('is NOT one the manifest allows');
       expect(bad.stdout).toContain('NOT VERIFIED');
       expect(bad.exitCode).toBe(1);

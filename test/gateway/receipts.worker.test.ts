@@ -11,6 +11,7 @@ import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { issueWorkerCertificate } from '../../src/attestation-service/issue-certificate.js';
 import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { toBase64Url } from '../../src/bytes.js';
+import { hashApiKey } from '../../src/gateway/kv/api-keys.js';
 import { sealKvEntry } from '../../src/gateway/kv/kv-auth.js';
 import { resetReceiptCache } from '../../src/gateway/sealing/receipt-check.js';
 import worker from '../../src/gateway/worker.js';
@@ -91,12 +92,12 @@ afterAll(() => {
 
 gatewayDescribe('receipts', () => {
   it('the DO stores the verified service evidence once, and lists its signing key', async () => {
-    // An authenticated entry (kv-auth.ts): the list is its `data`, under a MAC bound to the name.
+    // Authenticated entries (kv-auth.ts): the value is the `data`, under a MAC bound to the name.
     const entry = JSON.parse((await env.SEALGATE_KV.get(`rcpt-svc:${digest}`, 'text'))!) as { data: string };
     const list = JSON.parse(entry.data) as { services: { signing: string; evidenceSha256: string }[] };
     expect(list.services).toHaveLength(1);
     const evidence = await env.SEALGATE_KV.get(`rcpt-ev:${list.services[0]!.evidenceSha256}`, 'text');
-    expect(JSON.parse(evidence!).role).toBe('attestation-service');
+    expect(JSON.parse(JSON.parse(evidence!).data).role).toBe('attestation-service');
   });
 
   it('a JSON answer comes with a receipt id whose bundle verifies offline and holds no prompt', async () => {
@@ -211,6 +212,64 @@ gatewayDescribe('receipts', () => {
       expect(res.status).toBe(502);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('upstream_tampered');
     }
+  });
+
+  it('a receipt is read only with the API key that made the request', async () => {
+    mode('ok');
+    const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+    const id = res.headers.get('x-sealgate-receipt')!;
+    expect((await getReceipt(id)).status).toBe(200);
+    const other = 'sk-another-valid-key-0123456789abcdef';
+    await env.SEALGATE_KV.put(`apikey:${await hashApiKey(other)}`, '{"name":"other"}');
+    const res2 = await getReceipt(id, { authorization: `Bearer ${other}` });
+    expect(res2.status).toBe(404); // as if there were none: ids tell other keys nothing
+    expect(await res2.text()).not.toContain('receipt"');
+  });
+
+  it('a receipt or evidence written into KV by anyone but the gateway is never served', async () => {
+    mode('ok');
+    const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+    const id = res.headers.get('x-sealgate-receipt')!;
+    const name = `rcpt:${id}`;
+    const genuine = (await env.SEALGATE_KV.get(name, 'text'))!;
+    const record = JSON.parse(JSON.parse(genuine).data) as Record<string, unknown>;
+    const planted = `rcpt:gw-${'ab'.repeat(16)}`;
+    for (const [key, text] of [
+      [planted, JSON.stringify(record)], // plain JSON, as any KV writer could put it
+      [planted, await sealKvEntry('another-secret-of-at-least-32-characters!', planted, record)],
+      [planted, genuine], // an authentic entry moved under another id
+    ] as const) {
+      await env.SEALGATE_KV.put(key, text);
+      expect((await getReceipt(planted.slice(5))).status, text.slice(0, 40)).toBe(404);
+    }
+    // The evidence a genuine receipt points at, replaced by a KV writer: not served either.
+    const evName = `rcpt-ev:${record.serviceEvidenceSha256 as string}`;
+    const evidence = (await env.SEALGATE_KV.get(evName, 'text'))!;
+    await env.SEALGATE_KV.put(evName, JSON.parse(evidence).data);
+    expect((await getReceipt(id)).status).toBe(404);
+    await env.SEALGATE_KV.put(evName, evidence);
+    expect((await getReceipt(id)).status).toBe(200);
+  });
+
+  it('an authentic but stale service list (written back from the past) vouches for nothing', async () => {
+    const name = `rcpt-svc:${digest}`;
+    const genuine = (await env.SEALGATE_KV.get(name, 'text'))!;
+    const list = JSON.parse(JSON.parse(genuine).data) as { services: { verifiedAt: number }[] };
+    const interval = stack.dev.manifest.keyPolicy.rotationIntervalSeconds;
+    const old = {
+      ...list,
+      services: list.services.map((s) => ({ ...s, verifiedAt: s.verifiedAt - 2 * interval - 1 })),
+    };
+    await env.SEALGATE_KV.put(name, await sealKvEntry(env.GATEWAY_SECRET!, name, old));
+    resetReceiptCache();
+    const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('no_attested_service');
+    await env.SEALGATE_KV.put(name, genuine);
+    resetReceiptCache();
+    expect((await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT })).status).toBe(
+      200,
+    );
   });
 
   it('a service key written into KV by anyone but the DO never vouches for a worker certificate', async () => {

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { createGatewayApp } from '../../src/gateway/app.js';
 import { API_KEY_CACHE_MS, hashApiKey, resetApiKeyCache } from '../../src/gateway/kv/api-keys.js';
 import { resetKeyCache } from '../../src/gateway/kv/key-cache.js';
+import { FAILED_API_KEYS_PER_MINUTE, resetAuthThrottle } from '../../src/gateway/middleware/auth-throttle.js';
 import worker from '../../src/gateway/worker.js';
 import { manifestDigest } from '../../src/policy/manifest-digest.js';
 import { callGateway as call, rotationState } from './do-helpers.js';
@@ -21,6 +22,7 @@ const upstream: string[] = [];
 beforeEach(() => {
   resetKeyCache();
   resetApiKeyCache();
+  resetAuthThrottle();
   upstream.length = 0;
   // No service and no worker: every upstream call fails, and is recorded.
   vi.stubGlobal('fetch', async (input: RequestInfo | URL) => {
@@ -222,6 +224,40 @@ gatewayDescribe('routes and errors', () => {
   });
 });
 
+gatewayDescribe('failed API keys are throttled per client', () => {
+  const from = (ip: string, authorization: string) =>
+    call('/v1/models', { headers: { authorization, 'cf-connecting-ip': ip } });
+  beforeEach(() => resetAuthThrottle());
+
+  it('429 with Retry-After once a client used up its failures, before its key is looked at', async () => {
+    const guesser = '198.51.100.7';
+    for (let i = 0; i < FAILED_API_KEYS_PER_MINUTE; i++) {
+      await expectError(await from(guesser, `Bearer sk-guess-${i}`), 401, 'invalid_api_key');
+    }
+    // Even the valid key: the guesser learns nothing more until its bucket refills.
+    for (const auth of ['Bearer sk-guess-more', KEY.authorization]) {
+      const res = await from(guesser, auth);
+      await expectError(res, 429, 'rate_limited');
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    }
+    // Another client is not affected; the guesser's bucket refills (one failure per 3 s).
+    expect((await from('198.51.100.8', KEY.authorization)).status).not.toBe(401);
+    expect((await from('198.51.100.8', KEY.authorization)).status).not.toBe(429);
+  });
+
+  it('a valid key never counts: many requests with it, then the full budget of failures', async () => {
+    const ip = '198.51.100.9';
+    for (let i = 0; i < 3 * FAILED_API_KEYS_PER_MINUTE; i++) {
+      const res = await from(ip, KEY.authorization);
+      expect([401, 429]).not.toContain(res.status);
+    }
+    for (let i = 0; i < FAILED_API_KEYS_PER_MINUTE; i++) {
+      await expectError(await from(ip, `Bearer sk-guess-${i}`), 401, 'invalid_api_key');
+    }
+    await expectError(await from(ip, 'Bearer sk-guess-x'), 429, 'rate_limited');
+  });
+});
+
 gatewayDescribe('refusing to serve', () => {
   it('503 and no upstream call when the manifest does not parse', async () => {
     const broken = { ...env, SEALGATE_MANIFEST: '{"version": 1,' };
@@ -243,6 +279,15 @@ gatewayDescribe('refusing to serve', () => {
       503,
       'no_attested_service',
     );
+  });
+
+  it('refuses to serve with a DEV_API_KEY under 32 characters, even for that key', async () => {
+    const short = 'sk-short-dev-key';
+    const weak = { ...env, DEV_API_KEY: short };
+    await expectError(await call('/healthz', {}, weak), 503, 'no_attested_service');
+    const res = await call('/v1/models', { headers: { authorization: `Bearer ${short}` } }, weak);
+    await expectError(res, 503, 'no_attested_service');
+    expect(upstream).toEqual([]);
   });
 
   it('503 no_worker_available when no worker is configured', async () => {

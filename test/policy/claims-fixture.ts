@@ -58,7 +58,13 @@ export function claimsFromReport(report: SnpReport, product: SnpProduct): SnpCla
 /** Reference values that accept exactly `claims` (every optional rule set to the claims' value). */
 export function matchingReference(claims: SnpClaims): SnpReferenceValues {
   const r = claims.report;
+  // As `manifest pin`: each component the lowest of REPORTED, CURRENT and COMMITTED.
   const min: SnpTcbMinimum = { ...claims.reportedTcb };
+  for (const t of [claims.currentTcb, claims.committedTcb]) {
+    for (const k of ['fmc', 'bootloader', 'tee', 'snp', 'microcode'] as const) {
+      if (min[k] !== undefined && t[k] !== undefined) min[k] = Math.min(min[k]!, t[k]!);
+    }
+  }
   const launch: SnpTcbMinimum = { ...claims.launchTcb };
   return {
     measurements: [toHex(r.measurement)],
@@ -78,6 +84,7 @@ export function matchingReference(claims: SnpClaims): SnpReferenceValues {
     ...(isAllZero(r.idKeyDigest) ? {} : { idKeyDigests: [toHex(r.idKeyDigest)] }),
     ...(isAllZero(r.chipId) ? {} : { chipIds: [toHex(r.chipId)] }),
     minimumGuestSvn: r.guestSvn,
+    ...(r.committedTcb !== r.currentTcb ? { allowProvisionalFirmware: true } : {}),
     familyId: toHex(r.familyId),
     imageId: toHex(r.imageId),
   };

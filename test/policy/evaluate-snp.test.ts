@@ -396,7 +396,12 @@ describe('evaluateRole', () => {
   it("evaluates a known role against that role's reference values", () => {
     const claims = syntheticClaims();
     claims.report.measurement.set(fromHex(manifest.roles.worker!.snp!.measurements[0]!));
-    claims.reportedTcb = { bootloader: 4, tee: 0, snp: 24, microcode: 217 };
+    const tcb = { bootloader: 4, tee: 0, snp: 24, microcode: 217 };
+    claims.reportedTcb = { ...tcb };
+    claims.currentTcb = { ...tcb };
+    claims.committedTcb = { ...tcb };
+    claims.launchTcb = { ...tcb };
+    claims.leaf.extensions.tcb = { ...tcb };
     claims.report.policy.smt = true;
     expect(evaluateRole(manifest, 'worker', claims)).toEqual([]);
     // The same claims are not the attestation service: its measurement differs.

@@ -179,6 +179,20 @@ describe('offline verification', () => {
     expect(await failedStep(withReceipt(forged))).toBe('signature');
   });
 
+  it("fails when the certificate's simulated flag is not the anchor's (real-looking on a simulated chain)", async () => {
+    const cert = await issueFor(f, f.service.keys.signing, f.worker, { simulated: false });
+    const receipt = await signReceipt({
+      key: f.worker.signing.privateKey,
+      certificateDer: cert,
+      claims: f.claims,
+    });
+    expect(
+      await failedStep(
+        encodeReceiptBundle({ receipt, workerCertificate: cert, serviceEvidence: f.serviceEvidence }),
+      ),
+    ).toBe('manifest');
+  });
+
   it('fails for a certificate issued by a key the attested service does not hold', async () => {
     const rogue = await generateServiceKeys();
     const cert = await issueFor(f, rogue.signing, f.worker);

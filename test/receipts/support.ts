@@ -38,7 +38,7 @@ export async function issueFor(
   fixture: Pick<Fixture, 'dev'>,
   issuer: CryptoKeyPair,
   worker: TestWorker,
-  opts: { now?: Date; manifestDigest?: string } = {},
+  opts: { now?: Date; manifestDigest?: string; simulated?: boolean } = {},
 ): Promise<Uint8Array> {
   const issued = await issueWorkerCertificate({
     issuer,
@@ -47,7 +47,7 @@ export async function issueFor(
     measurement: fixture.dev.measurements.worker,
     manifestDigest: opts.manifestDigest ?? fixture.dev.manifestDigest,
     configDigest: 'cf'.repeat(32),
-    simulated: true,
+    simulated: opts.simulated ?? true,
     now: opts.now ?? T0,
     lifetimeSeconds: 3600,
   });

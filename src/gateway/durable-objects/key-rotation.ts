@@ -160,7 +160,7 @@ export class KeyRotation extends DurableObject<GatewayEnv> {
       manifest: config.manifest,
       manifestDigest,
       now: new Date(nowMs()),
-      kds: { fetch: (url) => fetch(url), cache: kvCertificateCache(this.env.SEALGATE_KV) },
+      kds: { fetch: (url) => fetch(url), cache: kvCertificateCache(this.env.SEALGATE_KV), revocation: true },
       chainCache,
     });
     if (service.simulated && !config.simulated) {

@@ -12,16 +12,18 @@
  * The key-rotation DO is the single writer of `rcpt-ev:` and `rcpt-svc:` (after each verified
  * attestation); request isolates write `rcpt:` (one per answer) and only read the rest.
  *
- * `rcpt-svc:` is a trust decision — the keys it lists vouch for worker certificates — so, like
- * `keys:` and `att:`, it is an authenticated entry (kv-auth.ts, MAC bound to its name): KV is not
- * trusted (docs/threat-model.md), and a key written there by anyone but the DO is never used.
- * `rcpt:` and `rcpt-ev:` need no MAC: the gateway only serves them, and whoever reads a receipt
- * bundle verifies its whole chain offline (src/receipts/verify-receipt.ts). The evidence
- * is stored once per attestation, not once per receipt. Nothing here is secret: no prompt, no
- * answer, no key material — only hashes, public keys, certificates and hardware evidence.
+ * KV is not trusted (docs/threat-model.md), so all three are authenticated entries (kv-auth.ts,
+ * MAC under GATEWAY_SECRET bound to the KV key name), like `keys:` and `att:`; an entry that does
+ * not verify counts as absent. `rcpt-svc:` is a trust decision — the keys it lists vouch for worker
+ * certificates — and is also checked for freshness: a list whose newest service was verified more
+ * than `maxAgeSeconds` ago (an authentic but old entry written back) lists no service. `rcpt:`
+ * carries its owner, the SHA-256 of the API key that made the request: a receipt is served only
+ * to that key (and as "no such receipt" to any other). The evidence is stored once per
+ * attestation, not once per receipt. Nothing here is secret: no prompt, no answer, no key
+ * material — only hashes, public keys, certificates and hardware evidence.
  */
 import { type EvidenceBundle, encodeEvidenceBundle } from '../../attestation/evidence-bundle.js';
-import { fromBase64Url, sha256, toBase64Url, toHex, utf8 } from '../../bytes.js';
+import { constantTimeEqual, fromBase64Url, sha256, toBase64Url, toHex, utf8 } from '../../bytes.js';
 import { canonicalizeJson } from '../../json/canonical.js';
 import type { KvNamespace } from '../cf-types.js';
 import { sealKvEntry } from './kv-auth.js';
@@ -42,6 +44,8 @@ export const receiptKeys = {
 
 export interface ReceiptRecord {
   v: 1;
+  /** SHA-256 (hex) of the API key that made the request. */
+  owner: string;
   receipt: string;
   /** base64url DER. */
   workerCertificate: string;
@@ -70,9 +74,12 @@ export async function recordServiceForReceipts(
   secret: string,
   input: { manifestDigest: string; bundle: EvidenceBundle; signingKey: Uint8Array; now: number },
 ): Promise<string> {
-  const text = canonicalizeJson(encodeEvidenceBundle(input.bundle));
-  const evidenceSha256 = toHex(await sha256(utf8.encode(text)));
-  await kv.put(receiptKeys.evidence(evidenceSha256), text, { expirationTtl: EVIDENCE_TTL_SECONDS });
+  const evidence = encodeEvidenceBundle(input.bundle);
+  const evidenceSha256 = toHex(await sha256(utf8.encode(canonicalizeJson(evidence))));
+  const evidenceName = receiptKeys.evidence(evidenceSha256);
+  await kv.put(evidenceName, await sealKvEntry(secret, evidenceName, evidence), {
+    expirationTtl: EVIDENCE_TTL_SECONDS,
+  });
   const signing = toBase64Url(input.signingKey);
   const previous = await readReceiptServices(kv, secret, input.manifestDigest);
   const others = previous.filter((s) => s.signing !== signing);
@@ -86,33 +93,61 @@ export async function recordServiceForReceipts(
   return evidenceSha256;
 }
 
-/** The services whose keys vouch for worker certificates; an entry that does not verify counts as none. */
+/**
+ * The services whose keys vouch for worker certificates, newest first; an entry that does not
+ * verify counts as none, and so does one whose newest service is older than `fresh.maxAgeSeconds`
+ * at `fresh.now` (seconds). Without `fresh` (the DO, extending its own list) age is not checked.
+ */
 export async function readReceiptServices(
   kv: KvNamespace,
   secret: string,
   manifestDigest: string,
+  fresh?: { now: number; maxAgeSeconds: number },
 ): Promise<ReceiptService[]> {
   const read = await readAuthenticated<ReceiptServices>(kv, secret, receiptKeys.services(manifestDigest));
   const list = read.ok ? read.value : null;
   if (!list || list.manifestDigest !== manifestDigest || !Array.isArray(list.services)) return [];
-  return list.services.filter((s) => typeof s?.signing === 'string' && typeof s.evidenceSha256 === 'string');
+  const services = list.services.filter(
+    (s) =>
+      typeof s?.signing === 'string' &&
+      typeof s.evidenceSha256 === 'string' &&
+      Number.isSafeInteger(s.verifiedAt),
+  );
+  const newest = services[0]?.verifiedAt;
+  if (fresh && !(newest !== undefined && fresh.now - newest <= fresh.maxAgeSeconds)) return [];
+  return services;
 }
 
-export async function putReceipt(kv: KvNamespace, id: string, record: ReceiptRecord): Promise<void> {
-  await kv.put(receiptKeys.receipt(id), JSON.stringify(record), { expirationTtl: RECEIPT_TTL_SECONDS });
+export async function putReceipt(
+  kv: KvNamespace,
+  secret: string,
+  id: string,
+  record: ReceiptRecord,
+): Promise<void> {
+  const name = receiptKeys.receipt(id);
+  await kv.put(name, await sealKvEntry(secret, name, record), { expirationTtl: RECEIPT_TTL_SECONDS });
 }
 
-/** The stored bundle for `id` as served by `GET /v1/receipts/{id}`, or null. */
+/**
+ * The stored bundle for `id` as served by `GET /v1/receipts/{id}` to the API key whose SHA-256 is
+ * `owner`; null when there is none, when an entry does not authenticate, or when another key owns it.
+ */
 export async function readReceiptBundle(
   kv: KvNamespace,
+  secret: string,
   id: string,
+  owner: string,
 ): Promise<Record<string, unknown> | null> {
-  const record = await readPlainJson<ReceiptRecord>(kv, receiptKeys.receipt(id));
-  if (record?.v !== 1) return null;
-  const evidence = await readPlainJson<Record<string, unknown>>(
+  const read = await readAuthenticated<ReceiptRecord>(kv, secret, receiptKeys.receipt(id));
+  const record = read.ok ? read.value : null;
+  if (record?.v !== 1 || typeof record.owner !== 'string') return null;
+  if (!constantTimeEqual(utf8.encode(record.owner), utf8.encode(owner))) return null;
+  const ev = await readAuthenticated<Record<string, unknown>>(
     kv,
+    secret,
     receiptKeys.evidence(record.serviceEvidenceSha256),
   );
+  const evidence = ev.ok ? ev.value : null;
   if (!evidence) return null;
   return {
     v: 1,
@@ -124,15 +159,4 @@ export async function readReceiptBundle(
 
 export function spkiOf(service: ReceiptService): Uint8Array {
   return fromBase64Url(service.signing);
-}
-
-/** `rcpt:` and `rcpt-ev:` are served, not trusted (see the top of this file): plain JSON. */
-async function readPlainJson<T>(kv: KvNamespace, key: string): Promise<T | null> {
-  const text = await kv.get(key, 'text');
-  if (text === null) return null;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return null;
-  }
 }

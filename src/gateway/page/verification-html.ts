@@ -201,7 +201,7 @@ ${keysTable(m)}
 ${historyList(m)}
 
 <h2>Check it yourself</h2>
-<p>Do not take this page's word for it: <code>npm run --silent sealgate -- verify-endpoint URL --manifest your-pinned-manifest.json</code> attests the service with your own nonce and verifies everything on your machine. Raw data: <a href="/v1/attestation">/v1/attestation</a>, <a href="/v1/manifest">/v1/manifest</a>.</p>
+<p>Do not take this page's word for it: <code>npm run --silent sealgate -- verify-endpoint URL --manifest your-pinned-manifest.json</code> (first time: <code>--save-manifest FILE</code>; on simulated hardware add <code>--allow-simulated</code>) attests the service with your own nonce and verifies everything on your machine. Raw data: <a href="/v1/attestation">/v1/attestation</a>, <a href="/v1/manifest">/v1/manifest</a>.</p>
 <p><small>Generated ${esc(m.generatedAt)}.</small></p>
 </main>
 </body>

@@ -59,6 +59,7 @@ async function serviceList(
   kv: KvNamespace,
   secret: string,
   digest: string,
+  maxAgeSeconds: number,
   fresh: boolean,
 ): Promise<ReceiptService[]> {
   const now = nowSeconds();
@@ -68,7 +69,8 @@ async function serviceList(
     services.digest !== digest ||
     now - services.loadedAt >= SERVICES_REFRESH_SECONDS
   ) {
-    services = { digest, list: await readReceiptServices(kv, secret, digest), loadedAt: now };
+    const list = await readReceiptServices(kv, secret, digest, { now, maxAgeSeconds });
+    services = { digest, list, loadedAt: now };
   }
   return services.list;
 }
@@ -82,6 +84,7 @@ async function trustedWorker(
   kv: KvNamespace,
   secret: string,
   digest: string,
+  maxAgeSeconds: number,
   header: string | null,
 ): Promise<TrustedWorker> {
   if (!header || header.length > 32 * 1024 || !/^[A-Za-z0-9_-]+$/.test(header)) {
@@ -92,7 +95,7 @@ async function trustedWorker(
   const der = fromBase64Url(header);
   let failure: unknown;
   for (const fresh of [false, true]) {
-    const list = await serviceList(kv, secret, digest, fresh);
+    const list = await serviceList(kv, secret, digest, maxAgeSeconds, fresh);
     for (const service of list) {
       try {
         const cert = await verifyWorkerCertificate({
@@ -136,6 +139,10 @@ export async function prepareReceipt(input: {
   /** GATEWAY_SECRET: `rcpt-svc:` is an authenticated KV entry (kv/receipt-store.ts). */
   secret: string;
   manifestDigest: string;
+  /** A `rcpt-svc:` list whose newest service was verified longer ago than this is stale. */
+  maxServiceAgeSeconds: number;
+  /** SHA-256 (hex) of the requesting API key, stored as the receipt's owner. */
+  owner: string;
   response: Response;
   context: RequestContext;
   requestSha256: string;
@@ -152,6 +159,7 @@ export async function prepareReceipt(input: {
     input.kv,
     input.secret,
     input.manifestDigest,
+    input.maxServiceAgeSeconds,
     input.response.headers.get(WORKER_CERTIFICATE_HEADER),
   );
   // Made on a stream's first frame only: a JSON answer needs none, and the SHA-256 state is CPU
@@ -181,8 +189,9 @@ export async function prepareReceipt(input: {
         throw tampered(`${name} is not what the gateway saw`);
     }
     if (Math.abs(claims.iat - nowSeconds()) > MAX_CLOCK_SKEW_SECONDS) throw tampered('iat is not now');
-    const stored = putReceipt(input.kv, input.context.requestId, {
+    const stored = putReceipt(input.kv, input.secret, input.context.requestId, {
       v: 1,
+      owner: input.owner,
       receipt: compact,
       workerCertificate: toBase64Url(worker.der),
       serviceEvidenceSha256: worker.evidenceSha256,

@@ -65,7 +65,7 @@ export async function appraiseService(input: {
       role: 'attestation-service',
       nonce,
       now: new Date(nowMs()),
-      kds: { fetch: (url) => input.fetch(url), cache: kvCertificateCache(input.kv) },
+      kds: { fetch: (url) => input.fetch(url), cache: kvCertificateCache(input.kv), revocation: true },
     });
     const root = verdict.claims?.chain.rootSha256;
     appraisal = {

@@ -174,5 +174,6 @@ export async function importDevChain(json: unknown): Promise<DevChain> {
     arkSha256,
     trustAnchor: { sha256: arkSha256, product, simulated: true },
     vcekPrivateKey: privateKey,
+    crls: [],
   };
 }

@@ -5,9 +5,11 @@
  * this root only by naming its fingerprint, like any other root.
  *
  * The ARK and ASK private keys are dropped once the chain is made: nothing can issue under this
- * root afterwards, and only the VCEK key (to sign reports) is kept and exportable.
+ * root afterwards (the CRLs asked for are issued before), and only the VCEK key (to sign reports)
+ * is kept and exportable.
  */
 import { sha256, toHex, utf8 } from '../../bytes.js';
+import { parseX509Certificate } from '../../der/certificate.js';
 import { integer, octetString, sequence, tlv } from '../../der/write.js';
 import { SealgateError } from '../../errors.js';
 import {
@@ -18,6 +20,7 @@ import {
 } from '../../evidence/snp/index.js';
 import { PRODUCT_SHAPES, type PssTrailer, SNP_PRODUCTS, simulatedCrlUrl } from './amd-shapes.js';
 import { generateRsaPssKey, issueCertificate, keyIdentifier } from './certificate.js';
+import { issueCrl } from './crl.js';
 
 export type SimulatedSigningKey = 'vcek' | 'vlek';
 
@@ -36,6 +39,17 @@ export interface DevChainOptions {
   cspId?: string;
   /** How the leaf's PSS parameters write trailerField; default 'omitted' as KDS issues today (see PssTrailer). */
   leafPssTrailer?: PssTrailer;
+  /**
+   * CRLs to issue under the ARK while its key exists (crl.ts), in order, as `DevChain.crls`.
+   * Each: its window (default `now` .. `now` + 7 days) and which certificates it revokes.
+   */
+  crls?: readonly DevCrlSpec[];
+}
+
+export interface DevCrlSpec {
+  thisUpdate?: Date;
+  nextUpdate?: Date;
+  revoke?: readonly ('ask' | 'leaf')[];
 }
 
 /** What a manifest or a verifier's `trustAnchors` lists to trust this chain's root. */
@@ -67,9 +81,12 @@ export interface DevChain {
   trustAnchor: SimulatedTrustAnchor;
   /** ECDSA P-384 private key of the VCEK/VLEK (extractable, so the chain can be exported). */
   vcekPrivateKey: CryptoKey;
+  /** The CRLs `DevChainOptions.crls` asked for (DER), issued by the ARK; not exported. */
+  crls: Uint8Array[];
 }
 
 const DAY_MS = 86_400_000;
+const LEAF_SERIAL = 0;
 const DEFAULT_CSP_ID = 'CN=sealgate-simulated-csp.invalid';
 
 const fail = (message: string): never => {
@@ -232,7 +249,7 @@ export async function createDevChain(opts: DevChainOptions): Promise<DevChain> {
     trailer: 'explicit',
   });
   const vcek = await issueCertificate({
-    serial: 0,
+    serial: LEAF_SERIAL,
     issuerCn: askCn,
     subjectCn: kind === 'vcek' ? 'SEV-VCEK' : 'SEV-VLEK',
     notBefore,
@@ -243,6 +260,20 @@ export async function createDevChain(opts: DevChainOptions): Promise<DevChain> {
     trailer: opts.leafPssTrailer ?? 'omitted',
   });
   const arkSha256 = toHex(await sha256(ark));
+  const arkSubject = (await parseX509Certificate(ark)).subject;
+  const askSerial = kind === 'vcek' ? shape.serials.ask : shape.serials.asvk;
+  const crls: Uint8Array[] = [];
+  for (const c of opts.crls ?? []) {
+    crls.push(
+      await issueCrl({
+        issuer: arkSubject,
+        thisUpdate: c.thisUpdate ?? notBefore,
+        nextUpdate: c.nextUpdate ?? new Date(notBefore.getTime() + 7 * DAY_MS),
+        revoked: (c.revoke ?? []).map((r) => (r === 'ask' ? askSerial : LEAF_SERIAL)),
+        issuerKey: arkKeys.privateKey,
+      }),
+    );
+  }
   return {
     simulated: true,
     product,
@@ -254,5 +285,6 @@ export async function createDevChain(opts: DevChainOptions): Promise<DevChain> {
     arkSha256,
     trustAnchor: { sha256: arkSha256, product, simulated: true },
     vcekPrivateKey: leafKeys.privateKey,
+    crls,
   };
 }

@@ -24,6 +24,8 @@ export interface SealedRequest {
   config: GatewayConfig;
   /** The `x-sealgate-*` headers every answer carries. */
   headers: Record<string, string>;
+  /** SHA-256 (hex) of the API key that made the request: the only key that may read its receipt. */
+  owner: string;
   route: string;
   /** The checked request body (read-json-body.ts). */
   body: Record<string, unknown>;
@@ -120,6 +122,8 @@ async function openAnswer(
       kv: req.env.SEALGATE_KV,
       secret: req.config.secret,
       manifestDigest: req.config.manifestDigest,
+      maxServiceAgeSeconds: 2 * req.config.manifest.keyPolicy.rotationIntervalSeconds,
+      owner: req.owner,
       ...result,
       ...(ctx ? { defer: (write: Promise<unknown>) => ctx.waitUntil(write) } : {}),
     });

@@ -36,6 +36,7 @@ export function sealedRoutes(deps: GatewayDeps): Hono<AppEnv> {
         env: c.env,
         config,
         headers: c.get('sealgateHeaders'),
+        owner: c.get('apiKeyHash'),
         route,
         body: body.value,
         signal: c.req.raw.signal,
