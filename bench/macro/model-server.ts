@@ -10,7 +10,8 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isSealgateError } from '../../src/errors.js';
-import { createBuiltinModel, isModelRoute, SSE_DONE } from '../../src/model/index.js';
+import { createBuiltinModel } from '../../src/model/builtin.js';
+import { isModelRoute, SSE_DONE } from '../../src/model/types.js';
 
 export const LONG_MODEL = 'bench-long';
 const LONG_BYTES = Number(process.env.BENCH_LONG_BYTES ?? 100 * 1024 * 1024);

@@ -5,28 +5,21 @@
  */
 import { gcm } from '@noble/ciphers/aes.js';
 import { fromBase64 } from '../../src/bytes.js';
-import {
-  createStreamOpener,
-  createStreamSealer,
-  type EnvelopeCrypto,
-  openRequest,
-  sealRequest,
-  sealResponse,
-} from '../../src/envelope/index.js';
-import { parseReport } from '../../src/evidence/snp/index.js';
-import { createKek, KeyRing } from '../../src/keys/index.js';
-import { evaluateSnp } from '../../src/policy/index.js';
+import type { EnvelopeCrypto } from '../../src/envelope/envelope-crypto.js';
+import { openRequest, sealRequest } from '../../src/envelope/request.js';
+import { sealResponse } from '../../src/envelope/response.js';
+import { createStreamOpener, createStreamSealer } from '../../src/envelope/stream.js';
+import { parseReport } from '../../src/evidence/snp/parse-report.js';
+import { createKek } from '../../src/keys/kek.js';
+import { KeyRing } from '../../src/keys/key-ring.js';
+import { evaluateSnp } from '../../src/policy/evaluate-snp.js';
 import type { SnpReferenceValues } from '../../src/policy/manifest-types.js';
-import {
-  AMD_ROOTS,
-  createChainCache,
-  importLeafKey,
-  parseCertificate,
-  splitCertChain,
-  verifyChain,
-  verifyReportSignature,
-  verifySnpEvidence,
-} from '../../src/verify/index.js';
+import { AMD_ROOTS } from '../../src/verify/amd-roots.js';
+import { parseCertificate, splitCertChain } from '../../src/verify/certificates.js';
+import { createChainCache } from '../../src/verify/chain-cache.js';
+import { verifyChain } from '../../src/verify/verify-chain.js';
+import { importLeafKey, verifyReportSignature } from '../../src/verify/verify-report-signature.js';
+import { verifySnpEvidence } from '../../src/verify/verify-snp.js';
 import { receiptCases } from './receipt-cases.js';
 
 /** The real SEV-SNP set the verification cases use (base64, read by the runner from SEALGATE_TESTDATA). */

@@ -20,7 +20,8 @@ import {
   readAttestation,
   readPublishedKeys,
 } from '../../src/gateway/kv/kv-store.js';
-import { createKek, KeyRing } from '../../src/keys/index.js';
+import { createKek } from '../../src/keys/kek.js';
+import { KeyRing } from '../../src/keys/key-ring.js';
 import { firstVerification, type MicroCase, measure, microCases, type SnpVector } from '../micro/cases.js';
 
 interface Env {

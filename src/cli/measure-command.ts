@@ -10,10 +10,9 @@ import {
   DEFAULT_GUEST_FEATURES,
   ovmfLaunchDigest,
   type SnpLaunchInput,
-  VMMS,
-  type Vmm,
-  vcpuSignatureOf,
-} from '../evidence/snp/measure/index.js';
+} from '../evidence/snp/measure/measure.js';
+import { vcpuSignatureOf } from '../evidence/snp/measure/vcpu-types.js';
+import { VMMS, type Vmm } from '../evidence/snp/measure/vmsa.js';
 import { type FlagSpec, parseFlags, UsageError } from './args.js';
 import { readInput } from './io.js';
 import type { CommandResult } from './result.js';

@@ -10,14 +10,11 @@
  */
 import { toHex, utf8 } from '../bytes.js';
 import { SealgateError } from '../errors.js';
-import type { SnpProduct, TcbVersion } from '../evidence/snp/index.js';
+import type { SnpProduct, TcbVersion } from '../evidence/snp/types.js';
 import { deriveGatewayKey, type GatewayKey } from '../keys/gateway-key.js';
-import {
-  createDevChain,
-  type DevChain,
-  measurementFor,
-  SimulatedSnpPlatform,
-} from '../platform/simulator/index.js';
+import { createDevChain, type DevChain } from '../platform/simulator/dev-chain.js';
+import { measurementFor } from '../platform/simulator/measurement.js';
+import { SimulatedSnpPlatform } from '../platform/simulator/platform.js';
 import type { AttestationPlatform, SnpEvidence } from '../platform/types.js';
 import { manifestDigest as digestOf } from '../policy/manifest-digest.js';
 import type { KeyPolicy, Manifest } from '../policy/manifest-types.js';

@@ -7,13 +7,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
-import type { SnpProduct } from '../evidence/snp/index.js';
-import {
-  createDevChain,
-  type DevChain,
-  exportDevChain,
-  importDevChain,
-} from '../platform/simulator/index.js';
+import type { SnpProduct } from '../evidence/snp/types.js';
+import { createDevChain, type DevChain } from '../platform/simulator/dev-chain.js';
+import { exportDevChain, importDevChain } from '../platform/simulator/dev-chain-json.js';
 import { DEV_TCB, developmentManifestText } from './environment.js';
 
 /** Reads the dev chain at `path`, or makes one and writes it there when the file does not exist. */

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SealgateError } from '../errors.js';
 import { ConfigfsTsmPlatform } from '../platform/configfs-tsm.js';
-import { measurementFor } from '../platform/simulator/index.js';
+import { measurementFor } from '../platform/simulator/measurement.js';
 import type { AttestationPlatform } from '../platform/types.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
 import type { Manifest, RoleName } from '../policy/manifest-types.js';

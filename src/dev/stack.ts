@@ -12,7 +12,7 @@ import { startWorker } from '../ai-worker/main.js';
 import { startService } from '../attestation-service/main.js';
 import { MIN_DEV_API_KEY_LENGTH } from '../gateway/config.js';
 import { gatewayDevVars, wranglerVarArgs } from '../gateway/dev-vars.js';
-import { measurementFor } from '../platform/simulator/index.js';
+import { measurementFor } from '../platform/simulator/measurement.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
 import type { KeyPolicy } from '../policy/manifest-types.js';
 import { DEV_MEASUREMENT_LABELS, DevSnpPlatform } from './environment.js';

@@ -17,7 +17,7 @@
  */
 import { constantTimeEqual } from '../bytes.js';
 import { crlIsCurrent, type ParsedCrl, parseCrl, verifyCrlSignature } from '../der/crl.js';
-import type { SnpProduct } from '../evidence/snp/index.js';
+import type { SnpProduct } from '../evidence/snp/types.js';
 import { importIssuerKey, isAmdPssAlgorithm, type ParsedCertificate } from './certificates.js';
 import { KDS_BASE_URL, type KdsOptions, kdsGet, kdsRemember } from './kds.js';
 import { type Violation, violation } from './violations.js';

@@ -11,7 +11,7 @@
  * manifest cannot trust a dev root by accident, nor flag an AMD root as simulated.
  */
 import { SealgateError } from '../errors.js';
-import type { SnpProduct } from '../evidence/snp/index.js';
+import type { SnpProduct } from '../evidence/snp/types.js';
 
 export interface AmdRoot {
   product: SnpProduct;

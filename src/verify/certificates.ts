@@ -10,7 +10,9 @@ import { constantTimeEqual, fromHex } from '../bytes.js';
 import { type Certificate, parseX509Certificate } from '../der/certificate.js';
 import { decodeCertificates } from '../der/pem.js';
 import { SealgateError } from '../errors.js';
-import { type AmdCertExtensions, decodeAmdExtensions, kindFromSubjectCns } from '../evidence/snp/index.js';
+import { decodeAmdExtensions } from '../evidence/snp/cert-extensions.js';
+import { kindFromSubjectCns } from '../evidence/snp/certificate.js';
+import type { AmdCertExtensions } from '../evidence/snp/types.js';
 
 // Both byte strings are read from AMD's real certificates (amd-roots/*.pem, snp/*/vcek.der).
 /** id-RSASSA-PSS { sha384 (NULL params), mgf1(sha384), saltLength 48, trailerField 1 } — as in the ARKs/ASKs. */

@@ -24,7 +24,7 @@
  * beyond the certificate's notAfter; a CRL (amd-crl.ts) is kept at most until its nextUpdate. Cache read/write errors count as misses.
  */
 import { isBytes, toHex } from '../bytes.js';
-import type { SnpProduct, TcbVersion } from '../evidence/snp/index.js';
+import type { SnpProduct, TcbVersion } from '../evidence/snp/types.js';
 
 export const KDS_BASE_URL = 'https://kdsintf.amd.com';
 

@@ -13,15 +13,9 @@
  *    case the firmware zeroes CHIP_ID and there is nothing to compare               → cert_hwid_mismatch
  */
 import { constantTimeEqual, toHex } from '../bytes.js';
-import {
-  type AmdCertExtensions,
-  decodeTcb,
-  productFromCpuid,
-  type SnpProduct,
-  type SnpReport,
-  TCB_COMPONENTS,
-  type TcbVersion,
-} from '../evidence/snp/index.js';
+import { productFromCpuid } from '../evidence/snp/product.js';
+import { decodeTcb, TCB_COMPONENTS } from '../evidence/snp/tcb.js';
+import type { AmdCertExtensions, SnpProduct, SnpReport, TcbVersion } from '../evidence/snp/types.js';
 import { type Violation, violation } from './violations.js';
 
 /** Turin's hwID is the first 8 bytes of CHIP_ID (pub. 57230 Table 8; go-sev-guest kds.TurinHWIDSize). */

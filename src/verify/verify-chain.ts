@@ -18,7 +18,8 @@
  */
 
 import { constantTimeEqual } from '../bytes.js';
-import { type AmdCertExtensions, productFromName, type SnpProduct } from '../evidence/snp/index.js';
+import { productFromName } from '../evidence/snp/product.js';
+import type { AmdCertExtensions, SnpProduct } from '../evidence/snp/types.js';
 import { amdRootBySha256, type TrustAnchor } from './amd-roots.js';
 import {
   amdLeafIdentity,

@@ -15,12 +15,8 @@
  * normalized by AMD firmware).
  */
 import { SealgateError } from '../errors.js';
-import {
-  REPORT_OFFSET,
-  REPORT_SIZE,
-  reportSignatureP1363,
-  SIGNED_REGION_END,
-} from '../evidence/snp/index.js';
+import { OFFSET as REPORT_OFFSET, REPORT_SIZE, SIGNED_REGION_END } from '../evidence/snp/layout.js';
+import { reportSignatureP1363 } from '../evidence/snp/signature.js';
 import type { ParsedCertificate } from './certificates.js';
 import { type Violation, violation } from './violations.js';
 

@@ -21,16 +21,16 @@
  */
 import { sha256, toHex } from '../bytes.js';
 import { isSealgateError, SealgateError } from '../errors.js';
-import {
-  decodeTcb,
-  parseReport,
-  productFromCpuid,
-  productFromName,
-  type SnpClaims,
-  type SnpProduct,
-  type SnpReport,
-} from '../evidence/snp/index.js';
-import type { AmdCertExtensions, SnpSigningKey } from '../evidence/snp/types.js';
+import { parseReport } from '../evidence/snp/parse-report.js';
+import { productFromCpuid, productFromName } from '../evidence/snp/product.js';
+import { decodeTcb } from '../evidence/snp/tcb.js';
+import type {
+  AmdCertExtensions,
+  SnpClaims,
+  SnpProduct,
+  SnpReport,
+  SnpSigningKey,
+} from '../evidence/snp/types.js';
 import { revocationViolations } from './amd-crl.js';
 import { amdRootBySha256, checkTrustAnchors, type TrustAnchor } from './amd-roots.js';
 import { amdLeafIdentity, type ParsedCertificate, parseCertificate, splitCertChain } from './certificates.js';

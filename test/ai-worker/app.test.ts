@@ -7,7 +7,7 @@ import { createWorkerApp } from '../../src/ai-worker/app.js';
 import type { WorkerLog } from '../../src/ai-worker/log.js';
 import { WorkerKeys } from '../../src/ai-worker/worker-keys.js';
 import { fromBase64Url, toBase64Url } from '../../src/bytes.js';
-import type { Kek } from '../../src/keys/index.js';
+import type { Kek } from '../../src/keys/kek.js';
 import { BUILTIN_MODEL_ID, createBuiltinModel } from '../../src/model/builtin.js';
 import { expectError, kekAt, openJson, openSse, post, seal, T } from './support.js';
 

@@ -16,11 +16,12 @@ import {
 import { issueWorkerCertificate } from '../../src/attestation-service/issue-certificate.js';
 import { type RunningService, startService } from '../../src/attestation-service/main.js';
 import { fromBase64Url, toBase64Url } from '../../src/bytes.js';
-import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/index.js';
-import { createKek, type Kek } from '../../src/keys/index.js';
+import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
+import { createKek, type Kek } from '../../src/keys/kek.js';
 import { sealKek } from '../../src/keys/kek-transport.js';
-import { attestService, uploadKek } from '../../src/service-client/index.js';
+import { attestService } from '../../src/service-client/attest-service.js';
 import { kekContext } from '../../src/service-client/kek-binding.js';
+import { uploadKek } from '../../src/service-client/keys.js';
 import { makeService, signUpload } from '../attestation-service/support.js';
 
 let env: DevelopmentEnvironment;

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFromEnv } from '../../src/ai-worker/main.js';
 import { type RunningService, startService } from '../../src/attestation-service/main.js';
-import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/index.js';
-import { exportDevChain } from '../../src/platform/simulator/index.js';
+import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
+import { exportDevChain } from '../../src/platform/simulator/dev-chain-json.js';
 import { expectSealgateError } from '../keys/support.js';
 
 let env: DevelopmentEnvironment;

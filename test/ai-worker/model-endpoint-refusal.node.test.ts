@@ -14,8 +14,8 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/index.js';
-import { exportDevChain } from '../../src/platform/simulator/index.js';
+import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
+import { exportDevChain } from '../../src/platform/simulator/dev-chain-json.js';
 
 let env: DevelopmentEnvironment;
 let dir: string;

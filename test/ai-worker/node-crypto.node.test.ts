@@ -10,7 +10,7 @@ import { nodeEnvelopeCrypto } from '../../src/ai-worker/node-envelope-crypto.js'
 import { nodeSha256 } from '../../src/ai-worker/node-sha256.js';
 import { WorkerKeys } from '../../src/ai-worker/worker-keys.js';
 import { fromBase64Url, toBase64Url } from '../../src/bytes.js';
-import type { EnvelopeCrypto } from '../../src/envelope/index.js';
+import type { EnvelopeCrypto } from '../../src/envelope/envelope-crypto.js';
 import { BUILTIN_MODEL_ID, createBuiltinModel } from '../../src/model/builtin.js';
 import { expectError, kekAt, openJson, openSse, post, seal, T } from './support.js';
 

@@ -14,7 +14,7 @@ import { createWorkerListener } from '../../src/ai-worker/node-listener.js';
 import { WorkerKeys } from '../../src/ai-worker/worker-keys.js';
 import { type Listening, listenNode } from '../../src/dev/serve.js';
 import { SealgateError } from '../../src/errors.js';
-import type { Kek } from '../../src/keys/index.js';
+import type { Kek } from '../../src/keys/kek.js';
 import { BUILTIN_MODEL_ID, createBuiltinModel } from '../../src/model/builtin.js';
 import type { ModelBackend } from '../../src/model/types.js';
 import { expectError, kekAt, openJson, openSse, post, seal, T } from './support.js';

@@ -5,13 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { sealedStreamBody } from '../../src/ai-worker/sealed-stream-body.js';
-import {
-  createStreamOpener,
-  createStreamSealer,
-  type RequestContext,
-  sealRequest,
-} from '../../src/envelope/index.js';
-import { createKek } from '../../src/keys/index.js';
+import type { RequestContext } from '../../src/envelope/data-key.js';
+import { sealRequest } from '../../src/envelope/request.js';
+import { createStreamOpener, createStreamSealer } from '../../src/envelope/stream.js';
+import { createKek } from '../../src/keys/kek.js';
 import { SseParser } from '../../src/model/sse.js';
 
 const T = Math.floor(Date.now() / 1000);

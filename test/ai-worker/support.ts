@@ -1,14 +1,11 @@
 /** Test helpers for the worker: sealing like the gateway does, and opening sealed answers. */
 import type { Hono } from 'hono';
 import { expect } from 'vitest';
-import {
-  createStreamOpener,
-  openResponse,
-  type RequestContext,
-  type SealedRequest,
-  sealRequest,
-} from '../../src/envelope/index.js';
-import { createKek, type Kek } from '../../src/keys/index.js';
+import type { RequestContext } from '../../src/envelope/data-key.js';
+import { type SealedRequest, sealRequest } from '../../src/envelope/request.js';
+import { openResponse } from '../../src/envelope/response.js';
+import { createStreamOpener } from '../../src/envelope/stream.js';
+import { createKek, type Kek } from '../../src/keys/kek.js';
 import { parseSseStream } from '../../src/model/sse.js';
 import type { Json } from '../model/json.js';
 

@@ -14,7 +14,7 @@ import {
 } from '../../src/dev/environment.js';
 import { createKek, type Kek } from '../../src/keys/kek.js';
 import { openKek, sealKek } from '../../src/keys/kek-transport.js';
-import { measurementFor } from '../../src/platform/simulator/index.js';
+import { measurementFor } from '../../src/platform/simulator/measurement.js';
 import { kekContext } from '../../src/service-client/kek-binding.js';
 import {
   parseWorkerCertificate,

@@ -12,7 +12,7 @@ import {
   type DevelopmentEnvironment,
   developmentManifestText,
 } from '../../src/dev/environment.js';
-import { measurementFor } from '../../src/platform/simulator/index.js';
+import { measurementFor } from '../../src/platform/simulator/measurement.js';
 import { manifestDigest } from '../../src/policy/manifest-digest.js';
 import { parseManifest } from '../../src/policy/parse-manifest.js';
 import { ENV_TIMEOUT_MS, T0 } from './support.js';

@@ -10,19 +10,15 @@ import { describe, expect, it } from 'vitest';
 import { nodeEnvelopeCrypto } from '../../src/ai-worker/node-envelope-crypto.js';
 import { nodeSha256 } from '../../src/ai-worker/node-sha256.js';
 import { fromBase64Url, toBase64Url } from '../../src/bytes.js';
-import {
-  createStreamOpener,
-  createStreamSealer,
-  type EnvelopeCrypto,
-  openRequest,
-  openResponse,
-  type RequestContext,
-  sealRequest,
-  sealResponse,
-  webEnvelopeCrypto,
-} from '../../src/envelope/index.js';
+import type { RequestContext } from '../../src/envelope/data-key.js';
+import type { EnvelopeCrypto } from '../../src/envelope/envelope-crypto.js';
+import { openRequest, sealRequest } from '../../src/envelope/request.js';
+import { openResponse, sealResponse } from '../../src/envelope/response.js';
+import { createStreamOpener, createStreamSealer } from '../../src/envelope/stream.js';
+import { webEnvelopeCrypto } from '../../src/envelope/web-crypto.js';
 import { SealgateError } from '../../src/errors.js';
-import { createKek, KeyRing } from '../../src/keys/index.js';
+import { createKek } from '../../src/keys/kek.js';
+import { KeyRing } from '../../src/keys/key-ring.js';
 import { bodySha256, createFrameHash } from '../../src/receipts/receipt.js';
 import { vectorRequest, vectorStreamFrames } from '../vectors/envelope-v1.js';
 import v from '../vectors/envelope-v1.json';

@@ -5,17 +5,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toBase64Url } from '../../src/bytes.js';
-import {
-  createStreamOpener,
-  openRequest,
-  openResponse,
-  type RequestContext,
-  sealRequest,
-  sealResponse,
-  sealStream,
-} from '../../src/envelope/index.js';
+import type { RequestContext } from '../../src/envelope/data-key.js';
+import { openRequest, sealRequest } from '../../src/envelope/request.js';
+import { openResponse, sealResponse } from '../../src/envelope/response.js';
+import { createStreamOpener, sealStream } from '../../src/envelope/stream.js';
 import { SealgateError } from '../../src/errors.js';
-import { createKek, KeyRing, openKek } from '../../src/keys/index.js';
+import { createKek } from '../../src/keys/kek.js';
+import { openKek } from '../../src/keys/kek-transport.js';
+import { KeyRing } from '../../src/keys/key-ring.js';
 import hpkeVector from '../vectors/hpke-xwing-v1.json';
 import { ramp, unhex } from '../vectors/reference.js';
 

@@ -9,17 +9,13 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  createStreamOpener,
-  openRequest,
-  openResponse,
-  type RequestContext,
-  sealRequest,
-  sealResponse,
-  sealStream,
-} from '../../src/envelope/index.js';
+import type { RequestContext } from '../../src/envelope/data-key.js';
+import { openRequest, sealRequest } from '../../src/envelope/request.js';
+import { openResponse, sealResponse } from '../../src/envelope/response.js';
+import { createStreamOpener, sealStream } from '../../src/envelope/stream.js';
 import { SealgateError } from '../../src/errors.js';
-import { createKek, KeyRing } from '../../src/keys/index.js';
+import { createKek } from '../../src/keys/kek.js';
+import { KeyRing } from '../../src/keys/key-ring.js';
 
 const T = 1_767_225_600;
 const ROUTE = '/v1/chat/completions';

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { fromBase64Url, toBase64Url } from '../../src/bytes.js';
-import { MemoryReplayGuard, openRequest, type SealedRequest, sealRequest } from '../../src/envelope/index.js';
-import { createKek, type Kek, KeyRing } from '../../src/keys/index.js';
+import { MemoryReplayGuard } from '../../src/envelope/replay-guard.js';
+import { openRequest, type SealedRequest, sealRequest } from '../../src/envelope/request.js';
+import { createKek, type Kek } from '../../src/keys/kek.js';
+import { KeyRing } from '../../src/keys/key-ring.js';
 import { expectSealgateError } from '../keys/support.js';
 import { ramp } from '../vectors/reference.js';
 

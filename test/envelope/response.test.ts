@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isMeteringUsage, openResponse, sealRequest, sealResponse } from '../../src/envelope/index.js';
-import { createKek } from '../../src/keys/index.js';
+import { sealRequest } from '../../src/envelope/request.js';
+import { isMeteringUsage, openResponse, sealResponse } from '../../src/envelope/response.js';
+import { createKek } from '../../src/keys/kek.js';
 import { expectSealgateError } from '../keys/support.js';
 import { ramp } from '../vectors/reference.js';
 

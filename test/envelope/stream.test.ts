@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  createStreamOpener,
-  createStreamSealer,
-  openStream,
-  type RequestContext,
-  sealRequest,
-  sealStream,
-} from '../../src/envelope/index.js';
-import { createKek } from '../../src/keys/index.js';
+import type { RequestContext } from '../../src/envelope/data-key.js';
+import { sealRequest } from '../../src/envelope/request.js';
+import { createStreamOpener, createStreamSealer, openStream, sealStream } from '../../src/envelope/stream.js';
+import { createKek } from '../../src/keys/kek.js';
 import { expectSealgateError } from '../keys/support.js';
 import { ramp } from '../vectors/reference.js';
 

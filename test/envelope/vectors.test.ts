@@ -4,7 +4,8 @@
  * docs/protocol.md) opens it from the documented layouts.
  */
 import { describe, expect, it } from 'vitest';
-import { createStreamOpener, openResponse, sealResponse } from '../../src/envelope/index.js';
+import { openResponse, sealResponse } from '../../src/envelope/response.js';
+import { createStreamOpener } from '../../src/envelope/stream.js';
 import { vectorRequest, vectorStreamFrames } from '../vectors/envelope-v1.js';
 import v from '../vectors/envelope-v1.json';
 import {

@@ -19,7 +19,7 @@ import { createKek } from '../../src/keys/kek.js';
 import { sealKek } from '../../src/keys/kek-transport.js';
 import { signKekUpload } from '../../src/keys/kek-upload.js';
 import { importDevChain } from '../../src/platform/simulator/dev-chain-json.js';
-import { measurementFor } from '../../src/platform/simulator/index.js';
+import { measurementFor } from '../../src/platform/simulator/measurement.js';
 import { manifestDigest } from '../../src/policy/manifest-digest.js';
 import { LIMITS } from '../../src/policy/manifest-fields.js';
 import { kekContext } from '../../src/service-client/kek-binding.js';

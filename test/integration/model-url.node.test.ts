@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningWorker } from '../../src/ai-worker/main.js';
-import { openResponse } from '../../src/envelope/index.js';
+import { openResponse } from '../../src/envelope/response.js';
 import { openSse, post } from '../ai-worker/support.js';
 import type { Json } from '../model/json.js';
 import {

@@ -8,13 +8,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningWorker } from '../../src/ai-worker/main.js';
 import { fromBase64Url, toBase64Url } from '../../src/bytes.js';
-import { DevSnpPlatform } from '../../src/dev/index.js';
-import { createStreamOpener, openResponse } from '../../src/envelope/index.js';
-import { createKek } from '../../src/keys/index.js';
+import { DevSnpPlatform } from '../../src/dev/environment.js';
+import { openResponse } from '../../src/envelope/response.js';
+import { createStreamOpener } from '../../src/envelope/stream.js';
+import { createKek } from '../../src/keys/kek.js';
 import { BUILTIN_MODEL_ID } from '../../src/model/builtin.js';
-import { measurementFor } from '../../src/platform/simulator/index.js';
+import { measurementFor } from '../../src/platform/simulator/measurement.js';
 import { createFrameHash, parseReceipt, readReceiptTrailer } from '../../src/receipts/receipt.js';
-import { verifyWorkerCertificate } from '../../src/service-client/index.js';
+import { verifyWorkerCertificate } from '../../src/service-client/worker-certificate.js';
 import { expectError, openSse, post } from '../ai-worker/support.js';
 import { expectSealgateError } from '../keys/support.js';
 import type { Json } from '../model/json.js';
@@ -41,6 +42,8 @@ describe('services end to end (SIMULATED hardware)', () => {
       manifestDigest: stack.env.manifestDigest,
       simulated: true,
       keys: 1,
+      keyIds: [stack.kek.kid],
+      registered: true,
     });
     expect(workerLog.entries.some((e) => e.event === 'SIMULATED HARDWARE')).toBe(true);
     const { certificate } = (await (await fetch(`${worker.url}/v1/worker`)).json()) as {

@@ -11,10 +11,11 @@ import {
   createDevelopmentEnvironment,
   type DevelopmentEnvironment,
   type DevSnpPlatform,
-} from '../../src/dev/index.js';
-import { sealRequest } from '../../src/envelope/index.js';
-import { createKek, type Kek } from '../../src/keys/index.js';
-import { type AttestedService, attestService, uploadKek } from '../../src/service-client/index.js';
+} from '../../src/dev/environment.js';
+import { sealRequest } from '../../src/envelope/request.js';
+import { createKek, type Kek } from '../../src/keys/kek.js';
+import { type AttestedService, attestService } from '../../src/service-client/attest-service.js';
+import { uploadKek } from '../../src/service-client/keys.js';
 
 export const CHAT = '/v1/chat/completions';
 export const nowSeconds = () => Math.floor(Date.now() / 1000);

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isSealgateError } from '../../src/errors.js';
 import { parseStrictJson } from '../../src/json/strict-json.js';
-import { parseManifest } from '../../src/policy/index.js';
+import { parseManifest } from '../../src/policy/parse-manifest.js';
 
 function jsonError(f: () => unknown): { path: string; message: string }[] {
   try {

@@ -8,7 +8,7 @@ import {
   keyPairFromSeed,
   openWithPrivateKey,
   sealToPublicKey,
-} from '../../src/keys/index.js';
+} from '../../src/keys/hpke.js';
 import hpkeVector from '../vectors/hpke-xwing-v1.json';
 import { fixedRandom, hex, refGcmOpen, refHpkeKeySchedule, refXWing, unhex } from '../vectors/reference.js';
 import xwingDraft from '../vectors/xwing-draft08.json';

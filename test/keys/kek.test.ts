@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  checkKek,
-  createKek,
-  decodeKekRecord,
-  deriveKeyId,
-  encodeKekRecord,
-  generateKeyExchangeKeyPair,
-  keyPairFromSeed,
-  openKek,
-  sealKek,
-} from '../../src/keys/index.js';
+import { generateKeyExchangeKeyPair, keyPairFromSeed } from '../../src/keys/hpke.js';
+import { checkKek, createKek, decodeKekRecord, deriveKeyId, encodeKekRecord } from '../../src/keys/kek.js';
+import { openKek, sealKek } from '../../src/keys/kek-transport.js';
 import hpkeVector from '../vectors/hpke-xwing-v1.json';
 import { fixedRandom, hex, ramp, refKid, unhex } from '../vectors/reference.js';
 import { expectSealgateError } from './support.js';

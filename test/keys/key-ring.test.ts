@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createKek, type Kek, KeyRing } from '../../src/keys/index.js';
+import { createKek, type Kek } from '../../src/keys/kek.js';
+import { KeyRing } from '../../src/keys/key-ring.js';
 import { ramp } from '../vectors/reference.js';
 import { expectSealgateError } from './support.js';
 

@@ -6,10 +6,11 @@
  *   `matchingReference()` accept with no violation, so each rule test changes one thing.
  */
 import { isAllZero, toHex } from '../../src/bytes.js';
-import { decodeTcb, parseReport } from '../../src/evidence/snp/index.js';
+import { parseReport } from '../../src/evidence/snp/parse-report.js';
+import { decodeTcb } from '../../src/evidence/snp/tcb.js';
 import type { SnpClaims, SnpProduct, SnpReport, TcbVersion } from '../../src/evidence/snp/types.js';
-import type { SnpReferenceValues, SnpTcbMinimum } from '../../src/policy/index.js';
-import { AMD_ARK_SHA256 } from '../../src/policy/index.js';
+import type { SnpReferenceValues, SnpTcbMinimum } from '../../src/policy/manifest-types.js';
+import { AMD_ARK_SHA256 } from '../../src/policy/trust-anchors.js';
 import type { Vectors } from '../support/vectors.js';
 
 /** The product of each real set (v2 reports carry no CPUID; SOURCES.md names the product). */

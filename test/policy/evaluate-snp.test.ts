@@ -8,7 +8,10 @@ import example from '../../manifests/example.json' with { type: 'json' };
 import { fromHex, toHex } from '../../src/bytes.js';
 import { isSealgateError } from '../../src/errors.js';
 import type { SnpClaims } from '../../src/evidence/snp/types.js';
-import { evaluateRole, evaluateSnp, parseManifest, type SnpReferenceValues } from '../../src/policy/index.js';
+import { evaluateRole } from '../../src/policy/evaluate-role.js';
+import { evaluateSnp } from '../../src/policy/evaluate-snp.js';
+import type { SnpReferenceValues } from '../../src/policy/manifest-types.js';
+import { parseManifest } from '../../src/policy/parse-manifest.js';
 import type { ViolationCode } from '../../src/verify/violations.js';
 import { syntheticClaims, syntheticReference } from './claims-fixture.js';
 

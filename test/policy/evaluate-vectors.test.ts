@@ -4,7 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import testVectorsManifest from '../../manifests/test-vectors.json' with { type: 'json' };
-import { evaluateRole, evaluateSnp, parseManifest, type SnpReferenceValues } from '../../src/policy/index.js';
+import { evaluateRole } from '../../src/policy/evaluate-role.js';
+import { evaluateSnp } from '../../src/policy/evaluate-snp.js';
+import type { SnpReferenceValues } from '../../src/policy/manifest-types.js';
+import { parseManifest } from '../../src/policy/parse-manifest.js';
 import { SNP_SETS, vectors } from '../support/vectors.js';
 import { claimsFromVector, matchingReference } from './claims-fixture.js';
 

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import example from '../../manifests/example.json' with { type: 'json' };
 import testVectors from '../../manifests/test-vectors.json' with { type: 'json' };
 import { utf8 } from '../../src/bytes.js';
-import { manifestDigest, parseManifest } from '../../src/policy/index.js';
+import { manifestDigest } from '../../src/policy/manifest-digest.js';
+import { parseManifest } from '../../src/policy/parse-manifest.js';
 
 const EXAMPLE_DIGEST = 'e7a260ba7374108c5a45a021cf499f20b0954661504f805e6f6d61c2735a83d9';
 

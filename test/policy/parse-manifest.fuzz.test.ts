@@ -19,7 +19,9 @@ import schema from '../../manifests/manifest.schema.json' with { type: 'json' };
 import testVectors from '../../manifests/test-vectors.json' with { type: 'json' };
 import { utf8 } from '../../src/bytes.js';
 import { SealgateError } from '../../src/errors.js';
-import { type Manifest, manifestDigest, parseManifest, ROLES } from '../../src/policy/index.js';
+import { manifestDigest } from '../../src/policy/manifest-digest.js';
+import { type Manifest, ROLES } from '../../src/policy/manifest-types.js';
+import { parseManifest } from '../../src/policy/parse-manifest.js';
 import { validate } from './schema-subset.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: documents are deliberately anything.

@@ -6,14 +6,13 @@ import { describe, expect, it } from 'vitest';
 import example from '../../manifests/example.json' with { type: 'json' };
 import testVectors from '../../manifests/test-vectors.json' with { type: 'json' };
 import { isSealgateError } from '../../src/errors.js';
+import type { Manifest, ManifestIssue } from '../../src/policy/manifest-types.js';
+import { parseManifest } from '../../src/policy/parse-manifest.js';
 import {
   AMD_ARK_SHA256,
   findSnpTrustAnchor,
-  type Manifest,
-  type ManifestIssue,
   manifestTrustsSimulator,
-  parseManifest,
-} from '../../src/policy/index.js';
+} from '../../src/policy/trust-anchors.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests build deliberately wrong documents.
 type Doc = any;

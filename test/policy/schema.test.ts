@@ -11,7 +11,8 @@ import example from '../../manifests/example.json' with { type: 'json' };
 import schema from '../../manifests/manifest.schema.json' with { type: 'json' };
 import testVectors from '../../manifests/test-vectors.json' with { type: 'json' };
 import { isSealgateError } from '../../src/errors.js';
-import { LIMITS, MANIFEST_FIELDS, parseManifest } from '../../src/policy/index.js';
+import { LIMITS, MANIFEST_FIELDS } from '../../src/policy/manifest-fields.js';
+import { parseManifest } from '../../src/policy/parse-manifest.js';
 import { validate } from './schema-subset.js';
 
 type Def = {

@@ -8,7 +8,8 @@ import { utf8 } from '../../src/bytes.js';
 import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
 import { isSealgateError, type SealgateError } from '../../src/errors.js';
 import { createKek } from '../../src/keys/kek.js';
-import { attestService, listServiceKeys, uploadKek } from '../../src/service-client/index.js';
+import { attestService } from '../../src/service-client/attest-service.js';
+import { listServiceKeys, uploadKek } from '../../src/service-client/keys.js';
 import type { Violation } from '../../src/verify/violations.js';
 import {
   ENV_TIMEOUT_MS,

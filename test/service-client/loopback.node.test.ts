@@ -13,14 +13,11 @@ import { fromBase64Url, toBase64Url, utf8 } from '../../src/bytes.js';
 import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
 import { createKek } from '../../src/keys/kek.js';
 import { openKek } from '../../src/keys/kek-transport.js';
-import { exportDevChain } from '../../src/platform/simulator/index.js';
-import {
-  attestService,
-  kekContext,
-  listServiceKeys,
-  uploadKek,
-  verifyWorkerCertificate,
-} from '../../src/service-client/index.js';
+import { exportDevChain } from '../../src/platform/simulator/dev-chain-json.js';
+import { attestService } from '../../src/service-client/attest-service.js';
+import { kekContext } from '../../src/service-client/kek-binding.js';
+import { listServiceKeys, uploadKek } from '../../src/service-client/keys.js';
+import { verifyWorkerCertificate } from '../../src/service-client/worker-certificate.js';
 import type { Violation } from '../../src/verify/violations.js';
 import { ENV_TIMEOUT_MS, makeWorkerIdentity, workerBundle } from '../attestation-service/support.js';
 import { expectSealgateError } from '../keys/support.js';

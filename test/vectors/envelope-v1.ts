@@ -3,14 +3,13 @@
  * with the vector's randomness (the gateway's side) and opened (the worker's side), and its stream
  * sealed again — with the envelope backend given, or the default (WebCrypto).
  */
-import {
-  createStreamSealer,
-  type EnvelopeCrypto,
-  openRequest,
-  type RequestContext,
-  sealRequest,
-} from '../../src/envelope/index.js';
-import { createKek, KeyRing } from '../../src/keys/index.js';
+
+import type { RequestContext } from '../../src/envelope/data-key.js';
+import type { EnvelopeCrypto } from '../../src/envelope/envelope-crypto.js';
+import { openRequest, sealRequest } from '../../src/envelope/request.js';
+import { createStreamSealer } from '../../src/envelope/stream.js';
+import { createKek } from '../../src/keys/kek.js';
+import { KeyRing } from '../../src/keys/key-ring.js';
 import v from './envelope-v1.json';
 import { fixedRandom, unhex } from './reference.js';
 

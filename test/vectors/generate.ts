@@ -7,16 +7,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createStreamSealer, openRequest, sealRequest, sealResponse } from '../../src/envelope/index.js';
-import {
-  createKek,
-  encodeKekRecord,
-  HPKE_INFO,
-  KeyRing,
-  keyPairFromSeed,
-  sealKek,
-  sealToPublicKey,
-} from '../../src/keys/index.js';
+import { openRequest, sealRequest } from '../../src/envelope/request.js';
+import { sealResponse } from '../../src/envelope/response.js';
+import { createStreamSealer } from '../../src/envelope/stream.js';
+import { HPKE_INFO, keyPairFromSeed, sealToPublicKey } from '../../src/keys/hpke.js';
+import { createKek, encodeKekRecord } from '../../src/keys/kek.js';
+import { sealKek } from '../../src/keys/kek-transport.js';
+import { KeyRing } from '../../src/keys/key-ring.js';
 import {
   b64u,
   fixedRandom,

@@ -5,9 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { sha256, toHex } from '../../src/bytes.js';
+import { decodeCertificates } from '../../src/der/pem.js';
 import { isSealgateError } from '../../src/errors.js';
-import { decodeCertificates } from '../../src/evidence/snp/index.js';
-import { AMD_INTERMEDIATES, AMD_ROOTS, checkTrustAnchors, type TrustAnchor } from '../../src/verify/index.js';
+import {
+  AMD_INTERMEDIATES,
+  AMD_ROOTS,
+  checkTrustAnchors,
+  type TrustAnchor,
+} from '../../src/verify/amd-roots.js';
 import { v } from './support.js';
 
 const FILES = {

@@ -15,10 +15,10 @@ import { issueWorkerCertificate } from '../../src/attestation-service/issue-cert
 import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { concatBytes, toHex } from '../../src/bytes.js';
 import { readTlv, type Tlv } from '../../src/der/der.js';
+import { decodeCertificates } from '../../src/der/pem.js';
 import { tlv as derTlv, oidContent as encodeOidContent } from '../../src/der/write.js';
 import { decodeOid, readCertificateFields, readTime } from '../../src/der/x509-fields.js';
 import { isSealgateError } from '../../src/errors.js';
-import { decodeCertificates } from '../../src/evidence/snp/index.js';
 import { createDevChain } from '../../src/platform/simulator/dev-chain.js';
 import { encodeCommonNameDer } from '../../src/service-client/certificate-der.js';
 import { ECDSA_SHA384_ALGORITHM } from '../../src/service-client/worker-certificate.js';

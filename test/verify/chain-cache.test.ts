@@ -6,15 +6,15 @@
  * leaf, the report, the anchors or the dates still runs: tampering with any of them is still caught.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeCertificates } from '../../src/evidence/snp/index.js';
+import { decodeCertificates } from '../../src/der/pem.js';
+import { parseCertificate } from '../../src/verify/certificates.js';
 import {
   type ChainCache,
   chainCacheKey,
   createChainCache,
-  parseCertificate,
   type VerifiedUpperChain,
-  verifySnpEvidence,
-} from '../../src/verify/index.js';
+} from '../../src/verify/chain-cache.js';
+import { verifySnpEvidence } from '../../src/verify/verify-snp.js';
 import { SNP_SETS } from '../support/vectors.js';
 import { AMD_ANCHORS, anchorsFor, codes, loadSet, v } from './support.js';
 

@@ -4,14 +4,9 @@
  * certificates that verified are cached. The fetcher is an in-memory fake serving the real files.
  */
 import { describe, expect, it } from 'vitest';
-import type { SnpProduct } from '../../src/evidence/snp/index.js';
-import {
-  certChainUrl,
-  KDS_DEFAULT_TTL_SECONDS,
-  kdsCacheKey,
-  vcekUrl,
-  verifySnpEvidence,
-} from '../../src/verify/index.js';
+import type { SnpProduct } from '../../src/evidence/snp/types.js';
+import { certChainUrl, KDS_DEFAULT_TTL_SECONDS, kdsCacheKey, vcekUrl } from '../../src/verify/kds.js';
+import { verifySnpEvidence } from '../../src/verify/verify-snp.js';
 import { AMD_ANCHORS, anchorsFor, codes, fakeKds, loadSet, memoryCache, v } from './support.js';
 
 describe('KDS URLs', () => {

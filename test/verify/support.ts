@@ -4,12 +4,8 @@
  * there is no network in tests.
  */
 
-import {
-  AMD_ROOTS,
-  type CertificateCache,
-  type KdsFetcher,
-  type TrustAnchor,
-} from '../../src/verify/index.js';
+import { AMD_ROOTS, type TrustAnchor } from '../../src/verify/amd-roots.js';
+import type { CertificateCache, KdsFetcher } from '../../src/verify/kds.js';
 import { vectors } from '../support/vectors.js';
 
 export const v = vectors();

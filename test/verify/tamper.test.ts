@@ -6,13 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isSealgateError } from '../../src/errors.js';
-import { parseReport } from '../../src/evidence/snp/index.js';
-import {
-  importLeafKey,
-  parseCertificate,
-  verifyReportSignature,
-  verifySnpEvidence,
-} from '../../src/verify/index.js';
+import { parseReport } from '../../src/evidence/snp/parse-report.js';
+import { parseCertificate } from '../../src/verify/certificates.js';
+import { importLeafKey, verifyReportSignature } from '../../src/verify/verify-report-signature.js';
+import { verifySnpEvidence } from '../../src/verify/verify-snp.js';
 import { SNP_SETS } from '../support/vectors.js';
 import { AMD_ANCHORS, loadSet, v } from './support.js';
 

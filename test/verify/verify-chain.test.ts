@@ -5,8 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../src/bytes.js';
-import { decodeCertificates } from '../../src/evidence/snp/index.js';
-import { checkTrustAnchors, parseCertificate, verifyChain } from '../../src/verify/index.js';
+import { decodeCertificates } from '../../src/der/pem.js';
+import { checkTrustAnchors } from '../../src/verify/amd-roots.js';
+import { parseCertificate } from '../../src/verify/certificates.js';
+import { verifyChain } from '../../src/verify/verify-chain.js';
 import { AMD_ANCHORS, codes, loadSet, v } from './support.js';
 
 const anchors = checkTrustAnchors(AMD_ANCHORS);

@@ -4,9 +4,10 @@
  * of breaking the evidence yields its violation code and no claims.
  */
 import { describe, expect, it } from 'vitest';
+import { decodeCertificates } from '../../src/der/pem.js';
 import { isSealgateError } from '../../src/errors.js';
-import { decodeCertificates } from '../../src/evidence/snp/index.js';
-import { AMD_ROOTS, verifySnpEvidence } from '../../src/verify/index.js';
+import { AMD_ROOTS } from '../../src/verify/amd-roots.js';
+import { verifySnpEvidence } from '../../src/verify/verify-snp.js';
 import { SNP_SETS } from '../support/vectors.js';
 import { AMD_ANCHORS, anchorsFor, codes, loadSet, v } from './support.js';
 

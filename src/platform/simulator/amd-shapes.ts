@@ -7,7 +7,8 @@
  */
 import { fromHex } from '../../bytes.js';
 import { explicit, integer, sequence } from '../../der/write.js';
-import type { AMD_EXTENSION_OIDS, SnpProduct } from '../../evidence/snp/index.js';
+import type { AMD_EXTENSION_OIDS } from '../../evidence/snp/cert-extensions.js';
+import type { SnpProduct } from '../../evidence/snp/types.js';
 
 /** id-RSASSA-PSS (RFC 8017 Appendix C / RFC 4055 §3.1). */
 export const OID_RSASSA_PSS = '1.2.840.113549.1.1.10';

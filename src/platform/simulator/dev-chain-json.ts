@@ -7,14 +7,10 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { constantTimeEqual, fromBase64, fromHex, sha256, toBase64, toHex } from '../../bytes.js';
 import { SealgateError } from '../../errors.js';
-import {
-  type AmdCertExtensions,
-  certificateKind,
-  parseAmdCertExtensions,
-  productFromName,
-  type SnpProduct,
-  type TcbVersion,
-} from '../../evidence/snp/index.js';
+import { parseAmdCertExtensions } from '../../evidence/snp/cert-extensions.js';
+import { certificateKind } from '../../evidence/snp/certificate.js';
+import { productFromName } from '../../evidence/snp/product.js';
+import type { AmdCertExtensions, SnpProduct, TcbVersion } from '../../evidence/snp/types.js';
 import { PRODUCT_SHAPES, SNP_PRODUCTS } from './amd-shapes.js';
 import { checkTcb, type DevChain, type SimulatedSigningKey } from './dev-chain.js';
 

@@ -12,12 +12,8 @@ import { sha256, toHex, utf8 } from '../../bytes.js';
 import { parseX509Certificate } from '../../der/certificate.js';
 import { integer, octetString, sequence, tlv } from '../../der/write.js';
 import { SealgateError } from '../../errors.js';
-import {
-  AMD_EXTENSION_OIDS,
-  encodeAmdExtensions,
-  type SnpProduct,
-  type TcbVersion,
-} from '../../evidence/snp/index.js';
+import { AMD_EXTENSION_OIDS, encodeAmdExtensions } from '../../evidence/snp/cert-extensions.js';
+import type { SnpProduct, TcbVersion } from '../../evidence/snp/types.js';
 import { PRODUCT_SHAPES, type PssTrailer, SNP_PRODUCTS, simulatedCrlUrl } from './amd-shapes.js';
 import { generateRsaPssKey, issueCertificate, keyIdentifier } from './certificate.js';
 import { issueCrl } from './crl.js';

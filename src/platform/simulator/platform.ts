@@ -12,14 +12,16 @@ import {
   decodePlatformInfo,
   encodeGuestPolicy,
   encodePlatformInfo,
-  encodeTcb,
-  type FirmwareVersion,
-  type GuestPolicy,
-  type PlatformInfo,
-  type SnpProduct,
-  serializeReport,
-  type TcbVersion,
-} from '../../evidence/snp/index.js';
+} from '../../evidence/snp/policy-bits.js';
+import { serializeReport } from '../../evidence/snp/serialize-report.js';
+import { encodeTcb } from '../../evidence/snp/tcb.js';
+import type {
+  FirmwareVersion,
+  GuestPolicy,
+  PlatformInfo,
+  SnpProduct,
+  TcbVersion,
+} from '../../evidence/snp/types.js';
 import { PRODUCT_SHAPES } from './amd-shapes.js';
 import { checkTcb, type DevChain, type SnpCertificates } from './dev-chain.js';
 import { signReport, type UnsignedReportFields } from './sign-report.js';

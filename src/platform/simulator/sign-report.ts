@@ -3,13 +3,9 @@
  * with SHA-384 over bytes [0x000, 0x2A0), r and s stored as 72-byte little-endian fields at 0x2A0
  * and 0x2E8. The byte layout is `serializeReport`'s; this file only adds the signature.
  */
-import {
-  REPORT_OFFSET,
-  SIGNED_REGION_END,
-  type SnpReportFields,
-  serializeReport,
-  signatureFromP1363,
-} from '../../evidence/snp/index.js';
+import { OFFSET as REPORT_OFFSET, SIGNED_REGION_END } from '../../evidence/snp/layout.js';
+import { type SnpReportFields, serializeReport } from '../../evidence/snp/serialize-report.js';
+import { signatureFromP1363 } from '../../evidence/snp/signature.js';
 
 const ZERO_SIGNATURE = { rLe: new Uint8Array(72), sLe: new Uint8Array(72) };
 

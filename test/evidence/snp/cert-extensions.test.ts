@@ -7,18 +7,17 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fromHex, toArrayBuffer, toBase64, utf8 } from '../../../src/bytes.js';
+import { decodeCertificate, decodeCertificates } from '../../../src/der/pem.js';
 import { SealgateError } from '../../../src/errors.js';
 import {
-  type AmdCertExtensions,
-  certificateKind,
   decodeAmdExtensions,
-  decodeCertificate,
-  decodeCertificates,
   encodeAmdExtensions,
   AMD_EXTENSION_OIDS as OID,
   parseAmdCertExtensions,
   type RawExtension,
-} from '../../../src/evidence/snp/index.js';
+} from '../../../src/evidence/snp/cert-extensions.js';
+import { certificateKind } from '../../../src/evidence/snp/certificate.js';
+import type { AmdCertExtensions } from '../../../src/evidence/snp/types.js';
 import { pattern } from './fixtures.js';
 
 const MILAN_VCEK: AmdCertExtensions = {

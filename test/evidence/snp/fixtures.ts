@@ -3,8 +3,9 @@
  * Every byte field gets a distinct non-zero pattern, so a wrong offset shows up as a wrong value.
  */
 
-import type { SnpReportFields } from '../../../src/evidence/snp/index.js';
-import { decodeGuestPolicy, decodePlatformInfo, encodeTcb } from '../../../src/evidence/snp/index.js';
+import { decodeGuestPolicy, decodePlatformInfo } from '../../../src/evidence/snp/policy-bits.js';
+import type { SnpReportFields } from '../../../src/evidence/snp/serialize-report.js';
+import { encodeTcb } from '../../../src/evidence/snp/tcb.js';
 
 export function pattern(length: number, seed: number): Uint8Array {
   const out = new Uint8Array(length);

@@ -7,7 +7,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../../../src/bytes.js';
 import { isSealgateError, SealgateError } from '../../../src/errors.js';
-import { parseReport, type SnpReport, serializeReport } from '../../../src/evidence/snp/index.js';
+import { parseReport } from '../../../src/evidence/snp/parse-report.js';
+import { serializeReport } from '../../../src/evidence/snp/serialize-report.js';
+import type { SnpReport } from '../../../src/evidence/snp/types.js';
 import { SNP_SETS, vectors } from '../../support/vectors.js';
 import { syntheticFields } from './fixtures.js';
 

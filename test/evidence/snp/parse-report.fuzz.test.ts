@@ -10,8 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { encodeEvidenceBundle, parseEvidenceBundle } from '../../../src/attestation/evidence-bundle.js';
 import { toHex } from '../../../src/bytes.js';
 import { isSealgateError } from '../../../src/errors.js';
-import { parseReport, type SnpReport, serializeReport } from '../../../src/evidence/snp/index.js';
 import { reservedRanges } from '../../../src/evidence/snp/layout.js';
+import { parseReport } from '../../../src/evidence/snp/parse-report.js';
+import { serializeReport } from '../../../src/evidence/snp/serialize-report.js';
+import type { SnpReport } from '../../../src/evidence/snp/types.js';
 import { SNP_SETS, vectors } from '../../support/vectors.js';
 
 const v = vectors();

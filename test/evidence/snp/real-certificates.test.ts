@@ -7,14 +7,13 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { describe, expect, it } from 'vitest';
 import { sha256, toHex } from '../../../src/bytes.js';
+import { decodeCertificate, decodeCertificates } from '../../../src/der/pem.js';
 import {
   AMD_EXTENSION_OIDS,
-  certificateKind,
-  decodeCertificate,
-  decodeCertificates,
   encodeAmdExtensions,
   parseAmdCertExtensions,
-} from '../../../src/evidence/snp/index.js';
+} from '../../../src/evidence/snp/cert-extensions.js';
+import { certificateKind } from '../../../src/evidence/snp/certificate.js';
 import { vectors } from '../../support/vectors.js';
 
 const v = vectors();

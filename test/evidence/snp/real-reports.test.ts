@@ -4,18 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../../../src/bytes.js';
-import {
-  decodeCertificate,
-  decodeTcb,
-  parseAmdCertExtensions,
-  parseReport,
-  productFromCpuid,
-  productFromName,
-  type SnpProduct,
-  type SnpReport,
-  serializeReport,
-  type TcbVersion,
-} from '../../../src/evidence/snp/index.js';
+import { decodeCertificate } from '../../../src/der/pem.js';
+import { parseAmdCertExtensions } from '../../../src/evidence/snp/cert-extensions.js';
+import { parseReport } from '../../../src/evidence/snp/parse-report.js';
+import { productFromCpuid, productFromName } from '../../../src/evidence/snp/product.js';
+import { serializeReport } from '../../../src/evidence/snp/serialize-report.js';
+import { decodeTcb } from '../../../src/evidence/snp/tcb.js';
+import type { SnpProduct, SnpReport, TcbVersion } from '../../../src/evidence/snp/types.js';
 import { SNP_SETS, vectors } from '../../support/vectors.js';
 
 const v = vectors();

@@ -9,16 +9,12 @@ import { SealgateError } from '../../../src/errors.js';
 import {
   decodeGuestPolicy,
   decodePlatformInfo,
-  decodeTcb,
   encodeGuestPolicy,
   encodePlatformInfo,
-  encodeTcb,
-  productFromCpuid,
-  productFromName,
-  reportSignatureP1363,
-  signatureFromP1363,
-  tcbBelow,
-} from '../../../src/evidence/snp/index.js';
+} from '../../../src/evidence/snp/policy-bits.js';
+import { productFromCpuid, productFromName } from '../../../src/evidence/snp/product.js';
+import { reportSignatureP1363, signatureFromP1363 } from '../../../src/evidence/snp/signature.js';
+import { decodeTcb, encodeTcb, tcbBelow } from '../../../src/evidence/snp/tcb.js';
 
 describe('decodeTcb / encodeTcb', () => {
   it('Milan and Genoa: bl=byte0 tee=byte1 snp=byte6 ucode=byte7', () => {

@@ -8,9 +8,9 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../../../src/bytes.js';
+import { decodeCertificates } from '../../../src/der/pem.js';
 import { decodeOid, readCertificateFields, readExtensions, readTime } from '../../../src/der/x509-fields.js';
 import { isSealgateError } from '../../../src/errors.js';
-import { decodeCertificates } from '../../../src/evidence/snp/index.js';
 import { vectors } from '../../support/vectors.js';
 
 const v = vectors();

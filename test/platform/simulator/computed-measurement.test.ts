@@ -8,15 +8,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { verifySnpAttestation } from '../../../src/attestation/verify-snp-attestation.js';
 import { toHex } from '../../../src/bytes.js';
 import { manifestFromClaims } from '../../../src/cli/manifest-pin.js';
-import { computeSnpLaunchDigest } from '../../../src/evidence/snp/measure/index.js';
-import {
-  createDevChain,
-  type DevChain,
-  measurementFor,
-  SimulatedSnpPlatform,
-} from '../../../src/platform/simulator/index.js';
-import { parseManifest } from '../../../src/policy/index.js';
-import { verifySnpEvidence } from '../../../src/verify/index.js';
+import { computeSnpLaunchDigest } from '../../../src/evidence/snp/measure/measure.js';
+import { createDevChain, type DevChain } from '../../../src/platform/simulator/dev-chain.js';
+import { measurementFor } from '../../../src/platform/simulator/measurement.js';
+import { SimulatedSnpPlatform } from '../../../src/platform/simulator/platform.js';
+import { parseManifest } from '../../../src/policy/parse-manifest.js';
+import { verifySnpEvidence } from '../../../src/verify/verify-snp.js';
 import { syntheticOvmf } from '../../evidence/snp/measure/synthetic-ovmf.js';
 
 const NOW = new Date('2026-11-20T10:00:00Z');

@@ -8,16 +8,16 @@ import * as x509 from '@peculiar/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toBase64, toHex } from '../../../src/bytes.js';
 import { isSealgateError } from '../../../src/errors.js';
-import { parseReport, reportSignatureP1363 } from '../../../src/evidence/snp/index.js';
+import { parseReport } from '../../../src/evidence/snp/parse-report.js';
+import { reportSignatureP1363 } from '../../../src/evidence/snp/signature.js';
+import { createDevChain, type DevChain } from '../../../src/platform/simulator/dev-chain.js';
 import {
-  createDevChain,
   DEV_CHAIN_FORMAT,
-  type DevChain,
   type DevChainJson,
   exportDevChain,
   importDevChain,
-  SimulatedSnpPlatform,
-} from '../../../src/platform/simulator/index.js';
+} from '../../../src/platform/simulator/dev-chain-json.js';
+import { SimulatedSnpPlatform } from '../../../src/platform/simulator/platform.js';
 
 x509.cryptoProvider.set(crypto);
 

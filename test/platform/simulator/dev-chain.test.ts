@@ -9,13 +9,11 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fromHex, sha256, toHex } from '../../../src/bytes.js';
+import { decodeCertificates } from '../../../src/der/pem.js';
 import { isSealgateError } from '../../../src/errors.js';
-import { decodeCertificates, parseAmdCertExtensions } from '../../../src/evidence/snp/index.js';
-import {
-  createDevChain,
-  type DevChain,
-  pssAlgorithmIdentifier,
-} from '../../../src/platform/simulator/index.js';
+import { parseAmdCertExtensions } from '../../../src/evidence/snp/cert-extensions.js';
+import { pssAlgorithmIdentifier } from '../../../src/platform/simulator/amd-shapes.js';
+import { createDevChain, type DevChain } from '../../../src/platform/simulator/dev-chain.js';
 import { vectors } from '../../support/vectors.js';
 import { certPieces, children } from './der-walk.js';
 

@@ -8,20 +8,15 @@ import * as x509 from '@peculiar/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { concatBytes, sha384, toHex, utf8 } from '../../../src/bytes.js';
 import { isSealgateError } from '../../../src/errors.js';
-import {
-  decodeTcb,
-  parseReport,
-  REPORT_SIZE,
-  reportSignatureP1363,
-  type SnpReport,
-} from '../../../src/evidence/snp/index.js';
-import {
-  createDevChain,
-  type DevChain,
-  measurementFor,
-  SimulatedSnpPlatform,
-  signReport,
-} from '../../../src/platform/simulator/index.js';
+import { REPORT_SIZE } from '../../../src/evidence/snp/layout.js';
+import { parseReport } from '../../../src/evidence/snp/parse-report.js';
+import { reportSignatureP1363 } from '../../../src/evidence/snp/signature.js';
+import { decodeTcb } from '../../../src/evidence/snp/tcb.js';
+import type { SnpReport } from '../../../src/evidence/snp/types.js';
+import { createDevChain, type DevChain } from '../../../src/platform/simulator/dev-chain.js';
+import { measurementFor } from '../../../src/platform/simulator/measurement.js';
+import { SimulatedSnpPlatform } from '../../../src/platform/simulator/platform.js';
+import { signReport } from '../../../src/platform/simulator/sign-report.js';
 
 x509.cryptoProvider.set(crypto);
 

@@ -4,15 +4,15 @@
  * manifest's trust anchors name the simulated root.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createDevChain, type DevChain } from '../../../src/platform/simulator/dev-chain.js';
+import { measurementFor } from '../../../src/platform/simulator/measurement.js';
 import {
-  createDevChain,
-  type DevChain,
-  measurementFor,
   type PlatformEvidence,
   type SimulatedLaunchConfig,
   SimulatedSnpPlatform,
-} from '../../../src/platform/simulator/index.js';
-import { AMD_ROOTS, type SnpVerification, verifySnpEvidence } from '../../../src/verify/index.js';
+} from '../../../src/platform/simulator/platform.js';
+import { AMD_ROOTS } from '../../../src/verify/amd-roots.js';
+import { type SnpVerification, verifySnpEvidence } from '../../../src/verify/verify-snp.js';
 
 const NOW = new Date('2026-11-20T10:00:00Z');
 const LATER = new Date('2026-11-21T10:00:00Z');

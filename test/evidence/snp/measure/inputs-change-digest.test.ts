@@ -6,11 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../../../../src/bytes.js';
-import {
-  computeSnpLaunchDigest,
-  type SnpLaunchInput,
-  VMMS,
-} from '../../../../src/evidence/snp/measure/index.js';
+import { computeSnpLaunchDigest, type SnpLaunchInput } from '../../../../src/evidence/snp/measure/measure.js';
+import { VMMS } from '../../../../src/evidence/snp/measure/vmsa.js';
 import { syntheticOvmf } from './synthetic-ovmf.js';
 
 const OVMF = syntheticOvmf();

@@ -6,13 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../../../../src/bytes.js';
 import { guidBytes, guidText } from '../../../../src/evidence/snp/measure/guid.js';
-import {
-  buildVmsa,
-  cpuSignature,
-  SEV_HASHES_GUID,
-  sevHashesTable,
-  VCPU_TYPES,
-} from '../../../../src/evidence/snp/measure/index.js';
+import { SEV_HASHES_GUID, sevHashesTable } from '../../../../src/evidence/snp/measure/sev-hashes.js';
+import { cpuSignature, VCPU_TYPES } from '../../../../src/evidence/snp/measure/vcpu-types.js';
+import { buildVmsa } from '../../../../src/evidence/snp/measure/vmsa.js';
 
 describe('measure parts', () => {
   it('EFI_GUID memory order: first three groups little-endian, the rest as written', () => {

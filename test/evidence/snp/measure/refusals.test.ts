@@ -6,13 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type ErrorCode, SealgateError } from '../../../../src/errors.js';
-import {
-  computeSnpLaunchDigest,
-  parseOvmf,
-  SNP_SECTION,
-  type SnpLaunchInput,
-  vcpuSignatureOf,
-} from '../../../../src/evidence/snp/measure/index.js';
+import { computeSnpLaunchDigest, type SnpLaunchInput } from '../../../../src/evidence/snp/measure/measure.js';
+import { parseOvmf, SNP_SECTION } from '../../../../src/evidence/snp/measure/ovmf.js';
+import { vcpuSignatureOf } from '../../../../src/evidence/snp/measure/vcpu-types.js';
 import { AMDSEV_LIKE_SECTIONS, FOOTER_AT, METADATA_AT, patched, syntheticOvmf } from './synthetic-ovmf.js';
 
 const EPYC_V4 = 0x800f12;

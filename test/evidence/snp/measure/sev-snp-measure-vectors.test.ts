@@ -9,9 +9,9 @@ import {
   computeSnpLaunchDigest,
   ovmfLaunchDigest,
   type SnpLaunchInput,
-  type Vmm,
-  vcpuSignatureOf,
-} from '../../../../src/evidence/snp/measure/index.js';
+} from '../../../../src/evidence/snp/measure/measure.js';
+import { vcpuSignatureOf } from '../../../../src/evidence/snp/measure/vcpu-types.js';
+import type { Vmm } from '../../../../src/evidence/snp/measure/vmsa.js';
 import { vectors } from '../../../support/vectors.js';
 
 const v = vectors();

@@ -9,7 +9,7 @@ import {
   OVMF_TABLE_GUID,
   SNP_SECTION,
   type SnpMetadataSection,
-} from '../../../../src/evidence/snp/measure/index.js';
+} from '../../../../src/evidence/snp/measure/ovmf.js';
 
 export const IMAGE_SIZE = 0x1000;
 /** Where the SNP metadata header starts in the image. */
