@@ -6,7 +6,8 @@
 import type { SnpClaims } from '../evidence/snp/types.js';
 import type { TdxClaims } from '../verify/tdx/tdx-claims.js';
 import { type Violation, violation } from '../verify/violations.js';
-import { type EvaluateOptions, evaluateSnp } from './evaluate-snp.js';
+import type { EvaluateOptions } from './evaluate-options.js';
+import { evaluateSnp } from './evaluate-snp.js';
 import { evaluateTdx } from './evaluate-tdx.js';
 import { type Manifest, ROLES, type RoleName, type RoleReference } from './manifest-types.js';
 

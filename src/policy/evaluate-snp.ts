@@ -8,24 +8,15 @@
  * Structure"; policy bits cite Table 9 "Guest Policy Structure".
  */
 import { constantTimeEqual, fromHex, toHex } from '../bytes.js';
-import { SealgateError } from '../errors.js';
 import type { SnpClaims, TcbVersion } from '../evidence/snp/types.js';
 import { type Violation, type ViolationCode, violation } from '../verify/violations.js';
+import { type EvaluateOptions, expectedReportDataOf } from './evaluate-options.js';
 import type {
   SnpAllowedSigningKey,
   SnpGuestPolicyRules,
   SnpReferenceValues,
   SnpTcbMinimum,
 } from './manifest-types.js';
-
-export interface EvaluateOptions {
-  /**
-   * The 64 bytes REPORT_DATA must equal (the binding of nonce, manifest digest and keys).
-   * Optional only so the rules can be exercised alone: every production caller passes it, since
-   * without it a replayed report is indistinguishable from a fresh one.
-   */
-  expectedReportData?: Uint8Array;
-}
 
 /** What an absent optional member of the reference values means. Each is the strict choice. */
 export const SNP_DEFAULTS = Object.freeze({
@@ -76,13 +67,7 @@ export function evaluateSnp(
   ref: SnpReferenceValues,
   opts: EvaluateOptions = {},
 ): Violation[] {
-  const { expectedReportData } = opts;
-  if (expectedReportData !== undefined && expectedReportData.length !== 64) {
-    throw new SealgateError(
-      'invalid_argument',
-      `expectedReportData: expected 64 bytes, got ${expectedReportData.length}`,
-    );
-  }
+  const expectedReportData = expectedReportDataOf(opts);
   const policy = { ...SNP_DEFAULTS, ...ref.policy };
   const input: SnpCheckInput = { claims, report: claims.report, ref, policy, expectedReportData };
   return SNP_CHECKS.flatMap((check) => check(input));

@@ -7,19 +7,19 @@
  * Intel TDX Module ABI spec, "TD Attributes": bit 0 DEBUG, bit 28 SEPT_VE_DISABLE, others by policy.
  */
 import { constantTimeEqual, fromHex, toHex } from '../bytes.js';
-import { SealgateError } from '../errors.js';
+import type { TcbStatus } from '../verify/tdx/tcb-info.js';
 import { checkTcbStatus } from '../verify/tdx/tcb-status.js';
 import type { TdxClaims } from '../verify/tdx/tdx-claims.js';
 import { type Violation, type ViolationCode, violation } from '../verify/violations.js';
-import type { EvaluateOptions } from './evaluate-snp.js';
-import type { TdxReferenceValues, TdxTcbStatus } from './manifest-types.js';
+import { type EvaluateOptions, expectedReportDataOf } from './evaluate-options.js';
+import type { TdxReferenceValues } from './manifest-types.js';
 
 /** What an absent optional member means: the strict choice. */
 export const TDX_DEFAULTS = Object.freeze({
   /** SEPT_VE_DISABLE (bit 28) only, as the 8 quote bytes (little-endian). */
   tdAttributesAllowed: '0000001000000000',
   tdAttributesRequired: '0000001000000000',
-  tcbStatuses: Object.freeze(['UpToDate']) as readonly TdxTcbStatus[],
+  tcbStatuses: Object.freeze(['UpToDate']) as readonly TcbStatus[],
   advisoryIds: Object.freeze([]) as readonly string[],
 });
 
@@ -85,13 +85,7 @@ export function evaluateTdx(
   ref: TdxReferenceValues,
   opts: EvaluateOptions = {},
 ): Violation[] {
-  const { expectedReportData } = opts;
-  if (expectedReportData !== undefined && expectedReportData.length !== 64) {
-    throw new SealgateError(
-      'invalid_argument',
-      `expectedReportData: expected 64 bytes, got ${expectedReportData.length}`,
-    );
-  }
+  const expectedReportData = expectedReportDataOf(opts);
   const out: Violation[] = [];
   const b = claims.body;
   oneOf(out, 'mrtd_not_allowed', 'mrTd', b.mrTd, ref.mrTd);

@@ -7,7 +7,9 @@
  * applied where the rule is evaluated), so the RFC 8785 digest of a parsed manifest equals the
  * digest of the text it came from.
  */
+
 import type { SnpProduct } from '../evidence/snp/types.js';
+import type { TcbStatus } from '../verify/tdx/tcb-info.js';
 
 export type { SnpProduct };
 
@@ -149,18 +151,6 @@ export interface GpuReferenceValues {
   allowMissingFwid?: boolean;
 }
 
-/** Intel's TCB statuses (PCS API v4 TCB info `tcbStatus`), from best to worst. */
-export const TDX_TCB_STATUSES = [
-  'UpToDate',
-  'SWHardeningNeeded',
-  'ConfigurationNeeded',
-  'ConfigurationAndSWHardeningNeeded',
-  'OutOfDate',
-  'OutOfDateConfigurationNeeded',
-  'Revoked',
-] as const;
-export type TdxTcbStatus = (typeof TDX_TCB_STATUSES)[number];
-
 /**
  * Reference values for a TD (Intel TDX DCAP quote, TD Quote Body, A.3.2). Hex values are the quote's
  * bytes as written (lower-case). Every optional member defaults to the strict choice.
@@ -191,7 +181,7 @@ export interface TdxReferenceValues {
   /** TEE_TCB_SVN (0x000, 16 bytes): each byte at least this one. */
   minimumTeeTcbSvn?: string;
   /** TCB statuses accepted. Default ["UpToDate"]. */
-  tcbStatuses?: TdxTcbStatus[];
+  tcbStatuses?: TcbStatus[];
   /** Advisory IDs (INTEL-SA-NNNNN) that may be open. Default none. */
   advisoryIds?: string[];
 }

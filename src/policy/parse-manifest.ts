@@ -1,3 +1,4 @@
+import { TCB_STATUSES } from '../verify/tdx/tcb-info.js';
 import {
   at,
   checkBool,
@@ -35,7 +36,6 @@ import {
   type SnpTcbMinimum,
   type SnpTcbMinimums,
   type SnpTrustAnchor,
-  TDX_TCB_STATUSES,
   type TdxReferenceValues,
 } from './manifest-types.js';
 import { BUILTIN_ENDPOINT, isLoopbackEndpoint, normalizeModelEndpoint } from './model-endpoint.js';
@@ -267,7 +267,7 @@ function checkTdxReference(iss: Issues, v: unknown, path: string): TdxReferenceV
     xfam: hexList('xfam', 8),
     minimumTeeTcbSvn: hex('minimumTeeTcbSvn', 16),
     tcbStatuses: has(o, 'tcbStatuses')
-      ? checkList(iss, o.tcbStatuses, p('tcbStatuses'), (x, q) => checkEnum(iss, x, q, TDX_TCB_STATUSES))
+      ? checkList(iss, o.tcbStatuses, p('tcbStatuses'), (x, q) => checkEnum(iss, x, q, TCB_STATUSES))
       : undefined,
     advisoryIds: has(o, 'advisoryIds')
       ? checkList(iss, o.advisoryIds, p('advisoryIds'), (x, q) => checkAdvisoryId(iss, x, q))
