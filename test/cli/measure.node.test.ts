@@ -218,6 +218,7 @@ describe.skipIf(!pinPresent)(
         'worker',
         '--at',
         s.at,
+        '--any-report-data',
       ]);
       return { ...r, json: JSON.parse(r.stdout) };
     }
