@@ -130,8 +130,11 @@ gatewayDescribe('POST /v1/messages', () => {
       expect(body.type).toBe('error');
       expect(body.error.type).toBe(type);
     }
+    // The worker refuses by code only: the unsealed hop must not learn the body's shape.
     const missing = await post('/v1/messages', { ...MESSAGE, max_tokens: undefined }, X_API_KEY);
-    expect(((await missing.json()) as { error: { message: string } }).error.message).toMatch(/max_tokens/);
+    const message = ((await missing.json()) as { error: { message: string } }).error.message;
+    expect(message).toMatch(/invalid_request/);
+    expect(message).not.toMatch(/max_tokens/);
   });
 });
 
