@@ -4,7 +4,7 @@
  * and in Node alike, with time, fetchers and crypto backends passed in), and no folder's
  * `index.ts` stands between folders (imports name the defining file).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -79,6 +79,18 @@ describe('docs/architecture.md import rules', () => {
   it('no index.ts barrels between folders', () => {
     const barrels = sourceFiles(SRC).filter((f) => f.endsWith('/index.ts'));
     expect(barrels.map((f) => relative(ROOT, f))).toEqual([]);
+  });
+
+  it('every src/ file the docs and the README name exists', () => {
+    const texts = [
+      join(ROOT, 'README.md'),
+      ...readdirSync(join(ROOT, 'docs')).map((f) => join(ROOT, 'docs', f)),
+    ];
+    const named = texts.flatMap((f) =>
+      [...readFileSync(f, 'utf8').matchAll(/\bsrc\/[\w/.-]+\.ts\b/g)].map((m) => m[0]),
+    );
+    const missing = [...new Set(named)].filter((p) => !existsSync(join(ROOT, p)));
+    expect(missing).toEqual([]);
   });
 
   it('the rules list every runtime-neutral folder that docs/architecture.md names', () => {
