@@ -22,9 +22,7 @@ export function takeToken(
   capacity: number,
   now: number,
 ): { bucket: Bucket; take: Take } {
-  const perMs = capacity / 60_000;
-  const start = bucket ?? { tokens: capacity, updatedMs: now };
-  const tokens = Math.min(capacity, start.tokens + Math.max(0, now - start.updatedMs) * perMs);
+  const tokens = refilled(bucket, capacity, now);
   if (tokens >= 1)
     return {
       bucket: { tokens: tokens - 1, updatedMs: now },
@@ -32,8 +30,24 @@ export function takeToken(
     };
   return {
     bucket: { tokens, updatedMs: now },
-    take: { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / perMs / 1000)) },
+    take: { ok: false, retryAfterSeconds: secondsToOneToken(tokens, capacity) },
   };
+}
+
+/** Seconds until `bucket` holds a whole token again; 0 when it holds one now (takes nothing). */
+export function retryAfterSeconds(bucket: Bucket | undefined, capacity: number, now: number): number {
+  const tokens = refilled(bucket, capacity, now);
+  return tokens >= 1 ? 0 : secondsToOneToken(tokens, capacity);
+}
+
+/** The tokens of `bucket` at `now`: refilled at `capacity` per 60 s, never above `capacity`. */
+function refilled(bucket: Bucket | undefined, capacity: number, now: number): number {
+  if (bucket === undefined) return capacity;
+  return Math.min(capacity, bucket.tokens + Math.max(0, now - bucket.updatedMs) * (capacity / 60_000));
+}
+
+function secondsToOneToken(tokens: number, capacity: number): number {
+  return Math.max(1, Math.ceil((1 - tokens) / (capacity / 60_000) / 1000));
 }
 
 export function clientId(request: Request): string {

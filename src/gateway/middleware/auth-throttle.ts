@@ -11,7 +11,7 @@
  * isolate per minute — against keys of ≥ 128 bits (docs/gateway.md "API keys") the bound is about
  * cost (each failure is a KV read), not about the keys' strength.
  */
-import { type Bucket, clientId, takeToken } from '../durable-objects/token-bucket.js';
+import { type Bucket, clientId, retryAfterSeconds, takeToken } from '../durable-objects/token-bucket.js';
 
 export const FAILED_API_KEYS_PER_MINUTE = 20;
 const MAX_CLIENTS = 4096;
@@ -24,11 +24,7 @@ export function resetAuthThrottle(): void {
 
 /** Seconds until `request`'s client may present a key again; 0 when it may now. */
 export function authRetryAfterSeconds(request: Request, now: number): number {
-  const bucket = buckets.get(clientId(request));
-  if (bucket === undefined) return 0;
-  const perMs = FAILED_API_KEYS_PER_MINUTE / 60_000;
-  const tokens = Math.min(FAILED_API_KEYS_PER_MINUTE, bucket.tokens + (now - bucket.updatedMs) * perMs);
-  return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / perMs / 1000));
+  return retryAfterSeconds(buckets.get(clientId(request)), FAILED_API_KEYS_PER_MINUTE, now);
 }
 
 /** Counts one failed attempt of `request`'s client. */
