@@ -48,24 +48,28 @@ export function resetApiKeyCache(): void {
   accepted.clear();
 }
 
-/** Whether `key` is the development key or a key registered in KV. */
-export async function isValidApiKey(env: GatewayEnv, key: string | null): Promise<boolean> {
-  if (key === null) return false;
+/**
+ * The SHA-256 (hex) of `key` when it is the development key or a key registered in KV, else null.
+ * The hash is what identifies the key from here on (it owns the receipts the request makes), so it
+ * is computed once per request, here.
+ */
+export async function acceptedApiKeyHash(env: GatewayEnv, key: string | null): Promise<string | null> {
+  if (key === null) return null;
   const hash = await sha256(utf8.encode(key));
+  const hex = toHex(hash);
   if (env.DEV_API_KEY) {
     if (devHash?.key !== env.DEV_API_KEY) {
       devHash = { key: env.DEV_API_KEY, hash: await sha256(utf8.encode(env.DEV_API_KEY)) };
     }
-    if (constantTimeEqual(hash, devHash.hash)) return true;
+    if (constantTimeEqual(hash, devHash.hash)) return hex;
   }
-  const hex = toHex(hash);
   const now = nowMs();
   const until = accepted.get(hex);
-  if (until !== undefined && now < until) return true;
+  if (until !== undefined && now < until) return hex;
   accepted.delete(hex);
   const entry = await env.SEALGATE_KV.get(kvKeys.apiKey(hex), 'text');
-  if (entry === null) return false;
+  if (entry === null) return null;
   if (accepted.size >= MAX_CACHED_KEYS) accepted.delete(accepted.keys().next().value as string);
   accepted.set(hex, now + API_KEY_CACHE_MS);
-  return true;
+  return hex;
 }

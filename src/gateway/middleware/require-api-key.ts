@@ -10,7 +10,7 @@ import type { MiddlewareHandler } from 'hono';
 import { errorResponse } from '../../http/errors.js';
 import type { AppEnv } from '../app-env.js';
 import { nowMs } from '../clock.js';
-import { bearerToken, hashApiKey, isValidApiKey, xApiKey } from '../kv/api-keys.js';
+import { acceptedApiKeyHash, bearerToken, xApiKey } from '../kv/api-keys.js';
 import { VERIFICATION_ROUTES } from '../routes/verification/verification-routes.js';
 import { authRetryAfterSeconds, recordAuthFailure } from './auth-throttle.js';
 
@@ -28,13 +28,14 @@ export function requireApiKey(): MiddlewareHandler<AppEnv> {
       authorization === undefined && c.req.path === '/v1/messages'
         ? xApiKey(c.req.header('x-api-key'))
         : bearerToken(authorization);
-    if (key === null || !(await isValidApiKey(c.env, key))) {
+    const apiKeyHash = await acceptedApiKeyHash(c.env, key);
+    if (apiKeyHash === null) {
       recordAuthFailure(c.req.raw, nowMs());
       return errorResponse('invalid_api_key', 'missing or invalid API key', {
         headers: { 'www-authenticate': 'Bearer' },
       });
     }
-    c.set('apiKeyHash', await hashApiKey(key));
+    c.set('apiKeyHash', apiKeyHash);
     await next();
   };
 }
