@@ -94,8 +94,11 @@ gatewayDescribe('receipts', () => {
   it('the DO stores the verified service evidence once, and lists its signing key', async () => {
     // Authenticated entries (kv-auth.ts): the value is the `data`, under a MAC bound to the name.
     const entry = JSON.parse((await env.SEALGATE_KV.get(`rcpt-svc:${digest}`, 'text'))!) as { data: string };
-    const list = JSON.parse(entry.data) as { services: { signing: string; evidenceSha256: string }[] };
+    const list = JSON.parse(entry.data) as {
+      services: { signing: string; evidenceSha256: string; simulated: boolean }[];
+    };
     expect(list.services).toHaveLength(1);
+    expect(list.services[0]!.simulated).toBe(true); // the dev stack's anchor is the simulator's
     const evidence = await env.SEALGATE_KV.get(`rcpt-ev:${list.services[0]!.evidenceSha256}`, 'text');
     expect(JSON.parse(JSON.parse(evidence!).data).role).toBe('attestation-service');
   });
@@ -211,6 +214,48 @@ gatewayDescribe('receipts', () => {
       mode('ok');
       expect(res.status).toBe(502);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('upstream_tampered');
+    }
+  });
+
+  it("a certificate from the verified service whose simulated flag contradicts the service's anchor is refused", async () => {
+    // Issued by the very key the DO verified, for the worker's real keys, and the worker presents it
+    // and signs its receipts naming it: signature, manifest and receipt all hold — only `simulated`
+    // lies (the stack's anchor is the simulator's; the certificate claims real hardware).
+    const real = await parseWorkerCertificate(stack.session.certificate!);
+    const issue = async (simulated: boolean) =>
+      (
+        await issueWorkerCertificate({
+          issuer: stack.serviceKeys.signing,
+          workerSigningKey: real.signingKeySpki,
+          workerHpkeKey: new Uint8Array(1216).fill(7),
+          measurement: real.measurement,
+          manifestDigest: digest,
+          configDigest: real.configDigest,
+          simulated,
+          now: new Date(Date.now()),
+          lifetimeSeconds: 3600,
+        })
+      ).der;
+    mode('ok');
+    const stored = await storedReceipts();
+    try {
+      stack.workerCertificate = await issue(false);
+      for (const stream of [false, true]) {
+        const res = await post('/v1/chat/completions', {
+          model: 'sealgate-builtin',
+          messages: PROMPT,
+          stream,
+        });
+        expect(res.status).toBe(502);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe('upstream_tampered');
+      }
+      expect(await storedReceipts()).toBe(stored);
+      // Control: the same certificate with the true flag is accepted, so the flag alone decided.
+      stack.workerCertificate = await issue(true);
+      const ok = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+      expect(ok.status).toBe(200);
+    } finally {
+      stack.workerCertificate = undefined;
     }
   });
 

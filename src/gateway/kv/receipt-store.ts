@@ -57,6 +57,11 @@ export interface ReceiptService {
   signing: string;
   evidenceSha256: string;
   verifiedAt: number;
+  /**
+   * The service's evidence chains to a root the manifest marks `simulated` (the DO's verdict). A
+   * worker certificate it issued must carry the same flag (receipt-check.ts).
+   */
+  simulated: boolean;
 }
 
 export interface ReceiptServices {
@@ -72,7 +77,13 @@ export interface ReceiptServices {
 export async function recordServiceForReceipts(
   kv: KvNamespace,
   secret: string,
-  input: { manifestDigest: string; bundle: EvidenceBundle; signingKey: Uint8Array; now: number },
+  input: {
+    manifestDigest: string;
+    bundle: EvidenceBundle;
+    signingKey: Uint8Array;
+    now: number;
+    simulated: boolean;
+  },
 ): Promise<string> {
   const evidence = encodeEvidenceBundle(input.bundle);
   const evidenceSha256 = toHex(await sha256(utf8.encode(canonicalizeJson(evidence))));
@@ -86,7 +97,10 @@ export async function recordServiceForReceipts(
   const list: ReceiptServices = {
     v: 1,
     manifestDigest: input.manifestDigest,
-    services: [{ signing, evidenceSha256, verifiedAt: input.now }, ...others].slice(0, MAX_SERVICES),
+    services: [
+      { signing, evidenceSha256, verifiedAt: input.now, simulated: input.simulated },
+      ...others,
+    ].slice(0, MAX_SERVICES),
   };
   const name = receiptKeys.services(input.manifestDigest);
   await kv.put(name, await sealKvEntry(secret, name, list), { expirationTtl: RECEIPT_TTL_SECONDS });
@@ -111,7 +125,9 @@ export async function readReceiptServices(
     (s) =>
       typeof s?.signing === 'string' &&
       typeof s.evidenceSha256 === 'string' &&
-      Number.isSafeInteger(s.verifiedAt),
+      Number.isSafeInteger(s.verifiedAt) &&
+      // An entry without the flag (written before it existed) vouches for nothing: fail closed.
+      typeof s.simulated === 'boolean',
   );
   const newest = services[0]?.verifiedAt;
   if (fresh && !(newest !== undefined && fresh.now - newest <= fresh.maxAgeSeconds)) return [];

@@ -55,6 +55,14 @@ function tampered(message: string): SealgateError {
   return new SealgateError('attestation_rejected', `receipt: ${message}`);
 }
 
+function simulatedMismatch(certificateSays: boolean): SealgateError {
+  return new SealgateError(
+    'attestation_rejected',
+    `receipt: the worker certificate says simulated=${certificateSays}, the anchor its issuer's evidence chains to says otherwise`,
+    { reason: 'simulated_mismatch' },
+  );
+}
+
 async function serviceList(
   kv: KvNamespace,
   secret: string,
@@ -104,6 +112,10 @@ async function trustedWorker(
           now: new Date(nowMs()),
           manifestDigest: digest,
         });
+        // The certificate's `simulated` extension must say what the anchor the issuing service's
+        // evidence chains to says (the DO's verdict): a certificate claiming real hardware from a
+        // simulated service, or the reverse, is a lying or broken issuer (as verify-receipt).
+        if (cert.simulated !== service.simulated) throw simulatedMismatch(cert.simulated);
         const trusted: TrustedWorker = {
           der,
           key: await importWorkerKey(cert.signingKeySpki),
