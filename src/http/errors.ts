@@ -96,6 +96,7 @@ export function httpCodeFor(e: unknown): HttpErrorCode {
     invalid_manifest: 'invalid_request',
     fetch_failed: 'upstream_unavailable',
     model_error: 'model_error',
+    model_not_found: 'model_not_found',
   };
   return map[e.code] ?? 'internal_error';
 }
