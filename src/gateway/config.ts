@@ -12,6 +12,7 @@ import { parseManifest } from '../policy/parse-manifest.js';
 import { manifestTrustsSimulator } from '../policy/trust-anchors.js';
 import type { DurableObjectNamespace, KvNamespace } from './cf-types.js';
 import type { KeyRotation } from './durable-objects/key-rotation.js';
+import type { KeyUsage } from './durable-objects/key-usage.js';
 
 export interface GatewayEnv {
   /** KV: API keys, the verified-attestation cache, published KEKs (wrapped), KDS certificates. */
@@ -34,6 +35,8 @@ export interface GatewayEnv {
   CORS_ORIGINS?: string;
   /** Largest accepted request body in bytes (default 4 MiB). */
   MAX_BODY_BYTES?: string;
+  /** The per-key token usage Durable Object (limits/standing-cache.ts); needed by metered keys. */
+  KEY_USAGE?: DurableObjectNamespace<KeyUsage>;
 }
 
 export interface GatewayConfig {

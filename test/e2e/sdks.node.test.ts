@@ -102,19 +102,19 @@ describe('@anthropic-ai/sdk: messages', () => {
     expect(final.usage.output_tokens).toBe(11);
   });
 
-  it('a request the model server refuses is the SDK’s typed error, in Anthropic’s shape', async () => {
-    // This model server refuses an unknown model with 400 (the built-in model behind the gateway
-    // answers 404 not_found_error: test/gateway/api-routes.worker.test.ts).
+  it('an unknown model is the SDK’s NotFoundError, in Anthropic’s shape', async () => {
+    // The model server answers 404 for a model it does not serve, as OpenAI's does; the gateway
+    // passes it on as 404 model_not_found (every route: test/e2e/limits.node.test.ts).
     const error = await client()
       .messages.create({ model: 'nope', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] })
       .then(
         () => undefined,
         (e: unknown) => e,
       );
-    expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(error).toBeInstanceOf(Anthropic.NotFoundError);
     expect((error as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
       type: 'error',
-      error: { type: 'invalid_request_error', code: 'invalid_request' },
+      error: { type: 'not_found_error', code: 'model_not_found' },
     });
   });
 });

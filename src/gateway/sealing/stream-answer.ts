@@ -21,6 +21,7 @@ import { createStreamOpener } from '../../envelope/stream.js';
 import { isSealgateError } from '../../errors.js';
 import { errorBody, type HttpErrorCode } from '../../http/errors.js';
 import { encodeSseEvent, SseParser } from '../../model/sse.js';
+import type { UsageMeter } from '../limits/usage-meter.js';
 import { log } from '../log.js';
 import { byteStreamPipe } from './byte-pipe.js';
 import type { AnswerReceipt } from './receipt-check.js';
@@ -32,11 +33,13 @@ export function openStreamAnswer(
   answer: Answer,
   headers: Record<string, string>,
   receipt?: AnswerReceipt,
+  meter?: UsageMeter,
 ): Response {
   const pipe = byteStreamPipe();
   // Runs for as long as the response body is being sent: workerd keeps the request's context alive
   // while its body is open, and every failure is handled inside (no rejection escapes).
-  void new StreamRelay(answer, pipe.writable.getWriter(), receipt).run();
+  const relay = new StreamRelay(answer, pipe.writable.getWriter(), receipt, meter);
+  void relay.run().finally(() => meter?.finish());
   return new Response(pipe.readable, {
     status: 200,
     headers: {
@@ -54,6 +57,7 @@ class StreamRelay {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #receipt: AnswerReceipt | undefined;
+  readonly #meter: UsageMeter | undefined;
   // As parseSseStream (src/model/sse.ts): UTF-8 with U+FFFD for bad bytes; the parser strips the BOM.
   readonly #decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   readonly #parser = new SseParser();
@@ -75,7 +79,9 @@ class StreamRelay {
     answer: Answer,
     writer: WritableStreamDefaultWriter<Uint8Array>,
     receipt: AnswerReceipt | undefined,
+    meter: UsageMeter | undefined,
   ) {
+    this.#meter = meter;
     this.#rid = answer.context.requestId;
     this.#route = answer.context.route;
     this.#opener = createStreamOpener(answer.context);
@@ -125,6 +131,7 @@ class StreamRelay {
         if (receipt) continue;
         return true;
       }
+      if (this.#meter && !this.#meter.chunk(chunk)) continue; // usage the client did not ask for
       if (streamStep(this.#route, chunk) === 'end') {
         this.#held = chunk;
         continue;

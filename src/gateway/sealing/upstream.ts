@@ -17,6 +17,7 @@ import type { Kek } from '../../keys/kek.js';
 import { bodySha256, RECEIPT_HEADER } from '../../receipts/receipt.js';
 import type { Fetcher } from '../../service-client/http.js';
 import { nowSeconds } from '../clock.js';
+import type { UsageMeter } from '../limits/usage-meter.js';
 import { log } from '../log.js';
 import type { AnswerReceipt } from './receipt-check.js';
 
@@ -150,12 +151,13 @@ export function isTampered(e: unknown): boolean {
 
 /**
  * Opens a sealed JSON answer: the OpenAI body, or a 502 typed error (nothing of the answer). With
- * `receipt`, the worker's receipt must verify first (receipt-check.ts).
+ * `receipt`, the worker's receipt must verify first (receipt-check.ts); `meter` counts its usage.
  */
 export async function openJsonAnswer(
   answer: Extract<Exchange, { kind: 'answer' }>,
   headers: Record<string, string>,
   receipt?: AnswerReceipt,
+  meter?: UsageMeter,
 ): Promise<Response> {
   try {
     const declared = Number(answer.response.headers.get('content-length') ?? 0);
@@ -165,6 +167,7 @@ export async function openJsonAnswer(
     await receipt?.checkJson(bytes, answer.response.headers.get(RECEIPT_HEADER));
     const text = utf8.decode(bytes);
     const body = await openResponse(answer.context, text);
+    meter?.json(body);
     return new Response(JSON.stringify(body), {
       status: 200,
       headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
