@@ -2,7 +2,7 @@
  * `sealgate verify-receipt FILE | ID --url URL [--api-key KEY] [--manifest FILE] [--json]`: checks a
  * receipt bundle offline (src/receipts/verify-receipt.ts) — a bundle file; a kept receipt file (the
  * `x-sealgate-receipt-data` header of an answer, or a stream's `: sealgate-receipt` line) with
- * `--url`, which fetches the service evidence it names by digest (`GET /v1/receipts/evidence/{sha256}`);
+ * `--url`, which fetches the service evidence it names by digest (`GET /v1/receipt-evidence/{sha256}`);
  * or, from a gateway that stores receipts, a receipt id (the `x-sealgate-receipt` header) fetched
  * from `GET /v1/receipts/{id}` — and prints
  * the chain in plain words: receipt → worker certificate → the service's signing key → the
@@ -161,7 +161,7 @@ async function keptBundle(text: string, url: string, apiKey: string | undefined)
   } catch (e) {
     return { ok: false, message: (e as Error).message };
   }
-  const where = `${url.replace(/\/+$/, '')}/v1/receipts/evidence/${kept.serviceEvidenceSha256}`;
+  const where = `${url.replace(/\/+$/, '')}/v1/receipt-evidence/${kept.serviceEvidenceSha256}`;
   const got = await getJson(where, apiKey, false);
   if (!got.ok) return got;
   try {

@@ -9,7 +9,7 @@
  * §9.2.6 "lines starting with ':' are ignored": every SDK's parser drops it, none chokes on it).
  * It is the receipt bundle (bundle.ts) with the service's evidence named by the SHA-256 of its
  * canonical JSON instead of carried: that evidence is the same for every answer of an attestation
- * and is served by `GET /v1/receipts/evidence/{sha256}`. `toReceiptBundle` joins the two after
+ * and is served by `GET /v1/receipt-evidence/{sha256}`. `toReceiptBundle` joins the two after
  * checking the digest, so the bundle verified is exactly the one the gateway checked against.
  *
  * The text is plain ASCII JSON (base64url and hex values only): a valid HTTP field value as is

@@ -148,7 +148,7 @@ describe('sealgate verify-receipt', () => {
       expect(header.exitCode).toBe(0);
       const stream = `data: {"x":1}\n\n${keptReceiptComment(keptText())}data: [DONE]\n\n`;
       expect((await runCli(['verify-receipt', write('stream.txt', stream), ...args])).exitCode).toBe(0);
-      expect(served.at(-1)).toBe(`/v1/receipts/evidence/${await evidenceDigest()} Bearer sk-k`);
+      expect(served.at(-1)).toBe(`/v1/receipt-evidence/${await evidenceDigest()} Bearer sk-k`);
     });
 
     it('exit 1 when the server hands over other evidence, or the receipt was altered', async () => {

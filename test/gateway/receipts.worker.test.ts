@@ -321,7 +321,7 @@ gatewayDescribe('receipts', () => {
     });
     const evidenceOf = async (kept: string) => {
       const { serviceEvidenceSha256 } = parseKeptReceipt(kept);
-      const res = await call(`/v1/receipts/evidence/${serviceEvidenceSha256}`, { headers: KEY });
+      const res = await call(`/v1/receipt-evidence/${serviceEvidenceSha256}`, { headers: KEY });
       expect(res.status).toBe(200);
       return await res.json();
     };
@@ -390,11 +390,11 @@ gatewayDescribe('receipts', () => {
       expect(await res.text()).not.toContain('You said');
     });
 
-    it('GET /v1/receipts/evidence/{sha256}: API key required, 404 for unknown digests', async () => {
+    it('GET /v1/receipt-evidence/{sha256}: API key required, 404 for unknown digests', async () => {
       const sha = 'ab'.repeat(32);
-      expect((await call(`/v1/receipts/evidence/${sha}`)).status).toBe(401);
-      expect((await call(`/v1/receipts/evidence/${sha}`, { headers: KEY })).status).toBe(404);
-      expect((await call('/v1/receipts/evidence/xyz', { headers: KEY })).status).toBe(404);
+      expect((await call(`/v1/receipt-evidence/${sha}`)).status).toBe(401);
+      expect((await call(`/v1/receipt-evidence/${sha}`, { headers: KEY })).status).toBe(404);
+      expect((await call('/v1/receipt-evidence/xyz', { headers: KEY })).status).toBe(404);
     });
   });
 });

@@ -155,7 +155,7 @@ export async function readReceiptBundle(
 
 /**
  * The service evidence stored under `sha256Hex` (written by the DO once per attestation, whatever
- * RECEIPT_STORAGE says), for `GET /v1/receipts/evidence/{sha256}`; null when absent or inauthentic.
+ * RECEIPT_STORAGE says), for `GET /v1/receipt-evidence/{sha256}`; null when absent or inauthentic.
  */
 export async function readReceiptEvidence(
   kv: KvNamespace,
