@@ -6,7 +6,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type MacroRun, runMacro } from './macro/run-macro.js';
-import { loadSnpVector, type MicroRun, runNodeMicro, runWorkerdMicro } from './micro/run-micro.js';
+import {
+  loadSnpVector,
+  type MicroRun,
+  PEER_SNP_SET,
+  runNodeMicro,
+  runWorkerdMicro,
+} from './micro/run-micro.js';
 import { writeReport } from './report.js';
 import { buildResults, machineInfo } from './results.js';
 
@@ -24,10 +30,18 @@ say(
 const { vector, missing } = loadSnpVector(root);
 if (missing) say(`[bench] ${missing}: the SNP verification cases are skipped`);
 
-say('[bench] micro, inside workerd (miniflare)…');
-const workerd: MicroRun = await runWorkerdMicro(root, vector, say);
-say(`[bench] micro, in Node… (${elapsed()})`);
-const node: MicroRun = await runNodeMicro(vector, say);
+// BENCH_SKIP_MICRO=1: the macro part alone (for development of the macro cases; figures partial).
+const skipMicro = process.env.BENCH_SKIP_MICRO === '1';
+let workerd: MicroRun | null = null;
+let node: MicroRun | null = null;
+if (!skipMicro) {
+  say('[bench] micro, inside workerd (miniflare)…');
+  workerd = await runWorkerdMicro(root, vector, say);
+  say(`[bench] micro, in Node… (${elapsed()})`);
+  const peer = loadSnpVector(root, PEER_SNP_SET);
+  if (peer.missing) say(`[bench] ${peer.missing}: the @tinfoilsh/verifier comparison is skipped`);
+  node = await runNodeMicro(vector, say, { root, vector: peer.vector });
+}
 
 let macro: MacroRun | null = null;
 if (process.env.BENCH_SKIP_MACRO !== '1') {

@@ -10,7 +10,8 @@
  *                                                                           TTL RECEIPT_TTL
  *
  * The key-rotation DO is the single writer of `rcpt-ev:` and `rcpt-svc:` (after each verified
- * attestation); request isolates write `rcpt:` (one per answer) and only read the rest.
+ * attestation); request isolates write `rcpt:` (one per answer, only with RECEIPT_STORAGE=kv) and
+ * only read the rest.
  *
  * KV is not trusted (docs/threat-model.md), so all three are authenticated entries (kv-auth.ts,
  * MAC under GATEWAY_SECRET bound to the KV key name), like `keys:` and `att:`; an entry that does
@@ -158,12 +159,7 @@ export async function readReceiptBundle(
   const record = read.ok ? read.value : null;
   if (record?.v !== 1 || typeof record.owner !== 'string') return null;
   if (!constantTimeEqual(utf8.encode(record.owner), utf8.encode(owner))) return null;
-  const ev = await readAuthenticated<Record<string, unknown>>(
-    kv,
-    secret,
-    receiptKeys.evidence(record.serviceEvidenceSha256),
-  );
-  const evidence = ev.ok ? ev.value : null;
+  const evidence = await readReceiptEvidence(kv, secret, record.serviceEvidenceSha256);
   if (!evidence) return null;
   return {
     v: 1,
@@ -171,6 +167,19 @@ export async function readReceiptBundle(
     workerCertificate: record.workerCertificate,
     serviceEvidence: evidence,
   };
+}
+
+/**
+ * The service evidence stored under `sha256Hex` (written by the DO once per attestation, whatever
+ * RECEIPT_STORAGE says), for `GET /v1/receipt-evidence/{sha256}`; null when absent or inauthentic.
+ */
+export async function readReceiptEvidence(
+  kv: KvNamespace,
+  secret: string,
+  sha256Hex: string,
+): Promise<Record<string, unknown> | null> {
+  const ev = await readAuthenticated<Record<string, unknown>>(kv, secret, receiptKeys.evidence(sha256Hex));
+  return ev.ok ? ev.value : null;
 }
 
 export function spkiOf(service: ReceiptService): Uint8Array {

@@ -21,6 +21,7 @@ import { createStreamOpener } from '../../envelope/stream.js';
 import { isSealgateError } from '../../errors.js';
 import { errorBody, type HttpErrorCode } from '../../http/errors.js';
 import { encodeSseEvent, SseParser } from '../../model/sse.js';
+import { keptReceiptComment } from '../../receipts/kept-receipt.js';
 import type { UsageMeter } from '../limits/usage-meter.js';
 import { log } from '../log.js';
 import { byteStreamPipe } from './byte-pipe.js';
@@ -119,8 +120,10 @@ class StreamRelay {
     const receipt = this.#receipt;
     for (const event of this.#parser.push(this.#decoder.decode(bytes, { stream: true }))) {
       if (this.#ended) {
-        // The receipt trailer follows the end frame; [DONE] only once it verified.
-        await receipt?.checkStream(event.data);
+        // The receipt trailer follows the end frame; [DONE] only once it verified, right after the
+        // client's copy of the receipt (an SSE comment: receipts/kept-receipt.ts).
+        const kept = await receipt?.checkStream(event.data);
+        if (kept !== undefined) this.#out += keptReceiptComment(kept);
         return true;
       }
       receipt?.frame(event.data);

@@ -127,6 +127,7 @@ async function openAnswer(
       manifestDigest: req.config.manifestDigest,
       maxServiceAgeSeconds: 2 * req.config.manifest.keyPolicy.rotationIntervalSeconds,
       owner: req.owner,
+      store: req.config.storeReceipts,
       ...result,
       ...(ctx ? { defer: (write: Promise<unknown>) => ctx.waitUntil(write) } : {}),
     });
