@@ -43,8 +43,9 @@ interface BitRule {
   name: string;
 }
 
-function ruleViolation(rule: BitRule, on: boolean, permitted: boolean): Violation[] {
-  const bad = rule.sense === 'allow' ? on && !permitted : permitted && !on;
+/** `setting` is the manifest's boolean: "allowed" for an allow rule, "required" for a require rule. */
+function ruleViolation(rule: BitRule, on: boolean, setting: boolean): Violation[] {
+  const bad = rule.sense === 'allow' ? on && !setting : setting && !on;
   if (!bad) return [];
   const what =
     rule.sense === 'allow' ? `${rule.name} is set and not allowed` : `${rule.name} is required and clear`;
@@ -167,8 +168,8 @@ export function evaluatePlatformInfo(
     allowSmt: guestAllowsSmt,
   };
   return PLATFORM_RULES.flatMap(([key, bit, since, r]) => {
-    const permitted = rules[key] ?? defaults[key];
-    if (r.sense === 'require' && permitted && report.version < since) {
+    const setting = rules[key] ?? defaults[key];
+    if (r.sense === 'require' && setting && report.version < since) {
       return [
         violation(
           'platform_info_unavailable',
@@ -181,6 +182,6 @@ export function evaluatePlatformInfo(
         ),
       ];
     }
-    return ruleViolation(r, report.platformInfo[bit] === true, permitted);
+    return ruleViolation(r, report.platformInfo[bit] === true, setting);
   });
 }
