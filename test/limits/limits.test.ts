@@ -125,6 +125,19 @@ describe('UsageMeter', () => {
     });
   });
 
+  it('charges a stream without a usage report at least one token per event, never nothing', async () => {
+    const silent = new UsageMeter('/v1/chat/completions'); // a server that ignores include_usage
+    for (const word of ['a', 'b', 'c']) silent.chunk(`{"choices":[{"delta":{"content":"${word}"}}]}`);
+    silent.chunk('[DONE]');
+    silent.finish();
+    expect(await silent.settled).toBe(3);
+    const left = new UsageMeter('/v1/messages'); // the client went away before message_delta
+    left.chunk('{"type":"message_start","message":{"usage":{"input_tokens":10,"output_tokens":1}}}');
+    for (let i = 0; i < 4; i++) left.chunk('{"type":"content_block_delta","delta":{"text":"x"}}');
+    left.finish();
+    expect(await left.settled).toBe(15);
+  });
+
   it('sums a Messages stream: input at message_start, cumulative output at message_delta', async () => {
     const meter = new UsageMeter('/v1/messages');
     meter.chunk('{"type":"message_start","message":{"usage":{"input_tokens":10,"output_tokens":1}}}');
