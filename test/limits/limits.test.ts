@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseKeyLimits, rpmTier } from '../../src/gateway/limits/key-limits.js';
-import { duration, limitHeaders } from '../../src/gateway/limits/limit-headers.js';
+import { duration, LIMIT_HEADER_NAMES, limitHeaders } from '../../src/gateway/limits/limit-headers.js';
 import { UsageMeter, usageTokens } from '../../src/gateway/limits/usage-meter.js';
 import {
   addUsage,
@@ -186,6 +186,7 @@ describe('limit headers', () => {
       'x-sealgate-budget-remaining-tokens': '9600',
       'x-sealgate-budget-reset-tokens': '30s',
     });
+    expect(Object.keys(headers).sort()).toEqual([...LIMIT_HEADER_NAMES].sort()); // all exposed by CORS
     expect(limitHeaders({ limits: { tpm: 5 }, requests: null, standing, now: T0 })).toMatchObject({
       'x-ratelimit-remaining-tokens': '0',
     });
