@@ -157,6 +157,19 @@ function targets(results: Result[]): Target[] {
           : `**missed**: ${r.ratio.toFixed(2)}× (${fmt(r.value, 'ms')} vs ${fmt(r.baseline, 'ms')})`,
     });
   }
+  for (const r of results.filter((x) =>
+    /^macro\.(json|stream)\.c\d+\.limitedKey\.throughput$/.test(x.name),
+  )) {
+    if (r.ratio === null) continue;
+    const kind = r.name.includes('.stream.') ? 'streamed' : 'not streamed';
+    out.push({
+      what: `a limited key's throughput ≥ 0.95× an unlimited key's (${kind}; no Durable Object on the request path)`,
+      status:
+        r.ratio >= 0.95
+          ? `met: ${r.ratio.toFixed(2)}×`
+          : `**missed**: ${r.ratio.toFixed(2)}× (${fmt(r.value, r.unit)} vs ${fmt(r.baseline, r.unit)})`,
+    });
+  }
   const ttfc = get('macro.stream.c1.ttfc.overhead.p50');
   if (ttfc?.value != null) {
     const s = get('macro.stream.c1.ttfc.p50');
@@ -345,6 +358,10 @@ So the sealed path is gateway (workerd) → AI worker (Node) → model server; p
 (workerd) → model server. 4 KiB chat prompts (\`max_tokens\` 64: the built-in model answers ~64 words,
 a stream is ~70 SSE events), closed loop over keep-alive connections from a worker thread; \`cN\` = N
 requests in flight (\`c1\`: one at a time, latency without queueing). Ratio = sealed / baseline.
+\`*.limitedKey.*\`: the same sealed load with a key that has an rpm, a tpm and a budget (all far above
+the load, so nothing is refused), against the unlimited key (the baseline of those figures): the
+price of the Rate Limiting binding call, the metering and the off-path settlement in the key's
+Durable Object (docs/gateway.md "Limits and budgets").
 
 ${table(macro, 'baseline', false)}
 ${

@@ -136,6 +136,16 @@ export function buildResults(
         if (s.ttfcMs && h.ttfcMs) add(`${base}.vsHop.ttfc.p50`, 'ms', s.ttfcMs.p50, h.ttfcMs.p50);
         add(`${base}.vsHop.errors`, 'count', s.errors, h.errors);
       }
+      // A key with limits against the unlimited key, same sealed path (docs/gateway.md "Limits and budgets").
+      const l = macro.phases.find((x) => x.name === `limited.${kind}.c${c}`);
+      if (l) {
+        add(`${base}.limitedKey.throughput`, 'req/s', l.result.rps, s.rps);
+        add(`${base}.limitedKey.latency.p50`, 'ms', l.result.latencyMs.p50, s.latencyMs.p50);
+        add(`${base}.limitedKey.latency.p99`, 'ms', l.result.latencyMs.p99, s.latencyMs.p99);
+        add(`${base}.limitedKey.errors`, 'count', l.result.errors, s.errors);
+        const sCpu = phase('sealed', kind, c)?.cpu;
+        if (l.cpu && sCpu) add(`${base}.limitedKey.cpu.worker`, 'ms', l.cpu.worker, sCpu.worker);
+      }
       // Where the CPU of a request goes, by process (under load only: one at a time is mostly idle).
       const sc = phase('sealed', kind, c)?.cpu;
       const pc = phase('plain', kind, c)?.cpu;

@@ -10,7 +10,10 @@
  * Measures throughput, p50/p99 latency and time to first chunk for 4 KiB chat prompts, streamed
  * and not; counts the attestation service's `/v1/attestation` calls (the only way an evidence
  * verification starts) during the load; samples the gateway's workerd RSS while a 100 MB stream
- * passes through it.
+ * passes through it. Under load, the sealed phases run twice: with the stack's unlimited key and
+ * with a key that has every limit (`limited`: rpm, tpm and a budget, all far above what the load
+ * reaches), whose requests go through the Rate Limiting binding and whose answers are metered and
+ * settled in its KeyUsage Durable Object off the request path (docs/gateway.md "Limits and budgets").
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import dc from 'node:diagnostics_channel';
@@ -20,6 +23,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { runCli } from '../../src/cli/main.js';
 import { startStack, stopGroup } from '../../src/dev/stack.js';
 import { chatBody } from '../micro/cases.js';
 import { processesCpuMs, processGroup } from './cpu-time.js';
@@ -81,10 +85,11 @@ export const LONG_STREAM_BYTES = Number(process.env.BENCH_LONG_BYTES ?? 100 * 10
 export interface Phase {
   name: string;
   /**
-   * sealed: the stack; plain: passthrough → model server; hop: passthrough → Node hop → model
-   * server; wranglerDev: plain, but the passthrough under `wrangler dev` (reference only).
+   * sealed: the stack; limited: the stack with a key that has limits; plain: passthrough → model
+   * server; hop: passthrough → Node hop → model server; wranglerDev: plain, but the passthrough
+   * under `wrangler dev` (reference only).
    */
-  target: 'sealed' | 'plain' | 'hop' | 'wranglerDev';
+  target: 'sealed' | 'limited' | 'plain' | 'hop' | 'wranglerDev';
   stream: boolean;
   concurrency: number;
   result: LoadResult;
@@ -306,6 +311,36 @@ function cpuParts(
   return Object.values(parts).some((v) => v === null) ? null : (parts as CpuParts);
 }
 
+/**
+ * A key with every limit, far above what the load reaches (so that nothing is refused and the cost
+ * measured is the checking, metering and settling), made as an operator makes one, into the running
+ * gateway's local KV.
+ */
+async function createLimitedKey(persistTo: string): Promise<string> {
+  const limits = [
+    '--rpm',
+    '30000',
+    '--tpm',
+    '1000000000',
+    '--budget-tokens',
+    '1000000000000',
+    '--budget-period',
+    'month',
+  ];
+  const r = await runCli([
+    'apikey',
+    'create',
+    '--name',
+    'bench-limited',
+    ...limits,
+    '--local',
+    '--persist-to',
+    persistTo,
+  ]);
+  if (r.exitCode !== 0) throw new Error(`apikey create failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
 /** The long stream, drained by the load generator, given up after `BENCH_LONG_TIMEOUT_MS`. */
 async function drainCapped(job: LoadJob, onPause: (bytes: number) => Promise<void>): Promise<LoadResult> {
   const capMs = Number(process.env.BENCH_LONG_TIMEOUT_MS ?? 300_000);
@@ -401,6 +436,8 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
     const referencePids = workerdOf(reference.pid, REFERENCE_PORT);
 
     const headers = { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' };
+    const limitedKey = await createLimitedKey(join(persist, 'gateway'));
+    const limitedHeaders = { ...headers, authorization: `Bearer ${limitedKey}` };
     const promptBytes = 4096;
     const phases: Phase[] = [];
     let duringLoad = 0;
@@ -418,7 +455,7 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
         concurrency: CONCURRENCY,
         warm: WARMUP_MS,
         ms: DURATION_MS,
-        targets: ['sealed', 'plain', 'hop'] as Phase['target'][],
+        targets: ['sealed', 'limited', 'plain', 'hop'] as Phase['target'][],
       })),
       ...[false, true].map((stream) => ({
         stream,
@@ -432,11 +469,11 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
     ];
     for (const { stream, concurrency, warm, ms, targets } of plan) {
       for (const target of targets) {
+        const sealed = target === 'sealed' || target === 'limited';
         const body = JSON.stringify(chatBody(promptBytes, stream));
         const before = attestations;
         const began = performance.now();
-        const workerds =
-          target === 'sealed' ? gatewayPids : target === 'wranglerDev' ? referencePids : baselinePids;
+        const workerds = sealed ? gatewayPids : target === 'wranglerDev' ? referencePids : baselinePids;
         const groups = {
           worker: workerds.worker,
           proxy: workerds.proxy,
@@ -456,9 +493,9 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
         const result = await load(
           {
             mode: 'load',
-            url: target === 'sealed' ? stack.url : target === 'wranglerDev' ? referenceUrl : baselineUrl,
+            url: sealed ? stack.url : target === 'wranglerDev' ? referenceUrl : baselineUrl,
             path: target === 'hop' ? '/hop/v1/chat/completions' : '/v1/chat/completions',
-            headers,
+            headers: target === 'limited' ? limitedHeaders : headers,
             body,
             stream,
             concurrency,
@@ -472,7 +509,7 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
         const cpu = cpuParts(edges.start, edges.end, result);
         const kvWrites = kvBefore ? kvChanges(kvBefore, await kvSnapshot(kv)) : null;
         const n = attestations - before;
-        if (target === 'sealed') {
+        if (sealed) {
           duringLoad += n;
           sealedLoadSeconds += (performance.now() - began) / 1000;
         } else if (target === 'plain') {

@@ -213,6 +213,16 @@ gatewayDescribe('routes and errors', () => {
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe('https://app.example');
     expect(pre.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+    const post = await call('/healthz', { headers: { origin: 'https://app.example' } });
+    // The SDKs' retry logic reads these; none is CORS-safelisted.
+    for (const name of [
+      'retry-after',
+      'x-should-retry',
+      'x-ratelimit-remaining-requests',
+      'x-ratelimit-reset-tokens',
+    ]) {
+      expect(post.headers.get('access-control-expose-headers')).toContain(name);
+    }
     const other = await call('/healthz', { headers: { origin: 'https://evil.example' } });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
     const open = await call(

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseKeyLimits, rpmTier } from '../../src/gateway/limits/key-limits.js';
-import { duration, limitHeaders } from '../../src/gateway/limits/limit-headers.js';
+import { duration, LIMIT_HEADER_NAMES, limitHeaders } from '../../src/gateway/limits/limit-headers.js';
 import { UsageMeter, usageTokens } from '../../src/gateway/limits/usage-meter.js';
 import {
   addUsage,
@@ -125,6 +125,19 @@ describe('UsageMeter', () => {
     });
   });
 
+  it('charges a stream without a usage report at least one token per event, never nothing', async () => {
+    const silent = new UsageMeter('/v1/chat/completions'); // a server that ignores include_usage
+    for (const word of ['a', 'b', 'c']) silent.chunk(`{"choices":[{"delta":{"content":"${word}"}}]}`);
+    silent.chunk('[DONE]');
+    silent.finish();
+    expect(await silent.settled).toBe(3);
+    const left = new UsageMeter('/v1/messages'); // the client went away before message_delta
+    left.chunk('{"type":"message_start","message":{"usage":{"input_tokens":10,"output_tokens":1}}}');
+    for (let i = 0; i < 4; i++) left.chunk('{"type":"content_block_delta","delta":{"text":"x"}}');
+    left.finish();
+    expect(await left.settled).toBe(15);
+  });
+
   it('sums a Messages stream: input at message_start, cumulative output at message_delta', async () => {
     const meter = new UsageMeter('/v1/messages');
     meter.chunk('{"type":"message_start","message":{"usage":{"input_tokens":10,"output_tokens":1}}}');
@@ -173,6 +186,7 @@ describe('limit headers', () => {
       'x-sealgate-budget-remaining-tokens': '9600',
       'x-sealgate-budget-reset-tokens': '30s',
     });
+    expect(Object.keys(headers).sort()).toEqual([...LIMIT_HEADER_NAMES].sort()); // all exposed by CORS
     expect(limitHeaders({ limits: { tpm: 5 }, requests: null, standing, now: T0 })).toMatchObject({
       'x-ratelimit-remaining-tokens': '0',
     });

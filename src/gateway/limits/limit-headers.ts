@@ -8,6 +8,11 @@ import type { KeyLimits } from './key-limits.js';
 import type { RequestWindow } from './request-window.js';
 import { budgetUsed, msToMinuteEnd, msToPeriodEnd, type UsageStanding } from './usage-windows.js';
 
+/** Every header `limitHeaders` may set (CORS exposes them: middleware/cors.ts). */
+export const LIMIT_HEADER_NAMES = ['requests', 'tokens']
+  .flatMap((what) => ['limit', 'remaining', 'reset'].map((k) => `x-ratelimit-${k}-${what}`))
+  .concat(['limit', 'remaining', 'reset'].map((k) => `x-sealgate-budget-${k}-tokens`));
+
 /** A duration in OpenAI's style, whole seconds rounded up: `0s`, `7s`, `1m0s`, `2h3m4s`. */
 export function duration(ms: number): string {
   let s = Math.max(0, Math.ceil(ms / 1000));

@@ -9,10 +9,17 @@
  * for is withheld from it (`chunk` answers false), so every streamed answer is counted. The answer
  * may then carry `"usage": null` in its other chunks, as OpenAI's own does in that mode.
  *
+ * A stream that did not end with its usage reported — a model server that ignores
+ * `include_usage`, or a client that went away before the usage came (it comes last) — is charged at
+ * least one token per event it received (plus a Messages stream's input tokens): a lower bound
+ * (servers stream about one token per event), never nothing, so leaving early or a server without
+ * usage cannot make a metered key free.
+ *
  * `settled` resolves once, with the tokens counted, when the answer is over: a JSON answer at once,
- * a stream when it ends or breaks (a broken stream counts what it reported before it broke), an
- * error with 0.
+ * a stream when it ends or breaks, an error with 0.
  */
+
+import { streamStep } from '../../api/stream-end.js';
 
 const STREAM_USAGE_ROUTES = new Set(['/v1/chat/completions', '/v1/completions']);
 
@@ -44,6 +51,12 @@ export class UsageMeter {
   /** The client did not ask for stream usage; the gateway did (`prepare`). */
   #withhold = false;
   #tokens = 0;
+  /** A usage report was seen. */
+  #reported = false;
+  /** The stream's final event came (src/api/stream-end.ts). */
+  #complete = false;
+  /** Stream events released to the client. */
+  #events = 0;
   /** Messages streams: input tokens (`message_start`) and the latest output count (`message_delta`). */
   #input = 0;
   #output = 0;
@@ -69,11 +82,20 @@ export class UsageMeter {
   /** A JSON answer, opened: its `usage` is the count. */
   json(body: unknown): void {
     this.#tokens = isObj(body) ? usageTokens(body.usage) : 0;
+    this.#reported = true;
+    this.#complete = true;
     this.finish();
   }
 
   /** One opened stream payload; false when it is the usage chunk the client did not ask for. */
   chunk(data: string): boolean {
+    const keep = this.#read(data);
+    if (streamStep(this.#route, data) === 'end') this.#complete = true;
+    else if (keep) this.#events += 1;
+    return keep;
+  }
+
+  #read(data: string): boolean {
     // Only an event with a usage object counts: most chunks are parsed by nothing here.
     if (!USAGE_OBJECT.test(data)) return true;
     let event: unknown;
@@ -88,11 +110,13 @@ export class UsageMeter {
       const response = event.response;
       if (isObj(response) && (event.type === 'response.completed' || event.type === 'response.incomplete')) {
         this.#tokens = usageTokens(response.usage);
+        this.#reported = true;
       }
       return true;
     }
     if (!isObj(event.usage)) return true;
     this.#tokens = usageTokens(event.usage);
+    this.#reported = true;
     // The usage-only chunk (`choices: []`) goes to the client only if it asked for it.
     return !(this.#withhold && Array.isArray(event.choices) && event.choices.length === 0);
   }
@@ -101,6 +125,7 @@ export class UsageMeter {
     if (event.type === 'message_start' && isObj(event.message)) {
       const usage = event.message.usage;
       if (isObj(usage)) {
+        this.#reported = true;
         this.#input =
           count(usage.input_tokens) +
           count(usage.cache_creation_input_tokens) +
@@ -109,6 +134,7 @@ export class UsageMeter {
       }
     } else if (event.type === 'message_delta' && isObj(event.usage)) {
       // Anthropic's message_delta usage is cumulative.
+      this.#reported = true;
       this.#output = count(event.usage.output_tokens);
     }
     this.#tokens = this.#input + this.#output;
@@ -119,6 +145,7 @@ export class UsageMeter {
   finish(): void {
     if (this.#done) return;
     this.#done = true;
-    this.#resolve(this.#tokens);
+    const exact = this.#reported && this.#complete;
+    this.#resolve(exact ? this.#tokens : this.#input + Math.max(this.#tokens - this.#input, this.#events));
   }
 }
