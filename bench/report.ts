@@ -482,17 +482,43 @@ ${table(mem, 'plaintext', false)}`);
   \`Uint8Array.fromBase64\` (a table-driven one-pass decoder in Node ≤ 24), and its canonical spelling is checked on
   the last character's unused bits instead of by re-encoding the whole ciphertext; what remains is
   JSON parsing of the sealed text and of the opened body, and the AES-GCM pass.
-- Streams under \`wrangler dev\`: every chunk of a streamed body crosses wrangler's proxy workerd
-  (a JavaScript Worker in front of the real one) on its own, so per-chunk costs dominate streamed
-  answers. The sealed path carries frames in as few chunks as it can without holding any back: the
+- The price of sealing (issue #18), profiled and cut step by step with
+  \`bench/macro/profile-gateway.ts\` (V8's sampling profiler over the gateway workerd's inspector, or
+  the AI worker's process with \`PROFILE_NODE=1\`), each step measured with short macro runs on the
+  shared 2-core machine (load average 13–14 from other work, so only indicative): (1) the KV write
+  of every receipt left the request path (\`kvWritesPerRequest\` 1 → 0); (2) the profile of JSON
+  answers named Hono's TrieRouter at ~0.2 ms per request — a route added in step 1 had made Hono's
+  SmartRouter abandon its RegExpRouter for every route; fixed by moving it (checked in workerd);
+  (3) the stream profile put ~10 % of the gateway's busy time in the receipt's frame hash (noble's
+  JavaScript SHA-256 over every frame) and ~5 % in building each frame's AAD (four TextEncoder
+  constructions per frame): now workerd's native \`node:crypto\` hash and a per-stream AAD prefix —
+  gateway CPU per sealed stream 8.1 → 5.8 ms at 8 in flight; (4) the AI worker's profile named the
+  strict JSON parser's pointer escaping (now skipped for plain tokens). What remains is per frame:
+  a stream of ~70 events is ~70 frames, each an AES-GCM open, a JSON parse, a base64url decode, an
+  SSE parse and a hash at the gateway (and the mirror image in the AI worker) — ~80 µs per frame in
+  workerd under this load against a \`stream.openFrame\` of ~30 µs unloaded and an AES-GCM floor of a
+  few µs. A budget of 0.5 ms per stream over the passthrough is ~7 µs per event: per-event frames
+  cannot meet it. The design change that would: seal the stream in records rather than per event —
+  the AI worker seals every event it has ready as one frame (bounded size; a frame's plaintext a run
+  of whole SSE events, split again at the gateway after its tag verified), so a 64-token answer is a
+  handful of frames, not ~70 (a protocol change: docs/protocol.md "Sealed stream"). For JSON
+  answers, what is left over the passthrough is what sealing is: parse and check the body, HKDF +
+  AES-KW + AES-GCM + base64url, the request and answer hashes, the receipt's ES256 verify (its floor
+  \`floor.ecdsa-p256.verify\`), the answer's open and re-serialisation — each near its floor in the
+  micro figures, together about 1–1.5 ms of gateway CPU per answer on this machine.
+- Streams under \`wrangler dev\` (the figures before issue #18; now only the reference phase): every
+  chunk of a streamed body crosses wrangler's proxy workerd (a JavaScript Worker in front of the real
+  one) on its own, so per-chunk costs dominate streamed answers. The sealed path carries frames in as few chunks as it can without holding any back: the
   AI worker seals ahead of its socket (bounded: 64 Ki characters unread, 16 seals in flight) and
   writes its first frame at once and then each burst of frames as one chunk, and the gateway opens
   every frame completed in one network read and hands the client that read's events as one chunk.
   The plaintext passthrough forwards the model server's body read by read, and the model server's
   many small writes reach it as many small reads, each of which crosses the proxy on its own; the
   Node hop's \`fetch\` coalesces them into a few large reads (hence its higher streamed throughput).
-  That is why the sealed stream can beat the plain passthrough, and why the \`vsHop\` figures are
-  the fairer measure of what sealing costs.
+  That is why the sealed stream could beat the plain passthrough under \`wrangler dev\`, and why the
+  \`vsHop\` figures are the fairer measure of what sealing costs. The hop serves on \`node:http\` and calls the model
+  with \`fetch\`, while the AI worker calls it over \`node:http\` (lighter per request): the
+  AI-worker-vs-hop CPU comparison favours the worker by that difference.
   What is left over plaintext is structural: the sealed path has one more process and HTTP hop (the
   AI worker; compare the \`vsHop\` figures, which price that hop out), the worker's request opening
   and frame sealing in Node (above), and the gateway's own request sealing and frame

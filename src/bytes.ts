@@ -234,9 +234,14 @@ export function isAllZero(bytes: Uint8Array): boolean {
   return acc === 0;
 }
 
+// One of each, not one per call: both are stateless here (no `stream` option), and constructing them
+// showed in CPU profiles of the sealed stream (several encodes per frame).
+const encoder = new TextEncoder();
+const fatalDecoder = new TextDecoder('utf-8', { fatal: true });
+
 export const utf8 = {
-  encode: (s: string): Uint8Array => new TextEncoder().encode(s),
-  decode: (b: Uint8Array): string => new TextDecoder('utf-8', { fatal: true }).decode(b),
+  encode: (s: string): Uint8Array => encoder.encode(s),
+  decode: (b: Uint8Array): string => fatalDecoder.decode(b),
 };
 
 /** SHA-256 / SHA-384 via WebCrypto (native in workerd and Node). */

@@ -30,6 +30,7 @@ import { processesCpuMs, processGroup } from './cpu-time.js';
 import type { LoadJob, LoadResult } from './load-worker.js';
 import { type MemoryTrace, memoryTrace } from './memory-trace.js';
 import { type MiniflareWorker, startMiniflareWorker } from './miniflare-worker.js';
+import { startModelServerProcess } from './model-process.js';
 import { startNodeHop } from './node-hop.js';
 
 const GATEWAY_PORT = Number(process.env.BENCH_GATEWAY_PORT ?? 18787);
@@ -179,24 +180,6 @@ function load(
       },
     );
     w.once('error', reject);
-  });
-}
-
-/** Starts the model server process; resolves with its URL. */
-function startModelServer(root: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/macro/model-server.ts')], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, BENCH_LONG_BYTES: String(LONG_STREAM_BYTES) },
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const line = out.split('\n')[0];
-      if (out.includes('\n') && line) resolve({ url: (JSON.parse(line) as { url: string }).url, child });
-    });
-    child.once('exit', (code) => reject(new Error(`model server exited (${code})`)));
   });
 }
 
@@ -378,7 +361,7 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
   const persist = await mkdtemp(join(tmpdir(), 'sealgate-bench-wrangler-'));
   const closers: (() => Promise<void>)[] = [];
   try {
-    const model = await startModelServer(root);
+    const model = await startModelServerProcess(root, LONG_STREAM_BYTES);
     closers.push(async () => {
       model.child.kill('SIGTERM');
       await sleep(200);

@@ -23,7 +23,7 @@ import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
 import { HKDF_INFO, RESPONSE_SALT_LENGTH, type RequestContext, TAG_LENGTH } from './data-key.js';
 import type { AesKeyHandle } from './envelope-crypto.js';
 import { checkContext } from './response.js';
-import { isPlainObject, PROTOCOL_VERSION, parseJsonInput, streamFrameAad, streamNonce } from './wire.js';
+import { isPlainObject, PROTOCOL_VERSION, parseJsonInput, streamFrameAads, streamNonce } from './wire.js';
 
 const WHAT = 'sealed stream';
 const EMPTY = new Uint8Array(0);
@@ -50,12 +50,13 @@ export function createStreamSealer(
   const rs = drawRandom(options.random ?? systemRandom, RESPONSE_SALT_LENGTH, 'a stream salt');
   const backend = context.crypto;
   let key: AesKeyHandle | Promise<AesKeyHandle> | undefined;
+  const aadOf = streamFrameAads(ids(context));
   let next = 0;
   let ended = false;
 
   const frame = async (seq: number, end: boolean, pt: Uint8Array): Promise<string> => {
     key ??= backend.deriveAesKey(context.dek, rs, HKDF_INFO.stream);
-    const aad = streamFrameAad({ ...ids(context), seq, end });
+    const aad = aadOf(seq, end);
     const ct = toBase64Url(await backend.gcmSeal(await key, streamNonce(seq), aad, pt));
     // Fixed member order so that frames are byte-identical across implementations (test vectors).
     const head = seq === 0 ? `"v":${PROTOCOL_VERSION},"rs":"${toBase64Url(rs)}",` : '';
@@ -85,6 +86,7 @@ export function createStreamOpener(context: RequestContext): StreamOpener {
   checkContext(context, 'createStreamOpener');
   const backend = context.crypto;
   let key: AesKeyHandle | undefined;
+  const aadOf = streamFrameAads(ids(context));
   let expected = 0;
   let ended = false;
   let failure: SealgateError | undefined;
@@ -121,7 +123,7 @@ export function createStreamOpener(context: RequestContext): StreamOpener {
       message: `${WHAT}: ct must be ${isEnd ? '' : 'at least '}${TAG_LENGTH} bytes of canonical base64url`,
       ...(isEnd ? { length: TAG_LENGTH } : { minLength: TAG_LENGTH }),
     });
-    const aad = streamFrameAad({ ...ids(context), seq, end: isEnd });
+    const aad = aadOf(seq, isEnd);
     const pt = await backend.gcmOpen(key!, streamNonce(seq), aad, ct, `${WHAT}: authentication failed`);
     expected = seq + 1;
     if (isEnd) {

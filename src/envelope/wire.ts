@@ -65,14 +65,37 @@ export function streamFrameAad(f: {
   seq: number;
   end: boolean;
 }): Uint8Array {
-  return lengthPrefixed(
+  return streamFrameAads(f)(f.seq, f.end);
+}
+
+/**
+ * The AAD of every frame of one stream: the label and ids, the same for all of them, are encoded
+ * once; each frame appends its seq and end. Byte for byte `streamFrameAad` (lengthPrefixed is the
+ * concatenation of each part's u32be(length) ‖ part).
+ */
+export function streamFrameAads(f: {
+  kid: string;
+  requestId: string;
+  route: string;
+}): (seq: number, end: boolean) => Uint8Array {
+  const head = lengthPrefixed(
     utf8.encode(AAD_LABEL.stream),
     utf8.encode(f.kid),
     utf8.encode(f.requestId),
     utf8.encode(f.route),
-    u64be(f.seq),
-    new Uint8Array([f.end ? 1 : 0]),
   );
+  // u32be(8) ‖ u64be(seq) ‖ u32be(1) ‖ end
+  const tailLength = 4 + 8 + 4 + 1;
+  return (seq, end) => {
+    const out = new Uint8Array(head.length + tailLength);
+    out.set(head);
+    const view = new DataView(out.buffer, head.length);
+    view.setUint32(0, 8);
+    view.setBigUint64(4, BigInt(seq));
+    view.setUint32(12, 1);
+    out[out.length - 1] = end ? 1 : 0;
+    return out;
+  };
 }
 
 /** Stream frame nonce: u32be(0) ‖ u64be(seq) — unique per frame under a per-response key. */

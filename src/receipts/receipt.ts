@@ -236,8 +236,11 @@ export async function verifyReceiptSignature(
   receipt: ParsedReceipt,
   certificateDer: Uint8Array,
   workerKey: Uint8Array | CryptoKey,
+  /** SHA-256 of `certificateDer` when the caller already has it (the gateway keeps it per certificate). */
+  certificateSha256?: Uint8Array,
 ): Promise<ReceiptClaims> {
-  if (!constantTimeEqual(receipt.certificateSha256, await sha256(certificateDer))) {
+  const thumbprint = certificateSha256 ?? (await sha256(certificateDer));
+  if (!constantTimeEqual(receipt.certificateSha256, thumbprint)) {
     throw rejected('names another worker certificate (x5t#S256)');
   }
   const key = workerKey instanceof Uint8Array ? await importWorkerKey(workerKey) : workerKey;

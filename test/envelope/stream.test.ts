@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { utf8 } from '../../src/bytes.js';
 import type { RequestContext } from '../../src/envelope/data-key.js';
 import { sealRequest } from '../../src/envelope/request.js';
 import { createStreamOpener, createStreamSealer, openStream, sealStream } from '../../src/envelope/stream.js';
+import { AAD_LABEL, streamFrameAad, streamFrameAads } from '../../src/envelope/wire.js';
+import { lengthPrefixed, u64be } from '../../src/keys/encoding.js';
 import { createKek } from '../../src/keys/kek.js';
 import { expectSealgateError } from '../keys/support.js';
 import { ramp } from '../vectors/reference.js';
@@ -235,5 +238,33 @@ describe('sealed streams', () => {
     const { released, error } = await openUntilError(ctx, frames);
     expect(released).toEqual(['a']);
     await expectSealgateError(Promise.reject(error), 'stream_truncated');
+  });
+});
+
+describe('streamFrameAads', () => {
+  it('is streamFrameAad byte for byte, for every seq and end, with the ids encoded once', () => {
+    const ids = {
+      kid: 'kid-é',
+      requestId: 'gw-0123456789abcdef0123456789abcdef',
+      route: '/v1/chat/completions',
+    };
+    const aadOf = streamFrameAads(ids);
+    for (const seq of [0, 1, 255, 256, 65_537, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER]) {
+      for (const end of [false, true]) {
+        // The definition (docs/protocol.md), spelled out independently of wire.ts.
+        const expected = lengthPrefixed(
+          utf8.encode(AAD_LABEL.stream),
+          utf8.encode(ids.kid),
+          utf8.encode(ids.requestId),
+          utf8.encode(ids.route),
+          u64be(seq),
+          new Uint8Array([end ? 1 : 0]),
+        );
+        expect(aadOf(seq, end)).toEqual(expected);
+        expect(streamFrameAad({ ...ids, seq, end })).toEqual(expected);
+      }
+    }
+    // Each frame gets its own array: a caller may keep one while the next is made.
+    expect(aadOf(1, false)).not.toBe(aadOf(1, false));
   });
 });

@@ -13,7 +13,7 @@
  * A missing or wrong receipt is `attestation_rejected` / `malformed_evidence` (the caller answers
  * 502 `upstream_tampered`); it is never dropped silently.
  */
-import { fromBase64Url, toBase64Url } from '../../bytes.js';
+import { fromBase64Url, sha256, toBase64Url } from '../../bytes.js';
 import type { RequestContext } from '../../envelope/data-key.js';
 import { SealgateError } from '../../errors.js';
 import { encodeKeptReceipt } from '../../receipts/kept-receipt.js';
@@ -33,6 +33,7 @@ import type { KvNamespace } from '../cf-types.js';
 import { nowMs, nowSeconds } from '../clock.js';
 import { putReceipt, type ReceiptService, readReceiptServices, spkiOf } from '../kv/receipt-store.js';
 import { log } from '../log.js';
+import { nativeSha256 } from './native-sha256.js';
 
 /** A receipt's iat may differ from our clock by this much (the worker's clock, a long answer). */
 const MAX_CLOCK_SKEW_SECONDS = 300;
@@ -43,6 +44,8 @@ interface TrustedWorker {
   der: Uint8Array;
   /** The certificate as it came (canonical base64url: checked on arrival). */
   b64u: string;
+  /** SHA-256 of `der`: every receipt names its certificate so (x5t#S256); hashed once, not per answer. */
+  sha256: Uint8Array;
   key: CryptoKey;
   notAfterMs: number;
   evidenceSha256: string;
@@ -125,6 +128,7 @@ async function trustedWorker(
         const trusted: TrustedWorker = {
           der,
           b64u: toBase64Url(der),
+          sha256: await sha256(der),
           key: await importWorkerKey(cert.signingKeySpki),
           notAfterMs: cert.notAfter.getTime(),
           evidenceSha256: service.evidenceSha256,
@@ -188,7 +192,7 @@ export async function prepareReceipt(input: {
   // spent per answer (docs/benchmarks.md).
   let frames: FrameHash | undefined;
   const frameHash = () => {
-    frames ??= createFrameHash();
+    frames ??= createFrameHash(nativeSha256);
     return frames;
   };
   const store = async (compact: string) => {
@@ -208,7 +212,7 @@ export async function prepareReceipt(input: {
   const check = async (compact: string | null, responseSha256: string) => {
     if (!compact) throw tampered('the answer carries no receipt');
     const parsed = parseReceipt(compact);
-    const claims = await verifyReceiptSignature(parsed, worker.der, worker.key);
+    const claims = await verifyReceiptSignature(parsed, worker.der, worker.key, worker.sha256);
     const expected: Omit<ReceiptClaims, 'iat'> = {
       v: 1,
       id: input.context.requestId,
@@ -236,7 +240,7 @@ export async function prepareReceipt(input: {
   return {
     // `return await`: a rejection adopted a microtask late is reported as unhandled by workerd.
     checkJson: async (body, compact) => {
-      const hash = await bodySha256(body);
+      const hash = await bodySha256(body, nativeSha256);
       return await check(compact, hash);
     },
     frame: (data) => frameHash().update(data),
