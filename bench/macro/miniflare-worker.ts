@@ -63,6 +63,12 @@ function childWorkerds(): number[] {
   return out;
 }
 
+/** A Rate Limiting binding as Miniflare takes it (wrangler's `[[ratelimits]]` entries). */
+export type RateLimitBindings = Record<
+  string,
+  { namespace_id: string; simple: { limit: number; period?: 10 | 60 } }
+>;
+
 export async function startMiniflareWorker(input: {
   root: string;
   /** Folder for the bundle (and nothing else). */
@@ -74,7 +80,14 @@ export async function startMiniflareWorker(input: {
   port: number;
   bindings: Record<string, string>;
   kv?: string[];
-  durableObjects?: Record<string, string>;
+  /** Class names, or wrangler's own entries (`{ className, useSQLite }`). */
+  durableObjects?: Record<string, string | { className: string; useSQLite?: boolean }>;
+  /** Workers Rate Limiting bindings, as wrangler derives them from `[[ratelimits]]`. */
+  ratelimits?: RateLimitBindings;
+  /**
+   * wrangler's `--persist-to` folder: the state lives in its `v3/` (as `wrangler dev` and
+   * `wrangler kv … --local --persist-to` keep it), so `sealgate apikey --local` reaches it.
+   */
   persistTo?: string;
   inspectorPort?: number;
 }): Promise<MiniflareWorker> {
@@ -90,10 +103,11 @@ export async function startMiniflareWorker(input: {
       compatibilityFlags: ['nodejs_compat'],
       kvNamespaces: input.kv ?? [],
       durableObjects: input.durableObjects ?? {},
+      ...(input.ratelimits ? { ratelimits: input.ratelimits } : {}),
       bindings: input.bindings,
       host: '127.0.0.1',
       port: input.port,
-      ...(input.persistTo ? { resourcePersistencePath: input.persistTo } : {}),
+      ...(input.persistTo ? { resourcePersistencePath: join(input.persistTo, 'v3') } : {}),
       ...(input.inspectorPort ? { inspectorPort: input.inspectorPort } : {}),
     }),
   );

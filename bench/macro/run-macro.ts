@@ -23,13 +23,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { runCli } from '../../src/cli/main.js';
 import { startStack, stopGroup } from '../../src/dev/stack.js';
 import { chatBody } from '../micro/cases.js';
 import { processesCpuMs, processGroup } from './cpu-time.js';
 import type { LoadJob, LoadResult } from './load-worker.js';
 import { type MemoryTrace, memoryTrace } from './memory-trace.js';
-import { type MiniflareWorker, startMiniflareWorker } from './miniflare-worker.js';
+import { type MiniflareWorker, type RateLimitBindings, startMiniflareWorker } from './miniflare-worker.js';
 import { startModelServerProcess } from './model-process.js';
 import { startNodeHop } from './node-hop.js';
 
@@ -39,11 +40,20 @@ const BASELINE_PORT = Number(process.env.BENCH_BASELINE_PORT ?? 18797);
 const REFERENCE_PORT = BASELINE_PORT + 2;
 const referenceUrl = `http://127.0.0.1:${REFERENCE_PORT}`;
 /** wrangler.toml's Durable Object bindings. */
-const GATEWAY_DURABLE_OBJECTS = {
-  KEY_ROTATION: 'KeyRotation',
-  ATTESTATION_RATE_LIMIT: 'AttestationRateLimit',
-  MANIFEST_LOG: 'ManifestLog',
-};
+/**
+ * The gateway's Durable Objects and Rate Limiting bindings exactly as wrangler.toml declares them
+ * (a limited key needs `KEY_USAGE` and its `RPM_<n>` binding; the gateway refuses it without).
+ */
+function gatewayBindingsFromWranglerToml(root: string) {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, 'wrangler.toml'));
+  return {
+    durableObjects: workerOptions.durableObjects as Record<
+      string,
+      { className: string; useSQLite?: boolean }
+    >,
+    ratelimits: (workerOptions.ratelimits ?? {}) as RateLimitBindings,
+  };
+}
 
 type KvSnapshot = Map<string, number | undefined>;
 interface KvLister {
@@ -386,7 +396,7 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
           port,
           bindings: vars,
           kv: ['SEALGATE_KV'],
-          durableObjects: GATEWAY_DURABLE_OBJECTS,
+          ...gatewayBindingsFromWranglerToml(root),
           ...(persistTo ? { persistTo } : {}),
           // Opened for the memory trace only; nothing attaches until the load phases are over.
           inspectorPort: GATEWAY_PORT + 1,
