@@ -122,6 +122,37 @@ describe('per-key limits through the openai SDK', () => {
   }, 60_000);
 });
 
+describe('apikey update on the running stack', () => {
+  it('a new limit reaches the gateway within its 30 s key cache, without a restart', async () => {
+    const key = await createKey([]);
+    const client = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: key, maxRetries: 0 });
+    const before = await client.chat.completions.create(CHAT).withResponse();
+    expect(before.response.headers.get('x-sealgate-budget-limit-tokens')).toBeNull();
+    const persist = join(stack.dir, 'wrangler-state');
+    const updated = await runCli([
+      'apikey',
+      'update',
+      '--key',
+      key,
+      '--budget-tokens',
+      '1',
+      '--budget-period',
+      'day',
+      '--local',
+      '--persist-to',
+      persist,
+    ]);
+    expect(updated.exitCode, updated.stderr).toBe(0);
+    const started = Date.now();
+    let error: unknown;
+    while (error === undefined && Date.now() - started < 45_000) {
+      error = await rejection(client.chat.completions.create(CHAT));
+      if (error === undefined) await new Promise((r) => setTimeout(r, 1_000));
+    }
+    expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe('insufficient_quota');
+  }, 90_000);
+});
+
 describe('an unknown model is 404 on every route, in the route’s own shape', () => {
   const openai = () => new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: stack.apiKey, maxRetries: 0 });
   const notFound = (e: unknown) => {

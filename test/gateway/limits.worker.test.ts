@@ -35,7 +35,12 @@ async function limitedKey(
  * One request through the Worker; the body is read BEFORE its `waitUntil` work is awaited (a
  * stream's usage settles when the client has read it), then that work is awaited.
  */
-async function send(path: string, key: string, body: unknown): Promise<{ res: Response; text: string }> {
+async function send(
+  path: string,
+  key: string,
+  body: unknown,
+  e: typeof env = env,
+): Promise<{ res: Response; text: string }> {
   const ctx = createExecutionContext();
   const res = await worker.fetch(
     new Request(`https://gateway.test${path}`, {
@@ -43,7 +48,7 @@ async function send(path: string, key: string, body: unknown): Promise<{ res: Re
       headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
       body: JSON.stringify(body),
     }),
-    env,
+    e,
     ctx,
   );
   const text = await res.text();
@@ -107,6 +112,24 @@ gatewayDescribe('requests per minute (Workers Rate Limiting binding)', () => {
     const { key } = await limitedKey({ rpm: 'lots' });
     const { res } = await send('/v1/chat/completions', key, CHAT);
     expect(res.status).toBe(401);
+  });
+});
+
+gatewayDescribe('a limit the Worker cannot enforce', () => {
+  it('refuses the key (500, nothing sent to a worker) rather than serve it unlimited', async () => {
+    const metered = await limitedKey({ tpm: 1000 });
+    const rated = await limitedKey({ rpm: 6 });
+    const calls = stack.calls.length;
+    const noUsage = await send('/v1/chat/completions', metered.key, CHAT, { ...env, KEY_USAGE: undefined });
+    const noBinding = await send('/v1/chat/completions', rated.key, CHAT, {
+      ...env,
+      RPM_6: undefined,
+    } as typeof env);
+    for (const { res, text } of [noUsage, noBinding]) {
+      expect(res.status).toBe(500);
+      expect(JSON.parse(text)).toMatchObject({ error: { code: 'internal_error' } });
+    }
+    expect(stack.calls.slice(calls).filter((c) => c.includes('/v1/chat'))).toEqual([]);
   });
 });
 

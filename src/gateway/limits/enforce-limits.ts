@@ -61,10 +61,14 @@ export function enforceLimits(): MiddlewareHandler<AppEnv> {
       const settled = meter.settled.then((tokens) => settleUsage(usage, hash, tokens, nowMs()));
       defer(ctx, settled, 'usage_settle_failed');
     }
-    await next();
-    // A stream's meter finishes when the stream ends (sealing/stream-answer.ts); anything else is over.
-    const type = c.res.headers.get('content-type') ?? '';
-    if (!type.startsWith('text/event-stream')) c.get('usageMeter')?.finish();
+    try {
+      await next();
+    } finally {
+      // A stream's meter finishes when the stream ends (sealing/stream-answer.ts); anything else,
+      // a failure included, is over: the settlement in waitUntil never waits on a lost answer.
+      const type = c.res.headers.get('content-type') ?? '';
+      if (!type.startsWith('text/event-stream')) c.get('usageMeter')?.finish();
+    }
     for (const [name, value] of Object.entries(limitHeaders({ limits, requests, standing, now }))) {
       c.res.headers.set(name, value);
     }
