@@ -17,7 +17,8 @@
  *   9. CRLs authenticated, chains' certificates checked    crl_invalid, crl_expired, cert_revoked
  *  10. TCB info is this platform's (FMSPC, PCE-ID)         collateral_mismatch
  *  11. TCB status (tcb-status.ts)                          tdx_module_mismatch, qe_identity_mismatch, tcb_level_not_found
- *  12. claims, only when nothing above was violated
+ *  12. event log, when given: parse, replay RTMR0..3       event_log_malformed, rtmr_replay_mismatch
+ *  13. claims, only when nothing above was violated
  * Bad evidence never throws; throws are for caller errors (a `now` that is not a valid Date).
  */
 import { concatBytes, isAllZero, sha256, toHex } from '../../bytes.js';
@@ -37,6 +38,7 @@ import { authenticateCrl, checkNotRevoked } from './crl-checks.js';
 import { importRawP256, verifyP1363 } from './ecdsa-p256.js';
 import { CN, parsePemChain, type VerifiedCert, verifyIntelChain } from './intel-chain.js';
 import { parseQeIdentity, type QeIdentity } from './qe-identity.js';
+import { checkEventLog } from './rtmr-replay.js';
 import { parseTcbInfo, type TcbInfo } from './tcb-info.js';
 import { evaluateTcb, type TcbEvaluation } from './tcb-status.js';
 import type { TdxClaims } from './tdx-claims.js';
@@ -45,6 +47,8 @@ export interface TdxEvidenceInput {
   quote: Uint8Array;
   collateral: TdxCollateral;
   now: Date;
+  /** The TD's CC event log (ACPI CCEL data), if any: replayed against the quote's RTMRs (rtmr-replay.ts). */
+  eventLog?: Uint8Array | null;
 }
 
 export interface TdxVerification {
@@ -294,6 +298,10 @@ export async function verifyTdxEvidence(input: TdxEvidenceInput): Promise<TdxVer
     checkPlatform(tcbInfo.value, ext, out);
     tcb = evaluateTcb(tcbInfo.value, qeId.value, ext, quote.body, quote.qeReport, out);
   }
+  const eventLog =
+    input.eventLog === undefined || input.eventLog === null
+      ? null
+      : await checkEventLog(input.eventLog, quote.body, out);
   if (out.length > 0 || tcb === null || ext === null || pck === null || tcbInfo.value === null) {
     return { claims: null, quote, pck: ext, tcb, violations: out };
   }
@@ -309,6 +317,7 @@ export async function verifyTdxEvidence(input: TdxEvidenceInput): Promise<TdxVer
     rootSha256: pck.chain[2]!.cert.sha256,
     tcbEvaluationDataNumber: tcbInfo.value.tcbEvaluationDataNumber,
     verifiedAt: at.toISOString(),
+    ...(eventLog ? { eventLog } : {}),
   };
   return { claims, quote, pck: ext, tcb, violations: [] };
 }
