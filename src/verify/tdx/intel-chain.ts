@@ -68,6 +68,25 @@ async function issuedBy(child: Certificate, issuer: Certificate, key: CryptoKey 
   );
 }
 
+/**
+ * The pinned root's self-signature is a fact about fixed bytes (the caller has matched its SHA-256
+ * against the pin): verified once per isolate/process and remembered, instead of once per chain
+ * (four times per quote). Only a success is remembered.
+ */
+let rootSelfSignature: Promise<boolean> | undefined;
+
+function pinnedRootSelfSigned(root: Certificate, key: CryptoKey): Promise<boolean> {
+  if (root.sha256 !== INTEL_SGX_ROOT_CA_SHA256) return issuedBy(root, root, key);
+  if (rootSelfSignature === undefined) {
+    const check = issuedBy(root, root, key);
+    rootSelfSignature = check;
+    void check.then((ok) => {
+      if (!ok) rootSelfSignature = undefined;
+    });
+  }
+  return rootSelfSignature;
+}
+
 /** The subject CN(s) allowed at each position of a chain, leaf first. */
 export type ChainShape = readonly (string | readonly string[])[];
 
@@ -142,11 +161,13 @@ async function checkChainStructure(
   // Keys and signatures are independent of each other: started together, so that Node's WebCrypto
   // jobs run side by side on its thread pool; violations are then reported in position order.
   const keys = await Promise.all(certs.map((c) => importSpkiP256(c.spki)));
+  const last = certs.length - 1;
   const signed = await Promise.all(
-    certs.map((c, i) => {
-      const j = Math.min(i + 1, certs.length - 1); // the root signs itself
-      return keys[i] !== null && issuedBy(c, certs[j]!, keys[j]!);
-    }),
+    certs.map((c, i) =>
+      i === last
+        ? keys[i] !== null && pinnedRootSelfSigned(c, keys[i]!)
+        : keys[i] !== null && issuedBy(c, certs[i + 1]!, keys[i + 1]!),
+    ),
   );
   let ok = true;
   for (let i = 0; i < certs.length; i++) {

@@ -42,7 +42,7 @@ import { checkEventLog } from './rtmr-replay.js';
 import { parseTcbInfo, type TcbInfo } from './tcb-info.js';
 import { evaluateTcb, type TcbEvaluation } from './tcb-status.js';
 import type { TdxClaims } from './tdx-claims.js';
-import type { TdxVerifyCache } from './verify-cache.js';
+import { createTdxVerifyCache, type TdxVerifyCache } from './verify-cache.js';
 
 export interface TdxEvidenceInput {
   quote: Uint8Array;
@@ -291,24 +291,25 @@ export async function verifyTdxEvidence(input: TdxEvidenceInput): Promise<TdxVer
     return { claims: null, quote: null, pck: null, tcb: null, violations: [parsed.violation] };
   const { quote } = parsed;
   const c = input.collateral;
-  const cache = input.cache;
+  // Without a caller's cache, one for this call: a chain given twice (PCS serves TCB info and QE
+  // identity with the same TCB Signing chain) is then verified once.
+  const cache = input.cache ?? createTdxVerifyCache();
   // Steps 2–8 do not depend on each other: started together (Node's WebCrypto runs them side by
   // side on its thread pool), their findings reported in step order.
   const found: [Violation[], Violation[], Violation[], Violation[]] = [[], [], [], []];
-  const [, pck, tcbInfo, qeId] = await Promise.all([
-    checkQuoteSignatures(quote, found[0]),
-    checkPck(quote, at, found[1], cache),
-    checkSigned(
-      'tcbInfo',
-      c.tcbInfo,
-      c.tcbInfoSignature,
-      c.tcbInfoIssuerChain,
-      parseTcbInfo,
-      at,
-      found[2],
-      cache,
-    ),
-    checkSigned<QeIdentity>(
+  const tcbInfoCheck = checkSigned(
+    'tcbInfo',
+    c.tcbInfo,
+    c.tcbInfoSignature,
+    c.tcbInfoIssuerChain,
+    parseTcbInfo,
+    at,
+    found[2],
+    cache,
+  );
+  const qeIdCheck = (async () => {
+    if (c.qeIdentityIssuerChain === c.tcbInfoIssuerChain) await tcbInfoCheck;
+    return checkSigned<QeIdentity>(
       'qeIdentity',
       c.qeIdentity,
       c.qeIdentitySignature,
@@ -317,7 +318,13 @@ export async function verifyTdxEvidence(input: TdxEvidenceInput): Promise<TdxVer
       at,
       found[3],
       cache,
-    ),
+    );
+  })();
+  const [, pck, tcbInfo, qeId] = await Promise.all([
+    checkQuoteSignatures(quote, found[0]),
+    checkPck(quote, at, found[1], cache),
+    tcbInfoCheck,
+    qeIdCheck,
   ]);
   const out: Violation[] = found.flat();
   if (pck !== null) await checkCrls(c, pck.chain, [tcbInfo.signer, qeId.signer], at, out, cache);

@@ -92,6 +92,20 @@ describe.skipIf(!v.present)(`verifyTdxEvidence with a cache ${v.skipReason}`, ()
     }
   });
 
+  it('one TCB Signing chain given for both bodies is verified once, but a failure is reported for both', async () => {
+    const s = loadTdx('phala-v4-uptodate');
+    const c = s.collateral;
+    expect(c.qeIdentityIssuerChain).toBe(c.tcbInfoIssuerChain);
+    const wrong = c.pckCrlIssuerChain!; // Intel-signed, but a PCK CA, not TCB Signing
+    const r = await verifyTdxEvidence({
+      quote: s.quote,
+      collateral: { ...c, tcbInfoIssuerChain: wrong, qeIdentityIssuerChain: wrong },
+      now: s.at,
+    });
+    const fields = r.violations.filter((x) => x.code === 'cert_chain_invalid').map((x) => x.field);
+    expect([...new Set(fields)].sort()).toEqual(['qeIdentityIssuerChain', 'tcbInfoIssuerChain']);
+  });
+
   it('a cache bounded to 2 entries still gives the uncached verdicts', async () => {
     const cache = createTdxVerifyCache(2);
     for (const set of ['phala-v4-uptodate', 'google-spr-e4-v4', 'phala-v4-uptodate'] as const) {
