@@ -412,7 +412,13 @@ ${table(mem, 'plaintext', false)}`);
   \`TdxVerifyCache\` 6.1–6.8 ms (0.76–0.78×); the pinned root's self-signature verified once per
   process and the TCB Signing chain once per call (15 → 10 ECDSA verifications) 6.3–6.7 ms
   (0.67–0.72×). What is left cold: ~10 P-256 verifications at ~0.2 ms, 7 certificate parses at
-  ~0.18 ms, the TCB info JSON (0.35 ms) and the PCK CRL (0.39 ms). \`tdx.verify.cached\` is a new
+  ~0.18 ms, the TCB info JSON (0.35 ms) and the PCK CRL (0.39 ms). The P-256 path stays WebCrypto
+  in both runtimes: \`@noble/curves\` \`p256.verify\` took 3.5 ms of CPU per verification in Node
+  against 0.21 ms for WebCrypto (the quote's signature, same machine and load). \`node:crypto\`'s
+  synchronous \`verify\` took 0.09 ms against WebCrypto's 0.17 ms, but domain code may not import
+  \`node:*\`; it would be a backend passed in (as the AI worker's envelope crypto is), not done.
+  Sharing certificates, keys and issued-by facts between chains (root and PCK CA appear in
+  several) was tried and dropped: no change measurable at this load. \`tdx.verify.cached\` is a new
   quote of a platform whose chains, collateral and CRLs this isolate verified before — what the
   services and the gateway pay once collateral is cached (\`src/verify/tdx/verify-cache.ts\`: every
   date, the quote's and the QE report's signatures, the QE binding and the TCB match still run).
