@@ -11,6 +11,7 @@ import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 import { createDevelopmentEnvironment } from './src/dev/environment.js';
 import { gatewayDevVars } from './src/gateway/dev-vars.js';
+import { RPM_PERIOD_SECONDS, RPM_TIERS, rpmBindingName } from './src/gateway/limits/key-limits.js';
 import { exportDevChain } from './src/platform/simulator/dev-chain-json.js';
 
 const gatewaySecret = 'test-gateway-secret-0123456789abcdef0123456789';
@@ -37,7 +38,18 @@ export default defineConfig({
           KEY_ROTATION: 'KeyRotation',
           ATTESTATION_RATE_LIMIT: 'AttestationRateLimit',
           MANIFEST_LOG: 'ManifestLog',
+          KEY_USAGE: 'KeyUsage',
         },
+        // wrangler.toml's `[[ratelimits]]` tiers (Miniflare runs the Rate Limiting binding locally).
+        ratelimits: Object.fromEntries(
+          RPM_TIERS.map((rpm, i) => [
+            rpmBindingName(rpm),
+            {
+              namespace_id: String(1701 + i),
+              simple: { limit: (rpm * RPM_PERIOD_SECONDS) / 60, period: RPM_PERIOD_SECONDS },
+            },
+          ]),
+        ),
         bindings: { ...vars, GATEWAY_TEST_CHAIN: JSON.stringify(await exportDevChain(dev.chain)) },
       },
     }),

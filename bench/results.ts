@@ -103,13 +103,19 @@ export function buildResults(
     }
   if (!micro.workerd && micro.node)
     for (const r of n) if (r.baselineMsPerOp === undefined) add(`node.${r.name}`, 'ms', r.msPerOp);
+  // The peer, same Node process, same Genoa report (micro/tinfoil-peer.ts); ratio = ours / theirs.
+  const tinfoil = nodeOf('tinfoil.snp.verify');
+  if (tinfoil !== null) {
+    add('node.snp.verify.cold.vsTinfoil', 'ms', nodeOf('snp.genoa.verify.cold'), tinfoil);
+    add('node.snp.verify.chainCached.vsTinfoil', 'ms', nodeOf('snp.genoa.verify.chainCached'), tinfoil);
+  }
   // Side by side in Node, with a baseline of the same run (TDX: @phala/dcap-qvl).
   for (const r of n)
     if (r.baselineMsPerOp !== undefined) add(`node.${r.name}`, 'ms', r.msPerOp, r.baselineMsPerOp);
 
   if (!macro) return out;
   // Macro: the sealed stack against the plaintext passthrough, same load.
-  const phase = (target: 'sealed' | 'plain' | 'hop', kind: 'json' | 'stream', c: number): Phase | undefined =>
+  const phase = (target: Phase['target'], kind: 'json' | 'stream', c: number): Phase | undefined =>
     macro.phases.find((p) => p.name === `${target}.${kind}.c${c}`);
   for (const kind of ['json', 'stream'] as const) {
     for (const c of [macro.concurrency, 1]) {
@@ -150,6 +156,28 @@ export function buildResults(
           add(`${base}.vsHop.cpu.total`, 'ms', total(sc), total(hc));
         }
       }
+    }
+  }
+  // KV writes per sealed answer (issue #18 target 4: none on the request path by default).
+  const kvPhase = phase('sealed', 'json', macro.concurrency);
+  if (kvPhase?.kvWrites != null && kvPhase.result.answered) {
+    add(
+      `macro.json.c${macro.concurrency}.kvWritesPerRequest`,
+      'count',
+      kvPhase.kvWrites / kvPhase.result.answered,
+    );
+  }
+  // The development tool, for reference only: the plain passthrough under wrangler dev against the
+  // same Worker in workerd via Miniflare (the baseline every other macro figure uses).
+  const ref = macro.phases.find((p) => p.target === 'wranglerDev');
+  const refBase = ref ? phase('plain', ref.stream ? 'stream' : 'json', ref.concurrency) : undefined;
+  if (ref && refBase) {
+    const base = `macro.reference.wranglerDev.${ref.stream ? 'stream' : 'json'}.c${ref.concurrency}`;
+    add(`${base}.throughput`, 'req/s', ref.result.rps, refBase.result.rps);
+    if (ref.cpu && refBase.cpu) {
+      const all = (x: NonNullable<Phase['cpu']>) =>
+        x.worker + x.proxy + x.wrangler + x.node + x.model + x.load;
+      add(`${base}.cpu.total`, 'ms', all(ref.cpu), all(refBase.cpu));
     }
   }
   const sealedPhases = macro.phases.filter((p) => p.target === 'sealed');

@@ -10,6 +10,7 @@ import {
   loadSnpVector,
   loadTdxVector,
   type MicroRun,
+  PEER_SNP_SET,
   runNodeMicro,
   runWorkerdMicro,
 } from './micro/run-micro.js';
@@ -32,10 +33,18 @@ if (missing) say(`[bench] ${missing}: the SNP verification cases are skipped`);
 const tdx = loadTdxVector(root);
 if (tdx.missing) say(`[bench] ${tdx.missing}: the TDX verification cases are skipped`);
 
-say('[bench] micro, inside workerd (miniflare)…');
-const workerd: MicroRun = await runWorkerdMicro(root, vector, say, tdx.vector);
-say(`[bench] micro, in Node… (${elapsed()})`);
-const node: MicroRun = await runNodeMicro(vector, say, tdx.vector);
+// BENCH_SKIP_MICRO=1: the macro part alone (for development of the macro cases; figures partial).
+const skipMicro = process.env.BENCH_SKIP_MICRO === '1';
+let workerd: MicroRun | null = null;
+let node: MicroRun | null = null;
+if (!skipMicro) {
+  say('[bench] micro, inside workerd (miniflare)…');
+  workerd = await runWorkerdMicro(root, vector, say, tdx.vector);
+  say(`[bench] micro, in Node… (${elapsed()})`);
+  const peer = loadSnpVector(root, PEER_SNP_SET);
+  if (peer.missing) say(`[bench] ${peer.missing}: the @tinfoilsh/verifier comparison is skipped`);
+  node = await runNodeMicro(vector, say, { root, vector: peer.vector }, tdx.vector);
+}
 
 let macro: MacroRun | null = null;
 if (process.env.BENCH_SKIP_MACRO !== '1') {

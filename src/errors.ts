@@ -38,6 +38,8 @@ export const ERROR_CODES = [
   'replay_detected',
   /** The model server answered, but not with a usable answer (HTTP error, broken JSON or SSE, cut stream). */
   'model_error',
+  /** The model server does not know the model named (it answered 404). */
+  'model_not_found',
   /** Something that must not happen did; a bug, never caused by input. */
   'internal',
 ] as const;

@@ -18,7 +18,7 @@ function section(title: string): string {
 }
 
 function documentedCodes(text: string): string[] {
-  return [...text.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]!);
+  return [...text.matchAll(/^\| `([a-z][a-z0-9_]*)` \|/gm)].map((m) => m[1]!);
 }
 
 describe('docs/errors.md', () => {

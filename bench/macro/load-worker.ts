@@ -39,6 +39,8 @@ export interface LoadResult {
   /** Time to the first chunk of the answer body (streams). */
   ttfcMs: { p50: number; p90: number; p99: number } | null;
   bytes: number;
+  /** Every request answered 200 in the whole phase, warm-up and edges included (for per-request counts of the phase). */
+  answered?: number;
   /** This load generator's own CPU ms in the measured window (its thread only), when known. */
   loadCpuMs?: number | null;
 }
@@ -136,6 +138,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
     let errors = 0;
     let firstError: string | null = null;
     let bytes = 0;
+    let answered = 0;
     // The parent samples the other processes' CPU at the edges of the measured window.
     let cpuAtStart: number | null = null;
     let cpuAtEnd: number | null = null;
@@ -154,6 +157,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
         const began = performance.now();
         const r = await one(pool, job);
         const ended = performance.now();
+        if (!r.error) answered++;
         if (began < measureFrom || ended > stopAt) continue; // only requests wholly inside the window
         if (r.error) {
           errors++;
@@ -187,6 +191,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
         ? { p50: percentile(ttfcs, 50), p90: percentile(ttfcs, 90), p99: percentile(ttfcs, 99) }
         : null,
       bytes,
+      answered,
       loadCpuMs: cpuAtStart !== null && cpuAtEnd !== null ? cpuAtEnd - cpuAtStart : null,
     };
   } finally {

@@ -1,8 +1,11 @@
 /**
- * The macro benchmark: the local stack (`startStack`, exactly what `npm start` runs: attestation
- * service + AI worker in this process, the real gateway under `wrangler dev`) against a plaintext
- * baseline (bench/workerd/passthrough.ts under `wrangler dev`), both in front of the same model
- * server (bench/macro/model-server.ts, its own process), in the same run.
+ * The macro benchmark: the local stack (`startStack`: attestation service + AI worker in this
+ * process, the real gateway bundled as `wrangler deploy` bundles it and run by one workerd through
+ * Miniflare with real KV and Durable Objects — production-shaped: no `wrangler dev` proxy, no
+ * inspector session; miniflare-worker.ts) against a plaintext baseline (bench/workerd/passthrough.ts,
+ * run the same way), both in front of the same model server (bench/macro/model-server.ts, its own
+ * process), in the same run. One reference phase runs the passthrough under `wrangler dev`, to show
+ * what the development tool costs (it is no part of any figure's baseline).
  *
  * Measures throughput, p50/p99 latency and time to first chunk for 4 KiB chat prompts, streamed
  * and not; counts the attestation service's `/v1/attestation` calls (the only way an evidence
@@ -22,10 +25,52 @@ import { chatBody } from '../micro/cases.js';
 import { processesCpuMs, processGroup } from './cpu-time.js';
 import type { LoadJob, LoadResult } from './load-worker.js';
 import { type MemoryTrace, memoryTrace } from './memory-trace.js';
+import { type MiniflareWorker, startMiniflareWorker } from './miniflare-worker.js';
 import { startNodeHop } from './node-hop.js';
 
 const GATEWAY_PORT = Number(process.env.BENCH_GATEWAY_PORT ?? 18787);
 const BASELINE_PORT = Number(process.env.BENCH_BASELINE_PORT ?? 18797);
+/** The `wrangler dev` reference passthrough (and +1 for its inspector). */
+const REFERENCE_PORT = BASELINE_PORT + 2;
+const referenceUrl = `http://127.0.0.1:${REFERENCE_PORT}`;
+/** wrangler.toml's Durable Object bindings. */
+const GATEWAY_DURABLE_OBJECTS = {
+  KEY_ROTATION: 'KeyRotation',
+  ATTESTATION_RATE_LIMIT: 'AttestationRateLimit',
+  MANIFEST_LOG: 'ManifestLog',
+};
+
+type KvSnapshot = Map<string, number | undefined>;
+interface KvLister {
+  list(o: { cursor?: string }): Promise<{
+    keys: { name: string; expiration?: number }[];
+    list_complete: boolean;
+    cursor?: string;
+  }>;
+}
+
+/** Every KV key with its expiration: a put with a TTL moves the expiration, a new key appears. */
+async function kvSnapshot(kv: unknown): Promise<KvSnapshot> {
+  const out: KvSnapshot = new Map();
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await (kv as KvLister).list(cursor ? { cursor } : {});
+    for (const k of page.keys) out.set(k.name, k.expiration);
+    if (page.list_complete || !page.cursor) return out;
+    cursor = page.cursor;
+  }
+}
+
+/**
+ * KV writes between two snapshots: keys that appeared or whose expiration moved. A lower bound (a
+ * rewrite without a TTL, or within the same second, does not show) — every per-answer write the
+ * gateway ever made (`rcpt:<id>`, a new key with a TTL) shows.
+ */
+function kvChanges(before: KvSnapshot, after: KvSnapshot): number {
+  let n = 0;
+  for (const [name, exp] of after) if (!before.has(name) || before.get(name) !== exp) n++;
+  return n;
+}
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 2_000);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 12_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -35,8 +80,11 @@ export const LONG_STREAM_BYTES = Number(process.env.BENCH_LONG_BYTES ?? 100 * 10
 
 export interface Phase {
   name: string;
-  /** sealed: the stack; plain: passthrough → model server; hop: passthrough → Node hop → model server. */
-  target: 'sealed' | 'plain' | 'hop';
+  /**
+   * sealed: the stack; plain: passthrough → model server; hop: passthrough → Node hop → model
+   * server; wranglerDev: plain, but the passthrough under `wrangler dev` (reference only).
+   */
+  target: 'sealed' | 'plain' | 'hop' | 'wranglerDev';
   stream: boolean;
   concurrency: number;
   result: LoadResult;
@@ -44,6 +92,8 @@ export interface Phase {
   attestations: number;
   /** CPU ms per measured request, by process (null off Linux): see `CpuParts`. */
   cpu: CpuParts | null;
+  /** Sealed phases: KV entries the gateway wrote or rewrote during the phase (warm-up included). */
+  kvWrites: number | null;
 }
 
 /**
@@ -145,7 +195,7 @@ function startModelServer(root: string): Promise<{ url: string; child: ChildProc
   });
 }
 
-/** The plaintext baseline under `wrangler dev` (its own process group). */
+/** The reference: the plaintext passthrough under `wrangler dev` (its own process group). */
 async function startBaseline(
   root: string,
   upstream: string,
@@ -162,9 +212,9 @@ async function startBaseline(
       '--ip',
       '127.0.0.1',
       '--port',
-      String(BASELINE_PORT),
+      String(REFERENCE_PORT),
       '--inspector-port',
-      String(BASELINE_PORT + 1),
+      String(REFERENCE_PORT + 1),
       '--persist-to',
       persistDir,
       '--var',
@@ -187,7 +237,7 @@ async function startBaseline(
   const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error('baseline: wrangler dev exited');
-    const ok = await fetch(`http://127.0.0.1:${BASELINE_PORT}/healthz`).then(
+    const ok = await fetch(`http://127.0.0.1:${REFERENCE_PORT}/healthz`).then(
       (r) => r.ok,
       () => false,
     );
@@ -299,31 +349,56 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
       await sleep(200);
     });
     say(`  model server ${model.url}`);
-    say('  starting the stack (startStack: service, worker, gateway under wrangler dev)…');
+    say('  starting the stack (startStack: service, worker; the gateway in workerd via Miniflare)…');
+    let gateway: MiniflareWorker | undefined;
     const stack = await startStack({
       port: GATEWAY_PORT,
       servicePort: 0,
       workerPort: 0,
       devDir,
-      // Fresh wrangler state: no Durable Object keys wrapped under an earlier run's GATEWAY_SECRET.
+      // Fresh state: no Durable Object keys wrapped under an earlier run's GATEWAY_SECRET.
       persistTo: join(persist, 'gateway'),
       modelUrl: model.url,
       verbose: false,
+      runGateway: async ({ port, vars, persistTo }) => {
+        gateway = await startMiniflareWorker({
+          root,
+          dir: join(persist, 'gateway-bundle'),
+          entry: 'worker.js',
+          port,
+          bindings: vars,
+          kv: ['SEALGATE_KV'],
+          durableObjects: GATEWAY_DURABLE_OBJECTS,
+          ...(persistTo ? { persistTo } : {}),
+          // Opened for the memory trace only; nothing attaches until the load phases are over.
+          inspectorPort: GATEWAY_PORT + 1,
+        });
+        return gateway;
+      },
     });
     closers.push(() => stack.close());
     servicePort = Number(new URL(stack.serviceUrl).port);
-    // The readiness probe raced the first attestation; count from here, and the first key's too.
-    const gatewayPids = workerdOf(stack.gatewayPid, GATEWAY_PORT);
-    say(
-      `  gateway ${stack.url} (workerd: Worker ${gatewayPids.worker.join(', ')}, proxy ${gatewayPids.proxy.join(', ')})`,
-    );
-    say('  starting the plaintext baseline (passthrough Worker under wrangler dev)…');
+    const gatewayPids = { worker: gateway!.pids, proxy: [] as number[] };
+    const kv = await gateway!.mf.getKVNamespace('SEALGATE_KV');
+    say(`  gateway ${stack.url} (workerd ${gatewayPids.worker.join(', ')})`);
+    say('  starting the plaintext baseline (the passthrough Worker, in workerd via Miniflare)…');
     const hop = await startNodeHop(model.url);
     closers.push(() => hop.close());
-    const baseline = await startBaseline(root, model.url, hop.url, join(persist, 'baseline'));
-    closers.push(() => stopGroup(baseline));
-    const baselineUrl = `http://127.0.0.1:${BASELINE_PORT}`;
-    const baselinePids = workerdOf(baseline.pid, BASELINE_PORT);
+    const passthrough = await startMiniflareWorker({
+      root,
+      dir: join(persist, 'passthrough-bundle'),
+      config: join(root, 'bench/workerd/passthrough.toml'),
+      entry: 'passthrough.js',
+      port: BASELINE_PORT,
+      bindings: { UPSTREAM: model.url, UPSTREAM_HOP: hop.url },
+    });
+    closers.push(() => passthrough.close());
+    const baselineUrl = passthrough.url;
+    const baselinePids = { worker: passthrough.pids, proxy: [] as number[] };
+    say('  starting the reference (the same passthrough under wrangler dev)…');
+    const reference = await startBaseline(root, model.url, hop.url, join(persist, 'reference'));
+    closers.push(() => stopGroup(reference));
+    const referencePids = workerdOf(reference.pid, REFERENCE_PORT);
 
     const headers = { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' };
     const promptBytes = 4096;
@@ -331,41 +406,57 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
     let duringLoad = 0;
     let duringPlain = 0;
     let sealedLoadSeconds = 0;
-    const plan = [
+    const plan: {
+      stream: boolean;
+      concurrency: number;
+      warm: number;
+      ms: number;
+      targets: Phase['target'][];
+    }[] = [
       ...[false, true].map((stream) => ({
         stream,
         concurrency: CONCURRENCY,
         warm: WARMUP_MS,
         ms: DURATION_MS,
+        targets: ['sealed', 'plain', 'hop'] as Phase['target'][],
       })),
-      ...[false, true].map((stream) => ({ stream, concurrency: 1, warm: 1_000, ms: SINGLE_MS })),
+      ...[false, true].map((stream) => ({
+        stream,
+        concurrency: 1,
+        warm: 1_000,
+        ms: SINGLE_MS,
+        targets: ['sealed', 'plain', 'hop'] as Phase['target'][],
+      })),
+      // The development tool, for reference: the plain passthrough under wrangler dev.
+      { stream: false, concurrency: CONCURRENCY, warm: WARMUP_MS, ms: DURATION_MS, targets: ['wranglerDev'] },
     ];
-    for (const { stream, concurrency, warm, ms } of plan) {
-      for (const target of ['sealed', 'plain', 'hop'] as const) {
+    for (const { stream, concurrency, warm, ms, targets } of plan) {
+      for (const target of targets) {
         const body = JSON.stringify(chatBody(promptBytes, stream));
         const before = attestations;
         const began = performance.now();
-        const wrangler = target === 'sealed' ? stack.gatewayPid : baseline.pid;
-        const workerds = target === 'sealed' ? gatewayPids : baselinePids;
+        const workerds =
+          target === 'sealed' ? gatewayPids : target === 'wranglerDev' ? referencePids : baselinePids;
         const groups = {
           worker: workerds.worker,
           proxy: workerds.proxy,
           wrangler:
-            wrangler === undefined
-              ? []
-              : processGroup(wrangler).filter(
+            target === 'wranglerDev' && reference.pid !== undefined
+              ? processGroup(reference.pid).filter(
                   (pid) => !workerds.worker.includes(pid) && !workerds.proxy.includes(pid),
-                ),
+                )
+              : [],
           node: [process.pid],
           model: model.child.pid === undefined ? [] : [model.child.pid],
         };
         const sample = () =>
           Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, processesCpuMs(pids)]));
         const edges: Record<string, ReturnType<typeof sample>> = {};
+        const kvBefore = target === 'sealed' ? await kvSnapshot(kv) : null;
         const result = await load(
           {
             mode: 'load',
-            url: target === 'sealed' ? stack.url : baselineUrl,
+            url: target === 'sealed' ? stack.url : target === 'wranglerDev' ? referenceUrl : baselineUrl,
             path: target === 'hop' ? '/hop/v1/chat/completions' : '/v1/chat/completions',
             headers,
             body,
@@ -379,6 +470,7 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
           },
         );
         const cpu = cpuParts(edges.start, edges.end, result);
+        const kvWrites = kvBefore ? kvChanges(kvBefore, await kvSnapshot(kv)) : null;
         const n = attestations - before;
         if (target === 'sealed') {
           duringLoad += n;
@@ -387,14 +479,17 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
           duringPlain += n;
         }
         const name = `${target}.${stream ? 'stream' : 'json'}.c${concurrency}`;
-        phases.push({ name, target, stream, concurrency, result, attestations: n, cpu });
+        phases.push({ name, target, stream, concurrency, result, attestations: n, cpu, kvWrites });
         say(
-          `  ${name.padEnd(17)} ${result.rps.toFixed(1)} req/s  p50 ${result.latencyMs.p50.toFixed(1)} ms  p99 ${result.latencyMs.p99.toFixed(1)} ms${
+          `  ${name.padEnd(22)} ${result.rps.toFixed(1)} req/s  p50 ${result.latencyMs.p50.toFixed(1)} ms  p99 ${result.latencyMs.p99.toFixed(1)} ms${
             result.ttfcMs ? `  TTFC p50 ${result.ttfcMs.p50.toFixed(1)} ms` : ''
+          }${cpu ? `  CPU/req worker ${cpu.worker.toFixed(2)} node ${cpu.node.toFixed(2)} ms` : ''}${
+            kvWrites === null ? '' : `  KV writes ${kvWrites}`
           }  errors ${result.errors}${result.firstError ? ` (${result.firstError})` : ''}  attestations ${n}`,
         );
       }
     }
+    await stopGroup(reference);
 
     const longBody = JSON.stringify({
       model: 'bench-long',
@@ -412,9 +507,7 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
         await memoryTrace(
           target,
           // Looked up now: wrangler dev may have restarted the Worker's workerd since start.
-          target === 'sealed'
-            ? workerdOf(stack.gatewayPid, GATEWAY_PORT)
-            : workerdOf(baseline.pid, BASELINE_PORT),
+          target === 'sealed' ? gatewayPids : baselinePids,
           (onPause) =>
             drainCapped(
               {

@@ -20,6 +20,7 @@ import { createChainCache } from '../../src/verify/chain-cache.js';
 import { verifyChain } from '../../src/verify/verify-chain.js';
 import { importLeafKey, verifyReportSignature } from '../../src/verify/verify-report-signature.js';
 import { verifySnpEvidence } from '../../src/verify/verify-snp.js';
+import { floorCases } from './floor-cases.js';
 import { receiptCases } from './receipt-cases.js';
 import { type TdxVector, tdxCases } from './tdx-cases.js';
 
@@ -191,7 +192,7 @@ function matchingReference(claims: NonNullable<Awaited<ReturnType<typeof verifyS
   return ref;
 }
 
-async function snpCases(v: SnpVector): Promise<MicroCase[]> {
+export async function snpCases(v: SnpVector): Promise<MicroCase[]> {
   const report = fromBase64(v.report);
   const leaf = fromBase64(v.leaf);
   const chain = fromBase64(v.chain);
@@ -370,6 +371,7 @@ export async function microCases(
     ...(snp ? await snpCases(snp) : []),
     ...(extra.tdx ? await tdxCases(extra.tdx) : []),
     ...(await aesCases()),
+    ...(await floorCases()),
   ];
 }
 

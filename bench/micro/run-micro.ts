@@ -19,8 +19,11 @@ import {
 } from './cases.js';
 import { TDX_AT, TDX_SET, type TdxVector } from './tdx-cases.js';
 import { tdxPairResults } from './tdx-vs-dcap-qvl.js';
+import { tinfoilCases } from './tinfoil-peer.js';
 
 export const SNP_SET = 'milan-v2-virtee';
+/** The Genoa VCEK set @tinfoilsh/verifier is compared on (it verifies only Genoa VCEK reports). */
+export const PEER_SNP_SET = 'genoa-v3-azure-trustee';
 const DAY_MS = 86_400_000;
 
 export interface MicroResult extends Sample {
@@ -37,9 +40,12 @@ export interface MicroRun {
 }
 
 /** The real Milan report, its VCEK and AMD's Milan cert_chain, or null (with why) when the vectors are missing. */
-export function loadSnpVector(root: string): { vector: SnpVector | null; missing: string | null } {
+export function loadSnpVector(
+  root: string,
+  set = SNP_SET,
+): { vector: SnpVector | null; missing: string | null } {
   const dir = resolve(root, process.env.SEALGATE_TESTDATA ?? '../shared/testdata');
-  const setDir = join(dir, 'snp', SNP_SET);
+  const setDir = join(dir, 'snp', set);
   if (!existsSync(join(setDir, 'expected.json'))) {
     return { vector: null, missing: `real vectors not found at ${dir} (set SEALGATE_TESTDATA)` };
   }
@@ -50,7 +56,7 @@ export function loadSnpVector(root: string): { vector: SnpVector | null; missing
   const b64 = (p: string) => readFileSync(p).toString('base64');
   return {
     vector: {
-      name: SNP_SET,
+      name: set,
       report: b64(join(setDir, expected.files.report)),
       leaf: b64(join(setDir, expected.files.endorsement_cert)),
       chain: b64(join(setDir, expected.files.ask_ark_chain)),
@@ -150,13 +156,16 @@ export async function runWorkerdMicro(
 export async function runNodeMicro(
   vector: SnpVector | null,
   say: (s: string) => void,
+  peer?: { root: string; vector: SnpVector | null },
   tdx: TdxVector | null = null,
 ): Promise<MicroRun> {
   const first = vector ? await firstVerification(vector) : null;
-  // Node also measures the AI worker's own envelope backend (node:crypto) next to WebCrypto.
-  const cases = (
-    await microCases(vector, { envelopeCrypto: nodeEnvelopeCrypto, suffix: 'nodeCrypto', tdx })
-  ).filter(selected);
+  // Node also measures the AI worker's own envelope backend (node:crypto) next to WebCrypto, and
+  // the peer verifier on its Genoa set (tinfoil-peer.ts).
+  const cases = [
+    ...(await microCases(vector, { envelopeCrypto: nodeEnvelopeCrypto, suffix: 'nodeCrypto', tdx })),
+    ...(peer?.vector ? await tinfoilCases(peer.root, peer.vector) : []),
+  ].filter(selected);
   const results: MicroResult[] = [];
   for (const c of cases) {
     const s = await measure(c);

@@ -11,7 +11,7 @@
  *                   simulator); the bundle carries the configuration document itself;
  *   3. register   — `POST /v1/workers/register` {bundle} → our certificate and the active KEKs sealed
  *                   to our `hpke` key (purpose `kek-release`), opened into the key ring;
- *   4. follow     — `POST /v1/workers/keys` {certificate} every `pollIntervalMs` (and at once
+ *   4. follow     — `POST /v1/workers/keys` {certificate, nonce} every `pollIntervalMs` (and at once
  *                   when a request names a key id we do not know: `WorkerKeys`); a 401 means the
  *                   service no longer accepts our certificate (the service restarted), so we attest
  *                   again from step 1 — as we do, unasked, in the last minute before it expires.
@@ -19,6 +19,11 @@
  * The certificate is read before it is used: it must be signed by the attested service's key and
  * name our own `signing` key, our `hpke` key (by SHA-256), our manifest and our configuration, or
  * the service is not the one we think and nothing it sends is taken.
+ * Every key answer (register, poll) must carry the attested service key's signature over its keys,
+ * our certificate and a nonce — the challenge we answered, or the fresh one we sent with the poll
+ * (src/service-client/kek-delivery.ts): an unsigned, mis-signed, replayed or re-addressed answer
+ * is refused before anything in it is opened, so a man in the middle on this hop cannot hand us
+ * a key of its choosing sealed to our (public) `hpke` key.
  * Released KEKs are opened with the manifest digest as HPKE context (docs/protocol.md, "Sealed
  * KEK"; `kekContext`), so a key released under another manifest does not open here.
  *
@@ -41,6 +46,11 @@ import type { Manifest } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
 import { attestService } from '../service-client/attest-service.js';
 import { kekContext } from '../service-client/kek-binding.js';
+import {
+  KEY_POLL_NONCE_LENGTH,
+  type KekDeliveryBinding,
+  verifyKekDelivery,
+} from '../service-client/kek-delivery.js';
 import { verifyWorkerCertificate } from '../service-client/worker-certificate.js';
 import { createWorkerIdentity, presentedKeys, type WorkerIdentity } from './identity.js';
 import { consoleLog, errorDetail, type WorkerLog } from './log.js';
@@ -77,6 +87,18 @@ export interface WorkerSessionOptions {
 
 export type SessionState = 'starting' | 'registered' | 'closed';
 
+/** Our certificate as registered, with what checks the service's key answers for it. */
+interface HeldCertificate {
+  bytes: Uint8Array;
+  /** As sent (base64url), for `POST /v1/workers/keys`. */
+  text: string;
+  /** SHA-256 of `bytes`: the addressee every key answer is signed for. */
+  sha256: Uint8Array;
+  notAfter: number;
+  /** The attested service's `signing` key (SPKI): it signed the certificate and signs key answers. */
+  serviceKey: Uint8Array;
+}
+
 /** Attest again this long before the certificate expires. */
 const RENEW_BEFORE_MS = 60_000;
 
@@ -102,7 +124,7 @@ export class WorkerSession {
   readonly #stop = new AbortController();
   #identity: WorkerIdentity | undefined;
   #manifest: Manifest | undefined;
-  #certificate: { bytes: Uint8Array; text: string; notAfter: number } | undefined;
+  #certificate: HeldCertificate | undefined;
   #state: SessionState = 'starting';
   #loop: Promise<void> | undefined;
   #markReady!: () => void;
@@ -191,7 +213,7 @@ export class WorkerSession {
         sealed = await this.#register();
       } else {
         try {
-          sealed = await this.#api.keys(this.#certificate.text);
+          sealed = await this.#poll(this.#certificate);
         } catch (e) {
           if (serviceFailureStatus(e)?.status !== 401) throw e;
           this.#log('warn', 'attestation service no longer accepts our certificate: attesting again', {
@@ -214,6 +236,17 @@ export class WorkerSession {
       );
       throw e;
     }
+  }
+
+  /** One key poll with a fresh nonce; the keys only when the service signed them for it and us. */
+  async #poll(cert: HeldCertificate): Promise<unknown[]> {
+    const nonce = crypto.getRandomValues(new Uint8Array(KEY_POLL_NONCE_LENGTH));
+    const answer = await this.#api.keys(cert.text, nonce);
+    return await verifyKekDelivery(cert.serviceKey, this.#binding('keys', cert.sha256, nonce), answer);
+  }
+
+  #binding(kind: KekDeliveryBinding['kind'], certificateSha256: Uint8Array, nonce: Uint8Array) {
+    return { kind, manifestDigest: this.#opts.manifestDigest, certificateSha256, nonce };
   }
 
   /** The service's evidence for our own nonce, against our manifest; its attested signing key. */
@@ -259,17 +292,26 @@ export class WorkerSession {
     });
     const registration = await this.#api.register(bundle);
     const notAfter = await this.#checkCertificate(registration.certificate, this.#identity, serviceKey);
+    const certificateSha256 = await sha256(registration.certificate);
+    // Before the certificate is kept: the keys were signed for it and the challenge we answered.
+    const released = await verifyKekDelivery(
+      serviceKey,
+      this.#binding('register', certificateSha256, nonce),
+      registration,
+    );
     this.#certificate = {
       bytes: registration.certificate,
       text: registration.certificateText,
+      sha256: certificateSha256,
       notAfter,
+      serviceKey,
     };
     this.#state = 'registered';
     this.#log('info', 'attested to the attestation service and registered', {
       service: this.#api.baseUrl,
-      keys: registration.keys.length,
+      keys: released.length,
     });
-    return registration.keys;
+    return released;
   }
 
   /**

@@ -8,7 +8,7 @@
  */
 
 import { NONCE_LENGTH } from '../attestation/report-data.js';
-import { fromBase64Url } from '../bytes.js';
+import { fromBase64Url, toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { callJson, type Fetcher, serviceUrl } from '../service-client/http.js';
 
@@ -30,8 +30,16 @@ export interface Registration {
   /** The certificate as sent (base64url), for `POST /v1/workers/keys`. */
   certificateText: string;
   serviceKey: unknown;
-  /** Sealed KEKs (purpose kek-release), opened by the caller. */
+  /** Sealed KEKs (purpose kek-release), opened by the caller once `sig` verified. */
   keys: unknown[];
+  /** The service's signature over the keys (src/service-client/kek-delivery.ts); checked by the caller. */
+  sig: unknown;
+}
+
+/** A key poll's answer: the keys and the service's signature over them, checked by the caller. */
+export interface KeyAnswer {
+  keys: unknown[];
+  sig: unknown;
 }
 
 /** A failed call: `detail.status` (0 when unreachable) and `detail.code` (the service's error code). */
@@ -76,12 +84,17 @@ export class ServiceApi {
       certificateText: body.certificate as string,
       serviceKey: body.serviceKey,
       keys: keyList(body.keys),
+      sig: body.sig,
     };
   }
 
-  async keys(certificateText: string): Promise<unknown[]> {
-    const body = await this.#post('/v1/workers/keys', { certificate: certificateText });
-    return keyList(body.keys);
+  /** `nonce`: the freshness value the service signs its answer for (KEY_POLL_NONCE_LENGTH bytes). */
+  async keys(certificateText: string, nonce: Uint8Array): Promise<KeyAnswer> {
+    const body = await this.#post('/v1/workers/keys', {
+      certificate: certificateText,
+      nonce: toBase64Url(nonce),
+    });
+    return { keys: keyList(body.keys), sig: body.sig };
   }
 
   #post(path: string, payload: unknown): Promise<Record<string, unknown>> {

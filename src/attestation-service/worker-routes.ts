@@ -7,17 +7,25 @@
  *                                 every active KEK sealed to the worker's attested `hpke` key
  *   POST /v1/workers/keys       → the active KEKs again, for the holder of a valid certificate
  *
+ * Every answer that carries keys is signed by the service's attested `signing` key, bound to the
+ * worker's certificate and a freshness nonce (src/service-client/kek-delivery.ts).
+ *
  * The caller of a refused registration learns only `attestation_rejected`; which check failed
  * (violation codes, fields) goes to the log (docs/architecture.md "Fail closed everywhere").
  */
 
 import { type EvidenceBundle, parseEvidenceBundle } from '../attestation/evidence-bundle.js';
 import { verifyEvidenceBundle } from '../attestation/verify-evidence-bundle.js';
-import { toBase64Url } from '../bytes.js';
+import { sha256, toBase64Url } from '../bytes.js';
 import { errorResponse } from '../http/errors.js';
 import { importPublicKey } from '../keys/hpke.js';
 import { type SealedKek, sealKek } from '../keys/kek-transport.js';
 import { findSnpTrustAnchor } from '../policy/trust-anchors.js';
+import {
+  KEY_POLL_NONCE_LENGTH,
+  type KekDeliveryKind,
+  signKekDelivery,
+} from '../service-client/kek-delivery.js';
 import { verifyWorkerCertificate } from '../service-client/worker-certificate.js';
 import { issueWorkerCertificate } from './issue-certificate.js';
 import { base64UrlField, readJsonObject } from './request-body.js';
@@ -102,7 +110,7 @@ export async function postRegister(rt: ServiceRuntime, req: Request): Promise<Re
     deps.log('error', 'worker_registry_full', { serialNumber: issued.serialNumber });
     return errorResponse('rate_limited', 'too many registered workers, retry later');
   }
-  return await answerRegistered(rt, worker, issued);
+  return await answerRegistered(rt, worker, issued, bundle.nonce);
 }
 
 /**
@@ -191,8 +199,11 @@ async function answerRegistered(
   rt: ServiceRuntime,
   worker: AttestedWorker,
   issued: IssuedCertificate,
+  challengeNonce: Uint8Array,
 ): Promise<Response> {
   const keys = await sealActiveKeys(rt, worker.hpkeKey);
+  // Signed for this certificate and the challenge this registration answered (single use).
+  const sig = await signDelivery(rt, 'register', issued.der, challengeNonce, keys);
   const { publicKeys } = await rt.ready;
   rt.deps.log('info', 'worker_registered', {
     serialNumber: issued.serialNumber,
@@ -204,17 +215,23 @@ async function answerRegistered(
     certificate: toBase64Url(issued.der),
     serviceKey: toBase64Url(publicKeys.signing),
     keys,
+    sig,
   });
 }
 
 export async function postWorkerKeys(rt: ServiceRuntime, req: Request): Promise<Response> {
-  const body = await readJsonObject(req, { maxBytes: 2 * MAX_CERTIFICATE_BYTES, fields: ['certificate'] });
+  const body = await readJsonObject(req, {
+    maxBytes: 2 * MAX_CERTIFICATE_BYTES,
+    fields: ['certificate', 'nonce'],
+  });
   if (!body.ok) return body.response;
   const der = base64UrlField(body.value.certificate, 'certificate', {
     minLength: 1,
     maxLength: MAX_CERTIFICATE_BYTES,
   });
   if (!der.ok) return der.response;
+  const nonce = base64UrlField(body.value.nonce, 'nonce', { length: KEY_POLL_NONCE_LENGTH });
+  if (!nonce.ok) return nonce.response;
   const { deps } = rt;
   const refuse = (reason: string): Response => {
     deps.log('warn', 'worker_certificate_refused', { reason });
@@ -237,7 +254,26 @@ export async function postWorkerKeys(rt: ServiceRuntime, req: Request): Promise<
   }
   const worker = rt.workers.lookup(serialNumber, hpkeKeySha256, rt.nowSeconds());
   if (!worker) return refuse(`serial ${serialNumber} is not a registered worker with this hpke key`);
-  return Response.json({ keys: await sealActiveKeys(rt, worker.hpkeKey) });
+  const keys = await sealActiveKeys(rt, worker.hpkeKey);
+  // Signed for the certificate presented and the worker's own nonce for this poll.
+  return Response.json({ keys, sig: await signDelivery(rt, 'keys', der.value, nonce.value, keys) });
+}
+
+/** `sig` of a key answer (kek-delivery.ts): the attested signing key over keys, addressee, nonce. */
+async function signDelivery(
+  rt: ServiceRuntime,
+  kind: KekDeliveryKind,
+  certificate: Uint8Array,
+  nonce: Uint8Array,
+  keys: readonly SealedKek[],
+): Promise<string> {
+  const binding = {
+    kind,
+    manifestDigest: rt.deps.manifestDigest,
+    certificateSha256: await sha256(certificate),
+    nonce,
+  };
+  return await signKekDelivery(rt.deps.keys.signing.privateKey, binding, keys);
 }
 
 /** Every unexpired KEK, sealed to `hpkeKey` for release (purpose `kek-release`, manifest-bound). */

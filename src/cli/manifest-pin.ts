@@ -49,6 +49,7 @@ export function referenceValuesFor(
   measurements: string[] = [toHex(claims.report.measurement)],
 ): SnpReferenceValues {
   const r = claims.report;
+  const v3 = r.version >= 3; // PLATFORM_INFO bits 2–5 exist from report version 3 (evaluate-snp-bits.ts)
   const tcb = (t: typeof claims.reportedTcb) =>
     claims.product === 'Turin'
       ? { fmc: t.fmc ?? 0, bootloader: t.bootloader, tee: t.tee, snp: t.snp, microcode: t.microcode }
@@ -64,6 +65,25 @@ export function referenceValuesFor(
       allowSmt: r.policy.smt,
       requireSingleSocket: r.policy.singleSocket,
       minAbi: { major: r.policy.abiMajor, minor: r.policy.abiMinor },
+      // Bits 21–25 as launched: CXL allowed only if this guest allows it, the hardening bits
+      // required when this guest set them (go-sev-guest validatePolicy's senses).
+      allowCxl: r.policy.cxlAllow,
+      requireMemAes256Xts: r.policy.memAes256Xts,
+      requireRaplDisabled: r.policy.raplDis,
+      requireCiphertextHiding: r.policy.ciphertextHiding,
+      requirePageSwapDisabled: r.policy.pageSwapDisable,
+    },
+    // The host as it was: what it had enabled may stay enabled, what it had on is required from now
+    // on (a host that later loses ECC or the alias check fails the pin). Only bits the report's
+    // version defines are set, so a v2 pin never requires a bit v2 cannot carry.
+    platformInfo: {
+      allowSmt: r.platformInfo.smtEnabled,
+      allowTsme: r.platformInfo.tsmeEnabled,
+      requireEcc: v3 && r.platformInfo.eccEnabled,
+      requireRaplDisabled: v3 && r.platformInfo.raplDisabled,
+      requireCiphertextHiding: v3 && r.platformInfo.ciphertextHidingEnabled,
+      requireAliasCheck: v3 && r.platformInfo.aliasCheckComplete,
+      allowTio: r.platformInfo.tioEnabled,
     },
     // What it saw: each component the lowest of REPORTED, CURRENT and COMMITTED (all three are held
     // to the minimum), and provisional firmware allowed only when this host runs it.
@@ -96,6 +116,9 @@ function pinWarnings(claims: SnpClaims, pin: ClaimsPin): string[] {
     warnings.push(
       'the report has DEBUG set: the pinned manifest rejects it (pass --allow-debug to allow debug guests)',
     );
+  }
+  if (claims.report.policy.cxlAllow) {
+    warnings.push('the report allows CXL devices or memory (CXL_ALLOW): the pinned manifest allows it too');
   }
   if (claims.report.policy.migrateMa) {
     warnings.push('the report allows a migration agent: the pinned manifest rejects it');

@@ -1,7 +1,10 @@
 /**
  * `sealgate verify-receipt FILE | ID --url URL [--api-key KEY] [--manifest FILE] [--json]`: checks a
- * receipt bundle offline (src/receipts/verify-receipt.ts) — from a file, or fetched by its id (the
- * `x-sealgate-receipt` header of an answer) from the gateway's `GET /v1/receipts/{id}` — and prints
+ * receipt bundle offline (src/receipts/verify-receipt.ts) — a bundle file; a kept receipt file (the
+ * `x-sealgate-receipt-data` header of an answer, or a stream's `: sealgate-receipt` line) with
+ * `--url`, which fetches the service evidence it names by digest (`GET /v1/receipt-evidence/{sha256}`);
+ * or, from a gateway that stores receipts, a receipt id (the `x-sealgate-receipt` header) fetched
+ * from `GET /v1/receipts/{id}` — and prints
  * the chain in plain words: receipt → worker certificate → the service's signing key → the
  * service's hardware evidence → the manifest. Only the fetch trusts the gateway, and only to hand
  * over bytes: every link is checked here. `--manifest FILE` or `--manifest-digest HEX` pins the
@@ -14,6 +17,13 @@
  * `--allow-simulated`); 2 usage; 3 every step holds but nothing was pinned. The API key may also
  * come from SEALGATE_API_KEY.
  */
+import { existsSync } from 'node:fs';
+import {
+  isKeptReceiptText,
+  type KeptReceipt,
+  parseKeptReceipt,
+  toReceiptBundle,
+} from '../receipts/kept-receipt.js';
 import { type ReceiptVerdict, verifyReceiptBundle } from '../receipts/verify-receipt.js';
 import { parseFlags, UsageError } from './args.js';
 import { readTextInput } from './io.js';
@@ -21,7 +31,7 @@ import { cliKds } from './kds-fetch.js';
 import type { CommandResult } from './result.js';
 
 export const VERIFY_RECEIPT_USAGE =
-  'verify-receipt FILE | ID --url URL [--api-key KEY] [--manifest FILE | --manifest-digest HEX] [--allow-simulated] [--json]';
+  'verify-receipt BUNDLE | KEPT --url URL | ID --url URL [--api-key KEY] [--manifest FILE | --manifest-digest HEX] [--allow-simulated] [--json]';
 
 const STEP_TITLES: Record<string, string> = {
   receipt: 'receipt',
@@ -41,6 +51,7 @@ export async function verifyReceiptCommand(argv: readonly string[]): Promise<Com
   const url = flags.values.url;
   const apiKey = flags.values['api-key'] ?? process.env.SEALGATE_API_KEY;
   if (!url && flags.values['api-key']) throw new UsageError('--api-key needs --url');
+  if (url !== undefined && !/^https?:\/\//.test(url)) throw new UsageError('--url must be an http(s) URL');
   const pinnedDigest = flags.values['manifest-digest']?.toLowerCase();
   if (pinnedDigest !== undefined && !/^[0-9a-f]{64}$/.test(pinnedDigest)) {
     throw new UsageError('--manifest-digest must be 64 hex characters (SHA-256)');
@@ -52,34 +63,22 @@ export async function verifyReceiptCommand(argv: readonly string[]): Promise<Com
     ? await readTextInput('manifest', flags.values.manifest)
     : undefined;
 
-  let bundle: string;
-  if (url) {
-    if (!/^https?:\/\//.test(url)) throw new UsageError('--url must be an http(s) URL');
-    if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(target)) {
-      throw new UsageError('with --url, the argument is a receipt id (the x-sealgate-receipt header)');
-    }
-    const where = `${url.replace(/\/+$/, '')}/v1/receipts/${encodeURIComponent(target)}`;
-    let res: Response | undefined;
-    bundle = '';
-    // The gateway stores a receipt just after its answer (waitUntil, docs/gateway.md): a 404 right
-    // after the answer may mean "not written yet", so it is asked again twice before giving up.
-    for (const pause of [0, 300, 1_000]) {
-      if (pause > 0) await new Promise((r) => setTimeout(r, pause));
-      try {
-        res = await fetch(where, {
-          headers: { accept: 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
-          signal: AbortSignal.timeout(30_000),
-        });
-      } catch (e) {
-        return failed(`cannot fetch ${where}: ${(e as Error).message}`);
-      }
-      bundle = await res.text();
-      if (res.status !== 404) break;
-    }
-    if (!res) return failed(`cannot fetch ${where}`);
-    if (!res.ok) return failed(`${where} answered ${res.status}: ${bundle.slice(0, 300)}`);
+  let bundle: unknown;
+  const fromFile = !url || existsSync(target);
+  const text = fromFile ? await readTextInput('receipt', target) : undefined;
+  if (text !== undefined && isKeptReceiptText(text)) {
+    // A kept receipt (the answer's header, or a stream's comment line) names its evidence by digest.
+    if (!url)
+      throw new UsageError('a kept receipt names its service evidence by digest: give --url to fetch it');
+    const got = await keptBundle(text, url, apiKey);
+    if (!got.ok) return failed(got.message);
+    bundle = got.bundle;
+  } else if (text !== undefined) {
+    bundle = text;
   } else {
-    bundle = await readTextInput('receipt', target);
+    const got = await fetchBundle(url!, target, apiKey);
+    if (!got.ok) return failed(got.message);
+    bundle = got.bundle;
   }
 
   const verdict = await verifyReceiptBundle({
@@ -113,6 +112,63 @@ export function judge(v: ReceiptVerdict, pinnedDigest: string | undefined, allow
   if (v.simulated && !allowSimulated) return { name: 'simulated', exitCode: 1 };
   if (!v.ownManifest && pinnedDigest === undefined) return { name: 'not-pinned', exitCode: 3 };
   return { name: 'verified', exitCode: 0 };
+}
+
+type Got = { ok: true; bundle: unknown } | { ok: false; message: string };
+
+/** GET from the gateway; a 404 is asked again twice (`retry404`: a stored receipt may trail its answer). */
+async function getJson(where: string, apiKey: string | undefined, retry404: boolean): Promise<Got> {
+  let res: Response | undefined;
+  let body = '';
+  for (const pause of retry404 ? [0, 300, 1_000] : [0]) {
+    if (pause > 0) await new Promise((r) => setTimeout(r, pause));
+    try {
+      res = await fetch(where, {
+        headers: { accept: 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (e) {
+      return { ok: false, message: `cannot fetch ${where}: ${(e as Error).message}` };
+    }
+    body = await res.text();
+    if (res.status !== 404) break;
+  }
+  if (!res) return { ok: false, message: `cannot fetch ${where}` };
+  if (!res.ok) return { ok: false, message: `${where} answered ${res.status}: ${body.slice(0, 300)}` };
+  return { ok: true, bundle: body };
+}
+
+/** A stored bundle by receipt id (`GET /v1/receipts/{id}`, gateways with RECEIPT_STORAGE=kv). */
+function fetchBundle(url: string, id: string, apiKey: string | undefined): Promise<Got> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(id)) {
+    throw new UsageError(
+      'with --url, the argument is a kept receipt file or a receipt id (the x-sealgate-receipt header)',
+    );
+  }
+  // The gateway stores a receipt just after its answer (waitUntil, docs/gateway.md): a 404 right
+  // after the answer may mean "not written yet".
+  return getJson(`${url.replace(/\/+$/, '')}/v1/receipts/${encodeURIComponent(id)}`, apiKey, true);
+}
+
+/**
+ * The bundle of a kept receipt: its service evidence fetched by digest and joined to it only if the
+ * evidence's SHA-256 is the one the receipt names (the gateway is trusted for bytes, not content).
+ */
+async function keptBundle(text: string, url: string, apiKey: string | undefined): Promise<Got> {
+  let kept: KeptReceipt;
+  try {
+    kept = parseKeptReceipt(text);
+  } catch (e) {
+    return { ok: false, message: (e as Error).message };
+  }
+  const where = `${url.replace(/\/+$/, '')}/v1/receipt-evidence/${kept.serviceEvidenceSha256}`;
+  const got = await getJson(where, apiKey, false);
+  if (!got.ok) return got;
+  try {
+    return { ok: true, bundle: await toReceiptBundle(kept, JSON.parse(got.bundle as string)) };
+  } catch (e) {
+    return { ok: false, message: `${where}: ${(e as Error).message}` };
+  }
 }
 
 function failed(message: string): CommandResult {

@@ -15,7 +15,7 @@
  *                               verification; no API key                           routes/verification/
  *
  * Middleware, in order: CORS, the configuration (a broken one serves only a typed 503), 404/405,
- * the API key on `/v1/*`. Every error — 404, 405, bad JSON, wrong content type, a body over the
+ * the API key on `/v1/*`, the key's limits on the sealed routes (limits/). Every error — 404, 405, bad JSON, wrong content type, a body over the
  * limit, a missing or wrong API key — is OpenAI's error JSON with a code of src/http/errors.ts
  * (Anthropic's on `/v1/messages`, rewritten last by middleware/anthropic-errors.ts); every 503
  * carries `Retry-After`.
@@ -25,7 +25,9 @@
 import { Hono } from 'hono';
 import { isSealgateError } from '../errors.js';
 import { errorResponse } from '../http/errors.js';
+import { MODEL_ROUTES } from '../model/types.js';
 import type { AppEnv, GatewayDeps } from './app-env.js';
+import { enforceLimits } from './limits/enforce-limits.js';
 import { log } from './log.js';
 import { anthropicErrors } from './middleware/anthropic-errors.js';
 import { corsMiddleware } from './middleware/cors.js';
@@ -48,6 +50,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
   app.route('/', healthRoutes());
   app.route('/', readinessRoutes(deps));
   app.use('/v1/*', requireApiKey());
+  for (const route of MODEL_ROUTES) app.use(route, enforceLimits());
   app.route('/', modelsRoutes(deps));
   app.route('/', verificationRoutes(deps));
   app.route('/', receiptRoutes());

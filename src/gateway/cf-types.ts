@@ -53,3 +53,11 @@ export interface DurableObjectNamespace<T> {
 export interface ExecutionContextLike {
   waitUntil(promise: Promise<unknown>): void;
 }
+
+/**
+ * A Workers Rate Limiting binding (wrangler.toml `[[ratelimits]]`): `limit({key})` counts one
+ * request of `key` against the binding's fixed limit and period and says whether it is within them.
+ */
+export interface RateLimitBinding {
+  limit(options: { key: string }): Promise<{ success: boolean }>;
+}

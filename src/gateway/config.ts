@@ -12,6 +12,7 @@ import { parseManifest } from '../policy/parse-manifest.js';
 import { manifestTrustsSimulator } from '../policy/trust-anchors.js';
 import type { DurableObjectNamespace, KvNamespace } from './cf-types.js';
 import type { KeyRotation } from './durable-objects/key-rotation.js';
+import type { KeyUsage } from './durable-objects/key-usage.js';
 
 export interface GatewayEnv {
   /** KV: API keys, the verified-attestation cache, published KEKs (wrapped), KDS certificates. */
@@ -34,6 +35,13 @@ export interface GatewayEnv {
   CORS_ORIGINS?: string;
   /** Largest accepted request body in bytes (default 4 MiB). */
   MAX_BODY_BYTES?: string;
+  /** The per-key token usage Durable Object (limits/standing-cache.ts); needed by metered keys. */
+  KEY_USAGE?: DurableObjectNamespace<KeyUsage>;
+  /**
+   * "kv": also store every answer's receipt in KV for `GET /v1/receipts/{id}` (one KV write per
+   * answer). "off" or absent (the default): the receipt reaches the client with the answer only.
+   */
+  RECEIPT_STORAGE?: string;
 }
 
 export interface GatewayConfig {
@@ -45,6 +53,8 @@ export interface GatewayConfig {
   workerUrls: string[];
   corsOrigins: string[];
   maxBodyBytes: number;
+  /** `RECEIPT_STORAGE=kv`: one `rcpt:` KV write per answer (default false: none). */
+  storeReceipts: boolean;
 }
 
 export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; reason: string };
@@ -63,6 +73,7 @@ const CONFIG_VARS = [
   'CORS_ORIGINS',
   'MAX_BODY_BYTES',
   'DEV_API_KEY',
+  'RECEIPT_STORAGE',
 ] as const;
 
 let cached: { values: unknown[]; result: Promise<ConfigResult> } | undefined;
@@ -113,6 +124,9 @@ async function checkConfig(env: GatewayEnv): Promise<ConfigResult> {
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1024) {
     return fail('MAX_BODY_BYTES must be an integer ≥ 1024');
   }
+  // A misspelt value refuses to serve rather than silently run without the storage asked for.
+  const storage = env.RECEIPT_STORAGE ?? 'off';
+  if (storage !== 'off' && storage !== 'kv') return fail('RECEIPT_STORAGE must be "off" or "kv"');
   return {
     ok: true,
     config: {
@@ -124,6 +138,7 @@ async function checkConfig(env: GatewayEnv): Promise<ConfigResult> {
       workerUrls: workerUrls.map((u) => u.replace(/\/+$/, '')),
       corsOrigins: splitList(env.CORS_ORIGINS),
       maxBodyBytes,
+      storeReceipts: storage === 'kv',
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The gateway Worker's entry (wrangler.toml `main`): the Hono app for HTTP, a cron that keeps the
- * key-rotation Durable Object's alarm alive, and the three Durable Object classes, exported under
+ * key-rotation Durable Object's alarm alive, and the four Durable Object classes, exported under
  * the class names wrangler.toml binds (persisted state hangs on them: never rename one without a
  * migration).
  */
@@ -14,6 +14,7 @@ import type { VerificationEnv } from './routes/verification/context.js';
 
 export { AttestationRateLimit } from './durable-objects/attestation-rate-limit.js';
 export { KeyRotation } from './durable-objects/key-rotation.js';
+export { KeyUsage } from './durable-objects/key-usage.js';
 export { ManifestLog } from './durable-objects/manifest-log.js';
 
 // `fetch` is looked up at call time, not captured: the global is the runtime's.

@@ -19,6 +19,10 @@ export const HTTP_ERROR_CODES = {
   method_not_allowed: 405,
   model_not_found: 404,
   rate_limited: 429,
+  /** A key over its request or token rate (gateway limits, OpenAI's code). */
+  rate_limit_exceeded: 429,
+  /** A key over its token budget (OpenAI's code; not worth retrying before the period ends). */
+  insufficient_quota: 429,
   // envelope and keys
   decryption_failed: 400,
   unknown_key: 409,
@@ -96,6 +100,7 @@ export function httpCodeFor(e: unknown): HttpErrorCode {
     invalid_manifest: 'invalid_request',
     fetch_failed: 'upstream_unavailable',
     model_error: 'model_error',
+    model_not_found: 'model_not_found',
   };
   return map[e.code] ?? 'internal_error';
 }

@@ -20,7 +20,9 @@
  *
  * Errors: `fetch_failed` (→ HTTP `upstream_unavailable`) when the server cannot be reached or does
  * not answer in time; `invalid_argument` (→ `invalid_request`) when it refuses the request as
- * malformed (400, 413, 422); `model_error` for any other failure. The server's own error text is
+ * malformed (400, 413, 422); `model_not_found` (→ 404) when it answers 404 — OpenAI, vLLM and
+ * Ollama all answer an unknown model so, and the route is one every such server serves;
+ * `model_error` for any other failure. The server's own error text is
  * never passed on (it may quote the prompt, and the worker's errors are not sealed).
  */
 
@@ -252,8 +254,16 @@ async function send(
   return { response, controller, state, clearDeadline, done };
 }
 
-/** A non-2xx answer: 400, 413 and 422 say the request was malformed; anything else is the server's. */
+/**
+ * A non-2xx answer: 400, 413 and 422 say the request was malformed, 404 that the model is unknown;
+ * anything else is the server's failure.
+ */
 function refused(status: number): SealgateError {
+  if (status === 404) {
+    return new SealgateError('model_not_found', 'model server does not know the model (HTTP 404)', {
+      status,
+    });
+  }
   if (REFUSED_AS_INVALID.has(status)) {
     return new SealgateError('invalid_argument', `model server refused the request (HTTP ${status})`, {
       status,

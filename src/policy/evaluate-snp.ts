@@ -11,6 +11,11 @@ import { constantTimeEqual, fromHex, toHex } from '../bytes.js';
 import type { SnpClaims, TcbVersion } from '../evidence/snp/types.js';
 import { type Violation, type ViolationCode, violation } from '../verify/violations.js';
 import { type EvaluateOptions, expectedReportDataOf } from './evaluate-options.js';
+import {
+  evaluatePlatformInfo,
+  evaluatePolicyFeatureBits,
+  SNP_FEATURE_DEFAULTS,
+} from './evaluate-snp-bits.js';
 import type {
   SnpAllowedSigningKey,
   SnpGuestPolicyRules,
@@ -27,6 +32,11 @@ export const SNP_DEFAULTS = Object.freeze({
   allowSmt: false,
   requireSingleSocket: false,
   minAbi: Object.freeze({ major: 0, minor: 0 }),
+  allowCxl: SNP_FEATURE_DEFAULTS.allowCxl,
+  requireMemAes256Xts: SNP_FEATURE_DEFAULTS.requireMemAes256Xts,
+  requireRaplDisabled: SNP_FEATURE_DEFAULTS.requireRaplDisabled,
+  requireCiphertextHiding: SNP_FEATURE_DEFAULTS.requireCiphertextHiding,
+  requirePageSwapDisabled: SNP_FEATURE_DEFAULTS.requirePageSwapDisabled,
 });
 
 const TCB_COMPONENTS = ['fmc', 'bootloader', 'tee', 'snp', 'microcode'] as const;
@@ -50,6 +60,8 @@ const SNP_CHECKS: readonly SnpCheck[] = [
   checkReportData,
   checkHostData,
   checkGuestPolicy,
+  checkPolicyFeatureBits,
+  checkPlatformInfo,
   checkTcb,
   checkLaunchTcb,
   checkCertTcbNotAboveCurrent,
@@ -169,6 +181,16 @@ function checkGuestPolicy({ report: r, policy }: SnpCheckInput): Violation[] {
     );
   }
   return out;
+}
+
+/** GUEST_POLICY bits 21–25 (CXL_ALLOW … PAGE_SWAP_DISABLE), see evaluate-snp-bits.ts. */
+function checkPolicyFeatureBits({ report: r, policy }: SnpCheckInput): Violation[] {
+  return evaluatePolicyFeatureBits(r, policy);
+}
+
+/** PLATFORM_INFO (0x040), Table 24; `allowSmt` defaults to the guest policy's. */
+function checkPlatformInfo({ report: r, ref, policy }: SnpCheckInput): Violation[] {
+  return evaluatePlatformInfo(r, ref.platformInfo, policy.allowSmt);
 }
 
 /** REPORTED_TCB (0x180) is what the VCEK is issued for; LAUNCH_TCB (0x1F0) what the guest started on. */

@@ -67,6 +67,37 @@ export interface SnpGuestPolicyRules {
   requireSingleSocket?: boolean;
   /** Bits 15:8 ABI_MAJOR, 7:0 ABI_MINOR must be at least this. Default 0.0. */
   minAbi?: { major: number; minor: number };
+  /** Bit 21 CXL_ALLOW (CXL devices or memory may be attached). Default false. */
+  allowCxl?: boolean;
+  /** Bit 22 MEM_AES_256_XTS must be set. Default false. */
+  requireMemAes256Xts?: boolean;
+  /** Bit 23 RAPL_DIS must be set. Default false. */
+  requireRaplDisabled?: boolean;
+  /** Bit 24 CIPHERTEXT_HIDING_DRAM must be set. Default false. */
+  requireCiphertextHiding?: boolean;
+  /** Bit 25 PAGE_SWAP_DISABLE must be set. Default false. */
+  requirePageSwapDisabled?: boolean;
+}
+
+/**
+ * Rules over PLATFORM_INFO (ABI spec Table 24), as go-sev-guest's `validate.Options.PlatformInfo`:
+ * `allow*` bits may be set only when allowed, `require*` bits must be set. See docs/manifest.md.
+ */
+export interface SnpPlatformInfoRules {
+  /** Bit 0 SMT_EN. Default: the guest policy's `allowSmt`. */
+  allowSmt?: boolean;
+  /** Bit 1 TSME_EN. Default true (see docs/manifest.md). */
+  allowTsme?: boolean;
+  /** Bit 2 ECC_EN must be set (report version ≥ 3). Default false. */
+  requireEcc?: boolean;
+  /** Bit 3 RAPL_DIS must be set (report version ≥ 3). Default false. */
+  requireRaplDisabled?: boolean;
+  /** Bit 4 CIPHERTEXT_HIDING_EN must be set (report version ≥ 3). Default false. */
+  requireCiphertextHiding?: boolean;
+  /** Bit 5 ALIAS_CHECK_COMPLETE must be set (report version ≥ 3). Default false. */
+  requireAliasCheck?: boolean;
+  /** Bit 7 TIO_EN. Default false. */
+  allowTio?: boolean;
 }
 
 export interface SnpReferenceValues {
@@ -75,6 +106,8 @@ export interface SnpReferenceValues {
   /** SIGNING_KEY. Default ["vcek"]. */
   signingKeys?: SnpAllowedSigningKey[];
   policy?: SnpGuestPolicyRules;
+  /** PLATFORM_INFO (0x040) rules. */
+  platformInfo?: SnpPlatformInfoRules;
   /** Compared with REPORTED_TCB (0x180) component by component. Keys = accepted products. */
   minimumTcb: SnpTcbMinimums;
   /** Compared with LAUNCH_TCB (0x1F0). Keys must be a subset of `minimumTcb`'s. */

@@ -14,7 +14,7 @@ import {
   Issues,
 } from './manifest-checks.js';
 import { invalidManifest, manifestJsonValue } from './manifest-error.js';
-import { LIMITS, MANIFEST_FIELDS } from './manifest-fields.js';
+import { type FieldSpec, LIMITS, MANIFEST_FIELDS } from './manifest-fields.js';
 import {
   type GatewayPin,
   GPU_ARCHITECTURES,
@@ -226,6 +226,9 @@ function checkSnpReference(iss: Issues, v: unknown, path: string): SnpReferenceV
       ? checkList(iss, o.signingKeys, p('signingKeys'), (x, q) => checkEnum(iss, x, q, SNP_SIGNING_KEYS))
       : undefined,
     policy: has(o, 'policy') ? checkGuestPolicy(iss, o.policy, p('policy')) : undefined,
+    platformInfo: has(o, 'platformInfo')
+      ? checkFlags(iss, o.platformInfo, p('platformInfo'), MANIFEST_FIELDS.snpPlatformInfoRules)
+      : undefined,
     minimumTcb: minimumTcb ?? {},
     minimumLaunchTcb,
     vmpl: has(o, 'vmpl') ? checkInt(iss, o.vmpl, p('vmpl'), 0, LIMITS.vmplMax) : undefined,
@@ -411,7 +414,29 @@ function checkGuestPolicy(iss: Issues, v: unknown, path: string): SnpGuestPolicy
     allowSmt: flag('allowSmt'),
     requireSingleSocket: flag('requireSingleSocket'),
     minAbi,
+    allowCxl: flag('allowCxl'),
+    requireMemAes256Xts: flag('requireMemAes256Xts'),
+    requireRaplDisabled: flag('requireRaplDisabled'),
+    requireCiphertextHiding: flag('requireCiphertextHiding'),
+    requirePageSwapDisabled: flag('requirePageSwapDisabled'),
   });
+}
+
+/** An object whose members are all optional booleans (`fields` names them). */
+function checkFlags(
+  iss: Issues,
+  v: unknown,
+  path: string,
+  fields: FieldSpec,
+): Record<string, boolean> | undefined {
+  const o = checkObject(iss, v, path, fields);
+  if (!o) return undefined;
+  const out: Record<string, boolean> = {};
+  for (const k of fields.optional) {
+    const b = has(o, k) ? checkBool(iss, o[k], at(path, k)) : undefined;
+    if (b !== undefined) out[k] = b;
+  }
+  return out;
 }
 
 function checkTcbMinimums(iss: Issues, v: unknown, path: string): SnpTcbMinimums | undefined {

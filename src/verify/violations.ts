@@ -83,6 +83,32 @@ export const VIOLATION_CODES = [
   'smt_not_allowed',
   'single_socket_required',
   'abi_too_old',
+  /** GUEST_POLICY CXL_ALLOW (bit 21) set and the manifest does not allow it. */
+  'cxl_not_allowed',
+  /** GUEST_POLICY MEM_AES_256_XTS (bit 22) clear and the manifest requires it. */
+  'mem_aes_256_xts_required',
+  /** GUEST_POLICY RAPL_DIS (bit 23) clear and the manifest requires it. */
+  'rapl_disable_required',
+  /** GUEST_POLICY CIPHERTEXT_HIDING_DRAM (bit 24) clear and the manifest requires it. */
+  'ciphertext_hiding_required',
+  /** GUEST_POLICY PAGE_SWAP_DISABLE (bit 25) clear and the manifest requires it. */
+  'page_swap_disable_required',
+  /** PLATFORM_INFO SMT_EN set and the manifest does not allow it. */
+  'platform_smt_not_allowed',
+  /** PLATFORM_INFO TSME_EN set and the manifest does not allow it. */
+  'platform_tsme_not_allowed',
+  /** PLATFORM_INFO ECC_EN clear and the manifest requires it. */
+  'platform_ecc_required',
+  /** PLATFORM_INFO RAPL_DIS clear and the manifest requires it. */
+  'platform_rapl_disabled_required',
+  /** PLATFORM_INFO CIPHERTEXT_HIDING_EN clear and the manifest requires it. */
+  'platform_ciphertext_hiding_required',
+  /** PLATFORM_INFO ALIAS_CHECK_COMPLETE clear and the manifest requires it. */
+  'platform_alias_check_required',
+  /** PLATFORM_INFO TIO_EN set and the manifest does not allow it. */
+  'platform_tio_not_allowed',
+  /** The manifest requires a PLATFORM_INFO bit the report's version does not define. */
+  'platform_info_unavailable',
   'tcb_below_minimum',
   'launch_tcb_below_minimum',
   /** The VCEK/VLEK's TCB exceeds CURRENT_TCB in some component. */

@@ -63,7 +63,13 @@ interface Registered {
   certificate: string;
   serviceKey: string;
   keys: unknown[];
+  sig: string;
 }
+
+/** A key poll with a fresh nonce (the service signs its answer for it). */
+const POLL_NONCE = toBase64Url(new Uint8Array(32).fill(0x4e));
+const poll = (certificate: string, s: TestService = svc) =>
+  s.post('/v1/workers/keys', { certificate, nonce: POLL_NONCE });
 
 async function register(bundle: unknown, s: TestService = svc): Promise<Response> {
   return s.post('/v1/workers/register', { bundle });
@@ -80,7 +86,7 @@ describe('register', () => {
     const res = await register(await workerBundle(env, worker, nonce));
     expect(res.status).toBe(200);
     const body = (await res.json()) as Registered;
-    expect(Object.keys(body).sort()).toEqual(['certificate', 'keys', 'serviceKey']);
+    expect(Object.keys(body).sort()).toEqual(['certificate', 'keys', 'serviceKey', 'sig']);
 
     const spki = new Uint8Array(await crypto.subtle.exportKey('spki', svc.keys.signing.publicKey));
     expect(fromBase64Url(body.serviceKey)).toEqual(spki);
@@ -210,7 +216,7 @@ describe('POST /v1/workers/keys', () => {
   });
 
   it('returns the active KEKs sealed to the hpke key the certificate names', async () => {
-    const res = await svc.post('/v1/workers/keys', { certificate: registered.certificate });
+    const res = await poll(registered.certificate);
     expect(res.status).toBe(200);
     const { keys } = (await res.json()) as { keys: unknown[] };
     expect(keys).toHaveLength(1);
@@ -235,7 +241,7 @@ describe('POST /v1/workers/keys', () => {
       lifetimeSeconds: 900,
     });
     expect((await parseWorkerCertificate(cert.der)).serialNumber).toBe(cert.serialNumber);
-    const res = await svc.post('/v1/workers/keys', { certificate: toBase64Url(cert.der) });
+    const res = await poll(toBase64Url(cert.der));
     expect(res.status).toBe(401);
     expect(await errorCode(res)).toBe('certificate_rejected');
   });
@@ -246,26 +252,33 @@ describe('POST /v1/workers/keys', () => {
       await register(await workerBundle(env, worker, await challenge(s)), s)
     ).json()) as Registered;
     s.clock.now = new Date(T0.getTime() + 899_000);
-    expect((await s.post('/v1/workers/keys', { certificate: body.certificate })).status).toBe(200);
+    expect((await poll(body.certificate, s)).status).toBe(200);
     s.clock.now = new Date(T0.getTime() + 900_000);
-    const res = await s.post('/v1/workers/keys', { certificate: body.certificate });
+    const res = await poll(body.certificate, s);
     expect(res.status).toBe(401);
     expect(await errorCode(res)).toBe('certificate_rejected');
   });
 
   it('401 for a certificate of this service’s key that a restarted service (new registry) does not know', async () => {
     const s = await makeService(env);
-    const res = await s.post('/v1/workers/keys', { certificate: registered.certificate });
+    const res = await poll(registered.certificate, s);
     expect(res.status).toBe(401);
   });
 
   it('401 for bytes that are not a certificate; 400 for bad base64url', async () => {
-    const junk = await svc.post('/v1/workers/keys', {
-      certificate: toBase64Url(new Uint8Array(64).fill(0x30)),
-    });
+    const junk = await poll(toBase64Url(new Uint8Array(64).fill(0x30)));
     expect(junk.status).toBe(401);
-    const bad = await svc.post('/v1/workers/keys', { certificate: 'not base64!' });
+    const bad = await poll('not base64!');
     expect(bad.status).toBe(400);
     expect(await errorCode(bad)).toBe('invalid_request');
+    // The freshness nonce is required, and exactly 32 bytes.
+    for (const body of [
+      { certificate: registered.certificate },
+      { certificate: registered.certificate, nonce: toBase64Url(new Uint8Array(16)) },
+    ]) {
+      const res = await svc.post('/v1/workers/keys', body);
+      expect(res.status).toBe(400);
+      expect(await errorCode(res)).toBe('invalid_request');
+    }
   });
 });

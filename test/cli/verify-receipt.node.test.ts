@@ -2,14 +2,20 @@
  * `sealgate verify-receipt FILE` on a real receipt bundle (test/receipts/support.ts: simulator
  * evidence from the REAL service app, a real worker certificate and receipt): the chain in plain
  * words and exit 0; exit 1 for an altered receipt, a wrong manifest or a file that is no bundle;
- * exit 2 for usage errors. The `--url` form runs against the real stack in
- * test/e2e/receipts.node.test.ts.
+ * exit 2 for usage errors. A kept receipt (kept-receipt.ts) with `--url` fetches the evidence it
+ * names from a local HTTP server and is refused when that evidence is not the one named. The
+ * `--url` form runs against the real stack in test/e2e/receipts.node.test.ts.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256, toHex, utf8 } from '../../src/bytes.js';
 import { runCli } from '../../src/cli/main.js';
+import { canonicalizeJson } from '../../src/json/canonical.js';
+import { encodeKeptReceipt, keptReceiptComment } from '../../src/receipts/kept-receipt.js';
 import { ENV_TIMEOUT_MS, type Fixture, makeFixture } from '../receipts/support.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sealgate-receipt-'));
@@ -102,6 +108,78 @@ describe('sealgate verify-receipt', () => {
     expect((await runCli(['verify-receipt', join(tmp, 'missing.json')])).exitCode).toBe(2);
     expect((await runCli(['verify-receipt', file, '--api-key', 'k'])).exitCode).toBe(2);
     expect((await runCli(['verify-receipt', 'a b', '--url', 'http://127.0.0.1:1'])).exitCode).toBe(2);
-    expect((await runCli(['help'])).stdout).toContain('verify-receipt FILE | ID --url URL');
+    expect((await runCli(['help'])).stdout).toContain(
+      'verify-receipt BUNDLE | KEPT --url URL | ID --url URL',
+    );
+    // A kept receipt names its evidence by digest: without --url there is nothing to check it against.
+    expect((await runCli(['verify-receipt', write('kept0.json', keptText())])).exitCode).toBe(2);
+    expect((await runCli(['verify-receipt', file, '--url', 'ftp://x'])).exitCode).toBe(2);
+  });
+
+  describe('a kept receipt (the answer header, or a stream comment line) with --url', () => {
+    let server: Server;
+    let url: string;
+    const served: string[] = [];
+    let evidence: unknown;
+    beforeAll(async () => {
+      evidence = f.bundle.serviceEvidence;
+      server = createServer((req, res) => {
+        served.push(`${req.url} ${req.headers.authorization ?? ''}`);
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(evidence));
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+    it('fetches the evidence it names and verifies: from the header value and from a saved stream', async () => {
+      const args = [
+        '--url',
+        url,
+        '--api-key',
+        'sk-k',
+        '--manifest-digest',
+        f.dev.manifestDigest,
+        '--allow-simulated',
+      ];
+      const header = await runCli(['verify-receipt', write('kept.json', keptText()), ...args]);
+      expect(header.stdout).toContain(`VERIFIED: the answer to request ${f.claims.id}`);
+      expect(header.exitCode).toBe(0);
+      const stream = `data: {"x":1}\n\n${keptReceiptComment(keptText())}data: [DONE]\n\n`;
+      expect((await runCli(['verify-receipt', write('stream.txt', stream), ...args])).exitCode).toBe(0);
+      expect(served.at(-1)).toBe(`/v1/receipt-evidence/${await evidenceDigest()} Bearer sk-k`);
+    });
+
+    it('exit 1 when the server hands over other evidence, or the receipt was altered', async () => {
+      const args = ['--url', url, '--manifest-digest', f.dev.manifestDigest, '--allow-simulated'];
+      evidence = { ...(f.bundle.serviceEvidence as object), nonce: '00'.repeat(32) };
+      const swapped = await runCli(['verify-receipt', write('kept1.json', keptText()), ...args]);
+      evidence = f.bundle.serviceEvidence;
+      expect(swapped.exitCode).toBe(1);
+      expect(swapped.stderr).toContain('SHA-256 differs');
+      const r = f.bundle.receipt as string;
+      const i = r.length - 10;
+      const altered = keptText(r.slice(0, i) + (r[i] === 'A' ? 'B' : 'A') + r.slice(i + 1));
+      const refused = await runCli(['verify-receipt', write('kept2.json', altered), ...args]);
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stdout).toContain('NOT VERIFIED');
+    });
   });
 });
+
+async function evidenceDigest(): Promise<string> {
+  return toHex(await sha256(utf8.encode(canonicalizeJson(f.bundle.serviceEvidence))));
+}
+
+let digestMemo = '';
+function keptText(receipt = f.bundle.receipt as string): string {
+  return encodeKeptReceipt({
+    receipt,
+    workerCertificate: f.bundle.workerCertificate as string,
+    serviceEvidenceSha256: digestMemo,
+  });
+}
+beforeAll(async () => {
+  digestMemo = await evidenceDigest();
+}, ENV_TIMEOUT_MS);

@@ -52,6 +52,12 @@ export async function startRecordingModel(): Promise<RecordingModel> {
             })
           : (JSON.parse(recorded.raw.toString('utf8')) as Record<string, unknown>);
       for (const field of BUILTIN_REFUSES) delete body[field];
+      const named = route === '/v1/audio/transcriptions' ? formModel(recorded.raw) : body.model;
+      if (typeof named === 'string' && model.servesModel(named) === false) {
+        // As OpenAI (and vLLM, Ollama) answer a model they do not serve.
+        const error = { message: `The model \`${named}\` does not exist`, type: 'invalid_request_error' };
+        return json(res, { error: { ...error, param: null, code: 'model_not_found' } }, 404);
+      }
       const answer = await model.call(route, { body });
       if (answer.kind === 'json') {
         recorded.answered = { ...answer.body, x_recorded_future_field: { kept: [1, 'two', null] } };
@@ -75,6 +81,11 @@ export async function startRecordingModel(): Promise<RecordingModel> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** The `model` field of a multipart transcription body. */
+function formModel(raw: Buffer): string | undefined {
+  return /name="model"\r\n\r\n([^\r]*)\r\n/.exec(raw.toString('latin1'))?.[1];
 }
 
 function json(res: ServerResponse, body: unknown, status = 200): void {

@@ -24,6 +24,28 @@ const MODEL = 'sealgate-builtin';
 const PROMPT = 'Is this thing on?';
 const REPLY = 'You said: "Is this thing on?" Backwards: "on? thing this Is"';
 
+/**
+ * Every sealed stream ends with the client's copy of its receipt as an SSE comment line just before
+ * the final event (src/receipts/kept-receipt.ts). Each SDK below reads its streams through `tap`,
+ * which keeps a copy of every event stream, so each streamed test shows that SDK consumed a stream
+ * that carried the comment — and did not choke on it.
+ */
+const streamsSeen: Promise<string>[] = [];
+const tap: typeof fetch = async (input, init) => {
+  const res = await fetch(input, init);
+  if (!res.body || !res.headers.get('content-type')?.includes('text/event-stream')) return res;
+  const [forSdk, copy] = res.body.tee();
+  streamsSeen.push(new Response(copy).text());
+  return new Response(forSdk, { status: res.status, statusText: res.statusText, headers: res.headers });
+};
+/** The last stream an SDK read carried the receipt comment, right before its final event. */
+async function expectReceiptComment(finalEvent: RegExp): Promise<void> {
+  const text = await streamsSeen.at(-1)!;
+  const at = text.lastIndexOf('\n: sealgate-receipt {');
+  expect(at).toBeGreaterThan(0);
+  expect(text.slice(at + 1).split('\n')[1]).toMatch(finalEvent);
+}
+
 let recorder: RecordingModel;
 let stack: E2eStack;
 
@@ -41,7 +63,8 @@ afterAll(async () => {
 }, 60_000);
 
 describe('openai SDK: responses and transcriptions', () => {
-  const client = () => new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: stack.apiKey, maxRetries: 0 });
+  const client = () =>
+    new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: stack.apiKey, maxRetries: 0, fetch: tap });
 
   it('responses.create, plain and streamed', async () => {
     const response = await client().responses.create({ model: MODEL, input: PROMPT });
@@ -57,6 +80,7 @@ describe('openai SDK: responses and transcriptions', () => {
     expect(text).toBe(REPLY);
     expect(types[0]).toBe('response.created');
     expect(types.at(-1)).toBe('response.completed');
+    await expectReceiptComment(/^event: response\.completed$/);
   });
 
   it('audio.transcriptions.create: the multipart body reaches the model server byte for byte', async () => {
@@ -74,7 +98,7 @@ describe('openai SDK: responses and transcriptions', () => {
 });
 
 describe('@anthropic-ai/sdk: messages', () => {
-  const client = () => new Anthropic({ baseURL: stack.url, apiKey: stack.apiKey, maxRetries: 0 });
+  const client = () => new Anthropic({ baseURL: stack.url, apiKey: stack.apiKey, maxRetries: 0, fetch: tap });
 
   it('messages.create', async () => {
     const message = await client().messages.create({
@@ -100,28 +124,34 @@ describe('@anthropic-ai/sdk: messages', () => {
     expect(text).toBe(REPLY);
     expect(final.content).toEqual([{ type: 'text', text: REPLY }]);
     expect(final.usage.output_tokens).toBe(11);
+    await expectReceiptComment(/^event: message_stop$/);
   });
 
-  it('a request the model server refuses is the SDK’s typed error, in Anthropic’s shape', async () => {
-    // This model server refuses an unknown model with 400 (the built-in model behind the gateway
-    // answers 404 not_found_error: test/gateway/api-routes.worker.test.ts).
+  it('an unknown model is the SDK’s NotFoundError, in Anthropic’s shape', async () => {
+    // The model server answers 404 for a model it does not serve, as OpenAI's does; the gateway
+    // passes it on as 404 model_not_found (every route: test/e2e/limits.node.test.ts).
     const error = await client()
       .messages.create({ model: 'nope', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] })
       .then(
         () => undefined,
         (e: unknown) => e,
       );
-    expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(error).toBeInstanceOf(Anthropic.NotFoundError);
     expect((error as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
       type: 'error',
-      error: { type: 'invalid_request_error', code: 'invalid_request' },
+      error: { type: 'not_found_error', code: 'model_not_found' },
     });
   });
 });
 
 describe('Vercel AI SDK (ai + @ai-sdk/openai-compatible)', () => {
   const provider = () =>
-    createOpenAICompatible({ name: 'sealgate', baseURL: `${stack.url}/v1`, apiKey: stack.apiKey });
+    createOpenAICompatible({
+      name: 'sealgate',
+      baseURL: `${stack.url}/v1`,
+      apiKey: stack.apiKey,
+      fetch: tap,
+    });
 
   it('generateText', async () => {
     const { text } = await generateText({ model: provider()(MODEL), prompt: PROMPT, maxRetries: 0 });
@@ -133,6 +163,7 @@ describe('Vercel AI SDK (ai + @ai-sdk/openai-compatible)', () => {
     let text = '';
     for await (const delta of result.textStream) text += delta;
     expect(text).toBe(REPLY);
+    await expectReceiptComment(/^data: \[DONE\]$/);
   });
 });
 
@@ -142,7 +173,7 @@ describe('LangChain JS (@langchain/openai ChatOpenAI)', () => {
       model: MODEL,
       apiKey: stack.apiKey,
       maxRetries: 0,
-      configuration: { baseURL: `${stack.url}/v1` },
+      configuration: { baseURL: `${stack.url}/v1`, fetch: tap },
     });
 
   it('invoke', async () => {
@@ -154,6 +185,7 @@ describe('LangChain JS (@langchain/openai ChatOpenAI)', () => {
     let text = '';
     for await (const chunk of await chat().stream(PROMPT)) text += String(chunk.content);
     expect(text).toBe(REPLY);
+    await expectReceiptComment(/^data: \[DONE\]$/);
   });
 });
 

@@ -5,8 +5,11 @@
  * events), OpenAI Responses (typed stream events), and transcriptions (multipart sealed whole) —
  * with each route's refusals.
  */
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { MAX_AUDIO_BODY_BYTES } from '../../src/api/transcriptions/form.js';
+import { READY_VERDICT_TTL_MS, resetReadinessCache } from '../../src/gateway/routes/readiness.js';
+import worker from '../../src/gateway/worker.js';
 import { callGateway as call, runRotation, startFreshStack } from './do-helpers.js';
 import { advance, env, gatewayDescribe, HAS_GATEWAY_BINDINGS, type Stack } from './stack.js';
 
@@ -51,6 +54,7 @@ function audioForm(bytes: number, fields: Record<string, string> = { model: 'sea
 beforeAll(async () => {
   if (!HAS_GATEWAY_BINDINGS) return;
   stack = await startFreshStack();
+  resetReadinessCache();
 });
 afterAll(() => {
   vi.restoreAllMocks();
@@ -73,6 +77,7 @@ gatewayDescribe('/readyz', () => {
     expect(await noWorker.json()).toMatchObject({ status: 'not_ready', missing: ['worker'] });
 
     await stack.session.keys.refresh(); // the worker registers and gets the key
+    advance(READY_VERDICT_TTL_MS / 1000); // the isolate keeps its verdict that long (routes/readiness.ts)
     const ready = await call('/readyz');
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready' });
@@ -80,6 +85,34 @@ gatewayDescribe('/readyz', () => {
     expect(
       (await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: MESSAGE.messages })).status,
     ).toBe(200);
+  });
+
+  const healthProbes = () => stack.calls.filter((c) => c.endsWith('/healthz')).length;
+
+  it('costs one probe round (a /healthz per worker) for N concurrent calls, and one more only after the TTL', async () => {
+    advance(READY_VERDICT_TTL_MS / 1000 + 1); // past the previous test's verdict
+    const before = healthProbes();
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const ctx = createExecutionContext();
+        const res = await worker.fetch(new Request('https://gateway.test/readyz'), env, ctx);
+        await waitOnExecutionContext(ctx);
+        return res;
+      }),
+    );
+    for (const res of answers) expect(res.status).toBe(200);
+    const workers = 2; // worker-a and worker-b
+    expect(healthProbes() - before).toBe(workers);
+    const again = await worker.fetch(
+      new Request('https://gateway.test/readyz'),
+      env,
+      createExecutionContext(),
+    );
+    expect(again.status).toBe(200);
+    expect(healthProbes() - before).toBe(workers);
+    advance(READY_VERDICT_TTL_MS / 1000 + 1);
+    await worker.fetch(new Request('https://gateway.test/readyz'), env, createExecutionContext());
+    expect(healthProbes() - before).toBe(2 * workers);
   });
 });
 

@@ -5,9 +5,11 @@
  * verifies offline (verifyReceiptBundle, here in workerd) and holds no prompt or answer. A
  * receipt that is missing, altered or from a certificate no verified service issued is a 502
  * `upstream_tampered` (a stream ends with that error instead of [DONE]); nothing is stored then.
+ * By default (RECEIPT_STORAGE off) nothing is written per answer: the kept receipt comes with the
+ * answer (a header, a stream's comment line) and verifies with the evidence route's bundle.
  */
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { issueWorkerCertificate } from '../../src/attestation-service/issue-certificate.js';
 import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { toBase64Url } from '../../src/bytes.js';
@@ -15,6 +17,7 @@ import { hashApiKey } from '../../src/gateway/kv/api-keys.js';
 import { sealKvEntry } from '../../src/gateway/kv/kv-auth.js';
 import { resetReceiptCache } from '../../src/gateway/sealing/receipt-check.js';
 import worker from '../../src/gateway/worker.js';
+import { KEPT_RECEIPT_HEADER, parseKeptReceipt, toReceiptBundle } from '../../src/receipts/kept-receipt.js';
 import { verifyReceiptBundle } from '../../src/receipts/verify-receipt.js';
 import { parseWorkerCertificate } from '../../src/service-client/worker-certificate.js';
 import { runRotation, startFreshStack } from './do-helpers.js';
@@ -36,11 +39,14 @@ let digest: string;
 // A stream's receipt is checked, and its KV write handed to `waitUntil`, while the body is read:
 // after the caller has read it. So the contexts are kept, and awaited again before a receipt is read.
 const contexts: ReturnType<typeof createExecutionContext>[] = [];
+// The tests of stored receipts run with the operator's storage on; `withoutStorage` is the default.
+const storing = { ...env, RECEIPT_STORAGE: 'kv' };
+let gatewayEnv: typeof env = storing;
 async function call(path: string, init: RequestInit = {}): Promise<Response> {
   for (const earlier of contexts.splice(0)) await waitOnExecutionContext(earlier);
   const ctx = createExecutionContext();
   contexts.push(ctx);
-  const res = await worker.fetch(new Request(`https://gateway.test${path}`, init), env, ctx);
+  const res = await worker.fetch(new Request(`https://gateway.test${path}`, init), gatewayEnv, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }
@@ -94,8 +100,11 @@ gatewayDescribe('receipts', () => {
   it('the DO stores the verified service evidence once, and lists its signing key', async () => {
     // Authenticated entries (kv-auth.ts): the value is the `data`, under a MAC bound to the name.
     const entry = JSON.parse((await env.SEALGATE_KV.get(`rcpt-svc:${digest}`, 'text'))!) as { data: string };
-    const list = JSON.parse(entry.data) as { services: { signing: string; evidenceSha256: string }[] };
+    const list = JSON.parse(entry.data) as {
+      services: { signing: string; evidenceSha256: string; simulated: boolean }[];
+    };
     expect(list.services).toHaveLength(1);
+    expect(list.services[0]!.simulated).toBe(true); // the dev stack's anchor is the simulator's
     const evidence = await env.SEALGATE_KV.get(`rcpt-ev:${list.services[0]!.evidenceSha256}`, 'text');
     expect(JSON.parse(JSON.parse(evidence!).data).role).toBe('attestation-service');
   });
@@ -214,6 +223,48 @@ gatewayDescribe('receipts', () => {
     }
   });
 
+  it("a certificate from the verified service whose simulated flag contradicts the service's anchor is refused", async () => {
+    // Issued by the very key the DO verified, for the worker's real keys, and the worker presents it
+    // and signs its receipts naming it: signature, manifest and receipt all hold — only `simulated`
+    // lies (the stack's anchor is the simulator's; the certificate claims real hardware).
+    const real = await parseWorkerCertificate(stack.session.certificate!);
+    const issue = async (simulated: boolean) =>
+      (
+        await issueWorkerCertificate({
+          issuer: stack.serviceKeys.signing,
+          workerSigningKey: real.signingKeySpki,
+          workerHpkeKey: new Uint8Array(1216).fill(7),
+          measurement: real.measurement,
+          manifestDigest: digest,
+          configDigest: real.configDigest,
+          simulated,
+          now: new Date(Date.now()),
+          lifetimeSeconds: 3600,
+        })
+      ).der;
+    mode('ok');
+    const stored = await storedReceipts();
+    try {
+      stack.workerCertificate = await issue(false);
+      for (const stream of [false, true]) {
+        const res = await post('/v1/chat/completions', {
+          model: 'sealgate-builtin',
+          messages: PROMPT,
+          stream,
+        });
+        expect(res.status).toBe(502);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe('upstream_tampered');
+      }
+      expect(await storedReceipts()).toBe(stored);
+      // Control: the same certificate with the true flag is accepted, so the flag alone decided.
+      stack.workerCertificate = await issue(true);
+      const ok = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+      expect(ok.status).toBe(200);
+    } finally {
+      stack.workerCertificate = undefined;
+    }
+  });
+
   it('a receipt is read only with the API key that made the request', async () => {
     mode('ok');
     const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
@@ -304,5 +355,91 @@ gatewayDescribe('receipts', () => {
     resetReceiptCache();
     const ok = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
     expect(ok.status).toBe(200);
+  });
+
+  describe('with receipt storage off (the default)', () => {
+    beforeAll(() => {
+      gatewayEnv = env;
+    });
+    afterAll(() => {
+      gatewayEnv = storing;
+    });
+    const evidenceOf = async (kept: string) => {
+      const { serviceEvidenceSha256 } = parseKeptReceipt(kept);
+      const res = await call(`/v1/receipt-evidence/${serviceEvidenceSha256}`, { headers: KEY });
+      expect(res.status).toBe(200);
+      return await res.json();
+    };
+    const verifyKept = async (kept: string) => {
+      const bundle = await toReceiptBundle(parseKeptReceipt(kept), await evidenceOf(kept));
+      return await verifyReceiptBundle({ bundle });
+    };
+
+    it('a JSON answer carries its receipt in a header that verifies; no KV write', async () => {
+      mode('ok');
+      const before = await storedReceipts();
+      const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+      expect(res.status).toBe(200);
+      await res.text();
+      const kept = res.headers.get(KEPT_RECEIPT_HEADER)!;
+      expect(kept.length).toBeGreaterThan(100);
+      expect(kept).not.toContain('secret prompt');
+      const v = await verifyKept(kept);
+      expect(v.steps.filter((s) => s.status !== 'ok')).toEqual([]);
+      expect(v.claims).toMatchObject({ id: res.headers.get('x-sealgate-receipt'), stream: false });
+      expect(await storedReceipts()).toBe(before);
+      const got = await getReceipt(res.headers.get('x-sealgate-receipt')!);
+      expect(got.status).toBe(404);
+      expect(await got.text()).toContain('RECEIPT_STORAGE is off');
+    });
+
+    it('a stream carries its receipt as a comment line just before [DONE]; no KV write', async () => {
+      const before = await storedReceipts();
+      const res = await post('/v1/chat/completions', {
+        model: 'sealgate-builtin',
+        messages: PROMPT,
+        stream: true,
+      });
+      const text = await res.text();
+      const tail = text.slice(text.lastIndexOf(': sealgate-receipt '));
+      expect(tail).toMatch(/^: sealgate-receipt \{[^\n]+\}\ndata: \[DONE\]\n\n$/);
+      const v = await verifyKept(tail.split('\n')[0]!);
+      expect([v.verdict, v.claims?.id, v.claims?.stream]).toEqual([
+        'verified',
+        res.headers.get('x-sealgate-receipt'),
+        true,
+      ]);
+      expect(await storedReceipts()).toBe(before);
+    });
+
+    it('a kept receipt altered in one byte, or joined to other evidence, does not verify', async () => {
+      const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+      const kept = parseKeptReceipt(res.headers.get(KEPT_RECEIPT_HEADER)!);
+      const evidence = (await evidenceOf(res.headers.get(KEPT_RECEIPT_HEADER)!)) as Record<string, unknown>;
+      const sig = kept.receipt.length - 5;
+      const flipped = kept.receipt[sig] === 'A' ? 'B' : 'A';
+      const altered = {
+        ...kept,
+        receipt: kept.receipt.slice(0, sig) + flipped + kept.receipt.slice(sig + 1),
+      };
+      const v = await verifyReceiptBundle({ bundle: await toReceiptBundle(altered, evidence) });
+      expect(v.verdict).toBe('rejected');
+      await expect(toReceiptBundle(kept, { ...evidence, extra: 1 })).rejects.toThrow(/SHA-256 differs/);
+    });
+
+    it('a RECEIPT_STORAGE other than off or kv refuses to serve (never silently no storage)', async () => {
+      gatewayEnv = { ...env, RECEIPT_STORAGE: 'yes' };
+      const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+      gatewayEnv = env;
+      expect(res.status).toBe(503);
+      expect(await res.text()).not.toContain('You said');
+    });
+
+    it('GET /v1/receipt-evidence/{sha256}: API key required, 404 for unknown digests', async () => {
+      const sha = 'ab'.repeat(32);
+      expect((await call(`/v1/receipt-evidence/${sha}`)).status).toBe(401);
+      expect((await call(`/v1/receipt-evidence/${sha}`, { headers: KEY })).status).toBe(404);
+      expect((await call('/v1/receipt-evidence/xyz', { headers: KEY })).status).toBe(404);
+    });
   });
 });

@@ -11,7 +11,7 @@ import { createWorkerApp } from '../../src/ai-worker/app.js';
 import { WorkerSession } from '../../src/ai-worker/attest-to-service.js';
 import { encodeWorkerConfig, workerConfig } from '../../src/attestation/worker-config.js';
 import { createServiceApp } from '../../src/attestation-service/app.js';
-import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
+import { generateServiceKeys, type ServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
 import type { GatewayEnv } from '../../src/gateway/config.js';
 import { createBuiltinModel } from '../../src/model/builtin.js';
@@ -78,6 +78,13 @@ export interface Stack {
   session: WorkerSession;
   /** A new service process: new keys, no KEKs (it holds them in memory only). */
   restartService(): Promise<void>;
+  /** The running service's keys (to issue certificates as the verified service would). */
+  serviceKeys: ServiceKeys;
+  /**
+   * When set, the worker presents this certificate (DER) and signs its receipts naming it, in place
+   * of the one it registered with: a certificate its issuer got wrong.
+   */
+  workerCertificate: Uint8Array | undefined;
   /**
    * A fault on one service route only (`"POST /v1/keys"`): `down` refuses the connection, `hold`
    * parks the call until `releaseHeld()` (to stop a rotation half-way).
@@ -99,13 +106,14 @@ export async function startStack(): Promise<Stack> {
     chain,
     gatewaySecret: env.GATEWAY_SECRET!,
   });
+  let serviceKeys = await generateServiceKeys();
   const makeService = async () =>
     createServiceApp({
       manifestBytes: dev.manifestBytes,
       manifest: dev.manifest,
       manifestDigest: dev.manifestDigest,
       platform: dev.servicePlatform,
-      keys: await generateServiceKeys(),
+      keys: serviceKeys,
       now: () => new Date(Date.now()),
       log: () => undefined,
     });
@@ -122,8 +130,12 @@ export async function startStack(): Promise<Stack> {
     body: { reads: 0, total: 0, cancelled: false },
     session: undefined as unknown as WorkerSession,
     restartService: async () => {
+      serviceKeys = await generateServiceKeys();
+      stack.serviceKeys = serviceKeys;
       serviceApp = await makeService();
     },
+    serviceKeys,
+    workerCertificate: undefined,
     serviceFaults: {},
     held: () => new Promise<void>((resolve) => onHeld.push(resolve)),
     releaseHeld: () => {
@@ -161,8 +173,11 @@ export async function startStack(): Promise<Stack> {
     model: createBuiltinModel({ models: ['sealgate-builtin', 'gpt-4o-mini'] }),
     manifestDigest: dev.manifestDigest,
     simulated: true,
-    certificate: () => stack.session.certificate,
-    receiptSigner: () => stack.session.receiptSigner,
+    certificate: () => stack.workerCertificate ?? stack.session.certificate,
+    receiptSigner: () => {
+      const signer = stack.session.receiptSigner;
+      return signer && stack.workerCertificate ? { ...signer, certificate: stack.workerCertificate } : signer;
+    },
     clock: () => Date.now() + stack.workerSkewMs,
     log: () => undefined,
   });

@@ -97,21 +97,23 @@ describe.each(TRANSPORTS)('upstream model over %s: JSON answers', (_name, transp
     });
     expect(s.requests[0]!.headers.authorization).toBeUndefined();
   });
-  it('maps HTTP failures: 400/422 → invalid_argument, others → model_error; no upstream text passed on', async () => {
+  it('maps HTTP failures: 400/422 → invalid_argument, 404 → model_not_found, others → model_error; no upstream text passed on', async () => {
     let status = 400;
     const s = await serve((_req, res) => sendJson(res, status, { error: { message: 'prompt was: secret' } }));
     const model = createUpstreamModel({ baseUrl: s.url });
     for (const [st, code] of [
       [400, 'invalid_argument'],
       [422, 'invalid_argument'],
-      [404, 'model_error'],
+      [404, 'model_not_found'],
       [429, 'model_error'],
       [500, 'model_error'],
     ] as const) {
       status = st;
-      const e = await failure(model.call(CHAT, { body }));
-      expect({ code: e.code, status: e.detail?.status }).toEqual({ code, status: st });
-      expect(e.message).not.toContain('secret');
+      for (const b of [body, { ...body, stream: true }]) {
+        const e = await failure(model.call(CHAT, { body: b }));
+        expect({ code: e.code, status: e.detail?.status }).toEqual({ code, status: st });
+        expect(e.message).not.toContain('secret');
+      }
     }
   });
   it('refuses an answer that is not a JSON object, or an in-band error', async () => {

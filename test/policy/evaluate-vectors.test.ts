@@ -40,7 +40,12 @@ describe.skipIf(!v.present)(
       ref.policy = { allowSmt: true, allowDebug: true };
       expect(evaluateSnp(claims, ref)).toEqual([]);
       delete ref.policy;
-      expect(codes(claims, ref).sort()).toEqual(['debug_not_allowed', 'smt_not_allowed']);
+      // Without allowSmt the host's SMT_EN (PLATFORM_INFO 0x1) is refused too: it defaults to the policy's.
+      expect(codes(claims, ref).sort()).toEqual([
+        'debug_not_allowed',
+        'platform_smt_not_allowed',
+        'smt_not_allowed',
+      ]);
     });
 
     it('the AWS VLEK report at VMPL 1 needs vlek and vmpl 1 said explicitly', () => {

@@ -113,7 +113,11 @@ describe('parseManifest: all errors, each with its path', () => {
     ['roles', (m: Doc) => (m.roles['tdx-worker'] = m.roles.worker), '/roles/tdx-worker'],
     ['a role (nvidia not yet defined)', (m: Doc) => (m.roles.worker.nvidia = {}), '/roles/worker/nvidia'],
     ['snp reference values', (m: Doc) => (m.roles.worker.snp.reportData = '00'), `${SNP}/reportData`],
-    ['the guest policy', (m: Doc) => (m.roles.worker.snp.policy.allowCxl = true), `${SNP}/policy/allowCxl`],
+    [
+      'the guest policy',
+      (m: Doc) => (m.roles.worker.snp.policy.allowIommu = true),
+      `${SNP}/policy/allowIommu`,
+    ],
     ['minAbi', (m: Doc) => (m.roles.worker.snp.policy.minAbi.build = 1), `${SNP}/policy/minAbi/build`],
     [
       'minimumTcb (unknown product)',

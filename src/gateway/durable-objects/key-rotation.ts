@@ -174,6 +174,7 @@ export class KeyRotation extends DurableObject<GatewayEnv> {
       bundle: service.bundle,
       signingKey: service.signingKey,
       now,
+      simulated: service.simulated,
     });
 
     const call = { baseUrl: config.serviceUrl, fetch: upstreamFetch };

@@ -10,10 +10,17 @@
  * up every time, so a key added is usable at once). A revoked key therefore keeps working for at
  * most that long in an isolate that saw it — within what KV's own propagation of a delete takes
  * (reads are cached at the edge for up to 60 s).
+ *
+ * The entry may state the key's limits (`{"limits": {…}}`, limits/key-limits.ts); they are
+ * remembered with the acceptance, so a change made with `sealgate apikey update` reaches every
+ * isolate within the same 30 s, without a restart. An entry whose limits do not parse refuses the
+ * key (logged `apikey_limits_invalid`): a limit the gateway cannot read never becomes no limit.
  */
 import { constantTimeEqual, sha256, toHex, utf8 } from '../../bytes.js';
 import { nowMs } from '../clock.js';
 import type { GatewayEnv } from '../config.js';
+import { type KeyLimits, parseKeyLimits } from '../limits/key-limits.js';
+import { log } from '../log.js';
 import { kvKeys } from './kv-store.js';
 
 /** OpenAI's keys are ~50–200 characters; anything far longer is not a key. */
@@ -39,8 +46,8 @@ export async function hashApiKey(key: string): Promise<string> {
 /** How long an isolate trusts a KV acceptance of a key. */
 export const API_KEY_CACHE_MS = 30_000;
 const MAX_CACHED_KEYS = 1024;
-/** SHA-256 hex of an accepted key → until when (ms) it is trusted without KV. */
-const accepted = new Map<string, number>();
+/** SHA-256 hex of an accepted key → until when (ms) it is trusted without KV, and its limits. */
+const accepted = new Map<string, { until: number; limits: KeyLimits | null }>();
 let devHash: { key: string; hash: Uint8Array } | undefined;
 
 /** For tests: forget the isolate's accepted keys. */
@@ -48,12 +55,18 @@ export function resetApiKeyCache(): void {
   accepted.clear();
 }
 
+export interface AcceptedKey {
+  /** SHA-256 (hex) of the key: what identifies it from here on (it owns the request's receipts). */
+  hash: string;
+  /** Its limits; null for none (the development key has none). */
+  limits: KeyLimits | null;
+}
+
 /**
- * The SHA-256 (hex) of `key` when it is the development key or a key registered in KV, else null.
- * The hash is what identifies the key from here on (it owns the receipts the request makes), so it
- * is computed once per request, here.
+ * The development key or a key registered in KV, else null. The hash is computed once per request,
+ * here.
  */
-export async function acceptedApiKeyHash(env: GatewayEnv, key: string | null): Promise<string | null> {
+export async function acceptedApiKey(env: GatewayEnv, key: string | null): Promise<AcceptedKey | null> {
   if (key === null) return null;
   const hash = await sha256(utf8.encode(key));
   const hex = toHex(hash);
@@ -61,15 +74,32 @@ export async function acceptedApiKeyHash(env: GatewayEnv, key: string | null): P
     if (devHash?.key !== env.DEV_API_KEY) {
       devHash = { key: env.DEV_API_KEY, hash: await sha256(utf8.encode(env.DEV_API_KEY)) };
     }
-    if (constantTimeEqual(hash, devHash.hash)) return hex;
+    if (constantTimeEqual(hash, devHash.hash)) return { hash: hex, limits: null };
   }
   const now = nowMs();
-  const until = accepted.get(hex);
-  if (until !== undefined && now < until) return hex;
+  const known = accepted.get(hex);
+  if (known !== undefined && now < known.until) return { hash: hex, limits: known.limits };
   accepted.delete(hex);
   const entry = await env.SEALGATE_KV.get(kvKeys.apiKey(hex), 'text');
   if (entry === null) return null;
+  const limits = entryLimits(entry);
+  if (limits === 'invalid') {
+    log('error', 'apikey_limits_invalid', {});
+    return null;
+  }
   if (accepted.size >= MAX_CACHED_KEYS) accepted.delete(accepted.keys().next().value as string);
-  accepted.set(hex, now + API_KEY_CACHE_MS);
-  return hex;
+  accepted.set(hex, { until: now + API_KEY_CACHE_MS, limits });
+  return { hash: hex, limits };
+}
+
+/** An entry's limits. Entries are operator-written JSON; one that is not an object has none. */
+function entryLimits(entry: string): KeyLimits | null | 'invalid' {
+  let value: unknown;
+  try {
+    value = JSON.parse(entry);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  return parseKeyLimits((value as { limits?: unknown }).limits);
 }

@@ -10,7 +10,8 @@
  *                                                                           TTL RECEIPT_TTL
  *
  * The key-rotation DO is the single writer of `rcpt-ev:` and `rcpt-svc:` (after each verified
- * attestation); request isolates write `rcpt:` (one per answer) and only read the rest.
+ * attestation); request isolates write `rcpt:` (one per answer, only with RECEIPT_STORAGE=kv) and
+ * only read the rest.
  *
  * KV is not trusted (docs/threat-model.md), so all three are authenticated entries (kv-auth.ts,
  * MAC under GATEWAY_SECRET bound to the KV key name), like `keys:` and `att:`; an entry that does
@@ -57,6 +58,11 @@ export interface ReceiptService {
   signing: string;
   evidenceSha256: string;
   verifiedAt: number;
+  /**
+   * The service's evidence chains to a root the manifest marks `simulated` (the DO's verdict). A
+   * worker certificate it issued must carry the same flag (receipt-check.ts).
+   */
+  simulated: boolean;
 }
 
 export interface ReceiptServices {
@@ -72,7 +78,13 @@ export interface ReceiptServices {
 export async function recordServiceForReceipts(
   kv: KvNamespace,
   secret: string,
-  input: { manifestDigest: string; bundle: EvidenceBundle; signingKey: Uint8Array; now: number },
+  input: {
+    manifestDigest: string;
+    bundle: EvidenceBundle;
+    signingKey: Uint8Array;
+    now: number;
+    simulated: boolean;
+  },
 ): Promise<string> {
   const evidence = encodeEvidenceBundle(input.bundle);
   const evidenceSha256 = toHex(await sha256(utf8.encode(canonicalizeJson(evidence))));
@@ -86,7 +98,10 @@ export async function recordServiceForReceipts(
   const list: ReceiptServices = {
     v: 1,
     manifestDigest: input.manifestDigest,
-    services: [{ signing, evidenceSha256, verifiedAt: input.now }, ...others].slice(0, MAX_SERVICES),
+    services: [
+      { signing, evidenceSha256, verifiedAt: input.now, simulated: input.simulated },
+      ...others,
+    ].slice(0, MAX_SERVICES),
   };
   const name = receiptKeys.services(input.manifestDigest);
   await kv.put(name, await sealKvEntry(secret, name, list), { expirationTtl: RECEIPT_TTL_SECONDS });
@@ -111,7 +126,9 @@ export async function readReceiptServices(
     (s) =>
       typeof s?.signing === 'string' &&
       typeof s.evidenceSha256 === 'string' &&
-      Number.isSafeInteger(s.verifiedAt),
+      Number.isSafeInteger(s.verifiedAt) &&
+      // An entry without the flag (written before it existed) vouches for nothing: fail closed.
+      typeof s.simulated === 'boolean',
   );
   const newest = services[0]?.verifiedAt;
   if (fresh && !(newest !== undefined && fresh.now - newest <= fresh.maxAgeSeconds)) return [];
@@ -142,12 +159,7 @@ export async function readReceiptBundle(
   const record = read.ok ? read.value : null;
   if (record?.v !== 1 || typeof record.owner !== 'string') return null;
   if (!constantTimeEqual(utf8.encode(record.owner), utf8.encode(owner))) return null;
-  const ev = await readAuthenticated<Record<string, unknown>>(
-    kv,
-    secret,
-    receiptKeys.evidence(record.serviceEvidenceSha256),
-  );
-  const evidence = ev.ok ? ev.value : null;
+  const evidence = await readReceiptEvidence(kv, secret, record.serviceEvidenceSha256);
   if (!evidence) return null;
   return {
     v: 1,
@@ -155,6 +167,19 @@ export async function readReceiptBundle(
     workerCertificate: record.workerCertificate,
     serviceEvidence: evidence,
   };
+}
+
+/**
+ * The service evidence stored under `sha256Hex` (written by the DO once per attestation, whatever
+ * RECEIPT_STORAGE says), for `GET /v1/receipt-evidence/{sha256}`; null when absent or inauthentic.
+ */
+export async function readReceiptEvidence(
+  kv: KvNamespace,
+  secret: string,
+  sha256Hex: string,
+): Promise<Record<string, unknown> | null> {
+  const ev = await readAuthenticated<Record<string, unknown>>(kv, secret, receiptKeys.evidence(sha256Hex));
+  return ev.ok ? ev.value : null;
 }
 
 export function spkiOf(service: ReceiptService): Uint8Array {

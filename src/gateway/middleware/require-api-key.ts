@@ -4,13 +4,14 @@
  * `/v1/messages` the key may come as Anthropic's SDKs send it, in `x-api-key`; a request that
  * carries a Bearer token is judged by that token alone. A client that failed too often is
  * answered 429 before its key is looked at (auth-throttle.ts). The accepted key's SHA-256 (hex) is
- * the request's `apiKeyHash`: what owns the receipts it makes.
+ * the request's `apiKeyHash`: what owns the receipts it makes; the key's limits (KV entry) are
+ * `apiKeyLimits`, enforced on the sealed routes (limits/enforce-limits.ts).
  */
 import type { MiddlewareHandler } from 'hono';
 import { errorResponse } from '../../http/errors.js';
 import type { AppEnv } from '../app-env.js';
 import { nowMs } from '../clock.js';
-import { acceptedApiKeyHash, bearerToken, xApiKey } from '../kv/api-keys.js';
+import { acceptedApiKey, bearerToken, xApiKey } from '../kv/api-keys.js';
 import { VERIFICATION_ROUTES } from '../routes/verification/verification-routes.js';
 import { authRetryAfterSeconds, recordAuthFailure } from './auth-throttle.js';
 
@@ -28,14 +29,15 @@ export function requireApiKey(): MiddlewareHandler<AppEnv> {
       authorization === undefined && c.req.path === '/v1/messages'
         ? xApiKey(c.req.header('x-api-key'))
         : bearerToken(authorization);
-    const apiKeyHash = await acceptedApiKeyHash(c.env, key);
-    if (apiKeyHash === null) {
+    const accepted = await acceptedApiKey(c.env, key);
+    if (accepted === null) {
       recordAuthFailure(c.req.raw, nowMs());
       return errorResponse('invalid_api_key', 'missing or invalid API key', {
         headers: { 'www-authenticate': 'Bearer' },
       });
     }
-    c.set('apiKeyHash', apiKeyHash);
+    c.set('apiKeyHash', accepted.hash);
+    c.set('apiKeyLimits', accepted.limits);
     await next();
   };
 }

@@ -5,40 +5,99 @@
  * `{"status":"not_ready","missing":[…]}` naming what is missing: `key` (no confirmed key yet; the
  * key-rotation DO is asked to attest) or `worker` (no worker holds it yet, or none answered).
  * `/healthz` stays liveness: it answers as soon as the gateway runs.
+ *
+ * The route is public, and a verdict costs a `/healthz` probe of every worker, so the isolate keeps
+ * its verdict for `READY_VERDICT_TTL_MS` and concurrent calls share the one round in flight (as
+ * jose's remote JWKS shares its pending fetch): a flood of `/readyz` costs at most one probe round
+ * per TTL per isolate. The verdict is plain data; each caller builds its own Response.
  */
 import { Hono } from 'hono';
 import type { Kek } from '../../keys/kek.js';
 import type { Fetcher } from '../../service-client/http.js';
 import type { AppEnv, GatewayDeps } from '../app-env.js';
+import type { ExecutionContextLike } from '../cf-types.js';
+import { nowMs } from '../clock.js';
+import type { GatewayConfig, GatewayEnv } from '../config.js';
 import { pokeRotation } from '../durable-objects/rotation-client.js';
 import { executionContextOf } from '../execution-context.js';
 import { currentKey } from '../kv/key-cache.js';
 
 /** How long one worker's `/healthz` may take before it counts as not answering. */
 const WORKER_PROBE_MS = 2_000;
+/** How long an isolate answers `/readyz` from its last verdict. */
+export const READY_VERDICT_TTL_MS = 2_000;
+
+type Verdict =
+  | { ready: true; keyId: string }
+  | { ready: false; missing: 'key' | 'worker'; detail: string; retryAfter: number };
+
+/** The last verdict (per manifest digest) and the round in flight. */
+let last: { digest: string; until: number; verdict: Verdict } | undefined;
+let inFlight: { digest: string; verdict: Promise<Verdict> } | undefined;
+
+/** For tests: forget the isolate's verdict. */
+export function resetReadinessCache(): void {
+  last = undefined;
+  inFlight = undefined;
+}
 
 export function readinessRoutes(deps: GatewayDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get('/readyz', async (c) => {
-    const config = c.get('config');
-    const ctx = executionContextOf(c);
-    const notReady = (missing: string, detail: string, retryAfter: number) =>
-      c.json({ status: 'not_ready', missing: [missing], detail }, 503, {
-        'retry-after': String(retryAfter),
-        'cache-control': 'no-store',
-      });
-    let kek: Kek;
-    try {
-      kek = await currentKey(c.env, config, ctx);
-    } catch {
-      pokeRotation(c.env, config.manifestDigest, 'ensureAlarm', ctx);
-      return notReady('key', 'no key confirmed by a verified attestation service yet', 2);
+    const verdict = await readiness(c.env, c.get('config'), deps.fetch, executionContextOf(c));
+    if (verdict.ready) {
+      return c.json({ status: 'ready', keyId: verdict.keyId }, 200, { 'cache-control': 'no-store' });
     }
-    const holders = await Promise.all(config.workerUrls.map((url) => holdsKey(deps.fetch, url, kek.kid)));
-    if (!holders.includes(true)) return notReady('worker', 'no AI worker holds the current key yet', 1);
-    return c.json({ status: 'ready', keyId: kek.kid }, 200, { 'cache-control': 'no-store' });
+    const body = { status: 'not_ready', missing: [verdict.missing], detail: verdict.detail };
+    return c.json(body, 503, { 'retry-after': String(verdict.retryAfter), 'cache-control': 'no-store' });
   });
   return app;
+}
+
+/** The isolate's verdict if fresh, else the round in flight, else a new round. */
+function readiness(
+  env: GatewayEnv,
+  config: GatewayConfig,
+  fetch: Fetcher,
+  ctx: ExecutionContextLike | undefined,
+): Promise<Verdict> {
+  const digest = config.manifestDigest;
+  if (last?.digest === digest && nowMs() < last.until) return Promise.resolve(last.verdict);
+  if (inFlight?.digest === digest) return inFlight.verdict;
+  const verdict = probeRound(env, config, fetch, ctx).then((v) => {
+    last = { digest, until: nowMs() + READY_VERDICT_TTL_MS, verdict: v };
+    inFlight = undefined;
+    return v;
+  });
+  inFlight = { digest, verdict };
+  return verdict;
+}
+
+/** One round: the current key, then every worker's `/healthz`. Never rejects. */
+async function probeRound(
+  env: GatewayEnv,
+  config: GatewayConfig,
+  fetch: Fetcher,
+  ctx: ExecutionContextLike | undefined,
+): Promise<Verdict> {
+  let kek: Kek;
+  try {
+    kek = await currentKey(env, config, ctx);
+  } catch {
+    pokeRotation(env, config.manifestDigest, 'ensureAlarm', ctx);
+    const detail = 'no key confirmed by a verified attestation service yet';
+    return { ready: false, missing: 'key', detail, retryAfter: 2 };
+  }
+  const holders = await Promise.all(config.workerUrls.map((url) => holdsKey(fetch, url, kek.kid)));
+  if (!holders.includes(true)) {
+    return {
+      ready: false,
+      missing: 'worker',
+      detail: 'no AI worker holds the current key yet',
+      retryAfter: 1,
+    };
+  }
+  return { ready: true, keyId: kek.kid };
 }
 
 async function holdsKey(fetch: Fetcher, base: string, kid: string): Promise<boolean> {

@@ -5,7 +5,10 @@
  * the answer's end is released (the JSON body, or a stream's `[DONE]`), the worker's receipt must
  * verify under that certificate's key and state exactly what we sent and received — our request
  * id, route, model, key id and manifest, the hash of the sealed request we sent and of the sealed
- * bytes or frames we got. Then it is stored (`rcpt:<id>`) for `GET /v1/receipts/{id}`.
+ * bytes or frames we got. Then it goes to the client with the answer as a kept receipt
+ * (receipts/kept-receipt.ts: a header, or a stream's last comment line) and, only when the operator
+ * turned storage on (`RECEIPT_STORAGE=kv`), is also stored (`rcpt:<id>`) for `GET /v1/receipts/{id}`:
+ * by default no KV write is on the request path.
  *
  * A missing or wrong receipt is `attestation_rejected` / `malformed_evidence` (the caller answers
  * 502 `upstream_tampered`); it is never dropped silently.
@@ -13,6 +16,7 @@
 import { fromBase64Url, toBase64Url } from '../../bytes.js';
 import type { RequestContext } from '../../envelope/data-key.js';
 import { SealgateError } from '../../errors.js';
+import { encodeKeptReceipt } from '../../receipts/kept-receipt.js';
 import {
   bodySha256,
   createFrameHash,
@@ -37,6 +41,8 @@ const MAX_CACHED_CERTIFICATES = 32;
 
 interface TrustedWorker {
   der: Uint8Array;
+  /** The certificate as it came (canonical base64url: checked on arrival). */
+  b64u: string;
   key: CryptoKey;
   notAfterMs: number;
   evidenceSha256: string;
@@ -53,6 +59,14 @@ export function resetReceiptCache(): void {
 
 function tampered(message: string): SealgateError {
   return new SealgateError('attestation_rejected', `receipt: ${message}`);
+}
+
+function simulatedMismatch(certificateSays: boolean): SealgateError {
+  return new SealgateError(
+    'attestation_rejected',
+    `receipt: the worker certificate says simulated=${certificateSays}, the anchor its issuer's evidence chains to says otherwise`,
+    { reason: 'simulated_mismatch' },
+  );
 }
 
 async function serviceList(
@@ -104,8 +118,13 @@ async function trustedWorker(
           now: new Date(nowMs()),
           manifestDigest: digest,
         });
+        // The certificate's `simulated` extension must say what the anchor the issuing service's
+        // evidence chains to says (the DO's verdict): a certificate claiming real hardware from a
+        // simulated service, or the reverse, is a lying or broken issuer (as verify-receipt).
+        if (cert.simulated !== service.simulated) throw simulatedMismatch(cert.simulated);
         const trusted: TrustedWorker = {
           der,
+          b64u: toBase64Url(der),
           key: await importWorkerKey(cert.signingKeySpki),
           notAfterMs: cert.notAfter.getTime(),
           evidenceSha256: service.evidenceSha256,
@@ -124,13 +143,14 @@ async function trustedWorker(
   throw failure instanceof SealgateError ? failure : tampered('worker certificate does not verify');
 }
 
+/** Each check resolves with the kept receipt's text (kept-receipt.ts) once the receipt verified. */
 export interface AnswerReceipt {
-  /** Checks the receipt of a sealed JSON answer (`body` exactly as received) and stores it. */
-  checkJson(body: Uint8Array, compact: string | null): Promise<void>;
+  /** Checks the receipt of a sealed JSON answer (`body` exactly as received). */
+  checkJson(body: Uint8Array, compact: string | null): Promise<string>;
   /** Feeds one stream frame (the SSE data, as received, the end frame included). */
   frame(data: string): void;
-  /** Checks the trailer event after the end frame (undefined: none came) and stores the receipt. */
-  checkStream(trailer: string | undefined): Promise<void>;
+  /** Checks the trailer event after the end frame (undefined: none came). */
+  checkStream(trailer: string | undefined): Promise<string>;
 }
 
 /** Before anything of the answer is released: its worker certificate must be trusted. */
@@ -147,6 +167,8 @@ export async function prepareReceipt(input: {
   context: RequestContext;
   requestSha256: string;
   stream: boolean;
+  /** `RECEIPT_STORAGE=kv`: also write each checked receipt to `rcpt:<id>` (default: no KV write). */
+  store: boolean;
   /**
    * Where the KV write of a checked receipt goes: the execution context's `waitUntil`, so the
    * answer never waits for it (absent, e.g. `app.request()` in tests: awaited). The receipt is
@@ -169,6 +191,20 @@ export async function prepareReceipt(input: {
     frames ??= createFrameHash();
     return frames;
   };
+  const store = async (compact: string) => {
+    const stored = putReceipt(input.kv, input.secret, input.context.requestId, {
+      v: 1,
+      owner: input.owner,
+      receipt: compact,
+      workerCertificate: worker.b64u,
+      serviceEvidenceSha256: worker.evidenceSha256,
+    }).catch((e: unknown) => {
+      // The answer verified; only its later retrieval is lost. Logged, not fatal.
+      log('error', 'receipt_store_failed', { rid: input.context.requestId, message: (e as Error).message });
+    });
+    if (input.defer) input.defer(stored);
+    else await stored;
+  };
   const check = async (compact: string | null, responseSha256: string) => {
     if (!compact) throw tampered('the answer carries no receipt');
     const parsed = parseReceipt(compact);
@@ -189,18 +225,13 @@ export async function prepareReceipt(input: {
         throw tampered(`${name} is not what the gateway saw`);
     }
     if (Math.abs(claims.iat - nowSeconds()) > MAX_CLOCK_SKEW_SECONDS) throw tampered('iat is not now');
-    const stored = putReceipt(input.kv, input.secret, input.context.requestId, {
-      v: 1,
-      owner: input.owner,
+    const kept = encodeKeptReceipt({
       receipt: compact,
-      workerCertificate: toBase64Url(worker.der),
+      workerCertificate: worker.b64u,
       serviceEvidenceSha256: worker.evidenceSha256,
-    }).catch((e: unknown) => {
-      // The answer verified; only its later retrieval is lost. Logged, not fatal.
-      log('error', 'receipt_store_failed', { rid: input.context.requestId, message: (e as Error).message });
     });
-    if (input.defer) input.defer(stored);
-    else await stored;
+    if (input.store) await store(compact);
+    return kept;
   };
   return {
     // `return await`: a rejection adopted a microtask late is reported as unhandled by workerd.
@@ -211,7 +242,7 @@ export async function prepareReceipt(input: {
     frame: (data) => frameHash().update(data),
     checkStream: async (trailer) => {
       if (trailer === undefined) throw tampered('the stream ended without its receipt');
-      await check(readReceiptTrailer(trailer), frameHash().digest());
+      return await check(readReceiptTrailer(trailer), frameHash().digest());
     },
   };
 }

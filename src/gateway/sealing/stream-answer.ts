@@ -21,6 +21,8 @@ import { createStreamOpener } from '../../envelope/stream.js';
 import { isSealgateError } from '../../errors.js';
 import { errorBody, type HttpErrorCode } from '../../http/errors.js';
 import { encodeSseEvent, SseParser } from '../../model/sse.js';
+import { keptReceiptComment } from '../../receipts/kept-receipt.js';
+import type { UsageMeter } from '../limits/usage-meter.js';
 import { log } from '../log.js';
 import { byteStreamPipe } from './byte-pipe.js';
 import type { AnswerReceipt } from './receipt-check.js';
@@ -32,11 +34,13 @@ export function openStreamAnswer(
   answer: Answer,
   headers: Record<string, string>,
   receipt?: AnswerReceipt,
+  meter?: UsageMeter,
 ): Response {
   const pipe = byteStreamPipe();
   // Runs for as long as the response body is being sent: workerd keeps the request's context alive
   // while its body is open, and every failure is handled inside (no rejection escapes).
-  void new StreamRelay(answer, pipe.writable.getWriter(), receipt).run();
+  const relay = new StreamRelay(answer, pipe.writable.getWriter(), receipt, meter);
+  void relay.run().finally(() => meter?.finish());
   return new Response(pipe.readable, {
     status: 200,
     headers: {
@@ -54,6 +58,7 @@ class StreamRelay {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #receipt: AnswerReceipt | undefined;
+  readonly #meter: UsageMeter | undefined;
   // As parseSseStream (src/model/sse.ts): UTF-8 with U+FFFD for bad bytes; the parser strips the BOM.
   readonly #decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   readonly #parser = new SseParser();
@@ -75,7 +80,9 @@ class StreamRelay {
     answer: Answer,
     writer: WritableStreamDefaultWriter<Uint8Array>,
     receipt: AnswerReceipt | undefined,
+    meter: UsageMeter | undefined,
   ) {
+    this.#meter = meter;
     this.#rid = answer.context.requestId;
     this.#route = answer.context.route;
     this.#opener = createStreamOpener(answer.context);
@@ -113,8 +120,10 @@ class StreamRelay {
     const receipt = this.#receipt;
     for (const event of this.#parser.push(this.#decoder.decode(bytes, { stream: true }))) {
       if (this.#ended) {
-        // The receipt trailer follows the end frame; [DONE] only once it verified.
-        await receipt?.checkStream(event.data);
+        // The receipt trailer follows the end frame; [DONE] only once it verified, right after the
+        // client's copy of the receipt (an SSE comment: receipts/kept-receipt.ts).
+        const kept = await receipt?.checkStream(event.data);
+        if (kept !== undefined) this.#out += keptReceiptComment(kept);
         return true;
       }
       receipt?.frame(event.data);
@@ -125,6 +134,7 @@ class StreamRelay {
         if (receipt) continue;
         return true;
       }
+      if (this.#meter && !this.#meter.chunk(chunk)) continue; // usage the client did not ask for
       if (streamStep(this.#route, chunk) === 'end') {
         this.#held = chunk;
         continue;

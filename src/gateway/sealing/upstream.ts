@@ -14,9 +14,11 @@ import { openResponse } from '../../envelope/response.js';
 import { isSealgateError } from '../../errors.js';
 import { errorBody, HTTP_ERROR_CODES, type HttpErrorCode, isHttpErrorCode } from '../../http/errors.js';
 import type { Kek } from '../../keys/kek.js';
+import { KEPT_RECEIPT_HEADER, MAX_KEPT_RECEIPT_LENGTH } from '../../receipts/kept-receipt.js';
 import { bodySha256, RECEIPT_HEADER } from '../../receipts/receipt.js';
 import type { Fetcher } from '../../service-client/http.js';
 import { nowSeconds } from '../clock.js';
+import type { UsageMeter } from '../limits/usage-meter.js';
 import { log } from '../log.js';
 import type { AnswerReceipt } from './receipt-check.js';
 
@@ -150,28 +152,48 @@ export function isTampered(e: unknown): boolean {
 
 /**
  * Opens a sealed JSON answer: the OpenAI body, or a 502 typed error (nothing of the answer). With
- * `receipt`, the worker's receipt must verify first (receipt-check.ts).
+ * `receipt`, the worker's receipt must verify first (receipt-check.ts); `meter` counts its usage.
  */
 export async function openJsonAnswer(
   answer: Extract<Exchange, { kind: 'answer' }>,
   headers: Record<string, string>,
   receipt?: AnswerReceipt,
+  meter?: UsageMeter,
 ): Promise<Response> {
   try {
     const declared = Number(answer.response.headers.get('content-length') ?? 0);
     if (declared > MAX_ANSWER_BYTES) throw new Error('answer too large');
     const bytes = new Uint8Array(await answer.response.arrayBuffer());
     if (bytes.length > MAX_ANSWER_BYTES) throw new Error('answer too large');
-    await receipt?.checkJson(bytes, answer.response.headers.get(RECEIPT_HEADER));
+    const kept = await receipt?.checkJson(bytes, answer.response.headers.get(RECEIPT_HEADER));
     const text = utf8.decode(bytes);
     const body = await openResponse(answer.context, text);
+    meter?.json(body);
     return new Response(JSON.stringify(body), {
       status: 200,
-      headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+      headers: {
+        'content-type': 'application/json',
+        'cache-control': 'no-store',
+        ...headers,
+        ...keptReceiptHeader(answer.context.requestId, kept),
+      },
     });
   } catch (e) {
     const code = isTampered(e) ? 'upstream_tampered' : 'upstream_unavailable';
     log('error', 'answer_rejected', { rid: answer.context.requestId, code, message: (e as Error).message });
     return upstreamError(code, 'the answer from the AI worker did not authenticate', headers);
   }
+}
+
+/**
+ * The kept receipt as a response header (receipts/kept-receipt.ts), when it fits the bound that
+ * keeps the answer's header section under the 16 KiB Node's HTTP clients accept; a larger one (a
+ * worker certificate far larger than any our services issue) is left out and logged — the answer
+ * already verified, only the client's copy of its receipt is lost.
+ */
+function keptReceiptHeader(rid: string, kept: string | undefined): Record<string, string> {
+  if (kept === undefined) return {};
+  if (kept.length <= MAX_KEPT_RECEIPT_LENGTH) return { [KEPT_RECEIPT_HEADER]: kept };
+  log('error', 'receipt_too_large_for_header', { rid, length: kept.length });
+  return {};
 }

@@ -14,6 +14,7 @@ import type { ExecutionContextLike } from '../../cf-types.js';
 import type { GatewayConfig, GatewayEnv } from '../../config.js';
 import { pokeRotation } from '../../durable-objects/rotation-client.js';
 import { currentKey, refreshFromDo } from '../../kv/key-cache.js';
+import type { UsageMeter } from '../../limits/usage-meter.js';
 import { log } from '../../log.js';
 import { prepareReceipt } from '../../sealing/receipt-check.js';
 import { openStreamAnswer } from '../../sealing/stream-answer.js';
@@ -32,6 +33,8 @@ export interface SealedRequest {
   signal: AbortSignal;
   fetch: Fetcher;
   ctx: ExecutionContextLike | undefined;
+  /** A metered key's token count of the answer (limits/usage-meter.ts). */
+  meter?: UsageMeter | undefined;
 }
 
 type Sent = Exchange | { kind: 'error'; code: HttpErrorCode; status: number; message: string };
@@ -124,6 +127,7 @@ async function openAnswer(
       manifestDigest: req.config.manifestDigest,
       maxServiceAgeSeconds: 2 * req.config.manifest.keyPolicy.rotationIntervalSeconds,
       owner: req.owner,
+      store: req.config.storeReceipts,
       ...result,
       ...(ctx ? { defer: (write: Promise<unknown>) => ctx.waitUntil(write) } : {}),
     });
@@ -131,9 +135,9 @@ async function openAnswer(
     await result.response.body?.cancel().catch(() => undefined);
     return certificateRejected(result.context.requestId, e);
   }
-  if (result.stream) return openStreamAnswer(result, out, receipt);
+  if (result.stream) return openStreamAnswer(result, out, receipt, req.meter);
   // A stream's id goes out before its receipt is checked; a refused JSON answer names none.
-  const answer = await openJsonAnswer(result, out, receipt);
+  const answer = await openJsonAnswer(result, out, receipt, req.meter);
   if (!answer.ok) answer.headers.delete('x-sealgate-receipt');
   return answer;
 }

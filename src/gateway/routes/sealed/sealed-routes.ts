@@ -32,13 +32,15 @@ export function sealedRoutes(deps: GatewayDeps): Hono<AppEnv> {
       if (config.workerUrls.length === 0) {
         return errorResponse('no_worker_available', 'no AI worker is configured');
       }
+      const meter = c.get('usageMeter');
       return sealedExchange({
         env: c.env,
         config,
         headers: c.get('sealgateHeaders'),
         owner: c.get('apiKeyHash'),
         route,
-        body: body.value,
+        body: meter ? meter.prepare(body.value) : body.value,
+        meter,
         signal: c.req.raw.signal,
         fetch: deps.fetch,
         ctx: executionContextOf(c),

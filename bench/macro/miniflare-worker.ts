@@ -1,0 +1,113 @@
+/**
+ * A Worker run the way Cloudflare runs it, for the macro benchmark (issue #18 target 1): bundled by
+ * wrangler exactly as `wrangler deploy` would (`--dry-run --outdir`: its nodejs_compat handling,
+ * wrangler.toml's `keep_names = false`), then served by ONE workerd through Miniflare — real KV and
+ * Durable Objects (SQLite, persisted to a fresh folder), no `wrangler dev` proxy workerd in front,
+ * no inspector session attached (an inspector port is opened only when asked, for the memory trace,
+ * which attaches after the load phases). Miniflare's own entry router runs inside that same workerd.
+ *
+ * `pids`: the workerd process(es) Miniflare started for this Worker (children of this process that
+ * appeared while it started), whose CPU is the Worker's.
+ */
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
+
+export interface MiniflareWorker {
+  url: string;
+  pids: number[];
+  mf: Miniflare;
+  exited(): boolean;
+  close(): Promise<void>;
+}
+
+function bundle(root: string, outdir: string, config?: string): Promise<void> {
+  const args = [
+    'wrangler',
+    'deploy',
+    '--dry-run',
+    '--outdir',
+    outdir,
+    ...(config ? ['--config', config] : []),
+  ];
+  return new Promise((resolve, reject) =>
+    execFile(
+      'npx',
+      args,
+      {
+        cwd: root,
+        env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
+        maxBuffer: 16 * 1024 * 1024,
+      },
+      (error, _stdout, stderr) =>
+        error ? reject(new Error(`wrangler bundle failed: ${stderr}`)) : resolve(),
+    ),
+  );
+}
+
+/** workerd processes whose parent is this process. */
+function childWorkerds(): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('workerd')) out.push(Number(name));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out;
+}
+
+export async function startMiniflareWorker(input: {
+  root: string;
+  /** Folder for the bundle (and nothing else). */
+  dir: string;
+  /** A wrangler config other than the repo's wrangler.toml. */
+  config?: string;
+  /** The bundle's entry file name in `dir` (wrangler names it after `main`). */
+  entry: string;
+  port: number;
+  bindings: Record<string, string>;
+  kv?: string[];
+  durableObjects?: Record<string, string>;
+  persistTo?: string;
+  inspectorPort?: number;
+}): Promise<MiniflareWorker> {
+  const outdir = join(input.dir, 'bundle');
+  await bundle(input.root, outdir, input.config);
+  const before = new Set(childWorkerds());
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      modules: true,
+      scriptPath: join(outdir, input.entry),
+      modulesRoot: outdir,
+      compatibilityDate: '2025-06-01',
+      compatibilityFlags: ['nodejs_compat'],
+      kvNamespaces: input.kv ?? [],
+      durableObjects: input.durableObjects ?? {},
+      bindings: input.bindings,
+      host: '127.0.0.1',
+      port: input.port,
+      ...(input.persistTo ? { resourcePersistencePath: input.persistTo } : {}),
+      ...(input.inspectorPort ? { inspectorPort: input.inspectorPort } : {}),
+    }),
+  );
+  await mf.ready;
+  const pids = childWorkerds().filter((p) => !before.has(p));
+  let closed = false;
+  return {
+    url: `http://127.0.0.1:${input.port}`,
+    pids,
+    mf,
+    exited: () => closed,
+    close: async () => {
+      closed = true;
+      await mf.dispose();
+    },
+  };
+}

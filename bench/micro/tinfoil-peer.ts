@@ -1,0 +1,79 @@
+/**
+ * The peer (issue #18 target 6): @tinfoilsh/verifier 1.1.0 (a devDependency used only here) and our
+ * verifier on the same real Genoa report in this same Node process. Theirs is run as its own
+ * `verifySevReport` runs it (attestation.js), minus base64 and gunzip of their wire format: parse
+ * the report, `CertificateChain.fromReport` (their built-in Genoa ARK and ASK, our VCEK), chain and
+ * report signature (`verifyAttestation`), then `validateReport`. Their package exports none of these
+ * (its `exports` map names only the index), so the modules are loaded by file URL.
+ *
+ * They verify only Genoa VCEK reports and require TSME; the genoa-v3-azure set has TSME off
+ * (platform_info 0x24), so their `defaultValidationOptions.platformInfo.tsmeEnabled` is relaxed
+ * (to false, on a copy) for this set — nothing else of their policy changes. They keep no chain
+ * cache (ARK and ASK are parsed and both signatures checked on every call), so their one figure is
+ * the baseline of both `snp.verify.cold` and `snp.verify.chainCached`.
+ */
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { fromBase64 } from '../../src/bytes.js';
+import { type MicroCase, type SnpVector, snpCases } from './cases.js';
+
+interface TinfoilModules {
+  Report: new (bytes: Uint8Array) => unknown;
+  CertificateChain: { fromReport(report: unknown, vcekDer: Uint8Array): Promise<unknown> };
+  verifyAttestation(chain: unknown, report: unknown): Promise<boolean>;
+  validateReport(report: unknown, chain: unknown, options: unknown): void;
+  defaultValidationOptions: { platformInfo?: Record<string, boolean> } & Record<string, unknown>;
+}
+
+async function loadTinfoil(root: string): Promise<TinfoilModules> {
+  const dist = pathToFileURL(join(root, 'node_modules/@tinfoilsh/verifier/dist/'));
+  const mod = (p: string) => import(new URL(p, dist).href);
+  const [report, chain, verify, validation] = await Promise.all([
+    mod('sev/report.js'),
+    mod('sev/cert-chain.js'),
+    mod('sev/verify.js'),
+    mod('sev/validation.js'),
+  ]);
+  return { ...report, ...chain, ...verify, ...validation } as TinfoilModules;
+}
+
+/** PEM → DER (one certificate). */
+function pemToDer(pem: Uint8Array): Uint8Array {
+  const text = new TextDecoder().decode(pem);
+  const body = text.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+  return fromBase64(body);
+}
+
+/**
+ * `snp.genoa.verify.cold` / `snp.genoa.verify.chainCached` (ours, the same cases as the Milan set)
+ * and `tinfoil.snp.verify` (theirs) on `v`, a Genoa VCEK set.
+ */
+export async function tinfoilCases(root: string, v: SnpVector): Promise<MicroCase[]> {
+  const t = await loadTinfoil(root);
+  const options = {
+    ...t.defaultValidationOptions,
+    platformInfo: { ...t.defaultValidationOptions.platformInfo, tsmeEnabled: false },
+  };
+  const reportBytes = fromBase64(v.report);
+  const leaf = fromBase64(v.leaf);
+  const vcekDer = leaf[0] === 0x30 ? leaf : pemToDer(leaf);
+  const theirs = async () => {
+    const report = new t.Report(reportBytes);
+    const chain = await t.CertificateChain.fromReport(report, vcekDer);
+    if (!(await t.verifyAttestation(chain, report))) throw new Error('tinfoil: does not verify');
+    t.validateReport(report, chain, options);
+  };
+  await theirs(); // throws if their verifier refuses the set: then no figure, not a wrong one
+  const ours = (await snpCases(v)).filter(
+    (c) => c.name === 'snp.verify.cold' || c.name === 'snp.verify.chainCached',
+  );
+  return [
+    ...ours.map((c) => ({ ...c, name: c.name.replace('snp.', 'snp.genoa.') })),
+    {
+      name: 'tinfoil.snp.verify',
+      what: `@tinfoilsh/verifier 1.1.0 on ${v.name}: parse the report, their built-in Genoa ARK and ASK and our VCEK, chain (RSA-PSS ×2), report signature (ECDSA P-384), validateReport (TSME relaxed)`,
+      bytes: 0,
+      run: theirs,
+    },
+  ];
+}

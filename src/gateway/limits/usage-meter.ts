@@ -1,0 +1,124 @@
+/**
+ * Counts the tokens of one answer of a metered key from the usage the answer itself reports: a
+ * JSON answer's `usage`, a stream's usage events — chat and completions: the chunk with a `usage`
+ * object (`stream_options.include_usage`); Messages: `message_start`'s input and `message_delta`'s
+ * output tokens; Responses: `response.completed` / `response.incomplete`'s `response.usage`.
+ *
+ * A chat or completions stream whose client did not ask for usage is asked for it anyway
+ * (`prepare` sets `stream_options.include_usage`), and the usage-only chunk the client did not ask
+ * for is withheld from it (`chunk` answers false), so every streamed answer is counted. The answer
+ * may then carry `"usage": null` in its other chunks, as OpenAI's own does in that mode.
+ *
+ * `settled` resolves once, with the tokens counted, when the answer is over: a JSON answer at once,
+ * a stream when it ends or breaks (a broken stream counts what it reported before it broke), an
+ * error with 0.
+ */
+
+const STREAM_USAGE_ROUTES = new Set(['/v1/chat/completions', '/v1/completions']);
+
+const USAGE_OBJECT = /"usage"\s*:\s*\{/;
+
+type Obj = Record<string, unknown>;
+const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
+const count = (x: unknown): number => (Number.isSafeInteger(x) && (x as number) >= 0 ? (x as number) : 0);
+
+/** The tokens a `usage` object reports, in OpenAI's, Responses' or Anthropic's shape. */
+export function usageTokens(usage: unknown): number {
+  if (!isObj(usage)) return 0;
+  if (usage.total_tokens !== undefined) return count(usage.total_tokens);
+  return (
+    count(usage.prompt_tokens) +
+    count(usage.completion_tokens) +
+    count(usage.input_tokens) +
+    count(usage.output_tokens) +
+    count(usage.cache_creation_input_tokens) +
+    count(usage.cache_read_input_tokens)
+  );
+}
+
+export class UsageMeter {
+  readonly settled: Promise<number>;
+  readonly #route: string;
+  #resolve!: (tokens: number) => void;
+  #done = false;
+  /** The client did not ask for stream usage; the gateway did (`prepare`). */
+  #withhold = false;
+  #tokens = 0;
+  /** Messages streams: input tokens (`message_start`) and the latest output count (`message_delta`). */
+  #input = 0;
+  #output = 0;
+
+  constructor(route: string) {
+    this.#route = route;
+    this.settled = new Promise((resolve) => {
+      this.#resolve = resolve;
+    });
+  }
+
+  /** The body to seal: a chat or completions stream always asks for its usage. */
+  prepare(body: Record<string, unknown>): Record<string, unknown> {
+    if (!STREAM_USAGE_ROUTES.has(this.#route) || body.stream !== true) return body;
+    const options = isObj(body.stream_options) ? body.stream_options : {};
+    if (options.include_usage === true) return body;
+    // A malformed `stream_options` is left for the model server to refuse, as the client sent it.
+    if (body.stream_options !== undefined && !isObj(body.stream_options)) return body;
+    this.#withhold = true;
+    return { ...body, stream_options: { ...options, include_usage: true } };
+  }
+
+  /** A JSON answer, opened: its `usage` is the count. */
+  json(body: unknown): void {
+    this.#tokens = isObj(body) ? usageTokens(body.usage) : 0;
+    this.finish();
+  }
+
+  /** One opened stream payload; false when it is the usage chunk the client did not ask for. */
+  chunk(data: string): boolean {
+    // Only an event with a usage object counts: most chunks are parsed by nothing here.
+    if (!USAGE_OBJECT.test(data)) return true;
+    let event: unknown;
+    try {
+      event = JSON.parse(data);
+    } catch {
+      return true;
+    }
+    if (!isObj(event)) return true;
+    if (this.#route === '/v1/messages') return this.#messagesEvent(event);
+    if (this.#route === '/v1/responses') {
+      const response = event.response;
+      if (isObj(response) && (event.type === 'response.completed' || event.type === 'response.incomplete')) {
+        this.#tokens = usageTokens(response.usage);
+      }
+      return true;
+    }
+    if (!isObj(event.usage)) return true;
+    this.#tokens = usageTokens(event.usage);
+    // The usage-only chunk (`choices: []`) goes to the client only if it asked for it.
+    return !(this.#withhold && Array.isArray(event.choices) && event.choices.length === 0);
+  }
+
+  #messagesEvent(event: Obj): true {
+    if (event.type === 'message_start' && isObj(event.message)) {
+      const usage = event.message.usage;
+      if (isObj(usage)) {
+        this.#input =
+          count(usage.input_tokens) +
+          count(usage.cache_creation_input_tokens) +
+          count(usage.cache_read_input_tokens);
+        this.#output = count(usage.output_tokens);
+      }
+    } else if (event.type === 'message_delta' && isObj(event.usage)) {
+      // Anthropic's message_delta usage is cumulative.
+      this.#output = count(event.usage.output_tokens);
+    }
+    this.#tokens = this.#input + this.#output;
+    return true;
+  }
+
+  /** The answer is over (idempotent): `settled` resolves with what was counted. */
+  finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#resolve(this.#tokens);
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * A key's token usage in the windows its limits count (pure; the KeyUsage Durable Object keeps one
+ * per key): the current UTC minute (tpm), the current UTC day and month (budgets). Windows are
+ * fixed and aligned to UTC, so a window that has passed counts as zero without any reset step.
+ */
+import type { BudgetPeriod, KeyLimits } from './key-limits.js';
+
+export interface UsageStanding {
+  /** The UTC minute counted, as `floor(ms / 60000)`. */
+  readonly minute: number;
+  readonly minuteTokens: number;
+  /** `YYYY-MM-DD` (UTC). */
+  readonly day: string;
+  readonly dayTokens: number;
+  /** `YYYY-MM` (UTC). */
+  readonly month: string;
+  readonly monthTokens: number;
+}
+
+const MINUTE_MS = 60_000;
+
+const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+const monthOf = (ms: number): string => new Date(ms).toISOString().slice(0, 7);
+
+/** `standing` seen at `atMs`: each window that has passed counts zero. */
+export function currentStanding(standing: UsageStanding | undefined, atMs: number): UsageStanding {
+  const minute = Math.floor(atMs / MINUTE_MS);
+  const day = dayOf(atMs);
+  const month = monthOf(atMs);
+  return {
+    minute,
+    minuteTokens: standing?.minute === minute ? standing.minuteTokens : 0,
+    day,
+    dayTokens: standing?.day === day ? standing.dayTokens : 0,
+    month,
+    monthTokens: standing?.month === month ? standing.monthTokens : 0,
+  };
+}
+
+/** `standing` after an answer of `tokens` that ended at `atMs`. */
+export function addUsage(standing: UsageStanding | undefined, tokens: number, atMs: number): UsageStanding {
+  const now = currentStanding(standing, atMs);
+  return {
+    ...now,
+    minuteTokens: now.minuteTokens + tokens,
+    dayTokens: now.dayTokens + tokens,
+    monthTokens: now.monthTokens + tokens,
+  };
+}
+
+/** Tokens used in the budget period containing `atMs`. */
+export function budgetUsed(standing: UsageStanding, period: BudgetPeriod): number {
+  return period === 'day' ? standing.dayTokens : standing.monthTokens;
+}
+
+/** Milliseconds from `atMs` to the end of its UTC minute. */
+export function msToMinuteEnd(atMs: number): number {
+  return MINUTE_MS - (atMs % MINUTE_MS);
+}
+
+/** Milliseconds from `atMs` to the end of its budget period (UTC day or month). */
+export function msToPeriodEnd(atMs: number, period: BudgetPeriod): number {
+  const d = new Date(atMs);
+  const end =
+    period === 'day'
+      ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1)
+      : Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  return end - atMs;
+}
+
+/** Why a key may not start a request now, from its standing: over its budget, or its tpm. */
+export function tokenRefusal(
+  limits: KeyLimits,
+  standing: UsageStanding,
+): 'insufficient_quota' | 'rate_limit_exceeded' | null {
+  if (limits.budgetTokens !== undefined && limits.budgetPeriod !== undefined) {
+    if (budgetUsed(standing, limits.budgetPeriod) >= limits.budgetTokens) return 'insufficient_quota';
+  }
+  if (limits.tpm !== undefined && standing.minuteTokens >= limits.tpm) return 'rate_limit_exceeded';
+  return null;
+}

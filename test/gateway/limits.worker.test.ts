@@ -1,0 +1,207 @@
+/**
+ * Per-key limits and budgets (docs/gateway.md "Limits and budgets") through the gateway Worker, the
+ * REAL worker and its built-in model, Miniflare's Workers Rate Limiting binding and the real
+ * KeyUsage Durable Object: OpenAI's headers on a limited key's answers, 429 `rate_limit_exceeded`
+ * with Retry-After over a request or token rate, 429 `insufficient_quota` over a budget (in
+ * Anthropic's error shape on /v1/messages), streamed answers counted without `include_usage`, the
+ * standing read off the request path.
+ */
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
+import { hashApiKey, resetApiKeyCache } from '../../src/gateway/kv/api-keys.js';
+import type { KeyLimits } from '../../src/gateway/limits/key-limits.js';
+import { resetStandingCache, STANDING_REFRESH_MS } from '../../src/gateway/limits/standing-cache.js';
+import worker from '../../src/gateway/worker.js';
+import { runRotation, startFreshStack } from './do-helpers.js';
+import { advance, env, gatewayDescribe, HAS_GATEWAY_BINDINGS, type Stack } from './stack.js';
+
+const CHAT = { model: 'sealgate-builtin', messages: [{ role: 'user', content: 'hi there' }] };
+const MESSAGE = { ...CHAT, max_tokens: 64 };
+let stack: Stack;
+let n = 0;
+
+/** A new API key with `limits`, registered in KV as `sealgate apikey create` writes it. */
+async function limitedKey(
+  limits: KeyLimits | Record<string, unknown>,
+): Promise<{ key: string; hash: string }> {
+  n += 1;
+  const key = `sk-sealgate-limits-test-${n}-${crypto.randomUUID()}`;
+  const hash = await hashApiKey(key);
+  await env.SEALGATE_KV.put(`apikey:${hash}`, JSON.stringify({ name: `t${n}`, limits }));
+  return { key, hash };
+}
+
+/**
+ * One request through the Worker; the body is read BEFORE its `waitUntil` work is awaited (a
+ * stream's usage settles when the client has read it), then that work is awaited.
+ */
+async function send(path: string, key: string, body: unknown): Promise<{ res: Response; text: string }> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(
+    new Request(`https://gateway.test${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify(body),
+    }),
+    env,
+    ctx,
+  );
+  const text = await res.text();
+  await waitOnExecutionContext(ctx);
+  return { res, text };
+}
+
+function usageOf(hash: string) {
+  const ns = env.KEY_USAGE!;
+  return ns.get(ns.idFromName(hash)).standing();
+}
+
+beforeAll(async () => {
+  if (!HAS_GATEWAY_BINDINGS) return;
+  stack = await startFreshStack();
+  await runRotation(stack.dev.manifestDigest);
+  advance(6);
+  await stack.session.keys.refresh();
+});
+beforeEach(() => {
+  resetApiKeyCache();
+  resetStandingCache();
+});
+afterAll(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllGlobals();
+});
+
+gatewayDescribe('requests per minute (Workers Rate Limiting binding)', () => {
+  it('answers 429 rate_limit_exceeded with Retry-After over the rate, OpenAI headers on every answer', async () => {
+    const { key } = await limitedKey({ rpm: 6 }); // 1 request per 10 s window
+    // Three requests inside 10 s span at most two windows: at least one is over the limit.
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await send('/v1/chat/completions', key, CHAT));
+    const ok = answers.filter((a) => a.res.status === 200);
+    const refused = answers.filter((a) => a.res.status === 429);
+    expect(ok.length).toBeGreaterThanOrEqual(1);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    for (const { res } of [...ok, ...refused]) {
+      expect(res.headers.get('x-ratelimit-limit-requests')).toBe('6');
+      expect(res.headers.get('x-ratelimit-remaining-requests')).toMatch(/^\d+$/);
+      expect(res.headers.get('x-ratelimit-reset-requests')).toMatch(/^\d+s$/);
+      expect(res.headers.get('x-ratelimit-limit-tokens')).toBeNull(); // no tpm: no tokens trio
+    }
+    const { res, text } = refused[0]!;
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(Number(res.headers.get('retry-after'))).toBeLessThanOrEqual(10);
+    expect(JSON.parse(text)).toMatchObject({
+      error: { code: 'rate_limit_exceeded', type: 'rate_limit_error' },
+    });
+  });
+
+  it('leaves an unlimited key without rate-limit headers', async () => {
+    const { key } = await limitedKey({});
+    const { res } = await send('/v1/chat/completions', key, CHAT);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-ratelimit-limit-requests')).toBeNull();
+  });
+
+  it('refuses a key whose limits it cannot read (never treats them as none)', async () => {
+    const { key } = await limitedKey({ rpm: 'lots' });
+    const { res } = await send('/v1/chat/completions', key, CHAT);
+    expect(res.status).toBe(401);
+  });
+});
+
+gatewayDescribe('tokens per minute and budgets (KeyUsage Durable Object, settled off the path)', () => {
+  it('counts a JSON answer’s usage, then refuses over the tpm until the minute ends', async () => {
+    const { key, hash } = await limitedKey({ tpm: 8 });
+    const first = await send('/v1/chat/completions', key, CHAT);
+    expect(first.res.status).toBe(200);
+    const used = JSON.parse(first.text).usage.total_tokens as number;
+    expect(used).toBeGreaterThanOrEqual(8);
+    expect(first.res.headers.get('x-ratelimit-limit-tokens')).toBe('8');
+    expect((await usageOf(hash)).minuteTokens).toBe(used);
+    const second = await send('/v1/chat/completions', key, CHAT);
+    expect(second.res.status).toBe(429);
+    expect(JSON.parse(second.text)).toMatchObject({ error: { code: 'rate_limit_exceeded' } });
+    expect(second.res.headers.get('x-ratelimit-remaining-tokens')).toBe('0');
+    expect(Number(second.res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    advance(60); // the next minute: the tpm window is empty again
+    expect((await send('/v1/chat/completions', key, CHAT)).res.status).toBe(200);
+  });
+
+  it('refuses over the budget with insufficient_quota and x-should-retry: false', async () => {
+    const { key } = await limitedKey({ budgetTokens: 5, budgetPeriod: 'month' });
+    expect(
+      (await send('/v1/embeddings', key, { model: 'sealgate-builtin', input: 'a b c d e f' })).res.status,
+    ).toBe(200);
+    const over = await send('/v1/chat/completions', key, CHAT);
+    expect(over.res.status).toBe(429);
+    expect(over.res.headers.get('x-should-retry')).toBe('false');
+    expect(over.res.headers.get('x-sealgate-budget-remaining-tokens')).toBe('0');
+    expect(JSON.parse(over.text)).toMatchObject({ error: { code: 'insufficient_quota' } });
+  });
+
+  it('answers Anthropic’s error shape on /v1/messages', async () => {
+    const { key } = await limitedKey({ budgetTokens: 1, budgetPeriod: 'day' });
+    expect((await send('/v1/messages', key, MESSAGE)).res.status).toBe(200);
+    const over = await send('/v1/messages', key, MESSAGE);
+    expect(over.res.status).toBe(429);
+    expect(JSON.parse(over.text)).toMatchObject({
+      type: 'error',
+      error: { type: 'rate_limit_error', code: 'insufficient_quota' },
+    });
+  });
+
+  it('counts a chat stream whose client did not ask for usage, and withholds the usage chunk', async () => {
+    const { key, hash } = await limitedKey({ budgetTokens: 1_000_000, budgetPeriod: 'day' });
+    const { res, text } = await send('/v1/chat/completions', key, { ...CHAT, stream: true });
+    expect(res.status).toBe(200);
+    const payloads = text
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => l.slice(6));
+    expect(payloads.at(-1)).toBe('[DONE]');
+    const chunks = payloads.slice(0, -1).map((p) => JSON.parse(p) as { choices: unknown[]; usage?: unknown });
+    expect(chunks.every((c) => c.choices.length > 0)).toBe(true); // no usage-only chunk
+    expect(chunks.some((c) => c.usage)).toBe(false);
+    const standing = await usageOf(hash);
+    expect(standing.dayTokens).toBeGreaterThan(0);
+    // The same request unmetered reports the same count when asked for it.
+    const asked = await send('/v1/chat/completions', env.DEV_API_KEY, {
+      ...CHAT,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const usage = asked.text
+      .split('\n')
+      .filter((l) => l.startsWith('data: {'))
+      .map((l) => JSON.parse(l.slice(6)) as { usage?: { total_tokens: number } | null })
+      .find((c) => c.usage)?.usage;
+    expect(standing.dayTokens).toBe(usage?.total_tokens);
+  });
+
+  it('counts Messages and Responses streams from their own usage events', async () => {
+    const { key, hash } = await limitedKey({ tpm: 1_000_000 });
+    const m = await send('/v1/messages', key, { ...MESSAGE, stream: true });
+    expect(m.text).toContain('message_stop');
+    const afterMessages = (await usageOf(hash)).minuteTokens;
+    expect(afterMessages).toBeGreaterThan(0);
+    const r = await send('/v1/responses', key, {
+      model: 'sealgate-builtin',
+      input: 'hi there',
+      stream: true,
+    });
+    expect(r.text).toContain('response.completed');
+    expect((await usageOf(hash)).minuteTokens).toBeGreaterThan(afterMessages);
+  });
+
+  it('reads the standing off the request path: a new isolate learns an over-budget key one request late', async () => {
+    const { key, hash } = await limitedKey({ budgetTokens: 1, budgetPeriod: 'day' });
+    expect((await send('/v1/chat/completions', key, CHAT)).res.status).toBe(200);
+    expect((await usageOf(hash)).dayTokens).toBeGreaterThan(1);
+    resetStandingCache(); // as an isolate that has never seen this key
+    // Served from what the isolate knows (nothing), without waiting; the refresh runs in waitUntil.
+    expect((await send('/v1/chat/completions', key, CHAT)).res.status).toBe(200);
+    expect((await send('/v1/chat/completions', key, CHAT)).res.status).toBe(429);
+    expect(STANDING_REFRESH_MS).toBeGreaterThan(0);
+  });
+});

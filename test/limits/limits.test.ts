@@ -1,0 +1,180 @@
+/**
+ * The pure parts of per-key limits (src/gateway/limits/): reading a key's limits from its KV entry,
+ * the usage windows, the token count of each route's answers and streams, OpenAI's headers.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseKeyLimits, rpmTier } from '../../src/gateway/limits/key-limits.js';
+import { duration, limitHeaders } from '../../src/gateway/limits/limit-headers.js';
+import { UsageMeter, usageTokens } from '../../src/gateway/limits/usage-meter.js';
+import {
+  addUsage,
+  currentStanding,
+  msToPeriodEnd,
+  tokenRefusal,
+} from '../../src/gateway/limits/usage-windows.js';
+
+const T0 = Date.UTC(2026, 11, 31, 23, 59, 30); // 30 s before a new minute, day, month and year
+
+describe('parseKeyLimits', () => {
+  it('reads the limits an operator set, and none when there are none', () => {
+    expect(parseKeyLimits(undefined)).toBeNull();
+    expect(parseKeyLimits({})).toBeNull();
+    expect(parseKeyLimits({ rpm: 60, tpm: 1000, budgetTokens: 5, budgetPeriod: 'day' })).toEqual({
+      rpm: 60,
+      tpm: 1000,
+      budgetTokens: 5,
+      budgetPeriod: 'day',
+    });
+  });
+
+  it('enforces an rpm between tiers at the tier below it: stricter, never looser', () => {
+    expect(parseKeyLimits({ rpm: 299 })).toEqual({ rpm: 120 });
+    expect(rpmTier(5)).toBeNull();
+  });
+
+  it('refuses what it cannot read rather than treating it as no limit', () => {
+    for (const bad of [
+      null,
+      [],
+      'x',
+      { rpm: 5 },
+      { rpm: 0 },
+      { rpm: 60.5 },
+      { tpm: -1 },
+      { tpm: '100' },
+      { budgetTokens: 10 },
+      { budgetPeriod: 'day' },
+      { budgetTokens: 10, budgetPeriod: 'week' },
+      { rpm: 60, burst: 3 },
+    ]) {
+      expect(parseKeyLimits(bad)).toBe('invalid');
+    }
+  });
+});
+
+describe('usage windows', () => {
+  it('counts per UTC minute, day and month, and a passed window counts zero', () => {
+    const a = addUsage(undefined, 100, T0);
+    expect(a).toMatchObject({ minuteTokens: 100, dayTokens: 100, monthTokens: 100, day: '2026-12-31' });
+    const b = addUsage(a, 50, T0 + 20_000);
+    expect(b).toMatchObject({ minuteTokens: 150, dayTokens: 150, monthTokens: 150 });
+    const c = currentStanding(b, T0 + 31_000); // a new minute, day, month
+    expect(c).toMatchObject({
+      minuteTokens: 0,
+      dayTokens: 0,
+      monthTokens: 0,
+      day: '2027-01-01',
+      month: '2027-01',
+    });
+    expect(msToPeriodEnd(T0, 'day')).toBe(30_000);
+    expect(msToPeriodEnd(Date.UTC(2027, 0, 15), 'month')).toBe(17 * 86_400_000);
+  });
+
+  it('refuses over the budget (insufficient_quota) before over the tpm (rate_limit_exceeded)', () => {
+    const s = addUsage(undefined, 1000, T0);
+    expect(tokenRefusal({ tpm: 1001 }, s)).toBeNull();
+    expect(tokenRefusal({ tpm: 1000 }, s)).toBe('rate_limit_exceeded');
+    expect(tokenRefusal({ tpm: 1000, budgetTokens: 1000, budgetPeriod: 'month' }, s)).toBe(
+      'insufficient_quota',
+    );
+    expect(tokenRefusal({ budgetTokens: 1001, budgetPeriod: 'day' }, s)).toBeNull();
+  });
+});
+
+describe('UsageMeter', () => {
+  it('reads usage in OpenAI, Responses and Anthropic shapes', () => {
+    expect(usageTokens({ prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 })).toBe(7);
+    expect(usageTokens({ input_tokens: 3, output_tokens: 4 })).toBe(7);
+    expect(usageTokens({ input_tokens: 3, output_tokens: 4, cache_read_input_tokens: 2 })).toBe(9);
+    expect(usageTokens({ type: 'duration', seconds: 3 })).toBe(0);
+    expect(usageTokens({ total_tokens: -5 })).toBe(0);
+    expect(usageTokens(null)).toBe(0);
+  });
+
+  it('counts a JSON answer at once', async () => {
+    const meter = new UsageMeter('/v1/embeddings');
+    meter.json({ usage: { prompt_tokens: 9, total_tokens: 9 } });
+    expect(await meter.settled).toBe(9);
+  });
+
+  it('asks a chat stream for its usage and withholds the usage chunk the client did not ask for', async () => {
+    const meter = new UsageMeter('/v1/chat/completions');
+    const body = { model: 'm', stream: true, stream_options: { x: 1 }, messages: [] };
+    expect(meter.prepare(body)).toEqual({ ...body, stream_options: { x: 1, include_usage: true } });
+    expect(meter.chunk('{"choices":[{"delta":{"content":"hi"}}],"usage":null}')).toBe(true);
+    expect(
+      meter.chunk('{"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":1,"total_tokens":3}}'),
+    ).toBe(false);
+    expect(meter.chunk('[DONE]')).toBe(true);
+    meter.finish();
+    expect(await meter.settled).toBe(3);
+  });
+
+  it('passes the usage chunk when the client asked for it, and leaves a non-stream body alone', async () => {
+    const asked = new UsageMeter('/v1/completions');
+    const body = { model: 'm', stream: true, stream_options: { include_usage: true } };
+    expect(asked.prepare(body)).toBe(body);
+    expect(asked.chunk('{"choices":[],"usage":{"total_tokens":5}}')).toBe(true);
+    asked.finish();
+    expect(await asked.settled).toBe(5);
+    const plain = { model: 'm', messages: [] };
+    expect(new UsageMeter('/v1/chat/completions').prepare(plain)).toBe(plain);
+    expect(new UsageMeter('/v1/messages').prepare({ ...plain, stream: true })).toEqual({
+      ...plain,
+      stream: true,
+    });
+  });
+
+  it('sums a Messages stream: input at message_start, cumulative output at message_delta', async () => {
+    const meter = new UsageMeter('/v1/messages');
+    meter.chunk('{"type":"message_start","message":{"usage":{"input_tokens":10,"output_tokens":1}}}');
+    meter.chunk('{"type":"message_delta","usage":{"output_tokens":4}}');
+    meter.chunk('{"type":"message_delta","usage":{"output_tokens":7}}');
+    meter.finish();
+    expect(await meter.settled).toBe(17);
+  });
+
+  it('reads a Responses stream from response.completed, and counts once only', async () => {
+    const meter = new UsageMeter('/v1/responses');
+    meter.chunk('{"type":"response.created","response":{"usage":null}}');
+    meter.chunk(
+      '{"type":"response.completed","response":{"usage":{"input_tokens":2,"output_tokens":3,"total_tokens":5}}}',
+    );
+    meter.finish();
+    meter.json({ usage: { total_tokens: 99 } }); // after finish: ignored
+    expect(await meter.settled).toBe(5);
+  });
+});
+
+describe('limit headers', () => {
+  it('writes durations as OpenAI does', () => {
+    expect(duration(0)).toBe('0s');
+    expect(duration(6_200)).toBe('7s');
+    expect(duration(60_000)).toBe('1m0s');
+    expect(duration(3_723_000)).toBe('1h2m3s');
+  });
+
+  it('sends the requests trio with an rpm, the tokens trio with a tpm, the budget with a budget', () => {
+    const standing = addUsage(undefined, 400, T0);
+    const headers = limitHeaders({
+      limits: { rpm: 60, tpm: 1000, budgetTokens: 10_000, budgetPeriod: 'day' },
+      requests: { perWindow: 10, count: 3, resetMs: 4_000 },
+      standing,
+      now: T0,
+    });
+    expect(headers).toEqual({
+      'x-ratelimit-limit-requests': '60',
+      'x-ratelimit-remaining-requests': '7',
+      'x-ratelimit-reset-requests': '4s',
+      'x-ratelimit-limit-tokens': '1000',
+      'x-ratelimit-remaining-tokens': '600',
+      'x-ratelimit-reset-tokens': '30s',
+      'x-sealgate-budget-limit-tokens': '10000',
+      'x-sealgate-budget-remaining-tokens': '9600',
+      'x-sealgate-budget-reset-tokens': '30s',
+    });
+    expect(limitHeaders({ limits: { tpm: 5 }, requests: null, standing, now: T0 })).toMatchObject({
+      'x-ratelimit-remaining-tokens': '0',
+    });
+  });
+});
