@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { toHex } from '../../src/bytes.js';
 import { runCli } from '../../src/cli/main.js';
 import { eventDigestRulesFor, tdxReferenceValuesFor } from '../../src/cli/manifest-pin-tdx.js';
 import { parseEventLog } from '../../src/evidence/tdx/event-log/parse-event-log.js';
@@ -28,15 +27,18 @@ function write(name: string, bytes: Uint8Array | string): string {
   return path;
 }
 
-function args(set: TdxSetName, log: string): string[] {
+/** The quote file and the flags every command here shares: collateral, time, event log. */
+function inputs(set: TdxSetName, log: string): { quote: string; flags: string[] } {
   const collateral = write(`${set}.collateral.json`, collateralText(set));
-  const quote = join(dir, set, 'quote.bin');
-  return ['--collateral', collateral, '--at', TDX_SETS[set].at, '--event-log', log, quote];
+  return {
+    quote: join(dir, set, 'quote.bin'),
+    flags: ['--collateral', collateral, '--at', TDX_SETS[set].at, '--event-log', log],
+  };
 }
 
 async function verify(set: TdxSetName, log: string) {
-  const [c, col, a, at, e, ev, quote] = args(set, log);
-  const r = await runCli(['verify-tdx', '--quote', quote!, c!, col!, a!, at!, e!, ev!, '--json']);
+  const { quote, flags } = inputs(set, log);
+  const r = await runCli(['verify-tdx', '--quote', quote, ...flags, '--json']);
   const out = r.stdout ? JSON.parse(r.stdout) : null;
   const codes = out ? [...new Set(out.violations.map((x: { code: string }) => x.code))].sort() : null;
   return { exitCode: r.exitCode, out, codes, stderr: r.stderr };
@@ -66,21 +68,9 @@ describe.skipIf(!v.present)(`--event-log on the real quotes ${v.skipReason}`, ()
   });
 
   it('manifest pin refuses a log that does not replay; --event-log without --tdx-quote is usage', async () => {
-    const [c, col, a, at, e, ev, quote] = args('phala-v4-uptodate', write('e.ccel', ccEventLog([])));
-    const r = await runCli([
-      'manifest',
-      'pin',
-      '--tdx-quote',
-      quote!,
-      c!,
-      col!,
-      a!,
-      at!,
-      e!,
-      ev!,
-      '--role',
-      'worker',
-    ]);
+    const log = write('e.ccel', ccEventLog([]));
+    const { quote, flags } = inputs('phala-v4-uptodate', log);
+    const r = await runCli(['manifest', 'pin', '--tdx-quote', quote, ...flags, '--role', 'worker']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/rtmr_replay_mismatch/);
     const snp = await runCli([
@@ -91,11 +81,12 @@ describe.skipIf(!v.present)(`--event-log on the real quotes ${v.skipReason}`, ()
       '--cert',
       'y',
       '--event-log',
-      ev!,
+      log,
       '--role',
       'worker',
     ]);
     expect(snp.exitCode).toBe(2);
+    expect(snp.stderr).toMatch(/--event-log is for TDX/);
   });
 
   it('a pin from replayed claims writes event rules the same claims pass, and another kernel fails', async () => {
@@ -115,6 +106,5 @@ describe.skipIf(!v.present)(`--event-log on the real quotes ${v.skipReason}`, ()
     const other = { ...claims, eventLog: parseEventLog(ccEventLog(events)) };
     const out = evaluateTdx(other, ref).map((x) => [x.code, x.field]);
     expect(out).toEqual([['event_digest_not_allowed', 'eventLog.rtmr1.EV_EFI_BOOT_SERVICES_APPLICATION']]);
-    expect(toHex(events[6]!.digest)).not.toBe(ref.eventDigests![0]!.digests[2]);
   });
 });
