@@ -101,13 +101,17 @@ export function buildResults(
       if (r.name.endsWith('.nodeCrypto'))
         add(`node.${r.name}`, 'ms', r.msPerOp, nodeOf(r.name.slice(0, -11)));
     }
-  if (!micro.workerd && micro.node) for (const r of n) add(`node.${r.name}`, 'ms', r.msPerOp);
+  if (!micro.workerd && micro.node)
+    for (const r of n) if (r.baselineMsPerOp === undefined) add(`node.${r.name}`, 'ms', r.msPerOp);
   // The peer, same Node process, same Genoa report (micro/tinfoil-peer.ts); ratio = ours / theirs.
   const tinfoil = nodeOf('tinfoil.snp.verify');
   if (tinfoil !== null) {
     add('node.snp.verify.cold.vsTinfoil', 'ms', nodeOf('snp.genoa.verify.cold'), tinfoil);
     add('node.snp.verify.chainCached.vsTinfoil', 'ms', nodeOf('snp.genoa.verify.chainCached'), tinfoil);
   }
+  // Side by side in Node, with a baseline of the same run (TDX: @phala/dcap-qvl).
+  for (const r of n)
+    if (r.baselineMsPerOp !== undefined) add(`node.${r.name}`, 'ms', r.msPerOp, r.baselineMsPerOp);
 
   if (!macro) return out;
   // Macro: the sealed stack against the plaintext passthrough, same load.
@@ -249,4 +253,12 @@ export function buildResults(
     }
   }
   return out;
+}
+
+/** `old` with each figure of `fresh` put in place of the one of the same name, or appended. */
+export function mergeResults(old: Result[], fresh: Result[]): Result[] {
+  const byName = new Map(fresh.map((r) => [r.name, r]));
+  const out = old.map((r) => byName.get(r.name) ?? r);
+  const have = new Set(old.map((r) => r.name));
+  return [...out, ...fresh.filter((r) => !have.has(r.name))];
 }

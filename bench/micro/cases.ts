@@ -22,6 +22,7 @@ import { importLeafKey, verifyReportSignature } from '../../src/verify/verify-re
 import { verifySnpEvidence } from '../../src/verify/verify-snp.js';
 import { floorCases } from './floor-cases.js';
 import { receiptCases } from './receipt-cases.js';
+import { type TdxVector, tdxCases } from './tdx-cases.js';
 
 /** The real SEV-SNP set the verification cases use (base64, read by the runner from SEALGATE_TESTDATA). */
 export interface SnpVector {
@@ -358,7 +359,7 @@ function frameChunk(size: number): string {
 export async function microCases(
   snp: SnpVector | null,
   /** Node: the AI worker's envelope backend, measured next to WebCrypto (`.nodeCrypto` cases). */
-  extra: { envelopeCrypto?: EnvelopeCrypto; suffix?: string } = {},
+  extra: { envelopeCrypto?: EnvelopeCrypto; suffix?: string; tdx?: TdxVector | null } = {},
 ): Promise<MicroCase[]> {
   return [
     ...(await envelopeCases()),
@@ -368,6 +369,7 @@ export async function microCases(
       ? await backendCases(extra.envelopeCrypto, extra.suffix ?? extra.envelopeCrypto.name)
       : []),
     ...(snp ? await snpCases(snp) : []),
+    ...(extra.tdx ? await tdxCases(extra.tdx) : []),
     ...(await aesCases()),
     ...(await floorCases()),
   ];

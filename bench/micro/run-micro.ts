@@ -17,6 +17,8 @@ import {
   type Sample,
   type SnpVector,
 } from './cases.js';
+import { TDX_AT, TDX_SET, type TdxVector } from './tdx-cases.js';
+import { tdxPairResults } from './tdx-vs-dcap-qvl.js';
 import { tinfoilCases } from './tinfoil-peer.js';
 
 export const SNP_SET = 'milan-v2-virtee';
@@ -27,6 +29,8 @@ const DAY_MS = 86_400_000;
 export interface MicroResult extends Sample {
   what: string;
   bytes: number;
+  /** A baseline measured in the same run (the side-by-side TDX figures: @phala/dcap-qvl's time). */
+  baselineMsPerOp?: number;
 }
 
 export interface MicroRun {
@@ -62,6 +66,23 @@ export function loadSnpVector(
   };
 }
 
+/** The real phala-v4 TDX quote and its collateral, or null (with why) when the vectors are missing. */
+export function loadTdxVector(root: string): { vector: TdxVector | null; missing: string | null } {
+  const dir = join(resolve(root, process.env.SEALGATE_TESTDATA ?? '../shared/testdata'), 'tdx', TDX_SET);
+  if (!existsSync(join(dir, 'collateral.json'))) {
+    return { vector: null, missing: `TDX vector not found at ${dir} (set SEALGATE_TESTDATA)` };
+  }
+  return {
+    vector: {
+      name: TDX_SET,
+      quote: readFileSync(join(dir, 'quote.bin')).toString('base64'),
+      collateral: readFileSync(join(dir, 'collateral.json'), 'utf8'),
+      at: TDX_AT,
+    },
+    missing: null,
+  };
+}
+
 /** `BENCH_MICRO_FILTER` (a regular expression): only the cases whose name matches (for profiling runs). */
 const FILTER = process.env.BENCH_MICRO_FILTER ? new RegExp(process.env.BENCH_MICRO_FILTER) : null;
 const selected = (c: { name: string }): boolean => FILTER === null || FILTER.test(c.name);
@@ -76,6 +97,7 @@ export async function runWorkerdMicro(
   root: string,
   vector: SnpVector | null,
   say: (s: string) => void,
+  tdx: TdxVector | null = null,
 ): Promise<MicroRun> {
   const dir = await mkdtemp(join(tmpdir(), 'sealgate-bench-'));
   const script = join(dir, 'micro-worker.mjs');
@@ -97,7 +119,10 @@ export async function runWorkerdMicro(
       modulesRoot: dir,
       compatibilityDate: '2025-06-01',
       compatibilityFlags: ['nodejs_compat'],
-      bindings: { SNP_VECTOR: vector ? JSON.stringify(vector) : '' },
+      bindings: {
+        SNP_VECTOR: vector ? JSON.stringify(vector) : '',
+        TDX_VECTOR: tdx ? JSON.stringify(tdx) : '',
+      },
       kvNamespaces: ['SEALGATE_KV'],
     }),
   );
@@ -132,12 +157,13 @@ export async function runNodeMicro(
   vector: SnpVector | null,
   say: (s: string) => void,
   peer?: { root: string; vector: SnpVector | null },
+  tdx: TdxVector | null = null,
 ): Promise<MicroRun> {
   const first = vector ? await firstVerification(vector) : null;
   // Node also measures the AI worker's own envelope backend (node:crypto) next to WebCrypto, and
   // the peer verifier on its Genoa set (tinfoil-peer.ts).
   const cases = [
-    ...(await microCases(vector, { envelopeCrypto: nodeEnvelopeCrypto, suffix: 'nodeCrypto' })),
+    ...(await microCases(vector, { envelopeCrypto: nodeEnvelopeCrypto, suffix: 'nodeCrypto', tdx })),
     ...(peer?.vector ? await tinfoilCases(peer.root, peer.vector) : []),
   ].filter(selected);
   const results: MicroResult[] = [];
@@ -146,6 +172,8 @@ export async function runNodeMicro(
     say(`  node    ${c.name.padEnd(28)} ${fmtMs(s.msPerOp)}`);
     results.push(withWhat(c, s));
   }
+  // Sealgate's TDX verifier and @phala/dcap-qvl side by side, in this process.
+  if (tdx && selected({ name: 'tdx.verify.vsDcapQvl' })) results.push(...(await tdxPairResults(tdx, say)));
   return { runtime: 'node', firstVerificationMs: first, results };
 }
 

@@ -7,7 +7,8 @@
  *   GET  /cases          [{name, what, bytes}]
  *   POST /run {name, sampleMs?, samples?}   → Sample
  *
- * Bindings: SNP_VECTOR (JSON text of an SnpVector, or ""), SEALGATE_KV (a KV namespace).
+ * Bindings: SNP_VECTOR (JSON text of an SnpVector, or ""), TDX_VECTOR (JSON text of a TdxVector, or
+ * ""), SEALGATE_KV (a KV namespace).
  */
 
 import type { KvNamespace } from '../../src/gateway/cf-types.js';
@@ -23,9 +24,11 @@ import {
 import { createKek } from '../../src/keys/kek.js';
 import { KeyRing } from '../../src/keys/key-ring.js';
 import { firstVerification, type MicroCase, measure, microCases, type SnpVector } from '../micro/cases.js';
+import type { TdxVector } from '../micro/tdx-cases.js';
 
 interface Env {
   SNP_VECTOR: string;
+  TDX_VECTOR: string;
   SEALGATE_KV: KvNamespace;
 }
 
@@ -97,7 +100,11 @@ export default {
         const v = snpVector(env);
         return Response.json({ ms: v ? await firstVerification(v) : null });
       }
-      cases ??= (async () => [...(await microCases(snpVector(env))), ...(await kvCases(env.SEALGATE_KV))])();
+      const tdx = env.TDX_VECTOR ? (JSON.parse(env.TDX_VECTOR) as TdxVector) : null;
+      cases ??= (async () => [
+        ...(await microCases(snpVector(env), { tdx })),
+        ...(await kvCases(env.SEALGATE_KV)),
+      ])();
       const all = await cases;
       if (url.pathname === '/cases') {
         return Response.json(all.map(({ name, what, bytes }) => ({ name, what, bytes })));

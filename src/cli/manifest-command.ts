@@ -19,7 +19,7 @@ import { loadCollateral } from './verify-tdx-command.js';
 export const MANIFEST_USAGE = [
   'manifest pin --report FILE --cert FILE [--chain FILE] --role ROLE [--at ISO-8601] [--allow-debug] [--gateway-key HEX]',
   `    [--measurement HEX]... [--from-image ${MEASURE_IMAGE_FLAGS}]`,
-  'manifest pin --tdx-quote FILE --collateral FILE --role ROLE [--at ISO-8601]',
+  'manifest pin --tdx-quote FILE --collateral FILE [--event-log FILE] --role ROLE [--at ISO-8601]',
   'manifest gateway-key --secret-file FILE',
   'manifest digest FILE',
   'manifest check FILE',
@@ -63,7 +63,7 @@ async function computedMeasurements(
   return out.length === 0 ? undefined : [...new Set(out)];
 }
 
-/** `manifest pin --tdx-quote FILE --collateral FILE --role ROLE [--at]` (manifest-pin-tdx.ts). */
+/** `manifest pin --tdx-quote FILE --collateral FILE [--event-log FILE] --role ROLE [--at]` (manifest-pin-tdx.ts). */
 async function pinTdx(
   flags: { values: Record<string, string>; switches: Set<string> },
   now: () => Date,
@@ -79,7 +79,8 @@ async function pinTdx(
   const at = v.at ? parseInstant('at', v.at) : now();
   const quote = await readInput('tdx-quote', v['tdx-quote']!);
   const collateral = await loadCollateral(v.collateral!);
-  const result = await pinTdxManifest({ quote, collateral, role: v.role as RoleName, now: at });
+  const eventLog = v['event-log'] === undefined ? null : await readInput('event-log', v['event-log']);
+  const result = await pinTdxManifest({ quote, collateral, eventLog, role: v.role as RoleName, now: at });
   if (!result.ok) {
     const lines = result.violations.map((x) => `  ${x.code}: ${x.message}`).join('\n');
     return { stdout: '', stderr: `refusing to pin evidence that does not verify:\n${lines}\n`, exitCode: 1 };
@@ -112,6 +113,7 @@ export async function manifestCommand(argv: readonly string[], now: () => Date):
           'measurement',
           'tdx-quote',
           'collateral',
+          'event-log',
           'gateway-key',
           ...IMAGE_FLAGS,
         ],
@@ -122,6 +124,8 @@ export async function manifestCommand(argv: readonly string[], now: () => Date):
       });
       const v = flags.values;
       if (v['tdx-quote'] !== undefined || v.collateral !== undefined) return await pinTdx(flags, now);
+      if (v['event-log'] !== undefined)
+        throw new UsageError('--event-log is for TDX; use it with --tdx-quote');
       for (const f of ['report', 'cert']) if (v[f] === undefined) throw new UsageError(`missing --${f}`);
       checkRole(v.role!);
       const measurements = await computedMeasurements(flags.lists.measurement ?? [], flags);

@@ -3,10 +3,15 @@
  * verify with its collateral (signatures, PCK chain to Intel's pinned root, CRLs, collateral) at
  * UpToDate first; the role's `tdx` reference values then pin what the TD shows — MRTD, RTMRs,
  * MRCONFIGID/MROWNER/MROWNERCONFIG, MRSEAM, XFAM, TD attributes exactly (a DEBUG TD is refused),
- * TEE_TCB_SVN as the minimum, UpToDate as the only status.
+ * TEE_TCB_SVN as the minimum, UpToDate as the only status. With an event log, which must replay to
+ * the quote's RTMRs, `eventDigests` rules also pin the boot applications (RTMR1
+ * EV_EFI_BOOT_SERVICES_APPLICATION) and the command line and initrd (RTMR2 EV_IPL, EV_EVENT_TAG) the
+ * log shows (docs/manifest.md "Event digests").
  */
 import { toHex } from '../bytes.js';
-import type { Manifest, RoleName, TdxReferenceValues } from '../policy/manifest-types.js';
+import { EVENT_TYPES } from '../evidence/tdx/event-log/event-types.js';
+import type { CcEventLog } from '../evidence/tdx/event-log/types.js';
+import type { Manifest, RoleName, TdxEventDigestRule, TdxReferenceValues } from '../policy/manifest-types.js';
 import { AMD_ROOTS } from '../verify/amd-roots.js';
 import type { TdxCollateral } from '../verify/tdx/collateral.js';
 import { checkTcbStatus } from '../verify/tdx/tcb-status.js';
@@ -15,8 +20,28 @@ import { verifyTdxEvidence } from '../verify/tdx/verify-tdx.js';
 import { type Violation, violation } from '../verify/violations.js';
 import { DEFAULT_KEY_POLICY } from './manifest-pin.js';
 
+/** The (RTMR, event type) pairs a pin turns into rules when the log has such events. */
+const PINNED_EVENTS: readonly Pick<TdxEventDigestRule, 'rtmr' | 'eventType'>[] = [
+  { rtmr: 1, eventType: 'EV_EFI_BOOT_SERVICES_APPLICATION' },
+  { rtmr: 2, eventType: 'EV_IPL' },
+  { rtmr: 2, eventType: 'EV_EVENT_TAG' },
+];
+
+export function eventDigestRulesFor(log: CcEventLog): TdxEventDigestRule[] {
+  const rules: TdxEventDigestRule[] = [];
+  for (const p of PINNED_EVENTS) {
+    const type = EVENT_TYPES[p.eventType];
+    const digests = log.events
+      .filter((e) => e.rtmr === p.rtmr && e.eventType === type)
+      .map((e) => toHex(e.digest));
+    if (digests.length > 0) rules.push({ ...p, digests: [...new Set(digests)] });
+  }
+  return rules;
+}
+
 export function tdxReferenceValuesFor(claims: TdxClaims): TdxReferenceValues {
   const b = claims.body;
+  const rules = claims.eventLog ? eventDigestRulesFor(claims.eventLog) : [];
   return {
     mrTd: [toHex(b.mrTd)],
     rtmr0: [toHex(b.rtmrs[0])],
@@ -32,6 +57,7 @@ export function tdxReferenceValuesFor(claims: TdxClaims): TdxReferenceValues {
     xfam: [toHex(b.xfam)],
     minimumTeeTcbSvn: toHex(b.teeTcbSvn),
     tcbStatuses: ['UpToDate'],
+    ...(rules.length > 0 ? { eventDigests: rules } : {}),
   };
 }
 
@@ -40,8 +66,14 @@ export async function pinTdxManifest(input: {
   collateral: TdxCollateral;
   role: RoleName;
   now: Date;
+  eventLog?: Uint8Array | null;
 }): Promise<{ ok: true; manifest: Manifest } | { ok: false; violations: Violation[] }> {
-  const r = await verifyTdxEvidence({ quote: input.quote, collateral: input.collateral, now: input.now });
+  const r = await verifyTdxEvidence({
+    quote: input.quote,
+    collateral: input.collateral,
+    now: input.now,
+    eventLog: input.eventLog ?? null,
+  });
   if (r.claims === null) return { ok: false, violations: r.violations };
   const refusals = checkTcbStatus(r.claims.tcb, ['UpToDate'], []);
   if ((r.claims.body.tdAttributes[0]! & 1) !== 0) {

@@ -2,11 +2,16 @@
  * `sealgate verify-tdx`: one Intel TDX quote verified with its collateral (QuoteCollateralV3 JSON,
  * as Intel's PCCS and dcap-qvl write it): signatures, PCK chain, CRLs, collateral and TCB status.
  * With `--manifest` and `--role` the role's `tdx` reference values are evaluated (allowed TCB statuses
- * and advisories among them); without, the TCB status must be UpToDate. Exit 0 verified, 1 rejected (every violation
- * listed), 2 usage or unreadable input (including a collateral file of the wrong shape).
+ * and advisories among them); without, the TCB status must be UpToDate. With `--event-log` (the CC
+ * event log, e.g. a copy of /sys/firmware/acpi/tables/data/CCEL) the log is replayed against RTMR0..3
+ * and its events listed. Exit 0 verified, 1 rejected (every violation listed; a log that does not
+ * parse or replay is a violation), 2 usage or unreadable input (including a collateral file of the
+ * wrong shape).
  */
 import { fromHex, toHex } from '../bytes.js';
 import { isSealgateError } from '../errors.js';
+import { eventTypeName } from '../evidence/tdx/event-log/event-types.js';
+import type { CcEventLog } from '../evidence/tdx/event-log/types.js';
 import type { TdxQuote } from '../evidence/tdx/types.js';
 import { evaluateRoleTdx } from '../policy/evaluate-role.js';
 import type { Manifest } from '../policy/manifest-types.js';
@@ -20,7 +25,7 @@ import { readInput, readTextInput } from './io.js';
 import type { CommandResult } from './result.js';
 
 export const VERIFY_TDX_USAGE =
-  'verify-tdx --quote FILE --collateral FILE [--manifest FILE --role ROLE] [--report-data HEX | --any-report-data] [--at ISO-8601] [--json]';
+  'verify-tdx --quote FILE --collateral FILE [--event-log FILE] [--manifest FILE --role ROLE] [--report-data HEX | --any-report-data] [--at ISO-8601] [--json]';
 
 export async function loadCollateral(path: string): Promise<TdxCollateral> {
   const text = await readTextInput('collateral', path);
@@ -78,11 +83,23 @@ export function quoteJson(q: TdxQuote): Record<string, unknown> {
   };
 }
 
+/** The replayed log's events, for people and for `manifest` rules (`eventDigests`). */
+export function eventLogJson(log: CcEventLog): Record<string, unknown>[] {
+  return log.events.map((e) => ({
+    seq: e.seq,
+    rtmr: e.rtmr,
+    eventType: eventTypeName(e.eventType) ?? `0x${e.eventType.toString(16).padStart(8, '0')}`,
+    digest: toHex(e.digest),
+    dataBytes: e.data.length,
+  }));
+}
+
 function text(
   verdict: string,
   tcb: TcbEvaluation | null,
   fmspc: string | null,
   violations: Violation[],
+  log: CcEventLog | undefined,
 ): string {
   const lines = [`verdict: ${verdict}`];
   if (fmspc) lines.push(`fmspc: ${fmspc}`);
@@ -90,13 +107,14 @@ function text(
     lines.push(`tcb status: ${tcb.status}`);
     lines.push(`advisories: ${tcb.advisoryIds.length ? tcb.advisoryIds.join(', ') : 'none'}`);
   }
+  if (log) lines.push(`event log: ${log.events.length} events, replayed to the quote's RTMR0..3`);
   for (const x of violations) lines.push(`violation ${x.code}: ${x.message}`);
   return `${lines.join('\n')}\n`;
 }
 
 export async function verifyTdxCommand(argv: readonly string[], now: () => Date): Promise<CommandResult> {
   const flags = parseFlags(argv, {
-    values: ['quote', 'collateral', 'manifest', 'role', 'report-data', 'at'],
+    values: ['quote', 'collateral', 'event-log', 'manifest', 'role', 'report-data', 'at'],
     switches: ['any-report-data', 'json'],
     required: ['quote', 'collateral'],
   });
@@ -112,7 +130,8 @@ export async function verifyTdxCommand(argv: readonly string[], now: () => Date)
   const expectedReportData = reportDataFlag(v['report-data']);
   const quote = await readInput('quote', v.quote!);
   const collateral = await loadCollateral(v.collateral!);
-  const r = await verifyTdxEvidence({ quote, collateral, now: at });
+  const eventLog = v['event-log'] === undefined ? null : await readInput('event-log', v['event-log']);
+  const r = await verifyTdxEvidence({ quote, collateral, now: at, eventLog });
   const violations = [...r.violations];
   if (manifest !== null) {
     if (r.claims !== null) {
@@ -148,10 +167,11 @@ export async function verifyTdxCommand(argv: readonly string[], now: () => Date)
           verifiedAt: at.toISOString(),
           violations,
           quote: r.quote ? quoteJson(r.quote) : null,
+          ...(r.claims?.eventLog ? { eventLog: eventLogJson(r.claims.eventLog) } : {}),
         },
         null,
         2,
       )}\n`
-    : text(verdict, r.tcb, fmspc, violations);
+    : text(verdict, r.tcb, fmspc, violations, r.claims?.eventLog);
   return { stdout, exitCode: verdict === 'verified' ? 0 : 1 };
 }

@@ -12,6 +12,7 @@ import { checkTcbStatus } from '../verify/tdx/tcb-status.js';
 import type { TdxClaims } from '../verify/tdx/tdx-claims.js';
 import { type Violation, type ViolationCode, violation } from '../verify/violations.js';
 import { type EvaluateOptions, expectedReportDataOf } from './evaluate-options.js';
+import { evaluateEventDigests } from './evaluate-tdx-events.js';
 import type { TdxReferenceValues } from './manifest-types.js';
 
 /** What an absent optional member means: the strict choice. */
@@ -117,6 +118,7 @@ export function evaluateTdx(
       ref.advisoryIds ?? TDX_DEFAULTS.advisoryIds,
     ),
   );
+  evaluateEventDigests(claims.eventLog, ref.eventDigests, out);
   if (expectedReportData !== undefined && !constantTimeEqual(b.reportData, expectedReportData)) {
     out.push(
       violation('report_data_mismatch', 'REPORT_DATA differs from the expected binding', {

@@ -37,8 +37,10 @@ export const MANIFEST_FIELDS = {
       'minimumTeeTcbSvn',
       'tcbStatuses',
       'advisoryIds',
+      'eventDigests',
     ],
   },
+  tdxEventDigestRule: { required: ['rtmr', 'eventType', 'digests'], optional: [] },
   gpuReferenceValues: {
     required: ['count', 'architecture', 'driverVersions', 'vbiosVersions', 'measurements'],
     optional: ['allowMissingFwid'],
@@ -114,6 +116,8 @@ export const LIMITS = {
   u32Max: 0xffff_ffff,
   /** VMPL 0..3: the four Virtual Machine Privilege Levels (AMD APM vol. 2, "VMPL"). */
   vmplMax: 3,
+  /** `tdx.eventDigests`: RTMR0..3. */
+  rtmrMax: 3,
   /** GPUs per role: an 8-GPU HGX board is the largest Hopper system. */
   gpuCountMax: 8,
   /** SPDM measurement block indices are 1..0xFE (DSP0274). */

@@ -9,6 +9,7 @@
  */
 
 import type { SnpProduct } from '../evidence/snp/types.js';
+import type { EventTypeName } from '../evidence/tdx/event-log/event-types.js';
 import type { TcbStatus } from '../verify/tdx/tcb-info.js';
 
 export type { SnpProduct };
@@ -217,6 +218,22 @@ export interface TdxReferenceValues {
   tcbStatuses?: TcbStatus[];
   /** Advisory IDs (INTEL-SA-NNNNN) that may be open. Default none. */
   advisoryIds?: string[];
+  /**
+   * Rules over single events of the CC event log (docs/manifest.md "Event digests"). When present,
+   * an event log whose replay equals the quote's RTMRs must be supplied (`event_log_missing`).
+   */
+  eventDigests?: TdxEventDigestRule[];
+}
+
+/**
+ * Every event of `eventType` extended into RTMR `rtmr` has one of `digests` (SHA-384, hex), and there
+ * is at least one such event (`event_digest_not_allowed`).
+ */
+export interface TdxEventDigestRule {
+  rtmr: 0 | 1 | 2 | 3;
+  /** A TCG PC Client PFP event type name (src/evidence/tdx/event-log/event-types.ts). */
+  eventType: EventTypeName;
+  digests: string[];
 }
 
 /** Reference values for one role: SEV-SNP, Intel TDX, or both (at least one) for its CPU; `gpu` for its GPUs. */

@@ -1,3 +1,4 @@
+import { EVENT_TYPE_NAMES } from '../evidence/tdx/event-log/event-types.js';
 import { TCB_STATUSES } from '../verify/tdx/tcb-info.js';
 import {
   at,
@@ -36,6 +37,7 @@ import {
   type SnpTcbMinimum,
   type SnpTcbMinimums,
   type SnpTrustAnchor,
+  type TdxEventDigestRule,
   type TdxReferenceValues,
 } from './manifest-types.js';
 import { BUILTIN_ENDPOINT, isLoopbackEndpoint, normalizeModelEndpoint } from './model-endpoint.js';
@@ -275,8 +277,32 @@ function checkTdxReference(iss: Issues, v: unknown, path: string): TdxReferenceV
     advisoryIds: has(o, 'advisoryIds')
       ? checkList(iss, o.advisoryIds, p('advisoryIds'), (x, q) => checkAdvisoryId(iss, x, q))
       : undefined,
+    eventDigests: has(o, 'eventDigests')
+      ? checkList(
+          iss,
+          o.eventDigests,
+          p('eventDigests'),
+          (x, q) => checkEventDigestRule(iss, x, q),
+          (r) => `${r.rtmr}/${r.eventType}`,
+        )
+      : undefined,
   });
   return mrTd ? out : undefined;
+}
+
+/** One `tdx.eventDigests` rule; (rtmr, eventType) pairs are unique within the list. */
+function checkEventDigestRule(iss: Issues, v: unknown, path: string): TdxEventDigestRule | undefined {
+  const o = checkObject(iss, v, path, MANIFEST_FIELDS.tdxEventDigestRule);
+  if (!o) return undefined;
+  const rtmr = has(o, 'rtmr') ? checkInt(iss, o.rtmr, at(path, 'rtmr'), 0, LIMITS.rtmrMax) : undefined;
+  const eventType = has(o, 'eventType')
+    ? checkEnum(iss, o.eventType, at(path, 'eventType'), EVENT_TYPE_NAMES)
+    : undefined;
+  const digests = has(o, 'digests')
+    ? checkList(iss, o.digests, at(path, 'digests'), (x, q) => checkHex(iss, x, q, 48))
+    : undefined;
+  if (rtmr === undefined || eventType === undefined || digests === undefined) return undefined;
+  return { rtmr: rtmr as TdxEventDigestRule['rtmr'], eventType, digests };
 }
 
 /** Intel security advisory IDs as TCB info lists them: INTEL-SA-NNNNN. */

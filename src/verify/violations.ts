@@ -70,6 +70,10 @@ export const VIOLATION_CODES = [
   'tcb_level_not_found',
   /** The TCB status (or an advisory ID) is not one the verifier or the manifest allows. */
   'tcb_status_not_allowed',
+  /** The CC event log does not parse (src/evidence/tdx/event-log/parse-event-log.ts). */
+  'event_log_malformed',
+  /** An RTMR replayed from the event log differs from the quote's. */
+  'rtmr_replay_mismatch',
   // --- policy (the manifest's reference values) ---
   'measurement_not_allowed',
   'report_data_mismatch',
@@ -131,6 +135,10 @@ export const VIOLATION_CODES = [
   'td_attributes_not_allowed',
   'xfam_not_allowed',
   'tee_tcb_svn_below_minimum',
+  /** The role pins event digests (`eventDigests`) and no event log that replays was supplied. */
+  'event_log_missing',
+  /** An event of a pinned RTMR and type is not among the allowed digests, or none is there. */
+  'event_digest_not_allowed',
   // --- protocol (evidence bundles, src/attestation) ---
   /** The party runs a manifest whose digest differs from the verifier's own. */
   'manifest_mismatch',

@@ -7,11 +7,13 @@
  * revocation unknown, which is itself a violation: verification fails closed.
  */
 
+import { toHex } from '../../bytes.js';
 import { crlIsCurrent, type ParsedCrl, parseCrl, verifyCrlSignature } from '../../der/crl.js';
 import { isSealgateError } from '../../errors.js';
 import { type Violation, violation } from '../violations.js';
 import { ecdsaP256Scheme } from './ecdsa-p256.js';
 import type { VerifiedCert } from './intel-chain.js';
+import type { TdxVerifyCache } from './verify-cache.js';
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
@@ -24,11 +26,40 @@ export async function authenticateCrl(
   at: Date,
   field: string,
   out: Violation[],
+  cache?: TdxVerifyCache,
 ): Promise<ParsedCrl | null> {
   if (der === null) {
     out.push(violation('crl_invalid', `${field}: missing (revocation cannot be checked)`, { field }));
     return null;
   }
+  // A hit means: these exact DER bytes parsed, named this issuer and verified under its key.
+  const key = cache && `crl:${issuer.cert.sha256}:${toHex(der)}`;
+  let crl = (key ? cache.get<ParsedCrl>(key) : undefined) ?? null;
+  if (crl === null) {
+    crl = await authenticateSignature(der, issuer, field, out);
+    if (crl === null) return null;
+    if (key) cache.set(key, crl);
+  }
+  if (!crlIsCurrent(crl, at)) {
+    out.push(
+      violation('crl_expired', `${field}: not current at ${at.toISOString()}`, {
+        field,
+        expected: [crl.thisUpdate.toISOString(), crl.nextUpdate.toISOString()],
+        actual: at.toISOString(),
+      }),
+    );
+    return null;
+  }
+  return crl;
+}
+
+/** Parse, issuer name, signature: what does not change with the time of the check. */
+async function authenticateSignature(
+  der: Uint8Array,
+  issuer: VerifiedCert,
+  field: string,
+  out: Violation[],
+): Promise<ParsedCrl | null> {
   let crl: ParsedCrl;
   try {
     crl = parseCrl(der);
@@ -51,16 +82,6 @@ export async function authenticateCrl(
     out.push(
       violation('crl_invalid', `${field}: signature does not verify under ${issuer.cert.subjectText}`, {
         field,
-      }),
-    );
-    return null;
-  }
-  if (!crlIsCurrent(crl, at)) {
-    out.push(
-      violation('crl_expired', `${field}: not current at ${at.toISOString()}`, {
-        field,
-        expected: [crl.thisUpdate.toISOString(), crl.nextUpdate.toISOString()],
-        actual: at.toISOString(),
       }),
     );
     return null;

@@ -13,6 +13,7 @@ import { isSealgateError } from '../../errors.js';
 import { type Violation, violation } from '../violations.js';
 import { importSpkiP256, verifyDerSignature } from './ecdsa-p256.js';
 import { INTEL_SGX_ROOT_CA_SHA256 } from './intel-root.js';
+import type { TdxVerifyCache } from './verify-cache.js';
 
 export const CN = {
   root: 'Intel SGX Root CA',
@@ -68,14 +69,73 @@ async function issuedBy(child: Certificate, issuer: Certificate, key: CryptoKey 
 }
 
 /**
+ * The pinned root's self-signature is a fact about fixed bytes (the caller has matched its SHA-256
+ * against the pin): verified once per isolate/process and remembered, instead of once per chain
+ * (four times per quote). Only a success is remembered.
+ */
+let rootSelfSignature: Promise<boolean> | undefined;
+
+function pinnedRootSelfSigned(root: Certificate, key: CryptoKey): Promise<boolean> {
+  if (root.sha256 !== INTEL_SGX_ROOT_CA_SHA256) return issuedBy(root, root, key);
+  if (rootSelfSignature === undefined) {
+    const check = issuedBy(root, root, key);
+    rootSelfSignature = check;
+    void check.then((ok) => {
+      if (!ok) rootSelfSignature = undefined;
+    });
+  }
+  return rootSelfSignature;
+}
+
+/** The subject CN(s) allowed at each position of a chain, leaf first. */
+export type ChainShape = readonly (string | readonly string[])[];
+
+/**
  * Verifies `certs` (leaf first, root last) against the pinned root with `cns` the subject CN each
  * position must have (an array entry lists the CNs allowed there). Returns the certificates with
  * their keys when nothing but dates failed; null when the chain is not Intel's.
  */
 export async function verifyIntelChain(
   certs: readonly Certificate[],
-  cns: readonly (string | readonly string[])[],
+  cns: ChainShape,
   at: Date,
+  field: string,
+  out: Violation[],
+): Promise<VerifiedCert[] | null> {
+  const chain = await checkChainStructure(certs, cns, field, out);
+  if (chain !== null) checkChainDates(chain, at, field, out);
+  return chain;
+}
+
+/**
+ * `verifyIntelChain` of a PEM text, the structural part (parse, signatures, names, flags, anchor)
+ * remembered in `cache` under the exact text once it passed; dates are checked on every call.
+ */
+export async function verifyPemChain(
+  pem: string,
+  cns: ChainShape,
+  at: Date,
+  field: string,
+  out: Violation[],
+  cache?: TdxVerifyCache,
+): Promise<VerifiedCert[] | null> {
+  const key = cache && `chain:${JSON.stringify(cns)}:${pem}`;
+  let chain = key ? cache.get<VerifiedCert[]>(key) : undefined;
+  if (chain === undefined) {
+    const certs = await parsePemChain(pem, field, out);
+    const checked = certs && (await checkChainStructure(certs, cns, field, out));
+    if (!checked) return null;
+    chain = checked;
+    if (key) cache.set(key, chain);
+  }
+  checkChainDates(chain, at, field, out);
+  return chain;
+}
+
+/** Everything of RFC 5280 §6.1 for this fixed path but validity dates; null (with violations) when it fails. */
+async function checkChainStructure(
+  certs: readonly Certificate[],
+  cns: ChainShape,
   field: string,
   out: Violation[],
 ): Promise<VerifiedCert[] | null> {
@@ -98,59 +158,82 @@ export async function verifyIntelChain(
     );
     return null;
   }
+  // Keys and signatures are independent of each other: started together, so that Node's WebCrypto
+  // jobs run side by side on its thread pool; violations are then reported in position order.
   const keys = await Promise.all(certs.map((c) => importSpkiP256(c.spki)));
+  const last = certs.length - 1;
+  const signed = await Promise.all(
+    certs.map((c, i) =>
+      i === last
+        ? keys[i] !== null && pinnedRootSelfSigned(c, keys[i]!)
+        : keys[i] !== null && issuedBy(c, certs[i + 1]!, keys[i + 1]!),
+    ),
+  );
   let ok = true;
   for (let i = 0; i < certs.length; i++) {
-    const c = certs[i]!;
-    const allowed = typeof cns[i] === 'string' ? [cns[i] as string] : (cns[i] as readonly string[]);
-    if (c.subjectCn === null || !allowed.includes(c.subjectCn)) {
-      out.push(
-        violation('cert_chain_invalid', `${field}[${i}]: subject CN is not ${allowed.join(' or ')}`, {
-          field,
-          expected: allowed,
-          actual: c.subjectCn,
-        }),
-      );
-      ok = false;
-    }
-    const isRoot = i === certs.length - 1;
-    const issuer = isRoot ? c : certs[i + 1]!;
-    const issuerKey = isRoot ? keys[i]! : keys[i + 1]!;
-    const unknownCritical = c.criticalExtensions.filter((oid) => !UNDERSTOOD_CRITICAL.has(oid));
-    if (unknownCritical.length > 0) {
-      const text = `${field}[${i}]: critical extension(s) not understood: ${unknownCritical.join(', ')}`;
-      out.push(violation('cert_chain_invalid', text, { field }));
-      ok = false;
-    }
-    // The PCK and TCB Signing certificates are end entities, not CAs (RFC 5280 §4.2.1.9); every
-    // issuer, and a CA at the head of a CRL issuer chain, is a CA allowed to sign certificates.
-    const endEntity = c.subjectCn === CN.pck || c.subjectCn === CN.tcbSigning;
-    const roleOk = i > 0 || !endEntity ? c.isCa && c.mayCertSign : !c.isCa;
-    if (keys[i] === null || !(await issuedBy(c, issuer, issuerKey)) || !roleOk) {
-      out.push(
-        violation(
-          'cert_chain_invalid',
-          `${field}[${i}] (${c.subjectCn}): not signed by its issuer, or its CA flag wrong for its place`,
-          {
-            field,
-          },
-        ),
-      );
-      ok = false;
-    }
-    if (!inValidity(c, at)) {
-      out.push(
-        violation(
-          'cert_expired',
-          `${field}[${i}] (${c.subjectCn}) is outside its validity at ${at.toISOString()}`,
-          {
-            field,
-            expected: [c.notBefore.toISOString(), c.notAfter.toISOString()],
-            actual: at.toISOString(),
-          },
-        ),
-      );
-    }
+    ok = checkPosition(certs[i]!, i, signed[i]!, cns[i]!, field, out) && ok;
   }
   return ok ? certs.map((cert, i) => ({ cert, key: keys[i]! })) : null;
+}
+
+/** One certificate at position `i`: CN, critical extensions, signed by the next, CA role. */
+function checkPosition(
+  c: Certificate,
+  i: number,
+  signedByIssuer: boolean,
+  cn: string | readonly string[],
+  field: string,
+  out: Violation[],
+): boolean {
+  let ok = true;
+  const allowed = typeof cn === 'string' ? [cn] : cn;
+  if (c.subjectCn === null || !allowed.includes(c.subjectCn)) {
+    out.push(
+      violation('cert_chain_invalid', `${field}[${i}]: subject CN is not ${allowed.join(' or ')}`, {
+        field,
+        expected: allowed,
+        actual: c.subjectCn,
+      }),
+    );
+    ok = false;
+  }
+  const unknownCritical = c.criticalExtensions.filter((oid) => !UNDERSTOOD_CRITICAL.has(oid));
+  if (unknownCritical.length > 0) {
+    const text = `${field}[${i}]: critical extension(s) not understood: ${unknownCritical.join(', ')}`;
+    out.push(violation('cert_chain_invalid', text, { field }));
+    ok = false;
+  }
+  // The PCK and TCB Signing certificates are end entities, not CAs (RFC 5280 §4.2.1.9); every
+  // issuer, and a CA at the head of a CRL issuer chain, is a CA allowed to sign certificates.
+  const endEntity = c.subjectCn === CN.pck || c.subjectCn === CN.tcbSigning;
+  const roleOk = i > 0 || !endEntity ? c.isCa && c.mayCertSign : !c.isCa;
+  if (!signedByIssuer || !roleOk) {
+    out.push(
+      violation(
+        'cert_chain_invalid',
+        `${field}[${i}] (${c.subjectCn}): not signed by its issuer, or its CA flag wrong for its place`,
+        { field },
+      ),
+    );
+    ok = false;
+  }
+  return ok;
+}
+
+/** `cert_expired` for each certificate outside its validity at `at` (RFC 5280 §4.1.2.5). */
+function checkChainDates(chain: readonly VerifiedCert[], at: Date, field: string, out: Violation[]): void {
+  chain.forEach(({ cert: c }, i) => {
+    if (inValidity(c, at)) return;
+    out.push(
+      violation(
+        'cert_expired',
+        `${field}[${i}] (${c.subjectCn}) is outside its validity at ${at.toISOString()}`,
+        {
+          field,
+          expected: [c.notBefore.toISOString(), c.notAfter.toISOString()],
+          actual: at.toISOString(),
+        },
+      ),
+    );
+  });
 }

@@ -4,6 +4,7 @@
  * authenticated at `verifiedAt`, and the TCB status Intel's algorithm gives. Policy (the
  * manifest's `tdx` reference values, allowed statuses and advisories) judges these.
  */
+import type { CcEventLog } from '../../evidence/tdx/event-log/types.js';
 import type { TdReportBody, TdxBodyType } from '../../evidence/tdx/types.js';
 import type { TcbEvaluation } from './tcb-status.js';
 
@@ -21,4 +22,6 @@ export interface TdxClaims {
   rootSha256: string;
   tcbEvaluationDataNumber: number;
   verifiedAt: string;
+  /** The CC event log, present only when one was supplied and its replay gave the quote's RTMR0..3. */
+  eventLog?: CcEventLog;
 }

@@ -17,7 +17,8 @@
  *   9. CRLs authenticated, chains' certificates checked    crl_invalid, crl_expired, cert_revoked
  *  10. TCB info is this platform's (FMSPC, PCE-ID)         collateral_mismatch
  *  11. TCB status (tcb-status.ts)                          tdx_module_mismatch, qe_identity_mismatch, tcb_level_not_found
- *  12. claims, only when nothing above was violated
+ *  12. event log, when given: parse, replay RTMR0..3       event_log_malformed, rtmr_replay_mismatch
+ *  13. claims, only when nothing above was violated
  * Bad evidence never throws; throws are for caller errors (a `now` that is not a valid Date).
  */
 import { concatBytes, isAllZero, sha256, toHex } from '../../bytes.js';
@@ -35,16 +36,22 @@ import type { TdxCollateral } from './collateral.js';
 import { signedBytesOf } from './collateral.js';
 import { authenticateCrl, checkNotRevoked } from './crl-checks.js';
 import { importRawP256, verifyP1363 } from './ecdsa-p256.js';
-import { CN, parsePemChain, type VerifiedCert, verifyIntelChain } from './intel-chain.js';
+import { CN, type VerifiedCert, verifyPemChain } from './intel-chain.js';
 import { parseQeIdentity, type QeIdentity } from './qe-identity.js';
+import { checkEventLog } from './rtmr-replay.js';
 import { parseTcbInfo, type TcbInfo } from './tcb-info.js';
 import { evaluateTcb, type TcbEvaluation } from './tcb-status.js';
 import type { TdxClaims } from './tdx-claims.js';
+import { createTdxVerifyCache, type TdxVerifyCache } from './verify-cache.js';
 
 export interface TdxEvidenceInput {
   quote: Uint8Array;
   collateral: TdxCollateral;
   now: Date;
+  /** The TD's CC event log (ACPI CCEL data), if any: replayed against the quote's RTMRs (rtmr-replay.ts). */
+  eventLog?: Uint8Array | null;
+  /** Verified chains, collateral and CRLs remembered across calls (verify-cache.ts); none if absent. */
+  cache?: TdxVerifyCache;
 }
 
 export interface TdxVerification {
@@ -110,16 +117,10 @@ async function checkPck(
   quote: TdxQuote,
   at: Date,
   out: Violation[],
+  cache: TdxVerifyCache | undefined,
 ): Promise<{ chain: VerifiedCert[]; ext: PckExtensions | null } | null> {
-  const certs = await parsePemChain(quote.pckChainPem, 'pckChain', out);
-  if (certs === null) return null;
-  const chain = await verifyIntelChain(
-    certs,
-    [CN.pck, [CN.pckPlatformCa, CN.pckProcessorCa], CN.root],
-    at,
-    'pckChain',
-    out,
-  );
+  const shape = [CN.pck, [CN.pckPlatformCa, CN.pckProcessorCa], CN.root];
+  const chain = await verifyPemChain(quote.pckChainPem, shape, at, 'pckChain', out, cache);
   if (chain === null) return null;
   const leaf = chain[0]!;
   if (!(await verifyP1363(leaf.key, quote.qeReportSignature, quote.qeReport.raw))) {
@@ -156,28 +157,46 @@ async function checkSigned<T extends { issueDate: Date; nextUpdate: Date }>(
   decode: (text: string) => T,
   at: Date,
   out: Violation[],
+  cache: TdxVerifyCache | undefined,
 ): Promise<SignedCollateral<T>> {
-  const certs = await parsePemChain(issuerChain, `${what}IssuerChain`, out);
-  const chain =
-    certs && (await verifyIntelChain(certs, [CN.tcbSigning, CN.root], at, `${what}IssuerChain`, out));
+  const field = `${what}IssuerChain`;
+  const chain = await verifyPemChain(issuerChain, [CN.tcbSigning, CN.root], at, field, out, cache);
   const signer = chain?.[0] ?? null;
-  if (signer !== null && !(await verifyP1363(signer.key, signature, signedBytesOf(body)))) {
-    out.push(
-      violation(
-        'collateral_signature_invalid',
-        `${what}: signature does not verify under the TCB Signing key`,
-        { field: what },
-      ),
-    );
+  // A hit means: these exact bytes verified under this signature and signer, and decoded (verify-cache.ts).
+  const key = cache && signer && `signed:${what}:${signer.cert.sha256}:${toHex(signature)}:${body}`;
+  let value = key ? cache.get<T>(key) : undefined;
+  if (value === undefined) {
+    const verified = signer !== null && (await verifyP1363(signer.key, signature, signedBytesOf(body)));
+    if (signer !== null && !verified) {
+      out.push(
+        violation(
+          'collateral_signature_invalid',
+          `${what}: signature does not verify under the TCB Signing key`,
+          {
+            field: what,
+          },
+        ),
+      );
+    }
+    try {
+      value = decode(body);
+    } catch (e) {
+      if (!isSealgateError(e)) throw e;
+      out.push(violation('collateral_malformed', `${what}: ${e.message}`, { field: what }));
+      return { value: null, signer };
+    }
+    if (key && verified) cache.set(key, value);
   }
-  let value: T | null = null;
-  try {
-    value = decode(body);
-  } catch (e) {
-    if (!isSealgateError(e)) throw e;
-    out.push(violation('collateral_malformed', `${what}: ${e.message}`, { field: what }));
-    return { value: null, signer };
-  }
+  checkWindow(what, value, at, out);
+  return { value, signer };
+}
+
+function checkWindow(
+  what: string,
+  value: { issueDate: Date; nextUpdate: Date },
+  at: Date,
+  out: Violation[],
+): void {
   const t = at.getTime();
   if (t < value.issueDate.getTime() || t > value.nextUpdate.getTime()) {
     out.push(
@@ -188,7 +207,33 @@ async function checkSigned<T extends { issueDate: Date; nextUpdate: Date }>(
       }),
     );
   }
-  return { value, signer };
+}
+
+/** Step 9b: the PCK CRL's issuer chain, which must name the PCK leaf's issuer (subject and key). */
+async function pckCrlIssuer(
+  c: TdxCollateral,
+  pckCa: VerifiedCert,
+  at: Date,
+  out: Violation[],
+  cache: TdxVerifyCache | undefined,
+): Promise<VerifiedCert | null> {
+  const field = 'pckCrlIssuerChain';
+  if (c.pckCrlIssuerChain === null) {
+    out.push(violation('crl_invalid', 'pckCrlIssuerChain: missing', { field }));
+    return null;
+  }
+  const shape = [[CN.pckPlatformCa, CN.pckProcessorCa], CN.root];
+  const chain = await verifyPemChain(c.pckCrlIssuerChain, shape, at, field, out, cache);
+  const issuer = chain?.[0] ?? null;
+  if (
+    issuer !== null &&
+    (toHex(issuer.cert.subject) !== toHex(pckCa.cert.subject) ||
+      toHex(issuer.cert.spki) !== toHex(pckCa.cert.spki))
+  ) {
+    out.push(violation('crl_invalid', "pckCrlIssuerChain: not the PCK certificate's issuer", { field }));
+    return null;
+  }
+  return issuer;
 }
 
 /** Step 9: the Root CA CRL over every CA below the root, the PCK CRL over the PCK leaf. */
@@ -198,37 +243,17 @@ async function checkCrls(
   signers: (VerifiedCert | null)[],
   at: Date,
   out: Violation[],
+  cache: TdxVerifyCache | undefined,
 ): Promise<void> {
   const [leaf, pckCa, root] = pckChain as [VerifiedCert, VerifiedCert, VerifiedCert];
-  const rootCrl = await authenticateCrl(c.rootCaCrl, root, at, 'rootCaCrl', out);
-  let crlIssuer: VerifiedCert | null = null;
-  if (c.pckCrlIssuerChain === null) {
-    out.push(violation('crl_invalid', 'pckCrlIssuerChain: missing', { field: 'pckCrlIssuerChain' }));
-  } else {
-    const certs = await parsePemChain(c.pckCrlIssuerChain, 'pckCrlIssuerChain', out);
-    const chain =
-      certs &&
-      (await verifyIntelChain(
-        certs,
-        [[CN.pckPlatformCa, CN.pckProcessorCa], CN.root],
-        at,
-        'pckCrlIssuerChain',
-        out,
-      ));
-    crlIssuer = chain?.[0] ?? null;
-    if (
-      crlIssuer !== null &&
-      (toHex(crlIssuer.cert.subject) !== toHex(pckCa.cert.subject) ||
-        toHex(crlIssuer.cert.spki) !== toHex(pckCa.cert.spki))
-    ) {
-      out.push(
-        violation('crl_invalid', "pckCrlIssuerChain: not the PCK certificate's issuer", {
-          field: 'pckCrlIssuerChain',
-        }),
-      );
-      crlIssuer = null;
-    }
-  }
+  // Independent checks, started together; their findings are reported in this fixed order.
+  const found: [Violation[], Violation[], Violation[]] = [[], [], []];
+  const [rootCrl, crlIssuer, pckCrl] = await Promise.all([
+    authenticateCrl(c.rootCaCrl, root, at, 'rootCaCrl', found[0], cache),
+    pckCrlIssuer(c, pckCa, at, found[1], cache),
+    authenticateCrl(c.pckCrl, pckCa, at, 'pckCrl', found[2], cache),
+  ]);
+  out.push(...found[0], ...found[1]);
   if (rootCrl !== null) {
     const cas = [
       pckCa,
@@ -237,7 +262,7 @@ async function checkCrls(
     ];
     checkNotRevoked(rootCrl, cas, 'rootCaCrl', out);
   }
-  const pckCrl = await authenticateCrl(c.pckCrl, pckCa, at, 'pckCrl', out);
+  out.push(...found[2]);
   if (pckCrl !== null) checkNotRevoked(pckCrl, [leaf], 'pckCrl', out);
 }
 
@@ -265,35 +290,54 @@ export async function verifyTdxEvidence(input: TdxEvidenceInput): Promise<TdxVer
   if ('violation' in parsed)
     return { claims: null, quote: null, pck: null, tcb: null, violations: [parsed.violation] };
   const { quote } = parsed;
-  const out: Violation[] = [];
-  await checkQuoteSignatures(quote, out);
-  const pck = await checkPck(quote, at, out);
   const c = input.collateral;
-  const tcbInfo = await checkSigned(
+  // Without a caller's cache, one for this call: a chain given twice (PCS serves TCB info and QE
+  // identity with the same TCB Signing chain) is then verified once.
+  const cache = input.cache ?? createTdxVerifyCache();
+  // Steps 2–8 do not depend on each other: started together (Node's WebCrypto runs them side by
+  // side on its thread pool), their findings reported in step order.
+  const found: [Violation[], Violation[], Violation[], Violation[]] = [[], [], [], []];
+  const tcbInfoCheck = checkSigned(
     'tcbInfo',
     c.tcbInfo,
     c.tcbInfoSignature,
     c.tcbInfoIssuerChain,
     parseTcbInfo,
     at,
-    out,
+    found[2],
+    cache,
   );
-  const qeId = await checkSigned<QeIdentity>(
-    'qeIdentity',
-    c.qeIdentity,
-    c.qeIdentitySignature,
-    c.qeIdentityIssuerChain,
-    parseQeIdentity,
-    at,
-    out,
-  );
-  if (pck !== null) await checkCrls(c, pck.chain, [tcbInfo.signer, qeId.signer], at, out);
+  const qeIdCheck = (async () => {
+    if (c.qeIdentityIssuerChain === c.tcbInfoIssuerChain) await tcbInfoCheck;
+    return checkSigned<QeIdentity>(
+      'qeIdentity',
+      c.qeIdentity,
+      c.qeIdentitySignature,
+      c.qeIdentityIssuerChain,
+      parseQeIdentity,
+      at,
+      found[3],
+      cache,
+    );
+  })();
+  const [, pck, tcbInfo, qeId] = await Promise.all([
+    checkQuoteSignatures(quote, found[0]),
+    checkPck(quote, at, found[1], cache),
+    tcbInfoCheck,
+    qeIdCheck,
+  ]);
+  const out: Violation[] = found.flat();
+  if (pck !== null) await checkCrls(c, pck.chain, [tcbInfo.signer, qeId.signer], at, out, cache);
   const ext = pck?.ext ?? null;
   let tcb: TcbEvaluation | null = null;
   if (ext !== null && tcbInfo.value !== null && qeId.value !== null) {
     checkPlatform(tcbInfo.value, ext, out);
     tcb = evaluateTcb(tcbInfo.value, qeId.value, ext, quote.body, quote.qeReport, out);
   }
+  const eventLog =
+    input.eventLog === undefined || input.eventLog === null
+      ? null
+      : await checkEventLog(input.eventLog, quote.body, out);
   if (out.length > 0 || tcb === null || ext === null || pck === null || tcbInfo.value === null) {
     return { claims: null, quote, pck: ext, tcb, violations: out };
   }
@@ -309,6 +353,7 @@ export async function verifyTdxEvidence(input: TdxEvidenceInput): Promise<TdxVer
     rootSha256: pck.chain[2]!.cert.sha256,
     tcbEvaluationDataNumber: tcbInfo.value.tcbEvaluationDataNumber,
     verifiedAt: at.toISOString(),
+    ...(eventLog ? { eventLog } : {}),
   };
   return { claims, quote, pck: ext, tcb, violations: [] };
 }
