@@ -41,7 +41,7 @@ export const MANIFEST_FIELDS = {
   },
   gpuReferenceValues: {
     required: ['count', 'architecture', 'driverVersions', 'vbiosVersions', 'measurements'],
-    optional: ['allowMissingFwid'],
+    optional: ['allowMissingFwid', 'ocsp'],
   },
   gpuCount: { required: ['min', 'max'], optional: [] },
   gpuMeasurements: { required: ['source'], optional: ['golden'] },

@@ -9,6 +9,7 @@
  */
 
 import type { SnpProduct } from '../evidence/snp/types.js';
+import type { OcspPolicy } from '../verify/nvidia/revocation.js';
 import type { TcbStatus } from '../verify/tdx/tcb-info.js';
 
 export type { SnpProduct };
@@ -149,6 +150,12 @@ export interface GpuReferenceValues {
   measurements: GpuMeasurements;
   /** Accept reports without a FWID (drivers before R550: the key is then not bound to the firmware). Default false. */
   allowMissingFwid?: boolean;
+  /**
+   * OCSP for the device and RIM chains (src/verify/nvidia/revocation.ts). Default "require": a
+   * certificate without a verified answer is refused. "best-effort": a missing answer is a warning;
+   * a revoked, unknown, stale or badly signed answer is still refused.
+   */
+  ocsp?: OcspPolicy;
 }
 
 /**

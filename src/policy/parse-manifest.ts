@@ -1,3 +1,4 @@
+import { OCSP_POLICIES } from '../verify/nvidia/revocation.js';
 import { TCB_STATUSES } from '../verify/tdx/tcb-info.js';
 import {
   at,
@@ -330,8 +331,17 @@ function checkGpuReference(iss: Issues, v: unknown, path: string): GpuReferenceV
   const allowMissingFwid = has(o, 'allowMissingFwid')
     ? checkBool(iss, o.allowMissingFwid, p('allowMissingFwid'))
     : undefined;
+  const ocsp = has(o, 'ocsp') ? checkEnum(iss, o.ocsp, p('ocsp'), OCSP_POLICIES) : undefined;
   if (!count || !architecture || !driverVersions || !vbiosVersions || !measurements) return undefined;
-  return defined({ count, architecture, driverVersions, vbiosVersions, measurements, allowMissingFwid });
+  return defined({
+    count,
+    architecture,
+    driverVersions,
+    vbiosVersions,
+    measurements,
+    allowMissingFwid,
+    ocsp,
+  });
 }
 
 function checkGpuMeasurements(iss: Issues, v: unknown, path: string): GpuMeasurements | undefined {
