@@ -23,10 +23,10 @@ import {
   TBSRequest,
 } from '@peculiar/asn1-ocsp';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import { AlgorithmIdentifier, Extension, type Name } from '@peculiar/asn1-x509';
+import { AlgorithmIdentifier, Extension } from '@peculiar/asn1-x509';
 import { fromHex, toArrayBuffer, toHex } from '../bytes.js';
 import { SealgateError } from '../errors.js';
-import { readTlv, TAG_SEQUENCE } from './der.js';
+import { readTlv, TAG_SEQUENCE, type Tlv } from './der.js';
 
 /** Hash algorithms a CertID may name (RFC 6960 §4.1.1 leaves it open; RFC 5019 §2.1.1 uses SHA-1). */
 export const CERT_ID_HASHES = {
@@ -115,25 +115,66 @@ function statusOf(
   throw bad('certStatus is none of good, revoked, unknown');
 }
 
-/** tbsResponseData as received: the first element of the BasicOCSPResponse SEQUENCE. */
-function signedBytes(basic: Uint8Array): Uint8Array {
+/** What must be compared or verified byte for byte, cut from the BasicOCSPResponse as received. */
+interface RawParts {
+  /** tbsResponseData, tag and length included: the signed bytes. */
+  tbs: Uint8Array;
+  responderId: OcspResponse['responderId'];
+  /** certs [0]: each certificate's DER as received. */
+  certs: Uint8Array[];
+}
+
+/** The TLVs inside `parent`, each with the offset of its tag. */
+function elements(bytes: Uint8Array, parent: Tlv, name: string): { at: number; tlv: Tlv }[] {
+  const out: { at: number; tlv: Tlv }[] = [];
+  for (let pos = parent.start; pos < parent.end; ) {
+    const tlv = readTlv(bytes, pos, name);
+    if (tlv.end > parent.end) throw bad(`${name}: element overruns its parent`);
+    out.push({ at: pos, tlv });
+    pos = tlv.end;
+  }
+  return out;
+}
+
+/**
+ * tbsResponseData, the ResponderID (`[1] EXPLICIT Name` | `[2] EXPLICIT KeyHash` after an optional
+ * `[0]` version, §4.2.1) and `certs [0] EXPLICIT SEQUENCE OF Certificate`, as received: the library
+ * decodes the rest, but signatures and name comparisons must see the responder's own bytes.
+ */
+function rawParts(basic: Uint8Array): RawParts {
   const outer = readTlv(basic, 0, 'BasicOCSPResponse');
   if (outer.tag !== TAG_SEQUENCE || outer.end !== basic.length)
     throw bad('BasicOCSPResponse is not one SEQUENCE');
-  const first = readTlv(basic, outer.start, 'tbsResponseData');
-  if (first.tag !== TAG_SEQUENCE) throw bad('tbsResponseData is not a SEQUENCE');
-  return basic.slice(outer.start, first.end);
+  const parts = elements(basic, outer, 'BasicOCSPResponse');
+  const tbs = parts[0];
+  if (tbs === undefined || tbs.tlv.tag !== TAG_SEQUENCE) throw bad('tbsResponseData is not a SEQUENCE');
+  const fields = elements(basic, tbs.tlv, 'tbsResponseData');
+  const rid = fields[0]?.tlv.tag === 0xa0 ? fields[1] : fields[0];
+  if (rid === undefined || (rid.tlv.tag !== 0xa1 && rid.tlv.tag !== 0xa2))
+    throw bad('ResponderID is neither byName [1] nor byKey [2]');
+  const inner = elements(basic, rid.tlv, 'ResponderID');
+  if (inner.length !== 1) throw bad('ResponderID does not hold exactly one value');
+  const value = inner[0]!;
+  const responderId =
+    rid.tlv.tag === 0xa1
+      ? { byName: basic.slice(value.at, value.tlv.end) }
+      : { byKey: basic.slice(value.tlv.start, value.tlv.end) };
+  const certs: Uint8Array[] = [];
+  const certsPart = parts[3];
+  if (certsPart !== undefined) {
+    const seq = elements(basic, certsPart.tlv, 'certs');
+    if (certsPart.tlv.tag !== 0xa0 || seq.length !== 1 || seq[0]!.tlv.tag !== TAG_SEQUENCE)
+      throw bad('certs is not [0] EXPLICIT SEQUENCE OF Certificate');
+    for (const c of elements(basic, seq[0]!.tlv, 'certs')) certs.push(basic.slice(c.at, c.tlv.end));
+  }
+  return { tbs: basic.slice(tbs.at, tbs.tlv.end), responderId, certs };
 }
 
 function parseBasic(basicDer: Uint8Array, responseStatus: number): OcspResponse {
+  const raw = rawParts(basicDer);
   const basic = AsnConvert.parse(toArrayBuffer(basicDer), BasicOCSPResponse);
   const data = basic.tbsResponseData;
   if (data.version !== 0) throw bad(`ResponseData version ${data.version} is not v1`);
-  const rid = data.responderID;
-  const responderId =
-    rid.byKey !== undefined
-      ? { byKey: new Uint8Array(rid.byKey.buffer) }
-      : { byName: new Uint8Array(AsnConvert.serialize(rid.byName as Name)) };
   let nonce: Uint8Array | null = null;
   const unknownCritical: string[] = [];
   for (const e of data.responseExtensions ?? []) {
@@ -143,11 +184,11 @@ function parseBasic(basicDer: Uint8Array, responseStatus: number): OcspResponse 
   const params = basic.signatureAlgorithm.parameters;
   return {
     responseStatus,
-    tbs: signedBytes(basicDer),
+    tbs: raw.tbs,
     signatureOid: basic.signatureAlgorithm.algorithm,
     signatureParameters: params === undefined || params === null ? null : new Uint8Array(params),
     signature: new Uint8Array(basic.signature),
-    responderId,
+    responderId: raw.responderId,
     producedAt: data.producedAt,
     responses: data.responses.map((r) => ({
       certId: certIdOf(r.certID),
@@ -157,7 +198,7 @@ function parseBasic(basicDer: Uint8Array, responseStatus: number): OcspResponse 
     })),
     nonce,
     unknownCriticalExtensions: unknownCritical,
-    certs: (basic.certs ?? []).map((c) => new Uint8Array(AsnConvert.serialize(c))),
+    certs: raw.certs,
   };
 }
 

@@ -121,11 +121,12 @@ export function simulatedNvidiaChain(options: ChainOptions = {}): Promise<Simula
 
 /**
  * A delegated OCSP responder certificate (RFC 6960 §4.2.2.2) issued by `issuer`: EKU
- * id-kp-OCSPSigning unless `ocspSigning` is false (to simulate a wrong signer).
+ * id-kp-OCSPSigning unless `ocspSigning` is false; `issuerName` writes another issuer name over
+ * the issuer's signature (both to simulate wrong signers).
  */
 export async function makeOcspResponderCertificate(
   issuer: SimulatedCertificate,
-  options: { ocspSigning?: boolean; notBefore?: Date; notAfter?: Date } = {},
+  options: { ocspSigning?: boolean; notBefore?: Date; notAfter?: Date; issuerName?: string } = {},
 ): Promise<SimulatedCertificate> {
   x509.cryptoProvider.set(crypto);
   const keys = await keyPair();
@@ -139,7 +140,7 @@ export async function makeOcspResponderCertificate(
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial,
     subject: DN('SIMULATED NVIDIA OCSP Responder'),
-    issuer: issuerCert.subject,
+    issuer: options.issuerName ?? issuerCert.subject,
     notBefore: options.notBefore ?? new Date('2023-01-01T00:00:00Z'),
     notAfter: options.notAfter ?? new Date('2049-12-31T00:00:00Z'),
     publicKey: keys.publicKey,

@@ -25,7 +25,13 @@ import { AlgorithmIdentifier, Certificate, CRLReason, Extension, Name } from '@p
 import { toArrayBuffer } from '../../bytes.js';
 import { parseX509Certificate } from '../../der/certificate.js';
 import { ecdsaP1363ToDer } from '../../der/ecdsa-signature.js';
-import { type CertIdHash, hashNameOf, type OcspCertId, ocspCertId } from '../../der/ocsp.js';
+import {
+  type CertIdHash,
+  hashNameOf,
+  type OcspCertId,
+  ocspCertId,
+  subjectPublicKeyBits,
+} from '../../der/ocsp.js';
 import { ECDSA_SHA384, type SimulatedCertificate } from './nvidia-chain.js';
 
 const OID_ECDSA_WITH_SHA384 = '1.2.840.10045.4.3.3';
@@ -49,6 +55,16 @@ export interface OcspAnswer {
   /** CertID hash; default SHA-384 (nvtrust's). */
   hash?: CertIdHash;
   producedAt?: Date;
+  /** Compute the CertID's issuerKeyHash from this certificate's key instead of the issuer's. */
+  certIdKeyFrom?: Uint8Array;
+  /** Write this issuerNameHash into the CertID instead of the right one. */
+  certIdNameHash?: Uint8Array;
+  /** Label the signature with this algorithm OID (it is still ECDSA with SHA-384). */
+  signatureOid?: string;
+  /** Name the signer by the SHA-1 of its key (§4.2.2.3 byKey) instead of by Name. */
+  responderIdByKey?: boolean;
+  /** More responseExtensions, after the nonce. */
+  extensions?: readonly { oid: string; critical: boolean; value: Uint8Array }[];
 }
 
 function certIdAsn(id: OcspCertId): CertID {
@@ -58,6 +74,11 @@ function certIdAsn(id: OcspCertId): CertID {
     issuerKeyHash: new OctetString(id.issuerKeyHash),
     serialNumber: toArrayBuffer(hexBytes(id.serialNumber)),
   });
+}
+
+/** SHA-1 of the subjectPublicKey bits (RFC 6960 §4.2.2.3 KeyHash). */
+async function keyHash(spki: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest('SHA-1', subjectPublicKeyBits(spki) as BufferSource));
 }
 
 function hexBytes(hex: string): Uint8Array {
@@ -81,9 +102,13 @@ export async function signOcspResponse(a: OcspAnswer): Promise<Uint8Array> {
   const issuer = await parseX509Certificate(a.issuer.der);
   const signer = a.signer ?? a.issuer;
   const signerCert = await parseX509Certificate(signer.der);
-  const id = await ocspCertId(cert, issuer, a.hash ?? 'SHA-384');
+  const keyOf = a.certIdKeyFrom ? await parseX509Certificate(a.certIdKeyFrom) : issuer;
+  const computed = await ocspCertId(cert, keyOf, a.hash ?? 'SHA-384');
+  const id = a.certIdNameHash ? { ...computed, issuerNameHash: a.certIdNameHash } : computed;
   const data = new ResponseData({
-    responderID: new ResponderID({ byName: AsnConvert.parse(toArrayBuffer(signerCert.subject), Name) }),
+    responderID: a.responderIdByKey
+      ? new ResponderID({ byKey: new OctetString(await keyHash(signerCert.spki)) })
+      : new ResponderID({ byName: AsnConvert.parse(toArrayBuffer(signerCert.subject), Name) }),
     producedAt: a.producedAt ?? a.thisUpdate,
     responses: [
       new SingleResponse({
@@ -94,19 +119,23 @@ export async function signOcspResponse(a: OcspAnswer): Promise<Uint8Array> {
       }),
     ],
   });
+  const extensions = (a.extensions ?? []).map(
+    (e) => new Extension({ extnID: e.oid, critical: e.critical, extnValue: new OctetString(e.value) }),
+  );
   if (a.nonce !== undefined) {
-    data.responseExtensions = [
+    extensions.unshift(
       new Extension({
         extnID: id_pkix_ocsp_nonce,
         extnValue: new OctetString(AsnConvert.serialize(new OctetString(a.nonce))),
       }),
-    ];
+    );
   }
+  if (extensions.length > 0) data.responseExtensions = extensions;
   const tbs = AsnConvert.serialize(data);
   const p1363 = new Uint8Array(await crypto.subtle.sign(ECDSA_SHA384, signer.keys.privateKey, tbs));
   const basic = new BasicOCSPResponse({
     tbsResponseData: data,
-    signatureAlgorithm: new AlgorithmIdentifier({ algorithm: OID_ECDSA_WITH_SHA384 }),
+    signatureAlgorithm: new AlgorithmIdentifier({ algorithm: a.signatureOid ?? OID_ECDSA_WITH_SHA384 }),
     signature: toArrayBuffer(ecdsaP1363ToDer(p1363)),
     certs: a.signer ? [AsnConvert.parse(toArrayBuffer(a.signer.der), Certificate)] : undefined,
   });

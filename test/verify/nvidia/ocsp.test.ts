@@ -4,7 +4,8 @@
  * and from a delegated responder; revoked (certificateHold too), unknown, stale, not yet valid,
  * without nextUpdate; wrong signers (another CA, a responder without id-kp-OCSPSigning, one issued
  * by another CA, a key impersonating the CA's name); a flipped bit; garbage, cut and error
- * answers; an answer for another certificate; a missing or other nonce. Runs in Node and workerd.
+ * answers; an unknown critical extension; an answer for another certificate; a missing or other
+ * nonce. ResponderID by Name and by key hash. Runs in Node and workerd.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildOcspRequest, ocspCertId, parseOcspResponse } from '../../../src/der/ocsp.js';
@@ -35,6 +36,20 @@ describe('OCSP response verification (RFC 6960)', () => {
     const r = await check(await f.answer({ signer }));
     expect(r.violations).toEqual([]);
     expect(r.status).toBe('good');
+  });
+
+  it('ResponderID by key hash (§4.2.2.3): the CA and a delegated responder both found', async () => {
+    expect((await check(await f.answer({ responderIdByKey: true }))).status).toBe('good');
+    const signer = await makeOcspResponderCertificate(f.sim.certs[1]!);
+    expect((await check(await f.answer({ signer, responderIdByKey: true }))).status).toBe('good');
+  });
+
+  it('an unknown critical responseExtension is ocsp_invalid; a non-critical one is ignored', async () => {
+    const ext = { oid: '1.3.6.1.4.1.99999.1', value: Uint8Array.of(5, 0) };
+    const critical = await check(await f.answer({ extensions: [{ ...ext, critical: true }] }));
+    expect(codes(critical)).toEqual(['ocsp_invalid']);
+    expect(critical.violations[0]!.message).toContain('1.3.6.1.4.1.99999.1');
+    expect(codes(await check(await f.answer({ extensions: [{ ...ext, critical: false }] })))).toEqual([]);
   });
 
   it('a CertID under SHA-1 (what openssl asks by default) matches too', async () => {
@@ -99,11 +114,22 @@ describe('OCSP response verification (RFC 6960)', () => {
     // Another key under the issuer's very name (ResponderID byName matches the CA): the signature fails.
     const impostor = await f.answer({ issuer: { ...f.sim.certs[1]!, keys: other.certs[1]!.keys } });
     expect(codes(await check(impostor))).toEqual(['ocsp_signature_invalid']);
+    // Signed by the CA's key but naming another issuer: not "issued by that CA" (§4.2.2.2).
+    const renamed = await makeOcspResponderCertificate(f.sim.certs[1]!, { issuerName: 'CN=Someone else' });
+    const r2 = await check(await f.answer({ signer: renamed }));
+    expect(codes(r2)).toEqual(['ocsp_signature_invalid']);
+    expect(r2.violations[0]!.message).toContain('is not issued by');
     // A delegated responder that is expired at the time checked.
     const old = await makeOcspResponderCertificate(f.sim.certs[1]!, {
       notAfter: new Date(AT.getTime() - HOUR),
     });
     expect(codes(await check(await f.answer({ signer: old })))).toEqual(['ocsp_signature_invalid']);
+  });
+
+  it('a signature labelled with another algorithm (ecdsa-with-SHA256) is refused', async () => {
+    const r = await check(await f.answer({ signatureOid: '1.2.840.10045.4.3.2' }));
+    expect(codes(r)).toEqual(['ocsp_signature_invalid']);
+    expect(r.violations[0]!.message).toContain('is not ecdsa-with-SHA384');
   });
 
   it('any flipped bit of the signed ResponseData is refused', async () => {
@@ -136,6 +162,16 @@ describe('OCSP response verification (RFC 6960)', () => {
     const r = await check(forOther);
     expect(codes(r)).toEqual(['ocsp_invalid']);
     expect(r.violations[0]!.message).toContain('does not answer');
+    // Same issuer (names and key hashes equal), another serial: a good answer for a sibling.
+    const sibling2 = await makeOcspResponderCertificate(f.sim.certs[1]!);
+    const forSibling = await check(await f.answer({ cert: sibling2.der }));
+    expect(codes(forSibling)).toEqual(['ocsp_invalid']);
+    // Same serial and issuer name, another issuer key (a CA of the same name): not this certificate.
+    const otherKey = await check(await f.answer({ certIdKeyFrom: sibling.certs[1]!.der }));
+    expect(codes(otherKey)).toEqual(['ocsp_invalid']);
+    // Same serial and issuer key, another issuer name hash.
+    const otherName = await check(await f.answer({ certIdNameHash: new Uint8Array(48).fill(1) }));
+    expect(codes(otherName)).toEqual(['ocsp_invalid']);
   });
 
   it('a nonce we sent must come back exactly (responseExtensions, RFC 8954)', async () => {
