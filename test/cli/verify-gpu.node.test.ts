@@ -256,6 +256,10 @@ describe.skipIf(!v.present)(`sealgate verify-gpu${v.present ? '' : ` (skipped: $
       ],
       [args({ ...s, chain: s.evidence }), `--chain: ${s.evidence}:`],
       [args(s, '--at', 'yesterday'), '--at given twice'],
+      [
+        args(s, '--ocsp', join(tmp, 'absent.ocsp')),
+        `--ocsp: cannot read ${join(tmp, 'absent.ocsp')} (ENOENT)`,
+      ],
       [[...args(s).slice(0, -2), '--at', 'yesterday'], '--at: not an ISO-8601 date'],
     ];
     for (const [argv, message] of cases) {
