@@ -126,7 +126,14 @@ export function simulatedNvidiaChain(options: ChainOptions = {}): Promise<Simula
  */
 export async function makeOcspResponderCertificate(
   issuer: SimulatedCertificate,
-  options: { ocspSigning?: boolean; notBefore?: Date; notAfter?: Date; issuerName?: string } = {},
+  options: {
+    ocspSigning?: boolean;
+    notBefore?: Date;
+    notAfter?: Date;
+    issuerName?: string;
+    /** An extra critical extension (OID) with an empty SEQUENCE as its value. */
+    criticalOid?: string;
+  } = {},
 ): Promise<SimulatedCertificate> {
   x509.cryptoProvider.set(crypto);
   const keys = await keyPair();
@@ -137,6 +144,9 @@ export async function makeOcspResponderCertificate(
   ];
   if (options.ocspSigning !== false)
     extensions.push(new x509.ExtendedKeyUsageExtension(['1.3.6.1.5.5.7.3.9']));
+  if (options.criticalOid !== undefined) {
+    extensions.push(new x509.Extension(options.criticalOid, true, Uint8Array.of(0x30, 0x00)));
+  }
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial,
     subject: DN('SIMULATED NVIDIA OCSP Responder'),

@@ -7,7 +7,8 @@
  *      and has no critical responseExtension but the nonce (§4.4)                     ocsp_invalid
  *   2. the signer (§4.2.2.2) is the issuing CA itself, or a responder certificate in `certs`
  *      issued by that CA (its signature verifies under the CA's key), carrying
- *      id-kp-OCSPSigning (RFC 5280 §4.2.1.12) and valid at `at`; ResponderID (§4.2.2.3)
+ *      id-kp-OCSPSigning (RFC 5280 §4.2.1.12), no unknown critical extension (§4.2), valid
+ *      at `at`; its own revocation is not asked (§4.2.2.2.1 leaves that to policy); ResponderID (§4.2.2.3)
  *      names it by Name or by the SHA-1 of its key
  *   3. signatureAlgorithm is exactly ecdsa-with-SHA384 and the signature over tbsResponseData
  *      verifies under the signer's P-384 key (NVIDIA signs all of it with P-384)  ocsp_signature_invalid
@@ -42,6 +43,9 @@ export const OCSP_CLOCK_SKEW_MS = 5 * 60 * 1000;
 const OID_ECDSA_WITH_SHA384 = '1.2.840.10045.4.3.3';
 const OID_EXT_KEY_USAGE = '2.5.29.37';
 const OID_KP_OCSP_SIGNING = '1.3.6.1.5.5.7.3.9';
+
+/** Critical extensions a responder certificate may carry: keyUsage, basicConstraints, extKeyUsage, ocsp-nocheck. */
+const RESPONDER_CRITICAL = new Set(['2.5.29.15', '2.5.29.19', OID_EXT_KEY_USAGE, '1.3.6.1.5.5.7.48.1.5']);
 
 /** RFC 5280 CRLReason names (§5.3.1), for messages. */
 const REASONS = [
@@ -129,6 +133,9 @@ async function signerKey(
     if (!signedByCa)
       return { reason: `responder ${label(c)}'s certificate does not verify under ${label(issuer)}` };
     if (!hasOcspSigning(c)) return { reason: `responder ${label(c)} lacks id-kp-OCSPSigning` };
+    const unknown = c.criticalExtensions.find((oid) => !RESPONDER_CRITICAL.has(oid));
+    if (unknown !== undefined)
+      return { reason: `responder ${label(c)} has unknown critical extension ${unknown}` };
     if (at < c.notBefore || at > c.notAfter)
       return { reason: `responder ${label(c)} is not valid at ${at.toISOString()}` };
     const key = await importP384Key(c.spki);

@@ -119,6 +119,13 @@ describe('OCSP response verification (RFC 6960)', () => {
     const r2 = await check(await f.answer({ signer: renamed }));
     expect(codes(r2)).toEqual(['ocsp_signature_invalid']);
     expect(r2.violations[0]!.message).toContain('is not issued by');
+    // A delegated responder with a critical extension nobody here understands.
+    const strange = await makeOcspResponderCertificate(f.sim.certs[1]!, {
+      criticalOid: '1.3.6.1.4.1.99999.2',
+    });
+    const r3 = await check(await f.answer({ signer: strange }));
+    expect(codes(r3)).toEqual(['ocsp_signature_invalid']);
+    expect(r3.violations[0]!.message).toContain('unknown critical extension 1.3.6.1.4.1.99999.2');
     // A delegated responder that is expired at the time checked.
     const old = await makeOcspResponderCertificate(f.sim.certs[1]!, {
       notAfter: new Date(AT.getTime() - HOUR),
