@@ -19,6 +19,8 @@ export function gpuClaimsJson(claims: GpuClaims | null): Record<string, unknown>
     leaf: claims.leaf,
     rootSha256: claims.rootSha256,
     rims: claims.rims,
+    /** null: revocation was not checked. */
+    revocation: claims.revocation,
     measurements: Object.fromEntries(claims.measurements.map((m) => [String(m.index), toHex(m.value)])),
   };
 }

@@ -5,6 +5,12 @@
  * `--role`, the role's `gpu` reference values too (src/policy/evaluate-gpu.ts). Exit 0 verified, 1 rejected (every
  * violation listed), 2 usage or unreadable input. `--json` prints the verdict, the violations and
  * the claims as JSON; otherwise one line per finding.
+ *
+ * Revocation (OCSP, src/verify/nvidia/revocation.ts): answers come from `--ocsp FILE` (saved DER
+ * OCSPResponses, repeatable, for offline checks) and, with `--ocsp-fetch`, from the responders.
+ * The policy is the role's `gpu.ocsp` with `--manifest` (default "require"); without a manifest,
+ * "require" when either flag is given. With neither a manifest nor a flag, revocation is not
+ * checked, and the output says so.
  */
 import { gpuClaimsJson } from '../attestation/gpu-claims-json.js';
 import { fromHex } from '../bytes.js';
@@ -15,14 +21,16 @@ import { isRoleName } from '../policy/evaluate-role.js';
 import { type Manifest, ROLES } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
 import { NVIDIA_GPU_ROOTS } from '../verify/nvidia/nvidia-roots.js';
+import { DEFAULT_OCSP_POLICY, type RevocationOptions } from '../verify/nvidia/revocation.js';
 import { type GpuClaims, verifyGpuEvidence } from '../verify/nvidia/verify-gpu.js';
 import { type Violation, violation } from '../verify/violations.js';
 import { parseFlags, parseInstant, UsageError } from './args.js';
 import { readInput, readTextInput } from './io.js';
+import { cliOcsp } from './ocsp-fetch.js';
 import type { CommandResult } from './result.js';
 
 export const VERIFY_GPU_USAGE =
-  'verify-gpu --evidence FILE --chain FILE [--rim FILE]… --nonce HEX [--manifest FILE --role ROLE] [--at ISO-8601] [--json]';
+  'verify-gpu --evidence FILE --chain FILE [--rim FILE]… --nonce HEX [--manifest FILE --role ROLE] [--ocsp FILE]… [--ocsp-fetch] [--at ISO-8601] [--json]';
 
 function nonceOf(hex: string): Uint8Array {
   try {
@@ -54,8 +62,37 @@ function textReport(
     );
     if (claims.rims)
       lines.push('  every active RIM measurement equals the report (driver and VBIOS RIMs verified)');
+    lines.push(...revocationLines(claims.revocation as GpuClaimsRevocation | null));
   }
   return `${lines.join('\n')}\n`;
+}
+
+type GpuClaimsRevocation = NonNullable<GpuClaims['revocation']>;
+
+function revocationLines(r: GpuClaimsRevocation | null): string[] {
+  if (r === null)
+    return ['  revocation not checked (no OCSP policy: give --manifest, --ocsp or --ocsp-fetch)'];
+  const good = r.certificates.filter((c) => c.status === 'good').length;
+  const lines = [`  revocation (${r.policy}): ${good} of ${r.certificates.length} certificates good by OCSP`];
+  for (const w of r.warnings) lines.push(`  warning: ${w}`);
+  return lines;
+}
+
+/** The OCSP policy and sources, or undefined when revocation is not to be checked. */
+async function revocationOf(
+  policy: { manifest: Manifest; role: string } | null,
+  ocspFiles: readonly string[],
+  fetchLive: boolean,
+): Promise<RevocationOptions | undefined> {
+  const saved = await Promise.all(ocspFiles.map((path) => readInput('ocsp', path)));
+  const fetch = fetchLive ? cliOcsp() : undefined;
+  if (policy !== null) {
+    // A role without `gpu` may have no GPU (gpu_count_not_allowed follows): no OCSP policy to apply.
+    const gpu = policy.manifest.roles[policy.role as keyof Manifest['roles']]?.gpu;
+    return gpu === undefined ? undefined : { policy: gpu.ocsp ?? DEFAULT_OCSP_POLICY, saved, fetch };
+  }
+  if (saved.length === 0 && fetch === undefined) return undefined;
+  return { policy: 'require', saved, fetch };
 }
 
 async function policyOf(
@@ -93,9 +130,9 @@ function evaluatePolicy(policy: { manifest: Manifest; role: string }, claims: Gp
 
 export async function verifyGpuCommand(argv: readonly string[], now: () => Date): Promise<CommandResult> {
   const flags = parseFlags(argv, {
-    values: ['evidence', 'chain', 'nonce', 'at', 'rim', 'manifest', 'role'],
-    repeatable: ['rim'],
-    switches: ['json'],
+    values: ['evidence', 'chain', 'nonce', 'at', 'rim', 'manifest', 'role', 'ocsp'],
+    repeatable: ['rim', 'ocsp'],
+    switches: ['json', 'ocsp-fetch'],
     required: ['evidence', 'chain', 'nonce'],
   });
   const v = flags.values;
@@ -105,7 +142,16 @@ export async function verifyGpuCommand(argv: readonly string[], now: () => Date)
   const chain = await chainOf(v.chain!);
   const rims = await Promise.all((flags.lists.rim ?? []).map((path) => readInput('rim', path)));
   const policy = await policyOf(v.manifest, v.role);
-  const result = await verifyGpuEvidence({ evidence, chain, nonce, at, rims, roots: NVIDIA_GPU_ROOTS });
+  const revocation = await revocationOf(policy, flags.lists.ocsp ?? [], flags.switches.has('ocsp-fetch'));
+  const result = await verifyGpuEvidence({
+    evidence,
+    chain,
+    nonce,
+    at,
+    rims,
+    roots: NVIDIA_GPU_ROOTS,
+    ...(revocation ? { revocation } : {}),
+  });
   if (policy !== null && result.claims !== null)
     result.violations.push(...evaluatePolicy(policy, result.claims));
   const verdict = result.violations.length === 0 ? 'verified' : 'rejected';

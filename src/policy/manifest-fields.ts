@@ -43,7 +43,7 @@ export const MANIFEST_FIELDS = {
   tdxEventDigestRule: { required: ['rtmr', 'eventType', 'digests'], optional: [] },
   gpuReferenceValues: {
     required: ['count', 'architecture', 'driverVersions', 'vbiosVersions', 'measurements'],
-    optional: ['allowMissingFwid'],
+    optional: ['allowMissingFwid', 'ocsp'],
   },
   gpuCount: { required: ['min', 'max'], optional: [] },
   gpuMeasurements: { required: ['source'], optional: ['golden'] },

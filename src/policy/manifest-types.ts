@@ -10,6 +10,7 @@
 
 import type { SnpProduct } from '../evidence/snp/types.js';
 import type { EventTypeName } from '../evidence/tdx/event-log/event-types.js';
+import type { OcspPolicy } from '../verify/nvidia/revocation.js';
 import type { TcbStatus } from '../verify/tdx/tcb-info.js';
 
 export type { SnpProduct };
@@ -183,6 +184,12 @@ export interface GpuReferenceValues {
   measurements: GpuMeasurements;
   /** Accept reports without a FWID (drivers before R550: the key is then not bound to the firmware). Default false. */
   allowMissingFwid?: boolean;
+  /**
+   * OCSP for the device and RIM chains (src/verify/nvidia/revocation.ts). Default "require": a
+   * certificate without a verified answer is refused. "best-effort": a missing answer is a warning;
+   * a revoked, unknown, stale or badly signed answer is still refused.
+   */
+  ocsp?: OcspPolicy;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { EVENT_TYPE_NAMES } from '../evidence/tdx/event-log/event-types.js';
+import { OCSP_POLICIES } from '../verify/nvidia/revocation.js';
 import { TCB_STATUSES } from '../verify/tdx/tcb-info.js';
 import {
   at,
@@ -359,8 +360,17 @@ function checkGpuReference(iss: Issues, v: unknown, path: string): GpuReferenceV
   const allowMissingFwid = has(o, 'allowMissingFwid')
     ? checkBool(iss, o.allowMissingFwid, p('allowMissingFwid'))
     : undefined;
+  const ocsp = has(o, 'ocsp') ? checkEnum(iss, o.ocsp, p('ocsp'), OCSP_POLICIES) : undefined;
   if (!count || !architecture || !driverVersions || !vbiosVersions || !measurements) return undefined;
-  return defined({ count, architecture, driverVersions, vbiosVersions, measurements, allowMissingFwid });
+  return defined({
+    count,
+    architecture,
+    driverVersions,
+    vbiosVersions,
+    measurements,
+    allowMissingFwid,
+    ocsp,
+  });
 }
 
 function checkGpuMeasurements(iss: Issues, v: unknown, path: string): GpuMeasurements | undefined {

@@ -169,6 +169,17 @@ export const VIOLATION_CODES = [
   'gpu_vbios_not_allowed',
   /** CC mode on without devtools is not proven: no reference measurements were compared. */
   'gpu_cc_mode_unproven',
+  // --- OCSP for the NVIDIA device and RIM chains (RFC 6960; src/verify/nvidia/ocsp.ts) ---
+  /** No OCSP response for a certificate whose status the policy requires (none saved, responder unreachable). */
+  'ocsp_unavailable',
+  /** An OCSP response does not decode, is not successful, answers another certificate, or lacks our nonce. */
+  'ocsp_invalid',
+  /** An OCSP response's signature does not verify, or its signer is neither the CA nor its delegated responder. */
+  'ocsp_signature_invalid',
+  /** An OCSP response is outside [thisUpdate, nextUpdate] at the time checked, or has no nextUpdate. */
+  'ocsp_expired',
+  /** The OCSP responder answered `unknown` for a certificate NVIDIA issued. */
+  'ocsp_status_unknown',
   // --- worker configuration (src/attestation/worker-config.ts; docs/protocol.md) ---
   /** A worker bundle without its configuration document. */
   'config_missing',

@@ -2,6 +2,10 @@
  * `sealgate verify-gpu` as a black box on the three real Hopper sets: exit 0 and the JSON claims,
  * exit 1 with every violation for rejected evidence, exit 2 for usage errors and unreadable input.
  * Commands run in-process through `runCli`; one test runs the real `npm run --silent sealgate`.
+ * Revocation: the real sets have no saved OCSP answers, so they run with OCSP not required and the
+ * output says "revocation not checked"; `gpu.ocsp` require (the default) rejects them, and saved
+ * answers that are garbage or forged for NVIDIA's real certificates are refused (--ocsp).
+ * `--ocsp-fetch` is never run here (no traffic leaves the machine).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +14,8 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
+import { decodeCertificates } from '../../src/der/pem.js';
+import { signOcspResponse } from '../../src/platform/simulator/nvidia-ocsp.js';
 import { GPU_SETS, vectors } from '../support/vectors.js';
 
 const v = vectors();
@@ -112,9 +118,29 @@ describe.skipIf(!v.present)(`sealgate verify-gpu${v.present ? '' : ` (skipped: $
       driverVersions: ['550.90.07'],
       vbiosVersions: ['96.00.9f.00.01'],
       measurements: { source: 'golden', golden: [{ index: 2, values: [block2] }] },
+      ocsp: 'best-effort',
     };
     const ok = await runCli(args(s, '--manifest', write(gpu), '--role', 'worker', '--json'));
     expect(ok.exitCode).toBe(0);
+    const revocation = JSON.parse(ok.stdout).claims.revocation;
+    expect(revocation.policy).toBe('best-effort');
+    expect(
+      revocation.certificates.map((c: { field: string; status: string }) => [c.field, c.status]),
+    ).toEqual([
+      ['chain[1]', 'unchecked'],
+      ['chain[2]', 'unchecked'],
+      ['chain[3]', 'unchecked'],
+    ]);
+    expect(revocation.warnings[0]).toContain('revocation not checked for GH100 A01 GSP BROM');
+    // gpu.ocsp absent means "require": no OCSP answer for the three certificates rejects.
+    const { ocsp: _, ...requireByDefault } = gpu;
+    const strict = await runCli(args(s, '--manifest', write(requireByDefault), '--role', 'worker', '--json'));
+    expect(strict.exitCode).toBe(1);
+    expect(JSON.parse(strict.stdout).violations.map((x: { code: string }) => x.code)).toEqual([
+      'ocsp_unavailable',
+      'ocsp_unavailable',
+      'ocsp_unavailable',
+    ]);
     const rimPolicy = await runCli(
       args(s, '--manifest', write({ ...gpu, measurements: { source: 'rim' } }), '--role', 'worker', '--json'),
     );
@@ -139,7 +165,46 @@ describe.skipIf(!v.present)(`sealgate verify-gpu${v.present ? '' : ` (skipped: $
     const s = set('hopper-coco-ci-trustee');
     const r = await runCli(['verify-gpu', '--evidence', s.hex, ...args(s).slice(3)]);
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toBe('verified\n  architecture hopper, driver 580.95.05, VBIOS 96.00.74.00.1a\n');
+    expect(r.stdout).toBe(
+      'verified\n  architecture hopper, driver 580.95.05, VBIOS 96.00.74.00.1a\n' +
+        '  revocation not checked (no OCSP policy: give --manifest, --ocsp or --ocsp-fetch)\n',
+    );
+  });
+
+  it('--ocsp: saved answers are required for every certificate; garbage and forged answers are refused', async () => {
+    const s = set('hopper-test-no-gpu-nvtrust');
+    const garbage = join(tmp, 'garbage.ocsp');
+    writeFileSync(garbage, 'not an OCSP response');
+    const g = await runCli(args(s, '--ocsp', garbage, '--json'));
+    expect(g.exitCode).toBe(1);
+    expect(JSON.parse(g.stdout).violations.map((x: { code: string }) => x.code)).toEqual([
+      'ocsp_invalid',
+      'ocsp_unavailable',
+      'ocsp_unavailable',
+      'ocsp_unavailable',
+    ]);
+    // A "good" answer for the real GSP BROM certificate, naming its real issuer (the Provisioner
+    // ICA) as responder but signed by a key of ours: what an attacker without NVIDIA's key can make.
+    const certs = decodeCertificates(readFileSync(s.chain));
+    const keys = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, false, [
+      'sign',
+      'verify',
+    ])) as CryptoKeyPair;
+    const forged = join(tmp, 'forged.ocsp');
+    writeFileSync(
+      forged,
+      await signOcspResponse({
+        cert: certs[1]!,
+        issuer: { der: certs[2]!, keys, serial: '' },
+        status: { kind: 'good' },
+        thisUpdate: new Date('2023-12-31T00:00:00Z'),
+        nextUpdate: new Date('2024-01-02T00:00:00Z'),
+      }),
+    );
+    const f = await runCli(args(s, '--ocsp', forged));
+    expect(f.exitCode).toBe(1);
+    expect(f.stdout).toContain('ocsp_signature_invalid (chain[1])');
+    expect(f.stdout).toContain('ocsp_unavailable (chain[2])');
   });
 
   it('exit 1 for another nonce, with the violation', async () => {
@@ -191,6 +256,10 @@ describe.skipIf(!v.present)(`sealgate verify-gpu${v.present ? '' : ` (skipped: $
       ],
       [args({ ...s, chain: s.evidence }), `--chain: ${s.evidence}:`],
       [args(s, '--at', 'yesterday'), '--at given twice'],
+      [
+        args(s, '--ocsp', join(tmp, 'absent.ocsp')),
+        `--ocsp: cannot read ${join(tmp, 'absent.ocsp')} (ENOENT)`,
+      ],
       [[...args(s).slice(0, -2), '--at', 'yesterday'], '--at: not an ISO-8601 date'],
     ];
     for (const [argv, message] of cases) {

@@ -82,6 +82,15 @@ describe('manifest gpu section', () => {
       }),
     ).toEqual([`${p}/measurements/golden/0/index: expected an integer in [1, 254]`]);
     expect(parserIssues({ ...base, revocation: 'require' })).toEqual([`${p}/revocation: unknown field`]);
+    expect(parserIssues({ ...base, ocsp: 'off' })[0]).toMatch(/^\/roles\/worker\/gpu\/ocsp: /);
+    expect(parserIssues({ ...base, ocsp: true })[0]).toMatch(/^\/roles\/worker\/gpu\/ocsp: /);
+  });
+
+  it('ocsp: "require" or "best-effort"; absent stays absent (the default, require, is applied by verifiers)', () => {
+    const base = { ...HOPPER_550, measurements: { source: 'rim' } };
+    expect(withGpu({ ...base, ocsp: 'best-effort' }).roles.worker!.gpu!.ocsp).toBe('best-effort');
+    expect(withGpu({ ...base, ocsp: 'require' }).roles.worker!.gpu!.ocsp).toBe('require');
+    expect(withGpu(base).roles.worker!.gpu!.ocsp).toBeUndefined();
   });
 });
 

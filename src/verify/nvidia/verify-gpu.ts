@@ -17,7 +17,9 @@
  *   7. the request nonce is the verifier's                     nonce_mismatch
  *   8. RIMs given: both verified, every active index compared
  *      (verify-rims.ts)                                       rim_*, gpu_measurement_mismatch, chain codes
- *   9. claims, only when nothing above was violated
+ *   9. `revocation` given: OCSP for the device chain (but its
+ *      leaf) and each verified RIM chain (revocation.ts)      ocsp_*, cert_revoked
+ *  10. claims, only when nothing above was violated
  * Bad evidence never throws; throws are for caller errors (a nonce that is not 32 bytes, a bad `at`).
  */
 import { constantTimeEqual, toHex } from '../../bytes.js';
@@ -31,6 +33,13 @@ import { type Violation, violation } from '../violations.js';
 import { importP384Key, verifyEcdsaChain } from './ecdsa-chain.js';
 import { certificateFwid } from './fwid.js';
 import type { GpuRoots } from './nvidia-roots.js';
+import {
+  type CertificateRevocation,
+  type ChainToCheck,
+  checkRevocation,
+  type OcspPolicy,
+  type RevocationOptions,
+} from './revocation.js';
 import { verifySpdmSignature } from './spdm-signature.js';
 import { type VerifiedRim, verifyRims } from './verify-rims.js';
 
@@ -54,6 +63,16 @@ export interface GpuEvidenceInput {
   /** NVIDIA RIMs (SWID tag XML) for the driver and the VBIOS, when measurements are to be compared. */
   rims?: readonly Uint8Array[];
   roots: GpuRoots;
+  /** OCSP for the device and RIM chains under a policy; absent: revocation is not checked. */
+  revocation?: RevocationOptions;
+}
+
+/** What OCSP said, when it was asked (claims.revocation). */
+export interface GpuRevocationClaims {
+  policy: OcspPolicy;
+  certificates: CertificateRevocation[];
+  /** Certificates best-effort left unchecked, and why. */
+  warnings: string[];
 }
 
 export interface GpuClaims {
@@ -77,6 +96,8 @@ export interface GpuClaims {
    * measurement equals the report's. Null: the measurements were not compared here.
    */
   rims: { driver: VerifiedRim; vbios: VerifiedRim } | null;
+  /** OCSP results; null: revocation was not checked. */
+  revocation: GpuRevocationClaims | null;
 }
 
 export interface GpuVerification {
@@ -233,10 +254,19 @@ export async function verifyGpuEvidence(input: GpuEvidenceInput): Promise<GpuVer
   }
 
   let rims: GpuClaims['rims'] = null;
+  const chains: ChainToCheck[] = [{ certs, field: 'chain', skipLeaf: true }];
   if (input.rims !== undefined && input.rims.length > 0) {
     const r = await verifyRims(input.rims, evidence, input.roots.rim, input.at);
     violations.push(...r.violations);
     rims = r.verified;
+    for (const c of r.chains) chains.push({ certs: c.certs, field: `rims.${c.kind}.chain`, skipLeaf: false });
+  }
+
+  let revocation: GpuRevocationClaims | null = null;
+  if (input.revocation !== undefined) {
+    const r = await checkRevocation(chains, input.at, input.revocation);
+    violations.push(...r.violations);
+    revocation = { policy: input.revocation.policy, certificates: r.certificates, warnings: r.warnings };
   }
 
   if (violations.length > 0 || architecture === null) return done();
@@ -254,6 +284,7 @@ export async function verifyGpuEvidence(input: GpuEvidenceInput): Promise<GpuVer
     leaf: { subject: certs[0]!.subjectText, serialNumber: certs[0]!.serialNumber, sha256: certs[0]!.sha256 },
     rootSha256: certs[certs.length - 1]!.sha256,
     rims,
+    revocation,
   };
   return { claims, evidence, violations };
 }

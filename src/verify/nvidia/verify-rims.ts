@@ -84,7 +84,7 @@ async function verifyOne(
   anchors: readonly string[],
   at: Date,
   out: Violation[],
-): Promise<{ rim: NvidiaRim; kind: RimKind; signer: Certificate } | null> {
+): Promise<{ rim: NvidiaRim; kind: RimKind; signer: Certificate; certs: Certificate[] } | null> {
   let rim: NvidiaRim;
   let certs: Certificate[];
   const field = `rims[${n}]`;
@@ -114,7 +114,7 @@ async function verifyOne(
   out.push(...(await checkSignature(rim, certs[0]!, `rims.${kind}`)));
   const chain = await verifyEcdsaChain({ certs, anchors, at, field: `rims.${kind}.chain` });
   out.push(...chain.violations);
-  return out.length === before ? { rim, kind, signer: certs[0]! } : null;
+  return out.length === before ? { rim, kind, signer: certs[0]!, certs } : null;
 }
 
 /** Steps 6–7 for two RIMs that verified. */
@@ -162,6 +162,8 @@ export interface RimsResult {
   violations: Violation[];
   /** Both RIMs, when every check held. */
   verified: { driver: VerifiedRim; vbios: VerifiedRim } | null;
+  /** Each verified RIM's signing chain (signer first, root last), for revocation checks. */
+  chains: { kind: RimKind; certs: readonly Certificate[] }[];
 }
 
 export async function verifyRims(
@@ -171,7 +173,7 @@ export async function verifyRims(
   at: Date,
 ): Promise<RimsResult> {
   const violations: Violation[] = [];
-  const found: Partial<Record<RimKind, { rim: NvidiaRim; signer: Certificate }>> = {};
+  const found: Partial<Record<RimKind, { rim: NvidiaRim; signer: Certificate; certs: Certificate[] }>> = {};
   const kinds: RimKind[] = [];
   for (const [n, bytes] of rims.entries()) {
     const one = await verifyOne(bytes, n, evidence, anchors, at, violations);
@@ -185,21 +187,29 @@ export async function verifyRims(
       violations.push(violation('rim_conflict', `${count} ${kind} RIMs were given`, { field: 'rims' }));
   }
   const { driver, vbios } = found;
-  if (violations.length > 0) return { violations, verified: null };
+  if (violations.length > 0) return { violations, verified: null, chains: [] };
   if (driver === undefined || vbios === undefined) {
     const missing = driver === undefined ? 'driver' : 'VBIOS';
     return {
       violations: [violation('rim_conflict', `no ${missing} RIM was given`, { field: 'rims' })],
       verified: null,
+      chains: [],
     };
   }
   violations.push(...compare(driver.rim, vbios.rim, evidence));
-  if (violations.length > 0) return { violations, verified: null };
+  if (violations.length > 0) return { violations, verified: null, chains: [] };
   const summary = (kind: RimKind, r: { rim: NvidiaRim; signer: Certificate }): VerifiedRim => ({
     kind,
     tagId: r.rim.tagId,
     version: r.rim.version,
     signerSha256: r.signer.sha256,
   });
-  return { violations, verified: { driver: summary('driver', driver), vbios: summary('vbios', vbios) } };
+  return {
+    violations,
+    verified: { driver: summary('driver', driver), vbios: summary('vbios', vbios) },
+    chains: [
+      { kind: 'driver', certs: driver.certs },
+      { kind: 'vbios', certs: vbios.certs },
+    ],
+  };
 }
