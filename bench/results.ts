@@ -208,6 +208,10 @@ export function buildResults(
     );
   }
   add('macro.run.attestations', 'count', macro.attestationsTotal);
+  // The run's own settings (BENCH_* knobs): short phases give noisier figures.
+  add('macro.run.loadedPhaseSeconds', 's', macro.durationMs / 1000);
+  add('macro.run.warmupSeconds', 's', macro.warmupMs / 1000);
+  add('macro.run.oneAtATimePhaseSeconds', 's', macro.singleMs / 1000);
 
   const mem = (t: 'sealed' | 'plain') => macro.memory.find((m) => m.target === t);
   const ms = mem('sealed');

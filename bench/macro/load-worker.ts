@@ -171,6 +171,12 @@ async function run(job: LoadJob): Promise<LoadResult> {
     };
     await Promise.all(Array.from({ length: job.concurrency }, loop));
     for (const t of edges) clearTimeout(t);
+    // The last request can end just before the end edge's timer fires: then the edge is taken now,
+    // before the result is posted (the parent reads messages in order), rather than lost.
+    if (cpuAtStart !== null && cpuAtEnd === null) {
+      cpuAtEnd = threadCpuMs();
+      parentPort?.postMessage({ window: 'end' });
+    }
     latencies.sort((a, b) => a - b);
     ttfcs.sort((a, b) => a - b);
     const seconds = job.durationMs / 1000;
