@@ -115,6 +115,36 @@ function statusOf(
   throw bad('certStatus is none of good, revoked, unknown');
 }
 
+/** Nesting deeper than this is not an OCSP response (a certificate in `certs` is about 10 deep). */
+const MAX_DEPTH = 24;
+
+/**
+ * The whole value is strict DER (X.690 §10), which the library alone does not enforce (it reads
+ * BER): every TLV minimal and definite (der.ts), nested TLVs exactly filling their parent, INTEGER
+ * and ENUMERATED contents non-empty and minimal (§8.3.2), BOOLEAN one octet 00 or FF (§11.1).
+ * OCTET STRING contents are not descended into; the BasicOCSPResponse is checked on its own.
+ */
+function checkStrictDer(bytes: Uint8Array, start: number, end: number, depth: number): void {
+  if (depth > MAX_DEPTH) throw bad('nested too deeply');
+  for (let pos = start; pos < end; ) {
+    const t = readTlv(bytes, pos, 'OCSP');
+    if (t.end > end) throw bad('an element overruns its parent');
+    const n = t.end - t.start;
+    if (t.tag === 0x02 || t.tag === 0x0a) {
+      const b0 = bytes[t.start]!;
+      const b1 = bytes[t.start + 1]!;
+      if (n === 0 || (n > 1 && ((b0 === 0 && b1 < 0x80) || (b0 === 0xff && b1 >= 0x80)))) {
+        throw bad('an INTEGER or ENUMERATED is not minimal');
+      }
+    } else if (t.tag === 0x01 && (n !== 1 || (bytes[t.start] !== 0 && bytes[t.start] !== 0xff))) {
+      throw bad('a BOOLEAN is not DER');
+    } else if (t.tag & 0x20) {
+      checkStrictDer(bytes, t.start, t.end, depth + 1);
+    }
+    pos = t.end;
+  }
+}
+
 /** What must be compared or verified byte for byte, cut from the BasicOCSPResponse as received. */
 interface RawParts {
   /** tbsResponseData, tag and length included: the signed bytes. */
@@ -146,8 +176,11 @@ function rawParts(basic: Uint8Array): RawParts {
   if (outer.tag !== TAG_SEQUENCE || outer.end !== basic.length)
     throw bad('BasicOCSPResponse is not one SEQUENCE');
   const parts = elements(basic, outer, 'BasicOCSPResponse');
-  const tbs = parts[0];
-  if (tbs === undefined || tbs.tlv.tag !== TAG_SEQUENCE) throw bad('tbsResponseData is not a SEQUENCE');
+  const tags = parts.map((p) => p.tlv.tag).join(',');
+  // SEQUENCE tbsResponseData, SEQUENCE signatureAlgorithm, BIT STRING signature, [0] certs OPTIONAL.
+  if (tags !== '48,48,3' && tags !== '48,48,3,160')
+    throw bad('BasicOCSPResponse is not { SEQUENCE, SEQUENCE, BIT STRING, [0]? }');
+  const tbs = parts[0]!;
   const fields = elements(basic, tbs.tlv, 'tbsResponseData');
   const rid = fields[0]?.tlv.tag === 0xa0 ? fields[1] : fields[0];
   if (rid === undefined || (rid.tlv.tag !== 0xa1 && rid.tlv.tag !== 0xa2))
@@ -171,6 +204,7 @@ function rawParts(basic: Uint8Array): RawParts {
 }
 
 function parseBasic(basicDer: Uint8Array, responseStatus: number): OcspResponse {
+  checkStrictDer(basicDer, 0, basicDer.length, 0);
   const raw = rawParts(basicDer);
   const basic = AsnConvert.parse(toArrayBuffer(basicDer), BasicOCSPResponse);
   const data = basic.tbsResponseData;
@@ -221,9 +255,10 @@ export function parseOcspResponse(der: Uint8Array): OcspResponse {
   try {
     const outer = readTlv(der, 0, 'OCSPResponse');
     if (outer.tag !== TAG_SEQUENCE || outer.end !== der.length) throw bad('not one DER SEQUENCE');
+    checkStrictDer(der, 0, der.length, 0);
     response = AsnConvert.parse(toArrayBuffer(der), OCSPResponse);
   } catch (e) {
-    if (e instanceof SealgateError && e.message.startsWith('OCSP response:')) throw e;
+    if (e instanceof SealgateError && e.code === 'malformed_evidence') throw e;
     throw bad(`does not decode: ${e instanceof Error ? e.message : String(e)}`, e);
   }
   const status = Number(response.responseStatus);
@@ -249,7 +284,7 @@ export function parseOcspResponse(der: Uint8Array): OcspResponse {
   try {
     return parseBasic(new Uint8Array(bytes.response.buffer), status);
   } catch (e) {
-    if (e instanceof SealgateError) throw e;
+    if (e instanceof SealgateError && e.code === 'malformed_evidence') throw e;
     throw bad(`BasicOCSPResponse does not decode: ${e instanceof Error ? e.message : String(e)}`, e);
   }
 }
