@@ -384,8 +384,8 @@ run the same way (bundled by wrangler, one workerd via Miniflare), forwarding th
 
 - straight to the same model server (**plaintext**, the baseline of every \`macro.*\` figure), and
 - under \`/hop/…\` through \`bench/macro/node-hop.ts\`, **the hop**: a plaintext Node HTTP server
-  in the runner's process, where the AI worker is, that forwards to the same model server (Node
-  HTTP in, fetch out) — the same topology as the sealed path without sealing (the baseline of the
+  in the runner's process, where the AI worker is, that forwards to the same model server
+  (\`node:http\` in and out, as the AI worker) — the same topology as the sealed path without sealing (the baseline of the
   \`*.vsHop.*\` figures and of the issue #18 targets: what sealing itself costs).
 
 One more phase, **for reference only**: the same passthrough under \`wrangler dev\`
@@ -577,11 +577,11 @@ ${table(mem, 'plaintext', false)}`);
   every frame completed in one network read and hands the client that read's events as one chunk.
   The plaintext passthrough forwards the model server's body read by read, and the model server's
   many small writes reach it as many small reads, each of which crosses the proxy on its own; the
-  Node hop's \`fetch\` coalesces them into a few large reads (hence its higher streamed throughput).
+  Node hop's \`fetch\` (before issue #18) coalesced them into a few large reads.
   That is why the sealed stream could beat the plain passthrough under \`wrangler dev\`, and why the
-  \`vsHop\` figures are the fairer measure of what sealing costs. The hop serves on \`node:http\` and calls the model
-  with \`fetch\`, while the AI worker calls it over \`node:http\` (lighter per request): the
-  AI-worker-vs-hop CPU comparison favours the worker by that difference.
+  \`vsHop\` figures are the fairer measure of what sealing costs. The hop now uses \`node:http\` both ways, as the AI
+  worker does (it called the model with \`fetch\` before issue #18, heavier per request, which
+  flattered the worker in the CPU comparison).
   What is left over plaintext is structural: the sealed path has one more process and HTTP hop (the
   AI worker; compare the \`vsHop\` figures, which price that hop out), the worker's request opening
   and frame sealing in Node (above), and the gateway's own request sealing and frame

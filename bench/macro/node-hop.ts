@@ -1,36 +1,40 @@
 /**
  * A plaintext Node hop for the "what does sealing itself cost" baseline: a node:http server that
- * forwards each request to the model server with fetch and streams the answer back — the same I/O
- * as the AI worker (Node HTTP in, fetch out, in the runner's process like the stack's AI worker),
- * without attestation or cryptography. The passthrough Worker reaches it under `/hop/…`.
+ * forwards each request to the model server over node:http and streams the answer back — the same
+ * I/O as the AI worker (node:http in, node:http out through a keep-alive agent, in the runner's
+ * process like the stack's AI worker: src/ai-worker/node-listener.ts, src/model/node-http-fetch.ts),
+ * without attestation or cryptography. The passthrough Worker reaches it under `/hop/…`. (Until
+ * issue #18 it called the model with `fetch`, heavier per request than the AI worker's node:http,
+ * which flattered the worker in the CPU comparison.)
  */
-import { createServer } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 export async function startNodeHop(upstream: string): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer(async (req, res) => {
-    try {
-      const parts: Buffer[] = [];
-      for await (const c of req) parts.push(c as Buffer);
-      const answer = await fetch(`${upstream}${req.url ?? '/'}`, {
+  const agent = new Agent({ keepAlive: true });
+  const server = createServer((req, res) => {
+    const out = request(
+      `${upstream}${req.url ?? '/'}`,
+      {
+        agent,
         method: req.method ?? 'GET',
-        headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
-        ...(req.method === 'POST' ? { body: Buffer.concat(parts) } : {}),
-      });
-      res.writeHead(answer.status, {
-        'content-type': answer.headers.get('content-type') ?? 'application/json',
-      });
-      if (!answer.body) {
-        res.end();
-        return;
-      }
-      Readable.fromWeb(answer.body as WebReadableStream<Uint8Array>).pipe(res);
-    } catch {
+        headers: {
+          'content-type': req.headers['content-type'] ?? 'application/json',
+          ...(req.headers['content-length'] ? { 'content-length': req.headers['content-length'] } : {}),
+        },
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, {
+          'content-type': answer.headers['content-type'] ?? 'application/json',
+        });
+        answer.pipe(res);
+      },
+    );
+    out.on('error', () => {
       if (!res.headersSent) res.writeHead(502);
       res.end();
-    }
+    });
+    req.pipe(out);
   });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -39,6 +43,7 @@ export async function startNodeHop(upstream: string): Promise<{ url: string; clo
     url: `http://127.0.0.1:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        agent.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
