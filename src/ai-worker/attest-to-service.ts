@@ -36,6 +36,7 @@ import {
 import { constantTimeEqual, sha256 } from '../bytes.js';
 import { isSealgateError, SealgateError } from '../errors.js';
 import { openKek } from '../keys/kek-transport.js';
+import { bundleEvidenceOf } from '../platform/bundle-evidence.js';
 import type { AttestationPlatform } from '../platform/types.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
@@ -244,15 +245,13 @@ export class WorkerSession {
       keys,
       digests: { [CONFIG_DIGEST_NAME]: await workerConfigDigest(config) },
     });
-    const evidence = await this.#opts.platform.getEvidence(reportData);
+    const evidence = await bundleEvidenceOf(this.#opts.platform, reportData);
     const bundle = encodeEvidenceBundle({
       version: 1,
       role: 'worker',
-      platform: 'sev-snp',
+      ...evidence,
       simulated: this.#opts.platform.simulated,
       nonce,
-      report: evidence.report,
-      certificates: evidence.certificates,
       manifest: this.#opts.manifest,
       keys,
       config,

@@ -17,7 +17,6 @@ import { toBase64Url } from '../bytes.js';
 import { errorResponse } from '../http/errors.js';
 import { importPublicKey } from '../keys/hpke.js';
 import { type SealedKek, sealKek } from '../keys/kek-transport.js';
-import { findSnpTrustAnchor } from '../policy/trust-anchors.js';
 import { verifyWorkerCertificate } from '../service-client/worker-certificate.js';
 import { issueWorkerCertificate } from './issue-certificate.js';
 import { base64UrlField, readJsonObject } from './request-body.js';
@@ -124,9 +123,10 @@ async function appraiseWorker(
     nonce,
     now,
     ...(deps.kds ? { kds: deps.kds } : {}),
+    ...(deps.pcs ? { pcs: deps.pcs } : {}),
     chainCache: rt.chainCache,
   });
-  if (verdict.verdict !== 'trusted' || !verdict.claims || !verdict.keys || !verdict.configDigest) {
+  if (verdict.verdict !== 'trusted' || !verdict.measurement || !verdict.keys || !verdict.configDigest) {
     const violations = verdict.violations.map((v) => ({ code: v.code, field: v.field, message: v.message }));
     return { rejected: 'evidence rejected', detail: { violations } };
   }
@@ -148,13 +148,12 @@ async function appraiseWorker(
   }
   // What the certificate says about simulation comes from the root the chain verified to, not
   // from the bundle's own (unsigned) `simulated` flag.
-  const simulated = findSnpTrustAnchor(deps.manifest, verdict.claims.chain.rootSha256)?.simulated === true;
   return {
     hpkeKey,
     signingKey: verdict.keys.signing!,
-    measurement: verdict.claims.report.measurement,
+    measurement: verdict.measurement,
     configDigest: verdict.configDigest,
-    simulated,
+    simulated: verdict.simulated,
   };
 }
 

@@ -68,8 +68,9 @@ async function issuedBy(child: Certificate, issuer: Certificate, key: CryptoKey 
 }
 
 /**
- * Verifies `certs` (leaf first, root last) against the pinned root with `cns` the subject CN each
- * position must have (an array entry lists the CNs allowed there). Returns the certificates with
+ * Verifies `certs` (leaf first, root last) against the pinned roots (SHA-256 of the DER; default
+ * Intel's only — a manifest's `trustAnchors.tdx` may name the simulator's instead) with `cns` the
+ * subject CN each position must have (an array entry lists the CNs allowed there). Returns the certificates with
  * their keys when nothing but dates failed; null when the chain is not Intel's.
  */
 export async function verifyIntelChain(
@@ -78,6 +79,7 @@ export async function verifyIntelChain(
   at: Date,
   field: string,
   out: Violation[],
+  roots: readonly string[] = [INTEL_SGX_ROOT_CA_SHA256],
 ): Promise<VerifiedCert[] | null> {
   if (certs.length !== cns.length) {
     out.push(
@@ -88,11 +90,11 @@ export async function verifyIntelChain(
     return null;
   }
   const root = certs[certs.length - 1]!;
-  if (root.sha256 !== INTEL_SGX_ROOT_CA_SHA256) {
+  if (!roots.includes(root.sha256)) {
     out.push(
-      violation('root_untrusted', `${field}: the root is not Intel's SGX Root CA`, {
+      violation('root_untrusted', `${field}: the root is not a pinned SGX Root CA`, {
         field,
-        expected: INTEL_SGX_ROOT_CA_SHA256,
+        expected: [...roots],
         actual: root.sha256,
       }),
     );

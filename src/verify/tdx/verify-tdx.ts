@@ -36,6 +36,7 @@ import { signedBytesOf } from './collateral.js';
 import { authenticateCrl, checkNotRevoked } from './crl-checks.js';
 import { importRawP256, verifyP1363 } from './ecdsa-p256.js';
 import { CN, parsePemChain, type VerifiedCert, verifyIntelChain } from './intel-chain.js';
+import { INTEL_SGX_ROOT_CA_SHA256 } from './intel-root.js';
 import { parseQeIdentity, type QeIdentity } from './qe-identity.js';
 import { parseTcbInfo, type TcbInfo } from './tcb-info.js';
 import { evaluateTcb, type TcbEvaluation } from './tcb-status.js';
@@ -45,6 +46,8 @@ export interface TdxEvidenceInput {
   quote: Uint8Array;
   collateral: TdxCollateral;
   now: Date;
+  /** SHA-256 of the SGX Root CAs trusted (the manifest's `trustAnchors.tdx`); default Intel's only. */
+  roots?: readonly string[];
 }
 
 export interface TdxVerification {
@@ -109,6 +112,7 @@ async function checkQuoteSignatures(quote: TdxQuote, out: Violation[]): Promise<
 async function checkPck(
   quote: TdxQuote,
   at: Date,
+  roots: readonly string[],
   out: Violation[],
 ): Promise<{ chain: VerifiedCert[]; ext: PckExtensions | null } | null> {
   const certs = await parsePemChain(quote.pckChainPem, 'pckChain', out);
@@ -119,6 +123,7 @@ async function checkPck(
     at,
     'pckChain',
     out,
+    roots,
   );
   if (chain === null) return null;
   const leaf = chain[0]!;
@@ -155,11 +160,12 @@ async function checkSigned<T extends { issueDate: Date; nextUpdate: Date }>(
   issuerChain: string,
   decode: (text: string) => T,
   at: Date,
+  roots: readonly string[],
   out: Violation[],
 ): Promise<SignedCollateral<T>> {
   const certs = await parsePemChain(issuerChain, `${what}IssuerChain`, out);
   const chain =
-    certs && (await verifyIntelChain(certs, [CN.tcbSigning, CN.root], at, `${what}IssuerChain`, out));
+    certs && (await verifyIntelChain(certs, [CN.tcbSigning, CN.root], at, `${what}IssuerChain`, out, roots));
   const signer = chain?.[0] ?? null;
   if (signer !== null && !(await verifyP1363(signer.key, signature, signedBytesOf(body)))) {
     out.push(
@@ -197,6 +203,7 @@ async function checkCrls(
   pckChain: VerifiedCert[],
   signers: (VerifiedCert | null)[],
   at: Date,
+  roots: readonly string[],
   out: Violation[],
 ): Promise<void> {
   const [leaf, pckCa, root] = pckChain as [VerifiedCert, VerifiedCert, VerifiedCert];
@@ -214,6 +221,7 @@ async function checkCrls(
         at,
         'pckCrlIssuerChain',
         out,
+        roots,
       ));
     crlIssuer = chain?.[0] ?? null;
     if (
@@ -266,8 +274,9 @@ export async function verifyTdxEvidence(input: TdxEvidenceInput): Promise<TdxVer
     return { claims: null, quote: null, pck: null, tcb: null, violations: [parsed.violation] };
   const { quote } = parsed;
   const out: Violation[] = [];
+  const roots = input.roots ?? [INTEL_SGX_ROOT_CA_SHA256];
   await checkQuoteSignatures(quote, out);
-  const pck = await checkPck(quote, at, out);
+  const pck = await checkPck(quote, at, roots, out);
   const c = input.collateral;
   const tcbInfo = await checkSigned(
     'tcbInfo',
@@ -276,6 +285,7 @@ export async function verifyTdxEvidence(input: TdxEvidenceInput): Promise<TdxVer
     c.tcbInfoIssuerChain,
     parseTcbInfo,
     at,
+    roots,
     out,
   );
   const qeId = await checkSigned<QeIdentity>(
@@ -285,9 +295,10 @@ export async function verifyTdxEvidence(input: TdxEvidenceInput): Promise<TdxVer
     c.qeIdentityIssuerChain,
     parseQeIdentity,
     at,
+    roots,
     out,
   );
-  if (pck !== null) await checkCrls(c, pck.chain, [tcbInfo.signer, qeId.signer], at, out);
+  if (pck !== null) await checkCrls(c, pck.chain, [tcbInfo.signer, qeId.signer], at, roots, out);
   const ext = pck?.ext ?? null;
   let tcb: TcbEvaluation | null = null;
   if (ext !== null && tcbInfo.value !== null && qeId.value !== null) {
