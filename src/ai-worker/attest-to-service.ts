@@ -43,6 +43,7 @@ import { parseManifest } from '../policy/parse-manifest.js';
 import { attestService } from '../service-client/attest-service.js';
 import { kekContext } from '../service-client/kek-binding.js';
 import { verifyWorkerCertificate } from '../service-client/worker-certificate.js';
+import type { PcsOptions } from '../verify/tdx/pcs.js';
 import { createWorkerIdentity, presentedKeys, type WorkerIdentity } from './identity.js';
 import { consoleLog, errorDetail, type WorkerLog } from './log.js';
 import { ServiceApi, serviceFailureStatus } from './service-api.js';
@@ -51,6 +52,8 @@ import { WorkerKeys } from './worker-keys.js';
 export interface WorkerSessionOptions {
   serviceUrl: string;
   platform: AttestationPlatform;
+  /** TDX collateral for the service's quote when its bundle lacks it (Intel PCS or a PCCS). */
+  pcs?: PcsOptions;
   /** The exact manifest bytes the worker runs (they go into the evidence bundle). */
   manifest: Uint8Array;
   /** Its digest (`manifestDigest`), bound into REPORT_DATA. */
@@ -227,6 +230,7 @@ export class WorkerSession {
       manifest: this.#manifest,
       manifestDigest: this.#opts.manifestDigest,
       now: new Date(this.#clock()),
+      ...(this.#opts.pcs ? { pcs: this.#opts.pcs } : {}),
       signal: AbortSignal.timeout(this.#opts.serviceTimeoutMs ?? 30_000),
     });
     return service.signingKey;

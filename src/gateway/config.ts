@@ -10,6 +10,7 @@ import { manifestDigest } from '../policy/manifest-digest.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
 import { manifestTrustsSimulator } from '../policy/trust-anchors.js';
+import { PCS_BASE_URL } from '../verify/tdx/pcs.js';
 import type { DurableObjectNamespace, KvNamespace } from './cf-types.js';
 import type { KeyRotation } from './durable-objects/key-rotation.js';
 
@@ -34,6 +35,8 @@ export interface GatewayEnv {
   CORS_ORIGINS?: string;
   /** Largest accepted request body in bytes (default 4 MiB). */
   MAX_BODY_BYTES?: string;
+  /** Intel PCS or a PCCS for TDX collateral a service's bundle lacks (default Intel's PCS). */
+  TDX_PCS_URL?: string;
 }
 
 export interface GatewayConfig {
@@ -45,6 +48,8 @@ export interface GatewayConfig {
   workerUrls: string[];
   corsOrigins: string[];
   maxBodyBytes: number;
+  /** Where TDX collateral is fetched (src/verify/tdx/pcs.ts); no trailing slash. */
+  pcsBaseUrl: string;
 }
 
 export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; reason: string };
@@ -63,6 +68,7 @@ const CONFIG_VARS = [
   'CORS_ORIGINS',
   'MAX_BODY_BYTES',
   'DEV_API_KEY',
+  'TDX_PCS_URL',
 ] as const;
 
 let cached: { values: unknown[]; result: Promise<ConfigResult> } | undefined;
@@ -113,9 +119,12 @@ async function checkConfig(env: GatewayEnv): Promise<ConfigResult> {
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1024) {
     return fail('MAX_BODY_BYTES must be an integer ≥ 1024');
   }
+  const pcsBaseUrl = (env.TDX_PCS_URL ?? PCS_BASE_URL).trim().replace(/\/+$/, '');
+  if (!isHttpUrl(pcsBaseUrl)) return fail('TDX_PCS_URL must be an http(s) URL');
   return {
     ok: true,
     config: {
+      pcsBaseUrl,
       manifest,
       manifestDigest: digest,
       simulated,

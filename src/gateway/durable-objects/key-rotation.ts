@@ -39,6 +39,7 @@ import {
   type AttestationRecord,
   KV_MIN_TTL_SECONDS,
   kvCertificateCache,
+  kvCollateralCache,
   type PublishedKeys,
   putAttestation,
   putPublishedKeys,
@@ -162,6 +163,11 @@ export class KeyRotation extends DurableObject<GatewayEnv> {
       manifestDigest,
       now: new Date(nowMs()),
       kds: { fetch: (url) => fetch(url), cache: kvCertificateCache(this.env.SEALGATE_KV), revocation: true },
+      pcs: {
+        fetch: (url) => fetch(url),
+        baseUrl: config.pcsBaseUrl,
+        cache: kvCollateralCache(this.env.SEALGATE_KV),
+      },
       chainCache,
     });
     if (service.simulated && !config.simulated) {

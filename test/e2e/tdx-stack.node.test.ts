@@ -1,0 +1,55 @@
+/**
+ * `npm start` on SIMULATED Intel TDX (`SEALGATE_TEE=tdx`: src/dev/stack.ts with `tee: 'tdx'`), end
+ * to end through the REAL gateway under `wrangler dev`: the key-rotation Durable Object attests the
+ * service's TDX quote (collateral verified to the dev manifest's simulated SGX root), the TDX worker
+ * attests to the service, and a chat completion sealed by the gateway comes back answered and
+ * marked simulated. The manifest is the TDX dev manifest: roles accept only TDX.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type E2eStack, startE2eStack } from './support.js';
+
+let stack: E2eStack;
+
+beforeAll(async () => {
+  stack = await startE2eStack({ tee: 'tdx' });
+}, 180_000);
+
+afterAll(async () => {
+  if (!stack) return;
+  const { leftover } = await stack.stop();
+  expect(leftover).toEqual([]);
+}, 60_000);
+
+describe('the local stack on SIMULATED Intel TDX', () => {
+  it('a chat completion through the gateway is answered by the TDX worker', async () => {
+    const response = await fetch(`${stack.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'sealgate-builtin', messages: [{ role: 'user', content: 'hello' }] }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-sealgate-simulated')).toBe('1');
+    const body = (await response.json()) as { choices: { message: { content: string } }[] };
+    expect(body.choices[0]!.message.content).toBe('You said: "hello" Backwards: "hello"');
+  });
+
+  it('/v1/attestation shows the service as a TD: MRTD, TCB status, SIMULATED', async () => {
+    const response = await fetch(`${stack.url}/v1/attestation`);
+    expect(response.status).toBe(200);
+    const a = (await response.json()) as {
+      tee: string;
+      simulated: boolean;
+      violations: string[];
+      status: string;
+      tdx: { mrTd: string; tcbStatus: string; tdxModule: string; rtmrs: string[] };
+    };
+    expect(a.tee).toBe('tdx');
+    expect(a.simulated).toBe(true);
+    expect(a.violations).toEqual([]);
+    expect(a.status).toBe('warning'); // SIMULATED hardware: never affirming
+    expect(a.tdx.tcbStatus).toBe('UpToDate');
+    expect(a.tdx.tdxModule).toBe('TDX_01');
+    expect(a.tdx.mrTd).toMatch(/^[0-9a-f]{96}$/);
+    expect(a.tdx.rtmrs).toHaveLength(4);
+  });
+});
