@@ -3,8 +3,10 @@
  * to end through the REAL gateway under `wrangler dev`: the key-rotation Durable Object attests the
  * service's TDX quote (collateral verified to the dev manifest's simulated SGX root), the TDX worker
  * attests to the service, and a chat completion sealed by the gateway comes back answered and
- * marked simulated. The manifest is the TDX dev manifest: roles accept only TDX.
+ * marked simulated; `/v1/attestation`, the verification page and the real `sealgate verify-endpoint`
+ * show the TD's claims. The manifest is the TDX dev manifest: roles accept only TDX.
  */
+import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type E2eStack, startE2eStack } from './support.js';
 
@@ -52,4 +54,34 @@ describe('the local stack on SIMULATED Intel TDX', () => {
     expect(a.tdx.mrTd).toMatch(/^[0-9a-f]{96}$/);
     expect(a.tdx.rtmrs).toHaveLength(4);
   });
+
+  it('the verification page shows the MRTD, the TCB status and the RTMRs', async () => {
+    const response = await fetch(`${stack.url}/`);
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain('VERIFIED — ON SIMULATED HARDWARE');
+    expect(html).toContain('attestation service MRTD');
+    expect(html).toContain('Product Intel TDX');
+    expect(html).toMatch(/data-testid="tdx-tcb-status">UpToDate</);
+    expect(html).toContain('TDX_01');
+    expect(html).toContain('RTMR3');
+  });
+
+  it('sealgate verify-endpoint checks the TD and says so (exit 3: unpinned, every link holds)', async () => {
+    const out = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile(
+        'npx',
+        ['tsx', 'scripts/sealgate.ts', 'verify-endpoint', stack.url, '--allow-simulated'],
+        { env: { ...process.env, SEALGATE_API_KEY: '' } },
+        (error, stdout) =>
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout }),
+      );
+    });
+    expect(out.stdout).not.toContain('✘');
+    expect(out.stdout).toContain('an Intel TDX quote (v4)');
+    expect(out.stdout).toContain('(the SIMULATED development root the manifest names)');
+    expect(out.stdout).toMatch(/the service's MRTD [0-9a-f]{96} is one the manifest allows/);
+    expect(out.stdout).toContain('TDX TCB status UpToDate (no advisories), module TDX_01');
+    expect(out.code).toBe(3);
+  }, 60_000);
 });
