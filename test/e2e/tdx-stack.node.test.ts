@@ -12,6 +12,19 @@ import { type E2eStack, startE2eStack } from './support.js';
 
 let stack: E2eStack;
 
+/** The real CLI entry point (`npm run sealgate` runs this same script). */
+function sealgate(args: string[]): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      'npx',
+      ['tsx', 'scripts/sealgate.ts', ...args],
+      { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, SEALGATE_API_KEY: '' } },
+      (error, stdout) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout }),
+    );
+  });
+}
+
 beforeAll(async () => {
   stack = await startE2eStack({ tee: 'tdx' });
 }, 180_000);
@@ -83,5 +96,31 @@ describe('the local stack on SIMULATED Intel TDX', () => {
     expect(out.stdout).toMatch(/the service's MRTD [0-9a-f]{96} is one the manifest allows/);
     expect(out.stdout).toContain('TDX TCB status UpToDate (no advisories), module TDX_01');
     expect(out.code).toBe(3);
+  }, 60_000);
+
+  it('the answer carries a receipt that verify-receipt --url accepts, naming the TD', async () => {
+    const response = await fetch(`${stack.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'sealgate-builtin', messages: [{ role: 'user', content: 'receipt' }] }),
+    });
+    expect(response.status).toBe(200);
+    await response.text();
+    const id = response.headers.get('x-sealgate-receipt')!;
+    expect(id).toMatch(/^gw-[0-9a-f]{32}$/);
+    const out = await sealgate([
+      'verify-receipt',
+      id,
+      '--url',
+      stack.url,
+      '--api-key',
+      stack.apiKey,
+      '--manifest-digest',
+      stack.manifestDigest,
+      '--allow-simulated',
+    ]);
+    expect(out.stdout).toContain("the service's SIMULATED Intel TDX evidence verifies");
+    expect(out.stdout).toContain(`VERIFIED: the answer to request ${id}`);
+    expect(out.code).toBe(0);
   }, 60_000);
 });
