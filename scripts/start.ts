@@ -4,6 +4,7 @@
  *
  *   PORT (8787) · DEV_API_KEY (sk-sealgate-local-development-key) · MODEL_URL / MODEL_API_KEY (default: built-in model)
  *   SEALGATE_SERVICE_PORT (8788) · SEALGATE_WORKER_PORT (8789) · SEALGATE_DEV_DIR (.sealgate-dev)
+ *   SEALGATE_TEE (sev-snp): `tdx` runs both services on the SIMULATED Intel TDX platform
  */
 import { startStack } from '../src/dev/stack.js';
 
@@ -13,8 +14,16 @@ const say = (line: string): void => {
 };
 
 const abort = new AbortController();
-say('starting the local stack on SIMULATED HARDWARE (attestation service, AI worker, gateway)…');
+say(
+  `starting the local stack on SIMULATED ${env.SEALGATE_TEE === 'tdx' ? 'Intel TDX' : 'AMD SEV-SNP'} HARDWARE (attestation service, AI worker, gateway)…`,
+);
+const tee = env.SEALGATE_TEE || 'sev-snp';
+if (tee !== 'sev-snp' && tee !== 'tdx') {
+  process.stderr.write(`[sealgate] SEALGATE_TEE must be "sev-snp" or "tdx", got ${JSON.stringify(tee)}\n`);
+  process.exit(2);
+}
 const starting = startStack({
+  tee,
   ...(env.PORT ? { port: Number(env.PORT) } : {}),
   ...(env.SEALGATE_SERVICE_PORT ? { servicePort: Number(env.SEALGATE_SERVICE_PORT) } : {}),
   ...(env.SEALGATE_WORKER_PORT ? { workerPort: Number(env.SEALGATE_WORKER_PORT) } : {}),
@@ -42,7 +51,9 @@ process.on('SIGTERM', () => void stop(0));
 try {
   const s = await starting;
   say('');
-  say(`gateway     ${s.url}   (OpenAI-compatible; SIMULATED hardware)`);
+  say(
+    `gateway     ${s.url}   (OpenAI-compatible; SIMULATED ${tee === 'tdx' ? 'Intel TDX' : 'SEV-SNP'} hardware)`,
+  );
   say(`manifest    ${s.manifestDigest}`);
   say(`API key     ${s.apiKey}`);
   say(

@@ -41,6 +41,7 @@ import {
 import { constantTimeEqual, sha256 } from '../bytes.js';
 import { isSealgateError, SealgateError } from '../errors.js';
 import { openKek } from '../keys/kek-transport.js';
+import { bundleEvidenceOf } from '../platform/bundle-evidence.js';
 import type { AttestationPlatform } from '../platform/types.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
@@ -52,6 +53,7 @@ import {
   verifyKekDelivery,
 } from '../service-client/kek-delivery.js';
 import { verifyWorkerCertificate } from '../service-client/worker-certificate.js';
+import type { PcsOptions } from '../verify/tdx/pcs.js';
 import { createWorkerIdentity, presentedKeys, type WorkerIdentity } from './identity.js';
 import { consoleLog, errorDetail, type WorkerLog } from './log.js';
 import { ServiceApi, serviceFailureStatus } from './service-api.js';
@@ -60,6 +62,8 @@ import { WorkerKeys } from './worker-keys.js';
 export interface WorkerSessionOptions {
   serviceUrl: string;
   platform: AttestationPlatform;
+  /** TDX collateral for the service's quote when its bundle lacks it (Intel PCS or a PCCS). */
+  pcs?: PcsOptions;
   /** The exact manifest bytes the worker runs (they go into the evidence bundle). */
   manifest: Uint8Array;
   /** Its digest (`manifestDigest`), bound into REPORT_DATA. */
@@ -259,6 +263,7 @@ export class WorkerSession {
       manifest: this.#manifest,
       manifestDigest: this.#opts.manifestDigest,
       now: new Date(this.#clock()),
+      ...(this.#opts.pcs ? { pcs: this.#opts.pcs } : {}),
       signal: AbortSignal.timeout(this.#opts.serviceTimeoutMs ?? 30_000),
     });
     return service.signingKey;
@@ -277,15 +282,13 @@ export class WorkerSession {
       keys,
       digests: { [CONFIG_DIGEST_NAME]: await workerConfigDigest(config) },
     });
-    const evidence = await this.#opts.platform.getEvidence(reportData);
+    const evidence = await bundleEvidenceOf(this.#opts.platform, reportData);
     const bundle = encodeEvidenceBundle({
       version: 1,
       role: 'worker',
-      platform: 'sev-snp',
+      ...evidence,
       simulated: this.#opts.platform.simulated,
       nonce,
-      report: evidence.report,
-      certificates: evidence.certificates,
       manifest: this.#opts.manifest,
       keys,
       config,

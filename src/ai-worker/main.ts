@@ -3,8 +3,11 @@
  *
  *   SEALGATE_MANIFEST     path of the manifest file (required)
  *   SEALGATE_SERVICE_URL  the attestation service, e.g. http://127.0.0.1:8788 (required)
- *   SEALGATE_PLATFORM     `configfs-tsm` (real SEV-SNP, Linux ≥ 6.7) or `simulator` (required: no
- *                         default, so simulation is never picked silently)
+ *   SEALGATE_PLATFORM     `configfs-tsm` (real SEV-SNP or TDX, Linux ≥ 6.7) or `simulator` (required:
+ *                         no default, so simulation is never picked silently)
+ *   SEALGATE_TEE          `sev-snp` or `tdx`: the simulator's TEE (default sev-snp); on configfs-tsm,
+ *                         default what its provider reports (sev_guest, tdx_guest)
+ *   SEALGATE_PCS_URL      Intel PCS or a PCCS for TDX collateral the service's bundle lacks (optional)
  *   SEALGATE_DEV_CHAIN    simulator only (required there): the dev-chain JSON the service uses too
  *                         (`tsx src/dev/main.ts` writes it with a manifest that trusts it); the
  *                         simulated guest is launched with the development worker measurement
@@ -60,6 +63,7 @@ export async function configFromEnv(
     manifestBytes: c.manifestBytes,
     serviceUrl,
     platform: c.platform,
+    ...(c.pcs ? { pcs: c.pcs } : {}),
     port: c.port,
     host: c.host,
     ...(env.MODEL_URL ? { modelUrl: env.MODEL_URL } : {}),

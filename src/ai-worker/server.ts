@@ -16,6 +16,7 @@ import type { ModelBackend, TranslatableRoute } from '../model/types.js';
 import { createUpstreamModel } from '../model/upstream.js';
 import type { AttestationPlatform } from '../platform/types.js';
 import { BUILTIN_ENDPOINT } from '../policy/model-endpoint.js';
+import type { PcsOptions } from '../verify/tdx/pcs.js';
 import { createWorkerApp, createWorkerExchange, type WorkerAppDeps } from './app.js';
 import { WorkerSession, type WorkerSessionOptions } from './attest-to-service.js';
 import { effectiveConfig } from './effective-config.js';
@@ -41,6 +42,8 @@ export interface StartWorkerOptions {
   /** The attestation service (SEALGATE_SERVICE_URL). */
   serviceUrl: string;
   platform: AttestationPlatform;
+  /** TDX collateral for the service's quote when its bundle lacks it (SEALGATE_PCS_URL). */
+  pcs?: PcsOptions;
   /** MODEL_URL: an OpenAI-compatible server; absent → the built-in model. */
   modelUrl?: string;
   /** MODEL_API_KEY. */
@@ -118,6 +121,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const session = new WorkerSession({
     serviceUrl: opts.serviceUrl,
     platform,
+    ...(opts.pcs ? { pcs: opts.pcs } : {}),
     manifest: opts.manifestBytes.slice(),
     manifestDigest,
     config: config.bytes,

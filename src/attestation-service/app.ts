@@ -12,6 +12,7 @@ import { encodeEvidenceBundle } from '../attestation/evidence-bundle.js';
 import { computeReportData, NONCE_LENGTH } from '../attestation/report-data.js';
 import { errorResponse } from '../http/errors.js';
 import { GATEWAY_AUTH_HEADER, isGatewayAttestationRequest } from '../keys/attestation-request-auth.js';
+import { bundleEvidenceOf } from '../platform/bundle-evidence.js';
 import { listKeys, postKey } from './key-routes.js';
 import { base64UrlField, readJsonObject } from './request-body.js';
 import { createRuntime, type ServiceDeps, type ServiceRuntime } from './runtime.js';
@@ -121,21 +122,14 @@ async function postAttestation(rt: ServiceRuntime, req: Request, caller: string 
     manifestDigest: deps.manifestDigest,
     keys: publicKeys,
   });
-  const evidence = await deps.platform.getEvidence(reportData);
-  const certificates: Record<string, Uint8Array> = {};
-  for (const name of ['vcek', 'vlek', 'ask', 'ark'] as const) {
-    const der = evidence.certificates[name];
-    if (der) certificates[name] = der;
-  }
+  const evidence = await bundleEvidenceOf(deps.platform, reportData);
   return Response.json(
     encodeEvidenceBundle({
       version: 1,
       role: 'attestation-service',
-      platform: 'sev-snp',
+      ...evidence,
       simulated: deps.platform.simulated,
       nonce: nonce.value,
-      report: evidence.report,
-      certificates,
       manifest: deps.manifestBytes,
       keys: publicKeys,
     }),

@@ -2,9 +2,13 @@
  * The attestation service as a program: `tsx src/attestation-service/main.ts`.
  *
  *   SEALGATE_MANIFEST   path of the manifest file (required)
- *   SEALGATE_PLATFORM   `configfs-tsm` (real SEV-SNP, Linux ≥ 6.7) or `simulator` (required: there is
- *                       no default, so simulation is never picked silently)
- *   SEALGATE_DEV_CHAIN  simulator only (required there): the dev-chain JSON, created if missing.
+ *   SEALGATE_PLATFORM   `configfs-tsm` (real SEV-SNP or TDX, Linux ≥ 6.7) or `simulator` (required:
+ *                       there is no default, so simulation is never picked silently)
+ *   SEALGATE_TEE        `sev-snp` or `tdx`: the simulator's TEE (default sev-snp); on configfs-tsm,
+ *                       default what its provider reports (sev_guest, tdx_guest)
+ *   SEALGATE_PCS_URL    Intel PCS or a PCCS for TDX collateral a worker's bundle lacks (optional)
+ *   SEALGATE_DEV_CHAIN  simulator only (required there): the dev-chain JSON (SEV-SNP or, with
+ *                       SEALGATE_TEE=tdx, the TDX one), created if missing.
  *                       `tsx src/dev/main.ts` writes one with a manifest that trusts it.
  *   PORT                default 8788        HOST  default 127.0.0.1
  *   SEALGATE_DEV_ALLOW_UNPINNED_GATEWAY  `1`: simulator only — start with a manifest that pins no
@@ -40,6 +44,7 @@ export async function configFromEnv(
   return {
     manifestBytes: c.manifestBytes,
     platform: c.platform,
+    ...(c.pcs ? { pcs: c.pcs } : {}),
     port: c.port,
     host: c.host,
     now,

@@ -13,6 +13,7 @@ import type { Manifest } from '../policy/manifest-types.js';
 import { kekContext } from '../service-client/kek-binding.js';
 import { type ChainCache, createChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
+import type { PcsOptions } from '../verify/tdx/pcs.js';
 import { ChallengeIssuer } from './challenges.js';
 import { ServiceKeyStore } from './key-store.js';
 import { AttestationLimiter, type AttestationLimits, DEFAULT_ATTESTATION_LIMITS } from './rate-limit.js';
@@ -35,6 +36,8 @@ export interface ServiceDeps {
   log: ServiceLog;
   /** Where worker certificates missing from a bundle are fetched (AMD KDS); absent → none fetched. */
   kds?: KdsOptions;
+  /** Where TDX collateral missing from a worker's bundle is fetched (Intel PCS or a PCCS); absent → none. */
+  pcs?: PcsOptions;
   random?: RandomSource;
   /**
    * Development only: with no `gateway` in the manifest, take unauthenticated uploads instead of

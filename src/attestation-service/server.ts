@@ -13,6 +13,7 @@ import type { AttestationPlatform } from '../platform/types.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { manifestTrustsSimulator } from '../policy/trust-anchors.js';
 import type { KdsOptions } from '../verify/kds.js';
+import type { PcsOptions } from '../verify/tdx/pcs.js';
 import { createServiceApp } from './app.js';
 import type { ServiceLog } from './runtime.js';
 import { generateServiceKeys, type ServiceKeys } from './service-keys.js';
@@ -41,6 +42,8 @@ export interface StartServiceOptions {
   /** Default: fresh keys made now. */
   keys?: ServiceKeys;
   kds?: KdsOptions;
+  /** TDX collateral for workers' quotes that arrive without it (Intel PCS or a PCCS). */
+  pcs?: PcsOptions;
   /**
    * Development only, and only on the simulator: start with a manifest that pins no gateway
    * (`gateway.uploadKey`) and take UNAUTHENTICATED key uploads. Without it such a manifest is refused.
@@ -116,6 +119,7 @@ export async function startService(opts: StartServiceOptions): Promise<RunningSe
     now: opts.now ?? (() => new Date()),
     log,
     ...(opts.kds ? { kds: opts.kds } : {}),
+    ...(opts.pcs ? { pcs: opts.pcs } : {}),
     ...(allowUnpinnedGateway ? { allowUnpinnedGateway } : {}),
   });
   const listening = await listen(app.fetch, {

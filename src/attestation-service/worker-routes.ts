@@ -20,7 +20,6 @@ import { sha256, toBase64Url } from '../bytes.js';
 import { errorResponse } from '../http/errors.js';
 import { importPublicKey } from '../keys/hpke.js';
 import { type SealedKek, sealKek } from '../keys/kek-transport.js';
-import { findSnpTrustAnchor } from '../policy/trust-anchors.js';
 import {
   KEY_POLL_NONCE_LENGTH,
   type KekDeliveryKind,
@@ -132,9 +131,10 @@ async function appraiseWorker(
     nonce,
     now,
     ...(deps.kds ? { kds: deps.kds } : {}),
+    ...(deps.pcs ? { pcs: deps.pcs } : {}),
     chainCache: rt.chainCache,
   });
-  if (verdict.verdict !== 'trusted' || !verdict.claims || !verdict.keys || !verdict.configDigest) {
+  if (verdict.verdict !== 'trusted' || !verdict.measurement || !verdict.keys || !verdict.configDigest) {
     const violations = verdict.violations.map((v) => ({ code: v.code, field: v.field, message: v.message }));
     return { rejected: 'evidence rejected', detail: { violations } };
   }
@@ -156,13 +156,12 @@ async function appraiseWorker(
   }
   // What the certificate says about simulation comes from the root the chain verified to, not
   // from the bundle's own (unsigned) `simulated` flag.
-  const simulated = findSnpTrustAnchor(deps.manifest, verdict.claims.chain.rootSha256)?.simulated === true;
   return {
     hpkeKey,
     signingKey: verdict.keys.signing!,
-    measurement: verdict.claims.report.measurement,
+    measurement: verdict.measurement,
     configDigest: verdict.configDigest,
-    simulated,
+    simulated: verdict.simulated,
   };
 }
 

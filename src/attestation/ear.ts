@@ -4,7 +4,8 @@
  * library and the appraisal can be checked against the evidence it came with.
  *
  * One submodule, "attestation-service". Its `ear.trustworthiness-vector` uses the AR4SI claims
- * (draft-ietf-rats-ar4si §2.3) that an SEV-SNP appraisal can speak to:
+ * (draft-ietf-rats-ar4si §2.3) that an SEV-SNP or Intel TDX appraisal can speak to (for a TD:
+ * MRTD/RTMRs are the executables, TD attributes/XFAM/MRCONFIGID the configuration):
  *
  *   instance-identity  2 recognized instance (REPORT_DATA binds our nonce, digest and its keys) | 96
  *   configuration      2 approved configuration (guest policy, VMPL, host data, same manifest)   | 96
@@ -20,6 +21,7 @@
  * Pure: no I/O; signing is src/gateway/verification/ear-signer.ts, checking is `checkEarClaims` here.
  */
 import type { Violation, ViolationCode } from '../verify/violations.js';
+import type { TdxAppraisal } from './tdx-ear.js';
 
 export const EAR_PROFILE = 'tag:github.com,2023:veraison/ear';
 export const EAR_SUBMOD = 'attestation-service';
@@ -41,6 +43,8 @@ export interface EarSubmod {
   'sealgate.simulated': boolean;
   'sealgate.violations': string[];
   'sealgate.measurement': string | null;
+  /** Present when the service is a TD whose quote verified: MRTD, RTMRs, TCB status, advisories. */
+  'sealgate.tdx'?: TdxAppraisal;
 }
 
 export interface EarClaims {
@@ -80,8 +84,15 @@ const CONFIGURATION: readonly ViolationCode[] = [
   'author_key_not_allowed',
   'family_id_mismatch',
   'image_id_mismatch',
+  'td_config_mismatch',
+  'td_attributes_not_allowed',
+  'xfam_not_allowed',
 ];
-const EXECUTABLES: readonly ViolationCode[] = ['measurement_not_allowed'];
+const EXECUTABLES: readonly ViolationCode[] = [
+  'measurement_not_allowed',
+  'mrtd_not_allowed',
+  'rtmr_not_allowed',
+];
 // Everything else — evidence shape, certificates, signatures, TCB, product — is about the hardware.
 
 export interface Appraisal {
@@ -90,8 +101,10 @@ export interface Appraisal {
   /** The chain ended in a root the manifest marks simulated. */
   simulated: boolean;
   violations: readonly Pick<Violation, 'code'>[];
-  /** The launch MEASUREMENT (hex) when the report parsed. */
+  /** The launch MEASUREMENT, or a TD's MRTD (hex), when the evidence parsed. */
   measurement: string | null;
+  /** A TD's verified claims (tdx-ear.ts); absent for SEV-SNP or when verification failed. */
+  tdx?: TdxAppraisal;
 }
 
 function tierOf(value: number): EarStatus {
@@ -155,6 +168,7 @@ export function earClaims(input: {
         'sealgate.simulated': input.appraisal.simulated,
         'sealgate.violations': [...new Set(input.appraisal.violations.map((v) => v.code))],
         'sealgate.measurement': input.appraisal.measurement,
+        ...(input.appraisal.tdx ? { 'sealgate.tdx': input.appraisal.tdx } : {}),
       },
     },
   };

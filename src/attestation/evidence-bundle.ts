@@ -11,6 +11,13 @@
 import { fromBase64Url, toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { isRole, NONCE_LENGTH, type Role } from './report-data.js';
+import {
+  encodeTdxBundleEvidence,
+  parseTdxBundleEvidence,
+  TDX_BUNDLE_FIELDS,
+  TDX_BUNDLE_OPTIONAL_FIELDS,
+  type TdxBundleEvidence,
+} from './tdx-bundle.js';
 import { MAX_WORKER_CONFIG_BYTES } from './worker-config.js';
 
 export const EVIDENCE_BUNDLE_VERSION = 1;
@@ -24,7 +31,8 @@ const MAX_CERT_BYTES = 16 * 1024;
 const MAX_KEY_BYTES = 4096;
 const MAX_KEYS = 8;
 
-export interface EvidenceBundle {
+/** The SEV-SNP bundle; the TDX one (tdx-bundle.ts) has the same members but for the evidence. */
+export interface SnpEvidenceBundle {
   version: 1;
   role: Role;
   platform: 'sev-snp';
@@ -45,12 +53,25 @@ export interface EvidenceBundle {
   config?: Uint8Array;
 }
 
-export function encodeEvidenceBundle(b: EvidenceBundle): Record<string, unknown> {
+export type TdxEvidenceBundle = Omit<SnpEvidenceBundle, 'platform' | 'report' | 'certificates'> &
+  TdxBundleEvidence;
+export type EvidenceBundle = SnpEvidenceBundle | TdxEvidenceBundle;
+
+/** The bundle's platform-specific members (`platform` included), as a platform produces them. */
+export type BundleEvidence =
+  | Pick<SnpEvidenceBundle, 'platform' | 'report' | 'certificates'>
+  | TdxBundleEvidence;
+
+function encodeSnpEvidence(b: SnpEvidenceBundle): Record<string, unknown> {
   const certificates: Record<string, string> = {};
   for (const name of BUNDLE_CERT_NAMES) {
     const der = b.certificates[name];
     if (der) certificates[name] = toBase64Url(der);
   }
+  return { report: toBase64Url(b.report), certificates };
+}
+
+export function encodeEvidenceBundle(b: EvidenceBundle): Record<string, unknown> {
   const keys: Record<string, string> = {};
   for (const [name, value] of Object.entries(b.keys)) keys[name] = toBase64Url(value);
   return {
@@ -59,8 +80,7 @@ export function encodeEvidenceBundle(b: EvidenceBundle): Record<string, unknown>
     platform: b.platform,
     simulated: b.simulated,
     nonce: toBase64Url(b.nonce),
-    report: toBase64Url(b.report),
-    certificates,
+    ...(b.platform === 'tdx' ? encodeTdxBundleEvidence(b) : encodeSnpEvidence(b)),
     manifest: toBase64Url(b.manifest),
     keys,
     ...(b.config ? { config: toBase64Url(b.config) } : {}),
@@ -93,35 +113,26 @@ function b64(value: unknown, field: string, max: number, exact?: number): Uint8A
   return bytes;
 }
 
-const TOP_FIELDS = [
-  'version',
-  'role',
-  'platform',
-  'simulated',
-  'nonce',
-  'report',
-  'certificates',
-  'manifest',
-  'keys',
-];
+const TOP_FIELDS = ['version', 'role', 'platform', 'simulated', 'nonce', 'manifest', 'keys'];
+/** Per platform: the evidence members, required then optional. */
+const PLATFORM_FIELDS = {
+  'sev-snp': { required: ['report', 'certificates'], optional: [] as string[] },
+  tdx: { required: [...TDX_BUNDLE_FIELDS], optional: [...TDX_BUNDLE_OPTIONAL_FIELDS] },
+} as const;
 /** Present for some roles only (the verifier says which: verify-evidence-bundle.ts). */
 const OPTIONAL_FIELDS = ['config'];
 
 export function parseEvidenceBundle(json: unknown): EvidenceBundle {
   if (!isPlainObject(json)) fail('must be a JSON object');
-  onlyKeys(json, [...TOP_FIELDS, ...OPTIONAL_FIELDS], '');
-  for (const k of TOP_FIELDS) if (!(k in json)) fail(`missing field ${k}`);
+  const platform = json.platform;
+  if (platform !== 'sev-snp' && platform !== 'tdx') fail(`unsupported platform ${JSON.stringify(platform)}`);
+  const own = PLATFORM_FIELDS[platform];
+  onlyKeys(json, [...TOP_FIELDS, ...own.required, ...own.optional, ...OPTIONAL_FIELDS], '');
+  for (const k of [...TOP_FIELDS, ...own.required]) if (!(k in json)) fail(`missing field ${k}`);
   if (json.version !== EVIDENCE_BUNDLE_VERSION) fail(`unsupported version ${JSON.stringify(json.version)}`);
   if (!isRole(json.role)) fail(`unknown role ${JSON.stringify(json.role)}`);
-  if (json.platform !== 'sev-snp') fail(`unsupported platform ${JSON.stringify(json.platform)}`);
   if (typeof json.simulated !== 'boolean') fail('simulated must be a boolean');
-  if (!isPlainObject(json.certificates)) fail('certificates must be an object');
-  onlyKeys(json.certificates, BUNDLE_CERT_NAMES, 'certificates.');
-  const certificates: EvidenceBundle['certificates'] = {};
-  for (const name of BUNDLE_CERT_NAMES) {
-    const value = json.certificates[name];
-    if (value !== undefined) certificates[name] = b64(value, `certificates.${name}`, MAX_CERT_BYTES);
-  }
+  const evidence = platform === 'tdx' ? parseTdxBundleEvidence(json) : parseSnpEvidence(json);
   if (!isPlainObject(json.keys)) fail('keys must be an object');
   const keyNames = Object.keys(json.keys);
   if (keyNames.length > MAX_KEYS) fail(`at most ${MAX_KEYS} keys`);
@@ -133,13 +144,22 @@ export function parseEvidenceBundle(json: unknown): EvidenceBundle {
   return {
     version: 1,
     role: json.role,
-    platform: 'sev-snp',
+    ...evidence,
     simulated: json.simulated,
     nonce: b64(json.nonce, 'nonce', NONCE_LENGTH, NONCE_LENGTH),
-    report: b64(json.report, 'report', 1184, 1184),
-    certificates,
     manifest: b64(json.manifest, 'manifest', MAX_MANIFEST_BYTES),
     keys,
     ...(json.config !== undefined ? { config: b64(json.config, 'config', MAX_WORKER_CONFIG_BYTES) } : {}),
   };
+}
+
+function parseSnpEvidence(json: Record<string, unknown>): BundleEvidence {
+  if (!isPlainObject(json.certificates)) fail('certificates must be an object');
+  onlyKeys(json.certificates, BUNDLE_CERT_NAMES, 'certificates.');
+  const certificates: SnpEvidenceBundle['certificates'] = {};
+  for (const name of BUNDLE_CERT_NAMES) {
+    const value = json.certificates[name];
+    if (value !== undefined) certificates[name] = b64(value, `certificates.${name}`, MAX_CERT_BYTES);
+  }
+  return { platform: 'sev-snp', report: b64(json.report, 'report', 1184, 1184), certificates };
 }

@@ -4,18 +4,23 @@
  * its own inputs — its manifest, its nonce, the role it expects — and learns from the bundle only
  * what the hardware signature covers: REPORT_DATA must equal the binding recomputed from the
  * verifier's own nonce and manifest digest and the bundle's keys, so the keys it returns are keys
- * that exist only inside the attested VM.
+ * that exist only inside the attested VM. The binding is the same 64 bytes for SEV-SNP REPORT_DATA
+ * and TDX REPORT_DATA; only the hardware verifier differs, chosen by the bundle's `platform`.
  */
 import { constantTimeEqual, toHex } from '../bytes.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
 import type { Manifest } from '../policy/manifest-types.js';
+import { findSnpTrustAnchor, findTdxTrustAnchor } from '../policy/trust-anchors.js';
 import type { ChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
+import type { PcsOptions } from '../verify/tdx/pcs.js';
+import type { TdxClaims } from '../verify/tdx/tdx-claims.js';
 import { type Violation, violation } from '../verify/violations.js';
 import { checkBundleConfig } from './check-bundle-config.js';
-import type { EvidenceBundle } from './evidence-bundle.js';
+import type { EvidenceBundle, SnpEvidenceBundle, TdxEvidenceBundle } from './evidence-bundle.js';
 import { computeReportData, type Role } from './report-data.js';
 import { type AttestationVerdict, verifySnpAttestation } from './verify-snp-attestation.js';
+import { verifyTdxAttestation } from './verify-tdx-attestation.js';
 
 export interface BundleVerificationInput {
   bundle: EvidenceBundle;
@@ -29,9 +34,21 @@ export interface BundleVerificationInput {
   kds?: KdsOptions;
   /** Verified AMD upper chains (src/verify/chain-cache.ts); the caller keeps one per isolate/process. */
   chainCache?: ChainCache;
+  /** Intel PCS/PCCS for TDX collateral a bundle does not carry (src/verify/tdx/pcs.ts). */
+  pcs?: PcsOptions;
 }
 
+/**
+ * `claims` and `report` are SEV-SNP's (null for a TDX bundle); `tdx` is a TD's verified claims
+ * (null for SEV-SNP). `measurement` and `simulated` say the same for either TEE.
+ */
 export interface BundleVerdict extends AttestationVerdict {
+  platform: EvidenceBundle['platform'];
+  tdx: TdxClaims | null;
+  /** The launch measurement — SEV-SNP MEASUREMENT or TDX MRTD, 48 bytes — only when trusted. */
+  measurement: Uint8Array | null;
+  /** The verified chain ends at a root the manifest marks `simulated`. */
+  simulated: boolean;
   /** The party's public keys, only when trusted. */
   keys: Record<string, Uint8Array> | null;
   /** SHA-256 (hex) of the worker's configuration document, only when trusted (null for other roles). */
@@ -86,6 +103,29 @@ export async function verifyEvidenceBundle(input: BundleVerificationInput): Prom
     keys: bundle.keys,
     digests: config.digests,
   });
+  const verdict =
+    bundle.platform === 'tdx'
+      ? await verifyTdxBundle(bundle, input, expectedReportData)
+      : await verifySnpBundle(bundle, input, expectedReportData);
+  const violations = [...pre, ...verdict.violations];
+  const trusted = violations.length === 0 && (verdict.claims !== null || verdict.tdx !== null);
+  return {
+    ...verdict,
+    verdict: trusted ? 'trusted' : 'rejected',
+    violations,
+    keys: trusted ? bundle.keys : null,
+    configDigest: trusted ? config.configDigest : null,
+    measurement: trusted ? verdict.measurement : null,
+  };
+}
+
+type PlatformVerdict = Omit<BundleVerdict, 'keys' | 'configDigest'>;
+
+async function verifySnpBundle(
+  bundle: SnpEvidenceBundle,
+  input: BundleVerificationInput,
+  expectedReportData: Uint8Array,
+): Promise<PlatformVerdict> {
   const verdict = await verifySnpAttestation({
     report: bundle.report,
     ...(bundle.certificates.vcek || bundle.certificates.vlek
@@ -101,13 +141,39 @@ export async function verifyEvidenceBundle(input: BundleVerificationInput): Prom
     ...(input.kds ? { kds: input.kds } : {}),
     ...(input.chainCache ? { chainCache: input.chainCache } : {}),
   });
-  const violations = [...pre, ...verdict.violations];
-  const trusted = violations.length === 0 && verdict.claims !== null;
+  const root = verdict.claims?.chain.rootSha256;
   return {
     ...verdict,
-    verdict: trusted ? 'trusted' : 'rejected',
-    violations,
-    keys: trusted ? bundle.keys : null,
-    configDigest: trusted ? config.configDigest : null,
+    platform: 'sev-snp',
+    tdx: null,
+    measurement: verdict.claims?.report.measurement ?? null,
+    simulated: root !== undefined && findSnpTrustAnchor(input.manifest, root)?.simulated === true,
+  };
+}
+
+async function verifyTdxBundle(
+  bundle: TdxEvidenceBundle,
+  input: BundleVerificationInput,
+  expectedReportData: Uint8Array,
+): Promise<PlatformVerdict> {
+  const verdict = await verifyTdxAttestation({
+    quote: bundle.quote,
+    ...(bundle.collateral ? { collateral: bundle.collateral } : {}),
+    ...(input.pcs ? { pcs: input.pcs } : {}),
+    manifest: input.manifest,
+    role: input.role,
+    expectedReportData,
+    now: input.now,
+  });
+  const root = verdict.claims?.rootSha256;
+  return {
+    verdict: verdict.verdict,
+    violations: verdict.violations,
+    platform: 'tdx',
+    claims: null,
+    report: null,
+    tdx: verdict.claims,
+    measurement: verdict.claims?.body.mrTd ?? null,
+    simulated: root !== undefined && findTdxTrustAnchor(input.manifest, root)?.simulated === true,
   };
 }

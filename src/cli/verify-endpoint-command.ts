@@ -33,10 +33,9 @@ import { type ManifestLogEntry, verifyManifestLog } from '../gateway/verificatio
 import { manifestDigest } from '../policy/manifest-digest.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
-import { findSnpTrustAnchor } from '../policy/trust-anchors.js';
 import { parseFlags, parseInstant, UsageError } from './args.js';
 import { readTextInput } from './io.js';
-import { cliKds } from './kds-fetch.js';
+import { cliKds, cliPcs } from './kds-fetch.js';
 import type { CommandResult } from './result.js';
 
 export const VERIFY_ENDPOINT_USAGE =
@@ -294,18 +293,25 @@ async function checkEvidence(r: Report, o: RunOptions, j: Judged): Promise<Evide
     nonce: j.nonce,
     now: o.at,
     kds: cliKds(),
+    pcs: cliPcs(process.env.SEALGATE_PCS_URL),
   });
   const codes = new Set(verdict.violations.map((v) => v.code));
-  const claims = verdict.claims;
-  const anchor = claims ? findSnpTrustAnchor(j.manifest, claims.chain.rootSha256) : undefined;
-  const simulated = anchor?.simulated === true;
+  const claims = verdict.claims ?? verdict.tdx;
+  const simulated = verdict.simulated;
   r.simulated = simulated;
-  if (claims) {
+  if (verdict.claims) {
+    const c = verdict.claims;
     r.ok(
-      `hardware evidence: an SEV-SNP report signed by a ${claims.signingKey.toUpperCase()} that chains to root ${claims.chain.rootSha256.slice(0, 16)}… ` +
+      `hardware evidence: an SEV-SNP report signed by a ${c.signingKey.toUpperCase()} that chains to root ${c.chain.rootSha256.slice(0, 16)}… ` +
         (simulated
           ? '(the SIMULATED development root the manifest names)'
-          : `(AMD ${claims.product} root pinned by the manifest)`),
+          : `(AMD ${c.product} root pinned by the manifest)`),
+    );
+  } else if (verdict.tdx) {
+    const t = verdict.tdx;
+    r.ok(
+      `hardware evidence: an Intel TDX quote (v${t.quoteVersion}) whose PCK chain and collateral chain to SGX root ${t.rootSha256.slice(0, 16)}… ` +
+        (simulated ? '(the SIMULATED development root the manifest names)' : "(Intel's SGX Root CA)"),
     );
   } else {
     r.fail('the hardware evidence does not verify (signature or certificate chain)');
@@ -322,17 +328,33 @@ async function checkEvidence(r: Report, o: RunOptions, j: Judged): Promise<Evide
     'the report is bound to OUR nonce, this manifest digest and the service’s keys (REPORT_DATA)',
     'the report is NOT bound to our nonce and this manifest (REPORT_DATA, nonce or manifest differ)',
   );
-  const measurement = verdict.report ? toHex(verdict.report.measurement) : null;
+  const measurement = verdict.report
+    ? toHex(verdict.report.measurement)
+    : verdict.tdx
+      ? toHex(verdict.tdx.body.mrTd)
+      : null;
+  const what = verdict.tdx ? 'MRTD' : 'launch measurement';
   r.check(
-    claims !== null && !codes.has('measurement_not_allowed') && measurement !== null,
-    `the service's launch measurement ${measurement} is one the manifest allows`,
-    `the service's launch measurement ${measurement ?? '(unreadable)'} is NOT one the manifest allows`,
+    claims !== null &&
+      !codes.has('measurement_not_allowed') &&
+      !codes.has('mrtd_not_allowed') &&
+      measurement !== null,
+    `the service's ${what} ${measurement} is one the manifest allows`,
+    `the service's ${what} ${measurement ?? '(unreadable)'} is NOT one the manifest allows`,
   );
   for (const v of verdict.violations) {
-    if (v.code === 'measurement_not_allowed') continue;
+    if (v.code === 'measurement_not_allowed' || v.code === 'mrtd_not_allowed') continue;
     r.fail(`${v.code}: ${v.message}`);
   }
-  if (claims && verdict.verdict === 'trusted') {
+  if (verdict.tdx && verdict.verdict === 'trusted') {
+    const t = verdict.tdx;
+    const advisories = t.tcb.advisoryIds.length ? t.tcb.advisoryIds.join(', ') : 'no advisories';
+    r.ok(
+      `TDX TCB status ${t.tcb.status} (${advisories}), module ${t.tcb.tdxModule?.id ?? '—'}, RTMR0–3 ${t.body.rtmrs.map((x) => toHex(x).slice(0, 12)).join('…, ')}…: as the manifest allows`,
+    );
+  }
+  if (verdict.claims && verdict.verdict === 'trusted') {
+    const claims = verdict.claims;
     const t = claims.reportedTcb;
     r.ok(
       `TCB (reported) bootloader ${t.bootloader}, tee ${t.tee}, snp ${t.snp}, microcode ${t.microcode}${t.fmc === undefined ? '' : `, fmc ${t.fmc}`}: at least the manifest's minimum; guest policy and VMPL as required`,

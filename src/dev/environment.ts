@@ -15,7 +15,7 @@ import { deriveGatewayKey, type GatewayKey } from '../keys/gateway-key.js';
 import { createDevChain, type DevChain } from '../platform/simulator/dev-chain.js';
 import { measurementFor } from '../platform/simulator/measurement.js';
 import { SimulatedSnpPlatform } from '../platform/simulator/platform.js';
-import type { AttestationPlatform, SnpEvidence } from '../platform/types.js';
+import type { SnpEvidence, SnpPlatform } from '../platform/types.js';
 import { manifestDigest as digestOf } from '../policy/manifest-digest.js';
 import type { KeyPolicy, Manifest } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
@@ -55,7 +55,7 @@ export const DEV_TCB: Readonly<Record<SnpProduct, TcbVersion>> = {
  * A simulated guest that is also an `AttestationPlatform` (the interface the services take), so the
  * same object serves the services and tests that call the simulator's `getReport` directly.
  */
-export class DevSnpPlatform extends SimulatedSnpPlatform implements AttestationPlatform {
+export class DevSnpPlatform extends SimulatedSnpPlatform implements SnpPlatform {
   readonly kind = 'sev-snp' as const;
   readonly description: string;
 

@@ -10,7 +10,10 @@ import { SealgateError } from '../errors.js';
 import type { SnpProduct } from '../evidence/snp/types.js';
 import { createDevChain, type DevChain } from '../platform/simulator/dev-chain.js';
 import { exportDevChain, importDevChain } from '../platform/simulator/dev-chain-json.js';
+import { createTdxDevChain, type TdxDevChain } from '../platform/simulator/tdx-chain.js';
+import { exportTdxDevChain, importTdxDevChain } from '../platform/simulator/tdx-chain-json.js';
 import { DEV_TCB, developmentManifestText } from './environment.js';
+import { tdxDevelopmentManifestText } from './environment-tdx.js';
 
 /** Reads the dev chain at `path`, or makes one and writes it there when the file does not exist. */
 export async function loadOrCreateDevChain(
@@ -81,5 +84,57 @@ export async function writeDevelopmentFiles(
   const { chain, created } = await loadOrCreateDevChain(chainPath, opts);
   const gatewaySecret = await devGatewaySecret(join(dir, 'gateway-secret'));
   await writeFile(manifestPath, await developmentManifestText(chain, gatewaySecret));
+  return { chainPath, manifestPath, chain, created, gatewaySecret };
+}
+
+/** Reads the SIMULATED TDX chain at `path`, or makes one and writes it there (mode 0600, never overwriting). */
+export async function loadOrCreateTdxDevChain(
+  path: string,
+  opts: { now: Date },
+): Promise<{ chain: TdxDevChain; created: boolean }> {
+  let text: string | undefined;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  if (text !== undefined) {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (cause) {
+      throw new SealgateError('invalid_argument', `TDX dev chain ${path}: not JSON`, undefined, { cause });
+    }
+    return { chain: await importTdxDevChain(json), created: false };
+  }
+  const chain = await createTdxDevChain({ now: opts.now });
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${JSON.stringify(await exportTdxDevChain(chain), null, 2)}\n`, {
+    mode: 0o600,
+    flag: 'wx',
+  });
+  return { chain, created: true };
+}
+
+/**
+ * The TDX twin of `writeDevelopmentFiles`: `dir/tdx-dev-chain.json` (kept if present),
+ * `dir/gateway-secret` (shared with the SEV-SNP setup) and `dir/manifest.dev-tdx.json` (rewritten
+ * for that chain): what `SEALGATE_PLATFORM=simulator SEALGATE_TEE=tdx` and the dev gateway need.
+ */
+export async function writeTdxDevelopmentFiles(
+  dir: string,
+  opts: { now: Date },
+): Promise<{
+  chainPath: string;
+  manifestPath: string;
+  chain: TdxDevChain;
+  created: boolean;
+  gatewaySecret: string;
+}> {
+  const chainPath = join(dir, 'tdx-dev-chain.json');
+  const manifestPath = join(dir, 'manifest.dev-tdx.json');
+  const { chain, created } = await loadOrCreateTdxDevChain(chainPath, opts);
+  const gatewaySecret = await devGatewaySecret(join(dir, 'gateway-secret'));
+  await writeFile(manifestPath, await tdxDevelopmentManifestText(chain, gatewaySecret));
   return { chainPath, manifestPath, chain, created, gatewaySecret };
 }

@@ -16,10 +16,13 @@ import { measurementFor } from '../platform/simulator/measurement.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
 import type { KeyPolicy } from '../policy/manifest-types.js';
 import { DEV_MEASUREMENT_LABELS, DevSnpPlatform } from './environment.js';
-import { writeDevelopmentFiles } from './files.js';
+import { DevTdxPlatform } from './environment-tdx.js';
+import { writeDevelopmentFiles, writeTdxDevelopmentFiles } from './files.js';
 import { checkPortFree, stopGroupWithParent } from './parent-watch.js';
 
 export interface StackOptions {
+  /** The simulated TEE both services run on (SEALGATE_TEE; default SEV-SNP). */
+  tee?: 'sev-snp' | 'tdx';
   /** Gateway port (default 8787). */
   port?: number;
   /** Attestation service and worker ports (default 8788, 8789; 0 = ephemeral). */
@@ -125,7 +128,17 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
   }
   const verbose = opts.verbose ?? true;
   const quietLog = verbose ? {} : { log: () => undefined };
-  const files = await writeDevelopmentFiles(opts.devDir ?? '.sealgate-dev', { now: new Date() });
+  const devDir = opts.devDir ?? '.sealgate-dev';
+  const files =
+    opts.tee === 'tdx'
+      ? await writeTdxDevelopmentFiles(devDir, { now: new Date() })
+      : await writeDevelopmentFiles(devDir, { now: new Date() });
+  const platformFor = async (label: keyof typeof DEV_MEASUREMENT_LABELS, role: string) => {
+    const measurement = await measurementFor(DEV_MEASUREMENT_LABELS[label]);
+    return 'rootSha256' in files.chain
+      ? new DevTdxPlatform(files.chain, measurement, role, () => new Date())
+      : new DevSnpPlatform(files.chain, measurement, role);
+  };
   if (opts.keyPolicy) {
     const manifest = JSON.parse(await readFile(files.manifestPath, 'utf8'));
     const text = `${JSON.stringify({ ...manifest, keyPolicy: { ...opts.keyPolicy } }, null, 2)}\n`;
@@ -143,11 +156,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     if (!opts.runGateway) await checkPortFree(port, '127.0.0.1', 'the gateway');
     const service = await startService({
       manifestBytes,
-      platform: new DevSnpPlatform(
-        files.chain,
-        await measurementFor(DEV_MEASUREMENT_LABELS.service),
-        'attestation-service',
-      ),
+      platform: await platformFor('service', 'attestation-service'),
       port: opts.servicePort ?? 8788,
       ...quietLog,
     });
@@ -155,11 +164,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     const worker = await startWorker({
       manifestBytes,
       serviceUrl: service.url,
-      platform: new DevSnpPlatform(
-        files.chain,
-        await measurementFor(DEV_MEASUREMENT_LABELS.worker),
-        'worker',
-      ),
+      platform: await platformFor('worker', 'worker'),
       port: opts.workerPort ?? 8789,
       ...(opts.modelUrl ? { modelUrl: opts.modelUrl } : {}),
       ...(opts.modelApiKey ? { modelApiKey: opts.modelApiKey } : {}),

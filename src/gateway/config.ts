@@ -10,6 +10,7 @@ import { manifestDigest } from '../policy/manifest-digest.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
 import { manifestTrustsSimulator } from '../policy/trust-anchors.js';
+import { PCS_BASE_URL } from '../verify/tdx/pcs.js';
 import type { DurableObjectNamespace, KvNamespace } from './cf-types.js';
 import type { KeyRotation } from './durable-objects/key-rotation.js';
 import type { KeyUsage } from './durable-objects/key-usage.js';
@@ -42,6 +43,8 @@ export interface GatewayEnv {
    * answer). "off" or absent (the default): the receipt reaches the client with the answer only.
    */
   RECEIPT_STORAGE?: string;
+  /** Intel PCS or a PCCS for TDX collateral a service's bundle lacks (default Intel's PCS). */
+  TDX_PCS_URL?: string;
 }
 
 export interface GatewayConfig {
@@ -55,6 +58,8 @@ export interface GatewayConfig {
   maxBodyBytes: number;
   /** `RECEIPT_STORAGE=kv`: one `rcpt:` KV write per answer (default false: none). */
   storeReceipts: boolean;
+  /** Where TDX collateral is fetched (src/verify/tdx/pcs.ts); no trailing slash. */
+  pcsBaseUrl: string;
 }
 
 export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; reason: string };
@@ -74,6 +79,7 @@ const CONFIG_VARS = [
   'MAX_BODY_BYTES',
   'DEV_API_KEY',
   'RECEIPT_STORAGE',
+  'TDX_PCS_URL',
 ] as const;
 
 let cached: { values: unknown[]; result: Promise<ConfigResult> } | undefined;
@@ -127,9 +133,12 @@ async function checkConfig(env: GatewayEnv): Promise<ConfigResult> {
   // A misspelt value refuses to serve rather than silently run without the storage asked for.
   const storage = env.RECEIPT_STORAGE ?? 'off';
   if (storage !== 'off' && storage !== 'kv') return fail('RECEIPT_STORAGE must be "off" or "kv"');
+  const pcsBaseUrl = (env.TDX_PCS_URL ?? PCS_BASE_URL).trim().replace(/\/+$/, '');
+  if (!isHttpUrl(pcsBaseUrl)) return fail('TDX_PCS_URL must be an http(s) URL');
   return {
     ok: true,
     config: {
+      pcsBaseUrl,
       manifest,
       manifestDigest: digest,
       simulated,

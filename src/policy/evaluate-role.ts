@@ -55,6 +55,13 @@ function teeNotAllowed(role: string, tee: 'snp' | 'tdx', reference: RoleReferenc
   ];
 }
 
+/** `role_unknown` or `tee_not_allowed` before any evidence is looked at; empty when the role takes `tee`. */
+export function checkTeeAllowed(manifest: Manifest, role: string, tee: 'snp' | 'tdx'): Violation[] {
+  const reference = referenceFor(manifest, role);
+  if (Array.isArray(reference)) return reference;
+  return reference[tee] === undefined ? teeNotAllowed(role, tee, reference) : [];
+}
+
 export function evaluateRole(
   manifest: Manifest,
   role: string,

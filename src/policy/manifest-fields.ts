@@ -12,7 +12,8 @@ export interface FieldSpec {
 export const MANIFEST_FIELDS = {
   manifest: { required: ['version', 'name', 'trustAnchors', 'roles', 'keyPolicy'], optional: ['gateway'] },
   gateway: { required: ['uploadKey'], optional: ['note'] },
-  trustAnchors: { required: ['snp'], optional: [] },
+  trustAnchors: { required: ['snp'], optional: ['tdx'] },
+  tdxTrustAnchor: { required: ['sha256'], optional: ['simulated', 'note'] },
   snpTrustAnchor: { required: ['sha256', 'product'], optional: ['simulated', 'note'] },
   roles: { required: [], optional: ['attestation-service', 'worker'] },
   /** At least one of `snp` and `tdx` (a parser-only rule). */

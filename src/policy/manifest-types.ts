@@ -35,8 +35,22 @@ export interface SnpTrustAnchor {
   note?: string;
 }
 
+/**
+ * A root of trust for Intel TDX: the SHA-256 of an SGX Root CA certificate's DER. Intel's root
+ * (src/verify/tdx/intel-root.ts) must not carry `simulated`; any other root is the simulator's and
+ * must carry `simulated: true`.
+ */
+export interface TdxTrustAnchor {
+  /** 64 lower-case hex characters. */
+  sha256: string;
+  simulated?: true;
+  note?: string;
+}
+
 export interface TrustAnchors {
   snp: SnpTrustAnchor[];
+  /** Absent: Intel's SGX Root CA only. Present: exactly these roots (Intel's is not added). */
+  tdx?: TdxTrustAnchor[];
 }
 
 /** Minimum SPLs of a TCB_VERSION for one product line (ABI spec §2.2 "TCB Version"; layouts in `TcbVersion`). */

@@ -40,9 +40,11 @@ import {
   type SnpTrustAnchor,
   type TdxEventDigestRule,
   type TdxReferenceValues,
+  type TrustAnchors,
 } from './manifest-types.js';
 import { BUILTIN_ENDPOINT, isLoopbackEndpoint, normalizeModelEndpoint } from './model-endpoint.js';
 import { LOOPBACK_ENTRY } from './model-policy.js';
+import { checkTdxAnchors } from './parse-tdx-anchors.js';
 import { amdArkProduct } from './trust-anchors.js';
 
 /**
@@ -77,7 +79,7 @@ function checkManifest(iss: Issues, v: unknown): Manifest | undefined {
   const gateway = has(o, 'gateway') ? checkGatewayPin(iss, o.gateway) : undefined;
   if (anchors && anchorsClean && roles) checkProductsAnchored(iss, anchors, roles);
   if (iss.list.length > 0 || !name || !anchors || !roles || !keyPolicy) return undefined;
-  return defined<Manifest>({ version: 1, name, trustAnchors: { snp: anchors }, roles, keyPolicy, gateway });
+  return defined<Manifest>({ version: 1, name, trustAnchors: anchors, roles, keyPolicy, gateway });
 }
 
 /** `gateway.uploadKey`: a 32-byte Ed25519 public key (RFC 8032 §5.1.5), hex. */
@@ -91,16 +93,18 @@ function checkGatewayPin(iss: Issues, v: unknown): GatewayPin | undefined {
   return uploadKey ? defined({ uploadKey, note }) : undefined;
 }
 
-function checkTrustAnchors(iss: Issues, v: unknown): SnpTrustAnchor[] | undefined {
+function checkTrustAnchors(iss: Issues, v: unknown): TrustAnchors | undefined {
   const o = checkObject(iss, v, '/trustAnchors', MANIFEST_FIELDS.trustAnchors);
   if (!o || !has(o, 'snp')) return undefined;
-  return checkList(
+  const snp = checkList(
     iss,
     o.snp,
     '/trustAnchors/snp',
     (x, p) => checkAnchor(iss, x, p),
     (a) => a.sha256,
   );
+  const tdx = has(o, 'tdx') ? checkTdxAnchors(iss, o.tdx) : undefined;
+  return snp ? defined({ snp, tdx }) : undefined;
 }
 
 /**
@@ -519,7 +523,7 @@ function checkKeyPolicy(iss: Issues, v: unknown): KeyPolicy | undefined {
 /** A product a role accepts but no anchor roots can never verify: a mistake, said at parse time. */
 function checkProductsAnchored(
   iss: Issues,
-  anchors: SnpTrustAnchor[],
+  { snp: anchors }: TrustAnchors,
   roles: Partial<Record<RoleName, RoleReference>>,
 ): void {
   const anchored = new Set(anchors.map((a) => a.product));

@@ -1,5 +1,6 @@
 /**
- * Trust anchors: which ARK (AMD Root Key certificate) a manifest trusts, by SHA-256 of its DER.
+ * Trust anchors: which ARK (AMD Root Key certificate) and which SGX Root CA (Intel TDX) a manifest
+ * trusts, by SHA-256 of its DER.
  *
  * AMD's three ARKs are facts, pinned here so the manifest parser can tell them from anything else:
  * an anchor that is not one of them is a development root (the simulator's) and must say so with
@@ -7,7 +8,8 @@
  * `src/verify/amd-roots.ts`.
  */
 import { AMD_ROOTS } from '../verify/amd-roots.js';
-import type { Manifest, SnpProduct, SnpTrustAnchor } from './manifest-types.js';
+import { INTEL_SGX_ROOT_CA_SHA256 } from '../verify/tdx/intel-root.js';
+import type { Manifest, SnpProduct, SnpTrustAnchor, TdxTrustAnchor } from './manifest-types.js';
 
 /** AMD's ARK fingerprints by product: the pins live in `src/verify/amd-roots.ts`, once. */
 export const AMD_ARK_SHA256: Readonly<Record<SnpProduct, string>> = Object.freeze(
@@ -29,7 +31,24 @@ export function findSnpTrustAnchor(manifest: Manifest, rootSha256: string): SnpT
   return manifest.trustAnchors.snp.find((a) => a.sha256 === rootSha256);
 }
 
+/**
+ * The SGX Root CAs (SHA-256 of the DER) a TD quote may chain to under this manifest: its
+ * `trustAnchors.tdx` when present, else Intel's root alone. A simulated root is trusted only when the
+ * manifest names it, so simulated TDX evidence never passes a manifest that does not.
+ */
+export function tdxRootsOf(manifest: Manifest): readonly string[] {
+  return manifest.trustAnchors.tdx?.map((a) => a.sha256) ?? [INTEL_SGX_ROOT_CA_SHA256];
+}
+
+/** The manifest's TDX anchor for an SGX root (undefined for Intel's root under the default). */
+export function findTdxTrustAnchor(manifest: Manifest, rootSha256: string): TdxTrustAnchor | undefined {
+  return manifest.trustAnchors.tdx?.find((a) => a.sha256 === rootSha256);
+}
+
 /** True when any anchor is the simulator's: everything running under this manifest says SIMULATED. */
 export function manifestTrustsSimulator(manifest: Manifest): boolean {
-  return manifest.trustAnchors.snp.some((a) => a.simulated === true);
+  return (
+    manifest.trustAnchors.snp.some((a) => a.simulated === true) ||
+    (manifest.trustAnchors.tdx ?? []).some((a) => a.simulated === true)
+  );
 }

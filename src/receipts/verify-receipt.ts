@@ -25,7 +25,6 @@ import { toHex } from '../bytes.js';
 import { manifestDigest as digestOf } from '../policy/manifest-digest.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
-import { findSnpTrustAnchor } from '../policy/trust-anchors.js';
 import {
   parseWorkerCertificate,
   verifyWorkerCertificate,
@@ -194,16 +193,17 @@ async function checkService(
     }),
   );
   log.current = 'service';
-  if (verdict.verdict !== 'trusted' || !verdict.claims) {
+  if (verdict.verdict !== 'trusted' || !verdict.measurement) {
     log.fail(
       `the service's hardware evidence is rejected: ${verdict.violations.map((v) => `${v.code} (${v.message})`).join('; ')}`,
     );
   }
-  out.simulated = findSnpTrustAnchor(manifest, verdict.claims!.chain.rootSha256)?.simulated === true;
-  log.ok(
-    'service',
-    `the service's ${out.simulated ? 'SIMULATED ' : ''}SEV-SNP evidence verifies (chain to root ${verdict.claims!.chain.rootSha256}, measurement ${toHex(verdict.claims!.report.measurement)}) and binds that signing key in REPORT_DATA`,
-  );
+  out.simulated = verdict.simulated;
+  const sim = out.simulated ? 'SIMULATED ' : '';
+  const what = verdict.tdx
+    ? `${sim}Intel TDX evidence verifies (PCK chain to SGX root ${verdict.tdx.rootSha256}, MRTD ${toHex(verdict.measurement!)}, TCB ${verdict.tdx.tcb.status})`
+    : `${sim}SEV-SNP evidence verifies (chain to root ${verdict.claims!.chain.rootSha256}, measurement ${toHex(verdict.measurement!)})`;
+  log.ok('service', `the service's ${what} and binds that signing key in REPORT_DATA`);
   return digest;
 }
 

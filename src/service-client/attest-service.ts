@@ -19,9 +19,10 @@ import { attestationRequestAuth, GATEWAY_AUTH_HEADER } from '../keys/attestation
 import type { GatewayKey } from '../keys/gateway-key.js';
 import { importPublicKey } from '../keys/hpke.js';
 import type { Manifest } from '../policy/manifest-types.js';
-import { findSnpTrustAnchor } from '../policy/trust-anchors.js';
 import type { ChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
+import type { PcsOptions } from '../verify/tdx/pcs.js';
+import type { TdxClaims } from '../verify/tdx/tdx-claims.js';
 import type { Violation } from '../verify/violations.js';
 import { callJson, DEFAULT_MAX_ANSWER_BYTES, type Fetcher } from './http.js';
 import { kekContext } from './kek-binding.js';
@@ -35,6 +36,8 @@ export interface AttestServiceOptions {
   now: Date;
   /** For evidence that arrives without its certificates (AMD KDS). */
   kds?: KdsOptions;
+  /** For TDX evidence that arrives without its collateral (Intel PCS or a PCCS). */
+  pcs?: PcsOptions;
   /** Verified AMD upper chains (src/verify/chain-cache.ts): keep one per isolate/process. */
   chainCache?: ChainCache;
   /** 32 bytes; default fresh from the CSPRNG. Give one only to bind the attestation to your own value. */
@@ -54,7 +57,10 @@ export interface AttestedService {
   hpkePublicKey: Uint8Array;
   /** ECDSA P-384 SPKI DER: the key worker certificates must be signed with. */
   signingKey: Uint8Array;
-  claims: SnpClaims;
+  /** SEV-SNP claims; null when the service runs on TDX. */
+  claims: SnpClaims | null;
+  /** Intel TDX claims; null when the service runs on SEV-SNP. */
+  tdx: TdxClaims | null;
   /** The chain ends in a root the manifest marks `simulated`. */
   simulated: boolean;
   nonce: Uint8Array;
@@ -117,9 +123,10 @@ export async function attestService(opts: AttestServiceOptions): Promise<Atteste
     nonce,
     now: opts.now,
     ...(opts.kds ? { kds: opts.kds } : {}),
+    ...(opts.pcs ? { pcs: opts.pcs } : {}),
     ...(opts.chainCache ? { chainCache: opts.chainCache } : {}),
   });
-  if (verdict.verdict !== 'trusted' || !verdict.claims || !verdict.keys) {
+  if (verdict.verdict !== 'trusted' || (!verdict.claims && !verdict.tdx) || !verdict.keys) {
     const codes = verdict.violations.map((v) => v.code).join(', ');
     throw rejected(`evidence rejected (${codes})`, verdict.violations);
   }
@@ -142,7 +149,8 @@ export async function attestService(opts: AttestServiceOptions): Promise<Atteste
     hpkePublicKey,
     signingKey: signing.slice(),
     claims: verdict.claims,
-    simulated: findSnpTrustAnchor(opts.manifest, verdict.claims.chain.rootSha256)?.simulated === true,
+    tdx: verdict.tdx,
+    simulated: verdict.simulated,
     nonce: nonce.slice(),
     manifestDigest: opts.manifestDigest,
     bundle,

@@ -14,6 +14,7 @@ import type { GatewayKey } from '../../src/keys/gateway-key.js';
 import { generateKeyExchangeKeyPair, type KeyExchangeKeyPair } from '../../src/keys/hpke.js';
 import type { SealedKek } from '../../src/keys/kek-transport.js';
 import { type SignedKekUpload, signKekUpload } from '../../src/keys/kek-upload.js';
+import { bundleEvidenceOf } from '../../src/platform/bundle-evidence.js';
 import type { AttestationPlatform } from '../../src/platform/types.js';
 import { manifestDigest } from '../../src/policy/manifest-digest.js';
 import { parseManifest } from '../../src/policy/parse-manifest.js';
@@ -143,15 +144,12 @@ export async function workerBundle(
     ...(bound ? { digests: { config: await workerConfigDigest(bound) } } : {}),
   });
   const platform = opts.platform ?? env.workerPlatform;
-  const evidence = await platform.getEvidence(reportData);
   return encodeEvidenceBundle({
     version: 1,
     role: 'worker',
-    platform: 'sev-snp',
+    ...(await bundleEvidenceOf(platform, reportData)),
     simulated: true,
     nonce,
-    report: evidence.report,
-    certificates: evidence.certificates,
     manifest: env.manifestBytes,
     keys,
     ...(config ? { config } : {}),

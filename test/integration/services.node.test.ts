@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningWorker } from '../../src/ai-worker/main.js';
 import { fromBase64Url, toBase64Url } from '../../src/bytes.js';
-import { DevSnpPlatform } from '../../src/dev/environment.js';
+import { type DevelopmentEnvironment, DevSnpPlatform } from '../../src/dev/environment.js';
 import { openResponse } from '../../src/envelope/response.js';
 import { createStreamOpener } from '../../src/envelope/stream.js';
 import { createKek } from '../../src/keys/kek.js';
@@ -226,7 +226,7 @@ describe('services end to end (SIMULATED hardware)', () => {
     const rogueLog = recordingLog();
     const rogue = await stack.startWorker({
       platform: new DevSnpPlatform(
-        stack.env.chain,
+        (stack.env as DevelopmentEnvironment).chain,
         await measurementFor('sealgate/worker/tampered'),
         'rogue worker',
       ),

@@ -7,13 +7,16 @@
 import { expect } from 'vitest';
 import { type RunningWorker, startWorker } from '../../src/ai-worker/main.js';
 import { type RunningService, startService } from '../../src/attestation-service/main.js';
+import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
 import {
-  createDevelopmentEnvironment,
-  type DevelopmentEnvironment,
-  type DevSnpPlatform,
-} from '../../src/dev/environment.js';
+  createTdxDevelopmentEnvironment,
+  type TdxDevelopmentEnvironment,
+} from '../../src/dev/environment-tdx.js';
 import { sealRequest } from '../../src/envelope/request.js';
 import { createKek, type Kek } from '../../src/keys/kek.js';
+import type { AttestationPlatform } from '../../src/platform/types.js';
+import { manifestDigest } from '../../src/policy/manifest-digest.js';
+import { parseManifest } from '../../src/policy/parse-manifest.js';
 import { type AttestedService, attestService } from '../../src/service-client/attest-service.js';
 import { uploadKek } from '../../src/service-client/keys.js';
 
@@ -50,7 +53,7 @@ export function recordingLog() {
 }
 
 export interface Stack {
-  env: DevelopmentEnvironment;
+  env: DevelopmentEnvironment | TdxDevelopmentEnvironment;
   service: RunningService;
   serviceLog: ReturnType<typeof recordingLog>;
   /** The service as the client attested it (its own nonce). */
@@ -59,7 +62,7 @@ export interface Stack {
   kek: Kek;
   /** A worker on the development worker measurement (or `platform`), polling fast. */
   startWorker(opts?: {
-    platform?: DevSnpPlatform;
+    platform?: AttestationPlatform;
     modelUrl?: string;
     log?: ReturnType<typeof recordingLog>['log'];
   }): Promise<RunningWorker>;
@@ -70,8 +73,37 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
-  const env = await createDevelopmentEnvironment({ now: new Date() });
+async function withManifestEdit<E extends DevelopmentEnvironment | TdxDevelopmentEnvironment>(
+  env: E,
+  edit: ((m: Record<string, unknown>) => void) | undefined,
+): Promise<E> {
+  if (!edit) return env;
+  const m = JSON.parse(env.manifestText) as Record<string, unknown>;
+  edit(m);
+  const manifestText = `${JSON.stringify(m, null, 2)}\n`;
+  const manifestBytes = new TextEncoder().encode(manifestText);
+  return {
+    ...env,
+    manifestText,
+    manifestBytes,
+    manifest: parseManifest(manifestBytes),
+    manifestDigest: await manifestDigest(manifestBytes),
+  };
+}
+
+/**
+ * `tee`: the simulated TEE both services run on (default SEV-SNP). `editManifest` changes the
+ * development manifest's JSON before anything starts (both services then run the edited bytes).
+ */
+export async function startStack(
+  opts: { tee?: 'sev-snp' | 'tdx'; editManifest?: (m: Record<string, unknown>) => void } = {},
+): Promise<Stack> {
+  const env = await withManifestEdit(
+    opts.tee === 'tdx'
+      ? await createTdxDevelopmentEnvironment({ now: new Date(), clock: () => new Date() })
+      : await createDevelopmentEnvironment({ now: new Date() }),
+    opts.editManifest,
+  );
   const serviceLog = recordingLog();
   const service = await startService({
     manifestBytes: env.manifestBytes,

@@ -108,7 +108,7 @@ describe('parseManifest: all errors, each with its path', () => {
 
   it.each([
     ['the document', (m: Doc) => (m.comment = 'x'), '/comment'],
-    ['trustAnchors', (m: Doc) => (m.trustAnchors.tdx = []), '/trustAnchors/tdx'],
+    ['trustAnchors', (m: Doc) => (m.trustAnchors.sgx = []), '/trustAnchors/sgx'],
     ['a trust anchor', (m: Doc) => (m.trustAnchors.snp[1].sha384 = 'x'), '/trustAnchors/snp/1/sha384'],
     ['roles', (m: Doc) => (m.roles['tdx-worker'] = m.roles.worker), '/roles/tdx-worker'],
     ['a role (nvidia not yet defined)', (m: Doc) => (m.roles.worker.nvidia = {}), '/roles/worker/nvidia'],

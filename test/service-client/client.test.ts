@@ -54,7 +54,7 @@ describe('attestService', () => {
     expect(service.signingKey).toEqual(
       new Uint8Array(await crypto.subtle.exportKey('spki', svc.keys.signing.publicKey)),
     );
-    expect(service.claims.report.measurement).toEqual(env.measurements.service);
+    expect(service.claims?.report.measurement).toEqual(env.measurements.service);
     expect(service.simulated).toBe(true);
     expect(service.nonce).toEqual(nonce);
   });

@@ -39,12 +39,14 @@ import {
   type AttestationRecord,
   KV_MIN_TTL_SECONDS,
   kvCertificateCache,
+  kvCollateralCache,
   type PublishedKeys,
   putAttestation,
   putPublishedKeys,
 } from '../kv/kv-store.js';
 import { recordServiceForReceipts } from '../kv/receipt-store.js';
 import { log } from '../log.js';
+import { attestedEvidence } from './attested-evidence.js';
 
 /** A stored key and whether the service confirmed holding it (only confirmed keys are published). */
 export interface RotationKey extends StoredKek {
@@ -161,6 +163,11 @@ export class KeyRotation extends DurableObject<GatewayEnv> {
       manifestDigest,
       now: new Date(nowMs()),
       kds: { fetch: (url) => fetch(url), cache: kvCertificateCache(this.env.SEALGATE_KV), revocation: true },
+      pcs: {
+        fetch: (url) => fetch(url),
+        baseUrl: config.pcsBaseUrl,
+        cache: kvCollateralCache(this.env.SEALGATE_KV),
+      },
       chainCache,
     });
     if (service.simulated && !config.simulated) {
@@ -243,11 +250,12 @@ export class KeyRotation extends DurableObject<GatewayEnv> {
   }
 
   async #recordAttestation(config: GatewayConfig, service: AttestedService, now: number): Promise<void> {
-    const { claims } = service;
-    const leafNotAfter = Math.floor(claims.leaf.notAfter.getTime() / 1000);
+    const interval = config.manifest.keyPolicy.rotationIntervalSeconds;
+    const evidence = attestedEvidence(service, now, interval);
+    const { leafNotAfter } = evidence;
     // No longer than the evidence allows (the VCEK's validity) and no longer than one interval, so
     // the cache never claims a verification older than the rotation that would redo it.
-    const ttl = Math.min(leafNotAfter - now, config.manifest.keyPolicy.rotationIntervalSeconds);
+    const ttl = Math.min(leafNotAfter - now, interval);
     const record: AttestationRecord = {
       v: 1,
       manifestDigest: config.manifestDigest,
@@ -255,12 +263,7 @@ export class KeyRotation extends DurableObject<GatewayEnv> {
       verifiedAt: now,
       expiresAt: now + ttl,
       simulated: service.simulated,
-      product: claims.product,
-      measurement: toHex(claims.report.measurement),
-      reportedTcb: { ...claims.reportedTcb },
-      leafSha256: claims.leaf.sha256,
-      leafNotAfter,
-      rootSha256: claims.chain.rootSha256,
+      ...evidence,
       hpke: toBase64Url(service.hpkePublicKey),
       signing: toBase64Url(service.signingKey),
     };

@@ -17,6 +17,7 @@
 import { toHex } from '../../bytes.js';
 import type { CertificateCache } from '../../verify/kds.js';
 import { kdsCacheKey } from '../../verify/kds.js';
+import type { CollateralCache } from '../../verify/tdx/pcs.js';
 import type { KvNamespace } from '../cf-types.js';
 import { log } from '../log.js';
 import type { StoredKek } from './at-rest.js';
@@ -172,6 +173,20 @@ export function kvCertificateCache(kv: KvNamespace): CertificateCache {
       const value = await kv.get(key, 'arrayBuffer');
       return value === null ? null : new Uint8Array(value);
     },
+    async put(key, value, ttlSeconds) {
+      await kv.put(key, value, { expirationTtl: Math.max(KV_MIN_TTL_SECONDS, Math.floor(ttlSeconds)) });
+    },
+  };
+}
+
+/**
+ * The verifier's TDX collateral cache (src/verify/tdx/pcs.ts) backed by KV: pcs.ts stores only
+ * collateral that verified, for no longer than its earliest nextUpdate, and verifies what it reads
+ * back like bytes from the network — so a KV entry is a cache, never a trust input.
+ */
+export function kvCollateralCache(kv: KvNamespace): CollateralCache {
+  return {
+    get: (key) => kv.get(key, 'text'),
     async put(key, value, ttlSeconds) {
       await kv.put(key, value, { expirationTtl: Math.max(KV_MIN_TTL_SECONDS, Math.floor(ttlSeconds)) });
     },

@@ -8,6 +8,7 @@
  */
 import { fromBase64Url, toHex } from '../../bytes.js';
 import { isSealgateError } from '../../errors.js';
+import { TDX_DEFAULTS } from '../../policy/evaluate-tdx.js';
 import type { SnpReferenceValues, SnpTcbMinimum } from '../../policy/manifest-types.js';
 import { callJson } from '../../service-client/http.js';
 import { verifyWorkerCertificate } from '../../service-client/worker-certificate.js';
@@ -28,7 +29,7 @@ const VERDICT_DETAIL: Record<PageVerdict, string> = {
   'no-verdict':
     'The attestation service did not answer with evidence: nothing is verified, and the gateway sends no prompt anywhere.',
   verified:
-    'The attestation service proved with AMD SEV-SNP hardware evidence, just now, that it runs code the manifest allows.',
+    'The attestation service proved with hardware evidence (AMD SEV-SNP or Intel TDX), just now, that it runs code the manifest allows.',
   'verified-simulated':
     'The evidence checks out against the manifest — but it comes from a SIMULATOR the development manifest trusts, not from hardware.',
   'not-verified':
@@ -38,9 +39,12 @@ const VERDICT_DETAIL: Record<PageVerdict, string> = {
 export async function buildPageModel(rc: RouteContext): Promise<PageModel> {
   const { config } = rc;
   const serviceRef = config.manifest.roles['attestation-service']?.snp;
+  const tdxRef = config.manifest.roles['attestation-service']?.tdx;
   const nonce = (await issueGatewayNonce(config.secret, nowSeconds())).nonce;
   const result = await appraise(rc, nonce);
   const claims = result?.verdict?.claims ?? null;
+  const tdx = result?.verdict?.tdx ?? null;
+  const expected = tdx ? (tdxRef?.mrTd ?? []) : (serviceRef?.measurements ?? []);
   const sub = result?.claims.submods['attestation-service'];
   const verdict = verdictOf(result);
   const measurement = result?.appraisal.measurement ?? null;
@@ -56,18 +60,28 @@ export async function buildPageModel(rc: RouteContext): Promise<PageModel> {
     manifestDigest: config.manifestDigest,
     earStatus: sub?.['ear.status'] ?? null,
     nonce: toHex(nonce),
-    product: claims?.product ?? null,
-    rootSha256: claims?.chain.rootSha256 ?? null,
+    product: tdx ? 'Intel TDX' : (claims?.product ?? null),
+    rootSha256: tdx ? tdx.rootSha256 : (claims?.chain.rootSha256 ?? null),
     violations: sub?.['sealgate.violations'] ?? [],
     service: result
       ? {
-          label: 'attestation service MEASUREMENT',
+          label: `attestation service ${tdx || result.bundle?.platform === 'tdx' ? 'MRTD' : 'MEASUREMENT'}`,
           actual: measurement,
-          expected: serviceRef?.measurements ?? [],
-          ok: measurement !== null && (serviceRef?.measurements ?? []).includes(measurement),
+          expected,
+          ok: measurement !== null && expected.includes(measurement),
         }
       : null,
     tcb: claims && serviceRef ? tcbAgainstMinimum(claims, serviceRef) : [],
+    tdx: tdx
+      ? {
+          tcbStatus: tdx.tcb.status,
+          allowedStatuses: [...(tdxRef?.tcbStatuses ?? TDX_DEFAULTS.tcbStatuses)],
+          advisoryIds: [...tdx.tcb.advisoryIds],
+          tdxModule: tdx.tcb.tdxModule?.id ?? null,
+          rtmrs: tdx.body.rtmrs.map((r) => toHex(r)),
+          fmspc: tdx.fmspc,
+        }
+      : null,
     workers,
     keys: (rotation?.keys ?? []).map((k) => ({
       kid: k.kid,

@@ -49,6 +49,15 @@ export interface PageKey {
   confirmed: boolean;
 }
 
+export interface PageTdx {
+  tcbStatus: string;
+  allowedStatuses: string[];
+  advisoryIds: string[];
+  tdxModule: string | null;
+  rtmrs: string[];
+  fmspc: string;
+}
+
 export interface PageModel {
   verdict: PageVerdict;
   verdictDetail: string;
@@ -62,6 +71,8 @@ export interface PageModel {
   violations: string[];
   service: PageMeasurement | null;
   tcb: PageTcb[];
+  /** A TD's claims when the service runs on Intel TDX and its quote verified; else null. */
+  tdx: PageTdx | null;
   workers: PageWorker[] | null;
   keys: PageKey[];
   lastServiceAttestation: string | null;
@@ -90,6 +101,19 @@ function serviceRow(m: PageModel): string {
         m.service.expected.map((e) => `<code>${esc(e)}</code>`),
       )}</td><td>${mark(m.service.ok)}</td></tr>`
     : '<tr><td colspan="4">no evidence</td></tr>';
+}
+
+function tdxSection(m: PageModel): string {
+  if (!m.tdx) return '';
+  const t = m.tdx;
+  const ok = t.allowedStatuses.includes(t.tcbStatus);
+  return `<h2>Intel TDX</h2>
+<table id="tdx">
+<tr><th>TCB status (Intel's algorithm)</th><td data-testid="tdx-tcb-status">${esc(t.tcbStatus)}</td><td>allowed: ${esc(t.allowedStatuses.join(', '))}</td><td>${ok ? '<span class="ok">✔ allowed</span>' : '<span class="bad">✘ not allowed</span>'}</td></tr>
+<tr><th>advisories</th><td colspan="3">${esc(t.advisoryIds.length ? t.advisoryIds.join(', ') : 'none')}</td></tr>
+<tr><th>TDX module</th><td colspan="3">${esc(t.tdxModule ?? '—')} (FMSPC <code>${esc(t.fmspc)}</code>)</td></tr>
+${t.rtmrs.map((r, i) => `<tr><th>RTMR${i}</th><td colspan="3"><code>${esc(r)}</code></td></tr>`).join('\n')}
+</table>`;
 }
 
 function tcbRows(m: PageModel): string {
@@ -189,6 +213,7 @@ ${serviceRow(m)}
 <table id="tcb"><tr><th>component</th><th>reported</th><th>minimum</th><th></th></tr>
 ${tcbRows(m)}
 </table>
+${tdxSection(m)}
 
 <h2>AI workers attested by the service</h2>
 ${workersTable(m)}

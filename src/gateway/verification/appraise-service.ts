@@ -10,14 +10,14 @@
  */
 import { type Appraisal, type EarClaims, earClaims } from '../../attestation/ear.js';
 import { type EvidenceBundle, parseEvidenceBundle } from '../../attestation/evidence-bundle.js';
+import { tdxAppraisal } from '../../attestation/tdx-ear.js';
 import { type BundleVerdict, verifyEvidenceBundle } from '../../attestation/verify-evidence-bundle.js';
 import { toBase64Url, toHex } from '../../bytes.js';
-import { findSnpTrustAnchor } from '../../policy/trust-anchors.js';
 import { callJson, type Fetcher } from '../../service-client/http.js';
 import type { KvNamespace } from '../cf-types.js';
 import { nowMs, nowSeconds } from '../clock.js';
 import type { GatewayConfig } from '../config.js';
-import { kvCertificateCache } from '../kv/kv-store.js';
+import { kvCertificateCache, kvCollateralCache } from '../kv/kv-store.js';
 import { earSigner } from './ear-signer.js';
 
 /** A bundle: a manifest ≤ 256 KiB and four certificates ≤ 16 KiB each, base64url (×4/3): < 1 MiB. */
@@ -66,13 +66,22 @@ export async function appraiseService(input: {
       nonce,
       now: new Date(nowMs()),
       kds: { fetch: (url) => input.fetch(url), cache: kvCertificateCache(input.kv), revocation: true },
+      pcs: {
+        fetch: (url) => input.fetch(url),
+        baseUrl: config.pcsBaseUrl,
+        cache: kvCollateralCache(input.kv),
+      },
     });
-    const root = verdict.claims?.chain.rootSha256;
     appraisal = {
       trusted: verdict.verdict === 'trusted',
-      simulated: root !== undefined && findSnpTrustAnchor(config.manifest, root)?.simulated === true,
+      simulated: verdict.simulated,
       violations: verdict.violations,
-      measurement: verdict.report ? toHex(verdict.report.measurement) : null,
+      measurement: verdict.report
+        ? toHex(verdict.report.measurement)
+        : verdict.tdx
+          ? toHex(verdict.tdx.body.mrTd)
+          : null,
+      ...(verdict.tdx ? { tdx: tdxAppraisal(verdict.tdx) } : {}),
     };
   } else {
     appraisal = {

@@ -91,8 +91,10 @@ function pinnedRootSelfSigned(root: Certificate, key: CryptoKey): Promise<boolea
 export type ChainShape = readonly (string | readonly string[])[];
 
 /**
- * Verifies `certs` (leaf first, root last) against the pinned root with `cns` the subject CN each
- * position must have (an array entry lists the CNs allowed there). Returns the certificates with
+ * Verifies `certs` (leaf first, root last) against the pinned roots (SHA-256 of the DER; default
+ * Intel's only — a manifest's `trustAnchors.tdx` may name the simulator's instead) with `cns` the
+ * subject CN each position must have (an array entry lists the CNs allowed there). Returns the
+ * certificates with
  * their keys when nothing but dates failed; null when the chain is not Intel's.
  */
 export async function verifyIntelChain(
@@ -101,8 +103,9 @@ export async function verifyIntelChain(
   at: Date,
   field: string,
   out: Violation[],
+  roots: readonly string[] = [INTEL_SGX_ROOT_CA_SHA256],
 ): Promise<VerifiedCert[] | null> {
-  const chain = await checkChainStructure(certs, cns, field, out);
+  const chain = await checkChainStructure(certs, cns, field, out, roots);
   if (chain !== null) checkChainDates(chain, at, field, out);
   return chain;
 }
@@ -118,12 +121,14 @@ export async function verifyPemChain(
   field: string,
   out: Violation[],
   cache?: TdxVerifyCache,
+  roots: readonly string[] = [INTEL_SGX_ROOT_CA_SHA256],
 ): Promise<VerifiedCert[] | null> {
-  const key = cache && `chain:${JSON.stringify(cns)}:${pem}`;
+  // The anchors are part of the key: a chain that passed under one set of roots says nothing of another.
+  const key = cache && `chain:${roots.join(',')}:${JSON.stringify(cns)}:${pem}`;
   let chain = key ? cache.get<VerifiedCert[]>(key) : undefined;
   if (chain === undefined) {
     const certs = await parsePemChain(pem, field, out);
-    const checked = certs && (await checkChainStructure(certs, cns, field, out));
+    const checked = certs && (await checkChainStructure(certs, cns, field, out, roots));
     if (!checked) return null;
     chain = checked;
     if (key) cache.set(key, chain);
@@ -138,6 +143,7 @@ async function checkChainStructure(
   cns: ChainShape,
   field: string,
   out: Violation[],
+  roots: readonly string[],
 ): Promise<VerifiedCert[] | null> {
   if (certs.length !== cns.length) {
     out.push(
@@ -148,11 +154,11 @@ async function checkChainStructure(
     return null;
   }
   const root = certs[certs.length - 1]!;
-  if (root.sha256 !== INTEL_SGX_ROOT_CA_SHA256) {
+  if (!roots.includes(root.sha256)) {
     out.push(
-      violation('root_untrusted', `${field}: the root is not Intel's SGX Root CA`, {
+      violation('root_untrusted', `${field}: the root is not a pinned SGX Root CA`, {
         field,
-        expected: INTEL_SGX_ROOT_CA_SHA256,
+        expected: [...roots],
         actual: root.sha256,
       }),
     );

@@ -52,6 +52,8 @@ export interface PcsOptions {
   rootCaCrlUrl?: string;
   cache?: CollateralCache;
   ttlSeconds?: number;
+  /** SGX Root CAs the collateral must chain to before it is cached (verify-tdx.ts `roots`); default Intel's. */
+  roots?: readonly string[];
 }
 
 export type CollateralResult =
@@ -206,7 +208,7 @@ export async function fetchCollateral(
   if (typeof collateral === 'string') return { ok: false, error: collateral };
   let cached = false;
   if (pcs.cache) {
-    const r = await verifyTdxEvidence({ quote, collateral, now });
+    const r = await verifyTdxEvidence({ quote, collateral, now, ...(pcs.roots ? { roots: pcs.roots } : {}) });
     const bad = r.violations.filter((v) => COLLATERAL_FIELDS.has(v.field ?? '') || v.code.startsWith('crl_'));
     const ttl = Math.min(
       pcs.ttlSeconds ?? PCS_DEFAULT_TTL_SECONDS,

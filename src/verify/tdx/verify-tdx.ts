@@ -37,6 +37,7 @@ import { signedBytesOf } from './collateral.js';
 import { authenticateCrl, checkNotRevoked } from './crl-checks.js';
 import { importRawP256, verifyP1363 } from './ecdsa-p256.js';
 import { CN, type VerifiedCert, verifyPemChain } from './intel-chain.js';
+import { INTEL_SGX_ROOT_CA_SHA256 } from './intel-root.js';
 import { parseQeIdentity, type QeIdentity } from './qe-identity.js';
 import { checkEventLog } from './rtmr-replay.js';
 import { parseTcbInfo, type TcbInfo } from './tcb-info.js';
@@ -52,6 +53,8 @@ export interface TdxEvidenceInput {
   eventLog?: Uint8Array | null;
   /** Verified chains, collateral and CRLs remembered across calls (verify-cache.ts); none if absent. */
   cache?: TdxVerifyCache;
+  /** SHA-256 of the SGX Root CAs trusted (the manifest's `trustAnchors.tdx`); default Intel's only. */
+  roots?: readonly string[];
 }
 
 export interface TdxVerification {
@@ -116,11 +119,12 @@ async function checkQuoteSignatures(quote: TdxQuote, out: Violation[]): Promise<
 async function checkPck(
   quote: TdxQuote,
   at: Date,
+  roots: readonly string[],
   out: Violation[],
   cache: TdxVerifyCache | undefined,
 ): Promise<{ chain: VerifiedCert[]; ext: PckExtensions | null } | null> {
   const shape = [CN.pck, [CN.pckPlatformCa, CN.pckProcessorCa], CN.root];
-  const chain = await verifyPemChain(quote.pckChainPem, shape, at, 'pckChain', out, cache);
+  const chain = await verifyPemChain(quote.pckChainPem, shape, at, 'pckChain', out, cache, roots);
   if (chain === null) return null;
   const leaf = chain[0]!;
   if (!(await verifyP1363(leaf.key, quote.qeReportSignature, quote.qeReport.raw))) {
@@ -156,11 +160,12 @@ async function checkSigned<T extends { issueDate: Date; nextUpdate: Date }>(
   issuerChain: string,
   decode: (text: string) => T,
   at: Date,
+  roots: readonly string[],
   out: Violation[],
   cache: TdxVerifyCache | undefined,
 ): Promise<SignedCollateral<T>> {
   const field = `${what}IssuerChain`;
-  const chain = await verifyPemChain(issuerChain, [CN.tcbSigning, CN.root], at, field, out, cache);
+  const chain = await verifyPemChain(issuerChain, [CN.tcbSigning, CN.root], at, field, out, cache, roots);
   const signer = chain?.[0] ?? null;
   // A hit means: these exact bytes verified under this signature and signer, and decoded (verify-cache.ts).
   const key = cache && signer && `signed:${what}:${signer.cert.sha256}:${toHex(signature)}:${body}`;
@@ -214,6 +219,7 @@ async function pckCrlIssuer(
   c: TdxCollateral,
   pckCa: VerifiedCert,
   at: Date,
+  roots: readonly string[],
   out: Violation[],
   cache: TdxVerifyCache | undefined,
 ): Promise<VerifiedCert | null> {
@@ -223,7 +229,7 @@ async function pckCrlIssuer(
     return null;
   }
   const shape = [[CN.pckPlatformCa, CN.pckProcessorCa], CN.root];
-  const chain = await verifyPemChain(c.pckCrlIssuerChain, shape, at, field, out, cache);
+  const chain = await verifyPemChain(c.pckCrlIssuerChain, shape, at, field, out, cache, roots);
   const issuer = chain?.[0] ?? null;
   if (
     issuer !== null &&
@@ -242,6 +248,7 @@ async function checkCrls(
   pckChain: VerifiedCert[],
   signers: (VerifiedCert | null)[],
   at: Date,
+  roots: readonly string[],
   out: Violation[],
   cache: TdxVerifyCache | undefined,
 ): Promise<void> {
@@ -250,7 +257,7 @@ async function checkCrls(
   const found: [Violation[], Violation[], Violation[]] = [[], [], []];
   const [rootCrl, crlIssuer, pckCrl] = await Promise.all([
     authenticateCrl(c.rootCaCrl, root, at, 'rootCaCrl', found[0], cache),
-    pckCrlIssuer(c, pckCa, at, found[1], cache),
+    pckCrlIssuer(c, pckCa, at, roots, found[1], cache),
     authenticateCrl(c.pckCrl, pckCa, at, 'pckCrl', found[2], cache),
   ]);
   out.push(...found[0], ...found[1]);
@@ -290,6 +297,7 @@ export async function verifyTdxEvidence(input: TdxEvidenceInput): Promise<TdxVer
   if ('violation' in parsed)
     return { claims: null, quote: null, pck: null, tcb: null, violations: [parsed.violation] };
   const { quote } = parsed;
+  const roots = input.roots ?? [INTEL_SGX_ROOT_CA_SHA256];
   const c = input.collateral;
   // Without a caller's cache, one for this call: a chain given twice (PCS serves TCB info and QE
   // identity with the same TCB Signing chain) is then verified once.
@@ -304,6 +312,7 @@ export async function verifyTdxEvidence(input: TdxEvidenceInput): Promise<TdxVer
     c.tcbInfoIssuerChain,
     parseTcbInfo,
     at,
+    roots,
     found[2],
     cache,
   );
@@ -316,18 +325,19 @@ export async function verifyTdxEvidence(input: TdxEvidenceInput): Promise<TdxVer
       c.qeIdentityIssuerChain,
       parseQeIdentity,
       at,
+      roots,
       found[3],
       cache,
     );
   })();
   const [, pck, tcbInfo, qeId] = await Promise.all([
     checkQuoteSignatures(quote, found[0]),
-    checkPck(quote, at, found[1], cache),
+    checkPck(quote, at, roots, found[1], cache),
     tcbInfoCheck,
     qeIdCheck,
   ]);
   const out: Violation[] = found.flat();
-  if (pck !== null) await checkCrls(c, pck.chain, [tcbInfo.signer, qeId.signer], at, out, cache);
+  if (pck !== null) await checkCrls(c, pck.chain, [tcbInfo.signer, qeId.signer], at, roots, out, cache);
   const ext = pck?.ext ?? null;
   let tcb: TcbEvaluation | null = null;
   if (ext !== null && tcbInfo.value !== null && qeId.value !== null) {

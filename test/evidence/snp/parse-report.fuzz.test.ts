@@ -105,7 +105,7 @@ describe.skipIf(!v.present)(`real reports mutated${v.present ? '' : ` (skipped: 
           if (value === undefined) delete doc[key];
           try {
             const parsed = parseEvidenceBundle(doc);
-            expect(parsed.report.length).toBe(1184);
+            expect(parsed.platform === 'sev-snp' && parsed.report.length).toBe(1184);
           } catch (e) {
             expect(isSealgateError(e, 'malformed_evidence'), String(e)).toBe(true);
           }

@@ -129,6 +129,9 @@ export async function getAttestation(rc: RouteContext): Promise<Response> {
       status: sub['ear.status'],
       simulated: sub['sealgate.simulated'],
       violations: sub['sealgate.violations'],
+      // Which TEE the service's evidence is ("sev-snp" | "tdx"; null when it did not parse).
+      tee: result.bundle?.platform ?? null,
+      ...(sub['sealgate.tdx'] ? { tdx: sub['sealgate.tdx'] } : {}),
     },
     { headers: NO_STORE },
   );
