@@ -179,6 +179,24 @@ gatewayDescribe('tokens per minute and budgets (KeyUsage Durable Object, settled
     expect(standing.dayTokens).toBe(usage?.total_tokens);
   });
 
+  it('counts a chat stream sent with stream_options: null in full, its prompt included', async () => {
+    const { key, hash } = await limitedKey({ budgetTokens: 1_000_000, budgetPeriod: 'day' });
+    const long = { ...CHAT, messages: [{ role: 'user', content: 'word '.repeat(200) }], stream: true };
+    const { text } = await send('/v1/chat/completions', key, { ...long, stream_options: null });
+    expect(text).toContain('data: [DONE]');
+    const asked = await send('/v1/chat/completions', env.DEV_API_KEY, {
+      ...long,
+      stream_options: { include_usage: true },
+    });
+    const usage = asked.text
+      .split('\n')
+      .filter((l) => l.startsWith('data: {'))
+      .map((l) => JSON.parse(l.slice(6)) as { usage?: { total_tokens: number } | null })
+      .find((c) => c.usage)?.usage;
+    expect(usage?.total_tokens).toBeGreaterThan(200);
+    expect((await usageOf(hash)).dayTokens).toBe(usage?.total_tokens);
+  });
+
   it('counts Messages and Responses streams from their own usage events', async () => {
     const { key, hash } = await limitedKey({ tpm: 1_000_000 });
     const m = await send('/v1/messages', key, { ...MESSAGE, stream: true });

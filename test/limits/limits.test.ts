@@ -138,6 +138,23 @@ describe('UsageMeter', () => {
     expect(await left.settled).toBe(15);
   });
 
+  it('asks for usage when the client sent stream_options: null (no options to OpenAI and vLLM)', async () => {
+    const meter = new UsageMeter('/v1/chat/completions');
+    const body = { model: 'm', stream: true, stream_options: null, messages: [] };
+    expect(meter.prepare(body)).toEqual({ ...body, stream_options: { include_usage: true } });
+    const odd = { model: 'm', stream: true, stream_options: 'yes' }; // the model server refuses it
+    expect(new UsageMeter('/v1/completions').prepare(odd)).toBe(odd);
+  });
+
+  it('charges a stream its client left before the first event one token, an error answer none', async () => {
+    const left = new UsageMeter('/v1/chat/completions');
+    left.finishStream();
+    expect(await left.settled).toBe(1);
+    const failed = new UsageMeter('/v1/chat/completions'); // the worker never answered
+    failed.finish();
+    expect(await failed.settled).toBe(0);
+  });
+
   it('sums a Messages stream: input at message_start, cumulative output at message_delta', async () => {
     const meter = new UsageMeter('/v1/messages');
     meter.chunk('{"type":"message_start","message":{"usage":{"input_tokens":10,"output_tokens":1}}}');
