@@ -107,6 +107,12 @@ gatewayDescribe('requests per minute (Workers Rate Limiting binding)', () => {
     const { key } = await limitedKey({ rpm: 'lots' });
     const { res } = await send('/v1/chat/completions', key, CHAT);
     expect(res.status).toBe(401);
+    // A hand-edited entry with a typo (a trailing comma) is not JSON: its rpm must not become none.
+    const typo = `sk-sealgate-limits-typo-${crypto.randomUUID()}`;
+    await env.SEALGATE_KV.put(`apikey:${await hashApiKey(typo)}`, '{"name":"t","limits":{"rpm":6},}');
+    const refused = await send('/v1/chat/completions', typo, CHAT);
+    expect(refused.res.status).toBe(401);
+    expect(JSON.parse(refused.text)).toMatchObject({ error: { code: 'invalid_api_key' } });
   });
 });
 
