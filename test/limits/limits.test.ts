@@ -88,6 +88,10 @@ describe('UsageMeter', () => {
     expect(usageTokens({ input_tokens: 3, output_tokens: 4, cache_read_input_tokens: 2 })).toBe(9);
     expect(usageTokens({ type: 'duration', seconds: 3 })).toBe(0);
     expect(usageTokens({ total_tokens: -5 })).toBe(0);
+    // A total that is not a count does not hide the parts reported beside it.
+    expect(usageTokens({ prompt_tokens: 3, completion_tokens: 4, total_tokens: null })).toBe(7);
+    expect(usageTokens({ prompt_tokens: 3, completion_tokens: 4, total_tokens: -1 })).toBe(7);
+    expect(usageTokens({ input_tokens: 3, output_tokens: 4, total_tokens: 2.5 })).toBe(7);
     expect(usageTokens(null)).toBe(0);
   });
 

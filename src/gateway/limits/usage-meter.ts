@@ -29,10 +29,16 @@ type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
 const count = (x: unknown): number => (Number.isSafeInteger(x) && (x as number) >= 0 ? (x as number) : 0);
 
-/** The tokens a `usage` object reports, in OpenAI's, Responses' or Anthropic's shape. */
+/**
+ * The tokens a `usage` object reports, in OpenAI's, Responses' or Anthropic's shape: `total_tokens`
+ * when it is a count, else the sum of the parts (a `"total_tokens": null` must not make the answer
+ * free when its parts are reported).
+ */
 export function usageTokens(usage: unknown): number {
   if (!isObj(usage)) return 0;
-  if (usage.total_tokens !== undefined) return count(usage.total_tokens);
+  if (Number.isSafeInteger(usage.total_tokens) && (usage.total_tokens as number) >= 0) {
+    return usage.total_tokens as number;
+  }
   return (
     count(usage.prompt_tokens) +
     count(usage.completion_tokens) +
