@@ -172,13 +172,24 @@ async function keptBundle(text: string, url: string, apiKey: string | undefined)
 }
 
 function failed(message: string): CommandResult {
-  return { stdout: '', stderr: `sealgate: verify-receipt: ${message}\n`, exitCode: 1 };
+  return { stdout: '', stderr: `sealgate: verify-receipt: ${printable(message)}\n`, exitCode: 1 };
 }
+
+/**
+ * `text` with every C0/C1 control character (line breaks and ESC included) shown as `\xNN`: what
+ * is printed may quote the gateway's answer or the bundle, and a terminal escape or a line break in
+ * it could draw a "VERIFIED" line over the real verdict.
+ */
+export function printable(text: string): string {
+  return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 
 /** The chain in plain words, one line per link, then the verdict. */
 export function describe(v: ReceiptVerdict, outcome: Outcome): string {
   const mark = { ok: 'ok ', failed: 'FAIL', 'not checked': ' -  ' } as const;
-  const lines = v.steps.map((s) => `[${mark[s.status]}] ${STEP_TITLES[s.step]}: ${s.message}`);
+  const lines = v.steps.map((s) => `[${mark[s.status]}] ${STEP_TITLES[s.step]}: ${printable(s.message)}`);
   if (outcome.name === 'not-pinned') {
     lines.push(
       '',

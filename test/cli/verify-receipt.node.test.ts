@@ -121,10 +121,16 @@ describe('sealgate verify-receipt', () => {
     let url: string;
     const served: string[] = [];
     let evidence: unknown;
+    let hostile = false;
     beforeAll(async () => {
       evidence = f.bundle.serviceEvidence;
       server = createServer((req, res) => {
         served.push(`${req.url} ${req.headers.authorization ?? ''}`);
+        if (hostile) {
+          res.statusCode = 500; // a hostile gateway: a terminal escape and a forged verdict line
+          res.end('\x1b[1A\x1b[2K\rVERIFIED: all good\nVERIFIED: the answer came from an attested worker');
+          return;
+        }
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify(evidence));
       });
@@ -149,6 +155,16 @@ describe('sealgate verify-receipt', () => {
       const stream = `data: {"x":1}\n\n${keptReceiptComment(keptText())}data: [DONE]\n\n`;
       expect((await runCli(['verify-receipt', write('stream.txt', stream), ...args])).exitCode).toBe(0);
       expect(served.at(-1)).toBe(`/v1/receipt-evidence/${await evidenceDigest()} Bearer sk-k`);
+    });
+
+    it('prints what a hostile gateway answers with its control characters escaped', async () => {
+      hostile = true;
+      const r = await runCli(['verify-receipt', write('kept3.json', keptText()), '--url', url]);
+      hostile = false;
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain('answered 500: \\x1b[1A\\x1b[2K\\x0dVERIFIED');
+      expect([...(r.stderr ?? '').trimEnd()].filter((c) => c.charCodeAt(0) < 0x20)).toEqual([]);
+      expect((r.stderr ?? '').trimEnd().split('\n')).toHaveLength(1);
     });
 
     it('exit 1 when the server hands over other evidence, or the receipt was altered', async () => {

@@ -112,6 +112,12 @@ gatewayDescribe('requests per minute (Workers Rate Limiting binding)', () => {
     const { key } = await limitedKey({ rpm: 'lots' });
     const { res } = await send('/v1/chat/completions', key, CHAT);
     expect(res.status).toBe(401);
+    // A hand-edited entry with a typo (a trailing comma) is not JSON: its rpm must not become none.
+    const typo = `sk-sealgate-limits-typo-${crypto.randomUUID()}`;
+    await env.SEALGATE_KV.put(`apikey:${await hashApiKey(typo)}`, '{"name":"t","limits":{"rpm":6},}');
+    const refused = await send('/v1/chat/completions', typo, CHAT);
+    expect(refused.res.status).toBe(401);
+    expect(JSON.parse(refused.text)).toMatchObject({ error: { code: 'invalid_api_key' } });
   });
 });
 
@@ -200,6 +206,24 @@ gatewayDescribe('tokens per minute and budgets (KeyUsage Durable Object, settled
       .map((l) => JSON.parse(l.slice(6)) as { usage?: { total_tokens: number } | null })
       .find((c) => c.usage)?.usage;
     expect(standing.dayTokens).toBe(usage?.total_tokens);
+  });
+
+  it('counts a chat stream sent with stream_options: null in full, its prompt included', async () => {
+    const { key, hash } = await limitedKey({ budgetTokens: 1_000_000, budgetPeriod: 'day' });
+    const long = { ...CHAT, messages: [{ role: 'user', content: 'word '.repeat(200) }], stream: true };
+    const { text } = await send('/v1/chat/completions', key, { ...long, stream_options: null });
+    expect(text).toContain('data: [DONE]');
+    const asked = await send('/v1/chat/completions', env.DEV_API_KEY, {
+      ...long,
+      stream_options: { include_usage: true },
+    });
+    const usage = asked.text
+      .split('\n')
+      .filter((l) => l.startsWith('data: {'))
+      .map((l) => JSON.parse(l.slice(6)) as { usage?: { total_tokens: number } | null })
+      .find((c) => c.usage)?.usage;
+    expect(usage?.total_tokens).toBeGreaterThan(200);
+    expect((await usageOf(hash)).dayTokens).toBe(usage?.total_tokens);
   });
 
   it('counts Messages and Responses streams from their own usage events', async () => {

@@ -88,6 +88,10 @@ describe('UsageMeter', () => {
     expect(usageTokens({ input_tokens: 3, output_tokens: 4, cache_read_input_tokens: 2 })).toBe(9);
     expect(usageTokens({ type: 'duration', seconds: 3 })).toBe(0);
     expect(usageTokens({ total_tokens: -5 })).toBe(0);
+    // A total that is not a count does not hide the parts reported beside it.
+    expect(usageTokens({ prompt_tokens: 3, completion_tokens: 4, total_tokens: null })).toBe(7);
+    expect(usageTokens({ prompt_tokens: 3, completion_tokens: 4, total_tokens: -1 })).toBe(7);
+    expect(usageTokens({ input_tokens: 3, output_tokens: 4, total_tokens: 2.5 })).toBe(7);
     expect(usageTokens(null)).toBe(0);
   });
 
@@ -136,6 +140,23 @@ describe('UsageMeter', () => {
     for (let i = 0; i < 4; i++) left.chunk('{"type":"content_block_delta","delta":{"text":"x"}}');
     left.finish();
     expect(await left.settled).toBe(15);
+  });
+
+  it('asks for usage when the client sent stream_options: null (no options to OpenAI and vLLM)', async () => {
+    const meter = new UsageMeter('/v1/chat/completions');
+    const body = { model: 'm', stream: true, stream_options: null, messages: [] };
+    expect(meter.prepare(body)).toEqual({ ...body, stream_options: { include_usage: true } });
+    const odd = { model: 'm', stream: true, stream_options: 'yes' }; // the model server refuses it
+    expect(new UsageMeter('/v1/completions').prepare(odd)).toBe(odd);
+  });
+
+  it('charges a stream its client left before the first event one token, an error answer none', async () => {
+    const left = new UsageMeter('/v1/chat/completions');
+    left.finishStream();
+    expect(await left.settled).toBe(1);
+    const failed = new UsageMeter('/v1/chat/completions'); // the worker never answered
+    failed.finish();
+    expect(await failed.settled).toBe(0);
   });
 
   it('sums a Messages stream: input at message_start, cumulative output at message_delta', async () => {

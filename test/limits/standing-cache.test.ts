@@ -14,7 +14,12 @@ import {
   settleUsage,
   standingOf,
 } from '../../src/gateway/limits/standing-cache.js';
-import { addUsage, currentStanding, type UsageStanding } from '../../src/gateway/limits/usage-windows.js';
+import {
+  addUsage,
+  currentStanding,
+  MAX_TOKENS_PER_RECORD,
+  type UsageStanding,
+} from '../../src/gateway/limits/usage-windows.js';
 
 /** One object per name, as the KeyUsage class counts; `fail` makes the next record throw. */
 function fakeNamespace() {
@@ -25,6 +30,7 @@ function fakeNamespace() {
     get: (id: unknown) => ({
       record: async (tokens: number) => {
         calls.record.push(tokens);
+        if (tokens > MAX_TOKENS_PER_RECORD) throw new RangeError('bad token count'); // as KeyUsage
         if (calls.fail) {
           calls.fail = false;
           throw new Error('object unreachable');
@@ -73,6 +79,15 @@ describe('settleUsage', () => {
     await vi.advanceTimersByTimeAsync(SETTLE_BATCH_MS);
     await second;
     expect(calls.record).toEqual([7, 10]);
+  });
+
+  it('caps a batch at what the object takes, so an absurd count cannot block every later flush', async () => {
+    const { ns, calls, stored } = fakeNamespace();
+    const flush = settleUsage(ns, 'k', 2 ** 40, Date.now()); // a model server's absurd usage
+    await vi.advanceTimersByTimeAsync(SETTLE_BATCH_MS);
+    await flush;
+    expect(calls.record).toEqual([MAX_TOKENS_PER_RECORD]);
+    expect(stored.get('k')?.dayTokens).toBe(MAX_TOKENS_PER_RECORD); // the key is over everywhere
   });
 });
 

@@ -9,9 +9,12 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { nowMs } from '../clock.js';
-import { addUsage, currentStanding, type UsageStanding } from '../limits/usage-windows.js';
-
-const MAX_TOKENS_PER_ANSWER = 2 ** 32;
+import {
+  addUsage,
+  currentStanding,
+  MAX_TOKENS_PER_RECORD,
+  type UsageStanding,
+} from '../limits/usage-windows.js';
 
 export class KeyUsage extends DurableObject {
   /**
@@ -20,7 +23,7 @@ export class KeyUsage extends DurableObject {
    * standing after it.
    */
   async record(tokens: number): Promise<UsageStanding> {
-    if (!Number.isSafeInteger(tokens) || tokens < 0 || tokens > MAX_TOKENS_PER_ANSWER) {
+    if (!Number.isSafeInteger(tokens) || tokens < 0 || tokens > MAX_TOKENS_PER_RECORD) {
       throw new RangeError('bad token count');
     }
     const s = this.ctx.storage;

@@ -13,8 +13,9 @@
  *
  * The entry may state the key's limits (`{"limits": {…}}`, limits/key-limits.ts); they are
  * remembered with the acceptance, so a change made with `sealgate apikey update` reaches every
- * isolate within the same 30 s, without a restart. An entry whose limits do not parse refuses the
- * key (logged `apikey_limits_invalid`): a limit the gateway cannot read never becomes no limit.
+ * isolate within the same 30 s, without a restart. An entry whose limits do not parse, or that is
+ * not JSON at all, refuses the key (logged `apikey_limits_invalid`): a limit the gateway cannot
+ * read never becomes no limit.
  */
 import { constantTimeEqual, sha256, toHex, utf8 } from '../../bytes.js';
 import { nowMs } from '../clock.js';
@@ -92,13 +93,17 @@ export async function acceptedApiKey(env: GatewayEnv, key: string | null): Promi
   return { hash: hex, limits };
 }
 
-/** An entry's limits. Entries are operator-written JSON; one that is not an object has none. */
+/**
+ * An entry's limits. Entries are operator-written JSON; a JSON value that is not an object has none.
+ * Text that is not JSON at all is `'invalid'`: it may be a hand-edited entry with limits and a typo
+ * (a trailing comma), whose limits must not become no limits.
+ */
 function entryLimits(entry: string): KeyLimits | null | 'invalid' {
   let value: unknown;
   try {
     value = JSON.parse(entry);
   } catch {
-    return null;
+    return 'invalid';
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
   return parseKeyLimits((value as { limits?: unknown }).limits);

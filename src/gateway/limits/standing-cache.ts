@@ -16,7 +16,7 @@
 import type { DurableObjectNamespace, DurableObjectStub } from '../cf-types.js';
 import { nowMs } from '../clock.js';
 import type { KeyUsage } from '../durable-objects/key-usage.js';
-import { addUsage, currentStanding, type UsageStanding } from './usage-windows.js';
+import { addUsage, currentStanding, MAX_TOKENS_PER_RECORD, type UsageStanding } from './usage-windows.js';
 
 export const STANDING_REFRESH_MS = 5_000;
 export const SETTLE_BATCH_MS = 1_000;
@@ -95,8 +95,10 @@ export function settleUsage(
 }
 
 async function flush(ns: DurableObjectNamespace<KeyUsage>, hash: string, entry: Entry): Promise<void> {
-  const batch = entry.unsettled;
-  entry.unsettled = 0;
+  // Capped at what the object takes: an uncapped batch over it would be refused, kept and sent
+  // again by every later flush, so none of this isolate's answers would ever reach the object.
+  const batch = Math.min(entry.unsettled, MAX_TOKENS_PER_RECORD);
+  entry.unsettled -= batch;
   entry.flushing = false;
   try {
     const standing = await usageStub(ns, hash).record(batch);

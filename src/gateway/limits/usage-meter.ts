@@ -11,9 +11,9 @@
  *
  * A stream that did not end with its usage reported — a model server that ignores
  * `include_usage`, or a client that went away before the usage came (it comes last) — is charged at
- * least one token per event it received (plus a Messages stream's input tokens): a lower bound
- * (servers stream about one token per event), never nothing, so leaving early or a server without
- * usage cannot make a metered key free.
+ * least one token per event it received (plus a Messages stream's input tokens), and at least one
+ * token in all: a lower bound (servers stream about one token per event), never nothing, so leaving
+ * early — even before the first event — or a server without usage cannot make a metered key free.
  *
  * `settled` resolves once, with the tokens counted, when the answer is over: a JSON answer at once,
  * a stream when it ends or breaks, an error with 0.
@@ -29,10 +29,16 @@ type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
 const count = (x: unknown): number => (Number.isSafeInteger(x) && (x as number) >= 0 ? (x as number) : 0);
 
-/** The tokens a `usage` object reports, in OpenAI's, Responses' or Anthropic's shape. */
+/**
+ * The tokens a `usage` object reports, in OpenAI's, Responses' or Anthropic's shape: `total_tokens`
+ * when it is a count, else the sum of the parts (a `"total_tokens": null` must not make the answer
+ * free when its parts are reported).
+ */
 export function usageTokens(usage: unknown): number {
   if (!isObj(usage)) return 0;
-  if (usage.total_tokens !== undefined) return count(usage.total_tokens);
+  if (Number.isSafeInteger(usage.total_tokens) && (usage.total_tokens as number) >= 0) {
+    return usage.total_tokens as number;
+  }
   return (
     count(usage.prompt_tokens) +
     count(usage.completion_tokens) +
@@ -55,6 +61,8 @@ export class UsageMeter {
   #reported = false;
   /** The stream's final event came (src/api/stream-end.ts). */
   #complete = false;
+  /** The worker answered with a stream (`finishStream`). */
+  #streamed = false;
   /** Stream events released to the client. */
   #events = 0;
   /** Messages streams: input tokens (`message_start`) and the latest output count (`message_delta`). */
@@ -71,10 +79,13 @@ export class UsageMeter {
   /** The body to seal: a chat or completions stream always asks for its usage. */
   prepare(body: Record<string, unknown>): Record<string, unknown> {
     if (!STREAM_USAGE_ROUTES.has(this.#route) || body.stream !== true) return body;
-    const options = isObj(body.stream_options) ? body.stream_options : {};
+    const given = body.stream_options;
+    // `null` is "no options" to OpenAI and vLLM alike: left as is, the stream would come without its
+    // usage and be charged per event only, never for its prompt. Anything else that is not an
+    // object is left for the model server to refuse, as the client sent it.
+    if (given !== undefined && given !== null && !isObj(given)) return body;
+    const options = isObj(given) ? given : {};
     if (options.include_usage === true) return body;
-    // A malformed `stream_options` is left for the model server to refuse, as the client sent it.
-    if (body.stream_options !== undefined && !isObj(body.stream_options)) return body;
     this.#withhold = true;
     return { ...body, stream_options: { ...options, include_usage: true } };
   }
@@ -141,11 +152,20 @@ export class UsageMeter {
     return true;
   }
 
+  /** A stream the worker answered is over (idempotent): ended, broken or left by its client. */
+  finishStream(): void {
+    this.#streamed = true;
+    this.finish();
+  }
+
   /** The answer is over (idempotent): `settled` resolves with what was counted. */
   finish(): void {
     if (this.#done) return;
     this.#done = true;
     const exact = this.#reported && this.#complete;
-    this.#resolve(exact ? this.#tokens : this.#input + Math.max(this.#tokens - this.#input, this.#events));
+    const bound = this.#input + Math.max(this.#tokens - this.#input, this.#events);
+    // A stream the worker answered costs at least one token, so a client that leaves before its
+    // first event (the prompt already taken by the model) does not go free either.
+    this.#resolve(exact ? this.#tokens : Math.max(this.#streamed ? 1 : 0, bound));
   }
 }

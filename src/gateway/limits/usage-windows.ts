@@ -19,6 +19,13 @@ export interface UsageStanding {
 
 const MINUTE_MS = 60_000;
 
+/**
+ * The most tokens one `KeyUsage.record` takes (it refuses more): far over any budget, so a batch
+ * capped at it still stops the key everywhere, and a model server's absurd count cannot make every
+ * later flush of the key fail.
+ */
+export const MAX_TOKENS_PER_RECORD = 2 ** 32;
+
 const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 const monthOf = (ms: number): string => new Date(ms).toISOString().slice(0, 7);
 

@@ -40,7 +40,7 @@ export function openStreamAnswer(
   // Runs for as long as the response body is being sent: workerd keeps the request's context alive
   // while its body is open, and every failure is handled inside (no rejection escapes).
   const relay = new StreamRelay(answer, pipe.writable.getWriter(), receipt, meter);
-  void relay.run().finally(() => meter?.finish());
+  void relay.run().finally(() => meter?.finishStream());
   return new Response(pipe.readable, {
     status: 200,
     headers: {
