@@ -12,8 +12,9 @@ export interface FieldSpec {
 export const MANIFEST_FIELDS = {
   manifest: { required: ['version', 'name', 'trustAnchors', 'roles', 'keyPolicy'], optional: ['gateway'] },
   gateway: { required: ['uploadKey'], optional: ['note'] },
-  trustAnchors: { required: ['snp'], optional: [] },
+  trustAnchors: { required: ['snp'], optional: ['nvidia'] },
   snpTrustAnchor: { required: ['sha256', 'product'], optional: ['simulated', 'note'] },
+  nvidiaTrustAnchor: { required: ['sha256', 'use'], optional: ['simulated', 'note'] },
   roles: { required: [], optional: ['attestation-service', 'worker'] },
   /** At least one of `snp` and `tdx` (a parser-only rule). */
   roleReference: { required: [], optional: ['snp', 'tdx', 'gpu', 'note'] },
