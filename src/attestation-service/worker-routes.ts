@@ -17,15 +17,19 @@ import { toBase64Url } from '../bytes.js';
 import { errorResponse } from '../http/errors.js';
 import { importPublicKey } from '../keys/hpke.js';
 import { type SealedKek, sealKek } from '../keys/kek-transport.js';
-import { findSnpTrustAnchor } from '../policy/trust-anchors.js';
+import { findSnpTrustAnchor, isSimulatedGpuRoot } from '../policy/trust-anchors.js';
 import { verifyWorkerCertificate } from '../service-client/worker-certificate.js';
+import type { GpuClaims } from '../verify/nvidia/verify-gpu.js';
 import { issueWorkerCertificate } from './issue-certificate.js';
 import { base64UrlField, readJsonObject } from './request-body.js';
 import type { ServiceRuntime } from './runtime.js';
 
 const MAX_CHALLENGE_BYTES = 256;
-/** A bundle: manifest ≤ 256 KiB and three certificates ≤ 16 KiB each, in base64url (×4/3). */
-const MAX_REGISTER_BYTES = 512 * 1024;
+/**
+ * A bundle: manifest ≤ 256 KiB, three certificates ≤ 16 KiB each and up to 8 GPUs of evidence and
+ * chain ≤ 16 KiB each and two RIMs ≤ 64 KiB each (gpu-bundle.ts), in base64url (×4/3): ≈ 1.8 MiB.
+ */
+const MAX_REGISTER_BYTES = 2 * 1024 * 1024;
 const MAX_CERTIFICATE_BYTES = 16 * 1024;
 const WORKER_KEY_NAMES = ['hpke', 'signing'];
 const REJECTED = 'the worker’s evidence was not accepted';
@@ -50,6 +54,8 @@ interface AttestedWorker {
   measurement: Uint8Array;
   /** SHA-256 of the worker's configuration document, bound in REPORT_DATA (docs/protocol.md). */
   configDigest: string;
+  /** Each GPU's verified claims ([] for a worker without GPUs). */
+  gpus: GpuClaims[];
   simulated: boolean;
 }
 
@@ -126,7 +132,13 @@ async function appraiseWorker(
     ...(deps.kds ? { kds: deps.kds } : {}),
     chainCache: rt.chainCache,
   });
-  if (verdict.verdict !== 'trusted' || !verdict.claims || !verdict.keys || !verdict.configDigest) {
+  if (
+    verdict.verdict !== 'trusted' ||
+    !verdict.claims ||
+    !verdict.keys ||
+    !verdict.configDigest ||
+    !verdict.gpus
+  ) {
     const violations = verdict.violations.map((v) => ({ code: v.code, field: v.field, message: v.message }));
     return { rejected: 'evidence rejected', detail: { violations } };
   }
@@ -148,12 +160,15 @@ async function appraiseWorker(
   }
   // What the certificate says about simulation comes from the root the chain verified to, not
   // from the bundle's own (unsigned) `simulated` flag.
-  const simulated = findSnpTrustAnchor(deps.manifest, verdict.claims.chain.rootSha256)?.simulated === true;
+  const simulated =
+    findSnpTrustAnchor(deps.manifest, verdict.claims.chain.rootSha256)?.simulated === true ||
+    verdict.gpus.some((g) => isSimulatedGpuRoot(deps.manifest, g.rootSha256));
   return {
     hpkeKey,
     signingKey: verdict.keys.signing!,
     measurement: verdict.claims.report.measurement,
     configDigest: verdict.configDigest,
+    gpus: verdict.gpus,
     simulated,
   };
 }
@@ -198,6 +213,7 @@ async function answerRegistered(
     serialNumber: issued.serialNumber,
     notAfter: issued.notAfter.toISOString(),
     simulated: worker.simulated,
+    gpus: worker.gpus.length,
     keys: keys.map((k) => k.kid),
   });
   return Response.json({

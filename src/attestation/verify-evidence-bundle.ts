@@ -4,15 +4,19 @@
  * its own inputs — its manifest, its nonce, the role it expects — and learns from the bundle only
  * what the hardware signature covers: REPORT_DATA must equal the binding recomputed from the
  * verifier's own nonce and manifest digest and the bundle's keys, so the keys it returns are keys
- * that exist only inside the attested VM.
+ * that exist only inside the attested VM. A party's GPUs are judged in the same pass
+ * (check-bundle-gpus.ts): their evidence answers a nonce derived from the verifier's and REPORT_DATA
+ * binds its digest.
  */
 import { constantTimeEqual, toHex } from '../bytes.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import type { ChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
+import type { GpuClaims } from '../verify/nvidia/verify-gpu.js';
 import { type Violation, violation } from '../verify/violations.js';
 import { checkBundleConfig } from './check-bundle-config.js';
+import { checkBundleGpus } from './check-bundle-gpus.js';
 import type { EvidenceBundle } from './evidence-bundle.js';
 import { computeReportData, type Role } from './report-data.js';
 import { type AttestationVerdict, verifySnpAttestation } from './verify-snp-attestation.js';
@@ -36,6 +40,8 @@ export interface BundleVerdict extends AttestationVerdict {
   keys: Record<string, Uint8Array> | null;
   /** SHA-256 (hex) of the worker's configuration document, only when trusted (null for other roles). */
   configDigest: string | null;
+  /** Each GPU's verified claims in bundle order, only when trusted ([] when it presents none). */
+  gpus: GpuClaims[] | null;
 }
 
 export async function verifyEvidenceBundle(input: BundleVerificationInput): Promise<BundleVerdict> {
@@ -76,15 +82,23 @@ export async function verifyEvidenceBundle(input: BundleVerificationInput): Prom
   }
   const config = await checkBundleConfig(bundle, input.manifest, input.role);
   pre.push(...config.violations);
+  const gpus = await checkBundleGpus({
+    gpus: bundle.gpus,
+    manifest: input.manifest,
+    role: input.role,
+    nonce: input.nonce,
+    now: input.now,
+  });
+  pre.push(...gpus.violations);
   // Bound to OUR nonce, OUR manifest digest, the keys the bundle presents and the digest of the
   // configuration it presents: evidence made for another nonce, another manifest, other keys or
-  // another configuration cannot match.
+  // another configuration or other GPU evidence cannot match.
   const expectedReportData = await computeReportData({
     role: input.role,
     nonce: input.nonce,
     manifestDigest: input.manifestDigest,
     keys: bundle.keys,
-    digests: config.digests,
+    digests: { ...config.digests, ...gpus.digests },
   });
   const verdict = await verifySnpAttestation({
     report: bundle.report,
@@ -109,5 +123,6 @@ export async function verifyEvidenceBundle(input: BundleVerificationInput): Prom
     violations,
     keys: trusted ? bundle.keys : null,
     configDigest: trusted ? config.configDigest : null,
+    gpus: trusted ? gpus.claims : null,
   };
 }
