@@ -4,6 +4,7 @@
  *
  *   PORT (8787) · DEV_API_KEY (sk-sealgate-local-development-key) · MODEL_URL / MODEL_API_KEY (default: built-in model)
  *   SEALGATE_SERVICE_PORT (8788) · SEALGATE_WORKER_PORT (8789) · SEALGATE_DEV_DIR (.sealgate-dev)
+ *   SEALGATE_GPUS (1): SIMULATED GPUs the worker attests with its CPU; 0 for a CPU-only worker
  */
 import { startStack } from '../src/dev/stack.js';
 
@@ -12,6 +13,11 @@ const say = (line: string): void => {
   process.stdout.write(`[sealgate] ${line}\n`);
 };
 
+const gpus = env.SEALGATE_GPUS === undefined || env.SEALGATE_GPUS === '' ? 1 : Number(env.SEALGATE_GPUS);
+if (!Number.isInteger(gpus) || gpus < 0 || gpus > 8) {
+  process.stderr.write(`[sealgate] SEALGATE_GPUS must be 0..8, got ${env.SEALGATE_GPUS}\n`);
+  process.exit(2);
+}
 const abort = new AbortController();
 say('starting the local stack on SIMULATED HARDWARE (attestation service, AI worker, gateway)…');
 const starting = startStack({
@@ -22,6 +28,7 @@ const starting = startStack({
   ...(env.SEALGATE_DEV_DIR ? { devDir: env.SEALGATE_DEV_DIR } : {}),
   ...(env.MODEL_URL ? { modelUrl: env.MODEL_URL } : {}),
   ...(env.MODEL_API_KEY ? { modelApiKey: env.MODEL_API_KEY } : {}),
+  gpus,
   signal: abort.signal,
 });
 
@@ -45,6 +52,9 @@ try {
   say(`gateway     ${s.url}   (OpenAI-compatible; SIMULATED hardware)`);
   say(`manifest    ${s.manifestDigest}`);
   say(`API key     ${s.apiKey}`);
+  say(
+    `GPUs        ${gpus === 0 ? 'none (SEALGATE_GPUS=0: CPU-only worker)' : `${gpus} SIMULATED Hopper GPU(s), attested with the worker's CPU (SEALGATE_GPUS)`}`,
+  );
   say(
     `model       ${env.MODEL_URL ? `MODEL_URL ${env.MODEL_URL}` : 'sealgate-builtin (set MODEL_URL for a real server)'}`,
   );

@@ -13,6 +13,7 @@ import { startService } from '../attestation-service/main.js';
 import { MIN_DEV_API_KEY_LENGTH } from '../gateway/config.js';
 import { gatewayDevVars, wranglerVarArgs } from '../gateway/dev-vars.js';
 import { measurementFor } from '../platform/simulator/measurement.js';
+import { SimulatedGpuProvider, simulatedGpuMeasurements } from '../platform/simulator/simulated-gpu.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
 import type { KeyPolicy } from '../policy/manifest-types.js';
 import { DEV_MEASUREMENT_LABELS, DevSnpPlatform } from './environment.js';
@@ -30,6 +31,11 @@ export interface StackOptions {
   devDir?: string;
   modelUrl?: string;
   modelApiKey?: string;
+  /**
+   * SIMULATED GPUs the worker has and the dev manifest's worker role requires (composite CPU+GPU
+   * attestation, docs/protocol.md "GPU evidence"). Default 0; `npm start` passes SEALGATE_GPUS (1).
+   */
+  gpus?: number;
   /** Show the services' logs and wrangler's output (default true). */
   verbose?: boolean;
   /** How long to wait for the gateway and its first key (default 120 s). */
@@ -125,7 +131,8 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
   }
   const verbose = opts.verbose ?? true;
   const quietLog = verbose ? {} : { log: () => undefined };
-  const files = await writeDevelopmentFiles(opts.devDir ?? '.sealgate-dev', { now: new Date() });
+  const gpus = opts.gpus ?? 0;
+  const files = await writeDevelopmentFiles(opts.devDir ?? '.sealgate-dev', { now: new Date(), gpus });
   if (opts.keyPolicy) {
     const manifest = JSON.parse(await readFile(files.manifestPath, 'utf8'));
     const text = `${JSON.stringify({ ...manifest, keyPolicy: { ...opts.keyPolicy } }, null, 2)}\n`;
@@ -160,6 +167,9 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
         await measurementFor(DEV_MEASUREMENT_LABELS.worker),
         'worker',
       ),
+      ...(gpus > 0
+        ? { gpus: new SimulatedGpuProvider(files.gpuChain, await simulatedGpuMeasurements(), gpus) }
+        : {}),
       port: opts.workerPort ?? 8789,
       ...(opts.modelUrl ? { modelUrl: opts.modelUrl } : {}),
       ...(opts.modelApiKey ? { modelApiKey: opts.modelApiKey } : {}),
