@@ -12,6 +12,7 @@
  */
 
 import { type EvidenceBundle, parseEvidenceBundle } from '../attestation/evidence-bundle.js';
+import { summarizeGpu } from '../attestation/gpu-summary.js';
 import { verifyEvidenceBundle } from '../attestation/verify-evidence-bundle.js';
 import { toBase64Url } from '../bytes.js';
 import { errorResponse } from '../http/errors.js';
@@ -188,6 +189,7 @@ async function certifyWorker(
       measurement: worker.measurement,
       manifestDigest: deps.manifestDigest,
       configDigest: worker.configDigest,
+      gpus: await Promise.all(worker.gpus.map(summarizeGpu)),
       simulated: worker.simulated,
       now,
       lifetimeSeconds: deps.manifest.keyPolicy.lifetimeSeconds,

@@ -8,14 +8,18 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { deriveGpuNonce } from '../../src/attestation/gpu-binding.js';
 import type { BundleGpu } from '../../src/attestation/gpu-bundle.js';
-import { fromBase64Url, utf8 } from '../../src/bytes.js';
+import { fromBase64Url, sha256, toHex, utf8 } from '../../src/bytes.js';
 import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
+import { canonicalJsonBytes } from '../../src/json/canonical.js';
 import { createGpuDeviceChain } from '../../src/platform/simulator/gpu-device-chain.js';
 import {
+  SIMULATED_GPU_DRIVER,
+  SIMULATED_GPU_VBIOS,
   SimulatedGpuProvider,
   simulatedGpuMeasurements,
 } from '../../src/platform/simulator/simulated-gpu.js';
 import { manifestDigest } from '../../src/policy/manifest-digest.js';
+import { parseWorkerCertificate } from '../../src/service-client/worker-certificate.js';
 import {
   ENV_TIMEOUT_MS,
   errorCode,
@@ -74,6 +78,35 @@ describe('register: a worker whose role requires one GPU', () => {
     expect(r).toMatchObject({ status: 200, codes: [] });
     const registered = svc.logs.find((l) => l.event === 'worker_registered')?.detail;
     expect(registered).toMatchObject({ gpus: 1, simulated: true });
+  });
+
+  it('gets a certificate that states its GPU claims, and GET /v1/workers lists them', async () => {
+    const nonce = await challenge();
+    const res = await svc.post('/v1/workers/register', {
+      bundle: await workerBundle(env, worker, nonce, { gpus: await gpusFor(nonce) }),
+    });
+    expect(res.status).toBe(200);
+    const cert = await parseWorkerCertificate(
+      fromBase64Url(((await res.json()) as { certificate: string }).certificate),
+    );
+    const measurements = await simulatedGpuMeasurements();
+    const expectedMeasurements = Object.fromEntries(measurements.map((m, i) => [String(i + 1), toHex(m)]));
+    expect(cert.gpus).toEqual([
+      {
+        architecture: 'hopper',
+        driverVersion: SIMULATED_GPU_DRIVER,
+        vbiosVersion: SIMULATED_GPU_VBIOS,
+        fwid: toHex(env.gpuChain.fwid),
+        leafSha256: toHex(await sha256(env.gpuChain.certificates[0]!)),
+        rootSha256: env.gpuChain.rootSha256,
+        measurementsSha256: toHex(await sha256(canonicalJsonBytes(expectedMeasurements))),
+      },
+    ]);
+    expect(cert.simulated).toBe(true);
+    const listed = (await (await svc.get('/v1/workers')).json()) as {
+      data: { serialNumber: string; gpus: unknown }[];
+    };
+    expect(listed.data.find((w) => w.serialNumber === cert.serialNumber)?.gpus).toEqual(cert.gpus);
   });
 
   it('is refused without GPU evidence (gpu_count_not_allowed)', async () => {

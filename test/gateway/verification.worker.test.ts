@@ -325,7 +325,8 @@ gatewayDescribe('GET / (the verification page)', () => {
     expect(html).toMatch(/<table id="workers">[\s\S]*✔ matches/);
     // The worker's attested configuration (built-in model) is shown by its digest.
     expect(html).toContain('<th>configuration digest</th>');
-    expect(html).toMatch(/<td><code>[0-9a-f]{64}<\/code><\/td><td>\d{4}-/);
+    // The configuration digest, then the GPUs column (this worker has none), then the validity.
+    expect(html).toMatch(/<td><code>[0-9a-f]{64}<\/code><\/td><td>none<\/td><td>\d{4}-/);
     expect(html).not.toContain('<script');
   });
 
