@@ -20,6 +20,7 @@ import { createChainCache } from '../../src/verify/chain-cache.js';
 import { verifyChain } from '../../src/verify/verify-chain.js';
 import { importLeafKey, verifyReportSignature } from '../../src/verify/verify-report-signature.js';
 import { verifySnpEvidence } from '../../src/verify/verify-snp.js';
+import { type GpuVector, gpuCases } from './gpu-cases.js';
 import { receiptCases } from './receipt-cases.js';
 
 /** The real SEV-SNP set the verification cases use (base64, read by the runner from SEALGATE_TESTDATA). */
@@ -30,6 +31,8 @@ export interface SnpVector {
   chain: string;
   /** ISO time inside every certificate's validity. */
   at: string;
+  /** The real NVIDIA GPU set the GPU verification cases use, when present (gpu-cases.ts). */
+  gpu?: GpuVector;
 }
 
 export interface MicroCase {
@@ -367,6 +370,7 @@ export async function microCases(
       ? await backendCases(extra.envelopeCrypto, extra.suffix ?? extra.envelopeCrypto.name)
       : []),
     ...(snp ? await snpCases(snp) : []),
+    ...(snp?.gpu ? await gpuCases(snp.gpu) : []),
     ...(await aesCases()),
   ];
 }

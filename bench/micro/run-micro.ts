@@ -17,8 +17,11 @@ import {
   type Sample,
   type SnpVector,
 } from './cases.js';
+import type { GpuVector } from './gpu-cases.js';
 
 export const SNP_SET = 'milan-v2-virtee';
+/** The GPU set the GPU cases verify: signature, chain and FWID (nvtrust's test report). */
+export const GPU_SET = 'hopper-test-no-gpu-nvtrust';
 const DAY_MS = 86_400_000;
 
 export interface MicroResult extends Sample {
@@ -51,8 +54,29 @@ export function loadSnpVector(root: string): { vector: SnpVector | null; missing
       leaf: b64(join(setDir, expected.files.endorsement_cert)),
       chain: b64(join(setDir, expected.files.ask_ark_chain)),
       at: new Date(new Date(expected.endorsement_cert.not_before).getTime() + DAY_MS).toISOString(),
+      ...gpuVector(dir),
     },
     missing: null,
+  };
+}
+
+/** The GPU set as base64 files, or nothing when it is missing. */
+function gpuVector(dir: string): { gpu?: GpuVector } {
+  const setDir = join(dir, 'nvidia', GPU_SET);
+  if (!existsSync(join(setDir, 'expected.json'))) return {};
+  const expected = JSON.parse(readFileSync(join(setDir, 'expected.json'), 'utf8')) as {
+    evidence: { request: { nonce: string } };
+  };
+  const b64 = (p: string) => readFileSync(join(setDir, p)).toString('base64');
+  return {
+    gpu: {
+      name: GPU_SET,
+      evidence: b64('report.bin'),
+      chain: b64('cert_chain.pem'),
+      nonce: expected.evidence.request.nonce,
+      // Inside every device certificate's validity, as the GPU tests use.
+      at: '2024-01-01T00:00:00.000Z',
+    },
   };
 }
 

@@ -132,6 +132,7 @@ async function appraiseWorker(
     now,
     ...(deps.kds ? { kds: deps.kds } : {}),
     chainCache: rt.chainCache,
+    gpuChainCache: rt.gpuChainCache,
   });
   if (
     verdict.verdict !== 'trusted' ||

@@ -12,6 +12,7 @@
 import { evaluateGpu } from '../policy/evaluate-gpu.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { gpuRoots } from '../policy/trust-anchors.js';
+import type { DeviceChainCache } from '../verify/nvidia/device-chain-cache.js';
 import { type GpuClaims, verifyGpuEvidence } from '../verify/nvidia/verify-gpu.js';
 import type { Violation } from '../verify/violations.js';
 import { deriveGpuNonce, GPU_DIGEST_NAME, gpuEvidenceDigest } from './gpu-binding.js';
@@ -38,6 +39,7 @@ export async function checkBundleGpus(input: {
   /** The verifier's challenge for the CPU evidence. */
   nonce: Uint8Array;
   now: Date;
+  chainCache?: DeviceChainCache;
 }): Promise<BundleGpuCheck> {
   const gpus = input.gpus ?? [];
   const reference = input.manifest.roles[input.role]?.gpu;
@@ -53,6 +55,7 @@ export async function checkBundleGpus(input: {
       at: input.now,
       roots,
       ...(gpu.rims ? { rims: gpu.rims } : {}),
+      ...(input.chainCache ? { chainCache: input.chainCache } : {}),
     });
     violations.push(...result.violations.map((v) => placed(v, n)));
     if (result.claims) claims.push(result.claims);

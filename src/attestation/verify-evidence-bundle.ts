@@ -13,6 +13,7 @@ import { manifestDigest } from '../policy/manifest-digest.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import type { ChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
+import type { DeviceChainCache } from '../verify/nvidia/device-chain-cache.js';
 import type { GpuClaims } from '../verify/nvidia/verify-gpu.js';
 import { type Violation, violation } from '../verify/violations.js';
 import { checkBundleConfig } from './check-bundle-config.js';
@@ -33,6 +34,8 @@ export interface BundleVerificationInput {
   kds?: KdsOptions;
   /** Verified AMD upper chains (src/verify/chain-cache.ts); the caller keeps one per isolate/process. */
   chainCache?: ChainCache;
+  /** Verified GPU device chains (src/verify/nvidia/device-chain-cache.ts), one per process. */
+  gpuChainCache?: DeviceChainCache;
 }
 
 export interface BundleVerdict extends AttestationVerdict {
@@ -88,6 +91,7 @@ export async function verifyEvidenceBundle(input: BundleVerificationInput): Prom
     role: input.role,
     nonce: input.nonce,
     now: input.now,
+    ...(input.gpuChainCache ? { chainCache: input.gpuChainCache } : {}),
   });
   pre.push(...gpus.violations);
   // Bound to OUR nonce, OUR manifest digest, the keys the bundle presents and the digest of the
