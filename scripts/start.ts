@@ -5,6 +5,7 @@
  *   PORT (8787) · DEV_API_KEY (sk-sealgate-local-development-key) · MODEL_URL / MODEL_API_KEY (default: built-in model)
  *   SEALGATE_SERVICE_PORT (8788) · SEALGATE_WORKER_PORT (8789) · SEALGATE_DEV_DIR (.sealgate-dev)
  *   SEALGATE_TEE (sev-snp): `tdx` runs both services on the SIMULATED Intel TDX platform
+ *   SEALGATE_GPUS (1; 0 with SEALGATE_TEE=tdx): SIMULATED GPUs the worker attests with its CPU; 0 for a CPU-only worker
  */
 import { startStack } from '../src/dev/stack.js';
 
@@ -13,15 +14,23 @@ const say = (line: string): void => {
   process.stdout.write(`[sealgate] ${line}\n`);
 };
 
-const abort = new AbortController();
-say(
-  `starting the local stack on SIMULATED ${env.SEALGATE_TEE === 'tdx' ? 'Intel TDX' : 'AMD SEV-SNP'} HARDWARE (attestation service, AI worker, gateway)…`,
-);
 const tee = env.SEALGATE_TEE || 'sev-snp';
 if (tee !== 'sev-snp' && tee !== 'tdx') {
   process.stderr.write(`[sealgate] SEALGATE_TEE must be "sev-snp" or "tdx", got ${JSON.stringify(tee)}\n`);
   process.exit(2);
 }
+// Simulated GPUs join the SEV-SNP stack; the TDX stack has none yet (startStack refuses them).
+const defaultGpus = tee === 'tdx' ? 0 : 1;
+const gpus =
+  env.SEALGATE_GPUS === undefined || env.SEALGATE_GPUS === '' ? defaultGpus : Number(env.SEALGATE_GPUS);
+if (!Number.isInteger(gpus) || gpus < 0 || gpus > 8) {
+  process.stderr.write(`[sealgate] SEALGATE_GPUS must be 0..8, got ${env.SEALGATE_GPUS}\n`);
+  process.exit(2);
+}
+const abort = new AbortController();
+say(
+  `starting the local stack on SIMULATED ${tee === 'tdx' ? 'Intel TDX' : 'AMD SEV-SNP'} HARDWARE (attestation service, AI worker, gateway)…`,
+);
 const starting = startStack({
   tee,
   ...(env.PORT ? { port: Number(env.PORT) } : {}),
@@ -31,6 +40,7 @@ const starting = startStack({
   ...(env.SEALGATE_DEV_DIR ? { devDir: env.SEALGATE_DEV_DIR } : {}),
   ...(env.MODEL_URL ? { modelUrl: env.MODEL_URL } : {}),
   ...(env.MODEL_API_KEY ? { modelApiKey: env.MODEL_API_KEY } : {}),
+  gpus,
   signal: abort.signal,
 });
 
@@ -56,6 +66,9 @@ try {
   );
   say(`manifest    ${s.manifestDigest}`);
   say(`API key     ${s.apiKey}`);
+  say(
+    `GPUs        ${gpus === 0 ? 'none (SEALGATE_GPUS=0: CPU-only worker)' : `${gpus} SIMULATED Hopper GPU(s), attested with the worker's CPU (SEALGATE_GPUS)`}`,
+  );
   say(
     `model       ${env.MODEL_URL ? `MODEL_URL ${env.MODEL_URL}` : 'sealgate-builtin (set MODEL_URL for a real server)'}`,
   );

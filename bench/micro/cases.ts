@@ -21,6 +21,7 @@ import { verifyChain } from '../../src/verify/verify-chain.js';
 import { importLeafKey, verifyReportSignature } from '../../src/verify/verify-report-signature.js';
 import { verifySnpEvidence } from '../../src/verify/verify-snp.js';
 import { floorCases } from './floor-cases.js';
+import { type GpuVector, gpuCases } from './gpu-cases.js';
 import { receiptCases } from './receipt-cases.js';
 import { type TdxVector, tdxCases } from './tdx-cases.js';
 
@@ -32,6 +33,8 @@ export interface SnpVector {
   chain: string;
   /** ISO time inside every certificate's validity. */
   at: string;
+  /** The real NVIDIA GPU set the GPU verification cases use, when present (gpu-cases.ts). */
+  gpu?: GpuVector;
 }
 
 export interface MicroCase {
@@ -370,6 +373,7 @@ export async function microCases(
       : []),
     ...(snp ? await snpCases(snp) : []),
     ...(extra.tdx ? await tdxCases(extra.tdx) : []),
+    ...(snp?.gpu ? await gpuCases(snp.gpu) : []),
     ...(await aesCases()),
     ...(await floorCases()),
   ];

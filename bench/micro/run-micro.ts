@@ -17,6 +17,7 @@ import {
   type Sample,
   type SnpVector,
 } from './cases.js';
+import type { GpuVector } from './gpu-cases.js';
 import { TDX_AT, TDX_SET, type TdxVector } from './tdx-cases.js';
 import { tdxPairResults } from './tdx-vs-dcap-qvl.js';
 import { tinfoilCases } from './tinfoil-peer.js';
@@ -24,6 +25,8 @@ import { tinfoilCases } from './tinfoil-peer.js';
 export const SNP_SET = 'milan-v2-virtee';
 /** The Genoa VCEK set @tinfoilsh/verifier is compared on (it verifies only Genoa VCEK reports). */
 export const PEER_SNP_SET = 'genoa-v3-azure-trustee';
+/** The GPU set the GPU cases verify: signature, chain and FWID (nvtrust's test report). */
+export const GPU_SET = 'hopper-test-no-gpu-nvtrust';
 const DAY_MS = 86_400_000;
 
 export interface MicroResult extends Sample {
@@ -61,6 +64,7 @@ export function loadSnpVector(
       leaf: b64(join(setDir, expected.files.endorsement_cert)),
       chain: b64(join(setDir, expected.files.ask_ark_chain)),
       at: new Date(new Date(expected.endorsement_cert.not_before).getTime() + DAY_MS).toISOString(),
+      ...gpuVector(dir),
     },
     missing: null,
   };
@@ -80,6 +84,26 @@ export function loadTdxVector(root: string): { vector: TdxVector | null; missing
       at: TDX_AT,
     },
     missing: null,
+  };
+}
+
+/** The GPU set as base64 files, or nothing when it is missing. */
+function gpuVector(dir: string): { gpu?: GpuVector } {
+  const setDir = join(dir, 'nvidia', GPU_SET);
+  if (!existsSync(join(setDir, 'expected.json'))) return {};
+  const expected = JSON.parse(readFileSync(join(setDir, 'expected.json'), 'utf8')) as {
+    evidence: { request: { nonce: string } };
+  };
+  const b64 = (p: string) => readFileSync(join(setDir, p)).toString('base64');
+  return {
+    gpu: {
+      name: GPU_SET,
+      evidence: b64('report.bin'),
+      chain: b64('cert_chain.pem'),
+      nonce: expected.evidence.request.nonce,
+      // Inside every device certificate's validity, as the GPU tests use.
+      at: '2024-01-01T00:00:00.000Z',
+    },
   };
 }
 

@@ -6,9 +6,12 @@
  *                   the worker sends no evidence and takes no key; it keeps the service's attested
  *                   `signing` key, which must have signed the certificate it is issued;
  *   1. challenge  — `POST /v1/workers/challenge` → the service's single-use nonce;
- *   2. evidence   — REPORT_DATA = computeReportData({role: "worker", nonce, manifestDigest,
- *                   keys: {hpke, signing}, digests: {config}}) asked of the platform (hardware or
- *                   simulator); the bundle carries the configuration document itself;
+ *   2. evidence   — with GPUs, first each GPU's evidence for gpuNonce = deriveGpuNonce(nonce)
+ *                   (src/attestation/gpu-binding.ts), asked anew at every registration and so at
+ *                   every renewal; then REPORT_DATA = computeReportData({role: "worker", nonce,
+ *                   manifestDigest, keys: {hpke, signing}, digests: {config, gpus}}) asked of the
+ *                   platform (hardware or simulator); the bundle carries the configuration
+ *                   document and the GPU evidence themselves;
  *   3. register   — `POST /v1/workers/register` {bundle} → our certificate and the active KEKs sealed
  *                   to our `hpke` key (purpose `kek-release`), opened into the key ring;
  *   4. follow     — `POST /v1/workers/keys` {certificate, nonce} every `pollIntervalMs` (and at once
@@ -32,6 +35,8 @@
  * not ready. Nothing here reads a clock or a timer directly: both are injected.
  */
 import { encodeEvidenceBundle } from '../attestation/evidence-bundle.js';
+import { deriveGpuNonce, GPU_DIGEST_NAME, gpuEvidenceDigest } from '../attestation/gpu-binding.js';
+import type { BundleGpu } from '../attestation/gpu-bundle.js';
 import { computeReportData } from '../attestation/report-data.js';
 import {
   CONFIG_DIGEST_NAME,
@@ -42,6 +47,7 @@ import { constantTimeEqual, sha256 } from '../bytes.js';
 import { isSealgateError, SealgateError } from '../errors.js';
 import { openKek } from '../keys/kek-transport.js';
 import { bundleEvidenceOf } from '../platform/bundle-evidence.js';
+import type { GpuEvidenceProvider } from '../platform/gpu-types.js';
 import type { AttestationPlatform } from '../platform/types.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
@@ -64,6 +70,8 @@ export interface WorkerSessionOptions {
   platform: AttestationPlatform;
   /** TDX collateral for the service's quote when its bundle lacks it (Intel PCS or a PCCS). */
   pcs?: PcsOptions;
+  /** The VM's GPUs, when it has any: their evidence is presented and bound at every registration. */
+  gpus?: GpuEvidenceProvider;
   /** The exact manifest bytes the worker runs (they go into the evidence bundle). */
   manifest: Uint8Array;
   /** Its digest (`manifestDigest`), bound into REPORT_DATA. */
@@ -275,12 +283,16 @@ export class WorkerSession {
     const keys = presentedKeys(this.#identity);
     const { nonce } = await this.#api.challenge();
     const config = this.#opts.config;
+    const gpus = await this.#gpuEvidence(nonce);
     const reportData = await computeReportData({
       role: 'worker',
       nonce,
       manifestDigest: this.#opts.manifestDigest,
       keys,
-      digests: { [CONFIG_DIGEST_NAME]: await workerConfigDigest(config) },
+      digests: {
+        [CONFIG_DIGEST_NAME]: await workerConfigDigest(config),
+        ...(gpus ? { [GPU_DIGEST_NAME]: await gpuEvidenceDigest(gpus) } : {}),
+      },
     });
     const evidence = await bundleEvidenceOf(this.#opts.platform, reportData);
     const bundle = encodeEvidenceBundle({
@@ -292,6 +304,7 @@ export class WorkerSession {
       manifest: this.#opts.manifest,
       keys,
       config,
+      ...(gpus ? { gpus } : {}),
     });
     const registration = await this.#api.register(bundle);
     const notAfter = await this.#checkCertificate(registration.certificate, this.#identity, serviceKey);
@@ -315,6 +328,17 @@ export class WorkerSession {
       keys: released.length,
     });
     return released;
+  }
+
+  /** Our GPUs' evidence for this challenge (fresh every time: never cached), or undefined without GPUs. */
+  async #gpuEvidence(challenge: Uint8Array): Promise<BundleGpu[] | undefined> {
+    const provider = this.#opts.gpus;
+    if (!provider) return undefined;
+    const gpus = await provider.getGpuEvidence(await deriveGpuNonce(challenge));
+    if (gpus.length === 0) {
+      throw new SealgateError('fetch_failed', `GPU provider ${provider.description} found no GPU`);
+    }
+    return gpus.map((g) => ({ evidence: g.evidence, chain: g.chain, ...(g.rims ? { rims: g.rims } : {}) }));
   }
 
   /**

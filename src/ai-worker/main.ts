@@ -20,6 +20,8 @@
  *   MODEL_NATIVE_APIS     comma-separated `messages`, `responses`: the APIs MODEL_URL speaks itself
  *                         (Anthropic Messages, OpenAI Responses); absent → both are translated to
  *                         chat completions inside the worker (docs/gateway.md, "native or translated")
+ *   SEALGATE_GPU_COMMAND  real GPUs: NVIDIA's attestation tooling (contract: src/platform/nvidia-command.ts)
+ *   SEALGATE_GPUS, SEALGATE_DEV_GPU_CHAIN  simulator only: N SIMULATED GPUs on that chain (gpu-provider-env.ts)
  *   (refused: NODE_USE_ENV_PROXY, NODE_TLS_REJECT_UNAUTHORIZED≠1, NODE_EXTRA_CA_CERTS — rerouting-env.ts)
  *   PORT                  default 8789        HOST  default 127.0.0.1
  *
@@ -28,6 +30,7 @@
  */
 import { closeOnSignals, programConfigFromEnv, programFail, runIfMain } from '../dev/program-config.js';
 import type { TranslatableRoute } from '../model/types.js';
+import { gpuProviderFromEnv } from './gpu-provider-env.js';
 import { consoleLog } from './log.js';
 import { refuseReroutingEnvironment } from './rerouting-env.js';
 import {
@@ -59,11 +62,13 @@ export async function configFromEnv(
     programFail(program)(
       'SEALGATE_SERVICE_URL (the attestation service, e.g. http://127.0.0.1:8788) is required',
     );
+  const gpus = await gpuProviderFromEnv(env, { program, simulatedPlatform: c.platform.simulated, now });
   return {
     manifestBytes: c.manifestBytes,
     serviceUrl,
     platform: c.platform,
     ...(c.pcs ? { pcs: c.pcs } : {}),
+    ...(gpus ? { gpus } : {}),
     port: c.port,
     host: c.host,
     ...(env.MODEL_URL ? { modelUrl: env.MODEL_URL } : {}),

@@ -10,10 +10,12 @@
 import type { Hono } from 'hono';
 import { loadManifestForPlatform } from '../dev/program-config.js';
 import { listenNode } from '../dev/serve.js';
+import { SealgateError } from '../errors.js';
 import { createBuiltinModel } from '../model/builtin.js';
 import { createNodeHttpFetch } from '../model/node-http-fetch.js';
 import type { ModelBackend, TranslatableRoute } from '../model/types.js';
 import { createUpstreamModel } from '../model/upstream.js';
+import type { GpuEvidenceProvider } from '../platform/gpu-types.js';
 import type { AttestationPlatform } from '../platform/types.js';
 import { BUILTIN_ENDPOINT } from '../policy/model-endpoint.js';
 import type { PcsOptions } from '../verify/tdx/pcs.js';
@@ -44,6 +46,8 @@ export interface StartWorkerOptions {
   platform: AttestationPlatform;
   /** TDX collateral for the service's quote when its bundle lacks it (SEALGATE_PCS_URL). */
   pcs?: PcsOptions;
+  /** The VM's GPUs (SEALGATE_GPU_COMMAND or simulated); required when the manifest's worker role has `gpu`. */
+  gpus?: GpuEvidenceProvider;
   /** MODEL_URL: an OpenAI-compatible server; absent → the built-in model. */
   modelUrl?: string;
   /** MODEL_API_KEY. */
@@ -102,8 +106,20 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     ...(opts.modelUrl !== undefined ? { url: opts.modelUrl } : {}),
     ...(opts.modelApiKey ? { apiKey: opts.modelApiKey } : {}),
   });
-  if (platform.simulated) {
-    log('warn', 'SIMULATED HARDWARE', { banner: SIMULATED_BANNER, platform: platform.description });
+  // Fail at start, not at every registration: a role that requires GPUs needs a GPU provider.
+  const gpuMin = manifest.roles.worker?.gpu?.count.min ?? 0;
+  if (gpuMin > 0 && !opts.gpus) {
+    throw new SealgateError(
+      'invalid_argument',
+      `AI worker: the manifest's /roles/worker/gpu requires at least ${gpuMin} GPU(s) but no GPU provider is configured (SEALGATE_GPU_COMMAND, or SEALGATE_GPUS with the simulator)`,
+    );
+  }
+  if (platform.simulated || opts.gpus?.simulated) {
+    log('warn', 'SIMULATED HARDWARE', {
+      banner: SIMULATED_BANNER,
+      platform: platform.description,
+      ...(opts.gpus ? { gpus: opts.gpus.description } : {}),
+    });
   }
   // The model call over node:http, not undici's fetch: less CPU per request (node-http-fetch.ts).
   const modelFetch = opts.model || !opts.modelUrl ? undefined : createNodeHttpFetch();
@@ -122,6 +138,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     serviceUrl: opts.serviceUrl,
     platform,
     ...(opts.pcs ? { pcs: opts.pcs } : {}),
+    ...(opts.gpus ? { gpus: opts.gpus } : {}),
     manifest: opts.manifestBytes.slice(),
     manifestDigest,
     config: config.bytes,

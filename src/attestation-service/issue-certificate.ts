@@ -22,8 +22,10 @@ import {
   Version,
 } from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
+import { encodeGpuSummaries, type GpuSummary } from '../attestation/gpu-summary.js';
 import { fromHex, sha256, toArrayBuffer, toHex } from '../bytes.js';
 import { ecdsaP1363ToDer } from '../der/ecdsa-signature.js';
+import { octetString } from '../der/write.js';
 import { SealgateError } from '../errors.js';
 import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
 import { encodeCommonNameDer } from '../service-client/certificate-der.js';
@@ -51,6 +53,8 @@ export interface WorkerCertificateInput {
   manifestDigest: string;
   /** SHA-256 (hex) of the worker's attested configuration document. */
   configDigest: string;
+  /** The worker's verified GPUs; none: no `gpus` extension. */
+  gpus?: readonly GpuSummary[];
   simulated: boolean;
   now: Date;
   /** The manifest's keyPolicy.lifetimeSeconds. */
@@ -122,6 +126,9 @@ export async function issueWorkerCertificate(input: WorkerCertificateInput): Pro
       extension(WORKER_CERT_OIDS.hpkeKeySha256, encodeOctetString(hpkeKeySha256)),
       extension(WORKER_CERT_OIDS.simulated, encodeBoolean(input.simulated)),
       extension(WORKER_CERT_OIDS.configDigest, encodeOctetString(fromHex(input.configDigest, 32))),
+      ...(input.gpus && input.gpus.length > 0
+        ? [extension(WORKER_CERT_OIDS.gpus, octetString(encodeGpuSummaries(input.gpus)))]
+        : []),
     ]),
   });
   const tbsDer = AsnConvert.serialize(tbs);

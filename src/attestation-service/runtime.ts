@@ -13,6 +13,7 @@ import type { Manifest } from '../policy/manifest-types.js';
 import { kekContext } from '../service-client/kek-binding.js';
 import { type ChainCache, createChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
+import { DeviceChainCache } from '../verify/nvidia/device-chain-cache.js';
 import type { PcsOptions } from '../verify/tdx/pcs.js';
 import { ChallengeIssuer } from './challenges.js';
 import { ServiceKeyStore } from './key-store.js';
@@ -65,6 +66,8 @@ export interface ServiceRuntime {
   workers: WorkerRegistry;
   /** AMD upper chains that verified, for the workers' evidence (src/verify/chain-cache.ts). */
   chainCache: ChainCache;
+  /** Verified GPU device chains: every registration asks a worker's GPUs again. */
+  gpuChainCache: DeviceChainCache;
   /** `deps.now()` in Unix seconds. */
   nowSeconds(): number;
 }
@@ -77,6 +80,7 @@ export function createRuntime(deps: ServiceDeps): ServiceRuntime {
     deps,
     ready,
     chainCache: createChainCache(),
+    gpuChainCache: new DeviceChainCache(),
     keys: new ServiceKeyStore({ lifetimeSeconds: deps.manifest.keyPolicy.lifetimeSeconds }),
     challenges: new ChallengeIssuer(deps.random ? { random: deps.random } : {}),
     attestationLimiter: new AttestationLimiter(

@@ -6,6 +6,7 @@
  * has to trust this list, only the certificates, whose issuer key is bound into the service's
  * attested REPORT_DATA. No key material, no prompt data.
  */
+import type { GpuSummary } from '../attestation/gpu-summary.js';
 import { toBase64Url, toHex } from '../bytes.js';
 import { verifyWorkerCertificate } from '../service-client/worker-certificate.js';
 import type { ServiceRuntime } from './runtime.js';
@@ -20,6 +21,8 @@ export interface ListedWorker {
   simulated: boolean;
   /** SHA-256 of the worker's configuration document (where it sends prompts). */
   configDigest: string;
+  /** The worker's verified GPUs, as its certificate states them (attestation/gpu-summary.ts). */
+  gpus: GpuSummary[];
   certificate: string;
 }
 
@@ -45,6 +48,7 @@ export async function listWorkers(rt: ServiceRuntime): Promise<Response> {
         hpkeKeySha256: toHex(cert.hpkeKeySha256),
         simulated: cert.simulated,
         configDigest: cert.configDigest,
+        gpus: cert.gpus,
         certificate: toBase64Url(w.certificate),
       });
     } catch (e) {

@@ -15,24 +15,30 @@
  */
 
 import { type EvidenceBundle, parseEvidenceBundle } from '../attestation/evidence-bundle.js';
+import { summarizeGpu } from '../attestation/gpu-summary.js';
 import { verifyEvidenceBundle } from '../attestation/verify-evidence-bundle.js';
 import { sha256, toBase64Url } from '../bytes.js';
 import { errorResponse } from '../http/errors.js';
 import { importPublicKey } from '../keys/hpke.js';
 import { type SealedKek, sealKek } from '../keys/kek-transport.js';
+import { isSimulatedGpuRoot } from '../policy/trust-anchors.js';
 import {
   KEY_POLL_NONCE_LENGTH,
   type KekDeliveryKind,
   signKekDelivery,
 } from '../service-client/kek-delivery.js';
 import { verifyWorkerCertificate } from '../service-client/worker-certificate.js';
+import type { GpuClaims } from '../verify/nvidia/verify-gpu.js';
 import { issueWorkerCertificate } from './issue-certificate.js';
 import { base64UrlField, readJsonObject } from './request-body.js';
 import type { ServiceRuntime } from './runtime.js';
 
 const MAX_CHALLENGE_BYTES = 256;
-/** A bundle: manifest ≤ 256 KiB and three certificates ≤ 16 KiB each, in base64url (×4/3). */
-const MAX_REGISTER_BYTES = 512 * 1024;
+/**
+ * A bundle: manifest ≤ 256 KiB, three certificates ≤ 16 KiB each and up to 8 GPUs of evidence and
+ * chain ≤ 16 KiB each and two RIMs ≤ 64 KiB each (gpu-bundle.ts), in base64url (×4/3): ≈ 1.8 MiB.
+ */
+const MAX_REGISTER_BYTES = 2 * 1024 * 1024;
 const MAX_CERTIFICATE_BYTES = 16 * 1024;
 const WORKER_KEY_NAMES = ['hpke', 'signing'];
 const REJECTED = 'the worker’s evidence was not accepted';
@@ -57,6 +63,8 @@ interface AttestedWorker {
   measurement: Uint8Array;
   /** SHA-256 of the worker's configuration document, bound in REPORT_DATA (docs/protocol.md). */
   configDigest: string;
+  /** Each GPU's verified claims ([] for a worker without GPUs). */
+  gpus: GpuClaims[];
   simulated: boolean;
 }
 
@@ -133,8 +141,15 @@ async function appraiseWorker(
     ...(deps.kds ? { kds: deps.kds } : {}),
     ...(deps.pcs ? { pcs: deps.pcs } : {}),
     chainCache: rt.chainCache,
+    gpuChainCache: rt.gpuChainCache,
   });
-  if (verdict.verdict !== 'trusted' || !verdict.measurement || !verdict.keys || !verdict.configDigest) {
+  if (
+    verdict.verdict !== 'trusted' ||
+    !verdict.measurement ||
+    !verdict.keys ||
+    !verdict.configDigest ||
+    !verdict.gpus
+  ) {
     const violations = verdict.violations.map((v) => ({ code: v.code, field: v.field, message: v.message }));
     return { rejected: 'evidence rejected', detail: { violations } };
   }
@@ -154,14 +169,17 @@ async function appraiseWorker(
       detail: { code: 'worker_keys_invalid', message: (e as Error).message },
     };
   }
-  // What the certificate says about simulation comes from the root the chain verified to, not
-  // from the bundle's own (unsigned) `simulated` flag.
+  // What the certificate says about simulation comes from the roots the chains verified to (the
+  // CPU evidence's, or any GPU's), not from the bundle's own (unsigned) `simulated` flag.
+  const simulated =
+    verdict.simulated || verdict.gpus.some((g) => isSimulatedGpuRoot(deps.manifest, g.rootSha256));
   return {
     hpkeKey,
     signingKey: verdict.keys.signing!,
     measurement: verdict.measurement,
     configDigest: verdict.configDigest,
-    simulated: verdict.simulated,
+    gpus: verdict.gpus,
+    simulated,
   };
 }
 
@@ -180,6 +198,7 @@ async function certifyWorker(
       measurement: worker.measurement,
       manifestDigest: deps.manifestDigest,
       configDigest: worker.configDigest,
+      gpus: await Promise.all(worker.gpus.map(summarizeGpu)),
       simulated: worker.simulated,
       now,
       lifetimeSeconds: deps.manifest.keyPolicy.lifetimeSeconds,
@@ -208,6 +227,7 @@ async function answerRegistered(
     serialNumber: issued.serialNumber,
     notAfter: issued.notAfter.toISOString(),
     simulated: worker.simulated,
+    gpus: worker.gpus.length,
     keys: keys.map((k) => k.kid),
   });
   return Response.json({

@@ -13,6 +13,13 @@
  *   hardware           2 genuine | 32 SIMULATED (trusted by a development manifest only) | 96
  *   runtime-opaque     2 memory encrypted by the hardware | 32 simulated: nothing encrypts it | 96
  *
+ * A party that presented GPUs (docs/protocol.md "GPU evidence") gets one more submodule per GPU,
+ * "gpu-0", "gpu-1", … in bundle order, present only when the whole appraisal held (GPU claims exist
+ * only then): instance-identity 2 (its report answers the nonce derived from ours and the CPU report
+ * binds it), configuration 2, executables 3 (measurements compared with RIMs or golden values),
+ * hardware and runtime-opaque 2 | 32 when its device root is a simulated one. `sealgate.gpu` says
+ * which GPU: architecture, driver, VBIOS and the digest of its measurements (gpu-summary.ts).
+ *
  * Tiers (AR4SI §2.3.1): 2–31 affirming, 32–95 warning, 96–127
  * contraindicated. `ear.status` is the worst tier. A rejected appraisal is always
  * `contraindicated` — it is reported, never hidden. `ear.appraisal-policy-id` names the manifest by
@@ -47,12 +54,26 @@ export interface EarSubmod {
   'sealgate.tdx'?: TdxAppraisal;
 }
 
+/** One GPU's submodule. */
+export interface EarGpuSubmod {
+  'ear.status': EarStatus;
+  'ear.trustworthiness-vector': TrustworthinessVector;
+  'ear.appraisal-policy-id': string;
+  'sealgate.simulated': boolean;
+  'sealgate.gpu': {
+    architecture: string;
+    driverVersion: string;
+    vbiosVersion: string;
+    measurementsSha256: string;
+  };
+}
+
 export interface EarClaims {
   eat_profile: typeof EAR_PROFILE;
   iat: number;
   'ear.verifier-id': { build: string; developer: string };
   eat_nonce: string;
-  submods: Record<typeof EAR_SUBMOD, EarSubmod>;
+  submods: Record<typeof EAR_SUBMOD, EarSubmod> & Partial<Record<`gpu-${number}`, EarGpuSubmod>>;
 }
 
 export const EAR_VERIFIER_ID = {
@@ -105,6 +126,8 @@ export interface Appraisal {
   measurement: string | null;
   /** A TD's verified claims (tdx-ear.ts); absent for SEV-SNP or when verification failed. */
   tdx?: TdxAppraisal;
+  /** The party's verified GPUs (only when `trusted`), with whether each device root is simulated. */
+  gpus?: readonly (EarGpuSubmod['sealgate.gpu'] & { simulated: boolean })[];
 }
 
 function tierOf(value: number): EarStatus {
@@ -170,8 +193,34 @@ export function earClaims(input: {
         'sealgate.measurement': input.appraisal.measurement,
         ...(input.appraisal.tdx ? { 'sealgate.tdx': input.appraisal.tdx } : {}),
       },
+      ...gpuSubmods(input.appraisal, input.manifestDigest),
     },
   };
+}
+
+/** "gpu-<i>" for each GPU of a trusted appraisal (see the header); none otherwise. */
+function gpuSubmods(a: Appraisal, manifestDigest: string): Record<`gpu-${number}`, EarGpuSubmod> {
+  const out: Record<`gpu-${number}`, EarGpuSubmod> = {};
+  if (!a.trusted) return out;
+  for (const [i, g] of (a.gpus ?? []).entries()) {
+    const hw = g.simulated ? 32 : 2;
+    const vector: TrustworthinessVector = {
+      'instance-identity': 2,
+      configuration: 2,
+      executables: 3,
+      hardware: hw,
+      'runtime-opaque': hw,
+    };
+    const { simulated, ...gpu } = g;
+    out[`gpu-${i}`] = {
+      'ear.status': earStatus(vector),
+      'ear.trustworthiness-vector': vector,
+      'ear.appraisal-policy-id': `sha256:${manifestDigest}`,
+      'sealgate.simulated': simulated,
+      'sealgate.gpu': gpu,
+    };
+  }
+  return out;
 }
 
 /**

@@ -10,6 +10,7 @@
  */
 import { fromBase64Url, toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
+import { type BundleGpu, encodeBundleGpus, parseBundleGpus } from './gpu-bundle.js';
 import { isRole, NONCE_LENGTH, type Role } from './report-data.js';
 import {
   encodeTdxBundleEvidence,
@@ -51,6 +52,11 @@ export interface SnpEvidenceBundle {
    * by digest (`config`). Absent for the attestation service.
    */
   config?: Uint8Array;
+  /**
+   * The party's GPUs' evidence (gpu-bundle.ts), bound into REPORT_DATA by digest (`gpus`,
+   * gpu-binding.ts). Absent: the party presents no GPU.
+   */
+  gpus?: BundleGpu[];
 }
 
 export type TdxEvidenceBundle = Omit<SnpEvidenceBundle, 'platform' | 'report' | 'certificates'> &
@@ -84,6 +90,7 @@ export function encodeEvidenceBundle(b: EvidenceBundle): Record<string, unknown>
     manifest: toBase64Url(b.manifest),
     keys,
     ...(b.config ? { config: toBase64Url(b.config) } : {}),
+    ...(b.gpus ? { gpus: encodeBundleGpus(b.gpus) } : {}),
   };
 }
 
@@ -120,7 +127,7 @@ const PLATFORM_FIELDS = {
   tdx: { required: [...TDX_BUNDLE_FIELDS], optional: [...TDX_BUNDLE_OPTIONAL_FIELDS] },
 } as const;
 /** Present for some roles only (the verifier says which: verify-evidence-bundle.ts). */
-const OPTIONAL_FIELDS = ['config'];
+const OPTIONAL_FIELDS = ['config', 'gpus'];
 
 export function parseEvidenceBundle(json: unknown): EvidenceBundle {
   if (!isPlainObject(json)) fail('must be a JSON object');
@@ -150,6 +157,7 @@ export function parseEvidenceBundle(json: unknown): EvidenceBundle {
     manifest: b64(json.manifest, 'manifest', MAX_MANIFEST_BYTES),
     keys,
     ...(json.config !== undefined ? { config: b64(json.config, 'config', MAX_WORKER_CONFIG_BYTES) } : {}),
+    ...(json.gpus !== undefined ? { gpus: parseBundleGpus(json.gpus) } : {}),
   };
 }
 

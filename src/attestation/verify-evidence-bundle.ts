@@ -6,6 +6,8 @@
  * verifier's own nonce and manifest digest and the bundle's keys, so the keys it returns are keys
  * that exist only inside the attested VM. The binding is the same 64 bytes for SEV-SNP REPORT_DATA
  * and TDX REPORT_DATA; only the hardware verifier differs, chosen by the bundle's `platform`.
+ * A party's GPUs are judged in the same pass (check-bundle-gpus.ts): their evidence answers a
+ * nonce derived from the verifier's and REPORT_DATA binds its digest.
  */
 import { constantTimeEqual, toHex } from '../bytes.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
@@ -13,10 +15,13 @@ import type { Manifest } from '../policy/manifest-types.js';
 import { findSnpTrustAnchor, findTdxTrustAnchor } from '../policy/trust-anchors.js';
 import type { ChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
+import type { DeviceChainCache } from '../verify/nvidia/device-chain-cache.js';
+import type { GpuClaims } from '../verify/nvidia/verify-gpu.js';
 import type { PcsOptions } from '../verify/tdx/pcs.js';
 import type { TdxClaims } from '../verify/tdx/tdx-claims.js';
 import { type Violation, violation } from '../verify/violations.js';
 import { checkBundleConfig } from './check-bundle-config.js';
+import { checkBundleGpus } from './check-bundle-gpus.js';
 import type { EvidenceBundle, SnpEvidenceBundle, TdxEvidenceBundle } from './evidence-bundle.js';
 import { computeReportData, type Role } from './report-data.js';
 import { type AttestationVerdict, verifySnpAttestation } from './verify-snp-attestation.js';
@@ -36,6 +41,8 @@ export interface BundleVerificationInput {
   chainCache?: ChainCache;
   /** Intel PCS/PCCS for TDX collateral a bundle does not carry (src/verify/tdx/pcs.ts). */
   pcs?: PcsOptions;
+  /** Verified GPU device chains (src/verify/nvidia/device-chain-cache.ts), one per process. */
+  gpuChainCache?: DeviceChainCache;
 }
 
 /**
@@ -53,6 +60,8 @@ export interface BundleVerdict extends AttestationVerdict {
   keys: Record<string, Uint8Array> | null;
   /** SHA-256 (hex) of the worker's configuration document, only when trusted (null for other roles). */
   configDigest: string | null;
+  /** Each GPU's verified claims in bundle order, only when trusted ([] when it presents none). */
+  gpus: GpuClaims[] | null;
 }
 
 export async function verifyEvidenceBundle(input: BundleVerificationInput): Promise<BundleVerdict> {
@@ -93,15 +102,24 @@ export async function verifyEvidenceBundle(input: BundleVerificationInput): Prom
   }
   const config = await checkBundleConfig(bundle, input.manifest, input.role);
   pre.push(...config.violations);
+  const gpus = await checkBundleGpus({
+    gpus: bundle.gpus,
+    manifest: input.manifest,
+    role: input.role,
+    nonce: input.nonce,
+    now: input.now,
+    ...(input.gpuChainCache ? { chainCache: input.gpuChainCache } : {}),
+  });
+  pre.push(...gpus.violations);
   // Bound to OUR nonce, OUR manifest digest, the keys the bundle presents and the digest of the
   // configuration it presents: evidence made for another nonce, another manifest, other keys or
-  // another configuration cannot match.
+  // another configuration or other GPU evidence cannot match.
   const expectedReportData = await computeReportData({
     role: input.role,
     nonce: input.nonce,
     manifestDigest: input.manifestDigest,
     keys: bundle.keys,
-    digests: config.digests,
+    digests: { ...config.digests, ...gpus.digests },
   });
   const verdict =
     bundle.platform === 'tdx'
@@ -115,11 +133,12 @@ export async function verifyEvidenceBundle(input: BundleVerificationInput): Prom
     violations,
     keys: trusted ? bundle.keys : null,
     configDigest: trusted ? config.configDigest : null,
+    gpus: trusted ? gpus.claims : null,
     measurement: trusted ? verdict.measurement : null,
   };
 }
 
-type PlatformVerdict = Omit<BundleVerdict, 'keys' | 'configDigest'>;
+type PlatformVerdict = Omit<BundleVerdict, 'keys' | 'configDigest' | 'gpus'>;
 
 async function verifySnpBundle(
   bundle: SnpEvidenceBundle,

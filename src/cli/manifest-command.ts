@@ -3,13 +3,14 @@
  */
 import { isSealgateError } from '../errors.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
-import type { Manifest, RoleName } from '../policy/manifest-types.js';
+import type { GpuReferenceValues, Manifest, RoleName } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
 import { parseFlags, parseInstant, UsageError } from './args.js';
 import { readInput, readTextInput } from './io.js';
 import { cliKds } from './kds-fetch.js';
 import { gatewayKeyCommand, withGatewayKey } from './manifest-gateway-key.js';
 import { pinManifest } from './manifest-pin.js';
+import { pinGpuReference } from './manifest-pin-gpu.js';
 import { pinTdxManifest } from './manifest-pin-tdx.js';
 import { IMAGE_FLAGS, launchInputFromFlags, MEASURE_IMAGE_FLAGS, measureLaunch } from './measure-command.js';
 import type { CommandResult } from './result.js';
@@ -19,11 +20,55 @@ import { loadCollateral } from './verify-tdx-command.js';
 export const MANIFEST_USAGE = [
   'manifest pin --report FILE --cert FILE [--chain FILE] --role ROLE [--at ISO-8601] [--allow-debug] [--gateway-key HEX]',
   `    [--measurement HEX]... [--from-image ${MEASURE_IMAGE_FLAGS}]`,
+  '    [--gpu-evidence FILE --gpu-chain FILE]... [--rim FILE]...',
   'manifest pin --tdx-quote FILE --collateral FILE [--event-log FILE] --role ROLE [--at ISO-8601]',
   'manifest gateway-key --secret-file FILE',
   'manifest digest FILE',
   'manifest check FILE',
 ];
+
+/** `--gpu-evidence`/`--gpu-chain` pairs (in order) and `--rim`s → the role's `gpu` values, or exit 1. */
+async function pinGpus(
+  lists: Record<string, string[] | undefined>,
+  at: Date,
+  role: RoleName,
+): Promise<{ gpu: GpuReferenceValues | undefined; warnings: string[] } | CommandResult> {
+  const evidence = lists['gpu-evidence'] ?? [];
+  const chains = lists['gpu-chain'] ?? [];
+  const rims = lists.rim ?? [];
+  if (evidence.length !== chains.length)
+    throw new UsageError('give one --gpu-chain per --gpu-evidence, in order');
+  if (evidence.length === 0) {
+    if (rims.length > 0) throw new UsageError('--rim needs --gpu-evidence');
+    return { gpu: undefined, warnings: [] };
+  }
+  if (role !== 'worker') throw new UsageError('--gpu-evidence pins the worker role only');
+  const gpus = await Promise.all(
+    evidence.map(async (e, i) => ({
+      evidence: await readInput('gpu-evidence', e),
+      chain: await readInput('gpu-chain', chains[i]!),
+    })),
+  );
+  const result = await pinGpuReference({
+    gpus,
+    rims: await Promise.all(rims.map((r) => readInput('rim', r))),
+    at,
+  });
+  if (!result.ok) {
+    const lines = result.violations.map((x) => `  ${x.code}: ${x.message}`).join('\n');
+    return {
+      stdout: '',
+      stderr: `refusing to pin GPU evidence that does not verify:\n${lines}\n`,
+      exitCode: 1,
+    };
+  }
+  return { gpu: result.gpu, warnings: result.warnings };
+}
+
+function withGpu(manifest: Manifest, role: RoleName, gpu: GpuReferenceValues | undefined): Manifest {
+  if (gpu === undefined) return manifest;
+  return { ...manifest, roles: { ...manifest.roles, [role]: { ...manifest.roles[role]!, gpu } } };
+}
 
 function formatIssues(e: unknown): string | null {
   if (!isSealgateError(e, 'invalid_manifest')) return null;
@@ -115,11 +160,14 @@ export async function manifestCommand(argv: readonly string[], now: () => Date):
           'collateral',
           'event-log',
           'gateway-key',
+          'gpu-evidence',
+          'gpu-chain',
+          'rim',
           ...IMAGE_FLAGS,
         ],
         switches: ['allow-debug', 'from-image'],
         required: ['role'],
-        repeatable: ['measurement'],
+        repeatable: ['measurement', 'gpu-evidence', 'gpu-chain', 'rim'],
         allowEmpty: ['append'],
       });
       const v = flags.values;
@@ -149,15 +197,20 @@ export async function manifestCommand(argv: readonly string[], now: () => Date):
           exitCode: 1,
         };
       }
+      const gpu = await pinGpus(flags.lists, at, v.role as RoleName);
+      if ('exitCode' in gpu) return gpu;
       const gatewayKey = v['gateway-key'];
-      const manifest =
-        gatewayKey === undefined ? result.manifest : withGatewayKey(result.manifest, gatewayKey);
+      const pinned = withGpu(result.manifest, v.role as RoleName, gpu.gpu);
+      const manifest = gatewayKey === undefined ? pinned : withGatewayKey(pinned, gatewayKey);
       // The manifest we print must pass our own parser: never hand out something we would refuse.
       parseManifest(JSON.stringify(manifest));
-      const warnings =
-        gatewayKey === undefined
-          ? [...result.warnings, 'no --gateway-key: an attestation service refuses to start on this manifest']
-          : result.warnings;
+      const warnings = [
+        ...result.warnings,
+        ...gpu.warnings,
+        ...(gatewayKey === undefined
+          ? ['no --gateway-key: an attestation service refuses to start on this manifest']
+          : []),
+      ];
       const stderr = warnings.map((w) => `warning: ${w}\n`).join('');
       return { stdout: `${JSON.stringify(manifest, null, 2)}\n`, stderr, exitCode: 0 };
     }

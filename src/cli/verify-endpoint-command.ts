@@ -37,6 +37,7 @@ import { parseFlags, parseInstant, UsageError } from './args.js';
 import { readTextInput } from './io.js';
 import { cliKds, cliPcs } from './kds-fetch.js';
 import type { CommandResult } from './result.js';
+import { checkListedWorkers } from './verify-endpoint-workers.js';
 
 export const VERIFY_ENDPOINT_USAGE =
   'verify-endpoint URL [--manifest FILE | --manifest-digest HEX] [--save-manifest FILE] [--allow-simulated] [--at ISO-8601]';
@@ -206,6 +207,17 @@ async function run(r: Report, o: RunOptions): Promise<void> {
   const evidence = await checkEvidence(r, o, j);
   if (evidence === null) return;
   await checkEar(r, o, j, evidence);
+  const signing = evidence.verdict.keys?.signing;
+  if (signing) {
+    const found = await checkListedWorkers({
+      listed: j.answer.workers,
+      serviceSigningKey: signing,
+      manifest: j.manifest,
+      manifestDigest: j.digest,
+      at: o.at,
+    });
+    for (const f of found) f.ok ? r.ok(f.text) : r.fail(f.text);
+  }
   await checkHistory(r, o, j.digest);
   if (evidence.simulated)
     r.say('  !! SIMULATED HARDWARE: the evidence comes from a software simulator, not from AMD SEV-SNP.');

@@ -85,8 +85,12 @@ export async function tdxDevelopmentManifestText(
   return `${JSON.stringify(manifest, null, 2)}\n`;
 }
 
+/** No simulated GPUs on the TDX development setup yet: GPUs are wired into the SEV-SNP one. */
 export interface TdxDevelopmentEnvironment
-  extends Omit<DevelopmentEnvironment, 'chain' | 'servicePlatform' | 'workerPlatform'> {
+  extends Omit<
+    DevelopmentEnvironment,
+    'chain' | 'servicePlatform' | 'workerPlatform' | 'gpuChain' | 'workerGpus'
+  > {
   readonly chain: TdxDevChain;
   readonly servicePlatform: DevTdxPlatform;
   readonly workerPlatform: DevTdxPlatform;

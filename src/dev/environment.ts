@@ -13,8 +13,15 @@ import { SealgateError } from '../errors.js';
 import type { SnpProduct, TcbVersion } from '../evidence/snp/types.js';
 import { deriveGatewayKey, type GatewayKey } from '../keys/gateway-key.js';
 import { createDevChain, type DevChain } from '../platform/simulator/dev-chain.js';
+import { createGpuDeviceChain, type GpuDeviceChain } from '../platform/simulator/gpu-device-chain.js';
 import { measurementFor } from '../platform/simulator/measurement.js';
 import { SimulatedSnpPlatform } from '../platform/simulator/platform.js';
+import {
+  SIMULATED_GPU_DRIVER,
+  SIMULATED_GPU_VBIOS,
+  SimulatedGpuProvider,
+  simulatedGpuMeasurements,
+} from '../platform/simulator/simulated-gpu.js';
 import type { SnpEvidence, SnpPlatform } from '../platform/types.js';
 import { manifestDigest as digestOf } from '../policy/manifest-digest.js';
 import type { KeyPolicy, Manifest } from '../policy/manifest-types.js';
@@ -86,6 +93,45 @@ export interface DevelopmentEnvironment {
   readonly servicePlatform: DevSnpPlatform;
   /** Launched with the worker measurement. */
   readonly workerPlatform: DevSnpPlatform;
+  /** The simulated GPU device chain (made even without GPUs: cheap, P-384). */
+  readonly gpuChain: GpuDeviceChain;
+  /** The worker's simulated GPUs when `gpus` > 0 (the manifest then requires exactly that many). */
+  readonly workerGpus: SimulatedGpuProvider | null;
+}
+
+/** Simulated GPUs for a development manifest: how many the worker role requires, on which chain. */
+export interface DevGpus {
+  chain: GpuDeviceChain;
+  count: number;
+}
+
+/**
+ * The manifest parts for simulated GPUs: the simulated device root under `trustAnchors.nvidia`
+ * and the worker's `gpu` reference values — exactly `count` Hopper GPUs, the simulated driver and
+ * VBIOS, and every simulated measurement pinned as a golden value.
+ */
+async function devGpuManifestParts(gpus: DevGpus): Promise<{ anchors: unknown[]; gpu: unknown }> {
+  const measurements = await simulatedGpuMeasurements();
+  return {
+    anchors: [
+      {
+        sha256: gpus.chain.rootSha256,
+        use: 'device',
+        simulated: true,
+        note: 'SIMULATED GPU device root made by the Sealgate simulator: not NVIDIA',
+      },
+    ],
+    gpu: {
+      count: { min: gpus.count, max: gpus.count },
+      architecture: 'hopper',
+      driverVersions: [SIMULATED_GPU_DRIVER],
+      vbiosVersions: [SIMULATED_GPU_VBIOS],
+      measurements: {
+        source: 'golden',
+        golden: measurements.map((m, i) => ({ index: i + 1, values: [toHex(m)] })),
+      },
+    },
+  };
 }
 
 /**
@@ -95,7 +141,9 @@ export interface DevelopmentEnvironment {
 export async function developmentManifestText(
   chain: DevChain,
   gatewaySecret: string = DEV_GATEWAY_SECRET,
+  gpus?: DevGpus,
 ): Promise<string> {
+  const gpuParts = gpus && gpus.count > 0 ? await devGpuManifestParts(gpus) : undefined;
   const gateway = await deriveGatewayKey(gatewaySecret);
   const [service, worker] = await Promise.all([
     measurementFor(DEV_MEASUREMENT_LABELS.service),
@@ -125,6 +173,7 @@ export async function developmentManifestText(
           note: 'SIMULATED development root made by the Sealgate simulator: not AMD',
         },
       ],
+      ...(gpuParts ? { nvidia: gpuParts.anchors } : {}),
     },
     roles: {
       'attestation-service': {
@@ -134,6 +183,7 @@ export async function developmentManifestText(
       worker: {
         note: `SIMULATED: measurementFor("${DEV_MEASUREMENT_LABELS.worker}")`,
         snp: reference(worker),
+        ...(gpuParts ? { gpu: gpuParts.gpu } : {}),
       },
     },
     keyPolicy: { ...DEV_KEY_POLICY },
@@ -152,6 +202,10 @@ export async function createDevelopmentEnvironment(options: {
   chain?: DevChain;
   /** The dev gateway's GATEWAY_SECRET, whose key the manifest pins. Default DEV_GATEWAY_SECRET. */
   gatewaySecret?: string;
+  /** Simulated GPUs the worker role requires (default 0: no `gpu` section, no GPU anchor). */
+  gpus?: number;
+  /** Reuse a simulated GPU chain. */
+  gpuChain?: GpuDeviceChain;
 }): Promise<DevelopmentEnvironment> {
   if (!(options?.now instanceof Date) || Number.isNaN(options.now.getTime())) {
     throw new SealgateError('invalid_argument', 'createDevelopmentEnvironment: now must be a valid Date');
@@ -165,7 +219,12 @@ export async function createDevelopmentEnvironment(options: {
     throw new SealgateError('invalid_argument', `createDevelopmentEnvironment: unknown product ${product}`);
   const chain = options.chain ?? (await createDevChain({ product, now: options.now, tcb }));
   const gatewaySecret = options.gatewaySecret ?? DEV_GATEWAY_SECRET;
-  const manifestText = await developmentManifestText(chain, gatewaySecret);
+  const gpuCount = options.gpus ?? 0;
+  const gpuChain = options.gpuChain ?? (await createGpuDeviceChain({ now: options.now }));
+  const manifestText = await developmentManifestText(chain, gatewaySecret, {
+    chain: gpuChain,
+    count: gpuCount,
+  });
   const manifestBytes = utf8.encode(manifestText);
   const manifest = parseManifest(manifestBytes);
   const [service, worker] = await Promise.all([
@@ -184,5 +243,8 @@ export async function createDevelopmentEnvironment(options: {
     measurements: Object.freeze({ service, worker }),
     servicePlatform: new DevSnpPlatform(chain, service, 'attestation-service'),
     workerPlatform: new DevSnpPlatform(chain, worker, 'worker'),
+    gpuChain,
+    workerGpus:
+      gpuCount > 0 ? new SimulatedGpuProvider(gpuChain, await simulatedGpuMeasurements(), gpuCount) : null,
   });
 }

@@ -10,6 +10,12 @@ import { SealgateError } from '../errors.js';
 import type { SnpProduct } from '../evidence/snp/types.js';
 import { createDevChain, type DevChain } from '../platform/simulator/dev-chain.js';
 import { exportDevChain, importDevChain } from '../platform/simulator/dev-chain-json.js';
+import {
+  createGpuDeviceChain,
+  exportGpuDeviceChain,
+  type GpuDeviceChain,
+  importGpuDeviceChain,
+} from '../platform/simulator/gpu-device-chain.js';
 import { createTdxDevChain, type TdxDevChain } from '../platform/simulator/tdx-chain.js';
 import { exportTdxDevChain, importTdxDevChain } from '../platform/simulator/tdx-chain-json.js';
 import { DEV_TCB, developmentManifestText } from './environment.js';
@@ -47,6 +53,35 @@ export async function loadOrCreateDevChain(
 }
 
 /**
+ * The simulated GPU device chain at `path`, or a new one written there (mode 0600: it holds the
+ * attestation key), kept like the SNP dev chain so the dev manifest's GPU root pin holds.
+ */
+export async function loadOrCreateGpuChain(path: string, opts: { now: Date }): Promise<GpuDeviceChain> {
+  let text: string | undefined;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  if (text !== undefined) {
+    try {
+      return await importGpuDeviceChain(JSON.parse(text));
+    } catch (cause) {
+      throw new SealgateError('invalid_argument', `GPU chain ${path}: not a simulated GPU chain`, undefined, {
+        cause,
+      });
+    }
+  }
+  const chain = await createGpuDeviceChain(opts);
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${JSON.stringify(await exportGpuDeviceChain(chain), null, 2)}\n`, {
+    mode: 0o600,
+    flag: 'wx',
+  });
+  return chain;
+}
+
+/**
  * The development gateway's GATEWAY_SECRET, kept beside the dev chain (mode 0600) so that a
  * restarted `npm start` can still open the keys its Durable Object stored in `.wrangler/state`, and
  * so that the dev manifest keeps pinning the same gateway key.
@@ -65,26 +100,32 @@ export async function devGatewaySecret(path: string): Promise<string> {
 }
 
 /**
- * `dir/dev-chain.json` (kept if present), `dir/gateway-secret` (kept if present) and
- * `dir/manifest.dev.json` (rewritten for that chain, pinning that gateway's key): everything
- * `SEALGATE_PLATFORM=simulator` and the dev gateway need.
+ * `dir/dev-chain.json` (kept if present), `dir/gateway-secret` (kept if present),
+ * `dir/gpu-chain.json` (kept if present) and `dir/manifest.dev.json` (rewritten for that chain,
+ * pinning that gateway's key and, with `gpus` > 0, requiring that many simulated GPUs of the GPU
+ * chain): everything `SEALGATE_PLATFORM=simulator` and the dev gateway need.
  */
 export async function writeDevelopmentFiles(
   dir: string,
-  opts: { now: Date; product?: SnpProduct },
+  opts: { now: Date; product?: SnpProduct; gpus?: number },
 ): Promise<{
   chainPath: string;
   manifestPath: string;
+  gpuChainPath: string;
   chain: DevChain;
+  gpuChain: GpuDeviceChain;
   created: boolean;
   gatewaySecret: string;
 }> {
   const chainPath = join(dir, 'dev-chain.json');
   const manifestPath = join(dir, 'manifest.dev.json');
+  const gpuChainPath = join(dir, 'gpu-chain.json');
   const { chain, created } = await loadOrCreateDevChain(chainPath, opts);
   const gatewaySecret = await devGatewaySecret(join(dir, 'gateway-secret'));
-  await writeFile(manifestPath, await developmentManifestText(chain, gatewaySecret));
-  return { chainPath, manifestPath, chain, created, gatewaySecret };
+  const gpuChain = await loadOrCreateGpuChain(gpuChainPath, { now: opts.now });
+  const gpus = { chain: gpuChain, count: opts.gpus ?? 0 };
+  await writeFile(manifestPath, await developmentManifestText(chain, gatewaySecret, gpus));
+  return { chainPath, manifestPath, gpuChainPath, chain, gpuChain, created, gatewaySecret };
 }
 
 /** Reads the SIMULATED TDX chain at `path`, or makes one and writes it there (mode 0600, never overwriting). */

@@ -13,6 +13,7 @@ import { startService } from '../attestation-service/main.js';
 import { MIN_DEV_API_KEY_LENGTH } from '../gateway/config.js';
 import { gatewayDevVars, wranglerVarArgs } from '../gateway/dev-vars.js';
 import { measurementFor } from '../platform/simulator/measurement.js';
+import { SimulatedGpuProvider, simulatedGpuMeasurements } from '../platform/simulator/simulated-gpu.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
 import type { KeyPolicy } from '../policy/manifest-types.js';
 import { DEV_MEASUREMENT_LABELS, DevSnpPlatform } from './environment.js';
@@ -33,6 +34,11 @@ export interface StackOptions {
   devDir?: string;
   modelUrl?: string;
   modelApiKey?: string;
+  /**
+   * SIMULATED GPUs the worker has and the dev manifest's worker role requires (composite CPU+GPU
+   * attestation, docs/protocol.md "GPU evidence"). Default 0; `npm start` passes SEALGATE_GPUS (1).
+   */
+  gpus?: number;
   /** Show the services' logs and wrangler's output (default true). */
   verbose?: boolean;
   /** How long to wait for the gateway and its first key (default 120 s). */
@@ -129,10 +135,17 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
   const verbose = opts.verbose ?? true;
   const quietLog = verbose ? {} : { log: () => undefined };
   const devDir = opts.devDir ?? '.sealgate-dev';
+  const gpus = opts.gpus ?? 0;
+  if (opts.tee === 'tdx' && gpus > 0) {
+    // The simulated GPUs are wired into the SEV-SNP development setup only (README "GPUs").
+    throw new Error(
+      'simulated GPUs run only on the SEV-SNP stack: set SEALGATE_GPUS=0 with SEALGATE_TEE=tdx',
+    );
+  }
   const files =
     opts.tee === 'tdx'
       ? await writeTdxDevelopmentFiles(devDir, { now: new Date() })
-      : await writeDevelopmentFiles(devDir, { now: new Date() });
+      : await writeDevelopmentFiles(devDir, { now: new Date(), gpus });
   const platformFor = async (label: keyof typeof DEV_MEASUREMENT_LABELS, role: string) => {
     const measurement = await measurementFor(DEV_MEASUREMENT_LABELS[label]);
     return 'rootSha256' in files.chain
@@ -165,6 +178,9 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       manifestBytes,
       serviceUrl: service.url,
       platform: await platformFor('worker', 'worker'),
+      ...(gpus > 0 && 'gpuChain' in files
+        ? { gpus: new SimulatedGpuProvider(files.gpuChain, await simulatedGpuMeasurements(), gpus) }
+        : {}),
       port: opts.workerPort ?? 8789,
       ...(opts.modelUrl ? { modelUrl: opts.modelUrl } : {}),
       ...(opts.modelApiKey ? { modelApiKey: opts.modelApiKey } : {}),

@@ -12,9 +12,10 @@ export interface FieldSpec {
 export const MANIFEST_FIELDS = {
   manifest: { required: ['version', 'name', 'trustAnchors', 'roles', 'keyPolicy'], optional: ['gateway'] },
   gateway: { required: ['uploadKey'], optional: ['note'] },
-  trustAnchors: { required: ['snp'], optional: ['tdx'] },
+  trustAnchors: { required: ['snp'], optional: ['tdx', 'nvidia'] },
   tdxTrustAnchor: { required: ['sha256'], optional: ['simulated', 'note'] },
   snpTrustAnchor: { required: ['sha256', 'product'], optional: ['simulated', 'note'] },
+  nvidiaTrustAnchor: { required: ['sha256', 'use'], optional: ['simulated', 'note'] },
   roles: { required: [], optional: ['attestation-service', 'worker'] },
   /** At least one of `snp` and `tdx` (a parser-only rule). */
   roleReference: { required: [], optional: ['snp', 'tdx', 'gpu', 'note'] },

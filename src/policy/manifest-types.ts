@@ -47,10 +47,26 @@ export interface TdxTrustAnchor {
   note?: string;
 }
 
+/** Which NVIDIA chain a GPU anchor roots: the device-identity chain or the RIM signing chain. */
+export const NVIDIA_ANCHOR_USES = ['device', 'rim'] as const;
+export type NvidiaAnchorUse = (typeof NVIDIA_ANCHOR_USES)[number];
+
+/** A root for GPU evidence: the SHA-256 of a root certificate's DER (src/verify/nvidia/nvidia-roots.ts). */
+export interface NvidiaTrustAnchor {
+  /** 64 lower-case hex characters. */
+  sha256: string;
+  use: NvidiaAnchorUse;
+  /** Present (and `true`) only for the simulator's GPU root; never on NVIDIA's roots. */
+  simulated?: true;
+  note?: string;
+}
+
 export interface TrustAnchors {
   snp: SnpTrustAnchor[];
   /** Absent: Intel's SGX Root CA only. Present: exactly these roots (Intel's is not added). */
   tdx?: TdxTrustAnchor[];
+  /** GPU roots. Absent: NVIDIA's production roots (docs/manifest.md "trustAnchors.nvidia"). */
+  nvidia?: NvidiaTrustAnchor[];
 }
 
 /** Minimum SPLs of a TCB_VERSION for one product line (ABI spec §2.2 "TCB Version"; layouts in `TcbVersion`). */

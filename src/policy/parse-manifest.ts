@@ -13,6 +13,7 @@ import {
   deepFreeze,
   has,
   Issues,
+  isPlainObject,
 } from './manifest-checks.js';
 import { invalidManifest, manifestJsonValue } from './manifest-error.js';
 import { type FieldSpec, LIMITS, MANIFEST_FIELDS } from './manifest-fields.js';
@@ -44,6 +45,7 @@ import {
 } from './manifest-types.js';
 import { BUILTIN_ENDPOINT, isLoopbackEndpoint, normalizeModelEndpoint } from './model-endpoint.js';
 import { LOOPBACK_ENTRY } from './model-policy.js';
+import { checkNvidiaAnchors } from './parse-nvidia-anchors.js';
 import { checkTdxAnchors } from './parse-tdx-anchors.js';
 import { amdArkProduct } from './trust-anchors.js';
 
@@ -78,8 +80,13 @@ function checkManifest(iss: Issues, v: unknown): Manifest | undefined {
   const keyPolicy = has(o, 'keyPolicy') ? checkKeyPolicy(iss, o.keyPolicy) : undefined;
   const gateway = has(o, 'gateway') ? checkGatewayPin(iss, o.gateway) : undefined;
   if (anchors && anchorsClean && roles) checkProductsAnchored(iss, anchors, roles);
+  const nvidia =
+    isPlainObject(o.trustAnchors) && has(o.trustAnchors, 'nvidia')
+      ? checkNvidiaAnchors(iss, o.trustAnchors.nvidia, '/trustAnchors/nvidia')
+      : undefined;
   if (iss.list.length > 0 || !name || !anchors || !roles || !keyPolicy) return undefined;
-  return defined<Manifest>({ version: 1, name, trustAnchors: anchors, roles, keyPolicy, gateway });
+  const trustAnchors = defined({ ...anchors, nvidia });
+  return defined<Manifest>({ version: 1, name, trustAnchors, roles, keyPolicy, gateway });
 }
 
 /** `gateway.uploadKey`: a 32-byte Ed25519 public key (RFC 8032 §5.1.5), hex. */

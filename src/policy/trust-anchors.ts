@@ -8,6 +8,7 @@
  * `src/verify/amd-roots.ts`.
  */
 import { AMD_ROOTS } from '../verify/amd-roots.js';
+import { type GpuRoots, NVIDIA_GPU_ROOTS } from '../verify/nvidia/nvidia-roots.js';
 import { INTEL_SGX_ROOT_CA_SHA256 } from '../verify/tdx/intel-root.js';
 import type { Manifest, SnpProduct, SnpTrustAnchor, TdxTrustAnchor } from './manifest-types.js';
 
@@ -49,6 +50,22 @@ export function findTdxTrustAnchor(manifest: Manifest, rootSha256: string): TdxT
 export function manifestTrustsSimulator(manifest: Manifest): boolean {
   return (
     manifest.trustAnchors.snp.some((a) => a.simulated === true) ||
-    (manifest.trustAnchors.tdx ?? []).some((a) => a.simulated === true)
+    (manifest.trustAnchors.tdx ?? []).some((a) => a.simulated === true) ||
+    (manifest.trustAnchors.nvidia ?? []).some((a) => a.simulated === true)
   );
+}
+
+/** The roots GPU evidence may chain to: `trustAnchors.nvidia` when present, else NVIDIA's. */
+export function gpuRoots(manifest: Manifest): GpuRoots {
+  const anchors = manifest.trustAnchors.nvidia;
+  if (anchors === undefined) return NVIDIA_GPU_ROOTS;
+  return {
+    device: anchors.filter((a) => a.use === 'device').map((a) => a.sha256),
+    rim: anchors.filter((a) => a.use === 'rim').map((a) => a.sha256),
+  };
+}
+
+/** True when the GPU root `rootSha256` is one the manifest marks simulated. */
+export function isSimulatedGpuRoot(manifest: Manifest, rootSha256: string): boolean {
+  return (manifest.trustAnchors.nvidia ?? []).some((a) => a.sha256 === rootSha256 && a.simulated === true);
 }

@@ -160,9 +160,19 @@ async function checkCertificate(
   });
   log.ok(
     'certificate',
-    `worker certificate ${cert!.serialNumber} (measurement ${toHex(cert!.measurement)}) is signed by the service's signing key, valid at ${at.toISOString()}, for manifest ${cert!.manifestDigest}, with configuration ${cert!.configDigest} (where it sends prompts)`,
+    `worker certificate ${cert!.serialNumber} (measurement ${toHex(cert!.measurement)}) is signed by the service's signing key, valid at ${at.toISOString()}, for manifest ${cert!.manifestDigest}, with configuration ${cert!.configDigest} (where it sends prompts), ${gpuText(cert!.gpus)}`,
   );
   return cert!;
+}
+
+/** The certificate's attested GPUs, for the check's line. */
+function gpuText(gpus: WorkerCertificate['gpus']): string {
+  if (gpus.length === 0) return 'no attested GPU';
+  const each = gpus.map(
+    (g, i) =>
+      `GPU ${i} ${g.architecture} driver ${g.driverVersion} VBIOS ${g.vbiosVersion} measurements ${g.measurementsSha256}`,
+  );
+  return `attested GPUs: ${each.join('; ')}`;
 }
 
 /**

@@ -14,13 +14,17 @@
  *   <arc>.1.3  hpkeKeySha256     OCTET STRING (32)  SHA-256 of its attested X-Wing `hpke` key
  *   <arc>.1.4  simulated         BOOLEAN            its chain ends in a root the manifest marks simulated
  *   <arc>.1.5  configDigest      OCTET STRING (32)  SHA-256 of its attested configuration document
+ *   <arc>.1.6  gpus              OCTET STRING       only for a worker with GPUs: canonical JSON of
+ *                                                   its verified GPU claims (attestation/gpu-summary.ts)
  *                                                  (src/attestation/worker-config.ts: where it sends
  *                                                  opened prompts), bound in its REPORT_DATA
  *
  * Signature: ecdsa-with-SHA384 (RFC 5758 §3.2, parameters absent), checked on the exact signed
  * bytes (certificate-der.ts explains why no library re-encoding is involved).
  */
+import { type GpuSummary, parseGpuSummaries } from '../attestation/gpu-summary.js';
 import { constantTimeEqual, fromHex, toHex } from '../bytes.js';
+import { readTlv } from '../der/der.js';
 import { ecdsaDerToP1363 } from '../der/ecdsa-signature.js';
 import { SealgateError } from '../errors.js';
 import { parseCertificate } from '../verify/certificates.js';
@@ -34,6 +38,7 @@ export const WORKER_CERT_OIDS = Object.freeze({
   hpkeKeySha256: `${SEALGATE_OID_ARC}.1.3`,
   simulated: `${SEALGATE_OID_ARC}.1.4`,
   configDigest: `${SEALGATE_OID_ARC}.1.5`,
+  gpus: `${SEALGATE_OID_ARC}.1.6`,
 });
 export const WORKER_CERT_SUBJECT = 'CN=sealgate-worker';
 export const WORKER_CERT_ISSUER = 'CN=sealgate-attestation-service';
@@ -60,6 +65,8 @@ export interface WorkerCertificate {
   simulated: boolean;
   /** Lower-case hex SHA-256 of the worker's configuration document. */
   configDigest: string;
+  /** The worker's verified GPUs ([] when it attested none). */
+  gpus: GpuSummary[];
 }
 
 function bad(message: string, cause?: unknown): SealgateError {
@@ -81,6 +88,18 @@ export function encodeOctetString(bytes: Uint8Array): Uint8Array {
 }
 export function encodeBoolean(value: boolean): Uint8Array {
   return Uint8Array.of(0x01, 0x01, value ? 0xff : 0x00);
+}
+
+/** The contents of an extnValue that is exactly one DER OCTET STRING (any definite length). */
+function octetStringContent(v: Uint8Array): Uint8Array {
+  let t: ReturnType<typeof readTlv>;
+  try {
+    t = readTlv(v, 0, 'gpus');
+  } catch (e) {
+    throw bad('extension gpus is not DER', e);
+  }
+  if (t.tag !== 0x04 || t.end !== v.length) throw bad('extension gpus must be one OCTET STRING');
+  return v.slice(t.start, t.end);
 }
 
 interface Parsed extends WorkerCertificate {
@@ -114,6 +133,7 @@ async function parse(der: Uint8Array): Promise<Parsed> {
     if (!v) throw bad(`extension ${name} (${WORKER_CERT_OIDS[name]}) missing`);
     return v;
   };
+  const gpuExt = cert.extensions.find((e) => e.oid === WORKER_CERT_OIDS.gpus)?.value;
   const simulatedByte = single(ext('simulated'), 0x01, 1, 'simulated')[0];
   if (simulatedByte !== 0x00 && simulatedByte !== 0xff) throw bad('simulated is not a DER BOOLEAN');
   return {
@@ -127,6 +147,7 @@ async function parse(der: Uint8Array): Promise<Parsed> {
     hpkeKeySha256: single(ext('hpkeKeySha256'), 0x04, 32, 'hpkeKeySha256'),
     simulated: simulatedByte === 0xff,
     configDigest: toHex(single(ext('configDigest'), 0x04, 32, 'configDigest')),
+    gpus: gpuExt === undefined ? [] : parseGpuSummaries(octetStringContent(gpuExt)),
     tbs: cert.tbs,
     signature: cert.signature,
     issuer: cert.issuer,

@@ -68,6 +68,7 @@ describe('GET /v1/workers', () => {
         hpkeKeySha256: hashes[i],
         simulated: true,
         configDigest: toHex(await sha256(BUILTIN_CONFIG)),
+        gpus: [],
         certificate: w.certificate,
       });
     }

@@ -112,7 +112,8 @@ describe('attestation service: bad HTTP input', () => {
   });
 
   it('oversized bodies → 413; a content-length that is not a number → 400', async () => {
-    const big = new TextEncoder().encode(JSON.stringify({ nonce: 'A'.repeat(600 * 1024) }));
+    // Above the largest limit: register's 2 MiB (a bundle with GPU evidence).
+    const big = new TextEncoder().encode(JSON.stringify({ nonce: 'A'.repeat(2200 * 1024) }));
     for (const path of POSTS) {
       await expectError(await svc.post(path, new TextDecoder().decode(big)), 413, 'payload_too_large', path);
       for (const headers of [{ 'content-length': '10' }, {}]) {

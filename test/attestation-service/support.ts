@@ -4,6 +4,8 @@
  */
 import type { Hono } from 'hono';
 import { encodeEvidenceBundle } from '../../src/attestation/evidence-bundle.js';
+import { gpuEvidenceDigest } from '../../src/attestation/gpu-binding.js';
+import type { BundleGpu } from '../../src/attestation/gpu-bundle.js';
 import { computeReportData } from '../../src/attestation/report-data.js';
 import { encodeWorkerConfig, workerConfig, workerConfigDigest } from '../../src/attestation/worker-config.js';
 import { createServiceApp } from '../../src/attestation-service/app.js';
@@ -131,17 +133,24 @@ export async function workerBundle(
     keys?: Record<string, Uint8Array>;
     config?: Uint8Array | null;
     boundConfig?: Uint8Array | null;
+    /** GPU evidence presented (default none) and the list REPORT_DATA binds (default `gpus`). */
+    gpus?: BundleGpu[];
+    boundGpus?: BundleGpu[];
   } = {},
 ): Promise<Record<string, unknown>> {
   const keys = opts.keys ?? { hpke: worker.hpke.publicKey, signing: worker.signingSpki };
   const config = opts.config === undefined ? BUILTIN_CONFIG : opts.config;
   const bound = opts.boundConfig === undefined ? config : opts.boundConfig;
+  const boundGpus = opts.boundGpus ?? opts.gpus;
   const reportData = await computeReportData({
     role: 'worker',
     nonce: opts.reportNonce ?? nonce,
     manifestDigest: env.manifestDigest,
     keys,
-    ...(bound ? { digests: { config: await workerConfigDigest(bound) } } : {}),
+    digests: {
+      ...(bound ? { config: await workerConfigDigest(bound) } : {}),
+      ...(boundGpus ? { gpus: await gpuEvidenceDigest(boundGpus) } : {}),
+    },
   });
   const platform = opts.platform ?? env.workerPlatform;
   return encodeEvidenceBundle({
@@ -153,6 +162,7 @@ export async function workerBundle(
     manifest: env.manifestBytes,
     keys,
     ...(config ? { config } : {}),
+    ...(opts.gpus ? { gpus: opts.gpus } : {}),
   });
 }
 

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EarClaims, earClaims } from '../../src/attestation/ear.js';
 import { createServiceApp } from '../../src/attestation-service/app.js';
-import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
+import { issueWorkerCertificate } from '../../src/attestation-service/issue-certificate.js';
+import { generateServiceKeys, type ServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { fromBase64Url, fromHex, toBase64Url } from '../../src/bytes.js';
 import { verifyEndpointCommand } from '../../src/cli/verify-endpoint-command.js';
 import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
@@ -22,6 +23,7 @@ import { appendIfNew, entryHash } from '../../src/gateway/verification/manifest-
 const URL_ = 'http://gateway.test';
 const SECRET = 'verify-endpoint-test-secret-0123456789abcdef';
 let dev: DevelopmentEnvironment;
+let serviceKeys: ServiceKeys;
 let service: ReturnType<typeof createServiceApp>;
 let dir: string;
 
@@ -31,6 +33,8 @@ interface Breakage {
   status?: string;
   brokenHistory?: boolean;
   limited?: boolean;
+  /** Worker certificates the endpoint lists (`workers` of /v1/attestation). */
+  workers?: string[];
 }
 
 /** A gateway as the docs describe it, made of the real parts, with `b` broken. */
@@ -70,6 +74,7 @@ function endpoint(b: Breakage = {}) {
         manifest: dev.manifestText,
         evidence,
         ear: await signer.sign(claims),
+        ...(b.workers ? { workers: b.workers } : {}),
       });
     }
     if (u.pathname === '/.well-known/jwks.json') {
@@ -94,12 +99,13 @@ const run = (b: Breakage = {}, extra: string[] = []) =>
 
 beforeAll(async () => {
   dev = await createDevelopmentEnvironment({ now: new Date() });
+  serviceKeys = await generateServiceKeys();
   service = createServiceApp({
     manifestBytes: dev.manifestBytes,
     manifest: dev.manifest,
     manifestDigest: dev.manifestDigest,
     platform: dev.servicePlatform,
-    keys: await generateServiceKeys(),
+    keys: serviceKeys,
     now: () => new Date(),
     log: () => undefined,
   });
@@ -107,6 +113,55 @@ beforeAll(async () => {
 }, 240_000);
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** A worker certificate with one GPU, issued by `issuer` (default: the attested service's key). */
+async function workerCertificate(issuer = serviceKeys.signing): Promise<string> {
+  const worker = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+    'sign',
+  ])) as CryptoKeyPair;
+  const issued = await issueWorkerCertificate({
+    issuer,
+    workerSigningKey: new Uint8Array(await crypto.subtle.exportKey('spki', worker.publicKey)),
+    workerHpkeKey: new Uint8Array(32).fill(1),
+    measurement: dev.measurements.worker,
+    manifestDigest: dev.manifestDigest,
+    configDigest: 'cf'.repeat(32),
+    gpus: [
+      {
+        architecture: 'hopper',
+        driverVersion: '550.90.07',
+        vbiosVersion: '96.00.9f.00.01',
+        fwid: null,
+        leafSha256: 'aa'.repeat(32),
+        rootSha256: 'bb'.repeat(32),
+        measurementsSha256: 'cc'.repeat(32),
+      },
+    ],
+    simulated: true,
+    now: new Date(),
+    lifetimeSeconds: 900,
+  });
+  return toBase64Url(issued.der);
+}
+
+describe('verify-endpoint: the listed workers', () => {
+  it('shows each worker the attested service certified: configuration digest and GPUs', async () => {
+    const r = await run({ workers: [await workerCertificate()] }, ['--allow-simulated']);
+    expect(r.stdout).toMatch(
+      /✔ worker [0-9a-f]+ \(SIMULATED\): measurement [0-9a-f]{96}, configuration (cf){32}, GPU 0 hopper driver 550\.90\.07 VBIOS 96\.00\.9f\.00\.01/,
+    );
+    expect(r.exitCode).toBe(3); // unpinned: never VERIFIED
+  });
+
+  it('a listed certificate the attested service did not sign: exit 1', async () => {
+    const other = await generateServiceKeys();
+    const r = await run({ workers: [await workerCertificate(other.signing)] }, ['--allow-simulated']);
+    expect(r.stdout).toMatch(
+      /✘ a listed worker certificate does not verify under the attested service's key/,
+    );
+    expect(r.exitCode).toBe(1);
+  });
 });
 
 describe('verify-endpoint', () => {

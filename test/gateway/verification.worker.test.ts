@@ -17,6 +17,7 @@ import type { VerificationEnv } from '../../src/gateway/routes/verification/cont
 import { type ManifestLogEntry, verifyManifestLog } from '../../src/gateway/verification/manifest-chain.js';
 import worker from '../../src/gateway/worker.js';
 import { manifestDigest } from '../../src/policy/manifest-digest.js';
+import { verifyWorkerCertificate } from '../../src/service-client/worker-certificate.js';
 import { callGateway as call } from './do-helpers.js';
 import {
   advance,
@@ -49,6 +50,7 @@ interface AttestationAnswer {
   status: string;
   simulated: boolean;
   violations: string[];
+  workers: string[] | null;
 }
 
 async function jwks() {
@@ -92,6 +94,20 @@ gatewayDescribe('GET /v1/attestation', () => {
     });
     expect(verdict.violations).toEqual([]);
     expect(verdict.verdict).toBe('trusted');
+    // The service's worker certificates, passed through: each verifies under the key WE just
+    // learned from the evidence, and names the worker's configuration digest and GPUs.
+    // (None may have registered yet when this runs first; the page test below shows one.)
+    expect(Array.isArray(body.workers)).toBe(true);
+    for (const c of body.workers!) {
+      const cert = await verifyWorkerCertificate({
+        certificate: fromBase64Url(c),
+        issuerKey: verdict.keys!.signing!,
+        now: new Date(Date.now()),
+        manifestDigest: stack.dev.manifestDigest,
+      });
+      expect(cert.configDigest).toMatch(/^[0-9a-f]{64}$/);
+      expect(cert.gpus).toEqual([]);
+    }
 
     const keys = await jwks();
     const { payload, protectedHeader } = await jwtVerify(body.ear, createLocalJWKSet(keys as never), {
@@ -325,7 +341,8 @@ gatewayDescribe('GET / (the verification page)', () => {
     expect(html).toMatch(/<table id="workers">[\s\S]*✔ matches/);
     // The worker's attested configuration (built-in model) is shown by its digest.
     expect(html).toContain('<th>configuration digest</th>');
-    expect(html).toMatch(/<td><code>[0-9a-f]{64}<\/code><\/td><td>\d{4}-/);
+    // The configuration digest, then the GPUs column (this worker has none), then the validity.
+    expect(html).toMatch(/<td><code>[0-9a-f]{64}<\/code><\/td><td>none<\/td><td>\d{4}-/);
     expect(html).not.toContain('<script');
   });
 

@@ -92,6 +92,41 @@ async function build(
 const verify = (certificate: Uint8Array) =>
   verifyWorkerCertificate({ certificate, issuerKey: service.signing.publicKey, now: NOW });
 
+const GPU = {
+  architecture: 'hopper',
+  driverVersion: '550.90.07',
+  vbiosVersion: '96.00.9f.00.01',
+  fwid: null,
+  leafSha256: 'aa'.repeat(32),
+  rootSha256: 'bb'.repeat(32),
+  measurementsSha256: 'cc'.repeat(32),
+};
+const gpuExt = (json: string) => ext(WORKER_CERT_OIDS.gpus, t(0x04, new TextEncoder().encode(json)));
+
+describe('worker certificate: the gpus extension', () => {
+  it('absent: no GPU; present: the canonical list reads back', async () => {
+    expect((await verify(await build())).gpus).toEqual([]);
+    const canonical = JSON.stringify([Object.fromEntries(Object.entries(GPU).sort())]);
+    const cert = await verify(await build({ extensions: [...exts(), gpuExt(canonical)] }));
+    expect(cert.gpus).toEqual([GPU]);
+  });
+
+  it('refuses a non-canonical spelling, other members, an empty list, and a bare value', async () => {
+    const sorted = Object.fromEntries(Object.entries(GPU).sort());
+    for (const bad of [
+      gpuExt(JSON.stringify([GPU])), // members not in RFC 8785 order
+      gpuExt(JSON.stringify([{ ...sorted, extra: 'x' }])),
+      gpuExt('[]'),
+      ext(WORKER_CERT_OIDS.gpus, new TextEncoder().encode(JSON.stringify([sorted]))), // no OCTET STRING
+    ]) {
+      await expectSealgateError(
+        verify(await build({ extensions: [...exts(), bad] })),
+        'malformed_certificate',
+      );
+    }
+  });
+});
+
 describe('worker certificate built field by field', () => {
   it('as the issuer writes it, it verifies and reads back', async () => {
     const cert = await verify(await build());

@@ -200,6 +200,7 @@ async function attestedWorkers(
         notAfter: cert.notAfter.toISOString(),
         simulated: cert.simulated,
         configDigest: cert.configDigest,
+        gpus: cert.gpus,
       });
     } catch (e) {
       log('warn', 'page_worker_certificate_refused', { message: (e as Error).message });

@@ -5,6 +5,7 @@
  * text and attribute escaping, the five characters of the HTML spec's "escapable" set); nothing is
  * interpolated raw. Pure: takes a view model, returns a string.
  */
+import type { GpuSummary } from '../../attestation/gpu-summary.js';
 
 export function esc(value: unknown): string {
   return String(value)
@@ -40,6 +41,8 @@ export interface PageWorker {
   simulated: boolean;
   /** SHA-256 of its attested configuration (where it sends prompts; docs/protocol.md). */
   configDigest: string;
+  /** Its GPUs as its certificate states them (docs/protocol.md "GPU evidence"). */
+  gpus: readonly GpuSummary[];
 }
 
 export interface PageKey {
@@ -129,17 +132,28 @@ function tcbRows(m: PageModel): string {
     .join('\n');
 }
 
+/** One line per attested GPU: architecture, driver, VBIOS, and the measurements' digest. */
+function gpuCell(gpus: readonly GpuSummary[]): string {
+  if (gpus.length === 0) return 'none';
+  return gpus
+    .map(
+      (g, i) =>
+        `GPU ${i}: ${esc(g.architecture)}, driver ${esc(g.driverVersion)}, VBIOS ${esc(g.vbiosVersion)}, measurements <code>${esc(g.measurementsSha256.slice(0, 16))}…</code>`,
+    )
+    .join('<br>');
+}
+
 function workersTable(m: PageModel): string {
   return m.workers === null
     ? '<p>The attestation service did not list its workers.</p>'
     : m.workers.length === 0
       ? '<p>No worker is attested at the moment.</p>'
-      : `<table id="workers"><tr><th>certificate serial</th><th>measurement</th><th>manifest</th><th>configuration digest</th><th>valid</th></tr>${m.workers
+      : `<table id="workers"><tr><th>certificate serial</th><th>measurement</th><th>manifest</th><th>configuration digest</th><th>GPUs</th><th>valid</th></tr>${m.workers
           .map(
             (w) =>
               `<tr><td><code>${esc(w.serialNumber)}</code></td><td><code>${esc(w.measurement)}</code></td><td>${mark(
                 w.allowed,
-              )}${w.simulated ? ' <strong class="bad">SIMULATED</strong>' : ''}</td><td><code>${esc(w.configDigest)}</code></td><td>${esc(w.notBefore)} → ${esc(w.notAfter)}</td></tr>`,
+              )}${w.simulated ? ' <strong class="bad">SIMULATED</strong>' : ''}</td><td><code>${esc(w.configDigest)}</code></td><td>${gpuCell(w.gpus)}</td><td>${esc(w.notBefore)} → ${esc(w.notAfter)}</td></tr>`,
           )
           .join('\n')}</table>`;
 }

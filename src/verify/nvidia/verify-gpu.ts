@@ -22,7 +22,7 @@
  *  10. claims, only when nothing above was violated
  * Bad evidence never throws; throws are for caller errors (a nonce that is not 32 bytes, a bad `at`).
  */
-import { constantTimeEqual, toHex } from '../../bytes.js';
+import { constantTimeEqual, sha256, toHex } from '../../bytes.js';
 import { type Certificate, parseX509Certificate } from '../../der/certificate.js';
 import { decodeCertificates } from '../../der/pem.js';
 import { isSealgateError, SealgateError } from '../../errors.js';
@@ -30,6 +30,7 @@ import { gpuEvidenceBytes } from '../../evidence/nvidia/evidence-text.js';
 import { parseGpuEvidence } from '../../evidence/nvidia/parse-evidence.js';
 import type { GpuEvidence } from '../../evidence/nvidia/types.js';
 import { type Violation, violation } from '../violations.js';
+import type { DeviceChainCache, VerifiedDeviceChain } from './device-chain-cache.js';
 import { importP384Key, verifyEcdsaChain } from './ecdsa-chain.js';
 import { certificateFwid } from './fwid.js';
 import type { GpuRoots } from './nvidia-roots.js';
@@ -63,6 +64,8 @@ export interface GpuEvidenceInput {
   /** NVIDIA RIMs (SWID tag XML) for the driver and the VBIOS, when measurements are to be compared. */
   rims?: readonly Uint8Array[];
   roots: GpuRoots;
+  /** Device chains that verified before (device-chain-cache.ts); the caller keeps one per process. */
+  chainCache?: DeviceChainCache;
   /** OCSP for the device and RIM chains under a policy; absent: revocation is not checked. */
   revocation?: RevocationOptions;
 }
@@ -195,6 +198,48 @@ function checkFwid(evidence: GpuEvidence, certs: readonly Certificate[]): Violat
   return out;
 }
 
+/** The cache key of a chain input: the SHA-256 of each part, in order. */
+async function chainKey(chain: GpuEvidenceInput['chain']): Promise<string> {
+  const parts = chain instanceof Uint8Array ? [chain] : [...chain];
+  return (await Promise.all(parts.map(async (p) => toHex(await sha256(p))))).join(':');
+}
+
+/** A cached chain counts only under the caller's roots and at the caller's time (dates inclusive). */
+function cachedHolds(entry: VerifiedDeviceChain, input: GpuEvidenceInput): boolean {
+  const t = input.at.getTime();
+  return (
+    input.roots.device.includes(entry.certs[entry.certs.length - 1]!.sha256) &&
+    entry.certs.every((c) => t >= c.notBefore.getTime() && t <= c.notAfter.getTime())
+  );
+}
+
+/** Steps 2–3: the parsed chain and its leaf key once trusted, or null (violations added). */
+async function deviceChain(
+  input: GpuEvidenceInput,
+  violations: Violation[],
+): Promise<{ certs: readonly Certificate[]; leafKey: CryptoKey | null } | null> {
+  const key = input.chainCache ? await chainKey(input.chain) : '';
+  const hit = input.chainCache?.get(key);
+  if (hit && cachedHolds(hit, input)) return hit;
+  const certs = await parseChain(input.chain, violations);
+  if (certs === null) return null;
+  const chain = await verifyEcdsaChain({
+    certs,
+    anchors: input.roots.device,
+    at: input.at,
+    field: 'chain',
+    expectedLength: HOPPER_CHAIN_LENGTH,
+  });
+  violations.push(...chain.violations);
+  if (!chain.leafKeyTrusted) return null;
+  const leafKey = await importP384Key(certs[0]!.spki);
+  // Only a chain with no finding at all is remembered (device-chain-cache.ts).
+  if (input.chainCache && leafKey !== null && chain.violations.length === 0) {
+    input.chainCache.set(key, { certs, leafKey });
+  }
+  return { certs, leafKey };
+}
+
 function architectureOf(certs: readonly Certificate[]): GpuArchitecture | null {
   const ca = certs[certs.length - 2];
   return ca?.subjectCn ? (ARCHITECTURE_CAS[ca.subjectCn] ?? null) : null;
@@ -208,17 +253,9 @@ export async function verifyGpuEvidence(input: GpuEvidenceInput): Promise<GpuVer
   const violations: Violation[] = [];
   const done = (): GpuVerification => ({ claims: null, evidence, violations });
 
-  const certs = await parseChain(input.chain, violations);
-  if (certs === null) return done();
-  const chain = await verifyEcdsaChain({
-    certs,
-    anchors: input.roots.device,
-    at: input.at,
-    field: 'chain',
-    expectedLength: HOPPER_CHAIN_LENGTH,
-  });
-  violations.push(...chain.violations);
-  if (!chain.leafKeyTrusted) return done();
+  const device = await deviceChain(input, violations);
+  if (device === null) return done();
+  const { certs } = device;
 
   const architecture = architectureOf(certs);
   if (architecture === null) {
@@ -234,7 +271,7 @@ export async function verifyGpuEvidence(input: GpuEvidenceInput): Promise<GpuVer
   }
   violations.push(...checkFwid(evidence, certs));
 
-  const key = await importP384Key(certs[0]!.spki);
+  const key = device.leafKey;
   if (key === null) {
     violations.push(
       violation('cert_malformed', 'the attestation-key certificate has no P-384 key', { field: 'chain[0]' }),

@@ -15,6 +15,7 @@ import { NONCE_LENGTH } from '../../../attestation/report-data.js';
 import { fromHex, toHex } from '../../../bytes.js';
 import { isSealgateError } from '../../../errors.js';
 import { errorResponse } from '../../../http/errors.js';
+import { callJson } from '../../../service-client/http.js';
 import { nowSeconds } from '../../clock.js';
 import { takeAttestationToken } from '../../durable-objects/attestation-rate-limit.js';
 import { observeManifest } from '../../durable-objects/manifest-log.js';
@@ -132,9 +133,29 @@ export async function getAttestation(rc: RouteContext): Promise<Response> {
       // Which TEE the service's evidence is ("sev-snp" | "tdx"; null when it did not parse).
       tee: result.bundle?.platform ?? null,
       ...(sub['sealgate.tdx'] ? { tdx: sub['sealgate.tdx'] } : {}),
+      // The service's worker certificates, passed through for the client to verify itself
+      // (sealgate verify-endpoint): each names its configuration digest and its GPUs.
+      workers: result.verdict?.verdict === 'trusted' ? await listedWorkerCertificates(rc) : null,
     },
     { headers: NO_STORE },
   );
+}
+
+const MAX_LISTED_WORKERS = 64;
+
+/** The certificates of `GET /v1/workers` on the service, or null when it does not answer. */
+async function listedWorkerCertificates(rc: RouteContext): Promise<string[] | null> {
+  try {
+    const listed = await callJson({ baseUrl: rc.config.serviceUrl, fetch: rc.fetch }, 'GET', '/v1/workers');
+    const data = Array.isArray(listed.data) ? listed.data : [];
+    return data
+      .map((w: unknown) => (w as { certificate?: unknown } | null)?.certificate)
+      .filter((c): c is string => typeof c === 'string')
+      .slice(0, MAX_LISTED_WORKERS);
+  } catch (e) {
+    log('warn', 'attestation_workers_failed', { message: (e as Error).message });
+    return null;
+  }
 }
 
 export async function getGatewayNonce(rc: RouteContext): Promise<Response> {
