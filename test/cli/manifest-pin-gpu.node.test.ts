@@ -42,6 +42,13 @@ function snpFlags(): string[] {
 const nonceOf = (set: string) =>
   v.json<{ evidence: { request: { nonce: string } } }>(`nvidia/${set}/expected.json`).evidence.request.nonce;
 
+/** The pinned manifest with the worker role's OCSP policy relaxed (the vectors carry no OCSP answers). */
+function bestEffortOcsp(text: string): string {
+  const m = JSON.parse(text);
+  m.roles.worker.gpu.ocsp = 'best-effort';
+  return JSON.stringify(m);
+}
+
 async function verifyGpu(set: string, manifest: string, rims: string[] = []) {
   return runCli([
     'verify-gpu',
@@ -91,6 +98,12 @@ describe.skipIf(!v.present)('manifest pin with GPU evidence', () => {
     expect(r.stderr).toMatch(/no FWID/);
     const path = join(tmp, 'rim.json');
     writeFileSync(path, r.stdout);
+    // As pinned, the role requires OCSP (gpu.ocsp defaults to "require"), and the real vectors come
+    // with no saved OCSP answers: refused, closed. Offline, revocation is then waived explicitly.
+    const unrevoked = await verifyGpu('hopper-545-with-rims-nvtrust', path, rims);
+    expect(unrevoked.exitCode).toBe(1);
+    expect(unrevoked.stdout + unrevoked.stderr).toMatch(/ocsp_unavailable/);
+    writeFileSync(path, bestEffortOcsp(r.stdout));
     expect((await verifyGpu('hopper-545-with-rims-nvtrust', path, rims)).exitCode).toBe(0);
     const other = await verifyGpu('hopper-test-no-gpu-nvtrust', path);
     expect(other.exitCode).toBe(1);
@@ -112,7 +125,7 @@ describe.skipIf(!v.present)('manifest pin with GPU evidence', () => {
     expect(gpu.measurements.source).toBe('golden');
     expect(gpu.measurements.golden.length).toBeGreaterThan(0);
     const path = join(tmp, 'golden.json');
-    writeFileSync(path, r.stdout);
+    writeFileSync(path, bestEffortOcsp(r.stdout));
     expect((await verifyGpu('hopper-test-no-gpu-nvtrust', path)).exitCode).toBe(0);
   });
 
