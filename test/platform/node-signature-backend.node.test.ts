@@ -1,15 +1,17 @@
 /**
  * The node:crypto signature backend against the WebCrypto one: the same answers on real SEV-SNP
- * evidence, on fresh keys and signatures, and on every input that must be refused (off-curve
+ * SEV-SNP and TDX evidence, on fresh keys and signatures, and on every input that must be refused (off-curve
  * points, wrong curves, wrong-length signatures, another backend's keys, wrong PSS salt).
  */
 import { describe, expect, it } from 'vitest';
 import { concatBytes } from '../../src/bytes.js';
 import { createNodeSignatureBackend } from '../../src/platform/node-signature-backend.js';
 import { type SignatureBackend, webCryptoSignatures } from '../../src/verify/signature-backend.js';
+import { verifyTdxEvidence } from '../../src/verify/tdx/verify-tdx.js';
 import { verifySnpEvidence } from '../../src/verify/verify-snp.js';
 import { SNP_SETS } from '../support/vectors.js';
 import { AMD_ANCHORS, loadSet, v } from '../verify/support.js';
+import { loadTdx, TDX_SETS, type TdxSetName } from '../verify/tdx/support.js';
 
 const node = createNodeSignatureBackend();
 const BACKENDS: [string, SignatureBackend][] = [
@@ -140,6 +142,20 @@ describe.skipIf(!v.present)(`real SEV-SNP evidence: same verdict on both backend
       expect(native.violations).toEqual([]);
       expect(native.claims).not.toBeNull();
       expect(native).toEqual(web);
+    });
+  }
+});
+
+describe.skipIf(!v.present)(`real TDX quotes: same verdict on both backends ${v.skipReason}`, () => {
+  for (const name of Object.keys(TDX_SETS) as TdxSetName[]) {
+    it(name, async () => {
+      const s = loadTdx(name);
+      const input = { quote: s.quote, collateral: s.collateral, now: s.at };
+      const web = await verifyTdxEvidence(input);
+      const native = await verifyTdxEvidence({ ...input, signatures: node });
+      // Not every set is free of violations (stale collateral, no TCB match): the verdicts agree.
+      expect(native).toEqual(web);
+      expect(native.violations.some((x) => x.code.includes('signature'))).toBe(false);
     });
   }
 });
