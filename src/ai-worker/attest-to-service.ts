@@ -41,6 +41,7 @@ import {
 import { constantTimeEqual, sha256 } from '../bytes.js';
 import { isSealgateError, SealgateError } from '../errors.js';
 import { openKek } from '../keys/kek-transport.js';
+import { nodeSignatures } from '../platform/node-signature-backend.js';
 import type { AttestationPlatform } from '../platform/types.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
@@ -260,6 +261,7 @@ export class WorkerSession {
       manifestDigest: this.#opts.manifestDigest,
       now: new Date(this.#clock()),
       signal: AbortSignal.timeout(this.#opts.serviceTimeoutMs ?? 30_000),
+      signatures: nodeSignatures,
     });
     return service.signingKey;
   }

@@ -20,6 +20,7 @@ import { sha256, toBase64Url } from '../bytes.js';
 import { errorResponse } from '../http/errors.js';
 import { importPublicKey } from '../keys/hpke.js';
 import { type SealedKek, sealKek } from '../keys/kek-transport.js';
+import { nodeSignatures } from '../platform/node-signature-backend.js';
 import { findSnpTrustAnchor } from '../policy/trust-anchors.js';
 import {
   KEY_POLL_NONCE_LENGTH,
@@ -133,6 +134,7 @@ async function appraiseWorker(
     now,
     ...(deps.kds ? { kds: deps.kds } : {}),
     chainCache: rt.chainCache,
+    signatures: nodeSignatures,
   });
   if (verdict.verdict !== 'trusted' || !verdict.claims || !verdict.keys || !verdict.configDigest) {
     const violations = verdict.violations.map((v) => ({ code: v.code, field: v.field, message: v.message }));

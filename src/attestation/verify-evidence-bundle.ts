@@ -11,6 +11,7 @@ import { manifestDigest } from '../policy/manifest-digest.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import type { ChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
+import type { SignatureBackend } from '../verify/signature-backend.js';
 import { type Violation, violation } from '../verify/violations.js';
 import { checkBundleConfig } from './check-bundle-config.js';
 import type { EvidenceBundle } from './evidence-bundle.js';
@@ -29,6 +30,8 @@ export interface BundleVerificationInput {
   kds?: KdsOptions;
   /** Verified AMD upper chains (src/verify/chain-cache.ts); the caller keeps one per isolate/process. */
   chainCache?: ChainCache;
+  /** Signature checks (src/verify/signature-backend.ts); default WebCrypto, Node passes node:crypto. */
+  signatures?: SignatureBackend;
 }
 
 export interface BundleVerdict extends AttestationVerdict {
@@ -100,6 +103,7 @@ export async function verifyEvidenceBundle(input: BundleVerificationInput): Prom
     now: input.now,
     ...(input.kds ? { kds: input.kds } : {}),
     ...(input.chainCache ? { chainCache: input.chainCache } : {}),
+    ...(input.signatures ? { signatures: input.signatures } : {}),
   });
   const violations = [...pre, ...verdict.violations];
   const trusted = violations.length === 0 && verdict.claims !== null;

@@ -22,6 +22,7 @@ import type { Manifest } from '../policy/manifest-types.js';
 import { findSnpTrustAnchor } from '../policy/trust-anchors.js';
 import type { ChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
+import type { SignatureBackend } from '../verify/signature-backend.js';
 import type { Violation } from '../verify/violations.js';
 import { callJson, DEFAULT_MAX_ANSWER_BYTES, type Fetcher } from './http.js';
 import { kekContext } from './kek-binding.js';
@@ -37,6 +38,8 @@ export interface AttestServiceOptions {
   kds?: KdsOptions;
   /** Verified AMD upper chains (src/verify/chain-cache.ts): keep one per isolate/process. */
   chainCache?: ChainCache;
+  /** Signature checks (src/verify/signature-backend.ts); default WebCrypto, Node passes node:crypto. */
+  signatures?: SignatureBackend;
   /** 32 bytes; default fresh from the CSPRNG. Give one only to bind the attestation to your own value. */
   nonce?: Uint8Array;
   /**
@@ -118,6 +121,7 @@ export async function attestService(opts: AttestServiceOptions): Promise<Atteste
     now: opts.now,
     ...(opts.kds ? { kds: opts.kds } : {}),
     ...(opts.chainCache ? { chainCache: opts.chainCache } : {}),
+    ...(opts.signatures ? { signatures: opts.signatures } : {}),
   });
   if (verdict.verdict !== 'trusted' || !verdict.claims || !verdict.keys) {
     const codes = verdict.violations.map((v) => v.code).join(', ');
