@@ -336,7 +336,12 @@ Run: ${m?.ranAt ?? 'unknown'}.${
       : ''
   }
 The machine may be shared with other work (then the load average is above 0): treat differences below
-~30 % between runs as noise.${mergedRuns(results)}`);
+~30 % between runs as noise.
+
+Signatures: the Node cases verify SEV-SNP and TDX evidence with node:crypto
+(\`src/platform/node-signature-backend.ts\`, synchronous \`crypto.verify\`, keys cached by SPKI bytes), as the
+CLI, the attestation service and the AI worker do; the workerd cases with WebCrypto, as the gateway does
+(\`src/verify/signature-backend.ts\`).${mergedRuns(results)}`);
   if (t.length) {
     parts.push(`## Targets (reported, not asserted)
 

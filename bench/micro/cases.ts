@@ -17,6 +17,7 @@ import type { SnpReferenceValues } from '../../src/policy/manifest-types.js';
 import { AMD_ROOTS } from '../../src/verify/amd-roots.js';
 import { parseCertificate, splitCertChain } from '../../src/verify/certificates.js';
 import { createChainCache } from '../../src/verify/chain-cache.js';
+import type { SignatureBackend } from '../../src/verify/signature-backend.js';
 import { verifyChain } from '../../src/verify/verify-chain.js';
 import { importLeafKey, verifyReportSignature } from '../../src/verify/verify-report-signature.js';
 import { verifySnpEvidence } from '../../src/verify/verify-snp.js';
@@ -195,13 +196,14 @@ function matchingReference(claims: NonNullable<Awaited<ReturnType<typeof verifyS
   return ref;
 }
 
-export async function snpCases(v: SnpVector): Promise<MicroCase[]> {
+/** `signatures`: the signature backend (absent: WebCrypto, as in workerd; Node passes node:crypto). */
+export async function snpCases(v: SnpVector, signatures?: SignatureBackend): Promise<MicroCase[]> {
   const report = fromBase64(v.report);
   const leaf = fromBase64(v.leaf);
   const chain = fromBase64(v.chain);
   const now = new Date(v.at);
   const trustAnchors = AMD_ROOTS.map((r) => ({ sha256: r.sha256, product: r.product }));
-  const input = { report, leaf, chain: [chain], trustAnchors, now };
+  const input = { report, leaf, chain: [chain], trustAnchors, now, ...(signatures ? { signatures } : {}) };
   const first = await verifySnpEvidence(input);
   if (!first.claims) throw new Error(`${v.name}: does not verify: ${JSON.stringify(first.violations)}`);
   const ref = matchingReference(first.claims);
@@ -212,7 +214,7 @@ export async function snpCases(v: SnpVector): Promise<MicroCase[]> {
     await parseCertificate(split.intermediate),
     await parseCertificate(split.root),
   ] as const;
-  const leafKey = await importLeafKey(certs[0]);
+  const leafKey = await importLeafKey(certs[0], signatures);
   const chainCache = createChainCache();
   await verifySnpEvidence({ ...input, chainCache });
   return [
@@ -240,7 +242,7 @@ export async function snpCases(v: SnpVector): Promise<MicroCase[]> {
       bytes: 0,
       run: async () => {
         const parsed = parseReport(report);
-        const violations = await verifyReportSignature(parsed.raw, leafKey);
+        const violations = await verifyReportSignature(parsed.raw, leafKey, signatures);
         if (violations.length) throw new Error('signature');
         return evaluateSnp(first.claims!, ref, opts);
       },
@@ -263,13 +265,21 @@ export async function snpCases(v: SnpVector): Promise<MicroCase[]> {
       name: 'snp.cold.verifyChain',
       what: 'stage of snp.verify.cold: verifyChain on parsed certificates (RSA-PSS-SHA384 4096-bit signatures, names, dates, pins)',
       bytes: 0,
-      run: () => verifyChain({ leaf: certs[0], intermediate: certs[1], root: certs[2], trustAnchors, now }),
+      run: () =>
+        verifyChain({
+          leaf: certs[0],
+          intermediate: certs[1],
+          root: certs[2],
+          trustAnchors,
+          now,
+          ...(signatures ? { signatures } : {}),
+        }),
     },
     {
       name: 'snp.cold.reportSignature',
       what: 'stage of snp.verify.cold: import the VCEK key and verify the report signature (ECDSA P-384)',
       bytes: 0,
-      run: async () => verifyReportSignature(report, await importLeafKey(certs[0])),
+      run: async () => verifyReportSignature(report, await importLeafKey(certs[0], signatures), signatures),
     },
     {
       name: 'policy.evaluateSnp',
@@ -362,7 +372,13 @@ function frameChunk(size: number): string {
 export async function microCases(
   snp: SnpVector | null,
   /** Node: the AI worker's envelope backend, measured next to WebCrypto (`.nodeCrypto` cases). */
-  extra: { envelopeCrypto?: EnvelopeCrypto; suffix?: string; tdx?: TdxVector | null } = {},
+  /** Node: the signature backend of the SNP and TDX cases (node:crypto); absent: WebCrypto. */
+  extra: {
+    envelopeCrypto?: EnvelopeCrypto;
+    suffix?: string;
+    tdx?: TdxVector | null;
+    signatures?: SignatureBackend;
+  } = {},
 ): Promise<MicroCase[]> {
   return [
     ...(await envelopeCases()),
@@ -371,8 +387,8 @@ export async function microCases(
     ...(extra.envelopeCrypto
       ? await backendCases(extra.envelopeCrypto, extra.suffix ?? extra.envelopeCrypto.name)
       : []),
-    ...(snp ? await snpCases(snp) : []),
-    ...(extra.tdx ? await tdxCases(extra.tdx) : []),
+    ...(snp ? await snpCases(snp, extra.signatures) : []),
+    ...(extra.tdx ? await tdxCases(extra.tdx, extra.signatures) : []),
     ...(snp?.gpu ? await gpuCases(snp.gpu) : []),
     ...(await aesCases()),
     ...(await floorCases()),
@@ -421,7 +437,7 @@ export async function measure(c: MicroCase, sampleMs = 40, samples = 7): Promise
 }
 
 /** The very first verification in a fresh runtime (nothing JIT-compiled yet): one timed call. */
-export async function firstVerification(v: SnpVector): Promise<number> {
+export async function firstVerification(v: SnpVector, signatures?: SignatureBackend): Promise<number> {
   const trustAnchors = AMD_ROOTS.map((r) => ({ sha256: r.sha256, product: r.product }));
   const t0 = performance.now();
   const r = await verifySnpEvidence({
@@ -430,6 +446,7 @@ export async function firstVerification(v: SnpVector): Promise<number> {
     chain: [fromBase64(v.chain)],
     trustAnchors,
     now: new Date(v.at),
+    ...(signatures ? { signatures } : {}),
   });
   const dt = performance.now() - t0;
   if (!r.claims) throw new Error(`${v.name}: does not verify`);

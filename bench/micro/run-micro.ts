@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { nodeEnvelopeCrypto } from '../../src/ai-worker/node-envelope-crypto.js';
+import { nodeSignatures } from '../../src/platform/node-signature-backend.js';
 import {
   firstVerification,
   type MicroCase,
@@ -183,11 +184,17 @@ export async function runNodeMicro(
   peer?: { root: string; vector: SnpVector | null },
   tdx: TdxVector | null = null,
 ): Promise<MicroRun> {
-  const first = vector ? await firstVerification(vector) : null;
-  // Node also measures the AI worker's own envelope backend (node:crypto) next to WebCrypto, and
-  // the peer verifier on its Genoa set (tinfoil-peer.ts).
+  const first = vector ? await firstVerification(vector, nodeSignatures) : null;
+  // Node verifies SNP and TDX with node:crypto (src/platform/node-signature-backend.ts), as the CLI,
+  // the service and the AI worker do; it also measures the AI worker's own envelope backend
+  // (node:crypto) next to WebCrypto, and the peer verifier on its Genoa set (tinfoil-peer.ts).
   const cases = [
-    ...(await microCases(vector, { envelopeCrypto: nodeEnvelopeCrypto, suffix: 'nodeCrypto', tdx })),
+    ...(await microCases(vector, {
+      envelopeCrypto: nodeEnvelopeCrypto,
+      suffix: 'nodeCrypto',
+      tdx,
+      signatures: nodeSignatures,
+    })),
     ...(peer?.vector ? await tinfoilCases(peer.root, peer.vector) : []),
   ].filter(selected);
   const results: MicroResult[] = [];

@@ -7,6 +7,7 @@
  *                      report's signatures, the QE binding and the TCB match still run
  */
 import { fromBase64 } from '../../src/bytes.js';
+import type { SignatureBackend } from '../../src/verify/signature-backend.js';
 import { parseCollateralJson } from '../../src/verify/tdx/collateral.js';
 import { createTdxVerifyCache } from '../../src/verify/tdx/verify-cache.js';
 import { verifyTdxEvidence } from '../../src/verify/tdx/verify-tdx.js';
@@ -29,8 +30,8 @@ export function tdxInputs(v: TdxVector) {
   return { quote: fromBase64(v.quote), collateral: parseCollateralJson(v.collateral), now: new Date(v.at) };
 }
 
-export async function tdxCases(v: TdxVector): Promise<MicroCase[]> {
-  const input = tdxInputs(v);
+export async function tdxCases(v: TdxVector, signatures?: SignatureBackend): Promise<MicroCase[]> {
+  const input = { ...tdxInputs(v), ...(signatures ? { signatures } : {}) };
   const cache = createTdxVerifyCache();
   const check = (r: Awaited<ReturnType<typeof verifyTdxEvidence>>) => {
     if (r.claims?.tcb.status !== 'UpToDate') throw new Error(`${v.name}: not UpToDate`);

@@ -6,6 +6,8 @@
  * measured with the wall time: on a shared machine it is the steadier of the two.
  */
 import { verify as dcapVerify } from '@phala/dcap-qvl';
+import { nodeSignatures } from '../../src/platform/node-signature-backend.js';
+import type { SignatureBackend } from '../../src/verify/signature-backend.js';
 import { createTdxVerifyCache } from '../../src/verify/tdx/verify-cache.js';
 import { verifyTdxEvidence } from '../../src/verify/tdx/verify-tdx.js';
 import type { MicroResult } from './run-micro.js';
@@ -24,8 +26,13 @@ async function batch(f: Run, n: number): Promise<{ wall: number; cpu: number }> 
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-export async function tdxVsDcapQvl(v: TdxVector, rounds = Number(process.env.BENCH_TDX_ROUNDS ?? 21)) {
-  const input = tdxInputs(v);
+export async function tdxVsDcapQvl(
+  v: TdxVector,
+  rounds = Number(process.env.BENCH_TDX_ROUNDS ?? 21),
+  signatures: SignatureBackend = nodeSignatures,
+) {
+  // Sealgate as Node runs it: node:crypto signatures (src/platform/node-signature-backend.ts).
+  const input = { ...tdxInputs(v), signatures };
   const peerCollateral = JSON.parse(v.collateral);
   const nowSecs = Math.floor(input.now.getTime() / 1000);
   const cache = createTdxVerifyCache();

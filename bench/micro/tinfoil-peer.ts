@@ -15,6 +15,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fromBase64 } from '../../src/bytes.js';
+import { nodeSignatures } from '../../src/platform/node-signature-backend.js';
 import { type MicroCase, type SnpVector, snpCases } from './cases.js';
 
 interface TinfoilModules {
@@ -64,7 +65,7 @@ export async function tinfoilCases(root: string, v: SnpVector): Promise<MicroCas
     t.validateReport(report, chain, options);
   };
   await theirs(); // throws if their verifier refuses the set: then no figure, not a wrong one
-  const ours = (await snpCases(v)).filter(
+  const ours = (await snpCases(v, nodeSignatures)).filter(
     (c) => c.name === 'snp.verify.cold' || c.name === 'snp.verify.chainCached',
   );
   return [

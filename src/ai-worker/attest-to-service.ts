@@ -48,6 +48,7 @@ import { isSealgateError, SealgateError } from '../errors.js';
 import { openKek } from '../keys/kek-transport.js';
 import { bundleEvidenceOf } from '../platform/bundle-evidence.js';
 import type { GpuEvidenceProvider } from '../platform/gpu-types.js';
+import { nodeSignatures } from '../platform/node-signature-backend.js';
 import type { AttestationPlatform } from '../platform/types.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
@@ -273,6 +274,7 @@ export class WorkerSession {
       now: new Date(this.#clock()),
       ...(this.#opts.pcs ? { pcs: this.#opts.pcs } : {}),
       signal: AbortSignal.timeout(this.#opts.serviceTimeoutMs ?? 30_000),
+      signatures: nodeSignatures,
     });
     return service.signingKey;
   }

@@ -15,6 +15,7 @@ import { type ChainCache, createChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
 import { DeviceChainCache } from '../verify/nvidia/device-chain-cache.js';
 import type { PcsOptions } from '../verify/tdx/pcs.js';
+import { createTdxVerifyCache, type TdxVerifyCache } from '../verify/tdx/verify-cache.js';
 import { ChallengeIssuer } from './challenges.js';
 import { ServiceKeyStore } from './key-store.js';
 import { AttestationLimiter, type AttestationLimits, DEFAULT_ATTESTATION_LIMITS } from './rate-limit.js';
@@ -68,6 +69,8 @@ export interface ServiceRuntime {
   chainCache: ChainCache;
   /** Verified GPU device chains: every registration asks a worker's GPUs again. */
   gpuChainCache: DeviceChainCache;
+  /** Verified Intel chains, collateral and CRLs for TDX workers (src/verify/tdx/verify-cache.ts). */
+  tdxCache: TdxVerifyCache;
   /** `deps.now()` in Unix seconds. */
   nowSeconds(): number;
 }
@@ -81,6 +84,7 @@ export function createRuntime(deps: ServiceDeps): ServiceRuntime {
     ready,
     chainCache: createChainCache(),
     gpuChainCache: new DeviceChainCache(),
+    tdxCache: createTdxVerifyCache(),
     keys: new ServiceKeyStore({ lifetimeSeconds: deps.manifest.keyPolicy.lifetimeSeconds }),
     challenges: new ChallengeIssuer(deps.random ? { random: deps.random } : {}),
     attestationLimiter: new AttestationLimiter(

@@ -21,6 +21,7 @@ import { sha256, toBase64Url } from '../bytes.js';
 import { errorResponse } from '../http/errors.js';
 import { importPublicKey } from '../keys/hpke.js';
 import { type SealedKek, sealKek } from '../keys/kek-transport.js';
+import { nodeSignatures } from '../platform/node-signature-backend.js';
 import { isSimulatedGpuRoot } from '../policy/trust-anchors.js';
 import {
   KEY_POLL_NONCE_LENGTH,
@@ -142,6 +143,8 @@ async function appraiseWorker(
     ...(deps.pcs ? { pcs: deps.pcs } : {}),
     chainCache: rt.chainCache,
     gpuChainCache: rt.gpuChainCache,
+    tdxCache: rt.tdxCache,
+    signatures: nodeSignatures,
   });
   if (
     verdict.verdict !== 'trusted' ||

@@ -17,8 +17,10 @@ import type { ChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
 import type { DeviceChainCache } from '../verify/nvidia/device-chain-cache.js';
 import type { GpuClaims } from '../verify/nvidia/verify-gpu.js';
+import type { SignatureBackend } from '../verify/signature-backend.js';
 import type { PcsOptions } from '../verify/tdx/pcs.js';
 import type { TdxClaims } from '../verify/tdx/tdx-claims.js';
+import type { TdxVerifyCache } from '../verify/tdx/verify-cache.js';
 import { type Violation, violation } from '../verify/violations.js';
 import { checkBundleConfig } from './check-bundle-config.js';
 import { checkBundleGpus } from './check-bundle-gpus.js';
@@ -43,6 +45,10 @@ export interface BundleVerificationInput {
   pcs?: PcsOptions;
   /** Verified GPU device chains (src/verify/nvidia/device-chain-cache.ts), one per process. */
   gpuChainCache?: DeviceChainCache;
+  /** Signature checks (src/verify/signature-backend.ts); default WebCrypto, Node passes node:crypto. */
+  signatures?: SignatureBackend;
+  /** Verified Intel chains, collateral and CRLs (src/verify/tdx/verify-cache.ts), one per isolate/process. */
+  tdxCache?: TdxVerifyCache;
 }
 
 /**
@@ -159,6 +165,7 @@ async function verifySnpBundle(
     now: input.now,
     ...(input.kds ? { kds: input.kds } : {}),
     ...(input.chainCache ? { chainCache: input.chainCache } : {}),
+    ...(input.signatures ? { signatures: input.signatures } : {}),
   });
   const root = verdict.claims?.chain.rootSha256;
   return {
@@ -183,6 +190,8 @@ async function verifyTdxBundle(
     role: input.role,
     expectedReportData,
     now: input.now,
+    ...(input.signatures ? { signatures: input.signatures } : {}),
+    ...(input.tdxCache ? { cache: input.tdxCache } : {}),
   });
   const root = verdict.claims?.rootSha256;
   return {

@@ -9,6 +9,7 @@ import { evaluateRole } from '../policy/evaluate-role.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import type { ChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
+import type { SignatureBackend } from '../verify/signature-backend.js';
 import { verifySnpEvidence } from '../verify/verify-snp.js';
 import type { Violation } from '../verify/violations.js';
 
@@ -34,6 +35,8 @@ export interface SnpAttestationInput {
   kds?: KdsOptions;
   /** Verified AMD upper chains (src/verify/chain-cache.ts); the caller keeps one per isolate/process. */
   chainCache?: ChainCache;
+  /** Signature checks (src/verify/signature-backend.ts); default WebCrypto, Node passes node:crypto. */
+  signatures?: SignatureBackend;
 }
 
 export async function verifySnpAttestation(input: SnpAttestationInput): Promise<AttestationVerdict> {
@@ -45,6 +48,7 @@ export async function verifySnpAttestation(input: SnpAttestationInput): Promise<
     now: input.now,
     ...(input.kds ? { kds: input.kds } : {}),
     ...(input.chainCache ? { chainCache: input.chainCache } : {}),
+    ...(input.signatures ? { signatures: input.signatures } : {}),
   });
   const violations = [...verified.violations];
   if (verified.claims) {

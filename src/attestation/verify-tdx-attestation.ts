@@ -9,9 +9,11 @@
 import { checkTeeAllowed, evaluateRoleTdx } from '../policy/evaluate-role.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { tdxRootsOf } from '../policy/trust-anchors.js';
+import type { SignatureBackend } from '../verify/signature-backend.js';
 import type { TdxCollateral } from '../verify/tdx/collateral.js';
 import { fetchCollateral, type PcsOptions } from '../verify/tdx/pcs.js';
 import type { TdxClaims } from '../verify/tdx/tdx-claims.js';
+import type { TdxVerifyCache } from '../verify/tdx/verify-cache.js';
 import { verifyTdxEvidence } from '../verify/tdx/verify-tdx.js';
 import { type Violation, violation } from '../verify/violations.js';
 
@@ -26,6 +28,10 @@ export interface TdxAttestationInput {
   /** When given, REPORT_DATA must equal it exactly. */
   expectedReportData?: Uint8Array;
   now: Date;
+  /** Signature checks (src/verify/signature-backend.ts); default WebCrypto, Node passes node:crypto. */
+  signatures?: SignatureBackend;
+  /** Verified Intel chains, collateral and CRLs across calls (verify-cache.ts); the caller keeps one. */
+  cache?: TdxVerifyCache;
 }
 
 export interface TdxAttestationVerdict {
@@ -61,7 +67,14 @@ export async function verifyTdxAttestation(input: TdxAttestationInput): Promise<
   const roots = tdxRootsOf(input.manifest);
   const collateral = await collateralFor(input, roots);
   if (!('tcbInfo' in collateral)) return { verdict: 'rejected', violations: [collateral], claims: null };
-  const verified = await verifyTdxEvidence({ quote: input.quote, collateral, now: input.now, roots });
+  const verified = await verifyTdxEvidence({
+    quote: input.quote,
+    collateral,
+    now: input.now,
+    roots,
+    ...(input.signatures ? { signatures: input.signatures } : {}),
+    ...(input.cache ? { cache: input.cache } : {}),
+  });
   const violations = [...verified.violations];
   if (verified.claims) {
     violations.push(

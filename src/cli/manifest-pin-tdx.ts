@@ -11,6 +11,7 @@
 import { toHex } from '../bytes.js';
 import { EVENT_TYPES } from '../evidence/tdx/event-log/event-types.js';
 import type { CcEventLog } from '../evidence/tdx/event-log/types.js';
+import { nodeSignatures } from '../platform/node-signature-backend.js';
 import type { Manifest, RoleName, TdxEventDigestRule, TdxReferenceValues } from '../policy/manifest-types.js';
 import { AMD_ROOTS } from '../verify/amd-roots.js';
 import type { TdxCollateral } from '../verify/tdx/collateral.js';
@@ -73,6 +74,7 @@ export async function pinTdxManifest(input: {
     collateral: input.collateral,
     now: input.now,
     eventLog: input.eventLog ?? null,
+    signatures: nodeSignatures,
   });
   if (r.claims === null) return { ok: false, violations: r.violations };
   const refusals = checkTcbStatus(r.claims.tcb, ['UpToDate'], []);

@@ -8,6 +8,7 @@
  */
 import { isAllZero, toHex } from '../bytes.js';
 import type { SnpClaims, TcbVersion } from '../evidence/snp/types.js';
+import { nodeSignatures } from '../platform/node-signature-backend.js';
 import type {
   KeyPolicy,
   Manifest,
@@ -158,6 +159,7 @@ export async function pinManifest(input: PinInput): Promise<PinResult> {
     trustAnchors: AMD_ROOTS.map((r) => ({ sha256: r.sha256, product: r.product })),
     now: input.now,
     ...(input.kds ? { kds: input.kds } : {}),
+    signatures: nodeSignatures,
   });
   if (!verified.claims) return { ok: false, violations: verified.violations };
   const claims = verified.claims;

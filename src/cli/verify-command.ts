@@ -10,6 +10,7 @@ import { verifySnpAttestation } from '../attestation/verify-snp-attestation.js';
 import { fromHex } from '../bytes.js';
 import { decodeCertificate, decodeCertificates } from '../der/pem.js';
 import { isSealgateError } from '../errors.js';
+import { nodeSignatures } from '../platform/node-signature-backend.js';
 import { isRoleName } from '../policy/evaluate-role.js';
 import { ROLES } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
@@ -96,6 +97,7 @@ export async function verifyCommand(argv: readonly string[], now: () => Date): P
     ...(expectedReportData ? { expectedReportData } : {}),
     now: at,
     ...(chain ? {} : { kds: cliKds() }),
+    signatures: nodeSignatures,
   });
   const simulated =
     verdict.claims !== null &&

@@ -30,6 +30,7 @@ import { verifyEvidenceBundle } from '../attestation/verify-evidence-bundle.js';
 import { toHex } from '../bytes.js';
 import { isSealgateError } from '../errors.js';
 import { type ManifestLogEntry, verifyManifestLog } from '../gateway/verification/manifest-chain.js';
+import { nodeSignatures } from '../platform/node-signature-backend.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
@@ -306,6 +307,7 @@ async function checkEvidence(r: Report, o: RunOptions, j: Judged): Promise<Evide
     now: o.at,
     kds: cliKds(),
     pcs: cliPcs(process.env.SEALGATE_PCS_URL),
+    signatures: nodeSignatures,
   });
   const codes = new Set(verdict.violations.map((v) => v.code));
   const claims = verdict.claims ?? verdict.tdx;

@@ -18,6 +18,7 @@
  * come from SEALGATE_API_KEY.
  */
 import { existsSync } from 'node:fs';
+import { nodeSignatures } from '../platform/node-signature-backend.js';
 import {
   isKeptReceiptText,
   type KeptReceipt,
@@ -85,6 +86,7 @@ export async function verifyReceiptCommand(argv: readonly string[]): Promise<Com
     bundle,
     ...(manifestText !== undefined ? { manifestText } : {}),
     kds: cliKds(),
+    signatures: nodeSignatures,
   });
   const outcome = judge(verdict, pinnedDigest, flags.switches.has('allow-simulated'));
   if (flags.switches.has('json')) {

@@ -13,6 +13,7 @@ import { isSealgateError } from '../errors.js';
 import { eventTypeName } from '../evidence/tdx/event-log/event-types.js';
 import type { CcEventLog } from '../evidence/tdx/event-log/types.js';
 import type { TdxQuote } from '../evidence/tdx/types.js';
+import { nodeSignatures } from '../platform/node-signature-backend.js';
 import { evaluateRoleTdx } from '../policy/evaluate-role.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
@@ -131,7 +132,7 @@ export async function verifyTdxCommand(argv: readonly string[], now: () => Date)
   const quote = await readInput('quote', v.quote!);
   const collateral = await loadCollateral(v.collateral!);
   const eventLog = v['event-log'] === undefined ? null : await readInput('event-log', v['event-log']);
-  const r = await verifyTdxEvidence({ quote, collateral, now: at, eventLog });
+  const r = await verifyTdxEvidence({ quote, collateral, now: at, eventLog, signatures: nodeSignatures });
   const violations = [...r.violations];
   if (manifest !== null) {
     if (r.claims !== null) {

@@ -31,6 +31,7 @@ import {
   type WorkerCertificate,
 } from '../service-client/worker-certificate.js';
 import type { KdsOptions } from '../verify/kds.js';
+import type { SignatureBackend } from '../verify/signature-backend.js';
 import { parseReceiptBundle, type ReceiptBundle } from './bundle.js';
 import { type ReceiptClaims, verifyReceiptSignature } from './receipt.js';
 
@@ -62,6 +63,8 @@ export interface VerifyReceiptInput {
   /** The manifest the caller trusts (exact text). Absent: the copy inside the service evidence. */
   manifestText?: string;
   kds?: KdsOptions;
+  /** Signature checks (src/verify/signature-backend.ts); default WebCrypto, Node passes node:crypto. */
+  signatures?: SignatureBackend;
 }
 
 class StepFailed extends Error {}
@@ -200,6 +203,7 @@ async function checkService(
       nonce: bundle.serviceEvidence.nonce,
       now: at,
       ...(input.kds ? { kds: input.kds } : {}),
+      ...(input.signatures ? { signatures: input.signatures } : {}),
     }),
   );
   log.current = 'service';

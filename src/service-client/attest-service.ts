@@ -21,6 +21,7 @@ import { importPublicKey } from '../keys/hpke.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import type { ChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
+import type { SignatureBackend } from '../verify/signature-backend.js';
 import type { PcsOptions } from '../verify/tdx/pcs.js';
 import type { TdxClaims } from '../verify/tdx/tdx-claims.js';
 import type { Violation } from '../verify/violations.js';
@@ -40,6 +41,8 @@ export interface AttestServiceOptions {
   pcs?: PcsOptions;
   /** Verified AMD upper chains (src/verify/chain-cache.ts): keep one per isolate/process. */
   chainCache?: ChainCache;
+  /** Signature checks (src/verify/signature-backend.ts); default WebCrypto, Node passes node:crypto. */
+  signatures?: SignatureBackend;
   /** 32 bytes; default fresh from the CSPRNG. Give one only to bind the attestation to your own value. */
   nonce?: Uint8Array;
   /**
@@ -125,6 +128,7 @@ export async function attestService(opts: AttestServiceOptions): Promise<Atteste
     ...(opts.kds ? { kds: opts.kds } : {}),
     ...(opts.pcs ? { pcs: opts.pcs } : {}),
     ...(opts.chainCache ? { chainCache: opts.chainCache } : {}),
+    ...(opts.signatures ? { signatures: opts.signatures } : {}),
   });
   if (verdict.verdict !== 'trusted' || (!verdict.claims && !verdict.tdx) || !verdict.keys) {
     const codes = verdict.violations.map((v) => v.code).join(', ');

@@ -18,8 +18,15 @@
 import { constantTimeEqual } from '../bytes.js';
 import { crlIsCurrent, type ParsedCrl, parseCrl, verifyCrlSignature } from '../der/crl.js';
 import type { SnpProduct } from '../evidence/snp/types.js';
-import { importIssuerKey, isAmdPssAlgorithm, type ParsedCertificate } from './certificates.js';
+import {
+  AMD_PSS_HASH,
+  AMD_PSS_SALT_LENGTH,
+  importIssuerKey,
+  isAmdPssAlgorithm,
+  type ParsedCertificate,
+} from './certificates.js';
 import { KDS_BASE_URL, type KdsOptions, kdsGet, kdsRemember } from './kds.js';
+import { type SignatureBackend, type VerifyKey, webCryptoSignatures } from './signature-backend.js';
 import { type Violation, violation } from './violations.js';
 
 /** The CRL URL of a product, for the VCEK chain (ASK) or the VLEK chain (ASVK). */
@@ -33,6 +40,8 @@ export interface CrlInput {
   intermediate: ParsedCertificate;
   leaf: ParsedCertificate;
   now: Date;
+  /** Default: WebCrypto. */
+  signatures?: SignatureBackend;
 }
 
 export interface CrlResult {
@@ -43,15 +52,10 @@ export interface CrlResult {
 }
 
 /** AMD's scheme for `verifyCrlSignature`: its PSS AlgorithmIdentifier and nothing else, under `key`. */
-function amdPssScheme(key: CryptoKey | null) {
+function amdPssScheme(key: VerifyKey | null, signatures: SignatureBackend) {
   return async (algorithm: Uint8Array, signature: Uint8Array, signed: Uint8Array): Promise<boolean> => {
     if (key === null || !isAmdPssAlgorithm(algorithm)) return false;
-    return await crypto.subtle.verify(
-      { name: 'RSA-PSS', saltLength: 48 },
-      key,
-      signature as BufferSource,
-      signed as BufferSource,
-    );
+    return await signatures.verifyRsaPss(key, AMD_PSS_HASH, AMD_PSS_SALT_LENGTH, signature, signed);
   };
 }
 
@@ -70,7 +74,9 @@ export async function checkAmdCrl(input: CrlInput): Promise<CrlResult> {
   if (!constantTimeEqual(crl.issuer, input.root.subject)) {
     return invalid(`AMD CRL issuer "${crl.issuerText}" is not the ARK's subject`);
   }
-  if (!(await verifyCrlSignature(crl, amdPssScheme(await importIssuerKey(input.root))))) {
+  const signatures = input.signatures ?? webCryptoSignatures;
+  const arkKey = await importIssuerKey(input.root, signatures);
+  if (!(await verifyCrlSignature(crl, amdPssScheme(arkKey, signatures)))) {
     return invalid('AMD CRL signature does not verify under the ARK (RSASSA-PSS SHA-384)');
   }
   if (!crlIsCurrent(crl, input.now)) {
@@ -107,6 +113,8 @@ export interface RevocationInput {
   kind: 'vcek' | 'vlek';
   amdRoot: boolean;
   now: Date;
+  /** Default: WebCrypto. */
+  signatures?: SignatureBackend;
 }
 
 /**

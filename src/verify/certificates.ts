@@ -13,6 +13,7 @@ import { SealgateError } from '../errors.js';
 import { decodeAmdExtensions } from '../evidence/snp/cert-extensions.js';
 import { kindFromSubjectCns } from '../evidence/snp/certificate.js';
 import type { AmdCertExtensions } from '../evidence/snp/types.js';
+import { type SignatureBackend, type VerifyKey, webCryptoSignatures } from './signature-backend.js';
 
 // Both byte strings are read from AMD's real certificates (amd-roots/*.pem, snp/*/vcek.der).
 /** id-RSASSA-PSS { sha384 (NULL params), mgf1(sha384), saltLength 48, trailerField 1 } — as in the ARKs/ASKs. */
@@ -24,8 +25,9 @@ const PSS_SHA384_OMITTED_TRAILER = fromHex(
   '304106092a864886f70d01010a3034a00f300d06096086480165030402020500a11c301a06092a864886f70d010108300d06096086480165030402020500a203020130',
 );
 
-/** RSASSA-PSS parameters of WebCrypto matching the pinned AlgorithmIdentifier. */
-export const AMD_PSS_PARAMS = { name: 'RSA-PSS', saltLength: 48 } as const;
+/** RSASSA-PSS parameters matching the pinned AlgorithmIdentifier: SHA-384, MGF1-SHA-384, salt 48. */
+export const AMD_PSS_HASH = 'SHA-384';
+export const AMD_PSS_SALT_LENGTH = 48;
 
 /** True when `algorithm` (an AlgorithmIdentifier's whole DER) is AMD's RSASSA-PSS SHA-384, salt 48. */
 export function isAmdPssAlgorithm(algorithm: Uint8Array): boolean {
@@ -69,42 +71,34 @@ export function amdLeafIdentity(cert: ParsedCertificate): {
 }
 
 /** The issuer's RSA-PSS SHA-384 verification key from its SubjectPublicKeyInfo; null when it is not one. */
-export async function importIssuerKey(issuer: Pick<ParsedCertificate, 'spki'>): Promise<CryptoKey | null> {
-  try {
-    return await crypto.subtle.importKey(
-      'spki',
-      issuer.spki as BufferSource,
-      { name: 'RSA-PSS', hash: 'SHA-384' },
-      false,
-      ['verify'],
-    );
-  } catch {
-    return null;
-  }
+export async function importIssuerKey(
+  issuer: Pick<ParsedCertificate, 'spki'>,
+  signatures: SignatureBackend = webCryptoSignatures,
+): Promise<VerifyKey | null> {
+  return await signatures.importRsaPssSpki(issuer.spki, AMD_PSS_HASH);
 }
 
 /** True when `key` made `child`'s signature with AMD's RSASSA-PSS parameters (see `isIssuedBy`). */
-export async function isSignedBy(child: ParsedCertificate, key: CryptoKey | null): Promise<boolean> {
+export async function isSignedBy(
+  child: ParsedCertificate,
+  key: VerifyKey | null,
+  signatures: SignatureBackend = webCryptoSignatures,
+): Promise<boolean> {
   if (!child.signatureAlgorithmIsAmdPss || key === null) return false;
-  try {
-    return await crypto.subtle.verify(
-      AMD_PSS_PARAMS,
-      key,
-      child.signature as BufferSource,
-      child.tbs as BufferSource,
-    );
-  } catch {
-    return false;
-  }
+  return await signatures.verifyRsaPss(key, AMD_PSS_HASH, AMD_PSS_SALT_LENGTH, child.signature, child.tbs);
 }
 
 /**
  * True when `issuer`'s RSA key made `child`'s signature with AMD's RSASSA-PSS parameters. False
  * for a wrong key, a bad signature, a non-AMD algorithm, or an issuer key that is not RSA.
  */
-export async function isIssuedBy(child: ParsedCertificate, issuer: ParsedCertificate): Promise<boolean> {
+export async function isIssuedBy(
+  child: ParsedCertificate,
+  issuer: ParsedCertificate,
+  signatures: SignatureBackend = webCryptoSignatures,
+): Promise<boolean> {
   if (!child.signatureAlgorithmIsAmdPss) return false;
-  return await isSignedBy(child, await importIssuerKey(issuer));
+  return await isSignedBy(child, await importIssuerKey(issuer, signatures), signatures);
 }
 
 /**

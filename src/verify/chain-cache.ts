@@ -16,12 +16,15 @@
  * enters or evicts anything. Pure: the cache is passed in by the caller (one per isolate/process).
  */
 import type { ParsedCertificate } from './certificates.js';
+import type { SignatureBackend, VerifyKey } from './signature-backend.js';
 
 export interface VerifiedUpperChain {
   readonly intermediate: ParsedCertificate;
   readonly root: ParsedCertificate;
   /** The ASK/ASVK's public key, imported once: every leaf is still verified under it. */
-  readonly intermediateKey: CryptoKey;
+  readonly intermediateKey: VerifyKey;
+  /** The backend that imported `intermediateKey`: another backend imports the key again. */
+  readonly signatures: SignatureBackend;
 }
 
 export interface ChainCache {

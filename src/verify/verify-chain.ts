@@ -29,6 +29,7 @@ import {
   type ParsedCertificate,
 } from './certificates.js';
 import { type ChainCache, chainCacheKey } from './chain-cache.js';
+import { type SignatureBackend, type VerifyKey, webCryptoSignatures } from './signature-backend.js';
 import { type Violation, violation } from './violations.js';
 
 export interface ChainInput {
@@ -44,6 +45,8 @@ export interface ChainInput {
    * chain that verifies here in full is added. Absent: every signature is verified.
    */
   cache?: ChainCache;
+  /** The signature backend (signature-backend.ts). Default: WebCrypto. */
+  signatures?: SignatureBackend;
 }
 
 export interface ChainResult {
@@ -79,6 +82,7 @@ function invalid(field: string, text: string, extra: Partial<Violation> = {}): V
  */
 export async function verifyChain(input: ChainInput): Promise<ChainResult> {
   const { leaf, intermediate, root, trustAnchors } = input;
+  const signatures = input.signatures ?? webCryptoSignatures;
   const anchored = checkAnchor(root, trustAnchors);
   const anchor = anchored.anchor;
   const identity = readLeafIdentity(leaf);
@@ -87,9 +91,12 @@ export async function verifyChain(input: ChainInput): Promise<ChainResult> {
   // A cached upper chain: these exact ARK and ASK bytes verified before (both signatures).
   const cacheKey = chainCacheKey(intermediate.sha256, root.sha256);
   const cached = input.cache?.get(cacheKey);
-  const rootV = await checkRoot(root, product, cached !== undefined);
-  const intermediateKey = cached?.intermediateKey ?? (await importIssuerKey(intermediate));
-  const intermediateV = await checkIntermediate(intermediate, root, cached !== undefined);
+  const rootV = await checkRoot(root, product, cached !== undefined, signatures);
+  const intermediateKey =
+    cached?.signatures === signatures
+      ? cached.intermediateKey
+      : await importIssuerKey(intermediate, signatures);
+  const intermediateV = await checkIntermediate(intermediate, root, cached !== undefined, signatures);
 
   // Signatures, names and trust of ARK and ASK/ASVK.
   const upperV = [
@@ -103,7 +110,7 @@ export async function verifyChain(input: ChainInput): Promise<ChainResult> {
   const chainV = [
     ...identity.violations,
     ...checkIntermediateName(intermediate, product, identity.kind),
-    ...(await checkLeaf(leaf, intermediate, intermediateKey)),
+    ...(await checkLeaf(leaf, intermediate, intermediateKey, signatures)),
     ...checkCriticalExtensions('leaf', leaf),
     ...checkOneProduct(anchor, identity.product),
   ];
@@ -112,7 +119,7 @@ export async function verifyChain(input: ChainInput): Promise<ChainResult> {
   const upperDatesOk = !dateV.some((v) => v.field !== 'chain.leaf');
   // Only an upper chain that holds in full (and is valid now) is remembered; never a failure.
   if (input.cache && cached === undefined && upperV.length === 0 && upperDatesOk && intermediateKey) {
-    input.cache.set(cacheKey, { intermediate, root, intermediateKey });
+    input.cache.set(cacheKey, { intermediate, root, intermediateKey, signatures });
   }
   return {
     violations: [...upperV, ...chainV, ...dateV],
@@ -185,11 +192,12 @@ async function checkRoot(
   root: ParsedCertificate,
   product: SnpProduct | null,
   cached: boolean,
+  signatures: SignatureBackend,
 ): Promise<Violation[]> {
   const out: Violation[] = [];
   if (!constantTimeEqual(root.subject, root.issuer))
     out.push(invalid('chain.root', 'ARK is not self-issued'));
-  if (!cached && !(await isIssuedBy(root, root))) {
+  if (!cached && !(await isIssuedBy(root, root, signatures))) {
     out.push(invalid('chain.root', 'ARK self-signature does not verify (RSASSA-PSS SHA-384)'));
   }
   if (!root.isCa || !root.mayCertSign) {
@@ -215,12 +223,13 @@ async function checkIntermediate(
   intermediate: ParsedCertificate,
   root: ParsedCertificate,
   cached: boolean,
+  signatures: SignatureBackend,
 ): Promise<Violation[]> {
   const out: Violation[] = [];
   if (!constantTimeEqual(intermediate.issuer, root.subject)) {
     out.push(invalid('chain.intermediate', "ASK/ASVK issuer is not the ARK's subject"));
   }
-  if (!cached && !(await isIssuedBy(intermediate, root))) {
+  if (!cached && !(await isIssuedBy(intermediate, root, signatures))) {
     out.push(
       invalid('chain.intermediate', 'ASK/ASVK signature does not verify under the ARK (RSASSA-PSS SHA-384)'),
     );
@@ -253,13 +262,14 @@ function checkIntermediateName(
 async function checkLeaf(
   leaf: ParsedCertificate,
   intermediate: ParsedCertificate,
-  intermediateKey: CryptoKey | null,
+  intermediateKey: VerifyKey | null,
+  signatures: SignatureBackend,
 ): Promise<Violation[]> {
   const out: Violation[] = [];
   if (!constantTimeEqual(leaf.issuer, intermediate.subject)) {
     out.push(invalid('chain.leaf', "VCEK/VLEK issuer is not the ASK/ASVK's subject"));
   }
-  if (!(await isSignedBy(leaf, intermediateKey))) {
+  if (!(await isSignedBy(leaf, intermediateKey, signatures))) {
     out.push(
       invalid('chain.leaf', 'VCEK/VLEK signature does not verify under the ASK/ASVK (RSASSA-PSS SHA-384)'),
     );

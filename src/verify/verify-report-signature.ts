@@ -10,14 +10,16 @@
  * checked on exactly what the firmware signed; the leaf key is imported once by the caller (the
  * tamper tests verify thousands of flipped reports under one key).
  *
- * WebCrypto ECDSA (IEEE P1363 r||s, big-endian) is used rather than @noble/curves, whose default
- * `lowS: true` rejects about half of genuine P-384 signatures (ECDSA signatures are not low-S
- * normalized by AMD firmware).
+ * ECDSA (IEEE P1363 r||s, big-endian) goes through the signature backend (signature-backend.ts:
+ * WebCrypto by default, node:crypto in Node), not @noble/curves, whose default `lowS: true`
+ * rejects about half of genuine P-384 signatures (ECDSA signatures are not low-S normalized by
+ * AMD firmware).
  */
 import { SealgateError } from '../errors.js';
 import { OFFSET as REPORT_OFFSET, REPORT_SIZE, SIGNED_REGION_END } from '../evidence/snp/layout.js';
 import { reportSignatureP1363 } from '../evidence/snp/signature.js';
 import type { ParsedCertificate } from './certificates.js';
+import { type SignatureBackend, type VerifyKey, webCryptoSignatures } from './signature-backend.js';
 import { type Violation, violation } from './violations.js';
 
 const ECDSA_P384_SHA384 = 1;
@@ -27,32 +29,26 @@ const COMPONENT = 72;
  * The VCEK/VLEK's public key for ECDSA P-384 verification. Throws `malformed_certificate` when
  * the SubjectPublicKeyInfo is not a P-384 EC key (pub. 57230: VCEKs and VLEKs are ECDSA P-384).
  */
-export async function importLeafKey(leaf: Pick<ParsedCertificate, 'spki'>): Promise<CryptoKey> {
-  try {
-    return await crypto.subtle.importKey(
-      'spki',
-      leaf.spki as BufferSource,
-      { name: 'ECDSA', namedCurve: 'P-384' },
-      false,
-      ['verify'],
-    );
-  } catch (e) {
-    throw new SealgateError(
-      'malformed_certificate',
-      'certificate: public key is not ECDSA P-384',
-      undefined,
-      {
-        cause: e,
-      },
-    );
+export async function importLeafKey(
+  leaf: Pick<ParsedCertificate, 'spki'>,
+  signatures: SignatureBackend = webCryptoSignatures,
+): Promise<VerifyKey> {
+  const key = await signatures.importEcdsaSpki(leaf.spki, 'P-384');
+  if (key === null) {
+    throw new SealgateError('malformed_certificate', 'certificate: public key is not ECDSA P-384');
   }
+  return key;
 }
 
 /**
  * Verifies the ECDSA P-384/SHA-384 signature of a 1184-byte report under `key`. Returns [] when it
  * verifies, else one `report_signature_invalid` saying why. Throws only for a wrong-size input.
  */
-export async function verifyReportSignature(report: Uint8Array, key: CryptoKey): Promise<Violation[]> {
+export async function verifyReportSignature(
+  report: Uint8Array,
+  key: VerifyKey,
+  signatures: SignatureBackend = webCryptoSignatures,
+): Promise<Violation[]> {
   if (!(report instanceof Uint8Array) || report.length !== REPORT_SIZE) {
     throw new SealgateError('invalid_argument', `report signature: expected ${REPORT_SIZE} bytes`);
   }
@@ -85,17 +81,7 @@ export async function verifyReportSignature(report: Uint8Array, key: CryptoKey):
       ),
     ];
   }
-  let ok = false;
-  try {
-    ok = await crypto.subtle.verify(
-      { name: 'ECDSA', hash: 'SHA-384' },
-      key,
-      p1363 as BufferSource,
-      report.slice(0, SIGNED_REGION_END) as BufferSource,
-    );
-  } catch {
-    ok = false;
-  }
+  const ok = await signatures.verifyEcdsa(key, 'SHA-384', p1363, report.subarray(0, SIGNED_REGION_END));
   return ok
     ? []
     : [

@@ -36,6 +36,7 @@ import { amdRootBySha256, checkTrustAnchors, type TrustAnchor } from './amd-root
 import { amdLeafIdentity, type ParsedCertificate, parseCertificate, splitCertChain } from './certificates.js';
 import { type ChainCache, chainCacheKey } from './chain-cache.js';
 import { certChainUrl, type KdsOptions, kdsGet, kdsRemember, vcekUrl } from './kds.js';
+import type { SignatureBackend, VerifyKey } from './signature-backend.js';
 import { checkBinding, decodeReportedTcb } from './verify-binding.js';
 import { verifyChain } from './verify-chain.js';
 import { importLeafKey, verifyReportSignature } from './verify-report-signature.js';
@@ -63,6 +64,11 @@ export interface SnpEvidenceInput {
    * leaf's signature or the report's. One per isolate/process; absent: everything is verified.
    */
   chainCache?: ChainCache;
+  /**
+   * Signature checks (signature-backend.ts): default WebCrypto (workerd); Node passes node:crypto
+   * (src/platform/node-signature-backend.ts). The checks made are the same either way.
+   */
+  signatures?: SignatureBackend;
 }
 
 export interface SnpVerification {
@@ -243,6 +249,7 @@ export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVer
     trustAnchors: anchors,
     now,
     ...(input.chainCache ? { cache: input.chainCache } : {}),
+    ...(input.signatures ? { signatures: input.signatures } : {}),
   });
   violations.push(...verdict.violations);
   if (verdict.intermediateTrusted) await rememberChain(input, chain);
@@ -268,6 +275,7 @@ export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVer
       kind: leafKind,
       amdRoot: amdRootBySha256(chain.root.sha256) !== undefined,
       now,
+      ...(input.signatures ? { signatures: input.signatures } : {}),
     })),
   );
 
@@ -279,7 +287,7 @@ export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVer
   if (leafValidNow && boundToUrl) await rememberLeaf(input, leaf);
 
   // 7. Signature.
-  violations.push(...(await checkReportSignature(report, leaf.cert)));
+  violations.push(...(await checkReportSignature(report, leaf.cert, input.signatures)));
   if (violations.length > 0) return done(report, violations);
 
   // 8. Claims.
@@ -354,14 +362,18 @@ async function rememberLeaf(input: SnpEvidenceInput, leaf: Fetched): Promise<voi
 }
 
 /** 7. The report's signature under the leaf's key (verify-report-signature.ts). */
-async function checkReportSignature(report: SnpReport, leaf: ParsedCertificate): Promise<Violation[]> {
-  let key: CryptoKey;
+async function checkReportSignature(
+  report: SnpReport,
+  leaf: ParsedCertificate,
+  signatures: SignatureBackend | undefined,
+): Promise<Violation[]> {
+  let key: VerifyKey;
   try {
-    key = await importLeafKey(leaf);
+    key = await importLeafKey(leaf, signatures);
   } catch (e) {
     return [violation('cert_malformed', `VCEK/VLEK: ${text(e)}`, { field: 'leaf' })];
   }
-  return await verifyReportSignature(report.raw, key);
+  return await verifyReportSignature(report.raw, key, signatures);
 }
 
 /** 8. The claims, every TCB decoded with the product's layout; a TCB that does not decode is a violation. */

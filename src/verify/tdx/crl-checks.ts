@@ -78,7 +78,7 @@ async function authenticateSignature(
     );
     return null;
   }
-  if (!(await verifyCrlSignature(crl, ecdsaP256Scheme(issuer.key)))) {
+  if (!(await verifyCrlSignature(crl, ecdsaP256Scheme(issuer.key, issuer.signatures)))) {
     out.push(
       violation('crl_invalid', `${field}: signature does not verify under ${issuer.cert.subjectText}`, {
         field,

@@ -10,6 +10,7 @@ import { utf8 } from '../../bytes.js';
 import { type Certificate, parseX509Certificate } from '../../der/certificate.js';
 import { decodeCertificates } from '../../der/pem.js';
 import { isSealgateError } from '../../errors.js';
+import { type SignatureBackend, type VerifyKey, webCryptoSignatures } from '../signature-backend.js';
 import { type Violation, violation } from '../violations.js';
 import { importSpkiP256, verifyDerSignature } from './ecdsa-p256.js';
 import { INTEL_SGX_ROOT_CA_SHA256 } from './intel-root.js';
@@ -28,7 +29,9 @@ const UNDERSTOOD_CRITICAL = new Set(['2.5.29.15', '2.5.29.19']);
 
 export interface VerifiedCert {
   cert: Certificate;
-  key: CryptoKey;
+  key: VerifyKey;
+  /** The backend that imported `key`: checks under this certificate use it (a cache may outlive a caller). */
+  signatures: SignatureBackend;
 }
 
 /** The certificates of a PEM text; null (with `cert_malformed`) when one does not decode. */
@@ -60,11 +63,16 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-async function issuedBy(child: Certificate, issuer: Certificate, key: CryptoKey | null): Promise<boolean> {
+async function issuedBy(
+  child: Certificate,
+  issuer: Certificate,
+  key: VerifyKey | null,
+  signatures: SignatureBackend,
+): Promise<boolean> {
   return (
     sameBytes(child.issuer, issuer.subject) &&
     sameBytes(child.signatureAlgorithm, child.tbsSignatureAlgorithm) &&
-    (await verifyDerSignature(key, child.signatureAlgorithm, child.signature, child.tbs))
+    (await verifyDerSignature(key, child.signatureAlgorithm, child.signature, child.tbs, signatures))
   );
 }
 
@@ -75,10 +83,14 @@ async function issuedBy(child: Certificate, issuer: Certificate, key: CryptoKey 
  */
 let rootSelfSignature: Promise<boolean> | undefined;
 
-function pinnedRootSelfSigned(root: Certificate, key: CryptoKey): Promise<boolean> {
-  if (root.sha256 !== INTEL_SGX_ROOT_CA_SHA256) return issuedBy(root, root, key);
+function pinnedRootSelfSigned(
+  root: Certificate,
+  key: VerifyKey,
+  signatures: SignatureBackend,
+): Promise<boolean> {
+  if (root.sha256 !== INTEL_SGX_ROOT_CA_SHA256) return issuedBy(root, root, key, signatures);
   if (rootSelfSignature === undefined) {
-    const check = issuedBy(root, root, key);
+    const check = issuedBy(root, root, key, signatures);
     rootSelfSignature = check;
     void check.then((ok) => {
       if (!ok) rootSelfSignature = undefined;
@@ -104,8 +116,9 @@ export async function verifyIntelChain(
   field: string,
   out: Violation[],
   roots: readonly string[] = [INTEL_SGX_ROOT_CA_SHA256],
+  signatures: SignatureBackend = webCryptoSignatures,
 ): Promise<VerifiedCert[] | null> {
-  const chain = await checkChainStructure(certs, cns, field, out, roots);
+  const chain = await checkChainStructure(certs, cns, field, out, roots, signatures);
   if (chain !== null) checkChainDates(chain, at, field, out);
   return chain;
 }
@@ -122,13 +135,14 @@ export async function verifyPemChain(
   out: Violation[],
   cache?: TdxVerifyCache,
   roots: readonly string[] = [INTEL_SGX_ROOT_CA_SHA256],
+  signatures: SignatureBackend = webCryptoSignatures,
 ): Promise<VerifiedCert[] | null> {
   // The anchors are part of the key: a chain that passed under one set of roots says nothing of another.
   const key = cache && `chain:${roots.join(',')}:${JSON.stringify(cns)}:${pem}`;
   let chain = key ? cache.get<VerifiedCert[]>(key) : undefined;
   if (chain === undefined) {
     const certs = await parsePemChain(pem, field, out);
-    const checked = certs && (await checkChainStructure(certs, cns, field, out, roots));
+    const checked = certs && (await checkChainStructure(certs, cns, field, out, roots, signatures));
     if (!checked) return null;
     chain = checked;
     if (key) cache.set(key, chain);
@@ -144,6 +158,7 @@ async function checkChainStructure(
   field: string,
   out: Violation[],
   roots: readonly string[],
+  signatures: SignatureBackend,
 ): Promise<VerifiedCert[] | null> {
   if (certs.length !== cns.length) {
     out.push(
@@ -164,22 +179,22 @@ async function checkChainStructure(
     );
     return null;
   }
-  // Keys and signatures are independent of each other: started together, so that Node's WebCrypto
-  // jobs run side by side on its thread pool; violations are then reported in position order.
-  const keys = await Promise.all(certs.map((c) => importSpkiP256(c.spki)));
+  // Keys and signatures are independent of each other: started together, so that WebCrypto jobs
+  // run side by side on Node's thread pool; violations are then reported in position order.
+  const keys = await Promise.all(certs.map((c) => importSpkiP256(c.spki, signatures)));
   const last = certs.length - 1;
   const signed = await Promise.all(
     certs.map((c, i) =>
       i === last
-        ? keys[i] !== null && pinnedRootSelfSigned(c, keys[i]!)
-        : keys[i] !== null && issuedBy(c, certs[i + 1]!, keys[i + 1]!),
+        ? keys[i] !== null && pinnedRootSelfSigned(c, keys[i]!, signatures)
+        : keys[i] !== null && issuedBy(c, certs[i + 1]!, keys[i + 1]!, signatures),
     ),
   );
   let ok = true;
   for (let i = 0; i < certs.length; i++) {
     ok = checkPosition(certs[i]!, i, signed[i]!, cns[i]!, field, out) && ok;
   }
-  return ok ? certs.map((cert, i) => ({ cert, key: keys[i]! })) : null;
+  return ok ? certs.map((cert, i) => ({ cert, key: keys[i]!, signatures })) : null;
 }
 
 /** One certificate at position `i`: CN, critical extensions, signed by the next, CA role. */

@@ -31,6 +31,7 @@ import {
   type PckExtensions,
 } from '../../evidence/tdx/pck-extensions.js';
 import type { TdxQuote } from '../../evidence/tdx/types.js';
+import type { SignatureBackend } from '../signature-backend.js';
 import { type Violation, violation } from '../violations.js';
 import type { TdxCollateral } from './collateral.js';
 import { signedBytesOf } from './collateral.js';
@@ -55,6 +56,11 @@ export interface TdxEvidenceInput {
   cache?: TdxVerifyCache;
   /** SHA-256 of the SGX Root CAs trusted (the manifest's `trustAnchors.tdx`); default Intel's only. */
   roots?: readonly string[];
+  /**
+   * Signature checks (../signature-backend.ts): default WebCrypto (workerd); Node passes node:crypto
+   * (src/platform/node-signature-backend.ts). The checks made are the same either way.
+   */
+  signatures?: SignatureBackend;
 }
 
 export interface TdxVerification {
@@ -78,7 +84,11 @@ function parse(bytes: Uint8Array): { quote: TdxQuote } | { violation: Violation 
   }
 }
 
-async function checkQuoteSignatures(quote: TdxQuote, out: Violation[]): Promise<void> {
+async function checkQuoteSignatures(
+  quote: TdxQuote,
+  out: Violation[],
+  signatures: SignatureBackend | undefined,
+): Promise<void> {
   if (toHex(quote.qeVendorId) !== INTEL_QE_VENDOR_ID) {
     out.push(
       violation('qe_vendor_unknown', 'QE vendor ID is not Intel', {
@@ -88,8 +98,8 @@ async function checkQuoteSignatures(quote: TdxQuote, out: Violation[]): Promise<
       }),
     );
   }
-  const key = await importRawP256(quote.attestationKey);
-  if (!(await verifyP1363(key, quote.signature, quote.signedBytes))) {
+  const key = await importRawP256(quote.attestationKey, signatures);
+  if (!(await verifyP1363(key, quote.signature, quote.signedBytes, signatures))) {
     out.push(
       violation('quote_signature_invalid', 'the quote signature does not verify under the attestation key', {
         field: 'signature',
@@ -122,12 +132,13 @@ async function checkPck(
   roots: readonly string[],
   out: Violation[],
   cache: TdxVerifyCache | undefined,
+  signatures: SignatureBackend | undefined,
 ): Promise<{ chain: VerifiedCert[]; ext: PckExtensions | null } | null> {
   const shape = [CN.pck, [CN.pckPlatformCa, CN.pckProcessorCa], CN.root];
-  const chain = await verifyPemChain(quote.pckChainPem, shape, at, 'pckChain', out, cache, roots);
+  const chain = await verifyPemChain(quote.pckChainPem, shape, at, 'pckChain', out, cache, roots, signatures);
   if (chain === null) return null;
   const leaf = chain[0]!;
-  if (!(await verifyP1363(leaf.key, quote.qeReportSignature, quote.qeReport.raw))) {
+  if (!(await verifyP1363(leaf.key, quote.qeReportSignature, quote.qeReport.raw, leaf.signatures))) {
     out.push(
       violation('qe_report_signature_invalid', 'the QE report signature does not verify under the PCK key', {
         field: 'qeReportSignature',
@@ -163,15 +174,18 @@ async function checkSigned<T extends { issueDate: Date; nextUpdate: Date }>(
   roots: readonly string[],
   out: Violation[],
   cache: TdxVerifyCache | undefined,
+  signatures: SignatureBackend | undefined,
 ): Promise<SignedCollateral<T>> {
   const field = `${what}IssuerChain`;
-  const chain = await verifyPemChain(issuerChain, [CN.tcbSigning, CN.root], at, field, out, cache, roots);
+  const shape = [CN.tcbSigning, CN.root];
+  const chain = await verifyPemChain(issuerChain, shape, at, field, out, cache, roots, signatures);
   const signer = chain?.[0] ?? null;
   // A hit means: these exact bytes verified under this signature and signer, and decoded (verify-cache.ts).
   const key = cache && signer && `signed:${what}:${signer.cert.sha256}:${toHex(signature)}:${body}`;
   let value = key ? cache.get<T>(key) : undefined;
   if (value === undefined) {
-    const verified = signer !== null && (await verifyP1363(signer.key, signature, signedBytesOf(body)));
+    const verified =
+      signer !== null && (await verifyP1363(signer.key, signature, signedBytesOf(body), signer.signatures));
     if (signer !== null && !verified) {
       out.push(
         violation(
@@ -222,6 +236,7 @@ async function pckCrlIssuer(
   roots: readonly string[],
   out: Violation[],
   cache: TdxVerifyCache | undefined,
+  signatures: SignatureBackend | undefined,
 ): Promise<VerifiedCert | null> {
   const field = 'pckCrlIssuerChain';
   if (c.pckCrlIssuerChain === null) {
@@ -229,7 +244,7 @@ async function pckCrlIssuer(
     return null;
   }
   const shape = [[CN.pckPlatformCa, CN.pckProcessorCa], CN.root];
-  const chain = await verifyPemChain(c.pckCrlIssuerChain, shape, at, field, out, cache, roots);
+  const chain = await verifyPemChain(c.pckCrlIssuerChain, shape, at, field, out, cache, roots, signatures);
   const issuer = chain?.[0] ?? null;
   if (
     issuer !== null &&
@@ -257,7 +272,7 @@ async function checkCrls(
   const found: [Violation[], Violation[], Violation[]] = [[], [], []];
   const [rootCrl, crlIssuer, pckCrl] = await Promise.all([
     authenticateCrl(c.rootCaCrl, root, at, 'rootCaCrl', found[0], cache),
-    pckCrlIssuer(c, pckCa, at, roots, found[1], cache),
+    pckCrlIssuer(c, pckCa, at, roots, found[1], cache, pckCa.signatures),
     authenticateCrl(c.pckCrl, pckCa, at, 'pckCrl', found[2], cache),
   ]);
   out.push(...found[0], ...found[1]);
@@ -315,6 +330,7 @@ export async function verifyTdxEvidence(input: TdxEvidenceInput): Promise<TdxVer
     roots,
     found[2],
     cache,
+    input.signatures,
   );
   const qeIdCheck = (async () => {
     if (c.qeIdentityIssuerChain === c.tcbInfoIssuerChain) await tcbInfoCheck;
@@ -328,11 +344,12 @@ export async function verifyTdxEvidence(input: TdxEvidenceInput): Promise<TdxVer
       roots,
       found[3],
       cache,
+      input.signatures,
     );
   })();
   const [, pck, tcbInfo, qeId] = await Promise.all([
-    checkQuoteSignatures(quote, found[0]),
-    checkPck(quote, at, roots, found[1], cache),
+    checkQuoteSignatures(quote, found[0], input.signatures),
+    checkPck(quote, at, roots, found[1], cache, input.signatures),
     tcbInfoCheck,
     qeIdCheck,
   ]);

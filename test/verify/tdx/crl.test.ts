@@ -14,6 +14,7 @@ import { parseCrl } from '../../../src/der/crl.js';
 import { ecdsaP1363ToDer } from '../../../src/der/ecdsa-signature.js';
 import { tlv } from '../../../src/der/write.js';
 import { parseQuote } from '../../../src/evidence/tdx/parse-quote.js';
+import { webCryptoSignatures } from '../../../src/verify/signature-backend.js';
 import type { TdxCollateral } from '../../../src/verify/tdx/collateral.js';
 import { authenticateCrl, checkNotRevoked } from '../../../src/verify/tdx/crl-checks.js';
 import { importSpkiP256 } from '../../../src/verify/tdx/ecdsa-p256.js';
@@ -148,13 +149,17 @@ describe.skipIf(!v.present)(`CRLs are authenticated before use ${v.skipReason}`,
       extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
     });
     const caCert = await parseX509Certificate(new Uint8Array(ca.rawData));
-    const issuer = { cert: caCert, key: (await importSpkiP256(caCert.spki))! };
+    const issuer = {
+      cert: caCert,
+      key: (await importSpkiP256(caCert.spki))!,
+      signatures: webCryptoSignatures,
+    };
     const crlDer = await crlListing(caCert.subject, pckSerial, keys, new Date('2026-01-01T00:00:00Z'));
     const pckLeaf = (await parsePemChain(parseQuote(s!.quote).pckChainPem, 'pck', []))![0]!;
     const out: Violation[] = [];
     const crl = await authenticateCrl(crlDer, issuer, new Date('2025-06-20T00:00:00Z'), 'pckCrl', out);
     expect(out).toEqual([]);
-    checkNotRevoked(crl!, [{ cert: pckLeaf, key: issuer.key }], 'pckCrl', out);
+    checkNotRevoked(crl!, [{ ...issuer, cert: pckLeaf }], 'pckCrl', out);
     expect(codes(out)).toEqual(['cert_revoked']);
     const late: Violation[] = [];
     expect(
