@@ -118,13 +118,13 @@ async function envelopeCases(): Promise<MicroCase[]> {
       run: () => {
         // A fresh stream every 4096 frames (the key derivation is amortised as in a long answer).
         if (++sealed % 4096 === 0) sealer = createStreamSealer(context);
-        return sealer.seal(padded);
+        return sealer.seal([padded]);
       },
     });
     const POOL = 2048;
     const s = createStreamSealer(context);
     const frames: string[] = [];
-    for (let i = 0; i < POOL; i++) frames.push(await s.seal(padded));
+    for (let i = 0; i < POOL; i++) frames.push(await s.seal([padded]));
     let opener = createStreamOpener(context);
     let at = 0;
     out.push({
@@ -329,7 +329,7 @@ async function backendCases(backend: EnvelopeCrypto, suffix: string): Promise<Mi
       bytes: 100,
       run: () => {
         if (++sealed % 4096 === 0) sealer = createStreamSealer(context);
-        return sealer.seal(chunk);
+        return sealer.seal([chunk]);
       },
     },
   ];

@@ -1,23 +1,23 @@
 /**
- * The body of a sealed SSE answer (docs/protocol.md, sealed streams): the model's payloads sealed
- * frame by frame, then the end frame — read ahead of the transport, but bounded.
+ * The body of a sealed SSE answer (docs/protocol.md, sealed streams): the model's events sealed a
+ * burst per frame, then the end frame — read ahead of the transport, but bounded.
  *
- * Why read ahead: a model (or model server) hands over its payloads in bursts. Sealing one frame
- * per transport read would make every frame its own socket write, its own read at the gateway and
- * its own trip through everything behind it, and put each frame's sealing (a WebCrypto call: a
- * thread-pool hop in Node) between the model and the socket. Here a producer seals as payloads come
- * — several seals in flight, their frames appended strictly in sequence order — and each transport
- * read takes every frame sealed so far as one chunk (waiting, while seals of the same burst are
- * still in flight, for those too: up to 16 Ki characters). The producer pauses when
- * `maxBufferedChars` of frames wait unread or `maxInFlight` seals are pending, so a slow gateway
- * still slows the model and nothing piles up.
+ * Why a burst per frame: a model (or model server) hands over its events in bursts, and each frame
+ * costs the gateway a parse, a base64url decode and an AES-GCM open (~80 µs under load,
+ * docs/benchmarks.md "profile steps"). A producer takes the model's events as they come into a
+ * queue; each transport read seals every event queued so far (up to MAX_FRAME_EVENTS events and
+ * MAX_FRAME_BYTES per frame, src/envelope/stream.ts) as one frame and writes it. Latency: no frame
+ * waits for events that have not arrived — the first read seals the first event at once (time to
+ * first chunk), later reads wait one event-loop turn only, so that the rest of one network read of
+ * the model server's events (handled back to back) joins the same frame. The producer pauses when
+ * `maxBufferedChars` of events wait unsealed, so a slow gateway still slows the model.
  *
- * Failure: if the model fails mid-stream, the frames sealed before the failure are still delivered
- * (each is authentic on its own), then the body ends WITHOUT the end frame: the gateway reports
- * `stream_truncated`, and no half-answer can pass as a whole one.
+ * Failure: if the model fails mid-stream, the events queued before the failure are still sealed
+ * and delivered (each frame is authentic on its own), then the body ends WITHOUT the end frame:
+ * the gateway reports `stream_truncated`, and no half-answer can pass as a whole one.
  */
 import { utf8 } from '../bytes.js';
-import type { StreamSealer } from '../envelope/stream.js';
+import { MAX_FRAME_BYTES, MAX_FRAME_EVENTS, type StreamSealer } from '../envelope/stream.js';
 import { encodeSseEvent } from '../model/sse.js';
 
 export interface SealedStreamBodyOptions {
@@ -37,97 +37,78 @@ export interface SealedStreamBodyOptions {
    * end frame without it, and the gateway refuses the answer (`upstream_tampered`).
    */
   trailer?: () => Promise<string>;
-  /** Frames (SSE text) waiting unread before the producer pauses. Default 64 Ki characters. */
+  /** Event characters waiting unsealed before the producer pauses. Default 64 Ki characters. */
   maxBufferedChars?: number;
-  /** Seals pending at once. Default 16. */
-  maxInFlight?: number;
 }
 
 export function sealedStreamBody(opts: SealedStreamBodyOptions): ReadableStream<Uint8Array> {
   const maxBuffered = opts.maxBufferedChars ?? 64 * 1024;
-  const maxInFlight = opts.maxInFlight ?? 16;
-  const flushChars = Math.min(maxBuffered, 16 * 1024);
-  let buffered = '';
+  const queue = new EventQueue();
   let frames = 0;
-  let inFlight = 0;
   let sentFirst = false;
-  let state: 'running' | 'done' | 'failed' | 'cancelled' = 'running';
+  /** The model finished (`done`) or failed (`error`); what is queued still goes out. */
+  let modelEnd: { done: true } | { error: unknown } | null = null;
+  /** Cancelled by the reader, or the body finished: the producer stops. */
+  let cancelled = false;
   let wakeReader: (() => void) | null = null;
   let wakeProducer: (() => void) | null = null;
-  const signalReader = () => {
-    const w = wakeReader;
-    wakeReader = null;
+  const wake = (which: 'reader' | 'producer') => {
+    const w = which === 'reader' ? wakeReader : wakeProducer;
+    if (which === 'reader') wakeReader = null;
+    else wakeProducer = null;
     w?.();
-  };
-  const signalProducer = () => {
-    const w = wakeProducer;
-    wakeProducer = null;
-    w?.();
-  };
-  // Frames are appended in sequence order: each append waits for the previous one.
-  let appended: Promise<void> = Promise.resolve();
-
-  const fail = (e: unknown) => {
-    if (state !== 'running') return;
-    state = 'failed';
-    opts.onFailure(e, frames);
-    signalReader();
-    signalProducer();
-  };
-
-  const append = (frame: Promise<string>, last: boolean) => {
-    inFlight++;
-    appended = appended.then(async () => {
-      let text: string;
-      try {
-        text = await frame;
-      } finally {
-        inFlight--;
-      }
-      if (state !== 'running') return;
-      opts.onFrame?.(text);
-      buffered += encodeSseEvent(text);
-      frames++;
-      if (last) {
-        if (opts.trailer) {
-          // Not `buffered += await …`: that reads `buffered` before the await, and the reader may
-          // take (and clear) it meanwhile — its frames would then be sent twice.
-          const trailer = encodeSseEvent(await opts.trailer());
-          if (state !== 'running') return;
-          buffered += trailer;
-        }
-        state = 'done';
-        opts.onEnd();
-      }
-      signalReader();
-      signalProducer();
-    });
-    appended.catch(fail);
   };
 
   const produce = async () => {
     try {
-      for (;;) {
-        while (state === 'running' && (buffered.length >= maxBuffered || inFlight >= maxInFlight)) {
+      while (!cancelled) {
+        while (!cancelled && queue.chars >= maxBuffered) {
           await new Promise<void>((r) => {
             wakeProducer = r;
           });
         }
-        if (state !== 'running') return;
+        if (cancelled) return;
         const next = await opts.events.next();
-        if (state !== 'running') return;
-        // The sealer takes each frame's sequence number synchronously, in call order.
+        if (cancelled) return;
         if (next.done) {
-          append(opts.sealer.end(), true);
-          return;
+          modelEnd = { done: true };
+          return wake('reader');
         }
-        append(opts.sealer.seal(next.value), false);
+        queue.push(next.value);
+        wake('reader');
       }
     } catch (e) {
-      // Frames already sealed still go out, in order, before the body ends without its end frame.
-      await appended.catch(() => undefined);
-      fail(e);
+      modelEnd = { error: e };
+      wake('reader');
     }
+  };
+
+  /**
+   * Seals the events queued now, a frame per MAX_FRAME_EVENTS / MAX_FRAME_BYTES, appending SSE text
+   * to `out` frame by frame (so the frames sealed before a failing seal still go out). Events the
+   * producer queues during these seals wait for the next read: taking them here would seal them
+   * one or two per frame, as each seal's await lets the producer add about one.
+   */
+  const sealQueued = async (out: { text: string }): Promise<void> => {
+    let budget = queue.length;
+    while (budget > 0) {
+      const batch = queue.take(budget);
+      budget -= batch.length;
+      const frame = await opts.sealer.seal(batch);
+      opts.onFrame?.(frame);
+      out.text += encodeSseEvent(frame);
+      frames++;
+    }
+  };
+
+  /** The end frame and, if any, the receipt trailer over every frame's hash (onFrame saw them). */
+  const sealEnd = async (): Promise<string> => {
+    const end = await opts.sealer.end();
+    opts.onFrame?.(end);
+    frames++;
+    let text = encodeSseEvent(end);
+    if (opts.trailer) text += encodeSseEvent(await opts.trailer());
+    return text;
   };
 
   return new ReadableStream<Uint8Array>(
@@ -136,42 +117,92 @@ export function sealedStreamBody(opts: SealedStreamBodyOptions): ReadableStream<
         void produce();
       },
       async pull(controller) {
-        // Wait for a frame; and, after the first chunk (which goes out at once: time to first
-        // chunk), while more seals are in flight (the model handed over a burst), for them too, up
-        // to `flushChars`: a burst goes out as one write, a lone frame at once.
-        while (
-          state === 'running' &&
-          (buffered === '' || (sentFirst && inFlight > 0 && buffered.length < flushChars))
-        ) {
+        while (!cancelled && queue.length === 0 && modelEnd === null) {
           await new Promise<void>((r) => {
             wakeReader = r;
           });
         }
-        // The model's events of one network read arrive one microtask apart, and with synchronous
-        // sealing (node:crypto) no seal stays in flight to hold the write back: without this turn of
-        // the event loop every frame would be its own write, and each would cross every hop on its
-        // own. One macrotask lets the rest of the read be sealed.
-        if (sentFirst && state === 'running' && buffered.length < flushChars) {
-          await nextTurn();
+        // After the first chunk (which goes out at once: time to first chunk), one turn of the
+        // event loop lets the rest of the model server's read be queued, so a burst is one frame.
+        if (sentFirst && modelEnd === null) await nextTurn();
+        if (cancelled) return;
+        const out = { text: '' };
+        let finished = false;
+        try {
+          await sealQueued(out);
+          wake('producer');
+          const ending: { done: true } | { error: unknown } | null = modelEnd;
+          if (ending !== null && queue.length === 0) {
+            finished = true;
+            if ('error' in ending) opts.onFailure(ending.error, frames);
+            else {
+              // Not `out.text += await …`: that would read `out.text` before the await.
+              const end = await sealEnd();
+              out.text += end;
+              opts.onEnd();
+            }
+          }
+        } catch (e) {
+          // A seal or the trailer failed: what was sealed before goes out, without the end frame.
+          finished = true;
+          opts.onFailure(e, frames);
         }
-        if (buffered !== '') {
-          controller.enqueue(utf8.encode(buffered));
-          buffered = '';
+        if (out.text !== '') {
+          controller.enqueue(utf8.encode(out.text));
           sentFirst = true;
-          signalProducer();
         }
-        // Done: every frame, the end frame last, is out. Failed or cancelled: what was sealed before is.
-        if (state !== 'running') controller.close();
+        if (finished) {
+          cancelled = true; // the producer stops taking the model's events
+          wake('producer');
+          controller.close();
+        }
       },
       async cancel() {
-        state = 'cancelled';
-        signalProducer();
+        cancelled = true;
+        wake('producer');
+        wake('reader');
         opts.onCancel();
         await opts.events.return?.(undefined)?.catch(() => undefined);
       },
     },
     { highWaterMark: 0 },
   );
+}
+
+/** The model's events waiting to be sealed, taken a frame's worth at a time. */
+class EventQueue {
+  #events: string[] = [];
+  /** Characters queued (UTF-16 code units): the producer's back-pressure measure. */
+  chars = 0;
+
+  get length(): number {
+    return this.#events.length;
+  }
+
+  push(event: string): void {
+    this.#events.push(event);
+    this.chars += event.length;
+  }
+
+  /**
+   * The next frame's events: as many queued events as fit MAX_FRAME_EVENTS and, JSON-encoded,
+   * MAX_FRAME_BYTES (estimated at 6 bytes per character plus quotes and commas: the worst case of
+   * JSON escaping, so the sealer's exact check never fails on a batch taken here). A lone event
+   * over the cap is taken alone; the sealer refuses it and the stream ends truncated. At most `max`.
+   */
+  take(max: number): string[] {
+    let n = 0;
+    let bytes = 2;
+    while (n < this.#events.length && n < MAX_FRAME_EVENTS && n < max) {
+      const cost = this.#events[n]!.length * 6 + 3;
+      if (n > 0 && bytes + cost > MAX_FRAME_BYTES) break;
+      bytes += cost;
+      n++;
+    }
+    const batch = this.#events.splice(0, n);
+    for (const e of batch) this.chars -= e.length;
+    return batch;
+  }
 }
 
 /** One turn of the event loop: after the I/O callbacks and microtasks now due (setImmediate in Node). */

@@ -1,14 +1,21 @@
 /**
- * Sealed SSE streams: one sealed frame per chunk, then an authenticated end frame.
+ * Sealed SSE streams (format 2): each frame seals a batch of events, then an authenticated end frame.
  *
  * Frames (JSON; each is the `data:` of one SSE event):
- *   first   {"v":1,"rs":"<base64url 32 bytes>","seq":0,"ct":"…"}
+ *   first   {"v":2,"rs":"<base64url 32 bytes>","seq":0,"ct":"…"}
  *   next    {"seq":n,"ct":"…"}
- *   end     {"seq":N,"end":true,"ct":"<16-byte tag>"}          (N = number of chunks)
+ *   end     {"seq":N,"end":true,"ct":"<16-byte tag>"}          (N = number of data frames)
  *
  * K_stream = HKDF(DEK, salt = rs, "sealgate/v1/stream-key"); frame n is
- * AES-256-GCM(K_stream, nonce = u32be(0) ‖ u64be(n), chunk, AAD) with
- * AAD = LP("sealgate/v1/stream") ‖ LP(kid) ‖ LP(rid) ‖ LP(route) ‖ LP(u64be(n)) ‖ LP(end ? 0x01 : 0x00).
+ * AES-256-GCM(K_stream, nonce = u32be(0) ‖ u64be(n), batch, AAD) with
+ * AAD = LP("sealgate/v2/stream") ‖ LP(kid) ‖ LP(rid) ‖ LP(route) ‖ LP(u64be(n)) ‖ LP(end ? 0x01 : 0x00).
+ *
+ * A data frame's plaintext is a JSON array of 1..MAX_FRAME_EVENTS strings (the events' SSE data),
+ * at most MAX_FRAME_BYTES of UTF-8. Why JSON and not length prefixes: the events are already
+ * strings, the runtime's JSON parser is native (one call per frame, no per-event JavaScript
+ * loop), and strict parsing leaves no ambiguity (one array, strings only). The format is bound by
+ * the AAD label (v2), not only by the unauthenticated `v` field, so a v1 peer fails authentication
+ * on a v2 frame (and a v1 frame here) rather than misreading it: no silent downgrade.
  *
  * The opener decrypts frame n only with counter n, so a reordered, dropped or duplicated frame
  * fails authentication even if its `seq` field is edited (`decryption_failed`); the end frame is the
@@ -23,21 +30,40 @@ import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
 import { HKDF_INFO, RESPONSE_SALT_LENGTH, type RequestContext, TAG_LENGTH } from './data-key.js';
 import type { AesKeyHandle } from './envelope-crypto.js';
 import { checkContext } from './response.js';
-import { isPlainObject, PROTOCOL_VERSION, parseJsonInput, streamFrameAads, streamNonce } from './wire.js';
+import {
+  isPlainObject,
+  parseJsonInput,
+  STREAM_FORMAT_VERSION,
+  streamFrameAads,
+  streamNonce,
+} from './wire.js';
 
 const WHAT = 'sealed stream';
 const EMPTY = new Uint8Array(0);
 
+/** Events in one frame at most: bounds the work one frame can ask of the opener. */
+export const MAX_FRAME_EVENTS = 256;
+/**
+ * Plaintext bytes of one frame at most (1 MiB): the opener refuses a longer ciphertext before
+ * decrypting it, so a hostile worker cannot make the gateway hold and decrypt an unbounded frame.
+ */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+/** Ciphertext (base64url) characters of one frame at most: MAX_FRAME_BYTES + tag, encoded. */
+const MAX_CT_CHARS = Math.ceil(((MAX_FRAME_BYTES + TAG_LENGTH) * 4) / 3);
+
 export interface StreamSealer {
-  /** Seals the next chunk (e.g. one SSE `data:` payload, "[DONE]" included); returns the frame JSON. */
-  seal(chunk: string): Promise<string>;
+  /**
+   * Seals the next batch of events (each one SSE `data:` payload, "[DONE]" included) as one frame;
+   * returns the frame JSON. 1..MAX_FRAME_EVENTS events, at most MAX_FRAME_BYTES as encoded.
+   */
+  seal(events: readonly string[]): Promise<string>;
   /** The end frame. After it, `seal` refuses. */
   end(): Promise<string>;
 }
 
 export interface StreamOpener {
-  /** Opens the next frame (JSON text or parsed): the chunk, or null for the end frame. */
-  open(frame: unknown): Promise<string | null>;
+  /** Opens the next frame (JSON text or parsed): its events, in order, or null for the end frame. */
+  open(frame: unknown): Promise<string[] | null>;
   /** Call when the transport ends: throws `stream_truncated` unless the end frame was opened. */
   finish(): Promise<void>;
 }
@@ -59,20 +85,23 @@ export function createStreamSealer(
     const aad = aadOf(seq, end);
     const ct = toBase64Url(await backend.gcmSeal(await key, streamNonce(seq), aad, pt));
     // Fixed member order so that frames are byte-identical across implementations (test vectors).
-    const head = seq === 0 ? `"v":${PROTOCOL_VERSION},"rs":"${toBase64Url(rs)}",` : '';
+    const head = seq === 0 ? `"v":${STREAM_FORMAT_VERSION},"rs":"${toBase64Url(rs)}",` : '';
     return `{${head}"seq":${seq},${end ? '"end":true,' : ''}"ct":"${ct}"}`;
   };
 
   return {
-    seal(chunk) {
+    seal(events) {
       if (ended) return Promise.reject(new SealgateError('invalid_argument', 'stream sealer: already ended'));
-      if (typeof chunk !== 'string' || !isWellFormedString(chunk)) {
+      const bad = batchProblem(events);
+      if (bad) return Promise.reject(new SealgateError('invalid_argument', `stream sealer: ${bad}`));
+      const pt = utf8.encode(JSON.stringify(events));
+      if (pt.length > MAX_FRAME_BYTES) {
         return Promise.reject(
-          new SealgateError('invalid_argument', 'stream sealer: chunk must be a well-formed string'),
+          new SealgateError('invalid_argument', `stream sealer: batch over ${MAX_FRAME_BYTES} bytes`),
         );
       }
       // The counter is taken synchronously, so concurrent calls still get distinct, ordered seqs.
-      return frame(next++, false, utf8.encode(chunk));
+      return frame(next++, false, pt);
     },
     end() {
       if (ended) return Promise.reject(new SealgateError('invalid_argument', 'stream sealer: already ended'));
@@ -97,7 +126,7 @@ export function createStreamOpener(context: RequestContext): StreamOpener {
     throw new SealgateError('decryption_failed', `${WHAT}: ${message}`, detail);
   };
 
-  const step = async (input: unknown): Promise<string | null> => {
+  const step = async (input: unknown): Promise<string[] | null> => {
     if (ended) fail('frame after end');
     const frame = parseJsonInput(input, WHAT);
     if (!isPlainObject(frame)) return fail('frame must be a JSON object');
@@ -110,13 +139,17 @@ export function createStreamOpener(context: RequestContext): StreamOpener {
     const allowed = seq === 0 ? ['ct', 'end', 'rs', 'seq', 'v'] : ['ct', 'end', 'seq'];
     for (const k of Object.keys(frame)) if (!allowed.includes(k)) fail(`unexpected field "${k}"`);
     if (seq === 0) {
-      if (frame.v !== PROTOCOL_VERSION) fail('unsupported version');
+      if (frame.v !== STREAM_FORMAT_VERSION) fail('unsupported stream format', { v: frame.v });
       const rs = decodeBase64UrlField(frame.rs, {
         code: 'decryption_failed',
         message: `${WHAT}: rs must be ${RESPONSE_SALT_LENGTH} bytes of canonical base64url`,
         length: RESPONSE_SALT_LENGTH,
       });
       key = await backend.deriveAesKey(context.dek, rs, HKDF_INFO.stream);
+    }
+    // The size cap before any decoding or decryption: a hostile worker's huge frame is refused here.
+    if (typeof frame.ct === 'string' && frame.ct.length > MAX_CT_CHARS) {
+      fail(`frame over ${MAX_FRAME_BYTES} bytes`, { chars: frame.ct.length });
     }
     const ct = decodeBase64UrlField(frame.ct, {
       code: 'decryption_failed',
@@ -130,11 +163,7 @@ export function createStreamOpener(context: RequestContext): StreamOpener {
       ended = true;
       return null;
     }
-    try {
-      return utf8.decode(pt);
-    } catch {
-      return fail('chunk is not UTF-8');
-    }
+    return decodeBatch(pt, fail);
   };
 
   // An async function rather than promise chaining: a chained callback that rejects at once is
@@ -174,28 +203,57 @@ export function createStreamOpener(context: RequestContext): StreamOpener {
   };
 }
 
-/** Seals every chunk of `chunks`, then the end frame. If `chunks` throws, no end frame is sent. */
+/**
+ * Seals every batch of `batches` as one frame, then the end frame. If `batches` throws, no end
+ * frame is sent.
+ */
 export async function* sealStream(
   context: RequestContext,
-  chunks: AsyncIterable<string> | Iterable<string>,
+  batches: AsyncIterable<readonly string[]> | Iterable<readonly string[]>,
   options: { random?: RandomSource } = {},
 ): AsyncGenerator<string> {
   const sealer = createStreamSealer(context, options);
-  for await (const chunk of chunks) yield await sealer.seal(chunk);
+  for await (const batch of batches) yield await sealer.seal(batch);
   yield await sealer.end();
 }
 
-/** Opens every frame of `frames` in order; throws `stream_truncated` if they stop before the end frame. */
+/**
+ * Opens every frame of `frames` in order and yields their events one by one; throws
+ * `stream_truncated` if they stop before the end frame.
+ */
 export async function* openStream(
   context: RequestContext,
   frames: AsyncIterable<unknown> | Iterable<unknown>,
 ): AsyncGenerator<string> {
   const opener = createStreamOpener(context);
   for await (const frame of frames) {
-    const chunk = await opener.open(frame);
-    if (chunk !== null) yield chunk;
+    const events = await opener.open(frame);
+    if (events !== null) yield* events;
   }
   await opener.finish();
+}
+
+/** Why `events` cannot be one frame, or undefined. */
+function batchProblem(events: unknown): string | undefined {
+  if (!Array.isArray(events) || events.length === 0 || events.length > MAX_FRAME_EVENTS) {
+    return `a frame carries 1..${MAX_FRAME_EVENTS} events`;
+  }
+  for (const e of events) {
+    if (typeof e !== 'string' || !isWellFormedString(e)) return 'each event must be a well-formed string';
+  }
+  return undefined;
+}
+
+/** A verified frame's plaintext as its events; anything but a JSON array of 1..MAX strings fails. */
+function decodeBatch(pt: Uint8Array, fail: (message: string) => never): string[] {
+  let events: unknown;
+  try {
+    events = JSON.parse(utf8.decode(pt));
+  } catch {
+    return fail('frame is not a JSON array of events');
+  }
+  const bad = batchProblem(events);
+  return bad ? fail(bad) : (events as string[]);
 }
 
 function ids(context: RequestContext): { kid: string; requestId: string; route: string } {

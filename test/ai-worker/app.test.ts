@@ -65,7 +65,7 @@ describe('worker app: sealed round trips', () => {
       'You said: "the secret prompt text" Backwards: "text prompt secret the"',
     );
   });
-  it('chat, streamed: one sealed frame per chunk, [DONE] sealed too, then the end frame', async () => {
+  it('chat, streamed: the chunks sealed a burst per frame, [DONE] sealed too, then the end frame', async () => {
     const kek = await kekAt();
     const { app } = await setup({ keys: [kek] });
     const { sealed, context } = await seal(kek, CHAT, { ...chatBody, stream: true });
@@ -73,8 +73,10 @@ describe('worker app: sealed round trips', () => {
     expect(opened.error).toBeUndefined();
     expect(opened.frames.join('\n')).not.toContain('secret');
     expect(opened.chunks.at(-1)).toBe('[DONE]');
-    expect(opened.frames).toHaveLength(opened.chunks.length + 1);
-    expect(JSON.parse(opened.frames.at(-1)!)).toMatchObject({ seq: opened.chunks.length, end: true });
+    // The first chunk alone (time to first chunk), the rest in bursts: fewer frames than chunks.
+    expect(opened.frames.length).toBeLessThan(opened.chunks.length);
+    const seq = opened.frames.length - 1;
+    expect(JSON.parse(opened.frames.at(-1)!)).toMatchObject({ seq, end: true });
     const text = opened.chunks
       .slice(0, -1)
       .map((c) => JSON.parse(c).choices[0]?.delta.content ?? '')

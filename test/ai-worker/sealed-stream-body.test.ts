@@ -1,13 +1,19 @@
 /**
- * The AI worker's sealed stream body (src/ai-worker/sealed-stream-body.ts): every payload becomes one
- * frame, in order, the end frame last; frames sealed before a model failure still go out and the end
- * frame never does; the read-ahead is bounded; cancelling stops the model. Real sealing, real opening.
+ * The AI worker's sealed stream body (src/ai-worker/sealed-stream-body.ts): the payloads ready at
+ * each read become one frame, in order, the end frame last; the first payload goes out alone at
+ * once; payloads queued before a model failure still go out and the end frame never does; the
+ * read-ahead is bounded; cancelling stops the model. Real sealing, real opening.
  */
 import { describe, expect, it } from 'vitest';
 import { sealedStreamBody } from '../../src/ai-worker/sealed-stream-body.js';
 import type { RequestContext } from '../../src/envelope/data-key.js';
 import { sealRequest } from '../../src/envelope/request.js';
-import { createStreamOpener, createStreamSealer } from '../../src/envelope/stream.js';
+import {
+  createStreamOpener,
+  createStreamSealer,
+  MAX_FRAME_BYTES,
+  MAX_FRAME_EVENTS,
+} from '../../src/envelope/stream.js';
 import { createKek } from '../../src/keys/kek.js';
 import { SseParser } from '../../src/model/sse.js';
 
@@ -44,14 +50,19 @@ async function openBody(ctx: RequestContext, body: ReadableStream<Uint8Array>) {
   const parser = new SseParser();
   const decoder = new TextDecoder();
   const chunks: string[] = [];
+  /** Events per data frame, in order. */
+  const sizes: number[] = [];
   let reads = 0;
   let ended = false;
   for await (const bytes of body as unknown as AsyncIterable<Uint8Array>) {
     reads++;
     for (const e of parser.push(decoder.decode(bytes, { stream: true }))) {
-      const c = await opener.open(e.data);
-      if (c === null) ended = true;
-      else chunks.push(c);
+      const events = await opener.open(e.data);
+      if (events === null) ended = true;
+      else {
+        chunks.push(...events);
+        sizes.push(events.length);
+      }
     }
   }
   let truncated = false;
@@ -60,7 +71,7 @@ async function openBody(ctx: RequestContext, body: ReadableStream<Uint8Array>) {
   } catch {
     truncated = true;
   }
-  return { chunks, reads, ended, truncated };
+  return { chunks, sizes, reads, ended, truncated };
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 50));
@@ -82,6 +93,72 @@ describe('sealedStreamBody', () => {
     expect(r.ended).toBe(true);
     expect(r.truncated).toBe(false);
     expect(calls).toEqual(['end']);
+    // The first payload alone, at once (time to first chunk). How many of the rest share a frame
+    // depends on the runtime's scheduling: asserted under Node (stream-coalescing.node.test.ts).
+    expect(r.sizes[0]).toBe(1);
+  });
+
+  it('a burst larger than a frame is split at MAX_FRAME_EVENTS and MAX_FRAME_BYTES', async () => {
+    const ctx = await context();
+    const many = payloads(3 * MAX_FRAME_EVENTS);
+    const r1 = await openBody(
+      ctx,
+      sealedStreamBody({
+        events: many.iterator,
+        sealer: createStreamSealer(ctx),
+        onEnd: () => undefined,
+        onFailure: () => undefined,
+        onCancel: () => undefined,
+        maxBufferedChars: 1 << 30,
+      }),
+    );
+    expect(r1.chunks).toEqual(
+      Array.from({ length: 3 * MAX_FRAME_EVENTS }, (_, i) => JSON.stringify({ i: i + 1 })),
+    );
+    expect(Math.max(...r1.sizes)).toBeLessThanOrEqual(MAX_FRAME_EVENTS);
+    // Big events: each frame's plaintext stays under the byte cap (the sealer would refuse it).
+    const big = 'x'.repeat(100_000);
+    const bigEvents: AsyncIterator<string> = (async function* () {
+      for (let i = 0; i < 30; i++) yield big;
+    })();
+    const r2 = await openBody(
+      ctx,
+      sealedStreamBody({
+        events: bigEvents,
+        sealer: createStreamSealer(ctx),
+        onEnd: () => undefined,
+        onFailure: () => undefined,
+        onCancel: () => undefined,
+        maxBufferedChars: 1 << 30,
+      }),
+    );
+    expect(r2.ended).toBe(true);
+    expect(r2.chunks).toHaveLength(30);
+    expect(Math.max(...r2.sizes) * (big.length + 3)).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+  });
+
+  it('one event over MAX_FRAME_BYTES: the frames before it go out, then no end frame', async () => {
+    const ctx = await context();
+    const events: AsyncIterator<string> = (async function* () {
+      yield 'a';
+      yield 'x'.repeat(MAX_FRAME_BYTES);
+      yield 'never';
+    })();
+    const failures: string[] = [];
+    const r = await openBody(
+      ctx,
+      sealedStreamBody({
+        events,
+        sealer: createStreamSealer(ctx),
+        onEnd: () => failures.push('end'),
+        onFailure: (e) => failures.push((e as Error).message),
+        onCancel: () => undefined,
+      }),
+    );
+    expect(r.chunks).toEqual(['a']);
+    expect(r.ended).toBe(false);
+    expect(r.truncated).toBe(true);
+    expect(failures).toEqual([`stream sealer: batch over ${MAX_FRAME_BYTES} bytes`]);
   });
 
   it('a model failure: the frames sealed before it go out, the end frame never does', async () => {
@@ -96,10 +173,10 @@ describe('sealedStreamBody', () => {
       onCancel: () => undefined,
     });
     const r = await openBody(ctx, body);
-    expect(r.chunks).toHaveLength(7);
+    expect(r.chunks).toEqual(Array.from({ length: 7 }, (_, i) => JSON.stringify({ i: i + 1 })));
     expect(r.ended).toBe(false);
     expect(r.truncated).toBe(true);
-    expect(failures).toEqual([7]);
+    expect(failures).toEqual([r.sizes.length]);
   });
 
   it('reads ahead only so far while nobody reads, and cancelling stops the model', async () => {
@@ -115,10 +192,9 @@ describe('sealedStreamBody', () => {
         cancelled = true;
       },
       maxBufferedChars: 1,
-      maxInFlight: 1,
     });
     await settle();
-    // One frame buffered (the bound), at most one more payload taken while it was sealed.
+    // One payload queued (the bound) before anyone reads.
     expect(seen.pulled).toBeLessThanOrEqual(2);
     const reader = body.getReader();
     const first = await reader.read();
@@ -158,9 +234,14 @@ describe('sealedStreamBody', () => {
       if (done) break;
       for (const e of parser.push(decoder.decode(value, { stream: true }))) events.push(e.data);
     }
-    // 40 frames and the end frame, each exactly once and in order, then the trailer.
+    // Every frame, the end frame last, each exactly once and in order, then the trailer.
     expect(events.slice(0, -1)).toEqual(seen);
-    expect(seen).toHaveLength(41);
-    expect(events.at(-1)).toBe('trailer after 41 frames');
+    expect(JSON.parse(seen.at(-1)!).end).toBe(true);
+    expect(events.at(-1)).toBe(`trailer after ${seen.length} frames`);
+    const opener = createStreamOpener(ctx);
+    const opened: string[] = [];
+    for (const f of seen) opened.push(...((await opener.open(f)) ?? []));
+    await opener.finish();
+    expect(opened).toHaveLength(40);
   });
 });

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { nodeEnvelopeCrypto } from '../../src/ai-worker/node-envelope-crypto.js';
 import { sealedStreamBody } from '../../src/ai-worker/sealed-stream-body.js';
 import { sealRequest } from '../../src/envelope/request.js';
-import { createStreamOpener, createStreamSealer } from '../../src/envelope/stream.js';
+import { createStreamOpener, createStreamSealer, MAX_FRAME_EVENTS } from '../../src/envelope/stream.js';
 import { createKek } from '../../src/keys/kek.js';
 import { SseParser } from '../../src/model/sse.js';
 
@@ -50,17 +50,65 @@ describe('sealed stream writes (Node backend)', () => {
     const parser = new SseParser();
     const decoder = new TextDecoder();
     const chunks: string[] = [];
+    const sizes: number[] = [];
     let writes = 0;
     for await (const bytes of body as unknown as AsyncIterable<Uint8Array>) {
       writes++;
       for (const e of parser.push(decoder.decode(bytes, { stream: true }))) {
-        const c = await opener.open(e.data);
-        if (c !== null) chunks.push(c);
+        const events = await opener.open(e.data);
+        if (events !== null) {
+          chunks.push(...events);
+          sizes.push(events.length);
+        }
       }
     }
     await opener.finish();
     expect(chunks).toEqual(Array.from({ length: 200 }, (_, k) => String(k + 1)));
     // The first frame at once (time to first chunk), then the rest in bursts bounded by flushChars.
     expect(writes).toBeLessThanOrEqual(10);
+    // And in few frames: the first event alone (time to first chunk), then a burst per frame.
+    expect(sizes[0]).toBe(1);
+    expect(sizes.length).toBeLessThanOrEqual(10);
+  });
+  it('a burst over MAX_FRAME_EVENTS is split at the cap, frames full', async () => {
+    const kek = await createKek({ notBefore: T - 60, notAfter: T + 3600 });
+    const { context } = await sealRequest({
+      kek,
+      route: '/v1/chat/completions',
+      requestId: 'r-2',
+      body: { model: 'm' },
+      now: T,
+      envelopeCrypto: nodeEnvelopeCrypto,
+    });
+    const n = 3 * MAX_FRAME_EVENTS;
+    let k = 0;
+    const events: AsyncIterator<string> = {
+      next: async () => (k < n ? { done: false, value: String(++k) } : { done: true, value: undefined }),
+    };
+    const body = sealedStreamBody({
+      events,
+      sealer: createStreamSealer(context),
+      onEnd: () => undefined,
+      onFailure: () => undefined,
+      onCancel: () => undefined,
+      maxBufferedChars: 1 << 30,
+    });
+    const opener = createStreamOpener(context);
+    const parser = new SseParser();
+    const decoder = new TextDecoder();
+    const sizes: number[] = [];
+    const chunks: string[] = [];
+    for await (const bytes of body as unknown as AsyncIterable<Uint8Array>) {
+      for (const e of parser.push(decoder.decode(bytes, { stream: true }))) {
+        const opened = await opener.open(e.data);
+        if (opened !== null) {
+          sizes.push(opened.length);
+          chunks.push(...opened);
+        }
+      }
+    }
+    await opener.finish();
+    expect(chunks).toEqual(Array.from({ length: n }, (_, i) => String(i + 1)));
+    expect(Math.max(...sizes)).toBe(MAX_FRAME_EVENTS);
   });
 });

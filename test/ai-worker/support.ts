@@ -86,10 +86,12 @@ export async function openSse(
         continue;
       }
       out.frames.push(event.data);
-      const chunk = await opener.open(event.data);
-      if (chunk !== null) {
-        out.chunks.push(chunk);
-        onChunk?.(chunk, out.chunks.length - 1);
+      const events = await opener.open(event.data);
+      if (events !== null) {
+        for (const chunk of events) {
+          out.chunks.push(chunk);
+          onChunk?.(chunk, out.chunks.length - 1);
+        }
       } else ended = true;
     }
     await opener.finish();

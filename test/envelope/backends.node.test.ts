@@ -79,15 +79,18 @@ async function outcome(run: () => Promise<unknown>): Promise<string> {
 async function sealFrames(ctx: RequestContext, random?: (n: number) => Uint8Array): Promise<string[]> {
   const sealer = createStreamSealer(ctx, random ? { random } : {});
   const frames = [];
-  for (const c of CHUNKS) frames.push(await sealer.seal(c));
+  for (const c of CHUNKS) frames.push(await sealer.seal([c]));
   frames.push(await sealer.end());
   return frames;
 }
 
 async function openFrames(ctx: RequestContext, frames: unknown[]): Promise<(string | null)[]> {
   const opener = createStreamOpener(ctx);
-  const out = [];
-  for (const f of frames) out.push(await opener.open(f));
+  const out: (string | null)[] = [];
+  for (const f of frames) {
+    const events = await opener.open(f);
+    out.push(...(events ?? [null]));
+  }
   await opener.finish();
   return out;
 }
@@ -149,7 +152,7 @@ describe('envelope backends: envelope-v1.json', () => {
       expect(await openResponse(ctx, v.response.sealed)).toEqual(v.response.body);
     }
     expect(await vectorStreamFrames(worker.context)).toEqual(v.stream.frames);
-    expect(await openFrames(gateway.context, v.stream.frames)).toEqual([...v.stream.chunks, null]);
+    expect(await openFrames(gateway.context, v.stream.frames)).toEqual([...v.stream.batches.flat(), null]);
   });
 });
 

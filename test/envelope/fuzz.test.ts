@@ -32,7 +32,11 @@ async function fixture() {
     now: T,
   });
   const frames: string[] = [];
-  for await (const f of sealStream(context, CHUNKS)) frames.push(f);
+  for await (const f of sealStream(
+    context,
+    CHUNKS.map((c) => [c]),
+  ))
+    frames.push(f);
   const response = await sealResponse(context, { choices: [], usage: { total_tokens: 3 } });
   return { kek, ring, sealed, context, frames, response };
 }
@@ -140,7 +144,7 @@ describe('the stream opener', () => {
         const released: (string | null)[] = [];
         const opener = createStreamOpener(context as RequestContext);
         const code = await outcome(async () => {
-          for (const f of sequence) released.push(await opener.open(f));
+          for (const f of sequence) released.push(...((await opener.open(f)) ?? [null]));
           await opener.finish();
         });
         const chunks = released.filter((c) => c !== null);

@@ -35,7 +35,11 @@ async function outcome(run: () => Promise<unknown>): Promise<string> {
 async function exchange(kek: Awaited<ReturnType<typeof createKek>>, requestId: string, route = ROUTE) {
   const { sealed, context } = await sealRequest({ kek, route, requestId, body: BODY, now: T });
   const frames: string[] = [];
-  for await (const f of sealStream(context, CHUNKS)) frames.push(f);
+  for await (const f of sealStream(
+    context,
+    CHUNKS.map((c) => [c]),
+  ))
+    frames.push(f);
   const response = JSON.stringify(
     await sealResponse(context, { choices: [{ text: 'x' }], usage: { prompt_tokens: 3, total_tokens: 5 } }),
   );
@@ -68,8 +72,8 @@ async function openStream(context: RequestContext, frames: string[]) {
   const opener = createStreamOpener(context);
   const code = await outcome(async () => {
     for (const f of frames) {
-      const chunk = await opener.open(f);
-      if (chunk !== null) released.push(chunk);
+      const events = await opener.open(f);
+      if (events !== null) released.push(...events);
     }
     await opener.finish();
   });

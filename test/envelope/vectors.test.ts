@@ -86,14 +86,14 @@ describe('envelope-v1.json: response', () => {
 });
 
 describe('envelope-v1.json: stream', () => {
-  it('the sealer reproduces every frame and the opener returns every chunk', async () => {
+  it('the sealer reproduces every frame and the opener returns every batch of events', async () => {
     const { gateway, worker } = await setup();
     expect(await vectorStreamFrames(worker.context)).toEqual(v.stream.frames);
     const opener = createStreamOpener(gateway.context);
     const out = [];
     for (const f of v.stream.frames) out.push(await opener.open(f));
     await opener.finish();
-    expect(out).toEqual([...v.stream.chunks, null]);
+    expect(out).toEqual([...v.stream.batches, null]);
   });
   it('the reference opens every frame with nonce 0^32 ‖ u64be(seq) and the frame AAD', () => {
     const kStream = refHkdf(unhex(v.request.dek), unhex(v.stream.rs), 'sealgate/v1/stream-key');
@@ -104,6 +104,7 @@ describe('envelope-v1.json: stream', () => {
       const aad = refFrameAad({ kid: v.kek.kid, rid: requestId, route, seq, end: f.end === true });
       return td(refGcmOpen(kStream, refFrameNonce(seq), aad, unb64u(f.ct)));
     });
-    expect(opened).toEqual([...v.stream.chunks, '']);
+    // Format 2: each data frame's plaintext is the JSON array of its events; the end frame is empty.
+    expect(opened).toEqual([...v.stream.batches.map((b) => JSON.stringify(b)), '']);
   });
 });

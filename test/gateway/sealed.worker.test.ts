@@ -195,9 +195,10 @@ gatewayDescribe('the sealed request path', () => {
       await settle();
       const held = stack.body.reads;
       await settle();
-      // It stopped: it holds at most the chunk the client has not taken, never the rest of the body.
+      // It stopped: it holds at most the chunk the client has not taken (one frame's events: a frame
+      // carries a burst, at most MAX_FRAME_BYTES), never the rest of the body (end frame, trailer).
       expect(stack.body.reads).toBe(held);
-      expect(held).toBeLessThan(stack.body.total / 2);
+      expect(held).toBeLessThan(stack.body.total);
       // Reading on takes the rest, in order, to [DONE].
       let text = new TextDecoder().decode(first.value);
       for (;;) {
@@ -293,13 +294,39 @@ gatewayDescribe('fail closed on what comes back', () => {
       messages: PROMPT,
       stream: true,
     });
-    const data = await sseData(res);
-    // Frame 0 verified, frame 1 did not: one chunk, then the error.
-    expect(data).toHaveLength(2);
-    expect((JSON.parse(data[0]!) as { object: string }).object).toBe('chat.completion.chunk');
-    expect((JSON.parse(data[1]!) as { error: { code: string } }).error.code).toBe('upstream_tampered');
     stack.modes[WORKER_A] = 'ok';
     stack.modes[WORKER_B] = 'ok';
+    const data = await sseData(res);
+    // Frame 0 verified, frame 1 did not: frame 0's events (the burst ready when the worker's body
+    // was first read), then the error; nothing of frame 1 or after, and no [DONE].
+    expect(data.length).toBeGreaterThanOrEqual(2);
+    for (const d of data.slice(0, -1)) {
+      expect((JSON.parse(d) as { object: string }).object).toBe('chat.completion.chunk');
+    }
+    expect((JSON.parse(data.at(-1)!) as { error: { code: string } }).error.code).toBe('upstream_tampered');
+    const whole = await sseData(
+      await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT, stream: true }),
+    );
+    expect(whole.at(-1)).toBe('[DONE]');
+    expect(data.length - 1).toBeLessThan(whole.length - 1);
+  });
+
+  it('a frame over the frame cap is refused (upstream_tampered), not decrypted', async () => {
+    stack.modes[WORKER_A] = 'huge-frame';
+    stack.modes[WORKER_B] = 'huge-frame';
+    const res = await post('/v1/chat/completions', {
+      model: 'sealgate-builtin',
+      messages: PROMPT,
+      stream: true,
+    });
+    stack.modes[WORKER_A] = 'ok';
+    stack.modes[WORKER_B] = 'ok';
+    const data = await sseData(res);
+    expect(data).not.toContain('[DONE]');
+    for (const d of data.slice(0, -1)) {
+      expect((JSON.parse(d) as { object: string }).object).toBe('chat.completion.chunk');
+    }
+    expect((JSON.parse(data.at(-1)!) as { error: { code: string } }).error.code).toBe('upstream_tampered');
   });
 
   it('unknown_key from the worker: one refresh from the DO, one retry', async () => {

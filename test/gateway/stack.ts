@@ -39,6 +39,8 @@ export type WorkerMode =
   | 'tamper-json'
   | 'truncate-stream'
   | 'tamper-stream'
+  /** A hostile worker: the second frame's ciphertext replaced by one over the frame cap (MAX_FRAME_BYTES). */
+  | 'huge-frame'
   /** The authentic answer, but its body arrives in 7-byte reads (frames split across reads). */
   | 'trickle-stream'
   /** As trickle-stream, counting the gateway's reads of the body and whether it cancelled it (`stack.body`). */
@@ -285,6 +287,12 @@ async function breakAnswer(res: Response, mode: WorkerMode, stack: Stack): Promi
   }
   if (mode === 'reorder-stream') {
     [events[1], events[2]] = [events[2]!, events[1]!];
+    return new Response(`${events.join('\n\n')}\n\n`, { status: res.status, headers });
+  }
+  if (mode === 'huge-frame') {
+    const second = JSON.parse(events[1]!.slice('data: '.length)) as { ct: string };
+    second.ct = 'A'.repeat(2 * 1024 * 1024);
+    events[1] = `data: ${JSON.stringify(second)}`;
     return new Response(`${events.join('\n\n')}\n\n`, { status: res.status, headers });
   }
   // tamper-stream: the second frame's ciphertext edited.

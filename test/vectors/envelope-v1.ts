@@ -45,11 +45,11 @@ export async function vectorRequest(envelopeCrypto?: EnvelopeCrypto) {
   return { kek, ring, gateway, worker };
 }
 
-/** The vector's stream chunks sealed in `context` with the vector's randomness: every frame, the end frame last. */
+/** The vector's stream batches (one frame each) sealed in `context` with the vector's randomness: every frame, the end frame last. */
 export async function vectorStreamFrames(context: RequestContext): Promise<string[]> {
   const sealer = createStreamSealer(context, { random: fixedRandom(unhex(v.stream.rs)) });
   const frames = [];
-  for (const c of v.stream.chunks) frames.push(await sealer.seal(c));
+  for (const b of v.stream.batches) frames.push(await sealer.seal(b));
   frames.push(await sealer.end());
   return frames;
 }

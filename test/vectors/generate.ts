@@ -124,27 +124,29 @@ async function envelopeVector() {
     '[DONE]',
   ];
   const srs = ramp(0x80, 32);
+  // Stream format 2: a frame seals a burst of events as a JSON array (src/envelope/stream.ts).
+  const batches = [chunks.slice(0, 3), chunks.slice(3)];
   const sealer = createStreamSealer(context, { random: fixedRandom(srs) });
   const frames: string[] = [];
-  for (const c of chunks) frames.push(await sealer.seal(c));
+  for (const b of batches) frames.push(await sealer.seal(b));
   frames.push(await sealer.end());
   const kStream = refHkdf(dek, srs, 'sealgate/v1/stream-key');
-  const refFrames = [...chunks, null].map((c, seq) => {
-    const end = c === null;
+  const refFrames = [...batches, null].map((b, seq) => {
+    const end = b === null;
     const fct = refGcmSeal(
       kStream,
       refFrameNonce(seq),
       refFrameAad({ kid: kek.kid, rid: requestId, route, seq, end }),
-      te(c ?? ''),
+      te(b === null ? '' : JSON.stringify(b)),
     );
-    const head = seq === 0 ? `"v":1,"rs":"${b64u(srs)}",` : '';
+    const head = seq === 0 ? `"v":2,"rs":"${b64u(srs)}",` : '';
     return `{${head}"seq":${seq},${end ? '"end":true,' : ''}"ct":"${b64u(fct)}"}`;
   });
   same('stream frames', frames, refFrames);
 
   return {
     description:
-      'Sealgate envelope v1 (docs/protocol.md). Inputs are fixed byte ramps; every output was produced by src/envelope and, independently, by test/vectors/reference.ts (@noble primitives), and they agree. Regenerate: npx tsx test/vectors/generate.ts',
+      'Sealgate envelope v1, stream format 2 (docs/protocol.md). Inputs are fixed byte ramps; every output was produced by src/envelope and, independently, by test/vectors/reference.ts (@noble primitives), and they agree. Regenerate: npx tsx test/vectors/generate.ts',
     kek: { key: hex(kekKey), kid: kek.kid, notBefore: kek.notBefore, notAfter: kek.notAfter },
     request: {
       route,
@@ -167,7 +169,7 @@ async function envelopeVector() {
       kResp: hex(kResp),
       sealed: sealedResponse,
     },
-    stream: { rs: hex(srs), kStream: hex(kStream), chunks, frames },
+    stream: { rs: hex(srs), kStream: hex(kStream), batches, frames },
   };
 }
 

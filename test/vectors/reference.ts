@@ -67,8 +67,10 @@ export const refRequestAad = (f: { kid: string; rid: string; ts: number; route: 
   lp('sealgate/v1/request', f.kid, f.rid, f.ts, f.route, f.plainJcs);
 export const refResponseAad = (f: { kid: string; rid: string; route: string; plainJcs: string }) =>
   lp('sealgate/v1/response', f.kid, f.rid, f.route, f.plainJcs);
-export const refFrameAad = (f: { kid: string; rid: string; route: string; seq: number; end: boolean }) =>
-  lp('sealgate/v1/stream', f.kid, f.rid, f.route, f.seq, new Uint8Array([f.end ? 1 : 0]));
+export const refFrameAad = (
+  f: { kid: string; rid: string; route: string; seq: number; end: boolean },
+  label = 'sealgate/v2/stream',
+) => lp(label, f.kid, f.rid, f.route, f.seq, new Uint8Array([f.end ? 1 : 0]));
 export const refFrameNonce = (seq: number): Uint8Array => cat(new Uint8Array(4), u64(seq));
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Opens a sealed SSE stream as the client reads it (docs/protocol.md, sealed streams). Each round
- * takes ONE read of the worker's body (not one frame), opens every frame completed in it, in order,
- * and hands the client their events as one chunk, so per-chunk costs downstream (the runtime's
+ * takes ONE read of the worker's body (not one frame), opens every frame completed in it, in order
+ * (each frame carries a burst of the model's events: envelope/stream.ts), and hands the client
+ * their events, each its own SSE event, as one chunk, so per-chunk costs downstream (the runtime's
  * stream plumbing, a proxy, the socket) are paid per network read, not per frame. Invariants: only
  * frames whose tag verified are released, strictly in order, and nothing after the first failure;
  * OpenAI's `[DONE]` goes out only after the end frame (and, when expected, the receipt trailer)
@@ -127,21 +128,26 @@ class StreamRelay {
         return true;
       }
       receipt?.frame(event.data);
-      const chunk = await this.#opener.open(event.data);
-      if (chunk === null) {
+      const events = await this.#opener.open(event.data);
+      if (events === null) {
         // End frame verified: the answer is known complete (once its receipt verified, if any).
         this.#ended = true;
         if (receipt) continue;
         return true;
       }
-      if (this.#meter && !this.#meter.chunk(chunk)) continue; // usage the client did not ask for
-      if (streamStep(this.#route, chunk) === 'end') {
-        this.#held = chunk;
-        continue;
-      }
-      this.#out += this.#event(chunk);
+      for (const data of events) this.#emit(data);
     }
     return false;
+  }
+
+  /** One verified model event: metered, held if it is the route's final event, else queued. */
+  #emit(data: string): void {
+    if (this.#meter && !this.#meter.chunk(data)) return; // usage the client did not ask for
+    if (streamStep(this.#route, data) === 'end') {
+      this.#held = data;
+      return;
+    }
+    this.#out += this.#event(data);
   }
 
   /** The worker's body ended before the answer was complete: always throws. */
