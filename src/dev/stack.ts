@@ -12,13 +12,18 @@ import { startWorker } from '../ai-worker/main.js';
 import { startService } from '../attestation-service/main.js';
 import { MIN_DEV_API_KEY_LENGTH } from '../gateway/config.js';
 import { gatewayDevVars, wranglerVarArgs } from '../gateway/dev-vars.js';
+import type { GpuDeviceChain } from '../platform/simulator/gpu-device-chain.js';
+import { gpuChainResponder } from '../platform/simulator/gpu-ocsp-responder.js';
 import { measurementFor } from '../platform/simulator/measurement.js';
 import { SimulatedGpuProvider, simulatedGpuMeasurements } from '../platform/simulator/simulated-gpu.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
 import type { KeyPolicy } from '../policy/manifest-types.js';
+import type { OcspFetchOptions } from '../verify/nvidia/ocsp-fetch.js';
 import { DEV_MEASUREMENT_LABELS, DevSnpPlatform } from './environment.js';
 import { DevTdxPlatform } from './environment-tdx.js';
 import { writeDevelopmentFiles, writeTdxDevelopmentFiles } from './files.js';
+import { nodeGpuOcsp } from './gpu-ocsp.js';
+import { serveOcspResponder } from './ocsp-responder-server.js';
 import { checkPortFree, stopGroupWithParent } from './parent-watch.js';
 
 export interface StackOptions {
@@ -125,6 +130,20 @@ export function stopGroup(child: ChildProcess): Promise<void> {
   });
 }
 
+/**
+ * The simulated GPUs' OCSP responder (src/dev/ocsp-responder-server.ts), on an ephemeral local
+ * port, and the service's fetcher pointed at it: the worker role's `gpu.ocsp` is "require", so the
+ * composite attestation checks revocation end to end, SIMULATED, without the internet.
+ */
+async function startGpuResponder(
+  chain: GpuDeviceChain,
+  closers: (() => Promise<void>)[],
+): Promise<{ gpuOcsp: OcspFetchOptions }> {
+  const responder = await serveOcspResponder(await gpuChainResponder(chain, () => new Date()));
+  closers.push(() => responder.close());
+  return { gpuOcsp: nodeGpuOcsp(responder.url) };
+}
+
 export async function startStack(opts: StackOptions = {}): Promise<RunningStack> {
   const port = opts.port ?? 8787;
   const apiKey = opts.apiKey ?? 'sk-sealgate-local-development-key';
@@ -167,8 +186,10 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
   try {
     // A port in use fails here, named, before anything starts.
     if (!opts.runGateway) await checkPortFree(port, '127.0.0.1', 'the gateway');
+    const gpuOcsp = gpus > 0 && 'gpuChain' in files ? await startGpuResponder(files.gpuChain, closers) : {};
     const service = await startService({
       manifestBytes,
+      ...gpuOcsp,
       platform: await platformFor('service', 'attestation-service'),
       port: opts.servicePort ?? 8788,
       ...quietLog,
