@@ -8,8 +8,8 @@
  *                       default what its provider reports (sev_guest, tdx_guest)
  *   SEALGATE_PCS_URL    Intel PCS or a PCCS for TDX collateral a worker's bundle lacks (optional)
  *   SEALGATE_GPU_OCSP_URL  the OCSP responder for every worker GPU certificate (optional; default
- *                       each certificate's AIA, else NVIDIA's https://ocsp.ndis.nvidia.com);
- *                       on the simulator only this URL is asked (unset: none, GPUs refused)
+ *                       each certificate's AIA, else NVIDIA's); SEALGATE_DEV_GPU_CHAIN on the
+ *                       simulator: answer for that simulated GPU chain (gpu-ocsp-env.ts)
  *   SEALGATE_DEV_CHAIN  simulator only (required there): the dev-chain JSON (SEV-SNP or, with
  *                       SEALGATE_TEE=tdx, the TDX one), created if missing.
  *                       `tsx src/dev/main.ts` writes one with a manifest that trusts it.
@@ -20,8 +20,8 @@
  * Stops cleanly on SIGINT/SIGTERM. Importing this module starts nothing: tests use `startService`
  * (re-exported here) or `configFromEnv`.
  */
-import { nodeGpuOcsp } from '../dev/gpu-ocsp.js';
 import { closeOnSignals, programConfigFromEnv, runIfMain } from '../dev/program-config.js';
+import { gpuOcspFromEnv } from './gpu-ocsp-env.js';
 import {
   DEFAULT_HOST,
   DEFAULT_PORT,
@@ -32,15 +32,6 @@ import {
 } from './server.js';
 
 export { type RunningService, type StartServiceOptions, startService } from './server.js';
-
-/**
- * Live OCSP for workers' GPUs. A simulated service asks only a configured responder: the simulated
- * chain names none, and its certificates must not reach NVIDIA's (unset: GPUs fail `ocsp_unavailable`).
- */
-function gpuOcspFromEnv(url: string | undefined, simulated: boolean): Pick<StartServiceOptions, 'gpuOcsp'> {
-  if (simulated && url === undefined) return {};
-  return { gpuOcsp: nodeGpuOcsp(url) };
-}
 
 /** Reads the environment (and the files it names) into `startService` options. */
 export async function configFromEnv(
@@ -58,7 +49,7 @@ export async function configFromEnv(
     manifestBytes: c.manifestBytes,
     platform: c.platform,
     ...(c.pcs ? { pcs: c.pcs } : {}),
-    ...gpuOcspFromEnv(env.SEALGATE_GPU_OCSP_URL || undefined, c.platform.simulated),
+    ...(await gpuOcspFromEnv(env, { simulated: c.platform.simulated, now })),
     port: c.port,
     host: c.host,
     now,
