@@ -84,6 +84,8 @@ export interface RunningStack {
   serviceUrl: string;
   workerUrl: string;
   devChainCreated: boolean;
+  /** The simulated GPU OCSP responder the service asks (only with GPUs). */
+  gpuOcspUrl?: string;
   /** `wrangler dev`'s pid, which is also its process group's id (wrangler and its workerd). */
   gatewayPid: number | undefined;
   close(): Promise<void>;
@@ -138,10 +140,10 @@ export function stopGroup(child: ChildProcess): Promise<void> {
 async function startGpuResponder(
   chain: GpuDeviceChain,
   closers: (() => Promise<void>)[],
-): Promise<{ gpuOcsp: OcspFetchOptions }> {
+): Promise<{ gpuOcsp: OcspFetchOptions; url: string }> {
   const responder = await serveOcspResponder(await gpuChainResponder(chain, () => new Date()));
   closers.push(() => responder.close());
-  return { gpuOcsp: nodeGpuOcsp(responder.url) };
+  return { gpuOcsp: nodeGpuOcsp(responder.url), url: responder.url };
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<RunningStack> {
@@ -186,10 +188,10 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
   try {
     // A port in use fails here, named, before anything starts.
     if (!opts.runGateway) await checkPortFree(port, '127.0.0.1', 'the gateway');
-    const gpuOcsp = gpus > 0 && 'gpuChain' in files ? await startGpuResponder(files.gpuChain, closers) : {};
+    const ocsp = gpus > 0 && 'gpuChain' in files ? await startGpuResponder(files.gpuChain, closers) : null;
     const service = await startService({
       manifestBytes,
-      ...gpuOcsp,
+      ...(ocsp ? { gpuOcsp: ocsp.gpuOcsp } : {}),
       platform: await platformFor('service', 'attestation-service'),
       port: opts.servicePort ?? 8788,
       ...quietLog,
@@ -281,6 +283,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       serviceUrl: service.url,
       workerUrl: worker.url,
       devChainCreated: files.created,
+      ...(ocsp ? { gpuOcspUrl: ocsp.url } : {}),
       gatewayPid,
       close,
     };
