@@ -69,6 +69,7 @@ try {
   say(
     `GPUs        ${gpus === 0 ? 'none (SEALGATE_GPUS=0: CPU-only worker)' : `${gpus} SIMULATED Hopper GPU(s), attested with the worker's CPU (SEALGATE_GPUS)`}`,
   );
+  if (s.gpuOcspUrl) say(`GPU OCSP    ${s.gpuOcspUrl} (SIMULATED responder; revocation required)`);
   say(
     `model       ${env.MODEL_URL ? `MODEL_URL ${env.MODEL_URL}` : 'sealgate-builtin (set MODEL_URL for a real server)'}`,
   );

@@ -7,6 +7,9 @@
  *   SEALGATE_TEE        `sev-snp` or `tdx`: the simulator's TEE (default sev-snp); on configfs-tsm,
  *                       default what its provider reports (sev_guest, tdx_guest)
  *   SEALGATE_PCS_URL    Intel PCS or a PCCS for TDX collateral a worker's bundle lacks (optional)
+ *   SEALGATE_GPU_OCSP_URL  the OCSP responder for every worker GPU certificate (optional; default
+ *                       each certificate's AIA, else NVIDIA's); SEALGATE_DEV_GPU_CHAIN on the
+ *                       simulator: answer for that simulated GPU chain (gpu-ocsp-env.ts)
  *   SEALGATE_DEV_CHAIN  simulator only (required there): the dev-chain JSON (SEV-SNP or, with
  *                       SEALGATE_TEE=tdx, the TDX one), created if missing.
  *                       `tsx src/dev/main.ts` writes one with a manifest that trusts it.
@@ -18,6 +21,7 @@
  * (re-exported here) or `configFromEnv`.
  */
 import { closeOnSignals, programConfigFromEnv, runIfMain } from '../dev/program-config.js';
+import { gpuOcspFromEnv } from './gpu-ocsp-env.js';
 import {
   DEFAULT_HOST,
   DEFAULT_PORT,
@@ -45,6 +49,7 @@ export async function configFromEnv(
     manifestBytes: c.manifestBytes,
     platform: c.platform,
     ...(c.pcs ? { pcs: c.pcs } : {}),
+    ...(await gpuOcspFromEnv(env, { simulated: c.platform.simulated, now })),
     port: c.port,
     host: c.host,
     now,

@@ -14,6 +14,7 @@ import { kekContext } from '../service-client/kek-binding.js';
 import { type ChainCache, createChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
 import { DeviceChainCache } from '../verify/nvidia/device-chain-cache.js';
+import type { OcspFetchOptions } from '../verify/nvidia/ocsp-fetch.js';
 import type { PcsOptions } from '../verify/tdx/pcs.js';
 import { createTdxVerifyCache, type TdxVerifyCache } from '../verify/tdx/verify-cache.js';
 import { ChallengeIssuer } from './challenges.js';
@@ -40,6 +41,11 @@ export interface ServiceDeps {
   kds?: KdsOptions;
   /** Where TDX collateral missing from a worker's bundle is fetched (Intel PCS or a PCCS); absent → none. */
   pcs?: PcsOptions;
+  /**
+   * Where the workers' GPU certificates are checked for revocation (OCSP responder and cache);
+   * absent → nothing is asked, so a role under `gpu.ocsp: "require"` refuses every GPU.
+   */
+  gpuOcsp?: OcspFetchOptions;
   random?: RandomSource;
   /**
    * Development only: with no `gateway` in the manifest, take unauthenticated uploads instead of

@@ -13,6 +13,7 @@ import type { AttestationPlatform } from '../platform/types.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { manifestTrustsSimulator } from '../policy/trust-anchors.js';
 import type { KdsOptions } from '../verify/kds.js';
+import type { OcspFetchOptions } from '../verify/nvidia/ocsp-fetch.js';
 import type { PcsOptions } from '../verify/tdx/pcs.js';
 import { createServiceApp } from './app.js';
 import type { ServiceLog } from './runtime.js';
@@ -44,6 +45,8 @@ export interface StartServiceOptions {
   kds?: KdsOptions;
   /** TDX collateral for workers' quotes that arrive without it (Intel PCS or a PCCS). */
   pcs?: PcsOptions;
+  /** OCSP for the workers' GPU certificates; absent → none asked ("require" refuses GPUs). */
+  gpuOcsp?: OcspFetchOptions;
   /**
    * Development only, and only on the simulator: start with a manifest that pins no gateway
    * (`gateway.uploadKey`) and take UNAUTHENTICATED key uploads. Without it such a manifest is refused.
@@ -120,6 +123,7 @@ export async function startService(opts: StartServiceOptions): Promise<RunningSe
     log,
     ...(opts.kds ? { kds: opts.kds } : {}),
     ...(opts.pcs ? { pcs: opts.pcs } : {}),
+    ...(opts.gpuOcsp ? { gpuOcsp: opts.gpuOcsp } : {}),
     ...(allowUnpinnedGateway ? { allowUnpinnedGateway } : {}),
   });
   const listening = await listen(app.fetch, {

@@ -141,6 +141,7 @@ async function appraiseWorker(
     now,
     ...(deps.kds ? { kds: deps.kds } : {}),
     ...(deps.pcs ? { pcs: deps.pcs } : {}),
+    ...(deps.gpuOcsp ? { gpuOcsp: deps.gpuOcsp } : {}),
     chainCache: rt.chainCache,
     gpuChainCache: rt.gpuChainCache,
     tdxCache: rt.tdxCache,
@@ -226,6 +227,7 @@ async function answerRegistered(
   // Signed for this certificate and the challenge this registration answered (single use).
   const sig = await signDelivery(rt, 'register', issued.der, challengeNonce, keys);
   const { publicKeys } = await rt.ready;
+  logUncheckedRevocation(rt, issued.serialNumber, worker.gpus);
   rt.deps.log('info', 'worker_registered', {
     serialNumber: issued.serialNumber,
     notAfter: issued.notAfter.toISOString(),
@@ -239,6 +241,17 @@ async function answerRegistered(
     keys,
     sig,
   });
+}
+
+/**
+ * Under `gpu.ocsp: "best-effort"` a GPU certificate whose responder could not be reached is
+ * registered anyway: say so to operators, per GPU, from its verified claims (`revocation.warnings`).
+ */
+function logUncheckedRevocation(rt: ServiceRuntime, serialNumber: string, gpus: readonly GpuClaims[]): void {
+  const unchecked = gpus.flatMap((g, n) =>
+    (g.revocation?.warnings ?? []).map((warning) => ({ gpu: n, warning })),
+  );
+  if (unchecked.length > 0) rt.deps.log('warn', 'gpu_revocation_unchecked', { serialNumber, unchecked });
 }
 
 export async function postWorkerKeys(rt: ServiceRuntime, req: Request): Promise<Response> {

@@ -7,12 +7,19 @@
  * (`gpu_count_not_allowed`), and evidence made for an earlier challenge fails `nonce_mismatch`.
  * The digest of what was presented is what REPORT_DATA must bind (`gpus`); evidence swapped in
  * transit fails `report_data_mismatch` there. Findings are violations, never thrown.
+ *
+ * Revocation (docs/verification.md "GPU revocation"): every GPU's device chain (but its leaf) and
+ * RIM chains go through OCSP under the role's `gpu.ocsp` policy (default "require"), always — with
+ * no `ocsp` fetcher given, only "unavailable" can result, which "require" refuses
+ * (`ocsp_unavailable`) and "best-effort" records as a warning in the GPU's claims.
  */
 
 import { evaluateGpu } from '../policy/evaluate-gpu.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { gpuRoots } from '../policy/trust-anchors.js';
 import type { DeviceChainCache } from '../verify/nvidia/device-chain-cache.js';
+import type { OcspFetchOptions } from '../verify/nvidia/ocsp-fetch.js';
+import { DEFAULT_OCSP_POLICY, type RevocationOptions } from '../verify/nvidia/revocation.js';
 import { type GpuClaims, verifyGpuEvidence } from '../verify/nvidia/verify-gpu.js';
 import type { Violation } from '../verify/violations.js';
 import { deriveGpuNonce, GPU_DIGEST_NAME, gpuEvidenceDigest } from './gpu-binding.js';
@@ -40,9 +47,15 @@ export async function checkBundleGpus(input: {
   nonce: Uint8Array;
   now: Date;
   chainCache?: DeviceChainCache;
+  /** Where OCSP answers come from (responder and cache); absent: none, so "require" refuses. */
+  ocsp?: OcspFetchOptions;
 }): Promise<BundleGpuCheck> {
   const gpus = input.gpus ?? [];
   const reference = input.manifest.roles[input.role]?.gpu;
+  const revocation: RevocationOptions = {
+    policy: reference?.ocsp ?? DEFAULT_OCSP_POLICY,
+    ...(input.ocsp ? { fetch: input.ocsp } : {}),
+  };
   const nonce = await deriveGpuNonce(input.nonce);
   const roots = gpuRoots(input.manifest);
   const violations: Violation[] = [];
@@ -56,6 +69,7 @@ export async function checkBundleGpus(input: {
       roots,
       ...(gpu.rims ? { rims: gpu.rims } : {}),
       ...(input.chainCache ? { chainCache: input.chainCache } : {}),
+      revocation,
     });
     violations.push(...result.violations.map((v) => placed(v, n)));
     if (result.claims) claims.push(result.claims);

@@ -16,6 +16,7 @@ import { findSnpTrustAnchor, findTdxTrustAnchor } from '../policy/trust-anchors.
 import type { ChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
 import type { DeviceChainCache } from '../verify/nvidia/device-chain-cache.js';
+import type { OcspFetchOptions } from '../verify/nvidia/ocsp-fetch.js';
 import type { GpuClaims } from '../verify/nvidia/verify-gpu.js';
 import type { SignatureBackend } from '../verify/signature-backend.js';
 import type { PcsOptions } from '../verify/tdx/pcs.js';
@@ -49,6 +50,8 @@ export interface BundleVerificationInput {
   signatures?: SignatureBackend;
   /** Verified Intel chains, collateral and CRLs (src/verify/tdx/verify-cache.ts), one per isolate/process. */
   tdxCache?: TdxVerifyCache;
+  /** OCSP for the GPUs' chains (src/verify/nvidia/ocsp-fetch.ts); absent: "require" refuses GPUs. */
+  gpuOcsp?: OcspFetchOptions;
 }
 
 /**
@@ -115,6 +118,7 @@ export async function verifyEvidenceBundle(input: BundleVerificationInput): Prom
     nonce: input.nonce,
     now: input.now,
     ...(input.gpuChainCache ? { chainCache: input.gpuChainCache } : {}),
+    ...(input.gpuOcsp ? { ocsp: input.gpuOcsp } : {}),
   });
   pre.push(...gpus.violations);
   // Bound to OUR nonce, OUR manifest digest, the keys the bundle presents and the digest of the

@@ -52,6 +52,15 @@ export async function loadOrCreateDevChain(
   return { chain, created: true };
 }
 
+function isVersion1GpuChain(text: string): boolean {
+  try {
+    const o = JSON.parse(text) as { kind?: unknown; version?: unknown };
+    return o.kind === 'sealgate-simulated-gpu-chain' && o.version === 1;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The simulated GPU device chain at `path`, or a new one written there (mode 0600: it holds the
  * attestation key), kept like the SNP dev chain so the dev manifest's GPU root pin holds.
@@ -62,6 +71,13 @@ export async function loadOrCreateGpuChain(path: string, opts: { now: Date }): P
     text = await readFile(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  let flag = 'wx';
+  if (text !== undefined && isVersion1GpuChain(text)) {
+    // Version 1 kept no CA keys, so no OCSP answer could be signed for it: make a new chain (the
+    // dev manifest is rewritten for it below).
+    text = undefined;
+    flag = 'w';
   }
   if (text !== undefined) {
     try {
@@ -76,7 +92,7 @@ export async function loadOrCreateGpuChain(path: string, opts: { now: Date }): P
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, `${JSON.stringify(await exportGpuDeviceChain(chain), null, 2)}\n`, {
     mode: 0o600,
-    flag: 'wx',
+    flag,
   });
   return chain;
 }

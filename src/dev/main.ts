@@ -27,6 +27,8 @@ const digest = await manifestDigest(await readFile(files.manifestPath));
 const env = `SEALGATE_PLATFORM=simulator${tdx ? ' SEALGATE_TEE=tdx' : ''} SEALGATE_DEV_CHAIN=${files.chainPath} SEALGATE_MANIFEST=${files.manifestPath}`;
 const gpuEnv =
   'gpuChainPath' in files ? ` SEALGATE_GPUS=${gpus} SEALGATE_DEV_GPU_CHAIN=${files.gpuChainPath}` : '';
+// The service answers OCSP for the simulated GPU chain itself (src/attestation-service/gpu-ocsp-env.ts).
+const serviceGpuEnv = 'gpuChainPath' in files ? ` SEALGATE_DEV_GPU_CHAIN=${files.gpuChainPath}` : '';
 process.stdout.write(
   [
     `SIMULATED HARDWARE development setup (${tdx ? 'Intel TDX' : 'AMD SEV-SNP'})`,
@@ -35,7 +37,7 @@ process.stdout.write(
     ...('gpuChainPath' in files ? [`  GPUs       ${gpus} SIMULATED (chain ${files.gpuChainPath})`] : []),
     '',
     'Start the attestation service on the simulator:',
-    `  ${env} npx tsx src/attestation-service/main.ts`,
+    `  ${env}${serviceGpuEnv} npx tsx src/attestation-service/main.ts`,
     'and the AI worker:',
     `  ${env}${gpuEnv} SEALGATE_SERVICE_URL=http://127.0.0.1:8788 npx tsx src/ai-worker/main.ts`,
     '',

@@ -12,13 +12,18 @@ import { startWorker } from '../ai-worker/main.js';
 import { startService } from '../attestation-service/main.js';
 import { MIN_DEV_API_KEY_LENGTH } from '../gateway/config.js';
 import { gatewayDevVars, wranglerVarArgs } from '../gateway/dev-vars.js';
+import type { GpuDeviceChain } from '../platform/simulator/gpu-device-chain.js';
+import { gpuChainResponder } from '../platform/simulator/gpu-ocsp-responder.js';
 import { measurementFor } from '../platform/simulator/measurement.js';
 import { SimulatedGpuProvider, simulatedGpuMeasurements } from '../platform/simulator/simulated-gpu.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
 import type { KeyPolicy } from '../policy/manifest-types.js';
+import type { OcspFetchOptions } from '../verify/nvidia/ocsp-fetch.js';
 import { DEV_MEASUREMENT_LABELS, DevSnpPlatform } from './environment.js';
 import { DevTdxPlatform } from './environment-tdx.js';
 import { writeDevelopmentFiles, writeTdxDevelopmentFiles } from './files.js';
+import { nodeGpuOcsp } from './gpu-ocsp.js';
+import { serveOcspResponder } from './ocsp-responder-server.js';
 import { checkPortFree, stopGroupWithParent } from './parent-watch.js';
 
 export interface StackOptions {
@@ -79,6 +84,8 @@ export interface RunningStack {
   serviceUrl: string;
   workerUrl: string;
   devChainCreated: boolean;
+  /** The simulated GPU OCSP responder the service asks (only with GPUs). */
+  gpuOcspUrl?: string;
   /** `wrangler dev`'s pid, which is also its process group's id (wrangler and its workerd). */
   gatewayPid: number | undefined;
   close(): Promise<void>;
@@ -125,6 +132,20 @@ export function stopGroup(child: ChildProcess): Promise<void> {
   });
 }
 
+/**
+ * The simulated GPUs' OCSP responder (src/dev/ocsp-responder-server.ts), on an ephemeral local
+ * port, and the service's fetcher pointed at it: the worker role's `gpu.ocsp` is "require", so the
+ * composite attestation checks revocation end to end, SIMULATED, without the internet.
+ */
+async function startGpuResponder(
+  chain: GpuDeviceChain,
+  closers: (() => Promise<void>)[],
+): Promise<{ gpuOcsp: OcspFetchOptions; url: string }> {
+  const responder = await serveOcspResponder(await gpuChainResponder(chain, () => new Date()));
+  closers.push(() => responder.close());
+  return { gpuOcsp: nodeGpuOcsp(responder.url), url: responder.url };
+}
+
 export async function startStack(opts: StackOptions = {}): Promise<RunningStack> {
   const port = opts.port ?? 8787;
   const apiKey = opts.apiKey ?? 'sk-sealgate-local-development-key';
@@ -167,8 +188,10 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
   try {
     // A port in use fails here, named, before anything starts.
     if (!opts.runGateway) await checkPortFree(port, '127.0.0.1', 'the gateway');
+    const ocsp = gpus > 0 && 'gpuChain' in files ? await startGpuResponder(files.gpuChain, closers) : null;
     const service = await startService({
       manifestBytes,
+      ...(ocsp ? { gpuOcsp: ocsp.gpuOcsp } : {}),
       platform: await platformFor('service', 'attestation-service'),
       port: opts.servicePort ?? 8788,
       ...quietLog,
@@ -260,6 +283,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       serviceUrl: service.url,
       workerUrl: worker.url,
       devChainCreated: files.created,
+      ...(ocsp ? { gpuOcspUrl: ocsp.url } : {}),
       gatewayPid,
       close,
     };

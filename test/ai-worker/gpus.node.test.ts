@@ -11,13 +11,22 @@ import { encodeWorkerConfig, workerConfig } from '../../src/attestation/worker-c
 import { type RunningService, startService } from '../../src/attestation-service/main.js';
 import { toHex } from '../../src/bytes.js';
 import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
+import { nodeGpuOcsp } from '../../src/dev/gpu-ocsp.js';
+import { serveOcspResponder } from '../../src/dev/ocsp-responder-server.js';
 import type { GpuEvidenceProvider } from '../../src/platform/gpu-types.js';
+import { gpuChainResponder } from '../../src/platform/simulator/gpu-ocsp-responder.js';
 
 let env: DevelopmentEnvironment;
 const running: { close(): Promise<void> }[] = [];
 
+let ocspUrl: string;
+
 beforeAll(async () => {
   env = await createDevelopmentEnvironment({ now: new Date(), gpus: 1 });
+  // The worker role requires OCSP ("require", the default): a real responder over HTTP.
+  const responder = await serveOcspResponder(await gpuChainResponder(env.gpuChain, () => new Date()));
+  running.push(responder);
+  ocspUrl = responder.url;
 }, 240_000);
 afterAll(async () => {
   for (const r of running.reverse()) await r.close();
@@ -29,6 +38,7 @@ async function serve(port = 0): Promise<RunningService> {
     platform: env.servicePlatform,
     port,
     log: () => undefined,
+    gpuOcsp: nodeGpuOcsp(ocspUrl),
   });
   running.push(s);
   return s;

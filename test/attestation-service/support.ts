@@ -17,10 +17,12 @@ import { generateKeyExchangeKeyPair, type KeyExchangeKeyPair } from '../../src/k
 import type { SealedKek } from '../../src/keys/kek-transport.js';
 import { type SignedKekUpload, signKekUpload } from '../../src/keys/kek-upload.js';
 import { bundleEvidenceOf } from '../../src/platform/bundle-evidence.js';
+import { gpuChainResponder } from '../../src/platform/simulator/gpu-ocsp-responder.js';
 import type { AttestationPlatform } from '../../src/platform/types.js';
 import { manifestDigest } from '../../src/policy/manifest-digest.js';
 import { parseManifest } from '../../src/policy/parse-manifest.js';
 import { kekContext } from '../../src/service-client/kek-binding.js';
+import type { OcspFetchOptions } from '../../src/verify/nvidia/ocsp-fetch.js';
 
 /** RSA-4096 chain generation can take tens of seconds on a loaded machine (more in workerd). */
 export const ENV_TIMEOUT_MS = 240_000;
@@ -65,12 +67,16 @@ export async function makeService(
     manifestDigest?: string;
     platform?: AttestationPlatform;
     allowUnpinnedGateway?: boolean;
+    /** Default with GPUs: the simulated chain's responder, in process, on the service's clock. */
+    gpuOcsp?: OcspFetchOptions;
   } = {},
 ): Promise<TestService> {
   const keys = await generateServiceKeys();
   const logs: LogEntry[] = [];
   const clock = { now: T0 };
   const manifestBytes = overrides.manifestBytes ?? env.manifestBytes;
+  const responder = env.workerGpus ? await gpuChainResponder(env.gpuChain, () => clock.now) : null;
+  const gpuOcsp = overrides.gpuOcsp ?? (responder ? { post: responder.post } : undefined);
   const app = createServiceApp({
     manifestBytes,
     manifest: parseManifest(manifestBytes),
@@ -80,6 +86,7 @@ export async function makeService(
     now: () => clock.now,
     log: (level, event, detail = {}) => logs.push({ level, event, detail }),
     ...(overrides.allowUnpinnedGateway ? { allowUnpinnedGateway: true } : {}),
+    ...(gpuOcsp ? { gpuOcsp } : {}),
   });
   const fetch = async (url: string, init?: RequestInit) => app.request(url, init);
   return {

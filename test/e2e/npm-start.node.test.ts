@@ -98,6 +98,8 @@ describe('npm start', () => {
     expect(digest).toMatch(/^[0-9a-f]{64}$/);
     expect(apiKey).toBe('sk-sealgate-local-development-key');
     expect(out.text).toMatch(/SIMULATED HARDWARE/);
+    // The worker's GPUs registered under gpu.ocsp "require": answered by the stack's own responder.
+    expect(out.text).toMatch(/GPU OCSP {4}http:\/\/127\.0\.0\.1:\d+ \(SIMULATED responder/);
 
     // curl, as the printed hint says.
     const r = await curl([

@@ -8,7 +8,10 @@
  *
  * Made with @peculiar/x509 (ECDSA: its AlgorithmIdentifiers are exactly ecdsa-with-SHA384,
  * parameters absent — what the verifier requires). Kept across restarts as JSON (the attestation
- * key's private JWK and the certificates), like the SNP dev chain, so a dev manifest's pin holds.
+ * key's and the CAs' private JWKs and the certificates), like the SNP dev chain, so a dev
+ * manifest's pin holds. The CA keys are kept (as tdx-chain.ts keeps its CAs') so the simulated OCSP
+ * responder (gpu-ocsp-responder.ts) can sign answers for the chain's CA certificates as their
+ * issuers (RFC 6960 §4.2.2.2: a CA may answer for the certificates it issued).
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
@@ -45,6 +48,8 @@ export interface GpuDeviceChain {
   readonly attestationKey: CryptoKey;
   /** SHA-384 of the simulated GSP firmware, in the leaf's FWID extension and in every report. */
   readonly fwid: Uint8Array;
+  /** The key pairs of certificates[1..4] (index i holds certificate i + 1's): the issuers' keys. */
+  readonly caKeys: readonly CryptoKeyPair[];
 }
 
 const fail = (message: string): never => {
@@ -77,6 +82,7 @@ async function finish(
   certificates: Uint8Array[],
   attestationKey: CryptoKey,
   fwid: Uint8Array,
+  caKeys: readonly CryptoKeyPair[],
 ): Promise<GpuDeviceChain> {
   return Object.freeze({
     simulated: true as const,
@@ -85,6 +91,7 @@ async function finish(
     rootSha256: toHex(await sha256(certificates[certificates.length - 1]!)),
     attestationKey,
     fwid: fwid.slice(),
+    caKeys: Object.freeze([...caKeys]),
   });
 }
 
@@ -159,25 +166,43 @@ export async function createGpuDeviceChain(opts: { now: Date }): Promise<GpuDevi
     fwidExtension(bromSpki, fwid),
   ]);
   const certificates = [leaf, brom, ica, arch, root].map((c) => new Uint8Array(c.rawData));
-  return finish(certificates, leafKeys.privateKey, fwid);
+  return finish(certificates, leafKeys.privateKey, fwid, [bromKeys, icaKeys, archKeys, rootKeys]);
 }
 
-/** JSON for `importGpuDeviceChain`: holds the attestation key's private JWK — never commit it. */
+/** The version `exportGpuDeviceChain` writes; version 1 (without CA keys) is no longer read. */
+export const GPU_CHAIN_VERSION = 2;
+
+/** JSON for `importGpuDeviceChain`: holds private JWKs — never commit it. */
 export async function exportGpuDeviceChain(chain: GpuDeviceChain): Promise<Record<string, unknown>> {
   return {
     kind: 'sealgate-simulated-gpu-chain',
-    version: 1,
+    version: GPU_CHAIN_VERSION,
     simulated: true,
     certificates: chain.certificates.map(toBase64Url),
     attestationKey: await crypto.subtle.exportKey('jwk', chain.attestationKey),
+    caKeys: await Promise.all(chain.caKeys.map((k) => crypto.subtle.exportKey('jwk', k.privateKey))),
     fwid: toBase64Url(chain.fwid),
   };
 }
 
+/** A CA's key pair from its private JWK (the public half is the JWK without `d`). */
+async function importCaKeys(jwk: unknown): Promise<CryptoKeyPair> {
+  const priv = jwk as JsonWebKey;
+  const privateKey = await crypto.subtle.importKey('jwk', priv, P384, true, ['sign']);
+  const { d: _d, key_ops: _ops, ...pub } = priv;
+  const publicKey = await crypto.subtle.importKey('jwk', pub, P384, true, ['verify']);
+  return { privateKey, publicKey };
+}
+
 export async function importGpuDeviceChain(json: unknown): Promise<GpuDeviceChain> {
   const o = json as Record<string, unknown> | null;
-  if (typeof o !== 'object' || o === null || o.kind !== 'sealgate-simulated-gpu-chain' || o.version !== 1) {
-    fail('not a version-1 simulated GPU chain');
+  if (
+    typeof o !== 'object' ||
+    o === null ||
+    o.kind !== 'sealgate-simulated-gpu-chain' ||
+    o.version !== GPU_CHAIN_VERSION
+  ) {
+    fail(`not a version-${GPU_CHAIN_VERSION} simulated GPU chain`);
   }
   const certs = o!.certificates;
   if (!Array.isArray(certs) || certs.length !== 5 || !certs.every((c) => typeof c === 'string')) {
@@ -192,5 +217,13 @@ export async function importGpuDeviceChain(json: unknown): Promise<GpuDeviceChai
   } catch {
     return fail('attestationKey is not a P-384 private JWK');
   }
-  return finish((certs as string[]).map(fromBase64Url), key, fwid);
+  const ca = o!.caKeys;
+  if (!Array.isArray(ca) || ca.length !== 4) fail('caKeys must be four private JWKs');
+  let caKeys: CryptoKeyPair[];
+  try {
+    caKeys = await Promise.all((ca as unknown[]).map(importCaKeys));
+  } catch {
+    return fail('caKeys must be P-384 private JWKs');
+  }
+  return finish((certs as string[]).map(fromBase64Url), key, fwid, caKeys);
 }

@@ -6,6 +6,7 @@ import {
   exportGpuDeviceChain,
   importGpuDeviceChain,
 } from '../../../src/platform/simulator/gpu-device-chain.js';
+import { gpuChainResponder } from '../../../src/platform/simulator/gpu-ocsp-responder.js';
 import {
   SIMULATED_GPU_DRIVER,
   SIMULATED_GPU_VBIOS,
@@ -63,5 +64,26 @@ describe('simulated GPUs', async () => {
     const [gpu] = await new SimulatedGpuProvider(again, measurements, 1).getGpuEvidence(nonce);
     const r = await verifyGpuEvidence({ evidence: gpu!.evidence, chain: gpu!.chain, nonce, at: now, roots });
     expect(r.violations).toEqual([]);
+  });
+
+  it('keep their CA keys across export and import: OCSP answers signed after import verify', async () => {
+    const again = await importGpuDeviceChain(JSON.parse(JSON.stringify(await exportGpuDeviceChain(chain))));
+    const responder = await gpuChainResponder(again, () => now);
+    const [gpu] = await new SimulatedGpuProvider(again, measurements, 1).getGpuEvidence(nonce);
+    const r = await verifyGpuEvidence({
+      evidence: gpu!.evidence,
+      chain: gpu!.chain,
+      nonce,
+      at: now,
+      roots,
+      revocation: { policy: 'require', fetch: { post: responder.post } },
+    });
+    expect(r.violations).toEqual([]);
+    expect(r.claims?.revocation?.certificates.map((c) => c.status)).toEqual(['good', 'good', 'good']);
+  });
+
+  it('refuse a version-1 chain file (it kept no CA keys)', async () => {
+    const json = { ...(await exportGpuDeviceChain(chain)), version: 1, caKeys: undefined };
+    await expect(importGpuDeviceChain(json)).rejects.toThrow(/version-2/);
   });
 });
