@@ -48,7 +48,6 @@ import { isSealgateError, SealgateError } from '../errors.js';
 import { openKek } from '../keys/kek-transport.js';
 import { bundleEvidenceOf } from '../platform/bundle-evidence.js';
 import type { GpuEvidenceProvider } from '../platform/gpu-types.js';
-import { nodeSignatures } from '../platform/node-signature-backend.js';
 import type { AttestationPlatform } from '../platform/types.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
@@ -60,6 +59,7 @@ import {
   verifyKekDelivery,
 } from '../service-client/kek-delivery.js';
 import { verifyWorkerCertificate } from '../service-client/worker-certificate.js';
+import type { SignatureBackend } from '../verify/signature-backend.js';
 import type { PcsOptions } from '../verify/tdx/pcs.js';
 import { createWorkerIdentity, presentedKeys, type WorkerIdentity } from './identity.js';
 import { consoleLog, errorDetail, type WorkerLog } from './log.js';
@@ -71,6 +71,8 @@ export interface WorkerSessionOptions {
   platform: AttestationPlatform;
   /** TDX collateral for the service's quote when its bundle lacks it (Intel PCS or a PCCS). */
   pcs?: PcsOptions;
+  /** Signature checks of the service's evidence (src/verify/signature-backend.ts); default WebCrypto. */
+  signatures?: SignatureBackend;
   /** The VM's GPUs, when it has any: their evidence is presented and bound at every registration. */
   gpus?: GpuEvidenceProvider;
   /** The exact manifest bytes the worker runs (they go into the evidence bundle). */
@@ -274,7 +276,7 @@ export class WorkerSession {
       now: new Date(this.#clock()),
       ...(this.#opts.pcs ? { pcs: this.#opts.pcs } : {}),
       signal: AbortSignal.timeout(this.#opts.serviceTimeoutMs ?? 30_000),
-      signatures: nodeSignatures,
+      ...(this.#opts.signatures ? { signatures: this.#opts.signatures } : {}),
     });
     return service.signingKey;
   }

@@ -16,6 +16,7 @@ import { createNodeHttpFetch } from '../model/node-http-fetch.js';
 import type { ModelBackend, TranslatableRoute } from '../model/types.js';
 import { createUpstreamModel } from '../model/upstream.js';
 import type { GpuEvidenceProvider } from '../platform/gpu-types.js';
+import { nodeSignatures } from '../platform/node-signature-backend.js';
 import type { AttestationPlatform } from '../platform/types.js';
 import { BUILTIN_ENDPOINT } from '../policy/model-endpoint.js';
 import type { PcsOptions } from '../verify/tdx/pcs.js';
@@ -138,6 +139,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     serviceUrl: opts.serviceUrl,
     platform,
     ...(opts.pcs ? { pcs: opts.pcs } : {}),
+    // Node: signatures through node:crypto (src/platform/node-signature-backend.ts).
+    signatures: nodeSignatures,
     ...(opts.gpus ? { gpus: opts.gpus } : {}),
     manifest: opts.manifestBytes.slice(),
     manifestDigest,

@@ -15,6 +15,7 @@ import { type ChainCache, createChainCache } from '../verify/chain-cache.js';
 import type { KdsOptions } from '../verify/kds.js';
 import { DeviceChainCache } from '../verify/nvidia/device-chain-cache.js';
 import type { OcspFetchOptions } from '../verify/nvidia/ocsp-fetch.js';
+import type { SignatureBackend } from '../verify/signature-backend.js';
 import type { PcsOptions } from '../verify/tdx/pcs.js';
 import { createTdxVerifyCache, type TdxVerifyCache } from '../verify/tdx/verify-cache.js';
 import { ChallengeIssuer } from './challenges.js';
@@ -41,6 +42,8 @@ export interface ServiceDeps {
   kds?: KdsOptions;
   /** Where TDX collateral missing from a worker's bundle is fetched (Intel PCS or a PCCS); absent → none. */
   pcs?: PcsOptions;
+  /** Signature checks of workers' evidence (src/verify/signature-backend.ts); default WebCrypto. */
+  signatures?: SignatureBackend;
   /**
    * Where the workers' GPU certificates are checked for revocation (OCSP responder and cache);
    * absent → nothing is asked, so a role under `gpu.ocsp: "require"` refuses every GPU.

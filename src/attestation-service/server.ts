@@ -9,6 +9,7 @@ import type { Hono } from 'hono';
 import { loadManifestForPlatform } from '../dev/program-config.js';
 import { listen } from '../dev/serve.js';
 import { SealgateError } from '../errors.js';
+import { nodeSignatures } from '../platform/node-signature-backend.js';
 import type { AttestationPlatform } from '../platform/types.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { manifestTrustsSimulator } from '../policy/trust-anchors.js';
@@ -123,6 +124,8 @@ export async function startService(opts: StartServiceOptions): Promise<RunningSe
     log,
     ...(opts.kds ? { kds: opts.kds } : {}),
     ...(opts.pcs ? { pcs: opts.pcs } : {}),
+    // Node: signatures through node:crypto (src/platform/node-signature-backend.ts).
+    signatures: nodeSignatures,
     ...(opts.gpuOcsp ? { gpuOcsp: opts.gpuOcsp } : {}),
     ...(allowUnpinnedGateway ? { allowUnpinnedGateway } : {}),
   });

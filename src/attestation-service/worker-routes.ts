@@ -21,7 +21,6 @@ import { sha256, toBase64Url } from '../bytes.js';
 import { errorResponse } from '../http/errors.js';
 import { importPublicKey } from '../keys/hpke.js';
 import { type SealedKek, sealKek } from '../keys/kek-transport.js';
-import { nodeSignatures } from '../platform/node-signature-backend.js';
 import { isSimulatedGpuRoot } from '../policy/trust-anchors.js';
 import {
   KEY_POLL_NONCE_LENGTH,
@@ -145,7 +144,7 @@ async function appraiseWorker(
     chainCache: rt.chainCache,
     gpuChainCache: rt.gpuChainCache,
     tdxCache: rt.tdxCache,
-    signatures: nodeSignatures,
+    ...(deps.signatures ? { signatures: deps.signatures } : {}),
   });
   if (
     verdict.verdict !== 'trusted' ||

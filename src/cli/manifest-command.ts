@@ -2,6 +2,7 @@
  * `sealgate manifest pin|digest|check|gateway-key`.
  */
 import { isSealgateError } from '../errors.js';
+import { nodeSignatures } from '../platform/node-signature-backend.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
 import type { GpuReferenceValues, Manifest, RoleName } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
@@ -181,6 +182,7 @@ export async function manifestCommand(argv: readonly string[], now: () => Date):
       const report = await readInput('report', v.report!);
       const { leaf, chain } = await loadCertificates(v.cert!, v.chain);
       const result = await pinManifest({
+        signatures: nodeSignatures,
         report,
         leaf,
         ...(chain ? { chain } : { kds: cliKds() }),

@@ -8,7 +8,6 @@
  */
 import { isAllZero, toHex } from '../bytes.js';
 import type { SnpClaims, TcbVersion } from '../evidence/snp/types.js';
-import { nodeSignatures } from '../platform/node-signature-backend.js';
 import type {
   KeyPolicy,
   Manifest,
@@ -18,6 +17,7 @@ import type {
 } from '../policy/manifest-types.js';
 import { AMD_ROOTS } from '../verify/amd-roots.js';
 import type { KdsOptions } from '../verify/kds.js';
+import type { SignatureBackend } from '../verify/signature-backend.js';
 import { verifySnpEvidence } from '../verify/verify-snp.js';
 import type { Violation } from '../verify/violations.js';
 
@@ -38,6 +38,8 @@ export interface PinInput {
   kds?: KdsOptions;
   /** Computed launch digests (lower-case hex) to pin instead of the report's MEASUREMENT. */
   measurements?: string[];
+  /** Signature checks (src/verify/signature-backend.ts): the CLI passes node:crypto; default WebCrypto. */
+  signatures?: SignatureBackend;
 }
 
 export type PinResult =
@@ -159,7 +161,7 @@ export async function pinManifest(input: PinInput): Promise<PinResult> {
     trustAnchors: AMD_ROOTS.map((r) => ({ sha256: r.sha256, product: r.product })),
     now: input.now,
     ...(input.kds ? { kds: input.kds } : {}),
-    signatures: nodeSignatures,
+    ...(input.signatures ? { signatures: input.signatures } : {}),
   });
   if (!verified.claims) return { ok: false, violations: verified.violations };
   const claims = verified.claims;

@@ -36,7 +36,9 @@ export async function checkListedWorkers(input: {
   at: Date;
 }): Promise<WorkerFinding[]> {
   if (!Array.isArray(input.listed)) return [{ ok: true, text: 'the endpoint listed no workers' }];
-  const allowed = input.manifest.roles.worker?.snp?.measurements ?? [];
+  // A worker's measurement is its SEV-SNP MEASUREMENT or its TDX MRTD: either list of the role's.
+  const worker = input.manifest.roles.worker;
+  const allowed = [...(worker?.snp?.measurements ?? []), ...(worker?.tdx?.mrTd ?? [])];
   const out: WorkerFinding[] = [];
   for (const entry of input.listed.slice(0, MAX_LISTED)) {
     let cert: WorkerCertificate;

@@ -7,6 +7,9 @@
  * show the TD's claims. The manifest is the TDX dev manifest: roles accept only TDX.
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type E2eStack, startE2eStack } from './support.js';
 
@@ -108,9 +111,12 @@ describe('the local stack on SIMULATED Intel TDX', () => {
     await response.text();
     const id = response.headers.get('x-sealgate-receipt')!;
     expect(id).toMatch(/^gw-[0-9a-f]{32}$/);
+    // The receipt the client keeps (x-sealgate-receipt-data; nothing is stored in KV by default).
+    const file = join(mkdtempSync(join(tmpdir(), 'sealgate-tdx-receipt-')), 'receipt.json');
+    writeFileSync(file, response.headers.get('x-sealgate-receipt-data')!);
     const out = await sealgate([
       'verify-receipt',
-      id,
+      file,
       '--url',
       stack.url,
       '--api-key',
