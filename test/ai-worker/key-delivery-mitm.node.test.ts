@@ -136,6 +136,9 @@ async function uploadGenuine(): Promise<Kek> {
     manifest: env.manifest,
     manifestDigest: env.manifestDigest,
     now: new Date(),
+    // Signed as the gateway signs it: the gateway's own bucket, not the anonymous per-caller one the
+    // workers' attestations of the service draw from (all of this test's callers share 127.0.0.1).
+    gatewayKey: env.gatewayKey,
   });
   const kek = await createKek({ notBefore: nowSeconds() - 5, notAfter: nowSeconds() + 600 });
   await uploadKek({
