@@ -21,34 +21,44 @@ import { exportTdxDevChain, importTdxDevChain } from '../platform/simulator/tdx-
 import { DEV_TCB, developmentManifestText } from './environment.js';
 import { tdxDevelopmentManifestText } from './environment-tdx.js';
 
+/** The file's text, or undefined when it does not exist (any other error is thrown). */
+async function readTextIfPresent(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    return undefined;
+  }
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new SealgateError('invalid_argument', `${what}: not JSON`, undefined, { cause });
+  }
+}
+
+/**
+ * A simulated chain's JSON, owner-only (it holds private keys). 'wx': never overwrite a chain
+ * another process wrote meanwhile (its root may be pinned already).
+ */
+async function writeChainFile(path: string, exported: unknown): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${JSON.stringify(exported, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+}
+
 /** Reads the dev chain at `path`, or makes one and writes it there when the file does not exist. */
 export async function loadOrCreateDevChain(
   path: string,
   opts: { now: Date; product?: SnpProduct },
 ): Promise<{ chain: DevChain; created: boolean }> {
-  let text: string | undefined;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  if (text !== undefined) {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (cause) {
-      throw new SealgateError('invalid_argument', `dev chain ${path}: not JSON`, undefined, { cause });
-    }
-    return { chain: await importDevChain(json), created: false };
-  }
+  const text = await readTextIfPresent(path);
+  if (text !== undefined)
+    return { chain: await importDevChain(parseJson(text, `dev chain ${path}`)), created: false };
   const product = opts.product ?? 'Milan';
   const chain = await createDevChain({ product, now: opts.now, tcb: DEV_TCB[product] });
-  await mkdir(dirname(path), { recursive: true });
-  // 'wx': never overwrite a chain another process wrote meanwhile (its root may be pinned already).
-  await writeFile(path, `${JSON.stringify(await exportDevChain(chain), null, 2)}\n`, {
-    mode: 0o600,
-    flag: 'wx',
-  });
+  await writeChainFile(path, await exportDevChain(chain));
   return { chain, created: true };
 }
 
@@ -66,12 +76,7 @@ function isVersion1GpuChain(text: string): boolean {
  * attestation key), kept like the SNP dev chain so the dev manifest's GPU root pin holds.
  */
 export async function loadOrCreateGpuChain(path: string, opts: { now: Date }): Promise<GpuDeviceChain> {
-  let text: string | undefined;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
+  let text = await readTextIfPresent(path);
   let flag = 'wx';
   if (text !== undefined && isVersion1GpuChain(text)) {
     // Version 1 kept no CA keys, so no OCSP answer could be signed for it: make a new chain (the
@@ -149,27 +154,12 @@ export async function loadOrCreateTdxDevChain(
   path: string,
   opts: { now: Date },
 ): Promise<{ chain: TdxDevChain; created: boolean }> {
-  let text: string | undefined;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
+  const text = await readTextIfPresent(path);
   if (text !== undefined) {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (cause) {
-      throw new SealgateError('invalid_argument', `TDX dev chain ${path}: not JSON`, undefined, { cause });
-    }
-    return { chain: await importTdxDevChain(json), created: false };
+    return { chain: await importTdxDevChain(parseJson(text, `TDX dev chain ${path}`)), created: false };
   }
   const chain = await createTdxDevChain({ now: opts.now });
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, `${JSON.stringify(await exportTdxDevChain(chain), null, 2)}\n`, {
-    mode: 0o600,
-    flag: 'wx',
-  });
+  await writeChainFile(path, await exportTdxDevChain(chain));
   return { chain, created: true };
 }
 
