@@ -79,7 +79,8 @@ export async function startMiniflareWorker(input: {
   entry: string;
   port: number;
   bindings: Record<string, string>;
-  kv?: string[];
+  /** KV bindings: names (the name is the namespace id) or wrangler's `{ BINDING: { id } }`. */
+  kv?: string[] | Record<string, { id: string }>;
   /** Class names, or wrangler's own entries (`{ className, useSQLite }`). */
   durableObjects?: Record<string, string | { className: string; useSQLite?: boolean }>;
   /** Workers Rate Limiting bindings, as wrangler derives them from `[[ratelimits]]`. */

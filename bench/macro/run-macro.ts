@@ -39,10 +39,10 @@ const BASELINE_PORT = Number(process.env.BENCH_BASELINE_PORT ?? 18797);
 /** The `wrangler dev` reference passthrough (and +1 for its inspector). */
 const REFERENCE_PORT = BASELINE_PORT + 2;
 const referenceUrl = `http://127.0.0.1:${REFERENCE_PORT}`;
-/** wrangler.toml's Durable Object bindings. */
 /**
  * The gateway's Durable Objects and Rate Limiting bindings exactly as wrangler.toml declares them
- * (a limited key needs `KEY_USAGE` and its `RPM_<n>` binding; the gateway refuses it without).
+ * (a limited key needs `KEY_USAGE` and its `RPM_<n>` binding; the gateway refuses it without), and
+ * its KV namespace under wrangler.toml's id, where `sealgate apikey create --local` writes.
  */
 function gatewayBindingsFromWranglerToml(root: string) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, 'wrangler.toml'));
@@ -52,6 +52,8 @@ function gatewayBindingsFromWranglerToml(root: string) {
       { className: string; useSQLite?: boolean }
     >,
     ratelimits: (workerOptions.ratelimits ?? {}) as RateLimitBindings,
+    // The namespace id wrangler.toml names: `sealgate apikey create --local` writes under it.
+    kv: workerOptions.kvNamespaces as Record<string, { id: string }>,
   };
 }
 
@@ -395,7 +397,6 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
           entry: 'worker.js',
           port,
           bindings: vars,
-          kv: ['SEALGATE_KV'],
           ...gatewayBindingsFromWranglerToml(root),
           ...(persistTo ? { persistTo } : {}),
           // Opened for the memory trace only; nothing attaches until the load phases are over.
