@@ -126,7 +126,14 @@ async function pinTdx(
   const quote = await readInput('tdx-quote', v['tdx-quote']!);
   const collateral = await loadCollateral(v.collateral!);
   const eventLog = v['event-log'] === undefined ? null : await readInput('event-log', v['event-log']);
-  const result = await pinTdxManifest({ quote, collateral, eventLog, role: v.role as RoleName, now: at });
+  const result = await pinTdxManifest({
+    quote,
+    collateral,
+    eventLog,
+    role: v.role as RoleName,
+    now: at,
+    signatures: nodeSignatures,
+  });
   if (!result.ok) {
     const lines = result.violations.map((x) => `  ${x.code}: ${x.message}`).join('\n');
     return { stdout: '', stderr: `refusing to pin evidence that does not verify:\n${lines}\n`, exitCode: 1 };

@@ -8,12 +8,13 @@
  * EV_EFI_BOOT_SERVICES_APPLICATION) and the command line and initrd (RTMR2 EV_IPL, EV_EVENT_TAG) the
  * log shows (docs/manifest.md "Event digests").
  */
+
 import { toHex } from '../bytes.js';
 import { EVENT_TYPES } from '../evidence/tdx/event-log/event-types.js';
 import type { CcEventLog } from '../evidence/tdx/event-log/types.js';
-import { nodeSignatures } from '../platform/node-signature-backend.js';
 import type { Manifest, RoleName, TdxEventDigestRule, TdxReferenceValues } from '../policy/manifest-types.js';
 import { AMD_ROOTS } from '../verify/amd-roots.js';
+import type { SignatureBackend } from '../verify/signature-backend.js';
 import type { TdxCollateral } from '../verify/tdx/collateral.js';
 import { checkTcbStatus } from '../verify/tdx/tcb-status.js';
 import type { TdxClaims } from '../verify/tdx/tdx-claims.js';
@@ -68,13 +69,15 @@ export async function pinTdxManifest(input: {
   role: RoleName;
   now: Date;
   eventLog?: Uint8Array | null;
+  /** Signature checks (src/verify/signature-backend.ts): the CLI passes node:crypto; default WebCrypto. */
+  signatures?: SignatureBackend;
 }): Promise<{ ok: true; manifest: Manifest } | { ok: false; violations: Violation[] }> {
   const r = await verifyTdxEvidence({
     quote: input.quote,
     collateral: input.collateral,
     now: input.now,
     eventLog: input.eventLog ?? null,
-    signatures: nodeSignatures,
+    ...(input.signatures ? { signatures: input.signatures } : {}),
   });
   if (r.claims === null) return { ok: false, violations: r.violations };
   const refusals = checkTcbStatus(r.claims.tcb, ['UpToDate'], []);

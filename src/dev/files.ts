@@ -43,9 +43,9 @@ function parseJson(text: string, what: string): unknown {
  * A simulated chain's JSON, owner-only (it holds private keys). 'wx': never overwrite a chain
  * another process wrote meanwhile (its root may be pinned already).
  */
-async function writeChainFile(path: string, exported: unknown): Promise<void> {
+async function writeChainFile(path: string, exported: unknown, flag: 'wx' | 'w' = 'wx'): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, `${JSON.stringify(exported, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  await writeFile(path, `${JSON.stringify(exported, null, 2)}\n`, { mode: 0o600, flag });
 }
 
 /** Reads the dev chain at `path`, or makes one and writes it there when the file does not exist. */
@@ -62,13 +62,9 @@ export async function loadOrCreateDevChain(
   return { chain, created: true };
 }
 
-function isVersion1GpuChain(text: string): boolean {
-  try {
-    const o = JSON.parse(text) as { kind?: unknown; version?: unknown };
-    return o.kind === 'sealgate-simulated-gpu-chain' && o.version === 1;
-  } catch {
-    return false;
-  }
+function isVersion1GpuChain(json: unknown): boolean {
+  const o = json as { kind?: unknown; version?: unknown } | null;
+  return o?.kind === 'sealgate-simulated-gpu-chain' && o.version === 1;
 }
 
 /**
@@ -76,17 +72,14 @@ function isVersion1GpuChain(text: string): boolean {
  * attestation key), kept like the SNP dev chain so the dev manifest's GPU root pin holds.
  */
 export async function loadOrCreateGpuChain(path: string, opts: { now: Date }): Promise<GpuDeviceChain> {
-  let text = await readTextIfPresent(path);
-  let flag = 'wx';
-  if (text !== undefined && isVersion1GpuChain(text)) {
-    // Version 1 kept no CA keys, so no OCSP answer could be signed for it: make a new chain (the
-    // dev manifest is rewritten for it below).
-    text = undefined;
-    flag = 'w';
-  }
-  if (text !== undefined) {
+  const text = await readTextIfPresent(path);
+  const json = text === undefined ? undefined : parseJson(text, `GPU chain ${path}`);
+  // Version 1 kept no CA keys, so no OCSP answer could be signed for it: it is replaced by a new
+  // chain (the dev manifest is rewritten for it below).
+  const replace = json !== undefined && isVersion1GpuChain(json);
+  if (json !== undefined && !replace) {
     try {
-      return await importGpuDeviceChain(JSON.parse(text));
+      return await importGpuDeviceChain(json);
     } catch (cause) {
       throw new SealgateError('invalid_argument', `GPU chain ${path}: not a simulated GPU chain`, undefined, {
         cause,
@@ -94,11 +87,7 @@ export async function loadOrCreateGpuChain(path: string, opts: { now: Date }): P
     }
   }
   const chain = await createGpuDeviceChain(opts);
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, `${JSON.stringify(await exportGpuDeviceChain(chain), null, 2)}\n`, {
-    mode: 0o600,
-    flag,
-  });
+  await writeChainFile(path, await exportGpuDeviceChain(chain), replace ? 'w' : 'wx');
   return chain;
 }
 
