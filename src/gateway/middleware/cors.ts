@@ -37,9 +37,15 @@ const EXPOSE_HEADERS = [
 ];
 const EXPOSE = EXPOSE_HEADERS.join(',');
 
+// CORS_ORIGINS split once per value, not once per request.
+let parsed: { configured: string | undefined; allowed: readonly string[] } | undefined;
+
 /** The allowed origin to echo ('*' when any is), or null: `CORS_ORIGINS` as configured. */
 export function allowedOrigin(origin: string, configured: string | undefined): string | null {
-  const allowed = (configured ?? '').split(',').map((s: string) => s.trim());
+  if (parsed === undefined || parsed.configured !== configured) {
+    parsed = { configured, allowed: (configured ?? '').split(',').map((s: string) => s.trim()) };
+  }
+  const { allowed } = parsed;
   if (allowed.includes('*')) return '*';
   return allowed.includes(origin) ? origin : null;
 }
