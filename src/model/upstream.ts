@@ -32,7 +32,7 @@ import { SealgateError } from '../errors.js';
 import { readLimited } from '../http/read-limited.js';
 import { normalizeModelEndpoint } from '../policy/model-endpoint.js';
 import { withApiRoutes } from './api-routes.js';
-import { parseSseStream } from './sse.js';
+import { parseSseBatches, type SseEvent } from './sse.js';
 import type {
   ModelAnswer,
   ModelBackend,
@@ -348,7 +348,8 @@ async function* streamEvents(
   opened: OpenedStream,
   signal?: AbortSignal,
 ): AsyncGenerator<string> {
-  const events = parseSseStream(opened.body)[Symbol.asyncIterator]();
+  // A network read's events at a time: one generator step per read, not two per event.
+  const batches = parseSseBatches(opened.body)[Symbol.asyncIterator]();
   let idle = false;
   const watch = idleWatch(up.idleTimeoutMs, () => {
     idle = true;
@@ -357,10 +358,10 @@ async function* streamEvents(
   try {
     for (;;) {
       // The idle deadline runs only while we wait for the server, not while our reader is slow.
-      let next: IteratorResult<{ type: string; data: string }>;
+      let next: IteratorResult<SseEvent[]>;
       watch.waiting();
       try {
-        next = await events.next();
+        next = await batches.next();
       } catch (cause) {
         const message = idle
           ? `model server stream idle for ${up.idleTimeoutMs} ms`
@@ -375,24 +376,25 @@ async function* streamEvents(
         const end = TYPED_STREAMS.has(opened.route) ? 'its end event' : '[DONE]';
         throw new SealgateError('model_error', `model server stream ended without ${end}`);
       }
-      const { type, data } = next.value;
-      if (type === 'error') throw new SealgateError('model_error', 'model server sent an error event');
-      if (type === 'ping') continue; // Anthropic's keep-alive (Messages API, "Streaming")
-      // OpenAI's chat stream has unnamed events only; Messages and Responses name each by its type.
-      if (type !== 'message' && !TYPED_STREAMS.has(opened.route)) continue;
-      const step = streamStep(opened.route, data);
-      if (step === 'fail')
-        throw new SealgateError('model_error', 'model server reported an error mid-stream');
-      if (step === 'end') {
+      for (const { type, data } of next.value) {
+        if (type === 'error') throw new SealgateError('model_error', 'model server sent an error event');
+        if (type === 'ping') continue; // Anthropic's keep-alive (Messages API, "Streaming")
+        // OpenAI's chat stream has unnamed events only; Messages and Responses name each by its type.
+        if (type !== 'message' && !TYPED_STREAMS.has(opened.route)) continue;
+        const step = streamStep(opened.route, data);
+        if (step === 'fail')
+          throw new SealgateError('model_error', 'model server reported an error mid-stream');
+        if (step === 'end') {
+          yield data;
+          return;
+        }
+        checkChunk(data);
         yield data;
-        return;
       }
-      checkChunk(data);
-      yield data;
     }
   } finally {
     watch.stop();
-    await events.return?.(undefined).catch(() => undefined);
+    await batches.return?.(undefined).catch(() => undefined);
     opened.done();
   }
 }
