@@ -29,6 +29,9 @@ export interface HotResult {
   latencyP50: number;
   ttfcP50: number;
   loadCpuMs: number;
+  /** This thread's user and system CPU ms in the window (process.threadCpuUsage). */
+  loadUserMs: number;
+  loadSystemMs: number;
 }
 
 const ROUTE = '/v1/chat/completions';
@@ -83,8 +86,11 @@ async function run(job: HotJob): Promise<HotResult> {
   const to = from + job.durationMs;
   let cpuStart = 0;
   let cpuEnd = 0;
+  let usageStart = process.threadCpuUsage();
+  let usage = usageStart;
   setTimeout(() => {
     cpuStart = threadCpuMs() ?? 0;
+    usageStart = process.threadCpuUsage();
     parentPort!.postMessage({ window: 'start' });
   }, job.warmupMs);
   let ended = false;
@@ -99,6 +105,7 @@ async function run(job: HotJob): Promise<HotResult> {
         if (!ended) {
           ended = true;
           cpuEnd = threadCpuMs() ?? 0;
+          usage = process.threadCpuUsage(usageStart);
           parentPort!.postMessage({ window: 'end' });
         }
         return;
@@ -131,6 +138,8 @@ async function run(job: HotJob): Promise<HotResult> {
     latencyP50: p50(latencies),
     ttfcP50: p50(ttfcs),
     loadCpuMs: cpuEnd - cpuStart,
+    loadUserMs: usage.user / 1000,
+    loadSystemMs: usage.system / 1000,
   };
 }
 

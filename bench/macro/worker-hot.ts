@@ -169,6 +169,10 @@ try {
     for (const target of ['sealed', 'hop'] as const) {
       let cpuStart = 0;
       let cpuEnd = 0;
+      let usageStart = process.cpuUsage();
+      let usage = usageStart;
+      let mainStart = process.threadCpuUsage();
+      let main = mainStart;
       const r = await load(
         {
           url: target === 'sealed' ? sealed.url : hop.url,
@@ -179,13 +183,23 @@ try {
           durationMs: seconds * 1000,
         },
         (edge) => {
-          if (edge === 'start') cpuStart = processesCpuMs(pids) ?? 0;
-          else cpuEnd = processesCpuMs(pids) ?? 0;
+          if (edge === 'start') {
+            cpuStart = processesCpuMs(pids) ?? 0;
+            usageStart = process.cpuUsage();
+            mainStart = process.threadCpuUsage();
+          } else {
+            main = process.threadCpuUsage(mainStart);
+            cpuEnd = processesCpuMs(pids) ?? 0;
+            usage = process.cpuUsage(usageStart);
+          }
         },
       );
       const cpu = (cpuEnd - cpuStart - r.loadCpuMs) / r.requests;
+      const user = (usage.user / 1000 - r.loadUserMs) / r.requests;
+      const system = (usage.system / 1000 - r.loadSystemMs) / r.requests;
+      const mainMs = (main.user + main.system) / 1000 / r.requests;
       process.stdout.write(
-        `${stream ? 'stream' : 'json'} c${concurrency} ${target.padEnd(6)} ${r.requests} req ${r.rps.toFixed(0)} rps  cpu/req ${cpu.toFixed(3)} ms  latency p50 ${r.latencyP50.toFixed(2)} ms  ttfc p50 ${r.ttfcP50.toFixed(2)} ms  errors ${r.errors}${r.firstError ? ` (${r.firstError})` : ''}\n`,
+        `${stream ? 'stream' : 'json'} c${concurrency} ${target.padEnd(6)} ${r.requests} req ${r.rps.toFixed(0)} rps  cpu/req ${cpu.toFixed(3)} ms (user ${user.toFixed(3)} sys ${system.toFixed(3)}; main thread ${mainMs.toFixed(3)})  latency p50 ${r.latencyP50.toFixed(2)} ms  ttfc p50 ${r.ttfcP50.toFixed(2)} ms  errors ${r.errors}${r.firstError ? ` (${r.firstError})` : ''}\n`,
       );
     }
   }
