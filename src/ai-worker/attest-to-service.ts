@@ -61,8 +61,14 @@ import {
 import { verifyWorkerCertificate } from '../service-client/worker-certificate.js';
 import type { SignatureBackend } from '../verify/signature-backend.js';
 import type { PcsOptions } from '../verify/tdx/pcs.js';
-import { createWorkerIdentity, presentedKeys, type WorkerIdentity } from './identity.js';
+import {
+  createWorkerIdentity,
+  presentedKeys,
+  type ReceiptKeyFactory,
+  type WorkerIdentity,
+} from './identity.js';
 import { consoleLog, errorDetail, type WorkerLog } from './log.js';
+import type { ReceiptSigner } from './receipt-signer.js';
 import { ServiceApi, serviceFailureStatus } from './service-api.js';
 import { WorkerKeys } from './worker-keys.js';
 
@@ -83,6 +89,8 @@ export interface WorkerSessionOptions {
   config: Uint8Array;
   /** Made at start when absent. */
   identity?: WorkerIdentity;
+  /** How that identity's receipt key is made (default WebCrypto; the Node server: node:crypto). */
+  receiptKey?: ReceiptKeyFactory;
   fetch?: typeof fetch;
   /** Milliseconds (Date.now by default). */
   clock?: () => number;
@@ -181,10 +189,10 @@ export class WorkerSession {
    * The certificate and the private key it certifies, together (receipts are signed with it,
    * docs/protocol.md "Receipts"); null before registration.
    */
-  get receiptSigner(): { key: CryptoKey; certificate: Uint8Array } | null {
+  get receiptSigner(): ReceiptSigner | null {
     const cert = this.#certificate;
     const identity = this.#identity;
-    return cert && identity ? { key: identity.signing.privateKey, certificate: cert.bytes } : null;
+    return cert && identity ? { key: identity.signing, certificate: cert.bytes } : null;
   }
 
   get nowSeconds(): number {
@@ -283,7 +291,7 @@ export class WorkerSession {
 
   async #register(): Promise<unknown[]> {
     const serviceKey = await this.#attestService();
-    this.#identity ??= await createWorkerIdentity();
+    this.#identity ??= await createWorkerIdentity(this.#opts.receiptKey);
     const keys = presentedKeys(this.#identity);
     const { nonce } = await this.#api.challenge();
     const config = this.#opts.config;

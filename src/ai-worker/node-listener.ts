@@ -13,7 +13,8 @@
  * - the exchange's signal aborts when the client goes away before the answer is complete (the
  *   model call stops; a stream's body is cancelled);
  * - a stream is written with backpressure: the next chunk is read from the sealed stream only once
- *   the socket took the previous one (a slow gateway slows the model);
+ *   the socket took the previous one (a slow gateway slows the model); its head leaves with the
+ *   first frame, or alone one event-loop turn after the model's head if that frame is not ready;
  * - a body left unread (an early refusal, a body over the limit) is drained, at most 64 MiB and
  *   500 ms, then the connection is closed — as the adapter does;
  * - anything unexpected is a 500 `internal_error` in OpenAI's error JSON (nothing else leaks), or,
@@ -186,11 +187,22 @@ async function writeStream(
     return;
   }
   res.writeHead(answer.status, answer.headers);
-  // The head goes out at once, before the first frame (as the adapter does with a stream).
-  res.flushHeaders();
+  // The head goes out with the first frame when that is sealed within this turn of the event loop
+  // (one write instead of two, as a piped hop sends it); else on its own at the next turn, so a
+  // model slow to its first event never holds the head back.
+  let head: ReturnType<typeof setImmediate> | undefined = setImmediate(() => {
+    head = undefined;
+    if (!res.destroyed) res.flushHeaders();
+  });
+  const headSent = () => {
+    if (head !== undefined) clearImmediate(head);
+    head = undefined;
+  };
+  res.once('close', headSent);
   try {
     for (;;) {
       const { done, value } = await reader.read();
+      headSent();
       if (done) break;
       if (res.destroyed) return;
       if (!res.write(value)) {
@@ -211,5 +223,7 @@ async function writeStream(
     // stream then ends without its end frame, which the gateway reports as stream_truncated.
     log('error', 'sealed stream: unexpected failure', errorDetail(e));
     res.destroy();
+  } finally {
+    headSent();
   }
 }

@@ -7,13 +7,18 @@
  */
 import { toBase64Url } from '../bytes.js';
 import type { RequestContext } from '../envelope/data-key.js';
-import { RECEIPT_HEADER, signReceipt, WORKER_CERTIFICATE_HEADER } from '../receipts/receipt.js';
+import {
+  type Es256Sign,
+  RECEIPT_HEADER,
+  signReceipt,
+  WORKER_CERTIFICATE_HEADER,
+} from '../receipts/receipt.js';
 
 export { RECEIPT_HEADER };
 
 export interface ReceiptSigner {
-  /** The worker's `signing` private key (ECDSA P-256). */
-  key: CryptoKey;
+  /** The worker's `signing` private key (ECDSA P-256), or the signer holding it (identity.ts). */
+  key: CryptoKey | Es256Sign;
   /** The worker certificate (DER) that certifies its public half. */
   certificate: Uint8Array;
 }

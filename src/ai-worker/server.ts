@@ -26,6 +26,7 @@ import { effectiveConfig } from './effective-config.js';
 import { consoleLog, type WorkerLog } from './log.js';
 import { nodeEnvelopeCrypto } from './node-envelope-crypto.js';
 import { createWorkerListener } from './node-listener.js';
+import { nodeReceiptKey } from './node-receipt-key.js';
 import { nodeSha256 } from './node-sha256.js';
 
 export const DEFAULT_PORT = 8789;
@@ -141,6 +142,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     ...(opts.pcs ? { pcs: opts.pcs } : {}),
     // Node: signatures through node:crypto (src/platform/node-signature-backend.ts).
     signatures: nodeSignatures,
+    // Receipts signed through node:crypto on this thread, not WebCrypto's thread pool (node-receipt-key.ts).
+    receiptKey: nodeReceiptKey,
     ...(opts.gpus ? { gpus: opts.gpus } : {}),
     manifest: opts.manifestBytes.slice(),
     manifestDigest,

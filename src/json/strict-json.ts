@@ -40,9 +40,16 @@ export function findLoneSurrogate(s: string): number {
   return -1;
 }
 
+/**
+ * ES2024 `String.prototype.isWellFormed` (native in Node ≥ 20 and workerd): the same test as
+ * `findLoneSurrogate(s) < 0` without a JavaScript loop over every code unit (the sealed stream
+ * checks every event of every frame with it).
+ */
+const nativeIsWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+
 /** True when `s` has no unpaired surrogate (I-JSON, RFC 7493 §2.1). */
 export function isWellFormedString(s: string): boolean {
-  return findLoneSurrogate(s) < 0;
+  return nativeIsWellFormed ? nativeIsWellFormed.call(s) : findLoneSurrogate(s) < 0;
 }
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;

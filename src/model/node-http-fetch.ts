@@ -58,9 +58,12 @@ function send(
 ): Promise<ModelFetchResponse> {
   const { signal } = init;
   if (signal?.aborted) return Promise.reject(abortError(signal));
-  const body = init.body === undefined ? undefined : Buffer.from(init.body);
+  // A string body stays a string: node:http joins head and body into one string
+  // (OutgoingMessage#_send) encoded once, straight into the socket's write — no Buffer copy of the
+  // body first, no two-part writev.
+  const body = init.body === undefined || typeof init.body === 'string' ? init.body : Buffer.from(init.body);
   const headers: Record<string, string> = { ...init.headers };
-  if (body !== undefined) headers['content-length'] = String(body.byteLength);
+  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
   return new Promise<ModelFetchResponse>((resolve, reject) => {
     let settled = false;
     let onAbortBody: ((e: unknown) => void) | undefined;

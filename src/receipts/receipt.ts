@@ -130,11 +130,19 @@ function checkClaims(c: Record<string, unknown>, fail: (m: string) => SealgateEr
 }
 
 /**
- * Signs a receipt with the worker's `signing` private key for the certificate `certificateDer`.
- * Returns the compact JWS.
+ * An ES256 signer that is not a CryptoKey: the JWS signature (RFC 7518 §3.4: r ‖ s, 64 bytes) of
+ * `data` under a P-256 private key it holds. The AI worker's Node server signs through node:crypto
+ * this way (src/ai-worker/node-receipt-key.ts), on its own thread: WebCrypto's sign is a libuv
+ * thread-pool job in Node, and its hand-off costs more than the signature.
+ */
+export type Es256Sign = (data: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+
+/**
+ * Signs a receipt with the worker's `signing` private key (a CryptoKey, or an `Es256Sign` holding
+ * it) for the certificate `certificateDer`. Returns the compact JWS.
  */
 export async function signReceipt(input: {
-  key: CryptoKey;
+  key: CryptoKey | Es256Sign;
   certificateDer: Uint8Array;
   claims: ReceiptClaims;
 }): Promise<string> {
@@ -142,32 +150,36 @@ export async function signReceipt(input: {
     { ...input.claims },
     (m) => new SealgateError('invalid_argument', `signReceipt: ${m}`),
   );
-  const header = {
-    alg: RECEIPT_ALG,
-    typ: RECEIPT_TYPE,
-    'x5t#S256': await certificateThumbprint(input.certificateDer),
-  };
-  const signingInput = `${b64uJson(header)}.${b64uJson(claims)}`;
-  const signature = new Uint8Array(
-    await crypto.subtle.sign(ES256, input.key, utf8.encode(signingInput) as BufferSource),
-  );
+  const signingInput = `${await encodedHeader(input.certificateDer)}.${b64uJson(claims)}`;
+  const data = utf8.encode(signingInput);
+  const { key } = input;
+  const signature =
+    typeof key === 'function'
+      ? await key(data)
+      : new Uint8Array(await crypto.subtle.sign(ES256, key, data as BufferSource));
+  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LENGTH) {
+    throw new SealgateError('internal', `signReceipt: the signer did not return ${SIGNATURE_LENGTH} bytes`);
+  }
   return `${signingInput}.${toBase64Url(signature)}`;
 }
 
 /**
- * `x5t#S256` of a certificate, computed once per certificate object: a worker signs every answer
- * under the same certificate until it re-registers. Keyed by identity; certificate bytes are never
- * modified in place (and a stale thumbprint could only make a receipt fail to verify).
+ * The encoded JWS header (it names the certificate by `x5t#S256`), made once per certificate
+ * object: a worker signs every answer under the same certificate until it re-registers. Keyed by
+ * identity; certificate bytes are never modified in place (and a stale header could only make a
+ * receipt fail to verify).
  */
-const thumbprints = new WeakMap<Uint8Array, Promise<string>>();
+const headers = new WeakMap<Uint8Array, Promise<string>>();
 
-function certificateThumbprint(der: Uint8Array): Promise<string> {
-  let t = thumbprints.get(der);
-  if (!t) {
-    t = sha256(der).then(toBase64Url);
-    thumbprints.set(der, t);
+function encodedHeader(der: Uint8Array): Promise<string> {
+  let h = headers.get(der);
+  if (!h) {
+    h = sha256(der).then((thumbprint) =>
+      b64uJson({ alg: RECEIPT_ALG, typ: RECEIPT_TYPE, 'x5t#S256': toBase64Url(thumbprint) }),
+    );
+    headers.set(der, h);
   }
-  return t;
+  return h;
 }
 
 function b64uJson(value: unknown): string {

@@ -336,6 +336,29 @@ describe('node listener: transport', () => {
     expect(produced - at).toBeLessThanOrEqual(1);
   });
 
+  it("a stream's head is not held back by a model slow to its first event", async () => {
+    const kek = await kekAt();
+    let release: () => void = () => undefined;
+    const first = new Promise<void>((r) => (release = r));
+    const model = controlledModel(async () => ({
+      kind: 'stream',
+      events: (async function* () {
+        await first;
+        yield '{"n":1}';
+        yield '[DONE]';
+      })(),
+    }));
+    const { url } = await setup({ keys: [kek], model });
+    const { sealed, context } = await seal(kek, CHAT, { ...chatBody, stream: true });
+    // The head arrives while the model has produced nothing (fetch resolves on the head).
+    const res = await post(url, CHAT, sealed);
+    expect(res.status).toBe(200);
+    release();
+    const opened = await openSse(res, context);
+    expect(opened.error).toBeUndefined();
+    expect(opened.chunks).toEqual(['{"n":1}', '[DONE]']);
+  });
+
   it('a stream is written with backpressure: an unread answer pauses the model, then arrives whole', async () => {
     const kek = await kekAt();
     const TOTAL = 2000;

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isSealgateError } from '../../src/errors.js';
-import { parseStrictJson } from '../../src/json/strict-json.js';
+import { findLoneSurrogate, isWellFormedString, parseStrictJson } from '../../src/json/strict-json.js';
 import { parseManifest } from '../../src/policy/parse-manifest.js';
 
 function jsonError(f: () => unknown): { path: string; message: string }[] {
@@ -71,6 +71,39 @@ describe('parseStrictJson', () => {
 
   it('accepts nesting of exactly 32', () => {
     expect(() => parseStrictJson(`${'['.repeat(32)}${']'.repeat(32)}`)).not.toThrow();
+  });
+});
+
+describe('isWellFormedString (native where the runtime has it)', () => {
+  it('refuses every unpaired surrogate, wherever it stands', () => {
+    for (const bad of [
+      '\ud800',
+      '\udc00',
+      'a\ud83d',
+      '\ude00b',
+      '\ude00\ud83d',
+      'x\ud83d\ud83d\ude00',
+      '👋\udfff',
+    ]) {
+      expect([bad, isWellFormedString(bad)]).toEqual([bad, false]);
+    }
+    for (const good of ['', 'plain', '€', '👋', '\ud83d\ude00\ud83d\ude00', '\u0000', '\uffff']) {
+      expect([good, isWellFormedString(good)]).toEqual([good, true]);
+    }
+  });
+  it('agrees with the code-unit scan on any UTF-16 text', () => {
+    const unit = fc.oneof(
+      fc.integer({ min: 0xd800, max: 0xdfff }),
+      fc.integer({ min: 0, max: 0xffff }),
+      fc.constantFrom(0xd83d, 0xde00, 0x61),
+    );
+    fc.assert(
+      fc.property(fc.array(unit, { maxLength: 24 }), (units) => {
+        const s = String.fromCharCode(...units);
+        expect(isWellFormedString(s)).toBe(findLoneSurrogate(s) < 0);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

@@ -3,7 +3,13 @@
  * the network can cut the bytes, and the encoder against the parser.
  */
 import { describe, expect, it } from 'vitest';
-import { encodeSseEvent, parseSseStream, type SseEvent, SseParser } from '../../src/model/sse.js';
+import {
+  encodeSseEvent,
+  parseSseBatches,
+  parseSseStream,
+  type SseEvent,
+  SseParser,
+} from '../../src/model/sse.js';
 
 function parseAll(...chunks: string[]): SseEvent[] {
   const parser = new SseParser();
@@ -96,6 +102,40 @@ describe('parseSseStream', () => {
     });
     for await (const e of parseSseStream(body)) {
       expect(e.data).toBe('x');
+      break;
+    }
+    expect(cancelled).toBe(true);
+  });
+});
+
+describe('parseSseBatches', () => {
+  it('one batch per read that completes events, none for a read that completes none', async () => {
+    const enc = new TextEncoder();
+    const chunks = [
+      'data: a\n\ndata: b\n\nda',
+      'ta: c',
+      '\n\n',
+      ': only a comment\n',
+      'data: [DONE]\n\ndata: cut',
+    ];
+    const out: string[][] = [];
+    for await (const batch of parseSseBatches(streamOf(chunks.map((c) => enc.encode(c))))) {
+      out.push(batch.map((e) => e.data));
+    }
+    expect(out).toEqual([['a', 'b'], ['c'], ['[DONE]']]);
+  });
+  it('cancels the body when the reader stops early', async () => {
+    let cancelled = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        c.enqueue(new TextEncoder().encode('data: x\n\ndata: y\n\n'));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    for await (const batch of parseSseBatches(body)) {
+      expect(batch.map((e) => e.data)).toEqual(['x', 'y']);
       break;
     }
     expect(cancelled).toBe(true);

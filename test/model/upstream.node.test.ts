@@ -131,6 +131,18 @@ describe.each(TRANSPORTS)('upstream model over %s: JSON answers', (_name, transp
     reply = '{"error":{"message":"boom"}}';
     expect((await failure(model.call(CHAT, { body }))).code).toBe('model_error');
   });
+  // node:http only (the worker's transport): undici's pool may open a second connection anyway.
+  it.runIf(transport)('answers read to their end leave the connection for the next call', async () => {
+    const ports: number[] = [];
+    const s = await serve((_req, res, raw) => {
+      ports.push(raw.socket.remotePort ?? 0);
+      sendJson(res, 200, { id: 'x', choices: [] });
+    });
+    const model = createUpstreamModel({ baseUrl: s.url });
+    for (let i = 0; i < 3; i++) await model.call(CHAT, { body });
+    expect(ports).toHaveLength(3);
+    expect(new Set(ports).size).toBe(1);
+  });
   it('unreachable → fetch_failed (upstream_unavailable)', async () => {
     const s = await serve((_req, res) => sendJson(res, 200, {}));
     const url = s.url;
@@ -261,6 +273,39 @@ describe.each(TRANSPORTS)('upstream model over %s: streams', (_name, transport) 
     );
     expect(events).toEqual([chatChunk('a')]);
     expect(error?.message).toBe('model server stream idle for 50 ms');
+  });
+  it('idleTimeoutMs bounds each wait, not the stream: steady events slower in total pass', async () => {
+    const s = await serve(async (_req, res) => {
+      startSse(res);
+      for (const c of ['a', 'b', 'c', 'd', 'e', 'f']) {
+        await writeData(res, chatChunk(c));
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      res.end('data: [DONE]\n\n');
+    });
+    const { events, error } = await collect(
+      await createUpstreamModel({ baseUrl: s.url, idleTimeoutMs: 60 }).call(CHAT, {
+        body: { ...body, stream: true },
+      }),
+    );
+    expect(error).toBeUndefined();
+    expect(events).toHaveLength(7);
+  });
+  it('a reader slower than idleTimeoutMs is not the server idling', async () => {
+    const s = await serve((_req, res) => {
+      startSse(res);
+      res.end(`data: ${chatChunk('a')}\n\ndata: ${chatChunk('b')}\n\ndata: [DONE]\n\n`);
+    });
+    const answer = await createUpstreamModel({ baseUrl: s.url, idleTimeoutMs: 30 }).call(CHAT, {
+      body: { ...body, stream: true },
+    });
+    if (answer.kind !== 'stream') throw new Error('expected a stream');
+    const events: string[] = [];
+    for await (const e of answer.events) {
+      events.push(e);
+      await new Promise((r) => setTimeout(r, 80));
+    }
+    expect(events).toEqual([chatChunk('a'), chatChunk('b'), '[DONE]']);
   });
   it('a stream request answered with JSON is a model_error', async () => {
     const s = await serve((_req, res) => sendJson(res, 200, { id: 'x' }));
