@@ -19,7 +19,7 @@
  * Bad evidence never throws: it yields violations. Throws are for caller errors only (a `now` that
  * is not a Date, trust anchors that fail `checkTrustAnchors`, a report that is not a Uint8Array).
  */
-import { sha256, toHex } from '../bytes.js';
+import { toHex } from '../bytes.js';
 import { isSealgateError, SealgateError } from '../errors.js';
 import { parseReport } from '../evidence/snp/parse-report.js';
 import { productFromCpuid, productFromName } from '../evidence/snp/product.js';
@@ -36,7 +36,7 @@ import { amdRootBySha256, checkTrustAnchors, type TrustAnchor } from './amd-root
 import { amdLeafIdentity, type ParsedCertificate, parseCertificate, splitCertChain } from './certificates.js';
 import { type ChainCache, chainCacheKey } from './chain-cache.js';
 import { certChainUrl, type KdsOptions, kdsGet, kdsRemember, vcekUrl } from './kds.js';
-import type { SignatureBackend, VerifyKey } from './signature-backend.js';
+import { type SignatureBackend, type VerifyKey, webCryptoSignatures } from './signature-backend.js';
 import { checkBinding, decodeReportedTcb } from './verify-binding.js';
 import { verifyChain } from './verify-chain.js';
 import { importLeafKey, verifyReportSignature } from './verify-report-signature.js';
@@ -166,7 +166,7 @@ async function obtainLeaf(
     fromCache = got.fromCache;
   }
   try {
-    return { cert: await parseCertificate(bytes), url, fromCache, bytes };
+    return { cert: await parseCertificate(bytes, input.signatures), url, fromCache, bytes };
   } catch (e) {
     if (!isSealgateError(e)) throw e;
     out.push(violation('cert_malformed', `VCEK/VLEK: ${e.message}`, { field: 'leaf' }));
@@ -210,13 +210,17 @@ async function obtainChain(
     if (input.chainCache) {
       // The same bytes verified before: their parse is reused (verifyChain re-checks all but the
       // two upper signatures from it).
-      const [i, r] = await Promise.all([sha256(split.intermediate), sha256(split.root)]);
+      const hash = input.signatures ?? webCryptoSignatures;
+      const [i, r] = await Promise.all([
+        hash.digest('SHA-256', split.intermediate),
+        hash.digest('SHA-256', split.root),
+      ]);
       const hit = input.chainCache.get(chainCacheKey(toHex(i), toHex(r)));
       if (hit) return { intermediate: hit.intermediate, root: hit.root, url, fromCache, bytes };
     }
     const [intermediate, root] = await Promise.all([
-      parseCertificate(split.intermediate),
-      parseCertificate(split.root),
+      parseCertificate(split.intermediate, input.signatures),
+      parseCertificate(split.root, input.signatures),
     ]);
     return { intermediate, root, url, fromCache, bytes };
   } catch (e) {
