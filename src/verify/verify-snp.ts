@@ -122,6 +122,8 @@ interface FetchedChain {
   url: string | null;
   fromCache: boolean;
   bytes: Uint8Array | null;
+  /** The ASK/ARK bytes as delivered (given or fetched), for the chain cache's source index. */
+  parts: readonly Uint8Array[];
 }
 
 async function obtainLeaf(
@@ -205,24 +207,29 @@ async function obtainChain(
     bytes = got.bytes;
     fromCache = got.fromCache;
   }
+  const cache = input.chainCache;
+  // The same bytes delivered a trusted upper chain before: its parse is reused (verifyChain
+  // re-checks all but the two upper signatures from it).
+  const known = cache?.keyOfSource(parts);
+  const seen = known === undefined ? undefined : cache?.get(known);
+  if (seen) return { intermediate: seen.intermediate, root: seen.root, url, fromCache, bytes, parts };
   try {
     const split = splitCertChain(parts);
-    if (input.chainCache) {
-      // The same bytes verified before: their parse is reused (verifyChain re-checks all but the
-      // two upper signatures from it).
+    if (cache) {
+      // The same DER verified before (another spelling, e.g. DER instead of PEM): reused likewise.
       const hash = input.signatures ?? webCryptoSignatures;
       const [i, r] = await Promise.all([
         hash.digest('SHA-256', split.intermediate),
         hash.digest('SHA-256', split.root),
       ]);
-      const hit = input.chainCache.get(chainCacheKey(toHex(i), toHex(r)));
-      if (hit) return { intermediate: hit.intermediate, root: hit.root, url, fromCache, bytes };
+      const hit = cache.get(chainCacheKey(toHex(i), toHex(r)));
+      if (hit) return { intermediate: hit.intermediate, root: hit.root, url, fromCache, bytes, parts };
     }
     const [intermediate, root] = await Promise.all([
       parseCertificate(split.intermediate, input.signatures),
       parseCertificate(split.root, input.signatures),
     ]);
-    return { intermediate, root, url, fromCache, bytes };
+    return { intermediate, root, url, fromCache, bytes, parts };
   } catch (e) {
     if (!isSealgateError(e)) throw e;
     out.push(violation('cert_malformed', `ASK/ARK: ${e.message}`, { field: 'chain' }));
@@ -256,7 +263,11 @@ export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVer
     ...(input.signatures ? { signatures: input.signatures } : {}),
   });
   violations.push(...verdict.violations);
-  if (verdict.intermediateTrusted) await rememberChain(input, chain);
+  if (verdict.intermediateTrusted) {
+    const key = chainCacheKey(chain.intermediate.sha256, chain.root.sha256);
+    input.chainCache?.noteSource(chain.parts, key);
+    await rememberChain(input, chain);
+  }
   if (
     !verdict.leafKeyTrusted ||
     verdict.leafKind === null ||
