@@ -21,7 +21,7 @@ import {
 import type { GpuVector } from './gpu-cases.js';
 import { TDX_AT, TDX_SET, type TdxVector } from './tdx-cases.js';
 import { tdxPairResults } from './tdx-vs-dcap-qvl.js';
-import { tinfoilCases } from './tinfoil-peer.js';
+import { measureInterleaved, tinfoilCases } from './tinfoil-peer.js';
 
 export const SNP_SET = 'milan-v2-virtee';
 /** The Genoa VCEK set @tinfoilsh/verifier is compared on (it verifies only Genoa VCEK reports). */
@@ -195,13 +195,19 @@ export async function runNodeMicro(
       tdx,
       signatures: nodeSignatures,
     })),
-    ...(peer?.vector ? await tinfoilCases(peer.root, peer.vector) : []),
   ].filter(selected);
   const results: MicroResult[] = [];
   for (const c of cases) {
     const s = await measure(c);
     say(`  node    ${c.name.padEnd(28)} ${fmtMs(s.msPerOp)}`);
     results.push(withWhat(c, s));
+  }
+  // Ours and @tinfoilsh/verifier on the Genoa set: timed in interleaved rounds (tinfoil-peer.ts).
+  const peerCases = (peer?.vector ? await tinfoilCases(peer.root, peer.vector) : []).filter(selected);
+  const peerSamples = await measureInterleaved(peerCases);
+  for (const [i, c] of peerCases.entries()) {
+    say(`  node    ${c.name.padEnd(28)} ${fmtMs(peerSamples[i]!.msPerOp)}`);
+    results.push(withWhat(c, peerSamples[i]!));
   }
   // Sealgate's TDX verifier and @phala/dcap-qvl side by side, in this process.
   if (tdx && selected({ name: 'tdx.verify.vsDcapQvl' })) results.push(...(await tdxPairResults(tdx, say)));
