@@ -21,13 +21,30 @@ export function toHex(bytes: Uint8Array): string {
   return out;
 }
 
+/** Hex digit (UTF-16 code unit < 128) → value; -1 for anything else. */
+const HEX_VALUE = (() => {
+  const t = new Int8Array(128).fill(-1);
+  for (let i = 0; i < 16; i++) {
+    t[HEX.charCodeAt(i)] = i;
+    t[HEX.toUpperCase().charCodeAt(i)] = i;
+  }
+  return t;
+})();
+
 /** Strict hex: even length, [0-9a-fA-F] only; `expectedLength` in bytes when given. */
 export function fromHex(hex: string, expectedLength?: number): Uint8Array {
   if (typeof hex !== 'string') throw new SealgateError('invalid_argument', 'hex: expected a string');
   if (hex.length % 2 !== 0) throw new SealgateError('invalid_argument', `hex: odd length ${hex.length}`);
-  if (!/^[0-9a-fA-F]*$/.test(hex)) throw new SealgateError('invalid_argument', 'hex: non-hex character');
+  // Table-driven, one pass (evaluateSnp decodes every reference value on each evaluation).
   const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0; i < out.length; i++) {
+    const a = hex.charCodeAt(2 * i);
+    const b = hex.charCodeAt(2 * i + 1);
+    const hi = a < 128 ? HEX_VALUE[a]! : -1;
+    const lo = b < 128 ? HEX_VALUE[b]! : -1;
+    if (hi < 0 || lo < 0) throw new SealgateError('invalid_argument', 'hex: non-hex character');
+    out[i] = (hi << 4) | lo;
+  }
   if (expectedLength !== undefined && out.length !== expectedLength) {
     throw new SealgateError('invalid_argument', `hex: expected ${expectedLength} bytes, got ${out.length}`);
   }

@@ -210,9 +210,9 @@ export async function snpCases(v: SnpVector, signatures?: SignatureBackend): Pro
   const opts = { expectedReportData: first.claims.report.reportData };
   const split = splitCertChain([chain]);
   const certs = [
-    await parseCertificate(leaf),
-    await parseCertificate(split.intermediate),
-    await parseCertificate(split.root),
+    await parseCertificate(leaf, signatures),
+    await parseCertificate(split.intermediate, signatures),
+    await parseCertificate(split.root, signatures),
   ] as const;
   const leafKey = await importLeafKey(certs[0], signatures);
   const chainCache = createChainCache();
@@ -250,14 +250,14 @@ export async function snpCases(v: SnpVector, signatures?: SignatureBackend): Pro
     // The cold path's stages, to see where its time goes.
     {
       name: 'snp.cold.parseCertificates',
-      what: 'stage of snp.verify.cold: parse VCEK, ASK and ARK (strict DER reader, SHA-256 fingerprints)',
+      what: 'stage of snp.verify.cold: parse VCEK, ASK and ARK (strict DER reader, SHA-256 fingerprints by the signature backend)',
       bytes: 0,
       run: async () => {
         const split = splitCertChain([chain]);
         return Promise.all([
-          parseCertificate(leaf),
-          parseCertificate(split.intermediate),
-          parseCertificate(split.root),
+          parseCertificate(leaf, signatures),
+          parseCertificate(split.intermediate, signatures),
+          parseCertificate(split.root, signatures),
         ]);
       },
     },

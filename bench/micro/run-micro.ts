@@ -23,7 +23,7 @@ import type { GpuVector } from './gpu-cases.js';
 import { nodeFloorCases } from './node-floor-cases.js';
 import { TDX_AT, TDX_SET, type TdxVector } from './tdx-cases.js';
 import { tdxPairResults } from './tdx-vs-dcap-qvl.js';
-import { tinfoilCases } from './tinfoil-peer.js';
+import { measureInterleaved, tinfoilCases } from './tinfoil-peer.js';
 
 export const SNP_SET = 'milan-v2-virtee';
 /** The Genoa VCEK set @tinfoilsh/verifier is compared on (it verifies only Genoa VCEK reports). */
@@ -197,7 +197,6 @@ export async function runNodeMicro(
       tdx,
       signatures: nodeSignatures,
     })),
-    ...(peer?.vector ? await tinfoilCases(peer.root, peer.vector) : []),
     ...nodeFloorCases(),
   ].filter(selected);
   const results: MicroResult[] = [];
@@ -205,6 +204,13 @@ export async function runNodeMicro(
     const s = await measure(c);
     say(`  node    ${c.name.padEnd(28)} ${fmtMs(s.msPerOp)}`);
     results.push(withWhat(c, s));
+  }
+  // Ours and @tinfoilsh/verifier on the Genoa set: timed in interleaved rounds (tinfoil-peer.ts).
+  const peerCases = (peer?.vector ? await tinfoilCases(peer.root, peer.vector) : []).filter(selected);
+  const peerSamples = await measureInterleaved(peerCases);
+  for (const [i, c] of peerCases.entries()) {
+    say(`  node    ${c.name.padEnd(28)} ${fmtMs(peerSamples[i]!.msPerOp)}`);
+    results.push(withWhat(c, peerSamples[i]!));
   }
   // Sealgate's TDX verifier and @phala/dcap-qvl side by side, in this process.
   if (tdx && selected({ name: 'tdx.verify.vsDcapQvl' })) results.push(...(await tdxPairResults(tdx, say)));

@@ -10,13 +10,14 @@
  * (platform_info 0x24), so their `defaultValidationOptions.platformInfo.tsmeEnabled` is relaxed
  * (to false, on a copy) for this set — nothing else of their policy changes. They keep no chain
  * cache (ARK and ASK are parsed and both signatures checked on every call), so their one figure is
- * the baseline of both `snp.verify.cold` and `snp.verify.chainCached`.
+ * the baseline of both `snp.verify.cold` and `snp.verify.chainCached`. The three cases are timed in
+ * interleaved rounds (`measureInterleaved`), so that ours and theirs see the same machine load.
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fromBase64 } from '../../src/bytes.js';
 import { nodeSignatures } from '../../src/platform/node-signature-backend.js';
-import { type MicroCase, type SnpVector, snpCases } from './cases.js';
+import { type MicroCase, type Sample, type SnpVector, snpCases } from './cases.js';
 
 interface TinfoilModules {
   Report: new (bytes: Uint8Array) => unknown;
@@ -72,9 +73,40 @@ export async function tinfoilCases(root: string, v: SnpVector): Promise<MicroCas
     ...ours.map((c) => ({ ...c, name: c.name.replace('snp.', 'snp.genoa.') })),
     {
       name: 'tinfoil.snp.verify',
-      what: `@tinfoilsh/verifier 1.1.0 on ${v.name}: parse the report, their built-in Genoa ARK and ASK and our VCEK, chain (RSA-PSS ×2), report signature (ECDSA P-384), validateReport (TSME relaxed)`,
+      what: `@tinfoilsh/verifier 1.1.0 on ${v.name}: parse the report, their built-in Genoa ARK and ASK and our VCEK, chain (RSA-PSS ×2), report signature (ECDSA P-384), validateReport (TSME relaxed); rounds interleaved with ours`,
       bytes: 0,
       run: theirs,
     },
   ];
+}
+
+/**
+ * Times `cases` in `rounds` rounds, each a batch of `batch` calls of every case in turn (after a
+ * warm-up), as bench/micro/tdx-vs-dcap-qvl.ts does: on a shared machine a load spike then falls on
+ * all of them rather than on whichever case was running. Per case: the median round, and the fastest.
+ */
+export async function measureInterleaved(
+  cases: readonly MicroCase[],
+  rounds = Number(process.env.BENCH_TINFOIL_ROUNDS ?? 31),
+  batch = 20,
+): Promise<Sample[]> {
+  for (const c of cases) for (let i = 0; i < 20; i++) await c.run();
+  const per = cases.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, c] of cases.entries()) {
+      const t0 = performance.now();
+      for (let k = 0; k < batch; k++) await c.run();
+      per[i]!.push((performance.now() - t0) / batch);
+    }
+  }
+  return cases.map((c, i) => {
+    const sorted = per[i]!.sort((a, b) => a - b);
+    return {
+      name: c.name,
+      msPerOp: sorted[Math.floor(sorted.length / 2)]!,
+      minMsPerOp: sorted[0]!,
+      samples: rounds,
+      iterationsPerSample: batch,
+    };
+  });
 }

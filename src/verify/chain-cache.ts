@@ -95,10 +95,23 @@ export function createChainCache(maxEntries = DEFAULT_CHAIN_CACHE_ENTRIES): Chai
 function sameParts(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (!(y instanceof Uint8Array) || x.length !== y.length) return false;
-    for (let j = 0; j < x.length; j++) if (x[j] !== y[j]) return false;
+    const y = b[i];
+    if (!(y instanceof Uint8Array) || !sameBytes(a[i]!, y)) return false;
   }
+  return true;
+}
+
+/** Equal bytes; 4 at a time where both are 4-byte aligned (a cert_chain is ~4.5 KB). */
+function sameBytes(x: Uint8Array, y: Uint8Array): boolean {
+  if (x.length !== y.length) return false;
+  let j = 0;
+  if (x.byteOffset % 4 === 0 && y.byteOffset % 4 === 0) {
+    const words = x.length >>> 2;
+    const xw = new Uint32Array(x.buffer, x.byteOffset, words);
+    const yw = new Uint32Array(y.buffer, y.byteOffset, words);
+    for (let w = 0; w < words; w++) if (xw[w] !== yw[w]) return false;
+    j = words << 2;
+  }
+  for (; j < x.length; j++) if (x[j] !== y[j]) return false;
   return true;
 }

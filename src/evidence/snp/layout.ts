@@ -105,12 +105,21 @@ const ALWAYS_RESERVED: readonly ReservedRange[] = [
 const CPUID_RESERVED: ReservedRange = { start: 0x188, end: 0x18b, name: 'CPUID, defined from v3' };
 const MIT_RESERVED: ReservedRange = { start: 0x1f8, end: 0x208, name: 'MIT vectors, defined from v5' };
 
-/** Every must-be-zero range of a report of `version` (a supported version), in offset order. */
-export function reservedRanges(version: number): ReservedRange[] {
+function rangesOf(version: number): readonly ReservedRange[] {
   const ranges = [...ALWAYS_RESERVED];
   if (version < 3) ranges.push(CPUID_RESERVED);
   if (version < 5) ranges.push(MIT_RESERVED);
-  return ranges.sort((a, b) => a.start - b.start);
+  return Object.freeze(ranges.sort((a, b) => a.start - b.start).map((r) => Object.freeze(r)));
+}
+
+/** The three shapes: v2 (no CPUID, no MIT vectors), v3–v4 (no MIT vectors), v5+; built once. */
+const RANGES_V2 = rangesOf(2);
+const RANGES_V3 = rangesOf(3);
+const RANGES_V5 = rangesOf(5);
+
+/** Every must-be-zero range of a report of `version` (a supported version), in offset order. */
+export function reservedRanges(version: number): readonly ReservedRange[] {
+  return version < 3 ? RANGES_V2 : version < 5 ? RANGES_V3 : RANGES_V5;
 }
 
 /** "0x1A0"-style rendering used in every message of this module. */

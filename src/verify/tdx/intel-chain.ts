@@ -34,16 +34,21 @@ export interface VerifiedCert {
   signatures: SignatureBackend;
 }
 
-/** The certificates of a PEM text; null (with `cert_malformed`) when one does not decode. */
+/**
+ * The certificates of a PEM text; null (with `cert_malformed`) when one does not decode. The
+ * fingerprints are hashed by `signatures` (node:crypto in Node: no thread-pool hop per certificate).
+ */
 export async function parsePemChain(
   pem: string,
   field: string,
   out: Violation[],
+  signatures: SignatureBackend = webCryptoSignatures,
 ): Promise<Certificate[] | null> {
   try {
     const ders = decodeCertificates(utf8.encode(pem));
     const certs: Certificate[] = [];
-    for (const der of ders) certs.push(await parseX509Certificate(der));
+    const hash = (der: Uint8Array) => signatures.digest('SHA-256', der);
+    for (const der of ders) certs.push(await parseX509Certificate(der, hash));
     return certs;
   } catch (e) {
     if (!isSealgateError(e)) throw e;
@@ -141,7 +146,7 @@ export async function verifyPemChain(
   const key = cache && `chain:${roots.join(',')}:${JSON.stringify(cns)}:${pem}`;
   let chain = key ? cache.get<VerifiedCert[]>(key) : undefined;
   if (chain === undefined) {
-    const certs = await parsePemChain(pem, field, out);
+    const certs = await parsePemChain(pem, field, out, signatures);
     const checked = certs && (await checkChainStructure(certs, cns, field, out, roots, signatures));
     if (!checked) return null;
     chain = checked;

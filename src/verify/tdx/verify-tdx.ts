@@ -21,7 +21,7 @@
  *  13. claims, only when nothing above was violated
  * Bad evidence never throws; throws are for caller errors (a `now` that is not a valid Date).
  */
-import { concatBytes, isAllZero, sha256, toHex } from '../../bytes.js';
+import { concatBytes, isAllZero, toHex } from '../../bytes.js';
 import { isSealgateError, SealgateError } from '../../errors.js';
 import { INTEL_QE_VENDOR_ID } from '../../evidence/tdx/layout.js';
 import { parseQuote } from '../../evidence/tdx/parse-quote.js';
@@ -31,7 +31,7 @@ import {
   type PckExtensions,
 } from '../../evidence/tdx/pck-extensions.js';
 import type { TdxQuote } from '../../evidence/tdx/types.js';
-import type { SignatureBackend } from '../signature-backend.js';
+import { type SignatureBackend, webCryptoSignatures } from '../signature-backend.js';
 import { type Violation, violation } from '../violations.js';
 import type { TdxCollateral } from './collateral.js';
 import { signedBytesOf } from './collateral.js';
@@ -107,7 +107,10 @@ async function checkQuoteSignatures(
     );
   }
   const expected = concatBytes(
-    await sha256(concatBytes(quote.attestationKey, quote.qeAuthData)),
+    await (signatures ?? webCryptoSignatures).digest(
+      'SHA-256',
+      concatBytes(quote.attestationKey, quote.qeAuthData),
+    ),
     new Uint8Array(32),
   );
   const rd = quote.qeReport.reportData;
