@@ -45,3 +45,11 @@ describe('README and CI', () => {
     expect(readFileSync('.ci/run', 'utf8')).toMatch(/^npm ci && npm test$/m);
   });
 });
+
+describe('docs/benchmarks.md', () => {
+  it('is exactly what bench/report.ts renders from bench/results.json (never edited by hand)', async () => {
+    const { renderMarkdown } = await import('../bench/report/render.js');
+    const results = JSON.parse(readFileSync('bench/results.json', 'utf8'));
+    expect(readFileSync('docs/benchmarks.md', 'utf8')).toBe(renderMarkdown(results));
+  });
+});
