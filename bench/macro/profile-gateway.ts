@@ -5,8 +5,14 @@
  * workerd; prints the functions with the most self time and writes the .cpuprofile. With
  * `PROFILE_NODE=1`, this process instead (where the AI worker and attestation service run, as in the
  * benchmark; the load generator's own functions are in it too, under node:http and this file).
+ * `PROFILE_TARGET=hop` profiles the benchmark's baseline instead of the sealed path: the plaintext
+ * passthrough Worker (bench/workerd/passthrough.ts) forwarding under `/hop/…` through the Node hop
+ * (bench/macro/node-hop.ts, in this process) to the same model server; `PROFILE_TARGET=plain` the
+ * passthrough straight to the model server. Same load, same printout, so the two can be compared
+ * function by function.
  *
- *   npx tsx bench/macro/profile-gateway.ts [json|stream] [out.cpuprofile]
+ *   [PROFILE_TARGET=sealed|hop|plain] [PROFILE_NODE=1] [PROFILE_MS=8000] \
+ *     npx tsx bench/macro/profile-gateway.ts [json|stream] [out.cpuprofile]
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
@@ -18,12 +24,16 @@ import { startStack } from '../../src/dev/stack.js';
 import { chatBody } from '../micro/cases.js';
 import { startMiniflareWorker } from './miniflare-worker.js';
 import { startModelServerProcess } from './model-process.js';
+import { startNodeHop } from './node-hop.js';
 
 const root = join(import.meta.dirname, '../..');
 const stream = process.argv[2] === 'stream';
 const out = process.argv[3] ?? join(tmpdir(), `gateway-${stream ? 'stream' : 'json'}.cpuprofile`);
 const PROFILE_MS = Number(process.env.PROFILE_MS ?? 8_000);
 const PORT = 18887;
+const TARGET = process.env.PROFILE_TARGET ?? 'sealed';
+if (!['sealed', 'hop', 'plain'].includes(TARGET))
+  throw new Error(`PROFILE_TARGET: sealed, hop or plain, not ${TARGET}`);
 
 interface Node {
   id: number;
@@ -59,7 +69,7 @@ async function inspector(port: number) {
   };
 }
 
-function loadFor(url: string, apiKey: string, ms: number): Promise<number> {
+function loadFor(url: string, apiKey: string, ms: number, path = '/v1/chat/completions'): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: 8 });
   const body = JSON.stringify(chatBody(4096, stream));
   const stopAt = performance.now() + ms;
@@ -67,7 +77,7 @@ function loadFor(url: string, apiKey: string, ms: number): Promise<number> {
   const one = () =>
     new Promise<void>((resolve, reject) => {
       const req = request(
-        `${url}/v1/chat/completions`,
+        `${url}${path}`,
         {
           agent,
           method: 'POST',
@@ -107,33 +117,69 @@ function selfTimes(p: Profile): [string, number][] {
 
 const dir = await mkdtemp(join(tmpdir(), 'sealgate-profile-'));
 const model = await startModelServerProcess(root);
-const stack = await startStack({
-  port: PORT,
-  servicePort: 0,
-  workerPort: 0,
-  devDir: join(dir, 'dev'),
-  persistTo: join(dir, 'state'),
-  modelUrl: model.url,
-  verbose: false,
-  runGateway: ({ port, vars, persistTo }) =>
-    startMiniflareWorker({
-      root,
-      dir: join(dir, 'bundle'),
-      entry: 'worker.js',
-      port,
-      bindings: vars,
-      kv: ['SEALGATE_KV'],
-      durableObjects: {
-        KEY_ROTATION: 'KeyRotation',
-        ATTESTATION_RATE_LIMIT: 'AttestationRateLimit',
-        MANIFEST_LOG: 'ManifestLog',
-      },
-      ...(persistTo ? { persistTo } : {}),
-      inspectorPort: PORT + 1,
-    }),
-});
+
+/** What the load goes to: the sealed stack's gateway, or the plaintext passthrough (hop or plain). */
+interface Target {
+  url: string;
+  apiKey: string;
+  path: string;
+  close(): Promise<void>;
+}
+
+async function startSealed(): Promise<Target> {
+  const stack = await startStack({
+    port: PORT,
+    servicePort: 0,
+    workerPort: 0,
+    devDir: join(dir, 'dev'),
+    persistTo: join(dir, 'state'),
+    modelUrl: model.url,
+    verbose: false,
+    runGateway: ({ port, vars, persistTo }) =>
+      startMiniflareWorker({
+        root,
+        dir: join(dir, 'bundle'),
+        entry: 'worker.js',
+        port,
+        bindings: vars,
+        kv: ['SEALGATE_KV'],
+        durableObjects: {
+          KEY_ROTATION: 'KeyRotation',
+          ATTESTATION_RATE_LIMIT: 'AttestationRateLimit',
+          MANIFEST_LOG: 'ManifestLog',
+        },
+        ...(persistTo ? { persistTo } : {}),
+        inspectorPort: PORT + 1,
+      }),
+  });
+  return { url: stack.url, apiKey: stack.apiKey, path: '/v1/chat/completions', close: () => stack.close() };
+}
+
+async function startPassthrough(viaHop: boolean): Promise<Target> {
+  const hop = await startNodeHop(model.url);
+  const passthrough = await startMiniflareWorker({
+    root,
+    dir: join(dir, 'passthrough-bundle'),
+    config: join(root, 'bench/workerd/passthrough.toml'),
+    entry: 'passthrough.js',
+    port: PORT,
+    bindings: { UPSTREAM: model.url, UPSTREAM_HOP: hop.url },
+    inspectorPort: PORT + 1,
+  });
+  return {
+    url: passthrough.url,
+    apiKey: 'unused',
+    path: viaHop ? '/hop/v1/chat/completions' : '/v1/chat/completions',
+    close: async () => {
+      await passthrough.close();
+      await hop.close();
+    },
+  };
+}
+
+const target = TARGET === 'sealed' ? await startSealed() : await startPassthrough(TARGET === 'hop');
 try {
-  await loadFor(stack.url, stack.apiKey, 2_000); // warm-up
+  await loadFor(target.url, target.apiKey, 2_000, target.path); // warm-up
   const cdp =
     process.env.PROFILE_NODE === '1'
       ? await (async () => {
@@ -149,7 +195,7 @@ try {
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
   await cdp.send('Profiler.start');
-  const n = await loadFor(stack.url, stack.apiKey, PROFILE_MS);
+  const n = await loadFor(target.url, target.apiKey, PROFILE_MS, target.path);
   const { profile } = await cdp.send<{ profile: Profile }>('Profiler.stop');
   cdp.close();
   await writeFile(out, JSON.stringify(profile));
@@ -157,12 +203,12 @@ try {
   const rows = selfTimes(profile);
   const idle = rows.filter(([k]) => k.startsWith('(idle)')).reduce((a, [, v]) => a + v, 0);
   process.stdout.write(
-    `${n} requests; sampled ${total.toFixed(0)} ms, busy ${(total - idle).toFixed(0)} ms = ${((total - idle) / n).toFixed(3)} ms/request\n`,
+    `${TARGET}: ${n} requests; sampled ${total.toFixed(0)} ms, busy ${(total - idle).toFixed(0)} ms = ${((total - idle) / n).toFixed(3)} ms/request\n`,
   );
   for (const [k, v] of rows.slice(0, 40)) process.stdout.write(`${(v / n).toFixed(4)} ms/req  ${k}\n`);
   process.stdout.write(`profile: ${out}\n`);
 } finally {
-  await stack.close();
+  await target.close();
   model.child.kill('SIGTERM');
   await rm(dir, { recursive: true, force: true });
 }

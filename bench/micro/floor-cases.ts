@@ -28,6 +28,21 @@ async function hkdfCase(): Promise<MicroCase> {
   };
 }
 
+async function aesKwCase(): Promise<MicroCase> {
+  const kek = await subtle().importKey('raw', crypto.getRandomValues(new Uint8Array(32)), 'AES-KW', false, [
+    'wrapKey',
+  ]);
+  return {
+    name: 'floor.aes-kw.wrap',
+    what: 'floor: one AES-KW wrap of a fresh 32-byte key (WebCrypto: generate, wrap; KEK imported once)',
+    bytes: 0,
+    run: async () => {
+      const dek = await subtle().generateKey({ name: 'AES-GCM', length: 256 }, true, ['encrypt']);
+      return subtle().wrapKey('raw', dek, kek, 'AES-KW');
+    },
+  };
+}
+
 async function ecdsaCases(): Promise<MicroCase[]> {
   const out: MicroCase[] = [];
   for (const [curve, hash] of [
@@ -83,5 +98,5 @@ async function rsaCase(): Promise<MicroCase> {
 }
 
 export async function floorCases(): Promise<MicroCase[]> {
-  return [await hkdfCase(), ...(await ecdsaCases()), await rsaCase()];
+  return [await aesKwCase(), await hkdfCase(), ...(await ecdsaCases()), await rsaCase()];
 }

@@ -2,6 +2,7 @@
  * Node side of the micro benchmarks: reads the real SNP vector, runs the cases inside workerd
  * (esbuild bundle of bench/workerd/micro-worker.ts under miniflare) and in this Node process.
  */
+
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import {
   type SnpVector,
 } from './cases.js';
 import type { GpuVector } from './gpu-cases.js';
+import { nodeFloorCases } from './node-floor-cases.js';
 import { TDX_AT, TDX_SET, type TdxVector } from './tdx-cases.js';
 import { tdxPairResults } from './tdx-vs-dcap-qvl.js';
 import { tinfoilCases } from './tinfoil-peer.js';
@@ -196,6 +198,7 @@ export async function runNodeMicro(
       signatures: nodeSignatures,
     })),
     ...(peer?.vector ? await tinfoilCases(peer.root, peer.vector) : []),
+    ...nodeFloorCases(),
   ].filter(selected);
   const results: MicroResult[] = [];
   for (const c of cases) {

@@ -21,7 +21,7 @@ export interface TdxAttestationInput {
   quote: Uint8Array;
   /** The bundle's collateral, when it carries one: verified like any other. */
   collateral?: TdxCollateral;
-  /** Where to fetch collateral when the bundle has none. Absent: none is fetched (`collateral_malformed`). */
+  /** Where to fetch collateral when the bundle has none. Absent: none is fetched (`collateral_unavailable`). */
   pcs?: PcsOptions;
   manifest: Manifest;
   role: string;
@@ -48,16 +48,16 @@ async function collateralFor(
   if (input.collateral) return input.collateral;
   if (!input.pcs) {
     return violation(
-      'collateral_malformed',
+      'collateral_unavailable',
       'the bundle carries no TDX collateral and no PCS is configured',
-      {
-        field: 'collateral',
-      },
+      { field: 'collateral' },
     );
   }
   const fetched = await fetchCollateral({ ...input.pcs, roots }, input.quote, input.now);
-  if (!fetched.ok)
-    return violation('collateral_malformed', `TDX collateral: ${fetched.error}`, { field: 'collateral' });
+  if (!fetched.ok) {
+    const code = fetched.reason === 'unavailable' ? 'collateral_unavailable' : 'collateral_malformed';
+    return violation(code, `TDX collateral: ${fetched.error}`, { field: 'collateral' });
+  }
   return fetched.collateral;
 }
 

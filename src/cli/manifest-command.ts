@@ -22,7 +22,8 @@ export const MANIFEST_USAGE = [
   'manifest pin --report FILE --cert FILE [--chain FILE] --role ROLE [--at ISO-8601] [--allow-debug] [--gateway-key HEX]',
   `    [--measurement HEX]... [--from-image ${MEASURE_IMAGE_FLAGS}]`,
   '    [--gpu-evidence FILE --gpu-chain FILE]... [--rim FILE]...',
-  'manifest pin --tdx-quote FILE --collateral FILE [--event-log FILE] --role ROLE [--at ISO-8601]',
+  'manifest pin --tdx-quote FILE --collateral FILE [--event-log FILE] --role ROLE [--at ISO-8601] [--gateway-key HEX]',
+  '    [--gpu-evidence FILE --gpu-chain FILE]... [--rim FILE]...',
   'manifest gateway-key --secret-file FILE',
   'manifest digest FILE',
   'manifest check FILE',
@@ -109,11 +110,11 @@ async function computedMeasurements(
   return out.length === 0 ? undefined : [...new Set(out)];
 }
 
-/** `manifest pin --tdx-quote FILE --collateral FILE [--event-log FILE] --role ROLE [--at]` (manifest-pin-tdx.ts). */
-async function pinTdx(
-  flags: { values: Record<string, string>; switches: Set<string> },
-  now: () => Date,
-): Promise<CommandResult> {
+/**
+ * `manifest pin --tdx-quote FILE --collateral FILE [--event-log FILE] --role ROLE [--at]
+ * [--gateway-key HEX] [--gpu-evidence FILE --gpu-chain FILE [--rim FILE]]…` (manifest-pin-tdx.ts).
+ */
+async function pinTdx(flags: PinFlags, now: () => Date): Promise<CommandResult> {
   const v = flags.values;
   for (const f of ['tdx-quote', 'collateral']) if (v[f] === undefined) throw new UsageError(`missing --${f}`);
   for (const f of ['report', 'cert', 'chain', 'measurement', ...IMAGE_FLAGS]) {
@@ -138,90 +139,105 @@ async function pinTdx(
     const lines = result.violations.map((x) => `  ${x.code}: ${x.message}`).join('\n');
     return { stdout: '', stderr: `refusing to pin evidence that does not verify:\n${lines}\n`, exitCode: 1 };
   }
+  const gpu = await pinGpus(flags.lists, at, v.role as RoleName);
+  if ('exitCode' in gpu) return gpu;
+  return finishPin(withGpu(result.manifest, v.role as RoleName, gpu.gpu), v['gateway-key'], gpu.warnings);
+}
+
+async function digestOrCheck(sub: 'digest' | 'check', rest: readonly string[]): Promise<CommandResult> {
+  const { positionals } = parseFlags(rest, { values: [], positionals: 1 });
+  const loaded = await loadManifest(positionals[0]!);
+  if (!('manifest' in loaded)) return loaded;
+  const digest = await manifestDigest(loaded.manifest);
+  if (sub === 'digest') return { stdout: `${digest}\n`, exitCode: 0 };
+  return { stdout: `ok ${digest} ${loaded.manifest.name}\n`, exitCode: 0 };
+}
+
+const pinFlags = (rest: readonly string[]) =>
+  parseFlags(rest, {
+    values: [
+      'report',
+      'cert',
+      'chain',
+      'role',
+      'at',
+      'measurement',
+      'tdx-quote',
+      'collateral',
+      'event-log',
+      'gateway-key',
+      'gpu-evidence',
+      'gpu-chain',
+      'rim',
+      ...IMAGE_FLAGS,
+    ],
+    switches: ['allow-debug', 'from-image'],
+    required: ['role'],
+    repeatable: ['measurement', 'gpu-evidence', 'gpu-chain', 'rim'],
+    allowEmpty: ['append'],
+  });
+
+type PinFlags = ReturnType<typeof pinFlags>;
+
+/** `manifest pin` of SEV-SNP evidence: verify it, then print the manifest that pins what it saw. */
+async function pinSnp(flags: PinFlags, now: () => Date): Promise<CommandResult> {
+  const v = flags.values;
+  for (const f of ['report', 'cert']) if (v[f] === undefined) throw new UsageError(`missing --${f}`);
+  checkRole(v.role!);
+  const measurements = await computedMeasurements(flags.lists.measurement ?? [], flags);
+  const at = v.at ? parseInstant('at', v.at) : now();
+  const report = await readInput('report', v.report!);
+  const { leaf, chain } = await loadCertificates(v.cert!, v.chain);
+  const result = await pinManifest({
+    signatures: nodeSignatures,
+    report,
+    leaf,
+    ...(chain ? { chain } : { kds: cliKds() }),
+    role: v.role as RoleName,
+    now: at,
+    allowDebug: flags.switches.has('allow-debug'),
+    ...(measurements ? { measurements } : {}),
+  });
+  if (!result.ok) {
+    const lines = result.violations.map((x) => `  ${x.code}: ${x.message}`).join('\n');
+    return { stdout: '', stderr: `refusing to pin evidence that does not verify:\n${lines}\n`, exitCode: 1 };
+  }
+  const gpu = await pinGpus(flags.lists, at, v.role as RoleName);
+  if ('exitCode' in gpu) return gpu;
+  return finishPin(withGpu(result.manifest, v.role as RoleName, gpu.gpu), v['gateway-key'], [
+    ...result.warnings,
+    ...gpu.warnings,
+  ]);
+}
+
+/** The pinned manifest with the gateway's key, checked by our own parser, and the warnings. */
+function finishPin(pinned: Manifest, gatewayKey: string | undefined, warned: string[]): CommandResult {
+  const manifest = gatewayKey === undefined ? pinned : withGatewayKey(pinned, gatewayKey);
   // The manifest we print must pass our own parser: never hand out something we would refuse.
-  parseManifest(JSON.stringify(result.manifest));
-  return { stdout: `${JSON.stringify(result.manifest, null, 2)}\n`, exitCode: 0 };
+  parseManifest(JSON.stringify(manifest));
+  const warnings = [
+    ...warned,
+    ...(gatewayKey === undefined
+      ? ['no --gateway-key: an attestation service refuses to start on this manifest']
+      : []),
+  ];
+  const stderr = warnings.map((w) => `warning: ${w}\n`).join('');
+  return { stdout: `${JSON.stringify(manifest, null, 2)}\n`, stderr, exitCode: 0 };
 }
 
 export async function manifestCommand(argv: readonly string[], now: () => Date): Promise<CommandResult> {
   const [sub, ...rest] = argv;
   switch (sub) {
     case 'digest':
-    case 'check': {
-      const { positionals } = parseFlags(rest, { values: [], positionals: 1 });
-      const loaded = await loadManifest(positionals[0]!);
-      if (!('manifest' in loaded)) return loaded;
-      const digest = await manifestDigest(loaded.manifest);
-      if (sub === 'digest') return { stdout: `${digest}\n`, exitCode: 0 };
-      return { stdout: `ok ${digest} ${loaded.manifest.name}\n`, exitCode: 0 };
-    }
+    case 'check':
+      return digestOrCheck(sub, rest);
     case 'pin': {
-      const flags = parseFlags(rest, {
-        values: [
-          'report',
-          'cert',
-          'chain',
-          'role',
-          'at',
-          'measurement',
-          'tdx-quote',
-          'collateral',
-          'event-log',
-          'gateway-key',
-          'gpu-evidence',
-          'gpu-chain',
-          'rim',
-          ...IMAGE_FLAGS,
-        ],
-        switches: ['allow-debug', 'from-image'],
-        required: ['role'],
-        repeatable: ['measurement', 'gpu-evidence', 'gpu-chain', 'rim'],
-        allowEmpty: ['append'],
-      });
+      const flags = pinFlags(rest);
       const v = flags.values;
       if (v['tdx-quote'] !== undefined || v.collateral !== undefined) return await pinTdx(flags, now);
       if (v['event-log'] !== undefined)
         throw new UsageError('--event-log is for TDX; use it with --tdx-quote');
-      for (const f of ['report', 'cert']) if (v[f] === undefined) throw new UsageError(`missing --${f}`);
-      checkRole(v.role!);
-      const measurements = await computedMeasurements(flags.lists.measurement ?? [], flags);
-      const at = v.at ? parseInstant('at', v.at) : now();
-      const report = await readInput('report', v.report!);
-      const { leaf, chain } = await loadCertificates(v.cert!, v.chain);
-      const result = await pinManifest({
-        signatures: nodeSignatures,
-        report,
-        leaf,
-        ...(chain ? { chain } : { kds: cliKds() }),
-        role: v.role as RoleName,
-        now: at,
-        allowDebug: flags.switches.has('allow-debug'),
-        ...(measurements ? { measurements } : {}),
-      });
-      if (!result.ok) {
-        const lines = result.violations.map((x) => `  ${x.code}: ${x.message}`).join('\n');
-        return {
-          stdout: '',
-          stderr: `refusing to pin evidence that does not verify:\n${lines}\n`,
-          exitCode: 1,
-        };
-      }
-      const gpu = await pinGpus(flags.lists, at, v.role as RoleName);
-      if ('exitCode' in gpu) return gpu;
-      const gatewayKey = v['gateway-key'];
-      const pinned = withGpu(result.manifest, v.role as RoleName, gpu.gpu);
-      const manifest = gatewayKey === undefined ? pinned : withGatewayKey(pinned, gatewayKey);
-      // The manifest we print must pass our own parser: never hand out something we would refuse.
-      parseManifest(JSON.stringify(manifest));
-      const warnings = [
-        ...result.warnings,
-        ...gpu.warnings,
-        ...(gatewayKey === undefined
-          ? ['no --gateway-key: an attestation service refuses to start on this manifest']
-          : []),
-      ];
-      const stderr = warnings.map((w) => `warning: ${w}\n`).join('');
-      return { stdout: `${JSON.stringify(manifest, null, 2)}\n`, stderr, exitCode: 0 };
+      return await pinSnp(flags, now);
     }
     case 'gateway-key':
       return gatewayKeyCommand(rest);

@@ -37,6 +37,7 @@ import { parseManifest } from '../policy/parse-manifest.js';
 import { parseFlags, parseInstant, UsageError } from './args.js';
 import { readTextInput } from './io.js';
 import { cliKds, cliPcs } from './kds-fetch.js';
+import { printable } from './printable.js';
 import type { CommandResult } from './result.js';
 import { checkListedWorkers } from './verify-endpoint-workers.js';
 
@@ -174,7 +175,8 @@ function verdictOf(r: Report, pinned: boolean, allowSimulated: boolean): Command
         : 'Verdict: VERIFIED — every link of the chain holds.',
     );
   }
-  return { stdout: `${r.lines.join('\n')}\n`, exitCode };
+  // Each line may quote the endpoint (its error text, a parse failure): no control characters.
+  return { stdout: `${r.lines.map(printable).join('\n')}\n`, exitCode };
 }
 
 interface RunOptions {

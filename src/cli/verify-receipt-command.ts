@@ -17,6 +17,7 @@
  * `--allow-simulated`); 2 usage; 3 every step holds but nothing was pinned. The API key may also
  * come from SEALGATE_API_KEY.
  */
+
 import { existsSync } from 'node:fs';
 import { nodeSignatures } from '../platform/node-signature-backend.js';
 import {
@@ -29,6 +30,7 @@ import { type ReceiptVerdict, verifyReceiptBundle } from '../receipts/verify-rec
 import { parseFlags, UsageError } from './args.js';
 import { readTextInput } from './io.js';
 import { cliKds } from './kds-fetch.js';
+import { printable } from './printable.js';
 import type { CommandResult } from './result.js';
 
 export const VERIFY_RECEIPT_USAGE =
@@ -176,17 +178,6 @@ async function keptBundle(text: string, url: string, apiKey: string | undefined)
 function failed(message: string): CommandResult {
   return { stdout: '', stderr: `sealgate: verify-receipt: ${printable(message)}\n`, exitCode: 1 };
 }
-
-/**
- * `text` with every C0/C1 control character (line breaks and ESC included) shown as `\xNN`: what
- * is printed may quote the gateway's answer or the bundle, and a terminal escape or a line break in
- * it could draw a "VERIFIED" line over the real verdict.
- */
-export function printable(text: string): string {
-  return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 
 /** The chain in plain words, one line per link, then the verdict. */
 export function describe(v: ReceiptVerdict, outcome: Outcome): string {

@@ -77,11 +77,15 @@ function children(der: Uint8Array, start: number, end: number, name: string): [n
   return out;
 }
 
+/** A SHA-256 implementation (FIPS 180-4): 32 bytes of `data`'s digest. */
+export type Sha256 = (data: Uint8Array) => Promise<Uint8Array>;
+
 /**
  * Parses one DER certificate (throws `malformed_certificate` with an exact message). Pure decoding:
- * nothing here says the certificate is valid or trusted.
+ * nothing here says the certificate is valid or trusted. `hash` computes the fingerprint
+ * (default WebCrypto; Node's verifiers pass node:crypto's, signature-backend.ts `digest`).
  */
-export async function parseX509Certificate(input: Uint8Array): Promise<Certificate> {
+export async function parseX509Certificate(input: Uint8Array, hash: Sha256 = sha256): Promise<Certificate> {
   const der = decodeCertificate(input);
   const outer = readTlv(der, 0, 'certificate');
   if (outer.tag !== TAG_SEQUENCE || outer.end !== der.length) throw bad('not one DER SEQUENCE');
@@ -133,7 +137,7 @@ export async function parseX509Certificate(input: Uint8Array): Promise<Certifica
   const cns = tbsFields.subject.cns;
   return {
     der,
-    sha256: toHex(await sha256(der)),
+    sha256: toHex(await hash(der)),
     tbs,
     version,
     serialNumber: toHex(der.subarray(serial.start, serial.end)),

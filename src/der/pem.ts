@@ -25,7 +25,12 @@ function checkOuterDer(der: Uint8Array): void {
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIFICATE-----/g;
 
-function pemBlocks(bytes: Uint8Array): Uint8Array[] {
+/**
+ * The reference reader: UTF-8 text, RFC 7468 blocks by regular expression, base64 through
+ * `fromBase64`. It defines what is accepted and every error message; `fastPemBlocks` below is a
+ * one-pass shortcut for the common spelling and hands anything else to this.
+ */
+export function referencePemBlocks(bytes: Uint8Array): Uint8Array[] {
   let text: string;
   try {
     text = utf8.decode(bytes);
@@ -52,6 +57,93 @@ function pemBlocks(bytes: Uint8Array): Uint8Array[] {
   return blocks;
 }
 
+const BEGIN = '-----BEGIN CERTIFICATE-----';
+const END = '-----END CERTIFICATE-----';
+/** base64 (RFC 4648 §4) character → its 6 bits; 64 for whitespace inside a body; -1 for anything else. */
+const B64 = (() => {
+  const t = new Int8Array(128).fill(-1);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  for (let i = 0; i < 64; i++) t[alphabet.charCodeAt(i)] = i;
+  for (const c of ' \t\r\n') t[c.charCodeAt(0)] = 64;
+  return t;
+})();
+const EQ = 0x3d;
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
+}
+
+function startsWith(bytes: Uint8Array, at: number, marker: string): boolean {
+  if (at + marker.length > bytes.length) return false;
+  for (let i = 0; i < marker.length; i++) if (bytes[at + i] !== marker.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * One block's body at [from, ...) up to the END marker, decoded; null when it is anything but
+ * base64 and [\t\r\n ] with 1–2 '=' only at its end and a multiple of 4 characters — exactly the
+ * bodies `referencePemBlocks` accepts, decoded as `atob` does (unused low bits ignored).
+ */
+function decodeBody(bytes: Uint8Array, from: number): { der: Uint8Array; next: number } | null {
+  const out = new Uint8Array(Math.ceil(((bytes.length - from) * 3) / 4)); // 3 bytes per 4 characters
+  let n = 0;
+  let acc = 0;
+  let chars = 0;
+  let pad = 0;
+  let i = from;
+  for (; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (c === 0x2d) break; // '-': the END marker (a body has no '-')
+    const v = c < 128 ? B64[c]! : -1;
+    if (v === 64) continue;
+    if (c === EQ) {
+      if (++pad > 2) return null;
+      chars++;
+      continue;
+    }
+    if (v < 0 || pad > 0) return null;
+    acc = (acc << 6) | v;
+    if ((++chars & 3) === 0) {
+      out[n++] = (acc >>> 16) & 0xff;
+      out[n++] = (acc >>> 8) & 0xff;
+      out[n++] = acc & 0xff;
+      acc = 0;
+    }
+  }
+  if (chars === 0 || chars === pad || (chars & 3) !== 0 || !startsWith(bytes, i, END)) return null;
+  if (pad === 1) {
+    out[n++] = (acc >>> 10) & 0xff;
+    out[n++] = (acc >>> 2) & 0xff;
+  } else if (pad === 2) {
+    out[n++] = (acc >>> 4) & 0xff;
+  }
+  return { der: out.slice(0, n), next: i + END.length };
+}
+
+/**
+ * `referencePemBlocks` in one pass over the bytes (no UTF-8 decoding, regular expressions or
+ * `atob`; measured: ~5 µs instead of ~60 µs for a VCEK and AMD's cert_chain, bench `snp.*`).
+ * Only ASCII whitespace may surround blocks here; on anything it does not take it returns null and
+ * the reference reader decides, so both accept the same inputs and give the same bytes and errors
+ * (test/evidence/snp/pem-fast.test.ts).
+ */
+function fastPemBlocks(bytes: Uint8Array): Uint8Array[] | null {
+  const blocks: Uint8Array[] = [];
+  let i = 0;
+  for (;;) {
+    while (i < bytes.length && isSpace(bytes[i]!)) i++;
+    if (i === bytes.length) break;
+    if (!startsWith(bytes, i, BEGIN)) return null;
+    const body = decodeBody(bytes, i + BEGIN.length);
+    if (body === null) return null;
+    blocks.push(body.der);
+    i = body.next;
+  }
+  if (blocks.length === 0) return null;
+  for (const der of blocks) checkOuterDer(der);
+  return blocks;
+}
+
 /** Every certificate in `bytes`: one DER certificate, or one or more PEM CERTIFICATE blocks in order. */
 export function decodeCertificates(bytes: Uint8Array): Uint8Array[] {
   if (!isBytes(bytes)) throw new SealgateError('invalid_argument', 'certificate: expected a Uint8Array');
@@ -60,7 +152,7 @@ export function decodeCertificates(bytes: Uint8Array): Uint8Array[] {
     checkOuterDer(bytes);
     return [bytes.slice()];
   }
-  return pemBlocks(bytes);
+  return fastPemBlocks(bytes) ?? referencePemBlocks(bytes);
 }
 
 /** Exactly one certificate, DER or PEM → DER (a copy). */

@@ -74,7 +74,7 @@ function childrenOf(der: Uint8Array, start: number, end: number, name: string): 
   const out: (Tlv & { at: number })[] = [];
   for (let pos = start; pos < end; ) {
     const t = tlvAt(der, pos, end, name);
-    out.push({ ...t, at: pos });
+    out.push({ tag: t.tag, start: t.start, end: t.end, at: pos });
     pos = t.end;
   }
   return out;
@@ -95,7 +95,7 @@ function expectTag(t: Tlv, tag: number, name: string): void {
 export function decodeOid(bytes: Uint8Array, start: number, end: number, name = 'OID'): string {
   if (end <= start) throw bad(`${name}: empty`);
   if (bytes[end - 1]! & 0x80) throw bad(`${name}: truncated subidentifier`);
-  const arcs: string[] = [];
+  let out = '';
   let pos = start;
   while (pos < end) {
     if (bytes[pos] === 0x80) throw bad(`${name}: non-minimal subidentifier`);
@@ -110,18 +110,18 @@ export function decodeOid(bytes: Uint8Array, start: number, end: number, name = 
       for (let i = pos; i <= last; i++) bits += (bytes[i]! & 0x7f).toString(2).padStart(7, '0');
       arc = BigInt(bits);
     }
-    pos = last + 1;
-    if (arcs.length === 0) {
+    if (pos === start) {
       // X.690 §8.19.4: the first subidentifier is 40·X + Y, X ∈ {0, 1, 2}; X = 2 allows any Y.
-      if (typeof arc === 'bigint') arcs.push('2', (arc - 80n).toString());
-      else if (arc < 40) arcs.push('0', String(arc));
-      else if (arc < 80) arcs.push('1', String(arc - 40));
-      else arcs.push('2', String(arc - 80));
+      if (typeof arc === 'bigint') out = `2.${arc - 80n}`;
+      else if (arc < 40) out = `0.${arc}`;
+      else if (arc < 80) out = `1.${arc - 40}`;
+      else out = `2.${arc - 80}`;
     } else {
-      arcs.push(String(arc));
+      out += `.${arc}`;
     }
+    pos = last + 1;
   }
-  return arcs.join('.');
+  return out;
 }
 
 function readOid(der: Uint8Array, t: Tlv, name: string): string {
@@ -142,6 +142,8 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 function readString(der: Uint8Array, t: Tlv, name: string): string {
   const bytes = der.subarray(t.start, t.end);
   if (t.tag === TAG.utf8String) {
+    const ascii = readAscii(bytes, name, 'control character in a string');
+    if (ascii !== null) return ascii;
     let s: string;
     try {
       s = UTF8.decode(bytes);
@@ -161,7 +163,7 @@ function readString(der: Uint8Array, t: Tlv, name: string): string {
     for (const c of bytes) {
       // X.680 §41.4 PrintableString ⊂ IA5String (ASCII); control characters are refused in both.
       if (c < 0x20 || c > 0x7e) throw bad(`${name}: non-printable character in a string`);
-      if (t.tag === TAG.printableString && !/[A-Za-z0-9 '()+,\-./:=?]/.test(String.fromCharCode(c))) {
+      if (t.tag === TAG.printableString && PRINTABLE[c] !== 1) {
         throw bad(`${name}: character outside PrintableString`);
       }
       s += String.fromCharCode(c);
@@ -171,8 +173,36 @@ function readString(der: Uint8Array, t: Tlv, name: string): string {
   throw bad(`${name}: unsupported string type (tag 0x${t.tag.toString(16)})`);
 }
 
+/** X.680 §41.4 PrintableString: A–Z a–z 0–9 space ' ( ) + , - . / : = ? (1 = allowed). */
+const PRINTABLE = (() => {
+  const t = new Uint8Array(128);
+  for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?") {
+    t[c.charCodeAt(0)] = 1;
+  }
+  return t;
+})();
+
+/**
+ * A UTF8String whose bytes are all ASCII (< 0x80) is that ASCII text (RFC 3629 §3), so it is read
+ * without the decoder; null when a byte is not ASCII (the decoder decides then). A control
+ * character (C0 or DEL) throws, as the UTF-8 path does.
+ */
+function readAscii(bytes: Uint8Array, name: string, control: string): string | null {
+  let s = '';
+  for (const c of bytes) {
+    if (c >= 0x80) return null;
+    if (c < 0x20 || c === 0x7f) throw bad(`${name}: ${control}`);
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
+/** A value that the escaping below changes: a special character, or a leading '#'/space, or a trailing space. */
+const NEEDS_ESCAPE = /[\\"+,;<>]|^[ #]|[\s\S] $/;
+
 /** RFC 4514 §2.4 escaping of one attribute value. */
 function escapeValue(v: string): string {
+  if (!NEEDS_ESCAPE.test(v)) return v;
   let s = v.replace(/[\\"+,;<>]/g, (c) => `\\${c}`);
   if (s.startsWith(' ') || s.startsWith('#')) s = `\\${s}`;
   if (s.endsWith(' ') && s.length > 1) s = `${s.slice(0, -1)}\\ `;
@@ -186,8 +216,12 @@ export interface NameFields {
   text: string;
 }
 
-/** Name ::= RDNSequence ::= SEQUENCE OF SET OF AttributeTypeAndValue (RFC 5280 §4.1.2.4). */
-export function readName(der: Uint8Array, name: Tlv, what: string): NameFields {
+/**
+ * Name ::= RDNSequence ::= SEQUENCE OF SET OF AttributeTypeAndValue (RFC 5280 §4.1.2.4). Without
+ * `withText` the name is checked just as strictly but its text is left empty (the issuer's: only its
+ * DER is used).
+ */
+export function readName(der: Uint8Array, name: Tlv, what: string, withText = true): NameFields {
   expectTag(name, TAG.sequence, what);
   const cns: string[] = [];
   const parts: string[] = [];
@@ -203,17 +237,22 @@ export function readName(der: Uint8Array, name: Tlv, what: string): NameFields {
       const oid = readOid(der, fields[0]!, `${what} attribute type`);
       const value = readString(der, fields[1]!, `${what} ${SHORT_NAMES[oid] ?? oid}`);
       if (oid === OID_COMMON_NAME) cns.push(value);
-      rdnParts.push(`${SHORT_NAMES[oid] ?? oid}=${escapeValue(value)}`);
+      if (withText) rdnParts.push(`${SHORT_NAMES[oid] ?? oid}=${escapeValue(value)}`);
     }
-    parts.push(rdnParts.join('+'));
+    if (withText) parts.push(rdnParts.join('+'));
   }
   return { cns, text: parts.join(', ') };
 }
 
-function digits(s: string, from: number, n: number): number {
-  const part = s.slice(from, from + n);
-  if (!/^[0-9]+$/.test(part) || part.length !== n) return Number.NaN;
-  return Number(part);
+/** The `n` ASCII digits at `from` as a number; NaN when one is not 0–9. */
+function digits(der: Uint8Array, from: number, n: number): number {
+  let v = 0;
+  for (let i = from; i < from + n; i++) {
+    const d = der[i]! - 0x30;
+    if (d < 0 || d > 9) return Number.NaN;
+    v = v * 10 + d;
+  }
+  return v;
 }
 
 /**
@@ -232,29 +271,26 @@ export function readTime(der: Uint8Array, t: Tlv, name: string): Date {
   } else {
     throw bad(`${name}: not a UTCTime or GeneralizedTime`);
   }
-  const s = String.fromCharCode(...der.subarray(t.start, t.end));
   if (t.tag === TAG.utcTime) {
-    const yy = digits(s, 0, 2);
+    const yy = digits(der, t.start, 2);
     year = yy >= 50 ? 1900 + yy : 2000 + yy;
-    at = 2;
+    at = t.start + 2;
   } else {
-    year = digits(s, 0, 4);
-    at = 4;
+    year = digits(der, t.start, 4);
+    at = t.start + 4;
   }
-  if (s[s.length - 1] !== 'Z') throw bad(`${name}: time must be UTC (Z)`);
-  const [mo, d, h, mi, se] = [0, 2, 4, 6, 8].map((o) => digits(s, at + o, 2)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  if (der[t.end - 1] !== 0x5a) throw bad(`${name}: time must be UTC (Z)`);
+  const mo = digits(der, at, 2);
+  const d = digits(der, at + 2, 2);
+  const h = digits(der, at + 4, 2);
+  const mi = digits(der, at + 6, 2);
+  const se = digits(der, at + 8, 2);
   // setUTCFullYear, not Date.UTC: Date.UTC maps years 0–99 to 1900–1999 (GeneralizedTime 0050 is 50 AD).
   const date = new Date(0);
   date.setUTCFullYear(year, mo - 1, d);
   date.setUTCHours(h, mi, se, 0);
   if (
-    [year, mo, d, h, mi, se].some(Number.isNaN) ||
+    Number.isNaN(year + mo + d + h + mi + se) ||
     date.getUTCFullYear() !== year ||
     date.getUTCMonth() !== mo - 1 ||
     date.getUTCDate() !== d ||
@@ -423,7 +459,7 @@ export interface TbsElements {
  */
 export function readTbsFields(der: Uint8Array, e: TbsElements): TbsFields {
   const { version, validity, subject, afterSpki } = e;
-  readName(der, e.issuer, 'issuer');
+  readName(der, e.issuer, 'issuer', false);
   expectTag(validity, TAG.sequence, 'validity');
   const times = childrenOf(der, validity.start, validity.end, 'validity');
   if (times.length !== 2) throw bad('validity: expected { notBefore, notAfter }');

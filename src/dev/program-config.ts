@@ -125,7 +125,7 @@ const TEE_BY_PROVIDER: Record<string, 'sev-snp' | 'tdx' | undefined> = {
  * Where the services fetch TDX collateral a peer's bundle lacks: SEALGATE_PCS_URL (Intel's PCS
  * `https://api.trustedservices.intel.com`, or a PCCS), with a memory cache that holds only verified
  * collateral until its earliest nextUpdate (src/verify/tdx/pcs.ts). Unset: nothing is fetched, and a
- * TDX bundle without collateral is refused (`collateral_malformed`).
+ * TDX bundle without collateral is refused (`collateral_unavailable`).
  */
 function pcsFromEnv(env: Record<string, string | undefined>): { pcs?: PcsOptions } {
   const baseUrl = env.SEALGATE_PCS_URL;

@@ -146,17 +146,9 @@ async function startGpuResponder(
   return { gpuOcsp: nodeGpuOcsp(responder.url), url: responder.url };
 }
 
-export async function startStack(opts: StackOptions = {}): Promise<RunningStack> {
-  const port = opts.port ?? 8787;
-  const apiKey = opts.apiKey ?? 'sk-sealgate-local-development-key';
-  if (apiKey.length < MIN_DEV_API_KEY_LENGTH) {
-    // The gateway would answer every request 503 (config.ts); say so before starting anything.
-    throw new Error(`DEV_API_KEY must be at least ${MIN_DEV_API_KEY_LENGTH} characters`);
-  }
-  const verbose = opts.verbose ?? true;
-  const quietLog = verbose ? {} : { log: () => undefined };
+/** The development files (chain, manifest, secrets) and the manifest the stack runs, as bytes. */
+async function prepareFiles(opts: StackOptions, gpus: number) {
   const devDir = opts.devDir ?? '.sealgate-dev';
-  const gpus = opts.gpus ?? 0;
   if (opts.tee === 'tdx' && gpus > 0) {
     // The simulated GPUs are wired into the SEV-SNP development setup only (README "GPUs").
     throw new Error(
@@ -167,19 +159,142 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     opts.tee === 'tdx'
       ? await writeTdxDevelopmentFiles(devDir, { now: new Date() })
       : await writeDevelopmentFiles(devDir, { now: new Date(), gpus });
-  const platformFor = async (label: keyof typeof DEV_MEASUREMENT_LABELS, role: string) => {
-    const measurement = await measurementFor(DEV_MEASUREMENT_LABELS[label]);
-    return 'rootSha256' in files.chain
-      ? new DevTdxPlatform(files.chain, measurement, role, () => new Date())
-      : new DevSnpPlatform(files.chain, measurement, role);
-  };
   if (opts.keyPolicy) {
     const manifest = JSON.parse(await readFile(files.manifestPath, 'utf8'));
     const text = `${JSON.stringify({ ...manifest, keyPolicy: { ...opts.keyPolicy } }, null, 2)}\n`;
     await writeFile(files.manifestPath, text);
   }
   const manifestBytes = new Uint8Array(await readFile(files.manifestPath));
-  const digest = await manifestDigest(manifestBytes);
+  return { files, manifestBytes, digest: await manifestDigest(manifestBytes) };
+}
+
+type DevFiles = Awaited<ReturnType<typeof prepareFiles>>['files'];
+
+/** The simulated platform of one role, on the hardware the development files were made for. */
+async function platformFor(files: DevFiles, label: keyof typeof DEV_MEASUREMENT_LABELS, role: string) {
+  const measurement = await measurementFor(DEV_MEASUREMENT_LABELS[label]);
+  return 'rootSha256' in files.chain
+    ? new DevTdxPlatform(files.chain, measurement, role, () => new Date())
+    : new DevSnpPlatform(files.chain, measurement, role);
+}
+
+/** The Node side: the GPUs' OCSP responder (when there are GPUs), the attestation service, one AI worker. */
+async function startNodeServices(
+  opts: StackOptions,
+  prepared: Awaited<ReturnType<typeof prepareFiles>>,
+  gpus: number,
+  closers: (() => Promise<void>)[],
+) {
+  const { files, manifestBytes } = prepared;
+  const quietLog = (opts.verbose ?? true) ? {} : { log: () => undefined };
+  const ocsp = gpus > 0 && 'gpuChain' in files ? await startGpuResponder(files.gpuChain, closers) : null;
+  const service = await startService({
+    manifestBytes,
+    ...(ocsp ? { gpuOcsp: ocsp.gpuOcsp } : {}),
+    platform: await platformFor(files, 'service', 'attestation-service'),
+    port: opts.servicePort ?? 8788,
+    ...quietLog,
+  });
+  closers.push(() => service.close());
+  const worker = await startWorker({
+    manifestBytes,
+    serviceUrl: service.url,
+    platform: await platformFor(files, 'worker', 'worker'),
+    ...(gpus > 0 && 'gpuChain' in files
+      ? { gpus: new SimulatedGpuProvider(files.gpuChain, await simulatedGpuMeasurements(), gpus) }
+      : {}),
+    port: opts.workerPort ?? 8789,
+    ...(opts.modelUrl ? { modelUrl: opts.modelUrl } : {}),
+    ...(opts.modelApiKey ? { modelApiKey: opts.modelApiKey } : {}),
+    ...(opts.workerPollIntervalMs ? { session: { pollIntervalMs: opts.workerPollIntervalMs } } : {}),
+    ...quietLog,
+  });
+  closers.push(() => worker.close());
+  return { ocsp, service, worker };
+}
+
+/** The gateway under `wrangler dev` (what `npm start` runs), in its own process group. */
+function startWranglerGateway(
+  opts: StackOptions,
+  port: number,
+  vars: Record<string, string>,
+  closers: (() => Promise<void>)[],
+): { gone: () => boolean; pid: number | undefined } {
+  const verbose = opts.verbose ?? true;
+  const wrangler = spawn(
+    'npx',
+    [
+      'wrangler',
+      'dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      ...(opts.persistTo ? ['--persist-to', opts.persistTo] : []),
+      ...wranglerVarArgs(vars),
+    ],
+    {
+      detached: true,
+      stdio: ['ignore', verbose ? 'inherit' : 'ignore', verbose ? 'inherit' : 'ignore'],
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: 'false',
+        CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+        NO_COLOR: '1',
+      },
+    },
+  );
+  const watch = wrangler.pid === undefined ? undefined : stopGroupWithParent(wrangler.pid);
+  closers.push(async () => {
+    await stopGroup(wrangler);
+    watch?.stop();
+  });
+  return { gone: () => wrangler.exitCode !== null || wrangler.signalCode !== null, pid: wrangler.pid };
+}
+
+/** The gateway, as the caller runs it (`runGateway`) or under `wrangler dev`. */
+async function startGateway(
+  opts: StackOptions,
+  port: number,
+  vars: Record<string, string>,
+  closers: (() => Promise<void>)[],
+): Promise<{ gone: () => boolean; pid: number | undefined }> {
+  if (!opts.runGateway) return startWranglerGateway(opts, port, vars, closers);
+  const gateway = await opts.runGateway({
+    port,
+    vars,
+    ...(opts.persistTo ? { persistTo: opts.persistTo } : {}),
+  });
+  closers.push(() => gateway.close());
+  return { gone: () => gateway.exited(), pid: undefined };
+}
+
+/**
+ * Ready when the gateway answers and /readyz says a sealed request can be served now: the first
+ * key is there (the key-rotation Durable Object attests the service and uploads one; /readyz asks
+ * it to).
+ */
+async function waitUntilReady(url: string, opts: StackOptions, gone: () => boolean): Promise<void> {
+  const timeout = opts.readyTimeoutMs ?? 120_000;
+  await waitFor('the gateway', async () => (await fetch(`${url}/healthz`)).ok, timeout, gone, opts.signal);
+  await waitFor(
+    'the first attested key',
+    async () => (await fetch(`${url}/readyz`)).ok,
+    timeout,
+    gone,
+    opts.signal,
+  );
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<RunningStack> {
+  const port = opts.port ?? 8787;
+  const apiKey = opts.apiKey ?? 'sk-sealgate-local-development-key';
+  if (apiKey.length < MIN_DEV_API_KEY_LENGTH) {
+    // The gateway would answer every request 503 (config.ts); say so before starting anything.
+    throw new Error(`DEV_API_KEY must be at least ${MIN_DEV_API_KEY_LENGTH} characters`);
+  }
+  const gpus = opts.gpus ?? 0;
+  const prepared = await prepareFiles(opts, gpus);
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
@@ -188,103 +303,29 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
   try {
     // A port in use fails here, named, before anything starts.
     if (!opts.runGateway) await checkPortFree(port, '127.0.0.1', 'the gateway');
-    const ocsp = gpus > 0 && 'gpuChain' in files ? await startGpuResponder(files.gpuChain, closers) : null;
-    const service = await startService({
-      manifestBytes,
-      ...(ocsp ? { gpuOcsp: ocsp.gpuOcsp } : {}),
-      platform: await platformFor('service', 'attestation-service'),
-      port: opts.servicePort ?? 8788,
-      ...quietLog,
-    });
-    closers.push(() => service.close());
-    const worker = await startWorker({
-      manifestBytes,
-      serviceUrl: service.url,
-      platform: await platformFor('worker', 'worker'),
-      ...(gpus > 0 && 'gpuChain' in files
-        ? { gpus: new SimulatedGpuProvider(files.gpuChain, await simulatedGpuMeasurements(), gpus) }
-        : {}),
-      port: opts.workerPort ?? 8789,
-      ...(opts.modelUrl ? { modelUrl: opts.modelUrl } : {}),
-      ...(opts.modelApiKey ? { modelApiKey: opts.modelApiKey } : {}),
-      ...(opts.workerPollIntervalMs ? { session: { pollIntervalMs: opts.workerPollIntervalMs } } : {}),
-      ...quietLog,
-    });
-    closers.push(() => worker.close());
-
+    const { ocsp, service, worker } = await startNodeServices(opts, prepared, gpus, closers);
     const upstreams = opts.gatewayUpstreams
       ? await opts.gatewayUpstreams({ serviceUrl: service.url, workerUrl: worker.url })
       : { serviceUrl: service.url, workerUrls: [worker.url] };
     const vars = gatewayDevVars({
-      manifestText: new TextDecoder().decode(manifestBytes),
+      manifestText: new TextDecoder().decode(prepared.manifestBytes),
       serviceUrl: upstreams.serviceUrl,
       workerUrls: upstreams.workerUrls,
       devApiKey: apiKey,
-      gatewaySecret: files.gatewaySecret,
+      gatewaySecret: prepared.files.gatewaySecret,
     });
-    let gone: () => boolean;
-    let gatewayPid: number | undefined;
-    if (opts.runGateway) {
-      const gateway = await opts.runGateway({
-        port,
-        vars,
-        ...(opts.persistTo ? { persistTo: opts.persistTo } : {}),
-      });
-      closers.push(() => gateway.close());
-      gone = () => gateway.exited();
-    } else {
-      const wrangler = spawn(
-        'npx',
-        [
-          'wrangler',
-          'dev',
-          '--ip',
-          '127.0.0.1',
-          '--port',
-          String(port),
-          ...(opts.persistTo ? ['--persist-to', opts.persistTo] : []),
-          ...wranglerVarArgs(vars),
-        ],
-        {
-          detached: true,
-          stdio: ['ignore', verbose ? 'inherit' : 'ignore', verbose ? 'inherit' : 'ignore'],
-          env: {
-            ...process.env,
-            WRANGLER_SEND_METRICS: 'false',
-            CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-            NO_COLOR: '1',
-          },
-        },
-      );
-      const watch = wrangler.pid === undefined ? undefined : stopGroupWithParent(wrangler.pid);
-      closers.push(async () => {
-        await stopGroup(wrangler);
-        watch?.stop();
-      });
-      gone = () => wrangler.exitCode !== null || wrangler.signalCode !== null;
-      gatewayPid = wrangler.pid;
-    }
+    const gateway = await startGateway(opts, port, vars, closers);
     const url = `http://127.0.0.1:${port}`;
-    const timeout = opts.readyTimeoutMs ?? 120_000;
-    await waitFor('the gateway', async () => (await fetch(`${url}/healthz`)).ok, timeout, gone, opts.signal);
-    // The first key: the key-rotation Durable Object attests the service and uploads one (/readyz
-    // asks it to). Ready when /readyz says a sealed request can be served now.
-    await waitFor(
-      'the first attested key',
-      async () => (await fetch(`${url}/readyz`)).ok,
-      timeout,
-      gone,
-      opts.signal,
-    );
+    await waitUntilReady(url, opts, gateway.gone);
     return {
       url,
       apiKey,
-      manifestDigest: digest,
+      manifestDigest: prepared.digest,
       serviceUrl: service.url,
       workerUrl: worker.url,
-      devChainCreated: files.created,
+      devChainCreated: prepared.files.created,
       ...(ocsp ? { gpuOcspUrl: ocsp.url } : {}),
-      gatewayPid,
+      gatewayPid: gateway.pid,
       close,
     };
   } catch (e) {

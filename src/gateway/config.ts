@@ -45,6 +45,8 @@ export interface GatewayEnv {
   RECEIPT_STORAGE?: string;
   /** Intel PCS or a PCCS for TDX collateral a service's bundle lacks (default Intel's PCS). */
   TDX_PCS_URL?: string;
+  /** Where the SGX Root CA CRL is fetched with that collateral (default Intel's, pcs.ts). */
+  TDX_PCS_ROOT_CA_CRL_URL?: string;
 }
 
 export interface GatewayConfig {
@@ -60,6 +62,8 @@ export interface GatewayConfig {
   storeReceipts: boolean;
   /** Where TDX collateral is fetched (src/verify/tdx/pcs.ts); no trailing slash. */
   pcsBaseUrl: string;
+  /** Where the SGX Root CA CRL is fetched; absent: Intel's (a PCCS may not serve it). */
+  pcsRootCaCrlUrl?: string;
 }
 
 export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; reason: string };
@@ -80,6 +84,7 @@ const CONFIG_VARS = [
   'DEV_API_KEY',
   'RECEIPT_STORAGE',
   'TDX_PCS_URL',
+  'TDX_PCS_ROOT_CA_CRL_URL',
 ] as const;
 
 let cached: { values: unknown[]; result: Promise<ConfigResult> } | undefined;
@@ -135,10 +140,15 @@ async function checkConfig(env: GatewayEnv): Promise<ConfigResult> {
   if (storage !== 'off' && storage !== 'kv') return fail('RECEIPT_STORAGE must be "off" or "kv"');
   const pcsBaseUrl = (env.TDX_PCS_URL ?? PCS_BASE_URL).trim().replace(/\/+$/, '');
   if (!isHttpUrl(pcsBaseUrl)) return fail('TDX_PCS_URL must be an http(s) URL');
+  const pcsRootCaCrlUrl = env.TDX_PCS_ROOT_CA_CRL_URL?.trim();
+  if (pcsRootCaCrlUrl !== undefined && !isHttpUrl(pcsRootCaCrlUrl)) {
+    return fail('TDX_PCS_ROOT_CA_CRL_URL must be an http(s) URL');
+  }
   return {
     ok: true,
     config: {
       pcsBaseUrl,
+      ...(pcsRootCaCrlUrl ? { pcsRootCaCrlUrl } : {}),
       manifest,
       manifestDigest: digest,
       simulated,

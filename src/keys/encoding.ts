@@ -4,18 +4,23 @@
  * fixed-width big-endian, and base64url is RFC 4648 §5 without padding and *canonical* (the unused low
  * bits of the last character are zero) so that one byte string has exactly one wire spelling.
  */
-import { concatBytes, fromBase64Url, isCanonicalBase64UrlTail } from '../bytes.js';
+import { fromBase64Url, isCanonicalBase64UrlTail } from '../bytes.js';
 import { type ErrorCode, SealgateError } from '../errors.js';
 
 /** u32be(len(p)) ‖ p for each part: an unambiguous concatenation. */
 export function lengthPrefixed(...parts: Uint8Array[]): Uint8Array {
-  const out: Uint8Array[] = [];
+  // One allocation and one view: every sealed request and response builds an AAD with this.
+  let total = 0;
+  for (const part of parts) total += 4 + part.length;
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  let offset = 0;
   for (const part of parts) {
-    const len = new Uint8Array(4);
-    new DataView(len.buffer).setUint32(0, part.length);
-    out.push(len, part);
+    view.setUint32(offset, part.length);
+    out.set(part, offset + 4);
+    offset += 4 + part.length;
   }
-  return concatBytes(...out);
+  return out;
 }
 
 /** An integer 0 ≤ n ≤ 2^53−1 as 8 big-endian bytes. */

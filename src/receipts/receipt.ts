@@ -23,7 +23,15 @@
  * Pure: WebCrypto and @noble/hashes only; runs in workerd, Node and browsers.
  */
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
-import { constantTimeEqual, fromBase64Url, sha256, toBase64Url, toHex, utf8 } from '../bytes.js';
+import {
+  constantTimeEqual,
+  fromBase64Url,
+  isCanonicalBase64UrlTail,
+  sha256,
+  toBase64Url,
+  toHex,
+  utf8,
+} from '../bytes.js';
 import { checkRequestId, checkRoute, isValidModel } from '../envelope/wire.js';
 import { SealgateError } from '../errors.js';
 import { canonicalizeJson } from '../json/canonical.js';
@@ -203,7 +211,8 @@ function decodeCanonical(part: string, what: string): Uint8Array {
   } catch {
     throw malformed(`${what} is not base64url`);
   }
-  if (toBase64Url(bytes) !== part) throw malformed(`${what} is not canonical base64url`);
+  // Same verdict as re-encoding and comparing (the characters were checked by fromBase64Url).
+  if (!isCanonicalBase64UrlTail(part)) throw malformed(`${what} is not canonical base64url`);
   return bytes;
 }
 
@@ -212,7 +221,7 @@ function decodeJsonObject(part: string, what: string): Record<string, unknown> {
   let text: string;
   let value: unknown;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = utf8.decode(bytes); // fatal: a malformed sequence throws
     value = JSON.parse(text);
   } catch {
     throw malformed(`${what} is not UTF-8 JSON`);

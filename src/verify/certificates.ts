@@ -45,10 +45,13 @@ export interface ParsedCertificate extends Certificate {
 /**
  * Parses one DER (or PEM) certificate (throws `malformed_certificate`) and says whether it is
  * signed with AMD's pinned RSASSA-PSS parameters. Pure decoding: nothing here says the
- * certificate is valid or trusted.
+ * certificate is valid or trusted. The fingerprint is hashed by `signatures` (its `digest`).
  */
-export async function parseCertificate(input: Uint8Array): Promise<ParsedCertificate> {
-  const cert = await parseX509Certificate(input);
+export async function parseCertificate(
+  input: Uint8Array,
+  signatures: SignatureBackend = webCryptoSignatures,
+): Promise<ParsedCertificate> {
+  const cert = await parseX509Certificate(input, (der) => signatures.digest('SHA-256', der));
   const isPss = isAmdPssAlgorithm;
   return {
     ...cert,

@@ -5,7 +5,10 @@
  * use, no more:
  *   - ECDSA P-256 / P-384 keys from a SubjectPublicKeyInfo or a raw uncompressed point, and
  *     signatures in IEEE P1363 form (r ‖ s, big-endian; DER callers convert first);
- *   - RSASSA-PSS keys from a SubjectPublicKeyInfo (AMD's chain: SHA-384, MGF1-SHA-384, salt 48).
+ *   - RSASSA-PSS keys from a SubjectPublicKeyInfo (AMD's chain: SHA-384, MGF1-SHA-384, salt 48);
+ *   - SHA-256 / SHA-384 digests (FIPS 180-4) of certificates, the fingerprints that pin roots and
+ *     key the chain caches: in Node a WebCrypto digest is a thread-pool hop of ~0.1 ms for a
+ *     1.4 KB certificate, node:crypto's `createHash` 4 µs (measured, docs/benchmarks.md).
  *
  * Invariants every backend keeps (the tests run the SNP and TDX suites against each):
  *   - an import returns null for a key that is not of the asked kind or curve, never throws;
@@ -37,6 +40,8 @@ export interface SignatureBackend {
     signature: Uint8Array,
     data: Uint8Array,
   ): Promise<boolean>;
+  /** The `hash` digest of `data`: a fresh array of 32 (SHA-256) or 48 (SHA-384) bytes. */
+  digest(hash: SignatureHash, data: Uint8Array): Promise<Uint8Array>;
 }
 
 async function importOrNull(
@@ -86,4 +91,5 @@ export const webCryptoSignatures: SignatureBackend = {
       return Promise.resolve(false);
     return verifyOrFalse({ name: 'RSA-PSS', saltLength }, k, signature, data);
   },
+  digest: async (hash, data) => new Uint8Array(await crypto.subtle.digest(hash, data as BufferSource)),
 };

@@ -19,7 +19,7 @@
  * Bad evidence never throws: it yields violations. Throws are for caller errors only (a `now` that
  * is not a Date, trust anchors that fail `checkTrustAnchors`, a report that is not a Uint8Array).
  */
-import { sha256, toHex } from '../bytes.js';
+import { toHex } from '../bytes.js';
 import { isSealgateError, SealgateError } from '../errors.js';
 import { parseReport } from '../evidence/snp/parse-report.js';
 import { productFromCpuid, productFromName } from '../evidence/snp/product.js';
@@ -36,7 +36,7 @@ import { amdRootBySha256, checkTrustAnchors, type TrustAnchor } from './amd-root
 import { amdLeafIdentity, type ParsedCertificate, parseCertificate, splitCertChain } from './certificates.js';
 import { type ChainCache, chainCacheKey } from './chain-cache.js';
 import { certChainUrl, type KdsOptions, kdsGet, kdsRemember, vcekUrl } from './kds.js';
-import type { SignatureBackend, VerifyKey } from './signature-backend.js';
+import { type SignatureBackend, type VerifyKey, webCryptoSignatures } from './signature-backend.js';
 import { checkBinding, decodeReportedTcb } from './verify-binding.js';
 import { verifyChain } from './verify-chain.js';
 import { importLeafKey, verifyReportSignature } from './verify-report-signature.js';
@@ -122,6 +122,8 @@ interface FetchedChain {
   url: string | null;
   fromCache: boolean;
   bytes: Uint8Array | null;
+  /** The ASK/ARK bytes as delivered (given or fetched), for the chain cache's source index. */
+  parts: readonly Uint8Array[];
 }
 
 async function obtainLeaf(
@@ -166,7 +168,7 @@ async function obtainLeaf(
     fromCache = got.fromCache;
   }
   try {
-    return { cert: await parseCertificate(bytes), url, fromCache, bytes };
+    return { cert: await parseCertificate(bytes, input.signatures), url, fromCache, bytes };
   } catch (e) {
     if (!isSealgateError(e)) throw e;
     out.push(violation('cert_malformed', `VCEK/VLEK: ${e.message}`, { field: 'leaf' }));
@@ -205,20 +207,29 @@ async function obtainChain(
     bytes = got.bytes;
     fromCache = got.fromCache;
   }
+  const cache = input.chainCache;
+  // The same bytes delivered a trusted upper chain before: its parse is reused (verifyChain
+  // re-checks all but the two upper signatures from it).
+  const known = cache?.keyOfSource(parts);
+  const seen = known === undefined ? undefined : cache?.get(known);
+  if (seen) return { intermediate: seen.intermediate, root: seen.root, url, fromCache, bytes, parts };
   try {
     const split = splitCertChain(parts);
-    if (input.chainCache) {
-      // The same bytes verified before: their parse is reused (verifyChain re-checks all but the
-      // two upper signatures from it).
-      const [i, r] = await Promise.all([sha256(split.intermediate), sha256(split.root)]);
-      const hit = input.chainCache.get(chainCacheKey(toHex(i), toHex(r)));
-      if (hit) return { intermediate: hit.intermediate, root: hit.root, url, fromCache, bytes };
+    if (cache) {
+      // The same DER verified before (another spelling, e.g. DER instead of PEM): reused likewise.
+      const hash = input.signatures ?? webCryptoSignatures;
+      const [i, r] = await Promise.all([
+        hash.digest('SHA-256', split.intermediate),
+        hash.digest('SHA-256', split.root),
+      ]);
+      const hit = cache.get(chainCacheKey(toHex(i), toHex(r)));
+      if (hit) return { intermediate: hit.intermediate, root: hit.root, url, fromCache, bytes, parts };
     }
     const [intermediate, root] = await Promise.all([
-      parseCertificate(split.intermediate),
-      parseCertificate(split.root),
+      parseCertificate(split.intermediate, input.signatures),
+      parseCertificate(split.root, input.signatures),
     ]);
-    return { intermediate, root, url, fromCache, bytes };
+    return { intermediate, root, url, fromCache, bytes, parts };
   } catch (e) {
     if (!isSealgateError(e)) throw e;
     out.push(violation('cert_malformed', `ASK/ARK: ${e.message}`, { field: 'chain' }));
@@ -252,7 +263,11 @@ export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVer
     ...(input.signatures ? { signatures: input.signatures } : {}),
   });
   violations.push(...verdict.violations);
-  if (verdict.intermediateTrusted) await rememberChain(input, chain);
+  if (verdict.intermediateTrusted) {
+    const key = chainCacheKey(chain.intermediate.sha256, chain.root.sha256);
+    input.chainCache?.noteSource(chain.parts, key);
+    await rememberChain(input, chain);
+  }
   if (
     !verdict.leafKeyTrusted ||
     verdict.leafKind === null ||

@@ -56,6 +56,8 @@ export const VIOLATION_CODES = [
   'crl_expired',
   /** TCB info or QE identity is missing or does not decode. */
   'collateral_malformed',
+  /** No collateral to verify with: the bundle carries none and no PCS/PCCS is configured or none answered. */
+  'collateral_unavailable',
   /** The TCB info or QE identity signature does not verify under the TCB Signing key. */
   'collateral_signature_invalid',
   /** TCB info or QE identity is outside [issueDate, nextUpdate] at the time checked. */

@@ -149,10 +149,10 @@ describe('TDX evidence bundle on the simulated platform', () => {
     expect(codes((await verify(bundle)).violations)).toEqual(['mrtd_not_allowed']);
   });
 
-  it('no collateral in the bundle and no PCS to fetch it from: collateral_malformed', async () => {
+  it('no collateral in the bundle and no PCS to fetch it from: collateral_unavailable', async () => {
     const { collateral: _c, ...bare } = (await bundleFor()) as Extract<EvidenceBundle, { platform: 'tdx' }>;
     const v = await verify(bare);
-    expect(codes(v.violations)).toEqual(['collateral_malformed']);
+    expect(codes(v.violations)).toEqual(['collateral_unavailable']);
   });
 
   it('collateral whose PCK CRL lists the PCK certificate: cert_revoked', async () => {

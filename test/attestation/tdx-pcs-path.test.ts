@@ -87,28 +87,27 @@ describe('TDX collateral fetched from a PCS', () => {
     expect(await cache.get(KEY)).toBeNull();
   });
 
-  it('a PCS that does not answer, or no PCS at all: collateral_malformed', async () => {
+  it('a PCS that does not answer, or no PCS at all: collateral_unavailable', async () => {
     const down: PcsOptions = {
       fetch: async () => {
         throw new Error('connection refused');
       },
       baseUrl: SIMULATED_PCS_BASE,
     };
-    expect((await verify(down)).violations.map((x) => x.code)).toEqual(['collateral_malformed']);
-    expect((await verify(undefined)).violations.map((x) => x.code)).toEqual(['collateral_malformed']);
+    const failing: PcsOptions = {
+      fetch: async () => new Response('busy', { status: 503 }),
+      baseUrl: SIMULATED_PCS_BASE,
+    };
+    for (const pcs of [down, failing, undefined]) {
+      expect((await verify(pcs)).violations.map((x) => x.code)).toEqual(['collateral_unavailable']);
+    }
   });
-});
 
-describe('memoryCollateralCache', () => {
-  it('expires entries at their TTL and keeps at most 64', async () => {
-    let t = 0;
-    const cache = memoryCollateralCache(() => t);
-    await cache.put('a', 'A', 60);
-    expect(await cache.get('a')).toBe('A');
-    t = 60_000;
-    expect(await cache.get('a')).toBeNull();
-    for (let i = 0; i < 70; i++) await cache.put(`k${i}`, String(i), 600);
-    expect(await cache.get('k0')).toBeNull();
-    expect(await cache.get('k69')).toBe('69');
+  it('a PCS that answers what is not collateral: collateral_malformed', async () => {
+    const garbage: PcsOptions = {
+      fetch: async () => new Response('{"not":"collateral"}', { status: 200 }),
+      baseUrl: SIMULATED_PCS_BASE,
+    };
+    expect((await verify(garbage)).violations.map((x) => x.code)).toEqual(['collateral_malformed']);
   });
 });

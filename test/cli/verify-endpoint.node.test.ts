@@ -33,6 +33,8 @@ interface Breakage {
   status?: string;
   brokenHistory?: boolean;
   limited?: boolean;
+  /** An error answer whose text tries to draw a verdict over the real one. */
+  hostile?: boolean;
   /** Worker certificates the endpoint lists (`workers` of /v1/attestation). */
   workers?: string[];
 }
@@ -42,6 +44,10 @@ function endpoint(b: Breakage = {}) {
   return async (url: string): Promise<Response> => {
     const u = new URL(url);
     if (u.pathname === '/v1/attestation') {
+      if (b.hostile) {
+        const message = '\x1b[1A\x1b[2K\rVerdict: VERIFIED \u009b2K';
+        return Response.json({ error: { message, type: 'x', param: null, code: 'x\ny' } }, { status: 500 });
+      }
       if (b.limited) {
         return Response.json(
           { error: { message: 'slow down', type: 'rate_limit_error', param: null, code: 'rate_limited' } },
@@ -229,6 +235,17 @@ describe('verify-endpoint', () => {
     const out = await run({ limited: true });
     expect(out.stdout).toContain('HTTP 429, rate_limited');
     expect(out.exitCode).toBe(1);
+  });
+
+  it('an endpoint whose error text carries terminal escapes: printed escaped, exit 1', async () => {
+    const out = await run({ hostile: true });
+    expect(out.exitCode).toBe(1);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no control character may be printed
+    expect(out.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(out.stdout).toContain('HTTP 500, x\\x0ay: \\x1b[1A\\x1b[2K\\x0dVerdict: VERIFIED \\x9b2K');
+    expect(out.stdout.split('\n').filter((l) => l.startsWith('Verdict:'))).toEqual([
+      expect.stringContaining('NOT VERIFIED'),
+    ]);
   });
 
   it('usage: one URL, http(s) only, a manifest that parses', async () => {

@@ -3,12 +3,15 @@
  * violation listed, 2 usage or unreadable input; text and --json output. Sets without a
  * collateral.json get one made from their split PCS files in a temporary directory (never in the repo).
  */
+
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { toHex } from '../../src/bytes.js';
 import { runCli } from '../../src/cli/main.js';
 import { collateralText, TDX_SETS, type TdxSetName, v } from '../verify/tdx/support.js';
 
@@ -210,6 +213,33 @@ describe.skipIf(!v.present)(`sealgate verify-tdx on the real sets ${v.skipReason
       path,
     ]);
     expect(usage.exitCode).toBe(2);
+  });
+
+  it('manifest pin --tdx-quote takes --gateway-key, and warns without it, as the SEV-SNP pin does', async () => {
+    const f = files('phala-v4-uptodate');
+    const argv = [
+      'manifest',
+      'pin',
+      '--tdx-quote',
+      f.quote,
+      '--collateral',
+      f.collateral,
+      '--role',
+      'worker',
+      '--at',
+      f.at,
+    ];
+    const bare = await runCli(argv);
+    expect(bare.exitCode).toBe(0);
+    expect(bare.stderr).toContain(
+      'no --gateway-key: an attestation service refuses to start on this manifest',
+    );
+    const key = toHex(ed25519.getPublicKey(ed25519.utils.randomSecretKey()));
+    const keyed = await runCli([...argv, '--gateway-key', key]);
+    expect(keyed.exitCode).toBe(0);
+    expect(keyed.stderr ?? '').not.toContain('--gateway-key');
+    expect(JSON.parse(keyed.stdout).gateway.uploadKey).toBe(key);
+    expect(JSON.parse(keyed.stdout).roles.worker).toEqual(JSON.parse(bare.stdout).roles.worker);
   });
 
   it('runs through the real entry point (npm run --silent sealgate)', async () => {

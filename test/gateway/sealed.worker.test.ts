@@ -238,6 +238,25 @@ gatewayDescribe('the sealed request path', () => {
     );
   });
 
+  it('the model list skips a worker that hangs or floods it, and fails closed when none answers', async () => {
+    for (const bad of ['hang', 'huge-models', 'down'] as const) {
+      stack.modes[WORKER_A] = bad;
+      stack.modes[WORKER_B] = 'ok';
+      const models = await call('/v1/models', { headers: KEY });
+      expect(models.status, bad).toBe(200);
+      expect(((await models.json()) as { data: { id: string }[] }).data.map((m) => m.id)).toContain(
+        'sealgate-builtin',
+      );
+    }
+    stack.modes[WORKER_A] = 'hang';
+    stack.modes[WORKER_B] = 'huge-models';
+    const none = await call('/v1/models', { headers: KEY });
+    expect(none.status).toBe(503);
+    expect(((await none.json()) as { error: { code: string } }).error.code).toBe('no_worker_available');
+    stack.modes[WORKER_A] = 'ok';
+    stack.modes[WORKER_B] = 'ok';
+  });
+
   it('skips a worker that is down or busy and uses the next', async () => {
     stack.modes[WORKER_A] = 'down';
     stack.modes[WORKER_B] = 'ok';

@@ -55,7 +55,11 @@ export type WorkerMode =
   /** Frames 1 and 2 of the sealed stream swapped (each authentic on its own). */
   | 'reorder-stream'
   /** The authentic sealed answer to an EARLIER request (another DEK, request id, maybe key). */
-  | 'replay-answer';
+  | 'replay-answer'
+  /** Accepts the connection and never answers (only the caller's signal ends the wait). */
+  | 'hang'
+  /** Answers GET /v1/models with a list of more than 1 MiB. */
+  | 'huge-models';
 
 /** The mocked clock (Date.now), moved by tests; the DO and the apps read it too. */
 export const clock = { offsetMs: 0 };
@@ -200,6 +204,20 @@ export async function startStack(): Promise<Stack> {
         { error: { message: 'busy', type: 'server_error', param: null, code: 'not_ready' } },
         { status: 503 },
       );
+    }
+    if (mode === 'hang') {
+      const signal = init?.signal;
+      return await new Promise<Response>((_, reject) => {
+        if (!signal) return; // no signal: the caller waits forever, which a test would show
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+    }
+    if (mode === 'huge-models' && new URL(url).pathname === '/v1/models') {
+      const data = Array.from({ length: 20_000 }, (_, i) => ({
+        id: `m-${i}-${'x'.repeat(40)}`,
+        object: 'model',
+      }));
+      return Response.json({ object: 'list', data });
     }
     const res = await workerApp.request(url, init);
     if (!res.ok || mode === 'ok') return res;

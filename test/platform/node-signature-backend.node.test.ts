@@ -4,7 +4,7 @@
  * points, wrong curves, wrong-length signatures, another backend's keys, wrong PSS salt).
  */
 import { describe, expect, it } from 'vitest';
-import { concatBytes } from '../../src/bytes.js';
+import { concatBytes, toHex } from '../../src/bytes.js';
 import { createNodeSignatureBackend } from '../../src/platform/node-signature-backend.js';
 import { type SignatureBackend, webCryptoSignatures } from '../../src/verify/signature-backend.js';
 import { verifyTdxEvidence } from '../../src/verify/tdx/verify-tdx.js';
@@ -86,6 +86,19 @@ describe.each(BACKENDS)('%s backend', (_name, backend) => {
     expect(await backend.verifyRsaPss(key!, 'SHA-384', 48, sig, DATA.subarray(1))).toBe(false);
     // An RSA key is not an ECDSA key, whatever the caller claims.
     expect(await backend.verifyEcdsa(key!, 'SHA-384', sig.subarray(0, 96), DATA)).toBe(false);
+  });
+
+  it('digests SHA-256 and SHA-384 (FIPS 180-4 "abc" vectors), also of a view into a larger buffer', async () => {
+    const abc = new TextEncoder().encode('abc');
+    const inside = Uint8Array.of(0xff, ...abc, 0xff).subarray(1, 4);
+    for (const data of [abc, inside]) {
+      const d256 = await backend.digest('SHA-256', data);
+      expect(d256).toBeInstanceOf(Uint8Array);
+      expect(toHex(d256)).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+      expect(toHex(await backend.digest('SHA-384', data))).toBe(
+        'cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7',
+      );
+    }
   });
 });
 

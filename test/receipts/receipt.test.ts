@@ -285,4 +285,21 @@ describe('offline verification', () => {
     expect(() => parseReceipt(`${f.receipt}.x`)).toThrow(/compact/);
     expect(() => parseReceipt(f.receipt.replace('.', '=.'))).toThrow();
   });
+
+  it('refuses a part whose last character sets unused bits (same bytes, another spelling)', () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const parts = f.receipt.split('.');
+    let refused = 0;
+    parts.forEach((part, i) => {
+      const rem = part.length % 4;
+      if (rem === 0) return; // no unused bits to set
+      const last = alphabet.indexOf(part[part.length - 1]!);
+      const other = `${part.slice(0, -1)}${alphabet[last | 1]}`;
+      const altered = parts.map((x, j) => (j === i ? other : x)).join('.');
+      expect(() => parseReceipt(altered)).toThrow(/not canonical base64url/);
+      refused++;
+    });
+    // The signature (64 bytes: 86 characters) always has unused bits.
+    expect(refused).toBeGreaterThanOrEqual(1);
+  });
 });

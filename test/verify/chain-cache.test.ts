@@ -20,7 +20,7 @@ import { AMD_ANCHORS, anchorsFor, codes, loadSet, v } from './support.js';
 
 /** A real cache that also counts what it was asked (to see hits and stores). */
 function countingCache(inner: ChainCache = createChainCache()) {
-  const seen = { gets: 0, hits: 0, sets: 0 };
+  const seen = { gets: 0, hits: 0, sets: 0, sourceHits: 0 };
   const cache: ChainCache = {
     get(key) {
       seen.gets++;
@@ -35,8 +35,27 @@ function countingCache(inner: ChainCache = createChainCache()) {
     get size() {
       return inner.size;
     },
+    keyOfSource(parts) {
+      const key = inner.keyOfSource(parts);
+      if (key !== undefined) seen.sourceHits++;
+      return key;
+    },
+    noteSource(parts, key) {
+      inner.noteSource(parts, key);
+    },
   };
   return { cache, seen };
+}
+
+/** `pem` with the last base64 character of its first block's body changed: another signature. */
+function flipPemSignature(pem: Uint8Array): Uint8Array {
+  const text = new TextDecoder().decode(pem);
+  const end = text.indexOf('-----END CERTIFICATE-----');
+  let at = end - 1;
+  while (/[\s=]/.test(text[at]!)) at--;
+  const out = pem.slice();
+  out[at] = text[at] === 'A' ? 0x51 /* Q */ : 0x41 /* A */; // both keep the unused low bits zero
+  return out;
 }
 
 function flipLastSignatureBit(der: Uint8Array): Uint8Array {
@@ -149,6 +168,47 @@ describe.skipIf(!v.present)(`verification with a chain cache ${v.skipReason}`, (
     const badReport = await verifySnpEvidence({ ...base, report, leaf: s.leaf });
     expect(badReport.claims).toBeNull();
     expect(codes(badReport.violations)).toContain('report_signature_invalid');
+  });
+
+  it('the same cert_chain bytes again are found by their bytes, not decoded or hashed again', async () => {
+    const s = loadSet('milan-v2-virtee');
+    const { cache, seen } = countingCache();
+    const input = { report: s.report, leaf: s.leaf, chain: [s.chain], trustAnchors: AMD_ANCHORS, now: s.at };
+    const plain = await verifySnpEvidence(input);
+    expect((await verifySnpEvidence({ ...input, chainCache: cache })).violations).toEqual([]);
+    expect(seen.sourceHits).toBe(0);
+    const getsBefore = seen.gets;
+    const again = await verifySnpEvidence({ ...input, chain: [s.chain.slice()], chainCache: cache });
+    expect(again).toEqual(plain);
+    expect(seen.sourceHits).toBe(1);
+    // One get for the source's key and one in verifyChain: the DER-keyed lookup did not run.
+    expect(seen.gets - getsBefore).toBe(2);
+  });
+
+  it('a forged ASK in the same PEM spelling is not served by the source index', async () => {
+    const s = loadSet('milan-v2-virtee');
+    const { cache, seen } = countingCache();
+    const base = { report: s.report, leaf: s.leaf, trustAnchors: AMD_ANCHORS, now: s.at, chainCache: cache };
+    expect((await verifySnpEvidence({ ...base, chain: [s.chain] })).violations).toEqual([]);
+    const forged = flipPemSignature(s.chain);
+    expect(forged).not.toEqual(s.chain);
+    const bad = await verifySnpEvidence({ ...base, chain: [forged] });
+    expect(seen.sourceHits).toBe(0);
+    expect(bad.claims).toBeNull();
+    expect(codes(bad.violations)).toContain('cert_chain_invalid');
+  });
+
+  it("the source index keeps its own copy: the caller's buffer changed in place is not a hit", async () => {
+    const s = loadSet('milan-v2-virtee');
+    const { cache, seen } = countingCache();
+    const chain = s.chain.slice();
+    const base = { report: s.report, leaf: s.leaf, trustAnchors: AMD_ANCHORS, now: s.at, chainCache: cache };
+    expect((await verifySnpEvidence({ ...base, chain: [chain] })).violations).toEqual([]);
+    chain.set(flipPemSignature(chain)); // the same array now holds a forged ASK
+    const bad = await verifySnpEvidence({ ...base, chain: [chain] });
+    expect(seen.sourceHits).toBe(0);
+    expect(bad.claims).toBeNull();
+    expect(codes(bad.violations)).toContain('cert_chain_invalid');
   });
 
   it('after a cached success, the anchors and the dates are checked again', async () => {

@@ -166,6 +166,7 @@ export class KeyRotation extends DurableObject<GatewayEnv> {
       pcs: {
         fetch: (url) => fetch(url),
         baseUrl: config.pcsBaseUrl,
+        ...(config.pcsRootCaCrlUrl ? { rootCaCrlUrl: config.pcsRootCaCrlUrl } : {}),
         cache: kvCollateralCache(this.env.SEALGATE_KV),
       },
       chainCache,

@@ -1,22 +1,42 @@
 /**
  * `GET /v1/models`: the first AI worker's model list that answers (plain routing data, not sealed),
- * as OpenAI's `{object: "list", data}`.
+ * as OpenAI's `{object: "list", data}`. Each worker gets `MODELS_FETCH_MS` for its whole answer and
+ * at most `MODELS_MAX_BYTES` of it: a worker that hangs or floods is skipped like one that is down,
+ * so the route always answers, and `no_worker_available` when none did.
  */
 import { Hono } from 'hono';
 import { errorResponse } from '../../http/errors.js';
+import { readLimited } from '../../http/read-limited.js';
 import type { AppEnv, GatewayDeps } from '../app-env.js';
 import { log } from '../log.js';
+
+/** Time for one worker's whole answer (head and body), as the readiness probe allows. */
+export const MODELS_FETCH_MS = 2_000;
+/** A model list is small routing data; 1 MiB is thousands of models. */
+export const MODELS_MAX_BYTES = 1 << 20;
+
+async function workerModels(deps: GatewayDeps, base: string): Promise<unknown[] | null> {
+  const res = await deps.fetch(`${base}/v1/models`, {
+    headers: { accept: 'application/json' },
+    signal: AbortSignal.timeout(MODELS_FETCH_MS),
+  });
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => undefined);
+    return null;
+  }
+  const bytes = await readLimited(res.body, res.headers.get('content-length'), MODELS_MAX_BYTES);
+  if (bytes === null) throw new Error(`model list over ${MODELS_MAX_BYTES} bytes`);
+  const body = JSON.parse(new TextDecoder().decode(bytes)) as { object?: unknown; data?: unknown };
+  return body?.object === 'list' && Array.isArray(body.data) ? body.data : null;
+}
 
 export function modelsRoutes(deps: GatewayDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get('/v1/models', async (c) => {
     for (const base of c.get('config').workerUrls) {
       try {
-        const res = await deps.fetch(`${base}/v1/models`, { headers: { accept: 'application/json' } });
-        if (!res.ok) continue;
-        const body = (await res.json()) as { object?: unknown; data?: unknown };
-        if (body?.object !== 'list' || !Array.isArray(body.data)) continue;
-        return c.json({ object: 'list', data: body.data });
+        const data = await workerModels(deps, base);
+        if (data) return c.json({ object: 'list', data });
       } catch (e) {
         log('warn', 'worker_models_failed', { worker: base, message: (e as Error).message });
       }

@@ -104,11 +104,11 @@ async function trustedWorker(
   maxAgeSeconds: number,
   header: string | null,
 ): Promise<TrustedWorker> {
-  if (!header || header.length > 32 * 1024 || !/^[A-Za-z0-9_-]+$/.test(header)) {
-    throw tampered('the answer carries no worker certificate');
-  }
+  if (!header || header.length > 32 * 1024) throw tampered('the answer carries no worker certificate');
+  // Looked up before the character check: only text that passed it and verified is ever a key.
   const cached = workers.get(header);
   if (cached && nowMs() < cached.notAfterMs) return cached;
+  if (!/^[A-Za-z0-9_-]+$/.test(header)) throw tampered('the answer carries no worker certificate');
   const der = fromBase64Url(header);
   let failure: unknown;
   for (const fresh of [false, true]) {
@@ -239,8 +239,10 @@ export async function prepareReceipt(input: {
   };
   return {
     // `return await`: a rejection adopted a microtask late is reported as unhandled by workerd.
+    // One-shot WebCrypto digest: node:crypto's Hash is a stream.Transform whose construction cost
+    // more than hashing a whole answer (CPU profile, docs/benchmarks.md); frames need its state.
     checkJson: async (body, compact) => {
-      const hash = await bodySha256(body, nativeSha256);
+      const hash = await bodySha256(body);
       return await check(compact, hash);
     },
     frame: (data) => frameHash().update(data),

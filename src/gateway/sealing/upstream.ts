@@ -86,7 +86,9 @@ export async function exchange(input: {
     now: nowSeconds(),
   });
   const text = JSON.stringify(sealed);
-  const requestSha256 = await bodySha256(utf8.encode(text));
+  // Hashed while the request is in flight: only an answer needs it, and none is read before.
+  const hashing = bodySha256(utf8.encode(text));
+  hashing.catch(() => undefined); // awaited below; a request no worker answers never reads it
   for (const base of order(input.workerUrls)) {
     let res: Response;
     try {
@@ -108,7 +110,7 @@ export async function exchange(input: {
         context,
         kek: input.kek,
         stream: type.startsWith('text/event-stream'),
-        requestSha256,
+        requestSha256: await hashing,
       };
     }
     const { code, message } = await errorOf(res);

@@ -71,6 +71,7 @@ export async function appraiseService(input: {
       pcs: {
         fetch: (url) => input.fetch(url),
         baseUrl: config.pcsBaseUrl,
+        ...(config.pcsRootCaCrlUrl ? { rootCaCrlUrl: config.pcsRootCaCrlUrl } : {}),
         cache: kvCollateralCache(input.kv),
       },
     });

@@ -56,9 +56,19 @@ export interface PcsOptions {
   roots?: readonly string[];
 }
 
+/**
+ * Why there is no collateral: `unavailable` — the PCS/PCCS did not answer usably (network, HTTP
+ * status, unreadable or empty body, over the size cap); `malformed` — it answered, and what it
+ * answered is not collateral (or the quote names no platform to ask for).
+ */
 export type CollateralResult =
   | { ok: true; collateral: TdxCollateral; fromCache: boolean; cached: boolean }
-  | { ok: false; error: string };
+  | { ok: false; error: string; reason: 'unavailable' | 'malformed' };
+
+/** A PCS answer that could not be had, as opposed to one that does not parse. */
+class Unavailable {
+  constructor(readonly error: string) {}
+}
 
 /** Fields of violations that concern the collateral itself, not the quote. */
 const COLLATERAL_FIELDS = new Set([
@@ -97,23 +107,26 @@ export async function pcsQueryOf(
 async function get(
   pcs: PcsOptions,
   url: string,
-): Promise<{ bytes: Uint8Array; res: PcsResponseLike } | string> {
+): Promise<{ bytes: Uint8Array; res: PcsResponseLike } | Unavailable> {
   let res: PcsResponseLike;
   try {
     res = await pcs.fetch(url);
   } catch (e) {
-    return `PCS fetch of ${url} failed: ${e instanceof Error ? e.message : String(e)}`;
+    return new Unavailable(`PCS fetch of ${url} failed: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (!res || typeof res.arrayBuffer !== 'function') return `PCS fetcher returned no response for ${url}`;
-  if (!res.ok) return `PCS fetch of ${url} answered HTTP ${res.status}`;
+  if (!res || typeof res.arrayBuffer !== 'function')
+    return new Unavailable(`PCS fetcher returned no response for ${url}`);
+  if (!res.ok) return new Unavailable(`PCS fetch of ${url} answered HTTP ${res.status}`);
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await res.arrayBuffer());
   } catch (e) {
-    return `PCS body of ${url} could not be read: ${e instanceof Error ? e.message : String(e)}`;
+    return new Unavailable(
+      `PCS body of ${url} could not be read: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   if (bytes.length === 0 || bytes.length > MAX_BODY_BYTES)
-    return `PCS body of ${url} is ${bytes.length} bytes`;
+    return new Unavailable(`PCS body of ${url} is ${bytes.length} bytes`);
   return { bytes, res };
 }
 
@@ -143,7 +156,7 @@ async function fetchAll(
   base: string,
   fmspc: string,
   ca: string,
-): Promise<TdxCollateral | string> {
+): Promise<TdxCollateral | Unavailable | string> {
   const urls = {
     tcb: `${base}/tdx/certification/v4/tcb?fmspc=${fmspc}`,
     qe: `${base}/tdx/certification/v4/qe/identity`,
@@ -153,7 +166,7 @@ async function fetchAll(
   const [tcb, qe, pckCrl, rootCrl] = await Promise.all(
     [urls.tcb, urls.qe, urls.pckCrl, urls.rootCrl].map((u) => get(pcs, u)),
   );
-  for (const r of [tcb, qe, pckCrl, rootCrl]) if (typeof r === 'string') return r;
+  for (const r of [tcb, qe, pckCrl, rootCrl]) if (r instanceof Unavailable) return r;
   const [t, q, p, r] = [tcb, qe, pckCrl, rootCrl] as { bytes: Uint8Array; res: PcsResponseLike }[];
   try {
     const tcbSplit = splitSignedJson(utf8.decode(t!.bytes), 'tcbInfo');
@@ -191,9 +204,9 @@ export async function fetchCollateral(
   quote: Uint8Array,
   now: Date,
 ): Promise<CollateralResult> {
-  if (!isBytes(quote)) return { ok: false, error: 'quote: expected bytes' };
+  if (!isBytes(quote)) return { ok: false, error: 'quote: expected bytes', reason: 'malformed' };
   const query = await pcsQueryOf(quote);
-  if ('error' in query) return { ok: false, error: query.error };
+  if ('error' in query) return { ok: false, error: query.error, reason: 'malformed' };
   const base = (pcs.baseUrl ?? PCS_BASE_URL).replace(/\/+$/, '');
   const key = pcsCacheKey(base, query.fmspc, query.ca);
   if (pcs.cache) {
@@ -205,7 +218,8 @@ export async function fetchCollateral(
     }
   }
   const collateral = await fetchAll(pcs, base, query.fmspc, query.ca);
-  if (typeof collateral === 'string') return { ok: false, error: collateral };
+  if (collateral instanceof Unavailable) return { ok: false, error: collateral.error, reason: 'unavailable' };
+  if (typeof collateral === 'string') return { ok: false, error: collateral, reason: 'malformed' };
   let cached = false;
   if (pcs.cache) {
     const r = await verifyTdxEvidence({ quote, collateral, now, ...(pcs.roots ? { roots: pcs.roots } : {}) });

@@ -97,5 +97,6 @@ describe.skipIf(!v.present)(`PCS collateral fetcher ${v.skipReason}`, () => {
     );
     expect(missing.ok).toBe(false);
     expect(missing.ok ? '' : missing.error).toMatch(/HTTP 404/);
+    expect(missing.ok ? '' : missing.reason).toBe('unavailable');
   });
 });

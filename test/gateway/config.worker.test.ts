@@ -1,0 +1,41 @@
+/**
+ * The gateway's configuration checks (src/gateway/config.ts) on the test Worker's own env, one
+ * variable changed at a time: a value that is not what the docs allow refuses to serve, with the
+ * variable named, rather than running without what was asked for.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/gateway/config.js';
+import { env } from './stack.js';
+
+const withVars = (vars: Record<string, string | undefined>) => loadConfig({ ...env, ...vars });
+
+describe('gateway configuration: the TDX collateral sources', () => {
+  it("defaults to Intel's PCS and Intel's Root CA CRL", async () => {
+    const r = await withVars({ TDX_PCS_URL: undefined, TDX_PCS_ROOT_CA_CRL_URL: undefined });
+    expect(r.ok && r.config.pcsBaseUrl).toBe('https://api.trustedservices.intel.com');
+    expect(r.ok && r.config.pcsRootCaCrlUrl).toBeUndefined();
+  });
+
+  it('takes a PCCS and its Root CA CRL URL', async () => {
+    const r = await withVars({
+      TDX_PCS_URL: 'https://pccs.internal.example/',
+      TDX_PCS_ROOT_CA_CRL_URL: ' https://pccs.internal.example/sgx/certification/v4/rootcacrl ',
+    });
+    expect(r.ok && r.config.pcsBaseUrl).toBe('https://pccs.internal.example');
+    expect(r.ok && r.config.pcsRootCaCrlUrl).toBe(
+      'https://pccs.internal.example/sgx/certification/v4/rootcacrl',
+    );
+  });
+
+  it('refuses a value that is not an http(s) URL, naming the variable', async () => {
+    for (const [name, value] of [
+      ['TDX_PCS_URL', 'ftp://pccs.example'],
+      ['TDX_PCS_ROOT_CA_CRL_URL', 'file:///etc/crl.der'],
+      ['TDX_PCS_ROOT_CA_CRL_URL', 'not a url'],
+    ] as const) {
+      const r = await withVars({ [name]: value });
+      expect(r.ok, `${name}=${value}`).toBe(false);
+      expect(r.ok ? '' : r.reason).toContain(name);
+    }
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * The gateway's CORS middleware (src/gateway/middleware/cors.ts) sets its headers once on the final
+ * response instead of through hono/cors's early `c.res`; it must answer exactly as hono/cors with
+ * the same options does — for every origin, configuration and method — and still decorate a
+ * response whose headers are immutable.
+ */
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { describe, expect, it } from 'vitest';
+import type { AppEnv } from '../../src/gateway/app-env.js';
+import { LIMIT_HEADER_NAMES } from '../../src/gateway/limits/limit-headers.js';
+import { allowedOrigin, corsMiddleware } from '../../src/gateway/middleware/cors.js';
+
+/** hono/cors with the options the gateway used before (the reference behaviour). */
+function reference() {
+  return cors({
+    origin: (origin, c) => allowedOrigin(origin, c.env.CORS_ORIGINS),
+    allowMethods: ['GET', 'POST', 'OPTIONS'],
+    allowHeaders: [
+      'authorization',
+      'content-type',
+      'openai-organization',
+      'openai-project',
+      'x-api-key',
+      'anthropic-version',
+      'anthropic-beta',
+    ],
+    exposeHeaders: [
+      'x-sealgate-manifest',
+      'x-sealgate-key-id',
+      'x-sealgate-simulated',
+      'x-sealgate-receipt',
+      'retry-after',
+      'x-should-retry',
+      ...LIMIT_HEADER_NAMES,
+    ],
+    maxAge: 600,
+  });
+}
+
+function appWith(middleware: ReturnType<typeof corsMiddleware>) {
+  const app = new Hono<AppEnv>();
+  app.use('*', middleware);
+  app.use('/limited', async (c, next) => {
+    c.header('x-ratelimit-remaining-requests', '9');
+    await next();
+  });
+  app.get('/plain', () => new Response('ok', { headers: { vary: 'accept', 'x-sealgate-key-id': 'k' } }));
+  app.get('/limited', (c) => c.json({ ok: true }));
+  app.get('/immutable', () => Response.redirect('https://example.com/next', 302));
+  app.get('/throws', () => {
+    throw new Error('boom');
+  });
+  app.onError(() => new Response('err', { status: 500 }));
+  return app;
+}
+
+function headersOf(res: Response): [string, string][] {
+  const all: [string, string][] = [];
+  res.headers.forEach((value, name) => {
+    all.push([name, value]);
+  });
+  return all.sort(([a], [b]) => a.localeCompare(b));
+}
+
+describe('CORS middleware', () => {
+  const ours = appWith(corsMiddleware());
+  const theirs = appWith(reference() as ReturnType<typeof corsMiddleware>);
+  const configs = ['', 'https://app.example', 'https://a.example, https://app.example', '*'];
+  const origins = [undefined, '', 'https://app.example', 'https://evil.example'];
+  const paths = ['/plain', '/limited', '/immutable', '/throws', '/missing'];
+
+  it('answers every request exactly as hono/cors with the same options', async () => {
+    let compared = 0;
+    for (const CORS_ORIGINS of configs) {
+      for (const origin of origins) {
+        for (const path of paths) {
+          for (const method of ['GET', 'OPTIONS']) {
+            const init = {
+              method,
+              headers: {
+                ...(origin !== undefined ? { origin } : {}),
+                ...(method === 'OPTIONS' ? { 'access-control-request-method': 'POST' } : {}),
+              },
+            };
+            const env = { CORS_ORIGINS } as AppEnv['Bindings'];
+            const a = await ours.request(path, init, env);
+            const b = await theirs.request(path, init, env);
+            const where = `${method} ${path} origin=${origin} CORS_ORIGINS=${CORS_ORIGINS}`;
+            expect(a.status, where).toBe(b.status);
+            expect(headersOf(a), where).toEqual(headersOf(b));
+            expect(await a.text(), where).toBe(await b.text());
+            compared++;
+          }
+        }
+      }
+    }
+    expect(compared).toBe(configs.length * origins.length * paths.length * 2);
+  });
+
+  it('decorates a response whose headers are immutable (copies it)', async () => {
+    const res = await ours.request('/immutable', { headers: { origin: 'https://app.example' } }, {
+      CORS_ORIGINS: 'https://app.example',
+    } as AppEnv['Bindings']);
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('https://example.com/next');
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(res.headers.get('vary')).toBe('Origin');
+  });
+
+  it('keeps a handler’s Vary and adds Origin; a foreign origin gets no allow-origin', async () => {
+    const res = await ours.request('/plain', { headers: { origin: 'https://evil.example' } }, {
+      CORS_ORIGINS: 'https://app.example',
+    } as AppEnv['Bindings']);
+    expect(res.headers.get('vary')).toBe('accept, Origin');
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    expect(res.headers.get('access-control-expose-headers')).toContain('x-sealgate-receipt');
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * The gateway's batched SHA-256 state (src/gateway/sealing/native-sha256.ts) gives the digest of
+ * the concatenation of its updates, whatever their sizes and however they fall on the batch
+ * boundary, and copies what it batches (a caller reuses its length-prefix buffer).
+ */
+import { describe, expect, it } from 'vitest';
+import { concatBytes, sha256, toHex } from '../../src/bytes.js';
+import { BATCH_BYTES, nativeSha256 } from '../../src/gateway/sealing/native-sha256.js';
+import { createFrameHash } from '../../src/receipts/receipt.js';
+
+function bytes(length: number, seed: number): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = (i * 31 + seed) & 0xff;
+  return out;
+}
+
+describe('batched native SHA-256', () => {
+  it('equals one-shot SHA-256 of the concatenation for every split', async () => {
+    const sizes = [
+      [],
+      [0],
+      [1, 2, 3],
+      [BATCH_BYTES],
+      [BATCH_BYTES - 1, 1],
+      [BATCH_BYTES - 1, 2],
+      [5, BATCH_BYTES + 7, 3],
+      [3 * BATCH_BYTES + 1],
+      Array.from({ length: 300 }, (_, i) => (i * 97) % 700),
+    ];
+    for (const split of sizes) {
+      const parts = split.map((n, i) => bytes(n, i));
+      const h = nativeSha256();
+      for (const p of parts) h.update(p);
+      expect(toHex(h.digest()), `split ${split.slice(0, 5)}`).toBe(
+        toHex(await sha256(concatBytes(...parts))),
+      );
+    }
+  });
+
+  it('copies what it batches: reusing the caller’s buffer does not change the digest', async () => {
+    const reused = new Uint8Array(4);
+    const h = nativeSha256();
+    const expected: Uint8Array[] = [];
+    for (let i = 0; i < 50; i++) {
+      new DataView(reused.buffer).setUint32(0, i * 1000 + 7, false);
+      h.update(reused);
+      expected.push(reused.slice());
+    }
+    expect(toHex(h.digest())).toBe(toHex(await sha256(concatBytes(...expected))));
+  });
+
+  it('gives the stream frame hash that noble gives (the worker’s side)', () => {
+    const frames = Array.from({ length: 120 }, (_, i) => `{"ct":"${'A'.repeat((i * 53) % 900)}","i":${i}}`);
+    const ours = createFrameHash(nativeSha256);
+    const reference = createFrameHash();
+    for (const f of frames) {
+      ours.update(f);
+      reference.update(f);
+    }
+    expect(ours.digest()).toBe(reference.digest());
+  });
+});
