@@ -195,7 +195,8 @@ export async function exchangeSealed(
     call.release();
     return await sealedAnswerJson(deps, context, answer.body, receipts);
   }
-  return sealedAnswerStream(deps, context, answer.events, call, receipts);
+  // A burst at a time when the model has them so (an upstream's network reads), else event by event.
+  return sealedAnswerStream(deps, context, answer.batches ?? answer.events, call, receipts);
 }
 
 /** The signer of this request and its receipts, which name the request's hash. */
@@ -300,7 +301,7 @@ async function sealedAnswerJson(
 function sealedAnswerStream(
   deps: SealedExchangeDeps,
   context: RequestContext,
-  events: AsyncIterable<string>,
+  events: AsyncIterable<string | readonly string[]>,
   call: ModelCallState,
   receipts: Receipts | null,
 ): SealedAnswer {

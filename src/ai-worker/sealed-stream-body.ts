@@ -9,7 +9,9 @@
  * MAX_FRAME_BYTES per frame, src/envelope/stream.ts) as one frame and writes it. Latency: no frame
  * waits for events that have not arrived — the first read seals the first event at once (time to
  * first chunk), later reads wait one event-loop turn only, so that the rest of one network read of
- * the model server's events (handled back to back) joins the same frame. The producer pauses when
+ * the model server's events (handled back to back) joins the same frame. The model may hand over
+ * a burst at once (an array: an upstream's network read, src/model/upstream.ts); it is queued
+ * whole, without an asynchronous step per event. The producer pauses when
  * `maxBufferedChars` of events wait unsealed, so a slow gateway still slows the model.
  *
  * Failure: if the model fails mid-stream, the events queued before the failure are still sealed
@@ -21,7 +23,8 @@ import { MAX_FRAME_BYTES, MAX_FRAME_EVENTS, type StreamSealer } from '../envelop
 import { encodeSseEvent } from '../model/sse.js';
 
 export interface SealedStreamBodyOptions {
-  events: AsyncIterator<string>;
+  /** The model's events, one by one or a burst (an array, in order) at a time. */
+  events: AsyncIterator<string | readonly string[]>;
   sealer: StreamSealer;
   /** The end frame was produced (the model finished). */
   onEnd: () => void;
@@ -74,7 +77,8 @@ export function sealedStreamBody(opts: SealedStreamBodyOptions): ReadableStream<
           modelEnd = { done: true };
           return wake('reader');
         }
-        queue.push(next.value);
+        if (typeof next.value === 'string') queue.push(next.value);
+        else for (const event of next.value) queue.push(event);
         wake('reader');
       }
     } catch (e) {
@@ -87,10 +91,12 @@ export function sealedStreamBody(opts: SealedStreamBodyOptions): ReadableStream<
    * Seals the events queued now, a frame per MAX_FRAME_EVENTS / MAX_FRAME_BYTES, appending SSE text
    * to `out` frame by frame (so the frames sealed before a failing seal still go out). Events the
    * producer queues during these seals wait for the next read: taking them here would seal them
-   * one or two per frame, as each seal's await lets the producer add about one.
+   * one or two per frame, as each seal's await lets the producer add about one. The first frame
+   * carries the first event alone, also when a burst arrived with it (time to first chunk: the
+   * gateway opens and releases it before anything else is sealed).
    */
   const sealQueued = async (out: { text: string }): Promise<void> => {
-    let budget = queue.length;
+    let budget = sentFirst ? queue.length : Math.min(1, queue.length);
     while (budget > 0) {
       const batch = queue.take(budget);
       budget -= batch.length;

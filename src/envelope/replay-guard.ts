@@ -47,12 +47,15 @@ export class MemoryReplayGuard implements ReplayGuard {
     // the caller's time window refuses such a request anyway; this holds when the clock steps
     // back (an NTP correction) after the sweep, which would otherwise re-open the window for it.
     if (until <= this.#sweptUpTo) return false;
-    if (this.#seen.size >= this.#maxEntries || t >= this.#nextSweep) this.#sweep(t);
+    if (this.#seen.size >= this.#maxEntries) this.#sweep(t, true);
+    else if (t >= this.#nextSweep) this.#sweep(t, false);
     if (this.#seen.size >= this.#maxEntries) {
       throw new SealgateError('replay_detected', 'replay guard full: refusing to forget live ids', {
         size: this.#seen.size,
       });
     }
+    // Deleted first so that the id moves to the end: the map stays in about expiry order.
+    this.#seen.delete(id);
     this.#seen.set(id, until);
     return true;
   }
@@ -61,9 +64,17 @@ export class MemoryReplayGuard implements ReplayGuard {
     return this.#seen.size;
   }
 
-  /** Drops expired ids; runs at most once a second of caller time, or when full. */
-  #sweep(now: number): void {
-    for (const [id, until] of this.#seen) if (until <= now) this.#seen.delete(id);
+  /**
+   * Drops expired ids. Ids are claimed in about the order they expire (ts + window, ts near the
+   * caller's clock), so the scheduled sweep (at most once a second of caller time) goes from the
+   * oldest and stops at the first live one, instead of walking every live id of the window each
+   * second; one a little out of order is dropped by a later sweep. A full guard sweeps everything.
+   */
+  #sweep(now: number, whole: boolean): void {
+    for (const [id, until] of this.#seen) {
+      if (until <= now) this.#seen.delete(id);
+      else if (!whole) break;
+    }
     this.#nextSweep = now + 1;
     this.#sweptUpTo = Math.max(this.#sweptUpTo, now);
   }

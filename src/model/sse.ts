@@ -202,6 +202,8 @@ export async function* parseSseBatches(
 export function encodeSseEvent(data: string, type?: string): string {
   if (type !== undefined && /[\r\n]/.test(type)) throw new TypeError('SSE event type must be one line');
   const head = type === undefined ? '' : `event: ${type}\n`;
+  // One line (every sealed frame: JSON with base64url): no split, no regular expression over it.
+  if (!data.includes('\n') && !data.includes('\r')) return `${head}data: ${data}\n\n`;
   return `${head}${data
     .split(/\r\n|\r|\n/)
     .map((line) => `data: ${line}\n`)

@@ -46,7 +46,16 @@ export type ModelAnswer =
    * completions end with `[DONE]`; Messages with `message_stop`, Responses with `response.completed`
    * or `response.incomplete` (their APIs have no `[DONE]`: stream-end.ts).
    */
-  | { readonly kind: 'stream'; readonly events: AsyncIterable<string> };
+  | {
+      readonly kind: 'stream';
+      readonly events: AsyncIterable<string>;
+      /**
+       * The same stream a burst at a time (an upstream's network read: one or more events, in
+       * order), when the backend has it that way. A consumer takes `batches` or `events`, never
+       * both; `batches` spares it one asynchronous step per event (the sealer queues a burst at once).
+       */
+      readonly batches?: AsyncIterable<readonly string[]>;
+    };
 
 /** An entry of OpenAI's `GET /v1/models` list. */
 export interface ModelInfo {

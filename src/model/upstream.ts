@@ -179,7 +179,8 @@ async function callModel(up: Upstream, route: ModelRoute, call: ModelCall): Prom
   if (route === '/v1/audio/transcriptions') return { kind: 'json', body: await transcribe(up, call) };
   if (call.body.stream === true) {
     const opened = await openStream(up, route, call.body, call.signal);
-    return { kind: 'stream', events: streamEvents(up, opened, call.signal) };
+    const batches = streamBatches(up, opened, call.signal);
+    return { kind: 'stream', events: flatten(batches), batches };
   }
   const body = await readJson(
     up,
@@ -342,12 +343,21 @@ async function openStream(
   return { route: path, body: sent.response.body, done: sent.done, controller: sent.controller };
 }
 
-/** The stream's `data:` payloads up to and including the route's final event (stream-end.ts). */
-async function* streamEvents(
+/** `streamBatches` an event at a time. */
+async function* flatten(batches: AsyncIterable<readonly string[]>): AsyncGenerator<string> {
+  for await (const batch of batches) yield* batch;
+}
+
+/**
+ * The stream's `data:` payloads up to and including the route's final event (stream-end.ts), the
+ * events of each network read together. An event that fails the checks ends the stream with its
+ * error right after the events of its read that came before it (they are yielded first).
+ */
+async function* streamBatches(
   up: Upstream,
   opened: OpenedStream,
   signal?: AbortSignal,
-): AsyncGenerator<string> {
+): AsyncGenerator<string[]> {
   // A network read's events at a time: one generator step per read, not two per event.
   const batches = parseSseBatches(opened.body)[Symbol.asyncIterator]();
   let idle = false;
@@ -376,21 +386,11 @@ async function* streamEvents(
         const end = TYPED_STREAMS.has(opened.route) ? 'its end event' : '[DONE]';
         throw new SealgateError('model_error', `model server stream ended without ${end}`);
       }
-      for (const { type, data } of next.value) {
-        if (type === 'error') throw new SealgateError('model_error', 'model server sent an error event');
-        if (type === 'ping') continue; // Anthropic's keep-alive (Messages API, "Streaming")
-        // OpenAI's chat stream has unnamed events only; Messages and Responses name each by its type.
-        if (type !== 'message' && !TYPED_STREAMS.has(opened.route)) continue;
-        const step = streamStep(opened.route, data);
-        if (step === 'fail')
-          throw new SealgateError('model_error', 'model server reported an error mid-stream');
-        if (step === 'end') {
-          yield data;
-          return;
-        }
-        checkChunk(data);
-        yield data;
-      }
+      const out: string[] = [];
+      const step = takeEvents(opened.route, next.value, out);
+      if (out.length > 0) yield out;
+      if (step === 'end') return;
+      if (step !== 'more') throw step;
     }
   } finally {
     watch.stop();
@@ -433,32 +433,59 @@ function idleWatch(ms: number, onIdle: () => void) {
   };
 }
 
+/**
+ * Checks one read's events in order, appending the ones to pass on to `out`: 'end' after the
+ * route's final event (included), the error of the first event that fails, else 'more'.
+ */
+function takeEvents(route: string, events: SseEvent[], out: string[]): 'end' | 'more' | SealgateError {
+  for (const { type, data } of events) {
+    if (type === 'error') return new SealgateError('model_error', 'model server sent an error event');
+    if (type === 'ping') continue; // Anthropic's keep-alive (Messages API, "Streaming")
+    // OpenAI's chat stream has unnamed events only; Messages and Responses name each by its type.
+    if (type !== 'message' && !TYPED_STREAMS.has(route)) continue;
+    const step = streamStep(route, data);
+    if (step === 'fail') return new SealgateError('model_error', 'model server reported an error mid-stream');
+    out.push(data);
+    if (step === 'end') return 'end';
+    const bad = chunkProblem(data);
+    if (bad) {
+      out.pop();
+      return bad;
+    }
+  }
+  return 'more';
+}
+
 /** The routes whose streams name each event by its `type` and end without `[DONE]`. */
 const TYPED_STREAMS: ReadonlySet<string> = new Set(['/v1/messages', '/v1/responses']);
 
 /** A stream payload must be an OpenAI chunk: a JSON object, and not an in-band error. */
-function checkChunk(data: string): void {
+function chunkProblem(data: string): SealgateError | undefined {
   let value: unknown;
   try {
     value = JSON.parse(data);
   } catch {
-    throw new SealgateError('model_error', 'model server stream event is not JSON');
+    return new SealgateError('model_error', 'model server stream event is not JSON');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new SealgateError('model_error', 'model server stream event is not a JSON object');
+    return new SealgateError('model_error', 'model server stream event is not a JSON object');
   }
   const v = value as Record<string, unknown>;
   // vLLM and OpenAI report a failure mid-stream as a data object with `error` (older vLLM: object "error").
   if ((v.error !== undefined && v.error !== null) || v.object === 'error') {
-    throw new SealgateError('model_error', 'model server reported an error mid-stream');
+    return new SealgateError('model_error', 'model server reported an error mid-stream');
   }
+  return undefined;
 }
+
+/** Stateless between calls (no `stream: true`): one decoder for every answer. */
+const FATAL_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 async function readLimitedText(response: ModelFetchResponse, max: number): Promise<string> {
   const all = await readLimited(response.body, response.headers.get('content-length'), max);
   if (all === null) throw new SealgateError('model_error', `model server answer exceeds ${max} bytes`);
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(all);
+    return FATAL_UTF8.decode(all);
   } catch {
     throw new SealgateError('model_error', 'model server answer is not UTF-8');
   }

@@ -150,7 +150,8 @@ export async function signReceipt(input: {
     { ...input.claims },
     (m) => new SealgateError('invalid_argument', `signReceipt: ${m}`),
   );
-  const signingInput = `${await encodedHeader(input.certificateDer)}.${b64uJson(claims)}`;
+  const payload = toBase64Url(utf8.encode(claimsJson(claims)));
+  const signingInput = `${await encodedHeader(input.certificateDer)}.${payload}`;
   const data = utf8.encode(signingInput);
   const { key } = input;
   const signature =
@@ -180,6 +181,22 @@ function encodedHeader(der: Uint8Array): Promise<string> {
     headers.set(der, h);
   }
   return h;
+}
+
+/**
+ * RFC 8785 (JCS) of claims that passed `checkClaims`, written out: members in JCS order (the
+ * UTF-16 order of their names, CLAIM_NAMES), strings as JSON.stringify writes them — which is
+ * JCS's string form (§3.2.2.2) for strings without unpaired surrogates, and checkClaims admits no
+ * other — integers as their decimal, booleans as literals. Equal to `canonicalizeJson(claims)`
+ * (test/receipts/receipt.test.ts) without its generic walk, per answer on the worker.
+ */
+export function claimsJson(c: ReceiptClaims): string {
+  const q = JSON.stringify;
+  return (
+    `{"iat":${c.iat},"id":${q(c.id)},"kid":${q(c.kid)},"manifestDigest":${q(c.manifestDigest)},` +
+    `"model":${q(c.model)},"requestSha256":${q(c.requestSha256)},"responseSha256":${q(c.responseSha256)},` +
+    `"route":${q(c.route)},"stream":${c.stream},"v":${c.v}}`
+  );
 }
 
 function b64uJson(value: unknown): string {

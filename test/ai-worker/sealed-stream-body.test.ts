@@ -98,6 +98,38 @@ describe('sealedStreamBody', () => {
     expect(r.sizes[0]).toBe(1);
   });
 
+  it('bursts (arrays) are queued whole: the first event alone, the rest in order, a failure after a burst keeps it', async () => {
+    const ctx = await context();
+    const bursts = (fail: boolean): AsyncIterator<readonly string[]> =>
+      (async function* () {
+        yield ['a', 'b', 'c', 'd'];
+        yield ['e'];
+        yield ['f', 'g'];
+        if (fail) throw new Error('model broke off');
+      })();
+    const calls: string[] = [];
+    const hooks = {
+      onEnd: () => calls.push('end'),
+      onFailure: () => calls.push('failure'),
+      onCancel: () => calls.push('cancel'),
+    };
+    const whole = await openBody(
+      ctx,
+      sealedStreamBody({ events: bursts(false), sealer: createStreamSealer(ctx), ...hooks }),
+    );
+    expect(whole.chunks).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+    expect(whole.sizes[0]).toBe(1);
+    expect(whole.ended).toBe(true);
+    const cut = await openBody(
+      ctx,
+      sealedStreamBody({ events: bursts(true), sealer: createStreamSealer(ctx), ...hooks }),
+    );
+    expect(cut.chunks).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+    expect(cut.ended).toBe(false);
+    expect(cut.truncated).toBe(true);
+    expect(calls).toEqual(['end', 'failure']);
+  });
+
   it('a burst larger than a frame is split at MAX_FRAME_EVENTS and MAX_FRAME_BYTES', async () => {
     const ctx = await context();
     const many = payloads(3 * MAX_FRAME_EVENTS);

@@ -243,6 +243,34 @@ describe('replay', () => {
   });
 });
 
+describe('MemoryReplayGuard sweeps', () => {
+  it('drops expired ids from the oldest on, keeps every live one refused', () => {
+    const guard = new MemoryReplayGuard();
+    for (let i = 0; i < 1000; i++) expect(guard.claim(`id-${i}`, T + 10 + i, T)).toBe(true);
+    expect(guard.claim('next', T + 2000, T + 510)).toBe(true);
+    expect(guard.size).toBe(500); // id-0 … id-500 expired at or before T+510: gone
+    for (const id of ['id-501', 'id-999', 'next']) expect(guard.claim(id, T + 9999, T + 510)).toBe(false);
+    // An id claimed out of order (expiring late, standing first) holds the scheduled sweep back;
+    // nothing live is ever forgotten.
+    const held = new MemoryReplayGuard();
+    expect(held.claim('late', T + 5000, T)).toBe(true);
+    for (let i = 0; i < 10; i++) expect(held.claim(`id-${i}`, T + 10, T)).toBe(true);
+    expect(held.claim('x', T + 600, T + 20)).toBe(true);
+    expect(held.size).toBe(12);
+    expect(held.claim('late', T + 9999, T + 20)).toBe(false);
+  });
+  it('a full guard sweeps past a live id that stands before expired ones', () => {
+    const guard = new MemoryReplayGuard({ maxEntries: 3 });
+    expect(guard.claim('live', T + 1000, T)).toBe(true);
+    expect(guard.claim('a', T + 10, T)).toBe(true);
+    expect(guard.claim('b', T + 10, T)).toBe(true);
+    // The scheduled sweep stops at "live"; a full guard walks on and frees a and b.
+    expect(guard.claim('c', T + 1000, T + 20)).toBe(true);
+    expect(guard.size).toBe(2);
+    expect(guard.claim('live', T + 2000, T + 20)).toBe(false);
+  });
+});
+
 describe('sealRequest validates its inputs', () => {
   it('with exact messages', async () => {
     const { kek } = await fixture();

@@ -146,7 +146,7 @@ describe('encodeSseEvent', () => {
   it('writes one data line per payload line and round-trips through the parser', () => {
     expect(encodeSseEvent('{"seq":0}')).toBe('data: {"seq":0}\n\n');
     expect(encodeSseEvent('a\nb', 'error')).toBe('event: error\ndata: a\ndata: b\n\n');
-    for (const payload of ['', ' leading space', 'a\r\nb\rc\nd', '[DONE]']) {
+    for (const payload of ['', ' leading space', 'a\r\nb\rc\nd', 'only\rcr', 'x\n', '[DONE]']) {
       const [e] = parseAll(encodeSseEvent(payload));
       expect(e?.data).toBe(payload.replace(/\r\n|\r/g, '\n'));
     }

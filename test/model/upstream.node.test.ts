@@ -307,6 +307,40 @@ describe.each(TRANSPORTS)('upstream model over %s: streams', (_name, transport) 
     }
     expect(events).toEqual([chatChunk('a'), chatChunk('b'), '[DONE]']);
   });
+  it('batches: the events of a read together; a bad event ends it after the ones before it', async () => {
+    const s = await serve((_req, res) => {
+      startSse(res);
+      res.end(
+        `data: ${chatChunk('a')}\n\n: comment\n\ndata: ${chatChunk('b')}\n\ndata: not json\n\ndata: ${chatChunk('c')}\n\n`,
+      );
+    });
+    const answer = await createUpstreamModel({ baseUrl: s.url }).call(CHAT, {
+      body: { ...body, stream: true },
+    });
+    if (answer.kind !== 'stream' || !answer.batches) throw new Error('expected a stream with batches');
+    const seen: string[] = [];
+    let error: unknown;
+    try {
+      for await (const batch of answer.batches) seen.push(...batch);
+    } catch (e) {
+      error = e;
+    }
+    expect(seen).toEqual([chatChunk('a'), chatChunk('b')]);
+    expect(error).toMatchObject({ code: 'model_error', message: 'model server stream event is not JSON' });
+  });
+  it('batches end with [DONE], what follows it is not read as events', async () => {
+    const s = await serve((_req, res) => {
+      startSse(res);
+      res.end(`data: ${chatChunk('a')}\n\ndata: [DONE]\n\ndata: ${chatChunk('late')}\n\n`);
+    });
+    const answer = await createUpstreamModel({ baseUrl: s.url }).call(CHAT, {
+      body: { ...body, stream: true },
+    });
+    if (answer.kind !== 'stream' || !answer.batches) throw new Error('expected a stream with batches');
+    const seen: string[] = [];
+    for await (const batch of answer.batches) seen.push(...batch);
+    expect(seen).toEqual([chatChunk('a'), '[DONE]']);
+  });
   it('a stream request answered with JSON is a model_error', async () => {
     const s = await serve((_req, res) => sendJson(res, 200, { id: 'x' }));
     const e = await failure(

@@ -5,12 +5,14 @@
  * byte of every field of the bundle, a receipt of another worker, a certificate of an unattested
  * issuer, an expired certificate and a wrong manifest all fail. Node and workerd.
  */
+import fc from 'fast-check';
 import { compactVerify, importSPKI } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { toBase64, toHex, utf8 } from '../../src/bytes.js';
+import { canonicalizeJson } from '../../src/json/canonical.js';
 import { encodeReceiptBundle } from '../../src/receipts/bundle.js';
-import { createFrameHash, parseReceipt, signReceipt } from '../../src/receipts/receipt.js';
+import { claimsJson, createFrameHash, parseReceipt, signReceipt } from '../../src/receipts/receipt.js';
 import { verifyReceiptBundle } from '../../src/receipts/verify-receipt.js';
 import { makeWorkerIdentity, T0 } from '../attestation-service/support.js';
 import { claimsFor, ENV_TIMEOUT_MS, type Fixture, issueFor, makeFixture } from './support.js';
@@ -59,6 +61,38 @@ describe('receipt format', () => {
         claims: claimsFor(f.dev, { requestSha256: 'XYZ' }),
       }),
     ).rejects.toMatchObject({ code: 'invalid_argument' });
+  });
+
+  it('writes the claims as RFC 8785 canonical JSON, whatever the strings hold', () => {
+    const hex = fc.stringMatching(/^[0-9a-f]{64}$/);
+    const model = fc
+      .string({
+        unit: fc.oneof(
+          fc.constantFrom('"', '\\', '/', 'é', '👋', '\u2028', '\u007f', 'a'),
+          fc.string({ unit: 'binary', maxLength: 1 }),
+        ),
+        minLength: 1,
+        maxLength: 40,
+      })
+      .filter((m) => m.length > 0 && !/\p{Cc}/u.test(m) && !/\p{Cs}/u.test(m));
+    const claims = fc.record({
+      v: fc.constant(1 as const),
+      id: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,20}$/),
+      route: fc.stringMatching(/^\/[\x21-\x7e]{0,30}$/),
+      model,
+      manifestDigest: hex,
+      kid: fc.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+      requestSha256: hex,
+      responseSha256: hex,
+      stream: fc.boolean(),
+      iat: fc.integer({ min: 0, max: 2 ** 40 }),
+    });
+    fc.assert(
+      fc.property(claims, (c) => {
+        expect(claimsJson(c)).toBe(canonicalizeJson(c));
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('defines the stream hash as SHA-256 over u32be(len) ‖ frame for every frame in order', async () => {
