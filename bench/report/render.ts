@@ -292,6 +292,32 @@ ${table(mem, 'plaintext', false)}`);
   AES-KW + AES-GCM + base64url, the request and answer hashes, the receipt's ES256 verify (its floor
   \`floor.ecdsa-p256.verify\`), the answer's open and re-serialisation — each near its floor in the
   micro figures, together about 1–1.5 ms of gateway CPU per answer on this machine.
+- The AI worker's side of issue #18, measured with \`bench/macro/worker-hot.ts\` (the worker as
+  \`server.ts\` wires it and the plaintext Node hop in one process, a load thread sealing like the
+  gateway, CPU from \`process.cpuUsage\`/\`threadCpuUsage\` — the wall-clock profile overstates system
+  calls on a loaded machine: ~95 % of the worker's CPU is user time, ~85 % on its main thread;
+  \`PROFILE=out.cpuprofile\` samples that thread). Cut, in order: the receipt's ES256 signature is
+  made by node:crypto on the main thread instead of a WebCrypto thread-pool job
+  (\`src/ai-worker/node-receipt-key.ts\`); no DOMException and no per-event idle timer per model call;
+  a stream's head leaves with its first frame; the SSE parser finds line ends with \`indexOf\`, event
+  checks use the native \`String.prototype.isWellFormed\`, and a model server's network read reaches
+  the sealer as one burst (\`parseSseBatches\`, \`ModelAnswer.batches\`) with the first event still
+  alone in the first frame; the receipt's claims are written as canonical JSON directly
+  (\`claimsJson\`, equal to the generic RFC 8785 walk), and the replay guard's once-a-second sweep
+  stops at the first live id instead of walking the whole window. Medians of 3 interleaved runs against the commit before (load average
+  5–8 on 2 cores, indicative): worker CPU per request over the hop, JSON 0.88 → 0.82 ms at 8 in
+  flight and 0.76 → 0.66 ms at 1; streams (56 events) 2.57 → 1.77 ms and 1.94 → 1.45 ms; latency
+  at 1 in flight, JSON 1.47 → 1.30 ms (hop 0.70); stream time to first chunk 2.26 → 1.68 ms (hop
+  0.85, same load); a last pair of rounds of the final tree against the branch point confirmed
+  the streams (CPU over the hop 1.65/1.91 vs 2.13/3.39 ms at 8 in flight) and left JSON within the
+  noise. Not met: +0.5 ms. What is left per JSON answer is mostly what sealing is —
+  JSON parse of the sealed body and of the opened one, base64url both ways in JavaScript (Node 24
+  has no \`Uint8Array.fromBase64\`; \`Buffer\` is 3–4× faster but the envelope code is runtime-neutral),
+  AES-KW + 2 HKDF + 2 AES-GCM + one ES256 signature (~0.1 ms together in a micro run), two SHA-256
+  and the receipt's JSON — plus a long tail of ~30 items of 1–3 % each (esbuild's \`__name\` on every
+  closure under tsx, per-request AbortControllers, the model answer read through a WHATWG stream).
+  Per stream it is per event: a JSON parse of each event (the in-band error check) and per byte:
+  JSON-escaping, AES-GCM, base64url and hashing ~20 KB of frames.
 - Streams under \`wrangler dev\` (the figures before issue #18; now only the reference phase): every
   chunk of a streamed body crosses wrangler's proxy workerd (a JavaScript Worker in front of the real
   one) on its own, so per-chunk costs dominate streamed answers. The sealed path carries frames in as few chunks as it can without holding any back: the
