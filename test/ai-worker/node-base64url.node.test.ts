@@ -157,6 +157,18 @@ describe('node backend: misspelled envelopes are refused with the WebCrypto back
     return { sealed: sealed as unknown as { sealgate: Record<string, string> }, open };
   }
 
+  it('a backend whose base64url is not a codec is refused, not half used', async () => {
+    const { sealed, open } = await fixture();
+    for (const base64url of [{}, { encode: toBase64Url }, 'buffer', null]) {
+      const bad = { ...nodeEnvelopeCrypto, base64url } as unknown as EnvelopeCrypto;
+      expect(await outcome(() => open(sealed, bad)), JSON.stringify(base64url)).toBe(
+        'invalid_argument: openRequest: envelopeCrypto must be an EnvelopeCrypto',
+      );
+    }
+    const withJs = { ...nodeEnvelopeCrypto, base64url: jsBase64Url };
+    expect(await outcome(() => open(sealed, withJs))).toBe('ok');
+  });
+
   it('sealed request: wk, iv and ct misspelt', async () => {
     const { sealed, open } = await fixture();
     for (const backend of Object.values(backends))
