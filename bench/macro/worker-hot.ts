@@ -14,6 +14,9 @@
  * `PROFILE=out.cpuprofile` instead samples this process's main thread (the worker and the hop; the
  * load thread is not sampled) during the measured window of `PROFILE_TARGET` (sealed or hop) at 8
  * in flight, and prints the functions with the most self time per request.
+ *
+ * `B64=js` runs the sealed worker with the runtime-neutral base64url codec (src/bytes.ts) instead
+ * of its `Buffer` one (src/ai-worker/node-base64url.ts): the A/B of that choice.
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
@@ -28,6 +31,7 @@ import { WorkerKeys } from '../../src/ai-worker/worker-keys.js';
 import { issueWorkerCertificate } from '../../src/attestation-service/issue-certificate.js';
 import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { listenNode } from '../../src/dev/serve.js';
+import { jsBase64Url } from '../../src/keys/encoding.js';
 import { createKek } from '../../src/keys/kek.js';
 import { createNodeHttpFetch } from '../../src/model/node-http-fetch.js';
 import { createUpstreamModel } from '../../src/model/upstream.js';
@@ -84,7 +88,8 @@ async function startSealedWorker(modelUrl: string) {
     simulated: true,
     certificate: () => der,
     receiptSigner: () => ({ key: receiptKey.sign, certificate: der }),
-    envelopeCrypto: nodeEnvelopeCrypto,
+    envelopeCrypto:
+      process.env.B64 === 'js' ? { ...nodeEnvelopeCrypto, base64url: jsBase64Url } : nodeEnvelopeCrypto,
     sha256: nodeSha256,
     log: () => undefined,
   };

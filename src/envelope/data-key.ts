@@ -24,6 +24,7 @@
  * counter nonces below can never repeat under one key.
  */
 import { SealgateError } from '../errors.js';
+import { isBase64UrlCodec } from '../keys/encoding.js';
 import type { DekHandle, EnvelopeCrypto } from './envelope-crypto.js';
 import { webEnvelopeCrypto } from './web-crypto.js';
 
@@ -67,6 +68,8 @@ export function isEnvelopeCrypto(value: unknown): value is EnvelopeCrypto {
   return (
     typeof value === 'object' &&
     value !== null &&
-    METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
+    METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === 'function') &&
+    ((value as EnvelopeCrypto).base64url === undefined ||
+      isBase64UrlCodec((value as EnvelopeCrypto).base64url))
   );
 }

@@ -26,6 +26,7 @@
  * Results may be returned directly or as a promise (callers always `await`): a synchronous backend
  * need not allocate one.
  */
+import type { Base64UrlCodec } from '../keys/encoding.js';
 import type { Kek } from '../keys/kek.js';
 
 declare const DEK_HANDLE: unique symbol;
@@ -61,6 +62,12 @@ export interface EnvelopeCrypto {
     ct: Uint8Array,
     message: string,
   ): Awaitable<Uint8Array>;
+  /**
+   * Optional: the base64url codec for the envelope's and stream frames' fields, for a runtime whose
+   * native codec is faster (the Node AI worker's `Buffer`). Absent: `jsBase64Url` (src/bytes.ts).
+   * Any codec keeps `Base64UrlCodec`'s contract: the same spelling, the same strict verdicts.
+   */
+  readonly base64url?: Base64UrlCodec;
   /** Whether `value` is a DEK handle of this backend (context checks). */
   isDek(value: unknown): value is DekHandle;
 }

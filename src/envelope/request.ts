@@ -12,10 +12,9 @@
  * wire — each side supplies the route it actually serves, which stops a body sealed for one endpoint
  * from being accepted on another.
  */
-import { toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { canonicalizeJson as canonicalJson } from '../json/canonical.js';
-import { decodeBase64UrlField } from '../keys/encoding.js';
+import { type Base64UrlCodec, decodeBase64UrlField, jsBase64Url } from '../keys/encoding.js';
 import { type Kek, KID_PATTERN } from '../keys/kek.js';
 import type { KeyLookup } from '../keys/key-ring.js';
 import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
@@ -142,6 +141,7 @@ export async function sealRequest(
   const aad = requestAad({ kid: kek.kid, requestId, ts: now, route, plainJson });
   const ct = await backend.gcmSeal(kReq, iv, aad, restBytes);
 
+  const b64 = backend.base64url ?? jsBase64Url;
   const sealed: SealedRequest = {
     ...plain,
     [ENVELOPE_FIELD]: {
@@ -149,9 +149,9 @@ export async function sealRequest(
       kid: kek.kid,
       rid: requestId,
       ts: now,
-      wk: toBase64Url(wrapped.wk),
-      iv: toBase64Url(iv),
-      ct: toBase64Url(ct),
+      wk: b64.encode(wrapped.wk),
+      iv: b64.encode(iv),
+      ct: b64.encode(ct),
     },
   } as SealedRequest;
   const context: RequestContext = Object.freeze({
@@ -187,7 +187,8 @@ export async function openRequest(
     throw new SealgateError('invalid_argument', `${fn}: keys must be a KeyLookup`);
   const backend = chooseEnvelopeCrypto(options.envelopeCrypto, fn);
 
-  const { plain, env } = parseSealedRequest(parseJsonInput(sealedInput, WHAT));
+  const b64 = backend.base64url ?? jsBase64Url;
+  const { plain, env } = parseSealedRequest(parseJsonInput(sealedInput, WHAT), b64);
   const kek = await lookUp(keys, env.kid, now);
 
   if (env.ts < now - maxAge) {
@@ -216,7 +217,7 @@ export async function openRequest(
 
   if (options.replayGuard) {
     // The wrapped DEK is unique per sealing and canonical on the wire: the natural replay key.
-    const id = `${env.kid}.${toBase64Url(env.wk)}`;
+    const id = `${env.kid}.${b64.encode(env.wk)}`;
     const fresh = await options.replayGuard.claim(id, env.ts + maxAge + 1, now);
     if (!fresh) throw new SealgateError('replay_detected', `${WHAT}: already opened`, { rid: env.rid });
   }
@@ -288,7 +289,10 @@ interface ParsedEnvelope {
   ct: Uint8Array;
 }
 
-function parseSealedRequest(value: unknown): { plain: Record<string, unknown>; env: ParsedEnvelope } {
+function parseSealedRequest(
+  value: unknown,
+  codec: Base64UrlCodec,
+): { plain: Record<string, unknown>; env: ParsedEnvelope } {
   const fail = (message: string): never => {
     throw new SealgateError('decryption_failed', `${WHAT}: ${message}`);
   };
@@ -317,6 +321,7 @@ function parseSealedRequest(value: unknown): { plain: Record<string, unknown>; e
     decodeBase64UrlField(env[name], {
       code: 'decryption_failed',
       message: `${WHAT}: ${name} must be ${length ?? `at least ${minLength}`} bytes of canonical base64url`,
+      codec,
       ...(length !== undefined ? { length } : {}),
       ...(minLength !== undefined ? { minLength } : {}),
     });

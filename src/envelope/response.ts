@@ -15,11 +15,10 @@
  * integers, null, or objects of those (OpenAI's `prompt_tokens_details` etc.). Any other `usage`
  * stays sealed: a surprising model server costs metering visibility, never confidentiality.
  */
-import { toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { canonicalizeJson as canonicalJson } from '../json/canonical.js';
 import { isWellFormedString } from '../json/strict-json.js';
-import { decodeBase64UrlField } from '../keys/encoding.js';
+import { decodeBase64UrlField, jsBase64Url } from '../keys/encoding.js';
 import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
 
 import {
@@ -68,7 +67,8 @@ export async function sealResponse(
   const rs = drawRandom(options.random ?? systemRandom, RESPONSE_SALT_LENGTH, 'a response salt');
   const key = await context.crypto.deriveAesKey(context.dek, rs, HKDF_INFO.response);
   const ct = await context.crypto.gcmSeal(key, ZERO_NONCE, aadFor(context, plain), restBytes);
-  return { ...plain, [ENVELOPE_FIELD]: { v: PROTOCOL_VERSION, rs: toBase64Url(rs), ct: toBase64Url(ct) } };
+  const b64 = context.crypto.base64url ?? jsBase64Url;
+  return { ...plain, [ENVELOPE_FIELD]: { v: PROTOCOL_VERSION, rs: b64.encode(rs), ct: b64.encode(ct) } };
 }
 
 /** Opens a sealed response (parsed JSON or its text) for the request behind `context`. */
@@ -95,15 +95,18 @@ export async function openResponse(
     return fail(`"${ENVELOPE_FIELD}" must have exactly v, rs, ct`);
   }
   if (env.v !== PROTOCOL_VERSION) return fail('unsupported version');
+  const b64 = context.crypto.base64url ?? jsBase64Url;
   const rs = decodeBase64UrlField(env.rs, {
     code: 'decryption_failed',
     message: `${WHAT}: rs must be ${RESPONSE_SALT_LENGTH} bytes of canonical base64url`,
     length: RESPONSE_SALT_LENGTH,
+    codec: b64,
   });
   const ct = decodeBase64UrlField(env.ct, {
     code: 'decryption_failed',
     message: `${WHAT}: ct must be at least ${TAG_LENGTH} bytes of canonical base64url`,
     minLength: TAG_LENGTH,
+    codec: b64,
   });
   const key = await context.crypto.deriveAesKey(context.dek, rs, HKDF_INFO.response);
   const pt = await context.crypto.gcmOpen(

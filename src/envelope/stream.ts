@@ -22,10 +22,10 @@
  * only way to finish, so a cut stream is `stream_truncated`. Plaintext is released only from frames
  * whose tag verified, strictly in order, and nothing after the first failure.
  */
-import { toBase64Url, utf8 } from '../bytes.js';
+import { utf8 } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { isWellFormedString } from '../json/strict-json.js';
-import { decodeBase64UrlField } from '../keys/encoding.js';
+import { decodeBase64UrlField, jsBase64Url } from '../keys/encoding.js';
 import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
 import { HKDF_INFO, RESPONSE_SALT_LENGTH, type RequestContext, TAG_LENGTH } from './data-key.js';
 import type { AesKeyHandle } from './envelope-crypto.js';
@@ -75,6 +75,7 @@ export function createStreamSealer(
   checkContext(context, 'createStreamSealer');
   const rs = drawRandom(options.random ?? systemRandom, RESPONSE_SALT_LENGTH, 'a stream salt');
   const backend = context.crypto;
+  const b64 = backend.base64url ?? jsBase64Url;
   let key: AesKeyHandle | Promise<AesKeyHandle> | undefined;
   const aadOf = streamFrameAads(ids(context));
   let next = 0;
@@ -83,9 +84,9 @@ export function createStreamSealer(
   const frame = async (seq: number, end: boolean, pt: Uint8Array): Promise<string> => {
     key ??= backend.deriveAesKey(context.dek, rs, HKDF_INFO.stream);
     const aad = aadOf(seq, end);
-    const ct = toBase64Url(await backend.gcmSeal(await key, streamNonce(seq), aad, pt));
+    const ct = b64.encode(await backend.gcmSeal(await key, streamNonce(seq), aad, pt));
     // Fixed member order so that frames are byte-identical across implementations (test vectors).
-    const head = seq === 0 ? `"v":${STREAM_FORMAT_VERSION},"rs":"${toBase64Url(rs)}",` : '';
+    const head = seq === 0 ? `"v":${STREAM_FORMAT_VERSION},"rs":"${b64.encode(rs)}",` : '';
     return `{${head}"seq":${seq},${end ? '"end":true,' : ''}"ct":"${ct}"}`;
   };
 
@@ -114,6 +115,7 @@ export function createStreamSealer(
 export function createStreamOpener(context: RequestContext): StreamOpener {
   checkContext(context, 'createStreamOpener');
   const backend = context.crypto;
+  const b64 = backend.base64url ?? jsBase64Url;
   let key: AesKeyHandle | undefined;
   const aadOf = streamFrameAads(ids(context));
   let expected = 0;
@@ -144,6 +146,7 @@ export function createStreamOpener(context: RequestContext): StreamOpener {
         code: 'decryption_failed',
         message: `${WHAT}: rs must be ${RESPONSE_SALT_LENGTH} bytes of canonical base64url`,
         length: RESPONSE_SALT_LENGTH,
+        codec: b64,
       });
       key = await backend.deriveAesKey(context.dek, rs, HKDF_INFO.stream);
     }
@@ -155,6 +158,7 @@ export function createStreamOpener(context: RequestContext): StreamOpener {
       code: 'decryption_failed',
       message: `${WHAT}: ct must be ${isEnd ? '' : 'at least '}${TAG_LENGTH} bytes of canonical base64url`,
       ...(isEnd ? { length: TAG_LENGTH } : { minLength: TAG_LENGTH }),
+      codec: b64,
     });
     const aad = aadOf(seq, isEnd);
     const pt = await backend.gcmOpen(key!, streamNonce(seq), aad, ct, `${WHAT}: authentication failed`);

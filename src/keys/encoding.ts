@@ -4,7 +4,7 @@
  * fixed-width big-endian, and base64url is RFC 4648 §5 without padding and *canonical* (the unused low
  * bits of the last character are zero) so that one byte string has exactly one wire spelling.
  */
-import { fromBase64Url, isCanonicalBase64UrlTail } from '../bytes.js';
+import { fromBase64Url, isCanonicalBase64UrlTail, toBase64Url } from '../bytes.js';
 import { type ErrorCode, SealgateError } from '../errors.js';
 
 /** u32be(len(p)) ‖ p for each part: an unambiguous concatenation. */
@@ -31,25 +31,55 @@ export function u64be(n: number): Uint8Array {
 }
 
 /**
+ * Unpadded base64url (RFC 4648 §5) both ways, as a seam so that a runtime with a faster native codec
+ * (the Node AI worker's `Buffer`, src/ai-worker/node-base64url.ts) can bring it while this code stays
+ * runtime-neutral. Contract every codec keeps (test/ai-worker/node-base64url.node.test.ts checks the
+ * Node one against this file's on random bytes and hostile spellings):
+ *   - `encode` spells bytes exactly as `toBase64Url` does (the one canonical spelling);
+ *   - `decodeCanonical(s)` returns the bytes iff `s` is canonical unpadded base64url — only the 64
+ *     characters, length mod 4 ≠ 1, the unused low bits of the last character zero — and
+ *     `undefined` for anything else (no exception: the caller throws its own error).
+ */
+export interface Base64UrlCodec {
+  encode(bytes: Uint8Array): string;
+  decodeCanonical(s: string): Uint8Array | undefined;
+}
+
+/** The runtime-neutral codec (src/bytes.ts), the default everywhere (the gateway, workerd). */
+export const jsBase64Url: Base64UrlCodec = Object.freeze({
+  encode: toBase64Url,
+  decodeCanonical(s: string): Uint8Array | undefined {
+    if (typeof s !== 'string' || !/^[A-Za-z0-9_-]*$/.test(s) || s.length % 4 === 1) return undefined;
+    // Canonical: the unused bits of the last character are zero (no re-encoding of a 1 MiB body).
+    if (!isCanonicalBase64UrlTail(s)) return undefined;
+    try {
+      return fromBase64Url(s);
+    } catch {
+      return undefined;
+    }
+  },
+});
+
+export function isBase64UrlCodec(value: unknown): value is Base64UrlCodec {
+  if (typeof value !== 'object' || value === null) return false;
+  const codec = value as Record<string, unknown>;
+  return typeof codec.encode === 'function' && typeof codec.decodeCanonical === 'function';
+}
+
+/**
  * Strict decoder for wire fields: rejects anything but canonical unpadded base64url, and (when
- * given) any length other than `length` / shorter than `minLength`. Throws `code` with `message`.
+ * given) any length other than `length` / shorter than `minLength`. Throws `code` with `message`,
+ * the same verdict whichever `codec` decodes (default: `jsBase64Url`).
  */
 export function decodeBase64UrlField(
   value: unknown,
-  opts: { code: ErrorCode; message: string; length?: number; minLength?: number },
+  opts: { code: ErrorCode; message: string; length?: number; minLength?: number; codec?: Base64UrlCodec },
 ): Uint8Array {
   const fail = (): never => {
     throw new SealgateError(opts.code, opts.message);
   };
-  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]*$/.test(value) || value.length % 4 === 1) return fail();
-  // Canonical: the unused bits of the last character are zero (no re-encoding of a 1 MiB body).
-  if (!isCanonicalBase64UrlTail(value)) return fail();
-  let bytes: Uint8Array;
-  try {
-    bytes = fromBase64Url(value);
-  } catch {
-    return fail();
-  }
+  if (typeof value !== 'string') return fail();
+  const bytes = (opts.codec ?? jsBase64Url).decodeCanonical(value) ?? fail();
   if (opts.length !== undefined && bytes.length !== opts.length) return fail();
   if (opts.minLength !== undefined && bytes.length < opts.minLength) return fail();
   return bytes;
