@@ -28,6 +28,53 @@ describe('bytes', () => {
     }
     expect(() => fromHex('00', 2)).toThrow('expected 2 bytes, got 1');
   });
+  it('fromHex: the table decoder accepts and refuses exactly what the RegExp decoder did', () => {
+    // The decoder before the table (8eb3b15): the same checks in the same order.
+    const reference = (hex: string, expected?: number): string => {
+      if (hex.length % 2 !== 0) return `error:hex: odd length ${hex.length}`;
+      if (!/^[0-9a-fA-F]*$/.test(hex)) return 'error:hex: non-hex character';
+      const out = new Uint8Array(hex.length / 2);
+      for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+      if (expected !== undefined && out.length !== expected) {
+        return `error:hex: expected ${expected} bytes, got ${out.length}`;
+      }
+      return `ok:${toHex(out)}`;
+    };
+    const table = (hex: string, expected?: number): string => {
+      try {
+        return `ok:${toHex(fromHex(hex, expected))}`;
+      } catch (e) {
+        expect(isSealgateError(e, 'invalid_argument')).toBe(true);
+        return `error:${(e as Error).message}`;
+      }
+    };
+    // Every code unit that parseInt or a sloppy table could take for a digit, in both places.
+    const edge = [
+      '',
+      '0x',
+      '0X00',
+      ' 0',
+      '0 ',
+      '\n0',
+      '+0',
+      '-0',
+      'AbCdEf',
+      'aBcDeF09',
+      '0\u0660',
+      '\uff10\uff10',
+    ];
+    for (const hex of edge)
+      for (const n of [undefined, 0, 1]) expect(table(hex, n), hex).toBe(reference(hex, n));
+    for (let c = 0; c < 0x10000; c += c < 0x100 ? 1 : 97) {
+      const ch = String.fromCharCode(c);
+      for (const hex of [`${ch}0`, `0${ch}`, `00${ch}0`]) expect(table(hex), `U+${c}`).toBe(reference(hex));
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEFxg \n') }), (hex) => {
+        expect(table(hex)).toBe(reference(hex));
+      }),
+    );
+  });
   it('round-trips base64url', () => {
     const b = new Uint8Array([0xfb, 0xff, 0x00, 0x01]);
     expect(toBase64Url(b)).toBe('-_8AAQ');

@@ -200,12 +200,19 @@ function readAscii(bytes: Uint8Array, name: string, control: string): string | n
 /** A value that the escaping below changes: a special character, or a leading '#'/space, or a trailing space. */
 const NEEDS_ESCAPE = /[\\"+,;<>]|^[ #]|[\s\S] $/;
 
-/** RFC 4514 §2.4 escaping of one attribute value. */
+/**
+ * RFC 4514 §2.4 escaping of one attribute value, character by character: a special character
+ * anywhere, a ' ' or '#' first, a ' ' last. A value of one space is "\ " (escaped once, as the
+ * first character), not "\\ " (an escaped backslash and then a bare space).
+ */
 function escapeValue(v: string): string {
   if (!NEEDS_ESCAPE.test(v)) return v;
-  let s = v.replace(/[\\"+,;<>]/g, (c) => `\\${c}`);
-  if (s.startsWith(' ') || s.startsWith('#')) s = `\\${s}`;
-  if (s.endsWith(' ') && s.length > 1) s = `${s.slice(0, -1)}\\ `;
+  let s = '';
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i]!;
+    const edge = (i === 0 && (c === ' ' || c === '#')) || (i === v.length - 1 && c === ' ');
+    s += edge || '\\"+,;<>'.includes(c) ? `\\${c}` : c;
+  }
   return s;
 }
 

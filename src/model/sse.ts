@@ -54,8 +54,12 @@ export class SseParser {
 
   /** Feeds decoded text; returns the events it completes, in order. */
   push(text: string): SseEvent[] {
+    // Invariant: an empty read (a zero-length chunk, a UTF-8 character still incomplete) changes
+    // nothing — above all not #afterCr, or the CR before it and the LF after it would be two line
+    // ends and dispatch an event early (§9.2.6: CRLF is one line end, however the bytes arrive).
+    if (text.length === 0) return [];
     let input = text;
-    if (this.#first && input.length > 0) {
+    if (this.#first) {
       this.#first = false;
       if (input.charCodeAt(0) === 0xfeff) input = input.slice(1);
     }

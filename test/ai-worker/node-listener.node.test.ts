@@ -359,6 +359,53 @@ describe('node listener: transport', () => {
     expect(opened.chunks).toEqual(['{"n":1}', '[DONE]']);
   });
 
+  it('the client going away after the head, before the first event, stops the model', async () => {
+    const kek = await kekAt();
+    let release: () => void = () => undefined;
+    const first = new Promise<void>((r) => (release = r));
+    let produced = 0;
+    const model = controlledModel(async (signal) => ({
+      kind: 'stream',
+      events: (async function* () {
+        await first;
+        while (!signal.aborted) {
+          produced++;
+          yield `{"n":${produced}}`;
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      })(),
+    }));
+    const { url } = await setup({ keys: [kek], model });
+    const c = new AbortController();
+    const { sealed } = await seal(kek, CHAT, { ...chatBody, stream: true });
+    const res = await post(url, CHAT, sealed, {}, c.signal); // the head alone: no event yet
+    expect(res.status).toBe(200);
+    c.abort();
+    await new Promise((r) => setTimeout(r, 20));
+    release();
+    await model.aborted; // resolves only if the worker aborted the model call
+    const at = produced;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(produced - at).toBeLessThanOrEqual(1);
+  });
+
+  it('a model stream with no event at all: the head, then the sealed end frame alone', async () => {
+    const kek = await kekAt();
+    const model = controlledModel(async () => ({
+      kind: 'stream',
+      events: (async function* () {})(),
+    }));
+    const { url } = await setup({ keys: [kek], model });
+    const { sealed, context } = await seal(kek, CHAT, { ...chatBody, stream: true });
+    const res = await post(url, CHAT, sealed);
+    expect(res.status).toBe(200);
+    const opened = await openSse(res, context);
+    expect(opened.error).toBeUndefined();
+    expect(opened.chunks).toEqual([]);
+    expect(opened.frames).toHaveLength(1); // the end frame alone, sealed: not a truncated stream
+    expect(JSON.parse(opened.frames[0]!)).toMatchObject({ seq: 0, end: true });
+  });
+
   it('a stream is written with backpressure: an unread answer pauses the model, then arrives whole', async () => {
     const kek = await kekAt();
     const TOTAL = 2000;

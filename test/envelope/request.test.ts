@@ -259,6 +259,29 @@ describe('MemoryReplayGuard sweeps', () => {
     expect(held.size).toBe(12);
     expect(held.claim('late', T + 9999, T + 20)).toBe(false);
   });
+  it('a clock step back after a sweep that stopped early re-opens no id, swept or not', () => {
+    const guard = new MemoryReplayGuard();
+    expect(guard.claim('blocker', T + 5000, T)).toBe(true); // ts in the future within skew
+    expect(guard.claim('behind', T + 10, T)).toBe(true); // expires, stays unswept behind the blocker
+    expect(guard.claim('swept', T + 10, T)).toBe(true);
+    expect(guard.claim('x', T + 600, T + 20)).toBe(true); // scheduled sweep at T+20 stops at once
+    expect(guard.size).toBe(4);
+    // The clock steps back to T+5: both the unswept and a forgotten id are still refused.
+    expect(guard.claim('behind', T + 10, T + 5)).toBe(false);
+    const whole = new MemoryReplayGuard({ maxEntries: 2 });
+    expect(whole.claim('swept', T + 10, T)).toBe(true);
+    expect(whole.claim('y', T + 10, T)).toBe(true);
+    expect(whole.claim('z', T + 600, T + 20)).toBe(true); // full: sweeps everything expired
+    expect(whole.size).toBe(1);
+    expect(whole.claim('swept', T + 10, T + 5)).toBe(false);
+    // Expired and unswept ids never make the guard refuse new ones once it is full.
+    const full = new MemoryReplayGuard({ maxEntries: 3 });
+    expect(full.claim('blocker', T + 5000, T)).toBe(true);
+    expect(full.claim('a', T + 10, T)).toBe(true);
+    expect(full.claim('b', T + 10, T)).toBe(true);
+    expect(full.claim('fresh', T + 700, T + 100)).toBe(true);
+    expect(full.claim('blocker', T + 5000, T + 100)).toBe(false);
+  });
   it('a full guard sweeps past a live id that stands before expired ones', () => {
     const guard = new MemoryReplayGuard({ maxEntries: 3 });
     expect(guard.claim('live', T + 1000, T)).toBe(true);

@@ -45,6 +45,20 @@ function appWith(middleware: ReturnType<typeof corsMiddleware>) {
     c.header('x-ratelimit-remaining-requests', '9');
     await next();
   });
+  // A middleware that answers itself (an auth failure, a rate limit), without the handler.
+  app.use('/auth', async (c) => c.json({ error: { code: 'unauthorized' } }, 401));
+  app.use('/limit', async () => new Response('slow down', { status: 429, headers: { 'retry-after': '1' } }));
+  app.get('/auth', (c) => c.text('never'));
+  app.get('/limit', (c) => c.text('never'));
+  // A handler that sets CORS headers of its own: the middleware's win, as with hono/cors.
+  app.get(
+    '/own-cors',
+    () =>
+      new Response('x', {
+        headers: { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'x' },
+      }),
+  );
+  app.post('/plain', (c) => c.text('posted', 502));
   app.get('/plain', () => new Response('ok', { headers: { vary: 'accept', 'x-sealgate-key-id': 'k' } }));
   app.get('/limited', (c) => c.json({ ok: true }));
   app.get('/immutable', () => Response.redirect('https://example.com/next', 302));
@@ -66,16 +80,23 @@ function headersOf(res: Response): [string, string][] {
 describe('CORS middleware', () => {
   const ours = appWith(corsMiddleware());
   const theirs = appWith(reference() as ReturnType<typeof corsMiddleware>);
-  const configs = ['', 'https://app.example', 'https://a.example, https://app.example', '*'];
-  const origins = [undefined, '', 'https://app.example', 'https://evil.example'];
-  const paths = ['/plain', '/limited', '/immutable', '/throws', '/missing'];
+  const configs = ['', 'https://app.example', 'https://a.example, https://app.example', '*', 'null'];
+  const origins = [
+    undefined,
+    '',
+    'null',
+    'https://app.example',
+    'https://evil.example',
+    'https://APP.example',
+  ];
+  const paths = ['/plain', '/limited', '/immutable', '/throws', '/missing', '/auth', '/limit', '/own-cors'];
 
   it('answers every request exactly as hono/cors with the same options', async () => {
     let compared = 0;
     for (const CORS_ORIGINS of configs) {
       for (const origin of origins) {
         for (const path of paths) {
-          for (const method of ['GET', 'OPTIONS']) {
+          for (const method of ['GET', 'POST', 'OPTIONS']) {
             const init = {
               method,
               headers: {
@@ -95,7 +116,7 @@ describe('CORS middleware', () => {
         }
       }
     }
-    expect(compared).toBe(configs.length * origins.length * paths.length * 2);
+    expect(compared).toBe(configs.length * origins.length * paths.length * 3);
   });
 
   it('decorates a response whose headers are immutable (copies it)', async () => {

@@ -76,6 +76,12 @@ describe('SseParser (WHATWG HTML §9.2.6)', () => {
     }
     expect(parseAll(...text.split(''))).toEqual(whole);
   });
+  it('an empty read between a CR and its LF leaves them one line end (one event, not two)', () => {
+    const whole = parseAll('data: a\r\ndata: b\r\n\r\n');
+    expect(data(whole)).toEqual(['a\nb']);
+    expect(parseAll('data: a\r', '', '\ndata: b\r\n\r\n')).toEqual(whole);
+    expect(parseAll('data: a\r', '', '', '\ndata: b\r', '', '\n\r\n')).toEqual(whole);
+  });
   it('refuses to hold more than maxPending characters without an event boundary', () => {
     const p = new SseParser({ maxPending: 16 });
     expect(() => p.push('data: 0123456789abcdef')).toThrow(/without an event boundary/);
@@ -89,6 +95,19 @@ describe('parseSseStream', () => {
     const out: string[] = [];
     for await (const e of parseSseStream(streamOf(chunks))) out.push(e.data);
     expect(out).toEqual(['Grüße 👋', '[DONE]']);
+  });
+  it('a zero-length read between CR and LF leaves them one line end (one event, not two)', async () => {
+    const enc = new TextEncoder();
+    const chunks = [
+      enc.encode('data: a\r'),
+      new Uint8Array(0),
+      enc.encode('\ndata: b\r'),
+      new Uint8Array(0),
+      enc.encode('\n\r\n'),
+    ];
+    const out: string[] = [];
+    for await (const e of parseSseStream(streamOf(chunks))) out.push(e.data);
+    expect(out).toEqual(['a\nb']);
   });
   it('cancels the body when the reader stops early', async () => {
     let cancelled = false;

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { compactVerify, importSPKI } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
-import { toBase64, toHex, utf8 } from '../../src/bytes.js';
+import { toBase64, toBase64Url, toHex, utf8 } from '../../src/bytes.js';
 import { canonicalizeJson } from '../../src/json/canonical.js';
 import { encodeReceiptBundle } from '../../src/receipts/bundle.js';
 import { claimsJson, createFrameHash, parseReceipt, signReceipt } from '../../src/receipts/receipt.js';
@@ -301,5 +301,59 @@ describe('offline verification', () => {
     });
     // The signature (64 bytes: 86 characters) always has unused bits.
     expect(refused).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('hostile signers and payloads', () => {
+  const ES256 = { name: 'ECDSA', hash: 'SHA-256' } as const;
+  const webSign = async (data: Uint8Array) =>
+    new Uint8Array(await crypto.subtle.sign(ES256, f.worker.signing.privateKey, data as BufferSource));
+
+  it('a signing function must give exactly the 64-byte r || s, or nothing is issued', async () => {
+    const base = { certificateDer: f.certificate, claims: f.claims };
+    const wrong: ((d: Uint8Array) => unknown)[] = [
+      async (d) => (await webSign(d)).subarray(0, 63),
+      async (d) => Uint8Array.of(...(await webSign(d)), 0),
+      async () => new Uint8Array(72), // a DER-encoded ECDSA signature's length
+      async (d) => (await webSign(d)).buffer, // an ArrayBuffer, not bytes
+      () => '',
+    ];
+    for (const key of wrong) {
+      await expect(signReceipt({ ...base, key: key as never })).rejects.toMatchObject({ code: 'internal' });
+    }
+    // A correct signature in a view at an offset of a larger buffer: exactly those 64 bytes.
+    const offset = async (d: Uint8Array) => {
+      const big = new Uint8Array(80);
+      big.set(await webSign(d), 8);
+      return big.subarray(8, 72);
+    };
+    const receipt = await signReceipt({ ...base, key: offset });
+    const pem = `-----BEGIN PUBLIC KEY-----\n${toBase64(f.worker.signingSpki)}\n-----END PUBLIC KEY-----`;
+    const { payload } = await compactVerify(receipt, await importSPKI(pem, 'ES256'));
+    expect(utf8.decode(payload)).toBe(claimsJson(f.claims));
+  });
+
+  it('a correctly signed payload that is not RFC 8785 canonical is refused', async () => {
+    const [header] = f.receipt.split('.');
+    const canonical = claimsJson(f.claims);
+    const model = JSON.stringify(f.claims.model);
+    const escaped = `"${[...f.claims.model].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`;
+    expect(JSON.parse(escaped)).toBe(f.claims.model);
+    const variants = [
+      canonical.replace(`"model":${model}`, `"model":${escaped}`), // same string, escaped
+      canonical.replace('{"iat":', '{ "iat":'), // whitespace
+      canonical.replace(`"iat":${f.claims.iat}`, `"iat":${f.claims.iat}.0`), // another number spelling
+      canonical.replace(/^\{("iat":\d+),(.*)\}$/, '{$2,$1}'), // member order
+      `${canonical}\n`,
+    ];
+    for (const text of variants) {
+      expect(text).not.toBe(canonical);
+      expect(JSON.parse(text)).toEqual(JSON.parse(canonical));
+      const signingInput = `${header}.${toBase64Url(utf8.encode(text))}`;
+      const signature = await webSign(utf8.encode(signingInput));
+      const receipt = `${signingInput}.${toBase64Url(signature)}`;
+      expect(() => parseReceipt(receipt), text).toThrow(/not canonical JSON/);
+      expect(await failedStep(withReceipt(receipt)), text).not.toBeNull();
+    }
   });
 });

@@ -185,6 +185,22 @@ describe.skipIf(!v.present)(`verification with a chain cache ${v.skipReason}`, (
     expect(seen.gets - getsBefore).toBe(2);
   });
 
+  it('a source whose entry was evicted is verified in full again, not served', async () => {
+    const s = loadSet('milan-v2-virtee');
+    const { cache, seen } = countingCache(createChainCache(1));
+    const input = { report: s.report, leaf: s.leaf, chain: [s.chain], trustAnchors: AMD_ANCHORS, now: s.at };
+    const plain = await verifySnpEvidence(input);
+    expect((await verifySnpEvidence({ ...input, chainCache: cache })).violations).toEqual([]);
+    const key = cache.keyOfSource([s.chain])!;
+    const entry = cache.get(key)!;
+    cache.set('evicts-the-only-entry', entry);
+    expect(cache.get(key)).toBeUndefined();
+    const setsBefore = seen.sets;
+    const again = await verifySnpEvidence({ ...input, chainCache: cache });
+    expect(again).toEqual(plain);
+    expect(seen.sets).toBe(setsBefore + 1); // stored again after a full verification
+  });
+
   it('a forged ASK in the same PEM spelling is not served by the source index', async () => {
     const s = loadSet('milan-v2-virtee');
     const { cache, seen } = countingCache();
@@ -218,9 +234,13 @@ describe.skipIf(!v.present)(`verification with a chain cache ${v.skipReason}`, (
     expect((await verifySnpEvidence({ ...input, trustAnchors: AMD_ANCHORS })).violations).toEqual([]);
     const hitsBefore = seen.hits;
 
+    const sourceHitsBefore = seen.sourceHits;
     const otherAnchors = await verifySnpEvidence({ ...input, trustAnchors: anchorsFor('Genoa') });
     expect(otherAnchors.claims).toBeNull();
     expect(codes(otherAnchors.violations)).toContain('root_untrusted');
+    // The same bytes were found by the source index: the anchor is checked after such a hit too.
+    expect(seen.sourceHits).toBe(sourceHitsBefore + 1);
+    expect(cache.keyOfSource([s.chain])).toBeDefined();
 
     const [ask] = decodeCertificates(s.chain);
     const askNotAfter = (await parseCertificate(ask!)).notAfter;

@@ -46,6 +46,15 @@ describe.skipIf(!v.present)('PEM: the one-pass reader gives what the reference r
     }
   });
 
+  it('many tiny blocks in one input: the same certificates or the same first error', () => {
+    const tiny = (b64: string, n: number) =>
+      utf8.encode('-----BEGIN CERTIFICATE-----MAA=-----END CERTIFICATE-----\n'.repeat(n).concat(b64));
+    // 20 000 blocks: before the output was sized by its body, this input allocated ~8 GB.
+    expect(expectSame(tiny('', 20_000), '20000 empty SEQUENCEs').startsWith('ok:')).toBe(true);
+    const bad = tiny('-----BEGIN CERTIFICATE-----AAAA-----END CERTIFICATE-----', 5_000);
+    expect(expectSame(bad, 'a bad last block')).toMatch(/^error:.*not a DER SEQUENCE/);
+  });
+
   it('every single-byte change of the Genoa VCEK PEM is read the same, or refused the same', () => {
     const pem = v.bytes('snp/genoa-v3-azure-trustee/vcek.pem');
     // Characters each branch of the one-pass reader treats differently.
@@ -92,6 +101,28 @@ describe.skipIf(!v.present)('PEM: the one-pass reader gives what the reference r
       block(body).replace('-----BEGIN', '----BEGIN'),
       '-----BEGIN CERTIFICATE-----',
       '',
+      // An empty SEQUENCE is outer-shape DER: padding and unused bits decide alone.
+      block('MAA='),
+      block('MAB='), // unused low bits set: read as atob does, by both
+      block('MAD='),
+      block('MA=='),
+      block('MA=A'),
+      block('M A A ='),
+      block('MAA= '),
+      block('MAA=\n\n'),
+      // Mixed and doubled line ends, a blank line inside the body, a huge line.
+      block(body).replace(/\n/g, '\r\n').replace('\r\n', '\n\r\n\r'),
+      block(`${body.slice(0, 64)}\n\n${body.slice(64)}`),
+      block(body.replace(/(.{64})/g, '$1\n')),
+      block(body.repeat(64)),
+      // RFC 1421 headers, another label, a label mismatch, a second BEGIN before the END.
+      block(`Proc-Type: 4,ENCRYPTED\n\n${body}`),
+      block(body).replace(/CERTIFICATE/g, 'X509 CRL'),
+      block(body).replace('END CERTIFICATE', 'END X509 CRL'),
+      `-----BEGIN CERTIFICATE-----\n${block(body)}`,
+      `${block(body)}-----BEGIN CERTIFICATE-----\n${body}\n`,
+      `${block(body)}${block('MAA=')}`,
+      `${block('MAA=')}\u00a0${block(body)}`,
     ];
     for (const text of cases) expectSame(utf8.encode(text), JSON.stringify(text.slice(0, 60)));
   });

@@ -9,7 +9,13 @@ import * as x509 from '@peculiar/x509';
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../../../src/bytes.js';
 import { decodeCertificates } from '../../../src/der/pem.js';
-import { decodeOid, readCertificateFields, readExtensions, readTime } from '../../../src/der/x509-fields.js';
+import {
+  decodeOid,
+  readCertificateFields,
+  readExtensions,
+  readName,
+  readTime,
+} from '../../../src/der/x509-fields.js';
 import { isSealgateError } from '../../../src/errors.js';
 import { vectors } from '../../support/vectors.js';
 
@@ -167,6 +173,88 @@ describe('strict X.509 fields: boundaries', () => {
     expect(decodeOid(huge, 0, huge.length)).toBe(`2.${big}`);
     expect(decodeOid(Uint8Array.of(0x2a, 0x86, 0x48), 0, 3)).toBe('1.2.840');
     for (const bad of [[0x2a, 0x80, 0x01], [0x2a, 0x86], []]) {
+      const b = Uint8Array.from(bad);
+      expect(
+        code(() => decodeOid(b, 0, b.length)),
+        toHex(b),
+      ).toBe('malformed_certificate');
+    }
+  });
+});
+
+describe('strict X.509 fields: names', () => {
+  const CN = [0x55, 0x04, 0x03];
+  const O = [0x55, 0x04, 0x0a];
+  const atv = (type: number[], tag: number, value: number[]) =>
+    tlv(0x30, [...tlv(0x06, type), ...tlv(tag, value)]);
+  const nameOf = (...rdns: number[][][]) => {
+    const der = Uint8Array.from(
+      tlv(
+        0x30,
+        rdns.flatMap((atvs) => tlv(0x31, atvs.flat())),
+      ),
+    );
+    return () => readName(der, { tag: 0x30, start: 2, end: der.length }, 'subject');
+  };
+  const utf8 = (s: string) => Array.from(new TextEncoder().encode(s));
+
+  it('RFC 4514 escaping: specials anywhere, a leading space or #, a trailing space, once each', () => {
+    const cases: [string, string][] = [
+      [' ', 'CN=\\ '],
+      ['#', 'CN=\\#'],
+      ['  ', 'CN=\\ \\ '],
+      ['#a ', 'CN=\\#a\\ '],
+      ['a b', 'CN=a b'],
+      ['a#b', 'CN=a#b'],
+      ['a,b+c;d<e>f"g\\h', 'CN=a\\,b\\+c\\;d\\<e\\>f\\"g\\\\h'],
+      ['\\ ', 'CN=\\\\\\ '],
+    ];
+    for (const [value, text] of cases) {
+      expect(nameOf([atv(CN, 0x0c, utf8(value))])().text, JSON.stringify(value)).toBe(text);
+    }
+  });
+
+  it('unknown attribute types by dotted OID, multi-valued RDNs joined by +', () => {
+    const read = nameOf(
+      [atv(CN, 0x13, ascii('a')), atv(O, 0x0c, utf8('b'))],
+      [atv([0x2a, 0x03, 0x04], 0x0c, utf8('é'))],
+    )();
+    expect(read).toEqual({ cns: ['a'], text: 'CN=a+O=b, 1.2.3.4=é' });
+  });
+
+  it('PrintableString is exactly X.680 §41.4; other string types are refused', () => {
+    const allowed = /^[A-Za-z0-9 '()+,\-./:=?]$/;
+    for (let b = 0; b < 256; b++) {
+      const got = code(nameOf([atv(CN, 0x13, [0x41, b])]));
+      expect(got, `0x${b.toString(16)}`).toBe(
+        allowed.test(String.fromCharCode(b)) ? null : 'malformed_certificate',
+      );
+    }
+    for (const tag of [0x14, 0x1e, 0x1c, 0x1a, 0x04]) {
+      expect(code(nameOf([atv(CN, tag, [0, 0x41])])), `tag 0x${tag.toString(16)}`).toBe(
+        'malformed_certificate',
+      );
+    }
+    for (const bad of [[0x41, 0x1b], [0xc3], [0xed, 0xa0, 0x80], [0xc2, 0x85]]) {
+      expect(code(nameOf([atv(CN, 0x0c, bad)])), toHex(Uint8Array.from(bad))).toBe('malformed_certificate');
+    }
+    expect(code(nameOf([[]]))).toBe('malformed_certificate'); // an empty RDN
+  });
+
+  it('OIDs: the 7/8 base-128 digit boundary is exact; a leading 0x80 first is refused', () => {
+    const base128 = (n: bigint): number[] => {
+      const out = [Number(n & 0x7fn)];
+      for (let x = n >> 7n; x > 0n; x >>= 7n) out.unshift(Number(x & 0x7fn) | 0x80);
+      return out;
+    };
+    for (const arc of [2n ** 49n - 1n, 2n ** 49n, 2n ** 53n + 1n, 2n ** 56n - 1n, 2n ** 56n]) {
+      const b = Uint8Array.from([0x2a, ...base128(arc)]);
+      expect(decodeOid(b, 0, b.length)).toBe(`1.2.${arc}`);
+    }
+    for (const bad of [
+      [0x80, 0x2a],
+      [0x80, 0x80, 0x01],
+    ]) {
       const b = Uint8Array.from(bad);
       expect(
         code(() => decodeOid(b, 0, b.length)),
