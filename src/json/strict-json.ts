@@ -74,149 +74,167 @@ export function parseStrictJson(text: string): JsonValue {
   if (text.length > MAX_JSON_TEXT_LENGTH) {
     throw fail('', `JSON: text longer than ${MAX_JSON_TEXT_LENGTH} characters`);
   }
-  let pos = 0;
+  const parser = new StrictJsonParser(text);
+  const value = parser.value('', 0);
+  parser.skipWs();
+  if (parser.pos !== text.length) throw parser.err('', 'unexpected text after the JSON value');
+  return value;
+}
 
-  const skipWs = (): void => {
-    while (pos < text.length) {
-      const c = text.charCodeAt(pos);
-      if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) pos++;
+/** A recursive-descent reader over one text; `pos` is the offset of the next unread character. */
+class StrictJsonParser {
+  pos = 0;
+  constructor(readonly text: string) {}
+
+  err(path: string, what: string): SealgateError {
+    return fail(path, `JSON: ${what} at offset ${this.pos}`);
+  }
+
+  /** RFC 8259 §2: insignificant whitespace is space, tab, LF and CR only. */
+  skipWs(): void {
+    const { text } = this;
+    while (this.pos < text.length) {
+      const c = text.charCodeAt(this.pos);
+      if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) this.pos++;
       else break;
     }
-  };
-  const err = (path: string, what: string): SealgateError => fail(path, `JSON: ${what} at offset ${pos}`);
+  }
 
-  const parseString = (path: string): string => {
-    pos++; // opening quote
+  value(path: string, depth: number): JsonValue {
+    this.skipWs();
+    const { text } = this;
+    if (this.pos >= text.length) throw this.err(path, 'unexpected end of text');
+    const ch = text[this.pos];
+    if (ch === '{' || ch === '[') {
+      if (depth >= MAX_JSON_DEPTH) throw this.err(path, `nesting deeper than ${MAX_JSON_DEPTH}`);
+      return ch === '{' ? this.object(path, depth + 1) : this.array(path, depth + 1);
+    }
+    if (ch === '"') return this.string(path);
+    for (const [word, value] of LITERALS) {
+      if (text.startsWith(word, this.pos)) {
+        this.pos += word.length;
+        return value;
+      }
+    }
+    return this.number(path);
+  }
+
+  /** RFC 7493 §2.2: a number must be an IEEE 754 double. */
+  number(path: string): number {
+    NUMBER.lastIndex = this.pos;
+    const m = NUMBER.exec(this.text);
+    if (m === null) throw this.err(path, 'unexpected character');
+    const n = Number(m[0]);
+    if (!Number.isFinite(n)) throw this.err(path, 'number out of IEEE 754 double range (RFC 7493 §2.2)');
+    this.pos += m[0].length;
+    return n;
+  }
+
+  /** RFC 8259 §7, with RFC 7493 §2.1: no unpaired surrogate, escaped or not. */
+  string(path: string): string {
+    const { text } = this;
+    this.pos++; // opening quote
     let out = '';
-    let runStart = pos;
+    let runStart = this.pos;
     for (;;) {
-      if (pos >= text.length) throw err(path, 'unterminated string');
-      const c = text.charCodeAt(pos);
+      if (this.pos >= text.length) throw this.err(path, 'unterminated string');
+      const c = text.charCodeAt(this.pos);
       if (c === 0x22) {
-        out += text.slice(runStart, pos);
-        pos++;
+        out += text.slice(runStart, this.pos);
+        this.pos++;
         break;
       }
-      if (c < 0x20) throw err(path, 'control character in string');
+      if (c < 0x20) throw this.err(path, 'control character in string');
       if (c !== 0x5c) {
-        pos++;
+        this.pos++;
         continue;
       }
-      out += text.slice(runStart, pos);
-      const e = text[pos + 1];
-      if (e === 'u') {
-        const hex = text.slice(pos + 2, pos + 6);
-        if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw err(path, 'bad \\u escape');
-        out += String.fromCharCode(Number.parseInt(hex, 16));
-        pos += 6;
-      } else if (e !== undefined && e in ESCAPES) {
-        out += ESCAPES[e];
-        pos += 2;
-      } else {
-        throw err(path, 'bad escape');
-      }
-      runStart = pos;
+      out += text.slice(runStart, this.pos) + this.escape(path);
+      runStart = this.pos;
     }
     const lone = findLoneSurrogate(out);
     if (lone >= 0) throw fail(path, 'JSON: string contains an unpaired surrogate (RFC 7493 §2.1)');
     return out;
-  };
+  }
 
-  const parseValue = (path: string, depth: number): JsonValue => {
-    skipWs();
-    if (pos >= text.length) throw err(path, 'unexpected end of text');
-    const ch = text[pos];
-    if (ch === '{' || ch === '[') {
-      if (depth >= MAX_JSON_DEPTH) throw err(path, `nesting deeper than ${MAX_JSON_DEPTH}`);
-      return ch === '{' ? parseObject(path, depth + 1) : parseArray(path, depth + 1);
+  /** One escape sequence at `pos` (the backslash), decoded; `pos` moves past it. */
+  escape(path: string): string {
+    const e = this.text[this.pos + 1];
+    if (e === 'u') {
+      const hex = this.text.slice(this.pos + 2, this.pos + 6);
+      if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw this.err(path, 'bad \\u escape');
+      this.pos += 6;
+      return String.fromCharCode(Number.parseInt(hex, 16));
     }
-    if (ch === '"') return parseString(path);
-    for (const [word, value] of [
-      ['true', true],
-      ['false', false],
-      ['null', null],
-    ] as const) {
-      if (text.startsWith(word, pos)) {
-        pos += word.length;
-        return value;
-      }
+    if (e !== undefined && e in ESCAPES) {
+      this.pos += 2;
+      return ESCAPES[e]!;
     }
-    NUMBER.lastIndex = pos;
-    const m = NUMBER.exec(text);
-    if (m === null) throw err(path, 'unexpected character');
-    const n = Number(m[0]);
-    if (!Number.isFinite(n)) throw err(path, 'number out of IEEE 754 double range (RFC 7493 §2.2)');
-    pos += m[0].length;
-    return n;
-  };
+    throw this.err(path, 'bad escape');
+  }
 
-  const parseObject = (path: string, depth: number): JsonValue => {
-    pos++;
+  /** RFC 7493 §2.3: member names are unique. */
+  object(path: string, depth: number): JsonValue {
+    this.pos++;
     const obj: Record<string, JsonValue> = {};
     const seen = new Set<string>();
-    skipWs();
-    if (text[pos] === '}') {
-      pos++;
+    this.skipWs();
+    if (this.text[this.pos] === '}') {
+      this.pos++;
       return obj;
     }
     for (;;) {
-      skipWs();
-      if (text[pos] !== '"') throw err(path, 'expected a member name');
-      const key = parseString(path);
+      this.skipWs();
+      if (this.text[this.pos] !== '"') throw this.err(path, 'expected a member name');
+      const key = this.string(path);
       const childPath = pointerAppend(path, key);
       if (seen.has(key)) throw fail(childPath, 'JSON: duplicate member name (RFC 7493 §2.3)');
       seen.add(key);
-      skipWs();
-      if (text[pos] !== ':') throw err(childPath, 'expected ":"');
-      pos++;
+      this.skipWs();
+      if (this.text[this.pos] !== ':') throw this.err(childPath, 'expected ":"');
+      this.pos++;
       // defineProperty, not assignment: a member named "__proto__" must stay a plain member.
       Object.defineProperty(obj, key, {
-        value: parseValue(childPath, depth),
+        value: this.value(childPath, depth),
         enumerable: true,
         writable: true,
         configurable: true,
       });
-      skipWs();
-      if (text[pos] === ',') {
-        pos++;
-        continue;
-      }
-      if (text[pos] === '}') {
-        pos++;
-        return obj;
-      }
-      throw err(path, 'expected "," or "}"');
+      if (this.closes('}', path)) return obj;
     }
-  };
+  }
 
-  const parseArray = (path: string, depth: number): JsonValue => {
-    pos++;
+  array(path: string, depth: number): JsonValue {
+    this.pos++;
     const arr: JsonValue[] = [];
-    skipWs();
-    if (text[pos] === ']') {
-      pos++;
+    this.skipWs();
+    if (this.text[this.pos] === ']') {
+      this.pos++;
       return arr;
     }
     for (;;) {
-      arr.push(parseValue(pointerAppend(path, arr.length), depth));
-      skipWs();
-      if (text[pos] === ',') {
-        pos++;
-        continue;
-      }
-      if (text[pos] === ']') {
-        pos++;
-        return arr;
-      }
-      throw err(path, 'expected "," or "]"');
+      arr.push(this.value(pointerAppend(path, arr.length), depth));
+      if (this.closes(']', path)) return arr;
     }
-  };
+  }
 
-  const value = parseValue('', 0);
-  skipWs();
-  if (pos !== text.length) throw err('', 'unexpected text after the JSON value');
-  return value;
+  /** After a member or element: true at the closing bracket, false after a comma, else an error. */
+  closes(close: '}' | ']', path: string): boolean {
+    this.skipWs();
+    const c = this.text[this.pos];
+    if (c === ',' || c === close) {
+      this.pos++;
+      return c === close;
+    }
+    throw this.err(path, `expected "," or "${close}"`);
+  }
 }
+
+const LITERALS = [
+  ['true', true],
+  ['false', false],
+  ['null', null],
+] as const;
 
 function fail(path: string, message: string): SealgateError {
   return invalidJson([{ path, message }]);
