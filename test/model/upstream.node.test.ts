@@ -131,18 +131,6 @@ describe.each(TRANSPORTS)('upstream model over %s: JSON answers', (_name, transp
     reply = '{"error":{"message":"boom"}}';
     expect((await failure(model.call(CHAT, { body }))).code).toBe('model_error');
   });
-  // node:http only (the worker's transport): undici's pool may open a second connection anyway.
-  it.runIf(transport)('answers read to their end leave the connection for the next call', async () => {
-    const ports: number[] = [];
-    const s = await serve((_req, res, raw) => {
-      ports.push(raw.socket.remotePort ?? 0);
-      sendJson(res, 200, { id: 'x', choices: [] });
-    });
-    const model = createUpstreamModel({ baseUrl: s.url });
-    for (let i = 0; i < 3; i++) await model.call(CHAT, { body });
-    expect(ports).toHaveLength(3);
-    expect(new Set(ports).size).toBe(1);
-  });
   it('unreachable → fetch_failed (upstream_unavailable)', async () => {
     const s = await serve((_req, res) => sendJson(res, 200, {}));
     const url = s.url;
@@ -179,6 +167,21 @@ describe.each(TRANSPORTS)('upstream model over %s: JSON answers', (_name, transp
       ],
     });
     expect(s.requests[0]).toMatchObject({ method: 'GET', path: '/v1/models' });
+  });
+});
+
+// node:http only (the worker's transport): undici's pool may open a second connection anyway.
+describe('upstream model over node:http: connections', () => {
+  it('answers read to their end leave the connection for the next call', async () => {
+    const ports: number[] = [];
+    const s = await serve((_req, res, raw) => {
+      ports.push(raw.socket.remotePort ?? 0);
+      sendJson(res, 200, { id: 'x', choices: [] });
+    });
+    const model = upstream({ baseUrl: s.url }, nodeHttpFetch);
+    for (let i = 0; i < 3; i++) await model.call(CHAT, { body });
+    expect(ports).toHaveLength(3);
+    expect(new Set(ports).size).toBe(1);
   });
 });
 
