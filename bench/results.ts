@@ -140,15 +140,23 @@ export function buildResults(
         if (s.ttfcMs && h.ttfcMs) add(`${base}.vsHop.ttfc.p50`, 'ms', s.ttfcMs.p50, h.ttfcMs.p50);
         add(`${base}.vsHop.errors`, 'count', s.errors, h.errors);
       }
-      // A key with limits against the unlimited key, same sealed path (docs/gateway.md "Limits and budgets").
-      const l = macro.phases.find((x) => x.name === `limited.${kind}.c${c}`);
-      if (l) {
-        add(`${base}.limitedKey.throughput`, 'req/s', l.result.rps, s.rps);
-        add(`${base}.limitedKey.latency.p50`, 'ms', l.result.latencyMs.p50, s.latencyMs.p50);
-        add(`${base}.limitedKey.latency.p99`, 'ms', l.result.latencyMs.p99, s.latencyMs.p99);
-        add(`${base}.limitedKey.errors`, 'count', l.result.errors, s.errors);
+      // Keys with limits against the unlimited key, same sealed path (docs/gateway.md "Limits and
+      // budgets"): every limit (limitedKey), or tokens only (meteredKey; run-macro.ts says why).
+      for (const [target, name] of [
+        ['limited', 'limitedKey'],
+        ['metered', 'meteredKey'],
+      ] as const) {
+        const l = macro.phases.find((x) => x.name === `${target}.${kind}.c${c}`);
+        if (!l) continue;
+        add(`${base}.${name}.throughput`, 'req/s', l.result.rps, s.rps);
+        add(`${base}.${name}.latency.p50`, 'ms', l.result.latencyMs.p50, s.latencyMs.p50);
+        add(`${base}.${name}.latency.p99`, 'ms', l.result.latencyMs.p99, s.latencyMs.p99);
+        add(`${base}.${name}.errors`, 'count', l.result.errors, s.errors);
         const sCpu = phase('sealed', kind, c)?.cpu;
-        if (l.cpu && sCpu) add(`${base}.limitedKey.cpu.worker`, 'ms', l.cpu.worker, sCpu.worker);
+        if (l.cpu && sCpu) {
+          add(`${base}.${name}.cpu.worker`, 'ms', l.cpu.worker, sCpu.worker);
+          add(`${base}.${name}.cpu.node`, 'ms', l.cpu.node, sCpu.node);
+        }
       }
       // Where the CPU of a request goes, by process (under load only: one at a time is mostly idle).
       const sc = phase('sealed', kind, c)?.cpu;

@@ -103,7 +103,13 @@ requests in flight (\`c1\`: one at a time, latency without queueing). Ratio = se
 \`*.limitedKey.*\`: the same sealed load with a key that has an rpm, a tpm and a budget (all far above
 the load, so nothing is refused), against the unlimited key (the baseline of those figures): the
 price of the Rate Limiting binding call, the metering and the off-path settlement in the key's
-Durable Object (docs/gateway.md "Limits and budgets").
+Durable Object (docs/gateway.md "Limits and budgets"). \`*.meteredKey.*\`: the same with a tpm and a
+budget but no rpm. Why both: Miniflare emulates the Rate Limiting binding with a SQLite-backed
+Durable Object that every \`limit()\` reaches by a fetch (\`node_modules/miniflare/dist/src/workers/ratelimit/\`),
+so \`limitedKey\` carries a Durable Object request per sealed request: Miniflare's cost, not a measure
+of Cloudflare's binding (documented as backed by its rate-limiting rules infrastructure and counted
+per location; its cost per call cannot be measured here); \`meteredKey\` prices Sealgate's own part
+(the standing copy, the meter, the batched settlement) alone.
 
 ${table(macro, 'baseline', false)}
 ${
