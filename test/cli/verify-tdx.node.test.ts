@@ -52,6 +52,19 @@ async function verifyJson(
   return { exitCode: r.exitCode, out: JSON.parse(r.stdout) as JsonOut };
 }
 
+/** `manifest pin --tdx-quote` of a set's quote and collateral for the worker role, at its time. */
+const pinArgs = (f: { quote: string; collateral: string; at: string }) => [
+  'manifest',
+  'pin',
+  '--tdx-quote',
+  f.quote,
+  '--collateral',
+  f.collateral,
+  '--role',
+  'worker',
+  '--at',
+  f.at,
+];
 const codesOf = (o: JsonOut): string[] => [...new Set(o.violations.map((x) => x.code))].sort();
 
 describe.skipIf(!v.present)(`sealgate verify-tdx on the real sets ${v.skipReason}`, () => {
@@ -157,18 +170,7 @@ describe.skipIf(!v.present)(`sealgate verify-tdx on the real sets ${v.skipReason
 
   it('manifest pin --tdx-quote pins a verified TD; verify-tdx --manifest then accepts it and nothing else', async () => {
     const f = files('phala-v4-uptodate');
-    const pinned = await runCli([
-      'manifest',
-      'pin',
-      '--tdx-quote',
-      f.quote,
-      '--collateral',
-      f.collateral,
-      '--role',
-      'worker',
-      '--at',
-      f.at,
-    ]);
+    const pinned = await runCli(pinArgs(f));
     expect(pinned.exitCode).toBe(0);
     const manifest = JSON.parse(pinned.stdout);
     expect(Object.keys(manifest.roles.worker)).toEqual(['tdx']);
@@ -189,18 +191,7 @@ describe.skipIf(!v.present)(`sealgate verify-tdx on the real sets ${v.skipReason
     const other = await verifyJson('google-v5-tdx15', ['--manifest', path, '--role', 'worker']);
     expect(other.exitCode).toBe(1);
     const refused = files('phala-v5-no-tcb-match');
-    const r = await runCli([
-      'manifest',
-      'pin',
-      '--tdx-quote',
-      refused.quote,
-      '--collateral',
-      refused.collateral,
-      '--role',
-      'worker',
-      '--at',
-      refused.at,
-    ]);
+    const r = await runCli(pinArgs(refused));
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('tcb_level_not_found');
     const usage = await runCli([
@@ -217,18 +208,7 @@ describe.skipIf(!v.present)(`sealgate verify-tdx on the real sets ${v.skipReason
 
   it('manifest pin --tdx-quote takes --gateway-key, and warns without it, as the SEV-SNP pin does', async () => {
     const f = files('phala-v4-uptodate');
-    const argv = [
-      'manifest',
-      'pin',
-      '--tdx-quote',
-      f.quote,
-      '--collateral',
-      f.collateral,
-      '--role',
-      'worker',
-      '--at',
-      f.at,
-    ];
+    const argv = pinArgs(f);
     const bare = await runCli(argv);
     expect(bare.exitCode).toBe(0);
     expect(bare.stderr).toContain(
