@@ -13,6 +13,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
+import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 
 export interface MiniflareWorker {
   url: string;
@@ -124,5 +125,23 @@ export async function startMiniflareWorker(input: {
       closed = true;
       await mf.dispose();
     },
+  };
+}
+
+/**
+ * The gateway's Durable Objects and Rate Limiting bindings exactly as wrangler.toml declares them
+ * (a limited key needs `KEY_USAGE` and its `RPM_<n>` binding; the gateway refuses it without), and
+ * its KV namespace under wrangler.toml's id, where `sealgate apikey create --local` writes.
+ */
+export function gatewayBindingsFromWranglerToml(root: string) {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, 'wrangler.toml'));
+  return {
+    durableObjects: workerOptions.durableObjects as Record<
+      string,
+      { className: string; useSQLite?: boolean }
+    >,
+    ratelimits: (workerOptions.ratelimits ?? {}) as RateLimitBindings,
+    // The namespace id wrangler.toml names: `sealgate apikey create --local` writes under it.
+    kv: workerOptions.kvNamespaces as Record<string, { id: string }>,
   };
 }

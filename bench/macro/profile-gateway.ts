@@ -9,7 +9,8 @@
  * passthrough Worker (bench/workerd/passthrough.ts) forwarding under `/hop/…` through the Node hop
  * (bench/macro/node-hop.ts, in this process) to the same model server; `PROFILE_TARGET=plain` the
  * passthrough straight to the model server. Same load, same printout, so the two can be compared
- * function by function.
+ * function by function. `PROFILE_KEY=metered` sends the sealed load with a key that has a tpm and a
+ * budget (made with `sealgate apikey create --local`, as the macro bench's metered phase does).
  *
  *   [PROFILE_TARGET=sealed|hop|plain] [PROFILE_NODE=1] [PROFILE_MS=8000] \
  *     npx tsx bench/macro/profile-gateway.ts [json|stream] [out.cpuprofile]
@@ -20,9 +21,10 @@ import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { runCli } from '../../src/cli/main.js';
 import { startStack } from '../../src/dev/stack.js';
 import { chatBody } from '../micro/cases.js';
-import { startMiniflareWorker } from './miniflare-worker.js';
+import { gatewayBindingsFromWranglerToml, startMiniflareWorker } from './miniflare-worker.js';
 import { startModelServerProcess } from './model-process.js';
 import { startNodeHop } from './node-hop.js';
 
@@ -142,17 +144,34 @@ async function startSealed(): Promise<Target> {
         entry: 'worker.js',
         port,
         bindings: vars,
-        kv: ['SEALGATE_KV'],
-        durableObjects: {
-          KEY_ROTATION: 'KeyRotation',
-          ATTESTATION_RATE_LIMIT: 'AttestationRateLimit',
-          MANIFEST_LOG: 'ManifestLog',
-        },
+        ...gatewayBindingsFromWranglerToml(root),
         ...(persistTo ? { persistTo } : {}),
         inspectorPort: PORT + 1,
       }),
   });
-  return { url: stack.url, apiKey: stack.apiKey, path: '/v1/chat/completions', close: () => stack.close() };
+  const apiKey = process.env.PROFILE_KEY === 'metered' ? await meteredKey(join(dir, 'state')) : stack.apiKey;
+  return { url: stack.url, apiKey, path: '/v1/chat/completions', close: () => stack.close() };
+}
+
+/** A key with a tpm and a budget far above the load, in the running gateway's local KV. */
+async function meteredKey(persistTo: string): Promise<string> {
+  const r = await runCli([
+    'apikey',
+    'create',
+    '--name',
+    'profile-metered',
+    '--tpm',
+    '1000000000',
+    '--budget-tokens',
+    '1000000000000',
+    '--budget-period',
+    'month',
+    '--local',
+    '--persist-to',
+    persistTo,
+  ]);
+  if (r.exitCode !== 0) throw new Error(`apikey create failed: ${r.stderr}`);
+  return r.stdout.trim();
 }
 
 async function startPassthrough(viaHop: boolean): Promise<Target> {

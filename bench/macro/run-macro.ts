@@ -23,14 +23,17 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { runCli } from '../../src/cli/main.js';
 import { startStack, stopGroup } from '../../src/dev/stack.js';
 import { chatBody } from '../micro/cases.js';
 import { processesCpuMs, processGroup } from './cpu-time.js';
 import type { LoadJob, LoadResult } from './load-worker.js';
 import { type MemoryTrace, memoryTrace } from './memory-trace.js';
-import { type MiniflareWorker, type RateLimitBindings, startMiniflareWorker } from './miniflare-worker.js';
+import {
+  gatewayBindingsFromWranglerToml,
+  type MiniflareWorker,
+  startMiniflareWorker,
+} from './miniflare-worker.js';
 import { startModelServerProcess } from './model-process.js';
 import { startNodeHop } from './node-hop.js';
 
@@ -39,24 +42,6 @@ const BASELINE_PORT = Number(process.env.BENCH_BASELINE_PORT ?? 18797);
 /** The `wrangler dev` reference passthrough (and +1 for its inspector). */
 const REFERENCE_PORT = BASELINE_PORT + 2;
 const referenceUrl = `http://127.0.0.1:${REFERENCE_PORT}`;
-/**
- * The gateway's Durable Objects and Rate Limiting bindings exactly as wrangler.toml declares them
- * (a limited key needs `KEY_USAGE` and its `RPM_<n>` binding; the gateway refuses it without), and
- * its KV namespace under wrangler.toml's id, where `sealgate apikey create --local` writes.
- */
-function gatewayBindingsFromWranglerToml(root: string) {
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, 'wrangler.toml'));
-  return {
-    durableObjects: workerOptions.durableObjects as Record<
-      string,
-      { className: string; useSQLite?: boolean }
-    >,
-    ratelimits: (workerOptions.ratelimits ?? {}) as RateLimitBindings,
-    // The namespace id wrangler.toml names: `sealgate apikey create --local` writes under it.
-    kv: workerOptions.kvNamespaces as Record<string, { id: string }>,
-  };
-}
-
 type KvSnapshot = Map<string, number | undefined>;
 interface KvLister {
   list(o: { cursor?: string }): Promise<{

@@ -2,6 +2,7 @@
  * The pure parts of per-key limits (src/gateway/limits/): reading a key's limits from its KV entry,
  * the usage windows, the token count of each route's answers and streams, OpenAI's headers.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseKeyLimits, rpmTier } from '../../src/gateway/limits/key-limits.js';
 import { duration, LIMIT_HEADER_NAMES, limitHeaders } from '../../src/gateway/limits/limit-headers.js';
@@ -211,5 +212,31 @@ describe('limit headers', () => {
     expect(limitHeaders({ limits: { tpm: 5 }, requests: null, standing, now: T0 })).toMatchObject({
       'x-ratelimit-remaining-tokens': '0',
     });
+  });
+});
+
+describe('usage windows: the UTC day and month', () => {
+  it('name the UTC day and month of every instant, across day, month, year and leap-day edges', () => {
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const edges = [
+      Date.UTC(2026, 11, 31, 23, 59, 59, 999),
+      Date.UTC(2027, 0, 1),
+      Date.UTC(2028, 1, 28, 23, 59, 59, 999),
+      Date.UTC(2028, 1, 29),
+      Date.UTC(2028, 2, 1),
+      Date.UTC(1969, 11, 31, 23, 59, 59, 999),
+      0,
+      -1,
+    ];
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.constantFrom(...edges), fc.integer({ min: -(2 ** 40), max: 2 ** 42 })),
+        (ms) => {
+          const s = currentStanding(undefined, ms);
+          expect([s.day, s.month]).toEqual([iso(ms).slice(0, 10), iso(ms).slice(0, 7)]);
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

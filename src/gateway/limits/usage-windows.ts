@@ -26,14 +26,28 @@ const MINUTE_MS = 60_000;
  */
 export const MAX_TOKENS_PER_RECORD = 2 ** 32;
 
-const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
-const monthOf = (ms: number): string => new Date(ms).toISOString().slice(0, 7);
+const DAY_MS = 86_400_000;
+
+/**
+ * The UTC day and month of `ms`. JavaScript time has no leap seconds (ECMA-262 §21.4.1.1: every
+ * day is exactly 86 400 000 ms), so `floor(ms / DAY_MS)` names the UTC day, and its strings are
+ * kept until the day changes: the metered request path asks on every request and settlement,
+ * where formatting a Date each time showed in the gateway's profile (~0.05 ms per metered stream).
+ */
+let calendar = { dayNumber: Number.NaN, day: '', month: '' };
+function calendarOf(ms: number): { day: string; month: string } {
+  const dayNumber = Math.floor(ms / DAY_MS);
+  if (dayNumber !== calendar.dayNumber) {
+    const iso = new Date(dayNumber * DAY_MS).toISOString();
+    calendar = { dayNumber, day: iso.slice(0, 10), month: iso.slice(0, 7) };
+  }
+  return calendar;
+}
 
 /** `standing` seen at `atMs`: each window that has passed counts zero. */
 export function currentStanding(standing: UsageStanding | undefined, atMs: number): UsageStanding {
   const minute = Math.floor(atMs / MINUTE_MS);
-  const day = dayOf(atMs);
-  const month = monthOf(atMs);
+  const { day, month } = calendarOf(atMs);
   return {
     minute,
     minuteTokens: standing?.minute === minute ? standing.minuteTokens : 0,
