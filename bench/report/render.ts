@@ -276,7 +276,8 @@ ${table(mem, 'plaintext', false)}`);
   JSON parsing of the sealed text and of the opened body, and the AES-GCM pass.
 - The price of sealing (issue #18), profiled and cut step by step with
   \`bench/macro/profile-gateway.ts\` (V8's sampling profiler over the gateway workerd's inspector, or
-  the AI worker's process with \`PROFILE_NODE=1\`), each step measured with short macro runs on the
+  the AI worker's process with \`PROFILE_NODE=1\`; \`PROFILE_TARGET=hop|plain\` profiles the plaintext
+  baselines under the same load, \`PROFILE_KEY=metered\` the sealed path with a metered key), each step measured with short macro runs on the
   shared 2-core machine (load average 13–14 from other work, so only indicative): (1) the KV write
   of every receipt left the request path (\`kvWritesPerRequest\` 1 → 0); (2) the profile of JSON
   answers named Hono's TrieRouter at ~0.2 ms per request — a route added in step 1 had made Hono's
