@@ -145,3 +145,30 @@ export function gatewayBindingsFromWranglerToml(root: string) {
     kv: workerOptions.kvNamespaces as Record<string, { id: string }>,
   };
 }
+
+/**
+ * The gateway bundled as `wrangler deploy` bundles it and served by one workerd, with wrangler.toml's
+ * Durable Objects, Rate Limiting bindings and KV namespace id: what `startStack`'s `runGateway`
+ * gets in the macro bench and the profiler.
+ */
+export function startGatewayWorker(
+  root: string,
+  dir: string,
+  input: {
+    port: number;
+    vars: Record<string, string>;
+    persistTo?: string | undefined;
+    inspectorPort: number;
+  },
+): Promise<MiniflareWorker> {
+  return startMiniflareWorker({
+    root,
+    dir,
+    entry: 'worker.js',
+    port: input.port,
+    bindings: input.vars,
+    ...gatewayBindingsFromWranglerToml(root),
+    ...(input.persistTo ? { persistTo: input.persistTo } : {}),
+    inspectorPort: input.inspectorPort,
+  });
+}

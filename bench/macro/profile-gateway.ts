@@ -21,10 +21,10 @@ import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { runCli } from '../../src/cli/main.js';
 import { startStack } from '../../src/dev/stack.js';
 import { chatBody } from '../micro/cases.js';
-import { gatewayBindingsFromWranglerToml, startMiniflareWorker } from './miniflare-worker.js';
+import { createBenchKey } from './bench-keys.js';
+import { startGatewayWorker, startMiniflareWorker } from './miniflare-worker.js';
 import { startModelServerProcess } from './model-process.js';
 import { startNodeHop } from './node-hop.js';
 
@@ -138,40 +138,13 @@ async function startSealed(): Promise<Target> {
     modelUrl: model.url,
     verbose: false,
     runGateway: ({ port, vars, persistTo }) =>
-      startMiniflareWorker({
-        root,
-        dir: join(dir, 'bundle'),
-        entry: 'worker.js',
-        port,
-        bindings: vars,
-        ...gatewayBindingsFromWranglerToml(root),
-        ...(persistTo ? { persistTo } : {}),
-        inspectorPort: PORT + 1,
-      }),
+      startGatewayWorker(root, join(dir, 'bundle'), { port, vars, persistTo, inspectorPort: PORT + 1 }),
   });
-  const apiKey = process.env.PROFILE_KEY === 'metered' ? await meteredKey(join(dir, 'state')) : stack.apiKey;
+  const apiKey =
+    process.env.PROFILE_KEY === 'metered'
+      ? await createBenchKey(join(dir, 'state'), 'metered')
+      : stack.apiKey;
   return { url: stack.url, apiKey, path: '/v1/chat/completions', close: () => stack.close() };
-}
-
-/** A key with a tpm and a budget far above the load, in the running gateway's local KV. */
-async function meteredKey(persistTo: string): Promise<string> {
-  const r = await runCli([
-    'apikey',
-    'create',
-    '--name',
-    'profile-metered',
-    '--tpm',
-    '1000000000',
-    '--budget-tokens',
-    '1000000000000',
-    '--budget-period',
-    'month',
-    '--local',
-    '--persist-to',
-    persistTo,
-  ]);
-  if (r.exitCode !== 0) throw new Error(`apikey create failed: ${r.stderr}`);
-  return r.stdout.trim();
 }
 
 async function startPassthrough(viaHop: boolean): Promise<Target> {

@@ -23,17 +23,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { runCli } from '../../src/cli/main.js';
 import { startStack, stopGroup } from '../../src/dev/stack.js';
 import { chatBody } from '../micro/cases.js';
+import { createBenchKey } from './bench-keys.js';
 import { processesCpuMs, processGroup } from './cpu-time.js';
 import type { LoadJob, LoadResult } from './load-worker.js';
 import { type MemoryTrace, memoryTrace } from './memory-trace.js';
-import {
-  gatewayBindingsFromWranglerToml,
-  type MiniflareWorker,
-  startMiniflareWorker,
-} from './miniflare-worker.js';
+import { type MiniflareWorker, startGatewayWorker, startMiniflareWorker } from './miniflare-worker.js';
 import { startModelServerProcess } from './model-process.js';
 import { startNodeHop } from './node-hop.js';
 
@@ -291,40 +287,6 @@ function cpuParts(
   return Object.values(parts).some((v) => v === null) ? null : (parts as CpuParts);
 }
 
-/**
- * A key with limits far above what the load reaches (so that nothing is refused and the cost
- * measured is the checking, metering and settling), made as an operator makes one, into the running
- * gateway's local KV: every limit (`limited`), or tokens only, no rpm (`metered`). Why both:
- * Miniflare emulates the Workers Rate Limiting binding with a SQLite-backed Durable Object that
- * each `limit()` reaches by a fetch (node_modules/miniflare/dist/src/workers/ratelimit/): a
- * Durable Object request per sealed request, which is Miniflare's cost, not a measure of
- * Cloudflare's binding (documented as backed by its rate-limiting rules infrastructure, counted
- * per location; not measurable here). The metered key prices Sealgate's own part alone.
- */
-async function createLimitedKey(persistTo: string, kind: 'limited' | 'metered'): Promise<string> {
-  const limits = [
-    ...(kind === 'limited' ? ['--rpm', '30000'] : []),
-    '--tpm',
-    '1000000000',
-    '--budget-tokens',
-    '1000000000000',
-    '--budget-period',
-    'month',
-  ];
-  const r = await runCli([
-    'apikey',
-    'create',
-    '--name',
-    `bench-${kind}`,
-    ...limits,
-    '--local',
-    '--persist-to',
-    persistTo,
-  ]);
-  if (r.exitCode !== 0) throw new Error(`apikey create failed: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
 /** The long stream, drained by the load generator, given up after `BENCH_LONG_TIMEOUT_MS`. */
 async function drainCapped(job: LoadJob, onPause: (bytes: number) => Promise<void>): Promise<LoadResult> {
   const capMs = Number(process.env.BENCH_LONG_TIMEOUT_MS ?? 300_000);
@@ -380,15 +342,11 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
       modelUrl: model.url,
       verbose: false,
       runGateway: async ({ port, vars, persistTo }) => {
-        gateway = await startMiniflareWorker({
-          root,
-          dir: join(persist, 'gateway-bundle'),
-          entry: 'worker.js',
+        // The inspector is opened for the memory trace only; nothing attaches until the load is over.
+        gateway = await startGatewayWorker(root, join(persist, 'gateway-bundle'), {
           port,
-          bindings: vars,
-          ...gatewayBindingsFromWranglerToml(root),
-          ...(persistTo ? { persistTo } : {}),
-          // Opened for the memory trace only; nothing attaches until the load phases are over.
+          vars,
+          persistTo,
           inspectorPort: GATEWAY_PORT + 1,
         });
         return gateway;
@@ -422,11 +380,11 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
     const keyHeaders = {
       limited: {
         ...headers,
-        authorization: `Bearer ${await createLimitedKey(join(persist, 'gateway'), 'limited')}`,
+        authorization: `Bearer ${await createBenchKey(join(persist, 'gateway'), 'limited')}`,
       },
       metered: {
         ...headers,
-        authorization: `Bearer ${await createLimitedKey(join(persist, 'gateway'), 'metered')}`,
+        authorization: `Bearer ${await createBenchKey(join(persist, 'gateway'), 'metered')}`,
       },
     };
     const promptBytes = 4096;
