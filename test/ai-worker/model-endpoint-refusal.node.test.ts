@@ -10,12 +10,13 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
 import { exportDevChain } from '../../src/platform/simulator/dev-chain-json.js';
+import { freePorts } from '../e2e/support.js';
 
 let env: DevelopmentEnvironment;
 let dir: string;
@@ -31,15 +32,6 @@ beforeAll(async () => {
   await writeFile(manifestPath, env.manifestBytes);
 }, 240_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
-
-/** A loopback port that was free a moment ago (bound, then released). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 function connects(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -78,7 +70,7 @@ function runWorker(extra: Record<string, string>): Promise<{ code: number | null
 
 describe('main.ts refuses a model endpoint the manifest does not allow', () => {
   it('MODEL_URL=http://model.invalid:8000 under the default rules: exit 1 before listening', async () => {
-    const [port, servicePort] = [await freePort(), await freePort()];
+    const [port, servicePort] = (await freePorts(2)) as [number, number];
     const { code, stderr } = await runWorker({
       MODEL_URL: 'http://model.invalid:8000',
       PORT: String(port),
@@ -94,7 +86,7 @@ describe('main.ts refuses a model endpoint the manifest does not allow', () => {
   }, 90_000);
 
   it('MODEL_API_KEY under the default apiKey "forbidden": exit 1 naming the setting and the field', async () => {
-    const [port, servicePort] = [await freePort(), await freePort()];
+    const [port, servicePort] = (await freePorts(2)) as [number, number];
     const { code, stderr } = await runWorker({
       MODEL_URL: 'http://127.0.0.1:8000',
       MODEL_API_KEY: 'sk-test',

@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   curl,
-  freePort,
+  freePorts,
   groupAlive,
   groupGone,
   listProcesses,
@@ -62,7 +62,7 @@ function untilPrinted(proc: ChildProcess, out: { text: string }, pattern: RegExp
 describe('npm start', () => {
   it('prints URL, manifest digest and API key; curl gets an answer; SIGTERM leaves nothing behind', async () => {
     dir = await mkdtemp(join(tmpdir(), 'sealgate-npm-start-'));
-    const port = await freePort();
+    const [port, servicePort, workerPort] = (await freePorts(3)) as [number, number, number];
     const npm = spawn('npm', ['start'], {
       cwd: ROOT,
       // Its own process group, so a failed test can still stop everything (afterAll).
@@ -71,8 +71,8 @@ describe('npm start', () => {
       env: {
         ...process.env,
         PORT: String(port),
-        SEALGATE_SERVICE_PORT: String(await freePort()),
-        SEALGATE_WORKER_PORT: String(await freePort()),
+        SEALGATE_SERVICE_PORT: String(servicePort),
+        SEALGATE_WORKER_PORT: String(workerPort),
         SEALGATE_DEV_DIR: join(dir, 'dev'),
         NO_COLOR: '1',
       },
@@ -144,7 +144,7 @@ describe('npm start', () => {
 
   it('SIGKILL of the process running scripts/start.ts: the gateway still exits and frees its port', async () => {
     const home = await mkdtemp(join(tmpdir(), 'sealgate-npm-start-kill-'));
-    const port = await freePort();
+    const [port, servicePort, workerPort] = (await freePorts(3)) as [number, number, number];
     const npm = spawn('npm', ['start'], {
       cwd: ROOT,
       detached: true,
@@ -152,8 +152,8 @@ describe('npm start', () => {
       env: {
         ...process.env,
         PORT: String(port),
-        SEALGATE_SERVICE_PORT: String(await freePort()),
-        SEALGATE_WORKER_PORT: String(await freePort()),
+        SEALGATE_SERVICE_PORT: String(servicePort),
+        SEALGATE_WORKER_PORT: String(workerPort),
         SEALGATE_DEV_DIR: join(home, 'dev'),
         NO_COLOR: '1',
       },

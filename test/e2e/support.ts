@@ -12,16 +12,33 @@ import { join } from 'node:path';
 import { type RunningStack, type StackOptions, startStack } from '../../src/dev/stack.js';
 
 /** A port nobody listens on now (the OS picks it; the throwaway server is closed before use). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0]!;
+}
+
+/**
+ * `n` distinct ports nobody listens on now. Every throwaway server stays open until all are chosen:
+ * picked one after another, each closed first, the OS may hand out the same port twice (seen: the
+ * gateway and the service of one `npm start` given the same port).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => {
+    const address = s.address();
+    return typeof address === 'object' && address ? address.port : 0;
   });
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
 }
 
 /** Whether any process of the group `pgid` exists (signal 0 checks without signalling). */
