@@ -299,7 +299,9 @@ describe('parseManifest: random and mutated documents', () => {
       fc.asyncProperty(fc.oneof(fc.jsonValue(), fc.anything()), async (v) => {
         const r = outcome(v);
         expect(r.ok).toBe(false);
-        if (!r.ok) expectPointersInto(v, r.errors);
+        // A string is read as JSON text, not as the document: a text that does not parse (`[[`) has
+        // errors at pointers of the document it began (`/0/0`), which `v` itself does not hold.
+        if (!r.ok && typeof v !== 'string') expectPointersInto(v, r.errors);
         const text = textOf(v);
         if (text !== undefined) {
           expect(outcome(text).ok).toBe(false);
