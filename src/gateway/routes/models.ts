@@ -5,6 +5,7 @@
  * so the route always answers, and `no_worker_available` when none did.
  */
 import { Hono } from 'hono';
+import { utf8 } from '../../bytes.js';
 import { errorResponse } from '../../http/errors.js';
 import { readLimited } from '../../http/read-limited.js';
 import type { AppEnv, GatewayDeps } from '../app-env.js';
@@ -26,7 +27,7 @@ async function workerModels(deps: GatewayDeps, base: string): Promise<unknown[] 
   }
   const bytes = await readLimited(res.body, res.headers.get('content-length'), MODELS_MAX_BYTES);
   if (bytes === null) throw new Error(`model list over ${MODELS_MAX_BYTES} bytes`);
-  const body = JSON.parse(new TextDecoder().decode(bytes)) as { object?: unknown; data?: unknown };
+  const body = JSON.parse(utf8.decode(bytes)) as { object?: unknown; data?: unknown };
   return body?.object === 'list' && Array.isArray(body.data) ? body.data : null;
 }
 
