@@ -34,6 +34,7 @@ import { nodeSignatures } from '../platform/node-signature-backend.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
+import { answerText } from './answer-text.js';
 import { parseFlags, parseInstant, UsageError } from './args.js';
 import { readTextInput } from './io.js';
 import { cliKds, cliPcs } from './kds-fetch.js';
@@ -91,7 +92,7 @@ async function getJson(
     headers: { accept: 'application/json' },
     signal: AbortSignal.timeout(TIMEOUT_MS),
   });
-  const text = await res.text();
+  const text = await answerText(res, url);
   try {
     const body = JSON.parse(text) as unknown;
     return {

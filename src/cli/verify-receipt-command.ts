@@ -27,6 +27,7 @@ import {
   toReceiptBundle,
 } from '../receipts/kept-receipt.js';
 import { type ReceiptVerdict, verifyReceiptBundle } from '../receipts/verify-receipt.js';
+import { answerText } from './answer-text.js';
 import { parseFlags, UsageError } from './args.js';
 import { readTextInput } from './io.js';
 import { cliKds } from './kds-fetch.js';
@@ -131,10 +132,10 @@ async function getJson(where: string, apiKey: string | undefined, retry404: bool
         headers: { accept: 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
         signal: AbortSignal.timeout(30_000),
       });
+      body = await answerText(res, where);
     } catch (e) {
       return { ok: false, message: `cannot fetch ${where}: ${(e as Error).message}` };
     }
-    body = await res.text();
     if (res.status !== 404) break;
   }
   if (!res) return { ok: false, message: `cannot fetch ${where}` };
