@@ -44,7 +44,7 @@ import { verificationRoutes } from './routes/verification/verification-routes.js
 export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use('*', corsMiddleware());
-  app.use('/v1/messages', anthropicErrors());
+  app.use('/v1/messages/*', anthropicErrors()); // also /v1/messages itself, and count_tokens' 404
   app.use('*', gatewayConfig());
   app.use('*', routeCheck());
   app.route('/', healthRoutes());

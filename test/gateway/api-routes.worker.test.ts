@@ -156,6 +156,8 @@ gatewayDescribe('POST /v1/messages', () => {
       ],
       [await post('/v1/messages', { ...MESSAGE, top_k: 3 }, X_API_KEY), 400, 'invalid_request_error'],
       [await call('/v1/messages', { headers: X_API_KEY }), 405, 'invalid_request_error'],
+      // The SDK's messages.countTokens: no such route, still in Anthropic's shape (was OpenAI's).
+      [await post('/v1/messages/count_tokens', MESSAGE, X_API_KEY), 404, 'not_found_error'],
     ];
     for (const [res, status, type] of cases) {
       expect(res.status).toBe(status);

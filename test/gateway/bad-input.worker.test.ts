@@ -248,7 +248,7 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
           headers: { authorization: AUTH, 'content-type': 'application/json' },
           ...(method === 'GET' ? {} : { body: JSON.stringify(GOOD) }),
         });
-        expect(res.headers.get('allow'), `${method} ${path}`).toBe(allow);
+        expect(res.headers.get('allow'), `${method} ${path}`).toBe(allow === 'GET' ? 'GET, HEAD' : allow);
         await expectError(res, 405, 'method_not_allowed', `${method} ${path}`);
       }
     }
@@ -290,13 +290,63 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
     // 1e400 is a JSON number (Infinity to JavaScript): refused, not sent on as null.
     const huge = await post('{"model":"sealgate-builtin","max_tokens":1e400,"messages":[]}');
     await expectError(huge, 400, 'invalid_request', 'max_tokens 1e400');
+    // Found by the black-box review: in a sealed field it WAS sealed and the model server saw
+    // `"temperature": null` — another request than the client's. Refused wherever it sits.
+    for (const field of ['"temperature":1e400', '"logit_bias":{"50256":-1e400}', '"x":[[{"y":1E999}]]']) {
+      const body = `{"model":"sealgate-builtin",${field},"messages":[{"role":"user","content":"hi"}]}`;
+      await expectError(await post(body), 400, 'invalid_request', field);
+    }
     expect(workerPosts()).toEqual([]);
+  });
+
+  it('a content-coded body (gzip, br, or any coding but identity) → 415 with Accept-Encoding: identity', async () => {
+    const good = JSON.stringify(GOOD);
+    const gzipped = await new Response(
+      new Blob([good]).stream().pipeThrough(new CompressionStream('gzip')),
+    ).arrayBuffer();
+    // Found by the black-box review: gzip was read as garbage (400 invalid_json), and a plain
+    // body labelled `br` was served as if the label were not there.
+    const cases: [string, BodyInit][] = [
+      ['gzip', gzipped],
+      ['br', good],
+      ['deflate', good],
+      ['identity, gzip', gzipped],
+      ['GZIP', gzipped],
+    ];
+    for (const [coding, body] of cases) {
+      const res = await post(body, { 'content-encoding': coding });
+      expect(res.headers.get('accept-encoding'), coding).toBe('identity');
+      await expectError(res, 415, 'unsupported_media_type', coding);
+    }
+    const form = new FormData();
+    form.append('model', 'sealgate-builtin');
+    form.append('file', new Blob([new Uint8Array(64)]), 'a.wav');
+    const audio = await call('/v1/audio/transcriptions', {
+      method: 'POST',
+      headers: { authorization: AUTH, 'content-encoding': 'gzip' },
+      body: form,
+    });
+    await expectError(audio, 415, 'unsupported_media_type', 'transcription, gzip');
+    expect(workerPosts()).toEqual([]);
+    for (const coding of ['identity', 'Identity']) {
+      expect((await post(good, { 'content-encoding': coding })).status, coding).toBe(200);
+    }
   });
 
   it('HEAD and a content-length that is not a number', async () => {
     const head = await call(CHAT, { method: 'HEAD', headers: { authorization: AUTH } });
     expect(head.status).toBe(405);
     expect(head.headers.get('allow')).toBe('POST');
+    // RFC 9110 §9.1: HEAD on a GET resource is GET without content (it was 405 Allow: GET).
+    for (const path of ['/healthz', '/v1/models', '/.well-known/jwks.json']) {
+      const res = await call(path, { method: 'HEAD', headers: { authorization: AUTH } });
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-type'), path).toMatch(/^application\/json/);
+      expect(await res.text(), path).toBe('');
+    }
+    const noKey = await call('/v1/models', { method: 'HEAD' });
+    expect(noKey.status).toBe(401);
+    expect(await noKey.text()).toBe('');
     const odd = await call(CHAT, {
       method: 'POST',
       headers: { authorization: AUTH, 'content-type': 'application/json', 'content-length': 'abc' },

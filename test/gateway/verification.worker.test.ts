@@ -154,6 +154,16 @@ gatewayDescribe('GET /v1/attestation', () => {
     }
   });
 
+  it('refuses two nonces (which one the evidence binds is the caller’s to say): 400, param nonce', async () => {
+    const [a, b] = [toHex(randomNonce()), toHex(randomNonce())];
+    for (const query of [`nonce=${a}&nonce=${b}`, `nonce=${a}&nonce=${a}`, `nonce=${a}&nonce=`]) {
+      const res = await call(`/v1/attestation?${query}`, { headers: freshClient() });
+      expect(res.status, query).toBe(400);
+      const body = (await res.json()) as { error: { code: string; param: string } };
+      expect(body.error, query).toMatchObject({ code: 'invalid_request', param: 'nonce' });
+    }
+  });
+
   it('a gateway nonce is accepted by any instance for its window and the next, then refused; a forged one never', async () => {
     const issued = (await (await call('/v1/attestation/nonce')).json()) as {
       nonce: string;

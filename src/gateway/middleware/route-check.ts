@@ -21,9 +21,12 @@ export function routeCheck(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const method = ROUTES[c.req.path] ?? (isReceiptPath(c.req.path) ? 'GET' : undefined);
     if (method === undefined) return errorResponse('not_found', `no route ${c.req.path}`);
-    if (c.req.method !== method) {
+    // RFC 9110 §9.3.2: HEAD is GET without the content (Hono routes it to the GET handler and
+    // drops the body); a general-purpose server must support it (§9.1).
+    const allowed = c.req.method === method || (method === 'GET' && c.req.method === 'HEAD');
+    if (!allowed) {
       return errorResponse('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}`, {
-        headers: { allow: method },
+        headers: { allow: method === 'GET' ? 'GET, HEAD' : method },
       });
     }
     await next();

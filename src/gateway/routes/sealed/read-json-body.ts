@@ -1,12 +1,12 @@
 /**
  * The body of a sealed request: a JSON object with a string `model`, read with a byte limit that
  * is counted as it streams (a `content-length` over the limit is refused early, but never trusted
- * to be under it), UTF-8 (RFC 8259 §8.1), nesting at most MAX_REQUEST_JSON_DEPTH levels. Every
- * refusal is OpenAI's error JSON (415, 413, 400).
+ * to be under it), UTF-8 (RFC 8259 §8.1), nesting at most MAX_REQUEST_JSON_DEPTH levels, every
+ * number within double range. Every refusal is OpenAI's error JSON (415, 413, 400).
  */
 import { errorResponse, type HttpErrorCode } from '../../../http/errors.js';
 import { isJsonContentType } from '../../../http/json-content-type.js';
-import { MAX_REQUEST_JSON_DEPTH, nestsDeeperThan } from '../../../http/json-depth.js';
+import { jsonShapeProblem, MAX_REQUEST_JSON_DEPTH } from '../../../http/json-depth.js';
 import { readLimited } from '../../../http/read-limited.js';
 
 type BodyResult = { ok: true; value: Record<string, unknown> } | { ok: false; response: Response };
@@ -31,8 +31,12 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return fail('invalid_request', 'the body must be a JSON object');
   }
-  if (nestsDeeperThan(value, MAX_REQUEST_JSON_DEPTH)) {
+  const problem = jsonShapeProblem(value, MAX_REQUEST_JSON_DEPTH);
+  if (problem === 'too_deep') {
     return fail('invalid_request', `the body nests deeper than ${MAX_REQUEST_JSON_DEPTH} levels`);
+  }
+  if (problem === 'non_finite_number') {
+    return fail('invalid_request', 'a number in the body is beyond IEEE 754 double range (RFC 7493 §2.2)');
   }
   if (typeof (value as { model?: unknown }).model !== 'string') {
     return fail('invalid_request', 'model is required');

@@ -8,9 +8,10 @@
  *   POST /v1/responses             OpenAI Responses: JSON, or SSE with its typed events
  *   POST /v1/audio/transcriptions  multipart/form-data, sealed whole (read-multipart-body.ts)
  *
- * The body is read and checked here; sealed-exchange.ts seals it to a worker and opens the answer.
+ * The body is read and checked here (a content-coded body is refused first: http/content-coding.ts); sealed-exchange.ts seals it to a worker and opens the answer.
  */
 import { Hono } from 'hono';
+import { contentCodingRefused, isIdentityCoding } from '../../../http/content-coding.js';
 import { errorResponse } from '../../../http/errors.js';
 import { MODEL_ROUTES } from '../../../model/types.js';
 import type { AppEnv, GatewayDeps } from '../../app-env.js';
@@ -24,6 +25,7 @@ export function sealedRoutes(deps: GatewayDeps): Hono<AppEnv> {
   for (const route of MODEL_ROUTES) {
     app.post(route, async (c) => {
       const config = c.get('config');
+      if (!isIdentityCoding(c.req.header('content-encoding') ?? null)) return contentCodingRefused();
       const body =
         route === '/v1/audio/transcriptions'
           ? await readMultipartBody(c.req.raw)

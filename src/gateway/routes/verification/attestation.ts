@@ -90,8 +90,12 @@ export async function rateLimited(rc: RouteContext): Promise<Response | null> {
 }
 
 export async function getAttestation(rc: RouteContext): Promise<Response> {
-  const param = new URL(rc.request.url).searchParams.get('nonce') ?? undefined;
-  const parsed = await parseCallerNonce(param, rc.config.secret);
+  const params = new URL(rc.request.url).searchParams.getAll('nonce');
+  // Two nonces: which one the evidence binds would be our choice, not the caller's. Refused.
+  if (params.length > 1) {
+    return errorResponse('invalid_request', 'give one nonce', { param: 'nonce' });
+  }
+  const parsed = await parseCallerNonce(params[0], rc.config.secret);
   if (!parsed.ok) return parsed.response;
   const limited = await rateLimited(rc);
   if (limited) return limited;
