@@ -7,7 +7,7 @@
 import { errorResponse, type HttpErrorCode } from '../../../http/errors.js';
 import { isJsonContentType } from '../../../http/json-content-type.js';
 import { jsonShapeProblem, MAX_REQUEST_JSON_DEPTH } from '../../../http/json-depth.js';
-import { readLimited } from '../../../http/read-limited.js';
+import { OVERSIZE_DRAIN_BYTES, readLimited } from '../../../http/read-limited.js';
 
 type BodyResult = { ok: true; value: Record<string, unknown> } | { ok: false; response: Response };
 
@@ -20,7 +20,12 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   if (!isJsonContentType(request.headers.get('content-type'))) {
     return fail('unsupported_media_type', 'the body must be application/json (UTF-8)');
   }
-  const bytes = await readLimited(request.body, request.headers.get('content-length'), maxBytes);
+  const bytes = await readLimited(
+    request.body,
+    request.headers.get('content-length'),
+    maxBytes,
+    OVERSIZE_DRAIN_BYTES,
+  );
   if (bytes === null) return fail('payload_too_large', `the body exceeds ${maxBytes} bytes`);
   let value: unknown;
   try {

@@ -13,7 +13,7 @@ import {
 } from '../../../api/transcriptions/form.js';
 import { SealgateError } from '../../../errors.js';
 import { errorResponse } from '../../../http/errors.js';
-import { readLimited } from '../../../http/read-limited.js';
+import { OVERSIZE_DRAIN_BYTES, readLimited } from '../../../http/read-limited.js';
 
 type BodyResult = { ok: true; value: Record<string, unknown> } | { ok: false; response: Response };
 
@@ -28,7 +28,12 @@ export async function readMultipartBody(request: Request): Promise<BodyResult> {
       ),
     };
   }
-  const bytes = await readLimited(request.body, request.headers.get('content-length'), MAX_AUDIO_BODY_BYTES);
+  const bytes = await readLimited(
+    request.body,
+    request.headers.get('content-length'),
+    MAX_AUDIO_BODY_BYTES,
+    OVERSIZE_DRAIN_BYTES,
+  );
   if (bytes === null) {
     return {
       ok: false,
