@@ -6,12 +6,16 @@
  * - a body over the limit came back, about one time in two, as 500 text/plain "Network connection
  *   lost" or an empty reply: the gateway cancelled the body the client was still sending (fixed
  *   by reading on, bounded: src/http/read-limited.ts OVERSIZE_DRAIN_BYTES);
- * - a gzip body was read as garbage (400 invalid_json); HEAD /healthz was 405.
+ * - a gzip body was read as garbage (400 invalid_json); HEAD /healthz was 405;
+ * - SDK calls the team had not tried: openai `models.retrieve` (404, no such route) and Anthropic
+ *   `messages.countTokens` (a 404 in OpenAI's error shape).
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { curl, type E2eStack, startE2eStack } from './support.js';
 
@@ -123,5 +127,27 @@ describe('hostile HTTP at the running gateway', () => {
       expect(a.status, path).toBe(200);
       expect(a.type, path).toMatch(/^application\/json/);
     }
+  });
+});
+
+describe('SDK calls the other e2e files do not make', () => {
+  it('openai models.retrieve: the entry, and NotFoundError model_not_found for an unknown id', async () => {
+    const client = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: stack.apiKey, maxRetries: 0 });
+    expect(await client.models.retrieve('sealgate-builtin')).toMatchObject({ id: 'sealgate-builtin' });
+    const missing = await client.models.retrieve('gpt-4').catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((missing as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('model_not_found');
+  });
+
+  it('Anthropic messages.countTokens: not served, refused in Anthropic’s error shape', async () => {
+    const client = new Anthropic({ baseURL: stack.url, apiKey: stack.apiKey, maxRetries: 0 });
+    const e = await client.messages
+      .countTokens({ model: 'sealgate-builtin', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(Anthropic.NotFoundError);
+    expect((e as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({
+      type: 'error',
+      error: { type: 'not_found_error', code: 'not_found' },
+    });
   });
 });

@@ -236,6 +236,22 @@ gatewayDescribe('the sealed request path', () => {
     expect(((await models.json()) as { data: { id: string }[] }).data.map((m) => m.id)).toContain(
       'sealgate-builtin',
     );
+    // The SDKs' models.retrieve (it was 404 not_found: no such route).
+    const one = await call('/v1/models/sealgate-builtin', { headers: KEY });
+    expect(one.status).toBe(200);
+    expect(await one.json()).toMatchObject({ id: 'sealgate-builtin', object: 'model' });
+    for (const [path, status, code] of [
+      ['/v1/models/gpt-4', 404, 'model_not_found'],
+      ['/v1/models/meta-llama%2Fsealgate-builtin', 404, 'model_not_found'],
+      ['/v1/models/a/b', 404, 'not_found'],
+    ] as const) {
+      const res = await call(path, { headers: KEY });
+      expect(res.status, path).toBe(status);
+      expect(((await res.json()) as { error: { code: string } }).error.code, path).toBe(code);
+    }
+    const posted = await call('/v1/models/sealgate-builtin', { method: 'POST', headers: KEY });
+    expect(posted.status).toBe(405);
+    expect((await call('/v1/models/sealgate-builtin')).status).toBe(401);
   });
 
   it('the model list skips a worker that hangs or floods it, and fails closed when none answers', async () => {

@@ -6,6 +6,7 @@ import type { MiddlewareHandler } from 'hono';
 import { errorResponse } from '../../http/errors.js';
 import { MODEL_ROUTES } from '../../model/types.js';
 import type { AppEnv } from '../app-env.js';
+import { isModelPath } from '../routes/models.js';
 import { isReceiptPath } from '../routes/receipts.js';
 import { VERIFICATION_ROUTES } from '../routes/verification/verification-routes.js';
 
@@ -19,7 +20,8 @@ const ROUTES: Record<string, string> = {
 
 export function routeCheck(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const method = ROUTES[c.req.path] ?? (isReceiptPath(c.req.path) ? 'GET' : undefined);
+    const method =
+      ROUTES[c.req.path] ?? (isReceiptPath(c.req.path) || isModelPath(c.req.path) ? 'GET' : undefined);
     if (method === undefined) return errorResponse('not_found', `no route ${c.req.path}`);
     // RFC 9110 §9.3.2: HEAD is GET without the content (Hono routes it to the GET handler and
     // drops the body); a general-purpose server must support it (§9.1).

@@ -1,6 +1,7 @@
 /**
  * `GET /v1/models`: the first AI worker's model list that answers (plain routing data, not sealed),
- * as OpenAI's `{object: "list", data}`. Each worker gets `MODELS_FETCH_MS` for its whole answer and
+ * as OpenAI's `{object: "list", data}`; `GET /v1/models/{model}` (the SDKs' `models.retrieve`): that
+ * list's entry for the model, or 404 `model_not_found`. Each worker gets `MODELS_FETCH_MS` for its whole answer and
  * at most `MODELS_MAX_BYTES` of it: a worker that hangs or floods is skipped like one that is down,
  * so the route always answers, and `no_worker_available` when none did.
  */
@@ -15,6 +16,7 @@ import { log } from '../log.js';
 export const MODELS_FETCH_MS = 2_000;
 /** A model list is small routing data; 1 MiB is thousands of models. */
 export const MODELS_MAX_BYTES = 1 << 20;
+const MODEL_PREFIX = '/v1/models/';
 
 async function workerModels(deps: GatewayDeps, base: string): Promise<unknown[] | null> {
   const res = await deps.fetch(`${base}/v1/models`, {
@@ -31,18 +33,42 @@ async function workerModels(deps: GatewayDeps, base: string): Promise<unknown[] 
   return body?.object === 'list' && Array.isArray(body.data) ? body.data : null;
 }
 
+/** The first worker's list that answers, or null when none did. */
+async function firstModelList(deps: GatewayDeps, workerUrls: readonly string[]): Promise<unknown[] | null> {
+  for (const base of workerUrls) {
+    try {
+      const data = await workerModels(deps, base);
+      if (data) return data;
+    } catch (e) {
+      log('warn', 'worker_models_failed', { worker: base, message: (e as Error).message });
+    }
+  }
+  return null;
+}
+
 export function modelsRoutes(deps: GatewayDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get('/v1/models', async (c) => {
-    for (const base of c.get('config').workerUrls) {
-      try {
-        const data = await workerModels(deps, base);
-        if (data) return c.json({ object: 'list', data });
-      } catch (e) {
-        log('warn', 'worker_models_failed', { worker: base, message: (e as Error).message });
-      }
-    }
-    return errorResponse('no_worker_available', 'no AI worker answered');
+    const data = await firstModelList(deps, c.get('config').workerUrls);
+    if (!data) return errorResponse('no_worker_available', 'no AI worker answered');
+    return c.json({ object: 'list', data });
+  });
+  app.get(`${MODEL_PREFIX}:model`, async (c) => {
+    const data = await firstModelList(deps, c.get('config').workerUrls);
+    if (!data) return errorResponse('no_worker_available', 'no AI worker answered');
+    const model = c.req.param('model');
+    const entry = data.find((m) => (m as { id?: unknown } | null)?.id === model);
+    if (!entry) return errorResponse('model_not_found', 'no AI worker serves that model');
+    return c.json(entry);
   });
   return app;
+}
+
+/** For the gateway's 404/405 check: `/v1/models/<model>` (one segment; `/` in an id comes as %2F). */
+export function isModelPath(path: string): boolean {
+  return (
+    path.startsWith(MODEL_PREFIX) &&
+    path.length > MODEL_PREFIX.length &&
+    !path.slice(MODEL_PREFIX.length).includes('/')
+  );
 }
