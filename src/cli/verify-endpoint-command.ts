@@ -271,6 +271,10 @@ async function chooseManifest(
       `the gateway serves under ANOTHER manifest (digest ${servedDigest})`,
     );
   } else {
+    if (!served) {
+      r.fail('the endpoint names no manifest (no "manifest" text in its attestation answer)');
+      return null;
+    }
     manifestText = served;
     const digest = await manifestDigest(manifestText);
     r.say(`  manifest: taken from the endpoint itself — TRUST ON FIRST USE. Its digest is ${digest};`);

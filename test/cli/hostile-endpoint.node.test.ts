@@ -79,7 +79,8 @@ describe('verify-endpoint against a hostile endpoint', () => {
     const out = await runCli(['verify-endpoint', url, '--allow-simulated']);
     expect(out.exitCode).toBe(1);
     expect(out.stdout).not.toContain(over);
-    expect(out.stdout).toContain('could not complete: invalid_manifest'); // `{"a": …}` names none
+    // `{"a": …}` names no manifest: said so (it was "invalid_manifest: … unexpected end of text").
+    expect(out.stdout).toContain('✘ the endpoint names no manifest');
   });
 });
 
