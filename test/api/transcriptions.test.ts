@@ -3,7 +3,7 @@
  * built-in model's deterministic transcript.
  */
 import { describe, expect, it } from 'vitest';
-import { sealedFormBody } from '../../src/api/transcriptions/form.js';
+import { parseTranscriptionForm, sealedFormBody } from '../../src/api/transcriptions/form.js';
 import { utf8 } from '../../src/bytes.js';
 import { BUILTIN_MODEL_ID, createBuiltinModel } from '../../src/model/builtin.js';
 import type { ModelAnswer } from '../../src/model/types.js';
@@ -62,6 +62,67 @@ describe('audio transcriptions', () => {
       (e: unknown) => e,
     );
     expect((e as Error).message).toMatch(message);
+  });
+
+  it('refuses a form that gives model or file twice; repeats an array field ([]) as OpenAI does', async () => {
+    const audio = new Blob([new Uint8Array(8)], { type: 'audio/wav' });
+    /** The multipart body of these parts, in order (a Blob part is a file). */
+    const body = async (parts: [string, string | Blob][]) => {
+      const f = new FormData();
+      for (const [name, value] of parts) {
+        if (typeof value === 'string') f.append(name, value);
+        else f.append(name, value, `${name}.wav`);
+      }
+      const request = new Request('http://x/', { method: 'POST', body: f });
+      return {
+        contentType: request.headers.get('content-type') ?? '',
+        bytes: new Uint8Array(await request.arrayBuffer()),
+      };
+    };
+    const cases: [string, [string, string | Blob][]][] = [
+      // Found by the black-box review: the gateway read the first model, a server may take the last.
+      [
+        'two models',
+        [
+          ['file', audio],
+          ['model', BUILTIN_MODEL_ID],
+          ['model', 'other'],
+        ],
+      ],
+      [
+        'two files',
+        [
+          ['file', audio],
+          ['file', audio],
+          ['model', BUILTIN_MODEL_ID],
+        ],
+      ],
+      [
+        'two formats',
+        [
+          ['file', audio],
+          ['model', BUILTIN_MODEL_ID],
+          ['response_format', 'json'],
+          ['response_format', 'srt'],
+        ],
+      ],
+    ];
+    for (const [what, parts] of cases) {
+      const e = await parseTranscriptionForm(await body(parts)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((e as Error | undefined)?.message, what).toMatch(/more than once/);
+    }
+    const arrays = await parseTranscriptionForm(
+      await body([
+        ['file', audio],
+        ['model', BUILTIN_MODEL_ID],
+        ['timestamp_granularities[]', 'word'],
+        ['timestamp_granularities[]', 'segment'],
+      ]),
+    );
+    expect(arrays.model).toBe(BUILTIN_MODEL_ID);
   });
 
   it('refuses a form that does not parse', async () => {

@@ -52,6 +52,18 @@ export async function parseTranscriptionForm(body: MultipartBody): Promise<Trans
   } catch {
     return refuse('the body is not valid multipart/form-data');
   }
+  // One part per name (names ending in "[]" are OpenAI's arrays: `timestamp_granularities[]`).
+  // The form reaches the model server byte for byte, and a server may read the LAST of two
+  // `model` (or `file`) parts where we read the first: the envelope and the receipt would name one
+  // model and the server run another. Refused, as JSON's duplicate keys are not (those are
+  // re-serialized, last value only: docs/gateway.md "Passthrough").
+  const names = new Set<string>();
+  let repeated = false;
+  data.forEach((_, name) => {
+    if (!name.endsWith('[]') && names.has(name)) repeated = true;
+    names.add(name);
+  });
+  if (repeated) refuse('the form gives a field more than once');
   const file = data.get('file');
   if (file === null || typeof file === 'string') refuse('file is required (an audio file part)');
   const model = data.get('model');
