@@ -12,6 +12,13 @@
  * function by function. `PROFILE_KEY=metered` sends the sealed load with a key that has a tpm and a
  * budget (made with `sealgate apikey create --local`, as the macro bench's metered phase does).
  *
+ * Beside the sampler's figures it prints the profiled workerd's CPU time per request from /proc
+ * (cpu-time.ts, as the macro bench's `cpu.worker` counts it; here the sampler's own cost included),
+ * by thread, and the sampler's mean interval: its deltas are wall-clock, so on a loaded machine
+ * (an interval far over the 0.1 ms asked for) "busy" overstates CPU — 4.8 against 2.4 ms per
+ * sealed request at load 8 — and only the /proc figure compares between runs. Not with
+ * `PROFILE_NODE=1` (that CPU is this process's).
+ *
  *   [PROFILE_TARGET=sealed|hop|plain] [PROFILE_NODE=1] [PROFILE_MS=8000] \
  *     npx tsx bench/macro/profile-gateway.ts [json|stream] [out.cpuprofile]
  */
@@ -24,6 +31,7 @@ import WebSocket from 'ws';
 import { startStack } from '../../src/dev/stack.js';
 import { chatBody } from '../micro/cases.js';
 import { createBenchKey } from './bench-keys.js';
+import { threadsCpuMs } from './cpu-time.js';
 import { startGatewayWorker, startMiniflareWorker } from './miniflare-worker.js';
 import { startModelServerProcess } from './model-process.js';
 import { startNodeHop } from './node-hop.js';
@@ -117,6 +125,17 @@ function selfTimes(p: Profile): [string, number][] {
   return [...self].sort((a, b) => b[1] - a[1]);
 }
 
+/** The Worker's CPU per request while profiled (/proc), in all and by thread name. */
+function cpuLine(before: Map<string, number>, after: Map<string, number>, n: number): string {
+  const parts = [...after]
+    .map(([name, ms]): [string, number] => [name, ms - (before.get(name) ?? 0)])
+    .filter(([, ms]) => ms > 0)
+    .sort((a, b) => b[1] - a[1]);
+  const all = parts.reduce((a, [, ms]) => a + ms, 0);
+  const each = parts.map(([name, ms]) => `${name} ${(ms / n).toFixed(3)}`).join(', ');
+  return `workerd CPU (/proc): ${(all / n).toFixed(3)} ms/request (${each})\n`;
+}
+
 const dir = await mkdtemp(join(tmpdir(), 'sealgate-profile-'));
 const model = await startModelServerProcess(root);
 
@@ -125,10 +144,13 @@ interface Target {
   url: string;
   apiKey: string;
   path: string;
+  /** The profiled Worker's workerd processes. */
+  pids: number[];
   close(): Promise<void>;
 }
 
 async function startSealed(): Promise<Target> {
+  let pids: number[] = [];
   const stack = await startStack({
     port: PORT,
     servicePort: 0,
@@ -137,14 +159,22 @@ async function startSealed(): Promise<Target> {
     persistTo: join(dir, 'state'),
     modelUrl: model.url,
     verbose: false,
-    runGateway: ({ port, vars, persistTo }) =>
-      startGatewayWorker(root, join(dir, 'bundle'), { port, vars, persistTo, inspectorPort: PORT + 1 }),
+    runGateway: async ({ port, vars, persistTo }) => {
+      const worker = await startGatewayWorker(root, join(dir, 'bundle'), {
+        port,
+        vars,
+        persistTo,
+        inspectorPort: PORT + 1,
+      });
+      pids = worker.pids;
+      return worker;
+    },
   });
   const apiKey =
     process.env.PROFILE_KEY === 'metered'
       ? await createBenchKey(join(dir, 'state'), 'metered')
       : stack.apiKey;
-  return { url: stack.url, apiKey, path: '/v1/chat/completions', close: () => stack.close() };
+  return { url: stack.url, apiKey, path: '/v1/chat/completions', pids, close: () => stack.close() };
 }
 
 async function startPassthrough(viaHop: boolean): Promise<Target> {
@@ -162,6 +192,7 @@ async function startPassthrough(viaHop: boolean): Promise<Target> {
     url: passthrough.url,
     apiKey: 'unused',
     path: viaHop ? '/hop/v1/chat/completions' : '/v1/chat/completions',
+    pids: passthrough.pids,
     close: async () => {
       await passthrough.close();
       await hop.close();
@@ -186,9 +217,11 @@ try {
       : await inspector(PORT + 1);
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+  const cpuBefore = threadsCpuMs(target.pids);
   await cdp.send('Profiler.start');
   const n = await loadFor(target.url, target.apiKey, PROFILE_MS, target.path);
   const { profile } = await cdp.send<{ profile: Profile }>('Profiler.stop');
+  const cpuAfter = threadsCpuMs(target.pids);
   cdp.close();
   await writeFile(out, JSON.stringify(profile));
   const total = profile.timeDeltas.reduce((a, b) => a + b, 0) / 1000;
@@ -197,6 +230,11 @@ try {
   process.stdout.write(
     `${TARGET}: ${n} requests; sampled ${total.toFixed(0)} ms, busy ${(total - idle).toFixed(0)} ms = ${((total - idle) / n).toFixed(3)} ms/request\n`,
   );
+  const interval = total / Math.max(1, profile.samples.length);
+  process.stdout.write(
+    `sampler: ${profile.samples.length} samples, mean interval ${interval.toFixed(3)} ms\n`,
+  );
+  if (process.env.PROFILE_NODE !== '1') process.stdout.write(cpuLine(cpuBefore, cpuAfter, n));
   for (const [k, v] of rows.slice(0, 40)) process.stdout.write(`${(v / n).toFixed(4)} ms/req  ${k}\n`);
   process.stdout.write(`profile: ${out}\n`);
 } finally {
