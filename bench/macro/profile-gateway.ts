@@ -113,27 +113,43 @@ function loadFor(url: string, apiKey: string, ms: number, path = '/v1/chat/compl
   });
 }
 
-function selfTimes(p: Profile): [string, number][] {
+/** Per function: wall-clock self time (the sampler's deltas, ms) and the number of samples. */
+function selfTimes(p: Profile): [string, number, number][] {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const self = new Map<string, number>();
+  const self = new Map<string, [number, number]>();
   p.samples.forEach((id, i) => {
     const n = byId.get(id)!;
     const f = n.callFrame;
     const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`;
-    self.set(key, (self.get(key) ?? 0) + (p.timeDeltas[i] ?? 0) / 1000);
+    const row = self.get(key) ?? [0, 0];
+    self.set(key, [row[0] + (p.timeDeltas[i] ?? 0) / 1000, row[1] + 1]);
   });
-  return [...self].sort((a, b) => b[1] - a[1]);
+  return [...self].map(([k, [ms, count]]): [string, number, number] => [k, ms, count]);
 }
 
-/** The Worker's CPU per request while profiled (/proc), in all and by thread name. */
-function cpuLine(before: Map<string, number>, after: Map<string, number>, n: number): string {
-  const parts = [...after]
+/** The Worker's CPU ms while profiled (/proc), by thread name, largest first. */
+function cpuByThread(before: Map<string, number>, after: Map<string, number>): [string, number][] {
+  return [...after]
     .map(([name, ms]): [string, number] => [name, ms - (before.get(name) ?? 0)])
     .filter(([, ms]) => ms > 0)
     .sort((a, b) => b[1] - a[1]);
-  const all = parts.reduce((a, [, ms]) => a + ms, 0);
-  const each = parts.map(([name, ms]) => `${name} ${(ms / n).toFixed(3)}`).join(', ');
-  return `workerd CPU (/proc): ${(all / n).toFixed(3)} ms/request (${each})\n`;
+}
+
+/**
+ * The rows, most samples first. With the Worker's /proc CPU, each function's share of the busy
+ * samples is also given as CPU µs per request: a descheduled thread's whole gap lands on the one
+ * sample taken when it runs again (its wall-clock delta), so on a loaded machine counts, not
+ * deltas, say where the CPU went (the isolate's thread only: V8's background threads are not sampled).
+ */
+function printRows(rows: [string, number, number][], n: number, isolateCpuMs: number | null): void {
+  const busy = rows.filter(([k]) => !k.startsWith('(idle)')).reduce((a, [, , c]) => a + c, 0);
+  for (const [k, ms, count] of [...rows].sort((a, b) => b[2] - a[2]).slice(0, 40)) {
+    const cpu =
+      isolateCpuMs === null || k.startsWith('(idle)')
+        ? ''
+        : `  ${(((count / busy) * isolateCpuMs * 1000) / n).toFixed(1).padStart(6)} µs CPU`;
+    process.stdout.write(`${(ms / n).toFixed(4)} ms/req wall${cpu}  ${k}\n`);
+  }
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'sealgate-profile-'));
@@ -226,7 +242,7 @@ try {
   await writeFile(out, JSON.stringify(profile));
   const total = profile.timeDeltas.reduce((a, b) => a + b, 0) / 1000;
   const rows = selfTimes(profile);
-  const idle = rows.filter(([k]) => k.startsWith('(idle)')).reduce((a, [, v]) => a + v, 0);
+  const idle = rows.filter(([k]) => k.startsWith('(idle)')).reduce((a, [, ms]) => a + ms, 0);
   process.stdout.write(
     `${TARGET}: ${n} requests; sampled ${total.toFixed(0)} ms, busy ${(total - idle).toFixed(0)} ms = ${((total - idle) / n).toFixed(3)} ms/request\n`,
   );
@@ -234,8 +250,15 @@ try {
   process.stdout.write(
     `sampler: ${profile.samples.length} samples, mean interval ${interval.toFixed(3)} ms\n`,
   );
-  if (process.env.PROFILE_NODE !== '1') process.stdout.write(cpuLine(cpuBefore, cpuAfter, n));
-  for (const [k, v] of rows.slice(0, 40)) process.stdout.write(`${(v / n).toFixed(4)} ms/req  ${k}\n`);
+  let isolateCpuMs: number | null = null;
+  if (process.env.PROFILE_NODE !== '1') {
+    const threads = cpuByThread(cpuBefore, cpuAfter);
+    const all = threads.reduce((a, [, ms]) => a + ms, 0);
+    const each = threads.map(([name, ms]) => `${name} ${(ms / n).toFixed(3)}`).join(', ');
+    process.stdout.write(`workerd CPU (/proc): ${(all / n).toFixed(3)} ms/request (${each})\n`);
+    isolateCpuMs = threads.find(([name]) => name === 'workerd')?.[1] ?? null;
+  }
+  printRows(rows, n, isolateCpuMs);
   process.stdout.write(`profile: ${out}\n`);
 } finally {
   await target.close();
