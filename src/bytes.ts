@@ -202,13 +202,20 @@ export function fromBase64Url(s: string): Uint8Array {
     if (bytes === 'encoding') throw badEncoding();
     return bytes;
   }
-  // The character check comes first on both paths: no padding, no whitespace, no "+" or "/".
-  if (!/^[A-Za-z0-9_-]*$/.test(s)) throw badCharacter();
+  if (typeof s !== 'string') throw badCharacter();
+  let bytes: Uint8Array;
   try {
-    return nativeFromBase64(s, { alphabet: 'base64url' });
+    bytes = nativeFromBase64(s, { alphabet: 'base64url' });
   } catch {
-    throw badEncoding();
+    // Only a refusal is scanned in JavaScript, to say which check failed (as the table path does).
+    throw /^[A-Za-z0-9_-]*$/.test(s) ? badEncoding() : badCharacter();
   }
+  // No padding, no whitespace, which the native "loose" decoder skips: unpadded base64url of n bytes
+  // is exactly ceil(4n/3) characters, and every skipped or padding character makes the text longer.
+  // One length check instead of a regular expression over every character before the native pass
+  // (three times the native decode's time on a stream frame's ciphertext, in workerd).
+  if (s.length !== Math.ceil((bytes.length * 4) / 3)) throw badCharacter();
+  return bytes;
 }
 
 /**

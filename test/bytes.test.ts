@@ -175,6 +175,20 @@ describe('bytes', () => {
       expect(() => field(bad)).toThrow('nope');
     }
   });
+  // workerd's native decoder skips whitespace and takes padding ("loose"); only the length check
+  // after it refuses them there. Long texts too: a skipped character anywhere, not only near the end.
+  it('refuses whitespace and padding anywhere in long base64url text', () => {
+    const text = toBase64Url(new Uint8Array(3000).map((_, i) => (i * 131 + 7) & 0xff));
+    const field = (v: string) => decodeBase64UrlField(v, { code: 'decryption_failed', message: 'nope' });
+    expect(fromBase64Url(text).length).toBe(3000);
+    for (const extra of [' ', '\t', '\n', '\f', '\r', '=', '==', '+', '/', '\u00e9']) {
+      for (const at of [0, 1, 1999, 2000, text.length - 1, text.length]) {
+        const bad = text.slice(0, at) + extra + text.slice(at);
+        expect(() => fromBase64Url(bad), `${JSON.stringify(extra)} at ${at}`).toThrow(/invalid/);
+        expect(() => field(bad), `${JSON.stringify(extra)} at ${at}`).toThrow('nope');
+      }
+    }
+  });
   it('compares in constant time and concatenates', () => {
     expect(constantTimeEqual(fromHex('0102'), fromHex('0102'))).toBe(true);
     expect(constantTimeEqual(fromHex('0102'), fromHex('0103'))).toBe(false);

@@ -64,3 +64,32 @@ export function processGroup(pgid: number): number[] {
   }
   return out;
 }
+
+/**
+ * CPU ms of every thread of these processes, summed by thread name (`comm`: "workerd" is the
+ * isolate's thread, "V8 DefaultWorke…" V8's background GC and compiler threads); empty off Linux.
+ */
+export function threadsCpuMs(pids: readonly number[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const pid of pids) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue; // gone
+    }
+    for (const tid of tids) {
+      const path = `/proc/${pid}/task/${tid}/stat`;
+      let name: string;
+      try {
+        const text = readFileSync(path, 'utf8');
+        name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
+      } catch {
+        continue; // exited meanwhile
+      }
+      const ms = statCpuMs(path);
+      if (ms !== null) out.set(name, (out.get(name) ?? 0) + ms);
+    }
+  }
+  return out;
+}

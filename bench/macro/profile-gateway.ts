@@ -12,6 +12,13 @@
  * function by function. `PROFILE_KEY=metered` sends the sealed load with a key that has a tpm and a
  * budget (made with `sealgate apikey create --local`, as the macro bench's metered phase does).
  *
+ * Beside the sampler's figures it prints the profiled workerd's CPU time per request from /proc
+ * (cpu-time.ts, as the macro bench's `cpu.worker` counts it; here the sampler's own cost included),
+ * by thread, and the sampler's mean interval: its deltas are wall-clock, so on a loaded machine
+ * (an interval far over the 0.1 ms asked for) "busy" overstates CPU — 4.8 against 2.4 ms per
+ * sealed request at load 8 — and only the /proc figure compares between runs. Not with
+ * `PROFILE_NODE=1` (that CPU is this process's).
+ *
  *   [PROFILE_TARGET=sealed|hop|plain] [PROFILE_NODE=1] [PROFILE_MS=8000] \
  *     npx tsx bench/macro/profile-gateway.ts [json|stream] [out.cpuprofile]
  */
@@ -24,6 +31,7 @@ import WebSocket from 'ws';
 import { startStack } from '../../src/dev/stack.js';
 import { chatBody } from '../micro/cases.js';
 import { createBenchKey } from './bench-keys.js';
+import { threadsCpuMs } from './cpu-time.js';
 import { startGatewayWorker, startMiniflareWorker } from './miniflare-worker.js';
 import { startModelServerProcess } from './model-process.js';
 import { startNodeHop } from './node-hop.js';
@@ -105,16 +113,43 @@ function loadFor(url: string, apiKey: string, ms: number, path = '/v1/chat/compl
   });
 }
 
-function selfTimes(p: Profile): [string, number][] {
+/** Per function: wall-clock self time (the sampler's deltas, ms) and the number of samples. */
+function selfTimes(p: Profile): [string, number, number][] {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const self = new Map<string, number>();
+  const self = new Map<string, [number, number]>();
   p.samples.forEach((id, i) => {
     const n = byId.get(id)!;
     const f = n.callFrame;
     const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`;
-    self.set(key, (self.get(key) ?? 0) + (p.timeDeltas[i] ?? 0) / 1000);
+    const row = self.get(key) ?? [0, 0];
+    self.set(key, [row[0] + (p.timeDeltas[i] ?? 0) / 1000, row[1] + 1]);
   });
-  return [...self].sort((a, b) => b[1] - a[1]);
+  return [...self].map(([k, [ms, count]]): [string, number, number] => [k, ms, count]);
+}
+
+/** The Worker's CPU ms while profiled (/proc), by thread name, largest first. */
+function cpuByThread(before: Map<string, number>, after: Map<string, number>): [string, number][] {
+  return [...after]
+    .map(([name, ms]): [string, number] => [name, ms - (before.get(name) ?? 0)])
+    .filter(([, ms]) => ms > 0)
+    .sort((a, b) => b[1] - a[1]);
+}
+
+/**
+ * The rows, most samples first. With the Worker's /proc CPU, each function's share of the busy
+ * samples is also given as CPU µs per request: a descheduled thread's whole gap lands on the one
+ * sample taken when it runs again (its wall-clock delta), so on a loaded machine counts, not
+ * deltas, say where the CPU went (the isolate's thread only: V8's background threads are not sampled).
+ */
+function printRows(rows: [string, number, number][], n: number, isolateCpuMs: number | null): void {
+  const busy = rows.filter(([k]) => !k.startsWith('(idle)')).reduce((a, [, , c]) => a + c, 0);
+  for (const [k, ms, count] of [...rows].sort((a, b) => b[2] - a[2]).slice(0, 40)) {
+    const cpu =
+      isolateCpuMs === null || k.startsWith('(idle)')
+        ? ''
+        : `  ${(((count / busy) * isolateCpuMs * 1000) / n).toFixed(1).padStart(6)} µs CPU`;
+    process.stdout.write(`${(ms / n).toFixed(4)} ms/req wall${cpu}  ${k}\n`);
+  }
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'sealgate-profile-'));
@@ -125,10 +160,13 @@ interface Target {
   url: string;
   apiKey: string;
   path: string;
+  /** The profiled Worker's workerd processes. */
+  pids: number[];
   close(): Promise<void>;
 }
 
 async function startSealed(): Promise<Target> {
+  let pids: number[] = [];
   const stack = await startStack({
     port: PORT,
     servicePort: 0,
@@ -137,14 +175,22 @@ async function startSealed(): Promise<Target> {
     persistTo: join(dir, 'state'),
     modelUrl: model.url,
     verbose: false,
-    runGateway: ({ port, vars, persistTo }) =>
-      startGatewayWorker(root, join(dir, 'bundle'), { port, vars, persistTo, inspectorPort: PORT + 1 }),
+    runGateway: async ({ port, vars, persistTo }) => {
+      const worker = await startGatewayWorker(root, join(dir, 'bundle'), {
+        port,
+        vars,
+        persistTo,
+        inspectorPort: PORT + 1,
+      });
+      pids = worker.pids;
+      return worker;
+    },
   });
   const apiKey =
     process.env.PROFILE_KEY === 'metered'
       ? await createBenchKey(join(dir, 'state'), 'metered')
       : stack.apiKey;
-  return { url: stack.url, apiKey, path: '/v1/chat/completions', close: () => stack.close() };
+  return { url: stack.url, apiKey, path: '/v1/chat/completions', pids, close: () => stack.close() };
 }
 
 async function startPassthrough(viaHop: boolean): Promise<Target> {
@@ -162,6 +208,7 @@ async function startPassthrough(viaHop: boolean): Promise<Target> {
     url: passthrough.url,
     apiKey: 'unused',
     path: viaHop ? '/hop/v1/chat/completions' : '/v1/chat/completions',
+    pids: passthrough.pids,
     close: async () => {
       await passthrough.close();
       await hop.close();
@@ -186,18 +233,32 @@ try {
       : await inspector(PORT + 1);
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+  const cpuBefore = threadsCpuMs(target.pids);
   await cdp.send('Profiler.start');
   const n = await loadFor(target.url, target.apiKey, PROFILE_MS, target.path);
   const { profile } = await cdp.send<{ profile: Profile }>('Profiler.stop');
+  const cpuAfter = threadsCpuMs(target.pids);
   cdp.close();
   await writeFile(out, JSON.stringify(profile));
   const total = profile.timeDeltas.reduce((a, b) => a + b, 0) / 1000;
   const rows = selfTimes(profile);
-  const idle = rows.filter(([k]) => k.startsWith('(idle)')).reduce((a, [, v]) => a + v, 0);
+  const idle = rows.filter(([k]) => k.startsWith('(idle)')).reduce((a, [, ms]) => a + ms, 0);
   process.stdout.write(
     `${TARGET}: ${n} requests; sampled ${total.toFixed(0)} ms, busy ${(total - idle).toFixed(0)} ms = ${((total - idle) / n).toFixed(3)} ms/request\n`,
   );
-  for (const [k, v] of rows.slice(0, 40)) process.stdout.write(`${(v / n).toFixed(4)} ms/req  ${k}\n`);
+  const interval = total / Math.max(1, profile.samples.length);
+  process.stdout.write(
+    `sampler: ${profile.samples.length} samples, mean interval ${interval.toFixed(3)} ms\n`,
+  );
+  let isolateCpuMs: number | null = null;
+  if (process.env.PROFILE_NODE !== '1') {
+    const threads = cpuByThread(cpuBefore, cpuAfter);
+    const all = threads.reduce((a, [, ms]) => a + ms, 0);
+    const each = threads.map(([name, ms]) => `${name} ${(ms / n).toFixed(3)}`).join(', ');
+    process.stdout.write(`workerd CPU (/proc): ${(all / n).toFixed(3)} ms/request (${each})\n`);
+    isolateCpuMs = threads.find(([name]) => name === 'workerd')?.[1] ?? null;
+  }
+  printRows(rows, n, isolateCpuMs);
   process.stdout.write(`profile: ${out}\n`);
 } finally {
   await target.close();

@@ -49,9 +49,9 @@ export interface Base64UrlCodec {
 export const jsBase64Url: Base64UrlCodec = Object.freeze({
   encode: toBase64Url,
   decodeCanonical(s: string): Uint8Array | undefined {
-    if (typeof s !== 'string' || !/^[A-Za-z0-9_-]*$/.test(s) || s.length % 4 === 1) return undefined;
-    // Canonical: the unused bits of the last character are zero (no re-encoding of a 1 MiB body).
-    if (!isCanonicalBase64UrlTail(s)) return undefined;
+    // Canonical: not a lone last character, the unused bits of the last character zero (no
+    // re-encoding of a 1 MiB body); fromBase64Url refuses any character but the 64.
+    if (typeof s !== 'string' || !isCanonicalBase64UrlTail(s)) return undefined;
     try {
       return fromBase64Url(s);
     } catch {

@@ -216,7 +216,8 @@ function decodeCanonical(part: string, what: string): Uint8Array {
   return bytes;
 }
 
-function decodeJsonObject(part: string, what: string): Record<string, unknown> {
+/** A part's JSON object and the exact text it was parsed from (UTF-8, strict). */
+function decodeJsonPart(part: string, what: string): { value: Record<string, unknown>; text: string } {
   const bytes = decodeCanonical(part, what);
   let text: string;
   let value: unknown;
@@ -229,6 +230,11 @@ function decodeJsonObject(part: string, what: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw malformed(`${what} is not a JSON object`);
   }
+  return { value: value as Record<string, unknown>, text };
+}
+
+function decodeJsonObject(part: string, what: string): Record<string, unknown> {
+  const { value, text } = decodeJsonPart(part, what);
   let canonical: string;
   try {
     canonical = canonicalizeJson(value);
@@ -236,7 +242,51 @@ function decodeJsonObject(part: string, what: string): Record<string, unknown> {
     throw malformed(`${what} is not canonical JSON (RFC 8785)`);
   }
   if (canonical !== text) throw malformed(`${what} is not canonical JSON (RFC 8785)`);
-  return value as Record<string, unknown>;
+  return value;
+}
+
+/**
+ * Header parts that passed every check, by their exact text → the thumbprint they name. A worker
+ * signs every receipt under one certificate with one header, so the gateway decodes it once per
+ * certificate, not once per answer; only text that passed is ever a key, and any other text is
+ * checked in full. Bounded like the gateway's certificate cache (oldest dropped).
+ */
+const checkedHeaders = new Map<string, Uint8Array>();
+const MAX_CHECKED_HEADERS = 32;
+
+/** For tests: how many checked header parts the module holds. */
+export function checkedHeaderCount(): number {
+  return checkedHeaders.size;
+}
+
+function headerThumbprint(h: string): Uint8Array {
+  const known = checkedHeaders.get(h);
+  if (known) return known.slice();
+  const header = decodeJsonObject(h, 'header');
+  if (Object.keys(header).sort().join(',') !== HEADER_NAMES.join(',')) {
+    throw malformed(`header must be exactly ${HEADER_NAMES.join(', ')}`);
+  }
+  if (header.alg !== RECEIPT_ALG) throw malformed(`alg must be ${RECEIPT_ALG}`);
+  if (header.typ !== RECEIPT_TYPE) throw malformed(`typ must be ${RECEIPT_TYPE}`);
+  const thumb = header['x5t#S256'];
+  if (typeof thumb !== 'string') throw malformed('x5t#S256 must be a string');
+  const certificateSha256 = decodeCanonical(thumb, 'x5t#S256');
+  if (certificateSha256.length !== 32) throw malformed('x5t#S256 must be 32 bytes');
+  if (checkedHeaders.size >= MAX_CHECKED_HEADERS) checkedHeaders.delete(checkedHeaders.keys().next().value!);
+  checkedHeaders.set(h, certificateSha256.slice());
+  return certificateSha256;
+}
+
+/**
+ * The claims of a payload part: checked, then its text compared with `claimsJson` of them — for
+ * claims that passed `checkClaims`, that is their RFC 8785 form (test/receipts/receipt.test.ts
+ * holds it equal to canonicalizeJson), without the general canonicaliser's walk per answer.
+ */
+function payloadClaims(p: string): ReceiptClaims {
+  const { value, text } = decodeJsonPart(p, 'payload');
+  const claims = checkClaims(value, malformed);
+  if (claimsJson(claims) !== text) throw malformed('payload is not canonical JSON (RFC 8785)');
+  return claims;
 }
 
 /** Parses a compact receipt strictly (no signature check). Throws `malformed_evidence`. */
@@ -249,17 +299,8 @@ export function parseReceipt(compact: unknown): ParsedReceipt {
     throw malformed('not a JWS in compact serialization (RFC 7515 §7.1)');
   }
   const [h, p, s] = parts as [string, string, string];
-  const header = decodeJsonObject(h, 'header');
-  if (Object.keys(header).sort().join(',') !== HEADER_NAMES.join(',')) {
-    throw malformed(`header must be exactly ${HEADER_NAMES.join(', ')}`);
-  }
-  if (header.alg !== RECEIPT_ALG) throw malformed(`alg must be ${RECEIPT_ALG}`);
-  if (header.typ !== RECEIPT_TYPE) throw malformed(`typ must be ${RECEIPT_TYPE}`);
-  const thumb = header['x5t#S256'];
-  if (typeof thumb !== 'string') throw malformed('x5t#S256 must be a string');
-  const certificateSha256 = decodeCanonical(thumb, 'x5t#S256');
-  if (certificateSha256.length !== 32) throw malformed('x5t#S256 must be 32 bytes');
-  const claims = checkClaims(decodeJsonObject(p, 'payload'), malformed);
+  const certificateSha256 = headerThumbprint(h);
+  const claims = payloadClaims(p);
   const signature = decodeCanonical(s, 'signature');
   if (signature.length !== SIGNATURE_LENGTH) throw malformed(`signature must be ${SIGNATURE_LENGTH} bytes`);
   return { compact, claims, certificateSha256, signingInput: utf8.encode(`${h}.${p}`), signature };

@@ -12,7 +12,13 @@ import { generateServiceKeys } from '../../src/attestation-service/service-keys.
 import { toBase64, toBase64Url, toHex, utf8 } from '../../src/bytes.js';
 import { canonicalizeJson } from '../../src/json/canonical.js';
 import { encodeReceiptBundle } from '../../src/receipts/bundle.js';
-import { claimsJson, createFrameHash, parseReceipt, signReceipt } from '../../src/receipts/receipt.js';
+import {
+  checkedHeaderCount,
+  claimsJson,
+  createFrameHash,
+  parseReceipt,
+  signReceipt,
+} from '../../src/receipts/receipt.js';
 import { verifyReceiptBundle } from '../../src/receipts/verify-receipt.js';
 import { makeWorkerIdentity, T0 } from '../attestation-service/support.js';
 import { claimsFor, ENV_TIMEOUT_MS, type Fixture, issueFor, makeFixture } from './support.js';
@@ -286,6 +292,37 @@ describe('offline verification', () => {
     expect(() => parseReceipt(f.receipt.replace('.', '=.'))).toThrow();
   });
 
+  // parseReceipt keeps the header parts that passed, by their exact text (one per certificate).
+  it('takes a header from its cache only for the exact text that passed, a bounded few', async () => {
+    const [header, payload, signature] = f.receipt.split('.') as [string, string, string];
+    const first = parseReceipt(f.receipt).certificateSha256;
+    // A caller that scribbles on its copy does not change what the next parse sees.
+    first.fill(0);
+    expect(toHex(parseReceipt(f.receipt).certificateSha256)).not.toBe(toHex(first));
+    const json = utf8.decode(
+      Uint8Array.from(atob(header.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)),
+    );
+    const spelled = (text: string) => `${toBase64Url(utf8.encode(text))}.${payload}.${signature}`;
+    // The same header JSON spelled otherwise, after the canonical one was cached: checked in full.
+    for (const text of [
+      ` ${json}`,
+      json.replace('"alg":', '"alg" :'),
+      json.replace('"ES256"', '"\\u0045S256"'),
+    ]) {
+      expect(JSON.parse(text)).toEqual(JSON.parse(json));
+      expect(() => parseReceipt(spelled(text)), text).toThrow(/not canonical JSON/);
+    }
+    expect(() => parseReceipt(spelled(json.replace('ES256', 'ES384')))).toThrow(/alg must be/);
+    // Other certificates' headers: each its own thumbprint; the cache stays bounded.
+    for (let i = 0; i < 40; i++) {
+      const thumb = toBase64Url(new Uint8Array(32).fill(i));
+      const other = canonicalizeJson({ alg: 'ES256', typ: 'sealgate-receipt+jws', 'x5t#S256': thumb });
+      expect(toBase64Url(parseReceipt(spelled(other)).certificateSha256)).toBe(thumb);
+      expect(checkedHeaderCount()).toBeLessThanOrEqual(32);
+    }
+    expect(checkedHeaderCount()).toBe(32);
+  });
+
   it('refuses a part whose last character sets unused bits (same bytes, another spelling)', () => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const parts = f.receipt.split('.');
@@ -344,6 +381,7 @@ describe('hostile signers and payloads', () => {
       canonical.replace('{"iat":', '{ "iat":'), // whitespace
       canonical.replace(`"iat":${f.claims.iat}`, `"iat":${f.claims.iat}.0`), // another number spelling
       canonical.replace(/^\{("iat":\d+),(.*)\}$/, '{$2,$1}'), // member order
+      canonical.replace(/^\{("iat":\d+),/, '{$1,$1,'), // a member twice
       `${canonical}\n`,
     ];
     for (const text of variants) {
