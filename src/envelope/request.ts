@@ -253,7 +253,10 @@ function splitRequestBody(
     Object.defineProperty(rest, k, { value: v, enumerable: true, writable: true, configurable: true });
   }
   if (!Object.hasOwn(plain, 'model')) {
-    throw new SealgateError('invalid_argument', `${fn}: body.model must be a non-empty string`);
+    throw new SealgateError('invalid_argument', `${fn}: body.model must be a non-empty string`, {
+      param: 'model',
+      expected: 'a non-empty string',
+    });
   }
   return { plain: plain as Record<string, unknown> & { model: string }, rest };
 }
@@ -277,7 +280,8 @@ function checkPlainRequestField(
       : field === 'stream'
         ? 'a boolean or null'
         : 'a non-negative integer or null';
-  throw new SealgateError(code, `${name} must be ${expected}`);
+  // `param` and `expected` let a caller word its own error for the field (the gateway's 400).
+  throw new SealgateError(code, `${name} must be ${expected}`, { param: field, expected });
 }
 
 interface ParsedEnvelope {

@@ -96,12 +96,14 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
       { ...GOOD, model: 'm'.repeat(257) },
     ];
     for (const body of bad) {
-      await expectError(
-        await post(JSON.stringify(body)),
-        400,
-        'invalid_request',
-        JSON.stringify(body).slice(0, 80),
+      const what = JSON.stringify(body).slice(0, 80);
+      const error = await expectError(await post(JSON.stringify(body)), 400, 'invalid_request', what);
+      // Worded for the client: OpenAI's `param` names the field; no internal function name.
+      const field = Object.keys(body).find(
+        (k) => body[k as keyof typeof body] !== GOOD[k as keyof typeof GOOD],
       );
+      expect(error.param, what).toBe(field);
+      expect(error.message, what).toMatch(new RegExp(`^${field} must be `));
     }
     expect(workerPosts()).toEqual([]);
   });

@@ -37,7 +37,9 @@ export interface SealedRequest {
   meter?: UsageMeter | undefined;
 }
 
-type Sent = Exchange | { kind: 'error'; code: HttpErrorCode; status: number; message: string };
+type Sent =
+  | Exchange
+  | { kind: 'error'; code: HttpErrorCode; status: number; message: string; param?: string };
 
 export async function sealedExchange(req: SealedRequest): Promise<Response> {
   let kek = await keyOrError(req);
@@ -55,7 +57,7 @@ export async function sealedExchange(req: SealedRequest): Promise<Response> {
     case 'answer':
       return await openAnswer(req, result);
     case 'error':
-      return errorResponse(result.code, result.message);
+      return errorResponse(result.code, result.message, { param: 'param' in result ? result.param : null });
     case 'unknown_key':
       recheck(req);
       return errorResponse('no_worker_available', 'no AI worker holds the current key');
@@ -83,6 +85,29 @@ async function keyOrError(req: SealedRequest): Promise<Kek | Response> {
   }
 }
 
+/**
+ * The 400 for a body the envelope refuses, worded for the API client from the error's detail
+ * (OpenAI's `param`), not from the envelope's own message, which names internal functions.
+ */
+function refusedBody(detail: Readonly<Record<string, unknown>> | undefined): Sent {
+  const { param, expected } = detail ?? {};
+  if (typeof param !== 'string' || typeof expected !== 'string') {
+    return {
+      kind: 'error',
+      code: 'invalid_request',
+      status: 400,
+      message: 'the body is not a valid request',
+    };
+  }
+  return {
+    kind: 'error',
+    code: 'invalid_request',
+    status: 400,
+    message: `${param} must be ${expected}`,
+    param,
+  };
+}
+
 /** Seals the body under `kek` and sends it to the workers; a body the envelope refuses is a 400. */
 function send(req: SealedRequest, kek: Kek): Promise<Sent> {
   return exchange({
@@ -93,9 +118,7 @@ function send(req: SealedRequest, kek: Kek): Promise<Sent> {
     fetch: req.fetch,
     signal: req.signal,
   }).catch((e): Sent => {
-    if (isSealgateError(e, 'invalid_argument')) {
-      return { kind: 'error', code: 'invalid_request', status: 400, message: e.message };
-    }
+    if (isSealgateError(e, 'invalid_argument')) return refusedBody(e.detail);
     throw e;
   });
 }
