@@ -10,7 +10,7 @@
  * Each yielded string is one event's JSON (its `type` is the SSE event name), numbered by
  * `sequence_number`. The final event comes only after the chat stream's `[DONE]`.
  */
-import { SealgateError } from '../../errors.js';
+import { readChatChunks } from '../chat-chunks.js';
 import { isObject, type Json } from '../shape.js';
 import {
   callItemId,
@@ -30,26 +30,20 @@ export async function* chatStreamToResponses(
   request: Json,
 ): AsyncGenerator<string> {
   const s = new ResponsesStream(request);
-  for await (const data of events) {
-    if (data === '[DONE]') {
+  for await (const step of readChatChunks(events)) {
+    if (step === 'done') {
       yield* s.closeItem();
       yield s.final();
       return;
     }
-    const chunk: unknown = JSON.parse(data);
-    if (!isObject(chunk)) throw new SealgateError('model_error', 'stream chunk is not a JSON object');
-    if (!s.started) yield* s.start(chunk);
-    if (chunk.usage) s.usage = chunk.usage;
-    const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
-    if (!isObject(choice)) continue;
-    if (choice.finish_reason) s.finish = choice.finish_reason;
-    const delta = isObject(choice.delta) ? choice.delta : {};
-    if (typeof delta.content === 'string' && delta.content !== '') yield* s.text(delta.content);
-    for (const call of Array.isArray(delta.tool_calls) ? delta.tool_calls : []) {
-      if (isObject(call)) yield* s.toolCall(call);
-    }
+    if (!s.started) yield* s.start(step.chunk);
+    if (step.chunk.usage) s.usage = step.chunk.usage;
+    const { choice } = step;
+    if (!choice) continue;
+    if (choice.finishReason) s.finish = choice.finishReason;
+    if (choice.content !== null) yield* s.text(choice.content);
+    for (const call of choice.toolCalls) yield* s.toolCall(call);
   }
-  throw new SealgateError('model_error', 'model stream ended without [DONE]');
 }
 
 /**
