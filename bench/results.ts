@@ -59,19 +59,35 @@ export function machineInfo(root: string): Machine {
 const round = (x: number | null, digits = 4): number | null =>
   x === null || !Number.isFinite(x) ? null : Number(x.toPrecision(digits));
 
+/** Adds one figure: value against baseline, both rounded, with their ratio when both exist. */
+type Add = (name: string, unit: string, value: number | null, baseline?: number | null) => void;
+
+/** Every figure of a run, in a fixed order: micro (workerd, then Node), then macro. */
 export function buildResults(
   machine: Machine,
   micro: { workerd: MicroRun | null; node: MicroRun | null },
   macro: MacroRun | null,
 ): Result[] {
   const out: Result[] = [];
-  const add = (name: string, unit: string, value: number | null, baseline: number | null = null) => {
+  const add: Add = (name, unit, value, baseline = null) => {
     const v = round(value);
     const b = round(baseline);
     out.push({ name, unit, value: v, baseline: b, ratio: v !== null && b ? round(v / b, 3) : null, machine });
   };
+  addMicro(add, micro);
+  if (!macro) return out;
+  for (const kind of ['json', 'stream'] as const) {
+    for (const c of [macro.concurrency, 1]) addPhaseFigures(add, macro, kind, c);
+  }
+  addKvWrites(add, macro);
+  addWranglerDevReference(add, macro);
+  addAttestationCounts(add, macro);
+  addLongStream(add, macro.memory);
+  return out;
+}
 
-  // Micro: workerd figures with Node's as the baseline; noble GCM against WebCrypto in the same runtime.
+/** Micro: workerd figures with Node's as the baseline; noble GCM against WebCrypto in the same runtime. */
+function addMicro(add: Add, micro: { workerd: MicroRun | null; node: MicroRun | null }): void {
   const w = micro.workerd?.results ?? [];
   const n = micro.node?.results ?? [];
   const nodeOf = (name: string) => n.find((x) => x.name === name)?.msPerOp ?? null;
@@ -112,72 +128,94 @@ export function buildResults(
   // Side by side in Node, with a baseline of the same run (TDX: @phala/dcap-qvl).
   for (const r of n)
     if (r.baselineMsPerOp !== undefined) add(`node.${r.name}`, 'ms', r.msPerOp, r.baselineMsPerOp);
+}
 
-  if (!macro) return out;
-  // Macro: the sealed stack against the plaintext passthrough, same load.
-  const phase = (target: Phase['target'], kind: 'json' | 'stream', c: number): Phase | undefined =>
-    macro.phases.find((p) => p.name === `${target}.${kind}.c${c}`);
-  for (const kind of ['json', 'stream'] as const) {
-    for (const c of [macro.concurrency, 1]) {
-      const s = phase('sealed', kind, c)?.result;
-      const p = phase('plain', kind, c)?.result;
-      if (!s || !p) continue;
-      const base = `macro.${kind}.c${c}`;
-      add(`${base}.throughput`, 'req/s', s.rps, p.rps);
-      add(`${base}.latency.p50`, 'ms', s.latencyMs.p50, p.latencyMs.p50);
-      add(`${base}.latency.p99`, 'ms', s.latencyMs.p99, p.latencyMs.p99);
-      if (s.ttfcMs && p.ttfcMs) {
-        add(`${base}.ttfc.p50`, 'ms', s.ttfcMs.p50, p.ttfcMs.p50);
-        add(`${base}.ttfc.p99`, 'ms', s.ttfcMs.p99, p.ttfcMs.p99);
-        add(`${base}.ttfc.overhead.p50`, 'ms', s.ttfcMs.p50 - p.ttfcMs.p50);
-      }
-      add(`${base}.errors`, 'count', s.errors, p.errors);
-      // What sealing itself costs: against the same path with a plaintext Node hop where the AI worker is.
-      const h = macro.phases.find((x) => x.name === `hop.${kind}.c${c}`)?.result;
-      if (h) {
-        add(`${base}.vsHop.throughput`, 'req/s', s.rps, h.rps);
-        add(`${base}.vsHop.latency.p50`, 'ms', s.latencyMs.p50, h.latencyMs.p50);
-        if (s.ttfcMs && h.ttfcMs) add(`${base}.vsHop.ttfc.p50`, 'ms', s.ttfcMs.p50, h.ttfcMs.p50);
-        add(`${base}.vsHop.errors`, 'count', s.errors, h.errors);
-      }
-      // Keys with limits against the unlimited key, same sealed path (docs/gateway.md "Limits and
-      // budgets"): every limit (limitedKey), or tokens only (meteredKey; run-macro.ts says why).
-      for (const [target, name] of [
-        ['limited', 'limitedKey'],
-        ['metered', 'meteredKey'],
-      ] as const) {
-        const l = macro.phases.find((x) => x.name === `${target}.${kind}.c${c}`);
-        if (!l) continue;
-        add(`${base}.${name}.throughput`, 'req/s', l.result.rps, s.rps);
-        add(`${base}.${name}.latency.p50`, 'ms', l.result.latencyMs.p50, s.latencyMs.p50);
-        add(`${base}.${name}.latency.p99`, 'ms', l.result.latencyMs.p99, s.latencyMs.p99);
-        add(`${base}.${name}.errors`, 'count', l.result.errors, s.errors);
-        const sCpu = phase('sealed', kind, c)?.cpu;
-        if (l.cpu && sCpu) {
-          add(`${base}.${name}.cpu.worker`, 'ms', l.cpu.worker, sCpu.worker);
-          add(`${base}.${name}.cpu.node`, 'ms', l.cpu.node, sCpu.node);
-        }
-      }
-      // Where the CPU of a request goes, by process (under load only: one at a time is mostly idle).
-      const sc = phase('sealed', kind, c)?.cpu;
-      const pc = phase('plain', kind, c)?.cpu;
-      const hc = phase('hop', kind, c)?.cpu;
-      if (c === macro.concurrency && sc) {
-        const total = (x: typeof sc | null | undefined) =>
-          x ? x.worker + x.proxy + x.wrangler + x.node + x.model + x.load : null;
-        for (const part of ['worker', 'proxy', 'wrangler', 'node', 'model', 'load'] as const) {
-          add(`${base}.cpu.${part}`, 'ms', sc[part], pc?.[part] ?? null);
-        }
-        add(`${base}.cpu.total`, 'ms', total(sc), total(pc));
-        if (hc) {
-          add(`${base}.vsHop.cpu.node`, 'ms', sc.node, hc.node);
-          add(`${base}.vsHop.cpu.total`, 'ms', total(sc), total(hc));
-        }
-      }
+type Kind = 'json' | 'stream';
+
+const phaseOf = (macro: MacroRun, target: Phase['target'], kind: Kind, c: number): Phase | undefined =>
+  macro.phases.find((p) => p.name === `${target}.${kind}.c${c}`);
+
+/** CPU ms of one request over all its processes. */
+const cpuTotal = (x: NonNullable<Phase['cpu']> | null | undefined): number | null =>
+  x ? x.worker + x.proxy + x.wrangler + x.node + x.model + x.load : null;
+
+/**
+ * Macro, one load shape (`kind`, `c` in flight): the sealed stack against the plaintext
+ * passthrough, then against the hop, the limited keys against the unlimited one, and (under load)
+ * where the CPU goes. Nothing when either the sealed or the plaintext phase is missing.
+ */
+function addPhaseFigures(add: Add, macro: MacroRun, kind: Kind, c: number): void {
+  const s = phaseOf(macro, 'sealed', kind, c)?.result;
+  const p = phaseOf(macro, 'plain', kind, c)?.result;
+  if (!s || !p) return;
+  const base = `macro.${kind}.c${c}`;
+  add(`${base}.throughput`, 'req/s', s.rps, p.rps);
+  add(`${base}.latency.p50`, 'ms', s.latencyMs.p50, p.latencyMs.p50);
+  add(`${base}.latency.p99`, 'ms', s.latencyMs.p99, p.latencyMs.p99);
+  if (s.ttfcMs && p.ttfcMs) {
+    add(`${base}.ttfc.p50`, 'ms', s.ttfcMs.p50, p.ttfcMs.p50);
+    add(`${base}.ttfc.p99`, 'ms', s.ttfcMs.p99, p.ttfcMs.p99);
+    add(`${base}.ttfc.overhead.p50`, 'ms', s.ttfcMs.p50 - p.ttfcMs.p50);
+  }
+  add(`${base}.errors`, 'count', s.errors, p.errors);
+  // What sealing itself costs: against the same path with a plaintext Node hop where the AI worker is.
+  const h = macro.phases.find((x) => x.name === `hop.${kind}.c${c}`)?.result;
+  if (h) {
+    add(`${base}.vsHop.throughput`, 'req/s', s.rps, h.rps);
+    add(`${base}.vsHop.latency.p50`, 'ms', s.latencyMs.p50, h.latencyMs.p50);
+    if (s.ttfcMs && h.ttfcMs) add(`${base}.vsHop.ttfc.p50`, 'ms', s.ttfcMs.p50, h.ttfcMs.p50);
+    add(`${base}.vsHop.errors`, 'count', s.errors, h.errors);
+  }
+  addKeyLimitFigures(add, macro, kind, c);
+  // Where the CPU of a request goes, by process (under load only: one at a time is mostly idle).
+  if (c === macro.concurrency) addCpuFigures(add, macro, kind, c);
+}
+
+/**
+ * Keys with limits against the unlimited key, same sealed path (docs/gateway.md "Limits and
+ * budgets"): every limit (limitedKey), or tokens only (meteredKey; run-macro.ts says why).
+ */
+function addKeyLimitFigures(add: Add, macro: MacroRun, kind: Kind, c: number): void {
+  const base = `macro.${kind}.c${c}`;
+  const sealed = phaseOf(macro, 'sealed', kind, c)!;
+  const s = sealed.result;
+  for (const [target, name] of [
+    ['limited', 'limitedKey'],
+    ['metered', 'meteredKey'],
+  ] as const) {
+    const l = macro.phases.find((x) => x.name === `${target}.${kind}.c${c}`);
+    if (!l) continue;
+    add(`${base}.${name}.throughput`, 'req/s', l.result.rps, s.rps);
+    add(`${base}.${name}.latency.p50`, 'ms', l.result.latencyMs.p50, s.latencyMs.p50);
+    add(`${base}.${name}.latency.p99`, 'ms', l.result.latencyMs.p99, s.latencyMs.p99);
+    add(`${base}.${name}.errors`, 'count', l.result.errors, s.errors);
+    if (l.cpu && sealed.cpu) {
+      add(`${base}.${name}.cpu.worker`, 'ms', l.cpu.worker, sealed.cpu.worker);
+      add(`${base}.${name}.cpu.node`, 'ms', l.cpu.node, sealed.cpu.node);
     }
   }
-  // KV writes per sealed answer (issue #18 target 4: none on the request path by default).
-  const kvPhase = phase('sealed', 'json', macro.concurrency);
+}
+
+/** CPU ms per request by process, sealed against plaintext, and the AI worker's part against the hop. */
+function addCpuFigures(add: Add, macro: MacroRun, kind: Kind, c: number): void {
+  const base = `macro.${kind}.c${c}`;
+  const sc = phaseOf(macro, 'sealed', kind, c)?.cpu;
+  const pc = phaseOf(macro, 'plain', kind, c)?.cpu;
+  const hc = phaseOf(macro, 'hop', kind, c)?.cpu;
+  if (!sc) return;
+  for (const part of ['worker', 'proxy', 'wrangler', 'node', 'model', 'load'] as const) {
+    add(`${base}.cpu.${part}`, 'ms', sc[part], pc?.[part] ?? null);
+  }
+  add(`${base}.cpu.total`, 'ms', cpuTotal(sc), cpuTotal(pc));
+  if (hc) {
+    add(`${base}.vsHop.cpu.node`, 'ms', sc.node, hc.node);
+    add(`${base}.vsHop.cpu.total`, 'ms', cpuTotal(sc), cpuTotal(hc));
+  }
+}
+
+/** KV writes per sealed answer (issue #18 target 4: none on the request path by default). */
+function addKvWrites(add: Add, macro: MacroRun): void {
+  const kvPhase = phaseOf(macro, 'sealed', 'json', macro.concurrency);
   if (kvPhase?.kvWrites != null && kvPhase.result.answered) {
     add(
       `macro.json.c${macro.concurrency}.kvWritesPerRequest`,
@@ -185,19 +223,23 @@ export function buildResults(
       kvPhase.kvWrites / kvPhase.result.answered,
     );
   }
-  // The development tool, for reference only: the plain passthrough under wrangler dev against the
-  // same Worker in workerd via Miniflare (the baseline every other macro figure uses).
+}
+
+/**
+ * The development tool, for reference only: the plain passthrough under wrangler dev against the
+ * same Worker in workerd via Miniflare (the baseline every other macro figure uses).
+ */
+function addWranglerDevReference(add: Add, macro: MacroRun): void {
   const ref = macro.phases.find((p) => p.target === 'wranglerDev');
-  const refBase = ref ? phase('plain', ref.stream ? 'stream' : 'json', ref.concurrency) : undefined;
-  if (ref && refBase) {
-    const base = `macro.reference.wranglerDev.${ref.stream ? 'stream' : 'json'}.c${ref.concurrency}`;
-    add(`${base}.throughput`, 'req/s', ref.result.rps, refBase.result.rps);
-    if (ref.cpu && refBase.cpu) {
-      const all = (x: NonNullable<Phase['cpu']>) =>
-        x.worker + x.proxy + x.wrangler + x.node + x.model + x.load;
-      add(`${base}.cpu.total`, 'ms', all(ref.cpu), all(refBase.cpu));
-    }
-  }
+  const refBase = ref ? phaseOf(macro, 'plain', ref.stream ? 'stream' : 'json', ref.concurrency) : undefined;
+  if (!ref || !refBase) return;
+  const base = `macro.reference.wranglerDev.${ref.stream ? 'stream' : 'json'}.c${ref.concurrency}`;
+  add(`${base}.throughput`, 'req/s', ref.result.rps, refBase.result.rps);
+  if (ref.cpu && refBase.cpu) add(`${base}.cpu.total`, 'ms', cpuTotal(ref.cpu), cpuTotal(refBase.cpu));
+}
+
+/** Evidence verifications during the load and the run, against what the rotation alarm alone makes. */
+function addAttestationCounts(add: Add, macro: MacroRun): void {
   const sealedPhases = macro.phases.filter((p) => p.target === 'sealed');
   add(
     'macro.load.sealedRequests',
@@ -220,51 +262,53 @@ export function buildResults(
   add('macro.run.loadedPhaseSeconds', 's', macro.durationMs / 1000);
   add('macro.run.warmupSeconds', 's', macro.warmupMs / 1000);
   add('macro.run.oneAtATimePhaseSeconds', 's', macro.singleMs / 1000);
+}
 
-  const mem = (t: 'sealed' | 'plain') => macro.memory.find((m) => m.target === t);
-  const ms = mem('sealed');
-  const mp = mem('plain');
-  if (ms) {
-    const maxOf = (m: typeof ms | undefined) => (m?.duringMiB.length ? Math.max(...m.duringMiB) : null);
-    add('macro.longStream.MiB', 'MiB', ms.bytes / 1048576, mp ? mp.bytes / 1048576 : null);
-    add('macro.longStream.seconds', 's', ms.seconds, mp?.seconds ?? null);
-    add('macro.longStream.rss.before', 'MiB', ms.beforeMiB, mp?.beforeMiB ?? null);
-    add('macro.longStream.rss.max', 'MiB', maxOf(ms), maxOf(mp));
-    add('macro.longStream.rss.after', 'MiB', ms.afterMiB, mp?.afterMiB ?? null);
-    const proxyMax = (m: typeof ms | undefined) =>
-      m?.proxyDuringMiB.length ? Math.max(...m.proxyDuringMiB) : null;
-    add('macro.longStream.proxyRss.before', 'MiB', ms.proxyBeforeMiB, mp?.proxyBeforeMiB ?? null);
-    add('macro.longStream.proxyRss.max', 'MiB', proxyMax(ms), proxyMax(mp));
-    add('macro.longStream.proxyRss.after', 'MiB', ms.proxyAfterMiB, mp?.proxyAfterMiB ?? null);
-    // Flat = no growth once the stream is under way: the maximum of the second half of the samples
-    // against the maximum of the first half (a leak grows with the bytes passed; warm-up does not).
-    const secondHalf = (m: typeof ms | undefined) => {
-      const d = m?.duringMiB ?? [];
-      if (d.length < 4) return null;
-      const h = Math.floor(d.length / 2);
-      return Math.max(...d.slice(h)) - Math.max(...d.slice(0, h));
-    };
-    add('macro.longStream.rss.growthSecondHalf', 'MiB', secondHalf(ms), secondHalf(mp));
-    add(
-      'macro.longStream.rss.growth',
-      'MiB',
-      (maxOf(ms) ?? Number.NaN) - ms.beforeMiB,
-      mp ? (maxOf(mp) ?? Number.NaN) - mp.beforeMiB : null,
-    );
-    // What the isolate retains (after full collections, read over the inspector): memory-trace.ts.
-    const rs = retainedFigures(ms);
-    const rp = mp ? retainedFigures(mp) : null;
-    if (rs) {
-      add('macro.longStream.retained.before', 'MiB', rs.before, rp?.before ?? null);
-      add('macro.longStream.retained.maxDuring', 'MiB', rs.maxDuring, rp?.maxDuring ?? null);
-      add('macro.longStream.retained.after', 'MiB', rs.after, rp?.after ?? null);
-      add('macro.longStream.retained.leftBehind', 'MiB', rs.leftBehind, rp?.leftBehind ?? null);
-      add('macro.longStream.retained.growth', 'MiB', rs.growth, rp?.growth ?? null);
-      add('macro.longStream.retained.collections', 'count', rs.collections, rp?.collections ?? null);
-      add('macro.longStream.heapTotal.max', 'MiB', rs.heapTotalMax, rp?.heapTotalMax ?? null);
-    }
-  }
-  return out;
+type Trace = MacroRun['memory'][number];
+const maxOf = (m: Trace | undefined) => (m?.duringMiB.length ? Math.max(...m.duringMiB) : null);
+const proxyMax = (m: Trace | undefined) => (m?.proxyDuringMiB.length ? Math.max(...m.proxyDuringMiB) : null);
+/**
+ * Flat = no growth once the stream is under way: the maximum of the second half of the samples
+ * against the maximum of the first half (a leak grows with the bytes passed; warm-up does not).
+ */
+const secondHalf = (m: Trace | undefined) => {
+  const d = m?.duringMiB ?? [];
+  if (d.length < 4) return null;
+  const h = Math.floor(d.length / 2);
+  return Math.max(...d.slice(h)) - Math.max(...d.slice(0, h));
+};
+
+/** The long stream through the gateway (against the passthrough's, when traced): RSS, then retained. */
+function addLongStream(add: Add, memory: MacroRun['memory']): void {
+  const ms = memory.find((m) => m.target === 'sealed');
+  const mp = memory.find((m) => m.target === 'plain');
+  if (!ms) return;
+  add('macro.longStream.MiB', 'MiB', ms.bytes / 1048576, mp ? mp.bytes / 1048576 : null);
+  add('macro.longStream.seconds', 's', ms.seconds, mp?.seconds ?? null);
+  add('macro.longStream.rss.before', 'MiB', ms.beforeMiB, mp?.beforeMiB ?? null);
+  add('macro.longStream.rss.max', 'MiB', maxOf(ms), maxOf(mp));
+  add('macro.longStream.rss.after', 'MiB', ms.afterMiB, mp?.afterMiB ?? null);
+  add('macro.longStream.proxyRss.before', 'MiB', ms.proxyBeforeMiB, mp?.proxyBeforeMiB ?? null);
+  add('macro.longStream.proxyRss.max', 'MiB', proxyMax(ms), proxyMax(mp));
+  add('macro.longStream.proxyRss.after', 'MiB', ms.proxyAfterMiB, mp?.proxyAfterMiB ?? null);
+  add('macro.longStream.rss.growthSecondHalf', 'MiB', secondHalf(ms), secondHalf(mp));
+  add(
+    'macro.longStream.rss.growth',
+    'MiB',
+    (maxOf(ms) ?? Number.NaN) - ms.beforeMiB,
+    mp ? (maxOf(mp) ?? Number.NaN) - mp.beforeMiB : null,
+  );
+  // What the isolate retains (after full collections, read over the inspector): memory-trace.ts.
+  const rs = retainedFigures(ms);
+  const rp = mp ? retainedFigures(mp) : null;
+  if (!rs) return;
+  add('macro.longStream.retained.before', 'MiB', rs.before, rp?.before ?? null);
+  add('macro.longStream.retained.maxDuring', 'MiB', rs.maxDuring, rp?.maxDuring ?? null);
+  add('macro.longStream.retained.after', 'MiB', rs.after, rp?.after ?? null);
+  add('macro.longStream.retained.leftBehind', 'MiB', rs.leftBehind, rp?.leftBehind ?? null);
+  add('macro.longStream.retained.growth', 'MiB', rs.growth, rp?.growth ?? null);
+  add('macro.longStream.retained.collections', 'count', rs.collections, rp?.collections ?? null);
+  add('macro.longStream.heapTotal.max', 'MiB', rs.heapTotalMax, rp?.heapTotalMax ?? null);
 }
 
 /** `old` with each figure of `fresh` put in place of the one of the same name, or appended. */

@@ -311,239 +311,360 @@ async function drainCapped(job: LoadJob, onPause: (bytes: number) => Promise<voi
 }
 
 export async function runMacro(root: string, say: (s: string) => void): Promise<MacroRun> {
-  // Every HTTP request this process serves passes here; the attestation service's are counted.
-  let servicePort = -1;
-  let attestations = 0;
-  const onRequest = (msg: unknown) => {
-    const { request, server } = msg as { request: IncomingMessage; server: Server };
-    const port = (server.address() as AddressInfo | null)?.port;
-    if (port === servicePort && request.url?.startsWith('/v1/attestation')) attestations++;
-  };
-  dc.subscribe('http.server.request.start', onRequest);
+  const counter = countAttestations();
   const devDir = await mkdtemp(join(tmpdir(), 'sealgate-bench-dev-'));
   const persist = await mkdtemp(join(tmpdir(), 'sealgate-bench-wrangler-'));
   const closers: (() => Promise<void>)[] = [];
   try {
-    const model = await startModelServerProcess(root, LONG_STREAM_BYTES);
-    closers.push(async () => {
-      model.child.kill('SIGTERM');
-      await sleep(200);
-    });
-    say(`  model server ${model.url}`);
-    say('  starting the stack (startStack: service, worker; the gateway in workerd via Miniflare)…');
-    let gateway: MiniflareWorker | undefined;
-    const stack = await startStack({
-      port: GATEWAY_PORT,
-      servicePort: 0,
-      workerPort: 0,
-      devDir,
-      // Fresh state: no Durable Object keys wrapped under an earlier run's GATEWAY_SECRET.
-      persistTo: join(persist, 'gateway'),
-      modelUrl: model.url,
-      verbose: false,
-      runGateway: async ({ port, vars, persistTo }) => {
-        // The inspector is opened for the memory trace only; nothing attaches until the load is over.
-        gateway = await startGatewayWorker(root, join(persist, 'gateway-bundle'), {
-          port,
-          vars,
-          persistTo,
-          inspectorPort: GATEWAY_PORT + 1,
-        });
-        return gateway;
-      },
-    });
-    closers.push(() => stack.close());
-    servicePort = Number(new URL(stack.serviceUrl).port);
-    const gatewayPids = { worker: gateway!.pids, proxy: [] as number[] };
-    const kv = await gateway!.mf.getKVNamespace('SEALGATE_KV');
-    say(`  gateway ${stack.url} (workerd ${gatewayPids.worker.join(', ')})`);
-    say('  starting the plaintext baseline (the passthrough Worker, in workerd via Miniflare)…');
-    const hop = await startNodeHop(model.url);
-    closers.push(() => hop.close());
-    const passthrough = await startMiniflareWorker({
-      root,
-      dir: join(persist, 'passthrough-bundle'),
-      config: join(root, 'bench/workerd/passthrough.toml'),
-      entry: 'passthrough.js',
-      port: BASELINE_PORT,
-      bindings: { UPSTREAM: model.url, UPSTREAM_HOP: hop.url },
-    });
-    closers.push(() => passthrough.close());
-    const baselineUrl = passthrough.url;
-    const baselinePids = { worker: passthrough.pids, proxy: [] as number[] };
-    say('  starting the reference (the same passthrough under wrangler dev)…');
-    const reference = await startBaseline(root, model.url, hop.url, join(persist, 'reference'));
-    closers.push(() => stopGroup(reference));
-    const referencePids = workerdOf(reference.pid, REFERENCE_PORT);
-
-    const headers = { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' };
-    const keyHeaders = {
-      limited: {
-        ...headers,
-        authorization: `Bearer ${await createBenchKey(join(persist, 'gateway'), 'limited')}`,
-      },
-      metered: {
-        ...headers,
-        authorization: `Bearer ${await createBenchKey(join(persist, 'gateway'), 'metered')}`,
-      },
-    };
-    const promptBytes = 4096;
+    const targets = await startTargets(root, { devDir, persist }, closers, say);
+    counter.servicePort = Number(new URL(targets.stack.serviceUrl).port);
+    const headers = await phaseHeaders(targets.stack.apiKey, join(persist, 'gateway'));
+    const totals = { duringLoad: 0, duringPlain: 0, sealedLoadSeconds: 0 };
     const phases: Phase[] = [];
-    let duringLoad = 0;
-    let duringPlain = 0;
-    let sealedLoadSeconds = 0;
-    const plan: {
-      stream: boolean;
-      concurrency: number;
-      warm: number;
-      ms: number;
-      targets: Phase['target'][];
-    }[] = [
-      ...[false, true].map((stream) => ({
-        stream,
-        concurrency: CONCURRENCY,
-        warm: WARMUP_MS,
-        ms: DURATION_MS,
-        targets: ['sealed', 'limited', 'metered', 'plain', 'hop'] as Phase['target'][],
-      })),
-      ...[false, true].map((stream) => ({
-        stream,
-        concurrency: 1,
-        warm: 1_000,
-        ms: SINGLE_MS,
-        targets: ['sealed', 'plain', 'hop'] as Phase['target'][],
-      })),
-      // The development tool, for reference: the plain passthrough under wrangler dev.
-      { stream: false, concurrency: CONCURRENCY, warm: WARMUP_MS, ms: DURATION_MS, targets: ['wranglerDev'] },
-    ];
-    for (const { stream, concurrency, warm, ms, targets } of plan) {
-      for (const target of targets) {
-        const sealed = target === 'sealed' || target === 'limited' || target === 'metered';
-        const body = JSON.stringify(chatBody(promptBytes, stream));
-        const before = attestations;
-        const began = performance.now();
-        const workerds = sealed ? gatewayPids : target === 'wranglerDev' ? referencePids : baselinePids;
-        const groups = {
-          worker: workerds.worker,
-          proxy: workerds.proxy,
-          wrangler:
-            target === 'wranglerDev' && reference.pid !== undefined
-              ? processGroup(reference.pid).filter(
-                  (pid) => !workerds.worker.includes(pid) && !workerds.proxy.includes(pid),
-                )
-              : [],
-          node: [process.pid],
-          model: model.child.pid === undefined ? [] : [model.child.pid],
-        };
-        const sample = () =>
-          Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, processesCpuMs(pids)]));
-        const edges: Record<string, ReturnType<typeof sample>> = {};
-        const kvBefore = target === 'sealed' ? await kvSnapshot(kv) : null;
-        const result = await load(
-          {
-            mode: 'load',
-            url: sealed ? stack.url : target === 'wranglerDev' ? referenceUrl : baselineUrl,
-            path: target === 'hop' ? '/hop/v1/chat/completions' : '/v1/chat/completions',
-            headers: target === 'limited' || target === 'metered' ? keyHeaders[target] : headers,
-            body,
-            stream,
-            concurrency,
-            warmupMs: warm,
-            durationMs: ms,
-          },
-          (edge) => {
-            edges[edge] = sample();
-          },
-        );
-        const cpu = cpuParts(edges.start, edges.end, result);
-        const kvWrites = kvBefore ? kvChanges(kvBefore, await kvSnapshot(kv)) : null;
-        const n = attestations - before;
-        if (sealed) {
-          duringLoad += n;
-          sealedLoadSeconds += (performance.now() - began) / 1000;
-        } else if (target === 'plain') {
-          duringPlain += n;
-        }
-        const name = `${target}.${stream ? 'stream' : 'json'}.c${concurrency}`;
-        phases.push({ name, target, stream, concurrency, result, attestations: n, cpu, kvWrites });
-        say(
-          `  ${name.padEnd(22)} ${result.rps.toFixed(1)} req/s  p50 ${result.latencyMs.p50.toFixed(1)} ms  p99 ${result.latencyMs.p99.toFixed(1)} ms${
-            result.ttfcMs ? `  TTFC p50 ${result.ttfcMs.p50.toFixed(1)} ms` : ''
-          }${cpu ? `  CPU/req worker ${cpu.worker.toFixed(2)} node ${cpu.node.toFixed(2)} ms` : ''}${
-            kvWrites === null ? '' : `  KV writes ${kvWrites}`
-          }  errors ${result.errors}${result.firstError ? ` (${result.firstError})` : ''}  attestations ${n}`,
-        );
+    for (const step of loadPlan()) {
+      for (const target of step.targets) {
+        phases.push(await runLoadPhase(targets, headers, counter, totals, { ...step, target }, say));
       }
     }
-    await stopGroup(reference);
-
-    const longBody = JSON.stringify({
-      model: 'bench-long',
-      stream: true,
-      messages: [{ role: 'user', content: 'a long answer, please' }],
-    });
-    const memory: MemoryTrace[] = [];
-    // The plaintext long stream is off by default: wrangler dev's own Node process and proxy grow by
-    // gigabytes under it (not the Worker), which once stalled the run past its time budget.
-    const longTargets =
-      process.env.BENCH_LONG_BASELINE === '1' ? (['sealed', 'plain'] as const) : (['sealed'] as const);
-    const longUrl = (t: 'sealed' | 'plain') => (t === 'sealed' ? stack.url : baselineUrl);
-    for (const target of longTargets) {
-      memory.push(
-        await memoryTrace(
-          target,
-          // Looked up now: wrangler dev may have restarted the Worker's workerd since start.
-          target === 'sealed' ? gatewayPids : baselinePids,
-          (onPause) =>
-            drainCapped(
-              {
-                mode: 'drain',
-                url: longUrl(target),
-                path: '/v1/chat/completions',
-                headers,
-                body: longBody,
-                stream: true,
-                concurrency: 1,
-                warmupMs: 0,
-                durationMs: 0,
-                pauseEveryBytes: LONG_STREAM_BYTES / 20,
-              },
-              onPause,
-            ),
-          // Any request enters the isolate (the passthrough answers 404 here; that is enough).
-          async () => {
-            await (await fetch(`${longUrl(target)}/healthz`)).arrayBuffer();
-          },
-          say,
-        ),
-      );
-    }
+    await stopGroup(targets.reference);
+    const memory = await traceLongStreams(targets, headers.unlimited, say);
     return {
       concurrency: CONCURRENCY,
       warmupMs: WARMUP_MS,
       durationMs: DURATION_MS,
       singleMs: SINGLE_MS,
-      promptBytes,
+      promptBytes: PROMPT_BYTES,
       phases,
       memory,
-      attestationsTotal: attestations,
-      attestationsDuringLoad: duringLoad,
-      sealedLoadSeconds,
-      attestationsDuringPlain: duringPlain,
-      rotationCadenceSeconds: await readFile(join(devDir, 'manifest.dev.json'), 'utf8').then(
-        (t) => {
-          const k = (
-            JSON.parse(t) as { keyPolicy?: { rotationIntervalSeconds: number; overlapSeconds: number } }
-          ).keyPolicy;
-          return k ? k.rotationIntervalSeconds - k.overlapSeconds : null;
-        },
-        () => null,
-      ),
+      attestationsTotal: counter.count,
+      attestationsDuringLoad: totals.duringLoad,
+      sealedLoadSeconds: totals.sealedLoadSeconds,
+      attestationsDuringPlain: totals.duringPlain,
+      rotationCadenceSeconds: await rotationCadence(devDir),
     };
   } finally {
-    dc.unsubscribe('http.server.request.start', onRequest);
+    counter.close();
     for (const c of closers.reverse()) await c().catch(() => undefined);
     await rm(devDir, { recursive: true, force: true });
     await rm(persist, { recursive: true, force: true });
   }
+}
+
+const PROMPT_BYTES = 4096;
+
+interface AttestationCounter {
+  /** The attestation service's port, once known; -1 counts nothing. */
+  servicePort: number;
+  /** `/v1/attestation` requests the service has received since servicePort was set. */
+  readonly count: number;
+  close(): void;
+}
+
+/**
+ * Every HTTP request this process serves passes the `http.server.request.start` channel; those to
+ * the attestation service's `/v1/attestation` are counted (the only way a verification starts).
+ */
+function countAttestations(): AttestationCounter {
+  let count = 0;
+  const counter = {
+    servicePort: -1,
+    get count() {
+      return count;
+    },
+    close: () => dc.unsubscribe('http.server.request.start', onRequest),
+  };
+  const onRequest = (msg: unknown) => {
+    const { request, server } = msg as { request: IncomingMessage; server: Server };
+    const port = (server.address() as AddressInfo | null)?.port;
+    if (port === counter.servicePort && request.url?.startsWith('/v1/attestation')) count++;
+  };
+  dc.subscribe('http.server.request.start', onRequest);
+  return counter;
+}
+
+type Workerds = { worker: number[]; proxy: number[] };
+
+/** What the phases run against; every part is in `closers` once started. */
+interface Targets {
+  model: Awaited<ReturnType<typeof startModelServerProcess>>;
+  stack: Awaited<ReturnType<typeof startStack>>;
+  gatewayPids: Workerds;
+  kv: unknown;
+  baselineUrl: string;
+  baselinePids: Workerds;
+  reference: ChildProcess;
+  referencePids: Workerds;
+}
+
+/** Model server, the stack (gateway in workerd), the Node hop, the passthrough, the reference. */
+async function startTargets(
+  root: string,
+  dirs: { devDir: string; persist: string },
+  closers: (() => Promise<void>)[],
+  say: (s: string) => void,
+): Promise<Targets> {
+  const { devDir, persist } = dirs;
+  const model = await startModelServerProcess(root, LONG_STREAM_BYTES);
+  closers.push(async () => {
+    model.child.kill('SIGTERM');
+    await sleep(200);
+  });
+  say(`  model server ${model.url}`);
+  say('  starting the stack (startStack: service, worker; the gateway in workerd via Miniflare)…');
+  let gateway: MiniflareWorker | undefined;
+  const stack = await startStack({
+    port: GATEWAY_PORT,
+    servicePort: 0,
+    workerPort: 0,
+    devDir,
+    // Fresh state: no Durable Object keys wrapped under an earlier run's GATEWAY_SECRET.
+    persistTo: join(persist, 'gateway'),
+    modelUrl: model.url,
+    verbose: false,
+    runGateway: async ({ port, vars, persistTo }) => {
+      // The inspector is opened for the memory trace only; nothing attaches until the load is over.
+      gateway = await startGatewayWorker(root, join(persist, 'gateway-bundle'), {
+        port,
+        vars,
+        persistTo,
+        inspectorPort: GATEWAY_PORT + 1,
+      });
+      return gateway;
+    },
+  });
+  closers.push(() => stack.close());
+  const gatewayPids = { worker: gateway!.pids, proxy: [] as number[] };
+  const kv = await gateway!.mf.getKVNamespace('SEALGATE_KV');
+  say(`  gateway ${stack.url} (workerd ${gatewayPids.worker.join(', ')})`);
+  say('  starting the plaintext baseline (the passthrough Worker, in workerd via Miniflare)…');
+  const hop = await startNodeHop(model.url);
+  closers.push(() => hop.close());
+  const passthrough = await startMiniflareWorker({
+    root,
+    dir: join(persist, 'passthrough-bundle'),
+    config: join(root, 'bench/workerd/passthrough.toml'),
+    entry: 'passthrough.js',
+    port: BASELINE_PORT,
+    bindings: { UPSTREAM: model.url, UPSTREAM_HOP: hop.url },
+  });
+  closers.push(() => passthrough.close());
+  say('  starting the reference (the same passthrough under wrangler dev)…');
+  const reference = await startBaseline(root, model.url, hop.url, join(persist, 'reference'));
+  closers.push(() => stopGroup(reference));
+  return {
+    model,
+    stack,
+    gatewayPids,
+    kv,
+    baselineUrl: passthrough.url,
+    baselinePids: { worker: passthrough.pids, proxy: [] },
+    reference,
+    referencePids: workerdOf(reference.pid, REFERENCE_PORT),
+  };
+}
+
+type Headers = Record<string, string>;
+
+/** The stack's unlimited key, and the two bench keys (`limited`, `metered`) made in its KV. */
+async function phaseHeaders(
+  apiKey: string,
+  gatewayPersist: string,
+): Promise<{ unlimited: Headers; limited: Headers; metered: Headers }> {
+  const unlimited = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+  return {
+    unlimited,
+    limited: {
+      ...unlimited,
+      authorization: `Bearer ${await createBenchKey(gatewayPersist, 'limited')}`,
+    },
+    metered: {
+      ...unlimited,
+      authorization: `Bearer ${await createBenchKey(gatewayPersist, 'metered')}`,
+    },
+  };
+}
+
+interface PlanStep {
+  stream: boolean;
+  concurrency: number;
+  warm: number;
+  ms: number;
+  targets: Phase['target'][];
+}
+
+/** Under load (JSON, then streamed), unloaded (one at a time), then the wrangler dev reference. */
+function loadPlan(): PlanStep[] {
+  return [
+    ...[false, true].map((stream) => ({
+      stream,
+      concurrency: CONCURRENCY,
+      warm: WARMUP_MS,
+      ms: DURATION_MS,
+      targets: ['sealed', 'limited', 'metered', 'plain', 'hop'] as Phase['target'][],
+    })),
+    ...[false, true].map((stream) => ({
+      stream,
+      concurrency: 1,
+      warm: 1_000,
+      ms: SINGLE_MS,
+      targets: ['sealed', 'plain', 'hop'] as Phase['target'][],
+    })),
+    // The development tool, for reference: the plain passthrough under wrangler dev.
+    { stream: false, concurrency: CONCURRENCY, warm: WARMUP_MS, ms: DURATION_MS, targets: ['wranglerDev'] },
+  ];
+}
+
+const isSealed = (t: Phase['target']): boolean => t === 'sealed' || t === 'limited' || t === 'metered';
+
+/** The processes whose CPU a phase charges to each part (see CpuParts). */
+function phaseProcessGroups(
+  targets: Targets,
+  target: Phase['target'],
+): Record<keyof Omit<CpuParts, 'load'>, number[]> {
+  const { reference, model } = targets;
+  const workerds = isSealed(target)
+    ? targets.gatewayPids
+    : target === 'wranglerDev'
+      ? targets.referencePids
+      : targets.baselinePids;
+  return {
+    worker: workerds.worker,
+    proxy: workerds.proxy,
+    wrangler:
+      target === 'wranglerDev' && reference.pid !== undefined
+        ? processGroup(reference.pid).filter(
+            (pid) => !workerds.worker.includes(pid) && !workerds.proxy.includes(pid),
+          )
+        : [],
+    node: [process.pid],
+    model: model.child.pid === undefined ? [] : [model.child.pid],
+  };
+}
+
+/**
+ * One phase: the load, CPU sampled at the measured window's edges, KV writes (the `sealed` phase
+ * only) and the attestations it caused; adds to `totals` and says one line.
+ */
+async function runLoadPhase(
+  targets: Targets,
+  headers: Awaited<ReturnType<typeof phaseHeaders>>,
+  counter: AttestationCounter,
+  totals: { duringLoad: number; duringPlain: number; sealedLoadSeconds: number },
+  step: Omit<PlanStep, 'targets'> & { target: Phase['target'] },
+  say: (s: string) => void,
+): Promise<Phase> {
+  const { stream, concurrency, target } = step;
+  const sealed = isSealed(target);
+  const body = JSON.stringify(chatBody(PROMPT_BYTES, stream));
+  const before = counter.count;
+  const began = performance.now();
+  const groups = phaseProcessGroups(targets, target);
+  const sample = () =>
+    Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, processesCpuMs(pids)]));
+  const edges: Record<string, ReturnType<typeof sample>> = {};
+  const kvBefore = target === 'sealed' ? await kvSnapshot(targets.kv) : null;
+  const result = await load(
+    {
+      mode: 'load',
+      url: sealed ? targets.stack.url : target === 'wranglerDev' ? referenceUrl : targets.baselineUrl,
+      path: target === 'hop' ? '/hop/v1/chat/completions' : '/v1/chat/completions',
+      headers: target === 'limited' || target === 'metered' ? headers[target] : headers.unlimited,
+      body,
+      stream,
+      concurrency,
+      warmupMs: step.warm,
+      durationMs: step.ms,
+    },
+    (edge) => {
+      edges[edge] = sample();
+    },
+  );
+  const cpu = cpuParts(edges.start, edges.end, result);
+  const kvWrites = kvBefore ? kvChanges(kvBefore, await kvSnapshot(targets.kv)) : null;
+  const n = counter.count - before;
+  if (sealed) {
+    totals.duringLoad += n;
+    totals.sealedLoadSeconds += (performance.now() - began) / 1000;
+  } else if (target === 'plain') {
+    totals.duringPlain += n;
+  }
+  const name = `${target}.${stream ? 'stream' : 'json'}.c${concurrency}`;
+  say(phaseLine(name, result, cpu, kvWrites, n));
+  return { name, target, stream, concurrency, result, attestations: n, cpu, kvWrites };
+}
+
+function phaseLine(
+  name: string,
+  result: LoadResult,
+  cpu: CpuParts | null,
+  kvWrites: number | null,
+  n: number,
+): string {
+  return `  ${name.padEnd(22)} ${result.rps.toFixed(1)} req/s  p50 ${result.latencyMs.p50.toFixed(1)} ms  p99 ${result.latencyMs.p99.toFixed(1)} ms${
+    result.ttfcMs ? `  TTFC p50 ${result.ttfcMs.p50.toFixed(1)} ms` : ''
+  }${cpu ? `  CPU/req worker ${cpu.worker.toFixed(2)} node ${cpu.node.toFixed(2)} ms` : ''}${
+    kvWrites === null ? '' : `  KV writes ${kvWrites}`
+  }  errors ${result.errors}${result.firstError ? ` (${result.firstError})` : ''}  attestations ${n}`;
+}
+
+/** The 100 MB stream through the gateway (and the passthrough with BENCH_LONG_BASELINE=1), RSS traced. */
+async function traceLongStreams(
+  targets: Targets,
+  headers: Headers,
+  say: (s: string) => void,
+): Promise<MemoryTrace[]> {
+  const longBody = JSON.stringify({
+    model: 'bench-long',
+    stream: true,
+    messages: [{ role: 'user', content: 'a long answer, please' }],
+  });
+  const memory: MemoryTrace[] = [];
+  // The plaintext long stream is off by default: wrangler dev's own Node process and proxy grow by
+  // gigabytes under it (not the Worker), which once stalled the run past its time budget.
+  const longTargets =
+    process.env.BENCH_LONG_BASELINE === '1' ? (['sealed', 'plain'] as const) : (['sealed'] as const);
+  const longUrl = (t: 'sealed' | 'plain') => (t === 'sealed' ? targets.stack.url : targets.baselineUrl);
+  for (const target of longTargets) {
+    memory.push(
+      await memoryTrace(
+        target,
+        // Looked up now: wrangler dev may have restarted the Worker's workerd since start.
+        target === 'sealed' ? targets.gatewayPids : targets.baselinePids,
+        (onPause) =>
+          drainCapped(
+            {
+              mode: 'drain',
+              url: longUrl(target),
+              path: '/v1/chat/completions',
+              headers,
+              body: longBody,
+              stream: true,
+              concurrency: 1,
+              warmupMs: 0,
+              durationMs: 0,
+              pauseEveryBytes: LONG_STREAM_BYTES / 20,
+            },
+            onPause,
+          ),
+        // Any request enters the isolate (the passthrough answers 404 here; that is enough).
+        async () => {
+          await (await fetch(`${longUrl(target)}/healthz`)).arrayBuffer();
+        },
+        say,
+      ),
+    );
+  }
+  return memory;
+}
+
+/** Seconds between the key-rotation DO's scheduled attestations at most: interval − overlap. */
+async function rotationCadence(devDir: string): Promise<number | null> {
+  return await readFile(join(devDir, 'manifest.dev.json'), 'utf8').then(
+    (t) => {
+      const k = (JSON.parse(t) as { keyPolicy?: { rotationIntervalSeconds: number; overlapSeconds: number } })
+        .keyPolicy;
+      return k ? k.rotationIntervalSeconds - k.overlapSeconds : null;
+    },
+    () => null,
+  );
 }

@@ -198,6 +198,34 @@ function matchingReference(claims: NonNullable<Awaited<ReturnType<typeof verifyS
 
 /** `signatures`: the signature backend (absent: WebCrypto, as in workerd; Node passes node:crypto). */
 export async function snpCases(v: SnpVector, signatures?: SignatureBackend): Promise<MicroCase[]> {
+  const p = await prepareSnp(v, signatures);
+  return [...snpVerifyCases(p), ...snpColdStageCases(p)];
+}
+
+type Cert = Awaited<ReturnType<typeof parseCertificate>>;
+
+/** What the SNP cases share, made once and checked: the vector verifies, or there is nothing to time. */
+interface PreparedSnp {
+  name: string;
+  report: Uint8Array;
+  leaf: Uint8Array;
+  chain: Uint8Array;
+  signatures: SignatureBackend | undefined;
+  input: Parameters<typeof verifySnpEvidence>[0] & {
+    trustAnchors: { sha256: string; product: string }[];
+    now: Date;
+  };
+  claims: NonNullable<Awaited<ReturnType<typeof verifySnpEvidence>>['claims']>;
+  ref: ReturnType<typeof matchingReference>;
+  opts: { expectedReportData: Uint8Array };
+  /** VCEK, ASK, ARK, parsed. */
+  certs: readonly [Cert, Cert, Cert];
+  leafKey: Awaited<ReturnType<typeof importLeafKey>>;
+  /** Holds AMD's ARK → ASK, verified once here. */
+  chainCache: ReturnType<typeof createChainCache>;
+}
+
+async function prepareSnp(v: SnpVector, signatures?: SignatureBackend): Promise<PreparedSnp> {
   const report = fromBase64(v.report);
   const leaf = fromBase64(v.leaf);
   const chain = fromBase64(v.chain);
@@ -206,8 +234,6 @@ export async function snpCases(v: SnpVector, signatures?: SignatureBackend): Pro
   const input = { report, leaf, chain: [chain], trustAnchors, now, ...(signatures ? { signatures } : {}) };
   const first = await verifySnpEvidence(input);
   if (!first.claims) throw new Error(`${v.name}: does not verify: ${JSON.stringify(first.violations)}`);
-  const ref = matchingReference(first.claims);
-  const opts = { expectedReportData: first.claims.report.reportData };
   const split = splitCertChain([chain]);
   const certs = [
     await parseCertificate(leaf, signatures),
@@ -217,14 +243,32 @@ export async function snpCases(v: SnpVector, signatures?: SignatureBackend): Pro
   const leafKey = await importLeafKey(certs[0], signatures);
   const chainCache = createChainCache();
   await verifySnpEvidence({ ...input, chainCache });
+  return {
+    name: v.name,
+    report,
+    leaf,
+    chain,
+    signatures,
+    input,
+    claims: first.claims,
+    ref: matchingReference(first.claims),
+    opts: { expectedReportData: first.claims.report.reportData },
+    certs,
+    leafKey,
+    chainCache,
+  };
+}
+
+/** The whole verification: cold, with the chain cached, and warm (key imported). */
+function snpVerifyCases(p: PreparedSnp): MicroCase[] {
   return [
     {
       name: 'snp.verify.cold',
-      what: `verifySnpEvidence on a real report (${v.name}): parse report, parse VCEK + ASK + ARK, chain to the pinned root (RSA-PSS ×2), binding, report signature (ECDSA P-384); then evaluateSnp`,
+      what: `verifySnpEvidence on a real report (${p.name}): parse report, parse VCEK + ASK + ARK, chain to the pinned root (RSA-PSS ×2), binding, report signature (ECDSA P-384); then evaluateSnp`,
       bytes: 0,
       run: async () => {
-        const r = await verifySnpEvidence(input);
-        return evaluateSnp(r.claims!, ref, opts);
+        const r = await verifySnpEvidence(p.input);
+        return evaluateSnp(r.claims!, p.ref, p.opts);
       },
     },
     {
@@ -232,8 +276,8 @@ export async function snpCases(v: SnpVector, signatures?: SignatureBackend): Pro
       what: `verifySnpEvidence on the same report with AMD's ARK → ASK already verified in this isolate (chain cache keyed by the SHA-256 of their DER): parse report and VCEK, VCEK signature under the ASK (RSA-PSS), binding, report signature (ECDSA P-384); then evaluateSnp`,
       bytes: 0,
       run: async () => {
-        const r = await verifySnpEvidence({ ...input, chainCache });
-        return evaluateSnp(r.claims!, ref, opts);
+        const r = await verifySnpEvidence({ ...p.input, chainCache: p.chainCache });
+        return evaluateSnp(r.claims!, p.ref, p.opts);
       },
     },
     {
@@ -241,23 +285,28 @@ export async function snpCases(v: SnpVector, signatures?: SignatureBackend): Pro
       what: 'the same report re-evaluated with the chain already verified and the VCEK key imported: parse report, report signature (ECDSA P-384), evaluateSnp',
       bytes: 0,
       run: async () => {
-        const parsed = parseReport(report);
-        const violations = await verifyReportSignature(parsed.raw, leafKey, signatures);
+        const parsed = parseReport(p.report);
+        const violations = await verifyReportSignature(parsed.raw, p.leafKey, p.signatures);
         if (violations.length) throw new Error('signature');
-        return evaluateSnp(first.claims!, ref, opts);
+        return evaluateSnp(p.claims, p.ref, p.opts);
       },
     },
-    // The cold path's stages, to see where its time goes.
+  ];
+}
+
+/** The cold path's stages, to see where its time goes, and the policy evaluation alone. */
+function snpColdStageCases(p: PreparedSnp): MicroCase[] {
+  return [
     {
       name: 'snp.cold.parseCertificates',
       what: 'stage of snp.verify.cold: parse VCEK, ASK and ARK (strict DER reader, SHA-256 fingerprints by the signature backend)',
       bytes: 0,
       run: async () => {
-        const split = splitCertChain([chain]);
+        const split = splitCertChain([p.chain]);
         return Promise.all([
-          parseCertificate(leaf, signatures),
-          parseCertificate(split.intermediate, signatures),
-          parseCertificate(split.root, signatures),
+          parseCertificate(p.leaf, p.signatures),
+          parseCertificate(split.intermediate, p.signatures),
+          parseCertificate(split.root, p.signatures),
         ]);
       },
     },
@@ -267,25 +316,26 @@ export async function snpCases(v: SnpVector, signatures?: SignatureBackend): Pro
       bytes: 0,
       run: () =>
         verifyChain({
-          leaf: certs[0],
-          intermediate: certs[1],
-          root: certs[2],
-          trustAnchors,
-          now,
-          ...(signatures ? { signatures } : {}),
+          leaf: p.certs[0],
+          intermediate: p.certs[1],
+          root: p.certs[2],
+          trustAnchors: p.input.trustAnchors,
+          now: p.input.now,
+          ...(p.signatures ? { signatures: p.signatures } : {}),
         }),
     },
     {
       name: 'snp.cold.reportSignature',
       what: 'stage of snp.verify.cold: import the VCEK key and verify the report signature (ECDSA P-384)',
       bytes: 0,
-      run: async () => verifyReportSignature(report, await importLeafKey(certs[0], signatures), signatures),
+      run: async () =>
+        verifyReportSignature(p.report, await importLeafKey(p.certs[0], p.signatures), p.signatures),
     },
     {
       name: 'policy.evaluateSnp',
       what: 'evaluateSnp of verified claims against reference values (every rule in play)',
       bytes: 0,
-      run: async () => evaluateSnp(first.claims!, ref, opts),
+      run: async () => evaluateSnp(p.claims, p.ref, p.opts),
     },
   ];
 }

@@ -18,6 +18,7 @@ import { createUpstreamModel } from '../model/upstream.js';
 import type { GpuEvidenceProvider } from '../platform/gpu-types.js';
 import { nodeSignatures } from '../platform/node-signature-backend.js';
 import type { AttestationPlatform } from '../platform/types.js';
+import type { Manifest } from '../policy/manifest-types.js';
 import { BUILTIN_ENDPOINT } from '../policy/model-endpoint.js';
 import type { PcsOptions } from '../verify/tdx/pcs.js';
 import { createWorkerApp, createWorkerExchange, type WorkerAppDeps } from './app.js';
@@ -95,6 +96,11 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
+/**
+ * Starts the worker in order: manifest → allowed model endpoint → GPU provider → model → session →
+ * app → listen → attest in the background. Every check that can refuse runs before anything
+ * listens or attests, so a misconfigured worker fails at start, never at its first request.
+ */
 export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
   const log = opts.log ?? consoleLog;
   const { platform } = opts;
@@ -103,69 +109,13 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     platform,
     'AI worker',
   );
-  // Before anything listens or attests: the endpoint must be one the manifest allows.
-  const config = await effectiveConfig(manifest, {
-    ...(opts.modelUrl !== undefined ? { url: opts.modelUrl } : {}),
-    ...(opts.modelApiKey ? { apiKey: opts.modelApiKey } : {}),
-  });
-  // Fail at start, not at every registration: a role that requires GPUs needs a GPU provider.
-  const gpuMin = manifest.roles.worker?.gpu?.count.min ?? 0;
-  if (gpuMin > 0 && !opts.gpus) {
-    throw new SealgateError(
-      'invalid_argument',
-      `AI worker: the manifest's /roles/worker/gpu requires at least ${gpuMin} GPU(s) but no GPU provider is configured (SEALGATE_GPU_COMMAND, or SEALGATE_GPUS with the simulator)`,
-    );
-  }
-  if (platform.simulated || opts.gpus?.simulated) {
-    log('warn', 'SIMULATED HARDWARE', {
-      banner: SIMULATED_BANNER,
-      platform: platform.description,
-      ...(opts.gpus ? { gpus: opts.gpus.description } : {}),
-    });
-  }
-  // The model call over node:http, not undici's fetch: less CPU per request (node-http-fetch.ts).
-  const modelFetch = opts.model || !opts.modelUrl ? undefined : createNodeHttpFetch();
-  const model =
-    opts.model ??
-    (config.config.model.endpoint !== BUILTIN_ENDPOINT
-      ? createUpstreamModel({
-          baseUrl: config.config.model.endpoint,
-          ...(modelFetch ? { fetch: modelFetch } : {}),
-          ...(opts.modelApiKey ? { apiKey: opts.modelApiKey } : {}),
-          ...(opts.modelNativeRoutes ? { nativeRoutes: opts.modelNativeRoutes } : {}),
-        })
-      : createBuiltinModel());
+  const config = await allowedModelConfig(manifest, opts);
+  requireGpuProvider(manifest, opts.gpus);
+  warnIfSimulated(opts, log);
+  const { model, modelFetch } = chooseModel(opts, config.config.model.endpoint);
   const clock = opts.clock ?? Date.now;
-  const session = new WorkerSession({
-    serviceUrl: opts.serviceUrl,
-    platform,
-    ...(opts.pcs ? { pcs: opts.pcs } : {}),
-    // Node: signatures through node:crypto (src/platform/node-signature-backend.ts).
-    signatures: nodeSignatures,
-    // Receipts signed through node:crypto on this thread, not WebCrypto's thread pool (node-receipt-key.ts).
-    receiptKey: nodeReceiptKey,
-    ...(opts.gpus ? { gpus: opts.gpus } : {}),
-    manifest: opts.manifestBytes.slice(),
-    manifestDigest,
-    config: config.bytes,
-    clock,
-    log,
-    ...opts.session,
-  });
-  const appDeps: WorkerAppDeps = {
-    keys: session.keys,
-    model,
-    manifestDigest,
-    simulated: platform.simulated,
-    certificate: () => session.certificate,
-    receiptSigner: () => session.receiptSigner,
-    // node:crypto's synchronous calls, not WebCrypto's thread-pool jobs (node-envelope-crypto.ts).
-    envelopeCrypto: nodeEnvelopeCrypto,
-    sha256: nodeSha256,
-    clock,
-    log,
-    ...(opts.maxAgeSeconds !== undefined ? { maxAgeSeconds: opts.maxAgeSeconds } : {}),
-  };
+  const session = createSession(opts, { manifestDigest, configBytes: config.bytes, clock, log });
+  const appDeps = workerAppDeps(opts, { session, model, manifestDigest, clock, log });
   const exchange = createWorkerExchange(appDeps);
   const app = createWorkerApp(appDeps, exchange);
 
@@ -189,8 +139,12 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     () => log('info', 'AI worker ready: holds a key', { url }),
     () => undefined,
   );
-
-  let closing: Promise<void> | undefined;
+  const close = onceClose(async () => {
+    await session.close();
+    await listening.close();
+    modelFetch?.close();
+    log('info', 'AI worker stopped', { url });
+  });
   return {
     url,
     port,
@@ -199,14 +153,118 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     ready: session.ready,
     session,
     app,
-    close: () => {
-      closing ??= (async () => {
-        await session.close();
-        await listening.close();
-        modelFetch?.close();
-        log('info', 'AI worker stopped', { url });
-      })();
-      return closing;
-    },
+    close,
+  };
+}
+
+/** Before anything listens or attests: the model endpoint must be one the manifest allows. */
+function allowedModelConfig(manifest: Manifest, opts: StartWorkerOptions) {
+  return effectiveConfig(manifest, {
+    ...(opts.modelUrl !== undefined ? { url: opts.modelUrl } : {}),
+    ...(opts.modelApiKey ? { apiKey: opts.modelApiKey } : {}),
+  });
+}
+
+/** Fail at start, not at every registration: a role that requires GPUs needs a GPU provider. */
+function requireGpuProvider(manifest: Manifest, gpus: GpuEvidenceProvider | undefined): void {
+  const gpuMin = manifest.roles.worker?.gpu?.count.min ?? 0;
+  if (gpuMin > 0 && !gpus) {
+    throw new SealgateError(
+      'invalid_argument',
+      `AI worker: the manifest's /roles/worker/gpu requires at least ${gpuMin} GPU(s) but no GPU provider is configured (SEALGATE_GPU_COMMAND, or SEALGATE_GPUS with the simulator)`,
+    );
+  }
+}
+
+/** Simulated CPU or GPU evidence is announced loudly: it proves nothing about real hardware. */
+function warnIfSimulated(opts: StartWorkerOptions, log: WorkerLog): void {
+  if (!opts.platform.simulated && !opts.gpus?.simulated) return;
+  log('warn', 'SIMULATED HARDWARE', {
+    banner: SIMULATED_BANNER,
+    platform: opts.platform.description,
+    ...(opts.gpus ? { gpus: opts.gpus.description } : {}),
+  });
+}
+
+/**
+ * The backend: opts.model if given, else the attested endpoint (MODEL_URL) or the built-in model.
+ * `modelFetch` is set only when this call made it, so close() closes only what it owns.
+ */
+function chooseModel(
+  opts: StartWorkerOptions,
+  endpoint: string,
+): { model: ModelBackend; modelFetch: { close(): void } | undefined } {
+  // The model call over node:http, not undici's fetch: less CPU per request (node-http-fetch.ts).
+  const modelFetch = opts.model || !opts.modelUrl ? undefined : createNodeHttpFetch();
+  const model =
+    opts.model ??
+    (endpoint !== BUILTIN_ENDPOINT
+      ? createUpstreamModel({
+          baseUrl: endpoint,
+          ...(modelFetch ? { fetch: modelFetch } : {}),
+          ...(opts.modelApiKey ? { apiKey: opts.modelApiKey } : {}),
+          ...(opts.modelNativeRoutes ? { nativeRoutes: opts.modelNativeRoutes } : {}),
+        })
+      : createBuiltinModel());
+  return { model, modelFetch };
+}
+
+interface StartContext {
+  manifestDigest: string;
+  clock: () => number;
+  log: WorkerLog;
+}
+
+/** The session attests with the exact manifest bytes and the attested model configuration. */
+function createSession(
+  opts: StartWorkerOptions,
+  ctx: StartContext & { configBytes: Uint8Array },
+): WorkerSession {
+  return new WorkerSession({
+    serviceUrl: opts.serviceUrl,
+    platform: opts.platform,
+    ...(opts.pcs ? { pcs: opts.pcs } : {}),
+    // Node: signatures through node:crypto (src/platform/node-signature-backend.ts).
+    signatures: nodeSignatures,
+    // Receipts signed through node:crypto on this thread, not WebCrypto's thread pool (node-receipt-key.ts).
+    receiptKey: nodeReceiptKey,
+    ...(opts.gpus ? { gpus: opts.gpus } : {}),
+    manifest: opts.manifestBytes.slice(),
+    manifestDigest: ctx.manifestDigest,
+    config: ctx.configBytes,
+    clock: ctx.clock,
+    log: ctx.log,
+    ...opts.session,
+  });
+}
+
+/** The app reads keys, certificate and receipt signer from the session at each request. */
+function workerAppDeps(
+  opts: StartWorkerOptions,
+  ctx: StartContext & { session: WorkerSession; model: ModelBackend },
+): WorkerAppDeps {
+  const { session } = ctx;
+  return {
+    keys: session.keys,
+    model: ctx.model,
+    manifestDigest: ctx.manifestDigest,
+    simulated: opts.platform.simulated,
+    certificate: () => session.certificate,
+    receiptSigner: () => session.receiptSigner,
+    // node:crypto's synchronous calls, not WebCrypto's thread-pool jobs (node-envelope-crypto.ts).
+    envelopeCrypto: nodeEnvelopeCrypto,
+    sha256: nodeSha256,
+    clock: ctx.clock,
+    log: ctx.log,
+    ...(opts.maxAgeSeconds !== undefined ? { maxAgeSeconds: opts.maxAgeSeconds } : {}),
+  };
+}
+
+/** close() runs its steps once; a second call returns the first call's promise. */
+function onceClose(steps: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => {
+    closing ??= steps();
+    return closing;
   };
 }

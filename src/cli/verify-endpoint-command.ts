@@ -316,33 +316,48 @@ async function checkEvidence(r: Report, o: RunOptions, j: Judged): Promise<Evide
     pcs: cliPcs(process.env.SEALGATE_PCS_URL),
     signatures: nodeSignatures,
   });
-  const codes = new Set(verdict.violations.map((v) => v.code));
-  const claims = verdict.claims ?? verdict.tdx;
   const simulated = verdict.simulated;
   r.simulated = simulated;
+  sayEvidenceChain(r, verdict);
+  const measurement = sayReferenceValues(r, verdict);
+  sayTcb(r, verdict);
+  return { verdict, simulated, measurement };
+}
+
+type EvidenceVerdict = EvidenceFindings['verdict'];
+
+/** Whose signature and which root: an SEV-SNP report's VCEK/VLEK chain, or a TDX quote's PCK chain. */
+function sayEvidenceChain(r: Report, verdict: EvidenceVerdict): void {
+  const rootNote = verdict.simulated ? '(the SIMULATED development root the manifest names)' : null;
   if (verdict.claims) {
     const c = verdict.claims;
     r.ok(
       `hardware evidence: an SEV-SNP report signed by a ${c.signingKey.toUpperCase()} that chains to root ${c.chain.rootSha256.slice(0, 16)}… ` +
-        (simulated
-          ? '(the SIMULATED development root the manifest names)'
-          : `(AMD ${c.product} root pinned by the manifest)`),
+        (rootNote ?? `(AMD ${c.product} root pinned by the manifest)`),
     );
   } else if (verdict.tdx) {
     const t = verdict.tdx;
     r.ok(
       `hardware evidence: an Intel TDX quote (v${t.quoteVersion}) whose PCK chain and collateral chain to SGX root ${t.rootSha256.slice(0, 16)}… ` +
-        (simulated ? '(the SIMULATED development root the manifest names)' : "(Intel's SGX Root CA)"),
+        (rootNote ?? "(Intel's SGX Root CA)"),
     );
   } else {
     r.fail('the hardware evidence does not verify (signature or certificate chain)');
   }
-  // REPORT_DATA and the reference values are evaluated only on claims whose signature verified:
-  // without them nothing below was checked, and nothing may read as holding.
+}
+
+/**
+ * REPORT_DATA and the measurement, then every other violation by its code; returns the measurement
+ * (hex) or null. Both are evaluated only on claims whose signature verified: without them nothing
+ * here was checked, and nothing may read as holding.
+ */
+function sayReferenceValues(r: Report, verdict: EvidenceVerdict): string | null {
+  const codes = new Set<string>(verdict.violations.map((v) => v.code));
+  const claims = verdict.claims ?? verdict.tdx;
   const bound =
     claims !== null &&
     !['report_data_mismatch', 'nonce_mismatch', 'manifest_mismatch', 'role_mismatch'].some((c) =>
-      codes.has(c as never),
+      codes.has(c),
     );
   r.check(
     bound,
@@ -367,21 +382,25 @@ async function checkEvidence(r: Report, o: RunOptions, j: Judged): Promise<Evide
     if (v.code === 'measurement_not_allowed' || v.code === 'mrtd_not_allowed') continue;
     r.fail(`${v.code}: ${v.message}`);
   }
-  if (verdict.tdx && verdict.verdict === 'trusted') {
+  return measurement;
+}
+
+/** The TCB the evidence reports, said only when the verdict is trusted (it then meets the manifest). */
+function sayTcb(r: Report, verdict: EvidenceVerdict): void {
+  if (verdict.verdict !== 'trusted') return;
+  if (verdict.tdx) {
     const t = verdict.tdx;
     const advisories = t.tcb.advisoryIds.length ? t.tcb.advisoryIds.join(', ') : 'no advisories';
     r.ok(
       `TDX TCB status ${t.tcb.status} (${advisories}), module ${t.tcb.tdxModule?.id ?? '—'}, RTMR0–3 ${t.body.rtmrs.map((x) => toHex(x).slice(0, 12)).join('…, ')}…: as the manifest allows`,
     );
   }
-  if (verdict.claims && verdict.verdict === 'trusted') {
-    const claims = verdict.claims;
-    const t = claims.reportedTcb;
+  if (verdict.claims) {
+    const t = verdict.claims.reportedTcb;
     r.ok(
       `TCB (reported) bootloader ${t.bootloader}, tee ${t.tee}, snp ${t.snp}, microcode ${t.microcode}${t.fmc === undefined ? '' : `, fmc ${t.fmc}`}: at least the manifest's minimum; guest policy and VMPL as required`,
     );
   }
-  return { verdict, simulated, measurement };
 }
 
 /** 4. The gateway's own verdict, signed: its EAR says what our own appraisal found. */

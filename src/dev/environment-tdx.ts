@@ -7,16 +7,13 @@
  *
  * Runtime-neutral (no node:*). Making a chain is four P-256 key generations (milliseconds).
  */
-import { toHex, utf8 } from '../bytes.js';
+import { toHex } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { deriveGatewayKey } from '../keys/gateway-key.js';
 import { measurementFor } from '../platform/simulator/measurement.js';
 import { createTdxDevChain, type TdxDevChain } from '../platform/simulator/tdx-chain.js';
 import { SimulatedTdxPlatform } from '../platform/simulator/tdx-platform.js';
 import { SIMULATED_TD_DEFAULTS } from '../platform/simulator/tdx-quote.js';
-import { manifestDigest as digestOf } from '../policy/manifest-digest.js';
-import type { Manifest } from '../policy/manifest-types.js';
-import { parseManifest } from '../policy/parse-manifest.js';
 import { AMD_ROOTS } from '../verify/amd-roots.js';
 import {
   DEV_GATEWAY_SECRET,
@@ -24,6 +21,7 @@ import {
   DEV_MANIFEST_NAME,
   DEV_MEASUREMENT_LABELS,
   type DevelopmentEnvironment,
+  devManifestCore,
 } from './environment.js';
 
 /** A simulated TD for a role, launched with `measurementFor(label)` as its MRTD. */
@@ -109,23 +107,13 @@ export async function createTdxDevelopmentEnvironment(options: {
   const chain = options.chain ?? (await createTdxDevChain({ now: options.now }));
   const gatewaySecret = options.gatewaySecret ?? DEV_GATEWAY_SECRET;
   const manifestText = await tdxDevelopmentManifestText(chain, gatewaySecret);
-  const manifestBytes = utf8.encode(manifestText);
-  const manifest: Manifest = parseManifest(manifestBytes);
-  const [service, worker] = await Promise.all([
-    measurementFor(DEV_MEASUREMENT_LABELS.service),
-    measurementFor(DEV_MEASUREMENT_LABELS.worker),
-  ]);
+  const core = await devManifestCore(manifestText, gatewaySecret);
+  const { service, worker } = core.measurements;
   const clock = options.clock ?? (() => options.now);
   return Object.freeze({
     simulated: true,
     chain,
-    manifest,
-    manifestBytes,
-    manifestText,
-    manifestDigest: await digestOf(manifestBytes),
-    gatewaySecret,
-    gatewayKey: await deriveGatewayKey(gatewaySecret),
-    measurements: Object.freeze({ service, worker }),
+    ...core,
     servicePlatform: new DevTdxPlatform(chain, service, 'attestation-service', clock),
     workerPlatform: new DevTdxPlatform(chain, worker, 'worker', clock),
   });

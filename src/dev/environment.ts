@@ -195,6 +195,41 @@ export async function developmentManifestText(
   return `${JSON.stringify(manifest, null, 2)}\n`;
 }
 
+/** What a development environment is on any TEE: its manifest, the gateway's key, the measurements. */
+export type DevManifestCore = Pick<
+  DevelopmentEnvironment,
+  | 'manifest'
+  | 'manifestBytes'
+  | 'manifestText'
+  | 'manifestDigest'
+  | 'gatewaySecret'
+  | 'gatewayKey'
+  | 'measurements'
+>;
+
+/**
+ * The TEE-independent part of a development environment from its manifest text: the parsed
+ * manifest (so a development manifest that does not parse fails here, at creation), its exact
+ * bytes and digest, the gateway key derived from `gatewaySecret`, and the two roles' simulated
+ * measurements (the same labels on SEV-SNP and TDX).
+ */
+export async function devManifestCore(manifestText: string, gatewaySecret: string): Promise<DevManifestCore> {
+  const manifestBytes = utf8.encode(manifestText);
+  const [service, worker] = await Promise.all([
+    measurementFor(DEV_MEASUREMENT_LABELS.service),
+    measurementFor(DEV_MEASUREMENT_LABELS.worker),
+  ]);
+  return {
+    manifest: parseManifest(manifestBytes),
+    manifestBytes,
+    manifestText,
+    manifestDigest: await digestOf(manifestBytes),
+    gatewaySecret,
+    gatewayKey: await deriveGatewayKey(gatewaySecret),
+    measurements: Object.freeze({ service, worker }),
+  };
+}
+
 export async function createDevelopmentEnvironment(options: {
   now: Date;
   product?: SnpProduct;
@@ -225,22 +260,12 @@ export async function createDevelopmentEnvironment(options: {
     chain: gpuChain,
     count: gpuCount,
   });
-  const manifestBytes = utf8.encode(manifestText);
-  const manifest = parseManifest(manifestBytes);
-  const [service, worker] = await Promise.all([
-    measurementFor(DEV_MEASUREMENT_LABELS.service),
-    measurementFor(DEV_MEASUREMENT_LABELS.worker),
-  ]);
+  const core = await devManifestCore(manifestText, gatewaySecret);
+  const { service, worker } = core.measurements;
   return Object.freeze({
     simulated: true,
     chain,
-    manifest,
-    manifestBytes,
-    manifestText,
-    manifestDigest: await digestOf(manifestBytes),
-    gatewaySecret,
-    gatewayKey: await deriveGatewayKey(gatewaySecret),
-    measurements: Object.freeze({ service, worker }),
+    ...core,
     servicePlatform: new DevSnpPlatform(chain, service, 'attestation-service'),
     workerPlatform: new DevSnpPlatform(chain, worker, 'worker'),
     gpuChain,

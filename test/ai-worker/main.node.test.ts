@@ -4,15 +4,14 @@
  * service, stops cleanly on SIGINT.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFromEnv } from '../../src/ai-worker/main.js';
 import { type RunningService, startService } from '../../src/attestation-service/main.js';
-import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
-import { exportDevChain } from '../../src/platform/simulator/dev-chain-json.js';
+import type { DevelopmentEnvironment } from '../../src/dev/environment.js';
 import { expectSealgateError } from '../keys/support.js';
+import { writeDevFiles } from '../support/dev-files.js';
 
 let env: DevelopmentEnvironment;
 let dir: string;
@@ -20,12 +19,7 @@ let chainPath: string;
 let manifestPath: string;
 
 beforeAll(async () => {
-  env = await createDevelopmentEnvironment({ now: new Date() });
-  dir = await mkdtemp(join(tmpdir(), 'sealgate-worker-'));
-  chainPath = join(dir, 'dev-chain.json');
-  manifestPath = join(dir, 'manifest.dev.json');
-  await writeFile(chainPath, JSON.stringify(await exportDevChain(env.chain)));
-  await writeFile(manifestPath, env.manifestBytes);
+  ({ env, dir, chainPath, manifestPath } = await writeDevFiles('sealgate-worker-'));
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 

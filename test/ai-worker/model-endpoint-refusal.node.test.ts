@@ -9,27 +9,19 @@
  * (no "attested" line — the service port is closed anyway).
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
-import { exportDevChain } from '../../src/platform/simulator/dev-chain-json.js';
 import { freePorts } from '../e2e/support.js';
+import { writeDevFiles } from '../support/dev-files.js';
 
-let env: DevelopmentEnvironment;
 let dir: string;
 let chainPath: string;
 let manifestPath: string;
 
 beforeAll(async () => {
-  env = await createDevelopmentEnvironment({ now: new Date() });
-  dir = await mkdtemp(join(tmpdir(), 'sealgate-modelcfg-'));
-  chainPath = join(dir, 'dev-chain.json');
-  manifestPath = join(dir, 'manifest.dev.json');
-  await writeFile(chainPath, JSON.stringify(await exportDevChain(env.chain)));
-  await writeFile(manifestPath, env.manifestBytes);
+  ({ dir, chainPath, manifestPath } = await writeDevFiles('sealgate-modelcfg-'));
 }, 240_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 

@@ -10,7 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { utf8 } from '../../src/bytes.js';
 import { embed } from '../../src/model/builtin-embeddings.js';
 import { SseParser } from '../../src/model/sse.js';
-import { curl, type E2eStack, parseCurlInclude, startE2eStack } from './support.js';
+import {
+  curl,
+  E2E_START_MS,
+  E2E_STOP_MS,
+  type E2eStack,
+  parseCurlInclude,
+  startE2eStack,
+  stopE2eStack,
+} from './support.js';
 
 const MODEL = 'sealgate-builtin';
 const PROMPT = 'Is this thing on?';
@@ -33,15 +41,10 @@ beforeAll(async () => {
       return fetch(url, init);
     },
   });
-}, 180_000);
+}, E2E_START_MS);
 
-afterAll(async () => {
-  if (!stack) return;
-  const { running, leftover } = await stack.stop();
-  // wrangler ran workerd in its process group, and nothing of that group is left.
-  expect(running.some((p) => /workerd/.test(p))).toBe(true);
-  expect(leftover).toEqual([]);
-}, 60_000);
+// wrangler ran workerd in its process group, and nothing of that group is left.
+afterAll(() => stopE2eStack(stack, { ranWorkerd: true }), E2E_STOP_MS);
 
 const messages = [{ role: 'user' as const, content: PROMPT }];
 

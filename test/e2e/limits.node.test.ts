@@ -14,7 +14,7 @@ import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { type RecordingModel, startRecordingModel } from './recording-model.js';
-import { type E2eStack, startE2eStack } from './support.js';
+import { E2E_START_MS, E2E_STOP_MS, type E2eStack, startE2eStack, stopE2eStack } from './support.js';
 
 const MODEL = 'sealgate-builtin';
 const CHAT = { model: MODEL, messages: [{ role: 'user' as const, content: 'hi there' }] };
@@ -25,15 +25,9 @@ let stack: E2eStack;
 beforeAll(async () => {
   recorder = await startRecordingModel();
   stack = await startE2eStack({ modelUrl: recorder.url });
-}, 180_000);
+}, E2E_START_MS);
 
-afterAll(async () => {
-  if (stack) {
-    const { leftover } = await stack.stop();
-    expect(leftover).toEqual([]);
-  }
-  await recorder?.close();
-}, 60_000);
+afterAll(() => stopE2eStack(stack, { beside: [recorder] }), E2E_STOP_MS);
 
 /** A key made as an operator makes one, into the running stack's local KV. */
 async function createKey(limits: string[]): Promise<string> {

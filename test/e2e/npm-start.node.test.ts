@@ -39,6 +39,36 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/**
+ * `npm start` on three free ports with its dev files under `home`, in its own process group (added
+ * to `groups`, so a failed test can still stop everything in afterAll); everything it prints, on
+ * stdout and stderr, is appended to `out.text`. `port` is the gateway's.
+ */
+async function startNpm(home: string): Promise<{ npm: ChildProcess; out: { text: string }; port: number }> {
+  const [port, servicePort, workerPort] = (await freePorts(3)) as [number, number, number];
+  const npm = spawn('npm', ['start'], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      PORT: String(port),
+      SEALGATE_SERVICE_PORT: String(servicePort),
+      SEALGATE_WORKER_PORT: String(workerPort),
+      SEALGATE_DEV_DIR: join(home, 'dev'),
+      NO_COLOR: '1',
+    },
+  });
+  if (npm.pid !== undefined) groups.add(npm.pid);
+  const out = { text: '' };
+  const collect = (d: string) => {
+    out.text += d;
+  };
+  npm.stdout?.setEncoding('utf8').on('data', collect);
+  npm.stderr?.setEncoding('utf8').on('data', collect);
+  return { npm, out, port };
+}
+
 /** Resolves with everything printed so far once `line` matches; rejects if npm exits first. */
 function untilPrinted(proc: ChildProcess, out: { text: string }, pattern: RegExp): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -62,29 +92,7 @@ function untilPrinted(proc: ChildProcess, out: { text: string }, pattern: RegExp
 describe('npm start', () => {
   it('prints URL, manifest digest and API key; curl gets an answer; SIGTERM leaves nothing behind', async () => {
     dir = await mkdtemp(join(tmpdir(), 'sealgate-npm-start-'));
-    const [port, servicePort, workerPort] = (await freePorts(3)) as [number, number, number];
-    const npm = spawn('npm', ['start'], {
-      cwd: ROOT,
-      // Its own process group, so a failed test can still stop everything (afterAll).
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        PORT: String(port),
-        SEALGATE_SERVICE_PORT: String(servicePort),
-        SEALGATE_WORKER_PORT: String(workerPort),
-        SEALGATE_DEV_DIR: join(dir, 'dev'),
-        NO_COLOR: '1',
-      },
-    });
-    if (npm.pid !== undefined) groups.add(npm.pid);
-    const out = { text: '' };
-    npm.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      out.text += d;
-    });
-    npm.stderr?.setEncoding('utf8').on('data', (d: string) => {
-      out.text += d;
-    });
+    const { npm, out, port } = await startNpm(dir);
     const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       npm.once('exit', (code, signal) => resolve({ code, signal })),
     );
@@ -144,28 +152,7 @@ describe('npm start', () => {
 
   it('SIGKILL of the process running scripts/start.ts: the gateway still exits and frees its port', async () => {
     const home = await mkdtemp(join(tmpdir(), 'sealgate-npm-start-kill-'));
-    const [port, servicePort, workerPort] = (await freePorts(3)) as [number, number, number];
-    const npm = spawn('npm', ['start'], {
-      cwd: ROOT,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        PORT: String(port),
-        SEALGATE_SERVICE_PORT: String(servicePort),
-        SEALGATE_WORKER_PORT: String(workerPort),
-        SEALGATE_DEV_DIR: join(home, 'dev'),
-        NO_COLOR: '1',
-      },
-    });
-    if (npm.pid !== undefined) groups.add(npm.pid);
-    const out = { text: '' };
-    npm.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      out.text += d;
-    });
-    npm.stderr?.setEncoding('utf8').on('data', (d: string) => {
-      out.text += d;
-    });
+    const { npm, out, port } = await startNpm(home);
     try {
       await untilPrinted(npm, out, /Ctrl-C stops everything/);
       const tree = await processTree(npm.pid as number);

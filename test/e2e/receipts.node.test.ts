@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type E2eStack, startE2eStack } from './support.js';
+import { E2E_START_MS, E2E_STOP_MS, type E2eStack, startE2eStack, stopE2eStack } from './support.js';
 
 let stack: E2eStack;
 let client: OpenAI;
@@ -21,14 +21,12 @@ const tmp = mkdtempSync(join(tmpdir(), 'sealgate-e2e-receipts-'));
 beforeAll(async () => {
   stack = await startE2eStack();
   client = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: stack.apiKey, maxRetries: 0 });
-}, 180_000);
+}, E2E_START_MS);
 
 afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
-  if (!stack) return;
-  const { leftover } = await stack.stop();
-  expect(leftover).toEqual([]);
-}, 60_000);
+  await stopE2eStack(stack);
+}, E2E_STOP_MS);
 
 /** The real CLI entry point (`npm run sealgate` runs this same script). */
 function sealgate(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -5,10 +5,10 @@
  * unchanged too. What it answered is recorded beside what it received.
  */
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { sealedFormBody } from '../../src/api/transcriptions/form.js';
 import { createBuiltinModel } from '../../src/model/builtin.js';
 import type { ModelRoute } from '../../src/model/types.js';
+import { listenLoopback } from '../support/loopback.js';
 
 export interface Recorded {
   method: string;
@@ -70,17 +70,7 @@ export async function startRecordingModel(): Promise<RecordingModel> {
       json(res, { error: { message: (e as Error).message, type: 'invalid_request_error' } }, 400);
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenLoopback(server)), requests };
 }
 
 /** The `model` field of a multipart transcription body. */

@@ -24,7 +24,14 @@ import {
   startSse,
   writeData,
 } from '../model/local-model-server.js';
-import { type E2eStack, startE2eStack, waitUntil } from './support.js';
+import {
+  E2E_START_MS,
+  E2E_STOP_MS,
+  type E2eStack,
+  startE2eStack,
+  stopE2eStack,
+  waitUntil,
+} from './support.js';
 
 const CHAT = '/v1/chat/completions';
 const MODEL = 'local-model';
@@ -78,17 +85,12 @@ beforeAll(async () => {
     });
   });
   stack = await startE2eStack({ modelUrl: model.url, keyPolicy: KEY_POLICY, workerPollIntervalMs: 500 });
-}, 180_000);
+}, E2E_START_MS);
 
 afterAll(async () => {
   release.fire(); // never leave the model's stream hanging
-  if (stack) {
-    const { running, leftover } = await stack.stop();
-    expect(running.some((p) => /workerd/.test(p))).toBe(true);
-    expect(leftover).toEqual([]);
-  }
-  await model?.close();
-}, 60_000);
+  await stopE2eStack(stack, { ranWorkerd: true, beside: [model] });
+}, E2E_STOP_MS);
 
 function chat(content: string, stream = false): Promise<Response> {
   return fetch(`${stack.url}${CHAT}`, {

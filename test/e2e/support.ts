@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { type RunningStack, type StackOptions, startStack } from '../../src/dev/stack.js';
 
 /** A port nobody listens on now (the OS picks it; the throwaway server is closed before use). */
@@ -158,6 +159,30 @@ export async function startE2eStack(opts: StackOptions = {}): Promise<E2eStack> 
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
     throw e;
+  }
+}
+
+/** Time for a file's stack to come up: wrangler's first bundle and the first attestation. */
+export const E2E_START_MS = 180_000;
+/** Time to stop it and see wrangler's process group gone. */
+export const E2E_STOP_MS = 60_000;
+
+/**
+ * A file's afterAll: stops its own stack when it started and asserts that nothing of wrangler's
+ * process group is left (with `ranWorkerd`, also that the group did run workerd); then closes what
+ * the file started beside the stack (a model server), in order, even when an assertion failed.
+ */
+export async function stopE2eStack(
+  stack: E2eStack | undefined,
+  opts: { ranWorkerd?: boolean; beside?: readonly ({ close(): Promise<void> } | undefined)[] } = {},
+): Promise<void> {
+  try {
+    if (!stack) return;
+    const { running, leftover } = await stack.stop();
+    if (opts.ranWorkerd) expect(running.some((p) => /workerd/.test(p))).toBe(true);
+    expect(leftover).toEqual([]);
+  } finally {
+    for (const server of opts.beside ?? []) await server?.close();
   }
 }
 

@@ -11,7 +11,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type E2eStack, startE2eStack } from './support.js';
+import { E2E_START_MS, E2E_STOP_MS, type E2eStack, startE2eStack, stopE2eStack } from './support.js';
 
 let stack: E2eStack;
 
@@ -30,13 +30,9 @@ function sealgate(args: string[]): Promise<{ code: number; stdout: string }> {
 
 beforeAll(async () => {
   stack = await startE2eStack({ tee: 'tdx' });
-}, 180_000);
+}, E2E_START_MS);
 
-afterAll(async () => {
-  if (!stack) return;
-  const { leftover } = await stack.stop();
-  expect(leftover).toEqual([]);
-}, 60_000);
+afterAll(() => stopE2eStack(stack), E2E_STOP_MS);
 
 describe('the local stack on SIMULATED Intel TDX', () => {
   it('a chat completion through the gateway is answered by the TDX worker', async () => {

@@ -17,7 +17,7 @@ import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../src/bytes.js';
 import { runCli } from '../../src/cli/main.js';
-import { curl, type E2eStack, startE2eStack } from './support.js';
+import { curl, E2E_START_MS, E2E_STOP_MS, type E2eStack, startE2eStack, stopE2eStack } from './support.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAS_CHROMIUM = existsSync(CHROMIUM);
@@ -31,13 +31,9 @@ beforeAll(async () => {
   stack = await startE2eStack();
   const res = await curl([`${stack.url}/v1/manifest`]);
   manifestText = (JSON.parse(res.stdout) as { manifest: string }).manifest;
-}, 180_000);
+}, E2E_START_MS);
 
-afterAll(async () => {
-  if (!stack) return;
-  const { leftover } = await stack.stop();
-  expect(leftover).toEqual([]);
-}, 60_000);
+afterAll(() => stopE2eStack(stack), E2E_STOP_MS);
 
 describe('curl only', () => {
   it('fresh evidence bound to the caller’s nonce, the manifest and a signed EAR — no API key', async () => {

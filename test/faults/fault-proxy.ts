@@ -13,6 +13,7 @@
  *   swap-kid  the sealed REQUEST's key id replaced by another well-formed one
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { listenLoopback } from '../support/loopback.js';
 
 export type Fault = 'pass' | 'drop' | 'delay' | 'tamper' | 'truncate' | 'reorder' | 'swap-kid';
 
@@ -116,13 +117,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       res.end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  proxy.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  proxy.close = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
+  const listening = await listenLoopback(server);
+  proxy.url = listening.url;
+  proxy.close = listening.close;
   return proxy;
 }

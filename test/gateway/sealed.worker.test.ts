@@ -273,6 +273,26 @@ gatewayDescribe('the sealed request path', () => {
     stack.modes[WORKER_B] = 'ok';
   });
 
+  it('the model list skips a worker that sends its head and stalls its body, within its budget', async () => {
+    // Without models.ts's own deadline on the body this waits forever: the test times out.
+    stack.modes[WORKER_A] = 'stall-models';
+    stack.modes[WORKER_B] = 'ok';
+    try {
+      const models = await call('/v1/models', { headers: KEY });
+      expect(models.status).toBe(200);
+      const ids = ((await models.json()) as { data: { id: string }[] }).data.map((m) => m.id);
+      expect(ids).toContain('sealgate-builtin');
+      expect(ids).not.toContain('stalled-model');
+      stack.modes[WORKER_B] = 'stall-models';
+      const none = await call('/v1/models', { headers: KEY });
+      expect(none.status).toBe(503);
+      expect(((await none.json()) as { error: { code: string } }).error.code).toBe('no_worker_available');
+    } finally {
+      stack.modes[WORKER_A] = 'ok';
+      stack.modes[WORKER_B] = 'ok';
+    }
+  }, 20_000);
+
   it('skips a worker that is down or busy and uses the next', async () => {
     stack.modes[WORKER_A] = 'down';
     stack.modes[WORKER_B] = 'ok';

@@ -59,7 +59,12 @@ export type WorkerMode =
   /** Accepts the connection and never answers (only the caller's signal ends the wait). */
   | 'hang'
   /** Answers GET /v1/models with a list of more than 1 MiB. */
-  | 'huge-models';
+  | 'huge-models'
+  /**
+   * Answers GET /v1/models 200 with its head and half a list, then stalls: the body neither ends
+   * nor errors, not even when the caller's fetch signal aborts (a fetcher need not tie it to the body).
+   */
+  | 'stall-models';
 
 /** The mocked clock (Date.now), moved by tests; the DO and the apps read it too. */
 export const clock = { offsetMs: 0 };
@@ -219,6 +224,7 @@ export async function startStack(): Promise<Stack> {
       }));
       return Response.json({ object: 'list', data });
     }
+    if (mode === 'stall-models' && new URL(url).pathname === '/v1/models') return stalledModelList();
     const res = await workerApp.request(url, init);
     if (!res.ok || mode === 'ok') return res;
     if (mode === 'replay-answer') {
@@ -235,6 +241,19 @@ export async function startStack(): Promise<Stack> {
   let lastAnswer: string | undefined;
   vi.stubGlobal('fetch', router);
   return stack;
+}
+
+/** 200, a JSON head and the first half of a model list, then a body that never ends. */
+function stalledModelList(): Response {
+  const half = '{"object":"list","data":[{"id":"stalled-model","object":"model"},';
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(new TextEncoder().encode(half));
+    },
+    // pull() is not called again until the first chunk is read; after that it never settles.
+    pull: () => new Promise<void>(() => undefined),
+  });
+  return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
 }
 
 /** Flips one character of a base64url ciphertext (still canonical base64url, no longer authentic). */

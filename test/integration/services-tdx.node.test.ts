@@ -7,13 +7,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningWorker } from '../../src/ai-worker/main.js';
-import { fromBase64Url, toHex } from '../../src/bytes.js';
+import { toHex } from '../../src/bytes.js';
 import { openResponse } from '../../src/envelope/response.js';
 import { BUILTIN_MODEL_ID } from '../../src/model/builtin.js';
-import { verifyWorkerCertificate } from '../../src/service-client/worker-certificate.js';
 import { expectError, post } from '../ai-worker/support.js';
 import type { Json } from '../model/json.js';
-import { CHAT, recordingLog, type Stack, startStack } from './stack.js';
+import { CHAT, expectWorkerCertificate, recordingLog, type Stack, startStack } from './stack.js';
 
 describe('services end to end on SIMULATED Intel TDX', () => {
   let stack: Stack;
@@ -36,17 +35,7 @@ describe('services end to end on SIMULATED Intel TDX', () => {
   });
 
   it('a TDX worker registered: its certificate names its MRTD and chains to the attested service', async () => {
-    const { certificate } = (await (await fetch(`${worker.url}/v1/worker`)).json()) as {
-      certificate: string;
-    };
-    const cert = await verifyWorkerCertificate({
-      certificate: fromBase64Url(certificate),
-      issuerKey: stack.attested.signingKey,
-      now: new Date(),
-      manifestDigest: stack.env.manifestDigest,
-    });
-    expect(cert.measurement).toEqual(stack.env.measurements.worker);
-    expect(cert.simulated).toBe(true);
+    await expectWorkerCertificate(stack, worker);
   });
 
   it('a sealed chat completion opens to the right answer', async () => {

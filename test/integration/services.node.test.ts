@@ -15,11 +15,10 @@ import { createKek } from '../../src/keys/kek.js';
 import { BUILTIN_MODEL_ID } from '../../src/model/builtin.js';
 import { measurementFor } from '../../src/platform/simulator/measurement.js';
 import { createFrameHash, parseReceipt, readReceiptTrailer } from '../../src/receipts/receipt.js';
-import { verifyWorkerCertificate } from '../../src/service-client/worker-certificate.js';
 import { expectError, openSse, post } from '../ai-worker/support.js';
 import { expectSealgateError } from '../keys/support.js';
 import type { Json } from '../model/json.js';
-import { CHAT, nowSeconds, recordingLog, type Stack, startStack } from './stack.js';
+import { CHAT, expectWorkerCertificate, nowSeconds, recordingLog, type Stack, startStack } from './stack.js';
 
 let stack: Stack;
 let worker: RunningWorker;
@@ -46,17 +45,7 @@ describe('services end to end (SIMULATED hardware)', () => {
       registered: true,
     });
     expect(workerLog.entries.some((e) => e.event === 'SIMULATED HARDWARE')).toBe(true);
-    const { certificate } = (await (await fetch(`${worker.url}/v1/worker`)).json()) as {
-      certificate: string;
-    };
-    const cert = await verifyWorkerCertificate({
-      certificate: fromBase64Url(certificate),
-      issuerKey: stack.attested.signingKey,
-      now: new Date(),
-      manifestDigest: stack.env.manifestDigest,
-    });
-    expect(cert.measurement).toEqual(stack.env.measurements.worker);
-    expect(cert.simulated).toBe(true);
+    await expectWorkerCertificate(stack, worker);
   });
 
   it('chat, not streamed: a correct sealed answer', async () => {

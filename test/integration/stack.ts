@@ -7,6 +7,7 @@
 import { expect } from 'vitest';
 import { type RunningWorker, startWorker } from '../../src/ai-worker/main.js';
 import { type RunningService, startService } from '../../src/attestation-service/main.js';
+import { fromBase64Url } from '../../src/bytes.js';
 import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
 import {
   createTdxDevelopmentEnvironment,
@@ -19,6 +20,7 @@ import { manifestDigest } from '../../src/policy/manifest-digest.js';
 import { parseManifest } from '../../src/policy/parse-manifest.js';
 import { type AttestedService, attestService } from '../../src/service-client/attest-service.js';
 import { uploadKek } from '../../src/service-client/keys.js';
+import { verifyWorkerCertificate } from '../../src/service-client/worker-certificate.js';
 
 export const CHAT = '/v1/chat/completions';
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -173,4 +175,20 @@ export async function startStack(
       await service.close();
     },
   };
+}
+
+/**
+ * The certificate `worker` serves (GET /v1/worker) verifies under the signing key the client
+ * attested, for this manifest, and names the worker role's SIMULATED measurement.
+ */
+export async function expectWorkerCertificate(stack: Stack, worker: RunningWorker): Promise<void> {
+  const { certificate } = (await (await fetch(`${worker.url}/v1/worker`)).json()) as { certificate: string };
+  const cert = await verifyWorkerCertificate({
+    certificate: fromBase64Url(certificate),
+    issuerKey: stack.attested.signingKey,
+    now: new Date(),
+    manifestDigest: stack.env.manifestDigest,
+  });
+  expect(cert.measurement).toEqual(stack.env.measurements.worker);
+  expect(cert.simulated).toBe(true);
 }

@@ -4,7 +4,7 @@
  * ending with `data: [DONE]\n\n`. Each test gives the handler; helpers write the common answers.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLoopback } from '../support/loopback.js';
 import type { Json } from './json.js';
 
 export interface RecordedRequest {
@@ -46,17 +46,7 @@ export async function startLocalModelServer(handler: Handler): Promise<LocalMode
       res.destroy();
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenLoopback(server)), requests };
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {

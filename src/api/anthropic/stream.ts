@@ -8,7 +8,7 @@
  * writes it as `event:`). `message_stop` is yielded only after the chat stream's `[DONE]`: a chat
  * stream that breaks off makes this one throw, never end well-formed.
  */
-import { SealgateError } from '../../errors.js';
+import { readChatChunks } from '../chat-chunks.js';
 import { isObject, type Json } from '../shape.js';
 import { anthropicUsage, messageId, stopReason } from './response.js';
 
@@ -18,74 +18,103 @@ export async function* chatStreamToMessages(
   events: AsyncIterable<string>,
   model: string,
 ): AsyncGenerator<string> {
-  const out = (event: Json) => JSON.stringify(event);
-  let started = false;
-  let block: Block | null = null;
-  let index = -1;
-  let finish: unknown = null;
-  let usage: unknown = null;
-  const close = function* () {
-    if (block) yield out({ type: 'content_block_stop', index });
-    block = null;
-  };
-  for await (const data of events) {
-    if (data === '[DONE]') {
-      if (!started) yield out(messageStart(null, model));
-      yield* close();
-      const u = anthropicUsage(usage);
-      yield out({
-        type: 'message_delta',
-        delta: { stop_reason: stopReason(finish), stop_sequence: null },
-        usage: { output_tokens: u.output_tokens, input_tokens: u.input_tokens },
-      });
-      yield out({ type: 'message_stop' });
+  const s = new MessagesStream(model);
+  for await (const step of readChatChunks(events)) {
+    if (step === 'done') {
+      yield* s.end();
       return;
     }
-    const chunk: unknown = JSON.parse(data);
-    if (!isObject(chunk)) throw new SealgateError('model_error', 'stream chunk is not a JSON object');
-    if (!started) {
-      started = true;
-      yield out(messageStart(chunk.id, model));
+    if (!s.started) yield s.start(step.chunk.id);
+    if (step.chunk.usage) s.usage = step.chunk.usage;
+    const { choice } = step;
+    if (!choice) continue;
+    if (choice.finishReason) s.finish = choice.finishReason;
+    if (choice.content !== null) yield* s.text(choice.content);
+    for (const call of choice.toolCalls) yield* s.toolCall(call);
+  }
+}
+
+/**
+ * One translated stream's state. Invariants: `message_start` comes first (at `[DONE]` too, for an
+ * empty answer); at most one content block is open (`block`, numbered `index`), and every block
+ * opened is stopped before the next one starts and before `message_delta`.
+ */
+class MessagesStream {
+  started = false;
+  finish: unknown = null;
+  usage: unknown = null;
+  #block: Block | null = null;
+  #index = -1;
+
+  constructor(readonly model: string) {}
+
+  start(chatId: unknown): string {
+    this.started = true;
+    return out(messageStart(chatId, this.model));
+  }
+
+  /** Text: opens a text block unless one is open, then the delta. */
+  *text(content: string): Generator<string> {
+    if (this.#block?.kind !== 'text') {
+      yield* this.#closeBlock();
+      this.#block = { kind: 'text' };
+      this.#index++;
+      yield out({
+        type: 'content_block_start',
+        index: this.#index,
+        content_block: { type: 'text', text: '' },
+      });
     }
-    if (chunk.usage) usage = chunk.usage;
-    const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
-    if (!isObject(choice)) continue;
-    if (choice.finish_reason) finish = choice.finish_reason;
-    const delta = isObject(choice.delta) ? choice.delta : {};
-    if (typeof delta.content === 'string' && delta.content !== '') {
-      if (block?.kind !== 'text') {
-        yield* close();
-        block = { kind: 'text' };
-        index++;
-        yield out({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
-      }
-      yield out({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: delta.content } });
+    yield out({
+      type: 'content_block_delta',
+      index: this.#index,
+      delta: { type: 'text_delta', text: content },
+    });
+  }
+
+  /** A tool call's delta: a call with another index opens a new tool_use block. */
+  *toolCall(call: Json): Generator<string> {
+    const fn = isObject(call.function) ? call.function : {};
+    const at = typeof call.index === 'number' ? call.index : 0;
+    if (this.#block?.kind !== 'tool' || this.#block.call !== at) {
+      yield* this.#closeBlock();
+      this.#block = { kind: 'tool', call: at };
+      this.#index++;
+      yield out({
+        type: 'content_block_start',
+        index: this.#index,
+        content_block: { type: 'tool_use', id: call.id, name: fn.name, input: {} },
+      });
     }
-    for (const call of Array.isArray(delta.tool_calls) ? delta.tool_calls : []) {
-      if (!isObject(call)) continue;
-      const fn = isObject(call.function) ? call.function : {};
-      const at = typeof call.index === 'number' ? call.index : 0;
-      if (block?.kind !== 'tool' || block.call !== at) {
-        yield* close();
-        block = { kind: 'tool', call: at };
-        index++;
-        yield out({
-          type: 'content_block_start',
-          index,
-          content_block: { type: 'tool_use', id: call.id, name: fn.name, input: {} },
-        });
-      }
-      if (typeof fn.arguments === 'string' && fn.arguments !== '') {
-        yield out({
-          type: 'content_block_delta',
-          index,
-          delta: { type: 'input_json_delta', partial_json: fn.arguments },
-        });
-      }
+    if (typeof fn.arguments === 'string' && fn.arguments !== '') {
+      yield out({
+        type: 'content_block_delta',
+        index: this.#index,
+        delta: { type: 'input_json_delta', partial_json: fn.arguments },
+      });
     }
   }
-  throw new SealgateError('model_error', 'model stream ended without [DONE]');
+
+  /** After `[DONE]`: the open block's stop, `message_delta` (stop reason, usage), `message_stop`. */
+  *end(): Generator<string> {
+    if (!this.started) yield out(messageStart(null, this.model));
+    yield* this.#closeBlock();
+    const u = anthropicUsage(this.usage);
+    yield out({
+      type: 'message_delta',
+      delta: { stop_reason: stopReason(this.finish), stop_sequence: null },
+      usage: { output_tokens: u.output_tokens, input_tokens: u.input_tokens },
+    });
+    yield out({ type: 'message_stop' });
+  }
+
+  *#closeBlock(): Generator<string> {
+    if (this.#block) yield out({ type: 'content_block_stop', index: this.#index });
+    this.#block = null;
+  }
 }
+
+const out = (event: Json) => JSON.stringify(event);
 
 function messageStart(chatId: unknown, model: string): Json {
   return {

@@ -10,7 +10,7 @@
  * Each yielded string is one event's JSON (its `type` is the SSE event name), numbered by
  * `sequence_number`. The final event comes only after the chat stream's `[DONE]`.
  */
-import { SealgateError } from '../../errors.js';
+import { readChatChunks } from '../chat-chunks.js';
 import { isObject, type Json } from '../shape.js';
 import {
   callItemId,
@@ -29,24 +29,136 @@ export async function* chatStreamToResponses(
   events: AsyncIterable<string>,
   request: Json,
 ): AsyncGenerator<string> {
-  let sequence = 0;
-  const out = (event: Json) => JSON.stringify({ ...event, sequence_number: sequence++ });
-  let chatId: unknown = null;
-  let createdAt = 0;
-  let started = false;
-  let item: Item | null = null;
-  const done: Json[] = [];
-  let finish: unknown = null;
-  let usage: unknown = null;
-  const snapshot = (status: string, u: Json | null = null) =>
-    responseObject(request, { id: responseId(chatId), createdAt, status, output: done, usage: u, finish });
-  const close = function* () {
+  const s = new ResponsesStream(request);
+  for await (const step of readChatChunks(events)) {
+    if (step === 'done') {
+      yield* s.closeItem();
+      yield s.final();
+      return;
+    }
+    if (!s.started) yield* s.start(step.chunk);
+    if (step.chunk.usage) s.usage = step.chunk.usage;
+    const { choice } = step;
+    if (!choice) continue;
+    if (choice.finishReason) s.finish = choice.finishReason;
+    if (choice.content !== null) yield* s.text(choice.content);
+    for (const call of choice.toolCalls) yield* s.toolCall(call);
+  }
+}
+
+/**
+ * One translated stream's state. Invariants: events are numbered 0, 1, 2… in the order yielded; at
+ * most one output item is open (`item`), and `done` holds every closed one in output order, so an
+ * open item's `output_index` is `done.length` when it opens.
+ */
+class ResponsesStream {
+  started = false;
+  finish: unknown = null;
+  usage: unknown = null;
+  #sequence = 0;
+  #chatId: unknown = null;
+  #createdAt = 0;
+  #item: Item | null = null;
+  readonly #done: Json[] = [];
+
+  constructor(readonly request: Json) {}
+
+  #out(event: Json): string {
+    return JSON.stringify({ ...event, sequence_number: this.#sequence++ });
+  }
+
+  #snapshot(status: string, u: Json | null = null): Json {
+    return responseObject(this.request, {
+      id: responseId(this.#chatId),
+      createdAt: this.#createdAt,
+      status,
+      output: this.#done,
+      usage: u,
+      finish: this.finish,
+    });
+  }
+
+  /** The first chunk names the response: `response.created`, then `response.in_progress`. */
+  *start(chunk: Record<string, unknown>): Generator<string> {
+    this.started = true;
+    this.#chatId = chunk.id;
+    this.#createdAt = typeof chunk.created === 'number' ? chunk.created : 0;
+    yield this.#out({ type: 'response.created', response: this.#snapshot('in_progress') });
+    yield this.#out({ type: 'response.in_progress', response: this.#snapshot('in_progress') });
+  }
+
+  /** Text: opens a message item (and its output_text part) unless one is open, then the delta. */
+  *text(content: string): Generator<string> {
+    if (this.#item?.kind !== 'message') {
+      yield* this.closeItem();
+      this.#item = { kind: 'message', index: this.#done.length, text: '' };
+      yield this.#out({
+        type: 'response.output_item.added',
+        output_index: this.#item.index,
+        item: { ...messageItem(this.#chatId, '', 'in_progress'), content: [] },
+      });
+      yield this.#out({
+        type: 'response.content_part.added',
+        item_id: messageItemId(this.#chatId),
+        output_index: this.#item.index,
+        content_index: 0,
+        part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
+      });
+    }
+    this.#item.text += content;
+    yield this.#out({
+      type: 'response.output_text.delta',
+      item_id: messageItemId(this.#chatId),
+      output_index: this.#item.index,
+      content_index: 0,
+      delta: content,
+      logprobs: [],
+    });
+  }
+
+  /** A tool call's delta: a call with another index opens a new function_call item. */
+  *toolCall(call: Record<string, unknown>): Generator<string> {
+    const fn = isObject(call.function) ? call.function : {};
+    const at = typeof call.index === 'number' ? call.index : 0;
+    if (this.#item?.kind !== 'call' || this.#item.call !== at) {
+      yield* this.closeItem();
+      const index = this.#done.length;
+      this.#item = {
+        kind: 'call',
+        index,
+        call: at,
+        id: callItemId(this.#chatId, at),
+        callId: call.id,
+        name: fn.name,
+        args: '',
+      };
+      yield this.#out({
+        type: 'response.output_item.added',
+        output_index: index,
+        item: callItem(this.#item, 'in_progress'),
+      });
+    }
+    const item = this.#item;
+    if (typeof fn.arguments === 'string' && fn.arguments !== '' && item.kind === 'call') {
+      item.args += fn.arguments;
+      yield this.#out({
+        type: 'response.function_call_arguments.delta',
+        item_id: item.id,
+        output_index: item.index,
+        delta: fn.arguments,
+      });
+    }
+  }
+
+  /** Closes the open item, if any: its `.done` events, then `response.output_item.done`. */
+  *closeItem(): Generator<string> {
+    const item = this.#item;
     if (!item) return;
     const output_index = item.index;
     if (item.kind === 'message') {
-      const id = messageItemId(chatId);
+      const id = messageItemId(this.#chatId);
       const part = { type: 'output_text', text: item.text, annotations: [], logprobs: [] };
-      yield out({
+      yield this.#out({
         type: 'response.output_text.done',
         item_id: id,
         output_index,
@@ -54,106 +166,39 @@ export async function* chatStreamToResponses(
         text: item.text,
         logprobs: [],
       });
-      yield out({ type: 'response.content_part.done', item_id: id, output_index, content_index: 0, part });
-      done.push(messageItem(chatId, item.text, 'completed'));
+      yield this.#out({
+        type: 'response.content_part.done',
+        item_id: id,
+        output_index,
+        content_index: 0,
+        part,
+      });
+      this.#done.push(messageItem(this.#chatId, item.text, 'completed'));
     } else {
-      yield out({
+      yield this.#out({
         type: 'response.function_call_arguments.done',
         item_id: item.id,
         output_index,
         arguments: item.args,
       });
-      done.push(callItem(item, 'completed'));
+      this.#done.push(callItem(item, 'completed'));
     }
-    yield out({ type: 'response.output_item.done', output_index, item: done[done.length - 1] });
-    item = null;
-  };
-  for await (const data of events) {
-    if (data === '[DONE]') {
-      yield* close();
-      const final = snapshot('completed', responsesUsage(usage));
-      yield out({
-        type: final.status === 'completed' ? 'response.completed' : 'response.incomplete',
-        response: final,
-      });
-      return;
-    }
-    const chunk: unknown = JSON.parse(data);
-    if (!isObject(chunk)) throw new SealgateError('model_error', 'stream chunk is not a JSON object');
-    if (!started) {
-      started = true;
-      chatId = chunk.id;
-      createdAt = typeof chunk.created === 'number' ? chunk.created : 0;
-      yield out({ type: 'response.created', response: snapshot('in_progress') });
-      yield out({ type: 'response.in_progress', response: snapshot('in_progress') });
-    }
-    if (chunk.usage) usage = chunk.usage;
-    const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
-    if (!isObject(choice)) continue;
-    if (choice.finish_reason) finish = choice.finish_reason;
-    const delta = isObject(choice.delta) ? choice.delta : {};
-    if (typeof delta.content === 'string' && delta.content !== '') {
-      if (item?.kind !== 'message') {
-        yield* close();
-        item = { kind: 'message', index: done.length, text: '' };
-        const id = messageItemId(chatId);
-        yield out({
-          type: 'response.output_item.added',
-          output_index: item.index,
-          item: { ...messageItem(chatId, '', 'in_progress'), content: [] },
-        });
-        yield out({
-          type: 'response.content_part.added',
-          item_id: id,
-          output_index: item.index,
-          content_index: 0,
-          part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
-        });
-      }
-      item.text += delta.content;
-      yield out({
-        type: 'response.output_text.delta',
-        item_id: messageItemId(chatId),
-        output_index: item.index,
-        content_index: 0,
-        delta: delta.content,
-        logprobs: [],
-      });
-    }
-    for (const call of Array.isArray(delta.tool_calls) ? delta.tool_calls : []) {
-      if (!isObject(call)) continue;
-      const fn = isObject(call.function) ? call.function : {};
-      const at = typeof call.index === 'number' ? call.index : 0;
-      if (item?.kind !== 'call' || item.call !== at) {
-        yield* close();
-        const index = done.length;
-        item = {
-          kind: 'call',
-          index,
-          call: at,
-          id: callItemId(chatId, at),
-          callId: call.id,
-          name: fn.name,
-          args: '',
-        };
-        yield out({
-          type: 'response.output_item.added',
-          output_index: index,
-          item: callItem(item, 'in_progress'),
-        });
-      }
-      if (typeof fn.arguments === 'string' && fn.arguments !== '' && item.kind === 'call') {
-        item.args += fn.arguments;
-        yield out({
-          type: 'response.function_call_arguments.delta',
-          item_id: item.id,
-          output_index: item.index,
-          delta: fn.arguments,
-        });
-      }
-    }
+    yield this.#out({
+      type: 'response.output_item.done',
+      output_index,
+      item: this.#done[this.#done.length - 1],
+    });
+    this.#item = null;
   }
-  throw new SealgateError('model_error', 'model stream ended without [DONE]');
+
+  /** After `[DONE]`: `response.completed`, or `response.incomplete` when the answer was cut. */
+  final(): string {
+    const final = this.#snapshot('completed', responsesUsage(this.usage));
+    return this.#out({
+      type: final.status === 'completed' ? 'response.completed' : 'response.incomplete',
+      response: final,
+    });
+  }
 }
 
 function callItem(item: Extract<Item, { kind: 'call' }>, status: string): Json {

@@ -1,9 +1,10 @@
 /**
  * `GET /v1/models`: the first AI worker's model list that answers (plain routing data, not sealed),
  * as OpenAI's `{object: "list", data}`; `GET /v1/models/{model}` (the SDKs' `models.retrieve`): that
- * list's entry for the model, or 404 `model_not_found`. Each worker gets `MODELS_FETCH_MS` for its whole answer and
- * at most `MODELS_MAX_BYTES` of it: a worker that hangs or floods is skipped like one that is down,
- * so the route always answers, and `no_worker_available` when none did.
+ * list's entry for the model, or 404 `model_not_found`. Each worker gets `MODELS_FETCH_MS` for its
+ * whole answer and at most `MODELS_MAX_BYTES` of it: a worker that hangs (before its head or
+ * mid-body) or floods is skipped like one that is down, so the route always answers, and
+ * `no_worker_available` when none did.
  */
 import { Hono } from 'hono';
 import { utf8 } from '../../bytes.js';
@@ -19,15 +20,20 @@ export const MODELS_MAX_BYTES = 1 << 20;
 const MODEL_PREFIX = '/v1/models/';
 
 async function workerModels(deps: GatewayDeps, base: string): Promise<unknown[] | null> {
+  const deadline = AbortSignal.timeout(MODELS_FETCH_MS);
   const res = await deps.fetch(`${base}/v1/models`, {
     headers: { accept: 'application/json' },
-    signal: AbortSignal.timeout(MODELS_FETCH_MS),
+    signal: deadline,
   });
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined);
     return null;
   }
-  const bytes = await readLimited(res.body, res.headers.get('content-length'), MODELS_MAX_BYTES);
+  const bytes = await readLimited(
+    bodyWithin(res.body, deadline),
+    res.headers.get('content-length'),
+    MODELS_MAX_BYTES,
+  );
   if (bytes === null) throw new Error(`model list over ${MODELS_MAX_BYTES} bytes`);
   const body = JSON.parse(utf8.decode(bytes)) as { object?: unknown; data?: unknown };
   return body?.object === 'list' && Array.isArray(body.data) ? body.data : null;
@@ -44,6 +50,47 @@ async function firstModelList(deps: GatewayDeps, workerUrls: readonly string[]):
     }
   }
   return null;
+}
+
+/**
+ * The body, cut at `deadline` whatever the fetcher does with its signal once the head has come (the
+ * Fetch standard ties it to the body; a stub or a binding need not): on abort our stream errors with
+ * the deadline's reason, so a pending read rejects at once, and the worker's body is cancelled. A
+ * worker that sends its head and then stalls costs MODELS_FETCH_MS, not the request.
+ */
+function bodyWithin(
+  body: ReadableStream<Uint8Array> | null,
+  deadline: AbortSignal,
+): ReadableStream<Uint8Array> | null {
+  if (!body) return null;
+  const source = body.getReader();
+  let stopWatching: () => void = () => undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        const cut = () => {
+          controller.error(deadline.reason);
+          source.cancel(deadline.reason).catch(() => undefined);
+        };
+        if (deadline.aborted) return cut();
+        deadline.addEventListener('abort', cut, { once: true });
+        stopWatching = () => deadline.removeEventListener('abort', cut);
+      },
+      async pull(controller) {
+        const { done, value } = await source.read();
+        // After a cut the stream is errored: neither call may reach it.
+        if (deadline.aborted) return;
+        if (!done) return controller.enqueue(value);
+        stopWatching();
+        controller.close();
+      },
+      cancel(reason) {
+        stopWatching();
+        return source.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 export function modelsRoutes(deps: GatewayDeps): Hono<AppEnv> {

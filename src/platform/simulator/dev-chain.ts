@@ -199,77 +199,17 @@ export async function createDevChain(opts: DevChainOptions): Promise<DevChain> {
   const hwId =
     kind === 'vcek' ? (opts.hwId?.slice() ?? crypto.getRandomValues(new Uint8Array(shape.hwIdLength))) : null;
   const cspId = kind === 'vlek' ? (opts.cspId ?? DEFAULT_CSP_ID) : null;
-
-  const notBefore = new Date(Math.floor(opts.now.getTime() / 1000) * 1000);
-  const leafNotAfter =
-    opts.validityDays !== undefined
-      ? new Date(notBefore.getTime() + opts.validityDays * DAY_MS)
-      : addYears(notBefore, kind === 'vcek' ? 7 : 1);
-  const caNotAfter = new Date(Math.max(addYears(notBefore, 25).getTime(), leafNotAfter.getTime()));
-
-  const [arkKeys, askKeys, leafKeys] = await Promise.all([
-    generateRsaPssKey(),
-    generateRsaPssKey(),
-    crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, true, [
-      'sign',
-      'verify',
-    ]) as Promise<CryptoKeyPair>,
-  ]);
-  const [arkSki, askSki] = await Promise.all([
-    keyIdentifier(arkKeys.publicKey),
-    keyIdentifier(askKeys.publicKey),
-  ]);
-  const arkCn = `ARK-${product}`;
-  const askCn = kind === 'vcek' ? `SEV-${product}` : `SEV-VLEK-${product}`;
-
-  const ark = await issueCertificate({
-    serial: shape.serials.ark,
-    issuerCn: arkCn,
-    subjectCn: arkCn,
-    notBefore,
-    notAfter: caNotAfter,
-    subjectPublicKey: arkKeys.publicKey,
-    extensions: caExtensions('ark', arkSki, null, simulatedCrlUrl(product, 'vcek')),
-    issuerKey: arkKeys.privateKey,
-    trailer: 'explicit',
+  const validity = chainValidity(opts.now, kind, opts.validityDays);
+  const keys = await generateChainKeys();
+  const names = chainNames(product, kind);
+  const certificates = await issueChain(opts, { kind, tcb, hwId, cspId, validity, keys, names });
+  const arkSha256 = toHex(await sha256(certificates.ark));
+  const crls = await issueRequestedCrls(opts.crls ?? [], {
+    arkSubject: (await parseX509Certificate(certificates.ark)).subject,
+    askSerial: names.askSerial,
+    notBefore: validity.notBefore,
+    arkKey: keys.ark.privateKey,
   });
-  const ask = await issueCertificate({
-    serial: kind === 'vcek' ? shape.serials.ask : shape.serials.asvk,
-    issuerCn: arkCn,
-    subjectCn: askCn,
-    notBefore,
-    notAfter: caNotAfter,
-    subjectPublicKey: askKeys.publicKey,
-    extensions: caExtensions('ask', askSki, arkSki, simulatedCrlUrl(product, kind)),
-    issuerKey: arkKeys.privateKey,
-    trailer: 'explicit',
-  });
-  const vcek = await issueCertificate({
-    serial: LEAF_SERIAL,
-    issuerCn: askCn,
-    subjectCn: kind === 'vcek' ? 'SEV-VCEK' : 'SEV-VLEK',
-    notBefore,
-    notAfter: leafNotAfter,
-    subjectPublicKey: leafKeys.publicKey,
-    extensions: leafExtensions(product, tcb, hwId, cspId),
-    issuerKey: askKeys.privateKey,
-    trailer: opts.leafPssTrailer ?? 'omitted',
-  });
-  const arkSha256 = toHex(await sha256(ark));
-  const arkSubject = (await parseX509Certificate(ark)).subject;
-  const askSerial = kind === 'vcek' ? shape.serials.ask : shape.serials.asvk;
-  const crls: Uint8Array[] = [];
-  for (const c of opts.crls ?? []) {
-    crls.push(
-      await issueCrl({
-        issuer: arkSubject,
-        thisUpdate: c.thisUpdate ?? notBefore,
-        nextUpdate: c.nextUpdate ?? new Date(notBefore.getTime() + 7 * DAY_MS),
-        revoked: (c.revoke ?? []).map((r) => (r === 'ask' ? askSerial : LEAF_SERIAL)),
-        issuerKey: arkKeys.privateKey,
-      }),
-    );
-  }
   return {
     simulated: true,
     product,
@@ -277,10 +217,150 @@ export async function createDevChain(opts: DevChainOptions): Promise<DevChain> {
     tcb,
     hwId,
     cspId,
-    certificates: { vcek, ask, ark },
+    certificates,
     arkSha256,
     trustAnchor: { sha256: arkSha256, product, simulated: true },
-    vcekPrivateKey: leafKeys.privateKey,
+    vcekPrivateKey: keys.leaf.privateKey,
     crls,
   };
+}
+
+interface ChainValidity {
+  /** `now` truncated to the second: every certificate's notBefore. */
+  notBefore: Date;
+  leafNotAfter: Date;
+  /** Invariant: caNotAfter ≥ leafNotAfter, so the CAs outlive the leaf they sign. */
+  caNotAfter: Date;
+}
+
+/** AMD's lifetimes unless `validityDays` says otherwise: VCEK 7 years, VLEK 1, ARK/ASK 25. */
+function chainValidity(
+  now: Date,
+  kind: SimulatedSigningKey,
+  validityDays: number | undefined,
+): ChainValidity {
+  const notBefore = new Date(Math.floor(now.getTime() / 1000) * 1000);
+  const leafNotAfter =
+    validityDays !== undefined
+      ? new Date(notBefore.getTime() + validityDays * DAY_MS)
+      : addYears(notBefore, kind === 'vcek' ? 7 : 1);
+  const caNotAfter = new Date(Math.max(addYears(notBefore, 25).getTime(), leafNotAfter.getTime()));
+  return { notBefore, leafNotAfter, caNotAfter };
+}
+
+interface ChainKeys {
+  ark: CryptoKeyPair;
+  ask: CryptoKeyPair;
+  /** ECDSA P-384, extractable: the chain can be exported with it. */
+  leaf: CryptoKeyPair;
+}
+
+/** RSA-4096 PSS for ARK and ASK, P-384 ECDSA for the endorsement key, made in parallel. */
+async function generateChainKeys(): Promise<ChainKeys> {
+  const [ark, ask, leaf] = await Promise.all([
+    generateRsaPssKey(),
+    generateRsaPssKey(),
+    crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, true, [
+      'sign',
+      'verify',
+    ]) as Promise<CryptoKeyPair>,
+  ]);
+  return { ark, ask, leaf };
+}
+
+interface ChainNames {
+  arkCn: string;
+  askCn: string;
+  leafCn: string;
+  /** The ASK's serial for a VCEK chain, the ASVK's for a VLEK chain. */
+  askSerial: number;
+}
+
+/** The subject CNs and the middle serial as AMD names them for `product` and the key kind. */
+function chainNames(product: SnpProduct, kind: SimulatedSigningKey): ChainNames {
+  const { serials } = PRODUCT_SHAPES[product];
+  return {
+    arkCn: `ARK-${product}`,
+    askCn: kind === 'vcek' ? `SEV-${product}` : `SEV-VLEK-${product}`,
+    leafCn: kind === 'vcek' ? 'SEV-VCEK' : 'SEV-VLEK',
+    askSerial: kind === 'vcek' ? serials.ask : serials.asvk,
+  };
+}
+
+interface ChainParts {
+  kind: SimulatedSigningKey;
+  tcb: TcbVersion;
+  hwId: Uint8Array | null;
+  cspId: string | null;
+  validity: ChainValidity;
+  keys: ChainKeys;
+  names: ChainNames;
+}
+
+/** ARK (self-signed) → ASK/ASVK → VCEK/VLEK; the CAs with an explicit PSS trailer, as AMD's. */
+async function issueChain(opts: DevChainOptions, parts: ChainParts): Promise<SnpCertificates> {
+  const { product } = opts;
+  const { kind, validity, keys, names } = parts;
+  const shape = PRODUCT_SHAPES[product];
+  const [arkSki, askSki] = await Promise.all([
+    keyIdentifier(keys.ark.publicKey),
+    keyIdentifier(keys.ask.publicKey),
+  ]);
+  const ark = await issueCertificate({
+    serial: shape.serials.ark,
+    issuerCn: names.arkCn,
+    subjectCn: names.arkCn,
+    notBefore: validity.notBefore,
+    notAfter: validity.caNotAfter,
+    subjectPublicKey: keys.ark.publicKey,
+    extensions: caExtensions('ark', arkSki, null, simulatedCrlUrl(product, 'vcek')),
+    issuerKey: keys.ark.privateKey,
+    trailer: 'explicit',
+  });
+  const ask = await issueCertificate({
+    serial: names.askSerial,
+    issuerCn: names.arkCn,
+    subjectCn: names.askCn,
+    notBefore: validity.notBefore,
+    notAfter: validity.caNotAfter,
+    subjectPublicKey: keys.ask.publicKey,
+    extensions: caExtensions('ask', askSki, arkSki, simulatedCrlUrl(product, kind)),
+    issuerKey: keys.ark.privateKey,
+    trailer: 'explicit',
+  });
+  const vcek = await issueCertificate({
+    serial: LEAF_SERIAL,
+    issuerCn: names.askCn,
+    subjectCn: names.leafCn,
+    notBefore: validity.notBefore,
+    notAfter: validity.leafNotAfter,
+    subjectPublicKey: keys.leaf.publicKey,
+    extensions: leafExtensions(product, parts.tcb, parts.hwId, parts.cspId),
+    issuerKey: keys.ask.privateKey,
+    trailer: opts.leafPssTrailer ?? 'omitted',
+  });
+  return { vcek, ask, ark };
+}
+
+/**
+ * The CRLs asked for, in order, signed by the ARK: issued now because the ARK key is dropped once
+ * createDevChain returns. Each revokes the ASK/ASVK serial or the leaf's.
+ */
+async function issueRequestedCrls(
+  specs: readonly DevCrlSpec[],
+  ca: { arkSubject: Uint8Array; askSerial: number; notBefore: Date; arkKey: CryptoKey },
+): Promise<Uint8Array[]> {
+  const crls: Uint8Array[] = [];
+  for (const c of specs) {
+    crls.push(
+      await issueCrl({
+        issuer: ca.arkSubject,
+        thisUpdate: c.thisUpdate ?? ca.notBefore,
+        nextUpdate: c.nextUpdate ?? new Date(ca.notBefore.getTime() + 7 * DAY_MS),
+        revoked: (c.revoke ?? []).map((r) => (r === 'ask' ? ca.askSerial : LEAF_SERIAL)),
+        issuerKey: ca.arkKey,
+      }),
+    );
+  }
+  return crls;
 }

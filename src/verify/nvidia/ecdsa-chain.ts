@@ -75,11 +75,24 @@ export async function verifyDerEcdsa(
     if (isSealgateError(e)) return false;
     throw e;
   }
+  return verifyP1363Ecdsa(key, p1363, data);
+}
+
+/**
+ * ECDSA P-384/SHA-384 over `data` with an IEEE P1363 signature (r ‖ s, 48 bytes each, as SPDM and
+ * the RIMs' SignatureValue carry it); false for any failure. WebCrypto, not @noble/curves: noble's
+ * default `lowS: true` refuses about half of genuine ECDSA signatures, which NVIDIA does not normalize.
+ */
+export async function verifyP1363Ecdsa(
+  key: CryptoKey,
+  signature: Uint8Array,
+  data: Uint8Array,
+): Promise<boolean> {
   try {
     return await crypto.subtle.verify(
       { name: 'ECDSA', hash: 'SHA-384' },
       key,
-      p1363 as BufferSource,
+      signature as BufferSource,
       data as BufferSource,
     );
   } catch {

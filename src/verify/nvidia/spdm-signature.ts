@@ -10,23 +10,14 @@
  */
 import type { GpuEvidence } from '../../evidence/nvidia/types.js';
 import { type Violation, violation } from '../violations.js';
+import { verifyP1363Ecdsa } from './ecdsa-chain.js';
 
 /** [] when `key` signed `evidence.signedBytes`, else one `report_signature_invalid`. */
 export async function verifySpdmSignature(
   evidence: Pick<GpuEvidence, 'signedBytes' | 'signature'>,
   key: CryptoKey,
 ): Promise<Violation[]> {
-  let ok = false;
-  try {
-    ok = await crypto.subtle.verify(
-      { name: 'ECDSA', hash: 'SHA-384' },
-      key,
-      evidence.signature as BufferSource,
-      evidence.signedBytes as BufferSource,
-    );
-  } catch {
-    ok = false;
-  }
+  const ok = await verifyP1363Ecdsa(key, evidence.signature, evidence.signedBytes);
   return ok
     ? []
     : [

@@ -23,7 +23,7 @@ import { isSealgateError } from '../../errors.js';
 import { type NvidiaRim, parseRim } from '../../evidence/nvidia/rim/parse-rim.js';
 import type { GpuEvidence } from '../../evidence/nvidia/types.js';
 import { type Violation, violation } from '../violations.js';
-import { importP384Key, verifyEcdsaChain } from './ecdsa-chain.js';
+import { importP384Key, verifyEcdsaChain, verifyP1363Ecdsa } from './ecdsa-chain.js';
 
 export type RimKind = 'driver' | 'vbios';
 
@@ -54,19 +54,10 @@ async function checkSignature(rim: NvidiaRim, signer: Certificate, field: string
     );
   }
   const key = await importP384Key(signer.spki);
-  let ok = false;
-  if (key !== null && rim.signatureValue.length === 96) {
-    try {
-      ok = await crypto.subtle.verify(
-        { name: 'ECDSA', hash: 'SHA-384' },
-        key,
-        rim.signatureValue as BufferSource,
-        rim.signedInfo as BufferSource,
-      );
-    } catch {
-      ok = false;
-    }
-  }
+  const ok =
+    key !== null &&
+    rim.signatureValue.length === 96 &&
+    (await verifyP1363Ecdsa(key, rim.signatureValue, rim.signedInfo));
   if (!ok)
     out.push(
       violation('rim_signature_invalid', 'SignatureValue does not verify under the signer certificate', {
