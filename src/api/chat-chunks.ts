@@ -5,24 +5,59 @@
  * without `[DONE]` throws, so no translated stream ever ends well-formed after a cut.
  */
 import { SealgateError } from '../errors.js';
-import { isObject } from './shape.js';
+import { isObject, type Json } from './shape.js';
 
 /** What a chunk's first choice carries; `null` when the chunk has no choice object (usage only). */
-export interface ChatChoiceStep {
+interface ChatChoiceStep {
   finishReason: unknown;
   /** Its text delta, when a non-empty string. */
   content: string | null;
   /** Its tool-call deltas that are objects, in order. */
-  toolCalls: Record<string, unknown>[];
+  toolCalls: Json[];
 }
 
-export interface ChatChunkStep {
-  chunk: Record<string, unknown>;
+interface ChatChunkStep {
+  chunk: Json;
   choice: ChatChoiceStep | null;
 }
 
+/**
+ * One stream translation's state and events, driven by translateChatStream. `start` runs once,
+ * before anything else of the first chunk; `end` only at `[DONE]` (then `started` may be false).
+ */
+export interface ChatStreamTranslator {
+  readonly started: boolean;
+  /** The last chunk's `usage` seen, and the last `finish_reason`. */
+  usage: unknown;
+  finish: unknown;
+  start(chunk: Json): Iterable<string>;
+  text(content: string): Iterable<string>;
+  toolCall(call: Json): Iterable<string>;
+  end(): Iterable<string>;
+}
+
+/** The translated stream: each chunk handed to `t` in order; its events, `t.end()`'s last. */
+export async function* translateChatStream(
+  events: AsyncIterable<string>,
+  t: ChatStreamTranslator,
+): AsyncGenerator<string> {
+  for await (const step of readChatChunks(events)) {
+    if (step === 'done') {
+      yield* t.end();
+      return;
+    }
+    if (!t.started) yield* t.start(step.chunk);
+    if (step.chunk.usage) t.usage = step.chunk.usage;
+    const { choice } = step;
+    if (!choice) continue;
+    if (choice.finishReason) t.finish = choice.finishReason;
+    if (choice.content !== null) yield* t.text(choice.content);
+    for (const call of choice.toolCalls) yield* t.toolCall(call);
+  }
+}
+
 /** Every chunk in order, then `'done'` at `[DONE]` (nothing after it is read). */
-export async function* readChatChunks(events: AsyncIterable<string>): AsyncGenerator<ChatChunkStep | 'done'> {
+async function* readChatChunks(events: AsyncIterable<string>): AsyncGenerator<ChatChunkStep | 'done'> {
   for await (const data of events) {
     if (data === '[DONE]') {
       yield 'done';
@@ -35,7 +70,7 @@ export async function* readChatChunks(events: AsyncIterable<string>): AsyncGener
   throw new SealgateError('model_error', 'model stream ended without [DONE]');
 }
 
-function firstChoice(chunk: Record<string, unknown>): ChatChoiceStep | null {
+function firstChoice(chunk: Json): ChatChoiceStep | null {
   const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
   if (!isObject(choice)) return null;
   const delta = isObject(choice.delta) ? choice.delta : {};

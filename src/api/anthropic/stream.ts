@@ -8,7 +8,7 @@
  * writes it as `event:`). `message_stop` is yielded only after the chat stream's `[DONE]`: a chat
  * stream that breaks off makes this one throw, never end well-formed.
  */
-import { readChatChunks } from '../chat-chunks.js';
+import { type ChatStreamTranslator, translateChatStream } from '../chat-chunks.js';
 import { isObject, type Json } from '../shape.js';
 import { anthropicUsage, messageId, stopReason } from './response.js';
 
@@ -18,20 +18,7 @@ export async function* chatStreamToMessages(
   events: AsyncIterable<string>,
   model: string,
 ): AsyncGenerator<string> {
-  const s = new MessagesStream(model);
-  for await (const step of readChatChunks(events)) {
-    if (step === 'done') {
-      yield* s.end();
-      return;
-    }
-    if (!s.started) yield s.start(step.chunk.id);
-    if (step.chunk.usage) s.usage = step.chunk.usage;
-    const { choice } = step;
-    if (!choice) continue;
-    if (choice.finishReason) s.finish = choice.finishReason;
-    if (choice.content !== null) yield* s.text(choice.content);
-    for (const call of choice.toolCalls) yield* s.toolCall(call);
-  }
+  yield* translateChatStream(events, new MessagesStream(model));
 }
 
 /**
@@ -39,7 +26,7 @@ export async function* chatStreamToMessages(
  * empty answer); at most one content block is open (`block`, numbered `index`), and every block
  * opened is stopped before the next one starts and before `message_delta`.
  */
-class MessagesStream {
+class MessagesStream implements ChatStreamTranslator {
   started = false;
   finish: unknown = null;
   usage: unknown = null;
@@ -48,9 +35,9 @@ class MessagesStream {
 
   constructor(readonly model: string) {}
 
-  start(chatId: unknown): string {
+  *start(chunk: Json): Generator<string> {
     this.started = true;
-    return out(messageStart(chatId, this.model));
+    yield out(messageStart(chunk.id, this.model));
   }
 
   /** Text: opens a text block unless one is open, then the delta. */

@@ -10,7 +10,7 @@
  * Each yielded string is one event's JSON (its `type` is the SSE event name), numbered by
  * `sequence_number`. The final event comes only after the chat stream's `[DONE]`.
  */
-import { readChatChunks } from '../chat-chunks.js';
+import { type ChatStreamTranslator, translateChatStream } from '../chat-chunks.js';
 import { isObject, type Json } from '../shape.js';
 import {
   callItemId,
@@ -29,21 +29,7 @@ export async function* chatStreamToResponses(
   events: AsyncIterable<string>,
   request: Json,
 ): AsyncGenerator<string> {
-  const s = new ResponsesStream(request);
-  for await (const step of readChatChunks(events)) {
-    if (step === 'done') {
-      yield* s.closeItem();
-      yield s.final();
-      return;
-    }
-    if (!s.started) yield* s.start(step.chunk);
-    if (step.chunk.usage) s.usage = step.chunk.usage;
-    const { choice } = step;
-    if (!choice) continue;
-    if (choice.finishReason) s.finish = choice.finishReason;
-    if (choice.content !== null) yield* s.text(choice.content);
-    for (const call of choice.toolCalls) yield* s.toolCall(call);
-  }
+  yield* translateChatStream(events, new ResponsesStream(request));
 }
 
 /**
@@ -51,7 +37,7 @@ export async function* chatStreamToResponses(
  * most one output item is open (`item`), and `done` holds every closed one in output order, so an
  * open item's `output_index` is `done.length` when it opens.
  */
-class ResponsesStream {
+class ResponsesStream implements ChatStreamTranslator {
   started = false;
   finish: unknown = null;
   usage: unknown = null;
@@ -79,7 +65,7 @@ class ResponsesStream {
   }
 
   /** The first chunk names the response: `response.created`, then `response.in_progress`. */
-  *start(chunk: Record<string, unknown>): Generator<string> {
+  *start(chunk: Json): Generator<string> {
     this.started = true;
     this.#chatId = chunk.id;
     this.#createdAt = typeof chunk.created === 'number' ? chunk.created : 0;
@@ -90,7 +76,7 @@ class ResponsesStream {
   /** Text: opens a message item (and its output_text part) unless one is open, then the delta. */
   *text(content: string): Generator<string> {
     if (this.#item?.kind !== 'message') {
-      yield* this.closeItem();
+      yield* this.#closeItem();
       this.#item = { kind: 'message', index: this.#done.length, text: '' };
       yield this.#out({
         type: 'response.output_item.added',
@@ -117,11 +103,11 @@ class ResponsesStream {
   }
 
   /** A tool call's delta: a call with another index opens a new function_call item. */
-  *toolCall(call: Record<string, unknown>): Generator<string> {
+  *toolCall(call: Json): Generator<string> {
     const fn = isObject(call.function) ? call.function : {};
     const at = typeof call.index === 'number' ? call.index : 0;
     if (this.#item?.kind !== 'call' || this.#item.call !== at) {
-      yield* this.closeItem();
+      yield* this.#closeItem();
       const index = this.#done.length;
       this.#item = {
         kind: 'call',
@@ -151,7 +137,7 @@ class ResponsesStream {
   }
 
   /** Closes the open item, if any: its `.done` events, then `response.output_item.done`. */
-  *closeItem(): Generator<string> {
+  *#closeItem(): Generator<string> {
     const item = this.#item;
     if (!item) return;
     const output_index = item.index;
@@ -191,10 +177,11 @@ class ResponsesStream {
     this.#item = null;
   }
 
-  /** After `[DONE]`: `response.completed`, or `response.incomplete` when the answer was cut. */
-  final(): string {
+  /** After `[DONE]`: the open item closed, then `response.completed` (`response.incomplete` when cut). */
+  *end(): Generator<string> {
+    yield* this.#closeItem();
     const final = this.#snapshot('completed', responsesUsage(this.usage));
-    return this.#out({
+    yield this.#out({
       type: final.status === 'completed' ? 'response.completed' : 'response.incomplete',
       response: final,
     });
