@@ -1,8 +1,11 @@
 /**
- * Hostile DER inside TDX collateral (the attested party supplies it in a bundle): a certificate in
- * the TCB info issuer chain whose subject names an attribute by an OID with one huge arc. Decoding such an arc to
- * decimal text costs super-linear time (OpenSSL CVE-2023-2650's class); it must be refused as
- * `cert_malformed` before any decimal text is made, not parsed and then found unsigned.
+ * Hostile DER inside TDX collateral (the attested party supplies it in a bundle):
+ *   - a certificate in the TCB info issuer chain whose subject names an attribute by an OID with
+ *     one huge arc. Decoding such an arc to decimal text costs super-linear time (OpenSSL
+ *     CVE-2023-2650's class); it must be refused as `cert_malformed` before any decimal text is
+ *     made, not parsed and then found unsigned;
+ *   - an issuer chain of hundreds of certificates: refused on the count before any is parsed or
+ *     hashed (counted through the signature backend, not timed).
  */
 import { describe, expect, it } from 'vitest';
 import { concatBytes, toBase64 } from '../../../src/bytes.js';
@@ -10,6 +13,7 @@ import { readTlv } from '../../../src/der/der.js';
 import { decodeCertificates } from '../../../src/der/pem.js';
 import { tlv } from '../../../src/der/write.js';
 import { MAX_OID_ARC_DIGITS } from '../../../src/der/x509-fields.js';
+import { type SignatureBackend, webCryptoSignatures } from '../../../src/verify/signature-backend.js';
 import { verifyTdxEvidence } from '../../../src/verify/tdx/verify-tdx.js';
 import { codes, loadTdx, v } from './support.js';
 
@@ -77,5 +81,33 @@ describe.skipIf(!v.present)(`hostile DER in TDX collateral (phala-v4-uptodate) $
     });
     expect(codes(r.violations)).not.toContain('cert_malformed');
     expect(codes(r.violations)).toContain('cert_chain_invalid');
+  });
+
+  it('refuses a 250 KB issuer chain of 263 certificates on the count, hashing none of them', async () => {
+    const s = loadTdx('phala-v4-uptodate');
+    let digests = 0;
+    const counting: SignatureBackend = {
+      ...webCryptoSignatures,
+      digest: (hash, data) => {
+        digests++;
+        return webCryptoSignatures.digest(hash, data);
+      },
+    };
+    const run = async (tcbInfoIssuerChain: string) => {
+      digests = 0;
+      const collateral = { ...s.collateral, tcbInfoIssuerChain };
+      const r = await verifyTdxEvidence({ quote: s.quote, collateral, now: s.at, signatures: counting });
+      return { codes: codes(r.violations), digests };
+    };
+    const honest = await run(s.collateral.tcbInfoIssuerChain);
+    expect(honest.codes).toEqual([]);
+    const root = s.collateral.tcbInfoIssuerChain.match(
+      /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g,
+    )!;
+    const many = await run(Array(263).fill(root.at(-1)).join('\n'));
+    expect(many.codes).toEqual(['cert_chain_invalid']);
+    // None of the 263 is hashed: no more digests than the honest run (which hashes the TCB info
+    // and QE identity chains, the same text, once); before the count came first: 271.
+    expect(many.digests).toBeLessThanOrEqual(honest.digests);
   });
 });
