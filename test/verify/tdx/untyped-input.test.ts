@@ -2,12 +2,14 @@
  * A caller that is not type-checked (JavaScript, a JSON-built input) hands the verifiers wrong
  * types: each must be the closed `invalid_argument`, never a TypeError from deep inside (probe:
  * collateral null or {}, roots a string, the input itself null, a GPU chain null all threw
- * TypeErrors before). Real vectors (phala-v4-uptodate, hopper-545-with-rims-nvtrust).
+ * TypeErrors before; so did an SNP chain null). Real vectors (phala-v4-uptodate,
+ * hopper-545-with-rims-nvtrust, milan-v2-gosevguest).
  */
 import { describe, expect, it } from 'vitest';
 import { isSealgateError } from '../../../src/errors.js';
 import { verifyGpuEvidence } from '../../../src/verify/nvidia/verify-gpu.js';
 import { verifyTdxEvidence } from '../../../src/verify/tdx/verify-tdx.js';
+import { verifySnpEvidence } from '../../../src/verify/verify-snp.js';
 import { loadGpuSet } from '../nvidia/support.js';
 import { loadTdx, v } from './support.js';
 
@@ -50,6 +52,19 @@ describe.skipIf(!v.present)(`verifiers given wrong types ${v.skipReason}`, () =>
     expect((await verifyGpuEvidence(input)).violations).toEqual([]);
     for (const chain of [null, undefined, 'pem text', [null], [input.chain, 'x']]) {
       const got = await errorCode(() => verifyGpuEvidence({ ...input, chain } as never));
+      expect(got, String(chain)).toBe('invalid_argument');
+    }
+  });
+
+  it('verifySnpEvidence: invalid_argument for a chain that is not a list of bytes', async () => {
+    const input = {
+      report: v.bytes('snp/milan-v2-gosevguest/report.bin'),
+      leaf: v.bytes('snp/milan-v2-gosevguest/vcek.der'),
+      trustAnchors: [],
+      now: new Date('2024-01-01T00:00:00Z'),
+    };
+    for (const chain of [null, 'pem text', [null], v.bytes('amd-roots/ask_ark_milan.pem')]) {
+      const got = await errorCode(() => verifySnpEvidence({ ...input, chain } as never));
       expect(got, String(chain)).toBe('invalid_argument');
     }
   });
