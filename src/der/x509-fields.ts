@@ -86,11 +86,16 @@ function expectTag(t: Tlv, tag: number, name: string): void {
   }
 }
 
+/** Most base-128 digits in one OID arc: 448 bits, 3.5× a UUID arc (X.667), decimal text in ~µs. */
+export const MAX_OID_ARC_DIGITS = 64;
+
 /**
  * OBJECT IDENTIFIER content → dotted text (X.690 §8.19): base-128 arcs, minimal (no leading 0x80,
  * §8.19.2), the first subidentifier split as 40·X + Y (§8.19.4). Arcs of any size, exactly: up to
  * 7 base-128 digits (49 bits) as a number, longer ones as a BigInt built from their bits in one
- * step (UUID arcs, ITU-T X.667, are 128-bit; a linear build keeps a hostile huge arc cheap).
+ * step (UUID arcs, ITU-T X.667, are 128-bit). At most MAX_OID_ARC_DIGITS digits per arc: the build
+ * is linear, but the BigInt's decimal text is not (a 32 KiB arc cost 28 ms, a 64 KiB one 70 ms;
+ * the class of OpenSSL's CVE-2023-2650), and no arc anyone assigns comes near the bound.
  */
 export function decodeOid(bytes: Uint8Array, start: number, end: number, name = 'OID'): string {
   if (end <= start) throw bad(`${name}: empty`);
@@ -101,6 +106,11 @@ export function decodeOid(bytes: Uint8Array, start: number, end: number, name = 
     if (bytes[pos] === 0x80) throw bad(`${name}: non-minimal subidentifier`);
     let last = pos;
     while (bytes[last]! & 0x80) last++;
+    if (last - pos >= MAX_OID_ARC_DIGITS) {
+      throw bad(
+        `${name}: a subidentifier of ${last - pos + 1} base-128 digits (at most ${MAX_OID_ARC_DIGITS})`,
+      );
+    }
     let arc: number | bigint;
     if (last - pos < 7) {
       arc = 0;

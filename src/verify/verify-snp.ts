@@ -19,7 +19,7 @@
  * Bad evidence never throws: it yields violations. Throws are for caller errors only (a `now` that
  * is not a Date, trust anchors that fail `checkTrustAnchors`, a report that is not a Uint8Array).
  */
-import { toHex } from '../bytes.js';
+import { isBytes, toHex } from '../bytes.js';
 import { isSealgateError, SealgateError } from '../errors.js';
 import { parseReport } from '../evidence/snp/parse-report.js';
 import { productFromCpuid, productFromName } from '../evidence/snp/product.js';
@@ -316,6 +316,11 @@ function checkInput(input: SnpEvidenceInput): readonly TrustAnchor[] {
   }
   if (!(input.now instanceof Date) || Number.isNaN(input.now.getTime())) {
     throw new SealgateError('invalid_argument', 'verifySnpEvidence: now must be a valid Date');
+  }
+  // Wrong types from a caller that is not type-checked: the closed error, not a TypeError later.
+  const chain: unknown = input.chain;
+  if (chain !== undefined && !(Array.isArray(chain) && chain.every((c) => isBytes(c)))) {
+    throw new SealgateError('invalid_argument', 'verifySnpEvidence: chain must be a list of bytes');
   }
   return checkTrustAnchors(input.trustAnchors);
 }

@@ -22,7 +22,7 @@
  *  10. claims, only when nothing above was violated
  * Bad evidence never throws; throws are for caller errors (a nonce that is not 32 bytes, a bad `at`).
  */
-import { constantTimeEqual, sha256, toHex } from '../../bytes.js';
+import { constantTimeEqual, isBytes, sha256, toHex } from '../../bytes.js';
 import { type Certificate, parseX509Certificate } from '../../der/certificate.js';
 import { decodeCertificates } from '../../der/pem.js';
 import { isSealgateError, SealgateError } from '../../errors.js';
@@ -124,6 +124,10 @@ function checkInput(input: GpuEvidenceInput): void {
   }
   if (!(input.nonce instanceof Uint8Array) || input.nonce.length !== 32) {
     throw new SealgateError('invalid_argument', 'verifyGpuEvidence: nonce must be 32 bytes');
+  }
+  const chain: unknown = input.chain;
+  if (!(isBytes(chain) || (Array.isArray(chain) && chain.every((c) => isBytes(c))))) {
+    throw new SealgateError('invalid_argument', 'verifyGpuEvidence: chain must be bytes or a list of bytes');
   }
   if (!Array.isArray(input.roots?.device) || !Array.isArray(input.roots?.rim)) {
     throw new SealgateError('invalid_argument', 'verifyGpuEvidence: roots must list device and rim roots');

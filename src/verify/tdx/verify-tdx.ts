@@ -21,7 +21,7 @@
  *  13. claims, only when nothing above was violated
  * Bad evidence never throws; throws are for caller errors (a `now` that is not a valid Date).
  */
-import { concatBytes, isAllZero, toHex } from '../../bytes.js';
+import { concatBytes, isAllZero, isBytes, toHex } from '../../bytes.js';
 import { isSealgateError, SealgateError } from '../../errors.js';
 import { INTEL_QE_VENDOR_ID } from '../../evidence/tdx/layout.js';
 import { parseQuote } from '../../evidence/tdx/parse-quote.js';
@@ -307,10 +307,34 @@ function checkPlatform(tcbInfo: TcbInfo, ext: PckExtensions, out: Violation[]): 
   }
 }
 
+const TEXT_FIELDS = ['tcbInfo', 'tcbInfoIssuerChain', 'qeIdentity', 'qeIdentityIssuerChain'] as const;
+const BYTES_FIELDS = ['tcbInfoSignature', 'qeIdentitySignature'] as const;
+
+/**
+ * The caller's input has the types `TdxEvidenceInput` says, or `invalid_argument`: a caller that
+ * is not type-checked gets the closed error, never a TypeError from deep inside (fail closed).
+ */
+function checkInput(input: TdxEvidenceInput): void {
+  const bad = (what: string) => new SealgateError('invalid_argument', `verifyTdxEvidence: ${what}`);
+  if (typeof input !== 'object' || input === null) throw bad('expected an input object');
+  if (!(input.now instanceof Date) || Number.isNaN(input.now.getTime()))
+    throw bad('now: expected a valid Date');
+  const c = input.collateral as unknown as Record<string, unknown> | null;
+  if (typeof c !== 'object' || c === null) throw bad('collateral: expected an object');
+  for (const k of TEXT_FIELDS) if (typeof c[k] !== 'string') throw bad(`collateral.${k}: expected a string`);
+  for (const k of BYTES_FIELDS) if (!isBytes(c[k])) throw bad(`collateral.${k}: expected bytes`);
+  for (const k of ['rootCaCrl', 'pckCrl'])
+    if (c[k] != null && !isBytes(c[k])) throw bad(`collateral.${k}: expected bytes or null`);
+  if (c.pckCrlIssuerChain != null && typeof c.pckCrlIssuerChain !== 'string')
+    throw bad('collateral.pckCrlIssuerChain: expected a string or null');
+  const roots: unknown = input.roots;
+  if (roots !== undefined && !(Array.isArray(roots) && roots.every((r) => typeof r === 'string')))
+    throw bad('roots: expected SHA-256 hex strings');
+}
+
 export async function verifyTdxEvidence(input: TdxEvidenceInput): Promise<TdxVerification> {
+  checkInput(input);
   const at = input.now;
-  if (!(at instanceof Date) || Number.isNaN(at.getTime()))
-    throw new SealgateError('invalid_argument', 'now: expected a valid Date');
   const parsed = parse(input.quote);
   if ('violation' in parsed)
     return { claims: null, quote: null, pck: null, tcb: null, violations: [parsed.violation] };

@@ -11,6 +11,7 @@ import { toHex } from '../../../src/bytes.js';
 import { decodeCertificates } from '../../../src/der/pem.js';
 import {
   decodeOid,
+  MAX_OID_ARC_DIGITS,
   readCertificateFields,
   readExtensions,
   readName,
@@ -177,6 +178,24 @@ describe('strict X.509 fields: boundaries', () => {
       expect(
         code(() => decodeOid(b, 0, b.length)),
         toHex(b),
+      ).toBe('malformed_certificate');
+    }
+  });
+
+  it('OIDs: an arc of more than MAX_OID_ARC_DIGITS base-128 digits is refused (CVE-2023-2650 class)', () => {
+    const arc = (digits: number) => {
+      const b = new Uint8Array(digits + 1).fill(0xff);
+      b[0] = 0x2a; // 1.2, then one arc of `digits` digits
+      b[digits] = 0x7f;
+      return b;
+    };
+    const atBound = arc(MAX_OID_ARC_DIGITS);
+    expect(decodeOid(atBound, 0, atBound.length)).toBe(`1.2.${2n ** BigInt(7 * MAX_OID_ARC_DIGITS) - 1n}`);
+    for (const digits of [MAX_OID_ARC_DIGITS + 1, 64 * 1024]) {
+      const b = arc(digits);
+      expect(
+        code(() => decodeOid(b, 0, b.length)),
+        `${digits} digits`,
       ).toBe('malformed_certificate');
     }
   });

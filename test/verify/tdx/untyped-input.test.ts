@@ -1,0 +1,71 @@
+/**
+ * A caller that is not type-checked (JavaScript, a JSON-built input) hands the verifiers wrong
+ * types: each must be the closed `invalid_argument`, never a TypeError from deep inside (probe:
+ * collateral null or {}, roots a string, the input itself null, a GPU chain null all threw
+ * TypeErrors before; so did an SNP chain null). Real vectors (phala-v4-uptodate,
+ * hopper-545-with-rims-nvtrust, milan-v2-gosevguest).
+ */
+import { describe, expect, it } from 'vitest';
+import { isSealgateError } from '../../../src/errors.js';
+import { verifyGpuEvidence } from '../../../src/verify/nvidia/verify-gpu.js';
+import { verifyTdxEvidence } from '../../../src/verify/tdx/verify-tdx.js';
+import { verifySnpEvidence } from '../../../src/verify/verify-snp.js';
+import { loadGpuSet } from '../nvidia/support.js';
+import { loadTdx, v } from './support.js';
+
+async function errorCode(run: () => Promise<unknown>): Promise<string> {
+  try {
+    await run();
+    return 'no error';
+  } catch (e) {
+    return isSealgateError(e) ? e.code : `untyped ${(e as Error).constructor.name}`;
+  }
+}
+
+describe.skipIf(!v.present)(`verifiers given wrong types ${v.skipReason}`, () => {
+  it('verifyTdxEvidence: invalid_argument for each wrong-typed input, the honest one verifies', async () => {
+    const s = loadTdx('phala-v4-uptodate');
+    const base = { quote: s.quote, collateral: s.collateral, now: s.at };
+    expect((await verifyTdxEvidence(base)).violations).toEqual([]);
+    const wrong: [string, unknown][] = [
+      ['input null', null],
+      ['collateral null', { ...base, collateral: null }],
+      ['collateral {}', { ...base, collateral: {} }],
+      ['tcbInfo a number', { ...base, collateral: { ...s.collateral, tcbInfo: 5 } }],
+      ['tcbInfoSignature hex text', { ...base, collateral: { ...s.collateral, tcbInfoSignature: 'ab' } }],
+      [
+        'qeIdentityIssuerChain bytes',
+        { ...base, collateral: { ...s.collateral, qeIdentityIssuerChain: new Uint8Array(3) } },
+      ],
+      ['rootCaCrl text', { ...base, collateral: { ...s.collateral, rootCaCrl: 'x' } }],
+      ['pckCrlIssuerChain a number', { ...base, collateral: { ...s.collateral, pckCrlIssuerChain: 1 } }],
+      ['roots a string', { ...base, roots: 'abc' }],
+      ['roots [1]', { ...base, roots: [1] }],
+    ];
+    for (const [what, input] of wrong) {
+      expect(await errorCode(() => verifyTdxEvidence(input as never)), what).toBe('invalid_argument');
+    }
+  });
+
+  it('verifyGpuEvidence: invalid_argument for a chain that is not bytes or a list of bytes', async () => {
+    const { input } = loadGpuSet('hopper-545-with-rims-nvtrust');
+    expect((await verifyGpuEvidence(input)).violations).toEqual([]);
+    for (const chain of [null, undefined, 'pem text', [null], [input.chain, 'x']]) {
+      const got = await errorCode(() => verifyGpuEvidence({ ...input, chain } as never));
+      expect(got, String(chain)).toBe('invalid_argument');
+    }
+  });
+
+  it('verifySnpEvidence: invalid_argument for a chain that is not a list of bytes', async () => {
+    const input = {
+      report: v.bytes('snp/milan-v2-gosevguest/report.bin'),
+      leaf: v.bytes('snp/milan-v2-gosevguest/vcek.der'),
+      trustAnchors: [],
+      now: new Date('2024-01-01T00:00:00Z'),
+    };
+    for (const chain of [null, 'pem text', [null], v.bytes('amd-roots/ask_ark_milan.pem')]) {
+      const got = await errorCode(() => verifySnpEvidence({ ...input, chain } as never));
+      expect(got, String(chain)).toBe('invalid_argument');
+    }
+  });
+});
