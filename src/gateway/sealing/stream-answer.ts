@@ -21,7 +21,7 @@ import { sseEventName, streamStep } from '../../api/stream-end.js';
 import { createStreamOpener } from '../../envelope/stream.js';
 import { isSealgateError } from '../../errors.js';
 import { errorBody, type HttpErrorCode } from '../../http/errors.js';
-import { encodeSseEvent, SseParser } from '../../model/sse.js';
+import { encodeSseEvent, type SseEvent, SseParser } from '../../model/sse.js';
 import { keptReceiptComment } from '../../receipts/kept-receipt.js';
 import type { UsageMeter } from '../limits/usage-meter.js';
 import { log } from '../log.js';
@@ -112,7 +112,9 @@ class StreamRelay {
     for (;;) {
       const next = await reader.read();
       if (next.done) return await this.#transportEnded();
-      if (await this.#openRead(next.value)) return await this.#complete();
+      // Most reads complete no frame (a frame spans several): those cost no async step here.
+      const frames = this.#parser.push(this.#decoder.decode(next.value, { stream: true }));
+      if (frames.length > 0 && (await this.#openRead(frames))) return await this.#complete();
       if (this.#out) {
         const text = this.#out;
         this.#out = '';
@@ -127,10 +129,10 @@ class StreamRelay {
     }
   }
 
-  /** Opens the events completed by one read into `#out`; true once the answer is complete. */
-  async #openRead(bytes: Uint8Array): Promise<boolean> {
+  /** Opens the frames completed by one read into `#out`; true once the answer is complete. */
+  async #openRead(frames: readonly SseEvent[]): Promise<boolean> {
     const receipt = this.#receipt;
-    for (const event of this.#parser.push(this.#decoder.decode(bytes, { stream: true }))) {
+    for (const event of frames) {
       if (this.#ended) {
         // The receipt trailer follows the end frame; [DONE] only once it verified, right after the
         // client's copy of the receipt (an SSE comment: receipts/kept-receipt.ts).
