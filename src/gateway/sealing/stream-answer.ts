@@ -17,7 +17,7 @@
  */
 
 import { anthropicErrorBody } from '../../api/anthropic/errors.js';
-import { sseEventName, streamStep } from '../../api/stream-end.js';
+import { sseEventName, streamEventOf } from '../../api/stream-end.js';
 import { createStreamOpener } from '../../envelope/stream.js';
 import { isSealgateError } from '../../errors.js';
 import { errorBody, type HttpErrorCode } from '../../http/errors.js';
@@ -157,11 +157,13 @@ class StreamRelay {
   /** One verified model event: metered, held if it is the route's final event, else queued. */
   #emit(data: string): void {
     if (this.#meter && !this.#meter.chunk(data)) return; // usage the client did not ask for
-    if (streamStep(this.#route, data) === 'end') {
+    // Its step and SSE name from one parse (typed routes parse each event: stream-end.ts).
+    const { step, name } = streamEventOf(this.#route, data);
+    if (step === 'end') {
       this.#held = data;
       return;
     }
-    this.#out += this.#event(data);
+    this.#out += encodeSseEvent(data, name);
   }
 
   /** Feeds the receipt's frame hash the frames received so far, in order. */
