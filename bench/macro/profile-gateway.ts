@@ -80,33 +80,43 @@ async function inspector(port: number) {
   };
 }
 
+/**
+ * One POST of `body`; resolves with the ms from the call to the response's first body chunk (NaN:
+ * none) once the response ended.
+ */
+function postOnce(agent: Agent, url: string, apiKey: string, body: string): Promise<number> {
+  const t0 = performance.now();
+  return new Promise<number>((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        agent,
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      },
+      (res) => {
+        let first = Number.NaN;
+        res.on('data', () => {
+          if (Number.isNaN(first)) first = performance.now() - t0;
+        });
+        res.on('end', () => resolve(first));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 function loadFor(url: string, apiKey: string, ms: number, path = '/v1/chat/completions'): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: 8 });
   const body = JSON.stringify(chatBody(4096, stream));
   const stopAt = performance.now() + ms;
   let n = 0;
-  const one = () =>
-    new Promise<void>((resolve, reject) => {
-      const req = request(
-        `${url}${path}`,
-        {
-          agent,
-          method: 'POST',
-          headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => {
-            n++;
-            resolve();
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
   const loop = async () => {
-    while (performance.now() < stopAt) await one();
+    while (performance.now() < stopAt) {
+      await postOnce(agent, `${url}${path}`, apiKey, body);
+      n++;
+    }
   };
   return Promise.all(Array.from({ length: 8 }, loop)).then(() => {
     agent.destroy();
@@ -116,36 +126,13 @@ function loadFor(url: string, apiKey: string, ms: number, path = '/v1/chat/compl
 
 /**
  * `PROFILE_TTFC=n`: time to the first chunk of n streamed answers sent one at a time (nothing else
- * in flight), p50 and p90 in ms, as the macro bench's "one at a time" TTFC; run before the profile.
+ * in flight), sorted, in ms, as the macro bench's "one at a time" TTFC; run before the profile.
  */
 async function ttfc(url: string, apiKey: string, count: number, path: string): Promise<number[]> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const body = JSON.stringify(chatBody(4096, true));
   const times: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const t0 = performance.now();
-    times.push(
-      await new Promise<number>((resolve, reject) => {
-        const req = request(
-          `${url}${path}`,
-          {
-            agent,
-            method: 'POST',
-            headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-          },
-          (res) => {
-            let first = Number.NaN;
-            res.on('data', () => {
-              if (Number.isNaN(first)) first = performance.now() - t0;
-            });
-            res.on('end', () => resolve(first));
-          },
-        );
-        req.on('error', reject);
-        req.end(body);
-      }),
-    );
-  }
+  for (let i = 0; i < count; i++) times.push(await postOnce(agent, `${url}${path}`, apiKey, body));
   agent.destroy();
   return times.sort((a, b) => a - b);
 }
