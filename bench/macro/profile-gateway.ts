@@ -11,6 +11,7 @@
  * passthrough straight to the model server. Same load, same printout, so the two can be compared
  * function by function. `PROFILE_KEY=metered` sends the sealed load with a key that has a tpm and a
  * budget (made with `sealgate apikey create --local`, as the macro bench's metered phase does).
+ * `PROFILE_TTFC=n` (streams) first times the first chunk of n streams sent one at a time (p50, p90).
  *
  * Beside the sampler's figures it prints the profiled workerd's CPU time per request from /proc
  * (cpu-time.ts, as the macro bench's `cpu.worker` counts it; here the sampler's own cost included),
@@ -19,7 +20,7 @@
  * sealed request at load 8 — and only the /proc figure compares between runs. Not with
  * `PROFILE_NODE=1` (that CPU is this process's).
  *
- *   [PROFILE_TARGET=sealed|hop|plain] [PROFILE_NODE=1] [PROFILE_MS=8000] \
+ *   [PROFILE_TARGET=sealed|hop|plain] [PROFILE_NODE=1] [PROFILE_MS=8000] [PROFILE_TTFC=200] \
  *     npx tsx bench/macro/profile-gateway.ts [json|stream] [out.cpuprofile]
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -79,38 +80,61 @@ async function inspector(port: number) {
   };
 }
 
+/**
+ * One POST of `body`; resolves with the ms from the call to the response's first body chunk (NaN:
+ * none) once the response ended.
+ */
+function postOnce(agent: Agent, url: string, apiKey: string, body: string): Promise<number> {
+  const t0 = performance.now();
+  return new Promise<number>((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        agent,
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      },
+      (res) => {
+        let first = Number.NaN;
+        res.on('data', () => {
+          if (Number.isNaN(first)) first = performance.now() - t0;
+        });
+        res.on('end', () => resolve(first));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 function loadFor(url: string, apiKey: string, ms: number, path = '/v1/chat/completions'): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: 8 });
   const body = JSON.stringify(chatBody(4096, stream));
   const stopAt = performance.now() + ms;
   let n = 0;
-  const one = () =>
-    new Promise<void>((resolve, reject) => {
-      const req = request(
-        `${url}${path}`,
-        {
-          agent,
-          method: 'POST',
-          headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => {
-            n++;
-            resolve();
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
   const loop = async () => {
-    while (performance.now() < stopAt) await one();
+    while (performance.now() < stopAt) {
+      await postOnce(agent, `${url}${path}`, apiKey, body);
+      n++;
+    }
   };
   return Promise.all(Array.from({ length: 8 }, loop)).then(() => {
     agent.destroy();
     return n;
   });
+}
+
+/**
+ * `PROFILE_TTFC=n`: time to the first chunk of n streamed answers sent one at a time (nothing else
+ * in flight), sorted, in ms, as the macro bench's "one at a time" TTFC; run before the profile.
+ */
+async function ttfc(url: string, apiKey: string, count: number, path: string): Promise<number[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const body = JSON.stringify(chatBody(4096, true));
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) times.push(await postOnce(agent, `${url}${path}`, apiKey, body));
+  agent.destroy();
+  return times.sort((a, b) => a - b);
 }
 
 /** Per function: wall-clock self time (the sampler's deltas, ms) and the number of samples. */
@@ -219,6 +243,12 @@ async function startPassthrough(viaHop: boolean): Promise<Target> {
 const target = TARGET === 'sealed' ? await startSealed() : await startPassthrough(TARGET === 'hop');
 try {
   await loadFor(target.url, target.apiKey, 2_000, target.path); // warm-up
+  const ttfcCount = Number(process.env.PROFILE_TTFC ?? 0);
+  if (stream && ttfcCount > 0) {
+    const t = await ttfc(target.url, target.apiKey, ttfcCount, target.path);
+    const at = (q: number) => t[Math.min(t.length - 1, Math.floor(q * t.length))]!.toFixed(3);
+    process.stdout.write(`TTFC one at a time (${t.length}): p50 ${at(0.5)} ms, p90 ${at(0.9)} ms\n`);
+  }
   const cdp =
     process.env.PROFILE_NODE === '1'
       ? await (async () => {

@@ -23,7 +23,21 @@ export function sseEventName(route: string, data: string): string | undefined {
 export function streamStep(route: string, data: string): StreamStep {
   const rule = Object.hasOwn(TYPED_ENDS, route) ? TYPED_ENDS[route] : undefined;
   if (!rule) return data === '[DONE]' ? 'end' : 'more';
+  return stepOfType(rule, typeOf(data));
+}
+
+/**
+ * `streamStep` and `sseEventName` of one payload, from one parse of it (a relay needs both per
+ * event; on the typed routes each is a JSON.parse of the whole event).
+ */
+export function streamEventOf(route: string, data: string): { step: StreamStep; name: string | undefined } {
+  const rule = Object.hasOwn(TYPED_ENDS, route) ? TYPED_ENDS[route] : undefined;
+  if (!rule) return { step: data === '[DONE]' ? 'end' : 'more', name: undefined };
   const type = typeOf(data);
+  return { step: stepOfType(rule, type), name: type };
+}
+
+function stepOfType(rule: { end: readonly string[]; fail: readonly string[] }, type: string | undefined) {
   if (type === undefined) return 'fail';
   if (rule.end.includes(type)) return 'end';
   return rule.fail.includes(type) ? 'fail' : 'more';

@@ -208,6 +208,20 @@ gatewayDescribe('the sealed request path', () => {
       }
       expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
       expect(stack.body.reads).toBe(stack.body.total);
+      // After the trailer the gateway reads the body's end rather than cancelling it (cheaper).
+      for (let i = 0; i < 50; i++) await new Promise((r) => setTimeout(r, 0));
+      expect(stack.body.cancelled).toBe(false);
+    });
+  });
+
+  it('an event after the receipt trailer is never read on: the body is cancelled, the answer whole', async () => {
+    await withWorkerMode('after-trailer', async () => {
+      const text = await (await askStream()).text();
+      expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+      expect(text).not.toContain('"seq":99');
+      for (let i = 0; i < 200 && !stack.body.cancelled; i++) await new Promise((r) => setTimeout(r, 0));
+      expect(stack.body.cancelled).toBe(true);
+      expect(stack.body.reads).toBeLessThan(stack.body.total);
     });
   });
 

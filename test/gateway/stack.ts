@@ -45,6 +45,8 @@ export type WorkerMode =
   | 'trickle-stream'
   /** As trickle-stream, counting the gateway's reads of the body and whether it cancelled it (`stack.body`). */
   | 'counted-stream'
+  /** As counted-stream, with an event after the receipt trailer (nothing may follow it). */
+  | 'after-trailer'
   /** Receipts (docs/protocol.md "Receipts"): */
   | 'tamper-receipt' // one character of the JSON answer's receipt header changed
   | 'no-receipt' // the JSON answer without its receipt header
@@ -106,7 +108,7 @@ export interface Stack {
   releaseHeld(): void;
   /** The AI worker's clock minus the gateway's (ms): clock skew between the two. */
   workerSkewMs: number;
-  /** Mode `counted-stream`: reads of the last such body the gateway made, of how many it has, and whether it cancelled it. */
+  /** Modes `counted-stream`, `after-trailer`: reads of the last such body the gateway made, of how many it has, and whether it cancelled it. */
   body: { reads: number; total: number; cancelled: boolean };
 }
 
@@ -265,11 +267,14 @@ export function flip(ct: string): string {
 async function breakAnswer(res: Response, mode: WorkerMode, stack: Stack): Promise<Response> {
   const headers = new Headers(res.headers);
   headers.delete('content-length');
-  if (mode === 'trickle-stream' || mode === 'counted-stream') {
-    const bytes = new Uint8Array(await res.arrayBuffer());
+  if (mode === 'trickle-stream' || mode === 'counted-stream' || mode === 'after-trailer') {
+    let bytes = new Uint8Array(await res.arrayBuffer());
+    if (mode === 'after-trailer') {
+      bytes = new Uint8Array([...bytes, ...new TextEncoder().encode('data: {"seq":99}\n\n')]);
+    }
     let at = 0;
     const counted = { reads: 0, total: Math.ceil(bytes.length / 7), cancelled: false };
-    if (mode === 'counted-stream') stack.body = counted;
+    if (mode !== 'trickle-stream') stack.body = counted;
     const body = new ReadableStream<Uint8Array>(
       {
         pull(c) {

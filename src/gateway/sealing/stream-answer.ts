@@ -17,11 +17,11 @@
  */
 
 import { anthropicErrorBody } from '../../api/anthropic/errors.js';
-import { sseEventName, streamStep } from '../../api/stream-end.js';
+import { sseEventName, streamEventOf } from '../../api/stream-end.js';
 import { createStreamOpener } from '../../envelope/stream.js';
 import { isSealgateError } from '../../errors.js';
 import { errorBody, type HttpErrorCode } from '../../http/errors.js';
-import { encodeSseEvent, SseParser } from '../../model/sse.js';
+import { encodeSseEvent, type SseEvent, SseParser } from '../../model/sse.js';
 import { keptReceiptComment } from '../../receipts/kept-receipt.js';
 import type { UsageMeter } from '../limits/usage-meter.js';
 import { log } from '../log.js';
@@ -76,6 +76,12 @@ class StreamRelay {
   #ended = false;
   /** The client's events of this read, in order; each one only after its frame verified. */
   #out = '';
+  /**
+   * This read's frames (the SSE data, as received), not yet fed to the receipt's frame hash: fed
+   * while the client's write is under way, off the path to its first byte (#flushFrames). The hash
+   * is read only by the trailer's check, and every frame is fed before it, in order.
+   */
+  #unhashed: string[] = [];
 
   constructor(
     answer: Answer,
@@ -106,28 +112,36 @@ class StreamRelay {
     for (;;) {
       const next = await reader.read();
       if (next.done) return await this.#transportEnded();
-      if (await this.#openRead(next.value)) return await this.#complete();
+      // Most reads complete no frame (a frame spans several): those cost no async step here.
+      const frames = this.#parser.push(this.#decoder.decode(next.value, { stream: true }));
+      if (frames.length > 0 && (await this.#openRead(frames))) return await this.#complete();
       if (this.#out) {
         const text = this.#out;
         this.#out = '';
-        await this.#send(text); // resolves once the client took it: the next read waits for that
-      }
-      // else only part of a frame so far: read on.
+        // Resolves once the client took it: the next read waits for that.
+        const sent = this.#send(text);
+        try {
+          this.#flushFrames(); // hashed while the client's write is under way
+        } finally {
+          await sent;
+        }
+      } else this.#flushFrames(); // only part of a frame so far, or usage withheld: read on
     }
   }
 
-  /** Opens the events completed by one read into `#out`; true once the answer is complete. */
-  async #openRead(bytes: Uint8Array): Promise<boolean> {
+  /** Opens the frames completed by one read into `#out`; true once the answer is complete. */
+  async #openRead(frames: readonly SseEvent[]): Promise<boolean> {
     const receipt = this.#receipt;
-    for (const event of this.#parser.push(this.#decoder.decode(bytes, { stream: true }))) {
+    for (const event of frames) {
       if (this.#ended) {
         // The receipt trailer follows the end frame; [DONE] only once it verified, right after the
         // client's copy of the receipt (an SSE comment: receipts/kept-receipt.ts).
+        this.#flushFrames();
         const kept = await receipt?.checkStream(event.data);
         if (kept !== undefined) this.#out += keptReceiptComment(kept);
         return true;
       }
-      receipt?.frame(event.data);
+      if (receipt) this.#unhashed.push(event.data);
       const events = await this.#opener.open(event.data);
       if (events === null) {
         // End frame verified: the answer is known complete (once its receipt verified, if any).
@@ -143,17 +157,28 @@ class StreamRelay {
   /** One verified model event: metered, held if it is the route's final event, else queued. */
   #emit(data: string): void {
     if (this.#meter && !this.#meter.chunk(data)) return; // usage the client did not ask for
-    if (streamStep(this.#route, data) === 'end') {
+    // Its step and SSE name from one parse (typed routes parse each event: stream-end.ts).
+    const { step, name } = streamEventOf(this.#route, data);
+    if (step === 'end') {
       this.#held = data;
       return;
     }
-    this.#out += this.#event(data);
+    this.#out += encodeSseEvent(data, name);
+  }
+
+  /** Feeds the receipt's frame hash the frames received so far, in order. */
+  #flushFrames(): void {
+    const receipt = this.#receipt;
+    if (!receipt || this.#unhashed.length === 0) return;
+    for (const data of this.#unhashed) receipt.frame(data);
+    this.#unhashed = [];
   }
 
   /** The worker's body ended before the answer was complete: always throws. */
   async #transportEnded(): Promise<never> {
     this.#parser.push(this.#decoder.decode()); // a final partial line cannot complete an event
     if (this.#ended) {
+      this.#flushFrames();
       await this.#receipt?.checkStream(undefined); // throws: the end frame came, its receipt did not
       throw new Error('sealed stream: a receipt check passed without a receipt');
     }
@@ -164,8 +189,29 @@ class StreamRelay {
   async #complete(): Promise<void> {
     if (this.#held !== null) this.#out += this.#event(this.#held);
     if (this.#out) await this.#send(this.#out);
-    await this.#release();
+    // The answer is whole: counted now, as nothing below may run once the client's side closed
+    // (the request's context can end with its body). finishStream is idempotent (run() calls it).
+    this.#meter?.finishStream();
     await this.#writer.close();
+    await this.#readEnd();
+  }
+
+  /**
+   * After the trailer the worker's body has nothing left but its end: one read takes it, which
+   * costs the runtime about half of what cancelling a body it has not finished costs (CPU profile,
+   * commit body). Anything else after the trailer is refused unread: the body is cancelled.
+   * Runs after the client's side closed, so a worker that holds its body open never holds the
+   * client's end.
+   */
+  async #readEnd(): Promise<void> {
+    const reader = this.#reader;
+    if (!reader) return;
+    try {
+      if ((await reader.read()).done) return;
+    } catch {
+      return; // the worker's body broke after the answer was whole: nothing left to release
+    }
+    await this.#release();
   }
 
   /** The frames of this read that verified before the failure, then the error event. */
