@@ -19,7 +19,7 @@
  * a stream when it ends or breaks, an error with 0.
  */
 
-import { streamStep } from '../../api/stream-end.js';
+import { type StreamStep, streamStep } from '../../api/stream-end.js';
 
 const STREAM_USAGE_ROUTES = new Set(['/v1/chat/completions', '/v1/completions']);
 
@@ -99,9 +99,9 @@ export class UsageMeter {
   }
 
   /** One opened stream payload; false when it is the usage chunk the client did not ask for. */
-  chunk(data: string): boolean {
+  chunk(data: string, step: StreamStep = streamStep(this.#route, data)): boolean {
     const keep = this.#read(data);
-    if (streamStep(this.#route, data) === 'end') this.#complete = true;
+    if (step === 'end') this.#complete = true;
     else if (keep) this.#events += 1;
     return keep;
   }

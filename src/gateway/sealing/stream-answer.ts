@@ -156,9 +156,9 @@ class StreamRelay {
 
   /** One verified model event: metered, held if it is the route's final event, else queued. */
   #emit(data: string): void {
-    if (this.#meter && !this.#meter.chunk(data)) return; // usage the client did not ask for
     // Its step and SSE name from one parse (typed routes parse each event: stream-end.ts).
     const { step, name } = streamEventOf(this.#route, data);
+    if (this.#meter && !this.#meter.chunk(data, step)) return; // usage the client did not ask for
     if (step === 'end') {
       this.#held = data;
       return;
