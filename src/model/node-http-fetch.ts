@@ -141,17 +141,78 @@ function responseOf(
       bodyError = new Error(`unsupported content-encoding ${coding}`);
     }
   }
-  const body = noBody ? null : byteStream(res, decoded, bodyError, setAbort, release);
   if (noBody) {
     res.resume();
     release();
   }
+  // One reader of the body: the WHATWG stream (made when first asked for) or readAll.
+  let taken: 'stream' | 'all' | undefined;
+  let stream: ReadableStream<Uint8Array> | null = null;
+  const take = (as: 'stream' | 'all') => {
+    if (taken !== undefined && taken !== as) throw new TypeError('model answer body already read');
+    taken = as;
+  };
   return {
     ok: status >= 200 && status < 300,
     status,
     headers: { get },
-    body,
+    get body() {
+      if (noBody) return null;
+      take('stream');
+      stream ??= byteStream(res, decoded, bodyError, setAbort, release);
+      return stream;
+    },
+    readAll(max: number) {
+      take('all');
+      if (noBody) return Promise.resolve(new Uint8Array(0));
+      return readWhole(res, decoded, bodyError, setAbort, release, max);
+    },
   };
+}
+
+/**
+ * The whole body straight from the socket (no WHATWG stream: a JSON answer is read in one go), or
+ * null once more than `max` bytes arrived (the connection is then closed). Rejects as `byteStream`
+ * errors: the connection closing before the body's end, a decoding error, the signal aborting.
+ */
+function readWhole(
+  res: IncomingMessage,
+  source: Readable,
+  initialError: Error | undefined,
+  setAbort: (abort: (e: unknown) => void) => void,
+  release: () => void,
+  max: number,
+): Promise<Uint8Array | null> {
+  return new Promise<Uint8Array | null>((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    let finished = false;
+    const finish = (e: unknown, value: Uint8Array | null = null) => {
+      if (finished) return;
+      finished = true;
+      release();
+      if (e !== undefined || value === null) res.destroy();
+      if (e !== undefined) reject(e);
+      else resolve(value);
+    };
+    if (initialError) return finish(initialError);
+    setAbort((e) => finish(e));
+    source.on('data', (chunk: Buffer) => {
+      if (finished) return;
+      size += chunk.byteLength;
+      if (size > max) return finish(undefined, null);
+      parts.push(chunk);
+    });
+    source.on('end', () => {
+      const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+      finish(undefined, new Uint8Array(all.buffer, all.byteOffset, all.byteLength));
+    });
+    source.on('error', (e) => finish(e));
+    // A connection that closes before the body's end (no 'end'): the body broke off.
+    res.on('close', () => {
+      if (!res.complete) finish(new Error('model server connection closed before the end of the answer'));
+    });
+  });
 }
 
 /**

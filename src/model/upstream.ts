@@ -60,6 +60,13 @@ export interface ModelFetchResponse {
   readonly status: number;
   readonly headers: { get(name: string): string | null };
   readonly body: ReadableStream<Uint8Array> | null;
+  /**
+   * Optional, instead of `body` (one or the other): the whole body, or null as soon as it is known
+   * to exceed `max` bytes (the connection is then dropped); rejects as `body` errors (a connection
+   * cut before the body's end, an abort). node-http-fetch.ts reads the socket straight into it,
+   * without a WHATWG stream per answer.
+   */
+  readAll?(max: number): Promise<Uint8Array | null>;
 }
 
 export interface UpstreamModelOptions {
@@ -506,7 +513,11 @@ function chunkProblem(data: string): SealgateError | undefined {
 const FATAL_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 async function readLimitedText(response: ModelFetchResponse, max: number): Promise<string> {
-  const all = await readLimited(response.body, response.headers.get('content-length'), max);
+  const length = response.headers.get('content-length');
+  const all =
+    response.readAll && !(Number(length ?? Number.NaN) > max)
+      ? await response.readAll(max)
+      : await readLimited(response.body, length, max);
   if (all === null) throw new SealgateError('model_error', `model server answer exceeds ${max} bytes`);
   try {
     return FATAL_UTF8.decode(all);
