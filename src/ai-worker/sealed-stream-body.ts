@@ -263,7 +263,7 @@ class EventQueue {
 }
 
 /** One turn of the event loop: after the I/O callbacks and microtasks now due (setImmediate in Node). */
-function nextTurn(): Promise<void> {
+export function nextTurn(): Promise<void> {
   const g = globalThis as { setImmediate?: (f: () => void) => unknown };
   return new Promise<void>((r) => (g.setImmediate ? g.setImmediate(r) : setTimeout(r, 0)));
 }
