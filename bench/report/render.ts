@@ -361,9 +361,21 @@ const READING_THE_FIGURES = `## Reading the figures
   has no \`Uint8Array.fromBase64\`; \`Buffer\` is 3–4× faster but the envelope code is runtime-neutral),
   AES-KW + 2 HKDF + 2 AES-GCM + one ES256 signature (~0.1 ms together in a micro run), two SHA-256
   and the receipt's JSON — plus a long tail of ~30 items of 1–3 % each (esbuild's \`__name\` on every
-  closure under tsx, per-request AbortControllers, the model answer read through a WHATWG stream).
-  Per stream it is per event: a JSON parse of each event (the in-band error check) and per byte:
-  JSON-escaping, AES-GCM, base64url and hashing ~20 KB of frames.
+  closure under tsx, per-request AbortControllers).
+  Per stream it is per event: a JSON parse of each event (the in-band error check, ~1.3 µs each in
+  a micro run: ~0.07 ms per 56-event answer; no single-parse check of a burst is exact, since
+  hostile events can balance each other's brackets) and per byte: JSON-escaping, AES-GCM,
+  base64url and hashing ~20 KB of frames. Since: a JSON answer is read from the socket without a
+  WHATWG stream (\`readAll\`, src/model/node-http-fetch.ts: ~0.03 ms per call in an in-process
+  A/B); the stream's first event is checked and sealed before the rest of its network read; and
+  the receipt's request hash and a stream's key are made while the model works (instrumented
+  one-at-a-time runs: model head → first chunk written, medians 0.46 → 0.35 ms; worker-hot.ts
+  could not resolve either change at load average 5–8). The model server's extra CPU per sealed
+  request (0.32 vs 0.22 ms in the full bench) is not the worker's way of calling it — same body bytes, one more header
+  (\`accept\`), the same kept-alive connections — but its lower request rate: a hop slowed to
+  the sealed worker's rate by a busy loop costs the model server about the same (JSON 0.34 / 0.31
+  vs 0.36 / 0.40 ms in two runs, streams 0.77 vs 0.81 ms per request, worker-hot.ts with the model
+  server's CPU added).
 - Streams under \`wrangler dev\` (the figures before issue #18; now only the reference phase): every
   chunk of a streamed body crosses wrangler's proxy workerd (a JavaScript Worker in front of the real
   one) on its own, so per-chunk costs dominate streamed answers. The sealed path carries frames in as few chunks as it can without holding any back: the

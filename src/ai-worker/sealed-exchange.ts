@@ -23,7 +23,7 @@ import type { EnvelopeCrypto } from '../envelope/envelope-crypto.js';
 import type { ReplayGuard } from '../envelope/replay-guard.js';
 import { openRequest } from '../envelope/request.js';
 import { sealResponse } from '../envelope/response.js';
-import { createStreamSealer } from '../envelope/stream.js';
+import { createStreamSealer, type StreamSealer } from '../envelope/stream.js';
 import { ENVELOPE_FIELD } from '../envelope/wire.js';
 import { errorBody, HTTP_ERROR_CODES, type HttpErrorCode, httpCodeFor } from '../http/errors.js';
 import { readLimited } from '../http/read-limited.js';
@@ -31,7 +31,7 @@ import type { ModelBackend, ModelRoute } from '../model/types.js';
 import { bodySha256, createFrameHash, receiptTrailer, type Sha256State } from '../receipts/receipt.js';
 import { errorDetail, type WorkerLog } from './log.js';
 import { certificateHeader, makeReceipt, RECEIPT_HEADER, type ReceiptSigner } from './receipt-signer.js';
-import { sealedStreamBody } from './sealed-stream-body.js';
+import { nextTurn, sealedStreamBody } from './sealed-stream-body.js';
 import type { WorkerKeyStore } from './worker-keys.js';
 
 export interface SealedExchangeDeps {
@@ -150,12 +150,11 @@ export async function exchangeSealed(
   if ('status' in read) return read;
   const { bytes, json } = read;
 
-  // Taken now, with the request's hash: the receipt names the certificate of this moment.
+  // Taken now: the receipt names the certificate of this moment.
   const signer = deps.receipts?.signer() ?? null;
   if (deps.receipts && !signer) {
     return errorAnswer('not_ready', 'worker holds no certificate yet', { 'retry-after': '1' });
   }
-  const receipts = signer ? await receiptsFor(deps, signer, bytes) : null;
 
   let opened: Awaited<ReturnType<typeof openRequest>>;
   try {
@@ -184,9 +183,17 @@ export async function exchangeSealed(
     release: () => request.signal.removeEventListener('abort', onAbort),
   };
   request.signal.addEventListener('abort', onAbort, { once: true });
+  // Time to first chunk: the model request goes out first; what only the answer needs (the
+  // request's hash for the receipt, a stream's sealer and key) is made while the model works.
+  const pending = deps.model.call(route, { body, signal: controller.signal });
+  pending.catch(() => undefined); // handled below; not an unhandled rejection meanwhile
+  await nextTurn(); // node:http writes the request on the next tick, before this turn ends
+  const receipts = signer ? await receiptsFor(deps, signer, bytes) : null;
+  const sealer = body.stream === true ? createStreamSealer(context) : undefined;
+  sealer?.prepare();
   let answer: Awaited<ReturnType<ModelBackend['call']>>;
   try {
-    answer = await deps.model.call(route, { body, signal: controller.signal });
+    answer = await pending;
   } catch (e) {
     call.release();
     return failureAnswer(e, deps.log, 'model call');
@@ -196,7 +203,13 @@ export async function exchangeSealed(
     return await sealedAnswerJson(deps, context, answer.body, receipts);
   }
   // A burst at a time when the model has them so (an upstream's network reads), else event by event.
-  return sealedAnswerStream(deps, context, answer.batches ?? answer.events, call, receipts);
+  return sealedAnswerStream(
+    deps,
+    { context, sealer: sealer ?? createStreamSealer(context) },
+    answer.batches ?? answer.events,
+    call,
+    receipts,
+  );
 }
 
 /** The signer of this request and its receipts, which name the request's hash. */
@@ -300,7 +313,7 @@ async function sealedAnswerJson(
 /** A streamed answer, sealed frame by frame; the receipt is a trailer over the frames' hash. */
 function sealedAnswerStream(
   deps: SealedExchangeDeps,
-  context: RequestContext,
+  { context, sealer }: { context: RequestContext; sealer: StreamSealer },
   events: AsyncIterable<string | readonly string[]>,
   call: ModelCallState,
   receipts: Receipts | null,
@@ -310,7 +323,7 @@ function sealedAnswerStream(
   const frameHash = receipts ? createFrameHash(deps.sha256) : undefined;
   const stream = sealedStreamBody({
     events: events[Symbol.asyncIterator](),
-    sealer: createStreamSealer(context),
+    sealer,
     onFrame: frameHash ? (frame) => frameHash.update(frame) : undefined,
     trailer:
       frameHash && receipts

@@ -8,7 +8,7 @@
  * queue; each transport read seals every event queued so far (up to MAX_FRAME_EVENTS events and
  * MAX_FRAME_BYTES per frame, src/envelope/stream.ts) as one frame and writes it. Latency: no frame
  * waits for events that have not arrived — the first read seals the first event at once (time to
- * first chunk), later reads wait one event-loop turn only, so that the rest of one network read of
+ * first chunk; the producer asks the model for nothing more until that frame is out), later reads wait one event-loop turn only, so that the rest of one network read of
  * the model server's events (handled back to back) joins the same frame. The model may hand over
  * a burst at once (an array: an upstream's network read, src/model/upstream.ts); it is queued
  * whole, without an asynchronous step per event. The producer pauses when
@@ -45,47 +45,148 @@ export interface SealedStreamBodyOptions {
 }
 
 export function sealedStreamBody(opts: SealedStreamBodyOptions): ReadableStream<Uint8Array> {
-  const maxBuffered = opts.maxBufferedChars ?? 64 * 1024;
-  const queue = new EventQueue();
-  let frames = 0;
-  let sentFirst = false;
-  /** The model finished (`done`) or failed (`error`); what is queued still goes out. */
-  let modelEnd: { done: true } | { error: unknown } | null = null;
-  /** Cancelled by the reader, or the body finished: the producer stops. */
-  let cancelled = false;
-  let wakeReader: (() => void) | null = null;
-  let wakeProducer: (() => void) | null = null;
-  const wake = (which: 'reader' | 'producer') => {
-    const w = which === 'reader' ? wakeReader : wakeProducer;
-    if (which === 'reader') wakeReader = null;
-    else wakeProducer = null;
-    w?.();
-  };
+  const pump = new SealedStreamPump(opts);
+  return new ReadableStream<Uint8Array>(
+    {
+      start: () => pump.start(),
+      pull: (controller) => pump.pull(controller),
+      cancel: () => pump.cancel(),
+    },
+    { highWaterMark: 0 },
+  );
+}
 
-  const produce = async () => {
+type ModelEnd = { done: true } | { error: unknown };
+
+/**
+ * The producer (the model's events into the queue) and the reader (the queue into frames) of one
+ * sealed stream. Invariants: frames are sealed only in `pull`, in queue order; the end frame only
+ * once the model finished and the queue is empty; nothing is sealed after a failure or cancel.
+ */
+class SealedStreamPump {
+  readonly #opts: SealedStreamBodyOptions;
+  readonly #maxBuffered: number;
+  readonly #queue = new EventQueue();
+  #frames = 0;
+  /** The first frame was handed to the transport. */
+  #sentFirst = false;
+  /** An event was queued (the first one waits for its frame before the producer goes on). */
+  #queuedAny = false;
+  /** The model finished (`done`) or failed (`error`); what is queued still goes out. */
+  #modelEnd: ModelEnd | null = null;
+  /** Cancelled by the reader, or the body finished: the producer stops. */
+  #stopped = false;
+  #wakeReader: (() => void) | null = null;
+  #wakeProducer: (() => void) | null = null;
+
+  constructor(opts: SealedStreamBodyOptions) {
+    this.#opts = opts;
+    this.#maxBuffered = opts.maxBufferedChars ?? 64 * 1024;
+  }
+
+  start(): void {
+    void this.#produce();
+  }
+
+  async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    await this.#untilQueued();
+    // After the first chunk (which goes out at once: time to first chunk), one turn of the event
+    // loop lets the rest of the model server's read be queued, so a burst is one frame.
+    if (this.#sentFirst && this.#modelEnd === null) await nextTurn();
+    if (this.#stopped) return;
+    const { text, finished } = await this.#sealReady();
+    if (text !== '') {
+      controller.enqueue(utf8.encode(text));
+      this.#sentFirst = true;
+    }
+    if (finished) {
+      this.#stopped = true; // the producer stops taking the model's events
+      this.#wake('producer');
+      controller.close();
+      return;
+    }
+    // Room in the queue again, and the first frame is out: the producer may go on (#mayTakeMore).
+    this.#wake('producer');
+  }
+
+  async cancel(): Promise<void> {
+    this.#stopped = true;
+    this.#wake('producer');
+    this.#wake('reader');
+    this.#opts.onCancel();
+    await this.#opts.events.return?.(undefined)?.catch(() => undefined);
+  }
+
+  /** Takes the model's events into the queue until the model ends or the stream stops. */
+  async #produce(): Promise<void> {
     try {
-      while (!cancelled) {
-        while (!cancelled && queue.chars >= maxBuffered) {
+      while (!this.#stopped) {
+        while (!this.#stopped && !this.#mayTakeMore()) {
           await new Promise<void>((r) => {
-            wakeProducer = r;
+            this.#wakeProducer = r;
           });
         }
-        if (cancelled) return;
-        const next = await opts.events.next();
-        if (cancelled) return;
+        if (this.#stopped) return;
+        const next = await this.#opts.events.next();
+        if (this.#stopped) return;
         if (next.done) {
-          modelEnd = { done: true };
-          return wake('reader');
+          this.#modelEnd = { done: true };
+          return this.#wake('reader');
         }
-        if (typeof next.value === 'string') queue.push(next.value);
-        else for (const event of next.value) queue.push(event);
-        wake('reader');
+        if (typeof next.value === 'string') this.#queue.push(next.value);
+        else for (const event of next.value) this.#queue.push(event);
+        this.#queuedAny ||= this.#queue.length > 0;
+        this.#wake('reader');
       }
     } catch (e) {
-      modelEnd = { error: e };
-      wake('reader');
+      this.#modelEnd = { error: e };
+      this.#wake('reader');
     }
-  };
+  }
+
+  /**
+   * Whether the producer may ask the model for more: not while `maxBuffered` characters wait
+   * unsealed (a slow gateway slows the model), nor while the first event waits for its frame —
+   * time to first chunk: the model's next events (a whole network read, each JSON-checked in
+   * upstream.ts) would otherwise be taken in the microtasks between the first seal's steps.
+   */
+  #mayTakeMore(): boolean {
+    if (this.#queue.chars >= this.#maxBuffered) return false;
+    return this.#sentFirst || !this.#queuedAny;
+  }
+
+  /** Resolves once an event is queued, the model ended, or the stream stopped. */
+  async #untilQueued(): Promise<void> {
+    while (!this.#stopped && this.#queue.length === 0 && this.#modelEnd === null) {
+      await new Promise<void>((r) => {
+        this.#wakeReader = r;
+      });
+    }
+  }
+
+  /**
+   * Seals what is queued (and, once the model ended with the queue empty, the end frame or the
+   * failure): the SSE text to write and whether the body is finished. A failing seal or trailer
+   * keeps the frames sealed before it and finishes the body without the end frame.
+   */
+  async #sealReady(): Promise<{ text: string; finished: boolean }> {
+    const out = { text: '' };
+    try {
+      await this.#sealQueued(out);
+      const ending = this.#modelEnd;
+      if (ending === null || this.#queue.length > 0) return { text: out.text, finished: false };
+      if ('error' in ending) this.#opts.onFailure(ending.error, this.#frames);
+      else {
+        // Not `out.text += await …`: that would read `out.text` before the await.
+        const end = await this.#sealEnd();
+        out.text += end;
+        this.#opts.onEnd();
+      }
+    } catch (e) {
+      this.#opts.onFailure(e, this.#frames);
+    }
+    return { text: out.text, finished: true };
+  }
 
   /**
    * Seals the events queued now, a frame per MAX_FRAME_EVENTS / MAX_FRAME_BYTES, appending SSE text
@@ -95,84 +196,34 @@ export function sealedStreamBody(opts: SealedStreamBodyOptions): ReadableStream<
    * carries the first event alone, also when a burst arrived with it (time to first chunk: the
    * gateway opens and releases it before anything else is sealed).
    */
-  const sealQueued = async (out: { text: string }): Promise<void> => {
-    let budget = sentFirst ? queue.length : Math.min(1, queue.length);
+  async #sealQueued(out: { text: string }): Promise<void> {
+    let budget = this.#sentFirst ? this.#queue.length : Math.min(1, this.#queue.length);
     while (budget > 0) {
-      const batch = queue.take(budget);
+      const batch = this.#queue.take(budget);
       budget -= batch.length;
-      const frame = await opts.sealer.seal(batch);
-      opts.onFrame?.(frame);
+      const frame = await this.#opts.sealer.seal(batch);
+      this.#opts.onFrame?.(frame);
       out.text += encodeSseEvent(frame);
-      frames++;
+      this.#frames++;
     }
-  };
+  }
 
   /** The end frame and, if any, the receipt trailer over every frame's hash (onFrame saw them). */
-  const sealEnd = async (): Promise<string> => {
-    const end = await opts.sealer.end();
-    opts.onFrame?.(end);
-    frames++;
+  async #sealEnd(): Promise<string> {
+    const end = await this.#opts.sealer.end();
+    this.#opts.onFrame?.(end);
+    this.#frames++;
     let text = encodeSseEvent(end);
-    if (opts.trailer) text += encodeSseEvent(await opts.trailer());
+    if (this.#opts.trailer) text += encodeSseEvent(await this.#opts.trailer());
     return text;
-  };
+  }
 
-  return new ReadableStream<Uint8Array>(
-    {
-      start() {
-        void produce();
-      },
-      async pull(controller) {
-        while (!cancelled && queue.length === 0 && modelEnd === null) {
-          await new Promise<void>((r) => {
-            wakeReader = r;
-          });
-        }
-        // After the first chunk (which goes out at once: time to first chunk), one turn of the
-        // event loop lets the rest of the model server's read be queued, so a burst is one frame.
-        if (sentFirst && modelEnd === null) await nextTurn();
-        if (cancelled) return;
-        const out = { text: '' };
-        let finished = false;
-        try {
-          await sealQueued(out);
-          wake('producer');
-          const ending: { done: true } | { error: unknown } | null = modelEnd;
-          if (ending !== null && queue.length === 0) {
-            finished = true;
-            if ('error' in ending) opts.onFailure(ending.error, frames);
-            else {
-              // Not `out.text += await …`: that would read `out.text` before the await.
-              const end = await sealEnd();
-              out.text += end;
-              opts.onEnd();
-            }
-          }
-        } catch (e) {
-          // A seal or the trailer failed: what was sealed before goes out, without the end frame.
-          finished = true;
-          opts.onFailure(e, frames);
-        }
-        if (out.text !== '') {
-          controller.enqueue(utf8.encode(out.text));
-          sentFirst = true;
-        }
-        if (finished) {
-          cancelled = true; // the producer stops taking the model's events
-          wake('producer');
-          controller.close();
-        }
-      },
-      async cancel() {
-        cancelled = true;
-        wake('producer');
-        wake('reader');
-        opts.onCancel();
-        await opts.events.return?.(undefined)?.catch(() => undefined);
-      },
-    },
-    { highWaterMark: 0 },
-  );
+  #wake(which: 'reader' | 'producer'): void {
+    const w = which === 'reader' ? this.#wakeReader : this.#wakeProducer;
+    if (which === 'reader') this.#wakeReader = null;
+    else this.#wakeProducer = null;
+    w?.();
+  }
 }
 
 /** The model's events waiting to be sealed, taken a frame's worth at a time. */
@@ -212,7 +263,7 @@ class EventQueue {
 }
 
 /** One turn of the event loop: after the I/O callbacks and microtasks now due (setImmediate in Node). */
-function nextTurn(): Promise<void> {
+export function nextTurn(): Promise<void> {
   const g = globalThis as { setImmediate?: (f: () => void) => unknown };
   return new Promise<void>((r) => (g.setImmediate ? g.setImmediate(r) : setTimeout(r, 0)));
 }

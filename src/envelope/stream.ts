@@ -59,6 +59,11 @@ export interface StreamSealer {
   seal(events: readonly string[]): Promise<string>;
   /** The end frame. After it, `seal` refuses. */
   end(): Promise<string>;
+  /**
+   * Derives the stream key now, ahead of the first event (the worker, while the model works);
+   * otherwise the first seal does. A failure here is the first seal's failure, as without it.
+   */
+  prepare(): void;
 }
 
 export interface StreamOpener {
@@ -91,6 +96,14 @@ export function createStreamSealer(
   };
 
   return {
+    prepare() {
+      try {
+        key ??= backend.deriveAesKey(context.dek, rs, HKDF_INFO.stream);
+        if (key instanceof Promise) key.catch(() => undefined); // rejects again at the first seal
+      } catch {
+        // Left for the first seal, which derives again and fails with this error.
+      }
+    },
     seal(events) {
       if (ended) return Promise.reject(new SealgateError('invalid_argument', 'stream sealer: already ended'));
       const bad = batchProblem(events);

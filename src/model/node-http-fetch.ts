@@ -141,17 +141,104 @@ function responseOf(
       bodyError = new Error(`unsupported content-encoding ${coding}`);
     }
   }
-  const body = noBody ? null : byteStream(res, decoded, bodyError, setAbort, release);
   if (noBody) {
     res.resume();
     release();
   }
+  const bodySource: BodySource = { res, source: decoded, initialError: bodyError, setAbort, release };
+  // One reader of the body: the WHATWG stream (made when first asked for) or readAll.
+  let taken: 'stream' | 'all' | undefined;
+  let stream: ReadableStream<Uint8Array> | null = null;
+  const take = (as: 'stream' | 'all') => {
+    if (taken !== undefined && taken !== as) throw new TypeError('model answer body already read');
+    taken = as;
+  };
   return {
     ok: status >= 200 && status < 300,
     status,
     headers: { get },
-    body,
+    get body() {
+      if (noBody) return null;
+      take('stream');
+      stream ??= byteStream(bodySource);
+      return stream;
+    },
+    readAll(max: number) {
+      take('all');
+      if (noBody) return Promise.resolve(new Uint8Array(0));
+      return readWhole(bodySource, max);
+    },
   };
+}
+
+/** An answer's body as it comes off the socket (decoded), and what every reader of it must do. */
+interface BodySource {
+  res: IncomingMessage;
+  source: Readable;
+  /** Set: the body cannot be read (an unsupported content-encoding). */
+  initialError: Error | undefined;
+  setAbort: (abort: (e: unknown) => void) => void;
+  release: () => void;
+}
+
+/**
+ * Hands each chunk to `onData`, then calls `onEnd`; calls `fail` on a decoding or connection error,
+ * on the connection closing before the body's end, on the signal aborting, or at once for a body
+ * that cannot be read. The reader ignores whatever comes after its own finish.
+ */
+function watchBody(
+  b: BodySource,
+  onData: (chunk: Buffer) => void,
+  onEnd: () => void,
+  fail: (e: unknown) => void,
+): void {
+  if (b.initialError) {
+    fail(b.initialError);
+    return;
+  }
+  b.setAbort(fail);
+  b.source.on('data', onData);
+  b.source.on('end', onEnd);
+  b.source.on('error', fail);
+  // A connection that closes before the body's end (no 'end'): the body broke off.
+  b.res.on('close', () => {
+    if (!b.res.complete) fail(new Error('model server connection closed before the end of the answer'));
+  });
+}
+
+/**
+ * The whole body straight from the socket (no WHATWG stream: a JSON answer is read in one go), or
+ * null once more than `max` bytes arrived (the connection is then closed). Rejects as `byteStream`
+ * errors: the connection closing before the body's end, a decoding error, the signal aborting.
+ */
+function readWhole(b: BodySource, max: number): Promise<Uint8Array | null> {
+  return new Promise<Uint8Array | null>((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    let finished = false;
+    const finish = (e: unknown, value: Uint8Array | null = null) => {
+      if (finished) return;
+      finished = true;
+      b.release();
+      if (e !== undefined || value === null) b.res.destroy();
+      if (e !== undefined) reject(e);
+      else resolve(value);
+    };
+    watchBody(
+      b,
+      (chunk) => {
+        if (finished) return;
+        size += chunk.byteLength;
+        if (size > max) return finish(undefined, null);
+        parts.push(chunk);
+      },
+      () => {
+        const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+        finish(undefined, new Uint8Array(all.buffer, all.byteOffset, all.byteLength));
+      },
+      (e) => finish(e),
+    );
+  });
 }
 
 /**
@@ -159,13 +246,7 @@ function responseOf(
  * socket paused while one waits unread (highWaterMark 1 chunk). The stream errors if the
  * connection closes before the body's end or the signal aborts, and cancelling it closes the connection.
  */
-function byteStream(
-  res: IncomingMessage,
-  source: Readable,
-  initialError: Error | undefined,
-  setAbort: (abort: (e: unknown) => void) => void,
-  release: () => void,
-): ReadableStream<Uint8Array> {
+function byteStream(b: BodySource): ReadableStream<Uint8Array> {
   let finished = false;
   return new ReadableStream<Uint8Array>(
     {
@@ -173,38 +254,32 @@ function byteStream(
         const finish = (e?: unknown) => {
           if (finished) return;
           finished = true;
-          release();
+          b.release();
           if (e === undefined) controller.close();
           else {
             controller.error(e);
-            res.destroy();
+            b.res.destroy();
           }
         };
-        if (initialError) {
-          finish(initialError);
-          return;
-        }
-        setAbort((e) => finish(e));
-        source.on('data', (chunk: Buffer) => {
-          if (finished) return;
-          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-          if ((controller.desiredSize ?? 0) <= 0) source.pause();
-        });
-        source.on('end', () => finish());
-        source.on('error', (e) => finish(e));
-        // A connection that closes before the body's end (no 'end'): the body broke off.
-        res.on('close', () => {
-          if (!res.complete) finish(new Error('model server connection closed before the end of the answer'));
-        });
+        watchBody(
+          b,
+          (chunk) => {
+            if (finished) return;
+            controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+            if ((controller.desiredSize ?? 0) <= 0) b.source.pause();
+          },
+          () => finish(),
+          (e) => finish(e),
+        );
       },
       pull() {
-        if (!finished) source.resume();
+        if (!finished) b.source.resume();
       },
       cancel() {
         if (finished) return;
         finished = true;
-        release();
-        res.destroy();
+        b.release();
+        b.res.destroy();
       },
     },
     { highWaterMark: 1 },

@@ -60,6 +60,13 @@ export interface ModelFetchResponse {
   readonly status: number;
   readonly headers: { get(name: string): string | null };
   readonly body: ReadableStream<Uint8Array> | null;
+  /**
+   * Optional, instead of `body` (one or the other): the whole body, or null as soon as it is known
+   * to exceed `max` bytes (the connection is then dropped); rejects as `body` errors (a connection
+   * cut before the body's end, an abort). node-http-fetch.ts reads the socket straight into it,
+   * without a WHATWG stream per answer.
+   */
+  readAll?(max: number): Promise<Uint8Array | null>;
 }
 
 export interface UpstreamModelOptions {
@@ -361,6 +368,7 @@ async function* streamBatches(
   // A network read's events at a time: one generator step per read, not two per event.
   const batches = parseSseBatches(opened.body)[Symbol.asyncIterator]();
   let idle = false;
+  let first = true;
   const watch = idleWatch(up.idleTimeoutMs, () => {
     idle = true;
     opened.controller.abort();
@@ -386,11 +394,21 @@ async function* streamBatches(
         const end = TYPED_STREAMS.has(opened.route) ? 'its end event' : '[DONE]';
         throw new SealgateError('model_error', `model server stream ended without ${end}`);
       }
-      const out: string[] = [];
-      const step = takeEvents(opened.route, next.value, out);
-      if (out.length > 0) yield out;
-      if (step === 'end') return;
-      if (step !== 'more') throw step;
+      // Time to first chunk: the stream's first event is checked and handed on alone, before the
+      // rest of its read (often the whole answer) is checked.
+      const events = next.value;
+      let at = 0;
+      while (at < events.length) {
+        const out: string[] = [];
+        const taken = takeEvents(opened.route, events, at, out, first ? 1 : events.length);
+        if (out.length > 0) {
+          first = false;
+          yield out;
+        }
+        if (taken.step === 'end') return;
+        if (taken.step !== 'more') throw taken.step;
+        at = taken.next;
+      }
     }
   } finally {
     watch.stop();
@@ -434,26 +452,39 @@ function idleWatch(ms: number, onIdle: () => void) {
 }
 
 /**
- * Checks one read's events in order, appending the ones to pass on to `out`: 'end' after the
- * route's final event (included), the error of the first event that fails, else 'more'.
+ * Checks a read's events in order from `from`, appending the ones to pass on to `out` until `max`
+ * were: step 'end' after the route's final event (included), the error of the first event that
+ * fails, else 'more' with `next` the index to go on from (the read's length once all were checked).
  */
-function takeEvents(route: string, events: SseEvent[], out: string[]): 'end' | 'more' | SealgateError {
-  for (const { type, data } of events) {
-    if (type === 'error') return new SealgateError('model_error', 'model server sent an error event');
+function takeEvents(
+  route: string,
+  events: readonly SseEvent[],
+  from: number,
+  out: string[],
+  max: number,
+): { step: 'end' | 'more' | SealgateError; next: number } {
+  let i = from;
+  while (i < events.length && out.length < max) {
+    const { type, data } = events[i++]!;
+    if (type === 'error') {
+      return { step: new SealgateError('model_error', 'model server sent an error event'), next: i };
+    }
     if (type === 'ping') continue; // Anthropic's keep-alive (Messages API, "Streaming")
     // OpenAI's chat stream has unnamed events only; Messages and Responses name each by its type.
     if (type !== 'message' && !TYPED_STREAMS.has(route)) continue;
     const step = streamStep(route, data);
-    if (step === 'fail') return new SealgateError('model_error', 'model server reported an error mid-stream');
-    out.push(data);
-    if (step === 'end') return 'end';
-    const bad = chunkProblem(data);
-    if (bad) {
-      out.pop();
-      return bad;
+    if (step === 'fail') {
+      return { step: new SealgateError('model_error', 'model server reported an error mid-stream'), next: i };
     }
+    if (step === 'end') {
+      out.push(data);
+      return { step: 'end', next: i };
+    }
+    const bad = chunkProblem(data);
+    if (bad) return { step: bad, next: i };
+    out.push(data);
   }
-  return 'more';
+  return { step: 'more', next: i };
 }
 
 /** The routes whose streams name each event by its `type` and end without `[DONE]`. */
@@ -482,7 +513,11 @@ function chunkProblem(data: string): SealgateError | undefined {
 const FATAL_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 async function readLimitedText(response: ModelFetchResponse, max: number): Promise<string> {
-  const all = await readLimited(response.body, response.headers.get('content-length'), max);
+  const length = response.headers.get('content-length');
+  const all =
+    response.readAll && !(Number(length ?? Number.NaN) > max)
+      ? await response.readAll(max)
+      : await readLimited(response.body, length, max);
   if (all === null) throw new SealgateError('model_error', `model server answer exceeds ${max} bytes`);
   try {
     return FATAL_UTF8.decode(all);

@@ -98,6 +98,36 @@ describe('sealedStreamBody', () => {
     expect(r.sizes[0]).toBe(1);
   });
 
+  it('the model is asked for nothing more until the first frame is sealed (time to first chunk)', async () => {
+    const ctx = await context();
+    const { iterator, seen } = payloads(20);
+    let framesSealed = 0;
+    /** Frames sealed when the model was asked for its 2nd, 3rd, … event. */
+    const framesAtPull: number[] = [];
+    const counting: AsyncIterator<string> = {
+      next: () => {
+        if (seen.pulled > 0) framesAtPull.push(framesSealed);
+        return iterator.next();
+      },
+      return: () => iterator.return!(),
+    };
+    const body = sealedStreamBody({
+      events: counting,
+      sealer: createStreamSealer(ctx),
+      onFrame: () => {
+        framesSealed++;
+      },
+      onEnd: () => undefined,
+      onFailure: () => undefined,
+      onCancel: () => undefined,
+    });
+    const r = await openBody(ctx, body);
+    expect(r.chunks).toHaveLength(20);
+    expect(r.sizes[0]).toBe(1);
+    expect(framesAtPull.length).toBeGreaterThan(0);
+    expect(Math.min(...framesAtPull)).toBeGreaterThanOrEqual(1);
+  });
+
   it('bursts (arrays) are queued whole: the first event alone, the rest in order, a failure after a burst keeps it', async () => {
     const ctx = await context();
     const bursts = (fail: boolean): AsyncIterator<readonly string[]> =>

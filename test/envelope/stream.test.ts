@@ -385,6 +385,37 @@ describe('sealed streams', () => {
     });
   });
 
+  it("prepare() derives the key ahead: same frames as without it; a failure is the first seal's", async () => {
+    const ctx = await context();
+    const fixed = (n: number) => new Uint8Array(n).fill(7);
+    const plain = createStreamSealer(ctx, { random: fixed });
+    const prepared = createStreamSealer(ctx, { random: fixed });
+    prepared.prepare();
+    prepared.prepare(); // idempotent
+    const frames = async (s: ReturnType<typeof createStreamSealer>) => [
+      await s.seal(['a', 'b']),
+      await s.seal(['c']),
+      await s.end(),
+    ];
+    const ours = await frames(prepared);
+    expect(ours).toEqual(await frames(plain));
+    expect(await openAll(ctx, ours)).toEqual(['a', 'b', 'c']);
+    // A backend whose derivation fails, synchronously or not: prepare() does not throw, the first
+    // seal rejects with that error, as it does without prepare().
+    for (const fail of [
+      () => {
+        throw new Error('derive failed');
+      },
+      () => Promise.reject(new Error('derive failed')),
+    ]) {
+      const broken = { ...ctx, crypto: { ...ctx.crypto, deriveAesKey: fail } } as RequestContext;
+      const sealer = createStreamSealer(broken);
+      sealer.prepare();
+      await new Promise((r) => setTimeout(r, 0)); // an unhandled rejection would surface here
+      await expect(sealer.seal(['a'])).rejects.toThrow('derive failed');
+    }
+  });
+
   it('the sealer refuses to continue after end, and ill-formed chunks', async () => {
     const ctx = await context();
     const sealer = createStreamSealer(ctx);

@@ -211,6 +211,79 @@ describe('node-http-fetch', () => {
     expect({ status: r.status, body: r.body }).toEqual({ status: 204, body: null });
   });
 
+  describe('readAll (the whole body without a WHATWG stream)', () => {
+    const text = async (r: Awaited<ReturnType<ReturnType<typeof createNodeHttpFetch>>>, max = 1 << 20) => {
+      const all = await r.readAll!(max);
+      return all === null ? null : Buffer.from(all).toString('utf8');
+    };
+
+    it('reads the body whole, decodes gzip, and leaves the connection for the next call', async () => {
+      const s = await serve((req, res) => {
+        const zip = req.url === '/zip';
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          ...(zip ? { 'content-encoding': 'gzip' } : {}),
+        });
+        res.end(zip ? gzipSync('{"zipped":true}') : '{"a":1}');
+      });
+      expect(await text(await s.fetch(`${s.url}/`, post('{}')))).toBe('{"a":1}');
+      expect(await text(await s.fetch(`${s.url}/zip`, post('{}')))).toBe('{"zipped":true}');
+      expect(await text(await s.fetch(`${s.url}/`, post('{}')))).toBe('{"a":1}');
+      expect(new Set(s.ports).size).toBe(1);
+    });
+
+    it('a body over the limit is null as counted, and its connection is closed', async () => {
+      const s = await serve((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' }); // chunked: no length to refuse early
+        res.write('x'.repeat(600));
+        setTimeout(() => res.end('y'.repeat(600)), 10);
+      });
+      expect(await text(await s.fetch(`${s.url}/`, post('{}')), 1000)).toBeNull();
+      await s.closed[0];
+    });
+
+    it('a body cut short (Content-Length or chunked) rejects, never a shorter body', async () => {
+      let chunked = false;
+      const s = await serve((_req, res) => {
+        res.writeHead(200, chunked ? {} : { 'content-length': '100' });
+        res.write('{"partial":');
+        setTimeout(() => res.destroy(), 20);
+      });
+      await expect(text(await s.fetch(`${s.url}/`, post('{}')))).rejects.toThrow();
+      chunked = true;
+      await expect(text(await s.fetch(`${s.url}/`, post('{}')))).rejects.toThrow();
+    });
+
+    it('abort while reading rejects and closes the connection; an unknown coding rejects', async () => {
+      let coding = 'identity';
+      const s = await serve((_req, res) => {
+        res.writeHead(200, { 'content-encoding': coding });
+        res.write('{"a":');
+        if (coding !== 'identity') res.end('1}');
+      });
+      const c = new AbortController();
+      const r = await s.fetch(`${s.url}/`, post('{}', c.signal));
+      const reading = text(r);
+      setTimeout(() => c.abort(new Error('gone')), 20);
+      await expect(reading).rejects.toThrow('gone');
+      await s.closed[0];
+      coding = 'compress';
+      await expect(text(await s.fetch(`${s.url}/`, post('{}')))).rejects.toThrow(
+        'unsupported content-encoding',
+      );
+    });
+
+    it('one reader per body: readAll after body (or body after readAll) throws', async () => {
+      const s = await serve((_req, res) => res.end('x'));
+      const r1 = await s.fetch(`${s.url}/`, post('{}'));
+      expect(await readAll(r1.body)).toBe('x');
+      expect(() => r1.readAll!(10)).toThrow('already read');
+      const r2 = await s.fetch(`${s.url}/`, post('{}'));
+      expect(await text(r2)).toBe('x');
+      expect(() => r2.body).toThrow('already read');
+    });
+  });
+
   it('rejects when nothing listens', async () => {
     const s = await serve(() => undefined);
     const url = s.url;

@@ -321,15 +321,48 @@ describe.each(TRANSPORTS)('upstream model over %s: streams', (_name, transport) 
       body: { ...body, stream: true },
     });
     if (answer.kind !== 'stream' || !answer.batches) throw new Error('expected a stream with batches');
-    const seen: string[] = [];
+    const seen: string[][] = [];
     let error: unknown;
     try {
-      for await (const batch of answer.batches) seen.push(...batch);
+      for await (const batch of answer.batches) seen.push([...batch]);
     } catch (e) {
       error = e;
     }
-    expect(seen).toEqual([chatChunk('a'), chatChunk('b')]);
+    // The stream's first event alone (time to first chunk), then the rest of its read.
+    expect(seen).toEqual([[chatChunk('a')], [chatChunk('b')]]);
     expect(error).toMatchObject({ code: 'model_error', message: 'model server stream event is not JSON' });
+  });
+  it('the first event goes on alone only once checked: a bad or error first event yields nothing', async () => {
+    let head = 'data: not json\n\n';
+    const s = await serve((_req, res) => {
+      startSse(res);
+      res.end(`${head}data: ${chatChunk('a')}\n\ndata: [DONE]\n\n`);
+    });
+    const model = createUpstreamModel({ baseUrl: s.url });
+    const run = async () => {
+      const answer = await model.call(CHAT, { body: { ...body, stream: true } });
+      if (answer.kind !== 'stream' || !answer.batches) throw new Error('expected a stream with batches');
+      const seen: string[][] = [];
+      try {
+        for await (const batch of answer.batches) seen.push([...batch]);
+      } catch (e) {
+        return { seen, error: e as { code?: string; message?: string } };
+      }
+      return { seen, error: undefined };
+    };
+    const expectRefused = async (message: string) => {
+      const r = await run();
+      expect(r.seen).toEqual([]);
+      expect(r.error).toMatchObject({ code: 'model_error', message });
+    };
+    await expectRefused('model server stream event is not JSON');
+    head = 'data: {"error":{"message":"x"}}\n\n';
+    await expectRefused('model server reported an error mid-stream');
+    head = 'event: error\ndata: {}\n\n';
+    await expectRefused('model server sent an error event');
+    // A comment and a ping before it: the first event passed on is still the first checked one.
+    head = ': hi\n\nevent: ping\ndata: {}\n\n';
+    expect(await run()).toEqual({ seen: [[chatChunk('a')], ['[DONE]']], error: undefined });
   });
   it('batches end with [DONE], what follows it is not read as events', async () => {
     const s = await serve((_req, res) => {
