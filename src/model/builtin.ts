@@ -85,6 +85,28 @@ function refuseLogprobs(body: Record<string, unknown>): void {
     invalid('logprobs are not supported by the built-in model');
 }
 
+/**
+ * The built-in model writes plain text and never calls a tool. A request that needs otherwise is
+ * refused rather than answered in a shape it did not ask for (the openai SDK's `parse()` would
+ * throw on the text; a forced tool call would silently not happen): `response_format` other than
+ * text, and a `tool_choice` that forces a call ("required", or a named function). Tools offered
+ * with "auto" or "none" are fine: the model may always answer without calling one.
+ */
+function refuseWhatTextCannotMeet(body: Record<string, unknown>): void {
+  const format = body.response_format;
+  if (format !== undefined && format !== null) {
+    const type = typeof format === 'object' ? (format as { type?: unknown }).type : undefined;
+    if (type !== 'text')
+      invalid('response_format other than {"type":"text"} is not supported by the built-in model');
+  }
+  const choice = body.tool_choice;
+  if (choice !== undefined && choice !== null && choice !== 'auto' && choice !== 'none') {
+    invalid(
+      'a tool_choice that forces a tool call is not supported by the built-in model (it never calls tools)',
+    );
+  }
+}
+
 async function idFor(prefix: string, body: Record<string, unknown>): Promise<string> {
   return `${prefix}-${toHex(await sha256(utf8.encode(JSON.stringify(body)))).slice(0, 24)}`;
 }
@@ -140,6 +162,7 @@ interface Head {
 async function chat(body: Record<string, unknown>, h: Head, signal?: AbortSignal): Promise<ModelAnswer> {
   const mode = streamMode(body, true);
   refuseLogprobs(body);
+  refuseWhatTextCannotMeet(body);
   const n = choiceCount(body);
   const reading = readChatMessages(body.messages);
   const { words, finishReason } = limitWords(

@@ -26,7 +26,7 @@ export interface RecordingModel {
 }
 
 /** Fields the built-in model refuses that a real server accepts: dropped from what it answers. */
-const BUILTIN_REFUSES = ['logprobs', 'top_logprobs'];
+const BUILTIN_REFUSES = ['logprobs', 'top_logprobs', 'response_format', 'tool_choice'];
 
 export async function startRecordingModel(): Promise<RecordingModel> {
   const model = createBuiltinModel();

@@ -156,6 +156,35 @@ describe('built-in model: chat', () => {
       'model is not served by the built-in model',
     );
   });
+  it('refuses what plain text cannot meet: a JSON response format, a forced tool call', async () => {
+    const formats = [
+      { type: 'json_object' },
+      { type: 'json_schema', json_schema: { name: 'a' } },
+      'json',
+      {},
+    ];
+    for (const response_format of formats) {
+      expect(await refusal(CHAT, { messages, response_format }), JSON.stringify(response_format)).toBe(
+        'response_format other than {"type":"text"} is not supported by the built-in model',
+      );
+    }
+    const tools = [{ type: 'function', function: { name: 'get', parameters: { type: 'object' } } }];
+    for (const tool_choice of ['required', { type: 'function', function: { name: 'get' } }, 'any']) {
+      expect(await refusal(CHAT, { messages, tools, tool_choice }), JSON.stringify(tool_choice)).toBe(
+        'a tool_choice that forces a tool call is not supported by the built-in model (it never calls tools)',
+      );
+    }
+    // What text can meet is answered: a text format, tools it may decline to call.
+    for (const extra of [
+      { response_format: { type: 'text' } },
+      { response_format: null, tools },
+      { tools, tool_choice: 'auto' },
+      { tools, tool_choice: 'none' },
+    ]) {
+      const body = await json(CHAT, { messages, ...extra });
+      expect(body.choices[0].message.content, JSON.stringify(extra)).toMatch(/^You said:/);
+    }
+  });
 });
 
 describe('built-in model: completions', () => {
