@@ -91,20 +91,13 @@ async function keyOrError(req: SealedRequest): Promise<Kek | Response> {
  */
 function refusedBody(detail: Readonly<Record<string, unknown>> | undefined): Sent {
   const { param, expected } = detail ?? {};
-  if (typeof param !== 'string' || typeof expected !== 'string') {
-    return {
-      kind: 'error',
-      code: 'invalid_request',
-      status: 400,
-      message: 'the body is not a valid request',
-    };
-  }
+  const named = typeof param === 'string' && typeof expected === 'string';
   return {
     kind: 'error',
     code: 'invalid_request',
     status: 400,
-    message: `${param} must be ${expected}`,
-    param,
+    message: named ? `${param} must be ${expected}` : 'the body is not a valid request',
+    ...(named ? { param } : {}),
   };
 }
 
