@@ -14,8 +14,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
+import { bundleForWorkerd } from '../micro/workerd-bundle.js';
 import { processesCpuMs } from './cpu-time.js';
 import { childWorkerds } from './miniflare-worker.js';
 
@@ -84,27 +84,11 @@ async function measureOp(pids: number[], op: string, inflight: number): Promise<
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'sealgate-slope-'));
-  const script = join(dir, 'crypto-slope.mjs');
-  await build({
-    entryPoints: [join(root, 'bench/workerd/crypto-slope.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    target: 'es2022',
-    mainFields: ['module', 'main'],
-    conditions: ['workerd', 'worker', 'browser', 'import'],
-    external: ['node:*'],
-    outfile: script,
-    logLevel: 'warning',
-  });
+  const script = await bundleForWorkerd(join(root, 'bench/workerd/crypto-slope.ts'), dir);
   const before = new Set(childWorkerds());
   const mf = new Miniflare(
     convertV4MiniflareOptions({
-      modules: true,
-      scriptPath: script,
-      modulesRoot: dir,
-      compatibilityDate: '2025-06-01',
-      compatibilityFlags: ['nodejs_compat'],
+      ...script,
       host: '127.0.0.1',
       port: PORT,
     }),
