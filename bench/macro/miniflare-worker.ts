@@ -48,7 +48,7 @@ function bundle(root: string, outdir: string, config?: string): Promise<void> {
 }
 
 /** workerd processes whose parent is this process. */
-function childWorkerds(): number[] {
+export function childWorkerds(): number[] {
   const out: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;

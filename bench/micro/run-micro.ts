@@ -7,7 +7,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { nodeEnvelopeCrypto } from '../../src/ai-worker/node-envelope-crypto.js';
 import { nodeSignatures } from '../../src/platform/node-signature-backend.js';
@@ -24,6 +23,7 @@ import { nodeFloorCases } from './node-floor-cases.js';
 import { TDX_AT, TDX_SET, type TdxVector } from './tdx-cases.js';
 import { tdxPairResults } from './tdx-vs-dcap-qvl.js';
 import { measureInterleaved, tinfoilCases } from './tinfoil-peer.js';
+import { bundleForWorkerd } from './workerd-bundle.js';
 
 export const SNP_SET = 'milan-v2-virtee';
 /** The Genoa VCEK set @tinfoilsh/verifier is compared on (it verifies only Genoa VCEK reports). */
@@ -127,25 +127,10 @@ export async function runWorkerdMicro(
   tdx: TdxVector | null = null,
 ): Promise<MicroRun> {
   const dir = await mkdtemp(join(tmpdir(), 'sealgate-bench-'));
-  const script = join(dir, 'micro-worker.mjs');
-  await build({
-    entryPoints: [join(root, 'bench/workerd/micro-worker.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    target: 'es2022',
-    mainFields: ['module', 'main'],
-    conditions: ['workerd', 'worker', 'browser', 'import'],
-    outfile: script,
-    logLevel: 'warning',
-  });
+  const script = await bundleForWorkerd(join(root, 'bench/workerd/micro-worker.ts'), dir);
   const mf = new Miniflare(
     convertV4MiniflareOptions({
-      modules: true,
-      scriptPath: script,
-      modulesRoot: dir,
-      compatibilityDate: '2025-06-01',
-      compatibilityFlags: ['nodejs_compat'],
+      ...script,
       bindings: {
         SNP_VECTOR: vector ? JSON.stringify(vector) : '',
         TDX_VECTOR: tdx ? JSON.stringify(tdx) : '',
