@@ -302,7 +302,9 @@ const READING_THE_FIGURES = `## Reading the figures
   check as a libuv thread-pool job before checking the chain and reads it after, so in Node the
   ~0.8 ms verify overlaps the chain check and parsing (chain-cached, per call: main thread ~0.29 ms
   of CPU, all threads within ~15–40 µs of the sequential total). The figure is wall time, so it
-  counts the overlap; the CPU is about that of the sequential verification.
+  counts the overlap; the CPU is about that of the sequential verification, and
+  \`node.snp.verify.*.cpu.vsTinfoil\` give it beside: CPU time of the process (every thread, so both
+  sides' thread-pool work) per call, median round of the same interleaved rounds.
 - The AI worker's CPU per request (issue #5): a CPU profile of the worker alone (sealed requests
   sent straight to it, 8 in flight, 4 KiB chats) put most of its time not in the envelope but in
   HTTP machinery — @hono/node-server building a WHATWG Request (its body a web stream over the
