@@ -259,7 +259,10 @@ export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVer
   // following them). Its verdict is read only at step 7, after the chain made the key AMD's; a
   // leaf the chain refuses returns at step 5 and the result is dropped unread. Starting it first
   // costs no more than a report whose chain holds: AMD's chains and VCEKs are public, so anyone
-  // can attach a genuine one and reach step 7 anyway.
+  // can attach a genuine one and reach step 7 anyway. What it does change: the leaf's SPKI reaches
+  // the backend's key import (OpenSSL's SPKI decoder; WebCrypto in workerd) before the ASK's
+  // signature over it is checked, so that decoder now sees keys AMD never signed — the same
+  // decoder every TLS handshake feeds with untrusted certificates.
   const signature = checkReportSignature(report, leaf.cert, input.signatures);
   signature.catch(() => undefined); // read at step 7; an early return must not leave it unhandled
 
