@@ -22,7 +22,7 @@ import type { GpuVector } from './gpu-cases.js';
 import { nodeFloorCases } from './node-floor-cases.js';
 import { TDX_AT, TDX_SET, type TdxVector } from './tdx-cases.js';
 import { tdxPairResults } from './tdx-vs-dcap-qvl.js';
-import { measureInterleaved, tinfoilCases } from './tinfoil-peer.js';
+import { measureInterleaved, tinfoilCases, tinfoilCpuPairs } from './tinfoil-peer.js';
 import { bundleForWorkerd } from './workerd-bundle.js';
 
 export const SNP_SET = 'milan-v2-virtee';
@@ -196,6 +196,17 @@ export async function runNodeMicro(
   for (const [i, c] of peerCases.entries()) {
     say(`  node    ${c.name.padEnd(28)} ${fmtMs(peerSamples[i]!.msPerOp)}`);
     results.push(withWhat(c, peerSamples[i]!));
+  }
+  for (const p of tinfoilCpuPairs(peerSamples)) {
+    say(`  node    ${p.name.padEnd(28)} ${fmtMs(p.ours.cpuMsPerOp)} vs ${fmtMs(p.theirs.cpuMsPerOp)}`);
+    results.push({
+      ...p.ours,
+      name: p.name,
+      what: 'CPU time of the process per call (every thread), ours against @tinfoilsh/verifier 1.1.0, median round',
+      bytes: 0,
+      msPerOp: p.ours.cpuMsPerOp,
+      baselineMsPerOp: p.theirs.cpuMsPerOp,
+    });
   }
   // Sealgate's TDX verifier and @phala/dcap-qvl side by side, in this process.
   if (tdx && selected({ name: 'tdx.verify.vsDcapQvl' })) results.push(...(await tdxPairResults(tdx, say)));

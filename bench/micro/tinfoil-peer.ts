@@ -80,6 +80,17 @@ export async function tinfoilCases(root: string, v: SnpVector): Promise<MicroCas
   ];
 }
 
+/** A peer-comparison sample: wall time as `Sample`, and CPU time beside it. */
+export interface PeerSample extends Sample {
+  /**
+   * CPU ms per call, median round: `process.cpuUsage`, every thread of the process, so libuv's
+   * thread pool too (their WebCrypto calls, our P-384 report signature) — the work, whatever overlaps.
+   */
+  cpuMsPerOp: number;
+}
+
+const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 /**
  * Times `cases` in `rounds` rounds, each a batch of `batch` calls of every case in turn (after a
  * warm-up), as bench/micro/tdx-vs-dcap-qvl.ts does: on a shared machine a load spike then falls on
@@ -89,24 +100,43 @@ export async function measureInterleaved(
   cases: readonly MicroCase[],
   rounds = Number(process.env.BENCH_TINFOIL_ROUNDS ?? 31),
   batch = 20,
-): Promise<Sample[]> {
+): Promise<PeerSample[]> {
   for (const c of cases) for (let i = 0; i < 20; i++) await c.run();
-  const per = cases.map(() => [] as number[]);
+  const wall = cases.map(() => [] as number[]);
+  const cpu = cases.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
     for (const [i, c] of cases.entries()) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       for (let k = 0; k < batch; k++) await c.run();
-      per[i]!.push((performance.now() - t0) / batch);
+      wall[i]!.push((performance.now() - t0) / batch);
+      const used = process.cpuUsage(c0);
+      cpu[i]!.push((used.user + used.system) / 1000 / batch);
     }
   }
-  return cases.map((c, i) => {
-    const sorted = per[i]!.sort((a, b) => a - b);
-    return {
-      name: c.name,
-      msPerOp: sorted[Math.floor(sorted.length / 2)]!,
-      minMsPerOp: sorted[0]!,
-      samples: rounds,
-      iterationsPerSample: batch,
-    };
+  return cases.map((c, i) => ({
+    name: c.name,
+    msPerOp: median(wall[i]!),
+    minMsPerOp: Math.min(...wall[i]!),
+    cpuMsPerOp: median(cpu[i]!),
+    samples: rounds,
+    iterationsPerSample: batch,
+  }));
+}
+
+/**
+ * The CPU side of the comparison (`snp.verify.{cold,chainCached}.cpu.vsTinfoil`, baseline theirs):
+ * the wall figures count our report signature overlapping the chain check on the thread pool,
+ * these count the work. Nothing when a side is missing (a filtered run).
+ */
+export function tinfoilCpuPairs(
+  samples: readonly PeerSample[],
+): { name: string; ours: PeerSample; theirs: PeerSample }[] {
+  const of = (n: string) => samples.find((s) => s.name === n);
+  const theirs = of('tinfoil.snp.verify');
+  if (!theirs) return [];
+  return (['cold', 'chainCached'] as const).flatMap((k) => {
+    const ours = of(`snp.genoa.verify.${k}`);
+    return ours ? [{ name: `snp.verify.${k}.cpu.vsTinfoil`, ours, theirs }] : [];
   });
 }

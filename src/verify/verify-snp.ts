@@ -15,6 +15,7 @@
  *   6. binding of leaf to report (verify-binding.ts)       signing_key_mismatch, product_unknown,
  *                                                          cert_tcb_mismatch, cert_hwid_mismatch
  *   7. the report signature                                report_signature_invalid
+ *      — started before step 5 so that it overlaps the chain check; read only here
  *   8. claims, only when nothing above was violated
  * Bad evidence never throws: it yields violations. Throws are for caller errors only (a `now` that
  * is not a Date, trust anchors that fail `checkTrustAnchors`, a report that is not a Uint8Array).
@@ -178,7 +179,7 @@ async function obtainLeaf(
 
 async function obtainChain(
   input: SnpEvidenceInput,
-  product: SnpProduct | null,
+  productOf: () => SnpProduct | null,
   kind: 'vcek' | 'vlek',
   out: Violation[],
 ): Promise<FetchedChain | null> {
@@ -187,6 +188,7 @@ async function obtainChain(
   let fromCache = false;
   let bytes: Uint8Array | null = null;
   if (parts === undefined || parts.length === 0) {
+    const product = input.kds ? productOf() : null;
     if (!input.kds || product === null) {
       out.push(
         violation(
@@ -252,6 +254,18 @@ export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVer
   if (certs === null) return done(report, violations);
   const { leaf, chain } = certs;
 
+  // 7, started: the report signature under the leaf's key runs while steps 5–6 check the chain
+  // (node:crypto verifies P-384 on libuv's thread pool, so its ~0.8 ms overlaps them rather than
+  // following them). Its verdict is read only at step 7, after the chain made the key AMD's; a
+  // leaf the chain refuses returns at step 5 and the result is dropped unread. Starting it first
+  // costs no more than a report whose chain holds: AMD's chains and VCEKs are public, so anyone
+  // can attach a genuine one and reach step 7 anyway. What it does change: the leaf's SPKI reaches
+  // the backend's key import (OpenSSL's SPKI decoder; WebCrypto in workerd) before the ASK's
+  // signature over it is checked, so that decoder now sees keys AMD never signed — the same
+  // decoder every TLS handshake feeds with untrusted certificates.
+  const signature = checkReportSignature(report, leaf.cert, input.signatures);
+  signature.catch(() => undefined); // read at step 7; an early return must not leave it unhandled
+
   // 5. Chain.
   const verdict = await verifyChain({
     leaf: leaf.cert,
@@ -301,8 +315,8 @@ export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVer
   const boundToUrl = !binding.some((v) => v.code === 'cert_tcb_mismatch' || v.code === 'cert_hwid_mismatch');
   if (leafValidNow && boundToUrl) await rememberLeaf(input, leaf);
 
-  // 7. Signature.
-  violations.push(...(await checkReportSignature(report, leaf.cert, input.signatures)));
+  // 7. Signature (started before step 5).
+  violations.push(...(await signature));
   if (violations.length > 0) return done(report, violations);
 
   // 8. Claims.
@@ -357,15 +371,28 @@ async function obtainCertificates(
 ): Promise<{ leaf: Fetched; chain: FetchedChain } | null> {
   const leaf = await obtainLeaf(input, report, anchors, out);
   if (leaf === null) return null;
-  let chainProduct = productForFetch(report, anchors);
+  const chain = await obtainChain(input, () => chainProduct(leaf.cert, report, anchors), signingKey, out);
+  if (chain === null) return null;
+  return { leaf, chain };
+}
+
+/**
+ * The product whose cert_chain KDS is asked for: the leaf's productName, else the report's. Only
+ * called when the chain must be fetched: a given chain is checked against the leaf by verifyChain,
+ * which decodes the leaf's extensions itself (decoding them here too cost ~4 µs of every call).
+ */
+function chainProduct(
+  leaf: ParsedCertificate,
+  report: SnpReport,
+  anchors: readonly TrustAnchor[],
+): SnpProduct | null {
   try {
-    chainProduct = productFromName(amdLeafIdentity(leaf.cert).extensions.productName) ?? chainProduct;
+    const named = productFromName(amdLeafIdentity(leaf).extensions.productName);
+    if (named !== null) return named;
   } catch {
     // A leaf whose extensions do not decode is reported by the chain check.
   }
-  const chain = await obtainChain(input, chainProduct, signingKey, out);
-  if (chain === null) return null;
-  return { leaf, chain };
+  return productForFetch(report, anchors);
 }
 
 /** A cert_chain fetched from KDS (not from its cache) whose ARK and ASK/ASVK are trusted is kept. */

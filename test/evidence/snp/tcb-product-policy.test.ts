@@ -17,6 +17,41 @@ import { reportSignatureP1363, signatureFromP1363 } from '../../../src/evidence/
 import { decodeTcb, encodeTcb, tcbBelow } from '../../../src/evidence/snp/tcb.js';
 
 describe('decodeTcb / encodeTcb', () => {
+  it('every byte of any u64 lands where a BigInt shift per byte puts it (both layouts)', () => {
+    const byte = (raw: bigint, i: number) => Number((raw >> BigInt(8 * i)) & 0xffn);
+    const reference = {
+      Milan: { reserved: [2, 3, 4, 5], bootloader: 0, tee: 1, snp: 6, microcode: 7 },
+      Turin: { reserved: [4, 5, 6], fmc: 0, bootloader: 1, tee: 2, snp: 3, microcode: 7 },
+    } as const;
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        fc.boolean(),
+        fc.boolean(),
+        (u64, turin, clear) => {
+          const product = turin ? 'Turin' : 'Milan';
+          const l = reference[product];
+          // Half the cases with the reserved bytes cleared, so both outcomes are exercised.
+          let raw = u64;
+          if (clear) for (const i of l.reserved) raw &= ~(0xffn << BigInt(8 * i));
+          const reservedZero = l.reserved.every((i) => byte(raw, i) === 0);
+          if (!reservedZero) {
+            expect(() => decodeTcb(raw, product)).toThrow(SealgateError);
+            return;
+          }
+          expect(decodeTcb(raw, product)).toEqual({
+            ...('fmc' in l ? { fmc: byte(raw, l.fmc) } : {}),
+            bootloader: byte(raw, l.bootloader),
+            tee: byte(raw, l.tee),
+            snp: byte(raw, l.snp),
+            microcode: byte(raw, l.microcode),
+          });
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
   it('Milan and Genoa: bl=byte0 tee=byte1 snp=byte6 ucode=byte7', () => {
     for (const product of ['Milan', 'Genoa'] as const) {
       expect(decodeTcb(0x0807000000000201n, product)).toEqual({
