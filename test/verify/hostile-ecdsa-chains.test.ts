@@ -5,8 +5,9 @@
  * issuer that is not a CA allowed to sign certificates (RFC 5280 §4.2.1.9, §4.2.1.3), a leaf used
  * as an issuer, a PCK leaf claiming to be a CA, an issuer name that is not the parent's subject, an
  * outer AlgorithmIdentifier other than the TBS's (§4.1.1.2); Intel CRLs of narrower scope (§5.2.5)
- * or in the root's name signed by another key; and a GPU device chain of 21 certificates, refused
- * on its count before any certificate is parsed.
+ * or in the root's name signed by another key; a GPU device chain of 21 certificates, refused
+ * on its count before any certificate is parsed; and a real RIM whose KeyInfo repeats the root
+ * (once, or up to 64 KiB): it verified before, each copy self-signed and "issued" by the next.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fromHex, utf8 } from '../../src/bytes.js';
@@ -21,7 +22,7 @@ import { authenticateCrl, checkNotRevoked } from '../../src/verify/tdx/crl-check
 import { importSpkiP256 } from '../../src/verify/tdx/ecdsa-p256.js';
 import { CN, type VerifiedCert, verifyIntelChain } from '../../src/verify/tdx/intel-chain.js';
 import type { Violation } from '../../src/verify/violations.js';
-import { AT, loadGpuSet } from './nvidia/support.js';
+import { AT, loadGpuSet, rimsOf545 } from './nvidia/support.js';
 import {
   basicConstraints,
   buildCertificate,
@@ -267,5 +268,25 @@ describe.skipIf(!v.present)(`hostile NVIDIA device chains ${v.skipReason}`, () =
     // Parsed first (before the count), the broken copies answered cert_malformed.
     expect(codes(r.violations)).toEqual(['cert_chain_invalid']);
     expect(r.violations[0]!.message).toBe('the chain has 21 certificates, expected 5');
+  });
+
+  it('a real RIM whose KeyInfo repeats the root is refused: once (self-issued before the root), or 56 times (on the count)', async () => {
+    const { input } = loadGpuSet('hopper-545-with-rims-nvtrust');
+    const { driver, vbios } = rimsOf545();
+    const text = utf8.decode(driver);
+    const root = text.match(/<ds:X509Certificate>[^<]*<\/ds:X509Certificate>/g)!.at(-1)!;
+    const withRoots = (n: number) => utf8.encode(text.replace(root, root.repeat(n + 1)));
+    const verify = (rim: Uint8Array) => verifyGpuEvidence({ ...input, rims: [rim, vbios] });
+    expect((await verify(driver)).violations).toEqual([]);
+    const once = await verify(withRoots(1));
+    expect(codes(once.violations)).toEqual(['cert_chain_invalid']);
+    expect(messages(once.violations)).toMatch(
+      /certificate 3 \(NVIDIA CoRIM signing Root CA\) is self-issued but not the root/,
+    );
+    const many = withRoots(56);
+    expect(many.length).toBeLessThan(64 * 1024);
+    const r = await verify(many);
+    expect(codes(r.violations)).toEqual(['cert_chain_invalid']);
+    expect(r.violations[0]!.message).toBe('KeyInfo holds 60 certificates, more than 8');
   });
 });
