@@ -7,8 +7,9 @@
  * parameters under AMD's label — is refused, as is an outer AlgorithmIdentifier other than the
  * TBS's (RFC 5280 §4.1.1.2, §5.1.1.2), an issuer that is not a CA allowed to sign certificates
  * (§4.2.1.9, §4.2.1.3), an issuer name that is not its parent's subject, and a CRL that is not
- * authentic, not current, or not complete in scope (§5.2.4, §5.2.5; the scope cases failed open
- * before src/der/crl.ts read issuingDistributionPoint and deltaCRLIndicator).
+ * authentic, not current, signed by an ARK without cRLSign (§6.3.3 (f)), or not complete in scope
+ * (§5.2.4, §5.2.5; the scope cases failed open before src/der/crl.ts read issuingDistributionPoint
+ * and deltaCRLIndicator).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fromHex } from '../../src/bytes.js';
@@ -304,6 +305,15 @@ describe.skipIf(!v.present)(`hostile AMD CRLs ${v.skipReason}`, () => {
       expect(codes(r.violations), what).toEqual(['crl_invalid']);
       expect(r.trusted, what).toBe(false);
     }
+  });
+
+  it('a CRL signed by an ARK whose keyUsage lacks cRLSign (RFC 5280 §6.3.3 (f)): crl_invalid', async () => {
+    const ark = await buildCertificate(replaceExtension(b.fields.ark, KEY_USAGE, keyUsage(0x04)), b.sign.ark);
+    const root = await parseCertificate(ark);
+    expect(root.mayCertSign && !root.mayCrlSign).toBe(true);
+    const r = await checkAmdCrl({ crl: await crl(), ...b.parsed, root, now: b.at });
+    expect(codes(r.violations)).toEqual(['crl_invalid']);
+    expect(r.violations[0]!.message).toMatch(/cRLSign/);
   });
 
   it("a CRL whose signature parameters differ from its TBS, or are not AMD's: crl_invalid", async () => {

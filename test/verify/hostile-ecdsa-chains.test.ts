@@ -4,9 +4,9 @@
  * root pinned in the test, so that every signature verifies and only the one change is wrong — an
  * issuer that is not a CA allowed to sign certificates (RFC 5280 §4.2.1.9, §4.2.1.3), a leaf used
  * as an issuer, a PCK leaf claiming to be a CA, an issuer name that is not the parent's subject, an
- * outer AlgorithmIdentifier other than the TBS's (§4.1.1.2); Intel CRLs of narrower scope (§5.2.5)
- * or in the root's name signed by another key; a GPU device chain of 21 certificates, refused
- * on its count before any certificate is parsed; and a real RIM whose KeyInfo repeats the root
+ * outer AlgorithmIdentifier other than the TBS's (§4.1.1.2); Intel CRLs of narrower scope (§5.2.5),
+ * in the root's name signed by another key, or signed by a CA without cRLSign (§6.3.3 (f)); a GPU
+ * device chain of 21 certificates, refused on its count before any certificate is parsed; and a real RIM whose KeyInfo repeats the root
  * (once, or up to 64 KiB): it verified before, each copy self-signed and "issued" by the next.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -180,6 +180,17 @@ describe.skipIf(!v.present)(`hostile Intel PCK chains and CRLs ${v.skipReason}`,
       const byCa = await buildCrl({ ...crlAt(), issuer }, sign.ca);
       expect(await authenticateCrl(byCa, root, at, 'rootCaCrl', forged)).toBeNull();
       expect(codes(forged)).toEqual(['crl_invalid']);
+    });
+
+    it('a PCK CRL signed by a CA whose keyUsage lacks cRLSign (RFC 5280 §6.3.3 (f)): crl_invalid', async () => {
+      const caDer = await buildCertificate(replaceExtension(f.ca, KEY_USAGE, keyUsage(0x04)), sign.root);
+      const ca = await verified(caDer);
+      expect(ca.cert.mayCertSign && !ca.cert.mayCrlSign).toBe(true);
+      const der = await buildCrl({ ...crlAt(), issuer: f.ca[TBS.subject]! }, sign.ca);
+      const out: Violation[] = [];
+      expect(await authenticateCrl(der, ca, at, 'pckCrl', out)).toBeNull();
+      expect(codes(out)).toEqual(['crl_invalid']);
+      expect(messages(out)).toMatch(/may not sign CRLs/);
     });
 
     it('a PCK CRL of narrower scope (only CA certificates, not critical) is crl_invalid, not "the PCK is not listed"', async () => {
