@@ -20,10 +20,12 @@ import { checkTrustAnchors, type TrustAnchor } from '../../src/verify/amd-roots.
 import { type ParsedCertificate, parseCertificate } from '../../src/verify/certificates.js';
 import { verifyChain } from '../../src/verify/verify-chain.js';
 import {
+  BASIC_CONSTRAINTS,
   basicConstraints,
   buildCertificate,
   buildCrl,
   extension,
+  KEY_USAGE,
   keyUsage,
   pssSigner,
   replaceExtension,
@@ -32,6 +34,7 @@ import {
   spkiOf,
   TBS,
   tbsFields,
+  withField,
 } from './resign.js';
 import { codes, loadSet, v } from './support.js';
 
@@ -59,8 +62,6 @@ function pss(hash: Hash, mgf: Hash, salt: number, trailer?: number): Uint8Array 
 
 const AMD_EXPLICIT = pss('sha384', 'sha384', 48, 1);
 const AMD_OMITTED = pss('sha384', 'sha384', 48);
-const BASIC_CONSTRAINTS = '0603551d13';
-const KEY_USAGE = '0603551d0f';
 
 interface Built {
   der: { ark: Uint8Array; ask: Uint8Array; leaf: Uint8Array };
@@ -103,12 +104,6 @@ beforeAll(async () => {
   const anchors = checkTrustAnchors([{ sha256: parsed.root.sha256, product: 'Milan', simulated: true }]);
   b = { der, fields, sign, parsed, anchors, at: s.at, arkKeys, askKeys };
 }, 60_000);
-
-function withField(fields: readonly Uint8Array[], i: number, value: Uint8Array): Uint8Array[] {
-  const out = fields.slice();
-  out[i] = value;
-  return out;
-}
 
 async function chain(edit: { leaf?: Uint8Array; ask?: Uint8Array; ark?: Uint8Array } = {}) {
   const root = edit.ark ? await parseCertificate(edit.ark) : b.parsed.root;

@@ -24,31 +24,26 @@ import { CN, type VerifiedCert, verifyIntelChain } from '../../src/verify/tdx/in
 import type { Violation } from '../../src/verify/violations.js';
 import { AT, loadGpuSet, rimsOf545 } from './nvidia/support.js';
 import {
+  BASIC_CONSTRAINTS,
   basicConstraints,
   buildCertificate,
   buildCrl,
   ecdsaKeys,
   ecdsaSigner,
   extension,
+  KEY_USAGE,
   keyUsage,
   replaceExtension,
   type Signer,
   spkiOf,
   TBS,
   tbsFields,
+  withField,
 } from './resign.js';
 import { codes, loadTdx, v } from './tdx/support.js';
 
 const ECDSA_SHA256 = fromHex('300a06082a8648ce3d040302');
 const ECDSA_SHA384 = fromHex('300a06082a8648ce3d040303');
-const BASIC_CONSTRAINTS = '0603551d13';
-const KEY_USAGE = '0603551d0f';
-
-function withField(fields: readonly Uint8Array[], i: number, value: Uint8Array): Uint8Array[] {
-  const out = fields.slice();
-  out[i] = value;
-  return out;
-}
 
 const messages = (vs: readonly Violation[]) => vs.map((x) => x.message).join('\n');
 const parseAll = (ders: readonly Uint8Array[]) => Promise.all(ders.map((d) => parseX509Certificate(d)));

@@ -6,21 +6,9 @@
  * parts and signed the same way. Real crypto throughout (WebCrypto); no verifier code is mocked.
  */
 import { concatBytes, toArrayBuffer } from '../../src/bytes.js';
-import { readTlv } from '../../src/der/der.js';
 import { ecdsaP1363ToDer } from '../../src/der/ecdsa-signature.js';
 import { explicit, integer, sequence, tlv } from '../../src/der/write.js';
-
-/** The raw TLVs (header included) directly inside the element that starts at `offset`. */
-export function rawChildren(der: Uint8Array, offset = 0): Uint8Array[] {
-  const parent = readTlv(der, offset, 'test');
-  const out: Uint8Array[] = [];
-  for (let pos = parent.start; pos < parent.end; ) {
-    const t = readTlv(der, pos, 'test');
-    out.push(der.slice(pos, t.end));
-    pos = t.end;
-  }
-  return out;
-}
+import { children as rawChildren } from '../platform/simulator/der-walk.js';
 
 /** TBSCertificate fields of a v3 certificate, by their RFC 5280 §4.1 names. */
 export const TBS = {
@@ -39,6 +27,13 @@ export function tbsFields(cert: Uint8Array): Uint8Array[] {
   return rawChildren(rawChildren(cert)[0]!);
 }
 
+/** `fields` with field `i` replaced by `value` (a copy). */
+export function withField(fields: readonly Uint8Array[], i: number, value: Uint8Array): Uint8Array[] {
+  const out = fields.slice();
+  out[i] = value;
+  return out;
+}
+
 /** A signer: the signatureValue's bytes (what goes in the BIT STRING) for `data`. */
 export type Signer = (data: Uint8Array) => Promise<Uint8Array>;
 
@@ -52,6 +47,10 @@ export async function buildCertificate(
   const bits = tlv(0x03, concatBytes(Uint8Array.of(0), await sign(tbs)));
   return sequence(tbs, algorithm, bits);
 }
+
+/** DER OIDs (tag and length included) of the extensions `replaceExtension` is given. */
+export const BASIC_CONSTRAINTS = '0603551d13';
+export const KEY_USAGE = '0603551d0f';
 
 /** Replaces the extension with DER OID `oidHex` (e.g. "0603551d13") by `ext`, or drops it (null). */
 export function replaceExtension(fields: Uint8Array[], oidHex: string, ext: Uint8Array | null): Uint8Array[] {
