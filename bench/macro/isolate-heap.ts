@@ -97,88 +97,120 @@ class SessionLost extends Error {}
  */
 const MAX_RECONNECTS = 5;
 
-export async function connectIsolateHeap(pid: number): Promise<IsolateHeap> {
-  const url = await debuggerUrl(pid);
-  let ws: WebSocket | null = null;
-  let reconnects = 0;
-  let id = 0;
-  const pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
-  const open = async (): Promise<WebSocket> => {
-    if (ws && ws.readyState === WebSocket.OPEN) return ws;
-    const next = new WebSocket(url);
+type Pending = { resolve: (r: unknown) => void; reject: (e: Error) => void };
+
+/** One DevTools session on `url`: commands matched to their replies by id, the session reopened when lost. */
+class InspectorSession {
+  readonly #url: string;
+  #ws: WebSocket | null = null;
+  #id = 0;
+  #reconnects = 0;
+  readonly #pending = new Map<number, Pending>();
+
+  constructor(url: string) {
+    this.#url = url;
+  }
+
+  get reconnects(): number {
+    return this.#reconnects;
+  }
+
+  /** The open socket, or a new one (which takes the session from any other client). */
+  async open(): Promise<WebSocket> {
+    if (this.#ws && this.#ws.readyState === WebSocket.OPEN) return this.#ws;
+    const next = new WebSocket(this.#url);
     await new Promise<void>((resolve, reject) => {
       next.once('open', () => resolve());
       next.once('error', reject);
     });
-    next.on('message', (data) => {
-      const msg = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
-      const p = msg.id === undefined ? undefined : pending.get(msg.id);
-      if (!p) return;
-      pending.delete(msg.id!);
-      if (msg.error) p.reject(new Error(msg.error.message));
-      else p.resolve(msg.result);
-    });
+    next.on('message', (data) => this.#reply(data));
     next.on('close', (code, reason) => {
-      if (ws === next) ws = null;
-      for (const p of pending.values())
+      if (this.#ws === next) this.#ws = null;
+      for (const p of this.#pending.values())
         p.reject(new SessionLost(`inspector session closed (${code} ${String(reason)})`));
-      pending.clear();
+      this.#pending.clear();
     });
-    ws = next;
+    this.#ws = next;
     return next;
-  };
-  const send = async <T>(method: string): Promise<T> => {
-    const socket = await open();
+  }
+
+  #reply(data: WebSocket.RawData): void {
+    const msg = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
+    const p = msg.id === undefined ? undefined : this.#pending.get(msg.id);
+    if (!p) return;
+    this.#pending.delete(msg.id!);
+    if (msg.error) p.reject(new Error(msg.error.message));
+    else p.resolve(msg.result);
+  }
+
+  async #send<T>(method: string): Promise<T> {
+    const socket = await this.open();
     return new Promise<T>((resolve, reject) => {
-      const n = ++id;
-      pending.set(n, { resolve: resolve as (r: unknown) => void, reject });
+      const n = ++this.#id;
+      this.#pending.set(n, { resolve: resolve as (r: unknown) => void, reject });
       socket.send(JSON.stringify({ id: n, method }));
     });
-  };
-  const call = async <T>(method: string): Promise<T> => {
+  }
+
+  /** `method`'s result, sent again on a new session when the session was lost (up to MAX_RECONNECTS). */
+  async call<T>(method: string): Promise<T> {
     for (;;) {
       try {
-        return await send<T>(method);
+        return await this.#send<T>(method);
       } catch (e) {
-        if (!(e instanceof SessionLost) || reconnects >= MAX_RECONNECTS) throw e;
-        reconnects++;
+        if (!(e instanceof SessionLost) || this.#reconnects >= MAX_RECONNECTS) throw e;
+        this.#reconnects++;
       }
     }
-  };
-  await open();
-  const usage = async (): Promise<HeapUsage> => {
-    const u = await call<{ usedSize: number; totalSize: number; backingStorageSize?: number }>(
-      'Runtime.getHeapUsage',
-    );
-    return {
-      usedMiB: u.usedSize / MiB,
-      totalMiB: u.totalSize / MiB,
-      backingMiB: (u.backingStorageSize ?? 0) / MiB,
-    };
-  };
+  }
+
+  close(): void {
+    this.#ws?.close();
+  }
+}
+
+async function heapUsage(session: InspectorSession): Promise<HeapUsage> {
+  const u = await session.call<{ usedSize: number; totalSize: number; backingStorageSize?: number }>(
+    'Runtime.getHeapUsage',
+  );
   return {
-    usage,
+    usedMiB: u.usedSize / MiB,
+    totalMiB: u.totalSize / MiB,
+    backingMiB: (u.backingStorageSize ?? 0) / MiB,
+  };
+}
+
+/** A full collection, `poke()`d along until workerd enters the isolate and runs it (30 s at most). */
+async function collectGarbage(session: InspectorSession, poke: () => Promise<void>): Promise<void> {
+  let done = false;
+  const gc = session.call<unknown>('HeapProfiler.collectGarbage').finally(() => {
+    done = true;
+  });
+  const deadline = Date.now() + 30_000;
+  while (!done) {
+    if (Date.now() > deadline) throw new Error('HeapProfiler.collectGarbage did not return within 30 s');
+    await Promise.race([
+      gc,
+      poke()
+        .catch(() => undefined)
+        .then(() => sleep(100)),
+    ]);
+  }
+  await gc;
+}
+
+export async function connectIsolateHeap(pid: number): Promise<IsolateHeap> {
+  const session = new InspectorSession(await debuggerUrl(pid));
+  await session.open();
+  return {
+    usage: () => heapUsage(session),
     async retained(poke) {
-      let done = false;
-      const gc = call<unknown>('HeapProfiler.collectGarbage').finally(() => {
-        done = true;
-      });
-      const deadline = Date.now() + 30_000;
-      while (!done) {
-        if (Date.now() > deadline) throw new Error('HeapProfiler.collectGarbage did not return within 30 s');
-        await Promise.race([
-          gc,
-          poke()
-            .catch(() => undefined)
-            .then(() => sleep(100)),
-        ]);
-      }
-      await gc;
-      return usage();
+      await collectGarbage(session, poke);
+      return heapUsage(session);
     },
     get reconnects() {
-      return reconnects;
+      return session.reconnects;
     },
-    close: () => ws?.close(),
+    close: () => session.close(),
   };
 }

@@ -112,94 +112,125 @@ async function one(
   }
 }
 
+/** Mode "drain": one request, its whole answer read (pausing where the job asks). */
+async function drainOne(pool: Agent, job: LoadJob): Promise<LoadResult> {
+  const t0 = performance.now();
+  const r = await one(pool, job);
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    requests: r.error ? 0 : 1,
+    errors: r.error ? 1 : 0,
+    firstError: r.error,
+    seconds,
+    rps: 0,
+    latencyMs: { p50: r.latency, p90: r.latency, p99: r.latency, max: r.latency, mean: r.latency },
+    ttfcMs: { p50: r.ttfc, p90: r.ttfc, p99: r.ttfc },
+    bytes: r.bytes,
+  };
+}
+
+/**
+ * The edges of the measured window: at each, this thread's CPU is read and the parent told (it
+ * samples the other processes' CPU then). `close` stops the timers and gives this thread's CPU ms in
+ * the window, when both edges were taken.
+ */
+function windowEdges(job: LoadJob): { close: () => number | null } {
+  let cpuAtStart: number | null = null;
+  let cpuAtEnd: number | null = null;
+  const timers = [
+    setTimeout(() => {
+      cpuAtStart = threadCpuMs();
+      parentPort?.postMessage({ window: 'start' });
+    }, job.warmupMs),
+    setTimeout(() => {
+      cpuAtEnd = threadCpuMs();
+      parentPort?.postMessage({ window: 'end' });
+    }, job.warmupMs + job.durationMs),
+  ];
+  return {
+    close: () => {
+      for (const t of timers) clearTimeout(t);
+      // The last request can end just before the end edge's timer fires: then the edge is taken now,
+      // before the result is posted (the parent reads messages in order), rather than lost.
+      if (cpuAtStart !== null && cpuAtEnd === null) {
+        cpuAtEnd = threadCpuMs();
+        parentPort?.postMessage({ window: 'end' });
+      }
+      return cpuAtStart !== null && cpuAtEnd !== null ? cpuAtEnd - cpuAtStart : null;
+    },
+  };
+}
+
+/** What the requests wholly inside the measured window gave, and every 200 of the phase. */
+interface Tally {
+  latencies: number[];
+  ttfcs: number[];
+  errors: number;
+  firstError: string | null;
+  bytes: number;
+  answered: number;
+}
+
+/** Mode "load": `concurrency` loops, each sending its next request when the last one ended. */
+async function closedLoop(pool: Agent, job: LoadJob): Promise<Tally> {
+  const measureFrom = performance.now() + job.warmupMs;
+  const stopAt = measureFrom + job.durationMs;
+  const tally: Tally = { latencies: [], ttfcs: [], errors: 0, firstError: null, bytes: 0, answered: 0 };
+  const loop = async () => {
+    while (performance.now() < stopAt) {
+      const began = performance.now();
+      const r = await one(pool, job);
+      const ended = performance.now();
+      if (!r.error) tally.answered++;
+      if (began < measureFrom || ended > stopAt) continue; // only requests wholly inside the window
+      if (r.error) {
+        tally.errors++;
+        tally.firstError ??= r.error;
+        continue;
+      }
+      tally.latencies.push(r.latency);
+      if (job.stream) tally.ttfcs.push(r.ttfc);
+      tally.bytes += r.bytes;
+    }
+  };
+  await Promise.all(Array.from({ length: job.concurrency }, loop));
+  return tally;
+}
+
+/** The window's figures: rates over `durationMs`, latency and TTFC percentiles. */
+function summarize(job: LoadJob, tally: Tally, loadCpuMs: number | null): LoadResult {
+  const latencies = tally.latencies.sort((a, b) => a - b);
+  const ttfcs = tally.ttfcs.sort((a, b) => a - b);
+  const seconds = job.durationMs / 1000;
+  return {
+    requests: latencies.length,
+    errors: tally.errors,
+    firstError: tally.firstError,
+    seconds,
+    rps: latencies.length / seconds,
+    latencyMs: {
+      p50: percentile(latencies, 50),
+      p90: percentile(latencies, 90),
+      p99: percentile(latencies, 99),
+      max: latencies.at(-1) ?? Number.NaN,
+      mean: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
+    },
+    ttfcMs: job.stream
+      ? { p50: percentile(ttfcs, 50), p90: percentile(ttfcs, 90), p99: percentile(ttfcs, 99) }
+      : null,
+    bytes: tally.bytes,
+    answered: tally.answered,
+    loadCpuMs,
+  };
+}
+
 async function run(job: LoadJob): Promise<LoadResult> {
   const pool = new Agent({ keepAlive: true, maxSockets: job.concurrency });
   try {
-    if (job.mode === 'drain') {
-      const t0 = performance.now();
-      const r = await one(pool, job);
-      const seconds = (performance.now() - t0) / 1000;
-      return {
-        requests: r.error ? 0 : 1,
-        errors: r.error ? 1 : 0,
-        firstError: r.error,
-        seconds,
-        rps: 0,
-        latencyMs: { p50: r.latency, p90: r.latency, p99: r.latency, max: r.latency, mean: r.latency },
-        ttfcMs: { p50: r.ttfc, p90: r.ttfc, p99: r.ttfc },
-        bytes: r.bytes,
-      };
-    }
-    const start = performance.now();
-    const measureFrom = start + job.warmupMs;
-    const stopAt = measureFrom + job.durationMs;
-    const latencies: number[] = [];
-    const ttfcs: number[] = [];
-    let errors = 0;
-    let firstError: string | null = null;
-    let bytes = 0;
-    let answered = 0;
-    // The parent samples the other processes' CPU at the edges of the measured window.
-    let cpuAtStart: number | null = null;
-    let cpuAtEnd: number | null = null;
-    const edges = [
-      setTimeout(() => {
-        cpuAtStart = threadCpuMs();
-        parentPort?.postMessage({ window: 'start' });
-      }, job.warmupMs),
-      setTimeout(() => {
-        cpuAtEnd = threadCpuMs();
-        parentPort?.postMessage({ window: 'end' });
-      }, job.warmupMs + job.durationMs),
-    ];
-    const loop = async () => {
-      while (performance.now() < stopAt) {
-        const began = performance.now();
-        const r = await one(pool, job);
-        const ended = performance.now();
-        if (!r.error) answered++;
-        if (began < measureFrom || ended > stopAt) continue; // only requests wholly inside the window
-        if (r.error) {
-          errors++;
-          firstError ??= r.error;
-          continue;
-        }
-        latencies.push(r.latency);
-        if (job.stream) ttfcs.push(r.ttfc);
-        bytes += r.bytes;
-      }
-    };
-    await Promise.all(Array.from({ length: job.concurrency }, loop));
-    for (const t of edges) clearTimeout(t);
-    // The last request can end just before the end edge's timer fires: then the edge is taken now,
-    // before the result is posted (the parent reads messages in order), rather than lost.
-    if (cpuAtStart !== null && cpuAtEnd === null) {
-      cpuAtEnd = threadCpuMs();
-      parentPort?.postMessage({ window: 'end' });
-    }
-    latencies.sort((a, b) => a - b);
-    ttfcs.sort((a, b) => a - b);
-    const seconds = job.durationMs / 1000;
-    return {
-      requests: latencies.length,
-      errors,
-      firstError,
-      seconds,
-      rps: latencies.length / seconds,
-      latencyMs: {
-        p50: percentile(latencies, 50),
-        p90: percentile(latencies, 90),
-        p99: percentile(latencies, 99),
-        max: latencies.at(-1) ?? Number.NaN,
-        mean: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
-      },
-      ttfcMs: job.stream
-        ? { p50: percentile(ttfcs, 50), p90: percentile(ttfcs, 90), p99: percentile(ttfcs, 99) }
-        : null,
-      bytes,
-      answered,
-      loadCpuMs: cpuAtStart !== null && cpuAtEnd !== null ? cpuAtEnd - cpuAtStart : null,
-    };
+    if (job.mode === 'drain') return await drainOne(pool, job);
+    const edges = windowEdges(job);
+    const tally = await closedLoop(pool, job);
+    return summarize(job, tally, edges.close());
   } finally {
     pool.destroy();
   }

@@ -69,6 +69,120 @@ function rssMiB(pids: number[]): number {
 
 const retainedOf = (u: HeapUsage) => u.usedMiB + u.backingMiB;
 
+/** The inspector session on the Worker's isolate, or null with why (then only RSS is traced). */
+interface HeapState {
+  heap: IsolateHeap | null;
+  error: string | null;
+}
+
+/** A read failed: the session is dropped, and the trace goes on with RSS only. */
+function loseHeap(state: HeapState, e: unknown): void {
+  state.error = (e as Error).message;
+  state.heap?.close();
+  state.heap = null;
+}
+
+/** Connects to the one Worker isolate and reads what it retains at rest (after a full GC). */
+async function openHeap(
+  workerPids: number[],
+  poke: () => Promise<void>,
+): Promise<{ state: HeapState; before: HeapUsage | null }> {
+  const state: HeapState = { heap: null, error: null };
+  try {
+    if (workerPids.length !== 1) throw new Error(`expected one Worker workerd, found ${workerPids.length}`);
+    state.heap = await connectIsolateHeap(workerPids[0]!);
+    return { state, before: await state.heap.retained(poke) };
+  } catch (e) {
+    loseHeap(state, e);
+    return { state, before: null };
+  }
+}
+
+interface RssSamples {
+  worker: number[];
+  proxy: number[];
+  /** Largest V8 heap reservation seen (not a collection: the heap as V8 sized it, what RSS follows). */
+  heapTotalMaxMiB: number;
+}
+
+/** Samples both workerds' RSS (and the heap's reservation) every SAMPLE_EVERY_MS until `stop`. */
+function sampleRss(
+  pids: { worker: number[]; proxy: number[] },
+  state: HeapState,
+): { samples: RssSamples; stop: () => Promise<void> } {
+  const samples: RssSamples = { worker: [], proxy: [], heapTotalMaxMiB: 0 };
+  let done = false;
+  const loop = (async () => {
+    while (!done) {
+      samples.worker.push(rssMiB(pids.worker));
+      samples.proxy.push(rssMiB(pids.proxy));
+      if (state.heap) {
+        const total = (await state.heap.usage().catch(() => null))?.totalMiB ?? 0;
+        samples.heapTotalMaxMiB = Math.max(samples.heapTotalMaxMiB, total);
+      }
+      await sleep(SAMPLE_EVERY_MS);
+    }
+  })();
+  return {
+    samples,
+    stop: () => {
+      done = true;
+      return loop;
+    },
+  };
+}
+
+/**
+ * The reader's pause handler: at each pause (the stream at rest, the gateway holding at most its one
+ * read), a full collection. During a stream that flows, workerd takes the command only when the
+ * stream ends, so the client stops reading for the moment of the collection instead.
+ */
+function collectAtPauses(
+  state: HeapState,
+  poke: () => Promise<void>,
+  during: RetainedSample[],
+): (bytes: number) => Promise<void> {
+  const t0 = performance.now();
+  return async (bytes) => {
+    if (!state.heap) return;
+    try {
+      const u = await state.heap.retained(poke);
+      const atMs = Math.round(performance.now() - t0);
+      during.push({ atMs, bytes, retainedMiB: retainedOf(u), heapTotalMiB: u.totalMiB });
+    } catch (e) {
+      loseHeap(state, e);
+    }
+  };
+}
+
+/** What the isolate retains after the stream, and how often the session was reopened; closes it. */
+async function closeHeap(
+  state: HeapState,
+  poke: () => Promise<void>,
+): Promise<{ after: HeapUsage | null; reconnects: number }> {
+  const heap = state.heap;
+  if (!heap) return { after: null, reconnects: 0 };
+  const reconnects = heap.reconnects;
+  let after: HeapUsage | null = null;
+  try {
+    after = await heap.retained(poke);
+  } catch (e) {
+    state.error = (e as Error).message;
+  }
+  heap.close();
+  return { after, reconnects };
+}
+
+/** The trace in one line of the bench log. */
+function describeTrace(t: MemoryTrace, reconnects: number): string {
+  const mib = (x: number) => x.toFixed(0);
+  const r = t.retained;
+  const isolate = r
+    ? `isolate retains ${retainedOf(r.before).toFixed(1)} → max ${r.during.length ? Math.max(...r.during.map((d) => d.retainedMiB)).toFixed(1) : '–'} (${r.during.length} collections) → ${retainedOf(r.after).toFixed(1)} MiB, V8 heap reserved up to ${r.heapTotalMaxMiB.toFixed(0)} MiB${reconnects ? ` (inspector session reopened ${reconnects}×)` : ''}`
+    : `isolate heap not read (${t.retainedError})`;
+  return `  ${t.target} long stream: ${(t.bytes / 1048576).toFixed(1)} MiB in ${t.seconds.toFixed(1)} s; Worker's workerd RSS ${mib(t.beforeMiB)} → max ${mib(Math.max(...t.duringMiB))} → ${mib(t.afterMiB)} MiB; ${isolate}; wrangler proxy ${mib(t.proxyBeforeMiB)} → max ${mib(Math.max(...t.proxyDuringMiB))} → ${mib(t.proxyAfterMiB)} MiB${t.error ? ` (error: ${t.error})` : ''}`;
+}
+
 export async function memoryTrace(
   target: 'sealed' | 'plain',
   pids: { worker: number[]; proxy: number[] },
@@ -81,106 +195,33 @@ export async function memoryTrace(
   poke: () => Promise<void>,
   say: (s: string) => void,
 ): Promise<MemoryTrace> {
-  let heap: IsolateHeap | null = null;
-  let retainedError: string | null = null;
-  try {
-    if (pids.worker.length !== 1) throw new Error(`expected one Worker workerd, found ${pids.worker.length}`);
-    heap = await connectIsolateHeap(pids.worker[0]!);
-  } catch (e) {
-    retainedError = (e as Error).message;
-  }
-  let retainedBefore: HeapUsage | null = null;
-  if (heap) {
-    try {
-      retainedBefore = await heap.retained(poke);
-    } catch (e) {
-      retainedError = (e as Error).message;
-      heap.close();
-      heap = null;
-    }
-  }
+  const { state, before } = await openHeap(pids.worker, poke);
   const beforeMiB = rssMiB(pids.worker);
   const proxyBeforeMiB = rssMiB(pids.proxy);
-  const duringMiB: number[] = [];
-  const proxyDuringMiB: number[] = [];
+  const sampler = sampleRss(pids, state);
   const during: RetainedSample[] = [];
-  let heapTotalMaxMiB = 0;
-  let done = false;
-  const t0 = performance.now();
-  const rssSampler = (async () => {
-    while (!done) {
-      duringMiB.push(rssMiB(pids.worker));
-      proxyDuringMiB.push(rssMiB(pids.proxy));
-      if (heap) {
-        // Not a collection: the heap's reservation as V8 sized it, what RSS follows.
-        heapTotalMaxMiB = Math.max(heapTotalMaxMiB, (await heap.usage().catch(() => null))?.totalMiB ?? 0);
-      }
-      await sleep(SAMPLE_EVERY_MS);
-    }
-  })();
-  // At each pause of the reader (the stream at rest, the gateway holding at most its one read), a
-  // full collection: during a stream that flows, workerd takes the command only when the stream
-  // ends, so the client stops reading for the moment of the collection instead.
-  const onPause = async (bytes: number) => {
-    if (!heap) return;
-    try {
-      const u = await heap.retained(poke);
-      during.push({
-        atMs: Math.round(performance.now() - t0),
-        bytes,
-        retainedMiB: retainedOf(u),
-        heapTotalMiB: u.totalMiB,
-      });
-    } catch (e) {
-      retainedError = (e as Error).message;
-      heap.close();
-      heap = null;
-    }
-  };
-  const r = await drain(onPause).finally(() => {
-    done = true;
-  });
-  await rssSampler;
+  const r = await drain(collectAtPauses(state, poke, during)).finally(sampler.stop);
   await sleep(3_000);
   const afterMiB = rssMiB(pids.worker);
   const proxyAfterMiB = rssMiB(pids.proxy);
-  let retainedAfter: HeapUsage | null = null;
-  let reconnects = 0;
-  if (heap) {
-    reconnects = heap.reconnects;
-    try {
-      retainedAfter = await heap.retained(poke);
-    } catch (e) {
-      retainedError = (e as Error).message;
-    }
-    heap.close();
-  }
-  const mib = (x: number) => x.toFixed(0);
-  const retained =
-    retainedBefore && retainedAfter && retainedError === null
-      ? { before: retainedBefore, during, after: retainedAfter, heapTotalMaxMiB }
-      : null;
-  say(
-    `  ${target} long stream: ${(r.bytes / 1048576).toFixed(1)} MiB in ${r.seconds.toFixed(1)} s; Worker's workerd RSS ${mib(beforeMiB)} → max ${mib(Math.max(...duringMiB))} → ${mib(afterMiB)} MiB; ${
-      retained
-        ? `isolate retains ${retainedOf(retained.before).toFixed(1)} → max ${during.length ? Math.max(...during.map((d) => d.retainedMiB)).toFixed(1) : '–'} (${during.length} collections) → ${retainedOf(retained.after).toFixed(1)} MiB, V8 heap reserved up to ${heapTotalMaxMiB.toFixed(0)} MiB${reconnects ? ` (inspector session reopened ${reconnects}×)` : ''}`
-        : `isolate heap not read (${retainedError})`
-    }; wrangler proxy ${mib(proxyBeforeMiB)} → max ${mib(Math.max(...proxyDuringMiB))} → ${mib(proxyAfterMiB)} MiB${r.firstError ? ` (error: ${r.firstError})` : ''}`,
-  );
-  return {
+  const { after, reconnects } = await closeHeap(state, poke);
+  const { worker, proxy, heapTotalMaxMiB } = sampler.samples;
+  const trace: MemoryTrace = {
     target,
     bytes: r.bytes,
     seconds: r.seconds,
     error: r.firstError,
     beforeMiB,
-    duringMiB,
+    duringMiB: worker,
     afterMiB,
     proxyBeforeMiB,
-    proxyDuringMiB,
+    proxyDuringMiB: proxy,
     proxyAfterMiB,
-    retained,
-    retainedError,
+    retained: before && after && state.error === null ? { before, during, after, heapTotalMaxMiB } : null,
+    retainedError: state.error,
   };
+  say(describeTrace(trace, reconnects));
+  return trace;
 }
 
 export interface RetainedFigures {

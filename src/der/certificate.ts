@@ -56,6 +56,8 @@ export interface Certificate {
   isCa: boolean;
   /** keyUsage keyCertSign (RFC 5280 §4.2.1.3); true when keyUsage is absent. */
   mayCertSign: boolean;
+  /** keyUsage cRLSign (RFC 5280 §4.2.1.3, §6.3.3 (f)); true when keyUsage is absent. */
+  mayCrlSign: boolean;
   /** OIDs of critical extensions. */
   criticalExtensions: string[];
 }
@@ -155,6 +157,7 @@ export async function parseX509Certificate(input: Uint8Array, hash: Sha256 = sha
     notAfter: tbsFields.notAfter,
     isCa: tbsFields.isCa,
     mayCertSign: tbsFields.mayCertSign,
+    mayCrlSign: tbsFields.mayCrlSign,
     criticalExtensions: tbsFields.extensions.filter((e) => e.critical).map((e) => e.oid),
   };
 }

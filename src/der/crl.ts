@@ -17,7 +17,8 @@
  * be judged current); the inner and outer signature algorithms are byte-equal (§5.1.1.2);
  * revokedCertificates, when present, is non-empty (§5.1.2.6); a critical CRL extension other than
  * those understood here (§5.2: CRL number, authority key identifier, issuing distribution point
- * as a whole-CRL scope) makes the CRL unusable (§5.2: "MUST NOT use the CRL"). Every failure is
+ * as a whole-CRL scope) makes the CRL unusable (§5.2: "MUST NOT use the CRL"); a delta CRL or an
+ * issuingDistributionPoint that narrows the scope is refused, critical or not. Every failure is
  * `SealgateError('malformed_certificate')` whose message starts with "CRL:".
  */
 import { SealgateError } from '../errors.js';
@@ -37,6 +38,9 @@ const TAG = {
 
 /** Critical CRL extensions this reader understands (RFC 5280 §5.2.3, §5.2.1, §5.2.5). */
 const UNDERSTOOD_CRITICAL = new Set(['2.5.29.20', '2.5.29.35', '2.5.29.28']);
+/** issuingDistributionPoint (§5.2.5) and deltaCRLIndicator (§5.2.4): read whatever their criticality. */
+const OID_IDP = '2.5.29.28';
+const OID_DELTA_CRL = '2.5.29.27';
 
 export interface ParsedCrl {
   der: Uint8Array;
@@ -114,9 +118,13 @@ function serialHex(der: Uint8Array, t: Tlv): string {
 }
 
 /** Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }. */
-function readExtensionList(der: Uint8Array, list: Tlv, name: string): { oid: string; critical: boolean }[] {
+function readExtensionList(
+  der: Uint8Array,
+  list: Tlv,
+  name: string,
+): { oid: string; critical: boolean; value: Tlv }[] {
   expectTag(list, TAG.sequence, name);
-  const out: { oid: string; critical: boolean }[] = [];
+  const out: { oid: string; critical: boolean; value: Tlv }[] = [];
   const seen = new Set<string>();
   const items = children(der, list, name);
   if (items.length === 0) throw bad(`${name}: empty (SIZE (1..MAX))`);
@@ -134,11 +142,11 @@ function readExtensionList(der: Uint8Array, list: Tlv, name: string): { oid: str
       critical = true;
       i++;
     }
-    expectTag(parts[i], TAG.octetString, `${oid} extnValue`);
+    const value = expectTag(parts[i], TAG.octetString, `${oid} extnValue`);
     if (parts.length !== i + 1) throw bad(`${oid}: trailing elements`);
     if (seen.has(oid)) throw bad(`${oid} appears twice`);
     seen.add(oid);
-    out.push({ oid, critical });
+    out.push({ oid, critical, value });
   }
   return out;
 }
@@ -205,6 +213,7 @@ export function parseCrl(input: Uint8Array): ParsedCrl {
     for (const e of readExtensionList(der, wrapped[0]!, 'crlExtensions')) {
       if (e.critical && !UNDERSTOOD_CRITICAL.has(e.oid))
         throw bad(`critical CRL extension ${e.oid} is not understood`);
+      checkCompleteScope(der, e);
       extensions.push(e.oid);
     }
   }
@@ -231,6 +240,29 @@ export function parseCrl(input: Uint8Array): ParsedCrl {
     revokedSerials: revoked,
     extensions,
   };
+}
+
+/**
+ * A CRL that covers only part of its issuer's certificates cannot show that a certificate outside
+ * that part is unrevoked, and every caller here asks "is this CA or leaf listed?" of a complete
+ * CRL. So, critical or not: a delta CRL (§5.2.4) is refused, and an issuingDistributionPoint
+ * (§5.2.5) may carry at most its distributionPoint name — onlyContainsUserCerts [1],
+ * onlyContainsCACerts [2], onlySomeReasons [3], indirectCRL [4] and onlyContainsAttributeCerts [5]
+ * each narrow the scope (§6.3.3 (b)(2)) and are refused.
+ */
+function checkCompleteScope(der: Uint8Array, e: { oid: string; value: Tlv }): void {
+  if (e.oid === OID_DELTA_CRL) throw bad('a delta CRL (deltaCRLIndicator) is not a complete CRL');
+  if (e.oid !== OID_IDP) return;
+  const idp = expectTag(
+    tlv(der, e.value.start, 'issuingDistributionPoint'),
+    TAG.sequence,
+    'issuingDistributionPoint',
+  );
+  if (idp.end !== e.value.end) throw bad('issuingDistributionPoint: trailing bytes');
+  const fields = children(der, idp, 'issuingDistributionPoint');
+  if (fields.length > 1 || (fields.length === 1 && fields[0]!.tag !== 0xa0)) {
+    throw bad('issuingDistributionPoint narrows the scope of the CRL (RFC 5280 §5.2.5): not a complete CRL');
+  }
 }
 
 /**

@@ -407,8 +407,11 @@ export function basicConstraintsCa(value: Uint8Array): boolean {
   return ca;
 }
 
-/** KeyUsage ::= BIT STRING (§4.2.1.3); true when keyCertSign (bit 5) is set. */
-export function keyUsageCertSign(value: Uint8Array): boolean {
+/**
+ * KeyUsage ::= BIT STRING (§4.2.1.3): its first content byte, digitalSignature (bit 0) = 0x80 …
+ * keyCertSign (bit 5) = 0x04, cRLSign (bit 6) = 0x02 (bits are numbered from the high end).
+ */
+function keyUsageFirstByte(value: Uint8Array): number {
   const t = tlvAt(value, 0, value.length, 'keyUsage');
   expectTag(t, TAG.bitString, 'keyUsage');
   if (t.end !== value.length) throw bad('keyUsage: trailing bytes');
@@ -418,8 +421,14 @@ export function keyUsageCertSign(value: Uint8Array): boolean {
   if (unused > 7 || (len === 1 && unused !== 0)) throw bad('keyUsage: bad unused-bits count');
   // DER (X.690 §11.2.1): the unused bits are zero.
   if (value[t.end - 1]! & ((1 << unused) - 1)) throw bad('keyUsage: unused bits are not zero (DER)');
-  // Bit 5 (keyCertSign) is 0x04 of the first content byte (bits are numbered from the high end).
-  return len >= 2 && (value[t.start + 1]! & 0x04) !== 0;
+  return len >= 2 ? value[t.start + 1]! : 0;
+}
+
+/** keyCertSign and cRLSign; both true when keyUsage is absent (§4.2.1.3: no restriction). */
+function keyUsageSigns(value: Uint8Array | undefined): { mayCertSign: boolean; mayCrlSign: boolean } {
+  if (value === undefined) return { mayCertSign: true, mayCrlSign: true };
+  const bits = keyUsageFirstByte(value);
+  return { mayCertSign: (bits & 0x04) !== 0, mayCrlSign: (bits & 0x02) !== 0 };
 }
 
 export interface TbsFields {
@@ -429,6 +438,7 @@ export interface TbsFields {
   extensions: ExtensionFields[];
   isCa: boolean;
   mayCertSign: boolean;
+  mayCrlSign: boolean;
 }
 
 /**
@@ -493,7 +503,7 @@ export function readTbsFields(der: Uint8Array, e: TbsElements): TbsFields {
     notAfter,
     extensions,
     isCa: bc ? basicConstraintsCa(bc.value) : false,
-    mayCertSign: ku ? keyUsageCertSign(ku.value) : true,
+    ...keyUsageSigns(ku?.value),
   };
 }
 

@@ -9,7 +9,8 @@
  * (src/der/crl.ts) decodes it; here it is judged for an AMD chain. Checked, each failure a
  * violation (never a throw):
  *   1. the CRL parses strictly                                        → crl_invalid
- *   2. its issuer is the ARK's subject, byte for byte                 → crl_invalid
+ *   2. its issuer is the ARK's subject, byte for byte, and the ARK may
+ *      sign CRLs (keyUsage cRLSign, RFC 5280 §6.3.3 (f))              → crl_invalid
  *   3. its signature verifies under the ARK's key (AMD's PSS only)    → crl_invalid
  *   4. `now` lies in [thisUpdate, nextUpdate] (RFC 5280 §6.3.3)       → crl_invalid
  *   5. neither the ASK/ASVK's nor the leaf's serial is listed         → cert_revoked
@@ -74,6 +75,7 @@ export async function checkAmdCrl(input: CrlInput): Promise<CrlResult> {
   if (!constantTimeEqual(crl.issuer, input.root.subject)) {
     return invalid(`AMD CRL issuer "${crl.issuerText}" is not the ARK's subject`);
   }
+  if (!input.root.mayCrlSign) return invalid("the ARK's keyUsage does not allow cRLSign");
   const signatures = input.signatures ?? webCryptoSignatures;
   const arkKey = await importIssuerKey(input.root, signatures);
   if (!(await verifyCrlSignature(crl, amdPssScheme(arkKey, signatures)))) {

@@ -18,7 +18,8 @@
  *      — started before step 5 so that it overlaps the chain check; read only here
  *   8. claims, only when nothing above was violated
  * Bad evidence never throws: it yields violations. Throws are for caller errors only (a `now` that
- * is not a Date, trust anchors that fail `checkTrustAnchors`, a report that is not a Uint8Array).
+ * is not a Date, trust anchors that fail `checkTrustAnchors`, a report, leaf, chain or CRL that is
+ * not bytes: `invalid_argument`).
  */
 import { isBytes, toHex } from '../bytes.js';
 import { isSealgateError, SealgateError } from '../errors.js';
@@ -335,6 +336,13 @@ function checkInput(input: SnpEvidenceInput): readonly TrustAnchor[] {
   const chain: unknown = input.chain;
   if (chain !== undefined && !(Array.isArray(chain) && chain.every((c) => isBytes(c)))) {
     throw new SealgateError('invalid_argument', 'verifySnpEvidence: chain must be a list of bytes');
+  }
+  // A leaf or CRL of the wrong type is the caller's error, as the chain's: not `cert_malformed`
+  // or `crl_invalid`, which say that the evidence (bytes) was bad.
+  for (const name of ['leaf', 'crl'] as const) {
+    if (input[name] !== undefined && !isBytes(input[name])) {
+      throw new SealgateError('invalid_argument', `verifySnpEvidence: ${name} must be bytes`);
+    }
   }
   return checkTrustAnchors(input.trustAnchors);
 }

@@ -8,7 +8,8 @@
  *  1. the last certificate's SHA-256 (of its DER) is a pinned root              → root_untrusted
  *  2. it is self-issued and its self-signature verifies
  *  3. each certificate's issuer is the next one's subject (DER bytes, stricter than §7.1 matching)
- *     and its signature verifies under the next one's key
+ *     and its signature verifies under the next one's key; only the root is self-issued (NVIDIA's
+ *     chains have no key-rollover certificates: a copy of the root before it is refused)
  *  4. every issuer is a CA allowed to sign certificates (§4.2.1.9 cA, §4.2.1.3 keyCertSign)
  *  5. both AlgorithmIdentifiers of every certificate are exactly ecdsa-with-SHA384 (RFC 5758 §3.2,
  *     parameters absent) and every issuer key is P-384
@@ -160,6 +161,8 @@ export async function verifyEcdsaChain(input: EcdsaChainInput): Promise<EcdsaCha
           : `${label(cert, i)}: issuer is not the next certificate's subject`,
       );
     }
+    if (!isRoot && constantTimeEqual(cert.issuer, cert.subject))
+      invalid(`${label(cert, i)} is self-issued but not the root`);
     if (
       issuerKey !== null &&
       isEcdsaSha384(cert) &&

@@ -9,7 +9,8 @@
  *   4. DigestValue = SHA-384 of the canonical document minus the Signature,
  *      and SignatureValue (ECDSA P-384 SHA-384, r ‖ s) verifies over the
  *      canonical SignedInfo under the first KeyInfo certificate            rim_signature_invalid
- *   5. the KeyInfo chain ends in a pinned RIM root (ecdsa-chain.ts)         root_untrusted, cert_chain_invalid,
+ *   5. the KeyInfo chain (at most MAX_RIM_CHAIN_CERTIFICATES, counted
+ *      before parsing) ends in a pinned RIM root (ecdsa-chain.ts)          root_untrusted, cert_chain_invalid,
  *                                                                            cert_expired
  *   6. no index active in both RIMs                                         rim_conflict
  *   7. every active RIM index i: one of its alternatives equals SPDM block
@@ -36,6 +37,14 @@ export interface VerifiedRim {
 }
 
 const PRODUCT = 'GH100';
+
+/**
+ * Certificates a RIM's KeyInfo may carry: NVIDIA's RIM chains have four (signer, Reference Value
+ * L3, Reference Value GH100 CA, CoRIM signing Root CA); nvtrust fixes no length for them, so the
+ * bound leaves room. Counted before any is parsed: a 64 KiB RIM held 60 (56 copies of the root),
+ * which verified — each copy self-signed and "issued" by the next — at 3–4× the CPU of the RIM.
+ */
+export const MAX_RIM_CHAIN_CERTIFICATES = 8;
 
 function kindOf(rim: NvidiaRim, evidence: GpuEvidence): RimKind | null {
   const o = evidence.response.opaque;
@@ -81,6 +90,11 @@ async function verifyOne(
   const field = `rims[${n}]`;
   try {
     rim = parseRim(bytes);
+    if (rim.certificates.length > MAX_RIM_CHAIN_CERTIFICATES) {
+      const text = `KeyInfo holds ${rim.certificates.length} certificates, more than ${MAX_RIM_CHAIN_CERTIFICATES}`;
+      out.push(violation('cert_chain_invalid', text, { field, actual: rim.certificates.length }));
+      return null;
+    }
     certs = await Promise.all(rim.certificates.map((c) => parseX509Certificate(c)));
   } catch (e) {
     if (!isSealgateError(e)) throw e;

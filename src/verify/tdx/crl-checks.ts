@@ -1,9 +1,10 @@
 /**
  * CRLs of Intel's SGX PKI (PCS API v4: GET /sgx/certification/v4/pckcrl?ca=platform|processor and
  * the Root CA CRL), authenticated before they are believed (RFC 5280 §6.3.3): the CRL parses
- * strictly (src/der/crl.ts), its issuer Name is the issuing CA's subject byte for byte, its
- * ecdsa-with-SHA256 signature verifies under that CA's already-verified key, and `at` lies in
- * [thisUpdate, nextUpdate]. Only then are serials looked up. A CRL that fails any of this makes
+ * strictly (src/der/crl.ts), its issuer Name is the issuing CA's subject byte for byte, that CA
+ * may sign CRLs (keyUsage cRLSign, §6.3.3 (f)), its ecdsa-with-SHA256 signature verifies under that
+ * CA's already-verified key, and `at` lies in [thisUpdate, nextUpdate]. Only then are serials
+ * looked up. A CRL that fails any of this makes
  * revocation unknown, which is itself a violation: verification fails closed.
  */
 
@@ -76,6 +77,10 @@ async function authenticateSignature(
         actual: crl.issuerText,
       }),
     );
+    return null;
+  }
+  if (!issuer.cert.mayCrlSign) {
+    out.push(violation('crl_invalid', `${field}: ${issuer.cert.subjectText} may not sign CRLs`, { field }));
     return null;
   }
   if (!(await verifyCrlSignature(crl, ecdsaP256Scheme(issuer.key, issuer.signatures)))) {

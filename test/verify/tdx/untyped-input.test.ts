@@ -68,4 +68,24 @@ describe.skipIf(!v.present)(`verifiers given wrong types ${v.skipReason}`, () =>
       expect(got, String(chain)).toBe('invalid_argument');
     }
   });
+
+  it('verifySnpEvidence: invalid_argument for a leaf, CRL or report that is not bytes (was cert_malformed / crl_invalid)', async () => {
+    const pemText = v.text('amd-roots/ask_ark_milan.pem');
+    const input = {
+      report: v.bytes('snp/milan-v2-gosevguest/report.bin'),
+      chain: [v.bytes('amd-roots/ask_ark_milan.pem')],
+      trustAnchors: [],
+      now: new Date('2024-01-01T00:00:00Z'),
+    };
+    const wrong: [string, unknown][] = [
+      ['leaf as PEM text', { ...input, leaf: pemText }],
+      ['leaf as a list of bytes', { ...input, leaf: [v.bytes('snp/milan-v2-gosevguest/vcek.der')] }],
+      ['leaf null', { ...input, leaf: null }],
+      ['crl as text', { ...input, leaf: v.bytes('snp/milan-v2-gosevguest/vcek.der'), crl: 'x' }],
+      ['report as hex text', { ...input, report: 'abcd' }],
+    ];
+    for (const [what, given] of wrong) {
+      expect(await errorCode(() => verifySnpEvidence(given as never)), what).toBe('invalid_argument');
+    }
+  });
 });
