@@ -25,6 +25,7 @@
 import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, KeyObject } from 'node:crypto';
 import { isBytes, utf8 } from '../bytes.js';
 import {
+  HKDF_INFO,
   IV_LENGTH,
   DEK_LENGTH as KEY_LENGTH,
   TAG_LENGTH,
@@ -37,6 +38,11 @@ import { nodeBase64Url } from './node-base64url.js';
 
 /** RFC 3394 §2.2.3.1: the default initial value, checked by the unwrap as its integrity check. */
 const AES_KW_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex');
+
+// The protocol's HKDF info strings, encoded once (never written to: hkdfSync only reads them).
+const INFO_BYTES: ReadonlyMap<string, Uint8Array> = new Map(
+  Object.values(HKDF_INFO).map((info) => [info, utf8.encode(info)]),
+);
 
 // Which KeyObjects this backend made, and for which job (like WebCrypto's usages).
 const deks = new WeakSet<KeyObject>();
@@ -137,7 +143,9 @@ export const nodeEnvelopeCrypto: EnvelopeCrypto = Object.freeze({
     if (!deks.has(ikm)) throw new SealgateError('invalid_argument', 'node envelope crypto: not a DEK');
     bytes(salt, 'salt');
     if (typeof info !== 'string') throw new SealgateError('invalid_argument', 'node envelope crypto: info');
-    const okm = new Uint8Array(hkdfSync('sha256', ikm, salt, utf8.encode(info), KEY_LENGTH));
+    const okm = new Uint8Array(
+      hkdfSync('sha256', ikm, salt, INFO_BYTES.get(info) ?? utf8.encode(info), KEY_LENGTH),
+    );
     try {
       return marked(aesKeys, okm) as unknown as AesKeyHandle;
     } finally {
