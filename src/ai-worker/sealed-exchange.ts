@@ -181,13 +181,21 @@ export async function exchangeSealed(
 
   // The model call stops when the client goes away (request.signal) — for a stream, also when the
   // response body is cancelled (sealedAnswerStream).
+  // Method shorthand, not arrow functions: tsx (esbuild keepNames) names every arrow function
+  // made per request with an Object.defineProperty (~0.4 µs each); methods it leaves alone.
   const controller = new AbortController();
-  const onAbort = () => controller.abort();
+  const link = {
+    onAbort() {
+      controller.abort();
+    },
+  };
   const call: ModelCallState = {
     controller,
-    release: () => request.signal.removeEventListener('abort', onAbort),
+    release() {
+      request.signal.removeEventListener('abort', link.onAbort);
+    },
   };
-  request.signal.addEventListener('abort', onAbort, { once: true });
+  request.signal.addEventListener('abort', link.onAbort, { once: true });
   // Time to first chunk: the model request goes out first; what only the answer needs (the
   // request's hash for the receipt, a stream's sealer and key) is made while the model works.
   const pending = deps.model.call(route, { body, signal: controller.signal });
@@ -272,8 +280,8 @@ async function receiptsFor(
   const requestSha256 = await hashHex(deps, bytes);
   return {
     signer,
-    make: (context, responseSha256, stream) =>
-      makeReceipt({
+    make(context, responseSha256, stream) {
+      return makeReceipt({
         signer,
         context,
         manifestDigest: deps.receipts!.manifestDigest,
@@ -281,7 +289,8 @@ async function receiptsFor(
         responseSha256,
         stream,
         now: deps.now(),
-      }),
+      });
+    },
   };
 }
 
