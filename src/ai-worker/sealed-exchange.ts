@@ -278,6 +278,8 @@ async function receiptsFor(
   bytes: Uint8Array,
 ): Promise<Receipts> {
   const requestSha256 = await hashHex(deps, bytes);
+  // The envelope backend's base64url (Buffer's in the Node worker) also spells the receipt.
+  const codec = deps.envelopeCrypto?.base64url;
   return {
     signer,
     make(context, responseSha256, stream) {
@@ -289,6 +291,7 @@ async function receiptsFor(
         responseSha256,
         stream,
         now: deps.now(),
+        ...(codec ? { base64url: codec.encode } : {}),
       });
     },
   };

@@ -9,9 +9,10 @@ import { compactVerify, importSPKI } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createWorkerApp } from '../../src/ai-worker/app.js';
 import { createWorkerIdentity, webReceiptKey } from '../../src/ai-worker/identity.js';
+import { nodeBase64Url } from '../../src/ai-worker/node-base64url.js';
 import { nodeEnvelopeCrypto } from '../../src/ai-worker/node-envelope-crypto.js';
 import { nodeReceiptKey } from '../../src/ai-worker/node-receipt-key.js';
-import { nodeSha256 } from '../../src/ai-worker/node-sha256.js';
+import { nodeSha256, nodeSha256Hex } from '../../src/ai-worker/node-sha256.js';
 import { WorkerKeys } from '../../src/ai-worker/worker-keys.js';
 import { issueWorkerCertificate } from '../../src/attestation-service/issue-certificate.js';
 import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
@@ -62,6 +63,7 @@ async function setup() {
     receiptSigner: () => ({ key: identity.signing, certificate: der }),
     envelopeCrypto: nodeEnvelopeCrypto,
     sha256: nodeSha256,
+    sha256Hex: nodeSha256Hex,
     clock: () => T * 1000 + 500,
     log: () => undefined,
   });
@@ -106,6 +108,33 @@ describe('receipts signed through node:crypto', () => {
     await expect(verifyReceiptSignature(parseReceipt(compact), der, other.spki)).rejects.toMatchObject({
       code: 'attestation_rejected',
     });
+  });
+
+  it("spelled with Buffer's base64url: the same header and payload, and it verifies", async () => {
+    const key = nodeReceiptKey();
+    const der = await certificateFor(key.spki);
+    const claims = {
+      v: 1 as const,
+      id: 'req-1',
+      route: CHAT,
+      model: 'modèle 😀',
+      manifestDigest: DIGEST,
+      kid: 'A'.repeat(22),
+      requestSha256: 'cd'.repeat(32),
+      responseSha256: 'ef'.repeat(32),
+      stream: false,
+      iat: T,
+    };
+    const js = await signReceipt({ key: key.sign, certificateDer: der, claims });
+    const node = await signReceipt({
+      key: key.sign,
+      certificateDer: der,
+      claims,
+      base64url: nodeBase64Url.encode,
+    });
+    // ECDSA signatures differ per signing; header and payload are deterministic.
+    expect(node.split('.').slice(0, 2)).toEqual(js.split('.').slice(0, 2));
+    await expect(verifyReceiptSignature(parseReceipt(node), der, key.spki)).resolves.toMatchObject(claims);
   });
 
   it('a stream: the trailer receipt verifies and signs the frame hash', async () => {
