@@ -70,6 +70,22 @@ async function setup() {
   return { app, kek, der, identity };
 }
 
+/** A receipt's claims for signing tests (the request and answer hashes are placeholders). */
+function claimsFor(model: string) {
+  return {
+    v: 1 as const,
+    id: 'req-1',
+    route: CHAT,
+    model,
+    manifestDigest: DIGEST,
+    kid: 'A'.repeat(22),
+    requestSha256: 'cd'.repeat(32),
+    responseSha256: 'ef'.repeat(32),
+    stream: false,
+    iat: T,
+  };
+}
+
 const pem = (spki: Uint8Array) => `-----BEGIN PUBLIC KEY-----\n${toBase64(spki)}\n-----END PUBLIC KEY-----`;
 
 describe('receipts signed through node:crypto', () => {
@@ -113,18 +129,7 @@ describe('receipts signed through node:crypto', () => {
   it("spelled with Buffer's base64url: the same header and payload, and it verifies", async () => {
     const key = nodeReceiptKey();
     const der = await certificateFor(key.spki);
-    const claims = {
-      v: 1 as const,
-      id: 'req-1',
-      route: CHAT,
-      model: 'modèle 😀',
-      manifestDigest: DIGEST,
-      kid: 'A'.repeat(22),
-      requestSha256: 'cd'.repeat(32),
-      responseSha256: 'ef'.repeat(32),
-      stream: false,
-      iat: T,
-    };
+    const claims = claimsFor('modèle 😀');
     const js = await signReceipt({ key: key.sign, certificateDer: der, claims });
     const node = await signReceipt({
       key: key.sign,
@@ -155,18 +160,7 @@ describe('receipts signed through node:crypto', () => {
   it('a signer that does not return 64 bytes fails the signing (internal), no receipt comes out', async () => {
     const key = nodeReceiptKey();
     const der = await certificateFor(key.spki);
-    const claims = {
-      v: 1 as const,
-      id: 'req-1',
-      route: CHAT,
-      model: BUILTIN_MODEL_ID,
-      manifestDigest: DIGEST,
-      kid: 'A'.repeat(22),
-      requestSha256: 'cd'.repeat(32),
-      responseSha256: 'ef'.repeat(32),
-      stream: false,
-      iat: T,
-    };
+    const claims = claimsFor(BUILTIN_MODEL_ID);
     await expect(signReceipt({ key: key.sign, certificateDer: der, claims })).resolves.toMatch(
       /^[\w-]+\.[\w-]+\.[\w-]{86}$/,
     );
