@@ -26,7 +26,8 @@ import { createWorkerApp, createWorkerExchange } from '../../src/ai-worker/app.j
 import { nodeEnvelopeCrypto } from '../../src/ai-worker/node-envelope-crypto.js';
 import { createWorkerListener } from '../../src/ai-worker/node-listener.js';
 import { nodeReceiptKey } from '../../src/ai-worker/node-receipt-key.js';
-import { nodeSha256 } from '../../src/ai-worker/node-sha256.js';
+import { createSaltPool } from '../../src/ai-worker/node-salt-pool.js';
+import { nodeSha256, nodeSha256Hex } from '../../src/ai-worker/node-sha256.js';
 import { WorkerKeys } from '../../src/ai-worker/worker-keys.js';
 import { issueWorkerCertificate } from '../../src/attestation-service/issue-certificate.js';
 import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
@@ -91,6 +92,8 @@ async function startSealedWorker(modelUrl: string) {
     envelopeCrypto:
       process.env.B64 === 'js' ? { ...nodeEnvelopeCrypto, base64url: jsBase64Url } : nodeEnvelopeCrypto,
     sha256: nodeSha256,
+    sha256Hex: nodeSha256Hex,
+    saltRandom: createSaltPool(),
     log: () => undefined,
   };
   const exchange = createWorkerExchange(deps);

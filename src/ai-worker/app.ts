@@ -17,6 +17,7 @@ import { toBase64Url } from '../bytes.js';
 import type { EnvelopeCrypto } from '../envelope/envelope-crypto.js';
 import { MemoryReplayGuard, type ReplayGuard } from '../envelope/replay-guard.js';
 import { errorResponse } from '../http/errors.js';
+import type { RandomSource } from '../keys/random.js';
 import { MODEL_ROUTES, type ModelBackend } from '../model/types.js';
 import type { Sha256State } from '../receipts/receipt.js';
 import { consoleLog, type WorkerLog } from './log.js';
@@ -48,6 +49,10 @@ export interface WorkerAppDeps {
   envelopeCrypto?: EnvelopeCrypto;
   /** SHA-256 for receipt hashes; default WebCrypto / noble. The Node server passes node:crypto's. */
   sha256?: () => Sha256State;
+  /** A whole body's SHA-256 hex in one call; the Node server passes node:crypto's `hash`. */
+  sha256Hex?: (bytes: Uint8Array) => string;
+  /** The response salt's source (public bytes); the Node server passes a pool (node-salt-pool.ts). */
+  saltRandom?: RandomSource;
 }
 
 /**
@@ -69,6 +74,8 @@ export function createWorkerExchange(deps: WorkerAppDeps): SealedExchangeDeps {
     log,
     ...(deps.envelopeCrypto ? { envelopeCrypto: deps.envelopeCrypto } : {}),
     ...(deps.sha256 ? { sha256: deps.sha256 } : {}),
+    ...(deps.sha256Hex ? { sha256Hex: deps.sha256Hex } : {}),
+    ...(deps.saltRandom ? { saltRandom: deps.saltRandom } : {}),
     ...(deps.receiptSigner
       ? { receipts: { signer: deps.receiptSigner, manifestDigest: deps.manifestDigest } }
       : {}),

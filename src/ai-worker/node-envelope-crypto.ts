@@ -25,6 +25,7 @@
 import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, KeyObject } from 'node:crypto';
 import { isBytes, utf8 } from '../bytes.js';
 import {
+  HKDF_INFO,
   IV_LENGTH,
   DEK_LENGTH as KEY_LENGTH,
   TAG_LENGTH,
@@ -37,6 +38,11 @@ import { nodeBase64Url } from './node-base64url.js';
 
 /** RFC 3394 §2.2.3.1: the default initial value, checked by the unwrap as its integrity check. */
 const AES_KW_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex');
+
+// The protocol's HKDF info strings, encoded once (never written to: hkdfSync only reads them).
+const INFO_BYTES: ReadonlyMap<string, Uint8Array> = new Map(
+  Object.values(HKDF_INFO).map((info) => [info, utf8.encode(info)]),
+);
 
 // Which KeyObjects this backend made, and for which job (like WebCrypto's usages).
 const deks = new WeakSet<KeyObject>();
@@ -89,11 +95,16 @@ function aesKey(handle: AesKeyHandle): KeyObject {
   return key;
 }
 
+/**
+ * Failures to unwrap or open (module-level rather than a closure per call: under tsx every named
+ * function expression made per call costs a defineProperty of its name).
+ */
+function decryptionFailed(message: string, cause?: unknown): never {
+  throw new SealgateError('decryption_failed', message, undefined, { cause });
+}
+
 function unwrapWith(kek: KeyObject, wk: Uint8Array, what: string): DekHandle {
-  const fail = (cause?: unknown): never => {
-    throw new SealgateError('decryption_failed', `${what}: key unwrap failed`, undefined, { cause });
-  };
-  if (!isBytes(wk, WRAPPED_LENGTH)) return fail();
+  if (!isBytes(wk, WRAPPED_LENGTH)) return decryptionFailed(`${what}: key unwrap failed`);
   let head: Buffer | undefined;
   let tail: Buffer | undefined;
   try {
@@ -101,11 +112,11 @@ function unwrapWith(kek: KeyObject, wk: Uint8Array, what: string): DekHandle {
     const decipher = createDecipheriv('id-aes256-wrap', kek, AES_KW_IV);
     head = decipher.update(wk);
     tail = decipher.final();
-    if (head.length + tail.length !== KEY_LENGTH) fail();
+    if (head.length + tail.length !== KEY_LENGTH) decryptionFailed(`${what}: key unwrap failed`);
     return marked(deks, tail.length === 0 ? head : Buffer.concat([head, tail])) as unknown as DekHandle;
   } catch (cause) {
     if (cause instanceof SealgateError) throw cause;
-    return fail(cause);
+    return decryptionFailed(`${what}: key unwrap failed`, cause);
   } finally {
     head?.fill(0);
     tail?.fill(0);
@@ -137,7 +148,9 @@ export const nodeEnvelopeCrypto: EnvelopeCrypto = Object.freeze({
     if (!deks.has(ikm)) throw new SealgateError('invalid_argument', 'node envelope crypto: not a DEK');
     bytes(salt, 'salt');
     if (typeof info !== 'string') throw new SealgateError('invalid_argument', 'node envelope crypto: info');
-    const okm = new Uint8Array(hkdfSync('sha256', ikm, salt, utf8.encode(info), KEY_LENGTH));
+    const okm = new Uint8Array(
+      hkdfSync('sha256', ikm, salt, INFO_BYTES.get(info) ?? utf8.encode(info), KEY_LENGTH),
+    );
     try {
       return marked(aesKeys, okm) as unknown as AesKeyHandle;
     } finally {
@@ -163,16 +176,15 @@ export const nodeEnvelopeCrypto: EnvelopeCrypto = Object.freeze({
   },
 
   gcmOpen(key: AesKeyHandle, iv: Uint8Array, aad: Uint8Array, ct: Uint8Array, message: string): Uint8Array {
-    const fail = (cause?: unknown): never => {
-      throw new SealgateError('decryption_failed', message, undefined, { cause });
-    };
     // As in WebCrypto, anything wrong with the inputs is a failure to open, not another error.
-    if (!isBytes(iv, IV_LENGTH) || !isBytes(aad) || !isBytes(ct) || ct.length < TAG_LENGTH) return fail();
+    if (!isBytes(iv, IV_LENGTH) || !isBytes(aad) || !isBytes(ct) || ct.length < TAG_LENGTH) {
+      return decryptionFailed(message);
+    }
     let k: KeyObject;
     try {
       k = aesKey(key);
     } catch (cause) {
-      return fail(cause);
+      return decryptionFailed(message, cause);
     }
     const body = ct.subarray(0, ct.length - TAG_LENGTH);
     let head: Buffer | undefined;
@@ -187,7 +199,7 @@ export const nodeEnvelopeCrypto: EnvelopeCrypto = Object.freeze({
       // A plain Uint8Array view (no copy), as WebCrypto returns: no Buffer behaviour leaks out.
       return new Uint8Array(pt.buffer, pt.byteOffset, pt.length);
     } catch (cause) {
-      return fail(cause);
+      return decryptionFailed(message, cause);
     } finally {
       head?.fill(0); // unauthenticated plaintext never leaves
     }

@@ -72,7 +72,9 @@ async function serveSealed(
     answer = await exchangeSealed(deps, route, {
       contentType: header(req, 'content-type'),
       contentLength: header(req, 'content-length'),
-      readBody: (max) => readBody(req, max),
+      readBody(max) {
+        return readBody(req, max);
+      },
       signal: gone.signal,
     });
   } catch (e) {
@@ -107,40 +109,44 @@ export function readBody(req: IncomingMessage, max: number): Promise<Uint8Array 
   return new Promise<Uint8Array | null>((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;
-    const done = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
+    // The listeners as methods of one object, not arrow functions: tsx (esbuild keepNames) names
+    // every arrow function made per request with an Object.defineProperty (~0.4 µs each).
+    const on = {
+      done() {
+        req.off('data', on.data);
+        req.off('end', on.end);
+        req.off('error', on.error);
+        req.off('close', on.close);
+      },
+      data(chunk: Buffer) {
+        size += chunk.byteLength;
+        if (size > max) {
+          on.done();
+          req.pause();
+          resolve(null);
+          return;
+        }
+        parts.push(chunk);
+      },
+      end() {
+        on.done();
+        const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+        resolve(new Uint8Array(all.buffer, all.byteOffset, all.byteLength));
+      },
+      error(e: Error) {
+        on.done();
+        reject(e);
+      },
+      // Closed before its end: the client went away mid-body.
+      close() {
+        on.done();
+        reject(new Error('request body broke off'));
+      },
     };
-    const onData = (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size > max) {
-        done();
-        req.pause();
-        resolve(null);
-        return;
-      }
-      parts.push(chunk);
-    };
-    const onEnd = () => {
-      done();
-      const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
-      resolve(new Uint8Array(all.buffer, all.byteOffset, all.byteLength));
-    };
-    const onError = (e: Error) => {
-      done();
-      reject(e);
-    };
-    // Closed before its end: the client went away mid-body.
-    const onClose = () => {
-      done();
-      reject(new Error('request body broke off'));
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
+    req.on('data', on.data);
+    req.on('end', on.end);
+    req.on('error', on.error);
+    req.on('close', on.close);
   });
 }
 

@@ -32,12 +32,15 @@ export interface ReceiptInput {
   stream: boolean;
   /** Unix seconds. */
   now: number;
+  /** The runtime's base64url encoder (the Node worker's Buffer one); default src/bytes.ts's. */
+  base64url?: (bytes: Uint8Array) => string;
 }
 
 export function makeReceipt(r: ReceiptInput): Promise<string> {
   return signReceipt({
     key: r.signer.key,
     certificateDer: r.signer.certificate,
+    ...(r.base64url ? { base64url: r.base64url } : {}),
     claims: {
       v: 1,
       id: r.context.requestId,

@@ -28,7 +28,8 @@ import { consoleLog, type WorkerLog } from './log.js';
 import { nodeEnvelopeCrypto } from './node-envelope-crypto.js';
 import { createWorkerListener } from './node-listener.js';
 import { nodeReceiptKey } from './node-receipt-key.js';
-import { nodeSha256 } from './node-sha256.js';
+import { createSaltPool } from './node-salt-pool.js';
+import { nodeSha256, nodeSha256Hex } from './node-sha256.js';
 
 export const DEFAULT_PORT = 8789;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -254,6 +255,8 @@ function workerAppDeps(
     // node:crypto's synchronous calls, not WebCrypto's thread-pool jobs (node-envelope-crypto.ts).
     envelopeCrypto: nodeEnvelopeCrypto,
     sha256: nodeSha256,
+    sha256Hex: nodeSha256Hex,
+    saltRandom: createSaltPool(),
     clock: ctx.clock,
     log: ctx.log,
     ...(opts.maxAgeSeconds !== undefined ? { maxAgeSeconds: opts.maxAgeSeconds } : {}),

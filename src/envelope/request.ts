@@ -293,51 +293,62 @@ interface ParsedEnvelope {
   ct: Uint8Array;
 }
 
+/** A sealed request that does not parse (module-level: no closure per request, see encoding.ts). */
+function malformed(message: string): never {
+  throw new SealgateError('decryption_failed', `${WHAT}: ${message}`);
+}
+
+/** The envelope's binary fields: canonical base64url of these lengths (`minLength` for ct). */
+const WK_FIELD = {
+  code: 'decryption_failed',
+  message: `${WHAT}: wk must be ${WRAPPED_DEK_LENGTH} bytes of canonical base64url`,
+  length: WRAPPED_DEK_LENGTH,
+} as const;
+const IV_FIELD = {
+  code: 'decryption_failed',
+  message: `${WHAT}: iv must be ${IV_LENGTH} bytes of canonical base64url`,
+  length: IV_LENGTH,
+} as const;
+const CT_FIELD = {
+  code: 'decryption_failed',
+  message: `${WHAT}: ct must be at least ${TAG_LENGTH} bytes of canonical base64url`,
+  minLength: TAG_LENGTH,
+} as const;
+
 function parseSealedRequest(
   value: unknown,
   codec: Base64UrlCodec,
 ): { plain: Record<string, unknown>; env: ParsedEnvelope } {
-  const fail = (message: string): never => {
-    throw new SealgateError('decryption_failed', `${WHAT}: ${message}`);
-  };
-  if (!isPlainObject(value)) return fail('expected a JSON object');
+  if (!isPlainObject(value)) return malformed('expected a JSON object');
   const plain: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     if (k === ENVELOPE_FIELD) continue;
-    if (!(PLAIN_REQUEST_FIELDS as readonly string[]).includes(k)) return fail(`unexpected field "${k}"`);
+    if (!(PLAIN_REQUEST_FIELDS as readonly string[]).includes(k)) return malformed(`unexpected field "${k}"`);
     checkPlainRequestField(k, v, 'decryption_failed', `${WHAT}: ${k}`);
     plain[k] = v;
   }
-  if (!Object.hasOwn(plain, 'model')) return fail('model missing');
+  if (!Object.hasOwn(plain, 'model')) return malformed('model missing');
   const env = value[ENVELOPE_FIELD];
-  if (!isPlainObject(env)) return fail(`"${ENVELOPE_FIELD}" must be an object`);
+  if (!isPlainObject(env)) return malformed(`"${ENVELOPE_FIELD}" must be an object`);
   if (Object.keys(env).sort().join(',') !== ENVELOPE_KEYS.join(',')) {
-    return fail(`"${ENVELOPE_FIELD}" must have exactly v, kid, rid, ts, wk, iv, ct`);
+    return malformed(`"${ENVELOPE_FIELD}" must have exactly v, kid, rid, ts, wk, iv, ct`);
   }
-  if (env.v !== PROTOCOL_VERSION) return fail('unsupported version');
+  if (env.v !== PROTOCOL_VERSION) return malformed('unsupported version');
   if (typeof env.kid !== 'string' || !KID_PATTERN.test(env.kid))
-    return fail('kid must be 22 base64url characters');
+    return malformed('kid must be 22 base64url characters');
   const rid = checkRequestId(env.rid, `${WHAT}: rid`, 'decryption_failed');
   if (typeof env.ts !== 'number' || !Number.isSafeInteger(env.ts) || env.ts < 0) {
-    return fail('ts must be a non-negative integer');
+    return malformed('ts must be a non-negative integer');
   }
-  const field = (name: string, length?: number, minLength?: number) =>
-    decodeBase64UrlField(env[name], {
-      code: 'decryption_failed',
-      message: `${WHAT}: ${name} must be ${length ?? `at least ${minLength}`} bytes of canonical base64url`,
-      codec,
-      ...(length !== undefined ? { length } : {}),
-      ...(minLength !== undefined ? { minLength } : {}),
-    });
   return {
     plain,
     env: {
       kid: env.kid,
       rid,
       ts: env.ts,
-      wk: field('wk', WRAPPED_DEK_LENGTH),
-      iv: field('iv', IV_LENGTH),
-      ct: field('ct', undefined, TAG_LENGTH),
+      wk: decodeBase64UrlField(env.wk, { ...WK_FIELD, codec }),
+      iv: decodeBase64UrlField(env.iv, { ...IV_FIELD, codec }),
+      ct: decodeBase64UrlField(env.ct, { ...CT_FIELD, codec }),
     },
   };
 }

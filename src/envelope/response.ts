@@ -124,16 +124,24 @@ export async function openResponse(
 
 /** The plain-usage rule (docs/protocol.md "Plaintext allow-list"). */
 export function isMeteringUsage(value: unknown): value is Record<string, unknown> {
-  const isCount = (v: unknown) => v === null || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
-  const isFlat = (v: unknown, nested: boolean): boolean => {
-    if (!isPlainObject(v)) return false;
-    const entries = Object.entries(v);
-    if (entries.length > MAX_USAGE_KEYS) return false;
-    return entries.every(
-      ([k, x]) => k.length <= 64 && isWellFormedString(k) && (isCount(x) || (nested && isFlat(x, false))),
-    );
-  };
-  return isFlat(value, true);
+  return isCountsObject(value, true);
+}
+
+// Module-level, not closures per call (tsx names each per-call closure with a defineProperty).
+function isCount(v: unknown): boolean {
+  return v === null || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
+}
+
+/** At most MAX_USAGE_KEYS well-formed names of ≤ 64 characters, each a count or (`nested`) such an object. */
+function isCountsObject(v: unknown, nested: boolean): boolean {
+  if (!isPlainObject(v)) return false;
+  const entries = Object.entries(v);
+  if (entries.length > MAX_USAGE_KEYS) return false;
+  for (const [k, x] of entries) {
+    if (k.length > 64 || !isWellFormedString(k)) return false;
+    if (!isCount(x) && !(nested && isCountsObject(x, false))) return false;
+  }
+  return true;
 }
 
 function aadFor(context: RequestContext, plain: Record<string, unknown>): Uint8Array {

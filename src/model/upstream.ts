@@ -231,24 +231,33 @@ async function send(
 ): Promise<Sent> {
   const controller = new AbortController();
   const state = { timedOut: false };
-  const onAbort = () => controller.abort(signal?.reason);
-  signal?.addEventListener('abort', onAbort, { once: true });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // Methods, not arrow functions: under tsx (esbuild keepNames) every arrow function made per call
+  // is named with an Object.defineProperty (~0.4 µs each); method shorthand is left alone. None
+  // uses `this`: they are handed on detached.
+  const call = {
+    onAbort() {
+      controller.abort(signal?.reason);
+    },
+    clearDeadline() {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+    },
+    done(bodyRead = false) {
+      call.clearDeadline();
+      signal?.removeEventListener('abort', call.onAbort);
+      // A body read to its end has already given its connection back (node:http and fetch alike);
+      // any other is aborted, which releases the connection.
+      if (!bodyRead) controller.abort(CALL_OVER);
+    },
+  };
+  const { clearDeadline, done } = call;
+  signal?.addEventListener('abort', call.onAbort, { once: true });
   if (signal?.aborted) controller.abort(signal.reason);
-  let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(() => {
+  timer = setTimeout(() => {
     state.timedOut = true;
     controller.abort();
   }, up.requestTimeoutMs);
-  const clearDeadline = () => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-  };
-  const done = (bodyRead = false) => {
-    clearDeadline();
-    signal?.removeEventListener('abort', onAbort);
-    // A body read to its end has already given its connection back (node:http and fetch alike);
-    // any other is aborted, which releases the connection.
-    if (!bodyRead) controller.abort(CALL_OVER);
-  };
   let response: ModelFetchResponse;
   try {
     response = await up.fetch(`${up.origin}${path}`, { ...init, signal: controller.signal });

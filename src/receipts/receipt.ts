@@ -145,12 +145,18 @@ export async function signReceipt(input: {
   key: CryptoKey | Es256Sign;
   certificateDer: Uint8Array;
   claims: ReceiptClaims;
+  /**
+   * Unpadded base64url with exactly `toBase64Url`'s spelling, native to the caller's runtime (the
+   * Node worker passes Buffer's, src/ai-worker/node-base64url.ts); default `toBase64Url`.
+   */
+  base64url?: (bytes: Uint8Array) => string;
 }): Promise<string> {
   const claims = checkClaims(
     { ...input.claims },
     (m) => new SealgateError('invalid_argument', `signReceipt: ${m}`),
   );
-  const payload = toBase64Url(utf8.encode(claimsJson(claims)));
+  const b64u = input.base64url ?? toBase64Url;
+  const payload = b64u(utf8.encode(claimsJson(claims)));
   const signingInput = `${await encodedHeader(input.certificateDer)}.${payload}`;
   const data = utf8.encode(signingInput);
   const { key } = input;
@@ -161,7 +167,7 @@ export async function signReceipt(input: {
   if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LENGTH) {
     throw new SealgateError('internal', `signReceipt: the signer did not return ${SIGNATURE_LENGTH} bytes`);
   }
-  return `${signingInput}.${toBase64Url(signature)}`;
+  return `${signingInput}.${b64u(signature)}`;
 }
 
 /**

@@ -5,9 +5,10 @@
  * a pass-through wrapper around the real one, so a fallback to WebCrypto would show).
  */
 import { describe, expect, it } from 'vitest';
-import { createWorkerApp } from '../../src/ai-worker/app.js';
+import { createWorkerApp, type WorkerAppDeps } from '../../src/ai-worker/app.js';
 import { nodeEnvelopeCrypto } from '../../src/ai-worker/node-envelope-crypto.js';
-import { nodeSha256 } from '../../src/ai-worker/node-sha256.js';
+import { createSaltPool } from '../../src/ai-worker/node-salt-pool.js';
+import { nodeSha256, nodeSha256Hex } from '../../src/ai-worker/node-sha256.js';
 import { WorkerKeys } from '../../src/ai-worker/worker-keys.js';
 import { fromBase64Url, toBase64Url } from '../../src/bytes.js';
 import type { EnvelopeCrypto } from '../../src/envelope/envelope-crypto.js';
@@ -18,7 +19,7 @@ const CHAT = '/v1/chat/completions';
 const chatBody = { model: BUILTIN_MODEL_ID, messages: [{ role: 'user', content: 'the secret prompt' }] };
 const ANSWER = 'You said: "the secret prompt" Backwards: "prompt secret the"';
 
-async function setup(envelopeCrypto?: EnvelopeCrypto) {
+async function setup(envelopeCrypto?: EnvelopeCrypto, extra: Partial<WorkerAppDeps> = {}) {
   const kek = await kekAt();
   const keys = new WorkerKeys({ minIntervalMs: 0, clock: () => T * 1000, refresher: async () => undefined });
   await keys.add(kek);
@@ -43,6 +44,7 @@ async function setup(envelopeCrypto?: EnvelopeCrypto) {
     clock: () => T * 1000 + 500,
     log: () => undefined,
     ...(envelopeCrypto ? { envelopeCrypto: counted, sha256: nodeSha256 } : {}),
+    ...extra,
   });
   return { app, kek, calls };
 }
@@ -55,6 +57,32 @@ describe('worker app on the node:crypto envelope backend', () => {
     expect(body.choices[0].message.content).toBe(ANSWER);
     // unwrap, K_req, open; K_resp, seal — all in the node backend.
     expect(calls).toMatchObject({ unwrapDek: 1, deriveAesKey: 2, gcmOpen: 1, gcmSeal: 1 });
+  });
+
+  it('with the pooled salt and the one-shot hash: each answer opens, each under its own rs', async () => {
+    const pool = createSaltPool();
+    let draws = 0;
+    const { app, kek } = await setup(nodeEnvelopeCrypto, {
+      sha256Hex: nodeSha256Hex,
+      saltRandom: (n) => {
+        draws++;
+        return pool(n);
+      },
+    });
+    const salts = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const { sealed, context } = await seal(kek, CHAT, {
+        model: BUILTIN_MODEL_ID,
+        messages: [{ role: 'user', content: `prompt ${i}` }],
+      });
+      const response = await post(app, CHAT, sealed);
+      const wire = (await response.clone().json()) as { sealgate: { rs: string } };
+      salts.add(wire.sealgate.rs);
+      const body = await openJson(response, context);
+      expect(body.choices[0].message.content).toContain(`prompt ${i}`);
+    }
+    expect(draws).toBe(3);
+    expect(salts.size).toBe(3);
   });
 
   it('a stream: every frame sealed by the node backend opens at the gateway', async () => {

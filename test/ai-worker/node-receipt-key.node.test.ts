@@ -9,9 +9,10 @@ import { compactVerify, importSPKI } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createWorkerApp } from '../../src/ai-worker/app.js';
 import { createWorkerIdentity, webReceiptKey } from '../../src/ai-worker/identity.js';
+import { nodeBase64Url } from '../../src/ai-worker/node-base64url.js';
 import { nodeEnvelopeCrypto } from '../../src/ai-worker/node-envelope-crypto.js';
 import { nodeReceiptKey } from '../../src/ai-worker/node-receipt-key.js';
-import { nodeSha256 } from '../../src/ai-worker/node-sha256.js';
+import { nodeSha256, nodeSha256Hex } from '../../src/ai-worker/node-sha256.js';
 import { WorkerKeys } from '../../src/ai-worker/worker-keys.js';
 import { issueWorkerCertificate } from '../../src/attestation-service/issue-certificate.js';
 import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
@@ -62,10 +63,27 @@ async function setup() {
     receiptSigner: () => ({ key: identity.signing, certificate: der }),
     envelopeCrypto: nodeEnvelopeCrypto,
     sha256: nodeSha256,
+    sha256Hex: nodeSha256Hex,
     clock: () => T * 1000 + 500,
     log: () => undefined,
   });
   return { app, kek, der, identity };
+}
+
+/** A receipt's claims for signing tests (the request and answer hashes are placeholders). */
+function claimsFor(model: string) {
+  return {
+    v: 1 as const,
+    id: 'req-1',
+    route: CHAT,
+    model,
+    manifestDigest: DIGEST,
+    kid: 'A'.repeat(22),
+    requestSha256: 'cd'.repeat(32),
+    responseSha256: 'ef'.repeat(32),
+    stream: false,
+    iat: T,
+  };
 }
 
 const pem = (spki: Uint8Array) => `-----BEGIN PUBLIC KEY-----\n${toBase64(spki)}\n-----END PUBLIC KEY-----`;
@@ -108,6 +126,22 @@ describe('receipts signed through node:crypto', () => {
     });
   });
 
+  it("spelled with Buffer's base64url: the same header and payload, and it verifies", async () => {
+    const key = nodeReceiptKey();
+    const der = await certificateFor(key.spki);
+    const claims = claimsFor('modèle 😀');
+    const js = await signReceipt({ key: key.sign, certificateDer: der, claims });
+    const node = await signReceipt({
+      key: key.sign,
+      certificateDer: der,
+      claims,
+      base64url: nodeBase64Url.encode,
+    });
+    // ECDSA signatures differ per signing; header and payload are deterministic.
+    expect(node.split('.').slice(0, 2)).toEqual(js.split('.').slice(0, 2));
+    await expect(verifyReceiptSignature(parseReceipt(node), der, key.spki)).resolves.toMatchObject(claims);
+  });
+
   it('a stream: the trailer receipt verifies and signs the frame hash', async () => {
     const { app, kek, der, identity } = await setup();
     const { sealed, context } = await seal(kek, CHAT, { ...body, stream: true });
@@ -126,18 +160,7 @@ describe('receipts signed through node:crypto', () => {
   it('a signer that does not return 64 bytes fails the signing (internal), no receipt comes out', async () => {
     const key = nodeReceiptKey();
     const der = await certificateFor(key.spki);
-    const claims = {
-      v: 1 as const,
-      id: 'req-1',
-      route: CHAT,
-      model: BUILTIN_MODEL_ID,
-      manifestDigest: DIGEST,
-      kid: 'A'.repeat(22),
-      requestSha256: 'cd'.repeat(32),
-      responseSha256: 'ef'.repeat(32),
-      stream: false,
-      iat: T,
-    };
+    const claims = claimsFor(BUILTIN_MODEL_ID);
     await expect(signReceipt({ key: key.sign, certificateDer: der, claims })).resolves.toMatch(
       /^[\w-]+\.[\w-]+\.[\w-]{86}$/,
     );

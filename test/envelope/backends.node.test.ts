@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nodeEnvelopeCrypto } from '../../src/ai-worker/node-envelope-crypto.js';
-import { nodeSha256 } from '../../src/ai-worker/node-sha256.js';
+import { nodeSha256, nodeSha256Hex } from '../../src/ai-worker/node-sha256.js';
 import { fromBase64Url, toBase64Url } from '../../src/bytes.js';
 import type { RequestContext } from '../../src/envelope/data-key.js';
 import type { EnvelopeCrypto } from '../../src/envelope/envelope-crypto.js';
@@ -410,7 +410,13 @@ describe('receipt hashes through node:crypto', () => {
   it('bodySha256 and the frame hash give the same hex as WebCrypto / noble', async () => {
     for (const n of [0, 1, 63, 64, 65, 4096]) {
       const bytes = ramp(n, n);
-      expect(await bodySha256(bytes, nodeSha256)).toBe(await bodySha256(bytes));
+      const web = await bodySha256(bytes);
+      expect(await bodySha256(bytes, nodeSha256)).toBe(web);
+      // The one-shot hash (the JSON answer's receipt hashes): same hex, also of a view into a larger buffer.
+      expect(nodeSha256Hex(bytes)).toBe(web);
+      const padded = new Uint8Array(n + 7);
+      padded.set(bytes, 3);
+      expect(nodeSha256Hex(padded.subarray(3, 3 + n))).toBe(web);
     }
     const a = createFrameHash();
     const b = createFrameHash(nodeSha256);
