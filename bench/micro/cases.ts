@@ -113,7 +113,7 @@ async function envelopeCases(): Promise<MicroCase[]> {
     let sealed = 0;
     out.push({
       name: `stream.sealFrame.${label}`,
-      what: `seal one SSE chunk of ${label} into a frame (AES-GCM, base64url)`,
+      what: `seal one SSE chunk of ${label} into a format-3 record (UTF-8 encodeInto, AES-GCM)`,
       bytes: size,
       run: () => {
         // A fresh stream every 4096 frames (the key derivation is amortised as in a long answer).
@@ -123,20 +123,22 @@ async function envelopeCases(): Promise<MicroCase[]> {
     });
     const POOL = 2048;
     const s = createStreamSealer(context);
-    const frames: string[] = [];
-    for (let i = 0; i < POOL; i++) frames.push(await s.seal([padded]));
+    // One stream's records, in order (the header with the first); each run pushes the next one.
+    const records: Uint8Array[] = [];
+    for (let i = 0; i < POOL; i++) records.push(await s.seal([padded]));
     let opener = createStreamOpener(context);
     let at = 0;
+    const onFrame = () => undefined;
     out.push({
       name: `stream.openFrame.${label}`,
-      what: `open one sealed frame of a ${label} SSE chunk (JSON, base64url, AES-GCM, in-order check)`,
+      what: `open one format-3 record of a ${label} SSE chunk (head checks, AES-GCM, event bounds and UTF-8)`,
       bytes: size,
       run: () => {
         if (at === POOL) {
           opener = createStreamOpener(context);
           at = 0;
         }
-        return opener.open(frames[at++]);
+        return opener.push(records[at++]!, onFrame);
       },
     });
   }

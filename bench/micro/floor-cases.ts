@@ -5,7 +5,7 @@
  * (cases.ts). What each figure is made of:
  *
  *   envelope.sealRequest / openRequest   AES-KW wrap/unwrap + HKDF + AES-GCM of the body (+ JSON, base64url)
- *   stream.sealFrame / openFrame         AES-GCM of one chunk (+ JSON, base64url)
+ *   stream.sealFrame / openFrame         AES-GCM of one chunk (+ the record and event framing)
  *   receipt.sign / receipt.check         one ECDSA P-256 sign / verify (+ JCS, SHA-256)
  *   snp.verify.*                         one ECDSA P-384 verify (report) + RSA-4096 PSS verifies
  *                                        (ARK → ASK → VCEK: two cold, one with the chain cached)

@@ -6,8 +6,8 @@ const DESCRIPTIONS: Record<string, string> = {
     'openRequest of the sealed body given as JSON text (JSON.parse, unwrap, HKDF, AES-256-GCM, JSON)',
   'envelope.sealResponse':
     'sealResponse of a chat answer of that size (fresh rs, HKDF, AES-256-GCM, base64url)',
-  'stream.sealFrame': 'seal one SSE chunk of that size into a frame',
-  'stream.openFrame': 'open one frame (JSON, base64url, AES-256-GCM, order check)',
+  'stream.sealFrame': 'seal one SSE chunk of that size into a format-3 record',
+  'stream.openFrame': 'open one format-3 record (head checks, AES-256-GCM, event bounds, UTF-8 check)',
   'snp.verify.first':
     'the first verifySnpEvidence of a fresh isolate/process (nothing JIT-compiled): one call',
   'snp.verify.cold':

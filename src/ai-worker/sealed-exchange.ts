@@ -23,13 +23,18 @@ import type { EnvelopeCrypto } from '../envelope/envelope-crypto.js';
 import type { ReplayGuard } from '../envelope/replay-guard.js';
 import { openRequest } from '../envelope/request.js';
 import { sealResponse } from '../envelope/response.js';
-import { createStreamSealer, type StreamSealer } from '../envelope/stream.js';
+import {
+  createStreamSealer,
+  receiptRecord,
+  STREAM_CONTENT_TYPE,
+  type StreamSealer,
+} from '../envelope/stream.js';
 import { ENVELOPE_FIELD } from '../envelope/wire.js';
 import { errorBody, HTTP_ERROR_CODES, type HttpErrorCode, httpCodeFor } from '../http/errors.js';
 import { readLimited } from '../http/read-limited.js';
 import type { RandomSource } from '../keys/random.js';
 import type { ModelBackend, ModelRoute } from '../model/types.js';
-import { bodySha256, createFrameHash, receiptTrailer, type Sha256State } from '../receipts/receipt.js';
+import { bodySha256, createStreamHash, type Sha256State } from '../receipts/receipt.js';
 import { errorDetail, type WorkerLog } from './log.js';
 import { certificateHeader, makeReceipt, RECEIPT_HEADER, type ReceiptSigner } from './receipt-signer.js';
 import { nextTurn, sealedStreamBody } from './sealed-stream-body.js';
@@ -53,7 +58,7 @@ export interface SealedExchangeDeps {
   receipts?: { signer: () => ReceiptSigner | null; manifestDigest: string };
   /**
    * The envelope's crypto backend (src/envelope/envelope-crypto.ts) and the receipts' SHA-256.
-   * Absent: WebCrypto (and noble for the frame hash). The Node server passes `node:crypto`'s
+   * Absent: WebCrypto (and noble for the stream hash). The Node server passes `node:crypto`'s
    * synchronous ones (server.ts): this app itself imports nothing from `node:*`.
    */
   envelopeCrypto?: EnvelopeCrypto;
@@ -330,7 +335,7 @@ async function sealedAnswerJson(
   }
 }
 
-/** A streamed answer, sealed frame by frame; the receipt is a trailer over the frames' hash. */
+/** A streamed answer, sealed frame by frame; the receipt is a trailer over the body's hash. */
 function sealedAnswerStream(
   deps: SealedExchangeDeps,
   { context, sealer }: { context: RequestContext; sealer: StreamSealer },
@@ -340,14 +345,14 @@ function sealedAnswerStream(
 ): SealedAnswer {
   const log = deps.log;
   const rid = context.requestId;
-  const frameHash = receipts ? createFrameHash(deps.sha256) : undefined;
+  const bodyHash = receipts ? createStreamHash(deps.sha256) : undefined;
   const stream = sealedStreamBody({
     events: events[Symbol.asyncIterator](),
     sealer,
-    onFrame: frameHash ? (frame) => frameHash.update(frame) : undefined,
+    onRecord: bodyHash ? (record) => bodyHash.update(record) : undefined,
     trailer:
-      frameHash && receipts
-        ? async () => receiptTrailer(await receipts.make(context, frameHash.digest(), true))
+      bodyHash && receipts
+        ? async () => receiptRecord(await receipts.make(context, bodyHash.digest(), true))
         : undefined,
     onEnd: () => call.release(),
     onFailure: (e, frames) => {
@@ -369,7 +374,7 @@ function sealedAnswerStream(
     status: 200,
     stream,
     headers: {
-      'content-type': 'text/event-stream; charset=utf-8',
+      'content-type': STREAM_CONTENT_TYPE,
       'cache-control': 'no-store, no-transform',
       'x-accel-buffering': 'no',
       ...(receipts ? certificateHeader(receipts.signer) : {}),

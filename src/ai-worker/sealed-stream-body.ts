@@ -1,10 +1,10 @@
 /**
- * The body of a sealed SSE answer (docs/protocol.md, sealed streams): the model's events sealed a
- * burst per frame, then the end frame — read ahead of the transport, but bounded.
+ * The body of a sealed stream answer (docs/protocol.md, sealed streams: format 3, binary records):
+ * the model's events sealed a burst per frame, then the end record — read ahead of the transport,
+ * but bounded.
  *
  * Why a burst per frame: a model (or model server) hands over its events in bursts, and each frame
- * costs the gateway a parse, a base64url decode and an AES-GCM open (~80 µs under load,
- * docs/benchmarks.md "profile steps"). A producer takes the model's events as they come into a
+ * costs the gateway an AES-GCM open and a call into the crypto backend. A producer takes the model's events as they come into a
  * queue; each transport read seals every event queued so far (up to MAX_FRAME_EVENTS events and
  * MAX_FRAME_BYTES per frame, src/envelope/stream.ts) as one frame and writes it. Latency: no frame
  * waits for events that have not arrived — the first read seals the first event at once (time to
@@ -18,9 +18,8 @@
  * and delivered (each frame is authentic on its own), then the body ends WITHOUT the end frame:
  * the gateway reports `stream_truncated`, and no half-answer can pass as a whole one.
  */
-import { utf8 } from '../bytes.js';
+import { concatBytes } from '../bytes.js';
 import { MAX_FRAME_BYTES, MAX_FRAME_EVENTS, type StreamSealer } from '../envelope/stream.js';
-import { encodeSseEvent } from '../model/sse.js';
 
 export interface SealedStreamBodyOptions {
   /** The model's events, one by one or a burst (an array, in order) at a time. */
@@ -32,14 +31,17 @@ export interface SealedStreamBodyOptions {
   onFailure: (error: unknown, frames: number) => void;
   /** The reader went away: stop the model. */
   onCancel: () => void;
-  /** Each sealed frame's SSE data, in sequence order, the end frame last (the receipt's frame hash). */
-  onFrame?: (frame: string) => void;
   /**
-   * SSE data of one more event after the end frame (the receipt trailer, docs/protocol.md
-   * "Receipts"), made once every frame has passed `onFrame`. If it fails, the body ends after the
-   * end frame without it, and the gateway refuses the answer (`upstream_tampered`).
+   * Each sealed record's bytes as sent, in order, the header with the first and the end record last
+   * (the receipt's stream hash covers exactly these).
    */
-  trailer?: () => Promise<string>;
+  onRecord?: (record: Uint8Array) => void;
+  /**
+   * The receipt trailer record after the end record (docs/protocol.md "Receipts"), made once every
+   * record has passed `onRecord`. If it fails, the body ends after the end record without it, and
+   * the gateway refuses the answer (`upstream_tampered`).
+   */
+  trailer?: () => Promise<Uint8Array>;
   /** Event characters waiting unsealed before the producer pauses. Default 64 Ki characters. */
   maxBufferedChars?: number;
 }
@@ -94,9 +96,10 @@ class SealedStreamPump {
     // loop lets the rest of the model server's read be queued, so a burst is one frame.
     if (this.#sentFirst && this.#modelEnd === null) await nextTurn();
     if (this.#stopped) return;
-    const { text, finished } = await this.#sealReady();
-    if (text !== '') {
-      controller.enqueue(utf8.encode(text));
+    const { records, finished } = await this.#sealReady();
+    if (records.length > 0) {
+      // One chunk per read: the transport's cost is per chunk, not per record.
+      controller.enqueue(records.length === 1 ? records[0]! : concatBytes(...records));
       this.#sentFirst = true;
     }
     if (finished) {
@@ -165,57 +168,54 @@ class SealedStreamPump {
   }
 
   /**
-   * Seals what is queued (and, once the model ended with the queue empty, the end frame or the
-   * failure): the SSE text to write and whether the body is finished. A failing seal or trailer
-   * keeps the frames sealed before it and finishes the body without the end frame.
+   * Seals what is queued (and, once the model ended with the queue empty, the end record or the
+   * failure): the records to write and whether the body is finished. A failing seal or trailer
+   * keeps the records sealed before it and finishes the body without the end record.
    */
-  async #sealReady(): Promise<{ text: string; finished: boolean }> {
-    const out = { text: '' };
+  async #sealReady(): Promise<{ records: Uint8Array[]; finished: boolean }> {
+    const records: Uint8Array[] = [];
     try {
-      await this.#sealQueued(out);
+      await this.#sealQueued(records);
       const ending = this.#modelEnd;
-      if (ending === null || this.#queue.length > 0) return { text: out.text, finished: false };
+      if (ending === null || this.#queue.length > 0) return { records, finished: false };
       if ('error' in ending) this.#opts.onFailure(ending.error, this.#frames);
       else {
-        // Not `out.text += await …`: that would read `out.text` before the await.
-        const end = await this.#sealEnd();
-        out.text += end;
+        await this.#sealEnd(records);
         this.#opts.onEnd();
       }
     } catch (e) {
       this.#opts.onFailure(e, this.#frames);
     }
-    return { text: out.text, finished: true };
+    return { records, finished: true };
   }
 
   /**
-   * Seals the events queued now, a frame per MAX_FRAME_EVENTS / MAX_FRAME_BYTES, appending SSE text
+   * Seals the events queued now, a frame per MAX_FRAME_EVENTS / MAX_FRAME_BYTES, appending records
    * to `out` frame by frame (so the frames sealed before a failing seal still go out). Events the
    * producer queues during these seals wait for the next read: taking them here would seal them
    * one or two per frame, as each seal's await lets the producer add about one. The first frame
    * carries the first event alone, also when a burst arrived with it (time to first chunk: the
    * gateway opens and releases it before anything else is sealed).
    */
-  async #sealQueued(out: { text: string }): Promise<void> {
+  async #sealQueued(out: Uint8Array[]): Promise<void> {
     let budget = this.#sentFirst ? this.#queue.length : Math.min(1, this.#queue.length);
     while (budget > 0) {
       const batch = this.#queue.take(budget);
       budget -= batch.length;
-      const frame = await this.#opts.sealer.seal(batch);
-      this.#opts.onFrame?.(frame);
-      out.text += encodeSseEvent(frame);
+      const record = await this.#opts.sealer.seal(batch);
+      this.#opts.onRecord?.(record);
+      out.push(record);
       this.#frames++;
     }
   }
 
-  /** The end frame and, if any, the receipt trailer over every frame's hash (onFrame saw them). */
-  async #sealEnd(): Promise<string> {
+  /** The end record and, if any, the receipt trailer over every record's hash (onRecord saw them). */
+  async #sealEnd(out: Uint8Array[]): Promise<void> {
     const end = await this.#opts.sealer.end();
-    this.#opts.onFrame?.(end);
+    this.#opts.onRecord?.(end);
     this.#frames++;
-    let text = encodeSseEvent(end);
-    if (this.#opts.trailer) text += encodeSseEvent(await this.#opts.trailer());
-    return text;
+    out.push(end);
+    if (this.#opts.trailer) out.push(await this.#opts.trailer());
   }
 
   #wake(which: 'reader' | 'producer'): void {
@@ -242,16 +242,16 @@ class EventQueue {
   }
 
   /**
-   * The next frame's events: as many queued events as fit MAX_FRAME_EVENTS and, JSON-encoded,
-   * MAX_FRAME_BYTES (estimated at 6 bytes per character plus quotes and commas: the worst case of
-   * JSON escaping, so the sealer's exact check never fails on a batch taken here). A lone event
+   * The next frame's events: as many queued events as fit MAX_FRAME_EVENTS and, encoded,
+   * MAX_FRAME_BYTES (estimated at 3 UTF-8 bytes per UTF-16 code unit plus the 4-byte length: the
+   * worst case, so the sealer's exact check never fails on a batch taken here). A lone event
    * over the cap is taken alone; the sealer refuses it and the stream ends truncated. At most `max`.
    */
   take(max: number): string[] {
     let n = 0;
-    let bytes = 2;
+    let bytes = 0;
     while (n < this.#events.length && n < MAX_FRAME_EVENTS && n < max) {
-      const cost = this.#events[n]!.length * 6 + 3;
+      const cost = this.#events[n]!.length * 3 + 4;
       if (n > 0 && bytes + cost > MAX_FRAME_BYTES) break;
       bytes += cost;
       n++;

@@ -14,6 +14,14 @@ const TYPED_ENDS: Readonly<Record<string, { end: readonly string[]; fail: readon
   '/v1/responses': { end: ['response.completed', 'response.incomplete'], fail: ['response.failed', 'error'] },
 };
 
+/**
+ * Whether `route`'s events are named and typed by their JSON `type` (Messages, Responses); on the
+ * other routes (chat, completions) only `[DONE]` means anything, so a relay need not parse events.
+ */
+export function hasTypedEvents(route: string): boolean {
+  return Object.hasOwn(TYPED_ENDS, route);
+}
+
 /** The SSE event name for a payload on `route`: its `type` on the typed routes, none otherwise. */
 export function sseEventName(route: string, data: string): string | undefined {
   if (!Object.hasOwn(TYPED_ENDS, route)) return undefined;

@@ -1,64 +1,58 @@
 /**
- * Sealed SSE streams (format 2): each frame seals a batch of events, then an authenticated end frame.
+ * Sealed streams (format 3, docs/protocol.md "Sealed stream"): a binary body of length-prefixed
+ * records, each data record sealing a burst of the model's events, then an authenticated end record.
  *
- * Frames (JSON; each is the `data:` of one SSE event):
- *   first   {"v":2,"rs":"<base64url 32 bytes>","seq":0,"ct":"…"}
- *   next    {"seq":n,"ct":"…"}
- *   end     {"seq":N,"end":true,"ct":"<16-byte tag>"}          (N = number of data frames)
+ *   body    = "SGS3" ‖ rs (32 bytes) ‖ record*
+ *   record  = u8 type ‖ u32be length ‖ payload
+ *   type 0  data frame n: AES-256-GCM ciphertext ‖ tag, 17..MAX_FRAME_BYTES+16 bytes
+ *   type 1  end frame N (N = number of data frames): the 16-byte tag of the empty plaintext
+ *   type 2  receipt trailer: ASCII compact JWS, 1..MAX_TRAILER_BYTES, only right after the end frame
  *
- * K_stream = HKDF(DEK, salt = rs, "sealgate/v1/stream-key"); frame n is
- * AES-256-GCM(K_stream, nonce = u32be(0) ‖ u64be(n), batch, AAD) with
- * AAD = LP("sealgate/v2/stream") ‖ LP(kid) ‖ LP(rid) ‖ LP(route) ‖ LP(u64be(n)) ‖ LP(end ? 0x01 : 0x00).
+ * K_stream = HKDF(DEK, salt = rs, "sealgate/v1/stream-key"); frame n is sealed with nonce
+ * u32be(0) ‖ u64be(n) and AAD = LP("sealgate/v3/stream") ‖ LP(kid) ‖ LP(rid) ‖ LP(route) ‖
+ * LP(u64be(n)) ‖ LP(end ? 0x01 : 0x00) (wire.ts). n is implicit: the opener's own counter, so a
+ * reordered, dropped or duplicated record fails authentication (`decryption_failed`), and so does a
+ * data record presented as the end or the reverse (the end byte). The label differs from format 2's
+ * (`sealgate/v2/stream`), so no frame of one format opens as the other.
  *
- * A data frame's plaintext is a JSON array of 1..MAX_FRAME_EVENTS strings (the events' SSE data),
- * at most MAX_FRAME_BYTES of UTF-8. Why JSON and not length prefixes: the events are already
- * strings, the runtime's JSON parser is native (one call per frame, no per-event JavaScript
- * loop), and strict parsing leaves no ambiguity (one array, strings only). The format is bound by
- * the AAD label (v2), not only by the unauthenticated `v` field, so a v1 peer fails authentication
- * on a v2 frame (and a v1 frame here) rather than misreading it: no silent downgrade.
- *
- * The opener decrypts frame n only with counter n, so a reordered, dropped or duplicated frame
- * fails authentication even if its `seq` field is edited (`decryption_failed`); the end frame is the
- * only way to finish, so a cut stream is `stream_truncated`. Plaintext is released only from frames
- * whose tag verified, strictly in order, and nothing after the first failure.
+ * Opener invariants: a record's type and length are checked from its 5-byte head before any of its
+ * payload is held (a hostile worker holds the DEK and can send any bytes under a valid tag); at most
+ * one record is held at a time; events are released only from frames whose tag verified, strictly
+ * in order, and nothing after the first failure; the transport ending before the end frame is
+ * `stream_truncated`.
  */
-import { utf8 } from '../bytes.js';
 import { SealgateError } from '../errors.js';
-import { isWellFormedString } from '../json/strict-json.js';
-import { decodeBase64UrlField, jsBase64Url } from '../keys/encoding.js';
 import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
 import { HKDF_INFO, RESPONSE_SALT_LENGTH, type RequestContext, TAG_LENGTH } from './data-key.js';
 import type { AesKeyHandle } from './envelope-crypto.js';
 import { checkContext } from './response.js';
-import {
-  isPlainObject,
-  parseJsonInput,
-  STREAM_FORMAT_VERSION,
-  streamFrameAads,
-  streamNonce,
-} from './wire.js';
+import { decodeEvents, encodeEvents, MAX_FRAME_BYTES } from './stream-events.js';
+import { streamFrameAads, streamNonce } from './wire.js';
+
+export { MAX_FRAME_BYTES, MAX_FRAME_EVENTS } from './stream-events.js';
+
+/** The media type of a sealed stream body; the gateway refuses a stream answer of any other. */
+export const STREAM_CONTENT_TYPE = 'application/vnd.sealgate.stream+binary';
+/** Magic and format version: "SGS3". A format-2 body (SSE text, `data: {"v":2…`) never matches. */
+export const STREAM_MAGIC = Object.freeze([0x53, 0x47, 0x53, 0x33]);
+export const RECORD_TYPE = Object.freeze({ data: 0, end: 1, receipt: 2 });
+/** A receipt trailer's bytes at most (a compact ES256 JWS is about 700). */
+export const MAX_TRAILER_BYTES = 4096;
 
 const WHAT = 'sealed stream';
+const HEADER_BYTES = STREAM_MAGIC.length + RESPONSE_SALT_LENGTH;
+const RECORD_HEAD_BYTES = 5;
 const EMPTY = new Uint8Array(0);
-
-/** Events in one frame at most: bounds the work one frame can ask of the opener. */
-export const MAX_FRAME_EVENTS = 256;
-/**
- * Plaintext bytes of one frame at most (1 MiB): the opener refuses a longer ciphertext before
- * decrypting it, so a hostile worker cannot make the gateway hold and decrypt an unbounded frame.
- */
-export const MAX_FRAME_BYTES = 1024 * 1024;
-/** Ciphertext (base64url) characters of one frame at most: MAX_FRAME_BYTES + tag, encoded. */
-const MAX_CT_CHARS = Math.ceil(((MAX_FRAME_BYTES + TAG_LENGTH) * 4) / 3);
 
 export interface StreamSealer {
   /**
-   * Seals the next batch of events (each one SSE `data:` payload, "[DONE]" included) as one frame;
-   * returns the frame JSON. 1..MAX_FRAME_EVENTS events, at most MAX_FRAME_BYTES as encoded.
+   * Seals the next batch of events (each one SSE `data:` payload, "[DONE]" included; well-formed,
+   * no CR or LF) as one data record: its bytes, the body's header before it on the first call.
+   * 1..MAX_FRAME_EVENTS events, at most MAX_FRAME_BYTES as encoded (stream-events.ts).
    */
-  seal(events: readonly string[]): Promise<string>;
-  /** The end frame. After it, `seal` refuses. */
-  end(): Promise<string>;
+  seal(events: readonly string[]): Promise<Uint8Array>;
+  /** The end record (with the header first if no frame came before). After it, `seal` refuses. */
+  end(): Promise<Uint8Array>;
   /**
    * Derives the stream key now, ahead of the first event (the worker, while the model works);
    * otherwise the first seal does. A failure here is the first seal's failure, as without it.
@@ -66,11 +60,36 @@ export interface StreamSealer {
   prepare(): void;
 }
 
+/** What one `push` of body bytes completed. */
+export interface StreamProgress {
+  /** The end frame verified (in this push or before). */
+  ended: boolean;
+  /** The receipt trailer, once it arrived (only after the end frame). */
+  trailer: string | undefined;
+  /**
+   * The part of this push that the receipt's stream hash covers: the body from its first byte
+   * through the end record's last byte (receipts/receipt.ts `createStreamHash`). A view, no copy.
+   */
+  hashed: Uint8Array;
+  /**
+   * Bytes followed the receipt trailer in this push. They are left unread (nothing may follow the
+   * trailer, and the answer before them is whole): the caller cancels the body; a later push throws.
+   */
+  excess: boolean;
+}
+
 export interface StreamOpener {
-  /** Opens the next frame (JSON text or parsed): its events, in order, or null for the end frame. */
-  open(frame: unknown): Promise<string[] | null>;
-  /** Call when the transport ends: throws `stream_truncated` unless the end frame was opened. */
-  finish(): Promise<void>;
+  /**
+   * Reads the next bytes of the body, as the transport split them. `onFrame` gets each data frame's
+   * events right after its tag verified, in order (views into the frame's plaintext: well-formed
+   * UTF-8, no CR or LF; stream-events.ts). Throws `decryption_failed` at the first bad byte.
+   */
+  push(bytes: Uint8Array, onFrame: (events: readonly Uint8Array[]) => void): Promise<StreamProgress>;
+  /**
+   * Call when the transport ends: throws `stream_truncated` unless the end frame verified (and,
+   * when a trailer is expected, it came), and `decryption_failed` for a record cut after the end.
+   */
+  finish(): void;
 }
 
 export function createStreamSealer(
@@ -80,20 +99,29 @@ export function createStreamSealer(
   checkContext(context, 'createStreamSealer');
   const rs = drawRandom(options.random ?? systemRandom, RESPONSE_SALT_LENGTH, 'a stream salt');
   const backend = context.crypto;
-  const b64 = backend.base64url ?? jsBase64Url;
+  const encoder = new TextEncoder();
   let key: AesKeyHandle | Promise<AesKeyHandle> | undefined;
   const aadOf = streamFrameAads(ids(context));
   let next = 0;
   let ended = false;
 
-  const frame = async (seq: number, end: boolean, pt: Uint8Array): Promise<string> => {
+  const record = async (seq: number, end: boolean, pt: Uint8Array): Promise<Uint8Array> => {
     key ??= backend.deriveAesKey(context.dek, rs, HKDF_INFO.stream);
-    const aad = aadOf(seq, end);
-    const ct = b64.encode(await backend.gcmSeal(await key, streamNonce(seq), aad, pt));
-    // Fixed member order so that frames are byte-identical across implementations (test vectors).
-    const head = seq === 0 ? `"v":${STREAM_FORMAT_VERSION},"rs":"${b64.encode(rs)}",` : '';
-    return `{${head}"seq":${seq},${end ? '"end":true,' : ''}"ct":"${ct}"}`;
+    const ct = await backend.gcmSeal(await key, streamNonce(seq), aadOf(seq, end), pt);
+    const head = seq === 0 ? HEADER_BYTES : 0;
+    const out = new Uint8Array(head + RECORD_HEAD_BYTES + ct.length);
+    if (seq === 0) {
+      out.set(STREAM_MAGIC);
+      out.set(rs, STREAM_MAGIC.length);
+    }
+    out[head] = end ? RECORD_TYPE.end : RECORD_TYPE.data;
+    new DataView(out.buffer).setUint32(head + 1, ct.length);
+    out.set(ct, head + RECORD_HEAD_BYTES);
+    return out;
   };
+
+  const refuse = (message: string) =>
+    Promise.reject(new SealgateError('invalid_argument', `stream sealer: ${message}`));
 
   return {
     prepare() {
@@ -105,172 +133,268 @@ export function createStreamSealer(
       }
     },
     seal(events) {
-      if (ended) return Promise.reject(new SealgateError('invalid_argument', 'stream sealer: already ended'));
-      const bad = batchProblem(events);
-      if (bad) return Promise.reject(new SealgateError('invalid_argument', `stream sealer: ${bad}`));
-      const pt = utf8.encode(JSON.stringify(events));
-      if (pt.length > MAX_FRAME_BYTES) {
-        return Promise.reject(
-          new SealgateError('invalid_argument', `stream sealer: batch over ${MAX_FRAME_BYTES} bytes`),
-        );
-      }
+      if (ended) return refuse('already ended');
+      const pt = encodeEvents(events, encoder);
+      if (typeof pt === 'string') return refuse(pt);
       // The counter is taken synchronously, so concurrent calls still get distinct, ordered seqs.
-      return frame(next++, false, pt);
+      return record(next++, false, pt);
     },
     end() {
-      if (ended) return Promise.reject(new SealgateError('invalid_argument', 'stream sealer: already ended'));
+      if (ended) return refuse('already ended');
       ended = true;
-      return frame(next++, true, EMPTY);
+      return record(next++, true, EMPTY);
     },
   };
 }
 
-export function createStreamOpener(context: RequestContext): StreamOpener {
-  checkContext(context, 'createStreamOpener');
-  const backend = context.crypto;
-  const b64 = backend.base64url ?? jsBase64Url;
-  let key: AesKeyHandle | undefined;
-  const aadOf = streamFrameAads(ids(context));
-  let expected = 0;
-  let ended = false;
-  let failure: SealgateError | undefined;
-  // Calls are serialised: frame n+1 is looked at only after frame n settled.
-  let queue: Promise<void> = Promise.resolve();
-
-  const fail = (message: string, detail?: Record<string, unknown>): never => {
-    throw new SealgateError('decryption_failed', `${WHAT}: ${message}`, detail);
-  };
-
-  const step = async (input: unknown): Promise<string[] | null> => {
-    if (ended) fail('frame after end');
-    const frame = parseJsonInput(input, WHAT);
-    if (!isPlainObject(frame)) return fail('frame must be a JSON object');
-    const { seq, end } = frame;
-    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0)
-      return fail('seq must be an integer');
-    if (seq !== expected) return fail('frame out of order', { expected, seq });
-    if (end !== undefined && end !== true) return fail('end must be true when present');
-    const isEnd = end === true;
-    const allowed = seq === 0 ? ['ct', 'end', 'rs', 'seq', 'v'] : ['ct', 'end', 'seq'];
-    for (const k of Object.keys(frame)) if (!allowed.includes(k)) fail(`unexpected field "${k}"`);
-    if (seq === 0) {
-      if (frame.v !== STREAM_FORMAT_VERSION) fail('unsupported stream format', { v: frame.v });
-      const rs = decodeBase64UrlField(frame.rs, {
-        code: 'decryption_failed',
-        message: `${WHAT}: rs must be ${RESPONSE_SALT_LENGTH} bytes of canonical base64url`,
-        length: RESPONSE_SALT_LENGTH,
-        codec: b64,
-      });
-      key = await backend.deriveAesKey(context.dek, rs, HKDF_INFO.stream);
-    }
-    // The size cap before any decoding or decryption: a hostile worker's huge frame is refused here.
-    if (typeof frame.ct === 'string' && frame.ct.length > MAX_CT_CHARS) {
-      fail(`frame over ${MAX_FRAME_BYTES} bytes`, { chars: frame.ct.length });
-    }
-    const ct = decodeBase64UrlField(frame.ct, {
-      code: 'decryption_failed',
-      message: `${WHAT}: ct must be ${isEnd ? '' : 'at least '}${TAG_LENGTH} bytes of canonical base64url`,
-      ...(isEnd ? { length: TAG_LENGTH } : { minLength: TAG_LENGTH }),
-      codec: b64,
-    });
-    const aad = aadOf(seq, isEnd);
-    const pt = await backend.gcmOpen(key!, streamNonce(seq), aad, ct, `${WHAT}: authentication failed`);
-    expected = seq + 1;
-    if (isEnd) {
-      ended = true;
-      return null;
-    }
-    return decodeBatch(pt, fail);
-  };
-
-  // An async function rather than promise chaining: a chained callback that rejects at once is
-  // adopted a microtask late, which workerd reports as an unhandled rejection.
-  const guarded = async <T>(run: () => Promise<T>): Promise<T> => {
-    const previous = queue;
-    let release = (): void => undefined;
-    queue = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    try {
-      await previous;
-      if (failure) throw failure;
-      try {
-        return await run();
-      } catch (e) {
-        failure =
-          e instanceof SealgateError
-            ? e
-            : new SealgateError('internal', `${WHAT}: unexpected error`, {}, { cause: e });
-        throw failure;
-      }
-    } finally {
-      release();
-    }
-  };
-
-  return {
-    open: (frame) => guarded(() => step(frame)),
-    finish: () =>
-      guarded(async () => {
-        if (!ended)
-          throw new SealgateError('stream_truncated', `${WHAT}: ended without end frame`, {
-            frames: expected,
-          });
-      }),
-  };
+/** The receipt trailer record that follows the end record (docs/protocol.md "Receipts"). */
+export function receiptRecord(compact: string): Uint8Array {
+  const length = compact.length;
+  if (length === 0 || length > MAX_TRAILER_BYTES || !/^[\x21-\x7e]+$/.test(compact)) {
+    throw new SealgateError('invalid_argument', `receipt trailer: 1..${MAX_TRAILER_BYTES} printable ASCII`);
+  }
+  const out = new Uint8Array(RECORD_HEAD_BYTES + length);
+  out[0] = RECORD_TYPE.receipt;
+  new DataView(out.buffer).setUint32(1, length);
+  for (let i = 0; i < length; i++) out[RECORD_HEAD_BYTES + i] = compact.charCodeAt(i);
+  return out;
 }
 
 /**
- * Seals every batch of `batches` as one frame, then the end frame. If `batches` throws, no end
- * frame is sent.
+ * The opener of one stream. `trailer`: a receipt trailer must follow the end record (the gateway
+ * expects receipts); otherwise nothing may.
+ */
+export function createStreamOpener(
+  context: RequestContext,
+  options: { trailer?: boolean } = {},
+): StreamOpener {
+  checkContext(context, 'createStreamOpener');
+  return new RecordOpener(context, options.trailer === true);
+}
+
+class RecordOpener implements StreamOpener {
+  readonly #context: RequestContext;
+  readonly #aadOf: (seq: number, end: boolean) => Uint8Array;
+  readonly #expectTrailer: boolean;
+  #key: AesKeyHandle | undefined;
+  /** The header, then each record's head, gathered across pushes. */
+  readonly #head = new Uint8Array(HEADER_BYTES);
+  #headUsed = 0;
+  /** The record whose payload is being read: its type, length, and bytes so far when split. */
+  #record: { type: number; length: number; bytes: Uint8Array | undefined; used: number } | undefined;
+  /** The next frame's counter n. */
+  #n = 0;
+  #ended = false;
+  #trailer: string | undefined;
+  #failure: SealgateError | undefined;
+  #busy = false;
+
+  constructor(context: RequestContext, expectTrailer: boolean) {
+    this.#context = context;
+    this.#aadOf = streamFrameAads(ids(context));
+    this.#expectTrailer = expectTrailer;
+  }
+
+  async push(bytes: Uint8Array, onFrame: (events: readonly Uint8Array[]) => void): Promise<StreamProgress> {
+    if (this.#failure) throw this.#failure;
+    // Pushes must not overlap: each one's records follow the last one's in counter order.
+    if (this.#busy) throw new SealgateError('internal', `${WHAT}: push while a push is under way`);
+    this.#busy = true;
+    const wasEnded = this.#ended;
+    try {
+      const { endAt, excess } = await this.#read(bytes, onFrame);
+      const hashed = wasEnded ? EMPTY : endAt < 0 ? bytes : bytes.subarray(0, endAt);
+      return { ended: this.#ended, trailer: this.#trailer, hashed, excess };
+    } catch (e) {
+      this.#failure =
+        e instanceof SealgateError
+          ? e
+          : new SealgateError('internal', `${WHAT}: unexpected error`, {}, { cause: e });
+      throw this.#failure;
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  finish(): void {
+    if (this.#failure) throw this.#failure;
+    if (this.#record || this.#headUsed > 0) {
+      if (this.#ended) this.#fail('a record after the end is cut');
+      throw truncated(this.#n);
+    }
+    if (!this.#ended) throw truncated(this.#n);
+    if (this.#expectTrailer && this.#trailer === undefined) this.#fail('ended without its receipt trailer');
+  }
+
+  /**
+   * Consumes `bytes`: the offset just past the end record if it ended in them (else -1), and
+   * whether bytes after the receipt trailer were left unread.
+   */
+  async #read(
+    bytes: Uint8Array,
+    onFrame: (events: readonly Uint8Array[]) => void,
+  ): Promise<{ endAt: number; excess: boolean }> {
+    let at = 0;
+    let endAt = -1;
+    while (at < bytes.length) {
+      // Right after the trailer: what follows is not read (see StreamProgress.excess).
+      if (this.#trailer !== undefined && at > 0 && this.#record === undefined && this.#headUsed === 0) {
+        return { endAt, excess: true };
+      }
+      if (this.#record === undefined) {
+        at = this.#gatherHead(bytes, at);
+        if (this.#headUsed < this.#headLength()) break;
+        this.#headUsed = 0;
+        if (this.#key === undefined) {
+          await this.#openHeader();
+          continue;
+        }
+        this.#record = this.#startRecord();
+      }
+      const record = this.#record;
+      let payload: Uint8Array;
+      if (record.used === 0 && bytes.length - at >= record.length) {
+        payload = bytes.subarray(at, at + record.length); // whole in this read: no copy
+        at += record.length;
+      } else {
+        record.bytes ??= new Uint8Array(record.length); // bounded by #startRecord
+        const take = Math.min(record.length - record.used, bytes.length - at);
+        record.bytes.set(bytes.subarray(at, at + take), record.used);
+        record.used += take;
+        at += take;
+        if (record.used < record.length) break;
+        payload = record.bytes;
+      }
+      this.#record = undefined;
+      await this.#openRecord(record.type, payload, onFrame);
+      if (record.type === RECORD_TYPE.end) endAt = at;
+    }
+    return { endAt, excess: false };
+  }
+
+  #headLength(): number {
+    return this.#key === undefined ? HEADER_BYTES : RECORD_HEAD_BYTES;
+  }
+
+  #gatherHead(bytes: Uint8Array, at: number): number {
+    if (this.#ended && (!this.#expectTrailer || this.#trailer !== undefined)) {
+      this.#fail('bytes after the end of the stream');
+    }
+    const take = Math.min(this.#headLength() - this.#headUsed, bytes.length - at);
+    this.#head.set(bytes.subarray(at, at + take), this.#headUsed);
+    this.#headUsed += take;
+    return at + take;
+  }
+
+  async #openHeader(): Promise<void> {
+    for (let i = 0; i < STREAM_MAGIC.length; i++) {
+      if (this.#head[i] !== STREAM_MAGIC[i]) this.#fail('not a format-3 stream (magic "SGS3")');
+    }
+    const rs = this.#head.slice(STREAM_MAGIC.length, HEADER_BYTES);
+    const { crypto, dek } = this.#context;
+    this.#key = await crypto.deriveAesKey(dek, rs, HKDF_INFO.stream);
+  }
+
+  /** The record announced by the head just read, its type and length checked before any payload. */
+  #startRecord(): { type: number; length: number; bytes: undefined; used: number } {
+    const type = this.#head[0]!;
+    const length = new DataView(this.#head.buffer).getUint32(1);
+    const bad = (message: string) => this.#fail(message, { type, length });
+    if (type === RECORD_TYPE.data) {
+      if (this.#ended) bad('a frame after the end');
+      if (length <= TAG_LENGTH || length > MAX_FRAME_BYTES + TAG_LENGTH) {
+        bad(`a frame carries ${TAG_LENGTH + 1}..${MAX_FRAME_BYTES + TAG_LENGTH} bytes`);
+      }
+    } else if (type === RECORD_TYPE.end) {
+      if (this.#ended) bad('a second end');
+      if (length !== TAG_LENGTH) bad(`the end frame is its ${TAG_LENGTH}-byte tag`);
+    } else if (type === RECORD_TYPE.receipt) {
+      if (!this.#ended) bad('a receipt trailer before the end');
+      if (length === 0 || length > MAX_TRAILER_BYTES)
+        bad(`a receipt trailer is 1..${MAX_TRAILER_BYTES} bytes`);
+    } else bad('unknown record type');
+    return { type, length, bytes: undefined, used: 0 };
+  }
+
+  async #openRecord(
+    type: number,
+    payload: Uint8Array,
+    onFrame: (events: readonly Uint8Array[]) => void,
+  ): Promise<void> {
+    if (type === RECORD_TYPE.receipt) {
+      this.#trailer = asciiTrailer(payload) ?? this.#fail('a receipt trailer is printable ASCII');
+      return;
+    }
+    const end = type === RECORD_TYPE.end;
+    const n = this.#n;
+    const pt = await this.#context.crypto.gcmOpen(
+      this.#key!,
+      streamNonce(n),
+      this.#aadOf(n, end),
+      payload,
+      `${WHAT}: authentication failed`,
+    );
+    this.#n = n + 1;
+    if (end) {
+      this.#ended = true;
+      return;
+    }
+    const events = decodeEvents(pt);
+    if (typeof events === 'string') this.#fail(events);
+    onFrame(events as Uint8Array[]);
+  }
+
+  #fail(message: string, detail?: Record<string, unknown>): never {
+    throw new SealgateError('decryption_failed', `${WHAT}: ${message}`, detail);
+  }
+}
+
+function truncated(frames: number): SealgateError {
+  return new SealgateError('stream_truncated', `${WHAT}: ended without end frame`, { frames });
+}
+
+/** The trailer's text if every byte is printable ASCII (a compact JWS), else undefined. */
+function asciiTrailer(payload: Uint8Array): string | undefined {
+  let text = '';
+  for (const b of payload) {
+    if (b < 0x21 || b > 0x7e) return undefined;
+    text += String.fromCharCode(b);
+  }
+  return text;
+}
+
+/**
+ * Seals every batch of `batches` as one record, then the end record: the body's bytes in order. If
+ * `batches` throws, no end record is sent.
  */
 export async function* sealStream(
   context: RequestContext,
   batches: AsyncIterable<readonly string[]> | Iterable<readonly string[]>,
   options: { random?: RandomSource } = {},
-): AsyncGenerator<string> {
+): AsyncGenerator<Uint8Array> {
   const sealer = createStreamSealer(context, options);
   for await (const batch of batches) yield await sealer.seal(batch);
   yield await sealer.end();
 }
 
 /**
- * Opens every frame of `frames` in order and yields their events one by one; throws
- * `stream_truncated` if they stop before the end frame.
+ * Opens a body given as chunks (split anywhere) and yields its events, decoded, one by one; throws
+ * `stream_truncated` if it stops before the end record.
  */
 export async function* openStream(
   context: RequestContext,
-  frames: AsyncIterable<unknown> | Iterable<unknown>,
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
 ): AsyncGenerator<string> {
   const opener = createStreamOpener(context);
-  for await (const frame of frames) {
-    const events = await opener.open(frame);
-    if (events !== null) yield* events;
+  const decoder = new TextDecoder();
+  for await (const chunk of chunks) {
+    const out: string[] = [];
+    await opener.push(chunk, (events) => {
+      for (const e of events) out.push(decoder.decode(e));
+    });
+    yield* out;
   }
-  await opener.finish();
-}
-
-/** Why `events` cannot be one frame, or undefined. */
-function batchProblem(events: unknown): string | undefined {
-  if (!Array.isArray(events) || events.length === 0 || events.length > MAX_FRAME_EVENTS) {
-    return `a frame carries 1..${MAX_FRAME_EVENTS} events`;
-  }
-  for (const e of events) {
-    if (typeof e !== 'string' || !isWellFormedString(e)) return 'each event must be a well-formed string';
-  }
-  return undefined;
-}
-
-/** A verified frame's plaintext as its events; anything but a JSON array of 1..MAX strings fails. */
-function decodeBatch(pt: Uint8Array, fail: (message: string) => never): string[] {
-  let events: unknown;
-  try {
-    events = JSON.parse(utf8.decode(pt));
-  } catch {
-    return fail('frame is not a JSON array of events');
-  }
-  const bad = batchProblem(events);
-  return bad ? fail(bad) : (events as string[]);
+  opener.finish();
 }
 
 function ids(context: RequestContext): { kid: string; requestId: string; route: string } {

@@ -14,15 +14,12 @@ export const PROTOCOL_VERSION = 1;
 export const AAD_LABEL = Object.freeze({
   request: 'sealgate/v1/request',
   response: 'sealgate/v1/response',
-  /** Stream format 2 (several events per frame): its own label, so no v1 opener can read a v2 frame. */
-  stream: 'sealgate/v2/stream',
+  /**
+   * Stream format 3 (binary records, stream.ts): its own label, so no frame of format 1 or 2 opens
+   * as one of format 3, whatever its bytes.
+   */
+  stream: 'sealgate/v3/stream',
 });
-
-/**
- * The sealed-stream format: 2 = each frame's plaintext is a JSON array of event strings (stream.ts).
- * Format 1 (one event per frame) is no longer spoken: a v1 frame is refused, not read as v2.
- */
-export const STREAM_FORMAT_VERSION = 2;
 
 /** The key under which the envelope sits in a sealed JSON body. */
 export const ENVELOPE_FIELD = 'sealgate';

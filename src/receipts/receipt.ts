@@ -63,9 +63,9 @@ export interface ReceiptClaims {
   kid: string;
   /** SHA-256 (hex) of the exact sealed request body bytes the worker received. */
   requestSha256: string;
-  /** SHA-256 (hex) of the sealed response body; for streams, the frame hash (`createFrameHash`). */
+  /** SHA-256 (hex) of the sealed response body; for streams, the stream hash (`createStreamHash`). */
   responseSha256: string;
-  /** Whether the answer was a sealed stream (and `responseSha256` is a frame hash). */
+  /** Whether the answer was a sealed stream (and `responseSha256` is the stream hash). */
   stream: boolean;
   /** Signing time, Unix seconds. */
   iat: number;
@@ -373,58 +373,29 @@ export async function bodySha256(bytes: Uint8Array, newSha256?: () => Sha256Stat
 }
 
 /**
- * The response hash of a sealed stream: SHA-256 over every frame, in order, the end frame
- * included, each as u32be(length) ‖ UTF-8(frame), where a frame is the `data:` payload of its SSE
- * event (the frame JSON text, docs/protocol.md "Sealed stream"). Independent of how the transport
- * splits the bytes; the length prefix keeps frame boundaries unambiguous. Incremental, so neither
- * side holds the stream.
+ * The response hash of a sealed stream: SHA-256 of the body's exact bytes from its header's first
+ * byte through the end record's last byte (docs/protocol.md "Sealed stream": the records are
+ * self-delimiting, so the bytes alone fix every frame's boundary; the receipt trailer that follows
+ * is not covered). Fed each network read as it comes (stream.ts `StreamProgress.hashed`), so neither
+ * side re-encodes or holds the stream; independent of how the transport splits it.
  */
-export interface FrameHash {
-  update(frame: string): void;
+export interface StreamHash {
+  update(bytes: Uint8Array): void;
   /** Hex; after it, `update` refuses. */
   digest(): string;
 }
 
-export function createFrameHash(newSha256: () => Sha256State = () => nobleSha256.create()): FrameHash {
+export function createStreamHash(newSha256: () => Sha256State = () => nobleSha256.create()): StreamHash {
   const h = newSha256();
   let done = false;
-  const length = new Uint8Array(4);
-  const encoder = new TextEncoder();
   return {
-    update(frame) {
-      if (done) throw new SealgateError('internal', 'frame hash: already finished');
-      const bytes = encoder.encode(frame);
-      new DataView(length.buffer).setUint32(0, bytes.length, false);
-      h.update(length);
-      h.update(bytes);
+    update(bytes) {
+      if (done) throw new SealgateError('internal', 'stream hash: already finished');
+      if (bytes.length > 0) h.update(bytes);
     },
     digest() {
       done = true;
       return toHex(h.digest());
     },
   };
-}
-
-/** The receipt trailer event that follows a sealed stream's end frame (docs/protocol.md). */
-export function receiptTrailer(compact: string): string {
-  return JSON.stringify({ receipt: compact });
-}
-
-/** The compact receipt out of a trailer event's data; throws `malformed_evidence`. */
-export function readReceiptTrailer(data: string): string {
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    throw malformed('trailer is not JSON');
-  }
-  if (
-    typeof value !== 'object' ||
-    value === null ||
-    Object.keys(value).join(',') !== 'receipt' ||
-    typeof (value as { receipt: unknown }).receipt !== 'string'
-  ) {
-    throw malformed('trailer must be exactly {"receipt": "<compact JWS>"}');
-  }
-  return (value as { receipt: string }).receipt;
 }

@@ -71,12 +71,11 @@ describe('worker app: sealed round trips', () => {
     const { sealed, context } = await seal(kek, CHAT, { ...chatBody, stream: true });
     const opened = await openSse(await post(app, CHAT, sealed), context);
     expect(opened.error).toBeUndefined();
-    expect(opened.frames.join('\n')).not.toContain('secret');
+    expect(Buffer.from(opened.hashed).toString('latin1')).not.toContain('secret');
     expect(opened.chunks.at(-1)).toBe('[DONE]');
     // The first chunk alone (time to first chunk), the rest in bursts: fewer frames than chunks.
     expect(opened.frames.length).toBeLessThan(opened.chunks.length);
-    const seq = opened.frames.length - 1;
-    expect(JSON.parse(opened.frames.at(-1)!)).toMatchObject({ seq, end: true });
+    expect(opened.types).toEqual([...opened.types.slice(0, -1).map(() => 0), 1]); // the end record last
     const text = opened.chunks
       .slice(0, -1)
       .map((c) => JSON.parse(c).choices[0]?.delta.content ?? '')

@@ -15,7 +15,6 @@ import { toBase64Url } from '../../src/bytes.js';
 import type { EnvelopeCrypto } from '../../src/envelope/envelope-crypto.js';
 import { openRequest, sealRequest } from '../../src/envelope/request.js';
 import { openResponse, sealResponse } from '../../src/envelope/response.js';
-import { createStreamOpener, createStreamSealer } from '../../src/envelope/stream.js';
 import { webEnvelopeCrypto } from '../../src/envelope/web-crypto.js';
 import { SealgateError } from '../../src/errors.js';
 import { decodeBase64UrlField, jsBase64Url } from '../../src/keys/encoding.js';
@@ -185,7 +184,7 @@ describe('node backend: misspelled envelopes are refused with the WebCrypto back
     }
   });
 
-  it('sealed response and stream frames: rs and ct misspelt', async () => {
+  it('sealed response: rs and ct misspelt (stream records carry no base64url)', async () => {
     const { sealed, open } = await fixture();
     const web = (await open(sealed, webEnvelopeCrypto)).context;
     const node = (await open(sealed, nodeEnvelopeCrypto)).context;
@@ -200,19 +199,6 @@ describe('node backend: misspelled envelopes are refused with the WebCrypto back
         const w = await outcome(() => openResponse(web, r));
         expect(w, `${field} ${name}`).toMatch(/^decryption_failed: sealed response: \w+ must be/);
         expect(await outcome(() => openResponse(node, r)), `${field} ${name}`).toBe(w);
-      }
-    }
-    const sealer = createStreamSealer(node);
-    const first = JSON.parse(await sealer.seal(['{"delta":"hi"}'])) as Record<string, unknown>;
-    const openFirst = (ctx: typeof web, frame: unknown) =>
-      outcome(() => createStreamOpener(ctx).open(JSON.stringify(frame)));
-    for (const ctx of [web, node]) expect(await openFirst(ctx, first)).toBe('ok');
-    for (const field of ['rs', 'ct']) {
-      for (const [name, bad] of misspellings(first[field] as string)) {
-        const f = { ...first, [field]: bad };
-        const w = await openFirst(web, f);
-        expect(w, `${field} ${name}`).toMatch(/^decryption_failed: sealed stream: \w+ must be/);
-        expect(await openFirst(node, f), `${field} ${name}`).toBe(w);
       }
     }
   });

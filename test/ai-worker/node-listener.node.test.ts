@@ -405,7 +405,7 @@ describe('node listener: transport', () => {
     expect(opened.error).toBeUndefined();
     expect(opened.chunks).toEqual([]);
     expect(opened.frames).toHaveLength(1); // the end frame alone, sealed: not a truncated stream
-    expect(JSON.parse(opened.frames[0]!)).toMatchObject({ seq: 0, end: true });
+    expect(opened.types).toEqual([1]);
   });
 
   it('a stream is written with backpressure: an unread answer pauses the model, then arrives whole', async () => {

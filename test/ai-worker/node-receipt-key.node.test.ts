@@ -19,10 +19,9 @@ import { generateServiceKeys } from '../../src/attestation-service/service-keys.
 import { sha256, toBase64, toHex, utf8 } from '../../src/bytes.js';
 import { BUILTIN_MODEL_ID, createBuiltinModel } from '../../src/model/builtin.js';
 import {
-  createFrameHash,
+  createStreamHash,
   importWorkerKey,
   parseReceipt,
-  readReceiptTrailer,
   signReceipt,
   verifyReceiptSignature,
 } from '../../src/receipts/receipt.js';
@@ -147,13 +146,9 @@ describe('receipts signed through node:crypto', () => {
     const { sealed, context } = await seal(kek, CHAT, { ...body, stream: true });
     const opened = await openSse(await post(app, CHAT, sealed), context);
     expect(opened.error).toBeUndefined();
-    const hash = createFrameHash();
-    for (const f of opened.frames) hash.update(f);
-    const claims = await verifyReceiptSignature(
-      parseReceipt(readReceiptTrailer(opened.trailer!)),
-      der,
-      identity.signingSpki,
-    );
+    const hash = createStreamHash();
+    hash.update(opened.hashed);
+    const claims = await verifyReceiptSignature(parseReceipt(opened.trailer!), der, identity.signingSpki);
     expect(claims).toMatchObject({ id: context.requestId, stream: true, responseSha256: hash.digest() });
   });
 

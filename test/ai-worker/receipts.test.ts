@@ -12,12 +12,7 @@ import { issueWorkerCertificate } from '../../src/attestation-service/issue-cert
 import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { fromBase64Url, sha256, toHex, utf8 } from '../../src/bytes.js';
 import { BUILTIN_MODEL_ID, createBuiltinModel } from '../../src/model/builtin.js';
-import {
-  createFrameHash,
-  parseReceipt,
-  readReceiptTrailer,
-  verifyReceiptSignature,
-} from '../../src/receipts/receipt.js';
+import { createStreamHash, parseReceipt, verifyReceiptSignature } from '../../src/receipts/receipt.js';
 import { expectError, kekAt, openSse, post, seal, T } from './support.js';
 
 const CHAT = '/v1/chat/completions';
@@ -90,13 +85,9 @@ describe('worker receipts', () => {
     expect(fromBase64Url(res.headers.get('x-sealgate-worker-certificate')!)).toEqual(der);
     const opened = await openSse(res, context);
     expect(opened.error).toBeUndefined();
-    const hash = createFrameHash();
-    for (const f of opened.frames) hash.update(f);
-    const claims = await verifyReceiptSignature(
-      parseReceipt(readReceiptTrailer(opened.trailer!)),
-      der,
-      signing.publicKey,
-    );
+    const hash = createStreamHash();
+    hash.update(opened.hashed);
+    const claims = await verifyReceiptSignature(parseReceipt(opened.trailer!), der, signing.publicKey);
     expect(claims).toMatchObject({ id: context.requestId, stream: true, responseSha256: hash.digest() });
   });
 

@@ -13,9 +13,9 @@ import {
   createStreamSealer,
   MAX_FRAME_BYTES,
   MAX_FRAME_EVENTS,
+  receiptRecord,
 } from '../../src/envelope/stream.js';
 import { createKek } from '../../src/keys/kek.js';
-import { SseParser } from '../../src/model/sse.js';
 
 const T = Math.floor(Date.now() / 1000);
 
@@ -44,10 +44,9 @@ function payloads(n: number, failAfter?: number) {
   return { iterator, seen };
 }
 
-/** Reads the body; opens every frame as the gateway would. */
+/** Reads the body; opens every record as the gateway would, read by read. */
 async function openBody(ctx: RequestContext, body: ReadableStream<Uint8Array>) {
   const opener = createStreamOpener(ctx);
-  const parser = new SseParser();
   const decoder = new TextDecoder();
   const chunks: string[] = [];
   /** Events per data frame, in order. */
@@ -56,18 +55,15 @@ async function openBody(ctx: RequestContext, body: ReadableStream<Uint8Array>) {
   let ended = false;
   for await (const bytes of body as unknown as AsyncIterable<Uint8Array>) {
     reads++;
-    for (const e of parser.push(decoder.decode(bytes, { stream: true }))) {
-      const events = await opener.open(e.data);
-      if (events === null) ended = true;
-      else {
-        chunks.push(...events);
-        sizes.push(events.length);
-      }
-    }
+    const progress = await opener.push(bytes, (events) => {
+      for (const e of events) chunks.push(decoder.decode(e));
+      sizes.push(events.length);
+    });
+    ended = progress.ended;
   }
   let truncated = false;
   try {
-    await opener.finish();
+    opener.finish();
   } catch {
     truncated = true;
   }
@@ -114,7 +110,7 @@ describe('sealedStreamBody', () => {
     const body = sealedStreamBody({
       events: counting,
       sealer: createStreamSealer(ctx),
-      onFrame: () => {
+      onRecord: () => {
         framesSealed++;
       },
       onEnd: () => undefined,
@@ -220,7 +216,7 @@ describe('sealedStreamBody', () => {
     expect(r.chunks).toEqual(['a']);
     expect(r.ended).toBe(false);
     expect(r.truncated).toBe(true);
-    expect(failures).toEqual([`stream sealer: batch over ${MAX_FRAME_BYTES} bytes`]);
+    expect(failures).toEqual([`stream sealer: a frame carries at most ${MAX_FRAME_BYTES} bytes`]);
   });
 
   it('a model failure: the frames sealed before it go out, the end frame never does', async () => {
@@ -268,42 +264,45 @@ describe('sealedStreamBody', () => {
     expect(seen.returned).toBe(true);
   });
 
-  it('the trailer comes once, after the end frame; frames read while it is made are not sent twice', async () => {
+  it('the trailer comes once, after the end record; records read while it is made are not sent twice', async () => {
     const ctx = await context();
     const { iterator } = payloads(40);
-    const seen: string[] = [];
+    const seen: Uint8Array[] = [];
     const body = sealedStreamBody({
       events: iterator,
       sealer: createStreamSealer(ctx),
-      onFrame: (frame) => seen.push(frame),
-      // Slow on purpose: the reader takes (and clears) the buffered frames while it is made.
+      onRecord: (record) => seen.push(record),
+      // Slow on purpose: the reader takes (and clears) the buffered records while it is made.
       trailer: async () => {
         await settle();
         await settle();
-        return `trailer after ${seen.length} frames`;
+        return receiptRecord(`trailer.after.${seen.length}`);
       },
       onEnd: () => undefined,
       onFailure: () => undefined,
       onCancel: () => undefined,
     });
-    const parser = new SseParser();
-    const decoder = new TextDecoder();
-    const events: string[] = [];
+    const received: Uint8Array[] = [];
     const reader = body.getReader();
     for (;;) {
-      await settle(); // a slow reader: every frame, the end frame too, is buffered when it reads
+      await settle(); // a slow reader: every record, the end record too, is buffered when it reads
       const { done, value } = await reader.read();
       if (done) break;
-      for (const e of parser.push(decoder.decode(value, { stream: true }))) events.push(e.data);
+      received.push(value);
     }
-    // Every frame, the end frame last, each exactly once and in order, then the trailer.
-    expect(events.slice(0, -1)).toEqual(seen);
-    expect(JSON.parse(seen.at(-1)!).end).toBe(true);
-    expect(events.at(-1)).toBe(`trailer after ${seen.length} frames`);
-    const opener = createStreamOpener(ctx);
+    // Every record, the end record last, each exactly once and in order, then the trailer.
+    const all = Buffer.concat(received);
+    const records = Buffer.concat(seen);
+    expect(all.subarray(0, records.length).equals(records)).toBe(true);
+    expect(seen.at(-1)![0]).toBe(1);
+    expect(all.subarray(records.length).equals(receiptRecord(`trailer.after.${seen.length}`))).toBe(true);
+    const opener = createStreamOpener(ctx, { trailer: true });
     const opened: string[] = [];
-    for (const f of seen) opened.push(...((await opener.open(f)) ?? []));
-    await opener.finish();
+    const progress = await opener.push(all, (events) =>
+      opened.push(...events.map((e) => Buffer.from(e).toString())),
+    );
+    opener.finish();
+    expect(progress.trailer).toBe(`trailer.after.${seen.length}`);
     expect(opened).toHaveLength(40);
   });
 });

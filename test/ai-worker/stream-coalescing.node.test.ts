@@ -11,7 +11,6 @@ import { sealedStreamBody } from '../../src/ai-worker/sealed-stream-body.js';
 import { sealRequest } from '../../src/envelope/request.js';
 import { createStreamOpener, createStreamSealer, MAX_FRAME_EVENTS } from '../../src/envelope/stream.js';
 import { createKek } from '../../src/keys/kek.js';
-import { SseParser } from '../../src/model/sse.js';
 
 const T = Math.floor(Date.now() / 1000);
 
@@ -47,22 +46,18 @@ describe('sealed stream writes (Node backend)', () => {
       onCancel: () => undefined,
     });
     const opener = createStreamOpener(context);
-    const parser = new SseParser();
     const decoder = new TextDecoder();
     const chunks: string[] = [];
     const sizes: number[] = [];
     let writes = 0;
     for await (const bytes of body as unknown as AsyncIterable<Uint8Array>) {
       writes++;
-      for (const e of parser.push(decoder.decode(bytes, { stream: true }))) {
-        const events = await opener.open(e.data);
-        if (events !== null) {
-          chunks.push(...events);
-          sizes.push(events.length);
-        }
-      }
+      await opener.push(bytes, (events) => {
+        chunks.push(...events.map((e) => decoder.decode(e)));
+        sizes.push(events.length);
+      });
     }
-    await opener.finish();
+    opener.finish();
     expect(chunks).toEqual(Array.from({ length: 200 }, (_, k) => String(k + 1)));
     // The first frame at once (time to first chunk), then the rest in bursts bounded by flushChars.
     expect(writes).toBeLessThanOrEqual(10);
@@ -94,20 +89,16 @@ describe('sealed stream writes (Node backend)', () => {
       maxBufferedChars: 1 << 30,
     });
     const opener = createStreamOpener(context);
-    const parser = new SseParser();
     const decoder = new TextDecoder();
     const sizes: number[] = [];
     const chunks: string[] = [];
     for await (const bytes of body as unknown as AsyncIterable<Uint8Array>) {
-      for (const e of parser.push(decoder.decode(bytes, { stream: true }))) {
-        const opened = await opener.open(e.data);
-        if (opened !== null) {
-          sizes.push(opened.length);
-          chunks.push(...opened);
-        }
-      }
+      await opener.push(bytes, (opened) => {
+        sizes.push(opened.length);
+        chunks.push(...opened.map((e) => decoder.decode(e)));
+      });
     }
-    await opener.finish();
+    opener.finish();
     expect(chunks).toEqual(Array.from({ length: n }, (_, i) => String(i + 1)));
     expect(Math.max(...sizes)).toBe(MAX_FRAME_EVENTS);
   });

@@ -4,9 +4,9 @@ import { expect } from 'vitest';
 import type { RequestContext } from '../../src/envelope/data-key.js';
 import { type SealedRequest, sealRequest } from '../../src/envelope/request.js';
 import { openResponse } from '../../src/envelope/response.js';
-import { createStreamOpener } from '../../src/envelope/stream.js';
+import { createStreamOpener, STREAM_CONTENT_TYPE } from '../../src/envelope/stream.js';
 import { createKek, type Kek } from '../../src/keys/kek.js';
-import { parseSseStream } from '../../src/model/sse.js';
+import { WORKER_CERTIFICATE_HEADER } from '../../src/receipts/receipt.js';
 import type { Json } from '../model/json.js';
 
 export const T = 1_767_225_600;
@@ -59,45 +59,60 @@ export async function openJson(response: Response, context: RequestContext): Pro
 export interface OpenedStream {
   /** Decrypted chunks, in order (without the end frame). */
   chunks: string[];
-  /** The frames as sent (SSE data). */
-  frames: string[];
-  /** The receipt trailer event's data after the end frame, when the worker signs receipts. */
+  /** The records as sent (head and payload each), the end record last; no header, no trailer. */
+  frames: Uint8Array[];
+  /** The record type of each of `frames` (0 data, 1 end). */
+  types: number[];
+  /** The body's bytes under the receipt's stream hash: the header through the end record. */
+  hashed: Uint8Array;
+  /** The receipt trailer's compact JWS after the end record, when the worker signs receipts. */
   trailer?: string;
   /** Set when the stream failed to open or was cut (e.g. stream_truncated). */
   error?: { code: string; message: string };
 }
 
-/** Reads a sealed SSE response frame by frame through the stream opener (as the gateway does). */
+/**
+ * Reads a sealed stream answer (format 3) as the gateway does: each network read pushed to the
+ * opener, a receipt trailer expected when the worker names its certificate.
+ */
 export async function openSse(
   response: Response,
   context: RequestContext,
   onChunk?: (chunk: string, index: number) => void,
 ): Promise<OpenedStream> {
   expect(response.status).toBe(200);
-  expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
-  const opener = createStreamOpener(context);
-  const out: OpenedStream = { chunks: [], frames: [] };
+  expect(response.headers.get('content-type')).toBe(STREAM_CONTENT_TYPE);
+  const trailer = response.headers.has(WORKER_CERTIFICATE_HEADER);
+  const opener = createStreamOpener(context, { trailer });
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const out: OpenedStream = { chunks: [], frames: [], types: [], hashed: new Uint8Array(0) };
+  const hashed: Uint8Array[] = [];
   try {
-    let ended = false;
-    for await (const event of parseSseStream(response.body!)) {
-      // After the end frame: the receipt trailer (docs/protocol.md "Receipts"), once; not a frame.
-      if (ended && out.trailer === undefined && event.data.startsWith('{"receipt":')) {
-        out.trailer = event.data;
-        continue;
-      }
-      out.frames.push(event.data);
-      const events = await opener.open(event.data);
-      if (events !== null) {
-        for (const chunk of events) {
-          out.chunks.push(chunk);
-          onChunk?.(chunk, out.chunks.length - 1);
+    const reader = response.body!.getReader();
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) break;
+      const progress = await opener.push(next.value, (events) => {
+        for (const e of events) {
+          out.chunks.push(decoder.decode(e));
+          onChunk?.(out.chunks.at(-1)!, out.chunks.length - 1);
         }
-      } else ended = true;
+      });
+      hashed.push(progress.hashed);
+      out.trailer = progress.trailer;
     }
-    await opener.finish();
+    opener.finish();
   } catch (e) {
     const err = e as { code: string; message: string };
     out.error = { code: err.code, message: err.message };
+  }
+  out.hashed = Uint8Array.from(hashed.flatMap((h) => [...h]));
+  // The records after the 36-byte header, split by their heads.
+  for (let at = 36; at + 5 <= out.hashed.length; ) {
+    const length = new DataView(out.hashed.buffer, at + 1).getUint32(0);
+    out.types.push(out.hashed[at]!);
+    out.frames.push(out.hashed.subarray(at, at + 5 + length));
+    at += 5 + length;
   }
   return out;
 }

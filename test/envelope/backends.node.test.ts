@@ -19,7 +19,7 @@ import { webEnvelopeCrypto } from '../../src/envelope/web-crypto.js';
 import { SealgateError } from '../../src/errors.js';
 import { createKek } from '../../src/keys/kek.js';
 import { KeyRing } from '../../src/keys/key-ring.js';
-import { bodySha256, createFrameHash } from '../../src/receipts/receipt.js';
+import { bodySha256, createStreamHash } from '../../src/receipts/receipt.js';
 import { vectorRequest, vectorStreamFrames } from '../vectors/envelope-v1.js';
 import v from '../vectors/envelope-v1.json';
 import { fixedRandom, ramp, refGcmSeal, refHkdf, refUnwrap, refWrap, unhex } from '../vectors/reference.js';
@@ -76,7 +76,7 @@ async function outcome(run: () => Promise<unknown>): Promise<string> {
   }
 }
 
-async function sealFrames(ctx: RequestContext, random?: (n: number) => Uint8Array): Promise<string[]> {
+async function sealFrames(ctx: RequestContext, random?: (n: number) => Uint8Array): Promise<Uint8Array[]> {
   const sealer = createStreamSealer(ctx, random ? { random } : {});
   const frames = [];
   for (const c of CHUNKS) frames.push(await sealer.seal([c]));
@@ -84,15 +84,28 @@ async function sealFrames(ctx: RequestContext, random?: (n: number) => Uint8Arra
   return frames;
 }
 
-async function openFrames(ctx: RequestContext, frames: unknown[]): Promise<(string | null)[]> {
+/** Each record pushed as its own read: the events, then null once the stream finished whole. */
+async function openFrames(ctx: RequestContext, frames: Uint8Array[]): Promise<(string | null)[]> {
   const opener = createStreamOpener(ctx);
   const out: (string | null)[] = [];
   for (const f of frames) {
-    const events = await opener.open(f);
-    out.push(...(events ?? [null]));
+    await opener.push(f, (events) => {
+      for (const e of events) out.push(new TextDecoder().decode(e));
+    });
   }
-  await opener.finish();
+  opener.finish();
+  out.push(null);
   return out;
+}
+
+/** `frames` with record `i` changed by `f` (a copy). */
+function editFrame(frames: Uint8Array[], i: number, f: (x: Uint8Array) => void): Uint8Array[] {
+  return frames.map((r, j) => {
+    if (j !== (i < 0 ? frames.length + i : i)) return r;
+    const x = Uint8Array.from(r);
+    f(x);
+    return x;
+  });
 }
 
 /** A JSON copy to edit (sealed bodies are readonly in their types). */
@@ -152,7 +165,10 @@ describe('envelope backends: envelope-v1.json', () => {
       expect(await openResponse(ctx, v.response.sealed)).toEqual(v.response.body);
     }
     expect(await vectorStreamFrames(worker.context)).toEqual(v.stream.frames);
-    expect(await openFrames(gateway.context, v.stream.frames)).toEqual([...v.stream.batches.flat(), null]);
+    expect(await openFrames(gateway.context, v.stream.frames.map(unhex))).toEqual([
+      ...v.stream.batches.flat(),
+      null,
+    ]);
   });
 });
 
@@ -322,33 +338,23 @@ describe('envelope backends: every failure is the same error', () => {
       node: (await open(sealed, nodeEnvelopeCrypto)).context,
     };
     const frames = await sealFrames(ctx.node);
-    const edit = (i: number, f: (x: Record<string, unknown>) => void) =>
-      frames.map((text, j) => {
-        if (j !== i) return text;
-        const x = JSON.parse(text);
-        f(x);
-        return JSON.stringify(x);
-      });
-    const cases: [string, unknown[]][] = [
-      ['ct bit in frame 0', edit(0, (x) => (x.ct = flipBit(x.ct as string, 0)))],
-      ['tag bit in frame 2', edit(2, (x) => (x.ct = flipBit(x.ct as string, -1)))],
-      ['rs', edit(0, (x) => (x.rs = flipBit(x.rs as string, 0)))],
+    const flip = (at: number) => (x: Uint8Array) => {
+      x[at < 0 ? x.length + at : at]! ^= 1;
+    };
+    const cases: [string, Uint8Array[]][] = [
+      ['ct bit in frame 0', editFrame(frames, 0, flip(36 + 5))],
+      ['tag bit in frame 2', editFrame(frames, 2, flip(-1))],
+      ['rs', editFrame(frames, 0, flip(4))],
+      ['tag truncated in frame 1', frames.map((r, j) => (j === 1 ? r.subarray(0, -1) : r))],
+      ['end tag flipped', editFrame(frames, -1, flip(8))],
       [
-        'tag truncated in frame 1',
-        edit(1, (x) => (x.ct = toBase64Url(fromBase64Url(x.ct as string).subarray(0, -1)))),
-      ],
-      ['end tag flipped', edit(frames.length - 1, (x) => (x.ct = flipBit(x.ct as string, 4)))],
-      ['end flag forged on frame 3', edit(3, (x) => (x.end = true))],
-      [
-        'frames 1 and 2 swapped, seq rewritten',
-        frames.map((_, j) => {
-          const k = j === 1 ? 2 : j === 2 ? 1 : j;
-          const x = JSON.parse(frames[k]!);
-          x.seq = j;
-          return JSON.stringify(x);
+        'end type forged on frame 3',
+        editFrame(frames, 3, (x) => {
+          x[0] = 1;
         }),
       ],
-      ['cut before the end frame', frames.slice(0, -1)],
+      ['frames 1 and 2 swapped', frames.map((_, j) => frames[j === 1 ? 2 : j === 2 ? 1 : j]!)],
+      ['cut before the end record', frames.slice(0, -1)],
     ];
     for (const [name, input] of cases) {
       const web = await outcome(() => openFrames(ctx.web, input));
@@ -383,11 +389,13 @@ describe('envelope backends: random tampering (property)', () => {
             return value.slice(0, i) + ch + value.slice(i + 1);
           };
           if (field === 'frame') {
-            const edited = [...frames];
             const f = which % frames.length;
-            const x = JSON.parse(frames[f]!);
-            x.ct = change(x.ct);
-            edited[f] = JSON.stringify(x);
+            const edited = editFrame(frames, f, (x) => {
+              const i = at % x.length;
+              const c = ch.charCodeAt(0);
+              fc.pre(x[i] !== c);
+              x[i] = c;
+            });
             const web = await outcome(() => openFrames(ctx.web, edited));
             expect(await outcome(() => openFrames(ctx.node, edited))).toBe(web);
             expect(web).not.toBe('ok');
@@ -407,7 +415,7 @@ describe('envelope backends: random tampering (property)', () => {
 });
 
 describe('receipt hashes through node:crypto', () => {
-  it('bodySha256 and the frame hash give the same hex as WebCrypto / noble', async () => {
+  it('bodySha256 and the stream hash give the same hex as WebCrypto / noble', async () => {
     for (const n of [0, 1, 63, 64, 65, 4096]) {
       const bytes = ramp(n, n);
       const web = await bodySha256(bytes);
@@ -418,11 +426,11 @@ describe('receipt hashes through node:crypto', () => {
       padded.set(bytes, 3);
       expect(nodeSha256Hex(padded.subarray(3, 3 + n))).toBe(web);
     }
-    const a = createFrameHash();
-    const b = createFrameHash(nodeSha256);
-    for (const frame of ['{"seq":0}', '', 'Grüße 👋', 'x'.repeat(5000)]) {
-      a.update(frame);
-      b.update(frame);
+    const a = createStreamHash();
+    const b = createStreamHash(nodeSha256);
+    for (const bytes of [ramp(0, 41), new Uint8Array(0), ramp(3, 1), ramp(9, 5000)]) {
+      a.update(bytes);
+      b.update(bytes);
     }
     const digest = a.digest();
     expect(b.digest()).toBe(digest);

@@ -31,7 +31,7 @@ async function fixture() {
     body: { model: 'm', stream: true, messages: [{ role: 'user', content: 'secret' }] },
     now: T,
   });
-  const frames: string[] = [];
+  const frames: Uint8Array[] = [];
   for await (const f of sealStream(
     context,
     CHUNKS.map((c) => [c]),
@@ -125,30 +125,37 @@ describe('openRequest never accepts garbage', () => {
 describe('the stream opener', () => {
   it('releases only a prefix of the real chunks, and accepts only the real stream', async () => {
     const { context, frames } = await fixture();
-    const garbageFrame = fc.oneof(
-      anyJson,
-      fc.record({ seq: fc.nat(6), ct: b64Bytes(16, 40) }),
-      fc.record({ seq: fc.nat(6), end: fc.constant(true), ct: b64Bytes(16, 16) }),
+    // Real records, random bytes, and records with a random type and length (head only or more).
+    const garbage = fc.oneof(
+      fc.uint8Array({ minLength: 1, maxLength: 48 }),
+      fc.tuple(fc.nat(4), fc.nat(80), fc.uint8Array({ maxLength: 40 })).map(([type, length, payload]) => {
+        const out = new Uint8Array(5 + payload.length);
+        out[0] = type;
+        new DataView(out.buffer).setUint32(1, length);
+        out.set(payload, 5);
+        return out;
+      }),
     );
     const input = fc.array(
       fc.oneof(
         fc.nat(frames.length - 1).map((i) => frames[i]!),
-        garbageFrame,
+        garbage,
       ),
-      {
-        maxLength: 8,
-      },
+      { maxLength: 8 },
     );
     await fc.assert(
       fc.asyncProperty(input, async (sequence) => {
-        const released: (string | null)[] = [];
+        const released: string[] = [];
         const opener = createStreamOpener(context as RequestContext);
         const code = await outcome(async () => {
-          for (const f of sequence) released.push(...((await opener.open(f)) ?? [null]));
-          await opener.finish();
+          for (const f of sequence) {
+            await opener.push(f, (events) => {
+              for (const e of events) released.push(new TextDecoder().decode(e));
+            });
+          }
+          opener.finish();
         });
-        const chunks = released.filter((c) => c !== null);
-        expect(CHUNKS.slice(0, chunks.length)).toEqual(chunks);
+        expect(CHUNKS.slice(0, released.length)).toEqual(released);
         if (code === 'accepted') expect(sequence).toEqual(frames);
         else expect(['decryption_failed', 'stream_truncated']).toContain(code);
       }),

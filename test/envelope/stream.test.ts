@@ -1,21 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { toBase64Url, utf8 } from '../../src/bytes.js';
+import { utf8 } from '../../src/bytes.js';
 import type { RequestContext } from '../../src/envelope/data-key.js';
-import { HKDF_INFO } from '../../src/envelope/data-key.js';
 import { sealRequest } from '../../src/envelope/request.js';
 import {
   createStreamOpener,
   createStreamSealer,
   MAX_FRAME_BYTES,
   MAX_FRAME_EVENTS,
+  MAX_TRAILER_BYTES,
   openStream,
+  receiptRecord,
   sealStream,
 } from '../../src/envelope/stream.js';
 import { AAD_LABEL, streamFrameAad, streamFrameAads } from '../../src/envelope/wire.js';
+import type { ErrorCode } from '../../src/errors.js';
 import { lengthPrefixed, u64be } from '../../src/keys/encoding.js';
 import { createKek } from '../../src/keys/kek.js';
 import { expectSealgateError } from '../keys/support.js';
-import { lp, ramp } from '../vectors/reference.js';
+import { ramp } from '../vectors/reference.js';
+import { cat, eventsPlaintext, forgeRecords, openChunks, record, split } from './stream-support.js';
 
 const T = 1_767_225_600;
 const CHUNKS = ['{"delta":"Hel"}', '{"delta":"lo, "}', '{"delta":"Grüße 👋"}', '[DONE]'];
@@ -25,383 +28,358 @@ async function context(requestId = 'req-1'): Promise<RequestContext> {
   return (await sealRequest({ kek, route: '/v1/chat/completions', requestId, body: { model: 'm' }, now: T }))
     .context;
 }
-/** One event per frame (frame n+? carries CHUNKS[n]), as the simplest shape to tamper with. */
-async function framesFor(ctx: RequestContext, chunks = CHUNKS): Promise<string[]> {
-  return batchFrames(
-    ctx,
-    chunks.map((c) => [c]),
-  );
-}
-async function batchFrames(ctx: RequestContext, batches: string[][]): Promise<string[]> {
-  const out: string[] = [];
+/** The body's pieces as the sealer returns them: header+first record, records, end record. */
+async function pieces(ctx: RequestContext, batches: string[][]): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
   for await (const f of sealStream(ctx, batches)) out.push(f);
   return out;
 }
-async function openAll(ctx: RequestContext, frames: unknown[]): Promise<string[]> {
+/** One event per frame, as the simplest shape to tamper with: [header, ...records]. */
+async function records(ctx: RequestContext, chunks = CHUNKS): Promise<Uint8Array[]> {
+  const p = await pieces(
+    ctx,
+    chunks.map((c) => [c]),
+  );
+  return p.length > 0 ? [p[0]!.subarray(0, 36), p[0]!.subarray(36), ...p.slice(1)] : p;
+}
+async function openAll(ctx: RequestContext, chunks: Uint8Array[]): Promise<string[]> {
   const out: string[] = [];
-  for await (const c of openStream(ctx, frames)) out.push(c);
+  for await (const c of openStream(ctx, chunks)) out.push(c);
   return out;
 }
-/** Feeds frames one by one; returns what was released before the error, and the error. */
-async function openUntilError(ctx: RequestContext, frames: unknown[]) {
-  const released: (string | null)[] = [];
-  const opener = createStreamOpener(ctx);
-  try {
-    for (const f of frames) {
-      const events = await opener.open(f);
-      if (events === null) released.push(null);
-      else released.push(...events);
+const failed = (error: unknown, code: ErrorCode, message?: string) =>
+  expectSealgateError(Promise.reject(error), code, message);
+
+describe('sealed streams (format 3)', () => {
+  it('round-trip in order, with the byte layout of docs/protocol.md', async () => {
+    const ctx = await context();
+    const body = await records(ctx);
+    expect(new TextDecoder().decode(body[0]!.subarray(0, 4))).toBe('SGS3');
+    expect(body[0]).toHaveLength(36);
+    for (const [i, r] of body.slice(1).entries()) {
+      const last = i === CHUNKS.length;
+      expect(r[0]).toBe(last ? 1 : 0);
+      expect(new DataView(r.buffer, r.byteOffset).getUint32(1)).toBe(r.length - 5);
+      expect(r.length - 5).toBe(last ? 16 : 16 + 4 + utf8.encode(CHUNKS[i]!).length);
     }
-    await opener.finish();
-  } catch (error) {
-    return { released, error };
-  }
-  return { released, error: undefined };
-}
-
-/**
- * Authentic frames with any plaintext, format and AAD label: what a hostile or buggy worker holding
- * the DEK could send (the gateway must refuse what the format does not allow, tag or not).
- */
-async function forgeFrames(
-  ctx: RequestContext,
-  plaintexts: Uint8Array[],
-  { v = 2, label = AAD_LABEL.stream }: { v?: number; label?: string } = {},
-): Promise<string[]> {
-  const rs = new Uint8Array(32).fill(7);
-  const key = await ctx.crypto.deriveAesKey(ctx.dek, rs, HKDF_INFO.stream);
-  const seal = async (seq: number, end: boolean, pt: Uint8Array) => {
-    const aad = lp(label, ctx.kid, ctx.requestId, ctx.route, seq, new Uint8Array([end ? 1 : 0]));
-    const nonce = new Uint8Array(12);
-    new DataView(nonce.buffer).setUint32(8, seq);
-    const ct = toBase64Url(await ctx.crypto.gcmSeal(key, nonce, aad, pt));
-    const head = seq === 0 ? { v, rs: toBase64Url(rs) } : {};
-    return JSON.stringify({ ...head, seq, ...(end ? { end: true } : {}), ct });
-  };
-  const frames = await Promise.all(plaintexts.map((pt, i) => seal(i, false, pt)));
-  frames.push(await seal(plaintexts.length, true, new Uint8Array(0)));
-  return frames;
-}
-
-describe('sealed streams', () => {
-  it('round-trip in order, with the frame format of docs/protocol.md', async () => {
-    const ctx = await context();
-    const frames = await framesFor(ctx);
-    expect(frames).toHaveLength(CHUNKS.length + 1);
-    expect(Object.keys(JSON.parse(frames[0]!))).toEqual(['v', 'rs', 'seq', 'ct']);
-    expect(JSON.parse(frames[0]!).v).toBe(2);
-    expect(Object.keys(JSON.parse(frames[1]!))).toEqual(['seq', 'ct']);
-    expect(JSON.parse(frames.at(-1)!)).toMatchObject({ seq: CHUNKS.length, end: true });
-    expect(frames.join('')).not.toContain('Hel');
-    expect(await openAll(ctx, frames)).toEqual(CHUNKS);
+    expect(Buffer.from(cat(...body)).toString('latin1')).not.toContain('Hel');
+    expect(await openAll(ctx, [cat(...body)])).toEqual(CHUNKS);
   });
-  it('an empty stream is a lone end frame carrying v and rs', async () => {
+  it('an empty stream is the header and a lone end record', async () => {
     const ctx = await context();
-    const frames = await framesFor(ctx, []);
-    expect(frames).toHaveLength(1);
-    expect(Object.keys(JSON.parse(frames[0]!))).toEqual(['v', 'rs', 'seq', 'end', 'ct']);
-    expect(await openAll(ctx, frames)).toEqual([]);
+    const [only, ...rest] = await pieces(ctx, []);
+    expect(rest).toEqual([]);
+    expect(only).toHaveLength(36 + 5 + 16);
+    expect(await openAll(ctx, [only!])).toEqual([]);
   });
-  it('accepts parsed frames and concurrent open() calls (serialised in call order)', async () => {
+  it('opens the same however the transport splits it, and hashes exactly header..end record', async () => {
     const ctx = await context();
-    const frames = await framesFor(ctx);
-    const opener = createStreamOpener(ctx);
-    const results = await Promise.all(frames.map((f) => opener.open(JSON.parse(f))));
-    await opener.finish();
-    expect(results).toEqual([...CHUNKS.map((c) => [c]), null]);
+    const batches = [CHUNKS.slice(0, 3), ['', 'é'], [CHUNKS[3]!]];
+    const body = cat(...(await pieces(ctx, batches)));
+    const trailer = receiptRecord('a.b.c');
+    for (const size of [1, 2, 5, 7, 36, 41, 1000]) {
+      const r = await openChunks(ctx, split(cat(body, trailer), size), { trailer: true });
+      expect(r.error, `size ${size}`).toBeUndefined();
+      expect(r.events).toEqual(batches.flat());
+      expect(r.hashed).toEqual(body);
+      expect(r.trailer).toBe('a.b.c');
+    }
   });
-  it('a frame carries a burst of events: opened in order, each event intact', async () => {
-    const ctx = await context();
-    const batches = [CHUNKS.slice(0, 3), ['', 'x\n"y"'], [CHUNKS[3]!]];
-    const frames = await batchFrames(ctx, batches);
-    expect(frames).toHaveLength(4);
-    const opener = createStreamOpener(ctx);
-    const opened = [];
-    for (const f of frames) opened.push(await opener.open(f));
-    await opener.finish();
-    expect(opened).toEqual([...batches, null]);
-    expect(await openAll(ctx, frames)).toEqual(batches.flat());
-  });
-  it('the sealer takes up to MAX_FRAME_EVENTS events and MAX_FRAME_BYTES per frame, no more', async () => {
+  it('the sealer takes 1..MAX_FRAME_EVENTS well-formed events without CR/LF, ≤ MAX_FRAME_BYTES', async () => {
     const ctx = await context();
     const sealer = createStreamSealer(ctx);
     const many = Array.from({ length: MAX_FRAME_EVENTS }, (_, i) => String(i));
-    const opener = createStreamOpener(ctx);
-    expect(await opener.open(await sealer.seal(many))).toEqual(many);
-    await expectSealgateError(
-      sealer.seal([...many, 'x']),
-      'invalid_argument',
-      `stream sealer: a frame carries 1..${MAX_FRAME_EVENTS} events`,
-    );
-    await expectSealgateError(
-      sealer.seal([]),
-      'invalid_argument',
-      `stream sealer: a frame carries 1..${MAX_FRAME_EVENTS} events`,
-    );
-    await expectSealgateError(
-      sealer.seal(['x'.repeat(MAX_FRAME_BYTES)]),
-      'invalid_argument',
-      `stream sealer: batch over ${MAX_FRAME_BYTES} bytes`,
-    );
+    expect((await openChunks(ctx, [await sealer.seal(many), await sealer.end()])).events).toEqual(many);
+    const refuse = (events: string[], message: string) =>
+      expectSealgateError(
+        createStreamSealer(ctx).seal(events),
+        'invalid_argument',
+        `stream sealer: ${message}`,
+      );
+    await refuse([...many, 'x'], `a frame carries 1..${MAX_FRAME_EVENTS} events`);
+    await refuse([], `a frame carries 1..${MAX_FRAME_EVENTS} events`);
+    for (const bad of ['ok\n', '\rok', 'a\r\nb', '\ud800']) {
+      await refuse(['ok', bad], 'each event must be a well-formed string without CR or LF');
+    }
+    await refuse(['x'.repeat(MAX_FRAME_BYTES)], `a frame carries at most ${MAX_FRAME_BYTES} bytes`);
+    await refuse(['é'.repeat(MAX_FRAME_BYTES / 2)], `a frame carries at most ${MAX_FRAME_BYTES} bytes`);
+    // At the cap exactly (length prefix included), it seals and opens.
+    const atCap = 'x'.repeat(MAX_FRAME_BYTES - 4);
+    const s = createStreamSealer(ctx);
+    expect((await openChunks(ctx, [await s.seal([atCap]), await s.end()])).events).toEqual([atCap]);
   });
 
-  describe('multi-event frames: the format is enforced on authentic frames too', () => {
+  describe('the format is enforced on authentic frames too (a hostile worker holds the DEK)', () => {
+    const open = async (ctx: RequestContext, pts: Uint8Array[]) => {
+      const { header, records: rs } = await forgeRecords(ctx, pts);
+      return openChunks(ctx, [cat(header, ...rs)]);
+    };
     it('forged frames in the right format open (the forger is sound)', async () => {
       const ctx = await context();
-      const frames = await forgeFrames(ctx, [utf8.encode('["a","b"]')]);
-      expect(await openAll(ctx, frames)).toEqual(['a', 'b']);
+      expect((await open(ctx, [eventsPlaintext('a', 'b')])).events).toEqual(['a', 'b']);
     });
-    it('a malformed multi-event encoding → decryption_failed, nothing released', async () => {
+    it('a malformed event encoding → decryption_failed, nothing of that frame released', async () => {
       const ctx = await context();
-      const bad: [string, string][] = [
-        ['"a"', 'a frame carries 1..256 events'],
-        ['[]', 'a frame carries 1..256 events'],
-        ['["a",1]', 'each event must be a well-formed string'],
-        ['["\\ud800"]', 'each event must be a well-formed string'],
-        ['{"0":"a"}', 'a frame carries 1..256 events'],
-        ['["a"', 'frame is not a JSON array of events'],
-        ['a', 'frame is not a JSON array of events'],
+      const u32 = (n: number) => record(0, new Uint8Array(0), n).subarray(1);
+      const bad: [Uint8Array, string][] = [
+        [new Uint8Array(0), 'a frame carries 17..1048592 bytes'], // refused from the record's head
+        [new Uint8Array([0, 0, 0]), 'an event length is cut'],
+        [cat(eventsPlaintext('a'), new Uint8Array([0])), 'an event length is cut'],
+        [cat(u32(2), utf8.encode('a')), 'an event runs past its frame'],
+        [cat(u32(0xffffffff), utf8.encode('a')), 'an event runs past its frame'],
         [
-          JSON.stringify(Array.from({ length: MAX_FRAME_EVENTS + 1 }, () => 'e')),
-          'a frame carries 1..256 events',
+          eventsPlaintext(...Array.from({ length: MAX_FRAME_EVENTS + 1 }, () => 'e')),
+          'a frame carries at most 256 events',
         ],
+        [eventsPlaintext('a\nb'), 'an event contains CR or LF'],
+        [eventsPlaintext('a\rb'), 'an event contains CR or LF'],
       ];
+      const notUtf8 = [
+        [0xff],
+        [0x80], // lone continuation
+        [0xc0, 0x80], // overlong NUL
+        [0xc1, 0xbf],
+        [0xe0, 0x80, 0x80], // overlong
+        [0xed, 0xa0, 0x80], // a surrogate
+        [0xf0, 0x80, 0x80, 0x80], // overlong
+        [0xf4, 0x90, 0x80, 0x80], // above U+10FFFF
+        [0xf5, 0x80, 0x80, 0x80],
+        [0x61, 0xc3], // cut at the end
+        [0xe2, 0x82], // cut
+        [0xe2, 0x28, 0xa1], // bad continuation
+      ];
+      for (const b of notUtf8)
+        bad.push([eventsPlaintext(new Uint8Array(b)), 'an event is not well-formed UTF-8']);
       for (const [pt, message] of bad) {
-        const frames = await forgeFrames(ctx, [utf8.encode('["ok"]'), utf8.encode(pt)]);
-        const { released, error } = await openUntilError(ctx, frames);
-        expect(released).toEqual(['ok']);
-        await expectSealgateError(Promise.reject(error), 'decryption_failed', `sealed stream: ${message}`);
+        const r = await open(ctx, [eventsPlaintext('ok'), pt]);
+        expect(r.events, message).toEqual(['ok']);
+        await failed(r.error, 'decryption_failed', `sealed stream: ${message}`);
       }
-      const notUtf8 = await forgeFrames(ctx, [new Uint8Array([0x5b, 0x22, 0xff, 0x22, 0x5d])]);
-      await expectSealgateError(
-        openAll(ctx, notUtf8),
-        'decryption_failed',
-        'sealed stream: frame is not a JSON array of events',
-      );
-    });
-    it('a frame over MAX_FRAME_BYTES is refused before it is decoded or decrypted', async () => {
-      const ctx = await context();
-      const huge = utf8.encode(JSON.stringify(['x'.repeat(MAX_FRAME_BYTES)]));
-      const frames = await forgeFrames(ctx, [utf8.encode('["ok"]'), huge]);
-      const { released, error } = await openUntilError(ctx, frames);
-      expect(released).toEqual(['ok']);
-      await expectSealgateError(
-        Promise.reject(error),
-        'decryption_failed',
-        `sealed stream: frame over ${MAX_FRAME_BYTES} bytes`,
-      );
-      // At the cap exactly, it opens.
-      const atCap = utf8.encode(JSON.stringify(['x'.repeat(MAX_FRAME_BYTES - 4)]));
-      expect(atCap.length).toBe(MAX_FRAME_BYTES);
-      expect(await openAll(ctx, await forgeFrames(ctx, [atCap]))).toHaveLength(1);
-    });
-    it('a format-1 peer (v:1, one event per frame, v1 AAD label) is refused, not misread', async () => {
-      const ctx = await context();
-      const v1 = await forgeFrames(ctx, [utf8.encode('{"delta":"a"}')], {
-        v: 1,
-        label: 'sealgate/v1/stream',
-      });
-      await expectSealgateError(
-        openAll(ctx, v1),
-        'decryption_failed',
-        'sealed stream: unsupported stream format',
-      );
-      // Its `v` edited to 2: the AAD label still binds format 1, so the tag fails.
-      const edited = [JSON.stringify({ ...JSON.parse(v1[0]!), v: 2 }), ...v1.slice(1)];
-      await expectSealgateError(
-        openAll(ctx, edited),
-        'decryption_failed',
-        'sealed stream: authentication failed',
-      );
-      // Even a v1-labelled frame whose plaintext is a valid batch fails authentication.
-      const v1Batch = await forgeFrames(ctx, [utf8.encode('["a"]')], { label: 'sealgate/v1/stream' });
-      await expectSealgateError(
-        openAll(ctx, v1Batch),
-        'decryption_failed',
-        'sealed stream: authentication failed',
-      );
-    });
-  });
-
-  describe('fail closed, releasing nothing from a bad frame or after it', () => {
-    it('truncation: no end frame → stream_truncated', async () => {
-      const ctx = await context();
-      const frames = await framesFor(ctx);
-      for (const cut of [0, 1, CHUNKS.length]) {
-        const { released, error } = await openUntilError(ctx, frames.slice(0, cut));
-        expect(released).toEqual(CHUNKS.slice(0, cut));
-        await expectSealgateError(
-          Promise.reject(error),
-          'stream_truncated',
-          'sealed stream: ended without end frame',
-        );
-      }
-    });
-    it('truncation between and inside multi-event frames → stream_truncated / decryption_failed', async () => {
-      const ctx = await context();
-      const frames = await batchFrames(ctx, [CHUNKS.slice(0, 2), CHUNKS.slice(2)]);
-      // Between frames: every event of the frames that arrived, then stream_truncated.
-      const r1 = await openUntilError(ctx, frames.slice(0, 2));
-      expect(r1.released).toEqual(CHUNKS);
-      await expectSealgateError(Promise.reject(r1.error), 'stream_truncated');
-      // Inside a frame (its ciphertext cut short): none of that frame's events are released.
-      const f1 = JSON.parse(frames[1]!);
-      const cut = { ...f1, ct: f1.ct.slice(0, f1.ct.length - 8) };
-      const r2 = await openUntilError(ctx, [frames[0], cut, frames[2]]);
-      expect(r2.released).toEqual(CHUNKS.slice(0, 2));
-      await expectSealgateError(
-        Promise.reject(r2.error),
-        'decryption_failed',
-        'sealed stream: authentication failed',
-      );
-    });
-    it('a dropped middle frame → decryption_failed', async () => {
-      const ctx = await context();
-      const frames = await framesFor(ctx);
-      const { released, error } = await openUntilError(ctx, [frames[0], frames[2], frames[3]]);
-      expect(released).toEqual([CHUNKS[0]]);
-      await expectSealgateError(
-        Promise.reject(error),
-        'decryption_failed',
-        'sealed stream: frame out of order',
-      );
-    });
-    it('reordered frames → decryption_failed, even with seq rewritten to look right', async () => {
-      const ctx = await context();
-      const frames = await framesFor(ctx);
-      const swapped = [frames[0], frames[2], frames[1]];
-      const r1 = await openUntilError(ctx, swapped);
-      expect(r1.released).toEqual([CHUNKS[0]]);
-      await expectSealgateError(
-        Promise.reject(r1.error),
-        'decryption_failed',
-        'sealed stream: frame out of order',
-      );
-      const relabelled = { ...JSON.parse(frames[2]!), seq: 1 };
-      const r2 = await openUntilError(ctx, [frames[0], relabelled]);
-      expect(r2.released).toEqual([CHUNKS[0]]);
-      await expectSealgateError(
-        Promise.reject(r2.error),
-        'decryption_failed',
-        'sealed stream: authentication failed',
-      );
-    });
-    it('a duplicated frame → decryption_failed', async () => {
-      const ctx = await context();
-      const frames = await framesFor(ctx);
-      const { released, error } = await openUntilError(ctx, [frames[0], frames[1], frames[1]]);
-      expect(released).toEqual(CHUNKS.slice(0, 2));
-      await expectSealgateError(
-        Promise.reject(error),
-        'decryption_failed',
-        'sealed stream: frame out of order',
-      );
-    });
-    it('a frame after the end frame → decryption_failed', async () => {
-      const ctx = await context();
-      const frames = await framesFor(ctx);
-      const { error } = await openUntilError(ctx, [...frames, frames[1]]);
-      await expectSealgateError(Promise.reject(error), 'decryption_failed', 'sealed stream: frame after end');
-    });
-    it('an end flag forged onto a data frame, or removed from the end frame → decryption_failed', async () => {
-      const ctx = await context();
-      const frames = await framesFor(ctx, ['a']);
-      const tag = JSON.parse(frames[1]!).ct;
-      const forgedEnd = { seq: 1, end: true, ct: tag };
-      const r1 = await openUntilError(ctx, [
-        frames[0],
-        { ...JSON.parse(frames[1]!), end: undefined, ct: tag },
-      ]);
-      expect(r1.released).toEqual(['a']);
-      expect(r1.error).toBeDefined();
-      // The end tag authenticates only with the end bit in the AAD: without it, no end.
-      const noEnd = { seq: 1, ct: tag };
-      const r2 = await openUntilError(ctx, [frames[0], noEnd]);
-      await expectSealgateError(
-        Promise.reject(r2.error),
-        'decryption_failed',
-        'sealed stream: authentication failed',
-      );
-      // A data frame's ciphertext presented as the end frame fails (and must be exactly a tag).
-      const dataAsEnd = { ...JSON.parse(frames[0]!), end: true };
-      const r3 = await openUntilError(ctx, [dataAsEnd]);
-      expect(r3.released).toEqual([]);
-      await expectSealgateError(Promise.reject(r3.error), 'decryption_failed');
-      expect((await openUntilError(ctx, [frames[0], forgedEnd])).error).toBeUndefined();
-    });
-    it('a frame from another stream or another request → decryption_failed', async () => {
-      const ctx = await context();
-      const a = await framesFor(ctx);
-      const b = await framesFor(ctx); // same request, other rs
-      const r1 = await openUntilError(ctx, [a[0], b[1]]);
-      expect(r1.released).toEqual([CHUNKS[0]]);
-      await expectSealgateError(
-        Promise.reject(r1.error),
-        'decryption_failed',
-        'sealed stream: authentication failed',
-      );
-      const other = await context('req-2');
-      const r2 = await openUntilError(other, a);
-      expect(r2.released).toEqual([]);
-      await expectSealgateError(
-        Promise.reject(r2.error),
-        'decryption_failed',
-        'sealed stream: authentication failed',
-      );
-    });
-    it('tampered ciphertext → decryption_failed; the opener stays failed afterwards', async () => {
-      const ctx = await context();
-      const frames = await framesFor(ctx);
-      const f1 = JSON.parse(frames[1]!);
-      f1.ct = (f1.ct[0] === 'A' ? 'B' : 'A') + f1.ct.slice(1);
-      const opener = createStreamOpener(ctx);
-      expect(await opener.open(frames[0])).toEqual([CHUNKS[0]]);
-      await expectSealgateError(opener.open(f1), 'decryption_failed', 'sealed stream: authentication failed');
-      await expectSealgateError(
-        opener.open(frames[1]),
-        'decryption_failed',
-        'sealed stream: authentication failed',
-      );
-      await expectSealgateError(opener.finish(), 'decryption_failed');
-    });
-    it('malformed frames → decryption_failed with exact messages', async () => {
-      const ctx = await context();
-      const frames = await framesFor(ctx);
-      const f0 = JSON.parse(frames[0]!);
-      const cases: [unknown, string][] = [
-        ['data: {}', 'sealed stream: not JSON'],
-        ['[]', 'sealed stream: frame must be a JSON object'],
-        [{ ...f0, seq: '0' }, 'sealed stream: seq must be an integer'],
-        [{ ...f0, v: 1 }, 'sealed stream: unsupported stream format'],
-        [{ ...f0, v: 3 }, 'sealed stream: unsupported stream format'],
-        [{ ...f0, end: false }, 'sealed stream: end must be true when present'],
-        [{ ...f0, x: 1 }, 'sealed stream: unexpected field "x"'],
-        [{ ...f0, rs: 'AAAA' }, 'sealed stream: rs must be 32 bytes of canonical base64url'],
-        [{ ...f0, ct: 'AA' }, 'sealed stream: ct must be at least 16 bytes of canonical base64url'],
+      // Well-formed edge cases open: 2-, 3-, 4-byte sequences at their bounds, an empty event.
+      const good = [
+        '\u0080',
+        '\u07ff',
+        '\u0800',
+        '\ud7ff',
+        '\ue000',
+        '\uffff',
+        '\u{10000}',
+        '\u{10ffff}',
+        '',
       ];
-      for (const [frame, message] of cases) {
-        await expectSealgateError(createStreamOpener(ctx).open(frame), 'decryption_failed', message);
+      expect((await open(ctx, [eventsPlaintext(...good)])).events).toEqual(good);
+    });
+    it('a record length out of bounds is refused from its 5-byte head, before any payload', async () => {
+      const ctx = await context();
+      const { header, records: rs } = await forgeRecords(ctx, [eventsPlaintext('ok')]);
+      const heads: [Uint8Array, string][] = [
+        [record(0, new Uint8Array(0), MAX_FRAME_BYTES + 17), 'a frame carries 17..1048592 bytes'],
+        [record(0, new Uint8Array(0), 0xffffffff), 'a frame carries 17..1048592 bytes'],
+        [record(0, new Uint8Array(0), 16), 'a frame carries 17..1048592 bytes'],
+        [record(1, new Uint8Array(0), 17), 'the end frame is its 16-byte tag'],
+        [record(1, new Uint8Array(0), 0), 'the end frame is its 16-byte tag'],
+        [record(2, new Uint8Array(0), 10), 'a receipt trailer before the end'],
+        [record(3, new Uint8Array(0), 16), 'unknown record type'],
+        [record(255, new Uint8Array(0), 1), 'unknown record type'],
+      ];
+      for (const [head, message] of heads) {
+        // Only the head is ever sent: the opener must decide from it alone.
+        const r = await openChunks(ctx, [cat(header, rs[0]!), head]);
+        expect(r.events).toEqual(['ok']);
+        await failed(r.error, 'decryption_failed', `sealed stream: ${message}`);
+      }
+      // At the frame cap exactly, it opens.
+      const atCap = eventsPlaintext('x'.repeat(MAX_FRAME_BYTES - 4));
+      expect((await open(ctx, [atCap])).events).toHaveLength(1);
+    });
+    it('a format-2 body, or format-3 records under another label or magic, is refused', async () => {
+      const ctx = await context();
+      const v2 = utf8.encode(
+        'data: {"v":2,"rs":"BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc","seq":0,"ct":"AA"}\n\n',
+      );
+      await failed(
+        (await openChunks(ctx, [v2])).error,
+        'decryption_failed',
+        'sealed stream: not a format-3 stream (magic "SGS3")',
+      );
+      const sgs2 = await forgeRecords(ctx, [eventsPlaintext('a')], { magic: 'SGS2' });
+      await failed(
+        (await openChunks(ctx, [cat(sgs2.header, ...sgs2.records)])).error,
+        'decryption_failed',
+        'sealed stream: not a format-3 stream (magic "SGS3")',
+      );
+      for (const label of ['sealgate/v2/stream', 'sealgate/v1/stream']) {
+        const old = await forgeRecords(ctx, [eventsPlaintext('a')], { label });
+        const r = await openChunks(ctx, [cat(old.header, ...old.records)]);
+        expect(r.events).toEqual([]);
+        await failed(r.error, 'decryption_failed', 'sealed stream: authentication failed');
       }
     });
   });
 
-  it("prepare() derives the key ahead: same frames as without it; a failure is the first seal's", async () => {
+  describe('fail closed, releasing nothing from a bad record or after it', () => {
+    it('truncation at every cut point → stream_truncated, with the frames before the cut', async () => {
+      const ctx = await context();
+      const rs = await records(ctx);
+      const body = cat(...rs);
+      const ends: number[] = [];
+      let end = 0;
+      for (const r of rs) {
+        end += r.length;
+        ends.push(end);
+      }
+      for (let cut = 0; cut < body.length; cut++) {
+        const r = await openChunks(ctx, cut === 0 ? [] : [body.subarray(0, cut)]);
+        const whole = ends.filter((e) => e <= cut).length - 1; // data records complete (header aside)
+        expect(r.events, `cut ${cut}`).toEqual(CHUNKS.slice(0, Math.max(0, whole)));
+        await failed(r.error, 'stream_truncated', 'sealed stream: ended without end frame');
+      }
+      expect((await openChunks(ctx, [body])).error).toBeUndefined();
+    });
+    it('a dropped, duplicated or reordered record → decryption_failed (the counter is implicit)', async () => {
+      const ctx = await context();
+      const [h, r0, r1, r2, r3, end] = await records(ctx);
+      for (const [body, released] of [
+        [[h, r0, r2, r3, end], [CHUNKS[0]]],
+        [[h, r0, r1, r1, r2], CHUNKS.slice(0, 2)],
+        [[h, r0, r2, r1], [CHUNKS[0]]],
+        [[h, r1, r0], []],
+        [[h, r0, r1, r2, end], CHUNKS.slice(0, 3)], // the end before the last frame
+      ] as [Uint8Array[], string[]][]) {
+        const r = await openChunks(ctx, [cat(...body)]);
+        expect(r.events).toEqual(released);
+        await failed(r.error, 'decryption_failed', 'sealed stream: authentication failed');
+      }
+    });
+    it('the end bit is authenticated: a type flipped between data and end fails', async () => {
+      const ctx = await context();
+      const [h, r0, end] = await records(ctx, ['a']);
+      const asData = Uint8Array.from(end!);
+      asData[0] = 0; // 16 bytes: too short for a frame
+      await failed((await openChunks(ctx, [cat(h!, r0!, asData)])).error, 'decryption_failed');
+      const asEnd = Uint8Array.from(r0!);
+      asEnd[0] = 1; // not 16 bytes
+      await failed(
+        (await openChunks(ctx, [cat(h!, asEnd)])).error,
+        'decryption_failed',
+        'sealed stream: the end frame is its 16-byte tag',
+      );
+      // A forged end-sized data frame: a 16-byte tag whose plaintext is empty, under the data bit.
+      const forged = await forgeRecords(ctx, [eventsPlaintext('a')]);
+      const endAsData = Uint8Array.from(forged.records[1]!);
+      endAsData[0] = 0;
+      const r = await openChunks(ctx, [cat(forged.header, forged.records[0]!, endAsData)]);
+      expect(r.events).toEqual(['a']);
+      await failed(r.error, 'decryption_failed');
+    });
+    it('records after the end: refused, except the one receipt trailer when expected', async () => {
+      const ctx = await context();
+      const rs = await records(ctx, ['a']);
+      const body = cat(...rs);
+      const trailer = receiptRecord('h.p.s');
+      const cases: [Uint8Array, boolean, string][] = [
+        [cat(body, rs[1]!), false, 'bytes after the end of the stream'],
+        [cat(body, new Uint8Array([0])), false, 'bytes after the end of the stream'],
+        [cat(body, trailer), false, 'bytes after the end of the stream'],
+        [cat(body, rs[1]!), true, 'a frame after the end'],
+        [cat(body, rs.at(-1)!), true, 'a second end'],
+        [cat(body, record(2, new Uint8Array(0))), true, `a receipt trailer is 1..${MAX_TRAILER_BYTES} bytes`],
+        [
+          cat(body, record(2, new Uint8Array(0), MAX_TRAILER_BYTES + 1)),
+          true,
+          `a receipt trailer is 1..${MAX_TRAILER_BYTES} bytes`,
+        ],
+        [cat(body, record(2, utf8.encode('a b'))), true, 'a receipt trailer is printable ASCII'],
+        [cat(body, record(2, utf8.encode('é'))), true, 'a receipt trailer is printable ASCII'],
+        [cat(body), true, 'ended without its receipt trailer'],
+        [cat(body, trailer.subarray(0, 8)), true, 'a record after the end is cut'],
+      ];
+      for (const [bytes, expectTrailer, message] of cases) {
+        const r = await openChunks(ctx, [bytes], { trailer: expectTrailer });
+        expect(r.events).toEqual(['a']);
+        await failed(r.error, 'decryption_failed', `sealed stream: ${message}`);
+      }
+      // After the trailer nothing is read: the push says so, the caller cancels; a later push throws.
+      const opener = createStreamOpener(ctx, { trailer: true });
+      const p = await opener.push(cat(body, trailer, rs[1]!), () => undefined);
+      expect(p).toMatchObject({ ended: true, trailer: 'h.p.s', excess: true });
+      expect(p.hashed).toEqual(body);
+      await expectSealgateError(
+        opener.push(new Uint8Array([0]), () => undefined),
+        'decryption_failed',
+        'sealed stream: bytes after the end of the stream',
+      );
+      const whole = await createStreamOpener(ctx, { trailer: true }).push(
+        cat(body, trailer),
+        () => undefined,
+      );
+      expect(whole.excess).toBe(false);
+      expect(() => receiptRecord('a'.repeat(MAX_TRAILER_BYTES + 1))).toThrow(/printable ASCII/);
+      expect(() => receiptRecord('a\nb')).toThrow(/printable ASCII/);
+    });
+    it('a record from another stream or another request → decryption_failed', async () => {
+      const ctx = await context();
+      const a = await records(ctx);
+      const b = await records(ctx); // same request, other rs
+      const r1 = await openChunks(ctx, [cat(a[0]!, a[1]!, b[2]!)]);
+      expect(r1.events).toEqual([CHUNKS[0]]);
+      await failed(r1.error, 'decryption_failed', 'sealed stream: authentication failed');
+      const r2 = await openChunks(await context('req-2'), [cat(...a)]);
+      expect(r2.events).toEqual([]);
+      await failed(r2.error, 'decryption_failed', 'sealed stream: authentication failed');
+    });
+    it('a flipped bit anywhere → refused; the opener stays failed afterwards', async () => {
+      const ctx = await context();
+      const body = cat(...(await records(ctx)));
+      for (let i = 4; i < body.length; i += 3) {
+        const bad = Uint8Array.from(body);
+        bad[i]! ^= 0x01;
+        const r = await openChunks(ctx, [bad]);
+        expect(r.error, `byte ${i}`).toBeDefined();
+      }
+      const opener = createStreamOpener(ctx);
+      const bad = Uint8Array.from(body);
+      bad[50]! ^= 1;
+      await expectSealgateError(
+        opener.push(bad, () => undefined),
+        'decryption_failed',
+        'sealed stream: authentication failed',
+      );
+      await expectSealgateError(
+        opener.push(body, () => undefined),
+        'decryption_failed',
+        'sealed stream: authentication failed',
+      );
+      expect(() => opener.finish()).toThrow('sealed stream: authentication failed');
+    });
+    it('overlapping pushes are refused (records must be read in order)', async () => {
+      const ctx = await context();
+      const opener = createStreamOpener(ctx);
+      const body = cat(...(await records(ctx)));
+      const first = opener.push(body.subarray(0, 60), () => undefined);
+      await expectSealgateError(
+        opener.push(body.subarray(60), () => undefined),
+        'internal',
+      );
+      await first;
+    });
+  });
+
+  it("prepare() derives the key ahead: same bytes as without it; a failure is the first seal's", async () => {
     const ctx = await context();
     const fixed = (n: number) => new Uint8Array(n).fill(7);
     const plain = createStreamSealer(ctx, { random: fixed });
     const prepared = createStreamSealer(ctx, { random: fixed });
     prepared.prepare();
     prepared.prepare(); // idempotent
-    const frames = async (s: ReturnType<typeof createStreamSealer>) => [
+    const body = async (s: ReturnType<typeof createStreamSealer>) => [
       await s.seal(['a', 'b']),
       await s.seal(['c']),
       await s.end(),
     ];
-    const ours = await frames(prepared);
-    expect(ours).toEqual(await frames(plain));
+    const ours = await body(prepared);
+    expect(ours).toEqual(await body(plain));
     expect(await openAll(ctx, ours)).toEqual(['a', 'b', 'c']);
-    // A backend whose derivation fails, synchronously or not: prepare() does not throw, the first
-    // seal rejects with that error, as it does without prepare().
     for (const fail of [
       () => {
         throw new Error('derive failed');
@@ -416,34 +394,29 @@ describe('sealed streams', () => {
     }
   });
 
-  it('the sealer refuses to continue after end, and ill-formed chunks', async () => {
+  it('the sealer refuses to continue after end', async () => {
     const ctx = await context();
     const sealer = createStreamSealer(ctx);
-    await expectSealgateError(
-      sealer.seal(['ok', '\ud800']),
-      'invalid_argument',
-      'stream sealer: each event must be a well-formed string',
-    );
     await sealer.end();
     await expectSealgateError(sealer.seal(['x']), 'invalid_argument', 'stream sealer: already ended');
     await expectSealgateError(sealer.end(), 'invalid_argument', 'stream sealer: already ended');
   });
-  it('sealStream sends no end frame when its source fails, so the receiver sees a truncation', async () => {
+  it('sealStream sends no end record when its source fails, so the receiver sees a truncation', async () => {
     const ctx = await context();
     async function* failing() {
       yield ['a'];
       throw new Error('model server went away');
     }
-    const frames: string[] = [];
+    const out: Uint8Array[] = [];
     await expect(
       (async () => {
-        for await (const f of sealStream(ctx, failing())) frames.push(f);
+        for await (const f of sealStream(ctx, failing())) out.push(f);
       })(),
     ).rejects.toThrow('model server went away');
-    expect(frames).toHaveLength(1);
-    const { released, error } = await openUntilError(ctx, frames);
-    expect(released).toEqual(['a']);
-    await expectSealgateError(Promise.reject(error), 'stream_truncated');
+    expect(out).toHaveLength(1);
+    const r = await openChunks(ctx, out);
+    expect(r.events).toEqual(['a']);
+    await failed(r.error, 'stream_truncated');
   });
 });
 
@@ -454,12 +427,13 @@ describe('streamFrameAads', () => {
       requestId: 'gw-0123456789abcdef0123456789abcdef',
       route: '/v1/chat/completions',
     };
+    expect(AAD_LABEL.stream).toBe('sealgate/v3/stream');
     const aadOf = streamFrameAads(ids);
     for (const seq of [0, 1, 255, 256, 65_537, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER]) {
       for (const end of [false, true]) {
         // The definition (docs/protocol.md), spelled out independently of wire.ts.
         const expected = lengthPrefixed(
-          utf8.encode(AAD_LABEL.stream),
+          utf8.encode('sealgate/v3/stream'),
           utf8.encode(ids.kid),
           utf8.encode(ids.requestId),
           utf8.encode(ids.route),

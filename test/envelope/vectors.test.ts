@@ -86,25 +86,42 @@ describe('envelope-v1.json: response', () => {
 });
 
 describe('envelope-v1.json: stream', () => {
-  it('the sealer reproduces every frame and the opener returns every batch of events', async () => {
+  it('the sealer reproduces every record and the opener returns every batch of events', async () => {
     const { gateway, worker } = await setup();
     expect(await vectorStreamFrames(worker.context)).toEqual(v.stream.frames);
     const opener = createStreamOpener(gateway.context);
-    const out = [];
-    for (const f of v.stream.frames) out.push(await opener.open(f));
-    await opener.finish();
-    expect(out).toEqual([...v.stream.batches, null]);
+    const out: string[][] = [];
+    for (const f of v.stream.frames) {
+      await opener.push(unhex(f), (events) => out.push(events.map((e) => td(e))));
+    }
+    opener.finish();
+    expect(out).toEqual(v.stream.batches);
   });
-  it('the reference opens every frame with nonce 0^32 ‖ u64be(seq) and the frame AAD', () => {
+  it('the reference opens every record with nonce 0^32 ‖ u64be(n) and the frame AAD', () => {
     const kStream = refHkdf(unhex(v.request.dek), unhex(v.stream.rs), 'sealgate/v1/stream-key');
     expect(hex(kStream)).toBe(v.stream.kStream);
-    const opened = v.stream.frames.map((text, seq) => {
-      const f = JSON.parse(text) as { seq: number; end?: true; ct: string };
-      expect(f.seq).toBe(seq);
-      const aad = refFrameAad({ kid: v.kek.kid, rid: requestId, route, seq, end: f.end === true });
-      return td(refGcmOpen(kStream, refFrameNonce(seq), aad, unb64u(f.ct)));
-    });
-    // Format 2: each data frame's plaintext is the JSON array of its events; the end frame is empty.
-    expect(opened).toEqual([...v.stream.batches.map((b) => JSON.stringify(b)), '']);
+    const body = unhex(v.stream.frames.join(''));
+    expect(td(body.subarray(0, 4))).toBe('SGS3');
+    expect(hex(body.subarray(4, 36))).toBe(v.stream.rs);
+    const opened: string[][] = [];
+    let at = 36;
+    for (let seq = 0; at < body.length; seq++) {
+      const type = body[at]!;
+      const length = new DataView(body.buffer, body.byteOffset + at + 1).getUint32(0);
+      const ct = body.subarray(at + 5, at + 5 + length);
+      at += 5 + length;
+      const aad = refFrameAad({ kid: v.kek.kid, rid: requestId, route, seq, end: type === 1 });
+      const pt = refGcmOpen(kStream, refFrameNonce(seq), aad, ct);
+      // Format 3: each data frame's plaintext is its events, each u32be(len) ‖ UTF-8; the end is empty.
+      const events: string[] = [];
+      for (let i = 0; i < pt.length; ) {
+        const n = new DataView(pt.buffer, pt.byteOffset + i).getUint32(0);
+        events.push(td(pt.subarray(i + 4, i + 4 + n)));
+        i += 4 + n;
+      }
+      opened.push(events);
+      expect(type).toBe(at === body.length ? 1 : 0);
+    }
+    expect(opened).toEqual([...v.stream.batches, []]);
   });
 });

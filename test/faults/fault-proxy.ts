@@ -7,12 +7,13 @@
  * Faults (one at a time, switched by the test; `pass` forwards untouched):
  *   drop      the connection is reset before any answer (upstream down)
  *   delay     the answer is held `delayMs`, then forwarded (upstream slow)
- *   tamper    one character of the answer's first `"ct"` value after the start is changed
- *   truncate  an SSE answer loses its last event (the sealed end frame); a JSON answer is cut in half
- *   reorder   SSE events 1 and 2 swapped (each authentic on its own)
+ *   tamper    one character of a JSON answer's `"ct"`, or one bit of a stream's second record
+ *   truncate  a stream loses its end record (and trailer); a JSON answer is cut in half
+ *   reorder   stream records 1 and 2 swapped (each authentic on its own)
  *   swap-kid  the sealed REQUEST's key id replaced by another well-formed one
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STREAM_CONTENT_TYPE } from '../../src/envelope/stream.js';
 import { listenLoopback } from '../support/loopback.js';
 
 export type Fault = 'pass' | 'drop' | 'delay' | 'tamper' | 'truncate' | 'reorder' | 'swap-kid';
@@ -50,8 +51,29 @@ function flipCt(text: string, nth: number): string {
   return `${text.slice(0, i)}${text[i] === 'A' ? 'B' : 'A'}${text.slice(i + 1)}`;
 }
 
-function sseEvents(text: string): string[] {
-  return text.split('\n\n').filter((e) => e.length > 0);
+/** A sealed stream body (format 3) split into its 36-byte header and its records. */
+function streamRecords(body: Buffer): { header: Buffer; records: Buffer[] } {
+  const records: Buffer[] = [];
+  for (let at = 36; at + 5 <= body.length; ) {
+    const length = body.readUInt32BE(at + 1);
+    records.push(body.subarray(at, at + 5 + length));
+    at += 5 + length;
+  }
+  return { header: body.subarray(0, 36), records };
+}
+
+/** The stream with a fault: one ciphertext bit of record 1, the end and trailer cut, 1 and 2 swapped. */
+function faultStream(body: Buffer, fault: string): Buffer {
+  const { header, records } = streamRecords(body);
+  if (fault === 'tamper') {
+    const second = Buffer.from(records[1]!);
+    second[5]! ^= 1;
+    records[1] = second;
+  }
+  // A stream loses its end record and the receipt trailer after it (docs/protocol.md "Receipts").
+  if (fault === 'truncate') return Buffer.concat([header, ...records.slice(0, -2)]);
+  if (fault === 'reorder') [records[1], records[2]] = [records[2]!, records[1]!];
+  return Buffer.concat([header, ...records]);
 }
 
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
@@ -85,20 +107,16 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       headers,
       ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body }),
     });
-    let text = await upstream.text();
-    proxy.wire.push(text);
+    const stream = (upstream.headers.get('content-type') ?? '') === STREAM_CONTENT_TYPE;
+    let bytes: Buffer = Buffer.from(await upstream.arrayBuffer());
+    // Latin-1: every byte one character, so a stream's binary records are searchable as text too.
+    proxy.wire.push(bytes.toString(stream ? 'latin1' : 'utf8'));
     if (fault === 'delay') await new Promise((r) => setTimeout(r, proxy.delayMs));
-    const sse = (upstream.headers.get('content-type') ?? '').startsWith('text/event-stream');
-    if (upstream.ok && fault === 'tamper') text = flipCt(text, sse ? 1 : 0);
-    if (upstream.ok && fault === 'truncate') {
-      // A stream loses its end frame and the receipt trailer after it (docs/protocol.md "Receipts").
-      text = sse ? `${sseEvents(text).slice(0, -2).join('\n\n')}\n\n` : text.slice(0, text.length >> 1);
-    }
-    if (upstream.ok && fault === 'reorder' && sse) {
-      const events = sseEvents(text);
-      [events[1], events[2]] = [events[2]!, events[1]!];
-      text = `${events.join('\n\n')}\n\n`;
-    }
+    if (upstream.ok && stream && ['tamper', 'truncate', 'reorder'].includes(fault)) {
+      bytes = faultStream(bytes, fault);
+    } else if (upstream.ok && fault === 'tamper') {
+      bytes = Buffer.from(flipCt(bytes.toString('utf8'), 0));
+    } else if (upstream.ok && fault === 'truncate') bytes = bytes.subarray(0, bytes.length >> 1);
     // Every end-to-end header passes (the worker certificate and receipt among them); the body is
     // re-framed here, so its length and transfer headers do not.
     const out: Record<string, string> = {};
@@ -109,7 +127,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         out[k] = v;
     });
     res.writeHead(upstream.status, out);
-    res.end(text);
+    res.end(bytes);
   };
   const server: Server = createServer((req, res) => {
     handle(req, res).catch(() => {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { concatBytes, sha256, toHex } from '../../src/bytes.js';
 import { BATCH_BYTES, nativeSha256 } from '../../src/gateway/sealing/native-sha256.js';
-import { createFrameHash } from '../../src/receipts/receipt.js';
+import { createStreamHash } from '../../src/receipts/receipt.js';
 
 function bytes(length: number, seed: number): Uint8Array {
   const out = new Uint8Array(length);
@@ -49,14 +49,12 @@ describe('batched native SHA-256', () => {
     expect(toHex(h.digest())).toBe(toHex(await sha256(concatBytes(...expected))));
   });
 
-  it('gives the stream frame hash that noble gives (the worker’s side)', () => {
-    const frames = Array.from({ length: 120 }, (_, i) => `{"ct":"${'A'.repeat((i * 53) % 900)}","i":${i}}`);
-    const ours = createFrameHash(nativeSha256);
-    const reference = createFrameHash();
-    for (const f of frames) {
-      ours.update(f);
-      reference.update(f);
-    }
+  it('gives the stream hash that noble gives (the worker’s side), however the reads are split', () => {
+    const reads = Array.from({ length: 120 }, (_, i) => new Uint8Array((i * 53) % 900).fill(i));
+    const ours = createStreamHash(nativeSha256);
+    const reference = createStreamHash();
+    for (const r of reads) ours.update(r);
+    reference.update(concatBytes(...reads));
     expect(ours.digest()).toBe(reference.digest());
   });
 });

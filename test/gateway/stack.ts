@@ -12,7 +12,9 @@ import { WorkerSession } from '../../src/ai-worker/attest-to-service.js';
 import { encodeWorkerConfig, workerConfig } from '../../src/attestation/worker-config.js';
 import { createServiceApp } from '../../src/attestation-service/app.js';
 import { generateServiceKeys, type ServiceKeys } from '../../src/attestation-service/service-keys.js';
+import { concatBytes } from '../../src/bytes.js';
 import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
+import { receiptRecord } from '../../src/envelope/stream.js';
 import type { GatewayEnv } from '../../src/gateway/config.js';
 import { createBuiltinModel } from '../../src/model/builtin.js';
 import { importDevChain } from '../../src/platform/simulator/dev-chain-json.js';
@@ -58,6 +60,8 @@ export type WorkerMode =
   | 'reorder-stream'
   /** The authentic sealed answer to an EARLIER request (another DEK, request id, maybe key). */
   | 'replay-answer'
+  /** The authentic format-3 stream labelled `text/event-stream` (format 2's type): no fallback. */
+  | 'sse-typed-stream'
   /** Accepts the connection and never answers (only the caller's signal ends the wait). */
   | 'hang'
   /** Answers GET /v1/models with a list of more than 1 MiB. */
@@ -267,10 +271,15 @@ export function flip(ct: string): string {
 async function breakAnswer(res: Response, mode: WorkerMode, stack: Stack): Promise<Response> {
   const headers = new Headers(res.headers);
   headers.delete('content-length');
+  if (mode === 'sse-typed-stream') {
+    headers.set('content-type', 'text/event-stream; charset=utf-8');
+    return new Response(res.body, { status: res.status, headers });
+  }
   if (mode === 'trickle-stream' || mode === 'counted-stream' || mode === 'after-trailer') {
     let bytes = new Uint8Array(await res.arrayBuffer());
     if (mode === 'after-trailer') {
-      bytes = new Uint8Array([...bytes, ...new TextEncoder().encode('data: {"seq":99}\n\n')]);
+      // A data record after the trailer: its head and 17 bytes (several 7-byte reads).
+      bytes = new Uint8Array([...bytes, 0, 0, 0, 0, 17, ...new Uint8Array(17)]);
     }
     let at = 0;
     const counted = { reads: 0, total: Math.ceil(bytes.length / 7), cancelled: false };
@@ -306,42 +315,49 @@ async function breakAnswer(res: Response, mode: WorkerMode, stack: Stack): Promi
     else headers.set('x-sealgate-receipt', flip(receipt));
     return new Response(res.body, { status: res.status, headers });
   }
-  const text = await res.text();
   if (mode === 'tamper-json') {
-    const body = JSON.parse(text) as { sealgate: { ct: string } };
+    const body = JSON.parse(await res.text()) as { sealgate: { ct: string } };
     body.sealgate.ct = flip(body.sealgate.ct);
     return new Response(JSON.stringify(body), { status: res.status, headers });
   }
-  const events = text.split('\n\n').filter((e) => e.length > 0);
+  // A sealed stream (format 3): the header, then records (the last one the receipt trailer).
+  const { header, records } = streamRecords(new Uint8Array(await res.arrayBuffer()));
+  const send = (...parts: Uint8Array[]) =>
+    new Response(concatBytes(header, ...parts) as Uint8Array<ArrayBuffer>, { status: res.status, headers });
   if (mode === 'truncate-stream') {
-    // Everything but the end frame (and the receipt trailer after it): every chunk (OpenAI's [DONE]
-    // included) authentic, the end missing.
-    return new Response(`${events.slice(0, -2).join('\n\n')}\n\n`, { status: res.status, headers });
+    // Every data record (OpenAI's [DONE] included) authentic, the end record and trailer missing.
+    return send(...records.slice(0, -2));
   }
-  if (mode === 'drop-trailer') {
-    return new Response(`${events.slice(0, -1).join('\n\n')}\n\n`, { status: res.status, headers });
-  }
+  if (mode === 'drop-trailer') return send(...records.slice(0, -1));
   if (mode === 'tamper-trailer') {
-    const trailer = JSON.parse(events.at(-1)!.slice('data: '.length)) as { receipt: string };
-    trailer.receipt = flip(trailer.receipt);
-    events[events.length - 1] = `data: ${JSON.stringify(trailer)}`;
-    return new Response(`${events.join('\n\n')}\n\n`, { status: res.status, headers });
+    const jws = new TextDecoder().decode(records.at(-1)!.subarray(5));
+    return send(...records.slice(0, -1), receiptRecord(flip(jws)));
   }
   if (mode === 'reorder-stream') {
-    [events[1], events[2]] = [events[2]!, events[1]!];
-    return new Response(`${events.join('\n\n')}\n\n`, { status: res.status, headers });
+    [records[1], records[2]] = [records[2]!, records[1]!];
+    return send(...records);
   }
   if (mode === 'huge-frame') {
-    const second = JSON.parse(events[1]!.slice('data: '.length)) as { ct: string };
-    second.ct = 'A'.repeat(2 * 1024 * 1024);
-    events[1] = `data: ${JSON.stringify(second)}`;
-    return new Response(`${events.join('\n\n')}\n\n`, { status: res.status, headers });
+    // The second record announces (and carries) 2 MiB: over the cap, refused from its head.
+    const huge = new Uint8Array(5 + 2 * 1024 * 1024);
+    new DataView(huge.buffer).setUint32(1, huge.length - 5);
+    return send(records[0]!, huge, ...records.slice(2));
   }
-  // tamper-stream: the second frame's ciphertext edited.
-  const second = JSON.parse(events[1]!.slice('data: '.length)) as { ct: string };
-  second.ct = flip(second.ct);
-  events[1] = `data: ${JSON.stringify(second)}`;
-  return new Response(`${events.join('\n\n')}\n\n`, { status: res.status, headers });
+  // tamper-stream: one bit of the second record's ciphertext flipped.
+  const second = Uint8Array.from(records[1]!);
+  second[5]! ^= 1;
+  return send(records[0]!, second, ...records.slice(2));
+}
+
+/** A sealed stream body split into its 36-byte header and its records (head and payload each). */
+function streamRecords(body: Uint8Array): { header: Uint8Array; records: Uint8Array[] } {
+  const records: Uint8Array[] = [];
+  for (let at = 36; at < body.length; ) {
+    const length = new DataView(body.buffer, body.byteOffset + at + 1).getUint32(0);
+    records.push(body.subarray(at, at + 5 + length));
+    at += 5 + length;
+  }
+  return { header: body.subarray(0, 36), records };
 }
 
 /** SSE `data:` payloads of a gateway answer. */

@@ -14,7 +14,7 @@ import { createStreamOpener } from '../../src/envelope/stream.js';
 import { createKek } from '../../src/keys/kek.js';
 import { BUILTIN_MODEL_ID } from '../../src/model/builtin.js';
 import { measurementFor } from '../../src/platform/simulator/measurement.js';
-import { createFrameHash, parseReceipt, readReceiptTrailer } from '../../src/receipts/receipt.js';
+import { createStreamHash, parseReceipt } from '../../src/receipts/receipt.js';
 import { expectError, openSse, post } from '../ai-worker/support.js';
 import { expectSealgateError } from '../keys/support.js';
 import type { Json } from '../model/json.js';
@@ -88,9 +88,9 @@ describe('services end to end (SIMULATED hardware)', () => {
     );
     expect(chunks.at(-1).usage).toEqual({ prompt_tokens: 2, completion_tokens: 7, total_tokens: 9 });
     // The receipt trailer after the end frame: signed over the frame hash of exactly these frames.
-    const receipt = parseReceipt(readReceiptTrailer(opened.trailer!));
-    const hash = createFrameHash();
-    for (const frame of opened.frames) hash.update(frame);
+    const receipt = parseReceipt(opened.trailer!);
+    const hash = createStreamHash();
+    hash.update(opened.hashed);
     expect(receipt.claims).toMatchObject({
       id: context.requestId,
       stream: true,
@@ -171,19 +171,20 @@ describe('services end to end (SIMULATED hardware)', () => {
       stream: true,
       messages: [{ role: 'user', content: 'one two three four' }],
     });
-    const { frames, error } = await openSse(await post(worker.url, CHAT, b.sealed), b.context);
+    const { frames, hashed, error } = await openSse(await post(worker.url, CHAT, b.sealed), b.context);
     expect(error).toBeUndefined();
+    const header = hashed.subarray(0, 36);
     // The first event alone (time to first chunk), the burst after it, the end frame.
     expect(frames.length).toBeGreaterThanOrEqual(3);
-    const feed = async (altered: string[]) => {
+    const feed = async (altered: Uint8Array[]) => {
       const opener = createStreamOpener(b.context);
       const released: string[] = [];
+      const onFrame = (events: readonly Uint8Array[]) => {
+        for (const e of events) released.push(new TextDecoder().decode(e));
+      };
       try {
-        for (const f of altered) {
-          const events = await opener.open(f);
-          if (events !== null) released.push(...events);
-        }
-        await opener.finish();
+        for (const f of [header, ...altered]) await opener.push(f, onFrame);
+        opener.finish();
       } catch (e) {
         return { released, code: (e as { code: string }).code };
       }
@@ -204,11 +205,10 @@ describe('services end to end (SIMULATED hardware)', () => {
     const reordered = await feed(swapped);
     expect(reordered).toEqual({ released: await upTo(1), code: 'decryption_failed' });
     // Tampered: one bit of frame 1's ciphertext — frame 0's events released, nothing after.
-    const frame = JSON.parse(frames[1]!) as { seq: number; ct: string };
-    const bytes = fromBase64Url(frame.ct);
-    bytes[0]! ^= 1;
+    const bytes = Uint8Array.from(frames[1]!);
+    bytes[5]! ^= 1;
     const tamperedFrames = [...frames];
-    tamperedFrames[1] = JSON.stringify({ ...frame, ct: toBase64Url(bytes) });
+    tamperedFrames[1] = bytes;
     expect(await feed(tamperedFrames)).toEqual({
       released: await upTo(1),
       code: 'decryption_failed',

@@ -15,7 +15,7 @@ import { encodeReceiptBundle } from '../../src/receipts/bundle.js';
 import {
   checkedHeaderCount,
   claimsJson,
-  createFrameHash,
+  createStreamHash,
   parseReceipt,
   signReceipt,
 } from '../../src/receipts/receipt.js';
@@ -101,21 +101,19 @@ describe('receipt format', () => {
     );
   });
 
-  it('defines the stream hash as SHA-256 over u32be(len) ‖ frame for every frame in order', async () => {
-    const frames = ['{"v":1,"seq":0,"ct":"x"}', '{"seq":1,"end":true,"ct":"é"}'];
-    const h = createFrameHash();
-    for (const fr of frames) h.update(fr);
-    const parts = frames.flatMap((fr) => {
-      const b = utf8.encode(fr);
-      const len = new Uint8Array(4);
-      new DataView(len.buffer).setUint32(0, b.length);
-      return [...len, ...b];
-    });
-    const expected = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array(parts))));
-    expect(h.digest()).toBe(expected);
-    const swapped = createFrameHash();
-    for (const fr of [...frames].reverse()) swapped.update(fr);
-    expect(swapped.digest()).not.toBe(expected);
+  it('defines the stream hash as SHA-256 of the body bytes, however they are split', async () => {
+    const body = utf8.encode('SGS3 header, records, the end record: bytes as sent');
+    const expected = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', body.slice())));
+    for (const cut of [0, 1, 7, body.length]) {
+      const h = createStreamHash();
+      h.update(body.subarray(0, cut));
+      h.update(body.subarray(cut));
+      expect(h.digest()).toBe(expected);
+    }
+    const h = createStreamHash();
+    h.update(body);
+    h.digest();
+    expect(() => h.update(body)).toThrow('stream hash: already finished');
   });
 });
 

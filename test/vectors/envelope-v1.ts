@@ -4,6 +4,7 @@
  * sealed again — with the envelope backend given, or the default (WebCrypto).
  */
 
+import { toHex } from '../../src/bytes.js';
 import type { RequestContext } from '../../src/envelope/data-key.js';
 import type { EnvelopeCrypto } from '../../src/envelope/envelope-crypto.js';
 import { openRequest, sealRequest } from '../../src/envelope/request.js';
@@ -45,11 +46,14 @@ export async function vectorRequest(envelopeCrypto?: EnvelopeCrypto) {
   return { kek, ring, gateway, worker };
 }
 
-/** The vector's stream batches (one frame each) sealed in `context` with the vector's randomness: every frame, the end frame last. */
+/**
+ * The vector's stream batches (one frame each) sealed in `context` with the vector's randomness:
+ * every piece as the sealer returns it (hex; the header with the first), the end record last.
+ */
 export async function vectorStreamFrames(context: RequestContext): Promise<string[]> {
   const sealer = createStreamSealer(context, { random: fixedRandom(unhex(v.stream.rs)) });
   const frames = [];
-  for (const b of v.stream.batches) frames.push(await sealer.seal(b));
-  frames.push(await sealer.end());
+  for (const b of v.stream.batches) frames.push(toHex(await sealer.seal(b)));
+  frames.push(toHex(await sealer.end()));
   return frames;
 }

@@ -16,6 +16,7 @@ import { sealKek } from '../../src/keys/kek-transport.js';
 import { KeyRing } from '../../src/keys/key-ring.js';
 import {
   b64u,
+  cat,
   fixedRandom,
   hex,
   lp,
@@ -124,29 +125,35 @@ async function envelopeVector() {
     '[DONE]',
   ];
   const srs = ramp(0x80, 32);
-  // Stream format 2: a frame seals a burst of events as a JSON array (src/envelope/stream.ts).
+  // Stream format 3: binary records, a burst of events per data frame (src/envelope/stream.ts).
   const batches = [chunks.slice(0, 3), chunks.slice(3)];
   const sealer = createStreamSealer(context, { random: fixedRandom(srs) });
   const frames: string[] = [];
-  for (const b of batches) frames.push(await sealer.seal(b));
-  frames.push(await sealer.end());
+  for (const b of batches) frames.push(hex(await sealer.seal(b)));
+  frames.push(hex(await sealer.end()));
   const kStream = refHkdf(dek, srs, 'sealgate/v1/stream-key');
+  const u32 = (n: number) => {
+    const out = new Uint8Array(4);
+    new DataView(out.buffer).setUint32(0, n);
+    return out;
+  };
   const refFrames = [...batches, null].map((b, seq) => {
     const end = b === null;
+    const pt = end ? new Uint8Array(0) : cat(...b.flatMap((e) => [u32(te(e).length), te(e)]));
     const fct = refGcmSeal(
       kStream,
       refFrameNonce(seq),
       refFrameAad({ kid: kek.kid, rid: requestId, route, seq, end }),
-      te(b === null ? '' : JSON.stringify(b)),
+      pt,
     );
-    const head = seq === 0 ? `"v":2,"rs":"${b64u(srs)}",` : '';
-    return `{${head}"seq":${seq},${end ? '"end":true,' : ''}"ct":"${b64u(fct)}"}`;
+    const head = seq === 0 ? cat(te('SGS3'), srs) : new Uint8Array(0);
+    return hex(cat(head, new Uint8Array([end ? 1 : 0]), u32(fct.length), fct));
   });
   same('stream frames', frames, refFrames);
 
   return {
     description:
-      'Sealgate envelope v1, stream format 2 (docs/protocol.md). Inputs are fixed byte ramps; every output was produced by src/envelope and, independently, by test/vectors/reference.ts (@noble primitives), and they agree. Regenerate: npx tsx test/vectors/generate.ts',
+      'Sealgate envelope v1, stream format 3 (docs/protocol.md); stream.frames are hex, as the sealer returns them (the header with the first). Inputs are fixed byte ramps; every output was produced by src/envelope and, independently, by test/vectors/reference.ts (@noble primitives), and they agree. Regenerate: npx tsx test/vectors/generate.ts',
     kek: { key: hex(kekKey), kid: kek.kid, notBefore: kek.notBefore, notAfter: kek.notAfter },
     request: {
       route,

@@ -69,7 +69,7 @@ export const refResponseAad = (f: { kid: string; rid: string; route: string; pla
   lp('sealgate/v1/response', f.kid, f.rid, f.route, f.plainJcs);
 export const refFrameAad = (
   f: { kid: string; rid: string; route: string; seq: number; end: boolean },
-  label = 'sealgate/v2/stream',
+  label = 'sealgate/v3/stream',
 ) => lp(label, f.kid, f.rid, f.route, f.seq, new Uint8Array([f.end ? 1 : 0]));
 export const refFrameNonce = (seq: number): Uint8Array => cat(new Uint8Array(4), u64(seq));
 

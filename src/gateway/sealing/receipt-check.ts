@@ -19,12 +19,11 @@ import { SealgateError } from '../../errors.js';
 import { encodeKeptReceipt } from '../../receipts/kept-receipt.js';
 import {
   bodySha256,
-  createFrameHash,
-  type FrameHash,
+  createStreamHash,
   importWorkerKey,
   parseReceipt,
   type ReceiptClaims,
-  readReceiptTrailer,
+  type StreamHash,
   verifyReceiptSignature,
   WORKER_CERTIFICATE_HEADER,
 } from '../../receipts/receipt.js';
@@ -151,9 +150,12 @@ async function trustedWorker(
 export interface AnswerReceipt {
   /** Checks the receipt of a sealed JSON answer (`body` exactly as received). */
   checkJson(body: Uint8Array, compact: string | null): Promise<string>;
-  /** Feeds one stream frame (the SSE data, as received, the end frame included). */
-  frame(data: string): void;
-  /** Checks the trailer event after the end frame (undefined: none came). */
+  /**
+   * Feeds the stream hash the next bytes of a stream's body as received, the header through the
+   * end record (envelope/stream.ts `StreamProgress.hashed`).
+   */
+  hash(bytes: Uint8Array): void;
+  /** Checks the receipt trailer's compact JWS after the end record (undefined: none came). */
   checkStream(trailer: string | undefined): Promise<string>;
 }
 
@@ -188,12 +190,12 @@ export async function prepareReceipt(input: {
     input.maxServiceAgeSeconds,
     input.response.headers.get(WORKER_CERTIFICATE_HEADER),
   );
-  // Made on a stream's first frame only: a JSON answer needs none, and the SHA-256 state is CPU
+  // Made on a stream's first bytes only: a JSON answer needs none, and the SHA-256 state is CPU
   // spent per answer (docs/benchmarks.md).
-  let frames: FrameHash | undefined;
-  const frameHash = () => {
-    frames ??= createFrameHash(nativeSha256);
-    return frames;
+  let streamHash: StreamHash | undefined;
+  const bodyHash = () => {
+    streamHash ??= createStreamHash(nativeSha256);
+    return streamHash;
   };
   const store = async (compact: string) => {
     const stored = putReceipt(input.kv, input.secret, input.context.requestId, {
@@ -240,15 +242,15 @@ export async function prepareReceipt(input: {
   return {
     // `return await`: a rejection adopted a microtask late is reported as unhandled by workerd.
     // One-shot WebCrypto digest: node:crypto's Hash is a stream.Transform whose construction cost
-    // more than hashing a whole answer (CPU profile, docs/benchmarks.md); frames need its state.
+    // more than hashing a whole answer (CPU profile, docs/benchmarks.md); a stream needs its state.
     checkJson: async (body, compact) => {
       const hash = await bodySha256(body);
       return await check(compact, hash);
     },
-    frame: (data) => frameHash().update(data),
+    hash: (bytes) => bodyHash().update(bytes),
     checkStream: async (trailer) => {
       if (trailer === undefined) throw tampered('the stream ended without its receipt');
-      return await check(readReceiptTrailer(trailer), frameHash().digest());
+      return await check(trailer, bodyHash().digest());
     },
   };
 }

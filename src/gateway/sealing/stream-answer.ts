@@ -1,12 +1,18 @@
 /**
- * Opens a sealed SSE stream as the client reads it (docs/protocol.md, sealed streams). Each round
- * takes ONE read of the worker's body (not one frame), opens every frame completed in it, in order
- * (each frame carries a burst of the model's events: envelope/stream.ts), and hands the client
- * their events, each its own SSE event, as one chunk, so per-chunk costs downstream (the runtime's
- * stream plumbing, a proxy, the socket) are paid per network read, not per frame. Invariants: only
- * frames whose tag verified are released, strictly in order, and nothing after the first failure;
- * OpenAI's `[DONE]` goes out only after the end frame (and, when expected, the receipt trailer)
- * verified, so a cut stream never looks complete — it ends with an OpenAI error event instead.
+ * Opens a sealed stream (docs/protocol.md, sealed streams: format 3, binary records) as the client
+ * reads it. Each round takes ONE read of the worker's body, pushes its bytes to the opener (which
+ * verifies every record completed in it, in order: envelope/stream.ts) and hands the client the
+ * verified events, each its own SSE event, as one chunk, so per-chunk costs downstream (the
+ * runtime's stream plumbing, a proxy, the socket) are paid per network read, not per frame.
+ * Invariants: only frames whose tag verified are released, strictly in order, and nothing after the
+ * first failure; the route's final event (OpenAI's `[DONE]`) goes out only after the end record and
+ * the receipt trailer verified, so a cut stream never looks complete — it ends with an error event
+ * in the route's shape instead.
+ *
+ * On chat and completions without metering, an event's verified bytes go out as they are, with
+ * only `data: ` and `\n\n` around them: the opener guarantees well-formed UTF-8 without CR or LF
+ * (stream-events.ts), which is all that makes them one SSE event — no decode, no re-encode. Typed
+ * routes and metered keys decode each event (its JSON `type`, its usage).
  *
  * The events are pushed into workerd's native byte pipe (byte-pipe.ts), not pulled through a
  * JavaScript `ReadableStream`, whose pump holds a chain of promises per network read for the
@@ -17,16 +23,17 @@
  */
 
 import { anthropicErrorBody } from '../../api/anthropic/errors.js';
-import { sseEventName, streamEventOf } from '../../api/stream-end.js';
+import { hasTypedEvents, sseEventName, streamEventOf } from '../../api/stream-end.js';
 import { createStreamOpener } from '../../envelope/stream.js';
 import { isSealgateError } from '../../errors.js';
 import { errorBody, type HttpErrorCode } from '../../http/errors.js';
-import { encodeSseEvent, type SseEvent, SseParser } from '../../model/sse.js';
+import { encodeSseEvent } from '../../model/sse.js';
 import { keptReceiptComment } from '../../receipts/kept-receipt.js';
 import type { UsageMeter } from '../limits/usage-meter.js';
 import { log } from '../log.js';
 import { byteStreamPipe } from './byte-pipe.js';
 import type { AnswerReceipt } from './receipt-check.js';
+import { SseOut } from './sse-out.js';
 import { type Exchange, isTampered } from './upstream.js';
 
 type Answer = Extract<Exchange, { kind: 'answer' }>;
@@ -52,7 +59,10 @@ export function openStreamAnswer(
   });
 }
 
-/** One stream's relay from the worker's sealed frames to the client's opened events. */
+/** `[DONE]`, the chat routes' final event (src/api/stream-end.ts), as bytes. */
+const DONE = new Uint8Array([0x5b, 0x44, 0x4f, 0x4e, 0x45, 0x5d]);
+
+/** One stream's relay from the worker's sealed records to the client's opened events. */
 class StreamRelay {
   readonly #rid: string;
   readonly #opener: ReturnType<typeof createStreamOpener>;
@@ -60,10 +70,9 @@ class StreamRelay {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #receipt: AnswerReceipt | undefined;
   readonly #meter: UsageMeter | undefined;
-  // As parseSseStream (src/model/sse.ts): UTF-8 with U+FFFD for bad bytes; the parser strips the BOM.
-  readonly #decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-  readonly #parser = new SseParser();
-  readonly #encoder = new TextEncoder();
+  /** Events go out as their verified bytes (chat, completions, no meter): no decode. */
+  readonly #raw: boolean;
+  readonly #decoder = new TextDecoder();
   /** The client's side is gone (cancelled, disconnected): nothing more can be sent. */
   #clientGone = false;
   /**
@@ -72,16 +81,17 @@ class StreamRelay {
    */
   #held: string | null = null;
   readonly #route: string;
-  /** The end frame verified; with a receipt expected, its trailer is the next event. */
-  #ended = false;
   /** The client's events of this read, in order; each one only after its frame verified. */
-  #out = '';
+  readonly #out = new SseOut();
   /**
-   * This read's frames (the SSE data, as received), not yet fed to the receipt's frame hash: fed
-   * while the client's write is under way, off the path to its first byte (#flushFrames). The hash
-   * is read only by the trailer's check, and every frame is fed before it, in order.
+   * This read's body bytes under the receipt's stream hash, not yet fed to it: fed while the
+   * client's write is under way, off the path to its first byte (#flushHash). The hash is read
+   * only by the trailer's check, and every byte is fed before it, in order.
    */
-  #unhashed: string[] = [];
+  #unhashed: Uint8Array | undefined;
+  readonly #onFrame = (events: readonly Uint8Array[]): void => {
+    for (const event of events) this.#emit(event);
+  };
 
   constructor(
     answer: Answer,
@@ -92,7 +102,8 @@ class StreamRelay {
     this.#meter = meter;
     this.#rid = answer.context.requestId;
     this.#route = answer.context.route;
-    this.#opener = createStreamOpener(answer.context);
+    this.#raw = !meter && !hasTypedEvents(this.#route);
+    this.#opener = createStreamOpener(answer.context, { trailer: receipt !== undefined });
     this.#reader = answer.response.body ? answer.response.body.getReader() : undefined;
     this.#writer = writer;
     this.#receipt = receipt;
@@ -109,53 +120,43 @@ class StreamRelay {
   async #relay(): Promise<void> {
     const reader = this.#reader;
     if (!reader) throw Object.assign(new Error('no body'), { code: 'stream_truncated' });
+    const receipt = this.#receipt;
     for (;;) {
       const next = await reader.read();
-      if (next.done) return await this.#transportEnded();
-      // Most reads complete no frame (a frame spans several): those cost no async step here.
-      const frames = this.#parser.push(this.#decoder.decode(next.value, { stream: true }));
-      if (frames.length > 0 && (await this.#openRead(frames))) return await this.#complete();
-      if (this.#out) {
-        const text = this.#out;
-        this.#out = '';
-        // Resolves once the client took it: the next read waits for that.
-        const sent = this.#send(text);
-        try {
-          this.#flushFrames(); // hashed while the client's write is under way
-        } finally {
-          await sent;
+      if (next.done) return this.#transportEnded();
+      const progress = await this.#opener.push(next.value, this.#onFrame);
+      if (receipt && progress.hashed.length > 0) this.#unhashed = progress.hashed;
+      if (progress.ended && (!receipt || progress.trailer !== undefined)) {
+        if (receipt) {
+          // [DONE] only once the receipt verified, right after the client's copy of it (an SSE
+          // comment: receipts/kept-receipt.ts).
+          this.#flushHash();
+          this.#out.text(keptReceiptComment(await receipt.checkStream(progress.trailer)));
         }
-      } else this.#flushFrames(); // only part of a frame so far, or usage withheld: read on
-    }
-  }
-
-  /** Opens the frames completed by one read into `#out`; true once the answer is complete. */
-  async #openRead(frames: readonly SseEvent[]): Promise<boolean> {
-    const receipt = this.#receipt;
-    for (const event of frames) {
-      if (this.#ended) {
-        // The receipt trailer follows the end frame; [DONE] only once it verified, right after the
-        // client's copy of the receipt (an SSE comment: receipts/kept-receipt.ts).
-        this.#flushFrames();
-        const kept = await receipt?.checkStream(event.data);
-        if (kept !== undefined) this.#out += keptReceiptComment(kept);
-        return true;
+        return await this.#complete(progress.excess);
       }
-      if (receipt) this.#unhashed.push(event.data);
-      const events = await this.#opener.open(event.data);
-      if (events === null) {
-        // End frame verified: the answer is known complete (once its receipt verified, if any).
-        this.#ended = true;
-        if (receipt) continue;
-        return true;
+      if (this.#out.empty) {
+        this.#flushHash(); // only part of a record so far, or usage withheld: read on
+        continue;
       }
-      for (const data of events) this.#emit(data);
+      // Resolves once the client took it: the next read waits for that.
+      const sent = this.#send();
+      try {
+        this.#flushHash(); // hashed while the client's write is under way
+      } finally {
+        await sent;
+      }
     }
-    return false;
   }
 
   /** One verified model event: metered, held if it is the route's final event, else queued. */
-  #emit(data: string): void {
+  #emit(event: Uint8Array): void {
+    if (this.#raw) {
+      if (event.length === DONE.length && DONE.every((b, i) => event[i] === b)) this.#held = '[DONE]';
+      else this.#out.event(event);
+      return;
+    }
+    const data = this.#decoder.decode(event);
     // Its step and SSE name from one parse (typed routes parse each event: stream-end.ts).
     const { step, name } = streamEventOf(this.#route, data);
     if (this.#meter && !this.#meter.chunk(data, step)) return; // usage the client did not ask for
@@ -163,37 +164,35 @@ class StreamRelay {
       this.#held = data;
       return;
     }
-    this.#out += encodeSseEvent(data, name);
+    this.#out.text(encodeSseEvent(data, name));
   }
 
-  /** Feeds the receipt's frame hash the frames received so far, in order. */
-  #flushFrames(): void {
-    const receipt = this.#receipt;
-    if (!receipt || this.#unhashed.length === 0) return;
-    for (const data of this.#unhashed) receipt.frame(data);
-    this.#unhashed = [];
+  /** Feeds the receipt's stream hash the bytes received so far, in order. */
+  #flushHash(): void {
+    const bytes = this.#unhashed;
+    if (!bytes) return;
+    this.#unhashed = undefined;
+    this.#receipt?.hash(bytes);
   }
 
   /** The worker's body ended before the answer was complete: always throws. */
-  async #transportEnded(): Promise<never> {
-    this.#parser.push(this.#decoder.decode()); // a final partial line cannot complete an event
-    if (this.#ended) {
-      this.#flushFrames();
-      await this.#receipt?.checkStream(undefined); // throws: the end frame came, its receipt did not
-      throw new Error('sealed stream: a receipt check passed without a receipt');
-    }
-    await this.#opener.finish(); // throws stream_truncated: the end frame returns earlier, never here
+  #transportEnded(): never {
+    // Throws stream_truncated before the end record; decryption_failed (tampered) when the end
+    // came and the expected receipt trailer did not, or came cut. A whole answer returned earlier.
+    this.#opener.finish();
     throw new Error('sealed stream: transport ended in an impossible state');
   }
 
-  async #complete(): Promise<void> {
-    if (this.#held !== null) this.#out += this.#event(this.#held);
-    if (this.#out) await this.#send(this.#out);
+  /** `excess`: bytes followed the trailer in its read; they are refused unread (#readEnd). */
+  async #complete(excess: boolean): Promise<void> {
+    if (this.#held !== null) this.#out.text(this.#event(this.#held));
+    if (!this.#out.empty) await this.#send();
     // The answer is whole: counted now, as nothing below may run once the client's side closed
     // (the request's context can end with its body). finishStream is idempotent (run() calls it).
     this.#meter?.finishStream();
     await this.#writer.close();
-    await this.#readEnd();
+    if (excess) await this.#release();
+    else await this.#readEnd();
   }
 
   /**
@@ -228,9 +227,9 @@ class StreamRelay {
         : 'upstream_unavailable';
     log('error', 'stream_rejected', { rid: this.#rid, code, message: (e as Error).message });
     const message = 'the stream from the AI worker was cut or did not authenticate';
-    this.#out += streamErrorEvent(this.#route, code, message);
+    this.#out.text(streamErrorEvent(this.#route, code, message));
     try {
-      await this.#send(this.#out);
+      await this.#send();
       await this.#writer.close();
     } catch {
       await this.#writer.abort().catch(() => undefined);
@@ -242,9 +241,10 @@ class StreamRelay {
     return encodeSseEvent(data, sseEventName(this.#route, data));
   }
 
-  async #send(text: string): Promise<void> {
+  /** Writes what is queued for the client as one chunk. */
+  async #send(): Promise<void> {
     try {
-      await this.#writer.write(this.#encoder.encode(text));
+      await this.#writer.write(this.#out.take());
     } catch (e) {
       this.#clientGone = true;
       throw e;

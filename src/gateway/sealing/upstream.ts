@@ -5,13 +5,16 @@
  * frame. Nothing unsealed ever leaves the gateway, and nothing reaches the client that did not
  * authenticate: a stream that breaks ends with an OpenAI error event after the last verified
  * chunk, and OpenAI's `[DONE]` is held back until the end frame verified, so a cut stream can
- * never look complete (streams: stream-answer.ts).
+ * never look complete (streams: stream-answer.ts). An answer is a stream only under the format-3
+ * media type (envelope/stream.ts); any other type that is not JSON, a format-2 `text/event-stream`
+ * included, is refused as tampered, never read another way.
  */
 import { toHex, utf8 } from '../../bytes.js';
 import type { RequestContext } from '../../envelope/data-key.js';
 import { sealRequest } from '../../envelope/request.js';
 import { openResponse } from '../../envelope/response.js';
-import { isSealgateError } from '../../errors.js';
+import { STREAM_CONTENT_TYPE } from '../../envelope/stream.js';
+import { isSealgateError, SealgateError } from '../../errors.js';
 import { errorBody, HTTP_ERROR_CODES, type HttpErrorCode, isHttpErrorCode } from '../../http/errors.js';
 import type { Kek } from '../../keys/kek.js';
 import { KEPT_RECEIPT_HEADER, MAX_KEPT_RECEIPT_LENGTH } from '../../receipts/kept-receipt.js';
@@ -94,7 +97,7 @@ export async function exchange(input: {
     try {
       res = await input.fetch(`${base}${input.route}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        headers: { 'content-type': 'application/json', accept: `application/json, ${STREAM_CONTENT_TYPE}` },
         body: text,
         ...(input.signal ? { signal: input.signal } : {}),
       });
@@ -103,13 +106,13 @@ export async function exchange(input: {
       continue;
     }
     if (res.ok) {
-      const type = res.headers.get('content-type') ?? '';
+      const type = mediaType(res.headers.get('content-type'));
       return {
         kind: 'answer',
         response: res,
         context,
         kek: input.kek,
-        stream: type.startsWith('text/event-stream'),
+        stream: type === STREAM_CONTENT_TYPE,
         requestSha256: await hashing,
       };
     }
@@ -133,6 +136,11 @@ export async function exchange(input: {
     };
   }
   return { kind: 'no_worker' };
+}
+
+/** The media type of a Content-Type value, lower case, without parameters (RFC 9110 §8.3.1). */
+function mediaType(value: string | null): string {
+  return (value ?? '').split(';', 1)[0]!.trim().toLowerCase();
 }
 
 /** A typed error for an upstream failure (every code used here is a 502 in `HTTP_ERROR_CODES`). */
@@ -164,6 +172,9 @@ export async function openJsonAnswer(
 ): Promise<Response> {
   try {
     const declared = Number(answer.response.headers.get('content-length') ?? 0);
+    if (mediaType(answer.response.headers.get('content-type')) !== 'application/json') {
+      throw new SealgateError('decryption_failed', 'the answer is neither sealed JSON nor a sealed stream');
+    }
     if (declared > MAX_ANSWER_BYTES) throw new Error('answer too large');
     const bytes = new Uint8Array(await answer.response.arrayBuffer());
     if (bytes.length > MAX_ANSWER_BYTES) throw new Error('answer too large');
