@@ -3,9 +3,11 @@
  * each `u32be(len) ‖ UTF-8 bytes` of one SSE `data:` payload, back to back, nothing after the last.
  *
  * Invariants of every event that `decodeEvents` returns (also from a frame whose tag verified: a
- * hostile worker holds the DEK): well-formed UTF-8 (Unicode 15, table 3-7) with no CR and no LF, so
- * `data: ` ‖ event ‖ `\n\n` is exactly one SSE event (HTML Living Standard, "Parsing an event
- * stream": CR and LF are the only line ends), and 1..MAX_FRAME_EVENTS events per frame.
+ * hostile worker holds the DEK): well-formed UTF-8 (Unicode 15, table 3-7) with no CR, and
+ * 1..MAX_FRAME_EVENTS events per frame. An event is what an SSE parser makes of a `data:` field
+ * (HTML Living Standard, "Interpreting an event stream"): its lines joined with LF, so it may hold
+ * LF but never CR. Without LF, `data: ` ‖ event ‖ `\n\n` is exactly one SSE event; with LF, each
+ * line needs its own `data: ` (src/model/sse.ts `encodeSseEvent`).
  */
 import { isWellFormedString } from '../json/strict-json.js';
 
@@ -17,11 +19,10 @@ export const MAX_FRAME_EVENTS = 256;
  */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
-const LF = 0x0a;
 const CR = 0x0d;
 
 /**
- * The plaintext of one frame: `events` (well-formed strings without CR or LF, checked here) encoded
+ * The plaintext of one frame: `events` (well-formed strings without CR, checked here) encoded
  * in place with `encodeInto`, no intermediate strings. A description of the problem instead when
  * the batch cannot be one frame (too many events, a bad event, over MAX_FRAME_BYTES).
  */
@@ -31,8 +32,8 @@ export function encodeEvents(events: readonly string[], encoder: TextEncoder): U
   }
   let bound = 0;
   for (const e of events) {
-    if (typeof e !== 'string' || !isWellFormedString(e) || e.includes('\n') || e.includes('\r')) {
-      return 'each event must be a well-formed string without CR or LF';
+    if (typeof e !== 'string' || !isWellFormedString(e) || e.includes('\r')) {
+      return 'each event must be a well-formed string without CR';
     }
     bound += 4 + e.length * 3; // UTF-8 takes at most 3 bytes per UTF-16 code unit
   }
@@ -75,7 +76,7 @@ export function decodeEvents(pt: Uint8Array): Uint8Array[] | string {
 }
 
 /**
- * Why `bytes` is not one SSE data payload: CR or LF, or not well-formed UTF-8 (no overlongs, no
+ * Why `bytes` is not one SSE data payload: CR, or not well-formed UTF-8 (no overlongs, no
  * surrogates, nothing above U+10FFFF, no cut sequence; Unicode 15 table 3-7). One pass, ASCII first.
  */
 export function eventProblem(bytes: Uint8Array): string | undefined {
@@ -84,7 +85,7 @@ export function eventProblem(bytes: Uint8Array): string | undefined {
   while (i < n) {
     const b = bytes[i]!;
     if (b < 0x80) {
-      if (b === LF || b === CR) return 'an event contains CR or LF';
+      if (b === CR) return 'an event contains CR';
       i++;
       continue;
     }

@@ -47,7 +47,7 @@ const EMPTY = new Uint8Array(0);
 export interface StreamSealer {
   /**
    * Seals the next batch of events (each one SSE `data:` payload, "[DONE]" included; well-formed,
-   * no CR or LF) as one data record: its bytes, the body's header before it on the first call.
+   * no CR) as one data record: its bytes, the body's header before it on the first call.
    * 1..MAX_FRAME_EVENTS events, at most MAX_FRAME_BYTES as encoded (stream-events.ts).
    */
   seal(events: readonly string[]): Promise<Uint8Array>;
@@ -82,7 +82,7 @@ export interface StreamOpener {
   /**
    * Reads the next bytes of the body, as the transport split them. `onFrame` gets each data frame's
    * events right after its tag verified, in order (views into the frame's plaintext: well-formed
-   * UTF-8, no CR or LF; stream-events.ts). Throws `decryption_failed` at the first bad byte.
+   * UTF-8, no CR; stream-events.ts). Throws `decryption_failed` at the first bad byte.
    */
   push(bytes: Uint8Array, onFrame: (events: readonly Uint8Array[]) => void): Promise<StreamProgress>;
   /**

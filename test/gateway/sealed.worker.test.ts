@@ -222,6 +222,21 @@ gatewayDescribe('the sealed request path', () => {
     });
   });
 
+  it('a model event whose data spans lines reaches the client with a data: line per line', async () => {
+    // An SSE parser joins a multi-line data field with LF (HTML, "Interpreting an event stream"):
+    // such an event is sealed as it is, and the chat route's byte fast path must not send it raw.
+    stack.modelStream = ['{"choices":[],\n"x":1}', '{"choices":[]}', '[DONE]'];
+    try {
+      const res = await askStream();
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text.startsWith('data: {"choices":[],\ndata: "x":1}\n\ndata: {"choices":[]}\n\n')).toBe(true);
+      expect(text).toMatch(/\n\n: sealgate-receipt [^\n]+\ndata: \[DONE\]\n\n$/);
+    } finally {
+      stack.modelStream = undefined;
+    }
+  });
+
   it('a record after the receipt trailer is never read on: the body is cancelled, the answer whole', async () => {
     await withWorkerMode('after-trailer', async () => {
       const text = await (await askStream()).text();

@@ -17,6 +17,7 @@ import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../..
 import { receiptRecord } from '../../src/envelope/stream.js';
 import type { GatewayEnv } from '../../src/gateway/config.js';
 import { createBuiltinModel } from '../../src/model/builtin.js';
+import type { ModelBackend } from '../../src/model/types.js';
 import { importDevChain } from '../../src/platform/simulator/dev-chain-json.js';
 
 export const env = rawEnv as unknown as GatewayEnv & { GATEWAY_TEST_CHAIN: string; DEV_API_KEY: string };
@@ -114,6 +115,8 @@ export interface Stack {
   workerSkewMs: number;
   /** Modes `counted-stream`, `after-trailer`: reads of the last such body the gateway made, of how many it has, and whether it cancelled it. */
   body: { reads: number; total: number; cancelled: boolean };
+  /** When set, the worker's model answers every streamed request with these `data:` payloads. */
+  modelStream: readonly string[] | undefined;
 }
 
 export async function startStack(): Promise<Stack> {
@@ -145,6 +148,7 @@ export async function startStack(): Promise<Stack> {
     swapCertificate: '',
     wire: [],
     body: { reads: 0, total: 0, cancelled: false },
+    modelStream: undefined,
     session: undefined as unknown as WorkerSession,
     restartService: async () => {
       serviceKeys = await generateServiceKeys();
@@ -187,7 +191,7 @@ export async function startStack(): Promise<Stack> {
   });
   const workerApp = createWorkerApp({
     keys: stack.session.keys,
-    model: createBuiltinModel({ models: ['sealgate-builtin', 'gpt-4o-mini'] }),
+    model: scriptedStreams(createBuiltinModel({ models: ['sealgate-builtin', 'gpt-4o-mini'] }), stack),
     manifestDigest: dev.manifestDigest,
     simulated: true,
     certificate: () => stack.workerCertificate ?? stack.session.certificate,
@@ -247,6 +251,25 @@ export async function startStack(): Promise<Stack> {
   let lastAnswer: string | undefined;
   vi.stubGlobal('fetch', router);
   return stack;
+}
+
+/** `model`, except that a streamed request is answered with `stack.modelStream` when it is set. */
+function scriptedStreams(model: ModelBackend, stack: Stack): ModelBackend {
+  return {
+    description: model.description,
+    listModels: (signal) => model.listModels(signal),
+    servesModel: (id) => model.servesModel(id),
+    async call(route, call) {
+      const events = stack.modelStream;
+      if (events === undefined || call.body.stream !== true) return model.call(route, call);
+      return {
+        kind: 'stream',
+        events: (async function* () {
+          yield* events;
+        })(),
+      };
+    },
+  };
 }
 
 /** 200, a JSON head and the first half of a model list, then a body that never ends. */

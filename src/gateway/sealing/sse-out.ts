@@ -2,8 +2,9 @@
  * The client's SSE bytes of one network read, gathered in order from verified events' bytes (each
  * framed as `data: ` ‖ event ‖ `\n\n`) and from text (named events, comments, error events), then
  * taken as one chunk. Text in a row is encoded once, when bytes follow it or at `take`.
- * Invariant (the caller's): every event given as bytes is well-formed UTF-8 without CR or LF
- * (envelope/stream-events.ts), so each is exactly one SSE event.
+ * Invariant (the caller's): every event given as bytes is well-formed UTF-8 without CR
+ * (envelope/stream-events.ts) and without LF (checked by the caller), so each is exactly one SSE
+ * event.
  */
 import { concatBytes } from '../../bytes.js';
 

@@ -10,9 +10,10 @@
  * in the route's shape instead.
  *
  * On chat and completions without metering, an event's verified bytes go out as they are, with
- * only `data: ` and `\n\n` around them: the opener guarantees well-formed UTF-8 without CR or LF
- * (stream-events.ts), which is all that makes them one SSE event — no decode, no re-encode. Typed
- * routes and metered keys decode each event (its JSON `type`, its usage).
+ * only `data: ` and `\n\n` around them: the opener guarantees well-formed UTF-8 without CR
+ * (stream-events.ts), which with no LF is all that makes them one SSE event — no decode, no
+ * re-encode. An event with LF (a multi-line `data:` of the model server) gets a `data: ` per line.
+ * Typed routes and metered keys decode each event (its JSON `type`, its usage).
  *
  * The events are pushed into workerd's native byte pipe (byte-pipe.ts), not pulled through a
  * JavaScript `ReadableStream`, whose pump holds a chain of promises per network read for the
@@ -61,6 +62,7 @@ export function openStreamAnswer(
 
 /** `[DONE]`, the chat routes' final event (src/api/stream-end.ts), as bytes. */
 const DONE = new Uint8Array([0x5b, 0x44, 0x4f, 0x4e, 0x45, 0x5d]);
+const LF = 0x0a;
 
 /** One stream's relay from the worker's sealed records to the client's opened events. */
 class StreamRelay {
@@ -153,7 +155,8 @@ class StreamRelay {
   #emit(event: Uint8Array): void {
     if (this.#raw) {
       if (event.length === DONE.length && DONE.every((b, i) => event[i] === b)) this.#held = '[DONE]';
-      else this.#out.event(event);
+      else if (event.indexOf(LF) === -1) this.#out.event(event);
+      else this.#out.text(encodeSseEvent(this.#decoder.decode(event))); // a data: line per line
       return;
     }
     const data = this.#decoder.decode(event);
