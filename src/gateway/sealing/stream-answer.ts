@@ -7,7 +7,9 @@
  * Invariants: only frames whose tag verified are released, strictly in order, and nothing after the
  * first failure; the route's final event (OpenAI's `[DONE]`) goes out only after the end record and
  * the receipt trailer verified, so a cut stream never looks complete — it ends with an error event
- * in the route's shape instead.
+ * in the route's shape instead. A worker holds the DEK, so the route's rules are checked on verified
+ * events too (upstream_tampered): the final event is the last event and the end record needs it
+ * (zero events, or none final, is not a whole answer), and a typed event's name is one line.
  *
  * On chat and completions without metering, an event's verified bytes go out as they are, with
  * only `data: ` and `\n\n` around them: the opener guarantees well-formed UTF-8 without CR or LF
@@ -25,7 +27,7 @@
 import { anthropicErrorBody } from '../../api/anthropic/errors.js';
 import { hasTypedEvents, sseEventName, streamEventOf } from '../../api/stream-end.js';
 import { createStreamOpener } from '../../envelope/stream.js';
-import { isSealgateError } from '../../errors.js';
+import { isSealgateError, SealgateError } from '../../errors.js';
 import { errorBody, type HttpErrorCode } from '../../http/errors.js';
 import { encodeSseEvent } from '../../model/sse.js';
 import { keptReceiptComment } from '../../receipts/kept-receipt.js';
@@ -127,6 +129,8 @@ class StreamRelay {
       const progress = await this.#opener.push(next.value, this.#onFrame);
       if (receipt && progress.hashed.length > 0) this.#unhashed = progress.hashed;
       if (progress.ended && (!receipt || progress.trailer !== undefined)) {
+        // An honest worker's last event is the route's final one (model/upstream.ts takeEvents).
+        if (this.#held === null) throw tampered("the stream ended without the route's final event");
         if (receipt) {
           // [DONE] only once the receipt verified, right after the client's copy of it (an SSE
           // comment: receipts/kept-receipt.ts).
@@ -151,6 +155,8 @@ class StreamRelay {
 
   /** One verified model event: metered, held if it is the route's final event, else queued. */
   #emit(event: Uint8Array): void {
+    // Nothing follows the route's final event (it is held, so it would go out after, reordered).
+    if (this.#held !== null) throw tampered("an event after the route's final event");
     if (this.#raw) {
       if (event.length === DONE.length && DONE.every((b, i) => event[i] === b)) this.#held = '[DONE]';
       else this.#out.event(event);
@@ -159,6 +165,8 @@ class StreamRelay {
     const data = this.#decoder.decode(event);
     // Its step and SSE name from one parse (typed routes parse each event: stream-end.ts).
     const { step, name } = streamEventOf(this.#route, data);
+    // The name becomes an `event:` line: a CR or LF in it (JSON-escaped in the data) would add lines.
+    if (name !== undefined && /[\r\n]/.test(name)) throw tampered('an event type is not one line');
     if (this.#meter && !this.#meter.chunk(data, step)) return; // usage the client did not ask for
     if (step === 'end') {
       this.#held = data;
@@ -254,6 +262,11 @@ class StreamRelay {
   #release(): Promise<unknown> | undefined {
     return this.#reader?.cancel().catch(() => undefined);
   }
+}
+
+/** A verified stream that breaks the route's rules: only a worker that is not ours sends it. */
+function tampered(message: string): SealgateError {
+  return new SealgateError('decryption_failed', `sealed stream: ${message}`);
 }
 
 /**
