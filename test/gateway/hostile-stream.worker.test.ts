@@ -11,8 +11,9 @@ import { certificateHeader, makeReceipt } from '../../src/ai-worker/receipt-sign
 import { utf8 } from '../../src/bytes.js';
 import type { RequestContext } from '../../src/envelope/data-key.js';
 import { openRequest } from '../../src/envelope/request.js';
+import { sealResponse } from '../../src/envelope/response.js';
 import { MAX_FRAME_BYTES, receiptRecord, STREAM_CONTENT_TYPE } from '../../src/envelope/stream.js';
-import { bodySha256 } from '../../src/receipts/receipt.js';
+import { bodySha256, RECEIPT_HEADER } from '../../src/receipts/receipt.js';
 import { cat, eventsPlaintext, forgeRecords, record, split } from '../envelope/stream-support.js';
 import { callGateway, runRotation, startFreshStack } from './do-helpers.js';
 import {
@@ -30,8 +31,8 @@ const PROMPT = [{ role: 'user', content: 'the secret prompt' }];
 const CHUNK = (s: string) =>
   JSON.stringify({ object: 'chat.completion.chunk', choices: [{ delta: { content: s } }] });
 
-/** What the hostile worker answers with: the bytes it sends, in the reads it sends them. */
-type Script = (w: Hostile) => Promise<Uint8Array[]>;
+/** What the hostile worker answers with: the bytes it sends, in the reads it sends them (or a whole answer). */
+type Script = (w: Hostile) => Promise<Uint8Array[] | Response>;
 
 /** The hostile worker's means: the opened request's context, forging and signing. */
 interface Hostile {
@@ -40,6 +41,8 @@ interface Hostile {
   forge(...plaintexts: Uint8Array[]): Promise<{ header: Uint8Array; records: Uint8Array[] }>;
   /** The receipt trailer record, signing SHA-256(`hashed`) as the stream's response hash. */
   trailer(hashed: Uint8Array): Promise<Uint8Array>;
+  /** An authentic sealed JSON answer with its receipt, as the honest worker sends one. */
+  json(answer: Record<string, unknown>): Promise<Response>;
 }
 
 let stack: Stack;
@@ -58,23 +61,29 @@ async function hostileAnswer(url: string, init: RequestInit): Promise<Response> 
   });
   const requestSha256 = await bodySha256(utf8.encode(text));
   const signer = stack.session.receiptSigner!;
+  const receipt = async (bytes: Uint8Array, stream: boolean) =>
+    makeReceipt({
+      signer,
+      context,
+      manifestDigest: stack.dev.manifestDigest,
+      requestSha256,
+      responseSha256: await bodySha256(bytes),
+      stream,
+      now,
+    });
   const w: Hostile = {
     ctx: context,
     forge: (...plaintexts) => forgeRecords(context, plaintexts),
-    trailer: async (hashed) =>
-      receiptRecord(
-        await makeReceipt({
-          signer,
-          context,
-          manifestDigest: stack.dev.manifestDigest,
-          requestSha256,
-          responseSha256: await bodySha256(hashed),
-          stream: true,
-          now,
-        }),
-      ),
+    trailer: async (hashed) => receiptRecord(await receipt(hashed, true)),
+    json: async (answer) => {
+      const text = JSON.stringify(await sealResponse(context, answer));
+      const headers = { 'content-type': 'application/json', ...certificateHeader(signer) };
+      const signed = { ...headers, [RECEIPT_HEADER]: await receipt(utf8.encode(text), false) };
+      return new Response(text, { status: 200, headers: signed });
+    },
   };
   const chunks = await script!(w);
+  if (chunks instanceof Response) return chunks;
   const body = new ReadableStream<Uint8Array>(
     {
       pull(c) {
@@ -360,6 +369,36 @@ gatewayDescribe('a hostile worker holding the DEK: the relay sends only what the
       expect(data).toEqual([CHUNK('a'), '[DONE]']);
     } finally {
       contentType = STREAM_CONTENT_TYPE;
+    }
+  });
+
+  it('the answer in the other form than the one asked for (JSON for a stream, a stream for JSON): refused', async () => {
+    const completion = { object: 'chat.completion', choices: [{ message: { content: 'secret' } }] };
+    const asked = async (stream: boolean) => {
+      const res = await callGateway('/v1/chat/completions', {
+        method: 'POST',
+        headers: KEY,
+        body: JSON.stringify({ model: 'sealgate-builtin', messages: PROMPT, stream }),
+      });
+      const text = await res.text();
+      expect(text).not.toContain('secret');
+      return { status: res.status, text };
+    };
+    try {
+      // A JSON answer to a stream would reach an SDK as an event stream with no event in it.
+      script = async (w) => await w.json(completion);
+      const json = await asked(true);
+      expect(json.status).toBe(502);
+      expect((JSON.parse(json.text) as { error: { code: string } }).error.code).toBe('upstream_tampered');
+      script = async (w) => [await whole(w, eventsPlaintext(CHUNK('secret'), '[DONE]'))];
+      const stream = await asked(false);
+      expect(stream.status).toBe(502);
+      expect((JSON.parse(stream.text) as { error: { code: string } }).error.code).toBe('upstream_tampered');
+      // The harness's JSON answer is one the gateway takes when JSON was asked for.
+      script = async (w) => await w.json({ ...completion, choices: [{ message: { content: 'fine' } }] });
+      expect((await asked(false)).status).toBe(200);
+    } finally {
+      script = undefined;
     }
   });
 });
