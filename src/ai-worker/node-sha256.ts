@@ -1,5 +1,5 @@
 /**
- * SHA-256 for the worker's receipt hashes (`bodySha256`, `createFrameHash`,
+ * SHA-256 for the worker's receipt hashes (`bodySha256`, `createStreamHash`,
  * src/receipts/receipt.ts) through Node's `createHash`: native and on the calling thread, where
  * WebCrypto's digest would be a thread-pool job per request and noble's a pure-JS pass over every
  * frame. Same function (FIPS 180-4), same hex.

@@ -57,7 +57,7 @@ export interface SealedExchangeDeps {
   receipts?: { signer: () => ReceiptSigner | null; manifestDigest: string };
   /**
    * The envelope's crypto backend (src/envelope/envelope-crypto.ts) and the receipts' SHA-256.
-   * Absent: WebCrypto (and noble for the frame hash). The Node server passes `node:crypto`'s
+   * Absent: WebCrypto (and noble for the stream hash). The Node server passes `node:crypto`'s
    * synchronous ones (server.ts): this app itself imports nothing from `node:*`.
    */
   envelopeCrypto?: EnvelopeCrypto;

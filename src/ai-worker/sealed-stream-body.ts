@@ -18,6 +18,7 @@
  * and delivered (each frame is authentic on its own), then the body ends WITHOUT the end frame:
  * the gateway reports `stream_truncated`, and no half-answer can pass as a whole one.
  */
+import { concatBytes } from '../bytes.js';
 import { MAX_FRAME_BYTES, MAX_FRAME_EVENTS, type StreamSealer } from '../envelope/stream.js';
 
 export interface SealedStreamBodyOptions {
@@ -98,7 +99,7 @@ class SealedStreamPump {
     const { records, finished } = await this.#sealReady();
     if (records.length > 0) {
       // One chunk per read: the transport's cost is per chunk, not per record.
-      controller.enqueue(records.length === 1 ? records[0]! : concat(records));
+      controller.enqueue(records.length === 1 ? records[0]! : concatBytes(...records));
       this.#sentFirst = true;
     }
     if (finished) {
@@ -259,19 +260,6 @@ class EventQueue {
     for (const e of batch) this.chars -= e.length;
     return batch;
   }
-}
-
-/** The records of one read as one chunk. */
-function concat(records: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const r of records) length += r.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const r of records) {
-    out.set(r, at);
-    at += r.length;
-  }
-  return out;
 }
 
 /** One turn of the event loop: after the I/O callbacks and microtasks now due (setImmediate in Node). */

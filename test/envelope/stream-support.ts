@@ -3,17 +3,9 @@ import type { RequestContext } from '../../src/envelope/data-key.js';
 import { HKDF_INFO } from '../../src/envelope/data-key.js';
 import { createStreamOpener, type StreamOpener } from '../../src/envelope/stream.js';
 import { AAD_LABEL } from '../../src/envelope/wire.js';
-import { lp } from '../vectors/reference.js';
+import { cat, lp } from '../vectors/reference.js';
 
-export function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+export { cat };
 
 /** u8 type ‖ u32be length ‖ payload. */
 export function record(type: number, payload: Uint8Array, length = payload.length): Uint8Array {

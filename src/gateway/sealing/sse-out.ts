@@ -5,6 +5,8 @@
  * Invariant (the caller's): every event given as bytes is well-formed UTF-8 without CR or LF
  * (envelope/stream-events.ts), so each is exactly one SSE event.
  */
+import { concatBytes } from '../../bytes.js';
+
 const DATA = new Uint8Array([0x64, 0x61, 0x74, 0x61, 0x3a, 0x20]); // "data: "
 const END = new Uint8Array([0x0a, 0x0a]); // "\n\n"
 
@@ -35,17 +37,9 @@ export class SseOut {
   take(): Uint8Array {
     this.#flushText();
     const parts = this.#parts;
-    const out = parts.length === 1 ? parts[0]! : new Uint8Array(this.#length);
-    if (parts.length > 1) {
-      let at = 0;
-      for (const p of parts) {
-        out.set(p, at);
-        at += p.length;
-      }
-    }
     this.#parts = [];
     this.#length = 0;
-    return out;
+    return parts.length === 1 ? parts[0]! : concatBytes(...parts);
   }
 
   #flushText(): void {
