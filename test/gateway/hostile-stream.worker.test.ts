@@ -401,4 +401,24 @@ gatewayDescribe('a hostile worker holding the DEK: the relay sends only what the
       script = undefined;
     }
   });
+
+  it('Messages: a failure event or an untyped event from the worker ends with the gateway’s own error', async () => {
+    const start = JSON.stringify({ type: 'message_start', message: { id: 'm' } });
+    const stop = JSON.stringify({ type: 'message_stop' });
+    const failures = [
+      JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'from the worker' } }),
+      JSON.stringify({ text: 'no type' }),
+      '[DONE]',
+    ];
+    for (const failure of failures) {
+      const data = await ask(
+        async (w) => [await whole(w, eventsPlaintext(start), eventsPlaintext(failure, stop))],
+        '/v1/messages',
+      );
+      expect(data).not.toContain(failure);
+      expect(data).not.toContain(stop);
+      expect(data.slice(0, -1)).toEqual([start]);
+      expect(JSON.parse(data.at(-1)!)).toMatchObject({ type: 'error', error: { code: 'upstream_tampered' } });
+    }
+  });
 });

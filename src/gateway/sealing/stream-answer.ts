@@ -9,7 +9,8 @@
  * the receipt trailer verified, so a cut stream never looks complete — it ends with an error event
  * in the route's shape instead. A worker holds the DEK, so the route's rules are checked on verified
  * events too (upstream_tampered): the final event is the last event and the end record needs it
- * (zero events, or none final, is not a whole answer), and a typed event's name is one line.
+ * (zero events, or none final, is not a whole answer), a typed event's name is one line, and no
+ * event is a failure (the worker's own error event) — a failing worker sends no end record.
  *
  * On chat and completions without metering, an event's verified bytes go out as they are, with
  * only `data: ` and `\n\n` around them: the opener guarantees well-formed UTF-8 without CR or LF
@@ -167,6 +168,9 @@ class StreamRelay {
     const { step, name } = streamEventOf(this.#route, data);
     // The name becomes an `event:` line: a CR or LF in it (JSON-escaped in the data) would add lines.
     if (name !== undefined && /[\r\n]/.test(name)) throw tampered('an event type is not one line');
+    // An honest worker never seals one (a failing model stream ends without the end record:
+    // model/upstream.ts takeEvents); the client gets the route's own error event, not the worker's.
+    if (step === 'fail') throw tampered('a failure event (or one without a type) on a typed route');
     if (this.#meter && !this.#meter.chunk(data, step)) return; // usage the client did not ask for
     if (step === 'end') {
       this.#held = data;
