@@ -421,4 +421,30 @@ gatewayDescribe('a hostile worker holding the DEK: the relay sends only what the
       expect(JSON.parse(data.at(-1)!)).toMatchObject({ type: 'error', error: { code: 'upstream_tampered' } });
     }
   });
+
+  it('an event that only starts with [DONE] (the openai SDK stops at it, deaf to our error) is refused', async () => {
+    const shapes = ['[DONE]x', '[DONE] ', '[DONE][DONE]'].flatMap((early) => [
+      [early, CHUNK('b'), '[DONE]'],
+      [early], // its last event, then the end record
+    ]);
+    for (const frame of shapes) {
+      const data = await ask(async (w) => [
+        await whole(w, eventsPlaintext(CHUNK('a')), eventsPlaintext(...frame)),
+      ]);
+      expect(data.some((d) => d.startsWith('[DONE]'))).toBe(false);
+      expect(data.slice(0, -1)).toEqual([CHUNK('a')]);
+      expect(lastError(data)).toBe('upstream_tampered');
+    }
+  });
+
+  it('one event of a whole frame (1 MiB of plaintext) relays; a byte more is refused', async () => {
+    const big = 'x'.repeat(MAX_FRAME_BYTES - 4);
+    const ok = await ask(async (w) => [await whole(w, eventsPlaintext(big), eventsPlaintext('[DONE]'))]);
+    expect(ok).toEqual([big, '[DONE]']);
+    const over = await ask(async (w) => [
+      await whole(w, eventsPlaintext(CHUNK('a')), eventsPlaintext(`${big}x`), eventsPlaintext('[DONE]')),
+    ]);
+    expect(over.slice(0, -1)).toEqual([CHUNK('a')]);
+    expect(lastError(over)).toBe('upstream_tampered');
+  });
 });

@@ -73,6 +73,8 @@ class StreamRelay {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #receipt: AnswerReceipt | undefined;
   readonly #meter: UsageMeter | undefined;
+  /** Messages and Responses: events named and typed by their JSON `type` (stream-end.ts). */
+  readonly #typed: boolean;
   /** Events go out as their verified bytes (chat, completions, no meter): no decode. */
   readonly #raw: boolean;
   readonly #decoder = new TextDecoder();
@@ -105,7 +107,8 @@ class StreamRelay {
     this.#meter = meter;
     this.#rid = answer.context.requestId;
     this.#route = answer.context.route;
-    this.#raw = !meter && !hasTypedEvents(this.#route);
+    this.#typed = hasTypedEvents(this.#route);
+    this.#raw = !meter && !this.#typed;
     this.#opener = createStreamOpener(answer.context, { trailer: receipt !== undefined });
     this.#reader = answer.response.body ? answer.response.body.getReader() : undefined;
     this.#writer = writer;
@@ -158,8 +161,12 @@ class StreamRelay {
   #emit(event: Uint8Array): void {
     // Nothing follows the route's final event (it is held, so it would go out after, reordered).
     if (this.#held !== null) throw tampered("an event after the route's final event");
+    const done = startsWithDone(event);
+    // The openai SDK ends at any event that starts with `[DONE]` (core/streaming.js) and ignores
+    // what follows, our error event too: on chat and completions only `[DONE]` itself may.
+    if (done && event.length !== DONE.length && !this.#typed) throw tampered('an event extends [DONE]');
     if (this.#raw) {
-      if (event.length === DONE.length && DONE.every((b, i) => event[i] === b)) this.#held = '[DONE]';
+      if (done) this.#held = '[DONE]';
       else this.#out.event(event);
       return;
     }
@@ -266,6 +273,10 @@ class StreamRelay {
   #release(): Promise<unknown> | undefined {
     return this.#reader?.cancel().catch(() => undefined);
   }
+}
+
+function startsWithDone(event: Uint8Array): boolean {
+  return event.length >= DONE.length && DONE.every((b, i) => event[i] === b);
 }
 
 /** A verified stream that breaks the route's rules: only a worker that is not ours sends it. */
