@@ -6,7 +6,8 @@
  * set of real requests, the body the model server received equals the client's, field by field,
  * and the answer the client got equals the model server's, unknown fields included.
  *
- *   openai 6.49.0                  responses (plain, streamed), audio transcriptions
+ *   openai 6.49.0                  responses (plain, streamed), audio transcriptions, a chat stream
+ *                                  aborted mid-way and one read slowly
  *   @anthropic-ai/sdk              messages.create, messages.stream
  *   ai + @ai-sdk/openai-compatible generateText, streamText
  *   @langchain/openai ChatOpenAI   invoke, stream
@@ -88,6 +89,57 @@ describe('openai SDK: responses and transcriptions', () => {
     const got = recorder.requests.find((r) => r.path === '/v1/audio/transcriptions');
     expect(got?.contentType).toMatch(/^multipart\/form-data; boundary=/);
     expect(got?.raw.includes(audio)).toBe(true);
+  });
+});
+
+describe('openai SDK: a chat stream aborted mid-way, and one read slowly', () => {
+  const client = () =>
+    new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: stack.apiKey, maxRetries: 0, fetch: tap });
+  const messages = [{ role: 'user' as const, content: PROMPT }];
+
+  it('aborted after its first chunk: the SDK stops there, and the stack serves the next stream whole', async () => {
+    // Without `tap`: its copy of the body would fail with the abort too.
+    const plain = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: stack.apiKey, maxRetries: 0 });
+    const controller = new AbortController();
+    const stream = await plain.chat.completions.create(
+      { model: MODEL, messages, stream: true },
+      { signal: controller.signal },
+    );
+    let chunks = 0;
+    // openai 6's Stream ends its iteration quietly on the caller's own abort (no error to catch).
+    for await (const _ of stream) {
+      chunks++;
+      if (chunks === 1) controller.abort();
+    }
+    expect(chunks).toBe(1);
+    expect(controller.signal.aborted).toBe(true);
+    let text = '';
+    for await (const chunk of await client().chat.completions.create({
+      model: MODEL,
+      messages,
+      stream: true,
+    })) {
+      text += chunk.choices[0]?.delta.content ?? '';
+    }
+    expect(text).toBe(REPLY);
+    await expectReceiptComment(/^data: \[DONE\]$/);
+  });
+
+  it('read slowly (a pause after every chunk): every chunk in order, then the receipt and [DONE]', async () => {
+    let text = '';
+    let chunks = 0;
+    for await (const chunk of await client().chat.completions.create({
+      model: MODEL,
+      messages,
+      stream: true,
+    })) {
+      chunks++;
+      text += chunk.choices[0]?.delta.content ?? '';
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(chunks).toBeGreaterThan(2);
+    expect(text).toBe(REPLY);
+    await expectReceiptComment(/^data: \[DONE\]$/);
   });
 });
 

@@ -7,7 +7,10 @@
  * Invariants: only frames whose tag verified are released, strictly in order, and nothing after the
  * first failure; the route's final event (OpenAI's `[DONE]`) goes out only after the end record and
  * the receipt trailer verified, so a cut stream never looks complete — it ends with an error event
- * in the route's shape instead.
+ * in the route's shape instead. A worker holds the DEK, so the route's rules are checked on verified
+ * events too (upstream_tampered): the final event is the last event and the end record needs it
+ * (zero events, or none final, is not a whole answer), a typed event's name is one line, and no
+ * event is a failure (the worker's own error event) — a failing worker sends no end record.
  *
  * On chat and completions without metering, an event's verified bytes go out as they are, with
  * only `data: ` and `\n\n` around them: the opener guarantees well-formed UTF-8 without CR
@@ -26,7 +29,7 @@
 import { anthropicErrorBody } from '../../api/anthropic/errors.js';
 import { hasTypedEvents, sseEventName, streamEventOf } from '../../api/stream-end.js';
 import { createStreamOpener } from '../../envelope/stream.js';
-import { isSealgateError } from '../../errors.js';
+import { isSealgateError, SealgateError } from '../../errors.js';
 import { errorBody, type HttpErrorCode } from '../../http/errors.js';
 import { encodeSseEvent } from '../../model/sse.js';
 import { keptReceiptComment } from '../../receipts/kept-receipt.js';
@@ -72,6 +75,8 @@ class StreamRelay {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #receipt: AnswerReceipt | undefined;
   readonly #meter: UsageMeter | undefined;
+  /** Messages and Responses: events named and typed by their JSON `type` (stream-end.ts). */
+  readonly #typed: boolean;
   /** Events go out as their verified bytes (chat, completions, no meter): no decode. */
   readonly #raw: boolean;
   readonly #decoder = new TextDecoder();
@@ -104,7 +109,8 @@ class StreamRelay {
     this.#meter = meter;
     this.#rid = answer.context.requestId;
     this.#route = answer.context.route;
-    this.#raw = !meter && !hasTypedEvents(this.#route);
+    this.#typed = hasTypedEvents(this.#route);
+    this.#raw = !meter && !this.#typed;
     this.#opener = createStreamOpener(answer.context, { trailer: receipt !== undefined });
     this.#reader = answer.response.body ? answer.response.body.getReader() : undefined;
     this.#writer = writer;
@@ -129,6 +135,8 @@ class StreamRelay {
       const progress = await this.#opener.push(next.value, this.#onFrame);
       if (receipt && progress.hashed.length > 0) this.#unhashed = progress.hashed;
       if (progress.ended && (!receipt || progress.trailer !== undefined)) {
+        // An honest worker's last event is the route's final one (model/upstream.ts takeEvents).
+        if (this.#held === null) throw tampered("the stream ended without the route's final event");
         if (receipt) {
           // [DONE] only once the receipt verified, right after the client's copy of it (an SSE
           // comment: receipts/kept-receipt.ts).
@@ -153,8 +161,14 @@ class StreamRelay {
 
   /** One verified model event: metered, held if it is the route's final event, else queued. */
   #emit(event: Uint8Array): void {
+    // Nothing follows the route's final event (it is held, so it would go out after, reordered).
+    if (this.#held !== null) throw tampered("an event after the route's final event");
+    const done = startsWithDone(event);
+    // The openai SDK ends at any event that starts with `[DONE]` (core/streaming.js) and ignores
+    // what follows, our error event too: on chat and completions only `[DONE]` itself may.
+    if (done && event.length !== DONE.length && !this.#typed) throw tampered('an event extends [DONE]');
     if (this.#raw) {
-      if (event.length === DONE.length && DONE.every((b, i) => event[i] === b)) this.#held = '[DONE]';
+      if (done) this.#held = '[DONE]';
       else if (event.indexOf(LF) === -1) this.#out.event(event);
       else this.#out.text(encodeSseEvent(this.#decoder.decode(event))); // a data: line per line
       return;
@@ -162,6 +176,11 @@ class StreamRelay {
     const data = this.#decoder.decode(event);
     // Its step and SSE name from one parse (typed routes parse each event: stream-end.ts).
     const { step, name } = streamEventOf(this.#route, data);
+    // The name becomes an `event:` line: a CR or LF in it (JSON-escaped in the data) would add lines.
+    if (name !== undefined && /[\r\n]/.test(name)) throw tampered('an event type is not one line');
+    // An honest worker never seals one (a failing model stream ends without the end record:
+    // model/upstream.ts takeEvents); the client gets the route's own error event, not the worker's.
+    if (step === 'fail') throw tampered('a failure event (or one without a type) on a typed route');
     if (this.#meter && !this.#meter.chunk(data, step)) return; // usage the client did not ask for
     if (step === 'end') {
       this.#held = data;
@@ -257,6 +276,15 @@ class StreamRelay {
   #release(): Promise<unknown> | undefined {
     return this.#reader?.cancel().catch(() => undefined);
   }
+}
+
+function startsWithDone(event: Uint8Array): boolean {
+  return event.length >= DONE.length && DONE.every((b, i) => event[i] === b);
+}
+
+/** A verified stream that breaks the route's rules: only a worker that is not ours sends it. */
+function tampered(message: string): SealgateError {
+  return new SealgateError('decryption_failed', `sealed stream: ${message}`);
 }
 
 /**

@@ -135,6 +135,19 @@ async function openAnswer(
     'x-sealgate-receipt': result.context.requestId,
   };
   const { ctx } = req;
+  // The answer comes in the form asked for (`stream`, plain and bound in the request's AAD): a JSON
+  // answer to a stream reads as an SSE stream with no event (an SDK ends quietly, empty), a stream
+  // to a JSON request as a body no client parses. A transcription's `stream` is a form field inside
+  // the seal, so either form is its own.
+  const asked = req.route === '/v1/audio/transcriptions' ? result.stream : req.body.stream === true;
+  if (result.stream !== asked) {
+    await result.response.body?.cancel().catch(() => undefined);
+    log('error', 'answer_rejected', { rid: result.context.requestId, code: 'upstream_tampered' });
+    return errorResponse(
+      'upstream_tampered',
+      'the AI worker answered in another form than the one asked for',
+    );
+  }
   let receipt: Awaited<ReturnType<typeof prepareReceipt>>;
   try {
     receipt = await prepareReceipt({
