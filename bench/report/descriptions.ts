@@ -52,11 +52,11 @@ const DESCRIPTIONS: Record<string, string> = {
   'snp.verify.cold.vsTinfoil':
     'ours (verifySnpEvidence + evaluateSnp) on genoa-v3-azure-trustee, nothing cached; baseline: @tinfoilsh/verifier 1.1.0 on the same report in this process (TSME relaxed; it caches nothing)',
   'snp.verify.chainCached.vsTinfoil':
-    'ours with AMD’s ARK → ASK already verified (chain cache), wall time (our report signature runs on the thread pool, overlapping the chain check); baseline: @tinfoilsh/verifier 1.1.0 as above',
+    'ours with AMD’s ARK → ASK already verified (chain cache), wall time; baseline: @tinfoilsh/verifier 1.1.0 as above',
   'snp.verify.cold.cpu.vsTinfoil':
-    'as snp.verify.cold.vsTinfoil, CPU time of the whole process (thread pool included) per call: the work, not the overlap',
+    'as snp.verify.cold.vsTinfoil, CPU time of the whole process (thread pool included: their WebCrypto calls run there) per call',
   'snp.verify.chainCached.cpu.vsTinfoil':
-    'as snp.verify.chainCached.vsTinfoil, CPU time of the whole process (thread pool included) per call: the work, not the overlap',
+    'as snp.verify.chainCached.vsTinfoil, CPU time of the whole process (thread pool included) per call',
   'gpu.verify.cold':
     "verifyGpuEvidence on a real Hopper report: parse the SPDM evidence and the five-certificate device chain, verify it to NVIDIA's pinned root (ECDSA P-384 ×5), FWID binding, SPDM signature (ECDSA P-384), nonce",
   'gpu.verify.chainCached':

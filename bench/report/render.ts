@@ -64,8 +64,7 @@ The machine may be shared with other work (then the load average is above 0): tr
 ~30 % between runs as noise.
 
 Signatures: the Node cases verify SEV-SNP and TDX evidence with node:crypto
-(\`src/platform/node-signature-backend.ts\`, \`crypto.verify\`, synchronous but for ECDSA P-384 on the libuv
-thread pool, keys cached by SPKI bytes), as the
+(\`src/platform/node-signature-backend.ts\`, synchronous \`crypto.verify\`, keys cached by SPKI bytes), as the
 CLI, the attestation service and the AI worker do; the workerd cases with WebCrypto, as the gateway does
 (\`src/verify/signature-backend.ts\`).${mergedRuns(results)}`;
 }
@@ -298,13 +297,14 @@ const READING_THE_FIGURES = `## Reading the figures
   (profiled with the signature checks stubbed, CPU per call: cold 457 → 179 µs, chain-cached
   286 → 88 µs): certificate digests through the backend instead of WebCrypto's thread pool, a
   one-pass PEM reader, leaner X.509 field reading, and a cached AMD upper chain found by the exact
-  bytes that delivered it. Then parallelism, not less work: ours starts the report's ECDSA P-384
-  check as a libuv thread-pool job before checking the chain and reads it after, so in Node the
-  ~0.8 ms verify overlaps the chain check and parsing (chain-cached, per call: main thread ~0.29 ms
-  of CPU, all threads within ~15–40 µs of the sequential total). The figure is wall time, so it
-  counts the overlap; the CPU is about that of the sequential verification, and
-  \`node.snp.verify.*.cpu.vsTinfoil\` give it beside: CPU time of the process (every thread, so both
-  sides' thread-pool work) per call, median round of the same interleaved rounds.
+  bytes that delivered it. Tried and reverted: starting the report's ECDSA P-384 check as a libuv
+  thread-pool job before the chain check, to overlap the ~0.8 ms verify with it. On an idle
+  second core it did not pay: chain-cached wall 1.17–1.44 ms with the overlap against 1.14–1.15 ms
+  without, CPU 1.34–1.61 against 1.19–1.23 ms (two interleaved runs each, \`measureInterleaved\`,
+  load ~1.5), so the job's hand-off cost more than the overlap saved — and it fed keys AMD had not
+  yet been checked to sign to the key decoder. \`node.snp.verify.*.cpu.vsTinfoil\` give the CPU
+  beside the wall figures: CPU time of the process (every thread, so their WebCrypto thread-pool
+  work too) per call, median round of the same interleaved rounds.
 - The AI worker's CPU per request (issue #5): a CPU profile of the worker alone (sealed requests
   sent straight to it, 8 in flight, 4 KiB chats) put most of its time not in the envelope but in
   HTTP machinery — @hono/node-server building a WHATWG Request (its body a web stream over the

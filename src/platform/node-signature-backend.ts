@@ -5,9 +5,7 @@
  * Why not WebCrypto here: Node's `crypto.subtle.verify` runs each check on the libuv thread pool
  * and resolves a promise afterwards; `crypto.verify` is the same OpenSSL call made synchronously.
  * Measured on the project machine: a P-256 verify 0.09 ms vs 0.21 ms, which is most of a cold TDX
- * quote's cost (see bench/micro/cases.ts). The one exception is ECDSA P-384 (~0.8 ms, the SNP report
- * signature): it is worth a thread-pool job, which the caller overlaps with its other work
- * (`THREAD_POOL_CURVES` below). Keys are cached by their exact SPKI bytes (a
+ * quote's cost (see bench/micro/cases.ts). Keys are cached by their exact SPKI bytes (a
  * `createPublicKey` DER decode costs about as much as a verify), bounded in size. Digests are
  * `createHash`, synchronous: 4 µs for a certificate where WebCrypto's thread-pool hop costs ~0.1 ms.
  *
@@ -35,36 +33,6 @@ const SPKI_PREFIX = {
   'P-384': fromHex('3076301006072a8648ce3d020106052b81040022036200'),
 } as const;
 const POINT_LENGTH = { 'P-256': 65, 'P-384': 97 } as const;
-
-/**
- * Curves whose ECDSA verify runs on libuv's thread pool (node:crypto's callback form) instead of
- * the calling thread. P-384: OpenSSL has no dedicated P-384 code, so one verify costs ~0.8 ms of
- * CPU (the SNP report signature); off the event loop it overlaps the caller's other work (the
- * chain check, see verify-snp.ts) and leaves the loop free for other requests. The hop costs
- * ~40 µs more CPU per verify (measured on the project machine), so it is parallelism, not less
- * work. P-256 (OpenSSL's nistz256 assembly, ~0.09 ms) stays synchronous: there the hop would cost
- * about as much as the verify, and a TDX quote makes several in a row.
- */
-const THREAD_POOL_CURVES: ReadonlySet<EcCurve> = new Set(['P-384']);
-
-/**
- * `verify` on the thread pool; false for any error (fail closed). `data` and `signature` are
- * copies made by the caller: Node 24 also copies them into the job, but does not document it.
- */
-function verifyOnThreadPool(
-  hash: string,
-  data: Uint8Array,
-  options: { key: KeyObject; dsaEncoding: 'ieee-p1363' },
-  signature: Uint8Array,
-): Promise<boolean> {
-  return new Promise((resolve) => {
-    try {
-      verify(hash, data, options, signature, (error, ok) => resolve(error === null && ok === true));
-    } catch {
-      resolve(false);
-    }
-  });
-}
 
 /** A key this backend imported; anything else handed to verify is refused. */
 class NodeVerifyKey {
@@ -128,15 +96,11 @@ export function createNodeSignatureBackend(options: NodeSignatureBackendOptions 
       const k = key as unknown;
       if (!(k instanceof NodeVerifyKey) || k.curve === null) return false;
       if (signature.length !== P1363_LENGTH[k.curve]) return false;
-      const options = { key: k.key, dsaEncoding: 'ieee-p1363' } as const;
-      if (!THREAD_POOL_CURVES.has(k.curve)) {
-        try {
-          return verify(HASH[hash], data, options, signature);
-        } catch {
-          return false;
-        }
+      try {
+        return verify(HASH[hash], data, { key: k.key, dsaEncoding: 'ieee-p1363' }, signature);
+      } catch {
+        return false;
       }
-      return await verifyOnThreadPool(HASH[hash], data.slice(), options, signature.slice());
     },
     verifyRsaPss: async (key, hash, saltLength, signature, data) => {
       const k = key as unknown;

@@ -15,7 +15,6 @@
  *   6. binding of leaf to report (verify-binding.ts)       signing_key_mismatch, product_unknown,
  *                                                          cert_tcb_mismatch, cert_hwid_mismatch
  *   7. the report signature                                report_signature_invalid
- *      — started before step 5 so that it overlaps the chain check; read only here
  *   8. claims, only when nothing above was violated
  * Bad evidence never throws: it yields violations. Throws are for caller errors only (a `now` that
  * is not a Date, trust anchors that fail `checkTrustAnchors`, a report, leaf, chain or CRL that is
@@ -255,18 +254,6 @@ export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVer
   if (certs === null) return done(report, violations);
   const { leaf, chain } = certs;
 
-  // 7, started: the report signature under the leaf's key runs while steps 5–6 check the chain
-  // (node:crypto verifies P-384 on libuv's thread pool, so its ~0.8 ms overlaps them rather than
-  // following them). Its verdict is read only at step 7, after the chain made the key AMD's; a
-  // leaf the chain refuses returns at step 5 and the result is dropped unread. Starting it first
-  // costs no more than a report whose chain holds: AMD's chains and VCEKs are public, so anyone
-  // can attach a genuine one and reach step 7 anyway. What it does change: the leaf's SPKI reaches
-  // the backend's key import (OpenSSL's SPKI decoder; WebCrypto in workerd) before the ASK's
-  // signature over it is checked, so that decoder now sees keys AMD never signed — the same
-  // decoder every TLS handshake feeds with untrusted certificates.
-  const signature = checkReportSignature(report, leaf.cert, input.signatures);
-  signature.catch(() => undefined); // read at step 7; an early return must not leave it unhandled
-
   // 5. Chain.
   const verdict = await verifyChain({
     leaf: leaf.cert,
@@ -316,8 +303,8 @@ export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVer
   const boundToUrl = !binding.some((v) => v.code === 'cert_tcb_mismatch' || v.code === 'cert_hwid_mismatch');
   if (leafValidNow && boundToUrl) await rememberLeaf(input, leaf);
 
-  // 7. Signature (started before step 5).
-  violations.push(...(await signature));
+  // 7. Signature.
+  violations.push(...(await checkReportSignature(report, leaf.cert, input.signatures)));
   if (violations.length > 0) return done(report, violations);
 
   // 8. Claims.
