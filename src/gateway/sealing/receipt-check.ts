@@ -159,8 +159,8 @@ export interface AnswerReceipt {
   checkStream(trailer: string | undefined): Promise<string>;
 }
 
-/** Before anything of the answer is released: its worker certificate must be trusted. */
-export async function prepareReceipt(input: {
+/** What one answer's receipt is checked against, and where a checked receipt goes. */
+export interface ReceiptInput {
   kv: KvNamespace;
   /** GATEWAY_SECRET: `rcpt-svc:` is an authenticated KV entry (kv/receipt-store.ts). */
   secret: string;
@@ -182,7 +182,10 @@ export async function prepareReceipt(input: {
    * one KV write — and KV promises no read-after-write across locations anyway (docs/gateway.md).
    */
   defer?: (write: Promise<unknown>) => void;
-}): Promise<AnswerReceipt> {
+}
+
+/** Before anything of the answer is released: its worker certificate must be trusted. */
+export async function prepareReceipt(input: ReceiptInput): Promise<AnswerReceipt> {
   const worker = await trustedWorker(
     input.kv,
     input.secret,
@@ -190,67 +193,97 @@ export async function prepareReceipt(input: {
     input.maxServiceAgeSeconds,
     input.response.headers.get(WORKER_CERTIFICATE_HEADER),
   );
-  // Made on a stream's first bytes only: a JSON answer needs none, and the SHA-256 state is CPU
-  // spent per answer (docs/benchmarks.md).
-  let streamHash: StreamHash | undefined;
-  const bodyHash = () => {
-    streamHash ??= createStreamHash(nativeSha256);
-    return streamHash;
-  };
-  const store = async (compact: string) => {
-    const stored = putReceipt(input.kv, input.secret, input.context.requestId, {
-      v: 1,
-      owner: input.owner,
-      receipt: compact,
-      workerCertificate: worker.b64u,
-      serviceEvidenceSha256: worker.evidenceSha256,
-    }).catch((e: unknown) => {
-      // The answer verified; only its later retrieval is lost. Logged, not fatal.
-      log('error', 'receipt_store_failed', { rid: input.context.requestId, message: (e as Error).message });
-    });
-    if (input.defer) input.defer(stored);
-    else await stored;
-  };
-  const check = async (compact: string | null, responseSha256: string) => {
+  return new WorkerReceipt(input, worker);
+}
+
+/** The receipt checks of one answer whose worker certificate is trusted. */
+class WorkerReceipt implements AnswerReceipt {
+  readonly #input: ReceiptInput;
+  readonly #worker: TrustedWorker;
+  /**
+   * Made on a stream's first bytes only: a JSON answer needs none, and the SHA-256 state is CPU
+   * spent per answer (docs/benchmarks.md).
+   */
+  #streamHash: StreamHash | undefined;
+
+  constructor(input: ReceiptInput, worker: TrustedWorker) {
+    this.#input = input;
+    this.#worker = worker;
+  }
+
+  // `return await`: a rejection adopted a microtask late is reported as unhandled by workerd.
+  // One-shot WebCrypto digest: node:crypto's Hash is a stream.Transform whose construction cost
+  // more than hashing a whole answer (CPU profile, docs/benchmarks.md); a stream needs its state.
+  async checkJson(body: Uint8Array, compact: string | null): Promise<string> {
+    const hash = await bodySha256(body);
+    return await this.#check(compact, hash);
+  }
+
+  hash(bytes: Uint8Array): void {
+    this.#bodyHash().update(bytes);
+  }
+
+  async checkStream(trailer: string | undefined): Promise<string> {
+    if (trailer === undefined) throw tampered('the stream ended without its receipt');
+    return await this.#check(trailer, this.#bodyHash().digest());
+  }
+
+  #bodyHash(): StreamHash {
+    this.#streamHash ??= createStreamHash(nativeSha256);
+    return this.#streamHash;
+  }
+
+  /** The kept receipt's text once `compact` verified and states exactly what the gateway saw. */
+  async #check(compact: string | null, responseSha256: string): Promise<string> {
     if (!compact) throw tampered('the answer carries no receipt');
-    const parsed = parseReceipt(compact);
-    const claims = await verifyReceiptSignature(parsed, worker.der, worker.key, worker.sha256);
-    const expected: Omit<ReceiptClaims, 'iat'> = {
-      v: 1,
-      id: input.context.requestId,
-      route: input.context.route,
-      model: input.context.model,
-      manifestDigest: input.manifestDigest,
-      kid: input.context.kid,
-      requestSha256: input.requestSha256,
-      responseSha256,
-      stream: input.stream,
-    };
-    for (const [name, value] of Object.entries(expected)) {
-      if (claims[name as keyof ReceiptClaims] !== value)
-        throw tampered(`${name} is not what the gateway saw`);
-    }
-    if (Math.abs(claims.iat - nowSeconds()) > MAX_CLOCK_SKEW_SECONDS) throw tampered('iat is not now');
+    const worker = this.#worker;
+    const claims = await verifyReceiptSignature(parseReceipt(compact), worker.der, worker.key, worker.sha256);
+    checkExpectedClaims(claims, this.#expected(responseSha256));
     const kept = encodeKeptReceipt({
       receipt: compact,
       workerCertificate: worker.b64u,
       serviceEvidenceSha256: worker.evidenceSha256,
     });
-    if (input.store) await store(compact);
+    if (this.#input.store) await this.#store(compact);
     return kept;
-  };
-  return {
-    // `return await`: a rejection adopted a microtask late is reported as unhandled by workerd.
-    // One-shot WebCrypto digest: node:crypto's Hash is a stream.Transform whose construction cost
-    // more than hashing a whole answer (CPU profile, docs/benchmarks.md); a stream needs its state.
-    checkJson: async (body, compact) => {
-      const hash = await bodySha256(body);
-      return await check(compact, hash);
-    },
-    hash: (bytes) => bodyHash().update(bytes),
-    checkStream: async (trailer) => {
-      if (trailer === undefined) throw tampered('the stream ended without its receipt');
-      return await check(trailer, bodyHash().digest());
-    },
-  };
+  }
+
+  #expected(responseSha256: string): Omit<ReceiptClaims, 'iat'> {
+    const { context, manifestDigest, requestSha256, stream } = this.#input;
+    return {
+      v: 1,
+      id: context.requestId,
+      route: context.route,
+      model: context.model,
+      manifestDigest,
+      kid: context.kid,
+      requestSha256,
+      responseSha256,
+      stream,
+    };
+  }
+
+  async #store(compact: string): Promise<void> {
+    const { kv, secret, context, owner, defer } = this.#input;
+    const stored = putReceipt(kv, secret, context.requestId, {
+      v: 1,
+      owner,
+      receipt: compact,
+      workerCertificate: this.#worker.b64u,
+      serviceEvidenceSha256: this.#worker.evidenceSha256,
+    }).catch((e: unknown) => {
+      // The answer verified; only its later retrieval is lost. Logged, not fatal.
+      log('error', 'receipt_store_failed', { rid: context.requestId, message: (e as Error).message });
+    });
+    if (defer) defer(stored);
+    else await stored;
+  }
+}
+
+/** Every claim but `iat` as the gateway saw it, and `iat` within MAX_CLOCK_SKEW_SECONDS of now. */
+function checkExpectedClaims(claims: ReceiptClaims, expected: Omit<ReceiptClaims, 'iat'>): void {
+  for (const [name, value] of Object.entries(expected)) {
+    if (claims[name as keyof ReceiptClaims] !== value) throw tampered(`${name} is not what the gateway saw`);
+  }
+  if (Math.abs(claims.iat - nowSeconds()) > MAX_CLOCK_SKEW_SECONDS) throw tampered('iat is not now');
 }
