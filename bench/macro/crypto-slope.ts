@@ -11,13 +11,13 @@
  *     [SLOPE_INFLIGHT=1,8] npx tsx bench/macro/crypto-slope.ts
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { bundleForWorkerd } from '../micro/workerd-bundle.js';
-import { processesCpuMs } from './cpu-time.js';
 import { childWorkerds } from './miniflare-worker.js';
+import { cpuPerRequest, get, median, slope } from './slope.js';
 
 const root = join(import.meta.dirname, '../..');
 const PORT = 18_898;
@@ -34,50 +34,12 @@ const INFLIGHT = list('SLOPE_INFLIGHT', '1,8').map(Number);
 
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
 
-function get(path: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: PORT, path, agent }, (res) => {
-      res.resume();
-      res.on('end', () =>
-        res.statusCode === 200 ? resolve() : reject(new Error(`${path}: ${res.statusCode}`)),
-      );
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** workerd CPU µs per request of `path` over `ms`, `inflight` requests in a closed loop. */
-async function cpuPerRequest(pids: number[], path: string, inflight: number, ms: number): Promise<number> {
-  const end = Date.now() + ms;
-  let n = 0;
-  const before = processesCpuMs(pids);
-  const loop = async () => {
-    while (Date.now() < end) {
-      await get(path);
-      n++;
-    }
-  };
-  await Promise.all(Array.from({ length: inflight }, loop));
-  const after = processesCpuMs(pids);
-  if (before === null || after === null) throw new Error('no /proc CPU time on this system');
-  return ((after - before) * 1000) / n;
-}
-
-function slope(points: readonly [number, number][]): number {
-  const mean = (f: (p: [number, number]) => number) => points.reduce((a, p) => a + f(p), 0) / points.length;
-  const mx = mean((p) => p[0]);
-  const my = mean((p) => p[1]);
-  return mean((p) => (p[0] - mx) * (p[1] - my)) / mean((p) => (p[0] - mx) ** 2);
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-
 async function measureOp(pids: number[], op: string, inflight: number): Promise<number> {
   const points: [number, number][] = [];
   for (const k of KS) {
-    await cpuPerRequest(pids, `/?op=${op}&k=${k}`, inflight, 300); // warm-up, not counted
-    points.push([k, await cpuPerRequest(pids, `/?op=${op}&k=${k}`, inflight, MS)]);
+    const send = () => get(PORT, `/?op=${op}&k=${k}`, agent);
+    await cpuPerRequest(pids, send, inflight, 300); // warm-up, not counted
+    points.push([k, await cpuPerRequest(pids, send, inflight, MS)]);
   }
   return slope(points);
 }
