@@ -3,16 +3,19 @@
  * the model's events sealed a burst per frame, then the end record — read ahead of the transport,
  * but bounded.
  *
- * Why a burst per frame: a model (or model server) hands over its events in bursts, and each frame
- * costs the gateway an AES-GCM open and a call into the crypto backend. A producer takes the model's events as they come into a
- * queue; each transport read seals every event queued so far (up to MAX_FRAME_EVENTS events and
- * MAX_FRAME_BYTES per frame, src/envelope/stream.ts) as one frame and writes it. Latency: no frame
- * waits for events that have not arrived — the first read seals the first event at once (time to
- * first chunk; the producer asks the model for nothing more until that frame is out), later reads wait one event-loop turn only, so that the rest of one network read of
- * the model server's events (handled back to back) joins the same frame. The model may hand over
- * a burst at once (an array: an upstream's network read, src/model/upstream.ts); it is queued
- * whole, without an asynchronous step per event. The producer pauses when
- * `maxBufferedChars` of events wait unsealed, so a slow gateway still slows the model.
+ * Why a burst per frame, and a read's frames as one chunk: a model (or model server) hands over its
+ * events in bursts, and each network read of this body costs the gateway ~0.1 ms of CPU before any
+ * crypto (docs/gateway.md "What a stream's network reads cost"), each frame an AES-GCM open on top.
+ * A producer takes the model's events as they come into a queue; each transport read seals every
+ * event queued so far (up to MAX_FRAME_EVENTS events and MAX_FRAME_BYTES per frame,
+ * src/envelope/stream.ts) as one frame and writes it. Latency: no frame waits for events that have
+ * not arrived — the first read seals the first event at once (time to first chunk; the producer
+ * asks the model for nothing more until that frame is out), later reads wait one event-loop turn
+ * only, so that the rest of one network read of the model server's events (handled back to back)
+ * joins the same frame. The model may hand over a burst at once (an array: an upstream's network
+ * read, src/model/upstream.ts); it is queued whole, without an asynchronous step per event. The
+ * producer pauses when `maxBufferedChars` of events wait unsealed, so a slow gateway still slows
+ * the model.
  *
  * Failure: if the model fails mid-stream, the events queued before the failure are still sealed
  * and delivered (each frame is authentic on its own), then the body ends WITHOUT the end frame:

@@ -11,7 +11,8 @@
  * fixed cost (about as much as hashing 300 bytes), and a stream makes one per network read, many
  * of them a single small record (the first event goes out alone); SHA-256 of the concatenation
  * does not depend on how it is split, so small updates are gathered into one buffer of BATCH_BYTES
- * per stream and hashed when it fills or at the digest. The buffer is per hash (no sharing between streams) and bounds the memory it adds.
+ * per stream and hashed when it fills or at the digest. The buffer is per hash (no sharing between
+ * streams) and bounds the memory it adds.
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { Sha256State } from '../../receipts/receipt.js';
