@@ -35,13 +35,13 @@ import {
   env,
   gatewayDescribe,
   HAS_GATEWAY_BINDINGS,
+  KEY,
   type Stack,
   sseData,
   WORKER_A,
   WORKER_B,
 } from './stack.js';
 
-const KEY = { authorization: `Bearer ${env.DEV_API_KEY}`, 'content-type': 'application/json' };
 const SECRET_WORDS = 'the fault-injection secret prompt';
 const PROMPT = [{ role: 'user', content: SECRET_WORDS }];
 /** What the built-in model answers to PROMPT (deterministic: it quotes the message). */

@@ -17,17 +17,16 @@ import { bodySha256, RECEIPT_HEADER } from '../../src/receipts/receipt.js';
 import { cat, eventsPlaintext, forgeRecords, record, split } from '../envelope/stream-support.js';
 import { callGateway, runRotation, startFreshStack } from './do-helpers.js';
 import {
-  env,
   gatewayDescribe,
   HAS_GATEWAY_BINDINGS,
+  KEY,
+  PROMPT,
   type Stack,
   sseData,
   WORKER_A,
   WORKER_B,
 } from './stack.js';
 
-const KEY = { authorization: `Bearer ${env.DEV_API_KEY}`, 'content-type': 'application/json' };
-const PROMPT = [{ role: 'user', content: 'the secret prompt' }];
 const CHUNK = (s: string) =>
   JSON.stringify({ object: 'chat.completion.chunk', choices: [{ delta: { content: s } }] });
 

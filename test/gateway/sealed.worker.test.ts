@@ -24,6 +24,8 @@ import {
   env,
   gatewayDescribe,
   HAS_GATEWAY_BINDINGS,
+  KEY,
+  PROMPT,
   type Stack,
   sseData,
   WORKER_A,
@@ -31,8 +33,6 @@ import {
   type WorkerMode,
 } from './stack.js';
 
-const KEY = { authorization: `Bearer ${env.DEV_API_KEY}`, 'content-type': 'application/json' };
-const PROMPT = [{ role: 'user', content: 'the secret prompt' }];
 let stack: Stack;
 let digest: string;
 

@@ -31,6 +31,11 @@ export const HAS_GATEWAY_BINDINGS = Boolean(
 );
 export const gatewayDescribe = HAS_GATEWAY_BINDINGS ? describe : describe.skip;
 
+/** The development key's headers for a JSON request to the gateway. */
+export const KEY = { authorization: `Bearer ${env.DEV_API_KEY}`, 'content-type': 'application/json' };
+/** A chat prompt: never to be seen upstream in the clear. */
+export const PROMPT = [{ role: 'user', content: 'the secret prompt' }];
+
 export const SERVICE = 'http://attestation-service.test';
 export const WORKER_A = 'http://worker-a.test';
 export const WORKER_B = 'http://worker-b.test';
