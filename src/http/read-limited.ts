@@ -4,6 +4,7 @@
  * A failing stream rejects with its own error; callers say what a cut body means to them.
  */
 import { concatBytes } from '../bytes.js';
+import { type ChunkReader, chunkReader } from './chunk-reader.js';
 
 /**
  * How far past its limit the gateway reads a request body (and throws it away) before it gives up
@@ -27,11 +28,11 @@ export async function readLimited(
 ): Promise<Uint8Array | null> {
   const declared = Number(contentLength ?? Number.NaN);
   if (declared > max) {
-    if (body) await discard(body.getReader(), declared <= max + drain ? declared : 0);
+    if (body) await discard(chunkReader(body), declared <= max + drain ? declared : 0);
     return null;
   }
   if (!body) return new Uint8Array(0);
-  const reader = body.getReader();
+  const reader = chunkReader(body); // up to 64 KiB a read, not workerd's 4 KiB
   const parts: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -48,7 +49,7 @@ export async function readLimited(
 }
 
 /** Reads and drops up to `budget` bytes; a stream that goes on past it is cancelled. */
-async function discard(reader: ReadableStreamDefaultReader<Uint8Array>, budget: number): Promise<void> {
+async function discard(reader: ChunkReader, budget: number): Promise<void> {
   let left = budget;
   try {
     while (left > 0) {

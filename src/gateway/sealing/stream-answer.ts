@@ -1,9 +1,10 @@
 /**
  * Opens a sealed stream (docs/protocol.md, sealed streams: format 3, binary records) as the client
- * reads it. Each round takes ONE read of the worker's body, pushes its bytes to the opener (which
- * verifies every record completed in it, in order: envelope/stream.ts) and hands the client the
- * verified events, each its own SSE event, as one chunk, so per-chunk costs downstream (the
- * runtime's stream plumbing, a proxy, the socket) are paid per network read, not per frame.
+ * reads it. Each round takes ONE read of the worker's body (up to 64 KiB: src/http/chunk-reader.ts),
+ * pushes its bytes to the opener (which verifies every record completed in it, in order:
+ * envelope/stream.ts) and hands the client the verified events, each its own SSE event, as one
+ * chunk, so per-chunk costs downstream (the runtime's stream plumbing, a proxy, the socket) are
+ * paid per network read, not per frame.
  * Invariants: only frames whose tag verified are released, strictly in order, and nothing after the
  * first failure; the route's final event (OpenAI's `[DONE]`) goes out only after the end record and
  * the receipt trailer verified, so a cut stream never looks complete — it ends with an error event
@@ -30,6 +31,7 @@ import { anthropicErrorBody } from '../../api/anthropic/errors.js';
 import { hasTypedEvents, sseEventName, streamEventOf } from '../../api/stream-end.js';
 import { createStreamOpener } from '../../envelope/stream.js';
 import { isSealgateError, SealgateError } from '../../errors.js';
+import { type ChunkReader, chunkReader } from '../../http/chunk-reader.js';
 import { errorBody, type HttpErrorCode } from '../../http/errors.js';
 import { encodeSseEvent } from '../../model/sse.js';
 import { keptReceiptComment } from '../../receipts/kept-receipt.js';
@@ -71,7 +73,8 @@ const LF = 0x0a;
 class StreamRelay {
   readonly #rid: string;
   readonly #opener: ReturnType<typeof createStreamOpener>;
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  /** The worker's body, read in as few reads as workerd allows (src/http/chunk-reader.ts). */
+  readonly #reader: ChunkReader | undefined;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #receipt: AnswerReceipt | undefined;
   readonly #meter: UsageMeter | undefined;
@@ -112,7 +115,7 @@ class StreamRelay {
     this.#typed = hasTypedEvents(this.#route);
     this.#raw = !meter && !this.#typed;
     this.#opener = createStreamOpener(answer.context, { trailer: receipt !== undefined });
-    this.#reader = answer.response.body ? answer.response.body.getReader() : undefined;
+    this.#reader = answer.response.body ? chunkReader(answer.response.body) : undefined;
     this.#writer = writer;
     this.#receipt = receipt;
   }
