@@ -53,6 +53,8 @@ export interface WorkerAppDeps {
   sha256Hex?: (bytes: Uint8Array) => string;
   /** The response salt's source (public bytes); the Node server passes a pool (node-salt-pool.ts). */
   saltRandom?: RandomSource;
+  /** A sealed stream's least ms between writes after the first (sealed-stream-body.ts); default 4. */
+  streamFrameIntervalMs?: number;
 }
 
 /**
@@ -76,6 +78,9 @@ export function createWorkerExchange(deps: WorkerAppDeps): SealedExchangeDeps {
     ...(deps.sha256 ? { sha256: deps.sha256 } : {}),
     ...(deps.sha256Hex ? { sha256Hex: deps.sha256Hex } : {}),
     ...(deps.saltRandom ? { saltRandom: deps.saltRandom } : {}),
+    ...(deps.streamFrameIntervalMs !== undefined
+      ? { streamFrameIntervalMs: deps.streamFrameIntervalMs }
+      : {}),
     ...(deps.receiptSigner
       ? { receipts: { signer: deps.receiptSigner, manifestDigest: deps.manifestDigest } }
       : {}),

@@ -23,6 +23,9 @@
  *   SEALGATE_GPU_COMMAND  real GPUs: NVIDIA's attestation tooling (contract: src/platform/nvidia-command.ts)
  *   SEALGATE_GPUS, SEALGATE_DEV_GPU_CHAIN  simulator only: N SIMULATED GPUs on that chain (gpu-provider-env.ts)
  *   (refused: NODE_USE_ENV_PROXY, NODE_TLS_REJECT_UNAUTHORIZED≠1, NODE_EXTRA_CA_CERTS — rerouting-env.ts)
+ *   SEALGATE_STREAM_FRAME_INTERVAL_MS  least ms between two writes of a sealed stream after its
+ *                         first (default 4; 0: no pacing): faster events share a write
+ *                         (sealed-stream-body.ts); the first event and the end never wait
  *   PORT                  default 8789        HOST  default 127.0.0.1
  *
  * Stops cleanly on SIGINT/SIGTERM. Importing this module starts nothing: tests use `startWorker`
@@ -74,7 +77,18 @@ export async function configFromEnv(
     ...(env.MODEL_URL ? { modelUrl: env.MODEL_URL } : {}),
     ...(env.MODEL_API_KEY ? { modelApiKey: env.MODEL_API_KEY } : {}),
     ...(env.MODEL_NATIVE_APIS ? { modelNativeRoutes: nativeRoutes(env.MODEL_NATIVE_APIS, program) } : {}),
+    ...(env.SEALGATE_STREAM_FRAME_INTERVAL_MS !== undefined
+      ? { streamFrameIntervalMs: frameInterval(env.SEALGATE_STREAM_FRAME_INTERVAL_MS, program) }
+      : {}),
   };
+}
+
+/** Whole milliseconds, 0..1000 (a pacing beyond a second would be a stalled stream). */
+function frameInterval(value: string, program: string): number {
+  if (/^[0-9]{1,4}$/.test(value.trim()) && Number(value) <= 1000) return Number(value);
+  return programFail(program)(
+    `SEALGATE_STREAM_FRAME_INTERVAL_MS must be whole milliseconds 0..1000, got ${JSON.stringify(value)}`,
+  );
 }
 
 /** `messages,responses` → their routes; anything else is a configuration error. */

@@ -67,6 +67,8 @@ export interface SealedExchangeDeps {
   sha256Hex?: (bytes: Uint8Array) => string;
   /** The source of a JSON answer's response salt `rs` (public); absent: the platform CSPRNG. */
   saltRandom?: RandomSource;
+  /** A sealed stream's least ms between writes after the first (sealed-stream-body.ts). */
+  streamFrameIntervalMs?: number;
 }
 
 const NO_STORE = { 'cache-control': 'no-store' };
@@ -349,6 +351,7 @@ function sealedAnswerStream(
   const stream = sealedStreamBody({
     events: events[Symbol.asyncIterator](),
     sealer,
+    ...(deps.streamFrameIntervalMs !== undefined ? { frameIntervalMs: deps.streamFrameIntervalMs } : {}),
     onRecord: bodyHash ? (record) => bodyHash.update(record) : undefined,
     trailer:
       bodyHash && receipts

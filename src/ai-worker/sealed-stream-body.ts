@@ -3,19 +3,22 @@
  * the model's events sealed a burst per frame, then the end record — read ahead of the transport,
  * but bounded.
  *
- * Why a burst per frame, and a read's frames as one chunk: a model (or model server) hands over its
- * events in bursts, and each network read of this body costs the gateway ~0.1 ms of CPU before any
- * crypto (docs/gateway.md "What a stream's network reads cost"), each frame an AES-GCM open on top.
- * A producer takes the model's events as they come into a queue; each transport read seals every
+ * Why few writes: each network read of this body costs the gateway ~0.1 ms of CPU before any crypto
+ * (docs/gateway.md "What a stream's network reads cost"), each frame an AES-GCM open on top. A
+ * producer takes the model's events as they come into a queue; each transport read seals every
  * event queued so far (up to MAX_FRAME_EVENTS events and MAX_FRAME_BYTES per frame,
- * src/envelope/stream.ts) as one frame and writes it. Latency: no frame waits for events that have
- * not arrived — the first read seals the first event at once (time to first chunk; the producer
- * asks the model for nothing more until that frame is out), later reads wait one event-loop turn
- * only, so that the rest of one network read of the model server's events (handled back to back)
- * joins the same frame. The model may hand over a burst at once (an array: an upstream's network
- * read, src/model/upstream.ts); it is queued whole, without an asynchronous step per event. The
- * producer pauses when `maxBufferedChars` of events wait unsealed, so a slow gateway still slows
- * the model.
+ * src/envelope/stream.ts) as one frame and writes it. Pacing (the invariants):
+ * - the first event goes out alone and at once (time to first chunk; the producer asks the model
+ *   for nothing more until that frame is out);
+ * - a later write waits until `frameIntervalMs` has passed since the write before it, so events
+ *   that come faster than that share a write, and an event after a quiet spell goes at once (plus
+ *   one event-loop turn, so the rest of the model server's network read joins it);
+ * - the model's end goes at once, with what is queued, the end record and the trailer in one write
+ *   (a stream's last words never wait for the interval);
+ * - a queue holding a frame's worth (`maxBufferedChars`, MAX_FRAME_EVENTS) goes at once.
+ * The model may hand over a burst at once (an array: an upstream's network read,
+ * src/model/upstream.ts); it is queued whole, without an asynchronous step per event. The producer
+ * pauses when `maxBufferedChars` of events wait unsealed, so a slow gateway still slows the model.
  *
  * Failure: if the model fails mid-stream, the events queued before the failure are still sealed
  * and delivered (each frame is authentic on its own), then the body ends WITHOUT the end frame:
@@ -47,7 +50,35 @@ export interface SealedStreamBodyOptions {
   trailer?: () => Promise<Uint8Array>;
   /** Event characters waiting unsealed before the producer pauses. Default 64 Ki characters. */
   maxBufferedChars?: number;
+  /**
+   * The least time between two writes after the first, in ms (default DEFAULT_FRAME_INTERVAL_MS;
+   * 0: one event-loop turn only). Events arriving sooner share the next write; the end never waits.
+   */
+  frameIntervalMs?: number;
+  /** The clock and timer of the pacing; default `performance.now()` and `setTimeout`. */
+  timer?: FrameTimer;
 }
+
+/** A monotonic clock in ms and a cancellable one-shot timer (injectable for tests). */
+export interface FrameTimer {
+  now(): number;
+  /** Calls `fn` once after `ms`; the returned function cancels it. */
+  after(ms: number, fn: () => void): () => void;
+}
+
+/**
+ * 4 ms: under a display frame (16.7 ms at 60 Hz), so no reader sees the pacing, and above the
+ * spread of one model-server write burst over loopback (~1 ms), so a burst is one write.
+ */
+export const DEFAULT_FRAME_INTERVAL_MS = 4;
+
+const systemTimer: FrameTimer = {
+  now: () => performance.now(),
+  after: (ms, fn) => {
+    const t = setTimeout(fn, ms);
+    return () => clearTimeout(t);
+  },
+};
 
 export function sealedStreamBody(opts: SealedStreamBodyOptions): ReadableStream<Uint8Array> {
   const pump = new SealedStreamPump(opts);
@@ -71,7 +102,13 @@ type ModelEnd = { done: true } | { error: unknown };
 class SealedStreamPump {
   readonly #opts: SealedStreamBodyOptions;
   readonly #maxBuffered: number;
+  /** Queued characters that make a write due at once (a frame's worth, or the producer paused). */
+  readonly #flushChars: number;
+  readonly #interval: number;
+  readonly #timer: FrameTimer;
   readonly #queue = new EventQueue();
+  /** When the last write was handed to the transport (`#timer.now()`). */
+  #lastWrite = 0;
   #frames = 0;
   /** The first frame was handed to the transport. */
   #sentFirst = false;
@@ -87,6 +124,9 @@ class SealedStreamPump {
   constructor(opts: SealedStreamBodyOptions) {
     this.#opts = opts;
     this.#maxBuffered = opts.maxBufferedChars ?? 64 * 1024;
+    this.#flushChars = Math.min(this.#maxBuffered, Math.floor(MAX_FRAME_BYTES / 3));
+    this.#interval = opts.frameIntervalMs ?? DEFAULT_FRAME_INTERVAL_MS;
+    this.#timer = opts.timer ?? systemTimer;
   }
 
   start(): void {
@@ -95,15 +135,15 @@ class SealedStreamPump {
 
   async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     await this.#untilQueued();
-    // After the first chunk (which goes out at once: time to first chunk), one turn of the event
-    // loop lets the rest of the model server's read be queued, so a burst is one frame.
-    if (this.#sentFirst && this.#modelEnd === null) await nextTurn();
+    // The first chunk goes out at once (time to first chunk); later ones when due.
+    if (this.#sentFirst) await this.#untilWriteDue();
     if (this.#stopped) return;
     const { records, finished } = await this.#sealReady();
     if (records.length > 0) {
       // One chunk per read: the transport's cost is per chunk, not per record.
       controller.enqueue(records.length === 1 ? records[0]! : concatBytes(...records));
       this.#sentFirst = true;
+      this.#lastWrite = this.#timer.now();
     }
     if (finished) {
       this.#stopped = true; // the producer stops taking the model's events
@@ -168,6 +208,39 @@ class SealedStreamPump {
         this.#wakeReader = r;
       });
     }
+  }
+
+  /**
+   * Resolves when the next write is due (the pacing of the header comment): the model ended, the
+   * stream stopped, a frame's worth is queued, or `#interval` ms passed since the last write — then,
+   * unless the model ended, one event-loop turn, so the rest of the model server's network read
+   * (handled back to back) joins the write.
+   */
+  async #untilWriteDue(): Promise<void> {
+    while (!this.#stopped && this.#modelEnd === null && !this.#queueFull()) {
+      const wait = this.#lastWrite + this.#interval - this.#timer.now();
+      if (wait <= 0) break;
+      await this.#wakeOrAfter(wait);
+    }
+    if (this.#modelEnd === null && !this.#stopped) await nextTurn();
+  }
+
+  /** Resolves when the producer wakes the reader or after `ms`, whichever comes first. */
+  #wakeOrAfter(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const cancel = this.#timer.after(ms, () => {
+        this.#wakeReader = null;
+        resolve();
+      });
+      this.#wakeReader = () => {
+        cancel();
+        resolve();
+      };
+    });
+  }
+
+  #queueFull(): boolean {
+    return this.#queue.chars >= this.#flushChars || this.#queue.length >= MAX_FRAME_EVENTS;
   }
 
   /**

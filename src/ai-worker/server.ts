@@ -58,6 +58,8 @@ export interface StartWorkerOptions {
   modelApiKey?: string;
   /** MODEL_NATIVE_APIS: the routes MODEL_URL answers itself; the others are translated to chat. */
   modelNativeRoutes?: readonly TranslatableRoute[];
+  /** SEALGATE_STREAM_FRAME_INTERVAL_MS: a sealed stream's pacing (sealed-stream-body.ts). */
+  streamFrameIntervalMs?: number;
   /**
    * Replaces the backend (tests, embedding), not the configuration: the attested configuration is
    * still made from modelUrl and modelApiKey (the built-in model when both are absent).
@@ -260,6 +262,9 @@ function workerAppDeps(
     clock: ctx.clock,
     log: ctx.log,
     ...(opts.maxAgeSeconds !== undefined ? { maxAgeSeconds: opts.maxAgeSeconds } : {}),
+    ...(opts.streamFrameIntervalMs !== undefined
+      ? { streamFrameIntervalMs: opts.streamFrameIntervalMs }
+      : {}),
   };
 }
 

@@ -79,6 +79,19 @@ describe('configFromEnv', () => {
       'AI worker: PORT must be 0..65535, got 70000',
     );
   });
+  it('reads the stream pacing in whole milliseconds 0..1000, and refuses anything else', async () => {
+    expect((await configFromEnv(base())).streamFrameIntervalMs).toBeUndefined();
+    const paced = (v: string) => configFromEnv({ ...base(), SEALGATE_STREAM_FRAME_INTERVAL_MS: v });
+    expect((await paced('0')).streamFrameIntervalMs).toBe(0);
+    expect((await paced('1000')).streamFrameIntervalMs).toBe(1000);
+    for (const bad of ['', '-1', '1001', '2.5', '4ms', '0x10']) {
+      await expectSealgateError(
+        paced(bad),
+        'invalid_argument',
+        `AI worker: SEALGATE_STREAM_FRAME_INTERVAL_MS must be whole milliseconds 0..1000, got ${JSON.stringify(bad)}`,
+      );
+    }
+  });
 });
 
 describe('main.ts as a program', () => {

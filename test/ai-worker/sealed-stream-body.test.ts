@@ -305,4 +305,135 @@ describe('sealedStreamBody', () => {
     expect(progress.trailer).toBe(`trailer.after.${seen.length}`);
     expect(opened).toHaveLength(40);
   });
+
+  it('pacing: events sooner than frameIntervalMs after a write share the next one; a quiet spell and the end do not wait', async () => {
+    const ctx = await context();
+    const clock = manualTimer();
+    const model = pushedEvents();
+    const body = sealedStreamBody({
+      events: model.iterator,
+      sealer: createStreamSealer(ctx),
+      onEnd: () => undefined,
+      onFailure: () => undefined,
+      onCancel: () => undefined,
+      frameIntervalMs: 4,
+      timer: clock,
+    });
+    const writes = readWrites(ctx, body);
+    model.push('a'); // t=0: the first event goes out alone, at once
+    await settle();
+    expect(writes.events).toEqual([['a']]);
+    clock.advance(1);
+    model.push('b');
+    clock.advance(1);
+    model.push('c');
+    await settle();
+    expect(writes.events).toHaveLength(1); // t=2: the next write is due at t=4
+    clock.advance(2);
+    await settle();
+    expect(writes.events).toEqual([['a'], ['b', 'c']]);
+    clock.advance(16); // t=20, a quiet spell: the next event goes at once
+    model.push('d');
+    await settle();
+    expect(writes.events).toEqual([['a'], ['b', 'c'], ['d']]);
+    clock.advance(1);
+    model.push('e');
+    model.end(); // t=21: the model's end does not wait for t=24
+    await settle();
+    expect(writes.events).toEqual([['a'], ['b', 'c'], ['d'], ['e']]);
+    expect(await writes.ended).toBe(true);
+    expect(clock.pending()).toBe(0); // no timer left behind
+  });
+
+  it("pacing: a frame's worth of queued characters goes out at once, within the interval", async () => {
+    const ctx = await context();
+    const clock = manualTimer();
+    const model = pushedEvents();
+    const body = sealedStreamBody({
+      events: model.iterator,
+      sealer: createStreamSealer(ctx),
+      onEnd: () => undefined,
+      onFailure: () => undefined,
+      onCancel: () => undefined,
+      frameIntervalMs: 1_000,
+      maxBufferedChars: 100,
+      timer: clock,
+    });
+    const writes = readWrites(ctx, body);
+    model.push('first');
+    await settle();
+    model.push('x'.repeat(60));
+    await settle();
+    expect(writes.events).toHaveLength(1); // 60 of 100 characters: waits for the interval
+    model.push('y'.repeat(40));
+    await settle();
+    expect(writes.events).toEqual([['first'], ['x'.repeat(60), 'y'.repeat(40)]]); // no clock moved
+    model.end();
+    expect(await writes.ended).toBe(true);
+  });
 });
+
+/** A clock that moves only when told, and timers that fire when it passes them. */
+function manualTimer() {
+  let now = 0;
+  const timers = new Set<{ at: number; fn: () => void }>();
+  return {
+    now: () => now,
+    after(ms: number, fn: () => void) {
+      const t = { at: now + ms, fn };
+      timers.add(t);
+      return () => timers.delete(t);
+    },
+    advance(ms: number) {
+      now += ms;
+      for (const t of [...timers]) {
+        if (t.at > now) continue;
+        timers.delete(t);
+        t.fn();
+      }
+    },
+    pending: () => timers.size,
+  };
+}
+
+/** A model whose events the test pushes one at a time, then ends. */
+function pushedEvents() {
+  const waiting: ((r: IteratorResult<string>) => void)[] = [];
+  const ready: IteratorResult<string>[] = [];
+  const give = (r: IteratorResult<string>) => {
+    const w = waiting.shift();
+    if (w) w(r);
+    else ready.push(r);
+  };
+  const iterator: AsyncIterator<string> = {
+    next: () => {
+      const r = ready.shift();
+      return r ? Promise.resolve(r) : new Promise((resolve) => waiting.push(resolve));
+    },
+  };
+  return {
+    iterator,
+    push: (event: string) => give({ done: false, value: event }),
+    end: () => give({ done: true, value: undefined }),
+  };
+}
+
+/** Reads the body write by write, opening each: the events each write carried, and whether it ended. */
+function readWrites(ctx: RequestContext, body: ReadableStream<Uint8Array>) {
+  const opener = createStreamOpener(ctx);
+  const decoder = new TextDecoder();
+  const events: string[][] = [];
+  const ended = (async () => {
+    let last = false;
+    for await (const bytes of body as unknown as AsyncIterable<Uint8Array>) {
+      const write: string[] = [];
+      const progress = await opener.push(bytes, (batch) => {
+        for (const e of batch) write.push(decoder.decode(e));
+      });
+      if (write.length > 0) events.push(write);
+      last = progress.ended;
+    }
+    return last;
+  })();
+  return { events, ended };
+}

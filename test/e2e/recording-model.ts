@@ -22,6 +22,11 @@ export interface Recorded {
 export interface RecordingModel {
   url: string;
   requests: Recorded[];
+  /**
+   * Streams started from now on write their first event, then wait until the returned function is
+   * called: a client sees its first chunk alone and can act mid-stream, whatever the timing.
+   */
+  holdAfterFirstEvent(): () => void;
   close(): Promise<void>;
 }
 
@@ -31,6 +36,7 @@ const BUILTIN_REFUSES = ['logprobs', 'top_logprobs', 'response_format', 'tool_ch
 export async function startRecordingModel(): Promise<RecordingModel> {
   const model = createBuiltinModel();
   const requests: Recorded[] = [];
+  let hold: Promise<void> | undefined;
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -64,13 +70,29 @@ export async function startRecordingModel(): Promise<RecordingModel> {
         return json(res, recorded.answered);
       }
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      for await (const data of answer.events) res.write(`data: ${data}\n\n`);
+      const held = hold;
+      let first = true;
+      for await (const data of answer.events) {
+        res.write(`data: ${data}\n\n`);
+        if (first && held) await held;
+        first = false;
+      }
       res.end();
     } catch (e) {
       json(res, { error: { message: (e as Error).message, type: 'invalid_request_error' } }, 400);
     }
   });
-  return { ...(await listenLoopback(server)), requests };
+  const holdAfterFirstEvent = () => {
+    let release: () => void = () => undefined;
+    hold = new Promise<void>((resolve) => {
+      release = () => {
+        hold = undefined;
+        resolve();
+      };
+    });
+    return release;
+  };
+  return { ...(await listenLoopback(server)), requests, holdAfterFirstEvent };
 }
 
 /** The `model` field of a multipart transcription body. */

@@ -100,16 +100,22 @@ describe('openai SDK: a chat stream aborted mid-way, and one read slowly', () =>
   it('aborted after its first chunk: the SDK stops there, and the stack serves the next stream whole', async () => {
     // Without `tap`: its copy of the body would fail with the abort too.
     const plain = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: stack.apiKey, maxRetries: 0 });
+    // The model holds the rest of its answer until the SDK aborted: the abort is mid-stream.
+    const release = recorder.holdAfterFirstEvent();
     const controller = new AbortController();
-    const stream = await plain.chat.completions.create(
-      { model: MODEL, messages, stream: true },
-      { signal: controller.signal },
-    );
     let chunks = 0;
-    // openai 6's Stream ends its iteration quietly on the caller's own abort (no error to catch).
-    for await (const _ of stream) {
-      chunks++;
-      if (chunks === 1) controller.abort();
+    try {
+      const stream = await plain.chat.completions.create(
+        { model: MODEL, messages, stream: true },
+        { signal: controller.signal },
+      );
+      // openai 6's Stream ends its iteration quietly on the caller's own abort (no error to catch).
+      for await (const _ of stream) {
+        chunks++;
+        if (chunks === 1) controller.abort();
+      }
+    } finally {
+      release();
     }
     expect(chunks).toBe(1);
     expect(controller.signal.aborted).toBe(true);
