@@ -38,6 +38,7 @@ import {
   type CertificateRevocation,
   type ChainToCheck,
   checkRevocation,
+  OCSP_POLICIES,
   type OcspPolicy,
   type RevocationOptions,
 } from './revocation.js';
@@ -115,22 +116,40 @@ function text(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+function isBytesList(value: unknown): boolean {
+  return Array.isArray(value) && value.every((v) => isBytes(v));
+}
+
+/** `revocation` absent, or a known policy (an unknown one would read as best-effort: fail open). */
+function isRevocationOptions(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Partial<Record<keyof RevocationOptions, unknown>>;
+  return (
+    (OCSP_POLICIES as readonly unknown[]).includes(r.policy) &&
+    (r.saved === undefined || isBytesList(r.saved))
+  );
+}
+
+/**
+ * The caller's input has the types `GpuEvidenceInput` says, or `invalid_argument`: a caller that
+ * is not type-checked gets the closed error, never a TypeError from deep inside or evidence codes
+ * for its own mistake (fail closed).
+ */
 function checkInput(input: GpuEvidenceInput): void {
-  if (typeof input !== 'object' || input === null) {
-    throw new SealgateError('invalid_argument', 'verifyGpuEvidence: expected an input object');
-  }
-  if (!(input.at instanceof Date) || Number.isNaN(input.at.getTime())) {
-    throw new SealgateError('invalid_argument', 'verifyGpuEvidence: at must be a valid Date');
-  }
-  if (!(input.nonce instanceof Uint8Array) || input.nonce.length !== 32) {
-    throw new SealgateError('invalid_argument', 'verifyGpuEvidence: nonce must be 32 bytes');
-  }
-  const chain: unknown = input.chain;
-  if (!(isBytes(chain) || (Array.isArray(chain) && chain.every((c) => isBytes(c))))) {
-    throw new SealgateError('invalid_argument', 'verifyGpuEvidence: chain must be bytes or a list of bytes');
-  }
+  const bad = (what: string) => new SealgateError('invalid_argument', `verifyGpuEvidence: ${what}`);
+  if (typeof input !== 'object' || input === null) throw bad('expected an input object');
+  if (!isBytes(input.evidence)) throw bad('evidence must be bytes');
+  if (!(input.at instanceof Date) || Number.isNaN(input.at.getTime())) throw bad('at must be a valid Date');
+  if (!(input.nonce instanceof Uint8Array) || input.nonce.length !== 32) throw bad('nonce must be 32 bytes');
+  if (!(isBytes(input.chain) || isBytesList(input.chain)))
+    throw bad('chain must be bytes or a list of bytes');
   if (!Array.isArray(input.roots?.device) || !Array.isArray(input.roots?.rim)) {
-    throw new SealgateError('invalid_argument', 'verifyGpuEvidence: roots must list device and rim roots');
+    throw bad('roots must list device and rim roots');
+  }
+  if (input.rims !== undefined && !isBytesList(input.rims)) throw bad('rims must be a list of bytes');
+  if (!isRevocationOptions(input.revocation)) {
+    throw bad(`revocation.policy must be one of ${OCSP_POLICIES.join(', ')}; saved a list of bytes`);
   }
 }
 

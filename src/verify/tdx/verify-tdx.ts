@@ -352,9 +352,10 @@ function checkInput(input: TdxEvidenceInput): void {
   if (typeof c !== 'object' || c === null) throw bad('collateral: expected an object');
   for (const k of TEXT_FIELDS) if (typeof c[k] !== 'string') throw bad(`collateral.${k}: expected a string`);
   for (const k of BYTES_FIELDS) if (!isBytes(c[k])) throw bad(`collateral.${k}: expected bytes`);
+  // null, not undefined, says "missing" (crl_invalid): undefined got past as bytes (a TypeError).
   for (const k of ['rootCaCrl', 'pckCrl'])
-    if (c[k] != null && !isBytes(c[k])) throw bad(`collateral.${k}: expected bytes or null`);
-  if (c.pckCrlIssuerChain != null && typeof c.pckCrlIssuerChain !== 'string')
+    if (c[k] !== null && !isBytes(c[k])) throw bad(`collateral.${k}: expected bytes or null`);
+  if (c.pckCrlIssuerChain !== null && typeof c.pckCrlIssuerChain !== 'string')
     throw bad('collateral.pckCrlIssuerChain: expected a string or null');
   const roots: unknown = input.roots;
   if (roots !== undefined && !(Array.isArray(roots) && roots.every((r) => typeof r === 'string')))
