@@ -112,10 +112,10 @@ describe('docs/architecture.md import rules', () => {
 const HOUSE_MAX = 50;
 const LONGEST: Readonly<Record<string, number>> = {
   'ai-worker': 79,
-  evidence: 79,
   gateway: 76,
   attestation: 74,
   der: 74,
+  evidence: 74,
   'service-client': 74,
   verify: 73,
   platform: 72,
