@@ -117,13 +117,13 @@ const LONGEST: Readonly<Record<string, number>> = {
   der: 74,
   evidence: 74,
   'service-client': 74,
-  verify: 73,
   platform: 72,
   model: 68,
   'attestation-service': 67,
   cli: 67,
   envelope: 63,
   dev: 56,
+  verify: 51,
   policy: 51,
 };
 
