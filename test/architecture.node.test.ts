@@ -113,7 +113,6 @@ const HOUSE_MAX = 50;
 const LONGEST: Readonly<Record<string, number>> = {
   'ai-worker': 79,
   gateway: 76,
-  attestation: 74,
   der: 74,
   evidence: 74,
   'service-client': 74,
@@ -125,6 +124,7 @@ const LONGEST: Readonly<Record<string, number>> = {
   dev: 56,
   verify: 51,
   policy: 51,
+  attestation: 44,
 };
 
 interface FunctionLength {
