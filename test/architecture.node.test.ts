@@ -2,10 +2,12 @@
  * The import rules of docs/architecture.md, checked on the source: the domain folders and the
  * neutral homes are runtime-neutral (no `node:*`, no Hono, no `cloudflare:*`: they run in workerd
  * and in Node alike, with time, fetchers and crypto backends passed in), and no folder's
- * `index.ts` stands between folders (imports name the defining file).
+ * `index.ts` stands between folders (imports name the defining file). And the house style's
+ * length rule: no function grows past the longest its folder holds.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -97,5 +99,77 @@ describe('docs/architecture.md import rules', () => {
     const doc = readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8');
     const missing = RUNTIME_NEUTRAL.filter((e) => !doc.includes(`src/${e}`) && !doc.includes(`\`${e}/\``));
     expect(missing).toEqual([]);
+  });
+});
+
+/**
+ * A function fits on a screen (parse → verify → validate, a row of small named checks joined at the
+ * top). HOUSE_MAX lines for a folder not named in LONGEST; LONGEST holds each folder's longest
+ * function as it is, a ceiling no function may grow past: when a cut shortens the longest, lower
+ * its number. Lines count from the function's first token (its JSDoc not counted) to its closing
+ * brace; a function inside another counts in both.
+ */
+const HOUSE_MAX = 50;
+const LONGEST: Readonly<Record<string, number>> = {
+  'ai-worker': 79,
+  gateway: 76,
+  der: 74,
+  evidence: 74,
+  'service-client': 74,
+  platform: 72,
+  model: 68,
+  'attestation-service': 67,
+  cli: 67,
+  envelope: 63,
+  dev: 56,
+  verify: 51,
+  policy: 51,
+  attestation: 44,
+};
+
+interface FunctionLength {
+  where: string;
+  name: string;
+  lines: number;
+}
+
+function functionLengths(fileName: string, text: string): FunctionLength[] {
+  const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true);
+  const out: FunctionLength[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isFunctionLike(node) && 'body' in node && node.body !== undefined) {
+      const first = sf.getLineAndCharacterOfPosition(node.getStart(sf)).line;
+      const last = sf.getLineAndCharacterOfPosition(node.end).line;
+      const named =
+        (node as { name?: ts.Node }).name ??
+        (ts.isVariableDeclaration(node.parent) ? node.parent.name : null);
+      const name = named ? named.getText(sf) : '(anonymous)';
+      out.push({ where: `${fileName}:${first + 1}`, name, lines: last - first + 1 });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return out;
+}
+
+describe('house style: function length', () => {
+  it('measures a function from its first line to its closing brace, nested ones too', () => {
+    const body = Array.from({ length: 59 }, (_, i) => `  const v${i} = ${i};`).join('\n');
+    const text = `/** Not counted. */\nexport function long(): void {\n${body}\n  const f = () => {\n    return 1;\n  };\n}\n`;
+    expect(functionLengths('x.ts', text).map((f) => [f.name, f.lines])).toEqual([
+      ['long', 64],
+      ['f', 3],
+    ]);
+  });
+
+  it("no function in src/ is longer than its folder's ceiling", () => {
+    const over = sourceFiles(SRC).flatMap((f) => {
+      const folder = relative(SRC, f).split('/')[0]!;
+      const ceiling = LONGEST[folder] ?? HOUSE_MAX;
+      return functionLengths(relative(ROOT, f), readFileSync(f, 'utf8'))
+        .filter((fn) => fn.lines > ceiling)
+        .map((fn) => `${fn.where} ${fn.name}: ${fn.lines} lines (ceiling ${ceiling})`);
+    });
+    expect(over).toEqual([]);
   });
 });

@@ -73,11 +73,11 @@ export interface BundleVerdict extends AttestationVerdict {
   gpus: GpuClaims[] | null;
 }
 
-export async function verifyEvidenceBundle(input: BundleVerificationInput): Promise<BundleVerdict> {
-  const { bundle } = input;
-  const pre: Violation[] = [];
+/** The bundle is for the role asked about and answers the verifier's nonce. */
+function checkRequest(bundle: EvidenceBundle, input: BundleVerificationInput): Violation[] {
+  const out: Violation[] = [];
   if (bundle.role !== input.role) {
-    pre.push(
+    out.push(
       violation('role_mismatch', `bundle is for role ${bundle.role}, expected ${input.role}`, {
         field: 'role',
         expected: input.role,
@@ -86,7 +86,7 @@ export async function verifyEvidenceBundle(input: BundleVerificationInput): Prom
     );
   }
   if (!constantTimeEqual(bundle.nonce, input.nonce)) {
-    pre.push(
+    out.push(
       violation('nonce_mismatch', 'bundle answers another nonce', {
         field: 'nonce',
         expected: toHex(input.nonce),
@@ -94,24 +94,33 @@ export async function verifyEvidenceBundle(input: BundleVerificationInput): Prom
       }),
     );
   }
+  return out;
+}
+
+/** The party runs the verifier's manifest: the digest of the manifest text it presents is ours. */
+async function checkManifest(bundle: EvidenceBundle, input: BundleVerificationInput): Promise<Violation[]> {
   let theirDigest: string | null = null;
   try {
     theirDigest = await manifestDigest(new TextDecoder('utf-8', { fatal: true }).decode(bundle.manifest));
   } catch {
     theirDigest = null;
   }
-  if (theirDigest !== input.manifestDigest) {
-    pre.push(
-      violation('manifest_mismatch', 'the party runs another manifest', {
-        field: 'manifest',
-        expected: input.manifestDigest,
-        actual: theirDigest ?? 'unparseable',
-      }),
-    );
-  }
-  const config = await checkBundleConfig(bundle, input.manifest, input.role);
-  pre.push(...config.violations);
-  const gpus = await checkBundleGpus({
+  if (theirDigest === input.manifestDigest) return [];
+  return [
+    violation('manifest_mismatch', 'the party runs another manifest', {
+      field: 'manifest',
+      expected: input.manifestDigest,
+      actual: theirDigest ?? 'unparseable',
+    }),
+  ];
+}
+
+/** The GPUs the bundle presents, against the role's `gpu` reference (check-bundle-gpus.ts). */
+function checkGpus(
+  bundle: EvidenceBundle,
+  input: BundleVerificationInput,
+): ReturnType<typeof checkBundleGpus> {
+  return checkBundleGpus({
     gpus: bundle.gpus,
     manifest: input.manifest,
     role: input.role,
@@ -120,6 +129,18 @@ export async function verifyEvidenceBundle(input: BundleVerificationInput): Prom
     ...(input.gpuChainCache ? { chainCache: input.gpuChainCache } : {}),
     ...(input.gpuOcsp ? { ocsp: input.gpuOcsp } : {}),
   });
+}
+
+/**
+ * Role, nonce, manifest, configuration and GPUs, then the platform's evidence against the
+ * REPORT_DATA they make; trusted only when nothing at all was violated.
+ */
+export async function verifyEvidenceBundle(input: BundleVerificationInput): Promise<BundleVerdict> {
+  const { bundle } = input;
+  const pre = [...checkRequest(bundle, input), ...(await checkManifest(bundle, input))];
+  const config = await checkBundleConfig(bundle, input.manifest, input.role);
+  pre.push(...config.violations);
+  const gpus = await checkGpus(bundle, input);
   pre.push(...gpus.violations);
   // Bound to OUR nonce, OUR manifest digest, the keys the bundle presents and the digest of the
   // configuration it presents: evidence made for another nonce, another manifest, other keys or

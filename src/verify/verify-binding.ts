@@ -45,76 +45,70 @@ export function decodeReportedTcb(
   }
 }
 
-export function checkBinding(input: BindingInput): Violation[] {
-  const { report, leafKind, extensions, product } = input;
-  const out: Violation[] = [];
+/** SIGNING_KEY (0x048 bits 4:2) names the leaf's kind. */
+function checkSigningKey({ report, leafKind }: BindingInput): Violation[] {
+  if (report.signingKey === leafKind) return [];
+  const text = `report SIGNING_KEY is ${report.signingKey.toUpperCase()} but the certificate is a ${leafKind.toUpperCase()}`;
+  return [
+    violation('signing_key_mismatch', text, {
+      field: 'signingKey',
+      expected: report.signingKey,
+      actual: leafKind,
+    }),
+  ];
+}
 
-  if (report.signingKey !== leafKind) {
-    out.push(
-      violation(
-        'signing_key_mismatch',
-        `report SIGNING_KEY is ${report.signingKey.toUpperCase()} but the certificate is a ${leafKind.toUpperCase()}`,
-        { field: 'signingKey', expected: report.signingKey, actual: leafKind },
-      ),
-    );
+/** The report's CPUID (0x188..0x18A, v3 on; a v2 report has none) names the chain's product. */
+function checkProduct({ report, product }: BindingInput): Violation[] {
+  if (report.cpuid === null) return [];
+  const fromCpuid = productFromCpuid(report.cpuid);
+  const { family, model, stepping } = report.cpuid;
+  const cpuid = `family 0x${family.toString(16)} model 0x${model.toString(16)} stepping ${stepping}`;
+  if (fromCpuid === null) {
+    const text = `report CPUID (${cpuid}) is not a known SEV-SNP product`;
+    return [violation('product_unknown', text, { field: 'cpuid', actual: report.cpuid })];
   }
+  if (fromCpuid === product) return [];
+  const text = `report CPUID (${cpuid}) is ${fromCpuid}, the certificate is ${product}`;
+  return [violation('product_unknown', text, { field: 'cpuid', expected: product, actual: fromCpuid })];
+}
 
-  if (report.cpuid !== null) {
-    const fromCpuid = productFromCpuid(report.cpuid);
-    const { family, model, stepping } = report.cpuid;
-    const cpuid = `family 0x${family.toString(16)} model 0x${model.toString(16)} stepping ${stepping}`;
-    if (fromCpuid === null) {
-      out.push(
-        violation('product_unknown', `report CPUID (${cpuid}) is not a known SEV-SNP product`, {
-          field: 'cpuid',
-          actual: report.cpuid,
-        }),
-      );
-    } else if (fromCpuid !== product) {
-      out.push(
-        violation(
-          'product_unknown',
-          `report CPUID (${cpuid}) is ${fromCpuid}, the certificate is ${product}`,
-          {
-            field: 'cpuid',
-            expected: product,
-            actual: fromCpuid,
-          },
-        ),
-      );
-    }
-  }
-
+/** The leaf's SPL extensions (pub. 57230 Table 8) equal REPORTED_TCB (0x180) in the product's layout. */
+function checkTcb({ report, extensions, product }: BindingInput): Violation[] {
   const decoded = decodeReportedTcb(report, product);
-  if (decoded.violation) out.push(decoded.violation);
-  else {
-    for (const k of TCB_COMPONENTS) {
-      const inReport = decoded.tcb[k];
-      const inCert = extensions.tcb[k];
-      if (inReport !== inCert) {
-        out.push(
-          violation('cert_tcb_mismatch', `certificate ${k} SPL is ${inCert}, REPORTED_TCB has ${inReport}`, {
-            field: `reportedTcb.${k}`,
-            expected: inReport,
-            actual: inCert,
-          }),
-        );
-      }
-    }
-  }
+  if (decoded.violation) return [decoded.violation];
+  return TCB_COMPONENTS.filter((k) => decoded.tcb[k] !== extensions.tcb[k]).map((k) =>
+    violation(
+      'cert_tcb_mismatch',
+      `certificate ${k} SPL is ${extensions.tcb[k]}, REPORTED_TCB has ${decoded.tcb[k]}`,
+      {
+        field: `reportedTcb.${k}`,
+        expected: decoded.tcb[k],
+        actual: extensions.tcb[k],
+      },
+    ),
+  );
+}
 
-  if (leafKind === 'vcek' && !report.maskChipKey) {
-    const want = product === 'Turin' ? report.chipId.subarray(0, TURIN_HWID_LENGTH) : report.chipId;
-    const hwId = extensions.hwId;
-    if (hwId === null || !constantTimeEqual(hwId, want)) {
-      out.push(
-        violation('cert_hwid_mismatch', 'VCEK hwID is not the report CHIP_ID', {
-          field: 'chipId',
-          expected: toHex(want),
-          actual: hwId === null ? null : toHex(hwId),
-        }),
-      );
-    }
-  }
-  return out;
+/**
+ * A VCEK's hwID equals CHIP_ID (0x1A0): all 64 bytes, Turin's first 8. Nothing to compare for a
+ * VLEK (not chip-specific) or under MASK_CHIP_KEY (0x048 bit 1: the firmware zeroes CHIP_ID).
+ */
+function checkHwId({ report, leafKind, extensions, product }: BindingInput): Violation[] {
+  if (leafKind !== 'vcek' || report.maskChipKey) return [];
+  const want = product === 'Turin' ? report.chipId.subarray(0, TURIN_HWID_LENGTH) : report.chipId;
+  const hwId = extensions.hwId;
+  if (hwId !== null && constantTimeEqual(hwId, want)) return [];
+  return [
+    violation('cert_hwid_mismatch', 'VCEK hwID is not the report CHIP_ID', {
+      field: 'chipId',
+      expected: toHex(want),
+      actual: hwId === null ? null : toHex(hwId),
+    }),
+  ];
+}
+
+/** The four bindings of the header, findings in that order. */
+export function checkBinding(input: BindingInput): Violation[] {
+  return [...checkSigningKey(input), ...checkProduct(input), ...checkTcb(input), ...checkHwId(input)];
 }

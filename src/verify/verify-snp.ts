@@ -39,7 +39,7 @@ import { type ChainCache, chainCacheKey } from './chain-cache.js';
 import { certChainUrl, type KdsOptions, kdsGet, kdsRemember, vcekUrl } from './kds.js';
 import { type SignatureBackend, type VerifyKey, webCryptoSignatures } from './signature-backend.js';
 import { checkBinding, decodeReportedTcb } from './verify-binding.js';
-import { verifyChain } from './verify-chain.js';
+import { type ChainResult, verifyChain } from './verify-chain.js';
 import { importLeafKey, verifyReportSignature } from './verify-report-signature.js';
 import { type Violation, violation } from './violations.js';
 
@@ -177,6 +177,58 @@ async function obtainLeaf(
   }
 }
 
+/** Step 4 without a given chain: KDS's cert_chain for the product and kind, or null (cert_missing). */
+async function fetchChain(
+  input: SnpEvidenceInput,
+  productOf: () => SnpProduct | null,
+  kind: 'vcek' | 'vlek',
+  out: Violation[],
+): Promise<{ url: string; bytes: Uint8Array; fromCache: boolean } | null> {
+  const product = input.kds ? productOf() : null;
+  if (!input.kds || product === null) {
+    const why = input.kds ? 'the product is unknown' : 'no KDS fetcher was given';
+    out.push(violation('cert_missing', `no ASK/ARK supplied, and ${why}`, { field: 'chain' }));
+    return null;
+  }
+  const url = certChainUrl(product, kind);
+  const got = await kdsGet(input.kds, url);
+  if (!got.ok) {
+    out.push(violation('cert_missing', `no ASK/ARK supplied, and ${got.error}`, { field: 'chain' }));
+    return null;
+  }
+  return { url, bytes: got.bytes, fromCache: got.fromCache };
+}
+
+/** The ASK/ASVK and ARK parsed from `parts`, or a trusted pair the chain cache holds for them. */
+async function parseChain(
+  input: SnpEvidenceInput,
+  parts: readonly Uint8Array[],
+): Promise<Pick<FetchedChain, 'intermediate' | 'root'>> {
+  const cache = input.chainCache;
+  // The same bytes delivered a trusted upper chain before: its parse is reused (verifyChain
+  // re-checks all but the two upper signatures from it).
+  const known = cache?.keyOfSource(parts);
+  const seen = known === undefined ? undefined : cache?.get(known);
+  if (seen) return seen;
+  const split = splitCertChain(parts);
+  if (cache) {
+    // The same DER verified before (another spelling, e.g. DER instead of PEM): reused likewise.
+    const hash = input.signatures ?? webCryptoSignatures;
+    const [i, r] = await Promise.all([
+      hash.digest('SHA-256', split.intermediate),
+      hash.digest('SHA-256', split.root),
+    ]);
+    const hit = cache.get(chainCacheKey(toHex(i), toHex(r)));
+    if (hit) return hit;
+  }
+  const [intermediate, root] = await Promise.all([
+    parseCertificate(split.intermediate, input.signatures),
+    parseCertificate(split.root, input.signatures),
+  ]);
+  return { intermediate, root };
+}
+
+/** Step 4: the ASK/ASVK and ARK, given or fetched; null when missing or malformed (violations added). */
 async function obtainChain(
   input: SnpEvidenceInput,
   productOf: () => SnpProduct | null,
@@ -184,54 +236,20 @@ async function obtainChain(
   out: Violation[],
 ): Promise<FetchedChain | null> {
   let parts = input.chain;
-  let url: string | null = null;
-  let fromCache = false;
-  let bytes: Uint8Array | null = null;
+  let fetched: { url: string; bytes: Uint8Array; fromCache: boolean } | null = null;
   if (parts === undefined || parts.length === 0) {
-    const product = input.kds ? productOf() : null;
-    if (!input.kds || product === null) {
-      out.push(
-        violation(
-          'cert_missing',
-          `no ASK/ARK supplied, and ${input.kds ? 'the product is unknown' : 'no KDS fetcher was given'}`,
-          { field: 'chain' },
-        ),
-      );
-      return null;
-    }
-    url = certChainUrl(product, kind);
-    const got = await kdsGet(input.kds, url);
-    if (!got.ok) {
-      out.push(violation('cert_missing', `no ASK/ARK supplied, and ${got.error}`, { field: 'chain' }));
-      return null;
-    }
-    parts = [got.bytes];
-    bytes = got.bytes;
-    fromCache = got.fromCache;
+    fetched = await fetchChain(input, productOf, kind, out);
+    if (fetched === null) return null;
+    parts = [fetched.bytes];
   }
-  const cache = input.chainCache;
-  // The same bytes delivered a trusted upper chain before: its parse is reused (verifyChain
-  // re-checks all but the two upper signatures from it).
-  const known = cache?.keyOfSource(parts);
-  const seen = known === undefined ? undefined : cache?.get(known);
-  if (seen) return { intermediate: seen.intermediate, root: seen.root, url, fromCache, bytes, parts };
+  const source = {
+    url: fetched?.url ?? null,
+    fromCache: fetched?.fromCache ?? false,
+    bytes: fetched?.bytes ?? null,
+  };
   try {
-    const split = splitCertChain(parts);
-    if (cache) {
-      // The same DER verified before (another spelling, e.g. DER instead of PEM): reused likewise.
-      const hash = input.signatures ?? webCryptoSignatures;
-      const [i, r] = await Promise.all([
-        hash.digest('SHA-256', split.intermediate),
-        hash.digest('SHA-256', split.root),
-      ]);
-      const hit = cache.get(chainCacheKey(toHex(i), toHex(r)));
-      if (hit) return { intermediate: hit.intermediate, root: hit.root, url, fromCache, bytes, parts };
-    }
-    const [intermediate, root] = await Promise.all([
-      parseCertificate(split.intermediate, input.signatures),
-      parseCertificate(split.root, input.signatures),
-    ]);
-    return { intermediate, root, url, fromCache, bytes, parts };
+    const { intermediate, root } = await parseChain(input, parts);
+    return { intermediate, root, ...source, parts };
   } catch (e) {
     if (!isSealgateError(e)) throw e;
     out.push(violation('cert_malformed', `ASK/ARK: ${e.message}`, { field: 'chain' }));
@@ -239,75 +257,103 @@ async function obtainChain(
   }
 }
 
-export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVerification> {
-  const anchors = checkInput(input);
-  const { now } = input;
+type TrustedLeaf = Pick<ChainResult, 'violations'> & {
+  leafKind: 'vcek' | 'vlek';
+  extensions: AmdCertExtensions;
+  product: SnpProduct;
+};
 
-  // 1–2. A parsed report that says it is signed.
-  const signed = parseSigned(input.report);
-  if (!signed.ok) return done(signed.report, signed.violations);
-  const { report, signingKey } = signed;
-
-  // 3–4. Certificates.
-  const violations: Violation[] = [];
-  const certs = await obtainCertificates(input, report, signingKey, anchors, violations);
-  if (certs === null) return done(report, violations);
-  const { leaf, chain } = certs;
-
-  // 5. Chain.
+/**
+ * Step 5: the chain (verify-chain.ts). A chain whose ARK and ASK/ASVK are trusted is remembered;
+ * null when the leaf's key is not AMD's (anything but dates failed): nothing after can hold.
+ */
+async function checkChain(
+  input: SnpEvidenceInput,
+  anchors: readonly TrustAnchor[],
+  leaf: Fetched,
+  chain: FetchedChain,
+  out: Violation[],
+): Promise<TrustedLeaf | null> {
   const verdict = await verifyChain({
     leaf: leaf.cert,
     intermediate: chain.intermediate,
     root: chain.root,
     trustAnchors: anchors,
-    now,
+    now: input.now,
     ...(input.chainCache ? { cache: input.chainCache } : {}),
     ...(input.signatures ? { signatures: input.signatures } : {}),
   });
-  violations.push(...verdict.violations);
+  out.push(...verdict.violations);
   if (verdict.intermediateTrusted) {
-    const key = chainCacheKey(chain.intermediate.sha256, chain.root.sha256);
-    input.chainCache?.noteSource(chain.parts, key);
+    input.chainCache?.noteSource(chain.parts, chainCacheKey(chain.intermediate.sha256, chain.root.sha256));
     await rememberChain(input, chain);
   }
-  if (
-    !verdict.leafKeyTrusted ||
-    verdict.leafKind === null ||
-    verdict.extensions === null ||
-    verdict.product === null
-  ) {
-    return done(report, violations);
-  }
   const { leafKind, extensions, product } = verdict;
+  if (!verdict.leafKeyTrusted || leafKind === null || extensions === null || product === null) return null;
+  return { violations: verdict.violations, leafKind, extensions, product };
+}
 
-  // 5b. Revocation: AMD's CRL, signed by the anchored ARK.
-  violations.push(
-    ...(await revocationViolations({
-      ...(input.crl !== undefined ? { crl: input.crl } : {}),
-      ...(input.kds ? { kds: input.kds } : {}),
-      root: chain.root,
-      intermediate: chain.intermediate,
-      leaf: leaf.cert,
-      product,
-      kind: leafKind,
-      amdRoot: amdRootBySha256(chain.root.sha256) !== undefined,
-      now,
-      ...(input.signatures ? { signatures: input.signatures } : {}),
-    })),
-  );
+/** Step 5b: revocation, by AMD's CRL signed by the anchored ARK (amd-crl.ts). */
+async function checkRevocation(
+  input: SnpEvidenceInput,
+  leaf: Fetched,
+  chain: FetchedChain,
+  trusted: TrustedLeaf,
+): Promise<Violation[]> {
+  return await revocationViolations({
+    ...(input.crl !== undefined ? { crl: input.crl } : {}),
+    ...(input.kds ? { kds: input.kds } : {}),
+    root: chain.root,
+    intermediate: chain.intermediate,
+    leaf: leaf.cert,
+    product: trusted.product,
+    kind: trusted.leafKind,
+    amdRoot: amdRootBySha256(chain.root.sha256) !== undefined,
+    now: input.now,
+    ...(input.signatures ? { signatures: input.signatures } : {}),
+  });
+}
 
-  // 6. Binding.
+/**
+ * Step 6: the leaf is bound to the report (verify-binding.ts). A fetched leaf that is valid now
+ * and bound to the report's TCB and chip (what its KDS URL named) is remembered.
+ */
+async function checkLeafBinding(
+  input: SnpEvidenceInput,
+  report: SnpReport,
+  leaf: Fetched,
+  trusted: TrustedLeaf,
+): Promise<Violation[]> {
+  const { leafKind, extensions, product } = trusted;
   const binding = checkBinding({ report, leafKind, extensions, product });
-  violations.push(...binding);
-  const leafValidNow = !verdict.violations.some((v) => v.code === 'cert_expired' && v.field === 'chain.leaf');
+  const leafValidNow = !trusted.violations.some((v) => v.code === 'cert_expired' && v.field === 'chain.leaf');
   const boundToUrl = !binding.some((v) => v.code === 'cert_tcb_mismatch' || v.code === 'cert_hwid_mismatch');
   if (leafValidNow && boundToUrl) await rememberLeaf(input, leaf);
+  return binding;
+}
 
-  // 7. Signature.
+/** Steps 1–8 of the header, in that order; claims only when no step found anything. */
+export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVerification> {
+  const anchors = checkInput(input);
+  // 1–2. A parsed report that says it is signed.
+  const signed = parseSigned(input.report);
+  if (!signed.ok) return done(signed.report, signed.violations);
+  const { report, signingKey } = signed;
+  // 3–4. Certificates.
+  const violations: Violation[] = [];
+  const certs = await obtainCertificates(input, report, signingKey, anchors, violations);
+  if (certs === null) return done(report, violations);
+  const { leaf, chain } = certs;
+  // 5. Chain.
+  const trusted = await checkChain(input, anchors, leaf, chain, violations);
+  if (trusted === null) return done(report, violations);
+  // 5b. Revocation; 6. Binding; 7. Signature.
+  violations.push(...(await checkRevocation(input, leaf, chain, trusted)));
+  violations.push(...(await checkLeafBinding(input, report, leaf, trusted)));
   violations.push(...(await checkReportSignature(report, leaf.cert, input.signatures)));
   if (violations.length > 0) return done(report, violations);
-
   // 8. Claims.
+  const { product, leafKind, extensions } = trusted;
   return claimsOf(report, { product, leafKind, extensions, leaf: leaf.cert, chain });
 }
 

@@ -29,82 +29,131 @@ function malformed(message: string, detail: Record<string, unknown>): SealgateEr
   return new SealgateError('malformed_evidence', `SNP report: ${message}`, detail);
 }
 
+/** Little-endian reads from the report (pub. 56860 Table 23: all integers little-endian). */
+class ReportReader {
+  readonly #view: DataView;
+  constructor(readonly raw: Uint8Array) {
+    this.#view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  }
+  u32(offset: number): number {
+    return this.#view.getUint32(offset, true);
+  }
+  u64(offset: number): bigint {
+    return this.#view.getBigUint64(offset, true);
+  }
+  bytes(offset: number, length: number): Uint8Array {
+    return this.raw.slice(offset, offset + length);
+  }
+  /** A firmware version from its three bytes (CURRENT_* at 0x1E8, COMMITTED_* at 0x1EC). */
+  version(build: number, minor: number, major: number): FirmwareVersion {
+    return { major: this.raw[major]!, minor: this.raw[minor]!, build: this.raw[build]! };
+  }
+}
+
+/** The report is exactly 0x4A0 bytes long (every version so far). */
+function checkSize(bytes: Uint8Array): void {
+  if (bytes.length === REPORT_SIZE) return;
+  throw malformed(`expected ${REPORT_SIZE} bytes, got ${bytes.length}`, {
+    field: 'size',
+    expected: REPORT_SIZE,
+    actual: bytes.length,
+  });
+}
+
+/** REPORT_DATA through REPORT_ID_MA (0x050..0x180): what the guest and its launch put in. */
+function guestFields(
+  r: ReportReader,
+): Pick<
+  SnpReport,
+  'reportData' | 'measurement' | 'hostData' | 'idKeyDigest' | 'authorKeyDigest' | 'reportId' | 'reportIdMa'
+> {
+  return {
+    reportData: r.bytes(OFFSET.REPORT_DATA, SIZE.REPORT_DATA),
+    measurement: r.bytes(OFFSET.MEASUREMENT, SIZE.MEASUREMENT),
+    hostData: r.bytes(OFFSET.HOST_DATA, SIZE.HOST_DATA),
+    idKeyDigest: r.bytes(OFFSET.ID_KEY_DIGEST, SIZE.ID_KEY_DIGEST),
+    authorKeyDigest: r.bytes(OFFSET.AUTHOR_KEY_DIGEST, SIZE.AUTHOR_KEY_DIGEST),
+    reportId: r.bytes(OFFSET.REPORT_ID, SIZE.REPORT_ID),
+    reportIdMa: r.bytes(OFFSET.REPORT_ID_MA, SIZE.REPORT_ID_MA),
+  };
+}
+
+/**
+ * REPORTED_TCB through CURRENT_MIT_VECTOR (0x180..0x208): the platform's TCBs, CPUID (v3 on) and
+ * firmware versions, mitigation vectors (v5 on); fields a version reserves are null.
+ */
+type PlatformFields = Pick<
+  SnpReport,
+  | 'reportedTcb'
+  | 'cpuid'
+  | 'chipId'
+  | 'committedTcb'
+  | 'currentVersion'
+  | 'committedVersion'
+  | 'launchTcb'
+  | 'launchMitVector'
+  | 'currentMitVector'
+>;
+
+function platformFields(r: ReportReader, version: number): PlatformFields {
+  const raw = r.raw;
+  return {
+    reportedTcb: r.u64(OFFSET.REPORTED_TCB),
+    cpuid:
+      version >= 3
+        ? {
+            family: raw[OFFSET.CPUID_FAM_ID]!,
+            model: raw[OFFSET.CPUID_MOD_ID]!,
+            stepping: raw[OFFSET.CPUID_STEP]!,
+          }
+        : null,
+    chipId: r.bytes(OFFSET.CHIP_ID, SIZE.CHIP_ID),
+    committedTcb: r.u64(OFFSET.COMMITTED_TCB),
+    currentVersion: r.version(OFFSET.CURRENT_BUILD, OFFSET.CURRENT_MINOR, OFFSET.CURRENT_MAJOR),
+    committedVersion: r.version(OFFSET.COMMITTED_BUILD, OFFSET.COMMITTED_MINOR, OFFSET.COMMITTED_MAJOR),
+    launchTcb: r.u64(OFFSET.LAUNCH_TCB),
+    launchMitVector: version >= 5 ? r.u64(OFFSET.LAUNCH_MIT_VECTOR) : null,
+    currentMitVector: version >= 5 ? r.u64(OFFSET.CURRENT_MIT_VECTOR) : null,
+  };
+}
+
+/** Checks first (size, version, reserved bytes, algorithm, signer info, policy), then the fields. */
 export function parseReport(bytes: Uint8Array): SnpReport {
   if (!isBytes(bytes)) {
     throw new SealgateError('invalid_argument', 'SNP report: expected a Uint8Array');
   }
-  if (bytes.length !== REPORT_SIZE) {
-    throw malformed(`expected ${REPORT_SIZE} bytes, got ${bytes.length}`, {
-      field: 'size',
-      expected: REPORT_SIZE,
-      actual: bytes.length,
-    });
-  }
+  checkSize(bytes);
   // Work on our own copy from here on: the caller's buffer may change under us, and everything
   // returned must be independent of it.
   const raw = bytes.slice();
-  const view = new DataView(raw.buffer);
-  const u32 = (off: number): number => view.getUint32(off, true);
-  const u64 = (off: number): bigint => view.getBigUint64(off, true);
-  const field = (off: number, len: number): Uint8Array => raw.slice(off, off + len);
-
-  const version = checkVersion(u32(OFFSET.VERSION));
+  const r = new ReportReader(raw);
+  const version = checkVersion(r.u32(OFFSET.VERSION));
   checkReserved(raw, version);
-  const signatureAlgo = checkSignatureAlgo(u32(OFFSET.SIGNATURE_ALGO));
-  const signerInfo = u32(OFFSET.SIGNER_INFO);
+  const signatureAlgo = checkSignatureAlgo(r.u32(OFFSET.SIGNATURE_ALGO));
+  const signerInfo = r.u32(OFFSET.SIGNER_INFO);
   const signingKey = decodeSigningKey(signerInfo);
-
   // Throws malformed_evidence for bit 17 clear or reserved bits 63:26 set.
-  const policy = decodeGuestPolicy(u64(OFFSET.POLICY));
-
-  const version3 = version >= 3;
-  const version5 = version >= 5;
-  const fw = (build: number, minor: number, major: number): FirmwareVersion => ({
-    major: raw[major]!,
-    minor: raw[minor]!,
-    build: raw[build]!,
-  });
-
+  const policy = decodeGuestPolicy(r.u64(OFFSET.POLICY));
   return {
     raw,
     signedBytes: raw.slice(0, SIGNED_REGION_END),
     version,
-    guestSvn: u32(OFFSET.GUEST_SVN),
+    guestSvn: r.u32(OFFSET.GUEST_SVN),
     policy,
-    familyId: field(OFFSET.FAMILY_ID, SIZE.FAMILY_ID),
-    imageId: field(OFFSET.IMAGE_ID, SIZE.IMAGE_ID),
-    vmpl: u32(OFFSET.VMPL),
+    familyId: r.bytes(OFFSET.FAMILY_ID, SIZE.FAMILY_ID),
+    imageId: r.bytes(OFFSET.IMAGE_ID, SIZE.IMAGE_ID),
+    vmpl: r.u32(OFFSET.VMPL),
     signatureAlgo,
-    currentTcb: u64(OFFSET.CURRENT_TCB),
-    platformInfo: decodePlatformInfo(u64(OFFSET.PLATFORM_INFO)),
+    currentTcb: r.u64(OFFSET.CURRENT_TCB),
+    platformInfo: decodePlatformInfo(r.u64(OFFSET.PLATFORM_INFO)),
     authorKeyEn: (signerInfo & 1) === 1,
     maskChipKey: (signerInfo & 2) === 2,
     signingKey,
-    reportData: field(OFFSET.REPORT_DATA, SIZE.REPORT_DATA),
-    measurement: field(OFFSET.MEASUREMENT, SIZE.MEASUREMENT),
-    hostData: field(OFFSET.HOST_DATA, SIZE.HOST_DATA),
-    idKeyDigest: field(OFFSET.ID_KEY_DIGEST, SIZE.ID_KEY_DIGEST),
-    authorKeyDigest: field(OFFSET.AUTHOR_KEY_DIGEST, SIZE.AUTHOR_KEY_DIGEST),
-    reportId: field(OFFSET.REPORT_ID, SIZE.REPORT_ID),
-    reportIdMa: field(OFFSET.REPORT_ID_MA, SIZE.REPORT_ID_MA),
-    reportedTcb: u64(OFFSET.REPORTED_TCB),
-    cpuid: version3
-      ? {
-          family: raw[OFFSET.CPUID_FAM_ID]!,
-          model: raw[OFFSET.CPUID_MOD_ID]!,
-          stepping: raw[OFFSET.CPUID_STEP]!,
-        }
-      : null,
-    chipId: field(OFFSET.CHIP_ID, SIZE.CHIP_ID),
-    committedTcb: u64(OFFSET.COMMITTED_TCB),
-    currentVersion: fw(OFFSET.CURRENT_BUILD, OFFSET.CURRENT_MINOR, OFFSET.CURRENT_MAJOR),
-    committedVersion: fw(OFFSET.COMMITTED_BUILD, OFFSET.COMMITTED_MINOR, OFFSET.COMMITTED_MAJOR),
-    launchTcb: u64(OFFSET.LAUNCH_TCB),
-    launchMitVector: version5 ? u64(OFFSET.LAUNCH_MIT_VECTOR) : null,
-    currentMitVector: version5 ? u64(OFFSET.CURRENT_MIT_VECTOR) : null,
+    ...guestFields(r),
+    ...platformFields(r, version),
     signature: {
-      rLe: field(OFFSET.SIGNATURE_R, SIZE.SIGNATURE_COMPONENT),
-      sLe: field(OFFSET.SIGNATURE_S, SIZE.SIGNATURE_COMPONENT),
+      rLe: r.bytes(OFFSET.SIGNATURE_R, SIZE.SIGNATURE_COMPONENT),
+      sLe: r.bytes(OFFSET.SIGNATURE_S, SIZE.SIGNATURE_COMPONENT),
     },
   };
 }

@@ -242,29 +242,37 @@ function pemText(bytes: Uint8Array): string {
   return s;
 }
 
-export function parseQuote(bytes: Uint8Array): TdxQuote {
-  if (!isBytes(bytes)) throw new SealgateError('invalid_argument', 'TDX quote: expected a Uint8Array');
-  // Our own copy: the caller's buffer may change under us.
-  const raw = bytes.slice();
-  const r = new Reader(raw);
-  const header = parseHeader(r);
-  const body = locateBody(r, header.version);
-  const bodyEnd = body.offset + body.size;
-  r.need(body.offset, body.size, 'body');
-  const parsedBody = parseBody(r, body.offset, body.type);
-
+/** Where the signature data (A.4) starts and ends: its 4-byte length, which must fit what follows. */
+function signatureDataBounds(r: Reader, bodyEnd: number): { start: number; end: number } {
   const sigLen = r.u32(bodyEnd, 'signatureDataLength');
-  const sig = bodyEnd + 4;
-  if (sigLen > raw.length - sig) {
-    throw malformed(`signature data length ${sigLen} exceeds the ${raw.length - sig} bytes after it`, {
+  const start = bodyEnd + 4;
+  if (sigLen > r.raw.length - start) {
+    throw malformed(`signature data length ${sigLen} exceeds the ${r.raw.length - start} bytes after it`, {
       field: 'signatureDataLength',
       actual: sigLen,
     });
   }
-  const sigEnd = sig + sigLen;
-  const signature = r.bytes(sig + SIG_DATA.QUOTE_SIGNATURE, SIZE.SIGNATURE, 'signature');
-  const attestationKey = r.bytes(sig + SIG_DATA.ATTESTATION_KEY, SIZE.ATTESTATION_KEY, 'attestationKey');
-  if (sig + SIG_DATA.CERT_DATA > sigEnd) {
+  return { start, end: start + sigLen };
+}
+
+type SignatureData = Pick<
+  TdxQuote,
+  'signature' | 'attestationKey' | 'qeReport' | 'qeReportSignature' | 'qeAuthData' | 'pckChainPem'
+>;
+
+/**
+ * ECDSA 256-bit Quote Signature Data (A.4.1): the quote signature, the attestation key, then
+ * certification data of type 6 (A.4.2) that ends exactly where the signature data does.
+ */
+function parseSignatureData(r: Reader, sig: { start: number; end: number }): SignatureData {
+  const signature = r.bytes(sig.start + SIG_DATA.QUOTE_SIGNATURE, SIZE.SIGNATURE, 'signature');
+  const attestationKey = r.bytes(
+    sig.start + SIG_DATA.ATTESTATION_KEY,
+    SIZE.ATTESTATION_KEY,
+    'attestationKey',
+  );
+  if (sig.start + SIG_DATA.CERT_DATA > sig.end) {
+    const sigLen = sig.end - sig.start;
     throw malformed(
       `signature data length ${sigLen} is shorter than its fixed part (${SIG_DATA.CERT_DATA})`,
       {
@@ -273,10 +281,21 @@ export function parseQuote(bytes: Uint8Array): TdxQuote {
       },
     );
   }
-  const outer = certData(r, sig + SIG_DATA.CERT_DATA_TYPE, sigEnd, 'certificationData');
+  const outer = certData(r, sig.start + SIG_DATA.CERT_DATA_TYPE, sig.end, 'certificationData');
   expectType(outer.type, CERT_TYPE_QE_REPORT, 'certificationData');
-  expectEnd(outer.end, sigEnd, 'certificationData');
+  expectEnd(outer.end, sig.end, 'certificationData');
+  return { signature, attestationKey, ...parseQeCertificationData(r, outer) };
+}
 
+/**
+ * QE Report Certification Data (A.4.3), the data of certification data type 6: the QE report and
+ * its signature, QE auth data (A.4.4), then certification data of type 5 (the PCK chain) that ends
+ * exactly where its parent does.
+ */
+function parseQeCertificationData(
+  r: Reader,
+  outer: { start: number; end: number },
+): Omit<SignatureData, 'signature' | 'attestationKey'> {
   const qe = outer.start;
   if (qe + QE_CERT_DATA.QE_AUTH_DATA > outer.end) {
     throw malformed('QE report certification data is shorter than its fixed part', {
@@ -289,19 +308,39 @@ export function parseQuote(bytes: Uint8Array): TdxQuote {
     SIZE.SIGNATURE,
     'qeReportSignature',
   );
-  const authSize = r.u16(qe + QE_CERT_DATA.QE_AUTH_DATA_SIZE, 'qeAuthData.size');
-  const authStart = qe + QE_CERT_DATA.QE_AUTH_DATA;
-  if (authSize > outer.end - authStart) {
-    throw malformed(`QE auth data size ${authSize} overruns the certification data`, {
-      field: 'qeAuthData.size',
-      actual: authSize,
-    });
-  }
-  const qeAuthData = raw.slice(authStart, authStart + authSize);
-  const inner = certData(r, authStart + authSize, outer.end, 'pckCertificationData');
+  const auth = qeAuthData(r, qe, outer.end);
+  const inner = certData(r, auth.end, outer.end, 'pckCertificationData');
   expectType(inner.type, CERT_TYPE_PCK_CHAIN, 'pckCertificationData');
   expectEnd(inner.end, outer.end, 'pckCertificationData');
+  const pckChainPem = pemText(r.raw.subarray(inner.start, inner.end));
+  return { qeReport, qeReportSignature, qeAuthData: auth.data, pckChainPem };
+}
 
+/** QE Authentication Data (A.4.4) of the QE report certification data at `qe`: inside `limit`. */
+function qeAuthData(r: Reader, qe: number, limit: number): { data: Uint8Array; end: number } {
+  const size = r.u16(qe + QE_CERT_DATA.QE_AUTH_DATA_SIZE, 'qeAuthData.size');
+  const start = qe + QE_CERT_DATA.QE_AUTH_DATA;
+  if (size > limit - start) {
+    throw malformed(`QE auth data size ${size} overruns the certification data`, {
+      field: 'qeAuthData.size',
+      actual: size,
+    });
+  }
+  return { data: r.raw.slice(start, start + size), end: start + size };
+}
+
+/** Header (A.3), body (A.3.2/A.3.3), signature data (A.4); what follows it is counted, never read. */
+export function parseQuote(bytes: Uint8Array): TdxQuote {
+  if (!isBytes(bytes)) throw new SealgateError('invalid_argument', 'TDX quote: expected a Uint8Array');
+  // Our own copy: the caller's buffer may change under us.
+  const raw = bytes.slice();
+  const r = new Reader(raw);
+  const header = parseHeader(r);
+  const body = locateBody(r, header.version);
+  const bodyEnd = body.offset + body.size;
+  r.need(body.offset, body.size, 'body');
+  const parsedBody = parseBody(r, body.offset, body.type);
+  const sig = signatureDataBounds(r, bodyEnd);
   return {
     raw,
     version: header.version,
@@ -312,12 +351,7 @@ export function parseQuote(bytes: Uint8Array): TdxQuote {
     bodyType: body.type,
     body: parsedBody,
     signedBytes: raw.slice(0, bodyEnd),
-    signature,
-    attestationKey,
-    qeReport,
-    qeReportSignature,
-    qeAuthData,
-    pckChainPem: pemText(raw.subarray(inner.start, inner.end)),
-    trailingBytes: raw.length - sigEnd,
+    ...parseSignatureData(r, sig),
+    trailingBytes: raw.length - sig.end,
   };
 }

@@ -112,84 +112,146 @@ function label(cert: Certificate, i: number): string {
   return `certificate ${i} (${cert.subjectCn ?? cert.subjectText})`;
 }
 
+/** One certificate of the chain and the one that signs it: the next one, or itself for the root. */
+interface Link {
+  cert: Certificate;
+  index: number;
+  isRoot: boolean;
+  issuer: Certificate;
+  issuerIndex: number;
+  /** The issuer's P-384 key, or null when its SubjectPublicKeyInfo is not one. */
+  issuerKey: CryptoKey | null;
+}
+
+function linksOf(certs: readonly Certificate[], keys: readonly (CryptoKey | null)[]): Link[] {
+  return certs.map((cert, index) => {
+    const isRoot = index === certs.length - 1;
+    const issuerIndex = isRoot ? index : index + 1;
+    return {
+      cert,
+      index,
+      isRoot,
+      issuer: certs[issuerIndex]!,
+      issuerIndex,
+      issuerKey: keys[issuerIndex] ?? null,
+    };
+  });
+}
+
+/** A chain of fixed length has exactly that many certificates (checked, not trusted, by callers). */
+function checkLength(input: EcdsaChainInput): Violation[] {
+  const { certs, expectedLength, field } = input;
+  if (expectedLength === undefined || certs.length === expectedLength) return [];
+  const text = `the chain has ${certs.length} certificates, expected ${expectedLength}`;
+  return [violation('cert_chain_invalid', text, { field, expected: expectedLength, actual: certs.length })];
+}
+
+/** Step 1: the last certificate's SHA-256 is a pinned root. */
+function checkPinnedRoot(input: EcdsaChainInput, root: Certificate): Violation[] {
+  const { anchors, field } = input;
+  if (anchors.includes(root.sha256)) return [];
+  const text = `root ${root.sha256} (${root.subjectText}) is not a pinned root`;
+  return [
+    violation('root_untrusted', text, {
+      field: `${field}.root`,
+      expected: [...anchors],
+      actual: root.sha256,
+    }),
+  ];
+}
+
+/** Step 5: both AlgorithmIdentifiers are ecdsa-with-SHA384 (RFC 5758 §3.2); the issuer key is P-384. */
+function checkAlgorithms(link: Link): string[] {
+  const out: string[] = [];
+  if (!isEcdsaSha384(link.cert))
+    out.push(`${label(link.cert, link.index)} is not signed with ecdsa-with-SHA384`);
+  if (link.issuerKey === null) out.push(`${label(link.issuer, link.issuerIndex)} has no P-384 public key`);
+  return out;
+}
+
+/**
+ * Steps 2–3, names (RFC 5280 §6.1.3 (a)(4), by DER bytes): the issuer is the next certificate's
+ * subject, the root's its own; only the root is self-issued.
+ */
+function checkNames(link: Link): string[] {
+  const { cert, index, isRoot } = link;
+  const out: string[] = [];
+  if (!constantTimeEqual(cert.issuer, link.issuer.subject)) {
+    out.push(
+      isRoot
+        ? `${label(cert, index)}: the root is not self-issued`
+        : `${label(cert, index)}: issuer is not the next certificate's subject`,
+    );
+  }
+  if (!isRoot && constantTimeEqual(cert.issuer, cert.subject))
+    out.push(`${label(cert, index)} is self-issued but not the root`);
+  return out;
+}
+
+/**
+ * Steps 2–3, signatures (RFC 5280 §6.1.3 (a)(1)): under the issuer's key, the root's under its own.
+ * Checked only where step 5 holds; where it does not, step 5 already refused the link.
+ */
+async function checkSignature(link: Link): Promise<string[]> {
+  const { cert, index, issuerKey } = link;
+  if (issuerKey === null || !isEcdsaSha384(cert)) return [];
+  if (await verifyDerEcdsa(issuerKey, cert.signature, cert.tbs)) return [];
+  const under = link.isRoot ? 'its own key' : 'the next certificate';
+  return [`${label(cert, index)}: signature does not verify under ${under}`];
+}
+
+/** Step 4: every issuer (all but the leaf) is a CA allowed to sign certificates (§4.2.1.9 cA, §4.2.1.3). */
+function checkIssuerIsCa(link: Link): string[] {
+  const { cert, index } = link;
+  if (index === 0 || (cert.isCa && cert.mayCertSign)) return [];
+  return [`${label(cert, index)} is not a CA allowed to sign certificates`];
+}
+
+/** Step 6: no critical extension but keyUsage and basicConstraints (§4.2). */
+function checkCriticalExtensions(link: Link): string[] {
+  const unknown = link.cert.criticalExtensions.filter((oid) => !KNOWN_CRITICAL.has(oid));
+  return unknown.map((oid) => `${label(link.cert, link.index)}: unknown critical extension ${oid}`);
+}
+
+/** Steps 2–6 for one link, in that fixed order (the order findings are reported in). */
+async function linkProblems(link: Link): Promise<string[]> {
+  return [
+    ...checkAlgorithms(link),
+    ...checkNames(link),
+    ...(await checkSignature(link)),
+    ...checkIssuerIsCa(link),
+    ...checkCriticalExtensions(link),
+  ];
+}
+
+/** Step 7: `at` is within the certificate's validity, bounds inclusive (§4.1.2.5). */
+function checkValidity(link: Link, at: Date, field: string): Violation[] {
+  const { cert, index } = link;
+  const t = at.getTime();
+  if (t >= cert.notBefore.getTime() && t <= cert.notAfter.getTime()) return [];
+  const text = `${label(cert, index)} is valid ${cert.notBefore.toISOString()} .. ${cert.notAfter.toISOString()}, not at ${at.toISOString()}`;
+  return [violation('cert_expired', text, { field: `${field}[${index}]`, actual: at.toISOString() })];
+}
+
+/**
+ * Steps 1–7 of the header over `certs` (leaf first). Every finding is reported; the leaf's key is
+ * trusted only when steps 1–6 found nothing (dates aside: callers decide what an expired chain means).
+ */
 export async function verifyEcdsaChain(input: EcdsaChainInput): Promise<EcdsaChainResult> {
-  const { certs, anchors, at, field } = input;
-  const chainV: Violation[] = [];
-  const dateV: Violation[] = [];
-  const invalid = (text: string, extra: Partial<Violation> = {}): void => {
-    chainV.push(violation('cert_chain_invalid', text, { field, ...extra }));
-  };
+  const { certs, field } = input;
   if (certs.length === 0) {
     return {
       violations: [violation('cert_missing', 'the certificate chain is empty', { field })],
       leafKeyTrusted: false,
     };
   }
-  if (input.expectedLength !== undefined && certs.length !== input.expectedLength) {
-    invalid(`the chain has ${certs.length} certificates, expected ${input.expectedLength}`, {
-      expected: input.expectedLength,
-      actual: certs.length,
-    });
-  }
-  const root = certs[certs.length - 1]!;
-
-  // 1. Pinned root.
-  if (!anchors.includes(root.sha256)) {
-    chainV.push(
-      violation('root_untrusted', `root ${root.sha256} (${root.subjectText}) is not a pinned root`, {
-        field: `${field}.root`,
-        expected: [...anchors],
-        actual: root.sha256,
-      }),
-    );
-  }
-
+  const chainV = [...checkLength(input), ...checkPinnedRoot(input, certs[certs.length - 1]!)];
+  const dateV: Violation[] = [];
   const keys = await Promise.all(certs.map((c) => importP384Key(c.spki)));
-  for (let i = 0; i < certs.length; i++) {
-    const cert = certs[i]!;
-    const isRoot = i === certs.length - 1;
-    const issuer = isRoot ? cert : certs[i + 1]!;
-    const issuerKey = keys[isRoot ? i : i + 1] ?? null;
-    // 5. Algorithms.
-    if (!isEcdsaSha384(cert)) invalid(`${label(cert, i)} is not signed with ecdsa-with-SHA384`);
-    if (issuerKey === null) invalid(`${label(issuer, isRoot ? i : i + 1)} has no P-384 public key`);
-    // 2–3. Names and signatures.
-    if (!constantTimeEqual(cert.issuer, issuer.subject)) {
-      invalid(
-        isRoot
-          ? `${label(cert, i)}: the root is not self-issued`
-          : `${label(cert, i)}: issuer is not the next certificate's subject`,
-      );
-    }
-    if (!isRoot && constantTimeEqual(cert.issuer, cert.subject))
-      invalid(`${label(cert, i)} is self-issued but not the root`);
-    if (
-      issuerKey !== null &&
-      isEcdsaSha384(cert) &&
-      !(await verifyDerEcdsa(issuerKey, cert.signature, cert.tbs))
-    ) {
-      invalid(
-        `${label(cert, i)}: signature does not verify under ${isRoot ? 'its own key' : 'the next certificate'}`,
-      );
-    }
-    // 4. Issuers are CAs.
-    if (i > 0 && (!cert.isCa || !cert.mayCertSign))
-      invalid(`${label(cert, i)} is not a CA allowed to sign certificates`);
-    // 6. Critical extensions.
-    for (const oid of cert.criticalExtensions) {
-      if (!KNOWN_CRITICAL.has(oid)) invalid(`${label(cert, i)}: unknown critical extension ${oid}`);
-    }
-    // 7. Validity.
-    const t = at.getTime();
-    if (t < cert.notBefore.getTime() || t > cert.notAfter.getTime()) {
-      dateV.push(
-        violation(
-          'cert_expired',
-          `${label(cert, i)} is valid ${cert.notBefore.toISOString()} .. ${cert.notAfter.toISOString()}, not at ${at.toISOString()}`,
-          { field: `${field}[${i}]`, actual: at.toISOString() },
-        ),
-      );
-    }
+  for (const link of linksOf(certs, keys)) {
+    for (const text of await linkProblems(link))
+      chainV.push(violation('cert_chain_invalid', text, { field }));
+    dateV.push(...checkValidity(link, input.at, field));
   }
   return { violations: [...chainV, ...dateV], leafKeyTrusted: chainV.length === 0 };
 }

@@ -38,6 +38,7 @@ import {
   type CertificateRevocation,
   type ChainToCheck,
   checkRevocation,
+  OCSP_POLICIES,
   type OcspPolicy,
   type RevocationOptions,
 } from './revocation.js';
@@ -115,22 +116,40 @@ function text(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+function isBytesList(value: unknown): boolean {
+  return Array.isArray(value) && value.every((v) => isBytes(v));
+}
+
+/** `revocation` absent, or a known policy (an unknown one would read as best-effort: fail open). */
+function isRevocationOptions(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Partial<Record<keyof RevocationOptions, unknown>>;
+  return (
+    (OCSP_POLICIES as readonly unknown[]).includes(r.policy) &&
+    (r.saved === undefined || isBytesList(r.saved))
+  );
+}
+
+/**
+ * The caller's input has the types `GpuEvidenceInput` says, or `invalid_argument`: a caller that
+ * is not type-checked gets the closed error, never a TypeError from deep inside or evidence codes
+ * for its own mistake (fail closed).
+ */
 function checkInput(input: GpuEvidenceInput): void {
-  if (typeof input !== 'object' || input === null) {
-    throw new SealgateError('invalid_argument', 'verifyGpuEvidence: expected an input object');
-  }
-  if (!(input.at instanceof Date) || Number.isNaN(input.at.getTime())) {
-    throw new SealgateError('invalid_argument', 'verifyGpuEvidence: at must be a valid Date');
-  }
-  if (!(input.nonce instanceof Uint8Array) || input.nonce.length !== 32) {
-    throw new SealgateError('invalid_argument', 'verifyGpuEvidence: nonce must be 32 bytes');
-  }
-  const chain: unknown = input.chain;
-  if (!(isBytes(chain) || (Array.isArray(chain) && chain.every((c) => isBytes(c))))) {
-    throw new SealgateError('invalid_argument', 'verifyGpuEvidence: chain must be bytes or a list of bytes');
-  }
+  const bad = (what: string) => new SealgateError('invalid_argument', `verifyGpuEvidence: ${what}`);
+  if (typeof input !== 'object' || input === null) throw bad('expected an input object');
+  if (!isBytes(input.evidence)) throw bad('evidence must be bytes');
+  if (!(input.at instanceof Date) || Number.isNaN(input.at.getTime())) throw bad('at must be a valid Date');
+  if (!(input.nonce instanceof Uint8Array) || input.nonce.length !== 32) throw bad('nonce must be 32 bytes');
+  if (!(isBytes(input.chain) || isBytesList(input.chain)))
+    throw bad('chain must be bytes or a list of bytes');
   if (!Array.isArray(input.roots?.device) || !Array.isArray(input.roots?.rim)) {
-    throw new SealgateError('invalid_argument', 'verifyGpuEvidence: roots must list device and rim roots');
+    throw bad('roots must list device and rim roots');
+  }
+  if (input.rims !== undefined && !isBytesList(input.rims)) throw bad('rims must be a list of bytes');
+  if (!isRevocationOptions(input.revocation)) {
+    throw bad(`revocation.policy must be one of ${OCSP_POLICIES.join(', ')}; saved a list of bytes`);
   }
 }
 
@@ -258,70 +277,75 @@ function architectureOf(certs: readonly Certificate[]): GpuArchitecture | null {
   return ca?.subjectCn ? (ARCHITECTURE_CAS[ca.subjectCn] ?? null) : null;
 }
 
-export async function verifyGpuEvidence(input: GpuEvidenceInput): Promise<GpuVerification> {
-  checkInput(input);
-  const parsed = parse(input.evidence);
-  if ('violation' in parsed) return { claims: null, evidence: null, violations: [parsed.violation] };
-  const { evidence } = parsed;
-  const violations: Violation[] = [];
-  const done = (): GpuVerification => ({ claims: null, evidence, violations });
+/** Step 4: the architecture CA (the certificate the root signs) is one this verifier knows: GH100. */
+function checkArchitecture(certs: readonly Certificate[]): Violation[] {
+  if (architectureOf(certs) !== null) return [];
+  const text = `architecture CA ${JSON.stringify(certs[certs.length - 2]?.subjectCn)} is not GH100 (Hopper)`;
+  return [violation('gpu_architecture_unsupported', text, { field: 'chain' })];
+}
 
-  const device = await deviceChain(input, violations);
-  if (device === null) return done();
-  const { certs } = device;
+/** Step 6: the MEASUREMENTS signature (DSP0274 1.1, "MEASUREMENTS response") under the leaf's key. */
+async function checkReportSignature(evidence: GpuEvidence, leafKey: CryptoKey | null): Promise<Violation[]> {
+  if (leafKey !== null) return verifySpdmSignature(evidence, leafKey);
+  return [
+    violation('cert_malformed', 'the attestation-key certificate has no P-384 key', { field: 'chain[0]' }),
+  ];
+}
 
-  const architecture = architectureOf(certs);
-  if (architecture === null) {
-    violations.push(
-      violation(
-        'gpu_architecture_unsupported',
-        `architecture CA ${JSON.stringify(certs[certs.length - 2]?.subjectCn)} is not GH100 (Hopper)`,
-        {
-          field: 'chain',
-        },
-      ),
-    );
-  }
-  violations.push(...checkFwid(evidence, certs));
+/** Step 7: the nonce of the signed request (DSP0274 1.1, "GET_MEASUREMENTS request") is the verifier's. */
+function checkNonce(evidence: GpuEvidence, nonce: Uint8Array): Violation[] {
+  if (constantTimeEqual(evidence.request.nonce, nonce)) return [];
+  return [
+    violation('nonce_mismatch', 'the GET_MEASUREMENTS nonce is not the one the verifier chose', {
+      field: 'request.nonce',
+      expected: toHex(nonce),
+      actual: toHex(evidence.request.nonce),
+    }),
+  ];
+}
 
-  const key = device.leafKey;
-  if (key === null) {
-    violations.push(
-      violation('cert_malformed', 'the attestation-key certificate has no P-384 key', { field: 'chain[0]' }),
-    );
-  } else {
-    violations.push(...(await verifySpdmSignature(evidence, key)));
-  }
+interface RimFindings {
+  violations: Violation[];
+  verified: GpuClaims['rims'];
+  /** The device chain (but its leaf) and each RIM chain that verified: what step 9 asks OCSP about. */
+  chains: ChainToCheck[];
+}
 
-  if (!constantTimeEqual(evidence.request.nonce, input.nonce)) {
-    violations.push(
-      violation('nonce_mismatch', 'the GET_MEASUREMENTS nonce is not the one the verifier chose', {
-        field: 'request.nonce',
-        expected: toHex(input.nonce),
-        actual: toHex(evidence.request.nonce),
-      }),
-    );
-  }
-
-  let rims: GpuClaims['rims'] = null;
+/** Step 8: when RIMs are given, both verify and every active measurement equals the report's. */
+async function checkRims(
+  input: GpuEvidenceInput,
+  evidence: GpuEvidence,
+  certs: readonly Certificate[],
+): Promise<RimFindings> {
   const chains: ChainToCheck[] = [{ certs, field: 'chain', skipLeaf: true }];
-  if (input.rims !== undefined && input.rims.length > 0) {
-    const r = await verifyRims(input.rims, evidence, input.roots.rim, input.at);
-    violations.push(...r.violations);
-    rims = r.verified;
-    for (const c of r.chains) chains.push({ certs: c.certs, field: `rims.${c.kind}.chain`, skipLeaf: false });
-  }
+  if (input.rims === undefined || input.rims.length === 0) return { violations: [], verified: null, chains };
+  const r = await verifyRims(input.rims, evidence, input.roots.rim, input.at);
+  for (const c of r.chains) chains.push({ certs: c.certs, field: `rims.${c.kind}.chain`, skipLeaf: false });
+  return { violations: r.violations, verified: r.verified, chains };
+}
 
-  let revocation: GpuRevocationClaims | null = null;
-  if (input.revocation !== undefined) {
-    const r = await checkRevocation(chains, input.at, input.revocation);
-    violations.push(...r.violations);
-    revocation = { policy: input.revocation.policy, certificates: r.certificates, warnings: r.warnings };
-  }
+/** Step 9: when `revocation` is given, OCSP for every chain step 8 left to check. */
+async function checkChainRevocation(
+  input: GpuEvidenceInput,
+  chains: ChainToCheck[],
+): Promise<{ violations: Violation[]; claims: GpuRevocationClaims | null }> {
+  if (input.revocation === undefined) return { violations: [], claims: null };
+  const r = await checkRevocation(chains, input.at, input.revocation);
+  const claims = { policy: input.revocation.policy, certificates: r.certificates, warnings: r.warnings };
+  return { violations: r.violations, claims };
+}
 
-  if (violations.length > 0 || architecture === null) return done();
+/** Step 10: what verified, for the policy (stage 3); built only when steps 1–9 found nothing. */
+function claimsOf(
+  evidence: GpuEvidence,
+  certs: readonly Certificate[],
+  architecture: GpuArchitecture,
+  rims: GpuClaims['rims'],
+  revocation: GpuRevocationClaims | null,
+): GpuClaims {
   const o = evidence.response.opaque;
-  const claims: GpuClaims = {
+  const leaf = certs[0]!;
+  return {
     architecture,
     driverVersion: o.driverVersion,
     vbiosVersion: o.vbiosVersion,
@@ -331,10 +355,35 @@ export async function verifyGpuEvidence(input: GpuEvidenceInput): Promise<GpuVer
     project: o.project,
     projectSku: o.projectSku,
     chipSku: o.chipSku,
-    leaf: { subject: certs[0]!.subjectText, serialNumber: certs[0]!.serialNumber, sha256: certs[0]!.sha256 },
+    leaf: { subject: leaf.subjectText, serialNumber: leaf.serialNumber, sha256: leaf.sha256 },
     rootSha256: certs[certs.length - 1]!.sha256,
     rims,
     revocation,
   };
-  return { claims, evidence, violations };
+}
+
+/** Steps 1–10 of the header, in that order; claims only when no step found anything. */
+export async function verifyGpuEvidence(input: GpuEvidenceInput): Promise<GpuVerification> {
+  checkInput(input);
+  const parsed = parse(input.evidence);
+  if ('violation' in parsed) return { claims: null, evidence: null, violations: [parsed.violation] };
+  const { evidence } = parsed;
+  const violations: Violation[] = [];
+  const device = await deviceChain(input, violations);
+  if (device === null) return { claims: null, evidence, violations };
+  const { certs } = device;
+  violations.push(...checkArchitecture(certs), ...checkFwid(evidence, certs));
+  violations.push(...(await checkReportSignature(evidence, device.leafKey)));
+  violations.push(...checkNonce(evidence, input.nonce));
+  const rims = await checkRims(input, evidence, certs);
+  violations.push(...rims.violations);
+  const revocation = await checkChainRevocation(input, rims.chains);
+  violations.push(...revocation.violations);
+  const architecture = architectureOf(certs);
+  if (violations.length > 0 || architecture === null) return { claims: null, evidence, violations };
+  return {
+    claims: claimsOf(evidence, certs, architecture, rims.verified, revocation.claims),
+    evidence,
+    violations,
+  };
 }

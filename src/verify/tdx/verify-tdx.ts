@@ -23,6 +23,7 @@
  */
 import { concatBytes, isAllZero, isBytes, toHex } from '../../bytes.js';
 import { isSealgateError, SealgateError } from '../../errors.js';
+import type { CcEventLog } from '../../evidence/tdx/event-log/types.js';
 import { INTEL_QE_VENDOR_ID } from '../../evidence/tdx/layout.js';
 import { parseQuote } from '../../evidence/tdx/parse-quote.js';
 import {
@@ -84,59 +85,81 @@ function parse(bytes: Uint8Array): { quote: TdxQuote } | { violation: Violation 
   }
 }
 
+/** Step 2: the QE vendor ID (A.3) is Intel's. */
+function checkQeVendor(quote: TdxQuote): Violation[] {
+  if (toHex(quote.qeVendorId) === INTEL_QE_VENDOR_ID) return [];
+  return [
+    violation('qe_vendor_unknown', 'QE vendor ID is not Intel', {
+      field: 'qeVendorId',
+      expected: INTEL_QE_VENDOR_ID,
+      actual: toHex(quote.qeVendorId),
+    }),
+  ];
+}
+
+/** Step 3: the quote signature (A.4.1) over header ‖ body under the quote's attestation key. */
+async function checkQuoteSignature(
+  quote: TdxQuote,
+  signatures: SignatureBackend | undefined,
+): Promise<Violation[]> {
+  const key = await importRawP256(quote.attestationKey, signatures);
+  if (await verifyP1363(key, quote.signature, quote.signedBytes, signatures)) return [];
+  const text = 'the quote signature does not verify under the attestation key';
+  return [violation('quote_signature_invalid', text, { field: 'signature' })];
+}
+
+/**
+ * Step 4: the QE report's report_data (A.4.3) is SHA-256(attestation key ‖ QE auth data) ‖ 32
+ * zero bytes: the QE, which the PCK key vouches for (step 6), vouches for the attestation key.
+ */
+async function checkQeReportData(
+  quote: TdxQuote,
+  signatures: SignatureBackend | undefined,
+): Promise<Violation[]> {
+  const digest = await (signatures ?? webCryptoSignatures).digest(
+    'SHA-256',
+    concatBytes(quote.attestationKey, quote.qeAuthData),
+  );
+  const expected = concatBytes(digest, new Uint8Array(32));
+  const rd = quote.qeReport.reportData;
+  if (toHex(rd.subarray(0, 32)) === toHex(expected.subarray(0, 32)) && isAllZero(rd.subarray(32))) return [];
+  const text = 'QE report_data is not SHA-256(attestation key ‖ QE auth data) ‖ zeros';
+  return [
+    violation('qe_report_data_mismatch', text, {
+      field: 'qeReport.reportData',
+      expected: toHex(expected),
+      actual: toHex(rd),
+    }),
+  ];
+}
+
+/** Steps 2–4, findings in that order. */
 async function checkQuoteSignatures(
   quote: TdxQuote,
   out: Violation[],
   signatures: SignatureBackend | undefined,
 ): Promise<void> {
-  if (toHex(quote.qeVendorId) !== INTEL_QE_VENDOR_ID) {
-    out.push(
-      violation('qe_vendor_unknown', 'QE vendor ID is not Intel', {
-        field: 'qeVendorId',
-        expected: INTEL_QE_VENDOR_ID,
-        actual: toHex(quote.qeVendorId),
-      }),
-    );
-  }
-  const key = await importRawP256(quote.attestationKey, signatures);
-  if (!(await verifyP1363(key, quote.signature, quote.signedBytes, signatures))) {
-    out.push(
-      violation('quote_signature_invalid', 'the quote signature does not verify under the attestation key', {
-        field: 'signature',
-      }),
-    );
-  }
-  const expected = concatBytes(
-    await (signatures ?? webCryptoSignatures).digest(
-      'SHA-256',
-      concatBytes(quote.attestationKey, quote.qeAuthData),
-    ),
-    new Uint8Array(32),
-  );
-  const rd = quote.qeReport.reportData;
-  if (toHex(rd.subarray(0, 32)) !== toHex(expected.subarray(0, 32)) || !isAllZero(rd.subarray(32))) {
-    out.push(
-      violation(
-        'qe_report_data_mismatch',
-        'QE report_data is not SHA-256(attestation key ‖ QE auth data) ‖ zeros',
-        {
-          field: 'qeReport.reportData',
-          expected: toHex(expected),
-          actual: toHex(rd),
-        },
-      ),
-    );
-  }
+  out.push(...checkQeVendor(quote));
+  out.push(...(await checkQuoteSignature(quote, signatures)));
+  out.push(...(await checkQeReportData(quote, signatures)));
 }
 
+/** What every chain and signature check of one call shares. */
+interface CheckContext {
+  at: Date;
+  /** SHA-256 of the SGX Root CAs trusted. */
+  roots: readonly string[];
+  cache: TdxVerifyCache;
+  signatures: SignatureBackend | undefined;
+}
+
+/** Steps 5–7: the PCK chain to a pinned root, the QE report signed by the PCK key, its SGX extensions. */
 async function checkPck(
   quote: TdxQuote,
-  at: Date,
-  roots: readonly string[],
+  ctx: CheckContext,
   out: Violation[],
-  cache: TdxVerifyCache | undefined,
-  signatures: SignatureBackend | undefined,
 ): Promise<{ chain: VerifiedCert[]; ext: PckExtensions | null } | null> {
+  const { at, cache, roots, signatures } = ctx;
   const shape = [CN.pck, [CN.pckPlatformCa, CN.pckProcessorCa], CN.root];
   const chain = await verifyPemChain(quote.pckChainPem, shape, at, 'pckChain', out, cache, roots, signatures);
   if (chain === null) return null;
@@ -148,17 +171,30 @@ async function checkPck(
       }),
     );
   }
+  return { chain, ext: pckExtensionsOf(leaf, out) };
+}
+
+/** Step 7: the PCK leaf's SGX extensions (Intel SGX PCK Certificate and CRL Profile), or null. */
+function pckExtensionsOf(leaf: VerifiedCert, out: Violation[]): PckExtensions | null {
   const raw = leaf.cert.extensions.find((e) => e.oid === OID_SGX_EXTENSIONS);
-  let ext: PckExtensions | null = null;
   try {
     if (raw === undefined)
       throw new SealgateError('malformed_certificate', 'PCK certificate: no SGX extensions');
-    ext = decodePckExtensions(raw.value);
+    return decodePckExtensions(raw.value);
   } catch (e) {
     if (!isSealgateError(e)) throw e;
     out.push(violation('cert_malformed', e.message, { field: 'pckChain[0]' }));
+    return null;
   }
-  return { chain, ext };
+}
+
+/** TCB info or QE identity as the collateral carries it: a body, its signature, its issuer chain. */
+interface SignedPart<T> {
+  what: 'tcbInfo' | 'qeIdentity';
+  body: string;
+  signature: Uint8Array;
+  issuerChain: string;
+  decode: (text: string) => T;
 }
 
 interface SignedCollateral<T> {
@@ -166,42 +202,38 @@ interface SignedCollateral<T> {
   signer: VerifiedCert | null;
 }
 
-/** Issuer chain, signature over the exact bytes, shape and validity window of TCB info or QE identity. */
+/** Step 8: issuer chain, signature over the exact bytes, shape and validity window of `part`. */
 async function checkSigned<T extends { issueDate: Date; nextUpdate: Date }>(
-  what: 'tcbInfo' | 'qeIdentity',
-  body: string,
-  signature: Uint8Array,
-  issuerChain: string,
-  decode: (text: string) => T,
-  at: Date,
-  roots: readonly string[],
+  part: SignedPart<T>,
+  ctx: CheckContext,
   out: Violation[],
-  cache: TdxVerifyCache | undefined,
-  signatures: SignatureBackend | undefined,
 ): Promise<SignedCollateral<T>> {
-  const field = `${what}IssuerChain`;
+  const { what, body, signature } = part;
+  const { at, cache, roots, signatures } = ctx;
   const shape = [CN.tcbSigning, CN.root];
-  const chain = await verifyPemChain(issuerChain, shape, at, field, out, cache, roots, signatures);
+  const chain = await verifyPemChain(
+    part.issuerChain,
+    shape,
+    at,
+    `${what}IssuerChain`,
+    out,
+    cache,
+    roots,
+    signatures,
+  );
   const signer = chain?.[0] ?? null;
   // A hit means: these exact bytes verified under this signature and signer, and decoded (verify-cache.ts).
-  const key = cache && signer && `signed:${what}:${signer.cert.sha256}:${toHex(signature)}:${body}`;
+  const key = signer && `signed:${what}:${signer.cert.sha256}:${toHex(signature)}:${body}`;
   let value = key ? cache.get<T>(key) : undefined;
   if (value === undefined) {
     const verified =
       signer !== null && (await verifyP1363(signer.key, signature, signedBytesOf(body), signer.signatures));
     if (signer !== null && !verified) {
-      out.push(
-        violation(
-          'collateral_signature_invalid',
-          `${what}: signature does not verify under the TCB Signing key`,
-          {
-            field: what,
-          },
-        ),
-      );
+      const text = `${what}: signature does not verify under the TCB Signing key`;
+      out.push(violation('collateral_signature_invalid', text, { field: what }));
     }
     try {
-      value = decode(body);
+      value = part.decode(body);
     } catch (e) {
       if (!isSealgateError(e)) throw e;
       out.push(violation('collateral_malformed', `${what}: ${e.message}`, { field: what }));
@@ -235,17 +267,15 @@ function checkWindow(
 async function pckCrlIssuer(
   c: TdxCollateral,
   pckCa: VerifiedCert,
-  at: Date,
-  roots: readonly string[],
+  ctx: CheckContext,
   out: Violation[],
-  cache: TdxVerifyCache | undefined,
-  signatures: SignatureBackend | undefined,
 ): Promise<VerifiedCert | null> {
   const field = 'pckCrlIssuerChain';
   if (c.pckCrlIssuerChain === null) {
     out.push(violation('crl_invalid', 'pckCrlIssuerChain: missing', { field }));
     return null;
   }
+  const { at, cache, roots, signatures } = ctx;
   const shape = [[CN.pckPlatformCa, CN.pckProcessorCa], CN.root];
   const chain = await verifyPemChain(c.pckCrlIssuerChain, shape, at, field, out, cache, roots, signatures);
   const issuer = chain?.[0] ?? null;
@@ -265,17 +295,16 @@ async function checkCrls(
   c: TdxCollateral,
   pckChain: VerifiedCert[],
   signers: (VerifiedCert | null)[],
-  at: Date,
-  roots: readonly string[],
+  ctx: CheckContext,
   out: Violation[],
-  cache: TdxVerifyCache | undefined,
 ): Promise<void> {
   const [leaf, pckCa, root] = pckChain as [VerifiedCert, VerifiedCert, VerifiedCert];
+  const { at, cache } = ctx;
   // Independent checks, started together; their findings are reported in this fixed order.
   const found: [Violation[], Violation[], Violation[]] = [[], [], []];
   const [rootCrl, crlIssuer, pckCrl] = await Promise.all([
     authenticateCrl(c.rootCaCrl, root, at, 'rootCaCrl', found[0], cache),
-    pckCrlIssuer(c, pckCa, at, roots, found[1], cache, pckCa.signatures),
+    pckCrlIssuer(c, pckCa, { ...ctx, signatures: pckCa.signatures }, found[1]),
     authenticateCrl(c.pckCrl, pckCa, at, 'pckCrl', found[2], cache),
   ]);
   out.push(...found[0], ...found[1]);
@@ -323,79 +352,98 @@ function checkInput(input: TdxEvidenceInput): void {
   if (typeof c !== 'object' || c === null) throw bad('collateral: expected an object');
   for (const k of TEXT_FIELDS) if (typeof c[k] !== 'string') throw bad(`collateral.${k}: expected a string`);
   for (const k of BYTES_FIELDS) if (!isBytes(c[k])) throw bad(`collateral.${k}: expected bytes`);
+  // null, not undefined, says "missing" (crl_invalid): undefined got past as bytes (a TypeError).
   for (const k of ['rootCaCrl', 'pckCrl'])
-    if (c[k] != null && !isBytes(c[k])) throw bad(`collateral.${k}: expected bytes or null`);
-  if (c.pckCrlIssuerChain != null && typeof c.pckCrlIssuerChain !== 'string')
+    if (c[k] !== null && !isBytes(c[k])) throw bad(`collateral.${k}: expected bytes or null`);
+  if (c.pckCrlIssuerChain !== null && typeof c.pckCrlIssuerChain !== 'string')
     throw bad('collateral.pckCrlIssuerChain: expected a string or null');
   const roots: unknown = input.roots;
   if (roots !== undefined && !(Array.isArray(roots) && roots.every((r) => typeof r === 'string')))
     throw bad('roots: expected SHA-256 hex strings');
 }
 
-export async function verifyTdxEvidence(input: TdxEvidenceInput): Promise<TdxVerification> {
-  checkInput(input);
-  const at = input.now;
-  const parsed = parse(input.quote);
-  if ('violation' in parsed)
-    return { claims: null, quote: null, pck: null, tcb: null, violations: [parsed.violation] };
-  const { quote } = parsed;
-  const roots = input.roots ?? [INTEL_SGX_ROOT_CA_SHA256];
-  const c = input.collateral;
-  // Without a caller's cache, one for this call: a chain given twice (PCS serves TCB info and QE
-  // identity with the same TCB Signing chain) is then verified once.
-  const cache = input.cache ?? createTdxVerifyCache();
-  // Steps 2–8 do not depend on each other: started together (Node's WebCrypto runs them side by
-  // side on its thread pool), their findings reported in step order.
+/** What steps 2–8 established; `violations` holds their findings in step order. */
+interface QuoteAndCollateral {
+  pck: { chain: VerifiedCert[]; ext: PckExtensions | null } | null;
+  tcbInfo: SignedCollateral<TcbInfo>;
+  qeId: SignedCollateral<QeIdentity>;
+  violations: Violation[];
+}
+
+/**
+ * Steps 2–8. They do not depend on each other: started together (Node's WebCrypto runs them side
+ * by side on its thread pool), their findings reported in step order.
+ */
+async function checkQuoteAndCollateral(
+  quote: TdxQuote,
+  c: TdxCollateral,
+  ctx: CheckContext,
+): Promise<QuoteAndCollateral> {
   const found: [Violation[], Violation[], Violation[], Violation[]] = [[], [], [], []];
-  const tcbInfoCheck = checkSigned(
-    'tcbInfo',
-    c.tcbInfo,
-    c.tcbInfoSignature,
-    c.tcbInfoIssuerChain,
-    parseTcbInfo,
-    at,
-    roots,
-    found[2],
-    cache,
-    input.signatures,
-  );
+  const tcbInfoPart = {
+    what: 'tcbInfo',
+    body: c.tcbInfo,
+    signature: c.tcbInfoSignature,
+    issuerChain: c.tcbInfoIssuerChain,
+    decode: parseTcbInfo,
+  } as const;
+  const tcbInfoCheck = checkSigned(tcbInfoPart, ctx, found[2]);
+  const qeIdPart = {
+    what: 'qeIdentity',
+    body: c.qeIdentity,
+    signature: c.qeIdentitySignature,
+    issuerChain: c.qeIdentityIssuerChain,
+    decode: parseQeIdentity,
+  } as const;
+  // The same issuer chain as TCB info's (PCS serves both with the TCB Signing chain): verified once,
+  // by waiting for TCB info's check to put it in the cache.
   const qeIdCheck = (async () => {
     if (c.qeIdentityIssuerChain === c.tcbInfoIssuerChain) await tcbInfoCheck;
-    return checkSigned<QeIdentity>(
-      'qeIdentity',
-      c.qeIdentity,
-      c.qeIdentitySignature,
-      c.qeIdentityIssuerChain,
-      parseQeIdentity,
-      at,
-      roots,
-      found[3],
-      cache,
-      input.signatures,
-    );
+    return checkSigned<QeIdentity>(qeIdPart, ctx, found[3]);
   })();
   const [, pck, tcbInfo, qeId] = await Promise.all([
-    checkQuoteSignatures(quote, found[0], input.signatures),
-    checkPck(quote, at, roots, found[1], cache, input.signatures),
+    checkQuoteSignatures(quote, found[0], ctx.signatures),
+    checkPck(quote, ctx, found[1]),
     tcbInfoCheck,
     qeIdCheck,
   ]);
-  const out: Violation[] = found.flat();
-  if (pck !== null) await checkCrls(c, pck.chain, [tcbInfo.signer, qeId.signer], at, roots, out, cache);
-  const ext = pck?.ext ?? null;
-  let tcb: TcbEvaluation | null = null;
-  if (ext !== null && tcbInfo.value !== null && qeId.value !== null) {
-    checkPlatform(tcbInfo.value, ext, out);
-    tcb = evaluateTcb(tcbInfo.value, qeId.value, ext, quote.body, quote.qeReport, out);
-  }
-  const eventLog =
-    input.eventLog === undefined || input.eventLog === null
-      ? null
-      : await checkEventLog(input.eventLog, quote.body, out);
-  if (out.length > 0 || tcb === null || ext === null || pck === null || tcbInfo.value === null) {
-    return { claims: null, quote, pck: ext, tcb, violations: out };
-  }
-  const claims: TdxClaims = {
+  return { pck, tcbInfo, qeId, violations: found.flat() };
+}
+
+/** Steps 10–11, when the PCK extensions, TCB info and QE identity all parsed; else null. */
+function checkTcb(
+  quote: TdxQuote,
+  ext: PckExtensions | null,
+  tcbInfo: TcbInfo | null,
+  qeId: QeIdentity | null,
+  out: Violation[],
+): TcbEvaluation | null {
+  if (ext === null || tcbInfo === null || qeId === null) return null;
+  checkPlatform(tcbInfo, ext, out);
+  return evaluateTcb(tcbInfo, qeId, ext, quote.body, quote.qeReport, out);
+}
+
+/** Step 12: the event log, when one is given, parses and replays to the quote's RTMR0..3. */
+async function checkGivenEventLog(
+  eventLog: Uint8Array | null | undefined,
+  quote: TdxQuote,
+  out: Violation[],
+): Promise<CcEventLog | null> {
+  if (eventLog === undefined || eventLog === null) return null;
+  return checkEventLog(eventLog, quote.body, out);
+}
+
+/** Step 13: what verified, for the policy (stage 3); built only when steps 1–12 found nothing. */
+function claimsOf(
+  quote: TdxQuote,
+  pckChain: readonly VerifiedCert[],
+  ext: PckExtensions,
+  tcbInfo: TcbInfo,
+  tcb: TcbEvaluation,
+  at: Date,
+  eventLog: CcEventLog | null,
+): TdxClaims {
+  return {
     tee: 'tdx',
     quoteVersion: quote.version,
     bodyType: quote.bodyType,
@@ -403,11 +451,38 @@ export async function verifyTdxEvidence(input: TdxEvidenceInput): Promise<TdxVer
     tcb,
     fmspc: toHex(ext.fmspc),
     pceId: toHex(ext.pceId),
-    pckSha256: pck.chain[0]!.cert.sha256,
-    rootSha256: pck.chain[2]!.cert.sha256,
-    tcbEvaluationDataNumber: tcbInfo.value.tcbEvaluationDataNumber,
+    pckSha256: pckChain[0]!.cert.sha256,
+    rootSha256: pckChain[2]!.cert.sha256,
+    tcbEvaluationDataNumber: tcbInfo.tcbEvaluationDataNumber,
     verifiedAt: at.toISOString(),
     ...(eventLog ? { eventLog } : {}),
   };
+}
+
+/** Steps 1–13 of the header, in that order; claims only when no step found anything. */
+export async function verifyTdxEvidence(input: TdxEvidenceInput): Promise<TdxVerification> {
+  checkInput(input);
+  const parsed = parse(input.quote);
+  if ('violation' in parsed)
+    return { claims: null, quote: null, pck: null, tcb: null, violations: [parsed.violation] };
+  const { quote } = parsed;
+  const c = input.collateral;
+  const ctx: CheckContext = {
+    at: input.now,
+    roots: input.roots ?? [INTEL_SGX_ROOT_CA_SHA256],
+    // Without a caller's cache, one for this call: a chain given twice (PCS serves TCB info and QE
+    // identity with the same TCB Signing chain) is then verified once.
+    cache: input.cache ?? createTdxVerifyCache(),
+    signatures: input.signatures,
+  };
+  const { pck, tcbInfo, qeId, violations: out } = await checkQuoteAndCollateral(quote, c, ctx);
+  if (pck !== null) await checkCrls(c, pck.chain, [tcbInfo.signer, qeId.signer], ctx, out);
+  const ext = pck?.ext ?? null;
+  const tcb = checkTcb(quote, ext, tcbInfo.value, qeId.value, out);
+  const eventLog = await checkGivenEventLog(input.eventLog, quote, out);
+  if (out.length > 0 || tcb === null || ext === null || pck === null || tcbInfo.value === null) {
+    return { claims: null, quote, pck: ext, tcb, violations: out };
+  }
+  const claims = claimsOf(quote, pck.chain, ext, tcbInfo.value, tcb, ctx.at, eventLog);
   return { claims, quote, pck: ext, tcb, violations: [] };
 }

@@ -41,6 +41,14 @@ describe.skipIf(!v.present)(`verifiers given wrong types ${v.skipReason}`, () =>
       ['pckCrlIssuerChain a number', { ...base, collateral: { ...s.collateral, pckCrlIssuerChain: 1 } }],
       ['roots a string', { ...base, roots: 'abc' }],
       ['roots [1]', { ...base, roots: [1] }],
+      // Found by the house review: undefined passed the "bytes or null" check and threw a TypeError
+      // (the CRLs), or read as a malformed PCK chain, cert_malformed (the CRL issuer chain).
+      ['rootCaCrl undefined', { ...base, collateral: { ...s.collateral, rootCaCrl: undefined } }],
+      ['pckCrl undefined', { ...base, collateral: { ...s.collateral, pckCrl: undefined } }],
+      [
+        'pckCrlIssuerChain undefined',
+        { ...base, collateral: { ...s.collateral, pckCrlIssuerChain: undefined } },
+      ],
     ];
     for (const [what, input] of wrong) {
       expect(await errorCode(() => verifyTdxEvidence(input as never)), what).toBe('invalid_argument');
@@ -53,6 +61,26 @@ describe.skipIf(!v.present)(`verifiers given wrong types ${v.skipReason}`, () =>
     for (const chain of [null, undefined, 'pem text', [null], [input.chain, 'x']]) {
       const got = await errorCode(() => verifyGpuEvidence({ ...input, chain } as never));
       expect(got, String(chain)).toBe('invalid_argument');
+    }
+  });
+
+  it('verifyGpuEvidence: invalid_argument for evidence, RIMs or revocation options of the wrong type', async () => {
+    const { input } = loadGpuSet('hopper-545-with-rims-nvtrust');
+    const saved = { ...input, revocation: { policy: 'best-effort', saved: [] } };
+    expect((await verifyGpuEvidence(saved as never)).violations).toEqual([]);
+    // Found by the house review: each threw a TypeError, read a caller's error as rim_malformed, or
+    // (a policy that is neither "require" nor "best-effort") checked revocation as best-effort.
+    const wrong: [string, unknown][] = [
+      ['evidence null', { ...input, evidence: null }],
+      ['rims a string', { ...input, rims: 'rim' }],
+      ['rims [null]', { ...input, rims: [null] }],
+      ['revocation null', { ...input, revocation: null }],
+      ['revocation {}', { ...input, revocation: {} }],
+      ['revocation policy "required"', { ...input, revocation: { policy: 'required' } }],
+      ['revocation saved a string', { ...input, revocation: { policy: 'require', saved: 'x' } }],
+    ];
+    for (const [what, given] of wrong) {
+      expect(await errorCode(() => verifyGpuEvidence(given as never)), what).toBe('invalid_argument');
     }
   });
 
