@@ -54,6 +54,11 @@ export interface Certificate {
   notAfter: Date;
   /** basicConstraints cA (RFC 5280 §4.2.1.9); false when absent. */
   isCa: boolean;
+  /**
+   * basicConstraints pathLenConstraint (RFC 5280 §4.2.1.9): how many non-self-issued intermediate
+   * certificates may follow this CA in a path; null when absent (no limit).
+   */
+  pathLen: number | null;
   /** keyUsage keyCertSign (RFC 5280 §4.2.1.3); true when keyUsage is absent. */
   mayCertSign: boolean;
   /** keyUsage cRLSign (RFC 5280 §4.2.1.3, §6.3.3 (f)); true when keyUsage is absent. */
@@ -83,12 +88,10 @@ function children(der: Uint8Array, start: number, end: number, name: string): [n
 export type Sha256 = (data: Uint8Array) => Promise<Uint8Array>;
 
 /**
- * Parses one DER certificate (throws `malformed_certificate` with an exact message). Pure decoding:
- * nothing here says the certificate is valid or trusted. `hash` computes the fingerprint
- * (default WebCrypto; Node's verifiers pass node:crypto's, signature-backend.ts `digest`).
+ * Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
+ * (RFC 5280 §4.1.1): the three parts, the signature without its unused-bits byte (which must be 0).
  */
-export async function parseX509Certificate(input: Uint8Array, hash: Sha256 = sha256): Promise<Certificate> {
-  const der = decodeCertificate(input);
+function readOuter(der: Uint8Array) {
   const outer = readTlv(der, 0, 'certificate');
   if (outer.tag !== TAG_SEQUENCE || outer.end !== der.length) throw bad('not one DER SEQUENCE');
   const parts = children(der, outer.start, outer.end, 'certificate');
@@ -101,13 +104,25 @@ export async function parseX509Certificate(input: Uint8Array, hash: Sha256 = sha
   if (tbsP[0] !== TAG_SEQUENCE || algP[0] !== TAG_SEQUENCE || sigP[0] !== TAG_BIT_STRING) {
     throw bad('Certificate is not { SEQUENCE, SEQUENCE, BIT STRING }');
   }
-  const tbs = der.slice(tbsP[1], tbsP[2]);
-  const signatureAlgorithm = der.slice(algP[1], algP[2]);
   const sigTlv = readTlv(der, sigP[1], 'signatureValue');
   if (sigTlv.end - sigTlv.start < 2 || der[sigTlv.start] !== 0) throw bad('signatureValue has unused bits');
-  const signature = der.slice(sigTlv.start + 1, sigTlv.end);
+  return {
+    tbs: der.slice(tbsP[1], tbsP[2]),
+    tbsStart: tbsP[1],
+    signatureAlgorithm: der.slice(algP[1], algP[2]),
+    signature: der.slice(sigTlv.start + 1, sigTlv.end),
+  };
+}
 
-  const tbsTlv = readTlv(der, tbsP[1], 'tbsCertificate');
+/**
+ * Parses one DER certificate (throws `malformed_certificate` with an exact message). Pure decoding:
+ * nothing here says the certificate is valid or trusted. `hash` computes the fingerprint
+ * (default WebCrypto; Node's verifiers pass node:crypto's, signature-backend.ts `digest`).
+ */
+export async function parseX509Certificate(input: Uint8Array, hash: Sha256 = sha256): Promise<Certificate> {
+  const der = decodeCertificate(input);
+  const { tbs, tbsStart, signatureAlgorithm, signature } = readOuter(der);
+  const tbsTlv = readTlv(der, tbsStart, 'tbsCertificate');
   const fields = children(der, tbsTlv.start, tbsTlv.end, 'tbsCertificate');
   // [0] version (absent in v1), then serial, signature, issuer, validity, subject,
   // subjectPublicKeyInfo (RFC 5280 §4.1).
@@ -156,6 +171,7 @@ export async function parseX509Certificate(input: Uint8Array, hash: Sha256 = sha
     notBefore: tbsFields.notBefore,
     notAfter: tbsFields.notAfter,
     isCa: tbsFields.isCa,
+    pathLen: tbsFields.pathLen,
     mayCertSign: tbsFields.mayCertSign,
     mayCrlSign: tbsFields.mayCrlSign,
     criticalExtensions: tbsFields.extensions.filter((e) => e.critical).map((e) => e.oid),

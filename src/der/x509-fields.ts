@@ -379,8 +379,12 @@ function readBoolean(der: Uint8Array, t: Tlv, name: string): boolean {
   return b === 0xff;
 }
 
-/** BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL } (§4.2.1.9). */
-export function basicConstraintsCa(value: Uint8Array): boolean {
+/**
+ * BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }
+ * (§4.2.1.9): the cA flag and the constraint (null when absent; a value past 2^31 - 1, which no
+ * path reaches, reads as 2^31 - 1).
+ */
+export function basicConstraints(value: Uint8Array): { ca: boolean; pathLen: number | null } {
   const seq = tlvAt(value, 0, value.length, 'basicConstraints');
   expectTag(seq, TAG.sequence, 'basicConstraints');
   if (seq.end !== value.length) throw bad('basicConstraints: trailing bytes');
@@ -393,6 +397,7 @@ export function basicConstraintsCa(value: Uint8Array): boolean {
     i = 1;
   }
   const pathLen = parts[i];
+  let limit: number | null = null;
   if (pathLen) {
     // pathLenConstraint INTEGER (0..MAX): non-negative, minimal two's complement (X.690 §8.3.2).
     expectTag(pathLen, TAG.integer, 'basicConstraints pathLenConstraint');
@@ -401,10 +406,14 @@ export function basicConstraintsCa(value: Uint8Array): boolean {
     if (n === 0 || b0! & 0x80 || (n > 1 && b0 === 0 && !(value[pathLen.start + 1]! & 0x80))) {
       throw bad('basicConstraints: pathLenConstraint is not a minimal non-negative INTEGER');
     }
+    limit = 0;
+    for (let k = pathLen.start; k < pathLen.end; k++) limit = Math.min(limit * 256 + value[k]!, 0x7fffffff);
     i++;
   }
   if (parts.length !== i) throw bad('basicConstraints: unexpected elements');
-  return ca;
+  // §4.2.1.9: "CAs MUST NOT include the pathLenConstraint field unless the cA boolean is asserted".
+  if (limit !== null && !ca) throw bad('basicConstraints: pathLenConstraint without cA');
+  return { ca, pathLen: limit };
 }
 
 /**
@@ -437,6 +446,8 @@ export interface TbsFields {
   notAfter: Date;
   extensions: ExtensionFields[];
   isCa: boolean;
+  /** basicConstraints pathLenConstraint; null when absent. */
+  pathLen: number | null;
   mayCertSign: boolean;
   mayCrlSign: boolean;
 }
@@ -497,12 +508,14 @@ export function readTbsFields(der: Uint8Array, e: TbsElements): TbsFields {
     throw bad('extensions in a certificate that is not v3 (§4.1.2.9)');
   const bc = extensions.find((e) => e.oid === OID_BASIC_CONSTRAINTS);
   const ku = extensions.find((e) => e.oid === OID_KEY_USAGE);
+  const { ca, pathLen } = bc ? basicConstraints(bc.value) : { ca: false, pathLen: null };
   return {
     subject: readName(der, subject, 'subject'),
     notBefore,
     notAfter,
     extensions,
-    isCa: bc ? basicConstraintsCa(bc.value) : false,
+    isCa: ca,
+    pathLen,
     ...keyUsageSigns(ku?.value),
   };
 }

@@ -11,8 +11,9 @@
  *  4. the leaf is signed by the intermediate and its issuer is the intermediate's subject
  *  5. no certificate has a critical extension other than keyUsage/basicConstraints (RFC 5280 §4.2)
  *  6. the leaf's productName names the anchor's product: a Milan VCEK must not chain to a Genoa root
- *                                                                → cert_chain_invalid (2–6)
- *  7. every certificate is within its validity at `now`          → cert_expired
+ *  7. the ARK's pathLenConstraint, if any, allows the ASK/ASVK below it (RFC 5280 §4.2.1.9)
+ *                                                                → cert_chain_invalid (2–7)
+ *  8. every certificate is within its validity at `now`          → cert_expired
  * Every signature is RSASSA-PSS SHA-384, salt 48 (see certificates.ts). Names are compared as DER
  * bytes: stricter than RFC 5280 §7.1 matching, and what AMD's own chain satisfies.
  */
@@ -29,6 +30,7 @@ import {
   type ParsedCertificate,
 } from './certificates.js';
 import { type ChainCache, chainCacheKey } from './chain-cache.js';
+import { pathLengthExceeded, pathLengthText } from './path-length.js';
 import { type SignatureBackend, type VerifyKey, webCryptoSignatures } from './signature-backend.js';
 import { type Violation, violation } from './violations.js';
 
@@ -105,6 +107,7 @@ export async function verifyChain(input: ChainInput): Promise<ChainResult> {
     ...intermediateV,
     ...checkCriticalExtensions('root', root),
     ...checkCriticalExtensions('intermediate', intermediate),
+    ...checkPathLength([leaf, intermediate, root]),
   ];
   // The rest of the chain: without these, the leaf's key cannot be believed.
   const chainV = [
@@ -130,6 +133,13 @@ export async function verifyChain(input: ChainInput): Promise<ChainResult> {
     extensions: identity.extensions,
     product,
   };
+}
+
+/** 7. Every issuer's pathLenConstraint holds (in a three-certificate chain only the ARK's can fail). */
+function checkPathLength(chain: readonly ParsedCertificate[]): Violation[] {
+  const found = pathLengthExceeded(chain);
+  if (found === null) return [];
+  return [invalid(found.index === 2 ? 'chain.root' : 'chain.intermediate', pathLengthText('chain', found))];
 }
 
 /** 1. The root is a trust anchor, by the SHA-256 of its DER. */
@@ -299,7 +309,7 @@ function checkOneProduct(anchor: TrustAnchor | null, leafProduct: SnpProduct | n
   ];
 }
 
-/** 7. Every certificate is within its validity at `now` (RFC 5280 §4.1.2.5: both bounds inclusive). */
+/** 8. Every certificate is within its validity at `now` (RFC 5280 §4.1.2.5: both bounds inclusive). */
 function checkValidity({ leaf, intermediate, root, now }: ChainInput): Violation[] {
   const t = now.getTime();
   const out: Violation[] = [];

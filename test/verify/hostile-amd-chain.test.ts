@@ -191,6 +191,21 @@ describe.skipIf(!v.present)(`hostile AMD chains (RSASSA-PSS, CA flags, names) ${
     expect(r.intermediateTrusted || r.leafKeyTrusted).toBe(false);
   });
 
+  it('an ARK whose pathLenConstraint is 0 issues no ASK (RFC 5280 §4.2.1.9); 1 does', async () => {
+    const ark = (n: number) =>
+      buildCertificate(
+        replaceExtension(b.fields.ark, BASIC_CONSTRAINTS, basicConstraints(true, n)),
+        b.sign.ark,
+      );
+    const zero = await chain({ ark: await ark(0) });
+    expect(codes(zero.violations)).toEqual(['cert_chain_invalid']);
+    expect(messages(zero)).toBe(
+      'chain[2]: its pathLenConstraint allows 0 intermediate certificate(s) below it, the chain has 1 (RFC 5280 §4.2.1.9)',
+    );
+    expect(zero.intermediateTrusted || zero.leafKeyTrusted).toBe(false);
+    expect((await chain({ ark: await ark(1) })).violations).toEqual([]);
+  });
+
   it('an ASK without cA, without basicConstraints, or without keyCertSign is no issuer', async () => {
     const variants: [string, Uint8Array[]][] = [
       ['cA absent', replaceExtension(b.fields.ask, BASIC_CONSTRAINTS, basicConstraints(false))],

@@ -94,6 +94,21 @@ describe.skipIf(!v.present)(`hostile Intel PCK chains and CRLs ${v.skipReason}`,
     expect(r.chain).not.toBeNull();
   });
 
+  it("a root whose pathLenConstraint is 0 (Intel's says 1) issues no PCK CA (RFC 5280 §4.2.1.9)", async () => {
+    const rootZero = await buildCertificate(
+      replaceExtension(f.root, BASIC_CONSTRAINTS, basicConstraints(true, 0)),
+      sign.root,
+    );
+    const zeroSha = (await parseX509Certificate(rootZero)).sha256;
+    const out: Violation[] = [];
+    const certs = await parseAll([der.pck, await buildCertificate(f.ca, sign.root), rootZero]);
+    expect(await verifyIntelChain(certs, SHAPE, at, 'pck', out, [zeroSha])).toBeNull();
+    expect(codes(out)).toEqual(['cert_chain_invalid']);
+    expect(messages(out)).toBe(
+      'pck[2]: its pathLenConstraint allows 0 intermediate certificate(s) below it, the chain has 1 (RFC 5280 §4.2.1.9)',
+    );
+  });
+
   it('a PCK CA without cA or keyCertSign, or a PCK leaf claiming cA, is refused', async () => {
     const cases: [string, { pck?: Uint8Array; ca?: Uint8Array }][] = [
       [
@@ -232,6 +247,18 @@ describe.skipIf(!v.present)(`hostile NVIDIA device chains ${v.skipReason}`, () =
     const r = await nvidia(der);
     expect(r.violations).toEqual([]);
     expect(r.leafKeyTrusted).toBe(true);
+  });
+
+  it('GH100 Identity with pathLenConstraint 1 above two intermediates is refused; 2 holds (§4.2.1.9)', async () => {
+    const identity = (n: number) =>
+      buildCertificate(replaceExtension(f[3]!, BASIC_CONSTRAINTS, basicConstraints(true, n)), signers[4]!);
+    const one = await nvidia(at(3, await identity(1)));
+    expect(codes(one.violations)).toEqual(['cert_chain_invalid']);
+    expect(messages(one.violations)).toBe(
+      'certificate[3]: its pathLenConstraint allows 1 intermediate certificate(s) below it, the chain has 2 (RFC 5280 §4.2.1.9)',
+    );
+    expect(one.leafKeyTrusted).toBe(false);
+    expect((await nvidia(at(3, await identity(2)))).violations).toEqual([]);
   });
 
   it('the Provisioner ICA without cA or keyCertSign is no issuer', async () => {

@@ -96,6 +96,8 @@ interface Issue {
   subjectKey: CryptoKey;
   issuerKey: CryptoKey;
   ca: boolean;
+  /** A CA's pathLenConstraint, as Intel's: the root 1, the PCK Platform CA 0 (RFC 5280 §4.2.1.9). */
+  pathLen?: number;
   notBefore: Date;
   notAfter: Date;
   extra?: x509.Extension[];
@@ -115,7 +117,7 @@ async function issue(i: Issue): Promise<Uint8Array> {
     signingKey: i.issuerKey,
     signingAlgorithm: ECDSA_SHA256,
     extensions: [
-      new x509.BasicConstraintsExtension(i.ca, i.ca ? 0 : undefined, true),
+      new x509.BasicConstraintsExtension(i.ca, i.ca ? i.pathLen : undefined, true),
       new x509.KeyUsagesExtension(usage, true),
       ...(i.extra ?? []),
     ],
@@ -140,6 +142,7 @@ export async function createTdxDevChain(opts: {
     subjectKey: root.publicKey,
     issuerKey: root.privateKey,
     ca: true,
+    pathLen: 1,
     ...at,
   });
   const pckCaDer = await issue({
@@ -148,6 +151,7 @@ export async function createTdxDevChain(opts: {
     subjectKey: pckCa.publicKey,
     issuerKey: root.privateKey,
     ca: true,
+    pathLen: 0,
     ...at,
   });
   const sgx = new x509.Extension(OID_SGX_EXTENSIONS, false, toArrayBuffer(encodePckExtensions(platform)));

@@ -13,15 +13,18 @@
  *  4. every issuer is a CA allowed to sign certificates (§4.2.1.9 cA, §4.2.1.3 keyCertSign)
  *  5. both AlgorithmIdentifiers of every certificate are exactly ecdsa-with-SHA384 (RFC 5758 §3.2,
  *     parameters absent) and every issuer key is P-384
- *  6. no critical extension but keyUsage and basicConstraints (§4.2)       → cert_chain_invalid (2–6)
- *  7. every certificate is within its validity at `at` (§4.1.2.5, bounds inclusive) → cert_expired
- * Path-length constraints and name constraints are not evaluated: the chains are fixed by NVIDIA
- * and pinned at the root; a chain longer than `expectedLength` is refused instead.
+ *  6. no critical extension but keyUsage and basicConstraints (§4.2)
+ *  7. no issuer has more intermediates below it than its pathLenConstraint allows (§4.2.1.9,
+ *     src/verify/path-length.ts)                                        → cert_chain_invalid (2–7)
+ *  8. every certificate is within its validity at `at` (§4.1.2.5, bounds inclusive) → cert_expired
+ * Name constraints are not evaluated (NVIDIA's chains carry none; a critical one is refused by 6);
+ * the chains are pinned at the root, and one longer than `expectedLength` is refused.
  */
 import { constantTimeEqual, fromHex } from '../../bytes.js';
 import type { Certificate } from '../../der/certificate.js';
 import { ecdsaDerToP1363 } from '../../der/ecdsa-signature.js';
 import { isSealgateError } from '../../errors.js';
+import { pathLengthExceeded, pathLengthText } from '../path-length.js';
 import { type Violation, violation } from '../violations.js';
 
 /** AlgorithmIdentifier { ecdsa-with-SHA384 (1.2.840.10045.4.3.3) } with parameters absent (RFC 5758 §3.2). */
@@ -224,7 +227,14 @@ async function linkProblems(link: Link): Promise<string[]> {
   ];
 }
 
-/** Step 7: `at` is within the certificate's validity, bounds inclusive (§4.1.2.5). */
+/** Step 7: the chain keeps every issuer's pathLenConstraint (§4.2.1.9). */
+function checkPathLength(input: EcdsaChainInput): Violation[] {
+  const found = pathLengthExceeded(input.certs);
+  if (found === null) return [];
+  return [violation('cert_chain_invalid', pathLengthText('certificate', found), { field: input.field })];
+}
+
+/** Step 8: `at` is within the certificate's validity, bounds inclusive (§4.1.2.5). */
 function checkValidity(link: Link, at: Date, field: string): Violation[] {
   const { cert, index } = link;
   const t = at.getTime();
@@ -234,8 +244,8 @@ function checkValidity(link: Link, at: Date, field: string): Violation[] {
 }
 
 /**
- * Steps 1–7 of the header over `certs` (leaf first). Every finding is reported; the leaf's key is
- * trusted only when steps 1–6 found nothing (dates aside: callers decide what an expired chain means).
+ * Steps 1–8 of the header over `certs` (leaf first). Every finding is reported; the leaf's key is
+ * trusted only when steps 1–7 found nothing (dates aside: callers decide what an expired chain means).
  */
 export async function verifyEcdsaChain(input: EcdsaChainInput): Promise<EcdsaChainResult> {
   const { certs, field } = input;
@@ -253,5 +263,6 @@ export async function verifyEcdsaChain(input: EcdsaChainInput): Promise<EcdsaCha
       chainV.push(violation('cert_chain_invalid', text, { field }));
     dateV.push(...checkValidity(link, input.at, field));
   }
+  chainV.push(...checkPathLength(input));
   return { violations: [...chainV, ...dateV], leafKeyTrusted: chainV.length === 0 };
 }

@@ -2,7 +2,7 @@
  * Chains of Intel's SGX PKI (PCK certificate → PCK Platform/Processor CA → SGX Root CA; TCB
  * Signing → SGX Root CA), after RFC 5280 §6.1 for a fixed path: each certificate issued by the next
  * (issuer = subject byte for byte, ecdsa-with-SHA256 signature, the issuer a CA allowed to sign
- * certificates), the last one the SGX Root CA pinned by SHA-256 and self-signed, each within its
+ * certificates, within its pathLenConstraint: §4.2.1.9, src/verify/path-length.ts), the last one the SGX Root CA pinned by SHA-256 and self-signed, each within its
  * validity at `at`, and each with the subject CN its position requires ("Intel SGX PCK Profile
  * Specification" §1.1; PCS API v4 for the issuer chains). Findings are violations, never throws.
  */
@@ -10,6 +10,7 @@ import { utf8 } from '../../bytes.js';
 import { type Certificate, parseX509Certificate } from '../../der/certificate.js';
 import { decodeCertificates } from '../../der/pem.js';
 import { isSealgateError } from '../../errors.js';
+import { pathLengthExceeded, pathLengthText } from '../path-length.js';
 import { type SignatureBackend, type VerifyKey, webCryptoSignatures } from '../signature-backend.js';
 import { type Violation, violation } from '../violations.js';
 import { importSpkiP256, verifyDerSignature } from './ecdsa-p256.js';
@@ -208,6 +209,11 @@ async function checkChainStructure(
   let ok = true;
   for (let i = 0; i < certs.length; i++) {
     ok = checkPosition(certs[i]!, i, signed[i]!, cns[i]!, field, out) && ok;
+  }
+  const tooLong = pathLengthExceeded(certs);
+  if (tooLong !== null) {
+    out.push(violation('cert_chain_invalid', pathLengthText(field, tooLong), { field }));
+    ok = false;
   }
   return ok ? certs.map((cert, i) => ({ cert, key: keys[i]!, signatures })) : null;
 }
