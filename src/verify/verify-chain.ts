@@ -117,9 +117,8 @@ export async function verifyChain(input: ChainInput): Promise<ChainResult> {
   const dateV = checkValidity(input);
 
   const upperDatesOk = !dateV.some((v) => v.field !== 'chain.leaf');
-  // Only an upper chain that holds in full (and is valid now) is remembered; never a failure.
-  if (input.cache && cached === undefined && upperV.length === 0 && upperDatesOk && intermediateKey) {
-    input.cache.set(cacheKey, { intermediate, root, intermediateKey, signatures });
+  if (cached === undefined && upperV.length === 0 && upperDatesOk) {
+    rememberUpperChain(input, cacheKey, intermediateKey, signatures);
   }
   return {
     violations: [...upperV, ...chainV, ...dateV],
@@ -130,6 +129,22 @@ export async function verifyChain(input: ChainInput): Promise<ChainResult> {
     extensions: identity.extensions,
     product,
   };
+}
+
+/** Only an upper chain that holds in full (and is valid now) is remembered; never a failure. */
+function rememberUpperChain(
+  input: ChainInput,
+  cacheKey: string,
+  intermediateKey: VerifyKey | null,
+  signatures: SignatureBackend,
+): void {
+  if (!input.cache || !intermediateKey) return;
+  input.cache.set(cacheKey, {
+    intermediate: input.intermediate,
+    root: input.root,
+    intermediateKey,
+    signatures,
+  });
 }
 
 /** 1. The root is a trust anchor, by the SHA-256 of its DER. */
