@@ -104,17 +104,17 @@ describe('docs/architecture.md import rules', () => {
 
 /**
  * A function fits on a screen (parse → verify → validate, a row of small named checks joined at the
- * top). HOUSE_MAX lines for a folder not named in LONGEST; LONGEST holds each folder's longest
- * function as it is, a ceiling no function may grow past: when a cut shortens the longest, lower
- * its number. Lines count from the function's first token (its JSDoc not counted) to its closing
- * brace; a function inside another counts in both.
+ * top). HOUSE_MAX lines for a folder not named in LONGEST (the verification folders evidence,
+ * verify, policy and attestation among them); LONGEST holds each other folder's longest function as
+ * it is, a ceiling no function may grow past: when a cut shortens the longest, lower its number,
+ * and drop the folder once it is within HOUSE_MAX. Lines count from the function's first token (its
+ * JSDoc not counted) to its closing brace; a function inside another counts in both.
  */
 const HOUSE_MAX = 50;
 const LONGEST: Readonly<Record<string, number>> = {
   'ai-worker': 79,
   gateway: 76,
   der: 74,
-  evidence: 74,
   'service-client': 74,
   platform: 72,
   model: 68,
@@ -122,9 +122,6 @@ const LONGEST: Readonly<Record<string, number>> = {
   cli: 67,
   envelope: 63,
   dev: 56,
-  verify: 51,
-  policy: 51,
-  attestation: 44,
 };
 
 interface FunctionLength {

@@ -208,6 +208,20 @@ function checkEndpointEntry(iss: Issues, v: unknown, path: string): string | und
   return text;
 }
 
+/** Every product with a minimumLaunchTcb has a minimumTcb: else the role never accepts it. */
+function checkLaunchTcbProducts(
+  iss: Issues,
+  path: string,
+  minimumTcb: object,
+  minimumLaunchTcb: object,
+): void {
+  for (const product of Object.keys(minimumLaunchTcb)) {
+    if (!has(minimumTcb, product)) {
+      iss.add(at(path, product), 'product has no minimumTcb, so the role does not accept it');
+    }
+  }
+}
+
 function checkSnpReference(iss: Issues, v: unknown, path: string): SnpReferenceValues | undefined {
   const o = checkObject(iss, v, path, MANIFEST_FIELDS.snpReferenceValues);
   if (!o) return undefined;
@@ -222,16 +236,8 @@ function checkSnpReference(iss: Issues, v: unknown, path: string): SnpReferenceV
   const minimumLaunchTcb = has(o, 'minimumLaunchTcb')
     ? checkTcbMinimums(iss, o.minimumLaunchTcb, p('minimumLaunchTcb'))
     : undefined;
-  if (minimumTcb && minimumLaunchTcb) {
-    for (const product of Object.keys(minimumLaunchTcb)) {
-      if (!has(minimumTcb, product)) {
-        iss.add(
-          at(p('minimumLaunchTcb'), product),
-          'product has no minimumTcb, so the role does not accept it',
-        );
-      }
-    }
-  }
+  if (minimumTcb && minimumLaunchTcb)
+    checkLaunchTcbProducts(iss, p('minimumLaunchTcb'), minimumTcb, minimumLaunchTcb);
   const out: SnpReferenceValues = defined({
     measurements: measurements ?? [],
     signingKeys: has(o, 'signingKeys')

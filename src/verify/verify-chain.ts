@@ -85,8 +85,7 @@ function invalid(field: string, text: string, extra: Partial<Violation> = {}): V
 export async function verifyChain(input: ChainInput): Promise<ChainResult> {
   const { leaf, intermediate, root, trustAnchors } = input;
   const signatures = input.signatures ?? webCryptoSignatures;
-  const anchored = checkAnchor(root, trustAnchors);
-  const anchor = anchored.anchor;
+  const { anchor, violations: anchorV } = checkAnchor(root, trustAnchors);
   const identity = readLeafIdentity(leaf);
   const product = anchor?.product ?? amdRootBySha256(root.sha256)?.product ?? identity.product;
 
@@ -102,7 +101,7 @@ export async function verifyChain(input: ChainInput): Promise<ChainResult> {
 
   // Signatures, names and trust of ARK and ASK/ASVK.
   const upperV = [
-    ...anchored.violations,
+    ...anchorV,
     ...rootV,
     ...intermediateV,
     ...checkCriticalExtensions('root', root),
@@ -120,9 +119,8 @@ export async function verifyChain(input: ChainInput): Promise<ChainResult> {
   const dateV = checkValidity(input);
 
   const upperDatesOk = !dateV.some((v) => v.field !== 'chain.leaf');
-  // Only an upper chain that holds in full (and is valid now) is remembered; never a failure.
-  if (input.cache && cached === undefined && upperV.length === 0 && upperDatesOk && intermediateKey) {
-    input.cache.set(cacheKey, { intermediate, root, intermediateKey, signatures });
+  if (cached === undefined && upperV.length === 0 && upperDatesOk) {
+    rememberUpperChain(input, cacheKey, intermediateKey, signatures);
   }
   return {
     violations: [...upperV, ...chainV, ...dateV],
@@ -140,6 +138,22 @@ function checkPathLength(chain: readonly ParsedCertificate[]): Violation[] {
   const found = pathLengthExceeded(chain);
   if (found === null) return [];
   return [invalid(found.index === 2 ? 'chain.root' : 'chain.intermediate', pathLengthText('chain', found))];
+}
+
+/** Only an upper chain that holds in full (and is valid now) is remembered; never a failure. */
+function rememberUpperChain(
+  input: ChainInput,
+  cacheKey: string,
+  intermediateKey: VerifyKey | null,
+  signatures: SignatureBackend,
+): void {
+  if (!input.cache || !intermediateKey) return;
+  input.cache.set(cacheKey, {
+    intermediate: input.intermediate,
+    root: input.root,
+    intermediateKey,
+    signatures,
+  });
 }
 
 /** 1. The root is a trust anchor, by the SHA-256 of its DER. */

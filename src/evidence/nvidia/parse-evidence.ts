@@ -95,9 +95,72 @@ function parseRequest(raw: Uint8Array): SpdmMeasurementsRequest {
   };
 }
 
+/** The little-endian 16-bit integer at `at` (DSP0274 "Notations": byte order). */
+function u16le(raw: Uint8Array, at: number): number {
+  return raw[at]! | (raw[at + 1]! << 8);
+}
+
+/** A block's index is 1..0xFE (0 and 0xFF are not block indices) and not one seen before. */
+function checkBlockIndex(raw: Uint8Array, pos: number, seen: Set<number>): number {
+  const index = raw[pos + BLOCK.INDEX]!;
+  if (index === 0 || index === 0xff) {
+    throw malformed(`measurement block at ${hex(pos)} has index ${index} (1..0xFE)`, {
+      field: 'measurementRecord',
+      offset: pos,
+    });
+  }
+  if (seen.has(index)) {
+    throw malformed(`measurement index ${index} appears twice`, { field: 'measurementRecord', offset: pos });
+  }
+  seen.add(index);
+  return index;
+}
+
+/**
+ * The block at `pos` (DSP0274 "Measurement block format"), whose heads the caller checked fit
+ * before `end`: DMTF format, MeasurementSize = 3 + ValueSize, inside the record. Returns it and
+ * where the next block starts.
+ */
+function parseBlock(
+  raw: Uint8Array,
+  pos: number,
+  end: number,
+  seen: Set<number>,
+): { block: MeasurementBlock; next: number } {
+  const index = checkBlockIndex(raw, pos, seen);
+  expectByte(
+    raw,
+    pos + BLOCK.MEASUREMENT_SPECIFICATION,
+    MEASUREMENT_SPEC_DMTF,
+    `block ${index} specification`,
+  );
+  const size = u16le(raw, pos + BLOCK.MEASUREMENT_SIZE);
+  const m = pos + BLOCK.MEASUREMENT;
+  const valueType = raw[m + DMTF.VALUE_TYPE]!;
+  const valueSize = u16le(raw, m + DMTF.VALUE_SIZE);
+  if (size !== DMTF.HEAD_SIZE + valueSize) {
+    throw malformed(`block ${index}: MeasurementSize ${size} is not 3 + DMTF ValueSize ${valueSize}`, {
+      field: 'measurementRecord',
+      offset: pos,
+    });
+  }
+  if (m + size > end) {
+    throw malformed(`block ${index} at ${hex(pos)} overruns the record`, {
+      field: 'measurementRecord',
+      offset: pos,
+    });
+  }
+  const block = {
+    index,
+    valueType: valueType & ~DMTF_VALUE_TYPE_RAW_BIT,
+    raw: (valueType & DMTF_VALUE_TYPE_RAW_BIT) !== 0,
+    value: raw.slice(m + DMTF.VALUE, m + size),
+  };
+  return { block, next: m + size };
+}
+
 /** The blocks of a MeasurementRecord at [start, end) of `raw` (absolute offsets in messages). */
 function parseRecord(raw: Uint8Array, start: number, end: number, count: number): MeasurementBlock[] {
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const blocks: MeasurementBlock[] = [];
   const seen = new Set<number>();
   let pos = start;
@@ -108,49 +171,9 @@ function parseRecord(raw: Uint8Array, start: number, end: number, count: number)
         offset: pos,
       });
     }
-    const index = raw[pos + BLOCK.INDEX]!;
-    if (index === 0 || index === 0xff) {
-      throw malformed(`measurement block at ${hex(pos)} has index ${index} (1..0xFE)`, {
-        field: 'measurementRecord',
-        offset: pos,
-      });
-    }
-    if (seen.has(index)) {
-      throw malformed(`measurement index ${index} appears twice`, {
-        field: 'measurementRecord',
-        offset: pos,
-      });
-    }
-    seen.add(index);
-    expectByte(
-      raw,
-      pos + BLOCK.MEASUREMENT_SPECIFICATION,
-      MEASUREMENT_SPEC_DMTF,
-      `block ${index} specification`,
-    );
-    const size = view.getUint16(pos + BLOCK.MEASUREMENT_SIZE, true);
-    const m = pos + BLOCK.MEASUREMENT;
-    const valueType = raw[m + DMTF.VALUE_TYPE]!;
-    const valueSize = view.getUint16(m + DMTF.VALUE_SIZE, true);
-    if (size !== DMTF.HEAD_SIZE + valueSize) {
-      throw malformed(`block ${index}: MeasurementSize ${size} is not 3 + DMTF ValueSize ${valueSize}`, {
-        field: 'measurementRecord',
-        offset: pos,
-      });
-    }
-    if (m + size > end) {
-      throw malformed(`block ${index} at ${hex(pos)} overruns the record`, {
-        field: 'measurementRecord',
-        offset: pos,
-      });
-    }
-    blocks.push({
-      index,
-      valueType: valueType & ~DMTF_VALUE_TYPE_RAW_BIT,
-      raw: (valueType & DMTF_VALUE_TYPE_RAW_BIT) !== 0,
-      value: raw.slice(m + DMTF.VALUE, m + size),
-    });
-    pos = m + size;
+    const { block, next } = parseBlock(raw, pos, end, seen);
+    blocks.push(block);
+    pos = next;
   }
   if (pos !== end) {
     throw malformed(`${end - pos} bytes left in the measurement record after ${count} blocks`, {
@@ -161,20 +184,19 @@ function parseRecord(raw: Uint8Array, start: number, end: number, count: number)
   return blocks;
 }
 
-/** The response at `base` of `raw`; returns it and the offset of its Signature. */
-function parseResponse(
-  raw: Uint8Array,
-  base: number,
-): { response: SpdmMeasurementsResponse; signatureAt: number } {
-  const need = (at: number, n: number, what: string): void => {
-    if (at + n > raw.length) {
-      throw malformed(`${what} at ${hex(at)} (${n} bytes) runs past the end (${raw.length} bytes)`, {
-        field: what,
-        offset: at,
-      });
-    }
-  };
-  need(base, RESPONSE.HEAD_SIZE, 'response head');
+/** `n` bytes at `at` are inside `raw`, checked before they are read. */
+function need(raw: Uint8Array, at: number, n: number, what: string): void {
+  if (at + n > raw.length) {
+    throw malformed(`${what} at ${hex(at)} (${n} bytes) runs past the end (${raw.length} bytes)`, {
+      field: what,
+      offset: at,
+    });
+  }
+}
+
+/** The response's fixed head at `base`: SPDM 1.1 MEASUREMENTS, Param1/Param2 reserved, ≥ 1 block. */
+function checkResponseHead(raw: Uint8Array, base: number): number {
+  need(raw, base, RESPONSE.HEAD_SIZE, 'response head');
   expectByte(raw, base + RESPONSE.SPDM_VERSION, SPDM_VERSION_1_1, 'response.spdmVersion');
   expectByte(raw, base + RESPONSE.REQUEST_RESPONSE_CODE, MEASUREMENTS, 'response.code');
   expectByte(raw, base + RESPONSE.PARAM1, 0, 'response.param1');
@@ -183,16 +205,14 @@ function parseResponse(
   if (numberOfBlocks === 0) {
     throw malformed('NumberOfBlocks is 0', { field: 'response.numberOfBlocks', offset: base + 4 });
   }
-  const l = base + RESPONSE.MEASUREMENT_RECORD_LENGTH;
-  const recordLength = raw[l]! | (raw[l + 1]! << 8) | (raw[l + 2]! << 16);
-  const recordStart = base + RESPONSE.MEASUREMENT_RECORD;
-  need(recordStart, recordLength, 'measurementRecord');
-  const blocks = parseRecord(raw, recordStart, recordStart + recordLength, numberOfBlocks);
+  return numberOfBlocks;
+}
 
-  const nonceAt = recordStart + recordLength;
-  need(nonceAt, SIZE.NONCE + SIZE.OPAQUE_LENGTH, 'response.nonce');
+/** Nonce, OpaqueLength (≤ 1024) and OpaqueData after the record at `nonceAt`; where the signature starts. */
+function parseResponseTail(raw: Uint8Array, nonceAt: number) {
+  need(raw, nonceAt, SIZE.NONCE + SIZE.OPAQUE_LENGTH, 'response.nonce');
   const opaqueLengthAt = nonceAt + SIZE.NONCE;
-  const opaqueLength = raw[opaqueLengthAt]! | (raw[opaqueLengthAt + 1]! << 8);
+  const opaqueLength = u16le(raw, opaqueLengthAt);
   if (opaqueLength > MAX_OPAQUE_LENGTH) {
     throw malformed(`OpaqueLength ${opaqueLength} exceeds ${MAX_OPAQUE_LENGTH}`, {
       field: 'response.opaqueLength',
@@ -200,10 +220,25 @@ function parseResponse(
     });
   }
   const opaqueAt = opaqueLengthAt + SIZE.OPAQUE_LENGTH;
-  need(opaqueAt, opaqueLength, 'opaqueData');
+  need(raw, opaqueAt, opaqueLength, 'opaqueData');
   const opaque = decodeOpaqueData(raw.subarray(opaqueAt, opaqueAt + opaqueLength), opaqueAt);
   const signatureAt = opaqueAt + opaqueLength;
-  need(signatureAt, SIZE.SIGNATURE, 'signature');
+  need(raw, signatureAt, SIZE.SIGNATURE, 'signature');
+  return { nonce: raw.slice(nonceAt, nonceAt + SIZE.NONCE), opaqueLength, opaque, signatureAt };
+}
+
+/** The response at `base` of `raw`; returns it and the offset of its Signature. */
+function parseResponse(
+  raw: Uint8Array,
+  base: number,
+): { response: SpdmMeasurementsResponse; signatureAt: number } {
+  const numberOfBlocks = checkResponseHead(raw, base);
+  const l = base + RESPONSE.MEASUREMENT_RECORD_LENGTH;
+  const recordLength = raw[l]! | (raw[l + 1]! << 8) | (raw[l + 2]! << 16);
+  const recordStart = base + RESPONSE.MEASUREMENT_RECORD;
+  need(raw, recordStart, recordLength, 'measurementRecord');
+  const blocks = parseRecord(raw, recordStart, recordStart + recordLength, numberOfBlocks);
+  const { nonce, opaqueLength, opaque, signatureAt } = parseResponseTail(raw, recordStart + recordLength);
   return {
     response: {
       spdmVersion: raw[base + RESPONSE.SPDM_VERSION]!,
@@ -213,7 +248,7 @@ function parseResponse(
       numberOfBlocks,
       measurementRecordLength: recordLength,
       blocks,
-      nonce: raw.slice(nonceAt, nonceAt + SIZE.NONCE),
+      nonce,
       opaqueLength,
       opaque,
     },

@@ -51,6 +51,71 @@ function bad(message: string): SealgateError {
   return new SealgateError('malformed_certificate', `certificate: ${message}`);
 }
 
+function label(n: AmdExtensionName): string {
+  return `certificate: ${n} (${AMD_EXTENSION_OIDS[n]})`;
+}
+
+/** A certificate's extensions by Table 8 name; a duplicate OID (RFC 5280 §4.2) is an error. */
+class AmdExtensionSet {
+  readonly #byOid = new Map<string, Uint8Array>();
+  constructor(extensions: readonly RawExtension[]) {
+    for (const e of extensions) {
+      if (this.#byOid.has(e.oid)) throw bad(`duplicate extension ${e.oid}`);
+      this.#byOid.set(e.oid, e.value);
+    }
+  }
+  get(n: AmdExtensionName): Uint8Array | undefined {
+    return this.#byOid.get(AMD_EXTENSION_OIDS[n]);
+  }
+  need(n: AmdExtensionName): Uint8Array {
+    const v = this.get(n);
+    if (v === undefined) throw bad(`missing extension ${n} (${AMD_EXTENSION_OIDS[n]})`);
+    return v;
+  }
+  uint8(n: AmdExtensionName): number {
+    return decodeDerUint8(this.need(n), label(n));
+  }
+}
+
+/** The SPLs (.3.x): bl, tee, snp, ucode; fmc on Turin only; the reserved ones zero when present. */
+function decodeSpls(x: AmdExtensionSet, product: SnpProduct): TcbVersion {
+  const tcb: TcbVersion = {
+    bootloader: x.uint8('blSPL'),
+    tee: x.uint8('teeSPL'),
+    snp: x.uint8('snpSPL'),
+    microcode: x.uint8('ucodeSPL'),
+  };
+  if (product === 'Turin') tcb.fmc = x.uint8('fmcSPL');
+  else if (x.get('fmcSPL') !== undefined) throw bad(`fmcSPL on a ${product} certificate`);
+  // The reserved SPLs mirror the reserved TCB_VERSION bytes, which must be zero (see tcb.ts).
+  for (const n of RESERVED_SPLS) {
+    const v = x.get(n);
+    if (v !== undefined && decodeDerUint8(v, label(n)) !== 0) throw bad(`reserved ${n} is not zero`);
+  }
+  return tcb;
+}
+
+/** A VCEK's hwID (.4, the product's length, no cspID) or a VLEK's cspID (.5, no hwID). */
+function decodeIdentity(
+  x: AmdExtensionSet,
+  kind: 'vcek' | 'vlek',
+  product: SnpProduct,
+): Pick<AmdCertExtensions, 'hwId' | 'cspId'> {
+  const hw = x.get('hwID');
+  const csp = x.get('cspID');
+  if (kind === 'vcek') {
+    if (hw === undefined) throw bad('missing extension hwID (1.3.6.1.4.1.3704.1.4) on a VCEK');
+    if (csp !== undefined) throw bad('cspID on a VCEK');
+    if (hw.length !== HWID_LENGTH[product]) {
+      throw bad(`hwID is ${hw.length} bytes, expected ${HWID_LENGTH[product]} for ${product}`);
+    }
+    return { hwId: hw.slice(), cspId: null };
+  }
+  if (csp === undefined) throw bad('missing extension cspID (1.3.6.1.4.1.3704.1.5) on a VLEK');
+  if (hw !== undefined) throw bad('hwID on a VLEK');
+  return { hwId: null, cspId: decodeDerIa5String(csp, label('cspID')) };
+}
+
 /**
  * The AMD extensions among `extensions` (from any X.509 parser) of a certificate of `kind`.
  * Extensions outside Table 8 are ignored; a duplicate OID (RFC 5280 §4.2) is an error.
@@ -59,56 +124,13 @@ export function decodeAmdExtensions(
   extensions: readonly RawExtension[],
   kind: 'vcek' | 'vlek',
 ): AmdCertExtensions {
-  const byOid = new Map<string, Uint8Array>();
-  for (const e of extensions) {
-    if (byOid.has(e.oid)) throw bad(`duplicate extension ${e.oid}`);
-    byOid.set(e.oid, e.value);
-  }
-  const label = (n: AmdExtensionName): string => `certificate: ${n} (${AMD_EXTENSION_OIDS[n]})`;
-  const get = (n: AmdExtensionName): Uint8Array | undefined => byOid.get(AMD_EXTENSION_OIDS[n]);
-  const need = (n: AmdExtensionName): Uint8Array => {
-    const v = get(n);
-    if (v === undefined) throw bad(`missing extension ${n} (${AMD_EXTENSION_OIDS[n]})`);
-    return v;
-  };
-  const spl = (n: AmdExtensionName): number => decodeDerUint8(need(n), label(n));
-
-  const structVersion = decodeDerUint8(need('structVersion'), label('structVersion'));
-  const productName = decodeDerIa5String(need('productName'), label('productName'));
+  const x = new AmdExtensionSet(extensions);
+  const structVersion = x.uint8('structVersion');
+  const productName = decodeDerIa5String(x.need('productName'), label('productName'));
   const product = productFromName(productName);
   if (product === null) throw bad(`productName ${JSON.stringify(productName)} is not a known product`);
-
-  const tcb: TcbVersion = {
-    bootloader: spl('blSPL'),
-    tee: spl('teeSPL'),
-    snp: spl('snpSPL'),
-    microcode: spl('ucodeSPL'),
-  };
-  if (product === 'Turin') tcb.fmc = spl('fmcSPL');
-  else if (get('fmcSPL') !== undefined) throw bad(`fmcSPL on a ${product} certificate`);
-  // The reserved SPLs mirror the reserved TCB_VERSION bytes, which must be zero (see tcb.ts).
-  for (const n of RESERVED_SPLS) {
-    const v = get(n);
-    if (v !== undefined && decodeDerUint8(v, label(n)) !== 0) throw bad(`reserved ${n} is not zero`);
-  }
-
-  let hwId: Uint8Array | null = null;
-  let cspId: string | null = null;
-  const hw = get('hwID');
-  const csp = get('cspID');
-  if (kind === 'vcek') {
-    if (hw === undefined) throw bad('missing extension hwID (1.3.6.1.4.1.3704.1.4) on a VCEK');
-    if (csp !== undefined) throw bad('cspID on a VCEK');
-    if (hw.length !== HWID_LENGTH[product]) {
-      throw bad(`hwID is ${hw.length} bytes, expected ${HWID_LENGTH[product]} for ${product}`);
-    }
-    hwId = hw.slice();
-  } else {
-    if (csp === undefined) throw bad('missing extension cspID (1.3.6.1.4.1.3704.1.5) on a VLEK');
-    if (hw !== undefined) throw bad('hwID on a VLEK');
-    cspId = decodeDerIa5String(csp, label('cspID'));
-  }
-  return { structVersion, productName, tcb, hwId, cspId };
+  const tcb = decodeSpls(x, product);
+  return { structVersion, productName, tcb, ...decodeIdentity(x, kind, product) };
 }
 
 /** The AMD extensions of a VCEK/VLEK given as DER; its kind comes from the subject CN. */

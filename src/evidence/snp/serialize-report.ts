@@ -57,79 +57,91 @@ function checkConsistent<T extends { raw: bigint }>(given: T, decoded: T, name: 
   }
 }
 
-export function serializeReport(fields: SnpReportFields): Uint8Array {
-  const out = new Uint8Array(REPORT_SIZE);
-  const view = new DataView(out.buffer);
-  const putU32 = (off: number, v: unknown, name: string): void =>
-    view.setUint32(off, checkU32(v, name), true);
-  const putU64 = (off: number, v: unknown, name: string): void =>
-    view.setBigUint64(off, checkU64(v, name), true);
-  const putBytes = (off: number, v: unknown, len: number, name: string): void => {
-    if (!isBytes(v) || v.length !== len) throw bad(`${name} must be a Uint8Array of ${len} bytes`);
-    out.set(v, off);
-  };
+/** Little-endian writes into the report (pub. 56860 Table 23), each value checked first. */
+class ReportWriter {
+  readonly out = new Uint8Array(REPORT_SIZE);
+  readonly #view = new DataView(this.out.buffer);
+  u32(offset: number, v: unknown, name: string): void {
+    this.#view.setUint32(offset, checkU32(v, name), true);
+  }
+  u64(offset: number, v: unknown, name: string): void {
+    this.#view.setBigUint64(offset, checkU64(v, name), true);
+  }
+  bytes(offset: number, v: unknown, length: number, name: string): void {
+    if (!isBytes(v) || v.length !== length) throw bad(`${name} must be a Uint8Array of ${length} bytes`);
+    this.out.set(v, offset);
+  }
+  /** BUILD, MINOR, MAJOR at consecutive offsets (Table 23). */
+  version(base: number, v: SnpReportFields['currentVersion'], name: string): void {
+    this.out[base] = checkU8(v?.build, `${name}.build`);
+    this.out[base + 1] = checkU8(v.minor, `${name}.minor`);
+    this.out[base + 2] = checkU8(v.major, `${name}.major`);
+  }
+}
 
+/** VERSION through SIGNER_INFO (0x000..0x04C); returns the version, which decides the layout. */
+function writeHeader(w: ReportWriter, fields: SnpReportFields): number {
   const version = checkU32(fields.version, 'version');
   if (!SUPPORTED_REPORT_VERSIONS.includes(version)) throw bad(`unsupported version ${version}`);
-  putU32(OFFSET.VERSION, version, 'version');
-  putU32(OFFSET.GUEST_SVN, fields.guestSvn, 'guestSvn');
-
-  view.setBigUint64(OFFSET.POLICY, encodePolicy(fields), true);
-
-  putBytes(OFFSET.FAMILY_ID, fields.familyId, SIZE.FAMILY_ID, 'familyId');
-  putBytes(OFFSET.IMAGE_ID, fields.imageId, SIZE.IMAGE_ID, 'imageId');
-  putU32(OFFSET.VMPL, fields.vmpl, 'vmpl');
+  w.u32(OFFSET.VERSION, version, 'version');
+  w.u32(OFFSET.GUEST_SVN, fields.guestSvn, 'guestSvn');
+  w.u64(OFFSET.POLICY, encodePolicy(fields), 'policy.raw');
+  w.bytes(OFFSET.FAMILY_ID, fields.familyId, SIZE.FAMILY_ID, 'familyId');
+  w.bytes(OFFSET.IMAGE_ID, fields.imageId, SIZE.IMAGE_ID, 'imageId');
+  w.u32(OFFSET.VMPL, fields.vmpl, 'vmpl');
   if (fields.signatureAlgo !== SIGNATURE_ALGO_ECDSA_P384_SHA384) {
     throw bad(`signatureAlgo must be ${SIGNATURE_ALGO_ECDSA_P384_SHA384} (ECDSA P-384 with SHA-384)`);
   }
-  putU32(OFFSET.SIGNATURE_ALGO, fields.signatureAlgo, 'signatureAlgo');
-  putU64(OFFSET.CURRENT_TCB, fields.currentTcb, 'currentTcb');
+  w.u32(OFFSET.SIGNATURE_ALGO, fields.signatureAlgo, 'signatureAlgo');
+  w.u64(OFFSET.CURRENT_TCB, fields.currentTcb, 'currentTcb');
+  w.u64(OFFSET.PLATFORM_INFO, encodePlatformInfo(fields), 'platformInfo.raw');
+  w.u32(OFFSET.SIGNER_INFO, encodeSignerInfo(fields), 'signerInfo');
+  return version;
+}
 
-  view.setBigUint64(OFFSET.PLATFORM_INFO, encodePlatformInfo(fields), true);
-  view.setUint32(OFFSET.SIGNER_INFO, encodeSignerInfo(fields), true);
+/** REPORT_DATA through REPORT_ID_MA (0x050..0x180). */
+function writeGuestFields(w: ReportWriter, fields: SnpReportFields): void {
+  w.bytes(OFFSET.REPORT_DATA, fields.reportData, SIZE.REPORT_DATA, 'reportData');
+  w.bytes(OFFSET.MEASUREMENT, fields.measurement, SIZE.MEASUREMENT, 'measurement');
+  w.bytes(OFFSET.HOST_DATA, fields.hostData, SIZE.HOST_DATA, 'hostData');
+  w.bytes(OFFSET.ID_KEY_DIGEST, fields.idKeyDigest, SIZE.ID_KEY_DIGEST, 'idKeyDigest');
+  w.bytes(OFFSET.AUTHOR_KEY_DIGEST, fields.authorKeyDigest, SIZE.AUTHOR_KEY_DIGEST, 'authorKeyDigest');
+  w.bytes(OFFSET.REPORT_ID, fields.reportId, SIZE.REPORT_ID, 'reportId');
+  w.bytes(OFFSET.REPORT_ID_MA, fields.reportIdMa, SIZE.REPORT_ID_MA, 'reportIdMa');
+}
 
-  putBytes(OFFSET.REPORT_DATA, fields.reportData, SIZE.REPORT_DATA, 'reportData');
-  putBytes(OFFSET.MEASUREMENT, fields.measurement, SIZE.MEASUREMENT, 'measurement');
-  putBytes(OFFSET.HOST_DATA, fields.hostData, SIZE.HOST_DATA, 'hostData');
-  putBytes(OFFSET.ID_KEY_DIGEST, fields.idKeyDigest, SIZE.ID_KEY_DIGEST, 'idKeyDigest');
-  putBytes(OFFSET.AUTHOR_KEY_DIGEST, fields.authorKeyDigest, SIZE.AUTHOR_KEY_DIGEST, 'authorKeyDigest');
-  putBytes(OFFSET.REPORT_ID, fields.reportId, SIZE.REPORT_ID, 'reportId');
-  putBytes(OFFSET.REPORT_ID_MA, fields.reportIdMa, SIZE.REPORT_ID_MA, 'reportIdMa');
-  putU64(OFFSET.REPORTED_TCB, fields.reportedTcb, 'reportedTcb');
-
-  writeCpuid(out, fields, version);
-
-  putBytes(OFFSET.CHIP_ID, fields.chipId, SIZE.CHIP_ID, 'chipId');
-  putU64(OFFSET.COMMITTED_TCB, fields.committedTcb, 'committedTcb');
-  for (const [name, v, base] of [
-    ['currentVersion', fields.currentVersion, OFFSET.CURRENT_BUILD],
-    ['committedVersion', fields.committedVersion, OFFSET.COMMITTED_BUILD],
-  ] as const) {
-    // BUILD, MINOR, MAJOR at consecutive offsets (Table 23).
-    out[base] = checkU8(v?.build, `${name}.build`);
-    out[base + 1] = checkU8(v.minor, `${name}.minor`);
-    out[base + 2] = checkU8(v.major, `${name}.major`);
-  }
-  putU64(OFFSET.LAUNCH_TCB, fields.launchTcb, 'launchTcb');
-
+/** REPORTED_TCB through CURRENT_MIT_VECTOR (0x180..0x208): what a version reserves must be null. */
+function writePlatformFields(w: ReportWriter, fields: SnpReportFields, version: number): void {
+  w.u64(OFFSET.REPORTED_TCB, fields.reportedTcb, 'reportedTcb');
+  writeCpuid(w.out, fields, version);
+  w.bytes(OFFSET.CHIP_ID, fields.chipId, SIZE.CHIP_ID, 'chipId');
+  w.u64(OFFSET.COMMITTED_TCB, fields.committedTcb, 'committedTcb');
+  w.version(OFFSET.CURRENT_BUILD, fields.currentVersion, 'currentVersion');
+  w.version(OFFSET.COMMITTED_BUILD, fields.committedVersion, 'committedVersion');
+  w.u64(OFFSET.LAUNCH_TCB, fields.launchTcb, 'launchTcb');
   if (version >= 5) {
-    putU64(OFFSET.LAUNCH_MIT_VECTOR, fields.launchMitVector, 'launchMitVector');
-    putU64(OFFSET.CURRENT_MIT_VECTOR, fields.currentMitVector, 'currentMitVector');
+    w.u64(OFFSET.LAUNCH_MIT_VECTOR, fields.launchMitVector, 'launchMitVector');
+    w.u64(OFFSET.CURRENT_MIT_VECTOR, fields.currentMitVector, 'currentMitVector');
   } else if (fields.launchMitVector !== null || fields.currentMitVector !== null) {
     throw bad(`launchMitVector and currentMitVector must be null in version ${version}`);
   }
+}
 
-  putBytes(OFFSET.SIGNATURE_R, fields.signature?.rLe, SIZE.SIGNATURE_COMPONENT, 'signature.rLe');
-  putBytes(OFFSET.SIGNATURE_S, fields.signature.sLe, SIZE.SIGNATURE_COMPONENT, 'signature.sLe');
-
+export function serializeReport(fields: SnpReportFields): Uint8Array {
+  const w = new ReportWriter();
+  const version = writeHeader(w, fields);
+  writeGuestFields(w, fields);
+  writePlatformFields(w, fields, version);
+  w.bytes(OFFSET.SIGNATURE_R, fields.signature?.rLe, SIZE.SIGNATURE_COMPONENT, 'signature.rLe');
+  w.bytes(OFFSET.SIGNATURE_S, fields.signature.sLe, SIZE.SIGNATURE_COMPONENT, 'signature.sLe');
   // Everything above was checked; this guards the promise that the output always parses.
   try {
-    parseReport(out);
+    parseReport(w.out);
   } catch (e) {
     if (isSealgateError(e)) throw bad(e.message);
     throw e;
   }
-  return out;
+  return w.out;
 }
 
 /** GUEST_POLICY (0x008): `raw` decodes (Table 9) and agrees with the decoded members given. */
