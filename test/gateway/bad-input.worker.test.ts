@@ -298,7 +298,19 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
       const body = `{"model":"sealgate-builtin",${field},"messages":[{"role":"user","content":"hi"}]}`;
       await expectError(await post(body), 400, 'invalid_request', field);
     }
+    // Found by round 7: an integer past 2^53 − 1 WAS sealed rounded — the model saw
+    // `"seed": 12345678901234567000`, another seed than the client's. Refused now.
+    for (const field of ['"seed":12345678901234567890', '"seed":-9007199254740993', '"x":{"y":[1e20]}']) {
+      const body = `{"model":"sealgate-builtin",${field},"messages":[{"role":"user","content":"hi"}]}`;
+      await expectError(await post(body), 400, 'invalid_request', field);
+    }
     expect(workerPosts()).toEqual([]);
+    // The exact range's end reaches the model as the client wrote it.
+    stack.modelBodies.length = 0;
+    const edge =
+      '{"model":"sealgate-builtin","seed":9007199254740991,"messages":[{"role":"user","content":"hi"}]}';
+    expect((await post(edge)).status).toBe(200);
+    expect(stack.modelBodies.map((b) => b.seed)).toEqual([9007199254740991]);
   });
 
   it('a content-coded body (gzip, br, or any coding but identity) → 415 with Accept-Encoding: identity', async () => {

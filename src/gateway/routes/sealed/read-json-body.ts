@@ -2,7 +2,8 @@
  * The body of a sealed request: a JSON object with a string `model`, read with a byte limit that
  * is counted as it streams (a `content-length` over the limit is refused early, but never trusted
  * to be under it), UTF-8 (RFC 8259 §8.1), nesting at most MAX_REQUEST_JSON_DEPTH levels, every
- * number within double range. Every refusal is OpenAI's error JSON (415, 413, 400).
+ * number within double range and every integer within ±(2^53 − 1) (http/json-depth.ts: the sealed
+ * body is written anew, and must say what the client's said). Every refusal is OpenAI's error JSON (415, 413, 400).
  */
 import { errorResponse, type HttpErrorCode } from '../../../http/errors.js';
 import { isJsonContentType } from '../../../http/json-content-type.js';
@@ -42,6 +43,12 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   }
   if (problem === 'non_finite_number') {
     return fail('invalid_request', 'a number in the body is beyond IEEE 754 double range (RFC 7493 §2.2)');
+  }
+  if (problem === 'inexact_integer') {
+    return fail(
+      'invalid_request',
+      'an integer in the body is beyond ±(2^53 − 1) and would be rounded (RFC 7493 §2.2)',
+    );
   }
   if (typeof (value as { model?: unknown }).model !== 'string') {
     return fail('invalid_request', 'model is required');
