@@ -1,0 +1,137 @@
+/**
+ * Hostile clients against the running gateway (round 7 of the outside review), what HELD: bodies
+ * two readers could read two ways and paths that could dodge a check. The body is sealed written
+ * anew (JSON.stringify of what JSON.parse read), so what limits, the envelope's plain fields, the
+ * worker and the model server see must be one reading of it — `stack.modelBodies` is what the
+ * worker's model received, `stack.wire` what left the gateway.
+ */
+import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
+import { callGateway as call, runRotation, startFreshStack } from './do-helpers.js';
+import { emptyRotationDo, env, gatewayDescribe, HAS_GATEWAY_BINDINGS, KEY, type Stack } from './stack.js';
+
+const CHAT = '/v1/chat/completions';
+const HI = '"messages":[{"role":"user","content":"the secret prompt"}]';
+let stack: Stack;
+
+const post = (body: string, path = CHAT, headers: Record<string, string> = KEY) =>
+  call(path, { method: 'POST', headers, body });
+const workerPosts = () => stack.calls.filter((c) => c.startsWith('POST http://worker'));
+/** The plain fields of the last sealed request that left the gateway (the envelope's `sealgate` aside). */
+const lastPlain = () => {
+  const { sealgate: _, ...plain } = JSON.parse(stack.wire.at(-1)!) as Record<string, unknown>;
+  return plain;
+};
+
+beforeAll(async () => {
+  if (!HAS_GATEWAY_BINDINGS) return;
+  stack = await startFreshStack();
+  await runRotation(stack.dev.manifestDigest);
+  await stack.session.keys.refresh();
+});
+beforeEach(() => {
+  if (!HAS_GATEWAY_BINDINGS) return;
+  stack.calls.length = 0;
+  stack.wire.length = 0;
+  stack.modelBodies.length = 0;
+});
+afterAll(async () => {
+  vi.restoreAllMocks();
+  vi.unstubAllGlobals();
+  if (!HAS_GATEWAY_BINDINGS) return;
+  await emptyRotationDo(stack.dev.manifestDigest);
+});
+
+gatewayDescribe('hostile request bodies: one reading everywhere', () => {
+  it('a key given twice: the envelope, the worker and the answer all read the last one', async () => {
+    const res = await post(
+      `{"model":"sealgate-builtin","model":"gpt-4o-mini","max_tokens":5,"max_tokens":7,${HI}}`,
+    );
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { model: string }).model).toBe('gpt-4o-mini');
+    expect(lastPlain()).toEqual({ model: 'gpt-4o-mini', max_tokens: 7 });
+    expect(stack.modelBodies).toHaveLength(1);
+    expect(stack.modelBodies[0]).toMatchObject({ model: 'gpt-4o-mini', max_tokens: 7 });
+  });
+
+  it('"__proto__" stays a data field to the model, at the top and nested; no prototype changes', async () => {
+    const body = `{"model":"sealgate-builtin","__proto__":{"stream":true},"metadata":{"__proto__":{"x":1}},${HI}}`;
+    const res = await post(body);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/); // not made a stream
+    const seen = stack.modelBodies[0]!;
+    expect(Object.getPrototypeOf(seen)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(seen, '__proto__')?.value).toEqual({ stream: true });
+    expect(Object.hasOwn(seen.metadata as object, '__proto__')).toBe(true);
+    expect(lastPlain()).toEqual({ model: 'sealgate-builtin' });
+  });
+
+  it('a lone surrogate escape reaches the model as that code unit, never as U+FFFD', async () => {
+    const res = await post(
+      '{"model":"sealgate-builtin","messages":[{"role":"user","content":"a\\ud800b\\udc00"}]}',
+    );
+    expect(res.status).toBe(200);
+    const [message] = stack.modelBodies[0]!.messages as { content: string }[];
+    expect(message!.content).toBe('a\ud800b\udc00');
+    expect(stack.wire.at(-1)).not.toContain('\ufffd');
+    // In `model` (the envelope's plain field, bound canonically in the AAD) it is refused.
+    expect((await post(`{"model":"sealgate-builtin\\ud800",${HI}}`)).status).toBe(400);
+  });
+
+  it('a UTF-8 BOM is ignored (RFC 8259 §8.1); the sealed body is the JSON without it', async () => {
+    const res = await post(`\ufeff{"model":"sealgate-builtin",${HI}}`);
+    expect(res.status).toBe(200);
+    expect(stack.modelBodies[0]).toEqual({
+      model: 'sealgate-builtin',
+      messages: [{ role: 'user', content: 'the secret prompt' }],
+    });
+  });
+});
+
+gatewayDescribe('hostile paths and headers: no route without its checks', () => {
+  it('a path that is not a route is 404 before the key and sends nothing', async () => {
+    const body = `{"model":"sealgate-builtin",${HI}}`;
+    for (const path of [
+      '/v1/chat/completions/',
+      '//v1/chat/completions',
+      '/v1/chat%2Fcompletions',
+      '/V1/chat/completions',
+      '/v1/chat/completions;x',
+    ]) {
+      const res = await post(body, path, { 'content-type': 'application/json' });
+      expect(res.status, path).toBe(404);
+    }
+    expect(workerPosts()).toEqual([]);
+  });
+
+  it('an encoded or dotted spelling of a route is that route: the key is checked and the body sealed', async () => {
+    const body = `{"model":"sealgate-builtin",${HI}}`;
+    for (const path of [
+      '/v1/chat/completion%73',
+      '/v1/x/../chat/completions',
+      '/v1/x/%2e%2e/chat/completions',
+    ]) {
+      expect((await post(body, path, { 'content-type': 'application/json' })).status, path).toBe(401);
+      expect((await post(body, `${path}?stream=true`)).status, path).toBe(200);
+    }
+    // Anthropic's route by another spelling still takes x-api-key and answers in its shape.
+    const messages = await post(`{"model":"nope","max_tokens":5,${HI}}`, '/v1/m%65ssages', {
+      'content-type': 'application/json',
+      'x-api-key': env.DEV_API_KEY,
+    });
+    expect(messages.status).toBe(404);
+    expect(await messages.json()).toMatchObject({ type: 'error', error: { code: 'model_not_found' } });
+    expect(workerPosts()).toHaveLength(4); // three spellings of chat, one of Messages
+    expect(stack.wire.every((w) => !w.includes('secret prompt'))).toBe(true);
+  });
+
+  it('two Authorization headers, a tab after Bearer: 401; a lower-case scheme is the same key', async () => {
+    const body = `{"model":"sealgate-builtin",${HI}}`;
+    const two = new Headers(KEY);
+    two.append('authorization', KEY.authorization);
+    expect((await call(CHAT, { method: 'POST', headers: two, body })).status).toBe(401);
+    const tab = { ...KEY, authorization: `Bearer\t${env.DEV_API_KEY}` };
+    expect((await post(body, CHAT, tab)).status).toBe(401);
+    expect(workerPosts()).toEqual([]);
+    expect((await post(body, CHAT, { ...KEY, authorization: `bearer ${env.DEV_API_KEY}` })).status).toBe(200);
+  });
+});
