@@ -5,6 +5,7 @@
  * worker and the model server see must be one reading of it — `stack.modelBodies` is what the
  * worker's model received, `stack.wire` what left the gateway.
  */
+import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
 import { callGateway as call, runRotation, startFreshStack } from './do-helpers.js';
 import { emptyRotationDo, env, gatewayDescribe, HAS_GATEWAY_BINDINGS, KEY, type Stack } from './stack.js';
@@ -133,5 +134,51 @@ gatewayDescribe('hostile paths and headers: no route without its checks', () => 
     expect((await post(body, CHAT, tab)).status).toBe(401);
     expect(workerPosts()).toEqual([]);
     expect((await post(body, CHAT, { ...KEY, authorization: `bearer ${env.DEV_API_KEY}` })).status).toBe(200);
+  });
+});
+
+gatewayDescribe('retries: the openai SDK against the gateway', () => {
+  it('a retried request is a new seal the worker takes, never replay_detected; the SDK sees one answer', async () => {
+    // Every worker refuses the connection for the first request: 503 no_worker_available with
+    // Retry-After, which the SDK retries; the retry is sealed anew (new DEK, request id, time).
+    let refused = 0;
+    const router = globalThis.fetch;
+    vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (init?.method === 'POST' && url.startsWith('http://worker') && refused < 2) {
+        refused++;
+        stack.calls.push(`POST ${url}`);
+        if (typeof init.body === 'string') stack.wire.push(init.body);
+        throw new TypeError('test: worker down for the first request');
+      }
+      return await router(input, init);
+    });
+    const statuses: number[] = [];
+    try {
+      const client = new OpenAI({
+        apiKey: env.DEV_API_KEY,
+        baseURL: 'https://gateway.test/v1',
+        maxRetries: 2,
+        fetch: async (url: RequestInfo | URL, init?: RequestInit) => {
+          const res = await call(new URL(String(url)).pathname, init);
+          statuses.push(res.status);
+          return res;
+        },
+      });
+      const answer = await client.chat.completions.create({
+        model: 'sealgate-builtin',
+        messages: [{ role: 'user', content: 'the secret prompt' }],
+      });
+      expect(answer.choices[0]!.message.content).toContain('the secret prompt');
+    } finally {
+      vi.stubGlobal('fetch', router);
+    }
+    expect(statuses).toEqual([503, 200]);
+    // Three sealed POSTs: the first request's to both workers (one seal), the retry's (another).
+    const sealed = stack.wire.map((w) => JSON.parse(w) as { sealgate: { rid: string; wk: string } });
+    expect(sealed).toHaveLength(3);
+    expect(sealed[0]!.sealgate.wk).toBe(sealed[1]!.sealgate.wk);
+    expect(sealed[2]!.sealgate.rid).not.toBe(sealed[0]!.sealgate.rid);
+    expect(sealed[2]!.sealgate.wk).not.toBe(sealed[0]!.sealgate.wk);
   });
 });
