@@ -137,6 +137,49 @@ gatewayDescribe('hostile paths and headers: no route without its checks', () => 
   });
 });
 
+gatewayDescribe('headers and methods that ask for another answer than the body does', () => {
+  it('accept: text/event-stream on a JSON request, Expect: 100-continue: the body decides, JSON', async () => {
+    const body = `{"model":"sealgate-builtin",${HI}}`;
+    const extras: Record<string, string>[] = [{ accept: 'text/event-stream' }, { expect: '100-continue' }];
+    for (const extra of extras) {
+      const res = await post(body, CHAT, { ...KEY, ...extra });
+      expect(res.status, Object.keys(extra)[0]).toBe(200);
+      expect(res.headers.get('content-type'), Object.keys(extra)[0]).toMatch(/^application\/json/);
+      expect(((await res.json()) as { object: string }).object).toBe('chat.completion');
+    }
+  });
+
+  it('n: 2 with stream: both choices stream, [DONE] last', async () => {
+    const res = await post(`{"model":"sealgate-builtin","stream":true,"n":2,${HI}}`);
+    expect(res.status).toBe(200);
+    const data = (await res.text())
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => l.slice(6));
+    expect(data.at(-1)).toBe('[DONE]');
+    const indexes = new Set(
+      data
+        .slice(0, -1)
+        .flatMap((d) => (JSON.parse(d) as { choices: { index: number }[] }).choices.map((c) => c.index)),
+    );
+    expect([...indexes].sort()).toEqual([0, 1]);
+  });
+
+  it('OPTIONS on a sealed route is only a CORS preflight: no handler, no key, nothing sent', async () => {
+    const preflights: Record<string, string>[] = [
+      {},
+      { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    ];
+    for (const headers of preflights) {
+      const res = await call(CHAT, { method: 'OPTIONS', headers });
+      expect(res.status).toBe(204);
+      expect(res.headers.get('access-control-allow-origin')).toBeNull();
+      expect(await res.text()).toBe('');
+    }
+    expect(workerPosts()).toEqual([]);
+  });
+});
+
 gatewayDescribe('retries: the openai SDK against the gateway', () => {
   it('a retried request is a new seal the worker takes, never replay_detected; the SDK sees one answer', async () => {
     // Every worker refuses the connection for the first request: 503 no_worker_available with
