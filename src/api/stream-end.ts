@@ -45,6 +45,25 @@ export function streamEventOf(route: string, data: string): { step: StreamStep; 
   return { step: stepOfType(rule, type), name: type };
 }
 
+/**
+ * Whether a chat or completions payload (not `[DONE]`) is a chunk a client can take: a JSON object
+ * without an in-band `error` (vLLM and OpenAI report a failure mid-stream as a data object with
+ * `error`; older vLLM as `object: "error"`). The openai SDK JSON-parses every such payload and throws
+ * on `error` (core/streaming.js), so anything else would reach the app as the SDK's parse error or
+ * as an error it did not get from us. The worker applies the same rule to its model server's stream.
+ */
+export function isChatChunk(data: string): boolean {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return false;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { error, object } = value as { error?: unknown; object?: unknown };
+  return (error === undefined || error === null) && object !== 'error';
+}
+
 function stepOfType(rule: { end: readonly string[]; fail: readonly string[] }, type: string | undefined) {
   if (type === undefined) return 'fail';
   if (rule.end.includes(type)) return 'end';

@@ -3,7 +3,7 @@
  * for both, so it must agree with each on every route, hostile payloads included.
  */
 import { describe, expect, it } from 'vitest';
-import { sseEventName, streamEventOf, streamStep } from '../../src/api/stream-end.js';
+import { isChatChunk, sseEventName, streamEventOf, streamStep } from '../../src/api/stream-end.js';
 
 const ROUTES = ['/v1/chat/completions', '/v1/completions', '/v1/messages', '/v1/responses', 'constructor'];
 const PAYLOADS = [
@@ -44,5 +44,28 @@ describe('streamEventOf', () => {
     });
     expect(streamEventOf('/v1/responses', '{"type":"error"}')).toEqual({ step: 'fail', name: 'error' });
     expect(streamEventOf('/v1/responses', '{"type":"response.created"}').step).toBe('more');
+  });
+});
+
+describe('isChatChunk', () => {
+  it('takes JSON objects only, and none with an in-band error', () => {
+    for (const data of ['{}', '{"choices":[]}', ' {"error":null} ', '{"object":"chat.completion.chunk"}']) {
+      expect(isChatChunk(data), data).toBe(true);
+    }
+    const refused = [
+      '',
+      'x',
+      '[DONE]',
+      'null',
+      '1',
+      '"s"',
+      '[{}]',
+      '{"a":1',
+      '{"error":{}}',
+      '{"error":"x"}',
+    ];
+    for (const data of [...refused, '{"object":"error"}', '{"error":false}']) {
+      expect(isChatChunk(data), data).toBe(false);
+    }
   });
 });

@@ -241,4 +241,50 @@ gatewayDescribe('POST /v1/audio/transcriptions', () => {
     });
     expect(big.status).toBe(413);
   });
+
+  it('refuses a form two readers could read as two forms: nothing reaches a worker', async () => {
+    // Found by round 7: with two boundary parameters workerd (gateway and worker) read the first
+    // boundary's form — model sealgate-builtin, 100 bytes — while a model server that keeps the
+    // last parameter (a dict of parameters, as Python's readers build) reads the second one in the
+    // same bytes: another model than the envelope and the receipt name. Refused before sealing now.
+    const part = (b: string, model: string, audio: number) =>
+      `--${b}\r\nContent-Disposition: form-data; name="model"\r\n\r\n${model}\r\n` +
+      `--${b}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\n${'x'.repeat(audio)}\r\n--${b}--\r\n`;
+    const send = (type: string, body: string) =>
+      call('/v1/audio/transcriptions', {
+        method: 'POST',
+        headers: { ...BEARER, 'content-type': type },
+        body: new TextEncoder().encode(body),
+      });
+    stack.calls.length = 0;
+    const twoForms = part('AAA', 'sealgate-builtin', 100) + part('BBB', 'gpt-4o-mini', 200);
+    const two = await send('multipart/form-data; boundary=AAA; boundary=BBB', twoForms);
+    expect(two.status).toBe(415);
+    expect(((await two.json()) as { error: { code: string } }).error.code).toBe('unsupported_media_type');
+    // A disposition header twice, a base64 part (python-multipart decodes it, workerd does not), an
+    // escaped quote, bare LF line breaks: 400 invalid_request.
+    const disposition = 'Content-Disposition: form-data; name="model"';
+    const hostile = [
+      part('AAA', 'sealgate-builtin', 10).replace(
+        disposition,
+        `${disposition}\r\nContent-Disposition: form-data; name="x"`,
+      ),
+      part('AAA', 'sealgate-builtin', 10).replace(
+        'filename="a.wav"',
+        'filename="a.wav"\r\nContent-Transfer-Encoding: base64',
+      ),
+      part('AAA', 'sealgate-builtin', 10).replace('filename="a.wav"', 'filename="a\\"; name=\\"model"'),
+      part('AAA', 'sealgate-builtin', 10).replaceAll('\r\n', '\n'),
+    ];
+    for (const body of hostile) {
+      const res = await send('multipart/form-data; boundary=AAA', body);
+      expect(res.status, body).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code, body).toBe('invalid_request');
+    }
+    expect(stack.calls.filter((c) => c.startsWith('POST http://worker'))).toEqual([]);
+    // The same form, strict: served.
+    expect(
+      (await send('multipart/form-data; boundary=AAA', part('AAA', 'sealgate-builtin', 10))).status,
+    ).toBe(200);
+  });
 });

@@ -165,6 +165,39 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
     expect(workerPosts()).toEqual([]);
   });
 
+  it('a body that breaks off (the client went away mid-body) → 400 invalid_request, not a 500', async () => {
+    // Found by round 7: the failing read escaped to the app's error handler — 500 internal_error,
+    // logged as a failed request — for what is the client's input.
+    const head = new TextEncoder().encode(
+      '{"model":"sealgate-builtin","messages":[{"role":"user","content":"the sec',
+    );
+    const cases: [string, string][] = [
+      [CHAT, 'application/json'],
+      ['/v1/messages', 'application/json'],
+      ['/v1/audio/transcriptions', 'multipart/form-data; boundary=AAA'],
+    ];
+    for (const [path, type] of cases) {
+      let reads = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (reads++ === 0) c.enqueue(head);
+          else c.error(new TypeError('test: the client went away'));
+        },
+      });
+      const res = await call(path, {
+        method: 'POST',
+        headers: { authorization: AUTH, 'content-type': type },
+        body,
+        duplex: 'half',
+      } as RequestInit);
+      if (path === '/v1/messages') {
+        expect(res.status, path).toBe(400);
+        expect(await res.json(), path).toMatchObject({ type: 'error', error: { code: 'invalid_request' } });
+      } else await expectError(res, 400, 'invalid_request', path);
+    }
+    expect(workerPosts()).toEqual([]);
+  });
+
   it('a missing, malformed, wrong or oversized API key → 401 with WWW-Authenticate: Bearer', async () => {
     const key = env.DEV_API_KEY;
     const values = [
@@ -298,7 +331,19 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
       const body = `{"model":"sealgate-builtin",${field},"messages":[{"role":"user","content":"hi"}]}`;
       await expectError(await post(body), 400, 'invalid_request', field);
     }
+    // Found by round 7: an integer past 2^53 − 1 WAS sealed rounded — the model saw
+    // `"seed": 12345678901234567000`, another seed than the client's. Refused now.
+    for (const field of ['"seed":12345678901234567890', '"seed":-9007199254740993', '"x":{"y":[1e20]}']) {
+      const body = `{"model":"sealgate-builtin",${field},"messages":[{"role":"user","content":"hi"}]}`;
+      await expectError(await post(body), 400, 'invalid_request', field);
+    }
     expect(workerPosts()).toEqual([]);
+    // The exact range's end reaches the model as the client wrote it.
+    stack.modelBodies.length = 0;
+    const edge =
+      '{"model":"sealgate-builtin","seed":9007199254740991,"messages":[{"role":"user","content":"hi"}]}';
+    expect((await post(edge)).status).toBe(200);
+    expect(stack.modelBodies.map((b) => b.seed)).toEqual([9007199254740991]);
   });
 
   it('a content-coded body (gzip, br, or any coding but identity) → 415 with Accept-Encoding: identity', async () => {

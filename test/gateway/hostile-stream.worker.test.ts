@@ -211,17 +211,46 @@ gatewayDescribe('a hostile worker holding the DEK: the relay sends only what the
   });
 
   it('an event with LF (a multi-line data field) reaches the client as that one event', async () => {
-    const data = await ask(async (w) => [await whole(w, eventsPlaintext('a\nb', 'c\n\nd\n', '[DONE]'))]);
-    expect(data).toEqual(['a\nb', 'c\n\nd\n', '[DONE]']);
+    const lines = ['{"a":\n1}', '{"c":\n\n"d"}\n'];
+    const data = await ask(async (w) => [await whole(w, eventsPlaintext(...lines, '[DONE]'))]);
+    expect(data).toEqual([...lines, '[DONE]']);
     // A line break cannot smuggle an early end: the client's SDK would read `[DONE]` first.
     const early = await ask(async (w) => [await whole(w, eventsPlaintext('[DONE]\nx', '[DONE]'))]);
     expect(early).toHaveLength(1);
     expect(lastError(early)).toBe('upstream_tampered');
   });
 
-  it('a NUL inside an event stays inside that one event (no framing change)', async () => {
-    const data = await ask(async (w) => [await whole(w, eventsPlaintext('a\u0000b', '[DONE]'))]);
-    expect(data).toEqual(['a\u0000b', '[DONE]']);
+  it('a chat event that is not a JSON chunk ends with our error event, not the SDK’s parse error', async () => {
+    // Found by round 7 (format 3): such an event went out as it was; the openai SDK then threw its
+    // own JSON parse error — or, for `{"error": …}`, an APIError with the worker's words in it.
+    const bad = [
+      'garbage',
+      '',
+      ' ',
+      'a\u0000b',
+      '"a string"',
+      '[1,2]',
+      'null',
+      '{"choices":[]',
+      '{"error":{"message":"from the worker"}}',
+      '{"object":"error","message":"old vLLM"}',
+    ];
+    for (const event of bad) {
+      const data = await ask(async (w) => [
+        await whole(w, eventsPlaintext(CHUNK('ok')), eventsPlaintext(CHUNK('x'), event, '[DONE]')),
+      ]);
+      // The verified chunks before it (its own frame's too), then the error; never [DONE].
+      expect(data.slice(0, -1), JSON.stringify(event)).toEqual([CHUNK('ok'), CHUNK('x')]);
+      expect(lastError(data), JSON.stringify(event)).toBe('upstream_tampered');
+    }
+    // The same on /v1/completions; a JSON object with `"error": null` is a chunk.
+    const fine = JSON.stringify({ choices: [{ text: 'a' }], error: null });
+    const data = await ask(
+      async (w) => [await whole(w, eventsPlaintext(fine, 'nope', '[DONE]'))],
+      '/v1/completions',
+    );
+    expect(data.slice(0, -1)).toEqual([fine]);
+    expect(lastError(data)).toBe('upstream_tampered');
   });
 
   it('256 events in a frame relay; 257 are refused with none of them released', async () => {
@@ -445,11 +474,12 @@ gatewayDescribe('a hostile worker holding the DEK: the relay sends only what the
   });
 
   it('one event of a whole frame (1 MiB of plaintext) relays; a byte more is refused', async () => {
-    const big = 'x'.repeat(MAX_FRAME_BYTES - 4);
+    // A JSON chunk of MAX_FRAME_BYTES - 4 bytes (the frame holds its 4-byte length too).
+    const big = JSON.stringify({ x: 'x'.repeat(MAX_FRAME_BYTES - 12) });
     const ok = await ask(async (w) => [await whole(w, eventsPlaintext(big), eventsPlaintext('[DONE]'))]);
     expect(ok).toEqual([big, '[DONE]']);
     const over = await ask(async (w) => [
-      await whole(w, eventsPlaintext(CHUNK('a')), eventsPlaintext(`${big}x`), eventsPlaintext('[DONE]')),
+      await whole(w, eventsPlaintext(CHUNK('a')), eventsPlaintext(`${big} `), eventsPlaintext('[DONE]')),
     ]);
     expect(over.slice(0, -1)).toEqual([CHUNK('a')]);
     expect(lastError(over)).toBe('upstream_tampered');

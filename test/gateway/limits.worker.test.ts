@@ -226,6 +226,42 @@ gatewayDescribe('tokens per minute and budgets (KeyUsage Durable Object, settled
     expect((await usageOf(hash)).dayTokens).toBe(usage?.total_tokens);
   });
 
+  it('a client that leaves a stream is charged once: at least one token, never more than the whole answer', async () => {
+    // Round 7: an SDK abort mid-stream leaves no half-state — the meter settles once, through
+    // waitUntil, and the KeyUsage DO answers the next request as before.
+    const { key, hash } = await limitedKey({ budgetTokens: 1_000_000, budgetPeriod: 'day' });
+    const streamed = { ...CHAT, stream: true };
+    const open = async () => {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(
+        new Request('https://gateway.test/v1/chat/completions', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+          body: JSON.stringify(streamed),
+        }),
+        env,
+        ctx,
+      );
+      expect(res.status).toBe(200);
+      return { res, ctx };
+    };
+    const before = await open(); // gone before its first byte
+    await before.res.body!.cancel();
+    await waitOnExecutionContext(before.ctx);
+    expect((await usageOf(hash)).dayTokens).toBe(1);
+    const after = await open(); // gone after its first chunk
+    const reader = after.res.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    await reader.cancel();
+    await waitOnExecutionContext(after.ctx);
+    const partial = (await usageOf(hash)).dayTokens - 1;
+    expect(partial).toBeGreaterThanOrEqual(1);
+    const whole = await send('/v1/chat/completions', key, streamed); // read to its end
+    expect(whole.text).toContain('data: [DONE]');
+    const full = (await usageOf(hash)).dayTokens - 1 - partial;
+    expect(partial).toBeLessThanOrEqual(full);
+  });
+
   it('counts Messages and Responses streams from their own usage events', async () => {
     const { key, hash } = await limitedKey({ tpm: 1_000_000 });
     const m = await send('/v1/messages', key, { ...MESSAGE, stream: true });

@@ -122,6 +122,8 @@ export interface Stack {
   body: { reads: number; total: number; cancelled: boolean };
   /** When set, the worker's model answers every streamed request with these `data:` payloads. */
   modelStream: readonly string[] | undefined;
+  /** Every request body the worker's model received, opened (what a model server would be sent). */
+  modelBodies: Record<string, unknown>[];
 }
 
 export async function startStack(): Promise<Stack> {
@@ -154,6 +156,7 @@ export async function startStack(): Promise<Stack> {
     wire: [],
     body: { reads: 0, total: 0, cancelled: false },
     modelStream: undefined,
+    modelBodies: [],
     session: undefined as unknown as WorkerSession,
     restartService: async () => {
       serviceKeys = await generateServiceKeys();
@@ -265,6 +268,7 @@ function scriptedStreams(model: ModelBackend, stack: Stack): ModelBackend {
     listModels: (signal) => model.listModels(signal),
     servesModel: (id) => model.servesModel(id),
     async call(route, call) {
+      stack.modelBodies.push(call.body);
       const events = stack.modelStream;
       if (events === undefined || call.body.stream !== true) return model.call(route, call);
       return {

@@ -35,4 +35,19 @@ describe('jsonShapeProblem', () => {
     // The largest doubles, the smallest, and an underflow to 0 are numbers like any other.
     expect(jsonShapeProblem(JSON.parse('[1.7976931348623157e308,-5e-324,1e-400,-0]'), 64)).toBe(null);
   });
+  it('an integer beyond ±(2^53 − 1) that JSON.stringify would write back rounded, as digits', () => {
+    for (const text of [
+      '12345678901234567890',
+      '{"seed":9007199254740993}',
+      '[0,{"a":-9007199254740992}]',
+      '1e20',
+    ]) {
+      expect(jsonShapeProblem(JSON.parse(text), 64), text).toBe('inexact_integer');
+    }
+    // The exact range's ends, fractions, and numbers JSON.stringify writes in exponent form (a float
+    // to every reader, kept as such) are numbers like any other.
+    for (const text of ['9007199254740991', '-9007199254740991', '[0.1,123456789.5,1e21,-1e300,1.5e-7]']) {
+      expect(jsonShapeProblem(JSON.parse(text), 64), text).toBe(null);
+    }
+  });
 });

@@ -8,6 +8,7 @@
  */
 import { fromBase64Url, toBase64Url } from '../../bytes.js';
 import { type Json, objectAt, refuse, stringAt } from '../shape.js';
+import { multipartSyntaxProblem, strictBoundary } from './multipart-syntax.js';
 
 /** The largest multipart body accepted (OpenAI's own limit for an audio file is 25 MB). */
 export const MAX_AUDIO_BODY_BYTES = 25 * 1024 * 1024;
@@ -19,8 +20,9 @@ export interface MultipartBody {
   bytes: Uint8Array<ArrayBuffer>;
 }
 
+/** `multipart/form-data` with exactly one valid boundary and no parameter twice (multipart-syntax.ts). */
 export function isMultipartContentType(type: string | null): boolean {
-  return /^multipart\/form-data\s*;\s*boundary=/i.test(type ?? '');
+  return type !== null && strictBoundary(type) !== null;
 }
 
 export function sealedFormBody(model: string, body: MultipartBody): Json {
@@ -46,6 +48,9 @@ export interface TranscriptionForm {
 
 /** Parses a multipart body (WHATWG `Response.formData`) and checks the fields every request needs. */
 export async function parseTranscriptionForm(body: MultipartBody): Promise<TranscriptionForm> {
+  // Only the unambiguous core of multipart: every reader of these bytes must see the same form.
+  const problem = multipartSyntaxProblem(body.contentType, body.bytes);
+  if (problem) refuse(`the body is not valid multipart/form-data: ${problem}`);
   let data: FormData;
   try {
     data = await new Response(body.bytes, { headers: { 'content-type': body.contentType } }).formData();

@@ -15,9 +15,11 @@
  *
  * On chat and completions without metering, an event's verified bytes go out as they are, with
  * only `data: ` and `\n\n` around them: the opener guarantees well-formed UTF-8 without CR
- * (stream-events.ts), which with no LF is all that makes them one SSE event — no decode, no
- * re-encode. An event with LF (a multi-line `data:` of the model server) gets a `data: ` per line.
- * Typed routes and metered keys decode each event (its JSON `type`, its usage).
+ * (stream-events.ts), which with no LF is all that makes them one SSE event — no re-encode. Each is
+ * still decoded and parsed once: it must be a JSON chunk (stream-end.ts isChatChunk), or the client
+ * gets our error event, not its SDK's parse error. An event with LF (a multi-line `data:` of the
+ * model server) gets a `data: ` per line. Typed routes and metered keys also read each event (its
+ * JSON `type`, its usage).
  *
  * The events are pushed into workerd's native byte pipe (byte-pipe.ts), not pulled through a
  * JavaScript `ReadableStream`, whose pump holds a chain of promises per network read for the
@@ -28,7 +30,7 @@
  */
 
 import { anthropicErrorBody } from '../../api/anthropic/errors.js';
-import { hasTypedEvents, sseEventName, streamEventOf } from '../../api/stream-end.js';
+import { hasTypedEvents, isChatChunk, sseEventName, streamEventOf } from '../../api/stream-end.js';
 import { createStreamOpener } from '../../envelope/stream.js';
 import { isSealgateError, SealgateError } from '../../errors.js';
 import { type ChunkReader, chunkReader } from '../../http/chunk-reader.js';
@@ -170,13 +172,19 @@ class StreamRelay {
     // The openai SDK ends at any event that starts with `[DONE]` (core/streaming.js) and ignores
     // what follows, our error event too: on chat and completions only `[DONE]` itself may.
     if (done && event.length !== DONE.length && !this.#typed) throw tampered('an event extends [DONE]');
-    if (this.#raw) {
-      if (done) this.#held = '[DONE]';
-      else if (event.indexOf(LF) === -1) this.#out.event(event);
-      else this.#out.text(encodeSseEvent(this.#decoder.decode(event))); // a data: line per line
+    if (done && this.#raw) {
+      this.#held = '[DONE]';
       return;
     }
     const data = this.#decoder.decode(event);
+    // A chat or completions event the client's SDK could not take (not a JSON object, or an in-band
+    // error): the route's own error event instead (stream-end.ts isChatChunk).
+    if (!done && !this.#typed && !isChatChunk(data)) throw tampered('a chat event that is not a JSON chunk');
+    if (this.#raw) {
+      if (event.indexOf(LF) === -1) this.#out.event(event);
+      else this.#out.text(encodeSseEvent(data)); // a data: line per line
+      return;
+    }
     // Its step and SSE name from one parse (typed routes parse each event: stream-end.ts).
     const { step, name } = streamEventOf(this.#route, data);
     // The name becomes an `event:` line: a CR or LF in it (JSON-escaped in the data) would add lines.

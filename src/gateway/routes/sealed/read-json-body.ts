@@ -2,12 +2,14 @@
  * The body of a sealed request: a JSON object with a string `model`, read with a byte limit that
  * is counted as it streams (a `content-length` over the limit is refused early, but never trusted
  * to be under it), UTF-8 (RFC 8259 §8.1), nesting at most MAX_REQUEST_JSON_DEPTH levels, every
- * number within double range. Every refusal is OpenAI's error JSON (415, 413, 400).
+ * number within double range and every integer within ±(2^53 − 1) (http/json-depth.ts: the sealed
+ * body is written anew, and must say what the client's said). Every refusal is OpenAI's error JSON
+ * (415, 413, 400; 400 too for a body that breaks off: http/read-limited.ts readRequestBody).
  */
 import { errorResponse, type HttpErrorCode } from '../../../http/errors.js';
 import { isJsonContentType } from '../../../http/json-content-type.js';
 import { jsonShapeProblem, MAX_REQUEST_JSON_DEPTH } from '../../../http/json-depth.js';
-import { OVERSIZE_DRAIN_BYTES, readLimited } from '../../../http/read-limited.js';
+import { readRequestBody } from '../../../http/read-limited.js';
 
 type BodyResult = { ok: true; value: Record<string, unknown> } | { ok: false; response: Response };
 
@@ -20,16 +22,11 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   if (!isJsonContentType(request.headers.get('content-type'))) {
     return fail('unsupported_media_type', 'the body must be application/json (UTF-8)');
   }
-  const bytes = await readLimited(
-    request.body,
-    request.headers.get('content-length'),
-    maxBytes,
-    OVERSIZE_DRAIN_BYTES,
-  );
-  if (bytes === null) return fail('payload_too_large', `the body exceeds ${maxBytes} bytes`);
+  const read = await readRequestBody(request, maxBytes);
+  if (!read.ok) return read;
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(read.bytes));
   } catch {
     return fail('invalid_json', 'the body is not JSON');
   }
@@ -42,6 +39,12 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   }
   if (problem === 'non_finite_number') {
     return fail('invalid_request', 'a number in the body is beyond IEEE 754 double range (RFC 7493 §2.2)');
+  }
+  if (problem === 'inexact_integer') {
+    return fail(
+      'invalid_request',
+      'an integer in the body is beyond ±(2^53 − 1) and would be rounded (RFC 7493 §2.2)',
+    );
   }
   if (typeof (value as { model?: unknown }).model !== 'string') {
     return fail('invalid_request', 'model is required');
