@@ -40,6 +40,32 @@ export function processesCpuMs(pids: readonly number[]): number | null {
   return pids.reduce((a, pid) => a + (statCpuMs(`/proc/${pid}/stat`) ?? 0), 0);
 }
 
+/**
+ * CPU ms of these processes together from the scheduler's own count (`/proc/<pid>/task/<tid>/schedstat`,
+ * first field: ns on a CPU; Documentation/scheduler/sched-stats.rst), summed over their threads: the
+ * same time as `processesCpuMs` at ns instead of 10 ms resolution, for short measuring windows.
+ * Null when it cannot be read (no schedstats); a thread that exited is no longer counted.
+ */
+export function processesCpuMsFine(pids: readonly number[]): number | null {
+  let ns = 0;
+  for (const pid of pids) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue; // gone
+    }
+    for (const tid of tids) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        /* exited meanwhile */
+      }
+    }
+  }
+  return Number.isFinite(ns) && pids.length > 0 ? ns / 1e6 : null;
+}
+
 /** CPU ms of the calling thread (a worker thread's own, not its process's). */
 export function threadCpuMs(): number | null {
   return statCpuMs('/proc/thread-self/stat');

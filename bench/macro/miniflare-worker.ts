@@ -23,7 +23,8 @@ export interface MiniflareWorker {
   close(): Promise<void>;
 }
 
-function bundle(root: string, outdir: string, config?: string): Promise<void> {
+/** The Worker of `config` (default wrangler.toml) bundled into `outdir` as `wrangler deploy` would. */
+export function bundleWithWrangler(root: string, outdir: string, config?: string): Promise<void> {
   const args = [
     'wrangler',
     'deploy',
@@ -94,7 +95,7 @@ export async function startMiniflareWorker(input: {
   inspectorPort?: number;
 }): Promise<MiniflareWorker> {
   const outdir = join(input.dir, 'bundle');
-  await bundle(input.root, outdir, input.config);
+  await bundleWithWrangler(input.root, outdir, input.config);
   const before = new Set(childWorkerds());
   const mf = new Miniflare(
     convertV4MiniflareOptions({
