@@ -38,8 +38,14 @@ import { startStack } from '../../src/dev/stack.js';
 import { chatBody } from '../micro/cases.js';
 import { bundleForWorkerd } from '../micro/workerd-bundle.js';
 import { ABLATIONS, type Ablation, swapPlugin } from './ablate/plan.js';
+import { REPEAT } from './ablate/repeat.js';
 import { threadsCpuMs } from './cpu-time.js';
-import { bundleWithWrangler, childWorkerds, gatewayBindingsFromWranglerToml } from './miniflare-worker.js';
+import {
+  benchStackOptions,
+  bundleWithWrangler,
+  childWorkerds,
+  gatewayBindingsFromWranglerToml,
+} from './miniflare-worker.js';
 import { startModelServerProcess } from './model-process.js';
 import { startNodeHop } from './node-hop.js';
 import { cpuPerRequest, median, post } from './slope.js';
@@ -125,7 +131,12 @@ function miniflareOptions(
     ...v.script,
     routes: [`${hostOf(i)}/*`],
     ...(v.gateway
-      ? { bindings: vars, kvNamespaces: kv, ratelimits, durableObjects: i === 0 ? durableObjects : shared }
+      ? {
+          bindings: { ...vars, ABLATE_UPSTREAM: upstreams.UPSTREAM },
+          kvNamespaces: kv,
+          ratelimits,
+          durableObjects: i === 0 ? durableObjects : shared,
+        }
       : { bindings: upstreams }),
   }));
   return convertV4MiniflareOptions({
@@ -153,7 +164,10 @@ function report(all: Variant[], cpu: number[][], threads: Map<string, number>[])
       `${f(median(ys))} (${quantile(ys, 0.25).toFixed(0)}…${quantile(ys, 0.75).toFixed(0)})`;
     const total = [...threads[i]!.values()].reduce((a, b) => a + b, 0);
     const isolate = ((threads[i]!.get('workerd') ?? 0) / total) * median(xs);
-    const head = `${v.name.padEnd(12)} ${q(xs)}${i === 0 ? '' : `  Δ ${q(deltas)}`}`;
+    const per = v.name.endsWith(`×${REPEAT}`)
+      ? ` = ${(median(deltas) / (REPEAT - 1)).toFixed(0)} per step`
+      : '';
+    const head = `${v.name.padEnd(12)} ${q(xs)}${i === 0 ? '' : `  Δ ${q(deltas)}${per}`}`;
     console.log(`${head}  isolate thread ~${isolate.toFixed(0)}  — ${v.removes}`);
   });
 }
@@ -166,13 +180,7 @@ async function main(): Promise<void> {
   let mf: Miniflare | undefined;
   let pids: number[] = [];
   const stack = await startStack({
-    port: PORT,
-    servicePort: 0,
-    workerPort: 0,
-    devDir: join(dir, 'dev'),
-    persistTo: join(dir, 'state'),
-    modelUrl: model.url,
-    verbose: false,
+    ...benchStackOptions(dir, PORT, model.url),
     runGateway: async ({ vars }) => {
       const before = new Set(childWorkerds());
       const upstreams = { UPSTREAM: model.url, UPSTREAM_HOP: hop.url };

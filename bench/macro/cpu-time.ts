@@ -48,19 +48,11 @@ export function processesCpuMs(pids: readonly number[]): number | null {
  */
 export function processesCpuMsFine(pids: readonly number[]): number | null {
   let ns = 0;
-  for (const pid of pids) {
-    let tids: string[];
+  for (const task of taskDirs(pids)) {
     try {
-      tids = readdirSync(`/proc/${pid}/task`);
+      ns += Number(readFileSync(`${task}/schedstat`, 'utf8').split(' ')[0]);
     } catch {
-      continue; // gone
-    }
-    for (const tid of tids) {
-      try {
-        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-      } catch {
-        /* exited meanwhile */
-      }
+      /* exited meanwhile */
     }
   }
   return Number.isFinite(ns) && pids.length > 0 ? ns / 1e6 : null;
@@ -97,24 +89,29 @@ export function processGroup(pgid: number): number[] {
  */
 export function threadsCpuMs(pids: readonly number[]): Map<string, number> {
   const out = new Map<string, number>();
-  for (const pid of pids) {
-    let tids: string[];
+  for (const task of taskDirs(pids)) {
+    const path = `${task}/stat`;
+    let name: string;
     try {
-      tids = readdirSync(`/proc/${pid}/task`);
+      const text = readFileSync(path, 'utf8');
+      name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
     } catch {
-      continue; // gone
+      continue; // exited meanwhile
     }
-    for (const tid of tids) {
-      const path = `/proc/${pid}/task/${tid}/stat`;
-      let name: string;
-      try {
-        const text = readFileSync(path, 'utf8');
-        name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
-      } catch {
-        continue; // exited meanwhile
-      }
-      const ms = statCpuMs(path);
-      if (ms !== null) out.set(name, (out.get(name) ?? 0) + ms);
+    const ms = statCpuMs(path);
+    if (ms !== null) out.set(name, (out.get(name) ?? 0) + ms);
+  }
+  return out;
+}
+
+/** `/proc/<pid>/task/<tid>` of every thread of these processes (a process that is gone has none). */
+function taskDirs(pids: readonly number[]): string[] {
+  const out: string[] = [];
+  for (const pid of pids) {
+    try {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) out.push(`/proc/${pid}/task/${tid}`);
+    } catch {
+      /* gone */
     }
   }
   return out;

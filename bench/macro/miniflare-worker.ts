@@ -173,3 +173,20 @@ export function startGatewayWorker(
     inspectorPort: input.inspectorPort,
   });
 }
+
+/**
+ * `startStack`'s options as the bench tools run it (src/dev/stack.ts): the attestation service and
+ * AI worker on free ports, development files and persisted state under `dir`, the model server at
+ * `modelUrl`, quiet. The caller adds `runGateway`.
+ */
+export function benchStackOptions(dir: string, port: number, modelUrl: string) {
+  return {
+    port,
+    servicePort: 0,
+    workerPort: 0,
+    devDir: join(dir, 'dev'),
+    persistTo: join(dir, 'state'),
+    modelUrl,
+    verbose: false,
+  };
+}

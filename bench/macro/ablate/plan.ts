@@ -55,6 +55,11 @@ const ONE: Ablation[] = [
     swaps: { 'src/gateway/sealing/upstream.ts': 'upstream.ts' },
   },
   {
+    name: 'answer-read',
+    removes: 'as `open`, but the answer still read whole into JavaScript and sent on as bytes',
+    swaps: { 'src/gateway/sealing/upstream.ts': 'upstream-bytes.ts' },
+  },
+  {
     name: 'decrypt',
     removes: "the answer's opening (HKDF, AES-GCM open, JSON parse) and its re-serialisation",
     swaps: { 'src/envelope/response.ts': 'open-response.ts' },
@@ -70,14 +75,29 @@ const ONE: Ablation[] = [
     swaps: { 'src/gateway/app.ts': 'app.ts' },
   },
   {
-    name: 'seal×2',
-    removes: '(adds) a second sealing of the request: its delta is one sealing',
-    swaps: { 'src/envelope/request.ts': 'seal-twice.ts' },
+    name: 'gateway-passthrough',
+    removes: "all but the isolate: the gateway's app built, each request served as the passthrough",
+    swaps: { 'src/gateway/app.ts': 'app-passthrough.ts' },
   },
   {
-    name: 'open×2',
-    removes: '(adds) a second opening of the answer: its delta is one opening',
-    swaps: { 'src/envelope/response.ts': 'open-twice.ts' },
+    name: 'seal×8',
+    removes: '(adds) 7 more sealings of the request: Δ / 7 is one sealing in place',
+    swaps: { 'src/envelope/request.ts': 'seal-repeat.ts' },
+  },
+  {
+    name: 'open×8',
+    removes: '(adds) 7 more openings of the answer: Δ / 7 is one opening in place',
+    swaps: { 'src/envelope/response.ts': 'open-repeat.ts' },
+  },
+  {
+    name: 'receipt×8',
+    removes: "(adds) 7 more checks of the answer's receipt: Δ / 7 is one check in place",
+    swaps: { 'src/gateway/sealing/receipt-check.ts': 'receipt-repeat.ts' },
+  },
+  {
+    name: 'apikey×8',
+    removes: '(adds) 7 more acceptances of the API key: Δ / 7 is one in place',
+    swaps: { 'src/gateway/kv/api-keys.ts': 'api-keys-repeat.ts' },
   },
 ];
 
