@@ -9,6 +9,24 @@
  * attestation service and AI worker in this process, the model server as its own process, real KV
  * and Durable Objects (the ablated Workers use `A`'s Durable Objects and the same KV namespace).
  *
+ * The ablations (plan.ts; module swapped → what goes):
+ *   receipt-sig  receipts/receipt.ts            the receipt's ES256 verify (thumbprint still checked)
+ *   receipt      sealing/receipt-check.ts       the whole receipt: certificate lookup, answer hash,
+ *                                               JWS parse and verify, kept receipt
+ *   apikey       kv/api-keys.ts                 the API key's SHA-256 and the dev key's comparison
+ *   read         http/read-limited.ts           the request body's JS read (runtime reads it whole)
+ *   shape        http/json-depth.ts             the walk of the parsed request body
+ *   body         routes/sealed/read-json-body.ts  the whole body check (`request.json()` instead)
+ *   open         sealing/upstream.ts            all after the answer arrived (read, receipt, open,
+ *                                               JSON out): the sealed body handed on natively
+ *   answer-read  sealing/upstream.ts            as `open`, but the answer read whole and sent as bytes
+ *   decrypt      envelope/response.ts           the opening (HKDF, AES-GCM, parse) and its stringify
+ *   signal       sealing/upstream.ts            the client's AbortSignal on the subrequest
+ *   hono         app.ts                         Hono and every middleware: one plain function
+ *   gateway-passthrough  app.ts                 all but the isolate: app built, passthrough served
+ *   seal×8, open×8, receipt×8, apikey×8         (add) the step 7 more times: Δ / 7 is one in place
+ *   floor        hono + apikey + body + open    what is left: config, key, sealing, the one fetch
+ *
  * The load is the macro bench's sealed JSON request (4 KiB chat prompt) at 8 in flight, a closed
  * loop of `ABLATE_MS` per variant; the figure is the workerd process's CPU per request from /proc
  * (slope.ts `cpuPerRequest`, the scheduler's ns count: short windows need more than 10 ms ticks).
