@@ -40,6 +40,24 @@ export function processesCpuMs(pids: readonly number[]): number | null {
   return pids.reduce((a, pid) => a + (statCpuMs(`/proc/${pid}/stat`) ?? 0), 0);
 }
 
+/**
+ * CPU ms of these processes together from the scheduler's own count (`/proc/<pid>/task/<tid>/schedstat`,
+ * first field: ns on a CPU; Documentation/scheduler/sched-stats.rst), summed over their threads: the
+ * same time as `processesCpuMs` at ns instead of 10 ms resolution, for short measuring windows.
+ * Null when it cannot be read (no schedstats); a thread that exited is no longer counted.
+ */
+export function processesCpuMsFine(pids: readonly number[]): number | null {
+  let ns = 0;
+  for (const task of taskDirs(pids)) {
+    try {
+      ns += Number(readFileSync(`${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return Number.isFinite(ns) && pids.length > 0 ? ns / 1e6 : null;
+}
+
 /** CPU ms of the calling thread (a worker thread's own, not its process's). */
 export function threadCpuMs(): number | null {
   return statCpuMs('/proc/thread-self/stat');
@@ -71,24 +89,29 @@ export function processGroup(pgid: number): number[] {
  */
 export function threadsCpuMs(pids: readonly number[]): Map<string, number> {
   const out = new Map<string, number>();
-  for (const pid of pids) {
-    let tids: string[];
+  for (const task of taskDirs(pids)) {
+    const path = `${task}/stat`;
+    let name: string;
     try {
-      tids = readdirSync(`/proc/${pid}/task`);
+      const text = readFileSync(path, 'utf8');
+      name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
     } catch {
-      continue; // gone
+      continue; // exited meanwhile
     }
-    for (const tid of tids) {
-      const path = `/proc/${pid}/task/${tid}/stat`;
-      let name: string;
-      try {
-        const text = readFileSync(path, 'utf8');
-        name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
-      } catch {
-        continue; // exited meanwhile
-      }
-      const ms = statCpuMs(path);
-      if (ms !== null) out.set(name, (out.get(name) ?? 0) + ms);
+    const ms = statCpuMs(path);
+    if (ms !== null) out.set(name, (out.get(name) ?? 0) + ms);
+  }
+  return out;
+}
+
+/** `/proc/<pid>/task/<tid>` of every thread of these processes (a process that is gone has none). */
+function taskDirs(pids: readonly number[]): string[] {
+  const out: string[] = [];
+  for (const pid of pids) {
+    try {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) out.push(`/proc/${pid}/task/${tid}`);
+    } catch {
+      /* gone */
     }
   }
   return out;

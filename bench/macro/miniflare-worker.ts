@@ -23,7 +23,8 @@ export interface MiniflareWorker {
   close(): Promise<void>;
 }
 
-function bundle(root: string, outdir: string, config?: string): Promise<void> {
+/** The Worker of `config` (default wrangler.toml) bundled into `outdir` as `wrangler deploy` would. */
+export function bundleWithWrangler(root: string, outdir: string, config?: string): Promise<void> {
   const args = [
     'wrangler',
     'deploy',
@@ -94,7 +95,7 @@ export async function startMiniflareWorker(input: {
   inspectorPort?: number;
 }): Promise<MiniflareWorker> {
   const outdir = join(input.dir, 'bundle');
-  await bundle(input.root, outdir, input.config);
+  await bundleWithWrangler(input.root, outdir, input.config);
   const before = new Set(childWorkerds());
   const mf = new Miniflare(
     convertV4MiniflareOptions({
@@ -171,4 +172,21 @@ export function startGatewayWorker(
     ...(input.persistTo ? { persistTo: input.persistTo } : {}),
     inspectorPort: input.inspectorPort,
   });
+}
+
+/**
+ * `startStack`'s options as the bench tools run it (src/dev/stack.ts): the attestation service and
+ * AI worker on free ports, development files and persisted state under `dir`, the model server at
+ * `modelUrl`, quiet. The caller adds `runGateway`.
+ */
+export function benchStackOptions(dir: string, port: number, modelUrl: string) {
+  return {
+    port,
+    servicePort: 0,
+    workerPort: 0,
+    devDir: join(dir, 'dev'),
+    persistTo: join(dir, 'state'),
+    modelUrl,
+    verbose: false,
+  };
 }

@@ -33,7 +33,7 @@ import { startStack } from '../../src/dev/stack.js';
 import { chatBody } from '../micro/cases.js';
 import { createBenchKey } from './bench-keys.js';
 import { threadsCpuMs } from './cpu-time.js';
-import { startGatewayWorker, startMiniflareWorker } from './miniflare-worker.js';
+import { benchStackOptions, startGatewayWorker, startMiniflareWorker } from './miniflare-worker.js';
 import { startModelServerProcess } from './model-process.js';
 import { startNodeHop } from './node-hop.js';
 
@@ -192,13 +192,7 @@ interface Target {
 async function startSealed(): Promise<Target> {
   let pids: number[] = [];
   const stack = await startStack({
-    port: PORT,
-    servicePort: 0,
-    workerPort: 0,
-    devDir: join(dir, 'dev'),
-    persistTo: join(dir, 'state'),
-    modelUrl: model.url,
-    verbose: false,
+    ...benchStackOptions(dir, PORT, model.url),
     runGateway: async ({ port, vars, persistTo }) => {
       const worker = await startGatewayWorker(root, join(dir, 'bundle'), {
         port,

@@ -6,7 +6,7 @@
  * thread resumes).
  */
 import { type Agent, request } from 'node:http';
-import { processesCpuMs } from './cpu-time.js';
+import { processesCpuMs, processesCpuMsFine } from './cpu-time.js';
 
 /** GET `path` on 127.0.0.1:`port`, body drained; resolves with the response headers on a 200. */
 export function get(port: number, path: string, agent: Agent): Promise<Record<string, unknown>> {
@@ -22,6 +22,29 @@ export function get(port: number, path: string, agent: Agent): Promise<Record<st
   });
 }
 
+/** POST `body` with `headers` to 127.0.0.1:`port`; resolves with the answer's text on a 200. */
+export function post(
+  port: number,
+  path: string,
+  agent: Agent,
+  headers: Record<string, string>,
+  body: string,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent, method: 'POST', headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (res.statusCode === 200) resolve(text);
+        else reject(new Error(`${headers.host ?? ''}${path}: ${res.statusCode} ${text.slice(0, 200)}`));
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /**
  * CPU µs per request of the processes `pids` while `send` runs in a closed loop for `ms` with
  * `inflight` requests at a time.
@@ -31,10 +54,13 @@ export async function cpuPerRequest(
   send: () => Promise<unknown>,
   inflight: number,
   ms: number,
+  /** `processesCpuMsFine` (ns resolution) instead of /proc's 10 ms ticks. */
+  fine = false,
 ): Promise<number> {
+  const cpuMs = fine ? processesCpuMsFine : processesCpuMs;
   const end = Date.now() + ms;
   let n = 0;
-  const before = processesCpuMs(pids);
+  const before = cpuMs(pids);
   const loop = async () => {
     while (Date.now() < end) {
       await send();
@@ -42,7 +68,7 @@ export async function cpuPerRequest(
     }
   };
   await Promise.all(Array.from({ length: inflight }, loop));
-  const after = processesCpuMs(pids);
+  const after = cpuMs(pids);
   if (before === null || after === null) throw new Error('no /proc CPU time on this system');
   return ((after - before) * 1000) / n;
 }
