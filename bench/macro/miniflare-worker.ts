@@ -158,7 +158,8 @@ export function startGatewayWorker(
     port: number;
     vars: Record<string, string>;
     persistTo?: string | undefined;
-    inspectorPort: number;
+    /** Opened only when given (the profiler and the memory trace attach there). */
+    inspectorPort?: number;
   },
 ): Promise<MiniflareWorker> {
   return startMiniflareWorker({
@@ -169,6 +170,6 @@ export function startGatewayWorker(
     bindings: input.vars,
     ...gatewayBindingsFromWranglerToml(root),
     ...(input.persistTo ? { persistTo: input.persistTo } : {}),
-    inspectorPort: input.inspectorPort,
+    ...(input.inspectorPort ? { inspectorPort: input.inspectorPort } : {}),
   });
 }
