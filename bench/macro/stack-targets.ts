@@ -40,9 +40,11 @@ export async function startSealedTarget(
   modelUrl: string,
   ports: TargetPorts,
   key: 'stack' | 'metered' = 'stack',
+  /** Another tree's `startStack` (ttfc-trace.ts TRACE_BASE); `root` is then that tree. */
+  start: typeof startStack = startStack,
 ): Promise<Target> {
   let pids: number[] = [];
-  const stack = await startStack({
+  const stack = await start({
     port: ports.port,
     servicePort: 0,
     workerPort: 0,

@@ -27,7 +27,7 @@
  * for one) of the main threads of this process, the target's workerd and the model server, read at every point (each
  * reading costs this thread some µs, on both paths alike).
  *
- *   [TRACE_N=200] [TRACE_PORT=18937] [TRACE_SCHED=1] [TRACE_OUT=trace.json] npx tsx bench/macro/ttfc-trace.ts
+ *   [TRACE_N=200] [TRACE_PORT=18937] [TRACE_SCHED=1] [TRACE_PROFILE=1|node] [TRACE_BASE=../base] [TRACE_OUT=trace.json] npx tsx bench/macro/ttfc-trace.ts
  */
 import dc from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
@@ -37,7 +37,9 @@ import { Session } from 'node:inspector/promises';
 import type { Socket } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type * as StackModule from '../../src/dev/stack.js';
 import { inspector, type Profile } from './cdp.js';
 import { schedReader } from './cpu-time.js';
 import { startModelServerProcess } from './model-process.js';
@@ -203,7 +205,7 @@ function startClient(config: ClientSched): { post(job: ClientJob): Promise<Clien
 
 async function traceOne(
   client: ReturnType<typeof startClient>,
-  name: 'sealed' | 'hop',
+  name: string,
   target: Target,
   body: string,
   modelPort: number,
@@ -334,14 +336,20 @@ function printProfileGap(
   }
 }
 
-function print(results: Record<string, Trace[]>): void {
-  const [sealed, hop] = [summary(results.sealed!), summary(results.hop!)];
+/** `a` against `b`, point by point and gap by gap (p50, p90, and the difference of the p50s). */
+function print(results: Record<string, Trace[]>, a: string, b: string): void {
+  const [sealed, hop] = [summary(results[a]!), summary(results[b]!)];
   const f = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '—' : v.toFixed(3)).padStart(7);
-  process.stdout.write(`${'ms'.padEnd(24)}  sealed p50    p90 |  hop p50    p90 | Δ p50\n`);
+  process.stdout.write(
+    `${'ms'.padEnd(24)} ${a.padStart(7)} p50    p90 | ${b.padStart(4)} p50    p90 | Δ p50\n`,
+  );
   for (const [name, [s50, s90]] of sealed) {
     const [h50, h90] = hop.get(name) ?? [Number.NaN, Number.NaN];
     process.stdout.write(`${name.padEnd(24)} ${f(s50)} ${f(s90)} | ${f(h50)} ${f(h90)} | ${f(s50 - h50)}\n`);
   }
+}
+
+function printConnections(results: Record<string, Trace[]>): void {
   for (const [name, traces] of Object.entries(results)) {
     const fresh = traces.filter((t) => t.accepted > 0).length;
     const reused = traces.filter((t) => t.modelReused === true).length;
@@ -355,7 +363,14 @@ function print(results: Record<string, Trace[]>): void {
 const dir = await mkdtemp(join(tmpdir(), 'sealgate-ttfc-'));
 const model = await startModelServerProcess(root);
 const modelPort = Number(new URL(model.url).port);
-const targets: Record<'sealed' | 'hop', Target> = {
+/**
+ * TRACE_BASE=<another checkout with node_modules>: a third target, `base`, the sealed stack of that
+ * tree (its src/ imported into this process, its gateway bundled from it), interleaved with the
+ * other two request by request: an A/B of a change that a loaded machine's drift cannot skew.
+ */
+const BASE = process.env.TRACE_BASE;
+type Name = 'sealed' | 'hop' | 'base';
+const targets: Partial<Record<Name, Target>> & Record<'sealed' | 'hop', Target> = {
   sealed: await startSealedTarget(root, join(dir, 'sealed'), model.url, {
     port: PORT,
     ...(PROFILE ? { inspectorPort: PORT + 2 } : {}),
@@ -368,20 +383,29 @@ const targets: Record<'sealed' | 'hop', Target> = {
     true,
   ),
 };
+if (BASE) {
+  const stack = (await import(pathToFileURL(join(BASE, 'src/dev/stack.ts')).href)) as typeof StackModule;
+  targets.base = await startSealedTarget(
+    BASE,
+    join(dir, 'base'),
+    model.url,
+    { port: PORT + 4 },
+    'stack',
+    stack.startStack,
+  );
+}
+const names = Object.keys(targets) as Name[];
 const stop = observe();
 const SCHED = process.env.TRACE_SCHED === '1';
-const scheds = {
-  sealed: schedOf(targets.sealed, model.child.pid!),
-  hop: schedOf(targets.hop, model.child.pid!),
-};
+const scheds = Object.fromEntries(names.map((n) => [n, schedOf(targets[n]!, model.child.pid!)]));
 try {
   const body = benchBody(true);
   const client = startClient({
     node: { pids: [process.pid], name: comm(process.pid) },
-    workerd: { sealed: targets.sealed.pids, hop: targets.hop.pids },
+    workerd: Object.fromEntries(names.map((n) => [n, targets[n]!.pids])),
     model: { pids: [model.child.pid!], name: comm(model.child.pid!) },
   });
-  const results: Record<string, Trace[]> = { sealed: [], hop: [] };
+  const results: Record<string, Trace[]> = Object.fromEntries(names.map((n) => [n, []]));
   const sessions = PROFILE ? { sealed: await inspector(PORT + 2), hop: await inspector(PORT + 3) } : null;
   for (const cdp of Object.values(sessions ?? {})) {
     await cdp.send('Profiler.enable');
@@ -398,9 +422,10 @@ try {
   }
   const loadBefore = loadavg();
   for (let i = 0; i < WARMUP + N; i++) {
-    for (const name of ['sealed', 'hop'] as const) {
-      const sched = SCHED ? scheds[name] : null;
-      const t = await traceOne(client, name, targets[name], body, modelPort, sched);
+    // Rotated each round: no target always follows the same other one.
+    for (const name of [...names.slice(i % names.length), ...names.slice(0, i % names.length)]) {
+      const sched = SCHED ? scheds[name]! : null;
+      const t = await traceOne(client, name, targets[name]!, body, modelPort, sched);
       if (i >= WARMUP) results[name]!.push(t);
     }
   }
@@ -408,8 +433,13 @@ try {
   process.stdout.write(
     `load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}\n`,
   );
-  print(results);
-  if (SCHED) for (const name of ['sealed', 'hop'] as const) printSched(name, results[name]!);
+  print(results, 'sealed', 'hop');
+  if (BASE) {
+    print(results, 'base', 'hop');
+    print(results, 'sealed', 'base');
+  }
+  printConnections(results);
+  if (SCHED) for (const name of names) printSched(name, results[name]!);
   for (const [name, cdp] of Object.entries(sessions ?? {})) {
     const { profile } = await cdp.send<{ profile: Profile }>('Profiler.stop');
     cdp.close();
@@ -427,8 +457,7 @@ try {
   client.close();
 } finally {
   stop();
-  await targets.sealed.close();
-  await targets.hop.close();
+  for (const n of names) await targets[n]!.close();
   model.child.kill('SIGTERM');
   await rm(dir, { recursive: true, force: true });
 }
