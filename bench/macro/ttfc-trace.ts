@@ -444,7 +444,10 @@ try {
     const { profile } = await cdp.send<{ profile: Profile }>('Profiler.stop');
     cdp.close();
     printProfileGap(`${name} workerd`, profile, results[name]!, 'send', 'head');
-    printProfileGap(`${name} workerd`, profile, results[name]!, 'written', 'firstByte');
+    // The worker's write → the client's answer head (the gateway's answer to the worker's head),
+    // then → the first byte (its first frame opened and written).
+    printProfileGap(`${name} workerd`, profile, results[name]!, 'written', 'clientHead');
+    printProfileGap(`${name} workerd`, profile, results[name]!, 'clientHead', 'firstByte');
   }
   if (nodeSession) {
     const { profile } = (await nodeSession.post('Profiler.stop')) as { profile: Profile };
