@@ -159,7 +159,8 @@ export function startGatewayWorker(
     port: number;
     vars: Record<string, string>;
     persistTo?: string | undefined;
-    inspectorPort: number;
+    /** Opened only when given (the profiler and the memory trace attach there). */
+    inspectorPort?: number;
   },
 ): Promise<MiniflareWorker> {
   return startMiniflareWorker({
@@ -170,7 +171,7 @@ export function startGatewayWorker(
     bindings: input.vars,
     ...gatewayBindingsFromWranglerToml(root),
     ...(input.persistTo ? { persistTo: input.persistTo } : {}),
-    inspectorPort: input.inspectorPort,
+    ...(input.inspectorPort ? { inspectorPort: input.inspectorPort } : {}),
   });
 }
 

@@ -20,96 +20,43 @@
  * sealed request at load 8 — and only the /proc figure compares between runs. Not with
  * `PROFILE_NODE=1` (that CPU is this process's).
  *
+ * `PROFILE_INFLIGHT=1` profiles one request at a time instead of 8 in flight.
+ *
  *   [PROFILE_TARGET=sealed|hop|plain] [PROFILE_NODE=1] [PROFILE_MS=8000] [PROFILE_TTFC=200] \
+ *     [PROFILE_INFLIGHT=8] \
  *     npx tsx bench/macro/profile-gateway.ts [json|stream] [out.cpuprofile]
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
-import { startStack } from '../../src/dev/stack.js';
-import { chatBody } from '../micro/cases.js';
-import { createBenchKey } from './bench-keys.js';
+import { inspector, type Profile } from './cdp.js';
 import { threadsCpuMs } from './cpu-time.js';
-import { benchStackOptions, startGatewayWorker, startMiniflareWorker } from './miniflare-worker.js';
 import { startModelServerProcess } from './model-process.js';
-import { startNodeHop } from './node-hop.js';
+import {
+  benchBody,
+  postOnce,
+  quantile,
+  startPassthroughTarget,
+  startSealedTarget,
+  ttfcOneAtATime,
+} from './stack-targets.js';
 
 const root = join(import.meta.dirname, '../..');
 const stream = process.argv[2] === 'stream';
 const out = process.argv[3] ?? join(tmpdir(), `gateway-${stream ? 'stream' : 'json'}.cpuprofile`);
 const PROFILE_MS = Number(process.env.PROFILE_MS ?? 8_000);
 const PORT = 18887;
+/** Requests in flight during the profile (the macro bench's 8; 1 to see one request's path alone). */
+const IN_FLIGHT = Number(process.env.PROFILE_INFLIGHT ?? 8);
 const TARGET = process.env.PROFILE_TARGET ?? 'sealed';
 if (!['sealed', 'hop', 'plain'].includes(TARGET))
   throw new Error(`PROFILE_TARGET: sealed, hop or plain, not ${TARGET}`);
 
-interface Node {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: Node[];
-  samples: number[];
-  timeDeltas: number[];
-}
-
-async function inspector(port: number) {
-  const list = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
-    webSocketDebuggerUrl: string;
-  }[];
-  const ws = new WebSocket(list[0]!.webSocketDebuggerUrl);
-  await new Promise((r) => ws.once('open', r));
-  let id = 0;
-  const pending = new Map<number, (v: unknown) => void>();
-  ws.on('message', (d) => {
-    const m = JSON.parse(String(d)) as { id?: number; result?: unknown };
-    if (m.id !== undefined) pending.get(m.id)?.(m.result);
-  });
-  return {
-    send: <T>(method: string, params: Record<string, unknown> = {}) =>
-      new Promise<T>((resolve) => {
-        const n = ++id;
-        pending.set(n, resolve as (v: unknown) => void);
-        ws.send(JSON.stringify({ id: n, method, params }));
-      }),
-    close: () => ws.close(),
-  };
-}
-
-/**
- * One POST of `body`; resolves with the ms from the call to the response's first body chunk (NaN:
- * none) once the response ended.
- */
-function postOnce(agent: Agent, url: string, apiKey: string, body: string): Promise<number> {
-  const t0 = performance.now();
-  return new Promise<number>((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        agent,
-        method: 'POST',
-        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      },
-      (res) => {
-        let first = Number.NaN;
-        res.on('data', () => {
-          if (Number.isNaN(first)) first = performance.now() - t0;
-        });
-        res.on('end', () => resolve(first));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 function loadFor(url: string, apiKey: string, ms: number, path = '/v1/chat/completions'): Promise<number> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 8 });
-  const body = JSON.stringify(chatBody(4096, stream));
+  const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+  const body = benchBody(stream);
   const stopAt = performance.now() + ms;
   let n = 0;
   const loop = async () => {
@@ -118,23 +65,10 @@ function loadFor(url: string, apiKey: string, ms: number, path = '/v1/chat/compl
       n++;
     }
   };
-  return Promise.all(Array.from({ length: 8 }, loop)).then(() => {
+  return Promise.all(Array.from({ length: IN_FLIGHT }, loop)).then(() => {
     agent.destroy();
     return n;
   });
-}
-
-/**
- * `PROFILE_TTFC=n`: time to the first chunk of n streamed answers sent one at a time (nothing else
- * in flight), sorted, in ms, as the macro bench's "one at a time" TTFC; run before the profile.
- */
-async function ttfc(url: string, apiKey: string, count: number, path: string): Promise<number[]> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const body = JSON.stringify(chatBody(4096, true));
-  const times: number[] = [];
-  for (let i = 0; i < count; i++) times.push(await postOnce(agent, `${url}${path}`, apiKey, body));
-  agent.destroy();
-  return times.sort((a, b) => a - b);
 }
 
 /** Per function: wall-clock self time (the sampler's deltas, ms) and the number of samples. */
@@ -179,68 +113,23 @@ function printRows(rows: [string, number, number][], n: number, isolateCpuMs: nu
 const dir = await mkdtemp(join(tmpdir(), 'sealgate-profile-'));
 const model = await startModelServerProcess(root);
 
-/** What the load goes to: the sealed stack's gateway, or the plaintext passthrough (hop or plain). */
-interface Target {
-  url: string;
-  apiKey: string;
-  path: string;
-  /** The profiled Worker's workerd processes. */
-  pids: number[];
-  close(): Promise<void>;
-}
-
-async function startSealed(): Promise<Target> {
-  let pids: number[] = [];
-  const stack = await startStack({
-    ...benchStackOptions(dir, PORT, model.url),
-    runGateway: async ({ port, vars, persistTo }) => {
-      const worker = await startGatewayWorker(root, join(dir, 'bundle'), {
-        port,
-        vars,
-        persistTo,
-        inspectorPort: PORT + 1,
-      });
-      pids = worker.pids;
-      return worker;
-    },
-  });
-  const apiKey =
-    process.env.PROFILE_KEY === 'metered'
-      ? await createBenchKey(join(dir, 'state'), 'metered')
-      : stack.apiKey;
-  return { url: stack.url, apiKey, path: '/v1/chat/completions', pids, close: () => stack.close() };
-}
-
-async function startPassthrough(viaHop: boolean): Promise<Target> {
-  const hop = await startNodeHop(model.url);
-  const passthrough = await startMiniflareWorker({
-    root,
-    dir: join(dir, 'passthrough-bundle'),
-    config: join(root, 'bench/workerd/passthrough.toml'),
-    entry: 'passthrough.js',
-    port: PORT,
-    bindings: { UPSTREAM: model.url, UPSTREAM_HOP: hop.url },
-    inspectorPort: PORT + 1,
-  });
-  return {
-    url: passthrough.url,
-    apiKey: 'unused',
-    path: viaHop ? '/hop/v1/chat/completions' : '/v1/chat/completions',
-    pids: passthrough.pids,
-    close: async () => {
-      await passthrough.close();
-      await hop.close();
-    },
-  };
-}
-
-const target = TARGET === 'sealed' ? await startSealed() : await startPassthrough(TARGET === 'hop');
+const ports = { port: PORT, inspectorPort: PORT + 1 };
+const target =
+  TARGET === 'sealed'
+    ? await startSealedTarget(
+        root,
+        dir,
+        model.url,
+        ports,
+        process.env.PROFILE_KEY === 'metered' ? 'metered' : 'stack',
+      )
+    : await startPassthroughTarget(root, dir, model.url, ports, TARGET === 'hop');
 try {
   await loadFor(target.url, target.apiKey, 2_000, target.path); // warm-up
   const ttfcCount = Number(process.env.PROFILE_TTFC ?? 0);
   if (stream && ttfcCount > 0) {
-    const t = await ttfc(target.url, target.apiKey, ttfcCount, target.path);
-    const at = (q: number) => t[Math.min(t.length - 1, Math.floor(q * t.length))]!.toFixed(3);
+    const t = await ttfcOneAtATime(target, ttfcCount);
+    const at = (q: number) => quantile(t, q).toFixed(3);
     process.stdout.write(`TTFC one at a time (${t.length}): p50 ${at(0.5)} ms, p90 ${at(0.9)} ms\n`);
   }
   const cdp =

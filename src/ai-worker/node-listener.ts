@@ -15,6 +15,7 @@
  * - a stream is written with backpressure: the next chunk is read from the sealed stream only once
  *   the socket took the previous one (a slow gateway slows the model); its head leaves with the
  *   first frame, or alone one event-loop turn after the model's head if that frame is not ready;
+ *   the first chunk is handed to the socket as it is written, not after the microtasks that follow;
  * - a body left unread (an early refusal, a body over the limit) is drained, at most 64 MiB and
  *   500 ms, then the connection is closed — as the adapter does;
  * - anything unexpected is a 500 `internal_error` in OpenAI's error JSON (nothing else leaks), or,
@@ -176,6 +177,23 @@ function drain(req: IncomingMessage): void {
   req.resume();
 }
 
+/**
+ * Hands what `res.write` buffered to the socket now (the first chunk of a stream). node:http corks a chunked response at its
+ * first write in a tick and uncorks it on `process.nextTick` (OutgoingMessage `write_`), which runs
+ * only once the microtask queue is empty — and the write here is made in a microtask, after which
+ * the sealed stream's producer goes on taking the model's next events (the rest of its network
+ * read, each checked: upstream.ts) before that queue empties. The first frame would wait for that
+ * work (time to first chunk: ~0.1–0.2 ms, docs/gateway.md "Where the time to first chunk goes").
+ * For the first chunk only: later ones keep node:http's cork, so the last chunk and the body's end
+ * (`res.end`, in the same tick) still leave as one packet — sent apart, they cost the gateway its
+ * kept-alive connection to this worker on ~1 in 9 streams (ttfc-trace.ts, 35 of 300), as it
+ * finishes reading before the terminating chunk arrives. The uncork emits 'drain' at once when all
+ * of it went to the socket, so a caller asks `writableNeedDrain` after it, not `write`'s result.
+ */
+function sendNow(res: ServerResponse): void {
+  if (res.writableCorked > 0) res.uncork();
+}
+
 /** The sealed stream to the socket, one read at a time, waiting for the socket to drain. */
 async function writeStream(
   answer: Extract<SealedAnswer, { stream: ReadableStream<Uint8Array> }>,
@@ -205,13 +223,18 @@ async function writeStream(
     head = undefined;
   };
   res.once('close', headSent);
+  let first = true;
   try {
     for (;;) {
       const { done, value } = await reader.read();
       headSent();
       if (done) break;
       if (res.destroyed) return;
-      if (!res.write(value)) {
+      res.write(value);
+      if (first) sendNow(res);
+      first = false;
+      // Asked after the write (and the uncork, which emits 'drain' itself when all went out).
+      if (res.writableNeedDrain) {
         await new Promise<void>((resolve) => {
           const go = () => {
             res.off('drain', go);

@@ -5,11 +5,13 @@
  * to Hono, count the body limit as bytes arrive, stop the model when the client goes away, and
  * write streams with backpressure.
  */
+import dc from 'node:diagnostics_channel';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWorkerApp, createWorkerExchange, type WorkerAppDeps } from '../../src/ai-worker/app.js';
 import type { WorkerLog } from '../../src/ai-worker/log.js';
+import { nodeEnvelopeCrypto } from '../../src/ai-worker/node-envelope-crypto.js';
 import { createWorkerListener } from '../../src/ai-worker/node-listener.js';
 import { WorkerKeys } from '../../src/ai-worker/worker-keys.js';
 import { type Listening, listenNode } from '../../src/dev/serve.js';
@@ -27,7 +29,9 @@ afterEach(async () => {
   for (const l of running.splice(0)) await l.close();
 });
 
-async function setup(opts: { keys?: Kek[]; model?: ModelBackend; maxBodyBytes?: number } = {}) {
+async function setup(
+  opts: { keys?: Kek[]; model?: ModelBackend; maxBodyBytes?: number; nodeCrypto?: boolean } = {},
+) {
   const keys = new WorkerKeys({ minIntervalMs: 0, clock: () => T * 1000, refresher: async () => undefined });
   for (const k of opts.keys ?? []) await keys.add(k);
   const logs: { level: string; message: string }[] = [];
@@ -41,6 +45,8 @@ async function setup(opts: { keys?: Kek[]; model?: ModelBackend; maxBodyBytes?: 
     clock: () => T * 1000 + 500,
     log,
     ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}),
+    // As server.ts wires it: synchronous node:crypto, so a frame is sealed within the turn.
+    ...(opts.nodeCrypto ? { envelopeCrypto: nodeEnvelopeCrypto } : {}),
   };
   const exchange = createWorkerExchange(deps);
   const app = createWorkerApp(deps, exchange);
@@ -359,6 +365,50 @@ describe('node listener: transport', () => {
     const opened = await openSse(res, context);
     expect(opened.error).toBeUndefined();
     expect(opened.chunks).toEqual(['{"n":1}', '[DONE]']);
+  });
+
+  it('the first frame reaches the socket before the model is asked for its next event', async () => {
+    // node:http holds a chunked write until process.nextTick, i.e. until the microtasks after it
+    // ran — among them the sealed stream's producer taking the model's next events. The order of
+    // the two, seen on the server's socket and in the model's iterator, says which went first.
+    const kek = await kekAt();
+    const order: string[] = [];
+    let asked = 0;
+    const events = ['{"n":1}', '{"n":2}', '[DONE]'];
+    const model = controlledModel(async () => ({
+      kind: 'stream',
+      events: {
+        [Symbol.asyncIterator]: () => ({
+          next: async () => {
+            order.push(`next ${++asked}`);
+            const value = events[asked - 1];
+            return value === undefined ? { done: true as const, value: undefined } : { done: false, value };
+          },
+        }),
+      },
+    }));
+    const { url } = await setup({ keys: [kek], model, nodeCrypto: true });
+    const onSocket = (msg: unknown) => {
+      const { socket } = msg as { socket: Socket };
+      const write = socket.write;
+      socket.write = function (this: Socket, ...args: Parameters<Socket['write']>) {
+        order.push('socket write');
+        return write.apply(this, args);
+      } as Socket['write'];
+    };
+    dc.subscribe('net.server.socket', onSocket);
+    try {
+      const { sealed, context } = await seal(kek, CHAT, { ...chatBody, stream: true });
+      const res = await post(url, CHAT, sealed);
+      const opened = await openSse(res, context);
+      expect(opened.chunks).toEqual(['{"n":1}', '{"n":2}', '[DONE]']);
+    } finally {
+      dc.unsubscribe('net.server.socket', onSocket);
+    }
+    // The head and the first frame reach the socket before the producer asks for event 2.
+    const firstWrite = order.indexOf('socket write');
+    expect(order.indexOf('next 1')).toBeLessThan(firstWrite);
+    expect(firstWrite).toBeLessThan(order.indexOf('next 2'));
   });
 
   it('the client going away after the head, before the first event, stops the model', async () => {
