@@ -114,7 +114,7 @@ const HOUSE_MAX = 50;
 const LONGEST: Readonly<Record<string, number>> = {
   'ai-worker': 79,
   gateway: 76,
-  der: 74,
+  der: 67,
   'service-client': 74,
   platform: 72,
   model: 68,
