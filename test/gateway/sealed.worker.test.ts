@@ -346,6 +346,27 @@ gatewayDescribe('the sealed request path', () => {
     stack.modes[WORKER_A] = 'ok';
     stack.modes[WORKER_B] = 'ok';
   });
+
+  it('a client that goes away while a worker hangs is not failed over to the next worker', async () => {
+    // Found by the seventh review: the aborted fetch read as "worker unreachable", so the next
+    // worker got the request of a client that was gone, and the DO was asked to recheck the keys.
+    await withWorkerMode('hang', async () => {
+      stack.calls.length = 0;
+      const client = new AbortController();
+      const pending = call('/v1/chat/completions', {
+        method: 'POST',
+        headers: KEY,
+        body: JSON.stringify({ model: 'sealgate-builtin', messages: PROMPT }),
+        signal: client.signal,
+      });
+      await vi.waitFor(() => expect(workerPosts()).toHaveLength(1));
+      client.abort();
+      const res = await pending;
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
+      expect(workerPosts()).toHaveLength(1);
+    });
+  });
 });
 
 gatewayDescribe('fail closed on what comes back', () => {

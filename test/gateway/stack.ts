@@ -232,6 +232,7 @@ export async function startStack(): Promise<Stack> {
       const signal = init?.signal;
       return await new Promise<Response>((_, reject) => {
         if (!signal) return; // no signal: the caller waits forever, which a test would show
+        if (signal.aborted) return reject(signal.reason);
         signal.addEventListener('abort', () => reject(signal.reason), { once: true });
       });
     }

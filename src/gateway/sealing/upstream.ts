@@ -40,7 +40,9 @@ export type Exchange =
     }
   | { kind: 'unknown_key' }
   | { kind: 'error'; code: HttpErrorCode; status: number; message: string }
-  | { kind: 'no_worker' };
+  | { kind: 'no_worker' }
+  /** The client went away (its request's signal aborted) before a worker answered: nothing to try. */
+  | { kind: 'client_gone' };
 
 let nextWorker = 0;
 
@@ -93,6 +95,8 @@ export async function exchange(input: {
   const hashing = bodySha256(utf8.encode(text));
   hashing.catch(() => undefined); // awaited below; a request no worker answers never reads it
   for (const base of order(input.workerUrls)) {
+    // A client that went away is not served by the next worker (nor counted as a worker's failure).
+    if (input.signal?.aborted) return { kind: 'client_gone' };
     let res: Response;
     try {
       res = await input.fetch(`${base}${input.route}`, {
@@ -102,6 +106,7 @@ export async function exchange(input: {
         ...(input.signal ? { signal: input.signal } : {}),
       });
     } catch (e) {
+      if (input.signal?.aborted) return { kind: 'client_gone' };
       log('warn', 'worker_unreachable', { worker: base, rid, message: (e as Error).message });
       continue;
     }

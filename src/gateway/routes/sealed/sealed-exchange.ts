@@ -61,6 +61,9 @@ export async function sealedExchange(req: SealedRequest): Promise<Response> {
     case 'unknown_key':
       recheck(req);
       return errorResponse('no_worker_available', 'no AI worker holds the current key');
+    case 'client_gone':
+      // Nobody reads this answer; no worker failed, so the key-rotation DO is not asked to recheck.
+      return errorResponse('invalid_request', 'the client closed the request before an AI worker answered');
     case 'no_worker':
       recheck(req);
       return errorResponse('no_worker_available', 'no AI worker answered', {
