@@ -226,6 +226,21 @@ gatewayDescribe('tokens per minute and budgets (KeyUsage Durable Object, settled
     expect((await usageOf(hash)).dayTokens).toBe(usage?.total_tokens);
   });
 
+  it("a metered stream with a non-boolean include_usage gets the model server's refusal, not a rewrite", async () => {
+    // Found by the seventh review: `prepare` overwrote "yes" with true, so the client's error was
+    // hidden (and its usage chunk withheld) where the model server would have refused it.
+    const { key } = await limitedKey({ budgetTokens: 1_000_000, budgetPeriod: 'day' });
+    const { res, text } = await send('/v1/chat/completions', key, {
+      ...CHAT,
+      stream: true,
+      stream_options: { include_usage: 'yes' },
+    });
+    expect(res.status).toBe(400);
+    // The worker names the refusal's class only (its log has the model server's words).
+    expect(JSON.parse(text)).toMatchObject({ error: { code: 'invalid_request' } });
+    expect(text).toContain('model call refused: invalid_request');
+  });
+
   it('a client that leaves a stream is charged once: at least one token, never more than the whole answer', async () => {
     // Round 7: an SDK abort mid-stream leaves no half-state — the meter settles once, through
     // waitUntil, and the KeyUsage DO answers the next request as before.

@@ -82,10 +82,12 @@ export class UsageMeter {
     const given = body.stream_options;
     // `null` is "no options" to OpenAI and vLLM alike: left as is, the stream would come without its
     // usage and be charged per event only, never for its prompt. Anything else that is not an
-    // object is left for the model server to refuse, as the client sent it.
+    // object, or an `include_usage` that is not a boolean, is left for the model server to refuse,
+    // as the client sent it (overwritten, the client's error would be hidden).
     if (given !== undefined && given !== null && !isObj(given)) return body;
     const options = isObj(given) ? given : {};
     if (options.include_usage === true) return body;
+    if (options.include_usage !== undefined && typeof options.include_usage !== 'boolean') return body;
     this.#withhold = true;
     return { ...body, stream_options: { ...options, include_usage: true } };
   }
