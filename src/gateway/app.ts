@@ -45,6 +45,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use('*', corsMiddleware());
   app.use('/v1/messages/*', anthropicErrors()); // also /v1/messages itself, and count_tokens' 404
+  app.use('/v1/models/*', anthropicErrors({ onlyFromAnthropicSdk: true })); // and /v1/models
   app.use('*', gatewayConfig());
   app.use('*', routeCheck());
   app.route('/', healthRoutes());

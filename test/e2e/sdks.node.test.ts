@@ -8,7 +8,7 @@
  *
  *   openai 6.49.0                  responses (plain, streamed), audio transcriptions, a chat stream
  *                                  aborted mid-way and one read slowly
- *   @anthropic-ai/sdk              messages.create, messages.stream
+ *   @anthropic-ai/sdk              messages.create, messages.stream, models.list, models.retrieve
  *   ai + @ai-sdk/openai-compatible generateText, streamText
  *   @langchain/openai ChatOpenAI   invoke, stream
  */
@@ -193,6 +193,21 @@ describe('@anthropic-ai/sdk: messages', () => {
       type: 'error',
       error: { type: 'not_found_error', code: 'model_not_found' },
     });
+  });
+
+  it('models.list and models.retrieve: Anthropic’s shapes, the key in x-api-key', async () => {
+    const ids: string[] = [];
+    for await (const model of client().models.list()) ids.push(model.id);
+    expect(ids).toContain(MODEL);
+    const model = await client().models.retrieve(MODEL);
+    expect(model).toMatchObject({ type: 'model', id: MODEL, display_name: MODEL, lifecycle: 'active' });
+    const missing = await client()
+      .models.retrieve('nope')
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(missing).toBeInstanceOf(Anthropic.NotFoundError);
   });
 });
 

@@ -309,6 +309,38 @@ gatewayDescribe('the sealed request path', () => {
     stack.modes[WORKER_B] = 'ok';
   });
 
+  it("an Anthropic SDK's model list and model (x-api-key, anthropic-version): Anthropic's shapes and errors", async () => {
+    const anthropic = { 'x-api-key': env.DEV_API_KEY, 'anthropic-version': '2023-06-01' };
+    const page = (await (await call('/v1/models', { headers: anthropic })).json()) as {
+      data: { type: string; id: string; created_at: string; lifecycle: string }[];
+      first_id: string;
+      last_id: string;
+      has_more: boolean;
+    };
+    expect(page.has_more).toBe(false);
+    expect(page.data.map((m) => m.id)).toContain('sealgate-builtin');
+    expect(page.first_id).toBe(page.data[0]!.id);
+    expect(page.last_id).toBe(page.data.at(-1)!.id);
+    const one = (await (await call('/v1/models/sealgate-builtin', { headers: anthropic })).json()) as {
+      type: string;
+      id: string;
+      created_at: string;
+    };
+    expect(one).toMatchObject({ type: 'model', id: 'sealgate-builtin', display_name: 'sealgate-builtin' });
+    expect(new Date(one.created_at).toISOString()).toBe(one.created_at);
+    const unknown = await call('/v1/models/no-such-model', { headers: anthropic });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    const badKey = await call('/v1/models', { headers: { ...anthropic, 'x-api-key': 'sk-wrong' } });
+    expect(badKey.status).toBe(401);
+    expect(await badKey.json()).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+    // Without anthropic-version: OpenAI's list, as before (the key may still come in x-api-key).
+    const openai = (await (await call('/v1/models', { headers: KEY })).json()) as { object: string };
+    expect(openai.object).toBe('list');
+    const plain = await call('/v1/models', { headers: { 'x-api-key': env.DEV_API_KEY } });
+    expect(((await plain.json()) as { object: string }).object).toBe('list');
+  });
+
   it('the model list skips a worker that sends its head and stalls its body, within its budget', async () => {
     // Without models.ts's own deadline on the body this waits forever: the test times out.
     stack.modes[WORKER_A] = 'stall-models';

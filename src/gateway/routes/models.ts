@@ -4,9 +4,12 @@
  * list's entry for the model, or 404 `model_not_found`. Each worker gets `MODELS_FETCH_MS` for its
  * whole answer and at most `MODELS_MAX_BYTES` of it: a worker that hangs (before its head or
  * mid-body) or floods is skipped like one that is down, so the route always answers, and
- * `no_worker_available` when none did.
+ * `no_worker_available` when none did. A request from an Anthropic SDK (`anthropic-version`) gets
+ * Anthropic's Models API shapes instead (src/api/anthropic/models.ts; its errors are rewritten by
+ * middleware/anthropic-errors.ts, app.ts).
  */
 import { Hono } from 'hono';
+import { anthropicModelInfo, anthropicModelPage, isAnthropicRequest } from '../../api/anthropic/models.js';
 import { utf8 } from '../../bytes.js';
 import { errorResponse } from '../../http/errors.js';
 import { readLimited } from '../../http/read-limited.js';
@@ -98,6 +101,7 @@ export function modelsRoutes(deps: GatewayDeps): Hono<AppEnv> {
   app.get('/v1/models', async (c) => {
     const data = await firstModelList(deps, c.get('config').workerUrls);
     if (!data) return errorResponse('no_worker_available', 'no AI worker answered');
+    if (isAnthropicRequest(c.req.raw.headers)) return c.json(anthropicModelPage(data));
     return c.json({ object: 'list', data });
   });
   app.get(`${MODEL_PREFIX}:model`, async (c) => {
@@ -106,7 +110,7 @@ export function modelsRoutes(deps: GatewayDeps): Hono<AppEnv> {
     const model = c.req.param('model');
     const entry = data.find((m) => (m as { id?: unknown } | null)?.id === model);
     if (!entry) return errorResponse('model_not_found', 'no AI worker serves that model');
-    return c.json(entry);
+    return c.json(isAnthropicRequest(c.req.raw.headers) ? anthropicModelInfo(entry) : entry);
   });
   return app;
 }
