@@ -82,7 +82,7 @@ class StreamRelay {
   readonly #meter: UsageMeter | undefined;
   /** Messages and Responses: events named and typed by their JSON `type` (stream-end.ts). */
   readonly #typed: boolean;
-  /** Events go out as their verified bytes (chat, completions, no meter): no decode. */
+  /** Events go out as their verified bytes (chat, completions, no meter): no re-encode. */
   readonly #raw: boolean;
   readonly #decoder = new TextDecoder();
   /** The client's side is gone (cancelled, disconnected): nothing more can be sent. */
