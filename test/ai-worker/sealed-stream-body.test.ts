@@ -307,19 +307,7 @@ describe('sealedStreamBody', () => {
   });
 
   it('pacing: events sooner than frameIntervalMs after a write share the next one; a quiet spell and the end do not wait', async () => {
-    const ctx = await context();
-    const clock = manualTimer();
-    const model = pushedEvents();
-    const body = sealedStreamBody({
-      events: model.iterator,
-      sealer: createStreamSealer(ctx),
-      onEnd: () => undefined,
-      onFailure: () => undefined,
-      onCancel: () => undefined,
-      frameIntervalMs: 4,
-      timer: clock,
-    });
-    const writes = readWrites(ctx, body);
+    const { clock, model, writes } = await pacedStream({ frameIntervalMs: 4 });
     model.push('a'); // t=0: the first event goes out alone, at once
     await settle();
     expect(writes.events).toEqual([['a']]);
@@ -346,20 +334,7 @@ describe('sealedStreamBody', () => {
   });
 
   it("pacing: a frame's worth of queued characters goes out at once, within the interval", async () => {
-    const ctx = await context();
-    const clock = manualTimer();
-    const model = pushedEvents();
-    const body = sealedStreamBody({
-      events: model.iterator,
-      sealer: createStreamSealer(ctx),
-      onEnd: () => undefined,
-      onFailure: () => undefined,
-      onCancel: () => undefined,
-      frameIntervalMs: 1_000,
-      maxBufferedChars: 100,
-      timer: clock,
-    });
-    const writes = readWrites(ctx, body);
+    const { model, writes } = await pacedStream({ frameIntervalMs: 1_000, maxBufferedChars: 100 });
     model.push('first');
     await settle();
     model.push('x'.repeat(60));
@@ -372,6 +347,23 @@ describe('sealedStreamBody', () => {
     expect(await writes.ended).toBe(true);
   });
 });
+
+/** A sealed stream body of pushed events on a manual clock, read write by write. */
+async function pacedStream(opts: { frameIntervalMs: number; maxBufferedChars?: number }) {
+  const ctx = await context();
+  const clock = manualTimer();
+  const model = pushedEvents();
+  const body = sealedStreamBody({
+    events: model.iterator,
+    sealer: createStreamSealer(ctx),
+    onEnd: () => undefined,
+    onFailure: () => undefined,
+    onCancel: () => undefined,
+    timer: clock,
+    ...opts,
+  });
+  return { clock, model, writes: readWrites(ctx, body) };
+}
 
 /** A clock that moves only when told, and timers that fire when it passes them. */
 function manualTimer() {
