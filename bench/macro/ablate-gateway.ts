@@ -45,6 +45,7 @@
  * esbuild bundle costs the same.
  *
  *   [ABLATE_ONLY=receipt,open,…] [ABLATE_MS=1500] [ABLATE_ROUNDS=8] [ABLATE_BASE=/tmp/gwjson-base] \
+ *     [ABLATE_STREAM=1] \
  *     [ABLATE_WRANGLER=1] npx tsx bench/macro/ablate-gateway.ts
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -73,7 +74,8 @@ const PORT = 18_877;
 const MS = Number(process.env.ABLATE_MS ?? 1_500);
 const ROUNDS = Number(process.env.ABLATE_ROUNDS ?? 8);
 const ONLY = process.env.ABLATE_ONLY?.split(',');
-const BODY = JSON.stringify(chatBody(4096, false));
+/** `ABLATE_STREAM=1`: the same request streamed (the stream relay instead of the JSON answer). */
+const BODY = JSON.stringify(chatBody(4096, process.env.ABLATE_STREAM === '1'));
 
 interface Variant {
   name: string;
