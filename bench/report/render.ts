@@ -394,13 +394,21 @@ const READING_THE_FIGURES = `## Reading the figures
   length-prefixed inside) instead of SSE text carrying frame JSON, base64url ciphertext and a JSON
   array of events. The gateway no longer text-decodes and SSE-parses the worker's body, parses each
   frame's JSON, decodes base64url or parses the event array, and on chat and completions without
-  metering it forwards each verified event's bytes between \`data: \` and \`\\n\\n\` (no decode,
-  no re-encode); the receipt's stream hash is one SHA-256 over the body's bytes as read. A 57-event
+  metering it forwards each verified event's bytes between \`data: \` and \`\\n\\n\` (no
+  re-encode; since the seventh review each is still decoded and JSON-parsed once, so that a worker's
+  event that is not a JSON chunk ends the stream with our error event); the receipt's stream hash is one SHA-256 over the body's bytes as read. A 57-event
   bench stream is 21.7 KB instead of 30.9 KB. The relay's core in Node, in process: 1.18–1.31 →
   0.91–0.99 ms per stream; the gateway's workerd under the profiler at load 3–8: 4.50 → 4.25 ms
   median, within that machine's noise; the AI worker's stream CPU did not move measurably (it is
-  the model's SSE parse, the per-event checks and the pump, not the framing). This page's figures
-  are the first full run with it.
+  the model's SSE parse, the per-event checks and the pump, not the framing).
+- Since, the gateway reads the worker's stream and the request bodies it reads in JavaScript
+  through a BYOB reader with a fresh 64 KiB buffer per read (\`src/http/chunk-reader.ts\`):
+  workerd's default reader hands a body over 4096 bytes at a time, so a bench stream the worker
+  sends as two writes was 5.05–5.11 reads of its body per stream and is now 1.13 (counted in the
+  relay under this load), at ~0.1 ms of workerd CPU per read (docs/gateway.md "What a stream's
+  network reads cost"). The AI worker paces a stream's writes after the first (4 ms by default;
+  the bench's model sends its answer at once, so its streams stay two writes). This page's figures
+  are the first full run with both.
 - Streams under \`wrangler dev\` (the figures before issue #18; now only the reference phase): every
   chunk of a streamed body crosses wrangler's proxy workerd (a JavaScript Worker in front of the real
   one) on its own, so per-chunk costs dominate streamed answers. The sealed path carries frames in as few chunks as it can without holding any back: the
