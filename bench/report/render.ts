@@ -405,7 +405,7 @@ const READING_THE_FIGURES = `## Reading the figures
   through a BYOB reader with a fresh 64 KiB buffer per read (\`src/http/chunk-reader.ts\`):
   workerd's default reader hands a body over 4096 bytes at a time, so a bench stream the worker
   sends as two writes was 5.05–5.11 reads of its body per stream and is now 1.13 (counted in the
-  relay under this load), at ~0.1 ms of workerd CPU per read (docs/gateway.md "What a stream's
+  relay under this load), at ~0.05–0.1 ms of workerd CPU per read (docs/gateway.md "What a stream's
   network reads cost"). The AI worker paces a stream's writes after the first (4 ms by default;
   the bench's model sends its answer at once, so its streams stay two writes). This page's figures
   are the first full run with both.

@@ -3,9 +3,9 @@
  * the model's events sealed a burst per frame, then the end record — read ahead of the transport,
  * but bounded.
  *
- * Why few writes: each network read of this body costs the gateway ~0.1 ms of CPU before any crypto
- * (docs/gateway.md "What a stream's network reads cost"), each frame an AES-GCM open on top. A
- * producer takes the model's events as they come into a queue; each transport read seals every
+ * Why few writes: each network read of this body costs the gateway ~0.05–0.1 ms of CPU before
+ * any crypto (docs/gateway.md "What a stream's network reads cost"), each frame an AES-GCM open on
+ * top. A producer takes the model's events as they come into a queue; each transport read seals every
  * event queued so far (up to MAX_FRAME_EVENTS events and MAX_FRAME_BYTES per frame,
  * src/envelope/stream.ts) as one frame and writes it. Pacing (the invariants):
  * - the first event goes out alone and at once (time to first chunk; the producer asks the model
