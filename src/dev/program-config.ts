@@ -144,7 +144,9 @@ function pcsFromEnv(env: Record<string, string | undefined>): { pcs?: PcsOptions
 export function runIfMain(moduleUrl: string, program: string, main: () => Promise<void>): void {
   if (process.argv[1] === undefined || resolve(process.argv[1]) !== fileURLToPath(moduleUrl)) return;
   main().catch((e) => {
-    process.stderr.write(`${program}: ${(e as Error).message}\n`);
+    // A configuration error already names the program (programFail); say it once.
+    const message = (e as Error).message;
+    process.stderr.write(`${message.startsWith(`${program}: `) ? message : `${program}: ${message}`}\n`);
     process.exit(1);
   });
 }
