@@ -13,7 +13,9 @@
  *
  * Reproducible: esbuild's output is a function of its inputs and options; paths in it are relative
  * to the repository root (`absWorkingDir`), there is no timestamp and no source map, so two builds
- * of one commit with one lockfile give the same bytes (the test builds twice). Not minified, so the
+ * of one commit with one lockfile give the same bytes wherever the clone is (the test builds twice;
+ * checked once from a second clone at another path). A node_modules reached through a symlink
+ * would put its real path into the bundle: build after `npm ci`, which makes none. Not minified, so the
  * measured bytes can be read; licence comments are kept at the end of each file (`legalComments`).
  */
 import { dirname, join } from 'node:path';
