@@ -5,7 +5,7 @@
  *   PORT (8787) · DEV_API_KEY (sk-sealgate-local-development-key) · MODEL_URL / MODEL_API_KEY (default: built-in model)
  *   SEALGATE_SERVICE_PORT (8788) · SEALGATE_WORKER_PORT (8789) · SEALGATE_DEV_DIR (.sealgate-dev)
  *   SEALGATE_TEE (sev-snp): `tdx` runs both services on the SIMULATED Intel TDX platform
- *   SEALGATE_GPUS (1; 0 with SEALGATE_TEE=tdx): SIMULATED GPUs the worker attests with its CPU; 0 for a CPU-only worker
+ *   SEALGATE_GPUS (1): SIMULATED GPUs the worker attests with its CPU (SEV-SNP or TDX); 0 for a CPU-only worker
  */
 import { startStack } from '../src/dev/stack.js';
 
@@ -19,10 +19,7 @@ if (tee !== 'sev-snp' && tee !== 'tdx') {
   process.stderr.write(`[sealgate] SEALGATE_TEE must be "sev-snp" or "tdx", got ${JSON.stringify(tee)}\n`);
   process.exit(2);
 }
-// Simulated GPUs join the SEV-SNP stack; the TDX stack has none yet (startStack refuses them).
-const defaultGpus = tee === 'tdx' ? 0 : 1;
-const gpus =
-  env.SEALGATE_GPUS === undefined || env.SEALGATE_GPUS === '' ? defaultGpus : Number(env.SEALGATE_GPUS);
+const gpus = env.SEALGATE_GPUS === undefined || env.SEALGATE_GPUS === '' ? 1 : Number(env.SEALGATE_GPUS);
 if (!Number.isInteger(gpus) || gpus < 0 || gpus > 8) {
   process.stderr.write(`[sealgate] SEALGATE_GPUS must be 0..8, got ${env.SEALGATE_GPUS}\n`);
   process.exit(2);

@@ -2,15 +2,19 @@
  * The development environment on SIMULATED Intel TDX (the TDX twin of environment.ts): a simulated
  * SGX PKI (src/platform/simulator/tdx-chain.ts), a manifest whose `trustAnchors.tdx` names only that
  * chain's root (`simulated: true`) and whose roles accept only TDX, and two simulated TDs — the
- * attestation service and an AI worker — launched with the MRTDs the manifest names. The manifest's
- * name says DEVELOPMENT — SIMULATED HARDWARE; every service under it says SIMULATED.
+ * attestation service and an AI worker — launched with the MRTDs the manifest names; with `gpus`,
+ * the worker's simulated NVIDIA GPUs as on SEV-SNP (the GPU evidence and its binding are the same
+ * on both TEEs: docs/protocol.md "GPU evidence"). The manifest's name says DEVELOPMENT — SIMULATED
+ * HARDWARE; every service under it says SIMULATED.
  *
  * Runtime-neutral (no node:*). Making a chain is four P-256 key generations (milliseconds).
  */
 import { toHex } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { deriveGatewayKey } from '../keys/gateway-key.js';
+import { createGpuDeviceChain, type GpuDeviceChain } from '../platform/simulator/gpu-device-chain.js';
 import { measurementFor } from '../platform/simulator/measurement.js';
+import { SimulatedGpuProvider, simulatedGpuMeasurements } from '../platform/simulator/simulated-gpu.js';
 import { createTdxDevChain, type TdxDevChain } from '../platform/simulator/tdx-chain.js';
 import { SimulatedTdxPlatform } from '../platform/simulator/tdx-platform.js';
 import { SIMULATED_TD_DEFAULTS } from '../platform/simulator/tdx-quote.js';
@@ -21,6 +25,8 @@ import {
   DEV_MANIFEST_NAME,
   DEV_MEASUREMENT_LABELS,
   type DevelopmentEnvironment,
+  type DevGpus,
+  devGpuManifestParts,
   devManifestCore,
 } from './environment.js';
 
@@ -32,14 +38,17 @@ export class DevTdxPlatform extends SimulatedTdxPlatform {
 }
 
 /**
- * The TDX development manifest's text for `chain` (deterministic: same chain and secret, same
+ * The TDX development manifest's text for `chain` (deterministic: same chain, secret and GPUs, same
  * bytes). SEV-SNP anchors are AMD's published roots only because the format requires some; no role
- * accepts SEV-SNP, so a SEV-SNP party is `tee_not_allowed` under it.
+ * accepts SEV-SNP, so a SEV-SNP party is `tee_not_allowed` under it. With `gpus.count` > 0 the
+ * worker role requires exactly that many simulated GPUs of `gpus.chain`, as on SEV-SNP.
  */
 export async function tdxDevelopmentManifestText(
   chain: TdxDevChain,
   gatewaySecret: string = DEV_GATEWAY_SECRET,
+  gpus?: DevGpus,
 ): Promise<string> {
+  const gpuParts = gpus && gpus.count > 0 ? await devGpuManifestParts(gpus) : undefined;
   const gateway = await deriveGatewayKey(gatewaySecret);
   const [service, worker] = await Promise.all([
     measurementFor(DEV_MEASUREMENT_LABELS.service),
@@ -63,6 +72,7 @@ export async function tdxDevelopmentManifestText(
           note: 'SIMULATED development SGX root made by the Sealgate simulator: not Intel',
         },
       ],
+      ...(gpuParts ? { nvidia: gpuParts.anchors } : {}),
     },
     roles: {
       'attestation-service': {
@@ -72,6 +82,7 @@ export async function tdxDevelopmentManifestText(
       worker: {
         note: `SIMULATED: MRTD measurementFor("${DEV_MEASUREMENT_LABELS.worker}")`,
         tdx: reference(worker),
+        ...(gpuParts ? { gpu: gpuParts.gpu } : {}),
       },
     },
     keyPolicy: { ...DEV_KEY_POLICY },
@@ -83,12 +94,8 @@ export async function tdxDevelopmentManifestText(
   return `${JSON.stringify(manifest, null, 2)}\n`;
 }
 
-/** No simulated GPUs on the TDX development setup yet: GPUs are wired into the SEV-SNP one. */
 export interface TdxDevelopmentEnvironment
-  extends Omit<
-    DevelopmentEnvironment,
-    'chain' | 'servicePlatform' | 'workerPlatform' | 'gpuChain' | 'workerGpus'
-  > {
+  extends Omit<DevelopmentEnvironment, 'chain' | 'servicePlatform' | 'workerPlatform'> {
   readonly chain: TdxDevChain;
   readonly servicePlatform: DevTdxPlatform;
   readonly workerPlatform: DevTdxPlatform;
@@ -100,13 +107,22 @@ export async function createTdxDevelopmentEnvironment(options: {
   gatewaySecret?: string;
   /** The simulated TDs' clock for collateral issue (default the wall clock). */
   clock?: () => Date;
+  /** Simulated GPUs the worker role requires (default 0: no `gpu` section, no GPU anchor). */
+  gpus?: number;
+  /** Reuse a simulated GPU chain. */
+  gpuChain?: GpuDeviceChain;
 }): Promise<TdxDevelopmentEnvironment> {
   if (!(options?.now instanceof Date) || Number.isNaN(options.now.getTime())) {
     throw new SealgateError('invalid_argument', 'createTdxDevelopmentEnvironment: now must be a valid Date');
   }
   const chain = options.chain ?? (await createTdxDevChain({ now: options.now }));
   const gatewaySecret = options.gatewaySecret ?? DEV_GATEWAY_SECRET;
-  const manifestText = await tdxDevelopmentManifestText(chain, gatewaySecret);
+  const gpuCount = options.gpus ?? 0;
+  const gpuChain = options.gpuChain ?? (await createGpuDeviceChain({ now: options.now }));
+  const manifestText = await tdxDevelopmentManifestText(chain, gatewaySecret, {
+    chain: gpuChain,
+    count: gpuCount,
+  });
   const core = await devManifestCore(manifestText, gatewaySecret);
   const { service, worker } = core.measurements;
   const clock = options.clock ?? (() => options.now);
@@ -116,5 +132,8 @@ export async function createTdxDevelopmentEnvironment(options: {
     ...core,
     servicePlatform: new DevTdxPlatform(chain, service, 'attestation-service', clock),
     workerPlatform: new DevTdxPlatform(chain, worker, 'worker', clock),
+    gpuChain,
+    workerGpus:
+      gpuCount > 0 ? new SimulatedGpuProvider(gpuChain, await simulatedGpuMeasurements(), gpuCount) : null,
   });
 }

@@ -110,7 +110,7 @@ export interface DevGpus {
  * and the worker's `gpu` reference values — exactly `count` Hopper GPUs, the simulated driver and
  * VBIOS, and every simulated measurement pinned as a golden value.
  */
-async function devGpuManifestParts(gpus: DevGpus): Promise<{ anchors: unknown[]; gpu: unknown }> {
+export async function devGpuManifestParts(gpus: DevGpus): Promise<{ anchors: unknown[]; gpu: unknown }> {
   const measurements = await simulatedGpuMeasurements();
   return {
     anchors: [

@@ -154,23 +154,29 @@ export async function loadOrCreateTdxDevChain(
 
 /**
  * The TDX twin of `writeDevelopmentFiles`: `dir/tdx-dev-chain.json` (kept if present),
- * `dir/gateway-secret` (shared with the SEV-SNP setup) and `dir/manifest.dev-tdx.json` (rewritten
- * for that chain): what `SEALGATE_PLATFORM=simulator SEALGATE_TEE=tdx` and the dev gateway need.
+ * `dir/gateway-secret` and `dir/gpu-chain.json` (both shared with the SEV-SNP setup) and
+ * `dir/manifest.dev-tdx.json` (rewritten for that chain, with `gpus` > 0 requiring that many
+ * simulated GPUs): what `SEALGATE_PLATFORM=simulator SEALGATE_TEE=tdx` and the dev gateway need.
  */
 export async function writeTdxDevelopmentFiles(
   dir: string,
-  opts: { now: Date },
+  opts: { now: Date; gpus?: number },
 ): Promise<{
   chainPath: string;
   manifestPath: string;
+  gpuChainPath: string;
   chain: TdxDevChain;
+  gpuChain: GpuDeviceChain;
   created: boolean;
   gatewaySecret: string;
 }> {
   const chainPath = join(dir, 'tdx-dev-chain.json');
   const manifestPath = join(dir, 'manifest.dev-tdx.json');
+  const gpuChainPath = join(dir, 'gpu-chain.json');
   const { chain, created } = await loadOrCreateTdxDevChain(chainPath, opts);
   const gatewaySecret = await devGatewaySecret(join(dir, 'gateway-secret'));
-  await writeFile(manifestPath, await tdxDevelopmentManifestText(chain, gatewaySecret));
-  return { chainPath, manifestPath, chain, created, gatewaySecret };
+  const gpuChain = await loadOrCreateGpuChain(gpuChainPath, { now: opts.now });
+  const gpus = { chain: gpuChain, count: opts.gpus ?? 0 };
+  await writeFile(manifestPath, await tdxDevelopmentManifestText(chain, gatewaySecret, gpus));
+  return { chainPath, manifestPath, gpuChainPath, chain, gpuChain, created, gatewaySecret };
 }

@@ -1,9 +1,9 @@
 /**
  * `tsx src/dev/main.ts [--tee tdx] [DIR]` (default `.sealgate-dev`): writes a SIMULATED development
  * setup — `DIR/dev-chain.json` (SEV-SNP; with `--tee tdx`, `DIR/tdx-dev-chain.json`), made once, then
- * kept, and `DIR/manifest.dev.json` (`manifest.dev-tdx.json`) trusting only that chain's root; on
- * SEV-SNP it requires SEALGATE_GPUS (default 1, as `npm start`) SIMULATED GPUs of the worker, whose
- * chain is `DIR/gpu-chain.json` — and prints how to start the services on it.
+ * kept, and `DIR/manifest.dev.json` (`manifest.dev-tdx.json`) trusting only that chain's root and
+ * requiring SEALGATE_GPUS (default 1, as `npm start`) SIMULATED GPUs of the worker, whose chain is
+ * `DIR/gpu-chain.json` — and prints how to start the services on it.
  */
 
 import { readFile } from 'node:fs/promises';
@@ -17,24 +17,23 @@ if (args[0] === '--tee' && !tdx) {
   process.exit(2);
 }
 const dir = (tdx ? args[2] : args[0]) ?? '.sealgate-dev';
-const gpus = tdx ? 0 : Number(process.env.SEALGATE_GPUS || '1');
+const gpus = Number(process.env.SEALGATE_GPUS || '1');
 if (!Number.isInteger(gpus) || gpus < 0 || gpus > 8) throw new Error('SEALGATE_GPUS must be 0..8');
 const files = tdx
-  ? await writeTdxDevelopmentFiles(dir, { now: new Date() })
+  ? await writeTdxDevelopmentFiles(dir, { now: new Date(), gpus })
   : await writeDevelopmentFiles(dir, { now: new Date(), gpus });
 const root = 'rootSha256' in files.chain ? files.chain.rootSha256 : files.chain.arkSha256;
 const digest = await manifestDigest(await readFile(files.manifestPath));
 const env = `SEALGATE_PLATFORM=simulator${tdx ? ' SEALGATE_TEE=tdx' : ''} SEALGATE_DEV_CHAIN=${files.chainPath} SEALGATE_MANIFEST=${files.manifestPath}`;
-const gpuEnv =
-  'gpuChainPath' in files ? ` SEALGATE_GPUS=${gpus} SEALGATE_DEV_GPU_CHAIN=${files.gpuChainPath}` : '';
+const gpuEnv = gpus > 0 ? ` SEALGATE_GPUS=${gpus} SEALGATE_DEV_GPU_CHAIN=${files.gpuChainPath}` : '';
 // The service answers OCSP for the simulated GPU chain itself (src/attestation-service/gpu-ocsp-env.ts).
-const serviceGpuEnv = 'gpuChainPath' in files ? ` SEALGATE_DEV_GPU_CHAIN=${files.gpuChainPath}` : '';
+const serviceGpuEnv = gpus > 0 ? ` SEALGATE_DEV_GPU_CHAIN=${files.gpuChainPath}` : '';
 process.stdout.write(
   [
     `SIMULATED HARDWARE development setup (${tdx ? 'Intel TDX' : 'AMD SEV-SNP'})`,
     `  dev chain  ${files.chainPath} (${files.created ? 'created' : 'kept'}; root ${root})`,
     `  manifest   ${files.manifestPath} (digest ${digest})`,
-    ...('gpuChainPath' in files ? [`  GPUs       ${gpus} SIMULATED (chain ${files.gpuChainPath})`] : []),
+    ...(gpus > 0 ? [`  GPUs       ${gpus} SIMULATED (chain ${files.gpuChainPath})`] : []),
     '',
     'Start the attestation service on the simulator:',
     `  ${env}${serviceGpuEnv} npx tsx src/attestation-service/main.ts`,

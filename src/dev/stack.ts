@@ -149,15 +149,9 @@ async function startGpuResponder(
 /** The development files (chain, manifest, secrets) and the manifest the stack runs, as bytes. */
 async function prepareFiles(opts: StackOptions, gpus: number) {
   const devDir = opts.devDir ?? '.sealgate-dev';
-  if (opts.tee === 'tdx' && gpus > 0) {
-    // The simulated GPUs are wired into the SEV-SNP development setup only (README "GPUs").
-    throw new Error(
-      'simulated GPUs run only on the SEV-SNP stack: set SEALGATE_GPUS=0 with SEALGATE_TEE=tdx',
-    );
-  }
   const files =
     opts.tee === 'tdx'
-      ? await writeTdxDevelopmentFiles(devDir, { now: new Date() })
+      ? await writeTdxDevelopmentFiles(devDir, { now: new Date(), gpus })
       : await writeDevelopmentFiles(devDir, { now: new Date(), gpus });
   if (opts.keyPolicy) {
     const manifest = JSON.parse(await readFile(files.manifestPath, 'utf8'));
@@ -187,7 +181,7 @@ async function startNodeServices(
 ) {
   const { files, manifestBytes } = prepared;
   const quietLog = (opts.verbose ?? true) ? {} : { log: () => undefined };
-  const ocsp = gpus > 0 && 'gpuChain' in files ? await startGpuResponder(files.gpuChain, closers) : null;
+  const ocsp = gpus > 0 ? await startGpuResponder(files.gpuChain, closers) : null;
   const service = await startService({
     manifestBytes,
     ...(ocsp ? { gpuOcsp: ocsp.gpuOcsp } : {}),
@@ -200,7 +194,7 @@ async function startNodeServices(
     manifestBytes,
     serviceUrl: service.url,
     platform: await platformFor(files, 'worker', 'worker'),
-    ...(gpus > 0 && 'gpuChain' in files
+    ...(gpus > 0
       ? { gpus: new SimulatedGpuProvider(files.gpuChain, await simulatedGpuMeasurements(), gpus) }
       : {}),
     port: opts.workerPort ?? 8789,

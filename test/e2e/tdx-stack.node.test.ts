@@ -2,7 +2,8 @@
  * `npm start` on SIMULATED Intel TDX (`SEALGATE_TEE=tdx`: src/dev/stack.ts with `tee: 'tdx'`), end
  * to end through the REAL gateway under `wrangler dev`: the key-rotation Durable Object attests the
  * service's TDX quote (collateral verified to the dev manifest's simulated SGX root), the TDX worker
- * attests to the service, and a chat completion sealed by the gateway comes back answered and
+ * attests to the service with its SIMULATED NVIDIA GPU (the manifest requires one; the service asks
+ * the stack's simulated OCSP responder), and a chat completion sealed by the gateway comes back answered and
  * marked simulated; `/v1/attestation`, the verification page and the real `sealgate verify-endpoint`
  * show the TD's claims. The manifest is the TDX dev manifest: roles accept only TDX.
  */
@@ -29,13 +30,14 @@ function sealgate(args: string[]): Promise<{ code: number; stdout: string }> {
 }
 
 beforeAll(async () => {
-  stack = await startE2eStack({ tee: 'tdx' });
+  stack = await startE2eStack({ tee: 'tdx', gpus: 1 });
 }, E2E_START_MS);
 
 afterAll(() => stopE2eStack(stack), E2E_STOP_MS);
 
 describe('the local stack on SIMULATED Intel TDX', () => {
   it('a chat completion through the gateway is answered by the TDX worker', async () => {
+    expect(stack.gpuOcspUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+/); // the GPU's revocation is checked
     const response = await fetch(`${stack.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
@@ -97,7 +99,7 @@ describe('the local stack on SIMULATED Intel TDX', () => {
     expect(out.code).toBe(3);
   }, 60_000);
 
-  it('the answer carries a receipt that verify-receipt --url accepts, naming the TD', async () => {
+  it('the answer carries a receipt that verify-receipt --url accepts, naming the TD and the GPU', async () => {
     const response = await fetch(`${stack.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
@@ -122,6 +124,8 @@ describe('the local stack on SIMULATED Intel TDX', () => {
       '--allow-simulated',
     ]);
     expect(out.stdout).toContain("the service's SIMULATED Intel TDX evidence verifies");
+    // The worker that answered was attested with its GPU: its certificate names it.
+    expect(out.stdout).toMatch(/attested GPUs: GPU 0 hopper driver \S+ VBIOS \S+ measurements [0-9a-f]{64}/);
     expect(out.stdout).toContain(`VERIFIED: the answer to request ${id}`);
     expect(out.code).toBe(0);
   }, 60_000);

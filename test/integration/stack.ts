@@ -13,8 +13,11 @@ import {
   createTdxDevelopmentEnvironment,
   type TdxDevelopmentEnvironment,
 } from '../../src/dev/environment-tdx.js';
+import { nodeGpuOcsp } from '../../src/dev/gpu-ocsp.js';
+import { serveOcspResponder } from '../../src/dev/ocsp-responder-server.js';
 import { sealRequest } from '../../src/envelope/request.js';
 import { createKek, type Kek } from '../../src/keys/kek.js';
+import { gpuChainResponder } from '../../src/platform/simulator/gpu-ocsp-responder.js';
 import type { AttestationPlatform } from '../../src/platform/types.js';
 import { manifestDigest } from '../../src/policy/manifest-digest.js';
 import { parseManifest } from '../../src/policy/parse-manifest.js';
@@ -94,24 +97,30 @@ async function withManifestEdit<E extends DevelopmentEnvironment | TdxDevelopmen
 }
 
 /**
- * `tee`: the simulated TEE both services run on (default SEV-SNP). `editManifest` changes the
+ * `tee`: the simulated TEE both services run on (default SEV-SNP). `gpus`: simulated GPUs the
+ * worker role requires and every worker started here presents, with a simulated OCSP responder
+ * over HTTP for the service (the role's `gpu.ocsp` is "require"). `editManifest` changes the
  * development manifest's JSON before anything starts (both services then run the edited bytes).
  */
 export async function startStack(
-  opts: { tee?: 'sev-snp' | 'tdx'; editManifest?: (m: Record<string, unknown>) => void } = {},
+  opts: { tee?: 'sev-snp' | 'tdx'; gpus?: number; editManifest?: (m: Record<string, unknown>) => void } = {},
 ): Promise<Stack> {
+  const gpus = opts.gpus ?? 0;
   const env = await withManifestEdit(
     opts.tee === 'tdx'
-      ? await createTdxDevelopmentEnvironment({ now: new Date(), clock: () => new Date() })
-      : await createDevelopmentEnvironment({ now: new Date() }),
+      ? await createTdxDevelopmentEnvironment({ now: new Date(), clock: () => new Date(), gpus })
+      : await createDevelopmentEnvironment({ now: new Date(), gpus }),
     opts.editManifest,
   );
+  const responder =
+    gpus > 0 ? await serveOcspResponder(await gpuChainResponder(env.gpuChain, () => new Date())) : undefined;
   const serviceLog = recordingLog();
   const service = await startService({
     manifestBytes: env.manifestBytes,
     platform: env.servicePlatform,
     port: 0,
     log: serviceLog.log,
+    ...(responder ? { gpuOcsp: nodeGpuOcsp(responder.url) } : {}),
   });
   const workers: RunningWorker[] = [];
   const nonce = crypto.getRandomValues(new Uint8Array(32));
@@ -152,6 +161,7 @@ export async function startStack(
         manifestBytes: env.manifestBytes,
         serviceUrl: service.url,
         platform: opts.platform ?? env.workerPlatform,
+        ...(env.workerGpus ? { gpus: env.workerGpus } : {}),
         port: 0,
         log: opts.log ?? (() => undefined),
         ...(opts.modelUrl ? { modelUrl: opts.modelUrl } : {}),
@@ -173,6 +183,7 @@ export async function startStack(
     async close() {
       for (const w of workers) await w.close();
       await service.close();
+      await responder?.close();
     },
   };
 }
@@ -181,7 +192,10 @@ export async function startStack(
  * The certificate `worker` serves (GET /v1/worker) verifies under the signing key the client
  * attested, for this manifest, and names the worker role's SIMULATED measurement.
  */
-export async function expectWorkerCertificate(stack: Stack, worker: RunningWorker): Promise<void> {
+export async function expectWorkerCertificate(
+  stack: Stack,
+  worker: RunningWorker,
+): Promise<Awaited<ReturnType<typeof verifyWorkerCertificate>>> {
   const { certificate } = (await (await fetch(`${worker.url}/v1/worker`)).json()) as { certificate: string };
   const cert = await verifyWorkerCertificate({
     certificate: fromBase64Url(certificate),
@@ -191,4 +205,5 @@ export async function expectWorkerCertificate(stack: Stack, worker: RunningWorke
   });
   expect(cert.measurement).toEqual(stack.env.measurements.worker);
   expect(cert.simulated).toBe(true);
+  return cert;
 }
