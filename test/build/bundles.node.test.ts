@@ -126,16 +126,22 @@ describe('run by node from outside the repository', () => {
     expect(await stop(service.child)).toBe(0);
   });
 
+  /** `node <args>` in the temporary folder, to its exit. */
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, args, { cwd: dir, env: { PATH: process.env.PATH ?? '' } });
+      const out = { stdout: '', stderr: '' };
+      child.stdout.on('data', (d: Buffer) => {
+        out.stdout += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        out.stderr += d.toString();
+      });
+      child.once('exit', (code) => resolve({ code, ...out }));
+    });
+
   it('a configuration error is said once, with the program name, and exits 1', async () => {
-    const child = spawn(process.execPath, ['ai-worker.mjs'], {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? '' },
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { code, stderr } = await run(['ai-worker.mjs']);
     expect({ code, stderr }).toEqual({
       code: 1,
       stderr: 'AI worker: SEALGATE_MANIFEST (path of the manifest file) is required\n',
@@ -143,15 +149,7 @@ describe('run by node from outside the repository', () => {
   });
 
   it('the CLI prints its usage', async () => {
-    const child = spawn(process.execPath, ['sealgate.mjs', '--help'], {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? '' },
-    });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { code, stdout } = await run(['sealgate.mjs', '--help']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^usage: sealgate <command>\n/);
     expect(stdout).toContain('verify-endpoint URL');
