@@ -70,8 +70,35 @@ interface AttestedWorker {
 
 type IssuedCertificate = Awaited<ReturnType<typeof issueWorkerCertificate>>;
 
-export async function postRegister(rt: ServiceRuntime, req: Request): Promise<Response> {
-  const body = await readJsonObject(req, { maxBytes: MAX_REGISTER_BYTES, fields: ['bundle'] });
+/**
+ * Bounded before the body is read (register-admission.ts): registrations in flight, per caller and
+ * in all, and the time a body may take to arrive.
+ */
+export async function postRegister(
+  rt: ServiceRuntime,
+  req: Request,
+  caller: string | null,
+): Promise<Response> {
+  const release = rt.registrations.enter(caller);
+  if (!release) {
+    rt.deps.log('warn', 'registration_busy', { caller, inFlight: rt.registrations.inFlight });
+    return errorResponse('rate_limited', 'too many registrations in progress, retry later', {
+      headers: { 'retry-after': '1' },
+    });
+  }
+  try {
+    return await register(rt, req);
+  } finally {
+    release();
+  }
+}
+
+async function register(rt: ServiceRuntime, req: Request): Promise<Response> {
+  const body = await readJsonObject(req, {
+    maxBytes: MAX_REGISTER_BYTES,
+    fields: ['bundle'],
+    deadlineMs: rt.registrations.limits.bodyDeadlineMs,
+  });
   if (!body.ok) return body.response;
   let bundle: EvidenceBundle;
   try {
