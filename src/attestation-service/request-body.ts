@@ -2,7 +2,8 @@
  * Reading a JSON request body at the service's boundary, strictly and with a size limit:
  *
  * - `content-type` must be `application/json`, UTF-8 if a charset is named
- *   (src/http/json-content-type.ts) → `unsupported_media_type`;
+ *   (src/http/json-content-type.ts), with no content coding but `identity` and no transfer
+ *   coding but `chunked` → `unsupported_media_type`;
  * - at most `maxBytes`, checked on `content-length` when present and while reading (a chunked body
  *   has none) → `payload_too_large`; cut short, or (where the route sets one) not whole by a
  *   deadline → `invalid_request`;
@@ -14,6 +15,7 @@
  * Problems come back as a ready error `Response` (OpenAI error JSON, src/http/errors.ts), not as
  * exceptions: each is an expected outcome of a hostile or broken client.
  */
+import { contentCodingRefused, isIdentityCoding } from '../http/content-coding.js';
 import { errorResponse } from '../http/errors.js';
 import { isJsonContentType } from '../http/json-content-type.js';
 import { isContentLengthSyntax, readLimited } from '../http/read-limited.js';
@@ -50,12 +52,26 @@ async function readBody(req: Request, maxBytes: number, deadlineMs?: number): Pr
   return { ok: true, value: bytes };
 }
 
+/**
+ * Node decodes `chunked` and no other transfer coding (RFC 9112 §6.1): a body labelled
+ * `gzip, chunked` reaches us gzip-coded or, sent plain, is read as if the label were not there —
+ * found by review round 8. Only `chunked` alone is taken (RFC 9112 §6.1 would have 501; the closed
+ * set's 415 says the same as for a content coding).
+ */
+function isPlainTransfer(headers: Headers): boolean {
+  const te = headers.get('transfer-encoding');
+  return te === null || te.trim().toLowerCase() === 'chunked';
+}
+
 export async function readJsonObject(
   req: Request,
   opts: { maxBytes: number; fields: readonly string[]; deadlineMs?: number },
 ): Promise<Checked<Record<string, unknown>>> {
   if (!isJsonContentType(req.headers.get('content-type'))) {
     return fail(errorResponse('unsupported_media_type', 'content-type must be application/json'));
+  }
+  if (!isIdentityCoding(req.headers.get('content-encoding')) || !isPlainTransfer(req.headers)) {
+    return fail(contentCodingRefused());
   }
   const body = await readBody(req, opts.maxBytes, opts.deadlineMs);
   if (!body.ok) return body;

@@ -153,6 +153,29 @@ describe('smuggling shapes and pipelining (held: Node refuses them before any ro
     }
   });
 
+  it('a body in a transfer or content coding is 415 (found: read as if the label were not there)', async () => {
+    const shapes = [
+      `${challengeHead(['transfer-encoding: gzip, chunked', 'connection: close'])}2\r\n{}\r\n0\r\n\r\n`,
+      `${challengeHead(['content-encoding: gzip', 'content-length: 2', 'connection: close'])}{}`,
+      `${challengeHead(['content-encoding: br', 'content-length: 2', 'connection: close'])}{}`,
+    ];
+    for (const shape of shapes) {
+      const answer = await rawConnection(server.port, shape, { idleMs: 5_000 }).received;
+      expect(statusCodes(answer)).toEqual([415]);
+      expect(answer).toContain('"code":"unsupported_media_type"');
+    }
+    // Chunked alone, and an explicit identity coding, are read as ever.
+    for (const lines of [
+      ['transfer-encoding: chunked'],
+      ['content-encoding: identity', 'content-length: 2'],
+    ]) {
+      const body = lines[0] === 'transfer-encoding: chunked' ? '2\r\n{}\r\n0\r\n\r\n' : '{}';
+      const answer = await rawConnection(server.port, challengeHead([...lines, 'connection: close']) + body)
+        .received;
+      expect(statusCodes(answer)).toEqual([200]);
+    }
+  });
+
   it('two pipelined challenges are answered in order, each once; Expect: 100-continue is honoured', async () => {
     const one = `${challengeHead(['content-length: 2'])}{}`;
     const last = `${challengeHead(['content-length: 2', 'connection: close'])}{}`;
