@@ -57,6 +57,9 @@ export interface WorkerAppDeps {
   streamFrameIntervalMs?: number;
 }
 
+/** Oldest sealed request accepted, in seconds (docs/services.md "AI worker: precise behaviour"). */
+export const DEFAULT_MAX_AGE_SECONDS = 300;
+
 /**
  * What the sealed routes run on (sealed-exchange.ts), shared by the Hono app and the Node server's
  * direct path (node-listener.ts) — one replay guard for both.
@@ -70,7 +73,7 @@ export function createWorkerExchange(deps: WorkerAppDeps): SealedExchangeDeps {
     model: deps.model,
     replayGuard: deps.replayGuard ?? new MemoryReplayGuard(),
     now,
-    maxAgeSeconds: deps.maxAgeSeconds ?? 300,
+    maxAgeSeconds: deps.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS,
     maxFutureSkewSeconds: deps.maxFutureSkewSeconds ?? 60,
     maxBodyBytes: deps.maxBodyBytes ?? 16 * 1024 * 1024,
     log,

@@ -58,6 +58,7 @@ import {
   type KekDeliveryBinding,
   verifyKekDelivery,
 } from '../service-client/kek-delivery.js';
+import { keyPollBytes } from '../service-client/key-poll-proof.js';
 import { verifyWorkerCertificate } from '../service-client/worker-certificate.js';
 import type { SignatureBackend } from '../verify/signature-backend.js';
 import type { PcsOptions } from '../verify/tdx/pcs.js';
@@ -264,7 +265,9 @@ export class WorkerSession {
   /** One key poll with a fresh nonce; the keys only when the service signed them for it and us. */
   async #poll(cert: HeldCertificate): Promise<unknown[]> {
     const nonce = crypto.getRandomValues(new Uint8Array(KEY_POLL_NONCE_LENGTH));
-    const answer = await this.#api.keys(cert.text, nonce);
+    // Signed by our attested key: the certificate alone is public (key-poll-proof.ts).
+    const proof = await this.#identity!.signing(keyPollBytes(this.#opts.manifestDigest, cert.sha256, nonce));
+    const answer = await this.#api.keys(cert.text, nonce, proof);
     return await verifyKekDelivery(cert.serviceKey, this.#binding('keys', cert.sha256, nonce), answer);
   }
 

@@ -10,6 +10,7 @@
 import type { Hono } from 'hono';
 import { loadManifestForPlatform } from '../dev/program-config.js';
 import { listenNode } from '../dev/serve.js';
+import { MemoryReplayGuard } from '../envelope/replay-guard.js';
 import { SealgateError } from '../errors.js';
 import { createBuiltinModel } from '../model/builtin.js';
 import { createNodeHttpFetch } from '../model/node-http-fetch.js';
@@ -21,7 +22,7 @@ import type { AttestationPlatform } from '../platform/types.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { BUILTIN_ENDPOINT } from '../policy/model-endpoint.js';
 import type { PcsOptions } from '../verify/tdx/pcs.js';
-import { createWorkerApp, createWorkerExchange, type WorkerAppDeps } from './app.js';
+import { createWorkerApp, createWorkerExchange, DEFAULT_MAX_AGE_SECONDS, type WorkerAppDeps } from './app.js';
 import { WorkerSession, type WorkerSessionOptions } from './attest-to-service.js';
 import { effectiveConfig } from './effective-config.js';
 import { consoleLog, type WorkerLog } from './log.js';
@@ -30,6 +31,7 @@ import { createWorkerListener } from './node-listener.js';
 import { nodeReceiptKey } from './node-receipt-key.js';
 import { createSaltPool } from './node-salt-pool.js';
 import { nodeSha256, nodeSha256Hex } from './node-sha256.js';
+import { RestartReplayGuard } from './restart-replay-guard.js';
 
 export const DEFAULT_PORT = 8789;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -247,6 +249,12 @@ function workerAppDeps(
   ctx: StartContext & { session: WorkerSession; model: ModelBackend },
 ): WorkerAppDeps {
   const { session } = ctx;
+  const maxAgeSeconds = opts.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
+  // A request sealed before this process started may have been served by the one before it.
+  const replayGuard = new RestartReplayGuard(new MemoryReplayGuard(), {
+    startedAt: Math.floor(ctx.clock() / 1000),
+    maxAgeSeconds,
+  });
   return {
     keys: session.keys,
     model: ctx.model,
@@ -261,7 +269,8 @@ function workerAppDeps(
     saltRandom: createSaltPool(),
     clock: ctx.clock,
     log: ctx.log,
-    ...(opts.maxAgeSeconds !== undefined ? { maxAgeSeconds: opts.maxAgeSeconds } : {}),
+    maxAgeSeconds,
+    replayGuard,
     ...(opts.streamFrameIntervalMs !== undefined
       ? { streamFrameIntervalMs: opts.streamFrameIntervalMs }
       : {}),

@@ -88,11 +88,15 @@ export class ServiceApi {
     };
   }
 
-  /** `nonce`: the freshness value the service signs its answer for (KEY_POLL_NONCE_LENGTH bytes). */
-  async keys(certificateText: string, nonce: Uint8Array): Promise<KeyAnswer> {
+  /**
+   * `nonce`: the freshness value the service signs its answer for (KEY_POLL_NONCE_LENGTH bytes);
+   * `proof`: our signing key's signature over the poll (src/service-client/key-poll-proof.ts).
+   */
+  async keys(certificateText: string, nonce: Uint8Array, proof: Uint8Array): Promise<KeyAnswer> {
     const body = await this.#post('/v1/workers/keys', {
       certificate: certificateText,
       nonce: toBase64Url(nonce),
+      proof: toBase64Url(proof),
     });
     return { keys: keyList(body.keys), sig: body.sig };
   }

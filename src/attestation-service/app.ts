@@ -11,8 +11,8 @@ import { Hono } from 'hono';
 import { encodeEvidenceBundle } from '../attestation/evidence-bundle.js';
 import { computeReportData, NONCE_LENGTH } from '../attestation/report-data.js';
 import { errorResponse } from '../http/errors.js';
-import { GATEWAY_AUTH_HEADER, isGatewayAttestationRequest } from '../keys/attestation-request-auth.js';
 import { bundleEvidenceOf } from '../platform/bundle-evidence.js';
+import { attestationBudget } from './attestation-budget.js';
 import { listKeys, postKey } from './key-routes.js';
 import { base64UrlField, readJsonObject } from './request-body.js';
 import { createRuntime, type ServiceDeps, type ServiceRuntime } from './runtime.js';
@@ -97,25 +97,10 @@ async function postAttestation(rt: ServiceRuntime, req: Request, caller: string 
   if (!body.ok) return body.response;
   const nonce = base64UrlField(body.value.nonce, 'nonce', { length: NONCE_LENGTH });
   if (!nonce.ok) return nonce.response;
-  const { publicKeys, gatewayKey, kekContext } = await rt.ready;
+  const limited = await attestationBudget(rt, req, caller, nonce.value);
+  if (limited) return limited;
+  const { publicKeys } = await rt.ready;
   const { deps } = rt;
-  const nowMs = deps.now().getTime();
-  const fromGateway = isGatewayAttestationRequest(
-    req.headers.get(GATEWAY_AUTH_HEADER),
-    gatewayKey,
-    kekContext,
-    nonce.value,
-    rt.nowSeconds(),
-  );
-  const allowed = fromGateway
-    ? rt.attestationLimiter.allowGateway(nowMs)
-    : rt.attestationLimiter.allowAnonymous(caller, nowMs);
-  if (!allowed) {
-    deps.log('warn', 'attestation_rate_limited', { caller, gateway: fromGateway });
-    return errorResponse('rate_limited', 'too many attestation requests, retry later', {
-      headers: { 'retry-after': '1' },
-    });
-  }
   const reportData = await computeReportData({
     role: 'attestation-service',
     nonce: nonce.value,

@@ -16,7 +16,9 @@ import { errorResponse } from '../http/errors.js';
 import type { Kek } from '../keys/kek.js';
 import { openKek, type SealedKek } from '../keys/kek-transport.js';
 import { SIGNED_UPLOAD_FIELDS, verifyKekUpload } from '../keys/kek-upload.js';
-import { readJsonObject } from './request-body.js';
+import { KEYS_HELD_NONCE_LENGTH, signKeysHeld } from '../service-client/keys-held.js';
+import { attestationBudget } from './attestation-budget.js';
+import { base64UrlField, readJsonObject } from './request-body.js';
 import type { ServiceRuntime } from './runtime.js';
 
 const MAX_UPLOAD_BYTES = 8 * 1024;
@@ -98,6 +100,24 @@ function unsignedForm(upload: Record<string, unknown>): SealedKek {
   return { v: 1, kid: upload.kid as string, enc: upload.enc as string, ct: upload.ct as string };
 }
 
-export function listKeys(rt: ServiceRuntime): Response {
-  return Response.json({ keys: rt.keys.active(rt.nowSeconds()).map(keyMetadata) });
+/**
+ * The unexpired keys, newest first. With `?nonce=` (and nothing else in the query) the list is
+ * signed for that nonce by the attested `signing` key (src/service-client/keys-held.ts): how the
+ * gateway confirms a key. Each signature costs CPU, so signed lists draw from the same budgets as
+ * `POST /v1/attestation` (the gateway's own when its `sealgate-gateway-auth` verifies).
+ */
+export async function listKeys(rt: ServiceRuntime, req: Request, caller: string | null): Promise<Response> {
+  const keys = rt.keys.active(rt.nowSeconds()).map(keyMetadata);
+  const query = new URL(req.url).searchParams;
+  if (query.size === 0) return Response.json({ keys });
+  const nonces = query.getAll('nonce');
+  if (query.size !== 1 || nonces.length !== 1) {
+    return errorResponse('invalid_request', 'the only query parameter is one nonce', { param: 'nonce' });
+  }
+  const nonce = base64UrlField(nonces[0], 'nonce', { length: KEYS_HELD_NONCE_LENGTH });
+  if (!nonce.ok) return nonce.response;
+  const limited = await attestationBudget(rt, req, caller, nonce.value);
+  if (limited) return limited;
+  const sig = await signKeysHeld(rt.deps.keys.signing.privateKey, rt.deps.manifestDigest, nonce.value, keys);
+  return Response.json({ keys, sig });
 }

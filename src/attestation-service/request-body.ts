@@ -2,9 +2,11 @@
  * Reading a JSON request body at the service's boundary, strictly and with a size limit:
  *
  * - `content-type` must be `application/json`, UTF-8 if a charset is named
- *   (src/http/json-content-type.ts) → `unsupported_media_type`;
+ *   (src/http/json-content-type.ts), with no content coding but `identity` and no transfer
+ *   coding but `chunked` → `unsupported_media_type`;
  * - at most `maxBytes`, checked on `content-length` when present and while reading (a chunked body
- *   has none) → `payload_too_large`;
+ *   has none) → `payload_too_large`; cut short, or (where the route sets one) not whole by a
+ *   deadline → `invalid_request`;
  * - UTF-8 (fatal decoding) and I-JSON (RFC 7493: duplicate member names, lone surrogates and
  *   out-of-range numbers refused, by src/json/strict-json.ts) → `invalid_json`;
  * - a JSON object holding exactly `fields` → `invalid_request` naming the first missing or
@@ -13,6 +15,7 @@
  * Problems come back as a ready error `Response` (OpenAI error JSON, src/http/errors.ts), not as
  * exceptions: each is an expected outcome of a hostile or broken client.
  */
+import { contentCodingRefused, isIdentityCoding } from '../http/content-coding.js';
 import { errorResponse } from '../http/errors.js';
 import { isJsonContentType } from '../http/json-content-type.js';
 import { isContentLengthSyntax, readLimited } from '../http/read-limited.js';
@@ -23,25 +26,54 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; response: Respons
 
 const fail = (response: Response): { ok: false; response: Response } => ({ ok: false, response });
 
-async function readBody(req: Request, maxBytes: number): Promise<Checked<Uint8Array>> {
+/**
+ * The body, counted as it arrives. A body that breaks off (the client's stream failed, or its
+ * connection closed short of its `content-length`) or does not arrive whole within `deadlineMs` is
+ * the client's failure, `400 invalid_request` — found by review round 8: a cut body reached the
+ * app's error handler as a 500 `internal_error`, logged at error level as our fault.
+ */
+async function readBody(req: Request, maxBytes: number, deadlineMs?: number): Promise<Checked<Uint8Array>> {
   const declared = req.headers.get('content-length');
   if (declared !== null && !isContentLengthSyntax(declared)) {
     return fail(errorResponse('invalid_request', 'content-length is not a number'));
   }
-  const bytes = await readLimited(req.body, declared, maxBytes);
+  const signal = deadlineMs === undefined ? undefined : AbortSignal.timeout(deadlineMs);
+  // Aborting the pipe errors the stream readLimited reads, which then rejects.
+  const body = signal && req.body ? req.body.pipeThrough(new TransformStream(), { signal }) : req.body;
+  let bytes: Uint8Array | null;
+  try {
+    bytes = await readLimited(body, declared, maxBytes);
+  } catch {
+    const why = signal?.aborted ? `did not arrive within ${deadlineMs} ms` : 'broke off before its end';
+    return fail(errorResponse('invalid_request', `the request body ${why}`));
+  }
   if (bytes === null)
     return fail(errorResponse('payload_too_large', `request body larger than ${maxBytes} bytes`));
   return { ok: true, value: bytes };
 }
 
+/**
+ * Node decodes `chunked` and no other transfer coding (RFC 9112 §6.1): a body labelled
+ * `gzip, chunked` reaches us gzip-coded or, sent plain, is read as if the label were not there —
+ * found by review round 8. Only `chunked` alone is taken (RFC 9112 §6.1 would have 501; the closed
+ * set's 415 says the same as for a content coding).
+ */
+function isPlainTransfer(headers: Headers): boolean {
+  const te = headers.get('transfer-encoding');
+  return te === null || te.trim().toLowerCase() === 'chunked';
+}
+
 export async function readJsonObject(
   req: Request,
-  opts: { maxBytes: number; fields: readonly string[] },
+  opts: { maxBytes: number; fields: readonly string[]; deadlineMs?: number },
 ): Promise<Checked<Record<string, unknown>>> {
   if (!isJsonContentType(req.headers.get('content-type'))) {
     return fail(errorResponse('unsupported_media_type', 'content-type must be application/json'));
   }
-  const body = await readBody(req, opts.maxBytes);
+  if (!isIdentityCoding(req.headers.get('content-encoding')) || !isPlainTransfer(req.headers)) {
+    return fail(contentCodingRefused());
+  }
+  const body = await readBody(req, opts.maxBytes, opts.deadlineMs);
   if (!body.ok) return body;
   let text: string;
   try {

@@ -21,6 +21,11 @@ import { createTdxVerifyCache, type TdxVerifyCache } from '../verify/tdx/verify-
 import { ChallengeIssuer } from './challenges.js';
 import { ServiceKeyStore } from './key-store.js';
 import { AttestationLimiter, type AttestationLimits, DEFAULT_ATTESTATION_LIMITS } from './rate-limit.js';
+import {
+  DEFAULT_REGISTRATION_LIMITS,
+  RegistrationAdmission,
+  type RegistrationLimits,
+} from './register-admission.js';
 import { type ServiceKeys, servicePublicKeys } from './service-keys.js';
 import { WorkerRegistry } from './worker-registry.js';
 
@@ -57,6 +62,8 @@ export interface ServiceDeps {
   allowUnpinnedGateway?: boolean;
   /** `POST /v1/attestation` budgets (rate-limit.ts); default DEFAULT_ATTESTATION_LIMITS. */
   attestationLimits?: AttestationLimits;
+  /** Registrations in flight and their body deadline (register-admission.ts); default DEFAULT_REGISTRATION_LIMITS. */
+  registrationLimits?: RegistrationLimits;
 }
 
 export interface Prepared {
@@ -74,6 +81,7 @@ export interface ServiceRuntime {
   challenges: ChallengeIssuer;
   attestationLimiter: AttestationLimiter;
   workers: WorkerRegistry;
+  registrations: RegistrationAdmission;
   /** AMD upper chains that verified, for the workers' evidence (src/verify/chain-cache.ts). */
   chainCache: ChainCache;
   /** Verified GPU device chains: every registration asks a worker's GPUs again. */
@@ -101,6 +109,7 @@ export function createRuntime(deps: ServiceDeps): ServiceRuntime {
       deps.now().getTime(),
     ),
     workers: new WorkerRegistry(),
+    registrations: new RegistrationAdmission(deps.registrationLimits ?? DEFAULT_REGISTRATION_LIMITS),
     nowSeconds: () => Math.floor(deps.now().getTime() / 1000),
   };
 }

@@ -5,7 +5,8 @@
  *   POST /v1/workers/register   → the worker's evidence for that nonce, verified against the
  *                                 manifest's `worker` reference values; on success a certificate and
  *                                 every active KEK sealed to the worker's attested `hpke` key
- *   POST /v1/workers/keys       → the active KEKs again, for the holder of a valid certificate
+ *   POST /v1/workers/keys       → the active KEKs again, for the holder of a valid certificate and
+ *                                 its key (the poll is signed by it: key-poll-proof.ts)
  *
  * Every answer that carries keys is signed by the service's attested `signing` key, bound to the
  * worker's certificate and a freshness nonce (src/service-client/kek-delivery.ts).
@@ -27,6 +28,7 @@ import {
   type KekDeliveryKind,
   signKekDelivery,
 } from '../service-client/kek-delivery.js';
+import { KEY_POLL_PROOF_LENGTH, keyPollBytes, verifyKeyPollProof } from '../service-client/key-poll-proof.js';
 import { verifyWorkerCertificate } from '../service-client/worker-certificate.js';
 import type { GpuClaims } from '../verify/nvidia/verify-gpu.js';
 import { issueWorkerCertificate } from './issue-certificate.js';
@@ -70,8 +72,35 @@ interface AttestedWorker {
 
 type IssuedCertificate = Awaited<ReturnType<typeof issueWorkerCertificate>>;
 
-export async function postRegister(rt: ServiceRuntime, req: Request): Promise<Response> {
-  const body = await readJsonObject(req, { maxBytes: MAX_REGISTER_BYTES, fields: ['bundle'] });
+/**
+ * Bounded before the body is read (register-admission.ts): registrations in flight, per caller and
+ * in all, and the time a body may take to arrive.
+ */
+export async function postRegister(
+  rt: ServiceRuntime,
+  req: Request,
+  caller: string | null,
+): Promise<Response> {
+  const release = rt.registrations.enter(caller);
+  if (!release) {
+    rt.deps.log('warn', 'registration_busy', { caller, inFlight: rt.registrations.inFlight });
+    return errorResponse('rate_limited', 'too many registrations in progress, retry later', {
+      headers: { 'retry-after': '1' },
+    });
+  }
+  try {
+    return await register(rt, req);
+  } finally {
+    release();
+  }
+}
+
+async function register(rt: ServiceRuntime, req: Request): Promise<Response> {
+  const body = await readJsonObject(req, {
+    maxBytes: MAX_REGISTER_BYTES,
+    fields: ['bundle'],
+    deadlineMs: rt.registrations.limits.bodyDeadlineMs,
+  });
   if (!body.ok) return body.response;
   let bundle: EvidenceBundle;
   try {
@@ -256,7 +285,7 @@ function logUncheckedRevocation(rt: ServiceRuntime, serialNumber: string, gpus: 
 export async function postWorkerKeys(rt: ServiceRuntime, req: Request): Promise<Response> {
   const body = await readJsonObject(req, {
     maxBytes: 2 * MAX_CERTIFICATE_BYTES,
-    fields: ['certificate', 'nonce'],
+    fields: ['certificate', 'nonce', 'proof'],
   });
   if (!body.ok) return body.response;
   const der = base64UrlField(body.value.certificate, 'certificate', {
@@ -266,6 +295,8 @@ export async function postWorkerKeys(rt: ServiceRuntime, req: Request): Promise<
   if (!der.ok) return der.response;
   const nonce = base64UrlField(body.value.nonce, 'nonce', { length: KEY_POLL_NONCE_LENGTH });
   if (!nonce.ok) return nonce.response;
+  const proof = base64UrlField(body.value.proof, 'proof', { length: KEY_POLL_PROOF_LENGTH });
+  if (!proof.ok) return proof.response;
   const { deps } = rt;
   const refuse = (reason: string): Response => {
     deps.log('warn', 'worker_certificate_refused', { reason });
@@ -276,8 +307,9 @@ export async function postWorkerKeys(rt: ServiceRuntime, req: Request): Promise<
   };
   let serialNumber: string;
   let hpkeKeySha256: Uint8Array;
+  let signingKeySpki: Uint8Array;
   try {
-    ({ serialNumber, hpkeKeySha256 } = await verifyWorkerCertificate({
+    ({ serialNumber, hpkeKeySha256, signingKeySpki } = await verifyWorkerCertificate({
       certificate: der.value,
       issuerKey: deps.keys.signing.publicKey,
       now: deps.now(),
@@ -288,6 +320,11 @@ export async function postWorkerKeys(rt: ServiceRuntime, req: Request): Promise<
   }
   const worker = rt.workers.lookup(serialNumber, hpkeKeySha256, rt.nowSeconds());
   if (!worker) return refuse(`serial ${serialNumber} is not a registered worker with this hpke key`);
+  // The holder of the certificate's key asks, not whoever read the (public) certificate.
+  const asked = keyPollBytes(deps.manifestDigest, await sha256(der.value), nonce.value);
+  if (!(await verifyKeyPollProof(signingKeySpki, asked, proof.value))) {
+    return refuse(`serial ${serialNumber}: the poll is not signed by the certificate's key`);
+  }
   const keys = await sealActiveKeys(rt, worker.hpkeKey);
   // Signed for the certificate presented and the worker's own nonce for this poll.
   return Response.json({ keys, sig: await signDelivery(rt, 'keys', der.value, nonce.value, keys) });

@@ -31,6 +31,16 @@ export function attestationRequestAuth(
   return `${nowSeconds}.${toBase64Url(sig)}`;
 }
 
+/** The header for a call the gateway signs, or none when there is no key to sign with. */
+export function gatewayAuthHeaders(
+  key: GatewayKey | undefined,
+  manifestDigest: Uint8Array,
+  nonce: Uint8Array,
+  nowSeconds: number,
+): Record<string, string> {
+  return key ? { [GATEWAY_AUTH_HEADER]: attestationRequestAuth(key, manifestDigest, nonce, nowSeconds) } : {};
+}
+
 export function isGatewayAttestationRequest(
   header: string | null,
   gatewayKey: Uint8Array | null,

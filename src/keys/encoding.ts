@@ -23,6 +23,13 @@ export function lengthPrefixed(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** An integer 0 ≤ n ≤ 2^32−1 as 4 big-endian bytes. */
+export function u32be(n: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, n);
+  return out;
+}
+
 /** An integer 0 ≤ n ≤ 2^53−1 as 8 big-endian bytes. */
 export function u64be(n: number): Uint8Array {
   const out = new Uint8Array(8);

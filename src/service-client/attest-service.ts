@@ -15,7 +15,7 @@ import { type BundleVerdict, verifyEvidenceBundle } from '../attestation/verify-
 import { toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import type { SnpClaims } from '../evidence/snp/types.js';
-import { attestationRequestAuth, GATEWAY_AUTH_HEADER } from '../keys/attestation-request-auth.js';
+import { gatewayAuthHeaders } from '../keys/attestation-request-auth.js';
 import type { GatewayKey } from '../keys/gateway-key.js';
 import { importPublicKey } from '../keys/hpke.js';
 import type { Manifest } from '../policy/manifest-types.js';
@@ -94,16 +94,12 @@ export async function attestService(opts: AttestServiceOptions): Promise<Atteste
   if (!(nonce instanceof Uint8Array) || nonce.length !== NONCE_LENGTH) {
     throw new SealgateError('invalid_argument', `attestService: nonce must be ${NONCE_LENGTH} bytes`);
   }
-  const headers: Record<string, string> = opts.gatewayKey
-    ? {
-        [GATEWAY_AUTH_HEADER]: attestationRequestAuth(
-          opts.gatewayKey,
-          kekContext(opts.manifestDigest),
-          nonce,
-          Math.floor(opts.now.getTime() / 1000),
-        ),
-      }
-    : {};
+  const headers = gatewayAuthHeaders(
+    opts.gatewayKey,
+    kekContext(opts.manifestDigest),
+    nonce,
+    Math.floor(opts.now.getTime() / 1000),
+  );
   const answer = await callJson(
     opts,
     'POST',

@@ -23,7 +23,7 @@
  */
 import { toBase64Url, utf8 } from '../bytes.js';
 import { SealgateError } from '../errors.js';
-import { decodeBase64UrlField, lengthPrefixed } from '../keys/encoding.js';
+import { decodeBase64UrlField, lengthPrefixed, u32be } from '../keys/encoding.js';
 import type { SealedKek } from '../keys/kek-transport.js';
 import { kekContext } from './kek-binding.js';
 
@@ -45,12 +45,6 @@ export interface KekDeliveryBinding {
   /** SHA-256 of the addressee's certificate DER. */
   certificateSha256: Uint8Array;
   nonce: Uint8Array;
-}
-
-function u32be(n: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, n);
-  return out;
 }
 
 /** The exact bytes signed. Throws `invalid_argument` for a key that is not a SealedKek's shape. */

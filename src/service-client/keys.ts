@@ -2,18 +2,23 @@
  * Step 2 of the flow (docs/architecture.md "Flow"): KEKs to the attested service. `uploadKek` seals a KEK to
  * the service's attested `hpke` key (HPKE purpose `kek-upload`, aad bound to the manifest digest:
  * kek-binding.ts), signs the sealed upload with the gateway's identity key (src/keys/kek-upload.ts:
- * the service takes keys only from the gateway its manifest pins) and posts it; `listServiceKeys` reads back which keys the service holds
- * (metadata only), which is how the gateway confirms an upload before promoting a key.
+ * the service takes keys only from the gateway its manifest pins) and posts it; `listServiceKeys`
+ * reads back which keys the service holds (metadata only, unauthenticated: for display), and
+ * `confirmServiceKeys` the same list signed by the attested service for a fresh nonce, which is how
+ * the gateway confirms an upload before promoting a key.
  */
+import { toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
+import { gatewayAuthHeaders } from '../keys/attestation-request-auth.js';
 import type { GatewayKey } from '../keys/gateway-key.js';
 import { checkKek, type Kek, KID_PATTERN } from '../keys/kek.js';
 import { sealKek } from '../keys/kek-transport.js';
 import { signKekUpload } from '../keys/kek-upload.js';
-import type { RandomSource } from '../keys/random.js';
+import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
 import { checkUnixSeconds } from '../keys/time.js';
-import { type CallOptions, callJson } from './http.js';
+import { type CallOptions, callJson, DEFAULT_MAX_ANSWER_BYTES } from './http.js';
 import { kekContext } from './kek-binding.js';
+import { KEYS_HELD_NONCE_LENGTH, verifyKeysHeld } from './keys-held.js';
 
 export interface KeyMetadata {
   kid: string;
@@ -68,6 +73,47 @@ export async function listServiceKeys(opts: CallOptions): Promise<KeyMetadata[]>
     throw bad('/v1/keys', 'answer must be {keys: [...]}');
   }
   return answer.keys.map((k) => keyMetadata(k, '/v1/keys'));
+}
+
+export interface ConfirmKeysOptions extends CallOptions {
+  /** The service as `attestService` returned it: its attested `signing` key checks the list. */
+  service: { signingKey: Uint8Array };
+  manifestDigest: string;
+  /** Signs the request, so that it draws from the gateway's own budget at the service. */
+  gatewayKey?: GatewayKey;
+  now: Date;
+  random?: RandomSource;
+}
+
+/**
+ * The keys the attested service holds now, signed by its attested key for a fresh nonce
+ * (keys-held.ts): how the gateway confirms a key before it publishes it. An answer that is not so
+ * signed — unsigned, altered, replayed, from another service — throws `fetch_failed`
+ * (detail.reason `keys_held_signature_invalid`) and confirms nothing.
+ */
+export async function confirmServiceKeys(opts: ConfirmKeysOptions): Promise<KeyMetadata[]> {
+  const nonce = drawRandom(opts.random ?? systemRandom, KEYS_HELD_NONCE_LENGTH, 'a key list nonce');
+  const nowSeconds = Math.floor(opts.now.getTime() / 1000);
+  const headers = gatewayAuthHeaders(opts.gatewayKey, kekContext(opts.manifestDigest), nonce, nowSeconds);
+  const path = `/v1/keys?nonce=${toBase64Url(nonce)}`;
+  const answer = await callJson(opts, 'GET', path, undefined, DEFAULT_MAX_ANSWER_BYTES, headers);
+  const { keys, sig, ...rest } = answer;
+  if (Object.keys(rest).length > 0 || !Array.isArray(keys))
+    throw bad('/v1/keys', 'answer must be {keys, sig}');
+  const held = keys.map((k) => keyMetadata(k, '/v1/keys'));
+  const signed =
+    sig !== undefined &&
+    (await verifyKeysHeld(opts.service.signingKey, opts.manifestDigest, nonce, held, sig));
+  if (!signed) {
+    throw new SealgateError(
+      'fetch_failed',
+      'service client: /v1/keys: the list is not signed by the attested service for this request',
+      {
+        reason: 'keys_held_signature_invalid',
+      },
+    );
+  }
+  return held;
 }
 
 function keyMetadata(value: unknown, path: string): KeyMetadata {

@@ -16,6 +16,7 @@ import { createKek, type Kek } from '../../src/keys/kek.js';
 import { openKek, sealKek } from '../../src/keys/kek-transport.js';
 import { measurementFor } from '../../src/platform/simulator/measurement.js';
 import { kekContext } from '../../src/service-client/kek-binding.js';
+import { keyPollBytes } from '../../src/service-client/key-poll-proof.js';
 import {
   parseWorkerCertificate,
   verifyWorkerCertificate,
@@ -67,9 +68,24 @@ interface Registered {
 }
 
 /** A key poll with a fresh nonce (the service signs its answer for it). */
-const POLL_NONCE = toBase64Url(new Uint8Array(32).fill(0x4e));
-const poll = (certificate: string, s: TestService = svc) =>
-  s.post('/v1/workers/keys', { certificate, nonce: POLL_NONCE });
+const POLL_NONCE = new Uint8Array(32).fill(0x4e);
+
+/** The poll's proof (key-poll-proof.ts): `signer` signs for `certificate` (default the worker). */
+async function pollProof(
+  certificate: string,
+  signer: CryptoKey = worker.signing.privateKey,
+): Promise<string> {
+  const message = keyPollBytes(env.manifestDigest, await sha256(fromBase64Url(certificate)), POLL_NONCE);
+  const sig = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, signer, message as BufferSource);
+  return toBase64Url(new Uint8Array(sig));
+}
+
+const poll = async (certificate: string, s: TestService = svc, proof?: string) =>
+  s.post('/v1/workers/keys', {
+    certificate,
+    nonce: toBase64Url(POLL_NONCE),
+    proof: proof ?? (await pollProof(certificate).catch(() => 'A'.repeat(86))),
+  });
 
 async function register(bundle: unknown, s: TestService = svc): Promise<Response> {
   return s.post('/v1/workers/register', { bundle });
@@ -246,6 +262,33 @@ describe('POST /v1/workers/keys', () => {
     expect(await errorCode(res)).toBe('certificate_rejected');
   });
 
+  it('401 for a poll by someone who holds only the certificate (it is public): proof by another key, or for another certificate', async () => {
+    const thief = await makeWorkerIdentity();
+    const other = (await (
+      await register(await workerBundle(env, thief, await challenge()))
+    ).json()) as Registered;
+    for (const proof of [
+      await pollProof(registered.certificate, thief.signing.privateKey),
+      await pollProof(other.certificate),
+      'A'.repeat(86),
+    ]) {
+      const res = await poll(registered.certificate, svc, proof);
+      expect(res.status).toBe(401);
+      expect(await errorCode(res)).toBe('certificate_rejected');
+    }
+    expect(svc.logs.at(-1)).toMatchObject({
+      event: 'worker_certificate_refused',
+      detail: { reason: expect.stringContaining("not signed by the certificate's key") },
+    });
+    // Without a proof at all: the poll is not even read as one.
+    const bare = await svc.post('/v1/workers/keys', {
+      certificate: registered.certificate,
+      nonce: toBase64Url(POLL_NONCE),
+    });
+    expect(bare.status).toBe(400);
+    expect(await errorCode(bare)).toBe('invalid_request');
+  });
+
   it('401 once the certificate has expired', async () => {
     const s = await makeService(env);
     const body = (await (
@@ -272,9 +315,10 @@ describe('POST /v1/workers/keys', () => {
     expect(bad.status).toBe(400);
     expect(await errorCode(bad)).toBe('invalid_request');
     // The freshness nonce is required, and exactly 32 bytes.
+    const proof = await pollProof(registered.certificate);
     for (const body of [
-      { certificate: registered.certificate },
-      { certificate: registered.certificate, nonce: toBase64Url(new Uint8Array(16)) },
+      { certificate: registered.certificate, proof },
+      { certificate: registered.certificate, nonce: toBase64Url(new Uint8Array(16)), proof },
     ]) {
       const res = await svc.post('/v1/workers/keys', body);
       expect(res.status).toBe(400);

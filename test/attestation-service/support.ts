@@ -9,6 +9,7 @@ import type { BundleGpu } from '../../src/attestation/gpu-bundle.js';
 import { computeReportData } from '../../src/attestation/report-data.js';
 import { encodeWorkerConfig, workerConfig, workerConfigDigest } from '../../src/attestation/worker-config.js';
 import { createServiceApp } from '../../src/attestation-service/app.js';
+import type { RegistrationLimits } from '../../src/attestation-service/register-admission.js';
 import type { LogLevel } from '../../src/attestation-service/runtime.js';
 import { generateServiceKeys, type ServiceKeys } from '../../src/attestation-service/service-keys.js';
 import type { DevelopmentEnvironment } from '../../src/dev/environment.js';
@@ -69,6 +70,7 @@ export async function makeService(
     allowUnpinnedGateway?: boolean;
     /** Default with GPUs: the simulated chain's responder, in process, on the service's clock. */
     gpuOcsp?: OcspFetchOptions;
+    registrationLimits?: RegistrationLimits;
   } = {},
 ): Promise<TestService> {
   const keys = await generateServiceKeys();
@@ -87,6 +89,7 @@ export async function makeService(
     log: (level, event, detail = {}) => logs.push({ level, event, detail }),
     ...(overrides.allowUnpinnedGateway ? { allowUnpinnedGateway: true } : {}),
     ...(gpuOcsp ? { gpuOcsp } : {}),
+    ...(overrides.registrationLimits ? { registrationLimits: overrides.registrationLimits } : {}),
   });
   const fetch = async (url: string, init?: RequestInit) => app.request(url, init);
   return {

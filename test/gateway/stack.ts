@@ -113,6 +113,13 @@ export interface Stack {
    * parks the call until `releaseHeld()` (to stop a rotation half-way).
    */
   serviceFaults: Record<string, 'down' | 'hold'>;
+  /**
+   * A man in the middle on the gateway ↔ service hop: when set, every call to the service goes
+   * through it; `real` reaches the service.
+   */
+  serviceRelay:
+    | ((url: string, init: RequestInit | undefined, real: typeof fetch) => Promise<Response>)
+    | undefined;
   /** Resolves when a call is parked by a `hold` fault. */
   held(): Promise<void>;
   releaseHeld(): void;
@@ -166,6 +173,7 @@ export async function startStack(): Promise<Stack> {
     serviceKeys,
     workerCertificate: undefined,
     serviceFaults: {},
+    serviceRelay: undefined,
     held: () => new Promise<void>((resolve) => onHeld.push(resolve)),
     releaseHeld: () => {
       const go = parked;
@@ -184,7 +192,8 @@ export async function startStack(): Promise<Stack> {
       for (const resolve of waiting) resolve();
       await new Promise<void>((resolve) => parked.push(resolve));
     }
-    return serviceApp.request(url, init);
+    const real = ((u: string, i?: RequestInit) => serviceApp.request(u, i)) as typeof fetch;
+    return stack.serviceRelay ? await stack.serviceRelay(url, init, real) : await real(url, init);
   };
   stack.session = new WorkerSession({
     serviceUrl: SERVICE,

@@ -9,8 +9,9 @@
  *      so a restarted service has lost them);
  *   3. when the newest key is within `overlapSeconds` of its successor's start, creates that
  *      successor (window [newest.notBefore + interval, … + lifetime)) and uploads it ahead of time;
- *   4. confirms with `listServiceKeys` and promotes — publishes to KV for the request isolates —
- *      only keys the service confirmed. The previous key stays published until its own notAfter:
+ *   4. confirms with `confirmServiceKeys` (the service's list, signed by its attested key for our
+ *      nonce) and promotes — publishes to KV for the request isolates — only keys the service
+ *      confirmed. The previous key stays published until its own notAfter:
  *      that is the overlap during which requests sealed under it still open.
  *
  * If the service is unreachable or its evidence is refused, nothing already published is touched:
@@ -27,9 +28,10 @@
 import { DurableObject } from 'cloudflare:workers';
 import { toBase64Url, toHex } from '../../bytes.js';
 import { isSealgateError } from '../../errors.js';
+import type { GatewayKey } from '../../keys/gateway-key.js';
 import { createKek, type Kek } from '../../keys/kek.js';
 import { type AttestedService, attestService } from '../../service-client/attest-service.js';
-import { listServiceKeys, uploadKek } from '../../service-client/keys.js';
+import { confirmServiceKeys, uploadKek } from '../../service-client/keys.js';
 import { createChainCache } from '../../verify/chain-cache.js';
 import { nowMs, nowSeconds } from '../clock.js';
 import { type GatewayConfig, type GatewayEnv, loadConfig } from '../config.js';
@@ -155,6 +157,60 @@ export class KeyRotation extends DurableObject<GatewayEnv> {
     const s = this.ctx.storage;
     const now = nowSeconds();
     const gatewayKey = await gatewayIdentity(secret, config.manifest);
+    const service = await this.#attest(config, gatewayKey, now);
+
+    const call = { baseUrl: config.serviceUrl, fetch: upstreamFetch };
+    // What the attested service holds, signed by its attested key for our nonce (keys-held.ts): a
+    // list anyone on the hop could forge must not promote a key the service never received.
+    const heldNow = async () =>
+      new Set(
+        (
+          await confirmServiceKeys({ ...call, service, manifestDigest, gatewayKey, now: new Date(nowMs()) })
+        ).map((k) => k.kid),
+      );
+    const { live, opened } = await this.#liveKeys(config, now);
+    const held = await heldNow();
+    const upload = async (kek: Kek) => {
+      await uploadKek({ ...call, service, kek, manifestDigest, gatewayKey });
+    };
+    for (const stored of live) {
+      if (held.has(stored.kid)) continue;
+      await upload(opened.get(stored.kid)!);
+      log('warn', 'rotation_reuploaded', { kid: stored.kid });
+    }
+    const newest = live.reduce<RotationKey | undefined>(
+      (a, k) => (!a || k.notBefore > a.notBefore ? k : a),
+      undefined,
+    );
+    const dueAt = (k: RotationKey) => k.notBefore + policy.rotationIntervalSeconds - policy.overlapSeconds;
+    if (!newest || now >= dueAt(newest)) {
+      const notBefore = newest ? Math.max(now, newest.notBefore + policy.rotationIntervalSeconds) : now;
+      const kek = await createKek({ notBefore, notAfter: notBefore + policy.lifetimeSeconds });
+      await upload(kek);
+      live.push({ ...(await wrapKek(secret, manifestDigest, kek)), confirmed: false });
+      log('info', 'rotation_key_created', { kid: kek.kid, notBefore, notAfter: kek.notAfter });
+    }
+    // Promote only what the service says it holds now.
+    const confirmed = await heldNow();
+    const keys = live.map((k) => ({ ...k, confirmed: confirmed.has(k.kid) }));
+    await s.put('keys', keys);
+    const missing = keys.filter((k) => !k.confirmed).map((k) => k.kid);
+    const published: PublishedKeys = {
+      v: 1,
+      manifestDigest,
+      updatedAt: now,
+      keys: keys.filter((k) => k.confirmed).map(({ confirmed: _c, ...k }) => k),
+    };
+    await s.put('published', published);
+    await putPublishedKeys(this.env.SEALGATE_KV, secret, published, now);
+    if (missing.length > 0) throw new Error(`service did not confirm keys ${missing.join(', ')}`);
+    const latest = keys.reduce((a, k) => (k.notBefore > a.notBefore ? k : a));
+    return Math.max(now + MIN_ALARM_SECONDS, Math.min(dueAt(latest), now + policy.rotationIntervalSeconds));
+  }
+
+  /** Step 1: the service attested for a fresh nonce, and recorded (KV) for the request path and receipts. */
+  async #attest(config: GatewayConfig, gatewayKey: GatewayKey, now: number): Promise<AttestedService> {
+    const { manifestDigest, secret } = config;
     const service = await attestService({
       gatewayKey,
       baseUrl: config.serviceUrl,
@@ -184,46 +240,7 @@ export class KeyRotation extends DurableObject<GatewayEnv> {
       now,
       simulated: service.simulated,
     });
-
-    const call = { baseUrl: config.serviceUrl, fetch: upstreamFetch };
-    const { live, opened } = await this.#liveKeys(config, now);
-    const held = new Set((await listServiceKeys(call)).map((k) => k.kid));
-    const upload = async (kek: Kek) => {
-      await uploadKek({ ...call, service, kek, manifestDigest, gatewayKey });
-    };
-    for (const stored of live) {
-      if (held.has(stored.kid)) continue;
-      await upload(opened.get(stored.kid)!);
-      log('warn', 'rotation_reuploaded', { kid: stored.kid });
-    }
-    const newest = live.reduce<RotationKey | undefined>(
-      (a, k) => (!a || k.notBefore > a.notBefore ? k : a),
-      undefined,
-    );
-    const dueAt = (k: RotationKey) => k.notBefore + policy.rotationIntervalSeconds - policy.overlapSeconds;
-    if (!newest || now >= dueAt(newest)) {
-      const notBefore = newest ? Math.max(now, newest.notBefore + policy.rotationIntervalSeconds) : now;
-      const kek = await createKek({ notBefore, notAfter: notBefore + policy.lifetimeSeconds });
-      await upload(kek);
-      live.push({ ...(await wrapKek(secret, manifestDigest, kek)), confirmed: false });
-      log('info', 'rotation_key_created', { kid: kek.kid, notBefore, notAfter: kek.notAfter });
-    }
-    // Promote only what the service says it holds now.
-    const confirmed = new Set((await listServiceKeys(call)).map((k) => k.kid));
-    const keys = live.map((k) => ({ ...k, confirmed: confirmed.has(k.kid) }));
-    await s.put('keys', keys);
-    const missing = keys.filter((k) => !k.confirmed).map((k) => k.kid);
-    const published: PublishedKeys = {
-      v: 1,
-      manifestDigest,
-      updatedAt: now,
-      keys: keys.filter((k) => k.confirmed).map(({ confirmed: _c, ...k }) => k),
-    };
-    await s.put('published', published);
-    await putPublishedKeys(this.env.SEALGATE_KV, secret, published, now);
-    if (missing.length > 0) throw new Error(`service did not confirm keys ${missing.join(', ')}`);
-    const latest = keys.reduce((a, k) => (k.notBefore > a.notBefore ? k : a));
-    return Math.max(now + MIN_ALARM_SECONDS, Math.min(dueAt(latest), now + policy.rotationIntervalSeconds));
+    return service;
   }
 
   /**

@@ -1,0 +1,35 @@
+/**
+ * The budgets of the routes whose every answer costs the service a hardware report or a signature
+ * (`POST /v1/attestation`, a signed `GET /v1/keys?nonce=`): a request whose `sealgate-gateway-auth`
+ * verifies for its nonce draws from the pinned gateway's own budget, any other from the caller's
+ * and the global one (rate-limit.ts, docs/threat-model.md "Bounded tables").
+ */
+import { errorResponse } from '../http/errors.js';
+import { GATEWAY_AUTH_HEADER, isGatewayAttestationRequest } from '../keys/attestation-request-auth.js';
+import type { ServiceRuntime } from './runtime.js';
+
+/** Null when the request may go on; else the `429 rate_limited` to answer. */
+export async function attestationBudget(
+  rt: ServiceRuntime,
+  req: Request,
+  caller: string | null,
+  nonce: Uint8Array,
+): Promise<Response | null> {
+  const { gatewayKey, kekContext } = await rt.ready;
+  const nowMs = rt.deps.now().getTime();
+  const fromGateway = isGatewayAttestationRequest(
+    req.headers.get(GATEWAY_AUTH_HEADER),
+    gatewayKey,
+    kekContext,
+    nonce,
+    rt.nowSeconds(),
+  );
+  const allowed = fromGateway
+    ? rt.attestationLimiter.allowGateway(nowMs)
+    : rt.attestationLimiter.allowAnonymous(caller, nowMs);
+  if (allowed) return null;
+  rt.deps.log('warn', 'attestation_rate_limited', { caller, gateway: fromGateway });
+  return errorResponse('rate_limited', 'too many attestation requests, retry later', {
+    headers: { 'retry-after': '1' },
+  });
+}
