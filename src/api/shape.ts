@@ -3,6 +3,7 @@
  * over faithfully is refused with `invalid_argument` (HTTP 400 `invalid_request`), never approximated.
  */
 import { SealgateError } from '../errors.js';
+import { isRawJsonNumber } from '../json/exact-numbers.js';
 
 export type Json = Record<string, unknown>;
 
@@ -10,8 +11,9 @@ export function refuse(message: string): never {
   throw new SealgateError('invalid_argument', message);
 }
 
+/** A JSON object; not an array, nor a number kept as its source text (json/exact-numbers.ts). */
 export function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !isRawJsonNumber(value);
 }
 
 export function objectAt(value: unknown, where: string): Json {

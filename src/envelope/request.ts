@@ -208,7 +208,8 @@ export async function openRequest(
     plainJson: canonicalJson(plain),
   });
   const pt = await backend.gcmOpen(kReq, env.iv, aad, env.ct, `${WHAT}: authentication failed`);
-  const rest = decodeSealedObject(pt, WHAT);
+  // Exact numbers: the worker writes this body anew for the model server (src/model/upstream.ts).
+  const rest = decodeSealedObject(pt, WHAT, true);
   for (const field of PLAIN_REQUEST_FIELDS) {
     if (Object.hasOwn(rest, field)) {
       throw new SealgateError('decryption_failed', `${WHAT}: sealed content repeats plain field "${field}"`);

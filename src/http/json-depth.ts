@@ -8,33 +8,30 @@
  * - a number `JSON.parse` turned into ±Infinity: a literal beyond IEEE 754 double range (`1e400`),
  *   which I-JSON forbids (RFC 7493 §2.2) and which the sealed body's `JSON.stringify` would send on
  *   as `null` — the model server would see another request than the client sent;
- * - a number the sealed body's `JSON.stringify` writes as an integer beyond ±(2^53 − 1), I-JSON's
- *   exact range (RFC 7493 §2.2): `"seed": 12345678901234567890` is held as the nearest double and
- *   would reach the model server as `12345678901234567000` — a model server in Python reads
- *   integers exactly, so it would run with another seed than the client sent. Above 1e21
- *   `JSON.stringify` writes exponent form (ECMA-262 Number::toString), a float to every reader,
- *   so `1.7976931348623157e308` passes as the number it is.
+ * - a finite number beyond ±(2^53 − 1), I-JSON's exact integer range (RFC 7493 §2.2): not a
+ *   refusal — `JSON.parse` holds it rounded (`"seed": 12345678901234567890` as the nearest double,
+ *   which the sealed body's `JSON.stringify` would send on as `12345678901234567000`), so the caller
+ *   parses the text again keeping it exact (src/json/exact-numbers.ts). Reported only when the
+ *   value is otherwise acceptable: that second parse recurses, and must not meet a deep body.
  */
 export const MAX_REQUEST_JSON_DEPTH = 64;
 
-export type JsonShapeProblem = 'too_deep' | 'non_finite_number' | 'inexact_integer';
+export type JsonShapeProblem = 'too_deep' | 'non_finite_number' | 'inexact_number';
 
-/** Below this, `JSON.stringify` writes an integral number as digits (ECMA-262 Number::toString). */
-const DIGITS_BELOW = 1e21;
-
-/** What is wrong with a number for the sealed body, or null (the cheap test first: most are small). */
+/** What is wrong with a number, or null (the cheap test first: most are small). */
 function numberProblem(n: number): JsonShapeProblem | null {
   if (Math.abs(n) <= Number.MAX_SAFE_INTEGER) return null;
-  if (!Number.isFinite(n)) return 'non_finite_number';
-  return Number.isInteger(n) && Math.abs(n) < DIGITS_BELOW ? 'inexact_integer' : null;
+  return Number.isFinite(n) ? 'inexact_number' : 'non_finite_number';
 }
 
 /**
- * The first problem found in `value` (arrays/objects nested more than `max` levels, ±Infinity, an
- * integer beyond 2^53 − 1 written as digits), or null.
+ * The refusal found in `value` (arrays/objects nested more than `max` levels, ±Infinity), else
+ * `inexact_number` when a finite number lies beyond ±(2^53 − 1) (to be parsed again exactly),
+ * else null. One walk, no recursion; it stops at the first refusal.
  */
 export function jsonShapeProblem(value: unknown, max: number): JsonShapeProblem | null {
   if (typeof value === 'number') return numberProblem(value);
+  let inexact = false;
   const stack: [unknown, number][] = [[value, 0]];
   while (stack.length > 0) {
     const [v, depth] = stack.pop()!;
@@ -44,9 +41,10 @@ export function jsonShapeProblem(value: unknown, max: number): JsonShapeProblem 
       if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
       else if (typeof child === 'number') {
         const problem = numberProblem(child);
-        if (problem) return problem;
+        if (problem === 'non_finite_number') return problem;
+        if (problem === 'inexact_number') inexact = true;
       }
     }
   }
-  return null;
+  return inexact ? 'inexact_number' : null;
 }

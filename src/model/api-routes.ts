@@ -13,7 +13,7 @@ import { responsesToChat } from '../api/responses/request.js';
 import { chatToResponse } from '../api/responses/response.js';
 import { chatStreamToResponses } from '../api/responses/stream.js';
 import { refuse } from '../api/shape.js';
-import { parseTranscriptionForm, readSealedForm } from '../api/transcriptions/form.js';
+import { checkTranscriptionForm, readSealedForm } from '../api/transcriptions/form.js';
 import type { ModelAnswer, ModelBackend, ModelCall, ModelRoute, TranslatableRoute } from './types.js';
 
 export function withApiRoutes(
@@ -30,7 +30,7 @@ export function withApiRoutes(
         case '/v1/responses':
           return await (native.has(route) ? backend.call(route, call) : translated(backend, route, call));
         case '/v1/audio/transcriptions': {
-          const form = await parseTranscriptionForm(readSealedForm(call.body));
+          const form = checkTranscriptionForm(readSealedForm(call.body)); // the audio not copied
           if (form.model !== call.body.model) refuse('the form’s model differs from the sealed request’s');
           return await backend.call(route, call);
         }

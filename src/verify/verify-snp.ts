@@ -36,6 +36,7 @@ import { revocationViolations } from './amd-crl.js';
 import { amdRootBySha256, checkTrustAnchors, type TrustAnchor } from './amd-roots.js';
 import { amdLeafIdentity, type ParsedCertificate, parseCertificate, splitCertChain } from './certificates.js';
 import { type ChainCache, chainCacheKey } from './chain-cache.js';
+import { isOptionalFinite, isOptionalSignatureBackend, isOptionalWith } from './input-shape.js';
 import { certChainUrl, type KdsOptions, kdsGet, kdsRemember, vcekUrl } from './kds.js';
 import { type SignatureBackend, type VerifyKey, webCryptoSignatures } from './signature-backend.js';
 import { checkBinding, decodeReportedTcb } from './verify-binding.js';
@@ -377,7 +378,30 @@ function checkInput(input: SnpEvidenceInput): readonly TrustAnchor[] {
       throw new SealgateError('invalid_argument', `verifySnpEvidence: ${name} must be bytes`);
     }
   }
+  if (!isKdsOptions(input.kds)) {
+    throw new SealgateError('invalid_argument', 'verifySnpEvidence: kds must have a fetch function');
+  }
+  // `{}` as a cache or a backend threw a TypeError from inside step 3 or 5 (after the report parsed).
+  if (!isOptionalWith(input.chainCache, ['get', 'set', 'keyOfSource', 'noteSource'])) {
+    throw new SealgateError('invalid_argument', 'verifySnpEvidence: chainCache is not a ChainCache');
+  }
+  if (!isOptionalSignatureBackend(input.signatures)) {
+    throw new SealgateError('invalid_argument', 'verifySnpEvidence: signatures is not a SignatureBackend');
+  }
   return checkTrustAnchors(input.trustAnchors);
+}
+
+/** Absent, or a fetcher with an optional certificate cache, lifetime and revocation switch. */
+function isKdsOptions(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const k = value as Partial<Record<keyof KdsOptions, unknown>>;
+  return (
+    typeof k.fetch === 'function' &&
+    isOptionalWith(k.cache, ['get', 'put']) &&
+    isOptionalFinite(k.ttlSeconds) &&
+    (k.revocation === undefined || typeof k.revocation === 'boolean')
+  );
 }
 
 /** 1–2. The report parses, and its SIGNING_KEY is not 7 ("none"): an unsigned report proves nothing. */

@@ -112,6 +112,26 @@ describe('hostile HTTP at the running gateway', () => {
     }
   }, 120_000);
 
+  it('curl -F uploads, a quote in the filename percent-encoded or backslash-escaped: transcribed', async () => {
+    // `--form-escape` writes filename="a\"b.wav" (RFC 7230 quoted-pair), which the strict check
+    // refused before the gaps8 change; now the gateway and the worker read it as python-multipart does.
+    const file = join(dir, 'a"b.wav');
+    await writeFile(file, new Uint8Array(16_000));
+    for (const flags of [[], ['--form-escape']]) {
+      const a = await send('/v1/audio/transcriptions', [
+        ...flags,
+        '-H',
+        'expect:',
+        '-F',
+        `file=@${file}`,
+        '-F',
+        'model=sealgate-builtin',
+      ]);
+      expect(a.status, flags.join(' ')).toBe(200);
+      expect(JSON.parse(a.body).text, flags.join(' ')).toMatch(/heard 16000 bytes/);
+    }
+  });
+
   it('a gzip body is 415 unsupported_media_type (it was read as garbage: 400 invalid_json)', async () => {
     const a = await send(
       '/v1/chat/completions',

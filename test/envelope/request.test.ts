@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fromBase64Url, toBase64Url } from '../../src/bytes.js';
 import { MemoryReplayGuard } from '../../src/envelope/replay-guard.js';
 import { openRequest, type SealedRequest, sealRequest } from '../../src/envelope/request.js';
+import { parseKeepingExactNumbers } from '../../src/json/exact-numbers.js';
 import { createKek, type Kek } from '../../src/keys/kek.js';
 import { KeyRing } from '../../src/keys/key-ring.js';
 import { expectSealgateError } from '../keys/support.js';
@@ -72,6 +73,23 @@ describe('sealRequest → openRequest', () => {
     const opened = await openRequest(sealed, ring, { route: ROUTE, now: T, maxAgeSeconds: 60 });
     expect(Object.getPrototypeOf(opened.body)).toBe(Object.prototype);
     expect(JSON.stringify(opened.body)).toBe('{"model":"m","__proto__":{"x":1},"sealgate":"mine"}');
+  });
+  it('carries a number beyond ±(2^53 − 1) exactly: the worker writes the model what the client wrote', async () => {
+    const { kek, ring } = await fixture();
+    const text =
+      '{"model":"m","seed":12345678901234567890,"__proto__":{"max":9223372036854775807},"x":[1e300,-9007199254740993]}';
+    // The gateway's body (src/gateway/routes/sealed/read-json-body.ts parses it this way).
+    const body = parseKeepingExactNumbers(text) as Record<string, unknown>;
+    const { sealed } = await sealRequest({ kek, route: ROUTE, requestId: 'r', body, now: T });
+    const opened = await openRequest(JSON.stringify(sealed), ring, {
+      route: ROUTE,
+      now: T,
+      maxAgeSeconds: 60,
+    });
+    // What src/model/upstream.ts sends the model server. Opened with a plain JSON.parse, it was
+    // '…"seed":12345678901234567000…' (the worker rounded what the gateway carried).
+    expect(JSON.stringify(opened.body)).toBe(text);
+    expect(Object.getPrototypeOf(opened.body)).toBe(Object.prototype);
   });
 });
 

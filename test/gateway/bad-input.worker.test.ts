@@ -322,6 +322,10 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
     const nested = (n: number) =>
       `{"model":"sealgate-builtin","x":${'['.repeat(n - 1)}${']'.repeat(n - 1)},"messages":[]}`;
     await expectError(await post(nested(65)), 400, 'invalid_request', 'nested 65 deep');
+    // A number the gateway would parse again exactly (with a recursive reviver) does not take a
+    // deep body past the depth check: refused first.
+    const deepBig = `{"model":"sealgate-builtin","seed":1e20,"x":${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
+    await expectError(await post(deepBig), 400, 'invalid_request', 'nested deep, with 1e20');
     // 1e400 is a JSON number (Infinity to JavaScript): refused, not sent on as null.
     const huge = await post('{"model":"sealgate-builtin","max_tokens":1e400,"messages":[]}');
     await expectError(huge, 400, 'invalid_request', 'max_tokens 1e400');
@@ -331,19 +335,37 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
       const body = `{"model":"sealgate-builtin",${field},"messages":[{"role":"user","content":"hi"}]}`;
       await expectError(await post(body), 400, 'invalid_request', field);
     }
-    // Found by round 7: an integer past 2^53 − 1 WAS sealed rounded — the model saw
-    // `"seed": 12345678901234567000`, another seed than the client's. Refused now.
-    for (const field of ['"seed":12345678901234567890', '"seed":-9007199254740993', '"x":{"y":[1e20]}']) {
-      const body = `{"model":"sealgate-builtin",${field},"messages":[{"role":"user","content":"hi"}]}`;
-      await expectError(await post(body), 400, 'invalid_request', field);
-    }
     expect(workerPosts()).toEqual([]);
-    // The exact range's end reaches the model as the client wrote it.
-    stack.modelBodies.length = 0;
-    const edge =
-      '{"model":"sealgate-builtin","seed":9007199254740991,"messages":[{"role":"user","content":"hi"}]}';
-    expect((await post(edge)).status).toBe(200);
-    expect(stack.modelBodies.map((b) => b.seed)).toEqual([9007199254740991]);
+  });
+
+  it('a number beyond ±(2^53 − 1) reaches the model exactly as the client wrote it', async () => {
+    // Found by round 7: such an integer WAS sealed rounded — the model saw `"seed":
+    // 12345678901234567000`, another seed than the client's. Refused after that (a legal int64
+    // bound in a tool's schema too); carried byte for byte now (src/json/exact-numbers.ts).
+    const fields = [
+      '"seed":12345678901234567890',
+      '"seed":-9007199254740993',
+      '"x":{"y":[1e20,1000000000000000000000,12345678901234567890.0]}',
+      '"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"n":{"type":"integer","minimum":-9223372036854775808,"maximum":9223372036854775807}}}}}]',
+      // The exact range's end, as before.
+      '"seed":9007199254740991',
+    ];
+    for (const field of fields) {
+      stack.modelBodies.length = 0;
+      const body = `{"model":"sealgate-builtin",${field},"messages":[{"role":"user","content":"hi"}]}`;
+      expect((await post(body)).status, field).toBe(200);
+      // What the worker's model client writes for the model server (src/model/upstream.ts).
+      expect(
+        stack.modelBodies.map((b) => JSON.stringify(b)),
+        field,
+      ).toEqual([body]);
+    }
+    // A plain field the gateway reads as a number is refused, not read as a rounding: 400.
+    const big = '{"model":"sealgate-builtin","max_tokens":9007199254740993,"messages":[]}';
+    stack.calls.length = 0;
+    const refused = await expectError(await post(big), 400, 'invalid_request', 'max_tokens past 2^53');
+    expect(refused.param).toBe('max_tokens');
+    expect(workerPosts()).toEqual([]);
   });
 
   it('a content-coded body (gzip, br, or any coding but identity) → 415 with Accept-Encoding: identity', async () => {

@@ -1,6 +1,7 @@
 /**
  * `jsonShapeProblem`: depth exact at the bound, no recursion (a million levels does not overflow),
- * and ±Infinity (a JSON literal beyond double range) found wherever it sits.
+ * ±Infinity (a JSON literal beyond double range) found wherever it sits, and a number beyond the
+ * exact range reported only when nothing is refused.
  */
 import { describe, expect, it } from 'vitest';
 import { jsonShapeProblem } from '../../src/http/json-depth.js';
@@ -32,22 +33,30 @@ describe('jsonShapeProblem', () => {
       expect(jsonShapeProblem(JSON.parse(text), 64), text).toBe('non_finite_number');
     }
     expect(jsonShapeProblem(nest(30, Number.NEGATIVE_INFINITY), 64)).toBe('non_finite_number');
-    // The largest doubles, the smallest, and an underflow to 0 are numbers like any other.
-    expect(jsonShapeProblem(JSON.parse('[1.7976931348623157e308,-5e-324,1e-400,-0]'), 64)).toBe(null);
+    // The smallest doubles and an underflow to 0 are numbers like any other; the largest are finite
+    // (inexact_number: kept as written, not refused).
+    expect(jsonShapeProblem(JSON.parse('[-5e-324,1e-400,-0]'), 64)).toBe(null);
+    expect(jsonShapeProblem(JSON.parse('[1.7976931348623157e308]'), 64)).toBe('inexact_number');
   });
-  it('an integer beyond ±(2^53 − 1) that JSON.stringify would write back rounded, as digits', () => {
+  it('a finite number beyond ±(2^53 − 1): inexact_number (parsed again exactly), wherever it sits', () => {
     for (const text of [
       '12345678901234567890',
       '{"seed":9007199254740993}',
       '[0,{"a":-9007199254740992}]',
       '1e20',
+      '[1e21,-1e300,1.7976931348623157e308]',
     ]) {
-      expect(jsonShapeProblem(JSON.parse(text), 64), text).toBe('inexact_integer');
+      expect(jsonShapeProblem(JSON.parse(text), 64), text).toBe('inexact_number');
     }
-    // The exact range's ends, fractions, and numbers JSON.stringify writes in exponent form (a float
-    // to every reader, kept as such) are numbers like any other.
-    for (const text of ['9007199254740991', '-9007199254740991', '[0.1,123456789.5,1e21,-1e300,1.5e-7]']) {
+    for (const text of ['9007199254740991', '-9007199254740991', '[0.1,123456789.5,1.5e-7,-5e-324]']) {
       expect(jsonShapeProblem(JSON.parse(text), 64), text).toBe(null);
     }
+  });
+  it('a refusal wins over inexact_number wherever each sits (the exact parse recurses)', () => {
+    // The walk pops the last child first: put the inexact number where it is met first.
+    expect(jsonShapeProblem(JSON.parse('{"d":[[[[]]]],"n":1e20}'), 3)).toBe('too_deep');
+    expect(jsonShapeProblem(JSON.parse('[1e400,1e20]'), 64)).toBe('non_finite_number');
+    expect(jsonShapeProblem(JSON.parse('[[1e400],1e20]'), 64)).toBe('non_finite_number');
+    expect(jsonShapeProblem({ n: 1e20, d: nest(100) }, 64)).toBe('too_deep');
   });
 });

@@ -2,6 +2,7 @@
  * The pure parts of per-key limits (src/gateway/limits/): reading a key's limits from its KV entry,
  * the usage windows, the token count of each route's answers and streams, OpenAI's headers.
  */
+
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseKeyLimits, rpmTier } from '../../src/gateway/limits/key-limits.js';
@@ -13,6 +14,7 @@ import {
   msToPeriodEnd,
   tokenRefusal,
 } from '../../src/gateway/limits/usage-windows.js';
+import { parseKeepingExactNumbers } from '../../src/json/exact-numbers.js';
 
 const T0 = Date.UTC(2026, 11, 31, 23, 59, 30); // 30 s before a new minute, day, month and year
 
@@ -149,6 +151,14 @@ describe('UsageMeter', () => {
     expect(meter.prepare(body)).toEqual({ ...body, stream_options: { include_usage: true } });
     const odd = { model: 'm', stream: true, stream_options: 'yes' }; // the model server refuses it
     expect(new UsageMeter('/v1/completions').prepare(odd)).toBe(odd);
+    // A number past 2^53 kept as its text (json/exact-numbers.ts) is no object to JSON: left as the
+    // client sent it too, not spread into `{"rawJSON": …, "include_usage": true}`.
+    const big = parseKeepingExactNumbers('{"model":"m","stream":true,"stream_options":1e20}') as Record<
+      string,
+      unknown
+    >;
+    const prepared = new UsageMeter('/v1/chat/completions').prepare(big);
+    expect(JSON.stringify(prepared)).toBe('{"model":"m","stream":true,"stream_options":1e20}');
   });
 
   it('charges a stream its client left before the first event one token, an error answer none', async () => {

@@ -8,7 +8,8 @@
  */
 import { fromBase64Url, toBase64Url } from '../../bytes.js';
 import { type Json, objectAt, refuse, stringAt } from '../shape.js';
-import { multipartSyntaxProblem, strictBoundary } from './multipart-syntax.js';
+import { strictBoundary } from './multipart-params.js';
+import { type MultipartPart, parseMultipart } from './multipart-syntax.js';
 
 /** The largest multipart body accepted (OpenAI's own limit for an audio file is 25 MB). */
 export const MAX_AUDIO_BODY_BYTES = 25 * 1024 * 1024;
@@ -46,36 +47,57 @@ export interface TranscriptionForm {
   fields: Record<string, string>;
 }
 
-/** Parses a multipart body (WHATWG `Response.formData`) and checks the fields every request needs. */
-export async function parseTranscriptionForm(body: MultipartBody): Promise<TranscriptionForm> {
-  // Only the unambiguous core of multipart: every reader of these bytes must see the same form.
-  const problem = multipartSyntaxProblem(body.contentType, body.bytes);
-  if (problem) refuse(`the body is not valid multipart/form-data: ${problem}`);
-  let data: FormData;
-  try {
-    data = await new Response(body.bytes, { headers: { 'content-type': body.contentType } }).formData();
-  } catch {
-    return refuse('the body is not valid multipart/form-data');
-  }
+/** A checked form: its model, its file part (not copied out of the body) and its text fields. */
+export interface CheckedTranscriptionForm {
+  model: string;
+  file: MultipartPart & { filename: string };
+  fields: Record<string, string>;
+}
+
+/**
+ * Parses a multipart body (multipart-syntax.ts, on its bytes: the gateway and the worker read the
+ * same form whatever their runtime's `formData` would) and checks the fields every request needs.
+ * The audio stays in `body.bytes` (the gateway needs only the model: no 25 MiB copy).
+ */
+export function checkTranscriptionForm(body: MultipartBody): CheckedTranscriptionForm {
+  const parsed = parseMultipart(body.contentType, body.bytes);
+  if (!parsed.ok) refuse(`the body is not valid multipart/form-data: ${parsed.problem}`);
   // One part per name (names ending in "[]" are OpenAI's arrays: `timestamp_granularities[]`).
   // The form reaches the model server byte for byte, and a server may read the LAST of two
   // `model` (or `file`) parts where we read the first: the envelope and the receipt would name one
   // model and the server run another. Refused, as JSON's duplicate keys are not (those are
   // re-serialized, last value only: docs/gateway.md "Passthrough").
   const names = new Set<string>();
-  let repeated = false;
-  data.forEach((_, name) => {
-    if (!name.endsWith('[]') && names.has(name)) repeated = true;
+  for (const { name } of parsed.parts) {
+    if (!name.endsWith('[]') && names.has(name)) refuse('the form gives a field more than once');
     names.add(name);
-  });
-  if (repeated) refuse('the form gives a field more than once');
-  const file = data.get('file');
-  if (file === null || typeof file === 'string') refuse('file is required (an audio file part)');
-  const model = data.get('model');
-  if (typeof model !== 'string' || model === '') refuse('model is required');
+  }
+  const file = parsed.parts.find((p) => p.name === 'file');
+  if (file?.filename === undefined) refuse('file is required (an audio file part)');
+  const model = parsed.parts.find((p) => p.name === 'model');
+  if (model === undefined || model.filename !== undefined) refuse('model is required');
   const fields: Record<string, string> = {};
-  data.forEach((value, name) => {
-    if (typeof value === 'string' && name !== 'model') fields[name] = value;
-  });
-  return { model, file, fields };
+  for (const part of parsed.parts) {
+    if (part.filename === undefined && part !== model) fields[part.name] = textOf(body.bytes, part);
+  }
+  const modelName = textOf(body.bytes, model, true);
+  if (modelName === '') refuse('model is required');
+  return { model: modelName, file: file as MultipartPart & { filename: string }, fields };
+}
+
+/** `checkTranscriptionForm`, with the audio as a File (the built-in model reads it). */
+export async function parseTranscriptionForm(body: MultipartBody): Promise<TranscriptionForm> {
+  const { model, file, fields } = checkTranscriptionForm(body);
+  const audio = body.bytes.subarray(file.start, file.end);
+  const type = file.contentType ?? 'application/octet-stream';
+  return { model, file: new File([audio], file.filename, { type }), fields };
+}
+
+/** A field's value as UTF-8 text (RFC 7578 §5.1.2); fatal for the model, whose name must be exact. */
+function textOf(bytes: Uint8Array, part: MultipartPart, fatal = false): string {
+  try {
+    return new TextDecoder('utf-8', { fatal }).decode(bytes.subarray(part.start, part.end));
+  } catch {
+    return refuse(`${part.name} is not UTF-8`);
+  }
 }

@@ -20,13 +20,16 @@
  */
 
 import { type StreamStep, streamStep } from '../../api/stream-end.js';
+import { isRawJsonNumber } from '../../json/exact-numbers.js';
 
 const STREAM_USAGE_ROUTES = new Set(['/v1/chat/completions', '/v1/completions']);
 
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 
 type Obj = Record<string, unknown>;
-const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
+// A number kept as its source text (json/exact-numbers.ts) is an object to `typeof`, not to JSON.
+const isObj = (x: unknown): x is Obj =>
+  typeof x === 'object' && x !== null && !Array.isArray(x) && !isRawJsonNumber(x);
 const count = (x: unknown): number => (Number.isSafeInteger(x) && (x as number) >= 0 ? (x as number) : 0);
 
 /**

@@ -29,11 +29,13 @@ import { isSealgateError, SealgateError } from '../../errors.js';
 import { gpuEvidenceBytes } from '../../evidence/nvidia/evidence-text.js';
 import { parseGpuEvidence } from '../../evidence/nvidia/parse-evidence.js';
 import type { GpuEvidence } from '../../evidence/nvidia/types.js';
+import { isOptionalFinite, isOptionalWith } from '../input-shape.js';
 import { type Violation, violation } from '../violations.js';
 import type { DeviceChainCache, VerifiedDeviceChain } from './device-chain-cache.js';
 import { importP384Key, verifyEcdsaChain } from './ecdsa-chain.js';
 import { certificateFwid } from './fwid.js';
 import type { GpuRoots } from './nvidia-roots.js';
+import type { OcspFetchOptions } from './ocsp-fetch.js';
 import {
   type CertificateRevocation,
   type ChainToCheck,
@@ -127,9 +129,25 @@ function isRevocationOptions(value: unknown): boolean {
   const r = value as Partial<Record<keyof RevocationOptions, unknown>>;
   return (
     (OCSP_POLICIES as readonly unknown[]).includes(r.policy) &&
-    (r.saved === undefined || isBytesList(r.saved))
+    (r.saved === undefined || isBytesList(r.saved)) &&
+    (r.fetch === undefined || isOcspFetchOptions(r.fetch))
   );
 }
+
+/** A poster, and optionally a cache, a responder URL and a lifetime (ocsp-fetch.ts OcspFetchOptions). */
+function isOcspFetchOptions(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const f = value as Partial<Record<keyof OcspFetchOptions, unknown>>;
+  return (
+    typeof f.post === 'function' &&
+    isOptionalWith(f.cache, ['get', 'put']) &&
+    (f.url === undefined || typeof f.url === 'string') &&
+    isOptionalFinite(f.ttlSeconds)
+  );
+}
+
+const isHexList = (value: unknown): boolean =>
+  Array.isArray(value) && value.every((v) => typeof v === 'string');
 
 /**
  * The caller's input has the types `GpuEvidenceInput` says, or `invalid_argument`: a caller that
@@ -144,13 +162,17 @@ function checkInput(input: GpuEvidenceInput): void {
   if (!(input.nonce instanceof Uint8Array) || input.nonce.length !== 32) throw bad('nonce must be 32 bytes');
   if (!(isBytes(input.chain) || isBytesList(input.chain)))
     throw bad('chain must be bytes or a list of bytes');
-  if (!Array.isArray(input.roots?.device) || !Array.isArray(input.roots?.rim)) {
-    throw bad('roots must list device and rim roots');
+  if (!isHexList(input.roots?.device) || !isHexList(input.roots?.rim)) {
+    throw bad('roots must list device and rim roots (SHA-256 hex)');
   }
   if (input.rims !== undefined && !isBytesList(input.rims)) throw bad('rims must be a list of bytes');
   if (!isRevocationOptions(input.revocation)) {
-    throw bad(`revocation.policy must be one of ${OCSP_POLICIES.join(', ')}; saved a list of bytes`);
+    throw bad(
+      `revocation.policy must be one of ${OCSP_POLICIES.join(', ')}; saved a list of bytes; fetch a poster`,
+    );
   }
+  // `{}` or a cache whose get is not a function threw a TypeError once the chain had been read.
+  if (!isOptionalWith(input.chainCache, ['get', 'set'])) throw bad('chainCache must have get and set');
 }
 
 function parse(bytes: Uint8Array): { evidence: GpuEvidence } | { violation: Violation } {

@@ -32,6 +32,7 @@ import {
   type PckExtensions,
 } from '../../evidence/tdx/pck-extensions.js';
 import type { TdxQuote } from '../../evidence/tdx/types.js';
+import { isOptionalSignatureBackend, isOptionalWith } from '../input-shape.js';
 import { type SignatureBackend, webCryptoSignatures } from '../signature-backend.js';
 import { type Violation, violation } from '../violations.js';
 import type { TdxCollateral } from './collateral.js';
@@ -360,6 +361,11 @@ function checkInput(input: TdxEvidenceInput): void {
   const roots: unknown = input.roots;
   if (roots !== undefined && !(Array.isArray(roots) && roots.every((r) => typeof r === 'string')))
     throw bad('roots: expected SHA-256 hex strings');
+  // The objects it calls into: `{}` or a cache whose get is not a function threw a TypeError
+  // from inside step 4 (the PCK chain's cache lookup), after the quote had parsed.
+  if (!isOptionalWith(input.cache, ['get', 'set'])) throw bad('cache: expected get and set methods');
+  if (!isOptionalSignatureBackend(input.signatures))
+    throw bad('signatures: expected every SignatureBackend method');
 }
 
 /** What steps 2–8 established; `violations` holds their findings in step order. */

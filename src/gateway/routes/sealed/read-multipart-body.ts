@@ -2,14 +2,15 @@
  * The body of a transcription (OpenAI API reference: "Create transcription"): multipart/form-data
  * with a boundary (else 415), at most MAX_AUDIO_BODY_BYTES counted as it streams (else 413; 400 if
  * it breaks off: http/read-limited.ts readRequestBody), that
- * parses as a form with a `file` part and a `model` field (else 400). The body to seal is the
- * WHOLE multipart body, byte for byte, with its Content-Type (src/api/transcriptions/form.ts).
+ * parses as a form with a `file` part and a `model` field (else 400; src/api/transcriptions/
+ * multipart-syntax.ts, on the bytes, the audio not copied). The body to seal is the WHOLE
+ * multipart body, byte for byte, with its Content-Type (src/api/transcriptions/form.ts).
  */
 
 import {
+  checkTranscriptionForm,
   isMultipartContentType,
   MAX_AUDIO_BODY_BYTES,
-  parseTranscriptionForm,
   sealedFormBody,
 } from '../../../api/transcriptions/form.js';
 import { SealgateError } from '../../../errors.js';
@@ -33,7 +34,7 @@ export async function readMultipartBody(request: Request): Promise<BodyResult> {
   if (!read.ok) return read;
   const body = { contentType, bytes: new Uint8Array(read.bytes) };
   try {
-    const form = await parseTranscriptionForm(body);
+    const form = checkTranscriptionForm(body);
     return { ok: true, value: sealedFormBody(form.model, body) };
   } catch (e) {
     if (!(e instanceof SealgateError)) throw e;
