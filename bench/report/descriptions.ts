@@ -53,6 +53,8 @@ const DESCRIPTIONS: Record<string, string> = {
     'ours (verifySnpEvidence + evaluateSnp) on genoa-v3-azure-trustee, nothing cached; baseline: @tinfoilsh/verifier 1.1.0 on the same report in this process (TSME relaxed; it caches nothing)',
   'snp.verify.chainCached.vsTinfoil':
     'ours with AMD’s ARK → ASK already verified (chain cache), wall time; baseline: @tinfoilsh/verifier 1.1.0 as above',
+  'snp.verify.chainCached.vsFloor':
+    'ours with the chain cached (snp.genoa.verify.chainCached); baseline: its two signature checks alone (report ECDSA P-384, VCEK RSA-PSS; node:crypto, keys made once), timed in the same interleaved rounds',
   'snp.verify.cold.cpu.vsTinfoil':
     'as snp.verify.cold.vsTinfoil, CPU time of the whole process (thread pool included: their WebCrypto calls run there) per call',
   'snp.verify.chainCached.cpu.vsTinfoil':
@@ -63,6 +65,8 @@ const DESCRIPTIONS: Record<string, string> = {
     'the same report with its device chain already verified in this isolate (cache keyed by the SHA-256 of the chain bytes; roots and dates re-checked)',
   'snp.genoa.verify.cold': 'snp.verify.cold on the Genoa set the peer is compared on',
   'snp.genoa.verify.chainCached': 'snp.verify.chainCached on the Genoa set the peer is compared on',
+  'snp.genoa.verify.floor':
+    'the two signature checks of snp.genoa.verify.chainCached alone, in the same interleaved rounds',
   'tinfoil.snp.verify':
     '@tinfoilsh/verifier 1.1.0: parse report, ARK, ASK, VCEK; chain; report signature; validateReport (TSME relaxed)',
 };

@@ -98,6 +98,58 @@ export const MAX_OID_ARC_DIGITS = 64;
  * the class of OpenSSL's CVE-2023-2650), and no arc anyone assigns comes near the bound.
  */
 export function decodeOid(bytes: Uint8Array, start: number, end: number, name = 'OID'): string {
+  const known = knownOid(bytes, start, end);
+  if (known !== undefined) return known;
+  const text = decodeOidArcs(bytes, start, end, name);
+  if (COMMON_OIDS.has(text)) rememberOid(bytes, start, end, text);
+  return text;
+}
+
+/**
+ * The OIDs of nearly every certificate a verifier reads — name attribute types (RFC 4519), the
+ * RFC 5280 §4.2.1 extensions, AMD's VCEK/VLEK extensions (pub. 57230 Table 8) — whose text is kept
+ * with their content bytes once decoded, so that reading them again builds no string (a VCEK has
+ * about 25 OIDs: ~6 KB of garbage per parse before). Fixed, so the table is bounded by it and
+ * cannot be filled by anyone's input; a decoded text stands for exactly one byte string, because
+ * `decodeOidArcs` admits only minimal (DER) subidentifiers.
+ */
+const COMMON_OIDS = new Set([
+  ...Object.keys(SHORT_NAMES),
+  '2.5.4.5', // serialNumber
+  ...['14', '15', '17', '19', '31', '32', '35', '37'].map((n) => `2.5.29.${n}`),
+  ...['1', '2', '3.1', '3.2', '3.3', '3.4', '3.5', '3.6', '3.7', '3.8', '3.9', '4', '5'].map(
+    (n) => `1.3.6.1.4.1.3704.1.${n}`,
+  ),
+]);
+
+/** Content bytes → text of the COMMON_OIDS seen so far, bucketed by length and last two bytes. */
+const knownOids = new Map<number, { bytes: Uint8Array; text: string }[]>();
+
+const oidBucket = (bytes: Uint8Array, start: number, end: number): number =>
+  ((end - start) << 16) | (bytes[end - 2]! << 8) | bytes[end - 1]!;
+
+function knownOid(bytes: Uint8Array, start: number, end: number): string | undefined {
+  if (end - start < 2) return undefined;
+  const bucket = knownOids.get(oidBucket(bytes, start, end));
+  if (bucket === undefined) return undefined;
+  next: for (const k of bucket) {
+    for (let i = 0; i < k.bytes.length; i++) if (k.bytes[i] !== bytes[start + i]) continue next;
+    return k.text;
+  }
+  return undefined;
+}
+
+function rememberOid(bytes: Uint8Array, start: number, end: number, text: string): void {
+  if (end - start < 2) return;
+  const key = oidBucket(bytes, start, end);
+  const bucket = knownOids.get(key) ?? [];
+  if (bucket.some((k) => k.text === text)) return;
+  bucket.push({ bytes: bytes.slice(start, end), text });
+  knownOids.set(key, bucket);
+}
+
+/** `decodeOid` without the table: every arc read and checked. */
+function decodeOidArcs(bytes: Uint8Array, start: number, end: number, name: string): string {
   if (end <= start) throw bad(`${name}: empty`);
   if (bytes[end - 1]! & 0x80) throw bad(`${name}: truncated subidentifier`);
   let out = '';
@@ -147,40 +199,46 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * to use (UTF8String or PrintableString for DirectoryString; IA5String for emailAddress and
  * domainComponent, §4.1.2.6 and RFC 4519). TeletexString, BMPString, UniversalString and every
  * other type are refused: no certificate of the vectors uses them, and their decodings are where
- * readers disagree.
+ * readers disagree. `what` and `oid` name the attribute in errors only (its text is made only then).
  */
-function readString(der: Uint8Array, t: Tlv, name: string): string {
+function readString(der: Uint8Array, t: Tlv, what: string, oid: string): string {
   const bytes = der.subarray(t.start, t.end);
   if (t.tag === TAG.utf8String) {
-    const ascii = readAscii(bytes, name, 'control character in a string');
+    const ascii = readAscii(bytes);
+    if (ascii === CONTROL) throw bad(`${attributeName(what, oid)}: control character in a string`);
     if (ascii !== null) return ascii;
     let s: string;
     try {
       s = UTF8.decode(bytes);
     } catch {
-      throw bad(`${name}: UTF8String is not UTF-8`);
+      throw bad(`${attributeName(what, oid)}: UTF8String is not UTF-8`);
     }
     // Control characters (C0, DEL, C1) have no place in a name and would reach people's terminals
     // and logs through the subject text; refused as in PrintableString and IA5String below.
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
-      if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) throw bad(`${name}: control character in a string`);
+      if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
+        throw bad(`${attributeName(what, oid)}: control character in a string`);
     }
     return s;
   }
   if (t.tag === TAG.printableString || t.tag === TAG.ia5String) {
-    let s = '';
-    for (const c of bytes) {
+    for (let i = 0; i < bytes.length; i++) {
+      const c = bytes[i]!;
       // X.680 §41.4 PrintableString ⊂ IA5String (ASCII); control characters are refused in both.
-      if (c < 0x20 || c > 0x7e) throw bad(`${name}: non-printable character in a string`);
+      if (c < 0x20 || c > 0x7e) throw bad(`${attributeName(what, oid)}: non-printable character in a string`);
       if (t.tag === TAG.printableString && PRINTABLE[c] !== 1) {
-        throw bad(`${name}: character outside PrintableString`);
+        throw bad(`${attributeName(what, oid)}: character outside PrintableString`);
       }
-      s += String.fromCharCode(c);
     }
-    return s;
+    return asciiText(bytes);
   }
-  throw bad(`${name}: unsupported string type (tag 0x${t.tag.toString(16)})`);
+  throw bad(`${attributeName(what, oid)}: unsupported string type (tag 0x${t.tag.toString(16)})`);
+}
+
+/** "subject CN", "issuer 1.2.3.4": an attribute as errors name it. */
+function attributeName(what: string, oid: string): string {
+  return `${what} ${SHORT_NAMES[oid] ?? oid}`;
 }
 
 /** X.680 §41.4 PrintableString: A–Z a–z 0–9 space ' ( ) + , - . / : = ? (1 = allowed). */
@@ -193,18 +251,30 @@ const PRINTABLE = (() => {
 })();
 
 /**
- * A UTF8String whose bytes are all ASCII (< 0x80) is that ASCII text (RFC 3629 §3), so it is read
- * without the decoder; null when a byte is not ASCII (the decoder decides then). A control
- * character (C0 or DEL) throws, as the UTF-8 path does.
+ * Bytes already checked to be ASCII as text, in one native call (no string built a character at
+ * a time; attribute values are far below the engines' argument limits, a Name's DER being bounded
+ * by its certificate's).
  */
-function readAscii(bytes: Uint8Array, name: string, control: string): string | null {
-  let s = '';
-  for (const c of bytes) {
+function asciiText(bytes: Uint8Array): string {
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
+}
+
+/** `readAscii`'s answer for a control character (C0 or DEL). */
+const CONTROL = Symbol('control character');
+
+/**
+ * A UTF8String whose bytes are all ASCII (< 0x80) is that ASCII text (RFC 3629 §3), so it is read
+ * without the decoder; null at a byte that is not ASCII (the decoder decides then), CONTROL at a
+ * control character (C0 or DEL) before any such byte, which the caller refuses as the UTF-8 path
+ * does.
+ */
+function readAscii(bytes: Uint8Array): string | null | typeof CONTROL {
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
     if (c >= 0x80) return null;
-    if (c < 0x20 || c === 0x7f) throw bad(`${name}: ${control}`);
-    s += String.fromCharCode(c);
+    if (c < 0x20 || c === 0x7f) return CONTROL;
   }
-  return s;
+  return asciiText(bytes);
 }
 
 /** A value that the escaping below changes: a special character, or a leading '#'/space, or a trailing space. */
@@ -252,7 +322,7 @@ export function readName(der: Uint8Array, name: Tlv, what: string, withText = tr
       const fields = childrenOf(der, atv.start, atv.end, `${what} attribute`);
       if (fields.length !== 2) throw bad(`${what}: an attribute is not { type, value }`);
       const oid = readOid(der, fields[0]!, `${what} attribute type`);
-      const value = readString(der, fields[1]!, `${what} ${SHORT_NAMES[oid] ?? oid}`);
+      const value = readString(der, fields[1]!, what, oid);
       if (oid === OID_COMMON_NAME) cns.push(value);
       if (withText) rdnParts.push(`${SHORT_NAMES[oid] ?? oid}=${escapeValue(value)}`);
     }

@@ -108,6 +108,13 @@ describe.skipIf(!v.present)('PEM: the one-pass reader gives what the reference r
       block('MA=='),
       block('MA=A'),
       block('M A A ='),
+      // Whitespace, '=' or a byte outside the alphabet inside a four-character group, mid-body.
+      block(`${body.slice(0, 8)} ${body.slice(8)}`),
+      block(`${body.slice(0, 9)}\n${body.slice(9)}`),
+      block(`${body.slice(0, 10)}=${body.slice(10)}`),
+      block(`${body.slice(0, 11)}\u00e9${body.slice(11)}`),
+      block(`${body.slice(0, 12)}-${body.slice(12)}`),
+      block(`${body.slice(0, -3)} ${body.slice(-3)}`),
       block('MAA= '),
       block('MAA=\n\n'),
       // Mixed and doubled line ends, a blank line inside the body, a huge line.

@@ -182,6 +182,25 @@ describe('strict X.509 fields: boundaries', () => {
     }
   });
 
+  it('OIDs: the common ones read the same from their table as by their arcs; a near miss by its arcs', () => {
+    // 1.3.6.1.4.1.3704.1.3.1 (AMD blSPL) and 2.5.4.3 (CN): kept once read, then read from the table.
+    const amd = Uint8Array.of(0x2b, 0x06, 0x01, 0x04, 0x01, 0x9c, 0x78, 0x01, 0x03, 0x01);
+    const cn = Uint8Array.of(0x55, 0x04, 0x03);
+    for (let i = 0; i < 3; i++) {
+      expect(decodeOid(amd, 0, amd.length)).toBe('1.3.6.1.4.1.3704.1.3.1');
+      expect(decodeOid(cn, 0, cn.length)).toBe('2.5.4.3');
+    }
+    // Same length and last two bytes as a kept one, another arc inside: its own text, not the kept one.
+    const near = amd.slice();
+    near[6] = 0x79; // 3705
+    expect(decodeOid(near, 0, near.length)).toBe('1.3.6.1.4.1.3705.1.3.1');
+    const near2 = Uint8Array.of(0x56, 0x04, 0x03); // 2.6.4.3
+    expect(decodeOid(near2, 0, near2.length)).toBe('2.6.4.3');
+    // At an offset inside a larger buffer, as certificates are read.
+    const inside = Uint8Array.of(0xff, ...amd, 0xff);
+    expect(decodeOid(inside, 1, 1 + amd.length)).toBe('1.3.6.1.4.1.3704.1.3.1');
+  });
+
   it('OIDs: an arc of more than MAX_OID_ARC_DIGITS base-128 digits is refused (CVE-2023-2650 class)', () => {
     const arc = (digits: number) => {
       const b = new Uint8Array(digits + 1).fill(0xff);
@@ -258,6 +277,21 @@ describe('strict X.509 fields: names', () => {
       expect(code(nameOf([atv(CN, 0x0c, bad)])), toHex(Uint8Array.from(bad))).toBe('malformed_certificate');
     }
     expect(code(nameOf([[]]))).toBe('malformed_certificate'); // an empty RDN
+  });
+
+  it('UTF8String: a control character before a non-UTF-8 byte is named as such, after it the UTF-8 error', () => {
+    const message = (value: number[]) => {
+      try {
+        nameOf([atv(CN, 0x0c, value)])();
+        return null;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    expect(message([0x41, 0x01, 0xff])).toBe('certificate: subject CN: control character in a string');
+    expect(message([0x41, 0xff, 0x01])).toBe('certificate: subject CN: UTF8String is not UTF-8');
+    expect(message([0x41, 0x7f])).toBe('certificate: subject CN: control character in a string');
+    expect(nameOf([atv(CN, 0x0c, utf8('SEV-VCEK'))])().cns).toEqual(['SEV-VCEK']);
   });
 
   it('OIDs: the 7/8 base-128 digit boundary is exact; a leading 0x80 first is refused', () => {
