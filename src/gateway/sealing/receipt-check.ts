@@ -173,6 +173,11 @@ export interface ReceiptInput {
   context: RequestContext;
   requestSha256: string;
   stream: boolean;
+  /**
+   * A stream's hash state made ahead (upstream.ts, while the worker worked), fed nothing yet;
+   * absent: made at the stream's first bytes.
+   */
+  streamHash?: StreamHash | undefined;
   /** `RECEIPT_STORAGE=kv`: also write each checked receipt to `rcpt:<id>` (default: no KV write). */
   store: boolean;
   /**
@@ -201,8 +206,9 @@ class WorkerReceipt implements AnswerReceipt {
   readonly #input: ReceiptInput;
   readonly #worker: TrustedWorker;
   /**
-   * Made on a stream's first bytes only: a JSON answer needs none, and the SHA-256 state is CPU
-   * spent per answer (docs/benchmarks.md).
+   * A stream's only: a JSON answer needs none, and the SHA-256 state is CPU spent per answer
+   * (docs/benchmarks.md). Made while the worker worked when the request asked for a stream
+   * (`ReceiptInput.streamHash`), else at the stream's first bytes.
    */
   #streamHash: StreamHash | undefined;
 
@@ -229,7 +235,7 @@ class WorkerReceipt implements AnswerReceipt {
   }
 
   #bodyHash(): StreamHash {
-    this.#streamHash ??= createStreamHash(nativeSha256);
+    this.#streamHash ??= this.#input.streamHash ?? createStreamHash(nativeSha256);
     return this.#streamHash;
   }
 

@@ -96,9 +96,10 @@ class StreamRelay {
   /** The client's events of this read, in order; each one only after its frame verified. */
   readonly #out = new SseOut();
   /**
-   * This read's body bytes under the receipt's stream hash, not yet fed to it: fed while the
-   * client's write is under way, off the path to its first byte (#flushHash). The hash is read
-   * only by the trailer's check, and every byte is fed before it, in order.
+   * This read's body bytes under the receipt's stream hash, not yet fed to it: fed once the
+   * client's write resolved (#flushHash), off the path to its chunk — workerd sends that chunk only
+   * when the relay yields, so hashing before the await would delay it. The hash is read only by the
+   * trailer's check, and every byte is fed before it, in order (each read's before the next read).
    */
   #unhashed: Uint8Array | undefined;
   readonly #onFrame = (events: readonly Uint8Array[]): void => {
@@ -154,13 +155,9 @@ class StreamRelay {
         this.#flushHash(); // only part of a record so far, or usage withheld: read on
         continue;
       }
-      // Resolves once the client took it: the next read waits for that.
-      const sent = this.#send();
-      try {
-        this.#flushHash(); // hashed while the client's write is under way
-      } finally {
-        await sent;
-      }
+      // Resolves once the client took it: the next read waits for that, and the hash too.
+      await this.#send();
+      this.#flushHash();
     }
   }
 
