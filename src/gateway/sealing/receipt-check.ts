@@ -173,11 +173,6 @@ export interface ReceiptInput {
   context: RequestContext;
   requestSha256: string;
   stream: boolean;
-  /**
-   * A stream's hash state made ahead (upstream.ts, while the worker worked), fed nothing yet;
-   * absent: made at the stream's first bytes.
-   */
-  streamHash?: StreamHash | undefined;
   /** `RECEIPT_STORAGE=kv`: also write each checked receipt to `rcpt:<id>` (default: no KV write). */
   store: boolean;
   /**
@@ -206,9 +201,8 @@ class WorkerReceipt implements AnswerReceipt {
   readonly #input: ReceiptInput;
   readonly #worker: TrustedWorker;
   /**
-   * A stream's only: a JSON answer needs none, and the SHA-256 state is CPU spent per answer
-   * (docs/benchmarks.md). Made while the worker worked when the request asked for a stream
-   * (`ReceiptInput.streamHash`), else at the stream's first bytes.
+   * Made on a stream's first bytes only: a JSON answer needs none, and the SHA-256 state is CPU
+   * spent per answer (docs/benchmarks.md).
    */
   #streamHash: StreamHash | undefined;
 
@@ -235,7 +229,7 @@ class WorkerReceipt implements AnswerReceipt {
   }
 
   #bodyHash(): StreamHash {
-    this.#streamHash ??= this.#input.streamHash ?? createStreamHash(nativeSha256);
+    this.#streamHash ??= createStreamHash(nativeSha256);
     return this.#streamHash;
   }
 

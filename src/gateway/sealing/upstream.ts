@@ -18,12 +18,11 @@ import { isSealgateError, SealgateError } from '../../errors.js';
 import { errorBody, HTTP_ERROR_CODES, type HttpErrorCode, isHttpErrorCode } from '../../http/errors.js';
 import type { Kek } from '../../keys/kek.js';
 import { KEPT_RECEIPT_HEADER, MAX_KEPT_RECEIPT_LENGTH } from '../../receipts/kept-receipt.js';
-import { bodySha256, createStreamHash, RECEIPT_HEADER, type StreamHash } from '../../receipts/receipt.js';
+import { bodySha256, RECEIPT_HEADER } from '../../receipts/receipt.js';
 import type { Fetcher } from '../../service-client/http.js';
 import { nowSeconds } from '../clock.js';
 import type { UsageMeter } from '../limits/usage-meter.js';
 import { log } from '../log.js';
-import { nativeSha256 } from './native-sha256.js';
 import type { AnswerReceipt } from './receipt-check.js';
 
 /** Largest sealed JSON answer read from a worker (an embeddings batch can be big). */
@@ -38,8 +37,6 @@ export type Exchange =
       stream: boolean;
       /** SHA-256 (hex) of the sealed request body sent (the receipt must name it). */
       requestSha256: string;
-      /** A streamed request's receipt hash state, made while the worker worked (receipt-check.ts). */
-      streamHash?: StreamHash | undefined;
     }
   | { kind: 'unknown_key' }
   | { kind: 'error'; code: HttpErrorCode; status: number; message: string }
@@ -94,15 +91,13 @@ export async function exchange(input: {
     now: nowSeconds(),
   });
   const text = JSON.stringify(sealed);
-  // Made while the request is in flight (whileInFlight): only an answer needs them. The request's
-  // hash, and a stream's receipt hash state (workerd's node:crypto Hash, a stream.Transform whose
-  // construction was a tenth of the gateway's CPU between the worker's first frame and the
-  // client's first byte: docs/gateway.md "Where the time to first chunk goes").
-  const ahead = whileInFlight(async () => ({
-    requestSha256: await bodySha256(utf8.encode(text)),
-    streamHash: input.body.stream === true ? createStreamHash(nativeSha256) : undefined,
-  }));
-  ahead.catch(() => undefined); // awaited below; a request no worker answers never reads it
+  // Only an answer needs it, and none is read before: awaited then. workerd's digest settles before
+  // it returns, so it is taken before the request goes out. Taking it (and making a stream's hash
+  // state) on a timer task after the fetch was issued moved it off the gateway's path but made the
+  // model server 0.1–0.2 ms slower to its first byte on a shared 2-core machine, p50 in six rounds
+  // (docs/gateway.md "Where the time to first chunk goes"): that wait is not idle CPU there.
+  const hashing = bodySha256(utf8.encode(text));
+  hashing.catch(() => undefined); // awaited below; a request no worker answers never reads it
   for (const base of order(input.workerUrls)) {
     // A client that went away is not served by the next worker (nor counted as a worker's failure).
     if (input.signal?.aborted) return { kind: 'client_gone' };
@@ -127,7 +122,7 @@ export async function exchange(input: {
         context,
         kek: input.kek,
         stream: type === STREAM_CONTENT_TYPE,
-        ...(await ahead),
+        requestSha256: await hashing,
       };
     }
     const { code, message } = await errorOf(res);
@@ -150,20 +145,6 @@ export async function exchange(input: {
     };
   }
   return { kind: 'no_worker' };
-}
-
-/**
- * Runs `work` on a timer task. workerd writes a subrequest from its event loop, which runs only
- * once this request's JavaScript yields (microtasks included), so work done synchronously before
- * or right after `fetch()` delays the request; a timer task runs from that loop, after the
- * `fetch()` below was called and yielded. So the work is done while the worker works, and the
- * answer awaits it only once its head arrived (ttfc-trace.ts: the worker sees the request's head
- * 0.1 ms sooner, p50 of 300 at load 8; commit body).
- */
-function whileInFlight<T>(work: () => Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    setTimeout(() => work().then(resolve, reject), 0);
-  });
 }
 
 /** The media type of a Content-Type value, lower case, without parameters (RFC 9110 §8.3.1). */
