@@ -185,10 +185,11 @@ function drain(req: IncomingMessage): void {
  * read, each checked: upstream.ts) before that queue empties. The first frame would wait for that
  * work (time to first chunk: ~0.1–0.2 ms, docs/gateway.md "Where the time to first chunk goes").
  * For the first chunk only: later ones keep node:http's cork, so the last chunk and the body's end
- * (`res.end`, in the same tick) still leave as one packet — sent apart, they cost the gateway its
- * kept-alive connection to this worker on ~1 in 9 streams (ttfc-trace.ts, 35 of 300), as it
- * finishes reading before the terminating chunk arrives. The uncork emits 'drain' at once when all
- * of it went to the socket, so a caller asks `writableNeedDrain` after it, not `write`'s result.
+ * (`res.end`, in the same tick) leave as one packet — one network read for the gateway, which
+ * reads the body to its end either way (src/gateway/sealing/stream-answer.ts #complete; sent
+ * apart, they once cost it its kept-alive connection to this worker: test/faults/split-end).
+ * The uncork emits 'drain' at once when all of it went to the socket, so a caller asks
+ * `writableNeedDrain` after it, not `write`'s result.
  */
 function sendNow(res: ServerResponse): void {
   if (res.writableCorked > 0) res.uncork();

@@ -34,7 +34,7 @@ import { errorBody, HTTP_ERROR_CODES, type HttpErrorCode, httpCodeFor } from '..
 import { readLimited } from '../http/read-limited.js';
 import type { RandomSource } from '../keys/random.js';
 import type { ModelBackend, ModelRoute } from '../model/types.js';
-import { bodySha256, createStreamHash, type Sha256State } from '../receipts/receipt.js';
+import { bodySha256, createStreamHash, type Sha256State, type StreamHash } from '../receipts/receipt.js';
 import { errorDetail, type WorkerLog } from './log.js';
 import { certificateHeader, makeReceipt, RECEIPT_HEADER, type ReceiptSigner } from './receipt-signer.js';
 import { nextTurn, sealedStreamBody } from './sealed-stream-body.js';
@@ -209,8 +209,7 @@ export async function exchangeSealed(
   pending.catch(() => undefined); // handled below; not an unhandled rejection meanwhile
   await nextTurn(); // node:http writes the request on the next tick, before this turn ends
   const receipts = signer ? await receiptsFor(deps, signer, bytes) : null;
-  const sealer = body.stream === true ? createStreamSealer(context) : undefined;
-  sealer?.prepare();
+  const ahead = body.stream === true ? streamAhead(deps, context, receipts) : undefined;
   let answer: Awaited<ReturnType<ModelBackend['call']>>;
   try {
     answer = await pending;
@@ -225,11 +224,34 @@ export async function exchangeSealed(
   // A burst at a time when the model has them so (an upstream's network reads), else event by event.
   return sealedAnswerStream(
     deps,
-    { context, sealer: sealer ?? createStreamSealer(context) },
+    ahead ?? streamAhead(deps, context, receipts),
     answer.batches ?? answer.events,
     call,
     receipts,
   );
+}
+
+/** What a stream's answer needs before its first event. */
+interface StreamAhead {
+  context: RequestContext;
+  sealer: StreamSealer;
+  /** The receipt's stream hash state, fed nothing yet (none without receipts). */
+  bodyHash: StreamHash | undefined;
+}
+
+/**
+ * A stream's sealer with its key derived, and its receipt hash state: made while the model works
+ * (the model's head often comes with its first event, so anything made at the head is on the path
+ * to the first frame: ttfc-trace.ts, commit body).
+ */
+function streamAhead(
+  deps: SealedExchangeDeps,
+  context: RequestContext,
+  receipts: Receipts | null,
+): StreamAhead {
+  const sealer = createStreamSealer(context);
+  sealer.prepare();
+  return { context, sealer, bodyHash: receipts ? createStreamHash(deps.sha256) : undefined };
 }
 
 /** The signer of this request and its receipts, which name the request's hash. */
@@ -340,14 +362,13 @@ async function sealedAnswerJson(
 /** A streamed answer, sealed frame by frame; the receipt is a trailer over the body's hash. */
 function sealedAnswerStream(
   deps: SealedExchangeDeps,
-  { context, sealer }: { context: RequestContext; sealer: StreamSealer },
+  { context, sealer, bodyHash }: StreamAhead,
   events: AsyncIterable<string | readonly string[]>,
   call: ModelCallState,
   receipts: Receipts | null,
 ): SealedAnswer {
   const log = deps.log;
   const rid = context.requestId;
-  const bodyHash = receipts ? createStreamHash(deps.sha256) : undefined;
   const stream = sealedStreamBody({
     events: events[Symbol.asyncIterator](),
     sealer,

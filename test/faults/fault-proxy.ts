@@ -11,12 +11,16 @@
  *   truncate  a stream loses its end record (and trailer); a JSON answer is cut in half
  *   reorder   stream records 1 and 2 swapped (each authentic on its own)
  *   swap-kid  the sealed REQUEST's key id replaced by another well-formed one
+ *   split-end a stream's body whole, but its chunked terminator sent SPLIT_END_MS later, apart
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { STREAM_CONTENT_TYPE } from '../../src/envelope/stream.js';
 import { listenLoopback } from '../support/loopback.js';
 
-export type Fault = 'pass' | 'drop' | 'delay' | 'tamper' | 'truncate' | 'reorder' | 'swap-kid';
+export type Fault = 'pass' | 'drop' | 'delay' | 'tamper' | 'truncate' | 'reorder' | 'swap-kid' | 'split-end';
+
+/** How long `split-end` holds a stream's chunked terminator after its last bytes. */
+export const SPLIT_END_MS = 50;
 
 export interface FaultProxy {
   url: string;
@@ -28,6 +32,8 @@ export interface FaultProxy {
   wire: string[];
   /** How many requests a fault was applied to. */
   faulted: number;
+  /** How many connections the proxy accepted (the gateway's to this upstream). */
+  connections: number;
   close(): Promise<void>;
 }
 
@@ -84,6 +90,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     match: /.*/,
     wire: [],
     faulted: 0,
+    connections: 0,
     close: async () => undefined,
   };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -127,7 +134,11 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         out[k] = v;
     });
     res.writeHead(upstream.status, out);
-    res.end(bytes);
+    if (upstream.ok && stream && fault === 'split-end') {
+      res.write(bytes); // the body, then its terminator (`0\r\n\r\n`) in a later packet
+      await new Promise((r) => setTimeout(r, SPLIT_END_MS));
+      res.end();
+    } else res.end(bytes);
   };
   const server: Server = createServer((req, res) => {
     handle(req, res).catch(() => {
@@ -135,6 +146,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       res.end();
     });
   });
+  server.on('connection', () => proxy.connections++);
   const listening = await listenLoopback(server);
   proxy.url = listening.url;
   proxy.close = listening.close;

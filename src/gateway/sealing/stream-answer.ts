@@ -46,16 +46,22 @@ import { type Exchange, isTampered } from './upstream.js';
 
 type Answer = Extract<Exchange, { kind: 'answer' }>;
 
+/**
+ * `defer`: the execution context's `waitUntil`, which keeps the request's context alive for the
+ * read of the worker's body end after the client's side closed (StreamRelay #complete); absent
+ * (tests without a context), that read is awaited by the relay alone.
+ */
 export function openStreamAnswer(
   answer: Answer,
   headers: Record<string, string>,
   receipt?: AnswerReceipt,
   meter?: UsageMeter,
+  defer?: (work: Promise<unknown>) => void,
 ): Response {
   const pipe = byteStreamPipe();
   // Runs for as long as the response body is being sent: workerd keeps the request's context alive
   // while its body is open, and every failure is handled inside (no rejection escapes).
-  const relay = new StreamRelay(answer, pipe.writable.getWriter(), receipt, meter);
+  const relay = new StreamRelay(answer, pipe.writable.getWriter(), { receipt, meter, defer });
   void relay.run().finally(() => meter?.finishStream());
   return new Response(pipe.readable, {
     status: 200,
@@ -66,6 +72,19 @@ export function openStreamAnswer(
     },
   });
 }
+
+/** What a relay needs besides the answer and the client's side (openStreamAnswer). */
+interface RelayOptions {
+  receipt: AnswerReceipt | undefined;
+  meter: UsageMeter | undefined;
+  defer: ((work: Promise<unknown>) => void) | undefined;
+}
+
+/**
+ * How long after a verified trailer the worker's body may take to end (its chunked terminator):
+ * an honest worker ends it in the same write or the next packet; one that does not is cancelled.
+ */
+const READ_END_MS = 5000;
 
 /** `[DONE]`, the chat routes' final event (src/api/stream-end.ts), as bytes. */
 const DONE = new Uint8Array([0x5b, 0x44, 0x4f, 0x4e, 0x45, 0x5d]);
@@ -80,6 +99,7 @@ class StreamRelay {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #receipt: AnswerReceipt | undefined;
   readonly #meter: UsageMeter | undefined;
+  readonly #defer: ((work: Promise<unknown>) => void) | undefined;
   /** Messages and Responses: events named and typed by their JSON `type` (stream-end.ts). */
   readonly #typed: boolean;
   /** Events go out as their verified bytes (chat, completions, no meter): no re-encode. */
@@ -96,22 +116,20 @@ class StreamRelay {
   /** The client's events of this read, in order; each one only after its frame verified. */
   readonly #out = new SseOut();
   /**
-   * This read's body bytes under the receipt's stream hash, not yet fed to it: fed while the
-   * client's write is under way, off the path to its first byte (#flushHash). The hash is read
-   * only by the trailer's check, and every byte is fed before it, in order.
+   * This read's body bytes under the receipt's stream hash, not yet fed to it: fed once the
+   * client's write resolved (#flushHash), off the path to its chunk — workerd sends that chunk only
+   * when the relay yields, so hashing before the await would delay it. The hash is read only by the
+   * trailer's check, and every byte is fed before it, in order (each read's before the next read).
    */
   #unhashed: Uint8Array | undefined;
   readonly #onFrame = (events: readonly Uint8Array[]): void => {
     for (const event of events) this.#emit(event);
   };
 
-  constructor(
-    answer: Answer,
-    writer: WritableStreamDefaultWriter<Uint8Array>,
-    receipt: AnswerReceipt | undefined,
-    meter: UsageMeter | undefined,
-  ) {
+  constructor(answer: Answer, writer: WritableStreamDefaultWriter<Uint8Array>, options: RelayOptions) {
+    const { receipt, meter } = options;
     this.#meter = meter;
+    this.#defer = options.defer;
     this.#rid = answer.context.requestId;
     this.#route = answer.context.route;
     this.#typed = hasTypedEvents(this.#route);
@@ -154,13 +172,9 @@ class StreamRelay {
         this.#flushHash(); // only part of a record so far, or usage withheld: read on
         continue;
       }
-      // Resolves once the client took it: the next read waits for that.
-      const sent = this.#send();
-      try {
-        this.#flushHash(); // hashed while the client's write is under way
-      } finally {
-        await sent;
-      }
+      // Resolves once the client took it: the next read waits for that, and the hash too.
+      await this.#send();
+      this.#flushHash();
     }
   }
 
@@ -216,32 +230,47 @@ class StreamRelay {
     throw new Error('sealed stream: transport ended in an impossible state');
   }
 
-  /** `excess`: bytes followed the trailer in its read; they are refused unread (#readEnd). */
+  /**
+   * `excess`: bytes followed the trailer in its read; they are refused unread (#readEnd).
+   * The client's end never waits for the worker's: the read of the worker's body end starts
+   * before the client's side closes and is handed to `defer` (waitUntil), because the request's
+   * context can end with the client's body, and a read it cancels leaves the worker's connection
+   * unfinished — workerd then drops it instead of keeping it alive. So the connection is kept
+   * whether the worker's last chunk and its chunked terminator come in one packet or two.
+   */
   async #complete(excess: boolean): Promise<void> {
     if (this.#held !== null) this.#out.text(this.#event(this.#held));
     if (!this.#out.empty) await this.#send();
     // The answer is whole: counted now, as nothing below may run once the client's side closed
     // (the request's context can end with its body). finishStream is idempotent (run() calls it).
     this.#meter?.finishStream();
+    const end = excess ? Promise.resolve(this.#release()) : this.#readEnd();
+    this.#defer?.(end);
     await this.#writer.close();
-    if (excess) await this.#release();
-    else await this.#readEnd();
+    await end;
   }
 
   /**
    * After the trailer the worker's body has nothing left but its end: one read takes it, which
    * costs the runtime about half of what cancelling a body it has not finished costs (CPU profile,
-   * commit body). Anything else after the trailer is refused unread: the body is cancelled.
-   * Runs after the client's side closed, so a worker that holds its body open never holds the
-   * client's end.
+   * commit body). Anything else after the trailer is refused unread: the body is cancelled, and so
+   * is a body whose end has not come READ_END_MS after the trailer (a worker that holds its body
+   * open holds no request context: `defer`'s waitUntil ends).
    */
   async #readEnd(): Promise<void> {
     const reader = this.#reader;
     if (!reader) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), READ_END_MS);
+    });
     try {
-      if ((await reader.read()).done) return;
+      const next = await Promise.race([reader.read(), late]);
+      if (next !== 'late' && next.done) return;
     } catch {
       return; // the worker's body broke after the answer was whole: nothing left to release
+    } finally {
+      clearTimeout(timer);
     }
     await this.#release();
   }

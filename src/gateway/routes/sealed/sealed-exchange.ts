@@ -167,7 +167,10 @@ async function openAnswer(
     await result.response.body?.cancel().catch(() => undefined);
     return certificateRejected(result.context.requestId, e);
   }
-  if (result.stream) return openStreamAnswer(result, out, receipt, req.meter);
+  if (result.stream) {
+    const defer = ctx ? (work: Promise<unknown>) => ctx.waitUntil(work) : undefined;
+    return openStreamAnswer(result, out, receipt, req.meter, defer);
+  }
   // A stream's id goes out before its receipt is checked; a refused JSON answer names none.
   const answer = await openJsonAnswer(result, out, receipt, req.meter);
   if (!answer.ok) answer.headers.delete('x-sealgate-receipt');
