@@ -42,6 +42,9 @@ interface Answer {
   curlExit: number | null;
 }
 
+/** curl's arguments for a transcription of `file` (no `Expect: 100-continue`). */
+const upload = (file: string) => ['-H', 'expect:', '-F', `file=@${file}`, '-F', 'model=sealgate-builtin'];
+
 /** POST (or another method) with curl; the body from a file, so sizes are exact. */
 async function send(path: string, args: string[], body?: Uint8Array | string): Promise<Answer> {
   const out = join(dir, `out-${Math.random().toString(36).slice(2)}`);
@@ -100,14 +103,7 @@ describe('hostile HTTP at the running gateway', () => {
     const file = join(dir, 'big.wav');
     await writeFile(file, new Uint8Array(26 * 1024 * 1024));
     for (let i = 0; i < 3; i++) {
-      const a = await send('/v1/audio/transcriptions', [
-        '-H',
-        'expect:',
-        '-F',
-        `file=@${file}`,
-        '-F',
-        'model=sealgate-builtin',
-      ]);
+      const a = await send('/v1/audio/transcriptions', upload(file));
       expectError(a, 413, 'payload_too_large', `26 MiB #${i}`);
     }
   }, 120_000);
@@ -118,15 +114,7 @@ describe('hostile HTTP at the running gateway', () => {
     const file = join(dir, 'a"b.wav');
     await writeFile(file, new Uint8Array(16_000));
     for (const flags of [[], ['--form-escape']]) {
-      const a = await send('/v1/audio/transcriptions', [
-        ...flags,
-        '-H',
-        'expect:',
-        '-F',
-        `file=@${file}`,
-        '-F',
-        'model=sealgate-builtin',
-      ]);
+      const a = await send('/v1/audio/transcriptions', [...flags, ...upload(file)]);
       expect(a.status, flags.join(' ')).toBe(200);
       expect(JSON.parse(a.body).text, flags.join(' ')).toMatch(/heard 16000 bytes/);
     }

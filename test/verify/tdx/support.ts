@@ -3,6 +3,8 @@
  * built in memory from the split PCS files where a set has no collateral.json (never written to
  * disk), and the time each set is verified at (SOURCES.md, expected.json).
  */
+
+import { isSealgateError } from '../../../src/errors.js';
 import {
   parseCollateralJson,
   splitSignedJson,
@@ -61,4 +63,14 @@ export function loadTdx(set: TdxSetName): { quote: Uint8Array; collateral: TdxCo
 
 export function codes(violations: readonly { code: string }[]): string[] {
   return [...new Set(violations.map((x) => x.code))].sort();
+}
+
+/** The closed error code a call throws, "no error", or "untyped <class>" for anything else. */
+export async function errorCode(run: () => Promise<unknown>): Promise<string> {
+  try {
+    await run();
+    return 'no error';
+  } catch (e) {
+    return isSealgateError(e) ? e.code : `untyped ${(e as Error).constructor.name}`;
+  }
 }

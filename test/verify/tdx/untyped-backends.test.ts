@@ -6,7 +6,6 @@
  * Real vectors (phala-v4-uptodate, hopper-545-with-rims-nvtrust, milan-v2-gosevguest).
  */
 import { describe, expect, it } from 'vitest';
-import { isSealgateError } from '../../../src/errors.js';
 import { createChainCache } from '../../../src/verify/chain-cache.js';
 import { DeviceChainCache } from '../../../src/verify/nvidia/device-chain-cache.js';
 import { verifyGpuEvidence } from '../../../src/verify/nvidia/verify-gpu.js';
@@ -16,16 +15,7 @@ import { verifyTdxEvidence } from '../../../src/verify/tdx/verify-tdx.js';
 import { verifySnpEvidence } from '../../../src/verify/verify-snp.js';
 import { loadGpuSet } from '../nvidia/support.js';
 import { AMD_ANCHORS, fakeKds, loadSet } from '../support.js';
-import { loadTdx, v } from './support.js';
-
-async function errorCode(run: () => Promise<unknown>): Promise<string> {
-  try {
-    await run();
-    return 'no error';
-  } catch (e) {
-    return isSealgateError(e) ? e.code : `untyped ${(e as Error).constructor.name}`;
-  }
-}
+import { errorCode, loadTdx, v } from './support.js';
 
 async function expectEachRefused(verify: (input: never) => Promise<unknown>, wrong: [string, unknown][]) {
   const got = [];

@@ -6,21 +6,11 @@
  * hopper-545-with-rims-nvtrust, milan-v2-gosevguest).
  */
 import { describe, expect, it } from 'vitest';
-import { isSealgateError } from '../../../src/errors.js';
 import { verifyGpuEvidence } from '../../../src/verify/nvidia/verify-gpu.js';
 import { verifyTdxEvidence } from '../../../src/verify/tdx/verify-tdx.js';
 import { verifySnpEvidence } from '../../../src/verify/verify-snp.js';
 import { loadGpuSet } from '../nvidia/support.js';
-import { loadTdx, v } from './support.js';
-
-async function errorCode(run: () => Promise<unknown>): Promise<string> {
-  try {
-    await run();
-    return 'no error';
-  } catch (e) {
-    return isSealgateError(e) ? e.code : `untyped ${(e as Error).constructor.name}`;
-  }
-}
+import { errorCode, loadTdx, v } from './support.js';
 
 describe.skipIf(!v.present)(`verifiers given wrong types ${v.skipReason}`, () => {
   it('verifyTdxEvidence: invalid_argument for each wrong-typed input, the honest one verifies', async () => {
