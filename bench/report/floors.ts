@@ -62,7 +62,12 @@ export const aiWorkerFloor = (results: Result[]) => sum(results, AI_WORKER);
 export function snpNodeFloor(results: Result[], chainCached: boolean): Floor | null {
   const inRounds = results.find((r) => r.name === 'node.snp.verify.chainCached.vsFloor')?.baseline;
   if (chainCached && inRounds != null) {
-    return { ms: inRounds, parts: ['`snp.genoa.verify.floor` (its two checks, same rounds)'] };
+    return {
+      ms: inRounds,
+      parts: [
+        'its two signature checks in the same rounds, the baseline of `node.snp.verify.chainCached.vsFloor`',
+      ],
+    };
   }
   return sum(results, [
     ['node.floor.ecdsa-p384.verify.nodeCrypto', 1],

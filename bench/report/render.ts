@@ -305,6 +305,31 @@ const READING_THE_FIGURES = `## Reading the figures
   yet been checked to sign to the key decoder. \`node.snp.verify.*.cpu.vsTinfoil\` give the CPU
   beside the wall figures: CPU time of the process (every thread, so their WebCrypto thread-pool
   work too) per call, median round of the same interleaved rounds.
+- Where the chain-cached SEV-SNP time goes (issue #18 target 6, \`node.snp.verify.chainCached.vsFloor\`):
+  its floor is timed in the same interleaved rounds (\`snp.genoa.verify.floor\`: the report's P-384
+  verify under the VCEK and the VCEK's RSA-PSS verify under the ASK, same bytes, keys made once),
+  because a floor timed at another point of the run shares neither its load nor its process state:
+  one full run set 1.80 ms beside a separate 1.16 ms floor and left half a millisecond unexplained.
+  Split in one process by a profiling script (thread CPU per call; interleaved rounds of the real
+  case, the same case with \`crypto.verify\` stubbed, and the floor; three runs, load 6.5–7 from
+  other work): real 1.13–1.25 ms = floor 0.90 + JS 0.13–0.16 + 0.09–0.18 ms that only the mix
+  costs (JS and OpenSSL interleaved run slower than each in a tight loop); quiet (load 0.7), 1.10 ms
+  against 0.77 + 0.08 ms for the two verifies alone. So about four fifths of the case is the two
+  signatures, the P-384 one OpenSSL's generic code (~0.77 ms; \`openssl speed ecdsap384\` agrees).
+  The JS was cut where the heap profile pointed — common OIDs read from a fixed table, ASCII names
+  made in one call, four base64 characters at a time, each TBS field read once (the VCEK's X.509
+  reading ~24 → ~18 µs, its PEM ~9 → ~7 µs; 91 → 80 KiB allocated per verification). What would
+  move the rest is a faster P-384, and none is at hand in Node: @noble/curves' \`p384.verify\` takes
+  6.0 ms here (8× OpenSSL); every key import form of \`node:crypto\` (SPKI DER, JWK, PEM, raw point)
+  costs ~30 µs and WebCrypto's ~50 µs; BoringSSL's P-384 in workerd
+  (\`workerd.floor.ecdsa-p384.verify\`) is ~25 % faster than Node's OpenSSL. The chain-cached case
+  presents the same VCEK on every call, so the backend's key cache (by SPKI bytes,
+  \`src/platform/node-signature-backend.ts\`) serves its ~30 µs import, as in production for a VCEK
+  seen before, not for a new one. The wall ratio also depends on a free second core: the peer's
+  WebCrypto work runs on the thread pool, so its fastest rounds (2.8–3.2 ms wall) are shorter than
+  its CPU per call (4.4 ms; four interleaved runs at load ~4), and measured against those the
+  floor alone is 0.27–0.32×. On an idle machine the 0.25× wall target asks for less than the two
+  signature checks cost; the CPU figures (\`*.cpu.vsTinfoil\`) do not move with the second core.
 - The AI worker's CPU per request (issue #5): a CPU profile of the worker alone (sealed requests
   sent straight to it, 8 in flight, 4 KiB chats) put most of its time not in the envelope but in
   HTTP machinery — @hono/node-server building a WHATWG Request (its body a web stream over the

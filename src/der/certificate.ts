@@ -11,7 +11,7 @@
  */
 import { sha256, toHex } from '../bytes.js';
 import { SealgateError } from '../errors.js';
-import { readTlv, TAG_SEQUENCE } from './der.js';
+import { readTlv, TAG_SEQUENCE, type Tlv } from './der.js';
 import { decodeCertificate } from './pem.js';
 import { readTbsFields, readVersion } from './x509-fields.js';
 
@@ -71,17 +71,34 @@ function bad(message: string, cause?: unknown): SealgateError {
   return new SealgateError('malformed_certificate', `certificate: ${message}`, undefined, { cause });
 }
 
-/** The TLVs of a SEQUENCE's content, each as [start of tag, end). */
-function children(der: Uint8Array, start: number, end: number, name: string): [number, number, number][] {
-  const out: [number, number, number][] = [];
+/** A TLV inside a SEQUENCE, with `at`, the offset of its tag. */
+type Child = Tlv & { at: number };
+
+/** The TLVs of a SEQUENCE's content, in order. */
+function children(der: Uint8Array, start: number, end: number, name: string): Child[] {
+  const out: Child[] = [];
   let pos = start;
   while (pos < end) {
     const t = readTlv(der, pos, name);
     if (t.end > end) throw bad(`${name}: element overruns its SEQUENCE`);
-    out.push([t.tag, pos, t.end]);
+    out.push({ tag: t.tag, start: t.start, end: t.end, at: pos });
     pos = t.end;
   }
   return out;
+}
+
+/** TBSCertificate field `i` after the version (0 = serialNumber), or `missing`. */
+function field(fields: readonly Child[], offset: number, i: number, what: string): Child {
+  const f = fields[offset + i];
+  if (f === undefined) throw bad(`tbsCertificate.${what} missing`);
+  return f;
+}
+
+/** The whole DER (tag and length too) of TBSCertificate field `i`, which must be a SEQUENCE. */
+function sequenceField(der: Uint8Array, fields: readonly Child[], offset: number, i: number, what: string) {
+  const f = fields[offset + i];
+  if (f === undefined || f.tag !== TAG_SEQUENCE) throw bad(`tbsCertificate.${what} missing`);
+  return der.slice(f.at, f.end);
 }
 
 /** A SHA-256 implementation (FIPS 180-4): 32 bytes of `data`'s digest. */
@@ -96,21 +113,16 @@ function readOuter(der: Uint8Array) {
   if (outer.tag !== TAG_SEQUENCE || outer.end !== der.length) throw bad('not one DER SEQUENCE');
   const parts = children(der, outer.start, outer.end, 'certificate');
   if (parts.length !== 3) throw bad(`expected 3 elements in Certificate, got ${parts.length}`);
-  const [tbsP, algP, sigP] = parts as [
-    [number, number, number],
-    [number, number, number],
-    [number, number, number],
-  ];
-  if (tbsP[0] !== TAG_SEQUENCE || algP[0] !== TAG_SEQUENCE || sigP[0] !== TAG_BIT_STRING) {
+  const [tbsP, algP, sigP] = parts as [Child, Child, Child];
+  if (tbsP.tag !== TAG_SEQUENCE || algP.tag !== TAG_SEQUENCE || sigP.tag !== TAG_BIT_STRING) {
     throw bad('Certificate is not { SEQUENCE, SEQUENCE, BIT STRING }');
   }
-  const sigTlv = readTlv(der, sigP[1], 'signatureValue');
-  if (sigTlv.end - sigTlv.start < 2 || der[sigTlv.start] !== 0) throw bad('signatureValue has unused bits');
+  if (sigP.end - sigP.start < 2 || der[sigP.start] !== 0) throw bad('signatureValue has unused bits');
   return {
-    tbs: der.slice(tbsP[1], tbsP[2]),
-    tbsStart: tbsP[1],
-    signatureAlgorithm: der.slice(algP[1], algP[2]),
-    signature: der.slice(sigTlv.start + 1, sigTlv.end),
+    tbs: der.slice(tbsP.at, tbsP.end),
+    tbsP,
+    signatureAlgorithm: der.slice(algP.at, algP.end),
+    signature: der.slice(sigP.start + 1, sigP.end),
   };
 }
 
@@ -121,34 +133,22 @@ function readOuter(der: Uint8Array) {
  */
 export async function parseX509Certificate(input: Uint8Array, hash: Sha256 = sha256): Promise<Certificate> {
   const der = decodeCertificate(input);
-  const { tbs, tbsStart, signatureAlgorithm, signature } = readOuter(der);
-  const tbsTlv = readTlv(der, tbsStart, 'tbsCertificate');
-  const fields = children(der, tbsTlv.start, tbsTlv.end, 'tbsCertificate');
+  const { tbs, tbsP, signatureAlgorithm, signature } = readOuter(der);
   // [0] version (absent in v1), then serial, signature, issuer, validity, subject,
   // subjectPublicKeyInfo (RFC 5280 §4.1).
-  const tlvs = fields.map((f) => readTlv(der, f[1], 'tbsCertificate'));
+  const tlvs = children(der, tbsP.start, tbsP.end, 'tbsCertificate');
   const { version, offset } = readVersion(der, tlvs);
-  const at = (i: number, what: string): Uint8Array => {
-    const f = fields[offset + i];
-    if (f === undefined || f[0] !== TAG_SEQUENCE) throw bad(`tbsCertificate.${what} missing`);
-    return der.slice(f[1], f[2]);
-  };
   const serial = tlvs[offset]!; // readVersion found it and checked that it is an INTEGER
-  const innerAlg = at(1, 'signature');
-  const issuer = at(2, 'issuer');
-  const subject = at(4, 'subject');
-  const spki = at(5, 'subjectPublicKeyInfo');
+  const innerAlg = sequenceField(der, tlvs, offset, 1, 'signature');
+  const issuer = sequenceField(der, tlvs, offset, 2, 'issuer');
+  const subject = sequenceField(der, tlvs, offset, 4, 'subject');
+  const spki = sequenceField(der, tlvs, offset, 5, 'subjectPublicKeyInfo');
   // Names, validity and extensions: the strict reader of x509-fields.ts.
-  const tlvOf = (i: number, what: string) => {
-    const t = tlvs[offset + i];
-    if (t === undefined) throw bad(`tbsCertificate.${what} missing`);
-    return t;
-  };
   const tbsFields = readTbsFields(der, {
     version,
-    issuer: tlvOf(2, 'issuer'),
-    validity: tlvOf(3, 'validity'),
-    subject: tlvOf(4, 'subject'),
+    issuer: field(tlvs, offset, 2, 'issuer'),
+    validity: field(tlvs, offset, 3, 'validity'),
+    subject: field(tlvs, offset, 4, 'subject'),
     afterSpki: tlvs.slice(offset + 6),
   });
   const cns = tbsFields.subject.cns;
