@@ -13,7 +13,7 @@ const DESCRIPTIONS: Record<string, string> = {
   'snp.verify.cold':
     'verifySnpEvidence on a real Milan report (parse report and VCEK/ASK/ARK, chain to the pinned AMD root, binding, report signature) + evaluateSnp; steady state',
   'snp.verify.chainCached':
-    "a report and VCEK never seen, AMD's ARK → ASK already verified in this isolate (the chain cache, keyed by the SHA-256 of their DER): parse report and VCEK, VCEK signature under the ASK, binding, report signature, evaluateSnp",
+    "the same report and VCEK each call, AMD's ARK → ASK already verified in this isolate (the chain cache, keyed by the SHA-256 of their DER): parse report and VCEK, VCEK signature under the ASK, binding, report signature, evaluateSnp — nothing keyed on the report or VCEK is cached, but for the VCEK's public key in Node's signature backend (by its SPKI: ~30 µs of import that a new VCEK adds there)",
   'snp.cold.parseCertificates': 'stage of cold: parse the three certificates',
   'snp.cold.verifyChain': 'stage of cold: chain checks on parsed certificates (RSA-PSS-SHA384, 4096-bit)',
   'snp.cold.reportSignature': 'stage of cold: import the VCEK key, verify the report signature (ECDSA P-384)',

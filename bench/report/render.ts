@@ -228,7 +228,8 @@ const READING_THE_FIGURES = `## Reading the figures
   key-rotation Durable Object and the attestation service each keep one). A hit skips parsing ARK
   and ASK and their two signature checks, never the VCEK's signature under the ASK nor the
   report's; anchors, names and dates are checked again on every call. \`snp.verify.chainCached\` is
-  what a new report and VCEK of a known product cost; \`snp.verify.cold\` parses and checks all
+  what a new report and VCEK of a known product cost (in workerd; Node's signature backend keeps the
+  VCEK's imported key, ~30 µs, so its figure is a known VCEK's); \`snp.verify.cold\` parses and checks all
   three certificates: the first report of a product in an isolate pays it.
 - TDX (\`tdx.*\`, issue #16): the real phala-v4 quote and its collateral. \`node.tdx.*.vsDcapQvl\` run
   Sealgate's \`verifyTdxEvidence\` and \`@phala/dcap-qvl\` 0.3.9 (a devDependency used only here)
