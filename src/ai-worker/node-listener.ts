@@ -187,7 +187,8 @@ function drain(req: IncomingMessage): void {
  * For the first chunk only: later ones keep node:http's cork, so the last chunk and the body's end
  * (`res.end`, in the same tick) leave as one packet — one network read for the gateway, which
  * reads the body to its end either way (src/gateway/sealing/stream-answer.ts #complete; sent
- * apart, they once cost it its kept-alive connection to this worker: test/faults/split-end).
+ * apart, they once cost it its kept-alive connection to this worker: the `split-end` fault of
+ * test/faults/proxy-faults.node.test.ts).
  * The uncork emits 'drain' at once when all of it went to the socket, so a caller asks
  * `writableNeedDrain` after it, not `write`'s result.
  */
