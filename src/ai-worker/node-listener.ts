@@ -214,11 +214,16 @@ async function writeStream(
   }
   res.writeHead(answer.status, answer.headers);
   // The head goes out with the first frame when that is sealed within this turn of the event loop
-  // (one write instead of two, as a piped hop sends it); else on its own at the next turn, so a
-  // model slow to its first event never holds the head back.
+  // (one write instead of two, as a piped hop sends it); else at the next turn, so a model slow to
+  // its first event never holds the head back — with the stream's header, which lets the gateway
+  // derive the stream key (and check the head) while the model works, not after its first event.
   let head: ReturnType<typeof setImmediate> | undefined = setImmediate(() => {
     head = undefined;
-    if (!res.destroyed) res.flushHeaders();
+    if (res.destroyed) return;
+    const header = answer.header?.();
+    if (!header) return void res.flushHeaders();
+    res.write(header);
+    sendNow(res);
   });
   const headSent = () => {
     if (head !== undefined) clearImmediate(head);
