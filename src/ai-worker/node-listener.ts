@@ -187,7 +187,8 @@ function drain(req: IncomingMessage): void {
  * For the first chunk only: later ones keep node:http's cork, so the last chunk and the body's end
  * (`res.end`, in the same tick) leave as one packet — one network read for the gateway, which
  * reads the body to its end either way (src/gateway/sealing/stream-answer.ts #complete; sent
- * apart, they once cost it its kept-alive connection to this worker: test/faults/split-end).
+ * apart, they once cost it its kept-alive connection to this worker: the `split-end` fault of
+ * test/faults/proxy-faults.node.test.ts).
  * The uncork emits 'drain' at once when all of it went to the socket, so a caller asks
  * `writableNeedDrain` after it, not `write`'s result.
  */
@@ -213,11 +214,16 @@ async function writeStream(
   }
   res.writeHead(answer.status, answer.headers);
   // The head goes out with the first frame when that is sealed within this turn of the event loop
-  // (one write instead of two, as a piped hop sends it); else on its own at the next turn, so a
-  // model slow to its first event never holds the head back.
+  // (one write instead of two, as a piped hop sends it); else at the next turn, so a model slow to
+  // its first event never holds the head back — with the stream's header, which lets the gateway
+  // derive the stream key (and check the head) while the model works, not after its first event.
   let head: ReturnType<typeof setImmediate> | undefined = setImmediate(() => {
     head = undefined;
-    if (!res.destroyed) res.flushHeaders();
+    if (res.destroyed) return;
+    const header = answer.header?.();
+    if (!header) return void res.flushHeaders();
+    res.write(header);
+    sendNow(res);
   });
   const headSent = () => {
     if (head !== undefined) clearImmediate(head);

@@ -84,6 +84,13 @@ export type SealedAnswer =
       readonly status: 200;
       readonly headers: Record<string, string>;
       readonly stream: ReadableStream<Uint8Array>;
+      /**
+       * The stream body's header alone, if no record was sealed yet (StreamSealer.header, under
+       * the receipt's hash): written with the head when the model is slow to its first event, so
+       * the gateway derives the stream key while the model works. A server that does not take it
+       * gets the header with the first record, as the stream would send it.
+       */
+      readonly header?: () => Uint8Array | undefined;
     };
 
 /** What a sealed exchange needs of the incoming HTTP request. */
@@ -397,6 +404,12 @@ function sealedAnswerStream(
   return {
     status: 200,
     stream,
+    header() {
+      // Before any record (the sealer gives it only then), so first under the hash too.
+      const header = sealer.header();
+      if (header) bodyHash?.update(header);
+      return header;
+    },
     headers: {
       'content-type': STREAM_CONTENT_TYPE,
       'cache-control': 'no-store, no-transform',

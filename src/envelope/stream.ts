@@ -48,7 +48,8 @@ export interface StreamSealer {
   /**
    * Seals the next batch of events (each one SSE `data:` payload, "[DONE]" included; well-formed,
    * no CR) as one data record: its bytes, the body's header before it on the first call.
-   * 1..MAX_FRAME_EVENTS events, at most MAX_FRAME_BYTES as encoded (stream-events.ts).
+   * 1..MAX_FRAME_EVENTS events, at most MAX_FRAME_BYTES as encoded (stream-events.ts). The header
+   * comes first unless `header` took it.
    */
   seal(events: readonly string[]): Promise<Uint8Array>;
   /** The end record (with the header first if no frame came before). After it, `seal` refuses. */
@@ -58,6 +59,12 @@ export interface StreamSealer {
    * otherwise the first seal does. A failure here is the first seal's failure, as without it.
    */
   prepare(): void;
+  /**
+   * The body's header ("SGS3" ‖ rs) alone, to send before the first record, which then does not
+   * repeat it — or undefined once a record was sealed (its bytes carry the header). The same body
+   * either way, split earlier: the opener derives the stream key from it before any frame comes.
+   */
+  header(): Uint8Array | undefined;
 }
 
 /** What one `push` of body bytes completed. */
@@ -104,16 +111,20 @@ export function createStreamSealer(
   const aadOf = streamFrameAads(ids(context));
   let next = 0;
   let ended = false;
+  /** The header is out, alone (`header`) or in the first record: taken synchronously, once. */
+  let headerTaken = false;
+  const takeHeader = (): boolean => {
+    const first = !headerTaken;
+    headerTaken = true;
+    return first;
+  };
 
-  const record = async (seq: number, end: boolean, pt: Uint8Array): Promise<Uint8Array> => {
+  const record = async (seq: number, end: boolean, pt: Uint8Array, withHeader: boolean) => {
     key ??= backend.deriveAesKey(context.dek, rs, HKDF_INFO.stream);
     const ct = await backend.gcmSeal(await key, streamNonce(seq), aadOf(seq, end), pt);
-    const head = seq === 0 ? HEADER_BYTES : 0;
+    const head = withHeader ? HEADER_BYTES : 0;
     const out = new Uint8Array(head + RECORD_HEAD_BYTES + ct.length);
-    if (seq === 0) {
-      out.set(STREAM_MAGIC);
-      out.set(rs, STREAM_MAGIC.length);
-    }
+    if (withHeader) writeHeader(out, rs);
     out[head] = end ? RECORD_TYPE.end : RECORD_TYPE.data;
     new DataView(out.buffer).setUint32(head + 1, ct.length);
     out.set(ct, head + RECORD_HEAD_BYTES);
@@ -137,14 +148,24 @@ export function createStreamSealer(
       const pt = encodeEvents(events, encoder);
       if (typeof pt === 'string') return refuse(pt);
       // The counter is taken synchronously, so concurrent calls still get distinct, ordered seqs.
-      return record(next++, false, pt);
+      return record(next++, false, pt, takeHeader());
     },
     end() {
       if (ended) return refuse('already ended');
       ended = true;
-      return record(next++, true, EMPTY);
+      return record(next++, true, EMPTY, takeHeader());
+    },
+    header() {
+      return takeHeader() ? writeHeader(new Uint8Array(HEADER_BYTES), rs) : undefined;
     },
   };
+}
+
+/** Writes the body's header ("SGS3" ‖ rs) at the start of `out`; returns `out`. */
+function writeHeader(out: Uint8Array, rs: Uint8Array): Uint8Array {
+  out.set(STREAM_MAGIC);
+  out.set(rs, STREAM_MAGIC.length);
+  return out;
 }
 
 /** The receipt trailer record that follows the end record (docs/protocol.md "Receipts"). */

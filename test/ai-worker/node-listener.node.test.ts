@@ -344,7 +344,7 @@ describe('node listener: transport', () => {
     expect(produced - at).toBeLessThanOrEqual(1);
   });
 
-  it("a stream's head is not held back by a model slow to its first event", async () => {
+  it("a stream's head is not held back by a model slow to its first event, and brings the header", async () => {
     const kek = await kekAt();
     let release: () => void = () => undefined;
     const first = new Promise<void>((r) => (release = r));
@@ -361,8 +361,22 @@ describe('node listener: transport', () => {
     // The head arrives while the model has produced nothing (fetch resolves on the head).
     const res = await post(url, CHAT, sealed);
     expect(res.status).toBe(200);
+    // With it, the stream's header alone ("SGS3" ‖ rs): the gateway derives the stream key from it
+    // while the model works. The first record that follows does not repeat it.
+    const reader = res.body!.getReader();
+    const header = (await reader.read()).value!;
+    expect(header).toHaveLength(36);
+    expect(new TextDecoder().decode(header.subarray(0, 4))).toBe('SGS3');
     release();
-    const opened = await openSse(res, context);
+    const rest = new ReadableStream<Uint8Array>({
+      start: (c) => c.enqueue(header),
+      pull: async (c) => {
+        const next = await reader.read();
+        if (next.done) c.close();
+        else c.enqueue(next.value);
+      },
+    });
+    const opened = await openSse(new Response(rest, { headers: res.headers }), context);
     expect(opened.error).toBeUndefined();
     expect(opened.chunks).toEqual(['{"n":1}', '[DONE]']);
   });

@@ -7,16 +7,17 @@
  */
 import { compactVerify, importSPKI } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { createWorkerApp } from '../../src/ai-worker/app.js';
+import { createWorkerApp, createWorkerExchange, type WorkerAppDeps } from '../../src/ai-worker/app.js';
 import { createWorkerIdentity, webReceiptKey } from '../../src/ai-worker/identity.js';
 import { nodeBase64Url } from '../../src/ai-worker/node-base64url.js';
 import { nodeEnvelopeCrypto } from '../../src/ai-worker/node-envelope-crypto.js';
 import { nodeReceiptKey } from '../../src/ai-worker/node-receipt-key.js';
 import { nodeSha256, nodeSha256Hex } from '../../src/ai-worker/node-sha256.js';
+import { exchangeSealed } from '../../src/ai-worker/sealed-exchange.js';
 import { WorkerKeys } from '../../src/ai-worker/worker-keys.js';
 import { issueWorkerCertificate } from '../../src/attestation-service/issue-certificate.js';
 import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
-import { sha256, toBase64, toHex, utf8 } from '../../src/bytes.js';
+import { concatBytes, sha256, toBase64, toHex, utf8 } from '../../src/bytes.js';
 import { BUILTIN_MODEL_ID, createBuiltinModel } from '../../src/model/builtin.js';
 import {
   createStreamHash,
@@ -53,7 +54,7 @@ async function setup() {
   await keys.add(kek);
   const identity = await createWorkerIdentity(nodeReceiptKey);
   const der = await certificateFor(identity.signingSpki);
-  const app = createWorkerApp({
+  const deps: WorkerAppDeps = {
     keys,
     model: createBuiltinModel({ now: () => T }),
     manifestDigest: DIGEST,
@@ -65,8 +66,8 @@ async function setup() {
     sha256Hex: nodeSha256Hex,
     clock: () => T * 1000 + 500,
     log: () => undefined,
-  });
-  return { app, kek, der, identity };
+  };
+  return { app: createWorkerApp(deps), exchange: createWorkerExchange(deps), kek, der, identity };
 }
 
 /** A receipt's claims for signing tests (the request and answer hashes are placeholders). */
@@ -148,6 +149,34 @@ describe('receipts signed through node:crypto', () => {
     expect(opened.error).toBeUndefined();
     const hash = createStreamHash();
     hash.update(opened.hashed);
+    const claims = await verifyReceiptSignature(parseReceipt(opened.trailer!), der, identity.signingSpki);
+    expect(claims).toMatchObject({ id: context.requestId, stream: true, responseSha256: hash.digest() });
+  });
+
+  it('a stream whose header went out alone (header()): the trailer signs it too, first', async () => {
+    const { exchange, kek, der, identity } = await setup();
+    const { sealed, context } = await seal(kek, CHAT, { ...body, stream: true });
+    const text = utf8.encode(JSON.stringify(sealed));
+    const answer = await exchangeSealed(exchange, CHAT, {
+      contentType: 'application/json',
+      contentLength: String(text.length),
+      readBody: async () => text,
+      signal: new AbortController().signal,
+    });
+    if (!('stream' in answer)) throw new Error('not a stream');
+    const header = answer.header!()!; // as node-listener.ts takes it before the first event
+    expect(header).toHaveLength(36);
+    expect(answer.header!()).toBeUndefined();
+    const chunks = [header];
+    const reader = answer.stream.getReader();
+    for (let next = await reader.read(); !next.done; next = await reader.read()) chunks.push(next.value);
+    const opened = await openSse(
+      new Response(concatBytes(...chunks) as BodyInit, { headers: answer.headers }),
+      context,
+    );
+    expect(opened.error).toBeUndefined();
+    const hash = createStreamHash();
+    hash.update(opened.hashed); // header..end record, as the gateway hashes it
     const claims = await verifyReceiptSignature(parseReceipt(opened.trailer!), der, identity.signingSpki);
     expect(claims).toMatchObject({ id: context.requestId, stream: true, responseSha256: hash.digest() });
   });

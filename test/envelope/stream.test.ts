@@ -398,6 +398,31 @@ describe('sealed streams (format 3)', () => {
     }
   });
 
+  it('header() sends the header alone, once, only before any record: the same body, split earlier', async () => {
+    const ctx = await context();
+    const fixed = (n: number) => new Uint8Array(n).fill(9);
+    const whole = createStreamSealer(ctx, { random: fixed });
+    const early = createStreamSealer(ctx, { random: fixed });
+    const header = early.header()!;
+    expect(header).toHaveLength(36);
+    expect(new TextDecoder().decode(header.subarray(0, 4))).toBe('SGS3');
+    expect(header.subarray(4)).toEqual(fixed(32)); // rs
+    expect(early.header()).toBeUndefined(); // once
+    const body = async (s: ReturnType<typeof createStreamSealer>) => [await s.seal(['a']), await s.end()];
+    const split = [header, ...(await body(early))];
+    const joined = await body(whole);
+    expect(cat(...split)).toEqual(cat(...joined)); // the first record does not repeat the header
+    expect(whole.header()).toBeUndefined(); // a record carried it already
+    // The header alone is a read the opener takes (it derives the key), then the frames open.
+    expect(await openAll(ctx, split)).toEqual(['a']);
+    const empty = createStreamSealer(ctx);
+    const h = empty.header()!;
+    expect(await openAll(ctx, [h, await empty.end()])).toEqual([]); // an end record alone after it
+    const refused = createStreamSealer(ctx);
+    await expect(refused.seal([])).rejects.toThrow(); // a refused seal takes no header
+    expect(refused.header()).toHaveLength(36);
+  });
+
   it('the sealer refuses to continue after end', async () => {
     const ctx = await context();
     const sealer = createStreamSealer(ctx);

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatReplyWords } from '../../src/model/builtin-text.js';
 import { parseSseStream } from '../../src/model/sse.js';
 import { type E2eStack, startE2eStack } from '../e2e/support.js';
-import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
+import { type FaultProxy, SPLIT_END_MS, startFaultProxy } from './fault-proxy.js';
 
 const PROMPT = 'fault injection keeps this prompt sealed';
 const ANSWER = chatReplyWords(PROMPT).join(' ');
@@ -95,6 +95,11 @@ async function expectResumed(): Promise<void> {
     messages: [{ role: 'user', content: PROMPT }],
   });
   expect(json.choices[0]!.message.content).toBe(ANSWER);
+  await expectWholeStream();
+}
+
+/** A streamed answer, whole: the model's exact answer, then [DONE]. */
+async function expectWholeStream(): Promise<void> {
   const data = await streamData(await post(true));
   expect(data.at(-1)).toBe('[DONE]');
   const text = data
@@ -150,6 +155,27 @@ describe('faults between the gateway and the AI worker', () => {
   it('reordered stream frames: an error event right there; resumes', async () => {
     worker.fault = 'reorder';
     await expectStreamError(await post(true), ['upstream_tampered', 'stream_truncated']);
+    await expectResumed();
+  });
+
+  // The relay reads a stream's body to its end (its chunked terminator) under the request's
+  // waitUntil (src/gateway/sealing/stream-answer.ts #complete). Before, the request's context ended
+  // with the client's body and cancelled that read, and workerd dropped the worker's connection: a
+  // new one per stream when the terminator came in a packet of its own.
+  it('a terminator in a later packet: every stream whole, and the worker connection kept alive', async () => {
+    worker.fault = 'split-end';
+    const settle = () => new Promise((r) => setTimeout(r, 4 * SPLIT_END_MS)); // the terminator came
+    await expectWholeStream(); // this one may open the gateway's connection to the proxy
+    await settle();
+    const before = { connections: worker.connections, faulted: worker.faulted };
+    for (let i = 0; i < 4; i++) {
+      await expectWholeStream();
+      // The client's end does not wait for the terminator: the next request waits for it here,
+      // so it finds the connection idle rather than still carrying this stream's end.
+      await settle();
+    }
+    expect(worker.faulted - before.faulted).toBe(4); // every one of them split
+    expect(worker.connections - before.connections).toBe(0);
     await expectResumed();
   });
 

@@ -116,10 +116,13 @@ class StreamRelay {
   /** The client's events of this read, in order; each one only after its frame verified. */
   readonly #out = new SseOut();
   /**
-   * This read's body bytes under the receipt's stream hash, not yet fed to it: fed once the
-   * client's write resolved (#flushHash), off the path to its chunk — workerd sends that chunk only
-   * when the relay yields, so hashing before the await would delay it. The hash is read only by the
-   * trailer's check, and every byte is fed before it, in order (each read's before the next read).
+   * The last read's body bytes under the receipt's stream hash, not yet fed to it: fed when the
+   * next read arrived (#flushHash), off the path to the client's chunk of it. workerd sends that
+   * chunk from its event loop, which runs only once the relay yields to it — not when the write's
+   * promise resolves, and hashing there (the first read also makes the hash state, a node:crypto
+   * stream Transform) still held it (CPU profile, commit body); waiting for the next read yields.
+   * The hash is read only by the trailer's check: every byte is fed before it, in order (each read's
+   * before the next read's). A view of the read's own fresh buffer (chunk-reader.ts): never reused.
    */
   #unhashed: Uint8Array | undefined;
   readonly #onFrame = (events: readonly Uint8Array[]): void => {
@@ -154,6 +157,7 @@ class StreamRelay {
     const receipt = this.#receipt;
     for (;;) {
       const next = await reader.read();
+      this.#flushHash(); // the read before this one's bytes
       if (next.done) return this.#transportEnded();
       const progress = await this.#opener.push(next.value, this.#onFrame);
       if (receipt && progress.hashed.length > 0) this.#unhashed = progress.hashed;
@@ -168,13 +172,9 @@ class StreamRelay {
         }
         return await this.#complete(progress.excess);
       }
-      if (this.#out.empty) {
-        this.#flushHash(); // only part of a record so far, or usage withheld: read on
-        continue;
-      }
-      // Resolves once the client took it: the next read waits for that, and the hash too.
+      if (this.#out.empty) continue; // only part of a record so far, or usage withheld: read on
+      // Resolves once the client took it: the next read waits for that.
       await this.#send();
-      this.#flushHash();
     }
   }
 
