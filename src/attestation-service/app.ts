@@ -97,7 +97,7 @@ async function postAttestation(rt: ServiceRuntime, req: Request, caller: string 
   if (!body.ok) return body.response;
   const nonce = base64UrlField(body.value.nonce, 'nonce', { length: NONCE_LENGTH });
   if (!nonce.ok) return nonce.response;
-  const limited = await attestationBudget(rt, req, caller, nonce.value);
+  const limited = await attestationBudget(rt, rt.attestationLimiter, req, caller, nonce.value);
   if (limited) return limited;
   const { publicKeys } = await rt.ready;
   const { deps } = rt;

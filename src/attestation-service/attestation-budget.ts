@@ -1,16 +1,22 @@
 /**
  * The budgets of the routes whose every answer costs the service a hardware report or a signature
- * (`POST /v1/attestation`, a signed `GET /v1/keys?nonce=`): a request whose `sealgate-gateway-auth`
- * verifies for its nonce draws from the pinned gateway's own budget, any other from the caller's
- * and the global one (rate-limit.ts, docs/threat-model.md "Bounded tables").
+ * (`POST /v1/attestation`, a signed `GET /v1/keys?nonce=`), each route with budgets of its own: a
+ * request whose `sealgate-gateway-auth` verifies for its nonce draws from the pinned gateway's own
+ * budget, any other from the caller's and the global one (rate-limit.ts, docs/threat-model.md
+ * "Bounded tables").
  */
 import { errorResponse } from '../http/errors.js';
 import { GATEWAY_AUTH_HEADER, isGatewayAttestationRequest } from '../keys/attestation-request-auth.js';
+import type { AttestationLimiter } from './rate-limit.js';
 import type { ServiceRuntime } from './runtime.js';
 
-/** Null when the request may go on; else the `429 rate_limited` to answer. */
+/**
+ * Null when the request may go on; else the `429 rate_limited` to answer. `limiter`: the route's
+ * own budgets (attestations and key lists do not draw from each other).
+ */
 export async function attestationBudget(
   rt: ServiceRuntime,
+  limiter: AttestationLimiter,
   req: Request,
   caller: string | null,
   nonce: Uint8Array,
@@ -24,9 +30,7 @@ export async function attestationBudget(
     nonce,
     rt.nowSeconds(),
   );
-  const allowed = fromGateway
-    ? rt.attestationLimiter.allowGateway(nowMs)
-    : rt.attestationLimiter.allowAnonymous(caller, nowMs);
+  const allowed = fromGateway ? limiter.allowGateway(nowMs) : limiter.allowAnonymous(caller, nowMs);
   if (allowed) return null;
   rt.deps.log('warn', 'attestation_rate_limited', { caller, gateway: fromGateway });
   return errorResponse('rate_limited', 'too many attestation requests, retry later', {

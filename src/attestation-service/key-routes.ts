@@ -103,8 +103,8 @@ function unsignedForm(upload: Record<string, unknown>): SealedKek {
 /**
  * The unexpired keys, newest first. With `?nonce=` (and nothing else in the query) the list is
  * signed for that nonce by the attested `signing` key (src/service-client/keys-held.ts): how the
- * gateway confirms a key. Each signature costs CPU, so signed lists draw from the same budgets as
- * `POST /v1/attestation` (the gateway's own when its `sealgate-gateway-auth` verifies).
+ * gateway confirms a key. Each signature costs CPU, so signed lists have budgets like those of
+ * `POST /v1/attestation`, their own (the gateway's when its `sealgate-gateway-auth` verifies).
  */
 export async function listKeys(rt: ServiceRuntime, req: Request, caller: string | null): Promise<Response> {
   const keys = rt.keys.active(rt.nowSeconds()).map(keyMetadata);
@@ -116,7 +116,7 @@ export async function listKeys(rt: ServiceRuntime, req: Request, caller: string 
   }
   const nonce = base64UrlField(nonces[0], 'nonce', { length: KEYS_HELD_NONCE_LENGTH });
   if (!nonce.ok) return nonce.response;
-  const limited = await attestationBudget(rt, req, caller, nonce.value);
+  const limited = await attestationBudget(rt, rt.keyListLimiter, req, caller, nonce.value);
   if (limited) return limited;
   const sig = await signKeysHeld(rt.deps.keys.signing.privateKey, rt.deps.manifestDigest, nonce.value, keys);
   return Response.json({ keys, sig });

@@ -80,6 +80,8 @@ export interface ServiceRuntime {
   keys: ServiceKeyStore;
   challenges: ChallengeIssuer;
   attestationLimiter: AttestationLimiter;
+  /** The same budgets, apart, for signed key lists (`GET /v1/keys?nonce=`). */
+  keyListLimiter: AttestationLimiter;
   workers: WorkerRegistry;
   registrations: RegistrationAdmission;
   /** AMD upper chains that verified, for the workers' evidence (src/verify/chain-cache.ts). */
@@ -96,6 +98,8 @@ export function createRuntime(deps: ServiceDeps): ServiceRuntime {
   const ready = prepare(deps);
   // Surfaced on every request (and logged once) instead of as an unhandled rejection.
   ready.catch((e) => deps.log('error', 'service_misconfigured', { message: (e as Error).message }));
+  const budgets = () =>
+    new AttestationLimiter(deps.attestationLimits ?? DEFAULT_ATTESTATION_LIMITS, deps.now().getTime());
   return {
     deps,
     ready,
@@ -104,10 +108,8 @@ export function createRuntime(deps: ServiceDeps): ServiceRuntime {
     tdxCache: createTdxVerifyCache(),
     keys: new ServiceKeyStore({ lifetimeSeconds: deps.manifest.keyPolicy.lifetimeSeconds }),
     challenges: new ChallengeIssuer(deps.random ? { random: deps.random } : {}),
-    attestationLimiter: new AttestationLimiter(
-      deps.attestationLimits ?? DEFAULT_ATTESTATION_LIMITS,
-      deps.now().getTime(),
-    ),
+    attestationLimiter: budgets(),
+    keyListLimiter: budgets(),
     workers: new WorkerRegistry(),
     registrations: new RegistrationAdmission(deps.registrationLimits ?? DEFAULT_REGISTRATION_LIMITS),
     nowSeconds: () => Math.floor(deps.now().getTime() / 1000),

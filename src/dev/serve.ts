@@ -10,6 +10,25 @@ import { getRequestListener } from '@hono/node-server';
 
 export const CLOSE_GRACE_MS = 5_000;
 
+/**
+ * How long a peer may take to send its request (review round 8: the service and the worker listen
+ * on the confidential cloud's network, where anyone may connect and trickle bytes): the head within
+ * 10 s, the whole request within 60 s, checked every second; then Node answers 408 and closes.
+ * Node's defaults were 60 s and 300 s, checked every 30 s — a connection that never finished its
+ * head was held for up to 90 s. Routes may ask less of a body (the service's register: 10 s).
+ */
+export interface ServeTimeouts {
+  headersMs: number;
+  requestMs: number;
+  checkEveryMs: number;
+}
+
+export const SERVE_TIMEOUTS: Readonly<ServeTimeouts> = Object.freeze({
+  headersMs: 10_000,
+  requestMs: 60_000,
+  checkEveryMs: 1_000,
+});
+
 export interface Listening {
   url: string;
   port: number;
@@ -19,7 +38,7 @@ export interface Listening {
 
 export function listen(
   fetch: (request: Request) => Response | Promise<Response>,
-  opts: { port: number; host: string },
+  opts: { port: number; host: string; timeouts?: ServeTimeouts },
 ): Promise<Listening> {
   // overrideGlobalObjects: false — do not replace the process's Request/Response (tests share it).
   return listenNode(getRequestListener(fetch, { overrideGlobalObjects: false }), opts);
@@ -28,9 +47,17 @@ export function listen(
 /** `listen` with a `node:http` request listener (the AI worker's, src/ai-worker/node-listener.ts). */
 export async function listenNode(
   listener: RequestListener,
-  opts: { port: number; host: string },
+  opts: { port: number; host: string; timeouts?: ServeTimeouts },
 ): Promise<Listening> {
-  const server = createServer(listener);
+  const timeouts = opts.timeouts ?? SERVE_TIMEOUTS;
+  const server = createServer(
+    {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      connectionsCheckingInterval: timeouts.checkEveryMs,
+    },
+    listener,
+  );
   const port = await new Promise<number>((resolve, reject) => {
     const fail = (e: NodeJS.ErrnoException) =>
       reject(

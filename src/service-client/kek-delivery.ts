@@ -21,11 +21,12 @@
  *        earlier answer replayed is refused.
  * The worker verifies before it opens anything (the HPKE open comes after).
  */
-import { toBase64Url, utf8 } from '../bytes.js';
+import { utf8 } from '../bytes.js';
 import { SealgateError } from '../errors.js';
-import { decodeBase64UrlField, lengthPrefixed, u32be } from '../keys/encoding.js';
+import { lengthPrefixed, u32be } from '../keys/encoding.js';
 import type { SealedKek } from '../keys/kek-transport.js';
 import { kekContext } from './kek-binding.js';
+import { signAsService, verifyServiceSignature } from './service-signature.js';
 
 export const KEK_DELIVERY_LABELS = Object.freeze({
   register: 'sealgate/kek-delivery/register/v1',
@@ -35,8 +36,6 @@ export type KekDeliveryKind = keyof typeof KEK_DELIVERY_LABELS;
 
 /** Length of the nonce a worker sends with `POST /v1/workers/keys`. */
 export const KEY_POLL_NONCE_LENGTH = 32;
-const SIGNATURE_LENGTH = 96;
-const ECDSA_P384 = { name: 'ECDSA', hash: 'SHA-384' } as const;
 
 export interface KekDeliveryBinding {
   kind: KekDeliveryKind;
@@ -73,14 +72,12 @@ export function kekDeliveryBytes(binding: KekDeliveryBinding, keys: readonly Sea
 }
 
 /** The service's side: `sig` for an answer carrying `keys`. */
-export async function signKekDelivery(
+export function signKekDelivery(
   signingKey: CryptoKey,
   binding: KekDeliveryBinding,
   keys: readonly SealedKek[],
 ): Promise<string> {
-  const message = kekDeliveryBytes(binding, keys);
-  const sig = await crypto.subtle.sign(ECDSA_P384, signingKey, message as BufferSource);
-  return toBase64Url(new Uint8Array(sig));
+  return signAsService(signingKey, kekDeliveryBytes(binding, keys));
 }
 
 /**
@@ -97,26 +94,13 @@ export async function verifyKekDelivery(
     throw new SealgateError('fetch_failed', `attestation service: ${message}`, { status: 200, reason });
   };
   if (answer.sig === undefined) refuse('key_delivery_unsigned', 'the key answer is not signed');
-  const sig = decodeBase64UrlField(answer.sig, {
-    code: 'fetch_failed',
-    message: 'attestation service: the key answer signature is not 96 bytes of base64url',
-    length: SIGNATURE_LENGTH,
-  });
   let message: Uint8Array;
   try {
     message = kekDeliveryBytes(binding, answer.keys as SealedKek[]);
   } catch {
     return refuse('key_delivery_signature_invalid', 'the key answer holds a malformed key');
   }
-  const key = await crypto.subtle.importKey(
-    'spki',
-    serviceSigningSpki.slice() as BufferSource,
-    { name: 'ECDSA', namedCurve: 'P-384' },
-    false,
-    ['verify'],
-  );
-  const ok = await crypto.subtle.verify(ECDSA_P384, key, sig as BufferSource, message as BufferSource);
-  if (!ok) {
+  if (!(await verifyServiceSignature(serviceSigningSpki, answer.sig, message, 'the key answer'))) {
     refuse(
       'key_delivery_signature_invalid',
       'the key answer is not signed by the attested service for this worker and this request',

@@ -14,15 +14,14 @@
  * The nonce is the gateway's, fresh per call: an earlier answer replayed is refused; a list from a
  * restarted service (new signing key, until it is attested again) does not verify.
  */
-import { toBase64Url, utf8 } from '../bytes.js';
+import { utf8 } from '../bytes.js';
 import { SealgateError } from '../errors.js';
-import { decodeBase64UrlField, lengthPrefixed, u32be, u64be } from '../keys/encoding.js';
+import { lengthPrefixed, u32be, u64be } from '../keys/encoding.js';
 import { kekContext } from './kek-binding.js';
+import { signAsService, verifyServiceSignature } from './service-signature.js';
 
 export const KEYS_HELD_LABEL = 'sealgate/keys-held/v1';
 export const KEYS_HELD_NONCE_LENGTH = 32;
-const SIGNATURE_LENGTH = 96;
-const ECDSA_P384 = { name: 'ECDSA', hash: 'SHA-384' } as const;
 
 export interface HeldKey {
   kid: string;
@@ -45,43 +44,26 @@ export function keysHeldBytes(
 }
 
 /** The service's side: `sig` over `keys` for the caller's `nonce`. */
-export async function signKeysHeld(
+export function signKeysHeld(
   signingKey: CryptoKey,
   manifestDigest: string,
   nonce: Uint8Array,
   keys: readonly HeldKey[],
 ): Promise<string> {
-  const sig = await crypto.subtle.sign(
-    ECDSA_P384,
-    signingKey,
-    keysHeldBytes(manifestDigest, nonce, keys) as BufferSource,
-  );
-  return toBase64Url(new Uint8Array(sig));
+  return signAsService(signingKey, keysHeldBytes(manifestDigest, nonce, keys));
 }
 
 /**
  * The gateway's side: true when `sig` is the attested service key's signature over `keys` for this
  * manifest and `nonce`. `keys` must already be checked for shape (keys.ts `keyMetadata`).
  */
-export async function verifyKeysHeld(
+export function verifyKeysHeld(
   serviceSigningSpki: Uint8Array,
   manifestDigest: string,
   nonce: Uint8Array,
   keys: readonly HeldKey[],
   sig: unknown,
 ): Promise<boolean> {
-  const signature = decodeBase64UrlField(sig, {
-    code: 'fetch_failed',
-    message: 'attestation service: the key list signature is not 96 bytes of base64url',
-    length: SIGNATURE_LENGTH,
-  });
-  const key = await crypto.subtle.importKey(
-    'spki',
-    serviceSigningSpki.slice() as BufferSource,
-    { name: 'ECDSA', namedCurve: 'P-384' },
-    false,
-    ['verify'],
-  );
   const message = keysHeldBytes(manifestDigest, nonce, keys);
-  return crypto.subtle.verify(ECDSA_P384, key, signature as BufferSource, message as BufferSource);
+  return verifyServiceSignature(serviceSigningSpki, sig, message, 'the key list');
 }
