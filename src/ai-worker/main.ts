@@ -26,6 +26,9 @@
  *   SEALGATE_STREAM_FRAME_INTERVAL_MS  least ms between two writes of a sealed stream after its
  *                         first (default 4; 0: no pacing): faster events share a write
  *                         (sealed-stream-body.ts); the first event and the end never wait
+ *   SEALGATE_BODY_MIB_IN_FLIGHT  MiB of sealed request bodies held at once (default 1024, 64..65536);
+ *                         past it a request is 503 not_ready and the gateway tries another worker
+ *                         (body-budget.ts)
  *   PORT                  default 8789        HOST  default 127.0.0.1
  *
  * Stops cleanly on SIGINT/SIGTERM. Importing this module starts nothing: tests use `startWorker`
@@ -80,7 +83,21 @@ export async function configFromEnv(
     ...(env.SEALGATE_STREAM_FRAME_INTERVAL_MS !== undefined
       ? { streamFrameIntervalMs: frameInterval(env.SEALGATE_STREAM_FRAME_INTERVAL_MS, program) }
       : {}),
+    ...(env.SEALGATE_BODY_MIB_IN_FLIGHT !== undefined
+      ? { bodyBytesInFlight: bodyMibInFlight(env.SEALGATE_BODY_MIB_IN_FLIGHT, program) * MIB }
+      : {}),
   };
+}
+
+const MIB = 1024 * 1024;
+
+/** Whole MiB, 64..65536: at least a few of the largest sealed bodies (a transcription's ~34 MiB). */
+function bodyMibInFlight(value: string, program: string): number {
+  const n = Number(value);
+  if (/^[0-9]{2,5}$/.test(value.trim()) && n >= 64 && n <= 65536) return n;
+  return programFail(program)(
+    `SEALGATE_BODY_MIB_IN_FLIGHT must be whole MiB 64..65536, got ${JSON.stringify(value)}`,
+  );
 }
 
 /** Whole milliseconds, 0..1000 (a pacing beyond a second would be a stalled stream). */

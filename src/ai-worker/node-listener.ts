@@ -9,7 +9,8 @@
  * test/ai-worker/node-listener.node.test.ts this transport.
  *
  * Transport duties kept from the adapter:
- * - the body limit counts bytes as they arrive (Content-Length is only an early refusal);
+ * - the body limit counts bytes as they arrive (Content-Length is only an early refusal), and so
+ *   does the process's budget of body bytes in flight (body-budget.ts: past it, 503 not_ready);
  * - the exchange's signal aborts when the client goes away before the answer is complete (the
  *   model call stops; a stream's body is cancelled);
  * - a stream is written with backpressure: the next chunk is read from the sealed stream only once
@@ -25,7 +26,9 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
+import { isIdentityCoding, isPlainTransferCoding } from '../http/content-coding.js';
 import { MODEL_ROUTES, type ModelRoute } from '../model/types.js';
+import { BodyBudget, type BodyHold } from './body-budget.js';
 import { errorDetail, type WorkerLog } from './log.js';
 import {
   exchangeSealed,
@@ -40,7 +43,11 @@ const SEALED_ROUTES: ReadonlySet<string> = new Set(MODEL_ROUTES);
 export const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
 export const DRAIN_TIMEOUT_MS = 500;
 
-export function createWorkerListener(app: Hono, exchange: SealedExchangeDeps): RequestListener {
+export function createWorkerListener(
+  app: Hono,
+  exchange: SealedExchangeDeps,
+  budget: BodyBudget = new BodyBudget(),
+): RequestListener {
   // overrideGlobalObjects: false — do not replace the process's Request/Response (tests share it).
   const viaHono = getRequestListener(app.fetch, { overrideGlobalObjects: false });
   return (req, res) => {
@@ -53,7 +60,7 @@ export function createWorkerListener(app: Hono, exchange: SealedExchangeDeps): R
       void viaHono(req, res);
       return;
     }
-    void serveSealed(exchange, path as ModelRoute, req, res);
+    void serveSealed(exchange, path as ModelRoute, req, res, budget.hold());
   };
 }
 
@@ -62,9 +69,11 @@ async function serveSealed(
   route: ModelRoute,
   req: IncomingMessage,
   res: ServerResponse,
+  hold: BodyHold,
 ): Promise<void> {
   const gone = new AbortController();
   res.once('close', () => {
+    hold.release(); // the answer is done or the client gone: the body's bytes are let go
     if (!res.writableFinished) gone.abort();
     if (!req.readableEnded) drain(req);
   });
@@ -73,8 +82,11 @@ async function serveSealed(
     answer = await exchangeSealed(deps, route, {
       contentType: header(req, 'content-type'),
       contentLength: header(req, 'content-length'),
+      plainCoding:
+        isIdentityCoding(header(req, 'content-encoding')) &&
+        isPlainTransferCoding(header(req, 'transfer-encoding')),
       readBody(max) {
-        return readBody(req, max);
+        return readBody(req, max, hold);
       },
       signal: gone.signal,
     });
@@ -100,14 +112,18 @@ function header(req: IncomingMessage, name: string): string | null {
 }
 
 /**
- * The whole body, or null as soon as it is known to exceed `max` bytes (declared or counted);
- * reading then stops and the rest is drained once the answer is sent. Rejects if the client goes
- * away mid-body.
+ * The whole body, or null as soon as it is known to exceed `max` bytes (declared or counted), or
+ * 'busy' as soon as `hold` cannot take the next chunk (body-budget.ts); reading then stops and the
+ * rest is drained once the answer is sent. Rejects if the client goes away mid-body.
  */
-export function readBody(req: IncomingMessage, max: number): Promise<Uint8Array | null> {
+export function readBody(
+  req: IncomingMessage,
+  max: number,
+  hold?: BodyHold,
+): Promise<Uint8Array | null | 'busy'> {
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
   if (declared > max) return Promise.resolve(null);
-  return new Promise<Uint8Array | null>((resolve, reject) => {
+  return new Promise<Uint8Array | null | 'busy'>((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;
     // The listeners as methods of one object, not arrow functions: tsx (esbuild keepNames) names
@@ -125,6 +141,12 @@ export function readBody(req: IncomingMessage, max: number): Promise<Uint8Array 
           on.done();
           req.pause();
           resolve(null);
+          return;
+        }
+        if (hold && !hold.take(chunk.byteLength)) {
+          on.done();
+          req.pause();
+          resolve('busy');
           return;
         }
         parts.push(chunk);

@@ -30,6 +30,7 @@ import {
   type StreamSealer,
 } from '../envelope/stream.js';
 import { ENVELOPE_FIELD } from '../envelope/wire.js';
+import { isIdentityCoding, isPlainTransferCoding } from '../http/content-coding.js';
 import { errorBody, HTTP_ERROR_CODES, type HttpErrorCode, httpCodeFor } from '../http/errors.js';
 import { readLimited } from '../http/read-limited.js';
 import type { RandomSource } from '../keys/random.js';
@@ -97,8 +98,13 @@ export type SealedAnswer =
 export interface SealedRequestInput {
   contentType: string | null;
   contentLength: string | null;
-  /** The body's bytes, or null as soon as it is known to exceed `max` bytes (then it is not read on). */
-  readBody(max: number): Promise<Uint8Array | null>;
+  /** No content coding but `identity`, no transfer coding but `chunked` (http/content-coding.ts). */
+  plainCoding: boolean;
+  /**
+   * The body's bytes, or null as soon as it is known to exceed `max` bytes, or 'busy' when the
+   * process holds all the body bytes it may (ai-worker/body-budget.ts); then it is not read on.
+   */
+  readBody(max: number): Promise<Uint8Array | null | 'busy'>;
   /** Aborts when the client goes away. */
   signal: AbortSignal;
 }
@@ -153,6 +159,9 @@ export async function handleSealed(
     await exchangeSealed(deps, route, {
       contentType: request.headers.get('content-type'),
       contentLength: request.headers.get('content-length'),
+      plainCoding:
+        isIdentityCoding(request.headers.get('content-encoding')) &&
+        isPlainTransferCoding(request.headers.get('transfer-encoding')),
       readBody: (max) => readLimited(request.body, request.headers.get('content-length'), max),
       signal: request.signal,
     }),
@@ -287,6 +296,13 @@ async function readSealedBody(
   if (!/^application\/json\s*(;|$)/i.test(type)) {
     return errorAnswer('unsupported_media_type', 'sealed requests are application/json');
   }
+  if (!request.plainCoding) {
+    // Node decodes neither a content coding nor a transfer coding but chunked: the label would be
+    // ignored, so the body read would not be the one sent (review round 8).
+    return errorAnswer('unsupported_media_type', 'the body must not be content- or transfer-coded', {
+      'accept-encoding': 'identity',
+    });
+  }
   // A sealed transcription carries its audio base64url-encoded (src/api/transcriptions/form.ts).
   const maxBytes =
     route === '/v1/audio/transcriptions'
@@ -295,6 +311,11 @@ async function readSealedBody(
   const bytes = await request.readBody(maxBytes);
   if (bytes === null) {
     return errorAnswer('payload_too_large', `request body exceeds ${maxBytes} bytes`);
+  }
+  if (bytes === 'busy') {
+    return errorAnswer('not_ready', 'worker holds as many request bodies as it may; try another', {
+      'retry-after': '1',
+    });
   }
   let json: unknown;
   try {

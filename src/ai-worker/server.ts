@@ -24,6 +24,7 @@ import { BUILTIN_ENDPOINT } from '../policy/model-endpoint.js';
 import type { PcsOptions } from '../verify/tdx/pcs.js';
 import { createWorkerApp, createWorkerExchange, DEFAULT_MAX_AGE_SECONDS, type WorkerAppDeps } from './app.js';
 import { WorkerSession, type WorkerSessionOptions } from './attest-to-service.js';
+import { BodyBudget } from './body-budget.js';
 import { effectiveConfig } from './effective-config.js';
 import { consoleLog, type WorkerLog } from './log.js';
 import { nodeEnvelopeCrypto } from './node-envelope-crypto.js';
@@ -62,6 +63,8 @@ export interface StartWorkerOptions {
   modelNativeRoutes?: readonly TranslatableRoute[];
   /** SEALGATE_STREAM_FRAME_INTERVAL_MS: a sealed stream's pacing (sealed-stream-body.ts). */
   streamFrameIntervalMs?: number;
+  /** SEALGATE_BODY_MIB_IN_FLIGHT: bytes of sealed request bodies held at once (body-budget.ts). */
+  bodyBytesInFlight?: number;
   /**
    * Replaces the backend (tests, embedding), not the configuration: the attested configuration is
    * still made from modelUrl and modelApiKey (the built-in model when both are absent).
@@ -125,10 +128,13 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const app = createWorkerApp(appDeps, exchange);
 
   // The sealed routes straight on node:http, the rest through Hono (node-listener.ts).
-  const listening = await listenNode(createWorkerListener(app, exchange), {
-    port: opts.port ?? DEFAULT_PORT,
-    host: opts.host ?? DEFAULT_HOST,
-  });
+  const listening = await listenNode(
+    createWorkerListener(app, exchange, new BodyBudget(opts.bodyBytesInFlight)),
+    {
+      port: opts.port ?? DEFAULT_PORT,
+      host: opts.host ?? DEFAULT_HOST,
+    },
+  );
   const { url, port } = listening;
   log('info', 'AI worker listening', {
     url,

@@ -15,7 +15,7 @@
  * Problems come back as a ready error `Response` (OpenAI error JSON, src/http/errors.ts), not as
  * exceptions: each is an expected outcome of a hostile or broken client.
  */
-import { contentCodingRefused, isIdentityCoding } from '../http/content-coding.js';
+import { contentCodingRefused, isIdentityCoding, isPlainTransferCoding } from '../http/content-coding.js';
 import { errorResponse } from '../http/errors.js';
 import { isJsonContentType } from '../http/json-content-type.js';
 import { isContentLengthSyntax, readLimited } from '../http/read-limited.js';
@@ -52,15 +52,9 @@ async function readBody(req: Request, maxBytes: number, deadlineMs?: number): Pr
   return { ok: true, value: bytes };
 }
 
-/**
- * Node decodes `chunked` and no other transfer coding (RFC 9112 §6.1): a body labelled
- * `gzip, chunked` reaches us gzip-coded or, sent plain, is read as if the label were not there —
- * found by review round 8. Only `chunked` alone is taken (RFC 9112 §6.1 would have 501; the closed
- * set's 415 says the same as for a content coding).
- */
+/** No transfer coding but `chunked` (http/content-coding.ts). */
 function isPlainTransfer(headers: Headers): boolean {
-  const te = headers.get('transfer-encoding');
-  return te === null || te.trim().toLowerCase() === 'chunked';
+  return isPlainTransferCoding(headers.get('transfer-encoding'));
 }
 
 export async function readJsonObject(

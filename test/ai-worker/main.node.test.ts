@@ -94,6 +94,28 @@ describe('configFromEnv', () => {
   });
 });
 
+describe('configFromEnv: SEALGATE_BODY_MIB_IN_FLIGHT', () => {
+  const base = () => ({
+    SEALGATE_MANIFEST: manifestPath,
+    SEALGATE_SERVICE_URL: 'http://127.0.0.1:8788',
+    SEALGATE_PLATFORM: 'simulator',
+    SEALGATE_DEV_CHAIN: chainPath,
+  });
+  it('reads whole MiB 64..65536 as bytes, and refuses anything else', async () => {
+    expect((await configFromEnv(base())).bodyBytesInFlight).toBeUndefined();
+    const budget = (v: string) => configFromEnv({ ...base(), SEALGATE_BODY_MIB_IN_FLIGHT: v });
+    expect((await budget('64')).bodyBytesInFlight).toBe(64 * 1024 * 1024);
+    expect((await budget('65536')).bodyBytesInFlight).toBe(65536 * 1024 * 1024);
+    for (const bad of ['', '63', '65537', '1.5', '512MiB', '0x100', '-64']) {
+      await expectSealgateError(
+        budget(bad),
+        'invalid_argument',
+        `AI worker: SEALGATE_BODY_MIB_IN_FLIGHT must be whole MiB 64..65536, got ${JSON.stringify(bad)}`,
+      );
+    }
+  });
+});
+
 describe('main.ts as a program', () => {
   let child: ChildProcess | undefined;
   let service: RunningService | undefined;

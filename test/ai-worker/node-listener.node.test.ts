@@ -10,6 +10,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWorkerApp, createWorkerExchange, type WorkerAppDeps } from '../../src/ai-worker/app.js';
+import { BodyBudget } from '../../src/ai-worker/body-budget.js';
 import type { WorkerLog } from '../../src/ai-worker/log.js';
 import { nodeEnvelopeCrypto } from '../../src/ai-worker/node-envelope-crypto.js';
 import { createWorkerListener } from '../../src/ai-worker/node-listener.js';
@@ -19,6 +20,7 @@ import { SealgateError } from '../../src/errors.js';
 import type { Kek } from '../../src/keys/kek.js';
 import { BUILTIN_MODEL_ID, createBuiltinModel } from '../../src/model/builtin.js';
 import type { ModelBackend } from '../../src/model/types.js';
+import { rawConnection, requestHead, statusCodes } from '../support/raw-http.js';
 import { expectError, kekAt, openJson, openSse, post, seal, T } from './support.js';
 
 const CHAT = '/v1/chat/completions';
@@ -30,7 +32,13 @@ afterEach(async () => {
 });
 
 async function setup(
-  opts: { keys?: Kek[]; model?: ModelBackend; maxBodyBytes?: number; nodeCrypto?: boolean } = {},
+  opts: {
+    keys?: Kek[];
+    model?: ModelBackend;
+    maxBodyBytes?: number;
+    nodeCrypto?: boolean;
+    budget?: BodyBudget;
+  } = {},
 ) {
   const keys = new WorkerKeys({ minIntervalMs: 0, clock: () => T * 1000, refresher: async () => undefined });
   for (const k of opts.keys ?? []) await keys.add(k);
@@ -50,7 +58,10 @@ async function setup(
   };
   const exchange = createWorkerExchange(deps);
   const app = createWorkerApp(deps, exchange);
-  const listening = await listenNode(createWorkerListener(app, exchange), { port: 0, host: '127.0.0.1' });
+  const listening = await listenNode(createWorkerListener(app, exchange, opts.budget), {
+    port: 0,
+    host: '127.0.0.1',
+  });
   running.push(listening);
   return { app, url: listening.url, port: listening.port, logs };
 }
@@ -179,6 +190,10 @@ describe('node listener: the same answers as the app', () => {
           });
         },
       ],
+      [
+        'content-coded (a gzip label on a plain sealed body)',
+        async (t) => post(t, CHAT, (await seal(kek, CHAT, chatBody)).sealed, { 'content-encoding': 'gzip' }),
+      ],
       ['unknown key', async (t) => post(t, CHAT, (await seal(other, CHAT, chatBody)).sealed)],
       [
         'tampered',
@@ -218,6 +233,29 @@ describe('node listener: the same answers as the app', () => {
       const viaNode = await shape(await send(url, 'node'));
       expect({ name, ...viaNode }).toEqual({ name, ...viaApp });
     }
+  });
+
+  it('a sealed body labelled with a content coding, or a transfer coding but chunked, is 415 on both paths', async () => {
+    const kek = await kekAt();
+    const { app, port, url } = await setup({ keys: [kek] });
+    const body = JSON.stringify((await seal(kek, CHAT, chatBody)).sealed);
+    for (const target of [app, url]) {
+      const coded = await post(target, CHAT, body, { 'content-encoding': 'gzip' });
+      expect(coded.status).toBe(415);
+      expect(coded.headers.get('accept-encoding')).toBe('identity');
+    }
+    const viaApp = await post(app, CHAT, body, { 'transfer-encoding': 'gzip, chunked' });
+    expect(viaApp.status).toBe(415);
+    expect(((await viaApp.json()) as { error: { code: string } }).error.code).toBe('unsupported_media_type');
+    // fetch will not send a transfer coding; Node's parser takes `gzip, chunked` and decodes only chunked.
+    const size = Buffer.byteLength(body).toString(16);
+    const { received } = rawConnection(
+      port,
+      `${requestHead('POST', CHAT, ['transfer-encoding: gzip, chunked', 'connection: close'])}${size}\r\n${body}\r\n0\r\n\r\n`,
+    );
+    const text = await received;
+    expect(statusCodes(text)).toEqual([415]);
+    expect(text).toContain('"code":"unsupported_media_type"');
   });
 
   it('a replay is caught across both paths: one replay guard', async () => {
@@ -292,6 +330,47 @@ describe('node listener: transport', () => {
     clearInterval(timer);
     expect(answer).toMatch(/^HTTP\/1\.1 413 /);
     expect(answer).toContain('"code":"payload_too_large"');
+  });
+
+  it("past the process's budget of body bytes in flight: 503 not_ready, given back when answers are done", async () => {
+    const kek = await kekAt();
+    const budget = new BodyBudget(100_000);
+    const { port } = await setup({ keys: [kek], budget });
+    /** A raw connection that sends a head and `sent` of `declared` body bytes, then waits. */
+    const partial = (declared: number, sent: number) => {
+      const socket = connect(port, '127.0.0.1');
+      const out = { answer: '' };
+      socket.on('data', (d) => {
+        out.answer += d.toString();
+      });
+      socket.on('error', () => undefined);
+      socket.write(
+        `POST ${CHAT} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${declared}\r\n\r\n`,
+      );
+      socket.write('x'.repeat(sent));
+      return { socket, out };
+    };
+    // A peer that never finishes its body holds 80 000 bytes of the budget.
+    const slow = partial(90_000, 80_000);
+    await expect.poll(() => budget.inFlight).toBe(80_000);
+    // An honest request fits beside it and is answered.
+    const ok = await seal(kek, CHAT, chatBody);
+    expect((await rawPost(port, CHAT, JSON.stringify(ok.sealed))).status).toBe(200);
+    // One that would pass the budget is refused as busy, not read on: the gateway tries another worker.
+    const big = partial(40_000, 40_000);
+    await expect.poll(() => big.out.answer).toMatch(/^HTTP\/1\.1 503 /);
+    expect(big.out.answer).toMatch(/retry-after: 1\r\n/i);
+    expect(big.out.answer).toContain('"code":"not_ready"');
+    big.socket.destroy();
+    // The slow peer goes away: its bytes are given back, and the budget is whole again.
+    slow.socket.destroy();
+    await expect.poll(() => budget.inFlight).toBe(0);
+    const again = await seal(kek, CHAT, {
+      ...chatBody,
+      messages: [{ role: 'user', content: 'y'.repeat(30_000) }],
+    });
+    expect((await rawPost(port, CHAT, JSON.stringify(again.sealed))).status).toBe(200);
+    expect(budget.inFlight).toBe(0);
   });
 
   it('the client going away before the answer aborts the model call', async () => {

@@ -160,6 +160,7 @@ describe('receipts signed through node:crypto', () => {
     const answer = await exchangeSealed(exchange, CHAT, {
       contentType: 'application/json',
       contentLength: String(text.length),
+      plainCoding: true,
       readBody: async () => text,
       signal: new AbortController().signal,
     });
