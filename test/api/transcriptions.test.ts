@@ -23,7 +23,9 @@ async function multipart(fields: Record<string, string>, audio?: Uint8Array) {
 
 async function transcribe(fields: Record<string, string>, audio?: Uint8Array, plainModel = BUILTIN_MODEL_ID) {
   const body = sealedFormBody(plainModel, await multipart(fields, audio));
-  return model.call('/v1/audio/transcriptions', { body });
+  // Awaited, not returned: a refusal now rejects before call's first await, and workerd reports a
+  // rejected promise that an async function's return adopts a tick later as unhandled.
+  return await model.call('/v1/audio/transcriptions', { body });
 }
 
 describe('audio transcriptions', () => {
