@@ -92,15 +92,6 @@ describe('configFromEnv', () => {
       );
     }
   });
-});
-
-describe('configFromEnv: SEALGATE_BODY_MIB_IN_FLIGHT', () => {
-  const base = () => ({
-    SEALGATE_MANIFEST: manifestPath,
-    SEALGATE_SERVICE_URL: 'http://127.0.0.1:8788',
-    SEALGATE_PLATFORM: 'simulator',
-    SEALGATE_DEV_CHAIN: chainPath,
-  });
   it('reads whole MiB 64..65536 as bytes, and refuses anything else', async () => {
     expect((await configFromEnv(base())).bodyBytesInFlight).toBeUndefined();
     const budget = (v: string) => configFromEnv({ ...base(), SEALGATE_BODY_MIB_IN_FLIGHT: v });
