@@ -52,11 +52,6 @@ async function readBody(req: Request, maxBytes: number, deadlineMs?: number): Pr
   return { ok: true, value: bytes };
 }
 
-/** No transfer coding but `chunked` (http/content-coding.ts). */
-function isPlainTransfer(headers: Headers): boolean {
-  return isPlainTransferCoding(headers.get('transfer-encoding'));
-}
-
 export async function readJsonObject(
   req: Request,
   opts: { maxBytes: number; fields: readonly string[]; deadlineMs?: number },
@@ -64,7 +59,10 @@ export async function readJsonObject(
   if (!isJsonContentType(req.headers.get('content-type'))) {
     return fail(errorResponse('unsupported_media_type', 'content-type must be application/json'));
   }
-  if (!isIdentityCoding(req.headers.get('content-encoding')) || !isPlainTransfer(req.headers)) {
+  if (
+    !isIdentityCoding(req.headers.get('content-encoding')) ||
+    !isPlainTransferCoding(req.headers.get('transfer-encoding'))
+  ) {
     return fail(contentCodingRefused());
   }
   const body = await readBody(req, opts.maxBytes, opts.deadlineMs);
