@@ -13,7 +13,7 @@ import { computeReportData, NONCE_LENGTH } from '../attestation/report-data.js';
 import { errorResponse } from '../http/errors.js';
 import { bundleEvidenceOf } from '../platform/bundle-evidence.js';
 import { attestationBudget } from './attestation-budget.js';
-import { listKeys, postKey } from './key-routes.js';
+import { listKeys, postKey, postRetire } from './key-routes.js';
 import { base64UrlField, readJsonObject } from './request-body.js';
 import { createRuntime, type ServiceDeps, type ServiceRuntime } from './runtime.js';
 import { listWorkers } from './worker-list.js';
@@ -28,6 +28,7 @@ const ROUTES: Record<string, Partial<Record<Method, Handler>>> = {
   '/healthz': { GET: healthz },
   '/v1/attestation': { POST: postAttestation },
   '/v1/keys': { GET: listKeys, POST: postKey },
+  '/v1/keys/retire': { POST: postRetire },
   '/v1/workers': { GET: listWorkers },
   '/v1/workers/challenge': { POST: postChallenge },
   '/v1/workers/register': { POST: postRegister },

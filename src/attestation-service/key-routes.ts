@@ -9,19 +9,24 @@
  * open with the service's attested HPKE key, under the `kek-upload` purpose, with the manifest
  * digest as aad context (src/service-client/kek-binding.ts), or it is `decryption_failed`.
  *
- * No route removes or replaces a key: keys leave only by expiry, and a kid already held with
- * another window is refused (key-store.ts), so only the pinned gateway changes the key set.
+ * `POST /v1/keys/retire` removes keys, signed by the same pinned gateway key for the same binding
+ * (src/service-client/kek-retire.ts): how the gateway frees the slots of orphans it never
+ * published. Nothing replaces a key (a kid already held with another window is refused,
+ * key-store.ts), so only the pinned gateway changes the key set.
  */
 import { errorResponse } from '../http/errors.js';
 import type { Kek } from '../keys/kek.js';
 import { openKek, type SealedKek } from '../keys/kek-transport.js';
 import { SIGNED_UPLOAD_FIELDS, verifyKekUpload } from '../keys/kek-upload.js';
+import { checkRetireKids, RETIRE_FIELDS, verifyKekRetire } from '../service-client/kek-retire.js';
 import { KEYS_HELD_NONCE_LENGTH, signKeysHeld } from '../service-client/keys-held.js';
 import { attestationBudget } from './attestation-budget.js';
 import { base64UrlField, readJsonObject } from './request-body.js';
 import type { ServiceRuntime } from './runtime.js';
 
 const MAX_UPLOAD_BYTES = 8 * 1024;
+/** 16 kids of 22 characters, a 64-byte signature and the JSON around them fit with room to spare. */
+const MAX_RETIRE_BYTES = 2 * 1024;
 
 export type KeyMetadata = {
   kid: string;
@@ -93,6 +98,49 @@ async function authenticatedUpload(
     return { ok: true, value };
   } catch (e) {
     return refuse((e as Error).message, 'decryption_failed');
+  }
+}
+
+/**
+ * `POST /v1/keys/retire`: the signature first (as for an upload, nothing changes before it
+ * verifies), then the named keys leave the store. Kids the service does not hold are ignored, so
+ * a retried or replayed request answers 200 and changes nothing.
+ */
+export async function postRetire(rt: ServiceRuntime, req: Request): Promise<Response> {
+  const body = await readJsonObject(req, { maxBytes: MAX_RETIRE_BYTES, fields: RETIRE_FIELDS });
+  if (!body.ok) return body.response;
+  const kids = await authenticatedRetire(rt, body.value);
+  if (!kids.ok) return kids.response;
+  const retired = rt.keys.retire(kids.value);
+  rt.deps.log('info', 'kek_retired', { retired, asked: kids.value.length });
+  return Response.json({ retired });
+}
+
+/** The kids of a retire request signed by the pinned gateway, or the refusal to send. */
+async function authenticatedRetire(
+  rt: ServiceRuntime,
+  request: Record<string, unknown>,
+): Promise<{ ok: true; value: string[] } | { ok: false; response: Response }> {
+  const { gatewayKey, kekContext, publicKeys } = await rt.ready;
+  const binding = { manifestDigest: kekContext, serviceHpkeKey: publicKeys.hpke };
+  const refuse = (reason: string) => {
+    rt.deps.log('warn', 'kek_retire_refused', { reason });
+    const message = 'the request is not signed by the gateway this manifest pins';
+    return { ok: false as const, response: errorResponse('gateway_unauthenticated', message) };
+  };
+  try {
+    if (gatewayKey === null) {
+      if (!rt.deps.allowUnpinnedGateway) return refuse('the manifest pins no gateway');
+      // Development only, as for uploads (startService allows it on the simulator alone).
+      rt.deps.log('warn', 'kek_retire_unauthenticated', { reason: 'no gateway pinned: development mode' });
+      return { ok: true, value: checkRetireKids(request.kids) };
+    }
+    const kids = verifyKekRetire(gatewayKey, request, binding);
+    return kids
+      ? { ok: true, value: kids }
+      : refuse('signature does not verify under the pinned gateway key');
+  } catch (e) {
+    return { ok: false, response: errorResponse('invalid_request', (e as Error).message) };
   }
 }
 

@@ -10,6 +10,10 @@
  *   HPKE base mode does not authenticate the sender (see the report / docs/services.md).
  *
  * The same key uploaded again is accepted and changes nothing (idempotent for a kid).
+ *
+ * Keys leave by expiry, or when the pinned gateway retires them (`retire`, key-routes.ts): the
+ * orphans a lost confirmation or a lost Durable Object storage left behind (docs/protocol.md
+ * "Retiring orphan keys").
  */
 import type { Kek } from '../keys/kek.js';
 import { KeyRing } from '../keys/key-ring.js';
@@ -54,6 +58,11 @@ export class ServiceKeyStore {
         message: 'a key with this id is held with another window',
       };
     }
+  }
+
+  /** Drops the keys named in `kids`; returns those it held (unknown kids are ignored). */
+  retire(kids: readonly string[]): string[] {
+    return kids.filter((kid) => this.#ring.delete(kid));
   }
 
   /** Unexpired keys (including those not yet valid: they are released ahead of promotion), newest first. */

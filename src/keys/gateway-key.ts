@@ -27,6 +27,7 @@ const MIN_SECRET_LENGTH = 32;
 /** One label per signed message type (the first length-prefixed part of the signed bytes). */
 export const SIGNED_LABELS = Object.freeze({
   kekUpload: 'sealgate/kek-upload/v2',
+  kekRetire: 'sealgate/kek-retire/v1',
   attestationRequest: 'sealgate/attestation-request/v1',
 });
 export type SignedLabel = (typeof SIGNED_LABELS)[keyof typeof SIGNED_LABELS];

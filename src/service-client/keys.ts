@@ -5,7 +5,8 @@
  * the service takes keys only from the gateway its manifest pins) and posts it; `listServiceKeys`
  * reads back which keys the service holds (metadata only, unauthenticated: for display), and
  * `confirmServiceKeys` the same list signed by the attested service for a fresh nonce, which is how
- * the gateway confirms an upload before promoting a key.
+ * the gateway confirms an upload before promoting a key. `retireServiceKeys` asks the service to
+ * drop keys the gateway holds no copy of (orphans), signed as uploads are (kek-retire.ts).
  */
 import { toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
@@ -18,6 +19,7 @@ import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
 import { checkUnixSeconds } from '../keys/time.js';
 import { type CallOptions, callJson, DEFAULT_MAX_ANSWER_BYTES } from './http.js';
 import { kekContext } from './kek-binding.js';
+import { signKekRetire } from './kek-retire.js';
 import { KEYS_HELD_NONCE_LENGTH, verifyKeysHeld } from './keys-held.js';
 
 export interface KeyMetadata {
@@ -64,6 +66,32 @@ export async function uploadKek(opts: UploadKekOptions): Promise<KeyMetadata> {
     });
   }
   return meta;
+}
+
+export interface RetireKeysOptions extends CallOptions {
+  /** The service as `attestService` returned it: the request is bound to its attested hpke key. */
+  service: { hpkePublicKey: Uint8Array };
+  manifestDigest: string;
+  gatewayKey: GatewayKey;
+  kids: readonly string[];
+}
+
+/** Asks the service to drop `kids`; resolves with those it held and dropped (a subset of `kids`). */
+export async function retireServiceKeys(opts: RetireKeysOptions): Promise<string[]> {
+  const signed = signKekRetire(opts.gatewayKey, opts.kids, {
+    manifestDigest: kekContext(opts.manifestDigest),
+    serviceHpkeKey: opts.service.hpkePublicKey,
+  });
+  const answer = await callJson(opts, 'POST', '/v1/keys/retire', signed);
+  const { retired, ...rest } = answer;
+  if (Object.keys(rest).length > 0 || !Array.isArray(retired)) {
+    throw bad('/v1/keys/retire', 'answer must be {retired: [...]}');
+  }
+  const asked = new Set(opts.kids);
+  if (new Set(retired).size !== retired.length || retired.some((kid) => !asked.has(kid))) {
+    throw bad('/v1/keys/retire', 'the answer names keys the request did not');
+  }
+  return retired as string[];
 }
 
 /** The keys the service holds (unexpired), newest first, as it reports them. */

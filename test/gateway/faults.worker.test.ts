@@ -95,6 +95,20 @@ function logged(spy: { mock: { calls: unknown[][] } }, event: string): Record<st
     .filter((l) => l.event === event);
 }
 
+/**
+ * Awaits `settled` while waking this test's I/O context every 10 ms. A promise the Durable Object
+ * resolves (a `hold` fault parks the DO's upload and resolves `stack.held()` from the DO's I/O
+ * context) is seen here only once this context runs again: with the successor stored before its
+ * upload, nothing else woke it and a plain `await` hung — what stopped review round 8's fix.
+ */
+async function wakeUntil(settled: Promise<void>): Promise<void> {
+  let done = false;
+  void settled.then(() => {
+    done = true;
+  });
+  while (!done) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 const kvText = async (name: string) => (await env.SEALGATE_KV.get(name, 'text'))!;
 
 beforeAll(async () => {
@@ -137,7 +151,13 @@ gatewayDescribe('the attestation service faults', () => {
     stack.serviceFaults['POST /v1/keys'] = 'down';
     const failed = await rotate();
     expect(failed.lastError?.code).toBe('fetch_failed');
-    expect(failed.keys.map((k) => k.kid)).toEqual([current.kid]);
+    // The successor was stored (unconfirmed) before its upload left: the next alarm uploads that
+    // key rather than making another, so a refused or lost upload leaves no orphan at the service.
+    expect(failed.keys.map((k) => [k.kid, k.confirmed])).toEqual([
+      [current.kid, true],
+      [expect.any(String), false],
+    ]);
+    const pending = failed.keys[1]!;
     const published = await readPublishedKeys(env.SEALGATE_KV, secret, digest);
     expect(published.ok && published.value.keys.map((k) => k.kid)).toEqual([current.kid]);
     resetKeyCache();
@@ -149,6 +169,7 @@ gatewayDescribe('the attestation service faults', () => {
     expect(ok.keys).toHaveLength(2);
     expect(ok.keys.every((k) => k.confirmed)).toBe(true);
     const next = ok.keys.find((k) => k.kid !== current.kid)!;
+    expect(next.kid).toBe(pending.kid);
     expect(next.notBefore).toBe(current.notBefore + policy.rotationIntervalSeconds);
     // Once the successor's window opens, it seals.
     advance(next.notBefore - now());
@@ -349,7 +370,7 @@ gatewayDescribe('the key-rotation Durable Object restarted mid-rotation', () => 
     await scheduleRotation(digest);
     // The aborted instance's alarm call never settles (its instance is gone): not awaited.
     void runDurableObjectAlarm(stub()).catch(() => undefined);
-    await parked; // the DO created a successor and is uploading it
+    await wakeUntil(parked); // the DO created a successor and is uploading it
     await abortAllDurableObjects(); // the restart: instances gone, storage kept
     // The aborted instance's upload stays parked for good: its code never resumes, as in a restart.
     delete stack.serviceFaults['POST /v1/keys'];
@@ -357,10 +378,13 @@ gatewayDescribe('the key-rotation Durable Object restarted mid-rotation', () => 
     // touching its I/O objects from another DO), so it restarts too: a new service without KEKs.
     await stack.restartService();
 
-    // Storage holds what it held before the rotation began: the successor was never recorded, and
-    // KV still publishes only keys the service confirmed.
+    // Storage holds what it held before the rotation began plus the successor, stored unconfirmed
+    // before its upload left; KV still publishes only keys the service confirmed.
     const after = await doState();
-    expect(after.keys.map((k) => k.kid).sort()).toEqual(before.keys.map((k) => k.kid).sort());
+    const beforeKids = new Set(before.keys.map((k) => k.kid));
+    expect(after.keys.filter((k) => beforeKids.has(k.kid))).toEqual(before.keys);
+    const pending = after.keys.filter((k) => !beforeKids.has(k.kid));
+    expect(pending.map((k) => k.confirmed)).toEqual([false]);
     const published = await readPublishedKeys(env.SEALGATE_KV, secret, digest);
     expect(published.ok && published.value.keys.map((k) => k.kid).sort()).toEqual(
       publishedBefore.ok && publishedBefore.value.keys.map((k) => k.kid).sort(),
@@ -376,7 +400,7 @@ gatewayDescribe('the key-rotation Durable Object restarted mid-rotation', () => 
     const successor = done.keys.find(
       (k) => k.notBefore === newest.notBefore + policy.rotationIntervalSeconds,
     );
-    expect(successor).toBeDefined();
+    expect(successor?.kid).toBe(pending[0]!.kid);
     // The restarted service holds every live key again, the successor included.
     const held = (await (await fetch('http://attestation-service.test/v1/keys')).json()) as {
       keys: { kid: string }[];

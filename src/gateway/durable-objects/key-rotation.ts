@@ -5,10 +5,12 @@
  *   1. attests the attestation service with a fresh nonce (`attestService`; KDS certificates
  *      cached in KV) and records the verified result in KV (`att:<digest>:<nonce>` + `:current`)
  *      with a TTL bounded by the VCEK's notAfter and the rotation interval;
- *   2. re-uploads any of our live keys the service no longer lists (it keeps keys in memory only,
- *      so a restarted service has lost them);
+ *   2. retires at the service the keys its signed list names that this object does not hold
+ *      (orphans, `retireOrphans`), and re-uploads any of our live keys the service no longer
+ *      lists (it keeps keys in memory only, so a restarted service has lost them);
  *   3. when the newest key is within `overlapSeconds` of its successor's start, creates that
- *      successor (window [newest.notBefore + interval, … + lifetime)) and uploads it ahead of time;
+ *      successor (window [newest.notBefore + interval, … + lifetime)), stores it unconfirmed, and
+ *      only then uploads it ahead of time;
  *   4. confirms with `confirmServiceKeys` (the service's list, signed by its attested key for our
  *      nonce) and promotes — publishes to KV for the request isolates — only keys the service
  *      confirmed. The previous key stays published until its own notAfter:
@@ -31,7 +33,13 @@ import { isSealgateError } from '../../errors.js';
 import type { GatewayKey } from '../../keys/gateway-key.js';
 import { createKek, type Kek } from '../../keys/kek.js';
 import { type AttestedService, attestService } from '../../service-client/attest-service.js';
-import { confirmServiceKeys, uploadKek } from '../../service-client/keys.js';
+import { MAX_RETIRE_KIDS } from '../../service-client/kek-retire.js';
+import {
+  confirmServiceKeys,
+  type RetireKeysOptions,
+  retireServiceKeys,
+  uploadKek,
+} from '../../service-client/keys.js';
 import { createChainCache } from '../../verify/chain-cache.js';
 import { nowMs, nowSeconds } from '../clock.js';
 import { type GatewayConfig, type GatewayEnv, loadConfig } from '../config.js';
@@ -159,20 +167,15 @@ export class KeyRotation extends DurableObject<GatewayEnv> {
     const gatewayKey = await gatewayIdentity(secret, config.manifest);
     const service = await this.#attest(config, gatewayKey, now);
 
-    const call = { baseUrl: config.serviceUrl, fetch: upstreamFetch };
+    const call = { baseUrl: config.serviceUrl, fetch: upstreamFetch, service, manifestDigest, gatewayKey };
     // What the attested service holds, signed by its attested key for our nonce (keys-held.ts): a
     // list anyone on the hop could forge must not promote a key the service never received.
     const heldNow = async () =>
-      new Set(
-        (
-          await confirmServiceKeys({ ...call, service, manifestDigest, gatewayKey, now: new Date(nowMs()) })
-        ).map((k) => k.kid),
-      );
+      new Set((await confirmServiceKeys({ ...call, now: new Date(nowMs()) })).map((k) => k.kid));
     const { live, opened } = await this.#liveKeys(config, now);
     const held = await heldNow();
-    const upload = async (kek: Kek) => {
-      await uploadKek({ ...call, service, kek, manifestDigest, gatewayKey });
-    };
+    await retireOrphans(call, held, live);
+    const upload = (kek: Kek) => uploadKek({ ...call, kek });
     for (const stored of live) {
       if (held.has(stored.kid)) continue;
       await upload(opened.get(stored.kid)!);
@@ -186,8 +189,12 @@ export class KeyRotation extends DurableObject<GatewayEnv> {
     if (!newest || now >= dueAt(newest)) {
       const notBefore = newest ? Math.max(now, newest.notBefore + policy.rotationIntervalSeconds) : now;
       const kek = await createKek({ notBefore, notAfter: notBefore + policy.lifetimeSeconds });
-      await upload(kek);
+      // Invariant: a key is in storage before the service can hold it. A lost answer or
+      // confirmation then leaves a key the next alarm re-uploads and confirms — not an orphan in one
+      // of the service's 16 slots (docs/protocol.md "Retiring orphan keys").
       live.push({ ...(await wrapKek(secret, manifestDigest, kek)), confirmed: false });
+      await s.put('keys', live);
+      await upload(kek);
       log('info', 'rotation_key_created', { kid: kek.kid, notBefore, notAfter: kek.notAfter });
     }
     // Promote only what the service says it holds now.
@@ -318,5 +325,32 @@ export class KeyRotation extends DurableObject<GatewayEnv> {
     if (this.#running) return; // the running rotation sets the next alarm
     const s = this.ctx.storage;
     if ((await s.getAlarm()) === null) await s.setAlarm(nowMs());
+  }
+}
+
+/**
+ * Step 2a: the keys the service holds (`held`, from its signed list) that this object does not
+ * (`live`) are orphans — uploaded by a rotation whose storage was lost, by a gateway before keys
+ * were stored ahead of their upload, or no longer opening under GATEWAY_SECRET. Nothing seals under
+ * them (only stored, confirmed keys are published), yet each fills one of the service's 16 slots
+ * until its notAfter: retire them (src/service-client/kek-retire.ts). `held` must come from a
+ * verified signed list, so a forged list can neither name a key for us to retire nor hide ours.
+ * A failed retire is logged, not thrown: the slots may still suffice, and the upload that follows
+ * fails on its own when they do not.
+ */
+async function retireOrphans(
+  call: Omit<RetireKeysOptions, 'kids'>,
+  held: ReadonlySet<string>,
+  live: readonly RotationKey[],
+): Promise<void> {
+  const ours = new Set(live.map((k) => k.kid));
+  const kids = [...held].filter((kid) => !ours.has(kid)).slice(0, MAX_RETIRE_KIDS);
+  if (kids.length === 0) return;
+  try {
+    const retired = await retireServiceKeys({ ...call, kids });
+    log('warn', 'rotation_orphans_retired', { kids, retired });
+  } catch (e) {
+    const code = isSealgateError(e) ? e.code : 'internal';
+    log('error', 'rotation_retire_failed', { kids, code, message: (e as Error)?.message ?? String(e) });
   }
 }
