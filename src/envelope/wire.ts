@@ -7,7 +7,7 @@
  */
 import { utf8 } from '../bytes.js';
 import { type ErrorCode, SealgateError } from '../errors.js';
-import { hasInexactNumber, parseKeepingExactNumbers } from '../json/exact-numbers.js';
+import { keepExactNumbers } from '../json/exact-numbers.js';
 import { lengthPrefixed, u64be } from '../keys/encoding.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -178,9 +178,9 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 
 /**
  * Decrypted bytes → JSON object; anything else is `decryption_failed` (cannot happen from a good
- * sealer). With `exactNumbers` (a request, re-serialised for the model server), a number beyond
- * ±(2^53 − 1) is kept as the sealer wrote it (json/exact-numbers.ts), parsed a second time only
- * when the first parse found one.
+ * sealer). With `exactNumbers` (a request re-serialised for the model server, an answer for the
+ * client), a number beyond ±(2^53 − 1) is kept as the sealer wrote it (json/exact-numbers.ts),
+ * parsed a second time only when the first parse found one.
  */
 export function decodeSealedObject(
   pt: Uint8Array,
@@ -195,7 +195,7 @@ export function decodeSealedObject(
   } catch {
     throw new SealgateError('decryption_failed', `${what}: sealed content is not JSON`);
   }
-  if (exactNumbers && hasInexactNumber(value)) value = parseKeepingExactNumbers(text);
+  if (exactNumbers) value = keepExactNumbers(value, text);
   if (!isPlainObject(value))
     throw new SealgateError('decryption_failed', `${what}: sealed content is not an object`);
   return value;

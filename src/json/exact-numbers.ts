@@ -81,6 +81,15 @@ export function parseKeepingExactNumbers(text: string): unknown {
   }
 }
 
+/**
+ * The cheap-path rule every parse of JSON to be written on applies (requests and answers alike):
+ * `value` is `JSON.parse(text)`; when it holds a number beyond ±(2^53 − 1), `text` is parsed again
+ * keeping such numbers as written, else `value` is returned as it is (no second walk, no reviver).
+ */
+export function keepExactNumbers(value: unknown, text: string): unknown {
+  return hasInexactNumber(value) ? parseKeepingExactNumbers(text) : value;
+}
+
 /** Whether any number in `value` is finite and beyond ±(2^53 − 1); no recursion. */
 export function hasInexactNumber(value: unknown): boolean {
   if (typeof value === 'number') return isInexactNumber(value);

@@ -30,6 +30,7 @@ import { streamStep } from '../api/stream-end.js';
 import { readSealedForm } from '../api/transcriptions/form.js';
 import { SealgateError } from '../errors.js';
 import { readLimited } from '../http/read-limited.js';
+import { keepExactNumbers } from '../json/exact-numbers.js';
 import { normalizeModelEndpoint } from '../policy/model-endpoint.js';
 import { withApiRoutes } from './api-routes.js';
 import { parseSseBatches, type SseEvent } from './sse.js';
@@ -309,7 +310,8 @@ async function readJson(up: Upstream, path: string, init: SendInit, signal?: Abo
     bodyRead = true;
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      // Sealed and written on to the client: numbers beyond 2^53 stay as written (json/exact-numbers.ts).
+      value = keepExactNumbers(JSON.parse(text), text);
     } catch {
       throw new SealgateError('model_error', 'model server answer is not JSON');
     }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sealRequest } from '../../src/envelope/request.js';
 import { isMeteringUsage, openResponse, sealResponse } from '../../src/envelope/response.js';
+import { parseKeepingExactNumbers } from '../../src/json/exact-numbers.js';
 import { createKek } from '../../src/keys/kek.js';
 import { expectSealgateError } from '../keys/support.js';
 import { ramp } from '../vectors/reference.js';
@@ -34,6 +35,21 @@ async function contexts() {
 }
 
 describe('sealResponse → openResponse', () => {
+  it('carries numbers beyond ±(2^53 − 1) exactly: the gateway writes the client what the model wrote', async () => {
+    const { a } = await contexts();
+    // A model's answer with such numbers in JSON values (not in a tool call's arguments, which are a
+    // string): `created`, a usage count, an extra field. The worker reads it this way
+    // (src/model/upstream.ts readJson), so the sealed text holds the digits as written.
+    const text =
+      '{"id":"c","created":9007199254740993,"x_trace":[18446744073709551615,-9007199254740993,1e300],' +
+      '"usage":{"prompt_tokens":5,"completion_tokens":12345678901234567890}}';
+    const sealed = await sealResponse(a, parseKeepingExactNumbers(text) as Record<string, unknown>);
+    // The usage is not a metering shape (a count beyond 2^53): it stays sealed.
+    expect(Object.keys(sealed)).toEqual(['sealgate']);
+    // What src/gateway/sealing/upstream.ts sends the client. Opened with a plain JSON.parse, it was
+    // '…"created":9007199254740992…' (the gateway rounded what the worker carried).
+    expect(JSON.stringify(await openResponse(a, JSON.stringify(sealed)))).toBe(text);
+  });
   it('round-trips; usage stays readable, the rest does not', async () => {
     const { a } = await contexts();
     const sealed = await sealResponse(a, RESPONSE);

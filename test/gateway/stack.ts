@@ -16,6 +16,7 @@ import { concatBytes } from '../../src/bytes.js';
 import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
 import { receiptRecord } from '../../src/envelope/stream.js';
 import type { GatewayEnv } from '../../src/gateway/config.js';
+import { keepExactNumbers } from '../../src/json/exact-numbers.js';
 import { createBuiltinModel } from '../../src/model/builtin.js';
 import type { ModelBackend } from '../../src/model/types.js';
 import { importDevChain } from '../../src/platform/simulator/dev-chain-json.js';
@@ -129,6 +130,11 @@ export interface Stack {
   body: { reads: number; total: number; cancelled: boolean };
   /** When set, the worker's model answers every streamed request with these `data:` payloads. */
   modelStream: readonly string[] | undefined;
+  /**
+   * When set, the worker's model answers every request not streamed with this JSON text, read as
+   * src/model/upstream.ts reads a model server's answer (numbers beyond 2^53 kept as written).
+   */
+  modelJson: string | undefined;
   /** Every request body the worker's model received, opened (what a model server would be sent). */
   modelBodies: Record<string, unknown>[];
 }
@@ -163,6 +169,7 @@ export async function startStack(): Promise<Stack> {
     wire: [],
     body: { reads: 0, total: 0, cancelled: false },
     modelStream: undefined,
+    modelJson: undefined,
     modelBodies: [],
     session: undefined as unknown as WorkerSession,
     restartService: async () => {
@@ -271,7 +278,7 @@ export async function startStack(): Promise<Stack> {
   return stack;
 }
 
-/** `model`, except that a streamed request is answered with `stack.modelStream` when it is set. */
+/** `model`, except that a request is answered with `stack.modelStream` or `stack.modelJson` when set. */
 function scriptedStreams(model: ModelBackend, stack: Stack): ModelBackend {
   return {
     description: model.description,
@@ -279,6 +286,10 @@ function scriptedStreams(model: ModelBackend, stack: Stack): ModelBackend {
     servesModel: (id) => model.servesModel(id),
     async call(route, call) {
       stack.modelBodies.push(call.body);
+      const json = stack.modelJson;
+      if (json !== undefined && call.body.stream !== true) {
+        return { kind: 'json', body: keepExactNumbers(JSON.parse(json), json) as Record<string, unknown> };
+      }
       const events = stack.modelStream;
       if (events === undefined || call.body.stream !== true) return model.call(route, call);
       return {

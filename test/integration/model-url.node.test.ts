@@ -38,10 +38,16 @@ describe('MODEL_URL: an OpenAI-compatible model server behind the worker', () =>
   /** Per test: how the local model server answers a streamed request. */
   let streamHandler: (res: Parameters<Parameters<typeof startLocalModelServer>[0]>[1]) => Promise<void>;
   const events: string[] = [];
+  /** When set, the JSON answer's text as the model server writes it. */
+  let jsonText: string | undefined;
 
   beforeAll(async () => {
     model = await startLocalModelServer(async (req, res) => {
       if (req.path !== CHAT) return sendJson(res, 404, { error: { message: 'no' } });
+      if (req.body.stream !== true && jsonText !== undefined) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end(jsonText);
+      }
       if (req.body.stream !== true) {
         return sendJson(res, 200, {
           id: 'chatcmpl-local',
@@ -105,6 +111,37 @@ describe('MODEL_URL: an OpenAI-compatible model server behind the worker', () =>
     );
     expect(opened.chunks).toHaveLength(3);
     expect(opened.chunks[2]).toBe('[DONE]');
+  });
+
+  it('numbers beyond ±(2^53 − 1) in the answer reach the client as the model server wrote them, JSON and stream', async () => {
+    // In JSON values, where a model or server puts them: `created`, an extra field, a usage count
+    // (a tool call's `arguments` is a string and never was at risk).
+    const big = '"created":9007199254740993,"x_ids":[18446744073709551615,-9007199254740993]';
+    jsonText = `{"id":"c",${big},"object":"chat.completion","model":"local-model","choices":[{"index":0,"message":{"role":"assistant","content":"n"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":12345678901234567890}}`;
+    const json = await seal({ model: 'local-model', messages: [{ role: 'user', content: 'big' }] });
+    const answer = await (await post(proxied.url, CHAT, json.sealed)).text();
+    // What the gateway writes its client (src/gateway/sealing/upstream.ts openJsonAnswer). Before,
+    // the worker (readJson) and the gateway (openResponse) each parsed with a plain JSON.parse:
+    // '"created":9007199254740992', '"completion_tokens":12345678901234567000'.
+    expect(JSON.stringify(await openResponse(json.context, answer))).toBe(jsonText);
+    jsonText = undefined;
+
+    // A stream's events are sealed as the model server wrote them (the worker parses each only to
+    // check it) and the gateway writes each opened payload on as text: the digits survive.
+    const chunk = `{"id":"c",${big},"object":"chat.completion.chunk","model":"local-model","choices":[{"index":0,"delta":{"content":"n"},"finish_reason":null}]}`;
+    streamHandler = async (res) => {
+      startSse(res);
+      await writeData(res, chunk);
+      res.end('data: [DONE]\n\n');
+    };
+    const stream = await seal({
+      model: 'local-model',
+      stream: true,
+      messages: [{ role: 'user', content: 'big' }],
+    });
+    const opened = await openSse(await post(proxied.url, CHAT, stream.sealed), stream.context);
+    expect(opened.error).toBeUndefined();
+    expect(opened.chunks).toEqual([chunk, '[DONE]']);
   });
 
   it('a model server that fails mid-stream: the sealed stream ends without its end frame (stream_truncated)', async () => {

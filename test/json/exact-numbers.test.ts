@@ -10,6 +10,7 @@ import {
   canKeepExactNumbers,
   hasInexactNumber,
   isRawJsonNumber,
+  keepExactNumbers,
   parseKeepingExactNumbers,
 } from '../../src/json/exact-numbers.js';
 
@@ -87,5 +88,22 @@ describe('parseKeepingExactNumbers', () => {
     } finally {
       JSON.parse = original;
     }
+  });
+});
+
+describe('keepExactNumbers (the cheap-path rule of requests and answers)', () => {
+  it('returns the first parse itself when it holds no number beyond ±(2^53 − 1)', () => {
+    const text = '{"created":9007199254740991,"usage":{"total_tokens":7},"s":"12345678901234567890"}';
+    const first = JSON.parse(text);
+    expect(keepExactNumbers(first, text)).toBe(first);
+  });
+
+  it('parses again keeping such numbers when the first parse holds one', () => {
+    const text = '{"created":9007199254740993,"choices":[{"logprob":-1.5}]}';
+    const first = JSON.parse(text);
+    const kept = keepExactNumbers(first, text);
+    expect(kept).not.toBe(first);
+    expect(JSON.stringify(first)).toBe('{"created":9007199254740992,"choices":[{"logprob":-1.5}]}');
+    expect(JSON.stringify(kept)).toBe(text);
   });
 });
