@@ -7,12 +7,29 @@
  * with one, a body that would pass it is refused `503 not_ready` (`retry-after`), which the gateway
  * reads as "try the next worker" (src/gateway/sealing/upstream.ts), and the process lives on.
  *
- * Counted as bytes arrive and held until the request's answer is done (its response closed): the
- * body's bytes stay referenced while the request is opened and served. Per process, not per peer:
- * the gateway's requests come from a few Cloudflare addresses, so a per-peer share would throttle
- * it first.
+ * Two bounds, both counted as bytes arrive and held until the request's answer is done (its
+ * response closed: the body's bytes stay referenced while the request is opened and served):
+ *
+ * - the process's `limitBytes` (memory: nothing passes it);
+ * - each peer's share, `perPeerBytes` (default a quarter of the process's), so that one peer
+ *   cannot fill the budget and make the worker answer 503 to everyone (found by review round 8,
+ *   open until now). A peer is the TCP remote address, an IPv6 one by its /64 (one host is
+ *   routinely given a whole /64, so one address per request would be no bound), an IPv4-mapped
+ *   IPv6 address as its IPv4 one; peers whose address is unknown share one share.
+ *
+ * The share is a quarter, not less: the gateway's requests come from a few Cloudflare addresses,
+ * and with the default 1 GiB one such address may still hold 256 MiB — sixteen bodies at the
+ * 16 MiB limit, thousands of chats. An attacker with four or more addresses (or /64s) can still
+ * fill the process's budget: the share makes that cost addresses, it does not make it impossible.
+ *
+ * Invariant: the per-peer map holds only peers with bytes held, so it has no more entries than
+ * there are requests reading or being answered.
  */
 export const DEFAULT_BODY_BYTES_IN_FLIGHT = 1024 * 1024 * 1024;
+/** A peer's default share is the process's budget divided by this. */
+export const PEER_SHARE_DIVISOR = 4;
+/** The key of every peer whose address is not known (a socket already gone). */
+export const UNKNOWN_PEER = 'unknown';
 
 /** One request's share of a BodyBudget. */
 export interface BodyHold {
@@ -24,48 +41,95 @@ export interface BodyHold {
 
 export class BodyBudget {
   #inFlight = 0;
+  readonly #peers = new Map<string, number>();
+  readonly perPeerBytes: number;
 
-  constructor(readonly limitBytes: number = DEFAULT_BODY_BYTES_IN_FLIGHT) {
+  constructor(
+    readonly limitBytes: number = DEFAULT_BODY_BYTES_IN_FLIGHT,
+    perPeerBytes?: number,
+  ) {
     if (!Number.isSafeInteger(limitBytes) || limitBytes < 1) {
       throw new RangeError(`BodyBudget: limitBytes must be a positive integer, got ${limitBytes}`);
     }
+    this.perPeerBytes = perPeerBytes ?? Math.max(1, Math.floor(limitBytes / PEER_SHARE_DIVISOR));
+    if (!Number.isSafeInteger(this.perPeerBytes) || this.perPeerBytes < 1 || this.perPeerBytes > limitBytes) {
+      throw new RangeError(`BodyBudget: perPeerBytes must be 1..limitBytes, got ${perPeerBytes}`);
+    }
   }
 
-  /** Bytes of request bodies held now. */
+  /** Bytes of request bodies held now, in all. */
   get inFlight(): number {
     return this.#inFlight;
   }
 
-  /** A new request's share (a class, not closures: tsx names every closure made per request). */
-  hold(): BodyHold {
-    return new Hold(this);
+  /** Bytes held now for the peer at `address`. */
+  peerInFlight(address: string | null | undefined): number {
+    return this.#peers.get(peerKey(address)) ?? 0;
   }
 
-  /** Adds `n` bytes if they fit under the limit. */
-  tryAdd(n: number): boolean {
-    if (this.#inFlight + n > this.limitBytes) return false;
+  /** A new request's share, from the peer at `address` (a class, not closures: tsx names every closure made per request). */
+  hold(address?: string | null): BodyHold {
+    return new Hold(this, peerKey(address));
+  }
+
+  /** Adds `n` bytes for `peer` if they fit under both bounds. */
+  tryAdd(n: number, peer: string): boolean {
+    const held = this.#peers.get(peer) ?? 0;
+    if (this.#inFlight + n > this.limitBytes || held + n > this.perPeerBytes) return false;
     this.#inFlight += n;
+    this.#peers.set(peer, held + n);
     return true;
   }
 
-  remove(n: number): void {
+  remove(n: number, peer: string): void {
+    if (n === 0) return;
     this.#inFlight -= n;
+    const left = (this.#peers.get(peer) ?? 0) - n;
+    if (left > 0) this.#peers.set(peer, left);
+    else this.#peers.delete(peer);
   }
 }
 
 class Hold implements BodyHold {
   #held = 0;
 
-  constructor(readonly budget: BodyBudget) {}
+  constructor(
+    readonly budget: BodyBudget,
+    readonly peer: string,
+  ) {}
 
   take(n: number): boolean {
-    if (!this.budget.tryAdd(n)) return false;
+    if (!this.budget.tryAdd(n, this.peer)) return false;
     this.#held += n;
     return true;
   }
 
   release(): void {
-    this.budget.remove(this.#held);
+    this.budget.remove(this.#held, this.peer);
     this.#held = 0;
   }
+}
+
+const MAPPED_IPV4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i;
+
+/**
+ * The peer an address counts as: IPv4 as it is, IPv4-mapped IPv6 as its IPv4 address, other IPv6
+ * by its first 64 bits (`2001:db8:0:1::/64`, groups without leading zeros), nothing as UNKNOWN_PEER.
+ */
+export function peerKey(address: string | null | undefined): string {
+  if (typeof address !== 'string' || address.length === 0) return UNKNOWN_PEER;
+  const mapped = MAPPED_IPV4.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!address.includes(':')) return address;
+  const bare = address.split('%')[0]!.toLowerCase(); // a zone id names the link, not the host
+  const [head, tail] = bare.split('::') as [string, string | undefined];
+  const groups = head === '' ? [] : head.split(':');
+  if (tail !== undefined) {
+    const after = tail === '' ? [] : tail.split(':');
+    // A dotted IPv4 tail fills the last two groups: beyond the /64, so only its count matters.
+    const tailGroups = after.length + (after.at(-1)?.includes('.') ? 1 : 0);
+    groups.push(...Array<string>(Math.max(0, 8 - groups.length - tailGroups)).fill('0'), ...after);
+  }
+  const prefix = groups.slice(0, 4).map((g) => (Number.parseInt(g, 16) || 0).toString(16));
+  return `${prefix.join(':')}::/64`;
 }

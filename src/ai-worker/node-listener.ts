@@ -10,7 +10,8 @@
  *
  * Transport duties kept from the adapter:
  * - the body limit counts bytes as they arrive (Content-Length is only an early refusal), and so
- *   does the process's budget of body bytes in flight (body-budget.ts: past it, 503 not_ready);
+ *   does the budget of body bytes in flight, the process's and the TCP peer's share of it
+ *   (body-budget.ts: past either, 503 not_ready);
  * - the exchange's signal aborts when the client goes away before the answer is complete (the
  *   model call stops; a stream's body is cancelled);
  * - a stream is written with backpressure: the next chunk is read from the sealed stream only once
@@ -60,7 +61,7 @@ export function createWorkerListener(
       void viaHono(req, res);
       return;
     }
-    void serveSealed(exchange, path as ModelRoute, req, res, budget.hold());
+    void serveSealed(exchange, path as ModelRoute, req, res, budget.hold(req.socket.remoteAddress));
   };
 }
 

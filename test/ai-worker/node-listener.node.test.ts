@@ -111,6 +111,21 @@ function controlledModel(
   return m as ModelBackend & { aborted: Promise<void>; calls: number };
 }
 
+/** A raw connection from `from` that sends a head and `sent` of `declared` body bytes, then waits. */
+function partialPost(port: number, declared: number, sent: number, from = '127.0.0.1') {
+  const socket = connect({ port, host: '127.0.0.1', localAddress: from });
+  const out = { answer: '' };
+  socket.on('data', (d) => {
+    out.answer += d.toString();
+  });
+  socket.on('error', () => undefined);
+  socket.write(
+    `POST ${CHAT} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${declared}\r\n\r\n`,
+  );
+  socket.write('x'.repeat(sent));
+  return { socket, out };
+}
+
 function rawPost(port: number, path: string, body: string, headers: Record<string, string> = {}) {
   return new Promise<{ status: number; headers: IncomingMessage['headers']; text: string }>(
     (resolve, reject) => {
@@ -334,30 +349,17 @@ describe('node listener: transport', () => {
 
   it("past the process's budget of body bytes in flight: 503 not_ready, given back when answers are done", async () => {
     const kek = await kekAt();
-    const budget = new BodyBudget(100_000);
+    // One peer (127.0.0.1) here: its share is the whole budget, to show the process's bound alone.
+    const budget = new BodyBudget(100_000, 100_000);
     const { port } = await setup({ keys: [kek], budget });
-    /** A raw connection that sends a head and `sent` of `declared` body bytes, then waits. */
-    const partial = (declared: number, sent: number) => {
-      const socket = connect(port, '127.0.0.1');
-      const out = { answer: '' };
-      socket.on('data', (d) => {
-        out.answer += d.toString();
-      });
-      socket.on('error', () => undefined);
-      socket.write(
-        `POST ${CHAT} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${declared}\r\n\r\n`,
-      );
-      socket.write('x'.repeat(sent));
-      return { socket, out };
-    };
     // A peer that never finishes its body holds 80 000 bytes of the budget.
-    const slow = partial(90_000, 80_000);
+    const slow = partialPost(port, 90_000, 80_000);
     await expect.poll(() => budget.inFlight).toBe(80_000);
     // An honest request fits beside it and is answered.
     const ok = await seal(kek, CHAT, chatBody);
     expect((await rawPost(port, CHAT, JSON.stringify(ok.sealed))).status).toBe(200);
     // One that would pass the budget is refused as busy, not read on: the gateway tries another worker.
-    const big = partial(40_000, 40_000);
+    const big = partialPost(port, 40_000, 40_000);
     await expect.poll(() => big.out.answer).toMatch(/^HTTP\/1\.1 503 /);
     expect(big.out.answer).toMatch(/retry-after: 1\r\n/i);
     expect(big.out.answer).toContain('"code":"not_ready"');
@@ -371,6 +373,38 @@ describe('node listener: transport', () => {
     });
     expect((await rawPost(port, CHAT, JSON.stringify(again.sealed))).status).toBe(200);
     expect(budget.inFlight).toBe(0);
+  });
+
+  it("one peer cannot fill the budget: past its share, 503 to it alone; the process's bound holds across peers", async () => {
+    const kek = await kekAt();
+    const budget = new BodyBudget(100_000); // each peer's share: a quarter, 25 000 bytes
+    expect(budget.perPeerBytes).toBe(25_000);
+    const { port } = await setup({ keys: [kek], budget });
+    // Peer A (127.0.0.2, real sockets from that address) holds 20 000 bytes of a body it never finishes.
+    const a = partialPost(port, 30_000, 20_000, '127.0.0.2');
+    await expect.poll(() => budget.peerInFlight('127.0.0.2')).toBe(20_000);
+    // Its next body would pass its share: refused as busy and not read on, with 80 000 bytes free.
+    // (Before, one peer could hold the whole budget and every other peer got 503.)
+    const over = partialPost(port, 10_000, 10_000, '127.0.0.2');
+    await expect.poll(() => over.out.answer).toMatch(/^HTTP\/1\.1 503 /);
+    expect(over.out.answer).toContain('"code":"not_ready"');
+    over.socket.destroy();
+    expect(budget.inFlight).toBe(20_000);
+    // Another peer (127.0.0.1) is served beside it.
+    const ok = await seal(kek, CHAT, chatBody);
+    expect((await rawPost(port, CHAT, JSON.stringify(ok.sealed))).status).toBe(200);
+    // Three more peers hold 20 000 each: 80 000 in all, every one within its share...
+    const others = ['127.0.0.3', '127.0.0.4', '127.0.0.5'].map((from) =>
+      partialPost(port, 30_000, 20_000, from),
+    );
+    await expect.poll(() => budget.inFlight).toBe(80_000);
+    // ...so a fifth peer's 21 000 bytes, within its own share, would pass the process's bound: 503.
+    const fifth = partialPost(port, 21_000, 21_000, '127.0.0.6');
+    await expect.poll(() => fifth.out.answer).toMatch(/^HTTP\/1\.1 503 /);
+    fifth.socket.destroy();
+    for (const p of [a, ...others]) p.socket.destroy();
+    await expect.poll(() => budget.inFlight).toBe(0);
+    expect(budget.peerInFlight('127.0.0.2')).toBe(0);
   });
 
   it('the client going away before the answer aborts the model call', async () => {
