@@ -190,4 +190,28 @@ gatewayDescribe('orphan keys at the attestation service', () => {
     expect(await heldByService()).toEqual(mine);
     expect(await publishedKids()).toEqual(mine);
   });
+
+  it('a retire that fails is logged and does not stop the rotation; the next one retires', async () => {
+    const mine = (await rotationState(digest)).keys.map((k) => k.kid);
+    const orphan = await uploadOrphan();
+    stack.serviceFaults['POST /v1/keys/retire'] = 'down';
+    const errors = vi.spyOn(console, 'error');
+    try {
+      const state = await runRotation(digest);
+      expect(state.lastError).toBeNull();
+      const failed = errors.mock.calls
+        .map((c) => String(c[0]))
+        .filter((l) => l.includes('rotation_retire_failed'));
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toContain(orphan);
+    } finally {
+      errors.mockRestore();
+      delete stack.serviceFaults['POST /v1/keys/retire'];
+    }
+    expect(await heldByService()).toEqual([...mine, orphan].sort());
+    expect(await publishedKids()).toEqual(mine);
+    advance(1);
+    expect((await runRotation(digest)).lastError).toBeNull();
+    expect(await heldByService()).toEqual(mine);
+  });
 });

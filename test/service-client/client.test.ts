@@ -9,7 +9,7 @@ import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../..
 import { isSealgateError, type SealgateError } from '../../src/errors.js';
 import { createKek } from '../../src/keys/kek.js';
 import { attestService } from '../../src/service-client/attest-service.js';
-import { listServiceKeys, uploadKek } from '../../src/service-client/keys.js';
+import { listServiceKeys, retireServiceKeys, uploadKek } from '../../src/service-client/keys.js';
 import type { Violation } from '../../src/verify/violations.js';
 import {
   ENV_TIMEOUT_MS,
@@ -180,6 +180,25 @@ describe('uploadKek and listServiceKeys', () => {
       }),
       'invalid_argument',
     );
+  });
+
+  it('retireServiceKeys drops keys at the service; an answer naming keys it was not asked is refused', async () => {
+    const s = await makeService(env);
+    const service = await attest({ fetch: s.fetch });
+    const call = { gatewayKey: env.gatewayKey, baseUrl: BASE, service, manifestDigest: env.manifestDigest };
+    const [a, b] = [
+      await createKek({ notBefore: T0_SECONDS, notAfter: T0_SECONDS + 900 }),
+      await createKek({ notBefore: T0_SECONDS, notAfter: T0_SECONDS + 900 }),
+    ];
+    for (const kek of [a, b]) await uploadKek({ ...call, fetch: s.fetch, kek });
+    expect(await retireServiceKeys({ ...call, fetch: s.fetch, kids: [a.kid] })).toEqual([a.kid]);
+    expect((await listServiceKeys({ baseUrl: BASE, fetch: s.fetch })).map((k) => k.kid)).toEqual([b.kid]);
+    for (const body of [{ retired: [b.kid] }, { retired: [a.kid, a.kid] }, { retired: [], more: 1 }, {}]) {
+      await expectSealgateError(
+        retireServiceKeys({ ...call, fetch: async () => Response.json(body), kids: [a.kid] }),
+        'fetch_failed',
+      );
+    }
   });
 
   it('refuses a listing that is not {keys: [{kid, notBefore, notAfter}]}', async () => {
