@@ -21,6 +21,9 @@
  * and with the default 1 GiB one such address may still hold 256 MiB — sixteen bodies at the
  * 16 MiB limit, thousands of chats. An attacker with four or more addresses (or /64s) can still
  * fill the process's budget: the share makes that cost addresses, it does not make it impossible.
+ * A worker reached through a proxy that hides the client's address (a TCP load balancer without
+ * PROXY protocol) sees one peer, and a quarter of the budget becomes its whole: no setting changes
+ * the share yet; the worker is meant to be reached directly (docs/deployment.md).
  *
  * Invariant: the per-peer map holds only peers with bytes held, so it has no more entries than
  * there are requests reading or being answered.
