@@ -82,26 +82,32 @@ const isSignedList = (url: string, init?: RequestInit) =>
 const retireCalls = () => stack.calls.filter((c) => c === `POST ${SERVICE}/v1/keys/retire`);
 
 gatewayDescribe('orphan keys at the attestation service', () => {
-  it('17 lost confirmations in a row leave one key at the service; the next honest rotation publishes it', async () => {
+  it('a lost upload answer, then 17 lost confirmations in a row, leave one key at the service; the next honest rotation publishes it', async () => {
     let previous = '';
     let lost = 0;
+    let uploads = 0;
     stack.serviceRelay = async (url, init, real) => {
       const call = `${init?.method ?? 'GET'} ${new URL(url).pathname}`;
       const first = previous === 'POST /v1/attestation'; // a rotation's first list (what it holds)
       previous = call;
       const answer = await real(url, init);
+      if (call === 'POST /v1/keys' && ++uploads === 1) {
+        lost++; // the first time, the service takes the upload and its answer is what is lost
+        throw new TypeError('connection reset (test: the upload answer is lost)');
+      }
       if (!isSignedList(url, init) || first) return answer;
       // The service took the upload and signed its list; the confirmation is lost on the way back.
       lost++;
       throw new TypeError('connection reset (test: the confirmation is lost)');
     };
-    for (let i = 0; i < 17; i++) {
+    for (let i = 0; i < 18; i++) {
       advance(1); // the service's budget for the gateway's signed lists refills (5 a second)
       const state = await runRotation(digest);
       expect(state.lastError?.code).toBe('fetch_failed');
       expect(state.keys.map((k) => k.confirmed)).toEqual([false]);
     }
-    expect(lost).toBe(17);
+    expect(lost).toBe(18); // one upload answer, 17 confirmations
+    expect(uploads).toBe(1); // the stored key was held from then on: never uploaded again
     const pending = (await rotationState(digest)).keys[0]!.kid;
     expect(await heldByService()).toEqual([pending]);
     expect(await publishedKids()).toEqual([]);
