@@ -19,6 +19,8 @@
  *   the first chunk is handed to the socket as it is written, not after the microtasks that follow;
  * - a body left unread (an early refusal, a body over the limit) is drained, at most 64 MiB and
  *   500 ms, then the connection is closed — as the adapter does;
+ * - an answer the peer stops reading is cut after WRITE_STALL_MS without progress (review round 9:
+ *   a stream waited for 'drain' forever, holding the model's call and the request's body budget);
  * - anything unexpected is a 500 `internal_error` in OpenAI's error JSON (nothing else leaks), or,
  *   once a stream's head is out, the connection is cut: the gateway then sees the stream end
  *   without its end frame (`stream_truncated`).
@@ -42,11 +44,21 @@ const SEALED_ROUTES: ReadonlySet<string> = new Set(MODEL_ROUTES);
 /** As @hono/node-server drains an unread request body before closing (listener.ts). */
 export const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
 export const DRAIN_TIMEOUT_MS = 500;
+/**
+ * How long an answer may wait for the peer to take written bytes (a stream's 'drain', a JSON
+ * answer's 'finish') before the connection is cut. Node has no such bound (`server.timeout` is 0
+ * and counts idleness both ways, so a model slow to its next token would trip it). A gateway
+ * reads as its client does; a client that reads nothing for a minute has gone, and until the cut
+ * the model's call and the body budget stay held. A stream cut so ends without its end frame:
+ * the gateway reports `stream_truncated`.
+ */
+export const WRITE_STALL_MS = 60_000;
 
 export function createWorkerListener(
   app: Hono,
   exchange: SealedExchangeDeps,
   budget: BodyBudget = new BodyBudget(),
+  writeStallMs = WRITE_STALL_MS,
 ): RequestListener {
   // overrideGlobalObjects: false — do not replace the process's Request/Response (tests share it).
   const viaHono = getRequestListener(app.fetch, { overrideGlobalObjects: false });
@@ -60,7 +72,7 @@ export function createWorkerListener(
       void viaHono(req, res);
       return;
     }
-    void serveSealed(exchange, path as ModelRoute, req, res, budget.hold());
+    void serveSealed(exchange, path as ModelRoute, req, res, budget.hold(), writeStallMs);
   };
 }
 
@@ -70,6 +82,7 @@ async function serveSealed(
   req: IncomingMessage,
   res: ServerResponse,
   hold: BodyHold,
+  writeStallMs: number,
 ): Promise<void> {
   const gone = new AbortController();
   res.once('close', () => {
@@ -100,10 +113,29 @@ async function serveSealed(
         'content-length': String(Buffer.byteLength(answer.body)),
       });
       res.end(answer.body);
+      if (!res.writableFinished) cutIfStalled(res, 'finish', writeStallMs);
     }
     return;
   }
-  await writeStream(answer, res, deps.log);
+  await writeStream(answer, res, deps.log, writeStallMs);
+}
+
+/** Destroys `res` unless it emits `event` (or closes) within `ms` (WRITE_STALL_MS). */
+function cutIfStalled(res: ServerResponse, event: 'finish' | 'drain', ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const go = () => {
+      clearTimeout(timer);
+      res.off(event, go);
+      res.off('close', go);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      res.destroy();
+      go();
+    }, ms);
+    res.on(event, go);
+    res.on('close', go);
+  });
 }
 
 function header(req: IncomingMessage, name: string): string | null {
@@ -223,6 +255,7 @@ async function writeStream(
   answer: Extract<SealedAnswer, { stream: ReadableStream<Uint8Array> }>,
   res: ServerResponse,
   log: WorkerLog,
+  writeStallMs: number,
 ): Promise<void> {
   const reader = answer.stream.getReader();
   // The client went away: cancel the body (the exchange stops the model).
@@ -263,17 +296,7 @@ async function writeStream(
       if (first) sendNow(res);
       first = false;
       // Asked after the write (and the uncork, which emits 'drain' itself when all went out).
-      if (res.writableNeedDrain) {
-        await new Promise<void>((resolve) => {
-          const go = () => {
-            res.off('drain', go);
-            res.off('close', go);
-            resolve();
-          };
-          res.on('drain', go);
-          res.on('close', go);
-        });
-      }
+      if (res.writableNeedDrain) await cutIfStalled(res, 'drain', writeStallMs);
     }
     res.end();
   } catch (e) {

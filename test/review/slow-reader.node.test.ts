@@ -1,0 +1,154 @@
+/**
+ * Review round 9: a peer of the AI worker that sends a sealed request and then never reads the
+ * answer, on a real socket (src/ai-worker/node-listener.ts). Found: a stream waited for the
+ * socket's 'drain' with no bound — the model's call went on being held (paused by backpressure)
+ * and the request's share of the body budget with it, for as long as the peer kept the connection
+ * open. Now the answer is cut after the listener's write-stall bound (WRITE_STALL_MS; a short one
+ * here), the model call is aborted and the budget given back. A peer that reads late but within
+ * the bound still gets the whole stream.
+ */
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createWorkerApp, createWorkerExchange, type WorkerAppDeps } from '../../src/ai-worker/app.js';
+import { BodyBudget } from '../../src/ai-worker/body-budget.js';
+import { createWorkerListener, WRITE_STALL_MS } from '../../src/ai-worker/node-listener.js';
+import { WorkerKeys } from '../../src/ai-worker/worker-keys.js';
+import { type Listening, listenNode } from '../../src/dev/serve.js';
+import type { Kek } from '../../src/keys/kek.js';
+import { BUILTIN_MODEL_ID } from '../../src/model/builtin.js';
+import type { ModelBackend } from '../../src/model/types.js';
+import { kekAt, openSse, post, seal, T } from '../ai-worker/support.js';
+import { requestHead } from '../support/raw-http.js';
+
+const CHAT = '/v1/chat/completions';
+const STALL_MS = 300;
+const running: Listening[] = [];
+afterEach(async () => {
+  for (const l of running.splice(0)) await l.close();
+});
+
+/** A model that streams 8 KiB events until the worker aborts its call. */
+function endlessModel() {
+  let abort: () => void = () => undefined;
+  const state = { produced: 0, aborted: new Promise<void>((r) => (abort = r)) };
+  const model: ModelBackend = {
+    description: 'endless',
+    listModels: async () => ({ object: 'list', data: [] }),
+    servesModel: () => true,
+    call: async (_route, req) => {
+      req.signal?.addEventListener('abort', abort, { once: true });
+      const big = 'z'.repeat(8 * 1024);
+      return {
+        kind: 'stream',
+        events: (async function* () {
+          while (!req.signal?.aborted) {
+            state.produced++;
+            yield JSON.stringify({ i: state.produced, big });
+          }
+        })(),
+      };
+    },
+  };
+  return { model, state };
+}
+
+async function worker(kek: Kek, model: ModelBackend, budget: BodyBudget) {
+  const keys = new WorkerKeys({ minIntervalMs: 0, clock: () => T * 1000, refresher: async () => undefined });
+  await keys.add(kek);
+  const deps: WorkerAppDeps = {
+    keys,
+    model,
+    manifestDigest: 'ab'.repeat(32),
+    simulated: true,
+    certificate: () => null,
+    clock: () => T * 1000 + 500,
+    log: () => undefined,
+  };
+  const exchange = createWorkerExchange(deps);
+  const listening = await listenNode(
+    createWorkerListener(createWorkerApp(deps, exchange), exchange, budget, STALL_MS),
+    { port: 0, host: '127.0.0.1' },
+  );
+  running.push(listening);
+  return listening;
+}
+
+const streamBody = { model: BUILTIN_MODEL_ID, stream: true, messages: [{ role: 'user', content: 'hi' }] };
+
+describe('a peer that never reads its answer (found)', () => {
+  it('the stream is cut after the stall bound: the model call aborted, the body budget given back', async () => {
+    expect(WRITE_STALL_MS).toBe(60_000); // the production bound this test shortens
+    const kek = await kekAt();
+    const { model, state } = endlessModel();
+    const budget = new BodyBudget();
+    const { port } = await worker(kek, model, budget);
+    const body = JSON.stringify((await seal(kek, CHAT, streamBody)).sealed);
+    const socket = connect({ port, host: '127.0.0.1' });
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    socket.on('error', () => undefined);
+    socket.pause(); // never read: the socket's buffers fill, then the worker's writes stall
+    socket.write(requestHead('POST', CHAT, [`content-length: ${Buffer.byteLength(body)}`]) + body);
+
+    await expect.poll(() => budget.inFlight, { timeout: 5_000 }).toBeGreaterThan(0);
+    // Before the fix the worker waited for 'drain' for as long as the socket stayed open: this
+    // never resolved, the model's call stayed open and the bytes stayed counted.
+    await state.aborted;
+    expect(budget.inFlight).toBe(0);
+    socket.resume(); // read what was sent: the connection was cut, not ended with an end frame
+    await closed;
+    const at = state.produced;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(state.produced - at).toBeLessThanOrEqual(1);
+  }, 30_000);
+
+  it('a JSON answer larger than the socket buffers, never read: cut, the body budget given back', async () => {
+    const kek = await kekAt();
+    const model: ModelBackend = {
+      description: 'large',
+      listModels: async () => ({ object: 'list', data: [] }),
+      servesModel: () => true,
+      call: async () => ({
+        kind: 'json',
+        body: { object: 'chat.completion', big: 'x'.repeat(32 * 1024 * 1024) },
+      }),
+    };
+    const budget = new BodyBudget();
+    const { port } = await worker(kek, model, budget);
+    const body = JSON.stringify((await seal(kek, CHAT, { ...streamBody, stream: false })).sealed);
+    const socket = connect({ port, host: '127.0.0.1' });
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    socket.on('error', () => undefined);
+    socket.pause();
+    socket.write(requestHead('POST', CHAT, [`content-length: ${Buffer.byteLength(body)}`]) + body);
+    await expect.poll(() => budget.inFlight, { timeout: 5_000 }).toBeGreaterThan(0);
+    // Before the fix the answer waited in the socket's queue for as long as the peer kept it open.
+    await expect.poll(() => budget.inFlight, { timeout: 20_000 }).toBe(0);
+    socket.resume();
+    await closed;
+  }, 30_000);
+
+  it('a peer that pauses shorter than the bound, then reads, gets the whole stream', async () => {
+    const kek = await kekAt();
+    const TOTAL = 600;
+    const big = 'y'.repeat(8 * 1024);
+    const model: ModelBackend = {
+      description: 'finite',
+      listModels: async () => ({ object: 'list', data: [] }),
+      servesModel: () => true,
+      call: async () => ({
+        kind: 'stream',
+        events: (async function* () {
+          for (let i = 0; i < TOTAL; i++) yield JSON.stringify({ i, big });
+          yield '[DONE]';
+        })(),
+      }),
+    };
+    const { url } = await worker(kek, model, new BodyBudget());
+    const { sealed, context } = await seal(kek, CHAT, streamBody);
+    const res = await post(url, CHAT, sealed);
+    await new Promise((r) => setTimeout(r, STALL_MS / 3));
+    const opened = await openSse(res, context);
+    expect(opened.error).toBeUndefined();
+    expect(opened.chunks).toHaveLength(TOTAL + 1);
+  });
+});
