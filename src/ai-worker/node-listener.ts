@@ -19,6 +19,7 @@
  *   the first chunk is handed to the socket as it is written, not after the microtasks that follow;
  * - a body left unread (an early refusal, a body over the limit) is drained, at most 64 MiB and
  *   500 ms, then the connection is closed — as the adapter does;
+ * - any other target Hono would route to a sealed route is 404 (outsideSealedRoutes);
  * - an answer the peer stops reading is cut after WRITE_STALL_MS without progress (review round 9:
  *   a stream waited for 'drain' forever, holding the model's call and the request's body budget);
  * - anything unexpected is a 500 `internal_error` in OpenAI's error JSON (nothing else leaks), or,
@@ -29,6 +30,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { isIdentityCoding, isPlainTransferCoding } from '../http/content-coding.js';
+import { errorResponse } from '../http/errors.js';
 import { MODEL_ROUTES, type ModelRoute } from '../model/types.js';
 import { BodyBudget, type BodyHold } from './body-budget.js';
 import { errorDetail, type WorkerLog } from './log.js';
@@ -61,10 +63,10 @@ export function createWorkerListener(
   writeStallMs = WRITE_STALL_MS,
 ): RequestListener {
   // overrideGlobalObjects: false — do not replace the process's Request/Response (tests share it).
-  const viaHono = getRequestListener(app.fetch, { overrideGlobalObjects: false });
+  const viaHono = getRequestListener(outsideSealedRoutes(app), { overrideGlobalObjects: false });
   return (req, res) => {
-    // Only the exact route: anything else (a query string aside) is Hono's to route, so that both
-    // paths agree on every URL (percent-encoding, trailing slashes, absolute forms).
+    // Only the exact route: anything else (a query string aside) is Hono's, which refuses every
+    // other form of a sealed route (outsideSealedRoutes).
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -74,6 +76,20 @@ export function createWorkerListener(
     }
     void serveSealed(exchange, path as ModelRoute, req, res, budget.hold(), writeStallMs);
   };
+}
+
+/**
+ * Hono's fetch for what is not a sealed route's exact target. Hono routes other forms of it to the
+ * same handler — percent-encoded letters (`/v1/chat/completion%73`), absolute-form targets, dot
+ * segments, a fragment — and that handler reads the body with no body budget and no write-stall
+ * bound (review round 9). The gateway sends only the exact path, so a POST that Hono's own
+ * `getPath` puts on a sealed route here is 404 before its body is read.
+ */
+function outsideSealedRoutes(app: Hono): (request: Request) => Response | Promise<Response> {
+  return (request) =>
+    request.method === 'POST' && SEALED_ROUTES.has(app.getPath(request))
+      ? errorResponse('not_found', 'no such route')
+      : app.fetch(request);
 }
 
 async function serveSealed(
