@@ -8,24 +8,17 @@
  * the bound still gets the whole stream.
  */
 import { connect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createWorkerApp, createWorkerExchange, type WorkerAppDeps } from '../../src/ai-worker/app.js';
+import { describe, expect, it } from 'vitest';
 import { BodyBudget } from '../../src/ai-worker/body-budget.js';
-import { createWorkerListener, WRITE_STALL_MS } from '../../src/ai-worker/node-listener.js';
-import { WorkerKeys } from '../../src/ai-worker/worker-keys.js';
-import { type Listening, listenNode } from '../../src/dev/serve.js';
-import type { Kek } from '../../src/keys/kek.js';
+import { WRITE_STALL_MS } from '../../src/ai-worker/node-listener.js';
 import { BUILTIN_MODEL_ID } from '../../src/model/builtin.js';
 import type { ModelBackend } from '../../src/model/types.js';
-import { kekAt, openSse, post, seal, T } from '../ai-worker/support.js';
+import { openSse, post, seal } from '../ai-worker/support.js';
 import { requestHead } from '../support/raw-http.js';
+import { startReviewWorker } from './support.js';
 
 const CHAT = '/v1/chat/completions';
 const STALL_MS = 300;
-const running: Listening[] = [];
-afterEach(async () => {
-  for (const l of running.splice(0)) await l.close();
-});
 
 /** A model that streams 8 KiB events until the worker aborts its call. */
 function endlessModel() {
@@ -52,36 +45,14 @@ function endlessModel() {
   return { model, state };
 }
 
-async function worker(kek: Kek, model: ModelBackend, budget: BodyBudget) {
-  const keys = new WorkerKeys({ minIntervalMs: 0, clock: () => T * 1000, refresher: async () => undefined });
-  await keys.add(kek);
-  const deps: WorkerAppDeps = {
-    keys,
-    model,
-    manifestDigest: 'ab'.repeat(32),
-    simulated: true,
-    certificate: () => null,
-    clock: () => T * 1000 + 500,
-    log: () => undefined,
-  };
-  const exchange = createWorkerExchange(deps);
-  const listening = await listenNode(
-    createWorkerListener(createWorkerApp(deps, exchange), exchange, budget, STALL_MS),
-    { port: 0, host: '127.0.0.1' },
-  );
-  running.push(listening);
-  return listening;
-}
-
 const streamBody = { model: BUILTIN_MODEL_ID, stream: true, messages: [{ role: 'user', content: 'hi' }] };
 
 describe('a peer that never reads its answer (found)', () => {
   it('the stream is cut after the stall bound: the model call aborted, the body budget given back', async () => {
     expect(WRITE_STALL_MS).toBe(60_000); // the production bound this test shortens
-    const kek = await kekAt();
     const { model, state } = endlessModel();
     const budget = new BodyBudget();
-    const { port } = await worker(kek, model, budget);
+    const { port, kek } = await startReviewWorker({ model, budget, writeStallMs: STALL_MS });
     const body = JSON.stringify((await seal(kek, CHAT, streamBody)).sealed);
     const socket = connect({ port, host: '127.0.0.1' });
     const closed = new Promise<void>((r) => socket.once('close', () => r()));
@@ -102,7 +73,6 @@ describe('a peer that never reads its answer (found)', () => {
   }, 30_000);
 
   it('a JSON answer larger than the socket buffers, never read: cut, the body budget given back', async () => {
-    const kek = await kekAt();
     const model: ModelBackend = {
       description: 'large',
       listModels: async () => ({ object: 'list', data: [] }),
@@ -113,7 +83,7 @@ describe('a peer that never reads its answer (found)', () => {
       }),
     };
     const budget = new BodyBudget();
-    const { port } = await worker(kek, model, budget);
+    const { port, kek } = await startReviewWorker({ model, budget, writeStallMs: STALL_MS });
     const body = JSON.stringify((await seal(kek, CHAT, { ...streamBody, stream: false })).sealed);
     const socket = connect({ port, host: '127.0.0.1' });
     const closed = new Promise<void>((r) => socket.once('close', () => r()));
@@ -128,7 +98,6 @@ describe('a peer that never reads its answer (found)', () => {
   }, 30_000);
 
   it('a peer that pauses shorter than the bound, then reads, gets the whole stream', async () => {
-    const kek = await kekAt();
     const TOTAL = 600;
     const big = 'y'.repeat(8 * 1024);
     const model: ModelBackend = {
@@ -143,7 +112,7 @@ describe('a peer that never reads its answer (found)', () => {
         })(),
       }),
     };
-    const { url } = await worker(kek, model, new BodyBudget());
+    const { url, kek } = await startReviewWorker({ model, writeStallMs: STALL_MS });
     const { sealed, context } = await seal(kek, CHAT, streamBody);
     const res = await post(url, CHAT, sealed);
     await new Promise((r) => setTimeout(r, STALL_MS / 3));

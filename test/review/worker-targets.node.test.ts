@@ -7,46 +7,15 @@
  * reaching the port could hold 16 MiB per connection again, past `SEALGATE_BODY_MIB_IN_FLIGHT`.
  * The gateway sends only the exact path; every other form of it is now 404 before its body is read.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { createWorkerApp, createWorkerExchange, type WorkerAppDeps } from '../../src/ai-worker/app.js';
+import { describe, expect, it } from 'vitest';
 import { BodyBudget } from '../../src/ai-worker/body-budget.js';
-import { createWorkerListener } from '../../src/ai-worker/node-listener.js';
-import { WorkerKeys } from '../../src/ai-worker/worker-keys.js';
-import { type Listening, listenNode } from '../../src/dev/serve.js';
-import { BUILTIN_MODEL_ID, createBuiltinModel } from '../../src/model/builtin.js';
-import { kekAt, seal, T } from '../ai-worker/support.js';
+import { BUILTIN_MODEL_ID } from '../../src/model/builtin.js';
+import { seal } from '../ai-worker/support.js';
 import { rawConnection, requestHead, statusCodes } from '../support/raw-http.js';
+import { startReviewWorker } from './support.js';
 
 const CHAT = '/v1/chat/completions';
-const running: Listening[] = [];
-afterEach(async () => {
-  for (const l of running.splice(0)) await l.close();
-});
-
-async function worker(budget: BodyBudget) {
-  const kek = await kekAt();
-  const keys = new WorkerKeys({ minIntervalMs: 0, clock: () => T * 1000, refresher: async () => undefined });
-  await keys.add(kek);
-  const deps: WorkerAppDeps = {
-    keys,
-    model: createBuiltinModel({ now: () => T }),
-    manifestDigest: 'ab'.repeat(32),
-    simulated: true,
-    certificate: () => null,
-    clock: () => T * 1000 + 500,
-    log: () => undefined,
-  };
-  const exchange = createWorkerExchange(deps);
-  const listening = await listenNode(
-    createWorkerListener(createWorkerApp(deps, exchange), exchange, budget),
-    {
-      port: 0,
-      host: '127.0.0.1',
-    },
-  );
-  running.push(listening);
-  return { port: listening.port, kek };
-}
+const worker = (budget: BodyBudget) => startReviewWorker({ budget });
 
 /** Every request target Hono routes to the chat route that is not its exact bytes. */
 const OTHER_FORMS = [
