@@ -1,5 +1,7 @@
 /**
- * Review round 9: hostile number shapes through the running gateway (the Worker in workerd, the
+ * Review round 9 against the running gateway. A transcription form whose part header a Python
+ * model server reads as another field (found; src/api/transcriptions/multipart-params.ts) is
+ * refused before anything is sealed. And hostile number shapes through the running gateway (the Worker in workerd, the
  * real service and worker apps behind it): what the gateway checked and metered, what it sealed,
  * and what the worker's model client writes for the model server must be one reading of the
  * client's text. `stack.modelBodies` is what the model received; `JSON.stringify` of it is the
@@ -105,5 +107,33 @@ gatewayDescribe('hostile numbers: one reading from the client to the model serve
       expect(res.status, field.slice(0, 40)).toBe(400);
     }
     expect(workerPosts()).toEqual([]);
+  });
+});
+
+gatewayDescribe('a form Starlette reads as another field (found): nothing reaches a worker', () => {
+  const form = (disposition: string): Uint8Array<ArrayBuffer> =>
+    Uint8Array.from(
+      '--AAA\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\nRIFF\r\n' +
+        `--AAA\r\nContent-Disposition: ${disposition}\r\n\r\nsealgate-builtin\r\n--AAA--\r\n`,
+      (c) => c.charCodeAt(0),
+    );
+  const send = (body: Uint8Array<ArrayBuffer>) =>
+    call('/v1/audio/transcriptions', {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${env.DEV_API_KEY}`,
+        'content-type': 'multipart/form-data; boundary=AAA',
+      },
+      body,
+    });
+
+  it('a UTF-8 no-break space after the name: 400, where it was sealed and served', async () => {
+    // Starlette 1.7.0 read this part as the field "modelÂ": the server saw no `model`.
+    const res = await send(form('form-data; name=model\xc2\xa0'));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
+    expect(workerPosts()).toEqual([]);
+    // The control: the same form with a plain name is served.
+    expect((await send(form('form-data; name=model'))).status).toBe(200);
   });
 });
