@@ -129,7 +129,7 @@ async function serveSealed(
         'content-length': String(Buffer.byteLength(answer.body)),
       });
       res.end(answer.body);
-      if (!res.writableFinished) cutIfStalled(res, 'finish', writeStallMs);
+      if (!res.writableFinished) void cutIfStalled(res, 'finish', writeStallMs);
     }
     return;
   }
