@@ -3,8 +3,9 @@
  * (src/api/transcriptions/multipart-*.ts) against what a model server behind them reads. vLLM and
  * the other OpenAI-compatible Python servers read forms with Starlette over python-multipart; each
  * body below was run through Starlette 1.7.0 / python-multipart 0.0.32 (`await request.form()`)
- * by the reviewer, and its reading is written beside it. No Python runs here: the test holds our
- * parser to what was observed.
+ * by the reviewer, and its reading is written beside it; so were they through Werkzeug 3.1.8
+ * (Flask's reader), which reads none of them two ways since the fix. No Python runs here: the test
+ * holds our parser to what was observed.
  *
  * Found: whitespace between a part's disposition parameters was JavaScript's `\s` (and `trim()`),
  * which takes Unicode spaces. Starlette decodes a part's header bytes as Latin-1 and strips only
