@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { BUILTIN_MODEL_ID } from '../../src/model/builtin.js';
 import { post, seal } from '../ai-worker/support.js';
 import { rawConnection, statusCodes } from '../support/raw-http.js';
-import { type ReviewWorker, startReviewWorker } from './support.js';
+import { chunked, malformedFramings, postHead, type ReviewWorker, startReviewWorker } from './support.js';
 
 const CHAT = '/v1/chat/completions';
 const chat = { model: BUILTIN_MODEL_ID, messages: [{ role: 'user', content: 'hi' }] };
@@ -18,59 +18,10 @@ async function sealedText(w: ReviewWorker): Promise<string> {
 }
 
 const send = (w: ReviewWorker, bytes: string) => rawConnection(w.port, bytes, { idleMs: 3_000 }).received;
-const chunked = (body: string, ext = '', trailer = '') =>
-  `${Buffer.byteLength(body).toString(16)}${ext}\r\n${body}\r\n0\r\n${trailer}\r\n`;
-/** A request head; `connection: close` so that an answered connection ends at once. */
-const head = (lines: string[], eol = '\r\n', version = '1.1') =>
-  [`POST ${CHAT} HTTP/${version}`, 'host: 127.0.0.1', 'connection: close', ...lines, '', ''].join(eol);
+const head = (lines: string[], eol = '\r\n', version = '1.1') => postHead(CHAT, lines, eol, version);
 
 describe('framing shapes Node refuses before any route (held)', () => {
-  const REFUSED: [string, (body: string) => string][] = [
-    [
-      'an obs-folded header',
-      (b) => head(['content-type: application/json', ' ; charset=utf-8', `content-length: ${b.length}`]) + b,
-    ],
-    [
-      'bare LF line ends',
-      (b) => head(['content-type: application/json', `content-length: ${b.length}`], '\n') + b,
-    ],
-    [
-      'a bare LF inside the chunked framing',
-      (b) =>
-        head(['content-type: application/json', 'transfer-encoding: chunked']) +
-        `${b.length.toString(16)}\n${b}\n0\n\n`,
-    ],
-    [
-      'a chunk size past 2^64',
-      (b) =>
-        head(['content-type: application/json', 'transfer-encoding: chunked']) +
-        `1${'0'.repeat(16)}\r\n${b}\r\n0\r\n\r\n`,
-    ],
-    [
-      'a 64 KiB chunk extension',
-      (b) =>
-        head(['content-type: application/json', 'transfer-encoding: chunked']) +
-        chunked(b, `;x=${'a'.repeat(64 * 1024)}`),
-    ],
-    [
-      'a chunk extension with a CR LF in quotes',
-      (b) =>
-        head(['content-type: application/json', 'transfer-encoding: chunked']) + chunked(b, ';x="a\r\nb"'),
-    ],
-    [
-      'transfer-encoding: chunked, identity',
-      (b) => head(['content-type: application/json', 'transfer-encoding: chunked, identity']) + chunked(b),
-    ],
-    [
-      'Expect: other',
-      (b) =>
-        head(['content-type: application/json', `content-length: ${b.length}`, 'expect: 101-upgrade-me']) + b,
-    ],
-    [
-      'a space before the colon',
-      (b) => head(['content-type: application/json', `content-length : ${b.length}`]) + b,
-    ],
-  ];
+  const REFUSED = malformedFramings(CHAT);
   it.each(REFUSED)('%s: a 4xx from Node, the seal unspent', async (_label, shape) => {
     const w = await startReviewWorker();
     const body = await sealedText(w);

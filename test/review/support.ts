@@ -51,3 +51,38 @@ export async function startReviewWorker(
   running.push(listening);
   return { url: listening.url, port: listening.port, kek };
 }
+
+/** A chunked body: one chunk (with `ext` after its size), then the last chunk and `trailer`. */
+export const chunked = (body: string, ext = '', trailer = '') =>
+  `${Buffer.byteLength(body).toString(16)}${ext}\r\n${body}\r\n0\r\n${trailer}\r\n`;
+
+/** A POST head to `path`; `connection: close` so that an answered connection ends at once. */
+export const postHead = (path: string, lines: string[], eol = '\r\n', version = '1.1') =>
+  [`POST ${path} HTTP/${version}`, 'host: 127.0.0.1', 'connection: close', ...lines, '', ''].join(eol);
+
+/** HTTP/1.1 framings of a JSON body to `path` that a strict parser refuses: [what, request bytes]. */
+export function malformedFramings(path: string): [string, (body: string) => string][] {
+  const json = 'content-type: application/json';
+  const te = (body: string, framing: string) =>
+    postHead(path, [json, 'transfer-encoding: chunked']) + framing;
+  return [
+    [
+      'an obs-folded header',
+      (b) => postHead(path, [json, ' ; charset=utf-8', `content-length: ${b.length}`]) + b,
+    ],
+    ['bare LF line ends', (b) => postHead(path, [json, `content-length: ${b.length}`], '\n') + b],
+    ['a bare LF inside the chunked framing', (b) => te(b, `${b.length.toString(16)}\n${b}\n0\n\n`)],
+    ['a chunk size past 2^64', (b) => te(b, `1${'0'.repeat(16)}\r\n${b}\r\n0\r\n\r\n`)],
+    ['a 64 KiB chunk extension', (b) => te(b, chunked(b, `;x=${'a'.repeat(64 * 1024)}`))],
+    ['a chunk extension with a CR LF in quotes', (b) => te(b, chunked(b, ';x="a\r\nb"'))],
+    [
+      'transfer-encoding: chunked, identity',
+      (b) => postHead(path, [json, 'transfer-encoding: chunked, identity']) + chunked(b),
+    ],
+    [
+      'Expect: other',
+      (b) => postHead(path, [json, `content-length: ${b.length}`, 'expect: 101-upgrade-me']) + b,
+    ],
+    ['a space before the colon', (b) => postHead(path, [json, `content-length : ${b.length}`]) + b],
+  ];
+}
