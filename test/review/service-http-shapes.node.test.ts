@@ -33,7 +33,7 @@ const send = (bytes: string) =>
 describe('the service: malformed framings (held)', () => {
   it('the control: a well-framed challenge request is served', async () => {
     const answer = await send(
-      postHead(CHALLENGE, ['content-type: application/json', 'content-length: 2']) + '{}',
+      `${postHead(CHALLENGE, ['content-type: application/json', 'content-length: 2'])}{}`,
     );
     expect(statusCodes(answer)).toEqual([200]);
     expect(answer).toContain('"nonce"');
@@ -51,7 +51,7 @@ describe('the service: malformed framings (held)', () => {
   it('absolute-form and percent-encoded targets reach the same route', async () => {
     for (const target of [`http://elsewhere.invalid${CHALLENGE}`, '/v1/workers/challeng%65']) {
       const answer = await send(
-        postHead(target, ['content-type: application/json', 'content-length: 2']) + '{}',
+        `${postHead(target, ['content-type: application/json', 'content-length: 2'])}{}`,
       );
       expect(statusCodes(answer), target).toEqual([200]);
     }

@@ -63,18 +63,17 @@ export const postHead = (path: string, lines: string[], eol = '\r\n', version = 
 /** HTTP/1.1 framings of a JSON body to `path` that a strict parser refuses: [what, request bytes]. */
 export function malformedFramings(path: string): [string, (body: string) => string][] {
   const json = 'content-type: application/json';
-  const te = (body: string, framing: string) =>
-    postHead(path, [json, 'transfer-encoding: chunked']) + framing;
+  const te = (framing: string) => postHead(path, [json, 'transfer-encoding: chunked']) + framing;
   return [
     [
       'an obs-folded header',
       (b) => postHead(path, [json, ' ; charset=utf-8', `content-length: ${b.length}`]) + b,
     ],
     ['bare LF line ends', (b) => postHead(path, [json, `content-length: ${b.length}`], '\n') + b],
-    ['a bare LF inside the chunked framing', (b) => te(b, `${b.length.toString(16)}\n${b}\n0\n\n`)],
-    ['a chunk size past 2^64', (b) => te(b, `1${'0'.repeat(16)}\r\n${b}\r\n0\r\n\r\n`)],
-    ['a 64 KiB chunk extension', (b) => te(b, chunked(b, `;x=${'a'.repeat(64 * 1024)}`))],
-    ['a chunk extension with a CR LF in quotes', (b) => te(b, chunked(b, ';x="a\r\nb"'))],
+    ['a bare LF inside the chunked framing', (b) => te(`${b.length.toString(16)}\n${b}\n0\n\n`)],
+    ['a chunk size past 2^64', (b) => te(`1${'0'.repeat(16)}\r\n${b}\r\n0\r\n\r\n`)],
+    ['a 64 KiB chunk extension', (b) => te(chunked(b, `;x=${'a'.repeat(64 * 1024)}`))],
+    ['a chunk extension with a CR LF in quotes', (b) => te(chunked(b, ';x="a\r\nb"'))],
     [
       'transfer-encoding: chunked, identity',
       (b) => postHead(path, [json, 'transfer-encoding: chunked, identity']) + chunked(b),
