@@ -20,6 +20,9 @@
  *   the first chunk is handed to the socket as it is written, not after the microtasks that follow;
  * - a body left unread (an early refusal, a body over the limit) is drained, at most 64 MiB and
  *   500 ms, then the connection is closed — as the adapter does;
+ * - any other target Hono would route to a sealed route is 404 (outsideSealedRoutes);
+ * - an answer the peer stops reading is cut after WRITE_STALL_MS without progress (review round 9:
+ *   a stream waited for 'drain' forever, holding the model's call and the request's body budget);
  * - anything unexpected is a 500 `internal_error` in OpenAI's error JSON (nothing else leaks), or,
  *   once a stream's head is out, the connection is cut: the gateway then sees the stream end
  *   without its end frame (`stream_truncated`).
@@ -28,6 +31,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { isIdentityCoding, isPlainTransferCoding } from '../http/content-coding.js';
+import { errorResponse } from '../http/errors.js';
 import { MODEL_ROUTES, type ModelRoute } from '../model/types.js';
 import { BodyBudget, type BodyHold } from './body-budget.js';
 import { errorDetail, type WorkerLog } from './log.js';
@@ -43,17 +47,27 @@ const SEALED_ROUTES: ReadonlySet<string> = new Set(MODEL_ROUTES);
 /** As @hono/node-server drains an unread request body before closing (listener.ts). */
 export const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
 export const DRAIN_TIMEOUT_MS = 500;
+/**
+ * How long an answer may wait for the peer to take written bytes (a stream's 'drain', a JSON
+ * answer's 'finish') before the connection is cut. Node has no such bound (`server.timeout` is 0
+ * and counts idleness both ways, so a model slow to its next token would trip it). A gateway
+ * reads as its client does; a client that reads nothing for a minute has gone, and until the cut
+ * the model's call and the body budget stay held. A stream cut so ends without its end frame:
+ * the gateway reports `stream_truncated`.
+ */
+export const WRITE_STALL_MS = 60_000;
 
 export function createWorkerListener(
   app: Hono,
   exchange: SealedExchangeDeps,
   budget: BodyBudget = new BodyBudget(),
+  writeStallMs = WRITE_STALL_MS,
 ): RequestListener {
   // overrideGlobalObjects: false — do not replace the process's Request/Response (tests share it).
-  const viaHono = getRequestListener(app.fetch, { overrideGlobalObjects: false });
+  const viaHono = getRequestListener(outsideSealedRoutes(app), { overrideGlobalObjects: false });
   return (req, res) => {
-    // Only the exact route: anything else (a query string aside) is Hono's to route, so that both
-    // paths agree on every URL (percent-encoding, trailing slashes, absolute forms).
+    // Only the exact route: anything else (a query string aside) is Hono's, which refuses every
+    // other form of a sealed route (outsideSealedRoutes).
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -61,8 +75,29 @@ export function createWorkerListener(
       void viaHono(req, res);
       return;
     }
-    void serveSealed(exchange, path as ModelRoute, req, res, budget.hold(req.socket.remoteAddress));
+    void serveSealed(
+      exchange,
+      path as ModelRoute,
+      req,
+      res,
+      budget.hold(req.socket.remoteAddress),
+      writeStallMs,
+    );
   };
+}
+
+/**
+ * Hono's fetch for what is not a sealed route's exact target. Hono routes other forms of it to the
+ * same handler — percent-encoded letters (`/v1/chat/completion%73`), absolute-form targets, dot
+ * segments, a fragment — and that handler reads the body with no body budget and no write-stall
+ * bound (review round 9). The gateway sends only the exact path, so a POST that Hono's own
+ * `getPath` puts on a sealed route here is 404 before its body is read.
+ */
+function outsideSealedRoutes(app: Hono): (request: Request) => Response | Promise<Response> {
+  return (request) =>
+    request.method === 'POST' && SEALED_ROUTES.has(app.getPath(request))
+      ? errorResponse('not_found', 'no such route')
+      : app.fetch(request);
 }
 
 async function serveSealed(
@@ -71,6 +106,7 @@ async function serveSealed(
   req: IncomingMessage,
   res: ServerResponse,
   hold: BodyHold,
+  writeStallMs: number,
 ): Promise<void> {
   const gone = new AbortController();
   res.once('close', () => {
@@ -101,10 +137,29 @@ async function serveSealed(
         'content-length': String(Buffer.byteLength(answer.body)),
       });
       res.end(answer.body);
+      if (!res.writableFinished) void cutIfStalled(res, 'finish', writeStallMs);
     }
     return;
   }
-  await writeStream(answer, res, deps.log);
+  await writeStream(answer, res, deps.log, writeStallMs);
+}
+
+/** Destroys `res` unless it emits `event` (or closes) within `ms` (WRITE_STALL_MS). */
+function cutIfStalled(res: ServerResponse, event: 'finish' | 'drain', ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const go = () => {
+      clearTimeout(timer);
+      res.off(event, go);
+      res.off('close', go);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      res.destroy();
+      go();
+    }, ms);
+    res.on(event, go);
+    res.on('close', go);
+  });
 }
 
 function header(req: IncomingMessage, name: string): string | null {
@@ -224,6 +279,7 @@ async function writeStream(
   answer: Extract<SealedAnswer, { stream: ReadableStream<Uint8Array> }>,
   res: ServerResponse,
   log: WorkerLog,
+  writeStallMs: number,
 ): Promise<void> {
   const reader = answer.stream.getReader();
   // The client went away: cancel the body (the exchange stops the model).
@@ -264,17 +320,7 @@ async function writeStream(
       if (first) sendNow(res);
       first = false;
       // Asked after the write (and the uncork, which emits 'drain' itself when all went out).
-      if (res.writableNeedDrain) {
-        await new Promise<void>((resolve) => {
-          const go = () => {
-            res.off('drain', go);
-            res.off('close', go);
-            resolve();
-          };
-          res.on('drain', go);
-          res.on('close', go);
-        });
-      }
+      if (res.writableNeedDrain) await cutIfStalled(res, 'drain', writeStallMs);
     }
     res.end();
   } catch (e) {

@@ -5,6 +5,7 @@
  * (SEALGATE_TEE=sev-snp, the default, or tdx). There is no default platform, so simulation is never picked silently; a simulated
  * platform is refused under a manifest that does not trust the simulator's root.
  */
+import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -140,9 +141,25 @@ function pcsFromEnv(env: Record<string, string | undefined>): { pcs?: PcsOptions
   };
 }
 
-/** Runs `main` when this module is the program (`tsx file.ts`), not when it is imported. */
+/**
+ * Whether the module at `moduleUrl` is the program `node` was asked to run. Both sides by their
+ * real path: Node loads the main module from its real path (`import.meta.url`), while `argv[1]`
+ * is the path as given — a VM image that starts `/usr/bin/ai-worker`, a symlink to the bundle,
+ * would otherwise see the program exit 0 having done nothing (found by review round 9).
+ */
+function isProgram(moduleUrl: string): boolean {
+  const given = process.argv[1];
+  if (given === undefined) return false;
+  try {
+    return realpathSync(resolve(given)) === realpathSync(fileURLToPath(moduleUrl));
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `main` when this module is the program (`tsx file.ts`, `node x.mjs`), not when it is imported. */
 export function runIfMain(moduleUrl: string, program: string, main: () => Promise<void>): void {
-  if (process.argv[1] === undefined || resolve(process.argv[1]) !== fileURLToPath(moduleUrl)) return;
+  if (!isProgram(moduleUrl)) return;
   main().catch((e) => {
     // A configuration error already names the program (programFail); say it once.
     const message = (e as Error).message;

@@ -13,14 +13,24 @@
  * path as `"C:\a.wav"`): readers may then differ on its text, never on which part it names; it is
  * unquoted as python-multipart does. The RFC 2231 `name*` forms are not taken (python-multipart
  * drops them, other readers decode them).
+ *
+ * Whitespace between parameters is RFC 7230's OWS, space and tab only — not JavaScript's `\s` or
+ * `trim()`, which take Unicode spaces (U+00A0, U+2028, U+3000, U+FEFF…) that a Python reader does
+ * not: it decodes a part's header bytes as Latin-1, so a UTF-8 no-break space after `name=model` is
+ * `"modelÂ"` to Starlette (python-multipart 0.0.32) while `\s` read `model` (found by review
+ * round 9: the envelope named one model, the server read no `model` field and ran its default).
  */
 
 /** RFC 2046 §5.1.1 `bchars`: a boundary of 1–70 of them, the last not a space. */
 const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/;
+/** RFC 7230 §3.2.3 optional whitespace. */
+const OWS = '[ \\t]*';
 const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
 const QUOTED = '"(?:[^"\\\\\\r\\n]|\\\\[^\\r\\n])*"';
 /** One `; name=value` parameter, sticky at `lastIndex`. */
-const NEXT_PARAM = new RegExp(`\\s*;\\s*(${TOKEN})\\s*=\\s*(${QUOTED}|${TOKEN})\\s*`, 'y');
+const NEXT_PARAM = new RegExp(`${OWS};${OWS}(${TOKEN})${OWS}=${OWS}(${QUOTED}|${TOKEN})${OWS}`, 'y');
+/** What may follow the last parameter: OWS only. */
+const ONLY_OWS = /^[ \t]*$/;
 
 /** True when every backslash in a quoted value escapes `"` or `\` (RFC 7230 and python agree). */
 function onlyQuoteEscapes(quoted: string): boolean {
@@ -43,7 +53,7 @@ export function parameters(text: string): Map<string, string> | null {
   if (text.includes('\\\\"')) return null;
   const out = new Map<string, string>();
   let at = 0;
-  while (text.slice(at).trim() !== '') {
+  while (!ONLY_OWS.test(text.slice(at))) {
     NEXT_PARAM.lastIndex = at;
     const match = NEXT_PARAM.exec(text);
     if (!match) return null;
@@ -58,7 +68,7 @@ export function parameters(text: string): Map<string, string> | null {
 
 /** The boundary of a `multipart/form-data` Content-Type with exactly one valid boundary, or null. */
 export function strictBoundary(contentType: string): string | null {
-  const match = /^\s*multipart\/form-data\s*(;.*)?$/is.exec(contentType);
+  const match = /^[ \t]*multipart\/form-data[ \t]*(;.*)?$/is.exec(contentType);
   if (!match) return null;
   const params = parameters(match[1] ?? '');
   const boundary = params?.get('boundary');
