@@ -12,8 +12,10 @@
  *   npx tsx bench/macro/worker-hot.ts [json|stream] [seconds per phase]
  *
  * `PROFILE=out.cpuprofile` instead samples this process's main thread (the worker and the hop; the
- * load thread is not sampled) during the measured window of `PROFILE_TARGET` (sealed or hop) at 8
- * in flight, and prints the functions with the most self time per request.
+ * load thread is not sampled) during the measured window of `PROFILE_TARGET` (sealed or hop) at
+ * `PROFILE_CONCURRENCY` in flight (default 8), and prints the functions with the most self time per
+ * request. The sampler takes wall time: on a busy host a thread waiting for a core is counted in
+ * whatever it was running (syscalls above all), so read the JavaScript frames, not the totals.
  *
  * `B64=js` runs the sealed worker with the runtime-neutral base64url codec (src/bytes.ts) instead
  * of its `Buffer` one (src/ai-worker/node-base64url.ts): the A/B of that choice.
@@ -165,7 +167,7 @@ try {
           url: target.url,
           sealWith: target === sealed ? sealed.kek : null,
           stream,
-          concurrency: 8,
+          concurrency: Number(process.env.PROFILE_CONCURRENCY ?? 8),
           warmupMs: 1000,
           durationMs: seconds * 1000,
         },
