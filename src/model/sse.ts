@@ -34,8 +34,18 @@ export class SseParser {
   #afterCr = false;
   #first = true;
   #type = '';
+  /** The type was set during the current `push` (so it may be a slice of that push's text). */
+  #typeFresh = false;
+  /**
+   * The data buffer as its lines (the spec's value ‖ LF appends with the last LF dropped: the lines
+   * joined by LF): the first, the others (most events have one), how many, their characters.
+   */
   #data = '';
-  #hasData = false;
+  #more: string[] | null = null;
+  #lines = 0;
+  #dataLength = 0;
+  /** Lines from `#fresh` on were appended during the current `push`. */
+  #fresh = 0;
   #lastEventId = '';
   #retry: number | undefined;
 
@@ -65,6 +75,8 @@ export class SseParser {
     }
     if (this.#afterCr && input.startsWith('\n')) input = input.slice(1);
     this.#afterCr = false;
+    this.#fresh = this.#lines;
+    this.#typeFresh = false;
     const events: SseEvent[] = [];
     let start = 0;
     // The next CR, LF and colon found by the runtime's native indexOf (not a JavaScript loop over
@@ -104,15 +116,18 @@ export class SseParser {
       this.#pending.push(input.slice(start));
       this.#pendingLength += input.length - start;
     }
-    if (this.#pendingLength + this.#data.length > this.#maxPending) {
+    if (this.#pendingLength + this.#dataLength > this.#maxPending) {
       throw new SealgateError(
         'model_error',
         `SSE: more than ${this.#maxPending} characters without an event boundary`,
       );
     }
-    // An event that goes on in the next read holds copies, not slices of this one (see detached).
-    if (this.#hasData) this.#data = flatCopy(this.#data);
-    if (this.#type.length > 0) this.#type = flatCopy(this.#type);
+    // An event that goes on in the next read holds copies, not slices of this read (see detached):
+    // what this read added, each part copied once, so a long event costs linear work.
+    if (this.#fresh === 0 && this.#lines > 0) this.#data = flatCopy(this.#data);
+    const more = this.#more;
+    if (more) for (let i = Math.max(this.#fresh - 1, 0); i < more.length; i++) more[i] = flatCopy(more[i]!);
+    if (this.#typeFresh) this.#type = flatCopy(this.#type);
     return detached(events, input.length);
   }
 
@@ -121,7 +136,9 @@ export class SseParser {
     this.#pending = [];
     this.#pendingLength = 0;
     this.#data = '';
-    this.#hasData = false;
+    this.#more = null;
+    this.#lines = 0;
+    this.#dataLength = 0;
     this.#type = '';
   }
 
@@ -139,10 +156,14 @@ export class SseParser {
     if (field === 4 && s.startsWith('data', start)) {
       // The spec appends value ‖ LF and drops the last LF at dispatch: the values joined by LF.
       const value = s.slice(valueStart, end);
-      this.#data = this.#hasData ? `${this.#data}\n${value}` : value;
-      this.#hasData = true;
+      if (this.#lines === 0) this.#data = value;
+      else if (this.#more === null) this.#more = [value];
+      else this.#more.push(value);
+      this.#lines++;
+      this.#dataLength += end - valueStart + 1;
     } else if (field === 5 && s.startsWith('event', start)) {
       this.#type = s.slice(valueStart, end);
+      this.#typeFresh = true;
     } else if (field === 2 && s.startsWith('id', start)) {
       const value = s.slice(valueStart, end);
       if (!value.includes('\0')) this.#lastEventId = value;
@@ -154,11 +175,14 @@ export class SseParser {
   }
 
   #dispatch(): SseEvent | undefined {
-    const hasData = this.#hasData;
-    const data = this.#data;
+    const hasData = this.#lines > 0;
+    const data = this.#more === null ? this.#data : `${this.#data}\n${this.#more.join('\n')}`;
     const type = this.#type === '' ? 'message' : this.#type;
     this.#data = '';
-    this.#hasData = false;
+    this.#more = null;
+    this.#lines = 0;
+    this.#dataLength = 0;
+    this.#fresh = 0;
     this.#type = '';
     if (!hasData) return undefined;
     return { type, data, lastEventId: this.#lastEventId };
