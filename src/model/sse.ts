@@ -192,10 +192,11 @@ export class SseParser {
 /**
  * The events of one read, their data copied out of the read's text when they are a small part of
  * it. A one-line event's data is a slice of the read (no copy), and a slice keeps the whole read
- * alive (an event begun in an earlier read holds copies: `push`); an event queued for sealing (src/ai-worker/sealed-stream-body.ts counts its characters,
- * not its read's) must not hold a read many times its size, which a peer could make of comment or
- * padding lines. Copied when the events hold less than half the read (a model's reads are mostly
- * data: the worker's bench answer keeps ~90 %), so what they hold is at most twice their size.
+ * alive (an event begun in an earlier read holds copies: `push`). An event queued for sealing
+ * (src/ai-worker/sealed-stream-body.ts counts its characters, not its read's) must not hold a read
+ * many times its size, which a peer could make of comment or padding lines. Copied when the events
+ * hold less than half the read (a model's reads are mostly data: the worker's bench answer keeps
+ * ~90 %), so what a read's events hold is at most twice their size.
  */
 function detached(events: SseEvent[], readLength: number): SseEvent[] {
   let kept = 0;
