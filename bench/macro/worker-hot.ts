@@ -12,8 +12,15 @@
  *   npx tsx bench/macro/worker-hot.ts [json|stream] [seconds per phase]
  *
  * `PROFILE=out.cpuprofile` instead samples this process's main thread (the worker and the hop; the
- * load thread is not sampled) during the measured window of `PROFILE_TARGET` (sealed or hop) at 8
- * in flight, and prints the functions with the most self time per request.
+ * load thread is not sampled) during the measured window of `PROFILE_TARGET` (sealed or hop) at
+ * `PROFILE_CONCURRENCY` in flight (default 8), and prints the functions with the most self time per
+ * request. The sampler takes wall time: on a busy host a thread waiting for a core is counted in
+ * whatever it was running (syscalls above all), so read the JavaScript frames, not the totals.
+ *
+ * `THREADS=1` also prints each phase's CPU per request by thread name (cpu-time.ts `threadsCpuMs`,
+ * 10 ms ticks): "MainThread" (the worker and the hop), "V8Worker" (V8's background GC and compiler
+ * threads, which also serve the load thread's isolate), "WorkerThread" (the load thread, already
+ * subtracted from cpu/req).
  *
  * `B64=js` runs the sealed worker with the runtime-neutral base64url codec (src/bytes.ts) instead
  * of its `Buffer` one (src/ai-worker/node-base64url.ts): the A/B of that choice.
@@ -36,7 +43,7 @@ import { jsBase64Url } from '../../src/keys/encoding.js';
 import { createKek } from '../../src/keys/kek.js';
 import { createNodeHttpFetch } from '../../src/model/node-http-fetch.js';
 import { createUpstreamModel } from '../../src/model/upstream.js';
-import { processesCpuMs } from './cpu-time.js';
+import { processesCpuMs, threadsCpuMs } from './cpu-time.js';
 import { startModelServerProcess } from './model-process.js';
 import { startNodeHop } from './node-hop.js';
 import type { HotJob, HotResult } from './worker-hot-load.js';
@@ -165,7 +172,7 @@ try {
           url: target.url,
           sealWith: target === sealed ? sealed.kek : null,
           stream,
-          concurrency: 8,
+          concurrency: Number(process.env.PROFILE_CONCURRENCY ?? 8),
           warmupMs: 1000,
           durationMs: seconds * 1000,
         },
@@ -177,6 +184,8 @@ try {
     for (const target of ['sealed', 'hop'] as const) {
       let cpuStart = 0;
       let cpuEnd = 0;
+      let threadsStart = new Map<string, number>();
+      let threadsEnd = threadsStart;
       let usageStart = process.cpuUsage();
       let usage = usageStart;
       let mainStart = process.threadCpuUsage();
@@ -192,6 +201,7 @@ try {
         },
         (edge) => {
           if (edge === 'start') {
+            if (process.env.THREADS) threadsStart = threadsCpuMs(pids);
             cpuStart = processesCpuMs(pids) ?? 0;
             usageStart = process.cpuUsage();
             mainStart = process.threadCpuUsage();
@@ -199,10 +209,22 @@ try {
             main = process.threadCpuUsage(mainStart);
             cpuEnd = processesCpuMs(pids) ?? 0;
             usage = process.cpuUsage(usageStart);
+            if (process.env.THREADS) threadsEnd = threadsCpuMs(pids);
           }
         },
       );
       const cpu = (cpuEnd - cpuStart - r.loadCpuMs) / r.requests;
+      if (process.env.THREADS) {
+        const rows = [...threadsEnd].map(
+          ([name, ms]) => [name, (ms - (threadsStart.get(name) ?? 0)) / r.requests] as const,
+        );
+        process.stdout.write(
+          `  threads, ms/request: ${rows
+            .filter(([, v]) => v > 0)
+            .map(([n, v]) => `${n} ${v.toFixed(3)}`)
+            .join(', ')}\n`,
+        );
+      }
       const user = (usage.user / 1000 - r.loadUserMs) / r.requests;
       const system = (usage.system / 1000 - r.loadSystemMs) / r.requests;
       const mainMs = (main.user + main.system) / 1000 / r.requests;

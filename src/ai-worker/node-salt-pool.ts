@@ -1,6 +1,6 @@
 /**
- * The response salt `rs` (src/envelope/data-key.ts) from a pool of CSPRNG bytes: one
- * `randomFillSync` of 4 KiB per 128 answers instead of one `crypto.getRandomValues` per answer,
+ * The response salt `rs` (src/envelope/data-key.ts) of JSON and stream answers from a pool of
+ * CSPRNG bytes: one `randomFillSync` of 4 KiB per 128 answers instead of one `crypto.getRandomValues` per answer,
  * whose WebCrypto wrapper and synchronous job cost more than the 32 bytes (in-process profile of
  * the JSON exchange: 11.7 µs per draw vs ~1 µs from the pool).
  *

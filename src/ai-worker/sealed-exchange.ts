@@ -66,7 +66,7 @@ export interface SealedExchangeDeps {
   sha256?: () => Sha256State;
   /** A whole body's SHA-256 as hex in one call (receipt hashes); absent: `bodySha256` with `sha256`. */
   sha256Hex?: (bytes: Uint8Array) => string;
-  /** The source of a JSON answer's response salt `rs` (public); absent: the platform CSPRNG. */
+  /** The source of an answer's response salt `rs`, JSON or stream (public); absent: the platform CSPRNG. */
   saltRandom?: RandomSource;
   /** A sealed stream's least ms between writes after the first (sealed-stream-body.ts). */
   streamFrameIntervalMs?: number;
@@ -265,7 +265,8 @@ function streamAhead(
   context: RequestContext,
   receipts: Receipts | null,
 ): StreamAhead {
-  const sealer = createStreamSealer(context);
+  // The stream's salt rs is public (it leads the body), so it may come from the salt pool too.
+  const sealer = createStreamSealer(context, deps.saltRandom ? { random: deps.saltRandom } : {});
   sealer.prepare();
   return { context, sealer, bodyHash: receipts ? createStreamHash(deps.sha256) : undefined };
 }

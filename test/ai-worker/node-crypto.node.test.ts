@@ -99,6 +99,26 @@ describe('worker app on the node:crypto envelope backend', () => {
     expect(calls.deriveAesKey).toBe(2); // K_req and K_stream
   });
 
+  it("a stream's salt rs comes from the salt source, and the stream opens under it", async () => {
+    const drawn: Uint8Array[] = [];
+    const { app, kek } = await setup(nodeEnvelopeCrypto, {
+      saltRandom: (n) => {
+        const bytes = new Uint8Array(n).fill(0x5a + drawn.length);
+        drawn.push(bytes);
+        return bytes;
+      },
+    });
+    const { sealed, context } = await seal(kek, CHAT, { ...chatBody, stream: true });
+    const response = await post(app, CHAT, sealed);
+    const body = new Uint8Array(await response.clone().arrayBuffer());
+    expect(drawn).toHaveLength(1);
+    // "SGS3" ‖ rs: the body's header carries the drawn salt.
+    expect(body.subarray(4, 36)).toEqual(drawn[0]);
+    const opened = await openSse(response, context);
+    expect(opened.error).toBeUndefined();
+    expect(opened.chunks.at(-1)).toBe('[DONE]');
+  });
+
   it('refusals keep their codes (the message is the code only): tampered request, replay', async () => {
     const node = await setup(nodeEnvelopeCrypto);
     const web = await setup();

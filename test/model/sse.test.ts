@@ -82,6 +82,26 @@ describe('SseParser (WHATWG HTML §9.2.6)', () => {
     expect(parseAll('data: a\r', '', '\ndata: b\r\n\r\n')).toEqual(whole);
     expect(parseAll('data: a\r', '', '', '\ndata: b\r', '', '\n\r\n')).toEqual(whole);
   });
+  it('reads fields in place: a field name is matched whole, a colon later in the read is not its own', () => {
+    const p = new SseParser();
+    // "dat" and "datas" are unknown fields; the line without a colon is a field with an empty value.
+    expect(p.push('dat: no\ndatas: no\ndata\n\nevent: e:1\ndata: x:y\n\n')).toEqual([
+      { type: 'message', data: '', lastEventId: '' },
+      { type: 'e:1', data: 'x:y', lastEventId: '' },
+    ]);
+  });
+  it('an event in a read that is mostly padding, or begun in an earlier read, comes out whole', () => {
+    // Both take the copying paths (detached / flatCopy): the events must be the same as without.
+    const p = new SseParser();
+    const padding = `: ${'p'.repeat(4096)}\n`;
+    expect(p.push(`${padding}data: small event text\n\n${padding}`)).toEqual([
+      { type: 'message', data: 'small event text', lastEventId: '' },
+    ]);
+    expect(p.push('event: typed\ndata: first line of it\ndata: sec')).toEqual([]);
+    expect(p.push(`ond\n${padding}\n`)).toEqual([
+      { type: 'typed', data: 'first line of it\nsecond', lastEventId: '' },
+    ]);
+  });
   it('refuses to hold more than maxPending characters without an event boundary', () => {
     const p = new SseParser({ maxPending: 16 });
     expect(() => p.push('data: 0123456789abcdef')).toThrow(/without an event boundary/);
