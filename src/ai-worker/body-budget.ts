@@ -22,17 +22,38 @@
  * 16 MiB limit, thousands of chats. An attacker with four or more addresses (or /64s) can still
  * fill the process's budget: the share makes that cost addresses, it does not make it impossible.
  * A worker reached through a proxy that hides the client's address (a TCP load balancer without
- * PROXY protocol) sees one peer, and a quarter of the budget becomes its whole: no setting changes
- * the share yet; the worker is meant to be reached directly (docs/deployment.md).
+ * PROXY protocol) sees one peer, and the share becomes its whole budget: `SEALGATE_BODY_MIB_PER_PEER`
+ * sets the share (up to the process's budget); the worker is meant to be reached directly
+ * (docs/deployment.md).
+ *
+ * The worker's share is never less than one sealed body of the largest kind (`workerBodyBudget`):
+ * a transcription's, MAX_SEALED_FORM_BYTES (~33.4 MiB). With a quarter alone, the smallest process
+ * budget allowed (64 MiB) gave each peer 16 MiB, and every transcription near the audio limit was
+ * 503 from every worker.
  *
  * Invariant: the per-peer map holds only peers with bytes held, so it has no more entries than
  * there are requests reading or being answered.
  */
+import { MAX_SEALED_FORM_BYTES } from '../api/transcriptions/form.js';
+
 export const DEFAULT_BODY_BYTES_IN_FLIGHT = 1024 * 1024 * 1024;
 /** A peer's default share is the process's budget divided by this. */
 export const PEER_SHARE_DIVISOR = 4;
 /** The key of every peer whose address is not known (a socket already gone). */
 export const UNKNOWN_PEER = 'unknown';
+
+/**
+ * The AI worker's budget: `limitBytes` for the process and `perPeerBytes` for each peer, by default
+ * a quarter of the process's but at least one transcription's sealed body (never more than the
+ * process's budget, which main.ts keeps at 64 MiB or more).
+ */
+export function workerBodyBudget(
+  limitBytes = DEFAULT_BODY_BYTES_IN_FLIGHT,
+  perPeerBytes?: number,
+): BodyBudget {
+  const share = Math.max(Math.floor(limitBytes / PEER_SHARE_DIVISOR), MAX_SEALED_FORM_BYTES);
+  return new BodyBudget(limitBytes, perPeerBytes ?? Math.min(limitBytes, share));
+}
 
 /** One request's share of a BodyBudget. */
 export interface BodyHold {

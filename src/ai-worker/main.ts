@@ -29,6 +29,9 @@
  *   SEALGATE_BODY_MIB_IN_FLIGHT  MiB of sealed request bodies held at once (default 1024, 64..65536);
  *                         past it a request is 503 not_ready and the gateway tries another worker
  *                         (body-budget.ts)
+ *   SEALGATE_BODY_MIB_PER_PEER  MiB of them one peer (an IPv4 address, an IPv6 /64) may hold (default
+ *                         a quarter of the above, at least one transcription's; 64..the above): set
+ *                         it to the whole budget behind a proxy that hides the gateway's address
  *   PORT                  default 8789        HOST  default 127.0.0.1
  *
  * Stops cleanly on SIGINT/SIGTERM. Importing this module starts nothing: tests use `startWorker`
@@ -36,6 +39,7 @@
  */
 import { closeOnSignals, programConfigFromEnv, programFail, runIfMain } from '../dev/program-config.js';
 import type { TranslatableRoute } from '../model/types.js';
+import { DEFAULT_BODY_BYTES_IN_FLIGHT } from './body-budget.js';
 import { gpuProviderFromEnv } from './gpu-provider-env.js';
 import { consoleLog } from './log.js';
 import { refuseReroutingEnvironment } from './rerouting-env.js';
@@ -83,21 +87,40 @@ export async function configFromEnv(
     ...(env.SEALGATE_STREAM_FRAME_INTERVAL_MS !== undefined
       ? { streamFrameIntervalMs: frameInterval(env.SEALGATE_STREAM_FRAME_INTERVAL_MS, program) }
       : {}),
-    ...(env.SEALGATE_BODY_MIB_IN_FLIGHT !== undefined
-      ? { bodyBytesInFlight: bodyMibInFlight(env.SEALGATE_BODY_MIB_IN_FLIGHT, program) * MIB }
-      : {}),
+    ...bodyBudgetFromEnv(env, program),
+  };
+}
+
+/** SEALGATE_BODY_MIB_IN_FLIGHT and SEALGATE_BODY_MIB_PER_PEER (≤ the former, or its default). */
+function bodyBudgetFromEnv(
+  env: Record<string, string | undefined>,
+  program: string,
+): Pick<StartWorkerOptions, 'bodyBytesInFlight' | 'bodyBytesPerPeer'> {
+  const inFlight = env.SEALGATE_BODY_MIB_IN_FLIGHT;
+  const perPeer = env.SEALGATE_BODY_MIB_PER_PEER;
+  const limitMib =
+    inFlight === undefined
+      ? DEFAULT_BODY_BYTES_IN_FLIGHT / MIB
+      : bodyMib('SEALGATE_BODY_MIB_IN_FLIGHT', inFlight, program);
+  const peerMib = perPeer === undefined ? undefined : bodyMib('SEALGATE_BODY_MIB_PER_PEER', perPeer, program);
+  if (peerMib !== undefined && peerMib > limitMib) {
+    programFail(program)(
+      `SEALGATE_BODY_MIB_PER_PEER (${peerMib}) must not exceed SEALGATE_BODY_MIB_IN_FLIGHT (${limitMib})`,
+    );
+  }
+  return {
+    ...(inFlight !== undefined ? { bodyBytesInFlight: limitMib * MIB } : {}),
+    ...(peerMib !== undefined ? { bodyBytesPerPeer: peerMib * MIB } : {}),
   };
 }
 
 const MIB = 1024 * 1024;
 
-/** Whole MiB, 64..65536: at least a few of the largest sealed bodies (a transcription's ~34 MiB). */
-function bodyMibInFlight(value: string, program: string): number {
+/** Whole MiB, 64..65536: room for one of the largest sealed bodies (a transcription's ~34 MiB). */
+function bodyMib(name: string, value: string, program: string): number {
   const n = Number(value);
   if (/^[0-9]{2,5}$/.test(value.trim()) && n >= 64 && n <= 65536) return n;
-  return programFail(program)(
-    `SEALGATE_BODY_MIB_IN_FLIGHT must be whole MiB 64..65536, got ${JSON.stringify(value)}`,
-  );
+  return programFail(program)(`${name} must be whole MiB 64..65536, got ${JSON.stringify(value)}`);
 }
 
 /** Whole milliseconds, 0..1000 (a pacing beyond a second would be a stalled stream). */

@@ -24,7 +24,7 @@ import { BUILTIN_ENDPOINT } from '../policy/model-endpoint.js';
 import type { PcsOptions } from '../verify/tdx/pcs.js';
 import { createWorkerApp, createWorkerExchange, DEFAULT_MAX_AGE_SECONDS, type WorkerAppDeps } from './app.js';
 import { WorkerSession, type WorkerSessionOptions } from './attest-to-service.js';
-import { BodyBudget } from './body-budget.js';
+import { workerBodyBudget } from './body-budget.js';
 import { effectiveConfig } from './effective-config.js';
 import { consoleLog, type WorkerLog } from './log.js';
 import { nodeEnvelopeCrypto } from './node-envelope-crypto.js';
@@ -65,6 +65,8 @@ export interface StartWorkerOptions {
   streamFrameIntervalMs?: number;
   /** SEALGATE_BODY_MIB_IN_FLIGHT: bytes of sealed request bodies held at once (body-budget.ts). */
   bodyBytesInFlight?: number;
+  /** SEALGATE_BODY_MIB_PER_PEER: each peer's share of them (body-budget.ts; ≤ bodyBytesInFlight). */
+  bodyBytesPerPeer?: number;
   /**
    * Replaces the backend (tests, embedding), not the configuration: the attested configuration is
    * still made from modelUrl and modelApiKey (the built-in model when both are absent).
@@ -129,7 +131,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
 
   // The sealed routes straight on node:http, the rest through Hono (node-listener.ts).
   const listening = await listenNode(
-    createWorkerListener(app, exchange, new BodyBudget(opts.bodyBytesInFlight)),
+    createWorkerListener(app, exchange, workerBodyBudget(opts.bodyBytesInFlight, opts.bodyBytesPerPeer)),
     {
       port: opts.port ?? DEFAULT_PORT,
       host: opts.host ?? DEFAULT_HOST,

@@ -5,7 +5,30 @@ import {
   DEFAULT_BODY_BYTES_IN_FLIGHT,
   peerKey,
   UNKNOWN_PEER,
+  workerBodyBudget,
 } from '../../src/ai-worker/body-budget.js';
+import { MAX_SEALED_FORM_BYTES } from '../../src/api/transcriptions/form.js';
+
+describe('workerBodyBudget', () => {
+  const MIB = 1024 * 1024;
+
+  it("gives each peer a quarter of the process's budget, but room for one transcription's sealed body", () => {
+    expect(workerBodyBudget().perPeerBytes).toBe(256 * MIB);
+    expect(workerBodyBudget(4096 * MIB).perPeerBytes).toBe(1024 * MIB);
+    // The smallest budget main.ts allows: a quarter (16 MiB) would refuse every large transcription.
+    const smallest = workerBodyBudget(64 * MIB);
+    expect(smallest.perPeerBytes).toBe(MAX_SEALED_FORM_BYTES);
+    const hold = smallest.hold('192.0.2.1');
+    expect(hold.take(MAX_SEALED_FORM_BYTES)).toBe(true);
+    expect(hold.take(1)).toBe(false);
+    hold.release();
+  });
+
+  it("takes a set share as it is, up to the process's budget", () => {
+    expect(workerBodyBudget(128 * MIB, 128 * MIB).perPeerBytes).toBe(128 * MIB);
+    expect(() => workerBodyBudget(128 * MIB, 129 * MIB)).toThrow(RangeError);
+  });
+});
 
 describe('BodyBudget', () => {
   it('takes bytes up to its limit across requests, never past it, and gives back what each took', () => {

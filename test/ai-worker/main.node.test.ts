@@ -105,7 +105,39 @@ describe('configFromEnv', () => {
       );
     }
   });
+
+  it("reads a peer's share the same way, never more than the process's budget", async () => {
+    expect((await configFromEnv(base())).bodyBytesPerPeer).toBeUndefined();
+    const share = (v: string, inFlight?: string) =>
+      configFromEnv({
+        ...base(),
+        SEALGATE_BODY_MIB_PER_PEER: v,
+        ...(inFlight ? { SEALGATE_BODY_MIB_IN_FLIGHT: inFlight } : {}),
+      });
+    expect((await share('1024')).bodyBytesPerPeer).toBe(1024 * 1024 * 1024); // the default budget's whole
+    expect(await share('64', '128')).toMatchObject({
+      bodyBytesPerPeer: 64 * MIB,
+      bodyBytesInFlight: 128 * MIB,
+    });
+    await expectSealgateError(
+      share('1025'),
+      'invalid_argument',
+      'AI worker: SEALGATE_BODY_MIB_PER_PEER (1025) must not exceed SEALGATE_BODY_MIB_IN_FLIGHT (1024)',
+    );
+    await expectSealgateError(
+      share('256', '128'),
+      'invalid_argument',
+      'AI worker: SEALGATE_BODY_MIB_PER_PEER (256) must not exceed SEALGATE_BODY_MIB_IN_FLIGHT (128)',
+    );
+    await expectSealgateError(
+      share('16'),
+      'invalid_argument',
+      'AI worker: SEALGATE_BODY_MIB_PER_PEER must be whole MiB 64..65536, got "16"',
+    );
+  });
 });
+
+const MIB = 1024 * 1024;
 
 describe('main.ts as a program', () => {
   let child: ChildProcess | undefined;
