@@ -98,6 +98,26 @@ describe('UsageMeter', () => {
     expect(usageTokens(null)).toBe(0);
   });
 
+  it('reads a count past 2^53 as the largest safe count, never as free', async () => {
+    const MAX = Number.MAX_SAFE_INTEGER;
+    // As the gateway's answer open keeps it (its digits), and as a stream event's JSON.parse reads it.
+    const kept = parseKeepingExactNumbers('{"usage":{"total_tokens":1152921504606846976}}') as {
+      usage: unknown;
+    };
+    expect(usageTokens(kept.usage)).toBe(MAX);
+    expect(usageTokens({ total_tokens: 2 ** 60 })).toBe(MAX);
+    expect(usageTokens({ total_tokens: Number.POSITIVE_INFINITY })).toBe(MAX); // `1e400`
+    // A huge part beside no total, and parts that add up past 2^53: saturated, not wrapped or free.
+    expect(usageTokens({ prompt_tokens: 3, completion_tokens: 2 ** 60 })).toBe(MAX);
+    expect(usageTokens({ input_tokens: MAX, output_tokens: MAX })).toBe(MAX);
+    // A negative one is still no count.
+    const negative = parseKeepingExactNumbers('{"total_tokens":-1152921504606846976,"prompt_tokens":2}');
+    expect(usageTokens(negative)).toBe(2);
+    const meter = new UsageMeter('/v1/chat/completions');
+    meter.json(kept);
+    expect(await meter.settled).toBe(MAX);
+  });
+
   it('counts a JSON answer at once', async () => {
     const meter = new UsageMeter('/v1/embeddings');
     meter.json({ usage: { prompt_tokens: 9, total_tokens: 9 } });

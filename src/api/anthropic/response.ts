@@ -5,6 +5,7 @@
  */
 import { SealgateError } from '../../errors.js';
 import { arrayAt, isObject, type Json, parseArguments } from '../shape.js';
+import { tokenCount } from '../token-count.js';
 
 /** chat `finish_reason` → Anthropic `stop_reason` (Messages API: "stop_reason"). */
 export function stopReason(finish: unknown): string {
@@ -28,8 +29,10 @@ export function messageId(chatId: unknown): string {
 
 export function anthropicUsage(usage: unknown): { input_tokens: number; output_tokens: number } {
   const u = isObject(usage) ? usage : {};
-  const n = (v: unknown) => (typeof v === 'number' ? v : 0);
-  return { input_tokens: n(u.prompt_tokens), output_tokens: n(u.completion_tokens) };
+  return {
+    input_tokens: tokenCount(u.prompt_tokens) ?? 0,
+    output_tokens: tokenCount(u.completion_tokens) ?? 0,
+  };
 }
 
 export function chatToMessage(chat: Json, model: string): Json {

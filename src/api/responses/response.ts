@@ -6,6 +6,7 @@
  */
 import { SealgateError } from '../../errors.js';
 import { arrayAt, isObject, type Json } from '../shape.js';
+import { sumTokenCounts, tokenCount } from '../token-count.js';
 
 const suffix = (chatId: unknown) =>
   typeof chatId === 'string' ? chatId.replace(/^chatcmpl-/, '') : 'sealgate';
@@ -15,13 +16,12 @@ export const callItemId = (chatId: unknown, i: number) => `fc_${suffix(chatId)}_
 
 export function responsesUsage(usage: unknown): Json {
   const u = isObject(usage) ? usage : {};
-  const n = (v: unknown) => (typeof v === 'number' ? v : 0);
   return {
-    input_tokens: n(u.prompt_tokens),
+    input_tokens: tokenCount(u.prompt_tokens) ?? 0,
     input_tokens_details: { cached_tokens: 0 },
-    output_tokens: n(u.completion_tokens),
+    output_tokens: tokenCount(u.completion_tokens) ?? 0,
     output_tokens_details: { reasoning_tokens: 0 },
-    total_tokens: n(u.total_tokens) || n(u.prompt_tokens) + n(u.completion_tokens),
+    total_tokens: tokenCount(u.total_tokens) || sumTokenCounts(u.prompt_tokens, u.completion_tokens),
   };
 }
 

@@ -20,6 +20,7 @@
  */
 
 import { type StreamStep, streamStep } from '../../api/stream-end.js';
+import { sumTokenCounts, tokenCount } from '../../api/token-count.js';
 import { isRawJsonNumber } from '../../json/exact-numbers.js';
 
 const STREAM_USAGE_ROUTES = new Set(['/v1/chat/completions', '/v1/completions']);
@@ -30,7 +31,7 @@ type Obj = Record<string, unknown>;
 // A number kept as its source text (json/exact-numbers.ts) is an object to `typeof`, not to JSON.
 const isObj = (x: unknown): x is Obj =>
   typeof x === 'object' && x !== null && !Array.isArray(x) && !isRawJsonNumber(x);
-const count = (x: unknown): number => (Number.isSafeInteger(x) && (x as number) >= 0 ? (x as number) : 0);
+const count = (x: unknown): number => tokenCount(x) ?? 0;
 
 /**
  * The tokens a `usage` object reports, in OpenAI's, Responses' or Anthropic's shape: `total_tokens`
@@ -39,16 +40,15 @@ const count = (x: unknown): number => (Number.isSafeInteger(x) && (x as number) 
  */
 export function usageTokens(usage: unknown): number {
   if (!isObj(usage)) return 0;
-  if (Number.isSafeInteger(usage.total_tokens) && (usage.total_tokens as number) >= 0) {
-    return usage.total_tokens as number;
-  }
-  return (
-    count(usage.prompt_tokens) +
-    count(usage.completion_tokens) +
-    count(usage.input_tokens) +
-    count(usage.output_tokens) +
-    count(usage.cache_creation_input_tokens) +
-    count(usage.cache_read_input_tokens)
+  const total = tokenCount(usage.total_tokens);
+  if (total !== undefined) return total;
+  return sumTokenCounts(
+    usage.prompt_tokens,
+    usage.completion_tokens,
+    usage.input_tokens,
+    usage.output_tokens,
+    usage.cache_creation_input_tokens,
+    usage.cache_read_input_tokens,
   );
 }
 
