@@ -17,6 +17,8 @@ const node = createNodeSignatureBackend();
 const BACKENDS: [string, SignatureBackend][] = [
   ['WebCrypto', webCryptoSignatures],
   ['node:crypto', node],
+  ['node:crypto, every curve inline', createNodeSignatureBackend({ poolCurves: [] })],
+  ['node:crypto, every curve on the pool', createNodeSignatureBackend({ poolCurves: ['P-256', 'P-384'] })],
 ];
 
 async function ecPair(curve: 'P-256' | 'P-384') {
@@ -110,6 +112,42 @@ async function rsaPair() {
   )) as CryptoKeyPair;
   return { pair, spki: new Uint8Array(await crypto.subtle.exportKey('spki', pair.publicKey)) };
 }
+
+describe('ECDSA on the thread pool', () => {
+  it('checks the bytes given at the call: changing them afterwards changes nothing', async () => {
+    const { pair, spki } = await ecPair('P-384');
+    const sig = new Uint8Array(
+      await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-384' }, pair.privateKey, DATA as BufferSource),
+    );
+    const key = (await node.importEcdsaSpki(spki, 'P-384'))!;
+    const data = DATA.slice();
+    const signature = sig.slice();
+    const good = node.verifyEcdsa(key, 'SHA-384', signature, data);
+    data.fill(0);
+    signature.fill(0);
+    expect(await good).toBe(true);
+    // And the other way: bytes made valid after the call do not make a bad check pass.
+    const bad = sig.slice();
+    bad[0]! ^= 1;
+    const refused = node.verifyEcdsa(key, 'SHA-384', bad, DATA);
+    bad[0]! ^= 1;
+    expect(await refused).toBe(false);
+  });
+
+  it('answers many checks in flight at once, each its own verdict', async () => {
+    const { pair, spki } = await ecPair('P-384');
+    const key = (await node.importEcdsaSpki(spki, 'P-384'))!;
+    const sig = new Uint8Array(
+      await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-384' }, pair.privateKey, DATA as BufferSource),
+    );
+    const bad = sig.slice();
+    bad[10]! ^= 1;
+    const verdicts = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => node.verifyEcdsa(key, 'SHA-384', i % 2 ? bad : sig, DATA)),
+    );
+    expect(verdicts).toEqual(Array.from({ length: 16 }, (_, i) => i % 2 === 0));
+  });
+});
 
 describe('keys do not cross backends (fail closed)', () => {
   it("each backend refuses the other's key", async () => {
