@@ -16,15 +16,18 @@
  *                                                          cert_tcb_mismatch, cert_hwid_mismatch
  *   7. the report signature                                report_signature_invalid
  *   8. claims, only when nothing above was violated
- * Step 7 is started as soon as the leaf is parsed (after 3) and runs beside 4–6 (Node's backend
- * verifies P-384 on the thread pool, so wall time nears max(report signature, 4–6) rather than
- * the sum). Its verdict is read only after both settled (settle-both.ts), and only when the leaf's
- * key is AMD's: the findings, their order and the stop after 5 are those of the steps run in turn.
+ * Step 7 is started as soon as the leaf's frame is read (its DER structure and public key,
+ * der/certificate.ts) and runs beside the rest of 3 (names, validity, extensions, fingerprint) and
+ * 4–6: Node's backend verifies P-384 on the thread pool, so wall time nears max(report signature,
+ * 3–6) rather than the sum. Its verdict is read only after both settled (settle-both.ts), and only
+ * when the leaf parsed and its key is AMD's: the findings, their order and the stops are those of
+ * the steps run in turn.
  * Bad evidence never throws: it yields violations. Throws are for caller errors only (a `now` that
  * is not a Date, trust anchors that fail `checkTrustAnchors`, a report, leaf, chain or CRL that is
  * not bytes: `invalid_argument`).
  */
 import { isBytes, toHex } from '../bytes.js';
+import { type CertificateFrame, readCertificateFrame } from '../der/certificate.js';
 import { isSealgateError, SealgateError } from '../errors.js';
 import { parseReport } from '../evidence/snp/parse-report.js';
 import { productFromCpuid, productFromName } from '../evidence/snp/product.js';
@@ -38,7 +41,13 @@ import type {
 } from '../evidence/snp/types.js';
 import { revocationViolations } from './amd-crl.js';
 import { amdRootBySha256, checkTrustAnchors, type TrustAnchor } from './amd-roots.js';
-import { amdLeafIdentity, type ParsedCertificate, parseCertificate, splitCertChain } from './certificates.js';
+import {
+  amdLeafIdentity,
+  type ParsedCertificate,
+  parseCertificate,
+  parseCertificateFrame,
+  splitCertChain,
+} from './certificates.js';
 import { type ChainCache, chainCacheKey } from './chain-cache.js';
 import { isOptionalFinite, isOptionalSignatureBackend, isOptionalWith } from './input-shape.js';
 import { certChainUrl, type KdsOptions, kdsGet, kdsRemember, vcekUrl } from './kds.js';
@@ -116,11 +125,17 @@ function productForFetch(report: SnpReport, anchors: readonly TrustAnchor[]): Sn
   return products.size === 1 ? [...products][0]! : null;
 }
 
-interface Fetched {
-  cert: ParsedCertificate;
+/** The leaf as delivered (given or fetched), its frame read: enough to start the report signature. */
+interface LeafSource {
+  frame: CertificateFrame;
   url: string | null;
   fromCache: boolean;
   bytes: Uint8Array;
+}
+
+/** The leaf, wholly parsed. */
+interface Fetched extends LeafSource {
+  cert: ParsedCertificate;
 }
 
 interface FetchedChain {
@@ -138,7 +153,7 @@ async function obtainLeaf(
   report: SnpReport,
   anchors: readonly TrustAnchor[],
   out: Violation[],
-): Promise<Fetched | null> {
+): Promise<LeafSource | null> {
   let bytes = input.leaf;
   let url: string | null = null;
   let fromCache = false;
@@ -175,12 +190,29 @@ async function obtainLeaf(
     fromCache = got.fromCache;
   }
   try {
-    return { cert: await parseCertificate(bytes, input.signatures), url, fromCache, bytes };
+    return { frame: readCertificateFrame(bytes), url, fromCache, bytes };
   } catch (e) {
-    if (!isSealgateError(e)) throw e;
-    out.push(violation('cert_malformed', `VCEK/VLEK: ${e.message}`, { field: 'leaf' }));
-    return null;
+    return leafMalformed(e, out);
   }
+}
+
+/** Step 3′, finished: the leaf's names, validity, extensions and fingerprint; null when malformed. */
+async function completeLeaf(
+  input: SnpEvidenceInput,
+  source: LeafSource,
+  out: Violation[],
+): Promise<Fetched | null> {
+  try {
+    return { ...source, cert: await parseCertificateFrame(source.frame, input.signatures) };
+  } catch (e) {
+    return leafMalformed(e, out);
+  }
+}
+
+function leafMalformed(e: unknown, out: Violation[]): null {
+  if (!isSealgateError(e)) throw e;
+  out.push(violation('cert_malformed', `VCEK/VLEK: ${e.message}`, { field: 'leaf' }));
+  return null;
 }
 
 /** Step 4 without a given chain: KDS's cert_chain for the product and kind, or null (cert_missing). */
@@ -339,8 +371,8 @@ async function checkLeafBinding(
 }
 
 /**
- * Steps 1–8 of the header. The report signature (7) runs beside 4–6; both are awaited before
- * anything is read, and its findings come last, after 6's, as when the steps ran in turn.
+ * Steps 1–8 of the header. The report signature (7) runs beside the rest of 3 and 4–6; both are
+ * awaited before anything is read, and its findings come last, after 6's, as when run in turn.
  */
 export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVerification> {
   const anchors = checkInput(input);
@@ -348,35 +380,38 @@ export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVer
   const signed = parseSigned(input.report);
   if (!signed.ok) return done(signed.report, signed.violations);
   const { report, signingKey } = signed;
-  // 3. The leaf.
+  // 3. The leaf, as far as its frame (its key and signed bytes).
   const violations: Violation[] = [];
-  const leaf = await obtainLeaf(input, report, anchors, violations);
-  if (leaf === null) return done(report, violations);
-  // 7, started; 4–6 beside it. Both settle before either is read; an error of 4–6 comes first.
-  const signature = await startReportSignature(report, leaf.cert, input.signatures);
-  const chain = checkLeafAndChain(input, report, signingKey, anchors, leaf, violations);
+  const source = await obtainLeaf(input, report, anchors, violations);
+  if (source === null) return done(report, violations);
+  // 7, started; 3′–6 beside it. Both settle before either is read; an error of 3′–6 comes first.
+  const signature = await startReportSignature(report, source.frame, input.signatures);
+  const chain = checkLeafAndChain(input, report, signingKey, anchors, source, violations);
   const [trusted, signatureV] = await settleBoth(chain, signature.verdict);
-  // The leaf's key is not AMD's: what it signed means nothing, so 7's verdict is not reported.
+  // The leaf is malformed or its key is not AMD's: what it signed means nothing, so 7 is not reported.
   if (trusted === null) return done(report, violations);
   violations.push(...signatureV);
   if (violations.length > 0) return done(report, violations);
   // 8. Claims.
-  const { product, leafKind, extensions } = trusted;
+  const { product, leafKind, extensions, leaf } = trusted;
   return claimsOf(report, { product, leafKind, extensions, leaf: leaf.cert, chain: trusted.chain });
 }
 
 /**
- * 4–6: the chain, its revocation and the leaf's binding to the report; null (violations added)
- * when the chain is missing or the leaf's key is not AMD's.
+ * 3′–6: the rest of the leaf's parse, the chain, its revocation and the leaf's binding to the
+ * report; null (violations added) when the leaf is malformed, the chain missing or the leaf's key
+ * not AMD's.
  */
 async function checkLeafAndChain(
   input: SnpEvidenceInput,
   report: SnpReport,
   signingKey: Exclude<SnpSigningKey, 'none'>,
   anchors: readonly TrustAnchor[],
-  leaf: Fetched,
+  source: LeafSource,
   out: Violation[],
-): Promise<(TrustedLeaf & { chain: FetchedChain }) | null> {
+): Promise<(TrustedLeaf & { chain: FetchedChain; leaf: Fetched }) | null> {
+  const leaf = await completeLeaf(input, source, out);
+  if (leaf === null) return null;
   // 4. The chain of the leaf's product (its productName), else the report's.
   const chain = await obtainChain(input, () => chainProduct(leaf.cert, report, anchors), signingKey, out);
   if (chain === null) return null;
@@ -386,7 +421,7 @@ async function checkLeafAndChain(
   // 5b. Revocation; 6. Binding.
   out.push(...(await checkRevocation(input, leaf, chain, trusted)));
   out.push(...(await checkLeafBinding(input, report, leaf, trusted)));
-  return { ...trusted, chain };
+  return { ...trusted, chain, leaf };
 }
 
 /** Caller errors throw: a missing input, a `now` that is not a valid Date, bad trust anchors. */
@@ -490,13 +525,13 @@ async function rememberLeaf(input: SnpEvidenceInput, leaf: Fetched): Promise<voi
 }
 
 /**
- * 7, started: the leaf's key imported (7a), then the check of the report's signature under it
- * submitted (7b) before this returns, so that it runs while the caller checks the chain. The
+ * 7, started: the leaf's key imported from its frame (7a), then the check of the report's signature
+ * under it submitted (7b) before this returns, so that it runs while the caller checks the chain. The
  * verdict is wrapped: an async function cannot resolve to a promise without awaiting it.
  */
 async function startReportSignature(
   report: SnpReport,
-  leaf: ParsedCertificate,
+  leaf: Pick<CertificateFrame, 'spki'>,
   signatures: SignatureBackend | undefined,
 ): Promise<{ verdict: Promise<Violation[]> }> {
   let key: VerifyKey;

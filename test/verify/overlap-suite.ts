@@ -6,7 +6,9 @@
  *   - only the report's signature bad: `report_signature_invalid` alone, no claims;
  *   - both bad: the chain's violation alone (what a key that is not AMD's signed means nothing),
  *     one verdict, and the report's check was still awaited (the suite's caller counts unhandled
- *     rejections where its runtime can).
+ *     rejections where its runtime can);
+ *   - a leaf whose frame (structure, key) reads but whose validity does not: `cert_malformed`
+ *     alone, with the report's signature good or bad (the check started from the frame is dropped).
  * overlap.test.ts runs it on WebCrypto (Node and workerd) with hostile backends beside;
  * overlap-node-crypto.node.test.ts on node:crypto, P-384 on the thread pool and inline.
  */
@@ -25,6 +27,22 @@ export function leafWithBadSignature(leaf: Uint8Array): Uint8Array {
   const der = leaf[0] === 0x30 ? leaf.slice() : decodeCertificates(leaf)[0]!;
   der[der.length - 1]! ^= 0x01;
   return der;
+}
+
+/**
+ * The leaf as DER with its notBefore's first digit made a letter: the frame (structure, key) reads,
+ * the rest of the parse does not (`cert_malformed`).
+ */
+export function leafMalformedPastFrame(leaf: Uint8Array): Uint8Array {
+  const der = leaf[0] === 0x30 ? leaf.slice() : decodeCertificates(leaf)[0]!;
+  for (let i = 0; i + 2 < der.length; i++) {
+    const time = (der[i] === 0x17 && der[i + 1] === 0x0d) || (der[i] === 0x18 && der[i + 1] === 0x0f);
+    if (time) {
+      der[i + 2] = 0x58; // 'X'
+      return der;
+    }
+  }
+  throw new Error('no validity time in the leaf');
 }
 
 export function reportWithBadSignature(report: Uint8Array): Uint8Array {
@@ -91,6 +109,18 @@ export function overlapSuite(name: string, backend: SignatureBackend): void {
         expect(r.claims).toBeNull();
         expect(codes(r.violations)).toEqual(['cert_chain_invalid']);
         expect(r.report).not.toBeNull();
+      });
+
+      it('a leaf malformed past its frame, and a bad report signature beside it', async () => {
+        for (const report of [
+          (i: SnpEvidenceInput) => i.report,
+          (i: SnpEvidenceInput) => reportWithBadSignature(i.report),
+        ]) {
+          const r = await run((i) => ({ ...i, report: report(i), leaf: leafMalformedPastFrame(i.leaf!) }));
+          expect(r.claims).toBeNull();
+          expect(r.violations.map((x) => [x.code, x.field])).toEqual([['cert_malformed', 'leaf']]);
+          expect(r.violations[0]!.message).toContain('notBefore');
+        }
       });
 
       it('a report signature with non-zero upper bytes, and a bad VCEK signature beside it', async () => {
