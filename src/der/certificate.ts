@@ -133,17 +133,19 @@ function readOuter(der: Uint8Array) {
  * read from it may be used only for work whose result waits for `completeCertificate` to succeed
  * (verify-snp.ts starts the report signature from it).
  */
-export interface CertificateFrame {
-  der: Uint8Array;
-  tbs: Uint8Array;
-  version: number;
-  signatureAlgorithm: Uint8Array;
-  tbsSignatureAlgorithm: Uint8Array;
-  signature: Uint8Array;
-  issuer: Uint8Array;
-  subject: Uint8Array;
-  /** SubjectPublicKeyInfo, whole DER. */
-  spki: Uint8Array;
+export interface CertificateFrame
+  extends Pick<
+    Certificate,
+    | 'der'
+    | 'tbs'
+    | 'version'
+    | 'signatureAlgorithm'
+    | 'tbsSignatureAlgorithm'
+    | 'signature'
+    | 'issuer'
+    | 'subject'
+    | 'spki'
+  > {
   /** @internal The TBSCertificate's elements and where the serial number is among them. */
   readonly tlvs: readonly Child[];
   /** @internal */

@@ -113,12 +113,18 @@ async function rsaPair() {
   return { pair, spki: new Uint8Array(await crypto.subtle.exportKey('spki', pair.publicKey)) };
 }
 
+/** A fresh key pair on `curve` and its signature of DATA with `hash`. */
+async function ecSigned(curve: 'P-256' | 'P-384', hash: 'SHA-256' | 'SHA-384') {
+  const { pair, spki } = await ecPair(curve);
+  const sig = new Uint8Array(
+    await crypto.subtle.sign({ name: 'ECDSA', hash }, pair.privateKey, DATA as BufferSource),
+  );
+  return { spki, sig };
+}
+
 describe('ECDSA on the thread pool', () => {
   it('checks the bytes given at the call: changing them afterwards changes nothing', async () => {
-    const { pair, spki } = await ecPair('P-384');
-    const sig = new Uint8Array(
-      await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-384' }, pair.privateKey, DATA as BufferSource),
-    );
+    const { spki, sig } = await ecSigned('P-384', 'SHA-384');
     const key = (await node.importEcdsaSpki(spki, 'P-384'))!;
     const data = DATA.slice();
     const signature = sig.slice();
@@ -135,11 +141,8 @@ describe('ECDSA on the thread pool', () => {
   });
 
   it('answers many checks in flight at once, each its own verdict', async () => {
-    const { pair, spki } = await ecPair('P-384');
+    const { spki, sig } = await ecSigned('P-384', 'SHA-384');
     const key = (await node.importEcdsaSpki(spki, 'P-384'))!;
-    const sig = new Uint8Array(
-      await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-384' }, pair.privateKey, DATA as BufferSource),
-    );
     const bad = sig.slice();
     bad[10]! ^= 1;
     const verdicts = await Promise.all(
@@ -151,10 +154,7 @@ describe('ECDSA on the thread pool', () => {
 
 describe('keys do not cross backends (fail closed)', () => {
   it("each backend refuses the other's key", async () => {
-    const { pair, spki } = await ecPair('P-256');
-    const sig = new Uint8Array(
-      await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, DATA as BufferSource),
-    );
+    const { spki, sig } = await ecSigned('P-256', 'SHA-256');
     const webKey = (await webCryptoSignatures.importEcdsaSpki(spki, 'P-256'))!;
     const nodeKey = (await node.importEcdsaSpki(spki, 'P-256'))!;
     expect(await webCryptoSignatures.verifyEcdsa(webKey, 'SHA-256', sig, DATA)).toBe(true);
