@@ -13,7 +13,8 @@
  * the baseline of both `snp.verify.cold` and `snp.verify.chainCached`. The cases are timed in
  * interleaved rounds (`measureInterleaved`), so that ours and theirs see the same machine load.
  *
- * Beside them, in the same rounds, the floors of our chain-cached case (`snp.genoa.verify.floor`,
+ * Beside them, in the same rounds: our chain-cached case with the P-384 check inline (no overlap),
+ * and the floors of our chain-cached case (`snp.genoa.verify.floor`,
  * and `.floor.overlapped` as the verifier overlaps them): its two signature checks alone, on the
  * same bytes and keys, as node:crypto makes them. A floor
  * measured at another point of the run does not see the same load or process state (in one full
@@ -26,7 +27,7 @@ import { pathToFileURL } from 'node:url';
 import { fromBase64 } from '../../src/bytes.js';
 import { OFFSET, SIGNED_REGION_END, SIZE } from '../../src/evidence/snp/layout.js';
 import { reportSignatureP1363 } from '../../src/evidence/snp/signature.js';
-import { nodeSignatures } from '../../src/platform/node-signature-backend.js';
+import { createNodeSignatureBackend, nodeSignatures } from '../../src/platform/node-signature-backend.js';
 import { AMD_PSS_SALT_LENGTH, parseCertificate, splitCertChain } from '../../src/verify/certificates.js';
 import { type MicroCase, type Sample, type SnpVector, snpCases } from './cases.js';
 
@@ -80,8 +81,18 @@ export async function tinfoilCases(root: string, v: SnpVector): Promise<MicroCas
   const ours = (await snpCases(v, nodeSignatures)).filter(
     (c) => c.name === 'snp.verify.cold' || c.name === 'snp.verify.chainCached',
   );
+  // The same chain-cached case with every check on the main thread (no overlap): whether the
+  // thread pool's hand-off pays on this machine, in these rounds.
+  const inline = (await snpCases(v, createNodeSignatureBackend({ poolCurves: [] }))).find(
+    (c) => c.name === 'snp.verify.chainCached',
+  )!;
   return [
     ...ours.map((c) => ({ ...c, name: c.name.replace('snp.', 'snp.genoa.') })),
+    {
+      ...inline,
+      name: 'snp.genoa.verify.chainCached.inline',
+      what: `${inline.what} — with the report's P-384 check inline (node:crypto backend with poolCurves: []), not on the thread pool beside the chain checks`,
+    },
     ...(await chainCachedFloors(v)),
     {
       name: 'tinfoil.snp.verify',
