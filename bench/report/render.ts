@@ -308,8 +308,16 @@ const READING_THE_FIGURES = `## Reading the figures
   the whole VCEK parse), the main thread is done at ~0.3 ms, the call ends when the pool's check
   does. An earlier attempt, started after the whole VCEK parse, had not paid at load ~1.5
   (chain-cached 1.17–1.44 ms against 1.14–1.15 ms inline, CPU 1.34–1.61 against 1.19–1.23 ms).
-  The overlap pays only when the second core is free: the hand-off (50–100 µs) is paid on every
-  call. So the run times the same case inline (\`snp.genoa.verify.chainCached.inline\`,
+  It can pay only when the second core is free, and the hand-off (50–100 µs) is paid on every
+  call. The host it was written on was never quiet (load 3–11 from other work), and there it did
+  not pay. Against the code before it (b99b7b8, loaded into the same process), 12 interleaved runs
+  at load 2.9–7.0: median-round ratio 1.00–1.49 (median 1.28), fastest rounds 0.88–1.60 (median
+  1.10), CPU per call 0.99–1.57×. In this bench's own rounds (three runs, load 4.9–5.8): 1.86,
+  3.00, 1.74 ms against 1.66, 3.48, 1.85 ms inline; by thread, main 0.57–0.87 + pool 0.97–1.30 ms
+  per call against 1.47–1.80 ms on the main thread alone, with 0.03–0.19 ms of system time per
+  call (thread wake-ups) against under 0.01. The pool's P-384 check costs what it costs inline,
+  and there it found no free core to run beside the main thread. Whether it pays on a quiet host, a run of the bench says: it times
+  the same case inline (\`snp.genoa.verify.chainCached.inline\`,
   \`node.snp.verify.chainCached.vsInline\`: below 1 when it pays) and the two checks overlapped
   as the verifier runs them (\`snp.genoa.verify.floor.overlapped\`, the floor of the wall time,
   beside \`snp.genoa.verify.floor\`, their sum, the floor of the CPU time), all in the same rounds.
