@@ -1,11 +1,18 @@
 /**
  * The gateway's batched SHA-256 state (src/gateway/sealing/native-sha256.ts) gives the digest of
  * the concatenation of its updates, whatever their sizes and however they fall on the batch
- * boundary, and copies what it batches (a caller reuses its length-prefix buffer).
+ * boundary, and copies what it batches (a caller reuses its length-prefix buffer). So does the
+ * stream receipt's hash (`streamSha256`), gathered for one digest up to GATHER_BYTES and
+ * incremental past it, whichever side of that bound the updates fall; it refuses use after digest.
  */
 import { describe, expect, it } from 'vitest';
 import { concatBytes, sha256, toHex } from '../../src/bytes.js';
-import { BATCH_BYTES, nativeSha256 } from '../../src/gateway/sealing/native-sha256.js';
+import {
+  BATCH_BYTES,
+  GATHER_BYTES,
+  nativeSha256,
+  streamSha256,
+} from '../../src/gateway/sealing/native-sha256.js';
 import { createStreamHash } from '../../src/receipts/receipt.js';
 
 function bytes(length: number, seed: number): Uint8Array {
@@ -56,5 +63,51 @@ describe('batched native SHA-256', () => {
     for (const r of reads) ours.update(r);
     reference.update(concatBytes(...reads));
     expect(ours.digest()).toBe(reference.digest());
+  });
+});
+
+describe('the stream receipt hash (gathered, then incremental)', () => {
+  it('equals one-shot SHA-256 of the concatenation on both sides of GATHER_BYTES', async () => {
+    const splits = [
+      [],
+      [1],
+      [300, 16_000],
+      [GATHER_BYTES],
+      [GATHER_BYTES, 1],
+      [GATHER_BYTES - 1, 2, 5],
+      [10, GATHER_BYTES + 7, 3],
+      Array.from({ length: 200 }, (_, i) => (i * 977) % 1500),
+    ];
+    for (const split of splits) {
+      const parts = split.map((n, i) => bytes(n, i + 1));
+      const h = streamSha256();
+      for (const p of parts) h.update(p);
+      expect(toHex(await h.digest()), `split ${split.slice(0, 5)}`).toBe(
+        toHex(await sha256(concatBytes(...parts))),
+      );
+    }
+  });
+
+  it('copies what it gathers: a caller reusing its buffer does not change the digest', async () => {
+    const reused = new Uint8Array(64);
+    const h = streamSha256();
+    const expected: Uint8Array[] = [];
+    for (let i = 0; i < 20; i++) {
+      reused.fill(i);
+      h.update(reused);
+      expected.push(reused.slice());
+    }
+    expect(toHex(await h.digest())).toBe(toHex(await sha256(concatBytes(...expected))));
+  });
+
+  it('gives the worker’s stream hash (noble) and refuses bytes after its digest', async () => {
+    const reads = [bytes(36, 1), bytes(290, 2), bytes(15_900, 3)];
+    const reference = createStreamHash();
+    for (const r of reads) reference.update(r);
+    const h = streamSha256();
+    for (const r of reads) h.update(r);
+    expect(toHex(await h.digest())).toBe(reference.digest());
+    expect(() => h.update(bytes(1, 4))).toThrow('already finished');
+    await expect(h.digest()).rejects.toThrow('already finished');
   });
 });
