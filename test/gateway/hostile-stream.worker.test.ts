@@ -253,6 +253,29 @@ gatewayDescribe('a hostile worker holding the DEK: the relay sends only what the
     expect(lastError(data)).toBe('upstream_tampered');
   });
 
+  it('a frame is checked event by event however it is relayed: ASCII frames whole, others one by one', async () => {
+    // ASCII frames are framed and decoded in one piece (stream-answer.ts #rawFrame); a frame with
+    // a multi-byte character goes event by event. Either way: every event as sent, then [DONE]; a
+    // bad event releases exactly the events before it, first in its frame or later.
+    const wide = [CHUNK('héllo'), CHUNK('☃ — 😀'), CHUNK('plain')];
+    expect(await ask(async (w) => [await whole(w, eventsPlaintext(...wide, '[DONE]'))])).toEqual([
+      ...wide,
+      '[DONE]',
+    ]);
+    for (const frame of [[CHUNK('ascii')], [CHUNK('ü')]]) {
+      const first = await ask(async (w) => [
+        await whole(w, eventsPlaintext(...frame), eventsPlaintext('nope', CHUNK('y'), '[DONE]')),
+      ]);
+      expect(first.slice(0, -1)).toEqual(frame);
+      expect(lastError(first)).toBe('upstream_tampered');
+      const later = await ask(async (w) => [
+        await whole(w, eventsPlaintext(...frame, CHUNK('x'), '{"error":1}', '[DONE]', CHUNK('z'))),
+      ]);
+      expect(later.slice(0, -1)).toEqual([...frame, CHUNK('x')]);
+      expect(lastError(later)).toBe('upstream_tampered');
+    }
+  });
+
   it('256 events in a frame relay; 257 are refused with none of them released', async () => {
     const events = Array.from({ length: 256 }, (_, i) => CHUNK(String(i)));
     const ok = await ask(async (w) => [
