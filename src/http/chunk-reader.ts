@@ -11,7 +11,7 @@
  * each in workerd (bench/macro/ablate `read-alloc×8`: 147 µs per streamed request of ~5 reads), far
  * more than copying the bytes a read returned (a streamed answer's ~14 KB). So each read goes into a
  * buffer of the isolate's small pool and returns a COPY of exactly the bytes it got; the buffer goes
- * back to the pool at once (docs/gateway.md "What a stream's network reads cost").
+ * back to the pool at once (docs/gateway.md "Where a stream's relay CPU goes").
  *
  * Invariants: every read returns bytes of its own (a copy, never a view of a pooled buffer), so no
  * read's bytes are ever overwritten, by this reader or another; the copy is made before the buffer

@@ -1,7 +1,7 @@
 /**
- * SHA-256 for the gateway's stream receipt hash (`createStreamHash`; src/receipts/receipt.ts)
- * through workerd's `node:crypto` `createHash` (nodejs_compat: BoringSSL, synchronous, on the
- * isolate's thread). The default, noble's pure-JavaScript SHA-256, was about a tenth of the
+ * SHA-256 for the gateway's stream receipt hash (the function of `createStreamHash`,
+ * src/receipts/receipt.ts: `streamSha256` below) — past GATHER_BYTES through workerd's `node:crypto`
+ * `createHash` (nodejs_compat: BoringSSL, synchronous, on the isolate's thread). The default, noble's pure-JavaScript SHA-256, was about a tenth of the
  * gateway's CPU on a sealed stream in a CPU profile (every byte of the stream is hashed);
  * WebCrypto's digest has no incremental form. Same function (FIPS 180-4), same hex. A whole JSON
  * answer is hashed by WebCrypto's one-shot digest instead: this Hash is a stream.Transform, and
@@ -19,7 +19,7 @@
  * only a longer stream makes the Hash, feeds it what was gathered, in order, and goes on
  * incrementally, so memory stays bounded by GATHER_BYTES whatever the stream's length. The Hash's
  * construction, updates and digest cost the gateway ~70–120 µs per stream in a CPU profile
- * (docs/gateway.md "What a stream's network reads cost"), one digest of a 17 KB bench stream far less.
+ * (docs/gateway.md "Where a stream's relay CPU goes"), one digest of a 17 KB bench stream far less.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { concatBytes, sha256 } from '../../bytes.js';
