@@ -21,6 +21,32 @@ function bytes(length: number, seed: number): Uint8Array {
   return out;
 }
 
+/** Either state: the batched one (sync digest) or the stream's gathered one (async digest). */
+interface State {
+  update(data: Uint8Array): unknown;
+  digest(): Uint8Array | Promise<Uint8Array>;
+}
+
+/** Feeds `parts` to a fresh state: its digest must be one-shot SHA-256 of their concatenation. */
+async function expectDigestOf(make: () => State, parts: Uint8Array[], label: string): Promise<void> {
+  const h = make();
+  for (const p of parts) h.update(p);
+  expect(toHex(await h.digest()), label).toBe(toHex(await sha256(concatBytes(...parts))));
+}
+
+/** Feeds ONE buffer, rewritten by `fill` before each update: the digest is of what it held then. */
+async function expectCopies(make: () => State, size: number, fill: (b: Uint8Array, i: number) => void) {
+  const reused = new Uint8Array(size);
+  const h = make();
+  const expected: Uint8Array[] = [];
+  for (let i = 0; i < 50; i++) {
+    fill(reused, i);
+    h.update(reused);
+    expected.push(reused.slice());
+  }
+  expect(toHex(await h.digest())).toBe(toHex(await sha256(concatBytes(...expected))));
+}
+
 describe('batched native SHA-256', () => {
   it('equals one-shot SHA-256 of the concatenation for every split', async () => {
     const sizes = [
@@ -35,25 +61,16 @@ describe('batched native SHA-256', () => {
       Array.from({ length: 300 }, (_, i) => (i * 97) % 700),
     ];
     for (const split of sizes) {
-      const parts = split.map((n, i) => bytes(n, i));
-      const h = nativeSha256();
-      for (const p of parts) h.update(p);
-      expect(toHex(h.digest()), `split ${split.slice(0, 5)}`).toBe(
-        toHex(await sha256(concatBytes(...parts))),
+      await expectDigestOf(
+        nativeSha256,
+        split.map((n, i) => bytes(n, i)),
+        `split ${split.slice(0, 5)}`,
       );
     }
   });
 
   it('copies what it batches: reusing the caller’s buffer does not change the digest', async () => {
-    const reused = new Uint8Array(4);
-    const h = nativeSha256();
-    const expected: Uint8Array[] = [];
-    for (let i = 0; i < 50; i++) {
-      new DataView(reused.buffer).setUint32(0, i * 1000 + 7, false);
-      h.update(reused);
-      expected.push(reused.slice());
-    }
-    expect(toHex(h.digest())).toBe(toHex(await sha256(concatBytes(...expected))));
+    await expectCopies(nativeSha256, 4, (b, i) => new DataView(b.buffer).setUint32(0, i * 1000 + 7, false));
   });
 
   it('gives the stream hash that noble gives (the worker’s side), however the reads are split', () => {
@@ -79,25 +96,16 @@ describe('the stream receipt hash (gathered, then incremental)', () => {
       Array.from({ length: 200 }, (_, i) => (i * 977) % 1500),
     ];
     for (const split of splits) {
-      const parts = split.map((n, i) => bytes(n, i + 1));
-      const h = streamSha256();
-      for (const p of parts) h.update(p);
-      expect(toHex(await h.digest()), `split ${split.slice(0, 5)}`).toBe(
-        toHex(await sha256(concatBytes(...parts))),
+      await expectDigestOf(
+        streamSha256,
+        split.map((n, i) => bytes(n, i + 1)),
+        `split ${split.slice(0, 5)}`,
       );
     }
   });
 
   it('copies what it gathers: a caller reusing its buffer does not change the digest', async () => {
-    const reused = new Uint8Array(64);
-    const h = streamSha256();
-    const expected: Uint8Array[] = [];
-    for (let i = 0; i < 20; i++) {
-      reused.fill(i);
-      h.update(reused);
-      expected.push(reused.slice());
-    }
-    expect(toHex(await h.digest())).toBe(toHex(await sha256(concatBytes(...expected))));
+    await expectCopies(streamSha256, 64, (b, i) => b.fill(i));
   });
 
   it('gives the worker’s stream hash (noble) and refuses bytes after its digest', async () => {
