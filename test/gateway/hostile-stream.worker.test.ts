@@ -253,10 +253,10 @@ gatewayDescribe('a hostile worker holding the DEK: the relay sends only what the
     expect(lastError(data)).toBe('upstream_tampered');
   });
 
-  it('a frame is checked event by event however it is relayed: ASCII frames whole, others one by one', async () => {
-    // ASCII frames are framed and decoded in one piece (stream-answer.ts #rawFrame); a frame with
-    // a multi-byte character goes event by event. Either way: every event as sent, then [DONE]; a
-    // bad event releases exactly the events before it, first in its frame or later.
+  it('a frame framed in one buffer still releases exactly the events before a bad one', async () => {
+    // A frame's events go out framed in one buffer (stream-answer.ts #rawFrame), ASCII or not:
+    // every event as sent, then [DONE]; a bad event, first in its frame or later, releases exactly
+    // the events before it.
     const wide = [CHUNK('héllo'), CHUNK('☃ — 😀'), CHUNK('plain')];
     expect(await ask(async (w) => [await whole(w, eventsPlaintext(...wide, '[DONE]'))])).toEqual([
       ...wide,

@@ -36,11 +36,6 @@ export function framedEvents(events: readonly Uint8Array[]): { bytes: Uint8Array
   return { bytes, ends };
 }
 
-/** Where the data of the framed event ending at `end` starts and ends (framedEvents). */
-export function framedData(end: number, start: number): [number, number] {
-  return [start + DATA.length, end - END.length];
-}
-
 export class SseOut {
   #parts: Uint8Array[] = [];
   #text = '';

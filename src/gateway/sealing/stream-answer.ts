@@ -15,10 +15,10 @@
  *
  * On chat and completions without metering, an event's verified bytes go out as they are, with
  * only `data: ` and `\n\n` around them: the opener guarantees well-formed UTF-8 without CR
- * (stream-events.ts), which with no LF is all that makes them one SSE event — no re-encode. A
- * frame's events are framed in one buffer and decoded once, together (#rawFrame); each is still
- * parsed once: it must be a JSON chunk (stream-end.ts isChatChunk), or the client gets our error
- * event, not its SDK's parse error. An event with LF (a multi-line `data:` of the
+ * (stream-events.ts), which with no LF is all that makes them one SSE event — no re-encode; a
+ * frame's events are framed in one buffer (#rawFrame). Each is still decoded and parsed once: it
+ * must be a JSON chunk (stream-end.ts isChatChunk), or the client gets our error event, not its
+ * SDK's parse error. An event with LF (a multi-line `data:` of the
  * model server) gets a `data: ` per line. Typed routes and metered keys also read each event (its
  * JSON `type`, its usage).
  *
@@ -42,7 +42,7 @@ import type { UsageMeter } from '../limits/usage-meter.js';
 import { log } from '../log.js';
 import { byteStreamPipe } from './byte-pipe.js';
 import type { AnswerReceipt } from './receipt-check.js';
-import { framedData, framedEvents, SseOut } from './sse-out.js';
+import { framedEvents, SseOut } from './sse-out.js';
 import { type Exchange, isTampered } from './upstream.js';
 
 type Answer = Extract<Exchange, { kind: 'answer' }>;
@@ -183,24 +183,21 @@ class StreamRelay {
   }
 
   /**
-   * A verified frame on chat or completions without a meter (#raw): its events framed in ONE buffer
-   * (sse-out.ts framedEvents) and decoded ONCE for their JSON checks, where #emit decodes and queues
-   * each one (a bench stream is ~56 events). The same checks in the same order as #emit, and the
-   * same bytes out: a failing event releases the events before it, then throws. Taken when no event
-   * has LF (each is one `data:` line) and the frame is ASCII, so that an event's byte offsets are
-   * its UTF-16 indices in the decode (a multi-byte sequence decodes to fewer code units than bytes:
-   * equal lengths mean ASCII); otherwise it returns false having done nothing (#emit them).
+   * A verified frame on chat or completions without a meter (#raw): its events framed into ONE
+   * buffer (sse-out.ts framedEvents), where #emit queues three parts per event (a bench stream is
+   * ~56 events) for a concatenation at the write. Each event is still decoded and checked alone
+   * (#rawEvent: #emit's checks, in its order), so a failing event releases exactly the events before
+   * it, then throws. Not taken (false, nothing done) when an event has LF: it needs a `data: ` per
+   * line (#emit). Decoding the frame once and slicing was tried and dropped: a frame with one
+   * multi-byte character (the bench's has six bytes of them) decodes to a two-byte string.
    */
   #rawFrame(events: readonly Uint8Array[]): boolean {
     if (events.some((event) => event.indexOf(LF) !== -1)) return false;
     const { bytes, ends } = framedEvents(events);
-    const text = decoder.decode(bytes);
-    if (text.length !== bytes.length) return false;
     let released = 0; // the framed bytes of the events that passed, in order
     try {
       for (const [i, event] of events.entries()) {
-        const [from, to] = framedData(ends[i]!, i === 0 ? 0 : ends[i - 1]!);
-        if (this.#rawEvent(event, text, from, to)) released = ends[i]!;
+        if (this.#rawEvent(event)) released = ends[i]!;
       }
     } finally {
       this.#out.bytes(bytes.subarray(0, released));
@@ -208,15 +205,15 @@ class StreamRelay {
     return true;
   }
 
-  /** #emit's checks of one #raw event, its text `text[from, to)`: false for `[DONE]` (held). */
-  #rawEvent(event: Uint8Array, text: string, from: number, to: number): boolean {
+  /** #emit's checks of one #raw event: false for `[DONE]` (held, not sent yet). */
+  #rawEvent(event: Uint8Array): boolean {
     if (this.#held !== null) throw tampered("an event after the route's final event");
     if (startsWithDone(event)) {
       if (event.length !== DONE.length) throw tampered('an event extends [DONE]');
       this.#held = '[DONE]';
       return false;
     }
-    if (!isChatChunk(text.slice(from, to))) throw tampered('a chat event that is not a JSON chunk');
+    if (!isChatChunk(decoder.decode(event))) throw tampered('a chat event that is not a JSON chunk');
     return true;
   }
 
