@@ -428,8 +428,7 @@ const READING_THE_FIGURES = `## Reading the figures
   median, within that machine's noise; the AI worker's stream CPU did not move measurably (it is
   the model's SSE parse, the per-event checks and the pump, not the framing).
 - Since, the gateway reads the worker's stream and the request bodies it reads in JavaScript
-  through a BYOB reader with 64 KiB buffers (\`src/http/chunk-reader.ts\`; fresh per read then,
-  pooled per isolate with each read's bytes copied out since: docs/gateway.md):
+  through a BYOB reader with a fresh 64 KiB buffer per read (\`src/http/chunk-reader.ts\`):
   workerd's default reader hands a body over 4096 bytes at a time, so a bench stream the worker
   sends as two writes was 5.05–5.11 reads of its body per stream and is now 1.13 (counted in the
   relay under this load), at ~0.05–0.1 ms of workerd CPU per read (docs/gateway.md "What a stream's

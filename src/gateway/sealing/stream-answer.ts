@@ -124,8 +124,7 @@ class StreamRelay {
    * promise resolves, and hashing there (the first read also made the hash state, then a node:crypto
    * stream Transform) still held it (CPU profile, commit body); waiting for the next read yields.
    * The hash is read only by the trailer's check: every byte is fed before it, in order (each read's
-   * before the next read's). A view of the read's own bytes (chunk-reader.ts returns each read as a
-   * copy): never overwritten.
+   * before the next read's). A view of the read's own fresh buffer (chunk-reader.ts): never reused.
    */
   #unhashed: Uint8Array | undefined;
   readonly #onFrame = (events: readonly Uint8Array[]): void => {
