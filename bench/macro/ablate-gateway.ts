@@ -26,6 +26,13 @@
  *   gateway-passthrough  app.ts                 all but the isolate: app built, passthrough served
  *   seal×8, open×8, receipt×8, apikey×8         (add) the step 7 more times: Δ / 7 is one in place
  *   floor        hono + apikey + body + open    what is left: config, key, sealing, the one fetch
+ * Of a stream (`ABLATE_STREAM=1`):
+ *   stream-relay sealing/stream-answer.ts       the whole relay: the sealed stream pumped natively
+ *                                               (no read, open, event check, hash, receipt, write)
+ *   chat-check   api/stream-end.ts              the JSON check of each verified chat event
+ *   event-utf8   envelope/stream-events.ts      the per-byte UTF-8 / CR check of each event
+ *   chat-check×8, read-alloc×8                  (add) 7 more event checks; 7 fresh 64 KiB buffers
+ *                                               per body read (http/chunk-reader.ts)
  *
  * The load is the macro bench's sealed JSON request (4 KiB chat prompt) at 8 in flight, a closed
  * loop of `ABLATE_MS` per variant; the figure is the workerd process's CPU per request from /proc

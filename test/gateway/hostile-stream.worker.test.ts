@@ -253,6 +253,29 @@ gatewayDescribe('a hostile worker holding the DEK: the relay sends only what the
     expect(lastError(data)).toBe('upstream_tampered');
   });
 
+  it('a frame framed in one buffer still releases exactly the events before a bad one', async () => {
+    // A frame's events go out framed in one buffer (stream-answer.ts #rawFrame), ASCII or not:
+    // every event as sent, then [DONE]; a bad event, first in its frame or later, releases exactly
+    // the events before it.
+    const wide = [CHUNK('héllo'), CHUNK('☃ — 😀'), CHUNK('plain')];
+    expect(await ask(async (w) => [await whole(w, eventsPlaintext(...wide, '[DONE]'))])).toEqual([
+      ...wide,
+      '[DONE]',
+    ]);
+    for (const frame of [[CHUNK('ascii')], [CHUNK('ü')]]) {
+      const first = await ask(async (w) => [
+        await whole(w, eventsPlaintext(...frame), eventsPlaintext('nope', CHUNK('y'), '[DONE]')),
+      ]);
+      expect(first.slice(0, -1)).toEqual(frame);
+      expect(lastError(first)).toBe('upstream_tampered');
+      const later = await ask(async (w) => [
+        await whole(w, eventsPlaintext(...frame, CHUNK('x'), '{"error":1}', '[DONE]', CHUNK('z'))),
+      ]);
+      expect(later.slice(0, -1)).toEqual([...frame, CHUNK('x')]);
+      expect(lastError(later)).toBe('upstream_tampered');
+    }
+  });
+
   it('256 events in a frame relay; 257 are refused with none of them released', async () => {
     const events = Array.from({ length: 256 }, (_, i) => CHUNK(String(i)));
     const ok = await ask(async (w) => [

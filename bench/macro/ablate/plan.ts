@@ -99,6 +99,31 @@ const ONE: Ablation[] = [
     removes: '(adds) 7 more acceptances of the API key: Δ / 7 is one in place',
     swaps: { 'src/gateway/kv/api-keys.ts': 'api-keys-repeat.ts' },
   },
+  {
+    name: 'stream-relay',
+    removes: "a stream's whole relay: reads, opening, event checks, SSE out, stream hash, receipt",
+    swaps: { 'src/gateway/sealing/stream-answer.ts': 'stream-native.ts' },
+  },
+  {
+    name: 'chat-check',
+    removes: 'the JSON.parse of each verified chat event (stream-end.ts isChatChunk)',
+    swaps: { 'src/api/stream-end.ts': 'chat-check.ts' },
+  },
+  {
+    name: 'event-utf8',
+    removes: 'the per-byte UTF-8 and CR check of each verified event (stream-events.ts)',
+    swaps: { 'src/envelope/stream-events.ts': 'stream-events.ts' },
+  },
+  {
+    name: 'read-alloc×8',
+    removes: '(adds) 7 fresh 64 KiB buffers per read: Δ / 7 is one fresh buffer for every read',
+    swaps: { 'src/http/chunk-reader.ts': 'chunk-reader-alloc-repeat.ts' },
+  },
+  {
+    name: 'chat-check×8',
+    removes: "(adds) 7 more JSON checks of each verified chat event: Δ / 7 is all of a stream's checks",
+    swaps: { 'src/api/stream-end.ts': 'chat-check-repeat.ts' },
+  },
 ];
 
 /** All removals at once: what is left is configuration, key, sealing and the one fetch. */

@@ -13,17 +13,15 @@
  * A missing or wrong receipt is `attestation_rejected` / `malformed_evidence` (the caller answers
  * 502 `upstream_tampered`); it is never dropped silently.
  */
-import { fromBase64Url, sha256, toBase64Url } from '../../bytes.js';
+import { fromBase64Url, sha256, toBase64Url, toHex } from '../../bytes.js';
 import type { RequestContext } from '../../envelope/data-key.js';
 import { SealgateError } from '../../errors.js';
 import { encodeKeptReceipt } from '../../receipts/kept-receipt.js';
 import {
   bodySha256,
-  createStreamHash,
   importWorkerKey,
   parseReceipt,
   type ReceiptClaims,
-  type StreamHash,
   verifyReceiptSignature,
   WORKER_CERTIFICATE_HEADER,
 } from '../../receipts/receipt.js';
@@ -32,7 +30,7 @@ import type { KvNamespace } from '../cf-types.js';
 import { nowMs, nowSeconds } from '../clock.js';
 import { putReceipt, type ReceiptService, readReceiptServices, spkiOf } from '../kv/receipt-store.js';
 import { log } from '../log.js';
-import { nativeSha256 } from './native-sha256.js';
+import { type StreamSha256, streamSha256 } from './native-sha256.js';
 
 /** A receipt's iat may differ from our clock by this much (the worker's clock, a long answer). */
 const MAX_CLOCK_SKEW_SECONDS = 300;
@@ -204,7 +202,7 @@ class WorkerReceipt implements AnswerReceipt {
    * Made on a stream's first bytes only: a JSON answer needs none, and the SHA-256 state is CPU
    * spent per answer (docs/benchmarks.md).
    */
-  #streamHash: StreamHash | undefined;
+  #streamHash: StreamSha256 | undefined;
 
   constructor(input: ReceiptInput, worker: TrustedWorker) {
     this.#input = input;
@@ -225,11 +223,12 @@ class WorkerReceipt implements AnswerReceipt {
 
   async checkStream(trailer: string | undefined): Promise<string> {
     if (trailer === undefined) throw tampered('the stream ended without its receipt');
-    return await this.#check(trailer, this.#bodyHash().digest());
+    // The stream hash (receipts/receipt.ts createStreamHash): SHA-256 of the body's exact bytes.
+    return await this.#check(trailer, toHex(await this.#bodyHash().digest()));
   }
 
-  #bodyHash(): StreamHash {
-    this.#streamHash ??= createStreamHash(nativeSha256);
+  #bodyHash(): StreamSha256 {
+    this.#streamHash ??= streamSha256();
     return this.#streamHash;
   }
 

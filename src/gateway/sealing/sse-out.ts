@@ -10,9 +10,33 @@ import { concatBytes } from '../../bytes.js';
 
 const DATA = new Uint8Array([0x64, 0x61, 0x74, 0x61, 0x3a, 0x20]); // "data: "
 const END = new Uint8Array([0x0a, 0x0a]); // "\n\n"
+const LF = 0x0a;
+/** Stateless: one for the isolate, not one per stream. */
+const encoder = new TextEncoder();
+
+/**
+ * Every event of a frame framed (`data: ` ‖ event ‖ `\n\n`) in ONE buffer — one allocation and one
+ * part per frame rather than three parts per event; `ends[i]` is where event i's framed bytes end.
+ * Same invariant as `SseOut.event` for each event (the caller's: no CR, no LF).
+ */
+export function framedEvents(events: readonly Uint8Array[]): { bytes: Uint8Array; ends: number[] } {
+  let size = 0;
+  for (const event of events) size += DATA.length + event.length + END.length;
+  const bytes = new Uint8Array(size);
+  const ends: number[] = [];
+  let at = 0;
+  for (const event of events) {
+    bytes.set(DATA, at);
+    bytes.set(event, at + DATA.length);
+    at += DATA.length + event.length;
+    bytes[at++] = LF;
+    bytes[at++] = LF;
+    ends.push(at);
+  }
+  return { bytes, ends };
+}
 
 export class SseOut {
-  readonly #encoder = new TextEncoder();
   #parts: Uint8Array[] = [];
   #text = '';
   #length = 0;
@@ -27,6 +51,13 @@ export class SseOut {
     this.#push(DATA);
     this.#push(data);
     this.#push(END);
+  }
+
+  /** SSE bytes as they are (already framed events; a view: copied once, at `take`). */
+  bytes(framed: Uint8Array): void {
+    if (framed.length === 0) return;
+    this.#flushText();
+    this.#push(framed);
   }
 
   /** SSE text as it is (already framed). */
@@ -45,7 +76,7 @@ export class SseOut {
 
   #flushText(): void {
     if (this.#text === '') return;
-    this.#push(this.#encoder.encode(this.#text));
+    this.#push(encoder.encode(this.#text));
     this.#text = '';
   }
 

@@ -15,9 +15,10 @@
  *
  * On chat and completions without metering, an event's verified bytes go out as they are, with
  * only `data: ` and `\n\n` around them: the opener guarantees well-formed UTF-8 without CR
- * (stream-events.ts), which with no LF is all that makes them one SSE event — no re-encode. Each is
- * still decoded and parsed once: it must be a JSON chunk (stream-end.ts isChatChunk), or the client
- * gets our error event, not its SDK's parse error. An event with LF (a multi-line `data:` of the
+ * (stream-events.ts), which with no LF is all that makes them one SSE event — no re-encode; a
+ * frame's events are framed in one buffer (#rawFrame). Each is still decoded and parsed once: it
+ * must be a JSON chunk (stream-end.ts isChatChunk), or the client gets our error event, not its
+ * SDK's parse error. An event with LF (a multi-line `data:` of the
  * model server) gets a `data: ` per line. Typed routes and metered keys also read each event (its
  * JSON `type`, its usage).
  *
@@ -41,7 +42,7 @@ import type { UsageMeter } from '../limits/usage-meter.js';
 import { log } from '../log.js';
 import { byteStreamPipe } from './byte-pipe.js';
 import type { AnswerReceipt } from './receipt-check.js';
-import { SseOut } from './sse-out.js';
+import { framedEvents, SseOut } from './sse-out.js';
 import { type Exchange, isTampered } from './upstream.js';
 
 type Answer = Extract<Exchange, { kind: 'answer' }>;
@@ -89,6 +90,8 @@ const READ_END_MS = 5000;
 /** `[DONE]`, the chat routes' final event (src/api/stream-end.ts), as bytes. */
 const DONE = new Uint8Array([0x5b, 0x44, 0x4f, 0x4e, 0x45, 0x5d]);
 const LF = 0x0a;
+/** Used without `stream` (each call whole and stateless): one for the isolate, not one per stream. */
+const decoder = new TextDecoder();
 
 /** One stream's relay from the worker's sealed records to the client's opened events. */
 class StreamRelay {
@@ -104,7 +107,6 @@ class StreamRelay {
   readonly #typed: boolean;
   /** Events go out as their verified bytes (chat, completions, no meter): no re-encode. */
   readonly #raw: boolean;
-  readonly #decoder = new TextDecoder();
   /** The client's side is gone (cancelled, disconnected): nothing more can be sent. */
   #clientGone = false;
   /**
@@ -119,13 +121,14 @@ class StreamRelay {
    * The last read's body bytes under the receipt's stream hash, not yet fed to it: fed when the
    * next read arrived (#flushHash), off the path to the client's chunk of it. workerd sends that
    * chunk from its event loop, which runs only once the relay yields to it — not when the write's
-   * promise resolves, and hashing there (the first read also makes the hash state, a node:crypto
+   * promise resolves, and hashing there (the first read also made the hash state, then a node:crypto
    * stream Transform) still held it (CPU profile, commit body); waiting for the next read yields.
    * The hash is read only by the trailer's check: every byte is fed before it, in order (each read's
    * before the next read's). A view of the read's own fresh buffer (chunk-reader.ts): never reused.
    */
   #unhashed: Uint8Array | undefined;
   readonly #onFrame = (events: readonly Uint8Array[]): void => {
+    if (this.#raw && this.#rawFrame(events)) return;
     for (const event of events) this.#emit(event);
   };
 
@@ -178,6 +181,41 @@ class StreamRelay {
     }
   }
 
+  /**
+   * A verified frame on chat or completions without a meter (#raw): its events framed into ONE
+   * buffer (sse-out.ts framedEvents), where #emit queues three parts per event (a bench stream is
+   * ~56 events) for a concatenation at the write. Each event is still decoded and checked alone
+   * (#rawEvent: #emit's checks, in its order), so a failing event releases exactly the events before
+   * it, then throws. Not taken (false, nothing done) when an event has LF: it needs a `data: ` per
+   * line (#emit). Decoding the frame once and slicing was tried and dropped: a frame with one
+   * multi-byte character (the bench's has six bytes of them) decodes to a two-byte string.
+   */
+  #rawFrame(events: readonly Uint8Array[]): boolean {
+    if (events.some((event) => event.indexOf(LF) !== -1)) return false;
+    const { bytes, ends } = framedEvents(events);
+    let released = 0; // the framed bytes of the events that passed, in order
+    try {
+      for (const [i, event] of events.entries()) {
+        if (this.#rawEvent(event)) released = ends[i]!;
+      }
+    } finally {
+      this.#out.bytes(bytes.subarray(0, released));
+    }
+    return true;
+  }
+
+  /** #emit's checks of one #raw event: false for `[DONE]` (held, not sent yet). */
+  #rawEvent(event: Uint8Array): boolean {
+    if (this.#held !== null) throw tampered("an event after the route's final event");
+    if (startsWithDone(event)) {
+      if (event.length !== DONE.length) throw tampered('an event extends [DONE]');
+      this.#held = '[DONE]';
+      return false;
+    }
+    if (!isChatChunk(decoder.decode(event))) throw tampered('a chat event that is not a JSON chunk');
+    return true;
+  }
+
   /** One verified model event: metered, held if it is the route's final event, else queued. */
   #emit(event: Uint8Array): void {
     // Nothing follows the route's final event (it is held, so it would go out after, reordered).
@@ -190,7 +228,7 @@ class StreamRelay {
       this.#held = '[DONE]';
       return;
     }
-    const data = this.#decoder.decode(event);
+    const data = decoder.decode(event);
     // A chat or completions event the client's SDK could not take (not a JSON object, or an in-band
     // error): the route's own error event instead (stream-end.ts isChatChunk).
     if (!done && !this.#typed && !isChatChunk(data)) throw tampered('a chat event that is not a JSON chunk');
@@ -319,7 +357,9 @@ class StreamRelay {
 }
 
 function startsWithDone(event: Uint8Array): boolean {
-  return event.length >= DONE.length && DONE.every((b, i) => event[i] === b);
+  if (event.length < DONE.length) return false;
+  for (let i = 0; i < DONE.length; i++) if (event[i] !== DONE[i]) return false;
+  return true;
 }
 
 /** A verified stream that breaks the route's rules: only a worker that is not ours sends it. */
