@@ -129,16 +129,6 @@ function addMicro(add: Add, micro: { workerd: MicroRun | null; node: MicroRun | 
   const floor = nodeOf('snp.genoa.verify.floor');
   if (floor !== null)
     add('node.snp.verify.chainCached.vsFloor', 'ms', nodeOf('snp.genoa.verify.chainCached'), floor);
-  // The overlap against the same case with the P-384 check inline, same rounds (< 1: it pays here).
-  const inline = nodeOf('snp.genoa.verify.chainCached.inline');
-  if (inline !== null)
-    add('node.snp.verify.chainCached.vsInline', 'ms', nodeOf('snp.genoa.verify.chainCached'), inline);
-  // The same two checks as the verifier overlaps them: the floor of the wall time (max, not sum).
-  const overlapped = nodeOf('snp.genoa.verify.floor.overlapped');
-  if (overlapped !== null) {
-    const ours = nodeOf('snp.genoa.verify.chainCached');
-    add('node.snp.verify.chainCached.vsOverlappedFloor', 'ms', ours, overlapped);
-  }
   // Side by side in Node, with a baseline of the same run (TDX: @phala/dcap-qvl).
   for (const r of n)
     if (r.baselineMsPerOp !== undefined) add(`node.${r.name}`, 'ms', r.msPerOp, r.baselineMsPerOp);

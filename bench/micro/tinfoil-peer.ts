@@ -13,10 +13,8 @@
  * the baseline of both `snp.verify.cold` and `snp.verify.chainCached`. The cases are timed in
  * interleaved rounds (`measureInterleaved`), so that ours and theirs see the same machine load.
  *
- * Beside them, in the same rounds: our chain-cached case with the P-384 check inline (no overlap),
- * and the floors of our chain-cached case (`snp.genoa.verify.floor`,
- * and `.floor.overlapped` as the verifier overlaps them): its two signature checks alone, on the
- * same bytes and keys, as node:crypto makes them. A floor
+ * Beside them, in the same rounds, the floor of our chain-cached case (`snp.genoa.verify.floor`):
+ * its two signature checks alone, on the same bytes and keys, as node:crypto makes them. A floor
  * measured at another point of the run does not see the same load or process state (in one full
  * run the separate floor was 1.16 ms against a chain-cached 1.80 ms, and half a millisecond looked
  * unexplained); in the same rounds the difference is what our code adds.
@@ -27,7 +25,7 @@ import { pathToFileURL } from 'node:url';
 import { fromBase64 } from '../../src/bytes.js';
 import { OFFSET, SIGNED_REGION_END, SIZE } from '../../src/evidence/snp/layout.js';
 import { reportSignatureP1363 } from '../../src/evidence/snp/signature.js';
-import { createNodeSignatureBackend, nodeSignatures } from '../../src/platform/node-signature-backend.js';
+import { nodeSignatures } from '../../src/platform/node-signature-backend.js';
 import { AMD_PSS_SALT_LENGTH, parseCertificate, splitCertChain } from '../../src/verify/certificates.js';
 import { type MicroCase, type Sample, type SnpVector, snpCases } from './cases.js';
 
@@ -81,19 +79,9 @@ export async function tinfoilCases(root: string, v: SnpVector): Promise<MicroCas
   const ours = (await snpCases(v, nodeSignatures)).filter(
     (c) => c.name === 'snp.verify.cold' || c.name === 'snp.verify.chainCached',
   );
-  // The same chain-cached case with every check on the main thread (no overlap): whether the
-  // thread pool's hand-off pays on this machine, in these rounds.
-  const inline = (await snpCases(v, createNodeSignatureBackend({ poolCurves: [] }))).find(
-    (c) => c.name === 'snp.verify.chainCached',
-  )!;
   return [
     ...ours.map((c) => ({ ...c, name: c.name.replace('snp.', 'snp.genoa.') })),
-    {
-      ...inline,
-      name: 'snp.genoa.verify.chainCached.inline',
-      what: `${inline.what} — with the report's P-384 check inline (node:crypto backend with poolCurves: []), not on the thread pool beside the chain checks`,
-    },
-    ...(await chainCachedFloors(v)),
+    await chainCachedFloor(v),
     {
       name: 'tinfoil.snp.verify',
       what: `@tinfoilsh/verifier 1.1.0 on ${v.name}: parse the report, their built-in Genoa ARK and ASK and our VCEK, chain (RSA-PSS ×2), report signature (ECDSA P-384), validateReport (TSME relaxed); rounds interleaved with ours`,
@@ -104,18 +92,12 @@ export async function tinfoilCases(root: string, v: SnpVector): Promise<MicroCas
 }
 
 /**
- * The floors of `snp.genoa.verify.chainCached`: its two signature checks alone, on the same bytes,
- * with node:crypto as src/platform/node-signature-backend.ts calls it, keys made once — the report's
- * ECDSA P-384/SHA-384 signature under the VCEK, the VCEK's RSASSA-PSS-SHA384 (salt 48) signature
- * under the ASK. Two cases, because the verifier overlaps them (verify-snp.ts):
- *   - `snp.genoa.verify.floor`: both synchronous, one after the other — the sum, what the work costs
- *     on one thread (the floor of the CPU figure, and of the wall figure before the overlap);
- *   - `snp.genoa.verify.floor.overlapped`: the P-384 check on the thread pool (callback form) while
- *     the RSA-PSS check runs inline, both awaited — max(P-384 + the pool's hand-off, RSA-PSS), the
- *     floor of the wall figure now.
- * Throws at set-up when either does not verify.
+ * `snp.genoa.verify.floor`: the two signature checks `snp.genoa.verify.chainCached` cannot skip, on
+ * the same bytes, with node:crypto as src/platform/node-signature-backend.ts calls it, keys made
+ * once — the report's ECDSA P-384/SHA-384 signature under the VCEK, the VCEK's RSASSA-PSS-SHA384
+ * (salt 48) signature under the ASK. Throws at set-up when either does not verify.
  */
-async function chainCachedFloors(v: SnpVector): Promise<MicroCase[]> {
+async function chainCachedFloor(v: SnpVector): Promise<MicroCase> {
   const report = fromBase64(v.report);
   const vcek = await parseCertificate(fromBase64(v.leaf), nodeSignatures);
   const ask = await parseCertificate(splitCertChain([fromBase64(v.chain)]).intermediate, nodeSignatures);
@@ -129,37 +111,18 @@ async function chainCachedFloors(v: SnpVector): Promise<MicroCase[]> {
   };
   const field = (at: number) => report.subarray(at, at + SIZE.SIGNATURE_COMPONENT);
   const p1363 = reportSignatureP1363({ rLe: field(OFFSET.SIGNATURE_R), sLe: field(OFFSET.SIGNATURE_S) });
-  if (p1363 === null) throw new Error('floor: report signature is not P-384');
   const signed = report.subarray(0, SIGNED_REGION_END);
-  const vcekOk = () => verify('sha384', vcek.tbs, askKey, vcek.signature);
-  const sum = async () => {
-    if (!verify('sha384', signed, vcekKey, p1363)) throw new Error('floor: report');
-    if (!vcekOk()) throw new Error('floor: VCEK');
+  const run = async () => {
+    if (p1363 === null || !verify('sha384', signed, vcekKey, p1363)) throw new Error('floor: report');
+    if (!verify('sha384', vcek.tbs, askKey, vcek.signature)) throw new Error('floor: VCEK');
   };
-  const overlapped = async () => {
-    const onPool = new Promise<boolean>((resolve, reject) =>
-      verify('sha384', signed, vcekKey, p1363, (e, ok) => (e ? reject(e) : resolve(ok))),
-    );
-    const inline = vcekOk();
-    if (!(await onPool) || !inline) throw new Error('floor: overlapped');
+  await run();
+  return {
+    name: 'snp.genoa.verify.floor',
+    what: `the signature checks of snp.genoa.verify.chainCached alone on ${v.name} (ECDSA P-384 report signature under the VCEK, RSA-4096 PSS VCEK signature under the ASK; node:crypto, keys made once), rounds interleaved with the cases it is the floor of`,
+    bytes: 0,
+    run,
   };
-  await sum();
-  await overlapped();
-  const what = `on ${v.name} (ECDSA P-384 report signature under the VCEK, RSA-4096 PSS VCEK signature under the ASK; node:crypto, keys made once), rounds interleaved with the cases it is the floor of`;
-  return [
-    {
-      name: 'snp.genoa.verify.floor',
-      what: `the signature checks of snp.genoa.verify.chainCached alone, one after the other, ${what}`,
-      bytes: 0,
-      run: sum,
-    },
-    {
-      name: 'snp.genoa.verify.floor.overlapped',
-      what: `the same two checks as the verifier runs them: P-384 on the thread pool while RSA-PSS runs inline, ${what}`,
-      bytes: 0,
-      run: overlapped,
-    },
-  ];
 }
 
 /** A peer-comparison sample: wall time as `Sample`, and CPU time beside it. */

@@ -55,10 +55,6 @@ const DESCRIPTIONS: Record<string, string> = {
     'ours with AMD’s ARK → ASK already verified (chain cache), wall time; baseline: @tinfoilsh/verifier 1.1.0 as above',
   'snp.verify.chainCached.vsFloor':
     'ours with the chain cached (snp.genoa.verify.chainCached); baseline: its two signature checks alone (report ECDSA P-384, VCEK RSA-PSS; node:crypto, keys made once), timed in the same interleaved rounds',
-  'snp.verify.chainCached.vsOverlappedFloor':
-    'ours with the chain cached; baseline: its two signature checks as the verifier overlaps them (P-384 on the thread pool while RSA-PSS runs inline, both awaited), same rounds — the floor of the wall time, where vsFloor (their sum) is the floor of the work',
-  'snp.verify.chainCached.vsInline':
-    'ours with the chain cached, the report’s P-384 check on the thread pool beside the chain checks; baseline: the same case with it inline (no overlap), same rounds — below 1 when the hand-off pays on this machine',
   'snp.verify.cold.cpu.vsTinfoil':
     'as snp.verify.cold.vsTinfoil, CPU time of the whole process (thread pool included: their WebCrypto calls run there) per call',
   'snp.verify.chainCached.cpu.vsTinfoil':
@@ -69,12 +65,8 @@ const DESCRIPTIONS: Record<string, string> = {
     'the same report with its device chain already verified in this isolate (cache keyed by the SHA-256 of the chain bytes; roots and dates re-checked)',
   'snp.genoa.verify.cold': 'snp.verify.cold on the Genoa set the peer is compared on',
   'snp.genoa.verify.chainCached': 'snp.verify.chainCached on the Genoa set the peer is compared on',
-  'snp.genoa.verify.chainCached.inline':
-    'snp.genoa.verify.chainCached with the report’s P-384 check inline, not on the thread pool (no overlap), in the same interleaved rounds',
   'snp.genoa.verify.floor':
-    'the two signature checks of snp.genoa.verify.chainCached alone, one after the other, in the same interleaved rounds',
-  'snp.genoa.verify.floor.overlapped':
-    'the same two checks overlapped as the verifier runs them (P-384 on the thread pool, RSA-PSS inline), in the same interleaved rounds',
+    'the two signature checks of snp.genoa.verify.chainCached alone, in the same interleaved rounds',
   'tinfoil.snp.verify':
     '@tinfoilsh/verifier 1.1.0: parse report, ARK, ASK, VCEK; chain; report signature; validateReport (TSME relaxed)',
 };

@@ -55,23 +55,12 @@ export const aiWorkerFloor = (results: Result[]) => sum(results, AI_WORKER);
 
 /**
  * SEV-SNP verification's floor in Node: one P-384 verify and two RSA-4096 verifies (one when
- * cached). With the chain cached, the floor timed in the same interleaved rounds as the figure when
- * the run has it: the same load and process state as the figure it is set beside — the two checks
- * as the verifier overlaps them (`node.snp.verify.chainCached.vsOverlappedFloor`'s baseline: the
- * floor of wall time), else one after the other (`…vsFloor`'s, from runs before the overlap).
+ * cached). With the chain cached, the floor timed in the same interleaved rounds as the figure
+ * (`node.snp.verify.chainCached.vsFloor`'s baseline) when the run has it: the same load and process
+ * state as the figure it is set beside.
  */
 export function snpNodeFloor(results: Result[], chainCached: boolean): Floor | null {
-  const baseline = (name: string) => results.find((r) => r.name === name)?.baseline;
-  const overlapped = baseline('node.snp.verify.chainCached.vsOverlappedFloor');
-  const inRounds = baseline('node.snp.verify.chainCached.vsFloor');
-  if (chainCached && overlapped != null) {
-    return {
-      ms: overlapped,
-      parts: [
-        'its two signature checks overlapped as it runs them (P-384 on the thread pool), in the same rounds, the baseline of `node.snp.verify.chainCached.vsOverlappedFloor`',
-      ],
-    };
-  }
+  const inRounds = results.find((r) => r.name === 'node.snp.verify.chainCached.vsFloor')?.baseline;
   if (chainCached && inRounds != null) {
     return {
       ms: inRounds,

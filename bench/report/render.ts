@@ -64,8 +64,7 @@ The machine may be shared with other work (then the load average is above 0): tr
 ~30 % between runs as noise.
 
 Signatures: the Node cases verify SEV-SNP and TDX evidence with node:crypto
-(\`src/platform/node-signature-backend.ts\`: \`crypto.verify\`, synchronous but for the SEV-SNP report's
-P-384 check, which runs on the thread pool beside the chain checks; keys cached by SPKI bytes), as the
+(\`src/platform/node-signature-backend.ts\`, synchronous \`crypto.verify\`, keys cached by SPKI bytes), as the
 CLI, the attestation service and the AI worker do; the workerd cases with WebCrypto, as the gateway does
 (\`src/verify/signature-backend.ts\`).${mergedRuns(results)}`;
 }
@@ -299,32 +298,14 @@ const READING_THE_FIGURES = `## Reading the figures
   (profiled with the signature checks stubbed, CPU per call: cold 457 → 179 µs, chain-cached
   286 → 88 µs): certificate digests through the backend instead of WebCrypto's thread pool, a
   one-pass PEM reader, leaner X.509 field reading, and a cached AMD upper chain found by the exact
-  bytes that delivered it. Then the report's P-384 check was made to run beside the rest
-  (\`src/verify/verify-snp.ts\`, docs/verification.md): the verifier reads the VCEK's frame (its DER
-  structure and key, \`readCertificateFrame\`), imports the key and submits the check to libuv's
-  thread pool (\`crypto.verify\`'s callback form), then parses the rest of the VCEK and checks the
-  chain, revocation, binding and the VCEK's RSA-PSS signature on the main thread, and awaits both.
-  Traced at load ~7: the check is submitted 0.06 ms into the call (0.14–0.21 ms when it waited for
-  the whole VCEK parse), the main thread is done at ~0.3 ms, the call ends when the pool's check
-  does. An earlier attempt, started after the whole VCEK parse, had not paid at load ~1.5
-  (chain-cached 1.17–1.44 ms against 1.14–1.15 ms inline, CPU 1.34–1.61 against 1.19–1.23 ms).
-  It can pay only when the second core is free, and the hand-off (50–100 µs) is paid on every
-  call. The host it was written on was never quiet (load 3–11 from other work), and there it did
-  not pay. Against the code before it (b99b7b8, loaded into the same process), 12 interleaved runs
-  at load 2.9–7.0: median-round ratio 1.00–1.49 (median 1.28), fastest rounds 0.88–1.60 (median
-  1.10), CPU per call 0.99–1.57×. In this bench's own rounds (three runs, load 4.9–5.8): 1.86,
-  3.00, 1.74 ms against 1.66, 3.48, 1.85 ms inline; by thread, main 0.57–0.87 + pool 0.97–1.30 ms
-  per call against 1.47–1.80 ms on the main thread alone, with 0.03–0.19 ms of system time per
-  call (thread wake-ups) against under 0.01. The pool's P-384 check costs what it costs inline,
-  and there it found no free core to run beside the main thread. Whether it pays on a quiet host, a run of the bench says: it times
-  the same case inline (\`snp.genoa.verify.chainCached.inline\`,
-  \`node.snp.verify.chainCached.vsInline\`: below 1 when it pays) and the two checks overlapped
-  as the verifier runs them (\`snp.genoa.verify.floor.overlapped\`, the floor of the wall time,
-  beside \`snp.genoa.verify.floor\`, their sum, the floor of the CPU time), all in the same rounds.
-  Its other costs, the key decoder seeing the VCEK's key before the chain vouches for it among
-  them, are in docs/verification.md. \`node.snp.verify.*.cpu.vsTinfoil\` give the CPU beside the
-  wall figures: CPU time of the process (every thread, so their WebCrypto thread-pool work too) per
-  call, median round of the same interleaved rounds.
+  bytes that delivered it. Tried and reverted: starting the report's ECDSA P-384 check as a libuv
+  thread-pool job before the chain check, to overlap the ~0.8 ms verify with it. On an idle
+  second core it did not pay: chain-cached wall 1.17–1.44 ms with the overlap against 1.14–1.15 ms
+  without, CPU 1.34–1.61 against 1.19–1.23 ms (two interleaved runs each, \`measureInterleaved\`,
+  load ~1.5), so the job's hand-off cost more than the overlap saved — and it fed keys AMD had not
+  yet been checked to sign to the key decoder. \`node.snp.verify.*.cpu.vsTinfoil\` give the CPU
+  beside the wall figures: CPU time of the process (every thread, so their WebCrypto thread-pool
+  work too) per call, median round of the same interleaved rounds.
 - Where the chain-cached SEV-SNP time goes (issue #18 target 6, \`node.snp.verify.chainCached.vsFloor\`):
   its floor is timed in the same interleaved rounds (\`snp.genoa.verify.floor\`: the report's P-384
   verify under the VCEK and the VCEK's RSA-PSS verify under the ASK, same bytes, keys made once),
@@ -348,9 +329,8 @@ const READING_THE_FIGURES = `## Reading the figures
   seen before, not for a new one. The wall ratio also depends on a free second core: the peer's
   WebCrypto work runs on the thread pool, so its fastest rounds (2.8–3.2 ms wall) are shorter than
   its CPU per call (4.4 ms; four interleaved runs at load ~4), and measured against those the
-  floor alone is 0.27–0.32×. Run one after the other, the two signature checks alone cost more than
-  the 0.25× wall target allows; overlapped, the wall floor is the P-384 check and the hand-off. The
-  CPU figures (\`*.cpu.vsTinfoil\`) do not move with the second core: ours rises by the hand-off.
+  floor alone is 0.27–0.32×. On an idle machine the 0.25× wall target asks for less than the two
+  signature checks cost; the CPU figures (\`*.cpu.vsTinfoil\`) do not move with the second core.
 - The AI worker's CPU per request (issue #5): a CPU profile of the worker alone (sealed requests
   sent straight to it, 8 in flight, 4 KiB chats) put most of its time not in the envelope but in
   HTTP machinery — @hono/node-server building a WHATWG Request (its body a web stream over the

@@ -127,70 +127,22 @@ function readOuter(der: Uint8Array) {
 }
 
 /**
- * A certificate's outer structure and TBSCertificate elements, read but not yet decoded: enough to
- * name the signed bytes and the public key. `completeCertificate` decodes the rest (names, validity,
- * extensions, fingerprint); a frame alone says nothing of whether those are well formed, so a key
- * read from it may be used only for work whose result waits for `completeCertificate` to succeed
- * (verify-snp.ts starts the report signature from it).
+ * Parses one DER certificate (throws `malformed_certificate` with an exact message). Pure decoding:
+ * nothing here says the certificate is valid or trusted. `hash` computes the fingerprint
+ * (default WebCrypto; Node's verifiers pass node:crypto's, signature-backend.ts `digest`).
  */
-export interface CertificateFrame
-  extends Pick<
-    Certificate,
-    | 'der'
-    | 'tbs'
-    | 'version'
-    | 'signatureAlgorithm'
-    | 'tbsSignatureAlgorithm'
-    | 'signature'
-    | 'issuer'
-    | 'subject'
-    | 'spki'
-  > {
-  /** @internal The TBSCertificate's elements and where the serial number is among them. */
-  readonly tlvs: readonly Child[];
-  /** @internal */
-  readonly offset: number;
-}
-
-/**
- * The frame of one DER (or PEM) certificate (throws `malformed_certificate`): decoded from PEM,
- * outer SEQUENCE, the TBSCertificate's elements, version, signature algorithms, the issuer's and
- * subject's bytes (not their contents) and the SPKI. Synchronous.
- */
-export function readCertificateFrame(input: Uint8Array): CertificateFrame {
+export async function parseX509Certificate(input: Uint8Array, hash: Sha256 = sha256): Promise<Certificate> {
   const der = decodeCertificate(input);
   const { tbs, tbsP, signatureAlgorithm, signature } = readOuter(der);
   // [0] version (absent in v1), then serial, signature, issuer, validity, subject,
   // subjectPublicKeyInfo (RFC 5280 §4.1).
   const tlvs = children(der, tbsP.start, tbsP.end, 'tbsCertificate');
   const { version, offset } = readVersion(der, tlvs);
-  return {
-    der,
-    tbs,
-    version,
-    signatureAlgorithm,
-    // In this order, so that a certificate broken in several places names the first.
-    tbsSignatureAlgorithm: sequenceField(der, tlvs, offset, 1, 'signature'),
-    signature,
-    issuer: sequenceField(der, tlvs, offset, 2, 'issuer'),
-    subject: sequenceField(der, tlvs, offset, 4, 'subject'),
-    spki: sequenceField(der, tlvs, offset, 5, 'subjectPublicKeyInfo'),
-    tlvs,
-    offset,
-  };
-}
-
-/**
- * The whole certificate from its frame (throws `malformed_certificate` with an exact message).
- * Pure decoding: nothing here says the certificate is valid or trusted. `hash` computes the
- * fingerprint (default WebCrypto; Node's verifiers pass node:crypto's, signature-backend.ts `digest`).
- */
-export async function completeCertificate(
-  frame: CertificateFrame,
-  hash: Sha256 = sha256,
-): Promise<Certificate> {
-  const { der, tlvs, offset, version } = frame;
   const serial = tlvs[offset]!; // readVersion found it and checked that it is an INTEGER
+  const innerAlg = sequenceField(der, tlvs, offset, 1, 'signature');
+  const issuer = sequenceField(der, tlvs, offset, 2, 'issuer');
+  const subject = sequenceField(der, tlvs, offset, 4, 'subject');
+  const spki = sequenceField(der, tlvs, offset, 5, 'subjectPublicKeyInfo');
   // Names, validity and extensions: the strict reader of x509-fields.ts.
   const tbsFields = readTbsFields(der, {
     version,
@@ -203,15 +155,15 @@ export async function completeCertificate(
   return {
     der,
     sha256: toHex(await hash(der)),
-    tbs: frame.tbs,
+    tbs,
     version,
     serialNumber: toHex(der.subarray(serial.start, serial.end)),
-    signatureAlgorithm: frame.signatureAlgorithm,
-    tbsSignatureAlgorithm: frame.tbsSignatureAlgorithm,
-    signature: frame.signature,
-    issuer: frame.issuer,
-    subject: frame.subject,
-    spki: frame.spki,
+    signatureAlgorithm,
+    tbsSignatureAlgorithm: innerAlg,
+    signature,
+    issuer,
+    subject,
+    spki,
     subjectCn: cns.length === 1 ? cns[0]! : null,
     subjectCns: cns,
     extensions: tbsFields.extensions.map((e) => ({ oid: e.oid, value: e.value })),
@@ -224,12 +176,4 @@ export async function completeCertificate(
     mayCrlSign: tbsFields.mayCrlSign,
     criticalExtensions: tbsFields.extensions.filter((e) => e.critical).map((e) => e.oid),
   };
-}
-
-/**
- * Parses one DER (or PEM) certificate (throws `malformed_certificate` with an exact message): its
- * frame, then the rest. Pure decoding: nothing here says the certificate is valid or trusted.
- */
-export async function parseX509Certificate(input: Uint8Array, hash: Sha256 = sha256): Promise<Certificate> {
-  return await completeCertificate(readCertificateFrame(input), hash);
 }

@@ -9,17 +9,9 @@
  * `createPublicKey` DER decode costs about as much as a verify), bounded in size. Digests are
  * `createHash`, synchronous: 4 µs for a certificate where WebCrypto's thread-pool hop costs ~0.1 ms.
  *
- * One exception, by measurement: ECDSA P-384 (the SEV-SNP report signature, 0.8–1.2 ms) runs on the
- * thread pool, `crypto.verify`'s callback form — the same OpenSSL call, made by a pool thread. The
- * hop costs 50–100 µs (P-256 and RSA-4096 cost 80–140 µs synchronously, so they stay inline), and it
- * lets the SNP verifier check the chain, binding and VCEK signature on the main thread while the
- * report signature runs (verify-snp.ts): wall time near max(P-384, the rest) instead of the sum.
- * The call is submitted synchronously, inside `verifyEcdsa`, and node:crypto copies `data` and the
- * signature into the job, so later changes to the caller's buffers cannot reach the check.
- *
  * The semantics are WebCrypto's (the SNP and TDX suites run against both): P1363 signatures of
  * exactly 2 × the curve's size, no low-S rule, a key only of the kind and curve asked for, and
- * false (never a throw, never a rejection) for anything that does not verify.
+ * false (never a throw) for anything that does not verify.
  */
 import { constants, createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { concatBytes, fromHex } from '../bytes.js';
@@ -52,52 +44,14 @@ class NodeVerifyKey {
 
 const CACHE_LIMIT = 256;
 
-/** The curves whose ECDSA checks run on the thread pool by default (see the header). */
-const POOL_CURVES: readonly EcCurve[] = ['P-384'];
-
 export interface NodeSignatureBackendOptions {
   /** Most keys kept (by SPKI bytes); the oldest goes first. Default 256. */
   cacheLimit?: number;
-  /** ECDSA curves verified on libuv's thread pool; the rest synchronously. Default `['P-384']`. */
-  poolCurves?: readonly EcCurve[];
-}
-
-type EcdsaKeyInput = { key: KeyObject; dsaEncoding: 'ieee-p1363' };
-
-/** `verify` on the thread pool: true only for a signature that verified, never a rejection. */
-function verifyOnPool(
-  hash: SignatureHash,
-  data: Uint8Array,
-  key: EcdsaKeyInput,
-  signature: Uint8Array,
-): Promise<boolean> {
-  return new Promise((resolve) => {
-    try {
-      verify(HASH[hash], data, key, signature, (error, ok) => resolve(error === null && ok === true));
-    } catch {
-      resolve(false);
-    }
-  });
-}
-
-/** `verify` on this thread: true only for a signature that verified, never a throw. */
-function verifyInline(
-  hash: SignatureHash,
-  data: Uint8Array,
-  key: Parameters<typeof verify>[2],
-  signature: Uint8Array,
-): boolean {
-  try {
-    return verify(HASH[hash], data, key, signature);
-  } catch {
-    return false;
-  }
 }
 
 /** A node:crypto backend with its own key cache. */
 export function createNodeSignatureBackend(options: NodeSignatureBackendOptions = {}): SignatureBackend {
   const limit = options.cacheLimit ?? CACHE_LIMIT;
-  const pool = new Set(options.poolCurves ?? POOL_CURVES);
   const cache = new Map<string, NodeVerifyKey>();
 
   function cached(tag: string, spki: Uint8Array, make: (k: KeyObject) => NodeVerifyKey | null) {
@@ -138,24 +92,29 @@ export function createNodeSignatureBackend(options: NodeSignatureBackendOptions 
           ? new NodeVerifyKey(k, null)
           : null,
       ),
-    // Not `async`: a pooled check is submitted before this returns (see the header).
-    verifyEcdsa: (key, hash, signature, data) => {
+    verifyEcdsa: async (key, hash, signature, data) => {
       const k = key as unknown;
-      if (!(k instanceof NodeVerifyKey) || k.curve === null) return Promise.resolve(false);
-      if (signature.length !== P1363_LENGTH[k.curve]) return Promise.resolve(false);
-      const input: EcdsaKeyInput = { key: k.key, dsaEncoding: 'ieee-p1363' };
-      if (pool.has(k.curve)) return verifyOnPool(hash, data, input, signature);
-      return Promise.resolve(verifyInline(hash, data, input, signature));
+      if (!(k instanceof NodeVerifyKey) || k.curve === null) return false;
+      if (signature.length !== P1363_LENGTH[k.curve]) return false;
+      try {
+        return verify(HASH[hash], data, { key: k.key, dsaEncoding: 'ieee-p1363' }, signature);
+      } catch {
+        return false;
+      }
     },
     verifyRsaPss: async (key, hash, saltLength, signature, data) => {
       const k = key as unknown;
       if (!(k instanceof NodeVerifyKey) || k.curve !== null) return false;
-      return verifyInline(
-        hash,
-        data,
-        { key: k.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength },
-        signature,
-      );
+      try {
+        return verify(
+          HASH[hash],
+          data,
+          { key: k.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength },
+          signature,
+        );
+      } catch {
+        return false;
+      }
     },
     digest: async (hash, data) => new Uint8Array(createHash(HASH[hash]).update(data).digest()),
   };

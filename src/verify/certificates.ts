@@ -7,12 +7,7 @@
  * has used (trailerField written or omitted); anything else is not an AMD chain.
  */
 import { constantTimeEqual, fromHex } from '../bytes.js';
-import {
-  type Certificate,
-  type CertificateFrame,
-  completeCertificate,
-  readCertificateFrame,
-} from '../der/certificate.js';
+import { type Certificate, parseX509Certificate } from '../der/certificate.js';
 import { decodeCertificates } from '../der/pem.js';
 import { SealgateError } from '../errors.js';
 import { decodeAmdExtensions } from '../evidence/snp/cert-extensions.js';
@@ -56,15 +51,7 @@ export async function parseCertificate(
   input: Uint8Array,
   signatures: SignatureBackend = webCryptoSignatures,
 ): Promise<ParsedCertificate> {
-  return await parseCertificateFrame(readCertificateFrame(input), signatures);
-}
-
-/** `parseCertificate` from a frame already read (der/certificate.ts `readCertificateFrame`). */
-export async function parseCertificateFrame(
-  frame: CertificateFrame,
-  signatures: SignatureBackend = webCryptoSignatures,
-): Promise<ParsedCertificate> {
-  const cert = await completeCertificate(frame, (der) => signatures.digest('SHA-256', der));
+  const cert = await parseX509Certificate(input, (der) => signatures.digest('SHA-256', der));
   const isPss = isAmdPssAlgorithm;
   return {
     ...cert,

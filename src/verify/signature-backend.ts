@@ -1,8 +1,8 @@
 /**
  * The signature checks the SEV-SNP and TDX verifiers make, behind one small interface so that a
- * runtime may bring a faster implementation (src/platform/node-signature-backend.ts: node:crypto,
- * synchronous where the thread-pool hop costs more than the check) while workerd keeps WebCrypto.
- * Exactly what the callers use, no more:
+ * runtime may bring a faster implementation (src/platform/node-signature-backend.ts: node:crypto's
+ * synchronous verify, no thread-pool hop) while workerd keeps WebCrypto. Exactly what the callers
+ * use, no more:
  *   - ECDSA P-256 / P-384 keys from a SubjectPublicKeyInfo or a raw uncompressed point, and
  *     signatures in IEEE P1363 form (r ‖ s, big-endian; DER callers convert first);
  *   - RSASSA-PSS keys from a SubjectPublicKeyInfo (AMD's chain: SHA-384, MGF1-SHA-384, salt 48);
@@ -14,11 +14,7 @@
  *   - an import returns null for a key that is not of the asked kind or curve, never throws;
  *   - a verify returns true only for a valid signature; a wrong-length signature, a key it did not
  *     import itself (another backend's) or any internal error is false — fail closed;
- *   - ECDSA is not low-S normalized (AMD firmware signatures are not; see verify-report-signature.ts);
- *   - a verify checks the bytes it was given at the call, whatever the caller does to them after,
- *     so a caller may start one and do other work before awaiting it (verify-snp.ts does). WebCrypto
- *     copies both at the call (Web Cryptography API, `verify()`: "get a copy of the bytes held by"
- *     the signature and data), node:crypto's thread-pool job too.
+ *   - ECDSA is not low-S normalized (AMD firmware signatures are not; see verify-report-signature.ts).
  */
 
 /** A verification key made by one backend's import; opaque to everyone else. */

@@ -16,18 +16,11 @@
  *                                                          cert_tcb_mismatch, cert_hwid_mismatch
  *   7. the report signature                                report_signature_invalid
  *   8. claims, only when nothing above was violated
- * Step 7 is started as soon as the leaf's frame is read (its DER structure and public key,
- * der/certificate.ts) and runs beside the rest of 3 (names, validity, extensions, fingerprint) and
- * 4–6: Node's backend verifies P-384 on the thread pool, so wall time nears max(report signature,
- * 3–6) rather than the sum. Its verdict is read only after both settled (settle-both.ts), and only
- * when the leaf parsed and its key is AMD's: the findings, their order and the stops are those of
- * the steps run in turn.
  * Bad evidence never throws: it yields violations. Throws are for caller errors only (a `now` that
  * is not a Date, trust anchors that fail `checkTrustAnchors`, a report, leaf, chain or CRL that is
  * not bytes: `invalid_argument`).
  */
 import { isBytes, toHex } from '../bytes.js';
-import { type CertificateFrame, readCertificateFrame } from '../der/certificate.js';
 import { isSealgateError, SealgateError } from '../errors.js';
 import { parseReport } from '../evidence/snp/parse-report.js';
 import { productFromCpuid, productFromName } from '../evidence/snp/product.js';
@@ -41,17 +34,10 @@ import type {
 } from '../evidence/snp/types.js';
 import { revocationViolations } from './amd-crl.js';
 import { amdRootBySha256, checkTrustAnchors, type TrustAnchor } from './amd-roots.js';
-import {
-  amdLeafIdentity,
-  type ParsedCertificate,
-  parseCertificate,
-  parseCertificateFrame,
-  splitCertChain,
-} from './certificates.js';
+import { amdLeafIdentity, type ParsedCertificate, parseCertificate, splitCertChain } from './certificates.js';
 import { type ChainCache, chainCacheKey } from './chain-cache.js';
 import { isOptionalFinite, isOptionalSignatureBackend, isOptionalWith } from './input-shape.js';
 import { certChainUrl, type KdsOptions, kdsGet, kdsRemember, vcekUrl } from './kds.js';
-import { settleBoth } from './settle-both.js';
 import { type SignatureBackend, type VerifyKey, webCryptoSignatures } from './signature-backend.js';
 import { checkBinding, decodeReportedTcb } from './verify-binding.js';
 import { type ChainResult, verifyChain } from './verify-chain.js';
@@ -125,17 +111,11 @@ function productForFetch(report: SnpReport, anchors: readonly TrustAnchor[]): Sn
   return products.size === 1 ? [...products][0]! : null;
 }
 
-/** The leaf as delivered (given or fetched), its frame read: enough to start the report signature. */
-interface LeafSource {
-  frame: CertificateFrame;
+interface Fetched {
+  cert: ParsedCertificate;
   url: string | null;
   fromCache: boolean;
   bytes: Uint8Array;
-}
-
-/** The leaf, wholly parsed. */
-interface Fetched extends LeafSource {
-  cert: ParsedCertificate;
 }
 
 interface FetchedChain {
@@ -153,7 +133,7 @@ async function obtainLeaf(
   report: SnpReport,
   anchors: readonly TrustAnchor[],
   out: Violation[],
-): Promise<LeafSource | null> {
+): Promise<Fetched | null> {
   let bytes = input.leaf;
   let url: string | null = null;
   let fromCache = false;
@@ -190,29 +170,12 @@ async function obtainLeaf(
     fromCache = got.fromCache;
   }
   try {
-    return { frame: readCertificateFrame(bytes), url, fromCache, bytes };
+    return { cert: await parseCertificate(bytes, input.signatures), url, fromCache, bytes };
   } catch (e) {
-    return leafMalformed(e, out);
+    if (!isSealgateError(e)) throw e;
+    out.push(violation('cert_malformed', `VCEK/VLEK: ${e.message}`, { field: 'leaf' }));
+    return null;
   }
-}
-
-/** Step 3′, finished: the leaf's names, validity, extensions and fingerprint; null when malformed. */
-async function completeLeaf(
-  input: SnpEvidenceInput,
-  source: LeafSource,
-  out: Violation[],
-): Promise<Fetched | null> {
-  try {
-    return { ...source, cert: await parseCertificateFrame(source.frame, input.signatures) };
-  } catch (e) {
-    return leafMalformed(e, out);
-  }
-}
-
-function leafMalformed(e: unknown, out: Violation[]): null {
-  if (!isSealgateError(e)) throw e;
-  out.push(violation('cert_malformed', `VCEK/VLEK: ${e.message}`, { field: 'leaf' }));
-  return null;
 }
 
 /** Step 4 without a given chain: KDS's cert_chain for the product and kind, or null (cert_missing). */
@@ -370,58 +333,29 @@ async function checkLeafBinding(
   return binding;
 }
 
-/**
- * Steps 1–8 of the header. The report signature (7) runs beside the rest of 3 and 4–6; both are
- * awaited before anything is read, and its findings come last, after 6's, as when run in turn.
- */
+/** Steps 1–8 of the header, in that order; claims only when no step found anything. */
 export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVerification> {
   const anchors = checkInput(input);
   // 1–2. A parsed report that says it is signed.
   const signed = parseSigned(input.report);
   if (!signed.ok) return done(signed.report, signed.violations);
   const { report, signingKey } = signed;
-  // 3. The leaf, as far as its frame (its key and signed bytes).
+  // 3–4. Certificates.
   const violations: Violation[] = [];
-  const source = await obtainLeaf(input, report, anchors, violations);
-  if (source === null) return done(report, violations);
-  // 7, started; 3′–6 beside it. Both settle before either is read; an error of 3′–6 comes first.
-  const signature = await startReportSignature(report, source.frame, input.signatures);
-  const chain = checkLeafAndChain(input, report, signingKey, anchors, source, violations);
-  const [trusted, signatureV] = await settleBoth(chain, signature.verdict);
-  // The leaf is malformed or its key is not AMD's: what it signed means nothing, so 7 is not reported.
+  const certs = await obtainCertificates(input, report, signingKey, anchors, violations);
+  if (certs === null) return done(report, violations);
+  const { leaf, chain } = certs;
+  // 5. Chain.
+  const trusted = await checkChain(input, anchors, leaf, chain, violations);
   if (trusted === null) return done(report, violations);
-  violations.push(...signatureV);
+  // 5b. Revocation; 6. Binding; 7. Signature.
+  violations.push(...(await checkRevocation(input, leaf, chain, trusted)));
+  violations.push(...(await checkLeafBinding(input, report, leaf, trusted)));
+  violations.push(...(await checkReportSignature(report, leaf.cert, input.signatures)));
   if (violations.length > 0) return done(report, violations);
   // 8. Claims.
-  const { product, leafKind, extensions, leaf } = trusted;
-  return claimsOf(report, { product, leafKind, extensions, leaf: leaf.cert, chain: trusted.chain });
-}
-
-/**
- * 3′–6: the rest of the leaf's parse, the chain, its revocation and the leaf's binding to the
- * report; null (violations added) when the leaf is malformed, the chain missing or the leaf's key
- * not AMD's.
- */
-async function checkLeafAndChain(
-  input: SnpEvidenceInput,
-  report: SnpReport,
-  signingKey: Exclude<SnpSigningKey, 'none'>,
-  anchors: readonly TrustAnchor[],
-  source: LeafSource,
-  out: Violation[],
-): Promise<(TrustedLeaf & { chain: FetchedChain; leaf: Fetched }) | null> {
-  const leaf = await completeLeaf(input, source, out);
-  if (leaf === null) return null;
-  // 4. The chain of the leaf's product (its productName), else the report's.
-  const chain = await obtainChain(input, () => chainProduct(leaf.cert, report, anchors), signingKey, out);
-  if (chain === null) return null;
-  // 5. Chain.
-  const trusted = await checkChain(input, anchors, leaf, chain, out);
-  if (trusted === null) return null;
-  // 5b. Revocation; 6. Binding.
-  out.push(...(await checkRevocation(input, leaf, chain, trusted)));
-  out.push(...(await checkLeafBinding(input, report, leaf, trusted)));
-  return { ...trusted, chain, leaf };
+  const { product, leafKind, extensions } = trusted;
+  return claimsOf(report, { product, leafKind, extensions, leaf: leaf.cert, chain });
 }
 
 /** Caller errors throw: a missing input, a `now` that is not a valid Date, bad trust anchors. */
@@ -492,6 +426,21 @@ function parseSigned(
   };
 }
 
+/** 3–4. The leaf, then the chain of the leaf's product (its productName), else the report's. */
+async function obtainCertificates(
+  input: SnpEvidenceInput,
+  report: SnpReport,
+  signingKey: Exclude<SnpSigningKey, 'none'>,
+  anchors: readonly TrustAnchor[],
+  out: Violation[],
+): Promise<{ leaf: Fetched; chain: FetchedChain } | null> {
+  const leaf = await obtainLeaf(input, report, anchors, out);
+  if (leaf === null) return null;
+  const chain = await obtainChain(input, () => chainProduct(leaf.cert, report, anchors), signingKey, out);
+  if (chain === null) return null;
+  return { leaf, chain };
+}
+
 /**
  * The product whose cert_chain KDS is asked for: the leaf's productName, else the report's. Only
  * called when the chain must be fetched: a given chain is checked against the leaf by verifyChain,
@@ -524,25 +473,19 @@ async function rememberLeaf(input: SnpEvidenceInput, leaf: Fetched): Promise<voi
   await kdsRemember(input.kds, leaf.url, leaf.bytes, leaf.cert.notAfter, input.now);
 }
 
-/**
- * 7, started: the leaf's key imported from its frame (7a), then the check of the report's signature
- * under it submitted (7b) before this returns, so that it runs while the caller checks the chain. The
- * verdict is wrapped: an async function cannot resolve to a promise without awaiting it.
- */
-async function startReportSignature(
+/** 7. The report's signature under the leaf's key (verify-report-signature.ts). */
+async function checkReportSignature(
   report: SnpReport,
-  leaf: Pick<CertificateFrame, 'spki'>,
+  leaf: ParsedCertificate,
   signatures: SignatureBackend | undefined,
-): Promise<{ verdict: Promise<Violation[]> }> {
+): Promise<Violation[]> {
   let key: VerifyKey;
   try {
     key = await importLeafKey(leaf, signatures);
   } catch (e) {
-    return {
-      verdict: Promise.resolve([violation('cert_malformed', `VCEK/VLEK: ${text(e)}`, { field: 'leaf' })]),
-    };
+    return [violation('cert_malformed', `VCEK/VLEK: ${text(e)}`, { field: 'leaf' })];
   }
-  return { verdict: verifyReportSignature(report.raw, key, signatures) };
+  return await verifyReportSignature(report.raw, key, signatures);
 }
 
 /** 8. The claims, every TCB decoded with the product's layout; a TCB that does not decode is a violation. */
