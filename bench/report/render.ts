@@ -435,24 +435,25 @@ const READING_THE_FIGURES = `## Reading the figures
   network reads cost"). The AI worker paces a stream's writes after the first (4 ms by default;
   the bench's model sends its answer at once, so its streams stay two writes). This page's figures
   are the first full run with both.
-- Since, the AI worker's stream path taken apart (issue #18 target 3;
+- The AI worker's stream path taken apart (issue #18 target 3;
   \`bench/macro/worker-stream-parts.ts\`: each part in process on the bench's 56-event answer as
   one network read, thread CPU medians of 3 rounds at load 6–9, heap allocated per call from V8's
   sampling heap profiler). The model side (SSE body → checked batches) ~140 µs and 71 KiB, of
   which the per-event JSON check (the in-band error rule) ~75 µs and 21 KiB, the SSE parse ~6–13
   µs and 7 KiB; the sealer's three records (the first event alone, the rest, the end) with the
   stream hash ~150 µs (three AES-GCM contexts, HKDF, encoding the events ~20 µs); the pump and its
-  WHATWG stream 20–40 µs more; a JSON answer's seal ~55 µs. Cut: the SSE parser compares field
-  names in place and slices once per line, not three times plus a flatten per event (13–25 → 5–13
-  µs, 43 → 7 KiB per answer; 110 → 71 KiB for the model side; a pending event's lines are copied
-  once, so many lines a read at a time stay linear), and a stream's salt comes from the worker's
-  pool (~11 µs). Tried and not kept: an accept-only one-pass scan instead of the per-event
+  WHATWG stream 20–40 µs more; a JSON answer's seal ~55 µs. Cut: a stream's salt comes from the
+  worker's pool (~11 µs). Tried and not kept: an SSE parser that compared field names in place and
+  sliced once per line (13–25 → 5–13 µs and 43 → 7 KiB per answer) needed copies timed by V8's
+  string flattening to keep a slice from holding its whole read, and one such version went
+  quadratic on an event of many reads — too much subtlety for ~8 µs of a stream's ~2 ms; an
+  accept-only one-pass scan instead of the per-event
   \`JSON.parse\` costs the same CPU (V8's parser is native; only its 21 KiB of garbage went);
   WHATWG streams are not the cost (~2 µs per stream for a stream and three reads in Node 24), nor
   reads per event (node:http hands a model's burst on as one read). What the worker spends per
   stream beyond these parts is node:http (the first event goes alone: a second write) and garbage
   collection: \`worker-hot.ts\` with \`THREADS=1\` puts V8's helper threads at 0.2–0.6 ms per
-  sealed stream at 8 in flight against ~0.2 ms per JSON answer. Neither cut is resolved by
+  sealed stream at 8 in flight against ~0.2 ms per JSON answer. The cuts were not resolved by
   \`worker-hot.ts\` on this shared host: sealed − hop per stream at 8 in flight, three alternating
   runs per tree, 1.61 / 1.65 / 2.49 ms at the branch point against 1.51 / 1.52 / 2.02 after at
   load 3–5 (1.16–2.88 against 1.25–2.70 at load 6–10), while the JSON path, which did not change,

@@ -34,18 +34,8 @@ export class SseParser {
   #afterCr = false;
   #first = true;
   #type = '';
-  /** The type was set during the current `push` (so it may be a slice of that push's text). */
-  #typeFresh = false;
-  /**
-   * The data buffer as its lines (the spec's value ‖ LF appends with the last LF dropped: the lines
-   * joined by LF): the first, the others (most events have one), how many, their characters.
-   */
   #data = '';
-  #more: string[] | null = null;
-  #lines = 0;
-  #dataLength = 0;
-  /** Lines from `#fresh` on were appended during the current `push`. */
-  #fresh = 0;
+  #hasData = false;
   #lastEventId = '';
   #retry: number | undefined;
 
@@ -75,32 +65,24 @@ export class SseParser {
     }
     if (this.#afterCr && input.startsWith('\n')) input = input.slice(1);
     this.#afterCr = false;
-    this.#fresh = this.#lines;
-    this.#typeFresh = false;
     const events: SseEvent[] = [];
     let start = 0;
-    // The next CR, LF and colon found by the runtime's native indexOf (not a JavaScript loop over
-    // every character: that loop was most of the parser's time in the worker's stream profile).
-    // Each is searched again only once the scan has passed it, so a read costs linear work however
-    // its lines look; once one is -1 there is none further on.
+    // The next CR and LF found by the runtime's native indexOf (not a JavaScript loop over every
+    // character: that loop was most of the parser's time in the worker's stream profile). Once one
+    // is -1 there is none further on.
     let cr = input.indexOf('\r');
     let lf = input.indexOf('\n');
-    let colon = input.indexOf(':');
     for (;;) {
       if (cr !== -1 && cr < start) cr = input.indexOf('\r', start);
       if (lf !== -1 && lf < start) lf = input.indexOf('\n', start);
       let i = cr === -1 ? lf : lf === -1 ? cr : Math.min(cr, lf);
       if (i === -1) break;
       const c = input.charCodeAt(i);
-      let event: SseEvent | undefined;
+      let line = input.slice(start, i);
       if (this.#pending.length > 0) {
-        const line = this.#pending.join('') + input.slice(start, i);
+        line = this.#pending.join('') + line;
         this.#pending = [];
         this.#pendingLength = 0;
-        event = this.#line(line, 0, line.length, line.indexOf(':'));
-      } else {
-        if (colon !== -1 && colon < start) colon = input.indexOf(':', start);
-        event = this.#line(input, start, i, colon !== -1 && colon < i ? colon : -1);
       }
       if (c === 0x0d) {
         if (i + 1 < input.length) {
@@ -110,25 +92,20 @@ export class SseParser {
         }
       }
       start = i + 1;
+      const event = this.#line(line);
       if (event) events.push(event);
     }
     if (start < input.length) {
       this.#pending.push(input.slice(start));
       this.#pendingLength += input.length - start;
     }
-    if (this.#pendingLength + this.#dataLength > this.#maxPending) {
+    if (this.#pendingLength + this.#data.length > this.#maxPending) {
       throw new SealgateError(
         'model_error',
         `SSE: more than ${this.#maxPending} characters without an event boundary`,
       );
     }
-    // An event that goes on in the next read holds copies, not slices of this read (see detached):
-    // what this read added, each part copied once, so a long event costs linear work.
-    if (this.#fresh === 0 && this.#lines > 0) this.#data = flatCopy(this.#data);
-    const more = this.#more;
-    if (more) for (let i = Math.max(this.#fresh - 1, 0); i < more.length; i++) more[i] = flatCopy(more[i]!);
-    if (this.#typeFresh) this.#type = flatCopy(this.#type);
-    return detached(events, input.length);
+    return events;
   }
 
   /** The end of the stream: a pending, unterminated event is discarded (§9.2.6). */
@@ -136,84 +113,47 @@ export class SseParser {
     this.#pending = [];
     this.#pendingLength = 0;
     this.#data = '';
-    this.#more = null;
-    this.#lines = 0;
-    this.#dataLength = 0;
+    this.#hasData = false;
     this.#type = '';
   }
 
-  /**
-   * The line `s[start, end)` (its line end excluded), `colon` the index of its first ':' or -1.
-   * Fields are compared in place and only a value is sliced out: one string per line, not three.
-   */
-  #line(s: string, start: number, end: number, colon: number): SseEvent | undefined {
-    if (start === end) return this.#dispatch();
-    if (colon === start) return undefined; // a comment
-    const fieldEnd = colon === -1 ? end : colon;
-    let valueStart = colon === -1 ? end : colon + 1;
-    if (valueStart < end && s.charCodeAt(valueStart) === 0x20) valueStart++;
-    const field = fieldEnd - start;
-    if (field === 4 && s.startsWith('data', start)) {
-      // The spec appends value ‖ LF and drops the last LF at dispatch: the values joined by LF.
-      const value = s.slice(valueStart, end);
-      if (this.#lines === 0) this.#data = value;
-      else if (this.#more === null) this.#more = [value];
-      else this.#more.push(value);
-      this.#lines++;
-      this.#dataLength += end - valueStart + 1;
-    } else if (field === 5 && s.startsWith('event', start)) {
-      this.#type = s.slice(valueStart, end);
-      this.#typeFresh = true;
-    } else if (field === 2 && s.startsWith('id', start)) {
-      const value = s.slice(valueStart, end);
-      if (!value.includes('\0')) this.#lastEventId = value;
-    } else if (field === 5 && s.startsWith('retry', start)) {
-      const value = s.slice(valueStart, end);
-      if (/^[0-9]+$/.test(value)) this.#retry = Number(value);
-    } // unknown fields are ignored
+  #line(line: string): SseEvent | undefined {
+    if (line === '') return this.#dispatch();
+    if (line.startsWith(':')) return undefined;
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    switch (field) {
+      case 'event':
+        this.#type = value;
+        break;
+      case 'data':
+        this.#data += `${value}\n`;
+        this.#hasData = true;
+        break;
+      case 'id':
+        if (!value.includes('\0')) this.#lastEventId = value;
+        break;
+      case 'retry':
+        if (/^[0-9]+$/.test(value)) this.#retry = Number(value);
+        break;
+      default:
+        break; // unknown fields are ignored
+    }
     return undefined;
   }
 
   #dispatch(): SseEvent | undefined {
-    const hasData = this.#lines > 0;
-    const data = this.#more === null ? this.#data : `${this.#data}\n${this.#more.join('\n')}`;
+    const hasData = this.#hasData;
+    const data = this.#data.endsWith('\n') ? this.#data.slice(0, -1) : this.#data;
     const type = this.#type === '' ? 'message' : this.#type;
     this.#data = '';
-    this.#more = null;
-    this.#lines = 0;
-    this.#dataLength = 0;
-    this.#fresh = 0;
+    this.#hasData = false;
     this.#type = '';
     if (!hasData) return undefined;
     return { type, data, lastEventId: this.#lastEventId };
   }
-}
-
-/**
- * The events of one read, their data copied out of the read's text when they are a small part of
- * it. A one-line event's data is a slice of the read (no copy), and a slice keeps the whole read
- * alive (an event begun in an earlier read holds copies: `push`). An event queued for sealing
- * (src/ai-worker/sealed-stream-body.ts counts its characters, not its read's) must not hold a read
- * many times its size, which a peer could make of comment or padding lines. Copied when the events
- * hold less than half the read (a model's reads are mostly data: the worker's bench answer keeps
- * ~90 %), so what a read's events hold is at most twice their size.
- */
-function detached(events: SseEvent[], readLength: number): SseEvent[] {
-  let kept = 0;
-  for (const e of events) kept += e.data.length;
-  if (kept * 2 >= readLength) return events;
-  return events.map((e) => ({ type: e.type, data: flatCopy(e.data), lastEventId: e.lastEventId }));
-}
-
-/**
- * A copy of `s` that holds nothing of the string it was sliced from: a concatenation is flattened
- * into a new sequential string by the first indexed read (V8's String::Flatten), and the slice
- * taken of it refers to that copy only.
- */
-function flatCopy(s: string): string {
-  const joined = `${s}\n`;
-  joined.charCodeAt(0);
-  return joined.slice(0, -1);
 }
 
 /**
