@@ -21,8 +21,8 @@
  * - a body left unread (an early refusal, a body over the limit) is drained, at most 64 MiB and
  *   500 ms, then the connection is closed — as the adapter does;
  * - any other target Hono would route to a sealed route is 404 (outsideSealedRoutes);
- * - an answer the peer stops reading is cut after WRITE_STALL_MS without progress (review round 9:
- *   a stream waited for 'drain' forever, holding the model's call and the request's body budget);
+ * - an answer the peer stops reading is cut after WRITE_STALL_MS without progress, so no peer holds
+ *   the model's call and the request's body budget by not reading;
  * - anything unexpected is a 500 `internal_error` in OpenAI's error JSON (nothing else leaks), or,
  *   once a stream's head is out, the connection is cut: the gateway then sees the stream end
  *   without its end frame (`stream_truncated`).
@@ -90,7 +90,7 @@ export function createWorkerListener(
  * Hono's fetch for what is not a sealed route's exact target. Hono routes other forms of it to the
  * same handler — percent-encoded letters (`/v1/chat/completion%73`), absolute-form targets, dot
  * segments, a fragment — and that handler reads the body with no body budget and no write-stall
- * bound (review round 9). The gateway sends only the exact path, so a POST that Hono's own
+ * bound. The gateway sends only the exact path, so a POST that Hono's own
  * `getPath` puts on a sealed route here is 404 before its body is read.
  */
 function outsideSealedRoutes(app: Hono): (request: Request) => Response | Promise<Response> {

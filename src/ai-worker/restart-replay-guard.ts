@@ -1,11 +1,10 @@
 /**
  * The replay guard of one worker process, which remembers only what this process claimed.
  *
- * Found by review round 8: the guard lives in memory, so a restarted worker (the host can restart
- * its process or VM at will) had forgotten every request its previous process served, and a sealed
- * request recorded on the wire and replayed verbatim within the 300 s window was opened and run
- * again. The KEKs outlive the process (the service releases the same ones again), so the seal still
- * opens.
+ * The guard lives in memory, so a restarted worker (the host can restart its process or VM at
+ * will) has forgotten every request its previous process served, while the KEKs outlive the
+ * process (the service releases the same ones again): a sealed request recorded on the wire and
+ * replayed verbatim within the 300 s window would still open and run again.
  *
  * Invariant: an id is accepted only when every process that could have claimed it is this one.
  * `openRequest` claims an id until `ts + maxAge + 1` (src/envelope/request.ts), so a claim's `ts`

@@ -299,7 +299,7 @@ async function readSealedBody(
   }
   if (!request.plainCoding) {
     // Node decodes neither a content coding nor a transfer coding but chunked: the label would be
-    // ignored, so the body read would not be the one sent (review round 8).
+    // ignored, so the body read would not be the one sent.
     return errorAnswer('unsupported_media_type', 'the body must not be content- or transfer-coded', {
       'accept-encoding': 'identity',
     });

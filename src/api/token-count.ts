@@ -5,8 +5,8 @@
  * (a double past it, +Infinity from `1e400`, or a number kept as its digits by
  * src/json/exact-numbers.ts, which `typeof` calls an object) is absurd but not free: it reads as
  * Number.MAX_SAFE_INTEGER, which exhausts any budget (the key's usage object takes at most
- * MAX_TOKENS_PER_RECORD per record, src/gateway/limits/usage-windows.ts). Before, such a count
- * read as 0: a model server that reported 2^60 tokens metered the answer as free.
+ * MAX_TOKENS_PER_RECORD per record, src/gateway/limits/usage-windows.ts), so a model server that
+ * reports 2^60 tokens never makes a metered key's answer free.
  */
 import { isRawJsonNumber } from '../json/exact-numbers.js';
 

@@ -2,8 +2,8 @@
  * How many `POST /v1/workers/register` the service works on at once (docs/threat-model.md "Bounded
  * tables"). A challenge costs nothing to ask for, so anyone who can reach the service can start a
  * registration; each one holds its body (up to 2 MiB) while it arrives and then costs an evidence
- * verification (signatures, maybe KDS, PCS and OCSP fetches). Found by review round 8: nothing
- * bounded them, so slow uploads held memory without limit.
+ * verification (signatures, maybe KDS, PCS and OCSP fetches). Unbounded, slow uploads would hold
+ * memory without limit.
  *
  * Invariants: at most `total` registrations are in flight, at most `perCaller` of them from one
  * TCP peer (the same notion of caller as the attestation budgets, rate-limit.ts); a body must arrive

@@ -29,8 +29,8 @@ const fail = (response: Response): { ok: false; response: Response } => ({ ok: f
 /**
  * The body, counted as it arrives. A body that breaks off (the client's stream failed, or its
  * connection closed short of its `content-length`) or does not arrive whole within `deadlineMs` is
- * the client's failure, `400 invalid_request` — found by review round 8: a cut body reached the
- * app's error handler as a 500 `internal_error`, logged at error level as our fault.
+ * the client's failure, `400 invalid_request`, never a 500 `internal_error` logged as the
+ * service's fault.
  */
 async function readBody(req: Request, maxBytes: number, deadlineMs?: number): Promise<Checked<Uint8Array>> {
   const declared = req.headers.get('content-length');

@@ -145,7 +145,7 @@ function pcsFromEnv(env: Record<string, string | undefined>): { pcs?: PcsOptions
  * Whether the module at `moduleUrl` is the program `node` was asked to run. Both sides by their
  * real path: Node loads the main module from its real path (`import.meta.url`), while `argv[1]`
  * is the path as given — a VM image that starts `/usr/bin/ai-worker`, a symlink to the bundle,
- * would otherwise see the program exit 0 having done nothing (found by review round 9).
+ * would otherwise see the program exit 0 having done nothing.
  */
 function isProgram(moduleUrl: string): boolean {
   const given = process.argv[1];

@@ -11,8 +11,8 @@ import { getRequestListener } from '@hono/node-server';
 export const CLOSE_GRACE_MS = 5_000;
 
 /**
- * How long a peer may take to send its request (review round 8: the service and the worker listen
- * on the confidential cloud's network, where anyone may connect and trickle bytes): the head within
+ * How long a peer may take to send its request (the service and the worker listen on the
+ * confidential cloud's network, where anyone may connect and trickle bytes): the head within
  * 10 s, the whole request within 60 s, checked every second; then Node answers 408 and closes.
  * Node's defaults were 60 s and 300 s, checked every 30 s — a connection that never finished its
  * head was held for up to 90 s. Routes may ask less of a body (the service's register: 10 s).

@@ -17,7 +17,7 @@ export function isIdentityCoding(header: string | null): boolean {
 /**
  * True when the body's transfer coding is none or `chunked` alone. Node decodes `chunked` and no
  * other transfer coding (RFC 9112 §6.1): a body labelled `gzip, chunked` reaches a Node service
- * gzip-coded or, sent plain, is read as if the label were not there — found by review round 8.
+ * gzip-coded or, sent plain, is read as if the label were not there.
  * (RFC 9112 §6.1 would have 501; the closed set's 415 says the same as for a content coding.)
  */
 export function isPlainTransferCoding(header: string | null): boolean {

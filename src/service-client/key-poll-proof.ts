@@ -1,10 +1,10 @@
 /**
  * A worker's key poll (`POST /v1/workers/keys`) is signed by the worker (docs/protocol.md "Signed
- * key delivery"). Found by review round 8: a worker's certificate is public (`GET /v1/workers`,
- * the worker's `GET /v1/worker`, every receipt), and the poll asked for nothing more, so anyone
- * could make the service seal every live KEK (an X-Wing encapsulation each) and sign the answer as
- * often as they liked. Useless to them (the keys are sealed to the attested `hpke` key), but CPU
- * the service spends for anyone. Now the poll carries `proof`, an ECDSA P-256/SHA-256 signature
+ * key delivery"). A worker's certificate is public (`GET /v1/workers`, the worker's
+ * `GET /v1/worker`, every receipt), so a poll that asked for nothing more would let anyone make the
+ * service seal every live KEK (an X-Wing encapsulation each) and sign the answer as often as they
+ * liked: useless to them (the keys are sealed to the attested `hpke` key), but CPU the service
+ * spends for anyone. So the poll carries `proof`, an ECDSA P-256/SHA-256 signature
  * (IEEE P1363 r ‖ s, 64 bytes, base64url) by the certificate's subject key — the worker's attested
  * `signing` key — over
  *

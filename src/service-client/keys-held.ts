@@ -1,9 +1,8 @@
 /**
  * The service's signed statement of which KEKs it holds (docs/services.md "Keys"), how the gateway
- * confirms a key before it publishes it. Found by review round 8: the confirmation was the plain
- * `GET /v1/keys`, which anyone on the gateway ↔ service hop can answer, so a man in the middle
- * could drop an upload, answer it, and have the gateway publish and seal under a key no service
- * held. Now `GET /v1/keys?nonce=<32 bytes, base64url>` answers `{keys, sig}`, `sig` an ECDSA
+ * confirms a key before it publishes it. The plain `GET /v1/keys` can be answered by anyone on the
+ * gateway ↔ service hop: a man in the middle could drop an upload, answer it, and have the gateway
+ * publish and seal under a key no service held. So `GET /v1/keys?nonce=<32 bytes, base64url>` answers `{keys, sig}`, `sig` an ECDSA
  * P-384/SHA-384 signature (IEEE P1363 r ‖ s, 96 bytes, base64url) by the service's attested
  * `signing` key (bound into its REPORT_DATA) over
  *

@@ -1,5 +1,5 @@
 /**
- * Review round 8: the AI worker as an attacker on the confidential cloud's network reaches it —
+ * The AI worker as an attacker on the confidential cloud's network reaches it —
  * its port talked to directly, not through the gateway. The real attestation service and real
  * workers on loopback (SIMULATED hardware), raw sockets where a client library would refuse.
  *

@@ -1,7 +1,7 @@
 /**
  * The worker process's replay guard (src/ai-worker/restart-replay-guard.ts) at its edges: a request
  * sealed in the second the process started or later goes to the inner guard; one sealed before is
- * refused whatever the inner guard remembers (review round 8: a restarted worker served replays).
+ * refused whatever the inner guard remembers.
  */
 import { describe, expect, it } from 'vitest';
 import { RestartReplayGuard } from '../../src/ai-worker/restart-replay-guard.js';

@@ -1,5 +1,5 @@
 /**
- * Review round 8: the attestation service as a network attacker in the confidential cloud reaches
+ * The attestation service as a network attacker in the confidential cloud reaches
  * it — over real sockets (the service's app on node:http, REAL simulator), from several loopback
  * addresses standing for several callers.
  *

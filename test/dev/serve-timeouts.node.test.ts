@@ -1,5 +1,5 @@
 /**
- * Review round 8: the attestation service and the AI worker listen where anyone on the confidential
+ * The attestation service and the AI worker listen where anyone on the confidential
  * cloud's network can connect (src/dev/serve.ts serves both). A peer that never finishes its request
  * head, or trickles its body, is answered 408 and cut — with the defaults both services use, within
  * seconds (Node's own held such a connection for up to 90 s, or 330 s for a body).

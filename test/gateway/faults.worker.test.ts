@@ -99,7 +99,7 @@ function logged(spy: { mock: { calls: unknown[][] } }, event: string): Record<st
  * Awaits `settled` while waking this test's I/O context every 10 ms. A promise the Durable Object
  * resolves (a `hold` fault parks the DO's upload and resolves `stack.held()` from the DO's I/O
  * context) is seen here only once this context runs again: with the successor stored before its
- * upload, nothing else woke it and a plain `await` hung — what stopped review round 8's fix.
+ * upload, nothing else wakes it and a plain `await` hangs.
  */
 async function wakeUntil(settled: Promise<void>): Promise<void> {
   let done = false;

@@ -1,10 +1,9 @@
 /**
- * The key-rotation Durable Object publishes only keys the attested service confirmed (review round
- * 8). A man in the middle on the gateway ↔ service hop drops each key upload, answers it with the
- * kid and window the gateway expects, and adds the key to the service's list: before the fix the
- * rotation confirmed it from that plain list and published a key no service held, so every request
- * was sealed under a key no worker could get. Now the list must be signed by the attested service
- * for the rotation's nonce (src/service-client/keys-held.ts): nothing is published, the rotation
+ * The key-rotation Durable Object publishes only keys the attested service confirmed. A man in
+ * the middle on the gateway ↔ service hop drops each key upload, answers it with the kid and
+ * window the gateway expects, and adds the key to the service's list: confirmed from that plain
+ * list, a key no service held would be published and every request sealed under a key no worker
+ * could get. The list must be signed by the attested service for the rotation's nonce (src/service-client/keys-held.ts): nothing is published, the rotation
  * fails closed (`fetch_failed`), and once the hop is honest the next rotation publishes a key the
  * service holds.
  */

@@ -1,5 +1,5 @@
 /**
- * Orphan keys at the attestation service (review round 8, fixed here; docs/protocol.md "Retiring
+ * Orphan keys at the attestation service (docs/protocol.md "Retiring
  * orphan keys"), through the REAL key-rotation Durable Object and the REAL service app.
  *
  * Before: a rotation whose confirmation was lost forgot the key it had uploaded, and the next made

@@ -1,6 +1,6 @@
 /**
- * Review round 9 against the running gateway. A transcription form whose part header a Python
- * model server reads as another field (found; src/api/transcriptions/multipart-params.ts) is
+ * Hostile input to the running gateway. A transcription form whose part header a Python
+ * model server reads as another field (src/api/transcriptions/multipart-params.ts) is
  * refused before anything is sealed. And hostile number shapes through the running gateway (the Worker in workerd, the
  * real service and worker apps behind it): what the gateway checked and metered, what it sealed,
  * and what the worker's model client writes for the model server must be one reading of the

@@ -1,5 +1,5 @@
 /**
- * Review round 9: the bundles (scripts/bundles.ts) as a VM image starts them. Found: run through a
+ * The bundles (scripts/bundles.ts) as a VM image starts them. Found: run through a
  * symlink (`/usr/bin/ai-worker` → the bundle), the service and the worker exited 0 having done
  * nothing, without a word — `runIfMain` compared `argv[1]` as given with the module's real path
  * (src/dev/program-config.ts). Each bundle is written outside the repository and run by plain

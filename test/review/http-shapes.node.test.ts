@@ -1,5 +1,5 @@
 /**
- * Review round 9: HTTP/1.1 framing shapes round 8 did not send, on a raw socket to the AI worker's
+ * HTTP/1.1 framing shapes, on a raw socket to the AI worker's
  * sealed route (src/ai-worker/node-listener.ts over Node's llhttp, strict: no insecureHTTPParser
  * anywhere). Held: each is refused by Node before any route, or framed one way only and served
  * once; a refused shape never opens the seal it carries (it still answers afterwards).

@@ -1,5 +1,5 @@
 /**
- * Review round 9: the transcription form as the gateway and the worker read it
+ * The transcription form as the gateway and the worker read it
  * (src/api/transcriptions/multipart-*.ts) against what a model server behind them reads. vLLM and
  * the other OpenAI-compatible Python servers read forms with Starlette over python-multipart; each
  * body below was run through Starlette 1.7.0 / python-multipart 0.0.32 (`await request.form()`)

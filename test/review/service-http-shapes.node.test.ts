@@ -1,5 +1,5 @@
 /**
- * Review round 9: the attestation service's port (src/dev/serve.ts, Node's llhttp, the Hono app)
+ * The attestation service's port (src/dev/serve.ts, Node's llhttp, the Hono app)
  * sent the framings the worker refuses (test/review/http-shapes.node.test.ts), and an absolute-form
  * target. Held: each malformed framing is a 4xx from Node before any route; the well-framed
  * control is served; an absolute-form or percent-encoded target is the same route with the same

@@ -1,5 +1,5 @@
 /**
- * Review round 9: a peer of the AI worker that sends a sealed request and then never reads the
+ * A peer of the AI worker that sends a sealed request and then never reads the
  * answer, on a real socket (src/ai-worker/node-listener.ts). Found: a stream waited for the
  * socket's 'drain' with no bound — the model's call went on being held (paused by backpressure)
  * and the request's share of the body budget with it, for as long as the peer kept the connection

@@ -1,6 +1,5 @@
 /**
- * Review round 9: hostile GPU evidence from a worker on simulated Intel TDX — the path the last
- * session opened (simulated GPUs on the TDX stack). The real service app, the real TDX and GPU
+ * Hostile GPU evidence from a worker on simulated Intel TDX (simulated GPUs on the TDX stack). The real service app, the real TDX and GPU
  * simulators, the simulated GPU chain's OCSP responder. Held: the GPU check is the same for both
  * TEEs (src/attestation/check-bundle-gpus.ts runs before the platform's verifier), and each attack
  * below is refused with the code of the SEV-SNP case (test/attestation-service/app-worker-gpus).

@@ -1,5 +1,5 @@
 /**
- * Review round 9: request targets that are not the sealed route's exact bytes, sent to the AI
+ * Request targets that are not the sealed route's exact bytes, sent to the AI
  * worker's port on a raw socket (src/ai-worker/node-listener.ts). The listener serves the exact
  * route itself — body budget (body-budget.ts), write-stall bound — and hands everything else to
  * Hono. Found: Hono routes `/v1/chat/completion%73`, an absolute-form target, dot segments and a
@@ -41,7 +41,7 @@ describe('other forms of a sealed route at the worker (found)', () => {
     const budget = new BodyBudget(4 * 1024);
     const { port } = await worker(budget);
     const body = JSON.stringify({ pad: 'x'.repeat(64 * 1024) });
-    // The exact route: refused by the budget (503), as the lead's fix intends.
+    // The exact route: refused by the budget (503).
     expect(statusCodes(await send(port, CHAT, body))).toEqual([503]);
     // Before the fix: Hono read all 64 KiB past the 4 KiB budget and answered 400.
     const answer = await send(port, target, body);

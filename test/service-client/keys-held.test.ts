@@ -1,5 +1,5 @@
 /**
- * How the gateway confirms a key (review round 8): the service's list of held keys, signed by its
+ * How the gateway confirms a key: the service's list of held keys, signed by its
  * attested key for the gateway's nonce (src/service-client/keys-held.ts), against a REAL service app
  * (simulator), in Node and in workerd where the rotation Durable Object runs it. A man in the middle
  * on the gateway ↔ service hop drops an upload, answers it himself and lists the key as held: the

@@ -17,8 +17,8 @@
  * Whitespace between parameters is RFC 7230's OWS, space and tab only — not JavaScript's `\s` or
  * `trim()`, which take Unicode spaces (U+00A0, U+2028, U+3000, U+FEFF…) that a Python reader does
  * not: it decodes a part's header bytes as Latin-1, so a UTF-8 no-break space after `name=model` is
- * `"modelÂ"` to Starlette (python-multipart 0.0.32) while `\s` read `model` (found by review
- * round 9: the envelope named one model, the server read no `model` field and ran its default).
+ * `"modelÂ"` to Starlette (python-multipart 0.0.32) while `\s` reads `model`: the envelope would
+ * name one model while the server read no `model` field and ran its default.
  */
 
 /** RFC 2046 §5.1.1 `bchars`: a boundary of 1–70 of them, the last not a space. */
