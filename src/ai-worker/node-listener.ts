@@ -33,7 +33,7 @@ import type { Hono } from 'hono';
 import { isIdentityCoding, isPlainTransferCoding } from '../http/content-coding.js';
 import { errorResponse } from '../http/errors.js';
 import { MODEL_ROUTES, type ModelRoute } from '../model/types.js';
-import { BodyBudget, type BodyHold } from './body-budget.js';
+import { type BodyBudget, type BodyHold, workerBodyBudget } from './body-budget.js';
 import { errorDetail, type WorkerLog } from './log.js';
 import {
   exchangeSealed,
@@ -60,7 +60,7 @@ export const WRITE_STALL_MS = 60_000;
 export function createWorkerListener(
   app: Hono,
   exchange: SealedExchangeDeps,
-  budget: BodyBudget = new BodyBudget(),
+  budget: BodyBudget = workerBodyBudget(),
   writeStallMs = WRITE_STALL_MS,
 ): RequestListener {
   // overrideGlobalObjects: false — do not replace the process's Request/Response (tests share it).
