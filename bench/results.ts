@@ -124,11 +124,15 @@ function addMicro(add: Add, micro: { workerd: MicroRun | null; node: MicroRun | 
   if (tinfoil !== null) {
     add('node.snp.verify.cold.vsTinfoil', 'ms', nodeOf('snp.genoa.verify.cold'), tinfoil);
     add('node.snp.verify.chainCached.vsTinfoil', 'ms', nodeOf('snp.genoa.verify.chainCached'), tinfoil);
+    add('node.snp.verify.newVcek.vsTinfoil', 'ms', nodeOf('snp.genoa.verify.newVcek'), tinfoil);
   }
   // Ours against its own signature checks, timed in the same interleaved rounds (tinfoil-peer.ts).
   const floor = nodeOf('snp.genoa.verify.floor');
   if (floor !== null)
     add('node.snp.verify.chainCached.vsFloor', 'ms', nodeOf('snp.genoa.verify.chainCached'), floor);
+  const newVcekFloor = nodeOf('snp.genoa.verify.newVcekFloor');
+  if (newVcekFloor !== null)
+    add('node.snp.verify.newVcek.vsFloor', 'ms', nodeOf('snp.genoa.verify.newVcek'), newVcekFloor);
   // Side by side in Node, with a baseline of the same run (TDX: @phala/dcap-qvl).
   for (const r of n)
     if (r.baselineMsPerOp !== undefined) add(`node.${r.name}`, 'ms', r.msPerOp, r.baselineMsPerOp);

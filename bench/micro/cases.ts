@@ -223,8 +223,10 @@ interface PreparedSnp {
   /** VCEK, ASK, ARK, parsed. */
   certs: readonly [Cert, Cert, Cert];
   leafKey: Awaited<ReturnType<typeof importLeafKey>>;
-  /** Holds AMD's ARK → ASK, verified once here. */
+  /** Holds AMD's ARK → ASK → VCEK, verified once here. */
   chainCache: ReturnType<typeof createChainCache>;
+  /** The same cache with its leaf entries hidden: a VCEK not seen before under a known ARK → ASK. */
+  upperOnlyCache: ReturnType<typeof createChainCache>;
 }
 
 async function prepareSnp(v: SnpVector, signatures?: SignatureBackend): Promise<PreparedSnp> {
@@ -258,6 +260,7 @@ async function prepareSnp(v: SnpVector, signatures?: SignatureBackend): Promise<
     certs,
     leafKey,
     chainCache,
+    upperOnlyCache: { ...chainCache, leafOfSource: () => undefined, noteLeaf: () => undefined },
   };
 }
 
@@ -275,10 +278,19 @@ function snpVerifyCases(p: PreparedSnp): MicroCase[] {
     },
     {
       name: 'snp.verify.chainCached',
-      what: `verifySnpEvidence on the same report with AMD's ARK → ASK already verified in this isolate (chain cache keyed by the SHA-256 of their DER): parse report and VCEK, VCEK signature under the ASK (RSA-PSS), binding, report signature (ECDSA P-384); then evaluateSnp`,
+      what: `verifySnpEvidence on the same report with AMD's chain ARK → ASK → VCEK already verified in this isolate (chain cache: ARK and ASK by the SHA-256 of their DER, the VCEK by its exact bytes): parse report, names, extensions, dates and binding of the cached certificates, report signature (ECDSA P-384); then evaluateSnp`,
       bytes: 0,
       run: async () => {
         const r = await verifySnpEvidence({ ...p.input, chainCache: p.chainCache });
+        return evaluateSnp(r.claims!, p.ref, p.opts);
+      },
+    },
+    {
+      name: 'snp.verify.newVcek',
+      what: `verifySnpEvidence on the same report with AMD's ARK → ASK already verified but the VCEK not (the chain cache's leaf entries hidden: a new chip or TCB of a known product): parse report and VCEK, VCEK signature under the ASK (RSA-PSS), binding, report signature (ECDSA P-384); then evaluateSnp`,
+      bytes: 0,
+      run: async () => {
+        const r = await verifySnpEvidence({ ...p.input, chainCache: p.upperOnlyCache });
         return evaluateSnp(r.claims!, p.ref, p.opts);
       },
     },

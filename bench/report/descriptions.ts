@@ -13,7 +13,9 @@ const DESCRIPTIONS: Record<string, string> = {
   'snp.verify.cold':
     'verifySnpEvidence on a real Milan report (parse report and VCEK/ASK/ARK, chain to the pinned AMD root, binding, report signature) + evaluateSnp; steady state',
   'snp.verify.chainCached':
-    "the same report and VCEK each call, AMD's ARK → ASK already verified in this isolate (the chain cache, keyed by the SHA-256 of their DER): parse report and VCEK, VCEK signature under the ASK, binding, report signature, evaluateSnp — nothing keyed on the report or VCEK is cached, but for the VCEK's public key in Node's signature backend (by its SPKI: ~30 µs of import that a new VCEK adds there)",
+    "the same report and VCEK each call, AMD's chain ARK → ASK → VCEK already verified in this isolate (the chain cache: ARK and ASK by the SHA-256 of their DER, the VCEK by its exact bytes): parse report, names, extensions, dates and binding from the cached certificates, report signature, evaluateSnp — what a verifier pays for a report of a chip and TCB it has verified before",
+  'snp.verify.newVcek':
+    "the same report, AMD's ARK → ASK already verified in this isolate but the VCEK not (the chain cache's leaf entries hidden): parse report and VCEK, VCEK signature under the ASK, binding, report signature, evaluateSnp — what a new chip or TCB of a known product costs (in Node the signature backend still serves the VCEK's imported key, ~30 µs, by its SPKI)",
   'snp.cold.parseCertificates': 'stage of cold: parse the three certificates',
   'snp.cold.verifyChain': 'stage of cold: chain checks on parsed certificates (RSA-PSS-SHA384, 4096-bit)',
   'snp.cold.reportSignature': 'stage of cold: import the VCEK key, verify the report signature (ECDSA P-384)',
@@ -48,25 +50,34 @@ const DESCRIPTIONS: Record<string, string> = {
   'floor.aes-gcm': 'floor: AES-256-GCM encrypt of that size, key made once',
   'floor.ecdsa-p384.verify': 'floor: one ECDSA P-384 verify (the report signature of every snp.verify.*)',
   'floor.rsa4096-pss.verify':
-    'floor: one RSA-4096 PSS-SHA384 verify (AMD signs ASK and VCEK so: ×2 cold, ×1 chain cached)',
+    'floor: one RSA-4096 PSS-SHA384 verify (AMD signs ASK and VCEK so: ×2 cold, ×1 with a new VCEK, ×0 chain cached)',
   'snp.verify.cold.vsTinfoil':
     'ours (verifySnpEvidence + evaluateSnp) on genoa-v3-azure-trustee, nothing cached; baseline: @tinfoilsh/verifier 1.1.0 on the same report in this process (TSME relaxed; it caches nothing)',
   'snp.verify.chainCached.vsTinfoil':
-    'ours with AMD’s ARK → ASK already verified (chain cache), wall time; baseline: @tinfoilsh/verifier 1.1.0 as above',
+    'ours with AMD’s chain ARK → ASK → VCEK already verified (chain cache), wall time; baseline: @tinfoilsh/verifier 1.1.0 as above',
+  'snp.verify.newVcek.vsTinfoil':
+    'ours with AMD’s ARK → ASK already verified but not the VCEK (a new chip or TCB), wall time; baseline: @tinfoilsh/verifier 1.1.0 as above',
   'snp.verify.chainCached.vsFloor':
-    'ours with the chain cached (snp.genoa.verify.chainCached); baseline: its two signature checks alone (report ECDSA P-384, VCEK RSA-PSS; node:crypto, keys made once), timed in the same interleaved rounds',
+    'ours with the chain cached (snp.genoa.verify.chainCached); baseline: the signature check it cannot skip alone (report ECDSA P-384; node:crypto, key made once), timed in the same interleaved rounds',
+  'snp.verify.newVcek.vsFloor':
+    'ours with a new VCEK (snp.genoa.verify.newVcek); baseline: its two signature checks alone (report ECDSA P-384, VCEK RSA-PSS; node:crypto, keys made once), timed in the same interleaved rounds',
   'snp.verify.cold.cpu.vsTinfoil':
     'as snp.verify.cold.vsTinfoil, CPU time of the whole process (thread pool included: their WebCrypto calls run there) per call',
   'snp.verify.chainCached.cpu.vsTinfoil':
     'as snp.verify.chainCached.vsTinfoil, CPU time of the whole process (thread pool included) per call',
+  'snp.verify.newVcek.cpu.vsTinfoil':
+    'as snp.verify.newVcek.vsTinfoil, CPU time of the whole process (thread pool included) per call',
   'gpu.verify.cold':
     "verifyGpuEvidence on a real Hopper report: parse the SPDM evidence and the five-certificate device chain, verify it to NVIDIA's pinned root (ECDSA P-384 ×5), FWID binding, SPDM signature (ECDSA P-384), nonce",
   'gpu.verify.chainCached':
     'the same report with its device chain already verified in this isolate (cache keyed by the SHA-256 of the chain bytes; roots and dates re-checked)',
   'snp.genoa.verify.cold': 'snp.verify.cold on the Genoa set the peer is compared on',
   'snp.genoa.verify.chainCached': 'snp.verify.chainCached on the Genoa set the peer is compared on',
+  'snp.genoa.verify.newVcek': 'snp.verify.newVcek on the Genoa set the peer is compared on',
   'snp.genoa.verify.floor':
-    'the two signature checks of snp.genoa.verify.chainCached alone, in the same interleaved rounds',
+    'the signature check of snp.genoa.verify.chainCached alone (the report’s P-384), in the same interleaved rounds',
+  'snp.genoa.verify.newVcekFloor':
+    'the two signature checks of snp.genoa.verify.newVcek alone, in the same interleaved rounds',
   'tinfoil.snp.verify':
     '@tinfoilsh/verifier 1.1.0: parse report, ARK, ASK, VCEK; chain; report signature; validateReport (TSME relaxed)',
 };

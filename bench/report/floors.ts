@@ -54,23 +54,23 @@ export const gatewayFloor = (results: Result[]) => sum(results, GATEWAY);
 export const aiWorkerFloor = (results: Result[]) => sum(results, AI_WORKER);
 
 /**
- * SEV-SNP verification's floor in Node: one P-384 verify and two RSA-4096 verifies (one when
- * cached). With the chain cached, the floor timed in the same interleaved rounds as the figure
- * (`node.snp.verify.chainCached.vsFloor`'s baseline) when the run has it: the same load and process
- * state as the figure it is set beside.
+ * SEV-SNP verification's floor in Node: one P-384 verify and two RSA-4096 verifies cold, one with a
+ * new VCEK under a cached ARK → ASK, none with the whole chain cached. For the cached cases, the
+ * floor timed in the same interleaved rounds as the figure (the `vsFloor` baselines) when the run
+ * has it: the same load and process state as the figure it is set beside.
  */
-export function snpNodeFloor(results: Result[], chainCached: boolean): Floor | null {
-  const inRounds = results.find((r) => r.name === 'node.snp.verify.chainCached.vsFloor')?.baseline;
-  if (chainCached && inRounds != null) {
-    return {
-      ms: inRounds,
-      parts: [
-        'its two signature checks in the same rounds, the baseline of `node.snp.verify.chainCached.vsFloor`',
-      ],
-    };
+export function snpNodeFloor(results: Result[], cached: 'cold' | 'newVcek' | 'chainCached'): Floor | null {
+  if (cached !== 'cold') {
+    const name = `node.snp.verify.${cached}.vsFloor`;
+    const inRounds = results.find((r) => r.name === name)?.baseline;
+    if (inRounds != null) {
+      const what = cached === 'chainCached' ? 'the signature check' : 'its two signature checks';
+      return { ms: inRounds, parts: [`${what} in the same rounds, the baseline of \`${name}\``] };
+    }
   }
+  const rsa = cached === 'cold' ? 2 : cached === 'newVcek' ? 1 : 0;
   return sum(results, [
     ['node.floor.ecdsa-p384.verify.nodeCrypto', 1],
-    ['node.floor.rsa4096-pss.verify.nodeCrypto', chainCached ? 1 : 2],
+    ...(rsa > 0 ? [['node.floor.rsa4096-pss.verify.nodeCrypto', rsa] as [string, number]] : []),
   ]);
 }

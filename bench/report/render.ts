@@ -226,11 +226,17 @@ const READING_THE_FIGURES = `## Reading the figures
   the same for every report of a product, is kept in a bounded in-isolate cache keyed by the
   SHA-256 of their exact DER once it verified (\`src/verify/chain-cache.ts\`: the gateway's
   key-rotation Durable Object and the attestation service each keep one). A hit skips parsing ARK
-  and ASK and their two signature checks, never the VCEK's signature under the ASK nor the
-  report's; anchors, names and dates are checked again on every call. \`snp.verify.chainCached\` is
-  what a new report and VCEK of a known product cost (in workerd; Node's signature backend keeps the
-  VCEK's imported key, ~30 µs, so its figure is a known VCEK's); \`snp.verify.cold\` parses and checks all
-  three certificates: the first report of a product in an isolate pays it.
+  and ASK and their two signature checks. The same cache notes a VCEK (by its exact bytes) once a
+  verification with it produced claims; the VCEK is one per chip and TCB, so the service meets the
+  same one for every worker of a host and the gateway for every attestation of its service. A hit
+  skips the VCEK's parse and, under the same cached ARK → ASK, its signature check (a pure function
+  of those bytes and that key), never the report's signature; anchors, names, extensions, dates,
+  revocation and the binding to the report are checked again on every call.
+  \`snp.verify.chainCached\` is a report of a chip and TCB seen before (ARK, ASK and VCEK cached);
+  \`snp.verify.newVcek\` is what a new report and VCEK of a known product cost (in workerd; Node's
+  signature backend keeps the VCEK's imported key, ~30 µs, so its figure there is a known key's);
+  \`snp.verify.cold\` parses and checks all three certificates: the first report of a product in an
+  isolate pays it.
 - TDX (\`tdx.*\`, issue #16): the real phala-v4 quote and its collateral. \`node.tdx.*.vsDcapQvl\` run
   Sealgate's \`verifyTdxEvidence\` and \`@phala/dcap-qvl\` 0.3.9 (a devDependency used only here)
   in the same Node process, rounds interleaved (\`bench/micro/tdx-vs-dcap-qvl.ts\`); the \`cpu\`
@@ -275,13 +281,13 @@ const READING_THE_FIGURES = `## Reading the figures
 - Floors (\`floor.*\`, both runtimes, WebCrypto, key imported once): the bare primitive under each
   cost — AES-256-GCM of the body is \`aes-gcm.webcrypto.*\`; \`envelope.*\` adds HKDF and AES-KW;
   \`receipt.*\` one ECDSA P-256 signature or verify; \`snp.verify.*\` one ECDSA P-384 verify plus two
-  RSA-4096 verifies cold (one with the chain cached). A figure near its floors has little left to cut
+  RSA-4096 verifies cold (one with a new VCEK, none with the whole chain cached). A figure near its floors has little left to cut
   but the primitive itself. Node also reports the floors through \`node:crypto\`'s synchronous calls
   (\`floor.*.nodeCrypto\`, \`bench/micro/node-floor-cases.ts\`), the primitives the AI worker and the
   Node verifiers use. The targets table sums them per sealed answer (\`bench/report/floors.ts\`): the
   gateway's AES-KW wrap, two HKDFs, two AES-GCMs and one ES256 verify; the AI worker's unwrap, two
   HKDFs, two AES-GCMs and one ES256 sign; for SEV-SNP in Node, one P-384 verify and two RSA-4096
-  verifies (one cached). The throughput target has a budget too: on a saturated machine throughput
+  verifies cold (none with the chain cached). The throughput target has a budget too: on a saturated machine throughput
   is the inverse of CPU per request, so 0.9× the hop allows one ninth of the hop path's CPU per
   request (\`*.vsHop.cpu.total\`) more, in all processes together — a budget about the size of the
   two sides' crypto floors alone.
@@ -289,12 +295,12 @@ const READING_THE_FIGURES = `## Reading the figures
   \`bench/micro/tinfoil-peer.ts\`, on the real Genoa report \`snp/genoa-v3-azure-trustee\` in the same
   process as ours. It verifies only Genoa VCEK reports and requires TSME; that report has TSME off,
   so its \`defaultValidationOptions.platformInfo.tsmeEnabled\` is relaxed (on a copy) — nothing else.
-  It keeps no chain cache, so its one time is the baseline of both our cold and chain-cached figures.
-  The three are timed in interleaved rounds (31 rounds of 20 calls each; the median round), so that
+  It keeps no chain cache, so its one time is the baseline of our cold, new-VCEK and chain-cached
+  figures. They are timed in interleaved rounds (31 rounds of 20 calls each; the median round), so that
   a load spike on the shared machine falls on both sides alike. Ours verifies in Node with
   node:crypto (\`src/platform/node-signature-backend.ts\`: signatures and certificate digests); its
   floor is one ECDSA P-384 verify (~0.9 ms, OpenSSL's generic P-384 on this machine) plus two
-  RSA-4096 verifies (~0.09 ms each) cold, one chain-cached. Issue #18 target 6 cut what came on top
+  RSA-4096 verifies (~0.09 ms each) cold, one with a new VCEK, none chain-cached. Issue #18 target 6 cut what came on top
   (profiled with the signature checks stubbed, CPU per call: cold 457 → 179 µs, chain-cached
   286 → 88 µs): certificate digests through the backend instead of WebCrypto's thread pool, a
   one-pass PEM reader, leaner X.509 field reading, and a cached AMD upper chain found by the exact

@@ -29,7 +29,7 @@ import {
   isSignedBy,
   type ParsedCertificate,
 } from './certificates.js';
-import { type ChainCache, chainCacheKey } from './chain-cache.js';
+import { type ChainCache, chainCacheKey, type VerifiedUpperChain } from './chain-cache.js';
 import { pathLengthExceeded, pathLengthText } from './path-length.js';
 import { type SignatureBackend, type VerifyKey, webCryptoSignatures } from './signature-backend.js';
 import { type Violation, violation } from './violations.js';
@@ -47,6 +47,12 @@ export interface ChainInput {
    * chain that verifies here in full is added. Absent: every signature is verified.
    */
   cache?: ChainCache;
+  /**
+   * The `chainCacheKey` of the upper chain under which this exact leaf's signature verified before
+   * (chain-cache.ts `leafOfSource`). It stands in for the leaf's signature check only when the upper
+   * chain is that one and is itself a cache hit; every other check of the leaf is made.
+   */
+  leafVerifiedUnder?: string;
   /** The signature backend (signature-backend.ts). Default: WebCrypto. */
   signatures?: SignatureBackend;
 }
@@ -89,30 +95,13 @@ export async function verifyChain(input: ChainInput): Promise<ChainResult> {
   const identity = readLeafIdentity(leaf);
   const product = anchor?.product ?? amdRootBySha256(root.sha256)?.product ?? identity.product;
 
-  // A cached upper chain: these exact ARK and ASK bytes verified before (both signatures).
-  const cacheKey = chainCacheKey(intermediate.sha256, root.sha256);
-  const cached = input.cache?.get(cacheKey);
-  const rootV = await checkRoot(root, product, cached !== undefined, signatures);
-  const intermediateKey =
-    cached?.signatures === signatures
-      ? cached.intermediateKey
-      : await importIssuerKey(intermediate, signatures);
-  const intermediateV = await checkIntermediate(intermediate, root, cached !== undefined, signatures);
-
-  // Signatures, names and trust of ARK and ASK/ASVK.
-  const upperV = [
-    ...anchorV,
-    ...rootV,
-    ...intermediateV,
-    ...checkCriticalExtensions('root', root),
-    ...checkCriticalExtensions('intermediate', intermediate),
-    ...checkPathLength([leaf, intermediate, root]),
-  ];
+  const upper = await checkUpperChain(input, product, anchorV, signatures);
+  const { cacheKey, cached, intermediateKey, upperV } = upper;
   // The rest of the chain: without these, the leaf's key cannot be believed.
   const chainV = [
     ...identity.violations,
     ...checkIntermediateName(intermediate, product, identity.kind),
-    ...(await checkLeaf(leaf, intermediate, intermediateKey, signatures)),
+    ...(await checkLeaf(leaf, intermediate, leafSigner(input, upper), signatures)),
     ...checkCriticalExtensions('leaf', leaf),
     ...checkOneProduct(anchor, identity.product),
   ];
@@ -131,6 +120,40 @@ export async function verifyChain(input: ChainInput): Promise<ChainResult> {
     extensions: identity.extensions,
     product,
   };
+}
+
+/** 1–3, 5, 7 for ARK and ASK/ASVK: from the cache when these exact bytes verified before. */
+async function checkUpperChain(
+  input: ChainInput,
+  product: SnpProduct | null,
+  anchorV: readonly Violation[],
+  signatures: SignatureBackend,
+): Promise<{
+  cacheKey: string;
+  cached: VerifiedUpperChain | undefined;
+  intermediateKey: VerifyKey | null;
+  upperV: Violation[];
+}> {
+  const { leaf, intermediate, root } = input;
+  // A cached upper chain: these exact ARK and ASK bytes verified before (both signatures).
+  const cacheKey = chainCacheKey(intermediate.sha256, root.sha256);
+  const cached = input.cache?.get(cacheKey);
+  const rootV = await checkRoot(root, product, cached !== undefined, signatures);
+  const intermediateKey =
+    cached?.signatures === signatures
+      ? cached.intermediateKey
+      : await importIssuerKey(intermediate, signatures);
+  const intermediateV = await checkIntermediate(intermediate, root, cached !== undefined, signatures);
+  // Signatures, names and trust of ARK and ASK/ASVK.
+  const upperV = [
+    ...anchorV,
+    ...rootV,
+    ...intermediateV,
+    ...checkCriticalExtensions('root', root),
+    ...checkCriticalExtensions('intermediate', intermediate),
+    ...checkPathLength([leaf, intermediate, root]),
+  ];
+  return { cacheKey, cached, intermediateKey, upperV };
 }
 
 /** 7. Every issuer's pathLenConstraint holds (in a three-certificate chain only the ARK's can fail). */
@@ -282,18 +305,30 @@ function checkIntermediateName(
   ];
 }
 
-/** 4. The VCEK/VLEK: issued by the ASK/ASVK and signed by its key — never cached. */
+/**
+ * The key the leaf's signature is checked under, or 'verified' when these exact leaf bytes verified
+ * before under this same cached upper chain (chain-cache.ts: the check is a pure function of them).
+ */
+function leafSigner(
+  input: ChainInput,
+  upper: { cacheKey: string; cached: VerifiedUpperChain | undefined; intermediateKey: VerifyKey | null },
+): VerifyKey | null | 'verified' {
+  const known = upper.cached !== undefined && input.leafVerifiedUnder === upper.cacheKey;
+  return known ? 'verified' : upper.intermediateKey;
+}
+
+/** 4. The VCEK/VLEK: issued by the ASK/ASVK and signed by its key (once per leaf and upper chain). */
 async function checkLeaf(
   leaf: ParsedCertificate,
   intermediate: ParsedCertificate,
-  intermediateKey: VerifyKey | null,
+  signer: VerifyKey | null | 'verified',
   signatures: SignatureBackend,
 ): Promise<Violation[]> {
   const out: Violation[] = [];
   if (!constantTimeEqual(leaf.issuer, intermediate.subject)) {
     out.push(invalid('chain.leaf', "VCEK/VLEK issuer is not the ASK/ASVK's subject"));
   }
-  if (!(await isSignedBy(leaf, intermediateKey, signatures))) {
+  if (signer !== 'verified' && !(await isSignedBy(leaf, signer, signatures))) {
     out.push(
       invalid('chain.leaf', 'VCEK/VLEK signature does not verify under the ASK/ASVK (RSASSA-PSS SHA-384)'),
     );

@@ -61,9 +61,11 @@ export interface SnpEvidenceInput {
    */
   crl?: Uint8Array;
   /**
-   * AMD upper chains (ARK → ASK/ASVK) that verified before, keyed by the SHA-256 of their exact
-   * bytes (chain-cache.ts): a hit skips parsing them and their two RSA signature checks, never the
-   * leaf's signature or the report's. One per isolate/process; absent: everything is verified.
+   * AMD chains that verified before (chain-cache.ts): an upper chain (ARK → ASK/ASVK) by the
+   * SHA-256 of its exact DER, a hit skipping its parse and its two RSA signature checks; a leaf by
+   * its exact bytes, a hit skipping its parse and, under the same cached upper chain, its RSA
+   * signature check. Never the report's signature, nor any check of dates, names, extensions,
+   * revocation or binding. One per isolate/process; absent: everything is verified.
    */
   chainCache?: ChainCache;
   /**
@@ -116,6 +118,8 @@ interface Fetched {
   url: string | null;
   fromCache: boolean;
   bytes: Uint8Array;
+  /** These exact bytes verified before under this upper chain (chain-cache.ts `leafOfSource`). */
+  verifiedUnder?: string;
 }
 
 interface FetchedChain {
@@ -134,41 +138,14 @@ async function obtainLeaf(
   anchors: readonly TrustAnchor[],
   out: Violation[],
 ): Promise<Fetched | null> {
-  let bytes = input.leaf;
-  let url: string | null = null;
-  let fromCache = false;
-  if (bytes === undefined) {
-    const missing = (why: string): null => {
-      out.push(violation('cert_missing', `no VCEK/VLEK supplied, and ${why}`, { field: 'leaf' }));
-      return null;
-    };
-    if (report.signingKey === 'vlek') return missing('a VLEK cannot be fetched from KDS');
-    if (!input.kds) return missing('no KDS fetcher was given');
-    if (report.maskChipKey) return missing('MASK_CHIP_KEY is set, so there is no CHIP_ID to ask KDS for');
-    const product = productForFetch(report, anchors);
-    if (product === null) {
-      out.push(
-        violation(
-          'product_unknown',
-          'cannot tell which product to ask KDS for (v2 report, anchors of several products)',
-          {
-            field: 'cpuid',
-          },
-        ),
-      );
-      return missing('the product is unknown');
-    }
-    const tcb = decodeReportedTcb(report, product);
-    if (tcb.violation) {
-      out.push(tcb.violation);
-      return missing('REPORTED_TCB does not decode');
-    }
-    url = vcekUrl(product, report.chipId, tcb.tcb);
-    const got = await kdsGet(input.kds, url);
-    if (!got.ok) return missing(got.error);
-    bytes = got.bytes;
-    fromCache = got.fromCache;
-  }
+  const source =
+    input.leaf === undefined
+      ? await fetchLeaf(input, report, anchors, out)
+      : { bytes: input.leaf, url: null, fromCache: false };
+  if (source === null) return null;
+  const { bytes, url, fromCache } = source;
+  const known = input.chainCache?.leafOfSource(bytes);
+  if (known !== undefined) return { cert: known.cert, url, fromCache, bytes, verifiedUnder: known.upperKey };
   try {
     return { cert: await parseCertificate(bytes, input.signatures), url, fromCache, bytes };
   } catch (e) {
@@ -176,6 +153,42 @@ async function obtainLeaf(
     out.push(violation('cert_malformed', `VCEK/VLEK: ${e.message}`, { field: 'leaf' }));
     return null;
   }
+}
+
+/** Step 3 without a given leaf: the VCEK from KDS, or null (cert_missing, violations added). */
+async function fetchLeaf(
+  input: SnpEvidenceInput,
+  report: SnpReport,
+  anchors: readonly TrustAnchor[],
+  out: Violation[],
+): Promise<{ bytes: Uint8Array; url: string; fromCache: boolean } | null> {
+  const missing = (why: string): null => {
+    out.push(violation('cert_missing', `no VCEK/VLEK supplied, and ${why}`, { field: 'leaf' }));
+    return null;
+  };
+  if (report.signingKey === 'vlek') return missing('a VLEK cannot be fetched from KDS');
+  if (!input.kds) return missing('no KDS fetcher was given');
+  if (report.maskChipKey) return missing('MASK_CHIP_KEY is set, so there is no CHIP_ID to ask KDS for');
+  const product = productForFetch(report, anchors);
+  if (product === null) {
+    out.push(
+      violation(
+        'product_unknown',
+        'cannot tell which product to ask KDS for (v2 report, anchors of several products)',
+        { field: 'cpuid' },
+      ),
+    );
+    return missing('the product is unknown');
+  }
+  const tcb = decodeReportedTcb(report, product);
+  if (tcb.violation) {
+    out.push(tcb.violation);
+    return missing('REPORTED_TCB does not decode');
+  }
+  const url = vcekUrl(product, report.chipId, tcb.tcb);
+  const got = await kdsGet(input.kds, url);
+  if (!got.ok) return missing(got.error);
+  return { bytes: got.bytes, url, fromCache: got.fromCache };
 }
 
 /** Step 4 without a given chain: KDS's cert_chain for the product and kind, or null (cert_missing). */
@@ -282,6 +295,7 @@ async function checkChain(
     trustAnchors: anchors,
     now: input.now,
     ...(input.chainCache ? { cache: input.chainCache } : {}),
+    ...(leaf.verifiedUnder !== undefined ? { leafVerifiedUnder: leaf.verifiedUnder } : {}),
     ...(input.signatures ? { signatures: input.signatures } : {}),
   });
   out.push(...verdict.violations);
@@ -355,7 +369,18 @@ export async function verifySnpEvidence(input: SnpEvidenceInput): Promise<SnpVer
   if (violations.length > 0) return done(report, violations);
   // 8. Claims.
   const { product, leafKind, extensions } = trusted;
-  return claimsOf(report, { product, leafKind, extensions, leaf: leaf.cert, chain });
+  const verified = claimsOf(report, { product, leafKind, extensions, leaf: leaf.cert, chain });
+  if (verified.claims !== null) rememberVerifiedLeaf(input, leaf, chain);
+  return verified;
+}
+
+/** A leaf whose verification produced claims is noted with its upper chain (chain-cache.ts). */
+function rememberVerifiedLeaf(input: SnpEvidenceInput, leaf: Fetched, chain: FetchedChain): void {
+  if (!input.chainCache || leaf.verifiedUnder !== undefined) return;
+  input.chainCache.noteLeaf(leaf.bytes, {
+    cert: leaf.cert,
+    upperKey: chainCacheKey(chain.intermediate.sha256, chain.root.sha256),
+  });
 }
 
 /** Caller errors throw: a missing input, a `now` that is not a valid Date, bad trust anchors. */
@@ -382,7 +407,9 @@ function checkInput(input: SnpEvidenceInput): readonly TrustAnchor[] {
     throw new SealgateError('invalid_argument', 'verifySnpEvidence: kds must have a fetch function');
   }
   // `{}` as a cache or a backend threw a TypeError from inside step 3 or 5 (after the report parsed).
-  if (!isOptionalWith(input.chainCache, ['get', 'set', 'keyOfSource', 'noteSource'])) {
+  if (
+    !isOptionalWith(input.chainCache, ['get', 'set', 'keyOfSource', 'noteSource', 'leafOfSource', 'noteLeaf'])
+  ) {
     throw new SealgateError('invalid_argument', 'verifySnpEvidence: chainCache is not a ChainCache');
   }
   if (!isOptionalSignatureBackend(input.signatures)) {
@@ -521,8 +548,9 @@ function claimsOf(
     launchTcb: tcbs.launchTcb!,
     leaf: {
       subject: v.leaf.subjectText,
-      notBefore: v.leaf.notBefore,
-      notAfter: v.leaf.notAfter,
+      // Copies: the parsed leaf may be a chain cache entry, shared with later verifications.
+      notBefore: new Date(v.leaf.notBefore.getTime()),
+      notAfter: new Date(v.leaf.notAfter.getTime()),
       sha256: v.leaf.sha256,
       extensions: v.extensions,
     },

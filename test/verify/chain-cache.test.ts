@@ -4,23 +4,27 @@
  * (DER or PEM spelling of the same certificates hit the same entry; one flipped bit misses), only
  * upper chains that verified are stored, and after a cached success every check that involves the
  * leaf, the report, the anchors or the dates still runs: tampering with any of them is still caught.
+ * Leaves: the same leaf bytes again skip the leaf's parse and, under the same cached upper chain,
+ * its RSA signature check (counted at the signature backend), and nothing else; only a leaf whose
+ * verification produced claims is noted.
  */
 import { describe, expect, it } from 'vitest';
 import { decodeCertificates } from '../../src/der/pem.js';
-import { parseCertificate } from '../../src/verify/certificates.js';
+import { type ParsedCertificate, parseCertificate } from '../../src/verify/certificates.js';
 import {
   type ChainCache,
   chainCacheKey,
   createChainCache,
   type VerifiedUpperChain,
 } from '../../src/verify/chain-cache.js';
+import { type SignatureBackend, webCryptoSignatures } from '../../src/verify/signature-backend.js';
 import { verifySnpEvidence } from '../../src/verify/verify-snp.js';
 import { SNP_SETS } from '../support/vectors.js';
 import { AMD_ANCHORS, anchorsFor, codes, loadSet, v } from './support.js';
 
 /** A real cache that also counts what it was asked (to see hits and stores). */
 function countingCache(inner: ChainCache = createChainCache()) {
-  const seen = { gets: 0, hits: 0, sets: 0, sourceHits: 0 };
+  const seen = { gets: 0, hits: 0, sets: 0, sourceHits: 0, leafHits: 0, leafNotes: 0 };
   const cache: ChainCache = {
     get(key) {
       seen.gets++;
@@ -43,8 +47,30 @@ function countingCache(inner: ChainCache = createChainCache()) {
     noteSource(parts, key) {
       inner.noteSource(parts, key);
     },
+    leafOfSource(bytes) {
+      const hit = inner.leafOfSource(bytes);
+      if (hit !== undefined) seen.leafHits++;
+      return hit;
+    },
+    noteLeaf(bytes, leaf) {
+      seen.leafNotes++;
+      inner.noteLeaf(bytes, leaf);
+    },
   };
   return { cache, seen };
+}
+
+/** WebCrypto signatures that count the RSA-PSS checks made (ARK, ASK/ASVK, VCEK/VLEK). */
+function countingSignatures(): { signatures: SignatureBackend; rsa: () => number } {
+  let n = 0;
+  const signatures: SignatureBackend = {
+    ...webCryptoSignatures,
+    verifyRsaPss(...args) {
+      n++;
+      return webCryptoSignatures.verifyRsaPss(...args);
+    },
+  };
+  return { signatures, rsa: () => n };
 }
 
 /** `pem` with the last base64 character of its first block's body changed: another signature. */
@@ -152,7 +178,7 @@ describe.skipIf(!v.present)(`verification with a chain cache ${v.skipReason}`, (
     expect((await verifySnpEvidence({ ...base, report: s.report, leaf: s.leaf })).violations).toEqual([]);
     const hitsBefore = seen.hits;
 
-    // The VCEK → ASK signature is never cached.
+    // Other leaf bytes are not the noted leaf: their VCEK → ASK signature is checked.
     const badLeaf = await verifySnpEvidence({
       ...base,
       report: s.report,
@@ -252,5 +278,115 @@ describe.skipIf(!v.present)(`verification with a chain cache ${v.skipReason}`, (
     expect(late.claims).toBeNull();
     expect(codes(late.violations)).toContain('cert_expired');
     expect(seen.hits).toBeGreaterThanOrEqual(hitsBefore + 2);
+  });
+});
+
+describe('createChainCache: leaves', () => {
+  it('finds a leaf by its exact bytes, keeps its own copy and is bounded', () => {
+    const cache = createChainCache(16, 2);
+    const entry = { cert: {} as ParsedCertificate, upperKey: 'k' };
+    const a = new Uint8Array([1, 2, 3]);
+    cache.noteLeaf(a, entry);
+    expect(cache.leafOfSource(new Uint8Array([1, 2, 3]))?.upperKey).toBe('k');
+    expect(cache.leafOfSource(new Uint8Array([1, 2, 4]))).toBeUndefined();
+    expect(cache.leafOfSource(new Uint8Array([1, 2]))).toBeUndefined();
+    a[0] = 9; // the caller's buffer changed in place: the entry is still the noted bytes
+    expect(cache.leafOfSource(a)).toBeUndefined();
+    expect(cache.leafOfSource(new Uint8Array([1, 2, 3]))).toBeDefined();
+    cache.noteLeaf(new Uint8Array([4]), entry);
+    cache.noteLeaf(new Uint8Array([5]), entry); // evicts the least recent: [1, 2, 3]
+    expect(cache.leafOfSource(new Uint8Array([1, 2, 3]))).toBeUndefined();
+    expect(cache.leafOfSource(new Uint8Array([4]))).toBeDefined();
+    expect(() => createChainCache(16, 0)).toThrow(RangeError);
+  });
+});
+
+describe.skipIf(!v.present)(`verification with a leaf noted in the chain cache ${v.skipReason}`, () => {
+  const milan = () => {
+    const s = loadSet('milan-v2-virtee');
+    return {
+      s,
+      input: { report: s.report, leaf: s.leaf, chain: [s.chain], trustAnchors: AMD_ANCHORS, now: s.at },
+    };
+  };
+
+  it('the same leaf again: the very verdict, with no RSA check and no parse of it', async () => {
+    const { input } = milan();
+    const { cache, seen } = countingCache();
+    const { signatures, rsa } = countingSignatures();
+    const plain = await verifySnpEvidence(input);
+    expect(await verifySnpEvidence({ ...input, chainCache: cache, signatures })).toEqual(plain);
+    expect(rsa()).toBe(3); // ARK, ASK, VCEK
+    expect(seen.leafNotes).toBe(1);
+    expect(
+      await verifySnpEvidence({ ...input, leaf: input.leaf.slice(), chainCache: cache, signatures }),
+    ).toEqual(plain);
+    expect(rsa()).toBe(3);
+    expect(seen.leafHits).toBe(1);
+    expect(seen.leafNotes).toBe(1); // a hit is not noted again
+  });
+
+  it('a leaf whose verification failed is not noted: the next one checks its signature', async () => {
+    const { input } = milan();
+    const { cache, seen } = countingCache();
+    const { signatures, rsa } = countingSignatures();
+    const report = input.report.slice();
+    report[0x50]! ^= 1; // REPORT_DATA: the report's signature fails, the chain and leaf hold
+    const bad = await verifySnpEvidence({ ...input, report, chainCache: cache, signatures });
+    expect(codes(bad.violations)).toContain('report_signature_invalid');
+    expect(seen.leafNotes).toBe(0);
+    const before = rsa();
+    expect((await verifySnpEvidence({ ...input, chainCache: cache, signatures })).violations).toEqual([]);
+    expect(rsa() - before).toBe(1); // the VCEK's, under the cached ASK
+    expect(seen.leafNotes).toBe(1);
+  });
+
+  it('after a leaf hit, the report signature, the dates and the anchors are checked again', async () => {
+    const { s, input } = milan();
+    const { cache, seen } = countingCache();
+    expect((await verifySnpEvidence({ ...input, chainCache: cache })).violations).toEqual([]);
+
+    const report = s.report.slice();
+    report[0x50]! ^= 1;
+    const badReport = await verifySnpEvidence({ ...input, report, chainCache: cache });
+    expect(codes(badReport.violations)).toEqual(['report_signature_invalid']);
+
+    const vcekNotAfter = (await parseCertificate(s.leaf)).notAfter;
+    const late = await verifySnpEvidence({
+      ...input,
+      now: new Date(vcekNotAfter.getTime() + 1000),
+      chainCache: cache,
+    });
+    expect(late.violations.some((x) => x.code === 'cert_expired' && x.field === 'chain.leaf')).toBe(true);
+
+    const otherAnchors = await verifySnpEvidence({
+      ...input,
+      trustAnchors: anchorsFor('Genoa'),
+      chainCache: cache,
+    });
+    expect(codes(otherAnchors.violations)).toContain('root_untrusted');
+    expect(seen.leafHits).toBe(3);
+  });
+
+  it('a noted leaf under an upper chain that is not cached has its signature checked', async () => {
+    const { input } = milan();
+    const { cache } = countingCache(createChainCache(1));
+    const { signatures, rsa } = countingSignatures();
+    expect((await verifySnpEvidence({ ...input, chainCache: cache, signatures })).violations).toEqual([]);
+    const key = cache.keyOfSource(input.chain)!;
+    cache.set('evicts-the-upper-chain', cache.get(key)!);
+    const before = rsa();
+    expect((await verifySnpEvidence({ ...input, chainCache: cache, signatures })).violations).toEqual([]);
+    expect(rsa() - before).toBe(3); // ARK, ASK and, with them, the VCEK
+  });
+
+  it("the claims' dates are copies: changing them does not change the noted leaf", async () => {
+    const { input } = milan();
+    const cache = createChainCache();
+    const plain = await verifySnpEvidence(input);
+    const first = await verifySnpEvidence({ ...input, chainCache: cache });
+    first.claims!.leaf.notAfter.setTime(0);
+    first.claims!.leaf.notBefore.setTime(0);
+    expect(await verifySnpEvidence({ ...input, chainCache: cache })).toEqual(plain);
   });
 });

@@ -72,6 +72,18 @@ describe.skipIf(!v.present)(`verifiers given wrongly-shaped caches and backends 
     await expectEachRefused(verifySnpEvidence, [
       ['chainCache {}', { ...base, chainCache: {} }],
       ['chainCache without noteSource', { ...base, chainCache: { get: () => undefined, set: () => {} } }],
+      [
+        'chainCache without leaf methods',
+        {
+          ...base,
+          chainCache: {
+            get: () => undefined,
+            set: () => {},
+            keyOfSource: () => undefined,
+            noteSource: () => {},
+          },
+        },
+      ],
       ['signatures {}', { ...base, signatures: {} }],
       ['signatures without importRsaPssSpki', { ...base, signatures: backendWithout('importRsaPssSpki') }],
       ['kds {}', { ...base, kds: {} }],
