@@ -53,8 +53,8 @@ export async function readLimited(
  * A server route's request body: its bytes, or the route's refusal — 413 `payload_too_large` over
  * `max` (the rest read and dropped for up to OVERSIZE_DRAIN_BYTES), 400 `invalid_request` when the
  * body breaks off before its end (the client's stream failed, or its connection closed short of its
- * `content-length`): that is the client's input, not a bug of ours (found by round 7: it was a 500
- * `internal_error`, logged as a failed request).
+ * `content-length`): that is the client's input, not a bug of ours, so not a 500 `internal_error`
+ * logged as a failed request.
  */
 export async function readRequestBody(
   request: Request,
