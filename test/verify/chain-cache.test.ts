@@ -380,6 +380,27 @@ describe.skipIf(!v.present)(`verification with a leaf noted in the chain cache $
     expect(rsa() - before).toBe(3); // ARK, ASK and, with them, the VCEK
   });
 
+  it('a noted leaf under another cached upper chain has its signature checked under that one', async () => {
+    const { s, input } = milan();
+    const genoa = loadSet('genoa-v3-azure-trustee');
+    const cache = createChainCache();
+    expect((await verifySnpEvidence({ ...input, chainCache: cache })).violations).toEqual([]);
+    const genoaInput = {
+      report: genoa.report,
+      leaf: genoa.leaf,
+      chain: [genoa.chain],
+      trustAnchors: AMD_ANCHORS,
+      now: genoa.at,
+    };
+    expect((await verifySnpEvidence({ ...genoaInput, chainCache: cache })).violations).toEqual([]);
+    // The Milan VCEK (noted under Milan's ASK) presented with Genoa's cached ARK → ASK.
+    const mixed = await verifySnpEvidence({ ...genoaInput, leaf: s.leaf, now: s.at, chainCache: cache });
+    expect(mixed.claims).toBeNull();
+    expect(mixed.violations.map((x) => x.message)).toContain(
+      'VCEK/VLEK signature does not verify under the ASK/ASVK (RSASSA-PSS SHA-384)',
+    );
+  });
+
   it("the claims' dates are copies: changing them does not change the noted leaf", async () => {
     const { input } = milan();
     const cache = createChainCache();
