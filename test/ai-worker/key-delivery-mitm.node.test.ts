@@ -220,7 +220,7 @@ describe('key deliveries through a man in the middle', () => {
       expect(victim.keys.ring.has(attackerKid)).toBe(false);
     }
     // A poll re-addressed to another worker's certificate no longer reaches a signed answer: the
-    // service refuses it, the poll being signed by the victim for its own certificate (round 8).
+    // service refuses it, the poll being signed by the victim for its own certificate.
     mitm.mode = 'readdress';
     const REFUSED = 'attestation service no longer accepts our certificate: attesting again';
     expect((await log.next(REFUSED, FAILED, 'key received')).message).toBe(REFUSED);

@@ -162,7 +162,7 @@ describe('parseMultipart', () => {
     expect(got).toEqual(taken.map(([what]) => [what, null]));
   });
 
-  it('refuses every ambiguity found in round 7 and since, and what no client sends', () => {
+  it('refuses every ambiguity two readers could read two ways, and what no client sends', () => {
     const cases: [string, string][] = [
       ['a preamble holding the boundary', `x--${B}\r\n${field('model', 'm')}${END}`],
       ['an epilogue', `${field('model', 'm')}${END}--other\r\n`],

@@ -82,7 +82,7 @@ describe('audio transcriptions', () => {
       };
     };
     const cases: [string, [string, string | Blob][]][] = [
-      // Found by the black-box review: the gateway read the first model, a server may take the last.
+      // Without the check, the gateway read the first model, a server may take the last.
       [
         'two models',
         [

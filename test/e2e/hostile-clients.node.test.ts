@@ -1,6 +1,6 @@
 /**
  * Clients the team had not tried, against the REAL local stack (`startStack`: the gateway Worker
- * under `wrangler dev`), as round 7 of the outside review ran them: undici's `fetch` streaming its
+ * under `wrangler dev`), as an outside review ran them: undici's `fetch` streaming its
  * body (`duplex: 'half'`, chunked, no content-length), HTTP/1.0 with `Connection: close` over a raw
  * socket (JSON and a stream, which HTTP/1.0 cannot chunk), and a content-length that lies. Every
  * answer is a whole sealed answer or the route's own error JSON (one dev-server exception below).

@@ -2,7 +2,7 @@
  * Hostile HTTP against the REAL local stack (`startStack`, what `npm start` runs: the gateway
  * Worker under `wrangler dev`), sent with the real `curl` binary as the outside review sends it.
  * Each answer must be the route's own error JSON with its closed code — never the dev server's
- * 500 text/plain, never an empty reply. Found by that review:
+ * 500 text/plain, never an empty reply. Without the checks pinned here:
  * - a body over the limit came back, about one time in two, as 500 text/plain "Network connection
  *   lost" or an empty reply: the gateway cancelled the body the client was still sending (fixed
  *   by reading on, bounded: src/http/read-limited.ts OVERSIZE_DRAIN_BYTES);

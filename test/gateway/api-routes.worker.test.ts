@@ -243,7 +243,7 @@ gatewayDescribe('POST /v1/audio/transcriptions', () => {
   });
 
   it('refuses a form two readers could read as two forms: nothing reaches a worker', async () => {
-    // Found by round 7: with two boundary parameters workerd (gateway and worker) read the first
+    // Without the check, with two boundary parameters workerd (gateway and worker) read the first
     // boundary's form — model sealgate-builtin, 100 bytes — while a model server that keeps the
     // last parameter (a dict of parameters, as Python's readers build) reads the second one in the
     // same bytes: another model than the envelope and the receipt name. Refused before sealing now.

@@ -166,7 +166,7 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
   });
 
   it('a body that breaks off (the client went away mid-body) → 400 invalid_request, not a 500', async () => {
-    // Found by round 7: the failing read escaped to the app's error handler — 500 internal_error,
+    // Without the check, the failing read escaped to the app's error handler — 500 internal_error,
     // logged as a failed request — for what is the client's input.
     const head = new TextEncoder().encode(
       '{"model":"sealgate-builtin","messages":[{"role":"user","content":"the sec',
@@ -317,7 +317,7 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
     const deep = `{"model":"sealgate-builtin","messages":${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
     const res = await post(deep);
     await expectError(res, 400, 'invalid_request', 'nested 200 000 deep');
-    // Found by this test: such a body was sealed and sent (a worker refused it). Refused at the
+    // Without the check, such a body was sealed and sent (a worker refused it). Refused at the
     // edge now, at 65 levels; 64 pass.
     const nested = (n: number) =>
       `{"model":"sealgate-builtin","x":${'['.repeat(n - 1)}${']'.repeat(n - 1)},"messages":[]}`;
@@ -329,7 +329,7 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
     // 1e400 is a JSON number (Infinity to JavaScript): refused, not sent on as null.
     const huge = await post('{"model":"sealgate-builtin","max_tokens":1e400,"messages":[]}');
     await expectError(huge, 400, 'invalid_request', 'max_tokens 1e400');
-    // Found by the black-box review: in a sealed field it WAS sealed and the model server saw
+    // Without the check, in a sealed field it WAS sealed and the model server saw
     // `"temperature": null` — another request than the client's. Refused wherever it sits.
     for (const field of ['"temperature":1e400', '"logit_bias":{"50256":-1e400}', '"x":[[{"y":1E999}]]']) {
       const body = `{"model":"sealgate-builtin",${field},"messages":[{"role":"user","content":"hi"}]}`;
@@ -339,7 +339,7 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
   });
 
   it('a number beyond ±(2^53 − 1) reaches the model exactly as the client wrote it', async () => {
-    // Found by round 7: such an integer WAS sealed rounded — the model saw `"seed":
+    // Without the check, such an integer WAS sealed rounded — the model saw `"seed":
     // 12345678901234567000`, another seed than the client's. Refused after that (a legal int64
     // bound in a tool's schema too); carried byte for byte now (src/json/exact-numbers.ts).
     const fields = [
@@ -373,7 +373,7 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
     const gzipped = await new Response(
       new Blob([good]).stream().pipeThrough(new CompressionStream('gzip')),
     ).arrayBuffer();
-    // Found by the black-box review: gzip was read as garbage (400 invalid_json), and a plain
+    // Without the check, gzip was read as garbage (400 invalid_json), and a plain
     // body labelled `br` was served as if the label were not there.
     const cases: [string, BodyInit][] = [
       ['gzip', gzipped],

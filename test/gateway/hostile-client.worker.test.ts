@@ -1,5 +1,5 @@
 /**
- * Hostile clients against the running gateway (round 7 of the outside review), what HELD: bodies
+ * Hostile clients against the running gateway, what HELD: bodies
  * two readers could read two ways and paths that could dodge a check. The body is sealed written
  * anew (JSON.stringify of what JSON.parse read), so what limits, the envelope's plain fields, the
  * worker and the model server see must be one reading of it — `stack.modelBodies` is what the

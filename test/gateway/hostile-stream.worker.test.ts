@@ -221,7 +221,7 @@ gatewayDescribe('a hostile worker holding the DEK: the relay sends only what the
   });
 
   it('a chat event that is not a JSON chunk ends with our error event, not the SDK’s parse error', async () => {
-    // Found by round 7 (format 3): such an event went out as it was; the openai SDK then threw its
+    // Without the check, such an event went out as it was; the openai SDK then threw its
     // own JSON parse error — or, for `{"error": …}`, an APIError with the worker's words in it.
     const bad = [
       'garbage',

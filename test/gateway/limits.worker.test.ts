@@ -227,7 +227,7 @@ gatewayDescribe('tokens per minute and budgets (KeyUsage Durable Object, settled
   });
 
   it("a metered stream with a non-boolean include_usage gets the model server's refusal, not a rewrite", async () => {
-    // Found by the seventh review: `prepare` overwrote "yes" with true, so the client's error was
+    // Without the check, `prepare` overwrote "yes" with true, so the client's error was
     // hidden (and its usage chunk withheld) where the model server would have refused it.
     const { key } = await limitedKey({ budgetTokens: 1_000_000, budgetPeriod: 'day' });
     const { res, text } = await send('/v1/chat/completions', key, {

@@ -380,7 +380,7 @@ gatewayDescribe('the sealed request path', () => {
   });
 
   it('a client that goes away while a worker hangs is not failed over to the next worker', async () => {
-    // Found by the seventh review: the aborted fetch read as "worker unreachable", so the next
+    // Without the check, the aborted fetch read as "worker unreachable", so the next
     // worker got the request of a client that was gone, and the DO was asked to recheck the keys.
     await withWorkerMode('hang', async () => {
       stack.calls.length = 0;

@@ -383,7 +383,7 @@ describe('parseManifest: text and byte level', () => {
   });
 
   it('a parsed value with an unpaired surrogate in any string is refused (it could not be digested)', () => {
-    // Found by this file: parseManifest(value) accepted {"name": "x\ud800", …} and manifestDigest
+    // Without the check, parseManifest(value) accepted {"name": "x\ud800", …} and manifestDigest
     // then threw invalid_argument (JCS cannot encode it). Text input was always refused.
     const strings = slots(example).filter(({ holder, key }) => typeof holder[key] === 'string');
     fc.assert(

@@ -31,7 +31,7 @@ describe.skipIf(!v.present)(`verifiers given wrong types ${v.skipReason}`, () =>
       ['pckCrlIssuerChain a number', { ...base, collateral: { ...s.collateral, pckCrlIssuerChain: 1 } }],
       ['roots a string', { ...base, roots: 'abc' }],
       ['roots [1]', { ...base, roots: [1] }],
-      // Found by the house review: undefined passed the "bytes or null" check and threw a TypeError
+      // Without the check, undefined passed the "bytes or null" check and threw a TypeError
       // (the CRLs), or read as a malformed PCK chain, cert_malformed (the CRL issuer chain).
       ['rootCaCrl undefined', { ...base, collateral: { ...s.collateral, rootCaCrl: undefined } }],
       ['pckCrl undefined', { ...base, collateral: { ...s.collateral, pckCrl: undefined } }],
@@ -58,7 +58,7 @@ describe.skipIf(!v.present)(`verifiers given wrong types ${v.skipReason}`, () =>
     const { input } = loadGpuSet('hopper-545-with-rims-nvtrust');
     const saved = { ...input, revocation: { policy: 'best-effort', saved: [] } };
     expect((await verifyGpuEvidence(saved as never)).violations).toEqual([]);
-    // Found by the house review: each threw a TypeError, read a caller's error as rim_malformed, or
+    // Without the check, each threw a TypeError, read a caller's error as rim_malformed, or
     // (a policy that is neither "require" nor "best-effort") checked revocation as best-effort.
     const wrong: [string, unknown][] = [
       ['evidence null', { ...input, evidence: null }],
