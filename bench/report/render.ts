@@ -314,29 +314,31 @@ const READING_THE_FIGURES = `## Reading the figures
   work too) per call, median round of the same interleaved rounds.
 - Where the chain-cached SEV-SNP time goes (issue #18 target 6, \`node.snp.verify.chainCached.vsFloor\`):
   its floor is timed in the same interleaved rounds (\`snp.genoa.verify.floor\`: the report's P-384
-  verify under the VCEK and the VCEK's RSA-PSS verify under the ASK, same bytes, keys made once),
-  because a floor timed at another point of the run shares neither its load nor its process state:
-  one full run set 1.80 ms beside a separate 1.16 ms floor and left half a millisecond unexplained.
-  Split in one process by a profiling script (thread CPU per call; interleaved rounds of the real
-  case, the same case with \`crypto.verify\` stubbed, and the floor; three runs, load 6.5–7 from
-  other work): real 1.13–1.25 ms = floor 0.90 + JS 0.13–0.16 + 0.09–0.18 ms that only the mix
-  costs (JS and OpenSSL interleaved run slower than each in a tight loop); quiet (load 0.7), 1.10 ms
-  against 0.77 + 0.08 ms for the two verifies alone. So about four fifths of the case is the two
-  signatures, the P-384 one OpenSSL's generic code (~0.77 ms; \`openssl speed ecdsap384\` agrees).
-  The JS was cut where the heap profile pointed — common OIDs read from a fixed table, ASCII names
-  made in one call, four base64 characters at a time, each TBS field read once (the VCEK's X.509
-  reading ~24 → ~18 µs, its PEM ~9 → ~7 µs; 91 → 80 KiB allocated per verification). What would
-  move the rest is a faster P-384, and none is at hand in Node: @noble/curves' \`p384.verify\` takes
-  6.0 ms here (8× OpenSSL); every key import form of \`node:crypto\` (SPKI DER, JWK, PEM, raw point)
-  costs ~30 µs and WebCrypto's ~50 µs; BoringSSL's P-384 in workerd
-  (\`workerd.floor.ecdsa-p384.verify\`) is ~25 % faster than Node's OpenSSL. The chain-cached case
-  presents the same VCEK on every call, so the backend's key cache (by SPKI bytes,
-  \`src/platform/node-signature-backend.ts\`) serves its ~30 µs import, as in production for a VCEK
-  seen before, not for a new one. The wall ratio also depends on a free second core: the peer's
-  WebCrypto work runs on the thread pool, so its fastest rounds (2.8–3.2 ms wall) are shorter than
-  its CPU per call (4.4 ms; four interleaved runs at load ~4), and measured against those the
-  floor alone is 0.27–0.32×. On an idle machine the 0.25× wall target asks for less than the two
-  signature checks cost; the CPU figures (\`*.cpu.vsTinfoil\`) do not move with the second core.
+  verify under the VCEK, same bytes, key made once; \`snp.genoa.verify.newVcekFloor\` adds the
+  VCEK's RSA-PSS verify under the ASK for \`newVcek\`), because a floor timed at another point of the
+  run shares neither its load nor its process state: one full run set 1.80 ms beside a separate
+  1.16 ms floor and left half a millisecond unexplained. With only AMD's ARK → ASK cached (what
+  \`newVcek\` still measures) the case was 1.10–1.25 ms: the two signature checks (~0.77 ms P-384,
+  OpenSSL's generic code, \`openssl speed ecdsap384\` agrees; ~0.07–0.09 ms RSA-4096), the VCEK's
+  X.509 parse (~40 µs in a tight loop) and ~0.1 ms of the rest (report parse, the checks, the
+  policy), and 0.26–0.32× the peer at best. The JS was cut where the heap profile pointed — common
+  OIDs read from a fixed table, ASCII names made in one call, four base64 characters at a time,
+  each TBS field read once. What moved the case under 0.25× is not faster code but less of it: the
+  chain cache now also notes a VCEK by its exact bytes once a verification with it produced claims
+  (\`src/verify/chain-cache.ts\`; one per chip and TCB, so the attestation service meets the same
+  one for each worker of a host and the gateway for each attestation of its service), and a report
+  of that chip and TCB skips the VCEK's parse and its RSA-PSS check under the same cached ASK. In
+  two interleaved runs at load ~4: 0.73–0.78 ms, 0.20–0.22× wall and 0.19–0.21× CPU; \`newVcek\`
+  0.84–0.91 ms, 0.24–0.25×. What is left over the floor (~0.1 ms) is the report's parse, the checks
+  made on every call and the policy; what would move the floor is a faster P-384, and none is at
+  hand in Node: @noble/curves' \`p384.verify\` takes 4.6–6.0 ms here (6–8× OpenSSL); every key
+  import form of \`node:crypto\` (SPKI DER, JWK, PEM, raw point) costs ~30 µs and WebCrypto's ~50 µs;
+  BoringSSL's P-384 in workerd (\`workerd.floor.ecdsa-p384.verify\`) is ~25 % faster than Node's
+  OpenSSL. Both cached cases present the same VCEK on every call, so the backend's key cache (by
+  SPKI bytes, \`src/platform/node-signature-backend.ts\`) serves its ~30 µs import, as in production
+  for a VCEK seen before, not for a new one. The wall ratio also depends on a free second core: the
+  peer's WebCrypto work runs on the thread pool, so its fastest rounds are shorter than its CPU per
+  call; the CPU figures (\`*.cpu.vsTinfoil\`) do not move with the second core.
 - The AI worker's CPU per request (issue #5): a CPU profile of the worker alone (sealed requests
   sent straight to it, 8 in flight, 4 KiB chats) put most of its time not in the envelope but in
   HTTP machinery — @hono/node-server building a WHATWG Request (its body a web stream over the
