@@ -17,6 +17,7 @@ import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../..
 import { receiptRecord } from '../../src/envelope/stream.js';
 import type { GatewayEnv } from '../../src/gateway/config.js';
 import { keepExactNumbers } from '../../src/json/exact-numbers.js';
+import { withApiRoutes } from '../../src/model/api-routes.js';
 import { createBuiltinModel } from '../../src/model/builtin.js';
 import type { ModelBackend } from '../../src/model/types.js';
 import { importDevChain } from '../../src/platform/simulator/dev-chain-json.js';
@@ -278,14 +279,17 @@ export async function startStack(): Promise<Stack> {
   return stack;
 }
 
-/** `model`, except that a request is answered with `stack.modelStream` or `stack.modelJson` when set. */
+/**
+ * `model`, except that a request is answered with `stack.modelStream` or `stack.modelJson` when set
+ * — as a model server's chat completion: a Messages or Responses request is translated to chat
+ * and back (src/model/api-routes.ts) around the scripted answer, as around a real server's.
+ */
 function scriptedStreams(model: ModelBackend, stack: Stack): ModelBackend {
-  return {
+  const scripted = withApiRoutes({
     description: model.description,
     listModels: (signal) => model.listModels(signal),
     servesModel: (id) => model.servesModel(id),
     async call(route, call) {
-      stack.modelBodies.push(call.body);
       const json = stack.modelJson;
       if (json !== undefined && call.body.stream !== true) {
         return { kind: 'json', body: keepExactNumbers(JSON.parse(json), json) as Record<string, unknown> };
@@ -298,6 +302,13 @@ function scriptedStreams(model: ModelBackend, stack: Stack): ModelBackend {
           yield* events;
         })(),
       };
+    },
+  });
+  return {
+    ...scripted,
+    async call(route, call) {
+      stack.modelBodies.push(call.body);
+      return await scripted.call(route, call);
     },
   };
 }
