@@ -11,6 +11,7 @@ import { createWorkerApp } from '../../src/ai-worker/app.js';
 import { WorkerSession } from '../../src/ai-worker/attest-to-service.js';
 import { encodeWorkerConfig, workerConfig } from '../../src/attestation/worker-config.js';
 import { createServiceApp } from '../../src/attestation-service/app.js';
+import type { BucketSpec } from '../../src/attestation-service/rate-limit.js';
 import { generateServiceKeys, type ServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { concatBytes } from '../../src/bytes.js';
 import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
@@ -103,6 +104,8 @@ export interface Stack {
   session: WorkerSession;
   /** A new service process: new keys, no KEKs (it holds them in memory only). */
   restartService(): Promise<void>;
+  /** Budgets the next `restartService` gives the new process (unset: the service's defaults). */
+  serviceConfig: { keyWriteLimits?: BucketSpec };
   /** The running service's keys (to issue certificates as the verified service would). */
   serviceKeys: ServiceKeys;
   /**
@@ -148,6 +151,7 @@ export async function startStack(): Promise<Stack> {
     gatewaySecret: env.GATEWAY_SECRET!,
   });
   let serviceKeys = await generateServiceKeys();
+  const serviceConfig: Stack['serviceConfig'] = {};
   const makeService = async () =>
     createServiceApp({
       manifestBytes: dev.manifestBytes,
@@ -157,6 +161,7 @@ export async function startStack(): Promise<Stack> {
       keys: serviceKeys,
       now: () => new Date(Date.now()),
       log: () => undefined,
+      ...(serviceConfig.keyWriteLimits ? { keyWriteLimits: serviceConfig.keyWriteLimits } : {}),
     });
   let serviceApp = await makeService();
   let parked: (() => void)[] = [];
@@ -178,6 +183,7 @@ export async function startStack(): Promise<Stack> {
       stack.serviceKeys = serviceKeys;
       serviceApp = await makeService();
     },
+    serviceConfig,
     serviceKeys,
     workerCertificate: undefined,
     serviceFaults: {},
