@@ -32,6 +32,9 @@
  *   SEALGATE_BODY_MIB_PER_PEER  MiB of them one peer (an IPv4 address, an IPv6 /64) may hold (default
  *                         a quarter of the above, at least one transcription's; 64..the above): set
  *                         it to the whole budget behind a proxy that hides the gateway's address
+ *   SEALGATE_WRITE_STALL_SECONDS  how long an answer may wait for the gateway to take written
+ *                         bytes before the connection is cut and the cut logged (default 60, 5..3600;
+ *                         node-listener.ts)
  *   PORT                  default 8789        HOST  default 127.0.0.1
  *
  * Stops cleanly on SIGINT/SIGTERM. Importing this module starts nothing: tests use `startWorker`
@@ -42,6 +45,7 @@ import type { TranslatableRoute } from '../model/types.js';
 import { DEFAULT_BODY_BYTES_IN_FLIGHT } from './body-budget.js';
 import { gpuProviderFromEnv } from './gpu-provider-env.js';
 import { consoleLog } from './log.js';
+import { WRITE_STALL_SECONDS_MAX, WRITE_STALL_SECONDS_MIN } from './node-listener.js';
 import { refuseReroutingEnvironment } from './rerouting-env.js';
 import {
   DEFAULT_HOST,
@@ -88,6 +92,9 @@ export async function configFromEnv(
       ? { streamFrameIntervalMs: frameInterval(env.SEALGATE_STREAM_FRAME_INTERVAL_MS, program) }
       : {}),
     ...bodyBudgetFromEnv(env, program),
+    ...(env.SEALGATE_WRITE_STALL_SECONDS !== undefined
+      ? { writeStallMs: writeStallSeconds(env.SEALGATE_WRITE_STALL_SECONDS, program) * 1000 }
+      : {}),
   };
 }
 
@@ -128,6 +135,16 @@ function frameInterval(value: string, program: string): number {
   if (/^[0-9]{1,4}$/.test(value.trim()) && Number(value) <= 1000) return Number(value);
   return programFail(program)(
     `SEALGATE_STREAM_FRAME_INTERVAL_MS must be whole milliseconds 0..1000, got ${JSON.stringify(value)}`,
+  );
+}
+
+/** Whole seconds, WRITE_STALL_SECONDS_MIN..WRITE_STALL_SECONDS_MAX (node-listener.ts). */
+function writeStallSeconds(value: string, program: string): number {
+  const n = Number(value);
+  if (/^[0-9]{1,4}$/.test(value.trim()) && n >= WRITE_STALL_SECONDS_MIN && n <= WRITE_STALL_SECONDS_MAX)
+    return n;
+  return programFail(program)(
+    `SEALGATE_WRITE_STALL_SECONDS must be whole seconds ${WRITE_STALL_SECONDS_MIN}..${WRITE_STALL_SECONDS_MAX}, got ${JSON.stringify(value)}`,
   );
 }
 

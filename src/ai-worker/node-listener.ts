@@ -21,8 +21,11 @@
  * - a body left unread (an early refusal, a body over the limit) is drained, at most 64 MiB and
  *   500 ms, then the connection is closed — as the adapter does;
  * - any other target Hono would route to a sealed route is 404 (outsideSealedRoutes);
- * - an answer the peer stops reading is cut after WRITE_STALL_MS without progress, so no peer holds
- *   the model's call and the request's body budget by not reading;
+ * - an answer the peer stops reading is cut after the write-stall bound (WRITE_STALL_MS by default,
+ *   SEALGATE_WRITE_STALL_SECONDS) without progress, so no peer holds the model's call and the
+ *   request's body budget by not reading; the cut is logged (`write stalled: answer cut`, warn:
+ *   route, stream or JSON, bytes handed to the connection and bytes it had not taken — never
+ *   content);
  * - anything unexpected is a 500 `internal_error` in OpenAI's error JSON (nothing else leaks), or,
  *   once a stream's head is out, the connection is cut: the gateway then sees the stream end
  *   without its end frame (`stream_truncated`).
@@ -56,6 +59,10 @@ export const DRAIN_TIMEOUT_MS = 500;
  * the gateway reports `stream_truncated`.
  */
 export const WRITE_STALL_MS = 60_000;
+/** The bounds of SEALGATE_WRITE_STALL_SECONDS: a stall shorter than a GC pause or a congested
+ * link's is no stall; one past an hour holds the model's call and the body budget for nothing. */
+export const WRITE_STALL_SECONDS_MIN = 5;
+export const WRITE_STALL_SECONDS_MAX = 3600;
 
 export function createWorkerListener(
   app: Hono,
@@ -75,14 +82,11 @@ export function createWorkerListener(
       void viaHono(req, res);
       return;
     }
-    void serveSealed(
-      exchange,
-      path as ModelRoute,
-      req,
-      res,
-      budget.hold(req.socket.remoteAddress),
-      writeStallMs,
-    );
+    void serveSealed(exchange, path as ModelRoute, req, res, budget.hold(req.socket.remoteAddress), {
+      ms: writeStallMs,
+      route: path,
+      log: exchange.log,
+    });
   };
 }
 
@@ -106,7 +110,7 @@ async function serveSealed(
   req: IncomingMessage,
   res: ServerResponse,
   hold: BodyHold,
-  writeStallMs: number,
+  stall: StallBound,
 ): Promise<void> {
   const gone = new AbortController();
   res.once('close', () => {
@@ -137,15 +141,33 @@ async function serveSealed(
         'content-length': String(Buffer.byteLength(answer.body)),
       });
       res.end(answer.body);
-      if (!res.writableFinished) void cutIfStalled(res, 'finish', writeStallMs);
+      if (!res.writableFinished) {
+        void cutIfStalled(res, 'finish', stall, { stream: false, bytes: Buffer.byteLength(answer.body) });
+      }
     }
     return;
   }
-  await writeStream(answer, res, deps.log, writeStallMs);
+  await writeStream(answer, res, deps.log, stall);
 }
 
-/** Destroys `res` unless it emits `event` (or closes) within `ms` (WRITE_STALL_MS). */
-function cutIfStalled(res: ServerResponse, event: 'finish' | 'drain', ms: number): Promise<void> {
+/** The write-stall bound of one answer, and what its cut is logged with. */
+interface StallBound {
+  ms: number;
+  route: string;
+  log: WorkerLog;
+}
+
+/**
+ * Destroys `res` unless it emits `event` (or closes) within `stall.ms`, and logs the cut: the
+ * route, whether a stream, the answer's bytes handed to the connection so far (`written.bytes`) and
+ * how many of them the peer had not taken (`res.writableLength`) — sizes only, never content.
+ */
+function cutIfStalled(
+  res: ServerResponse,
+  event: 'finish' | 'drain',
+  stall: StallBound,
+  written: { stream: boolean; bytes: number },
+): Promise<void> {
   return new Promise<void>((resolve) => {
     const go = () => {
       clearTimeout(timer);
@@ -154,9 +176,17 @@ function cutIfStalled(res: ServerResponse, event: 'finish' | 'drain', ms: number
       resolve();
     };
     const timer = setTimeout(() => {
+      stall.log('warn', 'write stalled: answer cut', {
+        route: stall.route,
+        stream: written.stream,
+        bytesWritten: written.bytes,
+        // What is queued is the output's tail (head, then body): its body part is at most the body.
+        bytesUnsent: Math.min(res.writableLength, written.bytes),
+        stallSeconds: stall.ms / 1000,
+      });
       res.destroy();
       go();
-    }, ms);
+    }, stall.ms);
     res.on(event, go);
     res.on('close', go);
   });
@@ -279,7 +309,7 @@ async function writeStream(
   answer: Extract<SealedAnswer, { stream: ReadableStream<Uint8Array> }>,
   res: ServerResponse,
   log: WorkerLog,
-  writeStallMs: number,
+  stall: StallBound,
 ): Promise<void> {
   const reader = answer.stream.getReader();
   // The client went away: cancel the body (the exchange stops the model).
@@ -292,6 +322,7 @@ async function writeStream(
     return;
   }
   res.writeHead(answer.status, answer.headers);
+  const written = { stream: true, bytes: 0 };
   // The head goes out with the first frame when that is sealed within this turn of the event loop
   // (one write instead of two, as a piped hop sends it); else at the next turn, so a model slow to
   // its first event never holds the head back — with the stream's header, which lets the gateway
@@ -302,6 +333,7 @@ async function writeStream(
     const header = answer.header?.();
     if (!header) return void res.flushHeaders();
     res.write(header);
+    written.bytes += header.byteLength;
     sendNow(res);
   });
   const headSent = () => {
@@ -317,10 +349,11 @@ async function writeStream(
       if (done) break;
       if (res.destroyed) return;
       res.write(value);
+      written.bytes += value.byteLength;
       if (first) sendNow(res);
       first = false;
       // Asked after the write (and the uncork, which emits 'drain' itself when all went out).
-      if (res.writableNeedDrain) await cutIfStalled(res, 'drain', writeStallMs);
+      if (res.writableNeedDrain) await cutIfStalled(res, 'drain', stall, written);
     }
     res.end();
   } catch (e) {

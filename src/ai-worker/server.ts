@@ -67,6 +67,8 @@ export interface StartWorkerOptions {
   bodyBytesInFlight?: number;
   /** SEALGATE_BODY_MIB_PER_PEER: each peer's share of them (body-budget.ts; ≤ bodyBytesInFlight). */
   bodyBytesPerPeer?: number;
+  /** SEALGATE_WRITE_STALL_SECONDS × 1000: how long an answer may wait for its peer (node-listener.ts). */
+  writeStallMs?: number;
   /**
    * Replaces the backend (tests, embedding), not the configuration: the attested configuration is
    * still made from modelUrl and modelApiKey (the built-in model when both are absent).
@@ -131,7 +133,12 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
 
   // The sealed routes straight on node:http, the rest through Hono (node-listener.ts).
   const listening = await listenNode(
-    createWorkerListener(app, exchange, workerBodyBudget(opts.bodyBytesInFlight, opts.bodyBytesPerPeer)),
+    createWorkerListener(
+      app,
+      exchange,
+      workerBodyBudget(opts.bodyBytesInFlight, opts.bodyBytesPerPeer),
+      opts.writeStallMs,
+    ),
     {
       port: opts.port ?? DEFAULT_PORT,
       host: opts.host ?? DEFAULT_HOST,

@@ -11,7 +11,8 @@
  *
  * `POST /v1/keys/retire` removes keys, signed by the same pinned gateway key for the same binding
  * (src/service-client/kek-retire.ts): how the gateway frees the slots of orphans it never
- * published. Nothing replaces a key (a kid already held with another window is refused,
+ * published. Both writes, once their signature verified, draw from the gateway's key-write budget
+ * (key-write-budget.ts). Nothing replaces a key (a kid already held with another window is refused,
  * key-store.ts), so only the pinned gateway changes the key set.
  */
 import { errorResponse } from '../http/errors.js';
@@ -21,6 +22,7 @@ import { SIGNED_UPLOAD_FIELDS, verifyKekUpload } from '../keys/kek-upload.js';
 import { checkRetireKids, RETIRE_FIELDS, verifyKekRetire } from '../service-client/kek-retire.js';
 import { KEYS_HELD_NONCE_LENGTH, signKeysHeld } from '../service-client/keys-held.js';
 import { attestationBudget } from './attestation-budget.js';
+import { keyWriteBudget } from './key-write-budget.js';
 import { base64UrlField, readJsonObject } from './request-body.js';
 import type { ServiceRuntime } from './runtime.js';
 
@@ -45,6 +47,8 @@ export async function postKey(rt: ServiceRuntime, req: Request): Promise<Respons
   if (!body.ok) return body.response;
   const sealed = await authenticatedUpload(rt, body.value);
   if (!sealed.ok) return sealed.response;
+  const limited = keyWriteBudget(rt, '/v1/keys');
+  if (limited) return limited;
   const { kekContext } = await rt.ready;
   let kek: Kek;
   try {
@@ -111,6 +115,8 @@ export async function postRetire(rt: ServiceRuntime, req: Request): Promise<Resp
   if (!body.ok) return body.response;
   const kids = await authenticatedRetire(rt, body.value);
   if (!kids.ok) return kids.response;
+  const limited = keyWriteBudget(rt, '/v1/keys/retire');
+  if (limited) return limited;
   const retired = rt.keys.retire(kids.value);
   rt.deps.log('info', 'kek_retired', { retired, asked: kids.value.length });
   return Response.json({ retired });

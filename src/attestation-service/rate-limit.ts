@@ -24,6 +24,19 @@ export interface AttestationLimits {
   maxCallers: number;
 }
 
+/**
+ * The pinned gateway's key writes (`POST /v1/keys`, `POST /v1/keys/retire`; key-write-budget.ts).
+ * Its rotation (src/gateway/durable-objects/key-rotation.ts) writes at most 1 retire, a re-upload
+ * of each live key the service lost (≤ MAX_SERVICE_KEYS = 16, after a service restart) and 1 new
+ * key per run, and runs once per rotation interval (≥ 60 s, manifest LIMITS), on a failure again
+ * after 5 s, 10 s … 300 s (at most 2 writes each: the retire and the key not yet held). A burst of
+ * 32 takes a restart's 18 writes and the failed runs after it; 6 a minute (one per 10 s) is more
+ * than a failing rotation writes from its third retry on, and 6 times its steady 2 per minute
+ * (test/attestation-service/key-write-budget.node.test.ts walks that path). A replayed upload is
+ * opened at most that often.
+ */
+export const DEFAULT_KEY_WRITE_LIMITS: Readonly<BucketSpec> = Object.freeze({ perSecond: 0.1, burst: 32 });
+
 export const DEFAULT_ATTESTATION_LIMITS: Readonly<AttestationLimits> = Object.freeze({
   global: { perSecond: 20, burst: 40 },
   perCaller: { perSecond: 1, burst: 5 },
@@ -59,6 +72,12 @@ export class TokenBucket {
     if (!this.peek(nowMs)) return false;
     this.#tokens -= 1;
     return true;
+  }
+
+  /** Whole seconds until a token is available (0: one is now). */
+  secondsUntilToken(nowMs: number): number {
+    if (this.peek(nowMs)) return 0;
+    return Math.ceil((1 - this.#tokens) / this.spec.perSecond);
   }
 
   isFull(nowMs: number): boolean {

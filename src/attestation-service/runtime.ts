@@ -20,7 +20,14 @@ import type { PcsOptions } from '../verify/tdx/pcs.js';
 import { createTdxVerifyCache, type TdxVerifyCache } from '../verify/tdx/verify-cache.js';
 import { ChallengeIssuer } from './challenges.js';
 import { ServiceKeyStore } from './key-store.js';
-import { AttestationLimiter, type AttestationLimits, DEFAULT_ATTESTATION_LIMITS } from './rate-limit.js';
+import {
+  AttestationLimiter,
+  type AttestationLimits,
+  type BucketSpec,
+  DEFAULT_ATTESTATION_LIMITS,
+  DEFAULT_KEY_WRITE_LIMITS,
+  TokenBucket,
+} from './rate-limit.js';
 import {
   DEFAULT_REGISTRATION_LIMITS,
   RegistrationAdmission,
@@ -64,6 +71,8 @@ export interface ServiceDeps {
   attestationLimits?: AttestationLimits;
   /** Registrations in flight and their body deadline (register-admission.ts); default DEFAULT_REGISTRATION_LIMITS. */
   registrationLimits?: RegistrationLimits;
+  /** The pinned gateway's key-write budget (key-write-budget.ts); default DEFAULT_KEY_WRITE_LIMITS. */
+  keyWriteLimits?: BucketSpec;
 }
 
 export interface Prepared {
@@ -82,6 +91,8 @@ export interface ServiceRuntime {
   attestationLimiter: AttestationLimiter;
   /** The same budgets, apart, for signed key lists (`GET /v1/keys?nonce=`). */
   keyListLimiter: AttestationLimiter;
+  /** The pinned gateway's budget for `POST /v1/keys` and `POST /v1/keys/retire` (key-write-budget.ts). */
+  keyWrites: TokenBucket;
   workers: WorkerRegistry;
   registrations: RegistrationAdmission;
   /** AMD upper chains that verified, for the workers' evidence (src/verify/chain-cache.ts). */
@@ -110,6 +121,7 @@ export function createRuntime(deps: ServiceDeps): ServiceRuntime {
     challenges: new ChallengeIssuer(deps.random ? { random: deps.random } : {}),
     attestationLimiter: budgets(),
     keyListLimiter: budgets(),
+    keyWrites: new TokenBucket(deps.keyWriteLimits ?? DEFAULT_KEY_WRITE_LIMITS, deps.now().getTime()),
     workers: new WorkerRegistry(),
     registrations: new RegistrationAdmission(deps.registrationLimits ?? DEFAULT_REGISTRATION_LIMITS),
     nowSeconds: () => Math.floor(deps.now().getTime() / 1000),

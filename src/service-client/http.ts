@@ -5,7 +5,9 @@
  * - the network (fetch threw, aborted) → `fetch_failed`, `detail.status` 0;
  * - an error answer (OpenAI error JSON, docs/services.md "Errors") → the domain code when the
  *   service's code has one (`attestation_rejected`, `decryption_failed`, `key_expired`,
- *   `unknown_key`), else `fetch_failed`; `detail` carries `status` and the service's `code`;
+ *   `unknown_key`), else `fetch_failed`; `detail` carries `status` and the service's `code`, and
+ *   `retryAfter` (seconds) when the answer has a `retry-after` of delay-seconds (RFC 9110 §10.2.3:
+ *   the service's `429 rate_limited`), for the caller to wait no less;
  * - an answer that is not a JSON object within `maxBytes` → `fetch_failed`.
  */
 
@@ -77,7 +79,8 @@ export async function callJson(
   if (!res.ok) {
     const error = (answer as { error?: { code?: unknown } } | undefined)?.error;
     const code = typeof error?.code === 'string' ? error.code : null;
-    const detail = { url, status: res.status, code };
+    const retryAfter = retryAfterSeconds(res.headers.get('retry-after'));
+    const detail = { url, status: res.status, code, ...(retryAfter === undefined ? {} : { retryAfter }) };
     if (code !== null && PASSED_THROUGH.has(code)) {
       throw new SealgateError(code as 'attestation_rejected', `service client: ${path}: ${code}`, detail);
     }
@@ -94,6 +97,16 @@ export async function callJson(
     });
   }
   return answer;
+}
+
+/**
+ * A `retry-after` of delay-seconds (RFC 9110 §10.2.3: `1*DIGIT`), at most a day; anything else
+ * (an HTTP-date, which the service never sends, or garbage) is none.
+ */
+function retryAfterSeconds(value: string | null): number | undefined {
+  if (value === null || !/^[0-9]{1,5}$/.test(value)) return undefined;
+  const n = Number(value);
+  return n <= 86_400 ? n : undefined;
 }
 
 /** The answer as a JSON object, or undefined when it is not one (error answers may be anything). */

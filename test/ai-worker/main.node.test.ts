@@ -92,6 +92,20 @@ describe('configFromEnv', () => {
       );
     }
   });
+  it('reads the write-stall bound in whole seconds 5..3600 as ms, and refuses anything else', async () => {
+    expect((await configFromEnv(base())).writeStallMs).toBeUndefined(); // WRITE_STALL_MS
+    const stall = (v: string) => configFromEnv({ ...base(), SEALGATE_WRITE_STALL_SECONDS: v });
+    expect((await stall('5')).writeStallMs).toBe(5_000);
+    expect((await stall('3600')).writeStallMs).toBe(3_600_000);
+    expect((await stall(' 90 ')).writeStallMs).toBe(90_000);
+    for (const bad of ['', '4', '0', '3601', '-5', '1.5', '60s', '0x10', '1e3']) {
+      await expectSealgateError(
+        stall(bad),
+        'invalid_argument',
+        `AI worker: SEALGATE_WRITE_STALL_SECONDS must be whole seconds 5..3600, got ${JSON.stringify(bad)}`,
+      );
+    }
+  });
   it('reads whole MiB 64..65536 as bytes, and refuses anything else', async () => {
     expect((await configFromEnv(base())).bodyBytesInFlight).toBeUndefined();
     const budget = (v: string) => configFromEnv({ ...base(), SEALGATE_BODY_MIB_IN_FLIGHT: v });

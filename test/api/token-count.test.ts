@@ -10,21 +10,29 @@ const MAX = Number.MAX_SAFE_INTEGER;
 const kept = (json: string) => parseKeepingExactNumbers(json) as Record<string, unknown>;
 
 describe('tokenCount', () => {
-  it('reads non-negative integers as they are and nothing else as a count', () => {
+  it('reads non-negative integers as they are and fractional counts rounded up', () => {
     expect([0, 7, MAX].map(tokenCount)).toEqual([0, 7, MAX]);
-    expect([-1, 2.5, Number.NaN, null, '7', undefined, {}].map(tokenCount)).toEqual(Array(7).fill(undefined));
+    expect([0.1, 1.5, 2.999, 1e6 + 0.5].map(tokenCount)).toEqual([1, 2, 3, 1e6 + 1]);
+  });
+
+  it('reads a present value that is no count as the largest safe one, and only an absent one as none', () => {
+    expect([-1, -0.5, -(2 ** 60), Number.NaN, Number.NEGATIVE_INFINITY].map(tokenCount)).toEqual(
+      Array(5).fill(MAX),
+    );
+    expect(['7', '', true, false, {}, [], [3]].map(tokenCount)).toEqual(Array(7).fill(MAX));
+    expect([null, undefined].map(tokenCount)).toEqual([undefined, undefined]);
   });
 
   it('reads a count past 2^53 as the largest safe one, whatever form it came in', () => {
     expect(tokenCount(2 ** 60)).toBe(MAX);
     expect(tokenCount(Number.POSITIVE_INFINITY)).toBe(MAX);
     expect(tokenCount(kept('{"n":1152921504606846976}').n)).toBe(MAX);
-    expect(tokenCount(kept('{"n":-1152921504606846976}').n)).toBeUndefined();
-    expect(tokenCount(-(2 ** 60))).toBeUndefined();
+    expect(tokenCount(kept('{"n":-1152921504606846976}').n)).toBe(MAX);
   });
 
   it('adds counts with absent ones as 0, saturated', () => {
-    expect(sumTokenCounts(3, undefined, 4)).toBe(7);
+    expect(sumTokenCounts(3, undefined, 4, null)).toBe(7);
+    expect(sumTokenCounts(3, -4)).toBe(MAX);
     expect(sumTokenCounts(MAX, MAX, 1)).toBe(MAX);
   });
 });
@@ -39,5 +47,27 @@ describe('the translations of usage', () => {
   it('OpenAI Responses: the same, and the total of its parts is saturated, not a string', () => {
     expect(responsesUsage(usage)).toMatchObject({ input_tokens: 3, output_tokens: MAX, total_tokens: MAX });
     expect(responsesUsage({ prompt_tokens: 3, completion_tokens: 4 })).toMatchObject({ total_tokens: 7 });
+  });
+
+  it('a negative count is not 0 and a fractional one is rounded up, in both translations', () => {
+    // A model server reporting -5 or 1.5 tokens must not make an answer cheaper than an honest one:
+    // the gateway meters the translated usage (src/gateway/limits/usage-meter.ts).
+    expect(anthropicUsage({ prompt_tokens: -5, completion_tokens: 1.5 })).toEqual({
+      input_tokens: MAX,
+      output_tokens: 2,
+    });
+    expect(anthropicUsage({ prompt_tokens: 3 })).toEqual({ input_tokens: 3, output_tokens: 0 });
+    expect(responsesUsage({ prompt_tokens: 2.5, completion_tokens: 1, total_tokens: 3.5 })).toMatchObject({
+      input_tokens: 3,
+      output_tokens: 1,
+      total_tokens: 4,
+    });
+    expect(responsesUsage({ prompt_tokens: 3, completion_tokens: 4, total_tokens: -7 })).toMatchObject({
+      total_tokens: MAX,
+    });
+    expect(responsesUsage({ prompt_tokens: 3, completion_tokens: '4' })).toMatchObject({
+      output_tokens: MAX,
+      total_tokens: MAX,
+    });
   });
 });

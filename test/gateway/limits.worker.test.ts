@@ -292,6 +292,21 @@ gatewayDescribe('tokens per minute and budgets (KeyUsage Durable Object, settled
     expect((await usageOf(hash)).minuteTokens).toBeGreaterThan(afterMessages);
   });
 
+  it('counts a translated Messages stream’s prompt: its input tokens come in message_delta', async () => {
+    const { key, hash } = await limitedKey({ tpm: 1_000_000 });
+    const m = await send('/v1/messages', key, { ...MESSAGE, stream: true });
+    const delta = m.text
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map(
+        (l) =>
+          JSON.parse(l.slice(6)) as { type: string; usage?: { input_tokens: number; output_tokens: number } },
+      )
+      .find((e) => e.type === 'message_delta');
+    expect(delta?.usage?.input_tokens).toBeGreaterThan(0);
+    expect((await usageOf(hash)).minuteTokens).toBe(delta!.usage!.input_tokens + delta!.usage!.output_tokens);
+  });
+
   it('reads the standing off the request path: a new isolate learns an over-budget key one request late', async () => {
     const { key, hash } = await limitedKey({ budgetTokens: 1, budgetPeriod: 'day' });
     expect((await send('/v1/chat/completions', key, CHAT)).res.status).toBe(200);
@@ -301,5 +316,65 @@ gatewayDescribe('tokens per minute and budgets (KeyUsage Durable Object, settled
     expect((await send('/v1/chat/completions', key, CHAT)).res.status).toBe(200);
     expect((await send('/v1/chat/completions', key, CHAT)).res.status).toBe(429);
     expect(STANDING_REFRESH_MS).toBeGreaterThan(0);
+  });
+});
+
+/** A chat completion the model server answers, with `usage` as given (JSON text, as the server sent it). */
+const chatAnswer = (usage: string) =>
+  `{"id":"c","object":"chat.completion","model":"sealgate-builtin","choices":[{"index":0,"message":{"role":"assistant","content":"n"},"finish_reason":"stop"}],"usage":${usage}}`;
+const chatChunk = (rest: string) =>
+  `{"id":"c","object":"chat.completion.chunk","model":"sealgate-builtin",${rest}}`;
+
+gatewayDescribe('a model server’s count that is no honest count (src/api/token-count.ts)', () => {
+  /** The tokens the key was charged for one request on `path` while the model server answers as set. */
+  async function charged(path: string, body: unknown, model: { json?: string; stream?: string[] }) {
+    const { key, hash } = await limitedKey({ tpm: 1_000_000 });
+    stack.modelJson = model.json;
+    stack.modelStream = model.stream;
+    try {
+      const { res } = await send(path, key, body);
+      expect(res.status).toBe(200);
+      return (await usageOf(hash)).minuteTokens;
+    } finally {
+      stack.modelJson = undefined;
+      stack.modelStream = undefined;
+    }
+  }
+  const RESPONSES = { model: 'sealgate-builtin', input: 'hi there' };
+
+  it('a fractional count is rounded up, directly and through both translations', async () => {
+    const json = chatAnswer('{"prompt_tokens":2.5,"completion_tokens":1.5,"total_tokens":4.5}');
+    expect(await charged('/v1/chat/completions', CHAT, { json })).toBe(5);
+    expect(await charged('/v1/messages', MESSAGE, { json })).toBe(5); // input 3 + output 2
+    expect(await charged('/v1/responses', RESPONSES, { json })).toBe(5); // total_tokens 4.5
+  });
+
+  it('a negative count exhausts the key’s minute, never makes the answer cheaper', async () => {
+    const json = chatAnswer('{"prompt_tokens":-5,"completion_tokens":3,"total_tokens":-2}');
+    for (const [path, body] of [
+      ['/v1/chat/completions', CHAT],
+      ['/v1/messages', MESSAGE],
+      ['/v1/responses', RESPONSES],
+    ] as const) {
+      // The key's usage object takes at most MAX_TOKENS_PER_RECORD (2^32) per record.
+      expect(await charged(path, body, { json })).toBe(2 ** 32);
+    }
+  });
+
+  it('a stream’s negative or fractional usage, translated to Messages and Responses events', async () => {
+    const stream = (usage: string) => [
+      chatChunk('"choices":[{"index":0,"delta":{"content":"n"},"finish_reason":"stop"}]'),
+      chatChunk(`"choices":[],"usage":${usage}`),
+      '[DONE]',
+    ];
+    const negative = stream('{"prompt_tokens":-5,"completion_tokens":3,"total_tokens":-2}');
+    const fractional = stream('{"prompt_tokens":2.5,"completion_tokens":1.5,"total_tokens":4.5}');
+    for (const [path, body] of [
+      ['/v1/messages', { ...MESSAGE, stream: true }],
+      ['/v1/responses', { ...RESPONSES, stream: true }],
+    ] as const) {
+      expect(await charged(path, body, { stream: negative })).toBe(2 ** 32);
+      expect(await charged(path, body, { stream: fractional })).toBe(5);
+    }
   });
 });

@@ -11,12 +11,14 @@ import { createWorkerApp } from '../../src/ai-worker/app.js';
 import { WorkerSession } from '../../src/ai-worker/attest-to-service.js';
 import { encodeWorkerConfig, workerConfig } from '../../src/attestation/worker-config.js';
 import { createServiceApp } from '../../src/attestation-service/app.js';
+import type { BucketSpec } from '../../src/attestation-service/rate-limit.js';
 import { generateServiceKeys, type ServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { concatBytes } from '../../src/bytes.js';
 import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
 import { receiptRecord } from '../../src/envelope/stream.js';
 import type { GatewayEnv } from '../../src/gateway/config.js';
 import { keepExactNumbers } from '../../src/json/exact-numbers.js';
+import { withApiRoutes } from '../../src/model/api-routes.js';
 import { createBuiltinModel } from '../../src/model/builtin.js';
 import type { ModelBackend } from '../../src/model/types.js';
 import { importDevChain } from '../../src/platform/simulator/dev-chain-json.js';
@@ -102,6 +104,8 @@ export interface Stack {
   session: WorkerSession;
   /** A new service process: new keys, no KEKs (it holds them in memory only). */
   restartService(): Promise<void>;
+  /** Budgets the next `restartService` gives the new process (unset: the service's defaults). */
+  serviceConfig: { keyWriteLimits?: BucketSpec };
   /** The running service's keys (to issue certificates as the verified service would). */
   serviceKeys: ServiceKeys;
   /**
@@ -147,6 +151,7 @@ export async function startStack(): Promise<Stack> {
     gatewaySecret: env.GATEWAY_SECRET!,
   });
   let serviceKeys = await generateServiceKeys();
+  const serviceConfig: Stack['serviceConfig'] = {};
   const makeService = async () =>
     createServiceApp({
       manifestBytes: dev.manifestBytes,
@@ -156,6 +161,7 @@ export async function startStack(): Promise<Stack> {
       keys: serviceKeys,
       now: () => new Date(Date.now()),
       log: () => undefined,
+      ...(serviceConfig.keyWriteLimits ? { keyWriteLimits: serviceConfig.keyWriteLimits } : {}),
     });
   let serviceApp = await makeService();
   let parked: (() => void)[] = [];
@@ -177,6 +183,7 @@ export async function startStack(): Promise<Stack> {
       stack.serviceKeys = serviceKeys;
       serviceApp = await makeService();
     },
+    serviceConfig,
     serviceKeys,
     workerCertificate: undefined,
     serviceFaults: {},
@@ -278,14 +285,17 @@ export async function startStack(): Promise<Stack> {
   return stack;
 }
 
-/** `model`, except that a request is answered with `stack.modelStream` or `stack.modelJson` when set. */
+/**
+ * `model`, except that a request is answered with `stack.modelStream` or `stack.modelJson` when set
+ * — as a model server's chat completion: a Messages or Responses request is translated to chat
+ * and back (src/model/api-routes.ts) around the scripted answer, as around a real server's.
+ */
 function scriptedStreams(model: ModelBackend, stack: Stack): ModelBackend {
-  return {
+  const scripted = withApiRoutes({
     description: model.description,
     listModels: (signal) => model.listModels(signal),
     servesModel: (id) => model.servesModel(id),
     async call(route, call) {
-      stack.modelBodies.push(call.body);
       const json = stack.modelJson;
       if (json !== undefined && call.body.stream !== true) {
         return { kind: 'json', body: keepExactNumbers(JSON.parse(json), json) as Record<string, unknown> };
@@ -298,6 +308,13 @@ function scriptedStreams(model: ModelBackend, stack: Stack): ModelBackend {
           yield* events;
         })(),
       };
+    },
+  });
+  return {
+    ...scripted,
+    async call(route, call) {
+      stack.modelBodies.push(call.body);
+      return await scripted.call(route, call);
     },
   };
 }

@@ -90,12 +90,37 @@ describe('UsageMeter', () => {
     expect(usageTokens({ input_tokens: 3, output_tokens: 4 })).toBe(7);
     expect(usageTokens({ input_tokens: 3, output_tokens: 4, cache_read_input_tokens: 2 })).toBe(9);
     expect(usageTokens({ type: 'duration', seconds: 3 })).toBe(0);
-    expect(usageTokens({ total_tokens: -5 })).toBe(0);
-    // A total that is not a count does not hide the parts reported beside it.
+    // An absent total does not hide the parts reported beside it.
     expect(usageTokens({ prompt_tokens: 3, completion_tokens: 4, total_tokens: null })).toBe(7);
-    expect(usageTokens({ prompt_tokens: 3, completion_tokens: 4, total_tokens: -1 })).toBe(7);
-    expect(usageTokens({ input_tokens: 3, output_tokens: 4, total_tokens: 2.5 })).toBe(7);
     expect(usageTokens(null)).toBe(0);
+  });
+
+  it('reads a fractional count rounded up, a negative or non-numeric one as never free', async () => {
+    const MAX = Number.MAX_SAFE_INTEGER;
+    expect(usageTokens({ input_tokens: 3, output_tokens: 4, total_tokens: 6.5 })).toBe(7);
+    expect(usageTokens({ prompt_tokens: 1.5, completion_tokens: 0.25 })).toBe(3);
+    for (const bad of [-5, -0.5, '7', true, {}, []]) {
+      expect(usageTokens({ total_tokens: bad })).toBe(MAX);
+      expect(usageTokens({ prompt_tokens: 3, completion_tokens: bad })).toBe(MAX);
+    }
+    const json = new UsageMeter('/v1/chat/completions');
+    json.json({ usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: -5 } });
+    expect(await json.settled).toBe(MAX);
+    const chat = new UsageMeter('/v1/chat/completions');
+    chat.chunk('{"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":1.5}}');
+    chat.chunk('[DONE]');
+    chat.finish();
+    expect(await chat.settled).toBe(4);
+    const messages = new UsageMeter('/v1/messages');
+    messages.chunk('{"type":"message_start","message":{"usage":{"input_tokens":-5,"output_tokens":0}}}');
+    messages.chunk('{"type":"message_delta","usage":{"output_tokens":3}}');
+    messages.chunk('{"type":"message_stop"}');
+    messages.finish();
+    expect(await messages.settled).toBe(MAX);
+    const responses = new UsageMeter('/v1/responses');
+    responses.chunk('{"type":"response.completed","response":{"usage":{"total_tokens":-1}}}');
+    responses.finish();
+    expect(await responses.settled).toBe(MAX);
   });
 
   it('reads a count past 2^53 as the largest safe count, never as free', async () => {
@@ -110,9 +135,9 @@ describe('UsageMeter', () => {
     // A huge part beside no total, and parts that add up past 2^53: saturated, not wrapped or free.
     expect(usageTokens({ prompt_tokens: 3, completion_tokens: 2 ** 60 })).toBe(MAX);
     expect(usageTokens({ input_tokens: MAX, output_tokens: MAX })).toBe(MAX);
-    // A negative one is still no count.
+    // A negative one is no count either, and not free.
     const negative = parseKeepingExactNumbers('{"total_tokens":-1152921504606846976,"prompt_tokens":2}');
-    expect(usageTokens(negative)).toBe(2);
+    expect(usageTokens(negative)).toBe(MAX);
     const meter = new UsageMeter('/v1/chat/completions');
     meter.json(kept);
     expect(await meter.settled).toBe(MAX);
@@ -197,6 +222,24 @@ describe('UsageMeter', () => {
     meter.chunk('{"type":"message_delta","usage":{"output_tokens":7}}');
     meter.finish();
     expect(await meter.settled).toBe(17);
+  });
+
+  it('takes a Messages stream’s input from message_delta when larger (cumulative, as translated)', async () => {
+    // The worker's translation (src/api/anthropic/stream.ts) reports 0 input at message_start and
+    // the prompt's tokens only in message_delta: read from message_start alone, the prompt was free.
+    const translated = new UsageMeter('/v1/messages');
+    translated.chunk('{"type":"message_start","message":{"usage":{"input_tokens":0,"output_tokens":0}}}');
+    translated.chunk('{"type":"message_delta","usage":{"output_tokens":4,"input_tokens":11}}');
+    translated.chunk('{"type":"message_stop"}');
+    translated.finish();
+    expect(await translated.settled).toBe(15);
+    // A smaller input count later does not lower the one message_start reported.
+    const lower = new UsageMeter('/v1/messages');
+    lower.chunk('{"type":"message_start","message":{"usage":{"input_tokens":10,"output_tokens":1}}}');
+    lower.chunk('{"type":"message_delta","usage":{"output_tokens":4,"input_tokens":2}}');
+    lower.chunk('{"type":"message_stop"}');
+    lower.finish();
+    expect(await lower.settled).toBe(14);
   });
 
   it('reads a Responses stream from response.completed, and counts once only', async () => {

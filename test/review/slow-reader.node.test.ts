@@ -10,6 +10,7 @@
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { BodyBudget } from '../../src/ai-worker/body-budget.js';
+import type { WorkerLog } from '../../src/ai-worker/log.js';
 import { WRITE_STALL_MS } from '../../src/ai-worker/node-listener.js';
 import { BUILTIN_MODEL_ID } from '../../src/model/builtin.js';
 import type { ModelBackend } from '../../src/model/types.js';
@@ -19,6 +20,14 @@ import { startReviewWorker } from './support.js';
 
 const CHAT = '/v1/chat/completions';
 const STALL_MS = 300;
+
+/** A worker log that keeps its lines. */
+function recordingLog() {
+  const lines: { level: string; message: string; detail?: Record<string, unknown> }[] = [];
+  const log: WorkerLog = (level, message, detail) =>
+    lines.push({ level, message, ...(detail ? { detail } : {}) });
+  return { log, lines, cuts: () => lines.filter((l) => l.message === 'write stalled: answer cut') };
+}
 
 /** A model serving any id, answering with `call`. */
 function answering(call: ModelBackend['call']): ModelBackend {
@@ -67,7 +76,8 @@ describe('a peer that never reads its answer (found)', () => {
     expect(WRITE_STALL_MS).toBe(60_000); // the production bound this test shortens
     const { model, state } = endlessModel();
     const budget = new BodyBudget();
-    const { port, kek } = await startReviewWorker({ model, budget, writeStallMs: STALL_MS });
+    const { log, lines, cuts } = recordingLog();
+    const { port, kek } = await startReviewWorker({ model, budget, writeStallMs: STALL_MS, log });
     const body = JSON.stringify((await seal(kek, CHAT, streamBody)).sealed);
     const peer = sendUnread(port, body);
 
@@ -81,6 +91,25 @@ describe('a peer that never reads its answer (found)', () => {
     const at = state.produced;
     await new Promise((r) => setTimeout(r, 100));
     expect(state.produced - at).toBeLessThanOrEqual(1);
+    // The cut is one warn line: the route, a stream, what was written and not taken; no content.
+    expect(cuts()).toEqual([
+      {
+        level: 'warn',
+        message: 'write stalled: answer cut',
+        detail: {
+          route: CHAT,
+          stream: true,
+          bytesWritten: expect.any(Number),
+          bytesUnsent: expect.any(Number),
+          stallSeconds: STALL_MS / 1000,
+        },
+      },
+    ]);
+    const { bytesWritten, bytesUnsent } = cuts()[0]!.detail as { bytesWritten: number; bytesUnsent: number };
+    expect(bytesWritten).toBeGreaterThan(64 * 1024); // the socket's buffers filled before the stall
+    expect(bytesUnsent).toBeGreaterThan(0);
+    expect(bytesUnsent).toBeLessThanOrEqual(bytesWritten);
+    expect(JSON.stringify(lines)).not.toContain('zzzz'); // the model's events are not logged
   }, 30_000);
 
   it('a JSON answer larger than the socket buffers, never read: cut, the body budget given back', async () => {
@@ -89,7 +118,8 @@ describe('a peer that never reads its answer (found)', () => {
       body: { object: 'chat.completion', big: 'x'.repeat(32 * 1024 * 1024) },
     }));
     const budget = new BodyBudget();
-    const { port, kek } = await startReviewWorker({ model, budget, writeStallMs: STALL_MS });
+    const { log, cuts } = recordingLog();
+    const { port, kek } = await startReviewWorker({ model, budget, writeStallMs: STALL_MS, log });
     const body = JSON.stringify((await seal(kek, CHAT, { ...streamBody, stream: false })).sealed);
     const peer = sendUnread(port, body);
     await expect.poll(() => budget.inFlight, { timeout: 5_000 }).toBeGreaterThan(0);
@@ -97,6 +127,13 @@ describe('a peer that never reads its answer (found)', () => {
     await expect.poll(() => budget.inFlight, { timeout: 20_000 }).toBe(0);
     peer.readAll();
     await peer.closed;
+    expect(cuts()).toHaveLength(1);
+    const { detail } = cuts()[0]!;
+    expect(detail).toMatchObject({ route: CHAT, stream: false, stallSeconds: STALL_MS / 1000 });
+    // The whole sealed answer (base64url of 32 MiB) was handed over; most of it was never taken.
+    expect(detail!.bytesWritten).toBeGreaterThan(32 * 1024 * 1024);
+    expect(detail!.bytesUnsent).toBeGreaterThan(0);
+    expect(detail!.bytesUnsent).toBeLessThanOrEqual(detail!.bytesWritten as number);
   }, 30_000);
 
   it('a peer that pauses shorter than the bound, then reads, gets the whole stream', async () => {
@@ -109,12 +146,14 @@ describe('a peer that never reads its answer (found)', () => {
         yield '[DONE]';
       })(),
     }));
-    const { url, kek } = await startReviewWorker({ model, writeStallMs: STALL_MS });
+    const { log, cuts } = recordingLog();
+    const { url, kek } = await startReviewWorker({ model, writeStallMs: STALL_MS, log });
     const { sealed, context } = await seal(kek, CHAT, streamBody);
     const res = await post(url, CHAT, sealed);
     await new Promise((r) => setTimeout(r, STALL_MS / 3));
     const opened = await openSse(res, context);
     expect(opened.error).toBeUndefined();
     expect(opened.chunks).toHaveLength(TOTAL + 1);
+    expect(cuts()).toEqual([]); // nothing cut, nothing logged
   });
 });

@@ -5,6 +5,7 @@
 import { afterEach } from 'vitest';
 import { createWorkerApp, createWorkerExchange, type WorkerAppDeps } from '../../src/ai-worker/app.js';
 import { BodyBudget } from '../../src/ai-worker/body-budget.js';
+import type { WorkerLog } from '../../src/ai-worker/log.js';
 import { createWorkerListener, WRITE_STALL_MS } from '../../src/ai-worker/node-listener.js';
 import { WorkerKeys } from '../../src/ai-worker/worker-keys.js';
 import { type Listening, listenNode } from '../../src/dev/serve.js';
@@ -24,9 +25,9 @@ export interface ReviewWorker {
   kek: Kek;
 }
 
-/** A worker listener with `model` (built-in by default), `budget` and `writeStallMs`. */
+/** A worker listener with `model` (built-in by default), `budget`, `writeStallMs` and `log`. */
 export async function startReviewWorker(
-  opts: { model?: ModelBackend; budget?: BodyBudget; writeStallMs?: number } = {},
+  opts: { model?: ModelBackend; budget?: BodyBudget; writeStallMs?: number; log?: WorkerLog } = {},
 ): Promise<ReviewWorker> {
   const kek = await kekAt();
   const keys = new WorkerKeys({ minIntervalMs: 0, clock: () => T * 1000, refresher: async () => undefined });
@@ -38,7 +39,7 @@ export async function startReviewWorker(
     simulated: true,
     certificate: () => null,
     clock: () => T * 1000 + 500,
-    log: () => undefined,
+    log: opts.log ?? (() => undefined),
   };
   const exchange = createWorkerExchange(deps);
   const listener = createWorkerListener(

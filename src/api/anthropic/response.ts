@@ -27,6 +27,11 @@ export function messageId(chatId: unknown): string {
   return `msg_${typeof chatId === 'string' ? chatId.replace(/^chatcmpl-/, '') : 'sealgate'}`;
 }
 
+/**
+ * chat usage → Anthropic usage. Each count is read by token-count.ts (a fractional one rounded up, a
+ * negative or non-numeric one as 2^53 − 1, only a missing one as 0): the gateway meters this
+ * translated usage, so no report makes the answer cheaper than an honest one.
+ */
 export function anthropicUsage(usage: unknown): { input_tokens: number; output_tokens: number } {
   const u = isObject(usage) ? usage : {};
   return {

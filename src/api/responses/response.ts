@@ -14,6 +14,11 @@ export const responseId = (chatId: unknown) => `resp_${suffix(chatId)}`;
 export const messageItemId = (chatId: unknown) => `msg_${suffix(chatId)}`;
 export const callItemId = (chatId: unknown, i: number) => `fc_${suffix(chatId)}_${i}`;
 
+/**
+ * chat usage → Responses usage. Each count is read by token-count.ts (a fractional one rounded up, a
+ * negative or non-numeric one as 2^53 − 1, only a missing one as 0): the gateway meters this
+ * translated usage, so no report makes the answer cheaper than an honest one.
+ */
 export function responsesUsage(usage: unknown): Json {
   const u = isObject(usage) ? usage : {};
   return {

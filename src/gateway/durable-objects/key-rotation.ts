@@ -150,11 +150,17 @@ export class KeyRotation extends DurableObject<GatewayEnv> {
       const failures = ((await s.get<number>('failures')) ?? 0) + 1;
       const code = isSealgateError(e) ? e.code : 'internal';
       const message = (e as Error)?.message ?? String(e);
-      log('error', 'rotation_failed', { code, message, failures, manifestDigest: config.manifestDigest });
+      const status = isSealgateError(e) ? (e.detail?.status ?? null) : null;
+      log('error', 'rotation_failed', {
+        code,
+        status,
+        message,
+        failures,
+        manifestDigest: config.manifestDigest,
+      });
       await s.put('failures', failures);
       await s.put('lastError', { at: nowSeconds(), code, message });
-      const delay = Math.min(RETRY_MAX_SECONDS, RETRY_INITIAL_SECONDS * 2 ** Math.min(failures - 1, 10));
-      await s.setAlarm(nowMs() + delay * 1000);
+      await s.setAlarm(nowMs() + retryDelaySeconds(e, failures) * 1000);
     }
   }
 
@@ -326,6 +332,19 @@ export class KeyRotation extends DurableObject<GatewayEnv> {
     const s = this.ctx.storage;
     if ((await s.getAlarm()) === null) await s.setAlarm(nowMs());
   }
+}
+
+/**
+ * When a failed rotation runs again: backoff from RETRY_INITIAL_SECONDS doubling to
+ * RETRY_MAX_SECONDS, and no sooner than a `retry-after` the service answered (its `429
+ * rate_limited` of an exhausted budget: key writes, attestations; src/service-client/http.ts
+ * `detail.retryAfter`), capped at RETRY_MAX_SECONDS. A 429 is never fatal: like every failure here
+ * it leaves what is published alone and the rotation tries again.
+ */
+function retryDelaySeconds(e: unknown, failures: number): number {
+  const backoff = Math.min(RETRY_MAX_SECONDS, RETRY_INITIAL_SECONDS * 2 ** Math.min(failures - 1, 10));
+  const asked = isSealgateError(e) ? e.detail?.retryAfter : undefined;
+  return typeof asked === 'number' ? Math.max(backoff, Math.min(asked, RETRY_MAX_SECONDS)) : backoff;
 }
 
 /**

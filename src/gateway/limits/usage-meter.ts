@@ -1,8 +1,9 @@
 /**
  * Counts the tokens of one answer of a metered key from the usage the answer itself reports: a
  * JSON answer's `usage`, a stream's usage events — chat and completions: the chunk with a `usage`
- * object (`stream_options.include_usage`); Messages: `message_start`'s input and `message_delta`'s
- * output tokens; Responses: `response.completed` / `response.incomplete`'s `response.usage`.
+ * object (`stream_options.include_usage`); Messages: `message_start`'s input tokens (or
+ * `message_delta`'s, when larger) and `message_delta`'s output tokens; Responses:
+ * `response.completed` / `response.incomplete`'s `response.usage`.
  *
  * A chat or completions stream whose client did not ask for usage is asked for it anyway
  * (`prepare` sets `stream_options.include_usage`), and the usage-only chunk the client did not ask
@@ -32,11 +33,15 @@ type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj =>
   typeof x === 'object' && x !== null && !Array.isArray(x) && !isRawJsonNumber(x);
 const count = (x: unknown): number => tokenCount(x) ?? 0;
+/** A Messages usage object's input tokens: uncached, cache writes and cache reads (saturated). */
+const inputTokens = (u: Obj): number =>
+  sumTokenCounts(u.input_tokens, u.cache_creation_input_tokens, u.cache_read_input_tokens);
 
 /**
  * The tokens a `usage` object reports, in OpenAI's, Responses' or Anthropic's shape: `total_tokens`
- * when it is a count, else the sum of the parts (a `"total_tokens": null` must not make the answer
- * free when its parts are reported).
+ * when present, else the sum of the parts (a `"total_tokens": null` must not make the answer free
+ * when its parts are reported). Every count is read by src/api/token-count.ts: a fractional one
+ * rounded up, a negative or non-numeric one as Number.MAX_SAFE_INTEGER — never as 0.
  */
 export function usageTokens(usage: unknown): number {
   if (!isObj(usage)) return 0;
@@ -142,18 +147,19 @@ export class UsageMeter {
       const usage = event.message.usage;
       if (isObj(usage)) {
         this.#reported = true;
-        this.#input =
-          count(usage.input_tokens) +
-          count(usage.cache_creation_input_tokens) +
-          count(usage.cache_read_input_tokens);
+        this.#input = inputTokens(usage);
         this.#output = count(usage.output_tokens);
       }
     } else if (event.type === 'message_delta' && isObj(event.usage)) {
-      // Anthropic's message_delta usage is cumulative.
+      // Anthropic's message_delta usage is cumulative ("Streaming Messages": "The token counts in the
+      // usage field of the message_delta event are cumulative"). Its input counts, when present,
+      // are the whole prompt's: the worker's translation (src/api/anthropic/stream.ts) reports them
+      // only there, after its message_start's zeros, so they count when larger.
       this.#reported = true;
+      this.#input = Math.max(this.#input, inputTokens(event.usage));
       this.#output = count(event.usage.output_tokens);
     }
-    this.#tokens = this.#input + this.#output;
+    this.#tokens = Math.min(this.#input + this.#output, Number.MAX_SAFE_INTEGER);
     return true;
   }
 
