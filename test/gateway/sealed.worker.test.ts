@@ -379,6 +379,33 @@ gatewayDescribe('the sealed request path', () => {
     stack.modes[WORKER_B] = 'ok';
   });
 
+  it('a seal one worker refuses as a replay is served by the next, with the same seal', async () => {
+    stack.modes[WORKER_A] = 'replay-refused';
+    stack.modes[WORKER_B] = 'ok';
+    try {
+      for (let i = 0; i < 2; i++) {
+        stack.calls.length = 0;
+        stack.wire.length = 0;
+        const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+        expect(res.status).toBe(200);
+        expect(workerPosts().at(-1)).toContain(WORKER_B);
+        // Whichever worker came first, B got the seal A refused, not another one.
+        const seals = stack.wire.filter((w) => w.includes('"sealgate"'));
+        expect(seals).toHaveLength(workerPosts().length);
+        if (seals.length === 2) expect(seals[0]).toBe(seals[1]);
+      }
+      stack.modes[WORKER_B] = 'replay-refused';
+      stack.calls.length = 0;
+      const refused = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
+      expect(refused.status).toBe(409);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('replay_detected');
+      expect(workerPosts()).toHaveLength(2);
+    } finally {
+      stack.modes[WORKER_A] = 'ok';
+      stack.modes[WORKER_B] = 'ok';
+    }
+  });
+
   it('a client that goes away while a worker hangs is not failed over to the next worker', async () => {
     // Without the check, the aborted fetch read as "worker unreachable", so the next
     // worker got the request of a client that was gone, and the DO was asked to recheck the keys.

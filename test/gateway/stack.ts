@@ -9,11 +9,13 @@ import { env as rawEnv, runInDurableObject } from 'cloudflare:test';
 import { describe, vi } from 'vitest';
 import { createWorkerApp } from '../../src/ai-worker/app.js';
 import { WorkerSession } from '../../src/ai-worker/attest-to-service.js';
+import { answerResponse, failureAnswer } from '../../src/ai-worker/sealed-exchange.js';
 import { encodeWorkerConfig, workerConfig } from '../../src/attestation/worker-config.js';
 import { createServiceApp } from '../../src/attestation-service/app.js';
 import type { BucketSpec } from '../../src/attestation-service/rate-limit.js';
 import { generateServiceKeys, type ServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { concatBytes } from '../../src/bytes.js';
+import { SealgateError } from '../../src/errors.js';
 import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
 import { receiptRecord } from '../../src/envelope/stream.js';
 import type { GatewayEnv } from '../../src/gateway/config.js';
@@ -73,6 +75,11 @@ export type WorkerMode =
   | 'sse-typed-stream'
   /** Accepts the connection and never answers (only the caller's signal ends the wait). */
   | 'hang'
+  /**
+   * Refuses every sealed request as a worker restarted after the seal's second does (or one a copy
+   * of the request reached first): the worker's own `409 replay_detected` answer, nothing opened.
+   */
+  | 'replay-refused'
   /** Answers GET /v1/models with a list of more than 1 MiB. */
   | 'huge-models'
   /**
@@ -258,6 +265,13 @@ export async function startStack(): Promise<Stack> {
         if (signal.aborted) return reject(signal.reason);
         signal.addEventListener('abort', () => reject(signal.reason), { once: true });
       });
+    }
+    if (mode === 'replay-refused' && method === 'POST') {
+      const refusal = new SealgateError(
+        'replay_detected',
+        'sealed request: sealed before this process started',
+      );
+      return answerResponse(failureAnswer(refusal, () => undefined, 'sealed request'));
     }
     if (mode === 'huge-models' && new URL(url).pathname === '/v1/models') {
       const data = Array.from({ length: 20_000 }, (_, i) => ({

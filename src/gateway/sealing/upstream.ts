@@ -69,6 +69,17 @@ async function errorOf(res: Response): Promise<{ code: string | null; message: s
 }
 
 /** Whether another worker may do better: it was down, not ready, or broke (never a request problem). */
+/**
+ * A worker's `409 replay_detected` for a seal made here is tried on the next worker, with the same
+ * seal; when every worker refuses it so, the client gets that 409. Safe because a worker refuses a
+ * replay before the model is called (the guard claims an id after authentication, before the
+ * model: src/envelope/request.ts), and this gateway sends a seal to each worker at most once. So
+ * the refusing worker did not run it for this client: it restarted after the seal's second (its
+ * guard refuses what it cannot vouch for: src/ai-worker/restart-replay-guard.ts), its clock is
+ * outside the seal's window, or a copy of the request reached it first — that copy ran once for
+ * whoever sent it, and serving the client from the next worker runs it no more often than the
+ * client's own retry would (the openai SDK retries a 409).
+ */
 function tryNext(status: number, code: string | null): boolean {
   if (status >= 500) return code !== 'model_error';
   return status === 408 || status === 429;
@@ -98,6 +109,7 @@ export async function exchange(input: {
   // (docs/gateway.md "Where the time to first chunk goes"): that wait is not idle CPU there.
   const hashing = bodySha256(utf8.encode(text));
   hashing.catch(() => undefined); // awaited below; a request no worker answers never reads it
+  let replayRefused: Exchange | null = null;
   for (const base of order(input.workerUrls)) {
     // A client that went away is not served by the next worker (nor counted as a worker's failure).
     if (input.signal?.aborted) return { kind: 'client_gone' };
@@ -125,26 +137,42 @@ export async function exchange(input: {
         requestSha256: await hashing,
       };
     }
-    const { code, message } = await errorOf(res);
-    // `key_expired` too: the worker's clock or key set is ahead of our copy — the same remedy.
-    if (code === 'unknown_key' || code === 'key_expired') {
-      log('warn', 'worker_unknown_key', { worker: base, rid, kid: input.kek.kid, code });
-      return { kind: 'unknown_key' };
-    }
-    log('warn', 'worker_error', { worker: base, rid, status: res.status, code });
-    if (tryNext(res.status, code)) continue;
-    return {
-      kind: 'error',
-      code: isHttpErrorCode(code) ? code : 'upstream_unavailable',
-      status: res.status,
-      // A request the worker refused (4xx) says why, so a client can fix it; a failure does not.
-      message:
-        res.status < 500 && message
-          ? `the AI worker refused the request: ${message}`
-          : `the AI worker refused the request (${code ?? res.status})`,
-    };
+    const refused = await refusal(res, base, rid, input.kek.kid);
+    if (refused.next === 'no') return refused.exchange;
+    if (refused.next === 'replay') replayRefused = refused.exchange;
   }
-  return { kind: 'no_worker' };
+  return replayRefused ?? { kind: 'no_worker' };
+}
+
+/**
+ * A worker's refusal: what the client would get, and whether the next worker gets the seal
+ * (`tryNext`; 'replay' too, remembered in case every worker refuses it so).
+ */
+async function refusal(
+  res: Response,
+  base: string,
+  rid: string,
+  kid: string,
+): Promise<{ exchange: Exchange; next: 'no' | 'yes' | 'replay' }> {
+  const { code, message } = await errorOf(res);
+  // `key_expired` too: the worker's clock or key set is ahead of our copy — the same remedy.
+  if (code === 'unknown_key' || code === 'key_expired') {
+    log('warn', 'worker_unknown_key', { worker: base, rid, kid, code });
+    return { exchange: { kind: 'unknown_key' }, next: 'no' };
+  }
+  log('warn', 'worker_error', { worker: base, rid, status: res.status, code });
+  const exchange: Exchange = {
+    kind: 'error',
+    code: isHttpErrorCode(code) ? code : 'upstream_unavailable',
+    status: res.status,
+    // A request the worker refused (4xx) says why, so a client can fix it; a failure does not.
+    message:
+      res.status < 500 && message
+        ? `the AI worker refused the request: ${message}`
+        : `the AI worker refused the request (${code ?? res.status})`,
+  };
+  const next = code === 'replay_detected' ? 'replay' : tryNext(res.status, code) ? 'yes' : 'no';
+  return { exchange, next };
 }
 
 /** The media type of a Content-Type value, lower case, without parameters (RFC 9110 §8.3.1). */
