@@ -18,11 +18,13 @@ import {
   type Sample,
   type SnpVector,
 } from './cases.js';
+import { coldStepResults } from './cold-steps.js';
 import type { GpuVector } from './gpu-cases.js';
 import { nodeFloorCases } from './node-floor-cases.js';
 import { TDX_AT, TDX_SET, type TdxVector } from './tdx-cases.js';
 import { tdxPairResults } from './tdx-vs-dcap-qvl.js';
 import { measureInterleaved, tinfoilCases, tinfoilCpuPairs } from './tinfoil-peer.js';
+
 import { bundleForWorkerd } from './workerd-bundle.js';
 
 export const SNP_SET = 'milan-v2-virtee';
@@ -207,6 +209,13 @@ export async function runNodeMicro(
       msPerOp: p.ours.cpuMsPerOp,
       baselineMsPerOp: p.theirs.cpuMsPerOp,
     });
+  }
+  // The envelope's steps when a request comes alone (cold-steps.ts): the time-to-first-chunk factor.
+  if (selected({ name: 'envelope.coldStep' })) {
+    for (const r of await coldStepResults()) {
+      say(`  node    ${r.name.padEnd(28)} ${fmtMs(r.msPerOp)} vs ${fmtMs(r.baselineMsPerOp!)} back to back`);
+      results.push(r);
+    }
   }
   // Sealgate's TDX verifier and @phala/dcap-qvl side by side, in this process.
   if (tdx && selected({ name: 'tdx.verify.vsDcapQvl' })) results.push(...(await tdxPairResults(tdx, say)));

@@ -82,7 +82,18 @@ const DESCRIPTIONS: Record<string, string> = {
     '@tinfoilsh/verifier 1.1.0: parse report, ARK, ASK, VCEK; chain; report signature; validateReport (TSME relaxed)',
 };
 
+const COLD_STEP = /^envelope\.coldStep\.(unwrap|hkdf|gcmOpen)\.idle(\d+)ms$/;
+const COLD_STEP_WHAT: Record<string, string> = {
+  unwrap: 'AES-KW unwrap of the DEK',
+  hkdf: 'HKDF-SHA256 of the request key',
+  gcmOpen: 'AES-256-GCM open of a 4 KiB body',
+};
+
 export function describe(name: string): string {
+  const cold = COLD_STEP.exec(name.replace(/^(workerd|node)\./, ''));
+  if (cold) {
+    return `${COLD_STEP_WHAT[cold[1]!]} (the AI worker's node:crypto backend) after the thread slept ${cold[2]} ms, as a request that comes alone finds it (bench/micro/cold-steps.ts); baseline: the same step back to back`;
+  }
   const backend = !name.endsWith('.nodeCrypto')
     ? ''
     : name.includes('.floor.')
