@@ -1,8 +1,8 @@
 /**
  * Counts the tokens of one answer of a metered key from the usage the answer itself reports: a
  * JSON answer's `usage`, a stream's usage events — chat and completions: the chunk with a `usage`
- * object (`stream_options.include_usage`); Messages: `message_start`'s input and `message_delta`'s
- * output tokens; Responses: `response.completed` / `response.incomplete`'s `response.usage`.
+ * object (`stream_options.include_usage`); Messages: the input tokens of `message_start` or of
+ * the last `message_delta` (the larger) and its output tokens; Responses: `response.completed` / `response.incomplete`'s `response.usage`.
  *
  * A chat or completions stream whose client did not ask for usage is asked for it anyway
  * (`prepare` sets `stream_options.include_usage`), and the usage-only chunk the client did not ask
@@ -68,7 +68,7 @@ export class UsageMeter {
   #streamed = false;
   /** Stream events released to the client. */
   #events = 0;
-  /** Messages streams: input tokens (`message_start`) and the latest output count (`message_delta`). */
+  /** Messages streams: input tokens (`message_start`, `message_delta`) and the latest output count. */
   #input = 0;
   #output = 0;
 
@@ -149,9 +149,17 @@ export class UsageMeter {
         this.#output = count(usage.output_tokens);
       }
     } else if (event.type === 'message_delta' && isObj(event.usage)) {
-      // Anthropic's message_delta usage is cumulative.
+      // Anthropic's message_delta usage is cumulative ("Streaming Messages"), input counts
+      // included when given: a stream translated from chat completions learns them only at its
+      // end, so its message_start says 0 and only this event has the prompt's count. Never lower
+      // than message_start's.
+      const usage = event.usage;
       this.#reported = true;
-      this.#output = count(event.usage.output_tokens);
+      this.#output = count(usage.output_tokens);
+      this.#input = Math.max(
+        this.#input,
+        sumTokenCounts(usage.input_tokens, usage.cache_creation_input_tokens, usage.cache_read_input_tokens),
+      );
     }
     this.#tokens = this.#input + this.#output;
     return true;
