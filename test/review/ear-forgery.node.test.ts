@@ -4,11 +4,11 @@
  * real EAR signer and claims from the real appraisal of the served evidence), with the EAR forged
  * one way at a time.
  *
- * Held: an unsigned EAR (`alg: none`), an EAR MACed with HS256 under the gateway's public key (the
+ * Run on SEV-SNP and on Intel TDX evidence. Held: an unsigned EAR (`alg: none`), an EAR MACed with HS256 under the gateway's public key (the
  * JWKS the endpoint serves), an EAR the gateway really signed for another nonce (a replay).
  * Refused since `checkEarClaims` compares every claim: an EAR with the right status that says
  * "genuine hardware" (`sealgate.simulated: false`, hardware 2) for simulated evidence, names a
- * measurement the evidence does not have, or adds a GPU submodule nobody attested — each was
+ * measurement or TD claims the evidence does not give, or adds a GPU submodule nobody attested — each was
  * printed "✔ the gateway's EAR … says "warning" — what we found ourselves", exit 0.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -25,12 +25,16 @@ import { generateServiceKeys } from '../../src/attestation-service/service-keys.
 import { fromHex, toBase64Url, utf8 } from '../../src/bytes.js';
 import { verifyEndpointCommand } from '../../src/cli/verify-endpoint-command.js';
 import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
+import {
+  createTdxDevelopmentEnvironment,
+  type TdxDevelopmentEnvironment,
+} from '../../src/dev/environment-tdx.js';
 import { earSigner } from '../../src/gateway/verification/ear-signer.js';
 import { appendIfNew, entryHash } from '../../src/gateway/verification/manifest-chain.js';
 
 const URL_ = 'http://gateway.test';
 const SECRET = 'ear-forgery-review-secret-0123456789abcdef';
-let dev: DevelopmentEnvironment;
+let dev: DevelopmentEnvironment | TdxDevelopmentEnvironment;
 let service: ReturnType<typeof createServiceApp>;
 let dir: string;
 let manifestPath: string;
@@ -109,26 +113,34 @@ const edited =
     return sign(claims);
   };
 
+const PLATFORMS = [
+  ['SEV-SNP', () => createDevelopmentEnvironment({ now: new Date() })],
+  ['Intel TDX', () => createTdxDevelopmentEnvironment({ now: new Date() })],
+] as const;
+
 beforeAll(async () => {
-  dev = await createDevelopmentEnvironment({ now: new Date() });
-  service = createServiceApp({
-    manifestBytes: dev.manifestBytes,
-    manifest: dev.manifest,
-    manifestDigest: dev.manifestDigest,
-    platform: dev.servicePlatform,
-    keys: await generateServiceKeys(),
-    now: () => new Date(),
-    log: () => undefined,
-  });
   dir = await mkdtemp(join(tmpdir(), 'sealgate-ear-'));
   manifestPath = join(dir, 'manifest.json');
-  await writeFile(manifestPath, dev.manifestText);
-}, 240_000);
+});
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe('verify-endpoint and a forged EAR', () => {
+describe.each(PLATFORMS)('verify-endpoint and a forged EAR (%s)', (_platform, make) => {
+  beforeAll(async () => {
+    dev = await make();
+    service = createServiceApp({
+      manifestBytes: dev.manifestBytes,
+      manifest: dev.manifest,
+      manifestDigest: dev.manifestDigest,
+      platform: dev.servicePlatform,
+      keys: await generateServiceKeys(),
+      now: () => new Date(),
+      log: () => undefined,
+    });
+    await writeFile(manifestPath, dev.manifestText);
+  }, 240_000);
+
   it('control: the honest EAR is every claim our appraisal makes: exit 0', async () => {
     const out = await run(async (claims) => sign(claims));
     expect(out.stdout).toContain(`says "warning" — what we found ourselves`);
@@ -186,6 +198,18 @@ describe('verify-endpoint and a forged EAR', () => {
     const out = await run(
       edited((s) => {
         s['attestation-service']!['sealgate.measurement'] = 'ab'.repeat(48);
+      }),
+    );
+    expect(out.stdout).toContain('submodule attestation-service differs from our own appraisal');
+    expect(out.exitCode).toBe(1);
+  });
+
+  it('refused: TD claims the evidence does not give (another TCB status; any on SEV-SNP)', async () => {
+    const out = await run(
+      edited((s) => {
+        const sub = s['attestation-service']!;
+        sub['sealgate.tdx'] = { ...(sub['sealgate.tdx'] as object), tcbStatus: 'UpToDate', advisoryIds: [] };
+        (sub['sealgate.tdx'] as Record<string, unknown>).fmspc = '00'.repeat(6);
       }),
     );
     expect(out.stdout).toContain('submodule attestation-service differs from our own appraisal');
