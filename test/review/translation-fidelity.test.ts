@@ -5,8 +5,13 @@
  * part there has no text, and was dropped: `[{type: "input_image", …}]` reached the model as
  * `content: ""`, and a text part beside it arrived without the image. Held: the same parts in a
  * user message are carried as chat content parts.
+ *
+ * Anthropic's `cache_control` (a prompt-caching hint: what the server may reuse, not what it
+ * answers) was dropped on content blocks but refused on tools, where caching clients put it on the
+ * last tool: such a request was a 400. It is dropped on both now, and nothing else of the tool.
  */
 import { describe, expect, it } from 'vitest';
+import { messagesToChat } from '../../src/api/anthropic/request.js';
 import { responsesToChat } from '../../src/api/responses/request.js';
 import { SealgateError } from '../../src/errors.js';
 
@@ -49,5 +54,32 @@ describe('Responses input: nothing dropped on the way to chat completions', () =
       input: [{ role: 'assistant', content: [TEXT, { type: 'input_text', text: ' done.' }] }],
     });
     expect(chat.messages).toEqual([{ role: 'assistant', content: 'Here it is: done.' }]);
+  });
+});
+
+describe('Messages: cache_control, a caching hint, is dropped alike on blocks and tools', () => {
+  const tool = { name: 'get', description: 'd', input_schema: { type: 'object' } };
+  const ask = {
+    model: 'm',
+    max_tokens: 8,
+    system: [{ type: 'text', text: 'be brief', cache_control: { type: 'ephemeral' } }],
+    messages: [
+      { role: 'user', content: [{ type: 'text', text: 'hi', cache_control: { type: 'ephemeral' } }] },
+    ],
+  };
+
+  it('a tool with cache_control is translated whole but the hint', () => {
+    const chat = messagesToChat({ ...ask, tools: [{ ...tool, cache_control: { type: 'ephemeral' } }] });
+    expect(chat.tools).toEqual([
+      { type: 'function', function: { name: 'get', description: 'd', parameters: { type: 'object' } } },
+    ]);
+    expect(chat.messages).toEqual([
+      { role: 'system', content: 'be brief' },
+      { role: 'user', content: [{ type: 'text', text: 'hi' }] },
+    ]);
+  });
+
+  it('held: any other unknown tool field is refused', () => {
+    expect(() => messagesToChat({ ...ask, tools: [{ ...tool, strict: true }] })).toThrow(SealgateError);
   });
 });
