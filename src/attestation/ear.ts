@@ -27,6 +27,7 @@
  *
  * Pure: no I/O; signing is src/gateway/verification/ear-signer.ts, checking is `checkEarClaims` here.
  */
+import { canonicalizeJson } from '../json/canonical.js';
 import type { Violation, ViolationCode } from '../verify/violations.js';
 import type { TdxAppraisal } from './tdx-ear.js';
 
@@ -225,14 +226,20 @@ function gpuSubmods(a: Appraisal, manifestDigest: string): Record<`gpu-${number}
 
 /**
  * What a relying party checks in a (signature-verified) EAR payload: our profile, our nonce, the
- * manifest digest we appraised against, and a status equal to the one OUR appraisal gives. Returns
- * the problems in plain words; empty means the EAR says what we found ourselves.
+ * manifest digest we appraised against, a status equal to the one OUR appraisal gives, and then
+ * every other claim equal to what `earClaims` makes of our appraisal — the vector, `sealgate.*`
+ * (simulated, violations, measurement, TDX claims) and exactly the submodules we found (no GPU the
+ * evidence did not present). A status alone would vouch for an EAR that also says "genuine
+ * hardware" or names a GPU nobody attested. Only `iat` (a safe integer) and `ear.verifier-id` (the
+ * signer's build) are the signer's own. Returns the problems in plain words (at most
+ * MAX_EAR_PROBLEMS); empty means the EAR says what we found ourselves.
  */
 export function checkEarClaims(
   payload: Record<string, unknown>,
-  expected: { nonceHex: string; manifestDigest: string; status: EarStatus },
+  expected: { nonceHex: string; manifestDigest: string; appraisal: Appraisal },
 ): string[] {
   const problems: string[] = [];
+  const status = expectedStatus(expected.appraisal);
   if (payload.eat_profile !== EAR_PROFILE) problems.push(`eat_profile is not ${EAR_PROFILE}`);
   if (payload.eat_nonce !== expected.nonceHex) problems.push('eat_nonce is not our nonce');
   const sub = (payload.submods as Record<string, Record<string, unknown>> | undefined)?.[EAR_SUBMOD];
@@ -240,8 +247,51 @@ export function checkEarClaims(
   if (sub['ear.appraisal-policy-id'] !== `sha256:${expected.manifestDigest}`) {
     problems.push('ear.appraisal-policy-id is not the manifest digest');
   }
-  if (sub['ear.status'] !== expected.status) {
-    problems.push(`ear.status is ${String(sub['ear.status'])}, our own appraisal gives ${expected.status}`);
+  if (sub['ear.status'] !== status) {
+    problems.push(`ear.status is ${String(sub['ear.status'])}, our own appraisal gives ${status}`);
   }
-  return problems;
+  if (problems.length > 0) return problems;
+  const iat = payload.iat;
+  if (typeof iat !== 'number' || !Number.isSafeInteger(iat) || iat < 0) return ['iat is not Unix seconds'];
+  const ours = earClaims({ ...expected, iat }) as unknown as Record<string, unknown>;
+  return claimDifferences(payload, { ...ours, 'ear.verifier-id': payload['ear.verifier-id'] });
+}
+
+export const MAX_EAR_PROBLEMS = 8;
+
+/** The claims (and submodules' claims) whose canonical JSON differs, named by path. */
+function claimDifferences(got: Record<string, unknown>, want: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const name of union(got, want)) {
+    if (name !== 'submods') {
+      if (!Object.hasOwn(want, name)) out.push(`claim ${name} is not one our appraisal makes`);
+      else if (!Object.hasOwn(got, name) || !same(got[name], want[name]))
+        out.push(`claim ${name} differs from our own appraisal`);
+      continue;
+    }
+    const g = isRecord(got.submods) ? got.submods : {};
+    const w = want.submods as Record<string, unknown>;
+    for (const sub of union(g, w)) {
+      if (!Object.hasOwn(w, sub)) out.push(`submodule ${sub} is not one our appraisal has`);
+      else if (!Object.hasOwn(g, sub)) out.push(`submodule ${sub} is missing`);
+      else if (!same(g[sub], w[sub])) out.push(`submodule ${sub} differs from our own appraisal`);
+    }
+  }
+  return out.slice(0, MAX_EAR_PROBLEMS);
+}
+
+const isRecord = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
+
+function union(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])];
+}
+
+/** Equal as RFC 8785 canonical JSON; a value that has none (a lone surrogate) is never equal. */
+function same(a: unknown, b: unknown): boolean {
+  try {
+    return canonicalizeJson(a) === canonicalizeJson(b);
+  } catch {
+    return false;
+  }
 }

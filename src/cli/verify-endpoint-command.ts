@@ -12,7 +12,8 @@
  *      report signature, every reference value, REPORT_DATA = our nonce ‖ the manifest digest ‖ the
  *      service's keys, and the service running the same manifest;
  *   4. the EAR: signature against `URL/.well-known/jwks.json`, our nonce, the manifest digest as
- *      policy id, and the status our own appraisal gives (ear.ts `expectedStatus`);
+ *      policy id, the status our own appraisal gives (ear.ts `expectedStatus`), and every other
+ *      claim equal to what our appraisal makes (ear.ts `checkEarClaims`);
  *   5. the manifest history (`URL/v1/manifest`): the hash chain holds and its newest entry is the
  *      manifest served.
  *
@@ -26,6 +27,7 @@ import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
 import { checkEarClaims, expectedStatus } from '../attestation/ear.js';
 import { type EvidenceBundle, parseEvidenceBundle } from '../attestation/evidence-bundle.js';
 import { NONCE_LENGTH } from '../attestation/report-data.js';
+import { appraisalOf } from '../attestation/service-appraisal.js';
 import { verifyEvidenceBundle } from '../attestation/verify-evidence-bundle.js';
 import { toHex } from '../bytes.js';
 import { isSealgateError } from '../errors.js';
@@ -403,29 +405,25 @@ function sayTcb(r: Report, verdict: EvidenceVerdict): void {
   }
 }
 
-/** 4. The gateway's own verdict, signed: its EAR says what our own appraisal found. */
+/** 4. The gateway's own verdict, signed: every claim of its EAR is what our own appraisal makes. */
 async function checkEar(r: Report, o: RunOptions, j: Judged, e: EvidenceFindings): Promise<void> {
   const jwks = await getJson(o.fetchFn, `${o.base}/.well-known/jwks.json`);
   if (jwks.status !== 200 || !jwks.body || typeof j.answer.ear !== 'string') {
     r.fail(`no EAR or no JWKS to check it with (HTTP ${jwks.status})`);
     return;
   }
+  const appraisal = await appraisalOf(e.verdict, j.manifest);
+  const status = expectedStatus(appraisal);
   try {
     const { payload, protectedHeader } = await jwtVerify(
       j.answer.ear,
       createLocalJWKSet(jwks.body as unknown as JSONWebKeySet),
       { algorithms: ['ES256'] },
     );
-    const status = expectedStatus({
-      trusted: e.verdict.verdict === 'trusted',
-      simulated: e.simulated,
-      violations: e.verdict.violations,
-      measurement: e.measurement,
-    });
     const problems = checkEarClaims(payload as Record<string, unknown>, {
       nonceHex: j.nonceHex,
       manifestDigest: j.digest,
-      status,
+      appraisal,
     });
     if (problems.length === 0) {
       r.ok(

@@ -11,6 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EarClaims, earClaims } from '../../src/attestation/ear.js';
+import { parseEvidenceBundle } from '../../src/attestation/evidence-bundle.js';
+import { appraisalOf } from '../../src/attestation/service-appraisal.js';
+import { verifyEvidenceBundle } from '../../src/attestation/verify-evidence-bundle.js';
 import { createServiceApp } from '../../src/attestation-service/app.js';
 import { issueWorkerCertificate } from '../../src/attestation-service/issue-certificate.js';
 import { generateServiceKeys, type ServiceKeys } from '../../src/attestation-service/service-keys.js';
@@ -61,13 +64,15 @@ function endpoint(b: Breakage = {}) {
         body: JSON.stringify({ nonce: toBase64Url(fromHex(nonceHex)) }),
       });
       const evidence = (await res.json()) as { report: string };
+      // A tampered report keeps the honest evidence's appraisal: the EAR then lies about it.
+      const appraisal = await appraise(evidence, nonceHex);
       if (b.tamperReport) {
         const report = fromBase64Url(evidence.report);
         report[0x90]! ^= 1;
         evidence.report = toBase64Url(report);
       }
       const claims: EarClaims = earClaims({
-        appraisal: { trusted: true, simulated: true, violations: [], measurement: null },
+        appraisal,
         nonceHex,
         manifestDigest: dev.manifestDigest,
         iat: Math.floor(Date.now() / 1000),
@@ -98,6 +103,19 @@ function endpoint(b: Breakage = {}) {
     }
     return new Response('no', { status: 404 });
   };
+}
+
+/** The gateway's appraisal of `evidence` (appraise-service.ts): verified here against the dev manifest. */
+async function appraise(evidence: unknown, nonceHex: string) {
+  const verdict = await verifyEvidenceBundle({
+    bundle: parseEvidenceBundle(evidence),
+    manifest: dev.manifest,
+    manifestDigest: dev.manifestDigest,
+    role: 'attestation-service',
+    nonce: fromHex(nonceHex),
+    now: new Date(),
+  });
+  return appraisalOf(verdict, dev.manifest);
 }
 
 const run = (b: Breakage = {}, extra: string[] = []) =>

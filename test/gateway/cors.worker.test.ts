@@ -8,32 +8,20 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { describe, expect, it } from 'vitest';
 import type { AppEnv } from '../../src/gateway/app-env.js';
-import { LIMIT_HEADER_NAMES } from '../../src/gateway/limits/limit-headers.js';
-import { allowedOrigin, corsMiddleware } from '../../src/gateway/middleware/cors.js';
+import {
+  ALLOW_HEADERS,
+  allowedOrigin,
+  corsMiddleware,
+  EXPOSE_HEADERS,
+} from '../../src/gateway/middleware/cors.js';
 
 /** hono/cors with the options the gateway used before (the reference behaviour). */
 function reference() {
   return cors({
     origin: (origin, c) => allowedOrigin(origin, c.env.CORS_ORIGINS),
     allowMethods: ['GET', 'POST', 'OPTIONS'],
-    allowHeaders: [
-      'authorization',
-      'content-type',
-      'openai-organization',
-      'openai-project',
-      'x-api-key',
-      'anthropic-version',
-      'anthropic-beta',
-    ],
-    exposeHeaders: [
-      'x-sealgate-manifest',
-      'x-sealgate-key-id',
-      'x-sealgate-simulated',
-      'x-sealgate-receipt',
-      'retry-after',
-      'x-should-retry',
-      ...LIMIT_HEADER_NAMES,
-    ],
+    allowHeaders: [...ALLOW_HEADERS],
+    exposeHeaders: [...EXPOSE_HEADERS],
     maxAge: 600,
   });
 }

@@ -120,16 +120,18 @@ describe('EAR appraisal', () => {
   it('checkEarClaims accepts exactly what our own appraisal says', () => {
     const claims = earClaims({ appraisal: base, nonceHex: 'ff', manifestDigest: D1, iat: 1 });
     const payload = JSON.parse(JSON.stringify(claims)) as Record<string, unknown>;
-    expect(checkEarClaims(payload, { nonceHex: 'ff', manifestDigest: D1, status: 'affirming' })).toEqual([]);
-    expect(checkEarClaims(payload, { nonceHex: 'fe', manifestDigest: D1, status: 'affirming' })).toHaveLength(
-      1,
-    );
-    expect(checkEarClaims(payload, { nonceHex: 'ff', manifestDigest: D2, status: 'affirming' })).toHaveLength(
-      1,
-    );
-    expect(checkEarClaims(payload, { nonceHex: 'ff', manifestDigest: D1, status: 'warning' })).toHaveLength(
-      1,
-    );
+    const check = (nonceHex: string, manifestDigest: string, appraisal: typeof base) =>
+      checkEarClaims(payload, { nonceHex, manifestDigest, appraisal });
+    expect(check('ff', D1, base)).toEqual([]);
+    expect(check('fe', D1, base)).toHaveLength(1);
+    expect(check('ff', D2, base)).toHaveLength(1);
+    expect(check('ff', D1, { ...base, simulated: true })).toEqual([
+      'ear.status is affirming, our own appraisal gives warning',
+    ]);
+    // Same status, another measurement: the claim differs.
+    expect(check('ff', D1, { ...base, measurement: 'cd' })).toEqual([
+      'submodule attestation-service differs from our own appraisal',
+    ]);
   });
 });
 

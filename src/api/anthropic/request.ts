@@ -8,7 +8,9 @@
  * tools (`input_schema` → `parameters`), tool_choice (auto/any/tool/none, and
  * `disable_parallel_tool_use` → `parallel_tool_calls: false`), metadata.user_id → user.
  * Refused (400): top_k, thinking, service_tier, container, mcp_servers, document and other block
- * types, and any field not listed here — a translation never drops what it cannot carry.
+ * types, and any field not listed here — a translation never drops what it cannot carry. Accepted
+ * and dropped: `cache_control` on blocks and tools, a prompt-caching hint that does not change the
+ * answer.
  */
 import {
   arrayAt,
@@ -154,7 +156,9 @@ function tool(value: unknown, i: number): Json {
   const t = objectAt(value, where);
   if (t.type !== undefined && t.type !== 'custom')
     refuse(`${where}.type "${String(t.type)}" is not supported`);
-  refuseUnknownFields(t, new Set(['type', 'name', 'description', 'input_schema']), where);
+  // `cache_control` is a prompt-caching hint (what the server may reuse, not what it answers),
+  // dropped here as on content blocks: clients that cache put it on their last tool.
+  refuseUnknownFields(t, new Set(['type', 'name', 'description', 'input_schema', 'cache_control']), where);
   return {
     type: 'function',
     function: {

@@ -8,7 +8,8 @@
  * `function`, tool_choice, parallel_tool_calls, text.format (`json_schema`, `json_object`, `text`)
  * → response_format, user, store (accepted; nothing is ever stored: answers say `store: false`).
  * Refused (400): previous_response_id, conversation, background, reasoning, include, prompt,
- * truncation other than "disabled", built-in tools, and any field not listed here.
+ * truncation other than "disabled", built-in tools, a part other than text in an assistant message,
+ * and any field not listed here.
  */
 import {
   arrayAt,
@@ -111,7 +112,13 @@ function inputItem(value: unknown, i: number): Json {
   const parts = arrayAt(item.content, `${where}.content`).map((p, j) =>
     contentPart(p, `${where}.content[${j}]`),
   );
-  if (role === 'assistant') return { role, content: parts.map((p) => p.text).join('') };
+  // Chat completions takes an assistant's content as one string: a part without text (an image)
+  // cannot be carried, and is refused rather than dropped.
+  if (role === 'assistant') {
+    if (parts.some((p) => p.type !== 'text'))
+      refuse(`${where}: an assistant message carries text parts only`);
+    return { role, content: parts.map((p) => p.text).join('') };
+  }
   return { role, content: parts };
 }
 

@@ -1,7 +1,7 @@
 /**
  * CORS (Fetch standard, "CORS protocol"): only the origins of `CORS_ORIGINS` (comma-separated, or
  * "*"); none when it is empty. The `x-sealgate-*` headers are exposed so a browser client can read
- * the manifest digest, key id, simulation flag and receipt id; and the rate-limit headers
+ * the manifest digest, key id, simulation flag, receipt id and kept receipt; and the rate-limit headers
  * (limits/limit-headers.ts), `retry-after` and `x-should-retry`, which the SDKs' retry logic reads
  * (none is CORS-safelisted).
  *
@@ -14,10 +14,16 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
+import { KEPT_RECEIPT_HEADER } from '../../receipts/kept-receipt.js';
 import type { AppEnv } from '../app-env.js';
 import { LIMIT_HEADER_NAMES } from '../limits/limit-headers.js';
 
-const ALLOW_HEADERS = [
+/**
+ * Request headers a page may send: ours, and every one the official SDKs (openai, @anthropic-ai/sdk)
+ * send from a browser. A preflight that names a header not listed here fails in the browser, and
+ * the SDK makes no call at all. The gateway reads none of the SDKs' own headers (it ignores them).
+ */
+export const ALLOW_HEADERS = [
   'authorization',
   'content-type',
   'openai-organization',
@@ -25,12 +31,25 @@ const ALLOW_HEADERS = [
   'x-api-key',
   'anthropic-version',
   'anthropic-beta',
+  'anthropic-dangerous-direct-browser-access',
+  'user-agent',
+  'x-stainless-arch',
+  'x-stainless-helper',
+  'x-stainless-helper-method',
+  'x-stainless-lang',
+  'x-stainless-os',
+  'x-stainless-package-version',
+  'x-stainless-retry-count',
+  'x-stainless-runtime',
+  'x-stainless-runtime-version',
+  'x-stainless-timeout',
 ];
-const EXPOSE_HEADERS = [
+export const EXPOSE_HEADERS = [
   'x-sealgate-manifest',
   'x-sealgate-key-id',
   'x-sealgate-simulated',
   'x-sealgate-receipt',
+  KEPT_RECEIPT_HEADER,
   'retry-after',
   'x-should-retry',
   ...LIMIT_HEADER_NAMES,

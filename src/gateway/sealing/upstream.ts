@@ -24,6 +24,7 @@ import { nowSeconds } from '../clock.js';
 import type { UsageMeter } from '../limits/usage-meter.js';
 import { log } from '../log.js';
 import type { AnswerReceipt } from './receipt-check.js';
+import { workerRefusalMessage } from './worker-error-text.js';
 
 /** Largest sealed JSON answer read from a worker (an embeddings batch can be big). */
 const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
@@ -165,10 +166,10 @@ async function refusal(
     kind: 'error',
     code: isHttpErrorCode(code) ? code : 'upstream_unavailable',
     status: res.status,
-    // A request the worker refused (4xx) says why, so a client can fix it; a failure does not.
+    // A refusal (4xx) says why in the worker's own fixed words, so a client can fix it.
     message:
-      res.status < 500 && message
-        ? `the AI worker refused the request: ${message}`
+      res.status < 500 && code
+        ? workerRefusalMessage(code, message)
         : `the AI worker refused the request (${code ?? res.status})`,
   };
   const next = code === 'replay_detected' ? 'replay' : tryNext(res.status, code) ? 'yes' : 'no';

@@ -10,11 +10,9 @@
  */
 import { type Appraisal, type EarClaims, earClaims } from '../../attestation/ear.js';
 import { type EvidenceBundle, parseEvidenceBundle } from '../../attestation/evidence-bundle.js';
-import { summarizeGpu } from '../../attestation/gpu-summary.js';
-import { tdxAppraisal } from '../../attestation/tdx-ear.js';
+import { appraisalOf } from '../../attestation/service-appraisal.js';
 import { type BundleVerdict, verifyEvidenceBundle } from '../../attestation/verify-evidence-bundle.js';
 import { toBase64Url, toHex } from '../../bytes.js';
-import { isSimulatedGpuRoot } from '../../policy/trust-anchors.js';
 import { callJson, type Fetcher } from '../../service-client/http.js';
 import type { KvNamespace } from '../cf-types.js';
 import { nowMs, nowSeconds } from '../clock.js';
@@ -75,24 +73,7 @@ export async function appraiseService(input: {
         cache: kvCollateralCache(input.kv),
       },
     });
-    appraisal = {
-      trusted: verdict.verdict === 'trusted',
-      simulated: verdict.simulated,
-      violations: verdict.violations,
-      measurement: verdict.report
-        ? toHex(verdict.report.measurement)
-        : verdict.tdx
-          ? toHex(verdict.tdx.body.mrTd)
-          : null,
-      ...(verdict.tdx ? { tdx: tdxAppraisal(verdict.tdx) } : {}),
-      gpus: await Promise.all(
-        (verdict.gpus ?? []).map(async (g) => {
-          const { architecture, driverVersion, vbiosVersion, measurementsSha256 } = await summarizeGpu(g);
-          const simulated = isSimulatedGpuRoot(config.manifest, g.rootSha256);
-          return { architecture, driverVersion, vbiosVersion, measurementsSha256, simulated };
-        }),
-      ),
-    };
+    appraisal = await appraisalOf(verdict, config.manifest);
   } else {
     appraisal = {
       trusted: false,

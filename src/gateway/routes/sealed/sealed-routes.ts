@@ -3,7 +3,7 @@
  *
  *   POST /v1/chat/completions      JSON, or SSE when `stream: true`
  *   POST /v1/completions           same
- *   POST /v1/embeddings            JSON
+ *   POST /v1/embeddings            JSON (`stream` other than false or null: 400)
  *   POST /v1/messages              Anthropic Messages: JSON, or SSE with Anthropic's event types
  *   POST /v1/responses             OpenAI Responses: JSON, or SSE with its typed events
  *   POST /v1/audio/transcriptions  multipart/form-data, sealed whole (read-multipart-body.ts)
@@ -31,6 +31,9 @@ export function sealedRoutes(deps: GatewayDeps): Hono<AppEnv> {
           ? await readMultipartBody(c.req.raw)
           : await readJsonBody(c.req.raw, config.maxBodyBytes);
       if (!body.ok) return body.response;
+      if (route === '/v1/embeddings' && asksToStream(body.value)) {
+        return errorResponse('invalid_request', 'embeddings do not stream', { param: 'stream' });
+      }
       if (config.workerUrls.length === 0) {
         return errorResponse('no_worker_available', 'no AI worker is configured');
       }
@@ -50,4 +53,14 @@ export function sealedRoutes(deps: GatewayDeps): Hono<AppEnv> {
     });
   }
   return app;
+}
+
+/**
+ * An embeddings request that asks for a stream: no embeddings API streams, and a model server that
+ * ignores the field (vLLM's request models allow and drop unknown fields) answers JSON to a worker
+ * that, bound by the sealed `stream`, waits for SSE — a 502 `model_error` the SDKs retry. Refused
+ * here instead, before anything is sealed.
+ */
+function asksToStream(body: Record<string, unknown>): boolean {
+  return body.stream !== undefined && body.stream !== null && body.stream !== false;
 }
