@@ -83,3 +83,65 @@ describe('Messages: cache_control, a caching hint, is dropped alike on blocks an
     expect(() => messagesToChat({ ...ask, tools: [{ ...tool, strict: true }] })).toThrow(SealgateError);
   });
 });
+
+describe('Messages: a field on a block that the translation cannot carry is refused, not dropped', () => {
+  const base = { model: 'm', max_tokens: 8 };
+  const user = (content: unknown[]) => ({ ...base, messages: [{ role: 'user', content }] });
+  const refused = (body: Record<string, unknown>, field: string) => {
+    let error: unknown;
+    try {
+      messagesToChat(body);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SealgateError);
+    expect((error as SealgateError).message).toContain(field);
+  };
+
+  it('citations on a text block, in a user or an assistant turn and in the system prompt', () => {
+    const cited = { type: 'text', text: 'x', citations: [{ type: 'char_location', cited_text: 'x' }] };
+    refused(user([cited]), 'content[0].citations');
+    refused({ ...base, messages: [{ role: 'assistant', content: [cited] }] }, 'content[0].citations');
+    refused({ ...base, system: [cited], messages: [{ role: 'user', content: 'hi' }] }, 'system[0].citations');
+  });
+
+  it('unknown fields on image, tool_use, tool_result and an image source', () => {
+    const image = { type: 'image', source: { type: 'url', url: 'https://example.test/a.png' } };
+    refused(user([{ ...image, detail: 'high' }]), 'content[0].detail');
+    refused(user([{ ...image, source: { ...image.source, media_type: 'image/png' } }]), 'source.media_type');
+    const call = { type: 'tool_use', id: 't1', name: 'get', input: {} };
+    refused(
+      { ...base, messages: [{ role: 'assistant', content: [{ ...call, caller: 'x' }] }] },
+      'content[0].caller',
+    );
+    refused(user([{ type: 'tool_result', tool_use_id: 't1', content: 'ok', extra: 1 }]), 'content[0].extra');
+    refused(
+      user([
+        { type: 'tool_result', tool_use_id: 't1', content: [{ type: 'text', text: 'ok', citations: [] }] },
+      ]),
+      'content[0].content[0].citations',
+    );
+  });
+
+  it('held: the fields it translates, and cache_control on every block, pass', () => {
+    const hint = { cache_control: { type: 'ephemeral' } };
+    const chat = messagesToChat({
+      ...base,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'look', ...hint },
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AAAA' }, ...hint },
+          ],
+        },
+        {
+          role: 'assistant',
+          content: [{ type: 'tool_use', id: 't1', name: 'get', input: { a: 1 }, ...hint }],
+        },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: 'ok', ...hint }] },
+      ],
+    });
+    expect(chat.messages).toHaveLength(3);
+  });
+});

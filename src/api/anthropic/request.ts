@@ -8,9 +8,9 @@
  * tools (`input_schema` → `parameters`), tool_choice (auto/any/tool/none, and
  * `disable_parallel_tool_use` → `parallel_tool_calls: false`), metadata.user_id → user.
  * Refused (400): top_k, thinking, service_tier, container, mcp_servers, document and other block
- * types, and any field not listed here — a translation never drops what it cannot carry. Accepted
- * and dropped: `cache_control` on blocks and tools, a prompt-caching hint that does not change the
- * answer.
+ * types, and any field not listed here, on the body, a message, a block or an image source — a
+ * translation never drops what it cannot carry. Accepted and dropped: `cache_control` on blocks and
+ * tools, a prompt-caching hint that does not change the answer.
  */
 import {
   arrayAt,
@@ -69,9 +69,31 @@ function systemMessages(system: unknown): Json[] {
   return [{ role: 'system', content: text.join('\n') }];
 }
 
+/**
+ * The fields each content block may carry here: what it is translated from, and `cache_control`
+ * (dropped). Anything else on a block (`citations`, a field a newer API adds) is refused, not
+ * dropped: the model would answer another request than the client wrote.
+ */
+const BLOCK_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
+  text: new Set(['type', 'text', 'cache_control']),
+  image: new Set(['type', 'source', 'cache_control']),
+  tool_use: new Set(['type', 'id', 'name', 'input', 'cache_control']),
+  tool_result: new Set(['type', 'tool_use_id', 'content', 'is_error', 'cache_control']),
+};
+const SOURCE_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
+  base64: new Set(['type', 'media_type', 'data']),
+  url: new Set(['type', 'url']),
+};
+
+function checkBlockFields(b: Json, where: string): void {
+  const known = BLOCK_FIELDS[String(b.type)];
+  if (known) refuseUnknownFields(b, known, where);
+}
+
 function textOf(block: unknown, where: string): string {
   const b = objectAt(block, where);
   if (b.type !== 'text') refuse(`${where}.type "${String(b.type)}" is not supported here`);
+  checkBlockFields(b, where);
   return stringAt(b.text, `${where}.text`);
 }
 
@@ -82,7 +104,11 @@ function message(value: unknown, i: number): Json[] {
   refuseUnknownFields(m, new Set(['role', 'content']), where);
   if (m.role !== 'user' && m.role !== 'assistant') refuse(`${where}.role must be "user" or "assistant"`);
   if (typeof m.content === 'string') return [{ role: m.role, content: m.content }];
-  const blocks = arrayAt(m.content, `${where}.content`).map((b, j) => objectAt(b, `${where}.content[${j}]`));
+  const blocks = arrayAt(m.content, `${where}.content`).map((b, j) => {
+    const block = objectAt(b, `${where}.content[${j}]`);
+    checkBlockFields(block, `${where}.content[${j}]`);
+    return block;
+  });
   return m.role === 'user' ? userMessages(blocks, where) : [assistantMessage(blocks, where)];
 }
 
@@ -113,8 +139,10 @@ function userMessages(blocks: Json[], where: string): Json[] {
 
 function imageUrl(source: unknown, where: string): string {
   const s = objectAt(source, `${where}.source`);
+  const known = SOURCE_FIELDS[String(s.type)];
+  if (!known) return refuse(`${where}.source.type must be "base64" or "url"`);
+  refuseUnknownFields(s, known, `${where}.source`);
   if (s.type === 'url') return stringAt(s.url, `${where}.source.url`);
-  if (s.type !== 'base64') refuse(`${where}.source.type must be "base64" or "url"`);
   return `data:${stringAt(s.media_type, `${where}.source.media_type`)};base64,${stringAt(s.data, `${where}.source.data`)}`;
 }
 
