@@ -38,6 +38,11 @@ export function refuseUnknownFields(body: Json, known: ReadonlySet<string>, wher
   }
 }
 
+/** `null` or an empty list: metadata a client echoes from an answer that adds nothing to a request. */
+export function carriesNothing(value: unknown): boolean {
+  return value === null || (Array.isArray(value) && value.length === 0);
+}
+
 /** Copies the fields of `from` that are present (not undefined) into `to` under their new names. */
 export function copyPresent(from: Json, to: Json, names: Readonly<Record<string, string>>): void {
   for (const [source, target] of Object.entries(names)) {

@@ -99,6 +99,13 @@ describe('Messages: a field on a block that the translation cannot carry is refu
   };
 
   it('citations on a text block, in a user or an assistant turn and in the system prompt', () => {
+    // An answer's text block that cites nothing says `"citations": null`: sent back, it passes.
+    for (const nothing of [null, []]) {
+      const echoed = { type: 'text', text: 'x', citations: nothing };
+      expect(
+        messagesToChat({ ...base, messages: [{ role: 'assistant', content: [echoed] }] }).messages,
+      ).toEqual([{ role: 'assistant', content: 'x' }]);
+    }
     const cited = { type: 'text', text: 'x', citations: [{ type: 'char_location', cited_text: 'x' }] };
     refused(user([cited]), 'content[0].citations');
     refused({ ...base, messages: [{ role: 'assistant', content: [cited] }] }, 'content[0].citations');
@@ -117,7 +124,11 @@ describe('Messages: a field on a block that the translation cannot carry is refu
     refused(user([{ type: 'tool_result', tool_use_id: 't1', content: 'ok', extra: 1 }]), 'content[0].extra');
     refused(
       user([
-        { type: 'tool_result', tool_use_id: 't1', content: [{ type: 'text', text: 'ok', citations: [] }] },
+        {
+          type: 'tool_result',
+          tool_use_id: 't1',
+          content: [{ type: 'text', text: 'ok', citations: [{ type: 'char_location' }] }],
+        },
       ]),
       'content[0].content[0].citations',
     );
@@ -143,5 +154,75 @@ describe('Messages: a field on a block that the translation cannot carry is refu
       ],
     });
     expect(chat.messages).toHaveLength(3);
+  });
+});
+
+describe('Responses: a field on an item or a part that the translation cannot carry is refused', () => {
+  const refusedField = (input: unknown[], field: string) => {
+    let error: unknown;
+    try {
+      responsesToChat({ model: 'm', input });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SealgateError);
+    expect((error as SealgateError).message).toContain(field);
+  };
+
+  it("held: the last answer's output items sent back (id, status, empty annotations and logprobs)", () => {
+    const chat = responsesToChat({
+      model: 'm',
+      input: [
+        { role: 'user', content: 'hi' },
+        {
+          id: 'msg_1',
+          type: 'message',
+          status: 'completed',
+          role: 'assistant',
+          content: [{ type: 'output_text', text: 'hello', annotations: [], logprobs: [] }],
+        },
+        {
+          id: 'fc_1',
+          type: 'function_call',
+          status: 'completed',
+          call_id: 'c1',
+          name: 'get',
+          arguments: '{}',
+        },
+        { type: 'function_call_output', call_id: 'c1', output: 'ok' },
+      ],
+    });
+    expect(chat.messages).toHaveLength(4);
+  });
+
+  it('unknown fields on a message, a function call, its output, a text or an image part', () => {
+    refusedField([{ role: 'user', content: 'hi', name: 'bob' }], 'input[0].name');
+    refusedField(
+      [{ type: 'function_call', call_id: 'c', name: 'f', arguments: '{}', extra: 1 }],
+      'input[0].extra',
+    );
+    refusedField([{ type: 'function_call_output', call_id: 'c', output: 'x', extra: 1 }], 'input[0].extra');
+    refusedField(
+      [{ role: 'user', content: [{ type: 'input_text', text: 'x', cache: true }] }],
+      'content[0].cache',
+    );
+    refusedField(
+      [
+        {
+          role: 'user',
+          content: [{ type: 'input_image', image_url: 'https://example.test/a.png', file_id: 'f' }],
+        },
+      ],
+      'content[0].file_id',
+    );
+    refusedField(
+      [
+        {
+          role: 'assistant',
+          content: [{ type: 'output_text', text: 'x', annotations: [{ type: 'url_citation', url: 'u' }] }],
+        },
+      ],
+      'content[0].annotations',
+    );
   });
 });

@@ -9,10 +9,11 @@
  * → response_format, user, store (accepted; nothing is ever stored: answers say `store: false`).
  * Refused (400): previous_response_id, conversation, background, reasoning, include, prompt,
  * truncation other than "disabled", built-in tools, a part other than text in an assistant message,
- * and any field not listed here.
+ * and any field not listed here, on the body, an input item or a content part.
  */
 import {
   arrayAt,
+  carriesNothing,
   copyPresent,
   type Json,
   objectAt,
@@ -76,10 +77,40 @@ export function responsesToChat(body: Json): Json {
   return chat;
 }
 
+/**
+ * The fields each input item and content part may carry here: what it is translated from, and the
+ * `id` and `status` an output item has when a client sends the last answer's items back. Anything
+ * else is refused, not dropped (an `output_text`'s `annotations` and `logprobs` only when empty).
+ */
+const ITEM_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
+  message: new Set(['type', 'role', 'content', 'id', 'status']),
+  function_call: new Set(['type', 'call_id', 'name', 'arguments', 'id', 'status']),
+  function_call_output: new Set(['type', 'call_id', 'output', 'id', 'status']),
+};
+const PART_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
+  input_text: new Set(['type', 'text']),
+  output_text: new Set(['type', 'text']),
+  input_image: new Set(['type', 'image_url', 'detail']),
+};
+
+function checkFields(
+  value: Json,
+  known: ReadonlySet<string> | undefined,
+  where: string,
+  empty: readonly string[] = [],
+): void {
+  if (!known) return;
+  for (const field of Object.keys(value)) {
+    if (known.has(field) || (empty.includes(field) && carriesNothing(value[field]))) continue;
+    refuse(`${where}.${field} is not supported when translated to chat completions`);
+  }
+}
+
 function inputItem(value: unknown, i: number): Json {
   const where = `input[${i}]`;
   const item = objectAt(value, where);
   const type = item.type ?? 'message';
+  checkFields(item, ITEM_FIELDS[String(type)], where);
   if (type === 'function_call') {
     return {
       role: 'assistant',
@@ -124,6 +155,7 @@ function inputItem(value: unknown, i: number): Json {
 
 function contentPart(value: unknown, where: string): Json {
   const p = objectAt(value, where);
+  checkFields(p, PART_FIELDS[String(p.type)], where, ['annotations', 'logprobs']);
   if (p.type === 'input_text' || p.type === 'output_text') {
     return { type: 'text', text: stringAt(p.text, `${where}.text`) };
   }
