@@ -406,6 +406,35 @@ gatewayDescribe('the sealed request path', () => {
     }
   });
 
+  it('a worker URL listed twice gets one seal once, whichever position the rotation starts at', async () => {
+    // Listed twice, A's refusal came from A again with the same seal before B was asked.
+    const twice = { ...env, WORKER_URLS: `${WORKER_A},${WORKER_A},${WORKER_B}` };
+    const body = JSON.stringify({ model: 'sealgate-builtin', messages: PROMPT });
+    const send = () => call('/v1/chat/completions', { method: 'POST', headers: KEY, body }, twice);
+    stack.modes[WORKER_A] = 'replay-refused';
+    try {
+      for (let i = 0; i < 3; i++) {
+        stack.calls.length = 0;
+        const res = await send();
+        expect(res.status).toBe(200);
+        expect(workerPosts().filter((p) => p.includes(WORKER_A)).length).toBeLessThanOrEqual(1);
+        expect(workerPosts().at(-1)).toContain(WORKER_B);
+      }
+      stack.modes[WORKER_B] = 'replay-refused';
+      for (let i = 0; i < 3; i++) {
+        stack.calls.length = 0;
+        const res = await send();
+        expect(res.status).toBe(409);
+        expect(workerPosts().sort()).toEqual(
+          [WORKER_A, WORKER_B].map((w) => `POST ${w}/v1/chat/completions`),
+        );
+      }
+    } finally {
+      stack.modes[WORKER_A] = 'ok';
+      stack.modes[WORKER_B] = 'ok';
+    }
+  });
+
   it('a client that goes away while a worker hangs is not failed over to the next worker', async () => {
     // Without the check, the aborted fetch read as "worker unreachable", so the next
     // worker got the request of a client that was gone, and the DO was asked to recheck the keys.

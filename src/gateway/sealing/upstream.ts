@@ -47,10 +47,14 @@ export type Exchange =
 
 let nextWorker = 0;
 
-/** Workers in the order to try them: rotating start (spreads load), then the rest in turn. */
+/**
+ * Workers in the order to try them: rotating start (spreads load; a URL listed twice starts twice
+ * as often), then the rest in turn, each URL once — one seal reaches one worker URL at most once
+ * (the next worker gets the same seal, `refusal`).
+ */
 function order(urls: readonly string[]): string[] {
   const start = nextWorker++ % Math.max(1, urls.length);
-  return [...urls.slice(start), ...urls.slice(0, start)];
+  return [...new Set([...urls.slice(start), ...urls.slice(0, start)])];
 }
 
 function requestId(): string {
@@ -70,17 +74,6 @@ async function errorOf(res: Response): Promise<{ code: string | null; message: s
 }
 
 /** Whether another worker may do better: it was down, not ready, or broke (never a request problem). */
-/**
- * A worker's `409 replay_detected` for a seal made here is tried on the next worker, with the same
- * seal; when every worker refuses it so, the client gets that 409. Safe because a worker refuses a
- * replay before the model is called (the guard claims an id after authentication, before the
- * model: src/envelope/request.ts), and this gateway sends a seal to each worker at most once. So
- * the refusing worker did not run it for this client: it restarted after the seal's second (its
- * guard refuses what it cannot vouch for: src/ai-worker/restart-replay-guard.ts), its clock is
- * outside the seal's window, or a copy of the request reached it first — that copy ran once for
- * whoever sent it, and serving the client from the next worker runs it no more often than the
- * client's own retry would (the openai SDK retries a 409).
- */
 function tryNext(status: number, code: string | null): boolean {
   if (status >= 500) return code !== 'model_error';
   return status === 408 || status === 429;
@@ -148,6 +141,16 @@ export async function exchange(input: {
 /**
  * A worker's refusal: what the client would get, and whether the next worker gets the seal
  * (`tryNext`; 'replay' too, remembered in case every worker refuses it so).
+ *
+ * A worker's `409 replay_detected` for a seal made here is tried on the next worker, with the same
+ * seal; when every worker refuses it so, the client gets that 409. Safe because a worker refuses a
+ * replay before the model is called (the guard claims an id after authentication, before the
+ * model: src/envelope/request.ts), and this gateway sends a seal to each worker URL at most once
+ * (`order`). So the refusing worker did not run it for this client: it restarted after the seal's
+ * second (src/ai-worker/restart-replay-guard.ts), its clock is outside the seal's window, its
+ * guard is full, or a copy of the request reached it first — that copy ran once for whoever sent
+ * it. The bound is the worker's guard: one seal runs at most once per worker process, whoever
+ * delivers it, and a refusal is no more trusted than the 5xx that already sends the same seal on.
  */
 async function refusal(
   res: Response,
@@ -172,7 +175,8 @@ async function refusal(
         ? workerRefusalMessage(code, message)
         : `the AI worker refused the request (${code ?? res.status})`,
   };
-  const next = code === 'replay_detected' ? 'replay' : tryNext(res.status, code) ? 'yes' : 'no';
+  const replay = res.status === 409 && code === 'replay_detected';
+  const next = replay ? 'replay' : tryNext(res.status, code) ? 'yes' : 'no';
   return { exchange, next };
 }
 
