@@ -128,9 +128,9 @@ async function checkConfig(env: GatewayEnv): Promise<ConfigResult> {
   }
   const serviceUrl = (env.ATTESTATION_SERVICE_URL ?? '').trim();
   if (!isHttpUrl(serviceUrl)) return fail('ATTESTATION_SERVICE_URL must be an http(s) URL');
-  const workerUrls = splitList(env.WORKER_URLS);
-  const badWorker = workerUrls.find((u) => !isHttpUrl(u));
-  if (badWorker !== undefined) return fail(`WORKER_URLS holds a value that is not an http(s) URL`);
+  const listed = splitList(env.WORKER_URLS);
+  if (listed.some((u) => !isHttpUrl(u))) return fail(`WORKER_URLS holds a value that is not an http(s) URL`);
+  const workerUrls = listed.map(workerBaseUrl);
   const maxBodyBytes = env.MAX_BODY_BYTES === undefined ? DEFAULT_MAX_BODY_BYTES : Number(env.MAX_BODY_BYTES);
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1024) {
     return fail('MAX_BODY_BYTES must be an integer ≥ 1024');
@@ -167,6 +167,18 @@ function splitList(value: string | undefined): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+}
+
+/**
+ * A worker's base URL as the gateway joins routes to it: the WHATWG URL serialization (scheme and
+ * host in lower case, a default port dropped) without trailing slashes. So `https://W1.example/`
+ * and `https://w1.example` are one worker (one seal reaches it at most once:
+ * sealing/upstream.ts `order`), and a trailing slash does not make `//v1/…`, a path no worker
+ * serves. A URL listed twice stays twice (it weights the rotating start).
+ */
+function workerBaseUrl(value: string): string {
+  const url = new URL(value);
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 function isHttpUrl(value: string): boolean {

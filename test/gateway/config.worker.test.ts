@@ -39,3 +39,26 @@ describe('gateway configuration: the TDX collateral sources', () => {
     }
   });
 });
+
+describe('gateway configuration: the workers', () => {
+  it('reads each worker URL as its base URL: one spelling per worker, no trailing slash', async () => {
+    const r = await withVars({
+      WORKER_URLS:
+        ' HTTPS://Worker-1.Example:443/ , http://worker-2.example:8789//, https://w3.example/base/,https://worker-1.example',
+    });
+    expect(r.ok && r.config.workerUrls).toEqual([
+      'https://worker-1.example',
+      'http://worker-2.example:8789',
+      'https://w3.example/base',
+      'https://worker-1.example',
+    ]);
+  });
+
+  it('refuses a worker URL that is not an http(s) URL, or carries a query or fragment', async () => {
+    for (const value of ['ftp://w.example', 'w.example', 'https://w.example/?x=1', 'https://w.example/#f']) {
+      const r = await withVars({ WORKER_URLS: value });
+      expect(r.ok, value).toBe(false);
+      expect(r.ok ? '' : r.reason).toContain('WORKER_URLS');
+    }
+  });
+});
