@@ -32,9 +32,16 @@ export function arrayAt(value: unknown, where: string): unknown[] {
 }
 
 /** Refuses every field of `body` outside `known`: an unknown field is one the translation would drop. */
-export function refuseUnknownFields(body: Json, known: ReadonlySet<string>, where: string): void {
+export function refuseUnknownFields(
+  body: Json,
+  known: ReadonlySet<string>,
+  where: string,
+  /** Fields that pass when they carry nothing (`carriesNothing`): an answer's metadata sent back. */
+  echoed: readonly string[] = [],
+): void {
   for (const field of Object.keys(body)) {
-    if (!known.has(field)) refuse(`${where}.${field} is not supported when translated to chat completions`);
+    if (known.has(field) || (echoed.includes(field) && carriesNothing(body[field]))) continue;
+    refuse(`${where}.${field} is not supported when translated to chat completions`);
   }
 }
 

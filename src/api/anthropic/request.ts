@@ -14,7 +14,6 @@
  */
 import {
   arrayAt,
-  carriesNothing,
   copyPresent,
   type Json,
   objectAt,
@@ -86,15 +85,10 @@ const SOURCE_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
   url: new Set(['type', 'url']),
 };
 
+/** A response's text block says `"citations": null` when it cites nothing: sent back, it passes. */
 function checkBlockFields(b: Json, where: string): void {
   const known = BLOCK_FIELDS[String(b.type)];
-  if (!known) return;
-  for (const field of Object.keys(b)) {
-    // A response's text block says `"citations": null` when it cites nothing: a client that sends
-    // the answer's blocks back says nothing more by it.
-    if (known.has(field) || (field === 'citations' && carriesNothing(b.citations))) continue;
-    refuse(`${where}.${field} is not supported when translated to chat completions`);
-  }
+  if (known) refuseUnknownFields(b, known, where, ['citations']);
 }
 
 function textOf(block: unknown, where: string): string {

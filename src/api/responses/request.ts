@@ -13,7 +13,6 @@
  */
 import {
   arrayAt,
-  carriesNothing,
   copyPresent,
   type Json,
   objectAt,
@@ -93,24 +92,12 @@ const PART_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
   input_image: new Set(['type', 'image_url', 'detail']),
 };
 
-function checkFields(
-  value: Json,
-  known: ReadonlySet<string> | undefined,
-  where: string,
-  empty: readonly string[] = [],
-): void {
-  if (!known) return;
-  for (const field of Object.keys(value)) {
-    if (known.has(field) || (empty.includes(field) && carriesNothing(value[field]))) continue;
-    refuse(`${where}.${field} is not supported when translated to chat completions`);
-  }
-}
-
 function inputItem(value: unknown, i: number): Json {
   const where = `input[${i}]`;
   const item = objectAt(value, where);
   const type = item.type ?? 'message';
-  checkFields(item, ITEM_FIELDS[String(type)], where);
+  const itemFields = ITEM_FIELDS[String(type)];
+  if (itemFields) refuseUnknownFields(item, itemFields, where);
   if (type === 'function_call') {
     return {
       role: 'assistant',
@@ -155,7 +142,8 @@ function inputItem(value: unknown, i: number): Json {
 
 function contentPart(value: unknown, where: string): Json {
   const p = objectAt(value, where);
-  checkFields(p, PART_FIELDS[String(p.type)], where, ['annotations', 'logprobs']);
+  const partFields = PART_FIELDS[String(p.type)];
+  if (partFields) refuseUnknownFields(p, partFields, where, ['annotations', 'logprobs']);
   if (p.type === 'input_text' || p.type === 'output_text') {
     return { type: 'text', text: stringAt(p.text, `${where}.text`) };
   }
