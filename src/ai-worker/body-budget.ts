@@ -12,9 +12,10 @@
  *
  * - the process's `limitBytes` (memory: nothing passes it);
  * - each peer's share, `perPeerBytes` (default a quarter of the process's), so that one peer
- *   cannot fill the budget and make the worker answer 503 to everyone. A peer is the TCP remote address, an IPv6 one by its /64 (one host is
- *   routinely given a whole /64, so one address per request would be no bound), an IPv4-mapped
- *   IPv6 address as its IPv4 one; peers whose address is unknown share one share.
+ *   cannot fill the budget and make the worker answer 503 to everyone. A peer is the TCP remote
+ *   address, an IPv6 one by its /64 (one host is routinely given a whole /64, so one address per
+ *   request would be no bound), an IPv4-mapped IPv6 address as its IPv4 one; peers whose address
+ *   is unknown share one share.
  *
  * The share is a quarter, not less: the gateway's requests come from a few Cloudflare addresses,
  * and with the default 1 GiB one such address may still hold 256 MiB — sixteen bodies at the

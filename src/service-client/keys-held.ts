@@ -2,8 +2,8 @@
  * The service's signed statement of which KEKs it holds (docs/services.md "Keys"), how the gateway
  * confirms a key before it publishes it. The plain `GET /v1/keys` can be answered by anyone on the
  * gateway ↔ service hop: a man in the middle could drop an upload, answer it, and have the gateway
- * publish and seal under a key no service held. So `GET /v1/keys?nonce=<32 bytes, base64url>` answers `{keys, sig}`, `sig` an ECDSA
- * P-384/SHA-384 signature (IEEE P1363 r ‖ s, 96 bytes, base64url) by the service's attested
+ * publish and seal under a key no service held. So `GET /v1/keys?nonce=<32 bytes, base64url>`
+ * answers `{keys, sig}`, `sig` an ECDSA P-384/SHA-384 signature (IEEE P1363 r ‖ s, 96 bytes, base64url) by the service's attested
  * `signing` key (bound into its REPORT_DATA) over
  *
  *   M = LP("sealgate/keys-held/v1") ‖ LP(manifest digest, 32 raw bytes) ‖ LP(nonce)

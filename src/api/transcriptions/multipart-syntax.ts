@@ -6,8 +6,9 @@
  * model server (python-multipart behind vLLM and the OpenAI-compatible servers) each read the same
  * bytes. Where multipart is ambiguous readers disagree, and the model the envelope and the receipt
  * name is not the one the server runs (with `boundary=A; boundary=B` workerd reads the first
- * boundary's form, a reader that keeps the last parameter another form in the same bytes). The gateway and the worker both run this parser (not their runtime's `formData`, which
- * differ), and it takes RFC 7578 / RFC 2046 §5.1.1 as the SDKs, curl, requests and httpx send it,
+ * boundary's form, a reader that keeps the last parameter another form in the same bytes). The
+ * gateway and the worker both run this parser (not their runtime's `formData`, which differ), and
+ * it takes RFC 7578 / RFC 2046 §5.1.1 as the SDKs, curl, requests and httpx send it,
  * refusing only what two readers could read two ways:
  *
  * - Content-Type: exactly one `boundary`, no parameter twice (multipart-params.ts);
