@@ -11,6 +11,7 @@ import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
 import { hashApiKey, resetApiKeyCache } from '../../src/gateway/kv/api-keys.js';
 import type { KeyLimits } from '../../src/gateway/limits/key-limits.js';
 import { resetStandingCache, STANDING_REFRESH_MS } from '../../src/gateway/limits/standing-cache.js';
+import { DRAIN_MS, KEEPALIVE_MS } from '../../src/gateway/sealing/stream-answer.js';
 import worker from '../../src/gateway/worker.js';
 import { runRotation, startFreshStack } from './do-helpers.js';
 import { advance, env, gatewayDescribe, HAS_GATEWAY_BINDINGS, type Stack } from './stack.js';
@@ -54,6 +55,25 @@ async function send(
   const text = await res.text();
   await waitOnExecutionContext(ctx);
   return { res, text };
+}
+
+/** A streamed request whose answer the caller reads (or leaves) itself; `ctx` holds its waitUntil work. */
+async function openStream(
+  key: string,
+  body: unknown,
+): Promise<{ res: Response; ctx: ReturnType<typeof createExecutionContext> }> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(
+    new Request('https://gateway.test/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify(body),
+    }),
+    env,
+    ctx,
+  );
+  expect(res.status).toBe(200);
+  return { res, ctx };
 }
 
 function usageOf(hash: string) {
@@ -241,40 +261,31 @@ gatewayDescribe('tokens per minute and budgets (KeyUsage Durable Object, settled
     expect(text).toContain('model call refused: invalid_request');
   });
 
-  it('a client that leaves a stream is charged once: at least one token, never more than the whole answer', async () => {
-    // Round 7: an SDK abort mid-stream leaves no half-state — the meter settles once, through
-    // waitUntil, and the KeyUsage DO answers the next request as before.
+  it('a client that leaves a stream is charged its whole usage: the gateway reads on to it', async () => {
+    // The usage comes last: charged only what reached the client, leaving before the usage event
+    // made a long prompt nearly free. The meter settles once, through waitUntil, either way.
     const { key, hash } = await limitedKey({ budgetTokens: 1_000_000, budgetPeriod: 'day' });
-    const streamed = { ...CHAT, stream: true };
-    const open = async () => {
-      const ctx = createExecutionContext();
-      const res = await worker.fetch(
-        new Request('https://gateway.test/v1/chat/completions', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-          body: JSON.stringify(streamed),
-        }),
-        env,
-        ctx,
-      );
-      expect(res.status).toBe(200);
-      return { res, ctx };
-    };
-    const before = await open(); // gone before its first byte
+    const long = { ...CHAT, messages: [{ role: 'user', content: 'word '.repeat(300) }], stream: true };
+    const asked = await send('/v1/chat/completions', env.DEV_API_KEY, {
+      ...long,
+      stream_options: { include_usage: true },
+    });
+    const whole = asked.text
+      .split('\n')
+      .filter((l) => l.startsWith('data: {'))
+      .map((l) => JSON.parse(l.slice(6)) as { usage?: { total_tokens: number } | null })
+      .find((c) => c.usage)?.usage?.total_tokens;
+    expect(whole).toBeGreaterThan(300);
+    const before = await openStream(key, long); // gone before its first byte
     await before.res.body!.cancel();
     await waitOnExecutionContext(before.ctx);
-    expect((await usageOf(hash)).dayTokens).toBe(1);
-    const after = await open(); // gone after its first chunk
+    expect((await usageOf(hash)).dayTokens).toBe(whole);
+    const after = await openStream(key, long); // gone after its first chunk
     const reader = after.res.body!.getReader();
     expect((await reader.read()).done).toBe(false);
     await reader.cancel();
     await waitOnExecutionContext(after.ctx);
-    const partial = (await usageOf(hash)).dayTokens - 1;
-    expect(partial).toBeGreaterThanOrEqual(1);
-    const whole = await send('/v1/chat/completions', key, streamed); // read to its end
-    expect(whole.text).toContain('data: [DONE]');
-    const full = (await usageOf(hash)).dayTokens - 1 - partial;
-    expect(partial).toBeLessThanOrEqual(full);
+    expect((await usageOf(hash)).dayTokens).toBe(2 * whole!);
   });
 
   it('counts Messages and Responses streams from their own usage events', async () => {
@@ -376,5 +387,94 @@ gatewayDescribe('a model server’s count that is no honest count (src/api/token
       expect(await charged(path, body, { stream: negative })).toBe(2 ** 32);
       expect(await charged(path, body, { stream: fractional })).toBe(5);
     }
+  });
+});
+
+gatewayDescribe('a stream its client left, and answers without usage (limits/usage-meter.ts)', () => {
+  const STREAMED = { ...CHAT, stream: true };
+  /** What the meter estimates a prompt at: the UTF-8 bytes of the body sealed (usage asked for). */
+  const sealedBytes = (body: object) =>
+    new TextEncoder().encode(JSON.stringify({ ...body, stream_options: { include_usage: true } })).length;
+  const content = (text: string) => chatChunk(`"choices":[{"index":0,"delta":{"content":"${text}"}}]`);
+  const usage = chatChunk(
+    '"choices":[],"usage":{"prompt_tokens":5000,"completion_tokens":3,"total_tokens":5003}',
+  );
+
+  afterAll(() => {
+    stack.modelStream = undefined;
+    stack.modelStreamHangs = false;
+    stack.modelJson = undefined;
+  });
+
+  it('reads on after the client left, to a usage that comes long after its last content', async () => {
+    const { key, hash } = await limitedKey({ budgetTokens: 1_000_000, budgetPeriod: 'day' });
+    stack.modelStream = [content('a'), content('b'), content('c'), usage, '[DONE]'];
+    const left = await openStream(key, STREAMED);
+    const reader = left.res.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    await reader.cancel();
+    await waitOnExecutionContext(left.ctx);
+    expect((await usageOf(hash)).dayTokens).toBe(5003);
+  });
+
+  it('a server that reports no usage: the prompt’s bytes plus one token per event', async () => {
+    const { key, hash } = await limitedKey({ budgetTokens: 1_000_000, budgetPeriod: 'day' });
+    stack.modelStream = [content('a'), content('b'), '[DONE]'];
+    const { text } = await send('/v1/chat/completions', key, STREAMED);
+    expect(text).toContain('data: [DONE]');
+    expect((await usageOf(hash)).dayTokens).toBe(sealedBytes(STREAMED) + 2);
+  });
+
+  it('a JSON answer without usage: the request’s bytes plus the answer’s', async () => {
+    const { key, hash } = await limitedKey({ budgetTokens: 1_000_000, budgetPeriod: 'day' });
+    stack.modelJson =
+      '{"id":"c","object":"chat.completion","model":"sealgate-builtin","choices":[{"index":0,"message":{"role":"assistant","content":"n"},"finish_reason":"stop"}]}';
+    const { res, text } = await send('/v1/chat/completions', key, CHAT);
+    expect(res.status).toBe(200);
+    const charged = (await usageOf(hash)).dayTokens;
+    expect(charged).toBe(JSON.stringify(CHAT).length + new TextEncoder().encode(text).length);
+  });
+
+  it('a client still reading a silent model gets an SSE comment, then the rest of the stream', async () => {
+    const { key } = await limitedKey({ budgetTokens: 1_000_000, budgetPeriod: 'day' });
+    stack.modelStream = [content('a')];
+    stack.modelStreamHangs = true;
+    const open = await openStream(key, STREAMED);
+    const reader = open.res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toContain('"content":"a"');
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let next: ReadableStreamReadResult<Uint8Array>;
+    try {
+      const pending = reader.read();
+      await vi.advanceTimersByTimeAsync(KEEPALIVE_MS + 100);
+      next = await pending;
+      await reader.cancel(); // and the drain it starts, cut at DRAIN_MS
+      await vi.advanceTimersByTimeAsync(KEEPALIVE_MS + DRAIN_MS + 2_000);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(new TextDecoder().decode(next.value)).toBe(': keep-alive\n\n');
+    await waitOnExecutionContext(open.ctx);
+    stack.modelStreamHangs = false;
+  });
+
+  it('a client that left a silent model is found by a keep-alive; cut DRAIN_MS later, estimated', async () => {
+    const { key, hash } = await limitedKey({ budgetTokens: 1_000_000, budgetPeriod: 'day' });
+    stack.modelStream = [content('a')];
+    stack.modelStreamHangs = true;
+    const left = await openStream(key, STREAMED);
+    const reader = left.res.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      await reader.cancel();
+      for (let i = 0; i < 50; i++) await new Promise<void>((r) => queueMicrotask(r));
+      await vi.advanceTimersByTimeAsync(KEEPALIVE_MS + DRAIN_MS + 2_000);
+    } finally {
+      vi.useRealTimers();
+    }
+    await waitOnExecutionContext(left.ctx);
+    expect((await usageOf(hash)).dayTokens).toBe(sealedBytes(STREAMED) + 1);
   });
 });

@@ -141,6 +141,8 @@ export interface Stack {
   body: { reads: number; total: number; cancelled: boolean };
   /** When set, the worker's model answers every streamed request with these `data:` payloads. */
   modelStream: readonly string[] | undefined;
+  /** With `modelStream`: after its payloads the stream stays open until the model call is aborted. */
+  modelStreamHangs: boolean;
   /**
    * When set, the worker's model answers every request not streamed with this JSON text, read as
    * src/model/upstream.ts reads a model server's answer (numbers beyond 2^53 kept as written).
@@ -182,6 +184,7 @@ export async function startStack(): Promise<Stack> {
     wire: [],
     body: { reads: 0, total: 0, cancelled: false },
     modelStream: undefined,
+    modelStreamHangs: false,
     modelJson: undefined,
     modelBodies: [],
     session: undefined as unknown as WorkerSession,
@@ -316,10 +319,12 @@ function scriptedStreams(model: ModelBackend, stack: Stack): ModelBackend {
       }
       const events = stack.modelStream;
       if (events === undefined || call.body.stream !== true) return model.call(route, call);
+      const hangs = stack.modelStreamHangs;
       return {
         kind: 'stream',
         events: (async function* () {
           yield* events;
+          if (hangs) await untilAborted(call.signal);
         })(),
       };
     },
@@ -331,6 +336,11 @@ function scriptedStreams(model: ModelBackend, stack: Stack): ModelBackend {
       return await scripted.call(route, call);
     },
   };
+}
+
+/** Resolves when `signal` aborts (never without one). */
+function untilAborted(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
 }
 
 /** 200, a JSON head and the first half of a model list, then a body that never ends. */

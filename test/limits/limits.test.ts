@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseKeyLimits, rpmTier } from '../../src/gateway/limits/key-limits.js';
 import { duration, LIMIT_HEADER_NAMES, limitHeaders } from '../../src/gateway/limits/limit-headers.js';
-import { UsageMeter, usageTokens } from '../../src/gateway/limits/usage-meter.js';
+import { reportsTokens, UsageMeter, usageTokens } from '../../src/gateway/limits/usage-meter.js';
 import {
   addUsage,
   currentStanding,
@@ -109,17 +109,17 @@ describe('UsageMeter', () => {
     const chat = new UsageMeter('/v1/chat/completions');
     chat.chunk('{"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":1.5}}');
     chat.chunk('[DONE]');
-    chat.finish();
+    chat.finishStream();
     expect(await chat.settled).toBe(4);
     const messages = new UsageMeter('/v1/messages');
     messages.chunk('{"type":"message_start","message":{"usage":{"input_tokens":-5,"output_tokens":0}}}');
     messages.chunk('{"type":"message_delta","usage":{"output_tokens":3}}');
     messages.chunk('{"type":"message_stop"}');
-    messages.finish();
+    messages.finishStream();
     expect(await messages.settled).toBe(MAX);
     const responses = new UsageMeter('/v1/responses');
     responses.chunk('{"type":"response.completed","response":{"usage":{"total_tokens":-1}}}');
-    responses.finish();
+    responses.finishStream();
     expect(await responses.settled).toBe(MAX);
   });
 
@@ -158,7 +158,7 @@ describe('UsageMeter', () => {
       meter.chunk('{"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":1,"total_tokens":3}}'),
     ).toBe(false);
     expect(meter.chunk('[DONE]')).toBe(true);
-    meter.finish();
+    meter.finishStream();
     expect(await meter.settled).toBe(3);
   });
 
@@ -167,7 +167,7 @@ describe('UsageMeter', () => {
     const body = { model: 'm', stream: true, stream_options: { include_usage: true } };
     expect(asked.prepare(body)).toBe(body);
     expect(asked.chunk('{"choices":[],"usage":{"total_tokens":5}}')).toBe(true);
-    asked.finish();
+    asked.finishStream();
     expect(await asked.settled).toBe(5);
     const plain = { model: 'm', messages: [] };
     expect(new UsageMeter('/v1/chat/completions').prepare(plain)).toBe(plain);
@@ -181,12 +181,12 @@ describe('UsageMeter', () => {
     const silent = new UsageMeter('/v1/chat/completions'); // a server that ignores include_usage
     for (const word of ['a', 'b', 'c']) silent.chunk(`{"choices":[{"delta":{"content":"${word}"}}]}`);
     silent.chunk('[DONE]');
-    silent.finish();
+    silent.finishStream();
     expect(await silent.settled).toBe(3);
     const left = new UsageMeter('/v1/messages'); // the client went away before message_delta
     left.chunk('{"type":"message_start","message":{"usage":{"input_tokens":10,"output_tokens":1}}}');
     for (let i = 0; i < 4; i++) left.chunk('{"type":"content_block_delta","delta":{"text":"x"}}');
-    left.finish();
+    left.finishStream();
     expect(await left.settled).toBe(15);
   });
 
@@ -215,12 +215,77 @@ describe('UsageMeter', () => {
     expect(await failed.settled).toBe(0);
   });
 
+  it('never reads a total below its own parts, and never charges one count under two names twice', () => {
+    expect(usageTokens({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 3 })).toBe(15);
+    expect(usageTokens({ input_tokens: 10, output_tokens: 5, total_tokens: 0 })).toBe(15);
+    const both = {
+      prompt_tokens: 10,
+      completion_tokens: 5,
+      input_tokens: 10,
+      output_tokens: 5,
+      total_tokens: 15,
+    };
+    expect(usageTokens(both)).toBe(15);
+    expect(usageTokens({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 40 })).toBe(40);
+    expect(reportsTokens({})).toBe(false);
+    expect(reportsTokens({ type: 'duration', seconds: 3 })).toBe(false);
+    expect(reportsTokens({ prompt_tokens: null, total_tokens: null })).toBe(false);
+    expect(reportsTokens({ prompt_tokens: 0 })).toBe(true);
+  });
+
+  it('estimates from the bytes it saw when no usage came: the request, and a JSON answer', async () => {
+    const body = { model: 'm', messages: [{ role: 'user', content: 'héllo '.repeat(50) }] };
+    const sent = new TextEncoder().encode(JSON.stringify(body)).length;
+    const chat = new UsageMeter('/v1/chat/completions');
+    chat.prepare(body);
+    const answer = { choices: [{ message: { role: 'assistant', content: 'ok' } }] };
+    chat.json(answer);
+    expect(await chat.settled).toBe(sent + JSON.stringify(answer).length);
+    const empty = new UsageMeter('/v1/chat/completions'); // `{}` reports nothing
+    empty.prepare(body);
+    empty.json({ ...answer, usage: {} });
+    expect(await empty.settled).toBe(sent + JSON.stringify({ ...answer, usage: {} }).length);
+    const embeddings = new UsageMeter('/v1/embeddings'); // the answer is vectors: the request only
+    embeddings.prepare({ model: 'm', input: 'x' });
+    embeddings.json({ data: [{ embedding: [0.1, 0.2] }] });
+    expect(await embeddings.settled).toBe(JSON.stringify({ model: 'm', input: 'x' }).length);
+    const audio = new UsageMeter('/v1/audio/transcriptions'); // billed by duration: no tokens
+    audio.prepare({ model: 'm', file: 'AAAA' });
+    audio.json({ text: 'hi', usage: { type: 'duration', seconds: 3 } });
+    expect(await audio.settled).toBe(0);
+  });
+
+  it('charges a stream without its usage the prompt estimate plus one token per event', async () => {
+    const body = { model: 'm', stream: true, messages: [{ role: 'user', content: 'word '.repeat(100) }] };
+    const gone = new UsageMeter('/v1/chat/completions'); // left before its first event
+    const sealed = gone.prepare(body);
+    const bytes = JSON.stringify(sealed).length;
+    expect(sealed).not.toBe(body); // include_usage added: the estimate is of what was sealed
+    gone.finishStream();
+    expect(await gone.settled).toBe(bytes);
+    const silent = new UsageMeter('/v1/chat/completions'); // whole, but the usage says nothing
+    silent.prepare(body);
+    silent.chunk('{"choices":[{"delta":{"content":"a"}}]}');
+    silent.chunk('{"choices":[],"usage":{}}');
+    silent.chunk('[DONE]');
+    silent.finishStream();
+    expect(await silent.settled).toBe(bytes + 1); // the withheld usage-only chunk is no event
+    // A translated Messages stream left before message_delta: message_start's zeros count no prompt.
+    const messages = new UsageMeter('/v1/messages');
+    const mbody = { model: 'm', max_tokens: 9, stream: true, messages: body.messages };
+    messages.prepare(mbody);
+    messages.chunk('{"type":"message_start","message":{"usage":{"input_tokens":0,"output_tokens":0}}}');
+    messages.chunk('{"type":"content_block_delta","delta":{"text":"x"}}');
+    messages.finishStream();
+    expect(await messages.settled).toBe(JSON.stringify(mbody).length + 2);
+  });
+
   it('sums a Messages stream: input at message_start, cumulative output at message_delta', async () => {
     const meter = new UsageMeter('/v1/messages');
     meter.chunk('{"type":"message_start","message":{"usage":{"input_tokens":10,"output_tokens":1}}}');
     meter.chunk('{"type":"message_delta","usage":{"output_tokens":4}}');
     meter.chunk('{"type":"message_delta","usage":{"output_tokens":7}}');
-    meter.finish();
+    meter.finishStream();
     expect(await meter.settled).toBe(17);
   });
 
@@ -231,14 +296,14 @@ describe('UsageMeter', () => {
     translated.chunk('{"type":"message_start","message":{"usage":{"input_tokens":0,"output_tokens":0}}}');
     translated.chunk('{"type":"message_delta","usage":{"output_tokens":4,"input_tokens":11}}');
     translated.chunk('{"type":"message_stop"}');
-    translated.finish();
+    translated.finishStream();
     expect(await translated.settled).toBe(15);
     // A smaller input count later does not lower the one message_start reported.
     const lower = new UsageMeter('/v1/messages');
     lower.chunk('{"type":"message_start","message":{"usage":{"input_tokens":10,"output_tokens":1}}}');
     lower.chunk('{"type":"message_delta","usage":{"output_tokens":4,"input_tokens":2}}');
     lower.chunk('{"type":"message_stop"}');
-    lower.finish();
+    lower.finishStream();
     expect(await lower.settled).toBe(14);
   });
 
@@ -248,7 +313,7 @@ describe('UsageMeter', () => {
     meter.chunk(
       '{"type":"response.completed","response":{"usage":{"input_tokens":2,"output_tokens":3,"total_tokens":5}}}',
     );
-    meter.finish();
+    meter.finishStream();
     meter.json({ usage: { total_tokens: 99 } }); // after finish: ignored
     expect(await meter.settled).toBe(5);
   });

@@ -10,11 +10,19 @@
  * for is withheld from it (`chunk` answers false), so every streamed answer is counted. The answer
  * may then carry `"usage": null` in its other chunks, as OpenAI's own does in that mode.
  *
- * A stream that did not end with its usage reported — a model server that ignores
- * `include_usage`, or a client that went away before the usage came (it comes last) — is charged at
- * least one token per event it received (plus a Messages stream's input tokens), and at least one
- * token in all: a lower bound (servers stream about one token per event), never nothing, so leaving
- * early — even before the first event — or a server without usage cannot make a metered key free.
+ * The usage comes last, so a client that leaves a metered stream early does not end its count: the
+ * relay reads the worker's stream on to its end (sealing/stream-answer.ts). Only when the usage
+ * still never came — a model server that reports none, a stream that broke, a drain cut at its
+ * deadline — is the answer charged an estimate that errs high (`finish`):
+ * - the prompt: the usage's own prompt count when one came, else the request body's UTF-8 bytes
+ *   (`prepare`'s body; a byte-level BPE token covers at least one byte of text, and the JSON adds
+ *   more bytes than a chat template adds tokens per message; images by URL are the exception);
+ * - the output: the reported output, or at least one token per event released (servers stream
+ *   about one token per event), whichever is more; at least one token in all for a stream;
+ * - a JSON answer without a usage report: the request's bytes plus the answer's (embeddings: the
+ *   request's only). A transcription billed by duration reports no tokens and counts 0 (its body is
+ *   audio: its bytes are no estimate of anything).
+ * An estimate is logged (`usage_estimated`), so an operator sees a model server that reports none.
  *
  * `settled` resolves once, with the tokens counted, when the answer is over: a JSON answer at once,
  * a stream when it ends or breaks, an error with 0.
@@ -22,9 +30,22 @@
 
 import { type StreamStep, streamStep } from '../../api/stream-end.js';
 import { sumTokenCounts, tokenCount } from '../../api/token-count.js';
+import { utf8 } from '../../bytes.js';
 import { isRawJsonNumber } from '../../json/exact-numbers.js';
+import { log } from '../log.js';
 
 const STREAM_USAGE_ROUTES = new Set(['/v1/chat/completions', '/v1/completions']);
+const TRANSCRIPTIONS = '/v1/audio/transcriptions';
+/** The count fields of every usage shape read here; a usage with none of them reports no tokens. */
+const COUNT_FIELDS = [
+  'total_tokens',
+  'prompt_tokens',
+  'completion_tokens',
+  'input_tokens',
+  'output_tokens',
+  'cache_creation_input_tokens',
+  'cache_read_input_tokens',
+] as const;
 
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 
@@ -38,24 +59,33 @@ const inputTokens = (u: Obj): number =>
   sumTokenCounts(u.input_tokens, u.cache_creation_input_tokens, u.cache_read_input_tokens);
 
 /**
- * The tokens a `usage` object reports, in OpenAI's, Responses' or Anthropic's shape: `total_tokens`
- * when present, else the sum of the parts (a `"total_tokens": null` must not make the answer free
- * when its parts are reported). Every count is read by src/api/token-count.ts: a fractional one
- * rounded up, a negative or non-numeric one as Number.MAX_SAFE_INTEGER — never as 0.
+ * The tokens a `usage` object reports, in OpenAI's, Responses' or Anthropic's shape: the largest of
+ * `total_tokens` and the sums of its parts — OpenAI's prompt + completion, Responses' and
+ * Anthropic's input + output (+ Anthropic's cache writes and reads) — so neither a missing or
+ * `null` total nor a total smaller than its own parts makes an answer cheaper than its parts. The
+ * two shapes' parts are summed apart: a server that reports both names of one count is not charged
+ * twice. Every count is read by src/api/token-count.ts: a fractional one rounded up, a negative or
+ * non-numeric one as Number.MAX_SAFE_INTEGER — never as 0.
  */
 export function usageTokens(usage: unknown): number {
   if (!isObj(usage)) return 0;
-  const total = tokenCount(usage.total_tokens);
-  if (total !== undefined) return total;
-  return sumTokenCounts(
-    usage.prompt_tokens,
-    usage.completion_tokens,
+  const openai = sumTokenCounts(usage.prompt_tokens, usage.completion_tokens);
+  const typed = sumTokenCounts(
     usage.input_tokens,
     usage.output_tokens,
     usage.cache_creation_input_tokens,
     usage.cache_read_input_tokens,
   );
+  return Math.max(tokenCount(usage.total_tokens) ?? 0, openai, typed);
 }
+
+/** Whether `usage` reports any token count (not `{}`, not a transcription's `{type: "duration"}`). */
+export function reportsTokens(usage: unknown): usage is Record<string, unknown> {
+  return isObj(usage) && COUNT_FIELDS.some((field) => tokenCount(usage[field]) !== undefined);
+}
+
+/** UTF-8 bytes of a JSON value as sent: the estimate's unit (one token covers at least one byte). */
+const jsonBytes = (value: unknown): number => utf8.encode(JSON.stringify(value) ?? '').length;
 
 export class UsageMeter {
   readonly settled: Promise<number>;
@@ -71,11 +101,15 @@ export class UsageMeter {
   #complete = false;
   /** The worker answered with a stream (`finishStream`). */
   #streamed = false;
-  /** Stream events released to the client. */
+  /** Stream events opened, but a withheld usage chunk (after a client left: read on, not sent). */
   #events = 0;
   /** Messages streams: input tokens (`message_start`) and the latest output count (`message_delta`). */
   #input = 0;
   #output = 0;
+  /** A report counted the prompt: a whole usage object, or a Messages input count above 0. */
+  #promptKnown = false;
+  /** The body sealed to the worker (`prepare`): the prompt's estimate when no report counts it. */
+  #body: Record<string, unknown> | undefined;
 
   constructor(route: string) {
     this.#route = route;
@@ -86,6 +120,7 @@ export class UsageMeter {
 
   /** The body to seal: a chat or completions stream always asks for its usage. */
   prepare(body: Record<string, unknown>): Record<string, unknown> {
+    this.#body = body;
     if (!STREAM_USAGE_ROUTES.has(this.#route) || body.stream !== true) return body;
     const given = body.stream_options;
     // `null` is "no options" to OpenAI and vLLM alike: left as is, the stream would come without its
@@ -97,14 +132,27 @@ export class UsageMeter {
     if (options.include_usage === true) return body;
     if (options.include_usage !== undefined && typeof options.include_usage !== 'boolean') return body;
     this.#withhold = true;
-    return { ...body, stream_options: { ...options, include_usage: true } };
+    this.#body = { ...body, stream_options: { ...options, include_usage: true } };
+    return this.#body;
   }
 
-  /** A JSON answer, opened: its `usage` is the count. */
+  /**
+   * A JSON answer, opened: its `usage` is the count; without one that reports tokens, the
+   * request's bytes and (but for embeddings, whose answer is vectors) the answer's.
+   */
   json(body: unknown): void {
-    this.#tokens = isObj(body) ? usageTokens(body.usage) : 0;
-    this.#reported = true;
-    this.#complete = true;
+    const usage = isObj(body) ? body.usage : undefined;
+    if (reportsTokens(usage) || this.#route === TRANSCRIPTIONS) {
+      this.#tokens = usageTokens(usage);
+    } else {
+      const answer = this.#route === '/v1/embeddings' ? 0 : jsonBytes(body);
+      this.#tokens = Math.min(this.#promptEstimate() + answer, Number.MAX_SAFE_INTEGER);
+      log('warn', 'usage_estimated', {
+        route: this.#route,
+        tokens: this.#tokens,
+        why: 'no usage in the answer',
+      });
+    }
     this.finish();
   }
 
@@ -130,27 +178,33 @@ export class UsageMeter {
     if (this.#route === '/v1/responses') {
       const response = event.response;
       if (isObj(response) && (event.type === 'response.completed' || event.type === 'response.incomplete')) {
-        this.#tokens = usageTokens(response.usage);
-        this.#reported = true;
+        this.#count(response.usage);
       }
       return true;
     }
     if (!isObj(event.usage)) return true;
-    this.#tokens = usageTokens(event.usage);
-    this.#reported = true;
+    this.#count(event.usage);
     // The usage-only chunk (`choices: []`) goes to the client only if it asked for it.
     return !(this.#withhold && Array.isArray(event.choices) && event.choices.length === 0);
+  }
+
+  /** A whole usage object (chat, completions, Responses): the count, the prompt in it. */
+  #count(usage: unknown): void {
+    if (!reportsTokens(usage)) return; // `{}` reports nothing: no count, not a count of 0
+    this.#tokens = usageTokens(usage);
+    this.#reported = true;
+    this.#promptKnown = true;
   }
 
   #messagesEvent(event: Obj): true {
     if (event.type === 'message_start' && isObj(event.message)) {
       const usage = event.message.usage;
-      if (isObj(usage)) {
+      if (reportsTokens(usage)) {
         this.#reported = true;
         this.#input = inputTokens(usage);
         this.#output = count(usage.output_tokens);
       }
-    } else if (event.type === 'message_delta' && isObj(event.usage)) {
+    } else if (event.type === 'message_delta' && reportsTokens(event.usage)) {
       // Anthropic's message_delta usage is cumulative ("Streaming Messages": "The token counts in the
       // usage field of the message_delta event are cumulative"). Its input counts, when present,
       // are the whole prompt's: the worker's translation (src/api/anthropic/stream.ts) reports them
@@ -159,6 +213,7 @@ export class UsageMeter {
       this.#input = Math.max(this.#input, inputTokens(event.usage));
       this.#output = count(event.usage.output_tokens);
     }
+    this.#promptKnown = this.#input > 0;
     this.#tokens = Math.min(this.#input + this.#output, Number.MAX_SAFE_INTEGER);
     return true;
   }
@@ -173,10 +228,28 @@ export class UsageMeter {
   finish(): void {
     if (this.#done) return;
     this.#done = true;
-    const exact = this.#reported && this.#complete;
-    const bound = this.#input + Math.max(this.#tokens - this.#input, this.#events);
-    // A stream the worker answered costs at least one token, so a client that leaves before its
-    // first event (the prompt already taken by the model) does not go free either.
-    this.#resolve(exact ? this.#tokens : Math.max(this.#streamed ? 1 : 0, bound));
+    // Not a stream: what `json` counted or estimated, 0 when no answer came (an error, a client
+    // gone before it). A stream: its report when whole and counting the prompt, else the estimate.
+    const exact = !this.#streamed || (this.#reported && this.#complete && this.#promptKnown);
+    this.#resolve(exact ? this.#tokens : this.#estimate());
+  }
+
+  /**
+   * A stream without its usage at its end: the prompt as reported, else estimated; the output as
+   * reported or one token per event, whichever is more; at least one token in all — a client that
+   * leaves before its first event (the prompt already taken by the model) does not go free.
+   */
+  #estimate(): number {
+    const prompt = this.#promptKnown ? this.#input : this.#promptEstimate();
+    const output = Math.max(this.#tokens - this.#input, this.#events);
+    const tokens = Math.min(Math.max(1, prompt + output), Number.MAX_SAFE_INTEGER);
+    log('warn', 'usage_estimated', { route: this.#route, tokens, why: 'the stream ended without its usage' });
+    return tokens;
+  }
+
+  /** The prompt's bytes as sealed (0 for audio, or when `prepare` never ran). */
+  #promptEstimate(): number {
+    if (this.#route === TRANSCRIPTIONS || this.#body === undefined) return 0;
+    return jsonBytes(this.#body);
   }
 }

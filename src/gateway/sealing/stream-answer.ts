@@ -27,7 +27,9 @@
  * stream's life (docs/benchmarks.md, "Gateway memory during a long stream"). The pipe has no queue: a write resolves once
  * the client's side took the chunk, so at most one network read of the worker's body is held here
  * and a slow client slows the worker. A client that goes away fails the pending write; the worker's
- * body is then cancelled.
+ * body is then cancelled — but for a metered key's stream, whose usage comes last: its worker's body
+ * is read on, for the meter alone, to its end or for at most DRAIN_MS (#drain), so that leaving
+ * before the usage event does not make the answer cheaper (limits/usage-meter.ts).
  */
 
 import { anthropicErrorBody } from '../../api/anthropic/errors.js';
@@ -87,6 +89,26 @@ interface RelayOptions {
  */
 const READ_END_MS = 5000;
 
+/**
+ * How long a metered stream's worker body is read on after its client left (#drain). Cloudflare
+ * cancels a request's `waitUntil` work 30 s after its client disconnected (Workers limits,
+ * "Duration"); the meter's settlement (limits/standing-cache.ts: a 1 s batch, then one Durable
+ * Object call) must still fit in them. A drain cut here is charged the meter's estimate.
+ */
+export const DRAIN_MS = 20_000;
+
+/**
+ * A metered stream whose worker sends nothing for this long writes its client an SSE comment
+ * (`: keep-alive`; WHATWG HTML §9.2.6: a line starting with a colon is ignored, as the kept
+ * receipt's comment line is). workerd's byte pipe learns that its reader went away only at a write
+ * (byte-pipe.ts), so without it a client that left while the model was silent would go unnoticed,
+ * its drain never started, and the request's `waitUntil` work — the meter's settlement with it —
+ * cut at 30 s, uncounted. With it a departure is noticed within this time, and the drain still
+ * ends inside the 30 s: KEEPALIVE_MS + DRAIN_MS + the settlement.
+ */
+export const KEEPALIVE_MS = 5_000;
+const KEEPALIVE = new TextEncoder().encode(': keep-alive\n\n');
+
 /** `[DONE]`, the chat routes' final event (src/api/stream-end.ts), as bytes. */
 const DONE = new Uint8Array([0x5b, 0x44, 0x4f, 0x4e, 0x45, 0x5d]);
 const LF = 0x0a;
@@ -109,6 +131,10 @@ class StreamRelay {
   readonly #raw: boolean;
   /** The client's side is gone (cancelled, disconnected): nothing more can be sent. */
   #clientGone = false;
+  /** Set while a metered stream is read on after its client left (#drain): cuts it at DRAIN_MS. */
+  #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The relay ended (run settled): a later error of the client's side is our own abort. */
+  #ended = false;
   /**
    * The route's final event (`[DONE]`, `message_stop`, `response.completed`: src/api/stream-end.ts)
    * arrived; it goes out only when the answer is known complete, so a cut stream never looks whole.
@@ -151,6 +177,9 @@ class StreamRelay {
       await this.#relay();
     } catch (e) {
       await this.#fail(e);
+    } finally {
+      this.#ended = true;
+      clearTimeout(this.#drainTimer);
     }
   }
 
@@ -159,7 +188,7 @@ class StreamRelay {
     if (!reader) throw Object.assign(new Error('no body'), { code: 'stream_truncated' });
     const receipt = this.#receipt;
     for (;;) {
-      const next = await reader.read();
+      const next = await this.#read(reader);
       this.#flushHash(); // the read before this one's bytes
       if (next.done) return this.#transportEnded();
       const progress = await this.#opener.push(next.value, this.#onFrame);
@@ -178,6 +207,33 @@ class StreamRelay {
       if (this.#out.empty) continue; // only part of a record so far, or usage withheld: read on
       // Resolves once the client took it: the next read waits for that.
       await this.#send();
+    }
+  }
+
+  /**
+   * The next read of the worker's body. A metered stream's read that takes KEEPALIVE_MS writes the
+   * client a keep-alive comment, so its departure is noticed (#clientLeft) while the model is silent.
+   */
+  async #read(reader: ChunkReader): Promise<ReadableStreamReadResult<Uint8Array>> {
+    const read = reader.read();
+    if (!this.#meter) return read;
+    for (;;) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const idle = new Promise<'idle'>((resolve) => {
+        timer = setTimeout(() => resolve('idle'), KEEPALIVE_MS);
+      });
+      try {
+        const next = await Promise.race([read, idle]);
+        if (next !== 'idle') return next;
+      } finally {
+        clearTimeout(timer);
+      }
+      if (this.#clientGone) continue;
+      try {
+        await this.#writer.write(KEEPALIVE);
+      } catch {
+        this.#clientLeft();
+      }
     }
   }
 
@@ -284,7 +340,8 @@ class StreamRelay {
     this.#meter?.finishStream();
     const end = excess ? Promise.resolve(this.#release()) : this.#readEnd();
     this.#defer?.(end);
-    await this.#writer.close();
+    if (this.#clientGone) await this.#writer.abort().catch(() => undefined);
+    else await this.#writer.close();
     await end;
   }
 
@@ -341,14 +398,35 @@ class StreamRelay {
     return encodeSseEvent(data, sseEventName(this.#route, data));
   }
 
-  /** Writes what is queued for the client as one chunk. */
+  /** Writes what is queued for the client as one chunk (dropped while draining). */
   async #send(): Promise<void> {
+    const chunk = this.#out.take();
+    if (this.#clientGone) return; // #drain: nobody reads it
     try {
-      await this.#writer.write(this.#out.take());
+      await this.#writer.write(chunk);
     } catch (e) {
-      this.#clientGone = true;
-      throw e;
+      this.#clientLeft();
+      if (!this.#meter) throw e;
     }
+  }
+
+  /**
+   * The client's side is gone (once). Not metered: the worker's body is cancelled, which ends the
+   * relay's read. Metered: the relay reads on — every frame still opened and checked, its events
+   * counted by the meter and dropped — so the usage that comes last is counted, not estimated. The
+   * meter's settlement is `waitUntil` work (limits/enforce-limits.ts), which keeps the request's
+   * context, and with it this read, alive. At DRAIN_MS the worker's body is cancelled (the read
+   * then ends as a cut stream: the meter's estimate).
+   */
+  #clientLeft(): void {
+    if (this.#clientGone || this.#ended) return;
+    this.#clientGone = true;
+    if (!this.#meter) {
+      void this.#release();
+      return;
+    }
+    log('info', 'stream_drain', { rid: this.#rid, route: this.#route });
+    this.#drainTimer = setTimeout(() => void this.#release(), DRAIN_MS);
   }
 
   #release(): Promise<unknown> | undefined {
