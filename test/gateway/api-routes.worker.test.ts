@@ -5,12 +5,17 @@
  * events), OpenAI Responses (typed stream events), and transcriptions (multipart sealed whole) —
  * with each route's refusals.
  */
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { MAX_AUDIO_BODY_BYTES } from '../../src/api/transcriptions/form.js';
 import { READY_VERDICT_TTL_MS, resetReadinessCache } from '../../src/gateway/routes/readiness.js';
 import worker from '../../src/gateway/worker.js';
-import { callGateway as call, runRotation, startFreshStack } from './do-helpers.js';
+import { callGateway as call, rotationStub, runRotation, startFreshStack } from './do-helpers.js';
 import { advance, env, gatewayDescribe, HAS_GATEWAY_BINDINGS, type Stack } from './stack.js';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -113,6 +118,46 @@ gatewayDescribe('/readyz', () => {
     advance(READY_VERDICT_TTL_MS / 1000 + 1);
     await worker.fetch(new Request('https://gateway.test/readyz'), env, createExecutionContext());
     expect(healthProbes() - before).toBe(2 * workers);
+  });
+
+  it('a worker registered without the key (its service restarted) makes it ask the DO to recheck', async () => {
+    // A service keeps its keys in memory: restarted within a rotation interval (`npm start` again,
+    // the gateway's KV and DO kept), it holds none of ours, and a restarted worker gets none from
+    // it. Without the recheck the workers stay keyless until the next rotation: /readyz 503.
+    const digest = stack.dev.manifestDigest;
+    const alarm = () =>
+      runInDurableObject(
+        rotationStub(digest),
+        (_i, state: { storage: { getAlarm(): Promise<number | null> } }) => state.storage.getAlarm(),
+      );
+    await stack.restartService();
+    await stack.session.keys.refresh(); // refused by the new service: registers again
+    // The restarted workers' /healthz: registered, holding no key (this worker kept its own).
+    const through = globalThis.fetch;
+    vi.stubGlobal('fetch', (input: RequestInfo | URL, init?: RequestInit) =>
+      String(input instanceof Request ? input.url : input).endsWith('/healthz')
+        ? Promise.resolve(Response.json({ status: 'starting', registered: true, keys: 0, keyIds: [] }))
+        : through(input, init),
+    );
+    try {
+      advance(16); // past the DO's RECHECK_MIN_SECONDS since its last attestation
+      resetReadinessCache();
+      const scheduled = await alarm();
+      const notReady = await call('/readyz');
+      expect(notReady.status).toBe(503);
+      expect(await notReady.json()).toMatchObject({ missing: ['worker'] });
+      const asked = await alarm();
+      expect(asked).not.toBeNull();
+      expect(scheduled === null || asked! < scheduled).toBe(true);
+    } finally {
+      vi.stubGlobal('fetch', through);
+    }
+    expect(await runDurableObjectAlarm(rotationStub(digest))).toBe(true); // re-attests, re-uploads
+    await stack.session.keys.refresh();
+    resetReadinessCache();
+    expect((await call('/readyz')).status).toBe(200);
+    const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: MESSAGE.messages });
+    expect(res.status).toBe(200);
   });
 });
 

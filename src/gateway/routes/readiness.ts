@@ -3,7 +3,12 @@
  * a key the verified attestation service confirmed, and at least one AI worker says it holds that
  * key and is registered (its `/healthz`: key ids are public). Otherwise 503 with `Retry-After` and
  * `{"status":"not_ready","missing":[…]}` naming what is missing: `key` (no confirmed key yet; the
- * key-rotation DO is asked to attest) or `worker` (no worker holds it yet, or none answered).
+ * key-rotation DO is asked to attest) or `worker` (no worker holds it yet, or none answered). When
+ * a worker answers that it is registered yet lacks the key, the service it got its keys from no
+ * longer holds ours (restarted: it keeps keys in memory), so the DO is asked to recheck it
+ * (`recheckSoon`: re-attest, re-upload; at most once per 15 s there) — a gateway restarted within a
+ * rotation interval of its service, with its KV and DO kept (`npm start` again), would otherwise
+ * wait for the next rotation.
  * `/healthz` stays liveness: it answers as soon as the gateway runs.
  *
  * The route is public, and a verdict costs a `/healthz` probe of every worker, so the isolate keeps
@@ -89,7 +94,8 @@ async function probeRound(
     return { ready: false, missing: 'key', detail, retryAfter: 2 };
   }
   const holders = await Promise.all(config.workerUrls.map((url) => holdsKey(fetch, url, kek.kid)));
-  if (!holders.includes(true)) {
+  if (!holders.includes('holds')) {
+    if (holders.includes('lacks')) pokeRotation(env, config.manifestDigest, 'recheckSoon', ctx);
     return {
       ready: false,
       missing: 'worker',
@@ -100,16 +106,18 @@ async function probeRound(
   return { ready: true, keyId: kek.kid };
 }
 
-async function holdsKey(fetch: Fetcher, base: string, kid: string): Promise<boolean> {
+/** A worker's `/healthz` of the key: held, lacked by a registered worker, or no answer to go by. */
+async function holdsKey(fetch: Fetcher, base: string, kid: string): Promise<'holds' | 'lacks' | 'unknown'> {
   try {
     const res = await fetch(`${base}/healthz`, {
       headers: { accept: 'application/json' },
       signal: AbortSignal.timeout(WORKER_PROBE_MS),
     });
-    if (!res.ok) return false;
+    if (!res.ok) return 'unknown';
     const health = (await res.json()) as { keyIds?: unknown; registered?: unknown };
-    return health.registered === true && Array.isArray(health.keyIds) && health.keyIds.includes(kid);
+    if (health.registered !== true || !Array.isArray(health.keyIds)) return 'unknown';
+    return health.keyIds.includes(kid) ? 'holds' : 'lacks';
   } catch {
-    return false;
+    return 'unknown';
   }
 }
