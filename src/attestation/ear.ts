@@ -28,6 +28,7 @@
  * Pure: no I/O; signing is src/gateway/verification/ear-signer.ts, checking is `checkEarClaims` here.
  */
 import { canonicalizeJson } from '../json/canonical.js';
+import { isRecord } from '../json/object-guards.js';
 import type { Violation, ViolationCode } from '../verify/violations.js';
 import type { TdxAppraisal } from './tdx-ear.js';
 
@@ -279,9 +280,6 @@ function claimDifferences(got: Record<string, unknown>, want: Record<string, unk
   }
   return out.slice(0, MAX_EAR_PROBLEMS);
 }
-
-const isRecord = (x: unknown): x is Record<string, unknown> =>
-  typeof x === 'object' && x !== null && !Array.isArray(x);
 
 function union(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
   return [...new Set([...Object.keys(a), ...Object.keys(b)])];
