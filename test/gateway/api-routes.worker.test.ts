@@ -6,12 +6,12 @@
  * with each route's refusals.
  */
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { expect, it } from 'vitest';
 import { MAX_AUDIO_BODY_BYTES } from '../../src/api/transcriptions/form.js';
 import { READY_VERDICT_TTL_MS, resetReadinessCache } from '../../src/gateway/routes/readiness.js';
 import worker from '../../src/gateway/worker.js';
-import { callGateway as call, runRotation, startFreshStack } from './do-helpers.js';
-import { advance, env, gatewayDescribe, HAS_GATEWAY_BINDINGS, type Stack } from './stack.js';
+import { callGateway as call, runRotation, stackPerFile } from './do-helpers.js';
+import { advance, env, gatewayDescribe, type Stack } from './stack.js';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 const BEARER = { authorization: `Bearer ${env.DEV_API_KEY}` };
@@ -51,14 +51,9 @@ function audioForm(bytes: number, fields: Record<string, string> = { model: 'sea
   return form;
 }
 
-beforeAll(async () => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack = await startFreshStack();
+stackPerFile({}, (s) => {
+  stack = s;
   resetReadinessCache();
-});
-afterAll(() => {
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
 });
 
 gatewayDescribe('/readyz', () => {
