@@ -5,7 +5,8 @@
  * without `[DONE]` throws, so no translated stream ever ends well-formed after a cut.
  */
 import { SealgateError } from '../errors.js';
-import { isObject, type Json } from './shape.js';
+import { isJsonObject } from '../json/object-guards.js';
+import type { Json } from './shape.js';
 
 /** What a chunk's first choice carries; `null` when the chunk has no choice object (usage only). */
 interface ChatChoiceStep {
@@ -64,7 +65,7 @@ async function* readChatChunks(events: AsyncIterable<string>): AsyncGenerator<Ch
       return;
     }
     const chunk: unknown = JSON.parse(data);
-    if (!isObject(chunk)) throw new SealgateError('model_error', 'stream chunk is not a JSON object');
+    if (!isJsonObject(chunk)) throw new SealgateError('model_error', 'stream chunk is not a JSON object');
     yield { chunk, choice: firstChoice(chunk) };
   }
   throw new SealgateError('model_error', 'model stream ended without [DONE]');
@@ -72,12 +73,12 @@ async function* readChatChunks(events: AsyncIterable<string>): AsyncGenerator<Ch
 
 function firstChoice(chunk: Json): ChatChoiceStep | null {
   const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
-  if (!isObject(choice)) return null;
-  const delta = isObject(choice.delta) ? choice.delta : {};
+  if (!isJsonObject(choice)) return null;
+  const delta = isJsonObject(choice.delta) ? choice.delta : {};
   const calls: unknown[] = Array.isArray(delta.tool_calls) ? delta.tool_calls : [];
   return {
     finishReason: choice.finish_reason,
     content: typeof delta.content === 'string' && delta.content !== '' ? delta.content : null,
-    toolCalls: calls.filter(isObject),
+    toolCalls: calls.filter(isJsonObject),
   };
 }

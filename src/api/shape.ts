@@ -3,7 +3,7 @@
  * over faithfully is refused with `invalid_argument` (HTTP 400 `invalid_request`), never approximated.
  */
 import { SealgateError } from '../errors.js';
-import { isRawJsonNumber } from '../json/exact-numbers.js';
+import { isJsonObject } from '../json/object-guards.js';
 
 export type Json = Record<string, unknown>;
 
@@ -11,13 +11,8 @@ export function refuse(message: string): never {
   throw new SealgateError('invalid_argument', message);
 }
 
-/** A JSON object; not an array, nor a number kept as its source text (json/exact-numbers.ts). */
-export function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !isRawJsonNumber(value);
-}
-
 export function objectAt(value: unknown, where: string): Json {
-  if (!isObject(value)) refuse(`${where} must be an object`);
+  if (!isJsonObject(value)) refuse(`${where} must be an object`);
   return value;
 }
 
@@ -62,7 +57,7 @@ export function parseArguments(text: unknown): Json {
   if (typeof text !== 'string' || text === '') return {};
   try {
     const value: unknown = JSON.parse(text);
-    if (isObject(value)) return value;
+    if (isJsonObject(value)) return value;
   } catch {
     // fall through
   }

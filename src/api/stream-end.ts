@@ -7,6 +7,8 @@
  * The same rule tells the worker when a native stream is complete and the gateway which event to
  * hold back until the sealed stream's end frame verified.
  */
+import { isRecord } from '../json/object-guards.js';
+
 export type StreamStep = 'more' | 'end' | 'fail';
 
 const TYPED_ENDS: Readonly<Record<string, { end: readonly string[]; fail: readonly string[] }>> = {
@@ -59,7 +61,7 @@ export function isChatChunk(data: string): boolean {
   } catch {
     return false;
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  if (!isRecord(value)) return false;
   const { error, object } = value as { error?: unknown; object?: unknown };
   return (error === undefined || error === null) && object !== 'error';
 }

@@ -19,6 +19,7 @@ import { contentCodingRefused, isIdentityCoding, isPlainTransferCoding } from '.
 import { errorResponse } from '../http/errors.js';
 import { isJsonContentType } from '../http/json-content-type.js';
 import { isContentLengthSyntax, readLimited } from '../http/read-limited.js';
+import { isRecord } from '../json/object-guards.js';
 import { describeProblems, jsonProblems, parseStrictJson } from '../json/strict-json.js';
 import { decodeBase64UrlField } from '../keys/encoding.js';
 
@@ -81,7 +82,7 @@ export async function readJsonObject(
     const where = first.length > 0 ? describeProblems(first) : 'unparseable';
     return fail(errorResponse('invalid_json', `request body is not valid JSON (${where})`));
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (!isRecord(value)) {
     return fail(errorResponse('invalid_request', 'request body must be a JSON object'));
   }
   const obj = value as Record<string, unknown>;

@@ -28,6 +28,7 @@
  * Pure: no I/O; signing is src/gateway/verification/ear-signer.ts, checking is `checkEarClaims` here.
  */
 import { canonicalizeJson } from '../json/canonical.js';
+import { isRecord } from '../json/object-guards.js';
 import type { Violation, ViolationCode } from '../verify/violations.js';
 import type { TdxAppraisal } from './tdx-ear.js';
 
@@ -231,15 +232,29 @@ function gpuSubmods(a: Appraisal, manifestDigest: string): Record<`gpu-${number}
  * (simulated, violations, measurement, TDX claims) and exactly the submodules we found (no GPU the
  * evidence did not present). A status alone would vouch for an EAR that also says "genuine
  * hardware" or names a GPU nobody attested. Only `iat` (a safe integer) and `ear.verifier-id` (the
- * signer's build) are the signer's own. Returns the problems in plain words (at most
- * MAX_EAR_PROBLEMS); empty means the EAR says what we found ourselves.
+ * signer's build) are the signer's own. Returns the status our appraisal gives and the problems
+ * in plain words (at most MAX_EAR_PROBLEMS); no problems means the EAR says what we found ourselves.
  */
 export function checkEarClaims(
   payload: Record<string, unknown>,
   expected: { nonceHex: string; manifestDigest: string; appraisal: Appraisal },
+): EarCheck {
+  const status = expectedStatus(expected.appraisal);
+  return { status, problems: earClaimProblems(payload, expected, status) };
+}
+
+/** What `checkEarClaims` found: the status our own appraisal gives, and how the EAR departs from it. */
+export interface EarCheck {
+  status: EarStatus;
+  problems: string[];
+}
+
+function earClaimProblems(
+  payload: Record<string, unknown>,
+  expected: { nonceHex: string; manifestDigest: string; appraisal: Appraisal },
+  status: EarStatus,
 ): string[] {
   const problems: string[] = [];
-  const status = expectedStatus(expected.appraisal);
   if (payload.eat_profile !== EAR_PROFILE) problems.push(`eat_profile is not ${EAR_PROFILE}`);
   if (payload.eat_nonce !== expected.nonceHex) problems.push('eat_nonce is not our nonce');
   const sub = (payload.submods as Record<string, Record<string, unknown>> | undefined)?.[EAR_SUBMOD];
@@ -279,9 +294,6 @@ function claimDifferences(got: Record<string, unknown>, want: Record<string, unk
   }
   return out.slice(0, MAX_EAR_PROBLEMS);
 }
-
-const isRecord = (x: unknown): x is Record<string, unknown> =>
-  typeof x === 'object' && x !== null && !Array.isArray(x);
 
 function union(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
   return [...new Set([...Object.keys(a), ...Object.keys(b)])];

@@ -10,6 +10,7 @@
  */
 import { fromBase64Url, toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
+import { isRecord } from '../json/object-guards.js';
 import { type BundleGpu, encodeBundleGpus, parseBundleGpus } from './gpu-bundle.js';
 import { isRole, NONCE_LENGTH, type Role } from './report-data.js';
 import {
@@ -98,10 +99,6 @@ function fail(message: string): never {
   throw new SealgateError('malformed_evidence', `evidence bundle: ${message}`);
 }
 
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
-
 function onlyKeys(obj: Record<string, unknown>, allowed: readonly string[], where: string): void {
   for (const k of Object.keys(obj)) if (!allowed.includes(k)) fail(`unknown field ${where}${k}`);
 }
@@ -130,7 +127,7 @@ const PLATFORM_FIELDS = {
 const OPTIONAL_FIELDS = ['config', 'gpus'];
 
 export function parseEvidenceBundle(json: unknown): EvidenceBundle {
-  if (!isPlainObject(json)) fail('must be a JSON object');
+  if (!isRecord(json)) fail('must be a JSON object');
   const platform = json.platform;
   if (platform !== 'sev-snp' && platform !== 'tdx') fail(`unsupported platform ${JSON.stringify(platform)}`);
   const own = PLATFORM_FIELDS[platform];
@@ -140,7 +137,7 @@ export function parseEvidenceBundle(json: unknown): EvidenceBundle {
   if (!isRole(json.role)) fail(`unknown role ${JSON.stringify(json.role)}`);
   if (typeof json.simulated !== 'boolean') fail('simulated must be a boolean');
   const evidence = platform === 'tdx' ? parseTdxBundleEvidence(json) : parseSnpEvidence(json);
-  if (!isPlainObject(json.keys)) fail('keys must be an object');
+  if (!isRecord(json.keys)) fail('keys must be an object');
   const keyNames = Object.keys(json.keys);
   if (keyNames.length > MAX_KEYS) fail(`at most ${MAX_KEYS} keys`);
   const keys: Record<string, Uint8Array> = {};
@@ -162,7 +159,7 @@ export function parseEvidenceBundle(json: unknown): EvidenceBundle {
 }
 
 function parseSnpEvidence(json: Record<string, unknown>): BundleEvidence {
-  if (!isPlainObject(json.certificates)) fail('certificates must be an object');
+  if (!isRecord(json.certificates)) fail('certificates must be an object');
   onlyKeys(json.certificates, BUNDLE_CERT_NAMES, 'certificates.');
   const certificates: SnpEvidenceBundle['certificates'] = {};
   for (const name of BUNDLE_CERT_NAMES) {

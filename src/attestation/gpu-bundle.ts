@@ -8,6 +8,7 @@
  */
 import { fromBase64Url, toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
+import { isRecord } from '../json/object-guards.js';
 
 /** Eight GPUs per VM (an HGX H100/H200 board). */
 export const MAX_GPUS = 8;
@@ -51,7 +52,7 @@ export function encodeBundleGpus(gpus: readonly BundleGpu[]): Record<string, unk
 
 function parseGpu(value: unknown, n: number): BundleGpu {
   const where = `gpus[${n}]`;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`${where} must be an object`);
+  if (!isRecord(value)) fail(`${where} must be an object`);
   const o = value as Record<string, unknown>;
   for (const k of Object.keys(o)) {
     if (k !== 'evidence' && k !== 'chain' && k !== 'rims') fail(`unknown field ${where}.${k}`);

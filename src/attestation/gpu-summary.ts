@@ -9,6 +9,7 @@
 import { sha256, toHex, utf8 } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { canonicalJsonBytes } from '../json/canonical.js';
+import { isRecord } from '../json/object-guards.js';
 import { parseStrictJson } from '../json/strict-json.js';
 import type { GpuClaims } from '../verify/nvidia/verify-gpu.js';
 import { MAX_GPUS } from './gpu-bundle.js';
@@ -58,7 +59,7 @@ function bad(message: string): SealgateError {
 }
 
 function checkOne(x: unknown, n: number): GpuSummary {
-  if (typeof x !== 'object' || x === null || Array.isArray(x)) throw bad(`gpus[${n}] is not an object`);
+  if (!isRecord(x)) throw bad(`gpus[${n}] is not an object`);
   const o = x as Record<string, unknown>;
   if (Object.keys(o).sort().join() !== [...FIELDS].sort().join()) throw bad(`gpus[${n}] has other members`);
   for (const f of FIELDS) {

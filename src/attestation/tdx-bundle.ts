@@ -8,6 +8,7 @@
  */
 import { fromBase64Url, toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
+import { isRecord } from '../json/object-guards.js';
 import { parseCollateralJson, type TdxCollateral } from '../verify/tdx/collateral.js';
 import { collateralJson } from '../verify/tdx/pcs.js';
 
@@ -64,8 +65,7 @@ function parseQuoteField(value: unknown): Uint8Array {
 }
 
 function parseCollateralField(value: unknown): TdxCollateral {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    fail('collateral must be an object');
+  if (!isRecord(value)) fail('collateral must be an object');
   for (const k of Object.keys(value)) if (!COLLATERAL_KEYS.includes(k)) fail(`unknown field collateral.${k}`);
   const text = JSON.stringify(value);
   if (text.length > MAX_COLLATERAL_JSON) fail(`collateral exceeds ${MAX_COLLATERAL_JSON} bytes`);

@@ -16,6 +16,7 @@
 import { sha256, toHex, utf8 } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { canonicalJsonBytes } from '../json/canonical.js';
+import { isRecord } from '../json/object-guards.js';
 import { parseStrictJson } from '../json/strict-json.js';
 import { BUILTIN_ENDPOINT, normalizeModelEndpoint } from '../policy/model-endpoint.js';
 
@@ -55,9 +56,6 @@ export async function workerConfigDigestHex(bytes: Uint8Array): Promise<string> 
   return toHex(await sha256(bytes));
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
 function exactly(o: Record<string, unknown>, names: string[], where: string): void {
   const keys = Object.keys(o).sort();
   if (keys.join(',') !== [...names].sort().join(',')) {
@@ -76,11 +74,11 @@ export function parseWorkerConfig(bytes: Uint8Array): WorkerConfig {
   } catch {
     throw bad('not strict UTF-8 JSON');
   }
-  if (!isObject(value)) throw bad('not a JSON object');
+  if (!isRecord(value)) throw bad('not a JSON object');
   exactly(value, ['v', 'model'], 'the document');
   if (value.v !== WORKER_CONFIG_VERSION) throw bad(`unsupported version ${JSON.stringify(value.v)}`);
   const model = value.model;
-  if (!isObject(model)) throw bad('model must be an object');
+  if (!isRecord(model)) throw bad('model must be an object');
   exactly(model, ['endpoint', 'apiKey'], 'model');
   const { endpoint, apiKey } = model;
   if (typeof apiKey !== 'boolean') throw bad('model.apiKey must be a boolean');

@@ -11,6 +11,7 @@ import { toBase64Url } from '../bytes.js';
 import { hashApiKey } from '../gateway/kv/api-keys.js';
 import { kvKeys } from '../gateway/kv/kv-store.js';
 import { parseKeyLimits } from '../gateway/limits/key-limits.js';
+import { isRecord } from '../json/object-guards.js';
 import { applyLimitFlags, LIMIT_FLAGS } from './apikey-limits.js';
 import { type ParsedFlags, parseFlags, UsageError } from './args.js';
 import type { CommandResult } from './result.js';
@@ -110,8 +111,7 @@ async function readEntry(kvKey: string, target: KvTarget): Promise<Record<string
   if (text === null) return { stdout: '', stderr: `no such API key (${kvKey})\n`, exitCode: 1 };
   try {
     const value: unknown = JSON.parse(text);
-    if (typeof value === 'object' && value !== null && !Array.isArray(value))
-      return value as Record<string, unknown>;
+    if (isRecord(value)) return value;
   } catch {}
   return { stdout: '', stderr: `the entry ${kvKey} is not a JSON object; fix it by hand\n`, exitCode: 1 };
 }

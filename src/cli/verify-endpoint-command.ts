@@ -24,7 +24,7 @@
 
 import { writeFile } from 'node:fs/promises';
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
-import { checkEarClaims, expectedStatus } from '../attestation/ear.js';
+import { checkEarClaims } from '../attestation/ear.js';
 import { type EvidenceBundle, parseEvidenceBundle } from '../attestation/evidence-bundle.js';
 import { NONCE_LENGTH } from '../attestation/report-data.js';
 import { appraisalOf } from '../attestation/service-appraisal.js';
@@ -413,14 +413,13 @@ async function checkEar(r: Report, o: RunOptions, j: Judged, e: EvidenceFindings
     return;
   }
   const appraisal = await appraisalOf(e.verdict, j.manifest);
-  const status = expectedStatus(appraisal);
   try {
     const { payload, protectedHeader } = await jwtVerify(
       j.answer.ear,
       createLocalJWKSet(jwks.body as unknown as JSONWebKeySet),
       { algorithms: ['ES256'] },
     );
-    const problems = checkEarClaims(payload as Record<string, unknown>, {
+    const { status, problems } = checkEarClaims(payload as Record<string, unknown>, {
       nonceHex: j.nonceHex,
       manifestDigest: j.digest,
       appraisal,

@@ -11,9 +11,7 @@
  */
 import { toHex } from '../bytes.js';
 import { SealgateError } from '../errors.js';
-import { deriveGatewayKey } from '../keys/gateway-key.js';
 import { createGpuDeviceChain, type GpuDeviceChain } from '../platform/simulator/gpu-device-chain.js';
-import { measurementFor } from '../platform/simulator/measurement.js';
 import { SimulatedGpuProvider, simulatedGpuMeasurements } from '../platform/simulator/simulated-gpu.js';
 import { createTdxDevChain, type TdxDevChain } from '../platform/simulator/tdx-chain.js';
 import { SimulatedTdxPlatform } from '../platform/simulator/tdx-platform.js';
@@ -21,13 +19,11 @@ import { SIMULATED_TD_DEFAULTS } from '../platform/simulator/tdx-quote.js';
 import { AMD_ROOTS } from '../verify/amd-roots.js';
 import {
   DEV_GATEWAY_SECRET,
-  DEV_KEY_POLICY,
   DEV_MANIFEST_NAME,
-  DEV_MEASUREMENT_LABELS,
   type DevelopmentEnvironment,
   type DevGpus,
-  devGpuManifestParts,
   devManifestCore,
+  devManifestText,
 } from './environment.js';
 
 /** A simulated TD for a role, launched with `measurementFor(label)` as its MRTD. */
@@ -48,22 +44,11 @@ export async function tdxDevelopmentManifestText(
   gatewaySecret: string = DEV_GATEWAY_SECRET,
   gpus?: DevGpus,
 ): Promise<string> {
-  const gpuParts = gpus && gpus.count > 0 ? await devGpuManifestParts(gpus) : undefined;
-  const gateway = await deriveGatewayKey(gatewaySecret);
-  const [service, worker] = await Promise.all([
-    measurementFor(DEV_MEASUREMENT_LABELS.service),
-    measurementFor(DEV_MEASUREMENT_LABELS.worker),
-  ]);
-  const reference = (mrTd: Uint8Array) => ({
-    mrTd: [toHex(mrTd)],
-    mrSeam: [toHex(SIMULATED_TD_DEFAULTS.mrSeam)],
-    xfam: [toHex(SIMULATED_TD_DEFAULTS.xfam)],
-    tcbStatuses: ['UpToDate'],
-  });
-  const manifest = {
-    version: 1,
+  return await devManifestText({
     name: `${DEV_MANIFEST_NAME} — Intel TDX`,
-    trustAnchors: {
+    tee: 'tdx',
+    measured: 'MRTD measurementFor',
+    anchors: {
       snp: AMD_ROOTS.map((a) => ({ sha256: a.sha256, product: a.product, note: 'unused: no SEV-SNP role' })),
       tdx: [
         {
@@ -72,26 +57,16 @@ export async function tdxDevelopmentManifestText(
           note: 'SIMULATED development SGX root made by the Sealgate simulator: not Intel',
         },
       ],
-      ...(gpuParts ? { nvidia: gpuParts.anchors } : {}),
     },
-    roles: {
-      'attestation-service': {
-        note: `SIMULATED: MRTD measurementFor("${DEV_MEASUREMENT_LABELS.service}")`,
-        tdx: reference(service),
-      },
-      worker: {
-        note: `SIMULATED: MRTD measurementFor("${DEV_MEASUREMENT_LABELS.worker}")`,
-        tdx: reference(worker),
-        ...(gpuParts ? { gpu: gpuParts.gpu } : {}),
-      },
-    },
-    keyPolicy: { ...DEV_KEY_POLICY },
-    gateway: {
-      uploadKey: toHex(gateway.publicKey),
-      note: 'the development gateway (its GATEWAY_SECRET is in .sealgate-dev or the test config)',
-    },
-  };
-  return `${JSON.stringify(manifest, null, 2)}\n`;
+    reference: (mrTd) => ({
+      mrTd: [toHex(mrTd)],
+      mrSeam: [toHex(SIMULATED_TD_DEFAULTS.mrSeam)],
+      xfam: [toHex(SIMULATED_TD_DEFAULTS.xfam)],
+      tcbStatuses: ['UpToDate'],
+    }),
+    gatewaySecret,
+    ...(gpus ? { gpus } : {}),
+  });
 }
 
 export interface TdxDevelopmentEnvironment

@@ -143,28 +143,15 @@ export async function developmentManifestText(
   gatewaySecret: string = DEV_GATEWAY_SECRET,
   gpus?: DevGpus,
 ): Promise<string> {
-  const gpuParts = gpus && gpus.count > 0 ? await devGpuManifestParts(gpus) : undefined;
-  const gateway = await deriveGatewayKey(gatewaySecret);
-  const [service, worker] = await Promise.all([
-    measurementFor(DEV_MEASUREMENT_LABELS.service),
-    measurementFor(DEV_MEASUREMENT_LABELS.worker),
-  ]);
   const { fmc, bootloader, tee, snp, microcode } = chain.tcb;
   const minimumTcb = {
     [chain.product]: { ...(fmc === undefined ? {} : { fmc }), bootloader, tee, snp, microcode },
   };
-  const reference = (measurement: Uint8Array) => ({
-    measurements: [toHex(measurement)],
-    signingKeys: [chain.signingKey],
-    // The simulator launches with SMT allowed, like most cloud hosts.
-    policy: { allowDebug: false, allowMigrationAgent: false, allowSmt: true },
-    minimumTcb,
-    vmpl: 0,
-  });
-  const manifest = {
-    version: 1,
+  return await devManifestText({
     name: DEV_MANIFEST_NAME,
-    trustAnchors: {
+    tee: 'snp',
+    measured: 'measurementFor',
+    anchors: {
       snp: [
         {
           sha256: chain.arkSha256,
@@ -173,16 +160,60 @@ export async function developmentManifestText(
           note: 'SIMULATED development root made by the Sealgate simulator: not AMD',
         },
       ],
-      ...(gpuParts ? { nvidia: gpuParts.anchors } : {}),
     },
+    reference: (measurement) => ({
+      measurements: [toHex(measurement)],
+      signingKeys: [chain.signingKey],
+      // The simulator launches with SMT allowed, like most cloud hosts.
+      policy: { allowDebug: false, allowMigrationAgent: false, allowSmt: true },
+      minimumTcb,
+      vmpl: 0,
+    }),
+    gatewaySecret,
+    ...(gpus ? { gpus } : {}),
+  });
+}
+
+/** What one TEE's development manifest has of its own; `devManifestText` writes the rest. */
+export interface DevManifestParts {
+  name: string;
+  /** The roles' reference-value section (`snp`, `tdx`). */
+  tee: 'snp' | 'tdx';
+  /** How the roles' notes name the measurement (`measurementFor`, `MRTD measurementFor`). */
+  measured: string;
+  /** `trustAnchors` but for the GPUs' (added when `gpus` asks for some). */
+  anchors: Record<string, unknown>;
+  /** A role's reference values for its simulated measurement. */
+  reference: (measurement: Uint8Array) => unknown;
+  gatewaySecret: string;
+  gpus?: DevGpus;
+}
+
+/**
+ * A development manifest's text (deterministic: same parts, same bytes): both roles measured as
+ * `measurementFor(DEV_MEASUREMENT_LABELS[role])`, the worker requiring `gpus.count` simulated GPUs
+ * when there are some, DEV_KEY_POLICY, and the gateway's upload key from `gatewaySecret`.
+ */
+export async function devManifestText(parts: DevManifestParts): Promise<string> {
+  const { gpus, tee, measured, reference } = parts;
+  const gpuParts = gpus && gpus.count > 0 ? await devGpuManifestParts(gpus) : undefined;
+  const gateway = await deriveGatewayKey(parts.gatewaySecret);
+  const [service, worker] = await Promise.all([
+    measurementFor(DEV_MEASUREMENT_LABELS.service),
+    measurementFor(DEV_MEASUREMENT_LABELS.worker),
+  ]);
+  const manifest = {
+    version: 1,
+    name: parts.name,
+    trustAnchors: { ...parts.anchors, ...(gpuParts ? { nvidia: gpuParts.anchors } : {}) },
     roles: {
       'attestation-service': {
-        note: `SIMULATED: measurementFor("${DEV_MEASUREMENT_LABELS.service}")`,
-        snp: reference(service),
+        note: `SIMULATED: ${measured}("${DEV_MEASUREMENT_LABELS.service}")`,
+        [tee]: reference(service),
       },
       worker: {
-        note: `SIMULATED: measurementFor("${DEV_MEASUREMENT_LABELS.worker}")`,
-        snp: reference(worker),
+        note: `SIMULATED: ${measured}("${DEV_MEASUREMENT_LABELS.worker}")`,
+        [tee]: reference(worker),
         ...(gpuParts ? { gpu: gpuParts.gpu } : {}),
       },
     },

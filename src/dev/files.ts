@@ -18,7 +18,7 @@ import {
 } from '../platform/simulator/gpu-device-chain.js';
 import { createTdxDevChain, type TdxDevChain } from '../platform/simulator/tdx-chain.js';
 import { exportTdxDevChain, importTdxDevChain } from '../platform/simulator/tdx-chain-json.js';
-import { DEV_TCB, developmentManifestText } from './environment.js';
+import { DEV_TCB, type DevGpus, developmentManifestText } from './environment.js';
 import { tdxDevelopmentManifestText } from './environment-tdx.js';
 
 /** The file's text, or undefined when it does not exist (any other error is thrown). */
@@ -109,6 +109,17 @@ export async function devGatewaySecret(path: string): Promise<string> {
   return secret;
 }
 
+/** What `writeDevelopmentFiles` and its TDX twin wrote, and the chain, GPU chain and secret in it. */
+export interface DevelopmentFiles<Chain> {
+  chainPath: string;
+  manifestPath: string;
+  gpuChainPath: string;
+  chain: Chain;
+  gpuChain: GpuDeviceChain;
+  created: boolean;
+  gatewaySecret: string;
+}
+
 /**
  * `dir/dev-chain.json` (kept if present), `dir/gateway-secret` (kept if present),
  * `dir/gpu-chain.json` (kept if present) and `dir/manifest.dev.json` (rewritten for that chain,
@@ -118,23 +129,37 @@ export async function devGatewaySecret(path: string): Promise<string> {
 export async function writeDevelopmentFiles(
   dir: string,
   opts: { now: Date; product?: SnpProduct; gpus?: number },
-): Promise<{
-  chainPath: string;
-  manifestPath: string;
-  gpuChainPath: string;
-  chain: DevChain;
-  gpuChain: GpuDeviceChain;
-  created: boolean;
-  gatewaySecret: string;
-}> {
-  const chainPath = join(dir, 'dev-chain.json');
-  const manifestPath = join(dir, 'manifest.dev.json');
+): Promise<DevelopmentFiles<DevChain>> {
+  return await writeFilesOf(dir, opts, {
+    chainFile: 'dev-chain.json',
+    manifestFile: 'manifest.dev.json',
+    loadChain: (path) => loadOrCreateDevChain(path, opts),
+    manifestText: developmentManifestText,
+  });
+}
+
+/** One TEE's development files: its chain's file and loader, its manifest's file and text. */
+interface TeeFiles<Chain> {
+  chainFile: string;
+  manifestFile: string;
+  loadChain: (path: string) => Promise<{ chain: Chain; created: boolean }>;
+  manifestText: (chain: Chain, gatewaySecret: string, gpus: DevGpus) => Promise<string>;
+}
+
+/** The chain (kept if present), the shared gateway secret and GPU chain, and the manifest rewritten. */
+async function writeFilesOf<Chain>(
+  dir: string,
+  opts: { now: Date; gpus?: number },
+  tee: TeeFiles<Chain>,
+): Promise<DevelopmentFiles<Chain>> {
+  const chainPath = join(dir, tee.chainFile);
+  const manifestPath = join(dir, tee.manifestFile);
   const gpuChainPath = join(dir, 'gpu-chain.json');
-  const { chain, created } = await loadOrCreateDevChain(chainPath, opts);
+  const { chain, created } = await tee.loadChain(chainPath);
   const gatewaySecret = await devGatewaySecret(join(dir, 'gateway-secret'));
   const gpuChain = await loadOrCreateGpuChain(gpuChainPath, { now: opts.now });
   const gpus = { chain: gpuChain, count: opts.gpus ?? 0 };
-  await writeFile(manifestPath, await developmentManifestText(chain, gatewaySecret, gpus));
+  await writeFile(manifestPath, await tee.manifestText(chain, gatewaySecret, gpus));
   return { chainPath, manifestPath, gpuChainPath, chain, gpuChain, created, gatewaySecret };
 }
 
@@ -161,22 +186,11 @@ export async function loadOrCreateTdxDevChain(
 export async function writeTdxDevelopmentFiles(
   dir: string,
   opts: { now: Date; gpus?: number },
-): Promise<{
-  chainPath: string;
-  manifestPath: string;
-  gpuChainPath: string;
-  chain: TdxDevChain;
-  gpuChain: GpuDeviceChain;
-  created: boolean;
-  gatewaySecret: string;
-}> {
-  const chainPath = join(dir, 'tdx-dev-chain.json');
-  const manifestPath = join(dir, 'manifest.dev-tdx.json');
-  const gpuChainPath = join(dir, 'gpu-chain.json');
-  const { chain, created } = await loadOrCreateTdxDevChain(chainPath, opts);
-  const gatewaySecret = await devGatewaySecret(join(dir, 'gateway-secret'));
-  const gpuChain = await loadOrCreateGpuChain(gpuChainPath, { now: opts.now });
-  const gpus = { chain: gpuChain, count: opts.gpus ?? 0 };
-  await writeFile(manifestPath, await tdxDevelopmentManifestText(chain, gatewaySecret, gpus));
-  return { chainPath, manifestPath, gpuChainPath, chain, gpuChain, created, gatewaySecret };
+): Promise<DevelopmentFiles<TdxDevChain>> {
+  return await writeFilesOf(dir, opts, {
+    chainFile: 'tdx-dev-chain.json',
+    manifestFile: 'manifest.dev-tdx.json',
+    loadChain: (path) => loadOrCreateTdxDevChain(path, opts),
+    manifestText: tdxDevelopmentManifestText,
+  });
 }

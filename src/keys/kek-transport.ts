@@ -12,6 +12,7 @@
  */
 import { toBase64Url, utf8 } from '../bytes.js';
 import { SealgateError } from '../errors.js';
+import { isRecord } from '../json/object-guards.js';
 import { decodeBase64UrlField, lengthPrefixed } from './encoding.js';
 import { HPKE_INFO, openWithPrivateKey, sealToPublicKey, XWING_ENC_LENGTH } from './hpke.js';
 import {
@@ -61,7 +62,7 @@ export async function openKek(
   options: { purpose: KekPurpose; context?: Uint8Array },
 ): Promise<Kek> {
   const info = infoFor(options.purpose, 'openKek');
-  if (typeof sealed !== 'object' || sealed === null || Array.isArray(sealed)) {
+  if (!isRecord(sealed)) {
     throw new SealgateError('decryption_failed', 'sealed KEK: expected a JSON object');
   }
   const keys = Object.keys(sealed).sort();

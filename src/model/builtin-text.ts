@@ -14,6 +14,7 @@
  * prompt with its words in reverse order.
  */
 import { SealgateError } from '../errors.js';
+import { isRecord } from '../json/object-guards.js';
 
 /** At most this many words of the user's message are quoted back. */
 export const QUOTE_WORDS = 24;
@@ -72,7 +73,7 @@ export function readChatMessages(messages: unknown): ChatReading {
   let lastUserText = '';
   messages.forEach((m, i) => {
     const where = `messages[${i}]`;
-    if (typeof m !== 'object' || m === null || Array.isArray(m)) invalid(`${where} must be an object`);
+    if (!isRecord(m)) invalid(`${where} must be an object`);
     const { role, content } = m as { role?: unknown; content?: unknown };
     if (typeof role !== 'string' || !CHAT_ROLES.includes(role)) {
       invalid(`${where}.role must be one of ${CHAT_ROLES.join(', ')}`);

@@ -31,6 +31,7 @@ import { readSealedForm } from '../api/transcriptions/form.js';
 import { SealgateError } from '../errors.js';
 import { readLimited } from '../http/read-limited.js';
 import { keepExactNumbers } from '../json/exact-numbers.js';
+import { isJsonObject, isRecord } from '../json/object-guards.js';
 import { normalizeModelEndpoint } from '../policy/model-endpoint.js';
 import { withApiRoutes } from './api-routes.js';
 import { parseSseBatches, type SseEvent } from './sse.js';
@@ -315,10 +316,11 @@ async function readJson(up: Upstream, path: string, init: SendInit, signal?: Abo
     } catch {
       throw new SealgateError('model_error', 'model server answer is not JSON');
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    // A kept number (json/exact-numbers.ts) is an object to `typeof`: isJsonObject, not isRecord.
+    if (!isJsonObject(value)) {
       throw new SealgateError('model_error', 'model server answer is not a JSON object');
     }
-    return value as Record<string, unknown>;
+    return value;
   } catch (e) {
     if (e instanceof SealgateError) throw e;
     throw new SealgateError(
@@ -509,7 +511,7 @@ function chunkProblem(data: string): SealgateError | undefined {
   } catch {
     return new SealgateError('model_error', 'model server stream event is not JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (!isRecord(value)) {
     return new SealgateError('model_error', 'model server stream event is not a JSON object');
   }
   const v = value as Record<string, unknown>;

@@ -4,6 +4,7 @@
  * unusable. Nothing here throws, so one pass reports all errors of a document.
  */
 
+import { isRecord } from '../json/object-guards.js';
 import { isWellFormedString, pointerAppend } from '../json/strict-json.js';
 import type { FieldSpec } from './manifest-fields.js';
 import type { ManifestIssue } from './manifest-types.js';
@@ -20,8 +21,9 @@ export const at = pointerAppend;
 /** Own members only: `"constructor" in {}` is true, `has({}, "constructor")` is not. */
 export const has = (o: object, key: string): boolean => Object.hasOwn(o, key);
 
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+/** An object literal's or a null-prototype object's shape; an array or a class instance is not one. */
+export function isPlainOrNullProtoObject(v: unknown): v is Record<string, unknown> {
+  if (!isRecord(v)) return false;
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
 }
@@ -33,7 +35,7 @@ export function checkObject(
   path: string,
   spec: FieldSpec,
 ): Record<string, unknown> | undefined {
-  if (!isPlainObject(v)) {
+  if (!isPlainOrNullProtoObject(v)) {
     iss.add(path, 'expected an object');
     return undefined;
   }

@@ -13,7 +13,7 @@ import {
   deepFreeze,
   has,
   Issues,
-  isPlainObject,
+  isPlainOrNullProtoObject,
 } from './manifest-checks.js';
 import { invalidManifest, manifestJsonValue } from './manifest-error.js';
 import { type FieldSpec, LIMITS, MANIFEST_FIELDS } from './manifest-fields.js';
@@ -81,7 +81,7 @@ function checkManifest(iss: Issues, v: unknown): Manifest | undefined {
   const gateway = has(o, 'gateway') ? checkGatewayPin(iss, o.gateway) : undefined;
   if (anchors && anchorsClean && roles) checkProductsAnchored(iss, anchors, roles);
   const nvidia =
-    isPlainObject(o.trustAnchors) && has(o.trustAnchors, 'nvidia')
+    isPlainOrNullProtoObject(o.trustAnchors) && has(o.trustAnchors, 'nvidia')
       ? checkNvidiaAnchors(iss, o.trustAnchors.nvidia, '/trustAnchors/nvidia')
       : undefined;
   if (iss.list.length > 0 || !name || !anchors || !roles || !keyPolicy) return undefined;

@@ -20,6 +20,7 @@ import {
 import { fromBase64Url, toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { canonicalizeJson } from '../json/canonical.js';
+import { isRecord } from '../json/object-guards.js';
 import { MAX_WORKER_CERT_BYTES } from '../service-client/worker-certificate.js';
 import { type ParsedReceipt, parseReceipt } from './receipt.js';
 
@@ -58,7 +59,7 @@ export function parseReceiptBundle(input: unknown): ReceiptBundle {
       throw malformed('not JSON');
     }
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw malformed('not a JSON object');
+  if (!isRecord(json)) throw malformed('not a JSON object');
   const o = json as Record<string, unknown>;
   const names = Object.keys(o).sort().join(',');
   if (names !== 'receipt,serviceEvidence,v,workerCertificate') {

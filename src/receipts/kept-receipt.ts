@@ -20,6 +20,7 @@
 import { fromBase64Url, sha256, toBase64Url, toHex, utf8 } from '../bytes.js';
 import { SealgateError } from '../errors.js';
 import { canonicalizeJson } from '../json/canonical.js';
+import { isRecord } from '../json/object-guards.js';
 import { RECEIPT_BUNDLE_VERSION } from './bundle.js';
 import { parseReceipt } from './receipt.js';
 
@@ -84,7 +85,7 @@ export function parseKeptReceipt(input: string): KeptReceipt {
   } catch {
     throw malformed('not JSON');
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw malformed('not a JSON object');
+  if (!isRecord(json)) throw malformed('not a JSON object');
   const o = json as Record<string, unknown>;
   if (Object.keys(o).sort().join(',') !== 'receipt,serviceEvidenceSha256,v,workerCertificate') {
     throw malformed('must have exactly v, receipt, workerCertificate, serviceEvidenceSha256');

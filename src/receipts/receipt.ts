@@ -35,6 +35,7 @@ import {
 import { checkRequestId, checkRoute, isValidModel } from '../envelope/wire.js';
 import { SealgateError } from '../errors.js';
 import { canonicalizeJson } from '../json/canonical.js';
+import { isRecord } from '../json/object-guards.js';
 
 export const RECEIPT_VERSION = 1;
 /** Worker → gateway: the compact receipt of a non-streamed answer. */
@@ -233,7 +234,7 @@ function decodeJsonPart(part: string, what: string): { value: Record<string, unk
   } catch {
     throw malformed(`${what} is not UTF-8 JSON`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (!isRecord(value)) {
     throw malformed(`${what} is not a JSON object`);
   }
   return { value: value as Record<string, unknown>, text };

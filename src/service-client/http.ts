@@ -13,6 +13,7 @@
 
 import { SealgateError } from '../errors.js';
 import { readLimited } from '../http/read-limited.js';
+import { isRecord } from '../json/object-guards.js';
 import { parseStrictJson } from '../json/strict-json.js';
 
 /** What the client needs of `fetch` (the global one fits, as does a Hono app's `request`). */
@@ -135,9 +136,7 @@ async function readAnswer(
   }
   try {
     const value = parseStrictJson(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
+    return isRecord(value) ? value : undefined;
   } catch {
     return undefined;
   }

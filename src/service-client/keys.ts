@@ -10,6 +10,7 @@
  */
 import { toBase64Url } from '../bytes.js';
 import { SealgateError } from '../errors.js';
+import { isRecord } from '../json/object-guards.js';
 import { gatewayAuthHeaders } from '../keys/attestation-request-auth.js';
 import type { GatewayKey } from '../keys/gateway-key.js';
 import { checkKek, type Kek, KID_PATTERN } from '../keys/kek.js';
@@ -145,8 +146,7 @@ export async function confirmServiceKeys(opts: ConfirmKeysOptions): Promise<KeyM
 }
 
 function keyMetadata(value: unknown, path: string): KeyMetadata {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw bad(path, 'key must be an object');
+  if (!isRecord(value)) throw bad(path, 'key must be an object');
   const { kid, notBefore, notAfter, ...rest } = value as Record<string, unknown>;
   if (Object.keys(rest).length > 0) throw bad(path, `unknown field ${Object.keys(rest)[0]}`);
   if (typeof kid !== 'string' || !KID_PATTERN.test(kid))

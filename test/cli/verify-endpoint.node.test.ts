@@ -11,10 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EarClaims, earClaims } from '../../src/attestation/ear.js';
-import { parseEvidenceBundle } from '../../src/attestation/evidence-bundle.js';
-import { appraisalOf } from '../../src/attestation/service-appraisal.js';
-import { verifyEvidenceBundle } from '../../src/attestation/verify-evidence-bundle.js';
-import { createServiceApp } from '../../src/attestation-service/app.js';
 import { issueWorkerCertificate } from '../../src/attestation-service/issue-certificate.js';
 import { generateServiceKeys, type ServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { fromBase64Url, fromHex, toBase64Url } from '../../src/bytes.js';
@@ -22,12 +18,13 @@ import { verifyEndpointCommand } from '../../src/cli/verify-endpoint-command.js'
 import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
 import { earSigner } from '../../src/gateway/verification/ear-signer.js';
 import { appendIfNew, entryHash } from '../../src/gateway/verification/manifest-chain.js';
+import { appraiseServiceEvidence, devServiceApp } from '../support/dev-service.js';
 
 const URL_ = 'http://gateway.test';
 const SECRET = 'verify-endpoint-test-secret-0123456789abcdef';
 let dev: DevelopmentEnvironment;
 let serviceKeys: ServiceKeys;
-let service: ReturnType<typeof createServiceApp>;
+let service: ReturnType<typeof devServiceApp>;
 let dir: string;
 
 interface Breakage {
@@ -65,7 +62,7 @@ function endpoint(b: Breakage = {}) {
       });
       const evidence = (await res.json()) as { report: string };
       // A tampered report keeps the honest evidence's appraisal: the EAR then lies about it.
-      const appraisal = await appraise(evidence, nonceHex);
+      const appraisal = await appraiseServiceEvidence(dev, evidence, nonceHex);
       if (b.tamperReport) {
         const report = fromBase64Url(evidence.report);
         report[0x90]! ^= 1;
@@ -105,34 +102,13 @@ function endpoint(b: Breakage = {}) {
   };
 }
 
-/** The gateway's appraisal of `evidence` (appraise-service.ts): verified here against the dev manifest. */
-async function appraise(evidence: unknown, nonceHex: string) {
-  const verdict = await verifyEvidenceBundle({
-    bundle: parseEvidenceBundle(evidence),
-    manifest: dev.manifest,
-    manifestDigest: dev.manifestDigest,
-    role: 'attestation-service',
-    nonce: fromHex(nonceHex),
-    now: new Date(),
-  });
-  return appraisalOf(verdict, dev.manifest);
-}
-
 const run = (b: Breakage = {}, extra: string[] = []) =>
   verifyEndpointCommand([URL_, ...extra], () => new Date(), endpoint(b));
 
 beforeAll(async () => {
   dev = await createDevelopmentEnvironment({ now: new Date() });
   serviceKeys = await generateServiceKeys();
-  service = createServiceApp({
-    manifestBytes: dev.manifestBytes,
-    manifest: dev.manifest,
-    manifestDigest: dev.manifestDigest,
-    platform: dev.servicePlatform,
-    keys: serviceKeys,
-    now: () => new Date(),
-    log: () => undefined,
-  });
+  service = devServiceApp(dev, serviceKeys);
   dir = await mkdtemp(join(tmpdir(), 'sealgate-ve-'));
 }, 240_000);
 afterAll(async () => {

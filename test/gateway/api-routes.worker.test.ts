@@ -11,12 +11,12 @@ import {
   runInDurableObject,
   waitOnExecutionContext,
 } from 'cloudflare:test';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { MAX_AUDIO_BODY_BYTES } from '../../src/api/transcriptions/form.js';
 import { READY_VERDICT_TTL_MS, resetReadinessCache } from '../../src/gateway/routes/readiness.js';
 import worker from '../../src/gateway/worker.js';
-import { callGateway as call, rotationStub, runRotation, startFreshStack } from './do-helpers.js';
-import { advance, env, gatewayDescribe, HAS_GATEWAY_BINDINGS, type Stack } from './stack.js';
+import { callGateway as call, rotationStub, runRotation, stackPerFile } from './do-helpers.js';
+import { advance, env, gatewayDescribe, type Stack } from './stack.js';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 const BEARER = { authorization: `Bearer ${env.DEV_API_KEY}` };
@@ -56,14 +56,9 @@ function audioForm(bytes: number, fields: Record<string, string> = { model: 'sea
   return form;
 }
 
-beforeAll(async () => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack = await startFreshStack();
+stackPerFile({}, (s) => {
+  stack = s;
   resetReadinessCache();
-});
-afterAll(() => {
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
 });
 
 gatewayDescribe('/readyz', () => {

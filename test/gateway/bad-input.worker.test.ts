@@ -5,16 +5,14 @@
  * the right status and code — and the recording upstream (test/gateway/stack.ts `calls`) must show
  * that nothing at all was sent to a worker.
  */
-import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
-import { callGateway as call, runRotation, startFreshStack } from './do-helpers.js';
-import { emptyRotationDo, env, gatewayDescribe, HAS_GATEWAY_BINDINGS, type Stack } from './stack.js';
+import { expect, it } from 'vitest';
+import { callGateway as call, stackPerFile } from './do-helpers.js';
+import { bodiesSentDuring, env, gatewayDescribe, type Stack, workerPosts } from './stack.js';
 
 const CHAT = '/v1/chat/completions';
 const GOOD = { model: 'sealgate-builtin', messages: [{ role: 'user', content: 'the secret prompt' }] };
 const AUTH = `Bearer ${env.DEV_API_KEY}`;
 let stack: Stack;
-
-const workerPosts = () => stack.calls.filter((c) => c.startsWith('POST http://worker'));
 
 function post(body: BodyInit, headers: Record<string, string> = {}, path = CHAT): Promise<Response> {
   const h = new Headers({ authorization: AUTH, 'content-type': 'application/json' });
@@ -40,27 +38,15 @@ async function expectError(res: Response, status: number, code: string, what: st
   return body.error;
 }
 
-beforeAll(async () => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack = await startFreshStack();
-  await runRotation(stack.dev.manifestDigest);
-  await stack.session.keys.refresh(); // the worker registers and receives the KEK
-});
-beforeEach(() => {
-  if (HAS_GATEWAY_BINDINGS) stack.calls.length = 0;
-});
-afterAll(async () => {
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
-  if (!HAS_GATEWAY_BINDINGS) return;
-  await emptyRotationDo(stack.dev.manifestDigest);
+stackPerFile({ keyed: true, freshRecords: true }, (s) => {
+  stack = s;
 });
 
 gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
   it('control: a good request is sealed and sent to exactly one worker', async () => {
     const res = await post(JSON.stringify(GOOD));
     expect(res.status).toBe(200);
-    expect(workerPosts()).toHaveLength(1);
+    expect(workerPosts(stack)).toHaveLength(1);
   });
 
   it('malformed JSON and invalid UTF-8 → 400 invalid_json', async () => {
@@ -75,13 +61,13 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
       ['UTF-16 bytes', new Uint8Array([0xff, 0xfe, 0x7b, 0x00, 0x7d, 0x00])],
     ];
     for (const [what, body] of bodies) await expectError(await post(body), 400, 'invalid_json', what);
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
   });
 
   it('JSON that is not an object, or has no usable model → 400 invalid_request', async () => {
     const bodies = ['[1,2]', '"text"', '42', 'null', 'true', '{}', '{"model":7}', '{"model":null}'];
     for (const body of bodies) await expectError(await post(body), 400, 'invalid_request', body);
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
   });
 
   it('plain fields of the wrong type (stream, max_tokens, n, model) → 400 invalid_request', async () => {
@@ -105,7 +91,7 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
       expect(error.param, what).toBe(field);
       expect(error.message, what).toMatch(new RegExp(`^${field} must be `));
     }
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
   });
 
   it('a wrong, missing, duplicated or non-UTF-8 content type → 415', async () => {
@@ -129,7 +115,7 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
       body: new TextEncoder().encode(good),
     });
     await expectError(none, 415, 'unsupported_media_type', 'no content-type');
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
     // What is accepted: the media type in any case, a UTF-8 charset, quoted or not, other parameters.
     for (const type of [
       'Application/JSON',
@@ -162,7 +148,7 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
       } as RequestInit);
       await expectError(res, 413, 'payload_too_large', JSON.stringify(headers));
     }
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
   });
 
   it('a body that breaks off (the client went away mid-body) → 400 invalid_request, not a 500', async () => {
@@ -195,7 +181,7 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
         expect(await res.json(), path).toMatchObject({ type: 'error', error: { code: 'invalid_request' } });
       } else await expectError(res, 400, 'invalid_request', path);
     }
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
   });
 
   it('a missing, malformed, wrong or oversized API key → 401 with WWW-Authenticate: Bearer', async () => {
@@ -242,7 +228,7 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
       'invalid_api_key',
       'bad body, no key',
     );
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
     // RFC 9110 §11.1: the scheme is case-insensitive; extra spaces around the token are tolerated.
     for (const v of [`bearer ${key}`, `BEARER  ${key}  `]) {
       expect((await post(JSON.stringify(GOOD), { authorization: v })).status, v).toBe(200);
@@ -265,7 +251,7 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
       await expectError(await post(JSON.stringify(GOOD), {}, p), 404, 'not_found', p.slice(0, 40));
       await expectError(await call(p), 404, 'not_found', `${p.slice(0, 40)} without key`);
     }
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
   });
 
   it('wrong methods → 405 method_not_allowed with Allow', async () => {
@@ -287,7 +273,7 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
         await expectError(res, 405, 'method_not_allowed', `${method} ${path}`);
       }
     }
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
   });
 
   it('odd but harmless headers do not get in the way; a duplicated content-type does', async () => {
@@ -310,7 +296,7 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
       'unsupported_media_type',
       'two content-types',
     );
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
   });
 
   it('deep nesting and odd numbers in the body: a typed answer, never a 500', async () => {
@@ -335,7 +321,7 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
       const body = `{"model":"sealgate-builtin",${field},"messages":[{"role":"user","content":"hi"}]}`;
       await expectError(await post(body), 400, 'invalid_request', field);
     }
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
   });
 
   it('a number beyond ±(2^53 − 1) reaches the model exactly as the client wrote it', async () => {
@@ -365,7 +351,7 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
     stack.calls.length = 0;
     const refused = await expectError(await post(big), 400, 'invalid_request', 'max_tokens past 2^53');
     expect(refused.param).toBe('max_tokens');
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
   });
 
   it('a content-coded body (gzip, br, or any coding but identity) → 415 with Accept-Encoding: identity', async () => {
@@ -396,7 +382,7 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
       body: form,
     });
     await expectError(audio, 415, 'unsupported_media_type', 'transcription, gzip');
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
     for (const coding of ['identity', 'Identity']) {
       expect((await post(good, { 'content-encoding': coding })).status, coding).toBe(200);
     }
@@ -430,19 +416,11 @@ gatewayDescribe('bad HTTP input: refused, and nothing forwarded', () => {
   it('an unknown model: sealed to an attested worker (never in the clear), which answers 404 model_not_found', async () => {
     // The gateway does not know the workers' model lists; only the attested worker opens the
     // request, so the model check happens there. What leaves the gateway is the sealed body.
-    const seen: string[] = [];
-    const inner = globalThis.fetch;
-    vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
-      if (typeof init?.body === 'string') seen.push(init.body);
-      return inner(input, init);
-    });
-    try {
+    const seen = await bodiesSentDuring(async () => {
       const res = await post(JSON.stringify({ ...GOOD, model: 'no-such-model' }));
       await expectError(res, 404, 'model_not_found', 'unknown model');
-    } finally {
-      vi.stubGlobal('fetch', inner);
-    }
-    expect(workerPosts()).toHaveLength(1);
+    });
+    expect(workerPosts(stack)).toHaveLength(1);
     expect(seen).toHaveLength(1);
     expect(seen[0]).not.toContain('secret prompt');
     expect(Object.keys(JSON.parse(seen[0]!)).sort()).toEqual(['model', 'sealgate']);

@@ -13,13 +13,12 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { expect, it } from 'vitest';
 import { KEPT_RECEIPT_HEADER, parseKeptReceipt } from '../../src/receipts/kept-receipt.js';
-import { callGateway as call, runRotation, startFreshStack } from './do-helpers.js';
-import { emptyRotationDo, env, gatewayDescribe, HAS_GATEWAY_BINDINGS, type Stack } from './stack.js';
+import { callGateway as call, stackPerFile } from './do-helpers.js';
+import { env, gatewayDescribe } from './stack.js';
 
 const ORIGIN = 'https://app.example'; // in CORS_ORIGINS (vitest.gateway.config.ts)
-let stack: Stack;
 
 /** Fetch standard §4.8 "CORS-safelisted request-header" for the names the SDKs send. */
 const SAFELISTED = new Set(['accept', 'accept-language', 'content-language']);
@@ -85,18 +84,7 @@ async function browserFetch(url: RequestInfo | URL, init: RequestInit = {}): Pro
   return new Response(res.body, { status: res.status, statusText: res.statusText, headers: filtered });
 }
 
-beforeAll(async () => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack = await startFreshStack();
-  await runRotation(stack.dev.manifestDigest);
-  await stack.session.keys.refresh();
-});
-afterAll(async () => {
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
-  if (!HAS_GATEWAY_BINDINGS) return;
-  await emptyRotationDo(stack.dev.manifestDigest);
-});
+stackPerFile({ keyed: true });
 
 gatewayDescribe('the official SDKs from a page on an allowed origin', () => {
   it('openai: a chat completion, and its kept receipt readable by the page', async () => {

@@ -6,9 +6,9 @@
  * calls for one request. The gateway refuses it before anything is sealed: 400 `invalid_request`
  * with `param: "stream"`, no worker call. Held: `false` and `null` are served.
  */
-import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
-import { callGateway as call, runRotation, startFreshStack } from './do-helpers.js';
-import { emptyRotationDo, gatewayDescribe, HAS_GATEWAY_BINDINGS, KEY, type Stack } from './stack.js';
+import { expect, it } from 'vitest';
+import { callGateway as call, stackPerFile } from './do-helpers.js';
+import { gatewayDescribe, KEY, type Stack, workerPosts } from './stack.js';
 
 let stack: Stack;
 const embed = (extra: Record<string, unknown>) =>
@@ -17,22 +17,9 @@ const embed = (extra: Record<string, unknown>) =>
     headers: KEY,
     body: JSON.stringify({ model: 'sealgate-builtin', input: 'hello', ...extra }),
   });
-const workerPosts = () => stack.calls.filter((c) => c.startsWith('POST http://worker'));
 
-beforeAll(async () => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack = await startFreshStack();
-  await runRotation(stack.dev.manifestDigest);
-  await stack.session.keys.refresh();
-});
-beforeEach(() => {
-  if (HAS_GATEWAY_BINDINGS) stack.calls.length = 0;
-});
-afterAll(async () => {
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
-  if (!HAS_GATEWAY_BINDINGS) return;
-  await emptyRotationDo(stack.dev.manifestDigest);
+stackPerFile({ keyed: true, freshRecords: true }, (s) => {
+  stack = s;
 });
 
 gatewayDescribe('embeddings asked to stream', () => {
@@ -40,13 +27,13 @@ gatewayDescribe('embeddings asked to stream', () => {
     const res = await embed({ stream: true });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { code: 'invalid_request', param: 'stream' } });
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
   });
 
   it.each([false, null])('held: stream: %s is served', async (stream) => {
     const res = await embed({ stream });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ object: 'list' });
-    expect(workerPosts()).toHaveLength(1);
+    expect(workerPosts(stack)).toHaveLength(1);
   });
 });

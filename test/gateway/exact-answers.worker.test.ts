@@ -7,23 +7,16 @@
  * The AI worker's own read of a model server (src/model/upstream.ts readJson) is shown over real
  * HTTP in test/integration/model-url.node.test.ts.
  */
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { expect, it } from 'vitest';
 import { resetKeyCache } from '../../src/gateway/kv/key-cache.js';
-import { callGateway, runRotation, startFreshStack } from './do-helpers.js';
-import { gatewayDescribe, HAS_GATEWAY_BINDINGS, KEY, PROMPT, type Stack, sseData } from './stack.js';
+import { callGateway, stackPerFile } from './do-helpers.js';
+import { gatewayDescribe, KEY, PROMPT, type Stack, sseData } from './stack.js';
 
 let stack: Stack;
 
-beforeAll(async () => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack = await startFreshStack();
-  await runRotation(stack.dev.manifestDigest);
-  await stack.session.keys.refresh();
+stackPerFile({ keyed: true }, (s) => {
+  stack = s;
   resetKeyCache();
-});
-afterAll(() => {
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
 });
 
 const ask = (stream: boolean) =>

@@ -13,7 +13,7 @@
  * The slow faults on the real stack (wrangler dev, a byte-level fault proxy) are in test/faults/.
  */
 import { abortAllDurableObjects, runDurableObjectAlarm } from 'cloudflare:test';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { resetKeyCache } from '../../src/gateway/kv/key-cache.js';
 import { openKvEntry, sealKvEntry } from '../../src/gateway/kv/kv-auth.js';
 import {
@@ -28,18 +28,18 @@ import {
   rotationStub,
   runRotation,
   scheduleRotation,
-  startFreshStack,
+  stackPerFile,
 } from './do-helpers.js';
 import {
   advance,
   env,
   gatewayDescribe,
-  HAS_GATEWAY_BINDINGS,
   KEY,
   type Stack,
   sseData,
   WORKER_A,
   WORKER_B,
+  workerPosts,
 } from './stack.js';
 
 const SECRET_WORDS = 'the fault-injection secret prompt';
@@ -60,7 +60,6 @@ const chat = (stream = false) =>
     headers: KEY,
     body: JSON.stringify({ model: 'sealgate-builtin', messages: PROMPT, ...(stream ? { stream } : {}) }),
   });
-const workerPosts = () => stack.calls.filter((c) => c.startsWith('POST http://worker'));
 
 /** A typed OpenAI error with nothing of the prompt or the answer in it. */
 async function expectTypedError(res: Response, status: number, code: string): Promise<void> {
@@ -111,16 +110,11 @@ async function wakeUntil(settled: Promise<void>): Promise<void> {
 
 const kvText = async (name: string) => (await env.SEALGATE_KV.get(name, 'text'))!;
 
-beforeAll(async () => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack = await startFreshStack();
-  digest = stack.dev.manifestDigest;
+stackPerFile({}, async (s) => {
+  stack = s;
+  digest = s.dev.manifestDigest;
   secret = env.GATEWAY_SECRET!;
   await env.SEALGATE_KV.delete(`att:${digest}:current`);
-});
-afterAll(() => {
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
 });
 
 gatewayDescribe('the attestation service faults', () => {
@@ -131,7 +125,7 @@ gatewayDescribe('the attestation service faults', () => {
     expect(failed.lastError?.code).toBe('fetch_failed');
     expect(failed.keys).toEqual([]);
     await expectTypedError(await chat(), 503, 'no_attested_service');
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
 
     stack.serviceDown = false;
     const ok = await rotate();

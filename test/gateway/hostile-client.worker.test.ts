@@ -6,9 +6,9 @@
  * worker's model received, `stack.wire` what left the gateway.
  */
 import OpenAI from 'openai';
-import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
-import { callGateway as call, runRotation, startFreshStack } from './do-helpers.js';
-import { emptyRotationDo, env, gatewayDescribe, HAS_GATEWAY_BINDINGS, KEY, type Stack } from './stack.js';
+import { expect, it, vi } from 'vitest';
+import { callGateway as call, stackPerFile } from './do-helpers.js';
+import { env, gatewayDescribe, KEY, type Stack, workerPosts } from './stack.js';
 
 const CHAT = '/v1/chat/completions';
 const HI = '"messages":[{"role":"user","content":"the secret prompt"}]';
@@ -16,30 +16,14 @@ let stack: Stack;
 
 const post = (body: string, path = CHAT, headers: Record<string, string> = KEY) =>
   call(path, { method: 'POST', headers, body });
-const workerPosts = () => stack.calls.filter((c) => c.startsWith('POST http://worker'));
 /** The plain fields of the last sealed request that left the gateway (the envelope's `sealgate` aside). */
 const lastPlain = () => {
   const { sealgate: _, ...plain } = JSON.parse(stack.wire.at(-1)!) as Record<string, unknown>;
   return plain;
 };
 
-beforeAll(async () => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack = await startFreshStack();
-  await runRotation(stack.dev.manifestDigest);
-  await stack.session.keys.refresh();
-});
-beforeEach(() => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack.calls.length = 0;
-  stack.wire.length = 0;
-  stack.modelBodies.length = 0;
-});
-afterAll(async () => {
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
-  if (!HAS_GATEWAY_BINDINGS) return;
-  await emptyRotationDo(stack.dev.manifestDigest);
+stackPerFile({ keyed: true, freshRecords: true }, (s) => {
+  stack = s;
 });
 
 gatewayDescribe('hostile request bodies: one reading everywhere', () => {
@@ -101,7 +85,7 @@ gatewayDescribe('hostile paths and headers: no route without its checks', () => 
       const res = await post(body, path, { 'content-type': 'application/json' });
       expect(res.status, path).toBe(404);
     }
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
   });
 
   it('an encoded or dotted spelling of a route is that route: the key is checked and the body sealed', async () => {
@@ -121,7 +105,7 @@ gatewayDescribe('hostile paths and headers: no route without its checks', () => 
     });
     expect(messages.status).toBe(404);
     expect(await messages.json()).toMatchObject({ type: 'error', error: { code: 'model_not_found' } });
-    expect(workerPosts()).toHaveLength(4); // three spellings of chat, one of Messages
+    expect(workerPosts(stack)).toHaveLength(4); // three spellings of chat, one of Messages
     expect(stack.wire.every((w) => !w.includes('secret prompt'))).toBe(true);
   });
 
@@ -132,7 +116,7 @@ gatewayDescribe('hostile paths and headers: no route without its checks', () => 
     expect((await call(CHAT, { method: 'POST', headers: two, body })).status).toBe(401);
     const tab = { ...KEY, authorization: `Bearer\t${env.DEV_API_KEY}` };
     expect((await post(body, CHAT, tab)).status).toBe(401);
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
     expect((await post(body, CHAT, { ...KEY, authorization: `bearer ${env.DEV_API_KEY}` })).status).toBe(200);
   });
 });
@@ -176,7 +160,7 @@ gatewayDescribe('headers and methods that ask for another answer than the body d
       expect(res.headers.get('access-control-allow-origin')).toBeNull();
       expect(await res.text()).toBe('');
     }
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
   });
 });
 

@@ -6,7 +6,7 @@
  * only verified events, in order, then the route's own error event — never the route's final event
  * (`[DONE]`, `message_stop`) — whenever the answer is not a whole, well-formed one.
  */
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { certificateHeader, makeReceipt } from '../../src/ai-worker/receipt-signer.js';
 import { utf8 } from '../../src/bytes.js';
 import type { RequestContext } from '../../src/envelope/data-key.js';
@@ -15,17 +15,8 @@ import { sealResponse } from '../../src/envelope/response.js';
 import { MAX_FRAME_BYTES, receiptRecord, STREAM_CONTENT_TYPE } from '../../src/envelope/stream.js';
 import { bodySha256, RECEIPT_HEADER } from '../../src/receipts/receipt.js';
 import { cat, eventsPlaintext, forgeRecords, record, split } from '../envelope/stream-support.js';
-import { callGateway, runRotation, startFreshStack } from './do-helpers.js';
-import {
-  gatewayDescribe,
-  HAS_GATEWAY_BINDINGS,
-  KEY,
-  PROMPT,
-  type Stack,
-  sseData,
-  WORKER_A,
-  WORKER_B,
-} from './stack.js';
+import { callGateway, stackPerFile } from './do-helpers.js';
+import { gatewayDescribe, KEY, PROMPT, type Stack, sseData, WORKER_A, WORKER_B } from './stack.js';
 
 const CHUNK = (s: string) =>
   JSON.stringify({ object: 'chat.completion.chunk', choices: [{ delta: { content: s } }] });
@@ -130,12 +121,9 @@ function lastError(data: string[]): string | undefined {
   return last.error?.code;
 }
 
-beforeAll(async () => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack = await startFreshStack();
-  await runRotation(stack.dev.manifestDigest);
-  // The real worker registers (its keys and receipt key) with the service, then answers once.
-  await stack.session.keys.refresh();
+stackPerFile({ keyed: true }, async (s) => {
+  stack = s;
+  // The real worker registered (its keys and receipt key) with the service; it answers once.
   const warm = await callGateway('/v1/chat/completions', {
     method: 'POST',
     headers: KEY,
@@ -151,10 +139,6 @@ beforeAll(async () => {
     }
     return await router(input, init);
   });
-});
-afterAll(() => {
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
 });
 
 gatewayDescribe('a hostile worker holding the DEK: the relay sends only what the format allows', () => {

@@ -9,27 +9,23 @@
  */
 
 import { runDurableObjectAlarm } from 'cloudflare:test';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { expect, it } from 'vitest';
 import {
   rotationDo,
   rotationState,
   rotationStub,
   runRotation,
   scheduleRotation,
-  startFreshStack,
+  stackPerFile,
 } from './do-helpers.js';
-import { gatewayDescribe, HAS_GATEWAY_BINDINGS, type Stack } from './stack.js';
+import { gatewayDescribe, type Stack } from './stack.js';
 
 let stack: Stack;
 let digest: string;
 
-beforeAll(async () => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack = await startFreshStack();
-  digest = stack.dev.manifestDigest;
-});
-afterAll(() => {
-  vi.restoreAllMocks();
+stackPerFile({}, (s) => {
+  stack = s;
+  digest = s.dev.manifestDigest;
 });
 
 interface Held {

@@ -6,56 +6,27 @@
  * Anthropic's error shape on /v1/messages), streamed answers counted without `include_usage`, the
  * standing read off the request path.
  */
+
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
-import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
+import { afterAll, beforeEach, expect, it, vi } from 'vitest';
 import { hashApiKey, resetApiKeyCache } from '../../src/gateway/kv/api-keys.js';
 import type { KeyLimits } from '../../src/gateway/limits/key-limits.js';
 import { resetStandingCache, STANDING_REFRESH_MS } from '../../src/gateway/limits/standing-cache.js';
 import { DRAIN_MS, KEEPALIVE_MS } from '../../src/gateway/sealing/stream-answer.js';
 import worker from '../../src/gateway/worker.js';
-import { runRotation, startFreshStack } from './do-helpers.js';
-import { advance, env, gatewayDescribe, HAS_GATEWAY_BINDINGS, type Stack } from './stack.js';
+import { putApiKey, sendWithKey as send, stackPerFile, keyStanding as usageOf } from './do-helpers.js';
+import { advance, env, gatewayDescribe, type Stack, sseObjects } from './stack.js';
 
 const CHAT = { model: 'sealgate-builtin', messages: [{ role: 'user', content: 'hi there' }] };
 const MESSAGE = { ...CHAT, max_tokens: 64 };
 let stack: Stack;
-let n = 0;
 
-/** A new API key with `limits`, registered in KV as `sealgate apikey create` writes it. */
-async function limitedKey(
-  limits: KeyLimits | Record<string, unknown>,
-): Promise<{ key: string; hash: string }> {
-  n += 1;
-  const key = `sk-sealgate-limits-test-${n}-${crypto.randomUUID()}`;
-  const hash = await hashApiKey(key);
-  await env.SEALGATE_KV.put(`apikey:${hash}`, JSON.stringify({ name: `t${n}`, limits }));
-  return { key, hash };
-}
+/** A new API key with `limits`. */
+const limitedKey = (limits: KeyLimits | Record<string, unknown>) => putApiKey('limits-test', limits);
 
-/**
- * One request through the Worker; the body is read BEFORE its `waitUntil` work is awaited (a
- * stream's usage settles when the client has read it), then that work is awaited.
- */
-async function send(
-  path: string,
-  key: string,
-  body: unknown,
-  e: typeof env = env,
-): Promise<{ res: Response; text: string }> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(
-    new Request(`https://gateway.test${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify(body),
-    }),
-    e,
-    ctx,
-  );
-  const text = await res.text();
-  await waitOnExecutionContext(ctx);
-  return { res, text };
-}
+/** The usage a chat stream's usage chunk reports (`stream_options.include_usage`). */
+const reportedUsage = (text: string) =>
+  sseObjects(text).find((c) => c.usage)?.usage as { total_tokens: number } | undefined;
 
 /** A streamed request whose answer the caller reads (or leaves) itself; `ctx` holds its waitUntil work. */
 async function openStream(
@@ -76,25 +47,12 @@ async function openStream(
   return { res, ctx };
 }
 
-function usageOf(hash: string) {
-  const ns = env.KEY_USAGE!;
-  return ns.get(ns.idFromName(hash)).standing();
-}
-
-beforeAll(async () => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack = await startFreshStack();
-  await runRotation(stack.dev.manifestDigest);
-  advance(6);
-  await stack.session.keys.refresh();
+stackPerFile({ keyed: true, secondsAfterRotation: 6 }, (s) => {
+  stack = s;
 });
 beforeEach(() => {
   resetApiKeyCache();
   resetStandingCache();
-});
-afterAll(() => {
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
 });
 
 gatewayDescribe('requests per minute (Workers Rate Limiting binding)', () => {
@@ -220,11 +178,7 @@ gatewayDescribe('tokens per minute and budgets (KeyUsage Durable Object, settled
       stream: true,
       stream_options: { include_usage: true },
     });
-    const usage = asked.text
-      .split('\n')
-      .filter((l) => l.startsWith('data: {'))
-      .map((l) => JSON.parse(l.slice(6)) as { usage?: { total_tokens: number } | null })
-      .find((c) => c.usage)?.usage;
+    const usage = reportedUsage(asked.text);
     expect(standing.dayTokens).toBe(usage?.total_tokens);
   });
 
@@ -237,11 +191,7 @@ gatewayDescribe('tokens per minute and budgets (KeyUsage Durable Object, settled
       ...long,
       stream_options: { include_usage: true },
     });
-    const usage = asked.text
-      .split('\n')
-      .filter((l) => l.startsWith('data: {'))
-      .map((l) => JSON.parse(l.slice(6)) as { usage?: { total_tokens: number } | null })
-      .find((c) => c.usage)?.usage;
+    const usage = reportedUsage(asked.text);
     expect(usage?.total_tokens).toBeGreaterThan(200);
     expect((await usageOf(hash)).dayTokens).toBe(usage?.total_tokens);
   });
@@ -270,11 +220,7 @@ gatewayDescribe('tokens per minute and budgets (KeyUsage Durable Object, settled
       ...long,
       stream_options: { include_usage: true },
     });
-    const whole = asked.text
-      .split('\n')
-      .filter((l) => l.startsWith('data: {'))
-      .map((l) => JSON.parse(l.slice(6)) as { usage?: { total_tokens: number } | null })
-      .find((c) => c.usage)?.usage?.total_tokens;
+    const whole = reportedUsage(asked.text)?.total_tokens;
     expect(whole).toBeGreaterThan(300);
     const before = await openStream(key, long); // gone before its first byte
     await before.res.body!.cancel();

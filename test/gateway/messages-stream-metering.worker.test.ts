@@ -10,13 +10,11 @@
  * on `POST /v1/messages` with `"stream": true`. Held: the JSON answer and the Responses stream
  * were charged prompt and answer.
  */
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
-import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
-import { hashApiKey, resetApiKeyCache } from '../../src/gateway/kv/api-keys.js';
+import { beforeEach, expect, it } from 'vitest';
+import { resetApiKeyCache } from '../../src/gateway/kv/api-keys.js';
 import { resetStandingCache } from '../../src/gateway/limits/standing-cache.js';
-import worker from '../../src/gateway/worker.js';
-import { runRotation, startFreshStack } from './do-helpers.js';
-import { advance, env, gatewayDescribe, HAS_GATEWAY_BINDINGS } from './stack.js';
+import { keyStanding, putApiKey, sendWithKey, stackPerFile } from './do-helpers.js';
+import { sseObjects as events, gatewayDescribe } from './stack.js';
 
 const PROMPT = 'word '.repeat(400);
 const MESSAGE = {
@@ -24,64 +22,23 @@ const MESSAGE = {
   max_tokens: 1,
   messages: [{ role: 'user', content: PROMPT }],
 };
-let n = 0;
 
 /** A new key with a daily budget far above what the test spends. */
-async function meteredKey(): Promise<{ key: string; hash: string }> {
-  n += 1;
-  const key = `sk-sealgate-metering-test-${n}-${crypto.randomUUID()}`;
-  const hash = await hashApiKey(key);
-  await env.SEALGATE_KV.put(
-    `apikey:${hash}`,
-    JSON.stringify({ name: `m${n}`, limits: { budgetTokens: 1_000_000, budgetPeriod: 'day' } }),
-  );
-  return { key, hash };
-}
+const meteredKey = () => putApiKey('metering-test', { budgetTokens: 1_000_000, budgetPeriod: 'day' });
 
 /** One request, read to its end, then its `waitUntil` work (the meter's charge) awaited. */
 async function send(path: string, key: string, body: unknown): Promise<string> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(
-    new Request(`https://gateway.test${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify(body),
-    }),
-    env,
-    ctx,
-  );
+  const { res, text } = await sendWithKey(path, key, body);
   expect(res.status).toBe(200);
-  const text = await res.text();
-  await waitOnExecutionContext(ctx);
   return text;
 }
 
-async function charged(hash: string): Promise<number> {
-  const ns = env.KEY_USAGE!;
-  return (await ns.get(ns.idFromName(hash)).standing()).dayTokens;
-}
+const charged = async (hash: string): Promise<number> => (await keyStanding(hash)).dayTokens;
 
-/** The `data:` payloads of an SSE text. */
-const events = (text: string) =>
-  text
-    .split('\n')
-    .filter((l) => l.startsWith('data: {'))
-    .map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>);
-
-beforeAll(async () => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  const stack = await startFreshStack();
-  await runRotation(stack.dev.manifestDigest);
-  advance(6);
-  await stack.session.keys.refresh();
-});
+stackPerFile({ keyed: true, secondsAfterRotation: 6 });
 beforeEach(() => {
   resetApiKeyCache();
   resetStandingCache();
-});
-afterAll(() => {
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
 });
 
 gatewayDescribe('a translated stream is charged its prompt too', () => {

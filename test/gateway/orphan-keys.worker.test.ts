@@ -9,7 +9,7 @@
  * request signed like an upload, the keys the service's signed list names that it does not hold
  * (what a lost storage or an older gateway left). A forged list never makes it publish or retire.
  */
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { fromBase64Url } from '../../src/bytes.js';
 import { resetKeyCache } from '../../src/gateway/kv/key-cache.js';
@@ -17,16 +17,8 @@ import { readPublishedKeys } from '../../src/gateway/kv/kv-store.js';
 import { createKek } from '../../src/keys/kek.js';
 import { uploadKek } from '../../src/service-client/keys.js';
 import { signKeysHeld } from '../../src/service-client/keys-held.js';
-import { rotationState, runRotation, startFreshStack } from './do-helpers.js';
-import {
-  advance,
-  emptyRotationDo,
-  env,
-  gatewayDescribe,
-  HAS_GATEWAY_BINDINGS,
-  SERVICE,
-  type Stack,
-} from './stack.js';
+import { rotationState, runRotation, stackPerFile } from './do-helpers.js';
+import { advance, emptyRotationDo, env, gatewayDescribe, SERVICE, type Stack } from './stack.js';
 
 interface Held {
   kid: string;
@@ -38,13 +30,9 @@ let stack: Stack;
 let digest: string;
 const now = () => Math.floor(Date.now() / 1000);
 
-beforeAll(async () => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack = await startFreshStack();
-  digest = stack.dev.manifestDigest;
-});
-afterAll(() => {
-  vi.restoreAllMocks();
+stackPerFile({}, (s) => {
+  stack = s;
+  digest = s.dev.manifestDigest;
 });
 
 /** What the service holds now (asked past any relay), kids sorted. */

@@ -9,7 +9,7 @@
  * answer (a header, a stream's comment line) and verifies with the evidence route's bundle.
  */
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueWorkerCertificate } from '../../src/attestation-service/issue-certificate.js';
 import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { toBase64Url } from '../../src/bytes.js';
@@ -20,18 +20,8 @@ import worker from '../../src/gateway/worker.js';
 import { KEPT_RECEIPT_HEADER, parseKeptReceipt, toReceiptBundle } from '../../src/receipts/kept-receipt.js';
 import { verifyReceiptBundle } from '../../src/receipts/verify-receipt.js';
 import { parseWorkerCertificate } from '../../src/service-client/worker-certificate.js';
-import { runRotation, startFreshStack } from './do-helpers.js';
-import {
-  env,
-  gatewayDescribe,
-  HAS_GATEWAY_BINDINGS,
-  KEY,
-  PROMPT,
-  type Stack,
-  sseData,
-  WORKER_A,
-  WORKER_B,
-} from './stack.js';
+import { stackPerFile } from './do-helpers.js';
+import { env, gatewayDescribe, KEY, PROMPT, type Stack, sseData, WORKER_A, WORKER_B } from './stack.js';
 
 let stack: Stack;
 let digest: string;
@@ -83,17 +73,10 @@ async function rogueCertificate() {
   return { rogue, issued };
 }
 
-beforeAll(async () => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack = await startFreshStack();
-  digest = stack.dev.manifestDigest;
+stackPerFile({ keyed: true }, (s) => {
+  stack = s;
+  digest = s.dev.manifestDigest;
   resetReceiptCache();
-  await runRotation(digest);
-  await stack.session.keys.refresh();
-});
-afterAll(() => {
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
 });
 
 gatewayDescribe('receipts', () => {

@@ -9,9 +9,9 @@
  * refused before anything is sealed or reaches the model as one value — the client's literal where
  * it lies beyond ±(2^53 − 1), JavaScript's shortest form of the same double within it.
  */
-import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
-import { callGateway as call, runRotation, startFreshStack } from './do-helpers.js';
-import { emptyRotationDo, env, gatewayDescribe, HAS_GATEWAY_BINDINGS, type Stack } from './stack.js';
+import { expect, it } from 'vitest';
+import { callGateway as call, stackPerFile } from './do-helpers.js';
+import { env, gatewayDescribe, type Stack, workerPosts } from './stack.js';
 
 const CHAT = '/v1/chat/completions';
 const HI = '"messages":[{"role":"user","content":"hi"}]';
@@ -23,25 +23,10 @@ const post = (body: string) =>
     headers: { authorization: `Bearer ${env.DEV_API_KEY}`, 'content-type': 'application/json' },
     body,
   });
-const workerPosts = () => stack.calls.filter((c) => c.startsWith('POST http://worker'));
 const sentToModel = () => stack.modelBodies.map((b) => JSON.stringify(b));
 
-beforeAll(async () => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack = await startFreshStack();
-  await runRotation(stack.dev.manifestDigest);
-  await stack.session.keys.refresh();
-});
-beforeEach(() => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack.calls.length = 0;
-  stack.modelBodies.length = 0;
-});
-afterAll(async () => {
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
-  if (!HAS_GATEWAY_BINDINGS) return;
-  await emptyRotationDo(stack.dev.manifestDigest);
+stackPerFile({ keyed: true, freshRecords: true }, (s) => {
+  stack = s;
 });
 
 /** [the client's field, what the model server is sent for it]. */
@@ -106,7 +91,7 @@ gatewayDescribe('hostile numbers: one reading from the client to the model serve
       const res = await post(`{"model":"sealgate-builtin",${field},${HI}}`);
       expect(res.status, field.slice(0, 40)).toBe(400);
     }
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
   });
 });
 
@@ -132,7 +117,7 @@ gatewayDescribe('a form Starlette reads as another field (found): nothing reache
     const res = await send(form('form-data; name=model\xc2\xa0'));
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
     // The control: the same form with a plain name is served.
     expect((await send(form('form-data; name=model'))).status).toBe(200);
   });

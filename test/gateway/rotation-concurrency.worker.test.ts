@@ -6,9 +6,9 @@
  * upload while everything that could start a second one arrives; exactly one key must result.
  */
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { rotationDo, rotationState, rotationStub, scheduleRotation, startFreshStack } from './do-helpers.js';
-import { env, gatewayDescribe, HAS_GATEWAY_BINDINGS, type Stack } from './stack.js';
+import { expect, it } from 'vitest';
+import { rotationDo, rotationState, rotationStub, scheduleRotation, stackPerFile } from './do-helpers.js';
+import { env, gatewayDescribe, type Stack } from './stack.js';
 
 let stack: Stack;
 let digest: string;
@@ -16,14 +16,9 @@ const stub = () => rotationStub(digest);
 const rotation = () => rotationDo(digest);
 const doState = () => rotationState(digest);
 
-beforeAll(async () => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack = await startFreshStack();
-  digest = stack.dev.manifestDigest;
-});
-afterAll(() => {
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
+stackPerFile({}, (s) => {
+  stack = s;
+  digest = s.dev.manifestDigest;
 });
 
 gatewayDescribe('key rotation: one at a time', () => {

@@ -6,24 +6,18 @@
  * that are down, a service that goes away — before and after the key's notAfter.
  */
 import { runInDurableObject } from 'cloudflare:test';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { type StoredKek, unwrapKek, wrapKek } from '../../src/gateway/kv/at-rest.js';
 import { resetKeyCache } from '../../src/gateway/kv/key-cache.js';
 import { openKvEntry, sealKvEntry } from '../../src/gateway/kv/kv-auth.js';
 import type { AttestationPointer, AttestationRecord, PublishedKeys } from '../../src/gateway/kv/kv-store.js';
 import { createKek } from '../../src/keys/kek.js';
-import {
-  callGateway as call,
-  rotationState,
-  rotationStub,
-  runRotation,
-  startFreshStack,
-} from './do-helpers.js';
+import { callGateway as call, rotationState, rotationStub, runRotation, stackPerFile } from './do-helpers.js';
 import {
   advance,
+  bodiesSentDuring,
   env,
   gatewayDescribe,
-  HAS_GATEWAY_BINDINGS,
   KEY,
   PROMPT,
   type Stack,
@@ -31,6 +25,7 @@ import {
   WORKER_A,
   WORKER_B,
   type WorkerMode,
+  workerPosts,
 } from './stack.js';
 
 let stack: Stack;
@@ -47,32 +42,34 @@ const kvValue = async <T>(name: string) =>
   openKvEntry<T>(env.GATEWAY_SECRET!, name, (await env.SEALGATE_KV.get(name, 'text'))!);
 const kvPut = async (name: string, value: unknown) =>
   env.SEALGATE_KV.put(name, await sealKvEntry(env.GATEWAY_SECRET!, name, value));
-const workerPosts = () => stack.calls.filter((c) => c.startsWith('POST http://worker'));
 
 /** Runs `body` with both workers answering in `mode`, then puts them back to `ok`. */
-async function withWorkerMode(mode: WorkerMode, body: () => Promise<void>): Promise<void> {
+async function withWorkerMode<T>(mode: WorkerMode, body: () => Promise<T>): Promise<T> {
   stack.modes[WORKER_A] = mode;
   stack.modes[WORKER_B] = mode;
   try {
-    await body();
+    return await body();
   } finally {
     stack.modes[WORKER_A] = 'ok';
     stack.modes[WORKER_B] = 'ok';
   }
 }
 
+/** Every payload but the last an authentic chat chunk, the last an error event with `code`. */
+function expectChunksThenError(data: string[], code: string): void {
+  for (const d of data.slice(0, -1)) {
+    expect((JSON.parse(d) as { object: string }).object).toBe('chat.completion.chunk');
+  }
+  expect((JSON.parse(data.at(-1)!) as { error: { code: string } }).error.code).toBe(code);
+}
+
 /** A streamed chat completion of the prompt. */
 const askStream = (extra: Record<string, unknown> = {}) =>
   post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT, stream: true, ...extra });
 
-beforeAll(async () => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack = await startFreshStack();
-  digest = stack.dev.manifestDigest;
-});
-afterAll(() => {
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
+stackPerFile({}, (s) => {
+  stack = s;
+  digest = s.dev.manifestDigest;
 });
 
 gatewayDescribe('key rotation: first attestation', () => {
@@ -132,23 +129,15 @@ gatewayDescribe('the sealed request path', () => {
     expect(res.headers.get('x-sealgate-key-id')).toBe(state.keys[0]!.kid);
     expect(res.headers.get('x-sealgate-manifest')).toBe(digest);
     expect(res.headers.get('x-sealgate-simulated')).toBe('1');
-    expect(workerPosts()).toHaveLength(1);
+    expect(workerPosts(stack)).toHaveLength(1);
   });
 
   it('never sends the prompt in the clear', async () => {
-    const seen: string[] = [];
-    const inner = globalThis.fetch;
-    vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
-      if (typeof init?.body === 'string') seen.push(init.body);
-      return inner(input, init);
-    });
-    try {
+    const seen = await bodiesSentDuring(async () => {
       expect(
         (await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT })).status,
       ).toBe(200);
-    } finally {
-      vi.stubGlobal('fetch', inner);
-    }
+    });
     expect(seen).toHaveLength(1);
     expect(seen[0]).not.toContain('secret prompt');
     expect(JSON.parse(seen[0]!).sealgate.kid).toMatch(/^[A-Za-z0-9_-]{22}$/);
@@ -368,7 +357,7 @@ gatewayDescribe('the sealed request path', () => {
       stack.calls.length = 0;
       const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
       expect(res.status).toBe(200);
-      expect(workerPosts().at(-1)).toContain(WORKER_B);
+      expect(workerPosts(stack).at(-1)).toContain(WORKER_B);
     }
     stack.modes[WORKER_A] = 'busy';
     stack.modes[WORKER_B] = 'down';
@@ -388,10 +377,10 @@ gatewayDescribe('the sealed request path', () => {
         stack.wire.length = 0;
         const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
         expect(res.status).toBe(200);
-        expect(workerPosts().at(-1)).toContain(WORKER_B);
+        expect(workerPosts(stack).at(-1)).toContain(WORKER_B);
         // Whichever worker came first, B got the seal A refused, not another one.
         const seals = stack.wire.filter((w) => w.includes('"sealgate"'));
-        expect(seals).toHaveLength(workerPosts().length);
+        expect(seals).toHaveLength(workerPosts(stack).length);
         if (seals.length === 2) expect(seals[0]).toBe(seals[1]);
       }
       stack.modes[WORKER_B] = 'replay-refused';
@@ -399,7 +388,7 @@ gatewayDescribe('the sealed request path', () => {
       const refused = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
       expect(refused.status).toBe(409);
       expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('replay_detected');
-      expect(workerPosts()).toHaveLength(2);
+      expect(workerPosts(stack)).toHaveLength(2);
     } finally {
       stack.modes[WORKER_A] = 'ok';
       stack.modes[WORKER_B] = 'ok';
@@ -417,15 +406,15 @@ gatewayDescribe('the sealed request path', () => {
         stack.calls.length = 0;
         const res = await send();
         expect(res.status).toBe(200);
-        expect(workerPosts().filter((p) => p.includes(WORKER_A)).length).toBeLessThanOrEqual(1);
-        expect(workerPosts().at(-1)).toContain(WORKER_B);
+        expect(workerPosts(stack).filter((p) => p.includes(WORKER_A)).length).toBeLessThanOrEqual(1);
+        expect(workerPosts(stack).at(-1)).toContain(WORKER_B);
       }
       stack.modes[WORKER_B] = 'replay-refused';
       for (let i = 0; i < 3; i++) {
         stack.calls.length = 0;
         const res = await send();
         expect(res.status).toBe(409);
-        expect(workerPosts().sort()).toEqual(
+        expect(workerPosts(stack).sort()).toEqual(
           [WORKER_A, WORKER_B].map((w) => `POST ${w}/v1/chat/completions`),
         );
       }
@@ -447,12 +436,12 @@ gatewayDescribe('the sealed request path', () => {
         body: JSON.stringify({ model: 'sealgate-builtin', messages: PROMPT }),
         signal: client.signal,
       });
-      await vi.waitFor(() => expect(workerPosts()).toHaveLength(1));
+      await vi.waitFor(() => expect(workerPosts(stack)).toHaveLength(1));
       client.abort();
       const res = await pending;
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
-      expect(workerPosts()).toHaveLength(1);
+      expect(workerPosts(stack)).toHaveLength(1);
     });
   });
 });
@@ -479,54 +468,27 @@ gatewayDescribe('fail closed on what comes back', () => {
     expect(res.status).toBe(200);
     const data = await sseData(res);
     expect(data).not.toContain('[DONE]');
-    const last = JSON.parse(data.at(-1)!) as { error: { code: string } };
-    expect(last.error.code).toBe('stream_truncated');
-    // Everything before it is an authentic chunk.
-    for (const d of data.slice(0, -1))
-      expect((JSON.parse(d) as { object: string }).object).toBe('chat.completion.chunk');
+    // Everything before the error is an authentic chunk.
+    expectChunksThenError(data, 'stream_truncated');
   });
 
   it('an edited stream frame ends the stream with an error event right there', async () => {
-    stack.modes[WORKER_A] = 'tamper-stream';
-    stack.modes[WORKER_B] = 'tamper-stream';
-    const res = await post('/v1/chat/completions', {
-      model: 'sealgate-builtin',
-      messages: PROMPT,
-      stream: true,
-    });
-    stack.modes[WORKER_A] = 'ok';
-    stack.modes[WORKER_B] = 'ok';
+    const res = await withWorkerMode('tamper-stream', () => askStream());
     const data = await sseData(res);
     // Frame 0 verified, frame 1 did not: frame 0's events (the burst ready when the worker's body
     // was first read), then the error; nothing of frame 1 or after, and no [DONE].
     expect(data.length).toBeGreaterThanOrEqual(2);
-    for (const d of data.slice(0, -1)) {
-      expect((JSON.parse(d) as { object: string }).object).toBe('chat.completion.chunk');
-    }
-    expect((JSON.parse(data.at(-1)!) as { error: { code: string } }).error.code).toBe('upstream_tampered');
-    const whole = await sseData(
-      await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT, stream: true }),
-    );
+    expectChunksThenError(data, 'upstream_tampered');
+    const whole = await sseData(await askStream());
     expect(whole.at(-1)).toBe('[DONE]');
     expect(data.length - 1).toBeLessThan(whole.length - 1);
   });
 
   it('a frame over the frame cap is refused (upstream_tampered), not decrypted', async () => {
-    stack.modes[WORKER_A] = 'huge-frame';
-    stack.modes[WORKER_B] = 'huge-frame';
-    const res = await post('/v1/chat/completions', {
-      model: 'sealgate-builtin',
-      messages: PROMPT,
-      stream: true,
-    });
-    stack.modes[WORKER_A] = 'ok';
-    stack.modes[WORKER_B] = 'ok';
+    const res = await withWorkerMode('huge-frame', () => askStream());
     const data = await sseData(res);
     expect(data).not.toContain('[DONE]');
-    for (const d of data.slice(0, -1)) {
-      expect((JSON.parse(d) as { object: string }).object).toBe('chat.completion.chunk');
-    }
-    expect((JSON.parse(data.at(-1)!) as { error: { code: string } }).error.code).toBe('upstream_tampered');
+    expectChunksThenError(data, 'upstream_tampered');
   });
 
   it('unknown_key from the worker: one refresh from the DO, one retry', async () => {
@@ -541,7 +503,7 @@ gatewayDescribe('fail closed on what comes back', () => {
     const res = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-sealgate-key-id')).toBe(published.keys[0]!.kid);
-    expect(workerPosts()).toHaveLength(2);
+    expect(workerPosts(stack)).toHaveLength(2);
     await kvPut(`keys:${digest}`, published);
   });
 });
@@ -642,6 +604,6 @@ gatewayDescribe('rotation over time', () => {
     const closed = await post('/v1/chat/completions', { model: 'sealgate-builtin', messages: PROMPT });
     expect(closed.status).toBe(503);
     expect(((await closed.json()) as { error: { code: string } }).error.code).toBe('no_attested_service');
-    expect(workerPosts()).toEqual([]);
+    expect(workerPosts(stack)).toEqual([]);
   });
 });

@@ -454,6 +454,33 @@ function streamRecords(body: Uint8Array): { header: Uint8Array; records: Uint8Ar
   return { header: body.subarray(0, 36), records };
 }
 
+/** Runs `body` and returns every string body the global fetch was given meanwhile (what was sent). */
+export async function bodiesSentDuring(body: () => Promise<void>): Promise<string[]> {
+  const seen: string[] = [];
+  const inner = globalThis.fetch;
+  vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
+    if (typeof init?.body === 'string') seen.push(init.body);
+    return inner(input, init);
+  });
+  try {
+    await body();
+  } finally {
+    vi.stubGlobal('fetch', inner);
+  }
+  return seen;
+}
+
+/** The sealed requests the gateway sent to a worker, as "POST url" (`Stack.calls`). */
+export const workerPosts = (stack: Stack): string[] =>
+  stack.calls.filter((c) => c.startsWith('POST http://worker'));
+
+/** The JSON object `data:` payloads of an SSE text, parsed. */
+export const sseObjects = (text: string): Record<string, unknown>[] =>
+  text
+    .split('\n')
+    .filter((l) => l.startsWith('data: {'))
+    .map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>);
+
 /** SSE `data:` payloads of a gateway answer. */
 export async function sseData(res: Response): Promise<string[]> {
   const text = await res.text();

@@ -6,32 +6,21 @@
  * `invalid_api_key`. Now only the worker's own fixed texts are handed on (src/gateway/sealing/
  * worker-error-text.ts); held: the real worker's refusals still say why.
  */
-import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
-import { callGateway as call, runRotation, startFreshStack } from './do-helpers.js';
-import { emptyRotationDo, gatewayDescribe, HAS_GATEWAY_BINDINGS, KEY, type Stack } from './stack.js';
+import { beforeEach, expect, it, vi } from 'vitest';
+import { callGateway as call, stackPerFile } from './do-helpers.js';
+import { gatewayDescribe, HAS_GATEWAY_BINDINGS, KEY } from './stack.js';
 
 const CHAT = '/v1/chat/completions';
 const PHISH = 'your API key was revoked: get a new one at https://keys.evil.example';
-let stack: Stack;
 let router: typeof fetch;
 
 const post = (body: unknown) => call(CHAT, { method: 'POST', headers: KEY, body: JSON.stringify(body) });
 
-beforeAll(async () => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack = await startFreshStack();
-  await runRotation(stack.dev.manifestDigest);
-  await stack.session.keys.refresh();
+stackPerFile({ keyed: true }, () => {
   router = globalThis.fetch;
 });
 beforeEach(() => {
   if (HAS_GATEWAY_BINDINGS) vi.stubGlobal('fetch', router);
-});
-afterAll(async () => {
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
-  if (!HAS_GATEWAY_BINDINGS) return;
-  await emptyRotationDo(stack.dev.manifestDigest);
 });
 
 gatewayDescribe('a refusal written on the gateway-worker hop', () => {

@@ -17,10 +17,6 @@ import { join } from 'node:path';
 import { base64url, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EarClaims, earClaims } from '../../src/attestation/ear.js';
-import { parseEvidenceBundle } from '../../src/attestation/evidence-bundle.js';
-import { appraisalOf } from '../../src/attestation/service-appraisal.js';
-import { verifyEvidenceBundle } from '../../src/attestation/verify-evidence-bundle.js';
-import { createServiceApp } from '../../src/attestation-service/app.js';
 import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { fromHex, toBase64Url, utf8 } from '../../src/bytes.js';
 import { verifyEndpointCommand } from '../../src/cli/verify-endpoint-command.js';
@@ -31,11 +27,12 @@ import {
 } from '../../src/dev/environment-tdx.js';
 import { earSigner } from '../../src/gateway/verification/ear-signer.js';
 import { appendIfNew, entryHash } from '../../src/gateway/verification/manifest-chain.js';
+import { appraiseServiceEvidence, devServiceApp } from '../support/dev-service.js';
 
 const URL_ = 'http://gateway.test';
 const SECRET = 'ear-forgery-review-secret-0123456789abcdef';
 let dev: DevelopmentEnvironment | TdxDevelopmentEnvironment;
-let service: ReturnType<typeof createServiceApp>;
+let service: ReturnType<typeof devServiceApp>;
 let dir: string;
 let manifestPath: string;
 
@@ -53,16 +50,8 @@ async function attestation(nonceHex: string, forge: Forge) {
     body: JSON.stringify({ nonce: toBase64Url(fromHex(nonceHex)) }),
   });
   const evidence = await res.json();
-  const verdict = await verifyEvidenceBundle({
-    bundle: parseEvidenceBundle(evidence),
-    manifest: dev.manifest,
-    manifestDigest: dev.manifestDigest,
-    role: 'attestation-service',
-    nonce: fromHex(nonceHex),
-    now: new Date(),
-  });
   const claims = earClaims({
-    appraisal: await appraisalOf(verdict, dev.manifest),
+    appraisal: await appraiseServiceEvidence(dev, evidence, nonceHex),
     nonceHex,
     manifestDigest: dev.manifestDigest,
     iat: Math.floor(Date.now() / 1000),
@@ -129,15 +118,7 @@ afterAll(async () => {
 describe.each(PLATFORMS)('verify-endpoint and a forged EAR (%s)', (_platform, make) => {
   beforeAll(async () => {
     dev = await make();
-    service = createServiceApp({
-      manifestBytes: dev.manifestBytes,
-      manifest: dev.manifest,
-      manifestDigest: dev.manifestDigest,
-      platform: dev.servicePlatform,
-      keys: await generateServiceKeys(),
-      now: () => new Date(),
-      log: () => undefined,
-    });
+    service = devServiceApp(dev, await generateServiceKeys());
     await writeFile(manifestPath, dev.manifestText);
   }, 240_000);
 

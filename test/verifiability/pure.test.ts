@@ -121,7 +121,7 @@ describe('EAR appraisal', () => {
     const claims = earClaims({ appraisal: base, nonceHex: 'ff', manifestDigest: D1, iat: 1 });
     const payload = JSON.parse(JSON.stringify(claims)) as Record<string, unknown>;
     const check = (nonceHex: string, manifestDigest: string, appraisal: typeof base) =>
-      checkEarClaims(payload, { nonceHex, manifestDigest, appraisal });
+      checkEarClaims(payload, { nonceHex, manifestDigest, appraisal }).problems;
     expect(check('ff', D1, base)).toEqual([]);
     expect(check('fe', D1, base)).toHaveLength(1);
     expect(check('ff', D2, base)).toHaveLength(1);

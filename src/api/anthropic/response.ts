@@ -4,7 +4,8 @@
  * finish_reason → stop_reason, prompt/completion tokens → input/output tokens.
  */
 import { SealgateError } from '../../errors.js';
-import { arrayAt, isObject, type Json, parseArguments } from '../shape.js';
+import { isJsonObject } from '../../json/object-guards.js';
+import { arrayAt, type Json, parseArguments } from '../shape.js';
 import { tokenCount } from '../token-count.js';
 
 /** chat `finish_reason` → Anthropic `stop_reason` (Messages API: "stop_reason"). */
@@ -33,7 +34,7 @@ export function messageId(chatId: unknown): string {
  * translated usage, so no report makes the answer cheaper than an honest one.
  */
 export function anthropicUsage(usage: unknown): { input_tokens: number; output_tokens: number } {
-  const u = isObject(usage) ? usage : {};
+  const u = isJsonObject(usage) ? usage : {};
   return {
     input_tokens: tokenCount(u.prompt_tokens) ?? 0,
     output_tokens: tokenCount(u.completion_tokens) ?? 0,
@@ -43,17 +44,17 @@ export function anthropicUsage(usage: unknown): { input_tokens: number; output_t
 export function chatToMessage(chat: Json, model: string): Json {
   const choices = arrayAt(chat.choices, 'the model answer’s choices');
   const choice = choices[0];
-  if (choices.length !== 1 || !isObject(choice) || !isObject(choice.message)) {
+  if (choices.length !== 1 || !isJsonObject(choice) || !isJsonObject(choice.message)) {
     throw new SealgateError('model_error', 'the model answer does not have exactly one choice');
   }
   const m = choice.message;
   const content: Json[] = [];
   if (typeof m.content === 'string' && m.content !== '') content.push({ type: 'text', text: m.content });
   for (const call of Array.isArray(m.tool_calls) ? m.tool_calls : []) {
-    const fn = isObject(call) && isObject(call.function) ? call.function : {};
+    const fn = isJsonObject(call) && isJsonObject(call.function) ? call.function : {};
     content.push({
       type: 'tool_use',
-      id: isObject(call) ? call.id : undefined,
+      id: isJsonObject(call) ? call.id : undefined,
       name: fn.name,
       input: parseArguments(fn.arguments),
     });

@@ -8,8 +8,10 @@
  * writes it as `event:`). `message_stop` is yielded only after the chat stream's `[DONE]`: a chat
  * stream that breaks off makes this one throw, never end well-formed.
  */
+
+import { isJsonObject } from '../../json/object-guards.js';
 import { type ChatStreamTranslator, translateChatStream } from '../chat-chunks.js';
-import { isObject, type Json } from '../shape.js';
+import type { Json } from '../shape.js';
 import { anthropicUsage, messageId, stopReason } from './response.js';
 
 type Block = { kind: 'text' } | { kind: 'tool'; call: number };
@@ -61,7 +63,7 @@ class MessagesStream implements ChatStreamTranslator {
 
   /** A tool call's delta: a call with another index opens a new tool_use block. */
   *toolCall(call: Json): Generator<string> {
-    const fn = isObject(call.function) ? call.function : {};
+    const fn = isJsonObject(call.function) ? call.function : {};
     const at = typeof call.index === 'number' ? call.index : 0;
     if (this.#block?.kind !== 'tool' || this.#block.call !== at) {
       yield* this.#closeBlock();

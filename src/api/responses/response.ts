@@ -5,7 +5,8 @@
  * `max_output_tokens`; usage → input/output/total tokens.
  */
 import { SealgateError } from '../../errors.js';
-import { arrayAt, isObject, type Json } from '../shape.js';
+import { isJsonObject } from '../../json/object-guards.js';
+import { arrayAt, type Json } from '../shape.js';
 import { sumTokenCounts, tokenCount } from '../token-count.js';
 
 const suffix = (chatId: unknown) =>
@@ -20,7 +21,7 @@ export const callItemId = (chatId: unknown, i: number) => `fc_${suffix(chatId)}_
  * translated usage, so no report makes the answer cheaper than an honest one.
  */
 export function responsesUsage(usage: unknown): Json {
-  const u = isObject(usage) ? usage : {};
+  const u = isJsonObject(usage) ? usage : {};
   return {
     input_tokens: tokenCount(u.prompt_tokens) ?? 0,
     input_tokens_details: { cached_tokens: 0 },
@@ -82,7 +83,7 @@ export function messageItem(chatId: unknown, text: string, status: string): Json
 export function chatToResponse(chat: Json, request: Json): Json {
   const choices = arrayAt(chat.choices, 'the model answer’s choices');
   const choice = choices[0];
-  if (choices.length !== 1 || !isObject(choice) || !isObject(choice.message)) {
+  if (choices.length !== 1 || !isJsonObject(choice) || !isJsonObject(choice.message)) {
     throw new SealgateError('model_error', 'the model answer does not have exactly one choice');
   }
   const m = choice.message;
@@ -90,8 +91,8 @@ export function chatToResponse(chat: Json, request: Json): Json {
   if (typeof m.content === 'string' && m.content !== '')
     output.push(messageItem(chat.id, m.content, 'completed'));
   (Array.isArray(m.tool_calls) ? m.tool_calls : []).forEach((call: unknown, i: number) => {
-    const c = isObject(call) ? call : {};
-    const fn = isObject(c.function) ? c.function : {};
+    const c = isJsonObject(call) ? call : {};
+    const fn = isJsonObject(c.function) ? c.function : {};
     output.push({
       type: 'function_call',
       id: callItemId(chat.id, i),

@@ -10,8 +10,10 @@
  * Each yielded string is one event's JSON (its `type` is the SSE event name), numbered by
  * `sequence_number`. The final event comes only after the chat stream's `[DONE]`.
  */
+
+import { isJsonObject } from '../../json/object-guards.js';
 import { type ChatStreamTranslator, translateChatStream } from '../chat-chunks.js';
-import { isObject, type Json } from '../shape.js';
+import type { Json } from '../shape.js';
 import {
   callItemId,
   messageItem,
@@ -104,7 +106,7 @@ class ResponsesStream implements ChatStreamTranslator {
 
   /** A tool call's delta: a call with another index opens a new function_call item. */
   *toolCall(call: Json): Generator<string> {
-    const fn = isObject(call.function) ? call.function : {};
+    const fn = isJsonObject(call.function) ? call.function : {};
     const at = typeof call.index === 'number' ? call.index : 0;
     if (this.#item?.kind !== 'call' || this.#item.call !== at) {
       yield* this.#closeItem();

@@ -7,15 +7,12 @@
  */
 import { toHex } from '../../bytes.js';
 import type { AttestedService } from '../../service-client/attest-service.js';
+import type { AttestationRecord } from '../kv/kv-store.js';
 
-export interface AttestedEvidence {
-  product: string;
-  measurement: string;
-  reportedTcb: Record<string, number | undefined>;
-  leafSha256: string;
-  leafNotAfter: number;
-  rootSha256: string;
-}
+export type AttestedEvidence = Pick<
+  AttestationRecord,
+  'product' | 'measurement' | 'reportedTcb' | 'leafSha256' | 'leafNotAfter' | 'rootSha256'
+>;
 
 export function attestedEvidence(
   service: AttestedService,

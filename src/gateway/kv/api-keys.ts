@@ -18,6 +18,7 @@
  * read never becomes no limit.
  */
 import { constantTimeEqual, sha256, toHex, utf8 } from '../../bytes.js';
+import { isRecord } from '../../json/object-guards.js';
 import { nowMs } from '../clock.js';
 import type { GatewayEnv } from '../config.js';
 import { type KeyLimits, parseKeyLimits } from '../limits/key-limits.js';
@@ -105,6 +106,6 @@ function entryLimits(entry: string): KeyLimits | null | 'invalid' {
   } catch {
     return 'invalid';
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  if (!isRecord(value)) return null;
   return parseKeyLimits((value as { limits?: unknown }).limits);
 }

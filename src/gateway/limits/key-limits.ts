@@ -45,9 +45,10 @@ const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as nu
  * The limits of an entry's `limits` member: null when there are none, `'invalid'` when the member
  * is malformed (the key is then refused: a limit the gateway cannot read must not become no limit).
  */
+import { isRecord } from '../../json/object-guards.js';
 export function parseKeyLimits(value: unknown): KeyLimits | null | 'invalid' {
   if (value === undefined) return null;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'invalid';
+  if (!isRecord(value)) return 'invalid';
   const { rpm, tpm, budgetTokens, budgetPeriod, ...rest } = value as Record<string, unknown>;
   if (Object.keys(rest).length > 0) return 'invalid';
   if (rpm !== undefined && !(isCount(rpm) && rpmTier(rpm) !== null)) return 'invalid';

@@ -5,6 +5,7 @@
  */
 import { fromHex } from '../../bytes.js';
 import { SealgateError } from '../../errors.js';
+import { isRecord } from '../../json/object-guards.js';
 import type { JsonValue } from '../../json/strict-json.js';
 
 export type JsonObject = { [key: string]: JsonValue };
@@ -21,8 +22,7 @@ export class Fields {
   ) {}
 
   static of(what: string, v: JsonValue, path = ''): Fields {
-    if (v === null || typeof v !== 'object' || Array.isArray(v))
-      throw malformed(what, `${path || '/'} is not an object`);
+    if (!isRecord(v)) throw malformed(what, `${path || '/'} is not an object`);
     return new Fields(what, path, v);
   }
 

@@ -15,6 +15,7 @@ import { isJsonContentType } from '../../../http/json-content-type.js';
 import { jsonShapeProblem, MAX_REQUEST_JSON_DEPTH } from '../../../http/json-depth.js';
 import { readRequestBody } from '../../../http/read-limited.js';
 import { parseKeepingExactNumbers } from '../../../json/exact-numbers.js';
+import { isRecord } from '../../../json/object-guards.js';
 
 type BodyResult = { ok: true; value: Record<string, unknown> } | { ok: false; response: Response };
 
@@ -37,7 +38,7 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   } catch {
     return fail('invalid_json', 'the body is not JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (!isRecord(value)) {
     return fail('invalid_request', 'the body must be a JSON object');
   }
   const problem = jsonShapeProblem(value, MAX_REQUEST_JSON_DEPTH);
