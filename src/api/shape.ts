@@ -7,8 +7,9 @@ import { isRawJsonNumber } from '../json/exact-numbers.js';
 
 export type Json = Record<string, unknown>;
 
+/** The message names a field and what it must be: written for the API client (sealed to it). */
 export function refuse(message: string): never {
-  throw new SealgateError('invalid_argument', message);
+  throw new SealgateError('invalid_argument', message, undefined, { clientMessage: message });
 }
 
 /** A JSON object; not an array, nor a number kept as its source text (json/exact-numbers.ts). */
