@@ -51,16 +51,23 @@ export class SealgateError extends Error {
   readonly code: ErrorCode;
   /** Structured detail for logs and tests; never shown to an API client. */
   readonly detail: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * A text written for the API client (a model server's own error message, a translation's field
+   * check). It reaches a client only inside a sealed error answer (docs/protocol.md "Sealed error
+   * answer") and is never logged: a model server's message may quote the prompt.
+   */
+  readonly clientMessage: string | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
     detail?: Record<string, unknown>,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; clientMessage?: string },
   ) {
-    super(message, options);
+    super(message, options && 'cause' in options ? { cause: options.cause } : undefined);
     this.code = code;
     this.detail = detail;
+    this.clientMessage = options?.clientMessage;
   }
 }
 

@@ -7,7 +7,10 @@
  * `key_expired`, 409 `replay_detected` for a time outside the window or a second opening, 400
  * `decryption_failed` for anything that does not authenticate — including a body sealed for another
  * route or model, both bound in the AAD) → model (404 `model_not_found`, 400 `invalid_request`,
- * 502 `model_error` / `upstream_unavailable`).
+ * 502 `model_error` / `upstream_unavailable`). Every refusal from the model on comes after the
+ * request opened and is sealed under its response key (`sealedFailure`; docs/protocol.md "Sealed
+ * error answer"): its status, code and message — the model server's own, if it wrote one — are
+ * the worker's, not the hop's. The refusals before are plain, with fixed texts.
  *
  * Streams (docs/protocol.md, sealed streams): every `data:` payload the model produces is sealed as
  * one frame, the frames sealed so far go out together at each read of the body (read ahead, bounded:
@@ -20,6 +23,7 @@ import { MAX_SEALED_FORM_BYTES } from '../api/transcriptions/form.js';
 import { utf8 } from '../bytes.js';
 import type { RequestContext } from '../envelope/data-key.js';
 import type { EnvelopeCrypto } from '../envelope/envelope-crypto.js';
+import { ERROR_CONTENT_TYPE, sealErrorResponse } from '../envelope/error-response.js';
 import type { ReplayGuard } from '../envelope/replay-guard.js';
 import { openRequest } from '../envelope/request.js';
 import { sealResponse } from '../envelope/response.js';
@@ -30,9 +34,11 @@ import {
   type StreamSealer,
 } from '../envelope/stream.js';
 import { ENVELOPE_FIELD } from '../envelope/wire.js';
+import { isSealgateError } from '../errors.js';
 import { isIdentityCoding, isPlainTransferCoding } from '../http/content-coding.js';
 import { errorBody, HTTP_ERROR_CODES, type HttpErrorCode, httpCodeFor } from '../http/errors.js';
 import { readLimited } from '../http/read-limited.js';
+import { SEALED_WORKER_ERRORS } from '../http/worker-errors.js';
 import type { RandomSource } from '../keys/random.js';
 import type { ModelBackend, ModelRoute } from '../model/types.js';
 import { bodySha256, createStreamHash, type Sha256State, type StreamHash } from '../receipts/receipt.js';
@@ -137,6 +143,50 @@ export function failureAnswer(e: unknown, log: WorkerLog, what: string): SealedA
   return errorAnswer(code, `${what} refused: ${code} (details are in the worker's log)`);
 }
 
+/**
+ * A refusal after the request opened, sealed to its client: the code of the error (one the
+ * gateway takes sealed: src/http/worker-errors.ts; any other is `internal_error`) and the text
+ * written for the client (`clientMessage`: the model server's own words, a translation's field
+ * check), else a fixed one. The log gets the error as ever, never `clientMessage`.
+ */
+export function sealedFailure(
+  deps: SealedExchangeDeps,
+  context: RequestContext,
+  e: unknown,
+  what: string,
+): Promise<SealedAnswer> {
+  const code = httpCodeFor(e);
+  if (code === 'internal_error' || !SEALED_WORKER_ERRORS.has(code)) {
+    deps.log('error', `${what}: unexpected failure`, errorDetail(e));
+    return sealedError(deps, context, 'internal_error', 'internal error');
+  }
+  deps.log('warn', `${what}: refused`, errorDetail(e));
+  const message = isSealgateError(e) && e.clientMessage ? e.clientMessage : `${what} refused: ${code}`;
+  return sealedError(deps, context, code, message);
+}
+
+/** An error answer sealed under the request's response key (envelope/error-response.ts). */
+export async function sealedError(
+  deps: SealedExchangeDeps,
+  context: RequestContext,
+  code: HttpErrorCode,
+  message: string,
+): Promise<SealedAnswer> {
+  const status = HTTP_ERROR_CODES[code];
+  try {
+    const random = deps.saltRandom ? { random: deps.saltRandom } : {};
+    const sealed = await sealErrorResponse(context, { status, code, message }, random);
+    return {
+      status,
+      headers: { 'content-type': ERROR_CONTENT_TYPE, ...NO_STORE },
+      body: JSON.stringify(sealed),
+    };
+  } catch (e) {
+    deps.log('error', 'sealing an error answer failed', errorDetail(e));
+    return errorAnswer('internal_error', 'internal error');
+  }
+}
+
 /** `failureAnswer` as a Response (the Hono app's other routes and its error handler). */
 export function failure(e: unknown, log: WorkerLog, what: string): Response {
   return answerResponse(failureAnswer(e, log, what));
@@ -199,29 +249,18 @@ export async function exchangeSealed(
   }
   const { body, context } = opened;
   if (deps.model.servesModel(context.model) === false) {
-    return errorAnswer('model_not_found', 'this worker does not serve that model');
+    return await sealedError(
+      deps,
+      context,
+      'model_not_found',
+      `the model "${context.model}" is not served by this worker`,
+    );
   }
 
-  // The model call stops when the client goes away (request.signal) — for a stream, also when the
-  // response body is cancelled (sealedAnswerStream).
-  // Method shorthand, not arrow functions: tsx (esbuild keepNames) names every arrow function
-  // made per request with an Object.defineProperty (~0.4 µs each); methods it leaves alone.
-  const controller = new AbortController();
-  const link = {
-    onAbort() {
-      controller.abort();
-    },
-  };
-  const call: ModelCallState = {
-    controller,
-    release() {
-      request.signal.removeEventListener('abort', link.onAbort);
-    },
-  };
-  request.signal.addEventListener('abort', link.onAbort, { once: true });
+  const call = linkedModelCall(request.signal);
   // Time to first chunk: the model request goes out first; what only the answer needs (the
   // request's hash for the receipt, a stream's sealer and key) is made while the model works.
-  const pending = deps.model.call(route, { body, signal: controller.signal });
+  const pending = deps.model.call(route, { body, signal: call.controller.signal });
   pending.catch(() => undefined); // handled below; not an unhandled rejection meanwhile
   await nextTurn(); // node:http writes the request on the next tick, before this turn ends
   const receipts = signer ? await receiptsFor(deps, signer, bytes) : null;
@@ -231,7 +270,7 @@ export async function exchangeSealed(
     answer = await pending;
   } catch (e) {
     call.release();
-    return failureAnswer(e, deps.log, 'model call');
+    return await sealedFailure(deps, context, e, 'model call');
   }
   if (answer.kind === 'json') {
     call.release();
@@ -245,6 +284,28 @@ export async function exchangeSealed(
     call,
     receipts,
   );
+}
+
+/**
+ * The model call's abort controller, linked to the client's signal: the call stops when the client
+ * goes away — for a stream, also when the response body is cancelled (sealedAnswerStream).
+ * Method shorthand, not arrow functions: tsx (esbuild keepNames) names every arrow function made
+ * per request with an Object.defineProperty (~0.4 µs each); methods it leaves alone.
+ */
+function linkedModelCall(signal: AbortSignal): ModelCallState {
+  const controller = new AbortController();
+  const link = {
+    onAbort() {
+      controller.abort();
+    },
+  };
+  signal.addEventListener('abort', link.onAbort, { once: true });
+  return {
+    controller,
+    release() {
+      signal.removeEventListener('abort', link.onAbort);
+    },
+  };
 }
 
 /** What a stream's answer needs before its first event. */
@@ -384,7 +445,7 @@ async function sealedAnswerJson(
       body: sealed,
     };
   } catch (e) {
-    return failureAnswer(e, deps.log, 'sealing the answer');
+    return await sealedFailure(deps, context, e, 'sealing the answer');
   }
 }
 

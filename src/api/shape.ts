@@ -7,8 +7,9 @@ import { isJsonObject } from '../json/object-guards.js';
 
 export type Json = Record<string, unknown>;
 
+/** The message names a field and what it must be: written for the API client (sealed to it). */
 export function refuse(message: string): never {
-  throw new SealgateError('invalid_argument', message);
+  throw new SealgateError('invalid_argument', message, undefined, { clientMessage: message });
 }
 
 export function objectAt(value: unknown, where: string): Json {

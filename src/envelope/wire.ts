@@ -15,6 +15,8 @@ export const PROTOCOL_VERSION = 1;
 export const AAD_LABEL = Object.freeze({
   request: 'sealgate/v1/request',
   response: 'sealgate/v1/response',
+  /** A sealed error answer (error-response.ts): never opens as an answer, nor an answer as it. */
+  error: 'sealgate/v1/error',
   /**
    * Stream format 3 (binary records, stream.ts): its own label, so no frame of format 1 or 2 opens
    * as one of format 3, whatever its bytes.
@@ -63,9 +65,15 @@ export function responseAad(f: {
   );
 }
 
+/** AAD of a sealed error answer: LP("sealgate/v1/error") ‖ LP(kid) ‖ LP(rid) ‖ LP(route). */
+export function errorAad(f: { kid: string; requestId: string; route: string }): Uint8Array {
+  return lengthPrefixed(ERROR_LABEL, textBytes(f.kid), textBytes(f.requestId), textBytes(f.route));
+}
+
 // The labels' bytes, encoded once (lengthPrefixed copies them; nothing writes to them).
 const REQUEST_LABEL = utf8.encode(AAD_LABEL.request);
 const RESPONSE_LABEL = utf8.encode(AAD_LABEL.response);
+const ERROR_LABEL = utf8.encode(AAD_LABEL.error);
 const SHORT_TEXT = 256;
 
 /**

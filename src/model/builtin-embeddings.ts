@@ -24,8 +24,9 @@ export const EMBEDDING_MAX_DIMENSIONS = 3072;
 export const EMBEDDING_MAX_INPUTS = 2048;
 const DST = utf8.encode('sealgate/builtin-embedding/v1');
 
+/** The built-in model's own refusal, written for the API client (sealed to it). */
 function invalid(message: string): never {
-  throw new SealgateError('invalid_argument', message);
+  throw new SealgateError('invalid_argument', message, undefined, { clientMessage: message });
 }
 
 interface EmbeddingInput {

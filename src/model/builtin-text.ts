@@ -29,8 +29,9 @@ export function countWords(text: string): number {
   return words(text).length;
 }
 
+/** The built-in model's own refusal, written for the API client (sealed to it). */
 function invalid(message: string): never {
-  throw new SealgateError('invalid_argument', message);
+  throw new SealgateError('invalid_argument', message, undefined, { clientMessage: message });
 }
 
 /**

@@ -50,8 +50,9 @@ interface Usage {
   total_tokens: number;
 }
 
+/** The built-in model's own refusal, written for the API client (sealed to it). */
 function invalid(message: string): never {
-  throw new SealgateError('invalid_argument', message);
+  throw new SealgateError('invalid_argument', message, undefined, { clientMessage: message });
 }
 
 function usage(prompt: number, completion: number): Usage {

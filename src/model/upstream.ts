@@ -22,18 +22,20 @@
  * not answer in time; `invalid_argument` (→ `invalid_request`) when it refuses the request as
  * malformed (400, 413, 422); `model_not_found` (→ 404) when it answers 404 — OpenAI, vLLM and
  * Ollama all answer an unknown model so, and the route is one every such server serves;
- * `model_error` for any other failure. The server's own error text is
- * never passed on (it may quote the prompt, and the worker's errors are not sealed).
+ * `model_error` for any other failure. The server's own error message (server-error.ts) goes with
+ * the error as its `clientMessage`: the worker seals it to the client (docs/protocol.md "Sealed
+ * error answer") and never logs it — it may quote the prompt.
  */
 
 import { streamStep } from '../api/stream-end.js';
 import { readSealedForm } from '../api/transcriptions/form.js';
-import { SealgateError } from '../errors.js';
+import { type ErrorCode, SealgateError } from '../errors.js';
 import { readLimited } from '../http/read-limited.js';
 import { keepExactNumbers } from '../json/exact-numbers.js';
 import { isJsonObject, isRecord } from '../json/object-guards.js';
 import { normalizeModelEndpoint } from '../policy/model-endpoint.js';
 import { withApiRoutes } from './api-routes.js';
+import { MAX_ERROR_BODY_BYTES, serverErrorMessage, serverErrorText } from './server-error.js';
 import { parseSseBatches, type SseEvent } from './sse.js';
 import type {
   ModelAnswer,
@@ -201,8 +203,7 @@ async function callModel(up: Upstream, route: ModelRoute, call: ModelCall): Prom
     },
     call.signal,
   );
-  if (body.error !== undefined && body.error !== null)
-    throw new SealgateError('model_error', 'model server answered an error');
+  if (body.error !== undefined && body.error !== null) throw answeredError(body);
   return { kind: 'json', body };
 }
 
@@ -219,8 +220,7 @@ async function transcribe(up: Upstream, call: ModelCall): Promise<Record<string,
     },
     call.signal,
   );
-  if (body.error !== undefined && body.error !== null)
-    throw new SealgateError('model_error', 'model server answered an error');
+  if (body.error !== undefined && body.error !== null) throw answeredError(body);
   return body;
 }
 
@@ -265,41 +265,63 @@ async function send(
     response = await up.fetch(`${up.origin}${path}`, { ...init, signal: controller.signal });
   } catch (cause) {
     done();
+    const message = state.timedOut
+      ? `model server did not answer within ${up.requestTimeoutMs} ms`
+      : signal?.aborted
+        ? 'model request cancelled'
+        : 'cannot reach the model server';
     throw new SealgateError(
       'fetch_failed',
-      state.timedOut
-        ? `model server did not answer within ${up.requestTimeoutMs} ms`
-        : signal?.aborted
-          ? 'model request cancelled'
-          : 'cannot reach the model server',
+      message,
       { url: `${up.origin}${path}` },
-      { cause },
+      { cause, clientMessage: message },
     );
   }
   if (!response.ok) {
+    const message = await errorMessageOf(response);
     done();
-    await response.body?.cancel().catch(() => undefined);
-    throw refused(response.status);
+    throw refused(response.status, message);
   }
   return { response, controller, state, clearDeadline, done };
+}
+
+/**
+ * The server's own message in an error answer (server-error.ts), read under the call's deadline: a
+ * body that does not come, or is too long, has none (and is cancelled).
+ */
+async function errorMessageOf(response: ModelFetchResponse): Promise<string | undefined> {
+  try {
+    return serverErrorText(await readLimitedText(response, MAX_ERROR_BODY_BYTES));
+  } catch {
+    try {
+      await response.body?.cancel();
+    } catch {
+      // already read, or already failed: nothing left to release
+    }
+    return undefined;
+  }
 }
 
 /**
  * A non-2xx answer: 400, 413 and 422 say the request was malformed, 404 that the model is unknown;
  * anything else is the server's failure.
  */
-function refused(status: number): SealgateError {
-  if (status === 404) {
-    return new SealgateError('model_not_found', 'model server does not know the model (HTTP 404)', {
-      status,
-    });
-  }
-  if (REFUSED_AS_INVALID.has(status)) {
-    return new SealgateError('invalid_argument', `model server refused the request (HTTP ${status})`, {
-      status,
-    });
-  }
-  return new SealgateError('model_error', `model server answered HTTP ${status}`, { status });
+function refused(status: number, serverMessage: string | undefined): SealgateError {
+  const [code, message]: [ErrorCode, string] =
+    status === 404
+      ? ['model_not_found', 'model server does not know the model (HTTP 404)']
+      : REFUSED_AS_INVALID.has(status)
+        ? ['invalid_argument', `model server refused the request (HTTP ${status})`]
+        : ['model_error', `model server answered HTTP ${status}`];
+  return new SealgateError(code, message, { status }, { clientMessage: serverMessage ?? message });
+}
+
+/** A 200 answer with an `error` member: the server's failure, its message for the client. */
+function answeredError(body: Record<string, unknown>): SealgateError {
+  const message = 'model server answered an error';
+  return new SealgateError('model_error', message, undefined, {
+    clientMessage: serverErrorMessage(body) ?? message,
+  });
 }
 
 /** The whole answer, at most `maxBytes`, read before the request deadline: a JSON object. */

@@ -9,7 +9,7 @@ import { WorkerKeys } from '../../src/ai-worker/worker-keys.js';
 import { fromBase64Url, toBase64Url } from '../../src/bytes.js';
 import type { Kek } from '../../src/keys/kek.js';
 import { BUILTIN_MODEL_ID, createBuiltinModel } from '../../src/model/builtin.js';
-import { expectError, kekAt, openJson, openSse, post, seal, T } from './support.js';
+import { expectError, expectSealedError, kekAt, openJson, openSse, post, seal, T } from './support.js';
 
 const CHAT = '/v1/chat/completions';
 const DIGEST = 'ab'.repeat(32);
@@ -219,24 +219,24 @@ describe('worker app: refusals', () => {
     const stale = await seal(kek, CHAT, chatBody, T - 301);
     await expectError(await post(app, CHAT, stale.sealed), 409, 'replay_detected');
   });
-  it('a model this worker does not serve → 404 model_not_found', async () => {
+  it('a model this worker does not serve → 404 model_not_found, sealed (the worker opened the request)', async () => {
     const kek = await kekAt();
     const { app } = await setup({ keys: [kek] });
-    const { sealed } = await seal(kek, CHAT, { ...chatBody, model: 'gpt-other' });
-    await expectError(await post(app, CHAT, sealed), 404, 'model_not_found');
+    const { sealed, context } = await seal(kek, CHAT, { ...chatBody, model: 'gpt-other' });
+    const message = await expectSealedError(await post(app, CHAT, sealed), context, 404, 'model_not_found');
+    expect(message).toBe('the model "gpt-other" is not served by this worker');
   });
-  it('a sealed request the model refuses → 400 invalid_request, the code only: the shape of the sealed body stays in the log', async () => {
+  it('a sealed request the model refuses → 400 invalid_request, sealed with the model’s own message', async () => {
     const kek = await kekAt();
     const { app, logs } = await setup({ keys: [kek] });
-    const { sealed } = await seal(kek, CHAT, {
+    const { sealed, context } = await seal(kek, CHAT, {
       model: BUILTIN_MODEL_ID,
       messages: [{ role: 'x', content: SECRET }],
     });
-    const message = await expectError(await post(app, CHAT, sealed), 400, 'invalid_request');
-    // The hop to the gateway sees the code; the field path and type are for the CVM's log alone.
-    expect(message).toBe("model call refused: invalid_request (details are in the worker's log)");
-    expect(message).not.toMatch(/messages|role|must be/);
-    expect(JSON.stringify(logs)).toMatch(/messages\[0\]\.role must be one of/);
+    const response = await post(app, CHAT, sealed);
+    const message = await expectSealedError(response, context, 400, 'invalid_request');
+    // Inside the seal the client reads why; the hop sees a status and ciphertext.
+    expect(message).toMatch(/^messages\[0\]\.role must be one of/);
     expect(JSON.stringify(logs)).not.toContain('secret');
   });
   it('too large → 413; wrong method → 405 with Allow; unknown path → 404', async () => {

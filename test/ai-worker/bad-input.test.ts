@@ -15,7 +15,7 @@ import { isSealgateError } from '../../src/errors.js';
 import { KeyRing } from '../../src/keys/key-ring.js';
 import { BUILTIN_MODEL_ID, createBuiltinModel } from '../../src/model/builtin.js';
 import type { ModelBackend } from '../../src/model/types.js';
-import { expectError, kekAt, post, seal, T } from './support.js';
+import { expectError, expectSealedError, kekAt, post, seal, T } from './support.js';
 
 const CHAT = '/v1/chat/completions';
 const chatBody = { model: BUILTIN_MODEL_ID, messages: [{ role: 'user', content: 'the secret prompt' }] };
@@ -135,8 +135,8 @@ describe('worker: bad HTTP input is refused before the model', () => {
       expect(res.headers.get('allow')).toBe(allow);
       await expectError(res, 405, 'method_not_allowed');
     }
-    const { sealed } = await seal(kek, CHAT, { ...chatBody, model: 'no-such-model' });
-    await expectError(await post(app, CHAT, sealed), 404, 'model_not_found');
+    const { sealed, context } = await seal(kek, CHAT, { ...chatBody, model: 'no-such-model' });
+    await expectSealedError(await post(app, CHAT, sealed), context, 404, 'model_not_found');
     expect(modelCalls()).toBe(0);
   });
 });

@@ -2,6 +2,7 @@
 import type { Hono } from 'hono';
 import { expect } from 'vitest';
 import type { RequestContext } from '../../src/envelope/data-key.js';
+import { ERROR_CONTENT_TYPE, openErrorResponse } from '../../src/envelope/error-response.js';
 import { type SealedRequest, sealRequest } from '../../src/envelope/request.js';
 import { openResponse } from '../../src/envelope/response.js';
 import { createStreamOpener, STREAM_CONTENT_TYPE } from '../../src/envelope/stream.js';
@@ -49,6 +50,28 @@ export async function expectError(response: Response, status: number, code: stri
   expect({ status: response.status, code: body.error?.code }).toEqual({ status, code });
   expect(typeof body.error.message).toBe('string');
   return body.error.message;
+}
+
+/**
+ * A refusal sealed under the request's response key (docs/protocol.md "Sealed error answer"): its
+ * media type, the outer status equal to the sealed one, the code; returns the sealed message.
+ */
+export async function expectSealedError(
+  response: Response,
+  context: RequestContext,
+  status: number,
+  code: string,
+): Promise<string> {
+  expect(response.headers.get('content-type')).toBe(ERROR_CONTENT_TYPE);
+  const text = await response.text();
+  expect(text).not.toContain(code); // nothing of it in the clear
+  const opened = await openErrorResponse(context, text);
+  expect({ outer: response.status, status: opened.status, code: opened.code }).toEqual({
+    outer: status,
+    status,
+    code,
+  });
+  return opened.message;
 }
 
 export async function openJson(response: Response, context: RequestContext): Promise<Record<string, Json>> {

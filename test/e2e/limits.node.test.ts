@@ -152,6 +152,8 @@ describe('an unknown model is 404 on every route, in the route’s own shape', (
   const notFound = (e: unknown) => {
     expect(e).toBeInstanceOf(OpenAI.NotFoundError);
     expect((e as InstanceType<typeof OpenAI.APIError>).code).toBe('model_not_found');
+    // The model server's own words, sealed from the worker to the gateway (docs/protocol.md).
+    expect((e as InstanceType<typeof OpenAI.APIError>).message).toBe('404 The model `nope` does not exist');
   };
 
   it('openai: chat (plain and streamed), completions, embeddings, responses, transcriptions', async () => {
@@ -173,7 +175,11 @@ describe('an unknown model is 404 on every route, in the route’s own shape', (
       const e = await rejection(c.messages.create({ ...message, stream }));
       expect(e).toBeInstanceOf(Anthropic.NotFoundError);
       expect((e as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
-        error: { type: 'not_found_error', code: 'model_not_found' },
+        error: {
+          type: 'not_found_error',
+          code: 'model_not_found',
+          message: 'The model `nope` does not exist',
+        },
       });
     }
   }, 60_000);

@@ -206,9 +206,10 @@ gatewayDescribe('tokens per minute and budgets (KeyUsage Durable Object, settled
       stream_options: { include_usage: 'yes' },
     });
     expect(res.status).toBe(400);
-    // The worker names the refusal's class only (its log has the model server's words).
-    expect(JSON.parse(text)).toMatchObject({ error: { code: 'invalid_request' } });
-    expect(text).toContain('model call refused: invalid_request');
+    // The model's own words, sealed from the worker to the gateway (docs/protocol.md).
+    expect(JSON.parse(text)).toMatchObject({
+      error: { code: 'invalid_request', message: 'stream_options.include_usage must be a boolean' },
+    });
   });
 
   it('a client that leaves a stream is charged its whole usage: the gateway reads on to it', async () => {

@@ -23,6 +23,7 @@ import { keepExactNumbers } from '../../src/json/exact-numbers.js';
 import { withApiRoutes } from '../../src/model/api-routes.js';
 import { createBuiltinModel } from '../../src/model/builtin.js';
 import type { ModelBackend } from '../../src/model/types.js';
+import { createUpstreamModel } from '../../src/model/upstream.js';
 import { importDevChain } from '../../src/platform/simulator/dev-chain-json.js';
 
 export const env = rawEnv as unknown as GatewayEnv & { GATEWAY_TEST_CHAIN: string; DEV_API_KEY: string };
@@ -150,6 +151,12 @@ export interface Stack {
   modelJson: string | undefined;
   /** Every request body the worker's model received, opened (what a model server would be sent). */
   modelBodies: Record<string, unknown>[];
+  /**
+   * When set, the worker's model is a model server (src/model/upstream.ts, after the translation of
+   * Messages and Responses) that answers every request with this status and JSON body (a string:
+   * this SSE text) — or, as `unreachable`, cannot be reached.
+   */
+  modelServer: { status: number; body: unknown } | 'unreachable' | undefined;
 }
 
 export async function startStack(): Promise<Stack> {
@@ -187,6 +194,7 @@ export async function startStack(): Promise<Stack> {
     modelStreamHangs: false,
     modelJson: undefined,
     modelBodies: [],
+    modelServer: undefined,
     session: undefined as unknown as WorkerSession,
     restartService: async () => {
       serviceKeys = await generateServiceKeys();
@@ -313,6 +321,7 @@ function scriptedStreams(model: ModelBackend, stack: Stack): ModelBackend {
     listModels: (signal) => model.listModels(signal),
     servesModel: (id) => model.servesModel(id),
     async call(route, call) {
+      if (stack.modelServer !== undefined) return await modelServer(stack.modelServer).call(route, call);
       const json = stack.modelJson;
       if (json !== undefined && call.body.stream !== true) {
         return { kind: 'json', body: keepExactNumbers(JSON.parse(json), json) as Record<string, unknown> };
@@ -341,6 +350,21 @@ function scriptedStreams(model: ModelBackend, stack: Stack): ModelBackend {
 /** Resolves when `signal` aborts (never without one). */
 function untilAborted(signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+/** A model server (src/model/upstream.ts) that answers `answer`, or cannot be reached. */
+function modelServer(answer: NonNullable<Stack['modelServer']>): ModelBackend {
+  return createUpstreamModel({
+    baseUrl: 'http://model.test',
+    fetch: async () => {
+      if (answer === 'unreachable') throw new TypeError('connection refused (test: model server down)');
+      if (typeof answer.body !== 'string') return Response.json(answer.body, { status: answer.status });
+      return new Response(answer.body, {
+        status: answer.status,
+        headers: { 'content-type': 'text/event-stream' },
+      });
+    },
+  });
 }
 
 /** 200, a JSON head and the first half of a model list, then a body that never ends. */

@@ -1,12 +1,14 @@
 /**
- * A refusal from the worker's side of the network is not sealed: whoever sits between the gateway
- * and a worker can answer a sealed request with an error JSON of their own. The running gateway
- * (the Worker in workerd, the real service and worker apps behind it) handed such a text on as
- * "the AI worker refused the request: <their text>" — here, a phishing line under
- * `invalid_api_key`. Now only the worker's own fixed texts are handed on (src/gateway/sealing/
- * worker-error-text.ts); held: the real worker's refusals still say why.
+ * A plain refusal from the worker's side of the network is not authenticated: whoever sits between
+ * the gateway and a worker can answer a sealed request with an error JSON of their own. The running
+ * gateway (the Worker in workerd, the real service and worker apps behind it) handed such a text on
+ * as "the AI worker refused the request: <their text>" — here, a phishing line under
+ * `invalid_api_key`. A plain refusal now passes only with a code the worker answers before opening
+ * and its fixed text (src/http/worker-errors.ts, src/gateway/sealing/worker-error-text.ts); held:
+ * the real worker's refusals still say why, sealed once it opened the request.
  */
 import { beforeEach, expect, it, vi } from 'vitest';
+import { answerResponse, errorAnswer } from '../../src/ai-worker/sealed-exchange.js';
 import { callGateway as call, stackPerFile } from './do-helpers.js';
 import { gatewayDescribe, HAS_GATEWAY_BINDINGS, KEY } from './stack.js';
 
@@ -38,19 +40,34 @@ gatewayDescribe('a refusal written on the gateway-worker hop', () => {
     const res = await post({ model: 'sealgate-builtin', messages: [{ role: 'user', content: 'hi' }] });
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error.message).not.toContain('evil.example');
-    expect(body.error.message).toBe('the AI worker refused the request (invalid_api_key)');
+    expect({ status: res.status, code: body.error.code }).toEqual({ status: 502, code: 'upstream_tampered' });
+  });
+
+  it('a plain refusal the worker makes before opening keeps its fixed text', async () => {
+    vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (init?.method === 'POST' && url.startsWith('http://worker')) {
+        return answerResponse(errorAnswer('unsupported_media_type', 'sealed requests are application/json'));
+      }
+      return await router(input, init);
+    });
+    const res = await post({ model: 'sealgate-builtin', messages: [{ role: 'user', content: 'hi' }] });
+    expect(res.status).toBe(415);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
+      'the AI worker refused the request: sealed requests are application/json',
+    );
   });
 
   it.each([
     [
       'a model no worker serves',
       { model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] },
-      'the AI worker refused the request: this worker does not serve that model',
+      'the model "no-such-model" is not served by this worker',
     ],
     [
       'a request the model refuses',
       { model: 'sealgate-builtin', messages: 'not a list' },
-      "the AI worker refused the request: model call refused: invalid_request (details are in the worker's log)",
+      'messages must be a non-empty array',
     ],
   ])('held: the real worker refusing %s still says why', async (_what, request, message) => {
     const res = await post(request);

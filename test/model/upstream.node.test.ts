@@ -97,7 +97,7 @@ describe.each(TRANSPORTS)('upstream model over %s: JSON answers', (_name, transp
     });
     expect(s.requests[0]!.headers.authorization).toBeUndefined();
   });
-  it('maps HTTP failures: 400/422 → invalid_argument, 404 → model_not_found, others → model_error; no upstream text passed on', async () => {
+  it('maps HTTP failures: 400/422 → invalid_argument, 404 → model_not_found, others → model_error; the server’s message only as clientMessage', async () => {
     let status = 400;
     const s = await serve((_req, res) => sendJson(res, status, { error: { message: 'prompt was: secret' } }));
     const model = createUpstreamModel({ baseUrl: s.url });
@@ -112,7 +112,10 @@ describe.each(TRANSPORTS)('upstream model over %s: JSON answers', (_name, transp
       for (const b of [body, { ...body, stream: true }]) {
         const e = await failure(model.call(CHAT, { body: b }));
         expect({ code: e.code, status: e.detail?.status }).toEqual({ code, status: st });
+        // For the sealed error answer alone: not in the message or detail the worker logs.
+        expect(e.clientMessage).toBe('prompt was: secret');
         expect(e.message).not.toContain('secret');
+        expect(JSON.stringify(e.detail)).not.toContain('secret');
       }
     }
   });

@@ -8,14 +8,23 @@
  * never look complete (streams: stream-answer.ts). An answer is a stream only under the format-3
  * media type (envelope/stream.ts); any other type that is not JSON, a format-2 `text/event-stream`
  * included, is refused as tampered, never read another way.
+ *
+ * A worker's refusal after it opened the request comes sealed (envelope/error-response.ts, its own
+ * media type): its status and code are checked against the closed split (http/worker-errors.ts)
+ * and the outer status, and its message goes to the client unchanged and unlogged. A plain
+ * refusal passes only with a code a worker answers before opening, with that code's status; any
+ * other — one that may only come sealed, one no worker answers — is `upstream_tampered`.
  */
 import { toHex, utf8 } from '../../bytes.js';
 import type { RequestContext } from '../../envelope/data-key.js';
+import { ERROR_CONTENT_TYPE, openErrorResponse } from '../../envelope/error-response.js';
 import { sealRequest } from '../../envelope/request.js';
 import { openResponse } from '../../envelope/response.js';
 import { STREAM_CONTENT_TYPE } from '../../envelope/stream.js';
 import { isSealgateError, SealgateError } from '../../errors.js';
 import { errorBody, HTTP_ERROR_CODES, type HttpErrorCode, isHttpErrorCode } from '../../http/errors.js';
+import { readLimited } from '../../http/read-limited.js';
+import { isPlainWorkerError, isSealedWorkerError } from '../../http/worker-errors.js';
 import type { Kek } from '../../keys/kek.js';
 import { KEPT_RECEIPT_HEADER, MAX_KEPT_RECEIPT_LENGTH } from '../../receipts/kept-receipt.js';
 import { bodySha256, RECEIPT_HEADER } from '../../receipts/receipt.js';
@@ -28,6 +37,8 @@ import { workerRefusalMessage } from './worker-error-text.js';
 
 /** Largest sealed JSON answer read from a worker (an embeddings batch can be big). */
 const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
+/** Largest sealed error read from a worker (a message is at most 2048 UTF-16 code units). */
+const MAX_SEALED_ERROR_BYTES = 64 * 1024;
 
 export type Exchange =
   | {
@@ -131,7 +142,7 @@ export async function exchange(input: {
         requestSha256: await hashing,
       };
     }
-    const refused = await refusal(res, base, rid, input.kek.kid);
+    const refused = await refusal(res, base, context);
     if (refused.next === 'no') return refused.exchange;
     if (refused.next === 'replay') replayRefused = refused.exchange;
   }
@@ -152,17 +163,20 @@ export async function exchange(input: {
  * it. The bound is the worker's guard: one seal runs at most once per worker process, whoever
  * delivers it, and a refusal is no more trusted than the 5xx that already sends the same seal on.
  */
-async function refusal(
-  res: Response,
-  base: string,
-  rid: string,
-  kid: string,
-): Promise<{ exchange: Exchange; next: 'no' | 'yes' | 'replay' }> {
+async function refusal(res: Response, base: string, context: RequestContext): Promise<Refused> {
+  const rid = context.requestId;
+  if (mediaType(res.headers.get('content-type')) === ERROR_CONTENT_TYPE) {
+    return await sealedRefusal(res, base, context);
+  }
   const { code, message } = await errorOf(res);
   // `key_expired` too: the worker's clock or key set is ahead of our copy — the same remedy.
   if (code === 'unknown_key' || code === 'key_expired') {
-    log('warn', 'worker_unknown_key', { worker: base, rid, kid, code });
+    log('warn', 'worker_unknown_key', { worker: base, rid, kid: context.kid, code });
     return { exchange: { kind: 'unknown_key' }, next: 'no' };
+  }
+  if (code !== null && !isPlainWorkerError(res.status, code)) {
+    log('error', 'worker_error_rejected', { worker: base, rid, status: res.status, code, sealed: false });
+    return TAMPERED;
   }
   log('warn', 'worker_error', { worker: base, rid, status: res.status, code });
   const exchange: Exchange = {
@@ -178,6 +192,58 @@ async function refusal(
   const replay = res.status === 409 && code === 'replay_detected';
   const next = replay ? 'replay' : tryNext(res.status, code) ? 'yes' : 'no';
   return { exchange, next };
+}
+
+type Refused = { exchange: Exchange; next: 'no' | 'yes' | 'replay' };
+
+/** An error answer that is not the worker's as it sealed it: the client is told so, no one else tried. */
+const TAMPERED: Refused = {
+  exchange: {
+    kind: 'error',
+    code: 'upstream_tampered',
+    status: HTTP_ERROR_CODES.upstream_tampered,
+    message: 'the error answer from the AI worker did not authenticate',
+  },
+  next: 'no',
+};
+
+/**
+ * A sealed refusal: it must open for this request, say the outer status, and name a code the worker
+ * seals with exactly that code's status. Whether the next worker gets the seal is decided on the
+ * opened status and code (`tryNext`). Its message is logged nowhere: it may quote the prompt.
+ */
+async function sealedRefusal(res: Response, base: string, context: RequestContext): Promise<Refused> {
+  const where = { worker: base, rid: context.requestId, status: res.status };
+  let bytes: Uint8Array | null;
+  try {
+    bytes = await readLimited(res.body, res.headers.get('content-length'), MAX_SEALED_ERROR_BYTES);
+  } catch (e) {
+    // The body broke off (the connection, not its content): as a refusal that could not be read.
+    log('warn', 'worker_error', { ...where, code: null, message: (e as Error).message });
+    const exchange: Exchange = {
+      kind: 'error',
+      code: 'upstream_unavailable',
+      status: res.status,
+      message: `the AI worker refused the request (${res.status})`,
+    };
+    return { exchange, next: tryNext(res.status, null) ? 'yes' : 'no' };
+  }
+  let opened: Awaited<ReturnType<typeof openErrorResponse>>;
+  try {
+    if (bytes === null) throw new SealgateError('decryption_failed', 'sealed error: too large');
+    opened = await openErrorResponse(context, utf8.decode(bytes));
+  } catch (e) {
+    log('error', 'worker_error_rejected', { ...where, sealed: true, message: (e as Error).message });
+    return TAMPERED;
+  }
+  const { status, code, message } = opened;
+  if (status !== res.status || !isSealedWorkerError(status, code)) {
+    const named = isHttpErrorCode(code) ? code : 'unknown';
+    log('error', 'worker_error_rejected', { ...where, sealed: true, code: named, sealedStatus: status });
+    return TAMPERED;
+  }
+  log('warn', 'worker_error', { ...where, code, sealed: true });
+  return { exchange: { kind: 'error', code, status, message }, next: tryNext(status, code) ? 'yes' : 'no' };
 }
 
 /** The media type of a Content-Type value, lower case, without parameters (RFC 9110 §8.3.1). */
