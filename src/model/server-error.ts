@@ -8,17 +8,18 @@
  * (src/envelope/error-response.ts, which also makes it plain text and bounds it) and is never
  * logged (SealgateError `clientMessage`).
  */
+import { isRecord } from '../json/object-guards.js';
 
 /** Most bytes of an error answer read for its message. */
 export const MAX_ERROR_BODY_BYTES = 16 * 1024;
 
 export function serverErrorMessage(value: unknown): string | undefined {
-  if (!isObject(value)) return undefined;
+  if (!isRecord(value)) return undefined;
   const error = value.error;
   const text =
     typeof error === 'string'
       ? error
-      : isObject(error) && typeof error.message === 'string'
+      : isRecord(error) && typeof error.message === 'string'
         ? error.message
         : typeof value.message === 'string'
           ? value.message
@@ -35,8 +36,4 @@ export function serverErrorText(text: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

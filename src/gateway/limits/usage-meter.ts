@@ -31,7 +31,7 @@
 import { type StreamStep, streamStep } from '../../api/stream-end.js';
 import { sumTokenCounts, tokenCount } from '../../api/token-count.js';
 import { utf8 } from '../../bytes.js';
-import { isRawJsonNumber } from '../../json/exact-numbers.js';
+import { isJsonObject } from '../../json/object-guards.js';
 import { log } from '../log.js';
 
 const STREAM_USAGE_ROUTES = new Set(['/v1/chat/completions', '/v1/completions']);
@@ -51,8 +51,7 @@ const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 
 type Obj = Record<string, unknown>;
 // A number kept as its source text (json/exact-numbers.ts) is an object to `typeof`, not to JSON.
-const isObj = (x: unknown): x is Obj =>
-  typeof x === 'object' && x !== null && !Array.isArray(x) && !isRawJsonNumber(x);
+const isObj = isJsonObject;
 const count = (x: unknown): number => tokenCount(x) ?? 0;
 /** A Messages usage object's input tokens: uncached, cache writes and cache reads (saturated). */
 const inputTokens = (u: Obj): number =>
