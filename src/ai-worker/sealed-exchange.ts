@@ -23,7 +23,11 @@ import { MAX_SEALED_FORM_BYTES } from '../api/transcriptions/form.js';
 import { utf8 } from '../bytes.js';
 import type { RequestContext } from '../envelope/data-key.js';
 import type { EnvelopeCrypto } from '../envelope/envelope-crypto.js';
-import { ERROR_CONTENT_TYPE, sealErrorResponse } from '../envelope/error-response.js';
+import {
+  ERROR_CONTENT_TYPE,
+  type SealedErrorContent,
+  sealErrorResponse,
+} from '../envelope/error-response.js';
 import type { ReplayGuard } from '../envelope/replay-guard.js';
 import { openRequest } from '../envelope/request.js';
 import { sealResponse } from '../envelope/response.js';
@@ -155,14 +159,29 @@ export function sealedFailure(
   e: unknown,
   what: string,
 ): Promise<SealedAnswer> {
+  const { code, message } = failureContent(deps, e, what);
+  return sealedError(deps, context, code, message);
+}
+
+/**
+ * What the client reads of a failure after the request opened (`sealedFailure`; a stream's error
+ * frame): a code the gateway takes sealed, its status, and the text for the client — the error's
+ * `clientMessage` (the model server's own words, a translation's field check), else a fixed one.
+ * The log gets the error as ever, never `clientMessage`.
+ */
+export function failureContent(
+  deps: Pick<SealedExchangeDeps, 'log'>,
+  e: unknown,
+  what: string,
+): SealedErrorContent & { code: HttpErrorCode } {
   const code = httpCodeFor(e);
   if (code === 'internal_error' || !SEALED_WORKER_ERRORS.has(code)) {
     deps.log('error', `${what}: unexpected failure`, errorDetail(e));
-    return sealedError(deps, context, 'internal_error', 'internal error');
+    return { status: HTTP_ERROR_CODES.internal_error, code: 'internal_error', message: 'internal error' };
   }
   deps.log('warn', `${what}: refused`, errorDetail(e));
   const message = isSealgateError(e) && e.clientMessage ? e.clientMessage : `${what} refused: ${code}`;
-  return sealedError(deps, context, code, message);
+  return { status: HTTP_ERROR_CODES[code], code, message };
 }
 
 /** An error answer sealed under the request's response key (envelope/error-response.ts). */
@@ -469,8 +488,10 @@ function sealedAnswerStream(
         ? async () => receiptRecord(await receipts.make(context, bodyHash.digest(), true))
         : undefined,
     onEnd: () => call.release(),
+    failure: (e) => failureContent(deps, e, 'model stream'),
     onFailure: (e, frames) => {
-      // No end frame: the gateway detects the cut (stream_truncated) and releases nothing more.
+      // No end frame: an error frame when the model failed (its failure sealed), else the cut
+      // alone; the gateway releases nothing more either way.
       log('warn', 'model stream failed: sealed stream ends without its end frame', {
         rid,
         frames,

@@ -21,10 +21,13 @@
  * pauses when `maxBufferedChars` of events wait unsealed, so a slow gateway still slows the model.
  *
  * Failure: if the model fails mid-stream, the events queued before the failure are still sealed
- * and delivered (each frame is authentic on its own), then the body ends WITHOUT the end frame:
- * the gateway reports `stream_truncated`, and no half-answer can pass as a whole one.
+ * and delivered (each frame is authentic on its own), then the body ends WITHOUT the end frame —
+ * with an error frame in its place carrying the failure as the client is to read it (`failure`),
+ * or, when a seal itself failed, with nothing: the gateway reports the sealed failure or
+ * `stream_truncated`, and no half-answer can pass as a whole one.
  */
 import { concatBytes } from '../bytes.js';
+import type { SealedErrorContent } from '../envelope/error-response.js';
 import { MAX_FRAME_BYTES, MAX_FRAME_EVENTS, type StreamSealer } from '../envelope/stream.js';
 
 export interface SealedStreamBodyOptions {
@@ -35,6 +38,8 @@ export interface SealedStreamBodyOptions {
   onEnd: () => void;
   /** The model or a seal failed after `frames` frames: the body ends without its end frame. */
   onFailure: (error: unknown, frames: number) => void;
+  /** What the client is to read of the model's failure: sealed as the stream's error frame. */
+  failure?: (error: unknown) => SealedErrorContent;
   /** The reader went away: stop the model. */
   onCancel: () => void;
   /**
@@ -254,8 +259,10 @@ class SealedStreamPump {
       await this.#sealQueued(records);
       const ending = this.#modelEnd;
       if (ending === null || this.#queue.length > 0) return { records, finished: false };
-      if ('error' in ending) this.#opts.onFailure(ending.error, this.#frames);
-      else {
+      if ('error' in ending) {
+        await this.#sealFailure(records, ending.error);
+        this.#opts.onFailure(ending.error, this.#frames);
+      } else {
         await this.#sealEnd(records);
         this.#opts.onEnd();
       }
@@ -283,6 +290,15 @@ class SealedStreamPump {
       out.push(record);
       this.#frames++;
     }
+  }
+
+  /** The model's failure as the stream's error frame, in place of the end record (`failure`). */
+  async #sealFailure(out: Uint8Array[], error: unknown): Promise<void> {
+    if (!this.#opts.failure) return;
+    const record = await this.#opts.sealer.fail(this.#opts.failure(error));
+    this.#opts.onRecord?.(record);
+    this.#frames++;
+    out.push(record);
   }
 
   /** The end record and, if any, the receipt trailer over every record's hash (onRecord saw them). */

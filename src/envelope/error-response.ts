@@ -79,13 +79,12 @@ function isErrorContent(
   );
 }
 
-export async function sealErrorResponse(
-  context: RequestContext,
-  error: SealedErrorContent,
-  options: { random?: RandomSource } = {},
-): Promise<{ readonly sealgate: { readonly v: 1; readonly rs: string; readonly ct: string } }> {
-  const fn = 'sealErrorResponse';
-  checkContext(context, fn);
+/**
+ * The plaintext a sealed error carries: JSON {code, message, status}, the message made plain text
+ * (`errorMessageText`; the code when nothing is left). Shared with the stream's error frame
+ * (envelope/stream.ts). Refuses (`invalid_argument`) what is not an error in its domains.
+ */
+export function errorPlaintext(error: SealedErrorContent, fn: string): Uint8Array {
   const message = errorMessageText(error.message) || error.code;
   const content = { code: error.code, message, status: error.status };
   if (!isErrorContent(content)) {
@@ -94,9 +93,32 @@ export async function sealErrorResponse(
       `${fn}: an error needs a status 400–599, a code and a message`,
     );
   }
+  return encodeJsonObject(content, fn);
+}
+
+/** Reads an opened error plaintext: exactly {code, message, status} in their domains, else `decryption_failed`. */
+export function errorContentOf(pt: Uint8Array, what: string): SealedErrorContent {
+  const content = decodeSealedObject(pt, what);
+  if (!isErrorContent(content)) {
+    throw new SealgateError(
+      'decryption_failed',
+      `${what}: content is not exactly {code, message, status} in their domains`,
+    );
+  }
+  return { status: content.status, code: content.code, message: content.message };
+}
+
+export async function sealErrorResponse(
+  context: RequestContext,
+  error: SealedErrorContent,
+  options: { random?: RandomSource } = {},
+): Promise<{ readonly sealgate: { readonly v: 1; readonly rs: string; readonly ct: string } }> {
+  const fn = 'sealErrorResponse';
+  checkContext(context, fn);
+  const pt = errorPlaintext(error, fn);
   const rs = drawRandom(options.random ?? systemRandom, RESPONSE_SALT_LENGTH, 'a response salt');
   const key = await context.crypto.deriveAesKey(context.dek, rs, HKDF_INFO.response);
-  const ct = await context.crypto.gcmSeal(key, ZERO_NONCE, aadFor(context), encodeJsonObject(content, fn));
+  const ct = await context.crypto.gcmSeal(key, ZERO_NONCE, aadFor(context), pt);
   const b64 = context.crypto.base64url ?? jsBase64Url;
   return { [ENVELOPE_FIELD]: { v: PROTOCOL_VERSION, rs: b64.encode(rs), ct: b64.encode(ct) } };
 }
@@ -144,10 +166,7 @@ export async function openErrorResponse(
     ct,
     `${WHAT}: authentication failed`,
   );
-  const content = decodeSealedObject(pt, WHAT);
-  if (!isErrorContent(content))
-    return fail('content is not exactly {code, message, status} in their domains');
-  return { status: content.status, code: content.code, message: content.message };
+  return errorContentOf(pt, WHAT);
 }
 
 function aadFor(context: RequestContext): Uint8Array {

@@ -7,12 +7,15 @@
  *   type 0  data frame n: AES-256-GCM ciphertext ‖ tag, 17..MAX_FRAME_BYTES+16 bytes
  *   type 1  end frame N (N = number of data frames): the 16-byte tag of the empty plaintext
  *   type 2  receipt trailer: ASCII compact JWS, 1..MAX_TRAILER_BYTES, only right after the end frame
+ *   type 3  error frame n: the worker's sealed failure in place of the end frame — AES-256-GCM of
+ *           JSON {code, message, status} (envelope/error-response.ts), 17..MAX_ERROR_FRAME_BYTES;
+ *           nothing follows it, and the opener throws `model_error` with its content
  *
  * K_stream = HKDF(DEK, salt = rs, "sealgate/v1/stream-key"); frame n is sealed with nonce
  * u32be(0) ‖ u64be(n) and AAD = LP("sealgate/v3/stream") ‖ LP(kid) ‖ LP(rid) ‖ LP(route) ‖
- * LP(u64be(n)) ‖ LP(end ? 0x01 : 0x00) (wire.ts). n is implicit: the opener's own counter, so a
+ * LP(u64be(n)) ‖ LP(end ? 0x01 : error ? 0x02 : 0x00) (wire.ts). n is implicit: the opener's own counter, so a
  * reordered, dropped or duplicated record fails authentication (`decryption_failed`), and so does a
- * data record presented as the end or the reverse (the end byte). The label differs from format 2's
+ * data record presented as the end or an error, or the reverse (the end byte). The label differs from format 2's
  * (`sealgate/v2/stream`), so no frame of one format opens as the other.
  *
  * Opener invariants: a record's type and length are checked from its 5-byte head before any of its
@@ -25,9 +28,10 @@ import { SealgateError } from '../errors.js';
 import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
 import { HKDF_INFO, RESPONSE_SALT_LENGTH, type RequestContext, TAG_LENGTH } from './data-key.js';
 import type { AesKeyHandle } from './envelope-crypto.js';
+import { errorContentOf, errorPlaintext, type SealedErrorContent } from './error-response.js';
 import { checkContext } from './response.js';
 import { decodeEvents, encodeEvents, MAX_FRAME_BYTES } from './stream-events.js';
-import { streamFrameAads, streamNonce } from './wire.js';
+import { type FrameEnd, streamFrameAads, streamNonce } from './wire.js';
 
 export { MAX_FRAME_BYTES, MAX_FRAME_EVENTS } from './stream-events.js';
 
@@ -35,7 +39,13 @@ export { MAX_FRAME_BYTES, MAX_FRAME_EVENTS } from './stream-events.js';
 export const STREAM_CONTENT_TYPE = 'application/vnd.sealgate.stream+binary';
 /** Magic and format version: "SGS3". A format-2 body (SSE text, `data: {"v":2…`) never matches. */
 export const STREAM_MAGIC = Object.freeze([0x53, 0x47, 0x53, 0x33]);
-export const RECORD_TYPE = Object.freeze({ data: 0, end: 1, receipt: 2 });
+export const RECORD_TYPE = Object.freeze({ data: 0, end: 1, receipt: 2, error: 3 });
+/**
+ * An error frame's bytes at most: the tag and JSON {code, message, status} whose message is at most
+ * MAX_ERROR_MESSAGE_LENGTH UTF-16 units (3 UTF-8 bytes each at most; no character that JSON escapes
+ * longer survives `errorMessageText`, but `"` and `\`, 2 bytes).
+ */
+export const MAX_ERROR_FRAME_BYTES = 8192;
 /** A receipt trailer's bytes at most (a compact ES256 JWS is about 700). */
 export const MAX_TRAILER_BYTES = 4096;
 
@@ -54,6 +64,11 @@ export interface StreamSealer {
   seal(events: readonly string[]): Promise<Uint8Array>;
   /** The end record (with the header first if no frame came before). After it, `seal` refuses. */
   end(): Promise<Uint8Array>;
+  /**
+   * An error record in place of the end record: the failure the client is to read, sealed (with the
+   * header first if no frame came before). After it, `seal` and `end` refuse.
+   */
+  fail(error: SealedErrorContent): Promise<Uint8Array>;
   /**
    * Derives the stream key now, ahead of the first event (the worker, while the model works);
    * otherwise the first seal does. A failure here is the first seal's failure, as without it.
@@ -119,20 +134,11 @@ export function createStreamSealer(
     return first;
   };
 
-  const record = async (seq: number, end: boolean, pt: Uint8Array, withHeader: boolean) => {
+  const record = async (seq: number, end: FrameEnd, pt: Uint8Array, withHeader: boolean) => {
     key ??= backend.deriveAesKey(context.dek, rs, HKDF_INFO.stream);
     const ct = await backend.gcmSeal(await key, streamNonce(seq), aadOf(seq, end), pt);
-    const head = withHeader ? HEADER_BYTES : 0;
-    const out = new Uint8Array(head + RECORD_HEAD_BYTES + ct.length);
-    if (withHeader) writeHeader(out, rs);
-    out[head] = end ? RECORD_TYPE.end : RECORD_TYPE.data;
-    new DataView(out.buffer).setUint32(head + 1, ct.length);
-    out.set(ct, head + RECORD_HEAD_BYTES);
-    return out;
+    return recordBytes(recordType(end), ct, withHeader ? rs : undefined);
   };
-
-  const refuse = (message: string) =>
-    Promise.reject(new SealgateError('invalid_argument', `stream sealer: ${message}`));
 
   return {
     prepare() {
@@ -155,10 +161,49 @@ export function createStreamSealer(
       ended = true;
       return record(next++, true, EMPTY, takeHeader());
     },
+    fail(error) {
+      if (ended) return refuse('already ended');
+      return withErrorPlaintext(error, (pt) => {
+        ended = true;
+        return record(next++, 'error', pt, takeHeader());
+      });
+    },
     header() {
       return takeHeader() ? writeHeader(new Uint8Array(HEADER_BYTES), rs) : undefined;
     },
   };
+}
+
+const refuse = (message: string): Promise<never> =>
+  Promise.reject(new SealgateError('invalid_argument', `stream sealer: ${message}`));
+
+/** The record type of a frame sealed with that AAD end byte. */
+const recordType = (end: FrameEnd): number =>
+  end === 'error' ? RECORD_TYPE.error : end ? RECORD_TYPE.end : RECORD_TYPE.data;
+
+/** A record: its 5-byte head and `payload`, after the body's header when `rs` is given. */
+function recordBytes(type: number, payload: Uint8Array, rs: Uint8Array | undefined): Uint8Array {
+  const head = rs ? HEADER_BYTES : 0;
+  const out = new Uint8Array(head + RECORD_HEAD_BYTES + payload.length);
+  if (rs) writeHeader(out, rs);
+  out[head] = type;
+  new DataView(out.buffer).setUint32(head + 1, payload.length);
+  out.set(payload, head + RECORD_HEAD_BYTES);
+  return out;
+}
+
+/** `seal` of the error's plaintext (error-response.ts `errorPlaintext`); its refusal, rejected. */
+function withErrorPlaintext(
+  error: SealedErrorContent,
+  seal: (pt: Uint8Array) => Promise<Uint8Array>,
+): Promise<Uint8Array> {
+  let pt: Uint8Array;
+  try {
+    pt = errorPlaintext(error, 'stream sealer');
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return seal(pt);
 }
 
 /** Writes the body's header ("SGS3" ‖ rs) at the start of `out`; returns `out`. */
@@ -195,7 +240,7 @@ export function createStreamOpener(
 
 class RecordOpener implements StreamOpener {
   readonly #context: RequestContext;
-  readonly #aadOf: (seq: number, end: boolean) => Uint8Array;
+  readonly #aadOf: (seq: number, end: FrameEnd) => Uint8Array;
   readonly #expectTrailer: boolean;
   #key: AesKeyHandle | undefined;
   /** The header, then each record's head, gathered across pushes. */
@@ -329,6 +374,11 @@ class RecordOpener implements StreamOpener {
     } else if (type === RECORD_TYPE.end) {
       if (this.#ended) bad('a second end');
       if (length !== TAG_LENGTH) bad(`the end frame is its ${TAG_LENGTH}-byte tag`);
+    } else if (type === RECORD_TYPE.error) {
+      if (this.#ended) bad('an error after the end');
+      if (length <= TAG_LENGTH || length > MAX_ERROR_FRAME_BYTES) {
+        bad(`an error frame carries ${TAG_LENGTH + 1}..${MAX_ERROR_FRAME_BYTES} bytes`);
+      }
     } else if (type === RECORD_TYPE.receipt) {
       if (!this.#ended) bad('a receipt trailer before the end');
       if (length === 0 || length > MAX_TRAILER_BYTES)
@@ -346,7 +396,7 @@ class RecordOpener implements StreamOpener {
       this.#trailer = asciiTrailer(payload) ?? this.#fail('a receipt trailer is printable ASCII');
       return;
     }
-    const end = type === RECORD_TYPE.end;
+    const end: FrameEnd = type === RECORD_TYPE.error ? 'error' : type === RECORD_TYPE.end;
     const n = this.#n;
     const pt = await this.#context.crypto.gcmOpen(
       this.#key!,
@@ -356,6 +406,7 @@ class RecordOpener implements StreamOpener {
       `${WHAT}: authentication failed`,
     );
     this.#n = n + 1;
+    if (end === 'error') throw workerFailure(errorContentOf(pt, `${WHAT}: error frame`));
     if (end) {
       this.#ended = true;
       return;
@@ -368,6 +419,31 @@ class RecordOpener implements StreamOpener {
   #fail(message: string, detail?: Record<string, unknown>): never {
     throw new SealgateError('decryption_failed', `${WHAT}: ${message}`, detail);
   }
+}
+
+/**
+ * The worker's sealed failure, as the opener throws it: `model_error` whose detail holds the
+ * sealed status and code, and whose `clientMessage` the sealed message (never logged).
+ */
+export function workerFailure(content: SealedErrorContent): SealgateError {
+  const { status, code, message } = content;
+  return new SealgateError(
+    'model_error',
+    `${WHAT}: the worker reported a failure (${code})`,
+    { status, code },
+    {
+      clientMessage: message,
+    },
+  );
+}
+
+/** The sealed failure an opener threw (`workerFailure`), or undefined for any other error. */
+export function sealedFailureOf(e: unknown): SealedErrorContent | undefined {
+  if (!(e instanceof SealgateError) || e.code !== 'model_error' || e.clientMessage === undefined)
+    return undefined;
+  const { status, code } = e.detail ?? {};
+  if (typeof status !== 'number' || typeof code !== 'string') return undefined;
+  return { status, code, message: e.clientMessage };
 }
 
 function truncated(frames: number): SealgateError {

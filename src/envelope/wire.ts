@@ -98,10 +98,16 @@ export function streamFrameAad(f: {
   requestId: string;
   route: string;
   seq: number;
-  end: boolean;
+  end: FrameEnd;
 }): Uint8Array {
   return streamFrameAads(f)(f.seq, f.end);
 }
+
+/**
+ * A stream frame's last AAD byte: 0x00 a data frame, 0x01 the end frame, 0x02 an error frame (the
+ * worker's sealed failure: docs/protocol.md "Sealed stream"). One frame never opens as another.
+ */
+export type FrameEnd = boolean | 'error';
 
 /**
  * The AAD of every frame of one stream: the label and ids, the same for all of them, are encoded
@@ -112,7 +118,7 @@ export function streamFrameAads(f: {
   kid: string;
   requestId: string;
   route: string;
-}): (seq: number, end: boolean) => Uint8Array {
+}): (seq: number, end: FrameEnd) => Uint8Array {
   const head = lengthPrefixed(
     utf8.encode(AAD_LABEL.stream),
     utf8.encode(f.kid),
@@ -128,7 +134,7 @@ export function streamFrameAads(f: {
     view.setUint32(0, 8);
     view.setBigUint64(4, BigInt(seq));
     view.setUint32(12, 1);
-    out[out.length - 1] = end ? 1 : 0;
+    out[out.length - 1] = end === 'error' ? 2 : end ? 1 : 0;
     return out;
   };
 }

@@ -501,16 +501,13 @@ function takeEvents(
   let i = from;
   while (i < events.length && out.length < max) {
     const { type, data } = events[i++]!;
-    if (type === 'error') {
-      return { step: new SealgateError('model_error', 'model server sent an error event'), next: i };
-    }
+    if (type === 'error') return { step: inBandError(data, 'model server sent an error event'), next: i };
     if (type === 'ping') continue; // Anthropic's keep-alive (Messages API, "Streaming")
     // OpenAI's chat stream has unnamed events only; Messages and Responses name each by its type.
     if (type !== 'message' && !TYPED_STREAMS.has(route)) continue;
     const step = streamStep(route, data);
-    if (step === 'fail') {
-      return { step: new SealgateError('model_error', 'model server reported an error mid-stream'), next: i };
-    }
+    if (step === 'fail')
+      return { step: inBandError(data, 'model server reported an error mid-stream'), next: i };
     if (step === 'end') {
       out.push(data);
       return { step: 'end', next: i };
@@ -539,9 +536,23 @@ function chunkProblem(data: string): SealgateError | undefined {
   const v = value as Record<string, unknown>;
   // vLLM and OpenAI report a failure mid-stream as a data object with `error` (older vLLM: object "error").
   if ((v.error !== undefined && v.error !== null) || v.object === 'error') {
-    return new SealgateError('model_error', 'model server reported an error mid-stream');
+    return inBandError(data, 'model server reported an error mid-stream');
   }
   return undefined;
+}
+
+/**
+ * A model server's error inside its stream: `model_error`, with the server's own message as the
+ * client's (`clientMessage`: sealed to the client in the stream's error frame, never logged).
+ */
+function inBandError(data: string, message: string): SealgateError {
+  let text: string | undefined;
+  try {
+    text = serverErrorMessage(JSON.parse(data));
+  } catch {
+    text = undefined;
+  }
+  return new SealgateError('model_error', message, undefined, text ? { clientMessage: text } : undefined);
 }
 
 /** Stateless between calls (no `stream: true`): one decoder for every answer. */

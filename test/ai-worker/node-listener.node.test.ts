@@ -617,20 +617,26 @@ describe('node listener: transport', () => {
     expect(JSON.parse(opened.chunks[TOTAL - 1]!).i).toBe(TOTAL - 1);
   });
 
-  it('a model failing mid-stream: the frames before it, then the end without an end frame', async () => {
+  it('a model failing mid-stream: the frames before it, then its failure sealed in place of the end', async () => {
     const kek = await kekAt();
     const model = controlledModel(async () => ({
       kind: 'stream',
       events: (async function* () {
         yield '{"a":1}';
         yield '{"a":2}';
-        throw new SealgateError('model_error', 'model server stream broke off');
+        throw new SealgateError('model_error', 'model server stream broke off', undefined, {
+          clientMessage: 'the model ran out of memory',
+        });
       })(),
     }));
     const { url } = await setup({ keys: [kek], model });
     const { sealed, context } = await seal(kek, CHAT, { ...chatBody, stream: true });
     const opened = await openSse(await post(url, CHAT, sealed), context);
     expect(opened.chunks).toEqual(['{"a":1}', '{"a":2}']);
-    expect(opened.error?.code).toBe('stream_truncated');
+    // The opener's model_error; the sealed message itself: test/gateway/sealed-errors.worker.test.ts.
+    expect(opened.error).toEqual({
+      code: 'model_error',
+      message: 'sealed stream: the worker reported a failure (model_error)',
+    });
   });
 });

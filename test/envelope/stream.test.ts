@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { utf8 } from '../../src/bytes.js';
-import type { RequestContext } from '../../src/envelope/data-key.js';
+import { HKDF_INFO, type RequestContext } from '../../src/envelope/data-key.js';
 import { sealRequest } from '../../src/envelope/request.js';
 import {
   createStreamOpener,
@@ -9,7 +9,9 @@ import {
   MAX_FRAME_EVENTS,
   MAX_TRAILER_BYTES,
   openStream,
+  RECORD_TYPE,
   receiptRecord,
+  sealedFailureOf,
   sealStream,
 } from '../../src/envelope/stream.js';
 import { AAD_LABEL, streamFrameAad, streamFrameAads } from '../../src/envelope/wire.js';
@@ -183,7 +185,9 @@ describe('sealed streams (format 3)', () => {
         [record(1, new Uint8Array(0), 17), 'the end frame is its 16-byte tag'],
         [record(1, new Uint8Array(0), 0), 'the end frame is its 16-byte tag'],
         [record(2, new Uint8Array(0), 10), 'a receipt trailer before the end'],
-        [record(3, new Uint8Array(0), 16), 'unknown record type'],
+        [record(3, new Uint8Array(0), 16), 'an error frame carries 17..8192 bytes'],
+        [record(3, new Uint8Array(0), 8193), 'an error frame carries 17..8192 bytes'],
+        [record(4, new Uint8Array(0), 16), 'unknown record type'],
         [record(255, new Uint8Array(0), 1), 'unknown record type'],
       ];
       for (const [head, message] of heads) {
@@ -449,6 +453,102 @@ describe('sealed streams (format 3)', () => {
   });
 });
 
+describe("the error frame: a worker's sealed failure in place of the end", () => {
+  const FAILURE = { status: 502, code: 'model_error', message: 'context length exceeded\u202e: 9000 > 8192' };
+
+  it('releases the frames before it, then throws model_error carrying the sealed failure', async () => {
+    const ctx = await context();
+    const sealer = createStreamSealer(ctx);
+    const body = cat(await sealer.seal(['a', 'b']), await sealer.fail(FAILURE));
+    expect(body[36]).toBe(RECORD_TYPE.data);
+    for (const size of [1, 7, 41, 1000]) {
+      const r = await openChunks(ctx, split(body, size));
+      expect(r.events).toEqual(['a', 'b']);
+      await failed(r.error, 'model_error');
+      // The message as plain text (the bidi override a space), the status and code as sealed.
+      expect(sealedFailureOf(r.error)).toEqual({
+        ...FAILURE,
+        message: 'context length exceeded : 9000 > 8192',
+      });
+    }
+    // Alone, with the header (the model failed before its first event).
+    const alone = await createStreamSealer(ctx).fail(FAILURE);
+    expect(alone[36]).toBe(RECORD_TYPE.error);
+    const r = await openChunks(ctx, [alone]);
+    expect(r.events).toEqual([]);
+    expect(sealedFailureOf(r.error)?.code).toBe('model_error');
+  });
+
+  it('ends the stream: the sealer refuses after it, the opener stays failed', async () => {
+    const ctx = await context();
+    const sealer = createStreamSealer(ctx);
+    const failure = await sealer.fail(FAILURE);
+    await expectSealgateError(sealer.seal(['x']), 'invalid_argument', 'stream sealer: already ended');
+    await expectSealgateError(sealer.end(), 'invalid_argument', 'stream sealer: already ended');
+    await expectSealgateError(sealer.fail(FAILURE), 'invalid_argument', 'stream sealer: already ended');
+    const ended = createStreamSealer(ctx);
+    const whole = cat(await ended.seal(['a']), await ended.end());
+    await expectSealgateError(ended.fail(FAILURE), 'invalid_argument', 'stream sealer: already ended');
+    const opener = createStreamOpener(ctx);
+    await expectSealgateError(
+      opener.push(failure, () => undefined),
+      'model_error',
+    );
+    await expectSealgateError(
+      opener.push(whole, () => undefined),
+      'model_error',
+    );
+    // An error frame after the end is refused from its head.
+    const after = await openChunks(ctx, [whole, Uint8Array.from(failure.subarray(36))]);
+    expect(after.events).toEqual(['a']);
+    await failed(after.error, 'decryption_failed', 'sealed stream: bytes after the end of the stream');
+  });
+
+  it('its type is authenticated: no data frame opens as an error nor an error as data', async () => {
+    const ctx = await context();
+    const s = createStreamSealer(ctx);
+    const body = cat(await s.seal(['a']), await s.fail(FAILURE));
+    const [header, data, error] = [
+      body.subarray(0, 36),
+      body.subarray(36, 36 + 5 + 16 + 5),
+      body.subarray(36 + 26),
+    ];
+    const dataAsError = Uint8Array.from(data);
+    dataAsError[0] = RECORD_TYPE.error;
+    await failed((await openChunks(ctx, [cat(header, dataAsError)])).error, 'decryption_failed');
+    const errorAsData = Uint8Array.from(error);
+    errorAsData[0] = RECORD_TYPE.data;
+    const r = await openChunks(ctx, [cat(header, data, errorAsData)]);
+    expect(r.events).toEqual(['a']);
+    await failed(r.error, 'decryption_failed');
+  });
+
+  it('a sealed error that is not exactly {code, message, status} in their domains is refused', async () => {
+    const ctx = await context();
+    const sealer = createStreamSealer(ctx);
+    await expectSealgateError(sealer.fail({ ...FAILURE, status: 200 }), 'invalid_argument');
+    await expectSealgateError(sealer.fail({ ...FAILURE, code: 'Not A Code' }), 'invalid_argument');
+    // Authentic error frames with other content, as a worker holding the DEK could seal them.
+    const rs = new Uint8Array(32).fill(7);
+    const key = await ctx.crypto.deriveAesKey(ctx.dek, rs, HKDF_INFO.stream);
+    const aadOf = streamFrameAads({ kid: ctx.kid, requestId: ctx.requestId, route: ctx.route });
+    for (const content of [
+      { status: 502, code: 'model_error' },
+      { status: 502, code: 'model_error', message: 'x', extra: 1 },
+      { status: 200, code: 'model_error', message: 'x' },
+      { status: 502, code: 'model_error', message: 'line\nbreak' },
+      [1, 2],
+    ]) {
+      const pt = new TextEncoder().encode(JSON.stringify(content));
+      const ct = await ctx.crypto.gcmSeal(key, new Uint8Array(12), aadOf(0, 'error'), pt);
+      const forged = cat(new TextEncoder().encode('SGS3'), rs, record(RECORD_TYPE.error, ct));
+      const r = await openChunks(ctx, [forged]);
+      await failed(r.error, 'decryption_failed');
+      expect(sealedFailureOf(r.error)).toBeUndefined();
+    }
+  });
+});
+
 describe('streamFrameAads', () => {
   it('is streamFrameAad byte for byte, for every seq and end, with the ids encoded once', () => {
     const ids = {
@@ -459,7 +559,7 @@ describe('streamFrameAads', () => {
     expect(AAD_LABEL.stream).toBe('sealgate/v3/stream');
     const aadOf = streamFrameAads(ids);
     for (const seq of [0, 1, 255, 256, 65_537, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER]) {
-      for (const end of [false, true]) {
+      for (const end of [false, true, 'error'] as const) {
         // The definition (docs/protocol.md), spelled out independently of wire.ts.
         const expected = lengthPrefixed(
           utf8.encode('sealgate/v3/stream'),
@@ -467,7 +567,7 @@ describe('streamFrameAads', () => {
           utf8.encode(ids.requestId),
           utf8.encode(ids.route),
           u64be(seq),
-          new Uint8Array([end ? 1 : 0]),
+          new Uint8Array([end === 'error' ? 2 : end ? 1 : 0]),
         );
         expect(aadOf(seq, end)).toEqual(expected);
         expect(streamFrameAad({ ...ids, seq, end })).toEqual(expected);

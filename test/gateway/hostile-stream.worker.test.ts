@@ -282,7 +282,9 @@ gatewayDescribe('a hostile worker holding the DEK: the relay sends only what the
       [1, 0],
       [1, 17],
       [2, 0],
-      [3, 17],
+      [3, 16],
+      [3, 8193],
+      [4, 17],
     ] as const) {
       const data = await ask(async (w) => {
         const { header, records } = await w.forge(eventsPlaintext(CHUNK('a')));

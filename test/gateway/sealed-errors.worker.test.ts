@@ -166,16 +166,44 @@ gatewayDescribe("the model server's refusal, sealed to the client", () => {
     }
   });
 
-  it('a stream whose model server fails after a 200 head, before its first event: an error event, no [DONE]', async () => {
+  it('a stream whose model server fails after a 200 head: its sealed failure as the error event', async () => {
     // The worker's head (200) leaves before the model's first event (time to first chunk:
-    // node-listener.ts), so this failure ends the sealed stream without its end frame.
+    // node-listener.ts), so the failure comes as the stream's error frame, sealed to this request:
+    // the model server's own message reaches the client, the hop sees ciphertext, the logs the code.
     stack.modelServer = { status: 200, body: 'data: {"error":{"message":"boom: the secret prompt"}}\n\n' };
-    const res = await post(CHAT, { ...chat, stream: true });
-    expect(res.status).toBe(200);
-    const data = await sseData(res);
+    const lines: string[] = [];
+    const keep = (...args: unknown[]) => void lines.push(args.map(String).join(' '));
+    for (const level of ['log', 'warn', 'error'] as const) vi.spyOn(console, level).mockImplementation(keep);
+    let data: string[];
+    try {
+      const res = await post(CHAT, { ...chat, stream: true });
+      expect(res.status).toBe(200);
+      data = await sseData(res);
+    } finally {
+      vi.restoreAllMocks();
+    }
     expect(data).not.toContain('[DONE]');
-    expect(JSON.parse(data.at(-1)!)).toMatchObject({ error: { code: 'stream_truncated' } });
-    expect(data.join('\n')).not.toContain('secret');
+    expect(JSON.parse(data.at(-1)!)).toMatchObject({
+      error: { code: 'model_error', message: 'boom: the secret prompt' },
+    });
+    expect(lines.some((l) => l.includes('"event":"stream_failed"') && l.includes('model_error'))).toBe(true);
+    expect(lines.join('\n')).not.toContain('secret');
+    expect(answers.join('\n')).not.toContain('secret');
+  });
+
+  it('a stream that fails on /v1/messages: Anthropic’s error event with the model server’s message', async () => {
+    stack.modelServer = { status: 200, body: 'data: {"error":{"message":"boom: out of memory"}}\n\n' };
+    const res = await post(
+      '/v1/messages',
+      { model: 'sealgate-builtin', max_tokens: 64, stream: true, messages: PROMPT },
+      { 'content-type': 'application/json', 'x-api-key': env.DEV_API_KEY, 'anthropic-version': '2023-06-01' },
+    );
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('event: error');
+    expect(text).toContain('"type":"api_error"');
+    expect(text).toContain('boom: out of memory');
+    expect(text).not.toContain('message_stop');
   });
 
   it('the official SDKs raise the model server’s message', async () => {

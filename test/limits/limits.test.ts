@@ -280,6 +280,21 @@ describe('UsageMeter', () => {
     expect(await messages.settled).toBe(JSON.stringify(mbody).length + 2);
   });
 
+  it('a stream that ended with the worker’s sealed failure is charged what it was sent, not its prompt’s bytes', async () => {
+    const failed = new UsageMeter('/v1/chat/completions');
+    failed.prepare({ model: 'm', stream: true, messages: [{ role: 'user', content: 'word '.repeat(100) }] });
+    failed.chunk('{"choices":[{"delta":{"content":"a"}}]}');
+    failed.chunk('{"choices":[{"delta":{"content":"b"}}]}');
+    failed.workerFailed();
+    failed.finishStream();
+    expect(await failed.settled).toBe(2);
+    const none = new UsageMeter('/v1/chat/completions'); // failed before its first event
+    none.prepare({ model: 'm', stream: true, messages: [] });
+    none.workerFailed();
+    none.finishStream();
+    expect(await none.settled).toBe(1);
+  });
+
   it('sums a Messages stream: input at message_start, cumulative output at message_delta', async () => {
     const meter = new UsageMeter('/v1/messages');
     meter.chunk('{"type":"message_start","message":{"usage":{"input_tokens":10,"output_tokens":1}}}');

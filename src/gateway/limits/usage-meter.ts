@@ -16,7 +16,9 @@
  * deadline — is the answer charged an estimate that errs high (`finish`):
  * - the prompt: the usage's own prompt count when one came, else the request body's UTF-8 bytes
  *   (`prepare`'s body; a byte-level BPE token covers at least one byte of text, and the JSON adds
- *   more bytes than a chat template adds tokens per message; images by URL are the exception);
+ *   more bytes than a chat template adds tokens per message; images by URL are the exception) —
+ *   but not for a stream that ended with the worker's sealed failure (`workerFailed`: the model
+ *   failed, the client got an error, not an answer);
  * - the output: the reported output, or at least one token per event released (servers stream
  *   about one token per event), whichever is more; at least one token in all for a stream;
  * - a JSON answer without a usage report: the request's bytes plus the answer's (embeddings: the
@@ -109,6 +111,8 @@ export class UsageMeter {
   #promptKnown = false;
   /** The body sealed to the worker (`prepare`): the prompt's estimate when no report counts it. */
   #body: Record<string, unknown> | undefined;
+  /** The stream ended with the worker's sealed failure (`workerFailed`). */
+  #failed = false;
 
   constructor(route: string) {
     this.#route = route;
@@ -217,6 +221,14 @@ export class UsageMeter {
     return true;
   }
 
+  /**
+   * The stream ended with the worker's sealed failure (its model failed): not estimated at its
+   * prompt's bytes — the client got an error — only at what it was sent (and a reported prompt).
+   */
+  workerFailed(): void {
+    this.#failed = true;
+  }
+
   /** A stream the worker answered is over (idempotent): ended, broken or left by its client. */
   finishStream(): void {
     this.#streamed = true;
@@ -239,7 +251,7 @@ export class UsageMeter {
    * leaves before its first event (the prompt already taken by the model) does not go free.
    */
   #estimate(): number {
-    const prompt = this.#promptKnown ? this.#input : this.#promptEstimate();
+    const prompt = this.#promptKnown ? this.#input : this.#failed ? 0 : this.#promptEstimate();
     const output = Math.max(this.#tokens - this.#input, this.#events);
     const tokens = Math.min(Math.max(1, prompt + output), Number.MAX_SAFE_INTEGER);
     log('warn', 'usage_estimated', { route: this.#route, tokens, why: 'the stream ended without its usage' });

@@ -34,10 +34,12 @@
 
 import { anthropicErrorBody } from '../../api/anthropic/errors.js';
 import { hasTypedEvents, isChatChunk, sseEventName, streamEventOf } from '../../api/stream-end.js';
-import { createStreamOpener } from '../../envelope/stream.js';
+import type { SealedErrorContent } from '../../envelope/error-response.js';
+import { createStreamOpener, sealedFailureOf } from '../../envelope/stream.js';
 import { isSealgateError, SealgateError } from '../../errors.js';
 import { type ChunkReader, chunkReader } from '../../http/chunk-reader.js';
 import { errorBody, type HttpErrorCode } from '../../http/errors.js';
+import { isSealedWorkerError } from '../../http/worker-errors.js';
 import { encodeSseEvent } from '../../model/sse.js';
 import { keptReceiptComment } from '../../receipts/kept-receipt.js';
 import type { UsageMeter } from '../limits/usage-meter.js';
@@ -370,20 +372,25 @@ class StreamRelay {
     await this.#release();
   }
 
-  /** The frames of this read that verified before the failure, then the error event. */
+  /**
+   * The frames of this read that verified before the failure, then the error event: the worker's
+   * sealed failure (its error frame: the code and the model server's message, sealed to this
+   * request) as it says, or our own for a stream cut or not authentic.
+   */
   async #fail(e: unknown): Promise<void> {
     await this.#release();
+    const failure = sealedFailureOf(e);
+    if (failure) this.#meter?.workerFailed();
     if (this.#clientGone) {
       await this.#writer.abort().catch(() => undefined);
       return;
     }
-    const code: HttpErrorCode = isSealgateError(e, 'stream_truncated')
-      ? 'stream_truncated'
-      : isTampered(e)
-        ? 'upstream_tampered'
-        : 'upstream_unavailable';
-    log('error', 'stream_rejected', { rid: this.#rid, code, message: (e as Error).message });
-    const message = 'the stream from the AI worker was cut or did not authenticate';
+    const { code, message } = failure ? failureEvent(failure) : brokenStreamEvent(e);
+    log(failure ? 'warn' : 'error', failure ? 'stream_failed' : 'stream_rejected', {
+      rid: this.#rid,
+      code,
+      message: (e as Error).message, // never the sealed message: it may quote the prompt
+    });
     this.#out.text(streamErrorEvent(this.#route, code, message));
     try {
       await this.#send();
@@ -438,6 +445,29 @@ function startsWithDone(event: Uint8Array): boolean {
   if (event.length < DONE.length) return false;
   for (let i = 0; i < DONE.length; i++) if (event[i] !== DONE[i]) return false;
   return true;
+}
+
+const BROKEN_TEXT = 'the stream from the AI worker was cut or did not authenticate';
+
+/** The client's error event for a stream cut, not authentic, or unreadable. */
+function brokenStreamEvent(e: unknown): { code: HttpErrorCode; message: string } {
+  const code: HttpErrorCode = isSealgateError(e, 'stream_truncated')
+    ? 'stream_truncated'
+    : isTampered(e)
+      ? 'upstream_tampered'
+      : 'upstream_unavailable';
+  return { code, message: BROKEN_TEXT };
+}
+
+/**
+ * The client's error event for the worker's sealed failure: its code and message when the code is
+ * one a worker seals, with exactly its status (src/http/worker-errors.ts, as for a sealed error
+ * answer: upstream.ts), else `upstream_tampered` — only a worker that is not ours seals another.
+ */
+function failureEvent(failure: SealedErrorContent): { code: HttpErrorCode; message: string } {
+  if (isSealedWorkerError(failure.status, failure.code))
+    return { code: failure.code, message: failure.message };
+  return { code: 'upstream_tampered', message: BROKEN_TEXT };
 }
 
 /** A verified stream that breaks the route's rules: only a worker that is not ours sends it. */
