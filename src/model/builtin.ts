@@ -30,6 +30,8 @@ import {
   limitWords,
   maxTokens,
   readChatMessages,
+  stopSequences,
+  untilStop,
 } from './builtin-text.js';
 import { type ModelAnswer, type ModelBackend, type ModelCall, type ModelRoute, SSE_DONE } from './types.js';
 
@@ -166,7 +168,7 @@ async function chat(body: Record<string, unknown>, h: Head, signal?: AbortSignal
   const n = choiceCount(body);
   const reading = readChatMessages(body.messages);
   const { words, finishReason } = limitWords(
-    chatReplyWords(reading.lastUserText),
+    untilStop(chatReplyWords(reading.lastUserText), stopSequences(body), ''),
     maxTokens(body, undefined),
   );
   const id = await idFor('chatcmpl', body);
@@ -243,7 +245,9 @@ async function completions(
   }
   const prompts = readPrompts(body.prompt);
   const limit = maxTokens(body, COMPLETIONS_DEFAULT_MAX_TOKENS);
-  const answers = prompts.map((p) => ({ prompt: p, ...limitWords(completionWords(p), limit) }));
+  const stops = stopSequences(body);
+  const cut = (p: string) => limitWords(untilStop(completionWords(p), stops, ' '), limit);
+  const answers = prompts.map((p) => ({ prompt: p, ...cut(p) }));
   const promptTokens = prompts.reduce((sum, p) => sum + countWords(p), 0);
   const completionTokens = n * answers.reduce((sum, a) => sum + a.words.length, 0);
   const total = usage(promptTokens, completionTokens);

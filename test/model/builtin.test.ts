@@ -131,6 +131,31 @@ describe('built-in model: chat', () => {
     const cut2 = await json(CHAT, { messages, max_completion_tokens: 2, max_tokens: 5 });
     expect(cut2.choices[0].message.content).toBe('You said:');
   });
+  it('ends before the first stop sequence (OpenAI "stop"), the stream as the JSON answer', async () => {
+    // The whole answer: You said: "Hello there, model!" Backwards: "model! there, Hello"
+    const one = await json(CHAT, { messages, stop: 'there' });
+    expect(one.choices[0]).toMatchObject({ message: { content: 'You said: "Hello' }, finish_reason: 'stop' });
+    expect(one.usage.completion_tokens).toBe(3);
+    // The earliest match wins, whatever the order; a cut inside a word keeps its start.
+    const two = await json(CHAT, { messages, stop: ['Backwards', 'odel'] });
+    expect(two.choices[0].message.content).toBe('You said: "Hello there, m');
+    const events = await stream(CHAT, { messages, stop: ['Backwards', 'odel'] });
+    const chunks = events.slice(1, -2).map((e) => JSON.parse(e).choices[0].delta.content as string);
+    expect(chunks).toEqual(['You', ' said:', ' "Hello', ' there,', ' m']);
+    expect(JSON.parse(events.at(-2)!).choices[0].finish_reason).toBe('stop');
+    // No match: the whole answer; a stop after max_tokens words: the limit comes first.
+    expect((await json(CHAT, { messages, stop: ['absent'] })).choices[0].message.content).toMatch(/Hello"$/);
+    const limited = await json(CHAT, { messages, stop: 'Backwards', max_tokens: 2 });
+    expect(limited.choices[0]).toMatchObject({ message: { content: 'You said:' }, finish_reason: 'length' });
+  });
+  it('refuses a stop that is not a non-empty string or 1 to 4 of them', async () => {
+    for (const stop of ['', [], ['a', 'b', 'c', 'd', 'e'], [''], [1], 5, { a: 'b' }]) {
+      expect(await refusal(CHAT, { messages, stop }), JSON.stringify(stop)).toBe(
+        'stop must be a non-empty string or an array of 1 to 4 non-empty strings',
+      );
+    }
+    expect((await json(CHAT, { messages, stop: null })).choices[0].finish_reason).toBe('stop');
+  });
   it('answers n identical choices and counts each', async () => {
     const body = await json(CHAT, { messages, n: 2 });
     expect(body.choices.map((c: { index: number }) => c.index)).toEqual([0, 1]);
@@ -222,6 +247,16 @@ describe('built-in model: completions', () => {
     expect(text).toBe(whole.choices[0].text);
     expect(chunks.at(-2).choices[0].finish_reason).toBe('stop');
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage: whole.usage });
+  });
+  it('ends the completion, not the echoed prompt, before the first stop sequence', async () => {
+    const body = await json(ROUTE, { prompt: 'one two three', stop: ['wo'], echo: true });
+    expect(body.choices[0]).toMatchObject({ text: 'one two three three t', finish_reason: 'stop' });
+    expect(body.usage.completion_tokens).toBe(2);
+    // Each word follows a space: a stop that starts with one matches before the first word.
+    expect((await json(ROUTE, { prompt: 'one two three', stop: ' three' })).choices[0].text).toBe('');
+    const events = await stream(ROUTE, { prompt: 'one two three', stop: ['wo'] });
+    const text = events.slice(0, -1).map((e) => JSON.parse(e).choices[0].text as string);
+    expect(text).toEqual([' three', ' t', '']);
   });
   it('refuses token-array prompts', async () => {
     expect(await refusal(ROUTE, { prompt: [1, 2, 3] })).toMatch(/token arrays are not supported/);
