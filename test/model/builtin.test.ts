@@ -196,15 +196,32 @@ describe('built-in model: chat', () => {
     const tools = [{ type: 'function', function: { name: 'get', parameters: { type: 'object' } } }];
     for (const tool_choice of ['required', { type: 'function', function: { name: 'get' } }, 'any']) {
       expect(await refusal(CHAT, { messages, tools, tool_choice }), JSON.stringify(tool_choice)).toBe(
-        'a tool_choice that forces a tool call is not supported by the built-in model (it never calls tools)',
+        'a tool_choice or function_call that forces a call is not supported by the built-in model (it never calls tools)',
       );
     }
+    // The deprecated functions API: a function_call naming a function forces a call too.
+    const functions = [{ name: 'get', parameters: { type: 'object' } }];
+    expect(await refusal(CHAT, { messages, functions, function_call: { name: 'get' } })).toBe(
+      'a tool_choice or function_call that forces a call is not supported by the built-in model (it never calls tools)',
+    );
+    // Audio output would not come: refused, as a JSON format is.
+    for (const modalities of [['text', 'audio'], ['audio'], [], 'text']) {
+      expect(await refusal(CHAT, { messages, modalities }), JSON.stringify(modalities)).toBe(
+        'the built-in model answers modalities ["text"] only',
+      );
+    }
+    expect(await refusal(CHAT, { messages, audio: { voice: 'alloy', format: 'wav' } })).toBe(
+      'audio output is not supported by the built-in model',
+    );
     // What text can meet is answered: a text format, tools it may decline to call.
     for (const extra of [
       { response_format: { type: 'text' } },
       { response_format: null, tools },
       { tools, tool_choice: 'auto' },
       { tools, tool_choice: 'none' },
+      { functions, function_call: 'auto' },
+      { functions, function_call: 'none' },
+      { modalities: ['text'], audio: null },
     ]) {
       const body = await json(CHAT, { messages, ...extra });
       expect(body.choices[0].message.content, JSON.stringify(extra)).toMatch(/^You said:/);
