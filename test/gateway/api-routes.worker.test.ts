@@ -5,12 +5,19 @@
  * events), OpenAI Responses (typed stream events), and transcriptions (multipart sealed whole) —
  * with each route's refusals.
  */
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext } from 'cloudflare:test';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { MAX_AUDIO_BODY_BYTES } from '../../src/api/transcriptions/form.js';
 import { READY_VERDICT_TTL_MS, resetReadinessCache } from '../../src/gateway/routes/readiness.js';
 import worker from '../../src/gateway/worker.js';
-import { callGateway as call, runRotation, startFreshStack } from './do-helpers.js';
+import {
+  callGateway as call,
+  rotationState,
+  rotationStub,
+  runRotation,
+  scheduleRotation,
+  startFreshStack,
+} from './do-helpers.js';
 import { advance, env, gatewayDescribe, HAS_GATEWAY_BINDINGS, type Stack } from './stack.js';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -113,6 +120,34 @@ gatewayDescribe('/readyz', () => {
     advance(READY_VERDICT_TTL_MS / 1000 + 1);
     await worker.fetch(new Request('https://gateway.test/readyz'), env, createExecutionContext());
     expect(healthProbes() - before).toBe(2 * workers);
+  });
+});
+
+gatewayDescribe('/readyz after the service and the worker restarted (no KEK held anywhere)', () => {
+  it('is 503 worker and asks the DO to attest again now, not at its next alarm; then ready', async () => {
+    const digest = stack.dev.manifestDigest;
+    resetReadinessCache();
+    expect((await call('/readyz')).status).toBe(200);
+    await scheduleRotation(digest); // the next alarm an hour ahead, as a finished rotation leaves it
+    await stack.restartService(); // a new service process: its KEKs were in memory only
+    const ring = stack.session.keys.ring;
+    for (const k of ring.list()) ring.delete(k.kid); // a restarted worker holds no key either
+    await stack.session.keys.refresh(); // it registers with the new service, which has none to give
+    advance(16); // past the DO's floor between attestations (RECHECK_MIN_SECONDS)
+    const res = await call('/readyz');
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ status: 'not_ready', missing: ['worker'] });
+    expect((await rotationState(digest)).alarm).toBeLessThanOrEqual(Date.now());
+    // That alarm uploads the key to the new service; the worker gets it; a request is served.
+    expect(await runDurableObjectAlarm(rotationStub(digest))).toBe(true);
+    await stack.session.keys.refresh();
+    advance(READY_VERDICT_TTL_MS / 1000 + 1);
+    expect((await call('/readyz')).status).toBe(200);
+    const chat = await post('/v1/chat/completions', {
+      model: 'sealgate-builtin',
+      messages: MESSAGE.messages,
+    });
+    expect(chat.status).toBe(200);
   });
 });
 

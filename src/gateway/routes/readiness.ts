@@ -3,7 +3,8 @@
  * a key the verified attestation service confirmed, and at least one AI worker says it holds that
  * key and is registered (its `/healthz`: key ids are public). Otherwise 503 with `Retry-After` and
  * `{"status":"not_ready","missing":[…]}` naming what is missing: `key` (no confirmed key yet; the
- * key-rotation DO is asked to attest) or `worker` (no worker holds it yet, or none answered).
+ * key-rotation DO is asked to attest) or `worker` (no worker holds it yet, or none answered; a
+ * registered worker without it gets the DO asked to attest again and re-upload the key now).
  * `/healthz` stays liveness: it answers as soon as the gateway runs.
  *
  * The route is public, and a verdict costs a `/healthz` probe of every worker, so the isolate keeps
@@ -88,28 +89,32 @@ async function probeRound(
     const detail = 'no key confirmed by a verified attestation service yet';
     return { ready: false, missing: 'key', detail, retryAfter: 2 };
   }
-  const holders = await Promise.all(config.workerUrls.map((url) => holdsKey(fetch, url, kek.kid)));
-  if (!holders.includes(true)) {
-    return {
-      ready: false,
-      missing: 'worker',
-      detail: 'no AI worker holds the current key yet',
-      retryAfter: 1,
-    };
-  }
-  return { ready: true, keyId: kek.kid };
+  const holding = await Promise.all(config.workerUrls.map((url) => workerHolding(fetch, url, kek.kid)));
+  if (holding.includes('holds')) return { ready: true, keyId: kek.kid };
+  // A worker the service registered, without the key the service confirmed: the service no longer
+  // holds it (it keeps keys in memory only: a restart), so no worker can get it until the DO uploads
+  // it again. Ask the DO to attest and re-upload now (rate-limited there, RECHECK_MIN_SECONDS), as a
+  // sealed request refused with unknown_key does, not at its next alarm (up to a rotation interval).
+  if (holding.includes('lacks')) pokeRotation(env, config.manifestDigest, 'recheckSoon', ctx);
+  return { ready: false, missing: 'worker', detail: 'no AI worker holds the current key yet', retryAfter: 1 };
 }
 
-async function holdsKey(fetch: Fetcher, base: string, kid: string): Promise<boolean> {
+/** What a worker's `/healthz` says of `kid`: it holds it, it is registered without it, or nothing usable. */
+async function workerHolding(
+  fetch: Fetcher,
+  base: string,
+  kid: string,
+): Promise<'holds' | 'lacks' | 'silent'> {
   try {
     const res = await fetch(`${base}/healthz`, {
       headers: { accept: 'application/json' },
       signal: AbortSignal.timeout(WORKER_PROBE_MS),
     });
-    if (!res.ok) return false;
+    if (!res.ok) return 'silent';
     const health = (await res.json()) as { keyIds?: unknown; registered?: unknown };
-    return health.registered === true && Array.isArray(health.keyIds) && health.keyIds.includes(kid);
+    if (health.registered !== true || !Array.isArray(health.keyIds)) return 'silent';
+    return health.keyIds.includes(kid) ? 'holds' : 'lacks';
   } catch {
-    return false;
+    return 'silent';
   }
 }
