@@ -80,6 +80,9 @@ describe('the local stack on SIMULATED Intel TDX', () => {
     expect(html).toContain('TDX_01');
     expect(html).toContain('RTMR3');
     expect(html).toContain('this stack runs on a software simulator of Intel TDX.');
+    // The TD worker's MRTD is held to the role's tdx.mrTd, as verify-endpoint holds it.
+    expect(html).toContain('<table id="workers">');
+    expect(html).not.toContain('does not match');
     expect(html).not.toContain('AMD SEV-SNP');
   });
 

@@ -181,7 +181,9 @@ async function attestedWorkers(
   rc: RouteContext,
   serviceSigningKey: Uint8Array,
 ): Promise<PageWorker[] | null> {
-  const allowed = rc.config.manifest.roles.worker?.snp?.measurements ?? [];
+  // A worker's measurement is its SEV-SNP MEASUREMENT or its TDX MRTD: either list of the role's.
+  const worker = rc.config.manifest.roles.worker;
+  const allowed = [...(worker?.snp?.measurements ?? []), ...(worker?.tdx?.mrTd ?? [])];
   let listed: Record<string, unknown>;
   try {
     listed = await callJson({ baseUrl: rc.config.serviceUrl, fetch: rc.fetch }, 'GET', '/v1/workers');
