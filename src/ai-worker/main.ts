@@ -50,8 +50,8 @@ import { refuseReroutingEnvironment } from './rerouting-env.js';
 import {
   DEFAULT_HOST,
   DEFAULT_PORT,
-  SIMULATED_BANNER,
   type StartWorkerOptions,
+  simulatedBanner,
   startWorker,
 } from './server.js';
 
@@ -163,7 +163,7 @@ function nativeRoutes(value: string, program: string): TranslatableRoute[] {
 
 async function main(): Promise<void> {
   const options = await configFromEnv(process.env);
-  if (options.platform.simulated) process.stderr.write(`\n${SIMULATED_BANNER}\n\n`);
+  if (options.platform.simulated) process.stderr.write(`\n${simulatedBanner(options.platform.kind)}\n\n`);
   const worker = await startWorker({ ...options, log: consoleLog });
   process.stderr.write(`AI worker listening on ${worker.url} (attesting to ${options.serviceUrl})\n`);
   closeOnSignals(

@@ -37,13 +37,21 @@ import { RestartReplayGuard } from './restart-replay-guard.js';
 export const DEFAULT_PORT = 8789;
 export const DEFAULT_HOST = '127.0.0.1';
 
-export const SIMULATED_BANNER = [
-  '************************************************************************',
-  '*  SIMULATED HARDWARE: this AI worker runs on the SEV-SNP simulator.   *',
-  '*  Its evidence proves nothing about real hardware: the prompts it     *',
-  "*  opens are protected by nothing but this machine's operator.         *",
-  '************************************************************************',
-].join('\n');
+/**
+ * The loud notice of a simulated platform, naming the TEE it simulates (its evidence proves nothing
+ * about real hardware, whichever it is).
+ */
+export function simulatedBanner(kind: AttestationPlatform['kind']): string {
+  const tee = kind === 'tdx' ? 'Intel TDX' : 'SEV-SNP';
+  const line = (text: string) => `*  ${text.padEnd(68)}*`;
+  return [
+    '*'.repeat(72),
+    line(`SIMULATED HARDWARE: this AI worker runs on the ${tee} simulator.`),
+    line('Its evidence proves nothing about real hardware: the prompts it'),
+    line("opens are protected by nothing but this machine's operator."),
+    '*'.repeat(72),
+  ].join('\n');
+}
 
 export interface StartWorkerOptions {
   /** The exact manifest bytes (UTF-8 JSON), loaded once. */
@@ -200,7 +208,7 @@ function requireGpuProvider(manifest: Manifest, gpus: GpuEvidenceProvider | unde
 function warnIfSimulated(opts: StartWorkerOptions, log: WorkerLog): void {
   if (!opts.platform.simulated && !opts.gpus?.simulated) return;
   log('warn', 'SIMULATED HARDWARE', {
-    banner: SIMULATED_BANNER,
+    banner: simulatedBanner(opts.platform.kind),
     platform: opts.platform.description,
     ...(opts.gpus ? { gpus: opts.gpus.description } : {}),
   });

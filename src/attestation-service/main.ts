@@ -26,8 +26,8 @@ import {
   DEFAULT_HOST,
   DEFAULT_PORT,
   jsonLinesLog,
-  SIMULATED_BANNER,
   type StartServiceOptions,
+  simulatedBanner,
   startService,
 } from './server.js';
 
@@ -59,7 +59,7 @@ export async function configFromEnv(
 
 async function main(): Promise<void> {
   const options = await configFromEnv(process.env);
-  if (options.platform.simulated) process.stderr.write(`\n${SIMULATED_BANNER}\n\n`);
+  if (options.platform.simulated) process.stderr.write(`\n${simulatedBanner(options.platform.kind)}\n\n`);
   const service = await startService({ ...options, log: jsonLinesLog });
   process.stderr.write(`attestation service listening on ${service.url}\n`);
   closeOnSignals(

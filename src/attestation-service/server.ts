@@ -23,13 +23,21 @@ import { generateServiceKeys, type ServiceKeys } from './service-keys.js';
 export const DEFAULT_PORT = 8788;
 export const DEFAULT_HOST = '127.0.0.1';
 
-export const SIMULATED_BANNER = [
-  '************************************************************************',
-  '*  SIMULATED HARDWARE: this attestation service runs on the SEV-SNP    *',
-  '*  simulator. Its evidence proves nothing about real hardware. Never   *',
-  '*  send it keys that protect real prompts.                             *',
-  '************************************************************************',
-].join('\n');
+/**
+ * The loud notice of a simulated platform, naming the TEE it simulates (its evidence proves nothing
+ * about real hardware, whichever it is).
+ */
+export function simulatedBanner(kind: AttestationPlatform['kind']): string {
+  const tee = kind === 'tdx' ? 'Intel TDX' : 'SEV-SNP';
+  const line = (text: string) => `*  ${text.padEnd(68)}*`;
+  return [
+    '*'.repeat(72),
+    line(`SIMULATED HARDWARE: this attestation service runs on the ${tee}`),
+    line('simulator. Its evidence proves nothing about real hardware. Never'),
+    line('send it keys that protect real prompts.'),
+    '*'.repeat(72),
+  ].join('\n');
+}
 
 export interface StartServiceOptions {
   /** The exact manifest bytes (UTF-8 JSON), loaded once. */
@@ -108,7 +116,10 @@ export async function startService(opts: StartServiceOptions): Promise<RunningSe
   );
   const allowUnpinnedGateway = checkGatewayPinned(manifest, opts, log);
   if (platform.simulated) {
-    log('warn', 'SIMULATED_HARDWARE', { banner: SIMULATED_BANNER, platform: platform.description });
+    log('warn', 'SIMULATED_HARDWARE', {
+      banner: simulatedBanner(platform.kind),
+      platform: platform.description,
+    });
   } else if (manifestTrustsSimulator(manifest)) {
     log('warn', 'manifest_trusts_simulator', {
       message: 'the manifest trusts a SIMULATED root: workers on the simulator will be accepted',

@@ -226,7 +226,7 @@ async function run(r: Report, o: RunOptions): Promise<void> {
   }
   await checkHistory(r, o, j.digest);
   if (evidence.simulated)
-    r.say('  !! SIMULATED HARDWARE: the evidence comes from a software simulator, not from AMD SEV-SNP.');
+    r.say(`  !! SIMULATED HARDWARE: the evidence comes from a software simulator, not from ${evidence.tee}.`);
 }
 
 /** 1. The endpoint's attestation for our nonce, or null (said) when it gives none. */
@@ -295,6 +295,8 @@ async function chooseManifest(
 interface EvidenceFindings {
   verdict: Awaited<ReturnType<typeof verifyEvidenceBundle>>;
   simulated: boolean;
+  /** The TEE the bundle's evidence is from. */
+  tee: 'AMD SEV-SNP' | 'Intel TDX';
   measurement: string | null;
 }
 
@@ -323,7 +325,7 @@ async function checkEvidence(r: Report, o: RunOptions, j: Judged): Promise<Evide
   sayEvidenceChain(r, verdict);
   const measurement = sayReferenceValues(r, verdict);
   sayTcb(r, verdict);
-  return { verdict, simulated, measurement };
+  return { verdict, simulated, measurement, tee: bundle.platform === 'tdx' ? 'Intel TDX' : 'AMD SEV-SNP' };
 }
 
 type EvidenceVerdict = EvidenceFindings['verdict'];

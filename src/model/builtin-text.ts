@@ -11,7 +11,8 @@
  *
  * The answers are deterministic functions of the request (no clock, no randomness), so a test can
  * predict them: chat quotes the last user message and repeats it backwards; completions continue a
- * prompt with its words in reverse order.
+ * prompt with its words in reverse order. Both end before a `stop` sequence and after `max_tokens`
+ * words, whichever comes first.
  */
 import { SealgateError } from '../errors.js';
 import { isRecord } from '../json/object-guards.js';
@@ -128,6 +129,37 @@ export function choiceCount(body: Record<string, unknown>, max = 8): number {
     invalid(`n must be an integer from 1 to ${max}`);
   }
   return n;
+}
+
+/** OpenAI's cap on stop sequences (API reference: "stop", up to 4). */
+export const MAX_STOP_SEQUENCES = 4;
+
+/** OpenAI's `stop`: a string or an array of 1–4 strings, or null; an empty string is refused. */
+export function stopSequences(body: Record<string, unknown>): string[] {
+  const stop = body.stop;
+  if (stop === undefined || stop === null) return [];
+  const list: unknown[] = typeof stop === 'string' ? [stop] : Array.isArray(stop) ? stop : [];
+  if (
+    list.length === 0 ||
+    list.length > MAX_STOP_SEQUENCES ||
+    list.some((s) => typeof s !== 'string' || s.length === 0)
+  ) {
+    invalid(`stop must be a non-empty string or an array of 1 to ${MAX_STOP_SEQUENCES} non-empty strings`);
+  }
+  return list as string[];
+}
+
+/**
+ * The answer up to the first occurrence of any stop sequence, as words (OpenAI "stop": the returned
+ * text does not contain it). The answer's text is `lead` + the words joined by single spaces (chat:
+ * no lead; completions: each word after a space, so a lead of one space). A cut inside a word keeps
+ * the word's start; the space before a cut is dropped with the rest, as an answer is whole words
+ * joined by single spaces (so usage stays one token per streamed chunk).
+ */
+export function untilStop(all: string[], stops: readonly string[], lead: '' | ' '): string[] {
+  const text = lead + all.join(' ');
+  const at = Math.min(...stops.map((s) => text.indexOf(s)).filter((i) => i >= 0));
+  return Number.isFinite(at) ? words(text.slice(0, at)) : all;
 }
 
 /** Cuts `all` to `limit` words; `length` when something was cut (OpenAI finish_reason). */

@@ -30,6 +30,8 @@ import {
   limitWords,
   maxTokens,
   readChatMessages,
+  stopSequences,
+  untilStop,
 } from './builtin-text.js';
 import { type ModelAnswer, type ModelBackend, type ModelCall, type ModelRoute, SSE_DONE } from './types.js';
 
@@ -86,12 +88,18 @@ function refuseLogprobs(body: Record<string, unknown>): void {
     invalid('logprobs are not supported by the built-in model');
 }
 
+/** Absent, null, or one of `free`: a choice that leaves the model free not to call anything. */
+const leavesFree = (v: unknown, free: readonly unknown[]) =>
+  v === undefined || v === null || free.includes(v);
+
 /**
  * The built-in model writes plain text and never calls a tool. A request that needs otherwise is
  * refused rather than answered in a shape it did not ask for (the openai SDK's `parse()` would
- * throw on the text; a forced tool call would silently not happen): `response_format` other than
- * text, and a `tool_choice` that forces a call ("required", or a named function). Tools offered
- * with "auto" or "none" are fine: the model may always answer without calling one.
+ * throw on the text; a forced tool call would silently not happen; audio asked for would not
+ * come): `response_format` other than text, a `tool_choice` that forces a call ("required", or a
+ * named function), the deprecated `function_call` naming a function, and audio output
+ * (`modalities` other than ["text"], or `audio`). Tools or functions offered with "auto" or "none"
+ * are fine: the model may always answer without calling one.
  */
 function refuseWhatTextCannotMeet(body: Record<string, unknown>): void {
   const format = body.response_format;
@@ -100,12 +108,16 @@ function refuseWhatTextCannotMeet(body: Record<string, unknown>): void {
     if (type !== 'text')
       invalid('response_format other than {"type":"text"} is not supported by the built-in model');
   }
-  const choice = body.tool_choice;
-  if (choice !== undefined && choice !== null && choice !== 'auto' && choice !== 'none') {
+  if (!leavesFree(body.tool_choice, ['auto', 'none']) || !leavesFree(body.function_call, ['auto', 'none'])) {
     invalid(
-      'a tool_choice that forces a tool call is not supported by the built-in model (it never calls tools)',
+      'a tool_choice or function_call that forces a call is not supported by the built-in model (it never calls tools)',
     );
   }
+  const modalities = body.modalities;
+  const textOnly = Array.isArray(modalities) && modalities.length === 1 && modalities[0] === 'text';
+  if (!leavesFree(modalities, []) && !textOnly)
+    invalid('the built-in model answers modalities ["text"] only');
+  if (!leavesFree(body.audio, [])) invalid('audio output is not supported by the built-in model');
 }
 
 async function idFor(prefix: string, body: Record<string, unknown>): Promise<string> {
@@ -167,7 +179,7 @@ async function chat(body: Record<string, unknown>, h: Head, signal?: AbortSignal
   const n = choiceCount(body);
   const reading = readChatMessages(body.messages);
   const { words, finishReason } = limitWords(
-    chatReplyWords(reading.lastUserText),
+    untilStop(chatReplyWords(reading.lastUserText), stopSequences(body), ''),
     maxTokens(body, undefined),
   );
   const id = await idFor('chatcmpl', body);
@@ -244,7 +256,9 @@ async function completions(
   }
   const prompts = readPrompts(body.prompt);
   const limit = maxTokens(body, COMPLETIONS_DEFAULT_MAX_TOKENS);
-  const answers = prompts.map((p) => ({ prompt: p, ...limitWords(completionWords(p), limit) }));
+  const stops = stopSequences(body);
+  const cut = (p: string) => limitWords(untilStop(completionWords(p), stops, ' '), limit);
+  const answers = prompts.map((p) => ({ prompt: p, ...cut(p) }));
   const promptTokens = prompts.reduce((sum, p) => sum + countWords(p), 0);
   const completionTokens = n * answers.reduce((sum, a) => sum + a.words.length, 0);
   const total = usage(promptTokens, completionTokens);

@@ -69,7 +69,7 @@ describe('the local stack on SIMULATED Intel TDX', () => {
     expect(a.tdx.rtmrs).toHaveLength(4);
   });
 
-  it('the verification page shows the MRTD, the TCB status and the RTMRs', async () => {
+  it('the verification page shows the MRTD, the TCB status and the RTMRs; its banner names TDX', async () => {
     const response = await fetch(`${stack.url}/`);
     expect(response.status).toBe(200);
     const html = await response.text();
@@ -79,6 +79,11 @@ describe('the local stack on SIMULATED Intel TDX', () => {
     expect(html).toMatch(/data-testid="tdx-tcb-status">UpToDate</);
     expect(html).toContain('TDX_01');
     expect(html).toContain('RTMR3');
+    expect(html).toContain('this stack runs on a software simulator of Intel TDX.');
+    // The TD worker's MRTD is held to the role's tdx.mrTd, as verify-endpoint holds it.
+    expect(html).toContain('<table id="workers">');
+    expect(html).not.toContain('does not match');
+    expect(html).not.toContain('AMD SEV-SNP');
   });
 
   it('sealgate verify-endpoint checks the TD and says so (exit 3: unpinned, every link holds)', async () => {
@@ -96,6 +101,8 @@ describe('the local stack on SIMULATED Intel TDX', () => {
     expect(out.stdout).toContain('(the SIMULATED development root the manifest names)');
     expect(out.stdout).toMatch(/the service's MRTD [0-9a-f]{96} is one the manifest allows/);
     expect(out.stdout).toContain('TDX TCB status UpToDate (no advisories), module TDX_01');
+    expect(out.stdout).toContain('the evidence comes from a software simulator, not from Intel TDX.');
+    expect(out.stdout).not.toContain('SEV-SNP');
     expect(out.code).toBe(3);
   }, 60_000);
 

@@ -131,6 +131,31 @@ describe('built-in model: chat', () => {
     const cut2 = await json(CHAT, { messages, max_completion_tokens: 2, max_tokens: 5 });
     expect(cut2.choices[0].message.content).toBe('You said:');
   });
+  it('ends before the first stop sequence (OpenAI "stop"), the stream as the JSON answer', async () => {
+    // The whole answer: You said: "Hello there, model!" Backwards: "model! there, Hello"
+    const one = await json(CHAT, { messages, stop: 'there' });
+    expect(one.choices[0]).toMatchObject({ message: { content: 'You said: "Hello' }, finish_reason: 'stop' });
+    expect(one.usage.completion_tokens).toBe(3);
+    // The earliest match wins, whatever the order; a cut inside a word keeps its start.
+    const two = await json(CHAT, { messages, stop: ['Backwards', 'odel'] });
+    expect(two.choices[0].message.content).toBe('You said: "Hello there, m');
+    const events = await stream(CHAT, { messages, stop: ['Backwards', 'odel'] });
+    const chunks = events.slice(1, -2).map((e) => JSON.parse(e).choices[0].delta.content as string);
+    expect(chunks).toEqual(['You', ' said:', ' "Hello', ' there,', ' m']);
+    expect(JSON.parse(events.at(-2)!).choices[0].finish_reason).toBe('stop');
+    // No match: the whole answer; a stop after max_tokens words: the limit comes first.
+    expect((await json(CHAT, { messages, stop: ['absent'] })).choices[0].message.content).toMatch(/Hello"$/);
+    const limited = await json(CHAT, { messages, stop: 'Backwards', max_tokens: 2 });
+    expect(limited.choices[0]).toMatchObject({ message: { content: 'You said:' }, finish_reason: 'length' });
+  });
+  it('refuses a stop that is not a non-empty string or 1 to 4 of them', async () => {
+    for (const stop of ['', [], ['a', 'b', 'c', 'd', 'e'], [''], [1], 5, { a: 'b' }]) {
+      expect(await refusal(CHAT, { messages, stop }), JSON.stringify(stop)).toBe(
+        'stop must be a non-empty string or an array of 1 to 4 non-empty strings',
+      );
+    }
+    expect((await json(CHAT, { messages, stop: null })).choices[0].finish_reason).toBe('stop');
+  });
   it('answers n identical choices and counts each', async () => {
     const body = await json(CHAT, { messages, n: 2 });
     expect(body.choices.map((c: { index: number }) => c.index)).toEqual([0, 1]);
@@ -171,15 +196,32 @@ describe('built-in model: chat', () => {
     const tools = [{ type: 'function', function: { name: 'get', parameters: { type: 'object' } } }];
     for (const tool_choice of ['required', { type: 'function', function: { name: 'get' } }, 'any']) {
       expect(await refusal(CHAT, { messages, tools, tool_choice }), JSON.stringify(tool_choice)).toBe(
-        'a tool_choice that forces a tool call is not supported by the built-in model (it never calls tools)',
+        'a tool_choice or function_call that forces a call is not supported by the built-in model (it never calls tools)',
       );
     }
+    // The deprecated functions API: a function_call naming a function forces a call too.
+    const functions = [{ name: 'get', parameters: { type: 'object' } }];
+    expect(await refusal(CHAT, { messages, functions, function_call: { name: 'get' } })).toBe(
+      'a tool_choice or function_call that forces a call is not supported by the built-in model (it never calls tools)',
+    );
+    // Audio output would not come: refused, as a JSON format is.
+    for (const modalities of [['text', 'audio'], ['audio'], [], 'text']) {
+      expect(await refusal(CHAT, { messages, modalities }), JSON.stringify(modalities)).toBe(
+        'the built-in model answers modalities ["text"] only',
+      );
+    }
+    expect(await refusal(CHAT, { messages, audio: { voice: 'alloy', format: 'wav' } })).toBe(
+      'audio output is not supported by the built-in model',
+    );
     // What text can meet is answered: a text format, tools it may decline to call.
     for (const extra of [
       { response_format: { type: 'text' } },
       { response_format: null, tools },
       { tools, tool_choice: 'auto' },
       { tools, tool_choice: 'none' },
+      { functions, function_call: 'auto' },
+      { functions, function_call: 'none' },
+      { modalities: ['text'], audio: null },
     ]) {
       const body = await json(CHAT, { messages, ...extra });
       expect(body.choices[0].message.content, JSON.stringify(extra)).toMatch(/^You said:/);
@@ -222,6 +264,16 @@ describe('built-in model: completions', () => {
     expect(text).toBe(whole.choices[0].text);
     expect(chunks.at(-2).choices[0].finish_reason).toBe('stop');
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage: whole.usage });
+  });
+  it('ends the completion, not the echoed prompt, before the first stop sequence', async () => {
+    const body = await json(ROUTE, { prompt: 'one two three', stop: ['wo'], echo: true });
+    expect(body.choices[0]).toMatchObject({ text: 'one two three three t', finish_reason: 'stop' });
+    expect(body.usage.completion_tokens).toBe(2);
+    // Each word follows a space: a stop that starts with one matches before the first word.
+    expect((await json(ROUTE, { prompt: 'one two three', stop: ' three' })).choices[0].text).toBe('');
+    const events = await stream(ROUTE, { prompt: 'one two three', stop: ['wo'] });
+    const text = events.slice(0, -1).map((e) => JSON.parse(e).choices[0].text as string);
+    expect(text).toEqual([' three', ' t', '']);
   });
   it('refuses token-array prompts', async () => {
     expect(await refusal(ROUTE, { prompt: [1, 2, 3] })).toMatch(/token arrays are not supported/);

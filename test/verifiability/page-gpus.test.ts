@@ -17,6 +17,7 @@ function model(gpus: (typeof gpu)[]): PageModel {
     verdict: 'verified-simulated',
     verdictDetail: '',
     simulated: true,
+    tee: 'AMD SEV-SNP',
     manifestName: 'dev',
     manifestDigest: 'dd'.repeat(32),
     earStatus: null,

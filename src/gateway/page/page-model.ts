@@ -20,7 +20,7 @@ import { log } from '../log.js';
 import type { RouteContext } from '../routes/verification/context.js';
 import { appraiseService, type ServiceAppraisal } from '../verification/appraise-service.js';
 import { issueGatewayNonce } from '../verification/gateway-nonce.js';
-import type { PageModel, PageTcb, PageVerdict, PageWorker } from './verification-html.js';
+import type { PageKey, PageModel, PageTcb, PageVerdict, PageWorker } from './verification-html.js';
 
 const iso = (seconds: number | null | undefined) =>
   typeof seconds === 'number' ? new Date(seconds * 1000).toISOString() : null;
@@ -35,6 +35,16 @@ const VERDICT_DETAIL: Record<PageVerdict, string> = {
   'not-verified':
     'The attestation service’s evidence does not hold against the manifest: the gateway does not trust it.',
 };
+
+/**
+ * The TEE the service's evidence comes from; without evidence (the service did not answer), the one
+ * the manifest's service role accepts, or null when it accepts both.
+ */
+function teeOf(platform: string | undefined, snp: boolean, tdx: boolean): PageModel['tee'] {
+  if (platform === 'tdx' || (platform === undefined && tdx && !snp)) return 'Intel TDX';
+  if (platform === 'sev-snp' || (platform === undefined && snp && !tdx)) return 'AMD SEV-SNP';
+  return null;
+}
 
 export async function buildPageModel(rc: RouteContext): Promise<PageModel> {
   const { config } = rc;
@@ -56,6 +66,7 @@ export async function buildPageModel(rc: RouteContext): Promise<PageModel> {
     verdict,
     verdictDetail: VERDICT_DETAIL[verdict],
     simulated: config.simulated || result?.appraisal.simulated === true,
+    tee: teeOf(result?.bundle?.platform, serviceRef !== undefined, tdxRef !== undefined),
     manifestName: config.manifest.name,
     manifestDigest: config.manifestDigest,
     earStatus: sub?.['ear.status'] ?? null,
@@ -83,17 +94,22 @@ export async function buildPageModel(rc: RouteContext): Promise<PageModel> {
         }
       : null,
     workers,
-    keys: (rotation?.keys ?? []).map((k) => ({
-      kid: k.kid,
-      notBefore: iso(k.notBefore)!,
-      notAfter: iso(k.notAfter)!,
-      confirmed: k.confirmed,
-    })),
+    keys: pageKeys(rotation),
     lastServiceAttestation: iso(rotation?.lastAttestation?.verifiedAt),
     nextRotation: typeof rotation?.alarm === 'number' ? new Date(rotation.alarm).toISOString() : null,
     history: await manifestHistory(rc),
     generatedAt: new Date(nowMs()).toISOString(),
   };
+}
+
+/** The key-rotation object's keys, their windows as ISO times. */
+function pageKeys(rotation: RotationState | null): PageKey[] {
+  return (rotation?.keys ?? []).map((k) => ({
+    kid: k.kid,
+    notBefore: iso(k.notBefore)!,
+    notAfter: iso(k.notAfter)!,
+    confirmed: k.confirmed,
+  }));
 }
 
 /** The service appraised for `nonce`, or null when it did not answer with evidence. */
@@ -165,7 +181,9 @@ async function attestedWorkers(
   rc: RouteContext,
   serviceSigningKey: Uint8Array,
 ): Promise<PageWorker[] | null> {
-  const allowed = rc.config.manifest.roles.worker?.snp?.measurements ?? [];
+  // A worker's measurement is its SEV-SNP MEASUREMENT or its TDX MRTD: either list of the role's.
+  const worker = rc.config.manifest.roles.worker;
+  const allowed = [...(worker?.snp?.measurements ?? []), ...(worker?.tdx?.mrTd ?? [])];
   let listed: Record<string, unknown>;
   try {
     listed = await callJson({ baseUrl: rc.config.serviceUrl, fetch: rc.fetch }, 'GET', '/v1/workers');

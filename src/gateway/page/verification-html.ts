@@ -65,6 +65,8 @@ export interface PageModel {
   verdict: PageVerdict;
   verdictDetail: string;
   simulated: boolean;
+  /** The service's TEE as its evidence says (without evidence: as the manifest allows it); the banner names it. */
+  tee: 'AMD SEV-SNP' | 'Intel TDX' | null;
   manifestName: string;
   manifestDigest: string;
   earStatus: string | null;
@@ -190,7 +192,7 @@ code{font-size:.8rem;word-break:break-all}
 
 export function renderVerificationPage(m: PageModel): string {
   const banner = m.simulated
-    ? `<div id="simulated-banner" class="simulated" role="alert">SIMULATED HARDWARE — this stack runs on a software simulator of AMD SEV-SNP. Nothing here is protected by hardware. For development only.</div>`
+    ? `<div id="simulated-banner" class="simulated" role="alert">SIMULATED HARDWARE — this stack runs on a software simulator of ${esc(m.tee ?? 'confidential-computing hardware')}. Nothing here is protected by hardware. For development only.</div>`
     : '';
   const violations = m.violations.length
     ? `<p>Failed checks: ${m.violations.map((v) => `<code>${esc(v)}</code>`).join(', ')}</p>`

@@ -1,0 +1,54 @@
+/**
+ * The SIMULATED HARDWARE banner of the verification page names the TEE that is simulated: the one
+ * the service's evidence comes from (page-model.ts `teeOf`), or a neutral word when it is not known.
+ */
+import { describe, expect, it } from 'vitest';
+import { type PageModel, renderVerificationPage } from '../../src/gateway/page/verification-html.js';
+
+function model(simulated: boolean, tee: PageModel['tee']): PageModel {
+  return {
+    verdict: simulated ? 'verified-simulated' : 'verified',
+    verdictDetail: '',
+    simulated,
+    tee,
+    manifestName: 'dev',
+    manifestDigest: 'dd'.repeat(32),
+    earStatus: null,
+    nonce: null,
+    product: null,
+    rootSha256: null,
+    violations: [],
+    service: null,
+    tcb: [],
+    tdx: null,
+    workers: [],
+    keys: [],
+    lastServiceAttestation: null,
+    nextRotation: null,
+    history: [],
+    generatedAt: '2026-01-01T00:00:00.000Z',
+  };
+}
+
+const banner = (html: string) => /<div id="simulated-banner"[^>]*>([^<]*)<\/div>/.exec(html)?.[1];
+
+describe('verification page: the simulator banner', () => {
+  it('names Intel TDX for a simulated TD, never AMD SEV-SNP', () => {
+    const html = renderVerificationPage(model(true, 'Intel TDX'));
+    expect(banner(html)).toContain('this stack runs on a software simulator of Intel TDX.');
+    expect(html).not.toContain('SEV-SNP');
+  });
+
+  it('names AMD SEV-SNP for a simulated SEV-SNP guest', () => {
+    expect(banner(renderVerificationPage(model(true, 'AMD SEV-SNP')))).toContain(
+      'a software simulator of AMD SEV-SNP.',
+    );
+  });
+
+  it('names no vendor when the TEE is not known, and shows no banner on hardware', () => {
+    expect(banner(renderVerificationPage(model(true, null)))).toContain(
+      'a software simulator of confidential-computing hardware.',
+    );
+    expect(banner(renderVerificationPage(model(false, 'Intel TDX')))).toBeUndefined();
+  });
+});
