@@ -15,7 +15,7 @@ import {
   sealStream,
 } from '../../src/envelope/stream.js';
 import { AAD_LABEL, streamFrameAad, streamFrameAads } from '../../src/envelope/wire.js';
-import type { ErrorCode } from '../../src/errors.js';
+import { type ErrorCode, SealgateError } from '../../src/errors.js';
 import { lengthPrefixed, u64be } from '../../src/keys/encoding.js';
 import { createKek } from '../../src/keys/kek.js';
 import { expectSealgateError } from '../keys/support.js';
@@ -521,6 +521,23 @@ describe("the error frame: a worker's sealed failure in place of the end", () =>
     const r = await openChunks(ctx, [cat(header, data, errorAsData)]);
     expect(r.events).toEqual(['a']);
     await failed(r.error, 'decryption_failed');
+  });
+
+  it('every one-bit change of an error-framed stream is refused: no other failure ever opens', async () => {
+    const ctx = await context();
+    const s = createStreamSealer(ctx);
+    const body = cat(await s.seal(['a']), await s.fail(FAILURE));
+    for (let i = 0; i < body.length; i++) {
+      for (const bit of [0x01, 0x80]) {
+        const bad = Uint8Array.from(body);
+        bad[i]! ^= bit;
+        const r = await openChunks(ctx, [bad]);
+        expect(r.error, `byte ${i}`).toBeInstanceOf(SealgateError);
+        expect(['decryption_failed', 'stream_truncated']).toContain((r.error as SealgateError).code);
+        expect(sealedFailureOf(r.error)).toBeUndefined();
+        expect(['a', undefined]).toContain(r.events[0]);
+      }
+    }
   });
 
   it('a sealed error that is not exactly {code, message, status} in their domains is refused', async () => {
