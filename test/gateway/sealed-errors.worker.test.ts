@@ -10,11 +10,10 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
+import { afterAll, beforeEach, expect, it, vi } from 'vitest';
 import { ERROR_CONTENT_TYPE } from '../../src/envelope/error-response.js';
-import { callGateway as call, runRotation, startFreshStack } from './do-helpers.js';
+import { callGateway as call, stackPerFile } from './do-helpers.js';
 import {
-  emptyRotationDo,
   env,
   flip,
   gatewayDescribe,
@@ -65,11 +64,8 @@ async function errorOf(res: Response): Promise<{ status: number; code: string; m
 
 const workerPosts = () => stack.calls.filter((c) => c.startsWith('POST http://worker')).length;
 
-beforeAll(async () => {
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack = await startFreshStack();
-  await runRotation(stack.dev.manifestDigest);
-  await stack.session.keys.refresh();
+stackPerFile({ keyed: true }, (s) => {
+  stack = s;
   router = globalThis.fetch;
 });
 beforeEach(() => {
@@ -79,12 +75,8 @@ beforeEach(() => {
   stack.modelServer = SERVER_400;
   onHop((res) => res);
 });
-afterAll(async () => {
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
-  if (!HAS_GATEWAY_BINDINGS) return;
-  stack.modelServer = undefined;
-  await emptyRotationDo(stack.dev.manifestDigest);
+afterAll(() => {
+  if (HAS_GATEWAY_BINDINGS) stack.modelServer = undefined;
 });
 
 gatewayDescribe("the model server's refusal, sealed to the client", () => {
