@@ -15,10 +15,10 @@
  * read the message (which may be the model server's own words about the prompt).
  */
 import { SealgateError } from '../errors.js';
-import { decodeBase64UrlField, jsBase64Url } from '../keys/encoding.js';
+import { jsBase64Url } from '../keys/encoding.js';
 import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
-import { HKDF_INFO, IV_LENGTH, RESPONSE_SALT_LENGTH, type RequestContext, TAG_LENGTH } from './data-key.js';
-import { checkContext } from './response.js';
+import { HKDF_INFO, IV_LENGTH, RESPONSE_SALT_LENGTH, type RequestContext } from './data-key.js';
+import { checkContext, decodeSaltAndCiphertext } from './response.js';
 import {
   decodeSealedObject,
   ENVELOPE_FIELD,
@@ -145,19 +145,7 @@ export async function openErrorResponse(
     return fail(`"${ENVELOPE_FIELD}" must have exactly v, rs, ct`);
   }
   if (env.v !== PROTOCOL_VERSION) return fail('unsupported version');
-  const codec = context.crypto.base64url ?? jsBase64Url;
-  const rs = decodeBase64UrlField(env.rs, {
-    code: 'decryption_failed',
-    message: `${WHAT}: rs must be ${RESPONSE_SALT_LENGTH} bytes of canonical base64url`,
-    length: RESPONSE_SALT_LENGTH,
-    codec,
-  });
-  const ct = decodeBase64UrlField(env.ct, {
-    code: 'decryption_failed',
-    message: `${WHAT}: ct must be at least ${TAG_LENGTH} bytes of canonical base64url`,
-    minLength: TAG_LENGTH,
-    codec,
-  });
+  const { rs, ct } = decodeSaltAndCiphertext(env, WHAT, context.crypto.base64url ?? jsBase64Url);
   const key = await context.crypto.deriveAesKey(context.dek, rs, HKDF_INFO.response);
   const pt = await context.crypto.gcmOpen(
     key,

@@ -18,7 +18,7 @@
 import { SealgateError } from '../errors.js';
 import { canonicalizeJson as canonicalJson } from '../json/canonical.js';
 import { isWellFormedString } from '../json/strict-json.js';
-import { decodeBase64UrlField, jsBase64Url } from '../keys/encoding.js';
+import { type Base64UrlCodec, decodeBase64UrlField, jsBase64Url } from '../keys/encoding.js';
 import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
 
 import {
@@ -95,19 +95,7 @@ export async function openResponse(
     return fail(`"${ENVELOPE_FIELD}" must have exactly v, rs, ct`);
   }
   if (env.v !== PROTOCOL_VERSION) return fail('unsupported version');
-  const b64 = context.crypto.base64url ?? jsBase64Url;
-  const rs = decodeBase64UrlField(env.rs, {
-    code: 'decryption_failed',
-    message: `${WHAT}: rs must be ${RESPONSE_SALT_LENGTH} bytes of canonical base64url`,
-    length: RESPONSE_SALT_LENGTH,
-    codec: b64,
-  });
-  const ct = decodeBase64UrlField(env.ct, {
-    code: 'decryption_failed',
-    message: `${WHAT}: ct must be at least ${TAG_LENGTH} bytes of canonical base64url`,
-    minLength: TAG_LENGTH,
-    codec: b64,
-  });
+  const { rs, ct } = decodeSaltAndCiphertext(env, WHAT, context.crypto.base64url ?? jsBase64Url);
   const key = await context.crypto.deriveAesKey(context.dek, rs, HKDF_INFO.response);
   const pt = await context.crypto.gcmOpen(
     key,
@@ -166,4 +154,28 @@ export function checkContext(context: unknown, fn: string): asserts context is R
   ) {
     throw new SealgateError('invalid_argument', `${fn}: context must come from sealRequest or openRequest`);
   }
+}
+
+/**
+ * A sealed answer's or error's `rs` (RESPONSE_SALT_LENGTH bytes) and `ct` (at least the tag), each
+ * canonical base64url (RFC 4648 §5), else `decryption_failed` naming `what`.
+ */
+export function decodeSaltAndCiphertext(
+  env: Record<string, unknown>,
+  what: string,
+  codec: Base64UrlCodec,
+): { rs: Uint8Array; ct: Uint8Array } {
+  const rs = decodeBase64UrlField(env.rs, {
+    code: 'decryption_failed',
+    message: `${what}: rs must be ${RESPONSE_SALT_LENGTH} bytes of canonical base64url`,
+    length: RESPONSE_SALT_LENGTH,
+    codec,
+  });
+  const ct = decodeBase64UrlField(env.ct, {
+    code: 'decryption_failed',
+    message: `${what}: ct must be at least ${TAG_LENGTH} bytes of canonical base64url`,
+    minLength: TAG_LENGTH,
+    codec,
+  });
+  return { rs, ct };
 }
