@@ -13,27 +13,13 @@ import {
   openErrorResponse,
   sealErrorResponse,
 } from '../../src/envelope/error-response.js';
-import { sealRequest } from '../../src/envelope/request.js';
 import { openResponse, sealResponse } from '../../src/envelope/response.js';
 import { lengthPrefixed } from '../../src/keys/encoding.js';
-import { createKek } from '../../src/keys/kek.js';
 import { expectSealgateError } from '../keys/support.js';
 import { ramp } from '../vectors/reference.js';
+import { contexts } from './contexts.js';
 
-const T = 1_767_225_600;
-const ROUTE = '/v1/chat/completions';
 const REFUSAL = { status: 400, code: 'invalid_request', message: 'max_tokens is too large: 99999' };
-
-async function contexts() {
-  const kek = await createKek({ key: ramp(1, 32), notBefore: T, notAfter: T + 3600 });
-  const seal = (requestId: string, route = ROUTE) =>
-    sealRequest({ kek, route, requestId, body: { model: 'm' }, now: T }).then((r) => r.context);
-  return {
-    a: await seal('req-a'),
-    b: await seal('req-b'),
-    otherRoute: await seal('req-a', '/v1/embeddings'),
-  };
-}
 
 /** A sealed error of any plaintext, per the protocol text: K_resp from rs, zero nonce, the error AAD. */
 async function handSealed(context: RequestContext, plaintext: string): Promise<string> {

@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { sealRequest } from '../../src/envelope/request.js';
 import { isMeteringUsage, openResponse, sealResponse } from '../../src/envelope/response.js';
 import { parseKeepingExactNumbers } from '../../src/json/exact-numbers.js';
-import { createKek } from '../../src/keys/kek.js';
 import { expectSealgateError } from '../keys/support.js';
-import { ramp } from '../vectors/reference.js';
+import { contexts } from './contexts.js';
 
-const T = 1_767_225_600;
-const ROUTE = '/v1/chat/completions';
 const RESPONSE = {
   id: 'chatcmpl-1',
   object: 'chat.completion',
@@ -22,17 +18,6 @@ const RESPONSE = {
     completion_tokens_details: { reasoning_tokens: 0 },
   },
 };
-
-async function contexts() {
-  const kek = await createKek({ key: ramp(1, 32), notBefore: T, notAfter: T + 3600 });
-  const seal = (requestId: string, route = ROUTE) =>
-    sealRequest({ kek, route, requestId, body: { model: 'm' }, now: T }).then((r) => r.context);
-  return {
-    a: await seal('req-a'),
-    b: await seal('req-b'),
-    otherRoute: await seal('req-a', '/v1/embeddings'),
-  };
-}
 
 describe('sealResponse → openResponse', () => {
   it('carries numbers beyond ±(2^53 − 1) exactly: the gateway writes the client what the model wrote', async () => {
