@@ -286,19 +286,21 @@ describe.each(TRANSPORTS)('upstream model over %s: streams', (_name, transport) 
   it('idleTimeoutMs bounds each wait, not the stream: steady events slower in total pass', async () => {
     const s = await serve(async (_req, res) => {
       startSse(res);
-      for (const c of ['a', 'b', 'c', 'd', 'e', 'f']) {
+      // 12 waits of 60 ms: 720 ms in all, over the 500 ms bound, each wait far under it (a loaded
+      // machine that fires a 60 ms timer late still stays inside it).
+      for (const c of 'abcdefghijkl') {
         await writeData(res, chatChunk(c));
-        await new Promise((r) => setTimeout(r, 25));
+        await new Promise((r) => setTimeout(r, 60));
       }
       res.end('data: [DONE]\n\n');
     });
     const { events, error } = await collect(
-      await createUpstreamModel({ baseUrl: s.url, idleTimeoutMs: 60 }).call(CHAT, {
+      await createUpstreamModel({ baseUrl: s.url, idleTimeoutMs: 500 }).call(CHAT, {
         body: { ...body, stream: true },
       }),
     );
     expect(error).toBeUndefined();
-    expect(events).toHaveLength(7);
+    expect(events).toHaveLength(13);
   });
   it('a reader slower than idleTimeoutMs is not the server idling', async () => {
     const s = await serve((_req, res) => {
