@@ -38,6 +38,7 @@ import type { Manifest } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
 import { answerText } from './answer-text.js';
 import { parseFlags, parseInstant, UsageError } from './args.js';
+import { gatewayBaseUrl } from './gateway-url.js';
 import { readTextInput } from './io.js';
 import { cliKds, cliPcs } from './kds-fetch.js';
 import { printable } from './printable.js';
@@ -71,19 +72,6 @@ class Report {
     if (holds) this.ok(yes);
     else this.fail(no);
   }
-}
-
-function baseUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new UsageError(`URL: ${JSON.stringify(value)} is not an absolute URL`);
-  }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
-    throw new UsageError('URL must be an http(s) URL without query or fragment');
-  }
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 async function getJson(
@@ -123,7 +111,7 @@ export async function verifyEndpointCommand(
   if (pinnedDigest !== undefined && flags.values.manifest !== undefined) {
     throw new UsageError('--manifest and --manifest-digest: give one');
   }
-  const base = baseUrl(flags.positionals[0]!);
+  const base = gatewayBaseUrl(flags.positionals[0]!);
   const at = flags.values.at ? parseInstant('at', flags.values.at) : now();
   let pinnedText: string | undefined;
   if (flags.values.manifest !== undefined) {

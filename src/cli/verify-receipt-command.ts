@@ -29,6 +29,7 @@ import {
 import { type ReceiptVerdict, verifyReceiptBundle } from '../receipts/verify-receipt.js';
 import { answerText } from './answer-text.js';
 import { parseFlags, UsageError } from './args.js';
+import { gatewayBaseUrl } from './gateway-url.js';
 import { readTextInput } from './io.js';
 import { cliKds } from './kds-fetch.js';
 import { printable } from './printable.js';
@@ -52,10 +53,9 @@ export async function verifyReceiptCommand(argv: readonly string[]): Promise<Com
     positionals: 1,
   });
   const target = flags.positionals[0]!;
-  const url = flags.values.url;
+  const url = flags.values.url === undefined ? undefined : gatewayBaseUrl(flags.values.url, '--url');
   const apiKey = flags.values['api-key'] ?? process.env.SEALGATE_API_KEY;
   if (!url && flags.values['api-key']) throw new UsageError('--api-key needs --url');
-  if (url !== undefined && !/^https?:\/\//.test(url)) throw new UsageError('--url must be an http(s) URL');
   const pinnedDigest = flags.values['manifest-digest']?.toLowerCase();
   if (pinnedDigest !== undefined && !/^[0-9a-f]{64}$/.test(pinnedDigest)) {
     throw new UsageError('--manifest-digest must be 64 hex characters (SHA-256)');
@@ -152,7 +152,7 @@ function fetchBundle(url: string, id: string, apiKey: string | undefined): Promi
   }
   // The gateway stores a receipt just after its answer (waitUntil, docs/gateway.md): a 404 right
   // after the answer may mean "not written yet".
-  return getJson(`${url.replace(/\/+$/, '')}/v1/receipts/${encodeURIComponent(id)}`, apiKey, true);
+  return getJson(`${url}/v1/receipts/${encodeURIComponent(id)}`, apiKey, true);
 }
 
 /**
@@ -166,7 +166,7 @@ async function keptBundle(text: string, url: string, apiKey: string | undefined)
   } catch (e) {
     return { ok: false, message: (e as Error).message };
   }
-  const where = `${url.replace(/\/+$/, '')}/v1/receipt-evidence/${kept.serviceEvidenceSha256}`;
+  const where = `${url}/v1/receipt-evidence/${kept.serviceEvidenceSha256}`;
   const got = await getJson(where, apiKey, false);
   if (!got.ok) return got;
   try {
