@@ -52,3 +52,11 @@ describe('verification page: the simulator banner', () => {
     expect(banner(renderVerificationPage(model(false, 'Intel TDX')))).toBeUndefined();
   });
 });
+
+describe('verification page: the TCB tables', () => {
+  it('shows the SEV-SNP TCB table for an SEV-SNP service, not for a TD (it has the TDX table)', () => {
+    expect(renderVerificationPage(model(false, 'AMD SEV-SNP'))).toContain('<table id="tcb">');
+    expect(renderVerificationPage(model(false, null))).toContain('<table id="tcb">');
+    expect(renderVerificationPage(model(false, 'Intel TDX'))).not.toContain('<table id="tcb">');
+  });
+});

@@ -108,6 +108,16 @@ function serviceRow(m: PageModel): string {
     : '<tr><td colspan="4">no evidence</td></tr>';
 }
 
+/** The SEV-SNP TCB against the manifest's minimum; a TD has its own (tdxSection), so none here. */
+function snpTcbSection(m: PageModel): string {
+  if (m.tee === 'Intel TDX') return '';
+  return `<h2>TCB (reported against the manifest's minimum)</h2>
+<table id="tcb"><tr><th>component</th><th>reported</th><th>minimum</th><th></th></tr>
+${tcbRows(m)}
+</table>
+`;
+}
+
 function tdxSection(m: PageModel): string {
   if (!m.tdx) return '';
   const t = m.tdx;
@@ -225,11 +235,7 @@ ${serviceRow(m)}
 </table>
 <p>Product ${esc(m.product ?? '—')}, root certificate SHA-256 <code>${esc(m.rootSha256 ?? '—')}</code>.</p>
 
-<h2>TCB (reported against the manifest's minimum)</h2>
-<table id="tcb"><tr><th>component</th><th>reported</th><th>minimum</th><th></th></tr>
-${tcbRows(m)}
-</table>
-${tdxSection(m)}
+${snpTcbSection(m)}${tdxSection(m)}
 
 <h2>AI workers attested by the service</h2>
 ${workersTable(m)}
