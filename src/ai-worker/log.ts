@@ -17,11 +17,19 @@ export const consoleLog: WorkerLog = (level, message, detail) => {
 /**
  * What a log line may say about an error: a SealgateError's code, message and detail (written by us:
  * ids, statuses, never content); of anything else only its name — a foreign message can quote its
- * input (V8's JSON.parse errors quote the text they choke on), and input here is plaintext.
+ * input (V8's JSON.parse errors quote the text they choke on), and input here is plaintext. A
+ * message that is the client's text too (`clientMessage`: a translation's or the built-in model's
+ * refusal) is left out: written for the client, it may quote its request — a field's name, a type's
+ * value — and reaches it sealed (docs/protocol.md "Sealed error answer"); the code and detail stay.
  */
 export function errorDetail(e: unknown): Record<string, unknown> {
   if (isSealgateError(e)) {
-    return { code: e.code, error: e.message, ...(e.detail ? { detail: e.detail } : {}) };
+    const forClient = e.clientMessage !== undefined && e.clientMessage === e.message;
+    return {
+      code: e.code,
+      ...(forClient ? {} : { error: e.message }),
+      ...(e.detail ? { detail: e.detail } : {}),
+    };
   }
   return { error: e instanceof Error ? e.name : typeof e };
 }

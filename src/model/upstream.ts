@@ -265,15 +265,18 @@ async function send(
     response = await up.fetch(`${up.origin}${path}`, { ...init, signal: controller.signal });
   } catch (cause) {
     done();
-    const message = state.timedOut
-      ? `model server did not answer within ${up.requestTimeoutMs} ms`
-      : signal?.aborted
-        ? 'model request cancelled'
-        : 'cannot reach the model server';
+    const why = state.timedOut ? 'timeout' : signal?.aborted ? 'cancelled' : 'unreachable';
+    const message =
+      why === 'timeout'
+        ? `model server did not answer within ${up.requestTimeoutMs} ms`
+        : why === 'cancelled'
+          ? 'model request cancelled'
+          : 'cannot reach the model server';
+    // `why` in the detail: the log leaves out a message that is also the client's (log.ts errorDetail).
     throw new SealgateError(
       'fetch_failed',
       message,
-      { url: `${up.origin}${path}` },
+      { url: `${up.origin}${path}`, why },
       { cause, clientMessage: message },
     );
   }

@@ -239,6 +239,35 @@ describe('worker app: refusals', () => {
     expect(message).toMatch(/^messages\[0\]\.role must be one of/);
     expect(JSON.stringify(logs)).not.toContain('secret');
   });
+  it.each([
+    [
+      'a content block type',
+      '/v1/messages',
+      { max_tokens: 16, messages: [{ role: 'user', content: [{ type: SECRET }] }] },
+    ],
+    [
+      'a field name',
+      '/v1/messages',
+      { max_tokens: 16, messages: [{ role: 'user', content: 'hi' }], [SECRET]: 1 },
+    ],
+    ['an input item type', '/v1/responses', { input: [{ type: SECRET }] }],
+  ])(
+    'a translation’s refusal naming %s of the request reaches its client sealed, never the log',
+    async (_who, route, body) => {
+      const kek = await kekAt();
+      const { app, logs } = await setup({ keys: [kek] });
+      const { sealed, context } = await seal(kek, route, { model: BUILTIN_MODEL_ID, ...body });
+      const message = await expectSealedError(
+        await post(app, route, sealed),
+        context,
+        400,
+        'invalid_request',
+      );
+      expect(message).toContain(SECRET);
+      expect(logs.some((l) => l.detail?.code === 'invalid_argument')).toBe(true);
+      expect(JSON.stringify(logs)).not.toContain('secret');
+    },
+  );
   it('too large → 413; wrong method → 405 with Allow; unknown path → 404', async () => {
     const { app } = await setup({ keys: [await kekAt()], maxBodyBytes: 64 });
     await expectError(await post(app, CHAT, { model: 'x', pad: 'y'.repeat(100) }), 413, 'payload_too_large');

@@ -115,6 +115,35 @@ gatewayDescribe('/readyz', () => {
     expect(healthProbes() - before).toBe(2 * workers);
   });
 
+  it('a worker whose /healthz sends its head and stalls its body costs a probe round, not /readyz', async () => {
+    // The body never ends nor errors, whatever the fetch signal does (a fetcher need not tie it to
+    // the body): all /readyz calls of the isolate share the round in flight.
+    const half = new TextEncoder().encode('{"status":"ok","registered":true,"keyIds":[');
+    const stalled = () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start: (c) => c.enqueue(half),
+          pull: () => new Promise<void>(() => undefined),
+        }),
+        { headers: { 'content-type': 'application/json' } },
+      );
+    const through = globalThis.fetch;
+    vi.stubGlobal('fetch', (input: RequestInfo | URL, init?: RequestInit) =>
+      String(input instanceof Request ? input.url : input).endsWith('/healthz')
+        ? Promise.resolve(stalled())
+        : through(input, init),
+    );
+    try {
+      resetReadinessCache();
+      const res = await call('/readyz');
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ missing: ['worker'] });
+    } finally {
+      vi.stubGlobal('fetch', through);
+      resetReadinessCache();
+    }
+  });
+
   it('a worker registered without the key (its service restarted) makes it ask the DO to recheck', async () => {
     // A service keeps its keys in memory: restarted within a rotation interval (`npm start` again,
     // the gateway's KV and DO kept), it holds none of ours, and a restarted worker gets none from

@@ -8,6 +8,10 @@
  */
 
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import Anthropic from '@anthropic-ai/sdk';
+import { streamText } from 'ai';
+import OpenAI from 'openai';
 import { afterAll, beforeEach, expect, it, vi } from 'vitest';
 import { hashApiKey, resetApiKeyCache } from '../../src/gateway/kv/api-keys.js';
 import type { KeyLimits } from '../../src/gateway/limits/key-limits.js';
@@ -405,6 +409,87 @@ gatewayDescribe('a stream its client left, and answers without usage (limits/usa
     await waitOnExecutionContext(open.ctx);
     stack.modelStreamHangs = false;
   });
+
+  it.each(['openai', '@anthropic-ai/sdk', 'ai'])(
+    '%s reads a stream whose model went silent past KEEPALIVE_MS, keep-alive and all',
+    async (sdk) => {
+      const { key, hash } = await limitedKey({ budgetTokens: 1_000_000, budgetPeriod: 'day' });
+      const stop = chatChunk('"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]');
+      stack.modelStream = [content('a'), content('b'), stop, usage, '[DONE]'];
+      let resume!: () => void;
+      stack.modelStreamPause = new Promise<void>((r) => (resume = r));
+      const ctx = createExecutionContext();
+      let wire = '';
+      // The SDK's fetch: the gateway Worker, every byte it sends recorded on the way to the SDK.
+      const gateway = async (input: RequestInfo | URL, init?: RequestInit) => {
+        const res = await worker.fetch(
+          new Request(`https://gateway.test${new URL(String(input)).pathname}`, init),
+          env,
+          ctx,
+        );
+        const record = new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, c) {
+            wire += new TextDecoder().decode(chunk);
+            c.enqueue(chunk);
+          },
+        });
+        return new Response(res.body!.pipeThrough(record), res);
+      };
+      const texts: string[] = [];
+      const auth = { apiKey: key, maxRetries: 0, fetch: gateway };
+      const messages = [{ role: 'user' as const, content: 'hi there' }];
+      const events: AsyncIterable<unknown> =
+        sdk === 'openai'
+          ? await new OpenAI({ ...auth, baseURL: 'https://gateway.test/v1' }).chat.completions.create({
+              model: CHAT.model,
+              messages,
+              stream: true,
+            })
+          : sdk === 'ai'
+            ? streamText({
+                model: createOpenAICompatible({ name: 'g', baseURL: 'https://gateway.test/v1', ...auth })(
+                  CHAT.model,
+                ),
+                prompt: 'hi there',
+                maxRetries: 0,
+              }).textStream
+            : await new Anthropic({ ...auth, baseURL: 'https://gateway.test' }).messages.create({
+                model: CHAT.model,
+                max_tokens: 64,
+                messages,
+                stream: true,
+              });
+      const iterator = events[Symbol.asyncIterator]();
+      const textOf = (e: unknown): string | undefined => {
+        if (typeof e === 'string') return e; // the ai SDK's textStream
+        const x = e as { choices?: { delta?: { content?: string } }[]; delta?: { text?: string } };
+        return x.choices?.[0]?.delta?.content ?? x.delta?.text;
+      };
+      // Up to the first text, then the model is silent: the relay writes the keep-alive.
+      let first: string | undefined;
+      while (first === undefined) first = textOf((await iterator.next()).value);
+      texts.push(first);
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      let pending: Promise<IteratorResult<unknown>>;
+      try {
+        pending = iterator.next();
+        await vi.advanceTimersByTimeAsync(KEEPALIVE_MS + 100);
+      } finally {
+        // The rest (and the meter's settlement batch) on real timers.
+        vi.useRealTimers();
+      }
+      expect(wire).toContain('\n\n: keep-alive\n\n');
+      resume();
+      stack.modelStreamPause = undefined;
+      for (let next = await pending; !next.done; next = await iterator.next()) {
+        const text = textOf(next.value);
+        if (text !== undefined) texts.push(text);
+      }
+      expect(texts).toEqual(['a', 'b']);
+      await waitOnExecutionContext(ctx);
+      expect((await usageOf(hash)).dayTokens).toBe(5003);
+    },
+  );
 
   it('a client that left a silent model is found by a keep-alive; cut DRAIN_MS later, estimated', async () => {
     const { key, hash } = await limitedKey({ budgetTokens: 1_000_000, budgetPeriod: 'day' });

@@ -4,11 +4,12 @@
  * workerd may start it while the first still awaits the service. Found under `npm start`: 20+ keys
  * created in 25 ms until the service refused more. Here the first rotation is parked in its key
  * upload while everything that could start a second one arrives; exactly one key must result.
+ * And a recheck asked while rotations fail moves the alarm at most once per 15 s (`lastRecheck`).
  */
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { expect, it } from 'vitest';
 import { rotationDo, rotationState, rotationStub, scheduleRotation, stackPerFile } from './do-helpers.js';
-import { env, gatewayDescribe, type Stack } from './stack.js';
+import { advance, emptyRotationDo, env, gatewayDescribe, type Stack } from './stack.js';
 
 let stack: Stack;
 let digest: string;
@@ -71,5 +72,36 @@ gatewayDescribe('key rotation: one at a time', () => {
       keys: unknown[];
     };
     expect(heldAfter.keys).toHaveLength(heldBefore.keys.length);
+  });
+
+  it('recheckSoon pulls a failing rotation forward at most once per 15 s (its backoff holds between)', async () => {
+    await emptyRotationDo(digest);
+    // Alarms "now" on the test clock are an hour ahead of workerd's: only runDurableObjectAlarm runs them.
+    advance(3600);
+    stack.serviceDown = true; // every attestation fails: no lastAttestation is ever recorded
+    try {
+      await rotation().recheckSoon();
+      expect((await doState()).alarm).toBeLessThanOrEqual(Date.now());
+      // The rotation fails for the 10th time in a row: its next try is RETRY_MAX_SECONDS (300 s) away.
+      await runInDurableObject(
+        stub(),
+        (_i, state: { storage: { put(k: string, v: number): Promise<void> } }) =>
+          state.storage.put('failures', 9),
+      );
+      expect(await runDurableObjectAlarm(stub())).toBe(true);
+      const failed = await doState();
+      expect([failed.failures, failed.lastAttestation]).toEqual([10, null]);
+      expect(failed.alarm).toBeGreaterThan(Date.now() + 250_000);
+      // A `/readyz` round or a sealed request asks again within 15 s: the backoff stands.
+      await rotation().recheckSoon();
+      await rotation().recheckSoon();
+      expect((await doState()).alarm).toBe(failed.alarm);
+      advance(16);
+      await rotation().recheckSoon();
+      expect((await doState()).alarm).toBeLessThanOrEqual(Date.now());
+    } finally {
+      stack.serviceDown = false;
+      await emptyRotationDo(digest);
+    }
   });
 });

@@ -282,6 +282,37 @@ gatewayDescribe('the hop cannot choose a refusal', () => {
     expect(await errorOf(await post(CHAT, chat))).toEqual(tampered);
   });
 
+  it('a plain refusal longer than a worker writes names no code: 502 upstream_unavailable', async () => {
+    const refusal = {
+      error: { message: 'request body is not UTF-8 JSON', type: 'x', param: null, code: 'invalid_json' },
+    };
+    // Valid JSON with a plain code and its fixed text, padded past the 64 KiB an error is read to.
+    const padded = `${JSON.stringify(refusal)}${' '.repeat(70 * 1024)}`;
+    onHop(() => new Response(padded, { status: 400, headers: { 'content-type': 'application/json' } }));
+    expect(await errorOf(await post(CHAT, chat))).toEqual({
+      status: 502,
+      code: 'upstream_unavailable',
+      message: 'the AI worker refused the request (400)',
+    });
+    expect(workerPosts()).toBe(1);
+  });
+
+  it('a plain refusal’s code the hop wrote is logged cut to a code’s length', async () => {
+    const code = `x${'y'.repeat(10_000)}`;
+    onHop(() => Response.json({ error: { message: 'm', type: 'x', param: null, code } }, { status: 400 }));
+    const lines: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
+    try {
+      expect(await errorOf(await post(CHAT, chat))).toEqual(tampered);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    const logged = lines
+      .filter((l) => l.includes('"event":"worker_error_rejected"'))
+      .map((l) => JSON.parse(l) as { code?: string })[0];
+    expect(logged?.code).toBe(code.slice(0, 64));
+  });
+
   it('the sealed error of another request in its place: refused', async () => {
     await post(CHAT, chat);
     const earlier = answers[0]!;

@@ -144,6 +144,8 @@ export interface Stack {
   modelStream: readonly string[] | undefined;
   /** With `modelStream`: after its payloads the stream stays open until the model call is aborted. */
   modelStreamHangs: boolean;
+  /** With `modelStream`: the model goes silent after its first payload until this settles. */
+  modelStreamPause: Promise<void> | undefined;
   /**
    * When set, the worker's model answers every request not streamed with this JSON text, read as
    * src/model/upstream.ts reads a model server's answer (numbers beyond 2^53 kept as written).
@@ -192,6 +194,7 @@ export async function startStack(): Promise<Stack> {
     body: { reads: 0, total: 0, cancelled: false },
     modelStream: undefined,
     modelStreamHangs: false,
+    modelStreamPause: undefined,
     modelJson: undefined,
     modelBodies: [],
     modelServer: undefined,
@@ -329,10 +332,15 @@ function scriptedStreams(model: ModelBackend, stack: Stack): ModelBackend {
       const events = stack.modelStream;
       if (events === undefined || call.body.stream !== true) return model.call(route, call);
       const hangs = stack.modelStreamHangs;
+      const pause = stack.modelStreamPause;
       return {
         kind: 'stream',
         events: (async function* () {
-          yield* events;
+          if (pause) {
+            yield* events.slice(0, 1);
+            await pause;
+            yield* events.slice(1);
+          } else yield* events;
           if (hangs) await untilAborted(call.signal);
         })(),
       };

@@ -315,15 +315,24 @@ export class KeyRotation extends DurableObject<GatewayEnv> {
    * No worker could serve with our key (e.g. the attestation service restarted and lost the keys it
    * held in memory): run the rotation step soon — it re-attests the service and re-uploads every
    * live key it no longer lists — instead of waiting for the next interval. At most once per
-   * RECHECK_MIN_SECONDS, so a worker outage cannot turn into an attestation storm.
+   * RECHECK_MIN_SECONDS, so a worker outage cannot turn into an attestation storm: counted from the
+   * last attestation that verified and from the last alarm a recheck moved (`lastRecheck`), as a
+   * rotation that fails records no attestation — else every call (a public `/readyz` round, 2 s per
+   * isolate) would pull a failing rotation's backoff (`retryDelaySeconds`, a service's 429
+   * `retry-after`) back to now.
    */
   async recheckSoon(): Promise<void> {
     if (this.#running) return; // a rotation (an attestation first) is under way
     const s = this.ctx.storage;
+    const now = nowSeconds();
     const last = await s.get<RotationState['lastAttestation']>('lastAttestation');
-    if (last && nowSeconds() - last.verifiedAt < RECHECK_MIN_SECONDS) return;
+    if (last && now - last.verifiedAt < RECHECK_MIN_SECONDS) return;
+    const asked = await s.get<number>('lastRecheck');
+    if (asked !== undefined && now - asked < RECHECK_MIN_SECONDS) return;
     const alarm = await s.getAlarm();
-    if (alarm === null || alarm > nowMs() + RECHECK_MIN_SECONDS * 1000) await s.setAlarm(nowMs());
+    if (alarm !== null && alarm <= nowMs() + RECHECK_MIN_SECONDS * 1000) return;
+    await s.put('lastRecheck', now);
+    await s.setAlarm(nowMs());
   }
 
   /** Schedules an alarm now if none is pending (first start, or after a lost alarm). */

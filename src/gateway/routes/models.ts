@@ -11,6 +11,7 @@
 import { Hono } from 'hono';
 import { anthropicModelInfo, anthropicModelPage, isAnthropicRequest } from '../../api/anthropic/models.js';
 import { utf8 } from '../../bytes.js';
+import { bodyWithin } from '../../http/body-within.js';
 import { errorResponse } from '../../http/errors.js';
 import { readLimited } from '../../http/read-limited.js';
 import type { AppEnv, GatewayDeps } from '../app-env.js';
@@ -53,47 +54,6 @@ async function firstModelList(deps: GatewayDeps, workerUrls: readonly string[]):
     }
   }
   return null;
-}
-
-/**
- * The body, cut at `deadline` whatever the fetcher does with its signal once the head has come (the
- * Fetch standard ties it to the body; a stub or a binding need not): on abort our stream errors with
- * the deadline's reason, so a pending read rejects at once, and the worker's body is cancelled. A
- * worker that sends its head and then stalls costs MODELS_FETCH_MS, not the request.
- */
-function bodyWithin(
-  body: ReadableStream<Uint8Array> | null,
-  deadline: AbortSignal,
-): ReadableStream<Uint8Array> | null {
-  if (!body) return null;
-  const source = body.getReader();
-  let stopWatching: () => void = () => undefined;
-  return new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        const cut = () => {
-          controller.error(deadline.reason);
-          source.cancel(deadline.reason).catch(() => undefined);
-        };
-        if (deadline.aborted) return cut();
-        deadline.addEventListener('abort', cut, { once: true });
-        stopWatching = () => deadline.removeEventListener('abort', cut);
-      },
-      async pull(controller) {
-        const { done, value } = await source.read();
-        // After a cut the stream is errored: neither call may reach it.
-        if (deadline.aborted) return;
-        if (!done) return controller.enqueue(value);
-        stopWatching();
-        controller.close();
-      },
-      cancel(reason) {
-        stopWatching();
-        return source.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
 }
 
 export function modelsRoutes(deps: GatewayDeps): Hono<AppEnv> {

@@ -14,9 +14,14 @@
  * The route is public, and a verdict costs a `/healthz` probe of every worker, so the isolate keeps
  * its verdict for `READY_VERDICT_TTL_MS` and concurrent calls share the one round in flight (as
  * jose's remote JWKS shares its pending fetch): a flood of `/readyz` costs at most one probe round
- * per TTL per isolate. The verdict is plain data; each caller builds its own Response.
+ * per TTL per isolate. So a round ends within WORKER_PROBE_MS whatever a worker does: its head and
+ * body both come by then (`bodyWithin`), or it is not answering. The verdict is plain data; each
+ * caller builds its own Response.
  */
 import { Hono } from 'hono';
+import { utf8 } from '../../bytes.js';
+import { bodyWithin } from '../../http/body-within.js';
+import { readLimited } from '../../http/read-limited.js';
 import type { Kek } from '../../keys/kek.js';
 import type { Fetcher } from '../../service-client/http.js';
 import type { AppEnv, GatewayDeps } from '../app-env.js';
@@ -27,8 +32,10 @@ import { pokeRotation } from '../durable-objects/rotation-client.js';
 import { executionContextOf } from '../execution-context.js';
 import { currentKey } from '../kv/key-cache.js';
 
-/** How long one worker's `/healthz` may take before it counts as not answering. */
+/** How long one worker's `/healthz` (head and body) may take before it counts as not answering. */
 const WORKER_PROBE_MS = 2_000;
+/** A worker's `/healthz` is a few key ids; a longer body is no answer to go by. */
+const MAX_HEALTH_BYTES = 64 * 1024;
 /** How long an isolate answers `/readyz` from its last verdict. */
 export const READY_VERDICT_TTL_MS = 2_000;
 
@@ -109,12 +116,20 @@ async function probeRound(
 /** A worker's `/healthz` of the key: held, lacked by a registered worker, or no answer to go by. */
 async function holdsKey(fetch: Fetcher, base: string, kid: string): Promise<'holds' | 'lacks' | 'unknown'> {
   try {
-    const res = await fetch(`${base}/healthz`, {
-      headers: { accept: 'application/json' },
-      signal: AbortSignal.timeout(WORKER_PROBE_MS),
-    });
-    if (!res.ok) return 'unknown';
-    const health = (await res.json()) as { keyIds?: unknown; registered?: unknown };
+    const deadline = AbortSignal.timeout(WORKER_PROBE_MS);
+    const res = await fetch(`${base}/healthz`, { headers: { accept: 'application/json' }, signal: deadline });
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => undefined);
+      return 'unknown';
+    }
+    // Head and body within the deadline (a round in flight is every caller's): bodyWithin.
+    const bytes = await readLimited(
+      bodyWithin(res.body, deadline),
+      res.headers.get('content-length'),
+      MAX_HEALTH_BYTES,
+    );
+    if (bytes === null) return 'unknown';
+    const health = JSON.parse(utf8.decode(bytes)) as { keyIds?: unknown; registered?: unknown };
     if (health.registered !== true || !Array.isArray(health.keyIds)) return 'unknown';
     return health.keyIds.includes(kid) ? 'holds' : 'lacks';
   } catch {

@@ -37,8 +37,11 @@ import { workerRefusalMessage } from './worker-error-text.js';
 
 /** Largest sealed JSON answer read from a worker (an embeddings batch can be big). */
 const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
-/** Largest sealed error read from a worker (a message is at most 2048 UTF-16 code units). */
-const MAX_SEALED_ERROR_BYTES = 64 * 1024;
+/**
+ * Largest error answer read from a worker, sealed (a message is at most 2048 UTF-16 code units) or
+ * plain (a fixed text): a longer body is not a worker's and is not read on.
+ */
+const MAX_ERROR_BYTES = 64 * 1024;
 
 export type Exchange =
   | {
@@ -72,10 +75,16 @@ function requestId(): string {
   return `gw-${toHex(crypto.getRandomValues(new Uint8Array(16)))}`;
 }
 
-/** The worker's error code and message (its messages name fields and checks, never content). */
+/**
+ * The worker's error code and message (its messages name fields and checks, never content). The
+ * body is unauthenticated — anyone on the hop can write it — so it is read to MAX_ERROR_BYTES at
+ * most; a longer one, or one that is not JSON, names no code.
+ */
 async function errorOf(res: Response): Promise<{ code: string | null; message: string | null }> {
   try {
-    const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
+    const bytes = await readLimited(res.body, res.headers.get('content-length'), MAX_ERROR_BYTES);
+    if (bytes === null) return { code: null, message: null };
+    const body = JSON.parse(utf8.decode(bytes)) as { error?: { code?: unknown; message?: unknown } };
     const code = typeof body?.error?.code === 'string' ? body.error.code : null;
     const message = typeof body?.error?.message === 'string' ? body.error.message.slice(0, 500) : null;
     return { code, message };
@@ -175,7 +184,15 @@ async function refusal(res: Response, base: string, context: RequestContext): Pr
     return { exchange: { kind: 'unknown_key' }, next: 'no' };
   }
   if (code !== null && !isPlainWorkerError(res.status, code)) {
-    log('error', 'worker_error_rejected', { worker: base, rid, status: res.status, code, sealed: false });
+    // The hop's text: logged as far as a code can be long (CODE_PATTERN, envelope/error-response.ts).
+    const named = code.slice(0, 64);
+    log('error', 'worker_error_rejected', {
+      worker: base,
+      rid,
+      status: res.status,
+      code: named,
+      sealed: false,
+    });
     return TAMPERED;
   }
   log('warn', 'worker_error', { worker: base, rid, status: res.status, code });
@@ -216,7 +233,7 @@ async function sealedRefusal(res: Response, base: string, context: RequestContex
   const where = { worker: base, rid: context.requestId, status: res.status };
   let bytes: Uint8Array | null;
   try {
-    bytes = await readLimited(res.body, res.headers.get('content-length'), MAX_SEALED_ERROR_BYTES);
+    bytes = await readLimited(res.body, res.headers.get('content-length'), MAX_ERROR_BYTES);
   } catch (e) {
     // The body broke off (the connection, not its content): as a refusal that could not be read.
     log('warn', 'worker_error', { ...where, code: null, message: (e as Error).message });
