@@ -232,6 +232,24 @@ gatewayDescribe('the hop cannot choose a refusal', () => {
     message: 'the error answer from the AI worker did not authenticate',
   };
 
+  it('a redirect is not followed: the seal goes to the next worker, not where the 3xx points', async () => {
+    stack.modelServer = undefined; // the real built-in model answers
+    const redirects: (RequestRedirect | undefined)[] = [];
+    let first = true;
+    vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (!(init?.method === 'POST' && url.startsWith('http://worker'))) return await router(input, init);
+      redirects.push(init.redirect);
+      if (!first) return await router(input, init);
+      first = false;
+      return new Response(null, { status: 307, headers: { location: 'https://elsewhere.example/v1/chat' } });
+    });
+    const res = await post(CHAT, chat);
+    expect(res.status).toBe(200);
+    expect(redirects).toEqual(['manual', 'manual']);
+    expect(stack.calls.some((c) => c.includes('elsewhere.example'))).toBe(false);
+  });
+
   it.each([
     [401, 'a 401 (as if the API key were bad)'],
     [429, 'a 429'],

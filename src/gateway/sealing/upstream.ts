@@ -129,15 +129,24 @@ export async function exchange(input: {
     if (input.signal?.aborted) return { kind: 'client_gone' };
     let res: Response;
     try {
+      // A worker never redirects: a 3xx is the hop's (or a misconfigured proxy's), and following it
+      // would send the seal to whatever it names (Fetch § 4.4 "HTTP-redirect fetch" resends a 307's
+      // body). It is not followed; the seal goes to the next worker, as for one that is down.
       res = await input.fetch(`${base}${input.route}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: `application/json, ${STREAM_CONTENT_TYPE}` },
         body: text,
+        redirect: 'manual',
         ...(input.signal ? { signal: input.signal } : {}),
       });
     } catch (e) {
       if (input.signal?.aborted) return { kind: 'client_gone' };
       log('warn', 'worker_unreachable', { worker: base, rid, message: (e as Error).message });
+      continue;
+    }
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel().catch(() => undefined);
+      log('warn', 'worker_redirected', { worker: base, rid, status: res.status });
       continue;
     }
     if (res.ok) {
