@@ -19,7 +19,7 @@ import { resetStandingCache, STANDING_REFRESH_MS } from '../../src/gateway/limit
 import { DRAIN_MS, KEEPALIVE_MS } from '../../src/gateway/sealing/stream-answer.js';
 import worker from '../../src/gateway/worker.js';
 import { putApiKey, sendWithKey as send, stackPerFile, keyStanding as usageOf } from './do-helpers.js';
-import { advance, env, gatewayDescribe, type Stack, sseObjects } from './stack.js';
+import { advance, awayFromMinuteEnd, env, gatewayDescribe, type Stack, sseObjects } from './stack.js';
 
 const CHAT = { model: 'sealgate-builtin', messages: [{ role: 'user', content: 'hi there' }] };
 const MESSAGE = { ...CHAT, max_tokens: 64 };
@@ -57,6 +57,7 @@ stackPerFile({ keyed: true, secondsAfterRotation: 6 }, (s) => {
 beforeEach(() => {
   resetApiKeyCache();
   resetStandingCache();
+  awayFromMinuteEnd();
 });
 
 gatewayDescribe('requests per minute (Workers Rate Limiting binding)', () => {
