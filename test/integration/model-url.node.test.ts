@@ -144,7 +144,7 @@ describe('MODEL_URL: an OpenAI-compatible model server behind the worker', () =>
     expect(opened.chunks).toEqual([chunk, '[DONE]']);
   });
 
-  it('a model server that fails mid-stream: the sealed stream ends without its end frame (stream_truncated)', async () => {
+  it('a model server that fails mid-stream: its failure sealed in an error frame, no end frame', async () => {
     streamHandler = async (res) => {
       startSse(res);
       await writeData(res, chatChunk('partial'));
@@ -157,7 +157,11 @@ describe('MODEL_URL: an OpenAI-compatible model server behind the worker', () =>
     });
     const opened = await openSse(await post(proxied.url, CHAT, sealed), context);
     expect(opened.chunks).toEqual([chatChunk('partial')]);
-    expect(opened.error?.code).toBe('stream_truncated');
+    // model_error: the opener read the worker's error frame (envelope/stream.ts workerFailure).
+    expect(opened.error).toEqual({
+      code: 'model_error',
+      message: 'sealed stream: the worker reported a failure (model_error)',
+    });
     expect(opened.types.includes(1)).toBe(false); // no end record
   });
 });
