@@ -28,7 +28,7 @@
  * the client's side took the chunk, so at most one network read of the worker's body is held here
  * and a slow client slows the worker. A client that goes away fails the pending write; the worker's
  * body is then cancelled — but for a metered key's stream, whose usage comes last: its worker's body
- * is read on, for the meter alone, to its end or for at most DRAIN_MS (#drain), so that leaving
+ * is read on, for the meter alone, to its end or for at most DRAIN_MS (#clientLeft), so that leaving
  * before the usage event does not make the answer cheaper (limits/usage-meter.ts).
  */
 
@@ -92,7 +92,7 @@ interface RelayOptions {
 const READ_END_MS = 5000;
 
 /**
- * How long a metered stream's worker body is read on after its client left (#drain). Cloudflare
+ * How long a metered stream's worker body is read on after its client left (#clientLeft). Cloudflare
  * cancels a request's `waitUntil` work 30 s after its client disconnected (Workers limits,
  * "Duration"); the meter's settlement (limits/standing-cache.ts: a 1 s batch, then one Durable
  * Object call) must still fit in them. A drain cut here is charged the meter's estimate.
@@ -133,7 +133,7 @@ class StreamRelay {
   readonly #raw: boolean;
   /** The client's side is gone (cancelled, disconnected): nothing more can be sent. */
   #clientGone = false;
-  /** Set while a metered stream is read on after its client left (#drain): cuts it at DRAIN_MS. */
+  /** Set while a metered stream is read on after its client left (#clientLeft): cuts it at DRAIN_MS. */
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
   /** The relay ended (run settled): a later error of the client's side is our own abort. */
   #ended = false;
@@ -408,7 +408,7 @@ class StreamRelay {
   /** Writes what is queued for the client as one chunk (dropped while draining). */
   async #send(): Promise<void> {
     const chunk = this.#out.take();
-    if (this.#clientGone) return; // #drain: nobody reads it
+    if (this.#clientGone) return; // the client left (#clientLeft): nobody reads it
     try {
       await this.#writer.write(chunk);
     } catch (e) {
