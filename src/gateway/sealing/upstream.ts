@@ -127,28 +127,9 @@ export async function exchange(input: {
   for (const base of order(input.workerUrls)) {
     // A client that went away is not served by the next worker (nor counted as a worker's failure).
     if (input.signal?.aborted) return { kind: 'client_gone' };
-    let res: Response;
-    try {
-      // A worker never redirects: a 3xx is the hop's (or a misconfigured proxy's), and following it
-      // would send the seal to whatever it names (Fetch § 4.4 "HTTP-redirect fetch" resends a 307's
-      // body). It is not followed; the seal goes to the next worker, as for one that is down.
-      res = await input.fetch(`${base}${input.route}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: `application/json, ${STREAM_CONTENT_TYPE}` },
-        body: text,
-        redirect: 'manual',
-        ...(input.signal ? { signal: input.signal } : {}),
-      });
-    } catch (e) {
-      if (input.signal?.aborted) return { kind: 'client_gone' };
-      log('warn', 'worker_unreachable', { worker: base, rid, message: (e as Error).message });
-      continue;
-    }
-    if (res.status >= 300 && res.status < 400) {
-      await res.body?.cancel().catch(() => undefined);
-      log('warn', 'worker_redirected', { worker: base, rid, status: res.status });
-      continue;
-    }
+    const res = await postSeal(input, base, text, rid);
+    if (res === 'client_gone') return { kind: 'client_gone' };
+    if (res === 'skip') continue;
     if (res.ok) {
       const type = mediaType(res.headers.get('content-type'));
       return {
@@ -165,6 +146,39 @@ export async function exchange(input: {
     if (refused.next === 'replay') replayRefused = refused.exchange;
   }
   return replayRefused ?? { kind: 'no_worker' };
+}
+
+/**
+ * The seal POSTed to one worker: its answer, 'skip' for a worker that cannot be reached or that
+ * redirects, 'client_gone' when the client's signal ended the call.
+ */
+async function postSeal(
+  input: { route: string; fetch: Fetcher; signal?: AbortSignal },
+  base: string,
+  text: string,
+  rid: string,
+): Promise<Response | 'skip' | 'client_gone'> {
+  let res: Response;
+  try {
+    // A worker never redirects: a 3xx is the hop's (or a misconfigured proxy's), and following it
+    // would send the seal to whatever it names (Fetch § 4.4 "HTTP-redirect fetch" resends a 307's
+    // body). It is not followed; the seal goes to the next worker, as for one that is down.
+    res = await input.fetch(`${base}${input.route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: `application/json, ${STREAM_CONTENT_TYPE}` },
+      body: text,
+      redirect: 'manual',
+      ...(input.signal ? { signal: input.signal } : {}),
+    });
+  } catch (e) {
+    if (input.signal?.aborted) return 'client_gone';
+    log('warn', 'worker_unreachable', { worker: base, rid, message: (e as Error).message });
+    return 'skip';
+  }
+  if (res.status < 300 || res.status >= 400) return res;
+  await res.body?.cancel().catch(() => undefined);
+  log('warn', 'worker_redirected', { worker: base, rid, status: res.status });
+  return 'skip';
 }
 
 /**
