@@ -18,7 +18,7 @@ import { SealgateError } from '../errors.js';
 import { jsBase64Url } from '../keys/encoding.js';
 import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
 import { HKDF_INFO, IV_LENGTH, RESPONSE_SALT_LENGTH, type RequestContext } from './data-key.js';
-import { checkContext, decodeSaltAndCiphertext } from './response.js';
+import { checkContext, openResponseEnvelope } from './response.js';
 import {
   decodeSealedObject,
   ENVELOPE_FIELD,
@@ -141,20 +141,8 @@ export async function openErrorResponse(
     return fail(`expected exactly {"${ENVELOPE_FIELD}": …}`);
   }
   const env = sealed[ENVELOPE_FIELD];
-  if (!isPlainObject(env) || Object.keys(env).sort().join(',') !== 'ct,rs,v') {
-    return fail(`"${ENVELOPE_FIELD}" must have exactly v, rs, ct`);
-  }
-  if (env.v !== PROTOCOL_VERSION) return fail('unsupported version');
-  const { rs, ct } = decodeSaltAndCiphertext(env, WHAT, context.crypto.base64url ?? jsBase64Url);
-  const key = await context.crypto.deriveAesKey(context.dek, rs, HKDF_INFO.response);
-  const pt = await context.crypto.gcmOpen(
-    key,
-    ZERO_NONCE,
-    aadFor(context),
-    ct,
-    `${WHAT}: authentication failed`,
-  );
-  return errorContentOf(pt, WHAT);
+  if (!isPlainObject(env)) return fail(`"${ENVELOPE_FIELD}" must have exactly v, rs, ct`);
+  return errorContentOf(await openResponseEnvelope(context, env, aadFor(context), WHAT), WHAT);
 }
 
 function aadFor(context: RequestContext): Uint8Array {

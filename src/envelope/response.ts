@@ -18,7 +18,7 @@
 import { SealgateError } from '../errors.js';
 import { canonicalizeJson as canonicalJson } from '../json/canonical.js';
 import { isWellFormedString } from '../json/strict-json.js';
-import { type Base64UrlCodec, decodeBase64UrlField, jsBase64Url } from '../keys/encoding.js';
+import { decodeBase64UrlField, jsBase64Url } from '../keys/encoding.js';
 import { drawRandom, type RandomSource, systemRandom } from '../keys/random.js';
 
 import {
@@ -91,19 +91,7 @@ export async function openResponse(
   }
   const env = sealed[ENVELOPE_FIELD];
   if (!isPlainObject(env)) return fail(`"${ENVELOPE_FIELD}" must be an object`);
-  if (Object.keys(env).sort().join(',') !== ENVELOPE_KEYS.join(',')) {
-    return fail(`"${ENVELOPE_FIELD}" must have exactly v, rs, ct`);
-  }
-  if (env.v !== PROTOCOL_VERSION) return fail('unsupported version');
-  const { rs, ct } = decodeSaltAndCiphertext(env, WHAT, context.crypto.base64url ?? jsBase64Url);
-  const key = await context.crypto.deriveAesKey(context.dek, rs, HKDF_INFO.response);
-  const pt = await context.crypto.gcmOpen(
-    key,
-    ZERO_NONCE,
-    aadFor(context, plain),
-    ct,
-    `${WHAT}: authentication failed`,
-  );
+  const pt = await openResponseEnvelope(context, env, aadFor(context, plain), WHAT);
   // The gateway writes the answer on to its client: numbers beyond 2^53 stay as the model wrote them.
   const rest = decodeSealedObject(pt, WHAT, true);
   if (Object.hasOwn(plain, 'usage') && Object.hasOwn(rest, 'usage'))
@@ -157,14 +145,26 @@ export function checkContext(context: unknown, fn: string): asserts context is R
 }
 
 /**
- * A sealed answer's or error's `rs` (RESPONSE_SALT_LENGTH bytes) and `ct` (at least the tag), each
- * canonical base64url (RFC 4648 §5), else `decryption_failed` naming `what`.
+ * Opens the envelope `{v, rs, ct}` of a sealed answer or error (exactly those members, `v` the
+ * protocol's): K_resp = HKDF(DEK, salt = rs, "sealgate/v1/response-key") (data-key.ts), then
+ * AES-256-GCM with the zero nonce under `aad` — each label its own, so neither opens as the other.
+ * `rs` is RESPONSE_SALT_LENGTH bytes and `ct` at least the tag, each canonical base64url
+ * (RFC 4648 §5). Anything else is `decryption_failed` naming `what`.
  */
-export function decodeSaltAndCiphertext(
+export async function openResponseEnvelope(
+  context: RequestContext,
   env: Record<string, unknown>,
+  aad: Uint8Array,
   what: string,
-  codec: Base64UrlCodec,
-): { rs: Uint8Array; ct: Uint8Array } {
+): Promise<Uint8Array> {
+  const fail = (message: string): never => {
+    throw new SealgateError('decryption_failed', `${what}: ${message}`);
+  };
+  if (Object.keys(env).sort().join(',') !== ENVELOPE_KEYS.join(',')) {
+    return fail(`"${ENVELOPE_FIELD}" must have exactly v, rs, ct`);
+  }
+  if (env.v !== PROTOCOL_VERSION) return fail('unsupported version');
+  const codec = context.crypto.base64url ?? jsBase64Url;
   const rs = decodeBase64UrlField(env.rs, {
     code: 'decryption_failed',
     message: `${what}: rs must be ${RESPONSE_SALT_LENGTH} bytes of canonical base64url`,
@@ -177,5 +177,6 @@ export function decodeSaltAndCiphertext(
     minLength: TAG_LENGTH,
     codec,
   });
-  return { rs, ct };
+  const key = await context.crypto.deriveAesKey(context.dek, rs, HKDF_INFO.response);
+  return await context.crypto.gcmOpen(key, ZERO_NONCE, aad, ct, `${what}: authentication failed`);
 }
