@@ -107,8 +107,6 @@ export class UsageMeter {
   /** Messages streams: input tokens (`message_start`) and the latest output count (`message_delta`). */
   #input = 0;
   #output = 0;
-  /** A report counted the prompt: a whole usage object, or a Messages input count above 0. */
-  #promptKnown = false;
   /** The body sealed to the worker (`prepare`): the prompt's estimate when no report counts it. */
   #body: Record<string, unknown> | undefined;
   /** The stream ended with the worker's sealed failure (`workerFailed`). */
@@ -196,7 +194,6 @@ export class UsageMeter {
     if (!reportsTokens(usage)) return; // `{}` reports nothing: no count, not a count of 0
     this.#tokens = usageTokens(usage);
     this.#reported = true;
-    this.#promptKnown = true;
   }
 
   #messagesEvent(event: Obj): true {
@@ -216,7 +213,6 @@ export class UsageMeter {
       this.#input = Math.max(this.#input, inputTokens(event.usage));
       this.#output = count(event.usage.output_tokens);
     }
-    this.#promptKnown = this.#input > 0;
     this.#tokens = Math.min(this.#input + this.#output, Number.MAX_SAFE_INTEGER);
     return true;
   }
@@ -227,6 +223,14 @@ export class UsageMeter {
    */
   workerFailed(): void {
     this.#failed = true;
+  }
+
+  /**
+   * A report counted the prompt: a whole usage object (chat, completions, Responses), or a
+   * Messages input count above 0 (a translated stream's `message_start` says 0 until its end).
+   */
+  get #promptKnown(): boolean {
+    return this.#route === '/v1/messages' ? this.#input > 0 : this.#reported;
   }
 
   /** A stream the worker answered is over (idempotent): ended, broken or left by its client. */
