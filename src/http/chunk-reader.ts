@@ -24,10 +24,13 @@ export const CHUNK_READ_BYTES = 64 * 1024;
 
 export function chunkReader(body: ReadableStream<Uint8Array>, bufferBytes = CHUNK_READ_BYTES): ChunkReader {
   const byob = byobReader(body);
-  if (!byob) {
-    const reader = body.getReader();
-    return { read: () => reader.read(), cancel: (reason) => reader.cancel(reason) };
-  }
+  if (byob) return byobChunkReader(byob, bufferBytes);
+  const reader = body.getReader();
+  return { read: () => reader.read(), cancel: (reason) => reader.cancel(reason) };
+}
+
+/** The same over a BYOB reader already taken: a fresh buffer of `bufferBytes` per read. */
+export function byobChunkReader(byob: ReadableStreamBYOBReader, bufferBytes = CHUNK_READ_BYTES): ChunkReader {
   const done: ReadableStreamReadResult<Uint8Array> = { done: true, value: undefined };
   return {
     async read() {
@@ -42,7 +45,7 @@ export function chunkReader(body: ReadableStream<Uint8Array>, bufferBytes = CHUN
 }
 
 /** The stream's BYOB reader, or undefined when it is not a readable byte stream (§4.2.4 getReader). */
-function byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | undefined {
+export function byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | undefined {
   try {
     return body.getReader({ mode: 'byob' });
   } catch (e) {

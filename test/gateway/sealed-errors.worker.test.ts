@@ -380,3 +380,44 @@ gatewayDescribe('the hop cannot choose a refusal', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('upstream_tampered');
   });
 });
+
+gatewayDescribe('the hop cannot make the gateway hold an answer whole', () => {
+  /** A JSON body that never ends, 1 MiB a pull, recording how far it was read. */
+  function endless() {
+    const seen = { pulled: 0, cancelled: false };
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        seen.pulled++;
+        c.enqueue(new Uint8Array(1024 * 1024).fill(0x20));
+      },
+      cancel() {
+        seen.cancelled = true;
+      },
+    });
+    return { body, seen };
+  }
+
+  it.each([
+    ['sent chunked, no content-length', null],
+    ['under a content-length that lies low', '4096'],
+  ])('an endless answer %s: read to the 32 MiB bound, cancelled, refused', async (_what, length) => {
+    stack.modelServer = undefined; // the built-in model answers; the hop swaps its body
+    const { body, seen } = endless();
+    onHop(async (res) => {
+      await res.body?.cancel();
+      const headers = new Headers(res.headers);
+      if (length === null) headers.delete('content-length');
+      else headers.set('content-length', length);
+      return new Response(body, { status: 200, headers });
+    });
+    const res = await post(CHAT, { model: 'sealgate-builtin', messages: PROMPT });
+    expect(await errorOf(res)).toEqual({
+      status: 502,
+      code: 'upstream_unavailable',
+      message: 'the answer from the AI worker did not authenticate',
+    });
+    expect(seen.cancelled).toBe(true);
+    expect(seen.pulled).toBeGreaterThanOrEqual(32);
+    expect(seen.pulled).toBeLessThanOrEqual(36);
+  });
+});

@@ -22,6 +22,29 @@ function source(chunks: number, size: number) {
   return { body, seen };
 }
 
+/** The same as a readable byte stream (BYOB reads, as workerd's and undici's bodies): chunk i is bytes of value i + 1. */
+function byteSource(chunks: number, size: number) {
+  const seen = { pulled: 0, cancelled: false };
+  const body = new ReadableStream({
+    type: 'bytes',
+    pull(c) {
+      if (seen.pulled === chunks) {
+        c.close();
+        return c.byobRequest?.respond(0); // a pending BYOB read ends only so (WHATWG Streams §4.7.4)
+      }
+      seen.pulled++;
+      c.enqueue(new Uint8Array(size).fill(seen.pulled));
+    },
+    cancel() {
+      seen.cancelled = true;
+    },
+  }) as ReadableStream<Uint8Array>;
+  return { body, seen };
+}
+
+const expected = (chunks: number, size: number) =>
+  Uint8Array.from({ length: chunks * size }, (_, i) => Math.floor(i / size) + 1);
+
 describe('readLimited', () => {
   it('under or at the limit: the whole body', async () => {
     const { body, seen } = source(4, 10);
@@ -60,5 +83,50 @@ describe('readLimited', () => {
     const liar = source(1000, 10);
     expect(await readLimited(liar.body, '50', 40, 60)).toBe(null);
     expect(liar.seen.cancelled).toBe(true);
+  });
+
+  describe('a byte stream with a content-length under one chunked read (one buffer)', () => {
+    it('as declared: every byte, in order', async () => {
+      const { body, seen } = byteSource(7, 100);
+      expect(await readLimited(body, '700', 4096)).toEqual(expected(7, 100));
+      expect(seen).toEqual({ pulled: 7, cancelled: false });
+    });
+
+    it('empty, as declared', async () => {
+      const { body } = byteSource(0, 1);
+      expect(await readLimited(body, '0', 10)).toEqual(new Uint8Array(0));
+    });
+
+    it('longer than declared: read on under the limit, never trusted', async () => {
+      const under = byteSource(30, 10);
+      expect(await readLimited(under.body, '5', 400)).toEqual(expected(30, 10));
+      const over = byteSource(1000, 10);
+      expect(await readLimited(over.body, '5', 40)).toBe(null);
+      expect(over.seen.cancelled).toBe(true);
+      expect(over.seen.pulled).toBeLessThanOrEqual(6);
+    });
+
+    it('a declared size at the limit with one byte more: null, cancelled', async () => {
+      const { body, seen } = byteSource(41, 1);
+      expect(await readLimited(body, '40', 40)).toBe(null);
+      expect(seen.cancelled).toBe(true);
+    });
+
+    it('shorter than declared: what came, as it ended', async () => {
+      const { body } = byteSource(3, 10);
+      expect(await readLimited(body, '500', 4096)).toEqual(expected(3, 10));
+    });
+
+    it('a stream that fails mid-body rejects', async () => {
+      let n = 0;
+      const body = new ReadableStream({
+        type: 'bytes',
+        pull(c) {
+          if (n++ === 2) return c.error(new Error('cut'));
+          c.enqueue(new Uint8Array(10));
+        },
+      }) as ReadableStream<Uint8Array>;
+      await expect(readLimited(body, '100', 4096)).rejects.toThrow('cut');
+    });
   });
 });

@@ -319,13 +319,13 @@ export async function openJsonAnswer(
   meter?: UsageMeter,
 ): Promise<Response> {
   try {
-    const declared = Number(answer.response.headers.get('content-length') ?? 0);
     if (mediaType(answer.response.headers.get('content-type')) !== 'application/json') {
       throw new SealgateError('decryption_failed', 'the answer is neither sealed JSON nor a sealed stream');
     }
-    if (declared > MAX_ANSWER_BYTES) throw new Error('answer too large');
-    const bytes = new Uint8Array(await answer.response.arrayBuffer());
-    if (bytes.length > MAX_ANSWER_BYTES) throw new Error('answer too large');
+    // Counted as it arrives: a hop that streams gigabytes is cut at the bound, not held whole.
+    const length = answer.response.headers.get('content-length');
+    const bytes = await readLimited(answer.response.body, length, MAX_ANSWER_BYTES);
+    if (bytes === null) throw new Error('answer too large');
     const kept = await receipt?.checkJson(bytes, answer.response.headers.get(RECEIPT_HEADER));
     const text = utf8.decode(bytes);
     const body = await openResponse(answer.context, text);
