@@ -16,6 +16,7 @@ import { afterAll, beforeEach, expect, it, vi } from 'vitest';
 import { hashApiKey, resetApiKeyCache } from '../../src/gateway/kv/api-keys.js';
 import type { KeyLimits } from '../../src/gateway/limits/key-limits.js';
 import { resetStandingCache, STANDING_REFRESH_MS } from '../../src/gateway/limits/standing-cache.js';
+import { AUDIO_TOKENS_PER_SECOND } from '../../src/gateway/limits/usage-meter.js';
 import { DRAIN_MS, KEEPALIVE_MS } from '../../src/gateway/sealing/stream-answer.js';
 import worker from '../../src/gateway/worker.js';
 import { putApiKey, sendWithKey as send, stackPerFile, keyStanding as usageOf } from './do-helpers.js';
@@ -150,6 +151,26 @@ gatewayDescribe('tokens per minute and budgets (KeyUsage Durable Object, settled
     expect(over.res.headers.get('x-should-retry')).toBe('false');
     expect(over.res.headers.get('x-sealgate-budget-remaining-tokens')).toBe('0');
     expect(JSON.parse(over.text)).toMatchObject({ error: { code: 'insufficient_quota' } });
+  });
+
+  it('counts a transcription billed by duration at 50 tokens a second of audio', async () => {
+    const { key, hash } = await limitedKey({ budgetTokens: 1_000_000, budgetPeriod: 'day' });
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(3 * 32_000)], { type: 'audio/wav' }), 'a.wav');
+    form.append('model', 'sealgate-builtin');
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(
+      new Request('https://gateway.test/v1/audio/transcriptions', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}` },
+        body: form,
+      }),
+      env,
+      ctx,
+    );
+    expect(await res.json()).toMatchObject({ usage: { type: 'duration', seconds: 3 } });
+    await waitOnExecutionContext(ctx);
+    expect((await usageOf(hash)).minuteTokens).toBe(3 * AUDIO_TOKENS_PER_SECOND);
   });
 
   it('answers Anthropic’s error shape on /v1/messages', async () => {

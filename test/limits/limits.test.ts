@@ -7,7 +7,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseKeyLimits, rpmTier } from '../../src/gateway/limits/key-limits.js';
 import { duration, LIMIT_HEADER_NAMES, limitHeaders } from '../../src/gateway/limits/limit-headers.js';
-import { reportsTokens, UsageMeter, usageTokens } from '../../src/gateway/limits/usage-meter.js';
+import {
+  AUDIO_TOKENS_PER_SECOND,
+  reportsTokens,
+  UsageMeter,
+  usageTokens,
+} from '../../src/gateway/limits/usage-meter.js';
 import {
   addUsage,
   currentStanding,
@@ -89,7 +94,10 @@ describe('UsageMeter', () => {
     expect(usageTokens({ prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 })).toBe(7);
     expect(usageTokens({ input_tokens: 3, output_tokens: 4 })).toBe(7);
     expect(usageTokens({ input_tokens: 3, output_tokens: 4, cache_read_input_tokens: 2 })).toBe(9);
-    expect(usageTokens({ type: 'duration', seconds: 3 })).toBe(0);
+    expect(usageTokens({ type: 'duration', seconds: 3 })).toBe(3 * AUDIO_TOKENS_PER_SECOND);
+    expect(usageTokens({ type: 'duration', seconds: 2.01 })).toBe(3 * AUDIO_TOKENS_PER_SECOND);
+    expect(usageTokens({ type: 'duration', seconds: -1 })).toBe(Number.MAX_SAFE_INTEGER);
+    expect(usageTokens({ type: 'tokens', seconds: 3 })).toBe(0); // seconds count only under `duration`
     // An absent total does not hide the parts reported beside it.
     expect(usageTokens({ prompt_tokens: 3, completion_tokens: 4, total_tokens: null })).toBe(7);
     expect(usageTokens(null)).toBe(0);
@@ -228,7 +236,8 @@ describe('UsageMeter', () => {
     expect(usageTokens(both)).toBe(15);
     expect(usageTokens({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 40 })).toBe(40);
     expect(reportsTokens({})).toBe(false);
-    expect(reportsTokens({ type: 'duration', seconds: 3 })).toBe(false);
+    expect(reportsTokens({ type: 'duration', seconds: 3 })).toBe(true);
+    expect(reportsTokens({ type: 'duration' })).toBe(false);
     expect(reportsTokens({ prompt_tokens: null, total_tokens: null })).toBe(false);
     expect(reportsTokens({ prompt_tokens: 0 })).toBe(true);
   });
@@ -249,10 +258,22 @@ describe('UsageMeter', () => {
     embeddings.prepare({ model: 'm', input: 'x' });
     embeddings.json({ data: [{ embedding: [0.1, 0.2] }] });
     expect(await embeddings.settled).toBe(JSON.stringify({ model: 'm', input: 'x' }).length);
-    const audio = new UsageMeter('/v1/audio/transcriptions'); // billed by duration: no tokens
-    audio.prepare({ model: 'm', file: 'AAAA' });
-    audio.json({ text: 'hi', usage: { type: 'duration', seconds: 3 } });
-    expect(await audio.settled).toBe(0);
+  });
+
+  it('charges a transcription by its audio: a reported duration, else the answer or its duration', async () => {
+    const meter = (answer: unknown) => {
+      const m = new UsageMeter('/v1/audio/transcriptions');
+      m.prepare({ model: 'm', form: { content_type: 'multipart/form-data', data: 'A'.repeat(9000) } });
+      m.json(answer);
+      return m.settled;
+    };
+    expect(await meter({ text: 'hi', usage: { type: 'duration', seconds: 3 } })).toBe(150);
+    const tokens = { type: 'tokens', input_tokens: 14, output_tokens: 45, total_tokens: 59 };
+    expect(await meter({ text: 'hi', usage: tokens })).toBe(59);
+    // No usage: never the audio's bytes; the transcript's, or its duration if that is more.
+    expect(await meter({ text: 'hi' })).toBe(JSON.stringify({ text: 'hi' }).length);
+    const verbose = { task: 'transcribe', language: 'english', duration: 12.3, text: 'hi', segments: [] };
+    expect(await meter(verbose)).toBe(13 * AUDIO_TOKENS_PER_SECOND);
   });
 
   it('charges a stream without its usage the prompt estimate plus one token per event', async () => {

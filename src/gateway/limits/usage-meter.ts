@@ -22,8 +22,10 @@
  * - the output: the reported output, or at least one token per event released (servers stream
  *   about one token per event), whichever is more; at least one token in all for a stream;
  * - a JSON answer without a usage report: the request's bytes plus the answer's (embeddings: the
- *   request's only). A transcription billed by duration reports no tokens and counts 0 (its body is
- *   audio: its bytes are no estimate of anything).
+ *   request's only; a transcription: the answer's, or its `duration` as below if that is more —
+ *   its request is audio, whose bytes are no estimate of anything).
+ * A transcription billed by duration (`{type: "duration", seconds}`) counts AUDIO_TOKENS_PER_SECOND
+ * per second of audio.
  * An estimate is logged (`usage_estimated`), so an operator sees a model server that reports none.
  *
  * `settled` resolves once, with the tokens counted, when the answer is over: a JSON answer at once,
@@ -51,6 +53,15 @@ const COUNT_FIELDS = [
 
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 
+/**
+ * Tokens per second of audio for a transcription billed by duration: the positions a Whisper
+ * encoder makes of it (Radford et al. 2022, "Robust Speech Recognition via Large-Scale Weak
+ * Supervision", §2.2: a log-Mel spectrogram of 10 ms stride through a stride-2 convolution, 1500
+ * positions per 30 s window), so a key's token budget bounds its audio too. It errs high against
+ * token-billed transcription models, as every estimate here does.
+ */
+export const AUDIO_TOKENS_PER_SECOND = 50;
+
 type Obj = Record<string, unknown>;
 // A number kept as its source text (json/exact-numbers.ts) is an object to `typeof`, not to JSON.
 const isObj = isJsonObject;
@@ -77,12 +88,26 @@ export function usageTokens(usage: unknown): number {
     usage.cache_creation_input_tokens,
     usage.cache_read_input_tokens,
   );
-  return Math.max(tokenCount(usage.total_tokens) ?? 0, openai, typed);
+  return Math.max(tokenCount(usage.total_tokens) ?? 0, openai, typed, durationTokens(usage));
 }
 
-/** Whether `usage` reports any token count (not `{}`, not a transcription's `{type: "duration"}`). */
+/** A transcription's `{type: "duration", seconds}` in tokens (saturated); 0 for any other usage. */
+function durationTokens(usage: Obj): number {
+  if (usage.type !== 'duration') return 0;
+  return audioTokens(usage.seconds) ?? 0;
+}
+
+/** Seconds of audio (read as a token count is: src/api/token-count.ts) in tokens; undefined if absent. */
+function audioTokens(seconds: unknown): number | undefined {
+  const read = tokenCount(seconds);
+  return read === undefined ? undefined : Math.min(read * AUDIO_TOKENS_PER_SECOND, Number.MAX_SAFE_INTEGER);
+}
+
+/** Whether `usage` reports any count: a token field, or a transcription's duration in seconds (not `{}`). */
 export function reportsTokens(usage: unknown): usage is Record<string, unknown> {
-  return isObj(usage) && COUNT_FIELDS.some((field) => tokenCount(usage[field]) !== undefined);
+  if (!isObj(usage)) return false;
+  if (usage.type === 'duration' && tokenCount(usage.seconds) !== undefined) return true;
+  return COUNT_FIELDS.some((field) => tokenCount(usage[field]) !== undefined);
 }
 
 /** UTF-8 bytes of a JSON value as sent: the estimate's unit (one token covers at least one byte). */
@@ -143,11 +168,12 @@ export class UsageMeter {
    */
   json(body: unknown): void {
     const usage = isObj(body) ? body.usage : undefined;
-    if (reportsTokens(usage) || this.#route === TRANSCRIPTIONS) {
+    if (reportsTokens(usage)) {
       this.#tokens = usageTokens(usage);
     } else {
       const answer = this.#route === '/v1/embeddings' ? 0 : jsonBytes(body);
-      this.#tokens = Math.min(this.#promptEstimate() + answer, Number.MAX_SAFE_INTEGER);
+      const audio = this.#route === TRANSCRIPTIONS && isObj(body) ? (audioTokens(body.duration) ?? 0) : 0;
+      this.#tokens = Math.min(this.#promptEstimate() + Math.max(answer, audio), Number.MAX_SAFE_INTEGER);
       log('warn', 'usage_estimated', {
         route: this.#route,
         tokens: this.#tokens,
