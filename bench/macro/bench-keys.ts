@@ -1,7 +1,9 @@
 /**
  * API keys with limits for the sealed load, made as an operator makes them (`sealgate apikey create
- * --local`) into the running gateway's local KV (run-macro.ts, profile-gateway.ts).
+ * --local`, sealed under the stack's GATEWAY_SECRET, `<devDir>/gateway-secret`) into the running
+ * gateway's local KV (run-macro.ts).
  */
+import { join } from 'node:path';
 import { runCli } from '../../src/cli/main.js';
 
 /**
@@ -14,7 +16,11 @@ import { runCli } from '../../src/cli/main.js';
  * Cloudflare's binding (documented as backed by its rate-limiting rules infrastructure, counted
  * per location; not measurable here). The metered key prices Sealgate's own part alone.
  */
-export async function createBenchKey(persistTo: string, kind: 'limited' | 'metered'): Promise<string> {
+export async function createBenchKey(
+  persistTo: string,
+  devDir: string,
+  kind: 'limited' | 'metered',
+): Promise<string> {
   const limits = [
     ...(kind === 'limited' ? ['--rpm', '30000'] : []),
     '--tpm',
@@ -30,6 +36,8 @@ export async function createBenchKey(persistTo: string, kind: 'limited' | 'meter
     '--name',
     `bench-${kind}`,
     ...limits,
+    '--secret-file',
+    join(devDir, 'gateway-secret'),
     '--local',
     '--persist-to',
     persistTo,

@@ -318,7 +318,7 @@ export async function runMacro(root: string, say: (s: string) => void): Promise<
   try {
     const targets = await startTargets(root, { devDir, persist }, closers, say);
     counter.servicePort = Number(new URL(targets.stack.serviceUrl).port);
-    const headers = await phaseHeaders(targets.stack.apiKey, join(persist, 'gateway'));
+    const headers = await phaseHeaders(targets.stack.apiKey, join(persist, 'gateway'), devDir);
     const totals = { duringLoad: 0, duringPlain: 0, sealedLoadSeconds: 0 };
     const phases: Phase[] = [];
     for (const step of loadPlan()) {
@@ -469,17 +469,18 @@ type Headers = Record<string, string>;
 async function phaseHeaders(
   apiKey: string,
   gatewayPersist: string,
+  devDir: string,
 ): Promise<{ unlimited: Headers; limited: Headers; metered: Headers }> {
   const unlimited = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
   return {
     unlimited,
     limited: {
       ...unlimited,
-      authorization: `Bearer ${await createBenchKey(gatewayPersist, 'limited')}`,
+      authorization: `Bearer ${await createBenchKey(gatewayPersist, devDir, 'limited')}`,
     },
     metered: {
       ...unlimited,
-      authorization: `Bearer ${await createBenchKey(gatewayPersist, 'metered')}`,
+      authorization: `Bearer ${await createBenchKey(gatewayPersist, devDir, 'metered')}`,
     },
   };
 }

@@ -57,7 +57,8 @@ export async function startSealedTarget(
       return worker;
     },
   });
-  const apiKey = key === 'metered' ? await createBenchKey(join(dir, 'state'), 'metered') : stack.apiKey;
+  const apiKey =
+    key === 'metered' ? await createBenchKey(join(dir, 'state'), join(dir, 'dev'), 'metered') : stack.apiKey;
   return {
     url: stack.url,
     apiKey,

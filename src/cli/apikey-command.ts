@@ -1,32 +1,42 @@
 /**
- * `sealgate apikey create|update|show|revoke`: API keys for the gateway and their limits. A key is
- * shown once, at creation; the gateway stores only its SHA-256 (`apikey:<hex>` in KV,
+ * `sealgate apikey create|update|show|revoke|seal`: API keys for the gateway and their limits. A key
+ * is shown once, at creation; the gateway stores only its SHA-256 (`apikey:<hex>` in KV,
  * docs/gateway.md), so a KV dump yields no usable key. The entry is
- * `{name?, createdAt, limits?: {rpm?, tpm?, budgetTokens?, budgetPeriod?}}`; the gateway reads it
- * again within 30 s, so a change needs no restart. KV goes through `wrangler kv key` (wrangler-kv.ts):
- * `--local` for the running local stack, `--env` for an environment; `--print` (create, revoke)
- * only prints the command.
+ * `{name?, createdAt, limits?: {rpm?, tpm?, budgetTokens?, budgetPeriod?}}`, stored authenticated
+ * under GATEWAY_SECRET (kv-auth.ts, kind `apiKeyEntry`; the secret: apikey-secret.ts) — the gateway
+ * refuses any other — and read again within 30 s, so a change needs no restart. `show` says whether
+ * the entry authenticates; `seal` (apikey-seal.ts) authenticates entries written without the
+ * secret or under a previous one. KV goes through `wrangler kv key` (wrangler-kv.ts): `--local` for
+ * the running local stack, `--env` for an environment; `--print` (create, revoke) only prints the
+ * command.
  */
 import { toBase64Url } from '../bytes.js';
 import { hashApiKey } from '../gateway/kv/api-keys.js';
 import { kvKeys } from '../gateway/kv/kv-store.js';
 import { parseKeyLimits } from '../gateway/limits/key-limits.js';
-import { isRecord } from '../json/object-guards.js';
+import { sealApiKeyEntry, storedEntry } from './apikey-entry.js';
+import { entryKey, writeKv } from './apikey-kv.js';
 import { applyLimitFlags, LIMIT_FLAGS } from './apikey-limits.js';
+import { seal } from './apikey-seal.js';
+import { apikeySecret } from './apikey-secret.js';
 import { type ParsedFlags, parseFlags, UsageError } from './args.js';
+import { printable } from './printable.js';
 import type { CommandResult } from './result.js';
-import { commandLine, type KvTarget, kvGet, runWrangler, wranglerKvArgs } from './wrangler-kv.js';
+import { commandLine, type KvTarget, kvGet, wranglerKvArgs } from './wrangler-kv.js';
 
 const TARGET = '[--env ENV] [--local [--persist-to DIR]]';
+const SECRET = '[--secret-file F]';
 const LIMITS = '[--rpm N] [--tpm N] [--budget-tokens N --budget-period day|month]';
 export const APIKEY_USAGE = [
-  `apikey create [--name NAME] ${LIMITS} ${TARGET} [--print]`,
-  `apikey update (--key KEY | --hash HEX) [--name NAME] ${LIMITS} ${TARGET}   (N or none)`,
-  `apikey show (--key KEY | --hash HEX) ${TARGET}`,
+  `apikey create [--name NAME] ${LIMITS} ${SECRET} ${TARGET} [--print]`,
+  `apikey update (--key KEY | --hash HEX) [--name NAME] ${LIMITS} ${SECRET} ${TARGET}   (N or none)`,
+  `apikey show (--key KEY | --hash HEX) ${SECRET} ${TARGET}`,
   `apikey revoke (--key KEY | --hash HEX) ${TARGET} [--print]`,
+  `apikey seal (--key KEY | --hash HEX | --all) [--old-secret-file F] ${SECRET} ${TARGET}`,
+  `  (GATEWAY_SECRET: --secret-file F, or env SEALGATE_GATEWAY_SECRET; --local: the dev dir's gateway-secret)`,
 ];
 
-const SUBCOMMANDS = ['create', 'update', 'show', 'revoke'] as const;
+const SUBCOMMANDS = ['create', 'update', 'show', 'revoke', 'seal'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];
 
 export async function apikeyCommand(argv: readonly string[], now: () => Date): Promise<CommandResult> {
@@ -40,23 +50,33 @@ export async function apikeyCommand(argv: readonly string[], now: () => Date): P
   }
   const flags = parseFlags(rest, flagSpec(sub as Sub));
   const target = targetOf(flags);
+  // Every subcommand but revoke seals or checks entries: each asks for the secret once its other
+  // flags are checked, and without one stops there (never a plain write).
+  const secret = () => apikeySecret(flags.values['secret-file'], target.local);
   switch (sub as Sub) {
-    case 'create':
-      return create(flags, target, now);
-    case 'update':
-      return update(flags, target);
-    case 'show':
-      return show(flags, target);
     case 'revoke':
       return revoke(flags, target);
+    case 'create':
+      return create(flags, target, secret, now);
+    case 'update':
+      return update(flags, target, secret);
+    case 'show':
+      return show(flags, target, secret);
+    case 'seal':
+      return seal(flags, target, secret);
   }
 }
 
 function flagSpec(sub: Sub) {
   const ids = sub === 'create' ? [] : ['key', 'hash'];
   const limits = sub === 'create' || sub === 'update' ? [...LIMIT_FLAGS, 'name'] : [];
-  const print = sub === 'create' || sub === 'revoke' ? ['print'] : [];
-  return { values: [...ids, ...limits, 'env', 'persist-to'], switches: ['local', ...print] };
+  const secret = sub === 'revoke' ? [] : ['secret-file'];
+  const sealing = sub === 'seal' ? ['old-secret-file'] : [];
+  const switches = ['local', ...(sub === 'create' || sub === 'revoke' ? ['print'] : [])];
+  return {
+    values: [...ids, ...limits, ...secret, ...sealing, 'env', 'persist-to'],
+    switches: sub === 'seal' ? [...switches, 'all'] : switches,
+  };
 }
 
 function targetOf(flags: ParsedFlags): KvTarget {
@@ -72,84 +92,90 @@ function checkName(name: string | undefined): void {
   }
 }
 
-/** The KV key of the API key named by `--key` or `--hash`. */
-async function entryKey(flags: ParsedFlags): Promise<string> {
-  const v = flags.values;
-  if ((v.key === undefined) === (v.hash === undefined))
-    throw new UsageError('give exactly one of --key or --hash');
-  const hash = v.hash ?? (await hashApiKey(v.key!));
-  if (!/^[0-9a-f]{64}$/.test(hash)) throw new UsageError('--hash: 64 lower-case hex characters');
-  return kvKeys.apiKey(hash);
-}
+/** The GATEWAY_SECRET to seal under (apikey-secret.ts), asked for when a subcommand needs it. */
+type SecretSource = () => Promise<string>;
 
-async function create(flags: ParsedFlags, target: KvTarget, now: () => Date): Promise<CommandResult> {
+async function create(
+  flags: ParsedFlags,
+  target: KvTarget,
+  secretOf: SecretSource,
+  now: () => Date,
+): Promise<CommandResult> {
   const v = flags.values;
   checkName(v.name);
   const limits = applyLimitFlags(null, v, false);
+  const secret = await secretOf();
   // 32 random bytes: the key's strength; the prefix only tells people what it is.
-  const secret = `sk-sealgate-${toBase64Url(crypto.getRandomValues(new Uint8Array(32)))}`;
-  const kvKey = kvKeys.apiKey(await hashApiKey(secret));
+  const apiKey = `sk-sealgate-${toBase64Url(crypto.getRandomValues(new Uint8Array(32)))}`;
+  const kvKey = kvKeys.apiKey(await hashApiKey(apiKey));
   const entry = {
     ...(v.name ? { name: v.name } : {}),
     createdAt: now().toISOString(),
     ...(limits ? { limits } : {}),
   };
-  const args = wranglerKvArgs('put', kvKey, JSON.stringify(entry), target);
-  if (flags.switches.has('print')) return { stdout: `${secret}\n${commandLine(args)}\n`, exitCode: 0 };
-  const failed = await write(args);
+  const args = wranglerKvArgs('put', kvKey, await sealApiKeyEntry(secret, kvKey, entry), target);
+  if (flags.switches.has('print')) return { stdout: `${apiKey}\n${commandLine(args)}\n`, exitCode: 0 };
+  const failed = await writeKv(args);
   if (failed) return failed;
   return {
-    stdout: `${secret}\n`,
+    stdout: `${apiKey}\n`,
     stderr: `created ${kvKey.slice(0, 'apikey:'.length + 12)}… — the key is shown only now; store it safely\n`,
     exitCode: 0,
   };
 }
 
-/** The stored entry as an object (operator-written; one that is not an object is refused). */
-async function readEntry(kvKey: string, target: KvTarget): Promise<Record<string, unknown> | CommandResult> {
-  const text = await kvGet(kvKey, target);
-  if (text === null) return { stdout: '', stderr: `no such API key (${kvKey})\n`, exitCode: 1 };
-  try {
-    const value: unknown = JSON.parse(text);
-    if (isRecord(value)) return value;
-  } catch {}
-  return { stdout: '', stderr: `the entry ${kvKey} is not a JSON object; fix it by hand\n`, exitCode: 1 };
-}
+const failure = (stderr: string): CommandResult => ({ stdout: '', stderr, exitCode: 1 });
 
-const isResult = (x: object): x is CommandResult => 'exitCode' in x;
+/** What `show` says of an entry in each state (the gateway accepts only `sealed`). */
+const VERDICT = {
+  sealed: 'the entry authenticates under this GATEWAY_SECRET: the gateway accepts the key',
+  plain:
+    'the entry does NOT authenticate (written without GATEWAY_SECRET): the gateway refuses the key; check it, then `apikey seal`',
+  foreign:
+    'the entry does NOT authenticate under this GATEWAY_SECRET (another secret, another key, or altered): the gateway refuses the key',
+  unreadable: 'the entry is not an API key entry: the gateway refuses the key',
+} as const;
 
-async function update(flags: ParsedFlags, target: KvTarget): Promise<CommandResult> {
+async function update(flags: ParsedFlags, target: KvTarget, secretOf: SecretSource): Promise<CommandResult> {
   const v = flags.values;
   checkName(v.name);
   const kvKey = await entryKey(flags);
-  const entry = await readEntry(kvKey, target);
-  if (isResult(entry)) return entry;
-  const current = parseKeyLimits(entry.limits);
+  const secret = await secretOf();
+  const text = await kvGet(kvKey, target);
+  if (text === null) return failure(`no such API key (${kvKey})\n`);
+  const entry = await storedEntry(secret, kvKey, text);
+  if (entry.state !== 'sealed') return failure(`${VERDICT[entry.state]}; not updated\n`);
+  const current = parseKeyLimits(entry.value.limits);
   const limits = applyLimitFlags(current === 'invalid' ? null : current, v, true);
-  const { limits: _old, ...rest } = entry;
+  const { limits: _old, ...rest } = entry.value;
   const next = { ...rest, ...(v.name ? { name: v.name } : {}), ...(limits ? { limits } : {}) };
-  const failed = await write(wranglerKvArgs('put', kvKey, JSON.stringify(next), target));
+  const failed = await writeKv(
+    wranglerKvArgs('put', kvKey, await sealApiKeyEntry(secret, kvKey, next), target),
+  );
   if (failed) return failed;
   return { stdout: `${JSON.stringify(next)}\n`, stderr: `updated ${kvKey}\n`, exitCode: 0 };
 }
 
-async function show(flags: ParsedFlags, target: KvTarget): Promise<CommandResult> {
-  const entry = await readEntry(await entryKey(flags), target);
-  if (isResult(entry)) return entry;
-  return { stdout: `${JSON.stringify(entry, null, 2)}\n`, exitCode: 0 };
+/** The entry (its value, when it has one to show) and whether it authenticates (exit 0) or not (1). */
+async function show(flags: ParsedFlags, target: KvTarget, secretOf: SecretSource): Promise<CommandResult> {
+  const kvKey = await entryKey(flags);
+  const secret = await secretOf();
+  const text = await kvGet(kvKey, target);
+  if (text === null) return failure(`no such API key (${kvKey})\n`);
+  const entry = await storedEntry(secret, kvKey, text);
+  // Text that is not an entry's JSON is anyone's who can write KV: shown through `printable`.
+  const shown = 'value' in entry ? JSON.stringify(entry.value, null, 2) : printable(text);
+  return {
+    stdout: `${shown}\n`,
+    stderr: `${VERDICT[entry.state]}\n`,
+    exitCode: entry.state === 'sealed' ? 0 : 1,
+  };
 }
 
 async function revoke(flags: ParsedFlags, target: KvTarget): Promise<CommandResult> {
   const kvKey = await entryKey(flags);
   const args = wranglerKvArgs('delete', kvKey, null, target);
   if (flags.switches.has('print')) return { stdout: `${commandLine(args)}\n`, exitCode: 0 };
-  const failed = await write(args);
+  const failed = await writeKv(args);
   return failed ?? { stdout: `revoked ${kvKey}\n`, exitCode: 0 };
-}
-
-/** Runs a wrangler write; the failure to return, or null. */
-async function write(args: string[]): Promise<CommandResult | null> {
-  const r = await runWrangler(args);
-  if (r.code === 0) return null;
-  return { stdout: '', stderr: `wrangler failed (${r.code}):\n${r.stdout}${r.stderr}\n`, exitCode: 1 };
 }

@@ -1,5 +1,5 @@
 /**
- * The gateway's KV namespace through `wrangler kv key get|put|delete` (`--local` for `wrangler
+ * The gateway's KV namespace through `wrangler kv key get|put|delete|list` (`--local` for `wrangler
  * dev`'s local state — the running local stack reads the same files, so a write there needs no
  * restart — `--env` for an environment of wrangler.toml, else `--remote`).
  */
@@ -14,7 +14,7 @@ export interface KvTarget {
 }
 
 export function wranglerKvArgs(
-  verb: 'get' | 'put' | 'delete',
+  verb: 'get' | 'put' | 'delete' | 'list',
   key: string,
   value: string | null,
   t: KvTarget,
@@ -29,7 +29,7 @@ export function wranglerKvArgs(
     ...(t.env ? ['--env', t.env] : []),
     t.local ? '--local' : '--remote',
     ...(t.persistTo ? ['--persist-to', t.persistTo] : []),
-    key,
+    ...(verb === 'list' ? ['--prefix', key] : [key]),
     ...(value === null ? [] : [value]),
     ...(verb === 'get' ? ['--text'] : []),
   ];
@@ -70,4 +70,18 @@ export async function kvGet(key: string, t: KvTarget): Promise<string | null> {
   const r = await runWrangler(wranglerKvArgs('get', key, null, t));
   if (r.code !== 0) throw new Error(`wrangler failed (${r.code}):\n${r.stdout}${r.stderr}`);
   return r.stdout.includes('Value not found') ? null : r.stdout.trim();
+}
+
+/** The names of the keys that start with `prefix` (`wrangler kv key list` prints a JSON array). */
+export async function kvList(prefix: string, t: KvTarget): Promise<string[]> {
+  const r = await runWrangler(wranglerKvArgs('list', prefix, null, t));
+  if (r.code !== 0) throw new Error(`wrangler failed (${r.code}):\n${r.stdout}${r.stderr}`);
+  let listed: unknown;
+  try {
+    listed = JSON.parse(r.stdout);
+  } catch (e) {
+    throw new Error(`wrangler kv key list printed no JSON:\n${r.stdout}`, { cause: e });
+  }
+  if (!Array.isArray(listed)) throw new Error('wrangler kv key list printed no JSON array');
+  return listed.map((k: { name?: unknown }) => k?.name).filter((n): n is string => typeof n === 'string');
 }

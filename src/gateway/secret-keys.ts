@@ -14,6 +14,8 @@ export const SECRET_KEY_LABELS = Object.freeze({
   atRest: 'sealgate/gateway/v1/at-rest',
   /** HMAC-SHA-256: authenticated KV entries (kv/kv-auth.ts). */
   kvEntry: 'sealgate/gateway/v1/kv-entry',
+  /** HMAC-SHA-256: operator-written `apikey:` KV entries (kv/kv-auth.ts, kv/api-keys.ts). */
+  apiKeyEntry: 'sealgate/gateway/v1/apikey-entry',
   /** HMAC-SHA-256: gateway nonces (verification/gateway-nonce.ts). */
   nonce: 'sealgate/gateway/v1/nonce',
   /** 48 bytes of seed for the EAR signing key (verification/ear-signer.ts). */

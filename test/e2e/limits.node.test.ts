@@ -4,7 +4,8 @@
  * attestation service and AI worker on SIMULATED hardware) whose worker calls a recording model
  * server that answers 404 for a model it does not serve, as OpenAI's does.
  *
- * Keys are made with `sealgate apikey create --local` while the stack runs: no restart. The openai
+ * Keys are made with `sealgate apikey create --local` while the stack runs (sealed under the stack's
+ * own GATEWAY_SECRET, its dev dir's `gateway-secret`): no restart. The openai
  * SDK retries a 429 rate_limit_exceeded after its Retry-After and surfaces insufficient_quota at
  * once (`x-should-retry: false`); every route answers an unknown model 404 in its own error shape.
  */
@@ -29,19 +30,18 @@ beforeAll(async () => {
 
 afterAll(() => stopE2eStack(stack, { beside: [recorder] }), E2E_STOP_MS);
 
+/** The running stack's local KV, and the GATEWAY_SECRET its gateway checks `apikey:` entries under. */
+const stackTarget = () => [
+  '--secret-file',
+  join(stack.dir, 'dev', 'gateway-secret'),
+  '--local',
+  '--persist-to',
+  join(stack.dir, 'wrangler-state'),
+];
+
 /** A key made as an operator makes one, into the running stack's local KV. */
 async function createKey(limits: string[]): Promise<string> {
-  const persist = join(stack.dir, 'wrangler-state');
-  const r = await runCli([
-    'apikey',
-    'create',
-    '--name',
-    'e2e',
-    ...limits,
-    '--local',
-    '--persist-to',
-    persist,
-  ]);
+  const r = await runCli(['apikey', 'create', '--name', 'e2e', ...limits, ...stackTarget()]);
   expect(r.exitCode, r.stderr).toBe(0);
   return r.stdout.trim();
 }
@@ -122,7 +122,6 @@ describe('apikey update on the running stack', () => {
     const client = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: key, maxRetries: 0 });
     const before = await client.chat.completions.create(CHAT).withResponse();
     expect(before.response.headers.get('x-sealgate-budget-limit-tokens')).toBeNull();
-    const persist = join(stack.dir, 'wrangler-state');
     const updated = await runCli([
       'apikey',
       'update',
@@ -132,9 +131,7 @@ describe('apikey update on the running stack', () => {
       '1',
       '--budget-period',
       'day',
-      '--local',
-      '--persist-to',
-      persist,
+      ...stackTarget(),
     ]);
     expect(updated.exitCode, updated.stderr).toBe(0);
     const started = Date.now();

@@ -16,6 +16,7 @@ import type { GatewayEnv } from '../../src/gateway/config.js';
 import type { KeyRotation, RotationState } from '../../src/gateway/durable-objects/key-rotation.js';
 import { hashApiKey } from '../../src/gateway/kv/api-keys.js';
 import { resetKeyCache } from '../../src/gateway/kv/key-cache.js';
+import { sealKvEntry } from '../../src/gateway/kv/kv-auth.js';
 import worker from '../../src/gateway/worker.js';
 import {
   advance,
@@ -134,9 +135,18 @@ export function stackPerFile(
 /** A new API key with `limits`, registered in KV as `sealgate apikey create` writes it. */
 export async function putApiKey(label: string, limits: object): Promise<{ key: string; hash: string }> {
   const key = `sk-sealgate-${label}-${crypto.randomUUID()}`;
-  const hash = await hashApiKey(key);
-  await env.SEALGATE_KV.put(`apikey:${hash}`, JSON.stringify({ name: label, limits }));
-  return { key, hash };
+  await putApiKeyEntry(key, { name: label, limits });
+  return { key, hash: await hashApiKey(key) };
+}
+
+/**
+ * Registers `key` with the entry `value` as `sealgate apikey create` does: `apikey:<sha256>`,
+ * authenticated under the test gateway's GATEWAY_SECRET (kv-auth.ts, kind `apiKeyEntry`).
+ */
+export async function putApiKeyEntry(key: string, value: unknown): Promise<string> {
+  const name = `apikey:${await hashApiKey(key)}`;
+  await env.SEALGATE_KV.put(name, await sealKvEntry(env.GATEWAY_SECRET!, name, value, 'apiKeyEntry'));
+  return name;
 }
 
 /** What the KeyUsage DO holds of the key hashed `hash`: its token counts and budget standing. */

@@ -96,7 +96,8 @@ gatewayDescribe('requests per minute (Workers Rate Limiting binding)', () => {
     const { key } = await limitedKey({ rpm: 'lots' });
     const { res } = await send('/v1/chat/completions', key, CHAT);
     expect(res.status).toBe(401);
-    // A hand-edited entry with a typo (a trailing comma) is not JSON: its rpm must not become none.
+    // An entry edited by hand (here with a typo: a trailing comma) does not authenticate: its rpm
+    // must not become none.
     const typo = `sk-sealgate-limits-typo-${crypto.randomUUID()}`;
     await env.SEALGATE_KV.put(`apikey:${await hashApiKey(typo)}`, '{"name":"t","limits":{"rpm":6},}');
     const refused = await send('/v1/chat/completions', typo, CHAT);

@@ -13,14 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueWorkerCertificate } from '../../src/attestation-service/issue-certificate.js';
 import { generateServiceKeys } from '../../src/attestation-service/service-keys.js';
 import { toBase64Url } from '../../src/bytes.js';
-import { hashApiKey } from '../../src/gateway/kv/api-keys.js';
 import { sealKvEntry } from '../../src/gateway/kv/kv-auth.js';
 import { resetReceiptCache } from '../../src/gateway/sealing/receipt-check.js';
 import worker from '../../src/gateway/worker.js';
 import { KEPT_RECEIPT_HEADER, parseKeptReceipt, toReceiptBundle } from '../../src/receipts/kept-receipt.js';
 import { verifyReceiptBundle } from '../../src/receipts/verify-receipt.js';
 import { parseWorkerCertificate } from '../../src/service-client/worker-certificate.js';
-import { stackPerFile } from './do-helpers.js';
+import { putApiKeyEntry, stackPerFile } from './do-helpers.js';
 import { env, gatewayDescribe, KEY, PROMPT, type Stack, sseData, WORKER_A, WORKER_B } from './stack.js';
 
 let stack: Stack;
@@ -254,7 +253,7 @@ gatewayDescribe('receipts', () => {
     const id = res.headers.get('x-sealgate-receipt')!;
     expect((await getReceipt(id)).status).toBe(200);
     const other = 'sk-another-valid-key-0123456789abcdef';
-    await env.SEALGATE_KV.put(`apikey:${await hashApiKey(other)}`, '{"name":"other"}');
+    await putApiKeyEntry(other, { name: 'other' });
     const res2 = await getReceipt(id, { authorization: `Bearer ${other}` });
     expect(res2.status).toBe(404); // as if there were none: ids tell other keys nothing
     expect(await res2.text()).not.toContain('receipt"');

@@ -6,12 +6,12 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { afterAll, afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { createGatewayApp } from '../../src/gateway/app.js';
-import { API_KEY_CACHE_MS, hashApiKey, resetApiKeyCache } from '../../src/gateway/kv/api-keys.js';
+import { API_KEY_CACHE_MS, resetApiKeyCache } from '../../src/gateway/kv/api-keys.js';
 import { resetKeyCache } from '../../src/gateway/kv/key-cache.js';
 import { FAILED_API_KEYS_PER_MINUTE, resetAuthThrottle } from '../../src/gateway/middleware/auth-throttle.js';
 import worker from '../../src/gateway/worker.js';
 import { manifestDigest } from '../../src/policy/manifest-digest.js';
-import { callGateway as call, rotationState } from './do-helpers.js';
+import { callGateway as call, putApiKeyEntry, rotationState } from './do-helpers.js';
 import { emptyRotationDo, env, gatewayDescribe, HAS_GATEWAY_BINDINGS } from './stack.js';
 
 const digest = HAS_GATEWAY_BINDINGS ? await manifestDigest(env.SEALGATE_MANIFEST!) : '';
@@ -138,7 +138,7 @@ gatewayDescribe('routes and errors', () => {
 
   it('accepts a key registered in KV by its SHA-256 (never stored in the clear)', async () => {
     const key = 'sk-registered-0123456789';
-    await env.SEALGATE_KV.put(`apikey:${await hashApiKey(key)}`, JSON.stringify({ name: 'test' }));
+    await putApiKeyEntry(key, { name: 'test' });
     // Past authentication, the request meets the empty key store: 503, not 401.
     const res = await chat({ model: 'm', messages: [] }, { authorization: `Bearer ${key}` });
     await expectError(res, 503, 'no_attested_service');
@@ -147,9 +147,8 @@ gatewayDescribe('routes and errors', () => {
 
   it('a KV-registered key is trusted in the isolate for a while, then looked up again (revocation)', async () => {
     const key = 'sk-revoked-soon-0123456789';
-    const kvKey = `apikey:${await hashApiKey(key)}`;
     const auth = { authorization: `Bearer ${key}` };
-    await env.SEALGATE_KV.put(kvKey, JSON.stringify({ name: 'test' }));
+    const kvKey = await putApiKeyEntry(key, { name: 'test' });
     await expectError(await chat({ model: 'm', messages: [] }, auth), 503, 'no_attested_service');
     await env.SEALGATE_KV.delete(kvKey);
     // Still trusted from the isolate's memory (no KV read on the request path)…
@@ -166,7 +165,7 @@ gatewayDescribe('routes and errors', () => {
     const fresh = 'sk-added-later-0123456789';
     const freshAuth = { authorization: `Bearer ${fresh}` };
     await expectError(await chat({ model: 'm', messages: [] }, freshAuth), 401, 'invalid_api_key');
-    await env.SEALGATE_KV.put(`apikey:${await hashApiKey(fresh)}`, '{}');
+    await putApiKeyEntry(fresh, {});
     await expectError(await chat({ model: 'm', messages: [] }, freshAuth), 503, 'no_attested_service');
   });
 

@@ -13,6 +13,12 @@
  * `current` pointer) does not verify. Freshness is not the MAC's job: readers check the expiry
  * inside `data` (an old but authentic entry is refused once stale). An entry that does not verify
  * is a typed `decryption_failed`, logged, and never used.
+ *
+ * Operator-written `apikey:` entries (api-keys.ts, `sealgate apikey`) take the same format under
+ * their own label, "sealgate/gateway/v1/apikey-entry", both as the HKDF `info` and as the first
+ * field of M: a MAC the gateway makes for its own entries never verifies as an API key's, and the
+ * other way round (RFC 5869 §3.2). Bound to `apikey:<sha256 of the key>`, the MAC ties the whole
+ * entry, limits included, to one key.
  */
 
 import { fromBase64Url, toArrayBuffer, toBase64Url, utf8 } from '../../bytes.js';
@@ -20,28 +26,41 @@ import { SealgateError } from '../../errors.js';
 import { lengthPrefixed } from '../../keys/encoding.js';
 import { SECRET_KEY_LABELS, secretKey } from '../secret-keys.js';
 
-const LABEL = 'sealgate/gateway/v1/kv-entry';
+/** Whose entry: the gateway's own (`keys:`, `att:`, `rcpt…:`) or an operator's `apikey:`. */
+export type KvEntryKind = 'kvEntry' | 'apiKeyEntry';
 
-function macKey(secret: string): Promise<CryptoKey> {
-  return secretKey(secret, SECRET_KEY_LABELS.kvEntry, { name: 'HMAC', hash: 'SHA-256', length: 256 }, [
+function macKey(secret: string, kind: KvEntryKind): Promise<CryptoKey> {
+  return secretKey(secret, SECRET_KEY_LABELS[kind], { name: 'HMAC', hash: 'SHA-256', length: 256 }, [
     'sign',
     'verify',
   ]);
 }
 
-function macInput(name: string, data: string): ArrayBuffer {
-  return toArrayBuffer(lengthPrefixed(utf8.encode(LABEL), utf8.encode(name), utf8.encode(data)));
+function macInput(kind: KvEntryKind, name: string, data: string): ArrayBuffer {
+  const label = utf8.encode(SECRET_KEY_LABELS[kind]);
+  return toArrayBuffer(lengthPrefixed(label, utf8.encode(name), utf8.encode(data)));
 }
 
 /** The stored text of `value` under KV key `name`. */
-export async function sealKvEntry(secret: string, name: string, value: unknown): Promise<string> {
+export async function sealKvEntry(
+  secret: string,
+  name: string,
+  value: unknown,
+  kind: KvEntryKind = 'kvEntry',
+): Promise<string> {
   const data = JSON.stringify(value);
-  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', await macKey(secret), macInput(name, data)));
+  const key = await macKey(secret, kind);
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, macInput(kind, name, data)));
   return JSON.stringify({ v: 1, data, mac: toBase64Url(mac) });
 }
 
 /** The value stored under `name`; throws `decryption_failed` when the entry does not authenticate. */
-export async function openKvEntry<T>(secret: string, name: string, text: string): Promise<T> {
+export async function openKvEntry<T>(
+  secret: string,
+  name: string,
+  text: string,
+  kind: KvEntryKind = 'kvEntry',
+): Promise<T> {
   const fail = (message: string, cause?: unknown): never => {
     throw new SealgateError('decryption_failed', `KV entry ${name}: ${message}`, { name }, { cause });
   };
@@ -63,9 +82,9 @@ export async function openKvEntry<T>(secret: string, name: string, text: string)
   // crypto.subtle.verify compares in constant time.
   const ok = await crypto.subtle.verify(
     'HMAC',
-    await macKey(secret),
+    await macKey(secret, kind),
     toArrayBuffer(mac),
-    macInput(name, entry.data),
+    macInput(kind, name, entry.data),
   );
   if (!ok) return fail('MAC does not verify under GATEWAY_SECRET');
   try {

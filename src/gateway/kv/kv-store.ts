@@ -2,16 +2,17 @@
  * Every KV key the gateway reads or writes, and its value shape (docs/gateway.md "KV"). KV has no
  * compare-and-set and is eventually consistent, so it is only ever a cache of what the key-rotation
  * Durable Object decided: the DO is the single writer of `keys:` and `att:`; request isolates only
- * read. `apikey:` entries are written by operators (wrangler kv key put).
+ * read. `apikey:` entries are written by operators (`sealgate apikey`, sealed under GATEWAY_SECRET).
  *
- *   apikey:<sha256 hex of the key>         {name?: string, createdAt?: number}         no TTL
+ *   apikey:<sha256 hex of the key>         MAC'd {name?, createdAt?, limits?} (apiKeyEntry)  no TTL
  *   att:<manifestDigest>:<nonce hex>       MAC'd AttestationRecord                     TTL ≤ evidence
  *   att:<manifestDigest>:current           MAC'd {nonce, verifiedAt, expiresAt}        same TTL
  *   keys:<manifestDigest>                  MAC'd PublishedKeys (keys also wrapped)     until last notAfter
  *   snp-kds:<KDS URL>                      certificate bytes (DER or PEM)              ≤ 7 d, ≤ notAfter
  *
  * "MAC'd": `kv-auth.ts` (HMAC-SHA-256 under a key derived from GATEWAY_SECRET, bound to the KV key
- * name). Readers verify it and the entry's own freshness, and never use an entry that fails either.
+ * name; `apikey:` entries under their own label, kind `apiKeyEntry`, read in api-keys.ts). Readers
+ * verify it and the entry's own freshness, and never use an entry that fails either.
  * `snp-kds:` entries need no MAC: a certificate is used only after it chains to a pinned AMD root.
  */
 import { toHex } from '../../bytes.js';
