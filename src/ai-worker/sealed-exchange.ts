@@ -14,9 +14,10 @@
  *
  * Streams (docs/protocol.md, sealed streams): every `data:` payload the model produces is sealed as
  * one frame, the frames sealed so far go out together at each read of the body (read ahead, bounded:
- * sealed-stream-body.ts), and the end frame follows the model's last payload. If the model fails mid-stream the response
- * ends *without* the end frame: the gateway's opener then reports `stream_truncated`, and no
- * half-answer can pass as a whole one.
+ * sealed-stream-body.ts), and the end frame follows the model's last payload. If the model fails
+ * mid-stream the response ends *without* the end frame, an error frame sealing the failure in its
+ * place (the gateway reports its code; a cut without one is `stream_truncated`), and no half-answer
+ * can pass as a whole one. The failure is logged once, with the frames sent before it.
  */
 
 import { MAX_SEALED_FORM_BYTES } from '../api/transcriptions/form.js';
@@ -174,14 +175,35 @@ export function failureContent(
   e: unknown,
   what: string,
 ): SealedErrorContent & { code: HttpErrorCode } {
+  const failed = classifyFailure(e, what);
+  deps.log(failed.level, failed.logMessage, errorDetail(e));
+  return failed.content;
+}
+
+/** A failure after the request opened, logged once by its caller: what to log, what to seal. */
+interface ClassifiedFailure {
+  level: 'warn' | 'error';
+  logMessage: string;
+  content: SealedErrorContent & { code: HttpErrorCode };
+}
+
+/** `failureContent` without its log line (a stream logs its failure once, with its frame count). */
+function classifyFailure(e: unknown, what: string): ClassifiedFailure {
   const code = httpCodeFor(e);
   if (code === 'internal_error' || !SEALED_WORKER_ERRORS.has(code)) {
-    deps.log('error', `${what}: unexpected failure`, errorDetail(e));
-    return { status: HTTP_ERROR_CODES.internal_error, code: 'internal_error', message: 'internal error' };
+    const content = {
+      status: HTTP_ERROR_CODES.internal_error,
+      code: 'internal_error',
+      message: 'internal error',
+    } as const;
+    return { level: 'error', logMessage: `${what}: unexpected failure`, content };
   }
-  deps.log('warn', `${what}: refused`, errorDetail(e));
   const message = isSealgateError(e) && e.clientMessage ? e.clientMessage : `${what} refused: ${code}`;
-  return { status: HTTP_ERROR_CODES[code], code, message };
+  return {
+    level: 'warn',
+    logMessage: `${what}: refused`,
+    content: { status: HTTP_ERROR_CODES[code], code, message },
+  };
 }
 
 /** An error answer sealed under the request's response key (envelope/error-response.ts). */
@@ -488,11 +510,13 @@ function sealedAnswerStream(
         ? async () => receiptRecord(await receipts.make(context, bodyHash.digest(), true))
         : undefined,
     onEnd: () => call.release(),
-    failure: (e) => failureContent(deps, e, 'model stream'),
+    failure: (e) => classifyFailure(e, 'model stream').content,
     onFailure: (e, frames) => {
       // No end frame: an error frame when the model failed (its failure sealed), else the cut
-      // alone; the gateway releases nothing more either way.
-      log('warn', 'model stream failed: sealed stream ends without its end frame', {
+      // alone; the gateway releases nothing more either way. One failure, one line: its code,
+      // its detail and the frames sent before it (never the client's text: `errorDetail`).
+      const failed = classifyFailure(e, 'model stream');
+      log(failed.level, `${failed.logMessage}: sealed stream ends without its end frame`, {
         rid,
         frames,
         ...errorDetail(e),

@@ -11,6 +11,8 @@ import type { Json } from './shape.js';
 /** What a chunk's first choice carries; `null` when the chunk has no choice object (usage only). */
 interface ChatChoiceStep {
   finishReason: unknown;
+  /** The stop sequence the server names on the choice (`namedStop`). */
+  namedStop: unknown;
   /** Its text delta, when a non-empty string. */
   content: string | null;
   /** Its tool-call deltas that are objects, in order. */
@@ -28,9 +30,10 @@ interface ChatChunkStep {
  */
 export interface ChatStreamTranslator {
   readonly started: boolean;
-  /** The last chunk's `usage` seen, and the last `finish_reason`. */
+  /** The last chunk's `usage` seen, and the last `finish_reason` (with the stop it names, if any). */
   usage: unknown;
   finish: unknown;
+  namedStop?: unknown;
   start(chunk: Json): Iterable<string>;
   text(content: string): Iterable<string>;
   toolCall(call: Json): Iterable<string>;
@@ -51,7 +54,10 @@ export async function* translateChatStream(
     if (step.chunk.usage) t.usage = step.chunk.usage;
     const { choice } = step;
     if (!choice) continue;
-    if (choice.finishReason) t.finish = choice.finishReason;
+    if (choice.finishReason) {
+      t.finish = choice.finishReason;
+      t.namedStop = choice.namedStop;
+    }
     if (choice.content !== null) yield* t.text(choice.content);
     for (const call of choice.toolCalls) yield* t.toolCall(call);
   }
@@ -78,7 +84,17 @@ function firstChoice(chunk: Json): ChatChoiceStep | null {
   const calls: unknown[] = Array.isArray(delta.tool_calls) ? delta.tool_calls : [];
   return {
     finishReason: choice.finish_reason,
+    namedStop: namedStop(choice),
     content: typeof delta.content === 'string' && delta.content !== '' ? delta.content : null,
     toolCalls: calls.filter(isJsonObject),
   };
+}
+
+/**
+ * The stop sequence a chat choice (an answer's or a chunk's) says it ended on, if any: vLLM's
+ * OpenAI-compatible server and the built-in model name it `stop_reason` (a string; vLLM gives a
+ * token id there for a stop token), SGLang `matched_stop`. OpenAI's own API has no such field.
+ */
+export function namedStop(choice: Json): unknown {
+  return choice.stop_reason ?? choice.matched_stop;
 }

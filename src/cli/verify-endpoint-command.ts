@@ -310,7 +310,8 @@ async function checkEvidence(r: Report, o: RunOptions, j: Judged): Promise<Evide
   });
   const simulated = verdict.simulated;
   r.simulated = simulated;
-  sayEvidenceChain(r, verdict);
+  const refusedByPolicy = sayPolicyRefusals(r, verdict);
+  sayEvidenceChain(r, verdict, refusedByPolicy);
   const measurement = sayReferenceValues(r, verdict);
   sayTcb(r, verdict);
   return { verdict, simulated, measurement, tee: bundle.platform === 'tdx' ? 'Intel TDX' : 'AMD SEV-SNP' };
@@ -318,8 +319,33 @@ async function checkEvidence(r: Report, o: RunOptions, j: Judged): Promise<Evide
 
 type EvidenceVerdict = EvidenceFindings['verdict'];
 
-/** Whose signature and which root: an SEV-SNP report's VCEK/VLEK chain, or a TDX quote's PCK chain. */
-function sayEvidenceChain(r: Report, verdict: EvidenceVerdict): void {
+/** The manifest's refusals made before any evidence is looked at (`sayPolicyRefusals`). */
+const POLICY_FIRST = new Set(['tee_not_allowed', 'role_unknown']);
+const TEE_NAMES: Readonly<Record<string, string>> = { snp: 'AMD SEV-SNP', tdx: 'Intel TDX' };
+
+/**
+ * The manifest's refusals made before any evidence is looked at (src/policy/evaluate-role.ts
+ * `checkTeeAllowed`): a TEE the role does not accept — an SEV-SNP-only manifest against a TDX
+ * endpoint — or a role it does not name. Said first, as the cause: the signature and the chain
+ * were then never checked, and a chain failure said before it would misname why the run fails.
+ * Returns whether there was one.
+ */
+function sayPolicyRefusals(r: Report, verdict: EvidenceVerdict): boolean {
+  const refusals = verdict.violations.filter((v) => POLICY_FIRST.has(v.code));
+  for (const v of refusals) {
+    const accepted = Array.isArray(v.expected)
+      ? ` (the manifest accepts: ${v.expected.map((t) => TEE_NAMES[String(t)] ?? String(t)).join(', ') || 'none'})`
+      : '';
+    r.fail(`${v.code}: ${v.message}${accepted}`);
+  }
+  return refusals.length > 0;
+}
+
+/**
+ * Whose signature and which root: an SEV-SNP report's VCEK/VLEK chain, or a TDX quote's PCK chain;
+ * after a refusal by the manifest (`refusedByPolicy`), that they were not checked.
+ */
+function sayEvidenceChain(r: Report, verdict: EvidenceVerdict, refusedByPolicy: boolean): void {
   const rootNote = verdict.simulated ? '(the SIMULATED development root the manifest names)' : null;
   if (verdict.claims) {
     const c = verdict.claims;
@@ -333,6 +359,8 @@ function sayEvidenceChain(r: Report, verdict: EvidenceVerdict): void {
       `hardware evidence: an Intel TDX quote (v${t.quoteVersion}) whose PCK chain and collateral chain to SGX root ${t.rootSha256.slice(0, 16)}… ` +
         (rootNote ?? "(Intel's SGX Root CA)"),
     );
+  } else if (refusedByPolicy) {
+    r.fail('the hardware evidence was not checked: the manifest refuses it before its signature');
   } else {
     r.fail('the hardware evidence does not verify (signature or certificate chain)');
   }
@@ -372,6 +400,7 @@ function sayReferenceValues(r: Report, verdict: EvidenceVerdict): string | null 
   );
   for (const v of verdict.violations) {
     if (v.code === 'measurement_not_allowed' || v.code === 'mrtd_not_allowed') continue;
+    if (POLICY_FIRST.has(v.code)) continue; // said first (`sayPolicyRefusals`)
     r.fail(`${v.code}: ${v.message}`);
   }
   return measurement;

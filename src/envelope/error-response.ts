@@ -37,8 +37,27 @@ export const MAX_ERROR_MESSAGE_LENGTH = 2048;
 const ZERO_NONCE = new Uint8Array(IV_LENGTH);
 const WHAT = 'sealed error';
 const CODE_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
-const UNSAFE = /[\p{Cc}\p{Cs}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
-const UNSAFE_ALL = new RegExp(UNSAFE.source, 'gu');
+/**
+ * Characters a message turns into a space (`errorMessageText`): C0/C1 controls (a terminal escape,
+ * a line break that forges a log line), lone surrogates (not text), the line and paragraph
+ * separators, and the explicit bidi embeddings, overrides and isolates (LRE…RLO U+202A–U+202E,
+ * LRI…PDI U+2066–U+2069; UAX #9 §2.1–2.4), which reorder the text after them: CVE-2021-42574,
+ * "Trojan Source".
+ */
+const SPACED = /[\p{Cc}\p{Cs}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+/**
+ * Invisible characters a message drops: the implicit bidi marks ALM U+061C, LRM U+200E, RLM U+200F
+ * (UAX #9 §2.6: they move neutral characters, e.g. punctuation and digits, to a side — Trojan
+ * Source's lesser tool) and the tag characters U+E0000–U+E007F (Default_Ignorable_Code_Point, shown
+ * as nothing, and so Restricted by UTS #39 §3.1; a run of them spells ASCII no reader sees, smuggled
+ * past a human to whatever reads the text next). An error message has no use for either:
+ * right-to-left text needs neither, its letters carry their own direction (their Bidi_Class, UAX #9
+ * §3.2), so Arabic and Hebrew pass as they are. Dropped,
+ * not spaced: they show nothing, so the message reads as it did. An emoji subdivision flag loses
+ * its tags and shows as its base flag, U+1F3F4.
+ */
+const DROPPED = /[\u061c\u200e\u200f\u{e0000}-\u{e007f}]/u;
+const UNSAFE = new RegExp(`${SPACED.source}|${DROPPED.source}`, 'u');
 
 /** What a sealed error says: an HTTP error status, a code of the closed set, a message. */
 export interface SealedErrorContent {
@@ -49,11 +68,15 @@ export interface SealedErrorContent {
 
 /**
  * A message as text a client can show: control characters, lone surrogates, line and paragraph
- * separators and bidirectional overrides each become a space (Unicode TR #9 §2: an override
- * could make a message read otherwise than it is), cut to MAX_ERROR_MESSAGE_LENGTH.
+ * separators and bidirectional embeddings, overrides and isolates each become a space (`SPACED`:
+ * an override could make a message read otherwise than it is), bidi marks and tag characters are
+ * dropped (`DROPPED`), and the rest is cut to MAX_ERROR_MESSAGE_LENGTH.
  */
 export function errorMessageText(message: string): string {
-  const text = message.replace(UNSAFE_ALL, ' ').trim();
+  const text = message
+    .replace(new RegExp(DROPPED.source, 'gu'), '')
+    .replace(new RegExp(SPACED.source, 'gu'), ' ')
+    .trim();
   if (text.length <= MAX_ERROR_MESSAGE_LENGTH) return text;
   // Cut before a high surrogate whose pair would be split.
   let end = MAX_ERROR_MESSAGE_LENGTH - 1;

@@ -7,7 +7,7 @@
  */
 
 import { messagesToChat } from '../api/anthropic/request.js';
-import { chatToMessage } from '../api/anthropic/response.js';
+import { chatToMessage, requestedStops } from '../api/anthropic/response.js';
 import { chatStreamToMessages } from '../api/anthropic/stream.js';
 import { responsesToChat } from '../api/responses/request.js';
 import { chatToResponse } from '../api/responses/response.js';
@@ -53,13 +53,15 @@ async function translated(
   if (answer.kind === 'json') {
     return {
       kind: 'json',
-      body: messages ? chatToMessage(answer.body, model) : chatToResponse(answer.body, call.body),
+      body: messages
+        ? chatToMessage(answer.body, model, requestedStops(call.body))
+        : chatToResponse(answer.body, call.body),
     };
   }
   return {
     kind: 'stream',
     events: messages
-      ? chatStreamToMessages(answer.events, model)
+      ? chatStreamToMessages(answer.events, model, requestedStops(call.body))
       : chatStreamToResponses(answer.events, call.body),
   };
 }

@@ -151,15 +151,24 @@ export function stopSequences(body: Record<string, unknown>): string[] {
 
 /**
  * The answer up to the first occurrence of any stop sequence, as words (OpenAI "stop": the returned
- * text does not contain it). The answer's text is `lead` + the words joined by single spaces (chat:
- * no lead; completions: each word after a space, so a lead of one space). A cut inside a word keeps
- * the word's start; the space before a cut is dropped with the rest, as an answer is whole words
- * joined by single spaces (so usage stays one token per streamed chunk).
+ * text does not contain it), and the sequence it stopped on (`null`: none occurs; of two at the same
+ * place, the first in the request's list). The answer's text is `lead` + the words joined by single
+ * spaces (chat: no lead; completions: each word after a space, so a lead of one space). A cut inside
+ * a word keeps the word's start; the space before a cut is dropped with the rest, as an answer is
+ * whole words joined by single spaces (so usage stays one token per streamed chunk).
  */
-export function untilStop(all: string[], stops: readonly string[], lead: '' | ' '): string[] {
+export function untilStop(
+  all: string[],
+  stops: readonly string[],
+  lead: '' | ' ',
+): { words: string[]; stop: string | null } {
   const text = lead + all.join(' ');
-  const at = Math.min(...stops.map((s) => text.indexOf(s)).filter((i) => i >= 0));
-  return Number.isFinite(at) ? words(text.slice(0, at)) : all;
+  let first: { at: number; stop: string } | null = null;
+  for (const stop of stops) {
+    const at = text.indexOf(stop);
+    if (at >= 0 && (first === null || at < first.at)) first = { at, stop };
+  }
+  return first ? { words: words(text.slice(0, first.at)), stop: first.stop } : { words: all, stop: null };
 }
 
 /** Cuts `all` to `limit` words; `length` when something was cut (OpenAI finish_reason). */

@@ -178,10 +178,11 @@ async function chat(body: Record<string, unknown>, h: Head, signal?: AbortSignal
   refuseWhatTextCannotMeet(body);
   const n = choiceCount(body);
   const reading = readChatMessages(body.messages);
-  const { words, finishReason } = limitWords(
-    untilStop(chatReplyWords(reading.lastUserText), stopSequences(body), ''),
-    maxTokens(body, undefined),
-  );
+  const cut = untilStop(chatReplyWords(reading.lastUserText), stopSequences(body), '');
+  const { words, finishReason } = limitWords(cut.words, maxTokens(body, undefined));
+  // The stop sequence that ended the answer, as vLLM's OpenAI-compatible server names it on a choice
+  // (`stop_reason`; docs/gateway.md): the Messages translation's `stop_sequence` comes from it.
+  const stopped = finishReason === 'stop' && cut.stop !== null ? { stop_reason: cut.stop } : {};
   const id = await idFor('chatcmpl', body);
   const total = usage(reading.promptTokens, n * words.length);
   const base = { id, object: 'chat.completion', created: h.created, model: h.model };
@@ -197,6 +198,7 @@ async function chat(body: Record<string, unknown>, h: Head, signal?: AbortSignal
           message: { role: 'assistant', content: words.join(' '), refusal: null },
           logprobs: null,
           finish_reason: finishReason,
+          ...stopped,
         })),
         usage: total,
       },
@@ -221,7 +223,7 @@ async function chat(body: Record<string, unknown>, h: Head, signal?: AbortSignal
     for (let w = 0; w < words.length; w++) {
       for (const i of indices) yield chunk([choice(i, { content: w === 0 ? words[w] : ` ${words[w]}` })]);
     }
-    for (const i of indices) yield chunk([choice(i, {}, finishReason)]);
+    for (const i of indices) yield chunk([{ ...choice(i, {}, finishReason), ...stopped }]);
     if (mode.usage) {
       yield JSON.stringify({
         ...base,
@@ -257,7 +259,7 @@ async function completions(
   const prompts = readPrompts(body.prompt);
   const limit = maxTokens(body, COMPLETIONS_DEFAULT_MAX_TOKENS);
   const stops = stopSequences(body);
-  const cut = (p: string) => limitWords(untilStop(completionWords(p), stops, ' '), limit);
+  const cut = (p: string) => limitWords(untilStop(completionWords(p), stops, ' ').words, limit);
   const answers = prompts.map((p) => ({ prompt: p, ...cut(p) }));
   const promptTokens = prompts.reduce((sum, p) => sum + countWords(p), 0);
   const completionTokens = n * answers.reduce((sum, a) => sum + a.words.length, 0);

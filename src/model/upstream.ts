@@ -18,8 +18,8 @@
  * (`nativeRoutes`, MODEL_NATIVE_APIS), else translated to chat completions (api-routes.ts); a
  * transcription's sealed multipart body is forwarded byte for byte under its own Content-Type.
  *
- * Errors: `fetch_failed` (→ HTTP `upstream_unavailable`) when the server cannot be reached or does
- * not answer in time; `invalid_argument` (→ `invalid_request`) when it refuses the request as
+ * Errors: `fetch_failed` (→ HTTP `upstream_unavailable`) when the server cannot be reached;
+ * `model_error` when it does not answer a model call in time (`timeoutCode`); `invalid_argument` (→ `invalid_request`) when it refuses the request as
  * malformed (400, 413, 422); `model_not_found` (→ 404) when it answers 404 — OpenAI, vLLM and
  * Ollama all answer an unknown model so, and the route is one every such server serves;
  * `model_error` for any other failure. The server's own error message (server-error.ts) goes with
@@ -274,7 +274,7 @@ async function send(
           : 'cannot reach the model server';
     // `why` in the detail: the log leaves out a message that is also the client's (log.ts errorDetail).
     throw new SealgateError(
-      'fetch_failed',
+      why === 'timeout' ? timeoutCode(init) : 'fetch_failed',
       message,
       { url: `${up.origin}${path}`, why },
       { cause, clientMessage: message },
@@ -303,6 +303,17 @@ async function errorMessageOf(response: ModelFetchResponse): Promise<string | un
     }
     return undefined;
   }
+}
+
+/**
+ * The code of a request that ran out of time. A model call (POST) the server did not answer in
+ * `requestTimeoutMs` is `model_error`, not `fetch_failed`: the server took it and may have run the
+ * model all that time, so the gateway must not run it again on the next worker (it retries a sealed
+ * `upstream_unavailable`, not a `model_error`: docs/gateway.md "The sealed path"); the client's own
+ * retry policy decides. A GET (the model list) runs no model: `fetch_failed`, as unreachable.
+ */
+function timeoutCode(init: SendInit): ErrorCode {
+  return init.method === 'POST' ? 'model_error' : 'fetch_failed';
 }
 
 /**
@@ -349,7 +360,7 @@ async function readJson(up: Upstream, path: string, init: SendInit, signal?: Abo
   } catch (e) {
     if (e instanceof SealgateError) throw e;
     throw new SealgateError(
-      state.timedOut ? 'fetch_failed' : 'model_error',
+      state.timedOut ? timeoutCode(init) : 'model_error',
       state.timedOut
         ? `model server did not answer within ${up.requestTimeoutMs} ms`
         : 'model server answer broke off',

@@ -42,8 +42,9 @@ async function setup(
 ) {
   const keys = new WorkerKeys({ minIntervalMs: 0, clock: () => T * 1000, refresher: async () => undefined });
   for (const k of opts.keys ?? []) await keys.add(k);
-  const logs: { level: string; message: string }[] = [];
-  const log: WorkerLog = (level, message) => logs.push({ level, message });
+  const logs: { level: string; message: string; detail?: Record<string, unknown> }[] = [];
+  const log: WorkerLog = (level, message, detail) =>
+    logs.push({ level, message, ...(detail ? { detail } : {}) });
   const deps: WorkerAppDeps = {
     keys,
     model: opts.model ?? createBuiltinModel({ now: () => T }),
@@ -629,10 +630,26 @@ describe('node listener: transport', () => {
         });
       })(),
     }));
-    const { url } = await setup({ keys: [kek], model });
+    const { url, logs } = await setup({ keys: [kek], model });
     const { sealed, context } = await seal(kek, CHAT, { ...chatBody, stream: true });
     const opened = await openSse(await post(url, CHAT, sealed), context);
     expect(opened.chunks).toEqual(['{"a":1}', '{"a":2}']);
+    // One failure, one log line: its code and detail with the frames sent before it, never the
+    // client's text.
+    const lines = logs.filter((l) => l.message.startsWith('model stream'));
+    expect(lines).toEqual([
+      {
+        level: 'warn',
+        message: 'model stream: refused: sealed stream ends without its end frame',
+        detail: {
+          rid: context.requestId,
+          frames: 3,
+          code: 'model_error',
+          error: 'model server stream broke off',
+        },
+      },
+    ]);
+    expect(JSON.stringify(logs)).not.toContain('out of memory');
     // The opener's model_error; the sealed message itself: test/gateway/sealed-errors.worker.test.ts.
     expect(opened.error).toEqual({
       code: 'model_error',

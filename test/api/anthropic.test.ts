@@ -161,6 +161,71 @@ describe('Anthropic Messages', () => {
     expect(out[5]).toMatchObject({ delta: { stop_reason: 'tool_use' } });
   });
 
+  it('says stop_sequence and the sequence when the built-in model stopped on one, streamed and not', async () => {
+    const body = {
+      ...ask,
+      messages: [{ role: 'user', content: 'Hello there' }],
+      stop_sequences: ['nope', 'Backwards'],
+    };
+    const answer = (await model.call('/v1/messages', { body })) as Extract<ModelAnswer, { kind: 'json' }>;
+    expect(answer.body).toMatchObject({
+      content: [{ type: 'text', text: 'You said: "Hello there"' }],
+      stop_reason: 'stop_sequence',
+      stop_sequence: 'Backwards',
+    });
+    const list = await events(await model.call('/v1/messages', { body: { ...body, stream: true } }));
+    expect(list.at(-2)).toMatchObject({
+      delta: { stop_reason: 'stop_sequence', stop_sequence: 'Backwards' },
+    });
+    // A sequence that never occurs, or one past max_tokens: not what ended the answer.
+    for (const [extra, reason] of [
+      [{ stop_sequences: ['absent'] }, 'end_turn'],
+      [{ stop_sequences: ['Backwards'], max_tokens: 2 }, 'max_tokens'],
+    ] as const) {
+      const json = (await model.call('/v1/messages', { body: { ...ask, ...extra } })) as Extract<
+        ModelAnswer,
+        { kind: 'json' }
+      >;
+      expect(json.body, reason).toMatchObject({ stop_reason: reason, stop_sequence: null });
+      const streamed = await events(
+        await model.call('/v1/messages', { body: { ...ask, ...extra, stream: true } }),
+      );
+      expect(streamed.at(-2), reason).toMatchObject({ delta: { stop_reason: reason, stop_sequence: null } });
+    }
+  });
+
+  it.each([
+    ['a bare "stop": a natural end or a sequence, unknowable', { finish_reason: 'stop' }, ['END'], null],
+    ['vLLM names a requested sequence', { finish_reason: 'stop', stop_reason: 'END' }, ['END'], 'END'],
+    ['SGLang names a requested sequence', { finish_reason: 'stop', matched_stop: 'END' }, ['END'], 'END'],
+    [
+      'a named sequence the request did not ask for',
+      { finish_reason: 'stop', stop_reason: 'X' },
+      ['END'],
+      null,
+    ],
+    ['a stop token id, not a sequence', { finish_reason: 'stop', stop_reason: 128009 }, ['END'], null],
+    ['a sequence named with another finish', { finish_reason: 'length', stop_reason: 'END' }, ['END'], null],
+  ])('an OpenAI-compatible server’s end: %s', async (_, end, stops, sequence) => {
+    const reason = sequence ? 'stop_sequence' : end.finish_reason === 'length' ? 'max_tokens' : 'end_turn';
+    const message = chatToMessage(
+      { id: 'chatcmpl-1', choices: [{ ...end, message: { content: 'hi' } }], usage: {} },
+      'm',
+      stops,
+    );
+    expect(message).toMatchObject({ stop_reason: reason, stop_sequence: sequence });
+    const chunk = (delta: unknown, extra: object = {}) =>
+      JSON.stringify({ id: 'chatcmpl-1', choices: [{ index: 0, delta, finish_reason: null, ...extra }] });
+    const out: Record<string, unknown>[] = [];
+    const stream = chatStreamToMessages(
+      from([chunk({ content: 'hi' }), chunk({}, end), '[DONE]']),
+      'm',
+      stops,
+    );
+    for await (const e of stream) out.push(JSON.parse(e));
+    expect(out.at(-2)).toMatchObject({ delta: { stop_reason: reason, stop_sequence: sequence } });
+  });
+
   it('fails, never ends well-formed, when the chat stream breaks off', async () => {
     const stream = chatStreamToMessages(from([JSON.stringify({ id: 'x', choices: [] })]), 'm');
     await expect(async () => {

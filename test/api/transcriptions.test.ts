@@ -66,6 +66,87 @@ describe('audio transcriptions', () => {
     expect((e as Error).message).toMatch(message);
   });
 
+  it.each([
+    ['temperature=abc', { temperature: 'abc' }, 'temperature must be a number between 0 and 1'],
+    ['temperature above 1', { temperature: '1.5' }, 'temperature must be a number between 0 and 1'],
+    ['a negative temperature', { temperature: '-0.1' }, 'temperature must be a number between 0 and 1'],
+    ['a hex temperature', { temperature: '0x1' }, 'temperature must be a number between 0 and 1'],
+    ['an empty temperature', { temperature: '' }, 'temperature must be a number between 0 and 1'],
+    [
+      'an unknown format',
+      { response_format: 'xml' },
+      'response_format must be one of json, text, srt, verbose_json, vtt',
+    ],
+    [
+      'a language name',
+      { language: 'english' },
+      'language must be an ISO-639-1 code (two lowercase letters, e.g. "en")',
+    ],
+    ['stream=yes', { stream: 'yes' }, 'stream must be a boolean'],
+    [
+      'a chunking strategy',
+      { chunking_strategy: '{"type":"server_vad"}' },
+      'chunking_strategy is not supported other than "auto"',
+    ],
+    ['an unknown field', { speed: '2' }, 'speed is not supported'],
+  ])('refuses %s with the route’s 400', async (_, fields, message) => {
+    const e = await transcribe({ model: BUILTIN_MODEL_ID, ...fields }, new Uint8Array(4)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // invalid_argument: the 400 invalid_request of the route (src/http/errors.ts httpCodeFor).
+    expect(e).toMatchObject({ code: 'invalid_argument', message });
+  });
+
+  it('refuses word timestamps, logprobs and granularities without verbose_json; gives segments', async () => {
+    const audio = new Blob([new Uint8Array(32_000)], { type: 'audio/wav' });
+    const call = async (parts: [string, string][]) => {
+      const f = new FormData();
+      f.append('file', audio, 'a.wav');
+      f.append('model', BUILTIN_MODEL_ID);
+      for (const [name, value] of parts) f.append(name, value);
+      const request = new Request('http://x/', { method: 'POST', body: f });
+      const bytes = new Uint8Array(await request.arrayBuffer());
+      const body = sealedFormBody(BUILTIN_MODEL_ID, {
+        contentType: request.headers.get('content-type')!,
+        bytes,
+      });
+      return await model.call('/v1/audio/transcriptions', { body }).then(
+        (a) => (a as Extract<ModelAnswer, { kind: 'json' }>).body,
+        (e: Error) => e.message,
+      );
+    };
+    const verbose: [string, string] = ['response_format', 'verbose_json'];
+    const segment: [string, string] = ['timestamp_granularities[]', 'segment'];
+    const word: [string, string] = ['timestamp_granularities[]', 'word'];
+    // A word anywhere in the list: the built-in model times no words.
+    expect(await call([verbose, segment, word])).toBe(
+      'timestamp_granularities[] "word" is not supported (segment only)',
+    );
+    expect(await call([verbose, ['timestamp_granularities[]', 'char']])).toBe(
+      'timestamp_granularities[] must be "word" or "segment"',
+    );
+    expect(await call([segment])).toBe('timestamp_granularities[] requires response_format verbose_json');
+    expect(await call([['include[]', 'logprobs']])).toBe('include[] is not supported');
+    expect(
+      await call([verbose, segment, ['temperature', '0.2'], ['language', 'en'], ['stream', 'false']]),
+    ).toMatchObject({
+      task: 'transcribe',
+      language: 'en',
+      duration: 1,
+      segments: [],
+    });
+    expect(
+      await call([
+        ['temperature', '1'],
+        ['prompt', 'any text'],
+        ['chunking_strategy', 'auto'],
+      ]),
+    ).toMatchObject({
+      text: 'Sealgate heard 32000 bytes of audio, about 1 seconds.',
+    });
+  });
+
   it('refuses a form that gives model or file twice; repeats an array field ([]) as OpenAI does', async () => {
     const audio = new Blob([new Uint8Array(8)], { type: 'audio/wav' });
     /** The multipart body of these parts, in order (a Blob part is a file). */

@@ -16,6 +16,10 @@ import { generateServiceKeys, type ServiceKeys } from '../../src/attestation-ser
 import { fromBase64Url, fromHex, toBase64Url } from '../../src/bytes.js';
 import { verifyEndpointCommand } from '../../src/cli/verify-endpoint-command.js';
 import { createDevelopmentEnvironment, type DevelopmentEnvironment } from '../../src/dev/environment.js';
+import {
+  createTdxDevelopmentEnvironment,
+  type TdxDevelopmentEnvironment,
+} from '../../src/dev/environment-tdx.js';
 import { earSigner } from '../../src/gateway/verification/ear-signer.js';
 import { appendIfNew, entryHash } from '../../src/gateway/verification/manifest-chain.js';
 import { appraiseServiceEvidence, devServiceApp } from '../support/dev-service.js';
@@ -37,10 +41,13 @@ interface Breakage {
   hostile?: boolean;
   /** Worker certificates the endpoint lists (`workers` of /v1/attestation). */
   workers?: string[];
+  /** The endpoint runs on (simulated) Intel TDX: this environment's service and manifest. */
+  tdx?: { dev: TdxDevelopmentEnvironment; service: ReturnType<typeof devServiceApp> };
 }
 
 /** A gateway as the docs describe it, made of the real parts, with `b` broken. */
 function endpoint(b: Breakage = {}) {
+  const on = b.tdx ?? { dev, service };
   return async (url: string): Promise<Response> => {
     const u = new URL(url);
     if (u.pathname === '/v1/attestation') {
@@ -55,14 +62,14 @@ function endpoint(b: Breakage = {}) {
         );
       }
       const nonceHex = u.searchParams.get('nonce')!;
-      const res = await service.request('/v1/attestation', {
+      const res = await on.service.request('/v1/attestation', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ nonce: toBase64Url(fromHex(nonceHex)) }),
       });
       const evidence = (await res.json()) as { report: string };
       // A tampered report keeps the honest evidence's appraisal: the EAR then lies about it.
-      const appraisal = await appraiseServiceEvidence(dev, evidence, nonceHex);
+      const appraisal = await appraiseServiceEvidence(on.dev, evidence, nonceHex);
       if (b.tamperReport) {
         const report = fromBase64Url(evidence.report);
         report[0x90]! ^= 1;
@@ -71,15 +78,15 @@ function endpoint(b: Breakage = {}) {
       const claims: EarClaims = earClaims({
         appraisal,
         nonceHex,
-        manifestDigest: dev.manifestDigest,
+        manifestDigest: on.dev.manifestDigest,
         iat: Math.floor(Date.now() / 1000),
       });
       if (b.status) (claims.submods['attestation-service']['ear.status'] as string) = b.status;
       const signer = await earSigner(b.otherKey ? `${SECRET}-other` : SECRET);
       return Response.json({
         nonce: nonceHex,
-        manifestDigest: dev.manifestDigest,
-        manifest: dev.manifestText,
+        manifestDigest: on.dev.manifestDigest,
+        manifest: on.dev.manifestText,
         evidence,
         ear: await signer.sign(claims),
         ...(b.workers ? { workers: b.workers } : {}),
@@ -90,10 +97,10 @@ function endpoint(b: Breakage = {}) {
     }
     if (u.pathname === '/v1/manifest') {
       let log = await appendIfNew([], 'a'.repeat(64), 100);
-      log = await appendIfNew(log, dev.manifestDigest, 200);
+      log = await appendIfNew(log, on.dev.manifestDigest, 200);
       if (b.brokenHistory) log[0]!.firstServedAt = 99;
       return Response.json({
-        manifestDigest: dev.manifestDigest,
+        manifestDigest: on.dev.manifestDigest,
         history: log,
         head: await entryHash(log.at(-1)!),
       });
@@ -205,6 +212,29 @@ describe('verify-endpoint', () => {
     expect(out.stdout).not.toContain('is one the manifest allows');
     // The EAR claims "warning", our own appraisal says "contraindicated": the lie is caught.
     expect(out.stdout).toContain('our own appraisal gives contraindicated');
+  });
+
+  it('an SEV-SNP-only manifest on a TDX endpoint: the refusal of TDX is the first thing said', async () => {
+    // A stack on (simulated) TDX deployed under the SEV-SNP-only manifest: the gateway serves it,
+    // the attestation service runs it, the user pins it.
+    const tdxDev = await createTdxDevelopmentEnvironment({ now: new Date() });
+    const snpOnly = {
+      ...tdxDev,
+      manifestText: dev.manifestText,
+      manifestBytes: dev.manifestBytes,
+      manifest: dev.manifest,
+      manifestDigest: dev.manifestDigest,
+    };
+    const tdx = { dev: snpOnly, service: devServiceApp(snpOnly, serviceKeys) };
+    const out = await run({ tdx }, ['--manifest-digest', dev.manifestDigest, '--allow-simulated']);
+    expect(out.exitCode).toBe(1);
+    const failures = out.stdout.split('\n').filter((l) => l.startsWith('  ✘'));
+    expect(failures.slice(0, 2)).toEqual([
+      '  ✘ tee_not_allowed: role attestation-service does not accept Intel TDX evidence (the manifest accepts: AMD SEV-SNP)',
+      '  ✘ the hardware evidence was not checked: the manifest refuses it before its signature',
+    ]);
+    expect(out.stdout).not.toContain('does not verify (signature or certificate chain)');
+    expect(failures.filter((l) => l.includes('tee_not_allowed'))).toHaveLength(1);
   });
 
   it('an EAR signed by a key that is not in the JWKS: exit 1', async () => {

@@ -143,10 +143,17 @@ describe('built-in model: chat', () => {
     const chunks = events.slice(1, -2).map((e) => JSON.parse(e).choices[0].delta.content as string);
     expect(chunks).toEqual(['You', ' said:', ' "Hello', ' there,', ' m']);
     expect(JSON.parse(events.at(-2)!).choices[0].finish_reason).toBe('stop');
-    // No match: the whole answer; a stop after max_tokens words: the limit comes first.
-    expect((await json(CHAT, { messages, stop: ['absent'] })).choices[0].message.content).toMatch(/Hello"$/);
+    // The sequence it stopped on, named as vLLM names it (`stop_reason`), JSON and streamed.
+    expect(two.choices[0].stop_reason).toBe('odel');
+    expect(JSON.parse(events.at(-2)!).choices[0].stop_reason).toBe('odel');
+    // No match: the whole answer; a stop after max_tokens words: the limit comes first. Neither
+    // names a sequence.
+    const whole = (await json(CHAT, { messages, stop: ['absent'] })).choices[0];
+    expect(whole.message.content).toMatch(/Hello"$/);
+    expect(whole).not.toHaveProperty('stop_reason');
     const limited = await json(CHAT, { messages, stop: 'Backwards', max_tokens: 2 });
     expect(limited.choices[0]).toMatchObject({ message: { content: 'You said:' }, finish_reason: 'length' });
+    expect(limited.choices[0]).not.toHaveProperty('stop_reason');
   });
   it('refuses a stop that is not a non-empty string or 1 to 4 of them', async () => {
     for (const stop of ['', [], ['a', 'b', 'c', 'd', 'e'], [''], [1], 5, { a: 'b' }]) {

@@ -148,12 +148,18 @@ describe.each(TRANSPORTS)('upstream model over %s: JSON answers', (_name, transp
       message: 'cannot reach the model server',
     });
   });
-  it('no answer within requestTimeoutMs → fetch_failed', async () => {
+  it('no answer to a model call within requestTimeoutMs → model_error (it may have run: not retried)', async () => {
     const s = await serve(() => new Promise(() => undefined)); // never answers
     const e = await failure(
       createUpstreamModel({ baseUrl: s.url, requestTimeoutMs: 50 }).call(CHAT, { body }),
     );
     expect({ code: e.code, message: e.message }).toEqual({
+      code: 'model_error',
+      message: 'model server did not answer within 50 ms',
+    });
+    // The model list runs no model: its timeout stays fetch_failed (upstream_unavailable).
+    const list = await failure(createUpstreamModel({ baseUrl: s.url, requestTimeoutMs: 50 }).listModels());
+    expect({ code: list.code, message: list.message }).toEqual({
       code: 'fetch_failed',
       message: 'model server did not answer within 50 ms',
     });

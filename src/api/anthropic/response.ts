@@ -1,10 +1,12 @@
 /**
  * OpenAI chat completion (API reference: "The chat completion object") → Anthropic Message (API
  * reference: "Messages", response body): text → a `text` block, each tool call → a `tool_use` block,
- * finish_reason → stop_reason, prompt/completion tokens → input/output tokens.
+ * finish_reason → stop_reason (and stop_sequence, when the server names it: `stopOf`),
+ * prompt/completion tokens → input/output tokens.
  */
 import { SealgateError } from '../../errors.js';
 import { isJsonObject } from '../../json/object-guards.js';
+import { namedStop } from '../chat-chunks.js';
 import { arrayAt, type Json, parseArguments } from '../shape.js';
 import { tokenCount } from '../token-count.js';
 
@@ -21,6 +23,32 @@ export function stopReason(finish: unknown): string {
     default:
       return 'end_turn';
   }
+}
+
+/**
+ * A chat choice's end as Anthropic's `stop_reason` and `stop_sequence` (Messages API, response:
+ * "stop_reason", "stop_sequence"). finish_reason "stop" covers both a natural end and a stop
+ * sequence (OpenAI API reference, "finish_reason": "a natural stop point or a provided stop
+ * sequence"), and the answer's text cannot tell them apart: the sequence is cut from it. So
+ * `stop_sequence` is said only when the server names the sequence on the choice (`named`: vLLM's
+ * `stop_reason`, SGLang's `matched_stop`, the built-in model's `stop_reason`) and it is one of the
+ * request's `stop_sequences`; otherwise the answer is `end_turn` with `stop_sequence: null` — never
+ * a guess.
+ */
+export function stopOf(
+  finish: unknown,
+  named: unknown,
+  requested: readonly unknown[],
+): { stop_reason: string; stop_sequence: string | null } {
+  if (finish === 'stop' && typeof named === 'string' && requested.includes(named)) {
+    return { stop_reason: 'stop_sequence', stop_sequence: named };
+  }
+  return { stop_reason: stopReason(finish), stop_sequence: null };
+}
+
+/** The request's `stop_sequences`, as `stopOf` compares them (none when absent). */
+export function requestedStops(request: Json): readonly unknown[] {
+  return Array.isArray(request.stop_sequences) ? request.stop_sequences : [];
 }
 
 /** `msg_…` from the chat completion's id (stable: the same answer gets the same id). */
@@ -41,7 +69,7 @@ export function anthropicUsage(usage: unknown): { input_tokens: number; output_t
   };
 }
 
-export function chatToMessage(chat: Json, model: string): Json {
+export function chatToMessage(chat: Json, model: string, stops: readonly unknown[] = []): Json {
   const choices = arrayAt(chat.choices, 'the model answer’s choices');
   const choice = choices[0];
   if (choices.length !== 1 || !isJsonObject(choice) || !isJsonObject(choice.message)) {
@@ -65,8 +93,7 @@ export function chatToMessage(chat: Json, model: string): Json {
     role: 'assistant',
     model,
     content,
-    stop_reason: stopReason(choice.finish_reason),
-    stop_sequence: null,
+    ...stopOf(choice.finish_reason, namedStop(choice), stops),
     usage: anthropicUsage(chat.usage),
   };
 }

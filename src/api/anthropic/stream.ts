@@ -2,7 +2,7 @@
  * A streamed chat completion (`chat.completion.chunk` payloads, `[DONE]` last) → Anthropic's
  * streamed Message events (Messages API, "Streaming Messages"): `message_start`, then per content
  * block `content_block_start`, `content_block_delta` (`text_delta` or `input_json_delta`),
- * `content_block_stop`, then `message_delta` (stop_reason, usage) and `message_stop`.
+ * `content_block_stop`, then `message_delta` (stop_reason, stop_sequence, usage) and `message_stop`.
  *
  * Each yielded string is one event's `data` JSON; its `type` is the SSE event name (the gateway
  * writes it as `event:`). `message_stop` is yielded only after the chat stream's `[DONE]`: a chat
@@ -12,15 +12,17 @@
 import { isJsonObject } from '../../json/object-guards.js';
 import { type ChatStreamTranslator, translateChatStream } from '../chat-chunks.js';
 import type { Json } from '../shape.js';
-import { anthropicUsage, messageId, stopReason } from './response.js';
+import { anthropicUsage, messageId, stopOf } from './response.js';
 
 type Block = { kind: 'text' } | { kind: 'tool'; call: number };
 
+/** `stops`: the request's `stop_sequences`, which `message_delta`'s `stop_sequence` may name. */
 export async function* chatStreamToMessages(
   events: AsyncIterable<string>,
   model: string,
+  stops: readonly unknown[] = [],
 ): AsyncGenerator<string> {
-  yield* translateChatStream(events, new MessagesStream(model));
+  yield* translateChatStream(events, new MessagesStream(model, stops));
 }
 
 /**
@@ -31,11 +33,15 @@ export async function* chatStreamToMessages(
 class MessagesStream implements ChatStreamTranslator {
   started = false;
   finish: unknown = null;
+  namedStop: unknown = null;
   usage: unknown = null;
   #block: Block | null = null;
   #index = -1;
 
-  constructor(readonly model: string) {}
+  constructor(
+    readonly model: string,
+    readonly stops: readonly unknown[],
+  ) {}
 
   *start(chunk: Json): Generator<string> {
     this.started = true;
@@ -91,7 +97,7 @@ class MessagesStream implements ChatStreamTranslator {
     const u = anthropicUsage(this.usage);
     yield out({
       type: 'message_delta',
-      delta: { stop_reason: stopReason(this.finish), stop_sequence: null },
+      delta: stopOf(this.finish, this.namedStop, this.stops),
       usage: { output_tokens: u.output_tokens, input_tokens: u.input_tokens },
     });
     yield out({ type: 'message_stop' });

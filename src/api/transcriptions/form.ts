@@ -45,13 +45,18 @@ export interface TranscriptionForm {
   model: string;
   file: Blob & { name?: string };
   fields: Record<string, string>;
+  lists: Record<string, string[]>;
 }
 
-/** A checked form: its model, its file part (not copied out of the body) and its text fields. */
+/**
+ * A checked form: its model, its file part (not copied out of the body), its text fields given once
+ * (`fields`) and its array fields, every value in order (`lists`: names ending in "[]").
+ */
 export interface CheckedTranscriptionForm {
   model: string;
   file: MultipartPart & { filename: string };
   fields: Record<string, string>;
+  lists: Record<string, string[]>;
 }
 
 /**
@@ -77,20 +82,29 @@ export function checkTranscriptionForm(body: MultipartBody): CheckedTranscriptio
   const model = parsed.parts.find((p) => p.name === 'model');
   if (model === undefined || model.filename !== undefined) refuse('model is required');
   const fields: Record<string, string> = {};
+  const lists: Record<string, string[]> = {};
   for (const part of parsed.parts) {
-    if (part.filename === undefined && part !== model) fields[part.name] = textOf(body.bytes, part);
+    if (part.filename !== undefined || part === model) continue;
+    const value = textOf(body.bytes, part);
+    if (!part.name.endsWith('[]')) {
+      fields[part.name] = value;
+      continue;
+    }
+    const list = lists[part.name] ?? [];
+    list.push(value);
+    lists[part.name] = list;
   }
   const modelName = textOf(body.bytes, model, true);
   if (modelName === '') refuse('model is required');
-  return { model: modelName, file: file as MultipartPart & { filename: string }, fields };
+  return { model: modelName, file: file as MultipartPart & { filename: string }, fields, lists };
 }
 
 /** `checkTranscriptionForm`, with the audio as a File (the built-in model reads it). */
 export async function parseTranscriptionForm(body: MultipartBody): Promise<TranscriptionForm> {
-  const { model, file, fields } = checkTranscriptionForm(body);
+  const { model, file, fields, lists } = checkTranscriptionForm(body);
   const audio = body.bytes.subarray(file.start, file.end);
   const type = file.contentType ?? 'application/octet-stream';
-  return { model, file: new File([audio], file.filename, { type }), fields };
+  return { model, file: new File([audio], file.filename, { type }), fields, lists };
 }
 
 /** A field's value as UTF-8 text (RFC 7578 §5.1.2); fatal for the model, whose name must be exact. */
