@@ -262,6 +262,23 @@ gatewayDescribe('GET /v1/attestation', () => {
   });
 });
 
+gatewayDescribe('GET /v1/attestation rate limit, IPv6', () => {
+  it('an IPv6 client is its /64: a new address in it per call is still one bucket; another /64 is not', async () => {
+    stack.serviceDown = true; // each call still costs a token; no evidence needed to count them
+    const from = (ip: string) =>
+      call(`/v1/attestation?nonce=${toHex(randomNonce())}`, { headers: { 'cf-connecting-ip': ip } });
+    try {
+      for (let i = 1; i <= 10; i++) expect((await from(`2001:db8:5:1::${i.toString(16)}`)).status).toBe(503);
+      const limited = await from('2001:db8:5:1:abcd:ef01:2345:6789');
+      expect(limited.status).toBe(429);
+      expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+      expect((await from('2001:db8:5:2::1')).status).toBe(503);
+    } finally {
+      stack.serviceDown = false;
+    }
+  });
+});
+
 gatewayDescribe('GET /.well-known/jwks.json', () => {
   it('one ES256 key derived from GATEWAY_SECRET: kid = RFC 7638 thumbprint; same secret, same key; no private part', async () => {
     const a = await jwks();
