@@ -177,4 +177,12 @@ describe('POST /v1/attestation is rate-limited per caller; the gateway has its o
     const forged = attestationRequestAuth(attacker, kekContext(env.manifestDigest), nonce, T0_SECONDS);
     expect((await ask(s, '198.51.100.5', { [GATEWAY_AUTH_HEADER]: forged }, nonce)).status).toBe(429);
   });
+
+  it('an IPv6 caller is its /64: a new address in it per call still gets 429 after its burst', async () => {
+    const s = await makeService(env);
+    const codes: number[] = [];
+    for (let i = 1; i <= 8; i++) codes.push((await ask(s, `2001:db8:9:1::${i.toString(16)}`)).status);
+    expect(codes).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
+    expect((await ask(s, '2001:db8:9:2::1')).status).toBe(200);
+  });
 });
