@@ -5,7 +5,12 @@
  * checked statelessly across windows, contraindicated EARs for tampered evidence, the per-client
  * rate limit, the manifest history, and the page at / (escaped, SIMULATED banner, workers).
  */
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { expectedStatus } from '../../src/attestation/ear.js';
@@ -273,6 +278,47 @@ gatewayDescribe('GET /v1/attestation rate limit, IPv6', () => {
       expect(limited.status).toBe(429);
       expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
       expect((await from('2001:db8:5:2::1')).status).toBe(503);
+    } finally {
+      stack.serviceDown = false;
+    }
+  });
+});
+
+gatewayDescribe('GET /v1/attestation rate limit, storage', () => {
+  it("a client's bucket object holds storage only until its bucket is full again", async () => {
+    const ip = '203.0.113.77';
+    const ns = vEnv.ATTESTATION_RATE_LIMIT!;
+    const stub = ns.get(ns.idFromName(`ip:${ip}`)) as never;
+    const stored = () =>
+      runInDurableObject(
+        stub,
+        async (_o: unknown, state: { storage: { list(): Promise<Map<string, unknown>> } }) =>
+          (await state.storage.list()).size,
+      );
+    stack.serviceDown = true; // each call still costs a token; no evidence needed to count them
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await call(`/v1/attestation?nonce=${toHex(randomNonce())}`, {
+          headers: { 'cf-connecting-ip': ip },
+        });
+        expect(res.status).toBe(503);
+      }
+      expect(await stored()).toBeGreaterThan(0);
+      // Before the bucket is full again the alarm keeps it (and waits on)...
+      expect(await runDurableObjectAlarm(stub)).toBe(true);
+      expect(await stored()).toBeGreaterThan(0);
+      // ...once full (3 tokens back at 10 per minute: 18 s), nothing of the client is left.
+      advance(19);
+      expect(await runDurableObjectAlarm(stub)).toBe(true);
+      expect(await stored()).toBe(0);
+      expect(await runDurableObjectAlarm(stub)).toBe(false);
+      // A fresh bucket: the whole capacity again.
+      for (let i = 0; i < 10; i++) {
+        const res = await call(`/v1/attestation?nonce=${toHex(randomNonce())}`, {
+          headers: { 'cf-connecting-ip': ip },
+        });
+        expect(res.status).toBe(503);
+      }
     } finally {
       stack.serviceDown = false;
     }
