@@ -21,7 +21,9 @@ import { resetKeyCache } from '../../src/gateway/kv/key-cache.js';
 import type { VerificationEnv } from '../../src/gateway/routes/verification/context.js';
 import { type ManifestLogEntry, verifyManifestLog } from '../../src/gateway/verification/manifest-chain.js';
 import worker from '../../src/gateway/worker.js';
+import { GATEWAY_AUTH_HEADER, gatewayRequestKind } from '../../src/keys/attestation-request-auth.js';
 import { manifestDigest } from '../../src/policy/manifest-digest.js';
+import { kekContext } from '../../src/service-client/kek-binding.js';
 import { verifyWorkerCertificate } from '../../src/service-client/worker-certificate.js';
 import { callGateway as call } from './do-helpers.js';
 import {
@@ -264,6 +266,30 @@ gatewayDescribe('GET /v1/attestation', () => {
     } finally {
       stack.serviceDown = false;
     }
+  });
+});
+
+gatewayDescribe("GET /v1/attestation: the gateway's call to the service", () => {
+  it("is signed as the gateway's public call for the caller's nonce (the service's budget for it)", async () => {
+    const kinds: (string | null)[] = [];
+    stack.serviceRelay = async (url, init, real) => {
+      const u = new URL(url);
+      if (u.pathname === '/v1/attestation' && init?.method === 'POST') {
+        const nonce = fromBase64Url((JSON.parse(String(init.body)) as { nonce: string }).nonce);
+        const header = new Headers(init.headers).get(GATEWAY_AUTH_HEADER);
+        const publicKey = stack.dev.gatewayKey.publicKey;
+        const context = kekContext(stack.dev.manifestDigest);
+        kinds.push(gatewayRequestKind(header, publicKey, context, nonce, Math.floor(Date.now() / 1000)));
+      }
+      return await real(url, init);
+    };
+    try {
+      const res = await call(`/v1/attestation?nonce=${toHex(randomNonce())}`, { headers: freshClient() });
+      expect(res.status).toBe(200);
+    } finally {
+      stack.serviceRelay = undefined;
+    }
+    expect(kinds).toEqual(['public']);
   });
 });
 
