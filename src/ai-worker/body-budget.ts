@@ -35,6 +35,7 @@
  * there are requests reading or being answered.
  */
 import { MAX_SEALED_FORM_BYTES } from '../api/transcriptions/form.js';
+import { clientAddressGroup } from '../http/client-address.js';
 
 export const DEFAULT_BODY_BYTES_IN_FLIGHT = 1024 * 1024 * 1024;
 /** A peer's default share is the process's budget divided by this. */
@@ -134,26 +135,11 @@ class Hold implements BodyHold {
   }
 }
 
-const MAPPED_IPV4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i;
-
 /**
- * The peer an address counts as: IPv4 as it is, IPv4-mapped IPv6 as its IPv4 address, other IPv6
- * by its first 64 bits (`2001:db8:0:1::/64`, groups without leading zeros), nothing as UNKNOWN_PEER.
+ * The peer an address counts as: its client group (IPv4 as it is, IPv4-mapped IPv6 as its IPv4
+ * address, other IPv6 by its /64: src/http/client-address.ts), nothing as UNKNOWN_PEER.
  */
 export function peerKey(address: string | null | undefined): string {
   if (typeof address !== 'string' || address.length === 0) return UNKNOWN_PEER;
-  const mapped = MAPPED_IPV4.exec(address);
-  if (mapped) return mapped[1]!;
-  if (!address.includes(':')) return address;
-  const bare = address.split('%')[0]!.toLowerCase(); // a zone id names the link, not the host
-  const [head, tail] = bare.split('::') as [string, string | undefined];
-  const groups = head === '' ? [] : head.split(':');
-  if (tail !== undefined) {
-    const after = tail === '' ? [] : tail.split(':');
-    // A dotted IPv4 tail fills the last two groups: beyond the /64, so only its count matters.
-    const tailGroups = after.length + (after.at(-1)?.includes('.') ? 1 : 0);
-    groups.push(...Array<string>(Math.max(0, 8 - groups.length - tailGroups)).fill('0'), ...after);
-  }
-  const prefix = groups.slice(0, 4).map((g) => (Number.parseInt(g, 16) || 0).toString(16));
-  return `${prefix.join(':')}::/64`;
+  return clientAddressGroup(address);
 }

@@ -10,6 +10,7 @@
 import { Hono } from 'hono';
 import { encodeEvidenceBundle } from '../attestation/evidence-bundle.js';
 import { computeReportData, NONCE_LENGTH } from '../attestation/report-data.js';
+import { clientAddressGroup } from '../http/client-address.js';
 import { errorResponse } from '../http/errors.js';
 import { bundleEvidenceOf } from '../platform/bundle-evidence.js';
 import { attestationBudget } from './attestation-budget.js';
@@ -68,13 +69,15 @@ export function createServiceApp(deps: ServiceDeps): Hono {
 }
 
 /**
- * The TCP peer's address when served by @hono/node-server (its `env.incoming` is the Node request).
- * Forwarded headers are not read: the service is reached directly, and a header is the caller's word.
+ * The caller: the TCP peer's address when served by @hono/node-server (its `env.incoming` is the
+ * Node request), an IPv6 one by its /64 (src/http/client-address.ts: one host routinely holds a
+ * whole /64, and a budget per address would be no per-caller bound). Forwarded headers are not
+ * read: the service is reached directly, and a header is the caller's word.
  */
 function peerAddress(env: unknown): string | null {
   const address = (env as { incoming?: { socket?: { remoteAddress?: unknown } } } | undefined)?.incoming
     ?.socket?.remoteAddress;
-  return typeof address === 'string' && address.length > 0 ? address : null;
+  return typeof address === 'string' && address.length > 0 ? clientAddressGroup(address) : null;
 }
 
 async function healthz(rt: ServiceRuntime): Promise<Response> {

@@ -2,11 +2,12 @@
  * The budgets of the routes whose every answer costs the service a hardware report or a signature
  * (`POST /v1/attestation`, a signed `GET /v1/keys?nonce=`), each route with budgets of its own: a
  * request whose `sealgate-gateway-auth` verifies for its nonce draws from the pinned gateway's own
- * budget, any other from the caller's and the global one (rate-limit.ts, docs/threat-model.md
+ * budget — its rotation's, or the one of its calls for public callers' nonces (the label signed
+ * says which: keys/attestation-request-auth.ts) — any other from the caller's and the global one (rate-limit.ts, docs/threat-model.md
  * "Bounded tables").
  */
 import { errorResponse } from '../http/errors.js';
-import { GATEWAY_AUTH_HEADER, isGatewayAttestationRequest } from '../keys/attestation-request-auth.js';
+import { GATEWAY_AUTH_HEADER, gatewayRequestKind } from '../keys/attestation-request-auth.js';
 import type { AttestationLimiter } from './rate-limit.js';
 import type { ServiceRuntime } from './runtime.js';
 
@@ -23,16 +24,21 @@ export async function attestationBudget(
 ): Promise<Response | null> {
   const { gatewayKey, kekContext } = await rt.ready;
   const nowMs = rt.deps.now().getTime();
-  const fromGateway = isGatewayAttestationRequest(
+  const kind = gatewayRequestKind(
     req.headers.get(GATEWAY_AUTH_HEADER),
     gatewayKey,
     kekContext,
     nonce,
     rt.nowSeconds(),
   );
-  const allowed = fromGateway ? limiter.allowGateway(nowMs) : limiter.allowAnonymous(caller, nowMs);
+  const allowed =
+    kind === 'rotation'
+      ? limiter.allowGateway(nowMs)
+      : kind === 'public'
+        ? limiter.allowGatewayPublic(nowMs)
+        : limiter.allowAnonymous(caller, nowMs);
   if (allowed) return null;
-  rt.deps.log('warn', 'attestation_rate_limited', { caller, gateway: fromGateway });
+  rt.deps.log('warn', 'attestation_rate_limited', { caller, gateway: kind });
   return errorResponse('rate_limited', 'too many attestation requests, retry later', {
     headers: { 'retry-after': '1' },
   });

@@ -2,8 +2,10 @@
  * Rate limits for `POST /v1/attestation`, whose every answer costs a hardware report (docs/
  * threat-model.md "Bounded tables"). Token buckets (capacity `burst`, refilled at `perSecond`):
  *
- * - gateway: calls signed by the pinned gateway key (attestation-auth.ts) draw from their own
- *   bucket only — anonymous callers cannot starve the gateway;
+ * - gateway: calls signed by the pinned gateway key (attestation-request-auth.ts) draw from their
+ *   own bucket only — anonymous callers cannot starve the gateway; its calls for public callers'
+ *   nonces (`GET /v1/attestation`, the verification page: a separate label) from another, so
+ *   public traffic, however spread, cannot spend the rotation's;
  * - anonymous: a per-caller bucket (the TCP peer address; see the threat model for what a "caller"
  *   is behind shared egress) AND a global bucket that caps the CPU all anonymous callers get.
  *
@@ -21,6 +23,8 @@ export interface AttestationLimits {
   global: BucketSpec;
   perCaller: BucketSpec;
   gateway: BucketSpec;
+  /** The gateway's calls for public callers (rate-limited per client at the gateway first). */
+  gatewayPublic: BucketSpec;
   maxCallers: number;
 }
 
@@ -41,6 +45,7 @@ export const DEFAULT_ATTESTATION_LIMITS: Readonly<AttestationLimits> = Object.fr
   global: { perSecond: 20, burst: 40 },
   perCaller: { perSecond: 1, burst: 5 },
   gateway: { perSecond: 5, burst: 20 },
+  gatewayPublic: { perSecond: 5, burst: 20 },
   maxCallers: 4096,
 });
 
@@ -90,6 +95,7 @@ export class AttestationLimiter {
   readonly #limits: AttestationLimits;
   readonly #global: TokenBucket;
   readonly #gateway: TokenBucket;
+  readonly #gatewayPublic: TokenBucket;
   readonly #overflow: TokenBucket;
   readonly #callers = new Map<string, TokenBucket>();
 
@@ -97,11 +103,16 @@ export class AttestationLimiter {
     this.#limits = limits;
     this.#global = new TokenBucket(limits.global, nowMs);
     this.#gateway = new TokenBucket(limits.gateway, nowMs);
+    this.#gatewayPublic = new TokenBucket(limits.gatewayPublic, nowMs);
     this.#overflow = new TokenBucket(limits.perCaller, nowMs);
   }
 
   allowGateway(nowMs: number): boolean {
     return this.#gateway.take(nowMs);
+  }
+
+  allowGatewayPublic(nowMs: number): boolean {
+    return this.#gatewayPublic.take(nowMs);
   }
 
   /**

@@ -14,7 +14,7 @@ import {
 import { vcpuSignatureOf } from '../evidence/snp/measure/vcpu-types.js';
 import { VMMS, type Vmm } from '../evidence/snp/measure/vmsa.js';
 import { type FlagSpec, parseFlags, UsageError } from './args.js';
-import { readInput } from './io.js';
+import { MAX_IMAGE_BYTES, readInput } from './io.js';
 import type { CommandResult } from './result.js';
 
 export const MEASURE_IMAGE_FLAGS =
@@ -90,8 +90,8 @@ async function directBoot(v: Record<string, string>): Promise<SnpLaunchInput['di
     return undefined;
   }
   return {
-    kernel: await readInput('kernel', v.kernel),
-    ...(v.initrd !== undefined ? { initrd: await readInput('initrd', v.initrd) } : {}),
+    kernel: await readInput('kernel', v.kernel, MAX_IMAGE_BYTES),
+    ...(v.initrd !== undefined ? { initrd: await readInput('initrd', v.initrd, MAX_IMAGE_BYTES) } : {}),
     ...(v.append !== undefined ? { cmdline: v.append } : {}),
   };
 }
@@ -108,7 +108,7 @@ export async function launchInputFromFlags(v: Record<string, string>): Promise<S
   const hash = ovmfHash(v['ovmf-hash']);
   const boot = await directBoot(v);
   return {
-    ovmf: await readInput('ovmf', v.ovmf),
+    ovmf: await readInput('ovmf', v.ovmf, MAX_IMAGE_BYTES),
     ...(hash ? { ovmfHash: hash } : {}),
     vcpus,
     ...(sig !== undefined ? { vcpuSignature: sig } : {}),
@@ -134,7 +134,7 @@ export function measureLaunch(input: SnpLaunchInput): string {
 /** `measure ovmf-hash`: the launch digest after OVMF's pages, for `--ovmf-hash` (sev-snp-measure's snp:ovmf-hash). */
 async function ovmfHashCommand(argv: readonly string[]): Promise<CommandResult> {
   const { values } = parseFlags(argv, { values: ['ovmf'], required: ['ovmf'] });
-  const ovmf = await readInput('ovmf', values.ovmf!);
+  const ovmf = await readInput('ovmf', values.ovmf!, MAX_IMAGE_BYTES);
   try {
     return { stdout: `${toHex(ovmfLaunchDigest(ovmf))}\n`, exitCode: 0 };
   } catch (e) {

@@ -132,7 +132,11 @@ export async function verifyEndpointCommand(
     r.fail(`could not complete: ${isSealgateError(e) ? `${e.code}: ` : ''}${(e as Error).message}`);
   }
   const save = flags.values['save-manifest'];
-  if (save !== undefined && r.served !== null) {
+  // Only a manifest every link held for is written: a pin is what the next run trusts, and FILE
+  // may be the pin itself (`--manifest F --save-manifest F` against a swapped manifest).
+  if (save !== undefined && r.served !== null && r.failed) {
+    r.say(`Not saved to ${save}: a link of the chain did not hold, so the served manifest is no pin.`);
+  } else if (save !== undefined && r.served !== null) {
     await writeFile(save, r.served); // the served manifest's exact bytes: its digest is the pin
     r.say(`Saved the served manifest to ${save}; pin it with --manifest ${save}.`);
   }

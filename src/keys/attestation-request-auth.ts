@@ -9,6 +9,12 @@
  *
  * Accepted within ±MAX_SKEW_SECONDS of the service's clock. A header that does not verify is
  * ignored (the call is then anonymous), never an error: it only selects a budget.
+ *
+ * Two labels, two budgets: the rotation's own calls sign under `attestationRequest`; the calls the
+ * gateway makes for its public `GET /v1/attestation` and verification page (a caller's nonce)
+ * under `publicAttestationRequest`. The public ones thus draw neither from the anonymous budget of
+ * the gateway's egress address (shared with every other Worker) nor from the rotation's budget,
+ * which public traffic must not be able to spend.
  */
 import { fromBase64Url, toBase64Url } from '../bytes.js';
 import { u64be } from './encoding.js';
@@ -17,17 +23,22 @@ import { type GatewayKey, SIGNED_LABELS, signAsGateway, verifyGatewaySignature }
 export const GATEWAY_AUTH_HEADER = 'sealgate-gateway-auth';
 export const MAX_SKEW_SECONDS = 60;
 
+/** Which of the gateway's calls a request is: its rotation's, or one for a public caller's nonce. */
+export type GatewayRequestKind = 'rotation' | 'public';
+
+const LABELS = {
+  rotation: SIGNED_LABELS.attestationRequest,
+  public: SIGNED_LABELS.publicAttestationRequest,
+} as const;
+
 export function attestationRequestAuth(
   key: GatewayKey,
   manifestDigest: Uint8Array,
   nonce: Uint8Array,
   nowSeconds: number,
+  kind: GatewayRequestKind = 'rotation',
 ): string {
-  const sig = signAsGateway(key, SIGNED_LABELS.attestationRequest, [
-    manifestDigest,
-    nonce,
-    u64be(nowSeconds),
-  ]);
+  const sig = signAsGateway(key, LABELS[kind], [manifestDigest, nonce, u64be(nowSeconds)]);
   return `${nowSeconds}.${toBase64Url(sig)}`;
 }
 
@@ -37,31 +48,35 @@ export function gatewayAuthHeaders(
   manifestDigest: Uint8Array,
   nonce: Uint8Array,
   nowSeconds: number,
+  kind: GatewayRequestKind = 'rotation',
 ): Record<string, string> {
-  return key ? { [GATEWAY_AUTH_HEADER]: attestationRequestAuth(key, manifestDigest, nonce, nowSeconds) } : {};
+  return key
+    ? { [GATEWAY_AUTH_HEADER]: attestationRequestAuth(key, manifestDigest, nonce, nowSeconds, kind) }
+    : {};
 }
 
-export function isGatewayAttestationRequest(
+/** Which gateway call the header signs for this nonce, or null: not the gateway's (anonymous). */
+export function gatewayRequestKind(
   header: string | null,
   gatewayKey: Uint8Array | null,
   manifestDigest: Uint8Array,
   nonce: Uint8Array,
   nowSeconds: number,
-): boolean {
-  if (header === null || gatewayKey === null) return false;
+): GatewayRequestKind | null {
+  if (header === null || gatewayKey === null) return null;
   const m = /^(\d{1,12})\.([A-Za-z0-9_-]{86})$/.exec(header);
-  if (!m) return false;
+  if (!m) return null;
   const t = Number(m[1]);
-  if (Math.abs(t - nowSeconds) > MAX_SKEW_SECONDS) return false;
+  if (Math.abs(t - nowSeconds) > MAX_SKEW_SECONDS) return null;
   let sig: Uint8Array;
   try {
     sig = fromBase64Url(m[2]!);
   } catch {
-    return false;
+    return null;
   }
-  return verifyGatewaySignature(gatewayKey, sig, SIGNED_LABELS.attestationRequest, [
-    manifestDigest,
-    nonce,
-    u64be(t),
-  ]);
+  const parts = [manifestDigest, nonce, u64be(t)];
+  for (const kind of ['rotation', 'public'] as const) {
+    if (verifyGatewaySignature(gatewayKey, sig, LABELS[kind], parts)) return kind;
+  }
+  return null;
 }

@@ -29,6 +29,7 @@ export const SIGNED_LABELS = Object.freeze({
   kekUpload: 'sealgate/kek-upload/v2',
   kekRetire: 'sealgate/kek-retire/v1',
   attestationRequest: 'sealgate/attestation-request/v1',
+  publicAttestationRequest: 'sealgate/public-attestation-request/v1',
 });
 export type SignedLabel = (typeof SIGNED_LABELS)[keyof typeof SIGNED_LABELS];
 

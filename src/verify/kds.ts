@@ -25,6 +25,7 @@
  */
 import { isBytes, toHex } from '../bytes.js';
 import type { SnpProduct, TcbVersion } from '../evidence/snp/types.js';
+import { type BodyLike, readCappedBody } from './capped-body.js';
 
 export const KDS_BASE_URL = 'https://kdsintf.amd.com';
 
@@ -36,10 +37,9 @@ export const KDS_MIN_TTL_SECONDS = 60;
 const MAX_BODY_BYTES = 64 * 1024;
 
 /** What `fetch` returns, reduced to what is used (a `Response` fits). */
-export interface ResponseLike {
+export interface ResponseLike extends BodyLike {
   ok: boolean;
   status: number;
-  arrayBuffer(): Promise<ArrayBuffer>;
 }
 
 export type KdsFetcher = (url: string) => Promise<ResponseLike | Uint8Array>;
@@ -106,7 +106,9 @@ export async function kdsGet(kds: KdsOptions, url: string): Promise<KdsResult> {
   else if (res && typeof res === 'object' && typeof res.arrayBuffer === 'function') {
     if (!res.ok) return { ok: false, error: `KDS fetch of ${url} answered HTTP ${res.status}` };
     try {
-      bytes = new Uint8Array(await res.arrayBuffer());
+      const capped = await readCappedBody(res, MAX_BODY_BYTES);
+      if (capped === null) return { ok: false, error: `KDS body of ${url} is over ${MAX_BODY_BYTES} bytes` };
+      bytes = capped;
     } catch (e) {
       return {
         ok: false,

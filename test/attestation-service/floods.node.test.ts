@@ -177,4 +177,37 @@ describe('POST /v1/attestation is rate-limited per caller; the gateway has its o
     const forged = attestationRequestAuth(attacker, kekContext(env.manifestDigest), nonce, T0_SECONDS);
     expect((await ask(s, '198.51.100.5', { [GATEWAY_AUTH_HEADER]: forged }, nonce)).status).toBe(429);
   });
+
+  it("the gateway's public calls have a budget of their own: not its address's, not its rotation's", async () => {
+    const s = await makeService(env);
+    const signed = (kind: 'rotation' | 'public') => {
+      const nonce = crypto.getRandomValues(new Uint8Array(32));
+      const auth = attestationRequestAuth(
+        env.gatewayKey,
+        kekContext(env.manifestDigest),
+        nonce,
+        T0_SECONDS,
+        kind,
+      );
+      return ask(s, '203.0.113.50', { [GATEWAY_AUTH_HEADER]: auth }, nonce);
+    };
+    // The address's anonymous burst is spent (every Worker on the gateway's egress shares it)...
+    for (let i = 0; i < 5; i++) expect((await ask(s, '203.0.113.50')).status).toBe(200);
+    expect((await ask(s, '203.0.113.50')).status).toBe(429);
+    // ...the gateway's public calls are still served, up to their own burst of 20...
+    const publicCodes: number[] = [];
+    for (let i = 0; i < 21; i++) publicCodes.push((await signed('public')).status);
+    expect(publicCodes.slice(0, 20).every((c) => c === 200)).toBe(true);
+    expect(publicCodes[20]).toBe(429);
+    // ...and spending them all left the rotation's budget whole.
+    for (let i = 0; i < 20; i++) expect((await signed('rotation')).status).toBe(200);
+  });
+
+  it('an IPv6 caller is its /64: a new address in it per call still gets 429 after its burst', async () => {
+    const s = await makeService(env);
+    const codes: number[] = [];
+    for (let i = 1; i <= 8; i++) codes.push((await ask(s, `2001:db8:9:1::${i.toString(16)}`)).status);
+    expect(codes).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
+    expect((await ask(s, '2001:db8:9:2::1')).status).toBe(200);
+  });
 });

@@ -237,6 +237,18 @@ describe('verify-endpoint', () => {
     expect(failures.filter((l) => l.includes('tee_not_allowed'))).toHaveLength(1);
   });
 
+  it('--save-manifest writes nothing when a link fails: the file, maybe the pin itself, is left alone', async () => {
+    const pin = join(dir, 'pin-kept.json');
+    for (const b of [{ tamperReport: true }, { otherKey: true }, { brokenHistory: true }]) {
+      await writeFile(pin, 'the pin as it was');
+      const out = await run(b, ['--save-manifest', pin, '--allow-simulated']);
+      expect(out.exitCode).toBe(1);
+      expect(out.stdout).toContain(`Not saved to ${pin}`);
+      expect(out.stdout).not.toContain('pin it with');
+      expect(await readFile(pin, 'utf8')).toBe('the pin as it was');
+    }
+  });
+
   it('an EAR signed by a key that is not in the JWKS: exit 1', async () => {
     const out = await run({ otherKey: true });
     expect(out.stdout).toContain('does not verify against its JWKS');

@@ -265,6 +265,18 @@ gatewayDescribe('failed API keys are throttled per client', () => {
     }
     await expectError(await from(ip, 'Bearer sk-guess-x'), 429, 'rate_limited');
   });
+
+  it('an IPv6 client is its /64: a new address in it per guess gets no more guesses', async () => {
+    for (let i = 0; i < FAILED_API_KEYS_PER_MINUTE; i++) {
+      await expectError(
+        await from(`2001:db8:7:1::${(i + 1).toString(16)}`, `Bearer sk-guess-${i}`),
+        401,
+        'invalid_api_key',
+      );
+    }
+    await expectError(await from('2001:DB8:7:1:ffff:1:2:3', 'Bearer sk-guess-x'), 429, 'rate_limited');
+    expect((await from('2001:db8:7:2::1', KEY.authorization)).status).not.toBe(429);
+  });
 });
 
 gatewayDescribe('refusing to serve', () => {

@@ -5,7 +5,12 @@
  * checked statelessly across windows, contraindicated EARs for tampered evidence, the per-client
  * rate limit, the manifest history, and the page at / (escaped, SIMULATED banner, workers).
  */
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { expectedStatus } from '../../src/attestation/ear.js';
@@ -16,7 +21,9 @@ import { resetKeyCache } from '../../src/gateway/kv/key-cache.js';
 import type { VerificationEnv } from '../../src/gateway/routes/verification/context.js';
 import { type ManifestLogEntry, verifyManifestLog } from '../../src/gateway/verification/manifest-chain.js';
 import worker from '../../src/gateway/worker.js';
+import { GATEWAY_AUTH_HEADER, gatewayRequestKind } from '../../src/keys/attestation-request-auth.js';
 import { manifestDigest } from '../../src/policy/manifest-digest.js';
+import { kekContext } from '../../src/service-client/kek-binding.js';
 import { verifyWorkerCertificate } from '../../src/service-client/worker-certificate.js';
 import { callGateway as call } from './do-helpers.js';
 import {
@@ -256,6 +263,88 @@ gatewayDescribe('GET /v1/attestation', () => {
       expect((await call(`/v1/attestation?nonce=${toHex(randomNonce())}`, { headers: client })).status).toBe(
         503,
       );
+    } finally {
+      stack.serviceDown = false;
+    }
+  });
+});
+
+gatewayDescribe("GET /v1/attestation: the gateway's call to the service", () => {
+  it("is signed as the gateway's public call for the caller's nonce (the service's budget for it)", async () => {
+    const kinds: (string | null)[] = [];
+    stack.serviceRelay = async (url, init, real) => {
+      const u = new URL(url);
+      if (u.pathname === '/v1/attestation' && init?.method === 'POST') {
+        const nonce = fromBase64Url((JSON.parse(String(init.body)) as { nonce: string }).nonce);
+        const header = new Headers(init.headers).get(GATEWAY_AUTH_HEADER);
+        const publicKey = stack.dev.gatewayKey.publicKey;
+        const context = kekContext(stack.dev.manifestDigest);
+        kinds.push(gatewayRequestKind(header, publicKey, context, nonce, Math.floor(Date.now() / 1000)));
+      }
+      return await real(url, init);
+    };
+    try {
+      const res = await call(`/v1/attestation?nonce=${toHex(randomNonce())}`, { headers: freshClient() });
+      expect(res.status).toBe(200);
+    } finally {
+      stack.serviceRelay = undefined;
+    }
+    expect(kinds).toEqual(['public']);
+  });
+});
+
+gatewayDescribe('GET /v1/attestation rate limit, IPv6', () => {
+  it('an IPv6 client is its /64: a new address in it per call is still one bucket; another /64 is not', async () => {
+    stack.serviceDown = true; // each call still costs a token; no evidence needed to count them
+    const from = (ip: string) =>
+      call(`/v1/attestation?nonce=${toHex(randomNonce())}`, { headers: { 'cf-connecting-ip': ip } });
+    try {
+      for (let i = 1; i <= 10; i++) expect((await from(`2001:db8:5:1::${i.toString(16)}`)).status).toBe(503);
+      const limited = await from('2001:db8:5:1:abcd:ef01:2345:6789');
+      expect(limited.status).toBe(429);
+      expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+      expect((await from('2001:db8:5:2::1')).status).toBe(503);
+    } finally {
+      stack.serviceDown = false;
+    }
+  });
+});
+
+gatewayDescribe('GET /v1/attestation rate limit, storage', () => {
+  it("a client's bucket object holds storage only until its bucket is full again", async () => {
+    const ip = '203.0.113.77';
+    const ns = vEnv.ATTESTATION_RATE_LIMIT!;
+    const stub = ns.get(ns.idFromName(`ip:${ip}`)) as never;
+    const stored = () =>
+      runInDurableObject(
+        stub,
+        async (_o: unknown, state: { storage: { list(): Promise<Map<string, unknown>> } }) =>
+          (await state.storage.list()).size,
+      );
+    stack.serviceDown = true; // each call still costs a token; no evidence needed to count them
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await call(`/v1/attestation?nonce=${toHex(randomNonce())}`, {
+          headers: { 'cf-connecting-ip': ip },
+        });
+        expect(res.status).toBe(503);
+      }
+      expect(await stored()).toBeGreaterThan(0);
+      // Before the bucket is full again the alarm keeps it (and waits on)...
+      expect(await runDurableObjectAlarm(stub)).toBe(true);
+      expect(await stored()).toBeGreaterThan(0);
+      // ...once full (3 tokens back at 10 per minute: 18 s), nothing of the client is left.
+      advance(19);
+      expect(await runDurableObjectAlarm(stub)).toBe(true);
+      expect(await stored()).toBe(0);
+      expect(await runDurableObjectAlarm(stub)).toBe(false);
+      // A fresh bucket: the whole capacity again.
+      for (let i = 0; i < 10; i++) {
+        const res = await call(`/v1/attestation?nonce=${toHex(randomNonce())}`, {
+          headers: { 'cf-connecting-ip': ip },
+        });
+        expect(res.status).toBe(503);
+      }
     } finally {
       stack.serviceDown = false;
     }

@@ -4,9 +4,12 @@
  *
  *   capacity = ATTESTATION_RATE_PER_MINUTE (default 10), refill = capacity per 60 s,
  *
- * and the client a request counts against (the `cf-connecting-ip` Cloudflare sets; one shared
- * bucket "unknown" where it is absent, e.g. locally).
+ * and the client a request counts against: the `cf-connecting-ip` Cloudflare sets, an IPv6 address
+ * by its /64 (src/http/client-address.ts: one host routinely holds a whole /64, and a bucket per
+ * address would give it 2^64 buckets); one shared bucket "unknown" where it is absent, e.g. locally.
  */
+import { clientAddressGroup } from '../../http/client-address.js';
+
 export const DEFAULT_ATTESTATIONS_PER_MINUTE = 10;
 
 export interface Bucket {
@@ -52,5 +55,5 @@ function secondsToOneToken(tokens: number, capacity: number): number {
 
 export function clientId(request: Request): string {
   const ip = request.headers.get('cf-connecting-ip')?.trim();
-  return ip && ip.length <= 64 ? `ip:${ip}` : 'ip:unknown';
+  return ip && ip.length <= 64 ? `ip:${clientAddressGroup(ip)}` : 'ip:unknown';
 }

@@ -13,12 +13,33 @@ import { type EvidenceBundle, parseEvidenceBundle } from '../../attestation/evid
 import { appraisalOf } from '../../attestation/service-appraisal.js';
 import { type BundleVerdict, verifyEvidenceBundle } from '../../attestation/verify-evidence-bundle.js';
 import { toBase64Url, toHex } from '../../bytes.js';
+import { gatewayAuthHeaders } from '../../keys/attestation-request-auth.js';
+import type { GatewayKey } from '../../keys/gateway-key.js';
 import { callJson, type Fetcher } from '../../service-client/http.js';
+import { kekContext } from '../../service-client/kek-binding.js';
 import type { KvNamespace } from '../cf-types.js';
 import { nowMs, nowSeconds } from '../clock.js';
 import type { GatewayConfig } from '../config.js';
+import { gatewayIdentity } from '../gateway-identity.js';
 import { kvCertificateCache, kvCollateralCache } from '../kv/kv-store.js';
 import { earSigner } from './ear-signer.js';
+
+/**
+ * The signature that puts this call in the service's budget for the gateway's public calls
+ * (keys/attestation-request-auth.ts, kind "public"; docs/protocol.md): anonymous, it would draw
+ * from the anonymous budget of the gateway's egress address, which every other Worker shares.
+ * Where the manifest pins no key this gateway derives (its rotation cannot run either), the call
+ * goes anonymous.
+ */
+async function publicCallHeaders(config: GatewayConfig, nonce: Uint8Array): Promise<Record<string, string>> {
+  let key: GatewayKey;
+  try {
+    key = await gatewayIdentity(config.secret, config.manifest);
+  } catch {
+    return {};
+  }
+  return gatewayAuthHeaders(key, kekContext(config.manifestDigest), nonce, nowSeconds(), 'public');
+}
 
 /** A bundle: a manifest ≤ 256 KiB and four certificates ≤ 16 KiB each, base64url (×4/3): < 1 MiB. */
 const MAX_BUNDLE_BYTES = 1024 * 1024;
@@ -48,6 +69,7 @@ export async function appraiseService(input: {
     '/v1/attestation',
     { nonce: toBase64Url(nonce) },
     MAX_BUNDLE_BYTES,
+    await publicCallHeaders(config, nonce),
   );
   let bundle: EvidenceBundle | null = null;
   let verdict: BundleVerdict | null = null;

@@ -23,6 +23,7 @@ import { AuthorityInfoAccessSyntax } from '@peculiar/asn1-x509';
 import { isBytes, toArrayBuffer, toHex } from '../../bytes.js';
 import type { Certificate } from '../../der/certificate.js';
 import { buildOcspRequest, type OcspCertId, ocspCertId } from '../../der/ocsp.js';
+import { readCappedBody } from '../capped-body.js';
 import type { CertificateCache, ResponseLike } from '../kds.js';
 
 /** NVIDIA's OCSP responder (nvtrust `OCSP_SERVICE_URL`). */
@@ -84,7 +85,8 @@ async function readBody(res: ResponseLike | Uint8Array, url: string): Promise<Ui
   }
   if (!res.ok) return `OCSP responder ${url} answered HTTP ${res.status}`;
   try {
-    return new Uint8Array(await res.arrayBuffer());
+    const capped = await readCappedBody(res, MAX_BODY_BYTES);
+    return capped ?? `OCSP body from ${url} is over ${MAX_BODY_BYTES} bytes, too large`;
   } catch (e) {
     return `OCSP body from ${url} could not be read: ${message(e)}`;
   }

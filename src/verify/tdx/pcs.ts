@@ -21,6 +21,7 @@ import { parseCrl } from '../../der/crl.js';
 import { isSealgateError } from '../../errors.js';
 import { parseQuote } from '../../evidence/tdx/parse-quote.js';
 import { decodePckExtensions, OID_SGX_EXTENSIONS } from '../../evidence/tdx/pck-extensions.js';
+import { readCappedBody } from '../capped-body.js';
 import { parseCollateralJson, splitSignedJson, type TdxCollateral } from './collateral.js';
 import { CN, parsePemChain } from './intel-chain.js';
 import { parseQeIdentity } from './qe-identity.js';
@@ -37,6 +38,7 @@ export interface PcsResponseLike {
   ok: boolean;
   status: number;
   headers: { get(name: string): string | null };
+  body?: ReadableStream<Uint8Array> | null;
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 
@@ -119,7 +121,9 @@ async function get(
   if (!res.ok) return new Unavailable(`PCS fetch of ${url} answered HTTP ${res.status}`);
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await res.arrayBuffer());
+    const capped = await readCappedBody(res, MAX_BODY_BYTES);
+    if (capped === null) return new Unavailable(`PCS body of ${url} is over ${MAX_BODY_BYTES} bytes`);
+    bytes = capped;
   } catch (e) {
     return new Unavailable(
       `PCS body of ${url} could not be read: ${e instanceof Error ? e.message : String(e)}`,
