@@ -9,6 +9,7 @@
  * commands read; the image files of `measure` (OVMF, kernel, initrd) are given their own.
  */
 import { open } from 'node:fs/promises';
+import { concatBytes } from '../bytes.js';
 import { UsageError } from './args.js';
 
 /** The default cap of one input file (bytes). */
@@ -39,13 +40,7 @@ export async function readInput(flag: string, path: string, maxBytes = MAX_INPUT
   } finally {
     await handle?.close().catch(() => undefined);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(...chunks);
 }
 
 export async function readTextInput(flag: string, path: string): Promise<string> {
