@@ -3,7 +3,7 @@
  * is shown once, at creation; the gateway stores only its SHA-256 (`apikey:<hex>` in KV,
  * docs/gateway.md), so a KV dump yields no usable key. The entry is
  * `{name?, createdAt, limits?: {rpm?, tpm?, budgetTokens?, budgetPeriod?}}`, stored authenticated
- * under GATEWAY_SECRET (kv-auth.ts, kind `apiKeyEntry`; the secret: apikey-secret.ts) — the gateway
+ * under GATEWAY_SECRET (kv-auth.ts, kind `apiKeyEntry`; the secret: gateway-secret.ts) — the gateway
  * refuses any other — and read again within 30 s, so a change needs no restart. `show` says whether
  * the entry authenticates; `seal` (apikey-seal.ts) authenticates entries written without the
  * secret or under a previous one. KV goes through `wrangler kv key` (wrangler-kv.ts): `--local` for
@@ -18,8 +18,8 @@ import { sealApiKeyEntry, storedEntry } from './apikey-entry.js';
 import { entryKey, writeKv } from './apikey-kv.js';
 import { applyLimitFlags, LIMIT_FLAGS } from './apikey-limits.js';
 import { seal } from './apikey-seal.js';
-import { apikeySecret } from './apikey-secret.js';
 import { type ParsedFlags, parseFlags, UsageError } from './args.js';
+import { apikeySecret } from './gateway-secret.js';
 import { printable } from './printable.js';
 import type { CommandResult } from './result.js';
 import { commandLine, type KvTarget, kvGet, wranglerKvArgs } from './wrangler-kv.js';
@@ -92,7 +92,7 @@ function checkName(name: string | undefined): void {
   }
 }
 
-/** The GATEWAY_SECRET to seal under (apikey-secret.ts), asked for when a subcommand needs it. */
+/** The GATEWAY_SECRET to seal under (gateway-secret.ts), asked for when a subcommand needs it. */
 type SecretSource = () => Promise<string>;
 
 async function create(

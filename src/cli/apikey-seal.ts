@@ -16,8 +16,8 @@
 import { parseKeyLimits } from '../gateway/limits/key-limits.js';
 import { openUnderOldSecret, sealApiKeyEntry, storedEntry } from './apikey-entry.js';
 import { entryKey, writeKv } from './apikey-kv.js';
-import { oldSecret } from './apikey-secret.js';
 import { type ParsedFlags, UsageError } from './args.js';
+import { oldSecret } from './gateway-secret.js';
 import { printable } from './printable.js';
 import type { CommandResult } from './result.js';
 import { type KvTarget, kvGet, kvList, wranglerKvArgs } from './wrangler-kv.js';
@@ -75,10 +75,10 @@ export async function seal(
   const one = await named(flags);
   const old = await oldSecret(flags.values['old-secret-file']);
   const secret = await secretOf();
-  const names = one ?? (await kvList('apikey:', target)).filter((n) => ENTRY_NAME.test(n));
+  const names = one !== null ? [one] : (await kvList('apikey:', target)).filter((n) => ENTRY_NAME.test(n));
   const lines: string[] = [];
   let failed = false;
-  for (const name of typeof names === 'string' ? [names] : names) {
+  for (const name of names) {
     const done = await sealOne(secret, old, name, target);
     lines.push(done.line);
     failed ||= done.failed;

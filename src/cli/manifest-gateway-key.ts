@@ -8,14 +8,12 @@ import { toHex } from '../bytes.js';
 import { deriveGatewayKey } from '../keys/gateway-key.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { parseFlags, UsageError } from './args.js';
-import { readTextInput } from './io.js';
+import { readSecretFile } from './gateway-secret.js';
 import type { CommandResult } from './result.js';
 
 export async function gatewayKeyCommand(argv: readonly string[]): Promise<CommandResult> {
   const flags = parseFlags(argv, { values: ['secret-file'], required: ['secret-file'] });
-  const secret = (await readTextInput('secret-file', flags.values['secret-file']!)).replace(/\r?\n$/, '');
-  if (secret.length < 32)
-    throw new UsageError('--secret-file: GATEWAY_SECRET must be at least 32 characters');
+  const secret = await readSecretFile('secret-file', flags.values['secret-file']!);
   const key = await deriveGatewayKey(secret);
   return { stdout: `${toHex(key.publicKey)}\n`, exitCode: 0 };
 }

@@ -6,6 +6,7 @@
  * gateway refuses to serve (typed 503, reason in the log), because every way of "carrying on" would
  * forward prompts to something nobody verified.
  */
+import { MIN_SECRET_LENGTH } from '../keys/gateway-key.js';
 import { manifestDigest } from '../policy/manifest-digest.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { parseManifest } from '../policy/parse-manifest.js';
@@ -69,7 +70,6 @@ export interface GatewayConfig {
 export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; reason: string };
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
-const MIN_SECRET_LENGTH = 32;
 /** A guessable development key would open the gateway to anyone: as long as a 128-bit hex key. */
 export const MIN_DEV_API_KEY_LENGTH = 32;
 

@@ -21,8 +21,8 @@ import { lengthPrefixed } from './encoding.js';
 export const GATEWAY_KEY_LABEL = 'sealgate/gateway/v1/identity';
 export const GATEWAY_PUBLIC_KEY_LENGTH = 32;
 export const GATEWAY_SIGNATURE_LENGTH = 64;
-/** The least GATEWAY_SECRET the gateway's config accepts (src/gateway/config.ts). */
-const MIN_SECRET_LENGTH = 32;
+/** The least GATEWAY_SECRET the gateway accepts (src/gateway/config.ts) and the CLI reads. */
+export const MIN_SECRET_LENGTH = 32;
 
 /** One label per signed message type (the first length-prefixed part of the signed bytes). */
 export const SIGNED_LABELS = Object.freeze({
