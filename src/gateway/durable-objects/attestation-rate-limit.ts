@@ -15,16 +15,15 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { DurableObjectNamespace } from '../cf-types.js';
 import { nowMs } from '../clock.js';
-import { type Bucket, clientId, type Take, takeToken } from './token-bucket.js';
+import { type Bucket, clientId, fullAtMs, type Take, takeToken } from './token-bucket.js';
 
 export class AttestationRateLimit extends DurableObject {
   /** Takes one token of this client's bucket of `capacity` per minute. */
   async take(capacity: number): Promise<Take> {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError('bad capacity');
     const s = this.ctx.storage;
-    const now = nowMs();
-    const { bucket, take } = takeToken(await s.get<Bucket>('bucket'), capacity, now);
-    const fullAt = now + Math.ceil((capacity - bucket.tokens) * (60_000 / capacity));
+    const { bucket, take } = takeToken(await s.get<Bucket>('bucket'), capacity, nowMs());
+    const fullAt = fullAtMs(bucket, capacity);
     await s.put('bucket', bucket);
     await s.put('fullAt', fullAt);
     await s.setAlarm(fullAt);

@@ -43,6 +43,11 @@ export function retryAfterSeconds(bucket: Bucket | undefined, capacity: number, 
   return tokens >= 1 ? 0 : secondsToOneToken(tokens, capacity);
 }
 
+/** When `bucket` is full again (ms), refilled at `capacity` per 60 s: from then it is as none at all. */
+export function fullAtMs(bucket: Bucket, capacity: number): number {
+  return bucket.updatedMs + Math.ceil((capacity - bucket.tokens) / (capacity / 60_000));
+}
+
 /** The tokens of `bucket` at `now`: refilled at `capacity` per 60 s, never above `capacity`. */
 function refilled(bucket: Bucket | undefined, capacity: number, now: number): number {
   if (bucket === undefined) return capacity;
