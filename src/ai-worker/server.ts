@@ -18,6 +18,7 @@ import type { ModelBackend, TranslatableRoute } from '../model/types.js';
 import { createUpstreamModel } from '../model/upstream.js';
 import type { GpuEvidenceProvider } from '../platform/gpu-types.js';
 import { nodeSignatures } from '../platform/node-signature-backend.js';
+import { bannerBox, simulatedTee } from '../platform/simulated-banner.js';
 import type { AttestationPlatform } from '../platform/types.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { BUILTIN_ENDPOINT } from '../policy/model-endpoint.js';
@@ -42,15 +43,11 @@ export const DEFAULT_HOST = '127.0.0.1';
  * about real hardware, whichever it is).
  */
 export function simulatedBanner(kind: AttestationPlatform['kind']): string {
-  const tee = kind === 'tdx' ? 'Intel TDX' : 'SEV-SNP';
-  const line = (text: string) => `*  ${text.padEnd(68)}*`;
-  return [
-    '*'.repeat(72),
-    line(`SIMULATED HARDWARE: this AI worker runs on the ${tee} simulator.`),
-    line('Its evidence proves nothing about real hardware: the prompts it'),
-    line("opens are protected by nothing but this machine's operator."),
-    '*'.repeat(72),
-  ].join('\n');
+  return bannerBox([
+    `SIMULATED HARDWARE: this AI worker runs on the ${simulatedTee(kind)} simulator.`,
+    'Its evidence proves nothing about real hardware: the prompts it',
+    "opens are protected by nothing but this machine's operator.",
+  ]);
 }
 
 export interface StartWorkerOptions {

@@ -10,6 +10,7 @@ import { loadManifestForPlatform } from '../dev/program-config.js';
 import { listen } from '../dev/serve.js';
 import { SealgateError } from '../errors.js';
 import { nodeSignatures } from '../platform/node-signature-backend.js';
+import { bannerBox, simulatedTee } from '../platform/simulated-banner.js';
 import type { AttestationPlatform } from '../platform/types.js';
 import type { Manifest } from '../policy/manifest-types.js';
 import { manifestTrustsSimulator } from '../policy/trust-anchors.js';
@@ -28,15 +29,11 @@ export const DEFAULT_HOST = '127.0.0.1';
  * about real hardware, whichever it is).
  */
 export function simulatedBanner(kind: AttestationPlatform['kind']): string {
-  const tee = kind === 'tdx' ? 'Intel TDX' : 'SEV-SNP';
-  const line = (text: string) => `*  ${text.padEnd(68)}*`;
-  return [
-    '*'.repeat(72),
-    line(`SIMULATED HARDWARE: this attestation service runs on the ${tee}`),
-    line('simulator. Its evidence proves nothing about real hardware. Never'),
-    line('send it keys that protect real prompts.'),
-    '*'.repeat(72),
-  ].join('\n');
+  return bannerBox([
+    `SIMULATED HARDWARE: this attestation service runs on the ${simulatedTee(kind)}`,
+    'simulator. Its evidence proves nothing about real hardware. Never',
+    'send it keys that protect real prompts.',
+  ]);
 }
 
 export interface StartServiceOptions {
