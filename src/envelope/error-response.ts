@@ -58,6 +58,8 @@ const SPACED = /[\p{Cc}\p{Cs}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
  */
 const DROPPED = /[\u061c\u200e\u200f\u{e0000}-\u{e007f}]/u;
 const UNSAFE = new RegExp(`${SPACED.source}|${DROPPED.source}`, 'u');
+const SPACED_ALL = new RegExp(SPACED.source, 'gu');
+const DROPPED_ALL = new RegExp(DROPPED.source, 'gu');
 
 /** What a sealed error says: an HTTP error status, a code of the closed set, a message. */
 export interface SealedErrorContent {
@@ -73,10 +75,7 @@ export interface SealedErrorContent {
  * dropped (`DROPPED`), and the rest is cut to MAX_ERROR_MESSAGE_LENGTH.
  */
 export function errorMessageText(message: string): string {
-  const text = message
-    .replace(new RegExp(DROPPED.source, 'gu'), '')
-    .replace(new RegExp(SPACED.source, 'gu'), ' ')
-    .trim();
+  const text = message.replace(DROPPED_ALL, '').replace(SPACED_ALL, ' ').trim();
   if (text.length <= MAX_ERROR_MESSAGE_LENGTH) return text;
   // Cut before a high surrogate whose pair would be split.
   let end = MAX_ERROR_MESSAGE_LENGTH - 1;
