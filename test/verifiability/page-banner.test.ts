@@ -4,30 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type PageModel, renderVerificationPage } from '../../src/gateway/page/verification-html.js';
+import { pageModel } from './page-model-fixture.js';
 
 function model(simulated: boolean, tee: PageModel['tee']): PageModel {
-  return {
-    verdict: simulated ? 'verified-simulated' : 'verified',
-    verdictDetail: '',
-    simulated,
-    tee,
-    manifestName: 'dev',
-    manifestDigest: 'dd'.repeat(32),
-    earStatus: null,
-    nonce: null,
-    product: null,
-    rootSha256: null,
-    violations: [],
-    service: null,
-    tcb: [],
-    tdx: null,
-    workers: [],
-    keys: [],
-    lastServiceAttestation: null,
-    nextRotation: null,
-    history: [],
-    generatedAt: '2026-01-01T00:00:00.000Z',
-  };
+  return pageModel({ verdict: simulated ? 'verified-simulated' : 'verified', simulated, tee });
 }
 
 const banner = (html: string) => /<div id="simulated-banner"[^>]*>([^<]*)<\/div>/.exec(html)?.[1];

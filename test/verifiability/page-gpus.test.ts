@@ -1,6 +1,7 @@
 /** The verification page shows each attested worker's GPUs as its certificate states them, escaped. */
 import { describe, expect, it } from 'vitest';
 import { type PageModel, renderVerificationPage } from '../../src/gateway/page/verification-html.js';
+import { pageModel } from './page-model-fixture.js';
 
 const gpu = {
   architecture: 'hopper',
@@ -13,21 +14,7 @@ const gpu = {
 };
 
 function model(gpus: (typeof gpu)[]): PageModel {
-  return {
-    verdict: 'verified-simulated',
-    verdictDetail: '',
-    simulated: true,
-    tee: 'AMD SEV-SNP',
-    manifestName: 'dev',
-    manifestDigest: 'dd'.repeat(32),
-    earStatus: null,
-    nonce: null,
-    product: null,
-    rootSha256: null,
-    violations: [],
-    service: null,
-    tcb: [],
-    tdx: null,
+  return pageModel({
     workers: [
       {
         serialNumber: '01',
@@ -40,12 +27,7 @@ function model(gpus: (typeof gpu)[]): PageModel {
         gpus,
       },
     ],
-    keys: [],
-    lastServiceAttestation: null,
-    nextRotation: null,
-    history: [],
-    generatedAt: '2026-01-01T00:00:00.000Z',
-  };
+  });
 }
 
 describe('verification page: GPUs column', () => {
